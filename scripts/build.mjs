@@ -1,0 +1,21 @@
+// Bundles every runnable entry (tests, demos, bench, tools, CLI) for Node, and the engine for the browser.
+// WGSL files are imported as text, so kernels live in shaders/*.wgsl and still ship inside one JS file.
+import {build} from 'esbuild';
+import {readdirSync, existsSync} from 'node:fs';
+import {join} from 'node:path';
+
+const list = (dir) => existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)) : [];
+const nodeEntries = [...list('test'), ...list('demos'), ...list('bench'), ...list('tools'), ...list('src/cli')];
+const external = ['webgpu', 'playwright-core', '@tensorflow/*', 'mnist', 'fashion-mnist', 'esbuild'];
+
+await build({
+  entryPoints: nodeEntries, outdir: 'dist', outbase: '.', bundle: true, platform: 'node', format: 'esm',
+  target: 'node20', sourcemap: 'linked', loader: {'.wgsl': 'text'}, external, logLevel: 'warning',
+  banner: {js: "import {createRequire as __wgtRequire} from 'node:module'; const require = __wgtRequire(import.meta.url);"},
+});
+// The browser bundle: the same engine; only device acquisition differs (navigator.gpu instead of Dawn).
+await build({
+  entryPoints: {'webgpu-transfer': 'src/index.ts'}, outdir: 'dist/browser', bundle: true, platform: 'browser',
+  format: 'esm', target: 'es2022', sourcemap: 'linked', loader: {'.wgsl': 'text'},
+  external: ['webgpu', 'node:*'], logLevel: 'warning',
+});

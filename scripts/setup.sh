@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what webgpu-transfer needs on a fresh Debian machine (12 or 13), then the npm packages.
+#   - libvulkan1:            the Vulkan loader Dawn opens (libvulkan.so.1)
+#   - chromium:              ships SwiftShader (libvk_swiftshader.so + ICD json) and the headless browser tests use
+#   - libegl1 libegl-mesa0 libgles2: Mesa llvmpipe through GLES (the compatibility adapter)
+# Safe to re-run: it installs only what is missing. Set WGT_SKIP_APT=1 to skip the system packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+if [ "${WGT_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null; then
+  for p in libvulkan1 chromium libegl1 libegl-mesa0 libgles2; do have_pkg "$p" || need+=("$p"); done
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing ${need[*]} (Debian $(cat /etc/debian_version 2>/dev/null || echo '?'))"
+    sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo_cmd apt-get update -qq
+    $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+fi
+
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+npm run --silent build
+node dist/tools/adapters.js || true

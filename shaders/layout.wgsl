@@ -1,0 +1,104 @@
+// Data movement: one strided copy serves permute/transpose, slice, concat (copy into a region of the output),
+// broadcast materialisation (stride 0) and pad; plus fill, gather along an axis, its scatter-add, and one-hot.
+
+override WG: u32 = 256u;
+
+struct CopyParams {
+  n: u32,
+  rank: u32,
+  in_offset: u32,
+  out_offset: u32,
+  shape: array<vec4<u32>, 2>,     // iteration shape
+  in_strides: array<vec4<u32>, 2>,
+  out_strides: array<vec4<u32>, 2>,
+}
+
+fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 { return v[i / 4u][i % 4u]; }
+fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+
+@group(0) @binding(0) var<uniform> cp: CopyParams;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+@compute @workgroup_size(WG)
+fn copy_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= cp.n) { return; }
+  var rem = i;
+  var si = cp.in_offset;
+  var di = cp.out_offset;
+  for (var d = i32(cp.rank) - 1; d >= 0; d--) {
+    let dim = at(cp.shape, u32(d));
+    let idx = rem % dim;
+    rem = rem / dim;
+    si += idx * at(cp.in_strides, u32(d));
+    di += idx * at(cp.out_strides, u32(d));
+  }
+  dst[di] = src[si];
+}
+
+struct FillParams { n: u32, value: f32, _a: u32, _b: u32 }
+@group(0) @binding(0) var<uniform> fp: FillParams;
+@group(0) @binding(1) var<storage, read_write> fout: array<f32>;
+
+@compute @workgroup_size(WG)
+fn fill_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= fp.n) { return; }
+  fout[i] = fp.value;
+}
+
+// gather: out[o, j, k] = x[o, idx[j], k] for x viewed as [outer, n, inner], idx of length m.
+struct GatherParams { outer: u32, n: u32, inner: u32, m: u32 }
+@group(0) @binding(0) var<uniform> gp: GatherParams;
+@group(0) @binding(1) var<storage, read> gx: array<f32>;
+@group(0) @binding(2) var<storage, read> gidx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> gout: array<f32>;
+
+@compute @workgroup_size(WG)
+fn gather_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= gp.outer * gp.m * gp.inner) { return; }
+  let k = i % gp.inner;
+  let j = (i / gp.inner) % gp.m;
+  let o = i / (gp.inner * gp.m);
+  // An out-of-range index gives NaN, never a silent clamp.
+  let bad = gidx[j] < 0 || gidx[j] >= i32(gp.n);
+  let src_row = u32(clamp(gidx[j], 0, i32(gp.n) - 1));
+  var nan_bits = 0x7fc00000u;
+  gout[i] = select(gx[(o * gp.n + src_row) * gp.inner + k], bitcast<f32>(nan_bits), bad);
+}
+
+// scatter-add, the gradient of gather: dx[o, r, k] = sum over j with idx[j] == r of g[o, j, k].
+// One thread per element of dx: no float atomics needed.
+@group(0) @binding(0) var<uniform> sp: GatherParams;
+@group(0) @binding(1) var<storage, read> sg: array<f32>;
+@group(0) @binding(2) var<storage, read> sidx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> sdx: array<f32>;
+
+@compute @workgroup_size(WG)
+fn scatter_add_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= sp.outer * sp.n * sp.inner) { return; }
+  let k = i % sp.inner;
+  let r = (i / sp.inner) % sp.n;
+  let o = i / (sp.inner * sp.n);
+  var acc = 0.0;
+  for (var j = 0u; j < sp.m; j++) {
+    if (sidx[j] == i32(r)) { acc += sg[(o * sp.m + j) * sp.inner + k]; }
+  }
+  sdx[i] = acc;
+}
+
+// one_hot: out[i, c] = (labels[i] == c) for c < classes.
+struct OneHotParams { n: u32, classes: u32, _a: u32, _b: u32 }
+@group(0) @binding(0) var<uniform> op: OneHotParams;
+@group(0) @binding(1) var<storage, read> olabels: array<i32>;
+@group(0) @binding(2) var<storage, read_write> oout: array<f32>;
+
+@compute @workgroup_size(WG)
+fn one_hot_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= op.n * op.classes) { return; }
+  oout[i] = select(0.0, 1.0, olabels[i / op.classes] == i32(i % op.classes));
+}

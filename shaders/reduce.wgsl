@@ -1,0 +1,61 @@
+// Reductions over the middle axis of an [outer, r, inner] view: any run of adjacent axes reduces in one
+// dispatch without a transpose. One thread per output element; barrier-free, which suits CPU adapters.
+// OP: 0 sum, 1 max, 2 min (scaled by alpha afterwards: mean = sum with alpha = 1/r).
+
+override OP: u32 = 0u;
+override WG: u32 = 64u;
+
+struct Params { outer: u32, r: u32, inner: u32, alpha: f32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+
+@compute @workgroup_size(WG)
+fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= p.outer * p.inner) { return; }
+  let o = i / p.inner;
+  let k = i % p.inner;
+  var base = o * p.r * p.inner + k;
+  var acc: f32;
+  if (OP == 0u) { acc = 0.0; } else { acc = x[base]; }
+  // Four partial accumulators shorten the dependency chain of long sums.
+  var a1 = 0.0; var a2 = 0.0; var a3 = 0.0;
+  var j = 0u;
+  if (OP == 0u) {
+    for (; j + 4u <= p.r; j += 4u) {
+      acc += x[base]; a1 += x[base + p.inner]; a2 += x[base + 2u * p.inner]; a3 += x[base + 3u * p.inner];
+      base += 4u * p.inner;
+    }
+    acc = (acc + a1) + (a2 + a3);
+  }
+  for (; j < p.r; j++) {
+    let v = x[base];
+    if (OP == 0u) { acc += v; } else if (OP == 1u) { acc = max(acc, v); } else { acc = min(acc, v); }
+    base += p.inner;
+  }
+  y[i] = acc * p.alpha;
+}
+
+@group(0) @binding(1) var<storage, read> ax: array<f32>;
+@group(0) @binding(2) var<storage, read_write> ay: array<i32>;
+
+// Index of the first maximum along the middle axis.
+@compute @workgroup_size(WG)
+fn argmax_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= p.outer * p.inner) { return; }
+  let o = i / p.inner;
+  let k = i % p.inner;
+  let base = o * p.r * p.inner + k;
+  var best = ax[base];
+  var arg = 0u;
+  for (var j = 1u; j < p.r; j++) {
+    let v = ax[base + j * p.inner];
+    if (v > best) { best = v; arg = j; }
+  }
+  ay[i] = i32(arg);
+}

@@ -1,0 +1,48 @@
+// Reuses GPU buffers by size class, so a training loop stops allocating after its first step.
+
+/** Size classes: 256-byte minimum, then steps of 2^k and 1.5 * 2^k (at most 33% slack). */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return 256;
+  const p = 2 ** Math.ceil(Math.log2(bytes));
+  return bytes <= p * 0.75 ? p * 0.75 : p;
+}
+
+export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */;
+
+export class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+  /** Bytes of GPU memory this pool has created and not destroyed. */
+  allocatedBytes = 0;
+  /** Bytes handed out and not yet released. */
+  inUseBytes = 0;
+  /** Buffers created so far (capture/replay tests check that replays create none). */
+  created = 0;
+
+  constructor(private device: GPUDevice, private maxBufferSize: number) {}
+
+  acquire(bytes: number): GPUBuffer {
+    const size = sizeClass(Math.max(4, bytes));
+    if (size > this.maxBufferSize) {
+      throw new Error(`webgpu-transfer: a buffer of ${bytes} bytes exceeds the device's maxBufferSize ${this.maxBufferSize}`);
+    }
+    this.inUseBytes += size;
+    const list = this.free.get(size);
+    if (list && list.length) return list.pop()!;
+    this.created++;
+    this.allocatedBytes += size;
+    return this.device.createBuffer({size, usage: STORAGE_USAGE});
+  }
+
+  release(buf: GPUBuffer): void {
+    this.inUseBytes -= buf.size;
+    let list = this.free.get(buf.size);
+    if (!list) this.free.set(buf.size, (list = []));
+    list.push(buf);
+  }
+
+  /** Destroys every pooled (free) buffer. */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) { this.allocatedBytes -= b.size; b.destroy(); }
+    this.free.clear();
+  }
+}

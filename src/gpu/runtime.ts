@@ -1,0 +1,278 @@
+// The dispatch scheduler: records kernel dispatches, batches them into one submit, reads back only when asked,
+// and can capture a sequence of dispatches once and replay it with the same buffers and bind groups.
+import {BufferPool, sizeClass} from './buffer-pool.js';
+import {PipelineCache, type KernelSource} from './pipelines.js';
+import type {GpuContext} from './device.js';
+
+export type Uniforms = ArrayBuffer | (() => ArrayBuffer);
+
+export interface Dispatch {
+  kernel: KernelSource;
+  entry: string;
+  constants?: Record<string, number>;
+  /** Storage buffers, bound at @binding(1), @binding(2), ... in order. */
+  buffers: GPUBuffer[];
+  /** Bound at @binding(0) as a uniform; a function is re-evaluated at every replay of a capture. */
+  uniforms: Uniforms;
+  workgroups: [number, number, number];
+}
+
+type Command =
+  | {kind: 'dispatch'; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; wg: [number, number, number]}
+  | {kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number};
+
+const SLOT = 256; // minUniformBufferOffsetAlignment
+const ARENA_BYTES = 1 << 18;
+
+/** A growable set of uniform slots backed by GPU buffers of ARENA_BYTES each. */
+class UniformArena {
+  chunks: {gpu: GPUBuffer; cpu: Uint8Array<ArrayBuffer>; used: number}[] = [];
+  constructor(private device: GPUDevice) {}
+  /** Returns where `data` will live; the bytes are copied now and uploaded by upload(). */
+  put(data: ArrayBuffer): {buffer: GPUBuffer; offset: number; chunk: number} {
+    const size = Math.ceil(Math.max(data.byteLength, 16) / SLOT) * SLOT;
+    let c = this.chunks[this.chunks.length - 1];
+    if (!c || c.used + size > ARENA_BYTES) {
+      c = {gpu: this.device.createBuffer({size: ARENA_BYTES, usage: 0x40 /* UNIFORM */ | 0x08 /* COPY_DST */}), cpu: new Uint8Array(ARENA_BYTES), used: 0};
+      this.chunks.push(c);
+    }
+    const offset = c.used;
+    c.cpu.set(new Uint8Array(data), offset);
+    c.used += size;
+    return {buffer: c.gpu, offset, chunk: this.chunks.length - 1};
+  }
+  upload(queue: GPUQueue): void {
+    for (const c of this.chunks) if (c.used) queue.writeBuffer(c.gpu, 0, c.cpu, 0, c.used);
+  }
+  reset(): void { for (const c of this.chunks) c.used = 0; }
+  destroy(): void { for (const c of this.chunks) c.gpu.destroy(); this.chunks = []; }
+}
+
+/** A captured dispatch list: replays with the same buffers, pipelines and bind groups, in one submit. */
+export class Capture {
+  commands: Command[] = [];
+  arena: UniformArena;
+  dynamic: {chunk: number; offset: number; fn: () => ArrayBuffer}[] = [];
+  hooks: (() => void)[] = [];
+  /** Buffers released while capturing: reusable only inside this capture, returned to the pool on dispose(). */
+  localFree = new Map<number, GPUBuffer[]>();
+  disposed = false;
+  constructor(private rt: Runtime) { this.arena = new UniformArena(rt.device); }
+
+  /** Runs the recorded step again: hooks, then dynamic uniforms, then every dispatch in one submit. */
+  replay(): void {
+    if (this.disposed) throw new Error('webgpu-transfer: replay of a disposed capture');
+    this.rt.flush();
+    for (const h of this.hooks) h();
+    for (const d of this.dynamic) {
+      const bytes = new Uint8Array(d.fn());
+      this.arena.chunks[d.chunk].cpu.set(bytes, d.offset);
+    }
+    if (this.dynamic.length) this.arena.upload(this.rt.device.queue);
+    this.rt.submitCommands(this.commands);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const list of this.localFree.values()) for (const b of list) { this.rt.pool.inUseBytes += b.size; this.rt.pool.release(b); this.rt.owner.delete(b); }
+    this.localFree.clear();
+    for (const [b, c] of this.rt.owner) if (c === this) this.rt.owner.delete(b);
+    this.arena.destroy();
+  }
+}
+
+export class Runtime {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  private pending: Command[] = [];
+  private arena: UniformArena;
+  private capturing: Capture | null = null;
+  private staging = new Map<number, GPUBuffer[]>();
+  /** Counters for tests and benchmarks. */
+  stats = {submits: 0, dispatches: 0};
+
+  constructor(readonly ctx: GpuContext) {
+    this.device = ctx.device;
+    this.pool = new BufferPool(ctx.device, ctx.device.limits.maxBufferSize);
+    this.pipelines = new PipelineCache(ctx.device);
+    this.arena = new UniformArena(ctx.device);
+  }
+
+  get isCapturing(): boolean { return this.capturing !== null; }
+
+  /** Buffers a live capture dispatches into: freed ones wait in that capture until it is disposed. */
+  readonly owner = new Map<GPUBuffer, Capture>();
+
+  alloc(bytes: number): GPUBuffer {
+    const cap = this.capturing;
+    if (!cap) return this.pool.acquire(bytes);
+    const reuse = cap.localFree.get(sizeClass(Math.max(4, bytes)));
+    let b: GPUBuffer;
+    if (reuse?.length) { b = reuse.pop()!; this.pool.inUseBytes += b.size; } else b = this.pool.acquire(bytes);
+    this.owner.set(b, cap);
+    return b;
+  }
+
+  release(buf: GPUBuffer): void {
+    const cap = this.capturing ?? this.owner.get(buf);
+    if (cap && !cap.disposed) {
+      let l = cap.localFree.get(buf.size);
+      if (!l) cap.localFree.set(buf.size, (l = []));
+      l.push(buf);
+      this.pool.inUseBytes -= buf.size;
+      return;
+    }
+    this.pool.release(buf);
+  }
+
+  dispatch(d: Dispatch): void {
+    const pipeline = this.pipelines.get(d.kernel, d.entry, d.constants);
+    const target = this.capturing ? this.capturing.arena : this.arena;
+    const data = typeof d.uniforms === 'function' ? d.uniforms() : d.uniforms;
+    const slot = target.put(data);
+    if (this.capturing && typeof d.uniforms === 'function') this.capturing.dynamic.push({chunk: slot.chunk, offset: slot.offset, fn: d.uniforms});
+    const entries: GPUBindGroupEntry[] = [{binding: 0, resource: {buffer: slot.buffer, offset: slot.offset, size: Math.ceil(Math.max(data.byteLength, 16) / 16) * 16}}];
+    d.buffers.forEach((b, i) => entries.push({binding: i + 1, resource: {buffer: b}}));
+    const bindGroup = this.device.createBindGroup({layout: pipeline.getBindGroupLayout(0), entries});
+    const cmd: Command = {kind: 'dispatch', pipeline, bindGroup, wg: d.workgroups};
+    this.stats.dispatches++;
+    if (this.capturing) {
+      this.capturing.commands.push(cmd);
+      // The captured run also executes now, so its results are real; it uploads its own arena at the end.
+      return;
+    }
+    this.pending.push(cmd);
+    if (this.pending.length >= 2048) this.flush();
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    const cmd: Command = {kind: 'copy', src, srcOffset, dst, dstOffset, size};
+    if (this.capturing) this.capturing.commands.push(cmd);
+    else this.pending.push(cmd);
+  }
+
+  /** Writes host data into a buffer, ordered after every dispatch recorded so far. */
+  write(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    if (this.capturing) throw new Error('webgpu-transfer: uploading data inside a captured step is not allowed: create the tensor before capture, or pass it as a capture input');
+    this.flush();
+    this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    if (this.capturing) return;
+    this.throwPending();
+    if (!this.pending.length) return;
+    this.arena.upload(this.device.queue);
+    const cmds = this.pending;
+    this.pending = [];
+    this.submitCommands(cmds);
+    this.arena.reset();
+  }
+
+  submitCommands(cmds: Command[]): void {
+    this.throwPending();
+    const enc = this.device.createCommandEncoder();
+    let pass: GPUComputePassEncoder | null = null;
+    for (const c of cmds) {
+      if (c.kind === 'dispatch') {
+        pass ??= enc.beginComputePass();
+        pass.setPipeline(c.pipeline);
+        pass.setBindGroup(0, c.bindGroup);
+        pass.dispatchWorkgroups(c.wg[0], c.wg[1], c.wg[2]);
+      } else {
+        if (pass) { pass.end(); pass = null; }
+        enc.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
+      }
+    }
+    if (pass) pass.end();
+    this.device.queue.submit([enc.finish()]);
+    this.stats.submits++;
+  }
+
+  /** Throws every GPU error seen since the last check as one error (pipeline verdicts first: they name the kernel). */
+  private throwPending(): void {
+    if (this.ctx.lostReason) throw new Error(`webgpu-transfer: ${this.ctx.lostReason}`);
+    const msgs: string[] = [];
+    if (this.pipelines.pendingError) msgs.push(this.pipelines.pendingError.message);
+    if (this.ctx.error) msgs.push(`webgpu-transfer: ${this.ctx.error}`);
+    this.pipelines.pendingError = null;
+    this.ctx.error = null;
+    if (msgs.length) throw new Error(msgs.join('\n'));
+  }
+
+  /** Reads `bytes` bytes of a buffer back to the host (submits pending work first). */
+  async read(buf: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    if (this.capturing) throw new Error('webgpu-transfer: reading data inside a captured step is not allowed (capture functions must be synchronous)');
+    const size = Math.ceil(bytes / 4) * 4;
+    const key = Math.max(256, 2 ** Math.ceil(Math.log2(size)));
+    const list = this.staging.get(key) ?? [];
+    const stage = list.pop() ?? this.device.createBuffer({size: key, usage: 0x01 /* MAP_READ */ | 0x08 /* COPY_DST */});
+    this.pending.push({kind: 'copy', src: buf, srcOffset: offset, dst: stage, dstOffset: 0, size});
+    this.flush();
+    try {
+      await stage.mapAsync(0x01 /* GPUMapMode.READ */, 0, size);
+    } catch (err) {
+      throw new Error(`webgpu-transfer: reading ${bytes} bytes back from the GPU failed: ${(err as Error).message}${this.ctx.lostReason ? ` (${this.ctx.lostReason})` : ''}`);
+    }
+    const out = stage.getMappedRange(0, size).slice(0, bytes);
+    stage.unmap();
+    list.push(stage);
+    this.staging.set(key, list);
+    await this.settle();
+    return out;
+  }
+
+  /** Waits until the GPU has finished everything submitted so far. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.settle();
+  }
+
+  /** Waits for pipeline validation verdicts, then throws the first GPU error seen, if any. */
+  private async settle(): Promise<void> {
+    if (this.pipelines.outstanding.size) await Promise.all([...this.pipelines.outstanding]);
+    this.throwPending();
+  }
+
+  /**
+   * Runs fn eagerly even while a capture records: for one-time set-up inside a captured step
+   * (optimizer state, constants) that must run once, not on every replay.
+   */
+  once<T>(fn: () => T): T {
+    const cap = this.capturing;
+    this.capturing = null;
+    try { return fn(); } finally { this.capturing = cap; }
+  }
+
+  /** Runs `body` once, really executing it, and records its dispatches for replay. Body must be synchronous. */
+  capture(body: () => void): Capture {
+    if (this.capturing) throw new Error('webgpu-transfer: captures cannot nest');
+    this.flush();
+    const cap = new Capture(this);
+    this.capturing = cap;
+    try {
+      body();
+    } finally {
+      this.capturing = null;
+    }
+    this.flush(); // one-time set-up from once() runs before the captured commands
+    cap.arena.upload(this.device.queue);
+    this.submitCommands(cap.commands);
+    return cap;
+  }
+
+  /** Registers a function to run before each replay of the capture being recorded (no-op otherwise). */
+  onReplay(hook: () => void): void { this.capturing?.hooks.push(hook); }
+}
+
+/** Splits a 1-D thread count into a dispatch grid within the 65535-per-dimension limit. */
+export function grid1d(threads: number, wgSize: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(threads / wgSize));
+  if (groups <= 65535) return [groups, 1, 1];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y, 1];
+}

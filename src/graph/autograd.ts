@@ -1,0 +1,71 @@
+// Reverse-mode autograd: topological order from the output, one gradient rule per node (gradients.ts),
+// accumulation where a tensor feeds several ops, leaf gradients stored in `.grad` (accumulating across calls).
+import {keep, noGrad} from './engine.js';
+import {GRADIENTS} from './gradients.js';
+import * as K from './kernels.js';
+import {empty, fmt, Tensor} from './tensor.js';
+
+/** Nodes reachable from `root` through tensors that require grad, inputs before users. */
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const inputs = t.node?.inputs ?? [];
+    if (i < inputs.length) {
+      top[1]++;
+      const inp = inputs[i];
+      if (inp.requiresGrad && !seen.has(inp)) { seen.add(inp); stack.push([inp, 0]); }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  return order;
+}
+
+export function backward(root: Tensor, grad?: Tensor): void {
+  if (!root.requiresGrad) throw new Error(`webgpu-transfer: backward: ${root.describe()} does not require grad (no input has requiresGrad, or it was made under noGrad)`);
+  if (!grad && root.size !== 1) throw new Error(`webgpu-transfer: backward: ${root.describe()} is not a scalar; pass the gradient of the output`);
+  if (grad && (grad.size !== root.size)) throw new Error(`webgpu-transfer: backward: gradient ${grad.describe()} does not match output ${root.describe()}`);
+  noGrad(() => {
+    const grads = new Map<Tensor, Tensor>();
+    grads.set(root, grad ?? K.fillK(empty(root.shape), 1));
+    const order = topoOrder(root);
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k];
+      const g = grads.get(t);
+      if (!g) continue;
+      const node = t.node;
+      if (!node) {
+        // A leaf: its own view object, so disposing one leaf's grad never frees another's.
+        const view = keep(g.viewAs(t.shape));
+        if (t.grad) {
+          const acc = keep(K.binaryK('add', t.grad, view));
+          t.grad.dispose();
+          view.dispose();
+          t.grad = acc;
+        } else t.grad = view;
+        continue;
+      }
+      const rule = node.backward ?? GRADIENTS[node.op];
+      if (!rule) throw new Error(`webgpu-transfer: backward: no gradient rule for op '${node.op}'`);
+      const gIn = rule(g, node, t);
+      node.inputs.forEach((inp, i) => {
+        const gi = gIn[i];
+        if (!gi || !inp.requiresGrad) return;
+        if (gi.size !== inp.size) throw new Error(`webgpu-transfer: backward: rule '${node.op}' gave ${fmt(gi.shape)} for input ${inp.describe()}`);
+        const prev = grads.get(inp);
+        grads.set(inp, prev ? K.binaryK('add', prev, gi.viewAs(inp.shape)) : gi);
+      });
+    }
+  });
+}
+
+Tensor.prototype.backward = function (this: Tensor, grad?: Tensor) { backward(this, grad); };
+declare module './tensor.js' {
+  interface Tensor { backward(grad?: Tensor): void }
+}

@@ -1,0 +1,85 @@
+// Process-wide engine state: the runtime, the tensor scopes that free intermediate buffers, and grad mode.
+import {getDevice, type DeviceOptions, type AdapterReport} from '../gpu/device.js';
+import {Runtime} from '../gpu/runtime.js';
+import {SHADERS} from './shaders.js';
+import type {Tensor} from './tensor.js';
+
+let runtime: Runtime | null = null;
+let initPromise: Promise<Runtime> | null = null;
+
+/** Acquires the device and checks every WGSL file compiles. Safe to call more than once. */
+export function init(opts: DeviceOptions = {}): Promise<Runtime> {
+  initPromise ??= (async () => {
+    const ctx = await getDevice(opts);
+    const rt = new Runtime(ctx);
+    for (const src of Object.values(SHADERS)) await rt.pipelines.check(src);
+    runtime = rt;
+    return rt;
+  })();
+  initPromise.catch(() => { initPromise = null; });
+  return initPromise;
+}
+
+export function rt(): Runtime {
+  if (!runtime) throw new Error('webgpu-transfer: no device yet: call `await init()` before creating tensors');
+  return runtime;
+}
+
+export function adapter(): AdapterReport { return rt().ctx.report; }
+
+/** Releases the device (tests and CLIs call this so Node can exit). */
+export function shutdown(): void {
+  if (!runtime) return;
+  runtime.flush();
+  runtime.pool.trim();
+  runtime.device.destroy();
+  runtime = null;
+  initPromise = null;
+  delete (globalThis as Record<string, unknown>).__wgtGpu;
+}
+
+// ---- scopes: tensors created inside tidy() are disposed at its end unless returned or kept ----
+const scopes: Set<Tensor>[] = [];
+
+export function track(t: Tensor): void { scopes[scopes.length - 1]?.add(t); }
+export function untrack(t: Tensor): void { for (const s of scopes) s.delete(t); }
+
+type Returned = Tensor | Tensor[] | Record<string, Tensor> | void | number | undefined;
+function collect(v: unknown, into: Set<Tensor>): void {
+  if (!v || typeof v !== 'object') return;
+  if ((v as Tensor).__isTensor) { into.add(v as Tensor); return; }
+  if (Array.isArray(v)) { for (const x of v) collect(x, into); return; }
+  for (const x of Object.values(v as object)) collect(x, into);
+}
+
+/** Runs fn; disposes every tensor it created except those it returns (which move to the enclosing scope). */
+export function tidy<T extends Returned>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const keep = new Set<Tensor>();
+  collect(result, keep);
+  for (const t of scope) {
+    if (keep.has(t)) track(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** Removes a tensor from every scope, so tidy() never disposes it. */
+export function keep<T extends Tensor>(t: T): T { untrack(t); return t; }
+
+// ---- grad mode ----
+let gradEnabled = true;
+export function isGradEnabled(): boolean { return gradEnabled; }
+/** Runs fn without recording gradients (evaluation, optimizer updates). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try { return fn(); } finally { gradEnabled = prev; }
+}

@@ -1,0 +1,399 @@
+// Kernel launchers: for each kernel family, pick the variant, pack the uniforms, size the grid, dispatch.
+// They take and return tensors but record no autograd; ops.ts wraps them with gradients.
+import {grid1d} from '../gpu/runtime.js';
+import {keep, rt} from './engine.js';
+import {SHADERS} from './shaders.js';
+import {empty, fmt, sizeOf, type Shape, type Tensor} from './tensor.js';
+import {BINARY, UNARY, type BinaryOp, type UnaryOp} from './op-codes.js';
+import {uw} from './uniforms.js';
+
+export const contiguousStrides = (shape: Shape): number[] => {
+  const s = new Array(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1] * shape[i + 1];
+  return s;
+};
+
+/** NumPy broadcasting of two shapes; throws naming the op. */
+export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+  const r = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < r; i++) {
+    const da = a[a.length - r + i] ?? 1;
+    const db = b[b.length - r + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`webgpu-transfer: ${op}: shapes ${fmt(a)} and ${fmt(b)} do not broadcast (dim ${i}: ${da} vs ${db})`);
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Strides of `shape` read in the index space of `out` (0 along broadcast dims). */
+function broadcastStrides(shape: Shape, out: Shape): number[] {
+  const cs = contiguousStrides(shape);
+  return out.map((d, i) => {
+    const j = i - (out.length - shape.length);
+    return j < 0 || shape[j] === 1 ? 0 : cs[j];
+  });
+}
+
+const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+// ---- elementwise ----
+export function unaryK(op: UnaryOp, a: Tensor, alpha = 0, beta = 0): Tensor {
+  const out = empty(a.shape);
+  if (!out.size) return out;
+  rt().dispatch({
+    kernel: SHADERS.elementwise, entry: 'unary_main', constants: {OP: UNARY[op]},
+    buffers: [a.buffer, out.buffer], uniforms: ewParams(out.size, [], alpha, beta, []),
+    workgroups: grid1d(out.size, 256),
+  });
+  return out;
+}
+
+function ewParams(n: number, out: Shape, alpha: number, beta: number, operands: Shape[]): ArrayBuffer {
+  const w = uw().u(n, out.length).f(alpha, beta).vec8(out as number[]);
+  for (let i = 0; i < 3; i++) w.vec8(operands[i] ? broadcastStrides(operands[i], out) : []);
+  return w.build();
+}
+
+export function binaryK(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0): Tensor {
+  const shape = broadcastShapes(op, a.shape, b.shape);
+  const out = empty(shape);
+  if (!out.size) return out;
+  const broadcast = !(sameShape(a.shape, shape) && sameShape(b.shape, shape));
+  rt().dispatch({
+    kernel: SHADERS.elementwise, entry: 'binary_main', constants: {OP: BINARY[op], BROADCAST: broadcast ? 1 : 0},
+    buffers: [a.buffer, b.buffer, out.buffer], uniforms: ewParams(out.size, shape, alpha, beta, [a.shape, b.shape]),
+    workgroups: grid1d(out.size, 256),
+  });
+  return out;
+}
+
+export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+  const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
+  const out = empty(shape);
+  if (!out.size) return out;
+  const broadcast = ![cond, a, b].every((t) => sameShape(t.shape, shape));
+  rt().dispatch({
+    kernel: SHADERS.elementwise, entry: 'where_main', constants: {BROADCAST: broadcast ? 1 : 0},
+    buffers: [cond.buffer, a.buffer, b.buffer, out.buffer], uniforms: ewParams(out.size, shape, 0, 0, [cond.shape, a.shape, b.shape]),
+    workgroups: grid1d(out.size, 256),
+  });
+  return out;
+}
+
+// ---- data movement ----
+/** Strided copy: iterate `shape`, read src[inOffset + idx.inStrides], write dst[outOffset + idx.outStrides]. */
+export function copyK(src: Tensor, dst: Tensor, shape: Shape, inStrides: number[], outStrides: number[], inOffset = 0, outOffset = 0): void {
+  const n = sizeOf(shape);
+  if (!n) return;
+  rt().dispatch({
+    kernel: SHADERS.layout, entry: 'copy_main',
+    buffers: [src.buffer, dst.buffer],
+    uniforms: uw().u(n, shape.length, inOffset, outOffset).vec8(shape as number[]).vec8(inStrides).vec8(outStrides).build(),
+    workgroups: grid1d(n, 256),
+  });
+}
+
+export function fillK(t: Tensor, value: number): Tensor {
+  if (!t.size) return t;
+  rt().dispatch({
+    kernel: SHADERS.layout, entry: 'fill_main', buffers: [t.buffer],
+    uniforms: uw().u(t.size).f(value).u(0, 0).build(), workgroups: grid1d(t.size, 256),
+  });
+  return t;
+}
+
+export function permuteK(x: Tensor, dims: number[]): Tensor {
+  const outShape = dims.map((d) => x.shape[d]);
+  const out = empty(outShape, x.dtype);
+  const cs = contiguousStrides(x.shape);
+  copyK(x, out, outShape, dims.map((d) => cs[d]), contiguousStrides(outShape));
+  return out;
+}
+
+/** Materialises a broadcast of x to `shape`. */
+export function expandK(x: Tensor, shape: Shape): Tensor {
+  const out = empty(shape, x.dtype);
+  copyK(x, out, shape, broadcastStrides(x.shape, shape), contiguousStrides(shape));
+  return out;
+}
+
+export function gatherK(x: Tensor, idx: Tensor, outer: number, n: number, inner: number, outShape: Shape): Tensor {
+  const out = empty(outShape, x.dtype);
+  const m = idx.size;
+  if (!out.size) return out;
+  rt().dispatch({
+    kernel: SHADERS.layout, entry: 'gather_main', buffers: [x.buffer, idx.buffer, out.buffer],
+    uniforms: uw().u(outer, n, inner, m).build(), workgroups: grid1d(out.size, 256),
+  });
+  return out;
+}
+
+export function scatterAddK(g: Tensor, idx: Tensor, outer: number, n: number, inner: number, outShape: Shape): Tensor {
+  const out = empty(outShape);
+  if (!out.size) return out;
+  rt().dispatch({
+    kernel: SHADERS.layout, entry: 'scatter_add_main', buffers: [g.buffer, idx.buffer, out.buffer],
+    uniforms: uw().u(outer, n, inner, idx.size).build(), workgroups: grid1d(out.size, 256),
+  });
+  return out;
+}
+
+export function oneHotK(labels: Tensor, classes: number): Tensor {
+  const out = empty([...labels.shape, classes]);
+  if (!out.size) return out;
+  rt().dispatch({
+    kernel: SHADERS.layout, entry: 'one_hot_main', buffers: [labels.buffer, out.buffer],
+    uniforms: uw().u(labels.size, classes, 0, 0).build(), workgroups: grid1d(out.size, 256),
+  });
+  return out;
+}
+
+// ---- reductions over the middle axis of [outer, r, inner] ----
+export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r: number, inner: number, alpha = 1): Tensor {
+  const out = empty([outer * inner]);
+  if (!out.size) return out;
+  if (r === 0) return fillK(out, kind === 'sum' ? 0 : NaN);
+  rt().dispatch({
+    kernel: SHADERS.reduce, entry: 'reduce_main', constants: {OP: {sum: 0, max: 1, min: 2}[kind]},
+    buffers: [x.buffer, out.buffer], uniforms: uw().u(outer, r, inner).f(alpha).build(),
+    workgroups: grid1d(out.size, 64),
+  });
+  return out;
+}
+
+export function argmaxK(x: Tensor, outer: number, r: number, inner: number): Tensor {
+  const out = empty([outer * inner], 'i32');
+  if (!out.size) return out;
+  rt().dispatch({
+    kernel: SHADERS.reduce, entry: 'argmax_main', buffers: [x.buffer, out.buffer],
+    uniforms: uw().u(outer, r, inner).f(1).build(), workgroups: grid1d(out.size, 64),
+  });
+  return out;
+}
+
+export function softmaxK(x: Tensor, outer: number, r: number, inner: number, log: boolean): Tensor {
+  const out = empty(x.shape);
+  if (!out.size) return out;
+  rt().dispatch({
+    kernel: SHADERS.softmax, entry: 'softmax_fwd', constants: {LOG: log ? 1 : 0},
+    buffers: [x.buffer, out.buffer], uniforms: uw().u(outer, r, inner).f(1).build(), workgroups: grid1d(outer * inner, 64),
+  });
+  return out;
+}
+
+export function softmaxBwdK(y: Tensor, g: Tensor, outer: number, r: number, inner: number, log: boolean): Tensor {
+  const out = empty(y.shape);
+  if (!out.size) return out;
+  rt().dispatch({
+    kernel: SHADERS.softmax, entry: 'softmax_bwd', constants: {LOG: log ? 1 : 0},
+    buffers: [y.buffer, g.buffer, out.buffer], uniforms: uw().u(outer, r, inner).f(1).build(), workgroups: grid1d(outer * inner, 64),
+  });
+  return out;
+}
+
+export function xentK(logits: Tensor, labels: Tensor): Tensor {
+  const [rows, classes] = logits.shape;
+  const out = empty([rows]);
+  if (!rows) return out;
+  rt().dispatch({
+    kernel: SHADERS.softmax, entry: 'xent_fwd', buffers: [logits.buffer, labels.buffer, out.buffer],
+    uniforms: uw().u(rows, classes, 1).f(1).build(), workgroups: grid1d(rows, 64),
+  });
+  return out;
+}
+
+export function xentBwdK(logits: Tensor, labels: Tensor, g: Tensor): Tensor {
+  const [rows, classes] = logits.shape;
+  const out = empty(logits.shape);
+  if (!rows) return out;
+  rt().dispatch({
+    kernel: SHADERS.softmax, entry: 'xent_bwd', buffers: [logits.buffer, labels.buffer, g.buffer, out.buffer],
+    uniforms: uw().u(rows, classes, 1).f(1).build(), workgroups: grid1d(rows, 64),
+  });
+  return out;
+}
+
+// ---- matmul ----
+export interface MatView { t: Tensor; batch: number; rows: number; cols: number; trans: boolean; batchStride: number }
+
+/**
+ * C[b] = op(A[b]) @ op(B[b]) where op transposes when `trans` is set. A batchStride of 0 shares one matrix
+ * across the batch. Picks the variant: workgroup tiles on hardware GPUs, vec4 registers on CPU adapters.
+ */
+export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
+  const M = a.trans ? a.cols : a.rows;
+  const K = a.trans ? a.rows : a.cols;
+  const K2 = b.trans ? b.cols : b.rows;
+  const N = b.trans ? b.rows : b.cols;
+  if (K !== K2) throw new Error(`webgpu-transfer: matmul: inner dimensions differ (${M}x${K} @ ${K2}x${N})`);
+  const batch = Math.max(a.batch, b.batch);
+  const out = empty([batch, M, N]);
+  if (!out.size) return out;
+  if (K === 0) return fillK(out, 0);
+  const r = rt();
+  const hardware = !r.ctx.report.isCpu;
+  let bv = b;
+  let temp: Tensor | null = null;
+  if (!hardware && bv.trans && N % 4 === 0 && M >= 8) {
+    // Materialising B^T (small next to the product) unlocks the vec4 kernel.
+    temp = empty([b.batchStride ? b.batch : 1, K, N]);
+    const nb = b.batchStride ? b.batch : 1;
+    copyK(b.t, temp, [nb, K, N], [b.batchStride, 1, b.cols], [K * N, N, 1]);
+    bv = {t: temp, batch: nb, rows: K, cols: N, trans: false, batchStride: nb > 1 ? K * N : 0};
+  }
+  const [ars, acs] = a.trans ? [1, a.cols] : [a.cols, 1];
+  const [brs, bcs] = bv.trans ? [1, bv.cols] : [bv.cols, 1];
+  if (batch > 65535) throw new Error(`webgpu-transfer: matmul: batch ${batch} exceeds 65535`);
+  const uniforms = uw().u(M, N, K, batch, a.batchStride, ars, acs, bv.batchStride, brs, bcs, M * N).f(alpha).build();
+  let entry: string;
+  let wg: [number, number, number];
+  if (hardware && M * N >= 4096) {
+    entry = 'matmul_tiled';
+    wg = [Math.ceil(N / 64), Math.ceil(M / 64), batch];
+  } else if (!bv.trans && N % 4 === 0) {
+    entry = 'matmul_vec4';
+    wg = [Math.ceil(N / 4 / 2 / 8), Math.ceil(M / 4 / 8), batch];
+  } else {
+    entry = 'matmul_reg';
+    wg = [Math.ceil(N / 4 / 8), Math.ceil(M / 4 / 8), batch];
+  }
+  r.dispatch({kernel: SHADERS.matmul, entry, buffers: [a.t.buffer, bv.t.buffer, out.buffer], uniforms, workgroups: wg});
+  temp?.dispose();
+  return out;
+}
+
+// ---- conv2d ----
+export interface Conv2dGeom {
+  N: number; C: number; H: number; W: number; K: number; OH: number; OW: number;
+  KH: number; KW: number; SH: number; SW: number; PH: number; PW: number;
+}
+
+export function convGeom(x: Shape, w: Shape, stride: [number, number], padding: [number, number]): Conv2dGeom {
+  const [N, C, H, W] = x;
+  const [K, C2, KH, KW] = w;
+  const [SH, SW] = stride;
+  const [PH, PW] = padding;
+  const OH = Math.floor((H + 2 * PH - KH) / SH) + 1;
+  const OW = Math.floor((W + 2 * PW - KW) / SW) + 1;
+  if (C !== C2) throw new Error(`webgpu-transfer: conv2d: input ${fmt(x)} has ${C} channels but weight ${fmt(w)} expects ${C2}`);
+  if (OH < 1 || OW < 1) throw new Error(`webgpu-transfer: conv2d: kernel ${KH}x${KW} (padding ${PH},${PW}) does not fit input ${fmt(x)}`);
+  return {N, C, H, W, K, OH, OW, KH, KW, SH, SW, PH, PW};
+}
+
+function convUniforms(g: Conv2dGeom, groups4: number, split = 1): ArrayBuffer {
+  return uw().u(g.N, g.C, g.H, g.W, g.K, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, groups4, split, 0).build();
+}
+
+// Bound where a variant's shader declares a buffer it does not read (WGSL's layout still counts it).
+let dummy: {rtRef: unknown; t: Tensor} | null = null;
+function dummyBuffer(): GPUBuffer {
+  if (!dummy || dummy.rtRef !== rt()) dummy = {rtRef: rt(), t: rt().once(() => keep(empty([4])))};
+  return dummy.t.buffer;
+}
+
+export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
+  const out = empty([g.N, g.K, g.OH, g.OW]);
+  const groups4 = Math.ceil(g.K / 4);
+  const ckk = g.C * g.KH * g.KW;
+  // [K, C*KH*KW] -> [C*KH*KW, Kpad]: rows of output channels read as vec4.
+  const wt = empty([ckk, groups4 * 4]);
+  copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
+  const threads = g.N * groups4 * g.OH * g.OW;
+  rt().dispatch({
+    kernel: SHADERS.conv2d, entry: 'conv_fwd', constants: {HAS_BIAS: bias ? 1 : 0},
+    buffers: [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
+    uniforms: convUniforms(g, groups4), workgroups: grid1d(threads, 64),
+  });
+  wt.dispose();
+  return out;
+}
+
+export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
+  const dx = empty([g.N, g.C, g.H, g.W]);
+  const groups4 = Math.ceil(g.C / 4);
+  const kk = g.KH * g.KW;
+  // [K, C, KH*KW] -> [K, KH*KW, Cpad]
+  const wt = empty([g.K * kk, groups4 * 4]);
+  copyK(w, wt, [g.K, g.C, kk], [g.C * kk, kk, 1], [kk * groups4 * 4, 1, groups4 * 4]);
+  rt().dispatch({
+    kernel: SHADERS.conv2d, entry: 'conv_bwd_input', buffers: [dy.buffer, wt.buffer, dx.buffer],
+    uniforms: convUniforms(g, groups4), workgroups: grid1d(g.N * groups4 * g.H * g.W, 64),
+  });
+  wt.dispose();
+  return dx;
+}
+
+export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
+  const groups4 = Math.ceil(g.K / 4);
+  const ckk = g.C * g.KH * g.KW;
+  const base = groups4 * ckk;
+  // Split the batch so enough threads run: a few per core on CPU adapters, thousands on GPUs.
+  const target = rt().ctx.report.isCpu ? 256 : 16384;
+  const split = Math.max(1, Math.min(g.N, Math.ceil(target / base)));
+  const partial = empty([split, g.K, g.C, g.KH, g.KW]);
+  rt().dispatch({
+    kernel: SHADERS.conv2d, entry: 'conv_bwd_weight', buffers: [x.buffer, dy.buffer, partial.buffer],
+    uniforms: convUniforms(g, groups4, split), workgroups: grid1d(split * base, 64),
+  });
+  if (split === 1) return partial.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+  const dw = reduceK('sum', partial, 1, split, g.K * ckk);
+  partial.dispose();
+  return dw.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+}
+
+// ---- pooling ----
+export interface PoolGeom { N: number; C: number; H: number; W: number; OH: number; OW: number; KH: number; KW: number; SH: number; SW: number; PH: number; PW: number }
+
+export function poolGeom(op: string, x: Shape, kernel: [number, number], stride: [number, number], padding: [number, number]): PoolGeom {
+  if (x.length !== 4) throw new Error(`webgpu-transfer: ${op}: input must be NCHW (rank 4), got ${fmt(x)}`);
+  const [N, C, H, W] = x;
+  const [KH, KW] = kernel; const [SH, SW] = stride; const [PH, PW] = padding;
+  if (PH * 2 > KH || PW * 2 > KW) throw new Error(`webgpu-transfer: ${op}: padding ${PH},${PW} must be at most half the kernel ${KH}x${KW}`);
+  const OH = Math.floor((H + 2 * PH - KH) / SH) + 1;
+  const OW = Math.floor((W + 2 * PW - KW) / SW) + 1;
+  if (OH < 1 || OW < 1) throw new Error(`webgpu-transfer: ${op}: kernel ${KH}x${KW} does not fit input ${fmt(x)}`);
+  return {N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW};
+}
+
+const poolUniforms = (g: PoolGeom) => uw().u(g.N * g.C, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, 0).build();
+
+export function poolK(x: Tensor, g: PoolGeom, max: boolean): {y: Tensor; arg: Tensor | null} {
+  const y = empty([g.N, g.C, g.OH, g.OW]);
+  const arg = max ? empty([g.N, g.C, g.OH, g.OW], 'i32') : null;
+  rt().dispatch({
+    kernel: SHADERS.pool, entry: 'pool_fwd', constants: {MAX: max ? 1 : 0},
+    buffers: [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()], uniforms: poolUniforms(g), workgroups: grid1d(y.size, 64),
+  });
+  return {y, arg};
+}
+
+export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom): Tensor {
+  const dx = empty([g.N, g.C, g.H, g.W]);
+  rt().dispatch({
+    kernel: SHADERS.pool, entry: 'pool_bwd', constants: {MAX: arg ? 1 : 0},
+    buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], uniforms: poolUniforms(g), workgroups: grid1d(dx.size, 64),
+  });
+  return dx;
+}
+
+// ---- random ----
+export function dropoutMaskK(shape: Shape, p: number, seed: number): Tensor {
+  const out = empty(shape);
+  if (!out.size) return out;
+  rt().dispatch({
+    kernel: SHADERS.random, entry: 'dropout_mask', buffers: [out.buffer],
+    uniforms: uw().u(out.size, seed).f(p, p < 1 ? 1 / (1 - p) : 0).build(), workgroups: grid1d(out.size, 256),
+  });
+  return out;
+}
+
+export function uniformK(shape: Shape, lo: number, hi: number, seed: number): Tensor {
+  const out = empty(shape);
+  if (!out.size) return out;
+  rt().dispatch({
+    kernel: SHADERS.random, entry: 'uniform_main', buffers: [out.buffer],
+    uniforms: uw().u(out.size, seed).f(lo, hi - lo).build(), workgroups: grid1d(out.size, 256),
+  });
+  return out;
+}

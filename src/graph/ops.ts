@@ -1,0 +1,409 @@
+// Op front-ends, PyTorch names in camelCase. Each validates its inputs (errors name the op and shapes),
+// launches kernels (kernels.ts) and records a node whose gradient rule lives in gradients.ts.
+import {isGradEnabled, noGrad, rt} from './engine.js';
+import * as K from './kernels.js';
+import {empty, fmt, fromData, sizeOf, Tensor, type DType, type Node, type Shape} from './tensor.js';
+import type {UnaryOp} from './op-codes.js';
+
+export type TensorLike = Tensor | number;
+
+function record(out: Tensor, op: string, inputs: Tensor[], saved: Record<string, unknown> = {}, backward?: Node['backward']): Tensor {
+  if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    out.node = {op, inputs, saved, backward};
+    out.requiresGrad = true;
+  }
+  return out;
+}
+
+function requireF32(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) {
+    if (t.dtype !== 'f32') throw new Error(`webgpu-transfer: ${op}: expected a float32 tensor, got ${t.describe()}`);
+    if (t.disposed) throw new Error(`webgpu-transfer: ${op}: input ${t.describe()} was disposed`);
+  }
+}
+
+const normAxis = (op: string, axis: number, rank: number): number => {
+  const a = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= Math.max(rank, 1)) throw new Error(`webgpu-transfer: ${op}: axis ${axis} out of range for rank ${rank}`);
+  return a;
+};
+
+// ---------------- creation ----------------
+export interface TensorOptions { dtype?: DType; requiresGrad?: boolean; name?: string }
+
+/** A tensor from host values; `shape` defaults to 1-D. */
+export function tensor(data: ArrayLike<number>, shape?: Shape, opts: TensorOptions = {}): Tensor {
+  const t = fromData(data, shape ?? [data.length], opts.dtype ?? 'f32', opts.requiresGrad ?? false);
+  if (opts.name) t.name = opts.name;
+  return t;
+}
+
+export function full(shape: Shape, value: number, opts: TensorOptions = {}): Tensor {
+  const t = K.fillK(empty(shape, opts.dtype ?? 'f32'), value);
+  t.requiresGrad = opts.requiresGrad ?? false;
+  return t;
+}
+export const zeros = (shape: Shape, opts: TensorOptions = {}) => full(shape, 0, opts);
+export const ones = (shape: Shape, opts: TensorOptions = {}) => full(shape, 1, opts);
+
+/** Deterministic host RNG (mulberry32) for initialisers and data order. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randn(shape: Shape, opts: TensorOptions & {seed?: number; std?: number; mean?: number} = {}): Tensor {
+  const r = rng(opts.seed ?? 0);
+  const n = sizeOf(shape);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u = Math.max(r(), 1e-12), v = r();
+    const m = Math.sqrt(-2 * Math.log(u));
+    out[i] = m * Math.cos(2 * Math.PI * v) * (opts.std ?? 1) + (opts.mean ?? 0);
+    if (i + 1 < n) out[i + 1] = m * Math.sin(2 * Math.PI * v) * (opts.std ?? 1) + (opts.mean ?? 0);
+  }
+  return tensor(out, shape, opts);
+}
+
+/** Uniform in [lo, hi), generated on the GPU from a counter-based hash (seeded). */
+export function rand(shape: Shape, opts: TensorOptions & {seed?: number; lo?: number; hi?: number} = {}): Tensor {
+  const t = K.uniformK(shape, opts.lo ?? 0, opts.hi ?? 1, opts.seed ?? 0);
+  t.requiresGrad = opts.requiresGrad ?? false;
+  return t;
+}
+
+// ---------------- elementwise ----------------
+function unary(op: UnaryOp, name: string, x: Tensor, alpha = 0, beta = 0): Tensor {
+  requireF32(name, x);
+  return record(K.unaryK(op, x, alpha, beta), name, [x], {alpha, beta});
+}
+
+export const neg = (x: Tensor) => unary('neg', 'neg', x);
+export const exp = (x: Tensor) => unary('exp', 'exp', x);
+export const log = (x: Tensor) => unary('log', 'log', x);
+export const sqrt = (x: Tensor) => unary('sqrt', 'sqrt', x);
+export const relu = (x: Tensor) => unary('relu', 'relu', x);
+export const leakyRelu = (x: Tensor, slope = 0.01) => unary('leakyRelu', 'leakyRelu', x, slope);
+export const sigmoid = (x: Tensor) => unary('sigmoid', 'sigmoid', x);
+export const tanh = (x: Tensor) => unary('tanh', 'tanh', x);
+export const abs = (x: Tensor) => unary('abs', 'abs', x);
+export const square = (x: Tensor) => unary('square', 'square', x);
+export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
+  if (min > max) throw new Error(`webgpu-transfer: clamp: min ${min} > max ${max}`);
+  return unary('clamp', 'clamp', x, Math.max(min, -3.4e38), Math.min(max, 3.4e38));
+}
+/** x * scale + shift in one kernel. */
+export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', 'affine', x, scale, shift);
+
+function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
+  requireF32(op, a, b);
+  return record(K.binaryK(op, a, b), op, [a, b]);
+}
+
+export function add(a: Tensor, b: TensorLike): Tensor { return typeof b === 'number' ? affine(a, 1, b) : binary('add', a, b); }
+export function sub(a: Tensor, b: TensorLike): Tensor { return typeof b === 'number' ? affine(a, 1, -b) : binary('sub', a, b); }
+export function mul(a: Tensor, b: TensorLike): Tensor { return typeof b === 'number' ? affine(a, b, 0) : binary('mul', a, b); }
+export function div(a: Tensor, b: TensorLike): Tensor {
+  if (typeof b === 'number') {
+    if (b === 0) throw new Error('webgpu-transfer: div: division by the scalar 0');
+    return affine(a, 1 / b, 0);
+  }
+  return binary('div', a, b);
+}
+export function pow(a: Tensor, b: TensorLike): Tensor {
+  if (typeof b === 'number') return b === 2 ? square(a) : unary('powScalar', 'powScalar', a, b);
+  return binary('pow', a, b);
+}
+export const maximum = (a: Tensor, b: Tensor) => binary('maximum', a, b);
+export const minimum = (a: Tensor, b: Tensor) => binary('minimum', a, b);
+
+/** Comparisons give 0/1 float masks and carry no gradient. */
+export const gt = (a: Tensor, b: Tensor) => K.binaryK('gt', a, b);
+export const lt = (a: Tensor, b: Tensor) => K.binaryK('lt', a, b);
+export const ge = (a: Tensor, b: Tensor) => K.binaryK('ge', a, b);
+export const eq = (a: Tensor, b: Tensor) => K.binaryK('eq', a, b);
+
+/** a where cond != 0, else b (broadcasting). */
+export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+  requireF32('where', cond, a, b);
+  return record(K.whereK(cond, a, b), 'where', [cond, a, b]);
+}
+
+// ---------------- shape ----------------
+export function reshape(x: Tensor, shape: number[]): Tensor {
+  const infer = shape.indexOf(-1);
+  let s = shape;
+  if (infer >= 0) {
+    const known = shape.reduce((a, d, i) => (i === infer ? a : a * d), 1);
+    if (known === 0 || x.size % known) throw new Error(`webgpu-transfer: reshape: cannot infer -1 for ${x.describe()} -> ${fmt(shape)}`);
+    s = shape.map((d, i) => (i === infer ? x.size / known : d));
+  }
+  const out = x.viewAs(s);
+  return record(out, 'reshape', [x], {shape: x.shape});
+}
+
+export const flatten = (x: Tensor, startDim = 1) => reshape(x, [...x.shape.slice(0, startDim), -1]);
+
+export function permute(x: Tensor, dims: number[]): Tensor {
+  if (dims.length !== x.rank || [...dims].sort().some((d, i) => d !== i)) throw new Error(`webgpu-transfer: permute: ${fmt(dims)} is not a permutation of the ${x.rank} dims of ${x.describe()}`);
+  return record(K.permuteK(x, dims), 'permute', [x], {dims});
+}
+
+export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
+  const a = normAxis('transpose', d0, x.rank), b = normAxis('transpose', d1, x.rank);
+  const dims = x.shape.map((_, i) => i);
+  [dims[a], dims[b]] = [dims[b], dims[a]];
+  return permute(x, dims);
+}
+
+/** Broadcasts x to `shape` (materialised). */
+export function expand(x: Tensor, shape: number[]): Tensor {
+  K.broadcastShapes('expand', x.shape, shape);
+  return record(K.expandK(x, shape), 'expand', [x], {shape: x.shape});
+}
+
+/** x[starts[i]:ends[i]] along every axis (ends exclusive; missing axes taken whole). */
+export function slice(x: Tensor, starts: number[], ends: number[]): Tensor {
+  const s = x.shape.map((d, i) => Math.min(Math.max(0, (starts[i] ?? 0) < 0 ? d + starts[i] : starts[i] ?? 0), d));
+  const e = x.shape.map((d, i) => Math.min(Math.max(0, (ends[i] ?? d) < 0 ? d + ends[i] : ends[i] ?? d), d));
+  const shape = s.map((v, i) => Math.max(0, e[i] - v));
+  const cs = K.contiguousStrides(x.shape);
+  const out = empty(shape, x.dtype);
+  K.copyK(x, out, shape, cs, K.contiguousStrides(shape), s.reduce((a, v, i) => a + v * cs[i], 0));
+  return record(out, 'slice', [x], {starts: s, shape: x.shape});
+}
+
+/** Writes g into a zero tensor of `shape` at `starts` (the gradient of slice; also padding). */
+export function padInto(g: Tensor, shape: number[], starts: number[]): Tensor {
+  const out = K.fillK(empty(shape), 0);
+  const cs = K.contiguousStrides(shape);
+  K.copyK(g, out, g.shape, K.contiguousStrides(g.shape), cs, 0, starts.reduce((a, v, i) => a + v * cs[i], 0));
+  return out;
+}
+
+export function concat(xs: Tensor[], axis = 0): Tensor {
+  if (!xs.length) throw new Error('webgpu-transfer: concat: no tensors');
+  const ax = normAxis('concat', axis, xs[0].rank);
+  for (const t of xs) {
+    if (t.rank !== xs[0].rank || t.shape.some((d, i) => i !== ax && d !== xs[0].shape[i]) || t.dtype !== xs[0].dtype) {
+      throw new Error(`webgpu-transfer: concat: shapes ${xs.map((t) => t.describe()).join(', ')} differ outside axis ${ax}`);
+    }
+  }
+  const shape = [...xs[0].shape];
+  shape[ax] = xs.reduce((a, t) => a + t.shape[ax], 0);
+  const out = empty(shape, xs[0].dtype);
+  const cs = K.contiguousStrides(shape);
+  let off = 0;
+  const offsets: number[] = [];
+  for (const t of xs) {
+    offsets.push(off);
+    K.copyK(t, out, t.shape, K.contiguousStrides(t.shape), cs, 0, off * cs[ax]);
+    off += t.shape[ax];
+  }
+  return record(out, 'concat', xs, {axis: ax, offsets});
+}
+
+/** Rows of x along `axis` picked by integer indices (torch.index_select). */
+export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
+  requireF32('gather', x);
+  if (indices.dtype !== 'i32') throw new Error(`webgpu-transfer: gather: indices must be int32, got ${indices.describe()}`);
+  const ax = normAxis('gather', axis, x.rank);
+  const outer = sizeOf(x.shape.slice(0, ax)), n = x.shape[ax], inner = sizeOf(x.shape.slice(ax + 1));
+  const shape = [...x.shape.slice(0, ax), indices.size, ...x.shape.slice(ax + 1)];
+  return record(K.gatherK(x, indices, outer, n, inner, shape), 'gather', [x], {indices, axis: ax, outer, n, inner});
+}
+
+export function oneHot(labels: Tensor, classes: number): Tensor {
+  if (labels.dtype !== 'i32') throw new Error(`webgpu-transfer: oneHot: labels must be int32, got ${labels.describe()}`);
+  return K.oneHotK(labels, classes);
+}
+
+/** A tensor sharing x's data that is cut from the graph. */
+export function detach(x: Tensor): Tensor { return x.viewAs(x.shape); }
+
+// ---------------- reductions ----------------
+/** Sorted, de-duplicated non-negative axes; undefined means all. */
+export function normAxes(op: string, axes: number | number[] | undefined, rank: number): number[] {
+  if (axes === undefined) return [...Array(rank).keys()];
+  const list = (Array.isArray(axes) ? axes : [axes]).map((a) => normAxis(op, a, rank));
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
+/** Reduces over `axes` one contiguous run at a time (last run first) with the [outer, r, inner] kernel. */
+export function reduceAxes(kind: 'sum' | 'max' | 'min', x: Tensor, axes: number[], alpha = 1): Tensor {
+  let cur = x;
+  let shape = [...x.shape];
+  const runs: [number, number][] = [];
+  for (const a of axes) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === a) last[1] = a + 1; else runs.push([a, a + 1]);
+  }
+  if (!runs.length) return K.unaryK('affine', x, alpha, 0).viewAsDispose(shape);
+  for (let i = runs.length - 1; i >= 0; i--) {
+    const [s, e] = runs[i];
+    const outer = sizeOf(shape.slice(0, s)), r = sizeOf(shape.slice(s, e)), inner = sizeOf(shape.slice(e));
+    const next = K.reduceK(kind, cur, outer, r, inner, i === 0 ? alpha : 1);
+    if (cur !== x) cur.dispose();
+    cur = next;
+    shape = [...shape.slice(0, s), ...shape.slice(e)];
+  }
+  return cur.viewAsDispose(shape);
+}
+
+function keptShape(shape: number[], axes: number[]): number[] { return shape.map((d, i) => (axes.includes(i) ? 1 : d)); }
+
+function reduceOp(kind: 'sum' | 'mean' | 'max' | 'min', x: Tensor, axes?: number | number[], keepDim = false): Tensor {
+  requireF32(kind, x);
+  const ax = normAxes(kind, axes, x.rank);
+  const count = ax.reduce((a, i) => a * x.shape[i], 1);
+  if ((kind === 'max' || kind === 'min') && count === 0) throw new Error(`webgpu-transfer: ${kind}: reduction over an empty axis of ${x.describe()}`);
+  let out = reduceAxes(kind === 'mean' ? 'sum' : kind, x, ax, kind === 'mean' ? 1 / count : 1);
+  if (keepDim) out = out.viewAsDispose(keptShape(x.shape, ax));
+  return record(out, kind, [x], {axes: ax, keepDim, count});
+}
+export const sum = (x: Tensor, axes?: number | number[], keepDim = false) => reduceOp('sum', x, axes, keepDim);
+export const mean = (x: Tensor, axes?: number | number[], keepDim = false) => reduceOp('mean', x, axes, keepDim);
+export const max = (x: Tensor, axes?: number | number[], keepDim = false) => reduceOp('max', x, axes, keepDim);
+export const min = (x: Tensor, axes?: number | number[], keepDim = false) => reduceOp('min', x, axes, keepDim);
+
+/** Index of the first maximum along one axis (int32, no gradient). */
+export function argmax(x: Tensor, axis = -1): Tensor {
+  requireF32('argmax', x);
+  const a = normAxis('argmax', axis, x.rank);
+  const out = K.argmaxK(x, sizeOf(x.shape.slice(0, a)), x.shape[a], sizeOf(x.shape.slice(a + 1)));
+  return out.viewAsDispose([...x.shape.slice(0, a), ...x.shape.slice(a + 1)]);
+}
+
+/** Sums g over the axes that broadcasting added, giving a tensor of `shape`. */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (g.rank === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  return reduceAxes('sum', g, axes).viewAsDispose(shape);
+}
+
+// ---------------- softmax family ----------------
+function rows3(x: Tensor, axis: number): [number, number, number] {
+  const a = normAxis('softmax', axis, x.rank);
+  return [sizeOf(x.shape.slice(0, a)), x.shape[a], sizeOf(x.shape.slice(a + 1))];
+}
+export function softmax(x: Tensor, axis = -1): Tensor {
+  requireF32('softmax', x);
+  const [o, r, i] = rows3(x, axis);
+  return record(K.softmaxK(x, o, r, i, false), 'softmax', [x], {rows: [o, r, i]});
+}
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  requireF32('logSoftmax', x);
+  const [o, r, i] = rows3(x, axis);
+  return record(K.softmaxK(x, o, r, i, true), 'logSoftmax', [x], {rows: [o, r, i]});
+}
+
+/** Per-row cross-entropy of logits [N, C] against int32 labels [N] (no reduction). */
+export function crossEntropyRows(logits: Tensor, labels: Tensor): Tensor {
+  requireF32('crossEntropy', logits);
+  if (logits.rank !== 2) throw new Error(`webgpu-transfer: crossEntropy: logits must be [N, C], got ${logits.describe()}`);
+  if (labels.dtype !== 'i32' || labels.rank !== 1 || labels.shape[0] !== logits.shape[0]) {
+    throw new Error(`webgpu-transfer: crossEntropy: labels must be int32 [${logits.shape[0]}], got ${labels.describe()} for logits ${logits.describe()}`);
+  }
+  return record(K.xentK(logits, labels), 'crossEntropyRows', [logits], {labels});
+}
+
+/** Mean cross-entropy (torch.nn.functional.cross_entropy with integer targets). */
+export function crossEntropy(logits: Tensor, labels: Tensor, reduction: 'mean' | 'sum' | 'none' = 'mean'): Tensor {
+  const rows = crossEntropyRows(logits, labels);
+  return reduction === 'none' ? rows : reduction === 'sum' ? sum(rows) : mean(rows);
+}
+
+export function mseLoss(a: Tensor, b: Tensor): Tensor { return mean(square(sub(a, b))); }
+
+// ---------------- matmul / linear ----------------
+/** Matrix product with PyTorch semantics for rank 1..3 (batch dims must match, or one side is 2-D). */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  requireF32('matmul', a, b);
+  if (a.rank < 1 || b.rank < 1 || a.rank > 3 || b.rank > 3) throw new Error(`webgpu-transfer: matmul: ranks 1..3 supported, got ${a.describe()} @ ${b.describe()}`);
+  const a3 = a.rank === 1 ? [1, 1, a.shape[0]] : a.rank === 2 ? [1, ...a.shape] : a.shape;
+  const b3 = b.rank === 1 ? [1, b.shape[0], 1] : b.rank === 2 ? [1, ...b.shape] : b.shape;
+  if (a3[2] !== b3[1]) throw new Error(`webgpu-transfer: matmul: ${a.describe()} @ ${b.describe()}: inner dimensions ${a3[2]} and ${b3[1]} differ`);
+  if (a3[0] !== b3[0] && a3[0] !== 1 && b3[0] !== 1) throw new Error(`webgpu-transfer: matmul: batch dims of ${a.describe()} and ${b.describe()} differ`);
+  const out3 = mm(a, a3, false, b, b3, false);
+  const outShape = [...(a.rank === 3 || b.rank === 3 ? [out3.shape[0]] : []), ...(a.rank > 1 ? [a3[1]] : []), ...(b.rank > 1 ? [b3[2]] : [])];
+  return record(out3.viewAsDispose(outShape), 'matmul', [a, b], {a3, b3});
+}
+
+/** op(a) @ op(b) for [batch, rows, cols] views; batch 1 broadcasts (stride 0). */
+export function mm(a: Tensor, a3: number[], ta: boolean, b: Tensor, b3: number[], tb: boolean): Tensor {
+  const view = (t: Tensor, s: number[], trans: boolean): K.MatView => ({t, batch: s[0], rows: s[1], cols: s[2], trans, batchStride: s[0] > 1 ? s[1] * s[2] : 0});
+  return K.matmulK(view(a, a3, ta), view(b, b3, tb));
+}
+
+/** x @ w^T + b with PyTorch's weight layout [out, in]. */
+export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
+  requireF32('linear', x, w);
+  if (x.shape[x.rank - 1] !== w.shape[1] || w.rank !== 2) throw new Error(`webgpu-transfer: linear: input ${x.describe()} does not match weight ${w.describe()} ([out, in])`);
+  const rows = x.size / w.shape[1];
+  if (b && (b.rank !== 1 || b.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: linear: bias ${b.describe()} must be [${w.shape[0]}]`);
+  let y = mm(x, [1, rows, w.shape[1]], false, w, [1, w.shape[0], w.shape[1]], true).viewAsDispose([...x.shape.slice(0, -1), w.shape[0]]);
+  if (b) { const yb = K.binaryK('add', y, b); y.dispose(); y = yb; }
+  return record(y, 'linear', b ? [x, w, b] : [x, w], {rows});
+}
+
+// ---------------- conv / pool ----------------
+const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
+
+export interface Conv2dOptions { stride?: number | [number, number]; padding?: number | [number, number] }
+
+export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  requireF32('conv2d', x, w);
+  if (x.rank !== 4 || w.rank !== 4) throw new Error(`webgpu-transfer: conv2d: input must be NCHW and weight [K, C, KH, KW], got ${x.describe()} and ${w.describe()}`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: conv2d: bias ${bias.describe()} must be [${w.shape[0]}]`);
+  const geom = K.convGeom(x.shape, w.shape, pair(opts.stride ?? 1), pair(opts.padding ?? 0));
+  const y = K.conv2dK(x, w, bias ?? null, geom);
+  return record(y, 'conv2d', bias ? [x, w, bias] : [x, w], {geom});
+}
+
+export interface PoolOptions { stride?: number | [number, number]; padding?: number | [number, number] }
+
+export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
+  requireF32('maxPool2d', x);
+  const geom = K.poolGeom('maxPool2d', x.shape, pair(kernel), pair(opts.stride ?? kernel), pair(opts.padding ?? 0));
+  const {y, arg} = K.poolK(x, geom, true);
+  const out = record(y, 'maxPool2d', [x], {geom, arg});
+  if (!out.node) arg!.dispose();
+  return out;
+}
+
+export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
+  requireF32('avgPool2d', x);
+  const geom = K.poolGeom('avgPool2d', x.shape, pair(kernel), pair(opts.stride ?? kernel), pair(opts.padding ?? 0));
+  return record(K.poolK(x, geom, false).y, 'avgPool2d', [x], {geom});
+}
+
+// ---------------- dropout, custom gradients ----------------
+let dropoutCounter = 0;
+/** Inverted dropout with a counter-based GPU RNG; `seed` fixes the mask (default: a per-call counter). */
+export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Tensor {
+  if (p < 0 || p >= 1) throw new Error(`webgpu-transfer: dropout: p must be in [0, 1), got ${p}`);
+  if (!training || p === 0) return x;
+  const mask = K.dropoutMaskK(x.shape, p, seed ?? 0x5eed + dropoutCounter++);
+  return mul(x, mask);
+}
+
+/** An op with a user gradient: forward runs without recording; backward maps g to one gradient per input. */
+export function customGrad(inputs: Tensor[], forward: () => Tensor, backward: (g: Tensor) => (Tensor | null)[], name = 'custom'): Tensor {
+  const out = noGrad(forward);
+  return record(out, name, inputs, {}, (g) => backward(g));
+}
+
+/** Identity forward, gradient multiplied by -lambda (the DANN gradient reversal layer). */
+export function gradReverse(x: Tensor, lambda = 1): Tensor {
+  return customGrad([x], () => x.viewAs(x.shape), (g) => [affine(g, -lambda)], 'gradReverse');
+}
+
+export {empty, rt};

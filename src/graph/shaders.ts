@@ -1,0 +1,24 @@
+// Every WGSL kernel file, imported as text (esbuild's text loader), keyed by family.
+import type {KernelSource} from '../gpu/pipelines.js';
+import elementwise from '../../shaders/elementwise.wgsl';
+import reduce from '../../shaders/reduce.wgsl';
+import softmax from '../../shaders/softmax.wgsl';
+import layout from '../../shaders/layout.wgsl';
+import matmul from '../../shaders/matmul.wgsl';
+import conv2d from '../../shaders/conv2d.wgsl';
+import pool from '../../shaders/pool.wgsl';
+import optimizer from '../../shaders/optimizer.wgsl';
+import random from '../../shaders/random.wgsl';
+
+const k = (file: string, code: string): KernelSource => ({file, code});
+export const SHADERS = {
+  elementwise: k('elementwise.wgsl', elementwise),
+  reduce: k('reduce.wgsl', reduce),
+  softmax: k('softmax.wgsl', softmax),
+  layout: k('layout.wgsl', layout),
+  matmul: k('matmul.wgsl', matmul),
+  conv2d: k('conv2d.wgsl', conv2d),
+  pool: k('pool.wgsl', pool),
+  optimizer: k('optimizer.wgsl', optimizer),
+  random: k('random.wgsl', random),
+} as const;

@@ -1,0 +1,10 @@
+// webgpu-transfer: public API of the engine.
+export {init, shutdown, tidy, keep, noGrad, isGradEnabled, adapter, rt} from './graph/engine.js';
+export {Tensor, type DType, type Shape} from './graph/tensor.js';
+export * from './graph/ops.js';
+export {backward} from './graph/autograd.js';
+export {compile, CompiledStep, type InputSpec} from './graph/capture.js';
+export {getDevice, formatReport, FAST_TOGGLES, type DeviceOptions, type AdapterReport, type BackendChoice} from './gpu/device.js';
+export {Optimizer, type GroupOptions, type ParamGroup} from './optim/optimizer.js';
+export {SGD, type SGDOptions} from './optim/sgd.js';
+export {Adam, AdamW, type AdamOptions} from './optim/adam.js';

@@ -1,0 +1,79 @@
+// Optimizer base: parameter groups (own lr / weight decay), frozen and grad-less parameters skipped,
+// per-step hyper-parameters passed as dynamic uniforms so a captured training step replays schedules too.
+import {grid1d} from '../gpu/runtime.js';
+import {keep, rt} from '../graph/engine.js';
+import {zeros} from '../graph/ops.js';
+import {SHADERS} from '../graph/shaders.js';
+import type {Tensor} from '../graph/tensor.js';
+
+export interface GroupOptions { lr?: number; weightDecay?: number }
+export interface ParamGroup<O> { params: Tensor[]; options: Required<O> }
+
+export abstract class Optimizer<O extends GroupOptions> {
+  readonly groups: ParamGroup<O>[];
+  /** Steps taken (replays of a captured step count too). */
+  stepCount = 0;
+  protected state = new Map<Tensor, Record<string, Tensor>>();
+
+  constructor(params: Tensor[] | ({params: Tensor[]} & Partial<O>)[], defaults: Required<O>) {
+    const list = params.length && (params[0] as {__isTensor?: boolean}).__isTensor
+      ? [{params: params as Tensor[]}] : (params as ({params: Tensor[]} & Partial<O>)[]);
+    this.groups = list.map((g) => {
+      const {params: ps, ...rest} = g;
+      const options = {...defaults} as Required<O>;
+      for (const [k, v] of Object.entries(rest)) if (v !== undefined) (options as Record<string, unknown>)[k] = v;
+      this.validate(options);
+      return {params: ps, options};
+    });
+  }
+
+  protected validate(o: Required<O>): void {
+    if (!((o.lr ?? -1) >= 0)) throw new Error(`webgpu-transfer: ${this.constructor.name}: lr must be >= 0, got ${o.lr}`);
+    if (!((o.weightDecay ?? -1) >= 0)) throw new Error(`webgpu-transfer: ${this.constructor.name}: weightDecay must be >= 0, got ${o.weightDecay}`);
+  }
+
+  /** Sets the learning rate of every group (schedulers scale each group's base lr instead). */
+  set lr(v: number) { for (const g of this.groups) g.options.lr = v; }
+  get lr(): number { return this.groups[0]?.options.lr ?? 0; }
+
+  protected stateOf(p: Tensor, names: string[]): Record<string, Tensor> {
+    let s = this.state.get(p);
+    if (!s) {
+      s = {};
+      // Created once, outside any capture: a replayed step must not zero its own state again.
+      for (const n of names) s[n] = rt().once(() => keep(zeros(p.shape)));
+      this.state.set(p, s);
+    }
+    return s;
+  }
+
+  /** Applies one update to every trainable parameter that has a gradient. */
+  step(): void {
+    this.stepCount++;
+    const r = rt();
+    r.onReplay(() => { this.stepCount++; });
+    for (const g of this.groups) {
+      for (const p of g.params) {
+        if (!p.requiresGrad || !p.grad) continue;
+        if (p.grad.size !== p.size) throw new Error(`webgpu-transfer: ${this.constructor.name}: gradient ${p.grad.describe()} does not match parameter ${p.describe()}`);
+        this.update(p, p.grad, g.options);
+      }
+    }
+  }
+
+  protected abstract update(p: Tensor, grad: Tensor, o: Required<O>): void;
+
+  protected dispatch(entry: string, buffers: GPUBuffer[], n: number, uniforms: () => ArrayBuffer): void {
+    rt().dispatch({kernel: SHADERS.optimizer, entry, buffers, uniforms, workgroups: grid1d(n, 256)});
+  }
+
+  /** Frees every parameter's gradient. */
+  zeroGrad(): void {
+    for (const g of this.groups) for (const p of g.params) { p.grad?.dispose(); p.grad = null; }
+  }
+
+  dispose(): void {
+    for (const s of this.state.values()) for (const t of Object.values(s)) t.dispose();
+    this.state.clear();
+  }
+}

@@ -1,0 +1,72 @@
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import * as wt from '../src/index.js';
+import {checkOp} from './lib/check.js';
+import * as R from './lib/reference.js';
+
+const t = suite('conv2d and pooling');
+interface ConvCase { x: number[]; w: number[]; stride: [number, number]; pad: [number, number]; bias: boolean }
+const convs: ConvCase[] = [
+  {x: [1, 1, 5, 5], w: [1, 1, 3, 3], stride: [1, 1], pad: [0, 0], bias: false},
+  {x: [2, 3, 7, 6], w: [5, 3, 3, 2], stride: [1, 1], pad: [1, 0], bias: true},
+  {x: [2, 2, 9, 8], w: [6, 2, 3, 3], stride: [2, 2], pad: [1, 1], bias: true},
+  {x: [3, 5, 6, 7], w: [7, 5, 2, 3], stride: [2, 1], pad: [0, 2], bias: true},
+  {x: [4, 1, 12, 12], w: [6, 1, 5, 5], stride: [1, 1], pad: [0, 0], bias: true},   // LeNet conv1, small batch
+  {x: [2, 6, 12, 12], w: [16, 6, 5, 5], stride: [1, 1], pad: [0, 0], bias: true}, // LeNet conv2
+];
+for (const c of convs) {
+  const K = c.w[1] * c.w[2] * c.w[3];
+  t(`conv2d x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} stride ${c.stride} pad ${c.pad}`, () => checkOp({
+    name: 'conv2d',
+    inputs: [R.randomNd(c.x, 41), R.randomNd(c.w, 42), ...(c.bias ? [R.randomNd([c.w[0]], 43)] : [])],
+    gpu: ([x, w, b]) => wt.conv2d(x, w, b, {stride: c.stride, padding: c.pad}),
+    ref: ([x, w, b]) => R.conv2d(x, w, b ?? null, c.stride, c.pad),
+    atol: 2e-6 * K + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(c.x[0] * c.x[2] * c.x[3]) + 1e-4,
+  }));
+}
+
+t('conv2d large (batch 16, 28x28 LeNet conv1), forward only', () => checkOp({
+  name: 'conv2d large', inputs: [R.randomNd([16, 1, 28, 28], 44), R.randomNd([6, 1, 5, 5], 45)], gradOf: [],
+  gpu: ([x, w]) => wt.conv2d(x, w), ref: ([x, w]) => R.conv2d(x, w, null, [1, 1], [0, 0]), atol: 1e-4,
+}));
+
+t('conv2d with a frozen weight runs no weight-gradient kernel', async () => {
+  const backwardDispatches = (freeze: boolean) => {
+    const x = wt.tensor(Float32Array.from(R.randomNd([1, 2, 5, 5], 46).data), [1, 2, 5, 5], {requiresGrad: true});
+    const w = wt.tensor(Float32Array.from(R.randomNd([3, 2, 3, 3], 47).data), [3, 2, 3, 3], {requiresGrad: !freeze});
+    const loss = wt.sum(wt.conv2d(x, w));
+    const before = wt.rt().stats.dispatches;
+    loss.backward();
+    assert.ok(x.grad, 'input gradient');
+    assert.is(w.grad === null, freeze, 'weight gradient only when trainable');
+    return wt.rt().stats.dispatches - before;
+  };
+  const frozen = backwardDispatches(true), trainable = backwardDispatches(false);
+  assert.ok(frozen < trainable, `frozen ${frozen} dispatches vs trainable ${trainable}`);
+});
+
+t('conv2d errors name the shapes', () => {
+  assert.throws(() => wt.conv2d(wt.zeros([1, 3, 8, 8]), wt.zeros([4, 2, 3, 3])), /conv2d: input \[1, 3, 8, 8\] has 3 channels but weight \[4, 2, 3, 3\] expects 2/);
+  assert.throws(() => wt.conv2d(wt.zeros([1, 1, 2, 2]), wt.zeros([1, 1, 3, 3])), /does not fit input/);
+});
+
+interface PoolCase { x: number[]; k: [number, number]; s: [number, number]; p: [number, number] }
+const pools: PoolCase[] = [
+  {x: [1, 1, 4, 4], k: [2, 2], s: [2, 2], p: [0, 0]},
+  {x: [2, 3, 7, 9], k: [3, 3], s: [2, 2], p: [1, 1]},
+  {x: [2, 2, 5, 6], k: [2, 3], s: [1, 2], p: [0, 1]},
+  {x: [3, 6, 24, 24], k: [2, 2], s: [2, 2], p: [0, 0]},
+];
+for (const c of pools) {
+  const tag = `x${JSON.stringify(c.x)} k${c.k} s${c.s} p${c.p}`;
+  t(`maxPool2d ${tag}`, () => checkOp({
+    name: 'maxPool2d', inputs: [R.distinct(c.x, 51)], sample: 64,
+    gpu: ([x]) => wt.maxPool2d(x, c.k, {stride: c.s, padding: c.p}), ref: ([x]) => R.pool2d(x, c.k, c.s, c.p, 'max'),
+  }));
+  t(`avgPool2d ${tag}`, () => checkOp({
+    name: 'avgPool2d', inputs: [R.randomNd(c.x, 52)], sample: 64,
+    gpu: ([x]) => wt.avgPool2d(x, c.k, {stride: c.s, padding: c.p}), ref: ([x]) => R.pool2d(x, c.k, c.s, c.p, 'avg'),
+  }));
+}
+
+t.run();

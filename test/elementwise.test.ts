@@ -1,0 +1,83 @@
+import {suite} from 'uvu';
+import * as wt from '../src/index.js';
+import {checkOp, expectClose} from './lib/check.js';
+import * as R from './lib/reference.js';
+
+const t = suite('elementwise');
+const sig = (x: number) => 1 / (1 + Math.exp(-x));
+
+// Unary ops on an awkward shape (not a multiple of the 256 workgroup), batch 1, and a large case.
+const unary: [string, (x: wt.Tensor) => wt.Tensor, (v: number) => number, 'any' | 'pos' | 'kink'][] = [
+  ['neg', wt.neg, (v) => -v, 'any'],
+  ['exp', wt.exp, Math.exp, 'any'],
+  ['log', wt.log, Math.log, 'pos'],
+  ['sqrt', wt.sqrt, Math.sqrt, 'pos'],
+  ['relu', wt.relu, (v) => Math.max(v, 0), 'kink'],
+  ['leakyRelu', (x) => wt.leakyRelu(x, 0.1), (v) => (v > 0 ? v : 0.1 * v), 'kink'],
+  ['sigmoid', wt.sigmoid, sig, 'any'],
+  ['tanh', wt.tanh, Math.tanh, 'any'],
+  ['abs', wt.abs, Math.abs, 'kink'],
+  ['square', wt.square, (v) => v * v, 'any'],
+  ['clamp', (x) => wt.clamp(x, -0.5, 0.6), (v) => Math.min(0.6, Math.max(-0.5, v)), 'kink'],
+  ['pow 3', (x) => wt.pow(x, 3), (v) => v ** 3, 'any'],
+  ['pow 0.5', (x) => wt.pow(x, 0.5), (v) => v ** 0.5, 'pos'],
+  ['affine', (x) => wt.affine(x, 2.5, -1), (v) => 2.5 * v - 1, 'any'],
+];
+for (const [name, f, ref, domain] of unary) {
+  for (const shape of [[3, 7, 13], [1], [70001]]) {
+    t(`${name} ${JSON.stringify(shape)}`, async () => {
+      const seed = shape[0] * 31 + name.length;
+      let x = domain === 'pos' ? R.randomNd(shape, seed, 0.2, 2) : domain === 'kink' ? R.awayFromZero(shape, seed) : R.randomNd(shape, seed, -2, 2);
+      if (name === 'clamp') x = R.map(x, (v) => (Math.abs(v + 0.5) < 0.05 || Math.abs(v - 0.6) < 0.05 ? v + 0.12 : v));
+      await checkOp({name, inputs: [x], gpu: ([a]) => f(a), ref: ([a]) => R.map(a, ref), sample: 64, gatol: 2e-4, grtol: 2e-3});
+    });
+  }
+}
+
+// Binary ops with broadcasting corners: same shape, row/col vectors, scalar, leading dims, batch 1.
+const binary: [string, (a: wt.Tensor, b: wt.Tensor) => wt.Tensor, (a: number, b: number) => number][] = [
+  ['add', wt.add, (a, b) => a + b],
+  ['sub', wt.sub, (a, b) => a - b],
+  ['mul', wt.mul, (a, b) => a * b],
+  ['div', wt.div, (a, b) => a / b],
+  ['pow', wt.pow, (a, b) => a ** b],
+  ['maximum', wt.maximum, Math.max],
+  ['minimum', wt.minimum, Math.min],
+];
+const shapes: [number[], number[]][] = [[[5, 9], [5, 9]], [[5, 9], [1, 9]], [[5, 9], [5, 1]], [[5, 9], [1]], [[2, 3, 5], [5]], [[1, 1], [4, 1, 3]], [[257, 33], [33]]];
+for (const [name, f, ref] of binary) {
+  for (const [sa, sb] of shapes) {
+    t(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, async () => {
+      const a = name === 'pow' ? R.randomNd(sa, 3, 0.5, 2) : R.randomNd(sa, 3, -2, 2);
+      const b = name === 'div' || name === 'pow' ? R.randomNd(sb, 4, 0.5, 2) : R.randomNd(sb, 4, -2, 2);
+      await checkOp({name, inputs: [a, b], gpu: ([x, y]) => f(x, y), ref: ([x, y]) => R.zip([x, y], ref), sample: 48, gatol: 3e-4, grtol: 2e-3});
+    });
+  }
+}
+
+t('where broadcasts condition and operands', async () => {
+  const c = R.nd([4, 1], [1, 0, 1, 0]);
+  const a = R.randomNd([4, 6], 5), b = R.randomNd([6], 6);
+  await checkOp({name: 'where', inputs: [c, a, b], gradOf: [1, 2], gpu: ([cc, x, y]) => wt.where(cc, x, y), ref: ([cc, x, y]) => R.zip([cc, x, y], (q, u, v) => (q ? u : v))});
+});
+
+t('scalar operands and comparisons', async () => {
+  const x = wt.tensor([1, -2, 3.5], [3]);
+  expectClose(await wt.add(x, 1).data(), [2, -1, 4.5], 0, 0, 'x + 1');
+  expectClose(await wt.div(wt.sub(wt.mul(x, 2), 1), 4).data(), [0.25, -1.25, 1.5], 1e-6, 0, '(2x - 1) / 4');
+  const m = await wt.gt(x, wt.tensor([0], [1])).data();
+  if (Array.from(m).join() !== '1,0,1') throw new Error(`gt gave ${m}`);
+  const p = await wt.pow(wt.tensor([-2, -8, 4], [3]), 3).data();
+  if (Array.from(p).join() !== '-8,-512,64') throw new Error(`pow of negative base by 3 gave ${p}`);
+  const nan = await wt.pow(wt.tensor([-2], [1]), 0.5).data();
+  if (!Number.isNaN(nan[0])) throw new Error('pow(-2, 0.5) should be NaN');
+});
+
+t('shape errors name the op and shapes', () => {
+  const a = wt.zeros([2, 3]), b = wt.zeros([4]);
+  let msg = '';
+  try { wt.add(a, b); } catch (e) { msg = (e as Error).message; }
+  if (!/add: shapes \[2, 3\] and \[4\] do not broadcast/.test(msg)) throw new Error(`unexpected message: ${msg}`);
+});
+
+t.run();

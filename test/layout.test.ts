@@ -1,0 +1,57 @@
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import * as wt from '../src/index.js';
+import {checkOp} from './lib/check.js';
+import * as R from './lib/reference.js';
+
+const t = suite('layout');
+t('permute [2,3,4,5] -> [3,0,2,1]', () => checkOp({name: 'permute', inputs: [R.randomNd([2, 3, 4, 5], 61)], gpu: ([x]) => wt.permute(x, [3, 0, 2, 1]), ref: ([x]) => R.permute(x, [3, 0, 2, 1])}));
+t('transpose [1, 7] and [33, 65]', async () => {
+  await checkOp({name: 'transpose', inputs: [R.randomNd([1, 7], 62)], gpu: ([x]) => wt.transpose(x), ref: ([x]) => R.transpose2(x)});
+  await checkOp({name: 'transpose', inputs: [R.randomNd([33, 65], 63)], gpu: ([x]) => wt.transpose(x), ref: ([x]) => R.transpose2(x), sample: 50});
+});
+t('reshape is a view and passes gradients', () => checkOp({name: 'reshape', inputs: [R.randomNd([2, 6], 64)], gpu: ([x]) => wt.mul(wt.reshape(x, [3, -1]), wt.tensor([1, 2, 3, 4], [4])), ref: ([x]) => R.zip([{shape: [3, 4], data: x.data}, R.nd([4], [1, 2, 3, 4])], (a, b) => a * b)}));
+t('slice [5, 7, 3] [1:4, 2:7, 0:2]', () => checkOp({name: 'slice', inputs: [R.randomNd([5, 7, 3], 65)], gpu: ([x]) => wt.slice(x, [1, 2, 0], [4, 7, 2]), ref: ([x]) => R.slice(x, [1, 2, 0], [4, 7, 2])}));
+t('slice with negative bounds', () => checkOp({name: 'slice', inputs: [R.randomNd([6, 4], 66)], gpu: ([x]) => wt.slice(x, [-3], [-1]), ref: ([x]) => R.slice(x, [3, 0], [5, 4])}));
+t('concat along axis 1 of three tensors', () => checkOp({
+  name: 'concat', inputs: [R.randomNd([2, 3, 4], 67), R.randomNd([2, 1, 4], 68), R.randomNd([2, 5, 4], 69)],
+  gpu: (xs) => wt.concat(xs, 1), ref: (xs) => R.concat(xs, 1),
+}));
+t('concat along axis 0 (batch 1 pieces)', () => checkOp({name: 'concat', inputs: [R.randomNd([1, 5], 70), R.randomNd([1, 5], 71)], gpu: (xs) => wt.concat(xs, 0), ref: (xs) => R.concat(xs, 0)}));
+t('expand [3, 1] -> [2, 3, 5]', () => checkOp({name: 'expand', inputs: [R.randomNd([3, 1], 72)], gpu: ([x]) => wt.expand(x, [2, 3, 5]), ref: ([x]) => R.zip([x, R.nd([2, 3, 5])], (a) => a)}));
+t('gather rows with repeats (gradient accumulates)', () => checkOp({
+  name: 'gather', inputs: [R.randomNd([5, 3], 73), R.nd([4], [4, 0, 4, 2])], intInputs: [1],
+  gpu: ([x, i]) => wt.gather(x, i, 0), ref: ([x]) => R.gather(x, [4, 0, 4, 2], 0),
+}));
+t('gather along axis 1', () => checkOp({name: 'gather', inputs: [R.randomNd([2, 6, 3], 74), R.nd([2], [5, 1])], intInputs: [1], gpu: ([x, i]) => wt.gather(x, i, 1), ref: ([x]) => R.gather(x, [5, 1], 1)}));
+t('gather out of range gives NaN', async () => {
+  const v = await wt.gather(wt.ones([3, 2]), wt.tensor([3], [1], {dtype: 'i32'})).data();
+  assert.ok(Number.isNaN(v[0]) && Number.isNaN(v[1]));
+});
+t('oneHot', async () => {
+  const v = await wt.oneHot(wt.tensor([2, 0], [2], {dtype: 'i32'}), 3).data();
+  assert.equal(Array.from(v), [0, 0, 1, 1, 0, 0]);
+});
+t('dropout: seeded, scaled, same mask in backward', async () => {
+  const x = wt.ones([4000], {requiresGrad: true});
+  const y = wt.dropout(x, 0.25, true, 7);
+  const v = await y.data();
+  const kept = Array.from(v).filter((a) => a !== 0);
+  assert.ok(kept.every((a) => Math.abs(a - 4 / 3) < 1e-6), 'kept values scaled by 1/(1-p)');
+  assert.ok(Math.abs(kept.length / 4000 - 0.75) < 0.03, `keep rate ${kept.length / 4000}`);
+  wt.sum(y).backward();
+  assert.equal(Array.from(await x.grad!.data()), Array.from(v));
+  assert.equal(Array.from(await wt.dropout(wt.ones([4000]), 0.25, true, 7).data()), Array.from(v), 'same seed, same mask');
+  assert.is(wt.dropout(x, 0.25, false), x, 'eval mode is the identity');
+});
+t('rand is seeded and uniform', async () => {
+  const a = await wt.rand([10000], {seed: 3}).data();
+  const b = await wt.rand([10000], {seed: 3}).data();
+  assert.equal(Array.from(a), Array.from(b));
+  const m = Array.from(a).reduce((s, v) => s + v, 0) / a.length;
+  assert.ok(Math.abs(m - 0.5) < 0.02 && a.every((v) => v >= 0 && v < 1));
+});
+t('reshape errors name the shapes', () => {
+  assert.throws(() => wt.reshape(wt.zeros([2, 3]), [4, 2]), /reshape: cannot view f32\[2, 3\] as \[4, 2\]/);
+});
+t.run();

@@ -1,0 +1,63 @@
+// Checks an op forward against its float64 reference and backward against float64 finite differences.
+// Loss used for gradients: sum(out * R) with a fixed random R, so every output element matters.
+import * as assert from 'uvu/assert';
+import * as wt from '../../src/index.js';
+import {closeness, finiteDiff, nd, randomNd, size, type Nd} from './reference.js';
+
+export interface OpCase {
+  name: string;
+  inputs: Nd[];
+  /** Inputs that are int32 (labels, indices) get no gradient. */
+  intInputs?: number[];
+  gpu: (xs: wt.Tensor[]) => wt.Tensor;
+  ref: (xs: Nd[]) => Nd;
+  /** Forward tolerance (defaults 1e-5 abs, 1e-4 rel: float32 kernels against float64). */
+  atol?: number; rtol?: number;
+  /** Gradient tolerance against finite differences (defaults 1e-4 abs, 1e-3 rel). */
+  gatol?: number; grtol?: number;
+  /** Check gradients of these inputs (default: all float inputs). */
+  gradOf?: number[];
+  /** Check at most this many sampled elements per input (large cases). */
+  sample?: number;
+}
+
+export const toTensor = (x: Nd, dtype: 'f32' | 'i32' = 'f32', requiresGrad = false) =>
+  wt.tensor(dtype === 'i32' ? Int32Array.from(x.data) : Float32Array.from(x.data), x.shape, {dtype, requiresGrad});
+
+export async function checkOp(c: OpCase): Promise<void> {
+  const ints = new Set(c.intInputs ?? []);
+  const gradOf = c.gradOf ?? c.inputs.map((_, i) => i).filter((i) => !ints.has(i));
+  const ts = c.inputs.map((x, i) => toTensor(x, ints.has(i) ? 'i32' : 'f32', gradOf.includes(i)));
+  const out = c.gpu(ts);
+  const expected = c.ref(c.inputs);
+  assert.equal(out.shape, expected.shape, `${c.name}: output shape`);
+  const got = await out.data();
+  const fwd = closeness(got, expected.data, c.atol ?? 1e-5, c.rtol ?? 1e-4);
+  assert.ok(fwd.ok, `${c.name} forward: ${fwd.msg}`);
+  if (!gradOf.length) { ts.forEach((t) => t.dispose()); out.dispose(); return; }
+
+  const R = randomNd(expected.shape, 99);
+  const rT = toTensor(R);
+  const loss = wt.sum(wt.mul(out, rT));
+  loss.backward();
+  const refLoss = (xs: Nd[]) => { const y = c.ref(xs); let s = 0; for (let i = 0; i < y.data.length; i++) s += y.data[i] * R.data[i]; return s; };
+  for (const i of gradOf) {
+    const g = ts[i].grad;
+    assert.ok(g, `${c.name}: input ${i} got no gradient`);
+    const all = await g!.data();
+    const n = size(c.inputs[i].shape);
+    let idx: number[] | undefined;
+    if (c.sample && n > c.sample) { idx = Array.from({length: c.sample}, (_, k) => Math.floor((k * 7919 + 13) % n)); }
+    const fd = finiteDiff(refLoss, c.inputs.map((x) => nd(x.shape, x.data)), i, idx);
+    const mine = idx ? idx.map((k) => all[k]) : Array.from(all);
+    const r = closeness(mine, fd, c.gatol ?? 1e-4, c.grtol ?? 1e-3);
+    assert.ok(r.ok, `${c.name} gradient of input ${i}: ${r.msg}`);
+  }
+  for (const t of ts) { t.grad?.dispose(); t.dispose(); }
+}
+
+/** Throws unless got matches want within atol + rtol * |want| elementwise. */
+export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, atol = 1e-5, rtol = 1e-4, what = 'values'): void {
+  const r = closeness(got, want, atol, rtol);
+  assert.ok(r.ok, `${what}: ${r.msg}`);
+}

@@ -1,0 +1,242 @@
+// Float64 CPU references for every kernel family, written for clarity, not speed.
+export interface Nd { shape: number[]; data: Float64Array }
+
+export const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+export const nd = (shape: number[], data?: ArrayLike<number>): Nd => ({shape: [...shape], data: data ? Float64Array.from(data) : new Float64Array(size(shape))});
+export const strides = (s: number[]) => { const r = new Array(s.length).fill(1); for (let i = s.length - 2; i >= 0; i--) r[i] = r[i + 1] * s[i + 1]; return r; };
+
+function unravel(i: number, shape: number[]): number[] {
+  const idx = new Array(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) { idx[d] = i % shape[d]; i = Math.floor(i / shape[d]); }
+  return idx;
+}
+
+export function broadcastShape(a: number[], b: number[]): number[] {
+  const r = Math.max(a.length, b.length);
+  return Array.from({length: r}, (_, i) => Math.max(a[a.length - r + i] ?? 1, b[b.length - r + i] ?? 1));
+}
+
+/** Value of x at the broadcast position `idx` of an output with rank idx.length. */
+function bget(x: Nd, idx: number[]): number {
+  const st = strides(x.shape);
+  let o = 0;
+  for (let d = 0; d < x.shape.length; d++) {
+    const i = idx[idx.length - x.shape.length + d];
+    o += (x.shape[d] === 1 ? 0 : i) * st[d];
+  }
+  return x.data[o];
+}
+
+export function map(x: Nd, f: (v: number) => number): Nd { return {shape: [...x.shape], data: x.data.map(f)}; }
+
+export function zip(xs: Nd[], f: (...v: number[]) => number): Nd {
+  const shape = xs.map((x) => x.shape).reduce(broadcastShape);
+  const out = nd(shape);
+  for (let i = 0; i < out.data.length; i++) {
+    const idx = unravel(i, shape);
+    out.data[i] = f(...xs.map((x) => bget(x, idx)));
+  }
+  return out;
+}
+
+export function reduce(x: Nd, axes: number[], f: (acc: number, v: number) => number, init: number, post = (v: number, n: number) => v): Nd {
+  const keep = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const outShape = x.shape.filter((_, i) => !axes.includes(i));
+  const acc = new Float64Array(size(keep)).fill(init);
+  const ks = strides(keep);
+  for (let i = 0; i < x.data.length; i++) {
+    const idx = unravel(i, x.shape);
+    let o = 0;
+    idx.forEach((v, d) => { if (!axes.includes(d)) o += v * ks[d]; });
+    acc[o] = f(acc[o], x.data[i]);
+  }
+  const n = axes.reduce((a, d) => a * x.shape[d], 1);
+  return {shape: outShape, data: acc.map((v) => post(v, n))};
+}
+
+export const sum = (x: Nd, axes: number[]) => reduce(x, axes, (a, v) => a + v, 0);
+export const mean = (x: Nd, axes: number[]) => reduce(x, axes, (a, v) => a + v, 0, (v, n) => v / n);
+export const max = (x: Nd, axes: number[]) => reduce(x, axes, Math.max, -Infinity);
+
+export function softmax(x: Nd, axis: number, log = false): Nd {
+  const m = reduce(x, [axis], Math.max, -Infinity);
+  const keep = x.shape.map((d, i) => (i === axis ? 1 : d));
+  const mk = {shape: keep, data: m.data};
+  const e = zip([x, mk], (v, mm) => Math.exp(v - mm));
+  const s = {shape: keep, data: sum(e, [axis]).data};
+  return log ? zip([x, mk, s], (v, mm, ss) => v - mm - Math.log(ss)) : zip([e, s], (v, ss) => v / ss);
+}
+
+export function crossEntropyRows(logits: Nd, labels: number[]): Nd {
+  const ls = softmax(logits, 1, true);
+  const [n, c] = logits.shape;
+  return nd([n], labels.map((l, i) => -ls.data[i * c + l]));
+}
+
+/** op(A) @ op(B) for [batch, rows, cols] with batch broadcast. */
+export function matmul(a: Nd, b: Nd): Nd {
+  const a3 = a.shape.length === 2 ? [1, ...a.shape] : a.shape;
+  const b3 = b.shape.length === 2 ? [1, ...b.shape] : b.shape;
+  const [ba, M, K] = a3, [bb, , N] = b3;
+  const B = Math.max(ba, bb);
+  const out = nd(a.shape.length === 2 && b.shape.length === 2 ? [M, N] : [B, M, N]);
+  for (let t = 0; t < B; t++) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+    let acc = 0;
+    for (let k = 0; k < K; k++) acc += a.data[(ba > 1 ? t : 0) * M * K + i * K + k] * b.data[(bb > 1 ? t : 0) * K * N + k * N + j];
+    out.data[(t * M + i) * N + j] = acc;
+  }
+  return out;
+}
+
+export function transpose2(x: Nd): Nd {
+  const [r, c] = x.shape;
+  const out = nd([c, r]);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out.data[j * r + i] = x.data[i * c + j];
+  return out;
+}
+
+export function permute(x: Nd, dims: number[]): Nd {
+  const shape = dims.map((d) => x.shape[d]);
+  const out = nd(shape);
+  const st = strides(x.shape);
+  for (let i = 0; i < out.data.length; i++) {
+    const idx = unravel(i, shape);
+    out.data[i] = x.data[idx.reduce((a, v, k) => a + v * st[dims[k]], 0)];
+  }
+  return out;
+}
+
+export function conv2d(x: Nd, w: Nd, bias: Nd | null, stride: [number, number], pad: [number, number]): Nd {
+  const [N, C, H, W] = x.shape, [K, , KH, KW] = w.shape;
+  const OH = Math.floor((H + 2 * pad[0] - KH) / stride[0]) + 1, OW = Math.floor((W + 2 * pad[1] - KW) / stride[1]) + 1;
+  const out = nd([N, K, OH, OW]);
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+    let acc = bias ? bias.data[k] : 0;
+    for (let c = 0; c < C; c++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
+      const ih = oh * stride[0] + kh - pad[0], iw = ow * stride[1] + kw - pad[1];
+      if (ih < 0 || iw < 0 || ih >= H || iw >= W) continue;
+      acc += x.data[((n * C + c) * H + ih) * W + iw] * w.data[((k * C + c) * KH + kh) * KW + kw];
+    }
+    out.data[((n * K + k) * OH + oh) * OW + ow] = acc;
+  }
+  return out;
+}
+
+export function pool2d(x: Nd, kernel: [number, number], stride: [number, number], pad: [number, number], kind: 'max' | 'avg'): Nd {
+  const [N, C, H, W] = x.shape;
+  const OH = Math.floor((H + 2 * pad[0] - kernel[0]) / stride[0]) + 1, OW = Math.floor((W + 2 * pad[1] - kernel[1]) / stride[1]) + 1;
+  const out = nd([N, C, OH, OW]);
+  for (let p = 0; p < N * C; p++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+    let best = -Infinity, s = 0;
+    for (let kh = 0; kh < kernel[0]; kh++) for (let kw = 0; kw < kernel[1]; kw++) {
+      const ih = oh * stride[0] + kh - pad[0], iw = ow * stride[1] + kw - pad[1];
+      if (ih < 0 || iw < 0 || ih >= H || iw >= W) continue;
+      const v = x.data[(p * H + ih) * W + iw];
+      best = Math.max(best, v); s += v;
+    }
+    out.data[(p * OH + oh) * OW + ow] = kind === 'max' ? best : s / (kernel[0] * kernel[1]);
+  }
+  return out;
+}
+
+export function slice(x: Nd, starts: number[], ends: number[]): Nd {
+  const shape = x.shape.map((d, i) => (ends[i] ?? d) - (starts[i] ?? 0));
+  const out = nd(shape);
+  const st = strides(x.shape);
+  for (let i = 0; i < out.data.length; i++) {
+    const idx = unravel(i, shape);
+    out.data[i] = x.data[idx.reduce((a, v, d) => a + (v + (starts[d] ?? 0)) * st[d], 0)];
+  }
+  return out;
+}
+
+export function concat(xs: Nd[], axis: number): Nd {
+  const shape = [...xs[0].shape];
+  shape[axis] = xs.reduce((a, x) => a + x.shape[axis], 0);
+  const out = nd(shape);
+  const st = strides(shape);
+  let off = 0;
+  for (const x of xs) {
+    for (let i = 0; i < x.data.length; i++) {
+      const idx = unravel(i, x.shape);
+      idx[axis] += off;
+      out.data[idx.reduce((a, v, d) => a + v * st[d], 0)] = x.data[i];
+    }
+    off += x.shape[axis];
+  }
+  return out;
+}
+
+export function gather(x: Nd, idx: number[], axis: number): Nd {
+  const shape = [...x.shape];
+  shape[axis] = idx.length;
+  const out = nd(shape);
+  const st = strides(x.shape);
+  for (let i = 0; i < out.data.length; i++) {
+    const id = unravel(i, shape);
+    id[axis] = idx[id[axis]];
+    out.data[i] = x.data[id.reduce((a, v, d) => a + v * st[d], 0)];
+  }
+  return out;
+}
+
+// ---- seeded test data ----
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Values in [lo, hi), rounded to float32 so GPU and reference see the same inputs. */
+export function randomNd(shape: number[], seed: number, lo = -1, hi = 1): Nd {
+  const r = rng(seed);
+  return nd(shape, Float32Array.from({length: size(shape)}, () => lo + (hi - lo) * r()));
+}
+
+/** Values bounded away from 0 by `gap` (for ops with a kink at 0: relu, abs, ...). */
+export function awayFromZero(shape: number[], seed: number, gap = 0.1): Nd {
+  const r = rng(seed);
+  return nd(shape, Float32Array.from({length: size(shape)}, () => (r() < 0.5 ? -1 : 1) * (gap + r())));
+}
+
+/** Distinct values in random order (no ties, for max and max-pooling). */
+export function distinct(shape: number[], seed: number): Nd {
+  const n = size(shape);
+  const r = rng(seed);
+  const v = Array.from({length: n}, (_, i) => (i - n / 2) / Math.max(1, n) * 4);
+  for (let i = n - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [v[i], v[j]] = [v[j], v[i]]; }
+  return nd(shape, Float32Array.from(v));
+}
+
+/** Central finite differences of a float64 scalar function of several inputs, at chosen element indices. */
+export function finiteDiff(f: (xs: Nd[]) => number, xs: Nd[], which: number, indices?: number[], eps = 1e-6): Float64Array {
+  const x = xs[which];
+  const idx = indices ?? [...x.data.keys()];
+  const g = new Float64Array(idx.length);
+  idx.forEach((i, k) => {
+    const v = x.data[i];
+    x.data[i] = v + eps; const fp = f(xs);
+    x.data[i] = v - eps; const fm = f(xs);
+    x.data[i] = v;
+    g[k] = (fp - fm) / (2 * eps);
+  });
+  return g;
+}
+
+/** Max |a - b| / (atol + rtol |b|) over all elements: <= 1 means within tolerance. */
+export function closeness(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number): {ok: boolean; worst: number; at: number; msg: string} {
+  if (a.length !== b.length) return {ok: false, worst: Infinity, at: -1, msg: `length ${a.length} vs ${b.length}`};
+  let worst = 0, at = -1;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    const e = d === 0 ? 0 : d / (atol + rtol * Math.abs(b[i]));
+    if (!(e <= worst)) { worst = e; at = i; }
+  }
+  const ok = worst <= 1;
+  return {ok, worst, at, msg: ok ? '' : `element ${at}: got ${a[at]}, expected ${b[at]} (atol ${atol}, rtol ${rtol}, ratio ${worst.toFixed(2)})`};
+}

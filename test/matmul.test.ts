@@ -1,0 +1,40 @@
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import * as wt from '../src/index.js';
+import {checkOp} from './lib/check.js';
+import * as R from './lib/reference.js';
+
+const t = suite('matmul');
+// Shapes off the 4x8 register tile and the 64x64 workgroup tile, N % 4 == 0 (vec4 path) and not, batch 1.
+const cases: [number[], number[]][] = [
+  [[1, 1], [1, 1]], [[1, 7], [7, 1]], [[5, 3], [3, 8]], [[13, 17], [17, 19]], [[33, 64], [64, 12]],
+  [[2, 5, 6], [2, 6, 7]], [[3, 4, 9], [9, 8]], [[1, 9, 5], [1, 5, 4]], [[67, 130], [130, 65]],
+];
+for (const [sa, sb] of cases) {
+  const K = sa[sa.length - 1];
+  t(`matmul ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => checkOp({
+    name: 'matmul', inputs: [R.randomNd(sa, 21), R.randomNd(sb, 22)],
+    gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b),
+    atol: 2e-6 * K + 1e-5, sample: 40, gatol: 2e-5 * K + 1e-4,
+  }));
+}
+
+t('matmul large (257x300 @ 300x129), forward only', async () => {
+  const a = R.randomNd([257, 300], 23), b = R.randomNd([300, 129], 24);
+  await checkOp({name: 'matmul large', inputs: [a, b], gradOf: [], gpu: ([x, y]) => wt.matmul(x, y), ref: ([x, y]) => R.matmul(x, y), atol: 1e-3});
+});
+
+for (const [rows, inp, out] of [[1, 3, 2], [7, 9, 12], [64, 256, 120], [5, 84, 10]]) {
+  t(`linear x[${rows},${inp}] w[${out},${inp}] + b`, () => checkOp({
+    name: 'linear', inputs: [R.randomNd([rows, inp], 31), R.randomNd([out, inp], 32), R.randomNd([out], 33)],
+    gpu: ([x, w, b]) => wt.linear(x, w, b),
+    ref: ([x, w, b]) => R.zip([R.matmul(x, R.transpose2(w)), b], (u, v) => u + v),
+    atol: 2e-6 * inp + 1e-5, sample: 40, gatol: 2e-5 * Math.max(inp, rows) + 1e-4,
+  }));
+}
+
+t('matmul shape errors name both shapes', () => {
+  assert.throws(() => wt.matmul(wt.zeros([2, 3]), wt.zeros([4, 5])), /matmul: f32\[2, 3\] @ f32\[4, 5\]: inner dimensions 3 and 4 differ/);
+});
+
+t.run();

@@ -1,0 +1,48 @@
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import * as wt from '../src/index.js';
+import {checkOp} from './lib/check.js';
+import * as R from './lib/reference.js';
+
+const t = suite('reduce');
+// Axes: one, several adjacent, non-adjacent, all; shapes with odd sizes, batch 1 and one large case.
+const cases: [number[], number[] | undefined][] = [
+  [[7, 13], [1]], [[7, 13], [0]], [[3, 5, 7], [1]], [[3, 5, 7], [0, 2]], [[2, 3, 4, 5], [1, 2]],
+  [[2, 3, 4, 5], [0, 3]], [[1, 9], undefined], [[1], [0]], [[130, 1031], [1]], [[4097], undefined],
+];
+for (const [shape, axes] of cases) {
+  const all = axes ?? shape.map((_, i) => i);
+  const tag = `${JSON.stringify(shape)} axes ${JSON.stringify(axes ?? 'all')}`;
+  t(`sum ${tag}`, () => checkOp({name: 'sum', inputs: [R.randomNd(shape, 1)], gpu: ([x]) => wt.sum(x, axes), ref: ([x]) => R.sum(x, all), atol: 1e-4, sample: 64}));
+  t(`mean ${tag}`, () => checkOp({name: 'mean', inputs: [R.randomNd(shape, 2)], gpu: ([x]) => wt.mean(x, axes), ref: ([x]) => R.mean(x, all), sample: 64}));
+  t(`max ${tag}`, () => checkOp({name: 'max', inputs: [R.distinct(shape, 3)], gpu: ([x]) => wt.max(x, axes), ref: ([x]) => R.max(x, all), sample: 64}));
+}
+
+t('keepDim and negative axes', async () => {
+  const x = R.randomNd([2, 3, 4], 7);
+  await checkOp({name: 'sum keepDim', inputs: [x], gpu: ([a]) => wt.sum(a, -1, true), ref: ([a]) => ({shape: [2, 3, 1], data: R.sum(a, [2]).data})});
+});
+
+t('max splits the gradient among ties', async () => {
+  const x = wt.tensor([1, 3, 3, 2], [4], {requiresGrad: true});
+  wt.max(x).backward();
+  assert.equal(Array.from(await x.grad!.data()), [0, 0.5, 0.5, 0]);
+});
+
+t('argmax picks the first maximum', async () => {
+  const x = wt.tensor([1, 5, 5, 2, 9, 0, 0, 9, -1], [3, 3]);
+  assert.equal(Array.from(await wt.argmax(x, 1).data()), [1, 1, 1]);
+  assert.equal(Array.from(await wt.argmax(x, 0).data()), [1, 1, 0]);
+  const big = R.distinct([3, 1001], 4);
+  const got = await wt.argmax(wt.tensor(Float32Array.from(big.data), [3, 1001]), 1).data();
+  for (let r = 0; r < 3; r++) {
+    const row = Array.from(big.data.slice(r * 1001, (r + 1) * 1001));
+    assert.is(got[r], row.indexOf(Math.max(...row)));
+  }
+});
+
+t('axis errors are clear', () => {
+  assert.throws(() => wt.sum(wt.zeros([2, 3]), 2), /sum: axis 2 out of range for rank 2/);
+});
+
+t.run();

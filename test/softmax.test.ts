@@ -1,0 +1,45 @@
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import * as wt from '../src/index.js';
+import {checkOp} from './lib/check.js';
+import * as R from './lib/reference.js';
+
+const t = suite('softmax');
+for (const [shape, axis] of [[[5, 7], 1], [[5, 7], 0], [[2, 3, 4], 1], [[1, 10], 1], [[1, 1], 1], [[64, 1000], 1]] as [number[], number][]) {
+  const tag = `${JSON.stringify(shape)} axis ${axis}`;
+  t(`softmax ${tag}`, () => checkOp({name: 'softmax', inputs: [R.randomNd(shape, 11, -3, 3)], gpu: ([x]) => wt.softmax(x, axis), ref: ([x]) => R.softmax(x, axis), sample: 64}));
+  t(`logSoftmax ${tag}`, () => checkOp({name: 'logSoftmax', inputs: [R.randomNd(shape, 12, -3, 3)], gpu: ([x]) => wt.logSoftmax(x, axis), ref: ([x]) => R.softmax(x, axis, true), sample: 64}));
+}
+
+t('softmax is stable for large logits', async () => {
+  const y = await wt.softmax(wt.tensor([1000, 1001, 999], [1, 3])).data();
+  assert.ok(Array.from(y).every(Number.isFinite));
+  assert.ok(Math.abs(y[0] + y[1] + y[2] - 1) < 1e-6);
+});
+
+for (const [n, c] of [[1, 10], [7, 3], [64, 10], [300, 101]]) {
+  t(`crossEntropy [${n}, ${c}] (mean) against reference, gradient by finite differences`, async () => {
+    const logits = R.randomNd([n, c], n + c, -4, 4);
+    const labels = Array.from({length: n}, (_, i) => (i * 7 + 3) % c);
+    const lab = R.nd([n], labels);
+    await checkOp({
+      name: 'crossEntropy', inputs: [logits, lab], intInputs: [1],
+      gpu: ([x, l]) => wt.crossEntropy(x, l),
+      ref: ([x]) => R.nd([], [R.crossEntropyRows(x, labels).data.reduce((a, b) => a + b, 0) / n]),
+      sample: 64,
+    });
+  });
+}
+
+t('crossEntropy rejects wrong label shapes and dtypes', () => {
+  const x = wt.zeros([4, 3]);
+  assert.throws(() => wt.crossEntropy(x, wt.tensor([0, 1, 2], [3], {dtype: 'i32'})), /labels must be int32 \[4\]/);
+  assert.throws(() => wt.crossEntropy(x, wt.zeros([4])), /labels must be int32/);
+});
+
+t('an out-of-range label gives NaN, not a clamped loss', async () => {
+  const loss = await wt.crossEntropy(wt.zeros([2, 3]), wt.tensor([1, 3], [2], {dtype: 'i32'})).item();
+  assert.ok(Number.isNaN(loss));
+});
+
+t.run();

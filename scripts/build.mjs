@@ -1,11 +1,12 @@
 // Bundles every runnable entry (tests, demos, bench, tools, CLI) for Node, and the engine for the browser.
 // WGSL files are imported as text, so kernels live in shaders/*.wgsl and still ship inside one JS file.
 import {build} from 'esbuild';
-import {readdirSync, existsSync} from 'node:fs';
+import {copyFileSync, readdirSync, existsSync} from 'node:fs';
 import {join} from 'node:path';
 
 const list = (dir) => existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)) : [];
-const nodeEntries = [...list('test'), ...list('demos'), ...list('bench'), ...list('tools'), ...list('src/cli')];
+// test/lib/device-probe.ts runs in a child process of the suite.
+const nodeEntries = ['test/lib/device-probe.ts', ...list('test'), ...list('demos'), ...list('bench'), ...list('tools'), ...list('src/cli')];
 const external = ['webgpu', 'playwright-core', '@tensorflow/*', 'mnist', 'fashion-mnist', 'esbuild'];
 
 await build({
@@ -19,3 +20,9 @@ await build({
   format: 'esm', target: 'es2022', sourcemap: 'linked', loader: {'.wgsl': 'text'},
   external: ['webgpu', 'node:*'], logLevel: 'warning',
 });
+// The browser kernel tests (test/browser.test.ts serves dist/browser and drives it in headless Chromium).
+await build({
+  entryPoints: {'kernel-tests': 'test/browser/entry.ts'}, outdir: 'dist/browser', bundle: true, platform: 'browser',
+  format: 'esm', target: 'es2022', sourcemap: 'linked', loader: {'.wgsl': 'text'}, external: ['webgpu', 'node:*'], logLevel: 'warning',
+});
+copyFileSync('test/browser/index.html', 'dist/browser/kernel-tests.html');

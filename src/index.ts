@@ -1,5 +1,6 @@
 // webgpu-transfer: public API of the engine.
-export {init, shutdown, tidy, keep, noGrad, isGradEnabled, adapter, rt} from './graph/engine.js';
+export {init, shutdown, tidy, keep, noGrad, isGradEnabled, adapter, rt, memory} from './graph/engine.js';
+export {kernelPrefs} from './graph/kernels.js';
 export {Tensor, type DType, type Shape} from './graph/tensor.js';
 export * from './graph/ops.js';
 export {backward} from './graph/autograd.js';
@@ -8,3 +9,5 @@ export {getDevice, formatReport, FAST_TOGGLES, type DeviceOptions, type AdapterR
 export {Optimizer, type GroupOptions, type ParamGroup} from './optim/optimizer.js';
 export {SGD, type SGDOptions} from './optim/sgd.js';
 export {Adam, AdamW, type AdamOptions} from './optim/adam.js';
+export {Module} from './nn/module.js';
+export * from './nn/layers.js';

@@ -25,6 +25,17 @@ for (const c of convs) {
   }));
 }
 
+t('conv2d weight gradient with the GPU batch split (many partial sums reduced)', async () => {
+  const prev = wt.kernelPrefs.convSplitTarget;
+  wt.kernelPrefs.convSplitTarget = 16384;
+  try {
+    await checkOp({
+      name: 'conv2d split', inputs: [R.randomNd([6, 3, 8, 8], 48), R.randomNd([4, 3, 3, 3], 49)], gradOf: [1],
+      gpu: ([x, w]) => wt.conv2d(x, w, null, {padding: 1}), ref: ([x, w]) => R.conv2d(x, w, null, [1, 1], [1, 1]), gatol: 1e-3,
+    });
+  } finally { wt.kernelPrefs.convSplitTarget = prev; }
+});
+
 t('conv2d large (batch 16, 28x28 LeNet conv1), forward only', () => checkOp({
   name: 'conv2d large', inputs: [R.randomNd([16, 1, 28, 28], 44), R.randomNd([6, 1, 5, 5], 45)], gradOf: [],
   gpu: ([x, w]) => wt.conv2d(x, w), ref: ([x, w]) => R.conv2d(x, w, null, [1, 1], [0, 0]), atol: 1e-4,

@@ -10,13 +10,27 @@ const cases: [number[], number[]][] = [
   [[1, 1], [1, 1]], [[1, 7], [7, 1]], [[5, 3], [3, 8]], [[13, 17], [17, 19]], [[33, 64], [64, 12]],
   [[2, 5, 6], [2, 6, 7]], [[3, 4, 9], [9, 8]], [[1, 9, 5], [1, 5, 4]], [[67, 130], [130, 65]],
 ];
-for (const [sa, sb] of cases) {
+// Every variant runs on every case, whatever the adapter would pick (the tiled one is the hardware-GPU path).
+for (const variant of ['auto', 'tiled', 'vec4', 'reg'] as const) for (const [sa, sb] of cases) {
   const K = sa[sa.length - 1];
-  t(`matmul ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => checkOp({
+  t(`matmul[${variant}] ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => withMatmul(variant, () => checkOp({
     name: 'matmul', inputs: [R.randomNd(sa, 21), R.randomNd(sb, 22)],
     gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b),
     atol: 2e-6 * K + 1e-5, sample: 40, gatol: 2e-5 * K + 1e-4,
-  }));
+  })));
+}
+
+async function withMatmul(v: typeof wt.kernelPrefs.matmul, f: () => Promise<void>): Promise<void> {
+  const prev = wt.kernelPrefs.matmul;
+  wt.kernelPrefs.matmul = v;
+  try { await f(); } finally { wt.kernelPrefs.matmul = prev; }
+}
+
+for (const variant of ['tiled', 'vec4'] as const) {
+  t(`matmul[${variant}] large 130x200 @ 200x132, forward only`, () => withMatmul(variant, () => checkOp({
+    name: 'matmul large', inputs: [R.randomNd([130, 200], 25), R.randomNd([200, 132], 26)], gradOf: [],
+    gpu: ([x, y]) => wt.matmul(x, y), ref: ([x, y]) => R.matmul(x, y), atol: 1e-3,
+  })));
 }
 
 t('matmul large (257x300 @ 300x129), forward only', async () => {

@@ -11,6 +11,7 @@ import './layout.test.js';
 import './autograd.test.js';
 import './runtime.test.js';
 import './optim-kernels.test.js';
+import './browser.test.js';
 
 let out = '';
 const write = process.stdout.write.bind(process.stdout);

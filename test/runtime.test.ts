@@ -127,6 +127,26 @@ t('an unknown backend is a clear error', async () => {
   }
 });
 
+t('no adapter at all: one error listing what was tried and the fix', async () => {
+  const {spawnSync} = await import('node:child_process');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e',
+    "const {getDevice} = await import(process.cwd() + '/dist/test/lib/device-probe.js'); try { await getDevice({backend: 'vulkan'}); console.log('GOT'); } catch (e) { console.log(e.message); } process.exit(0);"],
+    {encoding: 'utf8', env: {...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json'}});
+  assert.match(r.stdout, /no WebGPU adapter found \(backend 'vulkan'\)\. Tried:/);
+  assert.match(r.stdout, /vulkan: no Vulkan adapter \(VK_ICD_FILENAMES=\/nonexistent\/icd\.json\)/);
+  assert.match(r.stdout, /Fix: bash scripts\/setup\.sh/);
+});
+
+t('memory() reports live and pooled bytes', () => {
+  const m0 = wt.memory();
+  const x = wt.zeros([1 << 16]);
+  const m1 = wt.memory();
+  assert.is(m1.liveBytes - m0.liveBytes, x.buffer.size);
+  x.dispose();
+  assert.is(wt.memory().liveBytes, m0.liveBytes);
+  assert.ok(wt.memory().pooledBytes >= x.size * 4);
+});
+
 t('replaying uploads of the wrong size is a clear error', () => {
   const step = wt.compile([{shape: [2, 2]}], [[1, 2, 3, 4]], (x) => wt.mul(x, 2));
   assert.throws(() => step.run([[1, 2, 3]]), /input 0 has 3 values, expected \[2, 2\] = 4/);

@@ -83,3 +83,9 @@ export function noGrad<T>(fn: () => T): T {
   gradEnabled = false;
   try { return fn(); } finally { gradEnabled = prev; }
 }
+
+/** GPU memory held by the engine: bytes in live tensors, bytes pooled for reuse, buffers created so far. */
+export function memory(): {liveBytes: number; pooledBytes: number; allocatedBytes: number; buffersCreated: number} {
+  const p = rt().pool;
+  return {liveBytes: p.inUseBytes, pooledBytes: p.allocatedBytes - p.inUseBytes, allocatedBytes: p.allocatedBytes, buffersCreated: p.created};
+}

@@ -35,6 +35,16 @@ function broadcastStrides(shape: Shape, out: Shape): number[] {
   });
 }
 
+/**
+ * Kernel variant choices. 'auto' picks by adapter (workgroup tiles on hardware GPUs, barrier-free register
+ * tiles on CPU adapters); tests force each variant so all are checked on any machine.
+ */
+export const kernelPrefs = {
+  matmul: 'auto' as 'auto' | 'tiled' | 'vec4' | 'reg',
+  /** Threads to aim for when splitting the batch of a conv weight gradient ('auto': 256 on CPU, 16384 on GPU). */
+  convSplitTarget: 'auto' as 'auto' | number,
+};
+
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 // ---- elementwise ----
@@ -232,10 +242,11 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   if (!out.size) return out;
   if (K === 0) return fillK(out, 0);
   const r = rt();
-  const hardware = !r.ctx.report.isCpu;
+  const pref = kernelPrefs.matmul;
+  const useTiled = pref === 'tiled' || (pref === 'auto' && !r.ctx.report.isCpu && M * N >= 4096);
   let bv = b;
   let temp: Tensor | null = null;
-  if (!hardware && bv.trans && N % 4 === 0 && M >= 8) {
+  if (!useTiled && pref !== 'reg' && bv.trans && N % 4 === 0 && M >= 8) {
     // Materialising B^T (small next to the product) unlocks the vec4 kernel.
     temp = empty([b.batchStride ? b.batch : 1, K, N]);
     const nb = b.batchStride ? b.batch : 1;
@@ -248,10 +259,10 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   const uniforms = uw().u(M, N, K, batch, a.batchStride, ars, acs, bv.batchStride, brs, bcs, M * N).f(alpha).build();
   let entry: string;
   let wg: [number, number, number];
-  if (hardware && M * N >= 4096) {
+  if (useTiled) {
     entry = 'matmul_tiled';
     wg = [Math.ceil(N / 64), Math.ceil(M / 64), batch];
-  } else if (!bv.trans && N % 4 === 0) {
+  } else if (pref !== 'reg' && !bv.trans && N % 4 === 0) {
     entry = 'matmul_vec4';
     wg = [Math.ceil(N / 4 / 2 / 8), Math.ceil(M / 4 / 8), batch];
   } else {
@@ -329,7 +340,8 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const ckk = g.C * g.KH * g.KW;
   const base = groups4 * ckk;
   // Split the batch so enough threads run: a few per core on CPU adapters, thousands on GPUs.
-  const target = rt().ctx.report.isCpu ? 256 : 16384;
+  const pref = kernelPrefs.convSplitTarget;
+  const target = pref !== 'auto' ? pref : rt().ctx.report.isCpu ? 256 : 16384;
   const split = Math.max(1, Math.min(g.N, Math.ceil(target / base)));
   const partial = empty([split, g.K, g.C, g.KH, g.KW]);
   rt().dispatch({

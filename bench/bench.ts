@@ -1,0 +1,43 @@
+// npm run bench: our engine against TF.js 4.22's WebGPU backend, per adapter, side by side in one run.
+// Each adapter runs in its own process (bench/worker.ts); prints a table of ratios and writes JSON.
+import {spawnSync} from 'node:child_process';
+import {mkdirSync, writeFileSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const adapters = (process.env.WGT_BENCH_ADAPTERS ?? 'swiftshader,llvmpipe').split(',');
+const results: Record<string, unknown>[] = [];
+for (const a of adapters) {
+  process.stderr.write(`bench: ${a} ...\n`);
+  const r = spawnSync(process.execPath, [join(here, 'worker.js'), a], {encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 1 << 26});
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('BENCH '));
+  if (!line) {
+    console.log(`${a}: failed (exit ${r.status})\n${(r.stderr ?? '').split('\n').filter((l) => !l.startsWith('Warning')).slice(-15).join('\n')}`);
+    continue;
+  }
+  results.push(JSON.parse(line.slice(6)));
+}
+
+const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
+console.log('\n| adapter | metric | webgpu-transfer | TF.js 4.22 WebGPU | ratio (ours vs TF.js) |');
+console.log('|---|---|---|---|---|');
+for (const r of results) {
+  const o = r.ours as Record<string, number>, t = r.tfjs as Record<string, number>;
+  for (const n of [512, 1024]) {
+    const k = `matmul${n}_gflops`;
+    console.log(`| ${r.backend} | matmul ${n}^3 (GFLOP/s) | ${f(o[k])} | ${f(t[k])} | ${f(o[k] / t[k])}x |`);
+  }
+  console.log(`| ${r.backend} | LeNet-5 train step, batch 64 (s) | ${f(o.lenet_step_s, 3)} | ${f(t.lenet_step_s, 3)} (im2col flag: ${f(t.lenet_step_im2col_s, 3)}) | ${f(Math.min(t.lenet_step_s, t.lenet_step_im2col_s) / o.lenet_step_s)}x faster |`);
+}
+if (results.length) {
+  const ourBest = Math.min(...results.map((r) => (r.ours as Record<string, number>).lenet_step_s));
+  const tfBest = Math.min(...results.flatMap((r) => [(r.tfjs as Record<string, number>).lenet_step_s, (r.tfjs as Record<string, number>).lenet_step_im2col_s]));
+  const bestMatmul = Math.max(...results.map((r) => (r.ours as Record<string, number>).matmul512_gflops));
+  console.log(`\nfastest LeNet step: ours ${f(ourBest, 3)} s vs TF.js's fastest configuration ${f(tfBest, 3)} s: ${f(tfBest / ourBest)}x`);
+  console.log(`best matmul 512^3: ${f(bestMatmul)} GFLOP/s`);
+  for (const r of results) console.log(`${r.backend}: ${r.adapter}`);
+}
+mkdirSync('bench-results', {recursive: true});
+writeFileSync(join('bench-results', 'bench.json'), JSON.stringify({date: new Date().toISOString(), results}, null, 2));
+console.log('wrote bench-results/bench.json');

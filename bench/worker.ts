@@ -1,0 +1,87 @@
+// One adapter's benchmark: our engine and TF.js's WebGPU backend on the same Dawn GPU instance.
+// Prints one JSON line. Run through bench/bench.ts (npm run bench).
+import * as wt from '../src/index.js';
+
+const backend = (process.argv[2] ?? 'swiftshader') as wt.BackendChoice;
+const iters = Number(process.env.WGT_BENCH_ITERS ?? 5);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+async function time(n: number, warm: number, f: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < warm; i++) await f();
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) { const t = performance.now(); await f(); ts.push(performance.now() - t); }
+  return median(ts) / 1000;
+}
+const randArr = (n: number, seed: number) => { const r = wt.rng(seed); return Float32Array.from({length: n}, () => r() * 2 - 1); };
+
+const result: Record<string, unknown> = {backend};
+await wt.init({backend});
+result.adapter = wt.formatReport(wt.adapter());
+
+// ---- ours ----
+const ours: Record<string, number> = {};
+for (const n of [512, 1024]) {
+  const a = wt.tensor(randArr(n * n, 1), [n, n]), b = wt.tensor(randArr(n * n, 2), [n, n]);
+  const s = await time(n === 512 ? iters : Math.max(3, iters - 2), 1, async () => { const c = wt.matmul(a, b); await c.data(); c.dispose(); });
+  ours[`matmul${n}_gflops`] = 2 * n ** 3 / s / 1e9;
+}
+wt.manualSeed(0);
+const model = wt.leNet5();
+const opt = new wt.SGD(model.parameters(), {lr: 0.01});
+const bx = randArr(64 * 784, 3).map((v) => (v + 1) / 2), by = Int32Array.from({length: 64}, (_, i) => i % 10);
+const step = wt.compile([{shape: [64, 1, 28, 28]}, {shape: [64], dtype: 'i32'}], [bx, by], (x, y) => wt.tidy(() => {
+  const loss = wt.crossEntropy(model.forward(x), y);
+  loss.backward(); opt.step(); opt.zeroGrad();
+  return loss;
+}));
+ours.lenet_step_s = await time(Math.max(iters, 10), 2, async () => { await step.run([bx, by]).item(); });
+result.ours = ours;
+wt.shutdown();
+
+// ---- TF.js 4.22 WebGPU backend, on a fresh Dawn instance of the same adapter ----
+const {create, globals} = await import('webgpu');
+Object.assign(globalThis, globals);
+const gles = backend === 'llvmpipe' || backend === 'opengles';
+const gpu = create([gles ? 'backend=opengles' : 'backend=vulkan']);
+if (gles) {
+  const orig = gpu.requestAdapter.bind(gpu);
+  (gpu as {requestAdapter: unknown}).requestAdapter = (o: GPURequestAdapterOptions = {}) => orig({...o, featureLevel: 'compatibility'} as GPURequestAdapterOptions);
+}
+Object.defineProperty(globalThis, 'navigator', {value: {gpu, userAgent: 'node'}, configurable: true});
+const tf = await import('@tensorflow/tfjs');
+await import('@tensorflow/tfjs-backend-webgpu');
+const ok = await tf.setBackend('webgpu');
+if (!ok) throw new Error(`TF.js could not start its WebGPU backend on ${backend}`);
+await tf.ready();
+const peer: Record<string, number> = {};
+for (const n of [512, 1024]) {
+  const a = tf.tensor2d(randArr(n * n, 1), [n, n]), b = tf.tensor2d(randArr(n * n, 2), [n, n]);
+  const s = await time(n === 512 ? iters : Math.max(3, iters - 2), 1, async () => { const c = tf.matMul(a, b); await c.data(); c.dispose(); });
+  peer[`matmul${n}_gflops`] = 2 * n ** 3 / s / 1e9;
+}
+async function tfLenetStep(separateIm2col: boolean): Promise<number> {
+  tf.env().set('WEBGPU_CONV_SEPARATE_IM2COL_SHADER', separateIm2col);
+  const m = tf.sequential({layers: [
+    tf.layers.conv2d({inputShape: [28, 28, 1], filters: 6, kernelSize: 5, activation: 'relu'}),
+    tf.layers.maxPooling2d({poolSize: 2}),
+    tf.layers.conv2d({filters: 16, kernelSize: 5, activation: 'relu'}),
+    tf.layers.maxPooling2d({poolSize: 2}),
+    tf.layers.flatten(),
+    tf.layers.dense({units: 120, activation: 'relu'}), tf.layers.dense({units: 84, activation: 'relu'}), tf.layers.dense({units: 10}),
+  ]});
+  const o = tf.train.sgd(0.01);
+  const x = tf.tensor4d(bx, [64, 28, 28, 1]);
+  const y = tf.oneHot(tf.tensor1d(Array.from(by), 'int32'), 10);
+  const tfIters = Number(process.env.WGT_BENCH_TF_ITERS ?? (backend === 'swiftshader' ? 3 : 7));
+  const s = await time(tfIters, 1, async () => {
+    const loss = o.minimize(() => tf.losses.softmaxCrossEntropy(y, m.predict(x) as never) as never, true)!;
+    await loss.data();
+    loss.dispose();
+  });
+  m.dispose();
+  return s;
+}
+peer.lenet_step_s = await tfLenetStep(false);
+peer.lenet_step_im2col_s = await tfLenetStep(true);
+result.tfjs = peer;
+console.log('BENCH ' + JSON.stringify(result));
+process.exit(0);

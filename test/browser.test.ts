@@ -1,0 +1,30 @@
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import {resolve} from 'node:path';
+import {findChromium, serve} from './lib/chromium.js';
+
+const t = suite('browser (headless Chromium)');
+
+t('the engine bundle runs kernels in Chromium against the same float64 references', async () => {
+  const {chromium} = await import('playwright-core');
+  const {server, url} = await serve(resolve('dist/browser'));
+  const browser = await chromium.launch({executablePath: findChromium(), headless: true, args: ['--enable-unsafe-webgpu']});
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url + 'kernel-tests.html');
+    await page.waitForFunction(() => typeof (globalThis as Record<string, unknown>).runKernelTests === 'function', null, {timeout: 30_000});
+    const out = await page.evaluate(() => ((globalThis as Record<string, unknown>).runKernelTests as () => Promise<unknown>)()) as {adapter: string; results: {name: string; ok: boolean; error?: string}[]};
+    console.log(`\n    # browser: ${out.adapter}`);
+    assert.equal(errors, [], 'no page errors');
+    const failed = out.results.filter((r) => !r.ok);
+    assert.ok(out.results.length >= 9, 'all browser cases ran');
+    assert.equal(failed, [], failed.map((f) => `${f.name}: ${f.error}`).join('\n'));
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
+t.run();

@@ -1,0 +1,28 @@
+// Browser side of the kernel suite: the same checks and float64 references as in Node, run on
+// navigator.gpu. Bundled to dist/browser/kernel-tests.js; test/browser.test.ts drives it in Chromium.
+import * as wt from '../../src/index.js';
+import {checkOp} from '../lib/check.js';
+import * as R from '../lib/reference.js';
+import type {OpCase} from '../lib/check.js';
+
+const cases: OpCase[] = [
+  {name: 'add broadcast [5,9]+[9]', inputs: [R.randomNd([5, 9], 1), R.randomNd([9], 2)], gpu: ([a, b]) => wt.add(a, b), ref: ([a, b]) => R.zip([a, b], (x, y) => x + y)},
+  {name: 'sigmoid [3,7,13]', inputs: [R.randomNd([3, 7, 13], 3, -2, 2)], gpu: ([a]) => wt.sigmoid(a), ref: ([a]) => R.map(a, (v) => 1 / (1 + Math.exp(-v)))},
+  {name: 'sum axes [0,2] of [3,5,7]', inputs: [R.randomNd([3, 5, 7], 4)], gpu: ([a]) => wt.sum(a, [0, 2]), ref: ([a]) => R.sum(a, [0, 2])},
+  {name: 'matmul [13,17]@[17,19]', inputs: [R.randomNd([13, 17], 5), R.randomNd([17, 19], 6)], gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b), atol: 1e-4, gatol: 5e-4},
+  {name: 'matmul [33,64]@[64,12]', inputs: [R.randomNd([33, 64], 7), R.randomNd([64, 12], 8)], gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b), atol: 2e-4, gatol: 2e-3, sample: 40},
+  {name: 'conv2d stride 2 pad 1', inputs: [R.randomNd([2, 2, 9, 8], 9), R.randomNd([6, 2, 3, 3], 10), R.randomNd([6], 11)], gpu: ([x, w, b]) => wt.conv2d(x, w, b, {stride: 2, padding: 1}), ref: ([x, w, b]) => R.conv2d(x, w, b, [2, 2], [1, 1]), atol: 1e-4, gatol: 1e-3, sample: 40},
+  {name: 'maxPool2d 3x3 stride 2 pad 1', inputs: [R.distinct([2, 3, 7, 9], 12)], gpu: ([x]) => wt.maxPool2d(x, 3, {stride: 2, padding: 1}), ref: ([x]) => R.pool2d(x, [3, 3], [2, 2], [1, 1], 'max')},
+  {name: 'logSoftmax [5,7]', inputs: [R.randomNd([5, 7], 13, -3, 3)], gpu: ([x]) => wt.logSoftmax(x, 1), ref: ([x]) => R.softmax(x, 1, true)},
+  {name: 'crossEntropy [7,3]', inputs: [R.randomNd([7, 3], 14, -4, 4), R.nd([7], [0, 1, 2, 0, 1, 2, 0])], intInputs: [1], gpu: ([x, l]) => wt.crossEntropy(x, l), ref: ([x]) => R.nd([], [R.crossEntropyRows(x, [0, 1, 2, 0, 1, 2, 0]).data.reduce((a, b) => a + b, 0) / 7])},
+];
+
+async function runKernelTests(): Promise<{adapter: string; results: {name: string; ok: boolean; error?: string}[]}> {
+  await wt.init();
+  const results: {name: string; ok: boolean; error?: string}[] = [];
+  for (const c of cases) {
+    try { await checkOp(c); results.push({name: c.name, ok: true}); } catch (e) { results.push({name: c.name, ok: false, error: String((e as Error).message ?? e)}); }
+  }
+  return {adapter: wt.formatReport(wt.adapter()), results};
+}
+(globalThis as Record<string, unknown>).runKernelTests = runKernelTests;

@@ -139,6 +139,9 @@ async function nodeDevice(opts: DeviceOptions): Promise<GpuContext> {
     }
     ctx ??= await trySwiftShader();
     ctx ??= await tryGles('llvmpipe');
+    // Debian 13's newer Mesa lavapipe may pass Dawn's checks (12's 22.3 does not): a last resort, detected.
+    const lvp = lavapipeIcd(existsSync);
+    if (!ctx && lvp && !e.VK_ICD_FILENAMES?.includes('lvp')) { e.VK_ICD_FILENAMES = lvp; ctx = await tryVulkan('vulkan'); }
   }
   if (!ctx) throw new Error(`webgpu-transfer: no WebGPU adapter found (backend '${backend}'). Tried:\n  - ${tried.join('\n  - ')}\nFix: ${FIX_COMMAND}`);
   return ctx;
@@ -147,6 +150,13 @@ async function nodeDevice(opts: DeviceOptions): Promise<GpuContext> {
 function hasSystemIcd(exists: (p: string) => boolean): boolean {
   return ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d']
     .some((d) => exists(d) && listDir(d).some((f) => f.endsWith('.json') && !f.startsWith('lvp')));
+}
+function lavapipeIcd(exists: (p: string) => boolean): string | null {
+  for (const d of ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d']) {
+    const f = exists(d) ? listDir(d).find((n) => n.startsWith('lvp') && n.endsWith('.json')) : undefined;
+    if (f) return `${d}/${f}`;
+  }
+  return null;
 }
 function listDir(d: string): string[] {
   try {

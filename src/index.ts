@@ -11,3 +11,6 @@ export {SGD, type SGDOptions} from './optim/sgd.js';
 export {Adam, AdamW, type AdamOptions} from './optim/adam.js';
 export {Module} from './nn/module.js';
 export * from './nn/layers.js';
+export {LRSchedule, StepLR, ExponentialLR, CosineLR, DannLR} from './optim/schedules.js';
+export {encodeSafetensors, decodeSafetensors, SafetensorsError, type StFile, type StTensor} from './io/safetensors.js';
+export {downloadSafetensors, readSafetensorsFile} from './io/browser.js';

@@ -11,6 +11,10 @@ import './layout.test.js';
 import './autograd.test.js';
 import './runtime.test.js';
 import './optim-kernels.test.js';
+import './nn.test.js';
+import './io.test.js';
+import './data.test.js';
+import './train.test.js';
 import './browser.test.js';
 
 let out = '';

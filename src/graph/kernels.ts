@@ -390,12 +390,13 @@ export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom): Tensor {
 }
 
 // ---- random ----
-export function dropoutMaskK(shape: Shape, p: number, seed: number): Tensor {
+/** seed is read at dispatch and again at every replay of a capture, so replays draw fresh masks. */
+export function dropoutMaskK(shape: Shape, p: number, seed: () => number): Tensor {
   const out = empty(shape);
   if (!out.size) return out;
   rt().dispatch({
     kernel: SHADERS.random, entry: 'dropout_mask', buffers: [out.buffer],
-    uniforms: uw().u(out.size, seed).f(p, p < 1 ? 1 / (1 - p) : 0).build(), workgroups: grid1d(out.size, 256),
+    uniforms: () => uw().u(out.size, seed()).f(p, p < 1 ? 1 / (1 - p) : 0).build(), workgroups: grid1d(out.size, 256),
   });
   return out;
 }

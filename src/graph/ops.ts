@@ -224,6 +224,13 @@ export function oneHot(labels: Tensor, classes: number): Tensor {
   return K.oneHotK(labels, classes);
 }
 
+/** Copies src's values into dst in place (same size; no gradient). Used for running statistics and loading. */
+export function assign(dst: Tensor, src: Tensor): Tensor {
+  if (dst.size !== src.size || dst.dtype !== src.dtype) throw new Error(`webgpu-transfer: assign: cannot copy ${src.describe()} into ${dst.describe()}`);
+  if (dst.storage !== src.storage) K.copyK(src, dst, [src.size], [1], [1]);
+  return dst;
+}
+
 /** A tensor sharing x's data that is cut from the graph. */
 export function detach(x: Tensor): Tensor { return x.viewAs(x.shape); }
 
@@ -387,11 +394,16 @@ export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: Po
 
 // ---------------- dropout, custom gradients ----------------
 let dropoutCounter = 0;
-/** Inverted dropout with a counter-based GPU RNG; `seed` fixes the mask (default: a per-call counter). */
+/**
+ * Inverted dropout with a counter-based GPU RNG. `seed` fixes the mask of an eager call (default: a per-call
+ * counter); inside a captured step each replay advances the seed, so every step draws a fresh mask.
+ */
 export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Tensor {
   if (p < 0 || p >= 1) throw new Error(`webgpu-transfer: dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return x;
-  const mask = K.dropoutMaskK(x.shape, p, seed ?? 0x5eed + dropoutCounter++);
+  const s = {value: seed ?? 0x5eed + dropoutCounter++};
+  rt().onReplay(() => { s.value = (s.value + 0x9e3779b9) >>> 0; });
+  const mask = K.dropoutMaskK(x.shape, p, () => s.value);
   return mul(x, mask);
 }
 

@@ -1,5 +1,6 @@
 // Layers with PyTorch's default initialisation (kaiming_uniform with a = sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
 import * as O from '../graph/ops.js';
+import {noGrad, rt} from '../graph/engine.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Module} from './module.js';
 
@@ -82,4 +83,70 @@ export function leNet5(channels = 1, classes = 10): Sequential {
     new Conv2d(6, 16, 5), new ReLU(), new MaxPool2d(2),
     new Flatten(), new Linear(16 * 4 * 4, 120), new ReLU(), new Linear(120, 84), new ReLU(), new Linear(84, classes),
   );
+}
+
+/**
+ * Batch normalisation over the channel axis 1 of [N, C] / [N, C, L] (1d) or [N, C, H, W] (2d), as PyTorch:
+ * batch statistics in training (biased variance to normalise, unbiased for the running estimate),
+ * running statistics in eval. Buffers: running_mean, running_var, num_batches_tracked.
+ */
+export class BatchNorm extends Module {
+  weight: Tensor | null;
+  bias: Tensor | null;
+  runningMean: Tensor;
+  runningVar: Tensor;
+  numBatchesTracked: Tensor;
+  private batches = 0;
+
+  constructor(readonly numFeatures: number, readonly ranks: number[], readonly opts: {eps?: number; momentum?: number; affine?: boolean} = {}) {
+    super();
+    const affine = opts.affine ?? true;
+    this.weight = affine ? this.param('weight', O.ones([numFeatures])) : null;
+    this.bias = affine ? this.param('bias', O.zeros([numFeatures])) : null;
+    this.runningMean = this.buffer('running_mean', O.zeros([numFeatures]));
+    this.runningVar = this.buffer('running_var', O.ones([numFeatures]));
+    this.numBatchesTracked = this.buffer('num_batches_tracked', O.zeros([1], {dtype: 'i32'}));
+  }
+
+  forward(x: Tensor): Tensor {
+    const name = this.constructor.name;
+    if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
+      throw new Error(`webgpu-transfer: ${name}(${this.numFeatures}): expected input of rank ${this.ranks.join(' or ')} with ${this.numFeatures} channels at axis 1, got ${x.describe()}`);
+    }
+    const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+    const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
+    const eps = this.opts.eps ?? 1e-5, momentum = this.opts.momentum ?? 0.1;
+    let y: Tensor;
+    if (this.training) {
+      const count = axes.reduce((a, i) => a * x.shape[i], 1);
+      if (count < 2) throw new Error(`webgpu-transfer: ${name}: training needs more than one value per channel, got input ${x.describe()}`);
+      const mean = O.mean(x, axes, true);
+      const xc = O.sub(x, mean);
+      const variance = O.mean(O.square(xc), axes, true);
+      y = O.div(xc, O.sqrt(O.add(variance, eps)));
+      noGrad(() => {
+        // running = (1 - momentum) * running + momentum * batch (unbiased variance), in place.
+        O.assign(this.runningMean, O.add(O.mul(this.runningMean, 1 - momentum), O.mul(O.reshape(mean, [this.numFeatures]), momentum)));
+        O.assign(this.runningVar, O.add(O.mul(this.runningVar, 1 - momentum), O.mul(O.reshape(variance, [this.numFeatures]), momentum * count / (count - 1))));
+      });
+      this.batches++;
+      rt().onReplay(() => { this.batches++; });
+    } else {
+      // Running statistics do not require grad, so gradients reach x (and the affine parameters) only.
+      y = O.div(O.sub(x, O.reshape(this.runningMean, bshape)), O.sqrt(O.add(O.reshape(this.runningVar, bshape), eps)));
+    }
+    if (this.weight && this.bias) y = O.add(O.mul(y, O.reshape(this.weight, bshape)), O.reshape(this.bias, bshape));
+    return y;
+  }
+
+  /** Writes the host-side batch counter into num_batches_tracked (done before saving). */
+  syncCounters(): void { rt().write(this.numBatchesTracked.buffer, Int32Array.of(this.batches)); }
+  /** Reads num_batches_tracked back into the host counter (done after loading). */
+  async loadCounters(): Promise<void> { this.batches = (await this.numBatchesTracked.data())[0]; }
+}
+export class BatchNorm1d extends BatchNorm {
+  constructor(numFeatures: number, opts: {eps?: number; momentum?: number; affine?: boolean} = {}) { super(numFeatures, [2, 3], opts); }
+}
+export class BatchNorm2d extends BatchNorm {
+  constructor(numFeatures: number, opts: {eps?: number; momentum?: number; affine?: boolean} = {}) { super(numFeatures, [4], opts); }
 }

@@ -1,11 +1,16 @@
-// Module tree with named parameters (PyTorch-style dotted names: `features.0.weight`), train/eval mode,
-// and freezing of any sub-module.
-import {keep} from '../graph/engine.js';
-import type {Tensor} from '../graph/tensor.js';
+// Module tree with named parameters and buffers (PyTorch-style dotted names: `features.0.weight`),
+// train/eval mode, freezing of any sub-module, state dicts, and copying weights between models.
+import {keep, rt} from '../graph/engine.js';
+import {assign} from '../graph/ops.js';
+import {fmt, type Tensor} from '../graph/tensor.js';
+
+/** Host-side values of one state entry (what a checkpoint file holds). */
+export interface HostTensor { shape: number[]; dtype: 'f32' | 'i32'; data: Float32Array | Int32Array }
 
 export abstract class Module {
   training = true;
   protected params = new Map<string, Tensor>();
+  protected buffers = new Map<string, Tensor>();
   protected children = new Map<string, Module>();
 
   abstract forward(x: Tensor): Tensor;
@@ -15,6 +20,13 @@ export abstract class Module {
     t.requiresGrad = true;
     t.name = name;
     this.params.set(name, keep(t));
+    return t;
+  }
+
+  /** Registers a non-trainable state tensor saved in the state dict (running statistics). */
+  protected buffer(name: string, t: Tensor): Tensor {
+    t.name = name;
+    this.buffers.set(name, keep(t));
     return t;
   }
 
@@ -28,11 +40,28 @@ export abstract class Module {
     for (const [n, c] of this.children) yield* c.namedParameters(`${prefix}${n}.`);
   }
 
+  *namedBuffers(prefix = ''): Generator<[string, Tensor]> {
+    for (const [n, b] of this.buffers) yield [prefix + n, b];
+    for (const [n, c] of this.children) yield* c.namedBuffers(`${prefix}${n}.`);
+  }
+
   parameters(): Tensor[] { return [...this.namedParameters()].map(([, p]) => p); }
+  trainableParameters(): Tensor[] { return this.parameters().filter((p) => p.requiresGrad); }
 
   *namedModules(prefix = ''): Generator<[string, Module]> {
     yield [prefix.replace(/\.$/, ''), this];
     for (const [n, c] of this.children) yield* c.namedModules(`${prefix}${n}.`);
+  }
+
+  /** The sub-module at a dotted path ('features.0'); throws naming the missing part. */
+  get(path: string): Module {
+    let m: Module = this;
+    for (const part of path.split('.').filter(Boolean)) {
+      const c = m.children.get(part);
+      if (!c) throw new Error(`webgpu-transfer: module has no child '${part}' in path '${path}' (children: ${[...m.children.keys()].join(', ') || 'none'})`);
+      m = c;
+    }
+    return m;
   }
 
   train(on = true): this { for (const [, m] of this.namedModules()) m.training = on; return this; }
@@ -42,5 +71,44 @@ export abstract class Module {
   freeze(): this { for (const p of this.parameters()) p.requiresGrad = false; return this; }
   unfreeze(): this { for (const p of this.parameters()) p.requiresGrad = true; return this; }
 
-  dispose(): void { for (const p of this.parameters()) p.dispose(); }
+  /** Parameters and buffers by dotted name, in registration order (as PyTorch's state_dict()). */
+  stateDict(): Map<string, Tensor> {
+    return new Map([...this.namedParameters(), ...this.namedBuffers()]);
+  }
+
+  /**
+   * Loads values by name. strict: every key of this module must be present and no other key may be.
+   * Shapes must agree. Values are copied into the existing tensors (identity, grads and optimizer links stay).
+   */
+  loadStateDict(state: Map<string, Tensor | HostTensor>, strict = true): void {
+    const own = this.stateDict();
+    const missing = [...own.keys()].filter((k) => !state.has(k));
+    const unexpected = [...state.keys()].filter((k) => !own.has(k));
+    if (strict && (missing.length || unexpected.length)) {
+      throw new Error(`webgpu-transfer: loadStateDict: ${missing.length ? `missing keys: ${missing.join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected keys: ${unexpected.join(', ')}` : ''}`);
+    }
+    for (const [k, dst] of own) {
+      const src = state.get(k);
+      if (!src) continue;
+      if (src.shape.length !== dst.shape.length || src.shape.some((d, i) => d !== dst.shape[i])) {
+        throw new Error(`webgpu-transfer: loadStateDict: '${k}' has shape ${fmt(src.shape)} in the source but ${fmt(dst.shape)} in the model`);
+      }
+      if ((src as Tensor).__isTensor) assign(dst, src as Tensor);
+      else {
+        const h = src as HostTensor;
+        rt().write(dst.buffer, dst.dtype === 'i32' ? Int32Array.from(h.data) : Float32Array.from(h.data));
+      }
+    }
+  }
+
+  /**
+   * Copies the weights of `src` (a module of the same structure, e.g. the same sub-module of a source
+   * model) into this one: the layer-transfer primitive.
+   */
+  copyFrom(src: Module): this {
+    this.loadStateDict(src.stateDict(), true);
+    return this;
+  }
+
+  dispose(): void { for (const t of this.stateDict().values()) t.dispose(); }
 }

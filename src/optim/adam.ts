@@ -7,7 +7,6 @@ export interface AdamOptions extends GroupOptions { beta1?: number; beta2?: numb
 
 export class Adam extends Optimizer<AdamOptions> {
   protected decoupled = false;
-  private steps = new Map<Tensor, number>();
   constructor(params: ConstructorParameters<typeof Optimizer<AdamOptions>>[0], opts: AdamOptions = {}) {
     super(params, {lr: opts.lr ?? 1e-3, weightDecay: opts.weightDecay ?? 0, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, eps: opts.eps ?? 1e-8});
   }
@@ -17,11 +16,12 @@ export class Adam extends Optimizer<AdamOptions> {
     if (!(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1)) throw new Error(`webgpu-transfer: ${this.constructor.name}: betas must be in [0, 1), got ${o.beta1}, ${o.beta2}`);
   }
 
+  protected stateNames(): string[] { return ['m', 'v']; }
+
   protected update(p: Tensor, grad: Tensor, o: Required<AdamOptions>): void {
     const s = this.stateOf(p, ['m', 'v']);
     // The parameter's own step count t (it may have started later than the optimizer).
-    if (!this.steps.has(p)) this.steps.set(p, this.stepCount - 1);
-    const offset = this.steps.get(p)!;
+    const offset = this.firstStepOf(p) - 1;
     this.dispatch('adam_main', [p.buffer, grad.buffer, s.m.buffer, s.v.buffer], p.size, () => {
       const t = this.stepCount - offset;
       return uw().u(p.size).f(o.lr, o.beta1, o.beta2, o.eps, o.weightDecay).u(this.decoupled ? 1 : 0)

@@ -67,6 +67,51 @@ export abstract class Optimizer<O extends GroupOptions> {
     rt().dispatch({kernel: SHADERS.optimizer, entry, buffers, uniforms, workgroups: grid1d(n, 256)});
   }
 
+  /** Names of the per-parameter state tensors this optimizer keeps (e.g. ['m', 'v']). */
+  protected abstract stateNames(): string[];
+
+  /**
+   * The state for checkpoints: per-parameter tensors keyed `<paramName>.<state>` and per-parameter step
+   * counters. `names` maps parameters to their state-dict names.
+   */
+  stateDict(names: Map<Tensor, string>): {tensors: Map<string, Tensor>; meta: Record<string, number>} {
+    const tensors = new Map<string, Tensor>();
+    const meta: Record<string, number> = {stepCount: this.stepCount};
+    for (const [p, s] of this.state) {
+      const n = names.get(p);
+      if (!n) continue;
+      for (const [k, t] of Object.entries(s)) tensors.set(`${n}.${k}`, t);
+      const first = this.firstSteps.get(p);
+      if (first !== undefined) meta[`${n}.first`] = first;
+    }
+    return {tensors, meta};
+  }
+
+  /** Restores state saved by stateDict(); values are host arrays keyed as there. */
+  loadStateDict(names: Map<Tensor, string>, tensors: Map<string, {data: ArrayLike<number>}>, meta: Record<string, number>): void {
+    this.stepCount = meta.stepCount ?? 0;
+    for (const g of this.groups) for (const p of g.params) {
+      const n = names.get(p);
+      if (!n) continue;
+      const want = this.stateNames();
+      if (!want.every((k) => tensors.has(`${n}.${k}`))) continue;
+      const s = this.stateOf(p, want);
+      for (const k of want) {
+        const src = tensors.get(`${n}.${k}`)!;
+        if (src.data.length !== p.size) throw new Error(`webgpu-transfer: optimizer state '${n}.${k}' has ${src.data.length} values, parameter has ${p.size}`);
+        rt().write(s[k].buffer, Float32Array.from(src.data));
+      }
+      if (meta[`${n}.first`] !== undefined) this.firstSteps.set(p, meta[`${n}.first`]);
+    }
+  }
+
+  /** The optimizer step at which each parameter was first updated (bias correction, momentum start). */
+  protected firstSteps = new Map<Tensor, number>();
+  protected firstStepOf(p: Tensor): number {
+    if (!this.firstSteps.has(p)) this.firstSteps.set(p, this.stepCount);
+    return this.firstSteps.get(p)!;
+  }
+
   /** Frees every parameter's gradient. */
   zeroGrad(): void {
     for (const g of this.groups) for (const p of g.params) { p.grad?.dispose(); p.grad = null; }

@@ -7,7 +7,6 @@ import {Optimizer, type GroupOptions} from './optimizer.js';
 export interface SGDOptions extends GroupOptions { momentum?: number; dampening?: number; nesterov?: boolean }
 
 export class SGD extends Optimizer<SGDOptions> {
-  private firstStep = new Map<Tensor, number>();
   constructor(params: ConstructorParameters<typeof Optimizer<SGDOptions>>[0], opts: SGDOptions = {}) {
     super(params, {lr: opts.lr ?? 0.01, weightDecay: opts.weightDecay ?? 0, momentum: opts.momentum ?? 0, dampening: opts.dampening ?? 0, nesterov: opts.nesterov ?? false});
   }
@@ -16,6 +15,8 @@ export class SGD extends Optimizer<SGDOptions> {
     super.validate(o);
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) throw new Error('webgpu-transfer: SGD: Nesterov momentum requires momentum > 0 and dampening 0');
   }
+
+  protected stateNames(): string[] { return ['momentum']; }
 
   private scratchTensor: Tensor | null = null;
   private scratch(): Tensor {
@@ -29,8 +30,7 @@ export class SGD extends Optimizer<SGDOptions> {
     // Without momentum the kernel never touches its state buffer, but WebGPU forbids binding the gradient
     // as both read-only and read-write, so a one-element scratch buffer stands in.
     const buf = o.momentum ? this.stateOf(p, ['momentum']).momentum : this.scratch();
-    if (!this.firstStep.has(p)) this.firstStep.set(p, this.stepCount);
-    const first = this.firstStep.get(p)!;
+    const first = this.firstStepOf(p);
     this.dispatch('sgd_main', [p.buffer, grad.buffer, buf.buffer], p.size, () =>
       uw().u(p.size).f(o.lr, o.momentum, o.dampening, o.weightDecay).u(o.nesterov ? 1 : 0, this.stepCount === first ? 1 : 0, 0).build());
   }

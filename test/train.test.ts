@@ -1,0 +1,73 @@
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {spawnSync} from 'node:child_process';
+import * as wt from '../src/index.js';
+import {loadMnist} from '../src/data/mnist.js';
+import {subset} from '../src/data/split.js';
+import {DataLoader} from '../src/data/loader.js';
+import {Trainer} from '../src/train/trainer.js';
+import {saveSafetensors} from '../src/io/files.js';
+import {trainStatePath} from '../src/train/checkpoint.js';
+
+const t = suite('trainer');
+const dir = mkdtempSync(join(tmpdir(), 'wgt-train-'));
+
+function setup(steps: number, extra: Partial<ConstructorParameters<typeof Trainer>[0]> = {}) {
+  const set = subset(loadMnist(), Array.from({length: 256}, (_, i) => i * 39));
+  wt.manualSeed(7);
+  const model = new wt.Sequential(new wt.Conv2d(1, 4, 5), new wt.BatchNorm2d(4), new wt.ReLU(), new wt.MaxPool2d(2), new wt.Flatten(), new wt.Linear(4 * 12 * 12, 10));
+  const optimizer = new wt.Adam(model.parameters(), {lr: 0.01});
+  const loader = new DataLoader(set, {batch: 32, seed: 3, shift: 1});
+  const schedule = new wt.CosineLR(optimizer, 20);
+  return {model, optimizer, loader, trainer: new Trainer({model, optimizer, loader, steps, schedule, progress: 'none', logEvery: 1, ...extra})};
+}
+
+t('resume from a checkpoint gives the same next-step loss as an uninterrupted run', async () => {
+  const full = setup(12);
+  const fullResult = await full.trainer.fit();
+  const metrics = join(dir, 'm.jsonl');
+  const first = setup(8, {checkpointPath: join(dir, 'ck.safetensors'), metricsPath: metrics});
+  await first.trainer.fit();
+  const second = setup(12, {resume: join(dir, 'ck.safetensors')});
+  const r = await second.trainer.fit();
+  assert.is(r.step, 12);
+  assert.ok(Math.abs(r.lastLoss - fullResult.lastLoss) < 1e-5, `resumed ${r.lastLoss} vs uninterrupted ${fullResult.lastLoss}`);
+  const w1 = await full.model.parameters()[0].data(), w2 = await second.model.parameters()[0].data();
+  assert.ok(w1.every((v, i) => Math.abs(v - w2[i]) < 1e-5), 'same weights after 12 steps');
+  const lines = readFileSync(metrics, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(lines.length, 8);
+  assert.ok(lines.every((l) => typeof l.loss === 'number' && typeof l.imagesPerSecond === 'number'));
+});
+
+t('a checkpoint pair from different saves is refused', async () => {
+  const a = setup(2, {checkpointPath: join(dir, 'a.safetensors')});
+  await a.trainer.fit();
+  saveSafetensors(trainStatePath(join(dir, 'a.safetensors')), new Map(), {checkpoint_id: 'other', position: '{"step":1}'});
+  const b = setup(4, {resume: join(dir, 'a.safetensors')});
+  try { await b.trainer.fit(); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /are not from the same save/); }
+});
+
+t('a diverging run stops with a clear error', async () => {
+  const {trainer} = setup(3, {loss: () => wt.div(wt.ones([1], {requiresGrad: true}), wt.zeros([1]))});
+  try { await trainer.fit(); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /training diverged: loss Infinity at step 1/); }
+});
+
+t('CLI: --help, unknown flags and bad values name the flag', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], {encoding: 'utf8'});
+  assert.match(cli('--help').stdout, /commands:\n\s+train/);
+  const bad = cli('train', '--epochz', '3');
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /Unknown option '--epochz'/);
+  const badNum = cli('train', '--batch', 'ten');
+  assert.match(badNum.stderr, /flag --batch expects an integer >= 1, got 'ten'/);
+  assert.match(cli('show', '--dataset', 'nope').stderr, /unknown dataset 'nope'/);
+  const png = join(dir, 'grid.png');
+  assert.is(cli('show', '--dataset', 'mnist-m', '--count', '8', '--out', png).status, 0);
+  assert.equal(Array.from(readFileSync(png).subarray(1, 4)), [80, 78, 71]);
+  writeFileSync(join(dir, 'x'), '');
+});
+
+t.run();

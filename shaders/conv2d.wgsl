@@ -1,6 +1,7 @@
 // conv2d on NCHW tensors, weights [K, C, KH, KW]: forward, input gradient, weight gradient.
 // Weights are read as vec4 over output (forward) or input (input gradient) channels from a layout the host
-// prepares ([C*KH*KW, Kpad] or [K*KH*KW, Cpad]); each thread computes 4 channels of one pixel, no barriers.
+// prepares ([C*KH*KW, Kpad] or [K*KH*KW, Cpad]). Each thread computes a 4x4 register tile (4 channels x 4
+// neighbouring pixels or kernel columns) without workgroup memory or barriers, which suits CPU adapters.
 
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
@@ -21,18 +22,20 @@ fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg
 @group(0) @binding(3) var<storage, read> fbias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> fy: array<f32>;
 
-// Thread (n, kg, oh, ow): output channels 4*kg .. 4*kg+3 of pixel (oh, ow).
+// Thread (n, kg, oh, 4 neighbouring ow): a 4-pixel x 4-channel register tile. Each weight vec4 serves four
+// pixels and each input value four channels.
 @compute @workgroup_size(WG)
 fn conv_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
-  let npix = p.OH * p.OW;
-  if (i >= p.N * p.groups4 * npix) { return; }
-  let pix = i % npix;
-  let kg = (i / npix) % p.groups4;
-  let n = i / (npix * p.groups4);
-  let oh = pix / p.OW;
-  let ow = pix % p.OW;
-  var acc = vec4<f32>(0.0);
+  let owg = (p.OW + 3u) / 4u;
+  let ntile = p.OH * owg;
+  if (i >= p.N * p.groups4 * ntile) { return; }
+  let tile = i % ntile;
+  let kg = (i / ntile) % p.groups4;
+  let n = i / (ntile * p.groups4);
+  let oh = tile / owg;
+  let ow0 = (tile % owg) * 4u;
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
   for (var c = 0u; c < p.C; c++) {
     let xplane = (n * p.C + c) * p.H * p.W;
     for (var kh = 0u; kh < p.KH; kh++) {
@@ -41,19 +44,28 @@ fn conv_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
       let xrow = xplane + u32(ih) * p.W;
       let wrow = ((c * p.KH + kh) * p.KW) * p.groups4 + kg;
       for (var kw = 0u; kw < p.KW; kw++) {
-        let iw = i32(ow * p.SW + kw) - i32(p.PW);
-        if (iw < 0 || iw >= i32(p.W)) { continue; }
-        acc += fx[xrow + u32(iw)] * fw[wrow + kw * p.groups4];
+        let w = fw[wrow + kw * p.groups4];
+        let iw0 = i32(ow0 * p.SW + kw) - i32(p.PW);
+        let iw = vec4<i32>(iw0, iw0 + i32(p.SW), iw0 + 2 * i32(p.SW), iw0 + 3 * i32(p.SW));
+        let ok = (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
+        let idx = vec4<u32>(clamp(iw, vec4<i32>(0), vec4<i32>(i32(p.W) - 1)));
+        let xv = select(vec4<f32>(0.0), vec4<f32>(fx[xrow + idx.x], fx[xrow + idx.y], fx[xrow + idx.z], fx[xrow + idx.w]), ok);
+        a0 += xv.x * w; a1 += xv.y * w; a2 += xv.z * w; a3 += xv.w * w;
       }
     }
   }
+  let npix = p.OH * p.OW;
   let k0 = kg * 4u;
   for (var j = 0u; j < 4u; j++) {
     let k = k0 + j;
     if (k < p.K) {
-      var v = acc[j];
-      if (HAS_BIAS) { v += fbias[k]; }
-      fy[(n * p.K + k) * npix + pix] = v;
+      var b = 0.0;
+      if (HAS_BIAS) { b = fbias[k]; }
+      let o = (n * p.K + k) * npix + oh * p.OW + ow0;
+      fy[o] = a0[j] + b;
+      if (ow0 + 1u < p.OW) { fy[o + 1u] = a1[j] + b; }
+      if (ow0 + 2u < p.OW) { fy[o + 2u] = a2[j] + b; }
+      if (ow0 + 3u < p.OW) { fy[o + 3u] = a3[j] + b; }
     }
   }
 }
@@ -62,37 +74,56 @@ fn conv_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 @group(0) @binding(2) var<storage, read> bw: array<vec4<f32>>;   // [K*KH*KW][Cpad/4]
 @group(0) @binding(3) var<storage, read_write> bdx: array<f32>;
 
-// Thread (n, cg, ih, iw): input channels 4*cg .. 4*cg+3 of input pixel (ih, iw).
+// Thread (n, cg, ih, 4 neighbouring iw): input channels 4*cg .. 4*cg+3 of four input pixels.
 @compute @workgroup_size(WG)
 fn conv_bwd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
-  let npix = p.H * p.W;
-  if (i >= p.N * p.groups4 * npix) { return; }
-  let pix = i % npix;
-  let cg = (i / npix) % p.groups4;
-  let n = i / (npix * p.groups4);
-  let ih = pix / p.W;
-  let iw = pix % p.W;
-  var acc = vec4<f32>(0.0);
+  let iwg = (p.W + 3u) / 4u;
+  let ntile = p.H * iwg;
+  if (i >= p.N * p.groups4 * ntile) { return; }
+  let tile = i % ntile;
+  let cg = (i / ntile) % p.groups4;
+  let n = i / (ntile * p.groups4);
+  let ih = tile / iwg;
+  let iw0 = (tile % iwg) * 4u;
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
+  let dyplane = p.OH * p.OW;
   for (var kh = 0u; kh < p.KH; kh++) {
     let th = i32(ih + p.PH) - i32(kh);
     if (th < 0 || th % i32(p.SH) != 0) { continue; }
     let oh = u32(th) / p.SH;
     if (oh >= p.OH) { continue; }
     for (var kw = 0u; kw < p.KW; kw++) {
-      let tw = i32(iw + p.PW) - i32(kw);
-      if (tw < 0 || tw % i32(p.SW) != 0) { continue; }
-      let ow = u32(tw) / p.SW;
-      if (ow >= p.OW) { continue; }
+      // Output columns reached by the four input columns through this kernel tap (stride-aligned, in range).
+      let tw = vec4<i32>(i32(iw0 + p.PW) - i32(kw)) + vec4<i32>(0, 1, 2, 3);
+      let sw = i32(p.SW);
+      let ow = tw / vec4<i32>(sw);
+      let ok = (tw >= vec4<i32>(0)) & (tw % vec4<i32>(sw) == vec4<i32>(0)) & (ow < vec4<i32>(i32(p.OW))) & (vec4<u32>(iw0) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(p.W));
+      let owc = vec4<u32>(clamp(ow, vec4<i32>(0), vec4<i32>(i32(p.OW) - 1)));
+      let mask = select(vec4<f32>(0.0), vec4<f32>(1.0), ok);
+      var dyi = n * p.K * dyplane + oh * p.OW;
+      var wi = (kh * p.KW + kw) * p.groups4 + cg;
+      let wstep = p.KH * p.KW * p.groups4;
       for (var k = 0u; k < p.K; k++) {
-        acc += bdy[((n * p.K + k) * p.OH + oh) * p.OW + ow] * bw[((k * p.KH + kh) * p.KW + kw) * p.groups4 + cg];
+        let w = bw[wi];
+        let d = vec4<f32>(bdy[dyi + owc.x], bdy[dyi + owc.y], bdy[dyi + owc.z], bdy[dyi + owc.w]) * mask;
+        a0 += d.x * w; a1 += d.y * w; a2 += d.z * w; a3 += d.w * w;
+        dyi += dyplane;
+        wi += wstep;
       }
     }
   }
+  let npix = p.H * p.W;
   let c0 = cg * 4u;
   for (var j = 0u; j < 4u; j++) {
     let c = c0 + j;
-    if (c < p.C) { bdx[(n * p.C + c) * npix + pix] = acc[j]; }
+    if (c < p.C) {
+      let o = (n * p.C + c) * npix + ih * p.W + iw0;
+      bdx[o] = a0[j];
+      if (iw0 + 1u < p.W) { bdx[o + 1u] = a1[j]; }
+      if (iw0 + 2u < p.W) { bdx[o + 2u] = a2[j]; }
+      if (iw0 + 3u < p.W) { bdx[o + 3u] = a3[j]; }
+    }
   }
 }
 
@@ -100,22 +131,24 @@ fn conv_bwd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 @group(0) @binding(2) var<storage, read> wdy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> wdw: array<f32>;   // [split][K][C][KH][KW]
 
-// Thread (s, kg, c, kh, kw): partial weight gradient of 4 output channels over images s, s+split, ...
+// Thread (s, kg, c, kh, 4 neighbouring kw): partial weight gradient of 4 output channels x 4 kernel columns
+// over images s, s + split, ... (the host sums the splits).
 @compute @workgroup_size(WG)
 fn conv_bwd_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
-  let ckk = p.C * p.KH * p.KW;
-  if (i >= p.split * p.groups4 * ckk) { return; }
-  let r = i % ckk;
-  let kg = (i / ckk) % p.groups4;
-  let s = i / (ckk * p.groups4);
-  let kw = r % p.KW;
-  let kh = (r / p.KW) % p.KH;
-  let c = r / (p.KW * p.KH);
+  let kwg = (p.KW + 3u) / 4u;
+  let base = p.C * p.KH * kwg;
+  if (i >= p.split * p.groups4 * base) { return; }
+  let r = i % base;
+  let kg = (i / base) % p.groups4;
+  let s = i / (base * p.groups4);
+  let kw0 = (r % kwg) * 4u;
+  let kh = (r / kwg) % p.KH;
+  let c = r / (kwg * p.KH);
   let k0 = kg * 4u;
   let ks = vec4<u32>(k0, min(k0 + 1u, p.K - 1u), min(k0 + 2u, p.K - 1u), min(k0 + 3u, p.K - 1u));
   let npix = p.OH * p.OW;
-  var acc = vec4<f32>(0.0);
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
   for (var n = s; n < p.N; n += p.split) {
     let xplane = (n * p.C + c) * p.H * p.W;
     let dyb = n * p.K * npix;
@@ -125,16 +158,26 @@ fn conv_bwd_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
       let xrow = xplane + u32(ih) * p.W;
       let dyrow = dyb + oh * p.OW;
       for (var ow = 0u; ow < p.OW; ow++) {
-        let iw = i32(ow * p.SW + kw) - i32(p.PW);
-        if (iw < 0 || iw >= i32(p.W)) { continue; }
-        let xv = wx[xrow + u32(iw)];
+        let iw = vec4<i32>(i32(ow * p.SW + kw0) - i32(p.PW)) + vec4<i32>(0, 1, 2, 3);
+        let ok = (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
+        let idx = vec4<u32>(clamp(iw, vec4<i32>(0), vec4<i32>(i32(p.W) - 1)));
+        let xv = select(vec4<f32>(0.0), vec4<f32>(wx[xrow + idx.x], wx[xrow + idx.y], wx[xrow + idx.z], wx[xrow + idx.w]), ok);
         let o = dyrow + ow;
-        acc += xv * vec4<f32>(wdy[o + ks.x * npix], wdy[o + ks.y * npix], wdy[o + ks.z * npix], wdy[o + ks.w * npix]);
+        let d = vec4<f32>(wdy[o + ks.x * npix], wdy[o + ks.y * npix], wdy[o + ks.z * npix], wdy[o + ks.w * npix]);
+        // a_j: kernel column kw0 + j, lanes: the four output channels
+        a0 += xv.x * d; a1 += xv.y * d; a2 += xv.z * d; a3 += xv.w * d;
       }
     }
   }
+  let ckk = p.C * p.KH * p.KW;
   for (var j = 0u; j < 4u; j++) {
     let k = k0 + j;
-    if (k < p.K) { wdw[(s * p.K + k) * ckk + r] = acc[j]; }
+    if (k < p.K) {
+      let o = (s * p.K + k) * ckk + (c * p.KH + kh) * p.KW + kw0;
+      wdw[o] = a0[j];
+      if (kw0 + 1u < p.KW) { wdw[o + 1u] = a1[j]; }
+      if (kw0 + 2u < p.KW) { wdw[o + 2u] = a2[j]; }
+      if (kw0 + 3u < p.KW) { wdw[o + 3u] = a3[j]; }
+    }
   }
 }

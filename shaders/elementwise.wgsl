@@ -6,6 +6,8 @@ override OP: u32 = 0u;
 // false: every operand has the output's shape and is contiguous (or is a 1-element scalar): no index math.
 override BROADCAST: bool = false;
 override WG: u32 = 256u;
+// Rank of the broadcast index space, fixed per pipeline so the offset loop unrolls.
+override RANK: u32 = 1u;
 
 struct Params {
   n: u32,
@@ -28,7 +30,7 @@ fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg
 fn offsets(i: u32) -> vec3<u32> {
   var rem = i;
   var o = vec3<u32>(0u);
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+  for (var d = i32(RANK) - 1; d >= 0; d--) {
     let dim = at(p.shape, u32(d));
     let idx = rem % dim;
     rem = rem / dim;

@@ -2,6 +2,8 @@
 // broadcast materialisation (stride 0) and pad; plus fill, gather along an axis, its scatter-add, and one-hot.
 
 override WG: u32 = 256u;
+// Rank of the strided copy, fixed per pipeline so the index loop unrolls and its uniform reads are static.
+override RANK: u32 = 1u;
 
 struct CopyParams {
   n: u32,
@@ -27,7 +29,7 @@ fn copy_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   var rem = i;
   var si = cp.in_offset;
   var di = cp.out_offset;
-  for (var d = i32(cp.rank) - 1; d >= 0; d--) {
+  for (var d = i32(RANK) - 1; d >= 0; d--) {
     let dim = at(cp.shape, u32(d));
     let idx = rem % dim;
     rem = rem / dim;

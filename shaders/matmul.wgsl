@@ -1,7 +1,9 @@
 // Batched matmul C[b] = A[b] (M x K) @ B[b] (K x N), transposes expressed by strides.
-// Three variants, chosen per adapter and shape by src/graph/kernels.ts:
+// Four variants, chosen per adapter and shape by src/graph/kernels.ts:
 //  - matmul_vec4:  B and C rows read/written as vec4 (N % 4 == 0, B row-major); each thread 4 rows x 8 cols,
 //                  no workgroup memory or barriers. Fastest on CPU adapters (SwiftShader, llvmpipe).
+//  - matmul_nt_vec4: A @ B^T with both operands read as vec4 along K (K % 4 == 0): linear layers' x @ W^T
+//                  without materialising W^T (strided gathers are slow on SwiftShader).
 //  - matmul_reg:   any strides and N; each thread 4x4 outputs with scalar loads.
 //  - matmul_tiled: workgroup-memory tiles with barriers (64x64 per workgroup, 4x4 per thread); for hardware GPUs.
 
@@ -61,6 +63,42 @@ fn matmul_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (row + 1u < p.M) { vc[cb + (row + 1u) * n4 + col4] = c10 * p.alpha; if (has2) { vc[cb + (row + 1u) * n4 + col4 + 1u] = c11 * p.alpha; } }
   if (row + 2u < p.M) { vc[cb + (row + 2u) * n4 + col4] = c20 * p.alpha; if (has2) { vc[cb + (row + 2u) * n4 + col4 + 1u] = c21 * p.alpha; } }
   if (row + 3u < p.M) { vc[cb + (row + 3u) * n4 + col4] = c30 * p.alpha; if (has2) { vc[cb + (row + 3u) * n4 + col4 + 1u] = c31 * p.alpha; } }
+}
+
+// ---- A @ B^T with both read as vec4 along K (K % 4 == 0, rows contiguous): x @ W^T for [out, in] weights ----
+@group(0) @binding(1) var<storage, read> na: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> nb: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> nc: array<f32>;
+
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn matmul_nt_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let col = gid.x * 4u;
+  let row = gid.y * 4u;
+  let b = gid.z;
+  if (row >= p.M || col >= p.N) { return; }
+  let k4 = p.K / 4u;
+  let ab = b * (p.a_bs / 4u);
+  let bb = b * (p.b_bs / 4u);
+  let r = vec4<u32>(row, min(row + 1u, p.M - 1u), min(row + 2u, p.M - 1u), min(row + 3u, p.M - 1u)) * k4 + ab;
+  let c = vec4<u32>(col, min(col + 1u, p.N - 1u), min(col + 2u, p.N - 1u), min(col + 3u, p.N - 1u)) * k4 + bb;
+  var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
+  for (var k = 0u; k < k4; k++) {
+    let a0 = na[r.x + k]; let a1 = na[r.y + k]; let a2 = na[r.z + k]; let a3 = na[r.w + k];
+    let b0 = nb[c.x + k]; let b1 = nb[c.y + k]; let b2 = nb[c.z + k]; let b3 = nb[c.w + k];
+    acc0 += vec4<f32>(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
+    acc1 += vec4<f32>(dot(a1, b0), dot(a1, b1), dot(a1, b2), dot(a1, b3));
+    acc2 += vec4<f32>(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
+    acc3 += vec4<f32>(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
+  }
+  let cb = b * p.c_bs;
+  for (var j = 0u; j < 4u; j++) {
+    if (col + j < p.N) {
+      nc[cb + row * p.N + col + j] = acc0[j] * p.alpha;
+      if (row + 1u < p.M) { nc[cb + (row + 1u) * p.N + col + j] = acc1[j] * p.alpha; }
+      if (row + 2u < p.M) { nc[cb + (row + 2u) * p.N + col + j] = acc2[j] * p.alpha; }
+      if (row + 3u < p.M) { nc[cb + (row + 3u) * p.N + col + j] = acc3[j] * p.alpha; }
+    }
+  }
 }
 
 // ---- general register-tiled variant ----

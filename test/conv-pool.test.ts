@@ -11,6 +11,8 @@ const convs: ConvCase[] = [
   {x: [2, 3, 7, 6], w: [5, 3, 3, 2], stride: [1, 1], pad: [1, 0], bias: true},
   {x: [2, 2, 9, 8], w: [6, 2, 3, 3], stride: [2, 2], pad: [1, 1], bias: true},
   {x: [3, 5, 6, 7], w: [7, 5, 2, 3], stride: [2, 1], pad: [0, 2], bias: true},
+  {x: [2, 3, 7, 9], w: [5, 3, 2, 3], stride: [1, 2], pad: [1, 1], bias: true},   // width stride 2, W % 4 != 0
+  {x: [1, 2, 6, 13], w: [3, 2, 3, 6], stride: [2, 3], pad: [2, 3], bias: false}, // KW 6: two partial column groups
   {x: [4, 1, 12, 12], w: [6, 1, 5, 5], stride: [1, 1], pad: [0, 0], bias: true},   // LeNet conv1, small batch
   {x: [2, 6, 12, 12], w: [16, 6, 5, 5], stride: [1, 1], pad: [0, 0], bias: true}, // LeNet conv2
 ];

@@ -33,6 +33,15 @@ for (const variant of ['tiled', 'vec4'] as const) {
   })));
 }
 
+for (const variant of ['auto', 'tiled', 'reg'] as const) {
+  for (const [rows, inp, out] of [[5, 12, 7], [33, 64, 10], [1, 4, 1], [9, 20, 13]]) {
+    t(`matmul[${variant}] A @ B^T via linear [${rows},${inp}] x [${out},${inp}]^T (K % 4 == 0: the nt_vec4 kernel)`, () => withMatmul(variant, () => checkOp({
+      name: 'linear nt', inputs: [R.randomNd([rows, inp], 27), R.randomNd([out, inp], 28)],
+      gpu: ([x, w]) => wt.linear(x, w), ref: ([x, w]) => R.matmul(x, R.transpose2(w)), atol: 2e-6 * inp + 1e-5, gatol: 2e-5 * inp + 1e-4,
+    })));
+  }
+}
+
 t('matmul large (257x300 @ 300x129), forward only', async () => {
   const a = R.randomNd([257, 300], 23), b = R.randomNd([300, 129], 24);
   await checkOp({name: 'matmul large', inputs: [a, b], gradOf: [], gpu: ([x, y]) => wt.matmul(x, y), ref: ([x, y]) => R.matmul(x, y), atol: 1e-3});

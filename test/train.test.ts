@@ -40,6 +40,8 @@ t('resume from a checkpoint gives the same next-step loss as an uninterrupted ru
   const lines = readFileSync(metrics, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.is(lines.length, 8);
   assert.ok(lines.every((l) => typeof l.loss === 'number' && typeof l.imagesPerSecond === 'number'));
+  assert.ok(lines.every((l) => l.train_accuracy >= 0 && l.train_accuracy <= 1), 'train accuracy is a fraction');
+  assert.ok(lines[7].train_accuracy > 0.2, `train accuracy after 8 steps: ${lines[7].train_accuracy}`);
 });
 
 t('a checkpoint pair from different saves is refused', async () => {

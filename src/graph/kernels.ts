@@ -40,6 +40,7 @@ function broadcastStrides(shape: Shape, out: Shape): number[] {
  * tiles on CPU adapters); tests force each variant so all are checked on any machine.
  */
 export const kernelPrefs = {
+  /** 'vec4' allows both vec4 kernels (A @ B and A @ B^T); 'reg' forces scalar loads. */
   matmul: 'auto' as 'auto' | 'tiled' | 'vec4' | 'reg',
   /** Threads to aim for when splitting the batch of a conv weight gradient ('auto': 256 on CPU, 16384 on GPU). */
   convSplitTarget: 'auto' as 'auto' | number,
@@ -71,7 +72,7 @@ export function binaryK(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0)
   if (!out.size) return out;
   const broadcast = !(sameShape(a.shape, shape) && sameShape(b.shape, shape));
   rt().dispatch({
-    kernel: SHADERS.elementwise, entry: 'binary_main', constants: {OP: BINARY[op], BROADCAST: broadcast ? 1 : 0},
+    kernel: SHADERS.elementwise, entry: 'binary_main', constants: {OP: BINARY[op], BROADCAST: broadcast ? 1 : 0, RANK: broadcast ? shape.length : 1},
     buffers: [a.buffer, b.buffer, out.buffer], uniforms: ewParams(out.size, shape, alpha, beta, [a.shape, b.shape]),
     workgroups: grid1d(out.size, 256),
   });
@@ -84,7 +85,7 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   if (!out.size) return out;
   const broadcast = ![cond, a, b].every((t) => sameShape(t.shape, shape));
   rt().dispatch({
-    kernel: SHADERS.elementwise, entry: 'where_main', constants: {BROADCAST: broadcast ? 1 : 0},
+    kernel: SHADERS.elementwise, entry: 'where_main', constants: {BROADCAST: broadcast ? 1 : 0, RANK: broadcast ? shape.length : 1},
     buffers: [cond.buffer, a.buffer, b.buffer, out.buffer], uniforms: ewParams(out.size, shape, 0, 0, [cond.shape, a.shape, b.shape]),
     workgroups: grid1d(out.size, 256),
   });
@@ -97,7 +98,7 @@ export function copyK(src: Tensor, dst: Tensor, shape: Shape, inStrides: number[
   const n = sizeOf(shape);
   if (!n) return;
   rt().dispatch({
-    kernel: SHADERS.layout, entry: 'copy_main',
+    kernel: SHADERS.layout, entry: 'copy_main', constants: {RANK: Math.max(1, shape.length)},
     buffers: [src.buffer, dst.buffer],
     uniforms: uw().u(n, shape.length, inOffset, outOffset).vec8(shape as number[]).vec8(inStrides).vec8(outStrides).build(),
     workgroups: grid1d(n, 256),
@@ -244,9 +245,10 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   const r = rt();
   const pref = kernelPrefs.matmul;
   const useTiled = pref === 'tiled' || (pref === 'auto' && !r.ctx.report.isCpu && M * N >= 4096);
+  const useNT = !useTiled && (pref === 'auto' || pref === 'vec4') && b.trans && !a.trans && K % 4 === 0;
   let bv = b;
   let temp: Tensor | null = null;
-  if (!useTiled && pref !== 'reg' && bv.trans && N % 4 === 0 && M >= 8) {
+  if (!useTiled && !useNT && pref !== 'reg' && bv.trans && N % 4 === 0 && M >= 8) {
     // Materialising B^T (small next to the product) unlocks the vec4 kernel.
     temp = empty([b.batchStride ? b.batch : 1, K, N]);
     const nb = b.batchStride ? b.batch : 1;
@@ -262,6 +264,9 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   if (useTiled) {
     entry = 'matmul_tiled';
     wg = [Math.ceil(N / 64), Math.ceil(M / 64), batch];
+  } else if (useNT) {
+    entry = 'matmul_nt_vec4';
+    wg = [Math.ceil(N / 4 / 8), Math.ceil(M / 4 / 8), batch];
   } else if (pref !== 'reg' && !bv.trans && N % 4 === 0) {
     entry = 'matmul_vec4';
     wg = [Math.ceil(N / 4 / 2 / 8), Math.ceil(M / 4 / 8), batch];
@@ -310,7 +315,7 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   // [K, C*KH*KW] -> [C*KH*KW, Kpad]: rows of output channels read as vec4.
   const wt = empty([ckk, groups4 * 4]);
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
-  const threads = g.N * groups4 * g.OH * g.OW;
+  const threads = g.N * groups4 * g.OH * Math.ceil(g.OW / 4);
   rt().dispatch({
     kernel: SHADERS.conv2d, entry: 'conv_fwd', constants: {HAS_BIAS: bias ? 1 : 0},
     buffers: [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
@@ -329,7 +334,7 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   copyK(w, wt, [g.K, g.C, kk], [g.C * kk, kk, 1], [kk * groups4 * 4, 1, groups4 * 4]);
   rt().dispatch({
     kernel: SHADERS.conv2d, entry: 'conv_bwd_input', buffers: [dy.buffer, wt.buffer, dx.buffer],
-    uniforms: convUniforms(g, groups4), workgroups: grid1d(g.N * groups4 * g.H * g.W, 64),
+    uniforms: convUniforms(g, groups4), workgroups: grid1d(g.N * groups4 * g.H * Math.ceil(g.W / 4), 64),
   });
   wt.dispose();
   return dx;
@@ -338,7 +343,7 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
 export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const groups4 = Math.ceil(g.K / 4);
   const ckk = g.C * g.KH * g.KW;
-  const base = groups4 * ckk;
+  const base = groups4 * g.C * g.KH * Math.ceil(g.KW / 4);
   // Split the batch so enough threads run: a few per core on CPU adapters, thousands on GPUs.
   const pref = kernelPrefs.convSplitTarget;
   const target = pref !== 'auto' ? pref : rt().ctx.report.isCpu ? 256 : 16384;

@@ -4,7 +4,7 @@ import {appendFileSync, mkdirSync} from 'node:fs';
 import {dirname} from 'node:path';
 import cliProgress from 'cli-progress';
 import {compile, type CompiledStep} from '../graph/capture.js';
-import {tidy} from '../graph/engine.js';
+import {keep, noGrad, rt, tidy} from '../graph/engine.js';
 import * as O from '../graph/ops.js';
 import type {Tensor} from '../graph/tensor.js';
 import type {Module} from '../nn/module.js';
@@ -22,8 +22,8 @@ export interface TrainerOptions {
   /** Total training steps (batches). */
   steps: number;
   schedule?: LRSchedule;
-  /** Loss of one batch; default cross-entropy of model(x) against y. */
-  loss?: (model: Module, x: Tensor, y: Tensor) => Tensor;
+  /** Loss of one batch; default cross-entropy of model(x) against y. Return logits too for train accuracy. */
+  loss?: (model: Module, x: Tensor, y: Tensor) => Tensor | {loss: Tensor; logits: Tensor};
   test?: ImageSet;
   /** Evaluate on `test` every this many steps (default: each epoch and at the end). */
   evalEvery?: number;
@@ -41,11 +41,16 @@ export interface TrainerOptions {
 
 export interface TrainResult { step: number; seconds: number; imagesPerSecond: number; lastLoss: number; evals: (EvalResult & {step: number})[] }
 
-const defaultLoss = (model: Module, x: Tensor, y: Tensor) => O.crossEntropy(model.forward(x), y);
+const defaultLoss = (model: Module, x: Tensor, y: Tensor) => {
+  const logits = model.forward(x);
+  return {loss: O.crossEntropy(logits, y), logits};
+};
 
 export class Trainer {
   step = 0;
   private compiled: CompiledStep<Tensor> | null = null;
+  /** Correct predictions since the last log line, counted on the GPU inside the step. */
+  private correct: Tensor | null = null;
   constructor(readonly o: TrainerOptions) {
     if (!(o.steps >= 1)) throw new Error(`webgpu-transfer: Trainer: steps must be >= 1, got ${o.steps}`);
   }
@@ -60,8 +65,17 @@ export class Trainer {
     const {model, optimizer, loader} = this.o;
     const set = loader.set;
     const lossFn = this.o.loss ?? defaultLoss;
+    this.correct ??= keep(O.zeros([1]));
+    const correct = this.correct;
     return compile([{shape: [loader.opts.batch, set.channels, set.height, set.width]}, {shape: [loader.opts.batch], dtype: 'i32'}], first, (x, y) => tidy(() => {
-      const loss = lossFn(model, x, y);
+      const out = lossFn(model, x, y);
+      const loss = (out as Tensor).__isTensor ? (out as Tensor) : (out as {loss: Tensor}).loss;
+      const logits = (out as {logits?: Tensor}).logits;
+      if (logits) noGrad(() => {
+        // A row counts as correct when its label's logit equals the row maximum.
+        const hit = O.sum(O.mul(O.oneHot(y, logits.shape[1]), O.ge(logits, O.max(logits, 1, true))));
+        O.assign(correct, O.add(correct, hit));
+      });
       loss.backward();
       optimizer.step();
       optimizer.zeroGrad();
@@ -93,6 +107,7 @@ export class Trainer {
     const t0 = performance.now();
     const startStep = this.step;
     let lastLoss = NaN;
+    let lastLogStep = this.step;
     while (this.step < this.o.steps) {
       const batch = loader.next();
       let loss: Tensor;
@@ -104,9 +119,12 @@ export class Trainer {
         lastLoss = await loss.item();
         if (!Number.isFinite(lastLoss)) throw new Error(`webgpu-transfer: training diverged: loss ${lastLoss} at step ${this.step} (lower the learning rate, or check labels are in range)`);
         const ips = ((this.step - startStep) * loader.opts.batch) / ((performance.now() - t0) / 1000);
-        this.metric({step: this.step, epoch: loader.epoch, loss: lastLoss, lr: this.o.optimizer.lr, imagesPerSecond: ips});
+        const trainAcc = (await this.correct!.item()) / ((this.step - lastLogStep) * loader.opts.batch);
+        rt().write(this.correct!.buffer, new Float32Array(1));
+        lastLogStep = this.step;
+        this.metric({step: this.step, epoch: loader.epoch, loss: lastLoss, train_accuracy: trainAcc, lr: this.o.optimizer.lr, imagesPerSecond: ips});
         if (bar) bar.update(this.step, {loss: lastLoss.toFixed(4), ips: ips.toFixed(0), epoch: loader.epoch});
-        else if (mode === 'lines') console.log(`${this.o.name ?? 'train'} step ${this.step}/${this.o.steps} epoch ${loader.epoch} loss ${lastLoss.toFixed(4)} lr ${this.o.optimizer.lr.toPrecision(3)} ${ips.toFixed(0)} img/s`);
+        else if (mode === 'lines') console.log(`${this.o.name ?? 'train'} step ${this.step}/${this.o.steps} epoch ${loader.epoch} loss ${lastLoss.toFixed(4)} train acc ${(100 * trainAcc).toFixed(1)}% lr ${this.o.optimizer.lr.toPrecision(3)} ${ips.toFixed(0)} img/s`);
       } else bar?.update(this.step);
       if (this.o.checkpointPath && this.o.checkpointEvery && this.step % this.o.checkpointEvery === 0) await this.checkpoint();
       if (test && (this.step % evalEvery === 0 || last)) {
@@ -123,5 +141,5 @@ export class Trainer {
     return {step: this.step, seconds, imagesPerSecond: ((this.step - startStep) * loader.opts.batch) / seconds, lastLoss, evals};
   }
 
-  dispose(): void { this.compiled?.dispose(); this.compiled = null; }
+  dispose(): void { this.compiled?.dispose(); this.compiled = null; this.correct?.dispose(); this.correct = null; }
 }

@@ -4,14 +4,10 @@
 //             the train and test splits draw from separate texture pools.
 //   inverted, rotated (by an angle), affineJitter (random rotation/scale/shear/shift), noisy (Gaussian).
 import type {ImageSet} from './mnist.js';
-import {mulberry32} from './split.js';
+import {gaussian, mulberry32} from './rng.js';
 
 const T = 64; // texture size
 
-function gauss(r: () => number): number {
-  const u = Math.max(r(), 1e-12), v = r();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
 
 /** One procedural colour texture [3, T, T] in 0..1: oriented waves, blobs and a gradient per channel. */
 function texture(seed: number): Float32Array {
@@ -101,5 +97,5 @@ export function affineJitter(set: ImageSet, opts: JitterOptions = {}): ImageSet 
 /** Gaussian pixel noise of standard deviation sigma, clamped to 0..1. */
 export function noisy(set: ImageSet, sigma = 0.3, seed = 0): ImageSet {
   const r = mulberry32(seed * 131 + 9);
-  return {...set, images: set.images.map((v) => Math.min(1, Math.max(0, v + sigma * gauss(r))))};
+  return {...set, images: set.images.map((v) => Math.min(1, Math.max(0, v + sigma * gaussian(r))))};
 }

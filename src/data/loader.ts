@@ -1,7 +1,8 @@
 // Batches of an ImageSet: seeded shuffling per epoch, optional seeded random shifts (up to `shift` pixels,
 // as CapsNet training uses), fixed-size host buffers reused every batch, and a state for exact resume.
 import type {ImageSet} from './mnist.js';
-import {mulberry32, shuffled} from './split.js';
+import {shuffled} from './split.js';
+import {mulberry32} from './rng.js';
 
 export interface LoaderOptions { batch: number; shuffle?: boolean; seed?: number; shift?: number }
 export interface LoaderState { epoch: number; cursor: number }
@@ -62,4 +63,3 @@ export function perClass(set: ImageSet, n: number, seed = 0): number[] {
   return out.sort((a, b) => a - b);
 }
 
-export {mulberry32};

@@ -1,16 +1,6 @@
 // Deterministic seeded splits, subsets and batches of an ImageSet.
 import type {ImageSet} from './mnist.js';
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import {mulberry32} from './rng.js';
 
 export function shuffled(n: number, seed: number): Int32Array {
   const idx = Int32Array.from({length: n}, (_, i) => i);

@@ -4,6 +4,7 @@ import {isGradEnabled, noGrad, rt} from './engine.js';
 import * as K from './kernels.js';
 import {empty, fmt, fromData, sizeOf, Tensor, type DType, type Node, type Shape} from './tensor.js';
 import type {UnaryOp} from './op-codes.js';
+import {mulberry32} from '../data/rng.js';
 
 export type TensorLike = Tensor | number;
 
@@ -47,16 +48,7 @@ export const zeros = (shape: Shape, opts: TensorOptions = {}) => full(shape, 0, 
 export const ones = (shape: Shape, opts: TensorOptions = {}) => full(shape, 1, opts);
 
 /** Deterministic host RNG (mulberry32) for initialisers and data order. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function randn(shape: Shape, opts: TensorOptions & {seed?: number; std?: number; mean?: number} = {}): Tensor {
   const r = rng(opts.seed ?? 0);

@@ -181,16 +181,8 @@ export function gather(x: Nd, idx: number[], axis: number): Nd {
 }
 
 // ---- seeded test data ----
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export {mulberry32 as rng} from '../../src/data/rng.js';
+import {mulberry32 as rng} from '../../src/data/rng.js';
 
 /** Values in [lo, hi), rounded to float32 so GPU and reference see the same inputs. */
 export function randomNd(shape: number[], seed: number, lo = -1, hi = 1): Nd {

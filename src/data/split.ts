@@ -27,14 +27,3 @@ export function trainTestSplit(set: ImageSet, train: number, seed: number): {tra
   const idx = shuffled(set.n, seed);
   return {train: subset(set, idx.subarray(0, train)), test: subset(set, idx.subarray(train))};
 }
-
-/** Copies images order[start .. start+size) into x / y (wrapping around at the end). */
-export function fillBatch(set: ImageSet, order: ArrayLike<number>, start: number, x: Float32Array, y: Int32Array): void {
-  const px = set.channels * set.height * set.width;
-  const size = y.length;
-  for (let i = 0; i < size; i++) {
-    const k = order[(start + i) % order.length];
-    x.set(set.images.subarray(k * px, (k + 1) * px), i * px);
-    y[i] = set.labels[k];
-  }
-}

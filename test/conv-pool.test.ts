@@ -23,6 +23,7 @@ for (const c of convs) {
     inputs: [R.randomNd(c.x, 41), R.randomNd(c.w, 42), ...(c.bias ? [R.randomNd([c.w[0]], 43)] : [])],
     gpu: ([x, w, b]) => wt.conv2d(x, w, b, {stride: c.stride, padding: c.pad}),
     ref: ([x, w, b]) => R.conv2d(x, w, b ?? null, c.stride, c.pad),
+    refGrad: ([x, w], up) => R.conv2dGrad(x, w, up, c.stride, c.pad).slice(0, c.bias ? 3 : 2),
     atol: 2e-6 * K + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(c.x[0] * c.x[2] * c.x[3]) + 1e-4,
   }));
 }
@@ -75,10 +76,12 @@ for (const c of pools) {
   t(`maxPool2d ${tag}`, () => checkOp({
     name: 'maxPool2d', inputs: [R.distinct(c.x, 51)], sample: 64,
     gpu: ([x]) => wt.maxPool2d(x, c.k, {stride: c.s, padding: c.p}), ref: ([x]) => R.pool2d(x, c.k, c.s, c.p, 'max'),
+    refGrad: ([x], up) => [R.pool2dGrad(x, up, c.k, c.s, c.p, 'max')],
   }));
   t(`avgPool2d ${tag}`, () => checkOp({
     name: 'avgPool2d', inputs: [R.randomNd(c.x, 52)], sample: 64,
     gpu: ([x]) => wt.avgPool2d(x, c.k, {stride: c.s, padding: c.p}), ref: ([x]) => R.pool2d(x, c.k, c.s, c.p, 'avg'),
+    refGrad: ([x], up) => [R.pool2dGrad(x, up, c.k, c.s, c.p, 'avg')],
   }));
 }
 

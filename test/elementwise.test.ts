@@ -7,50 +7,52 @@ const t = suite('elementwise');
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
 
 // Unary ops on an awkward shape (not a multiple of the 256 workgroup), batch 1, and a large case.
-const unary: [string, (x: wt.Tensor) => wt.Tensor, (v: number) => number, 'any' | 'pos' | 'kink'][] = [
-  ['neg', wt.neg, (v) => -v, 'any'],
-  ['exp', wt.exp, Math.exp, 'any'],
-  ['log', wt.log, Math.log, 'pos'],
-  ['sqrt', wt.sqrt, Math.sqrt, 'pos'],
-  ['relu', wt.relu, (v) => Math.max(v, 0), 'kink'],
-  ['leakyRelu', (x) => wt.leakyRelu(x, 0.1), (v) => (v > 0 ? v : 0.1 * v), 'kink'],
-  ['sigmoid', wt.sigmoid, sig, 'any'],
-  ['tanh', wt.tanh, Math.tanh, 'any'],
-  ['abs', wt.abs, Math.abs, 'kink'],
-  ['square', wt.square, (v) => v * v, 'any'],
-  ['clamp', (x) => wt.clamp(x, -0.5, 0.6), (v) => Math.min(0.6, Math.max(-0.5, v)), 'kink'],
-  ['pow 3', (x) => wt.pow(x, 3), (v) => v ** 3, 'any'],
-  ['pow 0.5', (x) => wt.pow(x, 0.5), (v) => v ** 0.5, 'pos'],
-  ['affine', (x) => wt.affine(x, 2.5, -1), (v) => 2.5 * v - 1, 'any'],
+// [name, op, float64 reference, its derivative (the analytic reference gradient), input domain]
+const unary: [string, (x: wt.Tensor) => wt.Tensor, (v: number) => number, (v: number) => number, 'any' | 'pos' | 'kink'][] = [
+  ['neg', wt.neg, (v) => -v, () => -1, 'any'],
+  ['exp', wt.exp, Math.exp, Math.exp, 'any'],
+  ['log', wt.log, Math.log, (v) => 1 / v, 'pos'],
+  ['sqrt', wt.sqrt, Math.sqrt, (v) => 0.5 / Math.sqrt(v), 'pos'],
+  ['relu', wt.relu, (v) => Math.max(v, 0), (v) => (v > 0 ? 1 : 0), 'kink'],
+  ['leakyRelu', (x) => wt.leakyRelu(x, 0.1), (v) => (v > 0 ? v : 0.1 * v), (v) => (v > 0 ? 1 : 0.1), 'kink'],
+  ['sigmoid', wt.sigmoid, sig, (v) => sig(v) * (1 - sig(v)), 'any'],
+  ['tanh', wt.tanh, Math.tanh, (v) => 1 - Math.tanh(v) ** 2, 'any'],
+  ['abs', wt.abs, Math.abs, Math.sign, 'kink'],
+  ['square', wt.square, (v) => v * v, (v) => 2 * v, 'any'],
+  ['clamp', (x) => wt.clamp(x, -0.5, 0.6), (v) => Math.min(0.6, Math.max(-0.5, v)), (v) => (v >= -0.5 && v <= 0.6 ? 1 : 0), 'kink'],
+  ['pow 3', (x) => wt.pow(x, 3), (v) => v ** 3, (v) => 3 * v * v, 'any'],
+  ['pow 0.5', (x) => wt.pow(x, 0.5), (v) => v ** 0.5, (v) => 0.5 * v ** -0.5, 'pos'],
+  ['affine', (x) => wt.affine(x, 2.5, -1), (v) => 2.5 * v - 1, () => 2.5, 'any'],
 ];
-for (const [name, f, ref, domain] of unary) {
+for (const [name, f, ref, deriv, domain] of unary) {
   for (const shape of [[3, 7, 13], [1], [70001]]) {
     t(`${name} ${JSON.stringify(shape)}`, async () => {
       const seed = shape[0] * 31 + name.length;
       let x = domain === 'pos' ? R.randomNd(shape, seed, 0.2, 2) : domain === 'kink' ? R.awayFromZero(shape, seed) : R.randomNd(shape, seed, -2, 2);
       if (name === 'clamp') x = R.map(x, (v) => (Math.abs(v + 0.5) < 0.05 || Math.abs(v - 0.6) < 0.05 ? v + 0.12 : v));
-      await checkOp({name, inputs: [x], gpu: ([a]) => f(a), ref: ([a]) => R.map(a, ref), sample: 64, gatol: 2e-4, grtol: 2e-3});
+      await checkOp({name, inputs: [x], gpu: ([a]) => f(a), ref: ([a]) => R.map(a, ref), refGrad: (xs, up) => R.zipGrad(xs, up, [deriv]), sample: 64, gatol: 2e-4, grtol: 2e-3});
     });
   }
 }
 
 // Binary ops with broadcasting corners: same shape, row/col vectors, scalar, leading dims, batch 1.
-const binary: [string, (a: wt.Tensor, b: wt.Tensor) => wt.Tensor, (a: number, b: number) => number][] = [
-  ['add', wt.add, (a, b) => a + b],
-  ['sub', wt.sub, (a, b) => a - b],
-  ['mul', wt.mul, (a, b) => a * b],
-  ['div', wt.div, (a, b) => a / b],
-  ['pow', wt.pow, (a, b) => a ** b],
-  ['maximum', wt.maximum, Math.max],
-  ['minimum', wt.minimum, Math.min],
+type Partial = (a: number, b: number) => number;
+const binary: [string, (a: wt.Tensor, b: wt.Tensor) => wt.Tensor, (a: number, b: number) => number, [Partial, Partial]][] = [
+  ['add', wt.add, (a, b) => a + b, [() => 1, () => 1]],
+  ['sub', wt.sub, (a, b) => a - b, [() => 1, () => -1]],
+  ['mul', wt.mul, (a, b) => a * b, [(_, b) => b, (a) => a]],
+  ['div', wt.div, (a, b) => a / b, [(_, b) => 1 / b, (a, b) => -a / (b * b)]],
+  ['pow', wt.pow, (a, b) => a ** b, [(a, b) => b * a ** (b - 1), (a, b) => a ** b * Math.log(a)]],
+  ['maximum', wt.maximum, Math.max, [(a, b) => (a >= b ? 1 : 0), (a, b) => (a >= b ? 0 : 1)]],
+  ['minimum', wt.minimum, Math.min, [(a, b) => (b >= a ? 1 : 0), (a, b) => (b >= a ? 0 : 1)]],
 ];
 const shapes: [number[], number[]][] = [[[5, 9], [5, 9]], [[5, 9], [1, 9]], [[5, 9], [5, 1]], [[5, 9], [1]], [[2, 3, 5], [5]], [[1, 1], [4, 1, 3]], [[257, 33], [33]]];
-for (const [name, f, ref] of binary) {
+for (const [name, f, ref, partials] of binary) {
   for (const [sa, sb] of shapes) {
     t(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, async () => {
       const a = name === 'pow' ? R.randomNd(sa, 3, 0.5, 2) : R.randomNd(sa, 3, -2, 2);
       const b = name === 'div' || name === 'pow' ? R.randomNd(sb, 4, 0.5, 2) : R.randomNd(sb, 4, -2, 2);
-      await checkOp({name, inputs: [a, b], gpu: ([x, y]) => f(x, y), ref: ([x, y]) => R.zip([x, y], ref), sample: 48, gatol: 3e-4, grtol: 2e-3});
+      await checkOp({name, inputs: [a, b], gpu: ([x, y]) => f(x, y), ref: ([x, y]) => R.zip([x, y], ref), refGrad: (xs, up) => R.zipGrad(xs, up, partials), sample: 48, gatol: 3e-4, grtol: 2e-3});
     });
   }
 }

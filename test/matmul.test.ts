@@ -16,6 +16,7 @@ for (const variant of ['auto', 'tiled', 'vec4', 'reg'] as const) for (const [sa,
   t(`matmul[${variant}] ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => withMatmul(variant, () => checkOp({
     name: 'matmul', inputs: [R.randomNd(sa, 21), R.randomNd(sb, 22)],
     gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b),
+    refGrad: sa.length === 2 && sb.length === 2 ? ([a, b], up) => R.matmulGrad(a, b, up) : undefined,
     atol: 2e-6 * K + 1e-5, sample: 40, gatol: 2e-5 * K + 1e-4,
   })));
 }
@@ -52,6 +53,8 @@ for (const [rows, inp, out] of [[1, 3, 2], [7, 9, 12], [64, 256, 120], [5, 84, 1
     name: 'linear', inputs: [R.randomNd([rows, inp], 31), R.randomNd([out, inp], 32), R.randomNd([out], 33)],
     gpu: ([x, w, b]) => wt.linear(x, w, b),
     ref: ([x, w, b]) => R.zip([R.matmul(x, R.transpose2(w)), b], (u, v) => u + v),
+    // y = x W^T + b: dx = R W, dW = R^T x, db = column sums of R
+    refGrad: ([x, w], up) => [R.matmul(up, w), R.matmul(R.transpose2(up), x), R.sum(up, [0])],
     atol: 2e-6 * inp + 1e-5, sample: 40, gatol: 2e-5 * Math.max(inp, rows) + 1e-4,
   }));
 }

@@ -13,8 +13,12 @@ const cases: [number[], number[] | undefined][] = [
 for (const [shape, axes] of cases) {
   const all = axes ?? shape.map((_, i) => i);
   const tag = `${JSON.stringify(shape)} axes ${JSON.stringify(axes ?? 'all')}`;
-  t(`sum ${tag}`, () => checkOp({name: 'sum', inputs: [R.randomNd(shape, 1)], gpu: ([x]) => wt.sum(x, axes), ref: ([x]) => R.sum(x, all), atol: 1e-4, sample: 64}));
-  t(`mean ${tag}`, () => checkOp({name: 'mean', inputs: [R.randomNd(shape, 2)], gpu: ([x]) => wt.mean(x, axes), ref: ([x]) => R.mean(x, all), sample: 64}));
+  // d(sum)/dx broadcasts the upstream gradient back over the reduced axes; mean divides it by the count.
+  const kept = shape.map((d, i) => (all.includes(i) ? 1 : d));
+  const count = all.reduce((a, i) => a * shape[i], 1);
+  const back = (x: R.Nd, up: R.Nd, scale: number) => R.zip([x, {shape: kept, data: up.data}], (_, u) => u * scale);
+  t(`sum ${tag}`, () => checkOp({name: 'sum', inputs: [R.randomNd(shape, 1)], gpu: ([x]) => wt.sum(x, axes), ref: ([x]) => R.sum(x, all), refGrad: ([x], up) => [back(x, up, 1)], atol: 1e-4, sample: 64}));
+  t(`mean ${tag}`, () => checkOp({name: 'mean', inputs: [R.randomNd(shape, 2)], gpu: ([x]) => wt.mean(x, axes), ref: ([x]) => R.mean(x, all), refGrad: ([x], up) => [back(x, up, 1 / count)], sample: 64}));
   t(`max ${tag}`, () => checkOp({name: 'max', inputs: [R.distinct(shape, 3)], gpu: ([x]) => wt.max(x, axes), ref: ([x]) => R.max(x, all), sample: 64}));
 }
 

@@ -19,6 +19,11 @@ export interface OpCase {
   gradOf?: number[];
   /** Check at most this many sampled elements per input (large cases). */
   sample?: number;
+  /**
+   * Analytic float64 gradient of sum(out * R) for each input (null where not given). When present, GPU
+   * gradients are checked against it on every element, and it is checked against the finite differences.
+   */
+  refGrad?: (xs: Nd[], R: Nd) => (Nd | null)[];
 }
 
 export const toTensor = (x: Nd, dtype: 'f32' | 'i32' = 'f32', requiresGrad = false) =>
@@ -41,17 +46,29 @@ export async function checkOp(c: OpCase): Promise<void> {
   const loss = wt.sum(wt.mul(out, rT));
   loss.backward();
   const refLoss = (xs: Nd[]) => { const y = c.ref(xs); let s = 0; for (let i = 0; i < y.data.length; i++) s += y.data[i] * R.data[i]; return s; };
+  const analytic = c.refGrad?.(c.inputs, R);
   for (const i of gradOf) {
     const g = ts[i].grad;
     assert.ok(g, `${c.name}: input ${i} got no gradient`);
     const all = await g!.data();
+    const exact = analytic?.[i];
+    if (exact) {
+      const ra = closeness(all, exact.data, c.gatol ?? 1e-4, c.grtol ?? 1e-3);
+      assert.ok(ra.ok, `${c.name} gradient of input ${i} vs the analytic reference: ${ra.msg}`);
+    }
     const n = size(c.inputs[i].shape);
     let idx: number[] | undefined;
     if (c.sample && n > c.sample) { idx = Array.from({length: c.sample}, (_, k) => Math.floor((k * 7919 + 13) % n)); }
     const fd = finiteDiff(refLoss, c.inputs.map((x) => nd(x.shape, x.data)), i, idx);
     const mine = idx ? idx.map((k) => all[k]) : Array.from(all);
     const r = closeness(mine, fd, c.gatol ?? 1e-4, c.grtol ?? 1e-3);
-    assert.ok(r.ok, `${c.name} gradient of input ${i}: ${r.msg}`);
+    assert.ok(r.ok, `${c.name} gradient of input ${i} vs finite differences: ${r.msg}`);
+    if (exact) {
+      // The two references must agree closely (float64 both): guards the references themselves.
+      const ex = idx ? idx.map((k) => exact.data[k]) : Array.from(exact.data);
+      const rr = closeness(fd, ex, 1e-6, 1e-5);
+      assert.ok(rr.ok, `${c.name} input ${i}: analytic reference disagrees with finite differences: ${rr.msg}`);
+    }
   }
   for (const t of ts) { t.grad?.dispose(); t.dispose(); }
 }

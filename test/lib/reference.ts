@@ -232,3 +232,82 @@ export function closeness(a: ArrayLike<number>, b: ArrayLike<number>, atol: numb
   const ok = worst <= 1;
   return {ok, worst, at, msg: ok ? '' : `element ${at}: got ${a[at]}, expected ${b[at]} (atol ${atol}, rtol ${rtol}, ratio ${worst.toFixed(2)})`};
 }
+
+// ---- analytic float64 gradients: each returns d(sum(out * R))/d(input) given the upstream R ----
+
+/** Sums g over broadcast dims down to `shape`. */
+export function sumTo(g: Nd, shape: number[]): Nd {
+  const lead = g.shape.length - shape.length;
+  const axes = g.shape.map((_, i) => i).filter((i) => i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1));
+  return {shape: [...shape], data: axes.length ? reduce(g, axes, (a, v) => a + v, 0).data : Float64Array.from(g.data)};
+}
+
+/** Gradients of an elementwise op out = f(x1, x2, ...) from its partial derivatives. */
+export function zipGrad(xs: Nd[], R: Nd, partials: ((...v: number[]) => number)[]): Nd[] {
+  return partials.map((d) => sumTo(zip([R, ...xs], (r, ...v) => r * d(...v)), xs[partials.indexOf(d)].shape));
+}
+
+export function matmulGrad(a: Nd, b: Nd, R: Nd): [Nd, Nd] {
+  // 2-D: dA = R B^T, dB = A^T R
+  return [matmul(R, transpose2(b)), matmul(transpose2(a), R)];
+}
+
+/** Softmax / log-softmax over the last axis of [rows, n]. */
+export function softmaxGrad(x: Nd, R: Nd, log: boolean): Nd {
+  const [rows, n] = x.shape;
+  const y = softmax(x, 1, false);
+  const out = nd(x.shape);
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += log ? R.data[i * n + j] : R.data[i * n + j] * y.data[i * n + j];
+    for (let j = 0; j < n; j++) {
+      const k = i * n + j;
+      out.data[k] = log ? R.data[k] - y.data[k] * s : y.data[k] * (R.data[k] - s);
+    }
+  }
+  return out;
+}
+
+/** Mean cross-entropy: d/dlogits = (softmax - onehot) * R / rows. */
+export function crossEntropyGrad(x: Nd, labels: number[], R: Nd): Nd {
+  const [rows, n] = x.shape;
+  const y = softmax(x, 1, false);
+  return {shape: x.shape, data: y.data.map((v, k) => (v - (labels[Math.floor(k / n)] === k % n ? 1 : 0)) * R.data[0] / rows)};
+}
+
+/** conv2d gradients by the chain rule on the loops of the forward reference. */
+export function conv2dGrad(x: Nd, w: Nd, R: Nd, stride: [number, number], pad: [number, number]): [Nd, Nd, Nd] {
+  const [N, C, H, W] = x.shape, [K, , KH, KW] = w.shape, [, , OH, OW] = R.shape;
+  const dx = nd(x.shape), dw = nd(w.shape), db = nd([K]);
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+    const r = R.data[((n * K + k) * OH + oh) * OW + ow];
+    db.data[k] += r;
+    for (let c = 0; c < C; c++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
+      const ih = oh * stride[0] + kh - pad[0], iw = ow * stride[1] + kw - pad[1];
+      if (ih < 0 || iw < 0 || ih >= H || iw >= W) continue;
+      const xi = ((n * C + c) * H + ih) * W + iw, wi = ((k * C + c) * KH + kh) * KW + kw;
+      dx.data[xi] += r * w.data[wi];
+      dw.data[wi] += r * x.data[xi];
+    }
+  }
+  return [dx, dw, db];
+}
+
+/** Pooling gradient: max routes R to the (unique) maximum of each window, avg spreads it evenly. */
+export function pool2dGrad(x: Nd, R: Nd, kernel: [number, number], stride: [number, number], pad: [number, number], kind: 'max' | 'avg'): Nd {
+  const [N, C, H, W] = x.shape, [, , OH, OW] = R.shape;
+  const dx = nd(x.shape);
+  for (let p = 0; p < N * C; p++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+    const r = R.data[(p * OH + oh) * OW + ow];
+    let best = -Infinity, at = -1;
+    for (let kh = 0; kh < kernel[0]; kh++) for (let kw = 0; kw < kernel[1]; kw++) {
+      const ih = oh * stride[0] + kh - pad[0], iw = ow * stride[1] + kw - pad[1];
+      if (ih < 0 || iw < 0 || ih >= H || iw >= W) continue;
+      const i = (p * H + ih) * W + iw;
+      if (kind === 'avg') dx.data[i] += r / (kernel[0] * kernel[1]);
+      else if (x.data[i] > best) { best = x.data[i]; at = i; }
+    }
+    if (kind === 'max' && at >= 0) dx.data[at] += r;
+  }
+  return dx;
+}

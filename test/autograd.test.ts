@@ -80,6 +80,15 @@ t('a deep chain (500 ops) does not overflow the stack', async () => {
   assert.equal(await data(x.grad!), [1]);
 });
 
+t('gradients of different shapes for one input accumulate (a reshape and a direct use)', async () => {
+  const x = wt.tensor([1, 2, 3, 4, 5, 6], [2, 3], {requiresGrad: true});
+  const flat = wt.reshape(x, [6]);
+  const y = wt.add(wt.sum(wt.mul(flat, wt.tensor([1, 2, 3, 4, 5, 6], [6]))), wt.sum(wt.mul(x, x)));
+  y.backward();
+  assert.equal(await data(x.grad!), [3, 6, 9, 12, 15, 18]);
+  assert.equal(x.grad!.shape, [2, 3]);
+});
+
 t('tidy frees intermediates and keeps the result', () => {
   const pool = wt.rt().pool;
   const x = wt.ones([1000]);

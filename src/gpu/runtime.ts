@@ -100,8 +100,6 @@ export class Runtime {
     this.arena = new UniformArena(ctx.device);
   }
 
-  get isCapturing(): boolean { return this.capturing !== null; }
-
   /** Buffers a live capture dispatches into: freed ones wait in that capture until it is disposed. */
   readonly owner = new Map<GPUBuffer, Capture>();
 
@@ -145,12 +143,6 @@ export class Runtime {
     }
     this.pending.push(cmd);
     if (this.pending.length >= 2048) this.flush();
-  }
-
-  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
-    const cmd: Command = {kind: 'copy', src, srcOffset, dst, dstOffset, size};
-    if (this.capturing) this.capturing.commands.push(cmd);
-    else this.pending.push(cmd);
   }
 
   /** Writes host data into a buffer, ordered after every dispatch recorded so far. */

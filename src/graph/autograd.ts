@@ -58,8 +58,11 @@ export function backward(root: Tensor, grad?: Tensor): void {
         const gi = gIn[i];
         if (!gi || !inp.requiresGrad) return;
         if (gi.size !== inp.size) throw new Error(`webgpu-transfer: backward: rule '${node.op}' gave ${fmt(gi.shape)} for input ${inp.describe()}`);
+        // Rules may return a same-size tensor of another shape (a flat view): give it the input's shape.
+        const same = gi.rank === inp.rank && gi.shape.every((d, j) => d === inp.shape[j]);
+        const g2 = same ? gi : gi.viewAs(inp.shape);
         const prev = grads.get(inp);
-        grads.set(inp, prev ? K.binaryK('add', prev, gi.viewAs(inp.shape)) : gi);
+        grads.set(inp, prev ? K.binaryK('add', prev, g2) : g2);
       });
     }
   });

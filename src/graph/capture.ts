@@ -1,10 +1,16 @@
 // Capture a training step once and replay it: same buffers, bind groups and dispatch list, one submit,
 // no new GPU allocations. Inputs are tensors whose buffers are rewritten before each replay.
 import {rt} from './engine.js';
-import {Capture} from '../gpu/runtime.js';
-import {empty, fmt, sizeOf, type DType, type Shape, type Tensor} from './tensor.js';
+import type {Capture} from '../gpu/runtime.js';
+import {empty, fmt, type DType, type Shape, type Tensor} from './tensor.js';
 
 export interface InputSpec { shape: Shape; dtype?: DType }
+
+/** Writes host values into a compiled step's input tensor, checking the count. */
+function upload(t: Tensor, d: ArrayLike<number>, i: number): void {
+  if (d.length !== t.size) throw new Error(`webgpu-transfer: compiled step: input ${i} has ${d.length} values, expected ${fmt(t.shape)} = ${t.size}`);
+  rt().write(t.buffer, t.dtype === 'i32' ? (d instanceof Int32Array ? d : Int32Array.from(d)) : (d instanceof Float32Array ? d : Float32Array.from(d)));
+}
 
 export class CompiledStep<Out> {
   constructor(private cap: Capture, readonly inputs: Tensor[], readonly output: Out) {}
@@ -12,11 +18,7 @@ export class CompiledStep<Out> {
   /** Uploads new input data and replays the step. Returns the same output tensors, now holding new values. */
   run(data: ArrayLike<number>[]): Out {
     if (data.length !== this.inputs.length) throw new Error(`webgpu-transfer: compiled step: ${data.length} inputs given, ${this.inputs.length} expected`);
-    data.forEach((d, i) => {
-      const t = this.inputs[i];
-      if (d.length !== t.size) throw new Error(`webgpu-transfer: compiled step: input ${i} has ${d.length} values, expected ${fmt(t.shape)} = ${t.size}`);
-      rt().write(t.buffer, t.dtype === 'i32' ? (d instanceof Int32Array ? d : Int32Array.from(d)) : (d instanceof Float32Array ? d : Float32Array.from(d)));
-    });
+    data.forEach((d, i) => upload(this.inputs[i], d, i));
     this.cap.replay();
     return this.output;
   }
@@ -30,14 +32,9 @@ export class CompiledStep<Out> {
  * The body must be synchronous, create no tensors from host data, and read nothing back.
  */
 export function compile<Out>(specs: InputSpec[], first: ArrayLike<number>[], body: (...inputs: Tensor[]) => Out): CompiledStep<Out> {
-  const inputs = specs.map((s) => {
-    const t = empty(s.shape, s.dtype ?? 'f32');
-    return t;
-  });
-  first.forEach((d, i) => {
-    if (d.length !== sizeOf(specs[i].shape)) throw new Error(`webgpu-transfer: compile: input ${i} has ${d.length} values, expected ${fmt(specs[i].shape)}`);
-    rt().write(inputs[i].buffer, inputs[i].dtype === 'i32' ? Int32Array.from(d) : Float32Array.from(d));
-  });
+  if (first.length !== specs.length) throw new Error(`webgpu-transfer: compile: ${first.length} first inputs given for ${specs.length} input specs`);
+  const inputs = specs.map((s) => empty(s.shape, s.dtype ?? 'f32'));
+  first.forEach((d, i) => upload(inputs[i], d, i));
   let out!: Out;
   const cap = rt().capture(() => { out = body(...inputs); });
   return new CompiledStep(cap, inputs, out);

@@ -1,6 +1,7 @@
 // Kernel launchers: for each kernel family, pick the variant, pack the uniforms, size the grid, dispatch.
 // They take and return tensors but record no autograd; ops.ts wraps them with gradients.
-import {grid1d} from '../gpu/runtime.js';
+import {grid1d, type Uniforms} from '../gpu/runtime.js';
+import type {KernelSource} from '../gpu/pipelines.js';
 import {keep, rt} from './engine.js';
 import {SHADERS} from './shaders.js';
 import {empty, fmt, sizeOf, type Shape, type Tensor} from './tensor.js';
@@ -46,17 +47,18 @@ export const kernelPrefs = {
   convSplitTarget: 'auto' as 'auto' | number,
 };
 
+/** One thread per element of a 1-D index space: the common dispatch of the elementwise-style kernels. */
+function launch1d(kernel: KernelSource, entry: string, buffers: GPUBuffer[], uniforms: Uniforms, threads: number, wg: number, constants?: Record<string, number>): void {
+  rt().dispatch({kernel, entry, constants, buffers, uniforms, workgroups: grid1d(threads, wg)});
+}
+
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 // ---- elementwise ----
 export function unaryK(op: UnaryOp, a: Tensor, alpha = 0, beta = 0): Tensor {
   const out = empty(a.shape);
   if (!out.size) return out;
-  rt().dispatch({
-    kernel: SHADERS.elementwise, entry: 'unary_main', constants: {OP: UNARY[op]},
-    buffers: [a.buffer, out.buffer], uniforms: ewParams(out.size, [], alpha, beta, []),
-    workgroups: grid1d(out.size, 256),
-  });
+  launch1d(SHADERS.elementwise, 'unary_main', [a.buffer, out.buffer], ewParams(out.size, [], alpha, beta, []), out.size, 256, {OP: UNARY[op]});
   return out;
 }
 
@@ -71,11 +73,7 @@ export function binaryK(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0)
   const out = empty(shape);
   if (!out.size) return out;
   const broadcast = !(sameShape(a.shape, shape) && sameShape(b.shape, shape));
-  rt().dispatch({
-    kernel: SHADERS.elementwise, entry: 'binary_main', constants: {OP: BINARY[op], BROADCAST: broadcast ? 1 : 0, RANK: broadcast ? shape.length : 1},
-    buffers: [a.buffer, b.buffer, out.buffer], uniforms: ewParams(out.size, shape, alpha, beta, [a.shape, b.shape]),
-    workgroups: grid1d(out.size, 256),
-  });
+  launch1d(SHADERS.elementwise, 'binary_main', [a.buffer, b.buffer, out.buffer], ewParams(out.size, shape, alpha, beta, [a.shape, b.shape]), out.size, 256, {OP: BINARY[op], BROADCAST: broadcast ? 1 : 0, RANK: broadcast ? shape.length : 1});
   return out;
 }
 
@@ -84,11 +82,7 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const out = empty(shape);
   if (!out.size) return out;
   const broadcast = ![cond, a, b].every((t) => sameShape(t.shape, shape));
-  rt().dispatch({
-    kernel: SHADERS.elementwise, entry: 'where_main', constants: {BROADCAST: broadcast ? 1 : 0, RANK: broadcast ? shape.length : 1},
-    buffers: [cond.buffer, a.buffer, b.buffer, out.buffer], uniforms: ewParams(out.size, shape, 0, 0, [cond.shape, a.shape, b.shape]),
-    workgroups: grid1d(out.size, 256),
-  });
+  launch1d(SHADERS.elementwise, 'where_main', [cond.buffer, a.buffer, b.buffer, out.buffer], ewParams(out.size, shape, 0, 0, [cond.shape, a.shape, b.shape]), out.size, 256, {BROADCAST: broadcast ? 1 : 0, RANK: broadcast ? shape.length : 1});
   return out;
 }
 
@@ -97,20 +91,12 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
 export function copyK(src: Tensor, dst: Tensor, shape: Shape, inStrides: number[], outStrides: number[], inOffset = 0, outOffset = 0): void {
   const n = sizeOf(shape);
   if (!n) return;
-  rt().dispatch({
-    kernel: SHADERS.layout, entry: 'copy_main', constants: {RANK: Math.max(1, shape.length)},
-    buffers: [src.buffer, dst.buffer],
-    uniforms: uw().u(n, shape.length, inOffset, outOffset).vec8(shape as number[]).vec8(inStrides).vec8(outStrides).build(),
-    workgroups: grid1d(n, 256),
-  });
+  launch1d(SHADERS.layout, 'copy_main', [src.buffer, dst.buffer], uw().u(n, shape.length, inOffset, outOffset).vec8(shape as number[]).vec8(inStrides).vec8(outStrides).build(), n, 256, {RANK: Math.max(1, shape.length)});
 }
 
 export function fillK(t: Tensor, value: number): Tensor {
   if (!t.size) return t;
-  rt().dispatch({
-    kernel: SHADERS.layout, entry: 'fill_main', buffers: [t.buffer],
-    uniforms: uw().u(t.size).f(value).u(0, 0).build(), workgroups: grid1d(t.size, 256),
-  });
+  launch1d(SHADERS.layout, 'fill_main', [t.buffer], uw().u(t.size).f(value).u(0, 0).build(), t.size, 256);
   return t;
 }
 
@@ -133,30 +119,21 @@ export function gatherK(x: Tensor, idx: Tensor, outer: number, n: number, inner:
   const out = empty(outShape, x.dtype);
   const m = idx.size;
   if (!out.size) return out;
-  rt().dispatch({
-    kernel: SHADERS.layout, entry: 'gather_main', buffers: [x.buffer, idx.buffer, out.buffer],
-    uniforms: uw().u(outer, n, inner, m).build(), workgroups: grid1d(out.size, 256),
-  });
+  launch1d(SHADERS.layout, 'gather_main', [x.buffer, idx.buffer, out.buffer], uw().u(outer, n, inner, m).build(), out.size, 256);
   return out;
 }
 
 export function scatterAddK(g: Tensor, idx: Tensor, outer: number, n: number, inner: number, outShape: Shape): Tensor {
   const out = empty(outShape);
   if (!out.size) return out;
-  rt().dispatch({
-    kernel: SHADERS.layout, entry: 'scatter_add_main', buffers: [g.buffer, idx.buffer, out.buffer],
-    uniforms: uw().u(outer, n, inner, idx.size).build(), workgroups: grid1d(out.size, 256),
-  });
+  launch1d(SHADERS.layout, 'scatter_add_main', [g.buffer, idx.buffer, out.buffer], uw().u(outer, n, inner, idx.size).build(), out.size, 256);
   return out;
 }
 
 export function oneHotK(labels: Tensor, classes: number): Tensor {
   const out = empty([...labels.shape, classes]);
   if (!out.size) return out;
-  rt().dispatch({
-    kernel: SHADERS.layout, entry: 'one_hot_main', buffers: [labels.buffer, out.buffer],
-    uniforms: uw().u(labels.size, classes, 0, 0).build(), workgroups: grid1d(out.size, 256),
-  });
+  launch1d(SHADERS.layout, 'one_hot_main', [labels.buffer, out.buffer], uw().u(labels.size, classes, 0, 0).build(), out.size, 256);
   return out;
 }
 
@@ -165,41 +142,28 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
   const out = empty([outer * inner]);
   if (!out.size) return out;
   if (r === 0) return fillK(out, kind === 'sum' ? 0 : NaN);
-  rt().dispatch({
-    kernel: SHADERS.reduce, entry: 'reduce_main', constants: {OP: {sum: 0, max: 1, min: 2}[kind]},
-    buffers: [x.buffer, out.buffer], uniforms: uw().u(outer, r, inner).f(alpha).build(),
-    workgroups: grid1d(out.size, 64),
-  });
+  launch1d(SHADERS.reduce, 'reduce_main', [x.buffer, out.buffer], uw().u(outer, r, inner).f(alpha).build(), out.size, 64, {OP: {sum: 0, max: 1, min: 2}[kind]});
   return out;
 }
 
 export function argmaxK(x: Tensor, outer: number, r: number, inner: number): Tensor {
   const out = empty([outer * inner], 'i32');
   if (!out.size) return out;
-  rt().dispatch({
-    kernel: SHADERS.reduce, entry: 'argmax_main', buffers: [x.buffer, out.buffer],
-    uniforms: uw().u(outer, r, inner).f(1).build(), workgroups: grid1d(out.size, 64),
-  });
+  launch1d(SHADERS.reduce, 'argmax_main', [x.buffer, out.buffer], uw().u(outer, r, inner).f(1).build(), out.size, 64);
   return out;
 }
 
 export function softmaxK(x: Tensor, outer: number, r: number, inner: number, log: boolean): Tensor {
   const out = empty(x.shape);
   if (!out.size) return out;
-  rt().dispatch({
-    kernel: SHADERS.softmax, entry: 'softmax_fwd', constants: {LOG: log ? 1 : 0},
-    buffers: [x.buffer, out.buffer], uniforms: uw().u(outer, r, inner).f(1).build(), workgroups: grid1d(outer * inner, 64),
-  });
+  launch1d(SHADERS.softmax, 'softmax_fwd', [x.buffer, out.buffer], uw().u(outer, r, inner).f(1).build(), outer * inner, 64, {LOG: log ? 1 : 0});
   return out;
 }
 
 export function softmaxBwdK(y: Tensor, g: Tensor, outer: number, r: number, inner: number, log: boolean): Tensor {
   const out = empty(y.shape);
   if (!out.size) return out;
-  rt().dispatch({
-    kernel: SHADERS.softmax, entry: 'softmax_bwd', constants: {LOG: log ? 1 : 0},
-    buffers: [y.buffer, g.buffer, out.buffer], uniforms: uw().u(outer, r, inner).f(1).build(), workgroups: grid1d(outer * inner, 64),
-  });
+  launch1d(SHADERS.softmax, 'softmax_bwd', [y.buffer, g.buffer, out.buffer], uw().u(outer, r, inner).f(1).build(), outer * inner, 64, {LOG: log ? 1 : 0});
   return out;
 }
 
@@ -207,10 +171,7 @@ export function xentK(logits: Tensor, labels: Tensor): Tensor {
   const [rows, classes] = logits.shape;
   const out = empty([rows]);
   if (!rows) return out;
-  rt().dispatch({
-    kernel: SHADERS.softmax, entry: 'xent_fwd', buffers: [logits.buffer, labels.buffer, out.buffer],
-    uniforms: uw().u(rows, classes, 1).f(1).build(), workgroups: grid1d(rows, 64),
-  });
+  launch1d(SHADERS.softmax, 'xent_fwd', [logits.buffer, labels.buffer, out.buffer], uw().u(rows, classes, 1).f(1).build(), rows, 64);
   return out;
 }
 
@@ -218,10 +179,7 @@ export function xentBwdK(logits: Tensor, labels: Tensor, g: Tensor): Tensor {
   const [rows, classes] = logits.shape;
   const out = empty(logits.shape);
   if (!rows) return out;
-  rt().dispatch({
-    kernel: SHADERS.softmax, entry: 'xent_bwd', buffers: [logits.buffer, labels.buffer, g.buffer, out.buffer],
-    uniforms: uw().u(rows, classes, 1).f(1).build(), workgroups: grid1d(rows, 64),
-  });
+  launch1d(SHADERS.softmax, 'xent_bwd', [logits.buffer, labels.buffer, g.buffer, out.buffer], uw().u(rows, classes, 1).f(1).build(), rows, 64);
   return out;
 }
 
@@ -316,11 +274,7 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   const wt = empty([ckk, groups4 * 4]);
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
   const threads = g.N * groups4 * g.OH * Math.ceil(g.OW / 4);
-  rt().dispatch({
-    kernel: SHADERS.conv2d, entry: 'conv_fwd', constants: {HAS_BIAS: bias ? 1 : 0},
-    buffers: [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
-    uniforms: convUniforms(g, groups4), workgroups: grid1d(threads, 64),
-  });
+  launch1d(SHADERS.conv2d, 'conv_fwd', [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer], convUniforms(g, groups4), threads, 64, {HAS_BIAS: bias ? 1 : 0});
   wt.dispose();
   return out;
 }
@@ -332,10 +286,7 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   // [K, C, KH*KW] -> [K, KH*KW, Cpad]
   const wt = empty([g.K * kk, groups4 * 4]);
   copyK(w, wt, [g.K, g.C, kk], [g.C * kk, kk, 1], [kk * groups4 * 4, 1, groups4 * 4]);
-  rt().dispatch({
-    kernel: SHADERS.conv2d, entry: 'conv_bwd_input', buffers: [dy.buffer, wt.buffer, dx.buffer],
-    uniforms: convUniforms(g, groups4), workgroups: grid1d(g.N * groups4 * g.H * Math.ceil(g.W / 4), 64),
-  });
+  launch1d(SHADERS.conv2d, 'conv_bwd_input', [dy.buffer, wt.buffer, dx.buffer], convUniforms(g, groups4), g.N * groups4 * g.H * Math.ceil(g.W / 4), 64);
   wt.dispose();
   return dx;
 }
@@ -349,10 +300,7 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const target = pref !== 'auto' ? pref : rt().ctx.report.isCpu ? 256 : 16384;
   const split = Math.max(1, Math.min(g.N, Math.ceil(target / base)));
   const partial = empty([split, g.K, g.C, g.KH, g.KW]);
-  rt().dispatch({
-    kernel: SHADERS.conv2d, entry: 'conv_bwd_weight', buffers: [x.buffer, dy.buffer, partial.buffer],
-    uniforms: convUniforms(g, groups4, split), workgroups: grid1d(split * base, 64),
-  });
+  launch1d(SHADERS.conv2d, 'conv_bwd_weight', [x.buffer, dy.buffer, partial.buffer], convUniforms(g, groups4, split), split * base, 64);
   if (split === 1) return partial.viewAsDispose([g.K, g.C, g.KH, g.KW]);
   const dw = reduceK('sum', partial, 1, split, g.K * ckk);
   partial.dispose();
@@ -378,19 +326,13 @@ const poolUniforms = (g: PoolGeom) => uw().u(g.N * g.C, g.H, g.W, g.OH, g.OW, g.
 export function poolK(x: Tensor, g: PoolGeom, max: boolean): {y: Tensor; arg: Tensor | null} {
   const y = empty([g.N, g.C, g.OH, g.OW]);
   const arg = max ? empty([g.N, g.C, g.OH, g.OW], 'i32') : null;
-  rt().dispatch({
-    kernel: SHADERS.pool, entry: 'pool_fwd', constants: {MAX: max ? 1 : 0},
-    buffers: [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()], uniforms: poolUniforms(g), workgroups: grid1d(y.size, 64),
-  });
+  launch1d(SHADERS.pool, 'pool_fwd', [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()], poolUniforms(g), y.size, 64, {MAX: max ? 1 : 0});
   return {y, arg};
 }
 
 export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom): Tensor {
   const dx = empty([g.N, g.C, g.H, g.W]);
-  rt().dispatch({
-    kernel: SHADERS.pool, entry: 'pool_bwd', constants: {MAX: arg ? 1 : 0},
-    buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], uniforms: poolUniforms(g), workgroups: grid1d(dx.size, 64),
-  });
+  launch1d(SHADERS.pool, 'pool_bwd', [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], poolUniforms(g), dx.size, 64, {MAX: arg ? 1 : 0});
   return dx;
 }
 
@@ -399,19 +341,13 @@ export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom): Tensor {
 export function dropoutMaskK(shape: Shape, p: number, seed: () => number): Tensor {
   const out = empty(shape);
   if (!out.size) return out;
-  rt().dispatch({
-    kernel: SHADERS.random, entry: 'dropout_mask', buffers: [out.buffer],
-    uniforms: () => uw().u(out.size, seed()).f(p, p < 1 ? 1 / (1 - p) : 0).build(), workgroups: grid1d(out.size, 256),
-  });
+  launch1d(SHADERS.random, 'dropout_mask', [out.buffer], () => uw().u(out.size, seed()).f(p, p < 1 ? 1 / (1 - p) : 0).build(), out.size, 256);
   return out;
 }
 
 export function uniformK(shape: Shape, lo: number, hi: number, seed: number): Tensor {
   const out = empty(shape);
   if (!out.size) return out;
-  rt().dispatch({
-    kernel: SHADERS.random, entry: 'uniform_main', buffers: [out.buffer],
-    uniforms: uw().u(out.size, seed).f(lo, hi - lo).build(), workgroups: grid1d(out.size, 256),
-  });
+  launch1d(SHADERS.random, 'uniform_main', [out.buffer], uw().u(out.size, seed).f(lo, hi - lo).build(), out.size, 256);
   return out;
 }

@@ -30,4 +30,32 @@ maybe('the engine bundle runs kernels in Chromium against the same float64 refer
   }
 });
 
+maybe('checkpoints in the browser: a download that Node can decode, loaded back through a file input', async () => {
+  const {chromium} = await import('playwright-core');
+  const {decodeSafetensors} = await import('../src/io/safetensors.js');
+  const {readFileSync} = await import('node:fs');
+  const {server, url} = await serve(resolve('dist/browser'));
+  const browser = await chromium.launch({executablePath: findChromium(), headless: true, args: ['--enable-unsafe-webgpu']});
+  try {
+    const page = await browser.newPage({acceptDownloads: true});
+    await page.goto(url + 'kernel-tests.html');
+    await page.waitForFunction(() => typeof (globalThis as Record<string, unknown>).saveCheckpointDownload === 'function', null, {timeout: 30_000});
+    const [download, saved] = await Promise.all([
+      page.waitForEvent('download', {timeout: 60_000}),
+      page.evaluate(() => ((globalThis as Record<string, unknown>).saveCheckpointDownload as () => Promise<number>)()),
+    ]);
+    assert.is(download.suggestedFilename(), 'lenet.safetensors');
+    const path = await download.path();
+    const file = decodeSafetensors(readFileSync(path), path);
+    assert.equal([...file.tensors.keys()], ['0.weight', '0.bias', '3.weight', '3.bias', '7.weight', '7.bias', '9.weight', '9.bias', '11.weight', '11.bias']);
+    assert.equal(file.metadata, {format: 'pt'});
+    await page.setInputFiles('#checkpoint', path);
+    const loaded = await page.evaluate(() => ((globalThis as Record<string, unknown>).loadCheckpointFromInput as () => Promise<{checksum: number; keys: string[]}>)());
+    assert.ok(Math.abs(loaded.checksum - saved) < 1e-3, `checksum after load ${loaded.checksum} vs saved ${saved}`);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
 t.run();

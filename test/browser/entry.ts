@@ -26,3 +26,32 @@ async function runKernelTests(): Promise<{adapter: string; results: {name: strin
   return {adapter: wt.formatReport(wt.adapter()), results};
 }
 (globalThis as Record<string, unknown>).runKernelTests = runKernelTests;
+
+// ---- checkpoints in the browser: save as a download, load back through a file input ----
+async function checksum(m: wt.Module): Promise<number> {
+  let s = 0;
+  for (const t of m.stateDict().values()) for (const v of await t.data()) s += v;
+  return s;
+}
+
+async function saveCheckpointDownload(): Promise<number> {
+  await wt.init();
+  wt.manualSeed(3);
+  const m = wt.leNet5();
+  const entries = new Map<string, {dtype: 'F32'; shape: number[]; data: Float32Array}>();
+  for (const [k, t] of m.stateDict()) entries.set(k, {dtype: 'F32', shape: t.shape, data: (await t.data()) as Float32Array});
+  wt.downloadSafetensors('lenet.safetensors', entries, {format: 'pt'});
+  return checksum(m);
+}
+
+async function loadCheckpointFromInput(): Promise<{checksum: number; keys: string[]}> {
+  await wt.init();
+  const input = document.querySelector<HTMLInputElement>('#checkpoint');
+  if (!input?.files?.[0]) throw new Error('no file chosen in #checkpoint');
+  const file = await wt.readSafetensorsFile(input.files[0]);
+  wt.manualSeed(99); // different initial weights, so the checksum only matches if loading worked
+  const m = wt.leNet5();
+  m.loadStateDict(new Map([...file.tensors].map(([k, t]) => [k, {shape: t.shape, dtype: 'f32' as const, data: t.data as Float32Array}])));
+  return {checksum: await checksum(m), keys: [...file.tensors.keys()]};
+}
+Object.assign(globalThis, {saveCheckpointDownload, loadCheckpointFromInput});

@@ -99,6 +99,12 @@ t('tidy frees intermediates and keeps the result', () => {
   assert.is(pool.inUseBytes, before);
 });
 
+t('int32 tensors reject values that would be truncated', () => {
+  assert.throws(() => wt.tensor([1, 1.5], [2], {dtype: 'i32'}), /int32 value 1.5 at index 1 is not an integer/);
+  assert.throws(() => wt.tensor([3e9], [1], {dtype: 'i32'}), /int32 value 3000000000/);
+  assert.throws(() => wt.tensor([1, 2, 3], [2, 2]), /3 values do not fill shape \[2, 2\]/);
+});
+
 t('a disposed tensor cannot be used', () => {
   const x = wt.ones([2]);
   x.dispose();

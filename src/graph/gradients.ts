@@ -3,7 +3,7 @@
 // Frozen inputs (requiresGrad false) are skipped, so e.g. a frozen conv weight costs no weight-gradient kernel.
 import * as K from './kernels.js';
 import * as O from './ops.js';
-import type {Node, Tensor} from './tensor.js';
+import {empty, type Node, type Tensor} from './tensor.js';
 
 type Rule = (g: Tensor, node: Node, out: Tensor) => (Tensor | null)[];
 const needs = (n: Node, i: number) => n.inputs[i]?.requiresGrad ?? false;
@@ -72,7 +72,7 @@ const binaryRules: Record<string, Rule> = {
   },
   where: (g, n) => {
     const [c, a, b] = n.inputs;
-    const z = K.fillK(O.empty([1]), 0);
+    const z = K.fillK(empty([1]), 0);
     return [null, needs(n, 1) ? O.sumTo(K.whereK(c, g, z), a.shape) : null, needs(n, 2) ? O.sumTo(K.whereK(c, z, g), b.shape) : null];
   },
 };

@@ -143,7 +143,7 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
 export const flatten = (x: Tensor, startDim = 1) => reshape(x, [...x.shape.slice(0, startDim), -1]);
 
 export function permute(x: Tensor, dims: number[]): Tensor {
-  if (dims.length !== x.rank || [...dims].sort().some((d, i) => d !== i)) throw new Error(`webgpu-transfer: permute: ${fmt(dims)} is not a permutation of the ${x.rank} dims of ${x.describe()}`);
+  if (dims.length !== x.rank || [...dims].sort((a, b) => a - b).some((d, i) => d !== i)) throw new Error(`webgpu-transfer: permute: ${fmt(dims)} is not a permutation of the ${x.rank} dims of ${x.describe()}`);
   return record(K.permuteK(x, dims), 'permute', [x], {dims});
 }
 
@@ -410,4 +410,3 @@ export function gradReverse(x: Tensor, lambda = 1): Tensor {
   return customGrad([x], () => x.viewAs(x.shape), (g) => [affine(g, -lambda)], 'gradReverse');
 }
 
-export {empty, rt};

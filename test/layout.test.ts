@@ -51,6 +51,13 @@ t('rand is seeded and uniform', async () => {
   const m = Array.from(a).reduce((s, v) => s + v, 0) / a.length;
   assert.ok(Math.abs(m - 0.5) < 0.02 && a.every((v) => v >= 0 && v < 1));
 });
+t('large cases: permute [32,6,24,24] -> [0,2,3,1], concat, gather of 3000 rows', async () => {
+  await checkOp({name: 'permute large', inputs: [R.randomNd([32, 6, 24, 24], 75)], gpu: ([x]) => wt.permute(x, [0, 2, 3, 1]), ref: ([x]) => R.permute(x, [0, 2, 3, 1]), sample: 64});
+  await checkOp({name: 'concat large', inputs: [R.randomNd([300, 257], 76), R.randomNd([300, 131], 77)], gpu: (xs) => wt.concat(xs, 1), ref: (xs) => R.concat(xs, 1), sample: 64});
+  const idx = Array.from({length: 3000}, (_, i) => (i * 7919) % 1000);
+  await checkOp({name: 'gather large', inputs: [R.randomNd([1000, 33], 78), R.nd([3000], idx)], intInputs: [1], gpu: ([x, i]) => wt.gather(x, i, 0), ref: ([x]) => R.gather(x, idx, 0), sample: 64});
+});
+
 t('reshape errors name the shapes', () => {
   assert.throws(() => wt.reshape(wt.zeros([2, 3]), [4, 2]), /reshape: cannot view f32\[2, 3\] as \[4, 2\]/);
 });

@@ -68,6 +68,24 @@ for (const [wd, decoupled] of [[0, false], [0.01, false], [0.05, true]] as [numb
   });
 }
 
+t('large update (300,007 parameters): SGD with Nesterov momentum vs float64', async () => {
+  const n = 300007;
+  const rr = rng(8);
+  const p0 = Float64Array.from({length: n}, () => rr() * 2 - 1);
+  const g0 = Float64Array.from({length: n}, () => rr() * 2 - 1);
+  const p = wt.tensor(Float32Array.from(p0), [n], {requiresGrad: true});
+  const opt = new wt.SGD([p], {lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 1e-3});
+  for (let s = 0; s < 2; s++) { p.grad = wt.keep(wt.tensor(Float32Array.from(g0), [n])); opt.step(); opt.zeroGrad(); }
+  const want = Float64Array.from(p0), buf = new Float64Array(n);
+  for (let s = 0; s < 2; s++) for (let i = 0; i < n; i++) {
+    const g = g0[i] + 1e-3 * want[i];
+    buf[i] = s === 0 ? g : 0.9 * buf[i] + g;
+    want[i] -= 0.05 * (g + 0.9 * buf[i]);
+  }
+  expectClose(await p.data(), want, 1e-6, 1e-5, 'parameters after 2 steps');
+  opt.dispose();
+});
+
 t('parameter groups keep their own lr; frozen parameters are untouched', async () => {
   const a = wt.tensor([1, 1], [2], {requiresGrad: true});
   const b = wt.tensor([1, 1], [2], {requiresGrad: true});

@@ -1,4 +1,5 @@
 import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
 import {checkOp, expectClose} from './lib/check.js';
 import * as R from './lib/reference.js';
@@ -73,6 +74,21 @@ t('scalar operands and comparisons', async () => {
   if (Array.from(p).join() !== '-8,-512,64') throw new Error(`pow of negative base by 3 gave ${p}`);
   const nan = await wt.pow(wt.tensor([-2], [1]), 0.5).data();
   if (!Number.isNaN(nan[0])) throw new Error('pow(-2, 0.5) should be NaN');
+});
+
+t('more than 65,535 workgroups: the grid folds into 2-D and every element is still visited once', async () => {
+  const n = 65535 * 256 + 4097; // past one grid dimension of 256-thread workgroups
+  const x = wt.rand([n], {seed: 4});
+  const y = wt.affine(x, 2, 1);
+  const [xv, yv] = [await x.data(), await y.data()];
+  let bad = -1;
+  for (let i = 0; i < n; i++) if (Math.abs(yv[i] - (2 * xv[i] + 1)) > 1e-6) { bad = i; break; }
+  assert.is(bad, -1, `first wrong element ${bad}`);
+  // and a reduction with more than 65,535 * 64 outputs
+  const rows = 65535 * 64 + 333;
+  const s = await wt.sum(wt.reshape(wt.ones([rows * 2]), [rows, 2]), 1).data();
+  assert.ok(s.length === rows && s.every((v) => v === 2));
+  [x, y].forEach((t) => t.dispose());
 });
 
 t('shape errors name the op and shapes', () => {

@@ -1,11 +1,13 @@
 // Reductions over the middle axis of an [outer, r, inner] view: any run of adjacent axes reduces in one
-// dispatch without a transpose. One thread per output element; barrier-free, which suits CPU adapters.
+// dispatch without a transpose. Barrier-free, which suits CPU adapters. A long axis with few outputs is split
+// into `chunks` ranges of `chunk` elements, one thread each, writing [outer, chunks, inner] partials that the
+// host reduces again (so a full sum uses every core / SM instead of one thread).
 // OP: 0 sum, 1 max, 2 min (scaled by alpha afterwards: mean = sum with alpha = 1/r).
 
 override OP: u32 = 0u;
 override WG: u32 = 64u;
 
-struct Params { outer: u32, r: u32, inner: u32, alpha: f32 }
+struct Params { outer: u32, r: u32, inner: u32, alpha: f32, chunk: u32, chunks: u32, _a: u32, _b: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -16,23 +18,26 @@ fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg
 @compute @workgroup_size(WG)
 fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
-  if (i >= p.outer * p.inner) { return; }
-  let o = i / p.inner;
+  if (i >= p.outer * p.chunks * p.inner) { return; }
   let k = i % p.inner;
-  var base = o * p.r * p.inner + k;
+  let ch = (i / p.inner) % p.chunks;
+  let o = i / (p.inner * p.chunks);
+  let j0 = ch * p.chunk;
+  let len = min(p.chunk, p.r - j0);
+  var base = (o * p.r + j0) * p.inner + k;
   var acc: f32;
   if (OP == 0u) { acc = 0.0; } else { acc = x[base]; }
   // Four partial accumulators shorten the dependency chain of long sums.
   var a1 = 0.0; var a2 = 0.0; var a3 = 0.0;
   var j = 0u;
   if (OP == 0u) {
-    for (; j + 4u <= p.r; j += 4u) {
+    for (; j + 4u <= len; j += 4u) {
       acc += x[base]; a1 += x[base + p.inner]; a2 += x[base + 2u * p.inner]; a3 += x[base + 3u * p.inner];
       base += 4u * p.inner;
     }
     acc = (acc + a1) + (a2 + a3);
   }
-  for (; j < p.r; j++) {
+  for (; j < len; j++) {
     let v = x[base];
     if (OP == 0u) { acc += v; } else if (OP == 1u) { acc = max(acc, v); } else { acc = min(acc, v); }
     base += p.inner;

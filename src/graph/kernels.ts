@@ -139,17 +139,27 @@ export function oneHotK(labels: Tensor, classes: number): Tensor {
 
 // ---- reductions over the middle axis of [outer, r, inner] ----
 export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r: number, inner: number, alpha = 1): Tensor {
-  const out = empty([outer * inner]);
-  if (!out.size) return out;
-  if (r === 0) return fillK(out, kind === 'sum' ? 0 : NaN);
-  launch1d(SHADERS.reduce, 'reduce_main', [x.buffer, out.buffer], uw().u(outer, r, inner).f(alpha).build(), out.size, 64, {OP: {sum: 0, max: 1, min: 2}[kind]});
-  return out;
+  const outputs = outer * inner;
+  const out0 = outputs;
+  if (!out0) return empty([0]);
+  if (r === 0) return fillK(empty([outputs]), kind === 'sum' ? 0 : NaN);
+  // Few outputs over a long axis: split it so enough threads run (a few per core on CPU adapters).
+  const target = rt().ctx.report.isCpu ? 256 : 16384;
+  const chunks = Math.max(1, Math.min(Math.ceil(target / outputs), Math.floor(r / 256)));
+  const chunk = Math.ceil(r / chunks);
+  const n = Math.ceil(r / chunk);
+  const out = empty([outer * n * inner]);
+  launch1d(SHADERS.reduce, 'reduce_main', [x.buffer, out.buffer], uw().u(outer, r, inner).f(n === 1 ? alpha : 1).u(chunk, n, 0, 0).build(), out.size, 64, {OP: {sum: 0, max: 1, min: 2}[kind]});
+  if (n === 1) return out;
+  const total = reduceK(kind, out, outer, n, inner, alpha);
+  out.dispose();
+  return total;
 }
 
 export function argmaxK(x: Tensor, outer: number, r: number, inner: number): Tensor {
   const out = empty([outer * inner], 'i32');
   if (!out.size) return out;
-  launch1d(SHADERS.reduce, 'argmax_main', [x.buffer, out.buffer], uw().u(outer, r, inner).f(1).build(), out.size, 64);
+  launch1d(SHADERS.reduce, 'argmax_main', [x.buffer, out.buffer], uw().u(outer, r, inner).f(1).u(r, 1, 0, 0).build(), out.size, 64);
   return out;
 }
 

@@ -89,6 +89,29 @@ t('gradients of different shapes for one input accumulate (a reshape and a direc
   assert.equal(x.grad!.shape, [2, 3]);
 });
 
+t('backward frees each intermediate gradient once used: only the leaf gradient stays', async () => {
+  const x = wt.rand([100000], {seed: 1});
+  x.requiresGrad = true;
+  let y = x;
+  for (let i = 0; i < 10; i++) y = wt.mul(wt.add(y, 1), 0.5);
+  const loss = wt.sum(y);
+  const before = wt.memory().liveBytes;
+  loss.backward();
+  const grown = wt.memory().liveBytes - before;
+  assert.ok(grown <= x.grad!.buffer.size + 1024, `backward left ${grown} bytes alive; x.grad takes ${x.grad!.buffer.size}`);
+  const g = await x.grad!.data();
+  assert.ok(Math.abs(g[0] - 0.5 ** 10) < 1e-9 && Math.abs(g[99999] - 0.5 ** 10) < 1e-9);
+});
+
+t('a custom rule may hand back a tensor it does not own: backward never frees it', async () => {
+  const keepMe = wt.tensor([7, 7], [2]);
+  const x = wt.tensor([1, 2], [2], {requiresGrad: true});
+  const y = wt.customGrad([x], () => wt.mul(x, 1), () => [keepMe], 'constGrad');
+  wt.sum(y).backward();
+  assert.equal(Array.from(await keepMe.data()), [7, 7]);
+  assert.equal(Array.from(await x.grad!.data()), [7, 7]);
+});
+
 t('tidy frees intermediates and keeps the result', () => {
   const pool = wt.rt().pool;
   const x = wt.ones([1000]);

@@ -3,7 +3,7 @@
 import {keep, noGrad} from './engine.js';
 import {GRADIENTS} from './gradients.js';
 import * as K from './kernels.js';
-import {empty, fmt, Tensor} from './tensor.js';
+import {empty, fmt, idMark, Tensor} from './tensor.js';
 
 /** Nodes reachable from `root` through tensors that require grad, inputs before users. */
 function topoOrder(root: Tensor): Tensor[] {
@@ -33,7 +33,21 @@ export function backward(root: Tensor, grad?: Tensor): void {
   if (grad && (grad.size !== root.size)) throw new Error(`webgpu-transfer: backward: gradient ${grad.describe()} does not match output ${root.describe()}`);
   noGrad(() => {
     const grads = new Map<Tensor, Tensor>();
-    grads.set(root, grad ?? K.fillK(empty(root.shape), 1));
+    const mark = idMark(); // only tensors made by this backward pass are freed here
+    // How many entries of `grads` hold each gradient object: a rule may pass g itself on to its inputs (add's
+    // rule returns g for both when nothing was broadcast), so a gradient is freed once no pending entry holds it.
+    const holders = new Map<Tensor, number>();
+    const hold = (t: Tensor, g: Tensor) => { grads.set(t, g); holders.set(g, (holders.get(g) ?? 0) + 1); };
+    const release = (t: Tensor) => {
+      const g = grads.get(t)!;
+      grads.delete(t);
+      const n = (holders.get(g) ?? 1) - 1;
+      if (n > 0) { holders.set(g, n); return; }
+      holders.delete(g);
+      if (g.id >= mark) g.dispose(); // never the caller's gradient, nor a tensor a custom rule handed back
+    };
+    const dropIfUnheld = (z: Tensor) => { if (z.id >= mark && !holders.has(z)) z.dispose(); };
+    hold(root, grad ?? K.fillK(empty(root.shape), 1));
     const order = topoOrder(root);
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
@@ -49,6 +63,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
           view.dispose();
           t.grad = acc;
         } else t.grad = view;
+        release(t);
         continue;
       }
       const rule = node.backward ?? GRADIENTS[node.op];
@@ -61,9 +76,15 @@ export function backward(root: Tensor, grad?: Tensor): void {
         // Rules may return a same-size tensor of another shape (a flat view): give it the input's shape.
         const same = gi.rank === inp.rank && gi.shape.every((d, j) => d === inp.shape[j]);
         const g2 = same ? gi : gi.viewAs(inp.shape);
-        const prev = grads.get(inp);
-        grads.set(inp, prev ? K.binaryK('add', prev, g2) : g2);
+        if (grads.has(inp)) {
+          const sum = K.binaryK('add', grads.get(inp)!, g2);
+          release(inp);
+          hold(inp, sum);
+          dropIfUnheld(g2);
+          if (gi !== g2) dropIfUnheld(gi);
+        } else hold(inp, g2);
       });
+      release(t);
     }
   });
 }

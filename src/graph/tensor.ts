@@ -24,6 +24,8 @@ export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1)
 export const fmt = (shape: Shape): string => `[${shape.join(', ')}]`;
 
 let nextId = 0;
+/** The id the next tensor will get: tensors with ids at or above a mark were created after it. */
+export const idMark = (): number => nextId;
 
 export class Tensor {
   readonly __isTensor = true;

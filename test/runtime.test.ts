@@ -69,6 +69,16 @@ t('many dispatches go out in one submit', async () => {
   assert.is(r.stats.submits - s0, 1);
 });
 
+t('a kernel variant compiles once: new shapes reuse the pipeline (shapes travel in uniforms)', () => {
+  const cache = wt.rt().pipelines;
+  wt.matmul(wt.ones([8, 12]), wt.ones([12, 16]));
+  wt.conv2d(wt.ones([1, 2, 9, 9]), wt.ones([4, 2, 3, 3]));
+  const compiled = cache.compiled;
+  for (const [m, k, n] of [[16, 8, 4], [33, 20, 64], [5, 7, 12]]) wt.matmul(wt.ones([m, k]), wt.ones([k, n]));
+  wt.conv2d(wt.ones([3, 2, 17, 11]), wt.ones([4, 2, 5, 3]), null, {padding: 1});
+  assert.is(cache.compiled, compiled, 'no new pipelines for new shapes');
+});
+
 t('the buffer pool reuses freed buffers by size class', () => {
   const pool = wt.rt().pool;
   const a = wt.zeros([1000]);

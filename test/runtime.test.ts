@@ -161,6 +161,9 @@ t('replaying uploads of the wrong size is a clear error', () => {
   const step = wt.compile([{shape: [2, 2]}], [[1, 2, 3, 4]], (x) => wt.mul(x, 2));
   assert.throws(() => step.run([[1, 2, 3]]), /input 0 has 3 values, expected \[2, 2\] = 4/);
   step.dispose();
+  const labels = wt.compile([{shape: [2], dtype: 'i32'}], [[0, 1]], (y) => wt.oneHot(y, 3));
+  assert.throws(() => labels.run([[0, 1.5]]), /compiled step input 0: int32 value 1.5 at index 1 is not an integer/);
+  labels.dispose();
 });
 
 t.run();

@@ -2,14 +2,14 @@
 // no new GPU allocations. Inputs are tensors whose buffers are rewritten before each replay.
 import {rt} from './engine.js';
 import type {Capture} from '../gpu/runtime.js';
-import {empty, fmt, type DType, type Shape, type Tensor} from './tensor.js';
+import {empty, fmt, hostArray, type DType, type Shape, type Tensor} from './tensor.js';
 
 export interface InputSpec { shape: Shape; dtype?: DType }
 
 /** Writes host values into a compiled step's input tensor, checking the count. */
 function upload(t: Tensor, d: ArrayLike<number>, i: number): void {
   if (d.length !== t.size) throw new Error(`webgpu-transfer: compiled step: input ${i} has ${d.length} values, expected ${fmt(t.shape)} = ${t.size}`);
-  rt().write(t.buffer, t.dtype === 'i32' ? (d instanceof Int32Array ? d : Int32Array.from(d)) : (d instanceof Float32Array ? d : Float32Array.from(d)));
+  rt().write(t.buffer, hostArray(d, t.dtype, `compiled step input ${i}`));
 }
 
 export class CompiledStep<Out> {

@@ -105,19 +105,26 @@ export function empty(shape: Shape, dtype: DType = 'f32'): Tensor {
   return new Tensor({buffer, refs: 1}, shape, dtype);
 }
 
+/**
+ * Host values as the typed array a buffer of `dtype` holds. Int32 values must be exact integers in range:
+ * labels and indices of 1.5 or 3e9 would otherwise be truncated silently. `op` names the caller in errors.
+ */
+export function hostArray(data: ArrayLike<number>, dtype: DType, op: string): Float32Array | Int32Array {
+  if (dtype === 'f32') return data instanceof Float32Array ? data : Float32Array.from(data);
+  if (data instanceof Int32Array) return data;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new Error(`webgpu-transfer: ${op}: int32 value ${v} at index ${i} is not an integer in int32 range`);
+  }
+  return Int32Array.from(data);
+}
+
 /** Uploads host data. Numbers outside int32 (for i32) or non-finite labels are rejected. */
 export function fromData(data: ArrayLike<number>, shape: Shape, dtype: DType = 'f32', requiresGrad = false): Tensor {
   const n = sizeOf(shape);
   if (data.length !== n) throw new Error(`webgpu-transfer: tensor: ${data.length} values do not fill shape ${fmt(shape)} (${n} elements)`);
-  if (dtype === 'i32' && !(data instanceof Int32Array)) {
-    // Labels and indices must be exact: 1.5 or 3e9 would otherwise be truncated silently.
-    for (let i = 0; i < n; i++) {
-      const v = data[i];
-      if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new Error(`webgpu-transfer: tensor: int32 value ${v} at index ${i} is not an integer in int32 range (shape ${fmt(shape)})`);
-    }
-  }
+  const arr = hostArray(data, dtype, 'tensor');
   const t = empty(shape, dtype);
-  const arr = dtype === 'i32' ? (data instanceof Int32Array ? data : Int32Array.from(data)) : data instanceof Float32Array ? data : Float32Array.from(data);
   if (n) rt().write(t.buffer, arr);
   t.requiresGrad = requiresGrad;
   return t;

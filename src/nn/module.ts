@@ -2,7 +2,7 @@
 // train/eval mode, freezing of any sub-module, state dicts, and copying weights between models.
 import {keep, rt} from '../graph/engine.js';
 import {assign} from '../graph/ops.js';
-import {fmt, type Tensor} from '../graph/tensor.js';
+import {fmt, hostArray, type Tensor} from '../graph/tensor.js';
 
 /** Host-side values of one state entry (what a checkpoint file holds). */
 export interface HostTensor { shape: number[]; dtype: 'f32' | 'i32'; data: Float32Array | Int32Array }
@@ -96,7 +96,7 @@ export abstract class Module {
       if ((src as Tensor).__isTensor) assign(dst, src as Tensor);
       else {
         const h = src as HostTensor;
-        rt().write(dst.buffer, dst.dtype === 'i32' ? Int32Array.from(h.data) : Float32Array.from(h.data));
+        rt().write(dst.buffer, hostArray(h.data, dst.dtype, `loadStateDict '${k}'`));
       }
     }
   }

@@ -4,7 +4,7 @@ import {grid1d} from '../gpu/runtime.js';
 import {keep, rt} from '../graph/engine.js';
 import {zeros} from '../graph/ops.js';
 import {SHADERS} from '../graph/shaders.js';
-import type {Tensor} from '../graph/tensor.js';
+import {hostArray, type Tensor} from '../graph/tensor.js';
 
 export interface GroupOptions { lr?: number; weightDecay?: number }
 export interface ParamGroup<O> { params: Tensor[]; options: Required<O> }
@@ -99,7 +99,7 @@ export abstract class Optimizer<O extends GroupOptions> {
       for (const k of want) {
         const src = tensors.get(`${n}.${k}`)!;
         if (src.data.length !== p.size) throw new Error(`webgpu-transfer: optimizer state '${n}.${k}' has ${src.data.length} values, parameter has ${p.size}`);
-        rt().write(s[k].buffer, Float32Array.from(src.data));
+        rt().write(s[k].buffer, hostArray(src.data, 'f32', `optimizer state '${n}.${k}'`));
       }
       if (meta[`${n}.first`] !== undefined) this.firstSteps.set(p, meta[`${n}.first`]);
     }

@@ -1,4 +1,4 @@
-// Bundles every runnable entry (tests, demos, bench, tools, CLI) for Node, and the engine for the browser.
+// Bundles every runnable entry (tests, demos, bench, CLI) for Node, and the engine for the browser.
 // WGSL files are imported as text, so kernels live in shaders/*.wgsl and still ship inside one JS file.
 import {build} from 'esbuild';
 import {copyFileSync, readdirSync, existsSync} from 'node:fs';
@@ -6,7 +6,7 @@ import {join} from 'node:path';
 
 const list = (dir) => existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)) : [];
 // test/lib/device-probe.ts runs in a child process of the suite.
-const nodeEntries = ['test/lib/device-probe.ts', ...list('test'), ...list('demos'), ...list('bench'), ...list('tools'), ...list('src/cli')];
+const nodeEntries = ['test/lib/device-probe.ts', ...list('test'), ...list('demos'), ...list('bench'), ...list('src/cli')];
 const external = ['webgpu', 'playwright-core', '@tensorflow/*', 'mnist', 'fashion-mnist', 'esbuild'];
 
 await build({

@@ -85,8 +85,13 @@ const dataset = s('dataset') ?? 'mnist';
 const seed = num(s('seed'), 'seed', 0, {int: true, min: 0});
 try {
   if (cmd === 'adapters') {
-    for (const backend of ['swiftshader', 'llvmpipe'] as wt.BackendChoice[]) {
-      try { const ctx = await wt.getDevice({backend}); console.log(wt.formatReport(ctx.report)); ctx.device.destroy(); } catch (e) { console.log(`${backend}: unavailable: ${(e as Error).message.split('\n')[0]}`); }
+    // Also the health check scripts/setup.sh prints after installing.
+    for (const backend of ['auto', 'swiftshader', 'llvmpipe'] as wt.BackendChoice[]) {
+      try {
+        const ctx = await wt.getDevice({backend});
+        console.log(`${backend.padEnd(12)} ok: ${wt.formatReport(ctx.report)}`);
+        ctx.device.destroy();
+      } catch (e) { console.log(`${backend.padEnd(12)} unavailable: ${(e as Error).message.split('\n')[0]}`); }
     }
   } else if (cmd === 'show') {
     const split = loadDataset(dataset, {seed});

@@ -84,6 +84,7 @@ function cached(name: string, load: () => ImageSet): ImageSet {
   if (hit) return hit;
   const set = load();
   writeCache(file, set);
+  // Read back what was cached (uint8 pixels), so the first run sees exactly the values every later run will.
   return readCache(file) ?? set;
 }
 

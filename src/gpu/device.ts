@@ -147,17 +147,15 @@ async function nodeDevice(opts: DeviceOptions): Promise<GpuContext> {
   return ctx;
 }
 
-function hasSystemIcd(exists: (p: string) => boolean): boolean {
-  return ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d']
-    .some((d) => exists(d) && listDir(d).some((f) => f.endsWith('.json') && !f.startsWith('lvp')));
+const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d'];
+
+/** Vulkan driver manifests installed on this machine (full paths). */
+function icdFiles(exists: (p: string) => boolean): string[] {
+  return ICD_DIRS.filter(exists).flatMap((d) => listDir(d).filter((f) => f.endsWith('.json')).map((f) => `${d}/${f}`));
 }
-function lavapipeIcd(exists: (p: string) => boolean): string | null {
-  for (const d of ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d']) {
-    const f = exists(d) ? listDir(d).find((n) => n.startsWith('lvp') && n.endsWith('.json')) : undefined;
-    if (f) return `${d}/${f}`;
-  }
-  return null;
-}
+const isLavapipe = (path: string) => /\/lvp[^/]*$/.test(path);
+function hasSystemIcd(exists: (p: string) => boolean): boolean { return icdFiles(exists).some((p) => !isLavapipe(p)); }
+function lavapipeIcd(exists: (p: string) => boolean): string | null { return icdFiles(exists).find(isLavapipe) ?? null; }
 function listDir(d: string): string[] {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

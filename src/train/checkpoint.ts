@@ -44,9 +44,12 @@ export async function loadModel(path: string, model: Module, strict = true): Pro
 
 export interface TrainPosition { step: number; [k: string]: unknown }
 
+/** Each parameter's state-dict name: the optimizer keys its state by these. */
+const parameterNames = (model: Module) => new Map([...model.namedParameters()].map(([n, p]) => [p, n] as [Tensor, string]));
+
 export async function saveCheckpoint(path: string, model: Module, opt: Optimizer<GroupOptions>, position: TrainPosition): Promise<void> {
   const id = `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`;
-  const names = new Map([...model.namedParameters()].map(([n, p]) => [p, n] as [Tensor, string]));
+  const names = parameterNames(model);
   const {tensors, meta} = opt.stateDict(names);
   const entries = await hostEntries(new Map([...tensors].map(([k, t]) => [`optimizer.${k}`, t])));
   // Train state first: a crash before the model file lands leaves the previous model file, whose id no
@@ -62,7 +65,7 @@ export async function loadCheckpoint(path: string, model: Module, opt: Optimizer
   if (train.metadata.checkpoint_id !== meta.checkpoint_id) {
     throw new Error(`webgpu-transfer: checkpoint ${path} (id ${meta.checkpoint_id}) and ${tpath} (id ${train.metadata.checkpoint_id}) are not from the same save`);
   }
-  const names = new Map([...model.namedParameters()].map(([n, p]) => [p, n] as [Tensor, string]));
+  const names = parameterNames(model);
   const optTensors = new Map([...train.tensors].filter(([k]) => k.startsWith('optimizer.')).map(([k, t]) => [k.slice('optimizer.'.length), t]));
   let optMeta: Record<string, number>, position: TrainPosition;
   try {

@@ -5,6 +5,7 @@ export {Tensor, type DType, type Shape} from './graph/tensor.js';
 export * from './graph/ops.js';
 export {backward} from './graph/autograd.js';
 export {compile, CompiledStep, type InputSpec} from './graph/capture.js';
+export {RuntimeValue, runtimeValue} from './graph/value.js';
 export {getDevice, formatReport, FAST_TOGGLES, type DeviceOptions, type AdapterReport, type BackendChoice} from './gpu/device.js';
 export {Optimizer, type GroupOptions, type ParamGroup} from './optim/optimizer.js';
 export {SGD, type SGDOptions} from './optim/sgd.js';

@@ -37,7 +37,11 @@ t('resume from a checkpoint gives the same next-step loss as an uninterrupted ru
   assert.ok(Math.abs(r.lastLoss - fullResult.lastLoss) < 1e-5, `resumed ${r.lastLoss} vs uninterrupted ${fullResult.lastLoss}`);
   const w1 = await full.model.parameters()[0].data(), w2 = await second.model.parameters()[0].data();
   assert.ok(w1.every((v, i) => Math.abs(v - w2[i]) < 1e-5), 'same weights after 12 steps');
-  const lines = readFileSync(metrics, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const all = readFileSync(metrics, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const starts = all.filter((l) => l.event === 'start');
+  assert.is(starts.length, 1, 'one start marker per run');
+  assert.ok(all.every((l) => l.run === starts[0].run), 'every record carries the run id');
+  const lines = all.filter((l) => l.loss !== undefined);
   assert.is(lines.length, 8);
   assert.ok(lines.every((l) => typeof l.loss === 'number' && typeof l.imagesPerSecond === 'number'));
   assert.ok(lines.every((l) => l.train_accuracy >= 0 && l.train_accuracy <= 1), 'train accuracy is a fraction');

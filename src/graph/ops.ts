@@ -405,8 +405,18 @@ export function customGrad(inputs: Tensor[], forward: () => Tensor, backward: (g
   return record(out, name, inputs, {}, (g) => backward(g));
 }
 
-/** Identity forward, gradient multiplied by -lambda (the DANN gradient reversal layer). */
-export function gradReverse(x: Tensor, lambda = 1): Tensor {
-  return customGrad([x], () => x.viewAs(x.shape), (g) => [affine(g, -lambda)], 'gradReverse');
+/**
+ * Identity forward, gradient multiplied by -lambda (the DANN gradient reversal layer). lambda may be a
+ * one-element tensor (a RuntimeValue's), which a compiled step re-reads on every replay.
+ */
+export function gradReverse(x: Tensor, lambda: number | Tensor = 1): Tensor {
+  if (typeof lambda === 'number') return customGrad([x], () => x.viewAs(x.shape), (g) => [affine(g, -lambda)], 'gradReverse');
+  if (lambda.size !== 1 || lambda.dtype !== 'f32') throw new Error(`webgpu-transfer: gradReverse: lambda must be a number or a one-element float32 tensor, got ${lambda.describe()}`);
+  return customGrad([x], () => x.viewAs(x.shape), (g) => {
+    const negLambda = neg(lambda);
+    const r = mul(g, negLambda);
+    negLambda.dispose();
+    return [r];
+  }, 'gradReverse');
 }
 

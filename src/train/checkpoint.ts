@@ -47,7 +47,8 @@ export interface TrainPosition { step: number; [k: string]: unknown }
 /** Each parameter's state-dict name: the optimizer keys its state by these. */
 const parameterNames = (model: Module) => new Map([...model.namedParameters()].map(([n, p]) => [p, n] as [Tensor, string]));
 
-export async function saveCheckpoint(path: string, model: Module, opt: Optimizer<GroupOptions>, position: TrainPosition): Promise<void> {
+/** `metadata` goes into the model file's header (what the run was trained on, for eval to reuse). */
+export async function saveCheckpoint(path: string, model: Module, opt: Optimizer<GroupOptions>, position: TrainPosition, metadata: Record<string, string> = {}): Promise<void> {
   const id = `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`;
   const names = parameterNames(model);
   const {tensors, meta} = opt.stateDict(names);
@@ -55,7 +56,7 @@ export async function saveCheckpoint(path: string, model: Module, opt: Optimizer
   // Train state first: a crash before the model file lands leaves the previous model file, whose id no
   // longer matches, and resume refuses the pair instead of silently mixing steps.
   saveSafetensors(trainStatePath(path), entries, {checkpoint_id: id, optimizer: JSON.stringify(meta), position: JSON.stringify(position)});
-  await saveModel(path, model, {checkpoint_id: id, step: String(position.step)});
+  await saveModel(path, model, {...metadata, checkpoint_id: id, step: String(position.step)});
 }
 
 export async function loadCheckpoint(path: string, model: Module, opt: Optimizer<GroupOptions>): Promise<TrainPosition> {

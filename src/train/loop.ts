@@ -1,0 +1,189 @@
+// The training loop every strategy, demo and page shares: it compiles the strategy's step once, replays it per
+// batch, runs the strategy's host-side schedules before each step, reads the loss back only every logEvery
+// steps, evaluates, checkpoints and reports through sinks. It knows no platform: Node's progress bar and files,
+// a page's charts and downloads are sinks and checkpoint stores at the edge.
+import {compile, type CompiledStep} from '../graph/capture.js';
+import {keep, noGrad, rt, tidy} from '../graph/engine.js';
+import * as O from '../graph/ops.js';
+import type {Tensor} from '../graph/tensor.js';
+import type {CheckpointStore, Metrics, Sink, StepOutputs, Strategy} from './strategy.js';
+
+export interface LoopOptions {
+  /** Total steps (a resumed run continues up to this count). */
+  steps: number;
+  sinks?: Sink[];
+  /** Steps between loss read-backs and records (default 50; the last step is always recorded). */
+  logEvery?: number;
+  /** Steps between evaluations (default: once per epoch of the strategy); the last step always evaluates. */
+  evalEvery?: number;
+  checkpointEvery?: number;
+  store?: CheckpointStore;
+  /** Restore from the store before the first step. */
+  resume?: boolean;
+  name?: string;
+  /** Wait for a macrotask every this many steps so a page stays responsive (default: never). */
+  yieldEvery?: number;
+  /** Polled between steps: return true to stop early (a page's Stop button). fit() can be called again. */
+  shouldStop?: () => boolean;
+}
+
+export interface LoopResult {
+  step: number;
+  seconds: number;
+  examplesPerSecond: number;
+  lastLoss: number;
+  lastTerms: Metrics;
+  evals: {step: number; metrics: Metrics}[];
+  stopped: boolean;
+}
+
+interface StepTensors { loss: Tensor; terms: Record<string, Tensor> }
+
+/** The key of the loss among the compiled step's outputs (terms use their own names). */
+const LOSS = '\u0000loss';
+const macrotask = () => new Promise<void>((r) => setTimeout(r, 0));
+
+export class TrainingLoop {
+  step = 0;
+  private compiled: CompiledStep<Record<string, Tensor>> | null = null;
+  /** The compiled step's outputs (the same tensors after every replay). */
+  private outputs: StepTensors | null = null;
+  /** Correct predictions since the last record, counted on the GPU inside the step. */
+  private correct: Tensor | null = null;
+  private hasLogits = false;
+  private resumed = false;
+
+  constructor(readonly strategy: Strategy, readonly o: LoopOptions) {
+    if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`webgpu-transfer: TrainingLoop: steps must be an integer >= 1, got ${o.steps}`);
+    for (const [k, v] of [['logEvery', o.logEvery], ['evalEvery', o.evalEvery], ['checkpointEvery', o.checkpointEvery], ['yieldEvery', o.yieldEvery]] as const) {
+      if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`webgpu-transfer: TrainingLoop: ${k} must be an integer >= 1, got ${v}`);
+    }
+    if (o.checkpointEvery && !o.store) throw new Error('webgpu-transfer: TrainingLoop: checkpointEvery needs a checkpoint store');
+  }
+
+  private emit<K extends keyof Sink>(k: K, ...args: Parameters<NonNullable<Sink[K]>>): void {
+    for (const s of this.o.sinks ?? []) (s[k] as ((...a: unknown[]) => void) | undefined)?.apply(s, args);
+  }
+
+  private build(first: ArrayLike<number>[]): CompiledStep<Record<string, Tensor>> {
+    const {strategy} = this;
+    this.correct ??= keep(O.zeros([1]));
+    const correct = this.correct;
+    const step = compile(strategy.inputs(), first, (...inputs) => tidy(() => {
+      const out: StepOutputs = strategy.loss(inputs);
+      if (!out?.loss?.__isTensor || out.loss.size !== 1) {
+        throw new Error(`webgpu-transfer: strategy '${strategy.name}': loss() must return {loss: a one-element tensor}, got ${out?.loss?.__isTensor ? out.loss.describe() : typeof out?.loss}`);
+      }
+      for (const [k, t] of Object.entries(out.terms ?? {})) {
+        if (!t?.__isTensor || t.size !== 1) throw new Error(`webgpu-transfer: strategy '${strategy.name}': loss term '${k}' must be a one-element tensor`);
+      }
+      if (out.logits && out.labels) {
+        this.hasLogits = true;
+        const {logits, labels} = out;
+        noGrad(() => {
+          // A row counts as correct when its label's logit equals the row maximum.
+          const hit = O.sum(O.mul(O.oneHot(labels, logits.shape[1]), O.ge(logits, O.max(logits, 1, true))));
+          O.assign(correct, O.add(correct, hit));
+        });
+      }
+      out.loss.backward();
+      strategy.optimizer.step();
+      strategy.optimizer.zeroGrad();
+      // Detached views: the step returns loss and terms without keeping the graph alive.
+      const flat: Record<string, Tensor> = {[LOSS]: O.detach(out.loss)};
+      for (const [k, t] of Object.entries(out.terms ?? {})) flat[k] = O.detach(t);
+      return flat;
+    }));
+    const {[LOSS]: loss, ...terms} = step.output;
+    this.outputs = {loss, terms};
+    return step;
+  }
+
+  /** Saves model, optimizer and position (step, the strategy's data order and schedules) to the store. */
+  async checkpoint(): Promise<void> {
+    if (!this.o.store) throw new Error('webgpu-transfer: TrainingLoop.checkpoint: no checkpoint store');
+    await this.o.store.save(this.strategy.model, this.strategy.optimizer, {step: this.step, strategy: this.strategy.state()});
+    this.emit('event', 'checkpoint', {step: this.step});
+  }
+
+  private async restore(): Promise<void> {
+    if (this.resumed || !this.o.resume) return;
+    this.resumed = true;
+    if (!this.o.store) throw new Error('webgpu-transfer: TrainingLoop: resume needs a checkpoint store');
+    const pos = await this.o.store.load(this.strategy.model, this.strategy.optimizer);
+    if (!pos) return;
+    if (pos.step > this.o.steps) throw new Error(`webgpu-transfer: TrainingLoop: the checkpoint is at step ${pos.step}, past the ${this.o.steps} steps asked for`);
+    this.step = pos.step;
+    this.strategy.setState(pos.strategy ?? {});
+    this.emit('event', 'resume', {step: this.step});
+  }
+
+  async fit(): Promise<LoopResult> {
+    const {strategy, o} = this;
+    await this.restore();
+    strategy.model.train();
+    const name = o.name ?? strategy.name;
+    const logEvery = o.logEvery ?? 50;
+    const evalEvery = o.evalEvery ?? Math.max(1, strategy.stepsPerEpoch);
+    const epoch = () => strategy.epoch?.() ?? 0;
+    this.emit('start', {name, steps: o.steps, startStep: this.step, epoch: epoch()});
+    const evals: LoopResult['evals'] = [];
+    const t0 = performance.now();
+    const startStep = this.step;
+    let lastLogStep = this.step;
+    let lastLoss = NaN, lastTerms: Metrics = {};
+    let stopped = false;
+    while (this.step < o.steps) {
+      if (o.shouldStop?.()) { stopped = true; break; }
+      strategy.beforeStep?.(this.step, o.steps);
+      const batch = strategy.nextBatch();
+      if (!this.compiled) this.compiled = this.build(batch); else this.compiled.run(batch);
+      const out = this.outputs!;
+      this.step++;
+      const last = this.step === o.steps;
+      this.emit('tick', this.step);
+      if (this.step % logEvery === 0 || last) {
+        const names = Object.keys(out.terms);
+        const values = await Promise.all([out.loss.item(), ...names.map((k) => out.terms[k].item())]);
+        lastLoss = values[0];
+        lastTerms = Object.fromEntries(names.map((k, i) => [k, values[i + 1]]));
+        if (!Number.isFinite(lastLoss)) {
+          throw new Error(`webgpu-transfer: training diverged: loss ${lastLoss} at step ${this.step} (lower the learning rate, or check labels are in range)${names.length ? `; terms ${names.map((k) => `${k}=${lastTerms[k]}`).join(', ')}` : ''}`);
+        }
+        const seen = (this.step - lastLogStep) * strategy.examplesPerStep;
+        let trainAccuracy: number | undefined;
+        if (this.hasLogits) {
+          trainAccuracy = (await this.correct!.item()) / seen;
+          rt().write(this.correct!.buffer, new Float32Array(1));
+        }
+        lastLogStep = this.step;
+        const examplesPerSecond = ((this.step - startStep) * strategy.examplesPerStep) / ((performance.now() - t0) / 1000);
+        this.emit('record', {step: this.step, epoch: epoch(), loss: lastLoss, terms: lastTerms, trainAccuracy, lr: strategy.optimizer.lr, examplesPerSecond});
+      }
+      if (o.store && o.checkpointEvery && this.step % o.checkpointEvery === 0) await this.checkpoint();
+      if (strategy.evaluate && (this.step % evalEvery === 0 || last)) {
+        const metrics = await strategy.evaluate();
+        strategy.model.train();
+        evals.push({step: this.step, metrics});
+        this.emit('evaluation', {step: this.step, epoch: epoch(), metrics});
+      }
+      if (o.yieldEvery && this.step % o.yieldEvery === 0) await macrotask();
+    }
+    if (o.store && !stopped) await this.checkpoint();
+    const seconds = (performance.now() - t0) / 1000;
+    const summary = {step: this.step, seconds, examplesPerSecond: ((this.step - startStep) * strategy.examplesPerStep) / Math.max(seconds, 1e-9), stopped};
+    this.emit('end', summary);
+    return {...summary, lastLoss, lastTerms, evals};
+  }
+
+  dispose(): void {
+    if (this.compiled) {
+      for (const t of Object.values(this.compiled.output)) t.dispose();
+      this.compiled.dispose();
+    }
+    this.compiled = null;
+    this.outputs = null;
+    this.correct?.dispose();
+    this.correct = null;
+  }
+}

@@ -10,6 +10,7 @@ import {Trainer} from '../train/trainer.js';
 import {evaluate} from '../train/evaluate.js';
 import {loadModel} from '../train/checkpoint.js';
 import {buildModel, MODELS} from './models.js';
+import {runExperimentCommand} from './experiment.js';
 
 const HELP: Record<string, string> = {
   main: `usage: webgpu-transfer <command> [flags]   (run a command with --help for its flags)
@@ -19,6 +20,7 @@ commands:
   eval      evaluate a checkpoint on a dataset's test split
   show      write a PNG grid of a dataset's images
   adapters  list the WebGPU adapters of this machine
+  experiment  run a transfer experiment (tables, JSON and charts under results/<name>/)
 
 environment: WGT_BACKEND=auto|swiftshader|llvmpipe|vulkan, WGT_FAST=1 (Dawn speed toggles)`,
   train: `usage: webgpu-transfer train [flags]
@@ -58,6 +60,12 @@ function num(v: string | undefined, flag: string, def: number, {int = false, min
 
 const [cmd, ...rest] = process.argv.slice(2);
 if (!cmd || cmd === '--help' || cmd === '-h') { console.log(HELP.main); process.exit(0); }
+if (cmd === 'experiment') {
+  // The experiments parse their own flags (src/cli/experiment.ts).
+  try { await runExperimentCommand(rest); } catch (e) { fail((e as Error).message.replace(/^webgpu-transfer: /, '')); }
+  wt.shutdown();
+  process.exit(0);
+}
 if (!(cmd in HELP) && cmd !== 'adapters') fail(`unknown command '${cmd}'\n${HELP.main}`);
 
 const options = {

@@ -15,6 +15,7 @@ import './nn.test.js';
 import './io.test.js';
 import './data.test.js';
 import './train.test.js';
+import './transfer.test.js';
 import './browser.test.js';
 
 let out = '';

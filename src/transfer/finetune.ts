@@ -1,0 +1,174 @@
+// Fine-tuning (the notes' first setup): start from a model trained on plentiful source data and train it on
+// scarce target data. Layers whose shapes agree are copied from the source (by default every layer but a head
+// whose label space differs, which starts fresh); copied layers may learn at a smaller rate, or be frozen
+// (layer transfer, layer-transfer.ts). The source model's head is kept beside the new one so that
+// forgetting can be measured: source-task accuracy of the fine-tuned features read by the source head.
+// Conservative training (conservative.ts) adds its terms through `regularisers`.
+import * as O from '../graph/ops.js';
+import type {InputSpec} from '../graph/capture.js';
+import type {Tensor} from '../graph/tensor.js';
+import {Module} from '../nn/module.js';
+import {Linear, Sequential} from '../nn/layers.js';
+import {Adam} from '../optim/adam.js';
+import {SGD} from '../optim/sgd.js';
+import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
+import type {DataLoader, LoaderState} from '../data/loader.js';
+import type {ImageSet} from '../data/mnist.js';
+import {evaluate} from '../train/evaluate.js';
+import {loaderInputs} from '../train/supervised.js';
+import type {Metrics, StepOutputs, Strategy} from '../train/strategy.js';
+import {copyLayers, matchingLayers, parameterLayers, runLayers, splitHead, type Layer, type LayerSelection} from './layers.js';
+
+export interface FineTuneOptions {
+  /** The trained source model (read, never changed). */
+  source: Module;
+  /** A fresh target model: the source's layers (same names) with the target's head. */
+  model: Module;
+  /** Target training batches. */
+  loader: DataLoader;
+  /** Target evaluation set (a validation split while choosing hyper-parameters, the test split after). */
+  test?: ImageSet;
+  /** Source-task evaluation set: forgetting, measured through the kept source head. */
+  sourceTest?: ImageSet;
+  /** Layers to copy from the source (default: every layer whose shapes agree). */
+  copy?: LayerSelection;
+  /** Freeze the copied layers (no gradients, no updates): layer transfer. */
+  freeze?: boolean;
+  /** Learning rate of the new layers (default 1e-3 for Adam, 0.01 for SGD). */
+  lr?: number;
+  /** Learning rate of copied, trainable layers (default: lr). */
+  transferredLr?: number;
+  optimizer?: 'adam' | 'sgd';
+  weightDecay?: number;
+  /** Cosine decay of every group's lr over the run (default none). */
+  schedule?: 'none' | 'cosine';
+  name?: string;
+}
+
+/** Checks a hyper-parameter: a finite number >= min (or > min when strict). */
+export function checkNumber(where: string, what: string, v: number | undefined, min = 0, strict = false): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || (strict ? v <= min : v < min)) {
+    throw new Error(`webgpu-transfer: ${where}: ${what} must be a finite number ${strict ? '>' : '>='} ${min}, got ${v}`);
+  }
+}
+
+/** A frozen copy of a Linear head (the source task's classifier, kept to measure forgetting). */
+function cloneHead(layers: Module[], where: string): Module[] {
+  return layers.map((l) => {
+    if (!parameterLayers(l).length) return l; // activations etc. carry no state
+    if (!(l instanceof Linear)) throw new Error(`webgpu-transfer: ${where}: keeping the source head needs a Linear head, got ${l.constructor.name}`);
+    const c = new Linear(l.inFeatures, l.outFeatures, l.bias !== null);
+    c.copyFrom(l);
+    return c;
+  });
+}
+
+/** The trained parts of a transfer run: the target network and, when trained, the kept source head. */
+class TransferNet extends Module {
+  constructor(readonly net: Module, sourceHead: Module[] | null) {
+    super();
+    this.child('net', net);
+    if (sourceHead) this.child('source_head', new Sequential(...sourceHead));
+  }
+  forward(x: Tensor): Tensor { return this.net.forward(x); }
+}
+
+export class FineTune implements Strategy {
+  readonly name: string;
+  readonly model: Module;
+  readonly optimizer: Optimizer<GroupOptions>;
+  readonly net: Module;
+  readonly trunk: Module[];
+  readonly head: Module[];
+  /** Layers copied from the source (frozen ones included). */
+  readonly copied: Layer[];
+  /** The source head reading this model's features: the target head itself when the label space is shared. */
+  readonly sourceHead: Module[];
+  readonly sharedHead: boolean;
+  protected readonly where: string;
+
+  constructor(readonly o: FineTuneOptions, opts: {trainSourceHead?: boolean} = {}) {
+    this.where = o.name ?? this.constructor.name;
+    checkNumber(this.where, 'lr', o.lr, 0, true);
+    checkNumber(this.where, 'transferredLr', o.transferredLr);
+    checkNumber(this.where, 'weightDecay', o.weightDecay);
+    const {source, model, loader} = o;
+    const s = loader.set;
+    this.name = o.name ?? 'fine-tune';
+    this.net = model;
+    ({trunk: this.trunk, head: this.head} = splitHead(model));
+    const srcSplit = splitHead(source);
+    this.copied = copyLayers(source, model, o.copy ?? {names: matchingLayers(source, model)});
+    const headLayers = new Set(this.head.flatMap((m) => parameterLayers(m).map((l) => l.module)));
+    this.sharedHead = this.copied.some((l) => headLayers.has(l.module));
+    this.sourceHead = this.sharedHead ? this.head : cloneHead(srcSplit.head, this.where);
+    const trainSourceHead = !this.sharedHead && !!opts.trainSourceHead;
+    if (!this.sharedHead) for (const m of this.sourceHead) if (trainSourceHead) m.unfreeze(); else m.freeze();
+    this.model = trainSourceHead ? new TransferNet(model, this.sourceHead) : model;
+
+    const copiedParams = new Set(this.copied.flatMap((l) => l.params));
+    if (o.freeze) for (const p of copiedParams) p.requiresGrad = false;
+    const kind = o.optimizer ?? 'adam';
+    if (kind !== 'adam' && kind !== 'sgd') throw new Error(`webgpu-transfer: ${this.where}: optimizer must be 'adam' or 'sgd', got '${kind}'`);
+    const lr = o.lr ?? (kind === 'adam' ? 1e-3 : 0.01);
+    const fresh = model.parameters().filter((p) => !copiedParams.has(p));
+    const transferred = [...model.parameters().filter((p) => copiedParams.has(p) && p.requiresGrad),
+      ...(trainSourceHead ? this.sourceHead.flatMap((m) => m.parameters()) : [])];
+    const groups = [{params: fresh, lr}, {params: transferred, lr: o.transferredLr ?? lr}].filter((g) => g.params.length);
+    if (!groups.length) throw new Error(`webgpu-transfer: ${this.where}: nothing to train (every layer is frozen)`);
+    const wd = o.weightDecay ?? 0;
+    this.optimizer = kind === 'adam' ? new Adam(groups, {lr, weightDecay: wd}) : new SGD(groups, {lr, momentum: 0.9, weightDecay: wd});
+    this.baseLrs = this.optimizer.groups.map((g) => g.options.lr);
+    source.eval();
+    if (s.channels !== (o.test?.channels ?? s.channels)) throw new Error(`webgpu-transfer: ${this.where}: the test set's images differ in channels from the training set's`);
+  }
+
+  private readonly baseLrs: number[];
+
+  get examplesPerStep(): number { return this.o.loader.opts.batch; }
+  get stepsPerEpoch(): number { return this.o.loader.batchesPerEpoch; }
+  epoch(): number { return this.o.loader.epoch; }
+  inputs(): InputSpec[] { return loaderInputs(this.o.loader); }
+  nextBatch(): ArrayLike<number>[] { return this.o.loader.next(); }
+
+  beforeStep(step: number, total: number): void {
+    const f = this.o.schedule === 'cosine' ? (1 + Math.cos(Math.PI * Math.min(step / total, 1))) / 2 : 1;
+    this.optimizer.groups.forEach((g, i) => { g.options.lr = this.baseLrs[i] * f; });
+  }
+
+  /** Extra loss terms (already weighted) on top of the target cross-entropy: conservative training's. */
+  protected regularisers(_x: Tensor, _features: Tensor, _logits: Tensor): Record<string, Tensor> { return {}; }
+
+  loss([x, y]: Tensor[]): StepOutputs {
+    const features = runLayers(this.trunk, x);
+    const logits = runLayers(this.head, features);
+    const ce = O.crossEntropy(logits, y);
+    const extra = this.regularisers(x, features, logits);
+    let loss = ce;
+    for (const t of Object.values(extra)) loss = O.add(loss, t);
+    return {loss, terms: Object.keys(extra).length ? {ce, ...extra} : {}, logits, labels: y};
+  }
+
+  /** The source task's classifier on this model's features (for forgetting). */
+  sourceView(): Module { return new Sequential(...this.trunk, ...this.sourceHead); }
+
+  async evaluate(): Promise<Metrics> {
+    const out: Metrics = {};
+    if (this.o.test) {
+      const r = await evaluate(this.net, this.o.test);
+      Object.assign(out, {test_loss: r.loss, test_accuracy: r.accuracy});
+    }
+    if (this.o.sourceTest) out.source_accuracy = (await evaluate(this.sourceView(), this.o.sourceTest)).accuracy;
+    return out;
+  }
+
+  state(): Record<string, unknown> { return {loader: this.o.loader.state()}; }
+  setState(s: Record<string, unknown>): void { if (s.loader) this.o.loader.setState(s.loader as LoaderState); }
+
+  /** Frees the optimizer state and the kept source head (not the target or source models). */
+  dispose(): void {
+    this.optimizer.dispose();
+    if (!this.sharedHead) for (const m of this.sourceHead) if (parameterLayers(m).length) m.dispose();
+  }
+}

@@ -1,0 +1,5 @@
+// The transfer setups as strategies for the shared TrainingLoop (src/train/loop.ts).
+export * from './layers.js';
+export {FineTune, type FineTuneOptions} from './finetune.js';
+export {Conservative, type ConservativeOptions} from './conservative.js';
+export {LayerTransfer, type LayerTransferOptions} from './layer-transfer.js';

@@ -39,31 +39,22 @@ fn offsets(i: u32) -> vec3<u32> {
   return o;
 }
 
-// pow(x, e) for any sign of x: exact sign for integer e, NaN for a negative base and fractional e (as PyTorch).
-fn pow_scalar(x: f32, e: f32) -> f32 {
-  if (e == 0.0) { return 1.0; }
-  let r = pow(abs(x), e);
-  if (x >= 0.0) { return r; }
-  var nan_bits = 0x7fc00000u;  // a var, so the NaN is not a (rejected) constant expression
-  if (fract(e) != 0.0) { return bitcast<f32>(nan_bits); }
-  return select(r, -r, fract(e * 0.5) != 0.0);
-}
-
+// Special values follow PyTorch through the helpers of numerics.wgsl (NaN propagates, log(0) = -Inf, ...).
 fn unary(x: f32) -> f32 {
   switch OP {
     case 0u: { return x; }                                  // copy
     case 1u: { return -x; }                                 // neg
-    case 2u: { return exp(x); }                             // exp
-    case 3u: { return log(x); }                             // log
-    case 4u: { return sqrt(x); }                            // sqrt
-    case 5u: { return max(x, 0.0); }                        // relu
-    case 6u: { return select(p.alpha * x, x, x > 0.0); }    // leaky relu (alpha = slope)
-    case 7u: { return 1.0 / (1.0 + exp(-x)); }              // sigmoid
-    case 8u: { return tanh(x); }                            // tanh
+    case 2u: { return ieee_exp(x); }                        // exp
+    case 3u: { return ieee_log(x); }                        // log
+    case 4u: { return ieee_sqrt(x); }                       // sqrt
+    case 5u: { return select(max(x, 0.0), x, is_nan(x)); }  // relu
+    case 6u: { return select(p.alpha * x, x, x > 0.0 || is_nan(x)); } // leaky relu (alpha = slope)
+    case 7u: { return ieee_sigmoid(x); }                    // sigmoid
+    case 8u: { return ieee_tanh(x); }                       // tanh
     case 9u: { return abs(x); }                             // abs
-    case 10u: { return clamp(x, p.alpha, p.beta); }         // clamp
+    case 10u: { return select(clamp(x, p.alpha, p.beta), x, is_nan(x)); } // clamp
     case 11u: { return x * p.alpha + p.beta; }              // affine (scalar mul/add)
-    case 12u: { return pow_scalar(x, p.alpha); }            // pow by a scalar exponent
+    case 12u: { return ieee_pow(x, p.alpha); }              // pow by a scalar exponent
     case 13u: { return x * x; }                             // square
     case 14u: { return 1.0 / x; }                           // reciprocal
     case 15u: { return sign(x); }                           // sign
@@ -74,19 +65,22 @@ fn unary(x: f32) -> f32 {
   }
 }
 
+fn unordered(a: f32, b: f32) -> bool { return is_nan(a) || is_nan(b); }
+
 fn binary(a: f32, b: f32) -> f32 {
   switch OP {
     case 0u: { return a + b; }
     case 1u: { return a - b; }
     case 2u: { return a * b; }
     case 3u: { return a / b; }
-    case 4u: { return pow(a, b); }
-    case 5u: { return max(a, b); }
-    case 6u: { return min(a, b); }
-    case 7u: { return select(0.0, 1.0, a > b); }
-    case 8u: { return select(0.0, 1.0, a < b); }
-    case 9u: { return select(0.0, 1.0, a >= b); }
-    case 10u: { return select(0.0, 1.0, a == b); }
+    case 4u: { return ieee_pow(a, b); }
+    case 5u: { return nan_max(a, b); }
+    case 6u: { return nan_min(a, b); }
+    // Comparisons with NaN are false, stated explicitly (an implementation may assume there is none).
+    case 7u: { return select(0.0, 1.0, a > b && !unordered(a, b)); }
+    case 8u: { return select(0.0, 1.0, a < b && !unordered(a, b)); }
+    case 9u: { return select(0.0, 1.0, a >= b && !unordered(a, b)); }
+    case 10u: { return select(0.0, 1.0, a == b && !unordered(a, b)); }
     // Fused gradient ops: a = forward input or output, b = incoming gradient.
     case 20u: { return select(0.0, b, a > 0.0); }                 // relu'
     case 21u: { return select(p.alpha * b, b, a > 0.0); }         // leaky relu'

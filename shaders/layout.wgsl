@@ -67,8 +67,7 @@ fn gather_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   // An out-of-range index gives NaN, never a silent clamp.
   let bad = gidx[j] < 0 || gidx[j] >= i32(gp.n);
   let src_row = u32(clamp(gidx[j], 0, i32(gp.n) - 1));
-  var nan_bits = 0x7fc00000u;
-  gout[i] = select(gx[(o * gp.n + src_row) * gp.inner + k], bitcast<f32>(nan_bits), bad);
+  gout[i] = select(gx[(o * gp.n + src_row) * gp.inner + k], nan_f32(), bad);
 }
 
 // scatter-add, the gradient of gather: dx[o, r, k] = sum over j with idx[j] == r of g[o, j, k].
@@ -102,5 +101,23 @@ struct OneHotParams { n: u32, classes: u32, _a: u32, _b: u32 }
 fn one_hot_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
   if (i >= op.n * op.classes) { return; }
-  oout[i] = select(0.0, 1.0, olabels[i / op.classes] == i32(i % op.classes));
+  let label = olabels[i / op.classes];
+  // An out-of-range label gives a NaN row (as gather and crossEntropy), never a silent row of zeros.
+  let bad = label < 0 || label >= i32(op.classes);
+  oout[i] = select(select(0.0, 1.0, label == i32(i % op.classes)), nan_f32(), bad);
+}
+
+// Anomaly mode (src/graph/anomaly.ts): flags[slot] |= 1 for a NaN, 2 for +Inf, 4 for -Inf anywhere in x.
+struct CheckParams { n: u32, slot: u32, _a: u32, _b: u32 }
+@group(0) @binding(0) var<uniform> kp: CheckParams;
+@group(0) @binding(1) var<storage, read> kx: array<f32>;
+@group(0) @binding(2) var<storage, read_write> kflags: array<atomic<u32>>;
+
+@compute @workgroup_size(WG)
+fn nonfinite_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= kp.n) { return; }
+  let v = kx[i];
+  if (is_finite(v)) { return; }
+  atomicOr(&kflags[kp.slot], select(select(2u, 4u, sign_bit(v)), 1u, is_nan(v)));
 }

@@ -36,7 +36,8 @@ fn pool_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
       if (iw < 0 || iw >= i32(p.W)) { continue; }
       let v = x[plane + u32(ih) * p.W + u32(iw)];
       if (MAX) {
-        if (v > best || besti < 0) { best = v; besti = ih * i32(p.W) + iw; }
+        // A NaN wins (and a later NaN replaces it), as PyTorch's max pooling: NaN propagates.
+        if (v > best || besti < 0 || is_nan(v)) { best = v; besti = ih * i32(p.W) + iw; }
       } else { sum += v; }
     }
   }

@@ -39,7 +39,7 @@ fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   }
   for (; j < len; j++) {
     let v = x[base];
-    if (OP == 0u) { acc += v; } else if (OP == 1u) { acc = max(acc, v); } else { acc = min(acc, v); }
+    if (OP == 0u) { acc += v; } else if (OP == 1u) { acc = nan_max(acc, v); } else { acc = nan_min(acc, v); }  // NaN propagates
     base += p.inner;
   }
   y[i] = acc * p.alpha;
@@ -48,7 +48,7 @@ fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 @group(0) @binding(1) var<storage, read> ax: array<f32>;
 @group(0) @binding(2) var<storage, read_write> ay: array<i32>;
 
-// Index of the first maximum along the middle axis.
+// Index of the first maximum along the middle axis; a NaN counts as the maximum (the first NaN, as torch).
 @compute @workgroup_size(WG)
 fn argmax_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
@@ -58,9 +58,9 @@ fn argmax_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   let base = o * p.r * p.inner + k;
   var best = ax[base];
   var arg = 0u;
-  for (var j = 1u; j < p.r; j++) {
+  for (var j = 1u; j < p.r && !is_nan(best); j++) {
     let v = ax[base + j * p.inner];
-    if (v > best) { best = v; arg = j; }
+    if (v > best || is_nan(v)) { best = v; arg = j; }
   }
   ay[i] = i32(arg);
 }

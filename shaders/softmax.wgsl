@@ -1,5 +1,6 @@
 // Softmax, log-softmax and cross-entropy over the middle axis of an [outer, r, inner] view.
-// One thread per row; max-subtracted for stability.
+// One thread per row; max-subtracted for stability. NaN and Inf follow IEEE arithmetic as PyTorch's kernels do
+// (a NaN or +Inf in a row makes the row NaN), through the helpers of numerics.wgsl.
 
 override LOG: bool = false;   // log-softmax instead of softmax
 override WG: u32 = 64u;
@@ -19,15 +20,15 @@ fn softmax_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   if (i >= p.outer * p.inner) { return; }
   let base = (i / p.inner) * p.r * p.inner + i % p.inner;
   var m = x[base];
-  for (var j = 1u; j < p.r; j++) { m = max(m, x[base + j * p.inner]); }
+  for (var j = 1u; j < p.r; j++) { m = nan_max(m, x[base + j * p.inner]); }
   var s = 0.0;
-  for (var j = 0u; j < p.r; j++) { s += exp(x[base + j * p.inner] - m); }
+  for (var j = 0u; j < p.r; j++) { s += ieee_exp(x[base + j * p.inner] - m); }
   if (LOG) {
-    let lse = m + log(s);
+    let lse = m + ieee_log(s);
     for (var j = 0u; j < p.r; j++) { y[base + j * p.inner] = x[base + j * p.inner] - lse; }
   } else {
     let inv = 1.0 / s;
-    for (var j = 0u; j < p.r; j++) { y[base + j * p.inner] = exp(x[base + j * p.inner] - m) * inv; }
+    for (var j = 0u; j < p.r; j++) { y[base + j * p.inner] = ieee_exp(x[base + j * p.inner] - m) * inv; }
   }
 }
 
@@ -48,7 +49,7 @@ fn softmax_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   }
   for (var j = 0u; j < p.r; j++) {
     let k = base + j * p.inner;
-    if (LOG) { bdx[k] = bg[k] - exp(by[k]) * s; } else { bdx[k] = by[k] * (bg[k] - s); }
+    if (LOG) { bdx[k] = bg[k] - ieee_exp(by[k]) * s; } else { bdx[k] = by[k] * (bg[k] - s); }
   }
 }
 
@@ -63,14 +64,13 @@ fn xent_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   if (i >= p.outer) { return; }
   let base = i * p.r;
   var m = logits[base];
-  for (var j = 1u; j < p.r; j++) { m = max(m, logits[base + j]); }
+  for (var j = 1u; j < p.r; j++) { m = nan_max(m, logits[base + j]); }
   var s = 0.0;
-  for (var j = 0u; j < p.r; j++) { s += exp(logits[base + j] - m); }
+  for (var j = 0u; j < p.r; j++) { s += ieee_exp(logits[base + j] - m); }
   // An out-of-range label gives NaN (visible in the loss), never a silent clamp.
   let bad = labels[i] < 0 || labels[i] >= i32(p.r);
   let label = u32(clamp(labels[i], 0, i32(p.r) - 1));
-  var nan_bits = 0x7fc00000u;
-  loss[i] = select((m + log(s) - logits[base + label]) * p.alpha, bitcast<f32>(nan_bits), bad);
+  loss[i] = select((m + ieee_log(s) - logits[base + label]) * p.alpha, nan_f32(), bad);
 }
 
 @group(0) @binding(1) var<storage, read> gl: array<f32>;    // logits
@@ -85,16 +85,15 @@ fn xent_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   if (i >= p.outer) { return; }
   let base = i * p.r;
   var m = gl[base];
-  for (var j = 1u; j < p.r; j++) { m = max(m, gl[base + j]); }
+  for (var j = 1u; j < p.r; j++) { m = nan_max(m, gl[base + j]); }
   var s = 0.0;
-  for (var j = 0u; j < p.r; j++) { s += exp(gl[base + j] - m); }
+  for (var j = 0u; j < p.r; j++) { s += ieee_exp(gl[base + j] - m); }
   let scale = gg[i] * p.alpha / s;
   let bad = glab[i] < 0 || glab[i] >= i32(p.r);
   let label = u32(clamp(glab[i], 0, i32(p.r) - 1));
-  var nan_bits = 0x7fc00000u;
   for (var j = 0u; j < p.r; j++) {
-    var v = exp(gl[base + j] - m) * scale;
+    var v = ieee_exp(gl[base + j] - m) * scale;
     if (j == label) { v -= gg[i] * p.alpha; }
-    gdx[base + j] = select(v, bitcast<f32>(nan_bits), bad);
+    gdx[base + j] = select(v, nan_f32(), bad);
   }
 }

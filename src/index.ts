@@ -1,7 +1,8 @@
 // webgpu-transfer: public API of the engine.
 export {init, shutdown, tidy, keep, noGrad, isGradEnabled, adapter, rt, memory} from './graph/engine.js';
 export {kernelPrefs} from './graph/kernels.js';
-export {Tensor, type DType, type Shape} from './graph/tensor.js';
+export {Tensor, type DType, type DTypeName, type Shape} from './graph/tensor.js';
+export {setAnomalyMode, isAnomalyMode, checkAnomalies} from './graph/anomaly.js';
 export * from './graph/ops.js';
 export {backward} from './graph/autograd.js';
 export {compile, CompiledStep, type InputSpec} from './graph/capture.js';
@@ -12,6 +13,7 @@ export {SGD, type SGDOptions} from './optim/sgd.js';
 export {Adam, AdamW, type AdamOptions} from './optim/adam.js';
 export {Module} from './nn/module.js';
 export * from './nn/layers.js';
+export {nonFiniteParameters, nonFiniteTensors, formatNonFinite, type NonFiniteReport} from './nn/check.js';
 export {LRSchedule, StepLR, ExponentialLR, CosineLR, DannLR} from './optim/schedules.js';
 export {encodeSafetensors, decodeSafetensors, SafetensorsError, type StFile, type StTensor} from './io/safetensors.js';
 export {downloadSafetensors, readSafetensorsFile} from './io/browser.js';

@@ -16,6 +16,7 @@ import './io.test.js';
 import './data.test.js';
 import './train.test.js';
 import './transfer.test.js';
+import './errors.test.js';
 import './browser.test.js';
 
 let out = '';

@@ -17,20 +17,36 @@ export class BufferPool {
   inUseBytes = 0;
   /** Buffers created so far (capture/replay tests check that replays create none). */
   created = 0;
+  /** The first out-of-memory error seen (Dawn reports it asynchronously); the runtime throws it at the next submit or read. */
+  pendingError: string | null = null;
+  /** Error scopes not yet answered; reads wait for them. */
+  outstanding = new Set<Promise<unknown>>();
 
   constructor(private device: GPUDevice, private maxBufferSize: number) {}
 
-  acquire(bytes: number): GPUBuffer {
+  /** `what` names the request (op and tensor) in an out-of-memory error. */
+  acquire(bytes: number, what?: () => string): GPUBuffer {
     const size = sizeClass(Math.max(4, bytes));
     if (size > this.maxBufferSize) {
-      throw new Error(`webgpu-transfer: a buffer of ${bytes} bytes exceeds the device's maxBufferSize ${this.maxBufferSize}`);
+      throw new Error(`webgpu-transfer: ${what ? what() + ': ' : ''}a buffer of ${bytes} bytes exceeds the device's maxBufferSize ${this.maxBufferSize}`);
     }
     this.inUseBytes += size;
     const list = this.free.get(size);
     if (list && list.length) return list.pop()!;
     this.created++;
     this.allocatedBytes += size;
-    return this.device.createBuffer({size, usage: STORAGE_USAGE});
+    // Dawn reports a failed allocation asynchronously (or, uncaught, only at a later read with raw driver text):
+    // the scope turns it into an error naming the request, thrown at the next submit or read.
+    this.device.pushErrorScope('out-of-memory');
+    const buf = this.device.createBuffer({size, usage: STORAGE_USAGE});
+    const done = this.device.popErrorScope().then((err) => {
+      if (err && !this.pendingError) {
+        this.pendingError = `webgpu-transfer: out of GPU memory: ${what ? what() : `a buffer of ${bytes} bytes`} could not be allocated ` +
+          `(${this.allocatedBytes} bytes already held by the engine): ${err.message}`;
+      }
+    }).finally(() => this.outstanding.delete(done));
+    this.outstanding.add(done);
+    return buf;
   }
 
   release(buf: GPUBuffer): void {

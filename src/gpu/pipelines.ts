@@ -5,6 +5,15 @@ export interface KernelSource {
   /** File name under shaders/, used in error messages. */
   file: string;
   code: string;
+  /** A shared file prepended to `code`: compile errors are reported at their line in whichever file has it. */
+  prelude?: {file: string; lines: number};
+}
+
+/** file:line:column of a compile message, mapped back through the prelude. */
+function where(src: KernelSource, line: number, col: number): string {
+  const pre = src.prelude;
+  if (pre && line <= pre.lines) return `shaders/${pre.file}:${line}:${col}`;
+  return `shaders/${src.file}:${line - (pre?.lines ?? 0)}:${col}`;
 }
 
 export class PipelineCache {
@@ -25,7 +34,7 @@ export class PipelineCache {
     const errors = info.messages.filter((m) => m.type === 'error');
     if (errors.length) {
       throw new Error(`webgpu-transfer: WGSL compile error in shaders/${src.file}:\n` +
-        errors.map((m) => `  shaders/${src.file}:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n'));
+        errors.map((m) => `  ${where(src, m.lineNum, m.linePos)}: ${m.message}`).join('\n'));
     }
   }
 

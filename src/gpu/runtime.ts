@@ -103,12 +103,27 @@ export class Runtime {
   /** Buffers a live capture dispatches into: freed ones wait in that capture until it is disposed. */
   readonly owner = new Map<GPUBuffer, Capture>();
 
-  alloc(bytes: number): GPUBuffer {
+  /** True while compile() records a step. */
+  get isCapturing(): boolean { return this.capturing !== null; }
+
+  /**
+   * The largest buffer a kernel can use: a storage binding is limited by maxStorageBufferBindingSize (128 MiB on
+   * llvmpipe) as well as maxBufferSize.
+   */
+  get maxTensorBytes(): {bytes: number; name: string} {
+    const l = this.device.limits;
+    return l.maxStorageBufferBindingSize < l.maxBufferSize
+      ? {bytes: l.maxStorageBufferBindingSize, name: 'maxStorageBufferBindingSize'}
+      : {bytes: l.maxBufferSize, name: 'maxBufferSize'};
+  }
+
+  /** `what` describes the request for an out-of-memory error (the op and the tensor). */
+  alloc(bytes: number, what?: () => string): GPUBuffer {
     const cap = this.capturing;
-    if (!cap) return this.pool.acquire(bytes);
+    if (!cap) return this.pool.acquire(bytes, what);
     const reuse = cap.localFree.get(sizeClass(Math.max(4, bytes)));
     let b: GPUBuffer;
-    if (reuse?.length) { b = reuse.pop()!; this.pool.inUseBytes += b.size; } else b = this.pool.acquire(bytes);
+    if (reuse?.length) { b = reuse.pop()!; this.pool.inUseBytes += b.size; } else b = this.pool.acquire(bytes, what);
     this.owner.set(b, cap);
     return b;
   }
@@ -188,9 +203,11 @@ export class Runtime {
   private throwPending(): void {
     if (this.ctx.lostReason) throw new Error(`webgpu-transfer: ${this.ctx.lostReason}`);
     const msgs: string[] = [];
+    if (this.pool.pendingError) msgs.push(this.pool.pendingError);
     if (this.pipelines.pendingError) msgs.push(this.pipelines.pendingError.message);
     if (this.ctx.error) msgs.push(`webgpu-transfer: ${this.ctx.error}`);
     this.pipelines.pendingError = null;
+    this.pool.pendingError = null;
     this.ctx.error = null;
     if (msgs.length) throw new Error(msgs.join('\n'));
   }
@@ -227,6 +244,7 @@ export class Runtime {
   /** Waits for pipeline validation verdicts, then throws the first GPU error seen, if any. */
   private async settle(): Promise<void> {
     if (this.pipelines.outstanding.size) await Promise.all([...this.pipelines.outstanding]);
+    if (this.pool.outstanding.size) await Promise.all([...this.pool.outstanding]);
     this.throwPending();
   }
 
@@ -242,7 +260,7 @@ export class Runtime {
 
   /** Runs `body` once, really executing it, and records its dispatches for replay. Body must be synchronous. */
   capture(body: () => void): Capture {
-    if (this.capturing) throw new Error('webgpu-transfer: captures cannot nest');
+    if (this.capturing) throw new Error('webgpu-transfer: compile() inside a compiled step: captures cannot nest (compile the inner step separately, outside the body)');
     this.flush();
     const cap = new Capture(this);
     this.capturing = cap;

@@ -4,6 +4,20 @@ import {keep, noGrad} from './engine.js';
 import {GRADIENTS} from './gradients.js';
 import * as K from './kernels.js';
 import {empty, fmt, idMark, Tensor} from './tensor.js';
+import {checkArgs, setCurrentOp} from './validate.js';
+import {anomalyCheck} from './anomaly.js';
+
+/**
+ * A disposed tensor inside the graph would cut it silently (dispose() drops the node, so the tensor would look
+ * like a leaf and the parameters below it would get no gradient): refuse, naming the tensor and its consumer.
+ */
+function checkLive(t: Tensor, consumer: Tensor | null): void {
+  if (!t.disposed) return;
+  const made = t.disposedOutputOf ? `output of '${t.disposedOutputOf}'` : 'a leaf';
+  const used = consumer?.node ? `, input of '${consumer.node.op}' (${consumer.describe()})` : '';
+  throw new Error(`webgpu-transfer: backward: tensor ${t.describe()} (${made}${used}) was disposed before backward(); ` +
+    'the gradients that flow through it would be lost. Keep it alive until backward() (e.g. return it from tidy, or call backward inside)');
+}
 
 /** Nodes reachable from `root` through tensors that require grad, inputs before users. */
 function topoOrder(root: Tensor): Tensor[] {
@@ -18,7 +32,11 @@ function topoOrder(root: Tensor): Tensor[] {
     if (i < inputs.length) {
       top[1]++;
       const inp = inputs[i];
-      if (inp.requiresGrad && !seen.has(inp)) { seen.add(inp); stack.push([inp, 0]); }
+      if (inp.requiresGrad && !seen.has(inp)) {
+        checkLive(inp, t);
+        seen.add(inp);
+        stack.push([inp, 0]);
+      }
     } else {
       stack.pop();
       order.push(t);
@@ -28,9 +46,15 @@ function topoOrder(root: Tensor): Tensor[] {
 }
 
 export function backward(root: Tensor, grad?: Tensor): void {
+  checkLive(root, null);
+  checkArgs('backward', root, grad);
   if (!root.requiresGrad) throw new Error(`webgpu-transfer: backward: ${root.describe()} does not require grad (no input has requiresGrad, or it was made under noGrad)`);
   if (!grad && root.size !== 1) throw new Error(`webgpu-transfer: backward: ${root.describe()} is not a scalar; pass the gradient of the output`);
-  if (grad && (grad.size !== root.size)) throw new Error(`webgpu-transfer: backward: gradient ${grad.describe()} does not match output ${root.describe()}`);
+  if (grad && (grad.rank !== root.rank || grad.shape.some((d, i) => d !== root.shape[i]))) {
+    throw new Error(`webgpu-transfer: backward: gradient ${grad.describe()} does not match the shape of output ${root.describe()}`);
+  }
+  const order = topoOrder(root); // checks the graph before any gradient is computed
+  setCurrentOp('backward');
   noGrad(() => {
     const grads = new Map<Tensor, Tensor>();
     const mark = idMark(); // only tensors made by this backward pass are freed here
@@ -48,7 +72,6 @@ export function backward(root: Tensor, grad?: Tensor): void {
     };
     const dropIfUnheld = (z: Tensor) => { if (z.id >= mark && !holders.has(z)) z.dispose(); };
     hold(root, grad ?? K.fillK(empty(root.shape), 1));
-    const order = topoOrder(root);
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);
@@ -68,7 +91,14 @@ export function backward(root: Tensor, grad?: Tensor): void {
       }
       const rule = node.backward ?? GRADIENTS[node.op];
       if (!rule) throw new Error(`webgpu-transfer: backward: no gradient rule for op '${node.op}'`);
-      const gIn = rule(g, node, t);
+      let gIn: (Tensor | null)[];
+      try {
+        gIn = rule(g, node, t);
+      } catch (e) {
+        const msg = (e as Error).message.replace(/^webgpu-transfer: /, '');
+        throw new Error(`webgpu-transfer: backward of '${node.op}' (output ${t.describe()}, inputs ${node.inputs.map((x) => x.describe()).join(', ')}): ${msg}`);
+      }
+      anomalyCheck(`backward of ${node.op}`, [g], gIn.filter((x, i): x is Tensor => !!x && node.inputs[i]?.requiresGrad));
       node.inputs.forEach((inp, i) => {
         const gi = gIn[i];
         if (!gi || !inp.requiresGrad) return;

@@ -1,10 +1,11 @@
 // Capture a training step once and replay it: same buffers, bind groups and dispatch list, one submit,
 // no new GPU allocations. Inputs are tensors whose buffers are rewritten before each replay.
-import {rt} from './engine.js';
+import {isPromise, rt} from './engine.js';
 import type {Capture} from '../gpu/runtime.js';
-import {empty, fmt, hostArray, type DType, type Shape, type Tensor} from './tensor.js';
+import {checkShape, dtypeOf, empty, fmt, hostArray, type DTypeName, type Shape, type Tensor} from './tensor.js';
+import {setCurrentOp} from './validate.js';
 
-export interface InputSpec { shape: Shape; dtype?: DType }
+export interface InputSpec { shape: Shape; dtype?: DTypeName }
 
 /** Writes host values into a compiled step's input tensor, checking the count. */
 function upload(t: Tensor, d: ArrayLike<number>, i: number): void {
@@ -29,13 +30,34 @@ export class CompiledStep<Out> {
 
 /**
  * Runs `body` once on the given first inputs (really computing it) while recording its dispatches.
- * The body must be synchronous, create no tensors from host data, and read nothing back.
+ * The body must be synchronous, create no tensors from host data, and read nothing back. JS numbers the body
+ * uses (a learning-rate factor, a loss weight) are constants of the recording: every replay uses the value
+ * they had at capture. A value that must change per step belongs in a RuntimeValue (runtimeValue()).
  */
 export function compile<Out>(specs: InputSpec[], first: ArrayLike<number>[], body: (...inputs: Tensor[]) => Out): CompiledStep<Out> {
+  if (rt().isCapturing) throw new Error('webgpu-transfer: compile: called inside another compiled step\'s body; compiled steps cannot nest (compile each step separately)');
+  if (typeof body !== 'function') throw new Error(`webgpu-transfer: compile: body must be a function, got ${typeof body}`);
+  if (body.constructor?.name === 'AsyncFunction') {
+    throw new Error('webgpu-transfer: compile: the body is an async function; a compiled step must be synchronous (its dispatches are recorded as it runs, and nothing can be read back inside it)');
+  }
+  if (!Array.isArray(specs) || !Array.isArray(first)) throw new Error('webgpu-transfer: compile(specs, firstInputs, body): specs and firstInputs must be arrays');
   if (first.length !== specs.length) throw new Error(`webgpu-transfer: compile: ${first.length} first inputs given for ${specs.length} input specs`);
-  const inputs = specs.map((s) => empty(s.shape, s.dtype ?? 'f32'));
+  setCurrentOp('compile');
+  const inputs = specs.map((s, i) => empty(checkShape('compile', s.shape, `input ${i} shape`), dtypeOf(s.dtype, `compile input ${i}`)));
   first.forEach((d, i) => upload(inputs[i], d, i));
   let out!: Out;
-  const cap = rt().capture(() => { out = body(...inputs); });
+  let cap: Capture;
+  try {
+    cap = rt().capture(() => { out = body(...inputs); });
+  } catch (e) {
+    for (const t of inputs) t.dispose();
+    throw e;
+  }
+  if (isPromise(out)) {
+    (out as unknown as Promise<unknown>).catch(() => undefined); // superseded by this error
+    cap.dispose();
+    for (const t of inputs) t.dispose();
+    throw new Error('webgpu-transfer: compile: the body returned a Promise; a compiled step must be synchronous (no async, no await, no data()/item() inside)');
+  }
   return new CompiledStep(cap, inputs, out);
 }

@@ -6,18 +6,37 @@ import type {Tensor} from './tensor.js';
 
 let runtime: Runtime | null = null;
 let initPromise: Promise<Runtime> | null = null;
+/** Counts devices: a tensor remembers the generation it was made in and refuses to run on another. */
+let generation = 0;
+export const deviceGeneration = (): number => generation;
 
-/** Acquires the device and checks every WGSL file compiles. Safe to call more than once. */
+/**
+ * Acquires the device and checks every WGSL file compiles. Safe to call more than once with the same (or no)
+ * backend; asking for another backend while a device is up is an error: call shutdown() first.
+ */
 export function init(opts: DeviceOptions = {}): Promise<Runtime> {
-  initPromise ??= (async () => {
-    const ctx = await getDevice(opts);
-    const rt = new Runtime(ctx);
-    for (const src of Object.values(SHADERS)) await rt.pipelines.check(src);
-    runtime = rt;
-    return rt;
-  })();
-  initPromise.catch(() => { initPromise = null; });
-  return initPromise;
+  if (!initPromise) {
+    initPromise = (async () => {
+      const ctx = await getDevice(opts);
+      const rt = new Runtime(ctx);
+      for (const src of Object.values(SHADERS)) await rt.pipelines.check(src);
+      runtime = rt;
+      generation++;
+      return rt;
+    })();
+    initPromise.catch(() => { initPromise = null; });
+    return initPromise;
+  }
+  const want = opts.backend;
+  if (!want || want === 'auto') return initPromise;
+  return initPromise.then((r) => {
+    const have = r.ctx.report.backend;
+    const same = have === want || (['llvmpipe', 'opengles'].includes(have) && ['llvmpipe', 'opengles'].includes(want));
+    if (!same) {
+      throw new Error(`webgpu-transfer: init({backend: '${want}'}): the engine already runs on the ${have} adapter; call shutdown() before init() with another backend`);
+    }
+    return r;
+  });
 }
 
 export function rt(): Runtime {
@@ -35,6 +54,7 @@ export function shutdown(): void {
   runtime.device.destroy();
   runtime = null;
   initPromise = null;
+  generation++; // every tensor of this device is now stale
   delete (globalThis as Record<string, unknown>).__wgtGpu;
 }
 
@@ -43,6 +63,9 @@ const scopes: Set<Tensor>[] = [];
 
 export function track(t: Tensor): void { scopes[scopes.length - 1]?.add(t); }
 export function untrack(t: Tensor): void { for (const s of scopes) s.delete(t); }
+
+export const isPromise = (v: unknown): boolean =>
+  !!v && (typeof v === 'object' || typeof v === 'function') && typeof (v as {then?: unknown}).then === 'function';
 
 type Returned = Tensor | Tensor[] | Record<string, Tensor> | void | number | undefined;
 function collect(v: unknown, into: Set<Tensor>): void {
@@ -61,6 +84,13 @@ export function tidy<T extends Returned>(fn: () => T): T {
     result = fn();
   } finally {
     scopes.pop();
+  }
+  if (isPromise(result)) {
+    // Its tensors would be freed while the async function still runs; the body's own later failure is
+    // superseded by this error, so it must not also surface as an unhandled rejection.
+    (result as unknown as Promise<unknown>).catch(() => undefined);
+    for (const t of scope) t.dispose();
+    throw new Error('webgpu-transfer: tidy(fn): fn returned a Promise; tidy needs a synchronous function (it frees the tensors fn made when fn returns). Await outside: `const v = await x.data()`, then tidy(() => ...)');
   }
   const keep = new Set<Tensor>();
   collect(result, keep);

@@ -2,8 +2,10 @@
 // launches kernels (kernels.ts) and records a node whose gradient rule lives in gradients.ts.
 import {isGradEnabled, noGrad, rt} from './engine.js';
 import * as K from './kernels.js';
-import {empty, fmt, fromData, sizeOf, Tensor, type DType, type Node, type Shape} from './tensor.js';
+import {checkShape, dtypeOf, empty, fmt, fromData, sizeOf, Tensor, type DTypeName, type Node, type Shape} from './tensor.js';
 import type {UnaryOp} from './op-codes.js';
+import {checkArgs, setCurrentOp} from './validate.js';
+import {anomalyCheck, anomalyHost} from './anomaly.js';
 import {mulberry32} from '../data/rng.js';
 
 export type TensorLike = Tensor | number;
@@ -13,14 +15,20 @@ function record(out: Tensor, op: string, inputs: Tensor[], saved: Record<string,
     out.node = {op, inputs, saved, backward};
     out.requiresGrad = true;
   }
+  anomalyCheck(op, inputs, [out]);
+  setCurrentOp(null);
   return out;
 }
 
-function requireF32(op: string, ...ts: Tensor[]): void {
-  for (const t of ts) {
-    if (t.dtype !== 'f32') throw new Error(`webgpu-transfer: ${op}: expected a float32 tensor, got ${t.describe()}`);
-    if (t.disposed) throw new Error(`webgpu-transfer: ${op}: input ${t.describe()} was disposed`);
-  }
+// Non-tensor arguments (tensor arguments are checked by checkArgs, validate.ts).
+const err = (op: string, msg: string) => new Error(`webgpu-transfer: ${op}: ${msg}`);
+function intArg(op: string, what: string, v: unknown, min: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw err(op, `${what} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  return v;
+}
+function intList(op: string, what: string, v: unknown): number[] {
+  if (!Array.isArray(v) || v.some((d) => typeof d !== 'number' || !Number.isInteger(d))) throw err(op, `${what} must be an array of integers, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 const normAxis = (op: string, axis: number, rank: number): number => {
@@ -30,27 +38,80 @@ const normAxis = (op: string, axis: number, rank: number): number => {
 };
 
 // ---------------- creation ----------------
-export interface TensorOptions { dtype?: DType; requiresGrad?: boolean; name?: string }
+export interface TensorOptions { dtype?: DTypeName; requiresGrad?: boolean; name?: string }
 
-/** A tensor from host values; `shape` defaults to 1-D. */
-export function tensor(data: ArrayLike<number>, shape?: Shape, opts: TensorOptions = {}): Tensor {
-  const t = fromData(data, shape ?? [data.length], opts.dtype ?? 'f32', opts.requiresGrad ?? false);
+type Nested = number | readonly Nested[];
+/** Shape and flat values of nested arrays ([[1, 2], [3, 4]] -> [2, 2]); ragged or non-numeric input throws. */
+function flattenNested(data: readonly Nested[]): {shape: number[]; flat: number[]} {
+  const shape: number[] = [];
+  for (let v: Nested = data; Array.isArray(v); v = (v as Nested[])[0]) shape.push((v as Nested[]).length);
+  const flat: number[] = [];
+  const walk = (v: Nested, d: number, path: string) => {
+    if (d === shape.length) {
+      if (typeof v !== 'number') throw err('tensor', `element ${path} is ${Array.isArray(v) ? 'an array' : typeof v}, expected a number (ragged nesting?)`);
+      flat.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[d]) {
+      throw err('tensor', `nested arrays are ragged: element ${path || '[]'} has ${Array.isArray(v) ? `length ${v.length}` : 'no array'} where ${shape[d]} was expected (inferred shape ${fmt(shape)})`);
+    }
+    v.forEach((x: Nested, i: number) => walk(x, d + 1, `${path}[${i}]`));
+  };
+  walk(data, 0, '');
+  return {shape, flat};
+}
+
+/**
+ * A tensor from host values: a flat array or typed array with `shape` (default 1-D), or nested arrays whose
+ * shape is inferred (`tensor([[1, 2], [3, 4]])`, as torch.tensor).
+ */
+export function tensor(data: ArrayLike<number> | readonly Nested[], shape?: Shape, opts: TensorOptions = {}): Tensor {
+  setCurrentOp('tensor');
+  const dtype = dtypeOf(opts.dtype, 'tensor');
+  if (data === null || typeof data !== 'object' || typeof (data as ArrayLike<number>).length !== 'number') {
+    throw err('tensor', `data must be an array or typed array of numbers, got ${data === null ? 'null' : typeof data}`);
+  }
+  let values = data as ArrayLike<number>;
+  if (Array.isArray(data) && data.some((v) => Array.isArray(v))) {
+    const n = flattenNested(data as readonly Nested[]);
+    if (shape && (shape.length !== n.shape.length || shape.some((d, i) => d !== n.shape[i]))) {
+      throw err('tensor', `shape ${fmt(shape)} given for nested arrays of shape ${fmt(n.shape)}`);
+    }
+    shape = n.shape;
+    values = n.flat;
+  } else if (Array.isArray(data)) {
+    const bad = data.findIndex((v) => typeof v !== 'number');
+    if (bad >= 0) throw err('tensor', `element ${bad} is ${typeof data[bad]} ${JSON.stringify(data[bad])}, expected a number`);
+  }
+  const t = fromData(values, shape ?? [values.length], dtype, opts.requiresGrad ?? false);
+  if (dtype === 'f32') anomalyHost('tensor', values, t.describe());
   if (opts.name) t.name = opts.name;
   return t;
 }
 
-export function full(shape: Shape, value: number, opts: TensorOptions = {}): Tensor {
-  const t = K.fillK(empty(shape, opts.dtype ?? 'f32'), value);
+function filled(op: string, shape: Shape, value: number, opts: TensorOptions): Tensor {
+  setCurrentOp(op);
+  checkShape(op, shape);
+  const dtype = dtypeOf(opts.dtype, op);
+  if (typeof value !== 'number') throw err(op, `value must be a number, got ${typeof value}`);
+  if (dtype === 'i32' && !(Number.isInteger(value) && Math.abs(value) < 2 ** 31)) throw err(op, `int32 value ${value} is not an integer in int32 range`);
+  // The fill kernel writes float bits, which are the int32 bits only for 0: other int32 values are uploaded.
+  const t = dtype === 'i32' && value !== 0 ? fromData(new Int32Array(sizeOf(shape)).fill(value), shape, 'i32') : K.fillK(empty(shape, dtype), value);
+  if (dtype === 'f32') anomalyHost(op, [value], t.describe());
   t.requiresGrad = opts.requiresGrad ?? false;
+  setCurrentOp(null);
   return t;
 }
-export const zeros = (shape: Shape, opts: TensorOptions = {}) => full(shape, 0, opts);
-export const ones = (shape: Shape, opts: TensorOptions = {}) => full(shape, 1, opts);
+export const full = (shape: Shape, value: number, opts: TensorOptions = {}) => filled('full', shape, value, opts);
+export const zeros = (shape: Shape, opts: TensorOptions = {}) => filled('zeros', shape, 0, opts);
+export const ones = (shape: Shape, opts: TensorOptions = {}) => filled('ones', shape, 1, opts);
 
 /** Deterministic host RNG (mulberry32) for initialisers and data order. */
 export const rng = mulberry32;
 
 export function randn(shape: Shape, opts: TensorOptions & {seed?: number; std?: number; mean?: number} = {}): Tensor {
+  setCurrentOp('randn');
+  checkShape('randn', shape);
   const r = rng(opts.seed ?? 0);
   const n = sizeOf(shape);
   const out = new Float32Array(n);
@@ -65,6 +126,8 @@ export function randn(shape: Shape, opts: TensorOptions & {seed?: number; std?: 
 
 /** Uniform in [lo, hi), generated on the GPU from a counter-based hash (seeded). */
 export function rand(shape: Shape, opts: TensorOptions & {seed?: number; lo?: number; hi?: number} = {}): Tensor {
+  setCurrentOp('rand');
+  checkShape('rand', shape);
   const t = K.uniformK(shape, opts.lo ?? 0, opts.hi ?? 1, opts.seed ?? 0);
   t.requiresGrad = opts.requiresGrad ?? false;
   return t;
@@ -72,7 +135,7 @@ export function rand(shape: Shape, opts: TensorOptions & {seed?: number; lo?: nu
 
 // ---------------- elementwise ----------------
 function unary(op: UnaryOp, name: string, x: Tensor, alpha = 0, beta = 0): Tensor {
-  requireF32(name, x);
+  checkArgs(name, x);
   return record(K.unaryK(op, x, alpha, beta), name, [x], {alpha, beta});
 }
 
@@ -87,6 +150,7 @@ export const tanh = (x: Tensor) => unary('tanh', 'tanh', x);
 export const abs = (x: Tensor) => unary('abs', 'abs', x);
 export const square = (x: Tensor) => unary('square', 'square', x);
 export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
+  if (typeof min !== 'number' || typeof max !== 'number' || Number.isNaN(min) || Number.isNaN(max)) throw err('clamp', `min and max must be numbers, got ${min}, ${max}`);
   if (min > max) throw new Error(`webgpu-transfer: clamp: min ${min} > max ${max}`);
   return unary('clamp', 'clamp', x, Math.max(min, -3.4e38), Math.min(max, 3.4e38));
 }
@@ -94,42 +158,62 @@ export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
 export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', 'affine', x, scale, shift);
 
 function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
-  requireF32(op, a, b);
+  checkArgs(op, a, b);
   return record(K.binaryK(op, a, b), op, [a, b]);
 }
 
-export function add(a: Tensor, b: TensorLike): Tensor { return typeof b === 'number' ? affine(a, 1, b) : binary('add', a, b); }
-export function sub(a: Tensor, b: TensorLike): Tensor { return typeof b === 'number' ? affine(a, 1, -b) : binary('sub', a, b); }
-export function mul(a: Tensor, b: TensorLike): Tensor { return typeof b === 'number' ? affine(a, b, 0) : binary('mul', a, b); }
+/**
+ * Checks `a op b` where b may be a JS number. A number is a constant: inside compile() it is written into the
+ * kernel's uniforms at capture and every replay keeps it (a value that must change per step is a RuntimeValue).
+ */
+function scalarB(op: string, a: Tensor, b: TensorLike): b is number {
+  checkArgs(op, a, typeof b === 'number' ? a : b);
+  return typeof b === 'number';
+}
+
+export function add(a: Tensor, b: TensorLike): Tensor { return scalarB('add', a, b) ? affine(a, 1, b) : binary('add', a, b); }
+export function sub(a: Tensor, b: TensorLike): Tensor { return scalarB('sub', a, b) ? affine(a, 1, -b) : binary('sub', a, b); }
+export function mul(a: Tensor, b: TensorLike): Tensor { return scalarB('mul', a, b) ? affine(a, b, 0) : binary('mul', a, b); }
 export function div(a: Tensor, b: TensorLike): Tensor {
-  if (typeof b === 'number') {
+  if (scalarB('div', a, b)) {
     if (b === 0) throw new Error('webgpu-transfer: div: division by the scalar 0');
     return affine(a, 1 / b, 0);
   }
   return binary('div', a, b);
 }
 export function pow(a: Tensor, b: TensorLike): Tensor {
-  if (typeof b === 'number') return b === 2 ? square(a) : unary('powScalar', 'powScalar', a, b);
+  if (scalarB('pow', a, b)) return b === 2 ? square(a) : unary('powScalar', 'powScalar', a, b);
   return binary('pow', a, b);
 }
 export const maximum = (a: Tensor, b: Tensor) => binary('maximum', a, b);
 export const minimum = (a: Tensor, b: Tensor) => binary('minimum', a, b);
 
-/** Comparisons give 0/1 float masks and carry no gradient. */
-export const gt = (a: Tensor, b: Tensor) => K.binaryK('gt', a, b);
-export const lt = (a: Tensor, b: Tensor) => K.binaryK('lt', a, b);
-export const ge = (a: Tensor, b: Tensor) => K.binaryK('ge', a, b);
-export const eq = (a: Tensor, b: Tensor) => K.binaryK('eq', a, b);
+function compare(op: 'gt' | 'lt' | 'ge' | 'eq', a: Tensor, b: Tensor): Tensor {
+  checkArgs(op, a, b);
+  const out = K.binaryK(op, a, b);
+  setCurrentOp(null);
+  return out;
+}
+/** Comparisons give 0/1 float masks (0 where either side is NaN) and carry no gradient. */
+export const gt = (a: Tensor, b: Tensor) => compare('gt', a, b);
+export const lt = (a: Tensor, b: Tensor) => compare('lt', a, b);
+export const ge = (a: Tensor, b: Tensor) => compare('ge', a, b);
+export const eq = (a: Tensor, b: Tensor) => compare('eq', a, b);
 
 /** a where cond != 0, else b (broadcasting). */
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
-  requireF32('where', cond, a, b);
+  checkArgs('where', cond, a, b);
   return record(K.whereK(cond, a, b), 'where', [cond, a, b]);
 }
 
 // ---------------- shape ----------------
 export function reshape(x: Tensor, shape: number[]): Tensor {
+  checkArgs('reshape', x);
+  intList('reshape', 'shape', shape);
   const infer = shape.indexOf(-1);
+  if (shape.some((d) => d < -1) || shape.indexOf(-1, infer + 1) >= 0) {
+    throw err('reshape', `invalid shape ${fmt(shape)} for ${x.describe()}: dimensions are non-negative, with at most one -1 (inferred)`);
+  }
   let s = shape;
   if (infer >= 0) {
     const known = shape.reduce((a, d, i) => (i === infer ? a : a * d), 1);
@@ -140,14 +224,22 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
   return record(out, 'reshape', [x], {shape: x.shape});
 }
 
-export const flatten = (x: Tensor, startDim = 1) => reshape(x, [...x.shape.slice(0, startDim), -1]);
+export function flatten(x: Tensor, startDim = 1): Tensor {
+  checkArgs('flatten', x);
+  const d = intArg('flatten', 'startDim', startDim < 0 ? startDim + x.rank : startDim, 0);
+  if (d > x.rank) throw err('flatten', `startDim ${startDim} out of range for ${x.describe()}`);
+  return reshape(x, [...x.shape.slice(0, d), -1]);
+}
 
 export function permute(x: Tensor, dims: number[]): Tensor {
+  checkArgs('permute', x);
+  intList('permute', 'dims', dims);
   if (dims.length !== x.rank || [...dims].sort((a, b) => a - b).some((d, i) => d !== i)) throw new Error(`webgpu-transfer: permute: ${fmt(dims)} is not a permutation of the ${x.rank} dims of ${x.describe()}`);
   return record(K.permuteK(x, dims), 'permute', [x], {dims});
 }
 
 export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
+  checkArgs('transpose', x);
   const a = normAxis('transpose', d0, x.rank), b = normAxis('transpose', d1, x.rank);
   const dims = x.shape.map((_, i) => i);
   [dims[a], dims[b]] = [dims[b], dims[a]];
@@ -156,12 +248,22 @@ export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
 
 /** Broadcasts x to `shape` (materialised). */
 export function expand(x: Tensor, shape: number[]): Tensor {
-  K.broadcastShapes('expand', x.shape, shape);
+  checkArgs('expand', x);
+  checkShape('expand', shape);
+  // Broadcasting may only stretch dims of size 1 (and add leading dims) to reach exactly `shape`.
+  const lead = shape.length - x.rank;
+  if (lead < 0 || x.shape.some((d, i) => d !== 1 && d !== shape[lead + i])) {
+    throw err('expand', `cannot expand ${x.describe()} to ${fmt(shape)}: each dim must equal the target or be 1 (and the target rank must be >= ${x.rank})`);
+  }
   return record(K.expandK(x, shape), 'expand', [x], {shape: x.shape});
 }
 
 /** x[starts[i]:ends[i]] along every axis (ends exclusive; missing axes taken whole). */
 export function slice(x: Tensor, starts: number[], ends: number[]): Tensor {
+  checkArgs('slice', x);
+  intList('slice', 'starts', starts);
+  intList('slice', 'ends', ends);
+  if (starts.length > x.rank || ends.length > x.rank) throw err('slice', `${starts.length} starts and ${ends.length} ends for ${x.describe()} (rank ${x.rank})`);
   const s = x.shape.map((d, i) => Math.min(Math.max(0, (starts[i] ?? 0) < 0 ? d + starts[i] : starts[i] ?? 0), d));
   const e = x.shape.map((d, i) => Math.min(Math.max(0, (ends[i] ?? d) < 0 ? d + ends[i] : ends[i] ?? d), d));
   const shape = s.map((v, i) => Math.max(0, e[i] - v));
@@ -180,7 +282,9 @@ export function padInto(g: Tensor, shape: number[], starts: number[]): Tensor {
 }
 
 export function concat(xs: Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(xs)) throw err('concat', `expects an array of tensors, got ${typeof xs}`);
   if (!xs.length) throw new Error('webgpu-transfer: concat: no tensors');
+  checkArgs('concat', ...xs);
   const ax = normAxis('concat', axis, xs[0].rank);
   for (const t of xs) {
     if (t.rank !== xs[0].rank || t.shape.some((d, i) => i !== ax && d !== xs[0].shape[i]) || t.dtype !== xs[0].dtype) {
@@ -203,28 +307,33 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
 
 /** Rows of x along `axis` picked by integer indices (torch.index_select). */
 export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
-  requireF32('gather', x);
-  if (indices.dtype !== 'i32') throw new Error(`webgpu-transfer: gather: indices must be int32, got ${indices.describe()}`);
+  checkArgs('gather', x, indices);
   const ax = normAxis('gather', axis, x.rank);
   const outer = sizeOf(x.shape.slice(0, ax)), n = x.shape[ax], inner = sizeOf(x.shape.slice(ax + 1));
   const shape = [...x.shape.slice(0, ax), indices.size, ...x.shape.slice(ax + 1)];
   return record(K.gatherK(x, indices, outer, n, inner, shape), 'gather', [x], {indices, axis: ax, outer, n, inner});
 }
 
+/** One row per label; an out-of-range label gives a row of NaN (as gather and crossEntropy), never zeros. */
 export function oneHot(labels: Tensor, classes: number): Tensor {
-  if (labels.dtype !== 'i32') throw new Error(`webgpu-transfer: oneHot: labels must be int32, got ${labels.describe()}`);
-  return K.oneHotK(labels, classes);
+  checkArgs('oneHot', labels);
+  intArg('oneHot', 'classes', classes, 1);
+  const out = K.oneHotK(labels, classes);
+  anomalyCheck('oneHot', [labels], [out]);
+  setCurrentOp(null);
+  return out;
 }
 
 /** Copies src's values into dst in place (same size; no gradient). Used for running statistics and loading. */
 export function assign(dst: Tensor, src: Tensor): Tensor {
+  checkArgs('assign', dst, src);
   if (dst.size !== src.size || dst.dtype !== src.dtype) throw new Error(`webgpu-transfer: assign: cannot copy ${src.describe()} into ${dst.describe()}`);
   if (dst.storage !== src.storage) K.copyK(src, dst, [src.size], [1], [1]);
   return dst;
 }
 
 /** A tensor sharing x's data that is cut from the graph. */
-export function detach(x: Tensor): Tensor { return x.viewAs(x.shape); }
+export function detach(x: Tensor): Tensor { checkArgs('detach', x); return x.viewAs(x.shape); }
 
 // ---------------- reductions ----------------
 /** Sorted, de-duplicated non-negative axes; undefined means all. */
@@ -258,7 +367,7 @@ export function reduceAxes(kind: 'sum' | 'max' | 'min', x: Tensor, axes: number[
 function keptShape(shape: number[], axes: number[]): number[] { return shape.map((d, i) => (axes.includes(i) ? 1 : d)); }
 
 function reduceOp(kind: 'sum' | 'mean' | 'max' | 'min', x: Tensor, axes?: number | number[], keepDim = false): Tensor {
-  requireF32(kind, x);
+  checkArgs(kind, x);
   const ax = normAxes(kind, axes, x.rank);
   const count = ax.reduce((a, i) => a * x.shape[i], 1);
   if ((kind === 'max' || kind === 'min') && count === 0) throw new Error(`webgpu-transfer: ${kind}: reduction over an empty axis of ${x.describe()}`);
@@ -273,7 +382,8 @@ export const min = (x: Tensor, axes?: number | number[], keepDim = false) => red
 
 /** Index of the first maximum along one axis (int32, no gradient). */
 export function argmax(x: Tensor, axis = -1): Tensor {
-  requireF32('argmax', x);
+  checkArgs('argmax', x);
+  if (!x.size) throw err('argmax', `empty input ${x.describe()}`);
   const a = normAxis('argmax', axis, x.rank);
   const out = K.argmaxK(x, sizeOf(x.shape.slice(0, a)), x.shape[a], sizeOf(x.shape.slice(a + 1)));
   return out.viewAsDispose([...x.shape.slice(0, a), ...x.shape.slice(a + 1)]);
@@ -294,19 +404,19 @@ function rows3(x: Tensor, axis: number): [number, number, number] {
   return [sizeOf(x.shape.slice(0, a)), x.shape[a], sizeOf(x.shape.slice(a + 1))];
 }
 export function softmax(x: Tensor, axis = -1): Tensor {
-  requireF32('softmax', x);
+  checkArgs('softmax', x);
   const [o, r, i] = rows3(x, axis);
   return record(K.softmaxK(x, o, r, i, false), 'softmax', [x], {rows: [o, r, i]});
 }
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  requireF32('logSoftmax', x);
+  checkArgs('logSoftmax', x);
   const [o, r, i] = rows3(x, axis);
   return record(K.softmaxK(x, o, r, i, true), 'logSoftmax', [x], {rows: [o, r, i]});
 }
 
 /** Per-row cross-entropy of logits [N, C] against int32 labels [N] (no reduction). */
 export function crossEntropyRows(logits: Tensor, labels: Tensor): Tensor {
-  requireF32('crossEntropy', logits);
+  checkArgs('crossEntropy', logits, labels);
   if (logits.rank !== 2) throw new Error(`webgpu-transfer: crossEntropy: logits must be [N, C], got ${logits.describe()}`);
   if (labels.dtype !== 'i32' || labels.rank !== 1 || labels.shape[0] !== logits.shape[0]) {
     throw new Error(`webgpu-transfer: crossEntropy: labels must be int32 [${logits.shape[0]}], got ${labels.describe()} for logits ${logits.describe()}`);
@@ -316,16 +426,27 @@ export function crossEntropyRows(logits: Tensor, labels: Tensor): Tensor {
 
 /** Mean cross-entropy (torch.nn.functional.cross_entropy with integer targets). */
 export function crossEntropy(logits: Tensor, labels: Tensor, reduction: 'mean' | 'sum' | 'none' = 'mean'): Tensor {
+  if (!['mean', 'sum', 'none'].includes(reduction)) throw err('crossEntropy', `reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
   const rows = crossEntropyRows(logits, labels);
   return reduction === 'none' ? rows : reduction === 'sum' ? sum(rows) : mean(rows);
 }
 
-export function mseLoss(a: Tensor, b: Tensor): Tensor { return mean(square(sub(a, b))); }
+/**
+ * Mean squared error. The shapes must be equal: PyTorch broadcasts [3, 1] against [3] to [3, 3] with only a
+ * warning, which is almost always a bug, so here it is an error.
+ */
+export function mseLoss(input: Tensor, target: Tensor): Tensor {
+  checkArgs('mseLoss', input, target);
+  if (input.rank !== target.rank || input.shape.some((d, i) => d !== target.shape[i])) {
+    throw err('mseLoss', `input ${input.describe()} and target ${target.describe()} differ in shape (no broadcasting: reshape one to match)`);
+  }
+  return mean(square(sub(input, target)));
+}
 
 // ---------------- matmul / linear ----------------
 /** Matrix product with PyTorch semantics for rank 1..3 (batch dims must match, or one side is 2-D). */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  requireF32('matmul', a, b);
+  checkArgs('matmul', a, b);
   if (a.rank < 1 || b.rank < 1 || a.rank > 3 || b.rank > 3) throw new Error(`webgpu-transfer: matmul: ranks 1..3 supported, got ${a.describe()} @ ${b.describe()}`);
   const a3 = a.rank === 1 ? [1, 1, a.shape[0]] : a.rank === 2 ? [1, ...a.shape] : a.shape;
   const b3 = b.rank === 1 ? [1, b.shape[0], 1] : b.rank === 2 ? [1, ...b.shape] : b.shape;
@@ -344,7 +465,7 @@ export function mm(a: Tensor, a3: number[], ta: boolean, b: Tensor, b3: number[]
 
 /** x @ w^T + b with PyTorch's weight layout [out, in]. */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
-  requireF32('linear', x, w);
+  checkArgs('linear', x, w, b);
   if (x.shape[x.rank - 1] !== w.shape[1] || w.rank !== 2) throw new Error(`webgpu-transfer: linear: input ${x.describe()} does not match weight ${w.describe()} ([out, in])`);
   const rows = x.size / w.shape[1];
   if (b && (b.rank !== 1 || b.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: linear: bias ${b.describe()} must be [${w.shape[0]}]`);
@@ -354,24 +475,49 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
 }
 
 // ---------------- conv / pool ----------------
-const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
+/** An int or [h, w] pair of ints >= min, e.g. a stride (min 1) or a padding (min 0). */
+function pair(op: string, what: string, v: unknown, min: number): [number, number] {
+  const p = typeof v === 'number' ? [v, v] : v;
+  if (!Array.isArray(p) || p.length !== 2 || p.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < min)) {
+    throw err(op, `${what} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p as [number, number];
+}
+
+/** Options the kernels do not implement are refused rather than ignored. */
+function unsupported(op: string, opts: object, known: string[]): void {
+  const o = opts as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (known.includes(k) || o[k] === undefined) continue;
+    const trivial = (k === 'dilation' || k === 'groups') && (o[k] === 1 || (Array.isArray(o[k]) && (o[k] as unknown[]).every((v) => v === 1)));
+    if (!trivial) throw err(op, `option ${k}=${JSON.stringify(o[k])} is not supported (supported: ${known.join(', ')}${k === 'dilation' || k === 'groups' ? `; ${k} must be 1` : ''})`);
+  }
+}
 
 export interface Conv2dOptions { stride?: number | [number, number]; padding?: number | [number, number] }
 
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
-  requireF32('conv2d', x, w);
+  checkArgs('conv2d', x, w, bias);
+  unsupported('conv2d', opts, ['stride', 'padding', 'bias']);
   if (x.rank !== 4 || w.rank !== 4) throw new Error(`webgpu-transfer: conv2d: input must be NCHW and weight [K, C, KH, KW], got ${x.describe()} and ${w.describe()}`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: conv2d: bias ${bias.describe()} must be [${w.shape[0]}]`);
-  const geom = K.convGeom(x.shape, w.shape, pair(opts.stride ?? 1), pair(opts.padding ?? 0));
+  const geom = K.convGeom(x.shape, w.shape, pair('conv2d', 'stride', opts.stride ?? 1, 1), pair('conv2d', 'padding', opts.padding ?? 0, 0));
   const y = K.conv2dK(x, w, bias ?? null, geom);
   return record(y, 'conv2d', bias ? [x, w, bias] : [x, w], {geom});
 }
 
 export interface PoolOptions { stride?: number | [number, number]; padding?: number | [number, number] }
 
+/** Kernel, stride and padding of a pooling op, checked. */
+function poolArgs(op: string, kernel: unknown, opts: PoolOptions): [[number, number], [number, number], [number, number]] {
+  unsupported(op, opts, ['stride', 'padding']);
+  const k = pair(op, 'kernel', kernel, 1);
+  return [k, pair(op, 'stride', opts.stride ?? k, 1), pair(op, 'padding', opts.padding ?? 0, 0)];
+}
+
 export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
-  requireF32('maxPool2d', x);
-  const geom = K.poolGeom('maxPool2d', x.shape, pair(kernel), pair(opts.stride ?? kernel), pair(opts.padding ?? 0));
+  checkArgs('maxPool2d', x);
+  const geom = K.poolGeom('maxPool2d', x.shape, ...poolArgs('maxPool2d', kernel, opts));
   const {y, arg} = K.poolK(x, geom, true);
   const out = record(y, 'maxPool2d', [x], {geom, arg});
   if (!out.node) arg!.dispose();
@@ -379,8 +525,8 @@ export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Po
 }
 
 export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
-  requireF32('avgPool2d', x);
-  const geom = K.poolGeom('avgPool2d', x.shape, pair(kernel), pair(opts.stride ?? kernel), pair(opts.padding ?? 0));
+  checkArgs('avgPool2d', x);
+  const geom = K.poolGeom('avgPool2d', x.shape, ...poolArgs('avgPool2d', kernel, opts));
   return record(K.poolK(x, geom, false).y, 'avgPool2d', [x], {geom});
 }
 
@@ -391,7 +537,8 @@ let dropoutCounter = 0;
  * counter); inside a captured step each replay advances the seed, so every step draws a fresh mask.
  */
 export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Tensor {
-  if (p < 0 || p >= 1) throw new Error(`webgpu-transfer: dropout: p must be in [0, 1), got ${p}`);
+  checkArgs('dropout', x);
+  if (!(typeof p === 'number' && p >= 0 && p < 1)) throw new Error(`webgpu-transfer: dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return x;
   const s = {value: seed ?? 0x5eed + dropoutCounter++};
   rt().onReplay(() => { s.value = (s.value + 0x9e3779b9) >>> 0; });
@@ -401,7 +548,10 @@ export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Ten
 
 /** An op with a user gradient: forward runs without recording; backward maps g to one gradient per input. */
 export function customGrad(inputs: Tensor[], forward: () => Tensor, backward: (g: Tensor) => (Tensor | null)[], name = 'custom'): Tensor {
+  if (!Array.isArray(inputs)) throw err(name, 'customGrad: inputs must be an array of tensors');
+  checkArgs('customGrad', ...inputs);
   const out = noGrad(forward);
+  if (!(out as Tensor | undefined)?.__isTensor) throw err(name, `customGrad: forward() must return a Tensor, got ${typeof out}`);
   return record(out, name, inputs, {}, (g) => backward(g));
 }
 

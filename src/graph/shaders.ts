@@ -1,5 +1,7 @@
-// Every WGSL kernel file, imported as text (esbuild's text loader), keyed by family.
+// Every WGSL kernel file, imported as text (esbuild's text loader), keyed by family. Each is prefixed with
+// shaders/numerics.wgsl, the one definition of the NaN/Inf helpers (WGSL has no include).
 import type {KernelSource} from '../gpu/pipelines.js';
+import numerics from '../../shaders/numerics.wgsl';
 import elementwise from '../../shaders/elementwise.wgsl';
 import reduce from '../../shaders/reduce.wgsl';
 import softmax from '../../shaders/softmax.wgsl';
@@ -10,7 +12,8 @@ import pool from '../../shaders/pool.wgsl';
 import optimizer from '../../shaders/optimizer.wgsl';
 import random from '../../shaders/random.wgsl';
 
-const k = (file: string, code: string): KernelSource => ({file, code});
+const preludeLines = numerics.split('\n').length;
+const k = (file: string, code: string): KernelSource => ({file, code: `${numerics}\n${code}`, prelude: {file: 'numerics.wgsl', lines: preludeLines}});
 export const SHADERS = {
   elementwise: k('elementwise.wgsl', elementwise),
   reduce: k('reduce.wgsl', reduce),

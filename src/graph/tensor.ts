@@ -1,9 +1,30 @@
 // Tensors: a shape, a dtype and a reference-counted GPU buffer; views (reshape) share the buffer.
 // The node records how the tensor was made, for reverse-mode autograd.
-import {rt, track, untrack} from './engine.js';
+import {deviceGeneration, rt, track, untrack} from './engine.js';
+import {currentOp} from './validate.js';
 
 export type DType = 'f32' | 'i32';
+/** What callers may write: the short names, or TF.js / NumPy spellings normalised by dtypeOf(). */
+export type DTypeName = DType | 'float32' | 'int32';
 export type Shape = readonly number[];
+
+const DTYPES: Record<string, DType> = {f32: 'f32', float32: 'f32', i32: 'i32', int32: 'i32'};
+/** The one place dtype names are read: aliases map to 'f32'/'i32'; anything else is an error naming the valid ones. */
+export function dtypeOf(name: unknown, op: string): DType {
+  if (name === undefined) return 'f32';
+  const d = typeof name === 'string' ? DTYPES[name] : undefined;
+  if (!d) throw new Error(`webgpu-transfer: ${op}: unknown dtype ${JSON.stringify(name)}: use 'f32' (or 'float32') or 'i32' (or 'int32')`);
+  return d;
+}
+
+/** Checks a shape argument: an array of non-negative integers. `op` names the caller. */
+export function checkShape(op: string, shape: unknown, what = 'shape'): number[] {
+  if (!Array.isArray(shape)) throw new Error(`webgpu-transfer: ${op}: ${what} must be an array of dimensions, got ${typeof shape === 'object' ? String(shape) : JSON.stringify(shape)}`);
+  for (const d of shape) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) throw new Error(`webgpu-transfer: ${op}: invalid ${what} ${fmt(shape)}: dimensions must be non-negative integers`);
+  }
+  return shape as number[];
+}
 
 export interface Storage {
   buffer: GPUBuffer;
@@ -37,6 +58,10 @@ export class Tensor {
   grad: Tensor | null = null;
   node: Node | null;
   name = '';
+  /** The device generation the buffer belongs to: a tensor does not survive shutdown() or a new init(). */
+  readonly generation = deviceGeneration();
+  /** The op that made this tensor, remembered when it is disposed (backward names it if it was still needed). */
+  disposedOutputOf: string | null = null;
 
   constructor(storage: Storage, shape: Shape, readonly dtype: DType = 'f32', node: Node | null = null, requiresGrad = false) {
     this.shape = [...shape];
@@ -49,24 +74,37 @@ export class Tensor {
 
   get rank(): number { return this.shape.length; }
   get disposed(): boolean { return this.storage === null; }
+  /** True when the device this tensor's buffer lives on was shut down (or replaced by a new init()). */
+  get stale(): boolean { return this.generation !== deviceGeneration(); }
 
   get buffer(): GPUBuffer {
-    if (!this.storage) throw new Error(`webgpu-transfer: tensor ${this.describe()} was disposed and used again`);
+    if (!this.storage) throw new Error(`webgpu-transfer: ${currentOp() ?? 'op'}: tensor ${this.describe()} was disposed and used again`);
+    if (this.stale) throw new Error(staleMessage(this, currentOp() ?? 'op'));
     return this.storage.buffer;
   }
 
   describe(): string { return `${this.name ? this.name + ' ' : ''}${this.dtype}${fmt(this.shape)}`; }
 
   /** Reads the values back (submits pending GPU work). */
-  async data(): Promise<Float32Array | Int32Array> {
+  data(): Promise<Float32Array | Int32Array> {
+    // Checked before any await: inside compile() an un-awaited data() must throw there, not become an
+    // unhandled rejection later.
+    if (this.disposed) throw new Error(`webgpu-transfer: data(): tensor ${this.describe()} was disposed`);
+    if (this.stale) throw new Error(staleMessage(this, 'data()'));
+    if (rt().isCapturing) throw new Error(`webgpu-transfer: data()/item() of ${this.describe()} inside a compiled step: a compiled body must be synchronous and read nothing back; read the outputs after step.run()`);
+    return this.readBack();
+  }
+
+  private async readBack(): Promise<Float32Array | Int32Array> {
     const bytes = await rt().read(this.buffer, this.size * 4);
+    await afterRead();
     return this.dtype === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes);
   }
 
   /** Reads a one-element tensor as a number. */
-  async item(): Promise<number> {
+  item(): Promise<number> {
     if (this.size !== 1) throw new Error(`webgpu-transfer: item() needs a one-element tensor, got ${this.describe()}`);
-    return (await this.data())[0];
+    return this.data().then((d) => d[0]);
   }
 
   /** Frees the buffer once no view uses it. Safe to call twice. */
@@ -74,15 +112,17 @@ export class Tensor {
     const s = this.storage;
     if (!s) return;
     this.storage = null;
+    if (this.node) this.disposedOutputOf = this.node.op;
     this.node = null;
     untrack(this);
-    if (--s.refs === 0) rt().release(s.buffer);
+    // A buffer of a device that is gone is not returned to the new device's pool.
+    if (--s.refs === 0 && !this.stale) rt().release(s.buffer);
   }
 
   /** A tensor over the same buffer with another shape of the same size (no copy). */
   viewAs(shape: Shape, node: Node | null = null, requiresGrad = false): Tensor {
     const s = this.storage;
-    if (!s) throw new Error(`webgpu-transfer: view of disposed tensor ${this.describe()}`);
+    if (!s) throw new Error(`webgpu-transfer: ${currentOp() ?? 'view'}: tensor ${this.describe()} was disposed`);
     if (sizeOf(shape) !== this.size) throw new Error(`webgpu-transfer: reshape: cannot view ${this.describe()} as ${fmt(shape)} (${this.size} vs ${sizeOf(shape)} elements)`);
     s.refs++;
     return new Tensor(s, shape, this.dtype, node, requiresGrad);
@@ -98,12 +138,26 @@ export class Tensor {
 
 /** A fresh tensor of the given shape backed by a pooled buffer (contents undefined until a kernel writes it). */
 export function empty(shape: Shape, dtype: DType = 'f32'): Tensor {
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`webgpu-transfer: invalid shape ${fmt(shape)}: dimensions must be non-negative integers`);
+  const op = currentOp() ?? 'tensor';
+  checkShape(op, shape);
+  const bytes = Math.max(1, sizeOf(shape)) * 4;
+  const r = rt();
+  // Up front, naming the op: past these limits Dawn fails later with a raw validation or out-of-memory error.
+  const limit = r.maxTensorBytes;
+  if (bytes > limit.bytes) {
+    throw new Error(`webgpu-transfer: ${op}: a ${dtype}${fmt(shape)} tensor needs ${bytes} bytes, more than this adapter allows per buffer (${limit.bytes} bytes, ${limit.name})`);
   }
-  const buffer = rt().alloc(Math.max(1, sizeOf(shape)) * 4);
+  const buffer = r.alloc(bytes, () => `${op}: a ${dtype}${fmt(shape)} tensor (${bytes} bytes)`);
   return new Tensor({buffer, refs: 1}, shape, dtype);
 }
+
+function staleMessage(t: Tensor, op: string): string {
+  return `webgpu-transfer: ${op}: tensor ${t.describe()} belongs to a device that was shut down (shutdown() or a new init()); tensors do not outlive their device: create it again after init()`;
+}
+
+/** Hook run after every read-back (anomaly mode checks its flags there); set by anomaly.ts. */
+let afterRead: () => Promise<void> = async () => undefined;
+export function setAfterRead(fn: () => Promise<void>): void { afterRead = fn; }
 
 /**
  * Host values as the typed array a buffer of `dtype` holds. Int32 values must be exact integers in range:
@@ -121,6 +175,7 @@ export function hostArray(data: ArrayLike<number>, dtype: DType, op: string): Fl
 
 /** Uploads host data. Numbers outside int32 (for i32) or non-finite labels are rejected. */
 export function fromData(data: ArrayLike<number>, shape: Shape, dtype: DType = 'f32', requiresGrad = false): Tensor {
+  checkShape('tensor', shape);
   const n = sizeOf(shape);
   if (data.length !== n) throw new Error(`webgpu-transfer: tensor: ${data.length} values do not fill shape ${fmt(shape)} (${n} elements)`);
   const arr = hostArray(data, dtype, 'tensor');

@@ -4,6 +4,12 @@ import {noGrad, rt} from '../graph/engine.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Module} from './module.js';
 
+/** Layer sizes are positive integers; checked before any allocation so the error names the layer. */
+function size(layer: string, what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`webgpu-transfer: ${layer}: ${what} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 let initSeed = 1;
 /** Sets the seed that parameter initialisation draws from (each layer takes the next one). */
 export function manualSeed(seed: number): void { initSeed = seed; }
@@ -21,6 +27,8 @@ export class Linear extends Module {
   bias: Tensor | null;
   constructor(readonly inFeatures: number, readonly outFeatures: number, bias = true) {
     super();
+    size('Linear', 'inFeatures', inFeatures);
+    size('Linear', 'outFeatures', outFeatures);
     const bound = 1 / Math.sqrt(inFeatures);
     this.weight = this.param('weight', uniformInit([outFeatures, inFeatures], bound));
     this.bias = bias ? this.param('bias', uniformInit([outFeatures], bound)) : null;
@@ -33,7 +41,11 @@ export class Conv2d extends Module {
   bias: Tensor | null;
   constructor(inChannels: number, outChannels: number, kernel: number | [number, number], readonly opts: O.Conv2dOptions & {bias?: boolean} = {}) {
     super();
-    const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel;
+    size('Conv2d', 'inChannels', inChannels);
+    size('Conv2d', 'outChannels', outChannels);
+    const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : Array.isArray(kernel) ? kernel : [NaN, NaN];
+    size('Conv2d', 'kernel', kh);
+    size('Conv2d', 'kernel', kw);
     const bound = 1 / Math.sqrt(inChannels * kh * kw);
     this.weight = this.param('weight', uniformInit([outChannels, inChannels, kh, kw], bound));
     this.bias = opts.bias === false ? null : this.param('bias', uniformInit([outChannels], bound));
@@ -45,7 +57,10 @@ export class ReLU extends Module { forward(x: Tensor): Tensor { return O.relu(x)
 export class Tanh extends Module { forward(x: Tensor): Tensor { return O.tanh(x); } }
 export class Sigmoid extends Module { forward(x: Tensor): Tensor { return O.sigmoid(x); } }
 export class LeakyReLU extends Module {
-  constructor(readonly slope = 0.01) { super(); }
+  constructor(readonly slope = 0.01) {
+    super();
+    if (typeof slope !== 'number' || !Number.isFinite(slope)) throw new Error(`webgpu-transfer: LeakyReLU: slope must be a finite number, got ${slope}`);
+  }
   forward(x: Tensor): Tensor { return O.leakyRelu(x, this.slope); }
 }
 export class Flatten extends Module { forward(x: Tensor): Tensor { return O.flatten(x, 1); } }
@@ -58,7 +73,10 @@ export class AvgPool2d extends Module {
   forward(x: Tensor): Tensor { return O.avgPool2d(x, this.kernel, this.opts); }
 }
 export class Dropout extends Module {
-  constructor(readonly p = 0.5) { super(); }
+  constructor(readonly p = 0.5) {
+    super();
+    if (!(typeof p === 'number' && p >= 0 && p < 1)) throw new Error(`webgpu-transfer: Dropout: p must be in [0, 1), got ${p}`);
+  }
   forward(x: Tensor): Tensor { return O.dropout(x, this.p, this.training); }
 }
 
@@ -100,6 +118,10 @@ export class BatchNorm extends Module {
 
   constructor(readonly numFeatures: number, readonly ranks: number[], readonly opts: {eps?: number; momentum?: number; affine?: boolean} = {}) {
     super();
+    size(this.constructor.name, 'numFeatures', numFeatures);
+    const eps = opts.eps ?? 1e-5, momentum = opts.momentum ?? 0.1;
+    if (!(eps > 0 && Number.isFinite(eps))) throw new Error(`webgpu-transfer: ${this.constructor.name}: eps must be > 0, got ${eps}`);
+    if (!(momentum >= 0 && momentum <= 1)) throw new Error(`webgpu-transfer: ${this.constructor.name}: momentum must be in [0, 1], got ${momentum}`);
     const affine = opts.affine ?? true;
     this.weight = affine ? this.param('weight', O.ones([numFeatures])) : null;
     this.bias = affine ? this.param('bias', O.zeros([numFeatures])) : null;

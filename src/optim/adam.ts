@@ -14,6 +14,7 @@ export class Adam extends Optimizer<AdamOptions> {
   protected override validate(o: Required<AdamOptions>): void {
     super.validate(o);
     if (!(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1)) throw new Error(`webgpu-transfer: ${this.constructor.name}: betas must be in [0, 1), got ${o.beta1}, ${o.beta2}`);
+    if (typeof o.eps !== 'number' || !(o.eps >= 0 && o.eps < Infinity)) throw new Error(`webgpu-transfer: ${this.constructor.name}: eps must be a finite number >= 0, got ${o.eps}`);
   }
 
   protected stateNames(): string[] { return ['m', 'v']; }

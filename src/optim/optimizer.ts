@@ -18,8 +18,14 @@ export abstract class Optimizer<O extends GroupOptions> {
   constructor(params: Tensor[] | ({params: Tensor[]} & Partial<O>)[], defaults: Required<O>) {
     const list = params.length && (params[0] as {__isTensor?: boolean}).__isTensor
       ? [{params: params as Tensor[]}] : (params as ({params: Tensor[]} & Partial<O>)[]);
-    this.groups = list.map((g) => {
+    if (!Array.isArray(params)) throw new Error(`webgpu-transfer: ${this.constructor.name}: params must be an array of tensors or of parameter groups, got ${typeof params}`);
+    this.groups = list.map((g, gi) => {
       const {params: ps, ...rest} = g;
+      if (!Array.isArray(ps) || ps.some((p) => !(p as {__isTensor?: boolean})?.__isTensor)) {
+        throw new Error(`webgpu-transfer: ${this.constructor.name}: parameter group ${gi}: params must be an array of tensors`);
+      }
+      const bad = ps.find((p) => p.dtype !== 'f32');
+      if (bad) throw new Error(`webgpu-transfer: ${this.constructor.name}: parameter ${bad.describe()} is not float32`);
       const options = {...defaults} as Required<O>;
       for (const [k, v] of Object.entries(rest)) if (v !== undefined) (options as Record<string, unknown>)[k] = v;
       this.validate(options);
@@ -28,8 +34,12 @@ export abstract class Optimizer<O extends GroupOptions> {
   }
 
   protected validate(o: Required<O>): void {
-    if (!((o.lr ?? -1) >= 0)) throw new Error(`webgpu-transfer: ${this.constructor.name}: lr must be >= 0, got ${o.lr}`);
-    if (!((o.weightDecay ?? -1) >= 0)) throw new Error(`webgpu-transfer: ${this.constructor.name}: weightDecay must be >= 0, got ${o.weightDecay}`);
+    // `!(x >= 0)` also refuses NaN and non-numbers; Infinity is refused as it turns every weight into NaN.
+    const num = (k: string, v: unknown, ok: (x: number) => boolean, range: string) => {
+      if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new Error(`webgpu-transfer: ${this.constructor.name}: ${k} must be ${range}, got ${v}`);
+    };
+    num('lr', o.lr, (x) => x >= 0, '>= 0 and finite');
+    num('weightDecay', o.weightDecay, (x) => x >= 0, '>= 0 and finite');
   }
 
   /** Sets the learning rate of every group (schedulers scale each group's base lr instead). */

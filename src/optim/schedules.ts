@@ -25,6 +25,7 @@ export abstract class LRSchedule {
 export class StepLR extends LRSchedule {
   constructor(opt: Optimizer<GroupOptions>, readonly stepSize: number, readonly gamma = 0.1) {
     super(opt);
+    if (!(gamma > 0 && Number.isFinite(gamma))) throw new Error(`webgpu-transfer: StepLR: gamma must be a finite number > 0, got ${gamma}`);
     if (!(stepSize >= 1)) throw new Error(`webgpu-transfer: StepLR: stepSize must be >= 1, got ${stepSize}`);
   }
   factor(s: number): number { return this.gamma ** Math.floor(s / this.stepSize); }
@@ -32,7 +33,10 @@ export class StepLR extends LRSchedule {
 
 /** lr * gamma^step (torch ExponentialLR). */
 export class ExponentialLR extends LRSchedule {
-  constructor(opt: Optimizer<GroupOptions>, readonly gamma: number) { super(opt); }
+  constructor(opt: Optimizer<GroupOptions>, readonly gamma: number) {
+    super(opt);
+    if (!(gamma > 0 && Number.isFinite(gamma))) throw new Error(`webgpu-transfer: ExponentialLR: gamma must be a finite number > 0, got ${gamma}`);
+  }
   factor(s: number): number { return this.gamma ** s; }
 }
 

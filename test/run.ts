@@ -16,6 +16,10 @@ import './io.test.js';
 import './data.test.js';
 import './train.test.js';
 import './transfer.test.js';
+import './numerics.test.js';
+import './properties.test.js';
+import './soak.test.js';
+// Last before the browser part: it shuts the device down and starts it again.
 import './errors.test.js';
 import './browser.test.js';
 

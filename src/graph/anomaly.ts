@@ -12,8 +12,14 @@ import {uw} from './uniforms.js';
 const env = typeof process !== 'undefined' && process.env ? process.env : {};
 let enabled = env.WGT_ANOMALY === '1';
 
-/** Turns anomaly mode on or off (default: env WGT_ANOMALY=1). Pending checks are kept until the next read. */
-export function setAnomalyMode(on: boolean): void { enabled = on; }
+/**
+ * Turns anomaly mode on or off (default: env WGT_ANOMALY=1). Turning it off drops pending checks and those
+ * recorded in compiled steps (their scans still run on replay, into buffers no one reads).
+ */
+export function setAnomalyMode(on: boolean): void {
+  enabled = on;
+  if (!on) state = null;
+}
 export function isAnomalyMode(): boolean { return enabled; }
 
 const SLOTS = 4096; // u32 flags per GPU buffer

@@ -142,7 +142,8 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
   const outputs = outer * inner;
   const out0 = outputs;
   if (!out0) return empty([0]);
-  if (r === 0) return fillK(empty([outputs]), kind === 'sum' ? 0 : NaN);
+  // An empty sum is 0; scaled by alpha = 1/0 (the mean of nothing) it is NaN, as torch.mean.
+  if (r === 0) return fillK(empty([outputs]), kind === 'sum' ? 0 * alpha : NaN);
   // Few outputs over a long axis: split it so enough threads run (a few per core on CPU adapters).
   const target = rt().ctx.report.isCpu ? 256 : 16384;
   const chunks = Math.max(1, Math.min(Math.ceil(target / outputs), Math.floor(r / 256)));

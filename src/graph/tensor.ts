@@ -96,7 +96,8 @@ export class Tensor {
   }
 
   private async readBack(): Promise<Float32Array | Int32Array> {
-    const bytes = await rt().read(this.buffer, this.size * 4);
+    // Nothing to copy for an empty tensor (a zero-size mapping fails on llvmpipe); still a read point.
+    const bytes = this.size ? await rt().read(this.buffer, this.size * 4) : new ArrayBuffer(0);
     await afterRead();
     return this.dtype === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes);
   }

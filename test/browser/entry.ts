@@ -4,6 +4,7 @@ import * as wt from '../../src/index.js';
 import {checkOp} from '../lib/check.js';
 import * as R from '../lib/reference.js';
 import type {OpCase} from '../lib/check.js';
+import {NAN_CASES, sameValues} from '../lib/nan-cases.js';
 
 const cases: OpCase[] = [
   {name: 'add broadcast [5,9]+[9]', inputs: [R.randomNd([5, 9], 1), R.randomNd([9], 2)], gpu: ([a, b]) => wt.add(a, b), ref: ([a, b]) => R.zip([a, b], (x, y) => x + y)},
@@ -23,6 +24,16 @@ async function runKernelTests(): Promise<{adapter: string; results: {name: strin
   for (const c of cases) {
     try { await checkOp(c); results.push({name: c.name, ok: true}); } catch (e) { results.push({name: c.name, ok: false, error: String((e as Error).message ?? e)}); }
   }
+  // NaN/Inf: the same table of PyTorch answers as test/numerics.test.ts, on Chromium's adapter.
+  for (const [name, f, inputs, want] of NAN_CASES) {
+    try {
+      const got = await f(...inputs.map((v) => wt.tensor(v))).data();
+      const bad = sameValues(got, want);
+      results.push({name: `NaN/Inf: ${name}`, ok: !bad, error: bad ? `${bad} (all: ${Array.from(got)})` : undefined});
+    } catch (e) { results.push({name: `NaN/Inf: ${name}`, ok: false, error: String((e as Error).message ?? e)}); }
+  }
+  const arg = Array.from(await wt.argmax(wt.tensor([1, NaN, 3, NaN])).data());
+  results.push({name: 'NaN/Inf: argmax gives the first NaN', ok: arg[0] === 1, error: `got ${arg}`});
   return {adapter: wt.formatReport(wt.adapter()), results};
 }
 (globalThis as Record<string, unknown>).runKernelTests = runKernelTests;

@@ -13,7 +13,8 @@ function unravel(i: number, shape: number[]): number[] {
 
 export function broadcastShape(a: number[], b: number[]): number[] {
   const r = Math.max(a.length, b.length);
-  return Array.from({length: r}, (_, i) => Math.max(a[a.length - r + i] ?? 1, b[b.length - r + i] ?? 1));
+  // A dim of 1 takes the other's size, 0 included (NumPy: [1] with [0] broadcasts to [0]).
+  return Array.from({length: r}, (_, i) => { const da = a[a.length - r + i] ?? 1, db = b[b.length - r + i] ?? 1; return da === 1 ? db : da; });
 }
 
 /** Value of x at the broadcast position `idx` of an output with rank idx.length. */

@@ -160,6 +160,25 @@ t('an error inside a gradient rule names the op', () => {
   assert.throws(() => wt.sum(y).backward(), /backward of 'myOp' \(output f32\[2\], inputs f32\[2\]\): boom/);
 });
 
+t('a 2^28-element tensor: refused up front or reported as out of memory naming the op and the size', async () => {
+  // llvmpipe: past maxStorageBufferBindingSize (128 MiB), refused at the op. SwiftShader: within its limits but
+  // its allocation fails; the error scope reports it at the next read. A device with the memory just runs it.
+  let msg = '';
+  try {
+    const y = wt.tidy(() => wt.sum(wt.relu(wt.zeros([2 ** 28]))));
+    assert.is(await y.item(), 0);
+    y.dispose();
+  } catch (e) { msg = (e as Error).message; }
+  if (msg) {
+    assert.match(msg, /zeros: a f32\[268435456\] tensor (needs 1073741824 bytes, more than this adapter allows|\(1073741824 bytes\) could not be allocated)/);
+    assert.not.match(msg, /Invalid Buffer|BindGroup/, 'no follow-on validation errors');
+  }
+  // The device is still usable, and a failed buffer is never handed out again.
+  assert.equal(Array.from(await wt.relu(wt.tensor([-1, 2])).data()), [0, 2]);
+  const small = wt.ones([4]);
+  assert.equal(Array.from(await wt.sum(small).data()), [4]);
+});
+
 t('a tensor from before shutdown() gives a clear error after init(); init with another backend is refused', async () => {
   const have = wt.adapter().backend;
   const old = wt.ones([2]);

@@ -21,6 +21,8 @@ export class BufferPool {
   pendingError: string | null = null;
   /** Error scopes not yet answered; reads wait for them. */
   outstanding = new Set<Promise<unknown>>();
+  /** Buffers whose allocation failed: never pooled for reuse. */
+  private failed = new WeakSet<GPUBuffer>();
 
   constructor(private device: GPUDevice, private maxBufferSize: number) {}
 
@@ -37,13 +39,14 @@ export class BufferPool {
     this.allocatedBytes += size;
     // Dawn reports a failed allocation asynchronously (or, uncaught, only at a later read with raw driver text):
     // the scope turns it into an error naming the request, thrown at the next submit or read.
+    const held = this.allocatedBytes - size;
     this.device.pushErrorScope('out-of-memory');
     const buf = this.device.createBuffer({size, usage: STORAGE_USAGE});
     const done = this.device.popErrorScope().then((err) => {
-      if (err && !this.pendingError) {
-        this.pendingError = `webgpu-transfer: out of GPU memory: ${what ? what() : `a buffer of ${bytes} bytes`} could not be allocated ` +
-          `(${this.allocatedBytes} bytes already held by the engine): ${err.message}`;
-      }
+      if (!err) return;
+      this.failed.add(buf);
+      this.pendingError ??= `webgpu-transfer: out of GPU memory: ${what ? what() : `a buffer of ${bytes} bytes`} could not be allocated ` +
+        `(${held} bytes already held by the engine): ${err.message.split('\n')[0]}`;
     }).finally(() => this.outstanding.delete(done));
     this.outstanding.add(done);
     return buf;
@@ -51,6 +54,7 @@ export class BufferPool {
 
   release(buf: GPUBuffer): void {
     this.inUseBytes -= buf.size;
+    if (this.failed.has(buf)) { this.allocatedBytes -= buf.size; buf.destroy(); return; }
     let list = this.free.get(buf.size);
     if (!list) this.free.set(buf.size, (list = []));
     list.push(buf);

@@ -170,7 +170,15 @@ export class Runtime {
   /** Submits everything recorded so far. */
   flush(): void {
     if (this.capturing) return;
-    this.throwPending();
+    try {
+      this.throwPending();
+    } catch (e) {
+      // Work recorded after a failure would only fail again (e.g. bind groups of a buffer that was never
+      // allocated): drop it with the error.
+      this.pending = [];
+      this.arena.reset();
+      throw e;
+    }
     if (!this.pending.length) return;
     this.arena.upload(this.device.queue);
     const cmds = this.pending;
@@ -203,9 +211,12 @@ export class Runtime {
   private throwPending(): void {
     if (this.ctx.lostReason) throw new Error(`webgpu-transfer: ${this.ctx.lostReason}`);
     const msgs: string[] = [];
+    // An allocation failure explains the validation errors that follow it (invalid buffer in a bind group).
     if (this.pool.pendingError) msgs.push(this.pool.pendingError);
-    if (this.pipelines.pendingError) msgs.push(this.pipelines.pendingError.message);
-    if (this.ctx.error) msgs.push(`webgpu-transfer: ${this.ctx.error}`);
+    else {
+      if (this.pipelines.pendingError) msgs.push(this.pipelines.pendingError.message);
+      if (this.ctx.error) msgs.push(`webgpu-transfer: ${this.ctx.error}`);
+    }
     this.pipelines.pendingError = null;
     this.pool.pendingError = null;
     this.ctx.error = null;
@@ -215,6 +226,9 @@ export class Runtime {
   /** Reads `bytes` bytes of a buffer back to the host (submits pending work first). */
   async read(buf: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     if (this.capturing) throw new Error('webgpu-transfer: reading data inside a captured step is not allowed (capture functions must be synchronous)');
+    // Dawn answers allocation error scopes within a tick: wait, so an out-of-memory error naming the op comes
+    // first, instead of the validation errors it causes.
+    if (this.pool.outstanding.size) await Promise.all([...this.pool.outstanding]);
     const size = Math.ceil(bytes / 4) * 4;
     const key = Math.max(256, 2 ** Math.ceil(Math.log2(size)));
     const list = this.staging.get(key) ?? [];
@@ -236,6 +250,7 @@ export class Runtime {
 
   /** Waits until the GPU has finished everything submitted so far. */
   async sync(): Promise<void> {
+    if (this.pool.outstanding.size) await Promise.all([...this.pool.outstanding]);
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     await this.settle();

@@ -1,156 +1,379 @@
 #!/usr/bin/env node
-// webgpu-transfer CLI: train / eval / show / adapters. Flags are parsed by Node's util.parseArgs (strict:
-// unknown flags and missing values are errors naming the flag).
+// webgpu-transfer CLI: train / eval / show / adapters (experiment parses its own flags). Each command accepts
+// only its own flags, and every value is checked here, before the device starts or a dataset loads, so a typo
+// costs nothing and never trains with a value the user did not mean.
 import {parseArgs} from 'node:util';
+import {existsSync, readFileSync, unlinkSync} from 'node:fs';
+import {dirname, join, resolve} from 'node:path';
+import {fileURLToPath} from 'node:url';
 import * as wt from '../index.js';
 import {DATASETS, loadDataset} from '../data/datasets.js';
+import type {ImageSet} from '../data/mnist.js';
 import {DataLoader} from '../data/loader.js';
 import {writeGridPng} from '../data/png.js';
 import {Trainer} from '../train/trainer.js';
 import {evaluate} from '../train/evaluate.js';
-import {loadModel} from '../train/checkpoint.js';
+import {loadModel, pendingTrainStatePath, readCheckpointInfo, trainStatePath, type CheckpointInfo} from '../train/checkpoint.js';
+import {checkWritableDir, lockFolder} from '../io/files.js';
 import {buildModel, MODELS} from './models.js';
 import {runExperimentCommand} from './experiment.js';
 
-const HELP: Record<string, string> = {
-  main: `usage: webgpu-transfer <command> [flags]   (run a command with --help for its flags)
-
-commands:
-  train     train a model on a dataset; writes checkpoints (safetensors) and metrics (JSON lines)
-  eval      evaluate a checkpoint on a dataset's test split
-  show      write a PNG grid of a dataset's images
-  adapters  list the WebGPU adapters of this machine
-  experiment  run a transfer experiment (tables, JSON and charts under results/<name>/)
-
-environment: WGT_BACKEND=auto|swiftshader|llvmpipe|vulkan, WGT_FAST=1 (Dawn speed toggles)`,
-  train: `usage: webgpu-transfer train [flags]
-  --dataset NAME        ${DATASETS.join(' | ')} (default mnist)
-  --model NAME          ${MODELS.join(' | ')} (default lenet5)
-  --epochs N            epochs over the training split (default 3)
-  --steps N             total steps instead of epochs
-  --batch N             batch size (default 64)
-  --optimizer NAME      adam | adamw | sgd (default adam)
-  --lr X                learning rate (default 0.001 for adam, 0.05 for sgd)
-  --momentum X          SGD momentum (default 0.9)
-  --weight-decay X      (default 0)
-  --schedule NAME       none | cosine | step | dann (default none)
-  --shift N             random shift augmentation in pixels (default 0)
-  --per-class N         keep N training images per class
-  --seed N              seed for init, split and batches (default 0)
-  --out DIR             checkpoints and metrics go here (default runs/<dataset>-<model>)
-  --checkpoint-every N  steps between checkpoints (default: end only)
-  --resume PATH         continue from a checkpoint
-  --backend NAME        adapter (default from WGT_BACKEND, else auto)
-  --progress MODE       auto | bar | lines | none`,
-  eval: `usage: webgpu-transfer eval --checkpoint PATH [--dataset NAME] [--model NAME] [--backend NAME]`,
-  show: `usage: webgpu-transfer show [--dataset NAME] [--split train|test] [--count N] [--out FILE.png]`,
-};
-
 function fail(msg: string): never {
-  console.error(`webgpu-transfer: ${msg}`);
+  console.error(`webgpu-transfer: ${msg.replace(/^webgpu-transfer: /, '')}`);
   process.exit(2);
 }
+const note = (msg: string) => console.error(`webgpu-transfer: ${msg}`);
 
-function num(v: string | undefined, flag: string, def: number, {int = false, min = -Infinity} = {}): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min) fail(`flag --${flag} expects ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}, got '${v}'`);
+// ---- flag values: strict parsers (Number('') is 0 and Number('0x10') is 16; neither is a learning rate) ----
+type Parse = (v: string, flag: string) => string | number;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const int = (min: number, max = 2 ** 31 - 1): Parse => (v, flag) => {
+  const n = DECIMAL.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    fail(`flag --${flag} expects an integer >= ${min}${max < 2 ** 31 - 1 ? ` and <= ${max}` : ''}, got '${v}'`);
+  }
   return n;
+};
+const real = ({above, min, below}: {above?: number; min?: number; below?: number}): Parse => (v, flag) => {
+  const n = DECIMAL.test(v) ? Number(v) : NaN;
+  const ok = Number.isFinite(n) && (above === undefined || n > above) && (min === undefined || n >= min) && (below === undefined || n < below);
+  const range = [above !== undefined && `> ${above}`, min !== undefined && `>= ${min}`, below !== undefined && `< ${below}`].filter(Boolean).join(' and ');
+  if (!ok) fail(`flag --${flag} expects a decimal number ${range}, got '${v}'`);
+  return n;
+};
+const choice = (list: readonly string[]): Parse => (v, flag) => (list.includes(v) ? v : fail(`flag --${flag} expects one of ${list.join(', ')}, got '${v}'`));
+const text: Parse = (v, flag) => (v.trim() ? v : fail(`flag --${flag} expects a value, got '${v}'`));
+
+const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
+const SCHEDULES = ['none', 'cosine', 'step', 'dann'] as const;
+const BACKENDS = ['auto', 'swiftshader', 'llvmpipe', 'vulkan', 'opengles'] as const;
+const PROGRESS = ['auto', 'bar', 'lines', 'none'] as const;
+
+interface FlagSpec { arg?: string; parse?: Parse; help: string }
+const flag = (arg: string, parse: Parse, help: string): FlagSpec => ({arg, parse, help});
+const bool = (help: string): FlagSpec => ({help});
+const dataset = flag('NAME', choice(DATASETS), `${DATASETS.join(' | ')}`);
+const backend = flag('NAME', choice(BACKENDS), 'adapter (default from WGT_BACKEND, else auto)');
+const seedFlag = (help: string) => flag('N', int(0), help);
+
+const COMMANDS: Record<string, {about: string; usage: string; flags: Record<string, FlagSpec>; more?: string}> = {
+  train: {
+    about: 'train a model on a dataset; writes checkpoints (safetensors) and metrics (JSON lines)',
+    usage: 'train [flags]',
+    flags: {
+      dataset: {...dataset, help: `${dataset.help} (default mnist)`},
+      model: flag('NAME', choice(MODELS), `${MODELS.join(' | ')} (default lenet5)`),
+      epochs: flag('N', int(1), 'epochs over the training split (default 3)'),
+      steps: flag('N', int(1), 'total steps instead of epochs'),
+      batch: flag('N', int(1), 'batch size (default 64)'),
+      optimizer: flag('NAME', choice(OPTIMIZERS), `${OPTIMIZERS.join(' | ')} (default adam)`),
+      lr: flag('X', real({above: 0}), 'learning rate (default 0.001 for adam and adamw, 0.05 for sgd)'),
+      momentum: flag('X', real({min: 0, below: 1}), 'SGD momentum (default 0.9; sgd only)'),
+      'weight-decay': flag('X', real({min: 0}), '(default 0)'),
+      schedule: flag('NAME', choice(SCHEDULES), `${SCHEDULES.join(' | ')} (default none)`),
+      shift: flag('N', int(0, 14), 'random shift augmentation in pixels (default 0)'),
+      'per-class': flag('N', int(1), 'keep N training images per class'),
+      seed: seedFlag('seed for init, split and batches (default 0)'),
+      out: flag('DIR', text, 'checkpoints and metrics go here (default runs/<dataset>-<model>; on --resume the\n' +
+        '                        checkpoint\'s folder). A folder holding another run is refused without --overwrite'),
+      overwrite: bool('replace the run already in --out (its checkpoint and metrics are deleted)'),
+      'checkpoint-every': flag('N', int(1), 'steps between checkpoints (default: end only)'),
+      resume: flag('PATH', text, 'continue the run of this checkpoint (model.safetensors); its dataset, model,\n' +
+        '                        seed, optimizer, lr, batch, schedule, shift and per-class are reused, and a\n' +
+        '                        contradicting flag is an error; --steps/--epochs set the new total'),
+      backend,
+      progress: flag('MODE', choice(PROGRESS), `${PROGRESS.join(' | ')} (default auto: a bar on a terminal)`),
+    },
+  },
+  eval: {
+    about: 'evaluate a checkpoint on the test split it was held out from',
+    usage: 'eval --checkpoint PATH [flags]',
+    flags: {
+      checkpoint: flag('PATH', text, 'the model file (model.safetensors) of a training run'),
+      dataset: {...dataset, help: `${dataset.help}\n                        (default: the dataset the checkpoint recorded)`},
+      model: flag('NAME', choice(MODELS), 'must match the checkpoint\'s model if it recorded one'),
+      seed: seedFlag('split seed; must match the checkpoint\'s if it recorded one'),
+      backend,
+    },
+    more: `The checkpoint records the dataset, split seed and model it trained on, and eval uses them, so the
+test split is the one held out from training. A contradicting --model or --seed is an error (another seed's
+test split holds training images). --dataset may name another dataset: a domain of the MNIST split
+(mnist-m, mnist-rotated, ...) is split with the recorded seed, so its test images are held out too; another
+dataset gets a note. Image shape and class count must match the model. Non-finite weights are warned about.`,
+  },
+  show: {
+    about: 'write a PNG grid of a dataset\'s images',
+    usage: 'show [flags]',
+    flags: {
+      dataset: {...dataset, help: `${dataset.help} (default mnist)`},
+      split: flag('NAME', choice(['train', 'test']), 'train | test (default train)'),
+      count: flag('N', int(1, 1024), 'images in the grid, 8 per row (default 64)'),
+      seed: seedFlag('split seed (default 0)'),
+      out: flag('FILE', text, 'the PNG to write (default <dataset>-<split>.png)'),
+    },
+  },
+  adapters: {about: 'list the WebGPU adapters of this machine', usage: 'adapters', flags: {}},
+};
+
+function helpFor(cmd: string): string {
+  const c = COMMANDS[cmd];
+  const lines = Object.entries(c.flags).map(([k, f]) => `  ${`--${k}${f.arg ? ` ${f.arg}` : ''}`.padEnd(22)}${f.help}`);
+  lines.push(`  ${'--help'.padEnd(22)}this text`);
+  return `usage: webgpu-transfer ${c.usage}\n${c.about}\n\n${lines.join('\n')}${c.more ? `\n\n${c.more}` : ''}`;
+}
+
+const MAIN_HELP = `usage: webgpu-transfer <command> [flags]   (run a command with --help for its flags)
+
+commands:
+${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(11)}${c.about}`).join('\n')}
+  experiment run a transfer experiment (tables, JSON and charts under results/<name>/)
+
+  --version  the package version
+
+environment: WGT_BACKEND=auto|swiftshader|llvmpipe|vulkan, WGT_FAST=1 (Dawn speed toggles)`;
+
+function version(): string {
+  // dist/src/cli/main.js or src/cli/main.ts: the package.json of this package is the first one above.
+  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
+    const p = join(d, 'package.json');
+    if (existsSync(p)) {
+      const pkg = JSON.parse(readFileSync(p, 'utf8')) as {name?: string; version?: string};
+      if (pkg.name === 'webgpu-transfer') return pkg.version ?? 'unknown';
+    }
+    if (dirname(d) === d) return 'unknown';
+  }
+}
+
+/** Parses one command's flags: unknown, repeated or misplaced flags and bad values all fail here. */
+function parseFlags(cmd: string, args: string[]): Record<string, string | number | boolean | undefined> {
+  const spec = COMMANDS[cmd].flags;
+  // `--epochs -1`: parseArgs reads `-1` as a short flag ("ambiguous"); join negative numbers to their flag so
+  // the value reaches our range check.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--([^=]+)$/.exec(args[i]);
+    if (m && spec[m[1]]?.arg && /^-[\d.]/.test(args[i + 1] ?? '')) joined.push(`${args[i]}=${args[++i]}`);
+    else joined.push(args[i]);
+  }
+  const options: Record<string, {type: 'string' | 'boolean'; short?: string}> = {help: {type: 'boolean', short: 'h'}};
+  for (const [k, f] of Object.entries(spec)) options[k] = {type: f.arg ? 'string' : 'boolean'};
+  for (const a of joined) {
+    const name = /^--([^=]+)/.exec(a)?.[1];
+    if (!name || name in options) continue;
+    const owners = Object.keys(COMMANDS).filter((c) => name in COMMANDS[c].flags);
+    fail(`${cmd}: unknown flag --${name}${owners.length ? ` (a flag of ${owners.join(', ')}, not of ${cmd})` : ''}; ` +
+      `${cmd} takes ${Object.keys(spec).map((k) => `--${k}`).join(' ') || 'no flags'} (see ${cmd} --help)`);
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({args: joined, options, strict: true, allowPositionals: false, tokens: true});
+  } catch (e) {
+    fail(`${cmd}: ${(e as Error).message} (see ${cmd} --help)`);
+  }
+  const seen = new Set<string>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== 'option') continue;
+    if (seen.has(t.name)) fail(`${cmd}: flag --${t.name} given twice`);
+    seen.add(t.name);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) { console.log(helpFor(cmd)); process.exit(0); }
+  const out: Record<string, string | number | boolean | undefined> = {};
+  for (const [k, v] of Object.entries(values)) out[k] = typeof v === 'string' ? spec[k].parse!(v, k) : v;
+  return out;
+}
+
+/** Releases `release` at exit, on an error exit and on Ctrl-C / SIGTERM (which otherwise skip 'exit' handlers). */
+function onExit(release: () => void): void {
+  process.on('exit', release);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => { release(); console.error(`webgpu-transfer: stopped by ${sig}`); process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)); });
+  }
+}
+
+async function startDevice(name: string | undefined): Promise<void> {
+  await wt.init({backend: (name ?? process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
+  console.log(wt.formatReport(wt.adapter()));
+}
+
+// Datasets that split the same MNIST images by seed: a model trained on one never saw another's test images.
+const family = (name: string) => (name === 'fashion-mnist' ? 'fashion-mnist' : name.startsWith('mnist') ? 'mnist' : name);
+const shapeOf = (s: ImageSet) => `${s.channels}x${s.height}x${s.width}`;
+
+/** The model's input shape and classes, as recorded in the checkpoint, against a dataset's. */
+function checkShapes(ck: CheckpointInfo, set: ImageSet, dsName: string): void {
+  const r = ck.run;
+  if (r.image_shape && r.image_shape !== shapeOf(set)) {
+    fail(`${ck.path} was trained on ${r.image_shape} images (${r.dataset}); ${dsName} has ${shapeOf(set)} images`);
+  }
+  if (r.classes && Number(r.classes) !== set.classes) {
+    fail(`${ck.path} was trained on ${r.classes} classes (${r.dataset}); ${dsName} has ${set.classes}`);
+  }
+}
+
+function cmdShow(v: Record<string, string | number | boolean | undefined>): void {
+  const ds = (v.dataset as string) ?? 'mnist', which = (v.split as 'train' | 'test') ?? 'train';
+  const out = (v.out as string) ?? `${ds}-${which}.png`;
+  checkWritableDir(dirname(resolve(out)));
+  const split = loadDataset(ds, {seed: (v.seed as number) ?? 0});
+  writeGridPng(out, split[which], {count: (v.count as number) ?? 64});
+  console.log(`wrote ${out}`);
+}
+
+async function cmdEval(v: Record<string, string | number | boolean | undefined>): Promise<void> {
+  const path = (v.checkpoint as string) ?? fail('eval needs --checkpoint PATH (see eval --help)');
+  const ck = readCheckpointInfo(path);
+  const r = ck.run;
+  if (v.model !== undefined && r.model && v.model !== r.model) {
+    fail(`flag --model ${v.model} contradicts the checkpoint's model ${r.model} (${path})`);
+  }
+  if (v.seed !== undefined && r.seed !== undefined && v.seed !== Number(r.seed)) {
+    fail(`flag --seed ${v.seed} contradicts the checkpoint's split seed ${r.seed} (${path}): the test split of ` +
+      'another seed holds images the model trained on; drop --seed');
+  }
+  const modelName = (v.model as string) ?? r.model ?? 'lenet5';
+  if (!(MODELS as readonly string[]).includes(modelName)) fail(`${path} holds a '${modelName}' model; eval builds ${MODELS.join(', ')}`);
+  const seed = r.seed !== undefined ? Number(r.seed) : (v.seed as number) ?? 0;
+  const ds = (v.dataset as string) ?? r.dataset ?? 'mnist';
+  if (r.seed === undefined || r.dataset === undefined) {
+    note(`warning: ${path} records no dataset or split seed (not saved by \`train\`); evaluating on ${ds} with ` +
+      `split seed ${seed}: if the model trained on another split, its test set holds training images`);
+  } else if (ds !== r.dataset) {
+    note(family(ds) === family(r.dataset)
+      ? `evaluating on ${ds}, a domain of the ${family(ds)} split the model trained on as ${r.dataset} (seed ${seed}): ` +
+        'its test images are held out from training'
+      : `note: evaluating on ${ds}, another dataset than the ${r.dataset} the model trained on`);
+  }
+  const {test} = loadDataset(ds, {seed});
+  checkShapes(ck, test, ds);
+  await startDevice(v.backend as string | undefined);
+  wt.manualSeed(seed);
+  const model = buildModel(modelName, test);
+  await loadModel(path, model);
+  const res = await evaluate(model, test);
+  console.log(`${ds} test (split seed ${seed}): loss ${res.loss.toFixed(4)}, accuracy ${(100 * res.accuracy).toFixed(2)}% on ${res.n} images`);
+}
+
+/** The files a run leaves in its folder: another run must not silently replace them. */
+const runFiles = (out: string) => {
+  const model = join(out, 'model.safetensors');
+  return [model, trainStatePath(model), pendingTrainStatePath(model), join(out, 'metrics.jsonl')];
+};
+
+async function cmdTrain(v: Record<string, string | number | boolean | undefined>): Promise<void> {
+  if (v.epochs !== undefined && v.steps !== undefined) fail('train: give --epochs or --steps, not both');
+  let ck: CheckpointInfo | undefined;
+  if (v.resume !== undefined) {
+    ck = readCheckpointInfo(v.resume as string);
+    if (ck.step === undefined) fail(`--resume ${v.resume} is a model file without a training position (saved by saveModel?); it cannot be resumed`);
+  }
+  const rec = ck?.run ?? {};
+  if (ck && rec.dataset === undefined) note(`warning: ${ck.path} records no run settings (not saved by \`train\`); flags are not checked against it`);
+  // On resume, each setting comes from the flag or else the checkpoint; a flag that disagrees is an error, since
+  // the optimizer state, data order and schedule saved in the checkpoint belong to the recorded settings.
+  const setting = <T extends string | number>(name: string, key: string, def: T, asNum = typeof def === 'number'): T => {
+    const given = v[name] as T | undefined, stored = rec[key];
+    if (given !== undefined && stored !== undefined && (asNum ? Number(stored) !== given : stored !== String(given))) {
+      fail(`flag --${name} ${given} contradicts the checkpoint's ${key.replace(/_/g, ' ')} ${stored} (${ck!.path}): a resumed run ` +
+        `keeps its settings: drop --${name} to continue it as it was, or train a new run (without --resume) to change it`);
+    }
+    return given ?? (stored === undefined ? def : ((asNum ? Number(stored) : stored) as T));
+  };
+  const ds = setting<string>('dataset', 'dataset', 'mnist');
+  const modelName = setting<string>('model', 'model', 'lenet5');
+  const seed = setting<number>('seed', 'seed', 0);
+  const optName = setting<string>('optimizer', 'optimizer', 'adam');
+  if (v.momentum !== undefined && optName !== 'sgd') fail(`flag --momentum applies to --optimizer sgd, not ${optName}`);
+  const lr = setting<number>('lr', 'lr', optName === 'sgd' ? 0.05 : 1e-3);
+  const momentum = optName === 'sgd' ? setting('momentum', 'momentum', 0.9) : undefined;
+  const wd = setting<number>('weight-decay', 'weight_decay', 0);
+  const batch = setting<number>('batch', 'batch', 64);
+  const sched = setting<string>('schedule', 'schedule', 'none');
+  const shift = setting<number>('shift', 'shift', 0);
+  const perClass = setting<number>('per-class', 'per_class', 0) || undefined;
+
+  // The run folder: writable, locked for this process, and not holding another run unless asked to replace it.
+  const out = (v.out as string) ?? (ck ? dirname(ck.path) : `runs/${ds}-${modelName}`);
+  const ckptPath = join(out, 'model.safetensors');
+  checkWritableDir(out);
+  const lock = lockFolder(out);
+  onExit(() => lock.release());
+  const continuing = ck !== undefined && resolve(ck.path) === resolve(ckptPath);
+  const earlier = continuing ? [] : runFiles(out).filter((f) => existsSync(f));
+  if (earlier.length && !v.overwrite) {
+    fail(`${out} holds an earlier run (${earlier.map((f) => f.slice(out.length).replace(/^[/\\]/, '')).join(', ')}): ` +
+      `continue it with --resume ${ckptPath}, replace it with --overwrite, or choose another --out`);
+  }
+  for (const f of earlier) unlinkSync(f);
+
+  const {train, test} = loadDataset(ds, {seed, perClass});
+  if (ck) checkShapes(ck, train, ds);
+  if (batch > train.n) fail(`flag --batch ${batch} is larger than the ${train.n} training images of ${ds}${perClass ? ` with --per-class ${perClass}` : ''}`);
+  const loader = new DataLoader(train, {batch, shuffle: true, seed, shift});
+  const planned = rec.steps !== undefined ? Number(rec.steps) : undefined;
+  const steps = v.steps !== undefined ? (v.steps as number)
+    : v.epochs !== undefined ? (v.epochs as number) * loader.batchesPerEpoch : ck && planned ? planned : 3 * loader.batchesPerEpoch;
+  if (ck && steps <= ck.step!) {
+    const asked = v.steps !== undefined ? `--steps ${steps}` : v.epochs !== undefined ? `--epochs ${v.epochs} (${steps} steps)` : `its planned ${steps} steps`;
+    fail(`${ck.path} is already at step ${ck.step}; ${asked} leaves nothing to train: ask for more with --steps or --epochs`);
+  }
+  if (ck && planned !== undefined && steps !== planned && sched !== 'none') {
+    note(`warning: the ${sched} schedule was planned over ${planned} steps and now spans ${steps}: the learning rate jumps at step ${ck.step}`);
+  }
+  const runInfo: Record<string, string> = {
+    dataset: ds, seed: String(seed), model: modelName, image_shape: shapeOf(train), classes: String(train.classes),
+    per_class: perClass ? String(perClass) : 'all', optimizer: optName, lr: String(lr), weight_decay: String(wd),
+    ...(momentum !== undefined ? {momentum: String(momentum)} : {}), batch: String(batch), schedule: sched,
+    shift: String(shift), steps: String(steps),
+  };
+
+  await startDevice(v.backend as string | undefined);
+  wt.manualSeed(seed);
+  const model = buildModel(modelName, train);
+  const params = model.parameters();
+  const opt = optName === 'sgd' ? new wt.SGD(params, {lr, momentum, weightDecay: wd})
+    : optName === 'adamw' ? new wt.AdamW(params, {lr, weightDecay: wd}) : new wt.Adam(params, {lr, weightDecay: wd});
+  const schedule = sched === 'cosine' ? new wt.CosineLR(opt, steps) : sched === 'step' ? new wt.StepLR(opt, Math.max(1, Math.floor(steps / 3)), 0.1)
+    : sched === 'dann' ? new wt.DannLR(opt, steps) : undefined;
+  console.log(`${ds}: ${train.n} train / ${test.n} test; ${modelName}, ${optName}, batch ${batch}, ${steps} steps` +
+    `${ck ? `, resuming from step ${ck.step}` : ''}; run folder ${out}`);
+  const trainer = new Trainer({
+    model, optimizer: opt, loader, steps, schedule, test, name: `${ds}/${modelName}`, runInfo,
+    metricsPath: join(out, 'metrics.jsonl'), checkpointPath: ckptPath, checkpointEvery: v['checkpoint-every'] as number | undefined,
+    resume: ck?.path, progress: (v.progress as 'auto' | 'bar' | 'lines' | 'none') ?? 'auto',
+  });
+  const res = await trainer.fit();
+  const last = res.evals[res.evals.length - 1];
+  console.log(`done: ${res.step} steps in ${res.seconds.toFixed(1)} s (${res.imagesPerSecond.toFixed(0)} images/s); final test ` +
+    `accuracy ${last ? (100 * last.accuracy).toFixed(2) + '%' : '-'}; checkpoint ${ckptPath}`);
 }
 
 const [cmd, ...rest] = process.argv.slice(2);
-if (!cmd || cmd === '--help' || cmd === '-h') { console.log(HELP.main); process.exit(0); }
+if (!cmd || cmd === '--help' || cmd === '-h') { console.log(MAIN_HELP); process.exit(0); }
+if (cmd === '--version' || cmd === '-v') { console.log(version()); process.exit(0); }
 if (cmd === 'experiment') {
   // The experiments parse their own flags (src/cli/experiment.ts).
   try { await runExperimentCommand(rest); } catch (e) { fail((e as Error).message.replace(/^webgpu-transfer: /, '')); }
   wt.shutdown();
   process.exit(0);
 }
-if (!(cmd in HELP) && cmd !== 'adapters') fail(`unknown command '${cmd}'\n${HELP.main}`);
-
-const options = {
-  dataset: {type: 'string'}, model: {type: 'string'}, epochs: {type: 'string'}, steps: {type: 'string'}, batch: {type: 'string'},
-  optimizer: {type: 'string'}, lr: {type: 'string'}, momentum: {type: 'string'}, 'weight-decay': {type: 'string'}, schedule: {type: 'string'},
-  shift: {type: 'string'}, 'per-class': {type: 'string'}, seed: {type: 'string'}, out: {type: 'string'}, 'checkpoint-every': {type: 'string'},
-  resume: {type: 'string'}, backend: {type: 'string'}, progress: {type: 'string'}, checkpoint: {type: 'string'}, split: {type: 'string'},
-  count: {type: 'string'}, help: {type: 'boolean', short: 'h'},
-} as const;
-let values: Record<string, string | boolean | undefined>;
-try {
-  values = parseArgs({args: rest, options, strict: true, allowPositionals: false}).values as Record<string, string | boolean | undefined>;
-} catch (e) {
-  fail(`${(e as Error).message}\n${HELP[cmd] ?? HELP.main}`);
-}
-if (values.help) { console.log(HELP[cmd] ?? HELP.main); process.exit(0); }
-const s = (k: string) => values[k] as string | undefined;
-
-async function start(): Promise<void> {
-  await wt.init({backend: (s('backend') ?? process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
-  console.log(wt.formatReport(wt.adapter()));
-}
-
-const dataset = s('dataset') ?? 'mnist';
-const seed = num(s('seed'), 'seed', 0, {int: true, min: 0});
+if (!(cmd in COMMANDS)) fail(`unknown command '${cmd}'\n${MAIN_HELP}`);
+const values = parseFlags(cmd, rest);
 try {
   if (cmd === 'adapters') {
     // Also the health check scripts/setup.sh prints after installing.
-    for (const backend of ['auto', 'swiftshader', 'llvmpipe'] as wt.BackendChoice[]) {
+    for (const b of ['auto', 'swiftshader', 'llvmpipe'] as wt.BackendChoice[]) {
       try {
-        const ctx = await wt.getDevice({backend});
-        console.log(`${backend.padEnd(12)} ok: ${wt.formatReport(ctx.report)}`);
+        const ctx = await wt.getDevice({backend: b});
+        console.log(`${b.padEnd(12)} ok: ${wt.formatReport(ctx.report)}`);
         ctx.device.destroy();
-      } catch (e) { console.log(`${backend.padEnd(12)} unavailable: ${(e as Error).message.split('\n')[0]}`); }
+      } catch (e) { console.log(`${b.padEnd(12)} unavailable: ${(e as Error).message.split('\n')[0]}`); }
     }
-  } else if (cmd === 'show') {
-    const split = loadDataset(dataset, {seed});
-    const which = s('split') ?? 'train';
-    if (which !== 'train' && which !== 'test') fail(`flag --split expects train or test, got '${which}'`);
-    const out = s('out') ?? `${dataset}-${which}.png`;
-    writeGridPng(out, split[which], {count: num(s('count'), 'count', 64, {int: true, min: 1})});
-    console.log(`wrote ${out}`);
-  } else if (cmd === 'eval') {
-    const ckpt = s('checkpoint') ?? fail('eval needs --checkpoint PATH');
-    await start();
-    const {test} = loadDataset(dataset, {seed});
-    wt.manualSeed(seed);
-    const model = buildModel(s('model') ?? 'lenet5', test);
-    await loadModel(ckpt, model);
-    const r = await evaluate(model, test);
-    console.log(`${dataset} test: loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)}% on ${r.n} images`);
-  } else {
-    await start();
-    const {train, test} = loadDataset(dataset, {seed, perClass: s('per-class') ? num(s('per-class'), 'per-class', 0, {int: true, min: 1}) : undefined});
-    const batch = num(s('batch'), 'batch', 64, {int: true, min: 1});
-    const loader = new DataLoader(train, {batch, shuffle: true, seed, shift: num(s('shift'), 'shift', 0, {int: true, min: 0})});
-    const steps = s('steps') ? num(s('steps'), 'steps', 0, {int: true, min: 1}) : num(s('epochs'), 'epochs', 3, {int: true, min: 1}) * loader.batchesPerEpoch;
-    const modelName = s('model') ?? 'lenet5';
-    wt.manualSeed(seed);
-    const model = buildModel(modelName, train);
-    const optName = s('optimizer') ?? 'adam';
-    const wd = num(s('weight-decay'), 'weight-decay', 0, {min: 0});
-    const opt = optName === 'sgd' ? new wt.SGD(model.parameters(), {lr: num(s('lr'), 'lr', 0.05, {min: 0}), momentum: num(s('momentum'), 'momentum', 0.9, {min: 0}), weightDecay: wd})
-      : optName === 'adam' ? new wt.Adam(model.parameters(), {lr: num(s('lr'), 'lr', 1e-3, {min: 0}), weightDecay: wd})
-        : optName === 'adamw' ? new wt.AdamW(model.parameters(), {lr: num(s('lr'), 'lr', 1e-3, {min: 0}), weightDecay: wd})
-          : fail(`flag --optimizer expects adam, adamw or sgd, got '${optName}'`);
-    const sched = s('schedule') ?? 'none';
-    const schedule = sched === 'none' ? undefined : sched === 'cosine' ? new wt.CosineLR(opt, steps) : sched === 'step' ? new wt.StepLR(opt, Math.max(1, Math.floor(steps / 3)), 0.1)
-      : sched === 'dann' ? new wt.DannLR(opt, steps) : fail(`flag --schedule expects none, cosine, step or dann, got '${sched}'`);
-    const out = s('out') ?? `runs/${dataset}-${modelName}`;
-    const progress = (s('progress') ?? 'auto') as 'auto' | 'bar' | 'lines' | 'none';
-    if (!['auto', 'bar', 'lines', 'none'].includes(progress)) fail(`flag --progress expects auto, bar, lines or none, got '${progress}'`);
-    console.log(`${dataset}: ${train.n} train / ${test.n} test; ${modelName}, ${optName}, batch ${batch}, ${steps} steps`);
-    const trainer = new Trainer({
-      model, optimizer: opt, loader, steps, schedule, test, name: `${dataset}/${modelName}`,
-      metricsPath: `${out}/metrics.jsonl`, checkpointPath: `${out}/model.safetensors`,
-      checkpointEvery: s('checkpoint-every') ? num(s('checkpoint-every'), 'checkpoint-every', 0, {int: true, min: 1}) : undefined,
-      resume: s('resume'), progress,
-    });
-    const r = await trainer.fit();
-    const last = r.evals[r.evals.length - 1];
-    console.log(`done: ${r.step} steps in ${r.seconds.toFixed(1)} s (${r.imagesPerSecond.toFixed(0)} images/s); final test accuracy ${last ? (100 * last.accuracy).toFixed(2) + '%' : '-'}; checkpoint ${out}/model.safetensors`);
-  }
+  } else if (cmd === 'show') cmdShow(values);
+  else if (cmd === 'eval') await cmdEval(values);
+  else await cmdTrain(values);
 } catch (e) {
-  fail((e as Error).message.replace(/^webgpu-transfer: /, ''));
+  fail((e as Error).message);
 }
 wt.shutdown();
 process.exit(0);

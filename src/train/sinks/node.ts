@@ -1,10 +1,11 @@
 // Node's sinks for the training loop: a progress bar on a TTY or plain lines, metrics as JSON lines, and
 // checkpoints as safetensors files. The loop itself knows none of this.
-import {appendFileSync, mkdirSync} from 'node:fs';
+import {appendFileSync} from 'node:fs';
 import {dirname} from 'node:path';
 import cliProgress from 'cli-progress';
 import type {Module} from '../../nn/module.js';
 import type {GroupOptions, Optimizer} from '../../optim/optimizer.js';
+import {ensureDir} from '../../io/files.js';
 import {loadCheckpoint, saveCheckpoint} from '../checkpoint.js';
 import type {CheckpointStore, Metrics, Position, Sink, StepRecord} from '../strategy.js';
 
@@ -51,12 +52,13 @@ export class ConsoleSink implements Sink {
 export class JsonlSink implements Sink {
   readonly run = `${Date.now().toString(36)}-${process.pid}`;
   constructor(readonly path: string, readonly name?: string, readonly info: Record<string, unknown> = {}) {
-    mkdirSync(dirname(path), {recursive: true});
+    ensureDir(dirname(path));
   }
   private write(rec: Record<string, unknown>): void {
     appendFileSync(this.path, JSON.stringify({name: this.name, run: this.run, time: new Date().toISOString(), ...rec}) + '\n');
   }
-  start(i: {steps: number; startStep: number}): void { this.write({event: 'start', steps: i.steps, from_step: i.startStep, ...this.info}); }
+  // The run's settings first: the loop's step count wins over a recorded plan of the same name.
+  start(i: {steps: number; startStep: number}): void { this.write({event: 'start', ...this.info, steps: i.steps, from_step: i.startStep}); }
   record(r: StepRecord): void {
     this.write({step: r.step, epoch: r.epoch, loss: r.loss, ...(Object.keys(r.terms).length ? {terms: r.terms} : {}), train_accuracy: r.trainAccuracy, lr: r.lr, imagesPerSecond: r.examplesPerSecond});
   }

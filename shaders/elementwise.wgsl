@@ -82,7 +82,7 @@ fn binary(a: f32, b: f32) -> f32 {
     case 9u: { return select(0.0, 1.0, a >= b && !unordered(a, b)); }
     case 10u: { return select(0.0, 1.0, a == b && !unordered(a, b)); }
     // Fused gradient ops: a = forward input or output, b = incoming gradient.
-    case 20u: { return select(0.0, b, a > 0.0); }                 // relu'
+    case 20u: { return select(0.0, b, a > 0.0 || is_nan(a)); }    // relu' (NaN input passes g on, as torch)
     case 21u: { return select(p.alpha * b, b, a > 0.0); }         // leaky relu'
     case 22u: { return b * a * (1.0 - a); }                       // sigmoid' from output
     case 23u: { return b * (1.0 - a * a); }                       // tanh' from output

@@ -79,6 +79,9 @@ async function requestDevice(adapter: GPUAdapter, report: AdapterReport): Promis
   device.addEventListener?.('uncapturederror', (ev: Event) => {
     const err = (ev as GPUUncapturedErrorEvent).error;
     ctx.error ??= `GPU error: ${err.message}`;
+    // The engine throws it at the next submit or read (after an out-of-memory error, that one instead):
+    // without this, Dawn also prints every error raw to stderr.
+    ev.preventDefault();
   });
   return ctx;
 }

@@ -191,7 +191,7 @@ t('resume takes over a dead process\'s lock, cleans its temp files, keeps the se
   assert.equal([starts[1].steps, starts[1].from_step, starts[1].dataset], [5, 3, 'mnist']);
 });
 
-t('--overwrite replaces a finished run; a lock is released on SIGINT', async () => {
+t('--overwrite replaces a finished run', () => {
   // An earlier run's files (by hand: only their presence matters).
   const out = join(dir, 'run2');
   mkdirSync(out);
@@ -203,19 +203,29 @@ t('--overwrite replaces a finished run; a lock is released on SIGINT', async () 
   assert.ok(metrics.every((m) => m.run !== 'old'));
   assert.equal(readdirSync(out).sort(), ['metrics.jsonl', 'model.safetensors', 'model.train.safetensors']);
   assert.is(readCheckpointInfo(join(out, 'model.safetensors')).run.seed, '2');
-  // Interrupted mid-training: the lock must not outlive the process.
+});
+
+t('Ctrl-C stops a run after the current step, saves a resumable checkpoint and releases the lock', async () => {
+  const out = join(dir, 'run3');
   const p = spawn(process.execPath, [CLI, 'train', '--steps', '100000', '--batch', '16', '--per-class', '5', '--progress', 'lines',
-    '--out', join(dir, 'run3')]);
+    '--out', out]);
   let stdout = '', stderr = '';
   p.stderr.on('data', (d) => { stderr += d; });
   const status = await new Promise<number | null>((done) => {
-    // The summary line comes after the lock is taken and the device started, before the first step.
-    p.stdout.on('data', (d) => { stdout += d; if (/run folder/.test(stdout)) p.kill('SIGINT'); });
+    // An evaluation line (each epoch, 3 steps here) means steps were trained. Once: a second signal quits at once.
+    let sent = false;
+    p.stdout.on('data', (d) => {
+      stdout += d;
+      if (!sent && /step \d+: test loss/.test(stdout)) { sent = true; p.kill('SIGINT'); }
+    });
     p.on('close', (code) => done(code));
   });
   assert.is(status, 130, `exit ${status}: ${stderr}`);
-  assert.match(stderr, /stopped by SIGINT/);
-  assert.not.ok(existsSync(join(dir, 'run3', 'run.lock')), 'lock removed on SIGINT');
+  const m = /stopped by SIGINT at step (\d+); checkpoint saved: continue with --resume .*run3.model\.safetensors/.exec(stderr);
+  assert.ok(m, stderr);
+  assert.is(readCheckpointInfo(join(out, 'model.safetensors')).step, Number(m![1]));
+  assert.ok(Number(m![1]) >= 3);
+  assert.not.ok(existsSync(join(out, 'run.lock')), 'lock removed on SIGINT');
 });
 
 t('eval and checkpoint loading warn about non-finite weights, naming the tensors', async () => {

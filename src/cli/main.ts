@@ -183,11 +183,25 @@ function parseFlags(cmd: string, args: string[]): Record<string, string | number
   return out;
 }
 
-/** Releases `release` at exit, on an error exit and on Ctrl-C / SIGTERM (which otherwise skip 'exit' handlers). */
+const SIGNALS = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
+type Signal = keyof typeof SIGNALS;
+/** Set while training: the first signal asks the run to stop and save instead of quitting at once. */
+let interrupt: ((sig: Signal) => void) | null = null;
+
+/**
+ * Runs `release` at any exit: normal, an error (fail), or a signal, which would otherwise end the process
+ * without 'exit' handlers and leave the run folder locked.
+ */
 function onExit(release: () => void): void {
   process.on('exit', release);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => { release(); console.error(`webgpu-transfer: stopped by ${sig}`); process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)); });
+  for (const sig of Object.keys(SIGNALS) as Signal[]) {
+    process.on(sig, () => {
+      const soft = interrupt;
+      interrupt = null;
+      if (soft) { soft(sig); return; }
+      console.error(`webgpu-transfer: stopped by ${sig}`);
+      process.exit(SIGNALS[sig]);
+    });
   }
 }
 
@@ -340,9 +354,23 @@ async function cmdTrain(v: Record<string, string | number | boolean | undefined>
   const trainer = new Trainer({
     model, optimizer: opt, loader, steps, schedule, test, name: `${ds}/${modelName}`, runInfo,
     metricsPath: join(out, 'metrics.jsonl'), checkpointPath: ckptPath, checkpointEvery: v['checkpoint-every'] as number | undefined,
-    resume: ck?.path, progress: (v.progress as 'auto' | 'bar' | 'lines' | 'none') ?? 'auto',
+    resume: ck?.path, progress: (v.progress as 'auto' | 'bar' | 'lines' | 'none') ?? 'auto', shouldStop: () => stoppedBy !== undefined,
   });
+  let stoppedBy: Signal | undefined;
+  interrupt = (sig) => {
+    stoppedBy = sig;
+    note(`${sig}: stopping after this step to save a checkpoint (send it again to quit at once)`);
+  };
   const res = await trainer.fit();
+  interrupt = null;
+  if (res.stopped && stoppedBy) {
+    // Work since the last checkpoint is kept: the run resumes from here exactly.
+    const from = ck?.step ?? 0;
+    if (res.step > from) await trainer.checkpoint();
+    console.error(`webgpu-transfer: stopped by ${stoppedBy} at step ${res.step}; ${res.step > from
+      ? `checkpoint saved: continue with --resume ${ckptPath}` : 'no step was trained, nothing saved'}`);
+    process.exit(SIGNALS[stoppedBy]);
+  }
   const last = res.evals[res.evals.length - 1];
   console.log(`done: ${res.step} steps in ${res.seconds.toFixed(1)} s (${res.imagesPerSecond.toFixed(0)} images/s); final test ` +
     `accuracy ${last ? (100 * last.accuracy).toFixed(2) + '%' : '-'}; checkpoint ${ckptPath}`);

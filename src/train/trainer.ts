@@ -37,9 +37,15 @@ export interface TrainerOptions {
   logEvery?: number;
   /** More sinks (besides the console and metrics file). */
   sinks?: Sink[];
+  /** Polled between steps: true stops after the current step (fit() then reports stopped; no checkpoint is saved). */
+  shouldStop?: () => boolean;
 }
 
-export interface TrainResult { step: number; seconds: number; imagesPerSecond: number; lastLoss: number; evals: (EvalResult & {step: number})[] }
+export interface TrainResult {
+  step: number; seconds: number; imagesPerSecond: number; lastLoss: number; evals: (EvalResult & {step: number})[];
+  /** True when shouldStop ended the run before its last step. */
+  stopped: boolean;
+}
 
 export class Trainer {
   readonly strategy: Supervised;
@@ -53,7 +59,7 @@ export class Trainer {
     const store = o.checkpointPath || o.resume ? new FileCheckpointStore({path: o.checkpointPath, resumeFrom: o.resume, metadata: o.runInfo}) : undefined;
     this.loop = new TrainingLoop(this.strategy, {
       steps: o.steps, sinks, logEvery: o.logEvery, evalEvery: o.evalEvery, checkpointEvery: o.checkpointPath ? o.checkpointEvery : undefined, store,
-      resume: !!o.resume, name: o.name,
+      resume: !!o.resume, name: o.name, shouldStop: o.shouldStop,
     });
   }
 
@@ -68,7 +74,7 @@ export class Trainer {
     (this.loop.o.sinks ??= []).push(collect);
     try {
       const r = await this.loop.fit();
-      return {step: r.step, seconds: r.seconds, imagesPerSecond: r.examplesPerSecond, lastLoss: r.lastLoss, evals};
+      return {step: r.step, seconds: r.seconds, imagesPerSecond: r.examplesPerSecond, lastLoss: r.lastLoss, evals, stopped: r.stopped};
     } finally {
       this.loop.o.sinks.splice(this.loop.o.sinks.indexOf(collect), 1);
     }

@@ -7,7 +7,7 @@ import {join} from 'node:path';
 const list = (dir) => existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)) : [];
 // test/lib/device-probe.ts runs in a child process of the suite.
 const nodeEntries = ['test/lib/device-probe.ts', ...list('test'), ...list('demos'), ...list('bench'), ...list('src/cli')];
-const external = ['webgpu', 'playwright-core', '@tensorflow/*', 'mnist', 'fashion-mnist', 'esbuild'];
+const external = ['webgpu', 'playwright-core', '@tensorflow/*', 'mnist', 'fashion-mnist', 'esbuild', 'vega', 'vega-lite', '@resvg/resvg-js'];
 
 await build({
   entryPoints: nodeEntries, outdir: 'dist', outbase: '.', bundle: true, platform: 'node', format: 'esm',

@@ -208,6 +208,19 @@ t('fine-tuning: copied layers take transferredLr, a new head starts fresh, the s
   s.dispose(); same.dispose();
 });
 
+t('forgetting view: copied layers as trained, the source\'s own layers elsewhere', async () => {
+  const {source, model, s} = lenetSetup(2, false);
+  const x = wt.rand([2, 1, 28, 28], {seed: 5});
+  await new TrainingLoop(s, {steps: 3, logEvery: 3}).fit();
+  // Frozen conv layers + the source's fc layers: exactly the source network, so nothing is forgotten.
+  expectClose(await s.sourceView().forward(x).data(), await source.forward(x).data(), 1e-6, 1e-5, 'frozen transfer keeps the source network');
+  const ft = new FineTune({source, model: model, loader: s.o.loader, copy: {first: 4}, lr: 0.05});
+  await new TrainingLoop(ft, {steps: 3, logEvery: 3}).fit();
+  const drifted = await ft.sourceView().forward(x).data(), orig = await source.forward(x).data();
+  assert.ok(drifted.some((v, i) => Math.abs(v - orig[i]) > 1e-3), 'fine-tuned shared layers change the source network');
+  s.dispose(); ft.dispose();
+});
+
 t('strategies refuse models and settings that do not fit, naming the layer or setting', () => {
   const {source, model} = lenetSetup(0, false);
   const loader = new DataLoader({...tinySet(16, 5, 3), height: 28, width: 28, images: new Float32Array(16 * 784)}, {batch: 8});

@@ -1,4 +1,82 @@
-// `webgpu-transfer experiment <name>`: the transfer experiments (tables, JSON and charts under results/<name>/).
+// `webgpu-transfer experiment <name> [flags]`: the transfer experiments. Each writes results/<name>/: README.md
+// (Markdown tables, mean +- std over seeds), results.json (every run), runs.jsonl (finished runs, reused when the
+// experiment is run again, so an interrupted experiment continues), and charts as SVG, PNG and Vega-Lite JSON.
+// Flags are validated before the device starts or data loads.
+import {parseArgs, type ParseArgsConfig} from 'node:util';
+import * as wt from '../index.js';
+import {METHODS, transferMethods} from '../experiments/transfer-methods.js';
+import {transferability} from '../experiments/transferability.js';
+import {SITUATIONS} from '../experiments/situations.js';
+import type {Method} from '../experiments/runs.js';
+
+const HELP = `usage: webgpu-transfer experiment <name> [flags]
+
+experiments:
+  transfer-methods   scratch vs fine-tune vs conservative (L2-SP, KL) vs layer transfer, over labels per class and
+                     seeds, with forgetting; hyper-parameters chosen on a validation split
+    --situations A,B   ${SITUATIONS.join(', ')} (default digits,mnist-m)
+    --labels N,...     labelled target images per class (default 2,5,10,50,200)
+    --seeds N,...      (default 0,1,2)
+    --steps N          steps per run (default 200)
+    --methods M,...    ${METHODS.join(', ')} (default all)
+  transferability    Yosinski et al.'s curve: copy the first k layers, frozen or fine-tuned, vs scratch
+    --situation NAME   (default digits)
+    --labels N         labelled target images per class (default 200)
+    --seeds N,...      (default 0,1,2)
+    --steps N          (default 300)
+    --lr X             (default 0.001)
+
+common flags:
+  --out DIR            (default results/<name>)
+  --fresh              redo every run instead of reusing the finished ones stored in DIR/runs.jsonl
+  --backend NAME       adapter (default from WGT_BACKEND, else auto)`;
+
+function bad(msg: string): never { throw new Error(`experiment: ${msg}`); }
+
+/** A strict list of integers: "2,5,10" (no blanks, no hex, no fractions). */
+function intList(v: string, flag: string, min: number): number[] {
+  const parts = v.split(',');
+  if (!parts.length || parts.some((p) => !/^\d+$/.test(p.trim())) || parts.some((p) => Number(p) < min)) bad(`flag --${flag} expects comma-separated integers >= ${min}, got '${v}'`);
+  return parts.map(Number);
+}
+function positive(v: string, flag: string): number {
+  if (!/^(\d+\.?\d*|\.\d+)(e-?\d+)?$/i.test(v.trim()) || !(Number(v) > 0)) bad(`flag --${flag} expects a positive number, got '${v}'`);
+  return Number(v);
+}
+function names<T extends string>(v: string, flag: string, valid: readonly T[]): T[] {
+  const list = v.split(',');
+  for (const x of list) if (!valid.includes(x as T)) bad(`flag --${flag}: unknown '${x}' (use ${valid.join(', ')})`);
+  return list as T[];
+}
+
 export async function runExperimentCommand(args: string[]): Promise<void> {
-  throw new Error(`experiment: not available yet (${args.join(' ')})`);
+  const [name, ...rest] = args;
+  if (!name || name === '--help' || name === '-h') { console.log(HELP); return; }
+  const common = {out: {type: 'string'}, fresh: {type: 'boolean'}, backend: {type: 'string'}, seeds: {type: 'string'}, steps: {type: 'string'}, labels: {type: 'string'}, help: {type: 'boolean', short: 'h'}} as const;
+  const own: NonNullable<ParseArgsConfig['options']> = name === 'transfer-methods' ? {situations: {type: 'string'}, methods: {type: 'string'}} as const
+    : name === 'transferability' ? {situation: {type: 'string'}, lr: {type: 'string'}} as const
+      : bad(`unknown experiment '${name}' (use transfer-methods or transferability)\n${HELP}`);
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({args: rest, options: {...common, ...own}, strict: true, allowPositionals: false}).values as typeof values;
+  } catch (e) { bad(`${(e as Error).message} (flags of '${name}': ${Object.keys({...common, ...own}).map((k) => `--${k}`).join(' ')})`); }
+  if (values.help) { console.log(HELP); return; }
+  const s = (k: string) => values[k] as string | undefined;
+  const seeds = intList(s('seeds') ?? '0,1,2', 'seeds', 0);
+  const out = s('out') ?? `results/${name}`;
+  const log = (line: string) => console.log(line);
+  let run: () => Promise<void>;
+  if (name === 'transfer-methods') {
+    const o = {situations: names(s('situations') ?? 'digits,mnist-m', 'situations', SITUATIONS), labels: intList(s('labels') ?? '2,5,10,50,200', 'labels', 1),
+      seeds, steps: intList(s('steps') ?? '200', 'steps', 1)[0], methods: names<Method>(s('methods') ?? METHODS.join(','), 'methods', METHODS), out, fresh: !!values.fresh, log};
+    run = () => transferMethods(o);
+  } else {
+    const situationName = names(s('situation') ?? 'digits', 'situation', SITUATIONS)[0];
+    const o = {situation: situationName, labels: intList(s('labels') ?? '200', 'labels', 1)[0], seeds, steps: intList(s('steps') ?? '300', 'steps', 1)[0],
+      lr: positive(s('lr') ?? '0.001', 'lr'), out, fresh: !!values.fresh, log};
+    run = () => transferability(o);
+  }
+  await wt.init({backend: (s('backend') ?? process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
+  console.log(wt.formatReport(wt.adapter()));
+  await run();
 }

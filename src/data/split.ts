@@ -27,3 +27,36 @@ export function trainTestSplit(set: ImageSet, train: number, seed: number): {tra
   const idx = shuffled(set.n, seed);
   return {train: subset(set, idx.subarray(0, train)), test: subset(set, idx.subarray(train))};
 }
+
+/** The images of the given classes, relabelled 0..k-1 in the order given (digits 5-9 become classes 0-4). */
+export function selectClasses(set: ImageSet, classes: number[]): ImageSet {
+  const map = new Map(classes.map((c, i) => [c, i]));
+  if (map.size !== classes.length || classes.some((c) => !Number.isInteger(c) || c < 0 || c >= set.classes)) {
+    throw new Error(`webgpu-transfer: selectClasses: classes ${JSON.stringify(classes)} must be distinct labels in 0..${set.classes - 1}`);
+  }
+  const idx: number[] = [];
+  for (let i = 0; i < set.n; i++) if (map.has(set.labels[i])) idx.push(i);
+  const s = subset(set, idx);
+  return {...s, labels: s.labels.map((l) => map.get(l)!), classes: classes.length};
+}
+
+/** A grey set repeated over three channels (a grey source for a colour target, as DANN's MNIST -> MNIST-M). */
+export function toRgb(set: ImageSet): ImageSet {
+  if (set.channels !== 1) throw new Error(`webgpu-transfer: toRgb: needs a 1-channel set, got ${set.channels} channels`);
+  const px = set.height * set.width;
+  const images = new Float32Array(set.n * 3 * px);
+  for (let i = 0; i < set.n; i++) {
+    const src = set.images.subarray(i * px, (i + 1) * px);
+    for (let c = 0; c < 3; c++) images.set(src, (i * 3 + c) * px);
+  }
+  return {...set, images, channels: 3};
+}
+
+/** Splits a set into `perClassFirst` images of each class (seeded) and the rest. */
+export function splitPerClass(set: ImageSet, perClassFirst: number, seed: number): {first: ImageSet; rest: ImageSet} {
+  const order = shuffled(set.n, seed * 31 + 5);
+  const taken = new Array(set.classes).fill(0);
+  const first: number[] = [], rest: number[] = [];
+  for (const k of order) (taken[set.labels[k]]++ < perClassFirst ? first : rest).push(k);
+  return {first: subset(set, first.sort((a, b) => a - b)), rest: subset(set, rest.sort((a, b) => a - b))};
+}

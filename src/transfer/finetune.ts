@@ -86,6 +86,7 @@ export class FineTune implements Strategy {
   /** The source head reading this model's features: the target head itself when the label space is shared. */
   readonly sourceHead: Module[];
   readonly sharedHead: boolean;
+  private readonly ownsSourceHead: boolean;
   protected readonly where: string;
 
   constructor(readonly o: FineTuneOptions, opts: {trainSourceHead?: boolean} = {}) {
@@ -102,9 +103,10 @@ export class FineTune implements Strategy {
     this.copied = copyLayers(source, model, o.copy ?? {names: matchingLayers(source, model)});
     const headLayers = new Set(this.head.flatMap((m) => parameterLayers(m).map((l) => l.module)));
     this.sharedHead = this.copied.some((l) => headLayers.has(l.module));
-    this.sourceHead = this.sharedHead ? this.head : cloneHead(srcSplit.head, this.where);
     const trainSourceHead = !this.sharedHead && !!opts.trainSourceHead;
-    if (!this.sharedHead) for (const m of this.sourceHead) if (trainSourceHead) m.unfreeze(); else m.freeze();
+    // A head trained by distillation is a copy; otherwise the source's own head (never trained) reads the features.
+    this.sourceHead = this.sharedHead ? this.head : trainSourceHead ? cloneHead(srcSplit.head, this.where) : srcSplit.head;
+    this.ownsSourceHead = trainSourceHead;
     this.model = trainSourceHead ? new TransferNet(model, this.sourceHead) : model;
 
     const copiedParams = new Set(this.copied.flatMap((l) => l.params));
@@ -150,8 +152,22 @@ export class FineTune implements Strategy {
     return {loss, terms: Object.keys(extra).length ? {ce, ...extra} : {}, logits, labels: y};
   }
 
-  /** The source task's classifier on this model's features (for forgetting). */
-  sourceView(): Module { return new Sequential(...this.trunk, ...this.sourceHead); }
+  /**
+   * The source task's network after target training (for forgetting): the copied layers as they are now
+   * (fine-tuned, or frozen), the source's own layers where nothing was copied, and the kept source head.
+   * Frozen layer transfer therefore forgets nothing; fine-tuning forgets as far as the shared layers drift.
+   */
+  sourceView(): Module {
+    const src = this.o.source as Sequential, tgt = this.net as Sequential;
+    if (src.layers.length !== tgt.layers.length) throw new Error(`webgpu-transfer: ${this.where}: source and target models differ in their number of layers (${src.layers.length} vs ${tgt.layers.length})`);
+    const copied = new Set(this.copied.map((l) => l.module));
+    const headStart = src.layers.length - this.sourceHead.length;
+    return new Sequential(...src.layers.map((l, i) => {
+      if (i >= headStart && this.ownsSourceHead) return this.sourceHead[i - headStart];
+      const mine = tgt.layers[i];
+      return mine && parameterLayers(mine).some((p) => copied.has(p.module)) ? mine : l;
+    }));
+  }
 
   async evaluate(): Promise<Metrics> {
     const out: Metrics = {};
@@ -169,6 +185,6 @@ export class FineTune implements Strategy {
   /** Frees the optimizer state and the kept source head (not the target or source models). */
   dispose(): void {
     this.optimizer.dispose();
-    if (!this.sharedHead) for (const m of this.sourceHead) if (parameterLayers(m).length) m.dispose();
+    if (this.ownsSourceHead) for (const m of this.sourceHead) if (parameterLayers(m).length) m.dispose();
   }
 }

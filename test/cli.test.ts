@@ -41,10 +41,12 @@ const busy = join(dir, 'busy');
 // [what, args, stderr]: each row a distinct bad input; all must exit 2 before a device starts.
 const BAD: [string, string[], RegExp][] = [
   ['unknown command', ['trian'], /unknown command 'trian'/],
-  ['a train flag given to eval', ['eval', '--epochs', '99'], /eval: unknown flag --epochs \(a flag of train, not of eval\)/],
+  ['a train flag given to eval', ['eval', '--epochs', '99'],
+    /eval: unknown flag --epochs \(a flag of train, not of eval\)/],
   ['--lr given to eval', ['eval', '--checkpoint', 'x', '--lr', 'zzz'], /eval: unknown flag --lr/],
   ['--lr given to show', ['show', '--lr', '1'], /show: unknown flag --lr/],
-  ['a flag given to adapters', ['adapters', '--dataset', 'mnist'], /adapters: unknown flag --dataset.*adapters takes no flags/],
+  ['a flag given to adapters', ['adapters', '--dataset', 'mnist'],
+    /adapters: unknown flag --dataset.*adapters takes no flags/],
   ['a misspelt flag', ['train', '--epochz', '3'], /train: unknown flag --epochz;.*--epochs/],
   ['a short flag', ['train', '-x'], /Unknown option '-x'/],
   ['a positional argument', ['train', 'mnist'], /Unexpected argument 'mnist'/],
@@ -61,12 +63,16 @@ const BAD: [string, string[], RegExp][] = [
   ['a word for --batch', ['train', '--batch', 'ten'], /flag --batch expects an integer >= 1, got 'ten'/],
   ['--batch 0', ['train', '--batch', '0'], /flag --batch expects an integer >= 1, got '0'/],
   ['--steps with --epochs', ['train', '--steps', '3', '--epochs', '2'], /give --epochs or --steps, not both/],
-  ['an unknown optimizer', ['train', '--optimizer', 'rmsprop'], /flag --optimizer expects one of adam, adamw, sgd, got 'rmsprop'/],
+  ['an unknown optimizer', ['train', '--optimizer', 'rmsprop'],
+    /flag --optimizer expects one of adam, adamw, sgd, got 'rmsprop'/],
   ['an unknown schedule', ['train', '--schedule', 'linear'], /flag --schedule expects one of none, cosine, step, dann/],
   ['--momentum with adam', ['train', '--momentum', '0.5'], /flag --momentum applies to --optimizer sgd, not adam/],
-  ['--momentum 1.5', ['train', '--optimizer', 'sgd', '--momentum', '1.5'], /flag --momentum expects a decimal number >= 0 and < 1/],
-  ['a negative --weight-decay', ['train', '--weight-decay', '-1'], /flag --weight-decay expects a decimal number >= 0, got '-1'/],
-  ['--shift past half the image', ['train', '--shift', '30'], /flag --shift expects an integer >= 0 and <= 14, got '30'/],
+  ['--momentum 1.5', ['train', '--optimizer', 'sgd', '--momentum', '1.5'],
+    /flag --momentum expects a decimal number >= 0 and < 1/],
+  ['a negative --weight-decay', ['train', '--weight-decay', '-1'],
+    /flag --weight-decay expects a decimal number >= 0, got '-1'/],
+  ['--shift past half the image', ['train', '--shift', '30'],
+    /flag --shift expects an integer >= 0 and <= 14, got '30'/],
   ['a negative --seed', ['train', '--seed', '-3'], /flag --seed expects an integer >= 0, got '-3'/],
   ['--per-class 0', ['train', '--per-class', '0'], /flag --per-class expects an integer >= 1, got '0'/],
   ['--checkpoint-every 0', ['train', '--checkpoint-every', '0'], /flag --checkpoint-every expects an integer >= 1/],
@@ -76,30 +82,46 @@ const BAD: [string, string[], RegExp][] = [
   ['an unknown model', ['train', '--model', 'resnet'], /flag --model expects one of lenet5, mlp, got 'resnet'/],
   ['an empty --out', ['train', '--out', ''], /flag --out expects a value, got ''/],
   ['--out in /proc', ['train', ...TINY, '--out', '/proc/wgt-x'], /cannot create folder \/proc\/wgt-x/],
-  ['--out under a file', ['train', ...TINY, '--out', join(afile, 'sub')], /cannot create folder .*afile is a file, not a folder/],
+  ['--out under a file', ['train', ...TINY, '--out', join(afile, 'sub')],
+    /cannot create folder .*afile is a file, not a folder/],
   ['--batch above the training images', ['train', '--steps', '3', '--batch', '64', '--per-class', '5', '--out', join(dir, 'b')],
     /flag --batch 64 is larger than the 50 training images of mnist with --per-class 5/],
   ['a run folder in use', ['train', ...TINY, '--out', busy], /folder .*busy is in use by process \d+/],
-  ['a folder holding a finished run', ['train', ...TINY, '--out', run1], /run1 holds an earlier run \(model\.safetensors, .*--resume .*--overwrite/],
-  ['--resume of a missing file', ['train', '--resume', join(dir, 'none.safetensors')], /cannot read checkpoint .*none\.safetensors/],
-  ['--resume of a model-only file', ['train', '--resume', modelOnly], /model-only\.safetensors is a model file without a training position/],
+  ['a folder holding a finished run', ['train', ...TINY, '--out', run1],
+    /run1 holds an earlier run \(model\.safetensors, .*--resume .*--overwrite/],
+  ['--resume of a missing file', ['train', '--resume', join(dir, 'none.safetensors')],
+    /cannot read checkpoint .*none\.safetensors/],
+  ['--resume of a model-only file', ['train', '--resume', modelOnly],
+    /model-only\.safetensors is a model file without a training position/],
   ['--resume with another optimizer', ['train', '--resume', ck1, '--optimizer', 'sgd'],
     /flag --optimizer sgd contradicts the checkpoint's optimizer adam \(.*run1.model\.safetensors\)/],
-  ['--resume with another batch', ['train', '--resume', ck1, '--batch', '32'], /flag --batch 32 contradicts the checkpoint's batch 16/],
-  ['--resume with another dataset', ['train', '--resume', ck1, '--dataset', 'fashion-mnist'], /flag --dataset fashion-mnist contradicts the checkpoint's dataset mnist/],
-  ['--resume with another seed', ['train', '--resume', ck1, '--seed', '1'], /flag --seed 1 contradicts the checkpoint's seed 5/],
-  ['--resume with another lr', ['train', '--resume', ck1, '--lr', '0.01'], /flag --lr 0.01 contradicts the checkpoint's lr 0.001/],
-  ['--resume with another schedule', ['train', '--resume', ck1, '--schedule', 'cosine'], /flag --schedule cosine contradicts the checkpoint's schedule none/],
-  ['--resume with fewer steps', ['train', '--resume', ck1, '--steps', '2'], /run1.model\.safetensors is already at step 3; --steps 2 leaves nothing to train/],
-  ['--resume of a finished run', ['train', '--resume', ck1], /already at step 3; its planned 3 steps leaves nothing to train/],
+  ['--resume with another batch', ['train', '--resume', ck1, '--batch', '32'],
+    /flag --batch 32 contradicts the checkpoint's batch 16/],
+  ['--resume with another dataset', ['train', '--resume', ck1, '--dataset', 'fashion-mnist'],
+    /flag --dataset fashion-mnist contradicts the checkpoint's dataset mnist/],
+  ['--resume with another seed', ['train', '--resume', ck1, '--seed', '1'],
+    /flag --seed 1 contradicts the checkpoint's seed 5/],
+  ['--resume with another lr', ['train', '--resume', ck1, '--lr', '0.01'],
+    /flag --lr 0.01 contradicts the checkpoint's lr 0.001/],
+  ['--resume with another schedule', ['train', '--resume', ck1, '--schedule', 'cosine'],
+    /flag --schedule cosine contradicts the checkpoint's schedule none/],
+  ['--resume with fewer steps', ['train', '--resume', ck1, '--steps', '2'],
+    /run1.model\.safetensors is already at step 3; --steps 2 leaves nothing to train/],
+  ['--resume of a finished run', ['train', '--resume', ck1],
+    /already at step 3; its planned 3 steps leaves nothing to train/],
   ['eval without --checkpoint', ['eval'], /eval needs --checkpoint PATH/],
   ['eval of the trainer-state file', ['eval', '--checkpoint', join(run1, 'model.train.safetensors')],
     /model\.train\.safetensors is the trainer state of a checkpoint, not its model: use .*run1.model\.safetensors/],
-  ['eval of a missing file', ['eval', '--checkpoint', join(dir, 'none.safetensors')], /cannot read checkpoint .*none\.safetensors/],
-  ['eval of a non-safetensors file', ['eval', '--checkpoint', junk], /junk\.safetensors: not a readable safetensors file/],
-  ['eval with another split seed', ['eval', '--checkpoint', ck1, '--seed', '0'], /flag --seed 0 contradicts the checkpoint's split seed 5/],
-  ['eval with another model', ['eval', '--checkpoint', ck1, '--model', 'mlp'], /flag --model mlp contradicts the checkpoint's model lenet5/],
-  ['eval on images of another shape', ['eval', '--checkpoint', ck1, '--dataset', 'mnist-m'], /trained on 1x28x28 images \(mnist\); mnist-m has 3x28x28/],
+  ['eval of a missing file', ['eval', '--checkpoint', join(dir, 'none.safetensors')],
+    /cannot read checkpoint .*none\.safetensors/],
+  ['eval of a non-safetensors file', ['eval', '--checkpoint', junk],
+    /junk\.safetensors: not a readable safetensors file/],
+  ['eval with another split seed', ['eval', '--checkpoint', ck1, '--seed', '0'],
+    /flag --seed 0 contradicts the checkpoint's split seed 5/],
+  ['eval with another model', ['eval', '--checkpoint', ck1, '--model', 'mlp'],
+    /flag --model mlp contradicts the checkpoint's model lenet5/],
+  ['eval on images of another shape', ['eval', '--checkpoint', ck1, '--dataset', 'mnist-m'],
+    /trained on 1x28x28 images \(mnist\); mnist-m has 3x28x28/],
   ['show with an unknown split', ['show', '--split', 'valid'], /flag --split expects one of train, test, got 'valid'/],
   ['show --count 0', ['show', '--count', '0'], /flag --count expects an integer >= 1 and <= 1024, got '0'/],
   ['show into /proc', ['show', '--out', '/proc/wgt-x/a.png'], /cannot create folder \/proc\/wgt-x/],
@@ -185,7 +207,8 @@ t('resume takes over a dead process\'s lock, cleans its temp files, keeps the se
   const info = readCheckpointInfo(ck1);
   assert.is(info.step, 5);
   assert.equal([info.run.seed, info.run.batch, info.run.per_class, info.run.steps], ['5', '16', '5', '5']);
-  const starts = readFileSync(join(run1, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.event === 'start');
+  const starts = readFileSync(join(run1, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    .filter((m) => m.event === 'start');
   assert.is(starts.length, 2);
   assert.is.not(starts[0].run, starts[1].run);
   assert.equal([starts[1].steps, starts[1].from_step, starts[1].dataset], [5, 3, 'mnist']);
@@ -262,6 +285,10 @@ t('a crash between the two checkpoint files never leaves an unresumable pair', a
   stepOnce();
   await saveCheckpoint(p, model, opt, {step: 1});
   const w1 = Array.from(await model.parameters()[0].data());
+  const savingCrashes = async (step: number) => {
+    try { await saveCheckpoint(p, model, opt, {step}); } catch (e) { assert.match((e as Error).message, /simulated crash/); return; }
+    assert.unreachable('the save should have crashed');
+  };
   const crashAfter = (stage: 'pending' | 'model') => {
     checkpointHooks.afterWrite = (s) => { if (s === stage) throw new Error(`simulated crash after the ${s} file`); };
   };
@@ -269,20 +296,22 @@ t('a crash between the two checkpoint files never leaves an unresumable pair', a
     // Dies before the model file lands: the previous pair (step 1) is still whole.
     stepOnce();
     crashAfter('pending');
-    try { await saveCheckpoint(p, model, opt, {step: 2}); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /simulated crash/); }
+    await savingCrashes(2);
     let f = fresh();
     assert.is((await loadCheckpoint(p, f.m, f.o)).step, 1);
     assert.equal(Array.from(await f.m.parameters()[0].data()), w1);
     // Dies after the model file, before the train state is renamed: the new pair (step 3) is whole.
     stepOnce();
+    const w3 = Array.from(await model.parameters()[0].data());
     crashAfter('model');
-    try { await saveCheckpoint(p, model, opt, {step: 3}); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /simulated crash/); }
+    await savingCrashes(3);
     assert.ok(existsSync(pendingTrainStatePath(p)));
     f = fresh();
     assert.is((await loadCheckpoint(p, f.m, f.o)).step, 3);
+    assert.equal(Array.from(await f.m.parameters()[0].data()), w3);
     // The next save first completes the interrupted one, so a crash in it still leaves step 3 resumable.
     crashAfter('pending');
-    try { await saveCheckpoint(p, model, opt, {step: 4}); assert.unreachable(); } catch { /* simulated */ }
+    await savingCrashes(4);
     f = fresh();
     assert.is((await loadCheckpoint(p, f.m, f.o)).step, 3);
     checkpointHooks.afterWrite = undefined;

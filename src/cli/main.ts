@@ -13,7 +13,9 @@ import {DataLoader} from '../data/loader.js';
 import {writeGridPng} from '../data/png.js';
 import {Trainer} from '../train/trainer.js';
 import {evaluate} from '../train/evaluate.js';
-import {loadModel, pendingTrainStatePath, readCheckpointInfo, trainStatePath, type CheckpointInfo} from '../train/checkpoint.js';
+import {
+  loadModel, pendingTrainStatePath, readCheckpointInfo, trainStatePath, type CheckpointInfo,
+} from '../train/checkpoint.js';
 import {checkWritableDir, lockFolder} from '../io/files.js';
 import {buildModel, MODELS} from './models.js';
 import {runExperimentCommand} from './experiment.js';
@@ -36,12 +38,15 @@ const int = (min: number, max = 2 ** 31 - 1): Parse => (v, flag) => {
 };
 const real = ({above, min, below}: {above?: number; min?: number; below?: number}): Parse => (v, flag) => {
   const n = DECIMAL.test(v) ? Number(v) : NaN;
-  const ok = Number.isFinite(n) && (above === undefined || n > above) && (min === undefined || n >= min) && (below === undefined || n < below);
-  const range = [above !== undefined && `> ${above}`, min !== undefined && `>= ${min}`, below !== undefined && `< ${below}`].filter(Boolean).join(' and ');
+  const ok = Number.isFinite(n) && (above === undefined || n > above) && (min === undefined || n >= min) &&
+    (below === undefined || n < below);
+  const range = [above !== undefined && `> ${above}`, min !== undefined && `>= ${min}`, below !== undefined && `< ${below}`]
+    .filter(Boolean).join(' and ');
   if (!ok) fail(`flag --${flag} expects a decimal number ${range}, got '${v}'`);
   return n;
 };
-const choice = (list: readonly string[]): Parse => (v, flag) => (list.includes(v) ? v : fail(`flag --${flag} expects one of ${list.join(', ')}, got '${v}'`));
+const choice = (list: readonly string[]): Parse => (v, flag) =>
+  (list.includes(v) ? v : fail(`flag --${flag} expects one of ${list.join(', ')}, got '${v}'`));
 const text: Parse = (v, flag) => (v.trim() ? v : fail(`flag --${flag} expects a value, got '${v}'`));
 
 const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
@@ -90,7 +95,7 @@ const COMMANDS: Record<string, {about: string; usage: string; flags: Record<stri
     usage: 'eval --checkpoint PATH [flags]',
     flags: {
       checkpoint: flag('PATH', text, 'the model file (model.safetensors) of a training run'),
-      dataset: {...dataset, help: `${dataset.help}\n                        (default: the dataset the checkpoint recorded)`},
+      dataset: {...dataset, help: `${dataset.help}\n${' '.repeat(24)}(default: the dataset the checkpoint recorded)`},
       model: flag('NAME', choice(MODELS), 'must match the checkpoint\'s model if it recorded one'),
       seed: seedFlag('split seed; must match the checkpoint\'s if it recorded one'),
       backend,
@@ -211,7 +216,7 @@ async function startDevice(name: string | undefined): Promise<void> {
 }
 
 // Datasets that split the same MNIST images by seed: a model trained on one never saw another's test images.
-const family = (name: string) => (name === 'fashion-mnist' ? 'fashion-mnist' : name.startsWith('mnist') ? 'mnist' : name);
+const family = (name: string) => (name.startsWith('mnist') ? 'mnist' : name);
 const shapeOf = (s: ImageSet) => `${s.channels}x${s.height}x${s.width}`;
 
 /** The model's input shape and classes, as recorded in the checkpoint, against a dataset's. */
@@ -246,7 +251,9 @@ async function cmdEval(v: Record<string, string | number | boolean | undefined>)
       'another seed holds images the model trained on; drop --seed');
   }
   const modelName = (v.model as string) ?? r.model ?? 'lenet5';
-  if (!(MODELS as readonly string[]).includes(modelName)) fail(`${path} holds a '${modelName}' model; eval builds ${MODELS.join(', ')}`);
+  if (!(MODELS as readonly string[]).includes(modelName)) {
+    fail(`${path} holds a '${modelName}' model; eval builds ${MODELS.join(', ')}`);
+  }
   const seed = r.seed !== undefined ? Number(r.seed) : (v.seed as number) ?? 0;
   const ds = (v.dataset as string) ?? r.dataset ?? 'mnist';
   if (r.seed === undefined || r.dataset === undefined) {
@@ -254,8 +261,8 @@ async function cmdEval(v: Record<string, string | number | boolean | undefined>)
       `split seed ${seed}: if the model trained on another split, its test set holds training images`);
   } else if (ds !== r.dataset) {
     note(family(ds) === family(r.dataset)
-      ? `evaluating on ${ds}, a domain of the ${family(ds)} split the model trained on as ${r.dataset} (seed ${seed}): ` +
-        'its test images are held out from training'
+      ? `evaluating on ${ds}, a domain of the ${family(ds)} split the model trained on as ${r.dataset} ` +
+        `(seed ${seed}): its test images are held out from training`
       : `note: evaluating on ${ds}, another dataset than the ${r.dataset} the model trained on`);
   }
   const {test} = loadDataset(ds, {seed});
@@ -265,7 +272,8 @@ async function cmdEval(v: Record<string, string | number | boolean | undefined>)
   const model = buildModel(modelName, test);
   await loadModel(path, model);
   const res = await evaluate(model, test);
-  console.log(`${ds} test (split seed ${seed}): loss ${res.loss.toFixed(4)}, accuracy ${(100 * res.accuracy).toFixed(2)}% on ${res.n} images`);
+  console.log(`${ds} test (split seed ${seed}): loss ${res.loss.toFixed(4)}, ` +
+    `accuracy ${(100 * res.accuracy).toFixed(2)}% on ${res.n} images`);
 }
 
 /** The files a run leaves in its folder: another run must not silently replace them. */
@@ -279,17 +287,22 @@ async function cmdTrain(v: Record<string, string | number | boolean | undefined>
   let ck: CheckpointInfo | undefined;
   if (v.resume !== undefined) {
     ck = readCheckpointInfo(v.resume as string);
-    if (ck.step === undefined) fail(`--resume ${v.resume} is a model file without a training position (saved by saveModel?); it cannot be resumed`);
+    if (ck.step === undefined) {
+      fail(`--resume ${v.resume} is a model file without a training position (saved by saveModel?); it cannot be resumed`);
+    }
   }
   const rec = ck?.run ?? {};
-  if (ck && rec.dataset === undefined) note(`warning: ${ck.path} records no run settings (not saved by \`train\`); flags are not checked against it`);
+  if (ck && rec.dataset === undefined) {
+    note(`warning: ${ck.path} records no run settings (not saved by \`train\`); flags are not checked against it`);
+  }
   // On resume, each setting comes from the flag or else the checkpoint; a flag that disagrees is an error, since
   // the optimizer state, data order and schedule saved in the checkpoint belong to the recorded settings.
-  const setting = <T extends string | number>(name: string, key: string, def: T, asNum = typeof def === 'number'): T => {
-    const given = v[name] as T | undefined, stored = rec[key];
+  const setting = <T extends string | number>(name: string, key: string, def: T): T => {
+    const given = v[name] as T | undefined, stored = rec[key], asNum = typeof def === 'number';
     if (given !== undefined && stored !== undefined && (asNum ? Number(stored) !== given : stored !== String(given))) {
-      fail(`flag --${name} ${given} contradicts the checkpoint's ${key.replace(/_/g, ' ')} ${stored} (${ck!.path}): a resumed run ` +
-        `keeps its settings: drop --${name} to continue it as it was, or train a new run (without --resume) to change it`);
+      fail(`flag --${name} ${given} contradicts the checkpoint's ${key.replace(/_/g, ' ')} ${stored} (${ck!.path}): ` +
+        `a resumed run keeps its settings: drop --${name} to continue it as it was, or train a new run (without ` +
+        '--resume) to change it');
     }
     return given ?? (stored === undefined ? def : ((asNum ? Number(stored) : stored) as T));
   };
@@ -322,17 +335,24 @@ async function cmdTrain(v: Record<string, string | number | boolean | undefined>
 
   const {train, test} = loadDataset(ds, {seed, perClass});
   if (ck) checkShapes(ck, train, ds);
-  if (batch > train.n) fail(`flag --batch ${batch} is larger than the ${train.n} training images of ${ds}${perClass ? ` with --per-class ${perClass}` : ''}`);
+  if (batch > train.n) {
+    fail(`flag --batch ${batch} is larger than the ${train.n} training images of ${ds}` +
+      `${perClass ? ` with --per-class ${perClass}` : ''}`);
+  }
   const loader = new DataLoader(train, {batch, shuffle: true, seed, shift});
   const planned = rec.steps !== undefined ? Number(rec.steps) : undefined;
   const steps = v.steps !== undefined ? (v.steps as number)
-    : v.epochs !== undefined ? (v.epochs as number) * loader.batchesPerEpoch : ck && planned ? planned : 3 * loader.batchesPerEpoch;
+    : v.epochs !== undefined ? (v.epochs as number) * loader.batchesPerEpoch
+      : ck && planned ? planned : 3 * loader.batchesPerEpoch;
   if (ck && steps <= ck.step!) {
-    const asked = v.steps !== undefined ? `--steps ${steps}` : v.epochs !== undefined ? `--epochs ${v.epochs} (${steps} steps)` : `its planned ${steps} steps`;
-    fail(`${ck.path} is already at step ${ck.step}; ${asked} leaves nothing to train: ask for more with --steps or --epochs`);
+    const asked = v.steps !== undefined ? `--steps ${steps}`
+      : v.epochs !== undefined ? `--epochs ${v.epochs} (${steps} steps)` : `its planned ${steps} steps`;
+    fail(`${ck.path} is already at step ${ck.step}; ${asked} leaves nothing to train: ask for more with --steps or ` +
+      '--epochs');
   }
   if (ck && planned !== undefined && steps !== planned && sched !== 'none') {
-    note(`warning: the ${sched} schedule was planned over ${planned} steps and now spans ${steps}: the learning rate jumps at step ${ck.step}`);
+    note(`warning: the ${sched} schedule was planned over ${planned} steps and now spans ${steps}: the learning rate ` +
+      `jumps at step ${ck.step}`);
   }
   const runInfo: Record<string, string> = {
     dataset: ds, seed: String(seed), model: modelName, image_shape: shapeOf(train), classes: String(train.classes),
@@ -347,14 +367,16 @@ async function cmdTrain(v: Record<string, string | number | boolean | undefined>
   const params = model.parameters();
   const opt = optName === 'sgd' ? new wt.SGD(params, {lr, momentum, weightDecay: wd})
     : optName === 'adamw' ? new wt.AdamW(params, {lr, weightDecay: wd}) : new wt.Adam(params, {lr, weightDecay: wd});
-  const schedule = sched === 'cosine' ? new wt.CosineLR(opt, steps) : sched === 'step' ? new wt.StepLR(opt, Math.max(1, Math.floor(steps / 3)), 0.1)
+  const schedule = sched === 'cosine' ? new wt.CosineLR(opt, steps)
+    : sched === 'step' ? new wt.StepLR(opt, Math.max(1, Math.floor(steps / 3)), 0.1)
     : sched === 'dann' ? new wt.DannLR(opt, steps) : undefined;
   console.log(`${ds}: ${train.n} train / ${test.n} test; ${modelName}, ${optName}, batch ${batch}, ${steps} steps` +
     `${ck ? `, resuming from step ${ck.step}` : ''}; run folder ${out}`);
   const trainer = new Trainer({
     model, optimizer: opt, loader, steps, schedule, test, name: `${ds}/${modelName}`, runInfo,
-    metricsPath: join(out, 'metrics.jsonl'), checkpointPath: ckptPath, checkpointEvery: v['checkpoint-every'] as number | undefined,
-    resume: ck?.path, progress: (v.progress as 'auto' | 'bar' | 'lines' | 'none') ?? 'auto', shouldStop: () => stoppedBy !== undefined,
+    metricsPath: join(out, 'metrics.jsonl'), checkpointPath: ckptPath,
+    checkpointEvery: v['checkpoint-every'] as number | undefined, resume: ck?.path,
+    progress: (v.progress as 'auto' | 'bar' | 'lines' | 'none') ?? 'auto', shouldStop: () => stoppedBy !== undefined,
   });
   let stoppedBy: Signal | undefined;
   interrupt = (sig) => {
@@ -372,8 +394,8 @@ async function cmdTrain(v: Record<string, string | number | boolean | undefined>
     process.exit(SIGNALS[stoppedBy]);
   }
   const last = res.evals[res.evals.length - 1];
-  console.log(`done: ${res.step} steps in ${res.seconds.toFixed(1)} s (${res.imagesPerSecond.toFixed(0)} images/s); final test ` +
-    `accuracy ${last ? (100 * last.accuracy).toFixed(2) + '%' : '-'}; checkpoint ${ckptPath}`);
+  console.log(`done: ${res.step} steps in ${res.seconds.toFixed(1)} s (${res.imagesPerSecond.toFixed(0)} images/s); ` +
+    `final test accuracy ${last ? (100 * last.accuracy).toFixed(2) + '%' : '-'}; checkpoint ${ckptPath}`);
 }
 
 const [cmd, ...rest] = process.argv.slice(2);

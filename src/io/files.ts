@@ -21,7 +21,9 @@ export function ensureDir(path: string): void {
   for (let p = full; ; p = dirname(p)) {
     let st;
     try { st = statSync(p); } catch { missing.push(p); if (dirname(p) === p) break; continue; }
-    if (!st.isDirectory()) throw new Error(`webgpu-transfer: cannot create folder ${path}: ${p} is a file, not a folder`);
+    if (!st.isDirectory()) {
+      throw new Error(`webgpu-transfer: cannot create folder ${path}: ${p} is a file, not a folder`);
+    }
     break;
   }
   for (const p of missing.reverse()) {
@@ -71,7 +73,9 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   ensureDir(dirname(full));
   const tmp = `${full}.tmp-${process.pid}-${Date.now()}`;
   let fd: number;
-  try { fd = openSync(tmp, 'w'); } catch (e) { throw new Error(`webgpu-transfer: writing ${path} failed: ${errText(e)}`); }
+  try { fd = openSync(tmp, 'w'); } catch (e) {
+    throw new Error(`webgpu-transfer: writing ${path} failed: ${errText(e)}`);
+  }
   try {
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
@@ -84,7 +88,10 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     throw new Error(`webgpu-transfer: writing ${path} failed: ${(e as Error).message}`);
   }
   // The rename is durable only once the folder's entry is on disk.
-  try { const d = openSync(dirname(full), 'r'); try { fsyncSync(d); } finally { closeSync(d); } } catch { /* not on every FS */ }
+  try {
+    const d = openSync(dirname(full), 'r');
+    try { fsyncSync(d); } finally { closeSync(d); }
+  } catch { /* folders cannot be synced on every file system */ }
 }
 
 export function saveSafetensors(path: string, tensors: Parameters<typeof encodeSafetensors>[0], metadata: Record<string, string> = {}): void {
@@ -124,7 +131,9 @@ export function lockFolder(dir: string, what = 'run'): FolderLock {
         },
       };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`webgpu-transfer: cannot lock folder ${dir}: ${errText(e)}`);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new Error(`webgpu-transfer: cannot lock folder ${dir}: ${errText(e)}`);
+      }
     }
     let holder: {pid?: number; host?: string; started?: string} = {};
     try { holder = JSON.parse(readFileSync(path, 'utf8')); } catch { /* empty or torn: its writer died mid-write */ }
@@ -145,7 +154,9 @@ export function lockFolder(dir: string, what = 'run'): FolderLock {
  */
 export function readSafetensorsMetadata(path: string): Record<string, string> {
   let fd: number;
-  try { fd = openSync(path, 'r'); } catch (e) { throw new Error(`webgpu-transfer: cannot read checkpoint ${path}: ${errText(e)}`); }
+  try { fd = openSync(path, 'r'); } catch (e) {
+    throw new Error(`webgpu-transfer: cannot read checkpoint ${path}: ${errText(e)}`);
+  }
   try {
     const size = fstatSync(fd).size;
     const head = Buffer.alloc(8);
@@ -155,7 +166,9 @@ export function readSafetensorsMetadata(path: string): Record<string, string> {
     const json = Buffer.alloc(n);
     if (readSync(fd, json, 0, n, 8) !== n) throw new Error('header cut short');
     const meta = (JSON.parse(json.toString('utf8')) as {__metadata__?: Record<string, string>}).__metadata__ ?? {};
-    if (typeof meta !== 'object' || Object.values(meta).some((v) => typeof v !== 'string')) throw new Error('__metadata__ must map strings to strings');
+    if (typeof meta !== 'object' || Object.values(meta).some((v) => typeof v !== 'string')) {
+      throw new Error('__metadata__ must map strings to strings');
+    }
     return meta;
   } catch (e) {
     throw new Error(`webgpu-transfer: ${path}: not a readable safetensors file: ${(e as Error).message}`);

@@ -46,7 +46,9 @@ export function readCheckpointInfo(path: string): CheckpointInfo {
   }
   const run = Object.fromEntries(Object.entries(meta).filter(([k]) => !OWN_KEYS.has(k)));
   const step = meta.step === undefined ? undefined : Number(meta.step);
-  if (step !== undefined && !(Number.isInteger(step) && step >= 0)) throw new Error(`webgpu-transfer: ${path}: bad step '${meta.step}' in the header`);
+  if (step !== undefined && !(Number.isInteger(step) && step >= 0)) {
+    throw new Error(`webgpu-transfer: ${path}: bad step '${meta.step}' in the header`);
+  }
   return {path, id: meta.checkpoint_id, step, run};
 }
 
@@ -60,7 +62,8 @@ export function nonFiniteReport(tensors: Iterable<[string, {data: ArrayLike<numb
     if (!(t.data instanceof Float32Array)) continue;
     let nan = 0, inf = 0;
     for (const v of t.data) if (v !== v) nan++; else if (v === Infinity || v === -Infinity) inf++;
-    if (nan || inf) bad.push(`${k} (${[nan && `${nan} NaN`, inf && `${inf} Inf`].filter(Boolean).join(', ')} of ${t.data.length})`);
+    const counts = [nan && `${nan} NaN`, inf && `${inf} Inf`].filter(Boolean).join(', ');
+    if (counts) bad.push(`${k} (${counts} of ${t.data.length})`);
   }
   return bad.join(', ');
 }
@@ -116,7 +119,7 @@ function recoverSave(path: string): void {
   if (!existsSync(pending)) return;
   let pendingId: string | undefined, modelId: string | undefined;
   try { pendingId = readSafetensorsMetadata(pending).checkpoint_id; } catch { /* torn: cannot be the committed one */ }
-  try { modelId = existsSync(path) ? readSafetensorsMetadata(path).checkpoint_id : undefined; } catch { /* unreadable model */ }
+  try { modelId = existsSync(path) ? readSafetensorsMetadata(path).checkpoint_id : undefined; } catch { /* unreadable */ }
   if (pendingId !== undefined && pendingId === modelId) renameSync(pending, trainStatePath(path));
   else unlinkSync(pending);
 }
@@ -129,7 +132,8 @@ export async function saveCheckpoint(path: string, model: Module, opt: Optimizer
   const entries = await hostEntries(new Map([...tensors].map(([k, t]) => [`optimizer.${k}`, t])));
   recoverSave(path);
   const pending = pendingTrainStatePath(path);
-  saveSafetensors(pending, entries, {checkpoint_id: id, optimizer: JSON.stringify(meta), position: JSON.stringify(position)});
+  const header = {checkpoint_id: id, optimizer: JSON.stringify(meta), position: JSON.stringify(position)};
+  saveSafetensors(pending, entries, header);
   checkpointHooks.afterWrite?.('pending');
   await saveModel(path, model, {...metadata, checkpoint_id: id, step: String(position.step)});
   checkpointHooks.afterWrite?.('model');
@@ -142,11 +146,17 @@ function matchingTrainState(path: string, id: string | undefined): string {
   for (const f of [trainStatePath(path), pendingTrainStatePath(path)]) {
     if (!existsSync(f)) continue;
     let other: string | undefined;
-    try { other = readSafetensorsMetadata(f).checkpoint_id; } catch (e) { seen.push(`${f}: ${(e as Error).message}`); continue; }
+    try { other = readSafetensorsMetadata(f).checkpoint_id; } catch (e) {
+      seen.push(`${f}: ${(e as Error).message}`);
+      continue;
+    }
     if (id !== undefined && other === id) return f;
     seen.push(`${f} (id ${other})`);
   }
-  if (!seen.length) throw new Error(`webgpu-transfer: checkpoint ${path} has no trainer state beside it (${trainStatePath(path)}): it holds a model only, so it cannot be resumed`);
+  if (!seen.length) {
+    throw new Error(`webgpu-transfer: checkpoint ${path} has no trainer state beside it (${trainStatePath(path)}): ` +
+      'it holds a model only, so it cannot be resumed');
+  }
   throw new Error(`webgpu-transfer: checkpoint ${path} (id ${id}) and ${seen.join(', ')} are not from the same save`);
 }
 
@@ -156,7 +166,8 @@ export async function loadCheckpoint(path: string, model: Module, opt: Optimizer
   const train = loadSafetensors(tpath);
   if (train.metadata.checkpoint_id !== meta.checkpoint_id) {
     // The files changed between the two reads (another process saving here).
-    throw new Error(`webgpu-transfer: checkpoint ${path} (id ${meta.checkpoint_id}) and ${tpath} (id ${train.metadata.checkpoint_id}) are not from the same save`);
+    throw new Error(`webgpu-transfer: checkpoint ${path} (id ${meta.checkpoint_id}) and ${tpath} ` +
+      `(id ${train.metadata.checkpoint_id}) are not from the same save`);
   }
   warnNonFinite(tpath, train.tensors);
   const names = parameterNames(model);

@@ -1,5 +1,9 @@
 // Transfer strategies: loss terms against float64 references, gradients against finite differences, runtime
 // values under replay against eager, freezing skips work, clear refusals of models that do not fit.
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {spawnSync} from 'node:child_process';
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
@@ -106,7 +110,7 @@ t('conservative terms (L2-SP, KL) match float64, and their gradients match finit
 /** Losses of `steps` steps of a conservative run with a ramped KL weight: compiled by the loop, or eager. */
 async function rampedLosses(compiled: boolean, steps: number): Promise<number[]> {
   const set = tinySet(8, 3, 2);
-  const s = new Conservative({source: mlp(3, 21), model: mlp(3, 22), loader: new DataLoader(set, {batch: 4, seed: 1}), lr: 0.05,
+  const s = new Conservative({source: mlp(3, 21), model: mlp(3, 22), task: 'same', loader: new DataLoader(set, {batch: 4, seed: 1}), lr: 0.05,
     distill: {weight: 2, temperature: 2}, l2sp: {alpha: 1}, rampSteps: 3});
   const losses: number[] = [];
   if (compiled) {
@@ -203,7 +207,7 @@ t('fine-tuning: copied layers take transferredLr, a new head starts fresh, the s
   assert.is(s.copied.length, 4, 'conv1, conv2, fc1, fc2 copied; the 10-way head is new');
   assert.is(s.sharedHead, false);
   assert.equal(s.optimizer.groups.map((g) => [g.params.length, g.options.lr]), [[2, 1e-3], [8, 1e-4]]);
-  const same = new FineTune({source, model, loader});
+  const same = new FineTune({source, model, loader, task: 'same'});
   assert.is(same.sharedHead, true, 'same label space: the head is copied too');
   s.dispose(); same.dispose();
 });
@@ -231,18 +235,63 @@ t('strategies refuse models and settings that do not fit, naming the layer or se
     ['negative k', () => new LayerTransfer({source, model, loader, layers: {last: -1}}), /k must be an integer in 0..5/],
     ['unknown layer name', () => new LayerTransfer({source, model, loader, layers: {names: ['conv9']}}), /no layer with parameters named 'conv9'/],
     ['shape mismatch when copying', () => new LayerTransfer({source, model: model10, loader, layers: {last: 1}}), /layer '11' differs in shape: source weight\[5, 84\] bias\[5\], target weight\[10, 84\] bias\[10\]/],
-    ['negative alpha', () => new Conservative({source, model, loader, l2sp: {alpha: -1}}), /l2sp.alpha must be a finite number >= 0, got -1/],
-    ['negative beta', () => new Conservative({source, model, loader, l2sp: {alpha: 1, beta: -0.5}}), /l2sp.beta must be a finite number >= 0, got -0.5/],
-    ['zero temperature', () => new Conservative({source, model, loader, distill: {weight: 1, temperature: 0}}), /distill.temperature must be a finite number > 0, got 0/],
-    ['NaN distillation weight', () => new Conservative({source, model, loader, distill: {weight: NaN}}), /distill.weight must be a finite number >= 0, got NaN/],
-    ['no conservative term', () => new Conservative({source, model, loader}), /give l2sp and\/or distill/],
+    ['negative alpha', () => new Conservative({source, model, loader, task: 'new', l2sp: {alpha: -1}}), /l2sp.alpha must be a finite number >= 0, got -1/],
+    ['negative beta', () => new Conservative({source, model, loader, task: 'new', l2sp: {alpha: 1, beta: -0.5}}), /l2sp.beta must be a finite number >= 0, got -0.5/],
+    ['zero temperature', () => new Conservative({source, model, loader, task: 'new', distill: {weight: 1, temperature: 0}}), /distill.temperature must be a finite number > 0, got 0/],
+    ['NaN distillation weight', () => new Conservative({source, model, loader, task: 'new', distill: {weight: NaN}}), /distill.weight must be a finite number >= 0, got NaN/],
+    ['no conservative term', () => new Conservative({source, model, loader, task: 'new'}), /give l2sp and\/or distill/],
     ['everything frozen', () => new LayerTransfer({source, model, loader, layers: {first: 5}}), /nothing to train/],
+    ['same-shaped heads without saying the task', () => new FineTune({source, model, loader}), /heads have the same shape: say task: 'same'/],
+    ['task same with a differently shaped head', () => new FineTune({source, model: model10, loader, task: 'same'}), /task 'same' but the heads differ in shape \(layers 11\)/],
     ['a model that is not a Sequential', () => new FineTune({source, model: new wt.Linear(3, 2), loader}), /must be a Sequential/],
-    ['negative lr', () => new FineTune({source, model, loader, lr: -1}), /lr must be a finite number > 0, got -1/],
+    ['negative lr', () => new FineTune({source, model, loader, task: 'new', lr: -1}), /lr must be a finite number > 0, got -1/],
   ];
   for (const [what, f, re] of cases) {
     try { f(); assert.unreachable(what); } catch (e) { assert.match((e as Error).message, re, what); }
   }
+});
+
+
+const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], {encoding: 'utf8'});
+
+t('experiment command: flags are checked before any work, naming the flag', () => {
+  const cases: [string[], RegExp][] = [
+    [['experiment', 'nope'], /unknown experiment 'nope' \(use transfer-methods or transferability\)/],
+    [['experiment', 'transfer-methods', '--labels', '0,5'], /flag --labels expects comma-separated integers >= 1, got '0,5'/],
+    [['experiment', 'transfer-methods', '--labels', '2,,5'], /flag --labels expects comma-separated integers >= 1/],
+    [['experiment', 'transfer-methods', '--seeds', '0x1'], /flag --seeds expects comma-separated integers >= 0, got '0x1'/],
+    [['experiment', 'transfer-methods', '--situations', 'digits,svhn'], /flag --situations: unknown 'svhn' \(use digits, fashion-digits, mnist-m\)/],
+    [['experiment', 'transfer-methods', '--methods', 'dann'], /flag --methods: unknown 'dann'/],
+    [['experiment', 'transfer-methods', '--lr', '0.1'], /Unknown option '--lr'.*flags of 'transfer-methods'/],
+    [['experiment', 'transferability', '--lr', '0x10'], /flag --lr expects a positive number, got '0x10'/],
+    [['experiment', 'transferability', '--lr', ''], /flag --lr expects a positive number, got ''/],
+    [['experiment', 'transferability', '--steps', '-3'], /--steps/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(...args);
+    assert.is(r.status, 2, `${args.join(' ')}: exit status`);
+    assert.match(r.stderr, re, args.join(' '));
+    assert.not.match(r.stdout, /adapter:/, `${args.join(' ')}: no device was started`);
+  }
+});
+
+t('experiment transfer-methods end to end: tables, raw runs and charts, and a rerun reuses finished runs', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'wgt-exp-')), 'tm');
+  const args = ['experiment', 'transfer-methods', '--situations', 'digits', '--labels', '2', '--seeds', '0', '--steps', '3',
+    '--methods', 'scratch,l2sp', '--source-steps', '5', '--out', out, '--backend', 'llvmpipe'];
+  const r = cli(...args);
+  assert.is(r.status, 0, r.stderr);
+  const md = readFileSync(join(out, 'README.md'), 'utf8');
+  assert.match(md, /\| 2 \| \d+\.\d ± 0\.0 \| \d+\.\d ± 0\.0 \|/, 'one row: scratch and L2-SP for 2 labels per class');
+  assert.match(md, /conservative: L2-SP \| lr 0\.001, alpha (0\.01|0\.1|1) \|/, 'the chosen alpha is reported');
+  const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.is(res.runs.length, 2);
+  assert.is(res.selection.length, 5, '2 scratch + 3 L2-SP candidates on the validation split');
+  for (const f of ['accuracy.png', 'accuracy.svg', 'forgetting.png', 'accuracy.vl.json']) assert.ok(existsSync(join(out, f)), f);
+  assert.equal(Array.from(readFileSync(join(out, 'accuracy.png')).subarray(1, 4)), [80, 78, 71], 'a PNG');
+  const again = cli(...args);
+  assert.match(again.stdout, /reusing 7 finished runs/);
+  assert.match(again.stdout, /\(stored\)/);
 });
 
 t.run();

@@ -28,6 +28,7 @@ experiments:
 
 common flags:
   --out DIR            (default results/<name>)
+  --source-steps N     source pre-training steps (default: the situation's; for quick checks)
   --fresh              redo every run instead of reusing the finished ones stored in DIR/runs.jsonl
   --backend NAME       adapter (default from WGT_BACKEND, else auto)`;
 
@@ -52,7 +53,7 @@ function names<T extends string>(v: string, flag: string, valid: readonly T[]): 
 export async function runExperimentCommand(args: string[]): Promise<void> {
   const [name, ...rest] = args;
   if (!name || name === '--help' || name === '-h') { console.log(HELP); return; }
-  const common = {out: {type: 'string'}, fresh: {type: 'boolean'}, backend: {type: 'string'}, seeds: {type: 'string'}, steps: {type: 'string'}, labels: {type: 'string'}, help: {type: 'boolean', short: 'h'}} as const;
+  const common = {out: {type: 'string'}, 'source-steps': {type: 'string'}, fresh: {type: 'boolean'}, backend: {type: 'string'}, seeds: {type: 'string'}, steps: {type: 'string'}, labels: {type: 'string'}, help: {type: 'boolean', short: 'h'}} as const;
   const own: NonNullable<ParseArgsConfig['options']> = name === 'transfer-methods' ? {situations: {type: 'string'}, methods: {type: 'string'}} as const
     : name === 'transferability' ? {situation: {type: 'string'}, lr: {type: 'string'}} as const
       : bad(`unknown experiment '${name}' (use transfer-methods or transferability)\n${HELP}`);
@@ -65,15 +66,16 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
   const seeds = intList(s('seeds') ?? '0,1,2', 'seeds', 0);
   const out = s('out') ?? `results/${name}`;
   const log = (line: string) => console.log(line);
+  const sourceSteps = s('source-steps') ? intList(s('source-steps')!, 'source-steps', 1)[0] : undefined;
   let run: () => Promise<void>;
   if (name === 'transfer-methods') {
     const o = {situations: names(s('situations') ?? 'digits,mnist-m', 'situations', SITUATIONS), labels: intList(s('labels') ?? '2,5,10,50,200', 'labels', 1),
-      seeds, steps: intList(s('steps') ?? '200', 'steps', 1)[0], methods: names<Method>(s('methods') ?? METHODS.join(','), 'methods', METHODS), out, fresh: !!values.fresh, log};
+      seeds, steps: intList(s('steps') ?? '200', 'steps', 1)[0], methods: names<Method>(s('methods') ?? METHODS.join(','), 'methods', METHODS), out, fresh: !!values.fresh, sourceSteps, log};
     run = () => transferMethods(o);
   } else {
     const situationName = names(s('situation') ?? 'digits', 'situation', SITUATIONS)[0];
     const o = {situation: situationName, labels: intList(s('labels') ?? '200', 'labels', 1)[0], seeds, steps: intList(s('steps') ?? '300', 'steps', 1)[0],
-      lr: positive(s('lr') ?? '0.001', 'lr'), out, fresh: !!values.fresh, log};
+      lr: positive(s('lr') ?? '0.001', 'lr'), out, fresh: !!values.fresh, sourceSteps, log};
     run = () => transferability(o);
   }
   await wt.init({backend: (s('backend') ?? process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});

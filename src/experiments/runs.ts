@@ -96,7 +96,7 @@ export async function runOne(spec: RunSpec): Promise<RunResult> {
  * task (Adam 2e-3 with cosine decay, batch 64, seed 0) and saved there.
  */
 export async function sourceModel(s: Situation, dir: string, log: (m: string) => void): Promise<{model: Module; accuracy: number}> {
-  const path = `${dir}/${s.name}-source.safetensors`;
+  const path = `${dir}/${s.name}-source-${s.sourceSteps}.safetensors`;
   const model = buildModel(s.source.train, s.source.train.classes, 0);
   if (existsSync(path)) {
     await loadModel(path, model);

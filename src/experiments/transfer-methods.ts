@@ -19,6 +19,8 @@ export interface TransferMethodsOptions {
   out: string;
   /** Ignore runs stored by an earlier invocation. */
   fresh?: boolean;
+  /** Source pre-training steps instead of the situation's default (quick checks). */
+  sourceSteps?: number;
   log: (line: string) => void;
 }
 
@@ -48,8 +50,10 @@ export async function transferMethods(o: TransferMethodsOptions): Promise<void> 
   const selection: Record<string, unknown>[] = [];
   const sources: Record<string, number> = {};
   const t0 = performance.now();
+  // Runs on another source model are other runs (only an overridden source schedule is part of the key).
+  const stepsKey = o.sourceSteps ? {sourceSteps: o.sourceSteps} : {};
   for (const name of o.situations) {
-    const s = situation(name);
+    const s = {...situation(name), ...(o.sourceSteps ? {sourceSteps: o.sourceSteps} : {})};
     const {model: source, accuracy} = await sourceModel(s, join(o.out, '..', 'sources'), o.log);
     sources[name] = accuracy;
     o.log(`${s.title}: source ${s.source.train.n} images; target pool ${s.target.pool.n}, validation ${s.target.val.n}, test ${s.target.test.n}`);
@@ -60,7 +64,7 @@ export async function transferMethods(o: TransferMethodsOptions): Promise<void> 
         if (!o.labels.some((l) => regime(l) === at)) continue;
         let best: {hp: Hyper; acc: number} | null = null;
         for (const hp of grid(method, s)) {
-          const spec = {situation: name, method, hp, labels: at, seed: 100, steps: o.steps, evalOn: 'val' as const};
+          const spec = {situation: name, method, hp, labels: at, seed: 100, steps: o.steps, evalOn: 'val' as const, ...stepsKey};
           const {result} = await runs.get(spec, () => runOne({...spec, situation: s, source}));
           selection.push({situation: name, method, labels: at, hp: describeHyper(method, hp), val_accuracy: result.target_accuracy});
           if (!best || result.target_accuracy > best.acc) best = {hp, acc: result.target_accuracy};
@@ -72,7 +76,7 @@ export async function transferMethods(o: TransferMethodsOptions): Promise<void> 
       for (const labels of o.labels) {
         const hp = chosen.get(regime(labels))!;
         for (const seed of o.seeds) {
-          const spec = {situation: name, method, hp, labels, seed, steps: o.steps, evalOn: 'test' as const};
+          const spec = {situation: name, method, hp, labels, seed, steps: o.steps, evalOn: 'test' as const, ...stepsKey};
           const {result, cached} = await runs.get(spec, () => runOne({...spec, situation: s, source}));
           rows.push({situation: name, method, labels, seed, hp: describeHyper(method, hp), ...result});
           o.log(`${name} ${method} ${labels}/class seed ${seed}: target ${pct(result.target_accuracy)}%` +

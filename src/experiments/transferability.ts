@@ -17,19 +17,21 @@ export interface TransferabilityOptions {
   lr: number;
   out: string;
   fresh?: boolean;
+  /** Source pre-training steps instead of the situation's default (quick checks). */
+  sourceSteps?: number;
   log: (line: string) => void;
 }
 
 export async function transferability(o: TransferabilityOptions): Promise<void> {
   mkdirSync(o.out, {recursive: true});
   const runs = new RunLog<RunResult>(join(o.out, 'runs.jsonl'), o.fresh);
-  const s = situation(o.situation);
+  const s = {...situation(o.situation), ...(o.sourceSteps ? {sourceSteps: o.sourceSteps} : {})};
   const {model: source, accuracy} = await sourceModel(s, join(o.out, '..', 'sources'), o.log);
   const layers = parameterLayers(source).map((l) => l.name);
   const ks = Array.from({length: layers.length - 1}, (_, i) => i + 1);
   const rows: {arm: string; k: number; seed: number; target_accuracy: number; source_accuracy: number | null}[] = [];
   const one = async (arm: string, k: number, seed: number, hp: Parameters<typeof runOne>[0]['hp'], method: 'scratch' | 'layer-transfer') => {
-    const spec = {situation: s.name, method, hp, labels: o.labels, seed, steps: o.steps, evalOn: 'test' as const};
+    const spec = {situation: s.name, method, hp, labels: o.labels, seed, steps: o.steps, evalOn: 'test' as const, ...(o.sourceSteps ? {sourceSteps: o.sourceSteps} : {})};
     const {result, cached} = await runs.get(spec, () => runOne({...spec, situation: s, source}));
     rows.push({arm, k, seed, target_accuracy: result.target_accuracy, source_accuracy: result.source_accuracy});
     o.log(`${arm} k=${k} seed ${seed}: ${pct(result.target_accuracy)}%${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s)`}`);

@@ -30,7 +30,12 @@ export interface FineTuneOptions {
   test?: ImageSet;
   /** Source-task evaluation set: forgetting, measured through the kept source head. */
   sourceTest?: ImageSet;
-  /** Layers to copy from the source (default: every layer whose shapes agree). */
+  /**
+   * Whether the target task is the source's ('same': the head is copied too) or a new one ('new': a fresh head).
+   * Needed when both heads have the same shape (digits 0-4 -> 5-9 are both 5-way); a head of another shape is new.
+   */
+  task?: 'same' | 'new';
+  /** Layers to copy from the source (default: every layer whose shapes agree, the head as `task` says). */
   copy?: LayerSelection;
   /** Freeze the copied layers (no gradients, no updates): layer transfer. */
   freeze?: boolean;
@@ -100,7 +105,7 @@ export class FineTune implements Strategy {
     this.net = model;
     ({trunk: this.trunk, head: this.head} = splitHead(model));
     const srcSplit = splitHead(source);
-    this.copied = copyLayers(source, model, o.copy ?? {names: matchingLayers(source, model)});
+    this.copied = copyLayers(source, model, o.copy ?? {names: this.defaultCopy()});
     const headLayers = new Set(this.head.flatMap((m) => parameterLayers(m).map((l) => l.module)));
     this.sharedHead = this.copied.some((l) => headLayers.has(l.module));
     const trainSourceHead = !this.sharedHead && !!opts.trainSourceHead;
@@ -127,6 +132,20 @@ export class FineTune implements Strategy {
   }
 
   private readonly baseLrs: number[];
+
+  /** Every layer whose shapes agree, with the head copied only for the same task. */
+  private defaultCopy(): string[] {
+    const {source, model, task} = this.o;
+    if (task !== undefined && task !== 'same' && task !== 'new') throw new Error(`webgpu-transfer: ${this.where}: task must be 'same' or 'new', got '${task}'`);
+    const matching = matchingLayers(source, model);
+    const headNames = new Set(parameterLayers(model).filter((l) => this.head.some((h) => h === l.module || parameterLayers(h).some((p) => p.module === l.module))).map((l) => l.name));
+    const headMatches = [...headNames].every((n) => matching.includes(n));
+    if (task === 'same' && !headMatches) throw new Error(`webgpu-transfer: ${this.where}: task 'same' but the heads differ in shape (layers ${[...headNames].join(', ')})`);
+    if (task === undefined && headMatches) {
+      throw new Error(`webgpu-transfer: ${this.where}: the source and target heads have the same shape: say task: 'same' to copy the head (same labels) or task: 'new' for a fresh one (a new task)`);
+    }
+    return task === 'same' ? matching : matching.filter((n) => !headNames.has(n));
+  }
 
   get examplesPerStep(): number { return this.o.loader.opts.batch; }
   get stepsPerEpoch(): number { return this.o.loader.batchesPerEpoch; }

@@ -9,6 +9,7 @@ import {join} from 'node:path';
 import {spawn, spawnSync} from 'node:child_process';
 import * as wt from '../src/index.js';
 import {loadSafetensors, saveSafetensors} from '../src/io/files.js';
+import {FileCheckpointStore, JsonlSink} from '../src/train/sinks/node.js';
 import {
   checkpointHooks, loadCheckpoint, loadModel, pendingTrainStatePath, readCheckpointInfo, saveCheckpoint, trainStatePath,
 } from '../src/train/checkpoint.js';
@@ -89,6 +90,8 @@ const BAD: [string, string[], RegExp][] = [
   ['a run folder in use', ['train', ...TINY, '--out', busy], /folder .*busy is in use by process \d+/],
   ['a folder holding a finished run', ['train', ...TINY, '--out', run1],
     /run1 holds an earlier run \(model\.safetensors, .*--resume .*--overwrite/],
+  ['--overwrite with a failing check', ['train', '--steps', '3', '--batch', '64', '--per-class', '5', '--out', run1, '--overwrite'],
+    /flag --batch 64 is larger than the 50 training images/],
   ['--resume of a missing file', ['train', '--resume', join(dir, 'none.safetensors')],
     /cannot read checkpoint .*none\.safetensors/],
   ['--resume of a model-only file', ['train', '--resume', modelOnly],
@@ -164,6 +167,7 @@ t(`${BAD.length} bad inputs each fail with exit 2 and a message naming the flag 
     rows.forEach((row, k) => check(row, results[k]));
   }
   assert.ok(existsSync(join(busy, 'run.lock')), 'a live lock is left alone');
+  assert.ok(existsSync(ck1) && existsSync(join(run1, 'metrics.jsonl')), '--overwrite deletes nothing when a check fails');
   assert.not.ok(existsSync(join(dir, 'b', 'run.lock')), 'a refused run leaves no lock');
 });
 
@@ -181,16 +185,12 @@ t('--version, and help for each command', () => {
   assert.equal(Array.from(readFileSync(png).subarray(1, 4)), [80, 78, 71]);
 });
 
-t('eval uses the recorded split: the same test accuracy as the end of training; another domain gets a note', () => {
+t('eval uses the recorded split: the same test accuracy as at the end of training', () => {
   const metrics = readFileSync(join(run1, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const last = metrics.filter((m) => m.test_accuracy !== undefined).pop();
   const r = cli('eval', '--checkpoint', ck1);
   ok(r, 'eval');
   assert.match(r.stdout, new RegExp(`mnist test \\(split seed 5\\): .*accuracy ${(100 * last.test_accuracy).toFixed(2)}% on 2000 images`));
-  const rot = cli('eval', '--checkpoint', ck1, '--dataset', 'mnist-rotated');
-  ok(rot, 'eval on mnist-rotated');
-  assert.match(rot.stderr, /evaluating on mnist-rotated, a domain of the mnist split .*seed 5.*held out/);
-  assert.match(rot.stdout, /mnist-rotated test \(split seed 5\)/);
 });
 
 t('resume takes over a dead process\'s lock, cleans its temp files, keeps the settings and marks the run', () => {
@@ -214,24 +214,14 @@ t('resume takes over a dead process\'s lock, cleans its temp files, keeps the se
   assert.equal([starts[1].steps, starts[1].from_step, starts[1].dataset], [5, 3, 'mnist']);
 });
 
-t('--overwrite replaces a finished run', () => {
+t('--overwrite replaces a finished run; Ctrl-C stops after the current step, saves and releases the lock', async () => {
   // An earlier run's files (by hand: only their presence matters).
   const out = join(dir, 'run2');
   mkdirSync(out);
   writeFileSync(join(out, 'metrics.jsonl'), JSON.stringify({run: 'old', event: 'start'}) + '\n');
   writeFileSync(join(out, 'model.train.safetensors'), 'old');
-  ok(cli('train', ...TINY, '--seed', '2', '--out', out, '--overwrite'), 'overwrite');
-  const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.is(metrics.filter((m) => m.event === 'start').length, 1, 'the old metrics went with the old run');
-  assert.ok(metrics.every((m) => m.run !== 'old'));
-  assert.equal(readdirSync(out).sort(), ['metrics.jsonl', 'model.safetensors', 'model.train.safetensors']);
-  assert.is(readCheckpointInfo(join(out, 'model.safetensors')).run.seed, '2');
-});
-
-t('Ctrl-C stops a run after the current step, saves a resumable checkpoint and releases the lock', async () => {
-  const out = join(dir, 'run3');
-  const p = spawn(process.execPath, [CLI, 'train', '--steps', '100000', '--batch', '16', '--per-class', '5', '--progress', 'lines',
-    '--out', out]);
+  const p = spawn(process.execPath, [CLI, 'train', '--steps', '100000', '--batch', '16', '--per-class', '5', '--seed', '2',
+    '--progress', 'lines', '--out', out, '--overwrite']);
   let stdout = '', stderr = '';
   p.stderr.on('data', (d) => { stderr += d; });
   const status = await new Promise<number | null>((done) => {
@@ -244,22 +234,30 @@ t('Ctrl-C stops a run after the current step, saves a resumable checkpoint and r
     p.on('close', (code) => done(code));
   });
   assert.is(status, 130, `exit ${status}: ${stderr}`);
-  const m = /stopped by SIGINT at step (\d+); checkpoint saved: continue with --resume .*run3.model\.safetensors/.exec(stderr);
+  const m = /stopped by SIGINT at step (\d+); checkpoint saved: continue with --resume .*run2.model\.safetensors/.exec(stderr);
   assert.ok(m, stderr);
-  assert.is(readCheckpointInfo(join(out, 'model.safetensors')).step, Number(m![1]));
+  const info = readCheckpointInfo(join(out, 'model.safetensors'));
   assert.ok(Number(m![1]) >= 3);
+  assert.equal([info.step, info.run.seed], [Number(m![1]), '2']);
   assert.not.ok(existsSync(join(out, 'run.lock')), 'lock removed on SIGINT');
+  const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(metrics.filter((r) => r.event === 'start').length, 1, 'the old metrics went with the old run');
+  assert.ok(metrics.every((r) => r.run !== 'old'));
+  assert.equal(readdirSync(out).sort(), ['metrics.jsonl', 'model.safetensors', 'model.train.safetensors']);
 });
 
-t('eval and checkpoint loading warn about non-finite weights, naming the tensors', async () => {
+t('eval on another domain of the split gets a note; eval and loading warn about non-finite weights', async () => {
   const src = loadSafetensors(ck1);
   const [name, first] = [...src.tensors].find(([, v]) => v.data instanceof Float32Array)!;
   (first.data as Float32Array)[0] = NaN;
   (first.data as Float32Array)[1] = Infinity;
   const bad = join(dir, 'nan', 'model.safetensors');
   saveSafetensors(bad, src.tensors as Parameters<typeof saveSafetensors>[1], src.metadata);
-  const r = cli('eval', '--checkpoint', bad);
+  // One device run for both: another domain of the recorded split, and a model with NaN and Inf weights.
+  const r = cli('eval', '--checkpoint', bad, '--dataset', 'mnist-rotated');
   ok(r, 'eval');
+  assert.match(r.stderr, /evaluating on mnist-rotated, a domain of the mnist split .*seed 5.*held out/);
+  assert.match(r.stdout, /mnist-rotated test \(split seed 5\)/);
   const esc = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   assert.match(r.stderr, new RegExp(`warning: .*nan.model\\.safetensors holds non-finite values: ${esc} \\(1 NaN, 1 Inf of \\d+\\)`));
   // In process: the library's loader warns the same way.
@@ -273,6 +271,11 @@ t('eval and checkpoint loading warn about non-finite weights, naming the tensors
   try { await loadModel(p, m); } finally { console.warn = warn; }
   assert.equal(warned.length, 1);
   assert.match(warned[0], /lin\.safetensors holds non-finite values: 0\.weight \(1 NaN of 4\)$/);
+});
+
+t('the library\'s file sinks check their folder when made, before any training', () => {
+  assert.throws(() => new FileCheckpointStore({path: join(afile, 'sub', 'model.safetensors')}), /afile is a file, not a folder/);
+  assert.throws(() => new JsonlSink('/proc/wgt-x/metrics.jsonl'), /cannot create folder \/proc\/wgt-x/);
 });
 
 t('a crash between the two checkpoint files never leaves an unresumable pair', async () => {

@@ -89,6 +89,10 @@ const COMMANDS: Record<string, {about: string; usage: string; flags: Record<stri
       backend,
       progress: flag('MODE', choice(PROGRESS), `${PROGRESS.join(' | ')} (default auto: a bar on a terminal)`),
     },
+    more: `The run folder holds model.safetensors (the model, PyTorch names, with the run's settings in its header),
+model.train.safetensors (optimizer state and position) and metrics.jsonl (one start event per run). It is locked
+(run.lock) while a run is in it; a lock left by a dead process is taken over. The first Ctrl-C stops after the
+current step and saves a checkpoint to resume from; a second quits at once.`,
   },
   eval: {
     about: 'evaluate a checkpoint on the test split it was held out from',
@@ -331,7 +335,6 @@ async function cmdTrain(v: Record<string, string | number | boolean | undefined>
     fail(`${out} holds an earlier run (${earlier.map((f) => f.slice(out.length).replace(/^[/\\]/, '')).join(', ')}): ` +
       `continue it with --resume ${ckptPath}, replace it with --overwrite, or choose another --out`);
   }
-  for (const f of earlier) unlinkSync(f);
 
   const {train, test} = loadDataset(ds, {seed, perClass});
   if (ck) checkShapes(ck, train, ds);
@@ -354,6 +357,8 @@ async function cmdTrain(v: Record<string, string | number | boolean | undefined>
     note(`warning: the ${sched} schedule was planned over ${planned} steps and now spans ${steps}: the learning rate ` +
       `jumps at step ${ck.step}`);
   }
+  // Only now, with every check passed, does --overwrite delete the earlier run.
+  for (const f of earlier) unlinkSync(f);
   const runInfo: Record<string, string> = {
     dataset: ds, seed: String(seed), model: modelName, image_shape: shapeOf(train), classes: String(train.classes),
     per_class: perClass ? String(perClass) : 'all', optimizer: optName, lr: String(lr), weight_decay: String(wd),

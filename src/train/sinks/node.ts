@@ -5,7 +5,7 @@ import {dirname} from 'node:path';
 import cliProgress from 'cli-progress';
 import type {Module} from '../../nn/module.js';
 import type {GroupOptions, Optimizer} from '../../optim/optimizer.js';
-import {ensureDir} from '../../io/files.js';
+import {checkWritableDir} from '../../io/files.js';
 import {loadCheckpoint, saveCheckpoint} from '../checkpoint.js';
 import type {CheckpointStore, Metrics, Position, Sink, StepRecord} from '../strategy.js';
 
@@ -52,7 +52,8 @@ export class ConsoleSink implements Sink {
 export class JsonlSink implements Sink {
   readonly run = `${Date.now().toString(36)}-${process.pid}`;
   constructor(readonly path: string, readonly name?: string, readonly info: Record<string, unknown> = {}) {
-    ensureDir(dirname(path));
+    // Fails now, naming the folder, rather than at the first record after training has started.
+    checkWritableDir(dirname(path));
   }
   private write(rec: Record<string, unknown>): void {
     appendFileSync(this.path, JSON.stringify({name: this.name, run: this.run, time: new Date().toISOString(), ...rec}) + '\n');
@@ -71,7 +72,10 @@ export class JsonlSink implements Sink {
  * `resumeFrom` (default `path`). Without a path nothing is saved (a run that only resumes).
  */
 export class FileCheckpointStore implements CheckpointStore {
-  constructor(readonly o: {path?: string; resumeFrom?: string; metadata?: Record<string, string>}) {}
+  constructor(readonly o: {path?: string; resumeFrom?: string; metadata?: Record<string, string>}) {
+    // A folder that cannot take the checkpoint fails before training, not at the first save.
+    if (o.path) checkWritableDir(dirname(o.path));
+  }
   async save(model: Module, optimizer: Optimizer<GroupOptions>, position: Position): Promise<void> {
     if (this.o.path) await saveCheckpoint(this.o.path, model, optimizer, position, this.o.metadata);
   }

@@ -10,6 +10,7 @@ import * as wt from '../src/index.js';
 import {DataLoader} from '../src/data/loader.js';
 import type {ImageSet} from '../src/data/mnist.js';
 import {TrainingLoop} from '../src/train/loop.js';
+import {FileCheckpointStore} from '../src/train/sinks/node.js';
 import {Conservative, FineTune, LayerTransfer, parameterLayers} from '../src/transfer/index.js';
 import {expectClose} from './lib/check.js';
 
@@ -251,6 +252,28 @@ t('strategies refuse models and settings that do not fit, naming the layer or se
   }
 });
 
+
+t('resume: a conservative run with a ramp continues exactly (optimizer, data order, schedules, runtime values)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wgt-transfer-resume-'));
+  const make = () => new Conservative({source: mlp(3, 61), model: mlp(3, 62), task: 'new', loader: new DataLoader(tinySet(12, 3, 6), {batch: 4, seed: 2}),
+    lr: 0.05, schedule: 'cosine', distill: {weight: 1.5, temperature: 2}, l2sp: {alpha: 0.5, beta: 0.1}, rampSteps: 4});
+  // An 8-step run; `stopAt` interrupts it after a checkpoint there (the schedules span all 8 steps either way).
+  const run = async (stopAt: number, store?: FileCheckpointStore, resume = false) => {
+    const s = make(), losses: number[] = [];
+    const loop: TrainingLoop = new TrainingLoop(s, {steps: 8, logEvery: 1, store, resume, checkpointEvery: store ? stopAt : undefined,
+      shouldStop: () => loop.step >= stopAt, sinks: [{record: (r) => losses.push(r.loss)}]});
+    await loop.fit();
+    const w = await s.model.parameters()[0].data();
+    loop.dispose(); s.dispose();
+    return {losses, w};
+  };
+  const full = await run(8);
+  await run(5, new FileCheckpointStore({path: join(dir, 'c.safetensors')}));
+  const rest = await run(8, new FileCheckpointStore({path: join(dir, 'c.safetensors')}), true);
+  assert.is(rest.losses.length, 3, 'steps 6..8 only');
+  expectClose(rest.losses, full.losses.slice(5), 1e-5, 1e-4, 'losses after resume vs uninterrupted');
+  expectClose(rest.w, full.w, 1e-6, 1e-5, 'weights after 8 steps');
+});
 
 const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], {encoding: 'utf8'});
 

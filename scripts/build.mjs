@@ -1,28 +1,59 @@
-// Bundles every runnable entry (tests, demos, bench, CLI) for Node, and the engine for the browser.
-// WGSL files are imported as text, so kernels live in shaders/*.wgsl and still ship inside one JS file.
+// Bundles every runnable entry (tests, demos, bench, CLI) for Node, the engine for the browser, and the npm
+// package's library (dist/lib); `--types` also writes the package's declarations (dist/types, tsc; npm pack).
+// WGSL files are imported as text, so kernels live in shaders/*.wgsl and still ship inside the JS.
 import {build} from 'esbuild';
-import {copyFileSync, readdirSync, existsSync} from 'node:fs';
+import {copyFileSync, readdirSync, existsSync, rmSync} from 'node:fs';
 import {join} from 'node:path';
+import {execFileSync} from 'node:child_process';
 
 const list = (dir) => existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)) : [];
 // test/lib/device-probe.ts runs in a child process of the suite.
 const nodeEntries = ['test/lib/device-probe.ts', ...list('test'), ...list('demos'), ...list('bench'), ...list('src/cli')];
-const external = ['webgpu', 'playwright-core', '@tensorflow/*', 'mnist', 'fashion-mnist', 'esbuild', 'vega', 'vega-lite', '@resvg/resvg-js'];
+const external = ['webgpu', 'playwright-core', '@tensorflow/*', 'mnist', 'fashion-mnist', 'esbuild', 'vega', 'vega-lite',
+  '@resvg/resvg-js'];
+const common = {bundle: true, format: 'esm', sourcemap: 'linked', loader: {'.wgsl': 'text'}, logLevel: 'warning'};
+// In browser bundles the Node device module (Dawn, node:fs) is replaced by a stub, so they never import `webgpu`.
+const browserDevice = {
+  name: 'browser-device',
+  setup(b) {
+    b.onResolve({filter: /\/node-device\.js$/}, (a) => ({path: join(a.resolveDir, 'node-device.browser.ts')}));
+  },
+};
 
 await build({
-  entryPoints: nodeEntries, outdir: 'dist', outbase: '.', bundle: true, platform: 'node', format: 'esm',
-  target: 'node20', sourcemap: 'linked', loader: {'.wgsl': 'text'}, external, logLevel: 'warning',
+  ...common, entryPoints: nodeEntries, outdir: 'dist', outbase: '.', platform: 'node', target: 'node20', external,
   banner: {js: "import {createRequire as __wgtRequire} from 'node:module'; const require = __wgtRequire(import.meta.url);"},
 });
-// The browser bundle: the same engine; only device acquisition differs (navigator.gpu instead of Dawn).
+// The browser bundle the tests serve: the same engine; only device acquisition differs.
 await build({
-  entryPoints: {'webgpu-transfer': 'src/index.ts'}, outdir: 'dist/browser', bundle: true, platform: 'browser',
-  format: 'esm', target: 'es2022', sourcemap: 'linked', loader: {'.wgsl': 'text'},
-  external: ['webgpu', 'node:*'], logLevel: 'warning',
+  ...common, entryPoints: {'webgpu-transfer': 'src/index.ts'}, outdir: 'dist/browser', platform: 'browser',
+  target: 'es2022', plugins: [browserDevice],
 });
 // The browser kernel tests (test/browser.test.ts serves dist/browser and drives it in headless Chromium).
 await build({
-  entryPoints: {'kernel-tests': 'test/browser/entry.ts'}, outdir: 'dist/browser', bundle: true, platform: 'browser',
-  format: 'esm', target: 'es2022', sourcemap: 'linked', loader: {'.wgsl': 'text'}, external: ['webgpu', 'node:*'], logLevel: 'warning',
+  ...common, entryPoints: {'kernel-tests': 'test/browser/entry.ts'}, outdir: 'dist/browser', platform: 'browser',
+  target: 'es2022', external: ['node:*'], plugins: [browserDevice],
 });
 copyFileSync('test/browser/index.html', 'dist/browser/kernel-tests.html');
+
+// The npm package's library: one build per platform, each with code splitting, so the main entry and the
+// subpaths (nn, transfer, train) share one engine (one device, one Module class) when imported together.
+rmSync('dist/lib', {recursive: true, force: true});
+const lib = {...common, splitting: true, chunkNames: 'chunks/[name]-[hash]', minifySyntax: true};
+await build({
+  ...lib, outdir: 'dist/lib/node', platform: 'node', target: 'node20', packages: 'external',
+  entryPoints: {index: 'src/node.ts', nn: 'src/nn/index.ts', transfer: 'src/transfer/index.ts', train: 'src/train/node.ts',
+    cli: 'src/cli/main.ts'},
+});
+// The browser build may import nothing: a Node module reaching it is a build error here, not a user's.
+await build({
+  ...lib, outdir: 'dist/lib/browser', platform: 'browser', target: 'es2022', plugins: [browserDevice],
+  entryPoints: {index: 'src/index.ts', nn: 'src/nn/index.ts', transfer: 'src/transfer/index.ts', train: 'src/train/index.ts'},
+});
+copyFileSync('src/require.cjs', 'dist/lib/node/require.cjs');
+
+if (process.argv.includes('--types')) {
+  rmSync('dist/types', {recursive: true, force: true});
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {stdio: 'inherit'});
+}
+await import('./build-web.mjs');

@@ -1,4 +1,7 @@
-// webgpu-transfer: public API of the engine.
+/// <reference types="@webgpu/types" preserve="true" />
+// webgpu-transfer: the public API that runs anywhere (the package's `browser` entry; src/node.ts adds Node's
+// training tools). The reference above makes a TypeScript user's compiler load the WebGPU types our
+// declarations use (GPUDevice in GpuContext, ...), from the dependency @webgpu/types.
 export {init, shutdown, tidy, keep, noGrad, isGradEnabled, adapter, rt, memory} from './graph/engine.js';
 export {kernelPrefs} from './graph/kernels.js';
 export {Tensor, type DType, type DTypeName, type Shape} from './graph/tensor.js';
@@ -17,3 +20,5 @@ export {nonFiniteParameters, nonFiniteTensors, formatNonFinite, type NonFiniteRe
 export {LRSchedule, StepLR, ExponentialLR, CosineLR, DannLR} from './optim/schedules.js';
 export {encodeSafetensors, decodeSafetensors, SafetensorsError, type StFile, type StTensor} from './io/safetensors.js';
 export {downloadSafetensors, readSafetensorsFile} from './io/browser.js';
+export * from './train/index.js';
+export * as transfer from './transfer/index.js';

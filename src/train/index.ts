@@ -1,0 +1,10 @@
+// webgpu-transfer/train, platform-free half: the training loop, strategies, evaluation and the data loader.
+// Node's Trainer, checkpoint files, sinks and datasets are added by ./node.ts.
+export {TrainingLoop, type LoopOptions, type LoopResult} from './loop.js';
+export type {Strategy, StepOutputs, Metrics, CheckpointStore, Position, StepRecord, Sink} from './strategy.js';
+export {Supervised, loaderInputs, applySchedule, type SupervisedLoss, type SupervisedOptions} from './supervised.js';
+export {evaluate, type EvalResult} from './evaluate.js';
+export {DataLoader, perClass, type LoaderOptions, type LoaderState} from '../data/loader.js';
+export {shuffled, subset, trainTestSplit, selectClasses, toRgb, splitPerClass} from '../data/split.js';
+export {mnistM, inverted, rotated, affineJitter, noisy, type MnistMOptions, type JitterOptions} from '../data/domains.js';
+export type {ImageSet} from '../data/mnist.js';

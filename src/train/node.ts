@@ -1,0 +1,12 @@
+// webgpu-transfer/train in Node: the platform-free half plus what needs files and a terminal.
+export * from './index.js';
+export {Trainer, type TrainerOptions, type TrainResult} from './trainer.js';
+export {
+  saveModel, loadModel, saveCheckpoint, loadCheckpoint, readCheckpointInfo, trainStatePath, type CheckpointInfo,
+  type TrainPosition,
+} from './checkpoint.js';
+export {ConsoleSink, JsonlSink, FileCheckpointStore, type ProgressMode} from './sinks/node.js';
+export {loadDataset, DATASETS, type DatasetName, type DatasetOptions, type Split} from '../data/datasets.js';
+export {loadMnist, loadFashionMnist, datasetCacheDir} from '../data/mnist.js';
+export {gridPng, writeGridPng} from '../data/png.js';
+export {saveSafetensors, loadSafetensors, readSafetensorsMetadata} from '../io/files.js';

@@ -18,12 +18,15 @@ import './data.test.js';
 import './train.test.js';
 import './cli.test.js';
 import './transfer.test.js';
+import './transfer2.test.js';
 import './numerics.test.js';
 import './properties.test.js';
 import './soak.test.js';
 // Last before the browser part: it shuts the device down and starts it again.
 import './errors.test.js';
 import './browser.test.js';
+// Packs and installs the package into a temporary app (first pass only, like the browser part).
+import './package.test.js';
 
 let out = '';
 const write = process.stdout.write.bind(process.stdout);

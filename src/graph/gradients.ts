@@ -182,6 +182,8 @@ const nnRules: Record<string, Rule> = {
   },
   maxPool2d: (g, n) => [K.poolBwdK(g, s<Tensor>(n, 'arg'), s<K.PoolGeom>(n, 'geom'))],
   avgPool2d: (g, n) => [K.poolBwdK(g, null, s<K.PoolGeom>(n, 'geom'))],
+  // -lambda * g; a tensor lambda is read from its buffer when the kernel runs (each replay).
+  gradReverse: (g, n) => [K.reverseBwdK(g, s<number | Tensor>(n, 'lambda'))],
 };
 
 export const GRADIENTS: Record<string, Rule> = {...unaryRules, ...binaryRules, ...shapeRules, ...nnRules};

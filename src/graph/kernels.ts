@@ -362,3 +362,23 @@ export function uniformK(shape: Shape, lo: number, hi: number, seed: number): Te
   launch1d(SHADERS.random, 'uniform_main', [out.buffer], uw().u(out.size, seed).f(lo, hi - lo).build(), out.size, 256);
   return out;
 }
+
+// ---- gradient reversal ----
+/** Identity forward of gradient reversal (a copy). */
+export function reverseK(x: Tensor): Tensor {
+  const out = empty(x.shape);
+  if (!out.size) return out;
+  launch1d(SHADERS.reversal, 'reverse_fwd', [x.buffer, out.buffer], uw().u(out.size).f(0).u(0, 0).build(), out.size, 256);
+  return out;
+}
+
+/** -lambda * g, lambda a JS number (a constant of a capture) or a one-element tensor read on every replay. */
+export function reverseBwdK(g: Tensor, lambda: number | Tensor): Tensor {
+  const out = empty(g.shape);
+  if (!out.size) return out;
+  const fromBuffer = typeof lambda !== 'number';
+  const lam = fromBuffer ? lambda.buffer : dummyBuffer();
+  launch1d(SHADERS.reversal, 'reverse_bwd', [g.buffer, lam, out.buffer], uw().u(out.size).f(fromBuffer ? 0 : lambda).u(0, 0).build(),
+    out.size, 256, {LAMBDA_FROM_BUFFER: fromBuffer ? 1 : 0});
+  return out;
+}

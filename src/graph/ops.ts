@@ -556,17 +556,18 @@ export function customGrad(inputs: Tensor[], forward: () => Tensor, backward: (g
 }
 
 /**
- * Identity forward, gradient multiplied by -lambda (the DANN gradient reversal layer). lambda may be a
- * one-element tensor (a RuntimeValue's), which a compiled step re-reads on every replay.
+ * Gradient reversal (the DANN layer, Ganin & Lempitsky 2015): identity forward, gradient multiplied by
+ * -lambda, each its own kernel (shaders/reversal.wgsl). lambda is a number >= 0 (a constant: inside compile()
+ * every replay keeps it) or a one-element float32 tensor (a RuntimeValue's), which the backward kernel reads
+ * from its buffer on every replay, so a schedule set between steps really reaches a compiled step.
  */
 export function gradReverse(x: Tensor, lambda: number | Tensor = 1): Tensor {
-  if (typeof lambda === 'number') return customGrad([x], () => x.viewAs(x.shape), (g) => [affine(g, -lambda)], 'gradReverse');
-  if (lambda.size !== 1 || lambda.dtype !== 'f32') throw new Error(`webgpu-transfer: gradReverse: lambda must be a number or a one-element float32 tensor, got ${lambda.describe()}`);
-  return customGrad([x], () => x.viewAs(x.shape), (g) => {
-    const negLambda = neg(lambda);
-    const r = mul(g, negLambda);
-    negLambda.dispose();
-    return [r];
-  }, 'gradReverse');
+  checkArgs('gradReverse', x);
+  if (typeof lambda === 'number') {
+    if (!Number.isFinite(lambda) || lambda < 0) throw err('gradReverse', `lambda must be a finite number >= 0, got ${lambda}`);
+  } else if (!lambda?.__isTensor || lambda.size !== 1 || lambda.dtype !== 'f32' || lambda.disposed) {
+    const got = lambda?.__isTensor ? lambda.describe() : typeof lambda;
+    throw err('gradReverse', `lambda must be a number or a one-element float32 tensor, got ${got}`);
+  }
+  return record(K.reverseK(x), 'gradReverse', [x], {lambda});
 }
-

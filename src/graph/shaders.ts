@@ -11,6 +11,7 @@ import conv2d from '../../shaders/conv2d.wgsl';
 import pool from '../../shaders/pool.wgsl';
 import optimizer from '../../shaders/optimizer.wgsl';
 import random from '../../shaders/random.wgsl';
+import reversal from '../../shaders/reversal.wgsl';
 
 const preludeLines = numerics.split('\n').length;
 const k = (file: string, code: string): KernelSource => ({file, code: `${numerics}\n${code}`, prelude: {file: 'numerics.wgsl', lines: preludeLines}});
@@ -24,4 +25,5 @@ export const SHADERS = {
   pool: k('pool.wgsl', pool),
   optimizer: k('optimizer.wgsl', optimizer),
   random: k('random.wgsl', random),
+  reversal: k('reversal.wgsl', reversal),
 } as const;

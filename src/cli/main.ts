@@ -161,15 +161,15 @@ function parseFlags(cmd: string, args: string[]): Record<string, string | number
   const joined: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const m = /^--([^=]+)$/.exec(args[i]);
-    if (m && spec[m[1]]?.arg && /^-[\d.]/.test(args[i + 1] ?? '')) joined.push(`${args[i]}=${args[++i]}`);
+    if (m && Object.hasOwn(spec, m[1]) && spec[m[1]].arg && /^-[\d.]/.test(args[i + 1] ?? '')) joined.push(`${args[i]}=${args[++i]}`);
     else joined.push(args[i]);
   }
   const options: Record<string, {type: 'string' | 'boolean'; short?: string}> = {help: {type: 'boolean', short: 'h'}};
   for (const [k, f] of Object.entries(spec)) options[k] = {type: f.arg ? 'string' : 'boolean'};
   for (const a of joined) {
     const name = /^--([^=]+)/.exec(a)?.[1];
-    if (!name || name in options) continue;
-    const owners = Object.keys(COMMANDS).filter((c) => name in COMMANDS[c].flags);
+    if (!name || Object.hasOwn(options, name)) continue;
+    const owners = Object.keys(COMMANDS).filter((c) => Object.hasOwn(COMMANDS[c].flags, name));
     fail(`${cmd}: unknown flag --${name}${owners.length ? ` (a flag of ${owners.join(', ')}, not of ${cmd})` : ''}; ` +
       `${cmd} takes ${Object.keys(spec).map((k) => `--${k}`).join(' ') || 'no flags'} (see ${cmd} --help)`);
   }

@@ -91,9 +91,13 @@ function toHost(st: Map<string, StTensor>, source: string): Map<string, HostTens
   return out;
 }
 
-export async function saveModel(path: string, model: Module, metadata: Record<string, string> = {}): Promise<void> {
+async function modelEntries(model: Module): ReturnType<typeof hostEntries> {
   for (const [, m] of model.namedModules()) if (m instanceof BatchNorm) m.syncCounters();
-  saveSafetensors(path, await hostEntries(model.stateDict()), {format: 'pt', ...metadata});
+  return hostEntries(model.stateDict());
+}
+
+export async function saveModel(path: string, model: Module, metadata: Record<string, string> = {}): Promise<void> {
+  saveSafetensors(path, await modelEntries(model), {format: 'pt', ...metadata});
 }
 
 export async function loadModel(path: string, model: Module, strict = true): Promise<Record<string, string>> {
@@ -130,12 +134,15 @@ export async function saveCheckpoint(path: string, model: Module, opt: Optimizer
   const names = parameterNames(model);
   const {tensors, meta} = opt.stateDict(names);
   const entries = await hostEntries(new Map([...tensors].map(([k, t]) => [`optimizer.${k}`, t])));
+  const weights = await modelEntries(model);
+  // From here on no await: the three file steps run back to back, so only a real crash (not a signal handler
+  // or another task) can come between them.
   recoverSave(path);
   const pending = pendingTrainStatePath(path);
   const header = {checkpoint_id: id, optimizer: JSON.stringify(meta), position: JSON.stringify(position)};
   saveSafetensors(pending, entries, header);
   checkpointHooks.afterWrite?.('pending');
-  await saveModel(path, model, {...metadata, checkpoint_id: id, step: String(position.step)});
+  saveSafetensors(path, weights, {format: 'pt', ...metadata, checkpoint_id: id, step: String(position.step)});
   checkpointHooks.afterWrite?.('model');
   renameSync(pending, trainStatePath(path));
 }

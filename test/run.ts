@@ -15,6 +15,7 @@ import './nn.test.js';
 import './io.test.js';
 import './pytorch.test.js';
 import './data.test.js';
+import './mnist-cache.test.js';
 import './train.test.js';
 import './cli.test.js';
 import './transfer.test.js';

@@ -64,7 +64,7 @@ export async function nodeDevice(opts: DeviceOptions): Promise<GpuContext> {
   };
 
   let found: Found | null = null;
-  const asked = `WGT_BACKEND=${backend}`;
+  const asked = `'${backend}' requested`;
   if (backend === 'vulkan') found = await vulkan('vulkan', `${asked} (driver from VK_ICD_FILENAMES or the system)`);
   else if (backend === 'swiftshader') found = await swiftShader(asked);
   else if (backend === 'llvmpipe' || backend === 'opengles') found = await gles(backend, asked);

@@ -8,7 +8,7 @@ import type {ImageSet} from '../src/data/mnist.js';
 import {TrainingLoop} from '../src/train/loop.js';
 import {Dann, dannLambda, dannLr, MultiTask, sharedTrunk} from '../src/transfer/index.js';
 import {covariance, domainGap, jacobiEigen, pca, topEigen} from '../src/analysis/pca.js';
-import {featuresAt} from '../src/analysis/features.js';
+import {featuresAt, gpuCovariance} from '../src/analysis/features.js';
 import {expectClose} from './lib/check.js';
 
 const t = suite('transfer II');
@@ -351,6 +351,19 @@ t('features at a named layer equal the forward pass up to that layer', async () 
   expectClose(f.data, await want.data(), 1e-6, 1e-6, 'features');
   try { await featuresAt(model, '9', set); assert.unreachable('unknown layer'); } catch (e) { assert.match((e as Error).message, /no child '9'/); }
   assert.is(model.layers[2].forward, wt.ReLU.prototype.forward, 'the layer is left as it was');
+});
+
+t('GPU covariance (centred X^T X with our matmul) matches the float64 covariance; PCA accepts it', async () => {
+  const n = 300, d = 40, r = wt.rng(17);
+  // Correlated columns with offsets: x_j = z_j + 0.5 z_{j-1} + j / 10.
+  const z = Float64Array.from({length: n * d}, () => r() * 2 - 1);
+  const x = Float32Array.from({length: n * d}, (_, i) => z[i] + (i % d ? 0.5 * z[i - 1] : 0) + (i % d) / 10);
+  const want = covariance(x, n, d);
+  const got = await gpuCovariance(x, n, d);
+  expectClose(got, want, 1e-5, 1e-4, 'covariance entries');
+  const a = pca(x, n, d, 2), b = pca(x, n, d, 2, {covariance: got});
+  expectClose(b.variances, a.variances, 1e-6, 1e-4, 'top variances from either covariance');
+  assert.throws(() => pca(x, n, d, 2, {covariance: new Float64Array(4)}), /the given covariance has 4 entries, expected 40 x 40/);
 });
 
 t.run();

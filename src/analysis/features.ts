@@ -48,7 +48,27 @@ export async function featuresAt(model: Module, layer: string, set: ImageSet, co
   return {data, n, d};
 }
 
-const SHAPES = ['circle', 'square', 'cross', 'diamond', 'triangle-up', 'triangle-down', 'triangle-right', 'triangle-left', 'wedge', 'arrow'];
+// Ten distinct marks for ten classes: Vega's named shapes plus a star and a hexagon as SVG paths.
+/**
+ * Covariance (divisor n - 1) of n points of dimension d on the GPU: centred X^T X with our matmul kernel, read
+ * back as float64. For 2,000 x 384 features this beat the float64 CPU loop by ~10x on llvmpipe (the experiment
+ * prints both times); the eigen-solve of the small d x d result stays on the CPU.
+ */
+export async function gpuCovariance(x: Float32Array, n: number, d: number): Promise<Float64Array> {
+  if (x.length !== n * d || n < 2) throw new Error(`webgpu-transfer: gpuCovariance: ${x.length} values is not ${n} >= 2 points x ${d} dimensions`);
+  const c = noGrad(() => tidy(() => {
+    const t = O.tensor(x, [n, d]);
+    const xc = O.sub(t, O.mean(t, 0, true));
+    return O.mul(O.matmul(O.transpose(xc), xc), 1 / (n - 1));
+  }));
+  const out = Float64Array.from(await c.data());
+  c.dispose();
+  return out;
+}
+
+const SHAPES = ['circle', 'square', 'cross', 'diamond', 'triangle-up', 'triangle-down', 'triangle-right', 'triangle-left',
+  'M0,-1L0.29,-0.4L0.95,-0.31L0.48,0.15L0.59,0.81L0,0.5L-0.59,0.81L-0.48,0.15L-0.95,-0.31L-0.29,-0.4Z',
+  'M0,-1L0.87,-0.5L0.87,0.5L0,1L-0.87,0.5L-0.87,-0.5Z'];
 
 /** Scatter of 2-D projections: rows {panel, domain, class, x, y}; colour by domain, shape by class. */
 export function projectionChart(o: {title: string; rows: Row[]; xTitle?: string; yTitle?: string; width?: number}): TopLevelSpec {
@@ -57,7 +77,7 @@ export function projectionChart(o: {title: string; rows: Row[]; xTitle?: string;
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: o.title,
     data: {values: o.rows},
-    facet: {column: {field: 'panel', type: 'nominal', title: null, sort: null}},
+    facet: {column: {field: 'panel', type: 'nominal', title: null, sort: [...new Set(o.rows.map((r) => String(r.panel)))]}},
     spec: {
       width: o.width ?? 320, height: 320,
       mark: {type: 'point', filled: true, size: 22, opacity: 0.55},

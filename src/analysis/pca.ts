@@ -147,13 +147,17 @@ export function jacobiEigen(m: Float64Array, p: number): {values: number[]; vect
   return {values: order.map((i) => a[i * p + i]), vectors: order.map((i) => Float64Array.from({length: p}, (_, k) => v[k * p + i]))};
 }
 
-/** PCA of n points of dimension d (row-major) onto k components. */
-export function pca(x: ArrayLike<number>, n: number, d: number, k = 2, opts: {tol?: number; maxIter?: number} = {}): PcaResult {
+/**
+ * PCA of n points of dimension d (row-major) onto k components. `covariance` may be given (e.g. computed on the
+ * GPU, features.ts gpuCovariance); otherwise it is computed here in float64.
+ */
+export function pca(x: ArrayLike<number>, n: number, d: number, k = 2, opts: {tol?: number; maxIter?: number; covariance?: Float64Array} = {}): PcaResult {
   if (!Number.isInteger(n) || n < 2) throw new Error(`webgpu-transfer: PCA: needs at least 2 points, got ${n}`);
   if (x.length !== n * d) throw new Error(`webgpu-transfer: PCA: ${x.length} values is not ${n} points x ${d} dimensions`);
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new Error(`webgpu-transfer: PCA: value ${i} (point ${Math.floor(i / d)}) is ${x[i]}`);
   const mean = columnMeans(x, n, d);
-  const c = covariance(x, n, d, mean);
+  if (opts.covariance && opts.covariance.length !== d * d) throw new Error(`webgpu-transfer: PCA: the given covariance has ${opts.covariance.length} entries, expected ${d} x ${d}`);
+  const c = opts.covariance ?? covariance(x, n, d, mean);
   let trace = 0;
   for (let i = 0; i < d; i++) trace += c[i * d + i];
   const {values, vectors, iterations} = topEigen(c, d, k, opts);

@@ -8,6 +8,8 @@ import {METHODS, transferMethods} from '../experiments/transfer-methods.js';
 import {transferability} from '../experiments/transferability.js';
 import {SITUATIONS} from '../experiments/situations.js';
 import type {Method} from '../experiments/runs.js';
+import {dannExperiment, SHIFTS, type Shift} from '../experiments/dann.js';
+import {multitaskExperiment, MT_RUNS, type MtRun} from '../experiments/multitask.js';
 
 const HELP = `usage: webgpu-transfer experiment <name> [flags]
 
@@ -25,6 +27,20 @@ experiments:
     --seeds N,...      (default 0,1,2)
     --steps N          (default 300)
     --lr X             (default 0.001)
+  dann               source only vs DANN vs train on target, MNIST -> shifted domains; domain classifier accuracy over
+                     training; PCA picture of the features before and after DANN with a linear domain probe
+    --shifts A,B       ${SHIFTS.join(', ')} (default mnist-m2,rotated)
+    --seeds N,...      (default 0)
+    --steps N          steps per run (default 1200)
+    --batch N          images per domain per step (default 32)
+    --width X          conv width of the paper's model, 1 = 32 and 48 channels (default 0.5)
+    --pca-points N     test images per domain in the PCA picture (default 1000)
+  multitask          MNIST + Fashion-MNIST through one shared trunk vs single-task models; digits loss x100 under
+                     equal, uncertainty and GradNorm weighting
+    --runs R,...       ${MT_RUNS.join(', ')} (default all)
+    --seeds N,...      (default 0)
+    --steps N          (default 1000)
+    --batch N          images per task per step (default 64)
 
 common flags:
   --out DIR            (default results/<name>)
@@ -56,14 +72,16 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
   const common = {out: {type: 'string'}, 'source-steps': {type: 'string'}, fresh: {type: 'boolean'}, backend: {type: 'string'}, seeds: {type: 'string'}, steps: {type: 'string'}, labels: {type: 'string'}, help: {type: 'boolean', short: 'h'}} as const;
   const own: NonNullable<ParseArgsConfig['options']> = name === 'transfer-methods' ? {situations: {type: 'string'}, methods: {type: 'string'}} as const
     : name === 'transferability' ? {situation: {type: 'string'}, lr: {type: 'string'}} as const
-      : bad(`unknown experiment '${name}' (use transfer-methods or transferability)\n${HELP}`);
+      : name === 'dann' ? {shifts: {type: 'string'}, batch: {type: 'string'}, width: {type: 'string'}, 'pca-points': {type: 'string'}} as const
+        : name === 'multitask' ? {runs: {type: 'string'}, batch: {type: 'string'}} as const
+          : bad(`unknown experiment '${name}' (use transfer-methods, transferability, dann or multitask)\n${HELP}`);
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({args: rest, options: {...common, ...own}, strict: true, allowPositionals: false}).values as typeof values;
   } catch (e) { bad(`${(e as Error).message} (flags of '${name}': ${Object.keys({...common, ...own}).map((k) => `--${k}`).join(' ')})`); }
   if (values.help) { console.log(HELP); return; }
   const s = (k: string) => values[k] as string | undefined;
-  const seeds = intList(s('seeds') ?? '0,1,2', 'seeds', 0);
+  const seeds = intList(s('seeds') ?? (name === 'dann' || name === 'multitask' ? '0' : '0,1,2'), 'seeds', 0);
   const out = s('out') ?? `results/${name}`;
   const log = (line: string) => console.log(line);
   const sourceSteps = s('source-steps') ? intList(s('source-steps')!, 'source-steps', 1)[0] : undefined;
@@ -72,6 +90,15 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
     const o = {situations: names(s('situations') ?? 'digits,mnist-m', 'situations', SITUATIONS), labels: intList(s('labels') ?? '2,5,10,50,200', 'labels', 1),
       seeds, steps: intList(s('steps') ?? '200', 'steps', 1)[0], methods: names<Method>(s('methods') ?? METHODS.join(','), 'methods', METHODS), out, fresh: !!values.fresh, sourceSteps, log};
     run = () => transferMethods(o);
+  } else if (name === 'dann') {
+    const o = {shifts: names<Shift>(s('shifts') ?? 'mnist-m2,rotated', 'shifts', SHIFTS), seeds, steps: intList(s('steps') ?? '1200', 'steps', 1)[0],
+      batch: intList(s('batch') ?? '32', 'batch', 1)[0], width: positive(s('width') ?? '0.5', 'width'),
+      pcaPoints: intList(s('pca-points') ?? '1000', 'pca-points', 2)[0], out, fresh: !!values.fresh, log};
+    run = () => dannExperiment(o);
+  } else if (name === 'multitask') {
+    const o = {runs: names<MtRun>(s('runs') ?? MT_RUNS.join(','), 'runs', MT_RUNS), seeds, steps: intList(s('steps') ?? '1000', 'steps', 1)[0],
+      batch: intList(s('batch') ?? '64', 'batch', 1)[0], out, fresh: !!values.fresh, log};
+    run = () => multitaskExperiment(o);
   } else {
     const situationName = names(s('situation') ?? 'digits', 'situation', SITUATIONS)[0];
     const o = {situation: situationName, labels: intList(s('labels') ?? '200', 'labels', 1)[0], seeds, steps: intList(s('steps') ?? '300', 'steps', 1)[0],

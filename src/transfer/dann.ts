@@ -40,14 +40,17 @@ export interface DannParts { features: Module; classifier: Module; domain: Modul
 /**
  * The paper's MNIST -> MNIST-M architecture: features conv 5x5x32, ReLU, max-pool 2, conv 5x5x48, ReLU,
  * max-pool 2 (768 features on 28x28 inputs); label predictor FC 100, ReLU, FC 100, ReLU, FC classes;
- * domain classifier FC 100, ReLU, FC 1 (a logit: source 0, target 1).
+ * domain classifier FC 100, ReLU, FC 1 (a logit: source 0, target 1). `width` scales the two conv layers'
+ * channels (0.5: 16 and 24, a quarter of the convolution work, for CPU adapters).
  */
-export function dannMnistModel(channels = 3, classes = 10): DannParts {
+export function dannMnistModel(channels = 3, classes = 10, width = 1): DannParts {
+  if (!(width > 0 && Number.isFinite(width))) throw new Error(`webgpu-transfer: dannMnistModel: width must be a finite number > 0, got ${width}`);
+  const c1 = Math.max(1, Math.round(32 * width)), c2 = Math.max(1, Math.round(48 * width)), f = c2 * 16;
   return {
-    features: new Sequential(new Conv2d(channels, 32, 5), new ReLU(), new MaxPool2d(2), new Conv2d(32, 48, 5), new ReLU(),
+    features: new Sequential(new Conv2d(channels, c1, 5), new ReLU(), new MaxPool2d(2), new Conv2d(c1, c2, 5), new ReLU(),
       new MaxPool2d(2), new Flatten()),
-    classifier: new Sequential(new Linear(768, 100), new ReLU(), new Linear(100, 100), new ReLU(), new Linear(100, classes)),
-    domain: new Sequential(new Linear(768, 100), new ReLU(), new Linear(100, 1)),
+    classifier: new Sequential(new Linear(f, 100), new ReLU(), new Linear(100, 100), new ReLU(), new Linear(100, classes)),
+    domain: new Sequential(new Linear(f, 100), new ReLU(), new Linear(100, 1)),
   };
 }
 

@@ -31,10 +31,11 @@ await build({
 });
 // The browser kernel tests (test/browser.test.ts serves dist/browser and drives it in headless Chromium).
 await build({
-  ...common, entryPoints: {'kernel-tests': 'test/browser/entry.ts'}, outdir: 'dist/browser', platform: 'browser',
+  ...common, entryPoints: {'kernel-tests': 'test/browser/entry.ts', 'kernel-suite': 'test/browser/suite.ts'}, outdir: 'dist/browser', platform: 'browser',
   target: 'es2022', external: ['node:*'], plugins: [browserDevice],
 });
 copyFileSync('test/browser/index.html', 'dist/browser/kernel-tests.html');
+copyFileSync('test/browser/suite.html', 'dist/browser/kernel-suite.html');
 
 // The npm package's library: one build per platform, each with code splitting, so the main entry and the
 // subpaths (nn, transfer, train) share one engine (one device, one Module class) when imported together.

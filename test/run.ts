@@ -19,6 +19,8 @@ import './mnist-cache.test.js';
 import './train.test.js';
 import './cli.test.js';
 import './transfer.test.js';
+import './transfer-node.test.js';
+import './web.test.js';
 import './transfer2.test.js';
 import './numerics.test.js';
 import './properties.test.js';
@@ -26,6 +28,7 @@ import './soak.test.js';
 // Last before the browser part: it shuts the device down and starts it again.
 import './errors.test.js';
 import './browser.test.js';
+import './browser-suite.test.js';
 // Packs and installs the package into a temporary app (first pass only, like the browser part).
 import './package.test.js';
 

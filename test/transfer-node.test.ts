@@ -1,0 +1,83 @@
+// Transfer in Node: exact resume through safetensors checkpoints, and the experiment command (flags checked before
+// any work; an end-to-end run writes its tables, raw runs and charts, and a rerun reuses finished runs).
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {spawnSync} from 'node:child_process';
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import {DataLoader} from '../src/data/loader.js';
+import {TrainingLoop} from '../src/train/loop.js';
+import {FileCheckpointStore} from '../src/train/sinks/node.js';
+import {Conservative} from '../src/transfer/index.js';
+import {expectClose} from './lib/check.js';
+import {mlp, tinySet} from './transfer.test.js';
+
+const t = suite('transfer (Node)');
+
+t('resume: a conservative run with a ramp continues exactly (optimizer, data order, schedules, runtime values)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wgt-transfer-resume-'));
+  const make = () => new Conservative({source: mlp(3, 61), model: mlp(3, 62), task: 'new', loader: new DataLoader(tinySet(12, 3, 6), {batch: 4, seed: 2}),
+    lr: 0.05, schedule: 'cosine', distill: {weight: 1.5, temperature: 2}, l2sp: {alpha: 0.5, beta: 0.1}, rampSteps: 4});
+  // An 8-step run; `stopAt` interrupts it after a checkpoint there (the schedules span all 8 steps either way).
+  const run = async (stopAt: number, store?: FileCheckpointStore, resume = false) => {
+    const s = make(), losses: number[] = [];
+    const loop: TrainingLoop = new TrainingLoop(s, {steps: 8, logEvery: 1, store, resume, checkpointEvery: store ? stopAt : undefined,
+      shouldStop: () => loop.step >= stopAt, sinks: [{record: (r) => losses.push(r.loss)}]});
+    await loop.fit();
+    const w = await s.model.parameters()[0].data();
+    loop.dispose(); s.dispose();
+    return {losses, w};
+  };
+  const full = await run(8);
+  await run(5, new FileCheckpointStore({path: join(dir, 'c.safetensors')}));
+  const rest = await run(8, new FileCheckpointStore({path: join(dir, 'c.safetensors')}), true);
+  assert.is(rest.losses.length, 3, 'steps 6..8 only');
+  expectClose(rest.losses, full.losses.slice(5), 1e-5, 1e-4, 'losses after resume vs uninterrupted');
+  expectClose(rest.w, full.w, 1e-6, 1e-5, 'weights after 8 steps');
+});
+
+const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], {encoding: 'utf8'});
+
+t('experiment command: flags are checked before any work, naming the flag', () => {
+  const cases: [string[], RegExp][] = [
+    [['experiment', 'nope'], /unknown experiment 'nope' \(use transfer-methods, transferability, dann or multitask\)/],
+    [['experiment', 'transfer-methods', '--labels', '0,5'], /flag --labels expects comma-separated integers >= 1, got '0,5'/],
+    [['experiment', 'transfer-methods', '--labels', '2,,5'], /flag --labels expects comma-separated integers >= 1/],
+    [['experiment', 'transfer-methods', '--seeds', '0x1'], /flag --seeds expects comma-separated integers >= 0, got '0x1'/],
+    [['experiment', 'transfer-methods', '--situations', 'digits,svhn'], /flag --situations: unknown 'svhn' \(use digits, fashion-digits, mnist-m\)/],
+    [['experiment', 'transfer-methods', '--methods', 'dann'], /flag --methods: unknown 'dann'/],
+    [['experiment', 'transfer-methods', '--lr', '0.1'], /Unknown option '--lr'.*flags of 'transfer-methods'/],
+    [['experiment', 'transferability', '--lr', '0x10'], /flag --lr expects a positive number, got '0x10'/],
+    [['experiment', 'transferability', '--lr', ''], /flag --lr expects a positive number, got ''/],
+    [['experiment', 'transferability', '--steps', '-3'], /--steps/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(...args);
+    assert.is(r.status, 2, `${args.join(' ')}: exit status`);
+    assert.match(r.stderr, re, args.join(' '));
+    assert.not.match(r.stdout, /adapter:/, `${args.join(' ')}: no device was started`);
+  }
+});
+
+t('experiment transfer-methods end to end: tables, raw runs and charts, and a rerun reuses finished runs', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'wgt-exp-')), 'tm');
+  const args = ['experiment', 'transfer-methods', '--situations', 'digits', '--labels', '2', '--seeds', '0', '--steps', '3',
+    '--methods', 'scratch,l2sp', '--source-steps', '5', '--out', out, '--backend', 'llvmpipe'];
+  const r = cli(...args);
+  assert.is(r.status, 0, r.stderr);
+  const md = readFileSync(join(out, 'README.md'), 'utf8');
+  assert.match(md, /\| 2 \| \d+\.\d ± 0\.0 \| \d+\.\d ± 0\.0 \|/, 'one row: scratch and L2-SP for 2 labels per class');
+  assert.match(md, /conservative: L2-SP \| lr 0\.001, alpha (0\.01|0\.1|1) \|/, 'the chosen alpha is reported');
+  const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.is(res.runs.length, 2);
+  assert.is(res.selection.length, 5, '2 scratch + 3 L2-SP candidates on the validation split');
+  for (const f of ['accuracy.png', 'accuracy.svg', 'forgetting.png', 'accuracy.vl.json']) assert.ok(existsSync(join(out, f)), f);
+  assert.equal(Array.from(readFileSync(join(out, 'accuracy.png')).subarray(1, 4)), [80, 78, 71], 'a PNG');
+  const again = cli(...args);
+  assert.match(again.stdout, /reusing 7 finished runs/);
+  assert.match(again.stdout, /\(stored\)/);
+});
+
+
+t.run();

@@ -1,7 +1,6 @@
 // Chart specs (Vega-Lite) for the experiments, and their SVG rendering through Vega. The same specs render
 // live in a page (vega-embed or vega's View in the DOM) and headless here; nothing in this file is Node-only.
-import * as vega from 'vega';
-import {compile, type TopLevelSpec} from 'vega-lite';
+import type {TopLevelSpec} from 'vega-lite';
 
 export type Row = Record<string, string | number | null>;
 
@@ -41,6 +40,8 @@ export function lineChart(o: {title: string; rows: Row[]; x: string; xTitle: str
 
 /** Renders a Vega-Lite spec to an SVG string (no DOM needed). */
 export async function toSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded on first use: every CLI start would otherwise pay for Vega (a quarter of a second).
+  const [vega, {compile}] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), {renderer: 'none'});
   const svg = await view.toSVG();
   view.finalize();

@@ -3,7 +3,6 @@
 // and Markdown tables.
 import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {Resvg} from '@resvg/resvg-js';
 import type {TopLevelSpec} from 'vega-lite';
 import {toSvg} from '../analysis/charts.js';
 
@@ -38,6 +37,7 @@ export async function writeChart(dir: string, name: string, spec: TopLevelSpec):
   const svg = await toSvg(spec);
   writeFileSync(join(dir, `${name}.svg`), svg);
   writeFileSync(join(dir, `${name}.vl.json`), JSON.stringify(spec, null, 1));
+  const {Resvg} = await import('@resvg/resvg-js');
   const png = new Resvg(svg, {font: {loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans'}, fitTo: {mode: 'zoom', value: 2}, background: 'white'}).render().asPng();
   writeFileSync(join(dir, `${name}.png`), png);
 }

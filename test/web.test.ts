@@ -82,6 +82,7 @@ maybe('train, stop, resume, transfer, save and load in the page', async () => {
     await page.screenshot({path: 'dist/test-output/web-page.png'});
 
     // Save: a safetensors download that Node decodes with PyTorch names.
+    const pageTrainedAcc = 100 * st.final!.test_accuracy;
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
     const saved = join(dir, 'page.safetensors');
     await download.saveAs(saved);
@@ -136,7 +137,9 @@ maybe('train, stop, resume, transfer, save and load in the page', async () => {
     // And the reverse: the page's download evaluated by the Node CLI.
     const back = cli('eval', '--checkpoint', saved, '--dataset', 'mnist', '--model', 'lenet5');
     assert.is(back.status, 0, back.stderr);
-    assert.match(back.stdout, /accuracy \d+\.\d+%/);
+    const backAcc = Number(/accuracy ([\d.]+)%/.exec(back.stdout)?.[1]);
+    assert.ok(Math.abs(backAcc - pageTrainedAcc) <= 0.05 + 1e-9, `page-trained weights: ${pageTrainedAcc}% in the page, ${backAcc}% in Node`);
+    console.log(`    # web: page-trained checkpoint: ${pageTrainedAcc.toFixed(2)}% in the page, ${backAcc.toFixed(2)}% in Node`);
     assert.equal(errors, [], 'no page errors');
   } finally {
     await browser.close();

@@ -27,3 +27,24 @@ export async function serve(root: string): Promise<{server: Server; url: string}
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {server, url: `http://127.0.0.1:${port}/`};
 }
+
+/**
+ * Serves `root`, opens `path` in headless Chromium (with WebGPU unless `webgpu: false`), runs fn, and always
+ * closes the browser and the server. Page errors are collected in `errors`.
+ */
+export async function withPage<T>(root: string, path: string, fn: (page: import('playwright-core').Page, errors: string[]) => Promise<T>,
+  o: {webgpu?: boolean; acceptDownloads?: boolean; viewport?: {width: number; height: number}} = {}): Promise<T> {
+  const {chromium} = await import('playwright-core');
+  const {server, url} = await serve(root);
+  const browser = await chromium.launch({executablePath: findChromium(), headless: true, args: o.webgpu === false ? [] : ['--enable-unsafe-webgpu']});
+  try {
+    const page = await browser.newPage({acceptDownloads: o.acceptDownloads, viewport: o.viewport});
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url + path);
+    return await fn(page, errors);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}

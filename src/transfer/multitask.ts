@@ -94,13 +94,16 @@ export function sharedTrunk(model: Sequential, sel: LayerSelection): {trunk: Seq
 /** Trunk, heads and learned task weights in one module (what is checkpointed). */
 export class MultiTaskNet extends Module {
   readonly heads = new Map<string, Module>();
-  constructor(readonly trunk: Module, heads: [string, Module][], readonly taskParam: Tensor | null, paramName: string) {
+  constructor(readonly trunk: Module, heads: [string, Module][], readonly taskParam: Tensor | null, paramName: string,
+    state: [string, Tensor][] = []) {
     super();
     this.child('trunk', trunk);
     const hs = new HeadSet();
     for (const [n, h] of heads) { this.heads.set(n, h); hs.add(n, h); }
     this.child('heads', hs);
     if (taskParam) this.param(paramName, taskParam);
+    // Weighting state a resumed run needs (GradNorm's first-step losses), saved with the weights.
+    for (const [n, t] of state) this.buffer(n, t);
   }
   /** The first task's network (trunk then head); use task(name) for the others. */
   forward(x: Tensor): Tensor { return this.heads.values().next().value!.forward(this.trunk.forward(x)); }
@@ -210,7 +213,9 @@ export class MultiTask implements Strategy {
 
     const T = o.tasks.length;
     this.taskParam = this.weighting === 'uncertainty' ? O.zeros([T]) : this.weighting === 'gradnorm' ? O.ones([T]) : null;
-    this.model = new MultiTaskNet(trunk, o.tasks.map((t) => [t.name, t.head]), this.taskParam, this.weighting === 'uncertainty' ? 'log_vars' : 'task_weights');
+    if (this.weighting === 'gradnorm') this.initialLosses = O.ones([T]);
+    this.model = new MultiTaskNet(trunk, o.tasks.map((t) => [t.name, t.head]), this.taskParam, this.weighting === 'uncertainty' ? 'log_vars' : 'task_weights',
+      this.initialLosses ? [['initial_losses', this.initialLosses]] : []);
 
     const kind = o.optimizer ?? 'adam';
     if (kind !== 'adam' && kind !== 'sgd') throw new Error(`webgpu-transfer: ${w}: optimizer must be 'adam' or 'sgd', got '${kind}'`);
@@ -220,7 +225,6 @@ export class MultiTask implements Strategy {
     if (this.taskParam) groupsOpt.push({params: [this.taskParam], lr: o.weightLr ?? 0.025});
     if (this.weighting === 'gradnorm') {
       this.gradNorms = o.tasks.map(() => keep(O.zeros([1])));
-      this.initialLosses = keep(O.ones([T]));
       this.first = new RuntimeValue(1, 'gradnorm.first');
       const before = () => this.gradNormGradient(), after = () => this.renormalise();
       // The learned weights get their own Adam group whatever the network's optimizer (as Chen et al.).
@@ -385,7 +389,6 @@ export class MultiTask implements Strategy {
     this.optimizer.dispose();
     this.weightOptimizer?.dispose();
     for (const g of this.gradNorms) g.dispose();
-    this.initialLosses?.dispose();
     this.first?.dispose();
     this.fixedWeights?.dispose();
   }

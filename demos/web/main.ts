@@ -14,7 +14,9 @@ import {evaluate} from '../../src/train/evaluate.js';
 import {TrainingLoop} from '../../src/train/loop.js';
 import type {Sink, Strategy} from '../../src/train/strategy.js';
 import {Supervised} from '../../src/train/supervised.js';
-import {Conservative, FineTune, LayerTransfer} from '../../src/transfer/index.js';
+import {Conservative, Dann, dannMnistModel, FineTune, LayerTransfer} from '../../src/transfer/index.js';
+import {featuresAt} from '../../src/analysis/features.js';
+import {pca} from '../../src/analysis/pca.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (msg: string) => { $('status').textContent = msg; };
@@ -22,25 +24,35 @@ const status = (msg: string) => { $('status').textContent = msg; };
 // ---------------- live charts (Vega-Lite specs, rows streamed into a named data set) ----------------
 class LiveChart {
   private view: vega.View;
-  constructor(el: HTMLElement, title: string, y: string, yFormat?: string) {
-    const spec = {
-      // A fixed layout: sizing from the marks' bounds ('pad', 'fit') breaks on the empty data set before the first
-      // record (unbounded marks); the axes, title and legend live in the padding instead.
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width: 360, height: 220, autosize: {type: 'none'},
-      padding: {left: 60, top: 34, right: 190, bottom: 48},
-      data: {name: 'rows'},
-      mark: {type: 'line', point: {size: 12}},
-      encoding: {x: {field: 'step', type: 'quantitative', title: 'step'}, y: {field: 'value', type: 'quantitative', title: y, ...(yFormat ? {axis: {format: yFormat}} : {})},
-        color: {field: 'series', type: 'nominal', title: null}},
-    } as unknown as TopLevelSpec;
-    this.view = new vega.View(vega.parse(compile(spec).spec), {renderer: 'svg', container: el, hover: true});
+  /** A Vega-Lite spec whose data is the named set 'rows'; rows stream in with add() or replace(). */
+  constructor(el: HTMLElement, spec: Record<string, unknown>) {
+    this.view = new vega.View(vega.parse(compile(spec as unknown as TopLevelSpec).spec), {renderer: 'svg', container: el, hover: true});
     void this.view.runAsync();
   }
-  add(rows: {step: number; value: number; series: string}[]): void { void this.view.insert('rows', rows).runAsync(); }
+  add(rows: Record<string, unknown>[]): void { void this.view.insert('rows', rows).runAsync(); }
+  replace(rows: Record<string, unknown>[]): Promise<unknown> { return this.view.change('rows', vega.changeset().remove(() => true).insert(rows)).runAsync(); }
   clear(): void { void this.view.remove('rows', () => true).runAsync(); }
 }
-const lossChart = new LiveChart($('lossChart'), 'Training loss', 'loss');
-const accChart = new LiveChart($('accChart'), 'Accuracy', 'accuracy', '.0%');
+
+/** A line chart of {step, value, series} rows. A fixed layout: sizing from the marks' bounds ('pad', 'fit') breaks
+ *  on the empty data set before the first record (unbounded marks); axes, title and legend live in the padding. */
+const lineSpec = (title: string, y: string, yFormat?: string) => ({
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width: 360, height: 220, autosize: {type: 'none'},
+  padding: {left: 60, top: 34, right: 190, bottom: 48}, data: {name: 'rows'}, mark: {type: 'line', point: {size: 12}},
+  encoding: {x: {field: 'step', type: 'quantitative', title: 'step'}, y: {field: 'value', type: 'quantitative', title: y, ...(yFormat ? {axis: {format: yFormat}} : {})},
+    color: {field: 'series', type: 'nominal', title: null}},
+});
+/** The DANN picture: features of source and target test images projected on their first two principal components. */
+const pcaSpec = {
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: 'Features (PCA): source vs target', width: 360, height: 260,
+  autosize: {type: 'none'}, padding: {left: 60, top: 34, right: 190, bottom: 48}, data: {name: 'rows'},
+  mark: {type: 'point', filled: true, size: 18, opacity: 0.5},
+  encoding: {x: {field: 'x', type: 'quantitative', title: 'PC 1', scale: {zero: false}}, y: {field: 'y', type: 'quantitative', title: 'PC 2', scale: {zero: false}},
+    color: {field: 'domain', type: 'nominal', title: 'domain', scale: {range: ['#1f77b4', '#d62728']}}, tooltip: [{field: 'class'}, {field: 'domain'}]},
+};
+const lossChart = new LiveChart($('lossChart'), lineSpec('Training loss', 'loss'));
+const accChart = new LiveChart($('accChart'), lineSpec('Accuracy', 'accuracy', '.0%'));
+const pcaChart = new LiveChart($('pcaChart'), pcaSpec);
 
 // ---------------- data: the same npm-package images as Node, fetched from the server as WGT1 binaries ----------------
 const fetched = new Map<string, Promise<ImageSet>>();
@@ -62,6 +74,7 @@ async function dataset(name: string): Promise<{train: ImageSet; test: ImageSet}>
   switch (name) {
     case 'mnist': return base;
     case 'mnist-m': return both((s, split) => mnistM(s, {seed: 0, split}));
+    case 'mnist-m2': return both((s, split) => mnistM(s, {seed: 0, split, style: 'v2'}));
     case 'mnist-inverted': return both((s) => inverted(s));
     case 'mnist-rotated': return both((s) => rotated(s, 45));
     case 'mnist-noisy': return {train: noisy(base.train, 0.3, 0), test: noisy(base.test, 0.3, 1)};
@@ -84,9 +97,10 @@ function readSettings(): Settings {
     k: num('k', 1, 4), steps: num('steps', 1, 100000), lr: num('lr', 1e-6, 1, false), batch: num('batch', 1, 512)};
 }
 function showFor(demo: string): void {
-  document.querySelectorAll<HTMLElement>('.transfer').forEach((el) => el.classList.toggle('hidden', demo === 'plain'));
+  document.querySelectorAll<HTMLElement>('.transfer').forEach((el) => el.classList.toggle('hidden', demo === 'plain' || demo === 'dann'));
   document.querySelectorAll<HTMLElement>('.layer').forEach((el) => el.classList.toggle('hidden', demo !== 'layer'));
-  $('row-dataset').classList.toggle('hidden', demo !== 'plain');
+  $('row-dataset').classList.toggle('hidden', demo !== 'plain' && demo !== 'dann');
+  $('pcaChart').classList.toggle('hidden', demo !== 'dann');
 }
 $<HTMLSelectElement>('demo').addEventListener('change', (e) => showFor((e.target as HTMLSelectElement).value));
 showFor($<HTMLSelectElement>('demo').value);
@@ -98,7 +112,7 @@ interface Run { phases: Phase[]; index: number; loop: TrainingLoop | null; curre
 const page = {
   state: 'idle' as 'idle' | 'loading' | 'training' | 'stopped' | 'done' | 'error',
   records: 0, evaluations: [] as {phase: string; step: number; accuracy: number}[], final: null as null | Record<string, number>,
-  adapter: '', error: '',
+  adapter: '', error: '', pcaUpdates: 0,
 };
 (globalThis as Record<string, unknown>).wgtPage = page;
 let run: Run | null = null;
@@ -120,6 +134,7 @@ function chartSink(phase: string): Sink {
       page.records++;
       lossChart.add([{step: r.step, value: r.loss, series: phase}]);
       if (r.trainAccuracy !== undefined) accChart.add([{step: r.step, value: r.trainAccuracy, series: `${phase}: train batches`}]);
+      if (r.terms.domain_acc !== undefined) accChart.add([{step: r.step, value: r.terms.domain_acc, series: 'domain classifier'}]);
       $('stats').textContent = `${phase}: step ${r.step}\nloss ${r.loss.toFixed(4)}${Object.entries(r.terms).map(([k, v]) => `\n  ${k} ${v.toFixed(4)}`).join('')}\n` +
         `${r.examplesPerSecond.toFixed(0)} images/s\nlr ${r.lr.toPrecision(3)}`;
     },
@@ -128,6 +143,7 @@ function chartSink(phase: string): Sink {
       page.evaluations.push({phase, step, accuracy: metrics.test_accuracy});
       accChart.add([{step, value: metrics.test_accuracy, series: `${phase}: test`}]);
       void drawSamples();
+      if (run?.current?.strategy instanceof Dann) void drawPca(run.current.strategy);
     },
   };
 }
@@ -142,6 +158,15 @@ function buildPhases(s: Settings, sets: {source?: {train: ImageSet; test: ImageS
     return {strategy: new Supervised({model: m, optimizer, loader, test, schedule: new wt.CosineLR(optimizer, steps), name}), test, model: m};
   };
   if (s.demo === 'plain') return [{name: s.dataset, steps: s.steps, make: supervised(s.dataset, sets.target.train, sets.target.test, s.steps, s.lr)}];
+  if (s.demo === 'dann') {
+    return [{name: `MNIST -> ${s.dataset}`, steps: s.steps, make: () => {
+      wt.manualSeed(0);
+      // The paper's MNIST network at half width; SGD with the paper's lambda_p and lr_p schedules.
+      const strategy = new Dann({source: sets.source!.train, target: sets.target.train, test: sets.target.test, sourceTest: sets.source!.test,
+        model: dannMnistModel(sets.source!.train.channels, 10, 0.5), batch: Math.min(s.batch, 64), lr: 0.01});
+      return {strategy, test: strategy.normalized(sets.target.test), model: strategy.model};
+    }}];
+  }
   const source = {name: 'source 0-4', steps: s.sourceSteps, make: supervised('source 0-4', sets.source!.train, sets.source!.test, s.sourceSteps, 2e-3)};
   const target: Phase = {name: 'target 5-9', steps: s.steps, make: () => {
     const src = run!.phases[0].model!;
@@ -184,10 +209,11 @@ async function runPhases(): Promise<void> {
     const final: Record<string, number> = {test_accuracy: (await evaluate(model!, testSet!)).accuracy};
     const target = r.current!.strategy;
     if (target instanceof FineTune && r.sourceTest) final.source_accuracy = (await evaluate(target.sourceView(), r.sourceTest)).accuracy;
+    if (target instanceof Dann && r.sourceTest) final.source_accuracy = (await evaluate(target.model, target.normalized(r.sourceTest))).accuracy;
     page.final = final;
     page.state = 'done';
     status(`done: test accuracy ${(100 * final.test_accuracy).toFixed(2)}%` +
-      (final.source_accuracy !== undefined ? `; the source task (digits 0-4) still at ${(100 * final.source_accuracy).toFixed(2)}%` : ''));
+      (final.source_accuracy !== undefined ? `; the source task still at ${(100 * final.source_accuracy).toFixed(2)}%` : ''));
     await drawSamples();
   } catch (e) {
     page.state = 'error';
@@ -210,6 +236,12 @@ async function startTraining(): Promise<void> {
     if (run?.loop) run.loop.dispose();
     let sets: Parameters<typeof buildPhases>[1];
     if (s.demo === 'plain') sets = {target: await dataset(s.dataset)};
+    else if (s.demo === 'dann') {
+      if (s.dataset === 'mnist' || s.dataset === 'fashion-mnist') throw new Error('DANN adapts MNIST to a shifted domain: pick mnist-m2, mnist-m, mnist-inverted, mnist-rotated or mnist-noisy');
+      const base = await dataset('mnist'), target = await dataset(s.dataset);
+      const rgb = target.train.channels === 3;
+      sets = {source: {train: rgb ? toRgb(base.train) : base.train, test: rgb ? toRgb(base.test) : base.test}, target};
+    }
     else {
       const base = await dataset('mnist');
       const pool = selectClasses(base.train, [5, 6, 7, 8, 9]);
@@ -219,6 +251,25 @@ async function startTraining(): Promise<void> {
     run = {phases: buildPhases(s, sets), index: 0, loop: null, current: null, sourceTest: sets.source?.test, settings: s};
   } catch (e) { page.state = 'error'; status(`error: ${(e as Error).message}`); return; }
   await runPhases();
+}
+
+// ---------------- DANN: source and target features on their first two principal components ----------------
+let pcaBusy = false;
+async function drawPca(d: Dann): Promise<void> {
+  if (pcaBusy || !run?.sourceTest) return; // one projection at a time; the next evaluation draws again
+  pcaBusy = true;
+  try {
+    const n = 200, target = d.o.test;
+    if (!target) return;
+    const fs = await featuresAt(d.model, 'features', d.normalized(run.sourceTest), n);
+    const ft = await featuresAt(d.model, 'features', d.normalized(target), n);
+    const x = new Float32Array(fs.n * fs.d + ft.n * ft.d);
+    x.set(fs.data); x.set(ft.data, fs.data.length);
+    const p = pca(x, fs.n + ft.n, fs.d, 2);
+    await pcaChart.replace(p.projected.map((v, i) => ({x: v[0], y: v[1], domain: i < fs.n ? 'source (MNIST)' : 'target',
+      class: String(i < fs.n ? run!.sourceTest!.labels[i] : target.labels[i - fs.n])})));
+    page.pcaUpdates++;
+  } finally { pcaBusy = false; }
 }
 
 // ---------------- predictions on a few test images ----------------

@@ -14,7 +14,7 @@ export interface LoopOptions {
   sinks?: Sink[];
   /** Steps between loss read-backs and records (default 50; the last step is always recorded). */
   logEvery?: number;
-  /** Steps between evaluations (default: once per epoch of the strategy); the last step always evaluates. */
+  /** Steps between evaluations (default: once per epoch, at most about 20 a run); the last step always evaluates. */
   evalEvery?: number;
   checkpointEvery?: number;
   store?: CheckpointStore;
@@ -124,7 +124,8 @@ export class TrainingLoop {
     strategy.model.train();
     const name = o.name ?? strategy.name;
     const logEvery = o.logEvery ?? 50;
-    const evalEvery = o.evalEvery ?? Math.max(1, strategy.stepsPerEpoch);
+    // Once per epoch, but at most about 20 times a run: a few-shot set has an epoch every step or two.
+    const evalEvery = o.evalEvery ?? Math.max(1, strategy.stepsPerEpoch, Math.ceil(o.steps / 20));
     const epoch = () => strategy.epoch?.() ?? 0;
     this.emit('start', {name, steps: o.steps, startStep: this.step, epoch: epoch()});
     const evals: LoopResult['evals'] = [];

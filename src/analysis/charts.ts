@@ -30,7 +30,7 @@ export function lineChart(o: {title: string; rows: Row[]; x: string; xTitle: str
   ];
   if (o.rule) {
     layers.push({data: {values: o.rule}, mark: {type: 'rule', strokeDash: [6, 4], color: 'black'}, encoding: {y: {field: 'mean', type: 'quantitative'}}});
-    layers.push({data: {values: o.rule}, mark: {type: 'text', align: 'left', dx: 4, dy: -6, fontSize: 11}, encoding: {y: {field: 'mean', type: 'quantitative'}, x: {value: 2}, text: {value: o.ruleLabel ?? ''}}});
+    layers.push({data: {values: o.rule}, mark: {type: 'text', align: 'right', dx: -4, dy: 12, fontSize: 11}, encoding: {y: {field: 'mean', type: 'quantitative'}, x: {value: o.width ?? 300}, text: {value: o.ruleLabel ?? ''}}});
   }
   const inner = {width: o.width ?? 300, height: 230, layer: layers};
   return (o.facet

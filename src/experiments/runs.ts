@@ -85,8 +85,7 @@ export async function runOne(spec: RunSpec): Promise<RunResult> {
     return {target_accuracy: target.accuracy, source_accuracy: source, seconds: (performance.now() - t0) / 1000};
   } finally {
     loop.dispose();
-    strategy.dispose?.();
-    strategy.optimizer.dispose();
+    if (strategy.dispose) strategy.dispose(); else strategy.optimizer.dispose(); // a strategy's dispose frees its optimizer
     model.dispose();
   }
 }

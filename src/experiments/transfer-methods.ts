@@ -49,11 +49,13 @@ export async function transferMethods(o: TransferMethodsOptions): Promise<void> 
   const rows: MethodRow[] = [];
   const selection: Record<string, unknown>[] = [];
   const sources: Record<string, number> = {};
+  const titles: Record<string, {title: string; kind: string}> = {};
   const t0 = performance.now();
   // Runs on another source model are other runs (only an overridden source schedule is part of the key).
   const stepsKey = o.sourceSteps ? {sourceSteps: o.sourceSteps} : {};
   for (const name of o.situations) {
     const s = {...situation(name), ...(o.sourceSteps ? {sourceSteps: o.sourceSteps} : {})};
+    titles[name] = {title: s.title, kind: s.kind};
     const {model: source, accuracy} = await sourceModel(s, join(o.out, '..', 'sources'), o.log);
     sources[name] = accuracy;
     o.log(`${s.title}: source ${s.source.train.n} images; target pool ${s.target.pool.n}, validation ${s.target.val.n}, test ${s.target.test.n}`);
@@ -87,7 +89,7 @@ export async function transferMethods(o: TransferMethodsOptions): Promise<void> 
     source.dispose();
   }
   writeFileSync(join(o.out, 'results.json'), JSON.stringify({settings: {...o, log: undefined}, sources, selection, runs: rows}, null, 1));
-  await report(o, rows, sources);
+  await report(o, rows, sources, titles);
   o.log(`done in ${((performance.now() - t0) / 1000 / 60).toFixed(1)} min: ${join(o.out, 'README.md')}`);
 }
 
@@ -104,7 +106,8 @@ function aggregate(rows: MethodRow[]): Agg[] {
     source: g[0].source_accuracy === null ? null : meanStd(g.map((r) => r.source_accuracy!))}));
 }
 
-async function report(o: TransferMethodsOptions, rows: MethodRow[], sources: Record<string, number>): Promise<void> {
+/** Tables and charts; `titles` are the situations' names for people (building a situation again would remake its data). */
+async function report(o: TransferMethodsOptions, rows: MethodRow[], sources: Record<string, number>, titles: Record<string, {title: string; kind: string}>): Promise<void> {
   const agg = aggregate(rows);
   const md: string[] = [`# Transfer methods: target accuracy and forgetting`, '',
     `LeNet-5, Adam with cosine decay, ${o.steps} steps of batch min(32, n) per run; seeds ${o.seeds.join(', ')} (label draw and`,
@@ -112,7 +115,7 @@ async function report(o: TransferMethodsOptions, rows: MethodRow[], sources: Rec
     `${VAL_PER_CLASS} target images per class held out from the training pool (selection draw: seed 100, at 5/class for 2-10 labels and`,
     `50/class for 50-200); the test split is used only for these figures. Mean ± standard deviation over seeds, in %.`, ''];
   for (const name of o.situations) {
-    const s = situation(name);
+    const s = titles[name];
     md.push(`## ${s.title} (${s.kind}); source model ${pct(sources[name])}% on the source test split`, '');
     const methods = o.methods;
     md.push('### Target test accuracy', '', markdownTable(['labels / class', ...methods.map((m) => METHOD_TITLES[m])],
@@ -127,7 +130,7 @@ async function report(o: TransferMethodsOptions, rows: MethodRow[], sources: Rec
   writeFileSync(join(o.out, 'README.md'), md.join('\n') + '\n');
   const chartRows = (pick: (a: Agg) => ReturnType<typeof meanStd> | null): Row[] => agg.filter((a) => pick(a)).map((a) => {
     const m = pick(a)!;
-    return {situation: situation(a.situation).title, method: METHOD_TITLES[a.method], labels: a.labels, mean: m.mean, lo: m.mean - m.std, hi: m.mean + m.std};
+    return {situation: titles[a.situation].title, method: METHOD_TITLES[a.method], labels: a.labels, mean: m.mean, lo: m.mean - m.std, hi: m.mean + m.std};
   });
   await writeChart(o.out, 'accuracy', lineChart({title: 'Target test accuracy vs labelled target images (mean ± std over seeds)', rows: chartRows((a) => a.target),
     x: 'labels', xTitle: 'labelled images per class', yTitle: 'target test accuracy', series: 'method', seriesTitle: 'method', facet: 'situation', logX: true}));

@@ -192,8 +192,17 @@ export async function dannExperiment(o: DannExperimentOptions): Promise<void> {
   if (domainRows.length) {
     await writeChart(o.out, 'domain-accuracy', lineChart({title: 'DANN: domain classifier accuracy during training (running mean of ~20 batches)', rows: domainRows,
       x: 'step', xTitle: 'step', yTitle: 'domain classifier accuracy', series: 'seed', seriesTitle: 'seed', facet: 'shift', rule: [{mean: 0.5}], ruleLabel: 'chance'}));
-    md.push('Chart: `domain-accuracy.png`: the domain classifier\'s accuracy on the training batches. It first learns to tell the',
-      'domains apart (near 100% while lambda_p is small), then falls towards chance as the reversed gradient makes the features domain-invariant.', '');
+    md.push('Chart: `domain-accuracy.png`: the domain classifier\'s accuracy on the training batches (a running mean); 50% would mean the',
+      'features no longer tell the domains apart. Measured (first record / highest / mean of the last five records):', '');
+    for (const shift of o.shifts) {
+      for (const r of results.filter((x) => x.shift === shift && x.arm === 'dann')) {
+        const c = r.result.curve.map((x) => x.domain_acc);
+        if (!c.length) continue;
+        const last = c.slice(-5).reduce((a, b) => a + b, 0) / Math.min(5, c.length);
+        md.push(`- ${SHIFT_TITLES[shift]}, seed ${r.seed}: ${pct(c[0])}% / ${pct(Math.max(...c))}% / ${pct(last)}%`);
+      }
+    }
+    md.push('');
   }
   md.push('Raw runs: `results.json` (domain accuracy curves included); models: `models/`.');
   writeFileSync(join(o.out, 'results.json'), JSON.stringify({settings: {...o, log: undefined}, runs: results, pictures}, null, 1));

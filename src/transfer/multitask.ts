@@ -323,7 +323,9 @@ export class MultiTask implements Strategy {
       this.stepLosses = O.detach(L);
       this.tasks.forEach((t, i) => { terms[`w_${t.name}`] = O.slice(w, [i], [i + 1]); });
     }
-    // Train accuracy is counted on the first task's logits (the loop reads one set); the rest is in evaluate().
+    // The loop's train accuracy divides by examplesPerStep: meaningful for the first task only when every task
+    // reads the same images (one input group). Per-task accuracy is in evaluate().
+    if (this.groups.length > 1) return {loss, terms};
     return {loss, terms, logits: logits[0], labels: inputs[this.groups.length]};
   }
 

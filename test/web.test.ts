@@ -52,6 +52,10 @@ t('the page server answers only inside its folder, on 127.0.0.1', async () => {
 
 type PageState = {state: string; pcaUpdates: number; records: number; evaluations: {phase: string; accuracy: number}[]; final: Record<string, number> | null; adapter: string; error: string};
 
+/** Waits until the page's state is one of `states` (the page publishes it as globalThis.wgtPage). */
+const waitForState = (page: import('playwright-core').Page, states: string[], timeout: number) =>
+  page.waitForFunction((want) => want.includes((globalThis as unknown as {wgtPage: PageState}).wgtPage.state), states, {timeout});
+
 maybe('train, stop, resume, transfer, save and load in the page', async () => {
   const {chromium} = await import('playwright-core');
   const s = await startPageServer(resolve('dist/web'));
@@ -70,7 +74,7 @@ maybe('train, stop, resume, transfer, save and load in the page', async () => {
     await page.selectOption('#demo', 'plain');
     await page.fill('#steps', '60');
     await page.click('#train');
-    await page.waitForFunction(() => (globalThis as unknown as {wgtPage: PageState}).wgtPage.state === 'done', null, {timeout: 120_000});
+    await waitForState(page, ['done'], 120_000);
     let st = await state();
     assert.ok(st.records >= 6, `records: ${st.records}`);
     assert.ok(st.evaluations.length >= 2, 'test accuracy evaluated during training');
@@ -94,7 +98,7 @@ maybe('train, stop, resume, transfer, save and load in the page', async () => {
     await page.click('#train');
     await page.waitForFunction(() => (globalThis as unknown as {wgtPage: PageState}).wgtPage.records >= 2, null, {timeout: 60_000});
     await page.click('#stop');
-    await page.waitForFunction(() => (globalThis as unknown as {wgtPage: PageState}).wgtPage.state === 'stopped', null, {timeout: 60_000});
+    await waitForState(page, ['stopped'], 60_000);
     const before = (await state()).records;
     const t0 = Date.now();
     await page.selectOption('#dataset', 'mnist-rotated');
@@ -103,7 +107,7 @@ maybe('train, stop, resume, transfer, save and load in the page', async () => {
     await page.click('#resume');
     await page.waitForFunction((n) => (globalThis as unknown as {wgtPage: PageState}).wgtPage.records > n, before, {timeout: 60_000});
     await page.click('#stop');
-    await page.waitForFunction(() => (globalThis as unknown as {wgtPage: PageState}).wgtPage.state === 'stopped', null, {timeout: 60_000});
+    await waitForState(page, ['stopped'], 60_000);
 
     // A transfer demo: source pre-training, then conservative training, reporting the source task too.
     await page.selectOption('#demo', 'conservative');
@@ -111,7 +115,7 @@ maybe('train, stop, resume, transfer, save and load in the page', async () => {
     await page.fill('#steps', '20');
     await page.fill('#labels', '5');
     await page.click('#train');
-    await page.waitForFunction(() => ['done', 'error'].includes((globalThis as unknown as {wgtPage: PageState}).wgtPage.state), null, {timeout: 180_000});
+    await waitForState(page, ['done', 'error'], 180_000);
     st = await state();
     assert.is(st.state, 'done', st.error);
     assert.ok(st.final!.source_accuracy > 0.3, `source task after conservative training: ${st.final!.source_accuracy}`);
@@ -123,7 +127,7 @@ maybe('train, stop, resume, transfer, save and load in the page', async () => {
     await page.fill('#steps', '20');
     await page.fill('#batch', '32');
     await page.click('#train');
-    await page.waitForFunction(() => ['done', 'error'].includes((globalThis as unknown as {wgtPage: PageState}).wgtPage.state), null, {timeout: 180_000});
+    await waitForState(page, ['done', 'error'], 180_000);
     await page.waitForFunction(() => (globalThis as unknown as {wgtPage: {pcaUpdates: number}}).wgtPage.pcaUpdates >= 1, null, {timeout: 60_000});
     st = await state();
     assert.is(st.state, 'done', st.error);
@@ -142,7 +146,7 @@ maybe('train, stop, resume, transfer, save and load in the page', async () => {
     await page.selectOption('#demo', 'plain');
     await page.selectOption('#dataset', 'mnist');
     await page.setInputFiles('#load', join(out, 'model.safetensors'));
-    await page.waitForFunction(() => (globalThis as unknown as {wgtPage: PageState}).wgtPage.state === 'done', null, {timeout: 60_000});
+    await waitForState(page, ['done'], 60_000);
     const pageAcc = 100 * (await state()).final!.test_accuracy;
     // Same weights, same 2,000 test images; two adapters may round one borderline image differently.
     assert.ok(Math.abs(pageAcc - nodeAcc) <= 0.05 + 1e-9, `Node ${nodeAcc}% vs page ${pageAcc}%`);

@@ -22,6 +22,7 @@ import './transfer.test.js';
 import './transfer-node.test.js';
 import './web.test.js';
 import './transfer2.test.js';
+import './capsnet.test.js';
 import './numerics.test.js';
 import './properties.test.js';
 import './soak.test.js';

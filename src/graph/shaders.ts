@@ -12,6 +12,7 @@ import pool from '../../shaders/pool.wgsl';
 import optimizer from '../../shaders/optimizer.wgsl';
 import random from '../../shaders/random.wgsl';
 import reversal from '../../shaders/reversal.wgsl';
+import capsule from '../../shaders/capsule.wgsl';
 
 const preludeLines = numerics.split('\n').length;
 const k = (file: string, code: string): KernelSource => ({file, code: `${numerics}\n${code}`, prelude: {file: 'numerics.wgsl', lines: preludeLines}});
@@ -26,4 +27,5 @@ export const SHADERS = {
   optimizer: k('optimizer.wgsl', optimizer),
   random: k('random.wgsl', random),
   reversal: k('reversal.wgsl', reversal),
+  capsule: k('capsule.wgsl', capsule),
 } as const;

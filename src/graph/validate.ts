@@ -25,6 +25,10 @@ const SIGNATURES: Record<string, string> = {
   mseLoss: 'input:f32 target:f32',
   linear: 'x:f32 weight:f32 bias:f32?',
   conv2d: 'x:f32 weight:f32 bias:f32?',
+  squash: 's:f32',
+  capsulePredict: 'u:f32 weight:f32',
+  capsuleWeightedSum: 'couplings:f32 predictions:f32',
+  capsuleAgreement: 'predictions:f32 outputs:f32',
   customGrad: 'inputs:any*',
   backward: 'output:f32 gradient:f32?',
 };

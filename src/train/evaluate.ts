@@ -3,11 +3,17 @@ import * as wt from '../graph/ops.js';
 import {noGrad, tidy} from '../graph/engine.js';
 import {compile} from '../graph/capture.js';
 import type {Module} from '../nn/module.js';
+import type {Tensor} from '../graph/tensor.js';
 import type {ImageSet} from '../data/mnist.js';
 
 export interface EvalResult { loss: number; accuracy: number; n: number; perClass: number[] }
 
-export async function evaluate(model: Module, set: ImageSet, batch = 256): Promise<EvalResult> {
+/** Per-example loss [B] of a model's outputs [B, classes] against int32 labels [B]. */
+export type RowLoss = (scores: Tensor, labels: Tensor) => Tensor;
+const crossEntropyRows: RowLoss = (logits, labels) => wt.crossEntropy(logits, labels, 'none');
+
+/** Accuracy and mean loss (cross-entropy unless `rowLoss` says otherwise) of `model` over `set`. */
+export async function evaluate(model: Module, set: ImageSet, batch = 256, rowLoss: RowLoss = crossEntropyRows): Promise<EvalResult> {
   const wasTraining = model.training;
   model.eval();
   const b = Math.min(batch, set.n);
@@ -15,7 +21,7 @@ export async function evaluate(model: Module, set: ImageSet, batch = 256): Promi
   const x = new Float32Array(b * px), y = new Int32Array(b);
   const step = compile([{shape: [b, set.channels, set.height, set.width]}, {shape: [b], dtype: 'i32'}], [x, y], (xb, yb) => noGrad(() => tidy(() => {
     const logits = model.forward(xb);
-    return {pred: wt.argmax(logits, 1), loss: wt.crossEntropy(logits, yb, 'none')};
+    return {pred: wt.argmax(logits, 1), loss: rowLoss(logits, yb)};
   })));
   let correct = 0, lossSum = 0;
   const hits = new Array(set.classes).fill(0), counts = new Array(set.classes).fill(0);

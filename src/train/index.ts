@@ -3,7 +3,7 @@
 export {TrainingLoop, type LoopOptions, type LoopResult} from './loop.js';
 export type {Strategy, StepOutputs, Metrics, CheckpointStore, Position, StepRecord, Sink} from './strategy.js';
 export {Supervised, loaderInputs, applySchedule, type SupervisedLoss, type SupervisedOptions} from './supervised.js';
-export {evaluate, type EvalResult} from './evaluate.js';
+export {evaluate, type EvalResult, type RowLoss} from './evaluate.js';
 export {DataLoader, perClass, type LoaderOptions, type LoaderState} from '../data/loader.js';
 export {shuffled, subset, trainTestSplit, selectClasses, toRgb, splitPerClass} from '../data/split.js';
 export {mnistM, inverted, rotated, affineJitter, noisy, type MnistMOptions, type JitterOptions} from '../data/domains.js';

@@ -8,10 +8,10 @@ import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
 import type {LRSchedule} from '../optim/schedules.js';
 import type {DataLoader, LoaderState} from '../data/loader.js';
 import type {ImageSet} from '../data/mnist.js';
-import {evaluate, type EvalResult} from './evaluate.js';
+import {evaluate, type EvalResult, type RowLoss} from './evaluate.js';
 import type {Metrics, StepOutputs, Strategy} from './strategy.js';
 
-export type SupervisedLoss = (model: Module, x: Tensor, y: Tensor) => Tensor | {loss: Tensor; logits: Tensor};
+export type SupervisedLoss = (model: Module, x: Tensor, y: Tensor) => Tensor | {loss: Tensor; logits?: Tensor; terms?: Record<string, Tensor>};
 
 export interface SupervisedOptions {
   model: Module;
@@ -20,6 +20,8 @@ export interface SupervisedOptions {
   schedule?: LRSchedule;
   /** Loss of one batch; default cross-entropy of model(x) against y. Return logits too for train accuracy. */
   loss?: SupervisedLoss;
+  /** Per-example loss the test evaluation reports (default cross-entropy of model(x)), from scores and labels. */
+  evalLoss?: RowLoss;
   test?: ImageSet;
   name?: string;
 }
@@ -51,7 +53,7 @@ export class Supervised implements Strategy {
     const test = o.test;
     if (test) {
       this.evaluate = async () => {
-        this.lastEval = await evaluate(this.model, test);
+        this.lastEval = await evaluate(this.model, test, 256, o.evalLoss);
         return {test_loss: this.lastEval.loss, test_accuracy: this.lastEval.accuracy};
       };
     }
@@ -70,7 +72,7 @@ export class Supervised implements Strategy {
       return {loss: O.crossEntropy(logits, y), logits, labels: y};
     }
     const out = this.o.loss(this.model, x, y);
-    return (out as Tensor).__isTensor ? {loss: out as Tensor} : {...(out as {loss: Tensor; logits: Tensor}), labels: y};
+    return (out as Tensor).__isTensor ? {loss: out as Tensor} : {...(out as StepOutputs), labels: y};
   }
 
   /** Test loss and accuracy (present only when a test set was given). */

@@ -18,6 +18,7 @@ import '../properties.test.js';
 import '../errors.test.js';
 import '../nn.test.js';
 import '../transfer.test.js';
+import '../capsnet.test.js';
 
 async function runSuite(): Promise<{adapter: string; total: number; passed: number; skipped: number; output: string}> {
   await wt.init();

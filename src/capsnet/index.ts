@@ -1,0 +1,7 @@
+// webgpu-transfer/capsnet: capsule networks (Sabour, Frosst & Hinton 2017) on the engine's capsule ops.
+export {squash, capsulePredict, capsuleWeightedSum, capsuleAgreement} from '../graph/capsule.js';
+export {dynamicRouting, capsuleLengths, type RoutingOptions, type Routed} from './routing.js';
+export {marginLoss, marginLossRows, reconstructionLoss, type MarginOptions} from './loss.js';
+export {CapsNet, PrimaryCaps, DigitCaps, CAPSNET_PAPER, CAPSNET_SMALL, parameterCount, checkConfig, type CapsNetConfig, type CapsuleOutputs} from './model.js';
+export {capsuleLoss, marginEvalLoss, type CapsuleLossOptions} from './train.js';
+export {cnnMatched, type MatchedCnn} from './baseline.js';

@@ -1,0 +1,51 @@
+// Routing by agreement (Sabour et al. 2017, procedure 1): couplings c_ij = softmax_j(b_ij), output capsules
+// v_j = squash(sum_i c_ij u_hat_{j|i}), logits b_ij += u_hat_{j|i} . v_j, for r iterations. Built from the capsule
+// ops and softmax, so autograd differentiates through every iteration (as the paper's code does); with
+// stopGradient the routing runs on detached predictions, so the couplings act as constants and the gradient
+// reaches u_hat only through the final weighted sum.
+import {capsuleAgreement, capsuleWeightedSum, squash} from '../graph/capsule.js';
+import * as O from '../graph/ops.js';
+import type {Tensor} from '../graph/tensor.js';
+
+export interface RoutingOptions {
+  /** Routing iterations r >= 1 (the paper: 3). A plain number, so it can change between calls. */
+  iterations: number;
+  /** Starting logits [N, J] broadcast over the batch (random values, as the lecture notes draw it); zero if absent. */
+  initialLogits?: Tensor | null;
+  /** Stop gradients through the coupling coefficients (default false: through all iterations). */
+  stopGradient?: boolean;
+}
+
+export interface Routed {
+  /** Output capsules [B, J, O]. */
+  v: Tensor;
+  /** The couplings c [B, N, J] of the last iteration (the ones that weighted v). */
+  couplings: Tensor;
+}
+
+/** Routes predictions u_hat [B, N, J, O] of N input capsules for J output capsules. */
+export function dynamicRouting(uhat: Tensor, o: RoutingOptions): Routed {
+  const r = o.iterations;
+  if (!Number.isInteger(r) || r < 1) throw new Error(`webgpu-transfer: dynamicRouting: iterations must be an integer >= 1, got ${r}`);
+  if (uhat.rank !== 4) throw new Error(`webgpu-transfer: dynamicRouting: predictions must be [B, N, J, O], got ${uhat.describe()}`);
+  const [b, n, j] = uhat.shape;
+  const init = o.initialLogits;
+  if (init && (init.rank !== 2 || init.shape[0] !== n || init.shape[1] !== j)) {
+    throw new Error(`webgpu-transfer: dynamicRouting: initial logits ${init.describe()} must be [${n}, ${j}] for predictions ${uhat.describe()}`);
+  }
+  const routed = o.stopGradient ? O.detach(uhat) : uhat;
+  let logits = init ? O.expand(O.reshape(init, [1, n, j]), [b, n, j]) : O.zeros([b, n, j]);
+  for (let it = 0; ; it++) {
+    const c = O.softmax(logits, 2);
+    const last = it === r - 1;
+    const v = squash(capsuleWeightedSum(c, last ? uhat : routed));
+    if (last) return {v, couplings: c};
+    logits = O.add(logits, capsuleAgreement(routed, v));
+  }
+}
+
+/** Capsule lengths |v| over the last axis, [..., J]: the probability each entity is present. */
+export function capsuleLengths(v: Tensor): Tensor {
+  // The epsilon keeps the gradient of sqrt finite for an all-zero capsule (its length is then 1e-4, not 0).
+  return O.sqrt(O.add(O.sum(O.square(v), -1), 1e-8));
+}

@@ -1,0 +1,220 @@
+// Capsule ops and CapsNet (platform-free: also runs in the browser suite). Every capsule kernel forward against
+// a float64 reference and backward against finite differences on odd sizes (capsule dims 1 and 3, one output
+// capsule, batch 1), each fused kernel against the composition of generic ops it replaces, routing with 1 and 3
+// iterations (zero and random starting logits, gradients through all iterations or stopped at the couplings),
+// margin loss and decoder masking against references, and the model's parameters, checkpoint names and training.
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import * as wt from '../src/index.js';
+import {CapsNet, capsuleLengths, capsuleLoss, cnnMatched, dynamicRouting, marginLoss, parameterCount} from '../src/capsnet/index.js';
+import {checkOp, expectClose, toTensor} from './lib/check.js';
+import * as C from './lib/capsule-reference.js';
+import * as R from './lib/reference.js';
+
+const t = suite('capsnet');
+
+// ---- squash ----
+for (const shape of [[1, 1], [4, 3], [2, 5, 16], [1, 7, 1]]) {
+  t(`squash ${JSON.stringify(shape)} vs float64 and finite differences`, () => checkOp({
+    name: 'squash', inputs: [R.randomNd(shape, shape.length * 31 + shape[1], -1.5, 1.5)],
+    gpu: ([s]) => wt.squash(s), ref: ([s]) => C.squash(s), sample: 64,
+  }));
+}
+
+t('squash is safe at |s| = 0: output 0, gradient finite (0), not NaN', async () => {
+  const s = wt.tensor([0, 0, 0, 0.3, -0.4, 0], [2, 3], {requiresGrad: true});
+  const v = wt.squash(s);
+  wt.sum(wt.mul(v, wt.tensor([1, 2, 3, 4, 5, 6], [2, 3]))).backward();
+  const [out, g] = [await v.data(), await s.grad!.data()];
+  assert.equal(Array.from(out.slice(0, 3)), [0, 0, 0]);
+  assert.ok(Array.from(g).every(Number.isFinite), `gradient ${Array.from(g)}`);
+  assert.equal(Array.from(g.slice(0, 3)), [0, 0, 0]);
+  // |v| = |s|^2 / (1 + |s|^2) for the non-zero row (|s| = 0.5).
+  expectClose([Math.hypot(out[3], out[4], out[5])], [0.25 / 1.25], 1e-6, 1e-6, 'length of squash');
+});
+
+// ---- prediction transform ----
+for (const [b, n, d, j, o] of [[1, 1, 1, 1, 1], [2, 3, 3, 1, 5], [3, 5, 8, 4, 3], [1, 7, 1, 3, 2]]) {
+  t(`capsulePredict u [${b}, ${n}, ${d}], W [${n}, ${j}, ${o}, ${d}]`, () => checkOp({
+    name: 'capsulePredict', inputs: [R.randomNd([b, n, d], 3 + b * n), R.randomNd([n, j, o, d], 5 + j * o)],
+    gpu: ([u, w]) => wt.capsulePredict(u, w), ref: ([u, w]) => C.predict(u, w), sample: 96,
+  }));
+}
+
+// ---- routing products ----
+for (const [b, n, j, o] of [[1, 1, 1, 1], [2, 3, 1, 3], [3, 5, 4, 2], [1, 6, 10, 16]]) {
+  t(`capsuleWeightedSum c [${b}, ${n}, ${j}], u_hat [.., ${o}]`, () => checkOp({
+    name: 'capsuleWeightedSum', inputs: [R.randomNd([b, n, j], 7 + n), R.randomNd([b, n, j, o], 11 + o)],
+    gpu: ([c, u]) => wt.capsuleWeightedSum(c, u), ref: ([c, u]) => C.weightedSum(c, u), sample: 96,
+  }));
+  t(`capsuleAgreement u_hat [${b}, ${n}, ${j}, ${o}], v [${b}, ${j}, ${o}]`, () => checkOp({
+    name: 'capsuleAgreement', inputs: [R.randomNd([b, n, j, o], 13 + j), R.randomNd([b, j, o], 17 + b)],
+    gpu: ([u, v]) => wt.capsuleAgreement(u, v), ref: ([u, v]) => C.agreement(u, v), sample: 96,
+  }));
+}
+
+// ---- each fused kernel against the composition of generic ops it replaces (forward and gradients) ----
+async function sameAsComposition(name: string, inputs: R.Nd[], fused: (xs: wt.Tensor[]) => wt.Tensor, composed: (xs: wt.Tensor[]) => wt.Tensor): Promise<void> {
+  const run = async (f: (xs: wt.Tensor[]) => wt.Tensor) => {
+    const xs = inputs.map((x) => toTensor(x, 'f32', true));
+    const y = f(xs);
+    const up = toTensor(R.randomNd(y.shape, 5));
+    wt.sum(wt.mul(y, up)).backward();
+    const r = {y: await y.data(), g: await Promise.all(xs.map((x) => x.grad!.data()))};
+    xs.forEach((x) => { x.grad!.dispose(); x.dispose(); });
+    return r;
+  };
+  const [a, b] = [await run(fused), await run(composed)];
+  expectClose(a.y, b.y, 1e-5, 1e-4, `${name}: forward, fused vs composed`);
+  a.g.forEach((g, i) => expectClose(g, b.g[i], 1e-5, 1e-4, `${name}: gradient of input ${i}, fused vs composed`));
+}
+
+t('fused kernels agree with their compositions of matmul, mul, sum, sqrt', async () => {
+  await sameAsComposition('squash', [R.awayFromZero([3, 4, 5], 21, 0.05)], ([s]) => wt.squash(s), ([s]) => {
+    const n2 = wt.sum(wt.square(s), -1, true);
+    return wt.mul(s, wt.div(wt.sqrt(n2), wt.add(n2, 1)));
+  });
+  const [b, n, d, j, o] = [2, 5, 3, 4, 6];
+  await sameAsComposition('capsulePredict', [R.randomNd([b, n, d], 1), R.randomNd([n, j, o, d], 2)], ([u, w]) => wt.capsulePredict(u, w), ([u, w]) => {
+    // [N, B, D] @ [N, D, J*O] -> [N, B, J*O] -> [B, N, J, O]
+    const wt2 = wt.permute(wt.reshape(w, [n, j * o, d]), [0, 2, 1]);
+    return wt.reshape(wt.permute(wt.matmul(wt.permute(u, [1, 0, 2]), wt2), [1, 0, 2]), [b, n, j, o]);
+  });
+  await sameAsComposition('capsuleWeightedSum', [R.randomNd([b, n, j], 3), R.randomNd([b, n, j, o], 4)], ([c, u]) => wt.capsuleWeightedSum(c, u),
+    ([c, u]) => wt.sum(wt.mul(wt.reshape(c, [b, n, j, 1]), u), 1));
+  await sameAsComposition('capsuleAgreement', [R.randomNd([b, n, j, o], 5), R.randomNd([b, j, o], 6)], ([u, v]) => wt.capsuleAgreement(u, v),
+    ([u, v]) => wt.sum(wt.mul(u, wt.reshape(v, [b, 1, j, o])), 3));
+});
+
+// ---- routing by agreement ----
+for (const iterations of [1, 3]) {
+  for (const init of ['zero', 'random'] as const) {
+    for (const [b, n, j, o] of [[1, 3, 1, 3], [2, 6, 4, 5]]) {
+      const tag = `${iterations} iteration(s), ${init} start, u_hat [${b}, ${n}, ${j}, ${o}]`;
+      const logits0 = init === 'random' ? R.randomNd([n, j], 41, -1, 1) : null;
+      t(`routing ${tag}: v and d/du_hat through all iterations`, () => checkOp({
+        name: 'dynamicRouting', inputs: [R.randomNd([b, n, j, o], 43 + n, -0.8, 0.8)], sample: 120,
+        gpu: ([u]) => dynamicRouting(u, {iterations, initialLogits: logits0 && toTensor(logits0)}).v,
+        ref: ([u]) => C.route(u, iterations, logits0).v,
+      }));
+    }
+  }
+  t(`routing ${iterations} iteration(s), gradient stopped at the couplings: matches the frozen-coupling reference`, () => {
+    const u0 = R.randomNd([2, 5, 3, 4], 47, -0.8, 0.8);
+    const frozen = R.nd(u0.shape, u0.data); // the routing sees the base point only
+    return checkOp({
+      name: 'dynamicRouting (stopGradient)', inputs: [u0], sample: 120,
+      gpu: ([u]) => dynamicRouting(u, {iterations, stopGradient: true}).v,
+      ref: ([u]) => C.route(u, iterations, null, frozen).v,
+    });
+  });
+}
+
+t('routing: couplings sum to 1 over output capsules and agree with the reference', async () => {
+  const u0 = R.randomNd([2, 6, 4, 5], 51);
+  const {c} = C.route(u0, 3, null);
+  const got = dynamicRouting(toTensor(u0), {iterations: 3}).couplings;
+  expectClose(await got.data(), c.data, 1e-5, 1e-4, 'couplings');
+  const rows = await wt.sum(got, 2).data();
+  expectClose(rows, new Array(12).fill(1), 1e-6, 0, 'sum over j');
+});
+
+// ---- losses ----
+t('margin loss (m+ 0.9, m- 0.1, lambda 0.5) vs reference, gradient by finite differences', () => {
+  const labels = [2, 0, 1, 2, 1];
+  return checkOp({
+    name: 'marginLoss', inputs: [R.randomNd([5, 3], 61, 0.02, 0.98), R.nd([5], labels)], intInputs: [1],
+    gpu: ([len, y]) => marginLoss(len, y), ref: ([len]) => R.nd([], [C.marginLoss(len, labels)]),
+  });
+});
+
+t('capsule lengths: |v| per capsule, gradient finite at v = 0', async () => {
+  const v = wt.tensor([3, 4, 0, 0, 0, 0], [1, 2, 3], {requiresGrad: true});
+  const len = capsuleLengths(v);
+  expectClose(await len.data(), [5, 1e-4], 1e-6, 1e-4, 'lengths');
+  wt.sum(len).backward();
+  assert.ok(Array.from(await v.grad!.data()).every(Number.isFinite));
+});
+
+// ---- the model ----
+const tiny = {imageSize: 12, conv1Channels: 4, conv1Kernel: 3, primaryChannels: 2, primaryDim: 3, primaryKernel: 3, primaryStride: 2, classes: 3, digitDim: 4, decoder: [8]};
+
+t('decoder masking: the label capsule in training, the longest capsule at test time', async () => {
+  wt.manualSeed(3);
+  const net = new CapsNet(tiny);
+  const vHost = R.randomNd([2, 3, 4], 71, -0.4, 0.4);
+  vHost.data.set([0.5, 0.5, 0.5, 0.5], 1 * 4);   // sample 0: capsule 1 longest
+  vHost.data.set([0, 0.9, 0, 0], (3 + 2) * 4);   // sample 1: capsule 2 longest
+  const v = toTensor(vHost);
+  const byHand = async (keep: number[]) => {
+    const m = R.nd([2, 3, 4], vHost.data.map((x, k) => (Math.floor(k / 4) % 3 === keep[Math.floor(k / 12)] ? x : 0)));
+    return net.decoder!.forward(toTensor(R.nd([2, 12], m.data))).data();
+  };
+  const y = wt.tensor([0, 2], [2], {dtype: 'i32'});
+  expectClose(await net.reconstruct(v, y).data(), await byHand([0, 2]), 1e-6, 1e-5, 'masked by labels');
+  expectClose(await net.reconstruct(v).data(), await byHand([1, 2]), 1e-6, 1e-5, 'masked by the longest capsule');
+  assert.equal(net.reconstruct(v).shape, [2, 1, 12, 12]);
+});
+
+t('CapsNet: PyTorch-style parameter names, shapes, counts; a state dict reloads into the same outputs', async () => {
+  wt.manualSeed(5);
+  const net = new CapsNet({...tiny, routingInit: 'random'});
+  const names = [...net.namedParameters()].map(([n, p]) => `${n}${JSON.stringify(p.shape)}`);
+  // 12 -> conv1 3x3 -> 10 -> primary 3x3 stride 2 -> 4x4 grid: 2 * 16 = 32 primary capsules of 3-D.
+  assert.equal(names, ['conv1.weight[4,1,3,3]', 'conv1.bias[4]', 'primary.conv.weight[6,4,3,3]', 'primary.conv.bias[6]',
+    'digit.weight[32,3,4,3]', 'decoder.0.weight[8,12]', 'decoder.0.bias[8]', 'decoder.2.weight[144,8]', 'decoder.2.bias[144]']);
+  assert.equal(parameterCount(net, true), 40 + 222 + 32 * 3 * 4 * 3);
+  const x = toTensor(R.randomNd([2, 1, 12, 12], 81, 0, 1));
+  const before = await net.forward(x).data();
+  wt.manualSeed(99);
+  const other = new CapsNet({...tiny, routingInit: 'random'});
+  assert.not.equal(Array.from(await other.forward(x).data()), Array.from(before));
+  other.loadStateDict(net.stateDict());
+  expectClose(await other.forward(x).data(), before, 0, 0, 'reloaded outputs');
+  assert.ok(Array.from(before).every((l) => l > 0 && l < 1), 'lengths in (0, 1)');
+});
+
+t('CapsNet trains: margin + reconstruction loss falls on a fixed batch (compiled step), every parameter gets a gradient', async () => {
+  wt.manualSeed(7);
+  const net = new CapsNet(tiny);
+  const xs = R.randomNd([6, 1, 12, 12], 91, 0, 1);
+  const ys = [0, 1, 2, 0, 1, 2];
+  const loss = capsuleLoss();
+  const opt = new wt.Adam(net.parameters(), {lr: 0.01});
+  const step = wt.compile([{shape: [6, 1, 12, 12]}, {shape: [6], dtype: 'i32'}], [Float32Array.from(xs.data), Int32Array.from(ys)], (x, y) => {
+    const out = loss(net, x, y) as {loss: wt.Tensor; terms: Record<string, wt.Tensor>};
+    opt.zeroGrad();
+    out.loss.backward();
+    opt.step();
+    return {loss: out.loss, recon: out.terms.recon};
+  });
+  const losses: number[] = [];
+  for (let i = 0; i < 40; i++) losses.push(await step.run([Float32Array.from(xs.data), Int32Array.from(ys)]).loss.item());
+  for (const [name, p] of net.namedParameters()) {
+    const g = await p.grad!.data();
+    assert.ok(Array.from(g).every(Number.isFinite) && g.some((v) => v !== 0), `${name}: gradient zero or non-finite`);
+  }
+  assert.ok(losses[39] < 0.5 * losses[0], `loss ${losses[0].toFixed(4)} -> ${losses[39].toFixed(4)}`);
+  step.dispose();
+});
+
+t('cnnMatched sizes its hidden layer to the requested parameter count', () => {
+  const {model, hidden} = cnnMatched(300_000);
+  const n = parameterCount(model);
+  assert.ok(Math.abs(n - 300_000) < 1100, `${n} parameters (hidden ${hidden})`);
+});
+
+t('capsule ops and CapsNet refuse bad input, naming the op and shapes', () => {
+  assert.throws(() => wt.capsulePredict(wt.zeros([2, 3, 4]), wt.zeros([3, 2, 5, 3])), /capsulePredict: .*\[2, 3, 4\].*\[3, 2, 5, 3\]/);
+  assert.throws(() => wt.capsuleWeightedSum(wt.zeros([2, 3, 4]), wt.zeros([2, 3, 5, 6])), /capsuleWeightedSum: couplings f32\[2, 3, 4\]/);
+  assert.throws(() => wt.capsuleAgreement(wt.zeros([2, 3, 4, 5]), wt.zeros([2, 4, 6])), /capsuleAgreement: .*\[2, 4, 6\]/);
+  assert.throws(() => wt.squash(wt.tensor([1, 2], [2], {dtype: 'i32'})), /squash: s must be float32, got i32\[2\]/);
+  assert.throws(() => dynamicRouting(wt.zeros([1, 2, 3, 4]), {iterations: 0}), /iterations must be an integer >= 1/);
+  assert.throws(() => dynamicRouting(wt.zeros([1, 2, 3, 4]), {iterations: 2, initialLogits: wt.zeros([3, 2])}), /initial logits f32\[3, 2\] must be \[2, 3\]/);
+  assert.throws(() => new CapsNet({imageSize: 10}), /too small for conv1 9x9/);
+  assert.throws(() => new CapsNet({routingInit: 'uniform' as 'zero'}), /routingInit must be 'zero' or 'random'/);
+  assert.throws(() => new CapsNet(tiny).forward(wt.zeros([1, 1, 28, 28])), /CapsNet: input f32\[1, 1, 28, 28\] must be \[B, 1, 12, 12\]/);
+  assert.throws(() => marginLoss(wt.zeros([2, 3]), wt.zeros([2])), /marginLoss: lengths must be \[B, J\] and labels int32/);
+});
+
+t.run();

@@ -160,3 +160,23 @@ fn agreement(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   for (var o = 0u; o < p.o; o++) { acc += ag_uhat[ub + o] * ag_v[vb + o]; }
   ag_out[t] = acc;
 }
+
+// The gradient of u_hat through all routing iterations in one pass: du[b,i,j,o] = sum_k A[k,b,i,j] * X[k,b,j,o],
+// where the K = 2r - 1 terms are (c_t, ds_t) of every weighted sum and (db_{t+1}, v_t) of every agreement update.
+// Summing them here reads the small per-iteration tensors instead of writing and adding r full-size outer products.
+// p.d holds K.
+@compute @workgroup_size(WG)
+fn outer_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = thread_id(gid, nwg);
+  if (t >= p.n) { return; }
+  let o = t % p.o;
+  let bij = t / p.o;
+  let j = bij % p.j;
+  let b = bij / (p.i * p.j);
+  let a_stride = p.b * p.i * p.j;
+  let x_stride = p.b * p.j * p.o;
+  let xo = (b * p.j + j) * p.o + o;
+  var acc = 0.0;
+  for (var k = 0u; k < p.d; k++) { acc += rt_c[k * a_stride + bij] * rt_x[k * x_stride + xo]; }
+  rt_out[t] = acc;
+}

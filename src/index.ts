@@ -7,7 +7,7 @@ export {kernelPrefs} from './graph/kernels.js';
 export {Tensor, type DType, type DTypeName, type Shape} from './graph/tensor.js';
 export {setAnomalyMode, isAnomalyMode, checkAnomalies} from './graph/anomaly.js';
 export * from './graph/ops.js';
-export {squash, capsulePredict, capsuleWeightedSum, capsuleAgreement} from './graph/capsule.js';
+export {squash, capsulePredict, capsuleWeightedSum, capsuleAgreement, capsuleRouting} from './graph/capsule.js';
 export {backward} from './graph/autograd.js';
 export {compile, CompiledStep, type InputSpec} from './graph/capture.js';
 export {RuntimeValue, runtimeValue} from './graph/value.js';

@@ -110,6 +110,21 @@ for (const iterations of [1, 3]) {
   });
 }
 
+for (const stopGradient of [false, true]) {
+  t(`routing as one op matches the composition of capsule ops, 1-4 iterations${stopGradient ? ', gradient stopped at the couplings' : ''}`, async () => {
+    for (const [iterations, init] of [[1, null], [2, R.randomNd([5, 3], 53)], [3, null], [4, R.randomNd([5, 3], 54)]] as [number, R.Nd | null][]) {
+      const u0 = R.randomNd([2, 5, 3, 4], 55 + iterations, -0.8, 0.8);
+      const opts = {iterations, initialLogits: init && toTensor(init), stopGradient};
+      await sameAsComposition(`routing, ${iterations} iterations`, [u0], ([u]) => dynamicRouting(u, opts).v, ([u]) => dynamicRouting(u, {...opts, composed: true}).v);
+    }
+  });
+}
+
+t('routing composed of capsule ops: d/du_hat through 3 iterations vs finite differences', () => checkOp({
+  name: 'dynamicRouting (composed)', inputs: [R.randomNd([2, 6, 4, 5], 57, -0.8, 0.8)], sample: 120,
+  gpu: ([u]) => dynamicRouting(u, {iterations: 3, composed: true}).v, ref: ([u]) => C.route(u, 3, null).v,
+}));
+
 t('routing: couplings sum to 1 over output capsules and agree with the reference', async () => {
   const u0 = R.randomNd([2, 6, 4, 5], 51);
   const {c} = C.route(u0, 3, null);

@@ -1,5 +1,5 @@
 // webgpu-transfer/capsnet: capsule networks (Sabour, Frosst & Hinton 2017) on the engine's capsule ops.
-export {squash, capsulePredict, capsuleWeightedSum, capsuleAgreement} from '../graph/capsule.js';
+export {squash, capsulePredict, capsuleWeightedSum, capsuleAgreement, capsuleRouting, type RoutingSettings} from '../graph/capsule.js';
 export {dynamicRouting, capsuleLengths, type RoutingOptions, type Routed} from './routing.js';
 export {marginLoss, marginLossRows, reconstructionLoss, type MarginOptions} from './loss.js';
 export {CapsNet, PrimaryCaps, DigitCaps, CAPSNET_PAPER, CAPSNET_SMALL, parameterCount, checkConfig, type CapsNetConfig, type CapsuleOutputs} from './model.js';

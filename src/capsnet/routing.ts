@@ -3,7 +3,7 @@
 // ops and softmax, so autograd differentiates through every iteration (as the paper's code does); with
 // stopGradient the routing runs on detached predictions, so the couplings act as constants and the gradient
 // reaches u_hat only through the final weighted sum.
-import {capsuleAgreement, capsuleWeightedSum, squash} from '../graph/capsule.js';
+import {capsuleAgreement, capsuleRouting, capsuleWeightedSum, squash} from '../graph/capsule.js';
 import * as O from '../graph/ops.js';
 import type {Tensor} from '../graph/tensor.js';
 
@@ -14,6 +14,11 @@ export interface RoutingOptions {
   initialLogits?: Tensor | null;
   /** Stop gradients through the coupling coefficients (default false: through all iterations). */
   stopGradient?: boolean;
+  /**
+   * Build routing from the separate capsule ops and let autograd differentiate it (the reference), instead of
+   * the one routing op with its hand-written backward (default; several times less memory traffic).
+   */
+  composed?: boolean;
 }
 
 export interface Routed {
@@ -33,6 +38,7 @@ export function dynamicRouting(uhat: Tensor, o: RoutingOptions): Routed {
   if (init && (init.rank !== 2 || init.shape[0] !== n || init.shape[1] !== j)) {
     throw new Error(`webgpu-transfer: dynamicRouting: initial logits ${init.describe()} must be [${n}, ${j}] for predictions ${uhat.describe()}`);
   }
+  if (!o.composed) return capsuleRouting(uhat, {iterations: r, initialLogits: init ?? null, stopGradient: !!o.stopGradient});
   const routed = o.stopGradient ? O.detach(uhat) : uhat;
   let logits = init ? O.expand(O.reshape(init, [1, n, j]), [b, n, j]) : O.zeros([b, n, j]);
   for (let it = 0; ; it++) {

@@ -10,6 +10,7 @@ import {SITUATIONS} from '../experiments/situations.js';
 import type {Method} from '../experiments/runs.js';
 import {dannExperiment, SHIFTS, type Shift} from '../experiments/dann.js';
 import {multitaskExperiment, MT_RUNS, type MtRun} from '../experiments/multitask.js';
+import {CAPS_DATASETS, capsnetExperiment, type CapsDataset} from '../experiments/capsnet.js';
 
 const HELP = `usage: webgpu-transfer experiment <name> [flags]
 
@@ -41,6 +42,14 @@ experiments:
     --seeds N,...      (default 0)
     --steps N          (default 1000)
     --batch N          images per task per step (default 64)
+  capsnet            small CapsNet vs a CNN of matched parameter count on 8k/2k MNIST and Fashion-MNIST, on clean,
+                     shifted, affine-jittered and rotated test splits; invariant length / equivariant pose against the
+                     CNN's logits; reconstructions, the perturbation grid, the couplings of one input
+    --datasets A,B     ${CAPS_DATASETS.join(', ')} (default mnist,fashion-mnist)
+    --seeds N,...      (default 0)
+    --steps N          (default 1500)
+    --batch N          (default 64)
+    --shift N          training shifts in pixels (default 2)
 
 common flags:
   --out DIR            (default results/<name>)
@@ -74,14 +83,15 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
     : name === 'transferability' ? {situation: {type: 'string'}, lr: {type: 'string'}} as const
       : name === 'dann' ? {shifts: {type: 'string'}, batch: {type: 'string'}, width: {type: 'string'}, 'pca-points': {type: 'string'}} as const
         : name === 'multitask' ? {runs: {type: 'string'}, batch: {type: 'string'}} as const
-          : bad(`unknown experiment '${name}' (use transfer-methods, transferability, dann or multitask)\n${HELP}`);
+          : name === 'capsnet' ? {datasets: {type: 'string'}, batch: {type: 'string'}, shift: {type: 'string'}} as const
+            : bad(`unknown experiment '${name}' (use transfer-methods, transferability, dann, multitask or capsnet)\n${HELP}`);
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({args: rest, options: {...common, ...own}, strict: true, allowPositionals: false}).values as typeof values;
   } catch (e) { bad(`${(e as Error).message} (flags of '${name}': ${Object.keys({...common, ...own}).map((k) => `--${k}`).join(' ')})`); }
   if (values.help) { console.log(HELP); return; }
   const s = (k: string) => values[k] as string | undefined;
-  const seeds = intList(s('seeds') ?? (name === 'dann' || name === 'multitask' ? '0' : '0,1,2'), 'seeds', 0);
+  const seeds = intList(s('seeds') ?? (['dann', 'multitask', 'capsnet'].includes(name) ? '0' : '0,1,2'), 'seeds', 0);
   const out = s('out') ?? `results/${name}`;
   const log = (line: string) => console.log(line);
   const sourceSteps = s('source-steps') ? intList(s('source-steps')!, 'source-steps', 1)[0] : undefined;
@@ -99,6 +109,11 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
     const o = {runs: names<MtRun>(s('runs') ?? MT_RUNS.join(','), 'runs', MT_RUNS), seeds, steps: intList(s('steps') ?? '1000', 'steps', 1)[0],
       batch: intList(s('batch') ?? '64', 'batch', 1)[0], out, fresh: !!values.fresh, log};
     run = () => multitaskExperiment(o);
+  } else if (name === 'capsnet') {
+    const o = {datasets: names<CapsDataset>(s('datasets') ?? CAPS_DATASETS.join(','), 'datasets', CAPS_DATASETS), seeds,
+      steps: intList(s('steps') ?? '1500', 'steps', 1)[0], batch: intList(s('batch') ?? '64', 'batch', 1)[0],
+      shift: intList(s('shift') ?? '2', 'shift', 0)[0], out, fresh: !!values.fresh, log};
+    run = () => capsnetExperiment(o);
   } else {
     const situationName = names(s('situation') ?? 'digits', 'situation', SITUATIONS)[0];
     const o = {situation: situationName, labels: intList(s('labels') ?? '200', 'labels', 1)[0], seeds, steps: intList(s('steps') ?? '300', 'steps', 1)[0],

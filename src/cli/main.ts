@@ -17,7 +17,7 @@ import {
   loadModel, pendingTrainStatePath, readCheckpointInfo, trainStatePath, type CheckpointInfo,
 } from '../train/checkpoint.js';
 import {checkWritableDir, lockFolder} from '../io/files.js';
-import {buildModel, MODELS} from './models.js';
+import {buildModel, lossesFor, MODELS} from './models.js';
 import {runExperimentCommand} from './experiment.js';
 
 function fail(msg: string): never {
@@ -275,7 +275,7 @@ async function cmdEval(v: Record<string, string | number | boolean | undefined>)
   wt.manualSeed(seed);
   const model = buildModel(modelName, test);
   await loadModel(path, model);
-  const res = await evaluate(model, test);
+  const res = await evaluate(model, test, 256, lossesFor(model).evalLoss);
   console.log(`${ds} test (split seed ${seed}): loss ${res.loss.toFixed(4)}, ` +
     `accuracy ${(100 * res.accuracy).toFixed(2)}% on ${res.n} images`);
 }
@@ -378,7 +378,7 @@ async function cmdTrain(v: Record<string, string | number | boolean | undefined>
   console.log(`${ds}: ${train.n} train / ${test.n} test; ${modelName}, ${optName}, batch ${batch}, ${steps} steps` +
     `${ck ? `, resuming from step ${ck.step}` : ''}; run folder ${out}`);
   const trainer = new Trainer({
-    model, optimizer: opt, loader, steps, schedule, test, name: `${ds}/${modelName}`, runInfo,
+    model, optimizer: opt, loader, steps, schedule, test, name: `${ds}/${modelName}`, runInfo, ...lossesFor(model),
     metricsPath: join(out, 'metrics.jsonl'), checkpointPath: ckptPath,
     checkpointEvery: v['checkpoint-every'] as number | undefined, resume: ck?.path,
     progress: (v.progress as 'auto' | 'bar' | 'lines' | 'none') ?? 'auto', shouldStop: () => stoppedBy !== undefined,

@@ -175,3 +175,25 @@ export function noisy(set: ImageSet, sigma = 0.3, seed = 0): ImageSet {
   const r = mulberry32(seed * 131 + 9);
   return {...set, images: set.images.map((v) => Math.min(1, Math.max(0, v + sigma * gaussian(r))))};
 }
+
+export interface ShiftOptions { seed?: number; /** Smallest and largest shift in pixels along the larger axis. */ min?: number; max?: number }
+
+/**
+ * Each image moved by a whole-pixel offset (dx, dy) with max(|dx|, |dy|) drawn in [min, max] (zero fill): shifts
+ * up to 2 px are what the CapsNet paper trains with; 3-4 px lie beyond that.
+ */
+export function shifted(set: ImageSet, opts: ShiftOptions = {}): ImageSet {
+  const lo = opts.min ?? 0, hi = opts.max ?? 2;
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && hi >= lo)) throw new Error(`webgpu-transfer: shifted: need integers 0 <= min <= max, got ${lo}, ${hi}`);
+  const r = mulberry32((opts.seed ?? 0) * 613 + 17);
+  return warp(set, () => {
+    const m = lo + Math.floor(r() * (hi - lo + 1));
+    const other = Math.floor(r() * (2 * m + 1)) - m;
+    const s1 = r() < 0.5 ? -m : m;
+    const [dx, dy] = r() < 0.5 ? [s1, other] : [other, s1];
+    return [1, 0, 0, 1, -dx, -dy];
+  });
+}
+
+/** Mirrored left to right. */
+export function mirrored(set: ImageSet): ImageSet { return warp(set, () => [-1, 0, 0, 1, 0, 0]); }

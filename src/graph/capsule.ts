@@ -4,6 +4,7 @@
 // and the composition of generic ops (matmul, mul, sum) that it replaces.
 import {grid1d} from '../gpu/runtime.js';
 import {rt} from './engine.js';
+import * as K from './kernels.js';
 import {customGrad} from './ops.js';
 import {SHADERS} from './shaders.js';
 import {empty, fmt, type Shape, type Tensor} from './tensor.js';
@@ -27,6 +28,11 @@ function run(entry: string, inputs: Tensor[], outShape: Shape, s: Dims): Tensor 
 }
 
 // ---- squash ----
+const squashK = (s: Tensor, d: number) => {
+  const out = empty(s.shape);
+  if (out.size) launch('squash_fwd', [s.buffer, out.buffer], out.size / d, {b: 0, i: 0, j: 0, o: 0, d});
+  return out;
+};
 const squashBwdK = (s: Tensor, g: Tensor, d: number) => {
   const out = empty(s.shape);
   if (out.size) launch('squash_bwd', [s.buffer, g.buffer, out.buffer], out.size / d, {b: 0, i: 0, j: 0, o: 0, d});
@@ -41,12 +47,7 @@ export function squash(s: Tensor): Tensor {
   checkArgs('squash', s);
   if (s.rank < 1 || s.shape[s.rank - 1] < 1) throw err('squash', `input ${s.describe()} needs a last axis of length >= 1 (the capsule's dimension)`);
   const d = s.shape[s.rank - 1];
-  const rows = s.size / d;
-  return customGrad([s], () => {
-    const out = empty(s.shape);
-    if (out.size) launch('squash_fwd', [s.buffer, out.buffer], rows, {b: 0, i: 0, j: 0, o: 0, d});
-    return out;
-  }, (g) => [squashBwdK(s, g, d)], 'squash');
+  return customGrad([s], () => squashK(s, d), (g) => [squashBwdK(s, g, d)], 'squash');
 }
 
 // ---- prediction transform ----
@@ -103,4 +104,92 @@ export function capsuleAgreement(uhat: Tensor, v: Tensor): Tensor {
     uhat.requiresGrad ? outerK(g, v, dims) : null,
     v.requiresGrad ? weightedSumK(g, uhat, dims) : null,
   ], 'capsuleAgreement');
+}
+
+// ---- routing by agreement as one op ----
+export interface RoutingSettings {
+  iterations: number;
+  /** Starting logits [N, J] (broadcast over the batch), or null for zeros. */
+  initialLogits: Tensor | null;
+  /** Couplings as constants: the gradient reaches u_hat through the final weighted sum only. */
+  stopGradient: boolean;
+}
+
+/**
+ * Routing by agreement over predictions u_hat [B, N, J, O] as one op: the forward runs the r iterations with the
+ * capsule kernels and softmax; the backward runs the recursion by hand over the small per-iteration tensors
+ * ([B, N, J] couplings and logit gradients, [B, J, O] capsules) and writes du_hat in one pass (outer_sum),
+ * instead of the 4r - 2 full-size [B, N, J, O] outer products and additions autograd would make of the
+ * composition. The composition (src/capsnet/routing.ts, composed: true) is the reference it is tested against.
+ * Returns the output capsules [B, J, O] (differentiable) and the last couplings [B, N, J] (not).
+ */
+export function capsuleRouting(uhat: Tensor, o: RoutingSettings): {v: Tensor; couplings: Tensor} {
+  checkArgs('capsuleRouting', uhat, o.initialLogits);
+  if (uhat.rank !== 4) throw err('capsuleRouting', `predictions must be [B, N, J, O], got ${uhat.describe()}`);
+  const [b, i, j, oo] = uhat.shape;
+  const r = o.iterations;
+  if (!Number.isInteger(r) || r < 1) throw err('capsuleRouting', `iterations must be an integer >= 1, got ${r}`);
+  const init = o.initialLogits;
+  if (init && (init.rank !== 2 || init.shape[0] !== i || init.shape[1] !== j)) {
+    throw err('capsuleRouting', `initial logits ${init.describe()} must be [${i}, ${j}] for predictions ${uhat.describe()}`);
+  }
+  const dims: Dims = {b, i, j, o: oo, d: 0};
+  const small = [b, i, j], caps = [b, j, oo];
+  const c: Tensor[] = [], s: Tensor[] = [], v: Tensor[] = [];
+  const v1 = customGrad([uhat], () => {
+    let logits = init ? K.expandK(init, small) : K.fillK(empty(small), 0);
+    for (let t = 0; t < r; t++) {
+      c.push(K.softmaxK(logits, b * i, j, 1, false));
+      s.push(weightedSumK(c[t], uhat, dims));
+      v.push(squashK(s[t], oo));
+      if (t === r - 1) break;
+      const a = agreementK(uhat, v[t], dims);
+      const next = K.binaryK('add', logits, a);
+      a.dispose();
+      logits.dispose();
+      logits = next;
+    }
+    logits.dispose();
+    return v[r - 1];
+  }, (g) => {
+    if (o.stopGradient) {
+      const gs = squashBwdK(s[r - 1], g, oo);
+      const du = outerK(c[r - 1], gs, dims);
+      gs.dispose();
+      return [du];
+    }
+    // Terms of du_hat: A_k [B, N, J] times X_k [B, J, O]; k < r are (c_t, ds_t), k >= r are (db_{t+1}, v_t).
+    const terms = 2 * r - 1;
+    const A = empty([terms, ...small]), X = empty([terms, ...caps]);
+    const put = (src: Tensor, dst: Tensor, k: number) => K.copyK(src, dst, [src.size], [1], [1], 0, k * src.size);
+    let gb: Tensor | null = null; // gradient of the logits b_{t+1}
+    for (let t = r - 1; t >= 0; t--) {
+      let gv = t === r - 1 ? g : null;
+      if (gb) {
+        const fromAgreement = weightedSumK(gb, uhat, dims);
+        gv = gv ? K.binaryK('add', gv, fromAgreement) : fromAgreement;
+        put(gb, A, r + t);
+        put(v[t], X, r + t);
+      }
+      const gs = squashBwdK(s[t], gv!, oo);
+      put(c[t], A, t);
+      put(gs, X, t);
+      if (t > 0) {
+        const gc = agreementK(uhat, gs, dims);
+        const gsoft = K.softmaxBwdK(c[t], gc, b * i, j, 1, false);
+        gc.dispose();
+        const next: Tensor = gb ? K.binaryK('add', gb, gsoft) : gsoft;
+        if (gb) { gb.dispose(); gsoft.dispose(); }
+        gb = next;
+      }
+      gs.dispose();
+      if (gv && gv !== g) gv.dispose();
+    }
+    gb?.dispose();
+    const du = run('outer_sum', [A, X], uhat.shape, {...dims, d: terms});
+    A.dispose();
+    X.dispose();
+    return [du];
+  }, 'capsuleRouting');
+  return {v: v1, couplings: c[r - 1]};
 }

@@ -29,6 +29,7 @@ const SIGNATURES: Record<string, string> = {
   capsulePredict: 'u:f32 weight:f32',
   capsuleWeightedSum: 'couplings:f32 predictions:f32',
   capsuleAgreement: 'predictions:f32 outputs:f32',
+  capsuleRouting: 'predictions:f32 initialLogits:f32?',
   customGrad: 'inputs:any*',
   backward: 'output:f32 gradient:f32?',
 };

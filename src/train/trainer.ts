@@ -5,7 +5,7 @@ import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
 import type {LRSchedule} from '../optim/schedules.js';
 import type {DataLoader} from '../data/loader.js';
 import type {ImageSet} from '../data/mnist.js';
-import type {EvalResult} from './evaluate.js';
+import type {EvalResult, RowLoss} from './evaluate.js';
 import {TrainingLoop} from './loop.js';
 import {Supervised, type SupervisedLoss} from './supervised.js';
 import {ConsoleSink, FileCheckpointStore, JsonlSink, type ProgressMode} from './sinks/node.js';
@@ -20,6 +20,8 @@ export interface TrainerOptions {
   schedule?: LRSchedule;
   /** Loss of one batch; default cross-entropy of model(x) against y. Return logits too for train accuracy. */
   loss?: SupervisedLoss;
+  /** Per-example loss the test evaluation reports (default cross-entropy). */
+  evalLoss?: RowLoss;
   test?: ImageSet;
   /** Evaluate on `test` every this many steps (default: each epoch and at the end). */
   evalEvery?: number;
@@ -53,7 +55,7 @@ export class Trainer {
 
   constructor(readonly o: TrainerOptions) {
     if (!(o.steps >= 1)) throw new Error(`webgpu-transfer: Trainer: steps must be >= 1, got ${o.steps}`);
-    this.strategy = new Supervised({model: o.model, optimizer: o.optimizer, loader: o.loader, schedule: o.schedule, loss: o.loss, test: o.test, name: o.name});
+    this.strategy = new Supervised({model: o.model, optimizer: o.optimizer, loader: o.loader, schedule: o.schedule, loss: o.loss, evalLoss: o.evalLoss, test: o.test, name: o.name});
     const sinks: Sink[] = [new ConsoleSink(o.progress ?? 'auto'), ...(o.sinks ?? [])];
     if (o.metricsPath) sinks.push(new JsonlSink(o.metricsPath, o.name, o.runInfo));
     const store = o.checkpointPath || o.resume ? new FileCheckpointStore({path: o.checkpointPath, resumeFrom: o.resume, metadata: o.runInfo}) : undefined;

@@ -1,0 +1,339 @@
+// Experiment `capsnet` (Sabour, Frosst & Hinton 2017): the small CapsNet against a CNN of matched parameter count
+// on 10k MNIST digits (8k train with random shifts up to 2 px, 2k test) and on 10k Fashion-MNIST images split the
+// same way; both evaluated on the clean test split and on shifted, affine-jittered and rotated versions of it.
+// Then, on the MNIST models: invariant length and equivariant pose (the lecture notes' mirrored beaks) against the
+// CNN's logits, reconstructions, the perturbation grid of the paper's figure 4 and the couplings of one input.
+// Settings are fixed (Adam 1e-3 with cosine decay, batch 64, the paper's loss constants), not tuned, so nothing
+// was chosen on a test split.
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {noGrad, tidy} from '../graph/engine.js';
+import * as O from '../graph/ops.js';
+import type {Tensor} from '../graph/tensor.js';
+import {manualSeed} from '../nn/layers.js';
+import type {Module} from '../nn/module.js';
+import {Adam} from '../optim/adam.js';
+import {CosineLR} from '../optim/schedules.js';
+import {DataLoader} from '../data/loader.js';
+import {loadFashionMnist, loadMnist, type ImageSet} from '../data/mnist.js';
+import {subset, trainTestSplit, shuffled} from '../data/split.js';
+import {affineJitter, mirrored, rotated, shifted} from '../data/domains.js';
+import {gridPng} from '../data/png.js';
+import {evaluate} from '../train/evaluate.js';
+import {Supervised} from '../train/supervised.js';
+import {TrainingLoop} from '../train/loop.js';
+import {loadModel, saveModel} from '../train/checkpoint.js';
+import {CapsNet, CAPSNET_SMALL, parameterCount} from '../capsnet/model.js';
+import {capsuleLoss, marginEvalLoss} from '../capsnet/train.js';
+import {cnnMatched} from '../capsnet/baseline.js';
+import {capsuleLengths} from '../capsnet/routing.js';
+import {meanStd, type Row} from '../analysis/charts.js';
+import {markdownTable, pct, pm, RunLog, writeChart} from './output.js';
+import type {TopLevelSpec} from 'vega-lite';
+
+export const CAPS_DATASETS = ['mnist', 'fashion-mnist'] as const;
+export type CapsDataset = typeof CAPS_DATASETS[number];
+export const CAPS_MODELS = ['capsnet-small', 'cnn-matched'] as const;
+type CapsModel = typeof CAPS_MODELS[number];
+const MODEL_TITLES: Record<CapsModel, string> = {'capsnet-small': 'CapsNet (small)', 'cnn-matched': 'CNN (matched parameters)'};
+const DS_TITLES: Record<CapsDataset, string> = {'mnist': 'MNIST 8k/2k', 'fashion-mnist': 'Fashion-MNIST 8k/2k'};
+
+/** Test domains: each transforms the 2k test split (seeded). */
+export const TEST_DOMAINS = ['clean', 'shift-2', 'shift-3-4', 'affine', 'rotated-25'] as const;
+type TestDomain = typeof TEST_DOMAINS[number];
+const DOMAIN_TITLES: Record<TestDomain, string> = {
+  'clean': 'test', 'shift-2': 'shifted ≤2 px (as trained)', 'shift-3-4': 'shifted 3-4 px', 'affine': 'affine jitter (±15°, 0.9-1.1, shear 0.15, ±2 px)',
+  'rotated-25': 'rotated 25°',
+};
+function testDomain(test: ImageSet, d: TestDomain): ImageSet {
+  switch (d) {
+    case 'clean': return test;
+    case 'shift-2': return shifted(test, {min: 1, max: 2, seed: 11});
+    case 'shift-3-4': return shifted(test, {min: 3, max: 4, seed: 12});
+    case 'affine': return affineJitter(test, {seed: 13});
+    case 'rotated-25': return rotated(test, 25);
+  }
+}
+
+export interface CapsNetExperimentOptions {
+  datasets: CapsDataset[];
+  seeds: number[];
+  steps: number;
+  batch: number;
+  /** Training shifts in pixels (the paper: 2). */
+  shift: number;
+  out: string;
+  fresh?: boolean;
+  log: (line: string) => void;
+}
+
+/** 10k images of a dataset, split 8k/2k by seed 0 (MNIST: the project's standard split). */
+export function capsData(ds: CapsDataset): {train: ImageSet; test: ImageSet} {
+  if (ds === 'mnist') return trainTestSplit(loadMnist(), 8000, 0);
+  const all = loadFashionMnist();
+  return trainTestSplit(subset(all, shuffled(all.n, 5).subarray(0, 10000)), 8000, 0);
+}
+
+function buildModel(m: CapsModel, seed: number): Module {
+  manualSeed(100 + seed);
+  if (m === 'capsnet-small') return new CapsNet({...CAPSNET_SMALL, seed: 100 + seed});
+  return cnnMatched(parameterCount(new CapsNet(CAPSNET_SMALL), true)).model;
+}
+
+export interface CapsRunResult { accuracy: Record<TestDomain, number>; parameters: number; seconds: number; steps: number }
+
+async function train(ds: CapsDataset, m: CapsModel, seed: number, o: CapsNetExperimentOptions, path: string): Promise<CapsRunResult> {
+  const t0 = performance.now();
+  const {train: trainSet, test} = capsData(ds);
+  const model = buildModel(m, seed);
+  const caps = model instanceof CapsNet;
+  const opt = new Adam(model.parameters(), {lr: 1e-3});
+  const strategy = new Supervised({model, optimizer: opt, loader: new DataLoader(trainSet, {batch: o.batch, seed, shift: o.shift}),
+    schedule: new CosineLR(opt, o.steps, 0.05), loss: caps ? capsuleLoss() : undefined, name: `${ds}/${m}/seed ${seed}`});
+  let last = 0;
+  const loop = new TrainingLoop(strategy, {steps: o.steps, logEvery: 50, evalEvery: o.steps + 1, sinks: [{
+    record: (r) => {
+      if (r.step - last < 250 && r.step < o.steps) return;
+      last = r.step;
+      const terms = Object.entries(r.terms).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+      o.log(`  ${ds} ${m} seed ${seed}: step ${r.step}/${o.steps}, loss ${r.loss.toFixed(4)}${terms ? ` (${terms})` : ''}, ${r.examplesPerSecond.toFixed(0)} img/s`);
+    },
+  }]});
+  try {
+    await loop.fit();
+    const accuracy = {} as Record<TestDomain, number>;
+    for (const d of TEST_DOMAINS) accuracy[d] = (await evaluate(model, testDomain(test, d), 250, caps ? marginEvalLoss() : undefined)).accuracy;
+    await saveModel(path, model, {experiment: 'capsnet', dataset: ds, model: m, seed: String(seed), steps: String(o.steps)});
+    return {accuracy, parameters: parameterCount(model, true), seconds: (performance.now() - t0) / 1000, steps: o.steps};
+  } finally {
+    loop.dispose();
+    opt.dispose?.();
+    model.dispose();
+  }
+}
+
+// ---- invariance and equivariance ----
+const TRANSFORMS = ['shift 2 px', 'rotate 15°', 'mirror'] as const;
+type Transform = typeof TRANSFORMS[number];
+function transform(set: ImageSet, t: Transform): ImageSet {
+  if (t === 'mirror') return mirrored(set);
+  if (t === 'rotate 15°') return rotated(set, 15);
+  // Exactly 2 px right and 2 px down for every image.
+  return shifted(set, {min: 2, max: 2, seed: 3});
+}
+
+interface PoseStats {
+  transform: Transform;
+  /** CapsNet: mean |len' - len| / len of the winning capsule; mean cosine of its pose vectors; same prediction. */
+  caps_length_change: number; caps_pose_cosine: number; caps_same_prediction: number;
+  /** CNN: mean |z' - z| / |z| of the winning logit; mean cosine of the logit vectors; same prediction. */
+  cnn_logit_change: number; cnn_logit_cosine: number; cnn_same_prediction: number;
+}
+
+/** Host values of a function of a batch of images (one forward, no gradient). */
+async function hostForward(set: ImageSet, f: (x: Tensor) => Tensor): Promise<Float32Array> {
+  const x = O.tensor(set.images, [set.n, set.channels, set.height, set.width]);
+  const y = noGrad(() => tidy(() => f(x)));
+  const data = await y.data() as Float32Array;
+  x.dispose();
+  y.dispose();
+  return data;
+}
+
+const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  return ab / Math.sqrt(aa * bb);
+};
+const argmaxOf = (a: ArrayLike<number>) => { let k = 0; for (let i = 1; i < a.length; i++) if (a[i] > a[k]) k = i; return k; };
+
+async function poseStudy(caps: CapsNet, cnn: Module, test: ImageSet, n: number): Promise<{stats: PoseStats[]; pairs: Row[]; images: ImageSet}> {
+  caps.eval(); cnn.eval();
+  const sample = subset(test, Array.from({length: n}, (_, i) => i));
+  const J = caps.config.classes, D = caps.config.digitDim;
+  const capsOf = (set: ImageSet) => hostForward(set, (x) => caps.capsules(x).v);
+  const logitsOf = (set: ImageSet) => hostForward(set, (x) => cnn.forward(x));
+  const v0 = await capsOf(sample), z0 = await logitsOf(sample);
+  const stats: PoseStats[] = [];
+  const pairs: Row[] = [];
+  const shown: ImageSet[] = [];
+  for (const t of TRANSFORMS) {
+    const moved = transform(sample, t);
+    const v1 = await capsOf(moved), z1 = await logitsOf(moved);
+    let dl = 0, cos = 0, same = 0, dz = 0, zcos = 0, zsame = 0;
+    for (let i = 0; i < n; i++) {
+      const lens = (v: Float32Array) => Array.from({length: J}, (_, j) => Math.hypot(...v.subarray((i * J + j) * D, (i * J + j + 1) * D)));
+      const l0 = lens(v0), l1 = lens(v1);
+      const k = argmaxOf(l0);
+      const p0 = v0.subarray((i * J + k) * D, (i * J + k + 1) * D), p1 = v1.subarray((i * J + k) * D, (i * J + k + 1) * D);
+      dl += Math.abs(l1[k] - l0[k]) / l0[k];
+      cos += cosine(p0, p1);
+      same += argmaxOf(l1) === k ? 1 : 0;
+      const a = z0.subarray(i * J, (i + 1) * J), b = z1.subarray(i * J, (i + 1) * J);
+      const kz = argmaxOf(a);
+      dz += Math.abs(b[kz] - a[kz]) / Math.abs(a[kz]);
+      zcos += cosine(a, b);
+      zsame += argmaxOf(b) === kz ? 1 : 0;
+      if (i < 3) {
+        for (let d = 0; d < D; d++) {
+          const order = i * TRANSFORMS.length + TRANSFORMS.indexOf(t);
+          pairs.push({pair: `digit ${i + 1}, ${t}`, order, dim: d, version: 'original', value: p0[d]});
+          pairs.push({pair: `digit ${i + 1}, ${t}`, order, dim: d, version: 'transformed', value: p1[d]});
+        }
+      }
+    }
+    stats.push({transform: t, caps_length_change: dl / n, caps_pose_cosine: cos / n, caps_same_prediction: same / n,
+      cnn_logit_change: dz / n, cnn_logit_cosine: zcos / n, cnn_same_prediction: zsame / n});
+    shown.push(subset(moved, [0, 1, 2]));
+  }
+  // Originals then each transform's versions, three digits per row.
+  const all = [subset(sample, [0, 1, 2]), ...shown];
+  const images = {...sample, n: 3 * all.length, images: Float32Array.from(all.flatMap((s) => Array.from(s.images))), labels: new Int32Array(3 * all.length)};
+  return {stats, pairs, images};
+}
+
+// ---- pictures of the MNIST CapsNet ----
+async function capsPictures(caps: CapsNet, test: ImageSet, dir: string): Promise<{reconError: number}> {
+  caps.eval();
+  const n = 16;
+  const sample = subset(test, Array.from({length: n}, (_, i) => i));
+  const px = 28 * 28;
+  const x = O.tensor(sample.images, [n, 1, 28, 28]);
+  // Reconstructions from the longest capsule (test-time masking), interleaved with the inputs row by row.
+  const recon = await noGrad(() => tidy(() => caps.reconstruct(caps.capsules(x).v))).data();
+  const inter = new Float32Array(2 * n * px);
+  for (let r = 0; r < 2; r++) for (let c = 0; c < 8; c++) {
+    const i = r * 8 + c;
+    inter.set(sample.images.subarray(i * px, (i + 1) * px), (r * 16 + c) * px);
+    inter.set(recon.subarray(i * px, (i + 1) * px), (r * 16 + 8 + c) * px);
+  }
+  writeFileSync(join(dir, 'reconstructions.png'), gridPng({...sample, n: 2 * n, images: inter}, {count: 2 * n, cols: 8, scale: 3}));
+  let err = 0;
+  for (let i = 0; i < n * px; i++) err += (recon[i] - sample.images[i]) ** 2;
+
+  // Figure 4: each of the 16 dimensions of the winning capsule moved by -0.25..0.25 in steps of 0.05, decoded.
+  const J = caps.config.classes, D = caps.config.digitDim;
+  const steps = Array.from({length: 11}, (_, i) => -0.25 + 0.05 * i);
+  const digits = [0, 1, 2];
+  const grids: Float32Array[] = [];
+  const v = await noGrad(() => tidy(() => caps.capsules(x).v)).data();
+  for (const i of digits) {
+    const vi = v.subarray(i * J * D, (i + 1) * J * D);
+    const lens = Array.from({length: J}, (_, j) => Math.hypot(...vi.subarray(j * D, (j + 1) * D)));
+    const k = argmaxOf(lens);
+    const batch = new Float32Array(D * steps.length * J * D);
+    for (let d = 0; d < D; d++) for (let s = 0; s < steps.length; s++) {
+      const row = (d * steps.length + s) * J * D;
+      batch.set(vi, row);
+      batch[row + k * D + d] += steps[s];
+    }
+    const labels = O.tensor(new Int32Array(D * steps.length).fill(k), [D * steps.length], {dtype: 'i32'});
+    const vt = O.tensor(batch, [D * steps.length, J, D]);
+    grids.push(await noGrad(() => tidy(() => caps.reconstruct(vt, labels))).data() as Float32Array);
+    vt.dispose(); labels.dispose();
+  }
+  for (const [gi, g] of grids.entries()) {
+    writeFileSync(join(dir, `perturbation-${gi + 1}.png`), gridPng({...sample, n: D * steps.length, images: g}, {count: D * steps.length, cols: steps.length, scale: 2}));
+  }
+
+  // Couplings of one input: for each class, the mean coupling over the capsule channels at each grid position.
+  const {couplings} = caps.capsules(O.tensor(sample.images.subarray(0, px), [1, 1, 28, 28]));
+  const c = await couplings.data();
+  const ch = caps.config.primaryChannels, grid = Math.round(Math.sqrt(c.length / J / ch));
+  const rows: Row[] = [];
+  for (let j = 0; j < J; j++) for (let y = 0; y < grid; y++) for (let xx = 0; xx < grid; xx++) {
+    let s = 0;
+    for (let k = 0; k < ch; k++) s += c[((k * grid + y) * grid + xx) * J + j];
+    rows.push({class: j, row: y, col: xx, coupling: s / ch});
+  }
+  await writeChart(dir, 'routing', {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: `Couplings c_ij of one test digit (label ${sample.labels[0]}) after ${caps.iterations} routing iterations, mean over the ${ch} capsule channels per ${grid}x${grid} position`,
+    data: {values: rows}, facet: {column: {field: 'class', type: 'ordinal', title: 'output capsule (class)'}},
+    spec: {width: 60, height: 60, mark: 'rect', encoding: {x: {field: 'col', type: 'ordinal', axis: null}, y: {field: 'row', type: 'ordinal', axis: null},
+      color: {field: 'coupling', type: 'quantitative', scale: {scheme: 'viridis'}}}},
+    config: {font: 'DejaVu Sans, sans-serif'},
+  } as unknown as TopLevelSpec);
+  x.dispose();
+  return {reconError: err / n};
+}
+
+export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<void> {
+  mkdirSync(join(o.out, 'models'), {recursive: true});
+  const log = new RunLog<CapsRunResult>(join(o.out, 'runs.jsonl'), o.fresh);
+  const results: {ds: CapsDataset; model: CapsModel; seed: number; r: CapsRunResult}[] = [];
+  for (const ds of o.datasets) for (const seed of o.seeds) for (const model of CAPS_MODELS) {
+    const path = join(o.out, 'models', `${ds}-${model}-s${seed}.safetensors`);
+    const spec = {ds, model, seed, steps: o.steps, batch: o.batch, shift: o.shift};
+    const cachedModel = existsSync(path);
+    const {result, cached} = await log.get(spec, () => train(ds, model, seed, o, path));
+    if (cached && !cachedModel) o.log(`note: ${path} is missing; the table reuses the logged run, the pictures need the model file`);
+    o.log(`${ds} ${model} seed ${seed}: ${TEST_DOMAINS.map((d) => `${d} ${pct(result.accuracy[d])}%`).join(', ')} (${result.seconds.toFixed(0)} s${cached ? ', logged earlier' : ''})`);
+    results.push({ds, model, seed, r: result});
+  }
+
+  const md: string[] = ['# CapsNet vs a CNN of matched size', '',
+    `Small CapsNet (Conv1 ${CAPSNET_SMALL.conv1Channels}@9x9, PrimaryCaps ${CAPSNET_SMALL.primaryChannels} channels of 8-D @9x9 stride 2, ` +
+    `DigitCaps 10x16-D, ${CAPSNET_SMALL.routingIterations} routing iterations, decoder 512-1024-784 with loss weight 0.0005) against a CNN ` +
+    '(conv 32@5x5, pool, conv 64@5x5, pool, FC, FC) whose hidden width gives the same parameter count as the CapsNet without its decoder. ' +
+    `Both: Adam 1e-3 with cosine decay to 5%, batch ${o.batch}, ${o.steps} steps, training images shifted by up to ${o.shift} px; seeds ${o.seeds.join(', ')}. ` +
+    'Fixed settings (nothing tuned). Accuracy in % on the 2k test split and on transformed copies of it; mean ± std over seeds.', ''];
+  for (const ds of o.datasets) {
+    md.push(`## ${DS_TITLES[ds]}`, '');
+    const rows = CAPS_MODELS.map((m) => {
+      const rs = results.filter((x) => x.ds === ds && x.model === m).map((x) => x.r);
+      return [`${MODEL_TITLES[m]} (${rs[0]?.parameters.toLocaleString('en')} parameters)`,
+        ...TEST_DOMAINS.map((d) => pm(meanStd(rs.map((r) => r.accuracy[d])))), `${meanStd(rs.map((r) => r.seconds)).mean.toFixed(0)} s`];
+    });
+    md.push(markdownTable(['model', ...TEST_DOMAINS.map((d) => DOMAIN_TITLES[d]), 'training time'], rows), '');
+  }
+  const chartRows: Row[] = results.flatMap((x) => TEST_DOMAINS.map((d) => ({dataset: DS_TITLES[x.ds], model: MODEL_TITLES[x.model], domain: DOMAIN_TITLES[d], seed: x.seed, accuracy: x.r.accuracy[d]})));
+  await writeChart(o.out, 'accuracy', {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: 'Test accuracy on clean and transformed test splits', data: {values: chartRows},
+    facet: {column: {field: 'dataset', type: 'nominal', title: null}},
+    spec: {width: 320, height: 220, mark: {type: 'bar'}, encoding: {
+      y: {field: 'domain', type: 'nominal', title: null, sort: TEST_DOMAINS.map((d) => DOMAIN_TITLES[d])}, yOffset: {field: 'model'},
+      x: {aggregate: 'mean', field: 'accuracy', type: 'quantitative', title: 'accuracy (mean over seeds)', axis: {format: '.0%'}},
+      color: {field: 'model', type: 'nominal', title: null}}},
+    config: {font: 'DejaVu Sans, sans-serif', legend: {orient: 'bottom', labelLimit: 300}},
+  } as unknown as TopLevelSpec);
+
+  // Pose study and pictures from the MNIST models of the first seed.
+  const seed = o.seeds[0];
+  const capsPath = join(o.out, 'models', `mnist-capsnet-small-s${seed}.safetensors`), cnnPath = join(o.out, 'models', `mnist-cnn-matched-s${seed}.safetensors`);
+  let pose: PoseStats[] = [];
+  if (o.datasets.includes('mnist') && existsSync(capsPath) && existsSync(cnnPath)) {
+    const caps = buildModel('capsnet-small', seed) as CapsNet, cnn = buildModel('cnn-matched', seed);
+    await loadModel(capsPath, caps);
+    await loadModel(cnnPath, cnn);
+    const {test} = capsData('mnist');
+    const study = await poseStudy(caps, cnn, test, 500);
+    pose = study.stats;
+    writeFileSync(join(o.out, 'pose-pairs-images.png'), gridPng(study.images, {count: study.images.n, cols: 3, scale: 3}));
+    await writeChart(o.out, 'pose-pairs', {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title: 'Pose vector (winning capsule, 16 dims) of test digits and their transformed versions (images: pose-pairs-images.png)',
+      data: {values: study.pairs}, columns: 3, facet: {field: 'pair', type: 'nominal', title: null, sort: {field: 'order'}},
+      spec: {width: 200, height: 90, mark: 'bar', encoding: {x: {field: 'dim', type: 'ordinal', title: 'dimension'}, xOffset: {field: 'version'},
+        y: {field: 'value', type: 'quantitative', title: null}, color: {field: 'version', type: 'nominal', title: null}}},
+      config: {font: 'DejaVu Sans, sans-serif'},
+    } as unknown as TopLevelSpec);
+    const pics = await capsPictures(caps, test, o.out);
+    md.push('## Invariant length, equivariant pose (MNIST models, seed ' + seed + ', first 500 test digits)', '',
+      'For each test digit and its transformed version: the winning capsule\'s relative length change and the cosine between its two ' +
+      'pose vectors, next to the CNN\'s relative change of its winning logit and the cosine between its two logit vectors. ' +
+      'An invariant length with a turning pose is what the lecture notes\' mirrored beaks show.', '',
+      markdownTable(['transform', 'CapsNet: relative length change', 'CapsNet: cosine of poses', 'CapsNet: same class', 'CNN: relative change of the winning logit', 'CNN: cosine of logit vectors', 'CNN: same class'],
+        pose.map((p) => [p.transform, p.caps_length_change.toFixed(3), p.caps_pose_cosine.toFixed(3), pct(p.caps_same_prediction) + '%',
+          p.cnn_logit_change.toFixed(3), p.cnn_logit_cosine.toFixed(3), pct(p.cnn_same_prediction) + '%'])), '',
+      '![pose pairs](pose-pairs.png) ![digits: originals, shifted, rotated, mirrored](pose-pairs-images.png)', '',
+      `Pictures: [reconstructions](reconstructions.png) (rows: 8 inputs, then their reconstructions from the longest capsule; ` +
+      `mean summed squared error ${pics.reconError.toFixed(1)} per image), the perturbation grids of the paper's figure 4 ` +
+      '([1](perturbation-1.png), [2](perturbation-2.png), [3](perturbation-3.png): rows are the 16 dimensions, columns -0.25..0.25 in steps of 0.05), ' +
+      'and the [couplings of one input](routing.png).', '');
+    caps.dispose(); cnn.dispose();
+  }
+  md.push(`Command: \`npx webgpu-transfer experiment capsnet --datasets ${o.datasets.join(',')} --seeds ${o.seeds.join(',')} --steps ${o.steps} --batch ${o.batch}\`.`, '');
+  writeFileSync(join(o.out, 'README.md'), md.join('\n'));
+  writeFileSync(join(o.out, 'results.json'), JSON.stringify({options: {...o, log: undefined}, runs: results, pose}, null, 1));
+  o.log(`wrote ${join(o.out, 'README.md')}`);
+}

@@ -10,6 +10,8 @@ import {CapsNet, capsuleLengths, capsuleLoss, cnnMatched, dynamicRouting, margin
 import {checkOp, expectClose, toTensor} from './lib/check.js';
 import * as C from './lib/capsule-reference.js';
 import * as R from './lib/reference.js';
+import {buildModel, lossesFor} from '../src/cli/models.js';
+import {mirrored, shifted} from '../src/data/domains.js';
 
 const t = suite('capsnet');
 
@@ -217,6 +219,40 @@ t('cnnMatched sizes its hidden layer to the requested parameter count', () => {
   const {model, hidden} = cnnMatched(300_000);
   const n = parameterCount(model);
   assert.ok(Math.abs(n - 300_000) < 1100, `${n} parameters (hidden ${hidden})`);
+});
+
+t('CLI models: the paper CapsNet (6.8M parameters without decoder), the small one, the matched CNN, their losses', () => {
+  const set = {images: new Float32Array(0), labels: new Int32Array(0), n: 0, channels: 1, height: 28, width: 28, classes: 10};
+  const paper = buildModel('capsnet', set) as CapsNet;
+  // conv1 256@9x9 (20,992) + primary 256@9x9 from 256 (5,308,672) + W 1152 x 10 x 16 x 8 (1,474,560).
+  assert.equal(parameterCount(paper, true), 20_992 + 5_308_672 + 1_474_560);
+  assert.equal(paper.digit.weight.shape, [1152, 10, 16, 8]);
+  paper.dispose();
+  const small = buildModel('capsnet-small', set) as CapsNet, cnn = buildModel('cnn-matched', set);
+  const [a, b] = [parameterCount(small, true), parameterCount(cnn)];
+  assert.ok(Math.abs(a - b) / a < 0.01, `small CapsNet ${a} vs matched CNN ${b} parameters`);
+  assert.ok(lossesFor(small).loss && lossesFor(small).evalLoss && !lossesFor(cnn).loss, 'capsule losses for CapsNets only');
+  small.dispose(); cnn.dispose();
+});
+
+t('test domains of the CapsNet experiment: shifted moves every image by whole pixels within [min, max], mirrored flips', () => {
+  const side = 9, n = 40;
+  const images = new Float32Array(n * side * side);
+  for (let i = 0; i < n; i++) images[i * side * side + 4 * side + 4] = 1; // one lit pixel at the centre
+  const set = {images, labels: new Int32Array(n), n, channels: 1, height: side, width: side, classes: 1};
+  for (const [lo, hi] of [[0, 0], [1, 2], [3, 4]]) {
+    const moved = shifted(set, {min: lo, max: hi, seed: 1});
+    for (let i = 0; i < n; i++) {
+      const k = moved.images.subarray(i * side * side, (i + 1) * side * side).indexOf(1);
+      assert.ok(k >= 0, `image ${i}: the lit pixel must land on a whole pixel`);
+      const m = Math.max(Math.abs((k % side) - 4), Math.abs(Math.floor(k / side) - 4));
+      assert.ok(m >= lo && m <= hi, `image ${i}: shift ${m} outside [${lo}, ${hi}]`);
+    }
+  }
+  const asym = {...set, n: 1, images: Float32Array.from({length: side * side}, (_, k) => k % side)};
+  const flipped = mirrored(asym).images;
+  assert.equal(Array.from(flipped.subarray(0, side)), Array.from({length: side}, (_, x) => side - 1 - x));
+  assert.throws(() => shifted(set, {min: 3, max: 2}), /shifted: need integers 0 <= min <= max/);
 });
 
 t('capsule ops and CapsNet refuse bad input, naming the op and shapes', () => {

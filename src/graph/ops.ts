@@ -6,11 +6,26 @@ import {checkShape, dtypeOf, empty, fmt, fromData, sizeOf, Tensor, type DTypeNam
 import type {UnaryOp} from './op-codes.js';
 import {checkArgs, setCurrentOp} from './validate.js';
 import {anomalyCheck, anomalyHost} from './anomaly.js';
-import {mulberry32} from '../data/rng.js';
+import {mulberry32} from '../rng.js';
+// A cycle (the rules call ops), safe because neither module uses the other at load time.
+import {GRADIENTS, type OpName, type SavedOf} from './gradients.js';
+// Loads autograd, which gives Tensor.backward() its implementation (every tensor with a graph comes from here).
+import './autograd.js';
 
 export type TensorLike = Tensor | number;
 
-function record(out: Tensor, op: string, inputs: Tensor[], saved: Record<string, unknown> = {}, backward?: Node['backward']): Tensor {
+/** The saved-values argument of record(): omitted for ops whose rule needs nothing saved. */
+type SavedArg<P extends OpName> = keyof SavedOf<P> extends never ? [] : [saved: SavedOf<P>];
+
+/**
+ * Ends an op: records a node for autograd (when an input requires grad) with op P's rule from the table in
+ * gradients.ts, and what the forward saved for it, typed by that rule.
+ */
+function record<P extends OpName>(out: Tensor, op: P, inputs: Tensor[], ...saved: SavedArg<P>): Tensor {
+  return recordNode(out, op, inputs, saved[0] ?? {}, GRADIENTS[op] as unknown as Node['backward']);
+}
+
+function recordNode(out: Tensor, op: string, inputs: Tensor[], saved: object, backward: Node['backward']): Tensor {
   if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.node = {op, inputs, saved, backward};
     out.requiresGrad = true;
@@ -134,28 +149,28 @@ export function rand(shape: Shape, opts: TensorOptions & {seed?: number; lo?: nu
 }
 
 // ---------------- elementwise ----------------
-function unary(op: UnaryOp, name: string, x: Tensor, alpha = 0, beta = 0): Tensor {
-  checkArgs(name, x);
-  return record(K.unaryK(op, x, alpha, beta), name, [x], {alpha, beta});
+function unary(op: UnaryOp & OpName, x: Tensor, alpha = 0, beta = 0): Tensor {
+  checkArgs(op, x);
+  return record(K.unaryK(op, x, alpha, beta), op, [x], {alpha, beta});
 }
 
-export const neg = (x: Tensor) => unary('neg', 'neg', x);
-export const exp = (x: Tensor) => unary('exp', 'exp', x);
-export const log = (x: Tensor) => unary('log', 'log', x);
-export const sqrt = (x: Tensor) => unary('sqrt', 'sqrt', x);
-export const relu = (x: Tensor) => unary('relu', 'relu', x);
-export const leakyRelu = (x: Tensor, slope = 0.01) => unary('leakyRelu', 'leakyRelu', x, slope);
-export const sigmoid = (x: Tensor) => unary('sigmoid', 'sigmoid', x);
-export const tanh = (x: Tensor) => unary('tanh', 'tanh', x);
-export const abs = (x: Tensor) => unary('abs', 'abs', x);
-export const square = (x: Tensor) => unary('square', 'square', x);
+export const neg = (x: Tensor) => unary('neg', x);
+export const exp = (x: Tensor) => unary('exp', x);
+export const log = (x: Tensor) => unary('log', x);
+export const sqrt = (x: Tensor) => unary('sqrt', x);
+export const relu = (x: Tensor) => unary('relu', x);
+export const leakyRelu = (x: Tensor, slope = 0.01) => unary('leakyRelu', x, slope);
+export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+export const tanh = (x: Tensor) => unary('tanh', x);
+export const abs = (x: Tensor) => unary('abs', x);
+export const square = (x: Tensor) => unary('square', x);
 export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
   if (typeof min !== 'number' || typeof max !== 'number' || Number.isNaN(min) || Number.isNaN(max)) throw err('clamp', `min and max must be numbers, got ${min}, ${max}`);
   if (min > max) throw new Error(`webgpu-transfer: clamp: min ${min} > max ${max}`);
-  return unary('clamp', 'clamp', x, Math.max(min, -3.4e38), Math.min(max, 3.4e38));
+  return unary('clamp', x, Math.max(min, -3.4e38), Math.min(max, 3.4e38));
 }
 /** x * scale + shift in one kernel. */
-export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', 'affine', x, scale, shift);
+export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', x, scale, shift);
 
 function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
   checkArgs(op, a, b);
@@ -182,7 +197,7 @@ export function div(a: Tensor, b: TensorLike): Tensor {
   return binary('div', a, b);
 }
 export function pow(a: Tensor, b: TensorLike): Tensor {
-  if (scalarB('pow', a, b)) return b === 2 ? square(a) : unary('powScalar', 'powScalar', a, b);
+  if (scalarB('pow', a, b)) return b === 2 ? square(a) : unary('powScalar', a, b);
   return binary('pow', a, b);
 }
 export const maximum = (a: Tensor, b: Tensor) => binary('maximum', a, b);
@@ -552,7 +567,7 @@ export function customGrad(inputs: Tensor[], forward: () => Tensor, backward: (g
   checkArgs('customGrad', ...inputs);
   const out = noGrad(forward);
   if (!(out as Tensor | undefined)?.__isTensor) throw err(name, `customGrad: forward() must return a Tensor, got ${typeof out}`);
-  return record(out, name, inputs, {}, (g) => backward(g));
+  return recordNode(out, name, inputs, {}, (g) => backward(g));
 }
 
 /**

@@ -1,30 +1,13 @@
 // Elementwise kernels: unary, binary and ternary (where), with NumPy broadcasting up to rank 8.
 // The op is an override constant, so each op compiles to its own branch-free pipeline; shapes are uniforms.
-// Op codes are mirrored in src/graph/op-codes.ts.
+// Op codes are mirrored in src/graph/op-codes.ts; the uniforms `p` (n, rank, alpha, beta, shape, and the
+// operands' strides sa, sb, sc in the output's index space, 0 where broadcast) are declared in src/graph/shaders.ts.
 
 override OP: u32 = 0u;
 // false: every operand has the output's shape and is contiguous (or is a 1-element scalar): no index math.
 override BROADCAST: bool = false;
-override WG: u32 = 256u;
 // Rank of the broadcast index space, fixed per pipeline so the offset loop unrolls.
 override RANK: u32 = 1u;
-
-struct Params {
-  n: u32,
-  rank: u32,
-  alpha: f32,
-  beta: f32,
-  shape: array<vec4<u32>, 2>,
-  sa: array<vec4<u32>, 2>,  // element strides of operand a in the output's index space (0 where broadcast)
-  sb: array<vec4<u32>, 2>,
-  sc: array<vec4<u32>, 2>,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-
-fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 { return v[i / 4u][i % 4u]; }
-
-fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
 
 // Offsets of the operands for output element i (broadcast path).
 fn offsets(i: u32) -> vec3<u32> {

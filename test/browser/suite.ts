@@ -11,6 +11,7 @@ import '../softmax.test.js';
 import '../matmul.test.js';
 import '../conv-pool.test.js';
 import '../layout.test.js';
+import '../kernel-def.test.js';
 import '../autograd.test.js';
 import '../optim-kernels.test.js';
 import '../numerics.test.js';

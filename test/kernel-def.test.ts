@@ -57,6 +57,9 @@ t('the generated struct pads exactly as the packer does', () => {
   // The elementwise uniforms: 4 scalars then 4 rank-8 arrays (144 bytes, as the hand-written struct had).
   assert.is(ELEMENTWISE.pack('p', {n: 1, rank: 0, alpha: 0, beta: 0, shape: [], sa: [], sb: [], sc: []}).byteLength, 144);
   assert.is(LAYOUT.pack('fp', {n: 3, value: 1.5}).byteLength, 16);
+  // Op codes: generated WGSL constants from the TypeScript tables (the shader names them, never the numbers).
+  assert.match(ELEMENTWISE.generated, /const UNARY_neg: u32 = 1u;/);
+  assert.match(ELEMENTWISE.generated, /const BINARY_axpby: u32 = 26u;/);
   assert.throws(() => ELEMENTWISE.pack('p', {n: 1, rank: 9, alpha: 0, beta: 0, shape: [1, 1, 1, 1, 1, 1, 1, 1, 1], sa: [], sb: [], sc: []}), /rank 9 exceeds/);
 });
 
@@ -73,6 +76,8 @@ t('a declaration that contradicts its file is an error at load naming the file a
     /uniform 'q' is declared but the file never reads it/);
   throwsWith(() => defineKernel({file: 'x.wgsl', code, workgroupSize: 64, uniforms: {p: {n: 'u64' as 'u32'}}, entries: {a_main: 'p'}}),
     /uniform field 'n' has unknown type 'u64'/);
+  throwsWith(() => defineKernel({file: 'x.wgsl', code, workgroupSize: 64, uniforms: {p: {n: 'u32'}}, entries: {a_main: 'p'}, codes: {OPS: {a: -1}}}),
+    /shaders\/x\.wgsl: code OPS\.a = -1 is not a u32/);
   throwsWith(() => SCALE.pack('p', {n: 1, dims: [], k: undefined as unknown as number, shift: 0}), /test-scale\.wgsl: uniform p\.k: expected a number, got nothing/);
 });
 

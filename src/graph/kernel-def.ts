@@ -46,6 +46,11 @@ export interface KernelDecl<U extends Record<string, Fields>, E extends Record<s
   uniforms: U;
   /** Entry point -> the uniform variable it reads (entries sharing one share its struct). */
   entries: E;
+  /**
+   * Tables of named u32 codes shared with TypeScript (op codes selected by an override, say): {UNARY: {neg: 1}}
+   * becomes `const UNARY_neg: u32 = 1u;`, so the shader names each code instead of repeating its number.
+   */
+  codes?: Record<string, Record<string, number>>;
 }
 
 export interface Launch<F extends Fields> {
@@ -131,7 +136,7 @@ function packLayout(file: string, uniform: string, l: {fields: Layout[]; size: n
 /** Declares a WGSL kernel file: checks it against the declaration and generates its uniform structs (see above). */
 export function defineKernel<const U extends Record<string, Fields>, const E extends Record<string, keyof U & string>>(
   decl: KernelDecl<U, E>): KernelDef<U, E> {
-  const {file, code, workgroupSize, uniforms, entries} = decl;
+  const {file, code, workgroupSize, uniforms, entries, codes = {}} = decl;
   // Checked at load, naming the kernel: a hand-written struct or WG would duplicate (and could contradict) the
   // generated one; a declared entry point missing from the file would only fail at its first launch.
   if (/var\s*<\s*uniform\s*>/.test(code)) fail(file, 'declares its own var<uniform>; its uniforms come from its defineKernel() declaration');
@@ -148,6 +153,12 @@ export function defineKernel<const U extends Record<string, Fields>, const E ext
     layouts[name] = layoutOf(file, fields);
     const structName = `Params_${name}`;
     gen.push(structText(structName, layouts[name]), `@group(0) @binding(0) var<uniform> ${name}: ${structName};`);
+  }
+  for (const [table, values] of Object.entries(codes)) {
+    for (const [name, v] of Object.entries(values)) {
+      if (!Number.isInteger(v) || v < 0) fail(file, `code ${table}.${name} = ${v} is not a u32`);
+      gen.push(`const ${table}_${name}: u32 = ${v}u;`);
+    }
   }
   const generated = gen.join('\n');
   const preludeLines = numerics.split('\n').length;

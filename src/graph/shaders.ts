@@ -6,6 +6,7 @@
 // (UniformWriter); they get numerics.wgsl only.
 import type {KernelSource} from '../gpu/pipelines.js';
 import {defineKernel} from './kernel-def.js';
+import {BINARY, UNARY} from './op-codes.js';
 import numerics from '../../shaders/numerics.wgsl';
 import elementwise from '../../shaders/elementwise.wgsl';
 import reduce from '../../shaders/reduce.wgsl';
@@ -23,6 +24,7 @@ export const ELEMENTWISE = defineKernel({
   // sa, sb, sc: element strides of the operands in the output's index space (0 where broadcast).
   uniforms: {p: {n: 'u32', rank: 'u32', alpha: 'f32', beta: 'f32', shape: 'vec8u', sa: 'vec8u', sb: 'vec8u', sc: 'vec8u'}},
   entries: {unary_main: 'p', binary_main: 'p', where_main: 'p'},
+  codes: {UNARY, BINARY},
 });
 
 export const LAYOUT = defineKernel({

@@ -4,7 +4,7 @@ import {isGradEnabled, noGrad, rt} from './engine.js';
 import * as K from './kernels.js';
 import {checkShape, dtypeOf, empty, fmt, fromData, sizeOf, Tensor, type DTypeName, type Node, type Shape} from './tensor.js';
 import type {UnaryOp} from './op-codes.js';
-import {checkArgs, setCurrentOp} from './validate.js';
+import {checkArgs, setCurrentOp, type CheckedOp} from './validate.js';
 import {anomalyCheck, anomalyHost} from './anomaly.js';
 import {mulberry32} from '../rng.js';
 // A cycle (the rules call ops), safe because neither module uses the other at load time.
@@ -181,7 +181,7 @@ function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum
  * Checks `a op b` where b may be a JS number. A number is a constant: inside compile() it is written into the
  * kernel's uniforms at capture and every replay keeps it (a value that must change per step is a RuntimeValue).
  */
-function scalarB(op: string, a: Tensor, b: TensorLike): b is number {
+function scalarB(op: CheckedOp, a: Tensor, b: TensorLike): b is number {
   checkArgs(op, a, typeof b === 'number' ? a : b);
   return typeof b === 'number';
 }

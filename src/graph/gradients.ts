@@ -3,9 +3,9 @@
 // Frozen inputs (requiresGrad false) are skipped, so e.g. a frozen conv weight costs no weight-gradient kernel.
 //
 // The table is also the list of differentiable ops: OpName is its keys, and each rule states what the forward
-// saves for it (`rule<{alpha: number}>(...)`). ops.ts records a node with record(out, 'leakyRelu', inputs,
-// {alpha}), typed against this table: a misspelled op, an op without a rule, or a saved value the rule does not
-// expect (or one missing) is a compile error, not a failure at backward().
+// saves for it (`rule<{alpha: number}>(...)`). Ops end with record(out, 'leakyRelu', inputs, {alpha}) (record.ts),
+// typed against this table: a misspelled op, an op without a rule, or a saved value the rule does not expect (or
+// one missing) is a compile error, not a failure at backward().
 import * as K from './kernels.js';
 import * as O from './ops.js';
 import {empty, type Tensor} from './tensor.js';

@@ -1,39 +1,16 @@
 // Op front-ends, PyTorch names in camelCase. Each validates its inputs (errors name the op and shapes),
-// launches kernels (kernels.ts) and records a node whose gradient rule lives in gradients.ts.
-import {isGradEnabled, noGrad, rt} from './engine.js';
+// launches kernels (kernels.ts) and records a node (record.ts) whose gradient rule lives in gradients.ts.
+import {noGrad, rt} from './engine.js';
 import * as K from './kernels.js';
-import {checkShape, dtypeOf, empty, fmt, fromData, sizeOf, Tensor, type DTypeName, type Node, type Shape} from './tensor.js';
+import {checkShape, dtypeOf, empty, fmt, fromData, sizeOf, Tensor, type DTypeName, type Shape} from './tensor.js';
 import type {UnaryOp} from './op-codes.js';
 import {checkArgs, setCurrentOp, type CheckedOp} from './validate.js';
 import {anomalyCheck, anomalyHost} from './anomaly.js';
 import {mulberry32} from '../rng.js';
-// A cycle (the rules call ops), safe because neither module uses the other at load time.
-import {GRADIENTS, type OpName, type SavedOf} from './gradients.js';
-// Loads autograd, which gives Tensor.backward() its implementation (every tensor with a graph comes from here).
-import './autograd.js';
+import {record, recordNode} from './record.js';
+import type {OpName} from './gradients.js';
 
 export type TensorLike = Tensor | number;
-
-/** The saved-values argument of record(): omitted for ops whose rule needs nothing saved. */
-type SavedArg<P extends OpName> = keyof SavedOf<P> extends never ? [] : [saved: SavedOf<P>];
-
-/**
- * Ends an op: records a node for autograd (when an input requires grad) with op P's rule from the table in
- * gradients.ts, and what the forward saved for it, typed by that rule.
- */
-function record<P extends OpName>(out: Tensor, op: P, inputs: Tensor[], ...saved: SavedArg<P>): Tensor {
-  return recordNode(out, op, inputs, saved[0] ?? {}, GRADIENTS[op] as unknown as Node['backward']);
-}
-
-function recordNode(out: Tensor, op: string, inputs: Tensor[], saved: object, backward: Node['backward']): Tensor {
-  if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
-    out.node = {op, inputs, saved, backward};
-    out.requiresGrad = true;
-  }
-  anomalyCheck(op, inputs, [out]);
-  setCurrentOp(null);
-  return out;
-}
 
 // Non-tensor arguments (tensor arguments are checked by checkArgs, validate.ts).
 const err = (op: string, msg: string) => new Error(`webgpu-transfer: ${op}: ${msg}`);

@@ -2,11 +2,39 @@
 // package's library (dist/lib); `--types` also writes the package's declarations (dist/types, tsc; npm pack).
 // WGSL files are imported as text, so kernels live in shaders/*.wgsl and still ship inside the JS.
 import {build} from 'esbuild';
-import {copyFileSync, readdirSync, existsSync, rmSync} from 'node:fs';
+import {copyFileSync, readdirSync, readFileSync, existsSync, rmSync} from 'node:fs';
 import {join} from 'node:path';
 import {execFileSync} from 'node:child_process';
 
 const list = (dir) => existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)) : [];
+
+// The test suites are found, not listed: every test/*.test.ts, for the Node runner (test/run.ts) and the browser
+// suite (test/browser/suite.ts) alike, through the module 'virtual:test-files'. Markers in a file's comments:
+//   // @test node-only: <why>   kept out of the browser suite (files, processes, Node-only modules)
+//   // @test order <N>: <why>   run after the files of lower order (default 0; ties by name)
+// A file without the node-only marker that imports node:* fails the build (it would fail in the browser).
+function testFiles() {
+  return readdirSync('test').filter((f) => f.endsWith('.test.ts')).map((f) => {
+    const text = readFileSync(join('test', f), 'utf8');
+    const nodeOnly = /^\/\/ @test node-only:/m.test(text);
+    const order = Number(/^\/\/ @test order (-?\d+):/m.exec(text)?.[1] ?? 0);
+    if (!nodeOnly && /from 'node:/.test(text)) throw new Error(`test/${f} imports node:* but is not marked '// @test node-only: <why>'`);
+    return {name: f.replace(/\.test\.ts$/, ''), file: f, nodeOnly, order};
+  }).sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+// In the browser bundle the module lists only the files not marked node-only (esbuild bundles every listed one).
+const testFilesPlugin = (browser) => ({
+  name: 'test-files',
+  setup(b) {
+    b.onResolve({filter: /^virtual:test-files$/}, () => ({path: 'test-files', namespace: 'virtual'}));
+    b.onLoad({filter: /.*/, namespace: 'virtual'}, () => ({
+      resolveDir: join(process.cwd(), 'test'), loader: 'js',
+      // Dynamic imports: esbuild bundles them, and the runner can load a subset (WGT_TEST_FILES).
+      contents: `export const testFiles = [\n${testFiles().filter((t) => !browser || !t.nodeOnly).map((t) =>
+        `  {name: ${JSON.stringify(t.name)}, nodeOnly: ${t.nodeOnly}, order: ${t.order}, load: () => import(${JSON.stringify('./' + t.file)})},`).join('\n')}\n];\n`,
+    }));
+  },
+});
 // test/lib/device-probe.ts runs in a child process of the suite.
 const nodeEntries = ['test/lib/device-probe.ts', ...list('test'), ...list('demos'), ...list('bench'), ...list('src/cli')];
 const external = ['webgpu', 'playwright-core', '@tensorflow/*', 'mnist', 'fashion-mnist', 'esbuild', 'vega', 'vega-lite',
@@ -21,7 +49,7 @@ const browserDevice = {
 };
 
 await build({
-  ...common, entryPoints: nodeEntries, outdir: 'dist', outbase: '.', platform: 'node', target: 'node20', external,
+  ...common, entryPoints: nodeEntries, outdir: 'dist', outbase: '.', platform: 'node', target: 'node20', external, plugins: [testFilesPlugin(false)],
   banner: {js: "import {createRequire as __wgtRequire} from 'node:module'; const require = __wgtRequire(import.meta.url);"},
 });
 // The browser bundle the tests serve: the same engine; only device acquisition differs.
@@ -32,7 +60,7 @@ await build({
 // The browser kernel tests (test/browser.test.ts serves dist/browser and drives it in headless Chromium).
 await build({
   ...common, entryPoints: {'kernel-tests': 'test/browser/entry.ts', 'kernel-suite': 'test/browser/suite.ts'}, outdir: 'dist/browser', platform: 'browser',
-  target: 'es2022', external: ['node:*'], plugins: [browserDevice],
+  target: 'es2022', external: ['node:*'], plugins: [browserDevice, testFilesPlugin(true)],
 });
 copyFileSync('test/browser/index.html', 'dist/browser/kernel-tests.html');
 copyFileSync('test/browser/suite.html', 'dist/browser/kernel-suite.html');

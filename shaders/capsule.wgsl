@@ -8,14 +8,8 @@
 // softmax over j is the softmax kernel's. The float64 reference and the composition of generic ops (matmul, mul,
 // sum) are what the tests check these against.
 
-override WG: u32 = 64u;
-
-// n: threads; b, i, j, o, d: batch, input capsules, output capsules, output dim, input dim.
-struct Params { n: u32, b: u32, i: u32, j: u32, o: u32, d: u32, _a: u32, _b: u32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
-
-fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+// The uniform p (threads n; batch b, input capsules i, output capsules j, output dim o, input dim d) and WG are
+// declared in src/graph/shaders.ts (CAPSULE).
 
 // ---- squash over rows of length p.d: v = s * |s| / (1 + |s|^2) ----
 @group(0) @binding(1) var<storage, read> sq_s: array<f32>;

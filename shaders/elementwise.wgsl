@@ -1,30 +1,14 @@
 // Elementwise kernels: unary, binary and ternary (where), with NumPy broadcasting up to rank 8.
 // The op is an override constant, so each op compiles to its own branch-free pipeline; shapes are uniforms.
-// Op codes are mirrored in src/graph/op-codes.ts.
+// OP selects a case by its name: the codes (UNARY_neg, BINARY_add, ...) are generated from the tables of
+// src/graph/op-codes.ts, so the numbers live in one place. The uniforms `p` (n, rank, alpha, beta, shape, and the
+// operands' strides sa, sb, sc in the output's index space, 0 where broadcast) are declared in src/graph/shaders.ts.
 
 override OP: u32 = 0u;
 // false: every operand has the output's shape and is contiguous (or is a 1-element scalar): no index math.
 override BROADCAST: bool = false;
-override WG: u32 = 256u;
 // Rank of the broadcast index space, fixed per pipeline so the offset loop unrolls.
 override RANK: u32 = 1u;
-
-struct Params {
-  n: u32,
-  rank: u32,
-  alpha: f32,
-  beta: f32,
-  shape: array<vec4<u32>, 2>,
-  sa: array<vec4<u32>, 2>,  // element strides of operand a in the output's index space (0 where broadcast)
-  sb: array<vec4<u32>, 2>,
-  sc: array<vec4<u32>, 2>,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-
-fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 { return v[i / 4u][i % 4u]; }
-
-fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
 
 // Offsets of the operands for output element i (broadcast path).
 fn offsets(i: u32) -> vec3<u32> {
@@ -42,25 +26,25 @@ fn offsets(i: u32) -> vec3<u32> {
 // Special values follow PyTorch through the helpers of numerics.wgsl (NaN propagates, log(0) = -Inf, ...).
 fn unary(x: f32) -> f32 {
   switch OP {
-    case 0u: { return x; }                                  // copy
-    case 1u: { return -x; }                                 // neg
-    case 2u: { return ieee_exp(x); }                        // exp
-    case 3u: { return ieee_log(x); }                        // log
-    case 4u: { return ieee_sqrt(x); }                       // sqrt
-    case 5u: { return select(max(x, 0.0), x, is_nan(x)); }  // relu
-    case 6u: { return select(p.alpha * x, x, x > 0.0 || is_nan(x)); } // leaky relu (alpha = slope)
-    case 7u: { return ieee_sigmoid(x); }                    // sigmoid
-    case 8u: { return ieee_tanh(x); }                       // tanh
-    case 9u: { return abs(x); }                             // abs
-    case 10u: { return select(clamp(x, p.alpha, p.beta), x, is_nan(x)); } // clamp
-    case 11u: { return x * p.alpha + p.beta; }              // affine (scalar mul/add)
-    case 12u: { return ieee_pow(x, p.alpha); }              // pow by a scalar exponent
-    case 13u: { return x * x; }                             // square
-    case 14u: { return 1.0 / x; }                           // reciprocal
-    case 15u: { return sign(x); }                           // sign
-    case 16u: { return select(0.0, 1.0, x > p.alpha); }     // step: x > alpha
-    case 17u: { return select(0.0, 1.0, (x >= p.alpha) && (x <= p.beta)); } // inside [alpha, beta]
-    case 18u: { return p.alpha; }                           // fill
+    case UNARY_copy: { return x; }
+    case UNARY_neg: { return -x; }
+    case UNARY_exp: { return ieee_exp(x); }
+    case UNARY_log: { return ieee_log(x); }
+    case UNARY_sqrt: { return ieee_sqrt(x); }
+    case UNARY_relu: { return select(max(x, 0.0), x, is_nan(x)); }
+    case UNARY_leakyRelu: { return select(p.alpha * x, x, x > 0.0 || is_nan(x)); }  // leaky relu (alpha = slope)
+    case UNARY_sigmoid: { return ieee_sigmoid(x); }
+    case UNARY_tanh: { return ieee_tanh(x); }
+    case UNARY_abs: { return abs(x); }
+    case UNARY_clamp: { return select(clamp(x, p.alpha, p.beta), x, is_nan(x)); }
+    case UNARY_affine: { return x * p.alpha + p.beta; }  // affine (scalar mul/add)
+    case UNARY_powScalar: { return ieee_pow(x, p.alpha); }  // pow by a scalar exponent
+    case UNARY_square: { return x * x; }
+    case UNARY_reciprocal: { return 1.0 / x; }
+    case UNARY_sign: { return sign(x); }
+    case UNARY_stepAbove: { return select(0.0, 1.0, x > p.alpha); }  // step: x > alpha
+    case UNARY_inside: { return select(0.0, 1.0, (x >= p.alpha) && (x <= p.beta)); }  // inside [alpha, beta]
+    case UNARY_fill: { return p.alpha; }
     default: { return x; }
   }
 }
@@ -69,26 +53,26 @@ fn unordered(a: f32, b: f32) -> bool { return is_nan(a) || is_nan(b); }
 
 fn binary(a: f32, b: f32) -> f32 {
   switch OP {
-    case 0u: { return a + b; }
-    case 1u: { return a - b; }
-    case 2u: { return a * b; }
-    case 3u: { return a / b; }
-    case 4u: { return ieee_pow(a, b); }
-    case 5u: { return nan_max(a, b); }
-    case 6u: { return nan_min(a, b); }
+    case BINARY_add: { return a + b; }
+    case BINARY_sub: { return a - b; }
+    case BINARY_mul: { return a * b; }
+    case BINARY_div: { return a / b; }
+    case BINARY_pow: { return ieee_pow(a, b); }
+    case BINARY_maximum: { return nan_max(a, b); }
+    case BINARY_minimum: { return nan_min(a, b); }
     // Comparisons with NaN are false, stated explicitly (an implementation may assume there is none).
-    case 7u: { return select(0.0, 1.0, a > b && !unordered(a, b)); }
-    case 8u: { return select(0.0, 1.0, a < b && !unordered(a, b)); }
-    case 9u: { return select(0.0, 1.0, a >= b && !unordered(a, b)); }
-    case 10u: { return select(0.0, 1.0, a == b && !unordered(a, b)); }
+    case BINARY_gt: { return select(0.0, 1.0, a > b && !unordered(a, b)); }
+    case BINARY_lt: { return select(0.0, 1.0, a < b && !unordered(a, b)); }
+    case BINARY_ge: { return select(0.0, 1.0, a >= b && !unordered(a, b)); }
+    case BINARY_eq: { return select(0.0, 1.0, a == b && !unordered(a, b)); }
     // Fused gradient ops: a = forward input or output, b = incoming gradient.
-    case 20u: { return select(0.0, b, a > 0.0 || is_nan(a)); }    // relu' (NaN input passes g on, as torch)
-    case 21u: { return select(p.alpha * b, b, a > 0.0); }         // leaky relu'
-    case 22u: { return b * a * (1.0 - a); }                       // sigmoid' from output
-    case 23u: { return b * (1.0 - a * a); }                       // tanh' from output
-    case 24u: { return select(0.0, b, (a >= p.alpha) && (a <= p.beta)); } // clamp'
-    case 25u: { return b * sign(a); }                             // abs'
-    case 26u: { return a * p.alpha + b * p.beta; }                // axpby
+    case BINARY_reluGrad: { return select(0.0, b, a > 0.0 || is_nan(a)); }  // relu' (NaN input passes g on, as torch)
+    case BINARY_leakyReluGrad: { return select(p.alpha * b, b, a > 0.0); }  // leaky relu'
+    case BINARY_sigmoidGrad: { return b * a * (1.0 - a); }  // sigmoid' from output
+    case BINARY_tanhGrad: { return b * (1.0 - a * a); }  // tanh' from output
+    case BINARY_clampGrad: { return select(0.0, b, (a >= p.alpha) && (a <= p.beta)); }  // clamp'
+    case BINARY_absGrad: { return b * sign(a); }  // abs'
+    case BINARY_axpby: { return a * p.alpha + b * p.beta; }
     default: { return a; }
   }
 }

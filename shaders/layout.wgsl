@@ -1,24 +1,11 @@
 // Data movement: one strided copy serves permute/transpose, slice, concat (copy into a region of the output),
 // broadcast materialisation (stride 0) and pad; plus fill, gather along an axis, its scatter-add, and one-hot.
+// Uniforms (declared in src/graph/shaders.ts): cp strided copy, fp fill, gp gather and scatter-add, op one-hot,
+// kp the anomaly scan.
 
-override WG: u32 = 256u;
 // Rank of the strided copy, fixed per pipeline so the index loop unrolls and its uniform reads are static.
 override RANK: u32 = 1u;
 
-struct CopyParams {
-  n: u32,
-  rank: u32,
-  in_offset: u32,
-  out_offset: u32,
-  shape: array<vec4<u32>, 2>,     // iteration shape
-  in_strides: array<vec4<u32>, 2>,
-  out_strides: array<vec4<u32>, 2>,
-}
-
-fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 { return v[i / 4u][i % 4u]; }
-fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
-
-@group(0) @binding(0) var<uniform> cp: CopyParams;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
@@ -39,8 +26,6 @@ fn copy_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   dst[di] = src[si];
 }
 
-struct FillParams { n: u32, value: f32, _a: u32, _b: u32 }
-@group(0) @binding(0) var<uniform> fp: FillParams;
 @group(0) @binding(1) var<storage, read_write> fout: array<f32>;
 
 @compute @workgroup_size(WG)
@@ -51,8 +36,6 @@ fn fill_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 }
 
 // gather: out[o, j, k] = x[o, idx[j], k] for x viewed as [outer, n, inner], idx of length m.
-struct GatherParams { outer: u32, n: u32, inner: u32, m: u32 }
-@group(0) @binding(0) var<uniform> gp: GatherParams;
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
 @group(0) @binding(2) var<storage, read> gidx: array<i32>;
 @group(0) @binding(3) var<storage, read_write> gout: array<f32>;
@@ -72,7 +55,6 @@ fn gather_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 
 // scatter-add, the gradient of gather: dx[o, r, k] = sum over j with idx[j] == r of g[o, j, k].
 // One thread per element of dx: no float atomics needed.
-@group(0) @binding(0) var<uniform> sp: GatherParams;
 @group(0) @binding(1) var<storage, read> sg: array<f32>;
 @group(0) @binding(2) var<storage, read> sidx: array<i32>;
 @group(0) @binding(3) var<storage, read_write> sdx: array<f32>;
@@ -80,20 +62,18 @@ fn gather_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 @compute @workgroup_size(WG)
 fn scatter_add_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
-  if (i >= sp.outer * sp.n * sp.inner) { return; }
-  let k = i % sp.inner;
-  let r = (i / sp.inner) % sp.n;
-  let o = i / (sp.inner * sp.n);
+  if (i >= gp.outer * gp.n * gp.inner) { return; }
+  let k = i % gp.inner;
+  let r = (i / gp.inner) % gp.n;
+  let o = i / (gp.inner * gp.n);
   var acc = 0.0;
-  for (var j = 0u; j < sp.m; j++) {
-    if (sidx[j] == i32(r)) { acc += sg[(o * sp.m + j) * sp.inner + k]; }
+  for (var j = 0u; j < gp.m; j++) {
+    if (sidx[j] == i32(r)) { acc += sg[(o * gp.m + j) * gp.inner + k]; }
   }
   sdx[i] = acc;
 }
 
 // one_hot: out[i, c] = (labels[i] == c) for c < classes.
-struct OneHotParams { n: u32, classes: u32, _a: u32, _b: u32 }
-@group(0) @binding(0) var<uniform> op: OneHotParams;
 @group(0) @binding(1) var<storage, read> olabels: array<i32>;
 @group(0) @binding(2) var<storage, read_write> oout: array<f32>;
 
@@ -108,8 +88,6 @@ fn one_hot_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 }
 
 // Anomaly mode (src/graph/anomaly.ts): flags[slot] |= 1 for a NaN, 2 for +Inf, 4 for -Inf anywhere in x.
-struct CheckParams { n: u32, slot: u32, _a: u32, _b: u32 }
-@group(0) @binding(0) var<uniform> kp: CheckParams;
 @group(0) @binding(1) var<storage, read> kx: array<f32>;
 @group(0) @binding(2) var<storage, read_write> kflags: array<atomic<u32>>;
 

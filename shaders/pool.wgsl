@@ -1,18 +1,7 @@
 // 2-D max and average pooling on NCHW tensors, forward and backward.
 // Backward runs one thread per input element and gathers from the windows that cover it (no atomics).
 
-override WG: u32 = 64u;
 override MAX: bool = true;   // max pooling; false: average (count includes padding, as PyTorch's default)
-
-struct Params {
-  NC: u32, H: u32, W: u32, OH: u32,
-  OW: u32, KH: u32, KW: u32, SH: u32,
-  SW: u32, PH: u32, PW: u32, _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-
-fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;

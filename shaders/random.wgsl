@@ -1,14 +1,7 @@
 // Counter-based random numbers: a PCG hash of (seed, element index), so results do not depend on the
 // dispatch shape and a seeded run is reproducible on any adapter.
 
-override WG: u32 = 256u;
-
-struct Params { n: u32, seed: u32, p: f32, scale: f32 }
-
-@group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-
-fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
 
 fn pcg(v: u32) -> u32 {
   let state = v * 747796405u + 2891336453u;

@@ -5,15 +5,9 @@
 // OP: 0 sum, 1 max, 2 min (scaled by alpha afterwards: mean = sum with alpha = 1/r).
 
 override OP: u32 = 0u;
-override WG: u32 = 64u;
 
-struct Params { outer: u32, r: u32, inner: u32, alpha: f32, chunk: u32, chunks: u32, _a: u32, _b: u32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-
-fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
 
 @compute @workgroup_size(WG)
 fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

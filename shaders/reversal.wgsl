@@ -4,14 +4,7 @@
 // rewrites that buffer before every replay: the schedule lambda_p really changes step to step. A JS-number
 // lambda (a constant) comes through the uniforms instead (LAMBDA_FROM_BUFFER = false).
 
-override WG: u32 = 256u;
 override LAMBDA_FROM_BUFFER: bool = false;
-
-struct Params { n: u32, lambda: f32, _a: u32, _b: u32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
-
-fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
 
 @group(0) @binding(1) var<storage, read> fx: array<f32>;
 @group(0) @binding(2) var<storage, read_write> fy: array<f32>;

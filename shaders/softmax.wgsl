@@ -3,13 +3,6 @@
 // (a NaN or +Inf in a row makes the row NaN), through the helpers of numerics.wgsl.
 
 override LOG: bool = false;   // log-softmax instead of softmax
-override WG: u32 = 64u;
-
-struct Params { outer: u32, r: u32, inner: u32, alpha: f32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
-
-fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;

@@ -1,3 +1,5 @@
+// @test node-only: drives headless Chromium
+// @test order 95: after every in-process suite (the browser part runs on the first adapter pass only)
 // The whole kernel correctness suite in headless Chromium: the same test files as Node (see
 // test/browser/suite.ts), on Chromium's WebGPU adapter. Its counts print next to Node's.
 import {suite} from 'uvu';

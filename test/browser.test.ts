@@ -1,3 +1,5 @@
+// @test node-only: drives headless Chromium
+// @test order 95: after every in-process suite (the browser part runs on the first adapter pass only)
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import {resolve} from 'node:path';

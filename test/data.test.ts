@@ -1,3 +1,4 @@
+// @test node-only: dataset files and PNG decoding (pngjs, node:fs)
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import {PNG} from 'pngjs';

@@ -1,3 +1,4 @@
+// @test node-only: reads and writes checkpoint files (node:fs)
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import {existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';

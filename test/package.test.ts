@@ -1,3 +1,5 @@
+// @test node-only: packs and installs the package (npm, child processes)
+// @test order 99: last: packs and installs the package into a temporary app (first pass only)
 // The package as a user gets it: npm pack (which builds the bundles and declarations), install the tarball
 // into an empty app without dev dependencies, then there: import it in Node (ESM and require), type-check a
 // file against the shipped declarations (a wrong call must fail), compile and run the README's examples, run

@@ -1,3 +1,4 @@
+// @test node-only: reads the PyTorch fixtures from disk (node:fs)
 // PyTorch both ways, against fixtures PyTorch made once (scripts/torch-fixtures.py; README "PyTorch"): a
 // LeNet-5 state dict saved by PyTorch loads here as a source model and gives PyTorch's outputs, and a checkpoint
 // written here was loaded by PyTorch (load_state_dict, strict) and gave the outputs recorded beside it.

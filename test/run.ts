@@ -1,37 +1,20 @@
 // The test entry (npm test): every suite in one process on one device; prints `N passed, N failed` last.
+// The files are found by scripts/build.mjs (every test/*.test.ts, module 'virtual:test-files'), in the order of
+// their `// @test order <N>` markers, then by name. The orders that matter:
+//   errors.test (90): last before the browser part: it shuts the device down and starts it again.
+//   browser.test, browser-suite.test (95): headless Chromium (first adapter pass only, WGT_SKIP_BROWSER).
+//   package.test (99): packs and installs the package into a temporary app (first pass only, like the browser).
+// WGT_TEST_FILES=elementwise,autograd runs only those files (names without .test.ts).
 import './lib/defer.js';
 import {exec} from 'uvu';
 import * as wt from '../src/index.js';
-import './elementwise.test.js';
-import './reduce.test.js';
-import './softmax.test.js';
-import './matmul.test.js';
-import './conv-pool.test.js';
-import './layout.test.js';
-import './autograd.test.js';
-import './runtime.test.js';
-import './optim-kernels.test.js';
-import './nn.test.js';
-import './io.test.js';
-import './pytorch.test.js';
-import './data.test.js';
-import './mnist-cache.test.js';
-import './train.test.js';
-import './cli.test.js';
-import './transfer.test.js';
-import './transfer-node.test.js';
-import './web.test.js';
-import './transfer2.test.js';
-import './capsnet.test.js';
-import './numerics.test.js';
-import './properties.test.js';
-import './soak.test.js';
-// Last before the browser part: it shuts the device down and starts it again.
-import './errors.test.js';
-import './browser.test.js';
-import './browser-suite.test.js';
-// Packs and installs the package into a temporary app (first pass only, like the browser part).
-import './package.test.js';
+import {testFiles} from 'virtual:test-files';
+
+const only = process.env.WGT_TEST_FILES?.split(',').map((s) => s.trim()).filter(Boolean);
+const unknown = only?.filter((n) => !testFiles.some((f) => f.name === n)) ?? [];
+if (unknown.length) throw new Error(`WGT_TEST_FILES: no test file ${unknown.join(', ')} (have: ${testFiles.map((f) => f.name).join(', ')})`);
+// Imported in order; each file queues its suites (defer.js), which exec() then runs.
+for (const f of testFiles) if (!only || only.includes(f.name)) await f.load();
 
 let out = '';
 const write = process.stdout.write.bind(process.stdout);

@@ -1,3 +1,4 @@
+// @test node-only: acquires devices itself (getDevice, backends) and checks buffer-pool internals of the Node runtime
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';

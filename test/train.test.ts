@@ -1,3 +1,4 @@
+// @test node-only: Trainer, checkpoints and datasets on disk (node:fs)
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import {mkdtempSync, readFileSync} from 'node:fs';

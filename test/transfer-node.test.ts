@@ -1,3 +1,4 @@
+// @test node-only: transfer runs with file sinks and child processes
 // Transfer in Node: exact resume through safetensors checkpoints, and the experiment command (flags checked before
 // any work; an end-to-end run writes its tables, raw runs and charts, and a rerun reuses finished runs).
 import {existsSync, mkdtempSync, readFileSync} from 'node:fs';

@@ -1,3 +1,4 @@
+// @test node-only: loads MNIST through the Node dataset module
 // Transfer II: gradient reversal kernels (eager and under replay with a changing lambda), the DANN schedules and
 // combined gradient against finite differences of the float64 objective, multitask weighting (uncertainty
 // gradients, GradNorm's tap and weights), PCA against a known spectrum, the domain-gap numbers, and refusals.

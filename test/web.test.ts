@@ -1,3 +1,4 @@
+// @test node-only: starts the HTTP server and drives Chromium
 // The live training page in headless Chromium, end to end: train, watch the curves and accuracy update, Stop
 // leaves the page responsive and Resume continues, a transfer demo reports forgetting, weights saved as a
 // download load in Node, a checkpoint trained in Node loads in the page with the same test accuracy; and the

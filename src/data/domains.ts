@@ -4,7 +4,7 @@
 //             the train and test splits draw from separate texture pools.
 //   inverted, rotated (by an angle), affineJitter (random rotation/scale/shear/shift), noisy (Gaussian).
 import type {ImageSet} from './mnist.js';
-import {gaussian, mulberry32} from './rng.js';
+import {gaussian, mulberry32} from '../rng.js';
 
 const T1 = 64; // v1 texture size
 

@@ -2,7 +2,7 @@
 // as CapsNet training uses), fixed-size host buffers reused every batch, and a state for exact resume.
 import type {ImageSet} from './mnist.js';
 import {shuffled} from './split.js';
-import {mulberry32} from './rng.js';
+import {mulberry32} from '../rng.js';
 
 export interface LoaderOptions { batch: number; shuffle?: boolean; seed?: number; shift?: number }
 export interface LoaderState { epoch: number; cursor: number }

@@ -1,6 +1,6 @@
 // Deterministic seeded splits, subsets and batches of an ImageSet.
 import type {ImageSet} from './mnist.js';
-import {mulberry32} from './rng.js';
+import {mulberry32} from '../rng.js';
 
 export function shuffled(n: number, seed: number): Int32Array {
   const idx = Int32Array.from({length: n}, (_, i) => i);

@@ -3,11 +3,9 @@
 // throws naming the first op that produced one, with its input and output shapes. WebGPU cannot read back
 // synchronously, so the error comes at that read, not inside the op; the order of ops is kept exactly.
 // Off by default (each op then costs one more small dispatch); on with setAnomalyMode(true) or WGT_ANOMALY=1.
-import {grid1d} from '../gpu/runtime.js';
 import {rt} from './engine.js';
-import {SHADERS} from './shaders.js';
+import {LAYOUT} from './shaders.js';
 import {setAfterRead, type Tensor} from './tensor.js';
-import {uw} from './uniforms.js';
 
 const env = typeof process !== 'undefined' && process.env ? process.env : {};
 let enabled = env.WGT_ANOMALY === '1';
@@ -64,10 +62,7 @@ export function anomalyCheck(op: string, inputs: Tensor[], outputs: Tensor[]): v
     if (out.dtype !== 'f32' || !out.size || out.disposed) continue;
     const slot = nextSlot(`'${op}' gave ${out.describe()} from inputs ${shapes(inputs)}`);
     const s = st();
-    rt().dispatch({
-      kernel: SHADERS.layout, entry: 'nonfinite_main', buffers: [out.buffer, s.chunks[Math.floor(slot / SLOTS)]],
-      uniforms: uw().u(out.size, slot % SLOTS, 0, 0).build(), workgroups: grid1d(out.size, 256),
-    });
+    LAYOUT.launch('nonfinite_main', {buffers: [out.buffer, s.chunks[Math.floor(slot / SLOTS)]], params: {n: out.size, slot: slot % SLOTS}, threads: out.size});
   }
 }
 

@@ -1,9 +1,8 @@
 // Reverse-mode autograd: topological order from the output, one gradient rule per node (gradients.ts),
 // accumulation where a tensor feeds several ops, leaf gradients stored in `.grad` (accumulating across calls).
 import {keep, noGrad} from './engine.js';
-import {GRADIENTS} from './gradients.js';
 import * as K from './kernels.js';
-import {empty, fmt, idMark, Tensor} from './tensor.js';
+import {empty, fmt, idMark, setBackward, type Tensor} from './tensor.js';
 import {checkArgs, setCurrentOp} from './validate.js';
 import {anomalyCheck} from './anomaly.js';
 
@@ -89,11 +88,9 @@ export function backward(root: Tensor, grad?: Tensor): void {
         release(t);
         continue;
       }
-      const rule = node.backward ?? GRADIENTS[node.op];
-      if (!rule) throw new Error(`webgpu-transfer: backward: no gradient rule for op '${node.op}'`);
       let gIn: (Tensor | null)[];
       try {
-        gIn = rule(g, node, t);
+        gIn = node.backward(g, node, t);
       } catch (e) {
         const msg = (e as Error).message.replace(/^webgpu-transfer: /, '');
         throw new Error(`webgpu-transfer: backward of '${node.op}' (output ${t.describe()}, inputs ${node.inputs.map((x) => x.describe()).join(', ')}): ${msg}`);
@@ -119,7 +116,5 @@ export function backward(root: Tensor, grad?: Tensor): void {
   });
 }
 
-Tensor.prototype.backward = function (this: Tensor, grad?: Tensor) { backward(this, grad); };
-declare module './tensor.js' {
-  interface Tensor { backward(grad?: Tensor): void }
-}
+// Tensor.backward() calls this (tensor.ts cannot import this module without an import cycle).
+setBackward(backward);

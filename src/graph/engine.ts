@@ -2,6 +2,7 @@
 import {getDevice, type DeviceOptions, type AdapterReport} from '../gpu/device.js';
 import {Runtime} from '../gpu/runtime.js';
 import {SHADERS} from './shaders.js';
+import {remapCompileError} from './kernel-def.js';
 import type {Tensor} from './tensor.js';
 
 let runtime: Runtime | null = null;
@@ -19,7 +20,7 @@ export function init(opts: DeviceOptions = {}): Promise<Runtime> {
     initPromise = (async () => {
       const ctx = await getDevice(opts);
       const rt = new Runtime(ctx);
-      for (const src of Object.values(SHADERS)) await rt.pipelines.check(src);
+      for (const src of Object.values(SHADERS)) await rt.pipelines.check(src).catch((e: Error) => { throw remapCompileError(e, src); });
       runtime = rt;
       generation++;
       return rt;

@@ -3,7 +3,7 @@
 import {grid1d, type Uniforms} from '../gpu/runtime.js';
 import type {KernelSource} from '../gpu/pipelines.js';
 import {keep, rt} from './engine.js';
-import {SHADERS} from './shaders.js';
+import {ELEMENTWISE, LAYOUT, POOL, RANDOM, REDUCE, REVERSAL, SHADERS, SOFTMAX} from './shaders.js';
 import {empty, fmt, sizeOf, type Shape, type Tensor} from './tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from './op-codes.js';
 import {uw} from './uniforms.js';
@@ -58,14 +58,13 @@ const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i
 export function unaryK(op: UnaryOp, a: Tensor, alpha = 0, beta = 0): Tensor {
   const out = empty(a.shape);
   if (!out.size) return out;
-  launch1d(SHADERS.elementwise, 'unary_main', [a.buffer, out.buffer], ewParams(out.size, [], alpha, beta, []), out.size, 256, {OP: UNARY[op]});
+  ELEMENTWISE.launch('unary_main', {buffers: [a.buffer, out.buffer], params: ewParams(out.size, [], alpha, beta, []), threads: out.size, constants: {OP: UNARY[op]}});
   return out;
 }
 
-function ewParams(n: number, out: Shape, alpha: number, beta: number, operands: Shape[]): ArrayBuffer {
-  const w = uw().u(n, out.length).f(alpha, beta).vec8(out as number[]);
-  for (let i = 0; i < 3; i++) w.vec8(operands[i] ? broadcastStrides(operands[i], out) : []);
-  return w.build();
+function ewParams(n: number, out: Shape, alpha: number, beta: number, operands: Shape[]) {
+  const s = (i: number) => (operands[i] ? broadcastStrides(operands[i], out) : []);
+  return {n, rank: out.length, alpha, beta, shape: out, sa: s(0), sb: s(1), sc: s(2)};
 }
 
 export function binaryK(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0): Tensor {
@@ -73,7 +72,8 @@ export function binaryK(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0)
   const out = empty(shape);
   if (!out.size) return out;
   const broadcast = !(sameShape(a.shape, shape) && sameShape(b.shape, shape));
-  launch1d(SHADERS.elementwise, 'binary_main', [a.buffer, b.buffer, out.buffer], ewParams(out.size, shape, alpha, beta, [a.shape, b.shape]), out.size, 256, {OP: BINARY[op], BROADCAST: broadcast ? 1 : 0, RANK: broadcast ? shape.length : 1});
+  ELEMENTWISE.launch('binary_main', {buffers: [a.buffer, b.buffer, out.buffer], params: ewParams(out.size, shape, alpha, beta, [a.shape, b.shape]),
+    threads: out.size, constants: {OP: BINARY[op], BROADCAST: broadcast ? 1 : 0, RANK: broadcast ? shape.length : 1}});
   return out;
 }
 
@@ -82,7 +82,8 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const out = empty(shape);
   if (!out.size) return out;
   const broadcast = ![cond, a, b].every((t) => sameShape(t.shape, shape));
-  launch1d(SHADERS.elementwise, 'where_main', [cond.buffer, a.buffer, b.buffer, out.buffer], ewParams(out.size, shape, 0, 0, [cond.shape, a.shape, b.shape]), out.size, 256, {BROADCAST: broadcast ? 1 : 0, RANK: broadcast ? shape.length : 1});
+  ELEMENTWISE.launch('where_main', {buffers: [cond.buffer, a.buffer, b.buffer, out.buffer], params: ewParams(out.size, shape, 0, 0, [cond.shape, a.shape, b.shape]),
+    threads: out.size, constants: {BROADCAST: broadcast ? 1 : 0, RANK: broadcast ? shape.length : 1}});
   return out;
 }
 
@@ -91,12 +92,13 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
 export function copyK(src: Tensor, dst: Tensor, shape: Shape, inStrides: number[], outStrides: number[], inOffset = 0, outOffset = 0): void {
   const n = sizeOf(shape);
   if (!n) return;
-  launch1d(SHADERS.layout, 'copy_main', [src.buffer, dst.buffer], uw().u(n, shape.length, inOffset, outOffset).vec8(shape as number[]).vec8(inStrides).vec8(outStrides).build(), n, 256, {RANK: Math.max(1, shape.length)});
+  LAYOUT.launch('copy_main', {buffers: [src.buffer, dst.buffer], threads: n, constants: {RANK: Math.max(1, shape.length)},
+    params: {n, rank: shape.length, in_offset: inOffset, out_offset: outOffset, shape, in_strides: inStrides, out_strides: outStrides}});
 }
 
 export function fillK(t: Tensor, value: number): Tensor {
   if (!t.size) return t;
-  launch1d(SHADERS.layout, 'fill_main', [t.buffer], uw().u(t.size).f(value).u(0, 0).build(), t.size, 256);
+  LAYOUT.launch('fill_main', {buffers: [t.buffer], params: {n: t.size, value}, threads: t.size});
   return t;
 }
 
@@ -119,21 +121,21 @@ export function gatherK(x: Tensor, idx: Tensor, outer: number, n: number, inner:
   const out = empty(outShape, x.dtype);
   const m = idx.size;
   if (!out.size) return out;
-  launch1d(SHADERS.layout, 'gather_main', [x.buffer, idx.buffer, out.buffer], uw().u(outer, n, inner, m).build(), out.size, 256);
+  LAYOUT.launch('gather_main', {buffers: [x.buffer, idx.buffer, out.buffer], params: {outer, n, inner, m}, threads: out.size});
   return out;
 }
 
 export function scatterAddK(g: Tensor, idx: Tensor, outer: number, n: number, inner: number, outShape: Shape): Tensor {
   const out = empty(outShape);
   if (!out.size) return out;
-  launch1d(SHADERS.layout, 'scatter_add_main', [g.buffer, idx.buffer, out.buffer], uw().u(outer, n, inner, idx.size).build(), out.size, 256);
+  LAYOUT.launch('scatter_add_main', {buffers: [g.buffer, idx.buffer, out.buffer], params: {outer, n, inner, m: idx.size}, threads: out.size});
   return out;
 }
 
 export function oneHotK(labels: Tensor, classes: number): Tensor {
   const out = empty([...labels.shape, classes]);
   if (!out.size) return out;
-  launch1d(SHADERS.layout, 'one_hot_main', [labels.buffer, out.buffer], uw().u(labels.size, classes, 0, 0).build(), out.size, 256);
+  LAYOUT.launch('one_hot_main', {buffers: [labels.buffer, out.buffer], params: {n: labels.size, classes}, threads: out.size});
   return out;
 }
 
@@ -150,7 +152,8 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
   const chunk = Math.ceil(r / chunks);
   const n = Math.ceil(r / chunk);
   const out = empty([outer * n * inner]);
-  launch1d(SHADERS.reduce, 'reduce_main', [x.buffer, out.buffer], uw().u(outer, r, inner).f(n === 1 ? alpha : 1).u(chunk, n, 0, 0).build(), out.size, 64, {OP: {sum: 0, max: 1, min: 2}[kind]});
+  REDUCE.launch('reduce_main', {buffers: [x.buffer, out.buffer], params: {outer, r, inner, alpha: n === 1 ? alpha : 1, chunk, chunks: n},
+    threads: out.size, constants: {OP: {sum: 0, max: 1, min: 2}[kind]}});
   if (n === 1) return out;
   const total = reduceK(kind, out, outer, n, inner, alpha);
   out.dispose();
@@ -160,21 +163,21 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
 export function argmaxK(x: Tensor, outer: number, r: number, inner: number): Tensor {
   const out = empty([outer * inner], 'i32');
   if (!out.size) return out;
-  launch1d(SHADERS.reduce, 'argmax_main', [x.buffer, out.buffer], uw().u(outer, r, inner).f(1).u(r, 1, 0, 0).build(), out.size, 64);
+  REDUCE.launch('argmax_main', {buffers: [x.buffer, out.buffer], params: {outer, r, inner, alpha: 1, chunk: r, chunks: 1}, threads: out.size});
   return out;
 }
 
 export function softmaxK(x: Tensor, outer: number, r: number, inner: number, log: boolean): Tensor {
   const out = empty(x.shape);
   if (!out.size) return out;
-  launch1d(SHADERS.softmax, 'softmax_fwd', [x.buffer, out.buffer], uw().u(outer, r, inner).f(1).build(), outer * inner, 64, {LOG: log ? 1 : 0});
+  SOFTMAX.launch('softmax_fwd', {buffers: [x.buffer, out.buffer], params: {outer, r, inner, alpha: 1}, threads: outer * inner, constants: {LOG: log ? 1 : 0}});
   return out;
 }
 
 export function softmaxBwdK(y: Tensor, g: Tensor, outer: number, r: number, inner: number, log: boolean): Tensor {
   const out = empty(y.shape);
   if (!out.size) return out;
-  launch1d(SHADERS.softmax, 'softmax_bwd', [y.buffer, g.buffer, out.buffer], uw().u(outer, r, inner).f(1).build(), outer * inner, 64, {LOG: log ? 1 : 0});
+  SOFTMAX.launch('softmax_bwd', {buffers: [y.buffer, g.buffer, out.buffer], params: {outer, r, inner, alpha: 1}, threads: outer * inner, constants: {LOG: log ? 1 : 0}});
   return out;
 }
 
@@ -182,7 +185,7 @@ export function xentK(logits: Tensor, labels: Tensor): Tensor {
   const [rows, classes] = logits.shape;
   const out = empty([rows]);
   if (!rows) return out;
-  launch1d(SHADERS.softmax, 'xent_fwd', [logits.buffer, labels.buffer, out.buffer], uw().u(rows, classes, 1).f(1).build(), rows, 64);
+  SOFTMAX.launch('xent_fwd', {buffers: [logits.buffer, labels.buffer, out.buffer], params: {outer: rows, r: classes, inner: 1, alpha: 1}, threads: rows});
   return out;
 }
 
@@ -190,7 +193,7 @@ export function xentBwdK(logits: Tensor, labels: Tensor, g: Tensor): Tensor {
   const [rows, classes] = logits.shape;
   const out = empty(logits.shape);
   if (!rows) return out;
-  launch1d(SHADERS.softmax, 'xent_bwd', [logits.buffer, labels.buffer, g.buffer, out.buffer], uw().u(rows, classes, 1).f(1).build(), rows, 64);
+  SOFTMAX.launch('xent_bwd', {buffers: [logits.buffer, labels.buffer, g.buffer, out.buffer], params: {outer: rows, r: classes, inner: 1, alpha: 1}, threads: rows});
   return out;
 }
 
@@ -332,18 +335,18 @@ export function poolGeom(op: string, x: Shape, kernel: [number, number], stride:
   return {N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW};
 }
 
-const poolUniforms = (g: PoolGeom) => uw().u(g.N * g.C, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, 0).build();
+const poolParams = (g: PoolGeom) => ({NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, PH: g.PH, PW: g.PW});
 
 export function poolK(x: Tensor, g: PoolGeom, max: boolean): {y: Tensor; arg: Tensor | null} {
   const y = empty([g.N, g.C, g.OH, g.OW]);
   const arg = max ? empty([g.N, g.C, g.OH, g.OW], 'i32') : null;
-  launch1d(SHADERS.pool, 'pool_fwd', [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()], poolUniforms(g), y.size, 64, {MAX: max ? 1 : 0});
+  POOL.launch('pool_fwd', {buffers: [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()], params: poolParams(g), threads: y.size, constants: {MAX: max ? 1 : 0}});
   return {y, arg};
 }
 
 export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom): Tensor {
   const dx = empty([g.N, g.C, g.H, g.W]);
-  launch1d(SHADERS.pool, 'pool_bwd', [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], poolUniforms(g), dx.size, 64, {MAX: arg ? 1 : 0});
+  POOL.launch('pool_bwd', {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], params: poolParams(g), threads: dx.size, constants: {MAX: arg ? 1 : 0}});
   return dx;
 }
 
@@ -352,14 +355,14 @@ export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom): Tensor {
 export function dropoutMaskK(shape: Shape, p: number, seed: () => number): Tensor {
   const out = empty(shape);
   if (!out.size) return out;
-  launch1d(SHADERS.random, 'dropout_mask', [out.buffer], () => uw().u(out.size, seed()).f(p, p < 1 ? 1 / (1 - p) : 0).build(), out.size, 256);
+  RANDOM.launch('dropout_mask', {buffers: [out.buffer], params: () => ({n: out.size, seed: seed(), p, scale: p < 1 ? 1 / (1 - p) : 0}), threads: out.size});
   return out;
 }
 
 export function uniformK(shape: Shape, lo: number, hi: number, seed: number): Tensor {
   const out = empty(shape);
   if (!out.size) return out;
-  launch1d(SHADERS.random, 'uniform_main', [out.buffer], uw().u(out.size, seed).f(lo, hi - lo).build(), out.size, 256);
+  RANDOM.launch('uniform_main', {buffers: [out.buffer], params: {n: out.size, seed, p: lo, scale: hi - lo}, threads: out.size});
   return out;
 }
 
@@ -368,7 +371,7 @@ export function uniformK(shape: Shape, lo: number, hi: number, seed: number): Te
 export function reverseK(x: Tensor): Tensor {
   const out = empty(x.shape);
   if (!out.size) return out;
-  launch1d(SHADERS.reversal, 'reverse_fwd', [x.buffer, out.buffer], uw().u(out.size).f(0).u(0, 0).build(), out.size, 256);
+  REVERSAL.launch('reverse_fwd', {buffers: [x.buffer, out.buffer], params: {n: out.size, lambda: 0}, threads: out.size});
   return out;
 }
 
@@ -378,7 +381,7 @@ export function reverseBwdK(g: Tensor, lambda: number | Tensor): Tensor {
   if (!out.size) return out;
   const fromBuffer = typeof lambda !== 'number';
   const lam = fromBuffer ? lambda.buffer : dummyBuffer();
-  launch1d(SHADERS.reversal, 'reverse_bwd', [g.buffer, lam, out.buffer], uw().u(out.size).f(fromBuffer ? 0 : lambda).u(0, 0).build(),
-    out.size, 256, {LAMBDA_FROM_BUFFER: fromBuffer ? 1 : 0});
+  REVERSAL.launch('reverse_bwd', {buffers: [g.buffer, lam, out.buffer], params: {n: out.size, lambda: fromBuffer ? 0 : lambda}, threads: out.size,
+    constants: {LAMBDA_FROM_BUFFER: fromBuffer ? 1 : 0}});
   return out;
 }

@@ -1,4 +1,5 @@
-// Op codes of shaders/elementwise.wgsl (override constant OP), one table per entry point.
+// Op codes of shaders/elementwise.wgsl (override constant OP), one table per entry point. The shader names them
+// (case UNARY_neg, ...): its declaration (src/graph/shaders.ts) generates those WGSL constants from these tables.
 export const UNARY = {
   copy: 0, neg: 1, exp: 2, log: 3, sqrt: 4, relu: 5, leakyRelu: 6, sigmoid: 7, tanh: 8, abs: 9,
   clamp: 10, affine: 11, powScalar: 12, square: 13, reciprocal: 14, sign: 15, stepAbove: 16, inside: 17, fill: 18,

@@ -1,24 +1,16 @@
 // Op front-ends, PyTorch names in camelCase. Each validates its inputs (errors name the op and shapes),
-// launches kernels (kernels.ts) and records a node whose gradient rule lives in gradients.ts.
-import {isGradEnabled, noGrad, rt} from './engine.js';
+// launches kernels (kernels.ts) and records a node (record.ts) whose gradient rule lives in gradients.ts.
+import {noGrad, rt} from './engine.js';
 import * as K from './kernels.js';
-import {checkShape, dtypeOf, empty, fmt, fromData, sizeOf, Tensor, type DTypeName, type Node, type Shape} from './tensor.js';
+import {checkShape, dtypeOf, empty, fmt, fromData, sizeOf, Tensor, type DTypeName, type Shape} from './tensor.js';
 import type {UnaryOp} from './op-codes.js';
-import {checkArgs, setCurrentOp} from './validate.js';
+import {checkArgs, setCurrentOp, type CheckedOp} from './validate.js';
 import {anomalyCheck, anomalyHost} from './anomaly.js';
-import {mulberry32} from '../data/rng.js';
+import {mulberry32} from '../rng.js';
+import {record, recordNode} from './record.js';
+import type {OpName} from './gradients.js';
 
 export type TensorLike = Tensor | number;
-
-function record(out: Tensor, op: string, inputs: Tensor[], saved: Record<string, unknown> = {}, backward?: Node['backward']): Tensor {
-  if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
-    out.node = {op, inputs, saved, backward};
-    out.requiresGrad = true;
-  }
-  anomalyCheck(op, inputs, [out]);
-  setCurrentOp(null);
-  return out;
-}
 
 // Non-tensor arguments (tensor arguments are checked by checkArgs, validate.ts).
 const err = (op: string, msg: string) => new Error(`webgpu-transfer: ${op}: ${msg}`);
@@ -134,28 +126,28 @@ export function rand(shape: Shape, opts: TensorOptions & {seed?: number; lo?: nu
 }
 
 // ---------------- elementwise ----------------
-function unary(op: UnaryOp, name: string, x: Tensor, alpha = 0, beta = 0): Tensor {
-  checkArgs(name, x);
-  return record(K.unaryK(op, x, alpha, beta), name, [x], {alpha, beta});
+function unary(op: UnaryOp & OpName, x: Tensor, alpha = 0, beta = 0): Tensor {
+  checkArgs(op, x);
+  return record(K.unaryK(op, x, alpha, beta), op, [x], {alpha, beta});
 }
 
-export const neg = (x: Tensor) => unary('neg', 'neg', x);
-export const exp = (x: Tensor) => unary('exp', 'exp', x);
-export const log = (x: Tensor) => unary('log', 'log', x);
-export const sqrt = (x: Tensor) => unary('sqrt', 'sqrt', x);
-export const relu = (x: Tensor) => unary('relu', 'relu', x);
-export const leakyRelu = (x: Tensor, slope = 0.01) => unary('leakyRelu', 'leakyRelu', x, slope);
-export const sigmoid = (x: Tensor) => unary('sigmoid', 'sigmoid', x);
-export const tanh = (x: Tensor) => unary('tanh', 'tanh', x);
-export const abs = (x: Tensor) => unary('abs', 'abs', x);
-export const square = (x: Tensor) => unary('square', 'square', x);
+export const neg = (x: Tensor) => unary('neg', x);
+export const exp = (x: Tensor) => unary('exp', x);
+export const log = (x: Tensor) => unary('log', x);
+export const sqrt = (x: Tensor) => unary('sqrt', x);
+export const relu = (x: Tensor) => unary('relu', x);
+export const leakyRelu = (x: Tensor, slope = 0.01) => unary('leakyRelu', x, slope);
+export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+export const tanh = (x: Tensor) => unary('tanh', x);
+export const abs = (x: Tensor) => unary('abs', x);
+export const square = (x: Tensor) => unary('square', x);
 export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
   if (typeof min !== 'number' || typeof max !== 'number' || Number.isNaN(min) || Number.isNaN(max)) throw err('clamp', `min and max must be numbers, got ${min}, ${max}`);
   if (min > max) throw new Error(`webgpu-transfer: clamp: min ${min} > max ${max}`);
-  return unary('clamp', 'clamp', x, Math.max(min, -3.4e38), Math.min(max, 3.4e38));
+  return unary('clamp', x, Math.max(min, -3.4e38), Math.min(max, 3.4e38));
 }
 /** x * scale + shift in one kernel. */
-export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', 'affine', x, scale, shift);
+export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', x, scale, shift);
 
 function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
   checkArgs(op, a, b);
@@ -166,7 +158,7 @@ function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum
  * Checks `a op b` where b may be a JS number. A number is a constant: inside compile() it is written into the
  * kernel's uniforms at capture and every replay keeps it (a value that must change per step is a RuntimeValue).
  */
-function scalarB(op: string, a: Tensor, b: TensorLike): b is number {
+function scalarB(op: CheckedOp, a: Tensor, b: TensorLike): b is number {
   checkArgs(op, a, typeof b === 'number' ? a : b);
   return typeof b === 'number';
 }
@@ -182,7 +174,7 @@ export function div(a: Tensor, b: TensorLike): Tensor {
   return binary('div', a, b);
 }
 export function pow(a: Tensor, b: TensorLike): Tensor {
-  if (scalarB('pow', a, b)) return b === 2 ? square(a) : unary('powScalar', 'powScalar', a, b);
+  if (scalarB('pow', a, b)) return b === 2 ? square(a) : unary('powScalar', a, b);
   return binary('pow', a, b);
 }
 export const maximum = (a: Tensor, b: Tensor) => binary('maximum', a, b);
@@ -552,7 +544,7 @@ export function customGrad(inputs: Tensor[], forward: () => Tensor, backward: (g
   checkArgs('customGrad', ...inputs);
   const out = noGrad(forward);
   if (!(out as Tensor | undefined)?.__isTensor) throw err(name, `customGrad: forward() must return a Tensor, got ${typeof out}`);
-  return record(out, name, inputs, {}, (g) => backward(g));
+  return recordNode(out, name, inputs, {}, (g) => backward(g));
 }
 
 /**

@@ -1,6 +1,12 @@
-// Every WGSL kernel file, imported as text (esbuild's text loader), keyed by family. Each is prefixed with
-// shaders/numerics.wgsl, the one definition of the NaN/Inf helpers (WGSL has no include).
+// Every WGSL kernel file, imported as text (esbuild's text loader), keyed by family, with its declaration: entry
+// points, workgroup size and uniform fields (defineKernel, kernel-def.ts), from which both the WGSL structs and
+// the launch-time packing are generated. Each file gets shaders/numerics.wgsl (the NaN/Inf helpers) and
+// shaders/prelude.wgsl (thread_id, at) added at load (WGSL has no include).
+// conv2d, matmul and optimizer still declare their own Params struct, WG and thread_id and are packed by hand
+// (UniformWriter); they get numerics.wgsl only.
 import type {KernelSource} from '../gpu/pipelines.js';
+import {defineKernel} from './kernel-def.js';
+import {BINARY, UNARY} from './op-codes.js';
 import numerics from '../../shaders/numerics.wgsl';
 import elementwise from '../../shaders/elementwise.wgsl';
 import reduce from '../../shaders/reduce.wgsl';
@@ -14,18 +20,82 @@ import random from '../../shaders/random.wgsl';
 import reversal from '../../shaders/reversal.wgsl';
 import capsule from '../../shaders/capsule.wgsl';
 
+export const ELEMENTWISE = defineKernel({
+  file: 'elementwise.wgsl', code: elementwise, workgroupSize: 256,
+  // sa, sb, sc: element strides of the operands in the output's index space (0 where broadcast).
+  uniforms: {p: {n: 'u32', rank: 'u32', alpha: 'f32', beta: 'f32', shape: 'vec8u', sa: 'vec8u', sb: 'vec8u', sc: 'vec8u'}},
+  entries: {unary_main: 'p', binary_main: 'p', where_main: 'p'},
+  codes: {UNARY, BINARY},
+});
+
+export const LAYOUT = defineKernel({
+  file: 'layout.wgsl', code: layout, workgroupSize: 256,
+  uniforms: {
+    // Strided copy: iterate `shape`, read src[in_offset + idx . in_strides], write dst[out_offset + idx . out_strides].
+    cp: {n: 'u32', rank: 'u32', in_offset: 'u32', out_offset: 'u32', shape: 'vec8u', in_strides: 'vec8u', out_strides: 'vec8u'},
+    fp: {n: 'u32', value: 'f32'},
+    gp: {outer: 'u32', n: 'u32', inner: 'u32', m: 'u32'},
+    op: {n: 'u32', classes: 'u32'},
+    kp: {n: 'u32', slot: 'u32'},
+  },
+  entries: {copy_main: 'cp', fill_main: 'fp', gather_main: 'gp', scatter_add_main: 'gp', one_hot_main: 'op', nonfinite_main: 'kp'},
+});
+
+export const REDUCE = defineKernel({
+  file: 'reduce.wgsl', code: reduce, workgroupSize: 64,
+  uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32', chunk: 'u32', chunks: 'u32'}},
+  entries: {reduce_main: 'p', argmax_main: 'p'},
+});
+
+export const SOFTMAX = defineKernel({
+  file: 'softmax.wgsl', code: softmax, workgroupSize: 64,
+  uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32'}},
+  entries: {softmax_fwd: 'p', softmax_bwd: 'p', xent_fwd: 'p', xent_bwd: 'p'},
+});
+
+export const POOL = defineKernel({
+  file: 'pool.wgsl', code: pool, workgroupSize: 64,
+  uniforms: {p: {NC: 'u32', H: 'u32', W: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32'}},
+  entries: {pool_fwd: 'p', pool_bwd: 'p'},
+});
+
+export const RANDOM = defineKernel({
+  file: 'random.wgsl', code: random, workgroupSize: 256,
+  // dropout: p = drop probability, scale = 1 / (1 - p); uniform: p = lo, scale = hi - lo.
+  uniforms: {u: {n: 'u32', seed: 'u32', p: 'f32', scale: 'f32'}},
+  entries: {dropout_mask: 'u', uniform_main: 'u'},
+});
+
+export const REVERSAL = defineKernel({
+  file: 'reversal.wgsl', code: reversal, workgroupSize: 256,
+  uniforms: {p: {n: 'u32', lambda: 'f32'}},
+  entries: {reverse_fwd: 'p', reverse_bwd: 'p'},
+});
+
+export const CAPSULE = defineKernel({
+  file: 'capsule.wgsl', code: capsule, workgroupSize: 64,
+  // Sizes of the capsule index space: threads n, batch b, input capsules i, output capsules j, output dim o,
+  // input dim d (outer_sum: the number of terms).
+  uniforms: {p: {n: 'u32', b: 'u32', i: 'u32', j: 'u32', o: 'u32', d: 'u32'}},
+  entries: {squash_fwd: 'p', squash_bwd: 'p', predict_fwd: 'p', predict_bwd_input: 'p', predict_bwd_weight: 'p',
+    weighted_sum: 'p', outer: 'p', agreement: 'p', outer_sum: 'p'},
+});
+
+// Not yet declared (their launchers pack uniforms by hand): the prelude is numerics.wgsl alone.
 const preludeLines = numerics.split('\n').length;
 const k = (file: string, code: string): KernelSource => ({file, code: `${numerics}\n${code}`, prelude: {file: 'numerics.wgsl', lines: preludeLines}});
+
+/** Every kernel file's compiled source: init() compiles them all and reports WGSL errors up front. */
 export const SHADERS = {
-  elementwise: k('elementwise.wgsl', elementwise),
-  reduce: k('reduce.wgsl', reduce),
-  softmax: k('softmax.wgsl', softmax),
-  layout: k('layout.wgsl', layout),
+  elementwise: ELEMENTWISE.source,
+  reduce: REDUCE.source,
+  softmax: SOFTMAX.source,
+  layout: LAYOUT.source,
   matmul: k('matmul.wgsl', matmul),
   conv2d: k('conv2d.wgsl', conv2d),
-  pool: k('pool.wgsl', pool),
+  pool: POOL.source,
   optimizer: k('optimizer.wgsl', optimizer),
-  random: k('random.wgsl', random),
-  reversal: k('reversal.wgsl', reversal),
-  capsule: k('capsule.wgsl', capsule),
+  random: RANDOM.source,
+  reversal: REVERSAL.source,
+  capsule: CAPSULE.source,
 } as const;

@@ -31,14 +31,17 @@ export interface Storage {
   refs: number;
 }
 
-/** One recorded op: its name (a key of the gradient table), inputs, and what its gradient rule needs. */
+/**
+ * One recorded op: its name (for messages), inputs, what its gradient rule needs, and the rule. Ops record nodes
+ * through ops.ts's record(), typed against the rule table (gradients.ts); customGrad nodes carry their own rule.
+ */
 export interface Node {
   op: string;
   inputs: Tensor[];
   /** Op attributes and saved tensors for the gradient rule. */
-  saved: Record<string, unknown>;
-  /** Custom gradient (overrides the table): returns one gradient (or null) per input. */
-  backward?: (g: Tensor, node: Node, out: Tensor) => (Tensor | null)[];
+  saved: object;
+  /** Returns one gradient (or null) per input. */
+  backward: (g: Tensor, node: Node, out: Tensor) => (Tensor | null)[];
 }
 
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
@@ -108,6 +111,9 @@ export class Tensor {
     return this.data().then((d) => d[0]);
   }
 
+  /** Reverse-mode autograd from this tensor (a scalar, or pass the gradient of the output); fills leaves' `.grad`. */
+  backward(grad?: Tensor): void { runBackward(this, grad); }
+
   /** Frees the buffer once no view uses it. Safe to call twice. */
   dispose(): void {
     const s = this.storage;
@@ -155,6 +161,16 @@ export function empty(shape: Shape, dtype: DType = 'f32'): Tensor {
 function staleMessage(t: Tensor, op: string): string {
   return `webgpu-transfer: ${op}: tensor ${t.describe()} belongs to a device that was shut down (shutdown() or a new init()); tensors do not outlive their device: create it again after init()`;
 }
+
+/**
+ * autograd.ts's backward(), registered when it loads. ops.ts imports autograd.ts, and every tensor with a graph
+ * was made by an op, so backward() works from any entry point. (Importing autograd here instead would make a
+ * cycle whose load order runs anomaly.ts's setAfterRead before this module's hooks exist.)
+ */
+let runBackward: (t: Tensor, grad?: Tensor) => void = (t) => {
+  throw new Error(`webgpu-transfer: backward: ${t.describe()}: autograd is not loaded (import an op module, e.g. the package index)`);
+};
+export function setBackward(fn: (t: Tensor, grad?: Tensor) => void): void { runBackward = fn; }
 
 /** Hook run after every read-back (anomaly mode checks its flags there); set by anomaly.ts. */
 let afterRead: () => Promise<void> = async () => undefined;

@@ -9,13 +9,14 @@ type Want = 'f32' | 'i32' | 'any' | 'same';
 interface Param { name: string; want: Want; optional: boolean; variadic: boolean }
 
 // "name:dtype", '?' optional, '*' any number (the rest of the arguments).
-const SIGNATURES: Record<string, string> = {
-  ...Object.fromEntries(['neg', 'exp', 'log', 'sqrt', 'relu', 'leakyRelu', 'sigmoid', 'tanh', 'abs', 'square', 'clamp',
+/** One signature for several ops, keeping their names as a type (Object.fromEntries would widen them to string). */
+const each = <K extends string>(ops: readonly K[], sig: string) => Object.fromEntries(ops.map((op) => [op, sig])) as Record<K, string>;
+const SIGNATURES = {
+  ...each(['neg', 'exp', 'log', 'sqrt', 'relu', 'leakyRelu', 'sigmoid', 'tanh', 'abs', 'square', 'clamp',
     'affine', 'powScalar', 'sum', 'mean', 'max', 'min', 'argmax', 'softmax', 'logSoftmax', 'dropout', 'maxPool2d',
-    'avgPool2d', 'gradReverse'].map((op) => [op, 'x:f32'])),
-  ...Object.fromEntries(['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gt', 'lt', 'ge', 'eq', 'matmul']
-    .map((op) => [op, 'a:f32 b:f32'])),
-  ...Object.fromEntries(['reshape', 'flatten', 'permute', 'transpose', 'expand', 'slice', 'detach'].map((op) => [op, 'x:any'])),
+    'avgPool2d', 'gradReverse'], 'x:f32'),
+  ...each(['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gt', 'lt', 'ge', 'eq', 'matmul'], 'a:f32 b:f32'),
+  ...each(['reshape', 'flatten', 'permute', 'transpose', 'expand', 'slice', 'detach'], 'x:any'),
   where: 'cond:f32 a:f32 b:f32',
   concat: 'xs:same*',
   assign: 'dst:same src:same',
@@ -33,9 +34,11 @@ const SIGNATURES: Record<string, string> = {
   customGrad: 'inputs:any*',
   backward: 'output:f32 gradient:f32?',
 };
+/** Every op with a tensor signature: checkArgs() takes only these names (a typo does not compile). */
+export type CheckedOp = keyof typeof SIGNATURES;
 
 const parsed = new Map<string, Param[]>();
-function params(op: string): Param[] {
+function params(op: CheckedOp): Param[] {
   let p = parsed.get(op);
   if (!p) {
     const sig = SIGNATURES[op];
@@ -66,7 +69,7 @@ function describeValue(v: unknown): string {
  * Checks the tensor arguments of `op` against its signature: each is a live Tensor (not disposed, on the
  * current device) of the right dtype; optional ones may be null/undefined. Throws naming op and argument.
  */
-export function checkArgs(op: string, ...args: unknown[]): void {
+export function checkArgs(op: CheckedOp, ...args: unknown[]): void {
   current = op;
   const ps = params(op);
   let same: Tensor | null = null;

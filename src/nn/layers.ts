@@ -3,6 +3,7 @@ import * as O from '../graph/ops.js';
 import {noGrad, rt} from '../graph/engine.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Module} from './module.js';
+import {mulberry32} from '../rng.js';
 
 /** Layer sizes are positive integers; checked before any allocation so the error names the layer. */
 function size(layer: string, what: string, v: unknown): number {
@@ -15,7 +16,7 @@ let initSeed = 1;
 export function manualSeed(seed: number): void { initSeed = seed; }
 
 function uniformInit(shape: number[], bound: number): Tensor {
-  const r = O.rng(initSeed++ * 2654435761);
+  const r = mulberry32(initSeed++ * 2654435761);
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = (r() * 2 - 1) * bound;

@@ -182,8 +182,8 @@ export function gather(x: Nd, idx: number[], axis: number): Nd {
 }
 
 // ---- seeded test data ----
-export {mulberry32 as rng} from '../../src/data/rng.js';
-import {mulberry32 as rng} from '../../src/data/rng.js';
+export {mulberry32 as rng} from '../../src/rng.js';
+import {mulberry32 as rng} from '../../src/rng.js';
 
 /** Values in [lo, hi), rounded to float32 so GPU and reference see the same inputs. */
 export function randomNd(shape: number[], seed: number, lo = -1, hi = 1): Nd {

@@ -1,4 +1,5 @@
-// Deterministic random streams shared by data, initialisers and tests. Depends on none of ours.
+// Deterministic random streams shared by graph (randn), nn (initialisers), data (order, augmentation) and tests.
+// A leaf module: it imports nothing, so any layer can use it without depending on another.
 
 /** mulberry32: a small, fast 32-bit generator; uniform in [0, 1). */
 export function mulberry32(seed: number): () => number {

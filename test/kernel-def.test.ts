@@ -1,0 +1,103 @@
+// Kernel declarations (src/graph/kernel-def.ts): a new kernel declared as the doc comment shows runs end to end,
+// the generated WGSL struct and the TypeScript packing agree byte for byte, and a declaration that contradicts
+// its WGSL file is an error at load naming the file and what is wrong.
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import * as wt from '../src/index.js';
+import {defineKernel, remapCompileError} from '../src/graph/kernel-def.js';
+import {ELEMENTWISE, LAYOUT} from '../src/graph/shaders.js';
+import {PipelineCache} from '../src/gpu/pipelines.js';
+import {empty} from '../src/graph/tensor.js';
+
+const t = suite('kernel declarations');
+
+// A vec8u field after a scalar: the generator must pad it to 16 bytes, as WGSL lays it out.
+const SCALE = defineKernel({
+  file: 'test-scale.wgsl', workgroupSize: 64,
+  code: `
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(WG)
+fn scale_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= p.n) { return; }
+  // k * x + the sum of the 'dims' field, so every field is read through the generated struct.
+  var s = 0u;
+  for (var d = 0u; d < 8u; d++) { s += at(p.dims, d); }
+  y[i] = select(p.k * x[i] + f32(s) + f32(p.shift), nan_f32(), is_nan(x[i]));
+}`,
+  uniforms: {p: {n: 'u32', dims: 'vec8u', k: 'f32', shift: 'i32'}},
+  entries: {scale_main: 'p'},
+});
+
+t('a kernel declared with defineKernel runs (odd size, prelude helpers, every field type)', async () => {
+  await wt.rt().pipelines.check(SCALE.source);
+  const n = 1001;
+  const xs = Array.from({length: n}, (_, i) => (i % 7) - 3);
+  xs[5] = NaN;
+  const x = wt.tensor(xs);
+  const y = empty([n]);
+  SCALE.launch('scale_main', {buffers: [x.buffer, y.buffer], params: {n, dims: [1, 2, 3], k: 2.5, shift: -4}, threads: n});
+  const got = await y.data();
+  for (let i = 0; i < n; i++) {
+    if (i === 5) assert.ok(Number.isNaN(got[i]), 'NaN through the prelude helpers');
+    else assert.is(got[i], 2.5 * xs[i] + 6 - 4, `element ${i}`);
+  }
+  x.dispose(); y.dispose();
+});
+
+t('the generated struct pads exactly as the packer does', () => {
+  assert.match(SCALE.generated, /override WG: u32 = 64u;/);
+  assert.match(SCALE.generated, /struct Params_p \{\n {2}n: u32,\n {2}_pad0: u32,\n {2}_pad1: u32,\n {2}_pad2: u32,\n {2}dims: array<vec4<u32>, 2>,\n {2}k: f32,\n {2}shift: i32,\n {2}_pad3: u32,\n {2}_pad4: u32,\n\}/);
+  const buf = SCALE.pack('p', {n: 7, dims: [9, 8], k: 0.5, shift: -1});
+  const dv = new DataView(buf);
+  assert.is(buf.byteLength, 64);
+  assert.equal([dv.getUint32(0, true), dv.getUint32(16, true), dv.getUint32(20, true), dv.getUint32(24, true)], [7, 9, 8, 0]);
+  assert.equal([dv.getFloat32(48, true), dv.getInt32(52, true)], [0.5, -1]);
+  // The elementwise uniforms: 4 scalars then 4 rank-8 arrays (144 bytes, as the hand-written struct had).
+  assert.is(ELEMENTWISE.pack('p', {n: 1, rank: 0, alpha: 0, beta: 0, shape: [], sa: [], sb: [], sc: []}).byteLength, 144);
+  assert.is(LAYOUT.pack('fp', {n: 3, value: 1.5}).byteLength, 16);
+  // Op codes: generated WGSL constants from the TypeScript tables (the shader names them, never the numbers).
+  assert.match(ELEMENTWISE.generated, /const UNARY_neg: u32 = 1u;/);
+  assert.match(ELEMENTWISE.generated, /const BINARY_axpby: u32 = 26u;/);
+  assert.throws(() => ELEMENTWISE.pack('p', {n: 1, rank: 9, alpha: 0, beta: 0, shape: [1, 1, 1, 1, 1, 1, 1, 1, 1], sa: [], sb: [], sc: []}), /rank 9 exceeds/);
+});
+
+t('a declaration that contradicts its file is an error at load naming the file and what is wrong', () => {
+  const code = 'fn a_main() { let v = p.n; }';
+  const throwsWith = (f: () => unknown, re: RegExp) => { try { f(); assert.unreachable('should throw'); } catch (e) { assert.match((e as Error).message, re); } };
+  throwsWith(() => defineKernel({file: 'x.wgsl', code, workgroupSize: 64, uniforms: {p: {n: 'u32'}}, entries: {b_main: 'p'}}),
+    /shaders\/x\.wgsl: entry point 'b_main' is declared but the file has no fn b_main/);
+  throwsWith(() => defineKernel({file: 'x.wgsl', code: `struct S { n: u32 }\n@group(0) @binding(0) var<uniform> p: S;\n${code}`, workgroupSize: 64,
+    uniforms: {p: {n: 'u32'}}, entries: {a_main: 'p'}}), /shaders\/x\.wgsl: declares its own var<uniform>/);
+  throwsWith(() => defineKernel({file: 'x.wgsl', code: `override WG: u32 = 64u;\n${code}`, workgroupSize: 64, uniforms: {p: {n: 'u32'}}, entries: {a_main: 'p'}}),
+    /declares override WG/);
+  throwsWith(() => defineKernel({file: 'x.wgsl', code, workgroupSize: 64, uniforms: {p: {n: 'u32'}, q: {m: 'u32'}}, entries: {a_main: 'p'}}),
+    /uniform 'q' is declared but the file never reads it/);
+  throwsWith(() => defineKernel({file: 'x.wgsl', code, workgroupSize: 64, uniforms: {p: {n: 'u64' as 'u32'}}, entries: {a_main: 'p'}}),
+    /uniform field 'n' has unknown type 'u64'/);
+  throwsWith(() => defineKernel({file: 'x.wgsl', code, workgroupSize: 64, uniforms: {p: {n: 'u32'}}, entries: {a_main: 'p'}, codes: {OPS: {a: -1}}}),
+    /shaders\/x\.wgsl: code OPS\.a = -1 is not a u32/);
+  throwsWith(() => SCALE.pack('p', {n: 1, dims: [], k: undefined as unknown as number, shift: 0}), /test-scale\.wgsl: uniform p\.k: expected a number, got nothing/);
+});
+
+t('compile errors in the appended prelude are reported at their line in prelude.wgsl', async () => {
+  // Redeclaring a prelude helper: the duplicate is in the appended prelude, the error names that file.
+  const bad = defineKernel({file: 'dup.wgsl', workgroupSize: 64, uniforms: {p: {n: 'u32'}}, entries: {d_main: 'p'},
+    code: 'fn at(v: u32) -> u32 { return v; }\n@compute @workgroup_size(WG) fn d_main() { let v = p.n; }'});
+  const cache = new PipelineCache(wt.rt().device);
+  try {
+    await cache.check(bad.source);
+    assert.unreachable('should not compile');
+  } catch (e) {
+    const msg = remapCompileError(e as Error, bad.source).message;
+    assert.match(msg, /WGSL compile error in shaders\/dup\.wgsl/);
+    assert.match(msg, /shaders\/(prelude|dup)\.wgsl:\d+:\d+/);
+    assert.not.match(msg, /shaders\/dup\.wgsl:(1[0-9]|[3-9]):/, 'no line past the end of dup.wgsl');
+  } finally {
+    // The shared device also reported the module as an uncaptured error: take it here, not at a later read.
+    await wt.rt().sync().catch(() => undefined);
+  }
+});
+
+t.run();

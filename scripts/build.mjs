@@ -66,18 +66,19 @@ copyFileSync('test/browser/index.html', 'dist/browser/kernel-tests.html');
 copyFileSync('test/browser/suite.html', 'dist/browser/kernel-suite.html');
 
 // The npm package's library: one build per platform, each with code splitting, so the main entry and the
-// subpaths (nn, transfer, train) share one engine (one device, one Module class) when imported together.
+// subpaths (nn, transfer, train, capsnet) share one engine (one device, one Module class) when imported together.
 rmSync('dist/lib', {recursive: true, force: true});
 const lib = {...common, splitting: true, chunkNames: 'chunks/[name]-[hash]', minifySyntax: true};
 await build({
   ...lib, outdir: 'dist/lib/node', platform: 'node', target: 'node20', packages: 'external',
   entryPoints: {index: 'src/node.ts', nn: 'src/nn/index.ts', transfer: 'src/transfer/index.ts', train: 'src/train/node.ts',
-    cli: 'src/cli/main.ts'},
+    capsnet: 'src/capsnet/index.ts', cli: 'src/cli/main.ts'},
 });
 // The browser build may import nothing: a Node module reaching it is a build error here, not a user's.
 await build({
   ...lib, outdir: 'dist/lib/browser', platform: 'browser', target: 'es2022', plugins: [browserDevice],
-  entryPoints: {index: 'src/index.ts', nn: 'src/nn/index.ts', transfer: 'src/transfer/index.ts', train: 'src/train/index.ts'},
+  entryPoints: {index: 'src/index.ts', nn: 'src/nn/index.ts', transfer: 'src/transfer/index.ts', train: 'src/train/index.ts',
+    capsnet: 'src/capsnet/index.ts'},
 });
 copyFileSync('src/require.cjs', 'dist/lib/node/require.cjs');
 

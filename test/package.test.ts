@@ -76,11 +76,13 @@ maybe('installs into an empty app without dev dependencies; Node imports it (ESM
     import * as nn from 'webgpu-transfer/nn';
     import * as train from 'webgpu-transfer/train';
     import * as transfer from 'webgpu-transfer/transfer';
+    import * as capsnet from 'webgpu-transfer/capsnet';
     const need = ['init', 'tensor', 'Trainer', 'DataLoader', 'loadDataset', 'evaluate', 'saveModel', 'loadModel',
       'saveCheckpoint', 'loadCheckpoint', 'TrainingLoop', 'Supervised', 'leNet5', 'Adam'];
     const missing = need.filter((k) => typeof wt[k] !== 'function');
     if (missing.length) throw new Error('missing exports: ' + missing);
-    if (nn.Module !== wt.Module || train.TrainingLoop !== wt.TrainingLoop || transfer.FineTune !== wt.transfer.FineTune) {
+    if (nn.Module !== wt.Module || train.TrainingLoop !== wt.TrainingLoop || transfer.FineTune !== wt.transfer.FineTune ||
+      capsnet.CapsNet !== wt.capsnet.CapsNet) {
       throw new Error('the subpaths must share the main entry\\'s classes');
     }
     console.log('ok');

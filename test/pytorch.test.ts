@@ -10,6 +10,7 @@ import {join} from 'node:path';
 import * as wt from '../src/index.js';
 import {loadModel, saveModel} from '../src/train/checkpoint.js';
 import {loadSafetensors} from '../src/io/files.js';
+import {CapsNet} from '../src/capsnet/index.js';
 
 const t = suite('pytorch: fixtures made by torch');
 const dir = 'test/fixtures/torch-lenet5';
@@ -64,6 +65,30 @@ t('saveModel writes what PyTorch\'s state dict holds: the same names, dtypes and
   assert.equal(sig(ours), sig(torchFile));
   assert.is(ours.metadata.format, 'pt');
   for (const [k, v] of torchFile.tensors) assert.equal(Array.from(ours.tensors.get(k)!.data), Array.from(v.data), k);
+  model.dispose();
+});
+
+// A CapsNet written in PyTorch from the paper, independently of ours (scripts/torch-capsnet-fixture.py).
+const capsDir = 'test/fixtures/torch-capsnet';
+const capsConfig = {imageSize: 12, conv1Channels: 4, conv1Kernel: 3, primaryChannels: 2, primaryDim: 3, primaryKernel: 3,
+  primaryStride: 2, classes: 3, digitDim: 4, decoder: [8]};
+
+t('a CapsNet PyTorch made loads (strict) and gives its class capsules, lengths and masked reconstructions', async () => {
+  const want = loadSafetensors(join(capsDir, 'expected.safetensors')).tensors;
+  const model = new CapsNet(capsConfig);
+  await loadModel(join(capsDir, 'torch.safetensors'), model);
+  const xh = want.get('x')!;
+  const x = wt.tensor(xh.data as Float32Array, xh.shape);
+  const {v, lengths} = model.capsules(x);
+  assertClose(await v.data() as Float32Array, want.get('v')!.data as Float32Array, 'class capsules v');
+  assertClose(await lengths.data() as Float32Array, want.get('lengths')!.data as Float32Array, 'capsule lengths');
+  assertClose(await model.reconstruct(v).data() as Float32Array, want.get('recon')!.data as Float32Array, 'reconstruction (longest capsule)');
+  const zeros = wt.tensor([0, 0, 0], [3], {dtype: 'i32'});
+  assertClose(await model.reconstruct(v, zeros).data() as Float32Array, want.get('recon_label')!.data as Float32Array, 'reconstruction (label 0)');
+  // Routing matters here: one iteration (uniform couplings) gives other capsules than PyTorch's three.
+  model.iterations = 1;
+  const once = await model.capsules(x).v.data();
+  assert.ok(once.some((a, i) => Math.abs(a - want.get('v')!.data[i]) > 1e-3), 'one routing iteration must differ from three');
   model.dispose();
 });
 

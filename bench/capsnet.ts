@@ -8,7 +8,7 @@ import type * as TF from '@tensorflow/tfjs';
 type Timer = (n: number, warm: number, f: () => Promise<unknown>) => Promise<number>;
 
 /** Seconds per compiled training step (forward + backward + Adam) of our CapsNet at `batch`. */
-export async function oursCapsStep(config: Partial<wt.capsnet.CapsNetConfig>, batch: number, n: number, time: Timer): Promise<number> {
+export async function oursCapsStep(config: Partial<wt.capsnet.CapsNetConfig>, batch: number, n: number, warm: number, time: Timer): Promise<number> {
   wt.manualSeed(0);
   const net = new wt.capsnet.CapsNet(config);
   const side = net.config.imageSize;
@@ -22,7 +22,7 @@ export async function oursCapsStep(config: Partial<wt.capsnet.CapsNetConfig>, ba
     l.backward(); opt.step(); opt.zeroGrad();
     return l;
   }));
-  const s = await time(n, 1, async () => { await step.run([x, y]).item(); });
+  const s = await time(n, warm, async () => { await step.run([x, y]).item(); });
   step.dispose();
   opt.dispose?.();
   net.dispose();
@@ -30,7 +30,7 @@ export async function oursCapsStep(config: Partial<wt.capsnet.CapsNetConfig>, ba
 }
 
 /** The same step in TF.js ops (NHWC), timed the same way. */
-export async function tfCapsStep(tf: typeof TF, config: Partial<wt.capsnet.CapsNetConfig>, batch: number, n: number, time: Timer): Promise<number> {
+export async function tfCapsStep(tf: typeof TF, config: Partial<wt.capsnet.CapsNetConfig>, batch: number, n: number, warm: number, time: Timer): Promise<number> {
   const c = {...wt.capsnet.CAPSNET_SMALL, ...config};
   const side = c.imageSize;
   const g1 = side - c.conv1Kernel + 1, grid = Math.floor((g1 - c.primaryKernel) / c.primaryStride) + 1;
@@ -70,7 +70,7 @@ export async function tfCapsStep(tf: typeof TF, config: Partial<wt.capsnet.CapsN
     const recon = tf.mean(tf.sum(tf.square(tf.sub(z, tf.reshape(x, [batch, side * side]))), 1));
     return tf.add(margin, tf.mul(recon, 0.0005)) as TF.Scalar;
   };
-  const s = await time(n, 1, async () => {
+  const s = await time(n, warm, async () => {
     const l = opt.minimize(lossFn, true)!;
     await l.data();
     l.dispose();

@@ -8,7 +8,6 @@ import {CapsNet, capsuleLoss, marginEvalLoss, parameterCount} from '../src/capsn
 import {loadDataset} from '../src/data/datasets.js';
 import {DataLoader} from '../src/data/loader.js';
 import {gridPng} from '../src/data/png.js';
-import {evaluate} from '../src/train/evaluate.js';
 import {TrainingLoop} from '../src/train/loop.js';
 import {Supervised} from '../src/train/supervised.js';
 import {ConsoleSink} from '../src/train/sinks/node.js';
@@ -27,7 +26,7 @@ const strategy = new Supervised({
   schedule: new wt.CosineLR(optimizer, steps, 0.05), test, evalLoss: marginEvalLoss(),
 });
 await new TrainingLoop(strategy, {steps, evalEvery: steps, sinks: [new ConsoleSink()], name: 'capsnet'}).fit();
-const result = await evaluate(net, test, 250, marginEvalLoss());
+const result = strategy.lastEval!; // the loop's final evaluation (margin loss, accuracy)
 console.log(`test accuracy ${(100 * result.accuracy).toFixed(1)}% on ${test.n} digits (margin loss ${result.loss.toFixed(4)})`);
 
 // One test digit: the length of each class capsule is the probability that its digit is present.

@@ -9,6 +9,7 @@ export {setAnomalyMode, isAnomalyMode, checkAnomalies} from './graph/anomaly.js'
 export * from './graph/ops.js';
 export {backward} from './graph/autograd.js';
 export {compile, CompiledStep, type InputSpec} from './graph/capture.js';
+export {profile, profileReport, startProfiling, formatProfile, type ProfileOptions, type ProfileResult, type ProfileRow, type ProfileMethod} from './graph/profile.js';
 export {RuntimeValue, runtimeValue} from './graph/value.js';
 export {
   getDevice, formatReport, FAST_TOGGLES, type DeviceOptions, type AdapterReport, type BackendChoice,

@@ -68,7 +68,9 @@ export async function requestDevice(adapter: GPUAdapter, report: AdapterReport):
     const v = adapter.limits[k];
     if (typeof v === 'number') requiredLimits[k as string] = v;
   }
-  const device = await adapter.requestDevice({requiredLimits});
+  // Timestamp queries let the profiler (wt.profile, WGT_PROFILE=1) time each kernel inside one submit.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const device = await adapter.requestDevice({requiredLimits, requiredFeatures});
   const ctx: GpuContext = {device, adapter, report, lostReason: null, error: null};
   device.lost.then((info) => {
     if (info.reason === 'destroyed') return;

@@ -48,8 +48,8 @@ export const kernelPrefs = {
 };
 
 /** One thread per element of a 1-D index space: the common dispatch of the elementwise-style kernels. */
-function launch1d(kernel: KernelSource, entry: string, buffers: GPUBuffer[], uniforms: Uniforms, threads: number, wg: number, constants?: Record<string, number>): void {
-  rt().dispatch({kernel, entry, constants, buffers, uniforms, workgroups: grid1d(threads, wg)});
+function launch1d(kernel: KernelSource, entry: string, buffers: GPUBuffer[], uniforms: Uniforms, threads: number, wg: number, constants?: Record<string, number>, flops?: number, note?: string): void {
+  rt().dispatch({kernel, entry, constants, buffers, uniforms, workgroups: grid1d(threads, wg), flops, note});
 }
 
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -243,7 +243,8 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
     entry = 'matmul_reg';
     wg = [Math.ceil(N / 4 / 8), Math.ceil(M / 4 / 8), batch];
   }
-  r.dispatch({kernel: SHADERS.matmul, entry, buffers: [a.t.buffer, bv.t.buffer, out.buffer], uniforms, workgroups: wg});
+  r.dispatch({kernel: SHADERS.matmul, entry, buffers: [a.t.buffer, bv.t.buffer, out.buffer], uniforms, workgroups: wg,
+    flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}`});
   temp?.dispose();
   return out;
 }
@@ -266,6 +267,9 @@ export function convGeom(x: Shape, w: Shape, stride: [number, number], padding: 
   return {N, C, H, W, K, OH, OW, KH, KW, SH, SW, PH, PW};
 }
 
+const convFlops = (g: Conv2dGeom) => 2 * g.N * g.K * g.OH * g.OW * g.C * g.KH * g.KW;
+const convNote = (g: Conv2dGeom) => `${g.N}x${g.C}x${g.H}x${g.W}*${g.K}x${g.KH}x${g.KW}${g.SH > 1 || g.SW > 1 ? ` s${g.SH}` : ''}${g.PH || g.PW ? ` p${g.PH}` : ''}`;
+
 function convUniforms(g: Conv2dGeom, groups4: number, split = 1): ArrayBuffer {
   return uw().u(g.N, g.C, g.H, g.W, g.K, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, groups4, split, 0).build();
 }
@@ -285,7 +289,7 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   const wt = empty([ckk, groups4 * 4]);
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
   const threads = g.N * groups4 * g.OH * Math.ceil(g.OW / 4);
-  launch1d(SHADERS.conv2d, 'conv_fwd', [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer], convUniforms(g, groups4), threads, 64, {HAS_BIAS: bias ? 1 : 0});
+  launch1d(SHADERS.conv2d, 'conv_fwd', [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer], convUniforms(g, groups4), threads, 64, {HAS_BIAS: bias ? 1 : 0}, convFlops(g), convNote(g));
   wt.dispose();
   return out;
 }
@@ -297,7 +301,7 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   // [K, C, KH*KW] -> [K, KH*KW, Cpad]
   const wt = empty([g.K * kk, groups4 * 4]);
   copyK(w, wt, [g.K, g.C, kk], [g.C * kk, kk, 1], [kk * groups4 * 4, 1, groups4 * 4]);
-  launch1d(SHADERS.conv2d, 'conv_bwd_input', [dy.buffer, wt.buffer, dx.buffer], convUniforms(g, groups4), g.N * groups4 * g.H * Math.ceil(g.W / 4), 64);
+  launch1d(SHADERS.conv2d, 'conv_bwd_input', [dy.buffer, wt.buffer, dx.buffer], convUniforms(g, groups4), g.N * groups4 * g.H * Math.ceil(g.W / 4), 64, undefined, convFlops(g), convNote(g));
   wt.dispose();
   return dx;
 }
@@ -311,7 +315,7 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const target = pref !== 'auto' ? pref : rt().ctx.report.isCpu ? 256 : 16384;
   const split = Math.max(1, Math.min(g.N, Math.ceil(target / base)));
   const partial = empty([split, g.K, g.C, g.KH, g.KW]);
-  launch1d(SHADERS.conv2d, 'conv_bwd_weight', [x.buffer, dy.buffer, partial.buffer], convUniforms(g, groups4, split), split * base, 64);
+  launch1d(SHADERS.conv2d, 'conv_bwd_weight', [x.buffer, dy.buffer, partial.buffer], convUniforms(g, groups4, split), split * base, 64, undefined, convFlops(g), convNote(g));
   if (split === 1) return partial.viewAsDispose([g.K, g.C, g.KH, g.KW]);
   const dw = reduceK('sum', partial, 1, split, g.K * ckk);
   partial.dispose();

@@ -8,6 +8,7 @@ import * as K from '../src/graph/kernels.js';
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const filter = process.argv[3] ?? '';
 await wt.init({backend});
+if (process.env.WGT_PREFS) Object.assign(wt.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rand = (shape: number[], seed: number) => wt.randn(shape, {seed});
 
@@ -39,6 +40,7 @@ const shapes: Shape[] = [
 const rows: {kernel: string; shape: string; ms: number; gflops: number}[] = [];
 const out: Record<string, number> = {};
 const mmN = Number(process.env.WGT_BENCH_MATMUL ?? 1024);
+const only = (process.env.WGT_BENCH_KERNELS ?? 'fwd,bwd_input,bwd_weight').split(',');
 {
   const a = rand([mmN, mmN], 1), b = rand([mmN, mmN], 2);
   const av: K.MatView = {t: a, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
@@ -61,6 +63,7 @@ for (const sh of shapes) {
     ['bwd_weight', () => { K.conv2dBwdWeightK(x, dy, geom); }],
   ];
   for (const [kname, f] of kernels) {
+    if (!only.includes(kname)) continue;
     if (kname === 'bwd_input' && geom.C === 1) continue; // first layers need no input gradient
     const s = await timeKernel(f, reps);
     rows.push({kernel: `conv ${kname}`, shape: sh.name, ms: s * 1e3, gflops: flops / s / 1e9});

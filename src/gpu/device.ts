@@ -2,6 +2,7 @@
 // Knows nothing of tensors. The Node half (Dawn, adapter choice) is in node-device.ts; the browser bundle
 // replaces that module with node-device.browser.ts, so it never imports the `webgpu` package.
 import {nodeDevice} from './node-device.js';
+export {readTuneCache, writeTuneCache} from './node-device.js';
 
 export type BackendChoice = 'auto' | 'vulkan' | 'swiftshader' | 'llvmpipe' | 'opengles' | 'browser';
 

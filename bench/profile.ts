@@ -6,6 +6,7 @@ const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const steps = Number(process.argv[3] ?? 5);
 const method = process.argv[4] as wt.ProfileMethod | undefined;
 await wt.init({backend});
+if (process.env.WGT_PREFS) Object.assign(wt.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
 const randArr = (n: number, seed: number) => { const r = wt.rng(seed); return Float32Array.from({length: n}, () => r()); };
 wt.manualSeed(0);
 const model = wt.leNet5();

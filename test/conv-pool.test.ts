@@ -83,14 +83,16 @@ const pools: PoolCase[] = [
   {x: [2, 3, 7, 9], k: [3, 3], s: [2, 2], p: [1, 1]},
   {x: [2, 2, 5, 6], k: [2, 3], s: [1, 2], p: [0, 1]},
   {x: [3, 6, 24, 24], k: [2, 2], s: [2, 2], p: [0, 0]},
+  {x: [2, 3, 7, 9], k: [2, 3], s: [3, 3], p: [1, 1]},   // stride > kernel, padded: the scatter path
 ];
-for (const c of pools) {
+for (const scatter of [true, false]) for (const c of pools) {
   const tag = `x${JSON.stringify(c.x)} k${c.k} s${c.s} p${c.p}`;
-  t(`maxPool2d ${tag}`, () => checkOp({
+  t(`maxPool2d[${scatter ? 'scatter' : 'search'}] ${tag}`, () => withPrefs({poolScatter: scatter}, () => checkOp({
     name: 'maxPool2d', inputs: [R.distinct(c.x, 51)], sample: 64,
     gpu: ([x]) => wt.maxPool2d(x, c.k, {stride: c.s, padding: c.p}), ref: ([x]) => R.pool2d(x, c.k, c.s, c.p, 'max'),
     refGrad: ([x], up) => [R.pool2dGrad(x, up, c.k, c.s, c.p, 'max')],
-  }));
+  })));
+  if (!scatter) continue;
   t(`avgPool2d ${tag}`, () => checkOp({
     name: 'avgPool2d', inputs: [R.randomNd(c.x, 52)], sample: 64,
     gpu: ([x]) => wt.avgPool2d(x, c.k, {stride: c.s, padding: c.p}), ref: ([x]) => R.pool2d(x, c.k, c.s, c.p, 'avg'),

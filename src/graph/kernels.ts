@@ -55,6 +55,8 @@ export const kernelPrefs = {
   convInput: 'auto' as 'auto' | 'c8' | 'c4',
   /** Conv weight gradient: 'taps8' (8 channels x 4 flattened taps per thread) or 'cols4' (4 x 4 kernel columns). */
   convWeight: 'auto' as 'auto' | 'taps8' | 'cols4',
+  /** Max-pool backward as a scatter from the outputs when windows do not overlap (false: per-input search). */
+  poolScatter: true,
   /** Threads to aim for when splitting the batch of a conv weight gradient ('auto': 256 on CPU, 16384 on GPU). */
   convSplitTarget: 'auto' as 'auto' | number,
 };
@@ -381,6 +383,11 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean): {y: Tensor; arg: Te
 
 export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom): Tensor {
   const dx = empty([g.N, g.C, g.H, g.W]);
+  if (arg && g.SH >= g.KH && g.SW >= g.KW && kernelPrefs.poolScatter) {
+    fillK(dx, 0);
+    launch1d(SHADERS.pool, 'pool_bwd_scatter', [gy.buffer, arg.buffer, dx.buffer], poolUniforms(g), gy.size, 64);
+    return dx;
+  }
   launch1d(SHADERS.pool, 'pool_bwd', [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], poolUniforms(g), dx.size, 64, {MAX: arg ? 1 : 0});
   return dx;
 }

@@ -18,9 +18,10 @@ async function readCache(): Promise<Record<string, {choice: string; ms: Record<s
 
 /**
  * Picks the matmul register tile for the current device. Uses the cached pick unless `force`; measures
- * otherwise (about a second on CPU adapters). Set WGT_AUTOTUNE=0 to keep the hand-written kernel.
+ * otherwise (about a second on llvmpipe, a few on SwiftShader). `persist: false` keeps the pick out of the cache
+ * file. Set WGT_AUTOTUNE=0 to keep the hand-written kernel.
  */
-export async function autotune(opts: {force?: boolean; size?: number} = {}): Promise<TuneResult> {
+export async function autotune(opts: {force?: boolean; size?: number; persist?: boolean} = {}): Promise<TuneResult> {
   const r = rt();
   const report = r.ctx.report;
   const key = `${report.backend}|${report.vendor}|${report.architecture}|${report.description}|${report.featureLevel}|${report.toggles.join(',')}`;
@@ -66,6 +67,6 @@ export async function autotune(opts: {force?: boolean; size?: number} = {}): Pro
   tuned.matmul = choice === 'fixed' ? null : byName.get(choice)!;
   tuned.device = r.device;
   all[key] = {choice, ms};
-  await writeTuneCache({version: VERSION, adapters: all});
+  if (opts.persist !== false) await writeTuneCache({version: VERSION, adapters: all});
   return {adapter: formatReport(report), choice, ms, cached: false};
 }

@@ -5,6 +5,7 @@ import {exec} from 'uvu';
 import * as wt from '../src/index.js';
 import './matmul.test.js';
 import './conv-pool.test.js';
+import './profiler.test.js';
 
 await wt.init();
 console.log(`# ${wt.formatReport(wt.adapter())}`);

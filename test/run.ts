@@ -7,6 +7,7 @@ import './reduce.test.js';
 import './softmax.test.js';
 import './matmul.test.js';
 import './conv-pool.test.js';
+import './profiler.test.js';
 import './layout.test.js';
 import './autograd.test.js';
 import './runtime.test.js';

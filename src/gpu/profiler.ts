@@ -53,6 +53,7 @@ export class Profiler {
   private pending: Promise<void>[] = [];
   private queue: Op[] = [];
   private draining: Promise<void> | null = null;
+  private running = false;
   overheadNs = 0;
   dispatches = 0;
 
@@ -107,23 +108,28 @@ export class Profiler {
   }
 
   private kick(): void {
-    if (this.draining) return;
+    if (this.running) return;
+    this.running = true;
     const run = async () => {
       // Writes and copies run in order without waiting; each dispatch is submitted alone and waited for.
-      while (this.queue.length) {
-        const op = this.queue.shift()!;
-        if (op.kind === 'write') { this.device.queue.writeBuffer(op.buf, op.offset, op.data); continue; }
-        const enc = this.device.createCommandEncoder();
-        op.run(enc);
-        const t = performance.now();
-        this.device.queue.submit([enc.finish()]);
-        if (op.label === undefined) continue;
-        await this.device.queue.onSubmittedWorkDone();
-        this.add(op.label, Math.max(0, (performance.now() - t) * 1e6 - this.overheadNs), op.flops ?? 0);
+      try {
+        while (this.queue.length) {
+          const op = this.queue.shift()!;
+          if (op.kind === 'write') { this.device.queue.writeBuffer(op.buf, op.offset, op.data); continue; }
+          const enc = this.device.createCommandEncoder();
+          op.run(enc);
+          const t = performance.now();
+          this.device.queue.submit([enc.finish()]);
+          if (op.label === undefined) continue;
+          await this.device.queue.onSubmittedWorkDone();
+          this.add(op.label, Math.max(0, (performance.now() - t) * 1e6 - this.overheadNs), op.flops ?? 0);
+        }
+      } finally {
+        // Cleared as the queue empties (synchronously when nothing was awaited), so the next kick() drains again.
+        this.running = false;
       }
     };
-    // Cleared when the queue is empty; run() may finish synchronously, so it is cleared after the assignment.
-    this.draining = run().finally(() => { this.draining = null; });
+    this.draining = run();
   }
 
   private submitTimestamped<C>(cmds: C[], isDispatch: (c: C) => c is C & ProfiledCommand, encodeCopy: (enc: GPUCommandEncoder, c: C) => void): void {
@@ -162,7 +168,11 @@ export class Profiler {
 
   /** Waits until every profiled submit has run and been accounted. */
   async drained(): Promise<void> {
-    while (this.draining) await this.draining;
+    for (;;) {
+      if (this.draining) await this.draining;
+      if (!this.queue.length && !this.running) break;
+      if (!this.running) this.kick();
+    }
     const p = this.pending;
     this.pending = [];
     await Promise.all(p);

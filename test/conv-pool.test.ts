@@ -23,6 +23,8 @@ const convs: ConvCase[] = [
 const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
   ['auto', {}], ['fwd k4, input c4, weight cols4', {convForward: 'k4', convInput: 'c4', convWeight: 'cols4'}],
   ['fwd k8, input c8, weight taps8', {convForward: 'k8', convInput: 'c8', convWeight: 'taps8'}],
+  ...[{groups: 1, pixels: 8}, {groups: 2, pixels: 8}, {groups: 4, pixels: 4}, {groups: 2, pixels: 4}, {groups: 1, pixels: 16}]
+    .map((tile) => [`fwd generated k${4 * tile.groups}p${tile.pixels}`, {convForward: tile}] as [string, Partial<typeof wt.kernelPrefs>]),
 ];
 async function withPrefs(p: Partial<typeof wt.kernelPrefs>, f: () => Promise<void>): Promise<void> {
   const prev = {...wt.kernelPrefs};

@@ -7,6 +7,7 @@ import {SHADERS} from './shaders.js';
 import {empty, fmt, sizeOf, type Shape, type Tensor} from './tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from './op-codes.js';
 import {uw} from './uniforms.js';
+import {convFwdSource, convTileName, type ConvTile} from './conv-gen.js';
 import {matmulTileSource, tileFits, tileGrid, tileName, type MatmulTile} from './matmul-gen.js';
 
 export const contiguousStrides = (shape: Shape): number[] => {
@@ -49,8 +50,11 @@ export const kernelPrefs = {
    * the hand-written matmul_vec4 until it has run), 'fixed' the hand-written kernel, or a generated tile.
    */
   matmulTile: 'auto' as 'auto' | 'fixed' | MatmulTile,
-  /** Conv forward: 'k8' (8 channels x 4 pixels per thread) or 'k4' (4 x 4). */
-  convForward: 'auto' as 'auto' | 'k8' | 'k4',
+  /**
+   * Conv forward: 'k8' (8 channels x 4 pixels per thread), 'k4' (4 x 4), or a generated tile (src/graph/conv-gen.ts,
+   * unpadded convolutions only; padded ones take 'k8'). 'auto': CONV_FWD_AUTO where it applies, else 'k8'.
+   */
+  convForward: 'auto' as 'auto' | 'k8' | 'k4' | ConvTile,
   /** Conv input gradient: 'c8' (8 channels x 4 same-residue columns per thread) or 'c4' (4 x 4 neighbours). */
   convInput: 'auto' as 'auto' | 'c8' | 'c4',
   /** Conv weight gradient: 'taps8' (8 channels x 4 flattened taps per thread) or 'cols4' (4 x 4 kernel columns). */
@@ -307,19 +311,32 @@ function dummyBuffer(): GPUBuffer {
   return dummy.t.buffer;
 }
 
+/** The generated forward tile 'auto' uses for unpadded convolutions (null: conv_fwd8). */
+export const CONV_FWD_AUTO: {tile: ConvTile | null} = {tile: null};
+
 export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
   const out = empty([g.N, g.K, g.OH, g.OW]);
-  const k8 = kernelPrefs.convForward !== 'k4';
-  const groups4 = k8 ? 2 * Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
+  const pref = kernelPrefs.convForward;
+  const padded = g.PH > 0 || g.PW > 0;
+  const tile = typeof pref === 'object' ? (padded ? null : pref) : pref === 'auto' && !padded ? CONV_FWD_AUTO.tile : null;
+  const k8 = pref !== 'k4';
+  const groups4 = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : k8 ? 2 * Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const ckk = g.C * g.KH * g.KW;
   // [K, C*KH*KW] -> [C*KH*KW, Kpad]: rows of output channels read as vec4.
   const wt = empty([ckk, groups4 * 4]);
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
-  const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);
-  const constants: Record<string, number> = {HAS_BIAS: bias ? 1 : 0};
-  if (k8) constants.PADDED = g.PH > 0 || g.PW > 0 ? 1 : 0;
-  launch1d(SHADERS.conv2d, k8 ? 'conv_fwd8' : 'conv_fwd', [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
-    convUniforms(g, groups4), threads, 64, constants, convFlops(g), convNote(g));
+  const buffers = [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer];
+  if (tile) {
+    const threads = g.N * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
+    rt().dispatch({kernel: convFwdSource(tile, !!bias), entry: 'main', buffers, uniforms: convUniforms(g, groups4),
+      workgroups: grid1d(threads, 64), flops: convFlops(g), note: `${convTileName(tile)} ${convNote(g)}`});
+  } else {
+    const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);
+    const constants: Record<string, number> = {HAS_BIAS: bias ? 1 : 0};
+    if (k8) constants.PADDED = padded ? 1 : 0;
+    launch1d(SHADERS.conv2d, k8 ? 'conv_fwd8' : 'conv_fwd', buffers, convUniforms(g, groups4), threads, 64, constants,
+      convFlops(g), convNote(g));
+  }
   wt.dispose();
   return out;
 }

@@ -52,6 +52,7 @@ const only = (process.env.WGT_BENCH_KERNELS ?? 'fwd,bwd_input,bwd_weight').split
 }
 for (const sh of shapes) {
   if (filter && !sh.name.includes(filter)) continue;
+  if (process.env.WGT_BENCH_SKIP && sh.name.includes(process.env.WGT_BENCH_SKIP)) continue;
   const x = rand(sh.x, 3), w = rand(sh.w, 4), bias = rand([sh.w[0]], 5);
   const geom = K.convGeom(x.shape, w.shape, [sh.stride, sh.stride], [sh.pad, sh.pad]);
   const dy = rand([geom.N, geom.K, geom.OH, geom.OW], 6);

@@ -7,8 +7,8 @@ import {SHADERS} from './shaders.js';
 import {empty, fmt, sizeOf, type Shape, type Tensor} from './tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from './op-codes.js';
 import {uw} from './uniforms.js';
-import {convFwdSource, convTileName, type ConvTile} from './conv-gen.js';
-import {matmulTileSource, tileFits, tileGrid, tileName, type MatmulTile} from './matmul-gen.js';
+import {convFwdSource, type ConvTile} from './conv-gen.js';
+import {matmulTileSource, tileFits, tileGrid, type MatmulTile} from './matmul-gen.js';
 
 export const contiguousStrides = (shape: Shape): number[] => {
   const s = new Array(shape.length).fill(1);
@@ -263,7 +263,7 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
     if (tile && tileFits(tile, a.trans, K, ars, a.batchStride)) {
       r.dispatch({kernel: matmulTileSource(tile), entry: 'main', buffers: [a.t.buffer, bv.t.buffer, out.buffer], uniforms,
         workgroups: tileGrid(tile, M, N, batch), flops: 2 * batch * M * N * K,
-        note: `${tileName(tile)} ${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}`});
+        note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}`});
       temp?.dispose();
       return out;
     }
@@ -329,7 +329,7 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   if (tile) {
     const threads = g.N * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
     rt().dispatch({kernel: convFwdSource(tile, !!bias), entry: 'main', buffers, uniforms: convUniforms(g, groups4),
-      workgroups: grid1d(threads, 64), flops: convFlops(g), note: `${convTileName(tile)} ${convNote(g)}`});
+      workgroups: grid1d(threads, 64), flops: convFlops(g), note: convNote(g)});
   } else {
     const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);
     const constants: Record<string, number> = {HAS_BIAS: bias ? 1 : 0};

@@ -1,7 +1,7 @@
 // npm run bench: our engine against TF.js 4.22's WebGPU backend, per adapter, side by side in one run.
 // Each adapter runs in its own process (bench/worker.ts); prints a table of ratios and writes JSON.
 import {spawnSync} from 'node:child_process';
-import {mkdirSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
@@ -17,6 +17,25 @@ for (const a of adapters) {
     continue;
   }
   results.push(JSON.parse(line.slice(6)));
+}
+
+// Native PyTorch CPU (Debian's python3-torch for /usr/bin/python3; the pyenv python3 on PATH has no torch).
+const torchRuns: Record<string, number | string>[] = [];
+let torchNote = '';
+const py = process.env.WGT_BENCH_PYTHON ?? '/usr/bin/python3';
+const script = join(here, '..', '..', 'bench', 'torch_lenet.py');
+if (!existsSync(py)) torchNote = `PyTorch peer skipped: ${py} not found`;
+else {
+  for (const threads of [1, 0]) {
+    process.stderr.write(`bench: PyTorch CPU (${threads || 'default'} threads) ...\n`);
+    const r = spawnSync(py, [script, String(threads), '20'], {encoding: 'utf8', timeout: 10 * 60_000});
+    const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+    if (r.status !== 0 || !line.startsWith('{')) {
+      torchNote = `PyTorch peer skipped: ${/No module named 'torch'/.test(r.stderr ?? '') ? `no torch for ${py} (apt-get install python3-torch)` : `exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').pop()}`}`;
+      break;
+    }
+    torchRuns.push({...JSON.parse(line), requested: threads || 'default'});
+  }
 }
 
 const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
@@ -41,6 +60,16 @@ if (results.length) {
   console.log(`best matmul 512^3: ${f(bestMatmul)} GFLOP/s`);
   for (const r of results) console.log(`${r.backend}: ${r.adapter}`);
 }
+if (torchRuns.length) {
+  console.log('\n| peer | threads | LeNet-5 step (s) | matmul 1024^3 (GFLOP/s) |\n|---|---|---|---|');
+  for (const t of torchRuns) console.log(`| PyTorch ${t.torch} CPU | ${t.requested} (${t.threads}) | ${f(t.lenet_step_s as number, 4)} | ${f(t.matmul1024_gflops as number)} |`);
+  const torchBest = Math.min(...torchRuns.map((t) => t.lenet_step_s as number));
+  for (const r of results) {
+    const o = r.ours as Record<string, number>;
+    console.log(`${r.backend}: LeNet step ${f(o.lenet_step_s, 4)} s = ${f(o.lenet_step_s / torchBest)}x PyTorch's fastest (${f(torchBest, 4)} s; bar: <= 2x)`);
+  }
+}
+if (torchNote) console.log(torchNote);
 mkdirSync('bench-results', {recursive: true});
-writeFileSync(join('bench-results', 'bench.json'), JSON.stringify({date: new Date().toISOString(), results}, null, 2));
+writeFileSync(join('bench-results', 'bench.json'), JSON.stringify({date: new Date().toISOString(), results, torch: torchRuns, torchNote}, null, 2));
 console.log('wrote bench-results/bench.json');

@@ -181,3 +181,207 @@ fn conv_bwd_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     }
   }
 }
+
+override PADDED: bool = true;
+
+// Weight gradient, 8 output channels x 4 kernel taps per thread. Taps are the flattened kh * KW + kw index, so
+// a 5x5 kernel is 7 groups of 4 (28 for 25 taps) instead of 5 rows of 2 column groups (40 for 25). Without
+// padding (PADDED false) every tap of every output pixel is inside the input, so the inner loop has no bounds
+// checks: one gather of 4 input values and two of 4 output-gradient values serve 32 multiply-adds.
+// Thread (s, kg = 8-channel group (p.groups4 holds their count), c, tap group); images s, s + split, ...
+@compute @workgroup_size(WG)
+fn conv_bwd_weight8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let kk = p.KH * p.KW;
+  let tg = (kk + 3u) / 4u;
+  let base = p.C * tg;
+  if (i >= p.split * p.groups4 * base) { return; }
+  let r = i % base;
+  let kg = (i / base) % p.groups4;
+  let s = i / (base * p.groups4);
+  let t0 = (r % tg) * 4u;
+  let c = r / tg;
+  // Taps past the kernel read tap kk - 1 and are never stored.
+  let tc = min(vec4<u32>(t0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(kk - 1u));
+  let kh = tc / vec4<u32>(p.KW);
+  let kw = tc % vec4<u32>(p.KW);
+  let toff = kh * p.W + kw;
+  let k0 = kg * 8u;
+  let km = p.K - 1u;
+  let npix = p.OH * p.OW;
+  let d0 = vec4<u32>(min(k0, km), min(k0 + 1u, km), min(k0 + 2u, km), min(k0 + 3u, km)) * npix;
+  let d1 = vec4<u32>(min(k0 + 4u, km), min(k0 + 5u, km), min(k0 + 6u, km), min(k0 + 7u, km)) * npix;
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
+  var b0 = vec4<f32>(0.0); var b1 = vec4<f32>(0.0); var b2 = vec4<f32>(0.0); var b3 = vec4<f32>(0.0);
+  for (var n = s; n < p.N; n += p.split) {
+    let xplane = (n * p.C + c) * p.H * p.W;
+    var o = n * p.K * npix;
+    for (var oh = 0u; oh < p.OH; oh++) {
+      let ihs = i32(oh * p.SH) - i32(p.PH);
+      let ih = vec4<i32>(ihs) + vec4<i32>(kh);
+      let rowok = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H)));
+      let xrow = xplane + oh * p.SH * p.W;
+      for (var ow = 0u; ow < p.OW; ow++) {
+        var xv: vec4<f32>;
+        if (PADDED) {
+          let iw = vec4<i32>(i32(ow * p.SW) - i32(p.PW)) + vec4<i32>(kw);
+          let ok = rowok & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
+          let idx = vec4<u32>(clamp(ih, vec4<i32>(0), vec4<i32>(i32(p.H) - 1))) * p.W +
+            vec4<u32>(clamp(iw, vec4<i32>(0), vec4<i32>(i32(p.W) - 1)));
+          xv = select(vec4<f32>(0.0), vec4<f32>(wx[xplane + idx.x], wx[xplane + idx.y], wx[xplane + idx.z], wx[xplane + idx.w]), ok);
+        } else {
+          let xb = xrow + ow * p.SW;
+          xv = vec4<f32>(wx[xb + toff.x], wx[xb + toff.y], wx[xb + toff.z], wx[xb + toff.w]);
+        }
+        let g0 = vec4<f32>(wdy[o + d0.x], wdy[o + d0.y], wdy[o + d0.z], wdy[o + d0.w]);
+        let g1 = vec4<f32>(wdy[o + d1.x], wdy[o + d1.y], wdy[o + d1.z], wdy[o + d1.w]);
+        // a_j / b_j: tap t0 + j; lanes: output channels k0 .. k0 + 3 / k0 + 4 .. k0 + 7
+        a0 += xv.x * g0; a1 += xv.y * g0; a2 += xv.z * g0; a3 += xv.w * g0;
+        b0 += xv.x * g1; b1 += xv.y * g1; b2 += xv.z * g1; b3 += xv.w * g1;
+        o++;
+      }
+    }
+  }
+  let ckk = p.C * kk;
+  let ob = s * p.K * ckk + c * kk + t0;
+  for (var j = 0u; j < 4u; j++) {
+    if (t0 + j < kk) {
+      for (var q = 0u; q < 4u; q++) {
+        if (k0 + q < p.K) { wdw[ob + (k0 + q) * ckk + j] = array<vec4<f32>, 4>(a0, a1, a2, a3)[j][q]; }
+        if (k0 + 4u + q < p.K) { wdw[ob + (k0 + 4u + q) * ckk + j] = array<vec4<f32>, 4>(b0, b1, b2, b3)[j][q]; }
+      }
+    }
+  }
+}
+
+// Forward, 8 output channels x 4 neighbouring output pixels per thread (two weight vec4s serve four pixels,
+// each input value eight channels). Without padding (PADDED false) every tap of an in-range pixel is inside
+// the input: no bounds checks, only a clamp for pixels past the row end (computed, never stored).
+// Thread (n, kg = 8-channel group, oh, ow0); p.groups4 counts vec4 groups of the weight layout (2 per kg).
+@compute @workgroup_size(WG)
+fn conv_fwd8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let owg = (p.OW + 3u) / 4u;
+  let ntile = p.OH * owg;
+  let ng8 = p.groups4 / 2u;
+  if (i >= p.N * ng8 * ntile) { return; }
+  let tile = i % ntile;
+  let kg = (i / ntile) % ng8;
+  let n = i / (ntile * ng8);
+  let oh = tile / owg;
+  let ow0 = (tile % owg) * 4u;
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
+  var b0 = vec4<f32>(0.0); var b1 = vec4<f32>(0.0); var b2 = vec4<f32>(0.0); var b3 = vec4<f32>(0.0);
+  let owc = min(vec4<u32>(ow0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.OW - 1u)) * p.SW;
+  for (var c = 0u; c < p.C; c++) {
+    let xplane = (n * p.C + c) * p.H * p.W;
+    for (var kh = 0u; kh < p.KH; kh++) {
+      let ih = i32(oh * p.SH + kh) - i32(p.PH);
+      if (PADDED && (ih < 0 || ih >= i32(p.H))) { continue; }
+      let xrow = xplane + u32(ih) * p.W;
+      var wi = ((c * p.KH + kh) * p.KW) * p.groups4 + 2u * kg;
+      for (var kw = 0u; kw < p.KW; kw++) {
+        let w0 = fw[wi];
+        let w1 = fw[wi + 1u];
+        wi += p.groups4;
+        var xv: vec4<f32>;
+        if (PADDED) {
+          let iw = vec4<i32>(owc + vec4<u32>(kw)) - vec4<i32>(i32(p.PW));
+          let ok = (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
+          let idx = vec4<u32>(clamp(iw, vec4<i32>(0), vec4<i32>(i32(p.W) - 1)));
+          xv = select(vec4<f32>(0.0), vec4<f32>(fx[xrow + idx.x], fx[xrow + idx.y], fx[xrow + idx.z], fx[xrow + idx.w]), ok);
+        } else {
+          let idx = owc + vec4<u32>(xrow + kw);
+          xv = vec4<f32>(fx[idx.x], fx[idx.y], fx[idx.z], fx[idx.w]);
+        }
+        a0 += xv.x * w0; a1 += xv.y * w0; a2 += xv.z * w0; a3 += xv.w * w0;
+        b0 += xv.x * w1; b1 += xv.y * w1; b2 += xv.z * w1; b3 += xv.w * w1;
+      }
+    }
+  }
+  let npix = p.OH * p.OW;
+  let k0 = kg * 8u;
+  for (var j = 0u; j < 8u; j++) {
+    let k = k0 + j;
+    if (k < p.K) {
+      var b = 0.0;
+      if (HAS_BIAS) { b = fbias[k]; }
+      let q = j % 4u;
+      var v: vec4<f32>;
+      if (j < 4u) { v = vec4<f32>(a0[q], a1[q], a2[q], a3[q]); } else { v = vec4<f32>(b0[q], b1[q], b2[q], b3[q]); }
+      let o = (n * p.K + k) * npix + oh * p.OW + ow0;
+      fy[o] = v.x + b;
+      if (ow0 + 1u < p.OW) { fy[o + 1u] = v.y + b; }
+      if (ow0 + 2u < p.OW) { fy[o + 2u] = v.z + b; }
+      if (ow0 + 3u < p.OW) { fy[o + 3u] = v.w + b; }
+    }
+  }
+}
+
+// Input gradient, 8 input channels x 4 input columns per thread. The four columns share their residue mod the
+// column stride (iw = rho + (4 g + j) SW), so a kernel tap either reaches all four (at four consecutive output
+// columns) or none: with stride 2 no work is spent on taps that miss, where conv_bwd_input masks 3 in 4.
+// Thread (n, cg = 8-channel group (2 vec4 groups of the weight layout), ih, rho, g).
+@compute @workgroup_size(WG)
+fn conv_bwd_input8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let gpr = ((p.W + p.SW - 1u) / p.SW + 3u) / 4u;   // column groups per residue
+  let ntile = p.H * p.SW * gpr;
+  let ng8 = p.groups4 / 2u;
+  if (i >= p.N * ng8 * ntile) { return; }
+  let tile = i % ntile;
+  let cg = (i / ntile) % ng8;
+  let n = i / (ntile * ng8);
+  let ih = tile / (p.SW * gpr);
+  let rho = (tile / gpr) % p.SW;
+  let g = tile % gpr;
+  let j4 = vec4<u32>(0u, 1u, 2u, 3u);
+  let iw = vec4<u32>(rho + 4u * g * p.SW) + j4 * p.SW;
+  let colok = iw < vec4<u32>(p.W);
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
+  var b0 = vec4<f32>(0.0); var b1 = vec4<f32>(0.0); var b2 = vec4<f32>(0.0); var b3 = vec4<f32>(0.0);
+  let dyplane = p.OH * p.OW;
+  let wstep = p.KH * p.KW * p.groups4;
+  for (var kh = 0u; kh < p.KH; kh++) {
+    let th = i32(ih + p.PH) - i32(kh);
+    if (th < 0 || th % i32(p.SH) != 0) { continue; }
+    let oh = u32(th) / p.SH;
+    if (oh >= p.OH) { continue; }
+    for (var kw = 0u; kw < p.KW; kw++) {
+      let tw0 = i32(rho + p.PW) - i32(kw);     // column offset of j = 0, g = 0
+      if (((tw0 % i32(p.SW)) + i32(p.SW)) % i32(p.SW) != 0) { continue; }
+      let ow = vec4<i32>(tw0 / i32(p.SW) + i32(4u * g)) + vec4<i32>(j4);
+      // tw0 / SW truncates toward zero; tw0 is a multiple of SW here, so it is exact.
+      let ok = colok & (ow >= vec4<i32>(0)) & (ow < vec4<i32>(i32(p.OW)));
+      if (!any(ok)) { continue; }
+      let owc = vec4<u32>(clamp(ow, vec4<i32>(0), vec4<i32>(i32(p.OW) - 1)));
+      let mask = select(vec4<f32>(0.0), vec4<f32>(1.0), ok);
+      var dyi = n * p.K * dyplane + oh * p.OW;
+      var wi = (kh * p.KW + kw) * p.groups4 + 2u * cg;
+      for (var k = 0u; k < p.K; k++) {
+        let w0 = bw[wi];
+        let w1 = bw[wi + 1u];
+        let d = vec4<f32>(bdy[dyi + owc.x], bdy[dyi + owc.y], bdy[dyi + owc.z], bdy[dyi + owc.w]) * mask;
+        a0 += d.x * w0; a1 += d.y * w0; a2 += d.z * w0; a3 += d.w * w0;
+        b0 += d.x * w1; b1 += d.y * w1; b2 += d.z * w1; b3 += d.w * w1;
+        dyi += dyplane;
+        wi += wstep;
+      }
+    }
+  }
+  let npix = p.H * p.W;
+  let c0 = cg * 8u;
+  for (var j = 0u; j < 8u; j++) {
+    let c = c0 + j;
+    if (c < p.C) {
+      let q = j % 4u;
+      var v: vec4<f32>;
+      if (j < 4u) { v = vec4<f32>(a0[q], a1[q], a2[q], a3[q]); } else { v = vec4<f32>(b0[q], b1[q], b2[q], b3[q]); }
+      let o = (n * p.C + c) * npix + ih * p.W;
+      if (colok.x) { bdx[o + iw.x] = v.x; }
+      if (colok.y) { bdx[o + iw.y] = v.y; }
+      if (colok.z) { bdx[o + iw.z] = v.z; }
+      if (colok.w) { bdx[o + iw.w] = v.w; }
+    }
+  }
+}

@@ -62,3 +62,15 @@ fn pool_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   if (!MAX) { acc = acc / f32(p.KH * p.KW); }
   dx[i] = acc;
 }
+
+// Max-pool backward when windows do not overlap (stride >= kernel): each input is the maximum of at most one
+// window, so one thread per output writes its gradient to the input it came from, into dx zeroed beforehand.
+// It replaces pool_bwd's per-input window search (four integer divisions per input, which CPU drivers cannot
+// vectorise) with one division per output.
+@compute @workgroup_size(WG)
+fn pool_bwd_scatter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= p.NC * p.OH * p.OW) { return; }
+  let nc = i / (p.OH * p.OW);
+  dx[nc * p.H * p.W + u32(barg[i])] = g[i];
+}

@@ -10,6 +10,9 @@ export * from './graph/ops.js';
 export {squash, capsulePredict, capsuleWeightedSum, capsuleAgreement, capsuleRouting} from './graph/capsule.js';
 export {backward} from './graph/autograd.js';
 export {compile, CompiledStep, type InputSpec} from './graph/capture.js';
+export {autotune, type TuneResult} from './graph/autotune.js';
+export {MATMUL_CANDIDATES, tileName, type MatmulTile} from './graph/matmul-gen.js';
+export {profile, profileReport, startProfiling, formatProfile, type ProfileOptions, type ProfileResult, type ProfileRow, type ProfileMethod} from './graph/profile.js';
 export {RuntimeValue, runtimeValue} from './graph/value.js';
 export {
   getDevice, formatReport, FAST_TOGGLES, type DeviceOptions, type AdapterReport, type BackendChoice,

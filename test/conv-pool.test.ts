@@ -15,17 +15,32 @@ const convs: ConvCase[] = [
   {x: [1, 2, 6, 13], w: [3, 2, 3, 6], stride: [2, 3], pad: [2, 3], bias: false}, // KW 6: two partial column groups
   {x: [4, 1, 12, 12], w: [6, 1, 5, 5], stride: [1, 1], pad: [0, 0], bias: true},   // LeNet conv1, small batch
   {x: [2, 6, 12, 12], w: [16, 6, 5, 5], stride: [1, 1], pad: [0, 0], bias: true}, // LeNet conv2
+  {x: [2, 3, 11, 10], w: [9, 3, 4, 3], stride: [2, 2], pad: [0, 0], bias: true},   // stride 2, no padding, K % 8 != 0
+  {x: [1, 1, 13, 13], w: [10, 1, 9, 9], stride: [1, 1], pad: [0, 0], bias: false}, // CapsNet-like 9x9, one channel
+  {x: [2, 5, 12, 12], w: [6, 5, 9, 9], stride: [2, 2], pad: [0, 0], bias: true},    // CapsNet-like 9x9 stride 2
 ];
-for (const c of convs) {
+// Every conv kernel variant on every case (kernelPrefs force them; 'auto' is what the adapter picks).
+const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
+  ['auto', {}], ['fwd k4, input c4, weight cols4', {convForward: 'k4', convInput: 'c4', convWeight: 'cols4'}],
+  ['fwd k8, input c8, weight taps8', {convForward: 'k8', convInput: 'c8', convWeight: 'taps8'}],
+  ...[{groups: 1, pixels: 8}, {groups: 2, pixels: 8}, {groups: 4, pixels: 4}, {groups: 2, pixels: 4}, {groups: 1, pixels: 16}]
+    .map((tile) => [`fwd generated k${4 * tile.groups}p${tile.pixels}`, {convForward: tile}] as [string, Partial<typeof wt.kernelPrefs>]),
+];
+async function withPrefs(p: Partial<typeof wt.kernelPrefs>, f: () => Promise<void>): Promise<void> {
+  const prev = {...wt.kernelPrefs};
+  Object.assign(wt.kernelPrefs, p);
+  try { await f(); } finally { Object.assign(wt.kernelPrefs, prev); }
+}
+for (const [vname, prefs] of convVariants) for (const c of convs) {
   const K = c.w[1] * c.w[2] * c.w[3];
-  t(`conv2d x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} stride ${c.stride} pad ${c.pad}`, () => checkOp({
+  t(`conv2d[${vname}] x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} stride ${c.stride} pad ${c.pad}`, () => withPrefs(prefs, () => checkOp({
     name: 'conv2d',
     inputs: [R.randomNd(c.x, 41), R.randomNd(c.w, 42), ...(c.bias ? [R.randomNd([c.w[0]], 43)] : [])],
     gpu: ([x, w, b]) => wt.conv2d(x, w, b, {stride: c.stride, padding: c.pad}),
     ref: ([x, w, b]) => R.conv2d(x, w, b ?? null, c.stride, c.pad),
     refGrad: ([x, w], up) => R.conv2dGrad(x, w, up, c.stride, c.pad).slice(0, c.bias ? 3 : 2),
     atol: 2e-6 * K + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(c.x[0] * c.x[2] * c.x[3]) + 1e-4,
-  }));
+  })));
 }
 
 t('conv2d weight gradient with the GPU batch split (many partial sums reduced)', async () => {
@@ -70,14 +85,16 @@ const pools: PoolCase[] = [
   {x: [2, 3, 7, 9], k: [3, 3], s: [2, 2], p: [1, 1]},
   {x: [2, 2, 5, 6], k: [2, 3], s: [1, 2], p: [0, 1]},
   {x: [3, 6, 24, 24], k: [2, 2], s: [2, 2], p: [0, 0]},
+  {x: [2, 3, 7, 9], k: [2, 3], s: [3, 3], p: [1, 1]},   // stride > kernel, padded: the scatter path
 ];
-for (const c of pools) {
+for (const scatter of [true, false]) for (const c of pools) {
   const tag = `x${JSON.stringify(c.x)} k${c.k} s${c.s} p${c.p}`;
-  t(`maxPool2d ${tag}`, () => checkOp({
+  t(`maxPool2d[${scatter ? 'scatter' : 'search'}] ${tag}`, () => withPrefs({poolScatter: scatter}, () => checkOp({
     name: 'maxPool2d', inputs: [R.distinct(c.x, 51)], sample: 64,
     gpu: ([x]) => wt.maxPool2d(x, c.k, {stride: c.s, padding: c.p}), ref: ([x]) => R.pool2d(x, c.k, c.s, c.p, 'max'),
     refGrad: ([x], up) => [R.pool2dGrad(x, up, c.k, c.s, c.p, 'max')],
-  }));
+  })));
+  if (!scatter) continue;
   t(`avgPool2d ${tag}`, () => checkOp({
     name: 'avgPool2d', inputs: [R.randomNd(c.x, 52)], sample: 64,
     gpu: ([x]) => wt.avgPool2d(x, c.k, {stride: c.s, padding: c.p}), ref: ([x]) => R.pool2d(x, c.k, c.s, c.p, 'avg'),

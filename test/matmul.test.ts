@@ -63,4 +63,36 @@ t('matmul shape errors name both shapes', () => {
   assert.throws(() => wt.matmul(wt.zeros([2, 3]), wt.zeros([4, 5])), /matmul: f32\[2, 3\] @ f32\[4, 5\]: inner dimensions 3 and 4 differ/);
 });
 
+
+// Every generated register tile the autotuner may pick (src/graph/matmul-gen.ts), forced, on shapes off each
+// tile's edges, batched, K % 4 == 0 (A read as vec4 along K) and not (those fall back to matmul_vec4).
+{
+  const tileCases: [number[], number[]][] = [
+    [[5, 4], [4, 8]], [[13, 16], [16, 20]], [[33, 64], [64, 12]], [[2, 5, 8], [2, 8, 12]], [[3, 4, 12], [12, 8]],
+    [[9, 7], [7, 16]], [[67, 132], [132, 68]],
+  ];
+  const withTile = async (tile: typeof wt.kernelPrefs.matmulTile, f: () => Promise<void>) => {
+    const prev = wt.kernelPrefs.matmulTile;
+    wt.kernelPrefs.matmulTile = tile;
+    try { await withMatmul('vec4', f); } finally { wt.kernelPrefs.matmulTile = prev; }
+  };
+  for (const tile of [...wt.MATMUL_CANDIDATES, 'fixed' as const]) for (const [sa, sb] of tileCases) {
+    const K = sa[sa.length - 1];
+    const name = typeof tile === 'string' ? tile : wt.tileName(tile);
+    t(`matmul[tile ${name}] ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => withTile(tile, () => checkOp({
+      name: 'matmul', inputs: [R.randomNd(sa, 41), R.randomNd(sb, 42)],
+      gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b),
+      refGrad: sa.length === 2 && sb.length === 2 ? ([a, b], up) => R.matmulGrad(a, b, up) : undefined,
+      atol: 2e-6 * K + 1e-5, sample: 40, gatol: 2e-5 * K + 1e-4,
+    })));
+  }
+  t('matmul autotune: picks a candidate or the fixed kernel, and matmul agrees with it', async () => {
+    const r = await wt.autotune({size: 64, force: true, persist: false});
+    assert.ok(r.choice === 'fixed' || wt.MATMUL_CANDIDATES.some((c) => wt.tileName(c) === r.choice), r.choice);
+    assert.ok(Number.isFinite(r.ms.fixed));
+    await checkOp({name: 'matmul tuned', inputs: [R.randomNd([20, 32], 43), R.randomNd([32, 24], 44)], gradOf: [],
+      gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b), atol: 1e-4});
+    await wt.autotune(); // back to this adapter's measured pick (the cache, or a fresh tune)
+  });
+}
 t.run();

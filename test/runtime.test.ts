@@ -72,8 +72,11 @@ t('many dispatches go out in one submit', async () => {
 
 t('a kernel variant compiles once: new shapes reuse the pipeline (shapes travel in uniforms)', () => {
   const cache = wt.rt().pipelines;
+  // One of each variant class first: matmul with K % 4 == 0 (A read as vec4) and not, conv padded and not.
   wt.matmul(wt.ones([8, 12]), wt.ones([12, 16]));
+  wt.matmul(wt.ones([8, 7]), wt.ones([7, 16]));
   wt.conv2d(wt.ones([1, 2, 9, 9]), wt.ones([4, 2, 3, 3]));
+  wt.conv2d(wt.ones([1, 2, 9, 9]), wt.ones([4, 2, 3, 3]), null, {padding: 1});
   const compiled = cache.compiled;
   for (const [m, k, n] of [[16, 8, 4], [33, 20, 64], [5, 7, 12]]) wt.matmul(wt.ones([m, k]), wt.ones([k, n]));
   wt.conv2d(wt.ones([3, 2, 17, 11]), wt.ones([4, 2, 5, 3]), null, {padding: 1});

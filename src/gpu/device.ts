@@ -2,6 +2,7 @@
 // Knows nothing of tensors. The Node half (Dawn, adapter choice) is in node-device.ts; the browser bundle
 // replaces that module with node-device.browser.ts, so it never imports the `webgpu` package.
 import {nodeDevice} from './node-device.js';
+export {readTuneCache, writeTuneCache} from './node-device.js';
 
 export type BackendChoice = 'auto' | 'vulkan' | 'swiftshader' | 'llvmpipe' | 'opengles' | 'browser';
 
@@ -68,7 +69,9 @@ export async function requestDevice(adapter: GPUAdapter, report: AdapterReport):
     const v = adapter.limits[k];
     if (typeof v === 'number') requiredLimits[k as string] = v;
   }
-  const device = await adapter.requestDevice({requiredLimits});
+  // Timestamp queries let the profiler (wt.profile, WGT_PROFILE=1) time each kernel inside one submit.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const device = await adapter.requestDevice({requiredLimits, requiredFeatures});
   const ctx: GpuContext = {device, adapter, report, lostReason: null, error: null};
   device.lost.then((info) => {
     if (info.reason === 'destroyed') return;

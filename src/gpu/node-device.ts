@@ -126,3 +126,25 @@ function hasVulkanLoader(): boolean {
   return ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib/libvulkan.so.1',
     '/usr/lib64/libvulkan.so.1', '/usr/lib/chromium/libvulkan.so.1'].some(existsSync);
 }
+
+/** The autotuner's file cache ($XDG_CACHE_HOME/webgpu-transfer/autotune.json); null where unreadable. */
+export async function readTuneCache(): Promise<unknown> {
+  const {readFileSync} = await import('node:fs');
+  try { return JSON.parse(readFileSync(await tuneCachePath(), 'utf8')); } catch { return null; }
+}
+
+export async function writeTuneCache(data: unknown): Promise<void> {
+  const {mkdirSync, writeFileSync} = await import('node:fs');
+  const {dirname} = await import('node:path');
+  const f = await tuneCachePath();
+  try {
+    mkdirSync(dirname(f), {recursive: true});
+    writeFileSync(f, JSON.stringify(data, null, 1));
+  } catch { /* a read-only home only costs the next process a re-tune */ }
+}
+
+async function tuneCachePath(): Promise<string> {
+  const {homedir} = await import('node:os');
+  const {join} = await import('node:path');
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'webgpu-transfer', 'autotune.json');
+}

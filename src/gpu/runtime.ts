@@ -3,6 +3,7 @@
 import {BufferPool, sizeClass} from './buffer-pool.js';
 import {PipelineCache, type KernelSource} from './pipelines.js';
 import type {GpuContext} from './device.js';
+import type {Profiler} from './profiler.js';
 
 export type Uniforms = ArrayBuffer | (() => ArrayBuffer);
 
@@ -15,10 +16,20 @@ export interface Dispatch {
   /** Bound at @binding(0) as a uniform; a function is re-evaluated at every replay of a capture. */
   uniforms: Uniforms;
   workgroups: [number, number, number];
+  /** Floating-point operations of this dispatch, for the profiler's GFLOP/s. */
+  flops?: number;
+  /** Shapes or variant details the profiler shows next to the kernel name. */
+  note?: string;
+}
+
+/** What the profiler shows for a dispatch: file:entry{constants} [note]. */
+function labelOf(d: Dispatch): string {
+  const c = d.constants ? Object.keys(d.constants).sort().map((k) => `${k}=${d.constants![k]}`).join(',') : '';
+  return `${d.kernel.file.replace(/\.wgsl$/, '')}:${d.entry}${c ? `{${c}}` : ''}${d.note ? ` ${d.note}` : ''}`;
 }
 
 type Command =
-  | {kind: 'dispatch'; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; wg: [number, number, number]}
+  | {kind: 'dispatch'; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; wg: [number, number, number]; label: string; flops: number}
   | {kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number};
 
 const SLOT = 256; // minUniformBufferOffsetAlignment
@@ -41,8 +52,8 @@ class UniformArena {
     c.used += size;
     return {buffer: c.gpu, offset, chunk: this.chunks.length - 1};
   }
-  upload(queue: GPUQueue): void {
-    for (const c of this.chunks) if (c.used) queue.writeBuffer(c.gpu, 0, c.cpu, 0, c.used);
+  upload(rt: Runtime): void {
+    for (const c of this.chunks) if (c.used) rt.queueWrite(c.gpu, 0, c.cpu.subarray(0, c.used));
   }
   reset(): void { for (const c of this.chunks) c.used = 0; }
   destroy(): void { for (const c of this.chunks) c.gpu.destroy(); this.chunks = []; }
@@ -68,7 +79,7 @@ export class Capture {
       const bytes = new Uint8Array(d.fn());
       this.arena.chunks[d.chunk].cpu.set(bytes, d.offset);
     }
-    if (this.dynamic.length) this.arena.upload(this.rt.device.queue);
+    if (this.dynamic.length) this.arena.upload(this.rt);
     this.rt.submitCommands(this.commands);
   }
 
@@ -92,6 +103,8 @@ export class Runtime {
   private staging = new Map<number, GPUBuffer[]>();
   /** Counters for tests and benchmarks. */
   stats = {submits: 0, dispatches: 0};
+  /** Set while wt.profile() or WGT_PROFILE=1 times kernels: every submit goes through it. */
+  profiler: Profiler | null = null;
 
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -149,7 +162,7 @@ export class Runtime {
     const entries: GPUBindGroupEntry[] = [{binding: 0, resource: {buffer: slot.buffer, offset: slot.offset, size: Math.ceil(Math.max(data.byteLength, 16) / 16) * 16}}];
     d.buffers.forEach((b, i) => entries.push({binding: i + 1, resource: {buffer: b}}));
     const bindGroup = this.device.createBindGroup({layout: pipeline.getBindGroupLayout(0), entries});
-    const cmd: Command = {kind: 'dispatch', pipeline, bindGroup, wg: d.workgroups};
+    const cmd: Command = {kind: 'dispatch', pipeline, bindGroup, wg: d.workgroups, label: labelOf(d), flops: d.flops ?? 0};
     this.stats.dispatches++;
     if (this.capturing) {
       this.capturing.commands.push(cmd);
@@ -164,7 +177,13 @@ export class Runtime {
   write(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {
     if (this.capturing) throw new Error('webgpu-transfer: uploading data inside a captured step is not allowed: create the tensor before capture, or pass it as a capture input');
     this.flush();
-    this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
+    this.queueWrite(buf, offset, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  /** queue.writeBuffer, kept in order behind submits the profiler's serial method has not run yet. */
+  queueWrite(buf: GPUBuffer, offset: number, data: Uint8Array): void {
+    if (this.profiler?.defersWrites) this.profiler.write(buf, offset, data);
+    else this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
   }
 
   /** Submits everything recorded so far. */
@@ -180,7 +199,7 @@ export class Runtime {
       throw e;
     }
     if (!this.pending.length) return;
-    this.arena.upload(this.device.queue);
+    this.arena.upload(this);
     const cmds = this.pending;
     this.pending = [];
     this.submitCommands(cmds);
@@ -189,6 +208,13 @@ export class Runtime {
 
   submitCommands(cmds: Command[]): void {
     this.throwPending();
+    if (this.profiler) {
+      this.profiler.submit(cmds, (c): c is Extract<Command, {kind: 'dispatch'}> => c.kind === 'dispatch', (enc, c) => {
+        if (c.kind === 'copy') enc.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
+      });
+      this.stats.submits++;
+      return;
+    }
     const enc = this.device.createCommandEncoder();
     let pass: GPUComputePassEncoder | null = null;
     for (const c of cmds) {
@@ -235,6 +261,7 @@ export class Runtime {
     const stage = list.pop() ?? this.device.createBuffer({size: key, usage: 0x01 /* MAP_READ */ | 0x08 /* COPY_DST */});
     this.pending.push({kind: 'copy', src: buf, srcOffset: offset, dst: stage, dstOffset: 0, size});
     this.flush();
+    if (this.profiler) await this.profiler.drained(); // the copy must be submitted before mapping
     try {
       await stage.mapAsync(0x01 /* GPUMapMode.READ */, 0, size);
     } catch (err) {
@@ -252,6 +279,7 @@ export class Runtime {
   async sync(): Promise<void> {
     if (this.pool.outstanding.size) await Promise.all([...this.pool.outstanding]);
     this.flush();
+    if (this.profiler) await this.profiler.drained();
     await this.device.queue.onSubmittedWorkDone();
     await this.settle();
   }
@@ -285,7 +313,7 @@ export class Runtime {
       this.capturing = null;
     }
     this.flush(); // one-time set-up from once() runs before the captured commands
-    cap.arena.upload(this.device.queue);
+    cap.arena.upload(this);
     this.submitCommands(cap.commands);
     return cap;
   }

@@ -1,6 +1,8 @@
 // Process-wide engine state: the runtime, the tensor scopes that free intermediate buffers, and grad mode.
 import {getDevice, type DeviceOptions, type AdapterReport} from '../gpu/device.js';
 import {Runtime} from '../gpu/runtime.js';
+import {Profiler, formatProfile} from '../gpu/profiler.js';
+import {formatReport} from '../gpu/device.js';
 import {SHADERS} from './shaders.js';
 import {remapCompileError} from './kernel-def.js';
 import type {Tensor} from './tensor.js';
@@ -21,8 +23,18 @@ export function init(opts: DeviceOptions = {}): Promise<Runtime> {
       const ctx = await getDevice(opts);
       const rt = new Runtime(ctx);
       for (const src of Object.values(SHADERS)) await rt.pipelines.check(src).catch((e: Error) => { throw remapCompileError(e, src); });
+      const env = typeof process !== 'undefined' ? process.env?.WGT_PROFILE : undefined;
+      if (env && env !== '0') {
+        // WGT_PROFILE=1 (or =serial / =timestamp): time every kernel of the process; shutdown() prints the table.
+        const prof = new Profiler(rt.device, env === 'serial' || env === 'timestamp' ? env : undefined);
+        await prof.calibrate();
+        rt.profiler = prof;
+      }
       runtime = rt;
       generation++;
+      // The matmul register tile for this adapter: measured once per machine and adapter, then read from the
+      // cache file (src/graph/autotune.ts); WGT_AUTOTUNE=0 keeps the hand-written kernel.
+      if (typeof process === 'undefined' || process.env?.WGT_AUTOTUNE !== '0') await (await import('./autotune.js')).autotune();
       return rt;
     })();
     initPromise.catch(() => { initPromise = null; });
@@ -51,6 +63,8 @@ export function adapter(): AdapterReport { return rt().ctx.report; }
 export function shutdown(): void {
   if (!runtime) return;
   runtime.flush();
+  // Totals of what has completed (timestamp read-backs still in flight are missed; await profileReport() first).
+  if (runtime.profiler) console.error(formatProfile(runtime.profiler.report(1, formatReport(runtime.ctx.report), NaN)));
   runtime.pool.trim();
   runtime.device.destroy();
   runtime = null;

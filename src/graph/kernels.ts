@@ -7,6 +7,8 @@ import {ELEMENTWISE, LAYOUT, POOL, RANDOM, REDUCE, REVERSAL, SHADERS, SOFTMAX} f
 import {empty, fmt, sizeOf, type Shape, type Tensor} from './tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from './op-codes.js';
 import {uw} from './uniforms.js';
+import {convFwdSource, type ConvTile} from './conv-gen.js';
+import {matmulTileSource, tileFits, tileGrid, type MatmulTile} from './matmul-gen.js';
 
 export const contiguousStrides = (shape: Shape): number[] => {
   const s = new Array(shape.length).fill(1);
@@ -43,13 +45,29 @@ function broadcastStrides(shape: Shape, out: Shape): number[] {
 export const kernelPrefs = {
   /** 'vec4' allows both vec4 kernels (A @ B and A @ B^T); 'reg' forces scalar loads. */
   matmul: 'auto' as 'auto' | 'tiled' | 'vec4' | 'reg',
+  /**
+   * Register tile of the vec4 matmul: 'auto' takes the autotuner's choice for this adapter (src/graph/autotune.ts;
+   * the hand-written matmul_vec4 until it has run), 'fixed' the hand-written kernel, or a generated tile.
+   */
+  matmulTile: 'auto' as 'auto' | 'fixed' | MatmulTile,
+  /**
+   * Conv forward: 'k8' (8 channels x 4 pixels per thread), 'k4' (4 x 4), or a generated tile (src/graph/conv-gen.ts,
+   * unpadded convolutions only; padded ones take 'k8'). 'auto': CONV_FWD_AUTO where it applies, else 'k8'.
+   */
+  convForward: 'auto' as 'auto' | 'k8' | 'k4' | ConvTile,
+  /** Conv input gradient: 'c8' (8 channels x 4 same-residue columns per thread) or 'c4' (4 x 4 neighbours). */
+  convInput: 'auto' as 'auto' | 'c8' | 'c4',
+  /** Conv weight gradient: 'taps8' (8 channels x 4 flattened taps per thread) or 'cols4' (4 x 4 kernel columns). */
+  convWeight: 'auto' as 'auto' | 'taps8' | 'cols4',
+  /** Max-pool backward as a scatter from the outputs when windows do not overlap (false: per-input search). */
+  poolScatter: true,
   /** Threads to aim for when splitting the batch of a conv weight gradient ('auto': 256 on CPU, 16384 on GPU). */
   convSplitTarget: 'auto' as 'auto' | number,
 };
 
 /** One thread per element of a 1-D index space: the common dispatch of the elementwise-style kernels. */
-function launch1d(kernel: KernelSource, entry: string, buffers: GPUBuffer[], uniforms: Uniforms, threads: number, wg: number, constants?: Record<string, number>): void {
-  rt().dispatch({kernel, entry, constants, buffers, uniforms, workgroups: grid1d(threads, wg)});
+function launch1d(kernel: KernelSource, entry: string, buffers: GPUBuffer[], uniforms: Uniforms, threads: number, wg: number, constants?: Record<string, number>, flops?: number, note?: string): void {
+  rt().dispatch({kernel, entry, constants, buffers, uniforms, workgroups: grid1d(threads, wg), flops, note});
 }
 
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -198,6 +216,9 @@ export function xentBwdK(logits: Tensor, labels: Tensor, g: Tensor): Tensor {
 }
 
 // ---- matmul ----
+/** The autotuner's pick for the current device (null: the hand-written matmul_vec4 measured fastest). */
+export const tuned: {matmul: MatmulTile | null; device: unknown} = {matmul: null, device: null};
+
 export interface MatView { t: Tensor; batch: number; rows: number; cols: number; trans: boolean; batchStride: number }
 
 /**
@@ -240,13 +261,23 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
     entry = 'matmul_nt_vec4';
     wg = [Math.ceil(N / 4 / 8), Math.ceil(M / 4 / 8), batch];
   } else if (pref !== 'reg' && !bv.trans && N % 4 === 0) {
+    const tp = kernelPrefs.matmulTile;
+    const tile = tp === 'fixed' ? null : tp === 'auto' ? (tuned.device === r.device ? tuned.matmul : null) : tp;
+    if (tile && tileFits(tile, a.trans, K, ars, a.batchStride)) {
+      r.dispatch({kernel: matmulTileSource(tile), entry: 'main', buffers: [a.t.buffer, bv.t.buffer, out.buffer], uniforms,
+        workgroups: tileGrid(tile, M, N, batch), flops: 2 * batch * M * N * K,
+        note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}`});
+      temp?.dispose();
+      return out;
+    }
     entry = 'matmul_vec4';
     wg = [Math.ceil(N / 4 / 2 / 8), Math.ceil(M / 4 / 8), batch];
   } else {
     entry = 'matmul_reg';
     wg = [Math.ceil(N / 4 / 8), Math.ceil(M / 4 / 8), batch];
   }
-  r.dispatch({kernel: SHADERS.matmul, entry, buffers: [a.t.buffer, bv.t.buffer, out.buffer], uniforms, workgroups: wg});
+  r.dispatch({kernel: SHADERS.matmul, entry, buffers: [a.t.buffer, bv.t.buffer, out.buffer], uniforms, workgroups: wg,
+    flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}`});
   temp?.dispose();
   return out;
 }
@@ -269,6 +300,9 @@ export function convGeom(x: Shape, w: Shape, stride: [number, number], padding: 
   return {N, C, H, W, K, OH, OW, KH, KW, SH, SW, PH, PW};
 }
 
+const convFlops = (g: Conv2dGeom) => 2 * g.N * g.K * g.OH * g.OW * g.C * g.KH * g.KW;
+const convNote = (g: Conv2dGeom) => `${g.N}x${g.C}x${g.H}x${g.W}*${g.K}x${g.KH}x${g.KW}${g.SH > 1 || g.SW > 1 ? ` s${g.SH}` : ''}${g.PH || g.PW ? ` p${g.PH}` : ''}`;
+
 function convUniforms(g: Conv2dGeom, groups4: number, split = 1): ArrayBuffer {
   return uw().u(g.N, g.C, g.H, g.W, g.K, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, groups4, split, 0).build();
 }
@@ -280,41 +314,64 @@ function dummyBuffer(): GPUBuffer {
   return dummy.t.buffer;
 }
 
+/** The generated forward tile 'auto' uses for unpadded convolutions (null: conv_fwd8). */
+export const CONV_FWD_AUTO: {tile: ConvTile | null} = {tile: null};
+
 export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
   const out = empty([g.N, g.K, g.OH, g.OW]);
-  const groups4 = Math.ceil(g.K / 4);
+  const pref = kernelPrefs.convForward;
+  const padded = g.PH > 0 || g.PW > 0;
+  const tile = typeof pref === 'object' ? (padded ? null : pref) : pref === 'auto' && !padded ? CONV_FWD_AUTO.tile : null;
+  const k8 = pref !== 'k4';
+  const groups4 = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : k8 ? 2 * Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const ckk = g.C * g.KH * g.KW;
   // [K, C*KH*KW] -> [C*KH*KW, Kpad]: rows of output channels read as vec4.
   const wt = empty([ckk, groups4 * 4]);
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
-  const threads = g.N * groups4 * g.OH * Math.ceil(g.OW / 4);
-  launch1d(SHADERS.conv2d, 'conv_fwd', [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer], convUniforms(g, groups4), threads, 64, {HAS_BIAS: bias ? 1 : 0});
+  const buffers = [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer];
+  if (tile) {
+    const threads = g.N * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
+    rt().dispatch({kernel: convFwdSource(tile, !!bias), entry: 'main', buffers, uniforms: convUniforms(g, groups4),
+      workgroups: grid1d(threads, 64), flops: convFlops(g), note: convNote(g)});
+  } else {
+    const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);
+    const constants: Record<string, number> = {HAS_BIAS: bias ? 1 : 0};
+    if (k8) constants.PADDED = padded ? 1 : 0;
+    launch1d(SHADERS.conv2d, k8 ? 'conv_fwd8' : 'conv_fwd', buffers, convUniforms(g, groups4), threads, 64, constants,
+      convFlops(g), convNote(g));
+  }
   wt.dispose();
   return out;
 }
 
 export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const dx = empty([g.N, g.C, g.H, g.W]);
-  const groups4 = Math.ceil(g.C / 4);
+  const c8 = kernelPrefs.convInput !== 'c4';
+  const groups4 = c8 ? 2 * Math.ceil(g.C / 8) : Math.ceil(g.C / 4);
   const kk = g.KH * g.KW;
   // [K, C, KH*KW] -> [K, KH*KW, Cpad]
   const wt = empty([g.K * kk, groups4 * 4]);
   copyK(w, wt, [g.K, g.C, kk], [g.C * kk, kk, 1], [kk * groups4 * 4, 1, groups4 * 4]);
-  launch1d(SHADERS.conv2d, 'conv_bwd_input', [dy.buffer, wt.buffer, dx.buffer], convUniforms(g, groups4), g.N * groups4 * g.H * Math.ceil(g.W / 4), 64);
+  const threads = c8 ? g.N * (groups4 / 2) * g.H * g.SW * Math.ceil(Math.ceil(g.W / g.SW) / 4) : g.N * groups4 * g.H * Math.ceil(g.W / 4);
+  launch1d(SHADERS.conv2d, c8 ? 'conv_bwd_input8' : 'conv_bwd_input', [dy.buffer, wt.buffer, dx.buffer], convUniforms(g, groups4),
+    threads, 64, undefined, convFlops(g), convNote(g));
   wt.dispose();
   return dx;
 }
 
 export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
-  const groups4 = Math.ceil(g.K / 4);
   const ckk = g.C * g.KH * g.KW;
-  const base = groups4 * g.C * g.KH * Math.ceil(g.KW / 4);
+  const taps8 = kernelPrefs.convWeight !== 'cols4';
+  const groups = taps8 ? Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
+  const base = taps8 ? groups * g.C * Math.ceil(g.KH * g.KW / 4) : groups * g.C * g.KH * Math.ceil(g.KW / 4);
   // Split the batch so enough threads run: a few per core on CPU adapters, thousands on GPUs.
   const pref = kernelPrefs.convSplitTarget;
   const target = pref !== 'auto' ? pref : rt().ctx.report.isCpu ? 256 : 16384;
   const split = Math.max(1, Math.min(g.N, Math.ceil(target / base)));
   const partial = empty([split, g.K, g.C, g.KH, g.KW]);
-  launch1d(SHADERS.conv2d, 'conv_bwd_weight', [x.buffer, dy.buffer, partial.buffer], convUniforms(g, groups4, split), split * base, 64);
+  const padded = g.PH > 0 || g.PW > 0;
+  launch1d(SHADERS.conv2d, taps8 ? 'conv_bwd_weight8' : 'conv_bwd_weight', [x.buffer, dy.buffer, partial.buffer],
+    convUniforms(g, groups, split), split * base, 64, taps8 ? {PADDED: padded ? 1 : 0} : undefined, convFlops(g), convNote(g));
   if (split === 1) return partial.viewAsDispose([g.K, g.C, g.KH, g.KW]);
   const dw = reduceK('sum', partial, 1, split, g.K * ckk);
   partial.dispose();
@@ -346,6 +403,12 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean): {y: Tensor; arg: Te
 
 export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom): Tensor {
   const dx = empty([g.N, g.C, g.H, g.W]);
+  if (arg && g.SH >= g.KH && g.SW >= g.KW && kernelPrefs.poolScatter) {
+    // Windows that do not overlap: each output sends its gradient to its argmax (a fill, then one write each).
+    fillK(dx, 0);
+    POOL.launch('pool_bwd_scatter', {buffers: [gy.buffer, arg.buffer, dx.buffer], params: poolParams(g), threads: gy.size});
+    return dx;
+  }
   POOL.launch('pool_bwd', {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], params: poolParams(g), threads: dx.size, constants: {MAX: arg ? 1 : 0}});
   return dx;
 }

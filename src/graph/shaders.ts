@@ -56,7 +56,7 @@ export const SOFTMAX = defineKernel({
 export const POOL = defineKernel({
   file: 'pool.wgsl', code: pool, workgroupSize: 64,
   uniforms: {p: {NC: 'u32', H: 'u32', W: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32'}},
-  entries: {pool_fwd: 'p', pool_bwd: 'p'},
+  entries: {pool_fwd: 'p', pool_bwd: 'p', pool_bwd_scatter: 'p'},
 });
 
 export const RANDOM = defineKernel({

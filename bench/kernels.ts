@@ -1,0 +1,79 @@
+// Kernel micro-benchmark: each conv kernel of the LeNet-5 and CapsNet shapes, and matmul, timed as a captured
+// replay of REPS launches in one submit (so per-submit overhead is amortised), median of several replays.
+// Usage: node dist/bench/kernels.js <adapter> [filter]. Prints one JSON line `KERNELS {...}` and a table.
+import * as wt from '../src/index.js';
+import {rt} from '../src/graph/engine.js';
+import * as K from '../src/graph/kernels.js';
+
+const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
+const filter = process.argv[3] ?? '';
+await wt.init({backend});
+if (process.env.WGT_PREFS) Object.assign(wt.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rand = (shape: number[], seed: number) => wt.randn(shape, {seed});
+
+/** Seconds per launch of `body` (median of `n` replays of a capture holding `reps` launches). */
+export async function timeKernel(body: () => void, reps: number, n = 3): Promise<number> {
+  const cap = rt().capture(() => { for (let i = 0; i < reps; i++) wt.tidy(body); });
+  await rt().sync();
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    cap.replay();
+    await rt().sync();
+    ts.push((performance.now() - t) / 1000 / reps);
+  }
+  cap.dispose();
+  return median(ts);
+}
+
+interface Shape { name: string; x: number[]; w: number[]; stride: number; pad: number }
+const shapes: Shape[] = [
+  {name: 'lenet conv1 1->6 5x5 28x28 b64', x: [64, 1, 28, 28], w: [6, 1, 5, 5], stride: 1, pad: 0},
+  {name: 'lenet conv2 6->16 5x5 12x12 b64', x: [64, 6, 12, 12], w: [16, 6, 5, 5], stride: 1, pad: 0},
+  {name: 'caps conv1 1->256 9x9 28x28 b8', x: [8, 1, 28, 28], w: [256, 1, 9, 9], stride: 1, pad: 0},
+  {name: 'caps prim 256->256 9x9 s2 20x20 b8', x: [8, 256, 20, 20], w: [256, 256, 9, 9], stride: 2, pad: 0},
+  {name: 'small 1->32 9x9 28x28 b32', x: [32, 1, 28, 28], w: [32, 1, 9, 9], stride: 1, pad: 0},
+  {name: 'small 1->64 9x9 28x28 b32', x: [32, 1, 28, 28], w: [64, 1, 9, 9], stride: 1, pad: 0},
+  {name: 'small 32->64 9x9 s2 20x20 b32', x: [32, 32, 20, 20], w: [64, 32, 9, 9], stride: 2, pad: 0},
+];
+const rows: {kernel: string; shape: string; ms: number; gflops: number}[] = [];
+const out: Record<string, number> = {};
+const mmN = Number(process.env.WGT_BENCH_MATMUL ?? 1024);
+const only = (process.env.WGT_BENCH_KERNELS ?? 'fwd,bwd_input,bwd_weight').split(',');
+{
+  const a = rand([mmN, mmN], 1), b = rand([mmN, mmN], 2);
+  const av: K.MatView = {t: a, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
+  const bv: K.MatView = {t: b, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
+  const s = await timeKernel(() => { K.matmulK(av, bv); }, 2, 3);
+  const g = 2 * mmN ** 3 / s / 1e9;
+  rows.push({kernel: 'matmul', shape: `${mmN}^3`, ms: s * 1e3, gflops: g});
+  out[`matmul${mmN}`] = g;
+}
+for (const sh of shapes) {
+  if (filter && !sh.name.includes(filter)) continue;
+  if (process.env.WGT_BENCH_SKIP && sh.name.includes(process.env.WGT_BENCH_SKIP)) continue;
+  const x = rand(sh.x, 3), w = rand(sh.w, 4), bias = rand([sh.w[0]], 5);
+  const geom = K.convGeom(x.shape, w.shape, [sh.stride, sh.stride], [sh.pad, sh.pad]);
+  const dy = rand([geom.N, geom.K, geom.OH, geom.OW], 6);
+  const flops = 2 * geom.N * geom.K * geom.OH * geom.OW * geom.C * geom.KH * geom.KW;
+  const reps = Math.max(1, Math.min(8, Math.round(2e8 / flops)));
+  const kernels: [string, () => void][] = [
+    ['fwd', () => { K.conv2dK(x, w, bias, geom); }],
+    ['bwd_input', () => { K.conv2dBwdInputK(dy, w, geom); }],
+    ['bwd_weight', () => { K.conv2dBwdWeightK(x, dy, geom); }],
+  ];
+  for (const [kname, f] of kernels) {
+    if (!only.includes(kname)) continue;
+    if (kname === 'bwd_input' && geom.C === 1) continue; // first layers need no input gradient
+    const s = await timeKernel(f, reps);
+    rows.push({kernel: `conv ${kname}`, shape: sh.name, ms: s * 1e3, gflops: flops / s / 1e9});
+    out[`${sh.name} ${kname}`] = flops / s / 1e9;
+  }
+}
+const mm = out[`matmul${mmN}`];
+console.log(`\n${wt.formatReport(wt.adapter())}`);
+console.log('| kernel | shape | ms | GFLOP/s | vs matmul |\n|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.kernel} | ${r.shape} | ${r.ms.toFixed(3)} | ${r.gflops.toFixed(2)} | ${(100 * r.gflops / mm).toFixed(0)}% |`);
+console.log('KERNELS ' + JSON.stringify({backend, ...out}));
+wt.shutdown();

@@ -1,0 +1,46 @@
+# Native PyTorch CPU peer for bench/bench.ts: the same LeNet-5 training step (batch 64, SGD lr 0.01,
+# conv 1->6 5x5, maxpool 2, conv 6->16 5x5, maxpool 2, fc 256->120->84->10, ReLU, cross-entropy).
+# Usage: /usr/bin/python3 bench/torch_lenet.py <threads|0 for default> <iters>. Prints one JSON line.
+import json, sys, time
+import torch
+import torch.nn as nn
+
+threads = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+iters = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+if threads > 0:
+    torch.set_num_threads(threads)
+torch.manual_seed(0)
+model = nn.Sequential(
+    nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+x = torch.rand(64, 1, 28, 28)
+y = torch.arange(64) % 10
+lossf = nn.CrossEntropyLoss()
+
+def step():
+    opt.zero_grad()
+    loss = lossf(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+for _ in range(3):
+    step()
+ts = []
+for _ in range(iters):
+    t = time.perf_counter()
+    step()
+    ts.append(time.perf_counter() - t)
+ts.sort()
+n = 1024
+a, b = torch.rand(n, n), torch.rand(n, n)
+mm = []
+for _ in range(5):
+    t = time.perf_counter()
+    torch.mm(a, b)
+    mm.append(time.perf_counter() - t)
+mm.sort()
+print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'lenet_step_s': ts[len(ts) // 2],
+                  'matmul1024_gflops': 2 * n ** 3 / mm[len(mm) // 2] / 1e9}))

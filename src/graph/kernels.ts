@@ -314,14 +314,20 @@ function dummyBuffer(): GPUBuffer {
   return dummy.t.buffer;
 }
 
-/** The generated forward tile 'auto' uses for unpadded convolutions (null: conv_fwd8). */
-export const CONV_FWD_AUTO: {tile: ConvTile | null} = {tile: null};
+/**
+ * The generated forward tile 'auto' uses for unpadded convolutions with at most `maxK` output channels (else
+ * conv_fwd8). Measured on llvmpipe (bench/kernels.ts, loaded 2-core machine): 8 channels x 8 pixels ran LeNet
+ * conv1 at 6.4 GFLOP/s and conv2 at 10.1 against conv_fwd8's 3.5 and 5.1; for many channels the results were
+ * within the machine's noise, so those keep conv_fwd8.
+ */
+export const CONV_FWD_AUTO: {tile: ConvTile | null; maxK: number} = {tile: {groups: 2, pixels: 8}, maxK: 16};
 
 export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
   const out = empty([g.N, g.K, g.OH, g.OW]);
   const pref = kernelPrefs.convForward;
   const padded = g.PH > 0 || g.PW > 0;
-  const tile = typeof pref === 'object' ? (padded ? null : pref) : pref === 'auto' && !padded ? CONV_FWD_AUTO.tile : null;
+  const tile = typeof pref === 'object' ? (padded ? null : pref)
+    : pref === 'auto' && !padded && g.K <= CONV_FWD_AUTO.maxK ? CONV_FWD_AUTO.tile : null;
   const k8 = pref !== 'k4';
   const groups4 = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : k8 ? 2 * Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const ckk = g.C * g.KH * g.KW;

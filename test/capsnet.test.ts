@@ -6,7 +6,7 @@
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
-import {CapsNet, capsuleLengths, capsuleLoss, cnnMatched, dynamicRouting, marginLoss, parameterCount} from '../src/capsnet/index.js';
+import {CapsNet, CAPSNET_PAPER, capsNetClassifierParameters, capsuleLengths, capsuleLoss, cnnMatched, dynamicRouting, marginLoss, parameterCount} from '../src/capsnet/index.js';
 import {checkOp, expectClose, toTensor} from './lib/check.js';
 import * as C from './lib/capsule-reference.js';
 import * as R from './lib/reference.js';
@@ -253,6 +253,37 @@ t('test domains of the CapsNet experiment: shifted moves every image by whole pi
   const flipped = mirrored(asym).images;
   assert.equal(Array.from(flipped.subarray(0, side)), Array.from({length: side}, (_, x) => side - 1 - x));
   assert.throws(() => shifted(set, {min: 3, max: 2}), /shifted: need integers 0 <= min <= max/);
+});
+
+t('routing as one op frees its saved state when no backward will read it; random starting logits are saved with the model', async () => {
+  const u = toTensor(R.randomNd([2, 6, 4, 5], 101));
+  const base = wt.memory().liveBytes;
+  // What the two outputs hold (buffers come in size classes): v [2, 4, 5] and the couplings [2, 6, 4].
+  const [v0, c0] = [wt.zeros([2, 4, 5]), wt.zeros([2, 6, 4])];
+  const outputs = wt.memory().liveBytes - base;
+  v0.dispose(); c0.dispose();
+  const r = wt.noGrad(() => dynamicRouting(u, {iterations: 3}));
+  assert.is(wt.memory().liveBytes - base, outputs, 'only the outputs stay alive');
+  r.v.dispose(); r.couplings.dispose();
+  assert.is(wt.memory().liveBytes, base);
+  const learned = toTensor(R.randomNd([6, 4], 102), 'f32', true);
+  assert.throws(() => dynamicRouting(toTensor(R.randomNd([2, 6, 4, 5], 103), 'f32', true), {iterations: 2, initialLogits: learned}), /initial logits .* require a gradient.*composed: true/);
+  u.dispose(); learned.dispose();
+  const a = new CapsNet({...tiny, routingInit: 'random', seed: 1}), b = new CapsNet({...tiny, routingInit: 'random', seed: 2});
+  assert.ok(a.stateDict().has('digit.initial_logits'));
+  const x = toTensor(R.randomNd([2, 1, 12, 12], 104, 0, 1));
+  b.loadStateDict(a.stateDict());
+  expectClose(await b.forward(x).data(), await a.forward(x).data(), 0, 0, 'a reloaded model routes from the saved starting logits');
+  a.dispose(); b.dispose();
+});
+
+t('capsNetClassifierParameters counts what the model holds', () => {
+  for (const c of [tiny, {}, {conv1Channels: 16}]) {
+    const net = new CapsNet(c);
+    assert.is(capsNetClassifierParameters(c), parameterCount(net, true));
+    net.dispose();
+  }
+  assert.is(capsNetClassifierParameters(CAPSNET_PAPER), 6_804_224);
 });
 
 t('capsule ops and CapsNet refuse bad input, naming the op and shapes', () => {

@@ -100,8 +100,9 @@ export class DigitCaps extends Module {
   constructor(readonly inCaps: number, readonly inDim: number, readonly outCaps: number, readonly outDim: number, readonly c: CapsNetConfig) {
     super();
     this.weight = this.param('weight', O.randn([inCaps, outCaps, outDim, inDim], {seed: c.seed * 7919 + 1, std: c.weightStd}));
-    // Not a parameter: the starting logits are part of the configuration (seeded), like the notes' drawing.
-    this.initialLogits = c.routingInit === 'random' ? noGrad(() => O.randn([inCaps, outCaps], {seed: c.seed * 7919 + 2})) : null;
+    // Not a parameter: fixed random starting logits (as the notes draw them), saved with the model so a checkpoint
+    // routes the same way whatever seed the loading model was built with.
+    this.initialLogits = c.routingInit === 'random' ? this.buffer('initial_logits', noGrad(() => O.randn([inCaps, outCaps], {seed: c.seed * 7919 + 2}))) : null;
   }
   /** Primary capsules [B, N, D] -> class capsules and couplings. */
   route(u: Tensor, iterations = this.c.routingIterations): {v: Tensor; couplings: Tensor} {
@@ -109,7 +110,6 @@ export class DigitCaps extends Module {
     return dynamicRouting(uhat, {iterations, initialLogits: this.initialLogits, stopGradient: this.c.stopRoutingGradient});
   }
   forward(u: Tensor): Tensor { return this.route(u).v; }
-  override dispose(): void { super.dispose(); this.initialLogits?.dispose(); }
 }
 
 export class CapsNet extends Module {
@@ -161,6 +161,15 @@ export class CapsNet extends Module {
     const masked = O.mul(v, O.reshape(O.oneHot(pick, j), [b, j, 1]));
     return O.reshape(this.decoder.forward(O.reshape(masked, [b, j * o])), [b, c.channels, c.imageSize, c.imageSize]);
   }
+}
+
+/** Parameters of a CapsNet of this configuration without its decoder, counted without building it. */
+export function capsNetClassifierParameters(config: Partial<CapsNetConfig> = {}): number {
+  const c = {...CAPSNET_SMALL, ...config};
+  const grid = checkConfig(c);
+  const conv1 = (c.channels * c.conv1Kernel ** 2 + 1) * c.conv1Channels;
+  const primary = (c.conv1Channels * c.primaryKernel ** 2 + 1) * c.primaryChannels * c.primaryDim;
+  return conv1 + primary + c.primaryChannels * grid * grid * c.classes * c.digitDim * c.primaryDim;
 }
 
 /** Number of parameters, optionally without the decoder (the classifier alone). */

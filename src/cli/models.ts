@@ -19,7 +19,7 @@ export function buildModel(name: string, set: ImageSet): wt.Module {
     const config = {...(name === 'capsnet' ? wt.capsnet.CAPSNET_PAPER : wt.capsnet.CAPSNET_SMALL), channels: set.channels, imageSize: set.height, classes: set.classes};
     if (name !== 'cnn-matched') return new wt.capsnet.CapsNet(config);
     // The CNN baseline with as many parameters as the small CapsNet's classifier (decoder excluded).
-    const params = wt.capsnet.parameterCount(new wt.capsnet.CapsNet(config), true);
+    const params = wt.capsnet.capsNetClassifierParameters(config);
     return wt.capsnet.cnnMatched(params, {channels: set.channels, imageSize: set.height, classes: set.classes}).model;
   }
   if (name === 'mlp') {

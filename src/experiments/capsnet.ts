@@ -23,7 +23,7 @@ import {evaluate} from '../train/evaluate.js';
 import {Supervised} from '../train/supervised.js';
 import {TrainingLoop} from '../train/loop.js';
 import {loadModel, saveModel} from '../train/checkpoint.js';
-import {CapsNet, CAPSNET_SMALL, parameterCount} from '../capsnet/model.js';
+import {CapsNet, CAPSNET_SMALL, capsNetClassifierParameters, parameterCount} from '../capsnet/model.js';
 import {capsuleLoss, marginEvalLoss} from '../capsnet/train.js';
 import {cnnMatched} from '../capsnet/baseline.js';
 import {capsuleLengths} from '../capsnet/routing.js';
@@ -77,7 +77,7 @@ export function capsData(ds: CapsDataset): {train: ImageSet; test: ImageSet} {
 function buildModel(m: CapsModel, seed: number): Module {
   manualSeed(100 + seed);
   if (m === 'capsnet-small') return new CapsNet({...CAPSNET_SMALL, seed: 100 + seed});
-  return cnnMatched(parameterCount(new CapsNet(CAPSNET_SMALL), true)).model;
+  return cnnMatched(capsNetClassifierParameters(CAPSNET_SMALL)).model;
 }
 
 export interface CapsRunResult { accuracy: Record<TestDomain, number>; parameters: number; seconds: number; steps: number }
@@ -118,15 +118,15 @@ type Transform = typeof TRANSFORMS[number];
 function transform(set: ImageSet, t: Transform): ImageSet {
   if (t === 'mirror') return mirrored(set);
   if (t === 'rotate 15°') return rotated(set, 15);
-  // Exactly 2 px right and 2 px down for every image.
+  // 2 px along one axis in a random direction, up to 2 px along the other (seeded).
   return shifted(set, {min: 2, max: 2, seed: 3});
 }
 
 interface PoseStats {
   transform: Transform;
-  /** CapsNet: mean |len' - len| / len of the winning capsule; mean cosine of its pose vectors; same prediction. */
+  /** CapsNet: median |len' - len| / len of the winning capsule; mean cosine of its pose vectors; same prediction. */
   caps_length_change: number; caps_pose_cosine: number; caps_same_prediction: number;
-  /** CNN: mean |z' - z| / |z| of the winning logit; mean cosine of the logit vectors; same prediction. */
+  /** CNN: median |z' - z| / |z| of the winning logit; mean cosine of the logit vectors; same prediction. */
   cnn_logit_change: number; cnn_logit_cosine: number; cnn_same_prediction: number;
 }
 
@@ -145,6 +145,7 @@ const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
   return ab / Math.sqrt(aa * bb);
 };
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const argmaxOf = (a: ArrayLike<number>) => { let k = 0; for (let i = 1; i < a.length; i++) if (a[i] > a[k]) k = i; return k; };
 
 async function poseStudy(caps: CapsNet, cnn: Module, test: ImageSet, n: number): Promise<{stats: PoseStats[]; pairs: Row[]; images: ImageSet}> {
@@ -160,30 +161,31 @@ async function poseStudy(caps: CapsNet, cnn: Module, test: ImageSet, n: number):
   for (const t of TRANSFORMS) {
     const moved = transform(sample, t);
     const v1 = await capsOf(moved), z1 = await logitsOf(moved);
-    let dl = 0, cos = 0, same = 0, dz = 0, zcos = 0, zsame = 0;
+    const dl: number[] = [], dz: number[] = [];
+    let cos = 0, same = 0, zcos = 0, zsame = 0;
     for (let i = 0; i < n; i++) {
       const lens = (v: Float32Array) => Array.from({length: J}, (_, j) => Math.hypot(...v.subarray((i * J + j) * D, (i * J + j + 1) * D)));
       const l0 = lens(v0), l1 = lens(v1);
       const k = argmaxOf(l0);
       const p0 = v0.subarray((i * J + k) * D, (i * J + k + 1) * D), p1 = v1.subarray((i * J + k) * D, (i * J + k + 1) * D);
-      dl += Math.abs(l1[k] - l0[k]) / l0[k];
+      dl.push(Math.abs(l1[k] - l0[k]) / l0[k]);
       cos += cosine(p0, p1);
       same += argmaxOf(l1) === k ? 1 : 0;
       const a = z0.subarray(i * J, (i + 1) * J), b = z1.subarray(i * J, (i + 1) * J);
       const kz = argmaxOf(a);
-      dz += Math.abs(b[kz] - a[kz]) / Math.abs(a[kz]);
+      dz.push(Math.abs(b[kz] - a[kz]) / Math.abs(a[kz]));
       zcos += cosine(a, b);
       zsame += argmaxOf(b) === kz ? 1 : 0;
       if (i < 3) {
         for (let d = 0; d < D; d++) {
-          const order = i * TRANSFORMS.length + TRANSFORMS.indexOf(t);
+          const order = TRANSFORMS.indexOf(t) * 3 + i; // rows: transforms, columns: digits (as the image grid)
           pairs.push({pair: `digit ${i + 1}, ${t}`, order, dim: d, version: 'original', value: p0[d]});
           pairs.push({pair: `digit ${i + 1}, ${t}`, order, dim: d, version: 'transformed', value: p1[d]});
         }
       }
     }
-    stats.push({transform: t, caps_length_change: dl / n, caps_pose_cosine: cos / n, caps_same_prediction: same / n,
-      cnn_logit_change: dz / n, cnn_logit_cosine: zcos / n, cnn_same_prediction: zsame / n});
+    stats.push({transform: t, caps_length_change: median(dl), caps_pose_cosine: cos / n, caps_same_prediction: same / n,
+      cnn_logit_change: median(dz), cnn_logit_cosine: zcos / n, cnn_same_prediction: zsame / n});
     shown.push(subset(moved, [0, 1, 2]));
   }
   // Originals then each transform's versions, three digits per row.
@@ -237,8 +239,11 @@ async function capsPictures(caps: CapsNet, test: ImageSet, dir: string): Promise
   }
 
   // Couplings of one input: for each class, the mean coupling over the capsule channels at each grid position.
-  const {couplings} = caps.capsules(O.tensor(sample.images.subarray(0, px), [1, 1, 28, 28]));
+  const one = O.tensor(sample.images.subarray(0, px), [1, 1, 28, 28]);
+  const couplings = noGrad(() => tidy(() => caps.capsules(one).couplings));
   const c = await couplings.data();
+  one.dispose();
+  couplings.dispose();
   const ch = caps.config.primaryChannels, grid = Math.round(Math.sqrt(c.length / J / ch));
   const rows: Row[] = [];
   for (let j = 0; j < J; j++) for (let y = 0; y < grid; y++) for (let xx = 0; xx < grid; xx++) {
@@ -322,7 +327,7 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
       'For each test digit and its transformed version: the winning capsule\'s relative length change and the cosine between its two ' +
       'pose vectors, next to the CNN\'s relative change of its winning logit and the cosine between its two logit vectors. ' +
       'An invariant length with a turning pose is what the lecture notes\' mirrored beaks show.', '',
-      markdownTable(['transform', 'CapsNet: relative length change', 'CapsNet: cosine of poses', 'CapsNet: same class', 'CNN: relative change of the winning logit', 'CNN: cosine of logit vectors', 'CNN: same class'],
+      markdownTable(['transform', 'CapsNet: relative length change (median)', 'CapsNet: cosine of poses', 'CapsNet: same class', 'CNN: relative change of the winning logit (median)', 'CNN: cosine of logit vectors', 'CNN: same class'],
         pose.map((p) => [p.transform, p.caps_length_change.toFixed(3), p.caps_pose_cosine.toFixed(3), pct(p.caps_same_prediction) + '%',
           p.cnn_logit_change.toFixed(3), p.cnn_logit_cosine.toFixed(3), pct(p.cnn_same_prediction) + '%'])), '',
       '![pose pairs](pose-pairs.png) ![digits: originals, shifted, rotated, mirrored](pose-pairs-images.png)', '',

@@ -60,7 +60,7 @@ export function routingForwardK(uhat: Tensor, init: Tensor | null, iterations: n
 /**
  * d loss / d u_hat through all iterations (or through the last weighted sum only, stopGradient). The recursion runs
  * on the small per-iteration tensors; du_hat = sum_t c_t (x) ds_t + sum_{t<r-1} db_{t+1} (x) v_t is written in one
- * pass (outer_sum) instead of the 4r - 2 full-size outer products and additions autograd would make.
+ * pass (outer_sum) instead of the 2r - 1 full-size outer products and 2r - 2 additions autograd would make.
  */
 export function routingBackwardK(uhat: Tensor, g: Tensor, st: RoutingState): Tensor {
   const {dims, iterations: r, c, s, v} = st;

@@ -2,6 +2,7 @@
 // agreement as one op. Their gradient rules are in gradients.ts (capsuleRules); tests check each against a float64
 // reference, finite differences and the composition of generic ops (matmul, mul, sum) it replaces.
 import * as CK from './capsule-kernels.js';
+import {isGradEnabled} from './engine.js';
 import {record} from './record.js';
 import {fmt, type Tensor} from './tensor.js';
 import {checkArgs} from './validate.js';
@@ -85,7 +86,15 @@ export function capsuleRouting(uhat: Tensor, o: RoutingSettings): {v: Tensor; co
   if (init && (init.rank !== 2 || init.shape[0] !== i || init.shape[1] !== j)) {
     throw err('capsuleRouting', `initial logits ${init.describe()} must be [${i}, ${j}] for predictions ${uhat.describe()}`);
   }
+  if (init?.requiresGrad && isGradEnabled()) {
+    throw err('capsuleRouting', `initial logits ${init.describe()} require a gradient, which this op does not give them: ` +
+      'route with dynamicRouting(u_hat, {composed: true}) to learn them');
+  }
   const state = CK.routingForwardK(uhat, init, r, o.stopGradient, {b, i, j, o: oo, d: 0});
   const v = record(state.v[r - 1], 'capsuleRouting', [uhat], {state});
+  // Free what no backward will read: everything but the outputs without a node; all but c, s of the last
+  // iteration when gradients stop at the couplings.
+  const needed = new Set([state.v[r - 1], state.c[r - 1], ...(!v.node ? [] : o.stopGradient ? [state.s[r - 1]] : [...state.c, ...state.s, ...state.v])]);
+  for (const t of [...state.c, ...state.s, ...state.v]) if (!needed.has(t)) t.dispose();
   return {v, couplings: state.c[r - 1]};
 }

@@ -81,7 +81,7 @@ const BAD: [string, string[], RegExp][] = [
   ['an unknown --progress', ['train', '--progress', 'fancy'], /flag --progress expects one of auto, bar, lines, none/],
   ['an unknown --backend', ['train', '--backend', 'metal'], /flag --backend expects one of auto, .*got 'metal'/],
   ['an unknown dataset', ['train', '--dataset', 'cifar10'], /flag --dataset expects one of mnist, fashion-mnist/],
-  ['an unknown model', ['train', '--model', 'resnet'], /flag --model expects one of lenet5, mlp, got 'resnet'/],
+  ['an unknown model', ['train', '--model', 'resnet'], /flag --model expects one of lenet5, mlp, capsnet-small, capsnet, cnn-matched, got 'resnet'/],
   ['an empty --out', ['train', '--out', ''], /flag --out expects a value, got ''/],
   ['--out in /proc', ['train', ...TINY, '--out', '/proc/wgt-x'], /cannot create folder \/proc\/wgt-x/],
   ['--out under a file', ['train', ...TINY, '--out', join(afile, 'sub')],

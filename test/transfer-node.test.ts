@@ -42,7 +42,9 @@ const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/src/cli/ma
 
 t('experiment command: flags are checked before any work, naming the flag', () => {
   const cases: [string[], RegExp][] = [
-    [['experiment', 'nope'], /unknown experiment 'nope' \(use transfer-methods, transferability, dann or multitask\)/],
+    [['experiment', 'nope'], /unknown experiment 'nope' \(use transfer-methods, transferability, dann, multitask or capsnet\)/],
+    [['experiment', 'capsnet', '--datasets', 'mnist,cifar'], /flag --datasets: unknown 'cifar' \(use mnist, fashion-mnist\)/],
+    [['experiment', 'capsnet', '--shift', '1.5'], /flag --shift expects comma-separated integers >= 0, got '1.5'/],
     [['experiment', 'transfer-methods', '--labels', '0,5'], /flag --labels expects comma-separated integers >= 1, got '0,5'/],
     [['experiment', 'transfer-methods', '--labels', '2,,5'], /flag --labels expects comma-separated integers >= 1/],
     [['experiment', 'transfer-methods', '--seeds', '0x1'], /flag --seeds expects comma-separated integers >= 0, got '0x1'/],

@@ -3,7 +3,7 @@
 // ops and softmax, so autograd differentiates through every iteration (as the paper's code does); with
 // stopGradient the routing runs on detached predictions, so the couplings act as constants and the gradient
 // reaches u_hat only through the final weighted sum.
-import {capsuleAgreement, capsuleRouting, capsuleWeightedSum, squash} from '../graph/capsule.js';
+import {capsuleAgreement, capsuleRouting, capsuleWeightedSum, checkRouting, squash} from '../graph/capsule.js';
 import * as O from '../graph/ops.js';
 import type {Tensor} from '../graph/tensor.js';
 
@@ -31,14 +31,10 @@ export interface Routed {
 /** Routes predictions u_hat [B, N, J, O] of N input capsules for J output capsules. */
 export function dynamicRouting(uhat: Tensor, o: RoutingOptions): Routed {
   const r = o.iterations;
-  if (!Number.isInteger(r) || r < 1) throw new Error(`webgpu-transfer: dynamicRouting: iterations must be an integer >= 1, got ${r}`);
-  if (uhat.rank !== 4) throw new Error(`webgpu-transfer: dynamicRouting: predictions must be [B, N, J, O], got ${uhat.describe()}`);
-  const [b, n, j] = uhat.shape;
   const init = o.initialLogits;
-  if (init && (init.rank !== 2 || init.shape[0] !== n || init.shape[1] !== j)) {
-    throw new Error(`webgpu-transfer: dynamicRouting: initial logits ${init.describe()} must be [${n}, ${j}] for predictions ${uhat.describe()}`);
-  }
   if (!o.composed) return capsuleRouting(uhat, {iterations: r, initialLogits: init ?? null, stopGradient: !!o.stopGradient});
+  checkRouting('dynamicRouting', uhat, r, init);
+  const [b, n, j] = uhat.shape;
   const routed = o.stopGradient ? O.detach(uhat) : uhat;
   let logits = init ? O.expand(O.reshape(init, [1, n, j]), [b, n, j]) : O.zeros([b, n, j]);
   for (let it = 0; ; it++) {

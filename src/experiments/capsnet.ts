@@ -201,8 +201,10 @@ async function capsPictures(caps: CapsNet, test: ImageSet, dir: string): Promise
   const sample = subset(test, Array.from({length: n}, (_, i) => i));
   const px = 28 * 28;
   const x = O.tensor(sample.images, [n, 1, 28, 28]);
+  // One forward: its class capsules feed the reconstructions and the perturbation grids below.
+  const classCaps = noGrad(() => tidy(() => caps.capsules(x).v));
   // Reconstructions from the longest capsule (test-time masking), interleaved with the inputs row by row.
-  const recon = await noGrad(() => tidy(() => caps.reconstruct(caps.capsules(x).v))).data();
+  const recon = await noGrad(() => tidy(() => caps.reconstruct(classCaps))).data();
   const inter = new Float32Array(2 * n * px);
   for (let r = 0; r < 2; r++) for (let c = 0; c < 8; c++) {
     const i = r * 8 + c;
@@ -218,7 +220,8 @@ async function capsPictures(caps: CapsNet, test: ImageSet, dir: string): Promise
   const steps = Array.from({length: 11}, (_, i) => -0.25 + 0.05 * i);
   const digits = [0, 1, 2];
   const grids: Float32Array[] = [];
-  const v = await noGrad(() => tidy(() => caps.capsules(x).v)).data();
+  const v = await classCaps.data();
+  classCaps.dispose();
   for (const i of digits) {
     const vi = v.subarray(i * J * D, (i + 1) * J * D);
     const lens = Array.from({length: J}, (_, j) => Math.hypot(...vi.subarray(j * D, (j + 1) * D)));

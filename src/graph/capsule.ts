@@ -69,6 +69,16 @@ export interface RoutingSettings {
   stopGradient: boolean;
 }
 
+/** Checks routing's arguments (the one op and its composition share them): u_hat [B, N, J, O], r >= 1, init [N, J]. */
+export function checkRouting(op: string, uhat: Tensor, iterations: number, init: Tensor | null | undefined): void {
+  if (uhat.rank !== 4) throw err(op, `predictions must be [B, N, J, O], got ${uhat.describe()}`);
+  if (!Number.isInteger(iterations) || iterations < 1) throw err(op, `iterations must be an integer >= 1, got ${iterations}`);
+  const [, i, j] = uhat.shape;
+  if (init && (init.rank !== 2 || init.shape[0] !== i || init.shape[1] !== j)) {
+    throw err(op, `initial logits ${init.describe()} must be [${i}, ${j}] for predictions ${uhat.describe()}`);
+  }
+}
+
 /**
  * Routing by agreement over predictions u_hat [B, N, J, O] as one op: the forward runs the r iterations with the
  * capsule kernels and softmax; its rule (gradients.ts) runs the recursion by hand over the small per-iteration
@@ -78,14 +88,10 @@ export interface RoutingSettings {
  */
 export function capsuleRouting(uhat: Tensor, o: RoutingSettings): {v: Tensor; couplings: Tensor} {
   checkArgs('capsuleRouting', uhat, o.initialLogits);
-  if (uhat.rank !== 4) throw err('capsuleRouting', `predictions must be [B, N, J, O], got ${uhat.describe()}`);
+  checkRouting('capsuleRouting', uhat, o.iterations, o.initialLogits);
   const [b, i, j, oo] = uhat.shape;
   const r = o.iterations;
-  if (!Number.isInteger(r) || r < 1) throw err('capsuleRouting', `iterations must be an integer >= 1, got ${r}`);
   const init = o.initialLogits;
-  if (init && (init.rank !== 2 || init.shape[0] !== i || init.shape[1] !== j)) {
-    throw err('capsuleRouting', `initial logits ${init.describe()} must be [${i}, ${j}] for predictions ${uhat.describe()}`);
-  }
   if (init?.requiresGrad && isGradEnabled()) {
     throw err('capsuleRouting', `initial logits ${init.describe()} require a gradient, which this op does not give them: ` +
       'route with dynamicRouting(u_hat, {composed: true}) to learn them');

@@ -82,6 +82,25 @@ t('MNIST-M style: 3 channels in 0..1, deterministic, separate train/test texture
   assert.throws(() => mnistM(a), /needs a 1-channel digit set/);
 });
 
+t('MNIST-M v2: meanGap keeps crop means away from mid-grey (where the digit would vanish); a gap that leaves nothing is refused', () => {
+  const set = subset(mnist, Array.from({length: 400}, (_, i) => i * 25));
+  // Per image: the mean over channels of its background pixels (digit 0), which is the crop's own colour.
+  const backgrounds = (m: ImageSet) => Array.from({length: m.n}, (_, i) => {
+    let s = 0, k = 0;
+    for (let p = 0; p < 784; p++) if (set.images[i * 784 + p] <= 0.5) for (let c = 0; c < 3; c++) { s += m.images[(i * 3 + c) * 784 + p]; k++; }
+    return s / k;
+  });
+  const midGrey = (xs: number[]) => xs.filter((v) => Math.abs(v - 0.5) < 0.05).length / xs.length;
+  const range: [number, number] = [0.05, 0.95];
+  const open = backgrounds(mnistM(set, {split: 'train', style: 'v2', v2: {meanRange: range, meanGap: 0}}));
+  const gapped = backgrounds(mnistM(set, {split: 'train', style: 'v2', v2: {meanRange: range, meanGap: 0.25}}));
+  assert.ok(midGrey(open) > 0.06, `without a gap some crops sit at mid-grey (${midGrey(open)})`);
+  assert.ok(midGrey(gapped) < midGrey(open) / 3, `with a gap far fewer do (${midGrey(gapped)} vs ${midGrey(open)})`);
+  // Both sides of the gap are drawn: dark crops (bright digits) and light crops (dark digits).
+  assert.ok(gapped.some((v) => v < 0.3) && gapped.some((v) => v > 0.7));
+  assert.throws(() => mnistM(set, {style: 'v2', v2: {meanRange: [0.3, 0.7], meanGap: 0.3}}), /meanGap 0.3 leaves nothing of meanRange \[0.3, 0.7\]/);
+});
+
 t('inverted, rotated, jittered and noisy domains', () => {
   const set = subset(mnist, [0, 1]);
   assert.ok(inverted(set).images.every((v, i) => Math.abs(v - (1 - set.images[i])) < 1e-7));

@@ -54,6 +54,8 @@ t('experiment command: flags are checked before any work, naming the flag', () =
     [['experiment', 'transferability', '--lr', '0x10'], /flag --lr expects a positive number, got '0x10'/],
     [['experiment', 'transferability', '--lr', ''], /flag --lr expects a positive number, got ''/],
     [['experiment', 'transferability', '--steps', '-3'], /--steps/],
+    [['experiment', 'dann', '--lambda-max', '1,0'], /flag --lambda-max expects a positive number, got '0'/],
+    [['experiment', 'dann', '--lambda-max', '0.3,,1'], /flag --lambda-max expects a positive number, got ''/],
   ];
   for (const [args, re] of cases) {
     const r = cli(...args);
@@ -80,6 +82,23 @@ t('experiment transfer-methods end to end: tables, raw runs and charts, and a re
   const again = cli(...args);
   assert.match(again.stdout, /reusing 7 finished runs/);
   assert.match(again.stdout, /\(stored\)/);
+});
+
+t('experiment dann end to end: lambda chosen on the validation split, the chosen run reused for the table and the picture', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'wgt-exp-')), 'dann');
+  const r = cli('experiment', 'dann', '--shifts', 'rotated', '--seeds', '0', '--steps', '3', '--lambda-max', '0.5,1',
+    '--pca-points', '20', '--out', out, '--backend', 'llvmpipe');
+  assert.is(r.status, 0, r.stderr);
+  const md = readFileSync(join(out, 'README.md'), 'utf8');
+  const chosen = /\| (0\.5|1) \| \d+\.\d% \| yes \|/.exec(md);
+  assert.ok(chosen, 'one candidate is marked chosen');
+  assert.match(md, /chosen from 0\.5, 1 on the target validation split/);
+  const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.is(res.runs.length, 3, 'source only, DANN at the chosen lambda, train on target');
+  assert.ok(existsSync(join(out, 'models', `rotated-dann-lambda${chosen![1]}-0.safetensors`)));
+  assert.ok(existsSync(join(out, 'pca-rotated.png')), 'the picture uses the chosen DANN model');
+  // Two DANN candidates + source only + train on target, each trained once.
+  assert.is(readFileSync(join(out, 'runs.jsonl'), 'utf8').trim().split('\n').length, 4);
 });
 
 

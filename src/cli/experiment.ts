@@ -36,6 +36,7 @@ experiments:
     --batch N          images per domain per step (default 32)
     --width X          conv width of the paper's model, 1 = 32 and 48 channels (default 0.5)
     --pca-points N     test images per domain in the PCA picture (default 1000)
+    --lambda-max X,... lambda's final value; several: chosen on the target validation split at the first seed (default 1)
   multitask          MNIST + Fashion-MNIST through one shared trunk vs single-task models; digits loss x100 under
                      equal, uncertainty and GradNorm weighting
     --runs R,...       ${MT_RUNS.join(', ')} (default all)
@@ -69,6 +70,7 @@ function positive(v: string, flag: string): number {
   if (!/^(\d+\.?\d*|\.\d+)(e-?\d+)?$/i.test(v.trim()) || !(Number(v) > 0)) bad(`flag --${flag} expects a positive number, got '${v}'`);
   return Number(v);
 }
+function positiveList(v: string, flag: string): number[] { return v.split(',').map((x) => positive(x, flag)); }
 function names<T extends string>(v: string, flag: string, valid: readonly T[]): T[] {
   const list = v.split(',');
   for (const x of list) if (!valid.includes(x as T)) bad(`flag --${flag}: unknown '${x}' (use ${valid.join(', ')})`);
@@ -81,7 +83,7 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
   const common = {out: {type: 'string'}, 'source-steps': {type: 'string'}, fresh: {type: 'boolean'}, backend: {type: 'string'}, seeds: {type: 'string'}, steps: {type: 'string'}, labels: {type: 'string'}, help: {type: 'boolean', short: 'h'}} as const;
   const own: NonNullable<ParseArgsConfig['options']> = name === 'transfer-methods' ? {situations: {type: 'string'}, methods: {type: 'string'}} as const
     : name === 'transferability' ? {situation: {type: 'string'}, lr: {type: 'string'}} as const
-      : name === 'dann' ? {shifts: {type: 'string'}, batch: {type: 'string'}, width: {type: 'string'}, 'pca-points': {type: 'string'}} as const
+      : name === 'dann' ? {shifts: {type: 'string'}, batch: {type: 'string'}, width: {type: 'string'}, 'pca-points': {type: 'string'}, 'lambda-max': {type: 'string'}} as const
         : name === 'multitask' ? {runs: {type: 'string'}, batch: {type: 'string'}} as const
           : name === 'capsnet' ? {datasets: {type: 'string'}, batch: {type: 'string'}, shift: {type: 'string'}} as const
             : bad(`unknown experiment '${name}' (use transfer-methods, transferability, dann, multitask or capsnet)\n${HELP}`);
@@ -103,7 +105,8 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
   } else if (name === 'dann') {
     const o = {shifts: names<Shift>(s('shifts') ?? 'mnist-m2,rotated', 'shifts', SHIFTS), seeds, steps: intList(s('steps') ?? '1200', 'steps', 1)[0],
       batch: intList(s('batch') ?? '32', 'batch', 1)[0], width: positive(s('width') ?? '0.5', 'width'),
-      pcaPoints: intList(s('pca-points') ?? '1000', 'pca-points', 2)[0], out, fresh: !!values.fresh, log};
+      pcaPoints: intList(s('pca-points') ?? '1000', 'pca-points', 2)[0], lambdaMax: positiveList(s('lambda-max') ?? '1', 'lambda-max'),
+      out, fresh: !!values.fresh, log};
     run = () => dannExperiment(o);
   } else if (name === 'multitask') {
     const o = {runs: names<MtRun>(s('runs') ?? MT_RUNS.join(','), 'runs', MT_RUNS), seeds, steps: intList(s('steps') ?? '1000', 'steps', 1)[0],

@@ -35,7 +35,15 @@ function texture(seed: number): Float32Array {
  * deviation of `contrast`. High-frequency content puts stroke-like clutter under the digit and mid-grey means
  * make |patch - digit| low in contrast, which is what makes real MNIST-M hard for an MNIST model.
  */
-export interface MnistMV2Options { contrast?: number; beta?: number; maxFreq?: number; meanRange?: [number, number]; edges?: number }
+export interface MnistMV2Options {
+  contrast?: number; beta?: number; maxFreq?: number; meanRange?: [number, number]; edges?: number;
+  /**
+   * Crop means closer than this to 0.5 are not drawn (the mean is uniform on meanRange minus that band): a crop
+   * near mid-grey gives |patch - digit| about the same inside and outside the strokes, erasing the digit for
+   * every model. 0 keeps the whole range (the first v2).
+   */
+  meanGap?: number;
+}
 
 export interface MnistMOptions {
   seed?: number; split?: 'train' | 'test'; poolSize?: number;
@@ -53,7 +61,7 @@ const T2 = 96; // v2 texture size: crops of 28 x 28 from a 96 x 96 field
  * (0.12 to 0.3) moved it by a few points only. The mean decides how many digits come out dark on a light crop
  * (|patch - 1| < patch), the polarity an MNIST model has never seen. BSDS500 photos average ~0.4.
  */
-export const MNIST_M2_DEFAULTS: Required<MnistMV2Options> = {contrast: 0.2, beta: 1, maxFreq: 0.35, meanRange: [0.1, 0.6], edges: 3};
+export const MNIST_M2_DEFAULTS: Required<MnistMV2Options> = {contrast: 0.2, beta: 1, maxFreq: 0.35, meanRange: [0.1, 0.6], edges: 3, meanGap: 0};
 
 /** One v2 texture [3, T2, T2] in 0..1. */
 function textureV2(seed: number, o: Required<MnistMV2Options>): Float32Array {
@@ -81,13 +89,21 @@ function textureV2(seed: number, o: Required<MnistMV2Options>): Float32Array {
   }
   standardise(lum);
   const out = new Float32Array(3 * n);
-  const [lo, hi] = o.meanRange;
-  const mean = lo + (hi - lo) * r();
+  const mean = cropMean(r(), o.meanRange, o.meanGap);
   for (let c = 0; c < 3; c++) {
     const cast = field(6, 1 / T2, 4 / T2, 1), tint = (r() - 0.5) * 0.2, load = 0.7 + 0.6 * r();
     for (let i = 0; i < n; i++) out[c * n + i] = Math.min(1, Math.max(0, mean + tint + o.contrast * (load * lum[i] + 0.35 * cast[i])));
   }
   return out;
+}
+
+/** u in [0, 1) mapped uniformly onto [lo, hi] without the band (0.5 - gap, 0.5 + gap). */
+function cropMean(u: number, [lo, hi]: [number, number], gap: number): number {
+  const a = Math.max(lo, Math.min(hi, 0.5 - gap)), b = Math.min(hi, Math.max(lo, 0.5 + gap));
+  const dark = a - lo, light = hi - b;
+  if (!(dark + light > 0)) throw new Error(`webgpu-transfer: mnistM: meanGap ${gap} leaves nothing of meanRange [${lo}, ${hi}]`);
+  const t = u * (dark + light);
+  return t < dark ? lo + t : b + (t - dark);
 }
 
 function standardise(f: Float32Array): Float32Array {

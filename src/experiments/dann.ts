@@ -37,6 +37,12 @@ export interface DannExperimentOptions {
   batch: number;
   /** Conv width of the paper's model (1 = 32 and 48 channels). */
   width: number;
+  /**
+   * Candidates for lambda's final value (lambda_p = max * (2 / (1 + exp(-10 p)) - 1); the paper: 1). With more
+   * than one, each shift trains DANN at the first seed with every candidate and keeps the one with the best
+   * target *validation* accuracy for all seeds; the test split plays no part in the choice.
+   */
+  lambdaMax: number[];
   /** Source and target test images per domain in the PCA picture. */
   pcaPoints: number;
   out: string;
@@ -63,13 +69,13 @@ export interface ArmResult {
   curve: {step: number; domain_acc: number; lambda: number; ce: number}[];
 }
 
-async function runArm(d: Data, arm: Arm, seed: number, o: DannExperimentOptions, modelPath: string): Promise<ArmResult> {
+async function runArm(d: Data, arm: Arm, seed: number, o: DannExperimentOptions, modelPath: string, lambdaMax: number): Promise<ArmResult> {
   const t0 = performance.now();
   manualSeed(1000 + seed);
   const model = dannMnistModel(3, 10, o.width);
   // Train-on-target trains on the target's labelled images as if they were the source.
   const s = new Dann({source: arm === 'target-only' ? d.target.train : d.source.train, target: d.target.train, model,
-    mode: arm === 'dann' ? 'dann' : 'source-only', batch: o.batch, seed});
+    mode: arm === 'dann' ? 'dann' : 'source-only', batch: o.batch, seed, lambda: {max: lambdaMax}});
   const curve: ArmResult['curve'] = [];
   const loop = new TrainingLoop(s, {steps: o.steps, logEvery: 25, evalEvery: o.steps, sinks: [{
     record: (r) => { if (arm === 'dann') curve.push({step: r.step, domain_acc: r.terms.domain_acc, lambda: r.terms.lambda, ce: r.terms.ce}); },
@@ -130,21 +136,37 @@ export async function dannExperiment(o: DannExperimentOptions): Promise<void> {
   const md: string[] = ['# DANN: domain-adversarial training (Ganin et al. 2016)', '',
     `The paper's MNIST model at conv width ${o.width} (conv 5x5x${Math.round(32 * o.width)}, pool, conv 5x5x${Math.round(48 * o.width)}, pool;`,
     'label predictor FC 100, FC 100, FC 10; domain classifier FC 100, FC 1), SGD momentum 0.9, lr_p = 0.01 / (1 + 10p)^0.75,',
-    `lambda_p = 2 / (1 + exp(-10p)) - 1; ${o.steps} steps of ${o.batch} source (+ ${o.batch} target for DANN) images;`,
+    `lambda_p = max * (2 / (1 + exp(-10p)) - 1) with max ${o.lambdaMax.length > 1 ? `chosen from ${o.lambdaMax.join(', ')} on the target validation split (below)` : o.lambdaMax[0]}; ${o.steps} steps of ${o.batch} source (+ ${o.batch} target for DANN) images;`,
     'inputs minus the per-channel mean of the run\'s training images (source and target together), as the paper\'s code.',
     'Source: the 8,000 MNIST training digits (grey repeated to RGB); target training images: the same digits in the target',
     `domain minus ${VAL_PER_CLASS} per class held out as a labelled validation split; target test: the 2,000 MNIST test digits in the`,
-    'target domain (test textures for mnist-m2). The settings are the paper\'s, not tuned: no choice looked at the test split.',
+    `target domain (test textures for mnist-m2). The settings are the paper's${o.lambdaMax.length > 1 ? ' except lambda\'s scale' : ''}; no choice looked at the test split.`,
     `Seeds ${o.seeds.join(', ')} (initialisation and data order). Accuracy in %, mean ± std over seeds.`, ''];
   const domainRows: Row[] = [];
   for (const shift of o.shifts) {
     const d = shiftData(shift);
     o.log(`${SHIFT_TITLES[shift]}: source ${d.source.train.n}, target train ${d.target.train.n}, val ${d.target.val.n}, test ${d.target.test.n}`);
+    const modelPath = (arm: Arm, seed: number, lambdaMax: number) =>
+      join(o.out, 'models', `${shift}-${arm}${arm === 'dann' ? `-lambda${lambdaMax}` : ''}-${seed}.safetensors`);
+    const run = (arm: Arm, seed: number, lambdaMax: number) => runs.get({shift, arm, seed, steps: o.steps, batch: o.batch, width: o.width,
+      ...(arm === 'dann' ? {lambdaMax} : {})}, () => runArm(d, arm, seed, o, modelPath(arm, seed, lambdaMax), lambdaMax));
+    // lambda's scale, chosen on the validation split at the first seed.
+    let lambdaMax = o.lambdaMax[0];
+    const selection: string[] = [];
+    if (o.lambdaMax.length > 1) {
+      const tried: [number, ArmResult][] = [];
+      for (const lm of o.lambdaMax) {
+        const {result, cached} = await run('dann', o.seeds[0], lm);
+        o.log(`${shift} dann lambda max ${lm} seed ${o.seeds[0]}: target val ${pct(result.target_val)}%${cached ? ' (stored)' : ` (${result.seconds.toFixed(0)} s)`}`);
+        tried.push([lm, result]);
+      }
+      lambdaMax = tried.reduce((a, b) => (b[1].target_val > a[1].target_val ? b : a))[0];
+      selection.push(`Lambda's scale, chosen on the target validation split (DANN, seed ${o.seeds[0]}):`, '',
+        markdownTable(['lambda max', 'target validation', 'chosen'], tried.map(([lm, r]) => [String(lm), `${pct(r.target_val)}%`, lm === lambdaMax ? 'yes' : ''])), '');
+    }
     for (const seed of o.seeds) {
       for (const arm of ARMS) {
-        const spec = {shift, arm, seed, steps: o.steps, batch: o.batch, width: o.width};
-        const modelPath = join(o.out, 'models', `${shift}-${arm}-${seed}.safetensors`);
-        const {result, cached} = await runs.get(spec, () => runArm(d, arm, seed, o, modelPath));
+        const {result, cached} = await run(arm, seed, lambdaMax);
         results.push({shift, arm, seed, result});
         o.log(`${shift} ${arm} seed ${seed}: target test ${pct(result.target_test)}%, val ${pct(result.target_val)}%, source test ${pct(result.source_test)}%` +
           (cached ? ' (stored)' : ` (${result.seconds.toFixed(0)} s)`));
@@ -156,7 +178,7 @@ export async function dannExperiment(o: DannExperimentOptions): Promise<void> {
     const seed = o.seeds[0];
     const pics: PcaPicture[] = [];
     for (const arm of ['source-only', 'dann'] as const) {
-      const path = join(o.out, 'models', `${shift}-${arm}-${seed}.safetensors`);
+      const path = modelPath(arm, seed, lambdaMax);
       if (!existsSync(path)) { o.log(`no stored model ${path}: PCA skipped`); continue; }
       pics.push(await picture(d, arm, o, path, rows, arm === 'dann' ? 'after: DANN' : 'before: source only'));
     }
@@ -168,7 +190,7 @@ export async function dannExperiment(o: DannExperimentOptions): Promise<void> {
     const stat = (arm: Arm, k: 'target_test' | 'target_val' | 'source_test') => meanStd(results.filter((r) => r.shift === shift && r.arm === arm).map((r) => r.result[k]));
     md.push(`## ${SHIFT_TITLES[shift]}`, '', markdownTable(['arm', 'target test', 'target validation', 'source (MNIST) test', 'seconds / run'],
       ARMS.map((arm) => [ARM_TITLES[arm], pm(stat(arm, 'target_test')), pm(stat(arm, 'target_val')), pm(stat(arm, 'source_test')),
-        meanStd(results.filter((r) => r.shift === shift && r.arm === arm).map((r) => r.result.seconds)).mean.toFixed(0)])), '');
+        meanStd(results.filter((r) => r.shift === shift && r.arm === arm).map((r) => r.result.seconds)).mean.toFixed(0)])), '', ...selection);
     const so = stat('source-only', 'target_test').mean, da = stat('dann', 'target_test').mean;
     const drop = stat('source-only', 'source_test').mean - stat('dann', 'source_test').mean;
     if (shift === 'mnist-m2') {

@@ -32,7 +32,7 @@ experiments:
                      training; PCA picture of the features before and after DANN with a linear domain probe
     --shifts A,B       ${SHIFTS.join(', ')} (default mnist-m2,rotated)
     --seeds N,...      (default 0)
-    --steps N          steps per run (default 1200)
+    --steps N          steps per run (default 2400)
     --batch N          images per domain per step (default 32)
     --width X          conv width of the paper's model, 1 = 32 and 48 channels (default 0.5)
     --pca-points N     test images per domain in the PCA picture (default 1000)
@@ -103,7 +103,7 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
       seeds, steps: intList(s('steps') ?? '200', 'steps', 1)[0], methods: names<Method>(s('methods') ?? METHODS.join(','), 'methods', METHODS), out, fresh: !!values.fresh, sourceSteps, log};
     run = () => transferMethods(o);
   } else if (name === 'dann') {
-    const o = {shifts: names<Shift>(s('shifts') ?? 'mnist-m2,rotated', 'shifts', SHIFTS), seeds, steps: intList(s('steps') ?? '1200', 'steps', 1)[0],
+    const o = {shifts: names<Shift>(s('shifts') ?? 'mnist-m2,rotated', 'shifts', SHIFTS), seeds, steps: intList(s('steps') ?? '2400', 'steps', 1)[0],
       batch: intList(s('batch') ?? '32', 'batch', 1)[0], width: positive(s('width') ?? '0.5', 'width'),
       pcaPoints: intList(s('pca-points') ?? '1000', 'pca-points', 2)[0], lambdaMax: positiveList(s('lambda-max') ?? '1', 'lambda-max'),
       out, fresh: !!values.fresh, log};

@@ -56,12 +56,17 @@ const T2 = 96; // v2 texture size: crops of 28 x 28 from a 96 x 96 field
 
 /**
  * The v2 defaults. Chosen with a source-only model (the DANN experiment's network, trained on MNIST) scored on
- * v2 *training* images, never the test split: crop means in [0.2, 0.8] gave 35%, [0.15, 0.7] 45%, [0.1, 0.6] 54%,
- * [0.05, 0.55] 62% (the paper's real MNIST-M: 52%); frequency (beta 0.6 to 1, maxFreq 0.35 or 0.5) and contrast
- * (0.12 to 0.3) moved it by a few points only. The mean decides how many digits come out dark on a light crop
- * (|patch - 1| < patch), the polarity an MNIST model has never seen. BSDS500 photos average ~0.4.
+ * v2 *training* images, never the test split. First round (1200 steps, all crop means allowed): crop means in
+ * [0.2, 0.8] gave 35%, [0.15, 0.7] 45%, [0.1, 0.6] 54%, [0.05, 0.55] 62% (the paper's real MNIST-M: 52%);
+ * frequency (beta 0.6 to 1, maxFreq 0.35 or 0.5) and contrast (0.12 to 0.3) moved it by a few points only. The
+ * mean decides how many digits come out dark on a light crop (|patch - 1| < patch), the polarity an MNIST model
+ * has never seen. But [0.1, 0.6] left the target's own ceiling at 74% (train on target, validation split): crops
+ * near mid-grey erase the digit. Second round (scripts/tune-mnist-m2.mjs: the experiment's 2400 steps, scored
+ * on the 500-image validation split), means kept 0.2 away from 0.5: [0.05, 0.95] 49.8%, [0.05, 0.85] 57.8%
+ * (train on target 92.6%; real MNIST-M: 96%), [0.05, 0.75] 72.2%. Kept: [0.05, 0.85], the nearest to the middle
+ * of the 45-65% band the DANN experiment asks for. BSDS500 photos average ~0.4.
  */
-export const MNIST_M2_DEFAULTS: Required<MnistMV2Options> = {contrast: 0.2, beta: 1, maxFreq: 0.35, meanRange: [0.1, 0.6], edges: 3, meanGap: 0};
+export const MNIST_M2_DEFAULTS: Required<MnistMV2Options> = {contrast: 0.2, beta: 1, maxFreq: 0.35, meanRange: [0.05, 0.85], edges: 3, meanGap: 0.2};
 
 /** One v2 texture [3, T2, T2] in 0..1. */
 function textureV2(seed: number, o: Required<MnistMV2Options>): Float32Array {

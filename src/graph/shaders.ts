@@ -82,7 +82,8 @@ export const CAPSULE = defineKernel({
 });
 
 // conv2d: the hand-written kernels and the generated forward tiles (conv-gen.ts, declared with these uniforms).
-// groups4: vec4 groups of channels in the host-prepared weight layout; split: images per weight-gradient partial.
+// groups4: vec4 groups of channels in the host-prepared weight layout; split: partial sums of the weight gradient
+// (partial s sums images s, s + split, ...).
 export const CONV2D = defineKernel({
   file: 'conv2d.wgsl', code: conv2d, workgroupSize: 64,
   uniforms: {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32',

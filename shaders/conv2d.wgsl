@@ -3,19 +3,9 @@
 // prepares ([C*KH*KW, Kpad] or [K*KH*KW, Cpad]). Each thread computes a 4x4 register tile (4 channels x 4
 // neighbouring pixels or kernel columns) without workgroup memory or barriers, which suits CPU adapters.
 
-override WG: u32 = 64u;
+// Uniforms (p), WG and thread_id come from its declaration, CONV2D in src/graph/shaders.ts.
+
 override HAS_BIAS: bool = false;
-
-struct Params {
-  N: u32, C: u32, H: u32, W: u32,
-  K: u32, OH: u32, OW: u32, KH: u32,
-  KW: u32, SH: u32, SW: u32, PH: u32,
-  PW: u32, groups4: u32, split: u32, _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-
-fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
 
 @group(0) @binding(1) var<storage, read> fx: array<f32>;
 @group(0) @binding(2) var<storage, read> fw: array<vec4<f32>>;   // [C*KH*KW][Kpad/4]

@@ -7,16 +7,8 @@
 //  - matmul_reg:   any strides and N; each thread 4x4 outputs with scalar loads.
 //  - matmul_tiled: workgroup-memory tiles with barriers (64x64 per workgroup, 4x4 per thread); for hardware GPUs.
 
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
-
-struct Params {
-  M: u32, N: u32, K: u32, batch: u32,
-  a_bs: u32, a_rs: u32, a_cs: u32, b_bs: u32,
-  b_rs: u32, b_cs: u32, c_bs: u32, alpha: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+// Uniforms (p) and the WG_X x WG_Y workgroup come from its declaration, MATMUL in src/graph/shaders.ts (the
+// launcher sizes its grids from the same numbers); matmul_tiled keeps its own 16 x 16, which its tiles assume.
 
 // ---- vec4 variant ----
 @group(0) @binding(1) var<storage, read> va: array<f32>;

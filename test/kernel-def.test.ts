@@ -5,7 +5,9 @@ import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
 import {defineKernel, remapCompileError} from '../src/graph/kernel-def.js';
-import {ELEMENTWISE, LAYOUT} from '../src/graph/shaders.js';
+import {CONV2D, ELEMENTWISE, LAYOUT, MATMUL} from '../src/graph/shaders.js';
+import {MATMUL_CANDIDATES, matmulTileKernel} from '../src/graph/matmul-gen.js';
+import {convFwdKernel} from '../src/graph/conv-gen.js';
 import {PipelineCache} from '../src/gpu/pipelines.js';
 import {empty} from '../src/graph/tensor.js';
 
@@ -79,6 +81,45 @@ t('a declaration that contradicts its file is an error at load naming the file a
   throwsWith(() => defineKernel({file: 'x.wgsl', code, workgroupSize: 64, uniforms: {p: {n: 'u32'}}, entries: {a_main: 'p'}, codes: {OPS: {a: -1}}}),
     /shaders\/x\.wgsl: code OPS\.a = -1 is not a u32/);
   throwsWith(() => SCALE.pack('p', {n: 1, dims: [], k: undefined as unknown as number, shift: 0}), /test-scale\.wgsl: uniform p\.k: expected a number, got nothing/);
+});
+
+t('generated matmul and conv tiles declare the uniforms of the hand-written file: same struct, same bytes', async () => {
+  const structOf = (g: string) => /struct Params_p \{[^}]*\}/.exec(g)?.[0];
+  const mm = {M: 5, N: 8, K: 12, a_bs: 60, a_rs: 12, a_cs: 1, b_bs: 96, b_rs: 8, b_cs: 1, c_bs: 40, alpha: 0.5};
+  for (const tile of MATMUL_CANDIDATES) {
+    const def = matmulTileKernel(tile);
+    assert.is(structOf(def.generated), structOf(MATMUL.generated), def.file);
+    assert.equal(new Uint8Array(def.pack('p', mm)), new Uint8Array(MATMUL.pack('p', mm)), def.file);
+    // The tile's own workgroup shape, as WG_X / WG_Y for its @workgroup_size.
+    assert.match(def.generated, new RegExp(`override WG_X: u32 = ${tile.wgx}u;\noverride WG_Y: u32 = ${tile.wgy}u;`));
+    await wt.rt().pipelines.check(def.source);
+  }
+  const cv = {N: 2, C: 3, H: 9, W: 8, K: 6, OH: 7, OW: 6, KH: 3, KW: 3, SH: 1, SW: 1, PH: 0, PW: 0, groups4: 2, split: 1};
+  for (const bias of [false, true]) {
+    const def = convFwdKernel({groups: 2, pixels: 8}, bias);
+    assert.is(structOf(def.generated), structOf(CONV2D.generated), def.file);
+    assert.equal(new Uint8Array(def.pack('p', cv)), new Uint8Array(CONV2D.pack('p', cv)), def.file);
+    assert.is(def.workgroupSize, CONV2D.workgroupSize);
+    await wt.rt().pipelines.check(def.source);
+  }
+  // 15 conv fields pad to 64 bytes, 11 matmul fields (alpha last, f32) to 48, as the hand-written structs did.
+  assert.is(CONV2D.pack('p', cv).byteLength, 64);
+  assert.is(new DataView(MATMUL.pack('p', mm)).getFloat32(40, true), 0.5);
+});
+
+t('a 2-D workgroup: WG_X and WG_Y from the declaration, explicit grids only', () => {
+  assert.equal(MATMUL.workgroupDims, [8, 8]);
+  assert.match(MATMUL.generated, /override WG: u32 = 64u;\noverride WG_X: u32 = 8u;\noverride WG_Y: u32 = 8u;/);
+  assert.equal(CONV2D.workgroupDims, [64, 1]);
+  assert.not.match(CONV2D.generated, /WG_X/);
+  const throwsWith = (f: () => unknown, re: RegExp) => { try { f(); assert.unreachable('should throw'); } catch (e) { assert.match((e as Error).message, re); } };
+  const code = '@compute @workgroup_size(WG_X, WG_Y, 1) fn a_main() { let v = p.n; }';
+  throwsWith(() => defineKernel({file: 'x.wgsl', code: `override WG_X: u32 = 4u;\n${code}`, workgroupSize: [4, 4], uniforms: {p: {n: 'u32'}},
+    entries: {a_main: 'p'}}), /shaders\/x\.wgsl: declares override WG_X/);
+  throwsWith(() => defineKernel({file: 'x.wgsl', code, workgroupSize: [32, 16], uniforms: {p: {n: 'u32'}}, entries: {a_main: 'p'}}),
+    /shaders\/x\.wgsl: workgroupSize \[32,16\] must be positive integers, at most 256 threads in all/);
+  const two = defineKernel({file: 'x.wgsl', code, workgroupSize: [4, 4], uniforms: {p: {n: 'u32'}}, entries: {a_main: 'p'}});
+  throwsWith(() => two.launch('a_main', {buffers: [], params: {n: 1}, threads: 16}), /shaders\/x\.wgsl: launch of 'a_main' gives threads; a 2-D kernel needs workgroups/);
 });
 
 t('compile errors in the appended prelude are reported at their line in prelude.wgsl', async () => {

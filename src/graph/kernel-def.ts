@@ -2,8 +2,8 @@
 // fields of its uniform structs. From that one declaration come both sides of the interface, so they cannot
 // drift: the WGSL `struct` and `var<uniform>` text (generated and added to the shader source at load, with
 // `override WG`), and the byte packing of the uniforms at launch (typed: a missing or misspelled field is a
-// compile error). The shader file itself declares no uniform struct and no WG; it uses the shared prelude
-// (shaders/numerics.wgsl: NaN/Inf helpers; shaders/prelude.wgsl: thread_id, at) without copying it.
+// compile error). The shader file itself declares no uniform struct and no WG (nor WG_X, WG_Y); it uses the
+// shared prelude (shaders/numerics.wgsl: NaN/Inf helpers; shaders/prelude.wgsl: thread_id, at) without copying it.
 //
 // Example (a new kernel file shaders/scale.wgsl holding `fn scale_main(...)` that reads `p.n` and `p.k`):
 //
@@ -17,6 +17,9 @@
 //   SCALE.launch('scale_main', {buffers: [x.buffer, out.buffer], params: {n: out.size, k: 2}, threads: out.size});
 //
 // Add the kernel to SHADERS (src/graph/shaders.ts) so init() compiles it and reports WGSL errors up front.
+// Kernels generated in TypeScript (matmul-gen.ts, conv-gen.ts) are declared the same way when generated, with
+// the uniforms of the hand-written file they stand in for (its KernelDef's `uniforms`): one launch's params then
+// pack identically for either.
 import {grid1d} from '../gpu/runtime.js';
 import type {KernelSource} from '../gpu/pipelines.js';
 import {rt} from './engine.js';
@@ -40,8 +43,12 @@ export interface KernelDecl<U extends Record<string, Fields>, E extends Record<s
   file: string;
   /** The file's WGSL text (imported with esbuild's text loader). */
   code: string;
-  /** Threads per workgroup (1-D): the generated `override WG` and the launch grid both use it. */
-  workgroupSize: number;
+  /**
+   * Threads per workgroup. A number n (1-D): the generated `override WG` = n, and `threads` launches size their
+   * grid with it. A pair [x, y] (2-D tiles, launched with explicit workgroups): `override WG_X`, `WG_Y` for the
+   * file's @workgroup_size(WG_X, WG_Y, 1), and WG = x * y; the launcher sizes its grid from workgroupDims.
+   */
+  workgroupSize: number | readonly [number, number];
   /** WGSL variable name -> its fields, in struct order. Each becomes `var<uniform> name` at @binding(0). */
   uniforms: U;
   /** Entry point -> the uniform variable it reads (entries sharing one share its struct). */
@@ -64,11 +71,19 @@ export interface Launch<F extends Fields> {
   threads?: number;
   /** ...or an explicit grid. */
   workgroups?: [number, number, number];
+  /** Floating-point operations of the dispatch, for the profiler's GFLOP/s. */
+  flops?: number;
+  /** Shapes or variant details the profiler shows next to the kernel name. */
+  note?: string;
 }
 
 export interface KernelDef<U extends Record<string, Fields>, E extends Record<string, keyof U & string>> {
   readonly file: string;
-  readonly workgroupSize: number;
+  readonly workgroupSize: number | readonly [number, number];
+  /** The workgroup's x and y sizes (y = 1 for a 1-D kernel), for launchers that size their own grid. */
+  readonly workgroupDims: readonly [number, number];
+  /** The declared uniform structs, for kernels generated in TypeScript that share them (matmul-gen.ts, say). */
+  readonly uniforms: U;
   /** Prelude + file + generated declarations: what the pipeline cache compiles. */
   readonly source: KernelSource;
   /** The generated WGSL (struct, var<uniform>, override WG), for reading and tests. */
@@ -140,14 +155,21 @@ export function defineKernel<const U extends Record<string, Fields>, const E ext
   // Checked at load, naming the kernel: a hand-written struct or WG would duplicate (and could contradict) the
   // generated one; a declared entry point missing from the file would only fail at its first launch.
   if (/var\s*<\s*uniform\s*>/.test(code)) fail(file, 'declares its own var<uniform>; its uniforms come from its defineKernel() declaration');
-  if (/\boverride\s+WG\b/.test(code)) fail(file, 'declares override WG; the workgroup size comes from its defineKernel() declaration');
-  if (!Number.isInteger(workgroupSize) || workgroupSize < 1 || workgroupSize > 256) fail(file, `workgroupSize ${workgroupSize} must be an integer in 1..256`);
+  const ownWg = /\boverride\s+(WG(_[XY])?)\b/.exec(code);
+  if (ownWg) fail(file, `declares override ${ownWg[1]}; the workgroup size comes from its defineKernel() declaration`);
+  const dims: readonly [number, number] = typeof workgroupSize === 'number' ? [workgroupSize, 1] : workgroupSize;
+  if (!dims.every((d) => Number.isInteger(d) && d >= 1) || dims[0] * dims[1] > 256) {
+    fail(file, `workgroupSize ${JSON.stringify(workgroupSize)} must be positive integers, at most 256 threads in all`);
+  }
+  const threads = dims[0] * dims[1];
   for (const [entry, u] of Object.entries(entries)) {
     if (!new RegExp(`\\bfn\\s+${entry}\\s*\\(`).test(code)) fail(file, `entry point '${entry}' is declared but the file has no fn ${entry}`);
     if (!(u in uniforms)) fail(file, `entry point '${entry}' reads uniform '${u}', which is not declared`);
   }
   const layouts: Record<string, {fields: Layout[]; size: number}> = {};
-  const gen: string[] = [`// ---- generated from the defineKernel() declaration of shaders/${file} ----`, `override WG: u32 = ${workgroupSize}u;`];
+  const gen: string[] = [`// ---- generated from the defineKernel() declaration of shaders/${file} ----`,
+    `override WG: u32 = ${threads}u;`];
+  if (typeof workgroupSize !== 'number') gen.push(`override WG_X: u32 = ${dims[0]}u;`, `override WG_Y: u32 = ${dims[1]}u;`);
   for (const [name, fields] of Object.entries(uniforms)) {
     if (!new RegExp(`\\b${name}\\.`).test(code)) fail(file, `uniform '${name}' is declared but the file never reads it`);
     layouts[name] = layoutOf(file, fields);
@@ -169,14 +191,20 @@ export function defineKernel<const U extends Record<string, Fields>, const E ext
   };
   const pack = (uniform: string, values: Record<string, unknown>) => packLayout(file, uniform, layouts[uniform], values);
   return {
-    file, workgroupSize, source, generated,
+    file, workgroupSize, workgroupDims: dims, uniforms, source, generated,
     pack: (uniform, values) => pack(uniform, values),
     launch(entry, l) {
       const u = entries[entry] as string;
       const params = l.params;
       const data = typeof params === 'function' ? () => pack(u, params()) : pack(u, params);
-      const workgroups = l.workgroups ?? grid1d(l.threads ?? fail(file, `launch of '${entry}' gives neither threads nor workgroups`), workgroupSize);
-      rt().dispatch({kernel: source, entry, constants: l.constants, buffers: l.buffers, uniforms: data, workgroups});
+      // A 1-D grid of a 2-D workgroup would cover the threads but not the x/y extents the kernel indexes by.
+      if (!l.workgroups && typeof workgroupSize !== 'number') {
+        fail(file, `launch of '${entry}' gives threads; a 2-D kernel needs workgroups`);
+      }
+      const workgroups = l.workgroups
+        ?? grid1d(l.threads ?? fail(file, `launch of '${entry}' gives neither threads nor workgroups`), threads);
+      rt().dispatch({kernel: source, entry, constants: l.constants, buffers: l.buffers, uniforms: data, workgroups,
+        flops: l.flops, note: l.note});
     },
   };
 }

@@ -1,14 +1,11 @@
 // Kernel launchers: for each kernel family, pick the variant, pack the uniforms, size the grid, dispatch.
 // They take and return tensors but record no autograd; ops.ts wraps them with gradients.
-import {grid1d, type Uniforms} from '../gpu/runtime.js';
-import type {KernelSource} from '../gpu/pipelines.js';
 import {keep, rt} from './engine.js';
-import {ELEMENTWISE, LAYOUT, POOL, RANDOM, REDUCE, REVERSAL, SHADERS, SOFTMAX} from './shaders.js';
+import {CONV2D, ELEMENTWISE, LAYOUT, MATMUL, POOL, RANDOM, REDUCE, REVERSAL, SOFTMAX} from './shaders.js';
 import {empty, fmt, sizeOf, type Shape, type Tensor} from './tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from './op-codes.js';
-import {uw} from './uniforms.js';
-import {convFwdSource, type ConvTile} from './conv-gen.js';
-import {matmulTileSource, tileFits, tileGrid, type MatmulTile} from './matmul-gen.js';
+import {convFwdKernel, type ConvTile} from './conv-gen.js';
+import {matmulTileKernel, tileFits, tileGrid, type MatmulTile} from './matmul-gen.js';
 
 export const contiguousStrides = (shape: Shape): number[] => {
   const s = new Array(shape.length).fill(1);
@@ -64,11 +61,6 @@ export const kernelPrefs = {
   /** Threads to aim for when splitting the batch of a conv weight gradient ('auto': 256 on CPU, 16384 on GPU). */
   convSplitTarget: 'auto' as 'auto' | number,
 };
-
-/** One thread per element of a 1-D index space: the common dispatch of the elementwise-style kernels. */
-function launch1d(kernel: KernelSource, entry: string, buffers: GPUBuffer[], uniforms: Uniforms, threads: number, wg: number, constants?: Record<string, number>, flops?: number, note?: string): void {
-  rt().dispatch({kernel, entry, constants, buffers, uniforms, workgroups: grid1d(threads, wg), flops, note});
-}
 
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -251,33 +243,30 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   const [ars, acs] = a.trans ? [1, a.cols] : [a.cols, 1];
   const [brs, bcs] = bv.trans ? [1, bv.cols] : [bv.cols, 1];
   if (batch > 65535) throw new Error(`webgpu-transfer: matmul: batch ${batch} exceeds 65535`);
-  const uniforms = uw().u(M, N, K, batch, a.batchStride, ars, acs, bv.batchStride, brs, bcs, M * N).f(alpha).build();
-  let entry: string;
-  let wg: [number, number, number];
+  // One params object for every variant, hand-written or generated: all are declared with MATMUL's uniforms.
+  const launch = {
+    buffers: [a.t.buffer, bv.t.buffer, out.buffer],
+    params: {M, N, K, a_bs: a.batchStride, a_rs: ars, a_cs: acs, b_bs: bv.batchStride, b_rs: brs, b_cs: bcs, c_bs: M * N,
+      alpha},
+    flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}`,
+  };
+  // Threads of the register kernels cover 4 rows x 4 columns (matmul_vec4: 4 rows x 2 vec4 columns).
+  const [wx, wy] = MATMUL.workgroupDims;
   if (useTiled) {
-    entry = 'matmul_tiled';
-    wg = [Math.ceil(N / 64), Math.ceil(M / 64), batch];
+    MATMUL.launch('matmul_tiled', {...launch, workgroups: [Math.ceil(N / 64), Math.ceil(M / 64), batch]});
   } else if (useNT) {
-    entry = 'matmul_nt_vec4';
-    wg = [Math.ceil(N / 4 / 8), Math.ceil(M / 4 / 8), batch];
+    MATMUL.launch('matmul_nt_vec4', {...launch, workgroups: [Math.ceil(N / 4 / wx), Math.ceil(M / 4 / wy), batch]});
   } else if (pref !== 'reg' && !bv.trans && N % 4 === 0) {
     const tp = kernelPrefs.matmulTile;
     const tile = tp === 'fixed' ? null : tp === 'auto' ? (tuned.device === r.device ? tuned.matmul : null) : tp;
     if (tile && tileFits(tile, a.trans, K, ars, a.batchStride)) {
-      r.dispatch({kernel: matmulTileSource(tile), entry: 'main', buffers: [a.t.buffer, bv.t.buffer, out.buffer], uniforms,
-        workgroups: tileGrid(tile, M, N, batch), flops: 2 * batch * M * N * K,
-        note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}`});
-      temp?.dispose();
-      return out;
+      matmulTileKernel(tile).launch('main', {...launch, workgroups: tileGrid(tile, M, N, batch)});
+    } else {
+      MATMUL.launch('matmul_vec4', {...launch, workgroups: [Math.ceil(N / 4 / 2 / wx), Math.ceil(M / 4 / wy), batch]});
     }
-    entry = 'matmul_vec4';
-    wg = [Math.ceil(N / 4 / 2 / 8), Math.ceil(M / 4 / 8), batch];
   } else {
-    entry = 'matmul_reg';
-    wg = [Math.ceil(N / 4 / 8), Math.ceil(M / 4 / 8), batch];
+    MATMUL.launch('matmul_reg', {...launch, workgroups: [Math.ceil(N / 4 / wx), Math.ceil(M / 4 / wy), batch]});
   }
-  r.dispatch({kernel: SHADERS.matmul, entry, buffers: [a.t.buffer, bv.t.buffer, out.buffer], uniforms, workgroups: wg,
-    flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}`});
   temp?.dispose();
   return out;
 }
@@ -303,9 +292,9 @@ export function convGeom(x: Shape, w: Shape, stride: [number, number], padding: 
 const convFlops = (g: Conv2dGeom) => 2 * g.N * g.K * g.OH * g.OW * g.C * g.KH * g.KW;
 const convNote = (g: Conv2dGeom) => `${g.N}x${g.C}x${g.H}x${g.W}*${g.K}x${g.KH}x${g.KW}${g.SH > 1 || g.SW > 1 ? ` s${g.SH}` : ''}${g.PH || g.PW ? ` p${g.PH}` : ''}`;
 
-function convUniforms(g: Conv2dGeom, groups4: number, split = 1): ArrayBuffer {
-  return uw().u(g.N, g.C, g.H, g.W, g.K, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, groups4, split, 0).build();
-}
+/** CONV2D's uniforms, for the hand-written kernels and the generated forward tiles alike. */
+const convParams = (g: Conv2dGeom, groups4: number, split = 1) => ({N: g.N, C: g.C, H: g.H, W: g.W, K: g.K, OH: g.OH,
+  OW: g.OW, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, PH: g.PH, PW: g.PW, groups4, split});
 
 // Bound where a variant's shader declares a buffer it does not read (WGSL's layout still counts it).
 let dummy: {rtRef: unknown; t: Tensor} | null = null;
@@ -334,17 +323,16 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   // [K, C*KH*KW] -> [C*KH*KW, Kpad]: rows of output channels read as vec4.
   const wt = empty([ckk, groups4 * 4]);
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
-  const buffers = [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer];
+  const launch = {buffers: [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
+    params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
   if (tile) {
     const threads = g.N * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
-    rt().dispatch({kernel: convFwdSource(tile, !!bias), entry: 'main', buffers, uniforms: convUniforms(g, groups4),
-      workgroups: grid1d(threads, 64), flops: convFlops(g), note: convNote(g)});
+    convFwdKernel(tile, !!bias).launch('main', {...launch, threads});
   } else {
     const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);
     const constants: Record<string, number> = {HAS_BIAS: bias ? 1 : 0};
     if (k8) constants.PADDED = padded ? 1 : 0;
-    launch1d(SHADERS.conv2d, k8 ? 'conv_fwd8' : 'conv_fwd', buffers, convUniforms(g, groups4), threads, 64, constants,
-      convFlops(g), convNote(g));
+    CONV2D.launch(k8 ? 'conv_fwd8' : 'conv_fwd', {...launch, threads, constants});
   }
   wt.dispose();
   return out;
@@ -359,8 +347,8 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const wt = empty([g.K * kk, groups4 * 4]);
   copyK(w, wt, [g.K, g.C, kk], [g.C * kk, kk, 1], [kk * groups4 * 4, 1, groups4 * 4]);
   const threads = c8 ? g.N * (groups4 / 2) * g.H * g.SW * Math.ceil(Math.ceil(g.W / g.SW) / 4) : g.N * groups4 * g.H * Math.ceil(g.W / 4);
-  launch1d(SHADERS.conv2d, c8 ? 'conv_bwd_input8' : 'conv_bwd_input', [dy.buffer, wt.buffer, dx.buffer], convUniforms(g, groups4),
-    threads, 64, undefined, convFlops(g), convNote(g));
+  CONV2D.launch(c8 ? 'conv_bwd_input8' : 'conv_bwd_input', {buffers: [dy.buffer, wt.buffer, dx.buffer],
+    params: convParams(g, groups4), threads, flops: convFlops(g), note: convNote(g)});
   wt.dispose();
   return dx;
 }
@@ -376,8 +364,9 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const split = Math.max(1, Math.min(g.N, Math.ceil(target / base)));
   const partial = empty([split, g.K, g.C, g.KH, g.KW]);
   const padded = g.PH > 0 || g.PW > 0;
-  launch1d(SHADERS.conv2d, taps8 ? 'conv_bwd_weight8' : 'conv_bwd_weight', [x.buffer, dy.buffer, partial.buffer],
-    convUniforms(g, groups, split), split * base, 64, taps8 ? {PADDED: padded ? 1 : 0} : undefined, convFlops(g), convNote(g));
+  CONV2D.launch(taps8 ? 'conv_bwd_weight8' : 'conv_bwd_weight', {buffers: [x.buffer, dy.buffer, partial.buffer],
+    params: convParams(g, groups, split), threads: split * base, constants: taps8 ? {PADDED: padded ? 1 : 0} : undefined,
+    flops: convFlops(g), note: convNote(g)});
   if (split === 1) return partial.viewAsDispose([g.K, g.C, g.KH, g.KW]);
   const dw = reduceK('sum', partial, 1, split, g.K * ckk);
   partial.dispose();

@@ -2,8 +2,8 @@
 // points, workgroup size and uniform fields (defineKernel, kernel-def.ts), from which both the WGSL structs and
 // the launch-time packing are generated. Each file gets shaders/numerics.wgsl (the NaN/Inf helpers) and
 // shaders/prelude.wgsl (thread_id, at) added at load (WGSL has no include).
-// conv2d, matmul and optimizer still declare their own Params struct, WG and thread_id and are packed by hand
-// (UniformWriter); they get numerics.wgsl only.
+// The optimizer file still declares its own Params structs and WG and is packed by hand (UniformWriter); it gets
+// numerics.wgsl only.
 import type {KernelSource} from '../gpu/pipelines.js';
 import {defineKernel} from './kernel-def.js';
 import {BINARY, UNARY} from './op-codes.js';
@@ -81,7 +81,28 @@ export const CAPSULE = defineKernel({
     weighted_sum: 'p', outer: 'p', agreement: 'p', outer_sum: 'p'},
 });
 
-// Not yet declared (their launchers pack uniforms by hand): the prelude is numerics.wgsl alone.
+// conv2d: the hand-written kernels and the generated forward tiles (conv-gen.ts, declared with these uniforms).
+// groups4: vec4 groups of channels in the host-prepared weight layout; split: partial sums of the weight gradient
+// (partial s sums images s, s + split, ...).
+export const CONV2D = defineKernel({
+  file: 'conv2d.wgsl', code: conv2d, workgroupSize: 64,
+  uniforms: {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32',
+    SW: 'u32', PH: 'u32', PW: 'u32', groups4: 'u32', split: 'u32'}},
+  entries: {conv_fwd: 'p', conv_fwd8: 'p', conv_bwd_input: 'p', conv_bwd_input8: 'p', conv_bwd_weight: 'p',
+    conv_bwd_weight8: 'p'},
+});
+
+// matmul: the hand-written kernels and the generated register tiles (matmul-gen.ts, declared with these uniforms).
+// Strides in floats: a_bs, a_rs, a_cs = A's batch, row and column strides (b_*, c_bs likewise); the batch index
+// is the grid's z. 8 x 8 workgroups for the register kernels (matmul_tiled declares its own 16 x 16).
+export const MATMUL = defineKernel({
+  file: 'matmul.wgsl', code: matmul, workgroupSize: [8, 8],
+  uniforms: {p: {M: 'u32', N: 'u32', K: 'u32', a_bs: 'u32', a_rs: 'u32', a_cs: 'u32', b_bs: 'u32', b_rs: 'u32',
+    b_cs: 'u32', c_bs: 'u32', alpha: 'f32'}},
+  entries: {matmul_vec4: 'p', matmul_nt_vec4: 'p', matmul_reg: 'p', matmul_tiled: 'p'},
+});
+
+// Not yet declared (its launcher packs uniforms by hand): the prelude is numerics.wgsl alone.
 const preludeLines = numerics.split('\n').length;
 const k = (file: string, code: string): KernelSource => ({file, code: `${numerics}\n${code}`, prelude: {file: 'numerics.wgsl', lines: preludeLines}});
 
@@ -91,8 +112,8 @@ export const SHADERS = {
   reduce: REDUCE.source,
   softmax: SOFTMAX.source,
   layout: LAYOUT.source,
-  matmul: k('matmul.wgsl', matmul),
-  conv2d: k('conv2d.wgsl', conv2d),
+  matmul: MATMUL.source,
+  conv2d: CONV2D.source,
   pool: POOL.source,
   optimizer: k('optimizer.wgsl', optimizer),
   random: RANDOM.source,

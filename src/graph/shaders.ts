@@ -2,7 +2,7 @@
 // points, workgroup size and uniform fields (defineKernel, kernel-def.ts), from which both the WGSL structs and
 // the launch-time packing are generated. Each file gets shaders/numerics.wgsl (the NaN/Inf helpers) and
 // shaders/prelude.wgsl (thread_id, at) added at load (WGSL has no include).
-// conv2d, matmul and optimizer still declare their own Params struct, WG and thread_id and are packed by hand
+// conv2d and matmul still declare their own Params struct, WG and thread_id and are packed by hand
 // (UniformWriter); they get numerics.wgsl only.
 import type {KernelSource} from '../gpu/pipelines.js';
 import {defineKernel} from './kernel-def.js';
@@ -50,7 +50,7 @@ export const REDUCE = defineKernel({
 export const SOFTMAX = defineKernel({
   file: 'softmax.wgsl', code: softmax, workgroupSize: 64,
   uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32'}},
-  entries: {softmax_fwd: 'p', softmax_bwd: 'p', xent_fwd: 'p', xent_bwd: 'p'},
+  entries: {softmax_fwd: 'p', softmax_bwd: 'p', xent_fwd: 'p', xent_reduce_fwd: 'p', xent_bwd: 'p'},
 });
 
 export const POOL = defineKernel({
@@ -81,6 +81,21 @@ export const CAPSULE = defineKernel({
     weighted_sum: 'p', outer: 'p', agreement: 'p', outer_sum: 'p'},
 });
 
+export const OPTIMIZER = defineKernel({
+  file: 'optimizer.wgsl', code: optimizer, workgroupSize: 256,
+  uniforms: {
+    // One tensor per dispatch (first: 1 on the parameter's first update; bc1, bc2: Adam's bias corrections).
+    sp: {n: 'u32', lr: 'f32', momentum: 'f32', dampening: 'f32', weight_decay: 'f32', nesterov: 'u32', first: 'u32'},
+    ap: {n: 'u32', lr: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', weight_decay: 'f32', decoupled: 'u32', bc1: 'f32', bc2: 'f32'},
+    // A group per dispatch: `blocks` workgroups over `segs` segments (the meta buffer's layout); step: the
+    // optimizer's step count; Adam's bc1, bc2 hold for segments whose first update was at step common_first.
+    ms: {blocks: 'u32', segs: 'u32', step: 'u32', lr: 'f32', momentum: 'f32', dampening: 'f32', weight_decay: 'f32', nesterov: 'u32'},
+    ma: {blocks: 'u32', segs: 'u32', step: 'u32', lr: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', weight_decay: 'f32',
+      decoupled: 'u32', bc1: 'f32', bc2: 'f32', common_first: 'u32'},
+  },
+  entries: {sgd_main: 'sp', adam_main: 'ap', sgd_multi: 'ms', adam_multi: 'ma'},
+});
+
 // Not yet declared (their launchers pack uniforms by hand): the prelude is numerics.wgsl alone.
 const preludeLines = numerics.split('\n').length;
 const k = (file: string, code: string): KernelSource => ({file, code: `${numerics}\n${code}`, prelude: {file: 'numerics.wgsl', lines: preludeLines}});
@@ -94,7 +109,7 @@ export const SHADERS = {
   matmul: k('matmul.wgsl', matmul),
   conv2d: k('conv2d.wgsl', conv2d),
   pool: POOL.source,
-  optimizer: k('optimizer.wgsl', optimizer),
+  optimizer: OPTIMIZER.source,
   random: RANDOM.source,
   reversal: REVERSAL.source,
   capsule: CAPSULE.source,

@@ -121,21 +121,14 @@ fn adam_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
               @builtin(local_invocation_index) lid: u32) {
   let b = block_segment(wid, nwg, ma.blocks, ma.segs);
   if (b.w == 0u) { return; }
-  // The bias corrections come from the host (float64, as the one-tensor update) for parameters whose first
-  // update was at the group's common step; one that started later (unfrozen mid-run) computes its own in f32.
-  var bc1 = ma.bc1;
-  var bc2 = ma.bc2;
-  if (b.z != ma.common_first) {
-    let t = f32(ma.step - b.z + 1u);
-    bc1 = 1.0 - pow(ma.beta1, t);
-    bc2 = 1.0 - pow(ma.beta2, t);
-  }
+  // One bias correction for every segment: the optimizer dispatches the parameters of a group that started at
+  // different steps separately (1 - beta^t in f32 loses digits to cancellation; the host computes it in float64).
   for (var k = 0u; k < PER_THREAD; k++) {
     let j = lid + k * WG;
     if (j >= b.y) { break; }
     let i = b.x + j;
     let r = adam_update(mparam[i], mgrad[i], mbuf[i], mv[i], ma.lr, ma.beta1, ma.beta2, ma.eps, ma.weight_decay,
-                        ma.decoupled != 0u, bc1, bc2);
+                        ma.decoupled != 0u, ma.bc1, ma.bc2);
     mbuf[i] = r.y;
     mv[i] = r.z;
     mparam[i] = r.x;

@@ -88,10 +88,10 @@ export const OPTIMIZER = defineKernel({
     sp: {n: 'u32', lr: 'f32', momentum: 'f32', dampening: 'f32', weight_decay: 'f32', nesterov: 'u32', first: 'u32'},
     ap: {n: 'u32', lr: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', weight_decay: 'f32', decoupled: 'u32', bc1: 'f32', bc2: 'f32'},
     // A group per dispatch: `blocks` workgroups over `segs` segments (the meta buffer's layout); step: the
-    // optimizer's step count; Adam's bc1, bc2 hold for segments whose first update was at step common_first.
+    // optimizer's step count (SGD compares it with each segment's first step).
     ms: {blocks: 'u32', segs: 'u32', step: 'u32', lr: 'f32', momentum: 'f32', dampening: 'f32', weight_decay: 'f32', nesterov: 'u32'},
-    ma: {blocks: 'u32', segs: 'u32', step: 'u32', lr: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', weight_decay: 'f32',
-      decoupled: 'u32', bc1: 'f32', bc2: 'f32', common_first: 'u32'},
+    ma: {blocks: 'u32', segs: 'u32', lr: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', weight_decay: 'f32',
+      decoupled: 'u32', bc1: 'f32', bc2: 'f32'},
   },
   entries: {sgd_main: 'sp', adam_main: 'ap', sgd_multi: 'ms', adam_multi: 'ma'},
 });

@@ -31,18 +31,19 @@ export class Adam extends Optimizer<AdamOptions> {
     }});
   }
 
+  // Parameters that started at different steps have different bias corrections: one dispatch per start step.
+  protected override splitByFirstStep = true;
+
   protected updateMany(l: MultiLayout, params: Tensor, grads: Tensor, o: Required<AdamOptions>): void {
-    // Bias corrections from the host (float64 -> f32, as the one-tensor update) for the segments that started
-    // with the first one; the kernel computes its own for any other (a parameter unfrozen later).
-    const common = l.segments[0].first;
+    // Every segment of the layout started at the same step (splitByFirstStep): one t, computed in float64.
+    const offset = l.segments[0].first - 1;
     OPTIMIZER.launch('adam_multi', {
       buffers: [params.buffer, grads.buffer, this.arena('m').buffer, l.meta.buffer, this.arena('v').buffer],
       workgroups: gridOf(l.blocks),
       params: () => {
-        const t = this.stepCount - common + 1;
-        return {blocks: l.blocks, segs: l.segments.length, step: this.stepCount, lr: o.lr, beta1: o.beta1, beta2: o.beta2,
-          eps: o.eps, weight_decay: o.weightDecay, decoupled: this.decoupled ? 1 : 0, bc1: 1 - o.beta1 ** t,
-          bc2: 1 - o.beta2 ** t, common_first: common};
+        const t = this.stepCount - offset;
+        return {blocks: l.blocks, segs: l.segments.length, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps,
+          weight_decay: o.weightDecay, decoupled: this.decoupled ? 1 : 0, bc1: 1 - o.beta1 ** t, bc2: 1 - o.beta2 ** t};
       },
     });
   }

@@ -8,9 +8,10 @@
 // dispatch, each parameter and gradient is copied into a scratch arena and each parameter copied back. Copies are
 // not dispatches (no pipeline, no bind group: a memcpy on CPU adapters). A table (`meta`) of the group's
 // segments and of which segment each workgroup block belongs to, written once per set of parameters with
-// gradients, tells the kernel where each element is. Where the arenas would exceed the adapter's storage binding
-// size, or it binds fewer than 5 storage buffers, the optimizer updates one tensor per dispatch as before
-// (`multiTensor = false` asks for that too); both compute the same f32 expressions in the same order.
+// gradients, tells the kernel where each element is (Adam: one dispatch per group and start step, see
+// splitByFirstStep). Where the arenas would exceed the adapter's storage binding size, or it binds fewer than 5
+// storage buffers, the optimizer updates one tensor per dispatch as before (`multiTensor = false` asks for that
+// too); both compute the same f32 expressions in the same order.
 import {keep, rt} from '../graph/engine.js';
 import {zeros} from '../graph/ops.js';
 import {empty, hostArray, type Tensor} from '../graph/tensor.js';
@@ -86,6 +87,13 @@ export abstract class Optimizer<O extends GroupOptions> {
   /** Multi mode: layouts by (group, parameters with gradients, their first steps); kept while captures may use them. */
   private layouts = new Map<string, MultiLayout>();
 
+  /**
+   * True where the update depends on each parameter's own step count beyond its first step (Adam's bias
+   * corrections): the parameters of a group that started at different steps (one unfrozen later) are then
+   * updated by one dispatch per start step.
+   */
+  protected splitByFirstStep = false;
+
   /** Storage buffers the multi-tensor kernel binds (state arenas + parameter, gradient and meta). */
   protected multiBindings(): number { return 5; }
 
@@ -142,7 +150,14 @@ export abstract class Optimizer<O extends GroupOptions> {
         if (!multi) this.update(p, p.grad, g.options);
         else if (p.size && !seen.has(p)) { seen.add(p); active.push(p); }
       }
-      if (active.length) this.stepGroup(gi, active, g.options);
+      if (!active.length) return;
+      if (!this.splitByFirstStep) { this.stepGroup(gi, active, g.options); return; }
+      const byFirst = new Map<number, Tensor[]>();
+      for (const p of active) {
+        const f = this.firstSteps.get(p)!;
+        byFirst.set(f, [...(byFirst.get(f) ?? []), p]);
+      }
+      for (const ps of byFirst.values()) this.stepGroup(gi, ps, g.options);
     });
   }
 

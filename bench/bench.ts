@@ -48,7 +48,7 @@ for (const r of results) {
     console.log(`| ${r.backend} | matmul ${n}^3 (GFLOP/s) | ${f(o[k])} | ${f(t[k])} | ${f(o[k] / t[k])}x |`);
   }
   console.log(`| ${r.backend} | LeNet-5 train step, batch 64 (s) | ${f(o.lenet_step_s, 3)} | ${f(t.lenet_step_s, 3)} (im2col flag: ${f(t.lenet_step_im2col_s, 3)}) | ${f(Math.min(t.lenet_step_s, t.lenet_step_im2col_s) / o.lenet_step_s)}x faster |`);
-  for (const [k, what] of [['caps_small_step_s', 'CapsNet small train step, batch 32 (s)'], ['caps_full_step_s', 'CapsNet (paper size) train step, batch 32 (s)']]) {
+  for (const [k, what] of [['dann_step_s', 'DANN (MNIST paper model) train step, 32 + 32 images (s)'], ['caps_small_step_s', 'CapsNet small train step, batch 32 (s)'], ['caps_full_step_s', 'CapsNet (paper size) train step, batch 32 (s)']]) {
     if (o[k] !== undefined) console.log(`| ${r.backend} | ${what} | ${f(o[k], 3)} | ${f(t[k], 3)} | ${f(t[k] / o[k])}x faster |`);
   }
 }

@@ -2,6 +2,7 @@
 // Prints one JSON line. Run through bench/bench.ts (npm run bench).
 import * as wt from '../src/index.js';
 import {oursCapsStep, tfCapsStep} from './capsnet.js';
+import {oursDannStep, tfDannStep} from './dann.js';
 
 const backend = (process.argv[2] ?? 'swiftshader') as wt.BackendChoice;
 const iters = Number(process.env.WGT_BENCH_ITERS ?? 5);
@@ -35,6 +36,8 @@ const step = wt.compile([{shape: [64, 1, 28, 28]}, {shape: [64], dtype: 'i32'}],
   return loss;
 }));
 ours.lenet_step_s = await time(Math.max(iters, 10), 2, async () => { await step.run([bx, by]).item(); });
+// The paper's MNIST DANN step: 32 source + 32 target images, SGD momentum (bench/dann.ts).
+ours.dann_step_s = await oursDannStep(32, Math.max(iters, 5), 2, time);
 // CapsNet training steps at batch 32: the small configuration, and the paper's (one timed step after the capture:
 // ~38 GFLOP; WGT_BENCH_CAPS_FULL=0 skips it).
 const fullCaps = process.env.WGT_BENCH_CAPS_FULL !== '0';
@@ -89,6 +92,7 @@ async function tfLenetStep(separateIm2col: boolean): Promise<number> {
 peer.lenet_step_s = await tfLenetStep(false);
 peer.lenet_step_im2col_s = await tfLenetStep(true);
 tf.env().set('WEBGPU_CONV_SEPARATE_IM2COL_SHADER', false);
+peer.dann_step_s = await tfDannStep(tf, 32, Number(process.env.WGT_BENCH_TF_ITERS ?? 3), 1, time);
 peer.caps_small_step_s = await tfCapsStep(tf, wt.capsnet.CAPSNET_SMALL, 32, 3, 1, time);
 if (fullCaps) peer.caps_full_step_s = await tfCapsStep(tf, wt.capsnet.CAPSNET_PAPER, 32, 1, 0, time);
 result.tfjs = peer;

@@ -1,56 +1,136 @@
-// Fused optimizer updates, one thread per parameter element, updating parameter and state in place.
-// Hyper-parameters come in a uniform that the optimizer rewrites each step (so captured steps replay them).
+// Fused optimizer updates, updating parameter and state in place. Hyper-parameters come in a uniform that the
+// optimizer rewrites each step (so captured steps replay schedules too). Declared in src/graph/shaders.ts.
+//
+// Two forms of each update, computing the same f32 expressions in the same order (so the same bits):
+//  - *_main: one parameter tensor per dispatch (one thread per element).
+//  - *_multi: every parameter of a group in one dispatch. Parameters, gradients and state live in arenas (one
+//    buffer each; the optimizer copies parameters and gradients in and parameters out around the dispatch, since
+//    a kernel binds only a few storage buffers: 4 in compatibility mode's minimum). `meta` describes the segments:
+//    4 u32 per segment (start in the arena, size, first block, the optimizer step of its first update), then one
+//    u32 per workgroup block naming its segment. Every block lies in one segment, so a workgroup reads its
+//    segment once and no thread searches.
 
-override WG: u32 = 256u;
-
-struct SgdParams { n: u32, lr: f32, momentum: f32, dampening: f32, weight_decay: f32, nesterov: u32, first: u32, _pad: u32 }
-
-@group(0) @binding(0) var<uniform> sp: SgdParams;
+// ---- one tensor per dispatch ----
 @group(0) @binding(1) var<storage, read_write> sparam: array<f32>;
 @group(0) @binding(2) var<storage, read> sgrad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> sbuf: array<f32>;   // momentum buffer
 
-fn thread_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+// PyTorch SGD: g += wd * p; buf = first ? g : momentum * buf + (1 - dampening) * g;
+// step = nesterov ? g + momentum * buf : buf
+fn sgd_update(w: f32, g0: f32, b0: f32, first: bool, lr: f32, momentum: f32, dampening: f32, wd: f32,
+              nesterov: bool) -> vec2<f32> {
+  var g = g0 + wd * w;
+  var b = b0;
+  if (momentum != 0.0) {
+    if (first) { b = g; } else { b = momentum * b0 + (1.0 - dampening) * g; }
+    if (nesterov) { g = g + momentum * b; } else { g = b; }
+  }
+  return vec2<f32>(w - lr * g, b);
+}
 
-// PyTorch SGD: g += wd * p; buf = first ? g : momentum * buf + (1 - dampening) * g; step = nesterov ? g + momentum * buf : buf
 @compute @workgroup_size(WG)
 fn sgd_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
   if (i >= sp.n) { return; }
-  var g = sgrad[i] + sp.weight_decay * sparam[i];
-  if (sp.momentum != 0.0) {
-    var b: f32;
-    if (sp.first != 0u) { b = g; } else { b = sp.momentum * sbuf[i] + (1.0 - sp.dampening) * g; }
-    sbuf[i] = b;
-    if (sp.nesterov != 0u) { g = g + sp.momentum * b; } else { g = b; }
-  }
-  sparam[i] = sparam[i] - sp.lr * g;
+  var b0 = 0.0;   // without momentum the state is a one-element stand-in, never read or written
+  if (sp.momentum != 0.0) { b0 = sbuf[i]; }
+  let r = sgd_update(sparam[i], sgrad[i], b0, sp.first != 0u, sp.lr, sp.momentum, sp.dampening, sp.weight_decay,
+                     sp.nesterov != 0u);
+  if (sp.momentum != 0.0) { sbuf[i] = r.y; }
+  sparam[i] = r.x;
 }
 
-struct AdamParams {
-  n: u32, lr: f32, beta1: f32, beta2: f32,
-  eps: f32, weight_decay: f32, decoupled: u32, bc1: f32,   // bc1 = 1 - beta1^t
-  bc2: f32, _a: u32, _b: u32, _c: u32,                     // bc2 = 1 - beta2^t
-}
-
-@group(0) @binding(0) var<uniform> ap: AdamParams;
 @group(0) @binding(1) var<storage, read_write> aparam: array<f32>;
 @group(0) @binding(2) var<storage, read> agrad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> am: array<f32>;
 @group(0) @binding(4) var<storage, read_write> av: array<f32>;
 
-// Adam (decoupled = 0, L2 added to the gradient) and AdamW (decoupled = 1), as in PyTorch.
+// Adam (decoupled = false, L2 added to the gradient) and AdamW (decoupled), as in PyTorch;
+// bc1 = 1 - beta1^t, bc2 = 1 - beta2^t. Returns (parameter, m, v).
+fn adam_update(w0: f32, g0: f32, m0: f32, v0: f32, lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32,
+               decoupled: bool, bc1: f32, bc2: f32) -> vec3<f32> {
+  var w = w0;
+  var g = g0;
+  if (decoupled) { w = w * (1.0 - lr * wd); } else { g = g + wd * w; }
+  let m = beta1 * m0 + (1.0 - beta1) * g;
+  let v = beta2 * v0 + (1.0 - beta2) * g * g;
+  let denom = sqrt(v / bc2) + eps;
+  return vec3<f32>(w - (lr / bc1) * m / denom, m, v);
+}
+
 @compute @workgroup_size(WG)
 fn adam_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
   if (i >= ap.n) { return; }
-  var w = aparam[i];
-  var g = agrad[i];
-  if (ap.decoupled != 0u) { w = w * (1.0 - ap.lr * ap.weight_decay); } else { g = g + ap.weight_decay * w; }
-  let m = ap.beta1 * am[i] + (1.0 - ap.beta1) * g;
-  let v = ap.beta2 * av[i] + (1.0 - ap.beta2) * g * g;
-  am[i] = m;
-  av[i] = v;
-  let denom = sqrt(v / ap.bc2) + ap.eps;
-  aparam[i] = w - (ap.lr / ap.bc1) * m / denom;
+  let r = adam_update(aparam[i], agrad[i], am[i], av[i], ap.lr, ap.beta1, ap.beta2, ap.eps, ap.weight_decay,
+                      ap.decoupled != 0u, ap.bc1, ap.bc2);
+  am[i] = r.y;
+  av[i] = r.z;
+  aparam[i] = r.x;
+}
+
+// ---- every parameter of a group per dispatch ----
+struct Segment { start: u32, size: u32, first_block: u32, first_step: u32 }
+
+fn segment(s: u32) -> Segment {
+  return Segment(mmeta[4u * s], mmeta[4u * s + 1u], mmeta[4u * s + 2u], mmeta[4u * s + 3u]);
+}
+
+@group(0) @binding(1) var<storage, read_write> mparam: array<f32>;
+@group(0) @binding(2) var<storage, read> mgrad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> mbuf: array<f32>;   // SGD: momentum; Adam: m
+@group(0) @binding(4) var<storage, read> mmeta: array<u32>;
+@group(0) @binding(5) var<storage, read_write> mv: array<f32>;     // Adam: v
+
+// Elements per thread: a block is WG * PER_THREAD elements, so the segment lookup is shared by 4 elements and
+// there are a quarter as many workgroups (SwiftShader runs each workgroup as a routine call).
+const PER_THREAD: u32 = 4u;
+
+// The segment of this workgroup's block, or none past the last block.
+fn block_segment(wid: vec3<u32>, nwg: vec3<u32>, blocks: u32, segs: u32) -> vec4<u32> {
+  let blk = wid.x + wid.y * nwg.x;
+  if (blk >= blocks) { return vec4<u32>(0u, 0u, 0u, 0u); }
+  let s = segment(mmeta[4u * segs + blk]);
+  // (arena index of the block's first element, elements of the segment left from there, first step, valid)
+  let j0 = (blk - s.first_block) * WG * PER_THREAD;
+  return vec4<u32>(s.start + j0, s.size - j0, s.first_step, 1u);
+}
+
+@compute @workgroup_size(WG)
+fn sgd_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+  let b = block_segment(wid, nwg, ms.blocks, ms.segs);
+  if (b.w == 0u) { return; }
+  let first = b.z == ms.step;
+  // Strided by WG: neighbouring threads touch neighbouring elements.
+  for (var k = 0u; k < PER_THREAD; k++) {
+    let j = lid + k * WG;
+    if (j >= b.y) { break; }
+    let i = b.x + j;
+    var b0 = 0.0;   // without momentum the state is a one-element stand-in, never read or written
+    if (ms.momentum != 0.0) { b0 = mbuf[i]; }
+    let r = sgd_update(mparam[i], mgrad[i], b0, first, ms.lr, ms.momentum, ms.dampening, ms.weight_decay,
+                       ms.nesterov != 0u);
+    if (ms.momentum != 0.0) { mbuf[i] = r.y; }
+    mparam[i] = r.x;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn adam_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let b = block_segment(wid, nwg, ma.blocks, ma.segs);
+  if (b.w == 0u) { return; }
+  // One bias correction for every segment: the optimizer dispatches the parameters of a group that started at
+  // different steps separately (1 - beta^t in f32 loses digits to cancellation; the host computes it in float64).
+  for (var k = 0u; k < PER_THREAD; k++) {
+    let j = lid + k * WG;
+    if (j >= b.y) { break; }
+    let i = b.x + j;
+    let r = adam_update(mparam[i], mgrad[i], mbuf[i], mv[i], ma.lr, ma.beta1, ma.beta2, ma.eps, ma.weight_decay,
+                        ma.decoupled != 0u, ma.bc1, ma.bc2);
+    mbuf[i] = r.y;
+    mv[i] = r.z;
+    mparam[i] = r.x;
+  }
 }

@@ -51,25 +51,49 @@ fn softmax_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 @group(0) @binding(2) var<storage, read> labels: array<i32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 
-@compute @workgroup_size(WG)
-fn xent_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = thread_id(gid, nwg);
-  if (i >= p.outer) { return; }
+// Row i's loss, or NaN for an out-of-range label (visible in the loss, never a silent clamp).
+fn xent_row(i: u32) -> f32 {
   let base = i * p.r;
   var m = logits[base];
   for (var j = 1u; j < p.r; j++) { m = nan_max(m, logits[base + j]); }
   var s = 0.0;
   for (var j = 0u; j < p.r; j++) { s += ieee_exp(logits[base + j] - m); }
-  // An out-of-range label gives NaN (visible in the loss), never a silent clamp.
   let bad = labels[i] < 0 || labels[i] >= i32(p.r);
   let label = u32(clamp(labels[i], 0, i32(p.r) - 1));
-  loss[i] = select((m + ieee_log(s) - logits[base + label]) * p.alpha, nan_f32(), bad);
+  return select(m + ieee_log(s) - logits[base + label], nan_f32(), bad);
+}
+
+@compute @workgroup_size(WG)
+fn xent_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= p.outer) { return; }
+  loss[i] = xent_row(i) * p.alpha;
+}
+
+// The mean (alpha = 1 / rows) or sum (alpha = 1) of the row losses in one pass: one workgroup strides over the
+// rows and sums its threads' partial sums as a tree (a loss is a few hundred rows at most per step; a separate
+// reduction pass and its backward would cost two more dispatches each step).
+var<workgroup> xent_partial: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn xent_reduce_fwd(@builtin(local_invocation_index) lid: u32) {
+  var acc = 0.0;
+  for (var i = lid; i < p.outer; i += WG) { acc += xent_row(i); }
+  xent_partial[lid] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { xent_partial[lid] += xent_partial[lid + s]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { loss[0] = xent_partial[0] * p.alpha; }
 }
 
 @group(0) @binding(1) var<storage, read> gl: array<f32>;    // logits
 @group(0) @binding(2) var<storage, read> glab: array<i32>;  // labels
 @group(0) @binding(3) var<storage, read> gg: array<f32>;    // gradient of the per-row loss
 @group(0) @binding(4) var<storage, read_write> gdx: array<f32>;
+
+override SCALAR_G: bool = false;   // the gradient of a mean or sum of the row losses: one value for every row
 
 // dx = (softmax(row) - onehot(label)) * g[row] * alpha
 @compute @workgroup_size(WG)
@@ -81,12 +105,14 @@ fn xent_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   for (var j = 1u; j < p.r; j++) { m = nan_max(m, gl[base + j]); }
   var s = 0.0;
   for (var j = 0u; j < p.r; j++) { s += ieee_exp(gl[base + j] - m); }
-  let scale = gg[i] * p.alpha / s;
+  var gi: f32;
+  if (SCALAR_G) { gi = gg[0]; } else { gi = gg[i]; }
+  let scale = gi * p.alpha / s;
   let bad = glab[i] < 0 || glab[i] >= i32(p.r);
   let label = u32(clamp(glab[i], 0, i32(p.r) - 1));
   for (var j = 0u; j < p.r; j++) {
     var v = ieee_exp(gl[base + j] - m) * scale;
-    if (j == label) { v -= gg[i] * p.alpha; }
+    if (j == label) { v -= gi * p.alpha; }
     gdx[base + j] = select(v, nan_f32(), bad);
   }
 }

@@ -104,4 +104,118 @@ t('bad hyper-parameters are rejected', () => {
   assert.throws(() => new wt.Adam([wt.ones([1])], {beta1: 1}), /betas must be in \[0, 1\)/);
 });
 
+// ---- multi-tensor updates (one dispatch per group) against the one-tensor-per-dispatch kernels ----
+// Sizes: a bias, sizes around the 1024-element block of the multi-tensor kernels, an empty tensor, several blocks.
+const SIZES = [6, 255, 1024, 1025, 0, 2049, 3000];
+
+/**
+ * Runs `steps` steps of an optimizer over SIZES parameters with fixed gradients; parameter 1 has no gradient at
+ * step 0 (it starts a step later: its own step count and momentum start), parameter 3 none at step 2.
+ */
+async function multiRun(make: (ps: wt.Tensor[]) => wt.Optimizer<wt.GroupOptions>, multiTensor: boolean, steps = 4) {
+  const rr = rng(21);
+  const ps = SIZES.map((n) => wt.tensor(Float32Array.from({length: n}, () => rr() * 2 - 1), [n], {requiresGrad: true}));
+  const gs = Array.from({length: steps}, () => SIZES.map((n) => Float32Array.from({length: n}, () => rr() * 2 - 1)));
+  const opt = make(ps);
+  opt.multiTensor = multiTensor;
+  let dispatches = 0;
+  for (let s = 0; s < steps; s++) {
+    // Counted from step 2, once every parameter has started (state creation dispatches fills).
+    if (s === 2) dispatches = wt.rt().stats.dispatches;
+    ps.forEach((p, i) => { if (!(i === 1 && s === 0) && !(i === 3 && s === 2)) p.grad = wt.keep(wt.tensor(gs[s][i], [SIZES[i]])); });
+    opt.step();
+    opt.zeroGrad();
+  }
+  const out = await Promise.all(ps.map(async (p) => Array.from(await p.data())));
+  const count = wt.rt().stats.dispatches - dispatches;
+  opt.dispose();
+  for (const p of ps) p.dispose();
+  return {out, count};
+}
+
+const MULTI_CASES: [string, (ps: wt.Tensor[]) => wt.Optimizer<wt.GroupOptions>][] = [
+  ['SGD', (ps) => new wt.SGD(ps, {lr: 0.1})],
+  ['SGD momentum 0.9 dampening 0.1 weightDecay 1e-2', (ps) => new wt.SGD(ps, {lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 1e-2})],
+  ['SGD Nesterov, two groups', (ps) => new wt.SGD([{params: ps.slice(0, 3), lr: 0.05}, {params: ps.slice(3)}], {lr: 0.1, momentum: 0.9, nesterov: true})],
+  ['Adam', (ps) => new wt.Adam(ps, {lr: 0.01, weightDecay: 0.01})],
+  ['AdamW', (ps) => new wt.AdamW(ps, {lr: 0.01})],
+];
+for (const [name, make] of MULTI_CASES) {
+  t(`${name}: one dispatch per group, bit-identical to one dispatch per tensor`, async () => {
+    const single = await multiRun(make, false), multi = await multiRun(make, true);
+    // Adam: parameter 1 started a step late, so its bias corrections differ: a second dispatch.
+    const groups = name.includes('two groups') ? 2 : 1, starts = name.startsWith('Adam') ? 2 : 1;
+    assert.is(multi.count, 2 * groups * starts, 'multi-tensor dispatches (steps 2 and 3)');
+    assert.is(single.count, 2 * SIZES.length - 1, 'one-tensor dispatches (steps 2 and 3, one gradient missing)');
+    SIZES.forEach((_, i) => assert.equal(multi.out[i], single.out[i], `parameter ${i} (${SIZES[i]} values)`));
+  });
+}
+
+t('multi-tensor Adam: a replayed step submits once, allocates nothing and dispatches one update', async () => {
+  wt.manualSeed(3);
+  const model = new wt.Sequential(new wt.Linear(5, 7), new wt.ReLU(), new wt.Linear(7, 3));
+  const opt = new wt.Adam(model.parameters(), {lr: 1e-2});
+  const x = Array.from({length: 4 * 5}, (_, i) => Math.sin(i)), y = [0, 1, 2, 1];
+  const body = (xs: wt.Tensor, ys: wt.Tensor) => wt.tidy(() => {
+    const loss = wt.crossEntropy(model.forward(xs), ys);
+    loss.backward(); opt.step(); opt.zeroGrad();
+    return loss;
+  });
+  const step = wt.compile([{shape: [4, 5]}, {shape: [4], dtype: 'i32'}], [x, y], body);
+  const r = wt.rt();
+  const kernels = step.dispatchCount;
+  assert.is(step.copyCount, 3 * 4, 'copies: gradient and parameter in, parameter out, for 4 parameters');
+  step.run([x, y]);
+  await step.output.item();
+  const created = r.pool.created, submits = r.stats.submits;
+  for (let i = 0; i < 5; i++) step.run([x, y]);
+  const loss = await step.output.item();
+  assert.is(r.pool.created, created, 'buffers created by replays');
+  assert.is(r.stats.submits - submits, 5 + 1, 'one submit per replay, one for the read-back');
+  assert.ok(Number.isFinite(loss));
+  // The same model with one dispatch per tensor: 3 more kernels.
+  const opt2 = new wt.Adam(model.parameters(), {lr: 1e-2});
+  opt2.multiTensor = false;
+  const step2 = wt.compile([{shape: [4, 5]}, {shape: [4], dtype: 'i32'}], [x, y], (xs, ys) => wt.tidy(() => {
+    const l = wt.crossEntropy(model.forward(xs), ys); l.backward(); opt2.step(); opt2.zeroGrad(); return l;
+  }));
+  assert.is(step2.dispatchCount, kernels + 3, 'one-tensor updates: 4 dispatches instead of 1');
+  assert.is(step2.copyCount, 0);
+  step.output.dispose(); step.dispose(); step2.output.dispose(); step2.dispose();
+  opt.dispose(); opt2.dispose(); model.dispose();
+});
+
+for (const multiTensor of [true, false]) {
+  t(`optimizer state save and load (${multiTensor ? 'multi-tensor' : 'one tensor per dispatch'}): resumed steps match`, async () => {
+    const rr = rng(4);
+    const init = [Float32Array.from({length: 300}, () => rr()), Float32Array.from({length: 7}, () => rr())];
+    const gs = Array.from({length: 4}, () => init.map((a) => Float32Array.from({length: a.length}, () => rr() * 2 - 1)));
+    const make = () => {
+      const ps = init.map((a) => wt.tensor(a, [a.length], {requiresGrad: true}));
+      const opt = new wt.SGD(ps, {lr: 0.1, momentum: 0.9, dampening: 0.2});
+      opt.multiTensor = multiTensor;
+      return {ps, opt};
+    };
+    const run = (o: {ps: wt.Tensor[]; opt: wt.Optimizer<wt.GroupOptions>}, from: number, to: number) => {
+      for (let s = from; s < to; s++) { o.ps.forEach((p, i) => { p.grad = wt.keep(wt.tensor(gs[s][i], [gs[s][i].length])); }); o.opt.step(); o.opt.zeroGrad(); }
+    };
+    const a = make();
+    run(a, 0, 2);
+    const at2 = await Promise.all(a.ps.map((p) => p.data()));
+    const {tensors, meta} = a.opt.stateDict(new Map(a.ps.map((p, i) => [p, `p${i}`])));
+    assert.equal([...tensors.keys()].sort(), ['p0.momentum', 'p1.momentum']);
+    const host = new Map<string, {data: Float32Array}>();
+    for (const [k, v] of tensors) { host.set(k, {data: (await v.data()) as Float32Array}); v.dispose(); }
+    run(a, 2, 4);
+    // A fresh optimizer over parameters holding step 2's values loads the state and continues.
+    const fresh = make();
+    fresh.ps.forEach((p, i) => wt.rt().write(p.buffer, at2[i]));
+    fresh.opt.loadStateDict(new Map(fresh.ps.map((p, i) => [p, `p${i}`])), host, meta);
+    assert.is(fresh.opt.stepCount, 2);
+    run(fresh, 2, 4);
+    for (let i = 0; i < 2; i++) assert.equal(Array.from(await fresh.ps[i].data()), Array.from(await a.ps[i].data()), `parameter ${i} after resuming`);
+    for (const o of [a, fresh]) { o.opt.dispose(); for (const p of o.ps) p.dispose(); }
+  });
+}
+
 t.run();

@@ -44,4 +44,33 @@ t('an out-of-range label gives NaN, not a clamped loss', async () => {
   assert.ok(Number.isNaN(loss));
 });
 
+t('crossEntropy sum [300, 11] against reference; mean and sum are one kernel each way, rows + mean four', async () => {
+  const n = 300, c = 11;
+  const logits = R.randomNd([n, c], 9, -4, 4);
+  const labels = Array.from({length: n}, (_, i) => (i * 5 + 1) % c);
+  await checkOp({
+    name: 'crossEntropy sum', inputs: [logits, R.nd([n], labels)], intInputs: [1],
+    gpu: ([x, l]) => wt.crossEntropy(x, l, 'sum'),
+    ref: ([x]) => R.nd([], [R.crossEntropyRows(x, labels).data.reduce((a, b) => a + b, 0)]),
+    // The reference is the mean's gradient: times n for the sum.
+    refGrad: ([x], up) => { const g = R.crossEntropyGrad(x, labels, up); return [{shape: g.shape, data: g.data.map((v) => v * n)}, null]; },
+    sample: 64,
+  });
+  // Dispatches of forward + backward (the seed gradient's fill included): fused against the composition.
+  const x = wt.tensor(Float32Array.from(logits.data), [n, c], {requiresGrad: true});
+  const l = wt.tensor(labels, [n], {dtype: 'i32'});
+  const count = (loss: () => wt.Tensor) => {
+    const r = wt.rt(), d0 = r.stats.dispatches;
+    const v = loss();
+    v.backward();
+    const d = r.stats.dispatches - d0;
+    v.dispose(); x.grad?.dispose(); x.grad = null;
+    return d;
+  };
+  const fused = count(() => wt.crossEntropy(x, l));
+  const composed = count(() => wt.mean(wt.crossEntropy(x, l, 'none')));
+  assert.is(composed - fused, 3, `dispatches: fused ${fused}, rows + mean ${composed}`);
+  x.dispose(); l.dispose();
+});
+
 t.run();

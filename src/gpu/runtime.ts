@@ -173,6 +173,21 @@ export class Runtime {
     if (this.pending.length >= 2048) this.flush();
   }
 
+  /**
+   * Copies `bytes` bytes between buffers, ordered with the dispatches around it (and recorded by a capture, so a
+   * replay copies again). Offsets and size must be multiples of 4 (WebGPU's copyBufferToBuffer).
+   */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (srcOffset % 4 || dstOffset % 4 || bytes % 4) {
+      throw new Error(`webgpu-transfer: copy: offsets ${srcOffset}, ${dstOffset} and size ${bytes} must be multiples of 4`);
+    }
+    if (!bytes) return;
+    const cmd: Command = {kind: 'copy', src, srcOffset, dst, dstOffset, size: bytes};
+    if (this.capturing) { this.capturing.commands.push(cmd); return; }
+    this.pending.push(cmd);
+    if (this.pending.length >= 2048) this.flush();
+  }
+
   /** Writes host data into a buffer, ordered after every dispatch recorded so far. */
   write(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {
     if (this.capturing) throw new Error('webgpu-transfer: uploading data inside a captured step is not allowed: create the tensor before capture, or pass it as a capture input');

@@ -24,7 +24,10 @@ export class CompiledStep<Out> {
     return this.output;
   }
 
-  get dispatchCount(): number { return this.cap.commands.length; }
+  /** Kernel dispatches per replay. */
+  get dispatchCount(): number { return this.cap.commands.filter((c) => c.kind === 'dispatch').length; }
+  /** Buffer-to-buffer copies per replay (the multi-tensor optimizer's arena copies). */
+  get copyCount(): number { return this.cap.commands.filter((c) => c.kind === 'copy').length; }
   dispose(): void { this.cap.dispose(); for (const t of this.inputs) t.dispose(); }
 }
 

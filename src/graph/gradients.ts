@@ -151,6 +151,7 @@ const nnRules = {
   softmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [K.softmaxBwdK(out, g, o, r, i, false)]; }),
   logSoftmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [K.softmaxBwdK(out, g, o, r, i, true)]; }),
   crossEntropyRows: rule<{labels: Tensor}>((g, n) => [K.xentBwdK(n.inputs[0], n.saved.labels, g)]),
+  crossEntropyReduced: rule<{labels: Tensor; alpha: number}>((g, n) => [K.xentBwdK(n.inputs[0], n.saved.labels, g, n.saved.alpha, true)]),
   matmul: rule<{a3: number[]; b3: number[]}>((g, n) => {
     const [a, b] = n.inputs;
     const {a3, b3} = n.saved;

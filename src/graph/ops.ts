@@ -408,17 +408,29 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 
 /** Per-row cross-entropy of logits [N, C] against int32 labels [N] (no reduction). */
 export function crossEntropyRows(logits: Tensor, labels: Tensor): Tensor {
+  checkXent(logits, labels);
+  return record(K.xentK(logits, labels), 'crossEntropyRows', [logits], {labels});
+}
+
+function checkXent(logits: Tensor, labels: Tensor): void {
   checkArgs('crossEntropy', logits, labels);
   if (logits.rank !== 2) throw new Error(`webgpu-transfer: crossEntropy: logits must be [N, C], got ${logits.describe()}`);
   if (labels.dtype !== 'i32' || labels.rank !== 1 || labels.shape[0] !== logits.shape[0]) {
     throw new Error(`webgpu-transfer: crossEntropy: labels must be int32 [${logits.shape[0]}], got ${labels.describe()} for logits ${logits.describe()}`);
   }
-  return record(K.xentK(logits, labels), 'crossEntropyRows', [logits], {labels});
 }
 
 /** Mean cross-entropy (torch.nn.functional.cross_entropy with integer targets). */
 export function crossEntropy(logits: Tensor, labels: Tensor, reduction: 'mean' | 'sum' | 'none' = 'mean'): Tensor {
   if (!['mean', 'sum', 'none'].includes(reduction)) throw err('crossEntropy', `reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
+  // The fused kernel sums in one workgroup: kept to batch-sized losses (an evaluation over a whole data set in one
+  // call goes through rows + a tree reduction instead).
+  if (reduction !== 'none' && logits?.rank === 2 && logits.shape[0] > 0 && logits.shape[0] <= 65536) {
+    checkXent(logits, labels);
+    // One kernel each way (the loss and its gradient), where rows + mean would take four (see softmax.wgsl).
+    const alpha = reduction === 'mean' ? 1 / logits.shape[0] : 1;
+    return record(K.xentReduceK(logits, labels, alpha), 'crossEntropyReduced', [logits], {labels, alpha});
+  }
   const rows = crossEntropyRows(logits, labels);
   return reduction === 'none' ? rows : reduction === 'sum' ? sum(rows) : mean(rows);
 }

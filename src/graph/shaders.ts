@@ -2,12 +2,9 @@
 // points, workgroup size and uniform fields (defineKernel, kernel-def.ts), from which both the WGSL structs and
 // the launch-time packing are generated. Each file gets shaders/numerics.wgsl (the NaN/Inf helpers) and
 // shaders/prelude.wgsl (thread_id, at) added at load (WGSL has no include).
-// The optimizer file still declares its own Params structs and WG and is packed by hand (UniformWriter); it gets
-// numerics.wgsl only.
-import type {KernelSource} from '../gpu/pipelines.js';
+// Every file is declared; none packs its uniforms by hand.
 import {defineKernel} from './kernel-def.js';
 import {BINARY, UNARY} from './op-codes.js';
-import numerics from '../../shaders/numerics.wgsl';
 import elementwise from '../../shaders/elementwise.wgsl';
 import reduce from '../../shaders/reduce.wgsl';
 import softmax from '../../shaders/softmax.wgsl';
@@ -50,7 +47,7 @@ export const REDUCE = defineKernel({
 export const SOFTMAX = defineKernel({
   file: 'softmax.wgsl', code: softmax, workgroupSize: 64,
   uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32'}},
-  entries: {softmax_fwd: 'p', softmax_bwd: 'p', xent_fwd: 'p', xent_bwd: 'p'},
+  entries: {softmax_fwd: 'p', softmax_bwd: 'p', xent_fwd: 'p', xent_reduce_fwd: 'p', xent_bwd: 'p'},
 });
 
 export const POOL = defineKernel({
@@ -102,9 +99,20 @@ export const MATMUL = defineKernel({
   entries: {matmul_vec4: 'p', matmul_nt_vec4: 'p', matmul_reg: 'p', matmul_tiled: 'p'},
 });
 
-// Not yet declared (its launcher packs uniforms by hand): the prelude is numerics.wgsl alone.
-const preludeLines = numerics.split('\n').length;
-const k = (file: string, code: string): KernelSource => ({file, code: `${numerics}\n${code}`, prelude: {file: 'numerics.wgsl', lines: preludeLines}});
+export const OPTIMIZER = defineKernel({
+  file: 'optimizer.wgsl', code: optimizer, workgroupSize: 256,
+  uniforms: {
+    // One tensor per dispatch (first: 1 on the parameter's first update; bc1, bc2: Adam's bias corrections).
+    sp: {n: 'u32', lr: 'f32', momentum: 'f32', dampening: 'f32', weight_decay: 'f32', nesterov: 'u32', first: 'u32'},
+    ap: {n: 'u32', lr: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', weight_decay: 'f32', decoupled: 'u32', bc1: 'f32', bc2: 'f32'},
+    // A group per dispatch: `blocks` workgroups over `segs` segments (the meta buffer's layout); step: the
+    // optimizer's step count (SGD compares it with each segment's first step).
+    ms: {blocks: 'u32', segs: 'u32', step: 'u32', lr: 'f32', momentum: 'f32', dampening: 'f32', weight_decay: 'f32', nesterov: 'u32'},
+    ma: {blocks: 'u32', segs: 'u32', lr: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', weight_decay: 'f32',
+      decoupled: 'u32', bc1: 'f32', bc2: 'f32'},
+  },
+  entries: {sgd_main: 'sp', adam_main: 'ap', sgd_multi: 'ms', adam_multi: 'ma'},
+});
 
 /** Every kernel file's compiled source: init() compiles them all and reports WGSL errors up front. */
 export const SHADERS = {
@@ -115,7 +123,7 @@ export const SHADERS = {
   matmul: MATMUL.source,
   conv2d: CONV2D.source,
   pool: POOL.source,
-  optimizer: k('optimizer.wgsl', optimizer),
+  optimizer: OPTIMIZER.source,
   random: RANDOM.source,
   reversal: REVERSAL.source,
   capsule: CAPSULE.source,

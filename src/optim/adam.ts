@@ -1,7 +1,8 @@
 // Adam and AdamW (decoupled weight decay), as torch.optim.Adam / AdamW; one fused kernel.
-import {uw} from '../graph/uniforms.js';
+import {OPTIMIZER} from '../graph/shaders.js';
 import type {Tensor} from '../graph/tensor.js';
-import {Optimizer, type GroupOptions} from './optimizer.js';
+import {Optimizer, type GroupOptions, type MultiLayout} from './optimizer.js';
+import {gridOf} from './sgd.js';
 
 export interface AdamOptions extends GroupOptions { beta1?: number; beta2?: number; eps?: number }
 
@@ -23,10 +24,27 @@ export class Adam extends Optimizer<AdamOptions> {
     const s = this.stateOf(p, ['m', 'v']);
     // The parameter's own step count t (it may have started later than the optimizer).
     const offset = this.firstStepOf(p) - 1;
-    this.dispatch('adam_main', [p.buffer, grad.buffer, s.m.buffer, s.v.buffer], p.size, () => {
+    OPTIMIZER.launch('adam_main', {buffers: [p.buffer, grad.buffer, s.m.buffer, s.v.buffer], threads: p.size, params: () => {
       const t = this.stepCount - offset;
-      return uw().u(p.size).f(o.lr, o.beta1, o.beta2, o.eps, o.weightDecay).u(this.decoupled ? 1 : 0)
-        .f(1 - o.beta1 ** t, 1 - o.beta2 ** t).build();
+      return {n: p.size, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weight_decay: o.weightDecay,
+        decoupled: this.decoupled ? 1 : 0, bc1: 1 - o.beta1 ** t, bc2: 1 - o.beta2 ** t};
+    }});
+  }
+
+  // Parameters that started at different steps have different bias corrections: one dispatch per start step.
+  protected override splitByFirstStep = true;
+
+  protected updateMany(l: MultiLayout, params: Tensor, grads: Tensor, o: Required<AdamOptions>): void {
+    // Every segment of the layout started at the same step (splitByFirstStep): one t, computed in float64.
+    const offset = l.segments[0].first - 1;
+    OPTIMIZER.launch('adam_multi', {
+      buffers: [params.buffer, grads.buffer, this.arena('m').buffer, l.meta.buffer, this.arena('v').buffer],
+      workgroups: gridOf(l.blocks),
+      params: () => {
+        const t = this.stepCount - offset;
+        return {blocks: l.blocks, segs: l.segments.length, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps,
+          weight_decay: o.weightDecay, decoupled: this.decoupled ? 1 : 0, bc1: 1 - o.beta1 ** t, bc2: 1 - o.beta2 ** t};
+      },
     });
   }
 }

@@ -1,10 +1,35 @@
 // Optimizer base: parameter groups (own lr / weight decay), frozen and grad-less parameters skipped,
 // per-step hyper-parameters passed as dynamic uniforms so a captured training step replays schedules too.
-import {grid1d} from '../gpu/runtime.js';
+//
+// Multi-tensor updates: by default each group's parameters are updated by one dispatch (a LeNet step had one per
+// parameter tensor: 10 of its ~57). A kernel can bind only a few storage buffers (4 at compatibility mode's
+// minimum, 12 on SwiftShader), too few for a buffer per tensor, so the update works on arenas: the optimizer's
+// state (momentum, Adam's m and v) lives in one buffer per state name with a fixed slot per parameter; around the
+// dispatch, each parameter and gradient is copied into a scratch arena and each parameter copied back. Copies are
+// not dispatches (no pipeline, no bind group: a memcpy on CPU adapters). A table (`meta`) of the group's
+// segments and of which segment each workgroup block belongs to, written once per set of parameters with
+// gradients, tells the kernel where each element is (Adam: one dispatch per group and start step, see
+// splitByFirstStep). Where the arenas would exceed the adapter's storage binding size, or it binds fewer than 5
+// storage buffers, the optimizer updates one tensor per dispatch as before (`multiTensor = false` asks for that
+// too); both compute the same f32 expressions in the same order.
 import {keep, rt} from '../graph/engine.js';
 import {zeros} from '../graph/ops.js';
-import {SHADERS} from '../graph/shaders.js';
-import {hostArray, type Tensor} from '../graph/tensor.js';
+import {empty, hostArray, type Tensor} from '../graph/tensor.js';
+
+/** Arena slots start at multiples of this many elements (256 bytes: copy and binding alignment on any adapter). */
+const SLOT_ALIGN = 64;
+/** Elements per workgroup block of the multi-tensor kernels: workgroup size (shaders.ts) x PER_THREAD (the shader). */
+export const MULTI_BLOCK = 256 * 4;
+
+/** One group's parameters with gradients this step, as the multi-tensor kernel sees them. */
+export interface MultiLayout {
+  /** Parameters in dispatch order with their arena offsets (elements) and sizes. */
+  segments: {p: Tensor; start: number; size: number; first: number}[];
+  /** Workgroup blocks (one per MULTI_BLOCK elements of each segment). */
+  blocks: number;
+  /** The segment table and block map (u32), see shaders/optimizer.wgsl. */
+  meta: Tensor;
+}
 
 export interface GroupOptions { lr?: number; weightDecay?: number }
 export interface ParamGroup<O> { params: Tensor[]; options: Required<O> }
@@ -46,6 +71,50 @@ export abstract class Optimizer<O extends GroupOptions> {
   set lr(v: number) { for (const g of this.groups) g.options.lr = v; }
   get lr(): number { return this.groups[0]?.options.lr ?? 0; }
 
+  /**
+   * Update each group's parameters in one dispatch (see the top of this file); false: one dispatch per tensor.
+   * Read at the first step (or state load), which fixes where the state lives for the optimizer's lifetime.
+   */
+  multiTensor = true;
+  /** 'multi' or 'single' once decided. */
+  private mode: 'multi' | 'single' | null = null;
+  /** Arena offset (elements) of each parameter; the arena length. */
+  private slots = new Map<Tensor, number>();
+  private arenaSize = 0;
+  /** Multi mode: state arenas by name, and the scratch arenas parameters and gradients are copied into. */
+  private arenas: Record<string, Tensor> = {};
+  private scratchArenas: {p: Tensor; g: Tensor} | null = null;
+  /** Multi mode: layouts by (group, parameters with gradients, their first steps); kept while captures may use them. */
+  private layouts = new Map<string, MultiLayout>();
+
+  /**
+   * True where the update depends on each parameter's own step count beyond its first step (Adam's bias
+   * corrections): the parameters of a group that started at different steps (one unfrozen later) are then
+   * updated by one dispatch per start step.
+   */
+  protected splitByFirstStep = false;
+
+  /** Storage buffers the multi-tensor kernel binds (state arenas + parameter, gradient and meta). */
+  protected multiBindings(): number { return 5; }
+
+  /** Decides once where the state lives: arenas (one dispatch per group) or per-parameter tensors. */
+  protected get multi(): boolean {
+    if (this.mode) return this.mode === 'multi';
+    let offset = 0;
+    for (const g of this.groups) for (const p of g.params) {
+      if (this.slots.has(p)) continue;
+      this.slots.set(p, offset);
+      offset += Math.ceil(p.size / SLOT_ALIGN) * SLOT_ALIGN;
+    }
+    this.arenaSize = offset;
+    const r = rt();
+    const fits = Math.max(1, offset) * 4 <= r.maxTensorBytes.bytes;
+    const bindable = r.device.limits.maxStorageBuffersPerShaderStage >= this.multiBindings();
+    this.mode = this.multiTensor && fits && bindable && offset > 0 ? 'multi' : 'single';
+    return this.mode === 'multi';
+  }
+
+  /** Per-parameter state (single mode), created zeroed on first use. */
   protected stateOf(p: Tensor, names: string[]): Record<string, Tensor> {
     let s = this.state.get(p);
     if (!s) {
@@ -57,42 +126,125 @@ export abstract class Optimizer<O extends GroupOptions> {
     return s;
   }
 
+  /** A state arena (multi mode), created zeroed on first use, outside any capture. */
+  protected arena(name: string): Tensor {
+    let a = this.arenas[name];
+    if (!a) a = this.arenas[name] = rt().once(() => keep(zeros([this.arenaSize])));
+    return a;
+  }
+
   /** Applies one update to every trainable parameter that has a gradient. */
   step(): void {
     this.stepCount++;
     const r = rt();
     r.onReplay(() => { this.stepCount++; });
-    for (const g of this.groups) {
+    const multi = this.multi;
+    // A parameter listed twice has one arena slot: two segments over it would race in one dispatch.
+    const seen = new Set<Tensor>();
+    this.groups.forEach((g, gi) => {
+      const active: Tensor[] = [];
       for (const p of g.params) {
         if (!p.requiresGrad || !p.grad) continue;
         if (p.grad.size !== p.size) throw new Error(`webgpu-transfer: ${this.constructor.name}: gradient ${p.grad.describe()} does not match parameter ${p.describe()}`);
-        this.update(p, p.grad, g.options);
+        this.firstStepOf(p);
+        if (!multi) this.update(p, p.grad, g.options);
+        else if (p.size && !seen.has(p)) { seen.add(p); active.push(p); }
       }
+      if (!active.length) return;
+      if (!this.splitByFirstStep) { this.stepGroup(gi, active, g.options); return; }
+      const byFirst = new Map<number, Tensor[]>();
+      for (const p of active) {
+        const f = this.firstSteps.get(p)!;
+        byFirst.set(f, [...(byFirst.get(f) ?? []), p]);
+      }
+      for (const ps of byFirst.values()) this.stepGroup(gi, ps, g.options);
+    });
+  }
+
+  /** Multi mode: copies the group's parameters and gradients into the scratch arenas, updates, copies back. */
+  private stepGroup(gi: number, params: Tensor[], o: Required<O>): void {
+    const r = rt();
+    const l = this.layoutOf(gi, params);
+    const s = this.scratchArenas ??= rt().once(() => ({p: keep(empty([this.arenaSize])), g: keep(empty([this.arenaSize]))}));
+    for (const seg of l.segments) {
+      r.copy(seg.p.grad!.buffer, 0, s.g.buffer, seg.start * 4, seg.size * 4);
+      r.copy(seg.p.buffer, 0, s.p.buffer, seg.start * 4, seg.size * 4);
     }
+    this.updateMany(l, s.p, s.g, o);
+    for (const seg of l.segments) r.copy(s.p.buffer, seg.start * 4, seg.p.buffer, 0, seg.size * 4);
+  }
+
+  /** The segment table of a group's parameters with gradients, written once per distinct set. */
+  private layoutOf(gi: number, params: Tensor[]): MultiLayout {
+    const key = `${gi}:${params.map((p) => `${p.id}@${this.firstSteps.get(p)}`).join(',')}`;
+    let l = this.layouts.get(key);
+    if (l) return l;
+    let blocks = 0;
+    const segments = params.map((p) => {
+      const seg = {p, start: this.slots.get(p)!, size: p.size, first: this.firstSteps.get(p)!, firstBlock: blocks};
+      blocks += Math.ceil(p.size / MULTI_BLOCK);
+      return seg;
+    });
+    const table = new Uint32Array(4 * segments.length + blocks);
+    segments.forEach((seg, i) => {
+      table.set([seg.start, seg.size, seg.firstBlock, seg.first], 4 * i);
+      table.fill(i, 4 * segments.length + seg.firstBlock, 4 * segments.length + seg.firstBlock + Math.ceil(seg.size / MULTI_BLOCK));
+    });
+    // Written now, outside any capture (a replay reuses it: the same parameters have gradients at every replay).
+    const meta = rt().once(() => {
+      const t = keep(empty([table.length], 'i32'));
+      rt().write(t.buffer, table);
+      return t;
+    });
+    l = {segments: segments.map(({p, start, size, first}) => ({p, start, size, first})), blocks, meta};
+    this.layouts.set(key, l);
+    return l;
   }
 
   protected abstract update(p: Tensor, grad: Tensor, o: Required<O>): void;
 
-  protected dispatch(entry: string, buffers: GPUBuffer[], n: number, uniforms: () => ArrayBuffer): void {
-    rt().dispatch({kernel: SHADERS.optimizer, entry, buffers, uniforms, workgroups: grid1d(n, 256)});
+  /** One dispatch updating every segment of `l`; `params` and `grads` are the scratch arenas. */
+  protected abstract updateMany(l: MultiLayout, params: Tensor, grads: Tensor, o: Required<O>): void;
+
+  /** Names of the state a group with these options keeps per parameter (e.g. ['m', 'v']; none for plain SGD). */
+  protected abstract stateNames(o: Required<O>): string[];
+
+  /** A parameter's state tensor `name` as a new tensor (the caller disposes it), or null if it has none yet. */
+  private stateCopy(p: Tensor, name: string): Tensor | null {
+    let src: GPUBuffer, offset = 0;
+    if (this.mode === 'multi') {
+      const a = this.arenas[name];
+      if (!a) return null;
+      src = a.buffer;
+      offset = this.slots.get(p)! * 4;
+    } else {
+      const s = this.state.get(p)?.[name];
+      if (!s) return null;
+      src = s.buffer;
+    }
+    const t = empty(p.shape);
+    rt().copy(src, offset, t.buffer, 0, p.size * 4);
+    return t;
   }
 
-  /** Names of the per-parameter state tensors this optimizer keeps (e.g. ['m', 'v']). */
-  protected abstract stateNames(): string[];
-
   /**
-   * The state for checkpoints: per-parameter tensors keyed `<paramName>.<state>` and per-parameter step
-   * counters. `names` maps parameters to their state-dict names.
+   * The state for checkpoints: per-parameter tensors keyed `<paramName>.<state>` (copies: the caller disposes
+   * them) and per-parameter step counters. `names` maps parameters to their state-dict names.
    */
   stateDict(names: Map<Tensor, string>): {tensors: Map<string, Tensor>; meta: Record<string, number>} {
     const tensors = new Map<string, Tensor>();
     const meta: Record<string, number> = {stepCount: this.stepCount};
-    for (const [p, s] of this.state) {
+    for (const g of this.groups) for (const p of g.params) {
       const n = names.get(p);
-      if (!n) continue;
-      for (const [k, t] of Object.entries(s)) tensors.set(`${n}.${k}`, t);
       const first = this.firstSteps.get(p);
-      if (first !== undefined) meta[`${n}.first`] = first;
+      // Only parameters updated at least once have state (as before the arenas: state was made at the first update).
+      const kinds = this.stateNames(g.options);
+      if (!n || first === undefined || !kinds.length) continue;
+      for (const k of kinds) {
+        const t = this.stateCopy(p, k);
+        if (t) tensors.set(`${n}.${k}`, t);
+      }
+      meta[`${n}.first`] = first;
     }
     return {tensors, meta};
   }
@@ -100,16 +252,18 @@ export abstract class Optimizer<O extends GroupOptions> {
   /** Restores state saved by stateDict(); values are host arrays keyed as there. */
   loadStateDict(names: Map<Tensor, string>, tensors: Map<string, {data: ArrayLike<number>}>, meta: Record<string, number>): void {
     this.stepCount = meta.stepCount ?? 0;
+    const multi = this.multi;
     for (const g of this.groups) for (const p of g.params) {
       const n = names.get(p);
       if (!n) continue;
-      const want = this.stateNames();
+      const want = this.stateNames(g.options);
       if (!want.every((k) => tensors.has(`${n}.${k}`))) continue;
-      const s = this.stateOf(p, want);
       for (const k of want) {
         const src = tensors.get(`${n}.${k}`)!;
         if (src.data.length !== p.size) throw new Error(`webgpu-transfer: optimizer state '${n}.${k}' has ${src.data.length} values, parameter has ${p.size}`);
-        rt().write(s[k].buffer, hostArray(src.data, 'f32', `optimizer state '${n}.${k}'`));
+        const data = hostArray(src.data, 'f32', `optimizer state '${n}.${k}'`);
+        if (multi) rt().write(this.arena(k).buffer, data, this.slots.get(p)! * 4);
+        else rt().write(this.stateOf(p, want)[k].buffer, data);
       }
       if (meta[`${n}.first`] !== undefined) this.firstSteps.set(p, meta[`${n}.first`]);
     }
@@ -130,5 +284,12 @@ export abstract class Optimizer<O extends GroupOptions> {
   dispose(): void {
     for (const s of this.state.values()) for (const t of Object.values(s)) t.dispose();
     this.state.clear();
+    for (const t of Object.values(this.arenas)) t.dispose();
+    this.arenas = {};
+    this.scratchArenas?.p.dispose();
+    this.scratchArenas?.g.dispose();
+    this.scratchArenas = null;
+    for (const l of this.layouts.values()) l.meta.dispose();
+    this.layouts.clear();
   }
 }

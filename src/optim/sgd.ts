@@ -1,8 +1,8 @@
 // SGD with momentum, dampening, Nesterov and (L2) weight decay, as torch.optim.SGD; one fused kernel.
-import {uw} from '../graph/uniforms.js';
 import {empty, type Tensor} from '../graph/tensor.js';
 import {keep, rt} from '../graph/engine.js';
-import {Optimizer, type GroupOptions} from './optimizer.js';
+import {OPTIMIZER} from '../graph/shaders.js';
+import {Optimizer, type GroupOptions, type MultiLayout} from './optimizer.js';
 
 export interface SGDOptions extends GroupOptions { momentum?: number; dampening?: number; nesterov?: boolean }
 
@@ -19,7 +19,8 @@ export class SGD extends Optimizer<SGDOptions> {
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) throw new Error('webgpu-transfer: SGD: Nesterov momentum requires momentum > 0 and dampening 0');
   }
 
-  protected stateNames(): string[] { return ['momentum']; }
+  protected stateNames(o: Required<SGDOptions>): string[] { return o.momentum ? ['momentum'] : []; }
+  protected override multiBindings(): number { return 4; }
 
   private scratchTensor: Tensor | null = null;
   private scratch(): Tensor {
@@ -30,11 +31,30 @@ export class SGD extends Optimizer<SGDOptions> {
   override dispose(): void { super.dispose(); this.scratchTensor?.dispose(); }
 
   protected update(p: Tensor, grad: Tensor, o: Required<SGDOptions>): void {
-    // Without momentum the kernel never touches its state buffer, but WebGPU forbids binding the gradient
+    // Without momentum the kernel never writes its state buffer, but WebGPU forbids binding the gradient
     // as both read-only and read-write, so a one-element scratch buffer stands in.
     const buf = o.momentum ? this.stateOf(p, ['momentum']).momentum : this.scratch();
     const first = this.firstStepOf(p);
-    this.dispatch('sgd_main', [p.buffer, grad.buffer, buf.buffer], p.size, () =>
-      uw().u(p.size).f(o.lr, o.momentum, o.dampening, o.weightDecay).u(o.nesterov ? 1 : 0, this.stepCount === first ? 1 : 0, 0).build());
+    OPTIMIZER.launch('sgd_main', {buffers: [p.buffer, grad.buffer, buf.buffer], threads: p.size, params: () => ({
+      n: p.size, lr: o.lr, momentum: o.momentum, dampening: o.dampening, weight_decay: o.weightDecay,
+      nesterov: o.nesterov ? 1 : 0, first: this.stepCount === first ? 1 : 0,
+    })});
   }
+
+  protected updateMany(l: MultiLayout, params: Tensor, grads: Tensor, o: Required<SGDOptions>): void {
+    const buf = o.momentum ? this.arena('momentum') : this.scratch();
+    OPTIMIZER.launch('sgd_multi', {
+      buffers: [params.buffer, grads.buffer, buf.buffer, l.meta.buffer], workgroups: gridOf(l.blocks),
+      params: () => ({
+        blocks: l.blocks, segs: l.segments.length, step: this.stepCount, lr: o.lr, momentum: o.momentum,
+        dampening: o.dampening, weight_decay: o.weightDecay, nesterov: o.nesterov ? 1 : 0,
+      }),
+    });
+  }
+}
+
+/** The grid of `blocks` workgroups (2-D past 65535), as grid1d for one thread per block. */
+export function gridOf(blocks: number): [number, number, number] {
+  const y = Math.ceil(blocks / 65535);
+  return [Math.ceil(blocks / y), y, 1];
 }

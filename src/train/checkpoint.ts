@@ -133,7 +133,12 @@ export async function saveCheckpoint(path: string, model: Module, opt: Optimizer
   const id = `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`;
   const names = parameterNames(model);
   const {tensors, meta} = opt.stateDict(names);
-  const entries = await hostEntries(new Map([...tensors].map(([k, t]) => [`optimizer.${k}`, t])));
+  let entries: Awaited<ReturnType<typeof hostEntries>>;
+  try {
+    entries = await hostEntries(new Map([...tensors].map(([k, t]) => [`optimizer.${k}`, t])));
+  } finally {
+    for (const t of tensors.values()) t.dispose(); // stateDict's copies
+  }
   const weights = await modelEntries(model);
   // From here on no await: the three file steps run back to back, so only a real crash (not a signal handler
   // or another task) can come between them.

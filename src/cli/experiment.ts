@@ -41,7 +41,7 @@ experiments:
                      equal, uncertainty and GradNorm weighting
     --runs R,...       ${MT_RUNS.join(', ')} (default all)
     --seeds N,...      (default 0)
-    --steps N          (default 1000)
+    --steps N          (default 2000)
     --batch N          images per task per step (default 64)
   capsnet            small CapsNet vs a CNN of matched parameter count on 8k/2k MNIST and Fashion-MNIST, on clean,
                      shifted, affine-jittered and rotated test splits; invariant length / equivariant pose against the
@@ -109,7 +109,7 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
       out, fresh: !!values.fresh, log};
     run = () => dannExperiment(o);
   } else if (name === 'multitask') {
-    const o = {runs: names<MtRun>(s('runs') ?? MT_RUNS.join(','), 'runs', MT_RUNS), seeds, steps: intList(s('steps') ?? '1000', 'steps', 1)[0],
+    const o = {runs: names<MtRun>(s('runs') ?? MT_RUNS.join(','), 'runs', MT_RUNS), seeds, steps: intList(s('steps') ?? '2000', 'steps', 1)[0],
       batch: intList(s('batch') ?? '64', 'batch', 1)[0], out, fresh: !!values.fresh, log};
     run = () => multitaskExperiment(o);
   } else if (name === 'capsnet') {

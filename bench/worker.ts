@@ -3,16 +3,10 @@
 import * as wt from '../src/index.js';
 import {oursCapsStep, tfCapsStep} from './capsnet.js';
 import {oursDannStep, tfDannStep} from './dann.js';
+import {startTfWebgpu, time} from './harness.js';
 
 const backend = (process.argv[2] ?? 'swiftshader') as wt.BackendChoice;
 const iters = Number(process.env.WGT_BENCH_ITERS ?? 5);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function time(n: number, warm: number, f: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < warm; i++) await f();
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) { const t = performance.now(); await f(); ts.push(performance.now() - t); }
-  return median(ts) / 1000;
-}
 const randArr = (n: number, seed: number) => { const r = wt.rng(seed); return Float32Array.from({length: n}, () => r() * 2 - 1); };
 
 const result: Record<string, unknown> = {backend};
@@ -47,20 +41,7 @@ result.ours = ours;
 wt.shutdown();
 
 // ---- TF.js 4.22 WebGPU backend, on a fresh Dawn instance of the same adapter ----
-const {create, globals} = await import('webgpu');
-Object.assign(globalThis, globals);
-const gles = backend === 'llvmpipe' || backend === 'opengles';
-const gpu = create([gles ? 'backend=opengles' : 'backend=vulkan']);
-if (gles) {
-  const orig = gpu.requestAdapter.bind(gpu);
-  (gpu as {requestAdapter: unknown}).requestAdapter = (o: GPURequestAdapterOptions = {}) => orig({...o, featureLevel: 'compatibility'} as GPURequestAdapterOptions);
-}
-Object.defineProperty(globalThis, 'navigator', {value: {gpu, userAgent: 'node'}, configurable: true});
-const tf = await import('@tensorflow/tfjs');
-await import('@tensorflow/tfjs-backend-webgpu');
-const ok = await tf.setBackend('webgpu');
-if (!ok) throw new Error(`TF.js could not start its WebGPU backend on ${backend}`);
-await tf.ready();
+const tf = await startTfWebgpu(backend);
 const peer: Record<string, number> = {};
 for (const n of [512, 1024]) {
   const a = tf.tensor2d(randArr(n * n, 1), [n, n]), b = tf.tensor2d(randArr(n * n, 2), [n, n]);

@@ -36,6 +36,8 @@ const shapes: Shape[] = [
   {name: 'small 1->32 9x9 28x28 b32', x: [32, 1, 28, 28], w: [32, 1, 9, 9], stride: 1, pad: 0},
   {name: 'small 1->64 9x9 28x28 b32', x: [32, 1, 28, 28], w: [64, 1, 9, 9], stride: 1, pad: 0},
   {name: 'small 32->64 9x9 s2 20x20 b32', x: [32, 32, 20, 20], w: [64, 32, 9, 9], stride: 2, pad: 0},
+  {name: 'dann conv1 3->32 5x5 28x28 b64', x: [64, 3, 28, 28], w: [32, 3, 5, 5], stride: 1, pad: 0},
+  {name: 'dann conv2 32->48 5x5 12x12 b64', x: [64, 32, 12, 12], w: [48, 32, 5, 5], stride: 1, pad: 0},
 ];
 const rows: {kernel: string; shape: string; ms: number; gflops: number}[] = [];
 const out: Record<string, number> = {};

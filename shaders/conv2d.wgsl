@@ -375,3 +375,97 @@ fn conv_bwd_input8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     }
   }
 }
+
+// ---- Lowering to matrix products (im2col): the convolution as products on the tuned matmul kernels ----
+// The lowered matrix has one row per output pixel (n, oh, ow) and one column per tap (c, kh, kw), rows padded to
+// groups4 * 4 columns with zeros so the matmul kernels read them as vec4. Then
+//   forward         Y^T  [N*OH*OW, K]    = cols @ W^T      (rows_to_nchw adds the bias and lays out NCHW)
+//   weight gradient dW   [K, C*KH*KW]    = dY^T @ cols     (dY^T: dy as [K, N*OH*OW])
+//   input gradient  dcols [N*OH*OW, C*KH*KW] = dY^T^T @ W, folded back onto the input by col2im_rows (a gather,
+//                   so each input value is written once and the sum has a fixed order).
+
+@group(0) @binding(1) var<storage, read> gx: array<f32>;
+@group(0) @binding(2) var<storage, read_write> gcols: array<f32>;   // [N*OH*OW][groups4 * 4]
+
+// Thread per (output pixel, input channel): writes that channel's KH*KW taps, a contiguous run of the row (the
+// last channel's thread also zeroes the row's padding).
+@compute @workgroup_size(WG)
+fn im2col_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let npix = p.OH * p.OW;
+  if (i >= p.N * npix * p.C) { return; }
+  let width = p.groups4 * 4u;
+  let c = i % p.C;
+  let row = i / p.C;
+  let n = row / npix;
+  let oh = (row % npix) / p.OW;
+  let ow = row % p.OW;
+  let kk = p.KH * p.KW;
+  var o = row * width + c * kk;
+  let ih0 = i32(oh * p.SH) - i32(p.PH);
+  let iw0 = i32(ow * p.SW) - i32(p.PW);
+  let xplane = (n * p.C + c) * p.H * p.W;
+  for (var kh = 0u; kh < p.KH; kh++) {
+    let ih = ih0 + i32(kh);
+    let rowok = ih >= 0 && ih < i32(p.H);
+    let xrow = i32(xplane) + ih * i32(p.W);
+    for (var kw = 0u; kw < p.KW; kw++) {
+      let iw = iw0 + i32(kw);
+      var v = 0.0;
+      if (rowok && iw >= 0 && iw < i32(p.W)) { v = gx[u32(xrow + iw)]; }
+      gcols[o] = v;
+      o++;
+    }
+  }
+  if (c + 1u == p.C) {
+    for (var j = p.C * kk; j < width; j++) { gcols[row * width + j] = 0.0; }
+  }
+}
+
+@group(0) @binding(1) var<storage, read> cdcols: array<f32>;         // [N*OH*OW][groups4 * 4]
+@group(0) @binding(2) var<storage, read_write> cdx: array<f32>;      // [N][C][H][W]
+
+// Thread per input value: the sum over the taps (kh, kw) that read it, stepping kh and kw by the stride from the
+// first one whose output position is whole.
+@compute @workgroup_size(WG)
+fn col2im_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= p.N * p.C * p.H * p.W) { return; }
+  let w = i % p.W;
+  let h = (i / p.W) % p.H;
+  let c = (i / (p.W * p.H)) % p.C;
+  let n = i / (p.W * p.H * p.C);
+  let stride = p.groups4 * 4u;
+  let th = h + p.PH;
+  let tw = w + p.PW;
+  var acc = 0.0;
+  for (var kh = th % p.SH; kh < p.KH && kh <= th; kh += p.SH) {
+    let oh = (th - kh) / p.SH;
+    if (oh >= p.OH) { continue; }
+    let rowbase = (n * p.OH + oh) * p.OW;
+    let colbase = (c * p.KH + kh) * p.KW;
+    for (var kw = tw % p.SW; kw < p.KW && kw <= tw; kw += p.SW) {
+      let ow = (tw - kw) / p.SW;
+      if (ow >= p.OW) { continue; }
+      acc += cdcols[(rowbase + ow) * stride + colbase + kw];
+    }
+  }
+  cdx[i] = acc;
+}
+
+@group(0) @binding(1) var<storage, read> ryt: array<f32>;            // [N*OH*OW][groups4 * 4]
+@group(0) @binding(2) var<storage, read> rbias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> ry: array<f32>;       // [N][K][OH][OW]
+
+@compute @workgroup_size(WG)
+fn rows_to_nchw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let npix = p.OH * p.OW;
+  if (i >= p.N * p.K * npix) { return; }
+  let pix = i % npix;
+  let k = (i / npix) % p.K;
+  let n = i / (npix * p.K);
+  var v = ryt[(n * npix + pix) * p.groups4 * 4u + k];
+  if (HAS_BIAS) { v += rbias[k]; }
+  ry[i] = v;
+}

@@ -19,12 +19,19 @@ const convs: ConvCase[] = [
   {x: [1, 1, 13, 13], w: [10, 1, 9, 9], stride: [1, 1], pad: [0, 0], bias: false}, // CapsNet-like 9x9, one channel
   {x: [2, 5, 12, 12], w: [6, 5, 9, 9], stride: [2, 2], pad: [0, 0], bias: true},    // CapsNet-like 9x9 stride 2
 ];
-// Every conv kernel variant on every case (kernelPrefs force them; 'auto' is what the adapter picks).
+// Every conv kernel variant on every case (kernelPrefs force them; 'auto' is what the adapter picks). The direct
+// kernels are forced with convLowering 'direct' (else 'auto' may lower a case to matrix products instead).
+const direct = {convLowering: 'direct'} as const;
 const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
-  ['auto', {}], ['fwd k4, input c4, weight cols4', {convForward: 'k4', convInput: 'c4', convWeight: 'cols4'}],
-  ['fwd k8, input c8, weight taps8', {convForward: 'k8', convInput: 'c8', convWeight: 'taps8'}],
+  ['auto', {}],
+  ['fwd k4, input c4, weight cols4', {...direct, convForward: 'k4', convInput: 'c4', convWeight: 'cols4'}],
+  ['fwd k8, input c8, weight taps8', {...direct, convForward: 'k8', convInput: 'c8', convWeight: 'taps8'}],
   ...[{groups: 1, pixels: 8}, {groups: 2, pixels: 8}, {groups: 4, pixels: 4}, {groups: 2, pixels: 4}, {groups: 1, pixels: 16}]
-    .map((tile) => [`fwd generated k${4 * tile.groups}p${tile.pixels}`, {convForward: tile}] as [string, Partial<typeof wt.kernelPrefs>]),
+    .map((tile) => [`fwd generated k${4 * tile.groups}p${tile.pixels}`, {...direct, convForward: tile}] as
+      [string, Partial<typeof wt.kernelPrefs>]),
+  // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
+  ['lowered to matmul', {convLowering: 'gemm'}],
+  ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],
 ];
 async function withPrefs(p: Partial<typeof wt.kernelPrefs>, f: () => Promise<void>): Promise<void> {
   const prev = {...wt.kernelPrefs};
@@ -44,14 +51,15 @@ for (const [vname, prefs] of convVariants) for (const c of convs) {
 }
 
 t('conv2d weight gradient with the GPU batch split (many partial sums reduced)', async () => {
-  const prev = wt.kernelPrefs.convSplitTarget;
+  const prev = wt.kernelPrefs.convSplitTarget, prevLowering = wt.kernelPrefs.convLowering;
   wt.kernelPrefs.convSplitTarget = 16384;
+  wt.kernelPrefs.convLowering = 'direct';
   try {
     await checkOp({
       name: 'conv2d split', inputs: [R.randomNd([6, 3, 8, 8], 48), R.randomNd([4, 3, 3, 3], 49)], gradOf: [1],
       gpu: ([x, w]) => wt.conv2d(x, w, null, {padding: 1}), ref: ([x, w]) => R.conv2d(x, w, null, [1, 1], [1, 1]), gatol: 1e-3,
     });
-  } finally { wt.kernelPrefs.convSplitTarget = prev; }
+  } finally { wt.kernelPrefs.convSplitTarget = prev; wt.kernelPrefs.convLowering = prevLowering; }
 });
 
 t('conv2d large (batch 16, 28x28 LeNet conv1), forward only', () => checkOp({

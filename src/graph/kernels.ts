@@ -60,6 +60,11 @@ export const kernelPrefs = {
   poolScatter: true,
   /** Threads to aim for when splitting the batch of a conv weight gradient ('auto': 256 on CPU, 16384 on GPU). */
   convSplitTarget: 'auto' as 'auto' | number,
+  /**
+   * Convolutions (all three passes): 'direct' (the conv kernels above), 'gemm' (lowered to matrix products on the
+   * tuned matmul kernels, im2col), or 'auto' (gemm where convLowersToGemm() says it pays).
+   */
+  convLowering: 'auto' as 'auto' | 'direct' | 'gemm',
 };
 
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -320,7 +325,88 @@ function dummyBuffer(): GPUBuffer {
  */
 export const CONV_FWD_AUTO: {tile: ConvTile | null; maxK: number} = {tile: {groups: 2, pixels: 8}, maxK: 16};
 
+// ---- conv2d lowered to matrix products (im2col; the kernels' layout is described in shaders/conv2d.wgsl) ----
+const ceil4 = (n: number) => Math.ceil(n / 4) * 4;
+const matView = (t: Tensor, rows: number, cols: number): MatView => ({t, batch: 1, rows, cols, trans: false, batchStride: 0});
+
+/**
+ * Whether a convolution pass runs as matrix products. 'auto': where the products are big enough for the matmul
+ * kernels' register tiles to beat the direct kernels, i.e. many output channels and, for the passes whose products
+ * run over input channels, several of them. Measured on llvmpipe (bench/kernels.ts, 2-core machine, median of
+ * replays, two interleaved rounds): lowering ran the CapsNet PrimaryCaps conv (32 -> 64, 9x9, stride 2) at
+ * 42-58 / 61-86 / 49-59 ms (forward / input / weight gradient) against the direct kernels' 77-105 / 233-343 /
+ * 96-160, and DANN's conv2 (32 -> 48, 5x5) at 41-49 / 56-58 / 44-53 against 55-88 / 77-94 / 78-125; with one to
+ * six input channels (LeNet, the first layers) the direct forward stayed ahead (LeNet conv2: 2.8 against 8.3 ms),
+ * while the weight gradient of a first layer with 32 channels gained (DANN conv1: 33-45 against 45-64 ms).
+ */
+export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'weight'): boolean {
+  const pref = kernelPrefs.convLowering;
+  if (pref !== 'auto') return pref === 'gemm';
+  if (g.K < 24) return false;
+  return g.C >= 8 || (pass === 'weight' && g.C * g.KH * g.KW >= 64);
+}
+
+/** The lowered input: [N*OH*OW, C*KH*KW rounded up to 4], padding columns zero. */
+function im2colK(x: Tensor, g: Conv2dGeom): Tensor {
+  const width = ceil4(g.C * g.KH * g.KW);
+  const cols = empty([g.N * g.OH * g.OW, width]);
+  CONV2D.launch('im2col_rows', {buffers: [x.buffer, cols.buffer], params: convParams(g, width / 4),
+    threads: g.N * g.OH * g.OW * g.C,
+    note: convNote(g)});
+  return cols;
+}
+
+function conv2dGemmK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
+  const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), kPad = ceil4(g.K), rows = g.N * g.OH * g.OW;
+  const cols = im2colK(x, g);
+  // W^T [C*KH*KW, K] zero-padded to [width, kPad]: padding must be zeros, not whatever the pooled buffer held.
+  const wt = empty([width, kPad]);
+  if (width !== ckk || kPad !== g.K) fillK(wt, 0);
+  copyK(w, wt, [g.K, ckk], [ckk, 1], [1, kPad]);
+  const yt = matmulK(matView(cols, rows, width), matView(wt, width, kPad));
+  cols.dispose(); wt.dispose();
+  const out = empty([g.N, g.K, g.OH, g.OW]);
+  CONV2D.launch('rows_to_nchw', {buffers: [yt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
+    params: convParams(g, kPad / 4), threads: out.size, constants: {HAS_BIAS: bias ? 1 : 0}});
+  yt.dispose();
+  return out;
+}
+
+function conv2dBwdInputGemmK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
+  const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), npix = g.OH * g.OW, rows = g.N * npix;
+  // dy [N, K, OH*OW] -> [N*OH*OW, K]
+  const dyRows = empty([rows, g.K]);
+  copyK(dy, dyRows, [g.N, npix, g.K], [g.K * npix, 1, npix], [npix * g.K, g.K, 1]);
+  // W [K, C*KH*KW] with rows padded to `width` (the padding columns of dcols are never read: no fill needed).
+  let wp = w;
+  if (width !== ckk) { wp = empty([g.K, width]); copyK(w, wp, [g.K, ckk], [ckk, 1], [width, 1]); }
+  const dcols = matmulK(matView(dyRows, rows, g.K), matView(wp, g.K, width));
+  dyRows.dispose();
+  if (wp !== w) wp.dispose();
+  const dx = empty([g.N, g.C, g.H, g.W]);
+  CONV2D.launch('col2im_rows', {buffers: [dcols.buffer, dx.buffer], params: convParams(g, width / 4), threads: dx.size,
+    note: convNote(g)});
+  dcols.dispose();
+  return dx;
+}
+
+function conv2dBwdWeightGemmK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
+  const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), npix = g.OH * g.OW, rows = g.N * npix;
+  const cols = im2colK(x, g);
+  // dy [N, K, OH*OW] -> [K, N*OH*OW]
+  const dyT = empty([g.K, rows]);
+  copyK(dy, dyT, [g.N, g.K, npix], [g.K * npix, npix, 1], [npix, rows, 1]);
+  const dwPad = matmulK(matView(dyT, g.K, rows), matView(cols, rows, width));
+  cols.dispose(); dyT.dispose();
+  if (width === ckk) return dwPad.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+  const dw = empty([g.K, g.C, g.KH, g.KW]);
+  copyK(dwPad, dw, [g.K, ckk], [width, 1], [ckk, 1]);
+  dwPad.dispose();
+  return dw;
+}
+
 export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
+  if (convLowersToGemm(g, 'forward')) return conv2dGemmK(x, w, bias, g);
   const out = empty([g.N, g.K, g.OH, g.OW]);
   const pref = kernelPrefs.convForward;
   const padded = g.PH > 0 || g.PW > 0;
@@ -348,6 +434,7 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
 }
 
 export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
+  if (convLowersToGemm(g, 'input')) return conv2dBwdInputGemmK(dy, w, g);
   const dx = empty([g.N, g.C, g.H, g.W]);
   const c8 = kernelPrefs.convInput !== 'c4';
   const groups4 = c8 ? 2 * Math.ceil(g.C / 8) : Math.ceil(g.C / 4);
@@ -363,6 +450,7 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
 }
 
 export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
+  if (convLowersToGemm(g, 'weight')) return conv2dBwdWeightGemmK(x, dy, g);
   const ckk = g.C * g.KH * g.KW;
   const taps8 = kernelPrefs.convWeight !== 'cols4';
   const groups = taps8 ? Math.ceil(g.K / 8) : Math.ceil(g.K / 4);

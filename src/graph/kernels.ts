@@ -244,23 +244,40 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   const r = rt();
   const pref = kernelPrefs.matmul;
   const useTiled = pref === 'tiled' || (pref === 'auto' && !r.ctx.report.isCpu && M * N >= 4096);
+  // A^T @ B (a linear layer's weight gradient) runs on the tuned register tile once A^T is materialised (a copy of
+  // M*K floats against M*N*K multiply-adds). Measured on llvmpipe, interleaved in one process, against matmul_vec4
+  // reading A^T in place: 784x64x1024 (the CapsNet decoder) 20.9-21.6 -> 12.7 ms, 1024x64x512 13.9-22.3 ->
+  // 8.9-14.6, LeNet's 120x64x256 1.4-1.6 -> 1.0-1.5. A @ B^T gained nothing from the same (matmul_nt_vec4 kept).
+  const tp = kernelPrefs.matmulTile;
+  const tile = useTiled || pref === 'reg' ? null
+    : tp === 'fixed' ? null : tp === 'auto' ? (tuned.device === r.device ? tuned.matmul : null) : tp;
+  const transposeForTile = !!tile && a.trans && N % 4 === 0 && M >= 8 && N >= 8 && K % 4 === 0;
   const useNT = !useTiled && (pref === 'auto' || pref === 'vec4') && b.trans && !a.trans && K % 4 === 0;
+  let av = a;
   let bv = b;
-  let temp: Tensor | null = null;
-  if (!useTiled && !useNT && pref !== 'reg' && bv.trans && N % 4 === 0 && M >= 8) {
-    // Materialising B^T (small next to the product) unlocks the vec4 kernel.
-    temp = empty([b.batchStride ? b.batch : 1, K, N]);
-    const nb = b.batchStride ? b.batch : 1;
-    copyK(b.t, temp, [nb, K, N], [b.batchStride, 1, b.cols], [K * N, N, 1]);
-    bv = {t: temp, batch: nb, rows: K, cols: N, trans: false, batchStride: nb > 1 ? K * N : 0};
+  const temps: Tensor[] = [];
+  if (transposeForTile && !tileFits(tile, true, K, 1, a.batchStride)) {
+    const nb = a.batchStride ? a.batch : 1;
+    const t = empty([nb, M, K]);
+    copyK(a.t, t, [nb, M, K], [a.batchStride, 1, a.cols], [M * K, K, 1]);
+    temps.push(t);
+    av = {t, batch: nb, rows: M, cols: K, trans: false, batchStride: nb > 1 ? M * K : 0};
   }
-  const [ars, acs] = a.trans ? [1, a.cols] : [a.cols, 1];
+  if (!useTiled && !useNT && pref !== 'reg' && bv.trans && N % 4 === 0 && M >= 8) {
+    // Materialising B^T (small next to the product) unlocks the vec4 kernels.
+    const nb = b.batchStride ? b.batch : 1;
+    const t = empty([nb, K, N]);
+    copyK(b.t, t, [nb, K, N], [b.batchStride, 1, b.cols], [K * N, N, 1]);
+    temps.push(t);
+    bv = {t, batch: nb, rows: K, cols: N, trans: false, batchStride: nb > 1 ? K * N : 0};
+  }
+  const [ars, acs] = av.trans ? [1, av.cols] : [av.cols, 1];
   const [brs, bcs] = bv.trans ? [1, bv.cols] : [bv.cols, 1];
   if (batch > 65535) throw new Error(`webgpu-transfer: matmul: batch ${batch} exceeds 65535`);
   // One params object for every variant, hand-written or generated: all are declared with MATMUL's uniforms.
   const launch = {
-    buffers: [a.t.buffer, bv.t.buffer, out.buffer],
-    params: {M, N, K, a_bs: a.batchStride, a_rs: ars, a_cs: acs, b_bs: bv.batchStride, b_rs: brs, b_cs: bcs, c_bs: M * N,
+    buffers: [av.t.buffer, bv.t.buffer, out.buffer],
+    params: {M, N, K, a_bs: av.batchStride, a_rs: ars, a_cs: acs, b_bs: bv.batchStride, b_rs: brs, b_cs: bcs, c_bs: M * N,
       alpha},
     flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}`,
   };
@@ -271,9 +288,7 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   } else if (useNT) {
     MATMUL.launch('matmul_nt_vec4', {...launch, workgroups: [Math.ceil(N / 4 / wx), Math.ceil(M / 4 / wy), batch]});
   } else if (pref !== 'reg' && !bv.trans && N % 4 === 0) {
-    const tp = kernelPrefs.matmulTile;
-    const tile = tp === 'fixed' ? null : tp === 'auto' ? (tuned.device === r.device ? tuned.matmul : null) : tp;
-    if (tile && tileFits(tile, a.trans, K, ars, a.batchStride)) {
+    if (tile && tileFits(tile, av.trans, K, ars, av.batchStride)) {
       matmulTileKernel(tile).launch('main', {...launch, workgroups: tileGrid(tile, M, N, batch)});
     } else {
       MATMUL.launch('matmul_vec4', {...launch, workgroups: [Math.ceil(N / 4 / 2 / wx), Math.ceil(M / 4 / wy), batch]});
@@ -281,7 +296,7 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   } else {
     MATMUL.launch('matmul_reg', {...launch, workgroups: [Math.ceil(N / 4 / wx), Math.ceil(M / 4 / wy), batch]});
   }
-  temp?.dispose();
+  for (const t of temps) t.dispose();
   return out;
 }
 

@@ -82,6 +82,22 @@ t('conv2d with a frozen weight runs no weight-gradient kernel', async () => {
   assert.ok(frozen < trainable, `frozen ${frozen} dispatches vs trainable ${trainable}`);
 });
 
+t('conv2d lowering too large for one storage binding falls back to the direct kernels', async () => {
+  // Batch sized so the lowered input (one row of C*KH*KW taps per output pixel) passes the binding limit.
+  const perImage = 4 * 64 * 64 * 16 * 9;
+  const n = Math.floor(wt.rt().maxTensorBytes.bytes / perImage) + 1;
+  if (n > 64) return; // a hardware GPU's limit: too large a test
+  const x = wt.randn([n, 16, 66, 66], {seed: 1}), w = wt.randn([8, 16, 3, 3], {seed: 2});
+  const run = async (lowering: 'gemm' | 'direct') => {
+    const prev = wt.kernelPrefs.convLowering;
+    wt.kernelPrefs.convLowering = lowering;
+    try { return await wt.sum(wt.conv2d(x, w), [1, 2, 3]).data(); } finally { wt.kernelPrefs.convLowering = prev; }
+  };
+  const preferred = await run('gemm'), direct = await run('direct');
+  assert.equal(Array.from(preferred), Array.from(direct));
+  x.dispose(); w.dispose();
+});
+
 t('conv2d errors name the shapes', () => {
   assert.throws(() => wt.conv2d(wt.zeros([1, 3, 8, 8]), wt.zeros([4, 2, 3, 3])), /conv2d: input \[1, 3, 8, 8\] has 3 channels but weight \[4, 2, 3, 3\] expects 2/);
   assert.throws(() => wt.conv2d(wt.zeros([1, 1, 2, 2]), wt.zeros([1, 1, 3, 3])), /does not fit input/);

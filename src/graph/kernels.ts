@@ -356,7 +356,11 @@ const matView = (t: Tensor, rows: number, cols: number): MatView => ({t, batch: 
  */
 export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'weight'): boolean {
   const pref = kernelPrefs.convLowering;
-  if (pref !== 'auto') return pref === 'gemm';
+  if (pref === 'direct') return false;
+  // The lowered matrix must fit one storage binding (128 MiB on llvmpipe: the paper's CapsNet at batch 64 would need
+  // 191 MiB); past that the direct kernels run, which need no such buffer, even when 'gemm' is preferred.
+  if (4 * g.N * g.OH * g.OW * ceil4(g.C * g.KH * g.KW) > rt().maxTensorBytes.bytes) return false;
+  if (pref === 'gemm') return true;
   if (g.K < 24) return false;
   return g.C >= 8 || (pass === 'weight' && g.C * g.KH * g.KW >= 64);
 }

@@ -101,6 +101,25 @@ t('MNIST-M v2: meanGap keeps crop means away from mid-grey (where the digit woul
   assert.throws(() => mnistM(set, {style: 'v2', v2: {meanRange: [0.3, 0.7], meanGap: 0.3}}), /meanGap 0.3 leaves nothing of meanRange \[0.3, 0.7\]/);
 });
 
+t('MNIST-M v2: colour spreads the channels of a crop (digits of mixed polarity across channels); the default is the first v2', () => {
+  const set = subset(mnist, Array.from({length: 200}, (_, i) => i * 50));
+  // Per image: the largest minus the smallest channel mean of its background pixels.
+  const spread = (m: ImageSet) => Array.from({length: m.n}, (_, i) => {
+    const means = [0, 1, 2].map((c) => {
+      let s = 0, k = 0;
+      for (let p = 0; p < 784; p++) if (set.images[i * 784 + p] <= 0.5) { s += m.images[(i * 3 + c) * 784 + p]; k++; }
+      return s / k;
+    });
+    return Math.max(...means) - Math.min(...means);
+  });
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const grey = spread(mnistM(set, {split: 'train', style: 'v2'}));
+  const coloured = spread(mnistM(set, {split: 'train', style: 'v2', v2: {colour: 0.3}}));
+  assert.ok(median(coloured) > 2 * median(grey), `colour 0.3 spreads the channels (median ${median(coloured)} vs ${median(grey)})`);
+  const explicit = mnistM(set, {split: 'train', style: 'v2', v2: {colour: 0.1}}), dflt = mnistM(set, {split: 'train', style: 'v2'});
+  assert.equal(Array.from(explicit.images.slice(0, 2000)), Array.from(dflt.images.slice(0, 2000)));
+});
+
 t('inverted, rotated, jittered and noisy domains', () => {
   const set = subset(mnist, [0, 1]);
   assert.ok(inverted(set).images.every((v, i) => Math.abs(v - (1 - set.images[i])) < 1e-7));

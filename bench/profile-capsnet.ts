@@ -13,7 +13,8 @@ const opt = new wt.Adam(net.parameters(), {lr: 1e-3});
 const r = wt.rng(4), batch = 64;
 const x = Float32Array.from({length: batch * 784}, () => r());
 const y = Int32Array.from({length: batch}, (_, i) => i % 10);
-const step = wt.compile([{shape: [batch, 1, 28, 28]}, {shape: [batch], dtype: 'i32'}], [x, y], (xb, yb) => wt.tidy(() => {
+const shapes: wt.InputSpec[] = [{shape: [batch, 1, 28, 28]}, {shape: [batch], dtype: 'i32'}];
+const step = wt.compile(shapes, [x, y], (xb, yb) => wt.tidy(() => {
   const l = (loss(net, xb, yb) as {loss: wt.Tensor}).loss;
   l.backward(); opt.step(); opt.zeroGrad();
   return l;

@@ -377,12 +377,13 @@ fn conv_bwd_input8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
 }
 
 // ---- Lowering to matrix products (im2col): the convolution as products on the tuned matmul kernels ----
-// The lowered matrix has one row per output pixel (n, oh, ow) and one column per tap (c, kh, kw), rows padded to
-// groups4 * 4 columns with zeros so the matmul kernels read them as vec4. Then
+// The lowered matrix has one row per output pixel (n, oh, ow) and one column per tap (c, kh, kw); its rows are
+// groups4 * 4 long so the matmul kernels read them as vec4 (im2col_rows writes the padding as zeros). Then
 //   forward         Y^T  [N*OH*OW, K]    = cols @ W^T      (rows_to_nchw adds the bias and lays out NCHW)
 //   weight gradient dW   [K, C*KH*KW]    = dY^T @ cols     (dY^T: dy as [K, N*OH*OW])
-//   input gradient  dcols [N*OH*OW, C*KH*KW] = dY^T^T @ W, folded back onto the input by col2im_rows (a gather,
-//                   so each input value is written once and the sum has a fixed order).
+//   input gradient  dcols [N*OH*OW, C*KH*KW] = dY @ W (dY: dy as [N*OH*OW, K]; the padding columns are not read),
+//                   folded back onto the input by col2im_rows (a gather, so each input value is written once and
+//                   the sum has a fixed order).
 
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
 @group(0) @binding(2) var<storage, read_write> gcols: array<f32>;   // [N*OH*OW][groups4 * 4]

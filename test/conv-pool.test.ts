@@ -32,6 +32,7 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
   // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
   ['lowered to matmul', {convLowering: 'gemm'}],
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],
+  ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.MATMUL_CANDIDATES[0]}],
 ];
 async function withPrefs(p: Partial<typeof wt.kernelPrefs>, f: () => Promise<void>): Promise<void> {
   const prev = {...wt.kernelPrefs};

@@ -101,7 +101,9 @@ t('MNIST-M v2: meanGap keeps crop means away from mid-grey (where the digit woul
   assert.throws(() => mnistM(set, {style: 'v2', v2: {meanRange: [0.3, 0.7], meanGap: 0.3}}), /meanGap 0.3 leaves nothing of meanRange \[0.3, 0.7\]/);
 });
 
-t('MNIST-M v2: colour spreads the channels of a crop (digits of mixed polarity across channels); the default is the first v2', () => {
+/** Pixel sum of the first mnist-m2 training image of the colour test's subset, from the code before `colour` (c4b1e76). */
+const FIRST_V2_SUM = 1105.6722833663225;
+t('MNIST-M v2: colour spreads the channels of a crop (mixed polarity across channels); the default is the first v2', () => {
   const set = subset(mnist, Array.from({length: 200}, (_, i) => i * 50));
   // Per image: the largest minus the smallest channel mean of its background pixels.
   const spread = (m: ImageSet) => Array.from({length: m.n}, (_, i) => {
@@ -115,9 +117,13 @@ t('MNIST-M v2: colour spreads the channels of a crop (digits of mixed polarity a
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const grey = spread(mnistM(set, {split: 'train', style: 'v2'}));
   const coloured = spread(mnistM(set, {split: 'train', style: 'v2', v2: {colour: 0.3}}));
-  assert.ok(median(coloured) > 2 * median(grey), `colour 0.3 spreads the channels (median ${median(coloured)} vs ${median(grey)})`);
-  const explicit = mnistM(set, {split: 'train', style: 'v2', v2: {colour: 0.1}}), dflt = mnistM(set, {split: 'train', style: 'v2'});
+  assert.ok(median(coloured) > 2 * median(grey), `colour 0.3 spreads the channels (medians ${median(coloured)}, ${median(grey)})`);
+  const explicit = mnistM(set, {split: 'train', style: 'v2', v2: {colour: 0.1}});
+  const dflt = mnistM(set, {split: 'train', style: 'v2'});
   assert.equal(Array.from(explicit.images.slice(0, 2000)), Array.from(dflt.images.slice(0, 2000)));
+  // The default images are the first v2's (the results of the DANN experiment were made with them).
+  const firstImage = dflt.images.slice(0, 3 * 784).reduce((a, v) => a + v, 0);
+  assert.ok(Math.abs(firstImage - FIRST_V2_SUM) < 1e-6, `first image's pixel sum ${firstImage}`);
 });
 
 t('inverted, rotated, jittered and noisy domains', () => {

@@ -70,6 +70,7 @@ t('matmul shape errors name both shapes', () => {
   const tileCases: [number[], number[]][] = [
     [[5, 4], [4, 8]], [[13, 16], [16, 20]], [[33, 64], [64, 12]], [[2, 5, 8], [2, 8, 12]], [[3, 4, 12], [12, 8]],
     [[9, 7], [7, 16]], [[67, 132], [132, 68]],
+    [[12, 16], [16, 8]], // its weight-like gradient A^T @ up (16 x 12 @ 12 x 8) copies A^T to run on the tile
   ];
   const withTile = async (tile: typeof wt.kernelPrefs.matmulTile, f: () => Promise<void>) => {
     const prev = wt.kernelPrefs.matmulTile;

@@ -72,8 +72,9 @@ const T2 = 96; // v2 texture size: crops of 28 x 28 from a 96 x 96 field
  * (train on target 92.6%; real MNIST-M: 96%), [0.05, 0.75] 72.2%. Kept: [0.05, 0.85], the nearest to the middle
  * of the 45-65% band the DANN experiment asks for. BSDS500 photos average ~0.4.
  */
-export const MNIST_M2_DEFAULTS: Required<MnistMV2Options> = {contrast: 0.2, beta: 1, maxFreq: 0.35, meanRange: [0.05, 0.85], edges: 3, meanGap: 0.2,
-  colour: 0.1};
+export const MNIST_M2_DEFAULTS: Required<MnistMV2Options> = {
+  contrast: 0.2, beta: 1, maxFreq: 0.35, meanRange: [0.05, 0.85], edges: 3, meanGap: 0.2, colour: 0.1,
+};
 
 /** One v2 texture [3, T2, T2] in 0..1. */
 function textureV2(seed: number, o: Required<MnistMV2Options>): Float32Array {

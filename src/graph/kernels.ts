@@ -277,8 +277,8 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   // One params object for every variant, hand-written or generated: all are declared with MATMUL's uniforms.
   const launch = {
     buffers: [av.t.buffer, bv.t.buffer, out.buffer],
-    params: {M, N, K, a_bs: av.batchStride, a_rs: ars, a_cs: acs, b_bs: bv.batchStride, b_rs: brs, b_cs: bcs, c_bs: M * N,
-      alpha},
+    params: {M, N, K, a_bs: av.batchStride, a_rs: ars, a_cs: acs, b_bs: bv.batchStride, b_rs: brs, b_cs: bcs,
+      c_bs: M * N, alpha},
     flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}`,
   };
   // Threads of the register kernels cover 4 rows x 4 columns (matmul_vec4: 4 rows x 2 vec4 columns).
@@ -342,7 +342,8 @@ export const CONV_FWD_AUTO: {tile: ConvTile | null; maxK: number} = {tile: {grou
 
 // ---- conv2d lowered to matrix products (im2col; the kernels' layout is described in shaders/conv2d.wgsl) ----
 const ceil4 = (n: number) => Math.ceil(n / 4) * 4;
-const matView = (t: Tensor, rows: number, cols: number): MatView => ({t, batch: 1, rows, cols, trans: false, batchStride: 0});
+const matView = (t: Tensor, rows: number, cols: number): MatView =>
+  ({t, batch: 1, rows, cols, trans: false, batchStride: 0});
 
 /**
  * Whether a convolution pass runs as matrix products. 'auto': where the products are big enough for the matmul
@@ -357,9 +358,12 @@ const matView = (t: Tensor, rows: number, cols: number): MatView => ({t, batch: 
 export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'weight'): boolean {
   const pref = kernelPrefs.convLowering;
   if (pref === 'direct') return false;
-  // The lowered matrix must fit one storage binding (128 MiB on llvmpipe: the paper's CapsNet at batch 64 would need
-  // 191 MiB); past that the direct kernels run, which need no such buffer, even when 'gemm' is preferred.
-  if (4 * g.N * g.OH * g.OW * ceil4(g.C * g.KH * g.KW) > rt().maxTensorBytes.bytes) return false;
+  // The lowered matrices must fit one storage binding (128 MiB on llvmpipe: the paper's CapsNet at batch 64 would
+  // need 191 MiB), and their rows the matmul grid (65,535 workgroups of at least 8 rows); past either the direct
+  // kernels run, which need neither, even when 'gemm' is preferred.
+  const rows = g.N * g.OH * g.OW;
+  const widest = Math.max(ceil4(g.C * g.KH * g.KW), ceil4(g.K));
+  if (4 * rows * widest > rt().maxTensorBytes.bytes || rows > 65535 * 8) return false;
   if (pref === 'gemm') return true;
   if (g.K < 24) return false;
   return g.C >= 8 || (pass === 'weight' && g.C * g.KH * g.KW >= 64);

@@ -1,0 +1,108 @@
+// Diagnosis runs for DANN on mnist-m2 (issue 7): source-only and DANN at one seed with a chosen length, width and
+// lambda, scored on the target validation split (the one to choose by) and, to describe the runs, on the test
+// split, each also split by crop polarity. A crop is "light" when the target image's mean over the digit's
+// background pixels exceeds 0.5: its digit then comes out dark, the reverse of MNIST. Same data, network,
+// normalisation, batch and schedules as `webgpu-transfer experiment dann --shifts mnist-m2`. Usage, after a build
+// (arms: source-only, dann, target-only):
+//   WGT_BACKEND=llvmpipe node scripts/dann-diagnosis.mjs [steps=2400] [width=0.5] [lambdaMax=1] \
+//     [arms=source-only,dann] [seed=0]
+//   WGT_BACKEND=llvmpipe node scripts/dann-diagnosis.mjs models [dir=results/dann/models] [width=0.5]
+// The second form scores the experiment's saved seed-0 models (mnist-m2-<arm>-0.safetensors) the same way.
+// V2='{"colour":0.3}' passes mnist-m2 options (src/data/domains.ts, MnistMV2Options). Prints one JSON line per
+// run (`DIAG {...}`) and a table.
+import * as wt from '../dist/lib/node/index.js';
+
+const savedModels = process.argv[2] === 'models' ? process.argv[3] ?? 'results/dann/models' : null;
+const args = savedModels ? [] : process.argv.slice(2);
+const steps = Number(args[0] ?? 2400), width = Number((savedModels ? process.argv[4] : args[1]) ?? 0.5);
+const lambdaMax = Number(args[2] ?? 1), arms = (args[3] ?? 'source-only,dann').split(',');
+const seed = Number(args[4] ?? 0);
+for (const a of arms) if (!['source-only', 'dann', 'target-only'].includes(a)) throw new Error(`unknown arm '${a}'`);
+
+await wt.init();
+const base = wt.trainTestSplit(wt.loadMnist(), 8000, 0);
+const v2 = JSON.parse(process.env.V2 ?? '{}');
+const all = wt.mnistM(base.train, {seed: 0, split: 'train', style: 'v2', v2});
+const {first: val, rest: train} = wt.splitPerClass(all, 50, 0);
+const valDigits = wt.splitPerClass(base.train, 50, 0).first;
+const test = wt.mnistM(base.test, {seed: 0, split: 'test', style: 'v2', v2});
+const px = base.train.height * base.train.width;
+
+/** Indices of the light and dark crops of a target set made from `digits` (same order). */
+function polarity(set, digits) {
+  const light = [], dark = [];
+  for (let i = 0; i < set.n; i++) {
+    let s = 0, n = 0;
+    for (let c = 0; c < 3; c++) for (let p = 0; p < px; p++) {
+      if (digits.images[i * px + p] <= 0.5) { s += set.images[(i * 3 + c) * px + p]; n++; }
+    }
+    (s / n > 0.5 ? light : dark).push(i);
+  }
+  return {light, dark};
+}
+const groups = {val: polarity(val, valDigits), test: polarity(test, base.test)};
+
+/** Accuracy on val and test (all, dark crops, light crops) and on MNIST's test split. */
+async function score(model, normalized, out) {
+  const acc = async (set, idx) => (idx && !idx.length ? NaN
+    : (await wt.evaluate(model, normalized(idx ? wt.subset(set, idx) : set))).accuracy);
+  for (const [name, set] of [['val', val], ['test', test]]) {
+    out[name] = await acc(set);
+    out[`${name}_dark`] = await acc(set, groups[name].dark);
+    out[`${name}_light`] = await acc(set, groups[name].light);
+  }
+  out.mnist_test = await acc(wt.toRgb(base.test));
+  return out;
+}
+
+async function run(arm) {
+  const t0 = performance.now();
+  wt.manualSeed(1000 + seed);
+  const model = wt.transfer.dannMnistModel(3, 10, width);
+  // Train on target trains on the target's labelled images as if they were the source (as the experiment does).
+  const source = arm === 'target-only' ? train : wt.toRgb(base.train);
+  const mode = arm === 'dann' ? 'dann' : 'source-only';
+  const s = new wt.transfer.Dann({source, target: train, model, mode, batch: 32, seed, lambda: {max: lambdaMax}});
+  let domainAcc = NaN;
+  const sinks = [{record: (r) => { domainAcc = r.terms.domain_acc; }}];
+  const loop = new wt.TrainingLoop(s, {steps, logEvery: 25, evalEvery: steps, sinks});
+  try {
+    await loop.fit();
+    const out = await score(s.model, (set) => s.normalized(set), {arm, steps, width, lambdaMax, seed, v2});
+    if (arm === 'dann') out.domain_acc_end = domainAcc;
+    out.seconds = Math.round((performance.now() - t0) / 1000);
+    return out;
+  } finally {
+    loop.dispose(); s.dispose(); s.model.dispose();
+  }
+}
+
+/** A saved model of the experiment, normalised with the channel means stored beside its weights. */
+async function saved(file) {
+  const net = new wt.transfer.DannNet(wt.transfer.dannMnistModel(3, 10, width));
+  const means = JSON.parse((await wt.loadModel(`${savedModels}/${file}`, net)).means);
+  const centre = (v, i, set) => v - means[Math.floor(i / px) % set.channels];
+  const normalized = (set) => ({...set, images: set.images.map((v, i) => centre(v, i, set))});
+  try { return await score(net, normalized, {arm: file, width}); } finally { net.dispose(); }
+}
+
+const rows = [];
+const runs = savedModels
+  ? ['source-only', 'dann-lambda1', 'target-only'].map((a) => () => saved(`mnist-m2-${a}-0.safetensors`))
+  : arms.map((a) => () => run(a));
+for (const f of runs) {
+  const r = await f();
+  console.log('DIAG ' + JSON.stringify(r));
+  rows.push(r);
+}
+const p = (v) => (v === undefined ? '' : (100 * v).toFixed(1));
+console.log(`\nval: ${val.n} (light ${groups.val.light.length}), test: ${test.n} (light ${groups.test.light.length})`);
+console.log('| arm | steps | width | lambda max | val | val dark | val light | test | test dark | test light | ' +
+  'MNIST test | domain acc | s |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.arm} | ${r.steps ?? ''} | ${r.width} | ${r.lambdaMax ?? ''} | ${p(r.val)} | ${p(r.val_dark)} | ` +
+    `${p(r.val_light)} | ${p(r.test)} | ${p(r.test_dark)} | ${p(r.test_light)} | ${p(r.mnist_test)} | ` +
+    `${p(r.domain_acc_end)} | ${r.seconds ?? ''} |`);
+}
+wt.shutdown();

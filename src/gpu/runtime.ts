@@ -164,11 +164,12 @@ export class Runtime {
     const bindGroup = this.device.createBindGroup({layout: pipeline.getBindGroupLayout(0), entries});
     const cmd: Command = {kind: 'dispatch', pipeline, bindGroup, wg: d.workgroups, label: labelOf(d), flops: d.flops ?? 0};
     this.stats.dispatches++;
-    if (this.capturing) {
-      this.capturing.commands.push(cmd);
-      // The captured run also executes now, so its results are real; it uploads its own arena at the end.
-      return;
-    }
+    this.enqueue(cmd);
+  }
+
+  /** Records a command into the capture (whose run also executes now, so its results are real) or the queue. */
+  private enqueue(cmd: Command): void {
+    if (this.capturing) { this.capturing.commands.push(cmd); return; }
     this.pending.push(cmd);
     if (this.pending.length >= 2048) this.flush();
   }
@@ -182,10 +183,7 @@ export class Runtime {
       throw new Error(`webgpu-transfer: copy: offsets ${srcOffset}, ${dstOffset} and size ${bytes} must be multiples of 4`);
     }
     if (!bytes) return;
-    const cmd: Command = {kind: 'copy', src, srcOffset, dst, dstOffset, size: bytes};
-    if (this.capturing) { this.capturing.commands.push(cmd); return; }
-    this.pending.push(cmd);
-    if (this.pending.length >= 2048) this.flush();
+    this.enqueue({kind: 'copy', src, srcOffset, dst, dstOffset, size: bytes});
   }
 
   /** Writes host data into a buffer, ordered after every dispatch recorded so far. */

@@ -253,24 +253,18 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
     : tp === 'fixed' ? null : tp === 'auto' ? (tuned.device === r.device ? tuned.matmul : null) : tp;
   const transposeForTile = !!tile && a.trans && N % 4 === 0 && M >= 8 && N >= 8 && K % 4 === 0;
   const useNT = !useTiled && (pref === 'auto' || pref === 'vec4') && b.trans && !a.trans && K % 4 === 0;
-  let av = a;
-  let bv = b;
   const temps: Tensor[] = [];
-  if (transposeForTile && !tileFits(tile, true, K, 1, a.batchStride)) {
-    const nb = a.batchStride ? a.batch : 1;
-    const t = empty([nb, M, K]);
-    copyK(a.t, t, [nb, M, K], [a.batchStride, 1, a.cols], [M * K, K, 1]);
+  // A transposed operand copied out as a plain [rows, cols] matrix per batch (or one, when shared).
+  const materialise = (v: MatView, rows: number, cols: number): MatView => {
+    const nb = v.batchStride ? v.batch : 1;
+    const t = empty([nb, rows, cols]);
+    copyK(v.t, t, [nb, rows, cols], [v.batchStride, 1, v.cols], [rows * cols, cols, 1]);
     temps.push(t);
-    av = {t, batch: nb, rows: M, cols: K, trans: false, batchStride: nb > 1 ? M * K : 0};
-  }
-  if (!useTiled && !useNT && pref !== 'reg' && bv.trans && N % 4 === 0 && M >= 8) {
-    // Materialising B^T (small next to the product) unlocks the vec4 kernels.
-    const nb = b.batchStride ? b.batch : 1;
-    const t = empty([nb, K, N]);
-    copyK(b.t, t, [nb, K, N], [b.batchStride, 1, b.cols], [K * N, N, 1]);
-    temps.push(t);
-    bv = {t, batch: nb, rows: K, cols: N, trans: false, batchStride: nb > 1 ? K * N : 0};
-  }
+    return {t, batch: nb, rows, cols, trans: false, batchStride: nb > 1 ? rows * cols : 0};
+  };
+  const av = transposeForTile && !tileFits(tile, true, K, 1, a.batchStride) ? materialise(a, M, K) : a;
+  // Materialising B^T (small next to the product) unlocks the vec4 kernels.
+  const bv = !useTiled && !useNT && pref !== 'reg' && b.trans && N % 4 === 0 && M >= 8 ? materialise(b, K, N) : b;
   const [ars, acs] = av.trans ? [1, av.cols] : [av.cols, 1];
   const [brs, bcs] = bv.trans ? [1, bv.cols] : [bv.cols, 1];
   if (batch > 65535) throw new Error(`webgpu-transfer: matmul: batch ${batch} exceeds 65535`);
@@ -396,10 +390,8 @@ function conv2dGemmK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): 
 }
 
 function conv2dBwdInputGemmK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
-  const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), npix = g.OH * g.OW, rows = g.N * npix;
-  // dy [N, K, OH*OW] -> [N*OH*OW, K]
-  const dyRows = empty([rows, g.K]);
-  copyK(dy, dyRows, [g.N, npix, g.K], [g.K * npix, 1, npix], [npix * g.K, g.K, 1]);
+  const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), rows = g.N * g.OH * g.OW;
+  const dyRows = permuteK(dy, [0, 2, 3, 1]); // [N, OH, OW, K]: one row per output pixel
   // W [K, C*KH*KW] with rows padded to `width` (the padding columns of dcols are never read: no fill needed).
   let wp = w;
   if (width !== ckk) { wp = empty([g.K, width]); copyK(w, wp, [g.K, ckk], [ckk, 1], [width, 1]); }
@@ -414,11 +406,9 @@ function conv2dBwdInputGemmK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
 }
 
 function conv2dBwdWeightGemmK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
-  const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), npix = g.OH * g.OW, rows = g.N * npix;
+  const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), rows = g.N * g.OH * g.OW;
   const cols = im2colK(x, g);
-  // dy [N, K, OH*OW] -> [K, N*OH*OW]
-  const dyT = empty([g.K, rows]);
-  copyK(dy, dyT, [g.N, g.K, npix], [g.K * npix, npix, 1], [npix, rows, 1]);
+  const dyT = permuteK(dy, [1, 0, 2, 3]); // [K, N, OH, OW]: dy^T as [K, N*OH*OW]
   const dwPad = matmulK(matView(dyT, g.K, rows), matView(cols, rows, width));
   cols.dispose(); dyT.dispose();
   if (width === ckk) return dwPad.viewAsDispose([g.K, g.C, g.KH, g.KW]);

@@ -2,7 +2,7 @@
 import {OPTIMIZER} from '../graph/shaders.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Optimizer, type GroupOptions, type MultiLayout} from './optimizer.js';
-import {gridOf} from './sgd.js';
+import {grid1d} from '../gpu/runtime.js';
 
 export interface AdamOptions extends GroupOptions { beta1?: number; beta2?: number; eps?: number }
 
@@ -39,7 +39,7 @@ export class Adam extends Optimizer<AdamOptions> {
     const offset = l.segments[0].first - 1;
     OPTIMIZER.launch('adam_multi', {
       buffers: [params.buffer, grads.buffer, this.arena('m').buffer, l.meta.buffer, this.arena('v').buffer],
-      workgroups: gridOf(l.blocks),
+      workgroups: grid1d(l.blocks, 1), // one workgroup per block
       params: () => {
         const t = this.stepCount - offset;
         return {blocks: l.blocks, segs: l.segments.length, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps,

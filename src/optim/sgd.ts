@@ -1,6 +1,7 @@
 // SGD with momentum, dampening, Nesterov and (L2) weight decay, as torch.optim.SGD; one fused kernel.
 import {empty, type Tensor} from '../graph/tensor.js';
 import {keep, rt} from '../graph/engine.js';
+import {grid1d} from '../gpu/runtime.js';
 import {OPTIMIZER} from '../graph/shaders.js';
 import {Optimizer, type GroupOptions, type MultiLayout} from './optimizer.js';
 
@@ -44,17 +45,11 @@ export class SGD extends Optimizer<SGDOptions> {
   protected updateMany(l: MultiLayout, params: Tensor, grads: Tensor, o: Required<SGDOptions>): void {
     const buf = o.momentum ? this.arena('momentum') : this.scratch();
     OPTIMIZER.launch('sgd_multi', {
-      buffers: [params.buffer, grads.buffer, buf.buffer, l.meta.buffer], workgroups: gridOf(l.blocks),
+      buffers: [params.buffer, grads.buffer, buf.buffer, l.meta.buffer], workgroups: grid1d(l.blocks, 1),
       params: () => ({
         blocks: l.blocks, segs: l.segments.length, step: this.stepCount, lr: o.lr, momentum: o.momentum,
         dampening: o.dampening, weight_decay: o.weightDecay, nesterov: o.nesterov ? 1 : 0,
       }),
     });
   }
-}
-
-/** The grid of `blocks` workgroups (2-D past 65535), as grid1d for one thread per block. */
-export function gridOf(blocks: number): [number, number, number] {
-  const y = Math.ceil(blocks / 65535);
-  return [Math.ceil(blocks / y), y, 1];
 }

@@ -24,7 +24,8 @@ const base = wt.trainTestSplit(wt.loadMnist(), 8000, 0);
 const v2 = JSON.parse(process.env.V2 ?? '{}');
 const all = wt.mnistM(base.train, {seed: 0, split: 'train', style: 'v2', v2});
 const {first: val, rest: train} = wt.splitPerClass(all, 50, 0);
-const valDigits = wt.splitPerClass(base.train, 50, 0).first;
+// The validation digits are held out of the source set as well (as the experiment does since stop 17).
+const {first: valDigits, rest: sourceDigits} = wt.splitPerClass(base.train, 50, 0);
 const test = wt.mnistM(base.test, {seed: 0, split: 'test', style: 'v2', v2});
 const px = base.train.height * base.train.width;
 
@@ -60,7 +61,7 @@ async function run(arm) {
   wt.manualSeed(1000 + seed);
   const model = wt.transfer.dannMnistModel(3, 10, width);
   // Train on target trains on the target's labelled images as if they were the source (as the experiment does).
-  const source = arm === 'target-only' ? train : wt.toRgb(base.train);
+  const source = arm === 'target-only' ? train : wt.toRgb(sourceDigits);
   const mode = arm === 'dann' ? 'dann' : 'source-only';
   const s = new wt.transfer.Dann({source, target: train, model, mode, batch: 32, seed, lambda: {max: lambdaMax}});
   let domainAcc = NaN;

@@ -17,7 +17,8 @@ const ceiling = (process.env.CEILING ?? '').split(/\s+/).filter(Boolean).map(Num
 
 await wt.init();
 const base = wt.trainTestSplit(wt.loadMnist(), 8000, 0);
-const source = wt.toRgb(base.train);
+// Held out of the source set: the digits of the validation split below (splitPerClass picks by labels and seed).
+const source = wt.toRgb(wt.splitPerClass(base.train, 50, 0).rest);
 
 async function arm(trainSet, target, val) {
   wt.manualSeed(1000);

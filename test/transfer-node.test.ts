@@ -11,6 +11,7 @@ import {DataLoader} from '../src/data/loader.js';
 import {TrainingLoop} from '../src/train/loop.js';
 import {FileCheckpointStore} from '../src/train/sinks/node.js';
 import {Conservative} from '../src/transfer/index.js';
+import {dannExperimentData} from '../src/experiments/dann.js';
 import {expectClose} from './lib/check.js';
 import {mlp, tinySet} from './transfer.test.js';
 
@@ -62,6 +63,23 @@ t('experiment command: flags are checked before any work, naming the flag', () =
     assert.is(r.status, 2, `${args.join(' ')}: exit status`);
     assert.match(r.stderr, re, args.join(' '));
     assert.not.match(r.stdout, /adapter:/, `${args.join(' ')}: no device was started`);
+  }
+});
+
+t('dann experiment data: the validation digits are held out of the source set, and targets pair with their sources', () => {
+  const d = dannExperimentData('inverted');
+  const px = 28 * 28;
+  const digitOf = (set: {images: Float32Array}, i: number, invert: boolean) =>  // channel 0 as a key
+    Array.from(set.images.subarray(i * 3 * px, i * 3 * px + px), (v) => (invert ? 1 - v : v).toFixed(3)).join(',');
+  const source = new Set(Array.from({length: d.source.train.n}, (_, i) => digitOf(d.source.train, i, false)));
+  assert.is(d.target.val.n, 500);
+  assert.equal(Array.from({length: 10}, (_, c) => d.target.val.labels.filter((l) => l === c).length), new Array(10).fill(50));
+  assert.is(d.source.train.n, 8000 - 500);
+  for (let i = 0; i < d.target.val.n; i++) assert.not.ok(source.has(digitOf(d.target.val, i, true)), `val image ${i} is a source digit`);
+  assert.is(d.target.train.n, d.source.train.n);
+  for (const i of [0, 1, 777, d.target.train.n - 1]) {
+    assert.is(digitOf(d.target.train, i, true), digitOf(d.source.train, i, false), `target ${i} renders source ${i}`);
+    assert.is(d.target.train.labels[i], d.source.train.labels[i]);
   }
 });
 

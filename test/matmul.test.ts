@@ -87,12 +87,20 @@ t('matmul shape errors name both shapes', () => {
       atol: 2e-6 * K + 1e-5, sample: 40, gatol: 2e-5 * K + 1e-4,
     })));
   }
-  t('matmul autotune: picks a candidate or the fixed kernel, and matmul agrees with it', async () => {
-    const r = await wt.autotune({size: 64, force: true, persist: false});
-    assert.ok(r.choice === 'fixed' || wt.MATMUL_CANDIDATES.some((c) => wt.tileName(c) === r.choice), r.choice);
-    assert.ok(Number.isFinite(r.ms.fixed));
-    await checkOp({name: 'matmul tuned', inputs: [R.randomNd([20, 32], 43), R.randomNd([32, 24], 44)], gradOf: [],
-      gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b), atol: 1e-4});
+  t('matmul autotune: picks a candidate or the fixed kernel per shape, and matmul agrees with both picks', async () => {
+    const r = await wt.autotune({size: 128, force: true, persist: false});
+    for (const pick of [r.large, r.small]) {
+      assert.ok(pick.choice === 'fixed' || wt.MATMUL_CANDIDATES.some((c) => wt.tileName(c) === pick.choice), pick.choice);
+      assert.ok(Number.isFinite(pick.ms.fixed));
+      assert.is(Object.keys(pick.ms).length, wt.MATMUL_CANDIDATES.length + 1);
+    }
+    assert.equal([r.large.shape, r.small.shape], [[128, 128, 128], [64, 128, 128]]);
+    assert.is(r.largeFrom, 65);
+    // Rows below largeFrom run on the small pick, from it on the large one.
+    for (const M of [20, 64, 65, 100]) {
+      await checkOp({name: `matmul tuned, ${M} rows`, inputs: [R.randomNd([M, 32], 43), R.randomNd([32, 24], 44)], gradOf: [],
+        gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b), atol: 1e-4});
+    }
     await wt.autotune(); // back to this adapter's measured pick (the cache, or a fresh tune)
   });
 }

@@ -7,19 +7,28 @@ import {MATMUL_CANDIDATES, tileName, type MatmulTile} from './matmul-gen.js';
 import {empty, type Tensor} from './tensor.js';
 import {formatReport, readTuneCache, writeTuneCache} from '../gpu/device.js';
 
-const VERSION = 1;
+// Version 2: two picks, one measured on a square product and one on a 64-row one (a batch-64 linear layer).
+const VERSION = 2;
 
-export interface TuneResult { adapter: string; choice: string; ms: Record<string, number>; cached: boolean }
+/** Milliseconds per candidate ('fixed' is the hand-written matmul_vec4) and the fastest, on one shape. */
+export interface TunePick { shape: [number, number, number]; choice: string; ms: Record<string, number> }
+/**
+ * `large` serves products of at least `largeFrom` rows (A's rows, M), `small` the rest: tiles that cover many
+ * rows per workgroup win on tall products and waste most of their lanes on short ones.
+ */
+export interface TuneResult { adapter: string; large: TunePick; small: TunePick; largeFrom: number; cached: boolean }
+type CacheEntry = {large: TunePick; small: TunePick};
 
-async function readCache(): Promise<Record<string, {choice: string; ms: Record<string, number>}>> {
-  const j = await readTuneCache() as {version?: number; adapters?: Record<string, {choice: string; ms: Record<string, number>}>} | null;
+async function readCache(): Promise<Record<string, CacheEntry>> {
+  const j = await readTuneCache() as {version?: number; adapters?: Record<string, CacheEntry>} | null;
   return j?.version === VERSION ? j.adapters ?? {} : {};
 }
 
 /**
- * Picks the matmul register tile for the current device. Uses the cached pick unless `force`; measures
- * otherwise (about a second on llvmpipe, a few on SwiftShader). `persist: false` keeps the pick out of the cache
- * file. Set WGT_AUTOTUNE=0 to keep the hand-written kernel.
+ * Picks the matmul register tiles for the current device. Uses the cached picks unless `force`; measures
+ * otherwise (a few seconds on llvmpipe, more on SwiftShader): every candidate on an n x n x n product and on a
+ * 64 x n x n one (n = `size`: 512 on CPU adapters). `persist: false` keeps the picks out of the cache file. Set
+ * WGT_AUTOTUNE=0 to keep the hand-written kernel.
  */
 export async function autotune(opts: {force?: boolean; size?: number; persist?: boolean} = {}): Promise<TuneResult> {
   const r = rt();
@@ -28,45 +37,55 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
   const byName = new Map(MATMUL_CANDIDATES.map((t) => [tileName(t), t]));
   const all = await readCache();
   const hit = all[key];
-  if (hit && !opts.force && (hit.choice === 'fixed' || byName.has(hit.choice))) {
-    tuned.matmul = hit.choice === 'fixed' ? null : byName.get(hit.choice)!;
+  const known = (c: string) => c === 'fixed' || byName.has(c);
+  const tileOf = (c: string) => (c === 'fixed' ? null : byName.get(c)!);
+  const adopt = (e: CacheEntry) => {
+    tuned.matmul = tileOf(e.large.choice);
+    tuned.small = tileOf(e.small.choice);
+    // Between the two measured row counts, the large pick from half the square's size.
+    tuned.largeFrom = Math.max(e.small.shape[0] + 1, Math.floor(e.large.shape[0] / 2));
     tuned.device = r.device;
-    return {adapter: formatReport(report), choice: hit.choice, ms: hit.ms, cached: true};
+    return tuned.largeFrom;
+  };
+  if (hit && !opts.force && known(hit.large?.choice) && known(hit.small?.choice)) {
+    return {adapter: formatReport(report), ...hit, largeFrom: adopt(hit), cached: true};
   }
   const n = opts.size ?? (report.isCpu ? 512 : 2048);
   const saved = kernelPrefs.matmulTile;
-  const a = empty([n, n]), b = empty([n, n]);
-  const av: MatView = {t: a, batch: 1, rows: n, cols: n, trans: false, batchStride: 0};
-  const bv: MatView = {t: b, batch: 1, rows: n, cols: n, trans: false, batchStride: 0};
-  const ms: Record<string, number> = {};
-  const time = async (tile: 'fixed' | MatmulTile): Promise<number> => {
-    kernelPrefs.matmulTile = tile;
-    let out: Tensor = matmulK(av, bv);
-    await r.sync(); // compiles the pipeline and warms the caches
-    out.dispose();
-    const ts: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      out = matmulK(av, bv);
-      await r.sync();
-      ts.push(performance.now() - t0);
+  const measure = async (M: number): Promise<TunePick> => {
+    const a = empty([M, n]), b = empty([n, n]);
+    const av: MatView = {t: a, batch: 1, rows: M, cols: n, trans: false, batchStride: 0};
+    const bv: MatView = {t: b, batch: 1, rows: n, cols: n, trans: false, batchStride: 0};
+    const ms: Record<string, number> = {};
+    const time = async (tile: 'fixed' | MatmulTile): Promise<number> => {
+      kernelPrefs.matmulTile = tile;
+      let out: Tensor = matmulK(av, bv);
+      await r.sync(); // compiles the pipeline and warms the caches
       out.dispose();
+      const ts: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        out = matmulK(av, bv);
+        await r.sync();
+        ts.push(performance.now() - t0);
+        out.dispose();
+      }
+      return ts.sort((x, y) => x - y)[1];
+    };
+    try {
+      ms.fixed = await time('fixed');
+      for (const t of MATMUL_CANDIDATES) ms[tileName(t)] = await time(t);
+    } finally {
+      kernelPrefs.matmulTile = saved;
+      a.dispose(); b.dispose();
     }
-    return ts.sort((x, y) => x - y)[1];
+    // The fixed kernel keeps the job unless a tile beats it by 3% (noise on a busy machine).
+    let choice = 'fixed';
+    for (const [name, v] of Object.entries(ms)) if (name !== 'fixed' && v < ms[choice] * (choice === 'fixed' ? 0.97 : 1)) choice = name;
+    return {shape: [M, n, n], choice, ms};
   };
-  try {
-    ms.fixed = await time('fixed');
-    for (const t of MATMUL_CANDIDATES) ms[tileName(t)] = await time(t);
-  } finally {
-    kernelPrefs.matmulTile = saved;
-    a.dispose(); b.dispose();
-  }
-  // The fixed kernel keeps the job unless a tile beats it by 3% (noise on a busy machine).
-  let choice = 'fixed';
-  for (const [name, v] of Object.entries(ms)) if (name !== 'fixed' && v < ms[choice] * (choice === 'fixed' ? 0.97 : 1)) choice = name;
-  tuned.matmul = choice === 'fixed' ? null : byName.get(choice)!;
-  tuned.device = r.device;
-  all[key] = {choice, ms};
+  const entry: CacheEntry = {large: await measure(n), small: await measure(Math.min(64, n))};
+  all[key] = entry;
   if (opts.persist !== false) await writeTuneCache({version: VERSION, adapters: all});
-  return {adapter: formatReport(report), choice, ms, cached: false};
+  return {adapter: formatReport(report), ...entry, largeFrom: adopt(entry), cached: false};
 }

@@ -222,8 +222,12 @@ export function xentBwdK(logits: Tensor, labels: Tensor, g: Tensor, alpha = 1, s
 }
 
 // ---- matmul ----
-/** The autotuner's pick for the current device (null: the hand-written matmul_vec4 measured fastest). */
-export const tuned: {matmul: MatmulTile | null; device: unknown} = {matmul: null, device: null};
+/**
+ * The autotuner's picks for the current device (null: the hand-written matmul_vec4 measured fastest): `matmul` for
+ * products of at least `largeFrom` rows, `small` for shorter ones.
+ */
+export const tuned: {matmul: MatmulTile | null; small: MatmulTile | null; largeFrom: number; device: unknown} =
+  {matmul: null, small: null, largeFrom: Infinity, device: null};
 
 export interface MatView { t: Tensor; batch: number; rows: number; cols: number; trans: boolean; batchStride: number }
 
@@ -250,7 +254,7 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   // 8.9-14.6, LeNet's 120x64x256 1.4-1.6 -> 1.0-1.5. A @ B^T gained nothing from the same (matmul_nt_vec4 kept).
   const tp = kernelPrefs.matmulTile;
   const tile = useTiled || pref === 'reg' ? null
-    : tp === 'fixed' ? null : tp === 'auto' ? (tuned.device === r.device ? tuned.matmul : null) : tp;
+    : tp === 'fixed' ? null : tp === 'auto' ? (tuned.device !== r.device ? null : M >= tuned.largeFrom ? tuned.matmul : tuned.small) : tp;
   const transposeForTile = !!tile && a.trans && N % 4 === 0 && M >= 8 && N >= 8 && K % 4 === 0;
   const useNT = !useTiled && (pref === 'auto' || pref === 'vec4') && b.trans && !a.trans && K % 4 === 0;
   const temps: Tensor[] = [];

@@ -5,15 +5,24 @@
 //  - workgroups of one row (wgy = 1): rows from workgroup_id, uniform across the SIMD lanes of CPU drivers.
 //  - spread: a thread's COLS4 vec4 columns are WG_X apart, so neighbouring invocations (SIMD lanes on CPU
 //    drivers) read neighbouring vec4s of B instead of vectors COLS4 apart.
+//  - row lanes (lanes: 'rows'): the invocations of a workgroup take rows and share its columns (below).
 // Each tile is declared with defineKernel() and MATMUL's uniforms (shaders.ts), so matmulK packs one params
 // object for the hand-written and the generated kernels alike, and the WGSL struct is generated, not written here.
 import {defineKernel, type KernelDef} from './kernel-def.js';
 import {MATMUL} from './shaders.js';
 
-export interface MatmulTile { rows: number; cols4: number; kvec: boolean; spread: boolean; wgx: number; wgy: number }
+export interface MatmulTile {
+  rows: number; cols4: number; kvec: boolean; spread: boolean; wgx: number; wgy: number;
+  /**
+   * 'rows': the workgroup's wgx invocations (SIMD lanes on CPU drivers) take rows wgx apart and all share the
+   * workgroup's columns, which come from workgroup_id: every B load is then uniform across the lanes (one load
+   * and a broadcast on llvmpipe, not a gather) and only A is gathered. wgy must be 1.
+   */
+  lanes?: 'rows';
+}
 
 export const tileName = (t: MatmulTile): string =>
-  `r${t.rows}c${t.cols4}${t.kvec ? 'k4' : ''}${t.spread ? 's' : ''}_${t.wgx}x${t.wgy}`;
+  `r${t.rows}c${t.cols4}${t.kvec ? 'k4' : ''}${t.spread ? 's' : ''}${t.lanes === 'rows' ? 'L' : ''}_${t.wgx}x${t.wgy}`;
 
 /** Whether a tile's kernel can run this product (A: row stride, batch stride in floats; a.trans: A^T read). */
 export function tileFits(t: MatmulTile, aTrans: boolean, K: number, aRowStride: number, aBatchStride: number): boolean {
@@ -22,6 +31,7 @@ export function tileFits(t: MatmulTile, aTrans: boolean, K: number, aRowStride: 
 
 /** Workgroups for an M x N product of `batch` matrices. */
 export function tileGrid(t: MatmulTile, M: number, N: number, batch: number): [number, number, number] {
+  if (t.lanes === 'rows') return [Math.ceil(N / 4 / t.cols4), Math.ceil(M / t.rows / t.wgx), batch];
   return [Math.ceil(N / 4 / t.cols4 / t.wgx), Math.ceil(M / t.rows / t.wgy), batch];
 }
 
@@ -44,15 +54,17 @@ export function matmulTileKernel(t: MatmulTile): MatmulTileKernel {
   L.push('@compute @workgroup_size(WG_X, WG_Y, 1)');
   L.push('fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {');
   L.push('  let n4 = p.N / 4u;');
-  L.push(t.spread ? `  let col4 = wid.x * ${t.wgx * C}u + lid.x;` : `  let col4 = gid.x * ${C}u;`);
-  const cstep = t.spread ? t.wgx : 1;
+  const rowLanes = t.lanes === 'rows';
+  if (rowLanes && (t.wgy !== 1 || t.spread)) throw new Error(`webgpu-transfer: matmul tile ${name}: row lanes need wgy 1 and no spread`);
+  L.push(rowLanes ? `  let col4 = wid.x * ${C}u;` : t.spread ? `  let col4 = wid.x * ${t.wgx * C}u + lid.x;` : `  let col4 = gid.x * ${C}u;`);
+  const cstep = t.spread ? t.wgx : 1, rstep = rowLanes ? t.wgx : 1;
   // With one row of invocations per workgroup the rows come from workgroup_id, which drivers know is uniform
   // across a workgroup: llvmpipe then loads A once per SIMD batch and broadcasts it instead of gathering.
-  L.push(t.wgy === 1 ? `  let row = wid.y * ${R}u;` : `  let row = gid.y * ${R}u;`);
+  L.push(rowLanes ? `  let row = wid.y * ${R * t.wgx}u + lid.x;` : t.wgy === 1 ? `  let row = wid.y * ${R}u;` : `  let row = gid.y * ${R}u;`);
   L.push('  let b = wid.z;');
   L.push('  if (row >= p.M || col4 >= n4) { return; }');
   // Clamped loads keep every read in bounds; lanes past the edge are computed but never stored.
-  for (const i of rr) L.push(`  let r${i} = min(row + ${i}u, p.M - 1u);`);
+  for (const i of rr) L.push(`  let r${i} = min(row + ${i * rstep}u, p.M - 1u);`);
   for (const j of cc) L.push(`  let c${j} = min(col4 + ${j * cstep}u, n4 - 1u);`);
   if (t.kvec) for (const i of rr) L.push(`  var ai${i} = (b * p.a_bs + r${i} * p.a_rs) / 4u;`);
   else for (const i of rr) L.push(`  var ai${i} = b * p.a_bs + r${i} * p.a_rs;`);
@@ -78,10 +90,10 @@ export function matmulTileKernel(t: MatmulTile): MatmulTileKernel {
   }
   L.push('  let cb = b * (p.c_bs / 4u);');
   for (const i of rr) {
-    L.push(`  if (row + ${i}u < p.M) {`);
+    L.push(`  if (row + ${i * rstep}u < p.M) {`);
     for (const j of cc) {
       const guard = j === 0 ? '' : `if (col4 + ${j * cstep}u < n4) `;
-      L.push(`    ${guard}{ vc[cb + (row + ${i}u) * n4 + col4 + ${j * cstep}u] = acc${i}_${j} * p.alpha; }`);
+      L.push(`    ${guard}{ vc[cb + (row + ${i * rstep}u) * n4 + col4 + ${j * cstep}u] = acc${i}_${j} * p.alpha; }`);
     }
     L.push('  }');
   }
@@ -95,6 +107,11 @@ export function matmulTileKernel(t: MatmulTile): MatmulTileKernel {
 /** The autotuner's candidates (the hand-written matmul_vec4, 4 rows x 2 vec4 on 8x8, is always one too). */
 // Measured on llvmpipe (2-core x86, matmul 1024^3): the hand-written kernel 9.5-9.9 GFLOP/s, r16c2k4s_8x4
 // 19-19.5, r8c2k4_8x4 16-18; one-row workgroups (rows from workgroup_id) and 1-column tiles were slower.
+// Time on llvmpipe follows the loads more than the multiply-adds (its storage loads go lane by lane), so larger
+// tiles, more multiply-adds per load, pay despite spilling accumulators: with a training sharing the cores,
+// 1024^3 ran 9.3-9.8 GFLOP/s on r16c2k4s_8x4 and 12-13 on r32c4k4L, r16c8k4L and r32c8k4L (row lanes, B loads
+// uniform across lanes); at 64 rows the row-lane tiles lose (64x784x1024: 18-20 ms vs 26-55), hence the
+// autotuner's second, 64-row shape.
 export const MATMUL_CANDIDATES: MatmulTile[] = [
   {rows: 4, cols4: 2, kvec: true, spread: true, wgx: 8, wgy: 8},
   {rows: 8, cols4: 2, kvec: true, spread: false, wgx: 8, wgy: 4},
@@ -104,4 +121,10 @@ export const MATMUL_CANDIDATES: MatmulTile[] = [
   {rows: 16, cols4: 1, kvec: true, spread: true, wgx: 8, wgy: 4},
   {rows: 8, cols4: 2, kvec: true, spread: true, wgx: 8, wgy: 1},
   {rows: 8, cols4: 2, kvec: false, spread: true, wgx: 8, wgy: 4},
+  {rows: 8, cols4: 8, kvec: true, spread: true, wgx: 8, wgy: 2},
+  {rows: 16, cols4: 4, kvec: true, spread: true, wgx: 8, wgy: 2},
+  {rows: 8, cols4: 8, kvec: true, spread: false, wgx: 8, wgy: 1, lanes: 'rows'},
+  {rows: 16, cols4: 8, kvec: true, spread: false, wgx: 8, wgy: 1, lanes: 'rows'},
+  {rows: 32, cols4: 4, kvec: true, spread: false, wgx: 8, wgy: 1, lanes: 'rows'},
+  {rows: 32, cols4: 8, kvec: true, spread: false, wgx: 8, wgy: 1, lanes: 'rows'},
 ];

@@ -30,6 +30,10 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
     .map((tile) => [`fwd generated k${4 * tile.groups}p${tile.pixels}`, {...direct, convForward: tile}] as
       [string, Partial<typeof wt.kernelPrefs>]),
   // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
+  ...[{groups: 2, pixels: 8, hoist: true}, {groups: 1, pixels: 5, hoist: true}, {groups: 4, pixels: 4, hoist: true}]
+    .map((tile) => [`fwd, input and weight generated k${4 * tile.groups}p${tile.pixels}, hoisted`,
+      {...direct, convForward: tile, convInput: tile, convWeight: tile}] as
+      [string, Partial<typeof wt.kernelPrefs>]),
   ['lowered to matmul', {convLowering: 'gemm'}],
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],
   ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.MATMUL_CANDIDATES[0]}],

@@ -6,6 +6,7 @@ const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const steps = Number(process.argv[3] ?? 3);
 const method = process.argv[4] as wt.ProfileMethod | undefined;
 await wt.init({backend});
+if (process.env.WGT_PREFS) Object.assign(wt.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
 wt.manualSeed(0);
 const net = new wt.capsnet.CapsNet(wt.capsnet.CAPSNET_SMALL);
 const loss = wt.capsnet.capsuleLoss();

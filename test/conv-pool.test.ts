@@ -67,6 +67,17 @@ t('conv2d weight gradient with the GPU batch split (many partial sums reduced)',
   } finally { wt.kernelPrefs.convSplitTarget = prev; wt.kernelPrefs.convLowering = prevLowering; }
 });
 
+// A split that does not divide the batch (5 images in parts of 2, 2, 1), on the generated weight tile and on
+// conv_bwd_weight8, with padding and stride 2 in one case.
+for (const convWeight of ['auto', 'taps8'] as const) for (const [stride, pad] of [[1, 1], [2, 0]]) {
+  t(`conv2d weight gradient, uneven batch split, ${convWeight}, stride ${stride} pad ${pad}`, () =>
+    withPrefs({convSplitTarget: 27, convLowering: 'direct', convWeight}, () => checkOp({
+      name: 'conv2d uneven split', inputs: [R.randomNd([5, 3, 8, 9], 50), R.randomNd([4, 3, 3, 2], 51)], gradOf: [1],
+      gpu: ([x, w]) => wt.conv2d(x, w, null, {stride, padding: pad}),
+      ref: ([x, w]) => R.conv2d(x, w, null, [stride, stride], [pad, pad]), gatol: 1e-3,
+    })));
+}
+
 t('conv2d large (batch 16, 28x28 LeNet conv1), forward only', () => checkOp({
   name: 'conv2d large', inputs: [R.randomNd([16, 1, 28, 28], 44), R.randomNd([6, 1, 5, 5], 45)], gradOf: [],
   gpu: ([x, w]) => wt.conv2d(x, w), ref: ([x, w]) => R.conv2d(x, w, null, [1, 1], [0, 0]), atol: 1e-4,

@@ -338,12 +338,13 @@ function dummyBuffer(): GPUBuffer {
 }
 
 /**
- * The generated forward tile 'auto' uses for unpadded convolutions with at most `maxK` output channels (else
- * conv_fwd8). Measured on llvmpipe (bench/kernels.ts, loaded 2-core machine): 8 channels x 8 pixels ran LeNet
- * conv1 at 6.4 GFLOP/s and conv2 at 10.1 against conv_fwd8's 3.5 and 5.1; for many channels the results were
- * within the machine's noise, so those keep conv_fwd8.
+ * The generated forward tile 'auto' uses for unpadded convolutions (else conv_fwd8). Measured on llvmpipe
+ * (bench/kernels.ts, loaded 2-core machine): 8 channels x 8 pixels ran LeNet conv1 at 6.4 GFLOP/s and conv2 at
+ * 10.1 against conv_fwd8's 3.5 and 5.1; for many channels the results were within the machine's noise, so those
+ * kept conv_fwd8 until the tile held its input row across the taps (hoist): the small CapsNet's conv1 (1 -> 32,
+ * 9x9) then ran 18.7-19.8 ms against conv_fwd8's 29.1-31.7 (profiler, training step, shared cores).
  */
-export const CONV_FWD_AUTO: {tile: ConvTile | null; maxK: number} = {tile: {groups: 2, pixels: 8, hoist: true}, maxK: 16};
+export const CONV_FWD_AUTO: {tile: ConvTile | null} = {tile: {groups: 2, pixels: 8, hoist: true}};
 
 /**
  * The generated tiles 'auto' uses for the input gradient (stride 1; else conv_bwd_input8) and the weight gradient
@@ -457,7 +458,7 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   const pref = kernelPrefs.convForward;
   const padded = g.PH > 0 || g.PW > 0;
   const chosen = typeof pref === 'object' ? (padded ? null : pref)
-    : pref === 'auto' && !padded && g.K <= CONV_FWD_AUTO.maxK ? CONV_FWD_AUTO.tile : null;
+    : pref === 'auto' && !padded ? CONV_FWD_AUTO.tile : null;
   const tile = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW);
   const k8 = pref !== 'k4';
   const groups4 = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : k8 ? 2 * Math.ceil(g.K / 8) : Math.ceil(g.K / 4);

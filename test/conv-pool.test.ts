@@ -18,6 +18,8 @@ const convs: ConvCase[] = [
   {x: [2, 3, 11, 10], w: [9, 3, 4, 3], stride: [2, 2], pad: [0, 0], bias: true},   // stride 2, no padding, K % 8 != 0
   {x: [1, 1, 13, 13], w: [10, 1, 9, 9], stride: [1, 1], pad: [0, 0], bias: false}, // CapsNet-like 9x9, one channel
   {x: [2, 5, 12, 12], w: [6, 5, 9, 9], stride: [2, 2], pad: [0, 0], bias: true},    // CapsNet-like 9x9 stride 2
+  {x: [2, 10, 7, 9], w: [5, 10, 3, 5], stride: [1, 1], pad: [1, 2], bias: true},   // stride 1, width padded, C > 8
+  {x: [1, 3, 5, 6], w: [4, 3, 2, 1], stride: [1, 1], pad: [0, 0], bias: false},    // KW 1
 ];
 // Every conv kernel variant on every case (kernelPrefs force them; 'auto' is what the adapter picks). The direct
 // kernels are forced with convLowering 'direct' (else 'auto' may lower a case to matrix products instead).
@@ -29,11 +31,12 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
   ...[{groups: 1, pixels: 8}, {groups: 2, pixels: 8}, {groups: 4, pixels: 4}, {groups: 2, pixels: 4}, {groups: 1, pixels: 16}]
     .map((tile) => [`fwd generated k${4 * tile.groups}p${tile.pixels}`, {...direct, convForward: tile}] as
       [string, Partial<typeof wt.kernelPrefs>]),
-  // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
+  // The generated tiles that hold a row segment across a kernel row's taps, all three passes.
   ...[{groups: 2, pixels: 8, hoist: true}, {groups: 1, pixels: 5, hoist: true}, {groups: 4, pixels: 4, hoist: true}]
     .map((tile) => [`fwd, input and weight generated k${4 * tile.groups}p${tile.pixels}, hoisted`,
       {...direct, convForward: tile, convInput: tile, convWeight: tile}] as
       [string, Partial<typeof wt.kernelPrefs>]),
+  // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
   ['lowered to matmul', {convLowering: 'gemm'}],
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],
   ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.MATMUL_CANDIDATES[0]}],
@@ -67,11 +70,12 @@ t('conv2d weight gradient with the GPU batch split (many partial sums reduced)',
   } finally { wt.kernelPrefs.convSplitTarget = prev; wt.kernelPrefs.convLowering = prevLowering; }
 });
 
-// A split that does not divide the batch (5 images in parts of 2, 2, 1), on the generated weight tile and on
-// conv_bwd_weight8, with padding and stride 2 in one case.
-for (const convWeight of ['auto', 'taps8'] as const) for (const [stride, pad] of [[1, 1], [2, 0]]) {
-  t(`conv2d weight gradient, uneven batch split, ${convWeight}, stride ${stride} pad ${pad}`, () =>
-    withPrefs({convSplitTarget: 27, convLowering: 'direct', convWeight}, () => checkOp({
+// Splits that do not divide the batch: 5 images in 2 contiguous parts of 3 and 2 on the generated weight tile,
+// interleaved in 3 parts (0, 3 / 1, 4 / 2) on conv_bwd_weight8; with padding, and with stride 2.
+// A target of 36 would give the tile 4 parts of ceil(5 / 4) = 2 images, the last empty: it takes 3 instead.
+for (const [convWeight, target] of [['auto', 18], ['auto', 36], ['taps8', 18]] as const) for (const [stride, pad] of [[1, 1], [2, 0]]) {
+  t(`conv2d weight gradient, uneven batch split, ${convWeight}, target ${target}, stride ${stride} pad ${pad}`, () =>
+    withPrefs({convSplitTarget: target, convLowering: 'direct', convWeight}, () => checkOp({
       name: 'conv2d uneven split', inputs: [R.randomNd([5, 3, 8, 9], 50), R.randomNd([4, 3, 3, 2], 51)], gradOf: [1],
       gpu: ([x, w]) => wt.conv2d(x, w, null, {stride, padding: pad}),
       ref: ([x, w]) => R.conv2d(x, w, null, [stride, stride], [pad, pad]), gatol: 1e-3,

@@ -16,7 +16,11 @@ export interface TunePick { shape: [number, number, number]; choice: string; ms:
  * `large` serves products of at least `largeFrom` rows (A's rows, M), `small` the rest: tiles that cover many
  * rows per workgroup win on tall products and waste most of their lanes on short ones.
  */
-export interface TuneResult { adapter: string; large: TunePick; small: TunePick; largeFrom: number; cached: boolean }
+export interface TuneResult {
+  adapter: string; large: TunePick; small: TunePick; largeFrom: number; cached: boolean;
+  /** The large pick's choice and times (as before there were two picks). */
+  choice: string; ms: Record<string, number>;
+}
 type CacheEntry = {large: TunePick; small: TunePick};
 
 async function readCache(): Promise<Record<string, CacheEntry>> {
@@ -48,7 +52,7 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
     return tuned.largeFrom;
   };
   if (hit && !opts.force && known(hit.large?.choice) && known(hit.small?.choice)) {
-    return {adapter: formatReport(report), ...hit, largeFrom: adopt(hit), cached: true};
+    return {adapter: formatReport(report), ...hit, largeFrom: adopt(hit), cached: true, choice: hit.large.choice, ms: hit.large.ms};
   }
   const n = opts.size ?? (report.isCpu ? 512 : 2048);
   const saved = kernelPrefs.matmulTile;
@@ -87,5 +91,5 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
   const entry: CacheEntry = {large: await measure(n), small: await measure(Math.min(64, n))};
   all[key] = entry;
   if (opts.persist !== false) await writeTuneCache({version: VERSION, adapters: all});
-  return {adapter: formatReport(report), ...entry, largeFrom: adopt(entry), cached: false};
+  return {adapter: formatReport(report), ...entry, largeFrom: adopt(entry), cached: false, choice: entry.large.choice, ms: entry.large.ms};
 }

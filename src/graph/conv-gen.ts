@@ -1,8 +1,10 @@
-// Generated conv2d forward kernels for unpadded convolutions (LeNet, CapsNet): each thread holds GROUPS vec4s of
-// output channels x PIXELS neighbouring output pixels, fully unrolled (as matmul-gen.ts, and for the same reason:
-// more multiply-adds per gathered input value, accumulators kept in registers). Same bindings and weight layout
-// ([C*KH*KW, Kpad] read as vec4) as conv_fwd8 in shaders/conv2d.wgsl, and its uniforms: each tile is declared
-// with defineKernel() and CONV2D's uniforms (shaders.ts), so conv2dK packs one params object for either kernel.
+// Generated conv2d kernels: the forward for unpadded convolutions, the input gradient at stride 1 and the weight
+// gradient (any padding for both). Each thread holds GROUPS vec4s of channels x PIXELS neighbouring pixels (the
+// weight gradient: x a kernel row's taps), fully unrolled (as matmul-gen.ts, and for the same reason: more
+// multiply-adds per gathered value, accumulators kept in registers). Same bindings and layouts as conv_fwd8,
+// conv_bwd_input8 and conv_bwd_weight8 in shaders/conv2d.wgsl (the weight gradient reads dy transposed), and
+// their uniforms: each tile is declared with defineKernel() and CONV2D's uniforms (shaders.ts), so the launchers
+// pack one params object for either kernel.
 import {defineKernel, type KernelDef} from './kernel-def.js';
 import {CONV2D} from './shaders.js';
 
@@ -10,7 +12,8 @@ export interface ConvTile {
   /** Vec4 groups of channels per thread (4 * groups channels) and neighbouring pixels per thread (0: per shape). */
   groups: number; pixels: number;
   /**
-   * Hold a row segment of the input (forward) or of dy (input gradient) across a kernel row's KW taps: the
+   * Forward only (the gradient tiles always hold their segments): hold a row segment of the input across a
+   * kernel row's KW taps (as the input-gradient tile does with dy): the
    * segment's (pixels - 1) * SW + KW values are loaded once per (channel, kernel row) instead of pixels values per
    * tap, and the taps are unrolled (the kernel is generated per KW and SW). CPU drivers pay per load far more
    * than per multiply-add (llvmpipe's storage loads go lane by lane), so this cuts a 5x5 kernel's loads ~3x.
@@ -29,7 +32,8 @@ const cache = new Map<string, ConvTileKernel>();
  * tile is generated for one kernel width and column stride (`kw`, `sw`).
  */
 export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1): ConvTileKernel {
-  const name = `${convTileName(t)}${t.hoist ? `${kw}s${sw}` : ''}${hasBias ? 'b' : ''}`;
+  if (t.hoist && !(kw >= 1 && sw >= 1)) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: hoisting needs the kernel width and stride`);
+  const name = `${convTileName(t)}${t.hoist ? `-kw${kw}s${sw}` : ''}${hasBias ? 'b' : ''}`;
   let def = cache.get(name);
   if (def) return def;
   const G = t.groups, P = t.pixels;
@@ -116,7 +120,7 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1): Co
  * Same bindings and weight layout ([K * KH * KW, Cpad] read as vec4) as conv_bwd_input8 in shaders/conv2d.wgsl.
  */
 export function convBwdInputKernel(t: ConvTile, kw: number): ConvTileKernel {
-  const name = `in-${convTileName(t)}${kw}`;
+  const name = `in-k${4 * t.groups}p${t.pixels}-kw${kw}`;
   let def = cache.get(name);
   if (def) return def;
   const G = t.groups, P = t.pixels, S = P + kw - 1;
@@ -142,7 +146,7 @@ export function convBwdInputKernel(t: ConvTile, kw: number): ConvTileKernel {
   for (const j of ss) {
     L.push(`  let o${j} = i32(iw0 + p.PW + ${j}u) - ${kw - 1};`);
     L.push(`  let c${j} = u32(clamp(o${j}, 0, i32(p.OW) - 1));`);
-    L.push(`  let m${j} = select(0.0, 1.0, o${j} >= 0 && o${j} < i32(p.OW));`);
+    L.push(`  let m${j} = o${j} >= 0 && o${j} < i32(p.OW);`);
   }
   for (const g of gg) for (const q of pp) L.push(`  var a${g}_${q} = vec4<f32>(0.0);`);
   L.push('  let dyplane = p.OH * p.OW;');
@@ -153,7 +157,8 @@ export function convBwdInputKernel(t: ConvTile, kw: number): ConvTileKernel {
   L.push('    var dyi = n * p.K * dyplane + u32(th) * p.OW;');
   L.push(`    var wi = kh * p.KW * p.groups4 + ${G}u * cg;`);
   L.push('    for (var k = 0u; k < p.K; k++) {');
-  for (const j of ss) L.push(`      let d${j} = bdy[dyi + c${j}] * m${j};`);
+  // select, not a product with 0: a clamped column holding Inf must still contribute exactly 0.
+  for (const j of ss) L.push(`      let d${j} = select(0.0, bdy[dyi + c${j}], m${j});`);
   for (let k = 0; k < kw; k++) {
     for (const g of gg) L.push(`      let w${k}_${g} = bw[wi + ${k}u * p.groups4 + ${g}u];`);
     for (const q of pp) for (const g of gg) L.push(`      a${g}_${q} += d${q + kw - 1 - k} * w${k}_${g};`);
@@ -192,7 +197,7 @@ export function convBwdInputKernel(t: ConvTile, kw: number): ConvTileKernel {
  * of dy once, for pixels x groups x KW vec4 multiply-adds.
  */
 export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTileKernel {
-  const name = `w-${convTileName(t)}${kw}s${sw}`;
+  const name = `w-k${4 * t.groups}p${t.pixels}-kw${kw}s${sw}`;
   let def = cache.get(name);
   if (def) return def;
   const G = t.groups, P = t.pixels, S = (P - 1) * sw + kw;
@@ -225,13 +230,13 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
   // Input column of segment entry j: ow0 * SW + j - PW; outside the row it reads a clamped column times 0.
   for (const j of ss) {
     L.push(`        let x${j}c = i32(ow0 * ${sw}u + ${j}u) - i32(p.PW);`);
-    L.push(`        let s${j} = wx[xrow + u32(clamp(x${j}c, 0, i32(p.W) - 1))] * select(0.0, 1.0, x${j}c >= 0 && x${j}c < i32(p.W));`);
+    L.push(`        let s${j} = select(0.0, wx[xrow + u32(clamp(x${j}c, 0, i32(p.W) - 1))], x${j}c >= 0 && x${j}c < i32(p.W));`);
   }
   // Output columns past the row's end read a clamped column times 0.
   for (const q of pp) {
-    L.push(`        let q${q}ok = select(0.0, 1.0, ow0 + ${q}u < p.OW);`);
+    L.push(`        let q${q}ok = ow0 + ${q}u < p.OW;`);
     L.push(`        let q${q}i = dyrow + min(ow0 + ${q}u, p.OW - 1u) * p.groups4;`);
-    for (const g of gg) L.push(`        let d${q}_${g} = wdy[q${q}i + ${g}u] * q${q}ok;`);
+    for (const g of gg) L.push(`        let d${q}_${g} = select(vec4<f32>(0.0), wdy[q${q}i + ${g}u], q${q}ok);`);
   }
   for (const k of kk) for (const q of pp) for (const g of gg) L.push(`        a${k}_${g} += s${q * sw + k} * d${q}_${g};`);
   L.push('      }');

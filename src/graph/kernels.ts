@@ -54,13 +54,14 @@ export const kernelPrefs = {
   convForward: 'auto' as 'auto' | 'k8' | 'k4' | ConvTile,
   /**
    * Conv input gradient: 'c8' (8 channels x 4 same-residue columns per thread), 'c4' (4 x 4 neighbours), or a
-   * generated tile (src/graph/conv-gen.ts, stride 1 only; other strides take 'c8'). 'auto': CONV_INPUT_AUTO at
+   * generated tile (src/graph/conv-gen.ts, stride 1 only; other strides take 'c8'). 'auto': CONV_GRAD_AUTO.input at
    * stride 1, else 'c8'.
    */
   convInput: 'auto' as 'auto' | 'c8' | 'c4' | ConvTile,
   /**
    * Conv weight gradient: 'taps8' (8 channels x 4 flattened taps per thread), 'cols4' (4 x 4 kernel columns), or a
-   * generated tile (src/graph/conv-gen.ts: a kernel row's taps per thread, dy transposed). 'auto': CONV_WEIGHT_AUTO.
+   * generated tile (src/graph/conv-gen.ts: a kernel row's taps per thread, dy transposed). 'auto':
+   * CONV_GRAD_AUTO.weight.
    */
   convWeight: 'auto' as 'auto' | 'taps8' | 'cols4' | ConvTile,
   /** Max-pool backward as a scatter from the outputs when windows do not overlap (false: per-input search). */
@@ -359,12 +360,13 @@ export const CONV_GRAD_AUTO: {input: ConvTile | null; weight: ConvTile | null} =
 
 /**
  * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8, the one with the fewest
- * loads per row (each step of P pixels loads a (P - 1) * stride + KW segment and KW * groups weight vec4s), so a
- * 12-wide row takes 6 (two steps, none wasted) and a 20-wide one 8.
+ * loads per row. Each step of P pixels loads a (P - 1) * stride + KW segment and, besides it, KW * groups weight
+ * vec4s (forward, input gradient) or P * groups dy vec4s (weight gradient). So the LeNet conv2 input gradient's
+ * 12-wide rows take 6 (two steps, none wasted) and a 20-wide forward row 8.
  */
-export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: number): ConvTile {
+export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: number, perStep: 'weights' | 'dy'): ConvTile {
   if (t.pixels > 0) return t;
-  const loads = (p: number) => Math.ceil(width / p) * ((p - 1) * stride + kw + kw * t.groups);
+  const loads = (p: number) => Math.ceil(width / p) * ((p - 1) * stride + kw + (perStep === 'weights' ? kw : p) * t.groups);
   return {...t, pixels: [8, 6, 4].reduce((best, p) => (loads(p) < loads(best) ? p : best))};
 }
 
@@ -459,7 +461,7 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   const padded = g.PH > 0 || g.PW > 0;
   const chosen = typeof pref === 'object' ? (padded ? null : pref)
     : pref === 'auto' && !padded ? CONV_FWD_AUTO.tile : null;
-  const tile = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW);
+  const tile = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weights');
   const k8 = pref !== 'k4';
   const groups4 = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : k8 ? 2 * Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const ckk = g.C * g.KH * g.KW;
@@ -487,7 +489,7 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const pref = kernelPrefs.convInput;
   const stride1 = g.SH === 1 && g.SW === 1;
   const chosen = !stride1 ? null : typeof pref === 'object' ? pref : pref === 'auto' ? CONV_GRAD_AUTO.input : null;
-  const tile = chosen && hoistedPixels(chosen, g.W, g.KW, 1);
+  const tile = chosen && hoistedPixels(chosen, g.W, g.KW, 1, 'weights');
   const c8 = pref !== 'c4';
   const groups4 = tile ? tile.groups * Math.ceil(g.C / (4 * tile.groups)) : c8 ? 2 * Math.ceil(g.C / 8) : Math.ceil(g.C / 4);
   const kk = g.KH * g.KW;
@@ -510,7 +512,7 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const ckk = g.C * g.KH * g.KW;
   const wpref = kernelPrefs.convWeight;
   const chosen = typeof wpref === 'object' ? wpref : wpref === 'auto' ? CONV_GRAD_AUTO.weight : null;
-  const tile = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW);
+  const tile = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'dy');
   const taps8 = wpref !== 'cols4';
   const groups = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : taps8 ? Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const base = tile ? (groups / tile.groups) * g.C * g.KH
@@ -518,7 +520,9 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   // Split the batch so enough threads run: a few per core on CPU adapters, thousands on GPUs.
   const pref = kernelPrefs.convSplitTarget;
   const target = pref !== 'auto' ? pref : rt().ctx.report.isCpu ? 256 : 16384;
-  const split = Math.max(1, Math.min(g.N, Math.ceil(target / base)));
+  let split = Math.max(1, Math.min(g.N, Math.ceil(target / base)));
+  // The generated tile takes contiguous chunks of ceil(N / split) images: no more parts than chunks, none empty.
+  if (tile) split = Math.ceil(g.N / Math.ceil(g.N / split));
   const partial = empty([split, g.K, g.C, g.KH, g.KW]);
   const padded = g.PH > 0 || g.PW > 0;
   if (tile) {
@@ -526,7 +530,8 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
     // Measured on llvmpipe (LeNet, profiler): reading dy in place instead cost 9-11 ms for both layers' weight
     // gradients against 5-7 ms plus ~2 ms for this transpose.
     const dyT = empty([g.N, g.OH, g.OW, groups * 4]);
-    CONV2D.launch('nchw_to_pixels4', {buffers: [dy.buffer, dyT.buffer], params: convParams(g, groups), threads: dyT.size / 4});
+    CONV2D.launch('nchw_to_pixels4', {buffers: [dy.buffer, dyT.buffer], params: convParams(g, groups), threads: dyT.size / 4,
+      note: convNote(g)});
     convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, dyT.buffer, partial.buffer],
       params: convParams(g, groups, split), threads: split * base, flops: convFlops(g), note: convNote(g)});
     dyT.dispose();

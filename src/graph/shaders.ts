@@ -78,9 +78,10 @@ export const CAPSULE = defineKernel({
     weighted_sum: 'p', outer: 'p', agreement: 'p', outer_sum: 'p'},
 });
 
-// conv2d: the hand-written kernels and the generated forward tiles (conv-gen.ts, declared with these uniforms).
-// groups4: vec4 groups of channels in the host-prepared weight layout (the lowering kernels: vec4 groups per row of
-// the lowered matrix); split: partial sums of the weight gradient (partial s sums images s, s + split, ...).
+// conv2d: the hand-written kernels and the generated tiles (conv-gen.ts, declared with these uniforms). groups4:
+// vec4 groups of channels in the host-prepared weight layout (the lowering kernels: vec4 groups per row of the
+// lowered matrix); split: partial sums of the weight gradient (conv_bwd_weight*: partial s sums images s,
+// s + split, ...; the generated tiles: a contiguous chunk of ceil(N / split) images).
 export const CONV2D = defineKernel({
   file: 'conv2d.wgsl', code: conv2d, workgroupSize: 64,
   uniforms: {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32',

@@ -36,23 +36,44 @@ t('squash is safe at |s| = 0: output 0, gradient finite (0), not NaN', async () 
 });
 
 // ---- prediction transform ----
-for (const [b, n, d, j, o] of [[1, 1, 1, 1, 1], [2, 3, 3, 1, 5], [3, 5, 8, 4, 3], [1, 7, 1, 3, 2]]) {
-  t(`capsulePredict u [${b}, ${n}, ${d}], W [${n}, ${j}, ${o}, ${d}]`, () => checkOp({
-    name: 'capsulePredict', inputs: [R.randomNd([b, n, d], 3 + b * n), R.randomNd([n, j, o, d], 5 + j * o)],
-    gpu: ([u, w]) => wt.capsulePredict(u, w), ref: ([u, w]) => C.predict(u, w), sample: 96,
-  }));
+// On the generated kernels (blocks of 8 batch rows x 8 output rows: B = 9 and 11, J*O = 9 and 160 leave partial
+// blocks) and on the hand-written ones; D = 17 is past the unrolled sizes, so 'auto' falls back there too.
+for (const capsulePredict of ['auto', 'scalar'] as const) {
+  for (const [b, n, d, j, o] of [[1, 1, 1, 1, 1], [2, 3, 3, 1, 5], [3, 5, 8, 4, 3], [1, 7, 1, 3, 2], [9, 4, 8, 10, 16],
+    [11, 2, 5, 3, 3], [2, 2, 17, 2, 3]]) {
+    t(`capsulePredict[${capsulePredict}] u [${b}, ${n}, ${d}], W [${n}, ${j}, ${o}, ${d}]`, async () => {
+      const prev = wt.kernelPrefs.capsulePredict;
+      wt.kernelPrefs.capsulePredict = capsulePredict;
+      try {
+        await checkOp({
+          name: 'capsulePredict', inputs: [R.randomNd([b, n, d], 3 + b * n), R.randomNd([n, j, o, d], 5 + j * o)],
+          gpu: ([u, w]) => wt.capsulePredict(u, w), ref: ([u, w]) => C.predict(u, w), sample: 96,
+        });
+      } finally { wt.kernelPrefs.capsulePredict = prev; }
+    });
+  }
 }
 
 // ---- routing products ----
-for (const [b, n, j, o] of [[1, 1, 1, 1], [2, 3, 1, 3], [3, 5, 4, 2], [1, 6, 10, 16]]) {
-  t(`capsuleWeightedSum c [${b}, ${n}, ${j}], u_hat [.., ${o}]`, () => checkOp({
-    name: 'capsuleWeightedSum', inputs: [R.randomNd([b, n, j], 7 + n), R.randomNd([b, n, j, o], 11 + o)],
-    gpu: ([c, u]) => wt.capsuleWeightedSum(c, u), ref: ([c, u]) => C.weightedSum(c, u), sample: 96,
-  }));
-  t(`capsuleAgreement u_hat [${b}, ${n}, ${j}, ${o}], v [${b}, ${j}, ${o}]`, () => checkOp({
-    name: 'capsuleAgreement', inputs: [R.randomNd([b, n, j, o], 13 + j), R.randomNd([b, j, o], 17 + b)],
-    gpu: ([u, v]) => wt.capsuleAgreement(u, v), ref: ([u, v]) => C.agreement(u, v), sample: 96,
-  }));
+// Their gradients run the other products (outer for both), so each case checks all three. O % 4 == 0 runs the
+// generated vec4 kernels under 'auto' (n = 11 and 9 leave partial blocks of 8 input capsules); 'scalar' forces
+// shaders/capsule.wgsl.
+async function withRouting(pref: 'auto' | 'scalar', f: () => Promise<void>): Promise<void> {
+  const prev = wt.kernelPrefs.capsuleRouting;
+  wt.kernelPrefs.capsuleRouting = pref;
+  try { await f(); } finally { wt.kernelPrefs.capsuleRouting = prev; }
+}
+for (const capsuleRouting of ['auto', 'scalar'] as const) {
+  for (const [b, n, j, o] of [[1, 1, 1, 1], [2, 3, 1, 3], [3, 5, 4, 2], [1, 6, 10, 16], [3, 11, 2, 8], [2, 9, 3, 4]]) {
+    t(`capsuleWeightedSum[${capsuleRouting}] c [${b}, ${n}, ${j}], u_hat [.., ${o}]`, () => withRouting(capsuleRouting, () => checkOp({
+      name: 'capsuleWeightedSum', inputs: [R.randomNd([b, n, j], 7 + n), R.randomNd([b, n, j, o], 11 + o)],
+      gpu: ([c, u]) => wt.capsuleWeightedSum(c, u), ref: ([c, u]) => C.weightedSum(c, u), sample: 96,
+    })));
+    t(`capsuleAgreement[${capsuleRouting}] u_hat [${b}, ${n}, ${j}, ${o}], v [${b}, ${j}, ${o}]`, () => withRouting(capsuleRouting, () => checkOp({
+      name: 'capsuleAgreement', inputs: [R.randomNd([b, n, j, o], 13 + j), R.randomNd([b, j, o], 17 + b)],
+      gpu: ([u, v]) => wt.capsuleAgreement(u, v), ref: ([u, v]) => C.agreement(u, v), sample: 96,
+    })));
+  }
 }
 
 // ---- each fused kernel against the composition of generic ops it replaces (forward and gradients) ----
@@ -91,7 +112,7 @@ t('fused kernels agree with their compositions of matmul, mul, sum, sqrt', async
 // ---- routing by agreement ----
 for (const iterations of [1, 3]) {
   for (const init of ['zero', 'random'] as const) {
-    for (const [b, n, j, o] of [[1, 3, 1, 3], [2, 6, 4, 5]]) {
+    for (const [b, n, j, o] of [[1, 3, 1, 3], [2, 6, 4, 5], [2, 11, 3, 8]]) {
       const tag = `${iterations} iteration(s), ${init} start, u_hat [${b}, ${n}, ${j}, ${o}]`;
       const logits0 = init === 'random' ? R.randomNd([n, j], 41, -1, 1) : null;
       t(`routing ${tag}: v and d/du_hat through all iterations`, () => checkOp({

@@ -73,6 +73,10 @@ export const kernelPrefs = {
    * tuned matmul kernels, im2col), or 'auto' (gemm where convLowersToGemm() says it pays).
    */
   convLowering: 'auto' as 'auto' | 'direct' | 'gemm',
+  /** Capsule prediction transform: 'auto' (generated, blocked kernels up to D = 16) or 'scalar' (shaders/capsule.wgsl). */
+  capsulePredict: 'auto' as 'auto' | 'scalar',
+  /** Capsule routing products: 'auto' (generated, u_hat read as vec4s, where O % 4 == 0) or 'scalar'. */
+  capsuleRouting: 'auto' as 'auto' | 'scalar',
 };
 
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);

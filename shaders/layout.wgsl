@@ -9,21 +9,41 @@ override RANK: u32 = 1u;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
+// Each thread copies a run of COPY_RUN consecutive elements (in `shape`'s order): the index of the first comes from
+// divisions, the next ones by stepping it like an odometer. Integer division is a per-lane loop on CPU drivers;
+// per element it made a 784 x 1024 transpose take ~23 ms on llvmpipe.
+const COPY_RUN: u32 = 8u;
+
 @compute @workgroup_size(WG)
 fn copy_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = thread_id(gid, nwg);
-  if (i >= cp.n) { return; }
-  var rem = i;
+  let first = thread_id(gid, nwg) * COPY_RUN;
+  if (first >= cp.n) { return; }
+  var idx: array<u32, 8>;
+  var rem = first;
   var si = cp.in_offset;
   var di = cp.out_offset;
   for (var d = i32(RANK) - 1; d >= 0; d--) {
     let dim = at(cp.shape, u32(d));
-    let idx = rem % dim;
+    idx[d] = rem % dim;
     rem = rem / dim;
-    si += idx * at(cp.in_strides, u32(d));
-    di += idx * at(cp.out_strides, u32(d));
+    si += idx[d] * at(cp.in_strides, u32(d));
+    di += idx[d] * at(cp.out_strides, u32(d));
   }
-  dst[di] = src[si];
+  let end = min(first + COPY_RUN, cp.n);
+  for (var e = first; e < end; e++) {
+    dst[di] = src[si];
+    // Step the index, carrying outward (u32 arithmetic wraps, so taking a full dimension back is exact).
+    for (var d = i32(RANK) - 1; d >= 0; d--) {
+      let ud = u32(d);
+      idx[ud] += 1u;
+      si += at(cp.in_strides, ud);
+      di += at(cp.out_strides, ud);
+      if (idx[ud] < at(cp.shape, ud)) { break; }
+      si -= idx[ud] * at(cp.in_strides, ud);
+      di -= idx[ud] * at(cp.out_strides, ud);
+      idx[ud] = 0u;
+    }
+  }
 }
 
 @group(0) @binding(1) var<storage, read_write> fout: array<f32>;

@@ -119,7 +119,8 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
 export function copyK(src: Tensor, dst: Tensor, shape: Shape, inStrides: number[], outStrides: number[], inOffset = 0, outOffset = 0): void {
   const n = sizeOf(shape);
   if (!n) return;
-  LAYOUT.launch('copy_main', {buffers: [src.buffer, dst.buffer], threads: n, constants: {RANK: Math.max(1, shape.length)},
+  // copy_main: one thread per run of 8 elements (COPY_RUN in shaders/layout.wgsl).
+  LAYOUT.launch('copy_main', {buffers: [src.buffer, dst.buffer], threads: Math.ceil(n / 8), constants: {RANK: Math.max(1, shape.length)},
     params: {n, rank: shape.length, in_offset: inOffset, out_offset: outOffset, shape, in_strides: inStrides, out_strides: outStrides}});
 }
 
@@ -263,12 +264,16 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   // A^T @ B (a linear layer's weight gradient) runs on the tuned register tile once A^T is materialised (a copy of
   // M*K floats against M*N*K multiply-adds). Measured on llvmpipe, interleaved in one process, against matmul_vec4
   // reading A^T in place: 784x64x1024 (the CapsNet decoder) 20.9-21.6 -> 12.7 ms, 1024x64x512 13.9-22.3 ->
-  // 8.9-14.6, LeNet's 120x64x256 1.4-1.6 -> 1.0-1.5. A @ B^T gained nothing from the same (matmul_nt_vec4 kept).
+  // 8.9-14.6, LeNet's 120x64x256 1.4-1.6 -> 1.0-1.5.
   const tp = kernelPrefs.matmulTile;
   const tile = useTiled || pref === 'reg' ? null
     : tp === 'fixed' ? null : tp === 'auto' ? (tuned.device !== r.device ? null : M >= tuned.largeFrom ? tuned.matmul : tuned.small) : tp;
   const transposeForTile = !!tile && a.trans && N % 4 === 0 && M >= 8 && N >= 8 && K % 4 === 0;
-  const useNT = !useTiled && (pref === 'auto' || pref === 'vec4') && b.trans && !a.trans && K % 4 === 0;
+  // A @ B^T: matmul_nt_vec4 reads B^T in place; with a tuned tile B^T is copied out instead (below), which since
+  // the copy runs 8 elements per thread measured faster on llvmpipe (small-CapsNet decoder gradients 64x1024x784
+  // and 64x512x1024: 42-46 ms per step -> 18-23 plus 8-12 for the copies; LeNet's within noise).
+  const transposeBForTile = !!tile && b.trans && N % 4 === 0 && M >= 8;
+  const useNT = !transposeBForTile && !useTiled && (pref === 'auto' || pref === 'vec4') && b.trans && !a.trans && K % 4 === 0;
   const temps: Tensor[] = [];
   // A transposed operand copied out as a plain [rows, cols] matrix per batch (or one, when shared).
   const materialise = (v: MatView, rows: number, cols: number): MatView => {

@@ -427,7 +427,8 @@ fn im2col_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 @group(0) @binding(2) var<storage, read_write> cdx: array<f32>;      // [N][C][H][W]
 
 // Thread per input value: the sum over the taps (kh, kw) that read it, stepping kh and kw by the stride from the
-// first one whose output position is whole.
+// first one whose output position is whole; each step moves the output position back by one, so the loops divide
+// nothing (integer division is a per-lane loop on CPU drivers).
 @compute @workgroup_size(WG)
 fn col2im_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
@@ -439,17 +440,22 @@ fn col2im_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   let stride = p.groups4 * 4u;
   let th = h + p.PH;
   let tw = w + p.PW;
+  let kh0 = th % p.SH;
+  let kw0 = tw % p.SW;
+  let ow0 = (tw - kw0) / p.SW;
+  var oh = (th - kh0) / p.SH;   // kh <= th keeps oh >= 0 below
   var acc = 0.0;
-  for (var kh = th % p.SH; kh < p.KH && kh <= th; kh += p.SH) {
-    let oh = (th - kh) / p.SH;
-    if (oh >= p.OH) { continue; }
-    let rowbase = (n * p.OH + oh) * p.OW;
-    let colbase = (c * p.KH + kh) * p.KW;
-    for (var kw = tw % p.SW; kw < p.KW && kw <= tw; kw += p.SW) {
-      let ow = (tw - kw) / p.SW;
-      if (ow >= p.OW) { continue; }
-      acc += cdcols[(rowbase + ow) * stride + colbase + kw];
+  for (var kh = kh0; kh < p.KH && kh <= th; kh += p.SH) {
+    if (oh < p.OH) {
+      let rowbase = (n * p.OH + oh) * p.OW;
+      let colbase = (c * p.KH + kh) * p.KW;
+      var ow = ow0;
+      for (var kw = kw0; kw < p.KW && kw <= tw; kw += p.SW) {
+        if (ow < p.OW) { acc += cdcols[(rowbase + ow) * stride + colbase + kw]; }
+        ow -= 1u;
+      }
     }
+    oh -= 1u;
   }
   cdx[i] = acc;
 }

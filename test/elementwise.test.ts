@@ -25,14 +25,21 @@ const unary: [string, (x: wt.Tensor) => wt.Tensor, (v: number) => number, (v: nu
   ['pow 0.5', (x) => wt.pow(x, 0.5), (v) => v ** 0.5, (v) => 0.5 * v ** -0.5, 'pos'],
   ['affine', (x) => wt.affine(x, 2.5, -1), (v) => 2.5 * v - 1, () => 2.5, 'any'],
 ];
+// Sizes that are multiples of 4 ([4, 6], [2, 4, 1025]) run four elements per thread (unary_vec4, binary_vec4 for
+// the gradients' same-shape products) unless kernelPrefs.elementwiseVec4 is off, as in the 'one per thread' cases.
+async function withVec4(on: boolean, f: () => Promise<void>): Promise<void> {
+  const prev = wt.kernelPrefs.elementwiseVec4;
+  wt.kernelPrefs.elementwiseVec4 = on;
+  try { await f(); } finally { wt.kernelPrefs.elementwiseVec4 = prev; }
+}
 for (const [name, f, ref, deriv, domain] of unary) {
-  for (const shape of [[3, 7, 13], [1], [70001]]) {
-    t(`${name} ${JSON.stringify(shape)}`, async () => {
+  for (const [shape, vec4] of [[[3, 7, 13], true], [[1], true], [[70001], true], [[4, 6], true], [[4, 6], false], [[2, 4, 1025], true]] as [number[], boolean][]) {
+    t(`${name} ${JSON.stringify(shape)}${vec4 ? '' : ', one per thread'}`, () => withVec4(vec4, async () => {
       const seed = shape[0] * 31 + name.length;
       let x = domain === 'pos' ? R.randomNd(shape, seed, 0.2, 2) : domain === 'kink' ? R.awayFromZero(shape, seed) : R.randomNd(shape, seed, -2, 2);
       if (name === 'clamp') x = R.map(x, (v) => (Math.abs(v + 0.5) < 0.05 || Math.abs(v - 0.6) < 0.05 ? v + 0.12 : v));
       await checkOp({name, inputs: [x], gpu: ([a]) => f(a), ref: ([a]) => R.map(a, ref), refGrad: (xs, up) => R.zipGrad(xs, up, [deriv]), sample: 64, gatol: 2e-4, grtol: 2e-3});
-    });
+    }));
   }
 }
 
@@ -47,7 +54,7 @@ const binary: [string, (a: wt.Tensor, b: wt.Tensor) => wt.Tensor, (a: number, b:
   ['maximum', wt.maximum, Math.max, [(a, b) => (a >= b ? 1 : 0), (a, b) => (a >= b ? 0 : 1)]],
   ['minimum', wt.minimum, Math.min, [(a, b) => (b >= a ? 1 : 0), (a, b) => (b >= a ? 0 : 1)]],
 ];
-const shapes: [number[], number[]][] = [[[5, 9], [5, 9]], [[5, 9], [1, 9]], [[5, 9], [5, 1]], [[5, 9], [1]], [[2, 3, 5], [5]], [[1, 1], [4, 1, 3]], [[257, 33], [33]]];
+const shapes: [number[], number[]][] = [[[5, 9], [5, 9]], [[6, 8], [6, 8]], [[5, 9], [1, 9]], [[5, 9], [5, 1]], [[5, 9], [1]], [[2, 3, 5], [5]], [[1, 1], [4, 1, 3]], [[257, 33], [33]]];
 for (const [name, f, ref, partials] of binary) {
   for (const [sa, sb] of shapes) {
     t(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, async () => {

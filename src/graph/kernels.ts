@@ -77,6 +77,8 @@ export const kernelPrefs = {
   capsulePredict: 'auto' as 'auto' | 'scalar',
   /** Capsule routing products: 'auto' (generated, u_hat read as vec4s, where O % 4 == 0) or 'scalar'. */
   capsuleRouting: 'auto' as 'auto' | 'scalar',
+  /** Unbroadcast unary and binary ops over n % 4 == 0 elements as vec4s (false: one element per thread). */
+  elementwiseVec4: true,
 };
 
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -85,7 +87,12 @@ const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i
 export function unaryK(op: UnaryOp, a: Tensor, alpha = 0, beta = 0): Tensor {
   const out = empty(a.shape);
   if (!out.size) return out;
-  ELEMENTWISE.launch('unary_main', {buffers: [a.buffer, out.buffer], params: ewParams(out.size, [], alpha, beta, []), threads: out.size, constants: {OP: UNARY[op]}});
+  if (out.size % 4 === 0 && kernelPrefs.elementwiseVec4) {
+    const n4 = out.size / 4;
+    ELEMENTWISE.launch('unary_vec4', {buffers: [a.buffer, out.buffer], params: ewParams(n4, [], alpha, beta, []), threads: n4, constants: {OP: UNARY[op]}});
+  } else {
+    ELEMENTWISE.launch('unary_main', {buffers: [a.buffer, out.buffer], params: ewParams(out.size, [], alpha, beta, []), threads: out.size, constants: {OP: UNARY[op]}});
+  }
   return out;
 }
 
@@ -99,6 +106,12 @@ export function binaryK(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0)
   const out = empty(shape);
   if (!out.size) return out;
   const broadcast = !(sameShape(a.shape, shape) && sameShape(b.shape, shape));
+  if (!broadcast && out.size % 4 === 0 && kernelPrefs.elementwiseVec4) {
+    const n4 = out.size / 4;
+    ELEMENTWISE.launch('binary_vec4', {buffers: [a.buffer, b.buffer, out.buffer], params: ewParams(n4, [], alpha, beta, []), threads: n4,
+      constants: {OP: BINARY[op]}});
+    return out;
+  }
   ELEMENTWISE.launch('binary_main', {buffers: [a.buffer, b.buffer, out.buffer], params: ewParams(out.size, shape, alpha, beta, [a.shape, b.shape]),
     threads: out.size, constants: {OP: BINARY[op], BROADCAST: broadcast ? 1 : 0, RANK: broadcast ? shape.length : 1}});
   return out;

@@ -21,7 +21,7 @@ export const ELEMENTWISE = defineKernel({
   file: 'elementwise.wgsl', code: elementwise, workgroupSize: 256,
   // sa, sb, sc: element strides of the operands in the output's index space (0 where broadcast).
   uniforms: {p: {n: 'u32', rank: 'u32', alpha: 'f32', beta: 'f32', shape: 'vec8u', sa: 'vec8u', sb: 'vec8u', sc: 'vec8u'}},
-  entries: {unary_main: 'p', binary_main: 'p', where_main: 'p'},
+  entries: {unary_main: 'p', binary_main: 'p', where_main: 'p', unary_vec4: 'p', binary_vec4: 'p'},
   codes: {UNARY, BINARY},
 });
 

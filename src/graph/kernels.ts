@@ -552,7 +552,7 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
     // Measured on llvmpipe (LeNet, profiler): reading dy in place instead cost 9-11 ms for both layers' weight
     // gradients against 5-7 ms plus ~2 ms for this transpose.
     const dyT = empty([g.N, g.OH, g.OW, groups * 4]);
-    CONV2D.launch('nchw_to_pixels4', {buffers: [dy.buffer, dyT.buffer], params: convParams(g, groups), threads: dyT.size / 4,
+    CONV2D.launch('nchw_to_pixels4', {buffers: [dy.buffer, dyT.buffer], params: convParams(g, groups), threads: g.N * g.OH * g.OW,
       note: convNote(g)});
     convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, dyT.buffer, partial.buffer],
       params: convParams(g, groups, split), threads: split * base, flops: convFlops(g), note: convNote(g)});

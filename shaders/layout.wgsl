@@ -55,6 +55,16 @@ fn fill_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   fout[i] = fp.value;
 }
 
+// A multiple of 4 elements as vec4 stores (fp.n counts vec4s): a store costs a CPU driver far more than the value.
+@group(0) @binding(1) var<storage, read_write> fout4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn fill_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= fp.n) { return; }
+  fout4[i] = vec4<f32>(fp.value);
+}
+
 // gather: out[o, j, k] = x[o, idx[j], k] for x viewed as [outer, n, inner], idx of length m.
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
 @group(0) @binding(2) var<storage, read> gidx: array<i32>;

@@ -10,6 +10,23 @@ t('transpose [1, 7] and [33, 65]', async () => {
   await checkOp({name: 'transpose', inputs: [R.randomNd([1, 7], 62)], gpu: ([x]) => wt.transpose(x), ref: ([x]) => R.transpose2(x)});
   await checkOp({name: 'transpose', inputs: [R.randomNd([33, 65], 63)], gpu: ([x]) => wt.transpose(x), ref: ([x]) => R.transpose2(x), sample: 50});
 });
+t('fill: every element, sizes with and without a multiple of 4, vec4 stores on and off', async () => {
+  const prev = wt.kernelPrefs.elementwiseVec4;
+  try {
+    for (const vec4 of [true, false]) {
+      wt.kernelPrefs.elementwiseVec4 = vec4;
+      for (const shape of [[4], [3, 4, 5], [7], [2, 3, 5], [1025, 4]]) {
+        // Over a buffer that held other values, so a skipped element shows.
+        const junk = wt.add(wt.zeros(shape), 7);
+        junk.dispose();
+        const x = wt.full(shape, -2.5);
+        const v = await x.data();
+        assert.ok(v.every((e) => e === -2.5), `full ${JSON.stringify(shape)} vec4 ${vec4}`);
+        x.dispose();
+      }
+    }
+  } finally { wt.kernelPrefs.elementwiseVec4 = prev; }
+});
 t('reshape is a view and passes gradients', () => checkOp({name: 'reshape', inputs: [R.randomNd([2, 6], 64)], gpu: ([x]) => wt.mul(wt.reshape(x, [3, -1]), wt.tensor([1, 2, 3, 4], [4])), ref: ([x]) => R.zip([{shape: [3, 4], data: x.data}, R.nd([4], [1, 2, 3, 4])], (a, b) => a * b)}));
 t('slice [5, 7, 3] [1:4, 2:7, 0:2]', () => checkOp({name: 'slice', inputs: [R.randomNd([5, 7, 3], 65)], gpu: ([x]) => wt.slice(x, [1, 2, 0], [4, 7, 2]), ref: ([x]) => R.slice(x, [1, 2, 0], [4, 7, 2])}));
 t('slice with negative bounds', () => checkOp({name: 'slice', inputs: [R.randomNd([6, 4], 66)], gpu: ([x]) => wt.slice(x, [-3], [-1]), ref: ([x]) => R.slice(x, [3, 0], [5, 4])}));

@@ -77,7 +77,7 @@ export const kernelPrefs = {
   capsulePredict: 'auto' as 'auto' | 'scalar',
   /** Capsule routing products: 'auto' (generated, u_hat read as vec4s, where O % 4 == 0) or 'scalar'. */
   capsuleRouting: 'auto' as 'auto' | 'scalar',
-  /** Unbroadcast unary and binary ops over n % 4 == 0 elements as vec4s (false: one element per thread). */
+  /** Unbroadcast unary and binary ops and fills over n % 4 == 0 elements as vec4s (false: one element per thread). */
   elementwiseVec4: true,
 };
 
@@ -139,7 +139,11 @@ export function copyK(src: Tensor, dst: Tensor, shape: Shape, inStrides: number[
 
 export function fillK(t: Tensor, value: number): Tensor {
   if (!t.size) return t;
-  LAYOUT.launch('fill_main', {buffers: [t.buffer], params: {n: t.size, value}, threads: t.size});
+  if (t.size % 4 === 0 && kernelPrefs.elementwiseVec4) {
+    LAYOUT.launch('fill_vec4', {buffers: [t.buffer], params: {n: t.size / 4, value}, threads: t.size / 4});
+  } else {
+    LAYOUT.launch('fill_main', {buffers: [t.buffer], params: {n: t.size, value}, threads: t.size});
+  }
   return t;
 }
 

@@ -403,13 +403,15 @@ const matView = (t: Tensor, rows: number, cols: number): MatView =>
 
 /**
  * Whether a convolution pass runs as matrix products. 'auto': where the products are big enough for the matmul
- * kernels' register tiles to beat the direct kernels, i.e. many output channels and, for the passes whose products
- * run over input channels, several of them. Measured on llvmpipe (bench/kernels.ts, 2-core machine, median of
+ * kernels' register tiles to beat the direct kernels: at least 24 output channels and 8 input channels. Measured on llvmpipe (bench/kernels.ts, 2-core machine, median of
  * replays, two interleaved rounds): lowering ran the CapsNet PrimaryCaps conv (32 -> 64, 9x9, stride 2) at
  * 42-58 / 61-86 / 49-59 ms (forward / input / weight gradient) against the direct kernels' 77-105 / 233-343 /
  * 96-160, and DANN's conv2 (32 -> 48, 5x5) at 41-49 / 56-58 / 44-53 against 55-88 / 77-94 / 78-125; with one to
- * six input channels (LeNet, the first layers) the direct forward stayed ahead (LeNet conv2: 2.8 against 8.3 ms),
- * while the weight gradient of a first layer with 32 channels gained (DANN conv1: 33-45 against 45-64 ms).
+ * six input channels (LeNet, the first layers) the direct forward stayed ahead (LeNet conv2: 2.8 against 8.3 ms).
+ * The weight gradient of a first layer with 32 output channels was lowered too (DANN conv1: 33-45 against 45-64
+ * ms) until the generated weight tile: the small CapsNet's conv1 (1 -> 32, 9x9) then took 14 ms plus 2-3 for dy's
+ * transpose against 30 plus 7 for im2col lowered (profiler, training step, shared cores). With 32 input channels
+ * (PrimaryCaps, stride 2) the two were level (97 against 82 + 25 ms), so those stay lowered.
  */
 export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'weight'): boolean {
   const pref = kernelPrefs.convLowering;
@@ -422,7 +424,7 @@ export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'wei
   if (4 * rows * widest > rt().maxTensorBytes.bytes || rows > 65535 * 8) return false;
   if (pref === 'gemm') return true;
   if (g.K < 24) return false;
-  return g.C >= 8 || (pass === 'weight' && g.C * g.KH * g.KW >= 64);
+  return g.C >= 8;
 }
 
 /** The lowered input: [N*OH*OW, C*KH*KW rounded up to 4], padding columns zero. */

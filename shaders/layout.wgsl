@@ -11,8 +11,9 @@ override RANK: u32 = 1u;
 
 // Each thread copies a run of COPY_RUN consecutive elements (in `shape`'s order): the index of the first comes from
 // divisions, the next ones by stepping it like an odometer. Integer division is a per-lane loop on CPU drivers;
-// per element it made a 784 x 1024 transpose take ~23 ms on llvmpipe.
-const COPY_RUN: u32 = 8u;
+// per element it made a 784 x 1024 transpose take ~23 ms on llvmpipe. copyK sets it (8 on CPU adapters, 1 on GPUs,
+// where neighbouring threads should store neighbouring elements).
+override COPY_RUN: u32 = 1u;
 
 @compute @workgroup_size(WG)
 fn copy_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -3,7 +3,7 @@
 //  - matmul_vec4:  B and C rows read/written as vec4 (N % 4 == 0, B row-major); each thread 4 rows x 8 cols,
 //                  no workgroup memory or barriers. Fastest on CPU adapters (SwiftShader, llvmpipe).
 //  - matmul_nt_vec4: A @ B^T with both operands read as vec4 along K (K % 4 == 0): linear layers' x @ W^T
-//                  without materialising W^T (strided gathers are slow on SwiftShader).
+//                  without materialising W^T, where no tuned register tile takes the product instead.
 //  - matmul_reg:   any strides and N; each thread 4x4 outputs with scalar loads.
 //  - matmul_tiled: workgroup-memory tiles with barriers (64x64 per workgroup, 4x4 per thread); for hardware GPUs.
 

@@ -10,7 +10,10 @@ import {formatReport, readTuneCache, writeTuneCache} from '../gpu/device.js';
 // Version 2: two picks, one measured on a square product and one on a 64-row one (a batch-64 linear layer).
 const VERSION = 2;
 
-/** Milliseconds per candidate ('fixed' is the hand-written matmul_vec4) and the fastest, on one shape. */
+/**
+ * Milliseconds per candidate ('fixed' is the hand-written matmul_vec4; each the better of two rounds' medians) and
+ * the fastest, on one shape.
+ */
 export interface TunePick { shape: [number, number, number]; choice: string; ms: Record<string, number> }
 /**
  * `large` serves products of at least `largeFrom` rows (A's rows, M), `small` the rest: tiles that cover many

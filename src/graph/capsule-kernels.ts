@@ -1,7 +1,8 @@
-// Launchers of the capsule kernels (shaders/capsule.wgsl, declared as CAPSULE in shaders.ts) and the forward and
-// backward passes of routing by agreement built from them. No autograd here: capsule.ts records the ops and
+// Launchers of the capsule kernels (the generated ones in capsule-gen.ts where they apply, else shaders/capsule.wgsl,
+// declared as CAPSULE in shaders.ts) and the forward and backward passes of routing by agreement built from them. No autograd here: capsule.ts records the ops and
 // gradients.ts holds their rules.
 import * as K from './kernels.js';
+import {rt} from './engine.js';
 import {CAPSULE} from './shaders.js';
 import {agreementKernel, MAX_UNROLLED_D, outerSumKernel, PREDICT_BLOCK, predictBwdInputKernel, predictBwdWeightKernel, predictFwdKernel,
   ROUTING_ROWS, weightedSumKernel, type CapsuleGenKernel} from './capsule-gen.js';
@@ -24,7 +25,7 @@ export const squashK = (s: Tensor, d: number) => run('squash_fwd', [s], s.shape,
 export const squashBwdK = (s: Tensor, g: Tensor, d: number) => run('squash_bwd', [s, g], s.shape, rowsOf(d), s.size / d);
 
 /** Whether the prediction transform runs on the generated kernels (src/graph/capsule-gen.ts). */
-const generated = (s: CapsDims) => K.kernelPrefs.capsulePredict !== 'scalar' && s.d <= MAX_UNROLLED_D;
+const generated = (s: CapsDims) => K.kernelPrefs.capsulePredict !== 'scalar' && s.d >= 1 && s.d <= MAX_UNROLLED_D;
 
 function runGenerated(kernel: CapsuleGenKernel, inputs: Tensor[], outShape: Shape, s: CapsDims, threads: number): Tensor {
   const out = empty(outShape);
@@ -58,12 +59,16 @@ export function predictBwdWeightK(g: Tensor, u: Tensor, s: CapsDims): Tensor {
  * Whether the routing products run on the generated kernels (u_hat read as vec4s over o, so O % 4 == 0; outer_sum
  * unrolls its terms, up to 2 * 8 - 1 of them).
  */
-const vecRouting = (s: CapsDims, terms = 1) => K.kernelPrefs.capsuleRouting !== 'scalar' && s.o % 4 === 0 && s.o <= 64 && terms <= 15;
+const vecRouting = (s: CapsDims, terms = 1) =>
+  K.kernelPrefs.capsuleRouting !== 'scalar' && s.o >= 4 && s.o % 4 === 0 && s.o <= 64 && terms <= 15;
 /** Threads of the kernels that take blocks of ROUTING_ROWS input capsules. */
 const rowThreads = (s: CapsDims) => s.b * s.j * Math.ceil(s.i / ROUTING_ROWS);
 
-/** s [B, J, O] = sum_i c [B, N, J] * u_hat [B, N, J, O]. */
-export const weightedSumK = (c: Tensor, uhat: Tensor, s: CapsDims) => vecRouting(s)
+/**
+ * s [B, J, O] = sum_i c [B, N, J] * u_hat [B, N, J, O]. The generated kernel runs B * J threads, each over all of
+ * i: right for CPU adapters, too few for a GPU, which keeps the hand-written one (a thread per output).
+ */
+export const weightedSumK = (c: Tensor, uhat: Tensor, s: CapsDims) => vecRouting(s) && rt().ctx.report.isCpu
   ? runGenerated(weightedSumKernel(s.o), [c, uhat], [s.b, s.j, s.o], s, s.b * s.j)
   : run('weighted_sum', [c, uhat], [s.b, s.j, s.o], s);
 /** [B, N, J, O] = c [B, N, J] * v [B, J, O]. */

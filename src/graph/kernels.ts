@@ -132,8 +132,10 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
 export function copyK(src: Tensor, dst: Tensor, shape: Shape, inStrides: number[], outStrides: number[], inOffset = 0, outOffset = 0): void {
   const n = sizeOf(shape);
   if (!n) return;
-  // copy_main: one thread per run of 8 elements (COPY_RUN in shaders/layout.wgsl).
-  LAYOUT.launch('copy_main', {buffers: [src.buffer, dst.buffer], threads: Math.ceil(n / 8), constants: {RANK: Math.max(1, shape.length)},
+  // copy_main: one thread per run of COPY_RUN elements (shaders/layout.wgsl).
+  const run = rt().ctx.report.isCpu ? 8 : 1;
+  LAYOUT.launch('copy_main', {buffers: [src.buffer, dst.buffer], threads: Math.ceil(n / run),
+    constants: {RANK: Math.max(1, shape.length), COPY_RUN: run},
     params: {n, rank: shape.length, in_offset: inOffset, out_offset: outOffset, shape, in_strides: inStrides, out_strides: outStrides}});
 }
 
@@ -289,8 +291,6 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   // A @ B^T: matmul_nt_vec4 reads B^T in place; with a tuned tile B^T is copied out instead (below), which since
   // the copy runs 8 elements per thread measured faster on llvmpipe (small-CapsNet decoder gradients 64x1024x784
   // and 64x512x1024: 42-46 ms per step -> 18-23 plus 8-12 for the copies; LeNet's within noise).
-  const transposeBForTile = !!tile && b.trans && N % 4 === 0 && M >= 8;
-  const useNT = !transposeBForTile && !useTiled && (pref === 'auto' || pref === 'vec4') && b.trans && !a.trans && K % 4 === 0;
   const temps: Tensor[] = [];
   // A transposed operand copied out as a plain [rows, cols] matrix per batch (or one, when shared).
   const materialise = (v: MatView, rows: number, cols: number): MatView => {
@@ -301,6 +301,10 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
     return {t, batch: nb, rows, cols, trans: false, batchStride: nb > 1 ? rows * cols : 0};
   };
   const av = transposeForTile && !tileFits(tile, true, K, 1, a.batchStride) ? materialise(a, M, K) : a;
+  // Only where the tile then takes the product (else matmul_nt_vec4 reads B^T in place).
+  const transposeBForTile = !!tile && b.trans && N % 4 === 0 && M >= 8
+    && tileFits(tile, av.trans, K, av.trans ? 1 : av.cols, av.batchStride);
+  const useNT = !transposeBForTile && !useTiled && (pref === 'auto' || pref === 'vec4') && b.trans && !a.trans && K % 4 === 0;
   // Materialising B^T (small next to the product) unlocks the vec4 kernels.
   const bv = !useTiled && !useNT && pref !== 'reg' && b.trans && N % 4 === 0 && M >= 8 ? materialise(b, K, N) : b;
   const [ars, acs] = av.trans ? [1, av.cols] : [av.cols, 1];
@@ -402,8 +406,9 @@ const matView = (t: Tensor, rows: number, cols: number): MatView =>
   ({t, batch: 1, rows, cols, trans: false, batchStride: 0});
 
 /**
- * Whether a convolution pass runs as matrix products. 'auto': where the products are big enough for the matmul
- * kernels' register tiles to beat the direct kernels: at least 24 output channels and 8 input channels. Measured on llvmpipe (bench/kernels.ts, 2-core machine, median of
+ * Whether a convolution pass runs as matrix products (`pass` names it; the rule is now one for all three). 'auto':
+ * where the products are big enough for the matmul kernels' register tiles to beat the direct kernels: at least 24
+ * output channels and 8 input channels. Measured on llvmpipe (bench/kernels.ts, 2-core machine, median of
  * replays, two interleaved rounds): lowering ran the CapsNet PrimaryCaps conv (32 -> 64, 9x9, stride 2) at
  * 42-58 / 61-86 / 49-59 ms (forward / input / weight gradient) against the direct kernels' 77-105 / 233-343 /
  * 96-160, and DANN's conv2 (32 -> 48, 5x5) at 41-49 / 56-58 / 44-53 against 55-88 / 77-94 / 78-125; with one to

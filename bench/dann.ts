@@ -16,8 +16,8 @@ function data(batch: number) {
   return {xs: img(), xt: img(), ys: Int32Array.from({length: batch}, (_, i) => i % CLASSES)};
 }
 
-/** Seconds per compiled DANN training step (forward + backward + SGD momentum) of our model. */
-export async function oursDannStep(batch: number, n: number, warm: number, time: Timer): Promise<number> {
+/** Our compiled DANN training step (forward + backward + SGD momentum) and its inputs; dispose() frees it all. */
+export function oursDannStepBuild(batch: number): {run: () => Promise<number>; dispose: () => void} {
   wt.manualSeed(0);
   const net = new wt.transfer.DannNet(wt.transfer.dannMnistModel(C, CLASSES));
   const opt = new wt.SGD(net.parameters(), {lr: LR, momentum: MOMENTUM});
@@ -33,13 +33,18 @@ export async function oursDannStep(batch: number, n: number, warm: number, time:
     loss.backward(); opt.step(); opt.zeroGrad();
     return loss;
   }));
-  const sec = await time(n, warm, async () => { await step.run([xs, ys, xt]).item(); });
-  step.output.dispose();
-  step.dispose();
-  opt.dispose();
-  net.dispose();
-  dl.dispose();
-  return sec;
+  return {
+    run: () => step.run([xs, ys, xt]).item(),
+    dispose: () => { step.output.dispose(); step.dispose(); opt.dispose(); net.dispose(); dl.dispose(); },
+  };
+}
+
+/** Seconds per compiled DANN training step (forward + backward + SGD momentum) of our model. */
+export async function oursDannStep(batch: number, n: number, warm: number, time: Timer): Promise<number> {
+  const s = oursDannStepBuild(batch);
+  try {
+    return await time(n, warm, async () => { await s.run(); });
+  } finally { s.dispose(); }
 }
 
 /** The same step in TF.js ops (NHWC; gradient reversal as a custom gradient), timed the same way. */

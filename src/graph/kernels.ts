@@ -416,7 +416,8 @@ const matView = (t: Tensor, rows: number, cols: number): MatView =>
  * The weight gradient of a first layer with 32 output channels was lowered too (DANN conv1: 33-45 against 45-64
  * ms) until the generated weight tile: the small CapsNet's conv1 (1 -> 32, 9x9) then took 14 ms plus 2-3 for dy's
  * transpose against 30 plus 7 for im2col lowered (profiler, training step, shared cores). With 32 input channels
- * (PrimaryCaps, stride 2) the two were level (97 against 82 + 25 ms), so those stay lowered.
+ * (PrimaryCaps, stride 2) the two were level (97 against 82 + 25 ms), so those stay lowered. DANN's conv1 (3 -> 32,
+ * 5x5, `npm run bench:profile:dann`): weight gradient 22 + 4 ms direct against 48 + 11 lowered.
  */
 export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'weight'): boolean {
   const pref = kernelPrefs.convLowering;

@@ -10,6 +10,7 @@
 // The second form scores the experiment's saved seed-0 models (mnist-m2-<arm>-0.safetensors) the same way.
 // V2='{"colour":0.3}' passes mnist-m2 options (src/data/domains.ts, MnistMV2Options). Prints one JSON line per
 // run (`DIAG {...}`) and a table.
+import {existsSync} from 'node:fs';
 import * as wt from '../dist/lib/node/index.js';
 
 const savedModels = process.argv[2] === 'models' ? process.argv[3] ?? 'results/dann/models' : null;
@@ -89,7 +90,8 @@ async function saved(file) {
 
 const rows = [];
 const runs = savedModels
-  ? ['source-only', 'dann-lambda1', 'target-only'].map((a) => () => saved(`mnist-m2-${a}-0.safetensors`))
+  ? ['source-only', 'dann-lambda0.3', 'dann-lambda1', 'target-only'].filter((a) => existsSync(`${savedModels}/mnist-m2-${a}-0.safetensors`))
+    .map((a) => () => saved(`mnist-m2-${a}-0.safetensors`))
   : arms.map((a) => () => run(a));
 for (const f of runs) {
   const r = await f();

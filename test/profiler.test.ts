@@ -31,7 +31,10 @@ t('profile: every dispatch of a step is counted, rows sorted, FLOPs only where l
     assert.is(p.rows.reduce((s, r) => s + r.count, 0), step.dispatchCount);
     for (let i = 1; i < p.rows.length; i++) assert.ok(p.rows[i - 1].ms >= p.rows[i].ms, 'sorted by time');
     const conv = p.rows.find((r) => /^conv(2d|-gen)/.test(r.kernel) && r.count === 1 && !/bwd/.test(r.kernel));
-    assert.ok(conv && /2x1x8x8\*4x3x3/.test(conv.kernel) && conv.gflops > 0, `conv row names its shapes: ${conv?.kernel}`);
+    // A rate where the launcher states FLOPs, unless the kernel measured 0 ms: browsers quantize timestamp queries
+    // (to 100 us in Chrome), which a conv this small can fall under.
+    assert.ok(conv && /2x1x8x8\*4x3x3/.test(conv.kernel) && (conv.gflops > 0 || conv.ms === 0),
+      `conv row names its shapes and has a rate: ${conv?.kernel}, ${conv?.ms} ms, ${conv?.gflops} GFLOP/s`);
     assert.ok(p.rows.filter((r) => r.kernel.startsWith('elementwise:')).every((r) => Number.isNaN(r.gflops)));
     assert.match(wt.formatProfile(p), new RegExp(`method ${method}`));
     step.dispose();

@@ -1,21 +1,25 @@
 // Launchers of the capsule kernels (the generated ones in capsule-gen.ts where they apply, else shaders/capsule.wgsl,
-// declared as CAPSULE in shaders.ts) and the forward and backward passes of routing by agreement built from them. No autograd here: capsule.ts records the ops and
-// gradients.ts holds their rules.
+// declared as CAPSULE in shaders.ts) and the forward and backward passes of routing by agreement built from them.
+// No autograd here: capsule.ts records the ops and gradients.ts holds their rules.
 import * as K from './kernels.js';
 import {rt} from './engine.js';
 import {CAPSULE} from './shaders.js';
-import {agreementKernel, MAX_UNROLLED_D, outerSumKernel, PREDICT_BLOCK, predictBwdInputKernel, predictBwdWeightKernel, predictFwdKernel,
-  ROUTING_ROWS, weightedSumKernel, type CapsuleGenKernel} from './capsule-gen.js';
+import {agreementKernel, MAX_UNROLLED_D, outerSumKernel, PREDICT_BLOCK, predictBwdInputKernel, predictBwdWeightKernel,
+  predictFwdKernel, ROUTING_ROWS, weightedSumKernel, type CapsuleGenKernel} from './capsule-gen.js';
 import {empty, type Shape, type Tensor} from './tensor.js';
 
 /** Sizes of the capsule index space: batch, input capsules, output capsules, output dim, input dim. */
 export interface CapsDims { b: number; i: number; j: number; o: number; d: number }
 type Entry = Parameters<typeof CAPSULE.launch>[0];
 
-function run(entry: Entry, inputs: Tensor[], outShape: Shape, s: CapsDims, threads?: number): Tensor {
+/** Runs a hand-written entry of shaders/capsule.wgsl or a generated kernel (capsule-gen.ts) into a new tensor. */
+function run(kernel: Entry | CapsuleGenKernel, inputs: Tensor[], outShape: Shape, s: CapsDims, threads?: number): Tensor {
   const out = empty(outShape);
   const n = threads ?? out.size;
-  if (out.size) CAPSULE.launch(entry, {buffers: [...inputs.map((t) => t.buffer), out.buffer], params: {n, ...s}, threads: n});
+  if (!out.size) return out;
+  const args = {buffers: [...inputs.map((t) => t.buffer), out.buffer], params: {n, ...s}, threads: n};
+  if (typeof kernel === 'string') CAPSULE.launch(kernel, args);
+  else kernel.launch('main', args);
   return out;
 }
 
@@ -27,12 +31,6 @@ export const squashBwdK = (s: Tensor, g: Tensor, d: number) => run('squash_bwd',
 /** Whether the prediction transform runs on the generated kernels (src/graph/capsule-gen.ts). */
 const generated = (s: CapsDims) => K.kernelPrefs.capsulePredict !== 'scalar' && s.d >= 1 && s.d <= MAX_UNROLLED_D;
 
-function runGenerated(kernel: CapsuleGenKernel, inputs: Tensor[], outShape: Shape, s: CapsDims, threads: number): Tensor {
-  const out = empty(outShape);
-  if (out.size) kernel.launch('main', {buffers: [...inputs.map((t) => t.buffer), out.buffer], params: {n: threads, ...s}, threads});
-  return out;
-}
-
 /**
  * u [B, N, D], W [N, J, O, D] -> u_hat [B, N, J, O], and its two gradients. Measured on llvmpipe (small CapsNet
  * training step, batch 64, `npm run bench:profile:capsnet`, cores shared with a training), ms per step,
@@ -43,16 +41,16 @@ function runGenerated(kernel: CapsuleGenKernel, inputs: Tensor[], outShape: Shap
 export function predictK(u: Tensor, w: Tensor, s: CapsDims): Tensor {
   const {rows, outs} = PREDICT_BLOCK;
   if (!generated(s)) return run('predict_fwd', [u, w], [s.b, s.i, s.j, s.o], s);
-  return runGenerated(predictFwdKernel(s.d), [u, w], [s.b, s.i, s.j, s.o], s,
+  return run(predictFwdKernel(s.d), [u, w], [s.b, s.i, s.j, s.o], s,
     Math.ceil(s.b / rows) * s.i * Math.ceil(s.j * s.o / outs));
 }
 export function predictBwdInputK(g: Tensor, w: Tensor, s: CapsDims): Tensor {
   if (!generated(s)) return run('predict_bwd_input', [g, w], [s.b, s.i, s.d], s);
-  return runGenerated(predictBwdInputKernel(s.d), [g, w], [s.b, s.i, s.d], s, Math.ceil(s.b / PREDICT_BLOCK.rows) * s.i);
+  return run(predictBwdInputKernel(s.d), [g, w], [s.b, s.i, s.d], s, Math.ceil(s.b / PREDICT_BLOCK.rows) * s.i);
 }
 export function predictBwdWeightK(g: Tensor, u: Tensor, s: CapsDims): Tensor {
   if (!generated(s)) return run('predict_bwd_weight', [g, u], [s.i, s.j, s.o, s.d], s);
-  return runGenerated(predictBwdWeightKernel(s.d), [g, u], [s.i, s.j, s.o, s.d], s, s.i * Math.ceil(s.j * s.o / PREDICT_BLOCK.outs));
+  return run(predictBwdWeightKernel(s.d), [g, u], [s.i, s.j, s.o, s.d], s, s.i * Math.ceil(s.j * s.o / PREDICT_BLOCK.outs));
 }
 
 /**
@@ -69,15 +67,15 @@ const rowThreads = (s: CapsDims) => s.b * s.j * Math.ceil(s.i / ROUTING_ROWS);
  * i: right for CPU adapters, too few for a GPU, which keeps the hand-written one (a thread per output).
  */
 export const weightedSumK = (c: Tensor, uhat: Tensor, s: CapsDims) => vecRouting(s) && rt().ctx.report.isCpu
-  ? runGenerated(weightedSumKernel(s.o), [c, uhat], [s.b, s.j, s.o], s, s.b * s.j)
+  ? run(weightedSumKernel(s.o), [c, uhat], [s.b, s.j, s.o], s, s.b * s.j)
   : run('weighted_sum', [c, uhat], [s.b, s.j, s.o], s);
 /** [B, N, J, O] = c [B, N, J] * v [B, J, O]. */
 export const outerK = (c: Tensor, v: Tensor, s: CapsDims) => vecRouting(s)
-  ? runGenerated(outerSumKernel(s.o, 1), [c, v], [s.b, s.i, s.j, s.o], s, rowThreads(s))
+  ? run(outerSumKernel(s.o, 1), [c, v], [s.b, s.i, s.j, s.o], s, rowThreads(s))
   : run('outer', [c, v], [s.b, s.i, s.j, s.o], s);
 /** a [B, N, J] = u_hat [B, N, J, O] . v [B, J, O]. */
 export const agreementK = (uhat: Tensor, v: Tensor, s: CapsDims) => vecRouting(s)
-  ? runGenerated(agreementKernel(s.o), [v, uhat], [s.b, s.i, s.j], s, rowThreads(s))
+  ? run(agreementKernel(s.o), [v, uhat], [s.b, s.i, s.j], s, rowThreads(s))
   : run('agreement', [uhat, v], [s.b, s.i, s.j], s);
 
 /** What the routing forward keeps for its backward: every iteration's couplings, sums and outputs. */
@@ -147,7 +145,7 @@ export function routingBackwardK(uhat: Tensor, g: Tensor, st: RoutingState): Ten
     if (gv !== g) gv.dispose();
   }
   (gb as Tensor | null)?.dispose();
-  const du = vecRouting(dims, terms) ? runGenerated(outerSumKernel(o, terms), [A, X], uhat.shape, dims, rowThreads(dims))
+  const du = vecRouting(dims, terms) ? run(outerSumKernel(o, terms), [A, X], uhat.shape, dims, rowThreads(dims))
     : run('outer_sum', [A, X], uhat.shape, {...dims, d: terms});
   A.dispose();
   X.dispose();

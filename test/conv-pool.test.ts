@@ -36,6 +36,11 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
     .map((tile) => [`fwd, input and weight generated k${4 * tile.groups}p${tile.pixels}, hoisted`,
       {...direct, convForward: tile, convInput: tile, convWeight: tile}] as
       [string, Partial<typeof wt.kernelPrefs>]),
+  // The same tiles with their weights read from storage instead of a uniform array, and their row segments as
+  // floats where 'auto' would load 4-aligned ones as vec4s.
+  ['fwd, input and weight generated k8p8, hoisted, weights from storage, scalar segments',
+    {...direct, convForward: {groups: 2, pixels: 8, hoist: true}, convInput: {groups: 2, pixels: 8, hoist: true},
+      convWeight: {groups: 2, pixels: 8, hoist: true}, convUniformWeights: 'storage', convSegments4: false}],
   // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
   ['lowered to matmul', {convLowering: 'gemm'}],
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],
@@ -81,6 +86,15 @@ for (const [convWeight, target] of [['auto', 18], ['auto', 36], ['taps8', 18]] a
       ref: ([x, w]) => R.conv2d(x, w, null, [stride, stride], [pad, pad]), gatol: 1e-3,
     })));
 }
+
+// Weights past maxUniformBufferBindingSize (64 KiB here: 32 * 3 * 3 taps x 64 channels x 4 bytes = 72 KiB as
+// re-laid out) stay in storage on the generated tiles: same answer, and no uniform binding over the limit.
+t('conv2d whose weights do not fit a uniform binding reads them from storage', () =>
+  withPrefs({convLowering: 'direct'}, () => checkOp({
+    name: 'conv2d big weights', inputs: [R.randomNd([1, 32, 6, 7], 52), R.randomNd([64, 32, 3, 3], 53)],
+    gpu: ([x, w]) => wt.conv2d(x, w), ref: ([x, w]) => R.conv2d(x, w, null, [1, 1], [0, 0]),
+    refGrad: ([x, w], up) => R.conv2dGrad(x, w, up, [1, 1], [0, 0]), atol: 1e-3, sample: 48, gatol: 1e-3,
+  })));
 
 t('conv2d large (batch 16, 28x28 LeNet conv1), forward only', () => checkOp({
   name: 'conv2d large', inputs: [R.randomNd([16, 1, 28, 28], 44), R.randomNd([6, 1, 5, 5], 45)], gradOf: [],

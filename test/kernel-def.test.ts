@@ -72,6 +72,11 @@ t('a declaration that contradicts its file is an error at load naming the file a
     /shaders\/x\.wgsl: entry point 'b_main' is declared but the file has no fn b_main/);
   throwsWith(() => defineKernel({file: 'x.wgsl', code: `struct S { n: u32 }\n@group(0) @binding(0) var<uniform> p: S;\n${code}`, workgroupSize: 64,
     uniforms: {p: {n: 'u32'}}, entries: {a_main: 'p'}}), /shaders\/x\.wgsl: declares its own var<uniform>/);
+  // A struct at a later binding is still a second params block; a tensor bound as a uniform array is allowed.
+  throwsWith(() => defineKernel({file: 'x.wgsl', code: `struct S { n: u32 }\n@group(0) @binding(2) var<uniform> q: S;\n${code}`,
+    workgroupSize: 64, uniforms: {p: {n: 'u32'}}, entries: {a_main: 'p'}}), /shaders\/x\.wgsl: declares its own var<uniform>/);
+  defineKernel({file: 'y.wgsl', code: `@group(0) @binding(1) var<uniform> w: array<vec4<f32>, 4>;\n${code}`, workgroupSize: 64,
+    uniforms: {p: {n: 'u32'}}, entries: {a_main: 'p'}});
   throwsWith(() => defineKernel({file: 'x.wgsl', code: `override WG: u32 = 64u;\n${code}`, workgroupSize: 64, uniforms: {p: {n: 'u32'}}, entries: {a_main: 'p'}}),
     /declares override WG/);
   throwsWith(() => defineKernel({file: 'x.wgsl', code, workgroupSize: 64, uniforms: {p: {n: 'u32'}, q: {m: 'u32'}}, entries: {a_main: 'p'}}),

@@ -30,7 +30,9 @@ t('profile: every dispatch of a step is counted, rows sorted, FLOPs only where l
     assert.is(p.dispatches, step.dispatchCount, `${method}: dispatches per step`);
     assert.is(p.rows.reduce((s, r) => s + r.count, 0), step.dispatchCount);
     for (let i = 1; i < p.rows.length; i++) assert.ok(p.rows[i - 1].ms >= p.rows[i].ms, 'sorted by time');
-    const conv = p.rows.find((r) => /^conv(2d|-gen)/.test(r.kernel) && r.count === 1 && !/bwd/.test(r.kernel));
+    // The forward conv's row (hand-written conv_fwd* or a generated forward tile, conv-gen/k...): not a layout
+    // kernel of the same shapes (dy's transpose for the weight gradient states no FLOPs).
+    const conv = p.rows.find((r) => /^conv(2d:conv_fwd|-gen\/k\d)/.test(r.kernel) && r.count === 1);
     // A rate where the launcher states FLOPs, unless the kernel measured 0 ms: browsers quantize timestamp queries
     // (to 100 us in Chrome), which a conv this small can fall under.
     assert.ok(conv && /2x1x8x8\*4x3x3/.test(conv.kernel) && (conv.gflops > 0 || conv.ms === 0),

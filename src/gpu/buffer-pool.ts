@@ -7,7 +7,8 @@ export function sizeClass(bytes: number): number {
   return bytes <= p * 0.75 ? p * 0.75 : p;
 }
 
-export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */;
+// UNIFORM too: a kernel may read a small tensor (conv weights) as var<uniform> (runtime.ts, BufferBinding).
+export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x40 /* UNIFORM */ | 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */;
 
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();

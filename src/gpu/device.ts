@@ -62,7 +62,7 @@ export async function requestDevice(adapter: GPUAdapter, report: AdapterReport):
   const want: (keyof GPUSupportedLimits)[] = [
     'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup',
     'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxStorageBufferBindingSize', 'maxBufferSize',
-    'maxComputeWorkgroupsPerDimension',
+    'maxComputeWorkgroupsPerDimension', 'maxUniformBufferBindingSize',
   ];
   const requiredLimits: Record<string, number> = {};
   for (const k of want) {

@@ -7,12 +7,19 @@ import type {Profiler} from './profiler.js';
 
 export type Uniforms = ArrayBuffer | (() => ArrayBuffer);
 
+/**
+ * A buffer bound whole, or its first `size` bytes: a kernel that reads a small tensor as `var<uniform>` (on
+ * llvmpipe uniform loads cost about half a storage load) binds just the bytes it declares, since a pooled buffer
+ * may be larger than maxUniformBufferBindingSize.
+ */
+export type BufferBinding = GPUBuffer | {buffer: GPUBuffer; size: number};
+
 export interface Dispatch {
   kernel: KernelSource;
   entry: string;
   constants?: Record<string, number>;
-  /** Storage buffers, bound at @binding(1), @binding(2), ... in order. */
-  buffers: GPUBuffer[];
+  /** Buffers bound at @binding(1), @binding(2), ... in order (whole, or the first `size` bytes of one). */
+  buffers: BufferBinding[];
   /** Bound at @binding(0) as a uniform; a function is re-evaluated at every replay of a capture. */
   uniforms: Uniforms;
   workgroups: [number, number, number];
@@ -160,7 +167,7 @@ export class Runtime {
     const slot = target.put(data);
     if (this.capturing && typeof d.uniforms === 'function') this.capturing.dynamic.push({chunk: slot.chunk, offset: slot.offset, fn: d.uniforms});
     const entries: GPUBindGroupEntry[] = [{binding: 0, resource: {buffer: slot.buffer, offset: slot.offset, size: Math.ceil(Math.max(data.byteLength, 16) / 16) * 16}}];
-    d.buffers.forEach((b, i) => entries.push({binding: i + 1, resource: {buffer: b}}));
+    d.buffers.forEach((b, i) => entries.push({binding: i + 1, resource: 'buffer' in b ? {buffer: b.buffer, size: b.size} : {buffer: b}}));
     const bindGroup = this.device.createBindGroup({layout: pipeline.getBindGroupLayout(0), entries});
     const cmd: Command = {kind: 'dispatch', pipeline, bindGroup, wg: d.workgroups, label: labelOf(d), flops: d.flops ?? 0};
     this.stats.dispatches++;

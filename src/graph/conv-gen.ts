@@ -19,9 +19,16 @@ export interface ConvTile {
    * than per multiply-add (llvmpipe's storage loads go lane by lane), so this cuts a 5x5 kernel's loads ~3x.
    */
   hoist?: boolean;
+  /**
+   * Set by the launchers (kernels.ts, hoistedPixels) where a held row segment starts on a multiple of 4 floats:
+   * load it as vec4s, a quarter of the loads (each of which llvmpipe runs lane by lane). Columns past a row's end
+   * then read the next row (or, clamped, the buffer's last vec4) and are masked or never stored, as before.
+   */
+  segments4?: boolean;
 }
 
-export const convTileName = (t: ConvTile): string => `k${4 * t.groups}p${t.pixels}${t.hoist ? 'h' : ''}`;
+export const convTileName = (t: ConvTile): string =>
+  `k${4 * t.groups}p${t.pixels}${t.hoist ? 'h' : ''}${t.segments4 ? 'v' : ''}`;
 
 export type ConvTileKernel = KernelDef<typeof CONV2D.uniforms, {main: 'p'}>;
 
@@ -38,6 +45,35 @@ function declare(name: string, bindings: string[], body: () => string[]): ConvTi
     uniforms: CONV2D.uniforms, entries: {main: 'p'}});
   cache.set(name, def);
   return def;
+}
+
+/**
+ * The weights' binding (@binding(2), vec4s): storage, or with `uniformVec4s` > 0 a uniform array of that many vec4s.
+ * llvmpipe loads a storage value lane by lane in a loop with a branch per lane, and a uniform value with one gather
+ * (measured: a loop of vec4 weight loads ran 1.8x faster from a uniform buffer), so small weights are bound as
+ * uniforms where they fit maxUniformBufferBindingSize (kernels.ts, uniformWeightVec4s). The array's length is part
+ * of the WGSL type, so such a kernel is generated per weight size.
+ */
+function weightBinding(name: string, uniformVec4s: number): string {
+  return uniformVec4s > 0 ? `@group(0) @binding(2) var<uniform> ${name}: array<vec4<f32>, ${uniformVec4s}>;`
+    : `@group(0) @binding(2) var<storage, read> ${name}: array<vec4<f32>>;`;
+}
+const uniformSuffix = (uniformVec4s: number) => (uniformVec4s > 0 ? `-u${uniformVec4s}` : '');
+
+/**
+ * Loads a row segment of `count` floats as vec4s from `buf` (an array<vec4<f32>> holding the tensor of `floats`
+ * elements, a u32 expression) starting at the float index `start` (an i32 expression, a multiple of 4, possibly
+ * negative or past the end: the vec4 index is clamped into the tensor, and the caller masks or never stores what
+ * such columns feed). Segment value j is `${name}${j}v`. The bound is the tensor's size from the params, not
+ * arrayLength(): a pooled buffer is usually larger than its tensor.
+ */
+function segment4(buf: string, floats: string, start: string, count: number, name: string, indent: string): string[] {
+  const L = [`${indent}let ${name}q = (${start}) / 4;`, `${indent}let ${name}last = i32((${floats} + 3u) / 4u) - 1;`];
+  for (let m = 0; m < Math.ceil(count / 4); m++) {
+    L.push(`${indent}let ${name}m${m} = ${buf}[u32(clamp(${name}q + ${m}, 0, ${name}last))];`);
+  }
+  for (let j = 0; j < count; j++) L.push(`${indent}let ${name}${j}v = ${name}m${j >> 2}[${j & 3}];`);
+  return L;
 }
 
 /**
@@ -90,13 +126,16 @@ function storeRows(groups: number, pixels: number, o: RowStore): string[] {
  * A forward tile's kernel (entry point `main`, 1-D launch), generated and declared at its first use. A hoisting
  * tile is generated for one kernel width and column stride (`kw`, `sw`).
  */
-export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1): ConvTileKernel {
+export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uniformWeights = 0): ConvTileKernel {
   if (t.hoist && !(kw >= 1 && sw >= 1)) {
     throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: hoisting needs the kernel width and stride`);
   }
-  const name = `${convTileName(t)}${t.hoist ? `-kw${kw}s${sw}` : ''}${hasBias ? 'b' : ''}`;
-  const bindings = ['@group(0) @binding(1) var<storage, read> fx: array<f32>;',
-    '@group(0) @binding(2) var<storage, read> fw: array<vec4<f32>>;',
+  const name = `${convTileName(t)}${t.hoist ? `-kw${kw}s${sw}` : ''}${hasBias ? 'b' : ''}${uniformSuffix(uniformWeights)}`;
+  if (t.segments4 && !(t.hoist && t.pixels % 4 === 0)) {
+    throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: vec4 segments need a hoisting tile of 4k pixels`);
+  }
+  const bindings = [`@group(0) @binding(1) var<storage, read> fx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
+    weightBinding('fw', uniformWeights),
     '@group(0) @binding(3) var<storage, read> fbias: array<f32>;',
     '@group(0) @binding(4) var<storage, read_write> fy: array<f32>;'];
   return declare(name, bindings, () => {
@@ -109,14 +148,20 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1): Co
     // Hoisting: segment column t of a kernel row is input column ow0 * SW + t, clamped (only pixels past the row's
     // end read past it, and they are never stored).
     const S = (P - 1) * sw + kw, ss = [...Array(S).keys()];
-    if (t.hoist) for (const j of ss) L.push(`  let s${j}c = min(ow0 * ${sw}u + ${j}u, p.W - 1u);`);
+    if (t.hoist && !t.segments4) for (const j of ss) L.push(`  let s${j}c = min(ow0 * ${sw}u + ${j}u, p.W - 1u);`);
     L.push('  for (var c = 0u; c < p.C; c++) {');
     L.push('    let xplane = (n * p.C + c) * p.H * p.W;');
     L.push('    for (var kh = 0u; kh < p.KH; kh++) {');
     L.push('      let xrow = xplane + (oh * p.SH + kh) * p.W;');
     L.push(`      var wi = ((c * p.KH + kh) * p.KW) * p.groups4 + ${G}u * kg;`);
-    if (t.hoist) {
+    if (t.segments4) {
+      // Unpadded, W % 4 == 0 and pixels % 4 == 0: the segment starts 4-aligned.
+      L.push(...segment4('fx', 'p.N * p.C * p.H * p.W', `i32(xrow + ow0 * ${sw}u)`, S, 'x', '      '));
+      for (const j of ss) L.push(`      let s${j} = x${j}v;`);
+    } else if (t.hoist) {
       for (const j of ss) L.push(`      let s${j} = fx[xrow + s${j}c];`);
+    }
+    if (t.hoist) {
       for (let k = 0; k < kw; k++) {
         for (const g of gg) L.push(`      let w${k}_${g} = fw[wi + ${k}u * p.groups4 + ${g}u];`);
         for (const q of pp) for (const g of gg) L.push(`      a${g}_${q} += s${q * sw + k} * w${k}_${g};`);
@@ -151,10 +196,13 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1): Co
  * the dy row segment of columns iw0 + PW - (KW - 1) .. iw0 + PW + pixels - 1 is loaded once and serves all KW taps.
  * Same bindings and weight layout ([K * KH * KW, Cpad] read as vec4) as conv_bwd_input8 in shaders/conv2d.wgsl.
  */
-export function convBwdInputKernel(t: ConvTile, kw: number): ConvTileKernel {
-  const name = `in-k${4 * t.groups}p${t.pixels}-kw${kw}`;
-  const bindings = ['@group(0) @binding(1) var<storage, read> bdy: array<f32>;',
-    '@group(0) @binding(2) var<storage, read> bw: array<vec4<f32>>;',
+export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0): ConvTileKernel {
+  const name = `in-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}-kw${kw}${uniformSuffix(uniformWeights)}`;
+  if (t.segments4 && t.pixels % 4 !== 0) {
+    throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: vec4 segments need 4k pixels`);
+  }
+  const bindings = [`@group(0) @binding(1) var<storage, read> bdy: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
+    weightBinding('bw', uniformWeights),
     '@group(0) @binding(3) var<storage, read_write> bdx: array<f32>;'];
   return declare(name, bindings, () => {
     const G = t.groups, P = t.pixels, S = P + kw - 1;
@@ -176,7 +224,13 @@ export function convBwdInputKernel(t: ConvTile, kw: number): ConvTileKernel {
     L.push(`    var wi = kh * p.KW * p.groups4 + ${G}u * cg;`);
     L.push('    for (var k = 0u; k < p.K; k++) {');
     // select, not a product with 0: a clamped column holding Inf must still contribute exactly 0.
-    for (const j of ss) L.push(`      let d${j} = select(0.0, bdy[dyi + c${j}], m${j});`);
+    // With vec4 segments (OW % 4 == 0, (KW - 1 - PW) % 4 == 0, pixels % 4 == 0) the segment starts 4-aligned.
+    if (t.segments4) {
+      L.push(...segment4('bdy', 'p.N * p.K * p.OH * p.OW', `i32(dyi + iw0 + p.PW) - ${kw - 1}`, S, 'y', '      '));
+      for (const j of ss) L.push(`      let d${j} = select(0.0, y${j}v, m${j});`);
+    } else {
+      for (const j of ss) L.push(`      let d${j} = select(0.0, bdy[dyi + c${j}], m${j});`);
+    }
     for (let k = 0; k < kw; k++) {
       for (const g of gg) L.push(`      let w${k}_${g} = bw[wi + ${k}u * p.groups4 + ${g}u];`);
       for (const q of pp) for (const g of gg) L.push(`      a${g}_${q} += d${q + kw - 1 - k} * w${k}_${g};`);
@@ -201,8 +255,11 @@ export function convBwdInputKernel(t: ConvTile, kw: number): ConvTileKernel {
  * of dy once, for pixels x groups x KW vec4 multiply-adds.
  */
 export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTileKernel {
-  const name = `w-k${4 * t.groups}p${t.pixels}-kw${kw}s${sw}`;
-  const bindings = ['@group(0) @binding(1) var<storage, read> wx: array<f32>;',
+  const name = `w-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}-kw${kw}s${sw}`;
+  if (t.segments4 && t.pixels % 4 !== 0) {
+    throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: vec4 segments need 4k pixels`);
+  }
+  const bindings = [`@group(0) @binding(1) var<storage, read> wx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     '@group(0) @binding(2) var<storage, read> wdy: array<vec4<f32>>;   // [N][OH][OW][Kpad/4]',
     '@group(0) @binding(3) var<storage, read_write> wdw: array<f32>;   // [split][K][C][KH][KW]'];
   return declare(name, bindings, () => {
@@ -227,10 +284,12 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     L.push(`      let dyrow = (n * p.OH + oh) * p.OW * p.groups4 + ${G}u * kg;`);
     L.push(`      for (var ow0 = 0u; ow0 < p.OW; ow0 += ${P}u) {`);
     // Input column of segment entry j: ow0 * SW + j - PW; outside the row it reads a clamped column times 0.
+    // With vec4 segments (W % 4 == 0, PW % 4 == 0, pixels % 4 == 0) the segment starts 4-aligned.
+    if (t.segments4) L.push(...segment4('wx', 'p.N * p.C * p.H * p.W', `i32(xrow + ow0 * ${sw}u) - i32(p.PW)`, S, 'x', '        '));
     for (const j of ss) {
       L.push(`        let x${j}c = i32(ow0 * ${sw}u + ${j}u) - i32(p.PW);`);
-      L.push(`        let s${j} = select(0.0, wx[xrow + u32(clamp(x${j}c, 0, i32(p.W) - 1))],`,
-        `          x${j}c >= 0 && x${j}c < i32(p.W));`);
+      const value = t.segments4 ? `x${j}v` : `wx[xrow + u32(clamp(x${j}c, 0, i32(p.W) - 1))]`;
+      L.push(`        let s${j} = select(0.0, ${value}, x${j}c >= 0 && x${j}c < i32(p.W));`);
     }
     // Output columns past the row's end read a clamped column times 0.
     for (const q of pp) {

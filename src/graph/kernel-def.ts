@@ -20,7 +20,7 @@
 // Kernels generated in TypeScript (matmul-gen.ts, conv-gen.ts) are declared the same way when generated, with
 // the uniforms of the hand-written file they stand in for (its KernelDef's `uniforms`): one launch's params then
 // pack identically for either.
-import {grid1d} from '../gpu/runtime.js';
+import {grid1d, type BufferBinding} from '../gpu/runtime.js';
 import type {KernelSource} from '../gpu/pipelines.js';
 import {rt} from './engine.js';
 import numerics from '../../shaders/numerics.wgsl';
@@ -61,8 +61,8 @@ export interface KernelDecl<U extends Record<string, Fields>, E extends Record<s
 }
 
 export interface Launch<F extends Fields> {
-  /** Storage buffers, bound at @binding(1), @binding(2), ... in order. */
-  buffers: GPUBuffer[];
+  /** Buffers bound at @binding(1), @binding(2), ... in order (whole, or their first `size` bytes). */
+  buffers: BufferBinding[];
   /** The uniform values; a function is re-read at every replay of a captured step (a fresh seed, say). */
   params: ParamValues<F> | (() => ParamValues<F>);
   /** Override constants of the WGSL file (WG excepted: it comes from the declaration). */
@@ -154,7 +154,13 @@ export function defineKernel<const U extends Record<string, Fields>, const E ext
   const {file, code, workgroupSize, uniforms, entries, codes = {}} = decl;
   // Checked at load, naming the kernel: a hand-written struct or WG would duplicate (and could contradict) the
   // generated one; a declared entry point missing from the file would only fail at its first launch.
-  if (/var\s*<\s*uniform\s*>/.test(code)) fail(file, 'declares its own var<uniform>; its uniforms come from its defineKernel() declaration');
+  // A tensor may be bound as a uniform array at binding 1 or later (small conv weights: conv-gen.ts); the params
+  // struct at binding 0 is the declaration's alone.
+  for (const m of code.matchAll(/(?:@binding\s*\(\s*(\d+)\s*\)\s*)?var\s*<\s*uniform\s*>\s*\w+\s*:\s*(\w+)/g)) {
+    if (!(Number(m[1]) >= 1 && m[2] === 'array')) {
+      fail(file, 'declares its own var<uniform>; its uniforms come from its defineKernel() declaration');
+    }
+  }
   const ownWg = /\boverride\s+(WG(_[XY])?)\b/.exec(code);
   if (ownWg) fail(file, `declares override ${ownWg[1]}; the workgroup size comes from its defineKernel() declaration`);
   const dims: readonly [number, number] = typeof workgroupSize === 'number' ? [workgroupSize, 1] : workgroupSize;

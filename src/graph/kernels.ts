@@ -6,6 +6,7 @@ import {empty, fmt, sizeOf, type Shape, type Tensor} from './tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from './op-codes.js';
 import {convBwdInputKernel, convBwdWeightKernel, convFwdKernel, type ConvTile} from './conv-gen.js';
 import {matmulTileKernel, tileFits, tileGrid, type MatmulTile} from './matmul-gen.js';
+import type {BufferBinding} from '../gpu/runtime.js';
 
 export const contiguousStrides = (shape: Shape): number[] => {
   const s = new Array(shape.length).fill(1);
@@ -79,7 +80,26 @@ export const kernelPrefs = {
   capsuleRouting: 'auto' as 'auto' | 'scalar',
   /** Unbroadcast unary and binary ops and fills over n % 4 == 0 elements as vec4s (false: one element per thread). */
   elementwiseVec4: true,
+  /**
+   * The generated conv forward and input-gradient tiles read their (re-laid-out) weights as a uniform array where
+   * they fit maxUniformBufferBindingSize ('auto'), or always from storage ('storage'). See conv-gen.ts,
+   * weightBinding().
+   */
+  convUniformWeights: 'auto' as 'auto' | 'storage',
+  /** The generated conv tiles load row segments as vec4s where they start 4-aligned (see hoistedPixels). */
+  convSegments4: true,
 };
+
+/**
+ * How many vec4s of `t` a generated conv tile reads as a uniform array (0: from storage): all of it, when the
+ * preference allows and it fits the device's maxUniformBufferBindingSize.
+ */
+function uniformWeightVec4s(t: Tensor): number {
+  if (kernelPrefs.convUniformWeights !== 'auto') return 0;
+  const bytes = t.size * 4;
+  return bytes % 16 === 0 && bytes <= rt().ctx.device.limits.maxUniformBufferBindingSize ? bytes / 16 : 0;
+}
+const weightBinding = (t: Tensor, vec4s: number) => (vec4s > 0 ? {buffer: t.buffer, size: vec4s * 16} : t.buffer);
 
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -384,20 +404,29 @@ export const CONV_FWD_AUTO: {tile: ConvTile | null} = {tile: {groups: 2, pixels:
  * step, hand-written -> generated: conv2 input gradient 8.8 -> 5.1-5.7; weight gradients (conv2 + conv1)
  * 6.7-7.9 + 4.8-5.3 -> 3.2-4.1 + 1.9-2.6 plus 1.9-2.1 for dy's transpose; the forwards with hoisting
  * (CONV_FWD_AUTO) 3.1 -> 2.1 and 2.8-3.1 -> 2.3. The whole step's kernel time went from 37.6-38.4 to 29-31 ms.
+ * Weights read as uniforms and 4-aligned segments loaded as vec4s (convUniformWeights, convSegments4; profiler,
+ * LeNet step, back to back on an idle machine, ms): conv2 input gradient 5.6 -> 3.1, conv2 forward 2.1 -> 0.85,
+ * conv1 forward 1.7 -> 1.1, conv1 weight gradient 2.0 -> 1.5, conv2 weight gradient 2.9 -> 2.8 (its dy loads
+ * dominate); the step's kernel time 27.4 -> 20.2.
  */
 export const CONV_GRAD_AUTO: {input: ConvTile | null; weight: ConvTile | null} =
   {input: {groups: 2, pixels: 0, hoist: true}, weight: {groups: 2, pixels: 0, hoist: true}};
 
 /**
  * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8, the one with the fewest
- * loads per row. Each step of P pixels loads a (P - 1) * stride + KW segment and, besides it, KW * groups weight
- * vec4s (forward, input gradient) or P * groups dy vec4s (weight gradient). So the LeNet conv2 input gradient's
- * 12-wide rows take 6 (two steps, none wasted) and a 20-wide forward row 8.
+ * loads per row (a tile that names its pixels keeps them). Each step of P pixels loads a (P - 1) * stride + KW
+ * segment and, besides it, KW * groups weight vec4s (forward, input gradient) or P * groups dy vec4s (weight
+ * gradient). So the LeNet conv2 input gradient's 12-wide rows take 6 (two steps, none wasted) and a 20-wide forward
+ * row 8. Where the launcher says the segments start 4-aligned (`aligned`) and kernelPrefs.convSegments4 allows, a
+ * P of 4 or 8 loads its segment as vec4s (ConvTile.segments4), a quarter of the loads.
  */
-export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: number, perStep: 'weights' | 'dy'): ConvTile {
-  if (t.pixels > 0) return t;
-  const loads = (p: number) => Math.ceil(width / p) * ((p - 1) * stride + kw + (perStep === 'weights' ? kw : p) * t.groups);
-  return {...t, pixels: [8, 6, 4].reduce((best, p) => (loads(p) < loads(best) ? p : best))};
+export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: number, perStep: 'weights' | 'dy',
+  aligned = false): ConvTile {
+  const vec = aligned && kernelPrefs.convSegments4 && t.segments4 !== false;
+  const segment = (p: number) => ((p - 1) * stride + kw) / (vec && p % 4 === 0 ? 4 : 1);
+  const loads = (p: number) => Math.ceil(width / p) * (Math.ceil(segment(p)) + (perStep === 'weights' ? kw : p) * t.groups);
+  const pixels = t.pixels > 0 ? t.pixels : [8, 6, 4].reduce((best, p) => (loads(p) < loads(best) ? p : best));
+  return {...t, pixels, segments4: vec && pixels % 4 === 0};
 }
 
 // ---- conv2d lowered to matrix products (im2col; the kernels' layout is described in shaders/conv2d.wgsl) ----
@@ -495,18 +524,21 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   const padded = g.PH > 0 || g.PW > 0;
   const chosen = typeof pref === 'object' ? (padded ? null : pref)
     : pref === 'auto' && !padded ? CONV_FWD_AUTO.tile : null;
-  const tile = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weights');
+  // Unpadded here: the input segment starts 4-aligned when rows are a multiple of 4 wide.
+  const tile = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weights', !!chosen.hoist && g.W % 4 === 0);
   const k8 = pref !== 'k4';
   const groups4 = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : k8 ? 2 * Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const ckk = g.C * g.KH * g.KW;
   // [K, C*KH*KW] -> [C*KH*KW, Kpad]: rows of output channels read as vec4.
   const wt = empty([ckk, groups4 * 4]);
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
-  const launch = {buffers: [x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
+  const launch = {buffers: <BufferBinding[]>[x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
     params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
   if (tile) {
     const threads = g.N * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
-    convFwdKernel(tile, !!bias, g.KW, g.SW).launch('main', {...launch, threads});
+    const u = uniformWeightVec4s(wt);
+    launch.buffers[1] = weightBinding(wt, u);
+    convFwdKernel(tile, !!bias, g.KW, g.SW, u).launch('main', {...launch, threads});
   } else {
     const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);
     const constants: Record<string, number> = {HAS_BIAS: bias ? 1 : 0};
@@ -523,16 +555,19 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const pref = kernelPrefs.convInput;
   const stride1 = g.SH === 1 && g.SW === 1;
   const chosen = !stride1 ? null : typeof pref === 'object' ? pref : pref === 'auto' ? CONV_GRAD_AUTO.input : null;
-  const tile = chosen && hoistedPixels(chosen, g.W, g.KW, 1, 'weights');
+  // dy's segment starts at column iw0 + PW - (KW - 1): 4-aligned when that offset and dy's rows are.
+  const tile = chosen && hoistedPixels(chosen, g.W, g.KW, 1, 'weights', g.OW % 4 === 0 && (g.KW - 1 - g.PW) % 4 === 0);
   const c8 = pref !== 'c4';
   const groups4 = tile ? tile.groups * Math.ceil(g.C / (4 * tile.groups)) : c8 ? 2 * Math.ceil(g.C / 8) : Math.ceil(g.C / 4);
   const kk = g.KH * g.KW;
   // [K, C, KH*KW] -> [K, KH*KW, Cpad]
   const wt = empty([g.K * kk, groups4 * 4]);
   copyK(w, wt, [g.K, g.C, kk], [g.C * kk, kk, 1], [kk * groups4 * 4, 1, groups4 * 4]);
-  const launch = {buffers: [dy.buffer, wt.buffer, dx.buffer], params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
+  const launch = {buffers: <BufferBinding[]>[dy.buffer, wt.buffer, dx.buffer], params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
   if (tile) {
-    convBwdInputKernel(tile, g.KW).launch('main', {...launch, threads: g.N * (groups4 / tile.groups) * g.H * Math.ceil(g.W / tile.pixels)});
+    const u = uniformWeightVec4s(wt);
+    launch.buffers[1] = weightBinding(wt, u);
+    convBwdInputKernel(tile, g.KW, u).launch('main', {...launch, threads: g.N * (groups4 / tile.groups) * g.H * Math.ceil(g.W / tile.pixels)});
   } else {
     const threads = c8 ? g.N * (groups4 / 2) * g.H * g.SW * Math.ceil(Math.ceil(g.W / g.SW) / 4) : g.N * groups4 * g.H * Math.ceil(g.W / 4);
     CONV2D.launch(c8 ? 'conv_bwd_input8' : 'conv_bwd_input', {...launch, threads});
@@ -546,7 +581,7 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const ckk = g.C * g.KH * g.KW;
   const wpref = kernelPrefs.convWeight;
   const chosen = typeof wpref === 'object' ? wpref : wpref === 'auto' ? CONV_GRAD_AUTO.weight : null;
-  const tile = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'dy');
+  const tile = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'dy', g.W % 4 === 0 && g.PW % 4 === 0);
   const taps8 = wpref !== 'cols4';
   const groups = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : taps8 ? Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const base = tile ? (groups / tile.groups) * g.C * g.KH

@@ -19,6 +19,7 @@ maybe('every shared test file passes in the browser', () => withPage(resolve('di
   console.log(`\n    # browser suite (${r.adapter}): ${r.passed} passed, ${r.total - r.passed} failed, ${r.skipped} skipped`);
   assert.equal(errors, [], 'no page errors');
   if (!only.length) assert.ok(r.total >= 300, `the shared files ran in the browser: ${r.total} tests`);
+  else assert.ok(r.total > 0, `WGT_BROWSER_FILES=${only.join(',')} names no shared test file`);
   // uvu's Total counts the tests that ran (skipped ones are not in it). On a failure, show uvu's report of it:
   // each FAIL line and the lines after it (the assertion's message and diff).
   const lines = r.output.split('\n');

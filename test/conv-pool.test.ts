@@ -20,6 +20,11 @@ const convs: ConvCase[] = [
   {x: [2, 5, 12, 12], w: [6, 5, 9, 9], stride: [2, 2], pad: [0, 0], bias: true},    // CapsNet-like 9x9 stride 2
   {x: [2, 10, 7, 9], w: [5, 10, 3, 5], stride: [1, 1], pad: [1, 2], bias: true},   // stride 1, width padded, C > 8
   {x: [1, 3, 5, 6], w: [4, 3, 2, 1], stride: [1, 1], pad: [0, 0], bias: false},    // KW 1
+  // vec4 row segments at the tensor's ends: a forward row of 10 outputs read by 8-pixel tiles (the last segment
+  // runs past the last row), and width padding 4 with a 9-wide kernel (the weight gradient's segment starts at
+  // column -4; the input gradient's at iw0 + PW - (KW - 1) = iw0 - 4).
+  {x: [2, 3, 6, 12], w: [5, 3, 3, 3], stride: [1, 1], pad: [0, 0], bias: true},
+  {x: [2, 3, 6, 8], w: [4, 3, 3, 9], stride: [1, 1], pad: [1, 4], bias: false},
 ];
 // Every conv kernel variant on every case (kernelPrefs force them; 'auto' is what the adapter picks). The direct
 // kernels are forced with convLowering 'direct' (else 'auto' may lower a case to matrix products instead).
@@ -36,6 +41,8 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
     .map((tile) => [`fwd, input and weight generated k${4 * tile.groups}p${tile.pixels}, hoisted`,
       {...direct, convForward: tile, convInput: tile, convWeight: tile}] as
       [string, Partial<typeof wt.kernelPrefs>]),
+  // The weight-gradient tile holding 2 kernel rows per thread: 5-row kernels end in a half-empty block.
+  ['weight generated k8p8, 2 kernel rows per thread', {...direct, convWeight: {groups: 2, pixels: 8, hoist: true, rows: 2}}],
   // The same tiles with their weights read from storage instead of a uniform array, and their row segments as
   // floats where 'auto' would load 4-aligned ones as vec4s.
   ['fwd, input and weight generated k8p8, hoisted, weights from storage, scalar segments',
@@ -87,8 +94,9 @@ for (const [convWeight, target] of [['auto', 18], ['auto', 36], ['taps8', 18]] a
     })));
 }
 
-// Weights past maxUniformBufferBindingSize (64 KiB here: 32 * 3 * 3 taps x 64 channels x 4 bytes = 72 KiB as
-// re-laid out) stay in storage on the generated tiles: same answer, and no uniform binding over the limit.
+// Weights past the uniform cap (UNIFORM_WEIGHTS_MAX_BYTES, 64 KiB, or a device's smaller limit: 32 * 3 * 3 taps x
+// 64 channels x 4 bytes = 72 KiB as re-laid out) stay in storage on the generated tiles: same answer, and no
+// uniform binding over the limit.
 t('conv2d whose weights do not fit a uniform binding reads them from storage', () =>
   withPrefs({convLowering: 'direct'}, () => checkOp({
     name: 'conv2d big weights', inputs: [R.randomNd([1, 32, 6, 7], 52), R.randomNd([64, 32, 3, 3], 53)],

@@ -5,7 +5,7 @@ import {PNG} from 'pngjs';
 import {loadMnist, type ImageSet} from '../src/data/mnist.js';
 import {trainTestSplit, subset} from '../src/data/split.js';
 import {DataLoader, perClass} from '../src/data/loader.js';
-import {affineJitter, inverted, mnistM, noisy, rotated} from '../src/data/domains.js';
+import {affineJitter, binarised, inverted, mnistM, noisy, rotated} from '../src/data/domains.js';
 import {gridPng} from '../src/data/png.js';
 import {loadDataset} from '../src/data/datasets.js';
 
@@ -80,6 +80,26 @@ t('MNIST-M style: 3 channels in 0..1, deterministic, separate train/test texture
   assert.ok(a.images.every((v) => v >= 0 && v <= 1));
   // |texture - digit|: inside the digit the colours flip relative to the background texture
   assert.throws(() => mnistM(a), /needs a 1-channel digit set/);
+});
+
+t('MNIST-M reference recipe: masks at a threshold of 0 take every inked pixel, and a shared pool gives test crops the training textures', () => {
+  const set = subset(mnist, Array.from({length: 20}, (_, i) => i * 7));
+  const inked = set.images.filter((v) => v > 0).length, cores = set.images.filter((v) => v > 0.5).length;
+  assert.ok(inked > cores, 'some pixels are inked but below 0.5');
+  // Where the mask is 1, |texture - 1| = 1 - texture: count pixels whose value differs between the two thresholds.
+  const at = (threshold: number) => mnistM(set, {split: 'train', style: 'v2', threshold});
+  const a = at(0.5), b = at(0);
+  let changed = 0;
+  for (let i = 0; i < set.n; i++) for (let p = 0; p < 784; p++) if (a.images[i * 3 * 784 + p] !== b.images[i * 3 * 784 + p]) changed++;
+  assert.is(changed, inked - cores, 'exactly the pixels inked below 0.5 change (channel 0)');
+  // The shared pool: test crops come from the training pool (same textures, other crops), so the test split with
+  // sharedPool differs from the default test split, and the training split is the same either way.
+  const trainShared = mnistM(set, {split: 'train', style: 'v2', sharedPool: true});
+  assert.equal(Array.from(trainShared.images.slice(0, 500)), Array.from(mnistM(set, {split: 'train', style: 'v2'}).images.slice(0, 500)));
+  const testOwn = mnistM(set, {split: 'test', style: 'v2'}), testShared = mnistM(set, {split: 'test', style: 'v2', sharedPool: true});
+  assert.not.equal(Array.from(testOwn.images.slice(0, 500)), Array.from(testShared.images.slice(0, 500)));
+  assert.equal(Array.from(binarised(set).images.slice(0, 784)), Array.from(set.images.slice(0, 784), (v) => (v > 0 ? 1 : 0)));
+  assert.throws(() => mnistM(set, {threshold: 1}), /mnistM: threshold must be in \[0, 1\), got 1/);
 });
 
 t('MNIST-M v2: meanGap keeps crop means away from mid-grey (where the digit would vanish); a gap that leaves nothing is refused', () => {

@@ -56,6 +56,16 @@ export interface MnistMOptions {
   /** 'v1' (default, dataset 'mnist-m'): smooth procedural colour fields; 'v2' (dataset 'mnist-m2'): see MnistMV2Options. */
   style?: 'v1' | 'v2';
   v2?: MnistMV2Options;
+  /**
+   * A pixel belongs to the digit's mask when its grey value is above this. 0.5 (default) keeps the stroke cores;
+   * 0 takes every inked pixel, as the reference MNIST-M recipe does (tf-dann's create_mnistm.py: `x > 0`).
+   */
+  threshold?: number;
+  /**
+   * Draw the test split's crops from the training split's texture pool (the reference recipe: one photo pool for
+   * both), instead of a pool of its own (default false: test textures never seen in training).
+   */
+  sharedPool?: boolean;
 }
 
 const T2 = 96; // v2 texture size: crops of 28 x 28 from a 96 x 96 field
@@ -137,7 +147,9 @@ export function mnistM(set: ImageSet, opts: MnistMOptions = {}): ImageSet {
   if (style !== 'v1' && style !== 'v2') throw new Error(`webgpu-transfer: mnistM: style must be 'v1' or 'v2', got '${style}'`);
   const seed = opts.seed ?? 0, pool = opts.poolSize ?? (style === 'v2' ? 200 : 64);
   // Separate texture pools: train textures and test textures never coincide.
-  const poolSeed = (seed * 2 + (opts.split === 'test' ? 1 : 0)) * 7919 + 17;
+  const threshold = opts.threshold ?? 0.5;
+  if (!(threshold >= 0 && threshold < 1)) throw new Error(`webgpu-transfer: mnistM: threshold must be in [0, 1), got ${threshold}`);
+  const poolSeed = (seed * 2 + (opts.split === 'test' && !opts.sharedPool ? 1 : 0)) * 7919 + 17;
   const v2 = {...MNIST_M2_DEFAULTS, ...opts.v2};
   const T = style === 'v2' ? T2 : T1;
   const textures = Array.from({length: pool}, (_, i) => (style === 'v2' ? textureV2(poolSeed + i * 104729, v2) : texture(poolSeed + i * 104729)));
@@ -149,11 +161,16 @@ export function mnistM(set: ImageSet, opts: MnistMOptions = {}): ImageSet {
     const tex = textures[Math.floor(r() * pool)];
     const ox = Math.floor(r() * (T - W)), oy = Math.floor(r() * (T - H));
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-      const d = set.images[i * px + y * W + x] > 0.5 ? 1 : 0;
+      const d = set.images[i * px + y * W + x] > threshold ? 1 : 0;
       for (let c = 0; c < 3; c++) images[(i * 3 + c) * px + y * W + x] = Math.abs(tex[(c * T + oy + y) * T + ox + x] - d);
     }
   }
   return {...set, images, channels: 3};
+}
+
+/** Pixels above `threshold` become 1, the rest 0 (the reference DANN recipe feeds MNIST binarised at 0). */
+export function binarised(set: ImageSet, threshold = 0): ImageSet {
+  return {...set, images: set.images.map((v) => (v > threshold ? 1 : 0))};
 }
 
 export function inverted(set: ImageSet): ImageSet { return {...set, images: set.images.map((v) => 1 - v)}; }

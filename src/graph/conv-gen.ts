@@ -25,6 +25,12 @@ export interface ConvTile {
    * then read the next row (or, clamped, the buffer's last vec4) and are masked or never stored, as before.
    */
   segments4?: boolean;
+  /**
+   * Weight gradient only: kernel rows per thread (default 1). A thread holding R rows loads each dy vec4 once for
+   * all R (R x KW x groups accumulators), where one row per thread loads it R times; dy's loads dominate that
+   * kernel. 0 in a preference: chosen per shape (kernels.ts, weightGradRows).
+   */
+  rows?: number;
 }
 
 export const convTileName = (t: ConvTile): string =>
@@ -255,7 +261,9 @@ export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0):
  * of dy once, for pixels x groups x KW vec4 multiply-adds.
  */
 export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTileKernel {
-  const name = `w-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}-kw${kw}s${sw}`;
+  const rows = t.rows ?? 1;
+  if (!(Number.isInteger(rows) && rows >= 1)) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: rows must be a positive integer, got ${rows}`);
+  const name = `w-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}${rows > 1 ? `r${rows}` : ''}-kw${kw}s${sw}`;
   if (t.segments4 && t.pixels % 4 !== 0) {
     throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: vec4 segments need 4k pixels`);
   }
@@ -263,52 +271,71 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     '@group(0) @binding(2) var<storage, read> wdy: array<vec4<f32>>;   // [N][OH][OW][Kpad/4]',
     '@group(0) @binding(3) var<storage, read_write> wdw: array<f32>;   // [split][K][C][KH][KW]'];
   return declare(name, bindings, () => {
-    const G = t.groups, P = t.pixels, S = (P - 1) * sw + kw;
+    const G = t.groups, P = t.pixels, S = (P - 1) * sw + kw, R = t.rows ?? 1;
     const gg = [...Array(G).keys()], pp = [...Array(P).keys()], ss = [...Array(S).keys()], kk = [...Array(kw).keys()];
+    const rr = [...Array(R).keys()];
     const L: string[] = [];
+    // Thread (s, kg, c, block of R kernel rows from kh0); rows past KH are computed from a clamped row, masked.
     L.push(`  let ng = p.groups4 / ${G}u;`);
-    L.push('  if (i >= p.split * ng * p.C * p.KH) { return; }');
-    L.push('  let kh = i % p.KH;');
-    L.push('  let c = (i / p.KH) % p.C;');
-    L.push('  let kg = (i / (p.KH * p.C)) % ng;');
-    L.push('  let s = i / (p.KH * p.C * ng);');
+    L.push(`  let nkh = (p.KH + ${R - 1}u) / ${R}u;`);
+    L.push('  if (i >= p.split * ng * p.C * nkh) { return; }');
+    L.push(`  let kh0 = (i % nkh) * ${R}u;`);
+    L.push('  let c = (i / nkh) % p.C;');
+    L.push('  let kg = (i / (nkh * p.C)) % ng;');
+    L.push('  let s = i / (nkh * p.C * ng);');
     L.push('  let per = (p.N + p.split - 1u) / p.split;');
     L.push('  let n0 = s * per;');
     L.push('  let n1 = min(p.N, n0 + per);');
-    for (const k of kk) for (const g of gg) L.push(`  var a${k}_${g} = vec4<f32>(0.0);`);
+    const acc = (r: number, k: number, g: number) => (R > 1 ? `a${r}_${k}_${g}` : `a${k}_${g}`);
+    for (const r of rr) for (const k of kk) for (const g of gg) L.push(`  var ${acc(r, k, g)} = vec4<f32>(0.0);`);
     L.push('  for (var n = n0; n < n1; n++) {');
     L.push('    for (var oh = 0u; oh < p.OH; oh++) {');
-    L.push('      let ih = i32(oh * p.SH + kh) - i32(p.PH);');
-    L.push('      if (ih < 0 || ih >= i32(p.H)) { continue; }');
-    L.push('      let xrow = ((n * p.C + c) * p.H + u32(ih)) * p.W;');
+    if (R === 1) {
+      L.push('      let ih = i32(oh * p.SH + kh0) - i32(p.PH);');
+      L.push('      if (ih < 0 || ih >= i32(p.H)) { continue; }');
+      L.push('      let xrow = ((n * p.C + c) * p.H + u32(ih)) * p.W;');
+    } else {
+      // Each of the R rows: its input row (clamped into the plane) and whether it is real.
+      for (const r of rr) {
+        L.push(`      let ih${r} = i32(oh * p.SH + kh0 + ${r}u) - i32(p.PH);`);
+        L.push(`      let ok${r} = kh0 + ${r}u < p.KH && ih${r} >= 0 && ih${r} < i32(p.H);`);
+        L.push(`      let xrow${r} = ((n * p.C + c) * p.H + u32(clamp(ih${r}, 0, i32(p.H) - 1))) * p.W;`);
+      }
+    }
     L.push(`      let dyrow = (n * p.OH + oh) * p.OW * p.groups4 + ${G}u * kg;`);
     L.push(`      for (var ow0 = 0u; ow0 < p.OW; ow0 += ${P}u) {`);
-    // Input column of segment entry j: ow0 * SW + j - PW; outside the row it reads a clamped column times 0.
-    // With vec4 segments (W % 4 == 0, PW % 4 == 0, pixels % 4 == 0) the segment starts 4-aligned.
-    if (t.segments4) L.push(...segment4('wx', 'p.N * p.C * p.H * p.W', `i32(xrow + ow0 * ${sw}u) - i32(p.PW)`, S, 'x', '        '));
-    for (const j of ss) {
-      L.push(`        let x${j}c = i32(ow0 * ${sw}u + ${j}u) - i32(p.PW);`);
-      const value = t.segments4 ? `x${j}v` : `wx[xrow + u32(clamp(x${j}c, 0, i32(p.W) - 1))]`;
-      L.push(`        let s${j} = select(0.0, ${value}, x${j}c >= 0 && x${j}c < i32(p.W));`);
-    }
-    // Output columns past the row's end read a clamped column times 0.
+    // Output columns past the row's end read a clamped column times 0. dy is loaded once for all R rows.
     for (const q of pp) {
       L.push(`        let q${q}ok = ow0 + ${q}u < p.OW;`);
       L.push(`        let q${q}i = dyrow + min(ow0 + ${q}u, p.OW - 1u) * p.groups4;`);
       for (const g of gg) L.push(`        let d${q}_${g} = select(vec4<f32>(0.0), wdy[q${q}i + ${g}u], q${q}ok);`);
     }
-    for (const k of kk) for (const q of pp) for (const g of gg) L.push(`        a${k}_${g} += s${q * sw + k} * d${q}_${g};`);
+    for (const j of ss) L.push(`        let x${j}c = i32(ow0 * ${sw}u + ${j}u) - i32(p.PW);`);
+    for (const r of rr) {
+      const row = R > 1 ? `xrow${r}` : 'xrow', sx = R > 1 ? `s${r}_` : 's', seg = R > 1 ? `x${r}_` : 'x';
+      const rowOk = R > 1 ? ` && ok${r}` : '';
+      // Input column of segment entry j: ow0 * SW + j - PW; outside the row it reads a clamped column times 0.
+      // With vec4 segments (W % 4 == 0, PW % 4 == 0, pixels % 4 == 0) the segment starts 4-aligned.
+      if (t.segments4) L.push(...segment4('wx', 'p.N * p.C * p.H * p.W', `i32(${row} + ow0 * ${sw}u) - i32(p.PW)`, S, seg, '        '));
+      for (const j of ss) {
+        const value = t.segments4 ? `${seg}${j}v` : `wx[${row} + u32(clamp(x${j}c, 0, i32(p.W) - 1))]`;
+        L.push(`        let ${sx}${j} = select(0.0, ${value}, x${j}c >= 0 && x${j}c < i32(p.W)${rowOk});`);
+      }
+      for (const k of kk) for (const q of pp) for (const g of gg) L.push(`        ${acc(r, k, g)} += ${sx}${q * sw + k} * d${q}_${g};`);
+    }
     L.push('      }');
     L.push('    }');
     L.push('  }');
-    for (const g of gg) {
-      for (let j = 0; j < 4; j++) {
-        L.push(`  { let k = ${4 * G}u * kg + ${4 * g + j}u;`);
-        L.push('    if (k < p.K) {');
-        L.push('      let o = (((s * p.K + k) * p.C + c) * p.KH + kh) * p.KW;');
-        for (const k of kk) L.push(`      wdw[o + ${k}u] = a${k}_${g}[${j}];`);
-        L.push('    }');
-        L.push('  }');
+    for (const r of rr) {
+      for (const g of gg) {
+        for (let j = 0; j < 4; j++) {
+          L.push(`  { let k = ${4 * G}u * kg + ${4 * g + j}u;`);
+          L.push(`    if (k < p.K && kh0 + ${r}u < p.KH) {`);
+          L.push(`      let o = (((s * p.K + k) * p.C + c) * p.KH + kh0 + ${r}u) * p.KW;`);
+          for (const k of kk) L.push(`      wdw[o + ${k}u] = ${acc(r, k, g)}[${j}];`);
+          L.push('    }');
+          L.push('  }');
+        }
       }
     }
     return L;

@@ -97,8 +97,12 @@ export const kernelPrefs = {
 function uniformWeightVec4s(t: Tensor): number {
   if (kernelPrefs.convUniformWeights !== 'auto') return 0;
   const bytes = t.size * 4;
-  return bytes % 16 === 0 && bytes <= rt().ctx.device.limits.maxUniformBufferBindingSize ? bytes / 16 : 0;
+  // At most 64 KiB even where a device allows more: each size is its own shader, and larger weights have enough
+  // work per load that storage serves them.
+  const limit = Math.min(UNIFORM_WEIGHTS_MAX_BYTES, rt().ctx.device.limits.maxUniformBufferBindingSize);
+  return bytes % 16 === 0 && bytes <= limit ? bytes / 16 : 0;
 }
+export const UNIFORM_WEIGHTS_MAX_BYTES = 65536;
 const weightBinding = (t: Tensor, vec4s: number) => (vec4s > 0 ? {buffer: t.buffer, size: vec4s * 16} : t.buffer);
 
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -410,7 +414,16 @@ export const CONV_FWD_AUTO: {tile: ConvTile | null} = {tile: {groups: 2, pixels:
  * dominate); the step's kernel time 27.4 -> 20.2.
  */
 export const CONV_GRAD_AUTO: {input: ConvTile | null; weight: ConvTile | null} =
-  {input: {groups: 2, pixels: 0, hoist: true}, weight: {groups: 2, pixels: 0, hoist: true}};
+  {input: {groups: 2, pixels: 0, hoist: true}, weight: {groups: 2, pixels: 0, hoist: true, rows: 0}};
+
+/**
+ * Kernel rows per weight-gradient thread (ConvTile.rows): as given, or for 0 as many as keep R * KW * groups
+ * accumulators within 64 vec4s (LeNet's 5x5 kernels: all 5 rows; 9x9: 3).
+ */
+export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
+  const rows = t.rows ?? 1;
+  return Math.min(g.KH, rows > 0 ? rows : Math.max(1, Math.floor(64 / (g.KW * t.groups))));
+}
 
 /**
  * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8, the one with the fewest
@@ -581,10 +594,11 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const ckk = g.C * g.KH * g.KW;
   const wpref = kernelPrefs.convWeight;
   const chosen = typeof wpref === 'object' ? wpref : wpref === 'auto' ? CONV_GRAD_AUTO.weight : null;
-  const tile = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'dy', g.W % 4 === 0 && g.PW % 4 === 0);
+  const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'dy', g.W % 4 === 0 && g.PW % 4 === 0);
+  const tile = hoisted && {...hoisted, rows: weightGradRows(hoisted, g)};
   const taps8 = wpref !== 'cols4';
   const groups = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : taps8 ? Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
-  const base = tile ? (groups / tile.groups) * g.C * g.KH
+  const base = tile ? (groups / tile.groups) * g.C * Math.ceil(g.KH / tile.rows)
     : taps8 ? groups * g.C * Math.ceil(g.KH * g.KW / 4) : groups * g.C * g.KH * Math.ceil(g.KW / 4);
   // Split the batch so enough threads run: a few per core on CPU adapters, thousands on GPUs.
   const pref = kernelPrefs.convSplitTarget;

@@ -7,7 +7,7 @@ import {exec} from 'uvu';
 import * as wt from '../../src/index.js';
 import {testFiles} from 'virtual:test-files';
 
-/** `only`: run just the files whose names it lists (WGT_TEST_FILES, passed on by test/browser-suite.test.ts). */
+/** `only`: run just the files whose names it lists (WGT_BROWSER_FILES, passed on by test/browser-suite.test.ts). */
 async function runSuite(only: string[] = []): Promise<{adapter: string; total: number; passed: number; skipped: number; output: string}> {
   // Every test file not marked `// @test node-only`, in the Node runner's order (scripts/build.mjs finds them).
   for (const f of testFiles) if (!f.nodeOnly && (!only.length || only.includes(f.name))) await f.load();

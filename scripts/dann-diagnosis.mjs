@@ -8,8 +8,10 @@
 //     [arms=source-only,dann] [seed=0]
 //   WGT_BACKEND=llvmpipe node scripts/dann-diagnosis.mjs models [dir=results/dann/models] [width=0.5]
 // The second form scores the experiment's saved seed-0 models (mnist-m2-<arm>-0.safetensors) the same way.
-// V2='{"colour":0.3}' passes mnist-m2 options (src/data/domains.ts, MnistMV2Options). Prints one JSON line per
-// run (`DIAG {...}`) and a table.
+// V2='{"colour":0.3}' passes mnist-m2 options (src/data/domains.ts, MnistMV2Options). REF=1 uses the experiment's
+// 'mnist-m2-ref' recipe instead (source digits binarised at 0, target masks at 0, one texture pool; saved models
+// named mnist-m2-ref-*), and BATCH=64 sets images per domain per step (default 32). Prints one JSON line per run
+// (`DIAG {...}`) and a table.
 import {existsSync} from 'node:fs';
 import * as wt from '../dist/lib/node/index.js';
 
@@ -21,13 +23,16 @@ const seed = Number(args[4] ?? 0);
 for (const a of arms) if (!['source-only', 'dann', 'target-only'].includes(a)) throw new Error(`unknown arm '${a}'`);
 
 await wt.init();
-const base = wt.trainTestSplit(wt.loadMnist(), 8000, 0);
+const ref = process.env.REF === '1', batch = Number(process.env.BATCH ?? 32);
+const loaded = wt.loadMnist();
+const base = wt.trainTestSplit(ref ? {...loaded, images: loaded.images.map((v) => (v > 0 ? 1 : 0))} : loaded, 8000, 0);
 const v2 = JSON.parse(process.env.V2 ?? '{}');
-const all = wt.mnistM(base.train, {seed: 0, split: 'train', style: 'v2', v2});
+const recipe = ref ? {threshold: 0, sharedPool: true} : {};
+const all = wt.mnistM(base.train, {seed: 0, split: 'train', style: 'v2', v2, ...recipe});
 const {first: val, rest: train} = wt.splitPerClass(all, 50, 0);
 // The validation digits are held out of the source set as well (as the experiment does since stop 17).
 const {first: valDigits, rest: sourceDigits} = wt.splitPerClass(base.train, 50, 0);
-const test = wt.mnistM(base.test, {seed: 0, split: 'test', style: 'v2', v2});
+const test = wt.mnistM(base.test, {seed: 0, split: 'test', style: 'v2', v2, ...recipe});
 const px = base.train.height * base.train.width;
 
 /** Indices of the light and dark crops of a target set made from `digits` (same order). */
@@ -36,7 +41,7 @@ function polarity(set, digits) {
   for (let i = 0; i < set.n; i++) {
     let s = 0, n = 0;
     for (let c = 0; c < 3; c++) for (let p = 0; p < px; p++) {
-      if (digits.images[i * px + p] <= 0.5) { s += set.images[(i * 3 + c) * px + p]; n++; }
+      if (digits.images[i * px + p] <= (ref ? 0 : 0.5)) { s += set.images[(i * 3 + c) * px + p]; n++; }
     }
     (s / n > 0.5 ? light : dark).push(i);
   }
@@ -64,13 +69,13 @@ async function run(arm) {
   // Train on target trains on the target's labelled images as if they were the source (as the experiment does).
   const source = arm === 'target-only' ? train : wt.toRgb(sourceDigits);
   const mode = arm === 'dann' ? 'dann' : 'source-only';
-  const s = new wt.transfer.Dann({source, target: train, model, mode, batch: 32, seed, lambda: {max: lambdaMax}});
+  const s = new wt.transfer.Dann({source, target: train, model, mode, batch, seed, lambda: {max: lambdaMax}});
   let domainAcc = NaN;
   const sinks = [{record: (r) => { domainAcc = r.terms.domain_acc; }}];
   const loop = new wt.TrainingLoop(s, {steps, logEvery: 25, evalEvery: steps, sinks});
   try {
     await loop.fit();
-    const out = await score(s.model, (set) => s.normalized(set), {arm, steps, width, lambdaMax, seed, v2});
+    const out = await score(s.model, (set) => s.normalized(set), {arm, steps, width, lambdaMax, seed, v2, ref, batch});
     if (arm === 'dann') out.domain_acc_end = domainAcc;
     out.seconds = Math.round((performance.now() - t0) / 1000);
     return out;
@@ -89,9 +94,10 @@ async function saved(file) {
 }
 
 const rows = [];
+const shift = ref ? 'mnist-m2-ref' : 'mnist-m2';
 const runs = savedModels
-  ? ['source-only', 'dann-lambda0.3', 'dann-lambda1', 'target-only'].filter((a) => existsSync(`${savedModels}/mnist-m2-${a}-0.safetensors`))
-    .map((a) => () => saved(`mnist-m2-${a}-0.safetensors`))
+  ? ['source-only', 'dann-lambda0.3', 'dann-lambda1', 'target-only'].filter((a) => existsSync(`${savedModels}/${shift}-${a}-0.safetensors`))
+    .map((a) => () => saved(`${shift}-${a}-0.safetensors`))
   : arms.map((a) => () => run(a));
 for (const f of runs) {
   const r = await f();

@@ -41,7 +41,8 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
     .map((tile) => [`fwd, input and weight generated k${4 * tile.groups}p${tile.pixels}, hoisted`,
       {...direct, convForward: tile, convInput: tile, convWeight: tile}] as
       [string, Partial<typeof wt.kernelPrefs>]),
-  // The weight-gradient tile holding 2 kernel rows per thread: 5-row kernels end in a half-empty block.
+  // The weight-gradient tile holding 2 kernel rows per thread: 5-row kernels end in a half-empty block (llvmpipe
+  // only: other adapters keep one row, see weightGradRows).
   ['weight generated k8p8, 2 kernel rows per thread', {...direct, convWeight: {groups: 2, pixels: 8, hoist: true, rows: 2}}],
   // The same tiles with their weights read from storage instead of a uniform array, and their row segments as
   // floats where 'auto' would load 4-aligned ones as vec4s.

@@ -418,9 +418,13 @@ export const CONV_GRAD_AUTO: {input: ConvTile | null; weight: ConvTile | null} =
 
 /**
  * Kernel rows per weight-gradient thread (ConvTile.rows): as given, or for 0 as many as keep R * KW * groups
- * accumulators within 64 vec4s (LeNet's 5x5 kernels: all 5 rows; 9x9: 3).
+ * accumulators within 64 vec4s (LeNet's 5x5 kernels: all 5 rows; 9x9: 3). Only on llvmpipe (a CPU adapter in
+ * compatibility mode), where it was measured: SwiftShader's shader compiler ran out of memory (24 GB) on the
+ * CapsNet tests' 9x9 tile with 3 rows, so other adapters keep one row per thread.
  */
 export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
+  const {isCpu, featureLevel} = rt().ctx.report;
+  if (!(isCpu && featureLevel === 'compatibility')) return 1;
   const rows = t.rows ?? 1;
   return Math.min(g.KH, rows > 0 ? rows : Math.max(1, Math.floor(64 / (g.KW * t.groups))));
 }

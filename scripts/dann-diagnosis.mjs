@@ -24,8 +24,7 @@ for (const a of arms) if (!['source-only', 'dann', 'target-only'].includes(a)) t
 
 await wt.init();
 const ref = process.env.REF === '1', batch = Number(process.env.BATCH ?? 32);
-const loaded = wt.loadMnist();
-const base = wt.trainTestSplit(ref ? {...loaded, images: loaded.images.map((v) => (v > 0 ? 1 : 0))} : loaded, 8000, 0);
+const base = wt.trainTestSplit(ref ? wt.binarised(wt.loadMnist()) : wt.loadMnist(), 8000, 0);
 const v2 = JSON.parse(process.env.V2 ?? '{}');
 const recipe = ref ? {threshold: 0, sharedPool: true} : {};
 const all = wt.mnistM(base.train, {seed: 0, split: 'train', style: 'v2', v2, ...recipe});

@@ -65,8 +65,7 @@ export function dannExperimentData(shift: Shift): DannExperimentData {
   // digits binarised at 0, the target's masks taken at 0 too (so a target digit pixel is exactly |texture - 1|
   // where the source pixel is 1), and the test crops drawn from the training texture pool.
   const ref = shift === 'mnist-m2-ref';
-  const loaded = loadMnist();
-  const base = trainTestSplit(ref ? {...loaded, images: binarised(loaded).images} : loaded, 8000, 0);
+  const base = trainTestSplit(ref ? binarised(loadMnist()) : loadMnist(), 8000, 0);
   const make = (set: ImageSet, split: 'train' | 'test') => shift === 'mnist-m2' ? mnistM(set, {seed: 0, split, style: 'v2'})
     : ref ? mnistM(set, {seed: 0, split, style: 'v2', threshold: 0, sharedPool: true})
       : toRgb(shift === 'rotated' ? rotated(set, 45) : inverted(set));

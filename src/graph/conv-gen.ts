@@ -83,6 +83,16 @@ function segment4(buf: string, floats: string, start: string, count: number, nam
 }
 
 /**
+ * A tile with vec4 segments must take 4k pixels per thread (so each step's segment starts 4-aligned) and, in the
+ * forward (`needsHoist`; the gradient tiles always hold their segments), hold its segment across the taps.
+ */
+function checkSegments4(t: ConvTile, needsHoist: boolean): void {
+  if (t.segments4 && !((t.hoist || !needsHoist) && t.pixels % 4 === 0)) {
+    throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: vec4 segments need ${needsHoist ? 'a hoisting tile of ' : ''}4k pixels`);
+  }
+}
+
+/**
  * Thread i as (n, channel group `group` of `groups` vec4s, row `row`, first column `col0` of `pixels`) over `rows`
  * rows of ceil(cols / pixels) tiles each: the forward and input-gradient tiles' index space.
  */
@@ -137,9 +147,7 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
     throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: hoisting needs the kernel width and stride`);
   }
   const name = `${convTileName(t)}${t.hoist ? `-kw${kw}s${sw}` : ''}${hasBias ? 'b' : ''}${uniformSuffix(uniformWeights)}`;
-  if (t.segments4 && !(t.hoist && t.pixels % 4 === 0)) {
-    throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: vec4 segments need a hoisting tile of 4k pixels`);
-  }
+  checkSegments4(t, true);
   const bindings = [`@group(0) @binding(1) var<storage, read> fx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     weightBinding('fw', uniformWeights),
     '@group(0) @binding(3) var<storage, read> fbias: array<f32>;',
@@ -204,9 +212,7 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
  */
 export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0): ConvTileKernel {
   const name = `in-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}-kw${kw}${uniformSuffix(uniformWeights)}`;
-  if (t.segments4 && t.pixels % 4 !== 0) {
-    throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: vec4 segments need 4k pixels`);
-  }
+  checkSegments4(t, false);
   const bindings = [`@group(0) @binding(1) var<storage, read> bdy: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     weightBinding('bw', uniformWeights),
     '@group(0) @binding(3) var<storage, read_write> bdx: array<f32>;'];
@@ -264,14 +270,12 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
   const rows = t.rows ?? 1;
   if (!(Number.isInteger(rows) && rows >= 1)) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: rows must be a positive integer, got ${rows}`);
   const name = `w-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}${rows > 1 ? `r${rows}` : ''}-kw${kw}s${sw}`;
-  if (t.segments4 && t.pixels % 4 !== 0) {
-    throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: vec4 segments need 4k pixels`);
-  }
+  checkSegments4(t, false);
   const bindings = [`@group(0) @binding(1) var<storage, read> wx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     '@group(0) @binding(2) var<storage, read> wdy: array<vec4<f32>>;   // [N][OH][OW][Kpad/4]',
     '@group(0) @binding(3) var<storage, read_write> wdw: array<f32>;   // [split][K][C][KH][KW]'];
   return declare(name, bindings, () => {
-    const G = t.groups, P = t.pixels, S = (P - 1) * sw + kw, R = t.rows ?? 1;
+    const G = t.groups, P = t.pixels, S = (P - 1) * sw + kw, R = rows;
     const gg = [...Array(G).keys()], pp = [...Array(P).keys()], ss = [...Array(S).keys()], kk = [...Array(kw).keys()];
     const rr = [...Array(R).keys()];
     const L: string[] = [];

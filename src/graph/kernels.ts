@@ -103,7 +103,7 @@ function uniformWeightVec4s(t: Tensor): number {
   return bytes % 16 === 0 && bytes <= limit ? bytes / 16 : 0;
 }
 export const UNIFORM_WEIGHTS_MAX_BYTES = 65536;
-const weightBinding = (t: Tensor, vec4s: number) => (vec4s > 0 ? {buffer: t.buffer, size: vec4s * 16} : t.buffer);
+const weightBinding = (t: Tensor, vec4s: number): BufferBinding => (vec4s > 0 ? {buffer: t.buffer, size: vec4s * 16} : t.buffer);
 
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -549,12 +549,12 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   // [K, C*KH*KW] -> [C*KH*KW, Kpad]: rows of output channels read as vec4.
   const wt = empty([ckk, groups4 * 4]);
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
-  const launch = {buffers: <BufferBinding[]>[x.buffer, wt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
+  // Only the generated tiles can read the weights as uniforms.
+  const u = tile ? uniformWeightVec4s(wt) : 0;
+  const launch = {buffers: [x.buffer, weightBinding(wt, u), bias ? bias.buffer : dummyBuffer(), out.buffer],
     params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
   if (tile) {
     const threads = g.N * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
-    const u = uniformWeightVec4s(wt);
-    launch.buffers[1] = weightBinding(wt, u);
     convFwdKernel(tile, !!bias, g.KW, g.SW, u).launch('main', {...launch, threads});
   } else {
     const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);
@@ -580,10 +580,9 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   // [K, C, KH*KW] -> [K, KH*KW, Cpad]
   const wt = empty([g.K * kk, groups4 * 4]);
   copyK(w, wt, [g.K, g.C, kk], [g.C * kk, kk, 1], [kk * groups4 * 4, 1, groups4 * 4]);
-  const launch = {buffers: <BufferBinding[]>[dy.buffer, wt.buffer, dx.buffer], params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
+  const u = tile ? uniformWeightVec4s(wt) : 0;
+  const launch = {buffers: [dy.buffer, weightBinding(wt, u), dx.buffer], params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
   if (tile) {
-    const u = uniformWeightVec4s(wt);
-    launch.buffers[1] = weightBinding(wt, u);
     convBwdInputKernel(tile, g.KW, u).launch('main', {...launch, threads: g.N * (groups4 / tile.groups) * g.H * Math.ceil(g.W / tile.pixels)});
   } else {
     const threads = c8 ? g.N * (groups4 / 2) * g.H * g.SW * Math.ceil(Math.ceil(g.W / g.SW) / 4) : g.N * groups4 * g.H * Math.ceil(g.W / 4);

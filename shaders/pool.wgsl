@@ -2,6 +2,17 @@
 // Backward runs one thread per input element and gathers from the windows that cover it (no atomics).
 
 override MAX: bool = true;   // max pooling; false: average (count includes padding, as PyTorch's default)
+// Max pooling of relu(x) in the same pass (reluMaxPool2d): max(relu(window)) = relu(max(window)), and the argmax of
+// x serves wherever the maximum is positive (elsewhere the gradient is 0 either way). NaN passes, as relu's.
+override RELU: bool = false;
+
+fn relu_if(v: f32) -> f32 {
+  if (RELU && !(v > 0.0) && !is_nan(v)) { return 0.0; }
+  return v;
+}
+
+// Whether the gradient passes the relu at a pooled output v (relu' as elementwise reluGrad: v > 0 or NaN).
+fn relu_passes(v: f32) -> bool { return !RELU || v > 0.0 || is_nan(v); }
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
@@ -30,7 +41,7 @@ fn pool_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
       } else { sum += v; }
     }
   }
-  if (MAX) { y[i] = best; arg[i] = besti; } else { y[i] = sum / f32(p.KH * p.KW); }
+  if (MAX) { y[i] = relu_if(best); arg[i] = besti; } else { y[i] = sum / f32(p.KH * p.KW); }
 }
 
 @group(0) @binding(1) var<storage, read> g: array<f32>;
@@ -73,4 +84,90 @@ fn pool_bwd_scatter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   if (i >= p.NC * p.OH * p.OW) { return; }
   let nc = i / (p.OH * p.OW);
   dx[nc * p.H * p.W + u32(barg[i])] = g[i];
+}
+
+// ---- 2x2 windows, stride 2, no padding, H even and W a multiple of 4 (the pools of LeNet, DANN and most CNNs) ----
+// One thread per pair of neighbouring outputs reads the two window rows as two vec4s and writes the pair as vec2s:
+// a quarter of the loads of pool_fwd (CPU drivers run each storage load lane by lane, whatever its width). The
+// same comparisons in the same order as pool_fwd, so the same maxima, argmaxima and NaN propagation.
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y2: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read_write> arg2: array<vec2<i32>>;
+
+struct Best { v: f32, i: i32 }
+
+fn better(b: Best, v: f32, i: i32) -> Best {
+  if (v > b.v || is_nan(v)) { return Best(v, i); }
+  return b;
+}
+
+// The window (a0 a1 / b0 b1) whose top-left input has flat index i.
+fn window_max(a0: f32, a1: f32, b0: f32, b1: f32, i: i32, w: i32) -> Best {
+  return better(better(better(Best(a0, i), a1, i + 1), b0, i + w), b1, i + w + 1);
+}
+
+// (row of the window pair's top inputs in vec4s, flat index of its top-left input), or none past the last pair.
+fn pair_origin(i: u32) -> vec3<u32> {
+  let half_ow = p.OW / 2u;
+  if (i >= p.NC * p.OH * half_ow) { return vec3<u32>(0u, 0u, 0u); }
+  let q = i % half_ow;
+  let row = i / half_ow;                  // nc * OH + oh
+  let oh = row % p.OH;
+  // The top row is nc * H + 2 oh = 2 row (H = 2 OH); W is a multiple of 4.
+  return vec3<u32>(row * (p.W / 2u) + q, 2u * oh * p.W + 4u * q, 1u);
+}
+
+@compute @workgroup_size(WG)
+fn pool2_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let o = pair_origin(i);
+  if (o.z == 0u) { return; }
+  let a = x4[o.x];
+  let b = x4[o.x + p.W / 4u];
+  if (MAX) {
+    let w = i32(p.W);
+    let l = window_max(a.x, a.y, b.x, b.y, i32(o.y), w);
+    let r = window_max(a.z, a.w, b.z, b.w, i32(o.y) + 2, w);
+    y2[i] = vec2<f32>(relu_if(l.v), relu_if(r.v));
+    arg2[i] = vec2<i32>(l.i, r.i);
+  } else {
+    y2[i] = vec2<f32>(((a.x + a.y) + b.x) + b.y, ((a.z + a.w) + b.z) + b.w) / 4.0;
+  }
+}
+
+@group(0) @binding(1) var<storage, read> g2: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read> barg2: array<vec2<i32>>;
+@group(0) @binding(3) var<storage, read_write> dx4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> by2: array<vec2<f32>>;  // RELU: the pooled outputs (else a stand-in)
+
+// Its backward: the same thread writes both window rows (every input lies in exactly one window), so no fill runs
+// first. Max: the gradient goes to the argmax, zeros elsewhere; average: a quarter to each input.
+@compute @workgroup_size(WG)
+fn pool2_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let o = pair_origin(i);
+  if (o.z == 0u) { return; }
+  var gv = g2[i];
+  if (RELU) {
+    let yv = by2[i];
+    gv = vec2<f32>(select(0.0, gv.x, relu_passes(yv.x)), select(0.0, gv.y, relu_passes(yv.y)));
+  }
+  var top: vec4<f32>;
+  var bottom: vec4<f32>;
+  if (MAX) {
+    let m = barg2[i];
+    let t = i32(o.y);
+    let bt = t + i32(p.W);
+    let z = 0.0;
+    top = vec4<f32>(select(z, gv.x, m.x == t), select(z, gv.x, m.x == t + 1),
+                    select(z, gv.y, m.y == t + 2), select(z, gv.y, m.y == t + 3));
+    bottom = vec4<f32>(select(z, gv.x, m.x == bt), select(z, gv.x, m.x == bt + 1),
+                       select(z, gv.y, m.y == bt + 2), select(z, gv.y, m.y == bt + 3));
+  } else {
+    let q = gv / 4.0;
+    top = vec4<f32>(q.x, q.x, q.y, q.y);
+    bottom = top;
+  }
+  dx4[o.x] = top;
+  dx4[o.x + p.W / 4u] = bottom;
 }

@@ -41,6 +41,10 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
     .map((tile) => [`fwd, input and weight generated k${4 * tile.groups}p${tile.pixels}, hoisted`,
       {...direct, convForward: tile, convInput: tile, convWeight: tile}] as
       [string, Partial<typeof wt.kernelPrefs>]),
+  // 12 pixels per thread, which 'auto' picks for 12-wide input-gradient rows (not for weight gradients: SwiftShader's
+  // shader compiler runs out of memory on a 12-pixel weight tile of a 9x9 stride-2 kernel).
+  ['fwd and input generated k8p12, hoisted', {...direct, convForward: {groups: 2, pixels: 12, hoist: true},
+    convInput: {groups: 2, pixels: 12, hoist: true}}],
   // The weight-gradient tile holding 2 kernel rows per thread: 5-row kernels end in a half-empty block (llvmpipe
   // only: other adapters keep one row, see weightGradRows).
   ['weight generated k8p8, 2 kernel rows per thread', {...direct, convWeight: {groups: 2, pixels: 8, hoist: true, rows: 2}}],
@@ -54,10 +58,10 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],
   ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.MATMUL_CANDIDATES[0]}],
 ];
-async function withPrefs(p: Partial<typeof wt.kernelPrefs>, f: () => Promise<void>): Promise<void> {
+async function withPrefs<T>(p: Partial<typeof wt.kernelPrefs>, f: () => Promise<T>): Promise<T> {
   const prev = {...wt.kernelPrefs};
   Object.assign(wt.kernelPrefs, p);
-  try { await f(); } finally { Object.assign(wt.kernelPrefs, prev); }
+  try { return await f(); } finally { Object.assign(wt.kernelPrefs, prev); }
 }
 for (const [vname, prefs] of convVariants) for (const c of convs) {
   const K = c.w[1] * c.w[2] * c.w[3];
@@ -153,20 +157,77 @@ const pools: PoolCase[] = [
   {x: [2, 2, 5, 6], k: [2, 3], s: [1, 2], p: [0, 1]},
   {x: [3, 6, 24, 24], k: [2, 2], s: [2, 2], p: [0, 0]},
   {x: [2, 3, 7, 9], k: [2, 3], s: [3, 3], p: [1, 1]},   // stride > kernel, padded: the scatter path
+  {x: [2, 3, 6, 8], k: [2, 2], s: [2, 2], p: [0, 0]},   // 2x2 pairs: W = 8, an odd count of pairs per plane
+  {x: [1, 2, 2, 12], k: [2, 2], s: [2, 2], p: [0, 0]},  // one output row per plane
+  {x: [2, 2, 6, 6], k: [2, 2], s: [2, 2], p: [0, 0]},   // W not a multiple of 4: the general kernels
+  {x: [1, 2, 5, 8], k: [2, 2], s: [2, 2], p: [0, 0]},   // H odd (its last row in no window): the general kernels
 ];
-for (const scatter of [true, false]) for (const c of pools) {
+// 'pairs': 2x2 stride-2 pools by pool2_fwd / pool2_bwd where they fit; 'scatter' / 'search': the general kernels.
+const poolPaths = {pairs: {pool2x2: true, poolScatter: true}, scatter: {pool2x2: false, poolScatter: true},
+  search: {pool2x2: false, poolScatter: false}};
+for (const [path, prefs] of Object.entries(poolPaths)) for (const c of pools) {
   const tag = `x${JSON.stringify(c.x)} k${c.k} s${c.s} p${c.p}`;
-  t(`maxPool2d[${scatter ? 'scatter' : 'search'}] ${tag}`, () => withPrefs({poolScatter: scatter}, () => checkOp({
+  t(`maxPool2d[${path}] ${tag}`, () => withPrefs(prefs, () => checkOp({
     name: 'maxPool2d', inputs: [R.distinct(c.x, 51)], sample: 64,
     gpu: ([x]) => wt.maxPool2d(x, c.k, {stride: c.s, padding: c.p}), ref: ([x]) => R.pool2d(x, c.k, c.s, c.p, 'max'),
     refGrad: ([x], up) => [R.pool2dGrad(x, up, c.k, c.s, c.p, 'max')],
   })));
-  if (!scatter) continue;
-  t(`avgPool2d ${tag}`, () => checkOp({
+  // maxPool2d(relu(x)) in one pass: half the inputs are negative, so some windows pool only negatives.
+  t(`reluMaxPool2d[${path}] ${tag}`, () => withPrefs(prefs, () => checkOp({
+    name: 'reluMaxPool2d', inputs: [R.distinct(c.x, 53)], sample: 64,
+    gpu: ([x]) => wt.reluMaxPool2d(x, c.k, {stride: c.s, padding: c.p}),
+    ref: ([x]) => R.pool2d(R.map(x, (v) => Math.max(v, 0)), c.k, c.s, c.p, 'max'),
+    refGrad: ([x], up) => {
+      const g = R.pool2dGrad(R.map(x, (v) => Math.max(v, 0)), up, c.k, c.s, c.p, 'max');
+      return [{shape: g.shape, data: g.data.map((v, i) => (x.data[i] > 0 ? v : 0))}];
+    },
+  })));
+  if (path === 'search') continue;
+  t(`avgPool2d[${path}] ${tag}`, () => withPrefs(prefs, () => checkOp({
     name: 'avgPool2d', inputs: [R.randomNd(c.x, 52)], sample: 64,
     gpu: ([x]) => wt.avgPool2d(x, c.k, {stride: c.s, padding: c.p}), ref: ([x]) => R.pool2d(x, c.k, c.s, c.p, 'avg'),
     refGrad: ([x], up) => [R.pool2dGrad(x, up, c.k, c.s, c.p, 'avg')],
-  }));
+  })));
 }
+
+// Ties, NaN and infinities: the pair kernels pick the same argmax as the general one (the first maximum in row
+// order; a NaN wins and a later NaN replaces it), so values and gradients agree (NaN as NaN).
+t('reluMaxPool2d equals maxPool2d of relu on ties, NaN and infinities, values and gradients', async () => {
+  const v = [1, -1, -2, -3, NaN, 2, 0, NaN, -Infinity, -Infinity, Infinity, 0, 5, 5, -1, 7,
+    0, -0, -5, -6, -Infinity, -Infinity, -Infinity, -Infinity, 2, NaN, -1, -1, 4, 4, 4, 4];
+  const up = wt.tensor(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), [1, 1, 2, 4]);
+  for (const pool2x2 of [true, false]) await withPrefs({pool2x2}, async () => {
+    const grads = async (f: (x: wt.Tensor) => wt.Tensor) => {
+      const x = wt.tensor(Float32Array.from(v), [1, 1, 4, 8], {requiresGrad: true});
+      const y = f(x);
+      wt.sum(wt.mul(y, up)).backward();
+      const out = {y: Array.from(await y.data()), dx: Array.from(await x.grad!.data())};
+      x.dispose(); y.dispose();
+      return out;
+    };
+    const fused = await grads((x) => wt.reluMaxPool2d(x, 2));
+    assert.equal(fused, await grads((x) => wt.maxPool2d(wt.relu(x), 2)), `pool2x2 ${pool2x2}`);
+    assert.equal(fused, await grads((x) => wt.relu(wt.maxPool2d(x, 2))), `pool2x2 ${pool2x2}`);
+  });
+  up.dispose();
+});
+
+t('maxPool2d: pair kernels match the general kernel on ties, NaN and infinities', async () => {
+  const v = [1, 1, 1, 1, NaN, 2, 3, NaN, -Infinity, -Infinity, Infinity, 0, 5, 5, -1, 7,
+    0, -0, 0, 0, -Infinity, -Infinity, -Infinity, -Infinity, 2, NaN, NaN, 1, 4, 4, 4, 4];
+  const run = (pool2x2: boolean) => withPrefs({pool2x2}, async () => {
+    const x = wt.tensor(Float32Array.from(v), [1, 1, 4, 8], {requiresGrad: true});
+    const y = wt.maxPool2d(x, 2);
+    wt.sum(wt.mul(y, wt.tensor(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), [1, 1, 2, 4]))).backward();
+    const out = {y: Array.from(await y.data()), dx: Array.from(await x.grad!.data())};
+    x.dispose(); y.dispose();
+    return out;
+  });
+  const pairs = await run(true), general = await run(false);
+  assert.equal(pairs, general);
+  assert.equal(pairs.y, [1, Infinity, NaN, NaN, NaN, NaN, 4, 4]);
+  // Each window's gradient lands on its first maximum (or its last NaN), nowhere else.
+  assert.equal(pairs.dx, [1, 0, 0, 0, 3, 0, 0, 4, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 6, 0, 7, 0, 8, 0]);
+});
 
 t.run();

@@ -48,6 +48,45 @@ t('BatchNorm2d running statistics follow PyTorch (momentum 0.1, unbiased varianc
   expectClose(y, want, 1e-5, 1e-4, 'eval output');
 });
 
+// Sequential runs a stock ReLU next to a stock MaxPool2d as one reluMaxPool2d: the same values and gradients as
+// the layers run one by one, for both orders, a pool that is not 2x2 and a subclassed ReLU (never fused).
+t('Sequential fuses ReLU with MaxPool2d without changing values or gradients', async () => {
+  class LoudReLU extends wt.ReLU { override forward(x: wt.Tensor): wt.Tensor { return wt.relu(x); } }
+  const models = (): [string, wt.Sequential][] => {
+    wt.manualSeed(7);
+    return [
+      ['relu, pool', new wt.Sequential(new wt.Conv2d(2, 4, 3), new wt.ReLU(), new wt.MaxPool2d(2), new wt.Flatten())],
+      ['pool, relu', new wt.Sequential(new wt.Conv2d(2, 4, 3), new wt.MaxPool2d(2), new wt.ReLU(), new wt.Flatten())],
+      ['3x3 stride 2 pool', new wt.Sequential(new wt.Conv2d(2, 4, 3), new wt.ReLU(), new wt.MaxPool2d(3, {stride: 2}),
+        new wt.Flatten())],
+      ['subclassed relu', new wt.Sequential(new wt.Conv2d(2, 4, 3), new LoudReLU(), new wt.MaxPool2d(2), new wt.Flatten())],
+    ];
+  };
+  const x = wt.randn([3, 2, 10, 10], {seed: 5});
+  const run = async (fuse: boolean) => {
+    wt.Sequential.fuseReluPool = fuse;
+    try {
+      const out: Record<string, {y: number[]; grads: number[][]; ops: string[]}> = {};
+      for (const [name, m] of models()) {
+        const y = m.forward(x);
+        const ops: string[] = [];
+        for (let n = y.node; n; n = n.inputs[0]?.node) ops.push(n.op);
+        wt.sum(wt.mul(y, y)).backward();
+        out[name] = {y: Array.from(await y.data()), grads: await Promise.all(m.parameters().map(async (p) => Array.from(await p.grad!.data()))), ops};
+      }
+      return out;
+    } finally { wt.Sequential.fuseReluPool = true; }
+  };
+  const fused = await run(true), alone = await run(false);
+  for (const name of Object.keys(fused)) {
+    assert.equal(fused[name].y, alone[name].y, name);
+    assert.equal(fused[name].grads, alone[name].grads, name);
+  }
+  assert.ok(fused['relu, pool'].ops.includes('reluMaxPool2d') && fused['pool, relu'].ops.includes('reluMaxPool2d'));
+  assert.ok(!fused['subclassed relu'].ops.includes('reluMaxPool2d') && !alone['relu, pool'].ops.includes('reluMaxPool2d'));
+  x.dispose();
+});
+
 t('state dict names are PyTorch-style dotted paths', () => {
   const m = wt.leNet5();
   const keys = [...m.stateDict().keys()];

@@ -197,6 +197,7 @@ const nnRules = {
     ];
   }),
   maxPool2d: rule<{geom: K.PoolGeom; arg: Tensor | null}>((g, n) => [K.poolBwdK(g, n.saved.arg, n.saved.geom)]),
+  reluMaxPool2d: rule<{geom: K.PoolGeom; arg: Tensor | null}>((g, n, out) => [K.poolBwdK(g, n.saved.arg, n.saved.geom, out)]),
   avgPool2d: rule<{geom: K.PoolGeom}>((g, n) => [K.poolBwdK(g, null, n.saved.geom)]),
   // -lambda * g; a tensor lambda is read from its buffer when the kernel runs (each replay).
   gradReverse: rule<{lambda: number | Tensor}>((g, n) => [K.reverseBwdK(g, n.saved.lambda)]),

@@ -67,6 +67,8 @@ export const kernelPrefs = {
   convWeight: 'auto' as 'auto' | 'taps8' | 'cols4' | ConvTile,
   /** Max-pool backward as a scatter from the outputs when windows do not overlap (false: per-input search). */
   poolScatter: true,
+  /** 2x2 stride-2 pooling (even H, W a multiple of 4) by pool2_fwd / pool2_bwd (false: the general kernels). */
+  pool2x2: true,
   /** Threads to aim for when splitting the batch of a conv weight gradient ('auto': 256 on CPU, 16384 on GPU). */
   convSplitTarget: 'auto' as 'auto' | number,
   /**
@@ -430,19 +432,23 @@ export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
 }
 
 /**
- * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8, the one with the fewest
- * loads per row (a tile that names its pixels keeps them). Each step of P pixels loads a (P - 1) * stride + KW
- * segment and, besides it, KW * groups weight vec4s (forward, input gradient) or P * groups dy vec4s (weight
- * gradient). So the LeNet conv2 input gradient's 12-wide rows take 6 (two steps, none wasted) and a 20-wide forward
- * row 8. Where the launcher says the segments start 4-aligned (`aligned`) and kernelPrefs.convSegments4 allows, a
- * P of 4 or 8 loads its segment as vec4s (ConvTile.segments4), a quarter of the loads.
+ * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8 (and 12 for the input
+ * gradient), the one with the fewest loads per row (a tile that names its pixels keeps them). Each step of P pixels
+ * loads a (P - 1) * stride + KW segment and, besides it, KW * groups weight vec4s (forward, input gradient) or
+ * P * groups dy vec4s (weight gradient). Where the launcher says the segments start 4-aligned (`aligned`) and
+ * kernelPrefs.convSegments4 allows, a P that is a multiple of 4 loads its segment as vec4s (ConvTile.segments4),
+ * a quarter of the loads. So the LeNet conv2 input gradient's 12-wide rows take 12 (one step: 4 segment
+ * and 10 weight loads, against two steps of 3 + 10 for 8). Measured on llvmpipe (LeNet step, 64 interleaved steps
+ * each, A/B in one process): 12 against 8 ran the step 0.914-0.979x (three runs); 4 0.988x, 6 1.031x.
  */
 export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: number, perStep: 'weights' | 'dy',
   aligned = false): ConvTile {
   const vec = aligned && kernelPrefs.convSegments4 && t.segments4 !== false;
   const segment = (p: number) => ((p - 1) * stride + kw) / (vec && p % 4 === 0 ? 4 : 1);
   const loads = (p: number) => Math.ceil(width / p) * (Math.ceil(segment(p)) + (perStep === 'weights' ? kw : p) * t.groups);
-  const pixels = t.pixels > 0 ? t.pixels : [8, 6, 4].reduce((best, p) => (loads(p) < loads(best) ? p : best));
+  // 12 only where measured (the input gradient): 12-wide rows in one step.
+  const candidates = perStep === 'weights' ? [8, 6, 4, 12] : [8, 6, 4];
+  const pixels = t.pixels > 0 ? t.pixels : candidates.reduce((best, p) => (loads(p) < loads(best) ? p : best));
   return {...t, pixels, segments4: vec && pixels % 4 === 0};
 }
 
@@ -616,8 +622,9 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
     // Measured on llvmpipe (LeNet, profiler): reading dy in place instead cost 9-11 ms for both layers' weight
     // gradients against 5-7 ms plus ~2 ms for this transpose.
     const dyT = empty([g.N, g.OH, g.OW, groups * 4]);
-    CONV2D.launch('nchw_to_pixels4', {buffers: [dy.buffer, dyT.buffer], params: convParams(g, groups), threads: g.N * g.OH * g.OW,
-      note: convNote(g)});
+    const quads = (g.OH * g.OW) % 4 === 0;
+    CONV2D.launch(quads ? 'nchw4_to_pixels4' : 'nchw_to_pixels4', {buffers: [dy.buffer, dyT.buffer],
+      params: convParams(g, groups), threads: g.N * g.OH * g.OW / (quads ? 4 : 1), note: convNote(g)});
     convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, dyT.buffer, partial.buffer],
       params: convParams(g, groups, split), threads: split * base, flops: convFlops(g), note: convNote(g)});
     dyT.dispose();
@@ -648,23 +655,55 @@ export function poolGeom(op: string, x: Shape, kernel: [number, number], stride:
 
 const poolParams = (g: PoolGeom) => ({NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, PH: g.PH, PW: g.PW});
 
-export function poolK(x: Tensor, g: PoolGeom, max: boolean): {y: Tensor; arg: Tensor | null} {
+/**
+ * 2x2 windows at stride 2 without padding over an even H and a W that is a multiple of 4: pool2_fwd / pool2_bwd take
+ * two outputs per thread with vec4 loads, and the backward needs no fill.
+ */
+export const pool2x2Fits = (g: PoolGeom): boolean => kernelPrefs.pool2x2 && g.KH === 2 && g.KW === 2 && g.SH === 2 &&
+  g.SW === 2 && g.PH === 0 && g.PW === 0 && g.H % 2 === 0 && g.W % 4 === 0;
+
+/** Max pooling (with relu: of relu(x), reluMaxPool2d) or average pooling. */
+export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: Tensor; arg: Tensor | null} {
   const y = empty([g.N, g.C, g.OH, g.OW]);
   const arg = max ? empty([g.N, g.C, g.OH, g.OW], 'i32') : null;
-  POOL.launch('pool_fwd', {buffers: [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()], params: poolParams(g), threads: y.size, constants: {MAX: max ? 1 : 0}});
+  const constants = {MAX: max ? 1 : 0, RELU: relu ? 1 : 0};
+  const buffers = [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()];
+  if (pool2x2Fits(g)) POOL.launch('pool2_fwd', {buffers, params: poolParams(g), threads: y.size / 2, constants});
+  else POOL.launch('pool_fwd', {buffers, params: poolParams(g), threads: y.size, constants});
   return {y, arg};
 }
 
-export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom): Tensor {
+/**
+ * Pooling's input gradient. reluOut: reluMaxPool2d's output, whose non-positive entries pass no gradient (the pair
+ * kernel masks as it reads; the general ones take gy masked by an elementwise reluGrad on the pooled size first).
+ */
+export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom, reluOut: Tensor | null = null): Tensor {
+  if (reluOut && !arg) throw new Error('webgpu-transfer: poolBwdK: a relu is fused into max pooling only');
   const dx = empty([g.N, g.C, g.H, g.W]);
+  if (pool2x2Fits(g)) {
+    POOL.launch('pool2_bwd', {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer,
+      reluOut ? reluOut.buffer : dummyBuffer()], params: poolParams(g), threads: gy.size / 2,
+    constants: {MAX: arg ? 1 : 0, RELU: reluOut ? 1 : 0}});
+    return dx;
+  }
+  if (!reluOut) {
+    poolBwdGeneral(gy, arg, dx, g);
+    return dx;
+  }
+  const masked = binaryK('reluGrad', reluOut, gy);
+  poolBwdGeneral(masked, arg, dx, g);
+  masked.dispose();
+  return dx;
+}
+
+function poolBwdGeneral(gy: Tensor, arg: Tensor | null, dx: Tensor, g: PoolGeom): void {
   if (arg && g.SH >= g.KH && g.SW >= g.KW && kernelPrefs.poolScatter) {
     // Windows that do not overlap: each output sends its gradient to its argmax (a fill, then one write each).
     fillK(dx, 0);
     POOL.launch('pool_bwd_scatter', {buffers: [gy.buffer, arg.buffer, dx.buffer], params: poolParams(g), threads: gy.size});
-    return dx;
+    return;
   }
   POOL.launch('pool_bwd', {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], params: poolParams(g), threads: dx.size, constants: {MAX: arg ? 1 : 0}});
-  return dx;
 }
 
 // ---- random ----

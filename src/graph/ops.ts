@@ -528,6 +528,19 @@ export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Po
   return out;
 }
 
+/**
+ * maxPool2d(relu(x)), which equals relu(maxPool2d(x)), in one pass: the relu's full-size output is never written and
+ * its backward never runs (the pooling backward masks). nn.Sequential runs it for ReLU next to MaxPool2d.
+ */
+export function reluMaxPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
+  checkArgs('reluMaxPool2d', x);
+  const geom = K.poolGeom('reluMaxPool2d', x.shape, ...poolArgs('reluMaxPool2d', kernel, opts));
+  const {y, arg} = K.poolK(x, geom, true, true);
+  const out = record(y, 'reluMaxPool2d', [x], {geom, arg});
+  if (!out.node) arg!.dispose();
+  return out;
+}
+
 export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
   checkArgs('avgPool2d', x);
   const geom = K.poolGeom('avgPool2d', x.shape, ...poolArgs('avgPool2d', kernel, opts));

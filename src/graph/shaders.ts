@@ -53,7 +53,7 @@ export const SOFTMAX = defineKernel({
 export const POOL = defineKernel({
   file: 'pool.wgsl', code: pool, workgroupSize: 64,
   uniforms: {p: {NC: 'u32', H: 'u32', W: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32'}},
-  entries: {pool_fwd: 'p', pool_bwd: 'p', pool_bwd_scatter: 'p'},
+  entries: {pool_fwd: 'p', pool_bwd: 'p', pool_bwd_scatter: 'p', pool2_fwd: 'p', pool2_bwd: 'p'},
 });
 
 export const RANDOM = defineKernel({
@@ -88,7 +88,7 @@ export const CONV2D = defineKernel({
     SW: 'u32', PH: 'u32', PW: 'u32', groups4: 'u32', split: 'u32'}},
   entries: {conv_fwd: 'p', conv_fwd8: 'p', conv_bwd_input: 'p', conv_bwd_input8: 'p', conv_bwd_weight: 'p',
     conv_bwd_weight8: 'p', im2col_rows: 'p', col2im_rows: 'p', rows_to_nchw: 'p',
-    nchw_to_pixels4: 'p'},
+    nchw_to_pixels4: 'p', nchw4_to_pixels4: 'p'},
 });
 
 // matmul: the hand-written kernels and the generated register tiles (matmul-gen.ts, declared with these uniforms).

@@ -13,7 +13,7 @@ interface Param { name: string; want: Want; optional: boolean; variadic: boolean
 const each = <K extends string>(ops: readonly K[], sig: string) => Object.fromEntries(ops.map((op) => [op, sig])) as Record<K, string>;
 const SIGNATURES = {
   ...each(['neg', 'exp', 'log', 'sqrt', 'relu', 'leakyRelu', 'sigmoid', 'tanh', 'abs', 'square', 'clamp',
-    'affine', 'powScalar', 'sum', 'mean', 'max', 'min', 'argmax', 'softmax', 'logSoftmax', 'dropout', 'maxPool2d',
+    'affine', 'powScalar', 'sum', 'mean', 'max', 'min', 'argmax', 'softmax', 'logSoftmax', 'dropout', 'maxPool2d', 'reluMaxPool2d',
     'avgPool2d', 'gradReverse'], 'x:f32'),
   ...each(['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gt', 'lt', 'ge', 'eq', 'matmul'], 'a:f32 b:f32'),
   ...each(['reshape', 'flatten', 'permute', 'transpose', 'expand', 'slice', 'detach'], 'x:any'),

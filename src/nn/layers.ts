@@ -88,11 +88,37 @@ export class Sequential extends Module {
     this.layers = layers;
     layers.forEach((l, i) => this.child(String(i), l));
   }
+  /**
+   * Runs ReLU next to MaxPool2d (either order: max pooling commutes with relu) as one reluMaxPool2d, which writes
+   * neither the relu's full-size output nor runs its backward; the same values and gradients. Only for the stock
+   * layers (a subclass that overrides forward runs as written). false: every layer runs alone.
+   */
+  static fuseReluPool = true;
+
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const l of this.layers) y = l.forward(y);
+    const layers = this.layers;
+    for (let i = 0; i < layers.length; i++) {
+      const pool = Sequential.fuseReluPool ? reluPoolPair(layers[i], layers[i + 1]) : null;
+      if (pool) {
+        y = O.reluMaxPool2d(y, pool.kernel, pool.opts);
+        i++;
+      } else {
+        y = layers[i].forward(y);
+      }
+    }
     return y;
   }
+}
+
+const stock = (l: Module | undefined, cls: typeof ReLU | typeof MaxPool2d) =>
+  l instanceof cls && Object.getPrototypeOf(l) === cls.prototype;
+
+/** The MaxPool2d of a stock ReLU, MaxPool2d pair (in either order), else null. */
+function reluPoolPair(a: Module, b: Module | undefined): MaxPool2d | null {
+  if (stock(a, ReLU) && stock(b, MaxPool2d)) return b as MaxPool2d;
+  if (stock(a, MaxPool2d) && stock(b, ReLU)) return a as MaxPool2d;
+  return null;
 }
 
 /** LeNet-5 for 28x28 inputs: conv 5x5x6, pool, conv 5x5x16, pool, FC 120, 84, classes. */

@@ -66,8 +66,15 @@ if (torchRuns.length) {
   const torchBest = Math.min(...torchRuns.map((t) => t.lenet_step_s as number));
   for (const r of results) {
     const o = r.ours as Record<string, number>;
-    console.log(`${r.backend}: LeNet step ${f(o.lenet_step_s, 4)} s = ${f(o.lenet_step_s / torchBest)}x PyTorch's fastest (${f(torchBest, 4)} s; bar: <= 2x)`);
+    console.log(`${r.backend}: LeNet step ${f(o.lenet_step_s, 4)} s = ${f(o.lenet_step_s / torchBest)}x PyTorch's fastest (${f(torchBest, 4)} s), timed minutes apart`);
   }
+}
+// The bar's ratio: our step and PyTorch's (one thread) timed in turn, round by round, in each adapter's worker.
+for (const r of results) {
+  const p = r.lenet_vs_torch as Record<string, number | string> | undefined;
+  if (!p) continue;
+  if (p.skipped) { console.log(`${r.backend}: LeNet step against PyTorch in turn: skipped (${p.skipped})`); continue; }
+  console.log(`${r.backend}: LeNet step timed in turn with PyTorch (1 thread), ${p.rounds} rounds of ${p.per_round} steps: ours ${f(p.ours_s as number, 4)} s, PyTorch ${f(p.torch_s as number, 4)} s; median ratio ${f(p.ratio as number)}x (rounds ${f(p.ratio_min as number)}-${f(p.ratio_max as number)}x; bar: <= 2x)`);
 }
 if (torchNote) console.log(torchNote);
 mkdirSync('bench-results', {recursive: true});

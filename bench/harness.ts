@@ -2,7 +2,7 @@
 // instance of the same adapter our engine ran on (after our shutdown), so both sides of a row see one adapter.
 import type * as wt from '../src/index.js';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Median seconds of n runs of f after `warm` untimed ones. */
 export async function time(n: number, warm: number, f: () => Promise<unknown>): Promise<number> {

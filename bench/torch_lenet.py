@@ -1,12 +1,16 @@
 # Native PyTorch CPU peer for bench/bench.ts: the same LeNet-5 training step (batch 64, SGD lr 0.01,
 # conv 1->6 5x5, maxpool 2, conv 6->16 5x5, maxpool 2, fc 256->120->84->10, ReLU, cross-entropy).
 # Usage: /usr/bin/python3 bench/torch_lenet.py <threads|0 for default> <iters>. Prints one JSON line.
+# Or: ... <threads> serve: after warm-up prints "ready", then for each line n on stdin runs n timed steps and prints
+# their times as a JSON list, until stdin closes (bench/worker.ts times rounds of ours and these in turn, so the
+# machine's drift, large on shared cores, hits both alike).
 import json, sys, time
 import torch
 import torch.nn as nn
 
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-iters = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+serve = len(sys.argv) > 2 and sys.argv[2] == 'serve'
+iters = 0 if serve else int(sys.argv[2]) if len(sys.argv) > 2 else 20
 if threads > 0:
     torch.set_num_threads(threads)
 torch.manual_seed(0)
@@ -28,6 +32,16 @@ def step():
 
 for _ in range(3):
     step()
+if serve:
+    print('ready', flush=True)
+    for line in sys.stdin:
+        times = []
+        for _ in range(int(line)):
+            t = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - t)
+        print(json.dumps(times), flush=True)
+    sys.exit(0)
 ts = []
 for _ in range(iters):
     t = time.perf_counter()

@@ -3,7 +3,52 @@
 import * as wt from '../src/index.js';
 import {oursCapsStep, tfCapsStep} from './capsnet.js';
 import {oursDannStep, tfDannStep} from './dann.js';
-import {startTfWebgpu, time} from './harness.js';
+import {median, startTfWebgpu, time} from './harness.js';
+import {spawn} from 'node:child_process';
+import {existsSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {createInterface} from 'node:readline';
+import {fileURLToPath} from 'node:url';
+
+/**
+ * Our LeNet step and native PyTorch's (bench/torch_lenet.py serve, one thread), `rounds` rounds of `perRound` steps
+ * each, in turn. On these shared 2-core machines the speed drifts by 2x within a minute, so timing the two minutes
+ * apart (as the separate PyTorch runs in bench.ts do) can show either side ahead; in turn, drift hits both alike.
+ * Returns the medians of the per-round medians and of the per-round ratios (ours / PyTorch's), or why it skipped.
+ */
+async function pairedWithTorch(rounds: number, perRound: number, ourStep: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  const py = process.env.WGT_BENCH_PYTHON ?? '/usr/bin/python3';
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'torch_lenet.py');
+  if (!existsSync(py)) return {skipped: `${py} not found`};
+  const child = spawn(py, [script, '1', 'serve'], {stdio: ['pipe', 'pipe', 'pipe']});
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.on('error', (e) => { stderr += String(e); });
+  const lines = createInterface({input: child.stdout})[Symbol.asyncIterator]();
+  const nextLine = async (): Promise<string> => {
+    const r = await lines.next();
+    if (r.done) throw new Error(/No module named 'torch'/.test(stderr) ? `no torch for ${py} (apt-get install python3-torch)` : `PyTorch exited: ${stderr.trim().split('\n').pop()}`);
+    return r.value;
+  };
+  try {
+    if ((await nextLine()) !== 'ready') throw new Error('bench/torch_lenet.py serve: no "ready" line');
+    const ours: number[] = [], torch: number[] = [], ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const ts: number[] = [];
+      for (let i = 0; i < perRound; i++) { const t = performance.now(); await ourStep(); ts.push((performance.now() - t) / 1000); }
+      child.stdin.write(`${perRound}\n`);
+      const theirs = JSON.parse(await nextLine()) as number[];
+      ours.push(median(ts)); torch.push(median(theirs)); ratios.push(median(ts) / median(theirs));
+    }
+    return {rounds, per_round: perRound, ours_s: median(ours), torch_s: median(torch), ratio: median(ratios),
+      ratio_min: Math.min(...ratios), ratio_max: Math.max(...ratios)};
+  } catch (e) {
+    return {skipped: (e as Error).message};
+  } finally {
+    child.stdin.end();
+    child.kill();
+  }
+}
 
 const backend = (process.argv[2] ?? 'swiftshader') as wt.BackendChoice;
 const iters = Number(process.env.WGT_BENCH_ITERS ?? 5);
@@ -30,6 +75,8 @@ const step = wt.compile([{shape: [64, 1, 28, 28]}, {shape: [64], dtype: 'i32'}],
   return loss;
 }));
 ours.lenet_step_s = await time(Math.max(iters, 10), 2, async () => { await step.run([bx, by]).item(); });
+// The same step and native PyTorch's (one thread) timed in turn, round by round: the ratio the PyTorch bar reads.
+result.lenet_vs_torch = await pairedWithTorch(12, 10, async () => { await step.run([bx, by]).item(); });
 // The paper's MNIST DANN step: 32 source + 32 target images, SGD momentum (bench/dann.ts).
 ours.dann_step_s = await oursDannStep(32, Math.max(iters, 5), 2, time);
 // CapsNet training steps at batch 32: the small configuration, and the paper's (one timed step after the capture:

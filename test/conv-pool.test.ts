@@ -145,6 +145,36 @@ t('conv2d lowering too large for one storage binding falls back to the direct ke
   x.dispose(); w.dispose();
 });
 
+// A lowered forward leaves its im2col matrix in the node for the weight gradient: the same gradient as lowering
+// again, one im2col dispatch instead of two, and nothing left alive once tidy() ends.
+t('conv2d lowered: the weight gradient reuses the forward im2col and frees it with the graph', async () => {
+  await withPrefs({convLowering: 'gemm'}, async () => {
+    const x = wt.randn([2, 3, 7, 6], {seed: 11});
+    const run = async (reuse: boolean) => {
+      const w = wt.randn([5, 3, 3, 2], {seed: 12, requiresGrad: true});
+      const before = wt.memory().liveBytes;
+      const prof = await wt.profile(() => wt.tidy(() => {
+        const y = wt.conv2d(x, w, null, {padding: 1});
+        const saved = y.node!.saved as {cols: wt.Tensor | null};
+        assert.ok(saved.cols, 'the forward kept its im2col matrix');
+        if (!reuse) saved.cols = null;   // forgotten (tidy still frees it): the gradient lowers x again
+        wt.sum(wt.mul(y, y)).backward();
+      }), {steps: 1, warmup: 0});
+      const leaked = wt.memory().liveBytes - before - w.grad!.buffer.size;
+      const im2col = prof.rows.filter((r) => r.kernel.startsWith('conv2d:im2col_rows')).reduce((a, r) => a + r.count, 0);
+      const dw = Array.from(await w.grad!.data());
+      w.grad!.dispose(); w.dispose();
+      return {dw, leaked, im2col};
+    };
+    const reused = await run(true), again = await run(false);
+    assert.equal(reused.dw, again.dw);
+    assert.is(reused.im2col, 1);
+    assert.is(again.im2col, 2);
+    assert.ok(reused.leaked <= 0, `${reused.leaked} bytes left alive`);
+    x.dispose();
+  });
+});
+
 t('conv2d errors name the shapes', () => {
   assert.throws(() => wt.conv2d(wt.zeros([1, 3, 8, 8]), wt.zeros([4, 2, 3, 3])), /conv2d: input \[1, 3, 8, 8\] has 3 channels but weight \[4, 2, 3, 3\] expects 2/);
   assert.throws(() => wt.conv2d(wt.zeros([1, 1, 2, 2]), wt.zeros([1, 1, 3, 3])), /does not fit input/);

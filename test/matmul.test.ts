@@ -77,7 +77,10 @@ t('matmul shape errors name both shapes', () => {
     wt.kernelPrefs.matmulTile = tile;
     try { await withMatmul('vec4', f); } finally { wt.kernelPrefs.matmulTile = prev; }
   };
-  for (const tile of [...wt.MATMUL_CANDIDATES, 'fixed' as const]) for (const [sa, sb] of tileCases) {
+  // The candidates, and the narrowed tiles 'auto' may run (wt.narrowedTile: a row-lane tile with half its columns).
+  const narrowed = wt.MATMUL_CANDIDATES.map((c) => wt.narrowedTile(c, 4))
+    .filter((c) => !wt.MATMUL_CANDIDATES.some((d) => wt.tileName(d) === wt.tileName(c)));
+  for (const tile of [...wt.MATMUL_CANDIDATES, ...narrowed, 'fixed' as const]) for (const [sa, sb] of tileCases) {
     const K = sa[sa.length - 1];
     const name = typeof tile === 'string' ? tile : wt.tileName(tile);
     t(`matmul[tile ${name}] ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => withTile(tile, () => checkOp({
@@ -87,6 +90,15 @@ t('matmul shape errors name both shapes', () => {
       atol: 2e-6 * K + 1e-5, sample: 40, gatol: 2e-5 * K + 1e-4,
     })));
   }
+  t('narrowedTile: half the columns of a row-lane tile where N wastes far fewer, else the tile', () => {
+    const [r32c8, r16c2s] = [{rows: 32, cols4: 8, kvec: true, spread: false, wgx: 8, wgy: 1, lanes: 'rows' as const},
+      {rows: 16, cols4: 2, kvec: true, spread: true, wgx: 8, wgy: 4}];
+    assert.is(wt.tileName(wt.narrowedTile(r32c8, 48)), 'r32c4k4L_8x1');   // 64 columns computed -> 48
+    assert.is(wt.tileName(wt.narrowedTile(r32c8, 64)), 'r32c8k4L_8x1');   // no waste
+    assert.is(wt.tileName(wt.narrowedTile(r32c8, 800)), 'r32c8k4L_8x1');  // 800 = 25 x 32
+    assert.is(wt.tileName(wt.narrowedTile(r16c2s, 84)), 'r16c2k4s_8x4');  // not a row-lane tile: kept
+    assert.ok(narrowed.length > 0 && narrowed.every((c) => c.lanes === 'rows'));
+  });
   t('matmul autotune: picks a candidate or the fixed kernel per shape, and matmul agrees with both picks', async () => {
     const r = await wt.autotune({size: 128, force: true, persist: false});
     for (const pick of [r.large, r.small]) {

@@ -187,12 +187,12 @@ const nnRules = {
       needs(n, 2) ? O.reduceAxes('sum', g.viewAs([rows, out]), [0]) : null,
     ];
   }),
-  conv2d: rule<{geom: K.Conv2dGeom}>((g, n) => {
+  conv2d: rule<{geom: K.Conv2dGeom; cols: Tensor | null}>((g, n) => {
     const geom = n.saved.geom;
     const [x, w] = n.inputs;
     return [
       needs(n, 0) ? K.conv2dBwdInputK(g, w, geom) : null,
-      needs(n, 1) ? K.conv2dBwdWeightK(x, g, geom) : null,
+      needs(n, 1) ? K.conv2dBwdWeightK(x, g, geom, n.saved.cols) : null,
       needs(n, 2) ? O.reduceAxes('sum', g, [0, 2, 3]) : null,
     ];
   }),

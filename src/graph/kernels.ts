@@ -5,7 +5,7 @@ import {CONV2D, ELEMENTWISE, LAYOUT, MATMUL, POOL, RANDOM, REDUCE, REVERSAL, SOF
 import {empty, fmt, sizeOf, type Shape, type Tensor} from './tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from './op-codes.js';
 import {convBwdInputKernel, convBwdWeightKernel, convFwdKernel, type ConvTile} from './conv-gen.js';
-import {matmulTileKernel, tileFits, tileGrid, type MatmulTile} from './matmul-gen.js';
+import {matmulTileKernel, narrowedTile, tileFits, tileGrid, type MatmulTile} from './matmul-gen.js';
 import type {BufferBinding} from '../gpu/runtime.js';
 
 export const contiguousStrides = (shape: Shape): number[] => {
@@ -311,8 +311,9 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   // reading A^T in place: 784x64x1024 (the CapsNet decoder) 20.9-21.6 -> 12.7 ms, 1024x64x512 13.9-22.3 ->
   // 8.9-14.6, LeNet's 120x64x256 1.4-1.6 -> 1.0-1.5.
   const tp = kernelPrefs.matmulTile;
+  const tunedTile = tuned.device !== r.device ? null : M >= tuned.largeFrom ? tuned.matmul : tuned.small;
   const tile = useTiled || pref === 'reg' ? null
-    : tp === 'fixed' ? null : tp === 'auto' ? (tuned.device !== r.device ? null : M >= tuned.largeFrom ? tuned.matmul : tuned.small) : tp;
+    : tp === 'fixed' ? null : tp === 'auto' ? tunedTile && narrowedTile(tunedTile, N) : tp;
   const transposeForTile = !!tile && a.trans && N % 4 === 0 && M >= 8 && N >= 8 && K % 4 === 0;
   // A @ B^T: matmul_nt_vec4 reads B^T in place; with a tuned tile B^T is copied out instead (below), which since
   // the copy runs 8 elements per thread measured faster on llvmpipe (small-CapsNet decoder gradients 64x1024x784
@@ -495,7 +496,15 @@ function im2colK(x: Tensor, g: Conv2dGeom): Tensor {
   return cols;
 }
 
-function conv2dGemmK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
+/**
+ * Where a lowered forward leaves its im2col matrix for the weight gradient, which would otherwise lower x again
+ * (DANN's conv2, profiler: im2col 11.8 ms of a 183 ms step). Kept up to KEEP_COLS_BYTES: past that, memory held
+ * from forward to backward costs more than the second lowering.
+ */
+export interface LoweredCols { cols: Tensor | null }
+const KEEP_COLS_BYTES = 64 * 2 ** 20;
+
+function conv2dGemmK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, keep?: LoweredCols): Tensor {
   const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), kPad = ceil4(g.K), rows = g.N * g.OH * g.OW;
   const cols = im2colK(x, g);
   // W^T [C*KH*KW, K] zero-padded to [width, kPad]: padding must be zeros, not whatever the pooled buffer held.
@@ -503,7 +512,9 @@ function conv2dGemmK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): 
   if (width !== ckk || kPad !== g.K) fillK(wt, 0);
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, kPad]);
   const yt = matmulK(matView(cols, rows, width), matView(wt, width, kPad));
-  cols.dispose(); wt.dispose();
+  wt.dispose();
+  if (keep && convLowersToGemm(g, 'weight') && 4 * cols.size <= KEEP_COLS_BYTES) keep.cols = cols;
+  else cols.dispose();
   const out = empty([g.N, g.K, g.OH, g.OW]);
   CONV2D.launch('rows_to_nchw', {buffers: [yt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
     params: convParams(g, kPad / 4), threads: out.size, constants: {HAS_BIAS: bias ? 1 : 0}});
@@ -527,12 +538,13 @@ function conv2dBwdInputGemmK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   return dx;
 }
 
-function conv2dBwdWeightGemmK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
+function conv2dBwdWeightGemmK(x: Tensor, dy: Tensor, g: Conv2dGeom, saved: Tensor | null): Tensor {
   const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), rows = g.N * g.OH * g.OW;
-  const cols = im2colK(x, g);
+  const cols = saved ?? im2colK(x, g);
   const dyT = permuteK(dy, [1, 0, 2, 3]); // [K, N, OH, OW]: dy^T as [K, N*OH*OW]
   const dwPad = matmulK(matView(dyT, g.K, rows), matView(cols, rows, width));
-  cols.dispose(); dyT.dispose();
+  if (!saved) cols.dispose();
+  dyT.dispose();
   if (width === ckk) return dwPad.viewAsDispose([g.K, g.C, g.KH, g.KW]);
   const dw = empty([g.K, g.C, g.KH, g.KW]);
   copyK(dwPad, dw, [g.K, ckk], [width, 1], [ckk, 1]);
@@ -540,8 +552,9 @@ function conv2dBwdWeightGemmK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   return dw;
 }
 
-export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
-  if (convLowersToGemm(g, 'forward')) return conv2dGemmK(x, w, bias, g);
+/** keep: where a lowered forward may leave its im2col matrix for conv2dBwdWeightK (the caller then owns it). */
+export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, keep?: LoweredCols): Tensor {
+  if (convLowersToGemm(g, 'forward')) return conv2dGemmK(x, w, bias, g, keep);
   const out = empty([g.N, g.K, g.OH, g.OW]);
   const pref = kernelPrefs.convForward;
   const padded = g.PH > 0 || g.PW > 0;
@@ -598,8 +611,9 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   return dx;
 }
 
-export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
-  if (convLowersToGemm(g, 'weight')) return conv2dBwdWeightGemmK(x, dy, g);
+/** cols: the forward's im2col matrix of x where it kept one (conv2dK's keep), else it is lowered again. */
+export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Tensor | null = null): Tensor {
+  if (convLowersToGemm(g, 'weight')) return conv2dBwdWeightGemmK(x, dy, g, cols);
   const ckk = g.C * g.KH * g.KW;
   const wpref = kernelPrefs.convWeight;
   const chosen = typeof wpref === 'object' ? wpref : wpref === 'auto' ? CONV_GRAD_AUTO.weight : null;

@@ -506,8 +506,11 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   if (x.rank !== 4 || w.rank !== 4) throw new Error(`webgpu-transfer: conv2d: input must be NCHW and weight [K, C, KH, KW], got ${x.describe()} and ${w.describe()}`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: conv2d: bias ${bias.describe()} must be [${w.shape[0]}]`);
   const geom = K.convGeom(x.shape, w.shape, pair('conv2d', 'stride', opts.stride ?? 1, 1), pair('conv2d', 'padding', opts.padding ?? 0, 0));
-  const y = K.conv2dK(x, w, bias ?? null, geom);
-  return record(y, 'conv2d', bias ? [x, w, bias] : [x, w], {geom});
+  const keep: K.LoweredCols = {cols: null};
+  const y = K.conv2dK(x, w, bias ?? null, geom, w.requiresGrad ? keep : undefined);
+  const out = record(y, 'conv2d', bias ? [x, w, bias] : [x, w], {geom, cols: keep.cols});
+  if (!out.node) keep.cols?.dispose();
+  return out;
 }
 
 export interface PoolOptions { stride?: number | [number, number]; padding?: number | [number, number] }

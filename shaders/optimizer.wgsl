@@ -70,67 +70,83 @@ fn adam_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 }
 
 // ---- every parameter of a group per dispatch ----
+// As vec4s: a segment starts on a 64-element slot boundary and its slot is padded to a multiple of 64, so a thread
+// updates 4 elements with one load per array (CPU drivers run each storage load lane by lane, whatever its width:
+// scalar updates cost 4x the loads). The lanes past a segment's size update the slot's padding, which is never copied
+// out or read back. The vec4 updates are the scalar ones' expressions, component by component.
 struct Segment { start: u32, size: u32, first_block: u32, first_step: u32 }
 
 fn segment(s: u32) -> Segment {
   return Segment(mmeta[4u * s], mmeta[4u * s + 1u], mmeta[4u * s + 2u], mmeta[4u * s + 3u]);
 }
 
-@group(0) @binding(1) var<storage, read_write> mparam: array<f32>;
-@group(0) @binding(2) var<storage, read> mgrad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> mbuf: array<f32>;   // SGD: momentum; Adam: m
+@group(0) @binding(1) var<storage, read_write> mparam: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> mgrad: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> mbuf: array<vec4<f32>>;   // SGD: momentum; Adam: m
 @group(0) @binding(4) var<storage, read> mmeta: array<u32>;
-@group(0) @binding(5) var<storage, read_write> mv: array<f32>;     // Adam: v
+@group(0) @binding(5) var<storage, read_write> mv: array<vec4<f32>>;     // Adam: v
 
-// Elements per thread: a block is WG * PER_THREAD elements, so the segment lookup is shared by 4 elements and
-// there are a quarter as many workgroups (SwiftShader runs each workgroup as a routine call).
-const PER_THREAD: u32 = 4u;
-
-// The segment of this workgroup's block, or none past the last block.
-fn block_segment(wid: vec3<u32>, nwg: vec3<u32>, blocks: u32, segs: u32) -> vec4<u32> {
+// This thread's vec4 in the arenas and whether it holds any of its segment, and the segment's first step.
+fn block_vec4(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, blocks: u32, segs: u32) -> vec3<u32> {
   let blk = wid.x + wid.y * nwg.x;
-  if (blk >= blocks) { return vec4<u32>(0u, 0u, 0u, 0u); }
+  if (blk >= blocks) { return vec3<u32>(0u, 0u, 0u); }
   let s = segment(mmeta[4u * segs + blk]);
-  // (arena index of the block's first element, elements of the segment left from there, first step, valid)
-  let j0 = (blk - s.first_block) * WG * PER_THREAD;
-  return vec4<u32>(s.start + j0, s.size - j0, s.first_step, 1u);
+  // A block is WG vec4s (4 WG elements), one per thread; j: the vec4's first element, within the segment.
+  let j = (blk - s.first_block) * 4u * WG + 4u * lid;
+  return vec3<u32>((s.start + j) / 4u, s.first_step, select(0u, 1u, j < s.size));
+}
+
+struct Sgd4 { w: vec4<f32>, b: vec4<f32> }
+
+fn sgd_update4(w: vec4<f32>, g0: vec4<f32>, b0: vec4<f32>, first: bool, lr: f32, momentum: f32, dampening: f32,
+               wd: f32, nesterov: bool) -> Sgd4 {
+  var g = g0 + wd * w;
+  var b = b0;
+  if (momentum != 0.0) {
+    if (first) { b = g; } else { b = momentum * b0 + (1.0 - dampening) * g; }
+    if (nesterov) { g = g + momentum * b; } else { g = b; }
+  }
+  return Sgd4(w - lr * g, b);
 }
 
 @compute @workgroup_size(WG)
 fn sgd_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) lid: u32) {
-  let b = block_segment(wid, nwg, ms.blocks, ms.segs);
-  if (b.w == 0u) { return; }
-  let first = b.z == ms.step;
-  // Strided by WG: neighbouring threads touch neighbouring elements.
-  for (var k = 0u; k < PER_THREAD; k++) {
-    let j = lid + k * WG;
-    if (j >= b.y) { break; }
-    let i = b.x + j;
-    var b0 = 0.0;   // without momentum the state is a one-element stand-in, never read or written
-    if (ms.momentum != 0.0) { b0 = mbuf[i]; }
-    let r = sgd_update(mparam[i], mgrad[i], b0, first, ms.lr, ms.momentum, ms.dampening, ms.weight_decay,
-                       ms.nesterov != 0u);
-    if (ms.momentum != 0.0) { mbuf[i] = r.y; }
-    mparam[i] = r.x;
-  }
+  let v = block_vec4(wid, nwg, lid, ms.blocks, ms.segs);
+  if (v.z == 0u) { return; }
+  let i = v.x;
+  var b0 = vec4<f32>(0.0);   // without momentum the state is a stand-in, never read or written
+  if (ms.momentum != 0.0) { b0 = mbuf[i]; }
+  let r = sgd_update4(mparam[i], mgrad[i], b0, v.y == ms.step, ms.lr, ms.momentum, ms.dampening, ms.weight_decay,
+                      ms.nesterov != 0u);
+  if (ms.momentum != 0.0) { mbuf[i] = r.b; }
+  mparam[i] = r.w;
+}
+
+struct Adam4 { w: vec4<f32>, m: vec4<f32>, v: vec4<f32> }
+
+fn adam_update4(w0: vec4<f32>, g0: vec4<f32>, m0: vec4<f32>, v0: vec4<f32>, lr: f32, beta1: f32, beta2: f32, eps: f32,
+                wd: f32, decoupled: bool, bc1: f32, bc2: f32) -> Adam4 {
+  var w = w0;
+  var g = g0;
+  if (decoupled) { w = w * (1.0 - lr * wd); } else { g = g + wd * w; }
+  let m = beta1 * m0 + (1.0 - beta1) * g;
+  let v = beta2 * v0 + (1.0 - beta2) * g * g;
+  let denom = sqrt(v / bc2) + eps;
+  return Adam4(w - (lr / bc1) * m / denom, m, v);
 }
 
 @compute @workgroup_size(WG)
 fn adam_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
-  let b = block_segment(wid, nwg, ma.blocks, ma.segs);
-  if (b.w == 0u) { return; }
+  let v = block_vec4(wid, nwg, lid, ma.blocks, ma.segs);
+  if (v.z == 0u) { return; }
   // One bias correction for every segment: the optimizer dispatches the parameters of a group that started at
   // different steps separately (1 - beta^t in f32 loses digits to cancellation; the host computes it in float64).
-  for (var k = 0u; k < PER_THREAD; k++) {
-    let j = lid + k * WG;
-    if (j >= b.y) { break; }
-    let i = b.x + j;
-    let r = adam_update(mparam[i], mgrad[i], mbuf[i], mv[i], ma.lr, ma.beta1, ma.beta2, ma.eps, ma.weight_decay,
-                        ma.decoupled != 0u, ma.bc1, ma.bc2);
-    mbuf[i] = r.y;
-    mv[i] = r.z;
-    mparam[i] = r.x;
-  }
+  let i = v.x;
+  let r = adam_update4(mparam[i], mgrad[i], mbuf[i], mv[i], ma.lr, ma.beta1, ma.beta2, ma.eps, ma.weight_decay,
+                       ma.decoupled != 0u, ma.bc1, ma.bc2);
+  mbuf[i] = r.m;
+  mv[i] = r.v;
+  mparam[i] = r.w;
 }

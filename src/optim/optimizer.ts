@@ -16,9 +16,12 @@ import {keep, rt} from '../graph/engine.js';
 import {zeros} from '../graph/ops.js';
 import {empty, hostArray, type Tensor} from '../graph/tensor.js';
 
-/** Arena slots start at multiples of this many elements (256 bytes: copy and binding alignment on any adapter). */
+/**
+ * Arena slots start at multiples of this many elements (256 bytes: copy and binding alignment on any adapter) and
+ * span a multiple of it, so the multi-tensor kernels can update whole vec4s.
+ */
 const SLOT_ALIGN = 64;
-/** Elements per workgroup block of the multi-tensor kernels: workgroup size (shaders.ts) x PER_THREAD (the shader). */
+/** Elements per workgroup block of the multi-tensor kernels: workgroup size (shaders.ts) x one vec4 per thread. */
 export const MULTI_BLOCK = 256 * 4;
 
 /** One group's parameters with gradients this step, as the multi-tensor kernel sees them. */

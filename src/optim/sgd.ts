@@ -25,7 +25,8 @@ export class SGD extends Optimizer<SGDOptions> {
 
   private scratchTensor: Tensor | null = null;
   private scratch(): Tensor {
-    if (!this.scratchTensor || this.scratchTensor.disposed) this.scratchTensor = rt().once(() => keep(empty([1])));
+    // Four elements: the multi-tensor kernel binds it as vec4s.
+    if (!this.scratchTensor || this.scratchTensor.disposed) this.scratchTensor = rt().once(() => keep(empty([4])));
     return this.scratchTensor;
   }
 

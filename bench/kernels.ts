@@ -39,19 +39,18 @@ const shapes: Shape[] = [
   {name: 'dann conv1 3->32 5x5 28x28 b64', x: [64, 3, 28, 28], w: [32, 3, 5, 5], stride: 1, pad: 0},
   {name: 'dann conv2 32->48 5x5 12x12 b64', x: [64, 32, 12, 12], w: [48, 32, 5, 5], stride: 1, pad: 0},
 ];
-const rows: {kernel: string; shape: string; ms: number; gflops: number}[] = [];
+const rows: {kernel: string; shape: string; ms: number; gflops: number; share: number}[] = [];
 const out: Record<string, number> = {};
 const mmN = Number(process.env.WGT_BENCH_MATMUL ?? 1024);
 const only = (process.env.WGT_BENCH_KERNELS ?? 'fwd,bwd_input,bwd_weight').split(',');
-{
-  const a = rand([mmN, mmN], 1), b = rand([mmN, mmN], 2);
-  const av: K.MatView = {t: a, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
-  const bv: K.MatView = {t: b, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
-  const s = await timeKernel(() => { K.matmulK(av, bv); }, 2, 3);
-  const g = 2 * mmN ** 3 / s / 1e9;
-  rows.push({kernel: 'matmul', shape: `${mmN}^3`, ms: s * 1e3, gflops: g});
-  out[`matmul${mmN}`] = g;
-}
+// matmul is timed before the first kernel and again after each one: every kernel's share is against the mean of
+// the matmul rates just before and just after it (these shared 2-core machines drift by 2x within a minute, so one
+// matmul measurement at the start made shares swing from 26% to 171% between runs).
+const ma = rand([mmN, mmN], 1), mb = rand([mmN, mmN], 2);
+const mav: K.MatView = {t: ma, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
+const mbv: K.MatView = {t: mb, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
+const matmulRate = async () => 2 * mmN ** 3 / await timeKernel(() => { K.matmulK(mav, mbv); }, 2, 3) / 1e9;
+const mmRates: number[] = [await matmulRate()];
 for (const sh of shapes) {
   if (filter && !sh.name.includes(filter)) continue;
   if (process.env.WGT_BENCH_SKIP && sh.name.includes(process.env.WGT_BENCH_SKIP)) continue;
@@ -69,13 +68,19 @@ for (const sh of shapes) {
     if (!only.includes(kname)) continue;
     if (kname === 'bwd_input' && geom.C === 1) continue; // first layers need no input gradient
     const s = await timeKernel(f, reps);
-    rows.push({kernel: `conv ${kname}`, shape: sh.name, ms: s * 1e3, gflops: flops / s / 1e9});
+    const before = mmRates[mmRates.length - 1];
+    mmRates.push(await matmulRate());
+    const share = (flops / s / 1e9) / ((before + mmRates[mmRates.length - 1]) / 2);
+    rows.push({kernel: `conv ${kname}`, shape: sh.name, ms: s * 1e3, gflops: flops / s / 1e9, share});
     out[`${sh.name} ${kname}`] = flops / s / 1e9;
+    out[`${sh.name} ${kname} share`] = share;
   }
 }
-const mm = out[`matmul${mmN}`];
+const mm = [...mmRates].sort((a, b) => a - b)[mmRates.length >> 1];
+out[`matmul${mmN}`] = mm;
 console.log(`\n${wt.formatReport(wt.adapter())}`);
-console.log('| kernel | shape | ms | GFLOP/s | vs matmul |\n|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.kernel} | ${r.shape} | ${r.ms.toFixed(3)} | ${r.gflops.toFixed(2)} | ${(100 * r.gflops / mm).toFixed(0)}% |`);
+console.log(`matmul ${mmN}^3: ${mm.toFixed(2)} GFLOP/s (median of ${mmRates.length} measurements between the kernels, ${Math.min(...mmRates).toFixed(1)}-${Math.max(...mmRates).toFixed(1)})`);
+console.log('| kernel | shape | ms | GFLOP/s | vs matmul (timed next to it) |\n|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.kernel} | ${r.shape} | ${r.ms.toFixed(3)} | ${r.gflops.toFixed(2)} | ${(100 * r.share).toFixed(0)}% |`);
 console.log('KERNELS ' + JSON.stringify({backend, ...out}));
 wt.shutdown();

@@ -24,10 +24,19 @@ async function pairedWithTorch(rounds: number, perRound: number, ourStep: () => 
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   child.on('error', (e) => { stderr += String(e); });
+  child.stdin.on('error', () => {});   // a child that died: the next line read says why
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const lines = createInterface({input: child.stdout})[Symbol.asyncIterator]();
+  // Each line within 2 minutes (torch's import and warm-up take seconds), else the peer is given up, not waited on.
   const nextLine = async (): Promise<string> => {
-    const r = await lines.next();
-    if (r.done) throw new Error(/No module named 'torch'/.test(stderr) ? `no torch for ${py} (apt-get install python3-torch)` : `PyTorch exited: ${stderr.trim().split('\n').pop()}`);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 120_000); });
+    const r = await Promise.race([lines.next(), late]).finally(() => clearTimeout(timer));
+    if (r === 'late') throw new Error('PyTorch gave no answer within 2 minutes');
+    if (r.done) {
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);   // stderr complete
+      throw new Error(/No module named 'torch'/.test(stderr) ? `no torch for ${py} (apt-get install python3-torch)` : `PyTorch exited: ${stderr.trim().split('\n').pop()}`);
+    }
     return r.value;
   };
   try {

@@ -519,7 +519,7 @@ fn nchw4_to_pixels4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     let k = 4u * g;
     let last = p.K - 1u;              // channels past K read K - 1 (in bounds) and are replaced by 0
     let z = vec4<f32>(0.0);
-    let c0 = tdy4[src + min(k, last) * quads];
+    let c0 = select(z, tdy4[src + min(k, last) * quads], k < p.K);   // a whole padding group past K: zeros
     let c1 = select(z, tdy4[src + min(k + 1u, last) * quads], k + 1u < p.K);
     let c2 = select(z, tdy4[src + min(k + 2u, last) * quads], k + 2u < p.K);
     let c3 = select(z, tdy4[src + min(k + 3u, last) * quads], k + 3u < p.K);

@@ -171,7 +171,18 @@ t('conv2d lowered: the weight gradient reuses the forward im2col and frees it wi
     assert.is(reused.im2col, 1);
     assert.is(again.im2col, 2);
     assert.ok(reused.leaked <= 0, `${reused.leaked} bytes left alive`);
-    x.dispose();
+    // The output returned from a tidy() whose end freed the matrix: backward lowers x again.
+    const w = wt.randn([5, 3, 3, 2], {seed: 12, requiresGrad: true});
+    const y = wt.tidy(() => wt.conv2d(x, w, null, {padding: 1}));
+    wt.sum(wt.mul(y, y)).backward();
+    assert.equal(Array.from(await w.grad!.data()), reused.dw);
+    // Disposing the output of a graph never run backward frees the matrix with it.
+    const before = wt.memory().liveBytes;
+    const y2 = wt.conv2d(x, w, null, {padding: 1});
+    assert.ok(wt.memory().liveBytes - before > y2.buffer.size, 'the forward kept its matrix');
+    y2.dispose();
+    assert.is(wt.memory().liveBytes, before);
+    y.dispose(); w.grad!.dispose(); w.dispose(); x.dispose();
   });
 });
 

@@ -52,6 +52,8 @@ t('BatchNorm2d running statistics follow PyTorch (momentum 0.1, unbiased varianc
 // the layers run one by one, for both orders, a pool that is not 2x2 and a subclassed ReLU (never fused).
 t('Sequential fuses ReLU with MaxPool2d without changing values or gradients', async () => {
   class LoudReLU extends wt.ReLU { override forward(x: wt.Tensor): wt.Tensor { return wt.relu(x); } }
+  let spiedCalls = 0;
+  const spied = (l: wt.ReLU) => { const f = l.forward.bind(l); l.forward = (x) => { spiedCalls++; return f(x); }; return l; };
   const models = (): [string, wt.Sequential][] => {
     wt.manualSeed(7);
     return [
@@ -60,6 +62,7 @@ t('Sequential fuses ReLU with MaxPool2d without changing values or gradients', a
       ['3x3 stride 2 pool', new wt.Sequential(new wt.Conv2d(2, 4, 3), new wt.ReLU(), new wt.MaxPool2d(3, {stride: 2}),
         new wt.Flatten())],
       ['subclassed relu', new wt.Sequential(new wt.Conv2d(2, 4, 3), new LoudReLU(), new wt.MaxPool2d(2), new wt.Flatten())],
+      ['instance forward', new wt.Sequential(new wt.Conv2d(2, 4, 3), spied(new wt.ReLU()), new wt.MaxPool2d(2), new wt.Flatten())],
     ];
   };
   const x = wt.randn([3, 2, 10, 10], {seed: 5});
@@ -84,6 +87,8 @@ t('Sequential fuses ReLU with MaxPool2d without changing values or gradients', a
   }
   assert.ok(fused['relu, pool'].ops.includes('reluMaxPool2d') && fused['pool, relu'].ops.includes('reluMaxPool2d'));
   assert.ok(!fused['subclassed relu'].ops.includes('reluMaxPool2d') && !alone['relu, pool'].ops.includes('reluMaxPool2d'));
+  assert.ok(!fused['instance forward'].ops.includes('reluMaxPool2d'));
+  assert.is(spiedCalls, 2, 'a forward replaced on the instance runs in both modes');
   x.dispose();
 });
 

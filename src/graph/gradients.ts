@@ -188,13 +188,13 @@ const nnRules = {
     ];
   }),
   conv2d: rule<{geom: K.Conv2dGeom; cols: Tensor | null}>((g, n) => {
-    const geom = n.saved.geom;
+    const {geom, cols} = n.saved;
     const [x, w] = n.inputs;
-    return [
-      needs(n, 0) ? K.conv2dBwdInputK(g, w, geom) : null,
-      needs(n, 1) ? K.conv2dBwdWeightK(x, g, geom, n.saved.cols) : null,
-      needs(n, 2) ? O.reduceAxes('sum', g, [0, 2, 3]) : null,
-    ];
+    // The forward's im2col matrix (a lowered conv), used once and freed here; a second backward lowers x again,
+    // as does one after tidy() freed it.
+    const dw = needs(n, 1) ? K.conv2dBwdWeightK(x, g, geom, cols && !cols.disposed ? cols : null) : null;
+    if (cols) { cols.dispose(); n.saved.cols = null; }
+    return [needs(n, 0) ? K.conv2dBwdInputK(g, w, geom) : null, dw, needs(n, 2) ? O.reduceAxes('sum', g, [0, 2, 3]) : null];
   }),
   maxPool2d: rule<{geom: K.PoolGeom; arg: Tensor | null}>((g, n) => [K.poolBwdK(g, n.saved.arg, n.saved.geom)]),
   reluMaxPool2d: rule<{geom: K.PoolGeom; arg: Tensor | null}>((g, n, out) => [K.poolBwdK(g, n.saved.arg, n.saved.geom, out)]),

@@ -433,8 +433,8 @@ export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
 }
 
 /**
- * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8 (and 12 for the input
- * gradient), the one with the fewest loads per row (a tile that names its pixels keeps them). Each step of P pixels
+ * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8 (and 12 for an input
+ * gradient over rows of 12s), the one with the fewest loads per row (a tile that names its pixels keeps them). Each step of P pixels
  * loads a (P - 1) * stride + KW segment and, besides it, KW * groups weight vec4s (forward, input gradient) or
  * P * groups dy vec4s (weight gradient). Where the launcher says the segments start 4-aligned (`aligned`) and
  * kernelPrefs.convSegments4 allows, a P that is a multiple of 4 loads its segment as vec4s (ConvTile.segments4),
@@ -442,13 +442,14 @@ export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
  * and 10 weight loads, against two steps of 3 + 10 for 8). Measured on llvmpipe (LeNet step, 64 interleaved steps
  * each, A/B in one process): 12 against 8 ran the step 0.914-0.979x (three runs); 4 0.988x, 6 1.031x.
  */
-export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: number, perStep: 'weights' | 'dy',
+export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: number, pass: 'forward' | 'input' | 'weight',
   aligned = false): ConvTile {
+  const perStep = pass === 'weight' ? 'dy' : 'weights';
   const vec = aligned && kernelPrefs.convSegments4 && t.segments4 !== false;
   const segment = (p: number) => ((p - 1) * stride + kw) / (vec && p % 4 === 0 ? 4 : 1);
   const loads = (p: number) => Math.ceil(width / p) * (Math.ceil(segment(p)) + (perStep === 'weights' ? kw : p) * t.groups);
-  // 12 only where measured (the input gradient): 12-wide rows in one step.
-  const candidates = perStep === 'weights' ? [8, 6, 4, 12] : [8, 6, 4];
+  // 12 only where measured: the input gradient over rows of 12 (one step).
+  const candidates = pass === 'input' && width % 12 === 0 ? [8, 6, 4, 12] : [8, 6, 4];
   const pixels = t.pixels > 0 ? t.pixels : candidates.reduce((best, p) => (loads(p) < loads(best) ? p : best));
   return {...t, pixels, segments4: vec && pixels % 4 === 0};
 }
@@ -561,7 +562,7 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   const chosen = typeof pref === 'object' ? (padded ? null : pref)
     : pref === 'auto' && !padded ? CONV_FWD_AUTO.tile : null;
   // Unpadded here: the input segment starts 4-aligned when rows are a multiple of 4 wide.
-  const tile = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weights', !!chosen.hoist && g.W % 4 === 0);
+  const tile = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'forward', !!chosen.hoist && g.W % 4 === 0);
   const k8 = pref !== 'k4';
   const groups4 = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : k8 ? 2 * Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const ckk = g.C * g.KH * g.KW;
@@ -592,7 +593,7 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const stride1 = g.SH === 1 && g.SW === 1;
   const chosen = !stride1 ? null : typeof pref === 'object' ? pref : pref === 'auto' ? CONV_GRAD_AUTO.input : null;
   // dy's segment starts at column iw0 + PW - (KW - 1): 4-aligned when that offset and dy's rows are.
-  const tile = chosen && hoistedPixels(chosen, g.W, g.KW, 1, 'weights', g.OW % 4 === 0 && (g.KW - 1 - g.PW) % 4 === 0);
+  const tile = chosen && hoistedPixels(chosen, g.W, g.KW, 1, 'input', g.OW % 4 === 0 && (g.KW - 1 - g.PW) % 4 === 0);
   const c8 = pref !== 'c4';
   const groups4 = tile ? tile.groups * Math.ceil(g.C / (4 * tile.groups)) : c8 ? 2 * Math.ceil(g.C / 8) : Math.ceil(g.C / 4);
   const kk = g.KH * g.KW;
@@ -617,7 +618,7 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   const ckk = g.C * g.KH * g.KW;
   const wpref = kernelPrefs.convWeight;
   const chosen = typeof wpref === 'object' ? wpref : wpref === 'auto' ? CONV_GRAD_AUTO.weight : null;
-  const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'dy', g.W % 4 === 0 && g.PW % 4 === 0);
+  const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weight', g.W % 4 === 0 && g.PW % 4 === 0);
   const tile = hoisted && {...hoisted, rows: weightGradRows(hoisted, g)};
   const taps8 = wpref !== 'cols4';
   const groups = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : taps8 ? Math.ceil(g.K / 8) : Math.ceil(g.K / 4);

@@ -508,8 +508,17 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   const geom = K.convGeom(x.shape, w.shape, pair('conv2d', 'stride', opts.stride ?? 1, 1), pair('conv2d', 'padding', opts.padding ?? 0, 0));
   const keep: K.LoweredCols = {cols: null};
   const y = K.conv2dK(x, w, bias ?? null, geom, w.requiresGrad ? keep : undefined);
-  const out = record(y, 'conv2d', bias ? [x, w, bias] : [x, w], {geom, cols: keep.cols});
-  if (!out.node) keep.cols?.dispose();
+  return owning(record(y, 'conv2d', bias ? [x, w, bias] : [x, w], {geom, cols: keep.cols}), keep.cols);
+}
+
+/**
+ * A tensor the op made for its gradient rule alone: owned by out's node (freed with out), or freed now when no
+ * node was recorded (no input needs a gradient).
+ */
+function owning(out: Tensor, saved: Tensor | null): Tensor {
+  if (!saved) return out;
+  if (out.node) (out.node.owned ??= []).push(saved);
+  else saved.dispose();
   return out;
 }
 
@@ -526,9 +535,7 @@ export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Po
   checkArgs('maxPool2d', x);
   const geom = K.poolGeom('maxPool2d', x.shape, ...poolArgs('maxPool2d', kernel, opts));
   const {y, arg} = K.poolK(x, geom, true);
-  const out = record(y, 'maxPool2d', [x], {geom, arg});
-  if (!out.node) arg!.dispose();
-  return out;
+  return owning(record(y, 'maxPool2d', [x], {geom, arg}), arg);
 }
 
 /**
@@ -539,9 +546,7 @@ export function reluMaxPool2d(x: Tensor, kernel: number | [number, number], opts
   checkArgs('reluMaxPool2d', x);
   const geom = K.poolGeom('reluMaxPool2d', x.shape, ...poolArgs('reluMaxPool2d', kernel, opts));
   const {y, arg} = K.poolK(x, geom, true, true);
-  const out = record(y, 'reluMaxPool2d', [x], {geom, arg});
-  if (!out.node) arg!.dispose();
-  return out;
+  return owning(record(y, 'reluMaxPool2d', [x], {geom, arg}), arg);
 }
 
 export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {

@@ -42,6 +42,11 @@ export interface Node {
   saved: object;
   /** Returns one gradient (or null) per input. */
   backward: (g: Tensor, node: Node, out: Tensor) => (Tensor | null)[];
+  /**
+   * Tensors the op made for its rule alone (a max pool's argmax, a lowered conv's im2col matrix), freed with the
+   * output: a graph dropped without backward (outputs disposed by hand, no tidy()) must not keep them alive.
+   */
+  owned?: Tensor[];
 }
 
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
@@ -119,7 +124,10 @@ export class Tensor {
     const s = this.storage;
     if (!s) return;
     this.storage = null;
-    if (this.node) this.disposedOutputOf = this.node.op;
+    if (this.node) {
+      this.disposedOutputOf = this.node.op;
+      for (const t of this.node.owned ?? []) t.dispose();
+    }
     this.node = null;
     untrack(this);
     // A buffer of a device that is gone is not returned to the new device's pool.

@@ -90,6 +90,36 @@ t('matmul shape errors name both shapes', () => {
       atol: 2e-6 * K + 1e-5, sample: 40, gatol: 2e-5 * K + 1e-4,
     })));
   }
+  // linear and linearRelu put bias (and relu) in the tile's output write: every tile, on a product the tile takes
+  // (N % 4 == 0, B^T copied out) and one it does not (5 rows: matmul_nt_vec4, bias and relu as their own dispatches).
+  for (const tile of [...wt.MATMUL_CANDIDATES, ...narrowed]) for (const [rows, inp, out] of [[13, 16, 20], [5, 8, 12]]) {
+    for (const relu of [false, true]) {
+      const op = relu ? 'linearRelu' : 'linear';
+      t(`${op}[tile ${wt.tileName(tile)}] x[${rows},${inp}] w[${out},${inp}] + b`, () => withTile(tile, () => checkOp({
+        name: op, inputs: [R.randomNd([rows, inp], 34), R.randomNd([out, inp], 35), R.randomNd([out], 36)],
+        gpu: ([x, w, b]) => (relu ? wt.linearRelu : wt.linear)(x, w, b),
+        ref: ([x, w, b]) => R.zip([R.matmul(x, R.transpose2(w)), b], (u, v) => (relu ? Math.max(u + v, 0) : u + v)),
+        atol: 2e-6 * inp + 1e-5, sample: 40, gatol: 2e-5 * Math.max(inp, rows) + 1e-4,
+      })));
+    }
+  }
+  t('linearRelu: NaN passes, as relu(linear(...)), values and gradients', async () => {
+    const x = wt.tensor(Float32Array.from([1, 2, NaN, 4, -1, -2, -3, -4, 0, 0, 0, 0, 5, 6, 7, 8, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4]), [8, 4]);
+    const w = wt.randn([8, 4], {seed: 37, requiresGrad: true}), b = wt.randn([8], {seed: 38, requiresGrad: true});
+    const run = async (fused: boolean) => {
+      const y = fused ? wt.linearRelu(x, w, b) : wt.relu(wt.linear(x, w, b));
+      wt.sum(wt.mul(y, y)).backward();
+      const out = {y: Array.from(await y.data()), dw: Array.from(await w.grad!.data()), db: Array.from(await b.grad!.data())};
+      w.grad!.dispose(); b.grad!.dispose(); w.grad = null; b.grad = null; y.dispose();
+      return out;
+    };
+    for (const tile of [wt.MATMUL_CANDIDATES[0], 'fixed' as const]) await withTile(tile, async () => {
+      const fused = await run(true), apart = await run(false);
+      assert.equal(fused, apart);
+      assert.ok(fused.y.slice(0, 8).every(Number.isNaN), 'the row with a NaN input is NaN');
+    });
+    x.dispose(); w.dispose(); b.dispose();
+  });
   t('narrowedTile: half the columns of a row-lane tile where N wastes far fewer, else the tile', () => {
     const [r32c8, r16c2s] = [{rows: 32, cols4: 8, kvec: true, spread: false, wgx: 8, wgy: 1, lanes: 'rows' as const},
       {rows: 16, cols4: 2, kvec: true, spread: true, wgx: 8, wgy: 4}];

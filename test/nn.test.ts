@@ -62,6 +62,8 @@ t('Sequential fuses ReLU with MaxPool2d without changing values or gradients', a
       ['3x3 stride 2 pool', new wt.Sequential(new wt.Conv2d(2, 4, 3), new wt.ReLU(), new wt.MaxPool2d(3, {stride: 2}),
         new wt.Flatten())],
       ['subclassed relu', new wt.Sequential(new wt.Conv2d(2, 4, 3), new LoudReLU(), new wt.MaxPool2d(2), new wt.Flatten())],
+      ['linear, relu', new wt.Sequential(new wt.Flatten(), new wt.Linear(200, 12), new wt.ReLU(), new wt.Linear(12, 8),
+        new wt.ReLU(), new wt.Linear(8, 3, false), new wt.ReLU())],
       ['instance forward', new wt.Sequential(new wt.Conv2d(2, 4, 3), spied(new wt.ReLU()), new wt.MaxPool2d(2), new wt.Flatten())],
     ];
   };
@@ -88,6 +90,7 @@ t('Sequential fuses ReLU with MaxPool2d without changing values or gradients', a
   assert.ok(fused['relu, pool'].ops.includes('reluMaxPool2d') && fused['pool, relu'].ops.includes('reluMaxPool2d'));
   assert.ok(!fused['subclassed relu'].ops.includes('reluMaxPool2d') && !alone['relu, pool'].ops.includes('reluMaxPool2d'));
   assert.ok(!fused['instance forward'].ops.includes('reluMaxPool2d'));
+  assert.ok(fused['linear, relu'].ops.includes('linearRelu') && !alone['linear, relu'].ops.includes('linearRelu'));
   assert.is(spiedCalls, 2, 'a forward replaced on the instance runs in both modes');
   x.dispose();
 });

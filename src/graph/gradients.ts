@@ -32,6 +32,18 @@ function scaled(t: Tensor, k: number): Tensor {
   return r;
 }
 
+/** linear's gradients (x @ w^T + b), for g of its output. */
+function linearGrads(g: Tensor, n: OpNode<{rows: number}>): (Tensor | null)[] {
+  const [x, w] = n.inputs;
+  const rows = n.saved.rows;
+  const [out, inp] = w.shape;
+  return [
+    needs(n, 0) ? O.mm(g, [1, rows, out], false, w, [1, out, inp], false).viewAsDispose(x.shape) : null,
+    needs(n, 1) ? O.mm(g, [1, rows, out], true, x, [1, rows, inp], false).viewAsDispose(w.shape) : null,
+    needs(n, 2) ? O.reduceAxes('sum', g.viewAs([rows, out]), [0]) : null,
+  ];
+}
+
 /** d/dx of the unary op x -> out, times g, via fused gradient kernels where one exists. */
 const unaryRules = {
   neg: rule<Scalars>((g) => [K.unaryK('neg', g)]),
@@ -177,16 +189,9 @@ const nnRules = {
     }
     return [da, db];
   }),
-  linear: rule<{rows: number}>((g, n) => {
-    const [x, w] = n.inputs;
-    const rows = n.saved.rows;
-    const [out, inp] = w.shape;
-    return [
-      needs(n, 0) ? O.mm(g, [1, rows, out], false, w, [1, out, inp], false).viewAsDispose(x.shape) : null,
-      needs(n, 1) ? O.mm(g, [1, rows, out], true, x, [1, rows, inp], false).viewAsDispose(w.shape) : null,
-      needs(n, 2) ? O.reduceAxes('sum', g.viewAs([rows, out]), [0]) : null,
-    ];
-  }),
+  linear: rule<{rows: number}>((g, n) => linearGrads(g, n)),
+  // relu' from the output (out > 0 exactly where the pre-activation is, NaN passing either way), then linear's.
+  linearRelu: rule<{rows: number}>((g, n, out) => linearGrads(K.binaryK('reluGrad', out, g), n)),
   conv2d: rule<{geom: K.Conv2dGeom; cols: Tensor | null}>((g, n) => {
     const {geom, cols} = n.saved;
     const [x, w] = n.inputs;

@@ -293,7 +293,10 @@ export interface MatView { t: Tensor; batch: number; rows: number; cols: number;
  * C[b] = op(A[b]) @ op(B[b]) where op transposes when `trans` is set. A batchStride of 0 shares one matrix
  * across the batch. Picks the variant: workgroup tiles on hardware GPUs, vec4 registers on CPU adapters.
  */
-export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
+/** What matmulK does to C after the product: + bias over the columns (a [N] tensor), then relu. */
+export interface MatmulAfter { bias?: Tensor | null; relu?: boolean }
+
+export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = {}): Tensor {
   const M = a.trans ? a.cols : a.rows;
   const K = a.trans ? a.rows : a.cols;
   const K2 = b.trans ? b.cols : b.rows;
@@ -302,7 +305,7 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
   const batch = Math.max(a.batch, b.batch);
   const out = empty([batch, M, N]);
   if (!out.size) return out;
-  if (K === 0) return fillK(out, 0);
+  if (K === 0) return applyAfter(fillK(out, 0), after);
   const r = rt();
   const pref = kernelPrefs.matmul;
   const useTiled = pref === 'tiled' || (pref === 'auto' && !r.ctx.report.isCpu && M * N >= 4096);
@@ -352,7 +355,12 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
     MATMUL.launch('matmul_nt_vec4', {...launch, workgroups: [Math.ceil(N / 4 / wx), Math.ceil(M / 4 / wy), batch]});
   } else if (pref !== 'reg' && !bv.trans && N % 4 === 0) {
     if (tile && tileFits(tile, av.trans, K, ars, av.batchStride)) {
-      matmulTileKernel(tile).launch('main', {...launch, workgroups: tileGrid(tile, M, N, batch)});
+      // The tile applies bias and relu in its output write (one dispatch instead of three).
+      const bias = after.bias ?? null;
+      matmulTileKernel(tile, {bias: !!bias, relu: after.relu}).launch('main', {...launch,
+        buffers: bias ? [...launch.buffers, bias.buffer] : launch.buffers, workgroups: tileGrid(tile, M, N, batch)});
+      for (const t of temps) t.dispose();
+      return out;
     } else {
       MATMUL.launch('matmul_vec4', {...launch, workgroups: [Math.ceil(N / 4 / 2 / wx), Math.ceil(M / 4 / wy), batch]});
     }
@@ -360,7 +368,14 @@ export function matmulK(a: MatView, b: MatView, alpha = 1): Tensor {
     MATMUL.launch('matmul_reg', {...launch, workgroups: [Math.ceil(N / 4 / wx), Math.ceil(M / 4 / wy), batch]});
   }
   for (const t of temps) t.dispose();
-  return out;
+  return applyAfter(out, after);
+}
+
+/** bias and relu as their own dispatches, for the kernels without an epilogue (c is consumed). */
+function applyAfter(c: Tensor, after: MatmulAfter): Tensor {
+  if (after.bias) { const cb = binaryK('add', c, after.bias); c.dispose(); c = cb; }
+  if (after.relu) { const cr = unaryK('relu', c); c.dispose(); c = cr; }
+  return c;
 }
 
 // ---- conv2d ----

@@ -53,11 +53,18 @@ export function tileGrid(t: MatmulTile, M: number, N: number, batch: number): [n
 
 export type MatmulTileKernel = KernelDef<typeof MATMUL.uniforms, {main: 'p'}>;
 
+/**
+ * What the tile does to C in its output write: add a bias vector over the columns (bound at binding 4, read as
+ * vec4s) and/or apply relu (NaN passes, as elementwise relu). The same f32 expressions as the separate add and relu
+ * dispatches they replace (a linear layer's alpha is 1, so acc * alpha + bias rounds once either way).
+ */
+export interface MatmulEpilogue { bias?: boolean; relu?: boolean }
+
 const cache = new Map<string, MatmulTileKernel>();
 
-/** A tile's kernel (entry point `main`), generated and declared at its first use. */
-export function matmulTileKernel(t: MatmulTile): MatmulTileKernel {
-  const name = tileName(t);
+/** A tile's kernel (entry point `main`) with an optional epilogue, generated and declared at its first use. */
+export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}): MatmulTileKernel {
+  const name = `${tileName(t)}${epi.bias ? '+bias' : ''}${epi.relu ? '+relu' : ''}`;
   let def = cache.get(name);
   if (def) return def;
   const R = t.rows, C = t.cols4;
@@ -67,6 +74,11 @@ export function matmulTileKernel(t: MatmulTile): MatmulTileKernel {
   L.push(`@group(0) @binding(1) var<storage, read> va: array<${t.kvec ? 'vec4<f32>' : 'f32'}>;`);
   L.push('@group(0) @binding(2) var<storage, read> vb: array<vec4<f32>>;');
   L.push('@group(0) @binding(3) var<storage, read_write> vc: array<vec4<f32>>;');
+  if (epi.bias) L.push('@group(0) @binding(4) var<storage, read> vbias: array<vec4<f32>>;');
+  if (epi.relu) {
+    L.push('fn relu1(x: f32) -> f32 { return select(max(x, 0.0), x, is_nan(x)); }');
+    L.push('fn relu4(v: vec4<f32>) -> vec4<f32> { return vec4<f32>(relu1(v.x), relu1(v.y), relu1(v.z), relu1(v.w)); }');
+  }
   L.push('@compute @workgroup_size(WG_X, WG_Y, 1)');
   L.push('fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {');
   L.push('  let n4 = p.N / 4u;');
@@ -109,7 +121,11 @@ export function matmulTileKernel(t: MatmulTile): MatmulTileKernel {
     L.push(`  if (row + ${i * rstep}u < p.M) {`);
     for (const j of cc) {
       const guard = j === 0 ? '' : `if (col4 + ${j * cstep}u < n4) `;
-      L.push(`    ${guard}{ vc[cb + (row + ${i * rstep}u) * n4 + col4 + ${j * cstep}u] = acc${i}_${j} * p.alpha; }`);
+      const col = `col4 + ${j * cstep}u`;
+      let v = `acc${i}_${j} * p.alpha`;
+      if (epi.bias) v = `${v} + vbias[${col}]`;
+      if (epi.relu) v = `relu4(${v})`;
+      L.push(`    ${guard}{ vc[cb + (row + ${i * rstep}u) * n4 + ${col}] = ${v}; }`);
     }
     L.push('  }');
   }

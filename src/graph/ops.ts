@@ -467,15 +467,29 @@ export function mm(a: Tensor, a3: number[], ta: boolean, b: Tensor, b3: number[]
   return K.matmulK(view(a, a3, ta), view(b, b3, tb));
 }
 
-/** x @ w^T + b with PyTorch's weight layout [out, in]. */
+/** x @ w^T + b with PyTorch's weight layout [out, in]; the bias is added in the product's output write. */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
-  checkArgs('linear', x, w, b);
-  if (x.shape[x.rank - 1] !== w.shape[1] || w.rank !== 2) throw new Error(`webgpu-transfer: linear: input ${x.describe()} does not match weight ${w.describe()} ([out, in])`);
-  const rows = x.size / w.shape[1];
-  if (b && (b.rank !== 1 || b.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: linear: bias ${b.describe()} must be [${w.shape[0]}]`);
-  let y = mm(x, [1, rows, w.shape[1]], false, w, [1, w.shape[0], w.shape[1]], true).viewAsDispose([...x.shape.slice(0, -1), w.shape[0]]);
-  if (b) { const yb = K.binaryK('add', y, b); y.dispose(); y = yb; }
+  const {y, rows} = linearK('linear', x, w, b ?? null, false);
   return record(y, 'linear', b ? [x, w, b] : [x, w], {rows});
+}
+
+/**
+ * relu(linear(x, w, b)) in one dispatch where the matmul tile takes the epilogue (bias and relu in its output
+ * write); nn.Sequential runs it for Linear followed by ReLU.
+ */
+export function linearRelu(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
+  const {y, rows} = linearK('linearRelu', x, w, b ?? null, true);
+  return record(y, 'linearRelu', b ? [x, w, b] : [x, w], {rows});
+}
+
+function linearK(op: 'linear' | 'linearRelu', x: Tensor, w: Tensor, b: Tensor | null, relu: boolean): {y: Tensor; rows: number} {
+  checkArgs(op, x, w, b);
+  if (x.shape[x.rank - 1] !== w.shape[1] || w.rank !== 2) throw new Error(`webgpu-transfer: ${op}: input ${x.describe()} does not match weight ${w.describe()} ([out, in])`);
+  const rows = x.size / w.shape[1];
+  if (b && (b.rank !== 1 || b.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: ${op}: bias ${b.describe()} must be [${w.shape[0]}]`);
+  const view = (t: Tensor, r: number, c: number, trans: boolean): K.MatView => ({t, batch: 1, rows: r, cols: c, trans, batchStride: 0});
+  const y = K.matmulK(view(x, rows, w.shape[1], false), view(w, w.shape[0], w.shape[1], true), 1, {bias: b, relu});
+  return {y: y.viewAsDispose([...x.shape.slice(0, -1), w.shape[0]]), rows};
 }
 
 // ---------------- conv / pool ----------------

@@ -25,6 +25,7 @@ const SIGNATURES = {
   crossEntropy: 'logits:f32 labels:i32',
   mseLoss: 'input:f32 target:f32',
   linear: 'x:f32 weight:f32 bias:f32?',
+  linearRelu: 'x:f32 weight:f32 bias:f32?',
   conv2d: 'x:f32 weight:f32 bias:f32?',
   squash: 's:f32',
   capsulePredict: 'u:f32 weight:f32',

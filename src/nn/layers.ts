@@ -90,8 +90,9 @@ export class Sequential extends Module {
   }
   /**
    * Runs ReLU next to MaxPool2d (either order: max pooling commutes with relu) as one reluMaxPool2d, which writes
-   * neither the relu's full-size output nor runs its backward; the same values and gradients. Only for the stock
-   * layers (a subclass that overrides forward runs as written). false: every layer runs alone.
+   * neither the relu's full-size output nor runs its backward, and Linear followed by ReLU as one linearRelu (bias
+   * and relu in the product's output write); the same values and gradients. Only for the stock layers (a subclass,
+   * or an instance whose forward was replaced, runs as written). false: every layer runs alone.
    */
   static fuseReluPool = true;
 
@@ -99,12 +100,16 @@ export class Sequential extends Module {
     let y = x;
     const layers = this.layers;
     for (let i = 0; i < layers.length; i++) {
-      const pool = Sequential.fuseReluPool ? reluPoolPair(layers[i], layers[i + 1]) : null;
+      const [a, b] = [layers[i], layers[i + 1]];
+      const pool = Sequential.fuseReluPool ? reluPoolPair(a, b) : null;
       if (pool) {
         y = O.reluMaxPool2d(y, pool.kernel, pool.opts);
         i++;
+      } else if (Sequential.fuseReluPool && stock(a, Linear) && stock(b, ReLU)) {
+        y = O.linearRelu(y, (a as Linear).weight, (a as Linear).bias);
+        i++;
       } else {
-        y = layers[i].forward(y);
+        y = a.forward(y);
       }
     }
     return y;
@@ -112,7 +117,7 @@ export class Sequential extends Module {
 }
 
 // The class itself, and its forward not replaced on the instance (a spy or instrumentation runs as written).
-const stock = (l: Module | undefined, cls: typeof ReLU | typeof MaxPool2d) =>
+const stock = (l: Module | undefined, cls: typeof ReLU | typeof MaxPool2d | typeof Linear) =>
   l instanceof cls && Object.getPrototypeOf(l) === cls.prototype && l.forward === cls.prototype.forward;
 
 /** The MaxPool2d of a stock ReLU, MaxPool2d pair (in either order), else null. */

@@ -16,16 +16,19 @@
 @group(0) @binding(3) var<storage, read_write> sbuf: array<f32>;   // momentum buffer
 
 // PyTorch SGD: g += wd * p; buf = first ? g : momentum * buf + (1 - dampening) * g;
-// step = nesterov ? g + momentum * buf : buf
-fn sgd_update(w: f32, g0: f32, b0: f32, first: bool, lr: f32, momentum: f32, dampening: f32, wd: f32,
-              nesterov: bool) -> vec2<f32> {
+// step = nesterov ? g + momentum * buf : buf. On vec4s for the multi-tensor kernel; the one-tensor kernel splats one
+// element (so both run the same expressions, and give the same bits).
+struct Sgd4 { w: vec4<f32>, b: vec4<f32> }
+
+fn sgd_update4(w: vec4<f32>, g0: vec4<f32>, b0: vec4<f32>, first: bool, lr: f32, momentum: f32, dampening: f32,
+               wd: f32, nesterov: bool) -> Sgd4 {
   var g = g0 + wd * w;
   var b = b0;
   if (momentum != 0.0) {
     if (first) { b = g; } else { b = momentum * b0 + (1.0 - dampening) * g; }
     if (nesterov) { g = g + momentum * b; } else { g = b; }
   }
-  return vec2<f32>(w - lr * g, b);
+  return Sgd4(w - lr * g, b);
 }
 
 @compute @workgroup_size(WG)
@@ -34,10 +37,10 @@ fn sgd_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   if (i >= sp.n) { return; }
   var b0 = 0.0;   // without momentum the state is a one-element stand-in, never read or written
   if (sp.momentum != 0.0) { b0 = sbuf[i]; }
-  let r = sgd_update(sparam[i], sgrad[i], b0, sp.first != 0u, sp.lr, sp.momentum, sp.dampening, sp.weight_decay,
-                     sp.nesterov != 0u);
-  if (sp.momentum != 0.0) { sbuf[i] = r.y; }
-  sparam[i] = r.x;
+  let r = sgd_update4(vec4<f32>(sparam[i]), vec4<f32>(sgrad[i]), vec4<f32>(b0), sp.first != 0u, sp.lr, sp.momentum,
+                      sp.dampening, sp.weight_decay, sp.nesterov != 0u);
+  if (sp.momentum != 0.0) { sbuf[i] = r.b.x; }
+  sparam[i] = r.w.x;
 }
 
 @group(0) @binding(1) var<storage, read_write> aparam: array<f32>;
@@ -46,34 +49,36 @@ fn sgd_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 @group(0) @binding(4) var<storage, read_write> av: array<f32>;
 
 // Adam (decoupled = false, L2 added to the gradient) and AdamW (decoupled), as in PyTorch;
-// bc1 = 1 - beta1^t, bc2 = 1 - beta2^t. Returns (parameter, m, v).
-fn adam_update(w0: f32, g0: f32, m0: f32, v0: f32, lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32,
-               decoupled: bool, bc1: f32, bc2: f32) -> vec3<f32> {
+// bc1 = 1 - beta1^t, bc2 = 1 - beta2^t. On vec4s, as sgd_update4.
+struct Adam4 { w: vec4<f32>, m: vec4<f32>, v: vec4<f32> }
+
+fn adam_update4(w0: vec4<f32>, g0: vec4<f32>, m0: vec4<f32>, v0: vec4<f32>, lr: f32, beta1: f32, beta2: f32, eps: f32,
+                wd: f32, decoupled: bool, bc1: f32, bc2: f32) -> Adam4 {
   var w = w0;
   var g = g0;
   if (decoupled) { w = w * (1.0 - lr * wd); } else { g = g + wd * w; }
   let m = beta1 * m0 + (1.0 - beta1) * g;
   let v = beta2 * v0 + (1.0 - beta2) * g * g;
   let denom = sqrt(v / bc2) + eps;
-  return vec3<f32>(w - (lr / bc1) * m / denom, m, v);
+  return Adam4(w - (lr / bc1) * m / denom, m, v);
 }
 
 @compute @workgroup_size(WG)
 fn adam_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
   if (i >= ap.n) { return; }
-  let r = adam_update(aparam[i], agrad[i], am[i], av[i], ap.lr, ap.beta1, ap.beta2, ap.eps, ap.weight_decay,
-                      ap.decoupled != 0u, ap.bc1, ap.bc2);
-  am[i] = r.y;
-  av[i] = r.z;
-  aparam[i] = r.x;
+  let r = adam_update4(vec4<f32>(aparam[i]), vec4<f32>(agrad[i]), vec4<f32>(am[i]), vec4<f32>(av[i]), ap.lr, ap.beta1,
+                       ap.beta2, ap.eps, ap.weight_decay, ap.decoupled != 0u, ap.bc1, ap.bc2);
+  am[i] = r.m.x;
+  av[i] = r.v.x;
+  aparam[i] = r.w.x;
 }
 
 // ---- every parameter of a group per dispatch ----
 // As vec4s: a segment starts on a 64-element slot boundary and its slot is padded to a multiple of 64, so a thread
 // updates 4 elements with one load per array (CPU drivers run each storage load lane by lane, whatever its width:
 // scalar updates cost 4x the loads). The lanes past a segment's size update the slot's padding, which is never copied
-// out or read back. The vec4 updates are the scalar ones' expressions, component by component.
+// out or read back.
 struct Segment { start: u32, size: u32, first_block: u32, first_step: u32 }
 
 fn segment(s: u32) -> Segment {
@@ -96,19 +101,6 @@ fn block_vec4(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, blocks: u32, segs: u32) 
   return vec3<u32>((s.start + j) / 4u, s.first_step, select(0u, 1u, j < s.size));
 }
 
-struct Sgd4 { w: vec4<f32>, b: vec4<f32> }
-
-fn sgd_update4(w: vec4<f32>, g0: vec4<f32>, b0: vec4<f32>, first: bool, lr: f32, momentum: f32, dampening: f32,
-               wd: f32, nesterov: bool) -> Sgd4 {
-  var g = g0 + wd * w;
-  var b = b0;
-  if (momentum != 0.0) {
-    if (first) { b = g; } else { b = momentum * b0 + (1.0 - dampening) * g; }
-    if (nesterov) { g = g + momentum * b; } else { g = b; }
-  }
-  return Sgd4(w - lr * g, b);
-}
-
 @compute @workgroup_size(WG)
 fn sgd_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) lid: u32) {
@@ -121,19 +113,6 @@ fn sgd_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
                       ms.nesterov != 0u);
   if (ms.momentum != 0.0) { mbuf[i] = r.b; }
   mparam[i] = r.w;
-}
-
-struct Adam4 { w: vec4<f32>, m: vec4<f32>, v: vec4<f32> }
-
-fn adam_update4(w0: vec4<f32>, g0: vec4<f32>, m0: vec4<f32>, v0: vec4<f32>, lr: f32, beta1: f32, beta2: f32, eps: f32,
-                wd: f32, decoupled: bool, bc1: f32, bc2: f32) -> Adam4 {
-  var w = w0;
-  var g = g0;
-  if (decoupled) { w = w * (1.0 - lr * wd); } else { g = g + wd * w; }
-  let m = beta1 * m0 + (1.0 - beta1) * g;
-  let v = beta2 * v0 + (1.0 - beta2) * g * g;
-  let denom = sqrt(v / bc2) + eps;
-  return Adam4(w - (lr / bc1) * m / denom, m, v);
 }
 
 @compute @workgroup_size(WG)

@@ -1,0 +1,32 @@
+// A/B of a LeNet-5 training step (batch 64, SGD) under two settings, compiled side by side in one process and timed
+// interleaved (12 rounds of 5 steps each), so the machine's drift hits both alike. A and B are JSON kernelPrefs;
+// "fuse": false also turns off nn.Sequential's fusions. Prints both medians and B/A (below 1: B is faster).
+// Usage, after a build: A='{"pool2x2":false}' B='{}' node scripts/ab-step.mjs [llvmpipe|swiftshader]
+const wt = await import('../dist/lib/node/index.js');
+await wt.init({backend: process.argv[2] ?? 'llvmpipe'});
+const randArr = (n, seed) => { const r = wt.rng(seed); return Float32Array.from({length: n}, () => r()); };
+const bx = randArr(64 * 784, 3), by = Int32Array.from({length: 64}, (_, i) => i % 10);
+const base = {...wt.kernelPrefs};
+function build(prefs) {
+  const {fuse = true, ...kp} = prefs;
+  wt.Sequential.fuseReluPool = fuse;
+  Object.assign(wt.kernelPrefs, base, kp);
+  wt.manualSeed(0);
+  const model = wt.leNet5();
+  const opt = new wt.SGD(model.parameters(), {lr: 0.01});
+  const step = wt.compile([{shape: [64, 1, 28, 28]}, {shape: [64], dtype: 'i32'}], [bx, by], (x, y) => wt.tidy(() => {
+    const loss = wt.crossEntropy(model.forward(x), y);
+    loss.backward(); opt.step(); opt.zeroGrad();
+    return loss;
+  }));
+  return step;
+}
+const arms = {A: build(JSON.parse(process.env.A ?? '{}')), B: build(JSON.parse(process.env.B ?? '{}'))};
+const ts = {A: [], B: []};
+for (const k of ['A', 'B']) for (let i = 0; i < 3; i++) await arms[k].run([bx, by]).item();
+for (let round = 0; round < 12; round++) for (const k of ['A', 'B']) for (let i = 0; i < 5; i++) {
+  const t = performance.now(); await arms[k].run([bx, by]).item(); ts[k].push(performance.now() - t);
+}
+const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+console.log(`A median ${med(ts.A).toFixed(2)} ms, B median ${med(ts.B).toFixed(2)} ms, B/A ${(med(ts.B) / med(ts.A)).toFixed(3)}`);
+wt.shutdown();

@@ -4,6 +4,7 @@ import {spawnSync} from 'node:child_process';
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {TORCH_LENET, TORCH_PYTHON, torchFailure} from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const adapters = (process.env.WGT_BENCH_ADAPTERS ?? 'swiftshader,llvmpipe').split(',');
@@ -19,19 +20,17 @@ for (const a of adapters) {
   results.push(JSON.parse(line.slice(6)));
 }
 
-// Native PyTorch CPU (Debian's python3-torch for /usr/bin/python3; the pyenv python3 on PATH has no torch).
+// Native PyTorch CPU (harness.ts: TORCH_PYTHON, TORCH_LENET).
 const torchRuns: Record<string, number | string>[] = [];
 let torchNote = '';
-const py = process.env.WGT_BENCH_PYTHON ?? '/usr/bin/python3';
-const script = join(here, '..', '..', 'bench', 'torch_lenet.py');
-if (!existsSync(py)) torchNote = `PyTorch peer skipped: ${py} not found`;
+if (!existsSync(TORCH_PYTHON)) torchNote = `PyTorch peer skipped: ${TORCH_PYTHON} not found`;
 else {
   for (const threads of [1, 0]) {
     process.stderr.write(`bench: PyTorch CPU (${threads || 'default'} threads) ...\n`);
-    const r = spawnSync(py, [script, String(threads), '20'], {encoding: 'utf8', timeout: 10 * 60_000});
+    const r = spawnSync(TORCH_PYTHON, [TORCH_LENET, String(threads), '20'], {encoding: 'utf8', timeout: 10 * 60_000});
     const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
     if (r.status !== 0 || !line.startsWith('{')) {
-      torchNote = `PyTorch peer skipped: ${/No module named 'torch'/.test(r.stderr ?? '') ? `no torch for ${py} (apt-get install python3-torch)` : `exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').pop()}`}`;
+      torchNote = `PyTorch peer skipped: ${torchFailure(r.stderr ?? '', `exit ${r.status}`)}`;
       break;
     }
     torchRuns.push({...JSON.parse(line), requested: threads || 'default'});

@@ -1,6 +1,17 @@
 // What every bench process shares: the median timer, and TF.js 4.22's WebGPU backend started on a fresh Dawn
 // instance of the same adapter our engine ran on (after our shutdown), so both sides of a row see one adapter.
 import type * as wt from '../src/index.js';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+/** The native PyTorch peer: Debian's python3-torch for /usr/bin/python3 (WGT_BENCH_PYTHON names another; the pyenv
+ * python3 on PATH has no torch) running bench/torch_lenet.py. */
+export const TORCH_PYTHON = process.env.WGT_BENCH_PYTHON ?? '/usr/bin/python3';
+export const TORCH_LENET = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'torch_lenet.py');
+
+/** Why the peer failed, from its stderr: a missing torch names the package that provides it. */
+export const torchFailure = (stderr: string, what: string): string => (/No module named 'torch'/.test(stderr)
+  ? `no torch for ${TORCH_PYTHON} (apt-get install python3-torch)` : `${what}: ${stderr.trim().split('\n').pop()}`);
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -3,12 +3,10 @@
 import * as wt from '../src/index.js';
 import {oursCapsStep, tfCapsStep} from './capsnet.js';
 import {oursDannStep, tfDannStep} from './dann.js';
-import {median, startTfWebgpu, time} from './harness.js';
+import {median, startTfWebgpu, time, TORCH_LENET, TORCH_PYTHON, torchFailure} from './harness.js';
 import {spawn} from 'node:child_process';
 import {existsSync} from 'node:fs';
-import {dirname, join} from 'node:path';
 import {createInterface} from 'node:readline';
-import {fileURLToPath} from 'node:url';
 
 /**
  * Our LeNet step and native PyTorch's (bench/torch_lenet.py serve, one thread), `rounds` rounds of `perRound` steps
@@ -17,10 +15,8 @@ import {fileURLToPath} from 'node:url';
  * Returns the medians of the per-round medians and of the per-round ratios (ours / PyTorch's), or why it skipped.
  */
 async function pairedWithTorch(rounds: number, perRound: number, ourStep: () => Promise<unknown>): Promise<Record<string, unknown>> {
-  const py = process.env.WGT_BENCH_PYTHON ?? '/usr/bin/python3';
-  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'torch_lenet.py');
-  if (!existsSync(py)) return {skipped: `${py} not found`};
-  const child = spawn(py, [script, '1', 'serve'], {stdio: ['pipe', 'pipe', 'pipe']});
+  if (!existsSync(TORCH_PYTHON)) return {skipped: `${TORCH_PYTHON} not found`};
+  const child = spawn(TORCH_PYTHON, [TORCH_LENET, '1', 'serve'], {stdio: ['pipe', 'pipe', 'pipe']});
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   child.on('error', (e) => { stderr += String(e); });
@@ -35,7 +31,7 @@ async function pairedWithTorch(rounds: number, perRound: number, ourStep: () => 
     if (r === 'late') throw new Error('PyTorch gave no answer within 2 minutes');
     if (r.done) {
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);   // stderr complete
-      throw new Error(/No module named 'torch'/.test(stderr) ? `no torch for ${py} (apt-get install python3-torch)` : `PyTorch exited: ${stderr.trim().split('\n').pop()}`);
+      throw new Error(torchFailure(stderr, 'PyTorch exited'));
     }
     return r.value;
   };

@@ -9,7 +9,7 @@ const bx = randArr(64 * 784, 3), by = Int32Array.from({length: 64}, (_, i) => i 
 const base = {...wt.kernelPrefs};
 function build(prefs) {
   const {fuse = true, ...kp} = prefs;
-  wt.Sequential.fuseReluPool = fuse;
+  wt.Sequential.fuse = fuse;
   Object.assign(wt.kernelPrefs, base, kp);
   wt.manualSeed(0);
   const model = wt.leNet5();

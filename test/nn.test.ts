@@ -69,7 +69,7 @@ t('Sequential fuses ReLU with MaxPool2d without changing values or gradients', a
   };
   const x = wt.randn([3, 2, 10, 10], {seed: 5});
   const run = async (fuse: boolean) => {
-    wt.Sequential.fuseReluPool = fuse;
+    wt.Sequential.fuse = fuse;
     try {
       const out: Record<string, {y: number[]; grads: number[][]; ops: string[]}> = {};
       for (const [name, m] of models()) {
@@ -80,7 +80,7 @@ t('Sequential fuses ReLU with MaxPool2d without changing values or gradients', a
         out[name] = {y: Array.from(await y.data()), grads: await Promise.all(m.parameters().map(async (p) => Array.from(await p.grad!.data()))), ops};
       }
       return out;
-    } finally { wt.Sequential.fuseReluPool = true; }
+    } finally { wt.Sequential.fuse = true; }
   };
   const fused = await run(true), alone = await run(false);
   for (const name of Object.keys(fused)) {

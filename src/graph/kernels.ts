@@ -349,6 +349,7 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
   };
   // Threads of the register kernels cover 4 rows x 4 columns (matmul_vec4: 4 rows x 2 vec4 columns).
   const [wx, wy] = MATMUL.workgroupDims;
+  let epilogueDone = false;
   if (useTiled) {
     MATMUL.launch('matmul_tiled', {...launch, workgroups: [Math.ceil(N / 64), Math.ceil(M / 64), batch]});
   } else if (useNT) {
@@ -359,8 +360,7 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
       const bias = after.bias ?? null;
       matmulTileKernel(tile, {bias: !!bias, relu: after.relu}).launch('main', {...launch,
         buffers: bias ? [...launch.buffers, bias.buffer] : launch.buffers, workgroups: tileGrid(tile, M, N, batch)});
-      for (const t of temps) t.dispose();
-      return out;
+      epilogueDone = true;
     } else {
       MATMUL.launch('matmul_vec4', {...launch, workgroups: [Math.ceil(N / 4 / 2 / wx), Math.ceil(M / 4 / wy), batch]});
     }
@@ -368,7 +368,7 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
     MATMUL.launch('matmul_reg', {...launch, workgroups: [Math.ceil(N / 4 / wx), Math.ceil(M / 4 / wy), batch]});
   }
   for (const t of temps) t.dispose();
-  return applyAfter(out, after);
+  return epilogueDone ? out : applyAfter(out, after);
 }
 
 /** bias and relu as their own dispatches, for the kernels without an epilogue (c is consumed). */
@@ -716,24 +716,17 @@ export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom, reluOut: T
     constants: {MAX: arg ? 1 : 0, RELU: reluOut ? 1 : 0}});
     return dx;
   }
-  if (!reluOut) {
-    poolBwdGeneral(gy, arg, dx, g);
-    return dx;
-  }
-  const masked = binaryK('reluGrad', reluOut, gy);
-  poolBwdGeneral(masked, arg, dx, g);
-  masked.dispose();
-  return dx;
-}
-
-function poolBwdGeneral(gy: Tensor, arg: Tensor | null, dx: Tensor, g: PoolGeom): void {
+  // The general kernels take gy already masked by relu' (an elementwise pass on the pooled size).
+  const gm = reluOut ? binaryK('reluGrad', reluOut, gy) : gy;
   if (arg && g.SH >= g.KH && g.SW >= g.KW && kernelPrefs.poolScatter) {
     // Windows that do not overlap: each output sends its gradient to its argmax (a fill, then one write each).
     fillK(dx, 0);
-    POOL.launch('pool_bwd_scatter', {buffers: [gy.buffer, arg.buffer, dx.buffer], params: poolParams(g), threads: gy.size});
-    return;
+    POOL.launch('pool_bwd_scatter', {buffers: [gm.buffer, arg.buffer, dx.buffer], params: poolParams(g), threads: gm.size});
+  } else {
+    POOL.launch('pool_bwd', {buffers: [gm.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], params: poolParams(g), threads: dx.size, constants: {MAX: arg ? 1 : 0}});
   }
-  POOL.launch('pool_bwd', {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], params: poolParams(g), threads: dx.size, constants: {MAX: arg ? 1 : 0}});
+  if (gm !== gy) gm.dispose();
+  return dx;
 }
 
 // ---- random ----

@@ -462,9 +462,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 }
 
 /** op(a) @ op(b) for [batch, rows, cols] views; batch 1 broadcasts (stride 0). */
-export function mm(a: Tensor, a3: number[], ta: boolean, b: Tensor, b3: number[], tb: boolean): Tensor {
+export function mm(a: Tensor, a3: number[], ta: boolean, b: Tensor, b3: number[], tb: boolean, after: K.MatmulAfter = {}): Tensor {
   const view = (t: Tensor, s: number[], trans: boolean): K.MatView => ({t, batch: s[0], rows: s[1], cols: s[2], trans, batchStride: s[0] > 1 ? s[1] * s[2] : 0});
-  return K.matmulK(view(a, a3, ta), view(b, b3, tb));
+  return K.matmulK(view(a, a3, ta), view(b, b3, tb), 1, after);
 }
 
 /** x @ w^T + b with PyTorch's weight layout [out, in]; the bias is added in the product's output write. */
@@ -487,8 +487,7 @@ function linearK(op: 'linear' | 'linearRelu', x: Tensor, w: Tensor, b: Tensor | 
   if (x.shape[x.rank - 1] !== w.shape[1] || w.rank !== 2) throw new Error(`webgpu-transfer: ${op}: input ${x.describe()} does not match weight ${w.describe()} ([out, in])`);
   const rows = x.size / w.shape[1];
   if (b && (b.rank !== 1 || b.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: ${op}: bias ${b.describe()} must be [${w.shape[0]}]`);
-  const view = (t: Tensor, r: number, c: number, trans: boolean): K.MatView => ({t, batch: 1, rows: r, cols: c, trans, batchStride: 0});
-  const y = K.matmulK(view(x, rows, w.shape[1], false), view(w, w.shape[0], w.shape[1], true), 1, {bias: b, relu});
+  const y = mm(x, [1, rows, w.shape[1]], false, w, [1, w.shape[0], w.shape[1]], true, {bias: b, relu});
   return {y: y.viewAsDispose([...x.shape.slice(0, -1), w.shape[0]]), rows};
 }
 

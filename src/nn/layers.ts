@@ -94,22 +94,18 @@ export class Sequential extends Module {
    * and relu in the product's output write); the same values and gradients. Only for the stock layers (a subclass,
    * or an instance whose forward was replaced, runs as written). false: every layer runs alone.
    */
-  static fuseReluPool = true;
+  static fuse = true;
 
   forward(x: Tensor): Tensor {
     let y = x;
     const layers = this.layers;
     for (let i = 0; i < layers.length; i++) {
-      const [a, b] = [layers[i], layers[i + 1]];
-      const pool = Sequential.fuseReluPool ? reluPoolPair(a, b) : null;
-      if (pool) {
-        y = O.reluMaxPool2d(y, pool.kernel, pool.opts);
-        i++;
-      } else if (Sequential.fuseReluPool && stock(a, Linear) && stock(b, ReLU)) {
-        y = O.linearRelu(y, (a as Linear).weight, (a as Linear).bias);
+      const pair = Sequential.fuse ? fusedPair(layers[i], layers[i + 1]) : null;
+      if (pair) {
+        y = pair(y);
         i++;
       } else {
-        y = a.forward(y);
+        y = layers[i].forward(y);
       }
     }
     return y;
@@ -120,10 +116,11 @@ export class Sequential extends Module {
 const stock = (l: Module | undefined, cls: typeof ReLU | typeof MaxPool2d | typeof Linear) =>
   l instanceof cls && Object.getPrototypeOf(l) === cls.prototype && l.forward === cls.prototype.forward;
 
-/** The MaxPool2d of a stock ReLU, MaxPool2d pair (in either order), else null. */
-function reluPoolPair(a: Module, b: Module | undefined): MaxPool2d | null {
-  if (stock(a, ReLU) && stock(b, MaxPool2d)) return b as MaxPool2d;
-  if (stock(a, MaxPool2d) && stock(b, ReLU)) return a as MaxPool2d;
+/** One op for two neighbouring stock layers (ReLU and MaxPool2d in either order; Linear then ReLU), else null. */
+function fusedPair(a: Module, b: Module | undefined): ((x: Tensor) => Tensor) | null {
+  const pool = stock(a, ReLU) && stock(b, MaxPool2d) ? b as MaxPool2d : stock(a, MaxPool2d) && stock(b, ReLU) ? a as MaxPool2d : null;
+  if (pool) return (x) => O.reluMaxPool2d(x, pool.kernel, pool.opts);
+  if (stock(a, Linear) && stock(b, ReLU)) return (x) => O.linearRelu(x, (a as Linear).weight, (a as Linear).bias);
   return null;
 }
 

@@ -46,6 +46,8 @@ t('experiment command: flags are checked before any work, naming the flag', () =
     [['experiment', 'nope'], /unknown experiment 'nope' \(use transfer-methods, transferability, dann, multitask or capsnet\)/],
     [['experiment', 'capsnet', '--datasets', 'mnist,cifar'], /flag --datasets: unknown 'cifar' \(use mnist, fashion-mnist\)/],
     [['experiment', 'capsnet', '--shift', '1.5'], /flag --shift expects comma-separated integers >= 0, got '1.5'/],
+    [['experiment', 'capsnet', '--caps-lr', '0'], /flag --caps-lr expects a positive number, got '0'/],
+    [['experiment', 'capsnet', '--cnn-lr', ''], /flag --cnn-lr expects a positive number, got ''/],
     [['experiment', 'transfer-methods', '--labels', '0,5'], /flag --labels expects comma-separated integers >= 1, got '0,5'/],
     [['experiment', 'transfer-methods', '--labels', '2,,5'], /flag --labels expects comma-separated integers >= 1/],
     [['experiment', 'transfer-methods', '--seeds', '0x1'], /flag --seeds expects comma-separated integers >= 0, got '0x1'/],

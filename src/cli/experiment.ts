@@ -51,6 +51,8 @@ experiments:
     --steps N          (default 1500)
     --batch N          (default 64)
     --shift N          training shifts in pixels (default 2)
+    --caps-lr X        the CapsNet's initial Adam learning rate (default 0.001)
+    --cnn-lr X         the CNN's (default 0.001); choose both on a validation split: scripts/tune-capsnet.mjs
 
 common flags:
   --out DIR            (default results/<name>)
@@ -70,6 +72,12 @@ function positive(v: string, flag: string): number {
   if (!/^(\d+\.?\d*|\.\d+)(e-?\d+)?$/i.test(v.trim()) || !(Number(v) > 0)) bad(`flag --${flag} expects a positive number, got '${v}'`);
   return Number(v);
 }
+/** The capsnet experiment's --caps-lr / --cnn-lr (undefined where neither is given: both models at the default). */
+function capsLearningRates(caps: string | undefined, cnn: string | undefined): Partial<Record<'capsnet-small' | 'cnn-matched', number>> | undefined {
+  if (caps === undefined && cnn === undefined) return undefined;
+  return {...(caps !== undefined ? {'capsnet-small': positive(caps, 'caps-lr')} : {}),
+    ...(cnn !== undefined ? {'cnn-matched': positive(cnn, 'cnn-lr')} : {})};
+}
 function positiveList(v: string, flag: string): number[] { return v.split(',').map((x) => positive(x, flag)); }
 function names<T extends string>(v: string, flag: string, valid: readonly T[]): T[] {
   const list = v.split(',');
@@ -85,7 +93,7 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
     : name === 'transferability' ? {situation: {type: 'string'}, lr: {type: 'string'}} as const
       : name === 'dann' ? {shifts: {type: 'string'}, batch: {type: 'string'}, width: {type: 'string'}, 'pca-points': {type: 'string'}, 'lambda-max': {type: 'string'}} as const
         : name === 'multitask' ? {runs: {type: 'string'}, batch: {type: 'string'}} as const
-          : name === 'capsnet' ? {datasets: {type: 'string'}, batch: {type: 'string'}, shift: {type: 'string'}} as const
+          : name === 'capsnet' ? {datasets: {type: 'string'}, batch: {type: 'string'}, shift: {type: 'string'}, 'caps-lr': {type: 'string'}, 'cnn-lr': {type: 'string'}} as const
             : bad(`unknown experiment '${name}' (use transfer-methods, transferability, dann, multitask or capsnet)\n${HELP}`);
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -115,7 +123,8 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
   } else if (name === 'capsnet') {
     const o = {datasets: names<CapsDataset>(s('datasets') ?? CAPS_DATASETS.join(','), 'datasets', CAPS_DATASETS), seeds,
       steps: intList(s('steps') ?? '1500', 'steps', 1)[0], batch: intList(s('batch') ?? '64', 'batch', 1)[0],
-      shift: intList(s('shift') ?? '2', 'shift', 0)[0], out, fresh: !!values.fresh, log};
+      shift: intList(s('shift') ?? '2', 'shift', 0)[0], out, fresh: !!values.fresh, log,
+      lr: capsLearningRates(s('caps-lr'), s('cnn-lr'))};
     run = () => capsnetExperiment(o);
   } else {
     const situationName = names(s('situation') ?? 'digits', 'situation', SITUATIONS)[0];

@@ -3,8 +3,8 @@
 // same way; both evaluated on the clean test split and on shifted, affine-jittered and rotated versions of it.
 // Then, on the MNIST models: invariant length and equivariant pose (the lecture notes' mirrored beaks) against the
 // CNN's logits, reconstructions, the perturbation grid of the paper's figure 4 and the couplings of one input.
-// Settings are fixed (Adam 1e-3 with cosine decay, batch 64, the paper's loss constants), not tuned, so nothing
-// was chosen on a test split.
+// Settings: Adam with cosine decay, batch 64, the paper's loss constants; each model's learning rate is a flag,
+// chosen on a validation split carved from the training images (scripts/tune-capsnet.mjs), never on the test split.
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {noGrad, tidy} from '../graph/engine.js';
@@ -62,6 +62,8 @@ export interface CapsNetExperimentOptions {
   batch: number;
   /** Training shifts in pixels (the paper: 2). */
   shift: number;
+  /** Adam's initial learning rate per model (default 1e-3 each). */
+  lr?: Partial<Record<CapsModel, number>>;
   out: string;
   fresh?: boolean;
   log: (line: string) => void;
@@ -80,6 +82,9 @@ function buildModel(m: CapsModel, seed: number): Module {
   return cnnMatched(capsNetClassifierParameters(CAPSNET_SMALL)).model;
 }
 
+const DEFAULT_LR = 1e-3;
+const learningRate = (o: CapsNetExperimentOptions, m: CapsModel): number => o.lr?.[m] ?? DEFAULT_LR;
+
 export interface CapsRunResult { accuracy: Record<TestDomain, number>; parameters: number; seconds: number; steps: number }
 
 async function train(ds: CapsDataset, m: CapsModel, seed: number, o: CapsNetExperimentOptions, path: string): Promise<CapsRunResult> {
@@ -87,7 +92,7 @@ async function train(ds: CapsDataset, m: CapsModel, seed: number, o: CapsNetExpe
   const {train: trainSet, test} = capsData(ds);
   const model = buildModel(m, seed);
   const caps = model instanceof CapsNet;
-  const opt = new Adam(model.parameters(), {lr: 1e-3});
+  const opt = new Adam(model.parameters(), {lr: learningRate(o, m)});
   const strategy = new Supervised({model, optimizer: opt, loader: new DataLoader(trainSet, {batch: o.batch, seed, shift: o.shift}),
     schedule: new CosineLR(opt, o.steps, 0.05), loss: caps ? capsuleLoss() : undefined, name: `${ds}/${m}/seed ${seed}`});
   let last = 0;
@@ -271,7 +276,9 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
   const results: {ds: CapsDataset; model: CapsModel; seed: number; r: CapsRunResult}[] = [];
   for (const ds of o.datasets) for (const seed of o.seeds) for (const model of CAPS_MODELS) {
     const path = join(o.out, 'models', `${ds}-${model}-s${seed}.safetensors`);
-    const spec = {ds, model, seed, steps: o.steps, batch: o.batch, shift: o.shift};
+    // The learning rate enters the key only where it is not the default, so runs logged before the flag still match.
+    const lr = learningRate(o, model);
+    const spec = {ds, model, seed, steps: o.steps, batch: o.batch, shift: o.shift, ...(lr !== DEFAULT_LR ? {lr} : {})};
     const cachedModel = existsSync(path);
     const {result, cached} = await log.get(spec, () => train(ds, model, seed, o, path));
     if (cached && !cachedModel) o.log(`note: ${path} is missing; the table reuses the logged run, the pictures need the model file`);
@@ -283,8 +290,12 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
     `Small CapsNet (Conv1 ${CAPSNET_SMALL.conv1Channels}@9x9, PrimaryCaps ${CAPSNET_SMALL.primaryChannels} channels of 8-D @9x9 stride 2, ` +
     `DigitCaps 10x16-D, ${CAPSNET_SMALL.routingIterations} routing iterations, decoder 512-1024-784 with loss weight 0.0005) against a CNN ` +
     '(conv 32@5x5, pool, conv 64@5x5, pool, FC, FC) whose hidden width gives the same parameter count as the CapsNet without its decoder. ' +
-    `Both: Adam 1e-3 with cosine decay to 5%, batch ${o.batch}, ${o.steps} steps, training images shifted by up to ${o.shift} px; seeds ${o.seeds.join(', ')}. ` +
-    'Fixed settings (nothing tuned). Accuracy in % on the 2k test split and on transformed copies of it; mean ± std over seeds.', ''];
+    `Both: Adam with cosine decay to 5% (initial learning rate: CapsNet ${learningRate(o, 'capsnet-small')}, CNN ${learningRate(o, 'cnn-matched')}), ` +
+    `batch ${o.batch}, ${o.steps} steps, training images shifted by up to ${o.shift} px; seeds ${o.seeds.join(', ')}. ` +
+    (o.lr ? 'Learning rates from --caps-lr / --cnn-lr (the committed runs use the ones chosen on a validation split of the ' +
+      'training images, results/capsnet-tuning/, never on the test split). '
+      : 'Fixed settings (nothing tuned). ') +
+    'Accuracy in % on the 2k test split and on transformed copies of it; mean ± std over seeds.', ''];
   for (const ds of o.datasets) {
     md.push(`## ${DS_TITLES[ds]}`, '');
     const rows = CAPS_MODELS.map((m) => {
@@ -340,7 +351,9 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
       'and the [couplings of one input](routing.png).', '');
     caps.dispose(); cnn.dispose();
   }
-  md.push(`Command: \`npx webgpu-transfer experiment capsnet --datasets ${o.datasets.join(',')} --seeds ${o.seeds.join(',')} --steps ${o.steps} --batch ${o.batch}\`.`, '');
+  const lrFlags = (['capsnet-small', 'cnn-matched'] as const).filter((m) => o.lr?.[m] !== undefined)
+    .map((m) => ` --${m === 'capsnet-small' ? 'caps' : 'cnn'}-lr ${o.lr![m]}`).join('');
+  md.push(`Command: \`npx webgpu-transfer experiment capsnet --datasets ${o.datasets.join(',')} --seeds ${o.seeds.join(',')} --steps ${o.steps} --batch ${o.batch}${lrFlags}\`.`, '');
   writeFileSync(join(o.out, 'README.md'), md.join('\n'));
   writeFileSync(join(o.out, 'results.json'), JSON.stringify({options: {...o, log: undefined}, runs: results, pose}, null, 1));
   o.log(`wrote ${join(o.out, 'README.md')}`);

@@ -10,7 +10,7 @@ import {SITUATIONS} from '../experiments/situations.js';
 import type {Method} from '../experiments/runs.js';
 import {dannExperiment, SHIFTS, type Shift} from '../experiments/dann.js';
 import {multitaskExperiment, MT_RUNS, type MtRun} from '../experiments/multitask.js';
-import {CAPS_DATASETS, capsnetExperiment, type CapsDataset} from '../experiments/capsnet.js';
+import {CAPS_DATASETS, CAPS_MODELS, capsnetExperiment, LR_FLAGS, type CapsDataset, type CapsModel} from '../experiments/capsnet.js';
 
 const HELP = `usage: webgpu-transfer experiment <name> [flags]
 
@@ -73,10 +73,9 @@ function positive(v: string, flag: string): number {
   return Number(v);
 }
 /** The capsnet experiment's --caps-lr / --cnn-lr (undefined where neither is given: both models at the default). */
-function capsLearningRates(caps: string | undefined, cnn: string | undefined): Partial<Record<'capsnet-small' | 'cnn-matched', number>> | undefined {
-  if (caps === undefined && cnn === undefined) return undefined;
-  return {...(caps !== undefined ? {'capsnet-small': positive(caps, 'caps-lr')} : {}),
-    ...(cnn !== undefined ? {'cnn-matched': positive(cnn, 'cnn-lr')} : {})};
+function capsLearningRates(flag: (k: string) => string | undefined): Partial<Record<CapsModel, number>> | undefined {
+  const given = CAPS_MODELS.filter((m) => flag(LR_FLAGS[m]) !== undefined);
+  return given.length ? Object.fromEntries(given.map((m) => [m, positive(flag(LR_FLAGS[m])!, LR_FLAGS[m])])) : undefined;
 }
 function positiveList(v: string, flag: string): number[] { return v.split(',').map((x) => positive(x, flag)); }
 function names<T extends string>(v: string, flag: string, valid: readonly T[]): T[] {
@@ -93,7 +92,7 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
     : name === 'transferability' ? {situation: {type: 'string'}, lr: {type: 'string'}} as const
       : name === 'dann' ? {shifts: {type: 'string'}, batch: {type: 'string'}, width: {type: 'string'}, 'pca-points': {type: 'string'}, 'lambda-max': {type: 'string'}} as const
         : name === 'multitask' ? {runs: {type: 'string'}, batch: {type: 'string'}} as const
-          : name === 'capsnet' ? {datasets: {type: 'string'}, batch: {type: 'string'}, shift: {type: 'string'}, 'caps-lr': {type: 'string'}, 'cnn-lr': {type: 'string'}} as const
+          : name === 'capsnet' ? {datasets: {type: 'string'}, batch: {type: 'string'}, shift: {type: 'string'}, ...Object.fromEntries(CAPS_MODELS.map((m) => [LR_FLAGS[m], {type: 'string'} as const]))}
             : bad(`unknown experiment '${name}' (use transfer-methods, transferability, dann, multitask or capsnet)\n${HELP}`);
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -124,7 +123,7 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
     const o = {datasets: names<CapsDataset>(s('datasets') ?? CAPS_DATASETS.join(','), 'datasets', CAPS_DATASETS), seeds,
       steps: intList(s('steps') ?? '1500', 'steps', 1)[0], batch: intList(s('batch') ?? '64', 'batch', 1)[0],
       shift: intList(s('shift') ?? '2', 'shift', 0)[0], out, fresh: !!values.fresh, log,
-      lr: capsLearningRates(s('caps-lr'), s('cnn-lr'))};
+      lr: capsLearningRates(s)};
     run = () => capsnetExperiment(o);
   } else {
     const situationName = names(s('situation') ?? 'digits', 'situation', SITUATIONS)[0];

@@ -34,7 +34,9 @@ import type {TopLevelSpec} from 'vega-lite';
 export const CAPS_DATASETS = ['mnist', 'fashion-mnist'] as const;
 export type CapsDataset = typeof CAPS_DATASETS[number];
 export const CAPS_MODELS = ['capsnet-small', 'cnn-matched'] as const;
-type CapsModel = typeof CAPS_MODELS[number];
+export type CapsModel = typeof CAPS_MODELS[number];
+/** The CLI flag that sets each model's initial learning rate. */
+export const LR_FLAGS: Record<CapsModel, string> = {'capsnet-small': 'caps-lr', 'cnn-matched': 'cnn-lr'};
 const MODEL_TITLES: Record<CapsModel, string> = {'capsnet-small': 'CapsNet (small)', 'cnn-matched': 'CNN (matched parameters)'};
 const DS_TITLES: Record<CapsDataset, string> = {'mnist': 'MNIST 8k/2k', 'fashion-mnist': 'Fashion-MNIST 8k/2k'};
 
@@ -351,8 +353,7 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
       'and the [couplings of one input](routing.png).', '');
     caps.dispose(); cnn.dispose();
   }
-  const lrFlags = (['capsnet-small', 'cnn-matched'] as const).filter((m) => o.lr?.[m] !== undefined)
-    .map((m) => ` --${m === 'capsnet-small' ? 'caps' : 'cnn'}-lr ${o.lr![m]}`).join('');
+  const lrFlags = CAPS_MODELS.filter((m) => o.lr?.[m] !== undefined).map((m) => ` --${LR_FLAGS[m]} ${o.lr![m]}`).join('');
   md.push(`Command: \`npx webgpu-transfer experiment capsnet --datasets ${o.datasets.join(',')} --seeds ${o.seeds.join(',')} --steps ${o.steps} --batch ${o.batch}${lrFlags}\`.`, '');
   writeFileSync(join(o.out, 'README.md'), md.join('\n'));
   writeFileSync(join(o.out, 'results.json'), JSON.stringify({options: {...o, log: undefined}, runs: results, pose}, null, 1));

@@ -12,6 +12,7 @@ import {TrainingLoop} from '../src/train/loop.js';
 import {FileCheckpointStore} from '../src/train/sinks/node.js';
 import {Conservative} from '../src/transfer/index.js';
 import {dannExperimentData} from '../src/experiments/dann.js';
+import {capsData} from '../src/experiments/capsnet.js';
 import {expectClose} from './lib/check.js';
 import {mlp, tinySet} from './transfer.test.js';
 
@@ -45,9 +46,14 @@ t('experiment command: flags are checked before any work, naming the flag', () =
   const cases: [string[], RegExp][] = [
     [['experiment', 'nope'], /unknown experiment 'nope' \(use transfer-methods, transferability, dann, multitask or capsnet\)/],
     [['experiment', 'capsnet', '--datasets', 'mnist,cifar'], /flag --datasets: unknown 'cifar' \(use mnist, fashion-mnist\)/],
+    [['experiment', 'capsnet', '--models', 'capsnet'], /flag --models: unknown 'capsnet' \(use capsnet-small, cnn-matched\)/],
+    [['experiment', 'capsnet', '--models', 'cnn-matched', '--caps-lr', '0.002'], /flag --caps-lr is for capsnet-small, which --models leaves out/],
     [['experiment', 'capsnet', '--shift', '1.5'], /flag --shift expects comma-separated integers >= 0, got '1.5'/],
     [['experiment', 'capsnet', '--caps-lr', '0'], /flag --caps-lr expects a positive number, got '0'/],
     [['experiment', 'capsnet', '--cnn-lr', ''], /flag --cnn-lr expects a positive number, got ''/],
+    [['experiment', 'capsnet', '--cnn-lr', '0.001,-1'], /flag --cnn-lr expects a positive number, got '-1'/],
+    [['experiment', 'capsnet', '--caps-lr', '0.002,2e-3'], /flag --caps-lr names a learning rate twice: '0.002,2e-3'/],
+    [['experiment', 'capsnet', '--validation', 'yes'], /Unexpected argument 'yes'|--validation/],
     [['experiment', 'transfer-methods', '--labels', '0,5'], /flag --labels expects comma-separated integers >= 1, got '0,5'/],
     [['experiment', 'transfer-methods', '--labels', '2,,5'], /flag --labels expects comma-separated integers >= 1/],
     [['experiment', 'transfer-methods', '--seeds', '0x1'], /flag --seeds expects comma-separated integers >= 0, got '0x1'/],
@@ -83,6 +89,45 @@ t('dann experiment data: the validation digits are held out of the source set, a
     assert.is(digitOf(d.target.train, i, true), digitOf(d.source.train, i, false), `target ${i} renders source ${i}`);
     assert.is(d.target.train.labels[i], d.source.train.labels[i]);
   }
+});
+
+t('capsnet experiment data: --validation trains on 7k of the 8k training images and scores the other 1k, never the test split', () => {
+  const key = (set: {images: Float32Array}, i: number) => Array.from(set.images.subarray(i * 784, (i + 1) * 784), (v) => v.toFixed(3)).join(',');
+  const keys = (set: {n: number; images: Float32Array}) => new Set(Array.from({length: set.n}, (_, i) => key(set, i)));
+  const full = capsData('mnist'), val = capsData('mnist', true);
+  assert.is(full.train.n, 8000);
+  assert.is(full.test.n, 2000);
+  assert.is(val.train.n, 7000);
+  assert.equal(Array.from({length: 10}, (_, c) => val.test.labels.filter((l) => l === c).length), new Array(10).fill(100));
+  const fullTrain = keys(full.train), fullTest = keys(full.test), valTrain = keys(val.train);
+  for (let i = 0; i < val.test.n; i++) {
+    const k = key(val.test, i);
+    assert.ok(fullTrain.has(k), `held-out image ${i} comes from the training images`);
+    assert.not.ok(valTrain.has(k), `held-out image ${i} is not trained on`);
+    assert.not.ok(fullTest.has(k), `held-out image ${i} is not a test image`);
+  }
+});
+
+t('experiment capsnet --validation end to end: one row per model and learning rate, no test-split pictures', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'wgt-exp-')), 'caps');
+  const args = ['experiment', 'capsnet', '--validation', '--datasets', 'mnist', '--steps', '2', '--cnn-lr', '0.001,0.002',
+    '--out', out, '--backend', 'llvmpipe'];
+  const r = cli(...args);
+  assert.is(r.status, 0, r.stderr);
+  const md = readFileSync(join(out, 'README.md'), 'utf8');
+  assert.match(md, /settings scored on the validation split/);
+  assert.match(md, /The test split was not read/);
+  assert.match(md, /\| model \| validation \| shifted/);
+  for (const row of [/\| CapsNet \(small\) \(/, /\| CNN \(matched parameters\), lr 0\.001 \(/, /\| CNN \(matched parameters\), lr 0\.002 \(/]) {
+    assert.match(md, row);
+  }
+  assert.match(md, /--validation --datasets mnist --seeds 0 --steps 2 --batch 64 --cnn-lr 0\.001,0\.002/);
+  const logged = readFileSync(join(out, 'runs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(JSON.parse(l).key));
+  assert.equal(logged.map((k) => [k.model, k.lr, k.validation]),
+    [['capsnet-small', undefined, true], ['cnn-matched', undefined, true], ['cnn-matched', 0.002, true]]);
+  assert.ok(existsSync(join(out, 'models', 'mnist-cnn-matched-s0-lr0.002-val.safetensors')));
+  assert.not.ok(existsSync(join(out, 'reconstructions.png')), 'the pictures read the test split: not drawn');
+  assert.match(cli(...args).stdout, /logged earlier/);
 });
 
 t('experiment transfer-methods end to end: tables, raw runs and charts, and a rerun reuses finished runs', () => {

@@ -47,12 +47,15 @@ experiments:
                      shifted, affine-jittered and rotated test splits; invariant length / equivariant pose against the
                      CNN's logits; reconstructions, the perturbation grid, the couplings of one input
     --datasets A,B     ${CAPS_DATASETS.join(', ')} (default mnist,fashion-mnist)
+    --models A,B       ${CAPS_MODELS.join(', ')} (default both; the pose study and pictures need both)
     --seeds N,...      (default 0)
     --steps N          (default 1500)
     --batch N          (default 64)
     --shift N          training shifts in pixels (default 2)
-    --caps-lr X        the CapsNet's initial Adam learning rate (default 0.001)
-    --cnn-lr X         the CNN's (default 0.001); choose both on a validation split: scripts/tune-capsnet.mjs
+    --caps-lr X,...    the CapsNet's initial Adam learning rates, one run each (default 0.001)
+    --cnn-lr X,...     the CNN's (default 0.001)
+    --validation       choose settings: train on 7k of the 8k training images and score the held-out 1k (and
+                       its transformed copies) instead of the test split, which is not read
 
 common flags:
   --out DIR            (default results/<name>)
@@ -72,12 +75,17 @@ function positive(v: string, flag: string): number {
   if (!/^(\d+\.?\d*|\.\d+)(e-?\d+)?$/i.test(v.trim()) || !(Number(v) > 0)) bad(`flag --${flag} expects a positive number, got '${v}'`);
   return Number(v);
 }
-/** The capsnet experiment's --caps-lr / --cnn-lr (undefined where neither is given: both models at the default). */
-function capsLearningRates(flag: (k: string) => string | undefined): Partial<Record<CapsModel, number>> | undefined {
-  const given = CAPS_MODELS.filter((m) => flag(LR_FLAGS[m]) !== undefined);
-  return given.length ? Object.fromEntries(given.map((m) => [m, positive(flag(LR_FLAGS[m])!, LR_FLAGS[m])])) : undefined;
-}
 function positiveList(v: string, flag: string): number[] { return v.split(',').map((x) => positive(x, flag)); }
+/** The capsnet experiment's --caps-lr / --cnn-lr (undefined where neither is given: both models at the default). */
+function capsLearningRates(flag: (k: string) => string | undefined): Partial<Record<CapsModel, number[]>> | undefined {
+  const given = CAPS_MODELS.filter((m) => flag(LR_FLAGS[m]) !== undefined);
+  const list = (m: CapsModel) => {
+    const rates = positiveList(flag(LR_FLAGS[m])!, LR_FLAGS[m]);
+    if (new Set(rates).size < rates.length) bad(`flag --${LR_FLAGS[m]} names a learning rate twice: '${flag(LR_FLAGS[m])}'`);
+    return rates;
+  };
+  return given.length ? Object.fromEntries(given.map((m) => [m, list(m)])) : undefined;
+}
 function names<T extends string>(v: string, flag: string, valid: readonly T[]): T[] {
   const list = v.split(',');
   for (const x of list) if (!valid.includes(x as T)) bad(`flag --${flag}: unknown '${x}' (use ${valid.join(', ')})`);
@@ -92,7 +100,7 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
     : name === 'transferability' ? {situation: {type: 'string'}, lr: {type: 'string'}} as const
       : name === 'dann' ? {shifts: {type: 'string'}, batch: {type: 'string'}, width: {type: 'string'}, 'pca-points': {type: 'string'}, 'lambda-max': {type: 'string'}} as const
         : name === 'multitask' ? {runs: {type: 'string'}, batch: {type: 'string'}} as const
-          : name === 'capsnet' ? {datasets: {type: 'string'}, batch: {type: 'string'}, shift: {type: 'string'}, ...Object.fromEntries(CAPS_MODELS.map((m) => [LR_FLAGS[m], {type: 'string'} as const]))}
+          : name === 'capsnet' ? {datasets: {type: 'string'}, models: {type: 'string'}, batch: {type: 'string'}, shift: {type: 'string'}, validation: {type: 'boolean'}, ...Object.fromEntries(CAPS_MODELS.map((m) => [LR_FLAGS[m], {type: 'string'} as const]))}
             : bad(`unknown experiment '${name}' (use transfer-methods, transferability, dann, multitask or capsnet)\n${HELP}`);
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -121,9 +129,13 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
     run = () => multitaskExperiment(o);
   } else if (name === 'capsnet') {
     const o = {datasets: names<CapsDataset>(s('datasets') ?? CAPS_DATASETS.join(','), 'datasets', CAPS_DATASETS), seeds,
+      models: s('models') ? names<CapsModel>(s('models')!, 'models', CAPS_MODELS) : undefined,
       steps: intList(s('steps') ?? '1500', 'steps', 1)[0], batch: intList(s('batch') ?? '64', 'batch', 1)[0],
       shift: intList(s('shift') ?? '2', 'shift', 0)[0], out, fresh: !!values.fresh, log,
-      lr: capsLearningRates(s)};
+      lr: capsLearningRates(s), validation: !!values.validation};
+    for (const m of CAPS_MODELS) {
+      if (o.models && !o.models.includes(m) && o.lr?.[m]) bad(`flag --${LR_FLAGS[m]} is for ${m}, which --models leaves out`);
+    }
     run = () => capsnetExperiment(o);
   } else {
     const situationName = names(s('situation') ?? 'digits', 'situation', SITUATIONS)[0];

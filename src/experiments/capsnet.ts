@@ -4,7 +4,7 @@
 // Then, on the MNIST models: invariant length and equivariant pose (the lecture notes' mirrored beaks) against the
 // CNN's logits, reconstructions, the perturbation grid of the paper's figure 4 and the couplings of one input.
 // Settings: Adam with cosine decay, batch 64, the paper's loss constants; each model's learning rate is a flag,
-// chosen on a validation split carved from the training images (scripts/tune-capsnet.mjs), never on the test split.
+// chosen with `--validation` (train on 7k of the 8k training images, score the other 1k), never on the test split.
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {noGrad, tidy} from '../graph/engine.js';
@@ -16,7 +16,7 @@ import {Adam} from '../optim/adam.js';
 import {CosineLR} from '../optim/schedules.js';
 import {DataLoader} from '../data/loader.js';
 import {loadFashionMnist, loadMnist, type ImageSet} from '../data/mnist.js';
-import {subset, trainTestSplit, shuffled} from '../data/split.js';
+import {splitPerClass, subset, trainTestSplit, shuffled} from '../data/split.js';
 import {affineJitter, mirrored, rotated, shifted} from '../data/domains.js';
 import {gridPng} from '../data/png.js';
 import {evaluate} from '../train/evaluate.js';
@@ -59,23 +59,39 @@ function testDomain(test: ImageSet, d: TestDomain): ImageSet {
 
 export interface CapsNetExperimentOptions {
   datasets: CapsDataset[];
+  /** The models to train (default both; the pose study and pictures need both). */
+  models?: CapsModel[];
   seeds: number[];
   steps: number;
   batch: number;
   /** Training shifts in pixels (the paper: 2). */
   shift: number;
-  /** Adam's initial learning rate per model (default 1e-3 each). */
-  lr?: Partial<Record<CapsModel, number>>;
+  /** Adam's initial learning rates per model, each a run of its own (default [1e-3] each). */
+  lr?: Partial<Record<CapsModel, number[]>>;
+  /**
+   * Choose settings, not report them: train on 7k of the 8k training images and score the held-out 1k (100 per
+   * class) and its transformed copies in place of the test split, which is then never read. No pose study or
+   * pictures (they read the test split).
+   */
+  validation?: boolean;
   out: string;
   fresh?: boolean;
   log: (line: string) => void;
 }
 
 /** 10k images of a dataset, split 8k/2k by seed 0 (MNIST: the project's standard split). */
-export function capsData(ds: CapsDataset): {train: ImageSet; test: ImageSet} {
+function trainAndTest(ds: CapsDataset): {train: ImageSet; test: ImageSet} {
   if (ds === 'mnist') return trainTestSplit(loadMnist(), 8000, 0);
   const all = loadFashionMnist();
   return trainTestSplit(subset(all, shuffled(all.n, 5).subarray(0, 10000)), 8000, 0);
+}
+
+/** The images to train on and to score: the 8k/2k split, or with `validation` the 8k split again 7k/1k. */
+export function capsData(ds: CapsDataset, validation = false): {train: ImageSet; test: ImageSet} {
+  const {train, test} = trainAndTest(ds);
+  if (!validation) return {train, test};
+  const {first: heldOut, rest} = splitPerClass(train, 100, 0);
+  return {train: rest, test: heldOut};
 }
 
 function buildModel(m: CapsModel, seed: number): Module {
@@ -85,33 +101,44 @@ function buildModel(m: CapsModel, seed: number): Module {
 }
 
 const DEFAULT_LR = 1e-3;
-const learningRate = (o: CapsNetExperimentOptions, m: CapsModel): number => o.lr?.[m] ?? DEFAULT_LR;
+const learningRates = (o: CapsNetExperimentOptions, m: CapsModel): number[] => o.lr?.[m] ?? [DEFAULT_LR];
 
-export interface CapsRunResult { accuracy: Record<TestDomain, number>; parameters: number; seconds: number; steps: number }
+export interface CapsRunResult {
+  accuracy: Record<TestDomain, number>; parameters: number; seconds: number; steps: number;
+  /** Training loss (margin + reconstruction, or cross-entropy) averaged over the batches logged in the last 10% of steps. */
+  train_loss_end?: number;
+}
+interface CapsRun { ds: CapsDataset; model: CapsModel; seed: number; lr: number }
+const runName = (x: CapsRun) => `${x.ds} ${x.model} lr ${x.lr} seed ${x.seed}`;
 
-async function train(ds: CapsDataset, m: CapsModel, seed: number, o: CapsNetExperimentOptions, path: string): Promise<CapsRunResult> {
+async function train(x: CapsRun, o: CapsNetExperimentOptions, path: string): Promise<CapsRunResult> {
   const t0 = performance.now();
-  const {train: trainSet, test} = capsData(ds);
+  const {ds, model: m, seed} = x;
+  const {train: trainSet, test} = capsData(ds, o.validation);
   const model = buildModel(m, seed);
   const caps = model instanceof CapsNet;
-  const opt = new Adam(model.parameters(), {lr: learningRate(o, m)});
+  const opt = new Adam(model.parameters(), {lr: x.lr});
   const strategy = new Supervised({model, optimizer: opt, loader: new DataLoader(trainSet, {batch: o.batch, seed, shift: o.shift}),
-    schedule: new CosineLR(opt, o.steps, 0.05), loss: caps ? capsuleLoss() : undefined, name: `${ds}/${m}/seed ${seed}`});
+    schedule: new CosineLR(opt, o.steps, 0.05), loss: caps ? capsuleLoss() : undefined, name: `${ds}/${m}/lr ${x.lr}/seed ${seed}`});
   let last = 0;
+  const endLosses: number[] = [];
   const loop = new TrainingLoop(strategy, {steps: o.steps, logEvery: 50, evalEvery: o.steps + 1, sinks: [{
     record: (r) => {
+      if (r.step > 0.9 * o.steps) endLosses.push(r.loss);
       if (r.step - last < 250 && r.step < o.steps) return;
       last = r.step;
       const terms = Object.entries(r.terms).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
-      o.log(`  ${ds} ${m} seed ${seed}: step ${r.step}/${o.steps}, loss ${r.loss.toFixed(4)}${terms ? ` (${terms})` : ''}, ${r.examplesPerSecond.toFixed(0)} img/s`);
+      o.log(`  ${runName(x)}: step ${r.step}/${o.steps}, loss ${r.loss.toFixed(4)}${terms ? ` (${terms})` : ''}, ${r.examplesPerSecond.toFixed(0)} img/s`);
     },
   }]});
   try {
     await loop.fit();
     const accuracy = {} as Record<TestDomain, number>;
     for (const d of TEST_DOMAINS) accuracy[d] = (await evaluate(model, testDomain(test, d), 250, caps ? marginEvalLoss() : undefined)).accuracy;
-    await saveModel(path, model, {experiment: 'capsnet', dataset: ds, model: m, seed: String(seed), steps: String(o.steps)});
-    return {accuracy, parameters: parameterCount(model, true), seconds: (performance.now() - t0) / 1000, steps: o.steps};
+    await saveModel(path, model, {experiment: 'capsnet', dataset: ds, model: m, seed: String(seed), steps: String(o.steps),
+      lr: String(x.lr), split: o.validation ? 'validation (trained on 7k of 8k)' : 'test (trained on 8k)'});
+    return {accuracy, parameters: parameterCount(model, true), seconds: (performance.now() - t0) / 1000, steps: o.steps,
+      train_loss_end: endLosses.reduce((a, b) => a + b, 0) / endLosses.length};
   } finally {
     loop.dispose();
     opt.dispose?.();
@@ -275,41 +302,59 @@ async function capsPictures(caps: CapsNet, test: ImageSet, dir: string): Promise
 export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<void> {
   mkdirSync(join(o.out, 'models'), {recursive: true});
   const log = new RunLog<CapsRunResult>(join(o.out, 'runs.jsonl'), o.fresh);
-  const results: {ds: CapsDataset; model: CapsModel; seed: number; r: CapsRunResult}[] = [];
-  for (const ds of o.datasets) for (const seed of o.seeds) for (const model of CAPS_MODELS) {
-    const path = join(o.out, 'models', `${ds}-${model}-s${seed}.safetensors`);
-    // The learning rate enters the key only where it is not the default, so runs logged before the flag still match.
-    const lr = learningRate(o, model);
-    const spec = {ds, model, seed, steps: o.steps, batch: o.batch, shift: o.shift, ...(lr !== DEFAULT_LR ? {lr} : {})};
+  const results: (CapsRun & {r: CapsRunResult})[] = [];
+  const split = o.validation ? 'validation' : 'test';
+  const modelPath = (x: CapsRun) => join(o.out, 'models',
+    `${x.ds}-${x.model}-s${x.seed}${x.lr !== DEFAULT_LR ? `-lr${x.lr}` : ''}${o.validation ? '-val' : ''}.safetensors`);
+  const models = o.models ?? [...CAPS_MODELS];
+  for (const ds of o.datasets) for (const seed of o.seeds) for (const model of models) for (const lr of learningRates(o, model)) {
+    const x: CapsRun = {ds, model, seed, lr};
+    const path = modelPath(x);
+    // The learning rate and the split enter the key only where they are not the defaults, so runs logged before
+    // those flags still match.
+    const spec = {ds, model, seed, steps: o.steps, batch: o.batch, shift: o.shift, ...(lr !== DEFAULT_LR ? {lr} : {}),
+      ...(o.validation ? {validation: true} : {})};
     const cachedModel = existsSync(path);
-    const {result, cached} = await log.get(spec, () => train(ds, model, seed, o, path));
+    const {result, cached} = await log.get(spec, () => train(x, o, path));
     if (cached && !cachedModel) o.log(`note: ${path} is missing; the table reuses the logged run, the pictures need the model file`);
-    o.log(`${ds} ${model} seed ${seed}: ${TEST_DOMAINS.map((d) => `${d} ${pct(result.accuracy[d])}%`).join(', ')} (${result.seconds.toFixed(0)} s${cached ? ', logged earlier' : ''})`);
-    results.push({ds, model, seed, r: result});
+    o.log(`${runName(x)} (${split}): ${TEST_DOMAINS.map((d) => `${d} ${pct(result.accuracy[d])}%`).join(', ')} (${result.seconds.toFixed(0)} s${cached ? ', logged earlier' : ''})`);
+    results.push({...x, r: result});
   }
+  // One row per model and learning rate; the rate is named where a model has more than one.
+  const groups = models.flatMap((m) => learningRates(o, m).map((lr) => ({model: m, lr,
+    title: MODEL_TITLES[m] + (learningRates(o, m).length > 1 ? `, lr ${lr}` : '')})));
 
-  const md: string[] = ['# CapsNet vs a CNN of matched size', '',
+  const rates = (m: CapsModel) => learningRates(o, m).join(' / ');
+  const md: string[] = [o.validation ? '# CapsNet vs a CNN of matched size: settings scored on the validation split' : '# CapsNet vs a CNN of matched size', '',
     `Small CapsNet (Conv1 ${CAPSNET_SMALL.conv1Channels}@9x9, PrimaryCaps ${CAPSNET_SMALL.primaryChannels} channels of 8-D @9x9 stride 2, ` +
     `DigitCaps 10x16-D, ${CAPSNET_SMALL.routingIterations} routing iterations, decoder 512-1024-784 with loss weight 0.0005) against a CNN ` +
     '(conv 32@5x5, pool, conv 64@5x5, pool, FC, FC) whose hidden width gives the same parameter count as the CapsNet without its decoder. ' +
-    `Both: Adam with cosine decay to 5% (initial learning rate: CapsNet ${learningRate(o, 'capsnet-small')}, CNN ${learningRate(o, 'cnn-matched')}), ` +
+    `Both: Adam with cosine decay to 5% (initial learning rate: CapsNet ${rates('capsnet-small')}, CNN ${rates('cnn-matched')}), ` +
     `batch ${o.batch}, ${o.steps} steps, training images shifted by up to ${o.shift} px; seeds ${o.seeds.join(', ')}. ` +
-    (o.lr ? 'Learning rates from --caps-lr / --cnn-lr (the committed runs use the ones chosen on a validation split of the ' +
-      'training images, results/capsnet-tuning/, never on the test split). '
-      : 'Fixed settings (nothing tuned). ') +
-    'Accuracy in % on the 2k test split and on transformed copies of it; mean ± std over seeds.', ''];
+    (o.validation ? 'Trained on 7k of the 8k training images; accuracy in % on the other 1k (100 per class) and on transformed ' +
+      'copies of it, to choose settings by. The test split was not read. One standard error on 1k images is about 0.3 points. '
+      : (o.lr ? 'Learning rates from --caps-lr / --cnn-lr (the committed runs use the ones chosen with --validation on 1k ' +
+        'of the training images, results/capsnet-tuning/, never on the test split). ' : 'Fixed settings (nothing tuned). ') +
+        'Accuracy in % on the 2k test split and on transformed copies of it; ') +
+    'mean ± std over seeds; the last column is the training loss over the last 10% of steps.', ''];
   for (const ds of o.datasets) {
     md.push(`## ${DS_TITLES[ds]}`, '');
-    const rows = CAPS_MODELS.map((m) => {
-      const rs = results.filter((x) => x.ds === ds && x.model === m).map((x) => x.r);
-      return [`${MODEL_TITLES[m]} (${rs[0]?.parameters.toLocaleString('en')} parameters)`,
-        ...TEST_DOMAINS.map((d) => pm(meanStd(rs.map((r) => r.accuracy[d])))), `${meanStd(rs.map((r) => r.seconds)).mean.toFixed(0)} s`];
+    const rows = groups.map((g) => {
+      const rs = results.filter((x) => x.ds === ds && x.model === g.model && x.lr === g.lr).map((x) => x.r);
+      const loss = rs.map((r) => r.train_loss_end).filter((v): v is number => v !== undefined);
+      return [`${g.title} (${rs[0]?.parameters.toLocaleString('en')} parameters)`,
+        ...TEST_DOMAINS.map((d) => pm(meanStd(rs.map((r) => r.accuracy[d])))), `${meanStd(rs.map((r) => r.seconds)).mean.toFixed(0)} s`,
+        loss.length ? meanStd(loss).mean.toFixed(4) : ''];
     });
-    md.push(markdownTable(['model', ...TEST_DOMAINS.map((d) => DOMAIN_TITLES[d]), 'training time'], rows), '');
+    const domainTitle = (d: TestDomain) => (o.validation ? DOMAIN_TITLES[d].replace(/^test$/, 'validation') : DOMAIN_TITLES[d]);
+    md.push(markdownTable(['model', ...TEST_DOMAINS.map(domainTitle), 'training time', 'training loss at the end'], rows), '');
   }
-  const chartRows: Row[] = results.flatMap((x) => TEST_DOMAINS.map((d) => ({dataset: DS_TITLES[x.ds], model: MODEL_TITLES[x.model], domain: DOMAIN_TITLES[d], seed: x.seed, accuracy: x.r.accuracy[d]})));
+  const titleOf = (x: CapsRun) => groups.find((g) => g.model === x.model && g.lr === x.lr)!.title;
+  const chartRows: Row[] = results.flatMap((x) => TEST_DOMAINS.map((d) => ({dataset: DS_TITLES[x.ds], model: titleOf(x), domain: DOMAIN_TITLES[d], seed: x.seed, accuracy: x.r.accuracy[d]})));
   await writeChart(o.out, 'accuracy', {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: 'Test accuracy on clean and transformed test splits', data: {values: chartRows},
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json', data: {values: chartRows},
+    title: o.validation ? 'Validation accuracy (1k held out of the training images) on clean and transformed copies'
+      : 'Test accuracy on clean and transformed test splits',
     facet: {column: {field: 'dataset', type: 'nominal', title: null}},
     spec: {width: 320, height: 220, mark: {type: 'bar'}, encoding: {
       y: {field: 'domain', type: 'nominal', title: null, sort: TEST_DOMAINS.map((d) => DOMAIN_TITLES[d])}, yOffset: {field: 'model'},
@@ -318,11 +363,12 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
     config: {font: 'DejaVu Sans, sans-serif', legend: {orient: 'bottom', labelLimit: 300}},
   } as unknown as TopLevelSpec);
 
-  // Pose study and pictures from the MNIST models of the first seed.
+  // Pose study and pictures from the MNIST models of the first seed and each model's first learning rate.
   const seed = o.seeds[0];
-  const capsPath = join(o.out, 'models', `mnist-capsnet-small-s${seed}.safetensors`), cnnPath = join(o.out, 'models', `mnist-cnn-matched-s${seed}.safetensors`);
+  const first = (model: CapsModel): CapsRun => ({ds: 'mnist', model, seed, lr: learningRates(o, model)[0]});
+  const capsPath = modelPath(first('capsnet-small')), cnnPath = modelPath(first('cnn-matched'));
   let pose: PoseStats[] = [];
-  if (o.datasets.includes('mnist') && existsSync(capsPath) && existsSync(cnnPath)) {
+  if (!o.validation && o.datasets.includes('mnist') && models.length === CAPS_MODELS.length && existsSync(capsPath) && existsSync(cnnPath)) {
     const caps = buildModel('capsnet-small', seed) as CapsNet, cnn = buildModel('cnn-matched', seed);
     await loadModel(capsPath, caps);
     await loadModel(cnnPath, cnn);
@@ -353,8 +399,10 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
       'and the [couplings of one input](routing.png).', '');
     caps.dispose(); cnn.dispose();
   }
-  const lrFlags = CAPS_MODELS.filter((m) => o.lr?.[m] !== undefined).map((m) => ` --${LR_FLAGS[m]} ${o.lr![m]}`).join('');
-  md.push(`Command: \`npx webgpu-transfer experiment capsnet --datasets ${o.datasets.join(',')} --seeds ${o.seeds.join(',')} --steps ${o.steps} --batch ${o.batch}${lrFlags}\`.`, '');
+  const lrFlags = CAPS_MODELS.filter((m) => o.lr?.[m] !== undefined).map((m) => ` --${LR_FLAGS[m]} ${o.lr![m]!.join(',')}`).join('');
+  const modelsFlag = o.models ? ` --models ${o.models.join(',')}` : '';
+  md.push(`Command: \`npx webgpu-transfer experiment capsnet${o.validation ? ' --validation' : ''}${modelsFlag} --datasets ${o.datasets.join(',')} ` +
+    `--seeds ${o.seeds.join(',')} --steps ${o.steps} --batch ${o.batch}${lrFlags} --out ${o.out}\`.`, '');
   writeFileSync(join(o.out, 'README.md'), md.join('\n'));
   writeFileSync(join(o.out, 'results.json'), JSON.stringify({options: {...o, log: undefined}, runs: results, pose}, null, 1));
   o.log(`wrote ${join(o.out, 'README.md')}`);

@@ -324,21 +324,22 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
   const groups = models.flatMap((m) => learningRates(o, m).map((lr) => ({model: m, lr,
     title: MODEL_TITLES[m] + (learningRates(o, m).length > 1 ? `, lr ${lr}` : '')})));
 
-  const rates = (m: CapsModel) => learningRates(o, m).join(' / ');
+  const rates = models.map((m) => `${m === 'capsnet-small' ? 'CapsNet' : 'CNN'} ${learningRates(o, m).join(' / ')}`).join(', ');
   const md: string[] = [o.validation ? '# CapsNet vs a CNN of matched size: settings scored on the validation split' : '# CapsNet vs a CNN of matched size', '',
     `Small CapsNet (Conv1 ${CAPSNET_SMALL.conv1Channels}@9x9, PrimaryCaps ${CAPSNET_SMALL.primaryChannels} channels of 8-D @9x9 stride 2, ` +
     `DigitCaps 10x16-D, ${CAPSNET_SMALL.routingIterations} routing iterations, decoder 512-1024-784 with loss weight 0.0005) against a CNN ` +
     '(conv 32@5x5, pool, conv 64@5x5, pool, FC, FC) whose hidden width gives the same parameter count as the CapsNet without its decoder. ' +
-    `Both: Adam with cosine decay to 5% (initial learning rate: CapsNet ${rates('capsnet-small')}, CNN ${rates('cnn-matched')}), ` +
+    `${models.length > 1 ? 'Both' : `Trained here, the ${models[0] === 'capsnet-small' ? 'CapsNet' : 'CNN'} only`}: ` +
+    `Adam with cosine decay to 5% (initial learning rate: ${rates}), ` +
     `batch ${o.batch}, ${o.steps} steps, training images shifted by up to ${o.shift} px; seeds ${o.seeds.join(', ')}. ` +
     (o.validation ? 'Trained on 7k of the 8k training images; accuracy in % on the other 1k (100 per class) and on transformed ' +
-      'copies of it, to choose settings by. The test split was not read. One standard error on 1k images is about 0.3 points. '
+      'copies of it, to choose settings by. The test split was not read. One standard error on 1k images is about 0.3 points; '
       : (o.lr ? 'Learning rates from --caps-lr / --cnn-lr (the committed runs use the ones chosen with --validation on 1k ' +
         'of the training images, results/capsnet-tuning/, never on the test split). ' : 'Fixed settings (nothing tuned). ') +
         'Accuracy in % on the 2k test split and on transformed copies of it; ') +
     'mean ± std over seeds; the last column is the training loss over the last 10% of steps.', ''];
   for (const ds of o.datasets) {
-    md.push(`## ${DS_TITLES[ds]}`, '');
+    md.push(`## ${o.validation ? DS_TITLES[ds].replace('8k/2k', '7k/1k, both from the 8k training images') : DS_TITLES[ds]}`, '');
     const rows = groups.map((g) => {
       const rs = results.filter((x) => x.ds === ds && x.model === g.model && x.lr === g.lr).map((x) => x.r);
       const loss = rs.map((r) => r.train_loss_end).filter((v): v is number => v !== undefined);

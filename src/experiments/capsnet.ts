@@ -324,6 +324,8 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
   const groups = models.flatMap((m) => learningRates(o, m).map((lr) => ({model: m, lr,
     title: MODEL_TITLES[m] + (learningRates(o, m).length > 1 ? `, lr ${lr}` : '')})));
 
+  // Runs logged before the training loss was kept have none: the column is left out when no run has it.
+  const hasLoss = results.some((x) => x.r.train_loss_end !== undefined);
   const rates = models.map((m) => `${m === 'capsnet-small' ? 'CapsNet' : 'CNN'} ${learningRates(o, m).join(' / ')}`).join(', ');
   const md: string[] = [o.validation ? '# CapsNet vs a CNN of matched size: settings scored on the validation split' : '# CapsNet vs a CNN of matched size', '',
     `Small CapsNet (Conv1 ${CAPSNET_SMALL.conv1Channels}@9x9, PrimaryCaps ${CAPSNET_SMALL.primaryChannels} channels of 8-D @9x9 stride 2, ` +
@@ -337,7 +339,7 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
       : (o.lr ? 'Learning rates from --caps-lr / --cnn-lr (the committed runs use the ones chosen with --validation on 1k ' +
         'of the training images, results/capsnet-tuning/, never on the test split). ' : 'Fixed settings (nothing tuned). ') +
         'Accuracy in % on the 2k test split and on transformed copies of it; ') +
-    'mean ± std over seeds; the last column is the training loss over the last 10% of steps.', ''];
+    `mean ± std over seeds${hasLoss ? '; the last column is the training loss over the last 10% of steps' : ''}.`, ''];
   for (const ds of o.datasets) {
     md.push(`## ${o.validation ? DS_TITLES[ds].replace('8k/2k', '7k/1k, both from the 8k training images') : DS_TITLES[ds]}`, '');
     const rows = groups.map((g) => {
@@ -345,10 +347,10 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
       const loss = rs.map((r) => r.train_loss_end).filter((v): v is number => v !== undefined);
       return [`${g.title} (${rs[0]?.parameters.toLocaleString('en')} parameters)`,
         ...TEST_DOMAINS.map((d) => pm(meanStd(rs.map((r) => r.accuracy[d])))), `${meanStd(rs.map((r) => r.seconds)).mean.toFixed(0)} s`,
-        loss.length ? meanStd(loss).mean.toFixed(4) : ''];
+        ...(hasLoss ? [loss.length ? meanStd(loss).mean.toFixed(4) : ''] : [])];
     });
     const domainTitle = (d: TestDomain) => (o.validation ? DOMAIN_TITLES[d].replace(/^test$/, 'validation') : DOMAIN_TITLES[d]);
-    md.push(markdownTable(['model', ...TEST_DOMAINS.map(domainTitle), 'training time', 'training loss at the end'], rows), '');
+    md.push(markdownTable(['model', ...TEST_DOMAINS.map(domainTitle), 'training time', ...(hasLoss ? ['training loss at the end'] : [])], rows), '');
   }
   const titleOf = (x: CapsRun) => groups.find((g) => g.model === x.model && g.lr === x.lr)!.title;
   const chartRows: Row[] = results.flatMap((x) => TEST_DOMAINS.map((d) => ({dataset: DS_TITLES[x.ds], model: titleOf(x), domain: DOMAIN_TITLES[d], seed: x.seed, accuracy: x.r.accuracy[d]})));

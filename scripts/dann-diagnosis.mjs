@@ -10,8 +10,9 @@
 // The second form scores the experiment's saved seed-0 models (mnist-m2-<arm>-0.safetensors) the same way.
 // V2='{"colour":0.3}' passes mnist-m2 options (src/data/domains.ts, MnistMV2Options). REF=1 uses the experiment's
 // 'mnist-m2-ref' recipe instead (source digits binarised at 0, target masks at 0, one texture pool; saved models
-// named mnist-m2-ref-*), and BATCH=64 sets images per domain per step (default 32). Prints one JSON line per run
-// (`DIAG {...}`) and a table.
+// named mnist-m2-ref-*), and BATCH=64 sets images per domain per step (default 32). OPT=adam trains every arm with
+// Adam instead of SGD with momentum 0.9 (LR sets lr0, default 0.01 for SGD and 1e-3 for Adam; LRS=constant holds
+// it instead of the paper's decay). Prints one JSON line per run (`DIAG {...}`) and a table.
 import {existsSync} from 'node:fs';
 import * as wt from '../dist/lib/node/index.js';
 
@@ -24,6 +25,8 @@ for (const a of arms) if (!['source-only', 'dann', 'target-only'].includes(a)) t
 
 await wt.init();
 const ref = process.env.REF === '1', batch = Number(process.env.BATCH ?? 32);
+const optimizer = process.env.OPT ?? 'sgd', lrSchedule = process.env.LRS ?? 'dann';
+const lr = process.env.LR ? Number(process.env.LR) : undefined;
 const base = wt.trainTestSplit(ref ? wt.binarised(wt.loadMnist()) : wt.loadMnist(), 8000, 0);
 const v2 = JSON.parse(process.env.V2 ?? '{}');
 const recipe = ref ? {threshold: 0, sharedPool: true} : {};
@@ -68,13 +71,14 @@ async function run(arm) {
   // Train on target trains on the target's labelled images as if they were the source (as the experiment does).
   const source = arm === 'target-only' ? train : wt.toRgb(sourceDigits);
   const mode = arm === 'dann' ? 'dann' : 'source-only';
-  const s = new wt.transfer.Dann({source, target: train, model, mode, batch, seed, lambda: {max: lambdaMax}});
+  const s = new wt.transfer.Dann({source, target: train, model, mode, batch, seed, lambda: {max: lambdaMax}, optimizer, lr, lrSchedule});
   let domainAcc = NaN;
   const sinks = [{record: (r) => { domainAcc = r.terms.domain_acc; }}];
   const loop = new wt.TrainingLoop(s, {steps, logEvery: 25, evalEvery: steps, sinks});
   try {
     await loop.fit();
-    const out = await score(s.model, (set) => s.normalized(set), {arm, steps, width, lambdaMax, seed, v2, ref, batch});
+    const out = await score(s.model, (set) => s.normalized(set), {arm, steps, width, lambdaMax, seed, v2, ref, batch,
+      optimizer, lr0: lr ?? (optimizer === "adam" ? 1e-3 : 0.01), lrSchedule});
     if (arm === 'dann') out.domain_acc_end = domainAcc;
     out.seconds = Math.round((performance.now() - t0) / 1000);
     return out;

@@ -146,6 +146,34 @@ t('MNIST-M v2: colour spreads the channels of a crop (mixed polarity across chan
   assert.ok(Math.abs(firstImage - FIRST_V2_SUM) < 1e-6, `first image's pixel sum ${firstImage}`);
 });
 
+t('MNIST-M v2: splitCrops give crops a light and a dark part (a digit part bright, part dark); 0 is the default', () => {
+  const set = subset(mnist, Array.from({length: 200}, (_, i) => i * 50));
+  // A crop is split when, top against bottom or left against right, one half's background is darker than 0.4 and
+  // the other's lighter than 0.6 (mean over channels of the pixels off the digit).
+  const split = (m: ImageSet) => Array.from({length: m.n}, (_, i) => {
+    const s = [0, 0, 0, 0], k = [0, 0, 0, 0];
+    for (let p = 0; p < 784; p++) {
+      if (set.images[i * 784 + p] > 0.5) continue;
+      const y = Math.floor(p / 28), x = p % 28;
+      for (let c = 0; c < 3; c++) {
+        const v = m.images[(i * 3 + c) * 784 + p];
+        s[y < 14 ? 0 : 1] += v; k[y < 14 ? 0 : 1]++;
+        s[x < 14 ? 2 : 3] += v; k[x < 14 ? 2 : 3]++;
+      }
+    }
+    const [t, b, l, r] = s.map((v, h) => v / k[h]);
+    const apart = (u: number, v: number) => Math.min(u, v) < 0.4 && Math.max(u, v) > 0.6;
+    return apart(t, b) || apart(l, r);
+  }).filter(Boolean).length / m.n;
+  const flat = split(mnistM(set, {split: 'train', style: 'v2'}));
+  const halved = split(mnistM(set, {split: 'train', style: 'v2', v2: {splitCrops: 0.5}}));
+  // Lines near a corner or along the digit leave some split crops below the test's margins.
+  assert.ok(halved > 0.2 && halved > 5 * flat, `splitCrops 0.5 splits a good share of the crops (${halved} vs ${flat})`);
+  assert.equal(Array.from(mnistM(set, {split: 'train', style: 'v2', v2: {splitCrops: 0}}).images.slice(0, 2000)),
+    Array.from(mnistM(set, {split: 'train', style: 'v2'}).images.slice(0, 2000)));
+  assert.throws(() => mnistM(set, {style: 'v2', v2: {splitCrops: 1.5}}), /mnistM: v2.splitCrops must be a share in \[0, 1\], got 1.5/);
+});
+
 t('inverted, rotated, jittered and noisy domains', () => {
   const set = subset(mnist, [0, 1]);
   assert.ok(inverted(set).images.every((v, i) => Math.abs(v - (1 - set.images[i])) < 1e-7));

@@ -49,6 +49,12 @@ export interface MnistMV2Options {
    * foliage, skin), so the digit is often bright in one channel and dark in another.
    */
   colour?: number;
+  /**
+   * Share of crops (0..1) split by a straight line through their middle, with the texture on one side mirrored
+   * about mid-grey (v -> 1 - v): a dark crop becomes part light and a light crop part dark, so the digit comes out
+   * part bright and part dark, as on a photo crop that spans sky and roof. 0 (the default): none.
+   */
+  splitCrops?: number;
 }
 
 export interface MnistMOptions {
@@ -84,7 +90,7 @@ const T2 = 96; // v2 texture size: crops of 28 x 28 from a 96 x 96 field
  * of the 45-65% band the DANN experiment asks for. BSDS500 photos average ~0.4.
  */
 export const MNIST_M2_DEFAULTS: Required<MnistMV2Options> = {
-  contrast: 0.2, beta: 1, maxFreq: 0.35, meanRange: [0.05, 0.85], edges: 3, meanGap: 0.2, colour: 0.1,
+  contrast: 0.2, beta: 1, maxFreq: 0.35, meanRange: [0.05, 0.85], edges: 3, meanGap: 0.2, colour: 0.1, splitCrops: 0,
 };
 
 /** One v2 texture [3, T2, T2] in 0..1. */
@@ -116,7 +122,9 @@ function textureV2(seed: number, o: Required<MnistMV2Options>): Float32Array {
   const mean = cropMean(r(), o.meanRange, o.meanGap);
   for (let c = 0; c < 3; c++) {
     const cast = field(6, 1 / T2, 4 / T2, 1), tint = (r() - 0.5) * 2 * o.colour, load = 0.7 + 0.6 * r();
-    for (let i = 0; i < n; i++) out[c * n + i] = Math.min(1, Math.max(0, mean + tint + o.contrast * (load * lum[i] + 0.35 * cast[i])));
+    for (let i = 0; i < n; i++) {
+      out[c * n + i] = Math.min(1, Math.max(0, mean + tint + o.contrast * (load * lum[i] + 0.35 * cast[i])));
+    }
   }
   return out;
 }
@@ -151,18 +159,30 @@ export function mnistM(set: ImageSet, opts: MnistMOptions = {}): ImageSet {
   if (!(threshold >= 0 && threshold < 1)) throw new Error(`webgpu-transfer: mnistM: threshold must be in [0, 1), got ${threshold}`);
   const poolSeed = (seed * 2 + (opts.split === 'test' && !opts.sharedPool ? 1 : 0)) * 7919 + 17;
   const v2 = {...MNIST_M2_DEFAULTS, ...opts.v2};
+  if (!(v2.splitCrops >= 0 && v2.splitCrops <= 1)) {
+    throw new Error(`webgpu-transfer: mnistM: v2.splitCrops must be a share in [0, 1], got ${v2.splitCrops}`);
+  }
   const T = style === 'v2' ? T2 : T1;
   const textures = Array.from({length: pool}, (_, i) => (style === 'v2' ? textureV2(poolSeed + i * 104729, v2) : texture(poolSeed + i * 104729)));
   const r = mulberry32(seed * 31 + (opts.split === 'test' ? 7 : 3));
+  // The splits draw from a generator of their own, so without them every image stays as it was.
+  const rSplit = mulberry32(seed * 31 + (opts.split === 'test' ? 13 : 11));
   const {height: H, width: W} = set;
   const px = H * W;
   const images = new Float32Array(set.n * 3 * px);
   for (let i = 0; i < set.n; i++) {
     const tex = textures[Math.floor(r() * pool)];
     const ox = Math.floor(r() * (T - W)), oy = Math.floor(r() * (T - H));
+    // A split: the line through (lx, ly) in the middle half of the crop, at angle th; pixels on its positive side mirrored.
+    const split = style === 'v2' && v2.splitCrops > 0 && rSplit() < v2.splitCrops;
+    const th = split ? rSplit() * 2 * Math.PI : 0, lx = split ? W * (0.25 + 0.5 * rSplit()) : 0, ly = split ? H * (0.25 + 0.5 * rSplit()) : 0;
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
       const d = set.images[i * px + y * W + x] > threshold ? 1 : 0;
-      for (let c = 0; c < 3; c++) images[(i * 3 + c) * px + y * W + x] = Math.abs(tex[(c * T + oy + y) * T + ox + x] - d);
+      const mirror = split && (x - lx) * Math.cos(th) + (y - ly) * Math.sin(th) > 0;
+      for (let c = 0; c < 3; c++) {
+        const t = tex[(c * T + oy + y) * T + ox + x];
+        images[(i * 3 + c) * px + y * W + x] = Math.abs((mirror ? 1 - t : t) - d);
+      }
     }
   }
   return {...set, images, channels: 3};

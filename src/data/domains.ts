@@ -122,9 +122,7 @@ function textureV2(seed: number, o: Required<MnistMV2Options>): Float32Array {
   const mean = cropMean(r(), o.meanRange, o.meanGap);
   for (let c = 0; c < 3; c++) {
     const cast = field(6, 1 / T2, 4 / T2, 1), tint = (r() - 0.5) * 2 * o.colour, load = 0.7 + 0.6 * r();
-    for (let i = 0; i < n; i++) {
-      out[c * n + i] = Math.min(1, Math.max(0, mean + tint + o.contrast * (load * lum[i] + 0.35 * cast[i])));
-    }
+    for (let i = 0; i < n; i++) out[c * n + i] = Math.min(1, Math.max(0, mean + tint + o.contrast * (load * lum[i] + 0.35 * cast[i])));
   }
   return out;
 }

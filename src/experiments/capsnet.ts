@@ -38,6 +38,7 @@ export type CapsModel = typeof CAPS_MODELS[number];
 /** The CLI flag that sets each model's initial learning rate. */
 export const LR_FLAGS: Record<CapsModel, string> = {'capsnet-small': 'caps-lr', 'cnn-matched': 'cnn-lr'};
 const MODEL_TITLES: Record<CapsModel, string> = {'capsnet-small': 'CapsNet (small)', 'cnn-matched': 'CNN (matched parameters)'};
+const SHORT_NAMES: Record<CapsModel, string> = {'capsnet-small': 'CapsNet', 'cnn-matched': 'CNN'};
 const DS_TITLES: Record<CapsDataset, string> = {'mnist': 'MNIST 8k/2k', 'fashion-mnist': 'Fashion-MNIST 8k/2k'};
 
 /** Test domains: each transforms the 2k test split (seeded). */
@@ -326,12 +327,12 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
 
   // Runs logged before the training loss was kept have none: the column is left out when no run has it.
   const hasLoss = results.some((x) => x.r.train_loss_end !== undefined);
-  const rates = models.map((m) => `${m === 'capsnet-small' ? 'CapsNet' : 'CNN'} ${learningRates(o, m).join(' / ')}`).join(', ');
+  const rates = models.map((m) => `${SHORT_NAMES[m]} ${learningRates(o, m).join(' / ')}`).join(', ');
   const md: string[] = [o.validation ? '# CapsNet vs a CNN of matched size: settings scored on the validation split' : '# CapsNet vs a CNN of matched size', '',
     `Small CapsNet (Conv1 ${CAPSNET_SMALL.conv1Channels}@9x9, PrimaryCaps ${CAPSNET_SMALL.primaryChannels} channels of 8-D @9x9 stride 2, ` +
     `DigitCaps 10x16-D, ${CAPSNET_SMALL.routingIterations} routing iterations, decoder 512-1024-784 with loss weight 0.0005) against a CNN ` +
     '(conv 32@5x5, pool, conv 64@5x5, pool, FC, FC) whose hidden width gives the same parameter count as the CapsNet without its decoder. ' +
-    `${models.length > 1 ? 'Both' : `Trained here, the ${models[0] === 'capsnet-small' ? 'CapsNet' : 'CNN'} only`}: ` +
+    `${models.length > 1 ? 'Both' : `Trained here, the ${SHORT_NAMES[models[0]]} only`}: ` +
     `Adam with cosine decay to 5% (initial learning rate: ${rates}), ` +
     `batch ${o.batch}, ${o.steps} steps, training images shifted by up to ${o.shift} px; seeds ${o.seeds.join(', ')}. ` +
     (o.validation ? 'Trained on 7k of the 8k training images; accuracy in % on the other 1k (100 per class) and on transformed ' +

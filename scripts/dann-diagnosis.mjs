@@ -78,7 +78,7 @@ async function run(arm) {
   try {
     await loop.fit();
     const out = await score(s.model, (set) => s.normalized(set), {arm, steps, width, lambdaMax, seed, v2, ref, batch,
-      optimizer, lr0: lr ?? (optimizer === 'adam' ? 1e-3 : 0.01), lrSchedule});
+      optimizer, lr0: s.lr0, lrSchedule});
     if (arm === 'dann') out.domain_acc_end = domainAcc;
     out.seconds = Math.round((performance.now() - t0) / 1000);
     return out;

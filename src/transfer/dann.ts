@@ -157,10 +157,11 @@ export class Dann implements Strategy {
   readonly lambda: RuntimeValue;
   /** Per-channel means subtracted from inputs (zeros without normalisation). */
   readonly means: number[];
+  /** Initial learning rate lr0: the option, or the optimizer's default (0.01 with SGD, 1e-3 with Adam). */
+  readonly lr0: number;
   private readonly sourceLoader: DataLoader;
   private readonly targetLoader: DataLoader | null;
   private readonly batch: number;
-  private readonly lr0: number;
   private readonly lam: {max: number; gamma: number; schedule: 'dann' | 'constant'};
   /** 0 for the source half, 1 for the target half of a step's domain logits. */
   private readonly domainLabels: Tensor | null;

@@ -53,7 +53,7 @@ t('experiment command: flags are checked before any work, naming the flag', () =
     [['experiment', 'capsnet', '--cnn-lr', ''], /flag --cnn-lr expects a positive number, got ''/],
     [['experiment', 'capsnet', '--cnn-lr', '0.001,-1'], /flag --cnn-lr expects a positive number, got '-1'/],
     [['experiment', 'capsnet', '--caps-lr', '0.002,2e-3'], /flag --caps-lr names a learning rate twice: '0.002,2e-3'/],
-    [['experiment', 'capsnet', '--validation', 'yes'], /Unexpected argument 'yes'|--validation/],
+    [['experiment', 'capsnet', '--validation', 'yes'], /Unexpected argument 'yes'/],
     [['experiment', 'transfer-methods', '--labels', '0,5'], /flag --labels expects comma-separated integers >= 1, got '0,5'/],
     [['experiment', 'transfer-methods', '--labels', '2,,5'], /flag --labels expects comma-separated integers >= 1/],
     [['experiment', 'transfer-methods', '--seeds', '0x1'], /flag --seeds expects comma-separated integers >= 0, got '0x1'/],

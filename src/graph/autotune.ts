@@ -8,7 +8,8 @@ import {empty, type Tensor} from './tensor.js';
 import {formatReport, readTuneCache, writeTuneCache} from '../gpu/device.js';
 
 // Version 2: two picks, one measured on a square product and one on a 64-row one (a batch-64 linear layer).
-const VERSION = 2;
+// Version 3: the tiles' k steps are chained per accumulator (matmul-gen.ts), which changed their ranking.
+const VERSION = 3;
 
 /**
  * Milliseconds per candidate ('fixed' is the hand-written matmul_vec4; each the better of two rounds' medians) and

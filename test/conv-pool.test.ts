@@ -25,6 +25,9 @@ const convs: ConvCase[] = [
   // column -4; the input gradient's at iw0 + PW - (KW - 1) = iw0 - 4).
   {x: [2, 3, 6, 12], w: [5, 3, 3, 3], stride: [1, 1], pad: [0, 0], bias: true},
   {x: [2, 3, 6, 8], w: [4, 3, 3, 9], stride: [1, 1], pad: [1, 4], bias: false},
+  // vec4 stores (rows a multiple of 4 wide): forward rows of 12 outputs by 8-pixel tiles (the last tile's second
+  // vec4 lies past the row and is not stored), input-gradient rows of 16.
+  {x: [2, 3, 6, 16], w: [5, 3, 3, 5], stride: [1, 1], pad: [0, 0], bias: true},
 ];
 // Every conv kernel variant on every case (kernelPrefs force them; 'auto' is what the adapter picks). The direct
 // kernels are forced with convLowering 'direct' (else 'auto' may lower a case to matrix products instead).
@@ -48,11 +51,12 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
   // The weight-gradient tile holding 2 kernel rows per thread: 5-row kernels end in a half-empty block (llvmpipe
   // only: other adapters keep one row, see weightGradRows).
   ['weight generated k8p8, 2 kernel rows per thread', {...direct, convWeight: {groups: 2, pixels: 8, hoist: true, rows: 2}}],
-  // The same tiles with their weights read from storage instead of a uniform array, and their row segments as
-  // floats where 'auto' would load 4-aligned ones as vec4s.
-  ['fwd, input and weight generated k8p8, hoisted, weights from storage, scalar segments',
+  // The same tiles with their weights read from storage instead of a uniform array, their row segments as
+  // floats where 'auto' would load 4-aligned ones as vec4s, and their outputs stored as floats.
+  ['fwd, input and weight generated k8p8, hoisted, weights from storage, scalar segments and stores',
     {...direct, convForward: {groups: 2, pixels: 8, hoist: true}, convInput: {groups: 2, pixels: 8, hoist: true},
-      convWeight: {groups: 2, pixels: 8, hoist: true}, convUniformWeights: 'storage', convSegments4: false}],
+      convWeight: {groups: 2, pixels: 8, hoist: true}, convUniformWeights: 'storage', convSegments4: false,
+      convStores4: false}],
   // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
   ['lowered to matmul', {convLowering: 'gemm'}],
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],

@@ -31,10 +31,16 @@ export interface ConvTile {
    * kernel. 0 in a preference: chosen per shape (kernels.ts, weightGradRows).
    */
   rows?: number;
+  /**
+   * Forward and input gradient: set by the launchers where the output rows are a multiple of 4 wide (and pixels a
+   * multiple of 4): the accumulators are stored as vec4s of 4 neighbouring pixels, a quarter of the stores (which
+   * llvmpipe, like its loads, runs lane by lane). A vec4 lies wholly inside a row or wholly past its end.
+   */
+  stores4?: boolean;
 }
 
 export const convTileName = (t: ConvTile): string =>
-  `k${4 * t.groups}p${t.pixels}${t.hoist ? 'h' : ''}${t.segments4 ? 'v' : ''}`;
+  `k${4 * t.groups}p${t.pixels}${t.hoist ? 'h' : ''}${t.segments4 ? 'v' : ''}${t.stores4 ? 'w' : ''}`;
 
 export type ConvTileKernel = KernelDef<typeof CONV2D.uniforms, {main: 'p'}>;
 
@@ -90,7 +96,9 @@ function checkSegments4(t: ConvTile, needsHoist: boolean): void {
   if (t.segments4 && !((t.hoist || !needsHoist) && t.pixels % 4 === 0)) {
     throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: vec4 segments need ${needsHoist ? 'a hoisting tile of ' : ''}4k pixels`);
   }
+  if (t.stores4 && t.pixels % 4 !== 0) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: vec4 stores need 4k pixels`);
 }
+const outType = (t: ConvTile) => (t.stores4 ? 'vec4<f32>' : 'f32');
 
 /**
  * Thread i as (n, channel group `group` of `groups` vec4s, row `row`, first column `col0` of `pixels`) over `rows`
@@ -118,18 +126,22 @@ function rowTiles(pixels: number, groups: number, rows: string, cols: string, gr
 interface RowStore {
   chan: string; group: string; bound: string; out: string; offset: string; col0: string; width: string;
   before?: string[]; plus?: string;
+  /** out is an array of vec4s and offset a multiple of 4: store 4 neighbouring pixels at once (ConvTile.stores4). */
+  vec4?: boolean;
 }
 function storeRows(groups: number, pixels: number, o: RowStore): string[] {
   const L: string[] = [];
+  const step = o.vec4 ? 4 : 1;
   for (let g = 0; g < groups; g++) {
     for (let j = 0; j < 4; j++) {
       L.push(`  { let ${o.chan} = ${4 * groups}u * ${o.group} + ${4 * g + j}u;`);
       L.push(`    if (${o.chan} < ${o.bound}) {`);
       for (const line of o.before ?? []) L.push(`      ${line}`);
-      L.push(`      let o = ${o.offset};`);
-      for (let q = 0; q < pixels; q++) {
+      L.push(`      let o = ${o.vec4 ? `(${o.offset}) / 4u` : o.offset};`);
+      for (let q = 0; q < pixels; q += step) {
         const guard = q === 0 ? '' : `if (${o.col0} + ${q}u < ${o.width}) `;
-        L.push(`      ${guard}{ ${o.out}[o + ${q}u] = a${g}_${q}[${j}]${o.plus ?? ''}; }`);
+        const value = o.vec4 ? `vec4<f32>(${[0, 1, 2, 3].map((d) => `a${g}_${q + d}[${j}]`).join(', ')})` : `a${g}_${q}[${j}]`;
+        L.push(`      ${guard}{ ${o.out}[o + ${q / step}u] = ${value}${o.plus ?? ''}; }`);
       }
       L.push('    }');
       L.push('  }');
@@ -151,7 +163,7 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
   const bindings = [`@group(0) @binding(1) var<storage, read> fx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     weightBinding('fw', uniformWeights),
     '@group(0) @binding(3) var<storage, read> fbias: array<f32>;',
-    '@group(0) @binding(4) var<storage, read_write> fy: array<f32>;'];
+    `@group(0) @binding(4) var<storage, read_write> fy: array<${outType(t)}>;`];
   return declare(name, bindings, () => {
     const G = t.groups, P = t.pixels;
     const gg = [...Array(G).keys()], pp = [...Array(P).keys()];
@@ -197,7 +209,8 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
     L.push('  let obase = n * p.K * npix + oh * p.OW + ow0;');
     // Without bias fbias is still used (select keeps 0.0), so the auto layout keeps binding 3.
     L.push(...storeRows(G, P, {chan: 'k', group: 'kg', bound: 'p.K', out: 'fy', offset: 'obase + k * npix', col0: 'ow0',
-      width: 'p.OW', before: [`let b = ${hasBias ? 'fbias[k]' : 'select(fbias[0], 0.0, true)'};`], plus: ' + b'}));
+      width: 'p.OW', before: [`let b = ${hasBias ? 'fbias[k]' : 'select(fbias[0], 0.0, true)'};`], plus: ' + b',
+      vec4: t.stores4}));
     return L;
   });
 }
@@ -211,11 +224,11 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
  * Same bindings and weight layout ([K * KH * KW, Cpad] read as vec4) as conv_bwd_input8 in shaders/conv2d.wgsl.
  */
 export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0): ConvTileKernel {
-  const name = `in-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}-kw${kw}${uniformSuffix(uniformWeights)}`;
+  const name = `in-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}${t.stores4 ? 'w' : ''}-kw${kw}${uniformSuffix(uniformWeights)}`;
   checkSegments4(t, false);
   const bindings = [`@group(0) @binding(1) var<storage, read> bdy: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     weightBinding('bw', uniformWeights),
-    '@group(0) @binding(3) var<storage, read_write> bdx: array<f32>;'];
+    `@group(0) @binding(3) var<storage, read_write> bdx: array<${outType(t)}>;`];
   return declare(name, bindings, () => {
     const G = t.groups, P = t.pixels, S = P + kw - 1;
     const gg = [...Array(G).keys()], pp = [...Array(P).keys()], ss = [...Array(S).keys()];
@@ -253,7 +266,7 @@ export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0):
     L.push('  }');
     L.push('  let npix = p.H * p.W;');
     L.push(...storeRows(G, P, {chan: 'c', group: 'cg', bound: 'p.C', out: 'bdx',
-      offset: '(n * p.C + c) * npix + ih * p.W + iw0', col0: 'iw0', width: 'p.W'}));
+      offset: '(n * p.C + c) * npix + ih * p.W + iw0', col0: 'iw0', width: 'p.W', vec4: t.stores4}));
     return L;
   });
 }

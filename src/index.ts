@@ -11,7 +11,7 @@ export {squash, capsulePredict, capsuleWeightedSum, capsuleAgreement, capsuleRou
 export {backward} from './graph/autograd.js';
 export {compile, CompiledStep, type InputSpec} from './graph/capture.js';
 export {autotune, type TuneResult} from './graph/autotune.js';
-export {MATMUL_CANDIDATES, narrowedTile, tileName, type MatmulTile} from './graph/matmul-gen.js';
+export {MATMUL_CANDIDATES, narrowedTile, shapedTile, tileName, type MatmulTile} from './graph/matmul-gen.js';
 export {profile, profileReport, startProfiling, formatProfile, type ProfileOptions, type ProfileResult, type ProfileRow, type ProfileMethod} from './graph/profile.js';
 export {RuntimeValue, runtimeValue} from './graph/value.js';
 export {

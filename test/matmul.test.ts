@@ -129,6 +129,19 @@ t('matmul shape errors name both shapes', () => {
     assert.is(wt.tileName(wt.narrowedTile(r16c2s, 84)), 'r16c2k4s_8x4');  // not a row-lane tile: kept
     assert.ok(narrowed.length > 0 && narrowed.every((c) => c.lanes === 'rows'));
   });
+  t('shapedTile: the measured tile with the least modeled time, padding counted; unmeasured tiles never', () => {
+    // r32c8k4L covers 256 rows x 32 columns per workgroup, r16c4k4s 32 x 128, r8c8k4s 16 x 256.
+    const ms = {fixed: 30, r32c8k4L_8x1: 7, r16c4k4s_8x2: 9, r8c8k4s_8x2: 10, unknown_tile: 1};
+    const fallback = wt.MATMUL_CANDIDATES[0];
+    const pick = (M: number, N: number) => wt.tileName(wt.shapedTile(ms, M, N, fallback));
+    assert.is(pick(1024, 1024), 'r32c8k4L_8x1');  // no padding anywhere: the fastest
+    assert.is(pick(256, 20736), 'r32c8k4L_8x1');
+    // 288 rows: r32c8k4L computes 512 (cost 7 x 512 = 3584 per column), r16c4k4s 288 (9 x 288 = 2592).
+    assert.is(pick(288, 256), 'r16c4k4s_8x2');
+    // 48 rows: 256 against 64 against 48, columns 800 -> 800, 896, 1024: 7 x 256 x 800 > 9 x 64 x 896 > 10 x 48 x 1024.
+    assert.is(pick(48, 800), 'r8c8k4s_8x2');
+    assert.is(wt.tileName(wt.shapedTile({}, 288, 256, fallback)), wt.tileName(fallback));  // nothing measured
+  });
   t('matmul autotune: picks a candidate or the fixed kernel per shape, and matmul agrees with both picks', async () => {
     const r = await wt.autotune({size: 128, force: true, persist: false});
     for (const pick of [r.large, r.small]) {

@@ -49,6 +49,7 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
   const tileOf = (c: string) => (c === 'fixed' ? null : byName.get(c)!);
   const adopt = (e: CacheEntry) => {
     tuned.matmul = tileOf(e.large.choice);
+    tuned.largeMs = e.large.ms;
     tuned.small = tileOf(e.small.choice);
     // Between the two measured row counts, the large pick from half the square's size.
     tuned.largeFrom = Math.max(e.small.shape[0] + 1, Math.floor(e.large.shape[0] / 2));

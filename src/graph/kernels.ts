@@ -5,7 +5,7 @@ import {CONV2D, ELEMENTWISE, LAYOUT, MATMUL, POOL, RANDOM, REDUCE, REVERSAL, SOF
 import {empty, fmt, sizeOf, type Shape, type Tensor} from './tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from './op-codes.js';
 import {convBwdInputKernel, convBwdWeightKernel, convFwdKernel, type ConvTile} from './conv-gen.js';
-import {matmulTileKernel, narrowedTile, tileFits, tileGrid, type MatmulTile} from './matmul-gen.js';
+import {matmulTileKernel, narrowedTile, shapedTile, tileFits, tileGrid, type MatmulTile} from './matmul-gen.js';
 import type {BufferBinding} from '../gpu/runtime.js';
 
 export const contiguousStrides = (shape: Shape): number[] => {
@@ -289,8 +289,9 @@ export function xentBwdK(logits: Tensor, labels: Tensor, g: Tensor, alpha = 1, s
  * The autotuner's picks for the current device (null: the hand-written matmul_vec4 measured fastest): `matmul` for
  * products of at least `largeFrom` rows, `small` for shorter ones.
  */
-export const tuned: {matmul: MatmulTile | null; small: MatmulTile | null; largeFrom: number; device: unknown} =
-  {matmul: null, small: null, largeFrom: Infinity, device: null};
+export const tuned: {matmul: MatmulTile | null; small: MatmulTile | null; largeFrom: number; device: unknown;
+  /** The large pick's measured times by tile name (shapedTile). */
+  largeMs: Record<string, number>} = {matmul: null, small: null, largeFrom: Infinity, device: null, largeMs: {}};
 
 export interface MatView { t: Tensor; batch: number; rows: number; cols: number; trans: boolean; batchStride: number }
 
@@ -319,9 +320,12 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
   // reading A^T in place: 784x64x1024 (the CapsNet decoder) 20.9-21.6 -> 12.7 ms, 1024x64x512 13.9-22.3 ->
   // 8.9-14.6, LeNet's 120x64x256 1.4-1.6 -> 1.0-1.5.
   const tp = kernelPrefs.matmulTile;
-  const tunedTile = tuned.device !== r.device ? null : M >= tuned.largeFrom ? tuned.matmul : tuned.small;
-  const tile = useTiled || pref === 'reg' ? null
-    : tp === 'fixed' ? null : tp === 'auto' ? tunedTile && narrowedTile(tunedTile, N) : tp;
+  // Large products: the measured tile that computes the least padding for its speed (shapedTile); short ones: the
+  // small pick, narrowed where N wastes half its columns.
+  const large = M >= tuned.largeFrom;
+  const tunedTile = tuned.device !== r.device ? null : large ? tuned.matmul : tuned.small;
+  const tile = useTiled || pref === 'reg' ? null : tp === 'fixed' ? null
+    : tp === 'auto' ? tunedTile && (large ? shapedTile(tuned.largeMs, M, N, tunedTile) : narrowedTile(tunedTile, N)) : tp;
   const transposeForTile = !!tile && a.trans && N % 4 === 0 && M >= 8 && N >= 8 && K % 4 === 0;
   // A @ B^T: matmul_nt_vec4 reads B^T in place; with a tuned tile B^T is copied out instead (below), which since
   // the copy runs 8 elements per thread measured faster on llvmpipe (small-CapsNet decoder gradients 64x1024x784

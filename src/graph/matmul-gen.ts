@@ -45,6 +45,28 @@ export function narrowedTile(t: MatmulTile, N: number): MatmulTile {
   return padded(half) * 1.1 < padded(t) ? half : t;
 }
 
+/** Rows of C one workgroup of the tile covers. */
+const rowSpan = (t: MatmulTile): number => t.rows * (t.lanes === 'rows' ? t.wgx : t.wgy);
+
+/**
+ * The tile for a product of M x N (any K), from the times the autotuner measured (`ms`, by tile name, on a square
+ * product every tile's workgroups divide): each tile's time scaled by the rows and columns its workgroups compute,
+ * padding included, the least kept. A 256-row tile on a 288-row product computes 512 rows: the CapsNet PrimaryCaps
+ * conv, lowered to 288 x 20736 x 256, ran at 16 GFLOP/s on r32c8k4L where its 256-row weight gradient ran at 31.
+ * `fallback` where no candidate was measured.
+ */
+export function shapedTile(ms: Record<string, number>, M: number, N: number, fallback: MatmulTile): MatmulTile {
+  let best = fallback, bestCost = Infinity;
+  for (const t of MATMUL_CANDIDATES) {
+    const time = ms[tileName(t)];
+    if (!(time > 0)) continue;
+    const r = rowSpan(t), c = columnSpan(t);
+    const cost = time * Math.ceil(M / r) * r * Math.ceil(N / c) * c;
+    if (cost < bestCost) { best = t; bestCost = cost; }
+  }
+  return best;
+}
+
 /** Workgroups for an M x N product of `batch` matrices. */
 export function tileGrid(t: MatmulTile, M: number, N: number, batch: number): [number, number, number] {
   if (t.lanes === 'rows') return [Math.ceil(N / 4 / t.cols4), Math.ceil(M / t.rows / t.wgx), batch];

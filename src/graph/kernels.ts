@@ -424,9 +424,11 @@ function dummyBuffer(): GPUBuffer {
  * (bench/kernels.ts, loaded 2-core machine): 8 channels x 8 pixels ran LeNet conv1 at 6.4 GFLOP/s and conv2 at
  * 10.1 against conv_fwd8's 3.5 and 5.1; for many channels the results were within the machine's noise, so those
  * kept conv_fwd8 until the tile held its input row across the taps (hoist): the small CapsNet's conv1 (1 -> 32,
- * 9x9) then ran 18.7-19.8 ms against conv_fwd8's 29.1-31.7 (profiler, training step, shared cores).
+ * 9x9) then ran 18.7-19.8 ms against conv_fwd8's 29.1-31.7 (profiler, training step, shared cores). Pixels per
+ * thread are chosen per row width by hoistedPixels() (8 for every LeNet, DANN and CapsNet row before wider tiles
+ * were allowed on llvmpipe).
  */
-export const CONV_FWD_AUTO: {tile: ConvTile | null} = {tile: {groups: 2, pixels: 8, hoist: true}};
+export const CONV_FWD_AUTO: {tile: ConvTile | null} = {tile: {groups: 2, pixels: 0, hoist: true}};
 
 /**
  * The generated tiles 'auto' uses for the input gradient (stride 1; else conv_bwd_input8) and the weight gradient
@@ -458,7 +460,7 @@ export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
 
 /**
  * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8 (and 12 for an input
- * gradient over rows of 12s), the one with the fewest loads per row (a tile that names its pixels keeps them). Each step of P pixels
+ * gradient over rows of 12s, 12 or 24 for a forward on llvmpipe over rows they divide), the one with the fewest loads per row (a tile that names its pixels keeps them). Each step of P pixels
  * loads a (P - 1) * stride + KW segment and, besides it, KW * groups weight vec4s (forward, input gradient) or
  * P * groups dy vec4s (weight gradient). Where the launcher says the segments start 4-aligned (`aligned`) and
  * kernelPrefs.convSegments4 allows, a P that is a multiple of 4 loads its segment as vec4s (ConvTile.segments4),
@@ -472,8 +474,13 @@ export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: nu
   const vec = aligned && kernelPrefs.convSegments4 && t.segments4 !== false;
   const segment = (p: number) => ((p - 1) * stride + kw) / (vec && p % 4 === 0 ? 4 : 1);
   const loads = (p: number) => Math.ceil(width / p) * (Math.ceil(segment(p)) + (perStep === 'weights' ? kw : p) * t.groups);
-  // 12 only where measured: the input gradient over rows of 12 (one step).
-  const candidates = pass === 'input' && width % 12 === 0 ? [8, 6, 4, 12] : [8, 6, 4];
+  // 12 and 24 only where measured: the input gradient over rows of 12 (one step), and on llvmpipe the forward over
+  // rows of 12 or 24 (bench, interleaved after a warm-up round, ms: LeNet conv1 0.75 at 8 pixels against 0.67 at
+  // 12 or 24; DANN's conv1 6.2-9.2 against 5.4 and 5.3). SwiftShader's compiler keeps the smaller tiles: it ran out
+  // of memory on a large weight-gradient tile before (weightGradRows).
+  const {isCpu, featureLevel} = rt().ctx.report;
+  const wide = pass === 'forward' && isCpu && featureLevel === 'compatibility' ? [12, 24].filter((p) => width % p === 0) : [];
+  const candidates = pass === 'input' && width % 12 === 0 ? [8, 6, 4, 12] : [8, 6, 4, ...wide];
   const pixels = t.pixels > 0 ? t.pixels : candidates.reduce((best, p) => (loads(p) < loads(best) ? p : best));
   return {...t, pixels, segments4: vec && pixels % 4 === 0};
 }

@@ -12,9 +12,14 @@ if (process.env.WGT_PREFS) Object.assign(wt.kernelPrefs, JSON.parse(process.env.
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rand = (shape: number[], seed: number) => wt.randn(shape, {seed});
 
-/** Seconds per launch of `body` (median of `n` replays of a capture holding `reps` launches). */
-export async function timeKernel(body: () => void, reps: number, n = 3): Promise<number> {
+/**
+ * Seconds per launch of `body` (median of `n` replays of a capture holding `reps` launches, after one replay not
+ * counted, which warms the caches: on these shared 2-core machines single replays of one kernel vary by up to 1.5x).
+ */
+export async function timeKernel(body: () => void, reps: number, n = 5): Promise<number> {
   const cap = rt().capture(() => { for (let i = 0; i < reps; i++) wt.tidy(body); });
+  await rt().sync();
+  cap.replay();
   await rt().sync();
   const ts: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -49,7 +54,7 @@ const only = (process.env.WGT_BENCH_KERNELS ?? 'fwd,bwd_input,bwd_weight').split
 const ma = rand([mmN, mmN], 1), mb = rand([mmN, mmN], 2);
 const mav: K.MatView = {t: ma, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
 const mbv: K.MatView = {t: mb, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
-const matmulRate = async () => 2 * mmN ** 3 / await timeKernel(() => { K.matmulK(mav, mbv); }, 2, 3) / 1e9;
+const matmulRate = async () => 2 * mmN ** 3 / await timeKernel(() => { K.matmulK(mav, mbv); }, 2) / 1e9;
 const mmRates: number[] = [await matmulRate()];
 for (const sh of shapes) {
   if (filter && !sh.name.includes(filter)) continue;

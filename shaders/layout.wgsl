@@ -47,6 +47,33 @@ fn copy_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   }
 }
 
+// A batched 2-D transpose in 4 x 4 blocks, for the strided copies that are one (copyK finds them, where every row
+// stride, batch stride and offset is a multiple of 4): dst[b][i][j] = src[b][j][i] for i < 4 * tp.bi and j < 4 *
+// tp.bj, row strides and offsets in vec4s. Each thread loads 4 source vec4s and stores 4: copy_main loads and stores
+// 16 floats one by one, and CPU drivers run every load and store lane by lane.
+@group(0) @binding(1) var<storage, read> tsrc: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> tdst: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn transpose4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = thread_id(gid, nwg);
+  if (t >= tp.batch * tp.bi * tp.bj) { return; }
+  // Neighbouring threads take neighbouring vec4s of a source row.
+  let i4 = t % tp.bi;
+  let j4 = (t / tp.bi) % tp.bj;
+  let b = t / (tp.bi * tp.bj);
+  let s = tp.src_off + b * tp.src_bs + 4u * j4 * tp.src_rs + i4;
+  let r0 = tsrc[s];
+  let r1 = tsrc[s + tp.src_rs];
+  let r2 = tsrc[s + 2u * tp.src_rs];
+  let r3 = tsrc[s + 3u * tp.src_rs];
+  let d = tp.dst_off + b * tp.dst_bs + 4u * i4 * tp.dst_rs + j4;
+  tdst[d] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
+  tdst[d + tp.dst_rs] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);
+  tdst[d + 2u * tp.dst_rs] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);
+  tdst[d + 3u * tp.dst_rs] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);
+}
+
 @group(0) @binding(1) var<storage, read_write> fout: array<f32>;
 
 @compute @workgroup_size(WG)

@@ -68,6 +68,22 @@ t('rand is seeded and uniform', async () => {
   const m = Array.from(a).reduce((s, v) => s + v, 0) / a.length;
   assert.ok(Math.abs(m - 0.5) < 0.02 && a.every((v) => v >= 0 && v < 1));
 });
+// Permutes that are (batched) 2-D transposes run on transpose4 where every size and stride is a multiple of 4 (after
+// merging dimensions: NCHW -> NHWC is a batched [C, H*W] transpose), else on copy_main; both must agree with the
+// reference, with the kernel preference on and off.
+for (const transpose4 of [true, false]) {
+  t(`permutes that are transposes (transpose4 ${transpose4 ? 'on' : 'off'}): multiples of 4, and not`, async () => {
+    const prev = wt.kernelPrefs.transpose4;
+    wt.kernelPrefs.transpose4 = transpose4;
+    try {
+      for (const [shape, dims] of [[[8, 12], [1, 0]], [[3, 8, 12], [0, 2, 1]], [[4, 8, 3, 4], [0, 2, 3, 1]],
+        [[12, 1, 8], [2, 1, 0]], [[2, 6, 10], [0, 2, 1]], [[5, 4, 8], [0, 2, 1]]] as [number[], number[]][]) {
+        await checkOp({name: `permute ${shape} -> ${dims}`, inputs: [R.randomNd(shape, 76)], gpu: ([x]) => wt.permute(x, dims),
+          ref: ([x]) => R.permute(x, dims)});
+      }
+    } finally { wt.kernelPrefs.transpose4 = prev; }
+  });
+}
 t('large cases: permute [32,6,24,24] -> [0,2,3,1], concat, gather of 3000 rows', async () => {
   await checkOp({name: 'permute large', inputs: [R.randomNd([32, 6, 24, 24], 75)], gpu: ([x]) => wt.permute(x, [0, 2, 3, 1]), ref: ([x]) => R.permute(x, [0, 2, 3, 1]), sample: 64});
   await checkOp({name: 'concat large', inputs: [R.randomNd([300, 257], 76), R.randomNd([300, 131], 77)], gpu: (xs) => wt.concat(xs, 1), ref: (xs) => R.concat(xs, 1), sample: 64});

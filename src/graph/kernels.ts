@@ -80,6 +80,8 @@ export const kernelPrefs = {
   capsulePredict: 'auto' as 'auto' | 'scalar',
   /** Capsule routing products: 'auto' (generated, u_hat read as vec4s, where O % 4 == 0) or 'scalar'. */
   capsuleRouting: 'auto' as 'auto' | 'scalar',
+  /** Strided copies that are 2-D transposes with sizes and strides multiples of 4 by transpose4 (false: copy_main). */
+  transpose4: true,
   /** Unbroadcast unary and binary ops and fills over n % 4 == 0 elements as vec4s (false: one element per thread). */
   elementwiseVec4: true,
   /**
@@ -160,9 +162,44 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
 
 // ---- data movement ----
 /** Strided copy: iterate `shape`, read src[inOffset + idx.inStrides], write dst[outOffset + idx.outStrides]. */
+/**
+ * A strided copy that is a batched 2-D transpose with both inner strides 1, as transpose4's params (null where it
+ * is not one, or where a size, stride or offset is not a multiple of 4): dst[b][i][j] = src[b][j][i].
+ */
+function transposeParams(shape0: Shape, a0: number[], o0: number[], inOffset: number, outOffset: number) {
+  if (!kernelPrefs.transpose4) return null;
+  // Size-1 dimensions dropped, and neighbouring dimensions merged where both sides hold them as one run (a
+  // permute of NCHW to NHWC is then a batched transpose of [C, H*W]).
+  const shape: number[] = [], a: number[] = [], o: number[] = [];
+  shape0.forEach((d, k) => {
+    if (d === 1) return;
+    const last = shape.length - 1;
+    if (last >= 0 && a[last] === a0[k] * d && o[last] === o0[k] * d) {
+      shape[last] *= d; a[last] = a0[k]; o[last] = o0[k];
+    } else { shape.push(d); a.push(a0[k]); o.push(o0[k]); }
+  });
+  if (shape.length < 2 || shape.length > 3) return null;
+  const r = shape.length;
+  const [R, C] = [shape[r - 2], shape[r - 1]];
+  const batch = r === 3 ? shape[0] : 1;
+  const [sbs, dbs] = r === 3 ? [a[0], o[0]] : [0, 0];
+  // Either dst runs along C (rows i = R, columns j = C) and src along R, or the other way round.
+  const t = o[r - 1] === 1 && a[r - 2] === 1 ? {I: R, J: C, dst_rs: o[r - 2], src_rs: a[r - 1]}
+    : a[r - 1] === 1 && o[r - 2] === 1 ? {I: C, J: R, dst_rs: o[r - 1], src_rs: a[r - 2]} : null;
+  if (!t || t.dst_rs === 1 || t.src_rs === 1) return null;
+  if (![t.I, t.J, t.dst_rs, t.src_rs, sbs, dbs, inOffset, outOffset].every((v) => v % 4 === 0)) return null;
+  return {batch, bi: t.I / 4, bj: t.J / 4, src_rs: t.src_rs / 4, dst_rs: t.dst_rs / 4, src_bs: sbs / 4, dst_bs: dbs / 4,
+    src_off: inOffset / 4, dst_off: outOffset / 4};
+}
+
 export function copyK(src: Tensor, dst: Tensor, shape: Shape, inStrides: number[], outStrides: number[], inOffset = 0, outOffset = 0): void {
   const n = sizeOf(shape);
   if (!n) return;
+  const tp = src.dtype === 'f32' && dst.dtype === 'f32' ? transposeParams(shape, inStrides, outStrides, inOffset, outOffset) : null;
+  if (tp) {
+    LAYOUT.launch('transpose4', {buffers: [src.buffer, dst.buffer], threads: tp.batch * tp.bi * tp.bj, params: tp});
+    return;
+  }
   // copy_main: one thread per run of COPY_RUN elements (shaders/layout.wgsl).
   const run = rt().ctx.report.isCpu ? 8 : 1;
   LAYOUT.launch('copy_main', {buffers: [src.buffer, dst.buffer], threads: Math.ceil(n / run),

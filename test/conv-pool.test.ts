@@ -91,9 +91,11 @@ t('conv2d weight gradient with the GPU batch split (many partial sums reduced)',
   } finally { wt.kernelPrefs.convSplitTarget = prev; wt.kernelPrefs.convLowering = prevLowering; }
 });
 
-// Splits that do not divide the batch: 5 images in 2 contiguous parts of 3 and 2 on the generated weight tile,
-// interleaved in 3 parts (0, 3 / 1, 4 / 2) on conv_bwd_weight8; with padding, and with stride 2.
-// A target of 36 would give the tile 4 parts of ceil(5 / 4) = 2 images, the last empty: it takes 3 instead.
+// Splits that do not divide the work, with padding and with stride 2. The generated weight tile splits the N * OH
+// (image, output row) pairs into contiguous runs that cross image boundaries: on llvmpipe (3 kernel rows per
+// thread) stride 1 has 40 pairs, in 6 runs of 7 (target 18; the last run 5) or 10 runs of 4 (target 36); stride 2
+// has 15, in 5 runs of 3 or 8 runs of 2 (a target asking for more parts than runs gets no empty part).
+// conv_bwd_weight8 interleaves the images in 3 parts (0, 3 / 1, 4 / 2).
 for (const [convWeight, target] of [['auto', 18], ['auto', 36], ['taps8', 18]] as const) for (const [stride, pad] of [[1, 1], [2, 0]]) {
   t(`conv2d weight gradient, uneven batch split, ${convWeight}, target ${target}, stride ${stride} pad ${pad}`, () =>
     withPrefs({convSplitTarget: target, convLowering: 'direct', convWeight}, () => checkOp({

@@ -300,13 +300,19 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     L.push('  let c = (i / nkh) % p.C;');
     L.push('  let kg = (i / (nkh * p.C)) % ng;');
     L.push('  let s = i / (nkh * p.C * ng);');
-    L.push('  let per = (p.N + p.split - 1u) / p.split;');
-    L.push('  let n0 = s * per;');
-    L.push('  let n1 = min(p.N, n0 + per);');
+    // Part s takes a contiguous run of the N * OH (image, output row) pairs: parts can outnumber the images, so a
+    // first layer with one thread per part (LeNet's conv1: 6 channels, one input channel, 5 rows per thread) still
+    // spreads over several workgroups, and so over the cores of a CPU driver, which runs a workgroup on one core.
+    L.push('  let pairs = p.N * p.OH;');
+    L.push('  let per = (pairs + p.split - 1u) / p.split;');
+    L.push('  let f0 = s * per;');
+    L.push('  let f1 = min(pairs, f0 + per);');
     const acc = (r: number, k: number, g: number) => (R > 1 ? `a${r}_${k}_${g}` : `a${k}_${g}`);
     for (const r of rr) for (const k of kk) for (const g of gg) L.push(`  var ${acc(r, k, g)} = vec4<f32>(0.0);`);
-    L.push('  for (var n = n0; n < n1; n++) {');
-    L.push('    for (var oh = 0u; oh < p.OH; oh++) {');
+    L.push('  for (var f = f0; f < f1; f++) {');
+    L.push('    let n = f / p.OH;');
+    L.push('    let oh = f % p.OH;');
+    L.push('    {');
     if (R === 1) {
       L.push('      let ih = i32(oh * p.SH + kh0) - i32(p.PH);');
       L.push('      if (ih < 0 || ih >= i32(p.H)) { continue; }');

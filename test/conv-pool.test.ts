@@ -53,10 +53,10 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
   ['weight generated k8p8, 2 kernel rows per thread', {...direct, convWeight: {groups: 2, pixels: 8, hoist: true, rows: 2}}],
   // The same tiles with their weights read from storage instead of a uniform array, their row segments as
   // floats where 'auto' would load 4-aligned ones as vec4s, and their outputs stored as floats.
-  ['fwd, input and weight generated k8p8, hoisted, weights from storage, scalar segments and stores',
+  ['fwd, input and weight generated k8p8, hoisted, weights from storage, scalar segments and stores, dy transposed',
     {...direct, convForward: {groups: 2, pixels: 8, hoist: true}, convInput: {groups: 2, pixels: 8, hoist: true},
       convWeight: {groups: 2, pixels: 8, hoist: true}, convUniformWeights: 'storage', convSegments4: false,
-      convStores4: false}],
+      convStores4: false, convDyDirect4: false}],
   // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
   ['lowered to matmul', {convLowering: 'gemm'}],
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],

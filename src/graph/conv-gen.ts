@@ -37,6 +37,13 @@ export interface ConvTile {
    * llvmpipe, like its loads, runs lane by lane). A vec4 lies wholly inside a row or wholly past its end.
    */
   stores4?: boolean;
+  /**
+   * Weight gradient only: set by the launcher where dy's rows are a multiple of 4 wide (and pixels a multiple of 4):
+   * the tile reads dy in place (NCHW) as vec4s of 4 neighbouring pixels of one channel, instead of a copy transposed
+   * to vec4s of channels. Regrouping them into vec4s of channels costs nothing on CPU drivers (a vec4 is 4 separate
+   * registers per lane), and the load count is the same: the transposing dispatch goes.
+   */
+  dyDirect4?: boolean;
 }
 
 export const convTileName = (t: ConvTile): string =>
@@ -282,10 +289,12 @@ export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0):
 export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTileKernel {
   const rows = t.rows ?? 1;
   if (!(Number.isInteger(rows) && rows >= 1)) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: rows must be a positive integer, got ${rows}`);
-  const name = `w-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}${rows > 1 ? `r${rows}` : ''}-kw${kw}s${sw}`;
+  const direct = !!t.dyDirect4;
+  const name = `w-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}${rows > 1 ? `r${rows}` : ''}${direct ? 'd' : ''}-kw${kw}s${sw}`;
   checkSegments4(t, false);
+  if (direct && t.pixels % 4 !== 0) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: reading dy in place needs 4k pixels`);
   const bindings = [`@group(0) @binding(1) var<storage, read> wx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
-    '@group(0) @binding(2) var<storage, read> wdy: array<vec4<f32>>;   // [N][OH][OW][Kpad/4]',
+    `@group(0) @binding(2) var<storage, read> wdy: array<vec4<f32>>;   // ${direct ? '[N][K][OH][OW/4]' : '[N][OH][OW][Kpad/4]'}`,
     '@group(0) @binding(3) var<storage, read_write> wdw: array<f32>;   // [split][K][C][KH][KW]'];
   return declare(name, bindings, () => {
     const G = t.groups, P = t.pixels, S = (P - 1) * sw + kw, R = rows;
@@ -325,13 +334,39 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
         L.push(`      let xrow${r} = ((n * p.C + c) * p.H + u32(clamp(ih${r}, 0, i32(p.H) - 1))) * p.W;`);
       }
     }
-    L.push(`      let dyrow = (n * p.OH + oh) * p.OW * p.groups4 + ${G}u * kg;`);
+    if (direct) {
+      // Channel j of the thread's 4 * G: its dy row (clamped to channel K - 1; masked past K).
+      for (let j = 0; j < 4 * G; j++) {
+        L.push(`      let k${j} = ${4 * G}u * kg + ${j}u;`);
+        L.push(`      let k${j}ok = k${j} < p.K;`);
+        L.push(`      let k${j}row = ((n * p.K + min(k${j}, p.K - 1u)) * p.OH + oh) * (p.OW / 4u);`);
+      }
+    } else {
+      L.push(`      let dyrow = (n * p.OH + oh) * p.OW * p.groups4 + ${G}u * kg;`);
+    }
     L.push(`      for (var ow0 = 0u; ow0 < p.OW; ow0 += ${P}u) {`);
     // Output columns past the row's end read a clamped column times 0. dy is loaded once for all R rows.
-    for (const q of pp) {
-      L.push(`        let q${q}ok = ow0 + ${q}u < p.OW;`);
-      L.push(`        let q${q}i = dyrow + min(ow0 + ${q}u, p.OW - 1u) * p.groups4;`);
-      for (const g of gg) L.push(`        let d${q}_${g} = select(vec4<f32>(0.0), wdy[q${q}i + ${g}u], q${q}ok);`);
+    if (direct) {
+      // OW % 4 == 0 and ow0 % 4 == 0: each vec4 of 4 pixels lies wholly inside the row or wholly past its end.
+      for (let m = 0; m < P / 4; m++) {
+        L.push(`        let m${m}ok = ow0 + ${4 * m}u < p.OW;`);
+        L.push(`        let m${m}i = min(ow0 / 4u + ${m}u, p.OW / 4u - 1u);`);
+        for (let j = 0; j < 4 * G; j++) {
+          L.push(`        let v${j}_${m} = select(vec4<f32>(0.0), wdy[k${j}row + m${m}i], m${m}ok && k${j}ok);`);
+        }
+      }
+      for (const q of pp) {
+        for (const g of gg) {
+          const lanes = [0, 1, 2, 3].map((c) => `v${4 * g + c}_${q >> 2}[${q & 3}]`).join(', ');
+          L.push(`        let d${q}_${g} = vec4<f32>(${lanes});`);
+        }
+      }
+    } else {
+      for (const q of pp) {
+        L.push(`        let q${q}ok = ow0 + ${q}u < p.OW;`);
+        L.push(`        let q${q}i = dyrow + min(ow0 + ${q}u, p.OW - 1u) * p.groups4;`);
+        for (const g of gg) L.push(`        let d${q}_${g} = select(vec4<f32>(0.0), wdy[q${q}i + ${g}u], q${q}ok);`);
+      }
     }
     for (const j of ss) L.push(`        let x${j}c = i32(ow0 * ${sw}u + ${j}u) - i32(p.PW);`);
     for (const r of rr) {

@@ -83,6 +83,11 @@ export const kernelPrefs = {
   capsulePredict: 'auto' as 'auto' | 'scalar',
   /** Capsule routing products: 'auto' (generated, u_hat read as vec4s, where O % 4 == 0) or 'scalar'. */
   capsuleRouting: 'auto' as 'auto' | 'scalar',
+  /**
+   * The generated weight-gradient tile reads dy in place as vec4s of pixels where its rows are a multiple of 4 wide
+   * (ConvTile.dyDirect4; false: always through a copy transposed to vec4s of channels).
+   */
+  convDyDirect4: true,
   /** Strided copies that are 2-D transposes with sizes and strides multiples of 4 by transpose4 (false: copy_main). */
   transpose4: true,
   /** Unbroadcast unary and binary ops and fills over n % 4 == 0 elements as vec4s (false: one element per thread). */
@@ -698,7 +703,8 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   const wpref = kernelPrefs.convWeight;
   const chosen = typeof wpref === 'object' ? wpref : wpref === 'auto' ? CONV_GRAD_AUTO.weight : null;
   const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weight', g.W % 4 === 0 && g.PW % 4 === 0);
-  const tile = hoisted && {...hoisted, rows: weightGradRows(hoisted, g)};
+  const tile = hoisted && {...hoisted, rows: weightGradRows(hoisted, g),
+    dyDirect4: kernelPrefs.convDyDirect4 && g.OW % 4 === 0 && hoisted.pixels % 4 === 0};
   const taps8 = wpref !== 'cols4';
   const groups = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : taps8 ? Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const base = tile ? (groups / tile.groups) * g.C * Math.ceil(g.KH / tile.rows)
@@ -715,10 +721,14 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   if (tile) split = Math.ceil(units / Math.ceil(units / split));
   const partial = empty([split, g.K, g.C, g.KH, g.KW]);
   const padded = g.PH > 0 || g.PW > 0;
-  if (tile) {
+  if (tile && tile.dyDirect4) {
+    convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, dy.buffer, partial.buffer],
+      params: convParams(g, groups, split), threads: split * base, flops: convFlops(g), note: convNote(g)});
+  } else if (tile) {
     // dy as [N, OH, OW, Kpad]: a pixel's output channels as contiguous vec4s, so the tile loads 4 channels at once.
     // Measured on llvmpipe (LeNet, profiler): reading dy in place instead cost 9-11 ms for both layers' weight
-    // gradients against 5-7 ms plus ~2 ms for this transpose.
+    // gradients against 5-7 ms plus ~2 ms for this transpose. Where dy's rows are a multiple of 4 wide the tile
+    // reads it in place as vec4s of pixels instead (ConvTile.dyDirect4).
     const dyT = empty([g.N, g.OH, g.OW, groups * 4]);
     const quads = (g.OH * g.OW) % 4 === 0;
     CONV2D.launch(quads ? 'nchw4_to_pixels4' : 'nchw_to_pixels4', {buffers: [dy.buffer, dyT.buffer],

@@ -131,8 +131,8 @@ export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}): Matmu
     // Each accumulator takes its four k steps in one expression (the same additions in the same order as four
     // `+=`), so a driver that spills the accumulators (llvmpipe: one register per float per SIMD batch, so a 16 x 8
     // vec4 tile cannot stay in registers) loads and stores each once per four multiply-adds instead of once per
-    // one. Measured on llvmpipe, matmul 1024^3, three replays each: r16c8k4L 26.7 -> 33.1 GFLOP/s, r32c8k4L
-    // -> 36.4 (k-step-major order before). Eight k steps per expression measured slower (32 for r32c8k4L).
+    // one. Measured on llvmpipe, matmul 1024^3, three replays each: r16c8k4L 26.7 -> 33.1 GFLOP/s, and r32c8k4L,
+    // which the autotuner then picked, 36.4. Eight k steps per expression measured slower (32 for r32c8k4L).
     for (const j of cc) {
       for (const i of rr) {
         const terms = [0, 1, 2, 3].map((kk) => ` + a${i}[${kk}] * b${kk}_${j}`).join('');

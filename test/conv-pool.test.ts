@@ -28,6 +28,8 @@ const convs: ConvCase[] = [
   // vec4 stores (rows a multiple of 4 wide): forward rows of 12 outputs by 8-pixel tiles (the last tile's second
   // vec4 lies past the row and is not stored), input-gradient rows of 16.
   {x: [2, 3, 6, 16], w: [5, 3, 3, 5], stride: [1, 1], pad: [0, 0], bias: true},
+  // A forward row of 20 outputs, which llvmpipe's 'auto' computes whole in one thread (hoistedPixels).
+  {x: [2, 2, 5, 24], w: [5, 2, 3, 5], stride: [1, 1], pad: [0, 0], bias: true},
 ];
 // Every conv kernel variant on every case (kernelPrefs force them; 'auto' is what the adapter picks). The direct
 // kernels are forced with convLowering 'direct' (else 'auto' may lower a case to matrix products instead).

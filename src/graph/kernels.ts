@@ -505,7 +505,7 @@ export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
 
 /**
  * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8 (and 12 for an input
- * gradient over rows of 12s, 12 or 24 for a forward on llvmpipe over rows they divide), the one with the fewest loads per row (a tile that names its pixels keeps them). Each step of P pixels
+ * gradient over rows of 12s; 12, 24 or the whole row up to 24 for a forward on llvmpipe), the one with the fewest loads per row (a tile that names its pixels keeps them). Each step of P pixels
  * loads a (P - 1) * stride + KW segment and, besides it, KW * groups weight vec4s (forward, input gradient) or
  * P * groups dy vec4s (weight gradient). Where the launcher says the segments start 4-aligned (`aligned`) and
  * kernelPrefs.convSegments4 allows, a P that is a multiple of 4 loads its segment as vec4s (ConvTile.segments4),
@@ -519,12 +519,15 @@ export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: nu
   const vec = aligned && kernelPrefs.convSegments4 && t.segments4 !== false;
   const segment = (p: number) => ((p - 1) * stride + kw) / (vec && p % 4 === 0 ? 4 : 1);
   const loads = (p: number) => Math.ceil(width / p) * (Math.ceil(segment(p)) + (perStep === 'weights' ? kw : p) * t.groups);
-  // 12 and 24 only where measured: the input gradient over rows of 12 (one step), and on llvmpipe the forward over
-  // rows of 12 or 24 (bench, interleaved after a warm-up round, ms: LeNet conv1 0.75 at 8 pixels against 0.67 at
-  // 12 or 24; DANN's conv1 6.2-9.2 against 5.4 and 5.3). SwiftShader's compiler keeps the smaller tiles: it ran out
-  // of memory on a large weight-gradient tile before (weightGradRows).
+  // 12 and wider only where measured: the input gradient over rows of 12 (one step), and on llvmpipe the forward
+  // over rows of 12, 24 or the whole row up to 24 (bench, interleaved after a warm-up round, ms: LeNet conv1 0.75 at
+  // 8 pixels against 0.67 at 12 or 24; DANN's conv1 6.2-9.2 against 5.4 and 5.3; the CapsNet conv1's rows of 20,
+  // 7.5 against 4.8). Weight gradients keep 8 (LeNet conv1: 0.70 ms against 0.86 at 24; CapsNet conv1 5.1 against
+  // 5.9 at 20). SwiftShader's compiler keeps the smaller tiles: it ran out of memory on a large weight-gradient
+  // tile before (weightGradRows).
   const {isCpu, featureLevel} = rt().ctx.report;
-  const wide = pass === 'forward' && isCpu && featureLevel === 'compatibility' ? [12, 24].filter((p) => width % p === 0) : [];
+  const wide = pass === 'forward' && isCpu && featureLevel === 'compatibility'
+    ? [...new Set([12, 24, width])].filter((p) => p > 8 && p <= 24 && width % p === 0) : [];
   const candidates = pass === 'input' && width % 12 === 0 ? [8, 6, 4, 12] : [8, 6, 4, ...wide];
   const pixels = t.pixels > 0 ? t.pixels : candidates.reduce((best, p) => (loads(p) < loads(best) ? p : best));
   return {...t, pixels, segments4: vec && pixels % 4 === 0};

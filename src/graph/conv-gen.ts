@@ -319,9 +319,8 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     const acc = (r: number, k: number, g: number) => (R > 1 ? `a${r}_${k}_${g}` : `a${k}_${g}`);
     for (const r of rr) for (const k of kk) for (const g of gg) L.push(`  var ${acc(r, k, g)} = vec4<f32>(0.0);`);
     L.push('  for (var f = f0; f < f1; f++) {');
-    L.push('    let n = f / p.OH;');
-    L.push('    let oh = f % p.OH;');
-    L.push('    {');
+    L.push('      let n = f / p.OH;');
+    L.push('      let oh = f % p.OH;');
     if (R === 1) {
       L.push('      let ih = i32(oh * p.SH + kh0) - i32(p.PH);');
       L.push('      if (ih < 0 || ih >= i32(p.H)) { continue; }');
@@ -382,7 +381,6 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
       for (const k of kk) for (const q of pp) for (const g of gg) L.push(`        ${acc(r, k, g)} += ${sx}${q * sw + k} * d${q}_${g};`);
     }
     L.push('      }');
-    L.push('    }');
     L.push('  }');
     for (const r of rr) {
       for (const g of gg) {

@@ -169,7 +169,6 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
 }
 
 // ---- data movement ----
-/** Strided copy: iterate `shape`, read src[inOffset + idx.inStrides], write dst[outOffset + idx.outStrides]. */
 /**
  * A strided copy that is a batched 2-D transpose with both inner strides 1, as transpose4's params (null where it
  * is not one, or where a size, stride or offset is not a multiple of 4): dst[b][i][j] = src[b][j][i].
@@ -200,6 +199,7 @@ function transposeParams(shape0: Shape, a0: number[], o0: number[], inOffset: nu
     src_off: inOffset / 4, dst_off: outOffset / 4};
 }
 
+/** Strided copy: iterate `shape`, read src[inOffset + idx.inStrides], write dst[outOffset + idx.outStrides]. */
 export function copyK(src: Tensor, dst: Tensor, shape: Shape, inStrides: number[], outStrides: number[], inOffset = 0, outOffset = 0): void {
   const n = sizeOf(shape);
   if (!n) return;
@@ -490,6 +490,9 @@ export const CONV_FWD_AUTO: {tile: ConvTile | null} = {tile: {groups: 2, pixels:
 export const CONV_GRAD_AUTO: {input: ConvTile | null; weight: ConvTile | null} =
   {input: {groups: 2, pixels: 0, hoist: true}, weight: {groups: 2, pixels: 0, hoist: true, rows: 0}};
 
+/** A CPU adapter in compatibility mode (llvmpipe here): where the larger conv tiles were measured and pay. */
+const onCompatCpu = (): boolean => rt().ctx.report.isCpu && rt().ctx.report.featureLevel === 'compatibility';
+
 /**
  * Kernel rows per weight-gradient thread (ConvTile.rows): as given, or for 0 as many as keep R * KW * groups
  * accumulators within 64 vec4s (LeNet's 5x5 kernels: all 5 rows; 9x9: 3). Only on llvmpipe (a CPU adapter in
@@ -497,8 +500,7 @@ export const CONV_GRAD_AUTO: {input: ConvTile | null; weight: ConvTile | null} =
  * CapsNet tests' 9x9 tile with 3 rows, so other adapters keep one row per thread.
  */
 export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
-  const {isCpu, featureLevel} = rt().ctx.report;
-  if (!(isCpu && featureLevel === 'compatibility')) return 1;
+  if (!onCompatCpu()) return 1;
   const rows = t.rows ?? 1;
   return Math.min(g.KH, rows > 0 ? rows : Math.max(1, Math.floor(64 / (g.KW * t.groups))));
 }
@@ -525,8 +527,7 @@ export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: nu
   // 7.5 against 4.8). Weight gradients keep 8 (LeNet conv1: 0.70 ms against 0.86 at 24; CapsNet conv1 5.1 against
   // 5.9 at 20). SwiftShader's compiler keeps the smaller tiles: it ran out of memory on a large weight-gradient
   // tile before (weightGradRows).
-  const {isCpu, featureLevel} = rt().ctx.report;
-  const wide = pass === 'forward' && isCpu && featureLevel === 'compatibility'
+  const wide = pass === 'forward' && onCompatCpu()
     ? [...new Set([12, 24, width])].filter((p) => p > 8 && p <= 24 && width % p === 0) : [];
   const candidates = pass === 'input' && width % 12 === 0 ? [8, 6, 4, 12] : [8, 6, 4, ...wide];
   const pixels = t.pixels > 0 ? t.pixels : candidates.reduce((best, p) => (loads(p) < loads(best) ? p : best));
@@ -724,21 +725,20 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   if (tile) split = Math.ceil(units / Math.ceil(units / split));
   const partial = empty([split, g.K, g.C, g.KH, g.KW]);
   const padded = g.PH > 0 || g.PW > 0;
-  if (tile && tile.dyDirect4) {
-    convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, dy.buffer, partial.buffer],
+  if (tile) {
+    // Where dy's rows are a multiple of 4 wide the tile reads it in place as vec4s of pixels (ConvTile.dyDirect4);
+    // else as [N, OH, OW, Kpad], a pixel's output channels as contiguous vec4s, so the tile loads 4 channels at once.
+    // Measured on llvmpipe (LeNet, profiler): reading dy in place as scalars instead cost 9-11 ms for both layers'
+    // weight gradients against 5-7 ms plus ~2 ms for this transpose.
+    const dyT = tile.dyDirect4 ? null : empty([g.N, g.OH, g.OW, groups * 4]);
+    if (dyT) {
+      const quads = (g.OH * g.OW) % 4 === 0;
+      CONV2D.launch(quads ? 'nchw4_to_pixels4' : 'nchw_to_pixels4', {buffers: [dy.buffer, dyT.buffer],
+        params: convParams(g, groups), threads: g.N * g.OH * g.OW / (quads ? 4 : 1), note: convNote(g)});
+    }
+    convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, (dyT ?? dy).buffer, partial.buffer],
       params: convParams(g, groups, split), threads: split * base, flops: convFlops(g), note: convNote(g)});
-  } else if (tile) {
-    // dy as [N, OH, OW, Kpad]: a pixel's output channels as contiguous vec4s, so the tile loads 4 channels at once.
-    // Measured on llvmpipe (LeNet, profiler): reading dy in place instead cost 9-11 ms for both layers' weight
-    // gradients against 5-7 ms plus ~2 ms for this transpose. Where dy's rows are a multiple of 4 wide the tile
-    // reads it in place as vec4s of pixels instead (ConvTile.dyDirect4).
-    const dyT = empty([g.N, g.OH, g.OW, groups * 4]);
-    const quads = (g.OH * g.OW) % 4 === 0;
-    CONV2D.launch(quads ? 'nchw4_to_pixels4' : 'nchw_to_pixels4', {buffers: [dy.buffer, dyT.buffer],
-      params: convParams(g, groups), threads: g.N * g.OH * g.OW / (quads ? 4 : 1), note: convNote(g)});
-    convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, dyT.buffer, partial.buffer],
-      params: convParams(g, groups, split), threads: split * base, flops: convFlops(g), note: convNote(g)});
-    dyT.dispose();
+    dyT?.dispose();
   } else {
     CONV2D.launch(taps8 ? 'conv_bwd_weight8' : 'conv_bwd_weight', {buffers: [x.buffer, dy.buffer, partial.buffer],
       params: convParams(g, groups, split), threads: split * base, constants: taps8 ? {PADDED: padded ? 1 : 0} : undefined,

@@ -507,9 +507,10 @@ export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
 
 /**
  * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8 (and 12 for an input
- * gradient over rows of 12s; 12, 24 or the whole row up to 24 for a forward on llvmpipe), the one with the fewest loads per row (a tile that names its pixels keeps them). Each step of P pixels
- * loads a (P - 1) * stride + KW segment and, besides it, KW * groups weight vec4s (forward, input gradient) or
- * P * groups dy vec4s (weight gradient). Where the launcher says the segments start 4-aligned (`aligned`) and
+ * gradient over rows of 12s; 12, 24 or the whole row up to 24 for a forward on llvmpipe), the one with the fewest
+ * loads per row (a tile that names its pixels keeps them). Each step of P pixels loads a (P - 1) * stride + KW
+ * segment and, besides it, KW * groups weight vec4s (forward, input gradient) or P * groups dy vec4s (weight
+ * gradient). Where the launcher says the segments start 4-aligned (`aligned`) and
  * kernelPrefs.convSegments4 allows, a P that is a multiple of 4 loads its segment as vec4s (ConvTile.segments4),
  * a quarter of the loads. So the LeNet conv2 input gradient's 12-wide rows take 12 (one step: 4 segment
  * and 10 weight loads, against two steps of 3 + 10 for 8). Measured on llvmpipe (LeNet step, 64 interleaved steps

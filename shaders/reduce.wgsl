@@ -58,3 +58,30 @@ fn argmax_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   }
   ay[i] = i32(arg);
 }
+
+@group(0) @binding(1) var<storage, read> sx4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> sy: array<f32>;
+
+// Sum of r rows of `inner` floats, each row padded to a whole number of vec4s (a conv weight gradient's partial
+// sums are written so): one thread per vec4 of the row, a quarter of reduce_main's loads (which CPU drivers run
+// lane by lane). The padding lanes are summed too but never stored.
+@compute @workgroup_size(WG)
+fn reduce_rows4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let row4 = (p.inner + 3u) / 4u;
+  if (i >= row4) { return; }
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0);
+  var j = 0u;
+  // Two partial accumulators shorten the dependency chain of long sums.
+  for (; j + 2u <= p.r; j += 2u) {
+    a0 += sx4[j * row4 + i];
+    a1 += sx4[(j + 1u) * row4 + i];
+  }
+  if (j < p.r) { a0 += sx4[j * row4 + i]; }
+  let s = (a0 + a1) * p.alpha;
+  let o = 4u * i;
+  sy[o] = s.x;
+  if (o + 1u < p.inner) { sy[o + 1u] = s.y; }
+  if (o + 2u < p.inner) { sy[o + 2u] = s.z; }
+  if (o + 3u < p.inner) { sy[o + 3u] = s.w; }
+}

@@ -44,10 +44,51 @@ export interface ConvTile {
    * registers per lane), and the load count is the same: the transposing dispatch goes.
    */
   dyDirect4?: boolean;
+  /**
+   * Set by the launchers where one thread holds every channel its vec4s run over (the forward's and the weight
+   * gradient's output channels, the input gradient's input channels: at most 4 * groups): how many are real. Each
+   * group then keeps only its real lanes (vec3, vec2, f32, or nothing), so no multiply-add, load or store serves a
+   * padding channel. CPU drivers run each lane of a vec4 as its own SIMD instruction, so LeNet's 6 channels in two
+   * vec4 groups had spent a quarter of their multiply-adds on padding. Measured on llvmpipe (bench, A/B interleaved
+   * in one process, medians of 9 replays, ms): LeNet conv1 forward 0.662 -> 0.553, its weight gradient 0.706 ->
+   * 0.572, conv2's input gradient (6 input channels) 1.320 -> 1.101.
+   */
+  lanes?: number;
+  /**
+   * Input gradient only: set by the launcher where one tile spans a whole row (pixels >= W), with the convolution's
+   * column padding and dy's row width. Every segment column is then known when the kernel is generated, so the
+   * columns that fall in the padding are neither loaded nor multiplied (LeNet's conv2, 12-wide rows from 8-wide dy
+   * rows through 5 taps: a third of the multiply-adds had been on padding). Measured on llvmpipe (as `lanes`):
+   * that input gradient 1.084 -> 0.826 ms in the quietest of three runs (B/A 0.76-0.89).
+   */
+  wholeRow?: {PW: number; OW: number};
+  /**
+   * Forward only, hoisting tiles that hold every output channel and read their weights as a uniform array: set by
+   * the launcher where the input channels times kernel rows are few. The (c, kernel row) loops are then unrolled
+   * and the weights read in their own layout [K, C, KH, KW] at constant indices, so the re-laying copy, a dispatch
+   * of its own (~0.07 ms on llvmpipe, an eighth of LeNet's conv1 forward), goes. Measured on llvmpipe (as `lanes`):
+   * LeNet's conv1 forward, fastest replays 0.554 -> 0.445 ms (B/A of the medians 0.75 and 0.84, two runs).
+   */
+  nativeWeights?: {C: number; KH: number};
 }
 
-export const convTileName = (t: ConvTile): string =>
-  `k${4 * t.groups}p${t.pixels}${t.hoist ? 'h' : ''}${t.segments4 ? 'v' : ''}${t.stores4 ? 'w' : ''}`;
+/** Real lanes of vec4 group g of tile t (4 unless ConvTile.lanes narrows it; 0: the group holds only padding). */
+const groupLanes = (t: ConvTile, g: number): number => (t.lanes ? Math.max(0, Math.min(4, t.lanes - 4 * g)) : 4);
+/** The WGSL type of a group with `n` lanes, and the swizzle that narrows a vec4 to it. */
+const laneType = (n: number): string => (n === 1 ? 'f32' : `vec${n}<f32>`);
+const narrow = (n: number): string => (n === 4 ? '' : `.${'xyzw'.slice(0, n)}`);
+/** The vec4 groups of t that hold a real channel. */
+function realGroups(t: ConvTile): number[] {
+  if (t.lanes !== undefined && !(Number.isInteger(t.lanes) && t.lanes >= 1 && t.lanes <= 4 * t.groups)) {
+    throw new Error(`webgpu-transfer: conv tile k${4 * t.groups}p${t.pixels}: lanes must be 1..${4 * t.groups}, got ${t.lanes}`);
+  }
+  return [...Array(t.groups).keys()].filter((g) => groupLanes(t, g) > 0);
+}
+/** Lane j of a value with `n` lanes. */
+const laneOf = (value: string, n: number, j: number): string => (n === 1 ? value : `${value}[${j}]`);
+
+export const convTileName = (t: ConvTile): string => `k${4 * t.groups}p${t.pixels}${t.hoist ? 'h' : ''}` +
+  `${t.segments4 ? 'v' : ''}${t.stores4 ? 'w' : ''}${t.lanes ? `l${t.lanes}` : ''}`;
 
 export type ConvTileKernel = KernelDef<typeof CONV2D.uniforms, {main: 'p'}>;
 
@@ -136,18 +177,20 @@ interface RowStore {
   /** out is an array of vec4s and offset a multiple of 4: store 4 neighbouring pixels at once (ConvTile.stores4). */
   vec4?: boolean;
 }
-function storeRows(groups: number, pixels: number, o: RowStore): string[] {
+function storeRows(t: ConvTile, o: RowStore): string[] {
   const L: string[] = [];
-  const step = o.vec4 ? 4 : 1;
+  const groups = t.groups, pixels = t.pixels, step = o.vec4 ? 4 : 1;
   for (let g = 0; g < groups; g++) {
-    for (let j = 0; j < 4; j++) {
+    const n = groupLanes(t, g);
+    for (let j = 0; j < n; j++) {
       L.push(`  { let ${o.chan} = ${4 * groups}u * ${o.group} + ${4 * g + j}u;`);
       L.push(`    if (${o.chan} < ${o.bound}) {`);
       for (const line of o.before ?? []) L.push(`      ${line}`);
       L.push(`      let o = ${o.vec4 ? `(${o.offset}) / 4u` : o.offset};`);
       for (let q = 0; q < pixels; q += step) {
         const guard = q === 0 ? '' : `if (${o.col0} + ${q}u < ${o.width}) `;
-        const value = o.vec4 ? `vec4<f32>(${[0, 1, 2, 3].map((d) => `a${g}_${q + d}[${j}]`).join(', ')})` : `a${g}_${q}[${j}]`;
+        const value = o.vec4 ? `vec4<f32>(${[0, 1, 2, 3].map((d) => laneOf(`a${g}_${q + d}`, n, j)).join(', ')})`
+          : laneOf(`a${g}_${q}`, n, j);
         L.push(`      ${guard}{ ${o.out}[o + ${q / step}u] = ${value}${o.plus ?? ''}; }`);
       }
       L.push('    }');
@@ -165,7 +208,12 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
   if (t.hoist && !(kw >= 1 && sw >= 1)) {
     throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: hoisting needs the kernel width and stride`);
   }
-  const name = `${convTileName(t)}${t.hoist ? `-kw${kw}s${sw}` : ''}${hasBias ? 'b' : ''}${uniformSuffix(uniformWeights)}`;
+  const native = t.nativeWeights;
+  if (native && !(t.hoist && uniformWeights > 0)) {
+    throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: weights in their own layout need a hoisting tile reading uniforms`);
+  }
+  const name = `${convTileName(t)}${t.hoist ? `-kw${kw}s${sw}` : ''}${native ? `-n${native.C}x${native.KH}` : ''}` +
+    `${hasBias ? 'b' : ''}${uniformSuffix(uniformWeights)}`;
   checkSegments4(t, true);
   const bindings = [`@group(0) @binding(1) var<storage, read> fx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     weightBinding('fw', uniformWeights),
@@ -173,49 +221,75 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
     `@group(0) @binding(4) var<storage, read_write> fy: array<${outType(t)}>;`];
   return declare(name, bindings, () => {
     const G = t.groups, P = t.pixels;
-    const gg = [...Array(G).keys()], pp = [...Array(P).keys()];
+    const gg = realGroups(t), pp = [...Array(P).keys()];
     const L = rowTiles(P, G, 'p.OH', 'p.OW', 'kg', 'oh', 'ow0');
     // Pixels past the row end read a clamped column (computed, never stored).
     if (!t.hoist) for (const q of pp) L.push(`  let x${q} = min(ow0 + ${q}u, p.OW - 1u) * p.SW;`);
-    for (const g of gg) for (const q of pp) L.push(`  var a${g}_${q} = vec4<f32>(0.0);`);
+    for (const g of gg) for (const q of pp) L.push(`  var a${g}_${q} = ${laneType(groupLanes(t, g))}(0.0);`);
     // Hoisting: segment column t of a kernel row is input column ow0 * SW + t, clamped (only pixels past the row's
     // end read past it, and they are never stored).
     const S = (P - 1) * sw + kw, ss = [...Array(S).keys()];
     if (t.hoist && !t.segments4) for (const j of ss) L.push(`  let s${j}c = min(ow0 * ${sw}u + ${j}u, p.W - 1u);`);
-    L.push('  for (var c = 0u; c < p.C; c++) {');
-    L.push('    let xplane = (n * p.C + c) * p.H * p.W;');
-    L.push('    for (var kh = 0u; kh < p.KH; kh++) {');
-    L.push('      let xrow = xplane + (oh * p.SH + kh) * p.W;');
-    L.push(`      var wi = ((c * p.KH + kh) * p.KW) * p.groups4 + ${G}u * kg;`);
-    if (t.segments4) {
-      // Unpadded, W % 4 == 0 and pixels % 4 == 0: the segment starts 4-aligned.
-      L.push(...segment4('fx', 'p.N * p.C * p.H * p.W', `i32(xrow + ow0 * ${sw}u)`, S, 'x', '      '));
-      for (const j of ss) L.push(`      let s${j} = x${j}v;`);
-    } else if (t.hoist) {
-      for (const j of ss) L.push(`      let s${j} = fx[xrow + s${j}c];`);
-    }
-    if (t.hoist) {
+    // One kernel row of one input channel: its input segment, then the KW taps (xrow set, `w(k, g)` a group's
+    // weights at tap k).
+    const hoistedRow = (w: (k: number, g: number) => string): string[] => {
+      const R: string[] = [];
+      if (t.segments4) {
+        // Unpadded, W % 4 == 0 and pixels % 4 == 0: the segment starts 4-aligned.
+        R.push(...segment4('fx', 'p.N * p.C * p.H * p.W', `i32(xrow + ow0 * ${sw}u)`, S, 'x', '      '));
+        for (const j of ss) R.push(`      let s${j} = x${j}v;`);
+      } else {
+        for (const j of ss) R.push(`      let s${j} = fx[xrow + s${j}c];`);
+      }
       for (let k = 0; k < kw; k++) {
-        for (const g of gg) L.push(`      let w${k}_${g} = fw[wi + ${k}u * p.groups4 + ${g}u];`);
-        for (const q of pp) for (const g of gg) L.push(`      a${g}_${q} += s${q * sw + k} * w${k}_${g};`);
+        for (const g of gg) R.push(`      let w${k}_${g} = ${w(k, g)};`);
+        for (const q of pp) for (const g of gg) R.push(`      a${g}_${q} += s${q * sw + k} * w${k}_${g};`);
+      }
+      return R;
+    };
+    if (native) {
+      // Every channel in this thread (kg = 0), weight (k, c, kh, tap) at float (k * C * KH + c * KH + kh) * KW + tap.
+      for (let c = 0; c < native.C; c++) {
+        for (let kh = 0; kh < native.KH; kh++) {
+          L.push('  {');
+          L.push(`    let xrow = ((n * p.C + ${c}u) * p.H + oh * p.SH + ${kh}u) * p.W;`);
+          L.push(...hoistedRow((k, g) => {
+            const n = groupLanes(t, g);
+            const lanes = [...Array(n).keys()].map((j) => {
+              const f = (((4 * g + j) * native.C + c) * native.KH + kh) * kw + k;
+              return `fw[${f >> 2}][${f & 3}]`;
+            });
+            return `${laneType(n)}(${lanes.join(', ')})`;
+          }));
+          L.push('  }');
+        }
       }
     } else {
-      L.push('      for (var kw = 0u; kw < p.KW; kw++) {');
-      for (const g of gg) L.push(`        let w${g} = fw[wi + ${g}u];`);
-      L.push('        wi += p.groups4;');
-      L.push('        let xb = xrow + kw;');
-      for (const q of pp) {
-        L.push(`        let v${q} = fx[xb + x${q}];`);
-        for (const g of gg) L.push(`        a${g}_${q} += v${q} * w${g};`);
+      L.push('  for (var c = 0u; c < p.C; c++) {');
+      L.push('    let xplane = (n * p.C + c) * p.H * p.W;');
+      L.push('    for (var kh = 0u; kh < p.KH; kh++) {');
+      L.push('      let xrow = xplane + (oh * p.SH + kh) * p.W;');
+      L.push(`      var wi = ((c * p.KH + kh) * p.KW) * p.groups4 + ${G}u * kg;`);
+      if (t.hoist) {
+        L.push(...hoistedRow((k, g) => `fw[wi + ${k}u * p.groups4 + ${g}u]${narrow(groupLanes(t, g))}`));
+      } else {
+        L.push('      for (var kw = 0u; kw < p.KW; kw++) {');
+        for (const g of gg) L.push(`        let w${g} = fw[wi + ${g}u]${narrow(groupLanes(t, g))};`);
+        L.push('        wi += p.groups4;');
+        L.push('        let xb = xrow + kw;');
+        for (const q of pp) {
+          L.push(`        let v${q} = fx[xb + x${q}];`);
+          for (const g of gg) L.push(`        a${g}_${q} += v${q} * w${g};`);
+        }
+        L.push('      }');
       }
-      L.push('      }');
+      L.push('    }');
+      L.push('  }');
     }
-    L.push('    }');
-    L.push('  }');
     L.push('  let npix = p.OH * p.OW;');
     L.push('  let obase = n * p.K * npix + oh * p.OW + ow0;');
     // Without bias fbias is still used (select keeps 0.0), so the auto layout keeps binding 3.
-    L.push(...storeRows(G, P, {chan: 'k', group: 'kg', bound: 'p.K', out: 'fy', offset: 'obase + k * npix', col0: 'ow0',
+    L.push(...storeRows(t, {chan: 'k', group: 'kg', bound: 'p.K', out: 'fy', offset: 'obase + k * npix', col0: 'ow0',
       width: 'p.OW', before: [`let b = ${hasBias ? 'fbias[k]' : 'select(fbias[0], 0.0, true)'};`], plus: ' + b',
       vec4: t.stores4}));
     return L;
@@ -231,22 +305,25 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
  * Same bindings and weight layout ([K * KH * KW, Cpad] read as vec4) as conv_bwd_input8 in shaders/conv2d.wgsl.
  */
 export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0): ConvTileKernel {
-  const name = `in-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}${t.stores4 ? 'w' : ''}-kw${kw}${uniformSuffix(uniformWeights)}`;
+  const whole = t.wholeRow;
+  const name = `in-${convTileName(t)}-kw${kw}${whole ? `-row${whole.PW}_${whole.OW}` : ''}${uniformSuffix(uniformWeights)}`;
   checkSegments4(t, false);
   const bindings = [`@group(0) @binding(1) var<storage, read> bdy: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     weightBinding('bw', uniformWeights),
     `@group(0) @binding(3) var<storage, read_write> bdx: array<${outType(t)}>;`];
   return declare(name, bindings, () => {
     const G = t.groups, P = t.pixels, S = P + kw - 1;
-    const gg = [...Array(G).keys()], pp = [...Array(P).keys()], ss = [...Array(S).keys()];
+    const gg = realGroups(t), pp = [...Array(P).keys()], ss = [...Array(S).keys()];
     const L = rowTiles(P, G, 'p.H', 'p.W', 'cg', 'ih', 'iw0');
     // Segment column j is dy column iw0 + PW + j - (KW - 1); outside dy it reads a clamped column, multiplied by 0.
-    for (const j of ss) {
+    // Over whole rows (iw0 = 0) the columns outside dy are known here (live(j) false): no load, no multiply-add.
+    const live = (j: number) => !whole || (whole.PW + j - (kw - 1) >= 0 && whole.PW + j - (kw - 1) < whole.OW);
+    if (!whole) for (const j of ss) {
       L.push(`  let o${j} = i32(iw0 + p.PW + ${j}u) - ${kw - 1};`);
       L.push(`  let c${j} = u32(clamp(o${j}, 0, i32(p.OW) - 1));`);
       L.push(`  let m${j} = o${j} >= 0 && o${j} < i32(p.OW);`);
     }
-    for (const g of gg) for (const q of pp) L.push(`  var a${g}_${q} = vec4<f32>(0.0);`);
+    for (const g of gg) for (const q of pp) L.push(`  var a${g}_${q} = ${laneType(groupLanes(t, g))}(0.0);`);
     L.push('  let dyplane = p.OH * p.OW;');
     L.push('  let wstep = p.KH * p.KW * p.groups4;');
     L.push('  for (var kh = 0u; kh < p.KH; kh++) {');
@@ -257,22 +334,35 @@ export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0):
     L.push('    for (var k = 0u; k < p.K; k++) {');
     // select, not a product with 0: a clamped column holding Inf must still contribute exactly 0.
     // With vec4 segments (OW % 4 == 0, (KW - 1 - PW) % 4 == 0, pixels % 4 == 0) the segment starts 4-aligned.
-    if (t.segments4) {
+    if (whole) {
+      // The live columns lie inside dy's row; with vec4 segments a vec4 holding one lies wholly inside it.
+      const first = whole.PW - (kw - 1);
+      for (let m = 0; m < Math.ceil(S / 4); m++) {
+        if (t.segments4 && [0, 1, 2, 3].some((d) => live(4 * m + d))) {
+          L.push(`      let y${m} = bdy[(dyi + ${4 * m + first}u) / 4u];`);
+        }
+      }
+      for (const j of ss.filter(live)) {
+        L.push(`      let d${j} = ${t.segments4 ? `y${j >> 2}[${j & 3}]` : `bdy[dyi + ${j + first}u]`};`);
+      }
+    } else if (t.segments4) {
       L.push(...segment4('bdy', 'p.N * p.K * p.OH * p.OW', `i32(dyi + iw0 + p.PW) - ${kw - 1}`, S, 'y', '      '));
       for (const j of ss) L.push(`      let d${j} = select(0.0, y${j}v, m${j});`);
     } else {
       for (const j of ss) L.push(`      let d${j} = select(0.0, bdy[dyi + c${j}], m${j});`);
     }
     for (let k = 0; k < kw; k++) {
-      for (const g of gg) L.push(`      let w${k}_${g} = bw[wi + ${k}u * p.groups4 + ${g}u];`);
-      for (const q of pp) for (const g of gg) L.push(`      a${g}_${q} += d${q + kw - 1 - k} * w${k}_${g};`);
+      for (const g of gg) L.push(`      let w${k}_${g} = bw[wi + ${k}u * p.groups4 + ${g}u]${narrow(groupLanes(t, g))};`);
+      for (const q of pp) {
+        if (live(q + kw - 1 - k)) for (const g of gg) L.push(`      a${g}_${q} += d${q + kw - 1 - k} * w${k}_${g};`);
+      }
     }
     L.push('      dyi += dyplane;');
     L.push('      wi += wstep;');
     L.push('    }');
     L.push('  }');
     L.push('  let npix = p.H * p.W;');
-    L.push(...storeRows(G, P, {chan: 'c', group: 'cg', bound: 'p.C', out: 'bdx',
+    L.push(...storeRows(t, {chan: 'c', group: 'cg', bound: 'p.C', out: 'bdx',
       offset: '(n * p.C + c) * npix + ih * p.W + iw0', col0: 'iw0', width: 'p.W', vec4: t.stores4}));
     return L;
   });
@@ -290,16 +380,19 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
   const rows = t.rows ?? 1;
   if (!(Number.isInteger(rows) && rows >= 1)) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: rows must be a positive integer, got ${rows}`);
   const direct = !!t.dyDirect4;
-  const name = `w-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}${rows > 1 ? `r${rows}` : ''}${direct ? 'd' : ''}-kw${kw}s${sw}`;
+  const name = `w-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}${rows > 1 ? `r${rows}` : ''}${direct ? 'd' : ''}` +
+    `${t.lanes ? `l${t.lanes}` : ''}-kw${kw}s${sw}`;
   checkSegments4(t, false);
   if (direct && t.pixels % 4 !== 0) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: reading dy in place needs 4k pixels`);
   const bindings = [`@group(0) @binding(1) var<storage, read> wx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     `@group(0) @binding(2) var<storage, read> wdy: array<vec4<f32>>;   // ${direct ? '[N][K][OH][OW/4]' : '[N][OH][OW][Kpad/4]'}`,
-    '@group(0) @binding(3) var<storage, read_write> wdw: array<f32>;   // [split][K][C][KH][KW]'];
+    '@group(0) @binding(3) var<storage, read_write> wdw: array<f32>;   // [split][K][C][KH][KW], parts padded to vec4s'];
   return declare(name, bindings, () => {
     const G = t.groups, P = t.pixels, S = (P - 1) * sw + kw, R = rows;
-    const gg = [...Array(G).keys()], pp = [...Array(P).keys()], ss = [...Array(S).keys()], kk = [...Array(kw).keys()];
+    const gg = realGroups(t), pp = [...Array(P).keys()], ss = [...Array(S).keys()], kk = [...Array(kw).keys()];
     const rr = [...Array(R).keys()];
+    // Output channels the thread really holds (its vec4 lanes past ConvTile.lanes are never loaded).
+    const realChannels = t.lanes ?? 4 * G;
     const L: string[] = [];
     // Thread (s, kg, c, block of R kernel rows from kh0); rows past KH are computed from a clamped row, masked.
     L.push(`  let ng = p.groups4 / ${G}u;`);
@@ -317,7 +410,7 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     L.push('  let f0 = s * per;');
     L.push('  let f1 = min(pairs, f0 + per);');
     const acc = (r: number, k: number, g: number) => (R > 1 ? `a${r}_${k}_${g}` : `a${k}_${g}`);
-    for (const r of rr) for (const k of kk) for (const g of gg) L.push(`  var ${acc(r, k, g)} = vec4<f32>(0.0);`);
+    for (const r of rr) for (const k of kk) for (const g of gg) L.push(`  var ${acc(r, k, g)} = ${laneType(groupLanes(t, g))}(0.0);`);
     L.push('  for (var f = f0; f < f1; f++) {');
     L.push('      let n = f / p.OH;');
     L.push('      let oh = f % p.OH;');
@@ -335,7 +428,7 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     }
     if (direct) {
       // Channel j of the thread's 4 * G: its dy row (clamped to channel K - 1; masked past K).
-      for (let j = 0; j < 4 * G; j++) {
+      for (let j = 0; j < realChannels; j++) {
         L.push(`      let k${j} = ${4 * G}u * kg + ${j}u;`);
         L.push(`      let k${j}ok = k${j} < p.K;`);
         L.push(`      let k${j}row = ((n * p.K + min(k${j}, p.K - 1u)) * p.OH + oh) * (p.OW / 4u);`);
@@ -350,21 +443,25 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
       for (let m = 0; m < P / 4; m++) {
         L.push(`        let m${m}ok = ow0 + ${4 * m}u < p.OW;`);
         L.push(`        let m${m}i = min(ow0 / 4u + ${m}u, p.OW / 4u - 1u);`);
-        for (let j = 0; j < 4 * G; j++) {
+        for (let j = 0; j < realChannels; j++) {
           L.push(`        let v${j}_${m} = select(vec4<f32>(0.0), wdy[k${j}row + m${m}i], m${m}ok && k${j}ok);`);
         }
       }
       for (const q of pp) {
         for (const g of gg) {
-          const lanes = [0, 1, 2, 3].map((c) => `v${4 * g + c}_${q >> 2}[${q & 3}]`).join(', ');
-          L.push(`        let d${q}_${g} = vec4<f32>(${lanes});`);
+          const n = groupLanes(t, g);
+          const lanes = [...Array(n).keys()].map((c) => `v${4 * g + c}_${q >> 2}[${q & 3}]`).join(', ');
+          L.push(`        let d${q}_${g} = ${laneType(n)}(${lanes});`);
         }
       }
     } else {
       for (const q of pp) {
         L.push(`        let q${q}ok = ow0 + ${q}u < p.OW;`);
         L.push(`        let q${q}i = dyrow + min(ow0 + ${q}u, p.OW - 1u) * p.groups4;`);
-        for (const g of gg) L.push(`        let d${q}_${g} = select(vec4<f32>(0.0), wdy[q${q}i + ${g}u], q${q}ok);`);
+        for (const g of gg) {
+          const n = groupLanes(t, g);
+          L.push(`        let d${q}_${g} = select(${laneType(n)}(0.0), wdy[q${q}i + ${g}u]${narrow(n)}, q${q}ok);`);
+        }
       }
     }
     for (const j of ss) L.push(`        let x${j}c = i32(ow0 * ${sw}u + ${j}u) - i32(p.PW);`);
@@ -382,13 +479,17 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     }
     L.push('      }');
     L.push('  }');
+    // Split parts are rows padded to whole vec4s, for reduce_rows4; one part is the gradient itself, unpadded.
+    L.push('  let dwsize = p.K * p.C * p.KH * p.KW;');
+    L.push('  let pstride = select(dwsize, (dwsize + 3u) / 4u * 4u, p.split > 1u);');
     for (const r of rr) {
       for (const g of gg) {
-        for (let j = 0; j < 4; j++) {
+        const n = groupLanes(t, g);
+        for (let j = 0; j < n; j++) {
           L.push(`  { let k = ${4 * G}u * kg + ${4 * g + j}u;`);
           L.push(`    if (k < p.K && kh0 + ${r}u < p.KH) {`);
-          L.push(`      let o = (((s * p.K + k) * p.C + c) * p.KH + kh0 + ${r}u) * p.KW;`);
-          for (const k of kk) L.push(`      wdw[o + ${k}u] = ${acc(r, k, g)}[${j}];`);
+          L.push(`      let o = s * pstride + ((k * p.C + c) * p.KH + kh0 + ${r}u) * p.KW;`);
+          for (const k of kk) L.push(`      wdw[o + ${k}u] = ${laneOf(acc(r, k, g), n, j)};`);
           L.push('    }');
           L.push('  }');
         }

@@ -105,6 +105,18 @@ export const kernelPrefs = {
    * are a multiple of 4 wide (ConvTile.stores4, withStores4).
    */
   convStores4: true,
+  /**
+   * The generated conv tiles keep only the real lanes of their channel vec4s where one thread holds all the
+   * channels (ConvTile.lanes, withLanes; false: padding channels are computed and masked).
+   */
+  convLanes: true,
+  /** The generated input-gradient tile drops dy's padding columns where it spans whole rows (ConvTile.wholeRow). */
+  convWholeRows: true,
+  /**
+   * The generated forward tile reads small weights in their own layout, without re-laying them out, where one
+   * thread holds every output channel and C * KH <= NATIVE_WEIGHT_ROWS (ConvTile.nativeWeights).
+   */
+  convNativeWeights: true,
 };
 
 /**
@@ -117,7 +129,10 @@ function uniformWeightVec4s(t: Tensor): number {
   // At most 64 KiB even where a device allows more: each size is its own shader, and larger weights have enough
   // work per load that storage serves them.
   const limit = Math.min(UNIFORM_WEIGHTS_MAX_BYTES, rt().ctx.device.limits.maxUniformBufferBindingSize);
-  return bytes % 16 === 0 && bytes <= limit ? bytes / 16 : 0;
+  // A binding covers whole vec4s: a tensor of another size is bound with its buffer's slack (pooled buffers come in
+  // multiples of 256 bytes), and the kernel never reads past the tensor.
+  const vec4s = Math.ceil(bytes / 16);
+  return vec4s * 16 <= limit && vec4s * 16 <= t.buffer.size ? vec4s : 0;
 }
 export const UNIFORM_WEIGHTS_MAX_BYTES = 65536;
 const weightBinding = (t: Tensor, vec4s: number): BufferBinding => (vec4s > 0 ? {buffer: t.buffer, size: vec4s * 16} : t.buffer);
@@ -281,6 +296,21 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
   const total = reduceK(kind, out, outer, n, inner, alpha);
   out.dispose();
   return total;
+}
+
+/**
+ * The sum of `rows` rows of `inner` floats held in `x` with each row padded to whole vec4s (reduce_rows4): a
+ * quarter of reduceK's loads. Measured on llvmpipe (16 launches per replay, median of 12 replays): LeNet conv2's
+ * weight-gradient parts (22 x 2400) 0.164 -> 0.083 ms, its conv1's (256 x 150) level at 0.06-0.08 ms, about one
+ * dispatch's fixed cost.
+ */
+export function sumRows4K(x: Tensor, rows: number, inner: number): Tensor {
+  const need = rows * ceil4(inner);
+  if (x.size < need) throw new Error(`webgpu-transfer: sumRows4K: ${rows} padded rows of ${inner} need ${need} floats, got ${fmt(x.shape)}`);
+  const out = empty([inner]);
+  REDUCE.launch('reduce_rows4', {buffers: [x.buffer, out.buffer], params: {outer: 1, r: rows, inner, alpha: 1, chunk: rows,
+    chunks: 1}, threads: Math.ceil(inner / 4)});
+  return out;
 }
 
 export function argmaxK(x: Tensor, outer: number, r: number, inner: number): Tensor {
@@ -465,6 +495,12 @@ function dummyBuffer(): GPUBuffer {
 }
 
 /**
+ * The most (input channel, kernel row) pairs a forward tile unrolls to read its weights in place
+ * (ConvTile.nativeWeights): LeNet's conv1 has 5; each pair is KW taps x pixels x channels lines of WGSL.
+ */
+export const NATIVE_WEIGHT_ROWS = 8;
+
+/**
  * The generated forward tile 'auto' uses for unpadded convolutions (else conv_fwd8). Measured on llvmpipe
  * (bench/kernels.ts, loaded 2-core machine): 8 channels x 8 pixels ran LeNet conv1 at 6.4 GFLOP/s and conv2 at
  * 10.1 against conv_fwd8's 3.5 and 5.1; for many channels the results were within the machine's noise, so those
@@ -542,6 +578,13 @@ export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: nu
  */
 const withStores4 = (t: ConvTile, rowWidth: number): ConvTile =>
   ({...t, stores4: kernelPrefs.convStores4 && rowWidth % 4 === 0 && t.pixels % 4 === 0});
+
+/**
+ * A tile narrowed to `channels` lanes (ConvTile.lanes) where one thread holds them all but its vec4 groups have
+ * more, and kernelPrefs.convLanes allows.
+ */
+const withLanes = <T extends ConvTile>(t: T, channels: number): T =>
+  (kernelPrefs.convLanes && channels < 4 * t.groups ? {...t, lanes: channels} : t);
 
 // ---- conv2d lowered to matrix products (im2col; the kernels' layout is described in shaders/conv2d.wgsl) ----
 const ceil4 = (n: number) => Math.ceil(n / 4) * 4;
@@ -651,27 +694,32 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   const chosen = typeof pref === 'object' ? (padded ? null : pref)
     : pref === 'auto' && !padded ? CONV_FWD_AUTO.tile : null;
   // Unpadded here: the input segment starts 4-aligned when rows are a multiple of 4 wide.
-  const tile = chosen && withStores4(hoistedPixels(chosen, g.OW, g.KW, g.SW, 'forward', !!chosen.hoist && g.W % 4 === 0), g.OW);
+  const tile = chosen && withLanes(withStores4(hoistedPixels(chosen, g.OW, g.KW, g.SW, 'forward',
+    !!chosen.hoist && g.W % 4 === 0), g.OW), g.K);
   const k8 = pref !== 'k4';
   const groups4 = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : k8 ? 2 * Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const ckk = g.C * g.KH * g.KW;
-  // [K, C*KH*KW] -> [C*KH*KW, Kpad]: rows of output channels read as vec4.
-  const wt = empty([ckk, groups4 * 4]);
-  copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
+  // Weights read in place (ConvTile.nativeWeights), or re-laid out [K, C*KH*KW] -> [C*KH*KW, Kpad]: rows of output
+  // channels read as vec4.
+  const nativeU = tile && tile.hoist && groups4 === tile.groups && kernelPrefs.convNativeWeights &&
+    g.C * g.KH <= NATIVE_WEIGHT_ROWS ? uniformWeightVec4s(w) : 0;
+  const wt = nativeU ? w : empty([ckk, groups4 * 4]);
+  if (!nativeU) copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
   // Only the generated tiles can read the weights as uniforms.
-  const u = tile ? uniformWeightVec4s(wt) : 0;
+  const u = nativeU || (tile ? uniformWeightVec4s(wt) : 0);
   const launch = {buffers: [x.buffer, weightBinding(wt, u), bias ? bias.buffer : dummyBuffer(), out.buffer],
     params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
   if (tile) {
     const threads = g.N * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
-    convFwdKernel(tile, !!bias, g.KW, g.SW, u).launch('main', {...launch, threads});
+    const fitted = nativeU ? {...tile, nativeWeights: {C: g.C, KH: g.KH}} : tile;
+    convFwdKernel(fitted, !!bias, g.KW, g.SW, u).launch('main', {...launch, threads});
   } else {
     const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);
     const constants: Record<string, number> = {HAS_BIAS: bias ? 1 : 0};
     if (k8) constants.PADDED = padded ? 1 : 0;
     CONV2D.launch(k8 ? 'conv_fwd8' : 'conv_fwd', {...launch, threads, constants});
   }
-  wt.dispose();
+  if (!nativeU) wt.dispose();
   return out;
 }
 
@@ -682,7 +730,9 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const stride1 = g.SH === 1 && g.SW === 1;
   const chosen = !stride1 ? null : typeof pref === 'object' ? pref : pref === 'auto' ? CONV_GRAD_AUTO.input : null;
   // dy's segment starts at column iw0 + PW - (KW - 1): 4-aligned when that offset and dy's rows are.
-  const tile = chosen && withStores4(hoistedPixels(chosen, g.W, g.KW, 1, 'input', g.OW % 4 === 0 && (g.KW - 1 - g.PW) % 4 === 0), g.W);
+  const fitted = chosen && withLanes(withStores4(hoistedPixels(chosen, g.W, g.KW, 1, 'input',
+    g.OW % 4 === 0 && (g.KW - 1 - g.PW) % 4 === 0), g.W), g.C);
+  const tile = fitted && kernelPrefs.convWholeRows && fitted.pixels >= g.W ? {...fitted, wholeRow: {PW: g.PW, OW: g.OW}} : fitted;
   const c8 = pref !== 'c4';
   const groups4 = tile ? tile.groups * Math.ceil(g.C / (4 * tile.groups)) : c8 ? 2 * Math.ceil(g.C / 8) : Math.ceil(g.C / 4);
   const kk = g.KH * g.KW;
@@ -708,8 +758,8 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   const wpref = kernelPrefs.convWeight;
   const chosen = typeof wpref === 'object' ? wpref : wpref === 'auto' ? CONV_GRAD_AUTO.weight : null;
   const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weight', g.W % 4 === 0 && g.PW % 4 === 0);
-  const tile = hoisted && {...hoisted, rows: weightGradRows(hoisted, g),
-    dyDirect4: kernelPrefs.convDyDirect4 && g.OW % 4 === 0 && hoisted.pixels % 4 === 0};
+  const tile = hoisted && withLanes({...hoisted, rows: weightGradRows(hoisted, g),
+    dyDirect4: kernelPrefs.convDyDirect4 && g.OW % 4 === 0 && hoisted.pixels % 4 === 0}, g.K);
   const taps8 = wpref !== 'cols4';
   const groups = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : taps8 ? Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const base = tile ? (groups / tile.groups) * g.C * Math.ceil(g.KH / tile.rows)
@@ -724,7 +774,9 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   let split = Math.max(1, Math.min(units, Math.ceil(target / base)));
   // The generated tile takes contiguous runs of ceil(units / split) pairs: no more parts than runs, none empty.
   if (tile) split = Math.ceil(units / Math.ceil(units / split));
-  const partial = empty([split, g.K, g.C, g.KH, g.KW]);
+  // The generated tile pads each of several parts to whole vec4s, which reduce_rows4 sums a vec4 at a time.
+  const rows4 = !!tile && split > 1;
+  const partial = rows4 ? empty([split, ceil4(g.K * ckk)]) : empty([split, g.K, g.C, g.KH, g.KW]);
   const padded = g.PH > 0 || g.PW > 0;
   if (tile) {
     // Where dy's rows are a multiple of 4 wide the tile reads it in place as vec4s of pixels (ConvTile.dyDirect4);
@@ -746,7 +798,7 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
       flops: convFlops(g), note: convNote(g)});
   }
   if (split === 1) return partial.viewAsDispose([g.K, g.C, g.KH, g.KW]);
-  const dw = reduceK('sum', partial, 1, split, g.K * ckk);
+  const dw = rows4 ? sumRows4K(partial, split, g.K * ckk) : reduceK('sum', partial, 1, split, g.K * ckk);
   partial.dispose();
   return dw.viewAsDispose([g.K, g.C, g.KH, g.KW]);
 }

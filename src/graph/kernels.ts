@@ -561,12 +561,16 @@ export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: nu
   // 12 and wider only where measured: the input gradient over rows of 12 (one step), and on llvmpipe the forward
   // over rows of 12, 24 or the whole row up to 24 (bench, interleaved after a warm-up round, ms: LeNet conv1 0.75 at
   // 8 pixels against 0.67 at 12 or 24; DANN's conv1 6.2-9.2 against 5.4 and 5.3; the CapsNet conv1's rows of 20,
-  // 7.5 against 4.8). Weight gradients keep 8 (LeNet conv1: 0.70 ms against 0.86 at 24; CapsNet conv1 5.1 against
-  // 5.9 at 20). SwiftShader's compiler keeps the smaller tiles: it ran out of memory on a large weight-gradient
-  // tile before (weightGradRows).
+  // 7.5 against 4.8). Weight gradients do not widen (LeNet conv1: 0.70 ms at 8 against 0.86 at 24; CapsNet conv1 5.1
+  // against 5.9 at 20). SwiftShader's compiler keeps the smaller tiles: it ran out of memory on a large
+  // weight-gradient tile before (weightGradRows).
   const wide = pass === 'forward' && onCompatCpu()
     ? [...new Set([12, 24, width])].filter((p) => p > 8 && p <= 24 && width % p === 0) : [];
-  const candidates = pass === 'input' && width % 12 === 0 ? [8, 6, 4, 12] : [8, 6, 4, ...wide];
+  // Weight gradients on llvmpipe take 4 (fewer loads per step, but fewer values live at once: bench, A/B
+  // interleaved, ms: LeNet conv2 1.10 -> 0.93 in three runs, conv1 0.55 -> 0.51 at best; DANN's conv1 and the
+  // CapsNet 9x9 first layers level).
+  const candidates = pass === 'weight' && onCompatCpu() ? [4]
+    : pass === 'input' && width % 12 === 0 ? [8, 6, 4, 12] : [8, 6, 4, ...wide];
   const pixels = t.pixels > 0 ? t.pixels : candidates.reduce((best, p) => (loads(p) < loads(best) ? p : best));
   return {...t, pixels, segments4: vec && pixels % 4 === 0};
 }

@@ -477,6 +477,57 @@ fn rows_to_nchw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   ry[i] = v;
 }
 
+// The forward lowered the other way round (conv2dGemmK, where the products' shapes favour it):
+//   Y [K, N*OH*OW] = W [K, C*KH*KW] @ cols^T, W read in place and cols^T [C*KH*KW, N*OH*OW] written by
+//   im2col_cols; kmajor_to_nchw adds the bias and lays Y out as NCHW.
+
+@group(0) @binding(1) var<storage, read> tx: array<f32>;
+@group(0) @binding(2) var<storage, read_write> tcols: array<f32>;  // [C*KH*KW][N*OH*OW]
+
+// Thread (c, kh, n, oh): the KW x OW values that input row feeds, into KW rows of cols^T (OW neighbours each).
+// Per-lane integer divisions are dear on CPU drivers: this grain needs five per thread (a vec4 per thread of four
+// scattered pixels needed twenty, and ran 28 ms against 12 on the PrimaryCaps conv).
+@compute @workgroup_size(WG)
+fn im2col_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= p.C * p.KH * p.N * p.OH) { return; }
+  let oh = i % p.OH;
+  let n = (i / p.OH) % p.N;
+  let kh = (i / (p.OH * p.N)) % p.KH;
+  let c = i / (p.OH * p.N * p.KH);
+  let rows = p.N * p.OH * p.OW;
+  let ih = i32(oh * p.SH + kh) - i32(p.PH);
+  let rowok = ih >= 0 && ih < i32(p.H);
+  let xrow = i32(((n * p.C + c) * p.H) * p.W) + ih * i32(p.W);
+  var o = (c * p.KH + kh) * p.KW * rows + (n * p.OH + oh) * p.OW;
+  for (var kw = 0u; kw < p.KW; kw++) {
+    for (var ow = 0u; ow < p.OW; ow++) {
+      let iw = i32(ow * p.SW + kw) - i32(p.PW);
+      var v = 0.0;
+      if (rowok && iw >= 0 && iw < i32(p.W)) { v = tx[u32(xrow + iw)]; }
+      tcols[o + ow] = v;
+    }
+    o += rows;
+  }
+}
+
+@group(0) @binding(1) var<storage, read> kyt: array<f32>;             // [K][N*OH*OW]
+@group(0) @binding(2) var<storage, read> kbias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> ky: array<f32>;        // [N][K][OH][OW]
+
+@compute @workgroup_size(WG)
+fn kmajor_to_nchw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let npix = p.OH * p.OW;
+  if (i >= p.N * p.K * npix) { return; }
+  let pix = i % npix;
+  let k = (i / npix) % p.K;
+  let n = i / (npix * p.K);
+  var v = kyt[k * p.N * npix + n * npix + pix];
+  if (HAS_BIAS) { v += kbias[k]; }
+  ky[i] = v;
+}
+
 @group(0) @binding(1) var<storage, read> tdy: array<f32>;             // [N][K][OH][OW]
 @group(0) @binding(2) var<storage, read_write> tpix: array<vec4<f32>>; // [N*OH*OW][groups4]
 

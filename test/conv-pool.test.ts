@@ -67,6 +67,8 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
   // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
   ['lowered to matmul', {convLowering: 'gemm'}],
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],
+  // The forward as W @ cols^T wherever N*OH*OW % 4 == 0 ('auto' takes it for large products only).
+  ['lowered to matmul, the forward transposed', {convLowering: 'gemm', convGemmTransposed: 'always'}],
   ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.MATMUL_CANDIDATES[0]}],
 ];
 async function withPrefs<T>(p: Partial<typeof wt.kernelPrefs>, f: () => Promise<T>): Promise<T> {

@@ -5,7 +5,7 @@ import {CONV2D, ELEMENTWISE, LAYOUT, MATMUL, POOL, RANDOM, REDUCE, REVERSAL, SOF
 import {empty, fmt, sizeOf, type Shape, type Tensor} from './tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from './op-codes.js';
 import {convBwdInputKernel, convBwdWeightKernel, convFwdKernel, type ConvTile} from './conv-gen.js';
-import {matmulTileKernel, narrowedTile, shapedTile, tileFits, tileGrid, type MatmulTile} from './matmul-gen.js';
+import {matmulTileKernel, narrowedTile, shapedPick, shapedTile, tileFits, tileGrid, type MatmulTile} from './matmul-gen.js';
 import type {BufferBinding} from '../gpu/runtime.js';
 
 export const contiguousStrides = (shape: Shape): number[] => {
@@ -117,6 +117,11 @@ export const kernelPrefs = {
    * thread holds every output channel and C * KH <= NATIVE_WEIGHT_ROWS (ConvTile.nativeWeights).
    */
   convNativeWeights: true,
+  /**
+   * A lowered forward as W @ cols^T (K rows) instead of cols @ W^T (N*OH*OW rows): 'auto' where the tuned tiles'
+   * model says the product runs faster that way round (convGemmTransposed()), 'always', or 'never'.
+   */
+  convGemmTransposed: 'auto' as 'auto' | 'always' | 'never',
 };
 
 /**
@@ -641,7 +646,42 @@ function im2colK(x: Tensor, g: Conv2dGeom): Tensor {
 export interface LoweredCols { cols: Tensor | null }
 const KEEP_COLS_BYTES = 64 * 2 ** 20;
 
+/**
+ * Whether a lowered forward runs as Y [K, N*OH*OW] = W @ cols^T (kernelPrefs.convGemmTransposed): W is read in
+ * place (no re-laid copy) and the product has K rows. 'auto' takes it where both products are large (the tuned
+ * large tile's rows) and the tiles' model (shapedPick: measured time x padded rows x padded columns) favours it:
+ * the CapsNet PrimaryCaps conv (256 -> 256, 9x9, stride 2, batch 8) computes 288 x 20736 x 256 the usual way, whose
+ * 288 rows the 256-row tile pads to 512, and 256 x 20736 x 288 transposed. Measured on llvmpipe (bench, median of 6
+ * replays): the product 139 -> 97 ms, and the weights' re-laying copy (12 ms) goes; the whole forward 185 -> 108 ms
+ * (A/B interleaved, 4 rounds). The weight gradient then lowers x again (it reads cols, not cols^T): ~12 ms.
+ */
+export function convGemmTransposed(g: Conv2dGeom): boolean {
+  const pref = kernelPrefs.convGemmTransposed;
+  const rows = g.N * g.OH * g.OW;
+  if (pref !== 'auto') return pref === 'always';
+  if (rows % 4 !== 0) return false;
+  if (tuned.device !== rt().device || g.K < tuned.largeFrom || rows < tuned.largeFrom) return false;
+  const usual = shapedPick(tuned.largeMs, rows, ceil4(g.K)), flipped = shapedPick(tuned.largeMs, g.K, rows);
+  return !!usual && !!flipped && flipped.cost < usual.cost;
+}
+
+/** The forward as W @ cols^T (convGemmTransposed). */
+function conv2dGemmTransposedK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
+  const ckk = g.C * g.KH * g.KW, rows = g.N * g.OH * g.OW;
+  const colsT = empty([ckk, rows]);
+  CONV2D.launch('im2col_cols', {buffers: [x.buffer, colsT.buffer], params: convParams(g, 1),
+    threads: g.C * g.KH * g.N * g.OH, note: convNote(g)});
+  const y = matmulK(matView(w, g.K, ckk), matView(colsT, ckk, rows));
+  colsT.dispose();
+  const out = empty([g.N, g.K, g.OH, g.OW]);
+  CONV2D.launch('kmajor_to_nchw', {buffers: [y.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
+    params: convParams(g, 1), threads: out.size, constants: {HAS_BIAS: bias ? 1 : 0}});
+  y.dispose();
+  return out;
+}
+
 function conv2dGemmK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, keep?: LoweredCols): Tensor {
+  if (convGemmTransposed(g)) return conv2dGemmTransposedK(x, w, bias, g);
   const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), kPad = ceil4(g.K), rows = g.N * g.OH * g.OW;
   const cols = im2colK(x, g);
   // W^T [C*KH*KW, K] zero-padded to [width, kPad]: padding must be zeros, not whatever the pooled buffer held.

@@ -56,13 +56,18 @@ const rowSpan = (t: MatmulTile): number => t.rows * (t.lanes === 'rows' ? t.wgx 
  * `fallback` where no candidate was measured.
  */
 export function shapedTile(ms: Record<string, number>, M: number, N: number, fallback: MatmulTile): MatmulTile {
-  let best = fallback, bestCost = Infinity;
+  return shapedPick(ms, M, N)?.tile ?? fallback;
+}
+
+/** shapedTile's pick and its modeled cost (measured ms x padded rows x padded columns); null: none measured. */
+export function shapedPick(ms: Record<string, number>, M: number, N: number): {tile: MatmulTile; cost: number} | null {
+  let best: {tile: MatmulTile; cost: number} | null = null;
   for (const t of MATMUL_CANDIDATES) {
     const time = ms[tileName(t)];
     if (!(time > 0)) continue;
     const r = rowSpan(t), c = columnSpan(t);
     const cost = time * Math.ceil(M / r) * r * Math.ceil(N / c) * c;
-    if (cost < bestCost) { best = t; bestCost = cost; }
+    if (!best || cost < best.cost) best = {tile: t, cost};
   }
   return best;
 }

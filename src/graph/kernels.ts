@@ -602,7 +602,7 @@ const matView = (t: Tensor, rows: number, cols: number): MatView =>
 
 /**
  * Whether a convolution pass runs as matrix products (`pass` names it; the rule is now one for all three). 'auto':
- * where the products are big enough for the matmul kernels' register tiles to beat the direct kernels: at least 24
+ * where the products are big enough for the matmul kernels' register tiles to beat the direct kernels: at least 64
  * output channels and 8 input channels. Measured on llvmpipe (bench/kernels.ts, 2-core machine, median of
  * replays, two interleaved rounds): lowering ran the CapsNet PrimaryCaps conv (32 -> 64, 9x9, stride 2) at
  * 42-58 / 61-86 / 49-59 ms (forward / input / weight gradient) against the direct kernels' 77-105 / 233-343 /
@@ -613,6 +613,13 @@ const matView = (t: Tensor, rows: number, cols: number): MatView =>
  * transpose against 30 plus 7 for im2col lowered (profiler, training step, shared cores). With 32 input channels
  * (PrimaryCaps, stride 2) the two were level (97 against 82 + 25 ms), so those stay lowered. DANN's conv1 (3 -> 32,
  * 5x5, `npm run bench:profile:dann`): weight gradient 22 + 4 ms direct against 48 + 11 lowered.
+ * The bar was 24 output channels until the generated tiles held only real lanes and whole rows (ConvTile.lanes,
+ * wholeRow; bench, A/B interleaved in one process, two runs, ms): DANN's conv2 (32 -> 48, 5x5, batch 64) then ran
+ * direct at 13.6-20.5 / 13.8 / 11.8 against lowered 17.8-26.5 / 20.7-21.0 / 23.9-24.4 (forward / input / weight
+ * gradient; the weight gradient's im2col included, ~3 ms, which a training step's forward would have kept).
+ * The small CapsNet's PrimaryCaps conv (32 -> 64, 9x9, stride 2) was level direct and lowered in the forward and
+ * weight gradient (0.96x, 0.98x); its stride-2 input gradient has no generated tile (direct 5.2x slower), and the
+ * paper's (256 -> 256) runs lowered 2.5x / 1.6x faster, so 64 output channels and more stay lowered.
  */
 export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'weight'): boolean {
   const pref = kernelPrefs.convLowering;
@@ -624,7 +631,7 @@ export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'wei
   const widest = Math.max(ceil4(g.C * g.KH * g.KW), ceil4(g.K));
   if (4 * rows * widest > rt().maxTensorBytes.bytes || rows > 65535 * 8) return false;
   if (pref === 'gemm') return true;
-  if (g.K < 24) return false;
+  if (g.K < 64) return false;
   return g.C >= 8;
 }
 

@@ -44,10 +44,13 @@ const shapes: Shape[] = [
   {name: 'dann conv1 3->32 5x5 28x28 b64', x: [64, 3, 28, 28], w: [32, 3, 5, 5], stride: 1, pad: 0},
   {name: 'dann conv2 32->48 5x5 12x12 b64', x: [64, 32, 12, 12], w: [48, 32, 5, 5], stride: 1, pad: 0},
 ];
-const rows: {kernel: string; shape: string; ms: number; gflops: number; share: number}[] = [];
+const rows: {kernel: string; shape: string; ms: number; gflops: number; share: number; shares: number[]}[] = [];
 const out: Record<string, number> = {};
 const mmN = Number(process.env.WGT_BENCH_MATMUL ?? 1024);
 const only = (process.env.WGT_BENCH_KERNELS ?? 'fwd,bwd_input,bwd_weight').split(',');
+// Rounds over the whole list: a kernel's figures are the medians of its rounds, so a burst of the host's noise
+// (these shared machines slow down 2x for seconds at a time) spoils one round of a kernel, not its result.
+const rounds = Math.max(1, Number(process.env.WGT_BENCH_ROUNDS ?? 3));
 // matmul is timed before the first kernel and again after each one: every kernel's share is against the mean of
 // the matmul rates just before and just after it (these shared 2-core machines drift by 2x within a minute, so one
 // matmul measurement at the start made shares swing from 26% to 171% between runs).
@@ -56,6 +59,8 @@ const mav: K.MatView = {t: ma, batch: 1, rows: mmN, cols: mmN, trans: false, bat
 const mbv: K.MatView = {t: mb, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
 const matmulRate = async () => 2 * mmN ** 3 / await timeKernel(() => { K.matmulK(mav, mbv); }, 2) / 1e9;
 const mmRates: number[] = [await matmulRate()];
+interface Case { kernel: string; shape: string; flops: number; reps: number; run: () => void; ms: number[]; shares: number[] }
+const cases: Case[] = [];
 for (const sh of shapes) {
   if (filter && !sh.name.includes(filter)) continue;
   if (process.env.WGT_BENCH_SKIP && sh.name.includes(process.env.WGT_BENCH_SKIP)) continue;
@@ -69,23 +74,36 @@ for (const sh of shapes) {
     ['bwd_input', () => { K.conv2dBwdInputK(dy, w, geom); }],
     ['bwd_weight', () => { K.conv2dBwdWeightK(x, dy, geom); }],
   ];
-  for (const [kname, f] of kernels) {
+  for (const [kname, run] of kernels) {
     if (!only.includes(kname)) continue;
     if (kname === 'bwd_input' && geom.C === 1) continue; // first layers need no input gradient
-    const s = await timeKernel(f, reps);
+    cases.push({kernel: kname, shape: sh.name, flops, reps, run, ms: [], shares: []});
+  }
+}
+for (let round = 0; round < rounds; round++) {
+  for (const c of cases) {
+    const s = await timeKernel(c.run, c.reps);
     const before = mmRates[mmRates.length - 1];
     mmRates.push(await matmulRate());
-    const share = (flops / s / 1e9) / ((before + mmRates[mmRates.length - 1]) / 2);
-    rows.push({kernel: `conv ${kname}`, shape: sh.name, ms: s * 1e3, gflops: flops / s / 1e9, share});
-    out[`${sh.name} ${kname}`] = flops / s / 1e9;
-    out[`${sh.name} ${kname} share`] = share;
+    c.ms.push(s * 1e3);
+    c.shares.push((c.flops / s / 1e9) / ((before + mmRates[mmRates.length - 1]) / 2));
   }
+}
+for (const c of cases) {
+  const ms = median(c.ms), share = median(c.shares);
+  rows.push({kernel: `conv ${c.kernel}`, shape: c.shape, ms, gflops: c.flops / ms / 1e6, share, shares: c.shares});
+  out[`${c.shape} ${c.kernel}`] = c.flops / ms / 1e6;
+  out[`${c.shape} ${c.kernel} share`] = share;
 }
 const mm = [...mmRates].sort((a, b) => a - b)[mmRates.length >> 1];
 out[`matmul${mmN}`] = mm;
 console.log(`\n${wt.formatReport(wt.adapter())}`);
 console.log(`matmul ${mmN}^3: ${mm.toFixed(2)} GFLOP/s (median of ${mmRates.length} measurements between the kernels, ${Math.min(...mmRates).toFixed(1)}-${Math.max(...mmRates).toFixed(1)})`);
-console.log('| kernel | shape | ms | GFLOP/s | vs matmul (timed next to it) |\n|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.kernel} | ${r.shape} | ${r.ms.toFixed(3)} | ${r.gflops.toFixed(2)} | ${(100 * r.share).toFixed(0)}% |`);
+console.log(`medians of ${rounds} rounds over the list; shares: each round's kernel rate against the matmul timed around it`);
+console.log('| kernel | shape | ms | GFLOP/s | vs matmul (timed next to it) | rounds |\n|---|---|---|---|---|---|');
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+for (const r of rows) {
+  console.log(`| ${r.kernel} | ${r.shape} | ${r.ms.toFixed(3)} | ${r.gflops.toFixed(2)} | ${pct(r.share)} | ${r.shares.map(pct).join(' ')} |`);
+}
 console.log('KERNELS ' + JSON.stringify({backend, ...out}));
 wt.shutdown();

@@ -60,10 +60,11 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
       convWeight: {groups: 2, pixels: 8, hoist: true}, convUniformWeights: 'storage', convSegments4: false,
       convStores4: false, convDyDirect4: false}],
   // 'auto' narrows its tiles to the real channels (ConvTile.lanes: LeNet's 6 of 8 lanes), drops an input gradient's
-  // padding columns over whole rows (ConvTile.wholeRow) and reads few, small weights in place (nativeWeights): the
-  // same tiles without any of the three.
-  ['auto without lane narrowing, whole-row input gradients or weights read in place',
-    {convLanes: false, convWholeRows: false, convNativeWeights: false}],
+  // padding columns over whole rows (ConvTile.wholeRow, strided too), reads few, small weights in place
+  // (nativeWeights) and leaves out a weight tile's bounds tests where nothing can fall outside (exact): the same
+  // tiles without any of the four.
+  ['auto without lane narrowing, whole-row input gradients, weights read in place or exact weight tiles',
+    {convLanes: false, convWholeRows: false, convNativeWeights: false, convExact: false}],
   // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
   ['lowered to matmul', {convLowering: 'gemm'}],
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],

@@ -59,9 +59,18 @@ export interface ConvTile {
    * column padding and dy's row width. Every segment column is then known when the kernel is generated, so the
    * columns that fall in the padding are neither loaded nor multiplied (LeNet's conv2, 12-wide rows from 8-wide dy
    * rows through 5 taps: a third of the multiply-adds had been on padding). Measured on llvmpipe (as `lanes`):
-   * that input gradient 1.084 -> 0.826 ms in the quietest of three runs (B/A 0.76-0.89).
+   * that input gradient 1.084 -> 0.826 ms in the quietest of three runs (B/A 0.76-0.89). With the strides (SH, SW;
+   * default 1) the tile serves strided convolutions too: pixel q takes tap kw only where q + PW - kw is a multiple
+   * of SW (known here), and the kernel rows step by SH from the one whose dy row is whole.
    */
-  wholeRow?: {PW: number; OW: number};
+  wholeRow?: {PW: number; OW: number; SH?: number; SW?: number};
+  /**
+   * Weight gradient only: set by the launcher where nothing the tile reads can fall outside its tensor or past its
+   * channels (no padding, OW a multiple of pixels, KH of rows, K of the thread's real channels). The bounds tests,
+   * clamps and selects around each load are then left out. Measured on llvmpipe (bench, A/B interleaved, three
+   * runs): LeNet conv2 0.93 -> 0.82 ms (B/A 0.87-0.90), DANN's conv1 at best 5.9 -> 5.0-5.4, LeNet conv1 level.
+   */
+  exact?: boolean;
   /**
    * Forward only, hoisting tiles that hold every output channel and read their weights as a uniform array: set by
    * the launcher where the input channels times kernel rows are few. The (c, kernel row) loops are then unrolled
@@ -141,7 +150,8 @@ function segment4(buf: string, floats: string, start: string, count: number, nam
  * forward (`needsHoist`; the gradient tiles always hold their segments), hold its segment across the taps.
  */
 function checkSegments4(t: ConvTile, needsHoist: boolean): void {
-  if (t.segments4 && !((t.hoist || !needsHoist) && t.pixels % 4 === 0)) {
+  // A whole-row input tile loads dy's rows from their starts: any pixel count.
+  if (t.segments4 && !((t.hoist || !needsHoist) && (t.pixels % 4 === 0 || t.wholeRow))) {
     throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: vec4 segments need ${needsHoist ? 'a hoisting tile of ' : ''}4k pixels`);
   }
   if (t.stores4 && t.pixels % 4 !== 0) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: vec4 stores need 4k pixels`);
@@ -176,6 +186,7 @@ interface RowStore {
   before?: string[]; plus?: string;
   /** out is an array of vec4s and offset a multiple of 4: store 4 neighbouring pixels at once (ConvTile.stores4). */
   vec4?: boolean;
+
 }
 function storeRows(t: ConvTile, o: RowStore): string[] {
   const L: string[] = [];
@@ -297,8 +308,8 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
 }
 
 /**
- * A stride-1 input-gradient tile (entry point `main`, 1-D launch; any padding), generated per kernel width `kw`
- * and declared at its first use. Thread (n, group of 4 * groups input channels, input row ih, `pixels`
+ * An input-gradient tile (entry point `main`, 1-D launch; any padding; strided only over whole rows, see
+ * ConvTile.wholeRow), generated per kernel width `kw` and declared at its first use. Thread (n, group of 4 * groups input channels, input row ih, `pixels`
  * neighbouring input columns from iw0): dx[n, c, ih, iw0 + q] = sum over k, kh, kw of
  * dy[n, k, ih + PH - kh, iw0 + q + PW - kw] * w[k, c, kh, kw], taps outside dy contributing zero. For each (kh, k)
  * the dy row segment of columns iw0 + PW - (KW - 1) .. iw0 + PW + pixels - 1 is loaded once and serves all KW taps.
@@ -306,66 +317,114 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
  */
 export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0): ConvTileKernel {
   const whole = t.wholeRow;
-  const name = `in-${convTileName(t)}-kw${kw}${whole ? `-row${whole.PW}_${whole.OW}` : ''}${uniformSuffix(uniformWeights)}`;
+  const sh = whole?.SH ?? 1, sw = whole?.SW ?? 1;
+  const strides = sh > 1 || sw > 1 ? `s${sh}x${sw}` : '';
+  const name = `in-${convTileName(t)}-kw${kw}${whole ? `-row${whole.PW}_${whole.OW}${strides}` : ''}${uniformSuffix(uniformWeights)}`;
   checkSegments4(t, false);
   const bindings = [`@group(0) @binding(1) var<storage, read> bdy: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     weightBinding('bw', uniformWeights),
     `@group(0) @binding(3) var<storage, read_write> bdx: array<${outType(t)}>;`];
-  return declare(name, bindings, () => {
-    const G = t.groups, P = t.pixels, S = P + kw - 1;
-    const gg = realGroups(t), pp = [...Array(P).keys()], ss = [...Array(S).keys()];
-    const L = rowTiles(P, G, 'p.H', 'p.W', 'cg', 'ih', 'iw0');
-    // Segment column j is dy column iw0 + PW + j - (KW - 1); outside dy it reads a clamped column, multiplied by 0.
-    // Over whole rows (iw0 = 0) the columns outside dy are known here (live(j) false): no load, no multiply-add.
-    const live = (j: number) => !whole || (whole.PW + j - (kw - 1) >= 0 && whole.PW + j - (kw - 1) < whole.OW);
-    if (!whole) for (const j of ss) {
-      L.push(`  let o${j} = i32(iw0 + p.PW + ${j}u) - ${kw - 1};`);
-      L.push(`  let c${j} = u32(clamp(o${j}, 0, i32(p.OW) - 1));`);
-      L.push(`  let m${j} = o${j} >= 0 && o${j} < i32(p.OW);`);
+  return declare(name, bindings, () => (whole ? wholeRowInputBody(t, kw, whole) : segmentInputBody(t, kw)));
+}
+
+/** The input-gradient tile over row segments (any width; stride 1): see convBwdInputKernel. */
+function segmentInputBody(t: ConvTile, kw: number): string[] {
+  const G = t.groups, P = t.pixels, S = P + kw - 1;
+  const gg = realGroups(t), pp = [...Array(P).keys()], ss = [...Array(S).keys()];
+  const L = rowTiles(P, G, 'p.H', 'p.W', 'cg', 'ih', 'iw0');
+  // Segment column j is dy column iw0 + PW + j - (KW - 1); outside dy it reads a clamped column, multiplied by 0.
+  for (const j of ss) {
+    L.push(`  let o${j} = i32(iw0 + p.PW + ${j}u) - ${kw - 1};`);
+    L.push(`  let c${j} = u32(clamp(o${j}, 0, i32(p.OW) - 1));`);
+    L.push(`  let m${j} = o${j} >= 0 && o${j} < i32(p.OW);`);
+  }
+  for (const g of gg) for (const q of pp) L.push(`  var a${g}_${q} = ${laneType(groupLanes(t, g))}(0.0);`);
+  L.push('  let dyplane = p.OH * p.OW;');
+  L.push('  let wstep = p.KH * p.KW * p.groups4;');
+  L.push('  for (var kh = 0u; kh < p.KH; kh++) {');
+  L.push('    let th = i32(ih + p.PH) - i32(kh);');
+  L.push('    if (th < 0 || th >= i32(p.OH)) { continue; }');
+  L.push('    var dyi = n * p.K * dyplane + u32(th) * p.OW;');
+  L.push(`    var wi = kh * p.KW * p.groups4 + ${G}u * cg;`);
+  L.push('    for (var k = 0u; k < p.K; k++) {');
+  // select, not a product with 0: a clamped column holding Inf must still contribute exactly 0.
+  // With vec4 segments (OW % 4 == 0, (KW - 1 - PW) % 4 == 0, pixels % 4 == 0) the segment starts 4-aligned.
+  if (t.segments4) {
+    L.push(...segment4('bdy', 'p.N * p.K * p.OH * p.OW', `i32(dyi + iw0 + p.PW) - ${kw - 1}`, S, 'y', '      '));
+    for (const j of ss) L.push(`      let d${j} = select(0.0, y${j}v, m${j});`);
+  } else {
+    for (const j of ss) L.push(`      let d${j} = select(0.0, bdy[dyi + c${j}], m${j});`);
+  }
+  for (let k = 0; k < kw; k++) {
+    for (const g of gg) L.push(`      let w${k}_${g} = bw[wi + ${k}u * p.groups4 + ${g}u]${narrow(groupLanes(t, g))};`);
+    for (const q of pp) for (const g of gg) L.push(`      a${g}_${q} += d${q + kw - 1 - k} * w${k}_${g};`);
+  }
+  L.push('      dyi += dyplane;');
+  L.push('      wi += wstep;');
+  L.push('    }');
+  L.push('  }');
+  L.push('  let npix = p.H * p.W;');
+  L.push(...storeRows(t, {chan: 'c', group: 'cg', bound: 'p.C', out: 'bdx',
+    offset: '(n * p.C + c) * npix + ih * p.W + iw0', col0: 'iw0', width: 'p.W', vec4: t.stores4}));
+  return L;
+}
+
+/**
+ * The input-gradient tile over whole rows (ConvTile.wholeRow): thread (n, channel group, row ih). Each pixel's dy
+ * column per tap is known here (dyCol: -1 for none, outside dy or between strided columns), so dy values are named
+ * by column and a missing one is neither loaded nor multiplied. (Two rows SH apart per thread, sharing each weight
+ * load, measured 1.7x slower on llvmpipe: twice the accumulators.)
+ */
+function wholeRowInputBody(t: ConvTile, kw: number, whole: {PW: number; OW: number; SH?: number; SW?: number}): string[] {
+  const G = t.groups, P = t.pixels, sh = whole.SH ?? 1, sw = whole.SW ?? 1;
+  const gg = realGroups(t), pp = [...Array(P).keys()];
+  const dyCol = (q: number, k: number): number => {
+    const c = q + whole.PW - k;
+    return c >= 0 && c % sw === 0 && c / sw < whole.OW ? c / sw : -1;
+  };
+  // Neighbouring threads take neighbouring images of one row, not neighbouring rows: the lanes of a SIMD batch then
+  // run the same kernel rows (under a stride of 2 rows of either parity take different ones, and the edge rows
+  // fewer), where a CPU driver runs divergent lanes' loops for the union of their trips. Measured on llvmpipe (bench,
+  // A/B interleaved): the small CapsNet's PrimaryCaps input gradient (stride 2) 21.8 -> 19.5 ms.
+  const L = [
+    `  let ng = p.groups4 / ${G}u;`,
+    '  if (i >= p.N * ng * p.H) { return; }',
+    '  let n = i % p.N;',
+    '  let cg = (i / p.N) % ng;',
+    '  let ih = i / (p.N * ng);',
+    '  let iw0 = 0u;',
+  ];
+  for (const g of gg) for (const q of pp) L.push(`  var a${g}_${q} = ${laneType(groupLanes(t, g))}(0.0);`);
+  L.push('  let dyplane = p.OH * p.OW;');
+  L.push('  let wstep = p.KH * p.KW * p.groups4;');
+  // The kernel rows whose dy row is whole: th = ih + PH - kh a multiple of SH.
+  L.push(`  for (var kh = (ih + p.PH) % ${sh}u; kh < p.KH; kh += ${sh}u) {`);
+  L.push('    let th = i32(ih + p.PH) - i32(kh);');
+  L.push(`    if (th < 0 || th >= i32(p.OH) * ${sh}) { continue; }`);
+  L.push(`    var dyi = n * p.K * dyplane + u32(th) / ${sh}u * p.OW;`);
+  L.push(`    var wi = kh * p.KW * p.groups4 + ${G}u * cg;`);
+  L.push('    for (var k = 0u; k < p.K; k++) {');
+  // The columns some pixel reads; with vec4 segments (OW % 4 == 0) dy's row starts 4-aligned.
+  const used = [...new Set(pp.flatMap((q) => [...Array(kw).keys()].map((k) => dyCol(q, k))))].filter((c) => c >= 0);
+  if (t.segments4) for (const m of new Set(used.map((c) => c >> 2))) L.push(`      let y${m} = bdy[dyi / 4u + ${m}u];`);
+  for (const c of used.sort((a, b) => a - b)) {
+    L.push(`      let d${c} = ${t.segments4 ? `y${c >> 2}[${c & 3}]` : `bdy[dyi + ${c}u]`};`);
+  }
+  for (let k = 0; k < kw; k++) {
+    for (const g of gg) L.push(`      let w${k}_${g} = bw[wi + ${k}u * p.groups4 + ${g}u]${narrow(groupLanes(t, g))};`);
+    for (const q of pp) {
+      const d = dyCol(q, k);
+      if (d >= 0) for (const g of gg) L.push(`      a${g}_${q} += d${d} * w${k}_${g};`);
     }
-    for (const g of gg) for (const q of pp) L.push(`  var a${g}_${q} = ${laneType(groupLanes(t, g))}(0.0);`);
-    L.push('  let dyplane = p.OH * p.OW;');
-    L.push('  let wstep = p.KH * p.KW * p.groups4;');
-    L.push('  for (var kh = 0u; kh < p.KH; kh++) {');
-    L.push('    let th = i32(ih + p.PH) - i32(kh);');
-    L.push('    if (th < 0 || th >= i32(p.OH)) { continue; }');
-    L.push('    var dyi = n * p.K * dyplane + u32(th) * p.OW;');
-    L.push(`    var wi = kh * p.KW * p.groups4 + ${G}u * cg;`);
-    L.push('    for (var k = 0u; k < p.K; k++) {');
-    // select, not a product with 0: a clamped column holding Inf must still contribute exactly 0.
-    // With vec4 segments (OW % 4 == 0, (KW - 1 - PW) % 4 == 0, pixels % 4 == 0) the segment starts 4-aligned.
-    if (whole) {
-      // The live columns lie inside dy's row; with vec4 segments a vec4 holding one lies wholly inside it.
-      const first = whole.PW - (kw - 1);
-      for (let m = 0; m < Math.ceil(S / 4); m++) {
-        if (t.segments4 && [0, 1, 2, 3].some((d) => live(4 * m + d))) {
-          L.push(`      let y${m} = bdy[(dyi + ${4 * m + first}u) / 4u];`);
-        }
-      }
-      for (const j of ss.filter(live)) {
-        L.push(`      let d${j} = ${t.segments4 ? `y${j >> 2}[${j & 3}]` : `bdy[dyi + ${j + first}u]`};`);
-      }
-    } else if (t.segments4) {
-      L.push(...segment4('bdy', 'p.N * p.K * p.OH * p.OW', `i32(dyi + iw0 + p.PW) - ${kw - 1}`, S, 'y', '      '));
-      for (const j of ss) L.push(`      let d${j} = select(0.0, y${j}v, m${j});`);
-    } else {
-      for (const j of ss) L.push(`      let d${j} = select(0.0, bdy[dyi + c${j}], m${j});`);
-    }
-    for (let k = 0; k < kw; k++) {
-      for (const g of gg) L.push(`      let w${k}_${g} = bw[wi + ${k}u * p.groups4 + ${g}u]${narrow(groupLanes(t, g))};`);
-      for (const q of pp) {
-        if (live(q + kw - 1 - k)) for (const g of gg) L.push(`      a${g}_${q} += d${q + kw - 1 - k} * w${k}_${g};`);
-      }
-    }
-    L.push('      dyi += dyplane;');
-    L.push('      wi += wstep;');
-    L.push('    }');
-    L.push('  }');
-    L.push('  let npix = p.H * p.W;');
-    L.push(...storeRows(t, {chan: 'c', group: 'cg', bound: 'p.C', out: 'bdx',
-      offset: '(n * p.C + c) * npix + ih * p.W + iw0', col0: 'iw0', width: 'p.W', vec4: t.stores4}));
-    return L;
-  });
+  }
+  L.push('      dyi += dyplane;');
+  L.push('      wi += wstep;');
+  L.push('    }');
+  L.push('  }');
+  L.push('  let npix = p.H * p.W;');
+  L.push(...storeRows(t, {chan: 'c', group: 'cg', bound: 'p.C', out: 'bdx',
+    offset: '(n * p.C + c) * npix + ih * p.W + iw0', col0: 'iw0', width: 'p.W', vec4: t.stores4}));
+  return L;
 }
 
 /**
@@ -381,7 +440,7 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
   if (!(Number.isInteger(rows) && rows >= 1)) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: rows must be a positive integer, got ${rows}`);
   const direct = !!t.dyDirect4;
   const name = `w-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}${rows > 1 ? `r${rows}` : ''}${direct ? 'd' : ''}` +
-    `${t.lanes ? `l${t.lanes}` : ''}-kw${kw}s${sw}`;
+    `${t.lanes ? `l${t.lanes}` : ''}${t.exact ? 'x' : ''}-kw${kw}s${sw}`;
   checkSegments4(t, false);
   if (direct && t.pixels % 4 !== 0) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: reading dy in place needs 4k pixels`);
   const bindings = [`@group(0) @binding(1) var<storage, read> wx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
@@ -414,7 +473,10 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     L.push('  for (var f = f0; f < f1; f++) {');
     L.push('      let n = f / p.OH;');
     L.push('      let oh = f % p.OH;');
-    if (R === 1) {
+    const exact = !!t.exact;
+    if (exact) {
+      for (const r of rr) L.push(`      let xrow${R > 1 ? r : ''} = ((n * p.C + c) * p.H + oh * p.SH + kh0 + ${r}u) * p.W;`);
+    } else if (R === 1) {
       L.push('      let ih = i32(oh * p.SH + kh0) - i32(p.PH);');
       L.push('      if (ih < 0 || ih >= i32(p.H)) { continue; }');
       L.push('      let xrow = ((n * p.C + c) * p.H + u32(ih)) * p.W;');
@@ -430,8 +492,8 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
       // Channel j of the thread's 4 * G: its dy row (clamped to channel K - 1; masked past K).
       for (let j = 0; j < realChannels; j++) {
         L.push(`      let k${j} = ${4 * G}u * kg + ${j}u;`);
-        L.push(`      let k${j}ok = k${j} < p.K;`);
-        L.push(`      let k${j}row = ((n * p.K + min(k${j}, p.K - 1u)) * p.OH + oh) * (p.OW / 4u);`);
+        if (!exact) L.push(`      let k${j}ok = k${j} < p.K;`);
+        L.push(`      let k${j}row = ((n * p.K + ${exact ? `k${j}` : `min(k${j}, p.K - 1u)`}) * p.OH + oh) * (p.OW / 4u);`);
       }
     } else {
       L.push(`      let dyrow = (n * p.OH + oh) * p.OW * p.groups4 + ${G}u * kg;`);
@@ -441,6 +503,10 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     if (direct) {
       // OW % 4 == 0 and ow0 % 4 == 0: each vec4 of 4 pixels lies wholly inside the row or wholly past its end.
       for (let m = 0; m < P / 4; m++) {
+        if (exact) {
+          for (let j = 0; j < realChannels; j++) L.push(`        let v${j}_${m} = wdy[k${j}row + ow0 / 4u + ${m}u];`);
+          continue;
+        }
         L.push(`        let m${m}ok = ow0 + ${4 * m}u < p.OW;`);
         L.push(`        let m${m}i = min(ow0 / 4u + ${m}u, p.OW / 4u - 1u);`);
         for (let j = 0; j < realChannels; j++) {
@@ -464,10 +530,21 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
         }
       }
     }
-    for (const j of ss) L.push(`        let x${j}c = i32(ow0 * ${sw}u + ${j}u) - i32(p.PW);`);
+    if (!exact) for (const j of ss) L.push(`        let x${j}c = i32(ow0 * ${sw}u + ${j}u) - i32(p.PW);`);
     for (const r of rr) {
       const row = R > 1 ? `xrow${r}` : 'xrow', sx = R > 1 ? `s${r}_` : 's', seg = R > 1 ? `x${r}_` : 'x';
       const rowOk = R > 1 ? ` && ok${r}` : '';
+      if (exact) {
+        // The segment lies inside its row; with vec4s (W % 4 == 0) each one it touches does too.
+        if (t.segments4) {
+          for (let m = 0; m < Math.ceil(S / 4); m++) L.push(`        let ${seg}m${m} = wx[(${row} + ow0 * ${sw}u) / 4u + ${m}u];`);
+          for (const j of ss) L.push(`        let ${sx}${j} = ${seg}m${j >> 2}[${j & 3}];`);
+        } else {
+          for (const j of ss) L.push(`        let ${sx}${j} = wx[${row} + ow0 * ${sw}u + ${j}u];`);
+        }
+        for (const k of kk) for (const q of pp) for (const g of gg) L.push(`        ${acc(r, k, g)} += ${sx}${q * sw + k} * d${q}_${g};`);
+        continue;
+      }
       // Input column of segment entry j: ow0 * SW + j - PW; outside the row it reads a clamped column times 0.
       // With vec4 segments (W % 4 == 0, PW % 4 == 0, pixels % 4 == 0) the segment starts 4-aligned.
       if (t.segments4) L.push(...segment4('wx', 'p.N * p.C * p.H * p.W', `i32(${row} + ow0 * ${sw}u) - i32(p.PW)`, S, seg, '        '));

@@ -122,6 +122,8 @@ export const kernelPrefs = {
    * model says the product runs faster that way round (convGemmTransposed()), 'always', or 'never'.
    */
   convGemmTransposed: 'auto' as 'auto' | 'always' | 'never',
+  /** The generated weight-gradient tile leaves out its bounds tests where nothing can fall outside (ConvTile.exact). */
+  convExact: true,
 };
 
 /**
@@ -505,6 +507,9 @@ function dummyBuffer(): GPUBuffer {
  */
 export const NATIVE_WEIGHT_ROWS = 8;
 
+/** The widest rows a strided input gradient's whole-row tile takes (one thread per row: its accumulators). */
+export const WHOLE_ROW_MAX = 24;
+
 /**
  * The generated forward tile 'auto' uses for unpadded convolutions (else conv_fwd8). Measured on llvmpipe
  * (bench/kernels.ts, loaded 2-core machine): 8 channels x 8 pixels ran LeNet conv1 at 6.4 GFLOP/s and conv2 at
@@ -619,7 +624,10 @@ const matView = (t: Tensor, rows: number, cols: number): MatView =>
  * gradient; the weight gradient's im2col included, ~3 ms, which a training step's forward would have kept).
  * The small CapsNet's PrimaryCaps conv (32 -> 64, 9x9, stride 2) was level direct and lowered in the forward and
  * weight gradient (0.96x, 0.98x); its stride-2 input gradient has no generated tile (direct 5.2x slower), and the
- * paper's (256 -> 256) runs lowered 2.5x / 1.6x faster, so 64 output channels and more stay lowered.
+ * paper's (256 -> 256) runs lowered 2.5x / 1.6x faster, so 64 output channels and more stay lowered. Input
+ * gradients lower from 128 output channels where a generated tile applies (stride 1, or whole rows up to
+ * WHOLE_ROW_MAX wide at any stride: ConvTile.wholeRow): the small PrimaryCaps' ran 19.5 ms on it against 25.0
+ * lowered, the paper's 170 against 145 (bench, A/B interleaved).
  */
 export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'weight'): boolean {
   const pref = kernelPrefs.convLowering;
@@ -631,8 +639,10 @@ export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'wei
   const widest = Math.max(ceil4(g.C * g.KH * g.KW), ceil4(g.K));
   if (4 * rows * widest > rt().maxTensorBytes.bytes || rows > 65535 * 8) return false;
   if (pref === 'gemm') return true;
-  if (g.K < 64) return false;
-  return g.C >= 8;
+  if (g.C < 8) return false;
+  // Input gradients have a generated tile at stride 1 and over whole rows up to WHOLE_ROW_MAX wide.
+  const tiled = pass === 'input' && ((g.SH === 1 && g.SW === 1) || g.W <= WHOLE_ROW_MAX);
+  return g.K >= (tiled ? 128 : 64);
 }
 
 /** The lowered input: [N*OH*OW, C*KH*KW rounded up to 4], padding columns zero. */
@@ -779,11 +789,17 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const dx = empty([g.N, g.C, g.H, g.W]);
   const pref = kernelPrefs.convInput;
   const stride1 = g.SH === 1 && g.SW === 1;
-  const chosen = !stride1 ? null : typeof pref === 'object' ? pref : pref === 'auto' ? CONV_GRAD_AUTO.input : null;
-  // dy's segment starts at column iw0 + PW - (KW - 1): 4-aligned when that offset and dy's rows are.
-  const fitted = chosen && withLanes(withStores4(hoistedPixels(chosen, g.W, g.KW, 1, 'input',
-    g.OW % 4 === 0 && (g.KW - 1 - g.PW) % 4 === 0), g.W), g.C);
-  const tile = fitted && kernelPrefs.convWholeRows && fitted.pixels >= g.W ? {...fitted, wholeRow: {PW: g.PW, OW: g.OW}} : fitted;
+  // Strided: only the whole-row tile, one row per thread (ConvTile.wholeRow).
+  const strided = !stride1 && kernelPrefs.convWholeRows && g.W <= WHOLE_ROW_MAX;
+  const chosen = !stride1 && !strided ? null : typeof pref === 'object' ? pref : pref === 'auto' ? CONV_GRAD_AUTO.input : null;
+  // dy's segment starts at column iw0 + PW - (KW - 1): 4-aligned when that offset and dy's rows are; over whole
+  // rows it starts at dy's row.
+  const sized = chosen && (strided ? {...chosen, pixels: g.W} : hoistedPixels(chosen, g.W, g.KW, 1, 'input',
+    g.OW % 4 === 0 && (g.KW - 1 - g.PW) % 4 === 0));
+  const fitted = sized && withLanes(withStores4(sized, g.W), g.C);
+  const tile = fitted && kernelPrefs.convWholeRows && fitted.pixels >= g.W
+    ? {...fitted, wholeRow: {PW: g.PW, OW: g.OW, SH: g.SH, SW: g.SW},
+      segments4: kernelPrefs.convSegments4 && chosen!.segments4 !== false && g.OW % 4 === 0} : fitted;
   const c8 = pref !== 'c4';
   const groups4 = tile ? tile.groups * Math.ceil(g.C / (4 * tile.groups)) : c8 ? 2 * Math.ceil(g.C / 8) : Math.ceil(g.C / 4);
   const kk = g.KH * g.KW;
@@ -809,8 +825,10 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   const wpref = kernelPrefs.convWeight;
   const chosen = typeof wpref === 'object' ? wpref : wpref === 'auto' ? CONV_GRAD_AUTO.weight : null;
   const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weight', g.W % 4 === 0 && g.PW % 4 === 0);
-  const tile = hoisted && withLanes({...hoisted, rows: weightGradRows(hoisted, g),
+  const laned = hoisted && withLanes({...hoisted, rows: weightGradRows(hoisted, g),
     dyDirect4: kernelPrefs.convDyDirect4 && g.OW % 4 === 0 && hoisted.pixels % 4 === 0}, g.K);
+  const tile = laned && {...laned, exact: kernelPrefs.convExact && g.PH === 0 && g.PW === 0 &&
+    g.OW % laned.pixels === 0 && g.KH % laned.rows === 0 && g.K % (laned.lanes ?? 4 * laned.groups) === 0};
   const taps8 = wpref !== 'cols4';
   const groups = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : taps8 ? Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const base = tile ? (groups / tile.groups) * g.C * Math.ceil(g.KH / tile.rows)

@@ -69,19 +69,21 @@ t('rand is seeded and uniform', async () => {
   assert.ok(Math.abs(m - 0.5) < 0.02 && a.every((v) => v >= 0 && v < 1));
 });
 // Permutes that are (batched) 2-D transposes run on transpose4 where every size and stride is a multiple of 4 (after
-// merging dimensions: NCHW -> NHWC is a batched [C, H*W] transpose), else on copy_main; both must agree with the
-// reference, with the kernel preference on and off.
-for (const transpose4 of [true, false]) {
-  t(`permutes that are transposes (transpose4 ${transpose4 ? 'on' : 'off'}): multiples of 4, and not`, async () => {
-    const prev = wt.kernelPrefs.transpose4;
-    wt.kernelPrefs.transpose4 = transpose4;
+// merging dimensions: NCHW -> NHWC is a batched [C, H*W] transpose), else on transpose_rows where dst's rows are at
+// most TRANSPOSE_ROWS_MAX long, else on copy_main; all must agree with the reference, with the kernel preferences
+// on and off. [3, 70] -> [70, 3] writes rows of 3; [70, 3] -> [3, 70] rows of 70 (past the bound: copy_main).
+for (const transpose4 of [true, false]) for (const transposeRows of [true, false]) {
+  t(`permutes that are transposes (transpose4 ${transpose4 ? 'on' : 'off'}, transpose_rows ${transposeRows ? 'on' : 'off'})`, async () => {
+    const prev = {...wt.kernelPrefs};
+    Object.assign(wt.kernelPrefs, {transpose4, transposeRows});
     try {
       for (const [shape, dims] of [[[8, 12], [1, 0]], [[3, 8, 12], [0, 2, 1]], [[4, 8, 3, 4], [0, 2, 3, 1]],
-        [[12, 1, 8], [2, 1, 0]], [[2, 6, 10], [0, 2, 1]], [[5, 4, 8], [0, 2, 1]]] as [number[], number[]][]) {
+        [[12, 1, 8], [2, 1, 0]], [[2, 6, 10], [0, 2, 1]], [[5, 4, 8], [0, 2, 1]], [[3, 70], [1, 0]], [[70, 3], [1, 0]],
+        [[4, 6, 1, 25], [0, 3, 2, 1]]] as [number[], number[]][]) {
         await checkOp({name: `permute ${shape} -> ${dims}`, inputs: [R.randomNd(shape, 76)], gpu: ([x]) => wt.permute(x, dims),
           ref: ([x]) => R.permute(x, dims)});
       }
-    } finally { wt.kernelPrefs.transpose4 = prev; }
+    } finally { Object.assign(wt.kernelPrefs, prev); }
   });
 }
 t('large cases: permute [32,6,24,24] -> [0,2,3,1], concat, gather of 3000 rows', async () => {

@@ -90,6 +90,8 @@ export const kernelPrefs = {
   convDyDirect4: true,
   /** Strided copies that are 2-D transposes with sizes and strides multiples of 4 by transpose4 (false: copy_main). */
   transpose4: true,
+  /** Other 2-D transposes whose dst rows are short by transpose_rows (false: copy_main). */
+  transposeRows: true,
   /** Unbroadcast unary and binary ops and fills over n % 4 == 0 elements as vec4s (false: one element per thread). */
   elementwiseVec4: true,
   /**
@@ -192,11 +194,12 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
 
 // ---- data movement ----
 /**
- * A strided copy that is a batched 2-D transpose with both inner strides 1, as transpose4's params (null where it
- * is not one, or where a size, stride or offset is not a multiple of 4): dst[b][i][j] = src[b][j][i].
+ * A strided copy that is a batched 2-D transpose with both inner strides 1, as the params of transpose4 (`vec4`:
+ * every size, stride and offset a multiple of 4) or transpose_rows (dst's rows at most TRANSPOSE_ROWS_MAX long);
+ * null where it is neither: dst[b][i][j] = src[b][j][i].
  */
 function transposeParams(shape0: Shape, a0: number[], o0: number[], inOffset: number, outOffset: number) {
-  if (!kernelPrefs.transpose4) return null;
+  if (!kernelPrefs.transpose4 && !kernelPrefs.transposeRows) return null;
   // Size-1 dimensions dropped, and neighbouring dimensions merged where both sides hold them as one run (a
   // permute of NCHW to NHWC is then a batched transpose of [C, H*W]).
   const shape: number[] = [], a: number[] = [], o: number[] = [];
@@ -216,18 +219,29 @@ function transposeParams(shape0: Shape, a0: number[], o0: number[], inOffset: nu
   const t = o[r - 1] === 1 && a[r - 2] === 1 ? {I: R, J: C, dst_rs: o[r - 2], src_rs: a[r - 1]}
     : a[r - 1] === 1 && o[r - 2] === 1 ? {I: C, J: R, dst_rs: o[r - 1], src_rs: a[r - 2]} : null;
   if (!t || t.dst_rs === 1 || t.src_rs === 1) return null;
-  if (![t.I, t.J, t.dst_rs, t.src_rs, sbs, dbs, inOffset, outOffset].every((v) => v % 4 === 0)) return null;
-  return {batch, bi: t.I / 4, bj: t.J / 4, src_rs: t.src_rs / 4, dst_rs: t.dst_rs / 4, src_bs: sbs / 4, dst_bs: dbs / 4,
-    src_off: inOffset / 4, dst_off: outOffset / 4};
+  if (kernelPrefs.transpose4 && [t.I, t.J, t.dst_rs, t.src_rs, sbs, dbs, inOffset, outOffset].every((v) => v % 4 === 0)) {
+    return {vec4: true, params: {batch, bi: t.I / 4, bj: t.J / 4, src_rs: t.src_rs / 4, dst_rs: t.dst_rs / 4,
+      src_bs: sbs / 4, dst_bs: dbs / 4, src_off: inOffset / 4, dst_off: outOffset / 4}};
+  }
+  if (!kernelPrefs.transposeRows || t.J > TRANSPOSE_ROWS_MAX) return null;
+  return {vec4: false, params: {batch, bi: t.I, bj: t.J, src_rs: t.src_rs, dst_rs: t.dst_rs, src_bs: sbs, dst_bs: dbs,
+    src_off: inOffset, dst_off: outOffset}};
 }
+/** The longest dst rows transpose_rows takes (a thread writes one: long ones would leave too few threads). */
+export const TRANSPOSE_ROWS_MAX = 64;
 
 /** Strided copy: iterate `shape`, read src[inOffset + idx.inStrides], write dst[outOffset + idx.outStrides]. */
 export function copyK(src: Tensor, dst: Tensor, shape: Shape, inStrides: number[], outStrides: number[], inOffset = 0, outOffset = 0): void {
   const n = sizeOf(shape);
   if (!n) return;
   const tp = src.dtype === 'f32' && dst.dtype === 'f32' ? transposeParams(shape, inStrides, outStrides, inOffset, outOffset) : null;
+  if (tp?.vec4) {
+    const p = tp.params;
+    LAYOUT.launch('transpose4', {buffers: [src.buffer, dst.buffer], threads: p.batch * p.bi * p.bj, params: p});
+    return;
+  }
   if (tp) {
-    LAYOUT.launch('transpose4', {buffers: [src.buffer, dst.buffer], threads: tp.batch * tp.bi * tp.bj, params: tp});
+    LAYOUT.launch('transpose_rows', {buffers: [src.buffer, dst.buffer], threads: tp.params.batch * tp.params.bi, params: tp.params});
     return;
   }
   // copy_main: one thread per run of COPY_RUN elements (shaders/layout.wgsl).
@@ -541,12 +555,16 @@ const onCompatCpu = (): boolean => rt().ctx.report.isCpu && rt().ctx.report.feat
 
 /**
  * Kernel rows per weight-gradient thread (ConvTile.rows): as given, or for 0 as many as keep R * KW * groups
- * accumulators within 64 vec4s (LeNet's 5x5 kernels: all 5 rows; 9x9: 3). Only on llvmpipe (a CPU adapter in
- * compatibility mode), where it was measured: SwiftShader's shader compiler ran out of memory (24 GB) on the
- * CapsNet tests' 9x9 tile with 3 rows, so other adapters keep one row per thread.
+ * accumulators within 64 vec4s (LeNet's 5x5 kernels: all 5 rows; 9x9: 3). On llvmpipe (a CPU adapter in
+ * compatibility mode), where it was measured. SwiftShader's shader compiler ran out of memory (24 GB) on the
+ * CapsNet tests' 9x9 tile with 3 rows (and past 4.8 GB on a padded, strided 3x3 tile with 3 rows), and 2 rows of a
+ * 9x9 kernel ran slower there (the small CapsNet's conv1, 30.6 against 27.4 ms). So other CPU adapters take every
+ * row only where KH * KW * groups <= 50 vec4s and the tile is exact (ConvTile.exact: no bounds tests; the launcher
+ * checks): 5x5 kernels, LeNet's conv1 5.6 -> 4.0 ms, conv2 16.4 -> 11.1, DANN's conv1 66-92 -> 43-49 (A/B
+ * interleaved, compiled in 0.24 GB). Elsewhere one row; GPUs keep one row (not measured).
  */
 export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
-  if (!onCompatCpu()) return 1;
+  if (!onCompatCpu()) return rt().ctx.report.isCpu && g.KH * g.KW * t.groups <= 50 ? g.KH : 1;
   const rows = t.rows ?? 1;
   return Math.min(g.KH, rows > 0 ? rows : Math.max(1, Math.floor(64 / (g.KW * t.groups))));
 }
@@ -827,8 +845,11 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weight', g.W % 4 === 0 && g.PW % 4 === 0);
   const laned = hoisted && withLanes({...hoisted, rows: weightGradRows(hoisted, g),
     dyDirect4: kernelPrefs.convDyDirect4 && g.OW % 4 === 0 && hoisted.pixels % 4 === 0}, g.K);
-  const tile = laned && {...laned, exact: kernelPrefs.convExact && g.PH === 0 && g.PW === 0 &&
-    g.OW % laned.pixels === 0 && g.KH % laned.rows === 0 && g.K % (laned.lanes ?? 4 * laned.groups) === 0};
+  const exact = (t: ConvTile) => kernelPrefs.convExact && g.PH === 0 && g.PW === 0 && g.OW % t.pixels === 0 &&
+    g.KH % (t.rows ?? 1) === 0 && g.K % (t.lanes ?? 4 * t.groups) === 0;
+  // Several rows per thread off llvmpipe only in exact tiles (weightGradRows).
+  const rowsOk = laned && (onCompatCpu() || laned.rows === 1 || exact(laned)) ? laned : laned && {...laned, rows: 1};
+  const tile = rowsOk && {...rowsOk, exact: exact(rowsOk)};
   const taps8 = wpref !== 'cols4';
   const groups = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : taps8 ? Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const base = tile ? (groups / tile.groups) * g.C * Math.ceil(g.KH / tile.rows)

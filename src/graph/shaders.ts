@@ -38,7 +38,7 @@ export const LAYOUT = defineKernel({
     op: {n: 'u32', classes: 'u32'},
     kp: {n: 'u32', slot: 'u32'},
   },
-  entries: {copy_main: 'cp', transpose4: 'tp', fill_main: 'fp', fill_vec4: 'fp', gather_main: 'gp', scatter_add_main: 'gp', one_hot_main: 'op', nonfinite_main: 'kp'},
+  entries: {copy_main: 'cp', transpose4: 'tp', transpose_rows: 'tp', fill_main: 'fp', fill_vec4: 'fp', gather_main: 'gp', scatter_add_main: 'gp', one_hot_main: 'op', nonfinite_main: 'kp'},
 });
 
 export const REDUCE = defineKernel({

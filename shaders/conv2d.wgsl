@@ -460,7 +460,10 @@ fn col2im_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   cdx[i] = acc;
 }
 
-@group(0) @binding(1) var<storage, read> ryt: array<f32>;            // [N*OH*OW][groups4 * 4]
+// The lowered forward's product laid out as NCHW, plus the bias: Y^T [N*OH*OW][groups4 * 4], or with KMAJOR the
+// transposed lowering's Y [K][N*OH*OW].
+override KMAJOR: bool = false;
+@group(0) @binding(1) var<storage, read> ryt: array<f32>;
 @group(0) @binding(2) var<storage, read> rbias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> ry: array<f32>;       // [N][K][OH][OW]
 
@@ -472,14 +475,14 @@ fn rows_to_nchw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let pix = i % npix;
   let k = (i / npix) % p.K;
   let n = i / (npix * p.K);
-  var v = ryt[(n * npix + pix) * p.groups4 * 4u + k];
+  var v = ryt[select((n * npix + pix) * p.groups4 * 4u + k, (k * p.N + n) * npix + pix, KMAJOR)];
   if (HAS_BIAS) { v += rbias[k]; }
   ry[i] = v;
 }
 
 // The forward lowered the other way round (conv2dGemmK, where the products' shapes favour it):
 //   Y [K, N*OH*OW] = W [K, C*KH*KW] @ cols^T, W read in place and cols^T [C*KH*KW, N*OH*OW] written by
-//   im2col_cols; kmajor_to_nchw adds the bias and lays Y out as NCHW.
+//   im2col_cols; rows_to_nchw (KMAJOR) adds the bias and lays Y out as NCHW.
 
 @group(0) @binding(1) var<storage, read> tx: array<f32>;
 @group(0) @binding(2) var<storage, read_write> tcols: array<f32>;  // [C*KH*KW][N*OH*OW]
@@ -509,23 +512,6 @@ fn im2col_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     }
     o += rows;
   }
-}
-
-@group(0) @binding(1) var<storage, read> kyt: array<f32>;             // [K][N*OH*OW]
-@group(0) @binding(2) var<storage, read> kbias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> ky: array<f32>;        // [N][K][OH][OW]
-
-@compute @workgroup_size(WG)
-fn kmajor_to_nchw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = thread_id(gid, nwg);
-  let npix = p.OH * p.OW;
-  if (i >= p.N * p.K * npix) { return; }
-  let pix = i % npix;
-  let k = (i / npix) % p.K;
-  let n = i / (npix * p.K);
-  var v = kyt[k * p.N * npix + n * npix + pix];
-  if (HAS_BIAS) { v += kbias[k]; }
-  ky[i] = v;
 }
 
 @group(0) @binding(1) var<storage, read> tdy: array<f32>;             // [N][K][OH][OW]

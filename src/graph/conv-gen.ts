@@ -327,6 +327,13 @@ export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0):
   return declare(name, bindings, () => (whole ? wholeRowInputBody(t, kw, whole) : segmentInputBody(t, kw)));
 }
 
+/** Both input-gradient bodies' end: the (kh, k) loops close, then row ih's pixels are stored. */
+function inputBodyEnd(t: ConvTile): string[] {
+  return ['      dyi += dyplane;', '      wi += wstep;', '    }', '  }', '  let npix = p.H * p.W;',
+    ...storeRows(t, {chan: 'c', group: 'cg', bound: 'p.C', out: 'bdx', offset: '(n * p.C + c) * npix + ih * p.W + iw0',
+      col0: 'iw0', width: 'p.W', vec4: t.stores4})];
+}
+
 /** The input-gradient tile over row segments (any width; stride 1): see convBwdInputKernel. */
 function segmentInputBody(t: ConvTile, kw: number): string[] {
   const G = t.groups, P = t.pixels, S = P + kw - 1;
@@ -359,14 +366,7 @@ function segmentInputBody(t: ConvTile, kw: number): string[] {
     for (const g of gg) L.push(`      let w${k}_${g} = bw[wi + ${k}u * p.groups4 + ${g}u]${narrow(groupLanes(t, g))};`);
     for (const q of pp) for (const g of gg) L.push(`      a${g}_${q} += d${q + kw - 1 - k} * w${k}_${g};`);
   }
-  L.push('      dyi += dyplane;');
-  L.push('      wi += wstep;');
-  L.push('    }');
-  L.push('  }');
-  L.push('  let npix = p.H * p.W;');
-  L.push(...storeRows(t, {chan: 'c', group: 'cg', bound: 'p.C', out: 'bdx',
-    offset: '(n * p.C + c) * npix + ih * p.W + iw0', col0: 'iw0', width: 'p.W', vec4: t.stores4}));
-  return L;
+  return [...L, ...inputBodyEnd(t)];
 }
 
 /**
@@ -417,14 +417,7 @@ function wholeRowInputBody(t: ConvTile, kw: number, whole: {PW: number; OW: numb
       if (d >= 0) for (const g of gg) L.push(`      a${g}_${q} += d${d} * w${k}_${g};`);
     }
   }
-  L.push('      dyi += dyplane;');
-  L.push('      wi += wstep;');
-  L.push('    }');
-  L.push('  }');
-  L.push('  let npix = p.H * p.W;');
-  L.push(...storeRows(t, {chan: 'c', group: 'cg', bound: 'p.C', out: 'bdx',
-    offset: '(n * p.C + c) * npix + ih * p.W + iw0', col0: 'iw0', width: 'p.W', vec4: t.stores4}));
-  return L;
+  return [...L, ...inputBodyEnd(t)];
 }
 
 /**

@@ -694,7 +694,9 @@ export function convGemmTransposed(g: Conv2dGeom): boolean {
   const pref = kernelPrefs.convGemmTransposed;
   const rows = g.N * g.OH * g.OW;
   if (pref !== 'auto') return pref === 'always';
-  if (rows % 4 !== 0) return false;
+  // Only on llvmpipe, where it was measured with the weight gradient's second im2col: on SwiftShader the forward
+  // alone ran 797-876 against 910-929 ms (eager, after a warm-up), less than that im2col may cost there.
+  if (rows % 4 !== 0 || !onCompatCpu()) return false;
   if (tuned.device !== rt().device || g.K < tuned.largeFrom || rows < tuned.largeFrom) return false;
   const usual = shapedPick(tuned.largeMs, rows, ceil4(g.K)), flipped = shapedPick(tuned.largeMs, g.K, rows);
   return !!usual && !!flipped && flipped.cost < usual.cost;
@@ -709,8 +711,8 @@ function conv2dGemmTransposedK(x: Tensor, w: Tensor, bias: Tensor | null, g: Con
   const y = matmulK(matView(w, g.K, ckk), matView(colsT, ckk, rows));
   colsT.dispose();
   const out = empty([g.N, g.K, g.OH, g.OW]);
-  CONV2D.launch('kmajor_to_nchw', {buffers: [y.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
-    params: convParams(g, 1), threads: out.size, constants: {HAS_BIAS: bias ? 1 : 0}});
+  CONV2D.launch('rows_to_nchw', {buffers: [y.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
+    params: convParams(g, 1), threads: out.size, constants: {HAS_BIAS: bias ? 1 : 0, KMAJOR: 1}});
   y.dispose();
   return out;
 }

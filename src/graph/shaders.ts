@@ -91,7 +91,7 @@ export const CONV2D = defineKernel({
     SW: 'u32', PH: 'u32', PW: 'u32', groups4: 'u32', split: 'u32'}},
   entries: {conv_fwd: 'p', conv_fwd8: 'p', conv_bwd_input: 'p', conv_bwd_input8: 'p', conv_bwd_weight: 'p',
     conv_bwd_weight8: 'p', im2col_rows: 'p', col2im_rows: 'p', rows_to_nchw: 'p',
-    nchw_to_pixels4: 'p', nchw4_to_pixels4: 'p', im2col_cols: 'p', kmajor_to_nchw: 'p'},
+    nchw_to_pixels4: 'p', nchw4_to_pixels4: 'p', im2col_cols: 'p'},
 });
 
 // matmul: the hand-written kernels and the generated register tiles (matmul-gen.ts, declared with these uniforms).

@@ -309,8 +309,9 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
 
 /**
  * An input-gradient tile (entry point `main`, 1-D launch; any padding; strided only over whole rows, see
- * ConvTile.wholeRow), generated per kernel width `kw` and declared at its first use. Thread (n, group of 4 * groups input channels, input row ih, `pixels`
- * neighbouring input columns from iw0): dx[n, c, ih, iw0 + q] = sum over k, kh, kw of
+ * ConvTile.wholeRow), generated per kernel width `kw` and declared at its first use. Thread (n, group of 4 * groups
+ * input channels, input row ih, `pixels` neighbouring input columns from iw0): dx[n, c, ih, iw0 + q] = sum over k,
+ * kh, kw of
  * dy[n, k, ih + PH - kh, iw0 + q + PW - kw] * w[k, c, kh, kw], taps outside dy contributing zero. For each (kh, k)
  * the dy row segment of columns iw0 + PW - (KW - 1) .. iw0 + PW + pixels - 1 is loaded once and serves all KW taps.
  * Same bindings and weight layout ([K * KH * KW, Cpad] read as vec4) as conv_bwd_input8 in shaders/conv2d.wgsl.
@@ -319,7 +320,8 @@ export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0):
   const whole = t.wholeRow;
   const sh = whole?.SH ?? 1, sw = whole?.SW ?? 1;
   const strides = sh > 1 || sw > 1 ? `s${sh}x${sw}` : '';
-  const name = `in-${convTileName(t)}-kw${kw}${whole ? `-row${whole.PW}_${whole.OW}${strides}` : ''}${uniformSuffix(uniformWeights)}`;
+  const rowTag = whole ? `-row${whole.PW}_${whole.OW}${strides}` : '';
+  const name = `in-${convTileName(t)}-kw${kw}${rowTag}${uniformSuffix(uniformWeights)}`;
   checkSegments4(t, false);
   const bindings = [`@group(0) @binding(1) var<storage, read> bdy: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     weightBinding('bw', uniformWeights),
@@ -462,7 +464,9 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     L.push('  let f0 = s * per;');
     L.push('  let f1 = min(pairs, f0 + per);');
     const acc = (r: number, k: number, g: number) => (R > 1 ? `a${r}_${k}_${g}` : `a${k}_${g}`);
-    for (const r of rr) for (const k of kk) for (const g of gg) L.push(`  var ${acc(r, k, g)} = ${laneType(groupLanes(t, g))}(0.0);`);
+    for (const r of rr) {
+      for (const k of kk) for (const g of gg) L.push(`  var ${acc(r, k, g)} = ${laneType(groupLanes(t, g))}(0.0);`);
+    }
     L.push('  for (var f = f0; f < f1; f++) {');
     L.push('      let n = f / p.OH;');
     L.push('      let oh = f % p.OH;');
@@ -530,7 +534,9 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
       if (exact) {
         // The segment lies inside its row; with vec4s (W % 4 == 0) each one it touches does too.
         if (t.segments4) {
-          for (let m = 0; m < Math.ceil(S / 4); m++) L.push(`        let ${seg}m${m} = wx[(${row} + ow0 * ${sw}u) / 4u + ${m}u];`);
+          for (let m = 0; m < Math.ceil(S / 4); m++) {
+            L.push(`        let ${seg}m${m} = wx[(${row} + ow0 * ${sw}u) / 4u + ${m}u];`);
+          }
           for (const j of ss) L.push(`        let ${sx}${j} = ${seg}m${j >> 2}[${j & 3}];`);
         } else {
           for (const j of ss) L.push(`        let ${sx}${j} = wx[${row} + ow0 * ${sw}u + ${j}u];`);

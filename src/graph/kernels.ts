@@ -571,8 +571,8 @@ export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
 
 /**
  * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8 (and 12 for an input
- * gradient over rows of 12s; 12, 24 or the whole row up to 24 for a forward on llvmpipe), the one with the fewest
- * loads per row (a tile that names its pixels keeps them). Each step of P pixels loads a (P - 1) * stride + KW
+ * gradient over rows of 12s; 12, 24 or the whole row up to 24 for a forward on CPU adapters), the one with the
+ * fewest loads per row (a tile that names its pixels keeps them). Each step of P pixels loads a (P - 1) * stride + KW
  * segment and, besides it, KW * groups weight vec4s (forward, input gradient) or P * groups dy vec4s (weight
  * gradient). Where the launcher says the segments start 4-aligned (`aligned`) and
  * kernelPrefs.convSegments4 allows, a P that is a multiple of 4 loads its segment as vec4s (ConvTile.segments4),
@@ -590,9 +590,9 @@ export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: nu
   // over rows of 12, 24 or the whole row up to 24 (bench, interleaved after a warm-up round, ms: LeNet conv1 0.75 at
   // 8 pixels against 0.67 at 12 or 24; DANN's conv1 6.2-9.2 against 5.4 and 5.3; the CapsNet conv1's rows of 20,
   // 7.5 against 4.8). Weight gradients do not widen (LeNet conv1: 0.70 ms at 8 against 0.86 at 24; CapsNet conv1 5.1
-  // against 5.9 at 20). SwiftShader's compiler keeps the smaller tiles: it ran out of memory on a large
-  // weight-gradient tile before (weightGradRows).
-  const wide = pass === 'forward' && onCompatCpu()
+  // against 5.9 at 20). SwiftShader too (A/B interleaved, ms): LeNet conv1 3.19 -> 2.30 at 24, the small CapsNet's
+  // 1 -> 32 and 1 -> 64 convs 28.9 -> 18.2 and 51.8 -> 33.8 at 20 (12 gained less: 0.90-0.95x). GPUs keep 8.
+  const wide = pass === 'forward' && rt().ctx.report.isCpu
     ? [...new Set([12, 24, width])].filter((p) => p > 8 && p <= 24 && width % p === 0) : [];
   // Weight gradients on llvmpipe take 4 (fewer loads per step, but fewer values live at once: bench, A/B
   // interleaved, ms: LeNet conv2 1.10 -> 0.93 in three runs, conv1 0.55 -> 0.51 at best; DANN's conv1 and the

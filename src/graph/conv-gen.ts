@@ -136,10 +136,14 @@ const uniformSuffix = (uniformVec4s: number) => (uniformVec4s > 0 ? `-u${uniform
  * such columns feed). Segment value j is `${name}${j}v`. The bound is the tensor's size from the params, not
  * arrayLength(): a pooled buffer is usually larger than its tensor.
  */
-function segment4(buf: string, floats: string, start: string, count: number, name: string, indent: string): string[] {
-  const L = [`${indent}let ${name}q = (${start}) / 4;`, `${indent}let ${name}last = i32((${floats} + 3u) / 4u) - 1;`];
+function segment4(buf: string, floats: string, start: string, count: number, name: string, indent: string,
+  clamped = true): string[] {
+  // Unclamped where the caller knows every vec4 the segment touches lies inside the tensor (ConvTile.exact).
+  const L = [`${indent}let ${name}q = (${start}) / 4;`];
+  if (clamped) L.push(`${indent}let ${name}last = i32((${floats} + 3u) / 4u) - 1;`);
   for (let m = 0; m < Math.ceil(count / 4); m++) {
-    L.push(`${indent}let ${name}m${m} = ${buf}[u32(clamp(${name}q + ${m}, 0, ${name}last))];`);
+    const index = clamped ? `clamp(${name}q + ${m}, 0, ${name}last)` : `${name}q + ${m}`;
+    L.push(`${indent}let ${name}m${m} = ${buf}[u32(${index})];`);
   }
   for (let j = 0; j < count; j++) L.push(`${indent}let ${name}${j}v = ${name}m${j >> 2}[${j & 3}];`);
   return L;
@@ -531,23 +535,18 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     for (const r of rr) {
       const row = R > 1 ? `xrow${r}` : 'xrow', sx = R > 1 ? `s${r}_` : 's', seg = R > 1 ? `x${r}_` : 'x';
       const rowOk = R > 1 ? ` && ok${r}` : '';
-      if (exact) {
-        // The segment lies inside its row; with vec4s (W % 4 == 0) each one it touches does too.
-        if (t.segments4) {
-          for (let m = 0; m < Math.ceil(S / 4); m++) {
-            L.push(`        let ${seg}m${m} = wx[(${row} + ow0 * ${sw}u) / 4u + ${m}u];`);
-          }
-          for (const j of ss) L.push(`        let ${sx}${j} = ${seg}m${j >> 2}[${j & 3}];`);
-        } else {
-          for (const j of ss) L.push(`        let ${sx}${j} = wx[${row} + ow0 * ${sw}u + ${j}u];`);
-        }
-        for (const k of kk) for (const q of pp) for (const g of gg) L.push(`        ${acc(r, k, g)} += ${sx}${q * sw + k} * d${q}_${g};`);
-        continue;
-      }
-      // Input column of segment entry j: ow0 * SW + j - PW; outside the row it reads a clamped column times 0.
+      // Input column of segment entry j: ow0 * SW + j - PW; outside the row it reads a clamped column times 0. An
+      // exact tile's segment lies inside its row (with vec4s, W % 4 == 0, so does each one it touches).
       // With vec4 segments (W % 4 == 0, PW % 4 == 0, pixels % 4 == 0) the segment starts 4-aligned.
-      if (t.segments4) L.push(...segment4('wx', 'p.N * p.C * p.H * p.W', `i32(${row} + ow0 * ${sw}u) - i32(p.PW)`, S, seg, '        '));
+      if (t.segments4) {
+        L.push(...segment4('wx', 'p.N * p.C * p.H * p.W', `i32(${row} + ow0 * ${sw}u) - i32(p.PW)`, S, seg, '        ',
+          !exact));
+      }
       for (const j of ss) {
+        if (exact) {
+          L.push(`        let ${sx}${j} = ${t.segments4 ? `${seg}${j}v` : `wx[${row} + ow0 * ${sw}u + ${j}u]`};`);
+          continue;
+        }
         const value = t.segments4 ? `${seg}${j}v` : `wx[${row} + u32(clamp(x${j}c, 0, i32(p.W) - 1))]`;
         L.push(`        let ${sx}${j} = select(0.0, ${value}, x${j}c >= 0 && x${j}c < i32(p.W)${rowOk});`);
       }

@@ -235,13 +235,11 @@ export function copyK(src: Tensor, dst: Tensor, shape: Shape, inStrides: number[
   const n = sizeOf(shape);
   if (!n) return;
   const tp = src.dtype === 'f32' && dst.dtype === 'f32' ? transposeParams(shape, inStrides, outStrides, inOffset, outOffset) : null;
-  if (tp?.vec4) {
-    const p = tp.params;
-    LAYOUT.launch('transpose4', {buffers: [src.buffer, dst.buffer], threads: p.batch * p.bi * p.bj, params: p});
-    return;
-  }
   if (tp) {
-    LAYOUT.launch('transpose_rows', {buffers: [src.buffer, dst.buffer], threads: tp.params.batch * tp.params.bi, params: tp.params});
+    // transpose4: a thread per 4 x 4 block; transpose_rows: a thread per dst row.
+    const p = tp.params;
+    LAYOUT.launch(tp.vec4 ? 'transpose4' : 'transpose_rows', {buffers: [src.buffer, dst.buffer],
+      threads: p.batch * p.bi * (tp.vec4 ? p.bj : 1), params: p});
     return;
   }
   // copy_main: one thread per run of COPY_RUN elements (shaders/layout.wgsl).
@@ -523,6 +521,9 @@ export const NATIVE_WEIGHT_ROWS = 8;
 
 /** The widest rows a strided input gradient's whole-row tile takes (one thread per row: its accumulators). */
 export const WHOLE_ROW_MAX = 24;
+/** Whether an input gradient has a generated tile: at stride 1, or strided over whole rows (ConvTile.wholeRow). */
+const inputTileApplies = (g: Conv2dGeom): boolean =>
+  (g.SH === 1 && g.SW === 1) || (kernelPrefs.convWholeRows && g.W <= WHOLE_ROW_MAX);
 
 /**
  * The generated forward tile 'auto' uses for unpadded convolutions (else conv_fwd8). Measured on llvmpipe
@@ -658,9 +659,7 @@ export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'wei
   if (4 * rows * widest > rt().maxTensorBytes.bytes || rows > 65535 * 8) return false;
   if (pref === 'gemm') return true;
   if (g.C < 8) return false;
-  // Input gradients have a generated tile at stride 1 and over whole rows up to WHOLE_ROW_MAX wide.
-  const tiled = pass === 'input' && ((g.SH === 1 && g.SW === 1) || g.W <= WHOLE_ROW_MAX);
-  return g.K >= (tiled ? 128 : 64);
+  return g.K >= (pass === 'input' && inputTileApplies(g) ? 128 : 64);
 }
 
 /** The lowered input: [N*OH*OW, C*KH*KW rounded up to 4], padding columns zero. */
@@ -808,10 +807,9 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   if (convLowersToGemm(g, 'input')) return conv2dBwdInputGemmK(dy, w, g);
   const dx = empty([g.N, g.C, g.H, g.W]);
   const pref = kernelPrefs.convInput;
-  const stride1 = g.SH === 1 && g.SW === 1;
   // Strided: only the whole-row tile, one row per thread (ConvTile.wholeRow).
-  const strided = !stride1 && kernelPrefs.convWholeRows && g.W <= WHOLE_ROW_MAX;
-  const chosen = !stride1 && !strided ? null : typeof pref === 'object' ? pref : pref === 'auto' ? CONV_GRAD_AUTO.input : null;
+  const strided = g.SH !== 1 || g.SW !== 1;
+  const chosen = !inputTileApplies(g) ? null : typeof pref === 'object' ? pref : pref === 'auto' ? CONV_GRAD_AUTO.input : null;
   // dy's segment starts at column iw0 + PW - (KW - 1): 4-aligned when that offset and dy's rows are; over whole
   // rows it starts at dy's row.
   const sized = chosen && (strided ? {...chosen, pixels: g.W} : hoistedPixels(chosen, g.W, g.KW, 1, 'input',
@@ -847,11 +845,12 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weight', g.W % 4 === 0 && g.PW % 4 === 0);
   const laned = hoisted && withLanes({...hoisted, rows: weightGradRows(hoisted, g),
     dyDirect4: kernelPrefs.convDyDirect4 && g.OW % 4 === 0 && hoisted.pixels % 4 === 0}, g.K);
-  const exact = (t: ConvTile) => kernelPrefs.convExact && g.PH === 0 && g.PW === 0 && g.OW % t.pixels === 0 &&
-    g.KH % (t.rows ?? 1) === 0 && g.K % (t.lanes ?? 4 * t.groups) === 0;
-  // Several rows per thread off llvmpipe only in exact tiles (weightGradRows).
-  const rowsOk = laned && (onCompatCpu() || laned.rows === 1 || exact(laned)) ? laned : laned && {...laned, rows: 1};
-  const tile = rowsOk && {...rowsOk, exact: exact(rowsOk)};
+  // Nothing the tile reads falls outside (ConvTile.exact) where, besides these, its rows divide KH. Several rows per
+  // thread off llvmpipe only in exact tiles (weightGradRows).
+  const inside = !!laned && kernelPrefs.convExact && g.PH === 0 && g.PW === 0 && g.OW % laned.pixels === 0 &&
+    g.K % (laned.lanes ?? 4 * laned.groups) === 0;
+  const tile = laned && {...laned, rows: onCompatCpu() || inside ? laned.rows : 1};
+  if (tile) tile.exact = inside && g.KH % tile.rows === 0;
   const taps8 = wpref !== 'cols4';
   const groups = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : taps8 ? Math.ceil(g.K / 8) : Math.ceil(g.K / 4);
   const base = tile ? (groups / tile.groups) * g.C * Math.ceil(g.KH / tile.rows)

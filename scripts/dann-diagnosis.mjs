@@ -40,13 +40,13 @@ const base = full ? {train: wt.binarised(full.train), test: wt.binarised(full.te
 const v2 = JSON.parse(process.env.V2 ?? '{}');
 const recipe = ref ? {threshold: 0, sharedPool: true} : {};
 const photos = photoScale === null ? null : wt.loadCifar10Photos();
-const pool = (split) => wt.subset(photos, Array.from({length: photos.n / 2}, (_, i) => i + (split === 'test' ? photos.n / 2 : 0)));
-const photo = (split) => (photos ? {photos: pool(split), photoScale} : {});
-const all = wt.mnistM(base.train, {seed: 0, split: 'train', style: 'v2', v2, ...recipe, ...photo('train')});
+const render = (set, split) => (photos ? wt.mnistMPhoto(set, photos, {seed: 0, split, photoScale})
+  : wt.mnistM(set, {seed: 0, split, style: 'v2', v2, ...recipe}));
+const all = render(base.train, 'train');
 const {first: val, rest: train} = wt.splitPerClass(all, 50, 0);
 // The validation digits are held out of the source set as well (as the experiment does since stop 17).
 const {first: valDigits, rest: sourceDigits} = wt.splitPerClass(base.train, 50, 0);
-const test = wt.mnistM(base.test, {seed: 0, split: 'test', style: 'v2', v2, ...recipe, ...photo('test')});
+const test = render(base.test, 'test');
 const px = base.train.height * base.train.width;
 
 /** Indices of the light and dark crops of a target set made from `digits` (same order). */

@@ -15,12 +15,11 @@ await wt.init();
 const base = wt.trainTestSplit(wt.binarised(wt.loadMnist()), 8000, 0);
 const source = wt.toRgb(wt.splitPerClass(base.train, 50, 0).rest);
 const photos = wt.loadCifar10Photos();
-// The experiment's training pool: the first half of the photos (the test split's half is never touched here).
-const pool = wt.subset(photos, Array.from({length: photos.n / 2}, (_, i) => i));
 
 for (const photoScale of scales) {
   const t0 = performance.now();
-  const all = wt.mnistM(base.train, {seed: 0, split: 'train', threshold: 0, photos: pool, photoScale});
+  // The experiment's training crops: the first half of the photos (the test split's half is never touched here).
+  const all = wt.mnistMPhoto(base.train, photos, {seed: 0, split: 'train', photoScale});
   const {first: val, rest: target} = wt.splitPerClass(all, 50, 0);
   wt.manualSeed(1000);
   const model = wt.transfer.dannMnistModel(3, 10, width);

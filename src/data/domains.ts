@@ -173,16 +173,18 @@ function standardise(f: Float32Array): Float32Array {
 export const MNIST_M_PHOTO_SCALE = 4;
 
 /**
- * 'mnist-m-photo': the reference MNIST-M recipe (masks at 0) on crops of `photos`, magnified MNIST_M_PHOTO_SCALE
- * times; the train split crops the first half of the photos and the test split the second, so no test crop comes
- * from a photo seen in training.
+ * 'mnist-m-photo': the reference MNIST-M recipe (masks at 0) on crops of `photos`, magnified `photoScale` times
+ * (default MNIST_M_PHOTO_SCALE); the train split crops the first half of the photos and the test split the second,
+ * so no test crop comes from a photo seen in training.
  */
-export function mnistMPhoto(set: ImageSet, photos: ImageSet, opts: {seed?: number; split?: 'train' | 'test'} = {}): ImageSet {
+export function mnistMPhoto(set: ImageSet, photos: ImageSet,
+  opts: {seed?: number; split?: 'train' | 'test'; photoScale?: number} = {}): ImageSet {
   const half = Math.floor(photos.n / 2), from = opts.split === 'test' ? half : 0;
   const size = photos.channels * photos.height * photos.width;
   const pool = {...photos, n: half, labels: photos.labels.slice(from, from + half),
     images: photos.images.subarray(from * size, (from + half) * size)};
-  return mnistM(set, {seed: opts.seed ?? 0, split: opts.split, threshold: 0, photos: pool, photoScale: MNIST_M_PHOTO_SCALE});
+  return mnistM(set, {seed: opts.seed ?? 0, split: opts.split, threshold: 0, photos: pool,
+    photoScale: opts.photoScale ?? MNIST_M_PHOTO_SCALE});
 }
 
 export function mnistM(set: ImageSet, opts: MnistMOptions = {}): ImageSet {
@@ -249,9 +251,11 @@ function photoMnistM(set: ImageSet, photos: ImageSet, threshold: number, scale: 
       const sy = oy + y / scale, sx = ox + x / scale;
       const y0 = Math.min(Math.floor(sy), PH - 1), x0 = Math.min(Math.floor(sx), PW - 1);
       const y1 = Math.min(y0 + 1, PH - 1), x1 = Math.min(x0 + 1, PW - 1), fy = sy - y0, fx = sx - x0;
+      const r0 = y0 * PW, r1 = y1 * PW, src = photos.images;
       for (let c = 0; c < 3; c++) {
-        const at = (yy: number, xx: number) => photos.images[(k * 3 + c) * ppx + yy * PW + xx];
-        const v = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x1)) + fy * ((1 - fx) * at(y1, x0) + fx * at(y1, x1));
+        const b = (k * 3 + c) * ppx;
+        const v = (1 - fy) * ((1 - fx) * src[b + r0 + x0] + fx * src[b + r0 + x1]) +
+          fy * ((1 - fx) * src[b + r1 + x0] + fx * src[b + r1 + x1]);
         images[(i * 3 + c) * px + y * W + x] = Math.abs(v - d);
       }
     }

@@ -1,21 +1,33 @@
-// A/B of a LeNet-5 training step (batch 64, SGD) under two settings, compiled side by side in one process and timed
-// interleaved (12 rounds of 5 steps each), so the machine's drift hits both alike. A and B are JSON kernelPrefs;
-// "fuse": false also turns off nn.Sequential's fusions. Prints both medians and B/A (below 1: B is faster).
-// Usage, after a build: A='{"pool2x2":false}' B='{}' node scripts/ab-step.mjs [llvmpipe|swiftshader]
+// A/B of a training step (batch 64) under two settings, compiled side by side in one process and timed interleaved
+// (12 rounds of 5 steps each), so the machine's drift hits both alike. A and B are JSON kernelPrefs; "fuse": false
+// also turns off nn.Sequential's fusions. MODEL=lenet (default: LeNet-5, SGD) or capsnet (the small CapsNet, Adam,
+// as bench:profile:capsnet). Prints both medians and B/A (below 1: B is faster).
+// Usage, after a build: A='{"pool2x2":false}' B='{}' [MODEL=capsnet] node scripts/ab-step.mjs [llvmpipe|swiftshader]
 const wt = await import('../dist/lib/node/index.js');
 await wt.init({backend: process.argv[2] ?? 'llvmpipe'});
 const randArr = (n, seed) => { const r = wt.rng(seed); return Float32Array.from({length: n}, () => r()); };
 const bx = randArr(64 * 784, 3), by = Int32Array.from({length: 64}, (_, i) => i % 10);
 const base = {...wt.kernelPrefs};
+const model = process.env.MODEL ?? 'lenet';
+if (!['lenet', 'capsnet'].includes(model)) throw new Error(`ab-step: MODEL must be lenet or capsnet, not '${model}'`);
 function build(prefs) {
   const {fuse = true, ...kp} = prefs;
   wt.Sequential.fuse = fuse;
   Object.assign(wt.kernelPrefs, base, kp);
   wt.manualSeed(0);
-  const model = wt.leNet5();
-  const opt = new wt.SGD(model.parameters(), {lr: 0.01});
+  let lossOf, params;
+  if (model === 'capsnet') {
+    const net = new wt.capsnet.CapsNet(wt.capsnet.CAPSNET_SMALL), loss = wt.capsnet.capsuleLoss();
+    lossOf = (x, y) => loss(net, x, y).loss;
+    params = net.parameters();
+  } else {
+    const net = wt.leNet5();
+    lossOf = (x, y) => wt.crossEntropy(net.forward(x), y);
+    params = net.parameters();
+  }
+  const opt = model === 'capsnet' ? new wt.Adam(params, {lr: 1e-3}) : new wt.SGD(params, {lr: 0.01});
   const step = wt.compile([{shape: [64, 1, 28, 28]}, {shape: [64], dtype: 'i32'}], [bx, by], (x, y) => wt.tidy(() => {
-    const loss = wt.crossEntropy(model.forward(x), y);
+    const loss = lossOf(x, y);
     loss.backward(); opt.step(); opt.zeroGrad();
     return loss;
   }));

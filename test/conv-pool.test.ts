@@ -70,6 +70,8 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],
   // The forward as W @ cols^T wherever N*OH*OW % 4 == 0 ('auto' takes it for large products only).
   ['lowered to matmul, the forward transposed', {convLowering: 'gemm', convGemmTransposed: 'always'}],
+  // The weight gradient as dW^T = cols^T @ dy (C*KH*KW rows) wherever it lowers.
+  ['lowered to matmul, the weight gradient transposed', {convLowering: 'gemm', convWeightGemmTransposed: 'always'}],
   ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.MATMUL_CANDIDATES[0]}],
 ];
 async function withPrefs<T>(p: Partial<typeof wt.kernelPrefs>, f: () => Promise<T>): Promise<T> {

@@ -124,6 +124,11 @@ export const kernelPrefs = {
    * model says the product runs faster that way round (convGemmTransposed()), 'always', or 'never'.
    */
   convGemmTransposed: 'auto' as 'auto' | 'always' | 'never',
+  /**
+   * A lowered weight gradient as dW^T = cols^T @ dy (C*KH*KW rows) instead of dW = dy^T @ cols (K rows): 'auto'
+   * where only the first reaches the tuned large tile (convWeightGemmTransposed()), 'always', or 'never'.
+   */
+  convWeightGemmTransposed: 'auto' as 'auto' | 'always' | 'never',
   /** The generated weight-gradient tile leaves out its bounds tests where nothing can fall outside (ConvTile.exact). */
   convExact: true,
 };
@@ -726,7 +731,9 @@ function conv2dGemmK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, k
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, kPad]);
   const yt = matmulK(matView(cols, rows, width), matView(wt, width, kPad));
   wt.dispose();
-  if (keep && convLowersToGemm(g, 'weight') && 4 * cols.size <= KEEP_COLS_BYTES) keep.cols = cols;
+  if (keep && convLowersToGemm(g, 'weight') && !convWeightGemmTransposed(g, true) && 4 * cols.size <= KEEP_COLS_BYTES) {
+    keep.cols = cols;
+  }
   else cols.dispose();
   const out = empty([g.N, g.K, g.OH, g.OW]);
   CONV2D.launch('rows_to_nchw', {buffers: [yt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
@@ -751,7 +758,44 @@ function conv2dBwdInputGemmK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   return dx;
 }
 
+/**
+ * Whether a lowered weight gradient runs as dW^T [C*KH*KW, K] = cols^T @ dy (kernelPrefs.convWeightGemmTransposed);
+ * `kept`: the forward left its cols. x is lowered to cols^T (im2col_cols) either way. 'auto', on CPU adapters
+ * (GPUs: not measured), where K rows fall short of the tuned large tile's rows and C*KH*KW rows reach them: the
+ * small CapsNet's PrimaryCaps (32 -> 64, 9x9, stride 2, batch 32: 64 against 2,592 rows). Measured alone
+ * (bench:kernels, 3 rounds, medians, shares of matmul 1024^3 timed around each), lowering x both ways:
+ * SwiftShader 190 -> 138 ms (44% -> 59%), llvmpipe 20.1 -> 18.7 ms (50% -> 55%); the paper's PrimaryCaps
+ * (256 -> 256, whose K rows reach the tile) ran slower so on llvmpipe (95 -> 107 ms). In a training step the usual
+ * product reuses the forward's cols: small-CapsNet step, batch 64, Adam (scripts/ab-step.mjs, interleaved), B/A
+ * 0.972 on SwiftShader (which then keeps no cols) and 1.017 on llvmpipe, which keeps the usual product where the
+ * forward kept its cols.
+ */
+export function convWeightGemmTransposed(g: Conv2dGeom, kept: boolean): boolean {
+  const pref = kernelPrefs.convWeightGemmTransposed;
+  if (pref !== 'auto') return pref === 'always';
+  if (tuned.device !== rt().device || !rt().ctx.report.isCpu) return false;
+  if (g.K >= tuned.largeFrom || g.C * g.KH * g.KW < tuned.largeFrom) return false;
+  return !kept || !onCompatCpu();
+}
+
+/** The weight gradient as cols^T @ dy (convWeightGemmTransposed), transposed into dW [K, C, KH, KW]. */
+function conv2dBwdWeightGemmTransposedK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
+  const ckk = g.C * g.KH * g.KW, rows = g.N * g.OH * g.OW;
+  const colsT = empty([ckk, rows]);
+  CONV2D.launch('im2col_cols', {buffers: [x.buffer, colsT.buffer], params: convParams(g, 1),
+    threads: g.C * g.KH * g.N * g.OH, note: convNote(g)});
+  const dyRows = permuteK(dy, [0, 2, 3, 1]); // [N*OH*OW, K]
+  const dwT = matmulK(matView(colsT, ckk, rows), matView(dyRows, rows, g.K));
+  colsT.dispose();
+  dyRows.dispose();
+  const dw = empty([g.K, g.C, g.KH, g.KW]);
+  copyK(dwT, dw, [g.K, ckk], [1, g.K], [ckk, 1]);
+  dwT.dispose();
+  return dw;
+}
+
 function conv2dBwdWeightGemmK(x: Tensor, dy: Tensor, g: Conv2dGeom, saved: Tensor | null): Tensor {
+  if (convWeightGemmTransposed(g, !!saved)) return conv2dBwdWeightGemmTransposedK(x, dy, g);
   const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), rows = g.N * g.OH * g.OW;
   const cols = saved ?? im2colK(x, g);
   const dyT = permuteK(dy, [1, 0, 2, 3]); // [K, N, OH, OW]: dy^T as [K, N*OH*OW]

@@ -731,9 +731,9 @@ function conv2dGemmK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, k
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, kPad]);
   const yt = matmulK(matView(cols, rows, width), matView(wt, width, kPad));
   wt.dispose();
-  if (keep && convLowersToGemm(g, 'weight') && !convWeightGemmTransposed(g, true) && 4 * cols.size <= KEEP_COLS_BYTES) {
-    keep.cols = cols;
-  }
+  const keepCols = keep && convLowersToGemm(g, 'weight') && !convWeightGemmTransposed(g, true) &&
+    4 * cols.size <= KEEP_COLS_BYTES;
+  if (keepCols) keep.cols = cols;
   else cols.dispose();
   const out = empty([g.N, g.K, g.OH, g.OW]);
   CONV2D.launch('rows_to_nchw', {buffers: [yt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],

@@ -677,6 +677,14 @@ function im2colK(x: Tensor, g: Conv2dGeom): Tensor {
   return cols;
 }
 
+/** The lowered input transposed: cols^T [C*KH*KW, N*OH*OW]. */
+function im2colColsK(x: Tensor, g: Conv2dGeom): Tensor {
+  const colsT = empty([g.C * g.KH * g.KW, g.N * g.OH * g.OW]);
+  CONV2D.launch('im2col_cols', {buffers: [x.buffer, colsT.buffer], params: convParams(g, 1),
+    threads: g.C * g.KH * g.N * g.OH, note: convNote(g)});
+  return colsT;
+}
+
 /**
  * Where a lowered forward leaves its im2col matrix for the weight gradient, which would otherwise lower x again
  * (DANN's conv2, profiler: im2col 11.8 ms of a 183 ms step). Kept up to KEEP_COLS_BYTES: past that, memory held
@@ -709,9 +717,7 @@ export function convGemmTransposed(g: Conv2dGeom): boolean {
 /** The forward as W @ cols^T (convGemmTransposed). */
 function conv2dGemmTransposedK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
   const ckk = g.C * g.KH * g.KW, rows = g.N * g.OH * g.OW;
-  const colsT = empty([ckk, rows]);
-  CONV2D.launch('im2col_cols', {buffers: [x.buffer, colsT.buffer], params: convParams(g, 1),
-    threads: g.C * g.KH * g.N * g.OH, note: convNote(g)});
+  const colsT = im2colColsK(x, g);
   const y = matmulK(matView(w, g.K, ckk), matView(colsT, ckk, rows));
   colsT.dispose();
   const out = empty([g.N, g.K, g.OH, g.OW]);
@@ -781,9 +787,7 @@ export function convWeightGemmTransposed(g: Conv2dGeom, kept: boolean): boolean 
 /** The weight gradient as cols^T @ dy (convWeightGemmTransposed), transposed into dW [K, C, KH, KW]. */
 function conv2dBwdWeightGemmTransposedK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const ckk = g.C * g.KH * g.KW, rows = g.N * g.OH * g.OW;
-  const colsT = empty([ckk, rows]);
-  CONV2D.launch('im2col_cols', {buffers: [x.buffer, colsT.buffer], params: convParams(g, 1),
-    threads: g.C * g.KH * g.N * g.OH, note: convNote(g)});
+  const colsT = im2colColsK(x, g);
   const dyRows = permuteK(dy, [0, 2, 3, 1]); // [N*OH*OW, K]
   const dwT = matmulK(matView(colsT, ckk, rows), matView(dyRows, rows, g.K));
   colsT.dispose();

@@ -30,6 +30,9 @@ const convs: ConvCase[] = [
   {x: [2, 3, 6, 16], w: [5, 3, 3, 5], stride: [1, 1], pad: [0, 0], bias: true},
   // A forward row of 20 outputs, which llvmpipe's 'auto' computes whole in one thread (hoistedPixels).
   {x: [2, 2, 5, 24], w: [5, 2, 3, 5], stride: [1, 1], pad: [0, 0], bias: true},
+  // Row stride 2 over rows 7 wide (W % 4 != 0: the weight-gradient lanes kernel loads x as floats), 20 output
+  // channels (its second block of 16 holds 4).
+  {x: [2, 3, 9, 7], w: [20, 3, 3, 4], stride: [2, 1], pad: [0, 0], bias: false},
 ];
 // Every conv kernel variant on every case (kernelPrefs force them; 'auto' is what the adapter picks). The direct
 // kernels are forced with convLowering 'direct' (else 'auto' may lower a case to matrix products instead).
@@ -65,6 +68,9 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
   // tiles without any of the four.
   ['auto without lane narrowing, whole-row input gradients, weights read in place or exact weight tiles',
     {convLanes: false, convWholeRows: false, convNativeWeights: false, convExact: false}],
+  // The weight gradient with one block of output channels per SIMD lane wherever the shape allows ('auto': on
+  // SwiftShader, for K % 16 == 0): LeNet's conv1 and conv2, rows of 12 and 20 outputs, K = 5 and 20.
+  ['weight lanes kernel', {...direct, convWeightLanes: true}],
   // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
   ['lowered to matmul', {convLowering: 'gemm'}],
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],
@@ -114,6 +120,16 @@ for (const [convWeight, target] of [['auto', 18], ['auto', 36], ['taps8', 18]] a
       name: 'conv2d uneven split', inputs: [R.randomNd([5, 3, 8, 9], 50), R.randomNd([4, 3, 3, 2], 51)], gradOf: [1],
       gpu: ([x, w]) => wt.conv2d(x, w, null, {stride, padding: pad}),
       ref: ([x, w]) => R.conv2d(x, w, null, [stride, stride], [pad, pad]), gatol: 1e-3,
+    })));
+}
+
+// The lanes kernel's split: 30 (image, output row) pairs, 12 threads per part; target 1: one part (no sum), 18: 2
+// parts of 15, 100: 8 runs of 4 (the last 2). Rows 9 wide (x loaded as floats), 8 outputs.
+for (const target of [1, 18, 100]) {
+  t(`conv2d weight gradient, lanes kernel, target ${target}`, () =>
+    withPrefs({convSplitTarget: target, convLowering: 'direct', convWeightLanes: true}, () => checkOp({
+      name: 'conv2d lanes split', inputs: [R.randomNd([5, 3, 8, 9], 54), R.randomNd([4, 3, 3, 2], 55)], gradOf: [1],
+      gpu: ([x, w]) => wt.conv2d(x, w, null), ref: ([x, w]) => R.conv2d(x, w, null, [1, 1], [0, 0]), gatol: 1e-3,
     })));
 }
 

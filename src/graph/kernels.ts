@@ -4,9 +4,9 @@ import {keep, rt} from './engine.js';
 import {CONV2D, ELEMENTWISE, LAYOUT, MATMUL, POOL, RANDOM, REDUCE, REVERSAL, SOFTMAX} from './shaders.js';
 import {empty, fmt, sizeOf, type Shape, type Tensor} from './tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from './op-codes.js';
-import {convBwdInputKernel, convBwdWeightKernel, convFwdKernel, type ConvTile} from './conv-gen.js';
+import {convBwdInputKernel, convBwdWeightKernel, convBwdWeightLanesKernel, convFwdKernel, type ConvTile} from './conv-gen.js';
 import {matmulTileKernel, narrowedTile, shapedPick, shapedTile, tileFits, tileGrid, type MatmulTile} from './matmul-gen.js';
-import type {BufferBinding} from '../gpu/runtime.js';
+import {grid1d, type BufferBinding} from '../gpu/runtime.js';
 
 export const contiguousStrides = (shape: Shape): number[] => {
   const s = new Array(shape.length).fill(1);
@@ -88,6 +88,13 @@ export const kernelPrefs = {
    * (ConvTile.dyDirect4; false: always through a copy transposed to vec4s of channels).
    */
   convDyDirect4: true,
+  /**
+   * Weight gradients of unpadded, column-stride-1 convolutions with dy rows a multiple of 4 wide by the
+   * lane-per-output-channel kernel (conv-gen.ts, convBwdWeightLanesKernel; true: wherever the shape allows). 'auto':
+   * on CPU adapters in core mode (SwiftShader), for output channels in multiples of 16, where it was measured
+   * (kernels.ts, weightLanesApply).
+   */
+  convWeightLanes: 'auto' as 'auto' | boolean,
   /** Strided copies that are 2-D transposes with sizes and strides multiples of 4 by transpose4 (false: copy_main). */
   transpose4: true,
   /** Other 2-D transposes whose dst rows are short by transpose_rows (false: copy_main). */
@@ -888,6 +895,7 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
 export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Tensor | null = null): Tensor {
   if (convLowersToGemm(g, 'weight')) return conv2dBwdWeightGemmK(x, dy, g, cols);
   const ckk = g.C * g.KH * g.KW;
+  if (weightLanesApply(g)) return conv2dBwdWeightLanesK(x, dy, g);
   const wpref = kernelPrefs.convWeight;
   const chosen = typeof wpref === 'object' ? wpref : wpref === 'auto' ? CONV_GRAD_AUTO.weight : null;
   const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weight', g.W % 4 === 0 && g.PW % 4 === 0);
@@ -938,6 +946,49 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   }
   if (split === 1) return partial.viewAsDispose([g.K, g.C, g.KH, g.KW]);
   const dw = rows4 ? sumRows4K(partial, split, g.K * ckk) : reduceK('sum', partial, 1, split, g.K * ckk);
+  partial.dispose();
+  return dw.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+}
+
+/**
+ * Whether the lane-per-output-channel weight gradient (conv-gen.ts, convBwdWeightLanesKernel) takes this shape:
+ * unpadded, column stride 1, dy rows a multiple of 4 wide, and a body small enough to unroll. 'auto' takes it on
+ * CPU adapters in core mode (SwiftShader) for output channels in multiples of 16, where no lane idles. Measured
+ * there (`npm run bench:kernels`, bwd_weight, 3 rounds, ms, against the tile of convBwdWeightKernel): LeNet conv2
+ * 11.5 -> 6.4 (37% -> 66% of matmul 1024^3), DANN conv1 56.3 -> 43.7, DANN conv2 128.2 -> 78.2; LeNet conv1 (6
+ * channels: 2 of 8 lanes idle) 4.1 -> 5.2, so it keeps the tile. llvmpipe keeps the tile too: there it ran 2-2.5x
+ * slower than the tile (LeNet conv2 0.89 -> 2.2, DANN conv2 9.6 -> 18.2), its loads being cheaper.
+ */
+function weightLanesApply(g: Conv2dGeom): boolean {
+  const pref = kernelPrefs.convWeightLanes;
+  if (pref === false || (pref === 'auto' && !(rt().ctx.report.isCpu && !onCompatCpu() && g.K % 16 === 0))) return false;
+  return g.PH === 0 && g.PW === 0 && g.SW === 1 && g.OW % 4 === 0 && g.KH * g.KW <= 64 &&
+    g.KH * g.KW * (g.OW / 4) <= 256;
+}
+
+/**
+ * dW by convBwdWeightLanesKernel: workgroups of 4 invocations (one SIMD subgroup on SwiftShader), each holding up to
+ * 4 output channels 4 apart (16 per workgroup). Measured on SwiftShader, LeNet conv2, kernel ms (profiler): one
+ * channel per invocation in workgroups of 16, 10.1-10.6; two in 8, 7.5; four in 4, 5.9-6.1; eight in 4 (half idle
+ * at K = 16), 10.7. The split aims at 128 threads (16 partial sums for LeNet conv2: 64 and 512 ran the same).
+ */
+function conv2dBwdWeightLanesK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
+  const lanes = 4, perLane = Math.min(4, Math.ceil(g.K / 4));
+  const blocks = Math.ceil(g.K / (lanes * perLane));
+  const base = lanes * g.C * blocks;
+  const pref = kernelPrefs.convSplitTarget;
+  const target = pref !== 'auto' ? pref : 128;
+  const units = g.N * g.OH;
+  let split = Math.max(1, Math.min(units, Math.ceil(target / base)));
+  // Contiguous runs of ceil(units / split) (image, output row) pairs: no more parts than runs, none empty.
+  split = Math.ceil(units / Math.ceil(units / split));
+  const ckk = g.C * g.KH * g.KW;
+  const partial = split > 1 ? empty([split, ceil4(g.K * ckk)]) : empty([g.K, g.C, g.KH, g.KW]);
+  const kernel = convBwdWeightLanesKernel({KH: g.KH, KW: g.KW, OW4: g.OW / 4, W: g.W, lanes, perLane});
+  kernel.launch('main', {buffers: [x.buffer, dy.buffer, partial.buffer], params: convParams(g, Math.ceil(g.K / 4), split),
+    workgroups: grid1d(split * g.C * blocks, 1), flops: convFlops(g), note: convNote(g)});
+  if (split === 1) return partial;
+  const dw = sumRows4K(partial, split, g.K * ckk);
   partial.dispose();
   return dw.viewAsDispose([g.K, g.C, g.KH, g.KW]);
 }

@@ -71,6 +71,9 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
   // The weight gradient with one block of output channels per SIMD lane wherever the shape allows ('auto': on
   // SwiftShader, for K % 16 == 0): LeNet's conv1 and conv2, rows of 12 and 20 outputs, K = 5 and 20.
   ['weight lanes kernel', {...direct, convWeightLanes: true}],
+  // Whole-row input-gradient tiles with 3 images per thread: batches of 2 and 4 end in a part-empty block ('auto'
+  // takes 2 or 4 from batches of 16 or 32 on).
+  ['input whole-row tiles, 3 images per thread', {...direct, convInputImages: 3}],
   // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
   ['lowered to matmul', {convLowering: 'gemm'}],
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],

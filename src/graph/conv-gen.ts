@@ -65,6 +65,11 @@ export interface ConvTile {
    */
   wholeRow?: {PW: number; OW: number; SH?: number; SW?: number};
   /**
+   * Input gradient over whole rows only: images per thread (default 1). The thread's images share each weight load
+   * (see kernels.ts, inputImages).
+   */
+  images?: number;
+  /**
    * Weight gradient only: set by the launcher where nothing the tile reads can fall outside its tensor or past its
    * channels (no padding, OW a multiple of pixels, KH of rows, K of the thread's real channels). The bounds tests,
    * clamps and selects around each load are then left out. Measured on llvmpipe (bench, A/B interleaved, three
@@ -190,7 +195,8 @@ interface RowStore {
   before?: string[]; plus?: string;
   /** out is an array of vec4s and offset a multiple of 4: store 4 neighbouring pixels at once (ConvTile.stores4). */
   vec4?: boolean;
-
+  /** The accumulators' name prefix (default 'a': a{group}_{pixel}). */
+  acc?: string;
 }
 function storeRows(t: ConvTile, o: RowStore): string[] {
   const L: string[] = [];
@@ -204,8 +210,9 @@ function storeRows(t: ConvTile, o: RowStore): string[] {
       L.push(`      let o = ${o.vec4 ? `(${o.offset}) / 4u` : o.offset};`);
       for (let q = 0; q < pixels; q += step) {
         const guard = q === 0 ? '' : `if (${o.col0} + ${q}u < ${o.width}) `;
-        const value = o.vec4 ? `vec4<f32>(${[0, 1, 2, 3].map((d) => laneOf(`a${g}_${q + d}`, n, j)).join(', ')})`
-          : laneOf(`a${g}_${q}`, n, j);
+        const a = o.acc ?? 'a';
+        const value = o.vec4 ? `vec4<f32>(${[0, 1, 2, 3].map((d) => laneOf(`${a}${g}_${q + d}`, n, j)).join(', ')})`
+          : laneOf(`${a}${g}_${q}`, n, j);
         L.push(`      ${guard}{ ${o.out}[o + ${q / step}u] = ${value}${o.plus ?? ''}; }`);
       }
       L.push('    }');
@@ -324,7 +331,9 @@ export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0):
   const whole = t.wholeRow;
   const sh = whole?.SH ?? 1, sw = whole?.SW ?? 1;
   const strides = sh > 1 || sw > 1 ? `s${sh}x${sw}` : '';
-  const rowTag = whole ? `-row${whole.PW}_${whole.OW}${strides}` : '';
+  const images = t.images ?? 1;
+  if (images > 1 && !whole) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: several images per thread need whole rows`);
+  const rowTag = whole ? `-row${whole.PW}_${whole.OW}${strides}${images > 1 ? `i${images}` : ''}` : '';
   const name = `in-${convTileName(t)}-kw${kw}${rowTag}${uniformSuffix(uniformWeights)}`;
   checkSegments4(t, false);
   const bindings = [`@group(0) @binding(1) var<storage, read> bdy: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
@@ -382,27 +391,33 @@ function segmentInputBody(t: ConvTile, kw: number): string[] {
  * load, measured 1.7x slower on llvmpipe: twice the accumulators.)
  */
 function wholeRowInputBody(t: ConvTile, kw: number, whole: {PW: number; OW: number; SH?: number; SW?: number}): string[] {
-  const G = t.groups, P = t.pixels, sh = whole.SH ?? 1, sw = whole.SW ?? 1;
-  const gg = realGroups(t), pp = [...Array(P).keys()];
+  const G = t.groups, P = t.pixels, sh = whole.SH ?? 1, sw = whole.SW ?? 1, B = t.images ?? 1;
+  const gg = realGroups(t), pp = [...Array(P).keys()], bb = [...Array(B).keys()];
   const dyCol = (q: number, k: number): number => {
     const c = q + whole.PW - k;
     return c >= 0 && c % sw === 0 && c / sw < whole.OW ? c / sw : -1;
   };
+  // Image b's accumulators: a{g}_{q} for one image (as the segment body and inputBodyEnd name them), b{b}a{g}_{q}.
+  const acc = (b: number) => (B > 1 ? `b${b}a` : 'a');
   // Neighbouring threads take neighbouring images of one row, not neighbouring rows: the lanes of a SIMD batch then
   // run the same kernel rows (under a stride of 2 rows of either parity take different ones, and the edge rows
   // fewer), where a CPU driver runs divergent lanes' loops for the union of their trips. Measured on llvmpipe (bench,
   // A/B interleaved): the small CapsNet's PrimaryCaps input gradient (stride 2) 21.8 -> 19.5 ms.
+  // With B images per thread, thread i takes images B * (i % nb) ..; past the batch's end it reads the last image
+  // again and stores nothing.
   const L = [
     `  let ng = p.groups4 / ${G}u;`,
-    '  if (i >= p.N * ng * p.H) { return; }',
-    '  let n = i % p.N;',
-    '  let cg = (i / p.N) % ng;',
-    '  let ih = i / (p.N * ng);',
+    `  let nb = (p.N + ${B - 1}u) / ${B}u;`,
+    '  if (i >= nb * ng * p.H) { return; }',
+    `  let n = (i % nb) * ${B}u;`,
+    '  let cg = (i / nb) % ng;',
+    '  let ih = i / (nb * ng);',
     '  let iw0 = 0u;',
   ];
-  for (const g of gg) for (const q of pp) L.push(`  var a${g}_${q} = ${laneType(groupLanes(t, g))}(0.0);`);
+  for (const b of bb) for (const g of gg) for (const q of pp) L.push(`  var ${acc(b)}${g}_${q} = ${laneType(groupLanes(t, g))}(0.0);`);
   L.push('  let dyplane = p.OH * p.OW;');
   L.push('  let wstep = p.KH * p.KW * p.groups4;');
+  for (const b of bb.slice(1)) L.push(`  let off${b} = (min(n + ${b}u, p.N - 1u) - n) * p.K * dyplane;`);
   // The kernel rows whose dy row is whole: th = ih + PH - kh a multiple of SH.
   L.push(`  for (var kh = (ih + p.PH) % ${sh}u; kh < p.KH; kh += ${sh}u) {`);
   L.push('    let th = i32(ih + p.PH) - i32(kh);');
@@ -412,18 +427,31 @@ function wholeRowInputBody(t: ConvTile, kw: number, whole: {PW: number; OW: numb
   L.push('    for (var k = 0u; k < p.K; k++) {');
   // The columns some pixel reads; with vec4 segments (OW % 4 == 0) dy's row starts 4-aligned.
   const used = [...new Set(pp.flatMap((q) => [...Array(kw).keys()].map((k) => dyCol(q, k))))].filter((c) => c >= 0);
-  if (t.segments4) for (const m of new Set(used.map((c) => c >> 2))) L.push(`      let y${m} = bdy[dyi / 4u + ${m}u];`);
-  for (const c of used.sort((a, b) => a - b)) {
-    L.push(`      let d${c} = ${t.segments4 ? `y${c >> 2}[${c & 3}]` : `bdy[dyi + ${c}u]`};`);
+  for (const b of bb) {
+    const at = b > 0 ? `dyi + off${b}` : 'dyi', y = `y${b > 0 ? b + '_' : ''}`, d = `d${b > 0 ? b + '_' : ''}`;
+    if (t.segments4) for (const m of new Set(used.map((c) => c >> 2))) L.push(`      let ${y}${m} = bdy[(${at}) / 4u + ${m}u];`);
+    for (const c of used.sort((x, z) => x - z)) {
+      L.push(`      let ${d}${c} = ${t.segments4 ? `${y}${c >> 2}[${c & 3}]` : `bdy[${at} + ${c}u]`};`);
+    }
   }
   for (let k = 0; k < kw; k++) {
     for (const g of gg) L.push(`      let w${k}_${g} = bw[wi + ${k}u * p.groups4 + ${g}u]${narrow(groupLanes(t, g))};`);
-    for (const q of pp) {
-      const d = dyCol(q, k);
-      if (d >= 0) for (const g of gg) L.push(`      a${g}_${q} += d${d} * w${k}_${g};`);
+    for (const b of bb) {
+      for (const q of pp) {
+        const c = dyCol(q, k);
+        if (c >= 0) for (const g of gg) L.push(`      ${acc(b)}${g}_${q} += d${b > 0 ? b + '_' : ''}${c} * w${k}_${g};`);
+      }
     }
   }
-  return [...L, ...inputBodyEnd(t)];
+  if (B === 1) return [...L, ...inputBodyEnd(t)];
+  L.push('      dyi += dyplane;', '      wi += wstep;', '    }', '  }', '  let npix = p.H * p.W;');
+  for (const b of bb) {
+    L.push(`  if (n + ${b}u < p.N) {`);
+    L.push(...storeRows(t, {chan: 'c', group: 'cg', bound: 'p.C', out: 'bdx', acc: acc(b),
+      offset: `((n + ${b}u) * p.C + c) * npix + ih * p.W + iw0`, col0: 'iw0', width: 'p.W', vec4: t.stores4}));
+    L.push('  }');
+  }
+  return L;
 }
 
 /**

@@ -95,6 +95,11 @@ export const kernelPrefs = {
    * (kernels.ts, weightLanesApply).
    */
   convWeightLanes: 'auto' as 'auto' | boolean,
+  /**
+   * Images per thread of the whole-row input-gradient tiles (ConvTile.images), sharing each weight load. 'auto':
+   * per adapter (kernels.ts, inputImages).
+   */
+  convInputImages: 'auto' as 'auto' | number,
   /** Strided copies that are 2-D transposes with sizes and strides multiples of 4 by transpose4 (false: copy_main). */
   transpose4: true,
   /** Other 2-D transposes whose dst rows are short by transpose_rows (false: copy_main). */
@@ -858,6 +863,24 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   return out;
 }
 
+/**
+ * Images per thread of a whole-row input-gradient tile (ConvTile.images): the tile's, else kernelPrefs.convInputImages;
+ * 'auto': 4 on SwiftShader, 2 on llvmpipe, 1 on GPUs (not measured; they want threads), and at most N / 8, so a small
+ * batch keeps its threads. The images share each weight load, which had cost about as much as the multiply-adds it
+ * fed. Measured (`bench:kernels`, bwd_input, 2-3 rounds, ms, 1 image -> the chosen count): SwiftShader, LeNet conv2
+ * 8.4-9.0 -> 5.8-6.3 (2 images 7.5, 8 images 6.7), DANN conv2 153 -> 62, the small CapsNet's PrimaryCaps (stride 2)
+ * 126 -> 102; llvmpipe, LeNet conv2 0.66 -> 0.57 (4 images 0.66), DANN conv2 12.0 -> 9.8, the small PrimaryCaps
+ * 19.4 -> 15.5 (4 images 13.8).
+ */
+function inputImages(t: ConvTile, N: number): number {
+  if (t.images) return t.images;
+  const pref = kernelPrefs.convInputImages;
+  if (pref !== 'auto') return pref;
+  const report = rt().ctx.report;
+  const wanted = !report.isCpu ? 1 : onCompatCpu() ? 2 : 4;
+  return Math.max(1, Math.min(wanted, Math.floor(N / 8)));
+}
+
 export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   if (convLowersToGemm(g, 'input')) return conv2dBwdInputGemmK(dy, w, g);
   const dx = empty([g.N, g.C, g.H, g.W]);
@@ -870,9 +893,10 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const sized = chosen && (strided ? {...chosen, pixels: g.W} : hoistedPixels(chosen, g.W, g.KW, 1, 'input',
     g.OW % 4 === 0 && (g.KW - 1 - g.PW) % 4 === 0));
   const fitted = sized && withLanes(withStores4(sized, g.W), g.C);
-  const tile = fitted && kernelPrefs.convWholeRows && fitted.pixels >= g.W
+  const whole = fitted && kernelPrefs.convWholeRows && fitted.pixels >= g.W
     ? {...fitted, wholeRow: {PW: g.PW, OW: g.OW, SH: g.SH, SW: g.SW},
       segments4: kernelPrefs.convSegments4 && chosen!.segments4 !== false && g.OW % 4 === 0} : fitted;
+  const tile = whole && whole.wholeRow ? {...whole, images: inputImages(whole, g.N)} : whole;
   const c8 = pref !== 'c4';
   const groups4 = tile ? tile.groups * Math.ceil(g.C / (4 * tile.groups)) : c8 ? 2 * Math.ceil(g.C / 8) : Math.ceil(g.C / 4);
   const kk = g.KH * g.KW;
@@ -882,7 +906,8 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const u = tile ? uniformWeightVec4s(wt) : 0;
   const launch = {buffers: [dy.buffer, weightBinding(wt, u), dx.buffer], params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
   if (tile) {
-    convBwdInputKernel(tile, g.KW, u).launch('main', {...launch, threads: g.N * (groups4 / tile.groups) * g.H * Math.ceil(g.W / tile.pixels)});
+    const images = Math.ceil(g.N / (tile.images ?? 1));
+    convBwdInputKernel(tile, g.KW, u).launch('main', {...launch, threads: images * (groups4 / tile.groups) * g.H * Math.ceil(g.W / tile.pixels)});
   } else {
     const threads = c8 ? g.N * (groups4 / 2) * g.H * g.SW * Math.ceil(Math.ceil(g.W / g.SW) / 4) : g.N * groups4 * g.H * Math.ceil(g.W / 4);
     CONV2D.launch(c8 ? 'conv_bwd_input8' : 'conv_bwd_input', {...launch, threads});

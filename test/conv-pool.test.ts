@@ -74,6 +74,11 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
   // Whole-row input-gradient tiles with 3 images per thread: batches of 2 and 4 end in a part-empty block ('auto'
   // takes 2 or 4 from batches of 16 or 32 on).
   ['input whole-row tiles, 3 images per thread', {...direct, convInputImages: 3}],
+  // Hoisting forward tiles with 3 images per thread (those reading weights in place keep one), weights from storage
+  // too, so every unpadded case takes them.
+  ['fwd hoisted tiles, 3 images per thread', {...direct, convForwardImages: 3}],
+  ['fwd hoisted tiles, 2 images per thread, weights from storage, scalar segments',
+    {...direct, convForwardImages: 2, convNativeWeights: false, convUniformWeights: 'storage', convSegments4: false}],
   // Lowered to matrix products (im2col), on the tuned matmul tile and on the hand-written kernel.
   ['lowered to matmul', {convLowering: 'gemm'}],
   ['lowered to matmul, fixed matmul kernel', {convLowering: 'gemm', matmulTile: 'fixed'}],

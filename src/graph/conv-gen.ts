@@ -172,15 +172,16 @@ const outType = (t: ConvTile) => (t.stores4 ? 'vec4<f32>' : 'f32');
  * rows of ceil(cols / pixels) tiles each: the forward and input-gradient tiles' index space.
  */
 function rowTiles(pixels: number, groups: number, rows: string, cols: string, group: string, row: string,
-  col0: string): string[] {
+  col0: string, images = 1): string[] {
   return [
     `  let tiles_per_row = (${cols} + ${pixels - 1}u) / ${pixels}u;`,
     `  let ntile = ${rows} * tiles_per_row;`,
     `  let ng = p.groups4 / ${groups}u;`,
-    '  if (i >= p.N * ng * ntile) { return; }',
+    `  let nb = (p.N + ${images - 1}u) / ${images}u;`,
+    '  if (i >= nb * ng * ntile) { return; }',
     '  let tile = i % ntile;',
     `  let ${group} = (i / ntile) % ng;`,
-    '  let n = i / (ntile * ng);',
+    `  let n = i / (ntile * ng)${images > 1 ? ` * ${images}u` : ''};`,
     `  let ${row} = tile / tiles_per_row;`,
     `  let ${col0} = (tile % tiles_per_row) * ${pixels}u;`,
   ];
@@ -234,8 +235,12 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
   if (native && !(t.hoist && uniformWeights > 0)) {
     throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: weights in their own layout need a hoisting tile reading uniforms`);
   }
+  const B = t.images ?? 1;
+  if (B > 1 && !(t.hoist && !native)) {
+    throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: several images per thread need a hoisting tile with re-laid weights`);
+  }
   const name = `${convTileName(t)}${t.hoist ? `-kw${kw}s${sw}` : ''}${native ? `-n${native.C}x${native.KH}` : ''}` +
-    `${hasBias ? 'b' : ''}${uniformSuffix(uniformWeights)}`;
+    `${B > 1 ? `i${B}` : ''}${hasBias ? 'b' : ''}${uniformSuffix(uniformWeights)}`;
   checkSegments4(t, true);
   const bindings = [`@group(0) @binding(1) var<storage, read> fx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     weightBinding('fw', uniformWeights),
@@ -244,10 +249,16 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
   return declare(name, bindings, () => {
     const G = t.groups, P = t.pixels;
     const gg = realGroups(t), pp = [...Array(P).keys()];
-    const L = rowTiles(P, G, 'p.OH', 'p.OW', 'kg', 'oh', 'ow0');
+    const bb = [...Array(B).keys()];
+    // Image b's accumulators and segment values: a{g}_{q} and s{j} for one image, b{b}a{g}_{q} and b{b}s{j}.
+    const acc = (b: number) => (B > 1 ? `b${b}a` : 'a'), seg = (b: number) => (B > 1 ? `b${b}s` : 's');
+    // With B images per thread, thread i takes images B * (i / (ntile * ng)) ..; past the batch's end it reads the
+    // last image again and stores nothing.
+    const L = rowTiles(P, G, 'p.OH', 'p.OW', 'kg', 'oh', 'ow0', B);
     // Pixels past the row end read a clamped column (computed, never stored).
     if (!t.hoist) for (const q of pp) L.push(`  let x${q} = min(ow0 + ${q}u, p.OW - 1u) * p.SW;`);
-    for (const g of gg) for (const q of pp) L.push(`  var a${g}_${q} = ${laneType(groupLanes(t, g))}(0.0);`);
+    for (const b of bb) for (const g of gg) for (const q of pp) L.push(`  var ${acc(b)}${g}_${q} = ${laneType(groupLanes(t, g))}(0.0);`);
+    for (const b of bb.slice(1)) L.push(`  let xoff${b} = (min(n + ${b}u, p.N - 1u) - n) * p.C * p.H * p.W;`);
     // Hoisting: segment column t of a kernel row is input column ow0 * SW + t, clamped (only pixels past the row's
     // end read past it, and they are never stored).
     const S = (P - 1) * sw + kw, ss = [...Array(S).keys()];
@@ -256,16 +267,22 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
     // weights at tap k).
     const hoistedRow = (w: (k: number, g: number) => string): string[] => {
       const R: string[] = [];
-      if (t.segments4) {
-        // Unpadded, W % 4 == 0 and pixels % 4 == 0: the segment starts 4-aligned.
-        R.push(...segment4('fx', 'p.N * p.C * p.H * p.W', `i32(xrow + ow0 * ${sw}u)`, S, 'x', '      '));
-        for (const j of ss) R.push(`      let s${j} = x${j}v;`);
-      } else {
-        for (const j of ss) R.push(`      let s${j} = fx[xrow + s${j}c];`);
+      for (const b of bb) {
+        const row = b > 0 ? `xrow + xoff${b}` : 'xrow';
+        if (t.segments4) {
+          // Unpadded, W % 4 == 0 and pixels % 4 == 0: the segment starts 4-aligned.
+          const v = B > 1 ? `b${b}x` : 'x';
+          R.push(...segment4('fx', 'p.N * p.C * p.H * p.W', `i32(${row} + ow0 * ${sw}u)`, S, v, '      '));
+          for (const j of ss) R.push(`      let ${seg(b)}${j} = ${v}${j}v;`);
+        } else {
+          for (const j of ss) R.push(`      let ${seg(b)}${j} = fx[${row} + s${j}c];`);
+        }
       }
       for (let k = 0; k < kw; k++) {
         for (const g of gg) R.push(`      let w${k}_${g} = ${w(k, g)};`);
-        for (const q of pp) for (const g of gg) R.push(`      a${g}_${q} += s${q * sw + k} * w${k}_${g};`);
+        for (const b of bb) {
+          for (const q of pp) for (const g of gg) R.push(`      ${acc(b)}${g}_${q} += ${seg(b)}${q * sw + k} * w${k}_${g};`);
+        }
       }
       return R;
     };
@@ -309,11 +326,15 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
       L.push('  }');
     }
     L.push('  let npix = p.OH * p.OW;');
-    L.push('  let obase = n * p.K * npix + oh * p.OW + ow0;');
-    // Without bias fbias is still used (select keeps 0.0), so the auto layout keeps binding 3.
-    L.push(...storeRows(t, {chan: 'k', group: 'kg', bound: 'p.K', out: 'fy', offset: 'obase + k * npix', col0: 'ow0',
-      width: 'p.OW', before: [`let b = ${hasBias ? 'fbias[k]' : 'select(fbias[0], 0.0, true)'};`], plus: ' + b',
-      vec4: t.stores4}));
+    for (const b of bb) {
+      if (B > 1) L.push(`  if (n + ${b}u < p.N) {`);
+      L.push(`  let obase${b} = (n + ${b}u) * p.K * npix + oh * p.OW + ow0;`);
+      // Without bias fbias is still used (select keeps 0.0), so the auto layout keeps binding 3.
+      L.push(...storeRows(t, {chan: 'k', group: 'kg', bound: 'p.K', out: 'fy', offset: `obase${b} + k * npix`,
+        col0: 'ow0', width: 'p.OW', before: [`let b = ${hasBias ? 'fbias[k]' : 'select(fbias[0], 0.0, true)'};`],
+        plus: ' + b', vec4: t.stores4, acc: acc(b)}));
+      if (B > 1) L.push('  }');
+    }
     return L;
   });
 }

@@ -100,6 +100,11 @@ export const kernelPrefs = {
    * per adapter (kernels.ts, inputImages).
    */
   convInputImages: 'auto' as 'auto' | number,
+  /**
+   * Images per thread of the hoisting forward tiles whose weights are re-laid out (ConvTile.images), sharing each
+   * weight load. 'auto': per adapter and shape (kernels.ts, forwardImages).
+   */
+  convForwardImages: 'auto' as 'auto' | number,
   /** Strided copies that are 2-D transposes with sizes and strides multiples of 4 by transpose4 (false: copy_main). */
   transpose4: true,
   /** Other 2-D transposes whose dst rows are short by transpose_rows (false: copy_main). */
@@ -850,8 +855,9 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   const launch = {buffers: [x.buffer, weightBinding(wt, u), bias ? bias.buffer : dummyBuffer(), out.buffer],
     params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
   if (tile) {
-    const threads = g.N * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
-    const fitted = nativeU ? {...tile, nativeWeights: {C: g.C, KH: g.KH}} : tile;
+    const images = nativeU || !tile.hoist ? 1 : forwardImages(tile, g);
+    const threads = Math.ceil(g.N / images) * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
+    const fitted = nativeU ? {...tile, nativeWeights: {C: g.C, KH: g.KH}} : {...tile, images};
     convFwdKernel(fitted, !!bias, g.KW, g.SW, u).launch('main', {...launch, threads});
   } else {
     const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);
@@ -861,6 +867,23 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   }
   if (!nativeU) wt.dispose();
   return out;
+}
+
+/**
+ * Images per thread of a hoisting forward tile with re-laid weights (ConvTile.images): the tile's, else
+ * kernelPrefs.convForwardImages; 'auto': where there are several input channels, 4 on SwiftShader, 2 on llvmpipe,
+ * 1 on GPUs (not measured), and at most N / 8. The images share each weight load. Measured (`bench:kernels`, fwd,
+ * 2-3 rounds, ms, 1 image -> the chosen count): SwiftShader, LeNet conv2 9.2-9.5 -> 7.3-8.3, DANN conv2 113 -> 92;
+ * llvmpipe, LeNet conv2 0.70 -> 0.59 (4 images 0.74), DANN conv2 13.4 -> 10.5. One input channel (the small
+ * CapsNet's first layers) read level or slower on SwiftShader (18.2 -> 19.2, 30.1 -> 33.7), so keeps one image.
+ */
+function forwardImages(t: ConvTile, g: Conv2dGeom): number {
+  if (t.images) return t.images;
+  const pref = kernelPrefs.convForwardImages;
+  if (pref !== 'auto') return pref;
+  const report = rt().ctx.report;
+  const wanted = !report.isCpu || g.C === 1 ? 1 : onCompatCpu() ? 2 : 4;
+  return Math.max(1, Math.min(wanted, Math.floor(g.N / 8)));
 }
 
 /**

@@ -942,8 +942,8 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
 /** cols: the forward's im2col matrix of x where it kept one (conv2dK's keep), else it is lowered again. */
 export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Tensor | null = null): Tensor {
   if (convLowersToGemm(g, 'weight')) return conv2dBwdWeightGemmK(x, dy, g, cols);
-  const ckk = g.C * g.KH * g.KW;
   if (weightLanesApply(g)) return conv2dBwdWeightLanesK(x, dy, g);
+  const ckk = g.C * g.KH * g.KW;
   const wpref = kernelPrefs.convWeight;
   const chosen = typeof wpref === 'object' ? wpref : wpref === 'auto' ? CONV_GRAD_AUTO.weight : null;
   const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weight', g.W % 4 === 0 && g.PW % 4 === 0);
@@ -1018,7 +1018,7 @@ function weightLanesApply(g: Conv2dGeom): boolean {
  * dW by convBwdWeightLanesKernel: workgroups of 4 invocations (one SIMD subgroup on SwiftShader), each holding up to
  * 4 output channels 4 apart (16 per workgroup). Measured on SwiftShader, LeNet conv2, kernel ms (profiler): one
  * channel per invocation in workgroups of 16, 10.1-10.6; two in 8, 7.5; four in 4, 5.9-6.1; eight in 4 (half idle
- * at K = 16), 10.7. The split aims at 128 threads (16 partial sums for LeNet conv2: 64 and 512 ran the same).
+ * at K = 16), 10.7. The split aims at 128 threads (LeNet conv2: 6 partial sums; targets 64 and 512, 3 and 22 parts, ran the same).
  */
 function conv2dBwdWeightLanesK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const lanes = 4, perLane = Math.min(4, Math.ceil(g.K / 4));

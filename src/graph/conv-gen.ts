@@ -65,8 +65,8 @@ export interface ConvTile {
    */
   wholeRow?: {PW: number; OW: number; SH?: number; SW?: number};
   /**
-   * Input gradient over whole rows only: images per thread (default 1). The thread's images share each weight load
-   * (see kernels.ts, inputImages).
+   * Whole-row input-gradient tiles and hoisting forward tiles with re-laid weights: images per thread (default 1).
+   * The thread's images share each weight load (kernels.ts, inputImages and forwardImages).
    */
   images?: number;
   /**

@@ -97,12 +97,12 @@ export const kernelPrefs = {
   convWeightLanes: 'auto' as 'auto' | boolean,
   /**
    * Images per thread of the whole-row input-gradient tiles (ConvTile.images), sharing each weight load. 'auto':
-   * per adapter (kernels.ts, inputImages).
+   * per adapter (kernels.ts, imagesPerThread).
    */
   convInputImages: 'auto' as 'auto' | number,
   /**
    * Images per thread of the hoisting forward tiles whose weights are re-laid out (ConvTile.images), sharing each
-   * weight load. 'auto': per adapter and shape (kernels.ts, forwardImages).
+   * weight load. 'auto': per adapter and shape (kernels.ts, imagesPerThread).
    */
   convForwardImages: 'auto' as 'auto' | number,
   /** Strided copies that are 2-D transposes with sizes and strides multiples of 4 by transpose4 (false: copy_main). */
@@ -855,7 +855,7 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   const launch = {buffers: [x.buffer, weightBinding(wt, u), bias ? bias.buffer : dummyBuffer(), out.buffer],
     params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
   if (tile) {
-    const images = nativeU || !tile.hoist ? 1 : forwardImages(tile, g);
+    const images = nativeU || !tile.hoist ? 1 : imagesPerThread(tile, kernelPrefs.convForwardImages, g.N, g.C > 1);
     const threads = Math.ceil(g.N / images) * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
     const fitted = nativeU ? {...tile, nativeWeights: {C: g.C, KH: g.KH}} : {...tile, images};
     convFwdKernel(fitted, !!bias, g.KW, g.SW, u).launch('main', {...launch, threads});
@@ -870,37 +870,23 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
 }
 
 /**
- * Images per thread of a hoisting forward tile with re-laid weights (ConvTile.images): the tile's, else
- * kernelPrefs.convForwardImages; 'auto': where there are several input channels, 4 on SwiftShader, 2 on llvmpipe,
- * 1 on GPUs (not measured), and at most N / 8. The images share each weight load. Measured (`bench:kernels`, fwd,
- * 2-3 rounds, ms, 1 image -> the chosen count): SwiftShader, LeNet conv2 9.2-9.5 -> 7.3-8.3, DANN conv2 113 -> 92;
- * llvmpipe, LeNet conv2 0.70 -> 0.59 (4 images 0.74), DANN conv2 13.4 -> 10.5. One input channel (the small
- * CapsNet's first layers) read level or slower on SwiftShader (18.2 -> 19.2, 30.1 -> 33.7), so keeps one image.
+ * Images per thread of a generated tile that shares its weight loads among them (ConvTile.images): the tile's, else
+ * the preference; 'auto': 4 on SwiftShader, 2 on llvmpipe, 1 on GPUs (not measured; they want threads) and where
+ * `shares` is false, and at most N / 8, so a small batch keeps its threads. The weight load had cost about as much
+ * as the multiply-adds it fed. Measured (`bench:kernels`, 2-3 rounds, ms, 1 image -> the chosen count):
+ * - input gradients (whole-row tiles, kernelPrefs.convInputImages): SwiftShader, LeNet conv2 8.4-9.0 -> 5.8-6.3
+ *   (2 images 7.5, 8 images 6.7), DANN conv2 153 -> 62, the small CapsNet's PrimaryCaps (stride 2) 126 -> 102;
+ *   llvmpipe, LeNet conv2 0.66 -> 0.57 (4 images 0.66), DANN conv2 12.0 -> 9.8, the small PrimaryCaps 19.4 -> 15.5
+ *   (4 images 13.8);
+ * - forwards (hoisting tiles with re-laid weights, kernelPrefs.convForwardImages): SwiftShader, LeNet conv2 9.2-9.5
+ *   -> 7.3-8.3, DANN conv2 113 -> 92; llvmpipe, LeNet conv2 0.70 -> 0.59 (4 images 0.74), DANN conv2 13.4 -> 10.5.
+ *   One input channel (the small CapsNet's first layers) read level or slower on SwiftShader (18.2 -> 19.2, 30.1 ->
+ *   33.7), so forwards share only where there are several.
  */
-function forwardImages(t: ConvTile, g: Conv2dGeom): number {
+function imagesPerThread(t: ConvTile, pref: 'auto' | number, N: number, shares = true): number {
   if (t.images) return t.images;
-  const pref = kernelPrefs.convForwardImages;
   if (pref !== 'auto') return pref;
-  const report = rt().ctx.report;
-  const wanted = !report.isCpu || g.C === 1 ? 1 : onCompatCpu() ? 2 : 4;
-  return Math.max(1, Math.min(wanted, Math.floor(g.N / 8)));
-}
-
-/**
- * Images per thread of a whole-row input-gradient tile (ConvTile.images): the tile's, else kernelPrefs.convInputImages;
- * 'auto': 4 on SwiftShader, 2 on llvmpipe, 1 on GPUs (not measured; they want threads), and at most N / 8, so a small
- * batch keeps its threads. The images share each weight load, which had cost about as much as the multiply-adds it
- * fed. Measured (`bench:kernels`, bwd_input, 2-3 rounds, ms, 1 image -> the chosen count): SwiftShader, LeNet conv2
- * 8.4-9.0 -> 5.8-6.3 (2 images 7.5, 8 images 6.7), DANN conv2 153 -> 62, the small CapsNet's PrimaryCaps (stride 2)
- * 126 -> 102; llvmpipe, LeNet conv2 0.66 -> 0.57 (4 images 0.66), DANN conv2 12.0 -> 9.8, the small PrimaryCaps
- * 19.4 -> 15.5 (4 images 13.8).
- */
-function inputImages(t: ConvTile, N: number): number {
-  if (t.images) return t.images;
-  const pref = kernelPrefs.convInputImages;
-  if (pref !== 'auto') return pref;
-  const report = rt().ctx.report;
-  const wanted = !report.isCpu ? 1 : onCompatCpu() ? 2 : 4;
+  const wanted = !rt().ctx.report.isCpu || !shares ? 1 : onCompatCpu() ? 2 : 4;
   return Math.max(1, Math.min(wanted, Math.floor(N / 8)));
 }
 
@@ -919,7 +905,8 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const whole = fitted && kernelPrefs.convWholeRows && fitted.pixels >= g.W
     ? {...fitted, wholeRow: {PW: g.PW, OW: g.OW, SH: g.SH, SW: g.SW},
       segments4: kernelPrefs.convSegments4 && chosen!.segments4 !== false && g.OW % 4 === 0} : fitted;
-  const tile = whole && whole.wholeRow ? {...whole, images: inputImages(whole, g.N)} : whole;
+  const tile = whole && whole.wholeRow
+    ? {...whole, images: imagesPerThread(whole, kernelPrefs.convInputImages, g.N)} : whole;
   const c8 = pref !== 'c4';
   const groups4 = tile ? tile.groups * Math.ceil(g.C / (4 * tile.groups)) : c8 ? 2 * Math.ceil(g.C / 8) : Math.ceil(g.C / 4);
   const kk = g.KH * g.KW;
@@ -929,8 +916,9 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const u = tile ? uniformWeightVec4s(wt) : 0;
   const launch = {buffers: [dy.buffer, weightBinding(wt, u), dx.buffer], params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
   if (tile) {
-    const images = Math.ceil(g.N / (tile.images ?? 1));
-    convBwdInputKernel(tile, g.KW, u).launch('main', {...launch, threads: images * (groups4 / tile.groups) * g.H * Math.ceil(g.W / tile.pixels)});
+    const imageBlocks = Math.ceil(g.N / (tile.images ?? 1));
+    const threads = imageBlocks * (groups4 / tile.groups) * g.H * Math.ceil(g.W / tile.pixels);
+    convBwdInputKernel(tile, g.KW, u).launch('main', {...launch, threads});
   } else {
     const threads = c8 ? g.N * (groups4 / 2) * g.H * g.SW * Math.ceil(Math.ceil(g.W / g.SW) / 4) : g.N * groups4 * g.H * Math.ceil(g.W / 4);
     CONV2D.launch(c8 ? 'conv_bwd_input8' : 'conv_bwd_input', {...launch, threads});
@@ -965,13 +953,8 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   const pref = kernelPrefs.convSplitTarget;
   const target = pref !== 'auto' ? pref : rt().ctx.report.isCpu ? 256 : 16384;
   // The generated tile splits the N * OH (image, output row) pairs, the hand-written kernels the images.
-  const units = tile ? g.N * g.OH : g.N;
-  let split = Math.max(1, Math.min(units, Math.ceil(target / base)));
-  // The generated tile takes contiguous runs of ceil(units / split) pairs: no more parts than runs, none empty.
-  if (tile) split = Math.ceil(units / Math.ceil(units / split));
-  // The generated tile pads each of several parts to whole vec4s, which reduce_rows4 sums a vec4 at a time.
-  const rows4 = !!tile && split > 1;
-  const partial = rows4 ? empty([split, ceil4(g.K * ckk)]) : empty([split, g.K, g.C, g.KH, g.KW]);
+  const split = tile ? pairParts(g, base, target) : Math.max(1, Math.min(g.N, Math.ceil(target / base)));
+  const partial = tile ? pairPartials(g, split) : empty([split, g.K, g.C, g.KH, g.KW]);
   const padded = g.PH > 0 || g.PW > 0;
   if (tile) {
     // Where dy's rows are a multiple of 4 wide the tile reads it in place as vec4s of pixels (ConvTile.dyDirect4);
@@ -987,13 +970,35 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
     convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, (dyT ?? dy).buffer, partial.buffer],
       params: convParams(g, groups, split), threads: split * base, flops: convFlops(g), note: convNote(g)});
     dyT?.dispose();
-  } else {
-    CONV2D.launch(taps8 ? 'conv_bwd_weight8' : 'conv_bwd_weight', {buffers: [x.buffer, dy.buffer, partial.buffer],
-      params: convParams(g, groups, split), threads: split * base, constants: taps8 ? {PADDED: padded ? 1 : 0} : undefined,
-      flops: convFlops(g), note: convNote(g)});
+    return sumPairPartials(partial, g, split);
   }
+  CONV2D.launch(taps8 ? 'conv_bwd_weight8' : 'conv_bwd_weight', {buffers: [x.buffer, dy.buffer, partial.buffer],
+    params: convParams(g, groups, split), threads: split * base, constants: taps8 ? {PADDED: padded ? 1 : 0} : undefined,
+    flops: convFlops(g), note: convNote(g)});
   if (split === 1) return partial.viewAsDispose([g.K, g.C, g.KH, g.KW]);
-  const dw = rows4 ? sumRows4K(partial, split, g.K * ckk) : reduceK('sum', partial, 1, split, g.K * ckk);
+  const dw = reduceK('sum', partial, 1, split, g.K * ckk);
+  partial.dispose();
+  return dw.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+}
+
+/**
+ * Parts of a weight gradient that splits the N * OH (image, output row) pairs into contiguous runs (the generated
+ * tile, the lanes kernel): about target / base, and no more than the runs of ceil(pairs / parts), so none is empty.
+ */
+function pairParts(g: Conv2dGeom, base: number, target: number): number {
+  const units = g.N * g.OH;
+  const split = Math.max(1, Math.min(units, Math.ceil(target / base)));
+  return Math.ceil(units / Math.ceil(units / split));
+}
+
+/** Partial sums of `split` pair parts, each padded to whole vec4s for reduce_rows4; one part is dW itself. */
+const pairPartials = (g: Conv2dGeom, split: number): Tensor =>
+  (split > 1 ? empty([split, ceil4(g.K * g.C * g.KH * g.KW)]) : empty([g.K, g.C, g.KH, g.KW]));
+
+/** dW from pairPartials, summed a vec4 at a time. */
+function sumPairPartials(partial: Tensor, g: Conv2dGeom, split: number): Tensor {
+  if (split === 1) return partial;
+  const dw = sumRows4K(partial, split, g.K * g.C * g.KH * g.KW);
   partial.dispose();
   return dw.viewAsDispose([g.K, g.C, g.KH, g.KW]);
 }
@@ -1025,20 +1030,12 @@ function conv2dBwdWeightLanesK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const blocks = Math.ceil(g.K / (lanes * perLane));
   const base = lanes * g.C * blocks;
   const pref = kernelPrefs.convSplitTarget;
-  const target = pref !== 'auto' ? pref : 128;
-  const units = g.N * g.OH;
-  let split = Math.max(1, Math.min(units, Math.ceil(target / base)));
-  // Contiguous runs of ceil(units / split) (image, output row) pairs: no more parts than runs, none empty.
-  split = Math.ceil(units / Math.ceil(units / split));
-  const ckk = g.C * g.KH * g.KW;
-  const partial = split > 1 ? empty([split, ceil4(g.K * ckk)]) : empty([g.K, g.C, g.KH, g.KW]);
+  const split = pairParts(g, base, pref !== 'auto' ? pref : 128);
+  const partial = pairPartials(g, split);
   const kernel = convBwdWeightLanesKernel({KH: g.KH, KW: g.KW, OW4: g.OW / 4, W: g.W, lanes, perLane});
   kernel.launch('main', {buffers: [x.buffer, dy.buffer, partial.buffer], params: convParams(g, Math.ceil(g.K / 4), split),
     workgroups: grid1d(split * g.C * blocks, 1), flops: convFlops(g), note: convNote(g)});
-  if (split === 1) return partial;
-  const dw = sumRows4K(partial, split, g.K * ckk);
-  partial.dispose();
-  return dw.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+  return sumPairPartials(partial, g, split);
 }
 
 // ---- pooling ----

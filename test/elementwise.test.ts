@@ -45,14 +45,16 @@ for (const [name, f, ref, deriv, domain] of unary) {
 
 // Binary ops with broadcasting corners: same shape, row/col vectors, scalar, leading dims, batch 1.
 type Partial = (a: number, b: number) => number;
+/** maximum / minimum: the winner's partial is 1, a tie gives each side half (torch). */
+const share = (wins: boolean, tie: boolean) => (wins ? 1 : tie ? 0.5 : 0);
 const binary: [string, (a: wt.Tensor, b: wt.Tensor) => wt.Tensor, (a: number, b: number) => number, [Partial, Partial]][] = [
   ['add', wt.add, (a, b) => a + b, [() => 1, () => 1]],
   ['sub', wt.sub, (a, b) => a - b, [() => 1, () => -1]],
   ['mul', wt.mul, (a, b) => a * b, [(_, b) => b, (a) => a]],
   ['div', wt.div, (a, b) => a / b, [(_, b) => 1 / b, (a, b) => -a / (b * b)]],
   ['pow', wt.pow, (a, b) => a ** b, [(a, b) => b * a ** (b - 1), (a, b) => a ** b * Math.log(a)]],
-  ['maximum', wt.maximum, Math.max, [(a, b) => (a >= b ? 1 : 0), (a, b) => (a >= b ? 0 : 1)]],
-  ['minimum', wt.minimum, Math.min, [(a, b) => (b >= a ? 1 : 0), (a, b) => (b >= a ? 0 : 1)]],
+  ['maximum', wt.maximum, Math.max, [(a, b) => share(a > b, a === b), (a, b) => share(b > a, a === b)]],
+  ['minimum', wt.minimum, Math.min, [(a, b) => share(a < b, a === b), (a, b) => share(b < a, a === b)]],
 ];
 const shapes: [number[], number[]][] = [[[5, 9], [5, 9]], [[6, 8], [6, 8]], [[5, 9], [1, 9]], [[5, 9], [5, 1]], [[5, 9], [1]], [[2, 3, 5], [5]], [[1, 1], [4, 1, 3]], [[257, 33], [33]]];
 for (const [name, f, ref, partials] of binary) {
@@ -81,6 +83,38 @@ t('scalar operands and comparisons', async () => {
   if (Array.from(p).join() !== '-8,-512,64') throw new Error(`pow of negative base by 3 gave ${p}`);
   const nan = await wt.pow(wt.tensor([-2], [1]), 0.5).data();
   if (!Number.isNaN(nan[0])) throw new Error('pow(-2, 0.5) should be NaN');
+});
+
+// Derivative conventions at single points, as torch: exact values, independent of finite differences.
+const gradOf = async (x: wt.Tensor) => Array.from(await x.grad!.data());
+
+t('pow(x, 0) has gradient 0 everywhere, x = 0 and -0 included (not 0 * x^-1 = NaN)', async () => {
+  const x = wt.tensor([0, -0, 2, -3], [4], {requiresGrad: true});
+  wt.sum(wt.pow(x, 0)).backward();
+  assert.equal(await gradOf(x), [0, 0, 0, 0]);
+});
+
+t('pow(x, e), tensor e: d/dx 0 where e = 0; d/de 0 at x = 0 for e >= 0, -inf for e < 0, NaN for x < 0', async () => {
+  const x = wt.tensor([0, 0, 0, 0, -0, -2, 1], [7], {requiresGrad: true});
+  const e = wt.tensor([0, 0.5, 2, -1, 0, 2, 0.5], [7], {requiresGrad: true});
+  wt.sum(wt.pow(x, e)).backward();
+  assert.equal(await gradOf(x), [0, Infinity, 0, -Infinity, 0, -4, 0.5]);
+  assert.equal(await gradOf(e), [0, 0, 0, -Infinity, 0, NaN, 0]);
+});
+
+t('maximum and minimum split the gradient at ties: 0.5 to each side (a NaN side gives both all of it)', async () => {
+  for (const [op, winsA] of [[wt.maximum, [0.5, 1, 0, 1]], [wt.minimum, [0.5, 0, 1, 1]]] as const) {
+    const a = wt.tensor([1, 2, 3, NaN], [4], {requiresGrad: true});
+    const b = wt.tensor([1, 0, 5, 1], [4], {requiresGrad: true});
+    wt.sum(op(a, b)).backward();
+    assert.equal(await gradOf(a), winsA);
+    assert.equal(await gradOf(b), winsA.map((w, i) => (i === 3 ? 1 : 1 - w)));
+  }
+  // Broadcast: b's gradient sums its halves over the rows.
+  const a = wt.tensor([2, 2, 2, 5], [2, 2], {requiresGrad: true}), b = wt.tensor([2, 3], [2], {requiresGrad: true});
+  wt.sum(wt.maximum(a, b)).backward();
+  assert.equal(await gradOf(a), [0.5, 0, 0.5, 1]);
+  assert.equal(await gradOf(b), [1, 1]);
 });
 
 t('more than 65,535 workgroups: the grid folds into 2-D and every element is still visited once', async () => {

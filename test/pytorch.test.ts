@@ -10,6 +10,7 @@ import {join} from 'node:path';
 import * as wt from '../src/index.js';
 import {loadModel, saveModel} from '../src/train/checkpoint.js';
 import {loadSafetensors} from '../src/io/files.js';
+import type {StTensor} from '../src/io/safetensors.js';
 import {CapsNet} from '../src/capsnet/index.js';
 
 const t = suite('pytorch: fixtures made by torch');
@@ -93,3 +94,96 @@ t('a CapsNet PyTorch made loads (strict) and gives its class capsules, lengths a
 });
 
 t.run();
+
+// Gradients at the points where an op's derivative needs a convention (0 and negative bases of pow, ties of
+// maximum / minimum, reductions over `[]`), against torch 1.13 in float64 (scripts/torch-grad-fixtures.py). Each
+// case runs op(inputs).backward(g) with torch's upstream g, as the script did.
+const gradFile = (() => {
+  let cache: Map<string, StTensor> | undefined;
+  return () => (cache ??= loadSafetensors('test/fixtures/torch-grads/grads.safetensors').tensors);
+})();
+function fixture(name: string): {shape: number[]; data: Float64Array} {
+  const t = gradFile().get(name);
+  assert.ok(t && t.dtype === 'F64', `torch-grads fixture '${name}' (F64) is missing`);
+  return {shape: t.shape, data: t.data as Float64Array};
+}
+const input = (name: string, requiresGrad = true) => {
+  const f = fixture(name);
+  return wt.tensor(Float32Array.from(f.data), f.shape, {requiresGrad});
+};
+
+/**
+ * NaN exactly where torch has NaN, the same signed infinity where it has one, and finite values within
+ * atol + rtol |want| (the sign of a zero is not compared).
+ */
+function assertMatches(got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number, what: string) {
+  assert.is(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i], w = want[i];
+    const ok = Number.isNaN(w) ? Number.isNaN(g)
+      : !Number.isFinite(w) ? g === w : Math.abs(g - w) <= atol + rtol * Math.abs(w);
+    assert.ok(ok, `${what}: element ${i} is ${g}, torch gave ${w}`);
+  }
+}
+// pow and its log / power terms are float32 transcendental kernels (a few ulp each, 1 ulp = 6e-8 relative) on
+// exact inputs: 1e-5 relative leaves a wide margin while any wrong rule misses by far more.
+const POW_TOL = [1e-6, 1e-5] as const;
+// maximum / minimum / sum / amax gradients are exact in float32; mean's 1/6 and a three-way tie's 2/3 round at
+// most twice (g * fround(1/count)): 3e-7 relative, about two float32 ulp.
+const EXACT_TOL = [0, 3e-7] as const;
+
+const gt = suite('pytorch: gradients at edge points (torch 1.13 fixtures)');
+
+gt('pow(x, k) for scalars k: values and gradients at 0 and negative bases (k = 0 gives 0 everywhere)', async () => {
+  const exponents = Array.from(fixture('pow_scalar.exponents').data);
+  const ys = fixture('pow_scalar.y').data, dxs = fixture('pow_scalar.dx').data;
+  const n = fixture('pow_scalar.x').data.length;
+  for (const [k, e] of exponents.entries()) {
+    const x = input('pow_scalar.x');
+    const y = wt.pow(x, e);
+    y.backward(input('pow_scalar.g', false));
+    assertMatches(await y.data(), ys.subarray(k * n, (k + 1) * n), ...POW_TOL, `pow(x, ${e})`);
+    assertMatches(await x.grad!.data(), dxs.subarray(k * n, (k + 1) * n), ...POW_TOL, `d pow(x, ${e}) / dx`);
+  }
+});
+
+for (const name of ['pow_tensor', 'pow_bcast']) {
+  gt(`${name}: pow(x, e), tensor e: both gradients, d/de 0 at x = 0 for e >= 0, NaN for x < 0`, async () => {
+    const x = input(`${name}.x`), e = input(`${name}.e`);
+    const y = wt.pow(x, e);
+    y.backward(input(`${name}.g`, false));
+    assertMatches(await y.data(), fixture(`${name}.y`).data, ...POW_TOL, `${name} pow(x, e)`);
+    assertMatches(await x.grad!.data(), fixture(`${name}.dx`).data, ...POW_TOL, `${name} d/dx`);
+    assertMatches(await e.grad!.data(), fixture(`${name}.de`).data, ...POW_TOL, `${name} d/de`);
+  });
+}
+
+for (const name of ['maximum', 'minimum', 'maximum_bcast', 'minimum_bcast']) {
+  gt(`${name}: a tie (+-0, +-inf too) gives each side half the gradient, a NaN side both all of it`, async () => {
+    const a = input(`${name}.a`), b = input(`${name}.b`);
+    const y = (name.startsWith('maximum') ? wt.maximum : wt.minimum)(a, b);
+    y.backward(input(`${name}.g`, false));
+    assertMatches(await y.data(), fixture(`${name}.y`).data, ...EXACT_TOL, `${name} forward`);
+    assertMatches(await a.grad!.data(), fixture(`${name}.da`).data, ...EXACT_TOL, `${name} d/da`);
+    assertMatches(await b.grad!.data(), fixture(`${name}.db`).data, ...EXACT_TOL, `${name} d/db`);
+  });
+}
+
+// torch's amax / amin are our max / min reductions (values only; torch.max(x, dim) also returns indices).
+const reductions = {sum: wt.sum, mean: wt.mean, amax: wt.max, amin: wt.min};
+for (const [name, op] of Object.entries(reductions)) {
+  gt(`${name} over [] reduces every axis (torch dim=[]): shape [] (keepDim [1, 1]), value, gradient`, async () => {
+    for (const keepDim of [false, true]) {
+      const key = `reduce_all.${name}${keepDim ? '.keepdim' : ''}`;
+      const x = input('reduce_all.x');
+      const y = op(x, [], keepDim);
+      const want = fixture(`${key}.y`);
+      assert.equal(y.shape, want.shape, `${key}: output shape`);
+      y.backward(wt.full(want.shape, 2));
+      assertMatches(await y.data(), want.data, ...EXACT_TOL, `${key} forward`);
+      assertMatches(await x.grad!.data(), fixture(`${key}.dx`).data, ...EXACT_TOL, `${key} d/dx`);
+    }
+  });
+}
+
+gt.run();

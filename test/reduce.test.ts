@@ -33,6 +33,19 @@ t('max splits the gradient among ties', async () => {
   assert.equal(Array.from(await x.grad!.data()), [0, 0.5, 0.5, 0]);
 });
 
+t('axes [] reduce every axis (torch\'s dim=[]), like no axes: shape [] (keepDim: all 1), gradient', async () => {
+  const x = wt.tensor([1, 2, 3, 4, 5, 6], [2, 3], {requiresGrad: true});
+  const s = wt.sum(x, []), m = wt.mean(x, []);
+  assert.equal([s.shape, m.shape], [wt.sum(x).shape, []]);
+  assert.equal([await s.item(), await m.item()], [21, 3.5]);
+  assert.equal([await wt.max(x, []).item(), await wt.min(x, []).item()], [6, 1]);
+  const kept = wt.sum(x, [], true);
+  assert.equal(kept.shape, [1, 1]);
+  assert.equal(Array.from(await kept.data()), [21]);
+  wt.add(s, wt.mul(m, 6)).backward();
+  assert.equal(Array.from(await x.grad!.data()), [2, 2, 2, 2, 2, 2]);
+});
+
 t('argmax picks the first maximum', async () => {
   const x = wt.tensor([1, 5, 5, 2, 9, 0, 0, 9, -1], [3, 3]);
   assert.equal(Array.from(await wt.argmax(x, 1).data()), [1, 1, 1]);

@@ -44,6 +44,29 @@ function linearGrads(g: Tensor, n: OpNode<{rows: number}>): (Tensor | null)[] {
   ];
 }
 
+/** Tensors a rule makes on the way, freed once its gradients exist (a gradient may be one of them: sumTo's no-op). */
+class Temporaries {
+  private made: Tensor[] = [];
+  add(t: Tensor): Tensor { this.made.push(t); return t; }
+  disposeExcept(...keep: (Tensor | null)[]): void { for (const t of this.made) if (!keep.includes(t)) t.dispose(); }
+}
+
+/**
+ * Gradients of maximum / minimum(a, b) as torch: the winner gets g, the loser 0, and a tie gives each side g / 2
+ * (as the max / min reductions share ties). `loses` is the comparison under which a side loses to the other; it
+ * is false for NaN, so where either side is NaN both get g.
+ */
+function pairExtremumGrads(g: Tensor, n: OpNode<unknown>, loses: 'lt' | 'gt'): (Tensor | null)[] {
+  const [a, b] = n.inputs;
+  const t = new Temporaries();
+  const zero = t.add(K.fillK(empty([1]), 0));
+  const shared = t.add(K.whereK(t.add(K.binaryK('eq', a, b)), t.add(K.unaryK('affine', g, 0.5, 0)), g));
+  const da = needs(n, 0) ? O.sumTo(t.add(K.whereK(t.add(K.binaryK(loses, a, b)), zero, shared)), a.shape) : null;
+  const db = needs(n, 1) ? O.sumTo(t.add(K.whereK(t.add(K.binaryK(loses, b, a)), zero, shared)), b.shape) : null;
+  t.disposeExcept(da, db);
+  return [da, db];
+}
+
 /** d/dx of the unary op x -> out, times g, via fused gradient kernels where one exists. */
 const unaryRules = {
   neg: rule<Scalars>((g) => [K.unaryK('neg', g)]),
@@ -60,7 +83,12 @@ const unaryRules = {
   square: rule<Scalars>((g, n) => [scaled(K.binaryK('mul', g, n.inputs[0]), 2)]),
   powScalar: rule<Scalars>((g, n) => {
     const e = n.saved.alpha;
-    return [scaled(K.binaryK('mul', g, K.unaryK('powScalar', n.inputs[0], e - 1)), e)];
+    // x^0 is constant: 0 everywhere, as torch (e * x^(e-1) would be 0 * inf = NaN at x = 0).
+    if (e === 0) return [K.fillK(empty(n.inputs[0].shape), 0)];
+    const power = K.unaryK('powScalar', n.inputs[0], e - 1);
+    const r = scaled(K.binaryK('mul', g, power), e);
+    power.dispose();
+    return [r];
   }),
 };
 
@@ -78,26 +106,28 @@ const binaryRules = {
   ]),
   pow: rule((g, n, out) => {
     const [a, b] = n.inputs;
-    return [
-      // d(a^b)/da = b * a^(b-1)
-      needs(n, 0) ? O.sumTo(K.binaryK('mul', g, K.binaryK('mul', b, K.binaryK('pow', a, K.unaryK('affine', b, 1, -1)))), a.shape) : null,
-      needs(n, 1) ? O.sumTo(K.binaryK('mul', g, K.binaryK('mul', out, K.unaryK('log', a))), b.shape) : null,
-    ];
+    const t = new Temporaries();
+    const zero = t.add(K.fillK(empty([1]), 0));
+    let da: Tensor | null = null, db: Tensor | null = null;
+    if (needs(n, 0)) {
+      // d(a^b)/da = g * b * a^(b-1), set to 0 where b = 0 as torch (else 0 * a^-1 = NaN at a = 0, even for g = inf).
+      const power = t.add(K.binaryK('pow', a, t.add(K.unaryK('affine', b, 1, -1))));
+      const full = t.add(K.binaryK('mul', g, t.add(K.binaryK('mul', b, power))));
+      da = O.sumTo(t.add(K.whereK(t.add(K.binaryK('eq', b, zero)), zero, full)), a.shape);
+    }
+    if (needs(n, 1)) {
+      // d(a^b)/db = g * a^b * log(a), with a^b log(a) set to 0 where a = 0 and b >= 0 as torch (computed, it
+      // would be 0 * -inf = NaN, or -inf for b = 0); b < 0 keeps inf * -inf = -inf, a < 0 gives NaN (log).
+      const atZero = t.add(K.binaryK('mul', t.add(K.binaryK('ge', b, zero)), t.add(K.binaryK('eq', a, zero))));
+      const factor = t.add(K.whereK(atZero, zero, t.add(K.binaryK('mul', out, t.add(K.unaryK('log', a))))));
+      db = O.sumTo(t.add(K.binaryK('mul', g, factor)), b.shape);
+    }
+    t.disposeExcept(da, db);
+    return [da, db];
   }),
-  maximum: rule((g, n) => {
-    const m = K.binaryK('ge', n.inputs[0], n.inputs[1]);
-    return [
-      needs(n, 0) ? O.sumTo(K.binaryK('mul', g, m), n.inputs[0].shape) : null,
-      needs(n, 1) ? O.sumTo(K.binaryK('mul', g, K.unaryK('affine', m, -1, 1)), n.inputs[1].shape) : null,
-    ];
-  }),
-  minimum: rule((g, n) => {
-    const m = K.binaryK('ge', n.inputs[1], n.inputs[0]);
-    return [
-      needs(n, 0) ? O.sumTo(K.binaryK('mul', g, m), n.inputs[0].shape) : null,
-      needs(n, 1) ? O.sumTo(K.binaryK('mul', g, K.unaryK('affine', m, -1, 1)), n.inputs[1].shape) : null,
-    ];
-  }),
+  // A side loses where it is below the other (maximum) or above it (minimum).
+  maximum: rule((g, n) => pairExtremumGrads(g, n, 'lt')),
+  minimum: rule((g, n) => pairExtremumGrads(g, n, 'gt')),
   where: rule((g, n) => {
     const [c, a, b] = n.inputs;
     const z = K.fillK(empty([1]), 0);

@@ -328,9 +328,9 @@ export function assign(dst: Tensor, src: Tensor): Tensor {
 export function detach(x: Tensor): Tensor { checkArgs('detach', x); return x.viewAs(x.shape); }
 
 // ---------------- reductions ----------------
-/** Sorted, de-duplicated non-negative axes; undefined means all. */
+/** Sorted, de-duplicated non-negative axes; undefined or [] means all (torch 1.13 reads dim=[] so too). */
 export function normAxes(op: string, axes: number | number[] | undefined, rank: number): number[] {
-  if (axes === undefined) return [...Array(rank).keys()];
+  if (axes === undefined || (Array.isArray(axes) && !axes.length)) return [...Array(rank).keys()];
   const list = (Array.isArray(axes) ? axes : [axes]).map((a) => normAxis(op, a, rank));
   return [...new Set(list)].sort((a, b) => a - b);
 }
@@ -367,6 +367,10 @@ function reduceOp(kind: 'sum' | 'mean' | 'max' | 'min', x: Tensor, axes?: number
   if (keepDim) out = out.viewAsDispose(keptShape(x.shape, ax));
   return record(out, kind, [x], {axes: ax, keepDim, count});
 }
+/**
+ * Reductions over `axes` (negative ones count from the end). No axes, or an empty list, reduce every axis, as
+ * torch 1.13 does for dim=[] and dim=(): the result has shape [] (with keepDim, a 1 for every axis).
+ */
 export const sum = (x: Tensor, axes?: number | number[], keepDim = false) => reduceOp('sum', x, axes, keepDim);
 export const mean = (x: Tensor, axes?: number | number[], keepDim = false) => reduceOp('mean', x, axes, keepDim);
 export const max = (x: Tensor, axes?: number | number[], keepDim = false) => reduceOp('max', x, axes, keepDim);

@@ -263,6 +263,31 @@ t('what a step may lose: its own outputs, a tensor whose buffer a view still hol
   reused.forEach((r) => r.dispose());
 });
 
+t('compile() and run() take tensors as inputs, copied on the GPU; a wrong shape or dtype names the input', async () => {
+  const x0 = wt.tensor(eight(), [8]);
+  const labels = wt.tensor([2, 0], [2], {dtype: 'i32'});
+  const s = wt.compile([{shape: [8]}, {shape: [2], dtype: 'i32'}], [x0, labels], (x, y) => wt.add(wt.mul(x, 2), wt.sum(wt.oneHot(y, 3))));
+  assert.equal(Array.from(await s.output.data()), eight(2).map((v) => v + 2));
+  assert.equal(Array.from(await x0.data()), eight(), 'the given tensor is only read');
+  assert.equal(Array.from(await s.run([wt.tensor(eight(3), [8]), [1, 1]]).data()), eight(6).map((v) => v + 2));
+  assert.equal(Array.from(await s.run([s.inputs[0], s.inputs[1]]).data()), eight(6).map((v) => v + 2), 'the step\'s own input');
+  assert.throws(() => s.run([wt.zeros([2, 4]), [0, 0]]), /compiled step: input 0 is tensor f32\[2, 4\], but the input spec is f32\[8\]/);
+  assert.throws(() => s.run([x0, wt.zeros([2])]), /compiled step: input 1 is tensor f32\[2\], but the input spec is i32\[2\]/);
+  assert.throws(() => s.run([undefined as never, [0, 0]]), /compiled step: input 0 must be a Float32Array, Int32Array, number\[\] or a Tensor of f32\[8\], got undefined/);
+  const gone = wt.ones([8]);
+  gone.dispose();
+  assert.throws(() => s.run([gone, [0, 0]]), /compiled step: input 0 is tensor f32\[8\], which was disposed/);
+  s.dispose();
+  assert.throws(() => wt.compile([{shape: [8]}], [wt.zeros([4])], (x) => x), /compile: input 0 is tensor f32\[4\], but the input spec is f32\[8\]/);
+  assert.throws(() => wt.compile([{shape: [8]}], [3 as never], (x) => x), /compile: input 0 must be a Float32Array, Int32Array, number\[\] or a Tensor of f32\[8\], got number 3/);
+  // A recurrence: the output fed back as the next input (copied before the replay overwrites it).
+  const r = wt.compile([{shape: [4]}], [[1, 2, 3, 4]], (x) => wt.add(x, 1));
+  r.run([r.output]);
+  assert.equal(Array.from(await r.run([r.output]).data()), [4, 5, 6, 7]);
+  r.output.dispose();
+  r.dispose();
+});
+
 // Known gap: in the browser suite (after the other files ran) Chromium reported this allocation failure only through
 // the follow-on 'Invalid Buffer' validation error, though the same check passes in a fresh page; Node only until
 // that is understood.

@@ -7,13 +7,46 @@ import {checkShape, claimedFreeCount, dtypeOf, empty, fmt, hostArray, setCapture
 import {setCurrentOp} from './validate.js';
 
 export interface InputSpec { shape: Shape; dtype?: DTypeName }
+/** One input's values for compile() or run(): host numbers, or a tensor of the input's shape and dtype. */
+export type StepInput = ArrayLike<number> | Tensor;
+
 /** A buffer the replay uses that the step did not allocate (a parameter, optimizer state, a constant); its op. */
 interface External { storage: Storage; op: string }
 
-/** Writes host values into a compiled step's input tensor, checking the count. */
-function upload(t: Tensor, d: ArrayLike<number>, i: number): void {
-  if (d.length !== t.size) throw new Error(`webgpu-transfer: compiled step: input ${i} has ${d.length} values, expected ${fmt(t.shape)} = ${t.size}`);
-  rt().write(t.buffer, hostArray(d, t.dtype, `compiled step input ${i}`));
+const isTensor = (d: unknown): d is Tensor => !!d && typeof d === 'object' && (d as Tensor).__isTensor === true;
+const isHostArray = (d: unknown): d is ArrayLike<number> =>
+  !!d && typeof d === 'object' && typeof (d as ArrayLike<number>).length === 'number';
+/** A value that is neither host numbers nor a tensor, for errors: 'undefined', 'number 3', 'Object (no length)'. */
+const describeValue = (d: unknown): string => d === undefined || d === null ? String(d)
+  : typeof d !== 'object' ? `${typeof d} ${String(d)}` : `${d.constructor?.name ?? 'an object'} (no length)`;
+
+/**
+ * Writes one input into the step's input tensor `t`: host values after a count check, or a tensor of the same shape
+ * and dtype by a GPU copy (no read-back). `where` names the caller in errors.
+ */
+function upload(t: Tensor, d: StepInput, i: number, where: string): void {
+  const want = `${t.dtype}${fmt(t.shape)}`;
+  if (isTensor(d)) {
+    if (d.disposed) throw new Error(`webgpu-transfer: ${where}: input ${i} is tensor ${d.describe()}, which was disposed`);
+    const sameShape = d.shape.length === t.shape.length && d.shape.every((n, k) => n === t.shape[k]);
+    if (d.dtype !== t.dtype || !sameShape) {
+      throw new Error(`webgpu-transfer: ${where}: input ${i} is tensor ${d.describe()}, but the input spec is ${want}: ` +
+        'pass a tensor of that shape and dtype, or its values');
+    }
+    setCurrentOp(where);
+    const src = d.buffer; // a tensor of a device that was shut down throws here, naming `where`
+    setCurrentOp(null);
+    if (src !== t.buffer) rt().copy(src, 0, t.buffer, 0, t.size * 4); // step.inputs[i] itself needs no copy
+    return;
+  }
+  if (!isHostArray(d)) {
+    throw new Error(`webgpu-transfer: ${where}: input ${i} must be a Float32Array, Int32Array, number[] or a Tensor of ${want}, ` +
+      `got ${describeValue(d)}`);
+  }
+  if (d.length !== t.size) {
+    throw new Error(`webgpu-transfer: ${where}: input ${i} has ${d.length} values, expected ${fmt(t.shape)} = ${t.size}`);
+  }
+  rt().write(t.buffer, hostArray(d, t.dtype, `${where} input ${i}`));
 }
 
 export class CompiledStep<Out> {
@@ -25,12 +58,19 @@ export class CompiledStep<Out> {
     for (const e of externals) e.storage.claims = (e.storage.claims ?? 0) + 1;
   }
 
-  /** Uploads new input data and replays the step. Returns the same output tensors, now holding new values. */
-  run(data: ArrayLike<number>[]): Out {
+  /**
+   * Uploads new input data (host values, or tensors copied on the GPU) and replays the step. Returns the same
+   * output tensors, now holding new values.
+   */
+  run(data: StepInput[]): Out {
     // One compare per replay; the buffers are scanned only after some step's claimed buffer was freed.
     if (claimedFreeCount() !== this.checkedAt) this.checkExternals();
-    if (data.length !== this.inputs.length) throw new Error(`webgpu-transfer: compiled step: ${data.length} inputs given, ${this.inputs.length} expected`);
-    data.forEach((d, i) => upload(this.inputs[i], d, i));
+    const n = this.inputs.length;
+    if (!Array.isArray(data)) {
+      throw new Error(`webgpu-transfer: compiled step: run(inputs) takes an array of ${n} inputs, got ${describeValue(data)}`);
+    }
+    if (data.length !== n) throw new Error(`webgpu-transfer: compiled step: ${data.length} inputs given, ${n} expected`);
+    data.forEach((d, i) => upload(this.inputs[i], d, i, 'compiled step'));
     this.cap.replay();
     return this.output;
   }
@@ -71,7 +111,7 @@ export class CompiledStep<Out> {
  * uses (a learning-rate factor, a loss weight) are constants of the recording: every replay uses the value
  * they had at capture. A value that must change per step belongs in a RuntimeValue (runtimeValue()).
  */
-export function compile<Out>(specs: InputSpec[], first: ArrayLike<number>[], body: (...inputs: Tensor[]) => Out): CompiledStep<Out> {
+export function compile<Out>(specs: InputSpec[], first: StepInput[], body: (...inputs: Tensor[]) => Out): CompiledStep<Out> {
   if (rt().isCapturing) throw new Error('webgpu-transfer: compile: called inside another compiled step\'s body; compiled steps cannot nest (compile each step separately)');
   if (typeof body !== 'function') throw new Error(`webgpu-transfer: compile: body must be a function, got ${typeof body}`);
   if (body.constructor?.name === 'AsyncFunction') {
@@ -84,7 +124,7 @@ export function compile<Out>(specs: InputSpec[], first: ArrayLike<number>[], bod
   const inputs = specs.map((s, i) =>
     keep(empty(checkShape('compile', s.shape, `input ${i} shape`), dtypeOf(s.dtype, `compile input ${i}`))));
   try {
-    first.forEach((d, i) => upload(inputs[i], d, i));
+    first.forEach((d, i) => upload(inputs[i], d, i, 'compile'));
   } catch (e) {
     for (const t of inputs) t.dispose();
     throw e;

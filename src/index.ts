@@ -9,7 +9,7 @@ export {setAnomalyMode, isAnomalyMode, checkAnomalies} from './graph/anomaly.js'
 export * from './graph/ops.js';
 export {squash, capsulePredict, capsuleWeightedSum, capsuleAgreement, capsuleRouting} from './graph/capsule.js';
 export {backward} from './graph/autograd.js';
-export {compile, CompiledStep, type InputSpec} from './graph/capture.js';
+export {compile, CompiledStep, type InputSpec, type StepInput} from './graph/capture.js';
 export {autotune, type TuneResult} from './graph/autotune.js';
 export {MATMUL_CANDIDATES, narrowedTile, shapedTile, tileName, type MatmulTile} from './graph/matmul-gen.js';
 export {profile, profileReport, startProfiling, formatProfile, type ProfileOptions, type ProfileResult, type ProfileRow, type ProfileMethod} from './graph/profile.js';

@@ -4,6 +4,7 @@
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
+import {claimedFreeCount} from '../src/graph/tensor.js';
 
 const t = suite('errors: bad inputs');
 
@@ -159,6 +160,132 @@ t('an error inside a gradient rule names the op', () => {
   const x = wt.ones([2], {requiresGrad: true});
   const y = wt.customGrad([x], () => wt.mul(x, 2), () => { throw new Error('boom'); }, 'myOp');
   assert.throws(() => wt.sum(y).backward(), /backward of 'myOp' \(output f32\[2\], inputs f32\[2\]\): boom/);
+});
+
+// ---- compiled steps and the tensors they use ----
+const eight = (k = 1) => Array.from({length: 8}, (_, i) => k * (i + 1));
+/** Allocates (and keeps) a few tensors of `n` elements holding 100: what a freed buffer would be reused for. */
+const reuseBuffers = (n: number) => Array.from({length: 3}, () => wt.keep(wt.mul(wt.ones([n]), 100)));
+const FREED = (name: string, op: string) =>
+  new RegExp(`compiled step: tensor ${name} \\(used by '${op}' in the step\\) was disposed after compile\\(\\); a replay would use its freed buffer`);
+
+t('a compiled step refuses to replay after a tensor it uses was disposed, naming the tensor and the op', async () => {
+  const w = wt.keep(wt.tensor(eight(), [8]));
+  w.name = 'scale';
+  const s = wt.compile([{shape: [8]}], [eight(0).map(() => 1)], (x) => wt.mul(x, w));
+  assert.equal(Array.from(await s.output.data()), eight());
+  w.dispose();
+  const reused = reuseBuffers(8);
+  assert.throws(() => s.run([eight()]), FREED('scale f32\\[8\\]', 'mul'));
+  assert.throws(() => wt.tidy(() => s.run([eight()])), FREED('scale f32\\[8\\]', 'mul'), 'inside tidy() too');
+  assert.throws(() => s.run([eight()]), FREED('scale f32\\[8\\]', 'mul'), 'every later run');
+  for (const r of reused) assert.equal(Array.from(await r.data()), new Array(8).fill(100), 'the new tensors keep their values');
+  s.dispose(); // releases what the step holds; nothing else is affected
+  reused.forEach((r) => r.dispose());
+});
+
+t('a constant freed by the tidy() around compile() is an error at run(), not a wrong answer', () => {
+  let s!: wt.CompiledStep<wt.Tensor>;
+  wt.tidy(() => {
+    const c = wt.mul(wt.ones([8]), 3); // made in the scope and not returned: tidy() frees it
+    s = wt.compile([{shape: [8]}], [eight()], (x) => wt.add(x, c));
+  });
+  const reused = reuseBuffers(8);
+  assert.throws(() => wt.tidy(() => s.run([eight()])), FREED('f32\\[8\\]', 'add'));
+  s.dispose();
+  reused.forEach((r) => r.dispose());
+});
+
+t('a Linear layer disposed after compile(): run() names its weight and the linear op', () => {
+  const layer = new wt.Linear(4, 3);
+  const s = wt.compile([{shape: [2, 4]}], [eight()], (x) => layer.forward(x));
+  layer.dispose();
+  const reused = reuseBuffers(12);
+  assert.throws(() => s.run([eight(2)]), FREED('weight f32\\[3, 4\\]', 'linear'));
+  s.dispose();
+  reused.forEach((r) => r.dispose());
+});
+
+t('a training step after model.dispose() is an error; disposing model, optimizer and step in any order is not', async () => {
+  const build = () => {
+    const model = new wt.Sequential(new wt.Linear(4, 5), new wt.ReLU(), new wt.Linear(5, 3));
+    const opt = new wt.Adam(model.parameters(), {lr: 0.01});
+    const step = wt.compile([{shape: [2, 4]}, {shape: [2], dtype: 'i32'}], [eight(), [0, 2]], (x, y) => wt.tidy(() => {
+      const loss = wt.crossEntropy(model.forward(x), y);
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    }));
+    return {model, opt, step};
+  };
+  const a = build();
+  for (let k = 0; k < 3; k++) assert.ok(Number.isFinite(await a.step.run([eight(k), [1, 0]]).item()), 'optimizer state and grads replay');
+  a.model.dispose();
+  const reused = reuseBuffers(20);
+  assert.throws(() => a.step.run([eight(), [1, 0]]), /compiled step: tensor (weight|bias) f32\[\d+(, \d+)?\] \(used by '[^']+' in the step\) was disposed after compile\(\)/);
+  a.opt.dispose();
+  a.step.output.dispose();
+  a.step.dispose();
+  // The usual order: step, then optimizer and model; and a step never run again after its model went first.
+  const b = build();
+  assert.ok(Number.isFinite(await b.step.run([eight(), [1, 0]]).item()));
+  b.step.output.dispose();
+  b.step.dispose();
+  b.opt.dispose();
+  b.model.dispose();
+  reused.forEach((r) => r.dispose());
+});
+
+t('what a step may lose: its own outputs, a tensor whose buffer a view still holds, another step\'s tensor', async () => {
+  const w = wt.keep(wt.tensor(eight(), [8]));
+  const view = wt.keep(wt.reshape(w, [2, 4]));
+  const s = wt.compile([{shape: [8]}], [eight()], (x) => wt.mul(x, w));
+  const other = wt.keep(wt.ones([8]));
+  const s2 = wt.compile([{shape: [8]}], [eight()], (x) => wt.add(x, other));
+  w.dispose(); // the buffer lives on in the view
+  s.output.dispose(); // the step's output buffer stays the step's
+  other.dispose(); // only s2 used it
+  const reused = reuseBuffers(8);
+  assert.not.throws(() => s.run([eight()]));
+  assert.equal(Array.from(await (wt.mul(view, 1)).data()), eight(), 'the view still holds the weights');
+  assert.throws(() => s2.run([eight()]), FREED('f32\\[8\\]', 'add'));
+  s2.dispose();
+  // Once a step is disposed, the tensors it used may go without any step noticing.
+  const u = wt.keep(wt.ones([8]));
+  const s3 = wt.compile([{shape: [8]}], [eight()], (x) => wt.sub(x, u));
+  s3.dispose();
+  const before = claimedFreeCount();
+  u.dispose();
+  assert.is(claimedFreeCount(), before, 'step.dispose() released its claim');
+  s.dispose();
+  view.dispose();
+  reused.forEach((r) => r.dispose());
+});
+
+t('compile() and run() take tensors as inputs, copied on the GPU; a wrong shape or dtype names the input', async () => {
+  const x0 = wt.tensor(eight(), [8]);
+  const labels = wt.tensor([2, 0], [2], {dtype: 'i32'});
+  const s = wt.compile([{shape: [8]}, {shape: [2], dtype: 'i32'}], [x0, labels], (x, y) => wt.add(wt.mul(x, 2), wt.sum(wt.oneHot(y, 3))));
+  assert.equal(Array.from(await s.output.data()), eight(2).map((v) => v + 2));
+  assert.equal(Array.from(await x0.data()), eight(), 'the given tensor is only read');
+  assert.equal(Array.from(await s.run([wt.tensor(eight(3), [8]), [1, 1]]).data()), eight(6).map((v) => v + 2));
+  assert.equal(Array.from(await s.run([s.inputs[0], s.inputs[1]]).data()), eight(6).map((v) => v + 2), 'the step\'s own input');
+  assert.throws(() => s.run([wt.zeros([2, 4]), [0, 0]]), /compiled step: input 0 is tensor f32\[2, 4\], but the input spec is f32\[8\]/);
+  assert.throws(() => s.run([x0, wt.zeros([2])]), /compiled step: input 1 is tensor f32\[2\], but the input spec is i32\[2\]/);
+  assert.throws(() => s.run([undefined as never, [0, 0]]), /compiled step: input 0 must be a Float32Array, Int32Array, number\[\] or a Tensor of f32\[8\], got undefined/);
+  const gone = wt.ones([8]);
+  gone.dispose();
+  assert.throws(() => s.run([gone, [0, 0]]), /compiled step: input 0 is tensor f32\[8\], which was disposed/);
+  s.dispose();
+  assert.throws(() => wt.compile([{shape: [8]}], [wt.zeros([4])], (x) => x), /compile: input 0 is tensor f32\[4\], but the input spec is f32\[8\]/);
+  assert.throws(() => wt.compile([{shape: [8]}], [3 as never], (x) => x), /compile: input 0 must be a Float32Array, Int32Array, number\[\] or a Tensor of f32\[8\], got number 3/);
+  // A recurrence: the output fed back as the next input (copied before the replay overwrites it).
+  const r = wt.compile([{shape: [4]}], [[1, 2, 3, 4]], (x) => wt.add(x, 1));
+  r.run([r.output]);
+  assert.equal(Array.from(await r.run([r.output]).data()), [4, 5, 6, 7]);
+  r.output.dispose();
+  r.dispose();
 });
 
 // Known gap: in the browser suite (after the other files ran) Chromium reported this allocation failure only through

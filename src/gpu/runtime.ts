@@ -74,6 +74,8 @@ export class Capture {
   hooks: (() => void)[] = [];
   /** Buffers released while capturing: reusable only inside this capture, returned to the pool on dispose(). */
   localFree = new Map<number, GPUBuffer[]>();
+  /** Every buffer a recorded command binds or copies: what a replay reads and writes. */
+  used = new Set<GPUBuffer>();
   disposed = false;
   constructor(private rt: Runtime) { this.arena = new UniformArena(rt.device); }
 
@@ -95,6 +97,7 @@ export class Capture {
     this.disposed = true;
     for (const list of this.localFree.values()) for (const b of list) { this.rt.pool.inUseBytes += b.size; this.rt.pool.release(b); this.rt.owner.delete(b); }
     this.localFree.clear();
+    this.used.clear();
     for (const [b, c] of this.rt.owner) if (c === this) this.rt.owner.delete(b);
     this.arena.destroy();
   }
@@ -168,6 +171,7 @@ export class Runtime {
     if (this.capturing && typeof d.uniforms === 'function') this.capturing.dynamic.push({chunk: slot.chunk, offset: slot.offset, fn: d.uniforms});
     const entries: GPUBindGroupEntry[] = [{binding: 0, resource: {buffer: slot.buffer, offset: slot.offset, size: Math.ceil(Math.max(data.byteLength, 16) / 16) * 16}}];
     d.buffers.forEach((b, i) => entries.push({binding: i + 1, resource: 'buffer' in b ? {buffer: b.buffer, size: b.size} : {buffer: b}}));
+    if (this.capturing) for (const b of d.buffers) this.capturing.used.add('buffer' in b ? b.buffer : b);
     const bindGroup = this.device.createBindGroup({layout: pipeline.getBindGroupLayout(0), entries});
     const cmd: Command = {kind: 'dispatch', pipeline, bindGroup, wg: d.workgroups, label: labelOf(d), flops: d.flops ?? 0};
     this.stats.dispatches++;
@@ -176,7 +180,11 @@ export class Runtime {
 
   /** Records a command into the capture (whose run also executes now, so its results are real) or the queue. */
   private enqueue(cmd: Command): void {
-    if (this.capturing) { this.capturing.commands.push(cmd); return; }
+    if (this.capturing) {
+      this.capturing.commands.push(cmd);
+      if (cmd.kind === 'copy') this.capturing.used.add(cmd.src).add(cmd.dst);
+      return;
+    }
     this.pending.push(cmd);
     if (this.pending.length >= 2048) this.flush();
   }

@@ -29,7 +29,22 @@ export function checkShape(op: string, shape: unknown, what = 'shape'): number[]
 export interface Storage {
   buffer: GPUBuffer;
   refs: number;
+  /** Live compiled steps whose replay uses this buffer (set by compile(), released by step.dispose()). */
+  claims?: number;
+  /** The tensor whose dispose() freed a claimed buffer, for the step's error. */
+  freedBy?: string;
 }
+
+/** Counts frees of claimed buffers: a compiled step rechecks its buffers only when this has moved. */
+let claimedFrees = 0;
+export const claimedFreeCount = (): number => claimedFrees;
+
+/**
+ * While compile() records: every storage a tensor hands its buffer out of, with the op reading it (the step
+ * keeps those its replay binds and did not allocate). Null otherwise, so the getter costs one test.
+ */
+let captureReads: Map<Storage, string> | null = null;
+export function setCaptureReads(reads: Map<Storage, string> | null): void { captureReads = reads; }
 
 /**
  * One recorded op: its name (for messages), inputs, what its gradient rule needs, and the rule. Ops record nodes
@@ -88,6 +103,8 @@ export class Tensor {
   get buffer(): GPUBuffer {
     if (!this.storage) throw new Error(`webgpu-transfer: ${currentOp() ?? 'op'}: tensor ${this.describe()} was disposed and used again`);
     if (this.stale) throw new Error(staleMessage(this, currentOp() ?? 'op'));
+    const reads = captureReads;
+    if (reads && !reads.has(this.storage) && rt().isCapturing) reads.set(this.storage, currentOp() ?? 'op');
     return this.storage.buffer;
   }
 
@@ -130,8 +147,10 @@ export class Tensor {
     }
     this.node = null;
     untrack(this);
+    if (--s.refs !== 0) return;
+    if (s.claims) { s.freedBy = this.describe(); claimedFrees++; }
     // A buffer of a device that is gone is not returned to the new device's pool.
-    if (--s.refs === 0 && !this.stale) rt().release(s.buffer);
+    if (!this.stale) rt().release(s.buffer);
   }
 
   /** A tensor over the same buffer with another shape of the same size (no copy). */

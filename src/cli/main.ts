@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// webgpu-transfer CLI: train / eval / show / adapters (experiment parses its own flags). Each command accepts
+// webgpu-transfer CLI: train / eval / show / adapters / serve (experiment parses its own flags). Each command accepts
 // only its own flags, and every value is checked here, before the device starts or a dataset loads, so a typo
 // costs nothing and never trains with a value the user did not mean.
 import {existsSync, readFileSync, unlinkSync} from 'node:fs';
@@ -19,6 +19,7 @@ import {checkWritableDir, lockFolder} from '../io/files.js';
 import {buildModel, lossesFor, MODELS} from './models.js';
 import {runExperimentCommand} from './experiment.js';
 import {bool, choice, fail, flag, int, parseFlags, real, text, type CommandSpec} from './flags.js';
+import {SERVE, servePage} from './server.js';
 
 const note = (msg: string) => console.error(`webgpu-transfer: ${msg}`);
 
@@ -92,6 +93,7 @@ dataset gets a note. Image shape and class count must match the model. Non-finit
     },
   },
   adapters: {about: 'list the WebGPU adapters of this machine', usage: 'adapters', flags: {}},
+  serve: SERVE,
 };
 
 const MAIN_HELP = `usage: webgpu-transfer <command> [flags]   (run a command with --help for its flags)
@@ -348,11 +350,15 @@ try {
         ctx.device.destroy();
       } catch (e) { console.log(`${b.padEnd(12)} unavailable: ${(e as Error).message.split('\n')[0]}`); }
     }
-  } else if (cmd === 'show') cmdShow(values);
+  } else if (cmd === 'serve') await servePage(values.port as number | undefined);
+  else if (cmd === 'show') cmdShow(values);
   else if (cmd === 'eval') await cmdEval(values);
   else await cmdTrain(values);
 } catch (e) {
   fail((e as Error).message);
 }
-wt.shutdown();
-process.exit(0);
+// The page server keeps serving until Ctrl-C; every other command is done here.
+if (cmd !== 'serve') {
+  wt.shutdown();
+  process.exit(0);
+}

@@ -17,6 +17,7 @@ import {Supervised} from '../../src/train/supervised.js';
 import {Conservative, Dann, dannMnistModel, FineTune, LayerTransfer} from '../../src/transfer/index.js';
 import {featuresAt} from '../../src/analysis/features.js';
 import {pca} from '../../src/analysis/pca.js';
+import {doneMessage} from './summary.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (msg: string) => { $('status').textContent = msg; };
@@ -212,8 +213,7 @@ async function runPhases(): Promise<void> {
     if (target instanceof Dann && r.sourceTest) final.source_accuracy = (await evaluate(target.model, target.normalized(r.sourceTest))).accuracy;
     page.final = final;
     page.state = 'done';
-    status(`done: test accuracy ${(100 * final.test_accuracy).toFixed(2)}%` +
-      (final.source_accuracy !== undefined ? `; the source task still at ${(100 * final.source_accuracy).toFixed(2)}%` : ''));
+    status(doneMessage(r.settings.demo, r.settings.dataset, {test_accuracy: final.test_accuracy, source_accuracy: final.source_accuracy}));
     await drawSamples();
   } catch (e) {
     page.state = 'error';

@@ -2,7 +2,6 @@
 // webgpu-transfer CLI: train / eval / show / adapters (experiment parses its own flags). Each command accepts
 // only its own flags, and every value is checked here, before the device starts or a dataset loads, so a typo
 // costs nothing and never trains with a value the user did not mean.
-import {parseArgs} from 'node:util';
 import {existsSync, readFileSync, unlinkSync} from 'node:fs';
 import {dirname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -19,6 +18,9 @@ import {
 import {checkWritableDir, lockFolder} from '../io/files.js';
 import {buildModel, lossesFor, MODELS} from './models.js';
 import {runExperimentCommand} from './experiment.js';
+import {
+  BACKENDS, bool, choice, flag, helpText, int, parseCommandFlags, real, text, type CommandSpec, type FlagValues,
+} from './flags.js';
 
 function fail(msg: string): never {
   console.error(`webgpu-transfer: ${msg.replace(/^webgpu-transfer: /, '')}`);
@@ -26,42 +28,15 @@ function fail(msg: string): never {
 }
 const note = (msg: string) => console.error(`webgpu-transfer: ${msg}`);
 
-// ---- flag values: strict parsers (Number('') is 0 and Number('0x10') is 16; neither is a learning rate) ----
-type Parse = (v: string, flag: string) => string | number;
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const int = (min: number, max = 2 ** 31 - 1): Parse => (v, flag) => {
-  const n = DECIMAL.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) {
-    fail(`flag --${flag} expects an integer >= ${min}${max < 2 ** 31 - 1 ? ` and <= ${max}` : ''}, got '${v}'`);
-  }
-  return n;
-};
-const real = ({above, min, below}: {above?: number; min?: number; below?: number}): Parse => (v, flag) => {
-  const n = DECIMAL.test(v) ? Number(v) : NaN;
-  const ok = Number.isFinite(n) && (above === undefined || n > above) && (min === undefined || n >= min) &&
-    (below === undefined || n < below);
-  const range = [above !== undefined && `> ${above}`, min !== undefined && `>= ${min}`, below !== undefined && `< ${below}`]
-    .filter(Boolean).join(' and ');
-  if (!ok) fail(`flag --${flag} expects a decimal number ${range}, got '${v}'`);
-  return n;
-};
-const choice = (list: readonly string[]): Parse => (v, flag) =>
-  (list.includes(v) ? v : fail(`flag --${flag} expects one of ${list.join(', ')}, got '${v}'`));
-const text: Parse = (v, flag) => (v.trim() ? v : fail(`flag --${flag} expects a value, got '${v}'`));
-
 const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
 const SCHEDULES = ['none', 'cosine', 'step', 'dann'] as const;
-const BACKENDS = ['auto', 'swiftshader', 'llvmpipe', 'vulkan', 'opengles'] as const;
 const PROGRESS = ['auto', 'bar', 'lines', 'none'] as const;
 
-interface FlagSpec { arg?: string; parse?: Parse; help: string }
-const flag = (arg: string, parse: Parse, help: string): FlagSpec => ({arg, parse, help});
-const bool = (help: string): FlagSpec => ({help});
 const dataset = flag('NAME', choice(DATASETS), `${DATASETS.join(' | ')}`);
 const backend = flag('NAME', choice(BACKENDS), 'adapter (default from WGT_BACKEND, else auto)');
 const seedFlag = (help: string) => flag('N', int(0), help);
 
-const COMMANDS: Record<string, {about: string; usage: string; flags: Record<string, FlagSpec>; more?: string}> = {
+const COMMANDS: Record<string, CommandSpec> = {
   train: {
     about: 'train a model on a dataset; writes checkpoints (safetensors) and metrics (JSON lines)',
     usage: 'train [flags]',
@@ -124,12 +99,7 @@ dataset gets a note. Image shape and class count must match the model. Non-finit
   adapters: {about: 'list the WebGPU adapters of this machine', usage: 'adapters', flags: {}},
 };
 
-function helpFor(cmd: string): string {
-  const c = COMMANDS[cmd];
-  const lines = Object.entries(c.flags).map(([k, f]) => `  ${`--${k}${f.arg ? ` ${f.arg}` : ''}`.padEnd(22)}${f.help}`);
-  lines.push(`  ${'--help'.padEnd(22)}this text`);
-  return `usage: webgpu-transfer ${c.usage}\n${c.about}\n\n${lines.join('\n')}${c.more ? `\n\n${c.more}` : ''}`;
-}
+const helpFor = (cmd: string): string => helpText(COMMANDS[cmd]);
 
 const MAIN_HELP = `usage: webgpu-transfer <command> [flags]   (run a command with --help for its flags)
 
@@ -155,41 +125,10 @@ function version(): string {
 
 /** Parses one command's flags: unknown, repeated or misplaced flags and bad values all fail here. */
 function parseFlags(cmd: string, args: string[]): Record<string, string | number | boolean | undefined> {
-  const spec = COMMANDS[cmd].flags;
-  // `--epochs -1`: parseArgs reads `-1` as a short flag ("ambiguous"); join negative numbers to their flag so
-  // the value reaches our range check.
-  const joined: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const m = /^--([^=]+)$/.exec(args[i]);
-    if (m && Object.hasOwn(spec, m[1]) && spec[m[1]].arg && /^-[\d.]/.test(args[i + 1] ?? '')) joined.push(`${args[i]}=${args[++i]}`);
-    else joined.push(args[i]);
-  }
-  const options: Record<string, {type: 'string' | 'boolean'; short?: string}> = {help: {type: 'boolean', short: 'h'}};
-  for (const [k, f] of Object.entries(spec)) options[k] = {type: f.arg ? 'string' : 'boolean'};
-  for (const a of joined) {
-    const name = /^--([^=]+)/.exec(a)?.[1];
-    if (!name || Object.hasOwn(options, name)) continue;
-    const owners = Object.keys(COMMANDS).filter((c) => Object.hasOwn(COMMANDS[c].flags, name));
-    fail(`${cmd}: unknown flag --${name}${owners.length ? ` (a flag of ${owners.join(', ')}, not of ${cmd})` : ''}; ` +
-      `${cmd} takes ${Object.keys(spec).map((k) => `--${k}`).join(' ') || 'no flags'} (see ${cmd} --help)`);
-  }
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({args: joined, options, strict: true, allowPositionals: false, tokens: true});
-  } catch (e) {
-    fail(`${cmd}: ${(e as Error).message} (see ${cmd} --help)`);
-  }
-  const seen = new Set<string>();
-  for (const t of parsed.tokens ?? []) {
-    if (t.kind !== 'option') continue;
-    if (seen.has(t.name)) fail(`${cmd}: flag --${t.name} given twice`);
-    seen.add(t.name);
-  }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  let values: FlagValues;
+  try { values = parseCommandFlags(COMMANDS, cmd, args); } catch (e) { fail((e as Error).message); }
   if (values.help) { console.log(helpFor(cmd)); process.exit(0); }
-  const out: Record<string, string | number | boolean | undefined> = {};
-  for (const [k, v] of Object.entries(values)) out[k] = typeof v === 'string' ? spec[k].parse!(v, k) : v;
-  return out;
+  return values as Record<string, string | number | boolean | undefined>;
 }
 
 const SIGNALS = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;

@@ -1,149 +1,190 @@
 // `webgpu-transfer experiment <name> [flags]`: the transfer experiments. Each writes results/<name>/: README.md
 // (Markdown tables, mean +- std over seeds), results.json (every run), runs.jsonl (finished runs, reused when the
 // experiment is run again, so an interrupted experiment continues), and charts as SVG, PNG and Vega-Lite JSON.
-// Flags are validated before the device starts or data loads.
-import {parseArgs, type ParseArgsConfig} from 'node:util';
+// Each experiment declares its own flag table (src/cli/flags.ts): a flag it does not use, a list where one value
+// belongs, a repeated flag or list item, and a bad value are refused before the device starts or data loads.
+import {existsSync, readFileSync} from 'node:fs';
+import {join} from 'node:path';
 import * as wt from '../index.js';
+import {lockFolder} from '../io/files.js';
 import {METHODS, transferMethods} from '../experiments/transfer-methods.js';
 import {transferability} from '../experiments/transferability.js';
 import {SITUATIONS} from '../experiments/situations.js';
 import type {Method} from '../experiments/runs.js';
 import {dannExperiment, SHIFTS, type Shift} from '../experiments/dann.js';
 import {multitaskExperiment, MT_RUNS, type MtRun} from '../experiments/multitask.js';
-import {CAPS_DATASETS, CAPS_MODELS, capsnetExperiment, LR_FLAGS, type CapsDataset, type CapsModel} from '../experiments/capsnet.js';
+import {
+  CAPS_DATASETS, CAPS_MODELS, capsnetExperiment, LR_FLAGS, type CapsDataset, type CapsModel,
+} from '../experiments/capsnet.js';
+import {
+  BACKENDS, bool, choice, flag, FlagError, flagLines, helpText, int, list, parseCommandFlags, real, text, type CommandSpec,
+} from './flags.js';
 
-const HELP = `usage: webgpu-transfer experiment <name> [flags]
+const INDENT = ' '.repeat(24); // where a flag's help text starts (flags.ts, HELP_COLUMN + 2)
+/** Words joined into lines of at most `width` characters. */
+const wrap = (words: string, width = 112) => words.split(/\s+/).reduce<string[]>((lines, w) => {
+  if (lines.length && lines[lines.length - 1].length + 1 + w.length <= width) lines[lines.length - 1] += ` ${w}`;
+  else lines.push(w);
+  return lines;
+}, []).join('\n');
+const FILES = (extra: string) => wrap(`Everything is written under --out (DIR): README.md, results.json, runs.jsonl,
+charts${extra}. Only the dataset cache ($XDG_CACHE_HOME/webgpu-transfer, else ~/.cache/webgpu-transfer) lies outside it.
+Ctrl-C exits at once: each run is stored in runs.jsonl (atomically) as it finishes, and the same command continues from
+the stored runs.`);
 
-experiments:
-  transfer-methods   scratch vs fine-tune vs conservative (L2-SP, KL) vs layer transfer, over labels per class and
-                     seeds, with forgetting; hyper-parameters chosen on a validation split
-    --situations A,B   ${SITUATIONS.join(', ')} (default digits,mnist-m)
-    --labels N,...     labelled target images per class (default 2,5,10,50,200)
-    --seeds N,...      (default 0,1,2)
-    --steps N          steps per run (default 200)
-    --methods M,...    ${METHODS.join(', ')} (default all)
-  transferability    Yosinski et al.'s curve: copy the first k layers, frozen or fine-tuned, vs scratch
-    --situation NAME   (default digits)
-    --labels N         labelled target images per class (default 200)
-    --seeds N,...      (default 0,1,2)
-    --steps N          (default 300)
-    --lr X             (default 0.001)
-  dann               source only vs DANN vs train on target, MNIST -> shifted domains; domain classifier accuracy over
-                     training; PCA picture of the features before and after DANN with a linear domain probe
-    --shifts A,B       ${SHIFTS.join(', ')} (default mnist-m2,rotated)
-    --seeds N,...      (default 0)
-    --steps N          steps per run (default 2400)
-    --batch N          images per domain per step (default 32)
-    --width X          conv width of the paper's model, 1 = 32 and 48 channels (default 0.5)
-    --pca-points N     test images per domain in the PCA picture (default 1000)
-    --lambda-max X,... lambda's final value; several: chosen on the target validation split at the first seed (default 1)
-  multitask          MNIST + Fashion-MNIST through one shared trunk vs single-task models; digits loss x100 under
-                     equal, uncertainty and GradNorm weighting
-    --runs R,...       ${MT_RUNS.join(', ')} (default all)
-    --seeds N,...      (default 0)
-    --steps N          (default 2000)
-    --batch N          images per task per step (default 64)
-  capsnet            small CapsNet vs a CNN of matched parameter count on 8k/2k MNIST and Fashion-MNIST, on clean,
-                     shifted, affine-jittered and rotated test splits; invariant length / equivariant pose against the
-                     CNN's logits; reconstructions, the perturbation grid, the couplings of one input
-    --datasets A,B     ${CAPS_DATASETS.join(', ')} (default mnist,fashion-mnist)
-    --models A,B       ${CAPS_MODELS.join(', ')} (default both; the pose study and pictures need both)
-    --seeds N,...      (default 0)
-    --steps N          (default 1500)
-    --batch N          (default 64)
-    --shift N          training shifts in pixels (default 2)
-    --caps-lr X,...    the CapsNet's initial Adam learning rates, one run each (default 0.001)
-    --cnn-lr X,...     the CNN's (default 0.001)
-    --validation       choose settings: train on 7k of the 8k training images and score the held-out 1k (and
-                       its transformed copies) instead of the test split, which is not read
+const common = (name: string) => ({
+  out: flag('DIR', text, 'where the results and stored runs go', `results/${name}`),
+  fresh: bool(`redo the runs these settings name instead of reusing them; each redone run replaces its line\n${INDENT}` +
+    'in DIR/runs.jsonl when it finishes (runs of other settings are kept)'),
+  backend: flag('NAME', choice(BACKENDS), 'adapter (default from WGT_BACKEND, else auto)'),
+});
+const seeds = (def: string) => flag('N,...', list(int(0)), 'initialisation and data order', def);
+const steps = (def: string, help = 'steps per run') => flag('N', int(1), help, def);
+const sourceSteps = flag('N', int(1), 'source pre-training steps (default: the situation\'s; for quick checks)');
+const names = (valid: readonly string[]) => list(choice(valid));
 
-common flags:
-  --out DIR            (default results/<name>)
-  --source-steps N     source pre-training steps (default: the situation's; for quick checks)
-  --fresh              redo every run instead of reusing the finished ones stored in DIR/runs.jsonl
-  --backend NAME       adapter (default from WGT_BACKEND, else auto)`;
+export const EXPERIMENTS: Record<string, CommandSpec> = {
+  'transfer-methods': {
+    about: 'scratch vs fine-tune vs conservative (L2-SP, KL) vs layer transfer, over labels per class and seeds, with\n' +
+      'forgetting; hyper-parameters chosen on a validation split',
+    usage: 'experiment transfer-methods [flags]',
+    flags: {
+      situations: flag('A,...', names(SITUATIONS), SITUATIONS.join(' | '), 'digits,mnist-m'),
+      labels: flag('N,...', list(int(1)), 'labelled target images per class', '2,5,10,50,200'),
+      seeds: seeds('0,1,2'), steps: steps('200'),
+      methods: flag('M,...', names(METHODS), `${METHODS.join(' | ')} (default all)`),
+      'source-steps': sourceSteps, ...common('transfer-methods'),
+    },
+    more: FILES(', and the source models in DIR/sources (named by situation, steps and recipe)'),
+  },
+  transferability: {
+    about: 'Yosinski et al.\'s curve: copy the first k layers, frozen or fine-tuned, vs scratch',
+    usage: 'experiment transferability [flags]',
+    flags: {
+      situation: flag('NAME', choice(SITUATIONS), SITUATIONS.join(' | '), 'digits'),
+      labels: flag('N', int(1), 'labelled target images per class', '200'),
+      seeds: seeds('0,1,2'), steps: steps('300'),
+      lr: flag('X', real({above: 0}), 'Adam learning rate', '0.001'),
+      'source-steps': sourceSteps, ...common('transferability'),
+    },
+    more: FILES(', and the source model in DIR/sources (named by situation, steps and recipe)'),
+  },
+  dann: {
+    about: 'source only vs DANN vs train on target, MNIST -> shifted domains; domain classifier accuracy over\n' +
+      'training; PCA picture of the features before and after DANN with a linear domain probe',
+    usage: 'experiment dann [flags]',
+    flags: {
+      shifts: flag('A,...', names(SHIFTS), SHIFTS.join(' | '), 'mnist-m2,rotated'),
+      seeds: seeds('0'), steps: steps('2400'),
+      batch: flag('N', int(1), 'images per domain per step', '32'),
+      width: flag('X', real({above: 0}), 'conv width of the paper\'s model, 1 = 32 and 48 channels', '0.5'),
+      'pca-points': flag('N', int(2), 'test images per domain in the PCA picture', '1000'),
+      'lambda-max': flag('X,...', list(real({above: 0})), `lambda's final value; several: chosen on the target\n${INDENT}` +
+        'validation split at the first seed', '1'),
+      ...common('dann'),
+    },
+    more: FILES(', the models in DIR/models and the PCA numbers in DIR/pca (named by each run\'s settings)'),
+  },
+  multitask: {
+    about: 'MNIST + Fashion-MNIST through one shared trunk vs single-task models; digits loss x100 under equal,\n' +
+      'uncertainty and GradNorm weighting',
+    usage: 'experiment multitask [flags]',
+    flags: {
+      runs: flag('R,...', names(MT_RUNS),
+        `${MT_RUNS.slice(0, 3).join(' | ')} |\n${INDENT}${MT_RUNS.slice(3).join(' | ')} (default all)`),
+      seeds: seeds('0'), steps: steps('2000'),
+      batch: flag('N', int(1), 'images per task per step', '64'),
+      ...common('multitask'),
+    },
+    more: FILES(''),
+  },
+  capsnet: {
+    about: 'small CapsNet vs a CNN of matched parameter count on 8k/2k MNIST and Fashion-MNIST, on clean, shifted,\n' +
+      'affine-jittered and rotated test splits; invariant length / equivariant pose against the CNN\'s logits;\n' +
+      'reconstructions, the perturbation grid, the couplings of one input',
+    usage: 'experiment capsnet [flags]',
+    flags: {
+      datasets: flag('A,...', names(CAPS_DATASETS), `${CAPS_DATASETS.join(' | ')} (default both)`),
+      models: flag('A,...', names(CAPS_MODELS), `${CAPS_MODELS.join(' | ')} (default both; the pose study and\n${INDENT}` +
+        'pictures need both)'),
+      seeds: seeds('0'), steps: steps('1500'),
+      batch: flag('N', int(1), 'images per step', '64'),
+      shift: flag('N', int(0, 14), 'training shifts in pixels', '2'),
+      [LR_FLAGS['capsnet-small']]: flag('X,...', list(real({above: 0})), 'the CapsNet\'s initial Adam learning rates, one run\n' +
+        `${INDENT}each (default 0.001)`),
+      [LR_FLAGS['cnn-matched']]: flag('X,...', list(real({above: 0})), 'the CNN\'s (default 0.001)'),
+      validation: bool(`choose settings: train on 7k of the 8k training images and score the held-out 1k\n${INDENT}` +
+        '(and its transformed copies) instead of the test split, which is not read'),
+      ...common('capsnet'),
+    },
+    more: FILES(', the models in DIR/models and the pose study and pictures in DIR/pictures (named by each run\'s settings)'),
+  },
+};
 
-function bad(msg: string): never { throw new Error(`experiment: ${msg}`); }
+const HELP = `usage: webgpu-transfer experiment <name> [flags]   (experiment <name> --help: that experiment alone)
 
-/** A strict list of integers: "2,5,10" (no blanks, no hex, no fractions). */
-function intList(v: string, flag: string, min: number): number[] {
-  const parts = v.split(',');
-  if (!parts.length || parts.some((p) => !/^\d+$/.test(p.trim())) || parts.some((p) => Number(p) < min)) bad(`flag --${flag} expects comma-separated integers >= ${min}, got '${v}'`);
-  return parts.map(Number);
-}
-function positive(v: string, flag: string): number {
-  if (!/^(\d+\.?\d*|\.\d+)(e-?\d+)?$/i.test(v.trim()) || !(Number(v) > 0)) bad(`flag --${flag} expects a positive number, got '${v}'`);
-  return Number(v);
-}
-function positiveList(v: string, flag: string): number[] { return v.split(',').map((x) => positive(x, flag)); }
-/** The capsnet experiment's --caps-lr / --cnn-lr (undefined where neither is given: both models at the default). */
-function capsLearningRates(flag: (k: string) => string | undefined): Partial<Record<CapsModel, number[]>> | undefined {
-  const given = CAPS_MODELS.filter((m) => flag(LR_FLAGS[m]) !== undefined);
-  const list = (m: CapsModel) => {
-    const rates = positiveList(flag(LR_FLAGS[m])!, LR_FLAGS[m]);
-    if (new Set(rates).size < rates.length) bad(`flag --${LR_FLAGS[m]} names a learning rate twice: '${flag(LR_FLAGS[m])}'`);
-    return rates;
-  };
-  return given.length ? Object.fromEntries(given.map((m) => [m, list(m)])) : undefined;
-}
-function names<T extends string>(v: string, flag: string, valid: readonly T[]): T[] {
-  const list = v.split(',');
-  for (const x of list) if (!valid.includes(x as T)) bad(`flag --${flag}: unknown '${x}' (use ${valid.join(', ')})`);
-  return list as T[];
-}
+${Object.entries(EXPERIMENTS).map(([k, c]) => `${k}: ${c.about.replace(/\n/g, '\n  ')}\n${flagLines(c).join('\n')}`).join('\n\n')}
+
+${FILES(', and what the runs stored: models (DIR/models, DIR/sources) and the numbers behind pictures (DIR/pca, DIR/pictures)')}`;
+
+const SIGNALS = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
+
+function bad(msg: string): never { throw new FlagError(`experiment: ${msg}`); }
 
 export async function runExperimentCommand(args: string[]): Promise<void> {
   const [name, ...rest] = args;
   if (!name || name === '--help' || name === '-h') { console.log(HELP); return; }
-  const common = {out: {type: 'string'}, 'source-steps': {type: 'string'}, fresh: {type: 'boolean'}, backend: {type: 'string'}, seeds: {type: 'string'}, steps: {type: 'string'}, labels: {type: 'string'}, help: {type: 'boolean', short: 'h'}} as const;
-  const own: NonNullable<ParseArgsConfig['options']> = name === 'transfer-methods' ? {situations: {type: 'string'}, methods: {type: 'string'}} as const
-    : name === 'transferability' ? {situation: {type: 'string'}, lr: {type: 'string'}} as const
-      : name === 'dann' ? {shifts: {type: 'string'}, batch: {type: 'string'}, width: {type: 'string'}, 'pca-points': {type: 'string'}, 'lambda-max': {type: 'string'}} as const
-        : name === 'multitask' ? {runs: {type: 'string'}, batch: {type: 'string'}} as const
-          : name === 'capsnet' ? {datasets: {type: 'string'}, models: {type: 'string'}, batch: {type: 'string'}, shift: {type: 'string'}, validation: {type: 'boolean'}, ...Object.fromEntries(CAPS_MODELS.map((m) => [LR_FLAGS[m], {type: 'string'} as const]))}
-            : bad(`unknown experiment '${name}' (use transfer-methods, transferability, dann, multitask or capsnet)\n${HELP}`);
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({args: rest, options: {...common, ...own}, strict: true, allowPositionals: false}).values as typeof values;
-  } catch (e) { bad(`${(e as Error).message} (flags of '${name}': ${Object.keys({...common, ...own}).map((k) => `--${k}`).join(' ')})`); }
-  if (values.help) { console.log(HELP); return; }
-  const s = (k: string) => values[k] as string | undefined;
-  const seeds = intList(s('seeds') ?? (['dann', 'multitask', 'capsnet'].includes(name) ? '0' : '0,1,2'), 'seeds', 0);
-  const out = s('out') ?? `results/${name}`;
+  if (!Object.hasOwn(EXPERIMENTS, name)) {
+    bad(`unknown experiment '${name}' (use ${Object.keys(EXPERIMENTS).join(', ')}; see experiment --help)`);
+  }
+  const v = parseCommandFlags(EXPERIMENTS, name, rest, {label: `experiment ${name}`});
+  if (v.help) { console.log(helpText(EXPERIMENTS[name])); return; }
+  const out = v.out as string;
   const log = (line: string) => console.log(line);
-  const sourceSteps = s('source-steps') ? intList(s('source-steps')!, 'source-steps', 1)[0] : undefined;
+  const base = {seeds: v.seeds as number[], steps: v.steps as number, out, fresh: !!v.fresh, log};
   let run: () => Promise<void>;
   if (name === 'transfer-methods') {
-    const o = {situations: names(s('situations') ?? 'digits,mnist-m', 'situations', SITUATIONS), labels: intList(s('labels') ?? '2,5,10,50,200', 'labels', 1),
-      seeds, steps: intList(s('steps') ?? '200', 'steps', 1)[0], methods: names<Method>(s('methods') ?? METHODS.join(','), 'methods', METHODS), out, fresh: !!values.fresh, sourceSteps, log};
+    const o = {...base, situations: v.situations as string[], labels: v.labels as number[],
+      methods: (v.methods ?? METHODS) as Method[], sourceSteps: v['source-steps'] as number | undefined};
     run = () => transferMethods(o);
+  } else if (name === 'transferability') {
+    const o = {...base, situation: v.situation as string, labels: v.labels as number, lr: v.lr as number,
+      sourceSteps: v['source-steps'] as number | undefined};
+    run = () => transferability(o);
   } else if (name === 'dann') {
-    const o = {shifts: names<Shift>(s('shifts') ?? 'mnist-m2,rotated', 'shifts', SHIFTS), seeds, steps: intList(s('steps') ?? '2400', 'steps', 1)[0],
-      batch: intList(s('batch') ?? '32', 'batch', 1)[0], width: positive(s('width') ?? '0.5', 'width'),
-      pcaPoints: intList(s('pca-points') ?? '1000', 'pca-points', 2)[0], lambdaMax: positiveList(s('lambda-max') ?? '1', 'lambda-max'),
-      out, fresh: !!values.fresh, log};
+    const o = {...base, shifts: v.shifts as Shift[], batch: v.batch as number, width: v.width as number,
+      pcaPoints: v['pca-points'] as number, lambdaMax: v['lambda-max'] as number[]};
     run = () => dannExperiment(o);
   } else if (name === 'multitask') {
-    const o = {runs: names<MtRun>(s('runs') ?? MT_RUNS.join(','), 'runs', MT_RUNS), seeds, steps: intList(s('steps') ?? '2000', 'steps', 1)[0],
-      batch: intList(s('batch') ?? '64', 'batch', 1)[0], out, fresh: !!values.fresh, log};
+    const o = {...base, runs: (v.runs ?? MT_RUNS) as MtRun[], batch: v.batch as number};
     run = () => multitaskExperiment(o);
-  } else if (name === 'capsnet') {
-    const o = {datasets: names<CapsDataset>(s('datasets') ?? CAPS_DATASETS.join(','), 'datasets', CAPS_DATASETS), seeds,
-      models: s('models') ? names<CapsModel>(s('models')!, 'models', CAPS_MODELS) : undefined,
-      steps: intList(s('steps') ?? '1500', 'steps', 1)[0], batch: intList(s('batch') ?? '64', 'batch', 1)[0],
-      shift: intList(s('shift') ?? '2', 'shift', 0)[0], out, fresh: !!values.fresh, log,
-      lr: capsLearningRates(s), validation: !!values.validation};
-    for (const m of CAPS_MODELS) {
-      if (o.models && !o.models.includes(m) && o.lr?.[m]) bad(`flag --${LR_FLAGS[m]} is for ${m}, which --models leaves out`);
-    }
-    run = () => capsnetExperiment(o);
   } else {
-    const situationName = names(s('situation') ?? 'digits', 'situation', SITUATIONS)[0];
-    const o = {situation: situationName, labels: intList(s('labels') ?? '200', 'labels', 1)[0], seeds, steps: intList(s('steps') ?? '300', 'steps', 1)[0],
-      lr: positive(s('lr') ?? '0.001', 'lr'), out, fresh: !!values.fresh, sourceSteps, log};
-    run = () => transferability(o);
+    const models = v.models as CapsModel[] | undefined;
+    const given = CAPS_MODELS.filter((m) => v[LR_FLAGS[m]] !== undefined);
+    for (const m of given) {
+      if (models && !models.includes(m)) {
+        throw new FlagError(`experiment ${name}: flag --${LR_FLAGS[m]} is for ${m}, which --models leaves out`);
+      }
+    }
+    const lr = given.length ? Object.fromEntries(given.map((m) => [m, v[LR_FLAGS[m]] as number[]])) : undefined;
+    const o = {...base, datasets: (v.datasets ?? CAPS_DATASETS) as CapsDataset[], models, batch: v.batch as number,
+      shift: v.shift as number, lr, validation: !!v.validation};
+    run = () => capsnetExperiment(o);
   }
-  await wt.init({backend: (s('backend') ?? process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
+  // One experiment per folder: runs.jsonl is rewritten whole, so a second writer would drop the first one's runs.
+  const lock = lockFolder(out, `experiment ${name}`);
+  process.on('exit', () => lock.release());
+  // A signal ends the process at once: every finished run is already in runs.jsonl, written atomically.
+  for (const sig of Object.keys(SIGNALS) as (keyof typeof SIGNALS)[]) {
+    process.on(sig, () => {
+      const path = join(out, 'runs.jsonl');
+      const stored = existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).length : 0;
+      console.error(`webgpu-transfer: experiment ${name} stopped by ${sig}: ${stored} finished runs are stored in ${path}; ` +
+        'the same command continues from them');
+      process.exit(SIGNALS[sig]);
+    });
+  }
+  await wt.init({backend: ((v.backend as string | undefined) ?? process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
   console.log(wt.formatReport(wt.adapter()));
   await run();
 }

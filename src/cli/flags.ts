@@ -1,20 +1,21 @@
-// The CLI's flag parsing, shared by every command (src/cli/main.ts) and by `npm run serve` (src/cli/serve.ts):
-// each command accepts only its own flags, every value is checked by a strict parser, and any mistake ends the
-// process with one line on stderr (`webgpu-transfer: ...`, exit 2), never a stack trace.
+// Command-line flags from a table: each command (train, eval, each experiment, ...) declares its flags with typed,
+// strict parsers. parseCommandFlags refuses unknown, repeated and misplaced flags, a list where one value belongs,
+// a repeat inside a list and any bad value, with one line naming the flag, before the caller does any work.
 import {parseArgs} from 'node:util';
 
-export function fail(msg: string): never {
-  console.error(`webgpu-transfer: ${msg.replace(/^webgpu-transfer: /, '')}`);
-  process.exit(2);
-}
+/** A refused command line: the CLI prints its one-line message and exits 2. */
+export class FlagError extends Error {}
+const refuse = (msg: string): never => { throw new FlagError(msg); };
 
 // ---- flag values: strict parsers (Number('') is 0 and Number('0x10') is 16; neither is a learning rate) ----
-export type Parse = (v: string, flag: string) => string | number;
+export type Parse = (v: string, flag: string) => unknown;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** "an integer", or "one integer" where the value is a list (a flag that takes one value given several). */
+const one = (v: string, what: string) => (v.includes(',') ? `one ${what}` : `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`);
 export const int = (min: number, max = 2 ** 31 - 1): Parse => (v, flag) => {
   const n = DECIMAL.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
-    fail(`flag --${flag} expects an integer >= ${min}${max < 2 ** 31 - 1 ? ` and <= ${max}` : ''}, got '${v}'`);
+    refuse(`flag --${flag} expects ${one(v, 'integer')} >= ${min}${max < 2 ** 31 - 1 ? ` and <= ${max}` : ''}, got '${v}'`);
   }
   return n;
 };
@@ -24,39 +25,63 @@ export const real = ({above, min, below}: {above?: number; min?: number; below?:
     (below === undefined || n < below);
   const range = [above !== undefined && `> ${above}`, min !== undefined && `>= ${min}`, below !== undefined && `< ${below}`]
     .filter(Boolean).join(' and ');
-  if (!ok) fail(`flag --${flag} expects a decimal number ${range}, got '${v}'`);
+  if (!ok) refuse(`flag --${flag} expects ${one(v, 'decimal number')} ${range}, got '${v}'`);
   return n;
 };
 export const choice = (list: readonly string[]): Parse => (v, flag) =>
-  (list.includes(v) ? v : fail(`flag --${flag} expects one of ${list.join(', ')}, got '${v}'`));
-export const text: Parse = (v, flag) => (v.trim() ? v : fail(`flag --${flag} expects a value, got '${v}'`));
+  (list.includes(v) ? v : refuse(`flag --${flag} expects one of ${list.join(', ')}, got '${v}'`));
+export const text: Parse = (v, flag) => (v.trim() ? v : refuse(`flag --${flag} expects a value, got '${v}'`));
+/**
+ * A comma-separated list of `item` values: at least one, no blank item, and no value twice (a repeated seed or
+ * learning rate would run the same setting twice); items compare by parsed value, so 0.002 and 2e-3 are the same.
+ */
+export const list = (item: Parse): Parse => (v, flag) => {
+  const parts = v.split(',');
+  const values = parts.map((p) => {
+    try { return item(p, flag); } catch (e) {
+      if (e instanceof FlagError) refuse(`${e.message} (in the list '${v}')`);
+      throw e;
+    }
+  });
+  const twice = values.findIndex((x, i) => values.indexOf(x) < i);
+  if (twice >= 0) refuse(`flag --${flag} names ${parts[twice]} twice: '${v}'`);
+  return values;
+};
 
-export interface FlagSpec { arg?: string; parse?: Parse; help: string }
-export const flag = (arg: string, parse: Parse, help: string): FlagSpec => ({arg, parse, help});
+export const BACKENDS = ['auto', 'swiftshader', 'llvmpipe', 'vulkan', 'opengles'] as const;
+
+/** `def`: the value a missing flag takes (parsed like a given one, and named in the help). */
+export interface FlagSpec { arg?: string; parse?: Parse; help: string; def?: string }
+export const flag = (arg: string, parse: Parse, help: string, def?: string): FlagSpec => ({arg, parse, help, def});
 export const bool = (help: string): FlagSpec => ({help});
-
 export interface CommandSpec { about: string; usage: string; flags: Record<string, FlagSpec>; more?: string }
-export type FlagValues = Record<string, string | number | boolean | undefined>;
+export type FlagValues = Record<string, unknown>;
 
-export function helpFor(c: CommandSpec): string {
-  const lines = Object.entries(c.flags).map(([k, f]) => `  ${`--${k}${f.arg ? ` ${f.arg}` : ''}`.padEnd(22)}${f.help}`);
-  lines.push(`  ${'--help'.padEnd(22)}this text`);
-  return `usage: webgpu-transfer ${c.usage}\n${c.about}\n\n${lines.join('\n')}${c.more ? `\n\n${c.more}` : ''}`;
+const HELP_COLUMN = 22;
+/** One line per flag (a help text may continue on lines indented to its column), defaults named. */
+export const flagLines = (c: CommandSpec): string[] => Object.entries(c.flags).map(([k, f]) =>
+  `  ${`--${k}${f.arg ? ` ${f.arg}` : ''}`.padEnd(HELP_COLUMN)}${f.help}${f.def !== undefined ? ` (default ${f.def})` : ''}`);
+export function helpText(c: CommandSpec, prog = 'webgpu-transfer'): string {
+  const lines = [...flagLines(c), `  ${'--help'.padEnd(HELP_COLUMN)}this text`];
+  return `usage: ${prog} ${c.usage}\n${c.about}\n\n${lines.join('\n')}${c.more ? `\n\n${c.more}` : ''}`;
 }
 
 /**
- * Parses the flags of `cmd`, one of `commands`: unknown, repeated or misplaced flags and bad values all fail here
- * (an unknown flag that another command of the table takes is named as such); `--help` prints the usage and exits.
+ * Parses the flags of `commands[cmd]`: unknown (naming the other commands that take it), repeated or misplaced
+ * flags and bad values all throw a FlagError. Flags with a `def` are filled in; `help` is true for --help / -h.
+ * `label` names the command in messages ("experiment dann"); value messages carry it only when it is given.
  */
-export function parseFlags(commands: Record<string, CommandSpec>, cmd: string, args: string[]): FlagValues {
+export function parseCommandFlags(commands: Record<string, CommandSpec>, cmd: string, args: string[],
+  {label}: {label?: string} = {}): FlagValues {
   const spec = commands[cmd].flags;
+  const who = label ?? cmd;
   // `--epochs -1`: parseArgs reads `-1` as a short flag ("ambiguous"); join negative numbers to their flag so
   // the value reaches our range check.
   const joined: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const m = /^--([^=]+)$/.exec(args[i]);
-    if (m && Object.hasOwn(spec, m[1]) && spec[m[1]].arg && /^-[\d.]/.test(args[i + 1] ?? '')) joined.push(`${args[i]}=${args[++i]}`);
-    else joined.push(args[i]);
+    const negative = m && Object.hasOwn(spec, m[1]) && spec[m[1]].arg && /^-[\d.]/.test(args[i + 1] ?? '');
+    joined.push(negative ? `${args[i]}=${args[++i]}` : args[i]);
   }
   const options: Record<string, {type: 'string' | 'boolean'; short?: string}> = {help: {type: 'boolean', short: 'h'}};
   for (const [k, f] of Object.entries(spec)) options[k] = {type: f.arg ? 'string' : 'boolean'};
@@ -64,24 +89,50 @@ export function parseFlags(commands: Record<string, CommandSpec>, cmd: string, a
     const name = /^--([^=]+)/.exec(a)?.[1];
     if (!name || Object.hasOwn(options, name)) continue;
     const owners = Object.keys(commands).filter((c) => Object.hasOwn(commands[c].flags, name));
-    fail(`${cmd}: unknown flag --${name}${owners.length ? ` (a flag of ${owners.join(', ')}, not of ${cmd})` : ''}; ` +
-      `${cmd} takes ${Object.keys(spec).map((k) => `--${k}`).join(' ') || 'no flags'} (see ${cmd} --help)`);
+    refuse(`${who}: unknown flag --${name}${owners.length ? ` (a flag of ${owners.join(', ')}, not of ${cmd})` : ''}; ` +
+      `${cmd} takes ${Object.keys(spec).map((k) => `--${k}`).join(' ') || 'no flags'} (see ${who} --help)`);
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({args: joined, options, strict: true, allowPositionals: false, tokens: true});
   } catch (e) {
-    fail(`${cmd}: ${(e as Error).message} (see ${cmd} --help)`);
+    refuse(`${who}: ${(e as Error).message} (see ${who} --help)`);
   }
   const seen = new Set<string>();
-  for (const t of parsed.tokens ?? []) {
+  for (const t of parsed!.tokens ?? []) {
     if (t.kind !== 'option') continue;
-    if (seen.has(t.name)) fail(`${cmd}: flag --${t.name} given twice`);
+    if (seen.has(t.name)) refuse(`${who}: flag --${t.name} given twice`);
     seen.add(t.name);
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  if (values.help) { console.log(helpFor(commands[cmd])); process.exit(0); }
+  const values = parsed!.values as Record<string, string | boolean | undefined>;
+  if (values.help) return {help: true};
   const out: FlagValues = {};
-  for (const [k, v] of Object.entries(values)) out[k] = typeof v === 'string' ? spec[k].parse!(v, k) : v;
+  try {
+    for (const [k, v] of Object.entries(values)) out[k] = typeof v === 'string' ? spec[k].parse!(v, k) : v;
+    for (const [k, f] of Object.entries(spec)) if (out[k] === undefined && f.def !== undefined) out[k] = f.parse!(f.def, k);
+  } catch (e) {
+    if (e instanceof FlagError && label) refuse(`${label}: ${e.message}`);
+    throw e;
+  }
   return out;
+}
+
+/** Ends the process with one line on stderr (`webgpu-transfer: ...`, exit 2): a command line's mistakes only. */
+export function fail(msg: string): never {
+  console.error(`webgpu-transfer: ${msg.replace(/^webgpu-transfer: /, '')}`);
+  process.exit(2);
+}
+
+/**
+ * parseCommandFlags for a process's own command line: `--help` prints the command's usage and exits 0, a refused
+ * flag prints its one line and exits 2 (never a stack trace).
+ */
+export function parseFlags(commands: Record<string, CommandSpec>, cmd: string, args: string[]): FlagValues {
+  let values: FlagValues;
+  try { values = parseCommandFlags(commands, cmd, args); } catch (e) {
+    if (e instanceof FlagError) fail(e.message);
+    throw e;
+  }
+  if (values.help) { console.log(helpText(commands[cmd])); process.exit(0); }
+  return values;
 }

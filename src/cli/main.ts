@@ -18,14 +18,15 @@ import {
 import {checkWritableDir, lockFolder} from '../io/files.js';
 import {buildModel, lossesFor, MODELS} from './models.js';
 import {runExperimentCommand} from './experiment.js';
-import {bool, choice, fail, flag, int, parseFlags, real, text, type CommandSpec} from './flags.js';
+import {
+  BACKENDS, bool, choice, fail, flag, int, parseFlags, real, text, type CommandSpec, type FlagValues,
+} from './flags.js';
 import {SERVE, servePage} from './server.js';
 
 const note = (msg: string) => console.error(`webgpu-transfer: ${msg}`);
 
 const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
 const SCHEDULES = ['none', 'cosine', 'step', 'dann'] as const;
-const BACKENDS = ['auto', 'swiftshader', 'llvmpipe', 'vulkan', 'opengles'] as const;
 const PROGRESS = ['auto', 'bar', 'lines', 'none'] as const;
 
 const dataset = flag('NAME', choice(DATASETS), `${DATASETS.join(' | ')}`);
@@ -160,7 +161,7 @@ function checkShapes(ck: CheckpointInfo, set: ImageSet, dsName: string): void {
   }
 }
 
-function cmdShow(v: Record<string, string | number | boolean | undefined>): void {
+function cmdShow(v: FlagValues): void {
   const ds = (v.dataset as string) ?? 'mnist', which = (v.split as 'train' | 'test') ?? 'train';
   const out = (v.out as string) ?? `${ds}-${which}.png`;
   checkWritableDir(dirname(resolve(out)));
@@ -169,7 +170,7 @@ function cmdShow(v: Record<string, string | number | boolean | undefined>): void
   console.log(`wrote ${out}`);
 }
 
-async function cmdEval(v: Record<string, string | number | boolean | undefined>): Promise<void> {
+async function cmdEval(v: FlagValues): Promise<void> {
   const path = (v.checkpoint as string) ?? fail('eval needs --checkpoint PATH (see eval --help)');
   const ck = readCheckpointInfo(path);
   const r = ck.run;
@@ -212,7 +213,7 @@ const runFiles = (out: string) => {
   return [model, trainStatePath(model), pendingTrainStatePath(model), join(out, 'metrics.jsonl')];
 };
 
-async function cmdTrain(v: Record<string, string | number | boolean | undefined>): Promise<void> {
+async function cmdTrain(v: FlagValues): Promise<void> {
   if (v.epochs !== undefined && v.steps !== undefined) fail('train: give --epochs or --steps, not both');
   let ck: CheckpointInfo | undefined;
   if (v.resume !== undefined) {

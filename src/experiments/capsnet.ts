@@ -5,7 +5,7 @@
 // CNN's logits, reconstructions, the perturbation grid of the paper's figure 4 and the couplings of one input.
 // Settings: Adam with cosine decay, batch 64, the paper's loss constants; each model's learning rate is a flag,
 // chosen with `--validation` (train on 7k of the 8k training images, score the other 1k), never on the test split.
-import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {noGrad, tidy} from '../graph/engine.js';
 import * as O from '../graph/ops.js';
@@ -28,7 +28,8 @@ import {capsuleLoss, marginEvalLoss} from '../capsnet/train.js';
 import {cnnMatched} from '../capsnet/baseline.js';
 import {capsuleLengths} from '../capsnet/routing.js';
 import {meanStd, type Row} from '../analysis/charts.js';
-import {markdownTable, pct, pm, RunLog, writeChart} from './output.js';
+import {derived, fileHash, keyedName, markdownTable, pct, pm, RunLog, writeChart, writeTextAtomic} from './output.js';
+import {writeFileAtomic} from '../io/files.js';
 import type {TopLevelSpec} from 'vega-lite';
 
 export const CAPS_DATASETS = ['mnist', 'fashion-mnist'] as const;
@@ -78,6 +79,8 @@ export interface CapsNetExperimentOptions {
   out: string;
   fresh?: boolean;
   log: (line: string) => void;
+  /** The images of a dataset (default capsData; tests pass a few). */
+  data?: (ds: CapsDataset, validation: boolean) => {train: ImageSet; test: ImageSet};
 }
 
 /** 10k images of a dataset, split 8k/2k by seed 0 (MNIST: the project's standard split). */
@@ -115,7 +118,7 @@ const runName = (x: CapsRun) => `${x.ds} ${x.model} lr ${x.lr} seed ${x.seed}`;
 async function train(x: CapsRun, o: CapsNetExperimentOptions, path: string): Promise<CapsRunResult> {
   const t0 = performance.now();
   const {ds, model: m, seed} = x;
-  const {train: trainSet, test} = capsData(ds, o.validation);
+  const {train: trainSet, test} = (o.data ?? capsData)(ds, !!o.validation);
   const model = buildModel(m, seed);
   const caps = model instanceof CapsNet;
   const opt = new Adam(model.parameters(), {lr: x.lr});
@@ -246,7 +249,7 @@ async function capsPictures(caps: CapsNet, test: ImageSet, dir: string): Promise
     inter.set(sample.images.subarray(i * px, (i + 1) * px), (r * 16 + c) * px);
     inter.set(recon.subarray(i * px, (i + 1) * px), (r * 16 + 8 + c) * px);
   }
-  writeFileSync(join(dir, 'reconstructions.png'), gridPng({...sample, n: 2 * n, images: inter}, {count: 2 * n, cols: 8, scale: 3}));
+  writeFileAtomic(join(dir, 'reconstructions.png'), gridPng({...sample, n: 2 * n, images: inter}, {count: 2 * n, cols: 8, scale: 3}));
   let err = 0;
   for (let i = 0; i < n * px; i++) err += (recon[i] - sample.images[i]) ** 2;
 
@@ -273,7 +276,7 @@ async function capsPictures(caps: CapsNet, test: ImageSet, dir: string): Promise
     vt.dispose(); labels.dispose();
   }
   for (const [gi, g] of grids.entries()) {
-    writeFileSync(join(dir, `perturbation-${gi + 1}.png`), gridPng({...sample, n: D * steps.length, images: g}, {count: D * steps.length, cols: steps.length, scale: 2}));
+    writeFileAtomic(join(dir, `perturbation-${gi + 1}.png`), gridPng({...sample, n: D * steps.length, images: g}, {count: D * steps.length, cols: steps.length, scale: 2}));
   }
 
   // Couplings of one input: for each class, the mean coupling over the capsule channels at each grid position.
@@ -305,18 +308,18 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
   const log = new RunLog<CapsRunResult>(join(o.out, 'runs.jsonl'), o.fresh);
   const results: (CapsRun & {r: CapsRunResult})[] = [];
   const split = o.validation ? 'validation' : 'test';
-  const modelPath = (x: CapsRun) => join(o.out, 'models',
-    `${x.ds}-${x.model}-s${x.seed}${x.lr !== DEFAULT_LR ? `-lr${x.lr}` : ''}${o.validation ? '-val' : ''}.safetensors`);
+  // The learning rate and the split enter the key only where they are not the defaults, so runs logged before
+  // those flags still match.
+  const spec = (x: CapsRun) => ({ds: x.ds, model: x.model, seed: x.seed, steps: o.steps, batch: o.batch, shift: o.shift,
+    ...(x.lr !== DEFAULT_LR ? {lr: x.lr} : {}), ...(o.validation ? {validation: true} : {})});
+  // A run's model is named by its full key: runs of other settings in the same folder keep their own files.
+  const modelPath = (x: CapsRun) => join(o.out, 'models', `${keyedName(`${x.ds}-${x.model}-s${x.seed}`, spec(x))}.safetensors`);
   const models = o.models ?? [...CAPS_MODELS];
   for (const ds of o.datasets) for (const seed of o.seeds) for (const model of models) for (const lr of learningRates(o, model)) {
     const x: CapsRun = {ds, model, seed, lr};
     const path = modelPath(x);
-    // The learning rate and the split enter the key only where they are not the defaults, so runs logged before
-    // those flags still match.
-    const spec = {ds, model, seed, steps: o.steps, batch: o.batch, shift: o.shift, ...(lr !== DEFAULT_LR ? {lr} : {}),
-      ...(o.validation ? {validation: true} : {})};
     const cachedModel = existsSync(path);
-    const {result, cached} = await log.get(spec, () => train(x, o, path));
+    const {result, cached} = await log.get(spec(x), () => train(x, o, path));
     if (cached && !cachedModel) o.log(`note: ${path} is missing; the table reuses the logged run, the pictures need the model file`);
     o.log(`${runName(x)} (${split}): ${TEST_DOMAINS.map((d) => `${d} ${pct(result.accuracy[d])}%`).join(', ')} (${result.seconds.toFixed(0)} s${cached ? ', logged earlier' : ''})`);
     results.push({...x, r: result});
@@ -373,41 +376,53 @@ export async function capsnetExperiment(o: CapsNetExperimentOptions): Promise<vo
   const capsPath = modelPath(first('capsnet-small')), cnnPath = modelPath(first('cnn-matched'));
   let pose: PoseStats[] = [];
   if (!o.validation && o.datasets.includes('mnist') && models.length === CAPS_MODELS.length && existsSync(capsPath) && existsSync(cnnPath)) {
-    const caps = buildModel('capsnet-small', seed) as CapsNet, cnn = buildModel('cnn-matched', seed);
-    await loadModel(capsPath, caps);
-    await loadModel(cnnPath, cnn);
-    const {test} = capsData('mnist');
-    const study = await poseStudy(caps, cnn, test, 500);
-    pose = study.stats;
-    writeFileSync(join(o.out, 'pose-pairs-images.png'), gridPng(study.images, {count: study.images.n, cols: 3, scale: 3}));
-    await writeChart(o.out, 'pose-pairs', {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: 'Pose vector (winning capsule, 16 dims) of test digits and their transformed versions (images: pose-pairs-images.png)',
-      data: {values: study.pairs}, columns: 3, facet: {field: 'pair', type: 'nominal', title: null, sort: {field: 'order'}},
-      spec: {width: 200, height: 90, mark: 'bar', encoding: {x: {field: 'dim', type: 'ordinal', title: 'dimension'}, xOffset: {field: 'version'},
-        y: {field: 'value', type: 'quantitative', title: null}, color: {field: 'version', type: 'nominal', title: null}}},
-      config: {font: 'DejaVu Sans, sans-serif'},
-    } as unknown as TopLevelSpec);
-    const pics = await capsPictures(caps, test, o.out);
-    md.push('## Invariant length, equivariant pose (MNIST models, seed ' + seed + ', first 500 test digits)', '',
+    const {test} = (o.data ?? capsData)('mnist', false);
+    const n = Math.min(500, test.n);
+    // Drawn once per pair of model files into a folder named by their contents; a later report links the same one.
+    const pictures = `pictures/${keyedName(`mnist-s${seed}`, {caps: fileHash(capsPath), cnn: fileHash(cnnPath), n})}`;
+    const dir = join(o.out, pictures);
+    const drawn = await derived(join(dir, 'summary.json'), async () => {
+      const caps = buildModel('capsnet-small', seed) as CapsNet, cnn = buildModel('cnn-matched', seed);
+      await loadModel(capsPath, caps);
+      await loadModel(cnnPath, cnn);
+      const study = await poseStudy(caps, cnn, test, n);
+      writeFileAtomic(join(dir, 'pose-pairs-images.png'), gridPng(study.images, {count: study.images.n, cols: 3, scale: 3}));
+      await writeChart(dir, 'pose-pairs', {
+        $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+        title: 'Pose vector (winning capsule, 16 dims) of test digits and their transformed versions (images: pose-pairs-images.png)',
+        data: {values: study.pairs}, columns: 3, facet: {field: 'pair', type: 'nominal', title: null, sort: {field: 'order'}},
+        spec: {width: 200, height: 90, mark: 'bar', encoding: {x: {field: 'dim', type: 'ordinal', title: 'dimension'}, xOffset: {field: 'version'},
+          y: {field: 'value', type: 'quantitative', title: null}, color: {field: 'version', type: 'nominal', title: null}}},
+        config: {font: 'DejaVu Sans, sans-serif'},
+      } as unknown as TopLevelSpec);
+      const pics = await capsPictures(caps, test, dir);
+      caps.dispose(); cnn.dispose();
+      return {pose: study.stats, reconError: pics.reconError};
+    });
+    pose = drawn.pose;
+    const at = (f: string) => `${pictures}/${f}`;
+    md.push(`## Invariant length, equivariant pose (MNIST models, seed ${seed}, first ${n} test digits)`, '',
       'For each test digit and its transformed version: the winning capsule\'s relative length change and the cosine between its two ' +
       'pose vectors, next to the CNN\'s relative change of its winning logit and the cosine between its two logit vectors. ' +
       'An invariant length with a turning pose is what the lecture notes\' mirrored beaks show.', '',
       markdownTable(['transform', 'CapsNet: relative length change (median)', 'CapsNet: cosine of poses', 'CapsNet: same class', 'CNN: relative change of the winning logit (median)', 'CNN: cosine of logit vectors', 'CNN: same class'],
         pose.map((p) => [p.transform, p.caps_length_change.toFixed(3), p.caps_pose_cosine.toFixed(3), pct(p.caps_same_prediction) + '%',
           p.cnn_logit_change.toFixed(3), p.cnn_logit_cosine.toFixed(3), pct(p.cnn_same_prediction) + '%'])), '',
-      '![pose pairs](pose-pairs.png) ![digits: originals, shifted, rotated, mirrored](pose-pairs-images.png)', '',
-      `Pictures: [reconstructions](reconstructions.png) (rows: 8 inputs, then their reconstructions from the longest capsule; ` +
-      `mean summed squared error ${pics.reconError.toFixed(1)} per image), the perturbation grids of the paper's figure 4 ` +
-      '([1](perturbation-1.png), [2](perturbation-2.png), [3](perturbation-3.png): rows are the 16 dimensions, columns -0.25..0.25 in steps of 0.05), ' +
-      'and the [couplings of one input](routing.png).', '');
-    caps.dispose(); cnn.dispose();
+      `![pose pairs](${at('pose-pairs.png')}) ` +
+      `![digits: originals, shifted, rotated, mirrored](${at('pose-pairs-images.png')})`, '',
+      `Pictures (in \`${pictures}/\`, named by the two models): [reconstructions](${at('reconstructions.png')}) ` +
+      '(rows: 8 inputs, then their reconstructions from the longest capsule; mean summed squared error ' +
+      `${drawn.reconError.toFixed(1)} per image), the perturbation grids of the paper's figure 4 ` +
+      `([1](${at('perturbation-1.png')}), [2](${at('perturbation-2.png')}), [3](${at('perturbation-3.png')}): ` +
+      'rows are the 16 dimensions, columns -0.25..0.25 in steps of 0.05), ' +
+      `and the [couplings of one input](${at('routing.png')}).`, '');
   }
   const lrFlags = CAPS_MODELS.filter((m) => o.lr?.[m] !== undefined).map((m) => ` --${LR_FLAGS[m]} ${o.lr![m]!.join(',')}`).join('');
   const modelsFlag = o.models ? ` --models ${o.models.join(',')}` : '';
   md.push(`Command: \`npx webgpu-transfer experiment capsnet${o.validation ? ' --validation' : ''}${modelsFlag} --datasets ${o.datasets.join(',')} ` +
-    `--seeds ${o.seeds.join(',')} --steps ${o.steps} --batch ${o.batch}${lrFlags} --out ${o.out}\`.`, '');
-  writeFileSync(join(o.out, 'README.md'), md.join('\n'));
-  writeFileSync(join(o.out, 'results.json'), JSON.stringify({options: {...o, log: undefined}, runs: results, pose}, null, 1));
+    `--seeds ${o.seeds.join(',')} --steps ${o.steps} --batch ${o.batch} --shift ${o.shift}${lrFlags} --out ${o.out}\`.`, '');
+  writeTextAtomic(join(o.out, 'README.md'), md.join('\n'));
+  const options = {...o, log: undefined, data: undefined};
+  writeTextAtomic(join(o.out, 'results.json'), JSON.stringify({options, runs: results, pose}, null, 1));
   o.log(`wrote ${join(o.out, 'README.md')}`);
 }

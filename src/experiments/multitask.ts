@@ -4,7 +4,7 @@
 // uncertainty (Kendall et al. 2018) and GradNorm (Chen et al. 2018, alpha 1.5) weighting. Each task draws its
 // own batches from its own dataset. Settings are fixed in advance (Adam 1e-3 with cosine decay, learned weights
 // at Adam 0.025), not tuned: nothing looks at the test splits except the reported figures.
-import {mkdirSync, writeFileSync} from 'node:fs';
+import {mkdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {leNet5, Linear, manualSeed} from '../nn/layers.js';
 import {loadFashionMnist, loadMnist} from '../data/mnist.js';
@@ -13,7 +13,7 @@ import {trainTestSplit} from '../data/split.js';
 import {TrainingLoop} from '../train/loop.js';
 import {MultiTask, sharedTrunk, type TaskSpec, type Weighting} from '../transfer/multitask.js';
 import {meanStd} from '../analysis/charts.js';
-import {markdownTable, pct, pm, RunLog} from './output.js';
+import {markdownTable, pct, pm, RunLog, writeTextAtomic} from './output.js';
 
 export const MT_RUNS = ['single-digits', 'single-fashion', 'shared-equal', 'x100-equal', 'x100-uncertainty', 'x100-gradnorm'] as const;
 export type MtRun = typeof MT_RUNS[number];
@@ -63,7 +63,7 @@ async function runOne(d: Data, run: MtRun, seed: number, o: MultitaskExperimentO
 export async function multitaskExperiment(o: MultitaskExperimentOptions): Promise<void> {
   mkdirSync(o.out, {recursive: true});
   const runs = new RunLog<MtResult>(join(o.out, 'runs.jsonl'), o.fresh);
-  if (runs.size) o.log(`reusing ${runs.size} finished runs from ${join(o.out, 'runs.jsonl')} (--fresh to redo them)`);
+  if (runs.summary) o.log(runs.summary);
   const t0 = performance.now();
   const d: Data = {digits: trainTestSplit(loadMnist(), 8000, 0), fashion: trainTestSplit(loadFashionMnist(), 60000, 0)};
   const rows: {run: MtRun; seed: number; result: MtResult}[] = [];
@@ -112,7 +112,7 @@ export async function multitaskExperiment(o: MultitaskExperimentOptions): Promis
       `${(un && un.mean > eq.mean) || (gn && gn.mean > eq.mean) ? 'PASS' : 'FAIL'}`);
   }
   md.push('', 'Raw runs: `results.json`.');
-  writeFileSync(join(o.out, 'results.json'), JSON.stringify({settings: {...o, log: undefined}, runs: rows}, null, 1));
-  writeFileSync(join(o.out, 'README.md'), md.join('\n') + '\n');
+  writeTextAtomic(join(o.out, 'results.json'), JSON.stringify({settings: {...o, log: undefined}, runs: rows}, null, 1));
+  writeTextAtomic(join(o.out, 'README.md'), md.join('\n') + '\n');
   o.log(`done in ${((performance.now() - t0) / 60000).toFixed(1)} min: ${join(o.out, 'README.md')}`);
 }

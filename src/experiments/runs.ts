@@ -2,6 +2,7 @@
 // layer transfer) on a situation's target with n labels per class and a seed, evaluated on the validation
 // split (choosing hyper-parameters) or the test split (reported figures); plus the cached source models.
 import {existsSync} from 'node:fs';
+import {join} from 'node:path';
 import type {Module} from '../nn/module.js';
 import {Adam} from '../optim/adam.js';
 import {CosineLR} from '../optim/schedules.js';
@@ -13,6 +14,7 @@ import type {Strategy} from '../train/strategy.js';
 import {loadModel, saveModel} from '../train/checkpoint.js';
 import {Conservative, FineTune, LayerTransfer, type LayerSelection} from '../transfer/index.js';
 import {buildModel, drawLabels, type Situation} from './situations.js';
+import {keyedName} from './output.js';
 
 export const METHODS = ['scratch', 'fine-tune', 'l2sp', 'kl', 'layer-transfer'] as const;
 export type Method = typeof METHODS[number];
@@ -90,15 +92,22 @@ export async function runOne(spec: RunSpec): Promise<RunResult> {
   }
 }
 
+/** The recipe of every source model; part of its file's key, so a changed recipe never loads an old model. */
+const SOURCE_RECIPE = 'leNet5 seed 0, Adam 2e-3, cosine, batch 64, data seed 0';
+
 /**
- * The situation's source model: loaded from `dir` when a previous run trained it, else trained on the source
- * task (Adam 2e-3 with cosine decay, batch 64, seed 0) and saved there.
+ * The situation's source model: loaded from `dir` (an experiment's `<out>/sources`) when a previous run trained it,
+ * else trained on the source task (SOURCE_RECIPE) and saved there, named by its key (situation, steps, recipe).
+ * Its source test accuracy is measured once and stored in the file, so every report prints the same figure.
  */
-export async function sourceModel(s: Situation, dir: string, log: (m: string) => void): Promise<{model: Module; accuracy: number}> {
-  const path = `${dir}/${s.name}-source-${s.sourceSteps}.safetensors`;
+export async function sourceModel(s: Situation, dir: string, log: (m: string) => void):
+  Promise<{model: Module; accuracy: number}> {
+  const key = {situation: s.name, sourceSteps: s.sourceSteps, recipe: SOURCE_RECIPE};
+  const path = join(dir, `${keyedName(`${s.name}-source-${s.sourceSteps}`, key)}.safetensors`);
   const model = buildModel(s.source.train, s.source.train.classes, 0);
+  let accuracy: number;
   if (existsSync(path)) {
-    await loadModel(path, model);
+    accuracy = Number((await loadModel(path, model)).source_test_accuracy);
   } else {
     const t0 = performance.now();
     const optimizer = new Adam(model.parameters(), {lr: 2e-3});
@@ -108,10 +117,12 @@ export async function sourceModel(s: Situation, dir: string, log: (m: string) =>
     await loop.fit();
     loop.dispose();
     optimizer.dispose();
-    await saveModel(path, model, {situation: s.name, steps: String(s.sourceSteps)});
-    log(`${s.name}: trained the source model (${s.source.train.n} images, ${s.sourceSteps} steps) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    accuracy = (await evaluate(model, s.source.test)).accuracy;
+    await saveModel(path, model, {situation: s.name, steps: String(s.sourceSteps), recipe: SOURCE_RECIPE,
+      source_test_accuracy: String(accuracy)});
+    log(`${s.name}: trained the source model (${s.source.train.n} images, ${s.sourceSteps} steps) in ` +
+      `${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
-  const accuracy = (await evaluate(model, s.source.test)).accuracy;
   log(`${s.name}: source model ${path}: source test accuracy ${(100 * accuracy).toFixed(2)}%`);
   return {model, accuracy};
 }

@@ -3,10 +3,10 @@
 // accuracy through the kept source head) for every transfer method.
 // Hyper-parameters are chosen on the validation split (held out from the target's training pool), with one
 // selection draw (seed 100) at a few-label and a many-label count; the test split is read only by the final runs.
-import {mkdirSync, writeFileSync} from 'node:fs';
+import {mkdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {lineChart, meanStd, type Row} from '../analysis/charts.js';
-import {markdownTable, pct, pm, RunLog, writeChart} from './output.js';
+import {markdownTable, pct, pm, RunLog, writeChart, writeTextAtomic} from './output.js';
 import {describeHyper, METHOD_TITLES, METHODS, runOne, sourceModel, type Hyper, type Method, type RunResult} from './runs.js';
 import {situation, VAL_PER_CLASS, type Situation} from './situations.js';
 
@@ -45,7 +45,7 @@ export interface MethodRow { situation: string; method: Method; labels: number; 
 export async function transferMethods(o: TransferMethodsOptions): Promise<void> {
   mkdirSync(o.out, {recursive: true});
   const runs = new RunLog<RunResult>(join(o.out, 'runs.jsonl'), o.fresh);
-  if (runs.size) o.log(`reusing ${runs.size} finished runs from ${join(o.out, 'runs.jsonl')} (--fresh to redo them)`);
+  if (runs.summary) o.log(runs.summary);
   const rows: MethodRow[] = [];
   const selection: Record<string, unknown>[] = [];
   const sources: Record<string, number> = {};
@@ -56,7 +56,7 @@ export async function transferMethods(o: TransferMethodsOptions): Promise<void> 
   for (const name of o.situations) {
     const s = {...situation(name), ...(o.sourceSteps ? {sourceSteps: o.sourceSteps} : {})};
     titles[name] = {title: s.title, kind: s.kind};
-    const {model: source, accuracy} = await sourceModel(s, join(o.out, '..', 'sources'), o.log);
+    const {model: source, accuracy} = await sourceModel(s, join(o.out, 'sources'), o.log);
     sources[name] = accuracy;
     o.log(`${s.title}: source ${s.source.train.n} images; target pool ${s.target.pool.n}, validation ${s.target.val.n}, test ${s.target.test.n}`);
     for (const method of o.methods) {
@@ -88,7 +88,7 @@ export async function transferMethods(o: TransferMethodsOptions): Promise<void> 
     }
     source.dispose();
   }
-  writeFileSync(join(o.out, 'results.json'), JSON.stringify({settings: {...o, log: undefined}, sources, selection, runs: rows}, null, 1));
+  writeTextAtomic(join(o.out, 'results.json'), JSON.stringify({settings: {...o, log: undefined}, sources, selection, runs: rows}, null, 1));
   await report(o, rows, sources, titles);
   o.log(`done in ${((performance.now() - t0) / 1000 / 60).toFixed(1)} min: ${join(o.out, 'README.md')}`);
 }
@@ -127,7 +127,7 @@ async function report(o: TransferMethodsOptions, rows: MethodRow[], sources: Rec
       methods.map((m) => [METHOD_TITLES[m], agg.find((x) => x.situation === name && x.method === m && x.labels <= 10)?.hp ?? '-', agg.find((x) => x.situation === name && x.method === m && x.labels > 10)?.hp ?? '-'])), '');
   }
   md.push('Charts: `accuracy.png` (target accuracy vs labels), `forgetting.png` (source accuracy vs labels); raw runs in `results.json`.');
-  writeFileSync(join(o.out, 'README.md'), md.join('\n') + '\n');
+  writeTextAtomic(join(o.out, 'README.md'), md.join('\n') + '\n');
   const chartRows = (pick: (a: Agg) => ReturnType<typeof meanStd> | null): Row[] => agg.filter((a) => pick(a)).map((a) => {
     const m = pick(a)!;
     return {situation: titles[a.situation].title, method: METHOD_TITLES[a.method], labels: a.labels, mean: m.mean, lo: m.mean - m.std, hi: m.mean + m.std};

@@ -1,11 +1,11 @@
 // Experiment `transferability` (Yosinski, Clune, Bengio and Lipson 2014): copy the first k layers of the source
 // model and freeze them ("AnB"), or copy them and fine-tune everything ("AnB+"), re-initialising the layers
 // above; k = 1 .. L-1 (the head is task-specific), against training from scratch, over seeds.
-import {mkdirSync, writeFileSync} from 'node:fs';
+import {mkdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {lineChart, meanStd, type Row} from '../analysis/charts.js';
 import {parameterLayers} from '../transfer/layers.js';
-import {markdownTable, pct, pm, RunLog, writeChart} from './output.js';
+import {markdownTable, pct, pm, RunLog, writeChart, writeTextAtomic} from './output.js';
 import {runOne, sourceModel, type RunResult} from './runs.js';
 import {situation} from './situations.js';
 
@@ -26,7 +26,7 @@ export async function transferability(o: TransferabilityOptions): Promise<void> 
   mkdirSync(o.out, {recursive: true});
   const runs = new RunLog<RunResult>(join(o.out, 'runs.jsonl'), o.fresh);
   const s = {...situation(o.situation), ...(o.sourceSteps ? {sourceSteps: o.sourceSteps} : {})};
-  const {model: source, accuracy} = await sourceModel(s, join(o.out, '..', 'sources'), o.log);
+  const {model: source, accuracy} = await sourceModel(s, join(o.out, 'sources'), o.log);
   const layers = parameterLayers(source).map((l) => l.name);
   const ks = Array.from({length: layers.length - 1}, (_, i) => i + 1);
   const rows: {arm: string; k: number; seed: number; target_accuracy: number; source_accuracy: number | null}[] = [];
@@ -46,14 +46,14 @@ export async function transferability(o: TransferabilityOptions): Promise<void> 
   source.dispose();
   const stat = (arm: string, k: number) => meanStd(rows.filter((r) => r.arm === arm && r.k === k).map((r) => r.target_accuracy));
   const scratch = stat('scratch', 0);
-  writeFileSync(join(o.out, 'results.json'), JSON.stringify({settings: {...o, log: undefined}, layers, source_accuracy: accuracy, runs: rows}, null, 1));
+  writeTextAtomic(join(o.out, 'results.json'), JSON.stringify({settings: {...o, log: undefined}, layers, source_accuracy: accuracy, runs: rows}, null, 1));
   const md = [`# Transferability curve: ${s.title}`, '',
     `LeNet-5 layers with parameters: ${layers.join(', ')} (conv1, conv2, fc1, fc2, head). Copy the first k from the source model`,
     `(${pct(accuracy)}% on its own test split), re-initialise the rest, train ${o.steps} steps (Adam lr ${o.lr}, cosine) on`,
     `${o.labels} labelled target images per class; seeds ${o.seeds.join(', ')}. Target test accuracy, mean ± std in %.`, '',
     markdownTable(['k', 'copy + freeze', 'copy + fine-tune', 'scratch'], ks.map((k) => [String(k), pm(stat('copy + freeze', k)), pm(stat('copy + fine-tune', k)), pm(scratch)])), '',
     'Chart: `curve.png`; raw runs in `results.json`.'];
-  writeFileSync(join(o.out, 'README.md'), md.join('\n') + '\n');
+  writeTextAtomic(join(o.out, 'README.md'), md.join('\n') + '\n');
   const chart: Row[] = ['copy + freeze', 'copy + fine-tune'].flatMap((arm) => ks.map((k) => {
     const m = stat(arm, k);
     return {arm, k, mean: m.mean, lo: m.mean - m.std, hi: m.mean + m.std};

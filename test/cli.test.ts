@@ -129,6 +129,10 @@ const BAD: [string, string[], RegExp][] = [
   ['show with an unknown split', ['show', '--split', 'valid'], /flag --split expects one of train, test, got 'valid'/],
   ['show --count 0', ['show', '--count', '0'], /flag --count expects an integer >= 1 and <= 1024, got '0'/],
   ['show into /proc', ['show', '--out', '/proc/wgt-x/a.png'], /cannot create folder \/proc\/wgt-x/],
+  ['show into a .jpg', ['show', '--out', join(dir, 'grid.jpg')],
+    /flag --out .*grid\.jpg: the extension '\.jpg' is not supported; show writes PNG images only: give a name ending in \.png$/m],
+  ['show into a file without extension', ['show', '--out', join(dir, 'grid')],
+    /flag --out .*grid: the file has no extension; show writes PNG images only/],
 ];
 
 t('a tiny training run records what it trained on in the checkpoint', () => {

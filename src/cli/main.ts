@@ -4,7 +4,7 @@
 // costs nothing and never trains with a value the user did not mean.
 import {parseArgs} from 'node:util';
 import {existsSync, readFileSync, unlinkSync} from 'node:fs';
-import {dirname, join, resolve} from 'node:path';
+import {dirname, extname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import * as wt from '../index.js';
 import {DATASETS, loadDataset} from '../data/datasets.js';
@@ -237,6 +237,12 @@ function checkShapes(ck: CheckpointInfo, set: ImageSet, dsName: string): void {
 function cmdShow(v: Record<string, string | number | boolean | undefined>): void {
   const ds = (v.dataset as string) ?? 'mnist', which = (v.split as 'train' | 'test') ?? 'train';
   const out = (v.out as string) ?? `${ds}-${which}.png`;
+  // The grid is PNG data: any other extension would name a file that its format's readers reject.
+  const ext = extname(out);
+  if (ext.toLowerCase() !== '.png') {
+    fail(`flag --out ${out}: ${ext ? `the extension '${ext}' is not supported` : 'the file has no extension'}; show ` +
+      'writes PNG images only: give a name ending in .png');
+  }
   checkWritableDir(dirname(resolve(out)));
   const split = loadDataset(ds, {seed: (v.seed as number) ?? 0});
   writeGridPng(out, split[which], {count: (v.count as number) ?? 64});

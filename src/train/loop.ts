@@ -5,8 +5,8 @@
 import {compile, type CompiledStep} from '../graph/capture.js';
 import {keep, noGrad, rt, tidy} from '../graph/engine.js';
 import * as O from '../graph/ops.js';
-import type {Tensor} from '../graph/tensor.js';
-import type {CheckpointStore, Metrics, Sink, StepOutputs, Strategy} from './strategy.js';
+import {fromData, type Tensor} from '../graph/tensor.js';
+import type {CheckpointStore, Metrics, Position, Sink, StepOutputs, Strategy} from './strategy.js';
 
 export interface LoopOptions {
   /** Total steps (a resumed run continues up to this count). */
@@ -48,8 +48,10 @@ export class TrainingLoop {
   private compiled: CompiledStep<Record<string, Tensor>> | null = null;
   /** The compiled step's outputs (the same tensors after every replay). */
   private outputs: StepTensors | null = null;
-  /** Correct predictions since the last record, counted on the GPU inside the step. */
+  /** Correct predictions since step windowStart, counted on the GPU inside the step. */
   private correct: Tensor | null = null;
+  /** The step train accuracy counts from: the last record on the logEvery grid. */
+  private windowStart = 0;
   private hasLogits = false;
   private resumed = false;
 
@@ -102,7 +104,8 @@ export class TrainingLoop {
   /** Saves model, optimizer and position (step, the strategy's data order and schedules) to the store. */
   async checkpoint(): Promise<void> {
     if (!this.o.store) throw new Error('webgpu-transfer: TrainingLoop.checkpoint: no checkpoint store');
-    await this.o.store.save(this.strategy.model, this.strategy.optimizer, {step: this.step, strategy: this.strategy.state()});
+    const accuracy: Position['accuracy'] = {fromStep: this.windowStart, correct: this.correct ? await this.correct.item() : 0};
+    await this.o.store.save(this.strategy.model, this.strategy.optimizer, {step: this.step, strategy: this.strategy.state(), accuracy});
     this.emit('event', 'checkpoint', {step: this.step});
   }
 
@@ -115,6 +118,13 @@ export class TrainingLoop {
     if (pos.step > this.o.steps) throw new Error(`webgpu-transfer: TrainingLoop: the checkpoint is at step ${pos.step}, past the ${this.o.steps} steps asked for`);
     this.step = pos.step;
     this.strategy.setState(pos.strategy ?? {});
+    // A checkpoint without the window (an older one) starts it afresh at its step.
+    const w = pos.accuracy;
+    const valid = w && Number.isInteger(w.fromStep) && w.fromStep >= 0 && w.fromStep <= pos.step &&
+      Number.isFinite(w.correct) && w.correct >= 0;
+    this.windowStart = valid ? w.fromStep : pos.step;
+    this.correct?.dispose();
+    this.correct = keep(fromData([valid ? w.correct : 0], [1]));
     this.emit('event', 'resume', {step: this.step});
   }
 
@@ -131,7 +141,6 @@ export class TrainingLoop {
     const evals: LoopResult['evals'] = [];
     const t0 = performance.now();
     const startStep = this.step;
-    let lastLogStep = this.step;
     let lastLoss = NaN, lastTerms: Metrics = {};
     let stopped = false;
     while (this.step < o.steps) {
@@ -151,13 +160,13 @@ export class TrainingLoop {
         if (!Number.isFinite(lastLoss)) {
           throw new Error(`webgpu-transfer: training diverged: loss ${lastLoss} at step ${this.step} (lower the learning rate, or check labels are in range)${names.length ? `; terms ${names.map((k) => `${k}=${lastTerms[k]}`).join(', ')}` : ''}`);
         }
-        const seen = (this.step - lastLogStep) * strategy.examplesPerStep;
-        let trainAccuracy: number | undefined;
-        if (this.hasLogits) {
-          trainAccuracy = (await this.correct!.item()) / seen;
-          rt().write(this.correct!.buffer, new Float32Array(1));
+        const seen = (this.step - this.windowStart) * strategy.examplesPerStep;
+        const trainAccuracy = this.hasLogits ? (await this.correct!.item()) / seen : undefined;
+        // Only a record on the grid restarts the window: a run cut at another step resumes mid-window.
+        if (this.step % logEvery === 0) {
+          if (this.hasLogits) rt().write(this.correct!.buffer, new Float32Array(1));
+          this.windowStart = this.step;
         }
-        lastLogStep = this.step;
         const examplesPerSecond = ((this.step - startStep) * strategy.examplesPerStep) / ((performance.now() - t0) / 1000);
         this.emit('record', {step: this.step, epoch: epoch(), loss: lastLoss, terms: lastTerms, trainAccuracy, lr: strategy.optimizer.lr, examplesPerSecond});
       }

@@ -23,7 +23,10 @@ export interface LoopOptions {
   name?: string;
   /** Wait for a macrotask every this many steps so a page stays responsive (default: never). */
   yieldEvery?: number;
-  /** Polled between steps: return true to stop early (a page's Stop button). fit() can be called again. */
+  /**
+   * Polled after every step (each step ends with a macrotask, so a signal handler or a page's Stop button has
+   * run by then): return true to stop early. fit() can be called again.
+   */
   shouldStop?: () => boolean;
 }
 
@@ -42,6 +45,12 @@ interface StepTensors { loss: Tensor; terms: Record<string, Tensor> }
 /** The key of the loss among the compiled step's outputs (terms use their own names). */
 const LOSS = '\u0000loss';
 const macrotask = () => new Promise<void>((r) => setTimeout(r, 0));
+/** The next turn of the event loop, without setTimeout's clamp: signal handlers and input events run first. */
+const nextTurn: () => Promise<void> = typeof setImmediate === 'function'
+  ? () => new Promise((r) => setImmediate(r))
+  : () => new Promise((r) => { const c = new MessageChannel(); c.port1.onmessage = () => r(); c.port2.postMessage(0); });
+/** Steps the host may queue behind the one the GPU runs: a stop then waits for at most this one more step. */
+const MAX_QUEUED_STEPS = 1;
 
 export class TrainingLoop {
   step = 0;
@@ -54,6 +63,8 @@ export class TrainingLoop {
   private windowStart = 0;
   private hasLogits = false;
   private resumed = false;
+  /** Completion of the steps submitted and maybe not yet run by the GPU, oldest first. */
+  private queued: Promise<void>[] = [];
 
   constructor(readonly strategy: Strategy, readonly o: LoopOptions) {
     if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`webgpu-transfer: TrainingLoop: steps must be an integer >= 1, got ${o.steps}`);
@@ -151,6 +162,7 @@ export class TrainingLoop {
       const out = this.outputs!;
       this.step++;
       const last = this.step === o.steps;
+      await this.pace();
       this.emit('tick', this.step);
       if (this.step % logEvery === 0 || last) {
         const names = Object.keys(out.terms);
@@ -171,7 +183,8 @@ export class TrainingLoop {
         this.emit('record', {step: this.step, epoch: epoch(), loss: lastLoss, terms: lastTerms, trainAccuracy, lr: strategy.optimizer.lr, examplesPerSecond});
       }
       if (o.store && o.checkpointEvery && this.step % o.checkpointEvery === 0) await this.checkpoint();
-      if (strategy.evaluate && (this.step % evalEvery === 0 || last)) {
+      // A stop skips the evaluation due now (it can take many steps' time), not the last one.
+      if (strategy.evaluate && ((this.step % evalEvery === 0 && !o.shouldStop?.()) || last)) {
         const metrics = await strategy.evaluate();
         strategy.model.train();
         evals.push({step: this.step, metrics});
@@ -186,7 +199,19 @@ export class TrainingLoop {
     return {...summary, lastLoss, lastTerms, evals};
   }
 
+  /**
+   * Ends each step with a macrotask (signal handlers and page events run, so shouldStop sees a stop now) and
+   * keeps at most MAX_QUEUED_STEPS steps queued: Dawn's submit returns at once on SwiftShader, and a host running
+   * dozens of steps ahead would make a stop, or a checkpoint's read-back, wait for all of them.
+   */
+  private async pace(): Promise<void> {
+    this.queued.push(rt().workDone());
+    while (this.queued.length > MAX_QUEUED_STEPS) await this.queued.shift();
+    await nextTurn();
+  }
+
   dispose(): void {
+    this.queued = [];
     if (this.compiled) {
       for (const t of Object.values(this.compiled.output)) t.dispose();
       this.compiled.dispose();

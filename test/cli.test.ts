@@ -119,7 +119,7 @@ const BAD: [string, string[], RegExp][] = [
   ['eval of a missing file', ['eval', '--checkpoint', join(dir, 'none.safetensors')],
     /cannot read checkpoint .*none\.safetensors/],
   ['eval of a non-safetensors file', ['eval', '--checkpoint', junk],
-    /junk\.safetensors: not a readable safetensors file/],
+    /junk\.safetensors is not a safetensors file, or is corrupt: its first 8 bytes give a header length of \d+ bytes/],
   ['eval with another split seed', ['eval', '--checkpoint', ck1, '--seed', '0'],
     /flag --seed 0 contradicts the checkpoint's split seed 5/],
   ['eval with another model', ['eval', '--checkpoint', ck1, '--model', 'mlp'],
@@ -129,6 +129,10 @@ const BAD: [string, string[], RegExp][] = [
   ['show with an unknown split', ['show', '--split', 'valid'], /flag --split expects one of train, test, got 'valid'/],
   ['show --count 0', ['show', '--count', '0'], /flag --count expects an integer >= 1 and <= 1024, got '0'/],
   ['show into /proc', ['show', '--out', '/proc/wgt-x/a.png'], /cannot create folder \/proc\/wgt-x/],
+  ['show into a .jpg', ['show', '--out', join(dir, 'grid.jpg')],
+    /flag --out .*grid\.jpg: the extension '\.jpg' is not supported; show writes PNG images only: give a name ending in \.png$/m],
+  ['show into a file without extension', ['show', '--out', join(dir, 'grid')],
+    /flag --out .*grid: the file has no extension; show writes PNG images only/],
 ];
 
 t('a tiny training run records what it trained on in the checkpoint', () => {
@@ -215,36 +219,63 @@ t('resume takes over a dead process\'s lock, cleans its temp files, keeps the se
   assert.equal([starts[1].steps, starts[1].from_step, starts[1].dataset], [5, 3, 'mnist']);
 });
 
-t('--overwrite replaces a finished run; Ctrl-C stops after the current step, saves and releases the lock', async () => {
+t('--overwrite replaces a run; Ctrl-C stops after the current step, a second waits for the save; the pair resumes', async () => {
   // An earlier run's files (by hand: only their presence matters).
   const out = join(dir, 'run2');
+  const ckpt = join(out, 'model.safetensors');
   mkdirSync(out);
   writeFileSync(join(out, 'metrics.jsonl'), JSON.stringify({run: 'old', event: 'start'}) + '\n');
   writeFileSync(join(out, 'model.train.safetensors'), 'old');
-  const p = spawn(process.execPath, [CLI, 'train', '--steps', '100000', '--batch', '16', '--per-class', '5', '--seed', '2',
+  // 1000 images in batches of 16: no evaluation (each epoch, 62 steps) comes before the progress line of step 50.
+  const p = spawn(process.execPath, [CLI, 'train', '--steps', '100000', '--batch', '16', '--per-class', '100', '--seed', '2',
     '--progress', 'lines', '--out', out, '--overwrite']);
-  let stdout = '', stderr = '';
-  p.stderr.on('data', (d) => { stderr += d; });
+  let stdout = '', stderr = '', signalledAt = 0, stepMs = 0, second = false;
+  p.stderr.on('data', (d) => {
+    stderr += d;
+    // The second signal right after the first, while the run finishes its step and saves.
+    if (!second && /stopping after step/.test(stderr)) { second = true; p.kill('SIGINT'); }
+  });
   const status = await new Promise<number | null>((done) => {
-    // An evaluation line (each epoch, 3 steps here) means steps were trained. Once: a second signal quits at once.
-    let sent = false;
     p.stdout.on('data', (d) => {
       stdout += d;
-      if (!sent && /step \d+: test loss/.test(stdout)) { sent = true; p.kill('SIGINT'); }
+      const m = /step 50\/100000 .* (\d+) img\/s/.exec(stdout);
+      if (m && !signalledAt) {
+        signalledAt = performance.now();
+        // An over-estimate of one step's time: the rate counts the first step's compilation too.
+        stepMs = (1000 * 16) / Number(m[1]);
+        p.kill('SIGINT');
+      }
     });
     p.on('close', (code) => done(code));
   });
+  const exitMs = performance.now() - signalledAt;
   assert.is(status, 130, `exit ${status}: ${stderr}`);
+  const at = Number(/SIGINT: stopping after step (\d+) to save a checkpoint\n/.exec(stderr)?.[1]);
+  assert.match(stderr, /SIGINT again: waiting for the checkpoint to be saved \(a third SIGINT quits without saving it\)\n/);
   const m = /stopped by SIGINT at step (\d+); checkpoint saved: continue with --resume .*run2.model\.safetensors/.exec(stderr);
   assert.ok(m, stderr);
-  const info = readCheckpointInfo(join(out, 'model.safetensors'));
-  assert.ok(Number(m![1]) >= 3);
-  assert.equal([info.step, info.run.seed], [Number(m![1]), '2']);
+  const stopped = Number(m![1]);
+  // Sent after step 50, handled within the next step or two (it used to wait for the read-back at step 100).
+  assert.ok(at >= 51 && at <= 53, `the signal was handled at step ${at}`);
+  assert.is(stopped, at, 'stopped after the step the signal came in');
+  // The bound: three steps' time and 2 s for the save and the exit (a loaded machine).
+  assert.ok(exitMs < 3 * stepMs + 2000, `exited ${exitMs.toFixed(0)} ms after the signal (one step ~${stepMs.toFixed(0)} ms)`);
   assert.not.ok(existsSync(join(out, 'run.lock')), 'lock removed on SIGINT');
   const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.is(metrics.filter((r) => r.event === 'start').length, 1, 'the old metrics went with the old run');
   assert.ok(metrics.every((r) => r.run !== 'old'));
+  // A whole pair of one save (same id, no pending file) that loads and holds the position.
   assert.equal(readdirSync(out).sort(), ['metrics.jsonl', 'model.safetensors', 'model.train.safetensors']);
+  const info = readCheckpointInfo(ckpt);
+  assert.equal([info.step, info.run.seed], [stopped, '2']);
+  assert.is(loadSafetensors(trainStatePath(ckpt)).metadata.checkpoint_id, info.id);
+  const model = wt.leNet5(1, 10);
+  assert.is((await loadCheckpoint(ckpt, model, new wt.Adam(model.parameters()))).step, stopped);
+  model.dispose();
+  const r = cli('train', '--resume', ckpt, '--steps', String(stopped + 2), '--progress', 'lines');
+  ok(r, 'resume');
+  assert.match(r.stdout, new RegExp(`resuming from step ${stopped};[\\s\\S]*done: ${stopped + 2} steps`));
+  assert.is(readCheckpointInfo(ckpt).step, stopped + 2);
 });
 
 t('eval on another domain of the split gets a note; eval and loading warn about non-finite weights', async () => {

@@ -6,8 +6,8 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import * as wt from '../src/index.js';
 import {decodeSafetensors, encodeSafetensors} from '../src/io/safetensors.js';
-import {writeFileAtomic} from '../src/io/files.js';
-import {loadModel, saveModel} from '../src/train/checkpoint.js';
+import {readSafetensorsMetadata, saveSafetensors, writeFileAtomic} from '../src/io/files.js';
+import {loadCheckpoint, loadModel, saveCheckpoint, saveModel, trainStatePath} from '../src/train/checkpoint.js';
 
 const t = suite('io: safetensors');
 const dir = mkdtempSync(join(tmpdir(), 'wgt-io-'));
@@ -51,26 +51,28 @@ t('round trip keeps names, order, shapes and values; data starts 8-byte aligned'
 
 const good = () => handMade({w: {dtype: 'F32', shape: [2], data_offsets: [0, 8]}}, [0, 0, 128, 63, 0, 0, 0, 64]);
 const corrupt: [string, () => Uint8Array, RegExp][] = [
-  ['shorter than 8 bytes', () => new Uint8Array(5), /shorter than the 8-byte header length/],
-  ['header length past the end', () => { const b = good(); new DataView(b.buffer).setBigUint64(0, 10_000n, true); return b; }, /runs past the end of the file/],
-  ['absurd header length', () => { const b = good(); new DataView(b.buffer).setBigUint64(0, 1n << 40n, true); return b; }, /exceeds the \d+-byte limit/],
-  ['truncated data', () => good().subarray(0, good().length - 3), /outside the 5-byte data section: truncated file\?/],
+  ['shorter than 8 bytes', () => new Uint8Array(5), /is truncated: it has 5 bytes, fewer than the 8 that give the header length/],
+  ['header length past the end', () => { const b = good(); new DataView(b.buffer).setBigUint64(0, 10_000n, true); return b; }, /is truncated: its header needs bytes 8\.\.10008 but the file has \d+ \(an interrupted copy/],
+  ['absurd header length', () => { const b = good(); new DataView(b.buffer).setBigUint64(0, 1n << 40n, true); return b; }, /is not a safetensors file, or is corrupt: .* above the \d+-byte limit/],
+  ['truncated data', () => good().subarray(0, good().length - 3), /is truncated: tensor 'w' needs bytes (\d+)\.\.\d+ but the file has \d+/],
   ['header not JSON', () => { const b = good(); b[9] = 0x7b; b[10] = 0x7b; return b; }, /not valid UTF-8 JSON/],
   ['header an array', () => handMade([1, 2] as unknown as object, []), /must be a JSON object/],
   ['unknown dtype', () => handMade({w: {dtype: 'F99', shape: [1], data_offsets: [0, 4]}}, [0, 0, 0, 0]), /unknown dtype "F99"/],
   ['negative dimension', () => handMade({w: {dtype: 'F32', shape: [-1], data_offsets: [0, 4]}}, [0, 0, 0, 0]), /invalid shape/],
   ['offsets reversed', () => handMade({w: {dtype: 'F32', shape: [0], data_offsets: [4, 0]}}, [0, 0, 0, 0]), /end before they begin/],
-  ['offsets out of range', () => handMade({w: {dtype: 'F32', shape: [2], data_offsets: [0, 8]}}, [0, 0, 0, 0]), /outside the 4-byte data section/],
-  ['size disagrees with shape', () => handMade({w: {dtype: 'F32', shape: [3], data_offsets: [0, 8]}}, [0, 0, 0, 0, 0, 0, 0, 0]), /needs 12 bytes but data_offsets span 8/],
-  ['overlapping tensors', () => handMade({a: {dtype: 'F32', shape: [2], data_offsets: [0, 8]}, b: {dtype: 'F32', shape: [1], data_offsets: [4, 8]}}, new Array(8).fill(0)), /overlaps the previous tensor/],
-  ['a hole in the data', () => handMade({a: {dtype: 'F32', shape: [1], data_offsets: [4, 8]}}, new Array(8).fill(0)), /bytes 0..4 of the data section belong to no tensor/],
-  ['trailing bytes', () => handMade({a: {dtype: 'F32', shape: [1], data_offsets: [0, 4]}}, new Array(8).fill(0)), /4 trailing bytes/],
+  ['offsets out of range', () => handMade({w: {dtype: 'F32', shape: [2], data_offsets: [0, 8]}}, [0, 0, 0, 0]), /is truncated: tensor 'w' needs bytes \d+\.\.\d+ but the file has \d+/],
+  ['size disagrees with shape', () => handMade({w: {dtype: 'F32', shape: [3], data_offsets: [0, 8]}}, [0, 0, 0, 0, 0, 0, 0, 0]), /is corrupt: tensor 'w' is F32\[3\], 12 bytes, but its data_offsets span 8/],
+  ['overlapping tensors', () => handMade({a: {dtype: 'F32', shape: [2], data_offsets: [0, 8]}, b: {dtype: 'F32', shape: [1], data_offsets: [4, 8]}}, new Array(8).fill(0)), /is corrupt: tensor 'b' \(bytes \d+\.\.\d+\) overlaps tensor 'a'/],
+  ['a hole in the data', () => handMade({a: {dtype: 'F32', shape: [1], data_offsets: [4, 8]}}, new Array(8).fill(0)), /is corrupt: bytes (\d+)\.\.\d+ belong to no tensor/],
+  ['trailing bytes', () => handMade({a: {dtype: 'F32', shape: [1], data_offsets: [0, 4]}}, new Array(8).fill(0)), /is corrupt: its last 4 bytes \(from byte \d+\) belong to no tensor/],
   ['metadata not strings', () => handMade({__metadata__: {a: 1}}, []), /__metadata__ must map strings to strings/],
   ['I64 beyond int32', () => handMade({n: {dtype: 'I64', shape: [1], data_offsets: [0, 8]}}, [...new Uint8Array(new BigInt64Array([1n << 40n]).buffer)]), /does not fit int32/],
 ];
 for (const [name, make, re] of corrupt) {
   t(`rejects ${name}, naming the file`, () => {
-    assert.throws(() => decodeSafetensors(make(), 'bad.safetensors'), (e: Error) => re.test(e.message) && e.message.includes('bad.safetensors'));
+    // One sentence about the file: its name first, then what is wrong.
+    assert.throws(() => decodeSafetensors(make(), 'bad.safetensors'),
+      (e: Error) => re.test(e.message) && e.message.startsWith('webgpu-transfer: bad.safetensors '));
   });
 }
 
@@ -95,6 +97,78 @@ t('a model state dict round-trips through a file (BatchNorm buffers included, co
   const b = make();
   await loadModel(p, b);
   for (const [k, v] of a.stateDict()) assert.equal(Array.from(await b.stateDict().get(k)!.data()), Array.from(await v.data()), k);
+});
+
+const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const CUT = esc('(an interrupted copy or download?)');
+
+t('a file cut in its header length, header or data: one sentence naming the file, what is cut and the sizes', async () => {
+  wt.manualSeed(13);
+  const model = new wt.Sequential(new wt.Linear(4, 8), new wt.ReLU(), new wt.Linear(8, 2));
+  const ck = join(dir, 'whole', 'model.safetensors');
+  await saveCheckpoint(ck, model, new wt.Adam(model.parameters()), {step: 1});
+  const whole = readFileSync(ck);
+  const n = Number(whole.readBigUInt64LE(0));
+  const [b, end] = (JSON.parse(whole.subarray(8, 8 + n).toString()) as Record<string, {data_offsets: number[]}>)['2.weight'].data_offsets;
+  const half = 8 + Math.floor(n / 2), inTensor = 8 + n + b + 4;
+  const cuts: [string, number, string][] = [
+    ['the header length', 5, 'it has 5 bytes, fewer than the 8 that give the header length'],
+    ['the header', half, `its header needs bytes 8..${8 + n} but the file has ${half}`],
+    ['a tensor', inTensor, `tensor '2.weight' needs bytes ${8 + n + b}..${8 + n + end} but the file has ${inTensor}`],
+  ];
+  for (const [where, size, what] of cuts) {
+    const f = join(dir, `cut-${size}.safetensors`);
+    writeFileSync(f, whole.subarray(0, size));
+    const re = new RegExp(`^webgpu-transfer: ${esc(f)} is truncated: ${esc(what)} ${CUT}$`);
+    try { await loadModel(f, model); assert.unreachable(where); } catch (e) { assert.match((e as Error).message, re, where); }
+    // The header-only reader (checkpoint info, resume checks) says the same for a cut it can see.
+    if (size <= 8 + n) assert.throws(() => readSafetensorsMetadata(f), (e: Error) => re.test(e.message), where);
+  }
+  // A cut trainer state beside a whole model file: the resume refusal says which file is cut and where.
+  const pair = join(dir, 'cut-pair', 'model.safetensors');
+  const opt = new wt.Adam(model.parameters());
+  wt.sum(model.forward(wt.ones([1, 4]))).backward();
+  opt.step(); // the optimizer's moments: tensors in the trainer state
+  await saveCheckpoint(pair, model, opt, {step: 1});
+  const state = readFileSync(trainStatePath(pair));
+  const hn = Number(state.readBigUInt64LE(0)), inHeader = 8 + Math.floor(hn / 2);
+  writeFileSync(trainStatePath(pair), state.subarray(0, inHeader));
+  const m2 = new wt.Sequential(new wt.Linear(4, 8), new wt.ReLU(), new wt.Linear(8, 2));
+  const resume = () => loadCheckpoint(pair, m2, new wt.Adam(m2.parameters()));
+  try { await resume(); assert.unreachable(); } catch (e) {
+    assert.match((e as Error).message, new RegExp(`^webgpu-transfer: checkpoint ${esc(pair)} cannot be resumed: ` +
+      `${esc(trainStatePath(pair))} is truncated: its header needs bytes 8..${8 + hn} but the file has ${inHeader} ${CUT}$`));
+  }
+  writeFileSync(trainStatePath(pair), state.subarray(0, state.length - 10));
+  try { await resume(); assert.unreachable(); } catch (e) {
+    assert.match((e as Error).message, new RegExp(`^webgpu-transfer: ${esc(trainStatePath(pair))} is truncated: ` +
+      `tensor 'optimizer\\.[^']+' needs bytes \\d+\\.\\.\\d+ but the file has ${state.length - 10} ${CUT}$`));
+  }
+});
+
+t('a file that does not fit leaves the model untouched: names, shapes and dtypes are checked before any write', async () => {
+  wt.manualSeed(14);
+  const make = (out: number) => new wt.Sequential(new wt.Linear(2, 3), new wt.ReLU(), new wt.Linear(3, out));
+  const model = make(2);
+  const first = Array.from(await model.parameters()[0].data());
+  // The same names with a wider last layer: every entry before it fits.
+  const wider = join(dir, 'wider.safetensors');
+  await saveModel(wider, make(4));
+  try { await loadModel(wider, model); assert.unreachable(); } catch (e) {
+    assert.match((e as Error).message, new RegExp(`^webgpu-transfer: ${esc(wider)} does not fit the model, which is left ` +
+      `unchanged: '2\\.weight' has shape \\[4, 3\\] in the source but \\[2, 3\\] in the model$`));
+  }
+  assert.equal(Array.from(await model.parameters()[0].data()), first, 'the first layer is unchanged');
+  // Integer values for the last bias: a dtype mismatch, refused the same way.
+  const ints = join(dir, 'int-bias.safetensors');
+  const entries: Parameters<typeof saveSafetensors>[1] = new Map();
+  for (const [k, t] of make(2).stateDict()) entries.set(k, {dtype: 'F32', shape: t.shape, data: new Float32Array(t.size).fill(7)});
+  entries.set('2.bias', {dtype: 'I32', shape: [2], data: new Int32Array([1, 2])});
+  saveSafetensors(ints, entries);
+  try { await loadModel(ints, model); assert.unreachable(); } catch (e) {
+    assert.match((e as Error).message, /int-bias\.safetensors does not fit the model, which is left unchanged: '2\.bias' has dtype i32 in the source but f32 in the model$/);
+  }
+  assert.equal(Array.from(await model.parameters()[0].data()), first, 'the first layer is unchanged');
 });
 
 t('loading a missing or corrupt checkpoint names the file', async () => {

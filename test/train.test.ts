@@ -11,6 +11,7 @@ import {DataLoader} from '../src/data/loader.js';
 import {Trainer} from '../src/train/trainer.js';
 import {saveSafetensors} from '../src/io/files.js';
 import {trainStatePath} from '../src/train/checkpoint.js';
+import type {StepRecord} from '../src/train/strategy.js';
 
 const t = suite('trainer');
 const dir = mkdtempSync(join(tmpdir(), 'wgt-train-'));
@@ -46,6 +47,34 @@ t('resume from a checkpoint gives the same next-step loss as an uninterrupted ru
   assert.ok(lines.every((l) => typeof l.loss === 'number' && typeof l.imagesPerSecond === 'number'));
   assert.ok(lines.every((l) => l.train_accuracy >= 0 && l.train_accuracy <= 1), 'train accuracy is a fraction');
   assert.ok(lines[7].train_accuracy > 0.2, `train accuracy after 8 steps: ${lines[7].train_accuracy}`);
+});
+
+t('resumed runs record the same loss and train accuracy as an uninterrupted one, cut off the log grid', async () => {
+  // Records every 5 steps; the runs below are cut at step 8 or 7, inside a window of the train-accuracy average.
+  const recorded = () => {
+    const records: StepRecord[] = [];
+    return {records, sinks: [{record: (r: StepRecord) => { records.push(r); }}]};
+  };
+  const logged = (rs: StepRecord[]) => rs.filter((r) => r.step % 5 === 0 || r.step === 12)
+    .map((r) => ({step: r.step, loss: r.loss, trainAccuracy: r.trainAccuracy}));
+  const full = recorded();
+  await setup(12, {logEvery: 5, sinks: full.sinks}).trainer.fit();
+  // A run of 8 steps, extended to 12 with --resume.
+  const extended = recorded();
+  await setup(8, {logEvery: 5, sinks: extended.sinks, checkpointPath: join(dir, 'ext.safetensors')}).trainer.fit();
+  await setup(12, {logEvery: 5, sinks: extended.sinks, resume: join(dir, 'ext.safetensors')}).trainer.fit();
+  // A run stopped after step 7 (Ctrl-C), saved, then resumed.
+  const stoppedRun = recorded();
+  let steps = 0;
+  const first = setup(12, {logEvery: 5, sinks: [...stoppedRun.sinks, {tick: (s: number) => { steps = s; }}],
+    checkpointPath: join(dir, 'stop.safetensors'), shouldStop: () => steps >= 7});
+  assert.ok((await first.trainer.fit()).stopped);
+  await first.trainer.checkpoint();
+  await setup(12, {logEvery: 5, sinks: stoppedRun.sinks, resume: join(dir, 'stop.safetensors')}).trainer.fit();
+  const want = logged(full.records);
+  assert.equal(want.map((r) => r.step), [5, 10, 12]);
+  assert.equal(logged(extended.records), want, 'extended run');
+  assert.equal(logged(stoppedRun.records), want, 'stopped and resumed run');
 });
 
 t('a checkpoint pair from different saves is refused', async () => {

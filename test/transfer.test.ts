@@ -229,6 +229,8 @@ t('strategies refuse models and settings that do not fit, naming the layer or se
   const loader = new DataLoader({...tinySet(16, 5, 3), height: 28, width: 28, images: new Float32Array(16 * 784)}, {batch: 8});
   wt.manualSeed(50);
   const model10 = wt.leNet5(1, 10);
+  // An MLP: layers 1, 3, 5; LeNet's 3 is a convolution, and 1 and 5 are not LeNet names.
+  const mlp10 = new wt.Sequential(new wt.Flatten(), new wt.Linear(784, 32), new wt.ReLU(), new wt.Linear(32, 16), new wt.ReLU(), new wt.Linear(16, 10));
   const cases: [string, () => unknown, RegExp][] = [
     ['k larger than the layers', () => new LayerTransfer({source, model, loader, layers: {first: 6}}), /k must be an integer in 0..5 \(the model's layers with parameters: 0, 3, 7, 9, 11\)/],
     ['negative k', () => new LayerTransfer({source, model, loader, layers: {last: -1}}), /k must be an integer in 0..5/],
@@ -244,6 +246,12 @@ t('strategies refuse models and settings that do not fit, naming the layer or se
     ['task same with a differently shaped head', () => new FineTune({source, model: model10, loader, task: 'same'}), /task 'same' but the heads differ in shape \(layers 11\)/],
     ['a model that is not a Sequential', () => new FineTune({source, model: new wt.Linear(3, 2), loader}), /must be a Sequential/],
     ['negative lr', () => new FineTune({source, model, loader, task: 'new', lr: -1}), /lr must be a finite number > 0, got -1/],
+    ['a target with no layer of the source', () => new FineTune({source, model: mlp10, loader}), new RegExp(
+      "^webgpu-transfer: FineTune: no layer of the source model matches the target model by name and shapes, so " +
+      "nothing would be copied \\(target '1' has no source layer of that name; target '3' weight\\[16, 32\\] " +
+      "bias\\[16\\] differs in shape from the source's weight\\[16, 6, 5, 5\\] bias\\[16\\]\\)\\. Source layers: " +
+      '0 weight\\[6, 1, 5, 5\\] bias\\[6\\], 3 .*; target layers: 1 weight\\[32, 784\\] bias\\[32\\], 3 .*, 5 ' +
+      "weight\\[10, 16\\] bias\\[10\\]\\. Build the target from the source's architecture, or pass copy: \\{first: 0\\}")],
   ];
   for (const [what, f, re] of cases) {
     try { f(); assert.unreachable(what); } catch (e) { assert.match((e as Error).message, re, what); }

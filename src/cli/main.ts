@@ -3,7 +3,7 @@
 // only its own flags, and every value is checked here, before the device starts or a dataset loads, so a typo
 // costs nothing and never trains with a value the user did not mean.
 import {existsSync, readFileSync, unlinkSync} from 'node:fs';
-import {dirname, join, resolve} from 'node:path';
+import {dirname, extname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import * as wt from '../index.js';
 import {DATASETS, loadDataset} from '../data/datasets.js';
@@ -64,7 +64,7 @@ const COMMANDS: Record<string, CommandSpec> = {
     more: `The run folder holds model.safetensors (the model, PyTorch names, with the run's settings in its header),
 model.train.safetensors (optimizer state and position) and metrics.jsonl (one start event per run). It is locked
 (run.lock) while a run is in it; a lock left by a dead process is taken over. The first Ctrl-C stops after the
-current step and saves a checkpoint to resume from; a second quits at once.`,
+current step and saves a checkpoint to resume from; a second waits for that save; a third quits without it.`,
   },
   eval: {
     about: 'evaluate a checkpoint on the test split it was held out from',
@@ -121,8 +121,8 @@ function version(): string {
 
 const SIGNALS = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
 type Signal = keyof typeof SIGNALS;
-/** Set while training: the first signal asks the run to stop and save instead of quitting at once. */
-let interrupt: ((sig: Signal) => void) | null = null;
+/** Set while training and saving: takes a signal (returns true) or lets it quit the process (returns false). */
+let interrupt: ((sig: Signal) => boolean) | null = null;
 
 /**
  * Runs `release` at any exit: normal, an error (fail), or a signal, which would otherwise end the process
@@ -132,9 +132,7 @@ function onExit(release: () => void): void {
   process.on('exit', release);
   for (const sig of Object.keys(SIGNALS) as Signal[]) {
     process.on(sig, () => {
-      const soft = interrupt;
-      interrupt = null;
-      if (soft) { soft(sig); return; }
+      if (interrupt?.(sig)) return;
       console.error(`webgpu-transfer: stopped by ${sig}`);
       process.exit(SIGNALS[sig]);
     });
@@ -164,6 +162,12 @@ function checkShapes(ck: CheckpointInfo, set: ImageSet, dsName: string): void {
 function cmdShow(v: FlagValues): void {
   const ds = (v.dataset as string) ?? 'mnist', which = (v.split as 'train' | 'test') ?? 'train';
   const out = (v.out as string) ?? `${ds}-${which}.png`;
+  // The grid is PNG data: any other extension would name a file that its format's readers reject.
+  const ext = extname(out);
+  if (ext.toLowerCase() !== '.png') {
+    fail(`flag --out ${out}: ${ext ? `the extension '${ext}' is not supported` : 'the file has no extension'}; show ` +
+      'writes PNG images only: give a name ending in .png');
+  }
   checkWritableDir(dirname(resolve(out)));
   const split = loadDataset(ds, {seed: (v.seed as number) ?? 0});
   writeGridPng(out, split[which], {count: (v.count as number) ?? 64});
@@ -310,21 +314,33 @@ async function cmdTrain(v: FlagValues): Promise<void> {
     checkpointEvery: v['checkpoint-every'] as number | undefined, resume: ck?.path,
     progress: (v.progress as 'auto' | 'bar' | 'lines' | 'none') ?? 'auto', shouldStop: () => stoppedBy !== undefined,
   });
-  let stoppedBy: Signal | undefined;
+  // The first signal stops after this step and saves; a second waits for that save; a third quits without it.
+  // A save's files land in one synchronous run, so quitting at any await keeps a whole pair (the previous one).
+  let stoppedBy: Signal | undefined, signals = 0;
   interrupt = (sig) => {
-    stoppedBy = sig;
-    note(`${sig}: stopping after this step to save a checkpoint (send it again to quit at once)`);
+    signals++;
+    if (signals === 1) {
+      stoppedBy = sig;
+      note(`${sig}: stopping after step ${trainer.step} to save a checkpoint`);
+    } else if (signals === 2) {
+      note(`${sig} again: waiting for the checkpoint to be saved (a third ${sig} quits without saving it)`);
+    } else {
+      note(`${sig} a third time: quitting without saving; ${out} keeps its last complete checkpoint, if it has one`);
+      return false;
+    }
+    return true;
   };
   const res = await trainer.fit();
-  interrupt = null;
   if (res.stopped && stoppedBy) {
     // Work since the last checkpoint is kept: the run resumes from here exactly.
     const from = ck?.step ?? 0;
     if (res.step > from) await trainer.checkpoint();
+    interrupt = null;
     console.error(`webgpu-transfer: stopped by ${stoppedBy} at step ${res.step}; ${res.step > from
       ? `checkpoint saved: continue with --resume ${ckptPath}` : 'no step was trained, nothing saved'}`);
     process.exit(SIGNALS[stoppedBy]);
   }
+  interrupt = null;
   const last = res.evals[res.evals.length - 1];
   console.log(`done: ${res.step} steps in ${res.seconds.toFixed(1)} s (${res.imagesPerSecond.toFixed(0)} images/s); ` +
     `final test accuracy ${last ? (100 * last.accuracy).toFixed(2) + '%' : '-'}; checkpoint ${ckptPath}`);

@@ -303,6 +303,15 @@ export class Runtime {
     return out;
   }
 
+  /**
+   * Resolves when the GPU has finished what is submitted now, without checking for errors (the next flush or
+   * read does): for pacing, so the host does not queue work far ahead of the GPU.
+   */
+  workDone(): Promise<void> {
+    this.flush();
+    return this.device.queue.onSubmittedWorkDone().then(() => undefined, () => undefined);
+  }
+
   /** Waits until the GPU has finished everything submitted so far. */
   async sync(): Promise<void> {
     if (this.pool.outstanding.size) await Promise.all([...this.pool.outstanding]);

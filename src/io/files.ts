@@ -7,7 +7,9 @@ import {
 } from 'node:fs';
 import {hostname} from 'node:os';
 import {dirname, join, resolve} from 'node:path';
-import {decodeSafetensors, encodeSafetensors, type StFile} from './safetensors.js';
+import {
+  decodeSafetensors, encodeSafetensors, headerLength, headerMetadata, parseHeader, SafetensorsError, type StFile,
+} from './safetensors.js';
 
 const errText = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
@@ -160,18 +162,10 @@ export function readSafetensorsMetadata(path: string): Record<string, string> {
   try {
     const size = fstatSync(fd).size;
     const head = Buffer.alloc(8);
-    if (size < 8 || readSync(fd, head, 0, 8, 0) !== 8) throw new Error('shorter than the 8-byte header length');
-    const n = Number(head.readBigUInt64LE(0));
-    if (n > size - 8) throw new Error(`header length ${n} runs past the end of the ${size}-byte file`);
+    const n = headerLength(path, size, size >= 8 && readSync(fd, head, 0, 8, 0) === 8 ? head.readBigUInt64LE(0) : undefined);
     const json = Buffer.alloc(n);
-    if (readSync(fd, json, 0, n, 8) !== n) throw new Error('header cut short');
-    const meta = (JSON.parse(json.toString('utf8')) as {__metadata__?: Record<string, string>}).__metadata__ ?? {};
-    if (typeof meta !== 'object' || Object.values(meta).some((v) => typeof v !== 'string')) {
-      throw new Error('__metadata__ must map strings to strings');
-    }
-    return meta;
-  } catch (e) {
-    throw new Error(`webgpu-transfer: ${path}: not a readable safetensors file: ${(e as Error).message}`);
+    if (readSync(fd, json, 0, n, 8) !== n) throw new SafetensorsError(path, 'changed while it was read');
+    return headerMetadata(path, parseHeader(path, json));
   } finally {
     closeSync(fd);
   }

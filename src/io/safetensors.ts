@@ -15,9 +15,55 @@ export interface StTensor {
 export interface StFile { tensors: Map<string, StTensor>; metadata: Record<string, string> }
 
 const MAX_HEADER = 100 * 1024 * 1024;
+/** What a cut file most likely is: said after every truncation. */
+const CUT = '(an interrupted copy or download?)';
 
+/** Every message is one sentence about `source` (a file name): `<source> is truncated: ...`, `<source> is corrupt: ...`. */
 export class SafetensorsError extends Error {
-  constructor(source: string, msg: string) { super(`webgpu-transfer: safetensors ${source}: ${msg}`); }
+  constructor(readonly source: string, problem: string) { super(`webgpu-transfer: ${source} ${problem}`); }
+}
+
+/**
+ * The header's byte count from the file's first 8 bytes (undefined when the file has fewer), checked against the
+ * file's size. Shared by the full decoder and the header-only reader.
+ */
+export function headerLength(source: string, fileBytes: number, lengthField: bigint | undefined): number {
+  if (lengthField === undefined) {
+    throw new SafetensorsError(source, `is truncated: it has ${fileBytes} bytes, fewer than the 8 that give the header length ${CUT}`);
+  }
+  if (lengthField > BigInt(MAX_HEADER)) {
+    throw new SafetensorsError(source, `is not a safetensors file, or is corrupt: its first 8 bytes give a header length of ` +
+      `${lengthField} bytes, above the ${MAX_HEADER}-byte limit`);
+  }
+  const n = Number(lengthField);
+  if (8 + n > fileBytes) {
+    throw new SafetensorsError(source, `is truncated: its header needs bytes 8..${8 + n} but the file has ${fileBytes} ${CUT}`);
+  }
+  return n;
+}
+
+/** The header's JSON object, from its bytes. */
+export function parseHeader(source: string, json: Uint8Array): Record<string, unknown> {
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', {fatal: true}).decode(json));
+  } catch (e) {
+    throw new SafetensorsError(source, `is corrupt: its header (bytes 8..${8 + json.length}) is not valid UTF-8 JSON: ${(e as Error).message}`);
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) {
+    throw new SafetensorsError(source, `is corrupt: its header must be a JSON object, got ${Array.isArray(header) ? 'an array' : JSON.stringify(header)}`);
+  }
+  return header as Record<string, unknown>;
+}
+
+/** The header's `__metadata__` ({} when absent). */
+export function headerMetadata(source: string, header: Record<string, unknown>): Record<string, string> {
+  const m = header.__metadata__;
+  if (m === undefined) return {};
+  if (!m || typeof m !== 'object' || Array.isArray(m) || Object.values(m).some((v) => typeof v !== 'string')) {
+    throw new SafetensorsError(source, 'is corrupt: its __metadata__ must map strings to strings');
+  }
+  return m as Record<string, string>;
 }
 
 /** Encodes tensors (F32 from Float32Array, I32 from Int32Array, I64 from an Int32Array widened). */
@@ -27,9 +73,9 @@ export function encodeSafetensors(tensors: Map<string, {dtype: 'F32' | 'I32' | '
   let offset = 0;
   const parts: Uint8Array[] = [];
   for (const [name, t] of tensors) {
-    if (name === '__metadata__') throw new SafetensorsError('encode', `'__metadata__' is reserved and cannot name a tensor`);
+    if (name === '__metadata__') throw new SafetensorsError('encodeSafetensors:', `'__metadata__' is reserved and cannot name a tensor`);
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new SafetensorsError('encode', `'${name}' has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
+    if (n !== t.data.length) throw new SafetensorsError('encodeSafetensors:', `tensor '${name}' has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
     let bytes: Uint8Array;
     if (t.dtype === 'I64') {
       const wide = new BigInt64Array(n);
@@ -56,48 +102,57 @@ export function encodeSafetensors(tensors: Map<string, {dtype: 'F32' | 'I32' | '
   return out;
 }
 
-/** Decodes and validates a whole file's bytes. `source` (a file name) appears in every error. */
-export function decodeSafetensors(bytes: Uint8Array, source = 'input'): StFile {
-  if (bytes.length < 8) throw new SafetensorsError(source, `file is ${bytes.length} bytes, shorter than the 8-byte header length`);
+/** Decodes and validates a whole file's bytes. `source` (a file name) begins every error's sentence. */
+export function decodeSafetensors(bytes: Uint8Array, source = 'the safetensors data'): StFile {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n64 = dv.getBigUint64(0, true);
-  if (n64 > BigInt(MAX_HEADER)) throw new SafetensorsError(source, `header length ${n64} exceeds the ${MAX_HEADER}-byte limit`);
-  const n = Number(n64);
-  if (8 + n > bytes.length) throw new SafetensorsError(source, `header length ${n} runs past the end of the file (${bytes.length} bytes): truncated file?`);
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', {fatal: true}).decode(bytes.subarray(8, 8 + n)));
-  } catch (e) {
-    throw new SafetensorsError(source, `header is not valid UTF-8 JSON: ${(e as Error).message}`);
-  }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsError(source, 'header must be a JSON object');
+  const n = headerLength(source, bytes.length, bytes.length >= 8 ? dv.getBigUint64(0, true) : undefined);
+  const header = parseHeader(source, bytes.subarray(8, 8 + n));
+  const metadata = headerMetadata(source, header);
   const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
-  const tensors = new Map<string, StTensor>();
-  let metadata: Record<string, string> = {};
-  const spans: [number, number, string][] = [];
-  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
-    if (name === '__metadata__') {
-      if (!entry || typeof entry !== 'object' || Array.isArray(entry) || Object.values(entry).some((v) => typeof v !== 'string')) {
-        throw new SafetensorsError(source, '__metadata__ must map strings to strings');
-      }
-      metadata = entry as Record<string, string>;
-      continue;
-    }
+  const corrupt = (problem: string) => new SafetensorsError(source, `is corrupt: ${problem}`);
+  // Every entry's dtype, shape and offsets first; then where the file is cut, gaps and overlaps; then the data.
+  const entries: {name: string; dtype: StDType; shape: number[]; b: number; end: number}[] = [];
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
     const e = entry as {dtype?: unknown; shape?: unknown; data_offsets?: unknown};
-    if (!e || typeof e !== 'object') throw new SafetensorsError(source, `entry '${name}' is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) throw new SafetensorsError(source, `tensor '${name}' has unknown dtype ${JSON.stringify(e.dtype)}`);
+    if (!e || typeof e !== 'object') throw corrupt(`its header entry '${name}' is not an object`);
+    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) throw corrupt(`tensor '${name}' has unknown dtype ${JSON.stringify(e.dtype)}`);
     const dtype = e.dtype as StDType;
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new SafetensorsError(source, `tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+      throw corrupt(`tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+    }
     const shape = e.shape as number[];
     const offs = e.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || offs.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new SafetensorsError(source, `tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
+    if (!Array.isArray(offs) || offs.length !== 2 || offs.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+      throw corrupt(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
+    }
     const [b, end] = offs as number[];
-    if (b > end) throw new SafetensorsError(source, `tensor '${name}' has data_offsets [${b}, ${end}] that end before they begin`);
-    if (end > dataLen) throw new SafetensorsError(source, `tensor '${name}' has data_offsets [${b}, ${end}] outside the ${dataLen}-byte data section: truncated file?`);
-    const count = shape.reduce((a, d) => a * d, 1);
-    if (count * DTYPE_BYTES[dtype] !== end - b) throw new SafetensorsError(source, `tensor '${name}': ${dtype}[${shape.join(', ')}] needs ${count * DTYPE_BYTES[dtype]} bytes but data_offsets span ${end - b}`);
-    spans.push([b, end, name]);
+    if (b > end) throw corrupt(`tensor '${name}' has data_offsets [${b}, ${end}] that end before they begin`);
+    const need = shape.reduce((a, d) => a * d, 1) * DTYPE_BYTES[dtype];
+    if (need !== end - b) throw corrupt(`tensor '${name}' is ${dtype}[${shape.join(', ')}], ${need} bytes, but its data_offsets span ${end - b}`);
+    entries.push({name, dtype, shape, b, end});
+  }
+  const spans = [...entries].sort((x, y) => x.b - y.b || x.end - y.end);
+  // The first tensor (in file order) that runs past the end is where the file was cut.
+  const cut = spans.find((e) => dataStart + e.end > bytes.length);
+  if (cut) {
+    throw new SafetensorsError(source, `is truncated: tensor '${cut.name}' needs bytes ${dataStart + cut.b}..${dataStart + cut.end} ` +
+      `but the file has ${bytes.length} ${CUT}`);
+  }
+  let covered = 0, previous = '';
+  for (const {b, end, name} of spans) {
+    if (b < covered) {
+      throw corrupt(`tensor '${name}' (bytes ${dataStart + b}..${dataStart + end}) overlaps tensor '${previous}' (up to byte ${dataStart + covered})`);
+    }
+    if (b > covered) throw corrupt(`bytes ${dataStart + covered}..${dataStart + b} belong to no tensor`);
+    covered = end;
+    previous = name;
+  }
+  if (dataStart + covered !== bytes.length) {
+    throw corrupt(`its last ${bytes.length - dataStart - covered} bytes (from byte ${dataStart + covered}) belong to no tensor`);
+  }
+  const tensors = new Map<string, StTensor>();
+  for (const {name, dtype, shape, b, end} of entries) {
     // A fresh copy: Node's Buffer.slice would be a view on a shared pool, and typed arrays need alignment.
     const raw = new Uint8Array(bytes.subarray(dataStart + b, dataStart + end));
     let data: StTensor['data'];
@@ -106,22 +161,16 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'input'): StFile {
     else if (dtype === 'F64') data = new Float64Array(raw.buffer);
     else if (dtype === 'I64') {
       const wide = new BigInt64Array(raw.buffer);
-      const out = new Int32Array(count);
-      for (let i = 0; i < count; i++) {
-        if (wide[i] > 2147483647n || wide[i] < -2147483648n) throw new SafetensorsError(source, `tensor '${name}': I64 value ${wide[i]} does not fit int32`);
+      const out = new Int32Array(wide.length);
+      for (let i = 0; i < wide.length; i++) {
+        if (wide[i] > 2147483647n || wide[i] < -2147483648n) {
+          throw new SafetensorsError(source, `holds I64 value ${wide[i]} in tensor '${name}', which does not fit int32`);
+        }
         out[i] = Number(wide[i]);
       }
       data = out;
     } else data = raw;
     tensors.set(name, {dtype, shape, data});
   }
-  spans.sort((x, y) => x[0] - y[0]);
-  let covered = 0;
-  for (const [b, end, name] of spans) {
-    if (b < covered) throw new SafetensorsError(source, `tensor '${name}' overlaps the previous tensor (offset ${b} < ${covered})`);
-    if (b > covered) throw new SafetensorsError(source, `bytes ${covered}..${b} of the data section belong to no tensor`);
-    covered = end;
-  }
-  if (covered !== dataLen) throw new SafetensorsError(source, `the data section has ${dataLen - covered} trailing bytes that belong to no tensor`);
   return {tensors, metadata};
 }

@@ -78,7 +78,8 @@ export abstract class Module {
 
   /**
    * Loads values by name. strict: every key of this module must be present and no other key may be.
-   * Shapes must agree. Values are copied into the existing tensors (identity, grads and optimizer links stay).
+   * Shapes and dtypes must agree. Values are copied into the existing tensors (identity, grads and optimizer
+   * links stay). Every entry is checked before any is written, so a failed load leaves the module as it was.
    */
   loadStateDict(state: Map<string, Tensor | HostTensor>, strict = true): void {
     const own = this.stateDict();
@@ -87,18 +88,23 @@ export abstract class Module {
     if (strict && (missing.length || unexpected.length)) {
       throw new Error(`webgpu-transfer: loadStateDict: ${missing.length ? `missing keys: ${missing.join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected keys: ${unexpected.join(', ')}` : ''}`);
     }
+    const writes: (() => void)[] = [];
     for (const [k, dst] of own) {
       const src = state.get(k);
       if (!src) continue;
       if (src.shape.length !== dst.shape.length || src.shape.some((d, i) => d !== dst.shape[i])) {
         throw new Error(`webgpu-transfer: loadStateDict: '${k}' has shape ${fmt(src.shape)} in the source but ${fmt(dst.shape)} in the model`);
       }
-      if ((src as Tensor).__isTensor) assign(dst, src as Tensor);
+      if (src.dtype !== dst.dtype) {
+        throw new Error(`webgpu-transfer: loadStateDict: '${k}' has dtype ${src.dtype} in the source but ${dst.dtype} in the model`);
+      }
+      if ((src as Tensor).__isTensor) writes.push(() => assign(dst, src as Tensor));
       else {
-        const h = src as HostTensor;
-        rt().write(dst.buffer, hostArray(h.data, dst.dtype, `loadStateDict '${k}'`));
+        const data = hostArray((src as HostTensor).data, dst.dtype, `loadStateDict '${k}'`);
+        writes.push(() => rt().write(dst.buffer, data));
       }
     }
+    for (const w of writes) w();
   }
 
   /**

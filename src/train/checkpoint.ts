@@ -103,7 +103,12 @@ export async function saveModel(path: string, model: Module, metadata: Record<st
 export async function loadModel(path: string, model: Module, strict = true): Promise<Record<string, string>> {
   const file = loadSafetensors(path);
   warnNonFinite(path, file.tensors);
-  model.loadStateDict(toHost(file.tensors, path), strict);
+  try {
+    model.loadStateDict(toHost(file.tensors, path), strict);
+  } catch (e) {
+    const why = (e as Error).message.replace(/^webgpu-transfer: (loadStateDict: )?/, '');
+    throw new Error(`webgpu-transfer: ${path} does not fit the model, which is left unchanged: ${why}`);
+  }
   for (const [, m] of model.namedModules()) if (m instanceof BatchNorm) await m.loadCounters();
   return file.metadata;
 }
@@ -154,22 +159,22 @@ export async function saveCheckpoint(path: string, model: Module, opt: Optimizer
 
 /** The train-state file of the same save as the model file (id `id`): the train file, or a pending one. */
 function matchingTrainState(path: string, id: string | undefined): string {
-  const seen: string[] = [];
+  const problems: string[] = [];
   for (const f of [trainStatePath(path), pendingTrainStatePath(path)]) {
     if (!existsSync(f)) continue;
     let other: string | undefined;
     try { other = readSafetensorsMetadata(f).checkpoint_id; } catch (e) {
-      seen.push(`${f}: ${(e as Error).message}`);
+      problems.push((e as Error).message.replace(/^webgpu-transfer: /, ''));
       continue;
     }
     if (id !== undefined && other === id) return f;
-    seen.push(`${f} (id ${other})`);
+    problems.push(`${path} (id ${id}) and ${f} (id ${other}) are not from the same save`);
   }
-  if (!seen.length) {
+  if (!problems.length) {
     throw new Error(`webgpu-transfer: checkpoint ${path} has no trainer state beside it (${trainStatePath(path)}): ` +
       'it holds a model only, so it cannot be resumed');
   }
-  throw new Error(`webgpu-transfer: checkpoint ${path} (id ${id}) and ${seen.join(', ')} are not from the same save`);
+  throw new Error(`webgpu-transfer: checkpoint ${path} cannot be resumed: ${problems.join('; ')}`);
 }
 
 export async function loadCheckpoint(path: string, model: Module, opt: Optimizer<GroupOptions>): Promise<TrainPosition> {

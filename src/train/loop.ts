@@ -5,8 +5,8 @@
 import {compile, type CompiledStep} from '../graph/capture.js';
 import {keep, noGrad, rt, tidy} from '../graph/engine.js';
 import * as O from '../graph/ops.js';
-import type {Tensor} from '../graph/tensor.js';
-import type {CheckpointStore, Metrics, Sink, StepOutputs, Strategy} from './strategy.js';
+import {fromData, type Tensor} from '../graph/tensor.js';
+import type {CheckpointStore, Metrics, Position, Sink, StepOutputs, Strategy} from './strategy.js';
 
 export interface LoopOptions {
   /** Total steps (a resumed run continues up to this count). */
@@ -23,7 +23,10 @@ export interface LoopOptions {
   name?: string;
   /** Wait for a macrotask every this many steps so a page stays responsive (default: never). */
   yieldEvery?: number;
-  /** Polled between steps: return true to stop early (a page's Stop button). fit() can be called again. */
+  /**
+   * Polled after every step (each step ends with a macrotask, so a signal handler or a page's Stop button has
+   * run by then): return true to stop early. fit() can be called again.
+   */
   shouldStop?: () => boolean;
 }
 
@@ -42,16 +45,26 @@ interface StepTensors { loss: Tensor; terms: Record<string, Tensor> }
 /** The key of the loss among the compiled step's outputs (terms use their own names). */
 const LOSS = '\u0000loss';
 const macrotask = () => new Promise<void>((r) => setTimeout(r, 0));
+/** The next turn of the event loop, without setTimeout's clamp: signal handlers and input events run first. */
+const nextTurn: () => Promise<void> = typeof setImmediate === 'function'
+  ? () => new Promise((r) => setImmediate(r))
+  : () => new Promise((r) => { const c = new MessageChannel(); c.port1.onmessage = () => r(); c.port2.postMessage(0); });
+/** Steps the host may queue behind the one the GPU runs: a stop then waits for at most this one more step. */
+const MAX_QUEUED_STEPS = 1;
 
 export class TrainingLoop {
   step = 0;
   private compiled: CompiledStep<Record<string, Tensor>> | null = null;
   /** The compiled step's outputs (the same tensors after every replay). */
   private outputs: StepTensors | null = null;
-  /** Correct predictions since the last record, counted on the GPU inside the step. */
+  /** Correct predictions since step windowStart, counted on the GPU inside the step. */
   private correct: Tensor | null = null;
+  /** The step train accuracy counts from: the last record on the logEvery grid. */
+  private windowStart = 0;
   private hasLogits = false;
   private resumed = false;
+  /** Completion of the steps submitted and maybe not yet run by the GPU, oldest first. */
+  private queued: Promise<void>[] = [];
 
   constructor(readonly strategy: Strategy, readonly o: LoopOptions) {
     if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`webgpu-transfer: TrainingLoop: steps must be an integer >= 1, got ${o.steps}`);
@@ -102,7 +115,8 @@ export class TrainingLoop {
   /** Saves model, optimizer and position (step, the strategy's data order and schedules) to the store. */
   async checkpoint(): Promise<void> {
     if (!this.o.store) throw new Error('webgpu-transfer: TrainingLoop.checkpoint: no checkpoint store');
-    await this.o.store.save(this.strategy.model, this.strategy.optimizer, {step: this.step, strategy: this.strategy.state()});
+    const accuracy: Position['accuracy'] = {fromStep: this.windowStart, correct: this.correct ? await this.correct.item() : 0};
+    await this.o.store.save(this.strategy.model, this.strategy.optimizer, {step: this.step, strategy: this.strategy.state(), accuracy});
     this.emit('event', 'checkpoint', {step: this.step});
   }
 
@@ -115,6 +129,13 @@ export class TrainingLoop {
     if (pos.step > this.o.steps) throw new Error(`webgpu-transfer: TrainingLoop: the checkpoint is at step ${pos.step}, past the ${this.o.steps} steps asked for`);
     this.step = pos.step;
     this.strategy.setState(pos.strategy ?? {});
+    // A checkpoint without the window (an older one) starts it afresh at its step.
+    const w = pos.accuracy;
+    const valid = w && Number.isInteger(w.fromStep) && w.fromStep >= 0 && w.fromStep <= pos.step &&
+      Number.isFinite(w.correct) && w.correct >= 0;
+    this.windowStart = valid ? w.fromStep : pos.step;
+    this.correct?.dispose();
+    this.correct = keep(fromData([valid ? w.correct : 0], [1]));
     this.emit('event', 'resume', {step: this.step});
   }
 
@@ -131,7 +152,6 @@ export class TrainingLoop {
     const evals: LoopResult['evals'] = [];
     const t0 = performance.now();
     const startStep = this.step;
-    let lastLogStep = this.step;
     let lastLoss = NaN, lastTerms: Metrics = {};
     let stopped = false;
     while (this.step < o.steps) {
@@ -142,6 +162,7 @@ export class TrainingLoop {
       const out = this.outputs!;
       this.step++;
       const last = this.step === o.steps;
+      await this.pace();
       this.emit('tick', this.step);
       if (this.step % logEvery === 0 || last) {
         const names = Object.keys(out.terms);
@@ -151,18 +172,19 @@ export class TrainingLoop {
         if (!Number.isFinite(lastLoss)) {
           throw new Error(`webgpu-transfer: training diverged: loss ${lastLoss} at step ${this.step} (lower the learning rate, or check labels are in range)${names.length ? `; terms ${names.map((k) => `${k}=${lastTerms[k]}`).join(', ')}` : ''}`);
         }
-        const seen = (this.step - lastLogStep) * strategy.examplesPerStep;
-        let trainAccuracy: number | undefined;
-        if (this.hasLogits) {
-          trainAccuracy = (await this.correct!.item()) / seen;
-          rt().write(this.correct!.buffer, new Float32Array(1));
+        const seen = (this.step - this.windowStart) * strategy.examplesPerStep;
+        const trainAccuracy = this.hasLogits ? (await this.correct!.item()) / seen : undefined;
+        // Only a record on the grid restarts the window: a run cut at another step resumes mid-window.
+        if (this.step % logEvery === 0) {
+          if (this.hasLogits) rt().write(this.correct!.buffer, new Float32Array(1));
+          this.windowStart = this.step;
         }
-        lastLogStep = this.step;
         const examplesPerSecond = ((this.step - startStep) * strategy.examplesPerStep) / ((performance.now() - t0) / 1000);
         this.emit('record', {step: this.step, epoch: epoch(), loss: lastLoss, terms: lastTerms, trainAccuracy, lr: strategy.optimizer.lr, examplesPerSecond});
       }
       if (o.store && o.checkpointEvery && this.step % o.checkpointEvery === 0) await this.checkpoint();
-      if (strategy.evaluate && (this.step % evalEvery === 0 || last)) {
+      // A stop skips the evaluation due now (it can take many steps' time), not the last one.
+      if (strategy.evaluate && ((this.step % evalEvery === 0 && !o.shouldStop?.()) || last)) {
         const metrics = await strategy.evaluate();
         strategy.model.train();
         evals.push({step: this.step, metrics});
@@ -177,7 +199,19 @@ export class TrainingLoop {
     return {...summary, lastLoss, lastTerms, evals};
   }
 
+  /**
+   * Ends each step with a macrotask (signal handlers and page events run, so shouldStop sees a stop now) and
+   * keeps at most MAX_QUEUED_STEPS steps queued: Dawn's submit returns at once on SwiftShader, and a host running
+   * dozens of steps ahead would make a stop, or a checkpoint's read-back, wait for all of them.
+   */
+  private async pace(): Promise<void> {
+    this.queued.push(rt().workDone());
+    while (this.queued.length > MAX_QUEUED_STEPS) await this.queued.shift();
+    await nextTurn();
+  }
+
   dispose(): void {
+    this.queued = [];
     if (this.compiled) {
       for (const t of Object.values(this.compiled.output)) t.dispose();
       this.compiled.dispose();

@@ -52,14 +52,20 @@ export interface CheckpointStore {
   load(model: Module, optimizer: Optimizer<GroupOptions>): Promise<Position | null>;
 }
 
-export interface Position { step: number; strategy?: Record<string, unknown>; [k: string]: unknown }
+export interface Position {
+  step: number;
+  strategy?: Record<string, unknown>;
+  /** Train accuracy's running sums since the last logEvery record: a resumed run records what an uninterrupted one does. */
+  accuracy?: {fromStep: number; correct: number};
+  [k: string]: unknown;
+}
 
 export interface StepRecord {
   step: number;
   epoch: number;
   loss: number;
   terms: Metrics;
-  /** Fraction of the examples since the previous record whose logits ranked their label first. */
+  /** Fraction of the examples since the previous record on the logEvery grid whose logits ranked their label first. */
   trainAccuracy?: number;
   lr: number;
   examplesPerSecond: number;

@@ -6,7 +6,7 @@
 // Conservative training (conservative.ts) adds its terms through `regularisers`.
 import * as O from '../graph/ops.js';
 import type {InputSpec} from '../graph/capture.js';
-import type {Tensor} from '../graph/tensor.js';
+import {fmt, type Tensor} from '../graph/tensor.js';
 import {Module} from '../nn/module.js';
 import {Linear, Sequential} from '../nn/layers.js';
 import {Adam} from '../optim/adam.js';
@@ -144,7 +144,27 @@ export class FineTune implements Strategy {
     if (task === undefined && headMatches) {
       throw new Error(`webgpu-transfer: ${this.where}: the source and target heads have the same shape: say task: 'same' to copy the head (same labels) or task: 'new' for a fresh one (a new task)`);
     }
-    return task === 'same' ? matching : matching.filter((n) => !headNames.has(n));
+    const chosen = task === 'same' ? matching : matching.filter((n) => !headNames.has(n));
+    if (!chosen.length) throw new Error(`webgpu-transfer: ${this.where}: ${this.nothingMatches(headNames)}`);
+    return chosen;
+  }
+
+  /** Why no layer would be copied: each target layer against the source's of its name, then both lists. */
+  private nothingMatches(headNames: Set<string>): string {
+    const {source, model} = this.o;
+    const shapes = (m: Module) => [...m.stateDict()].map(([k, v]) => `${k}${fmt(v.shape)}`).join(' ');
+    const list = (ls: Layer[]) => ls.map((l) => `${l.name} ${shapes(l.module)}`).join(', ');
+    const src = new Map(parameterLayers(source).map((l) => [l.name, l]));
+    const body = parameterLayers(model).filter((l) => !headNames.has(l.name));
+    const why = body.map((l) => {
+      const s = src.get(l.name);
+      return s ? `target '${l.name}' ${shapes(l.module)} differs in shape from the source's ${shapes(s.module)}`
+        : `target '${l.name}' has no source layer of that name`;
+    });
+    return `no layer of the source model matches the target model by name and shapes, so nothing would be copied ` +
+      `(${why.length ? why.join('; ') : 'the target has no layer with parameters besides its head'}). Source layers: ` +
+      `${list([...src.values()])}; target layers: ${list(parameterLayers(model))}. Build the target from the source's ` +
+      'architecture, or pass copy: {first: 0} to train it from scratch';
   }
 
   get examplesPerStep(): number { return this.o.loader.opts.batch; }

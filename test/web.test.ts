@@ -68,7 +68,9 @@ maybe('train, stop, resume, transfer, save and load in the page', async () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(s.url);
     const state = () => page.evaluate(() => (globalThis as unknown as {wgtPage: PageState}).wgtPage);
-    await page.waitForFunction(() => (globalThis as unknown as {wgtPage?: PageState}).wgtPage?.adapter, null, {timeout: 30_000});
+    // The page publishes its adapter after wt.init(), which autotunes matmul first (no cache in a page): 25-50 s
+    // on a 2-core CPU adapter under load, so the wait allows for it.
+    await page.waitForFunction(() => (globalThis as unknown as {wgtPage?: PageState}).wgtPage?.adapter, null, {timeout: 120_000});
     assert.match(await page.textContent('#adapter') ?? '', /adapter: .*swiftshader/i);
 
     // Plain training: the curves and the accuracy update, and the result is a real one.

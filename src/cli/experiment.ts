@@ -17,7 +17,8 @@ import {
   CAPS_DATASETS, CAPS_MODELS, capsnetExperiment, LR_FLAGS, type CapsDataset, type CapsModel,
 } from '../experiments/capsnet.js';
 import {
-  BACKENDS, bool, choice, flag, FlagError, flagLines, helpText, int, list, parseCommandFlags, real, text, type CommandSpec,
+  BACKENDS, bool, choice, flag, FlagError, flagLines, helpText, int, list, parseCommandFlags, real, SIGNALS, text,
+  type CommandSpec,
 } from './flags.js';
 
 const INDENT = ' '.repeat(24); // where a flag's help text starts (flags.ts, HELP_COLUMN + 2)
@@ -127,7 +128,6 @@ ${Object.entries(EXPERIMENTS).map(([k, c]) => `${k}: ${c.about.replace(/\n/g, '\
 
 ${FILES(', and what the runs stored: models (DIR/models, DIR/sources) and the numbers behind pictures (DIR/pca, DIR/pictures)')}`;
 
-const SIGNALS = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
 
 function bad(msg: string): never { throw new FlagError(`experiment: ${msg}`); }
 

@@ -117,6 +117,9 @@ export function parseCommandFlags(commands: Record<string, CommandSpec>, cmd: st
   return out;
 }
 
+/** The signals a command handles, with the exit code of a process they ended (128 + the signal's number). */
+export const SIGNALS = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
+
 /** Ends the process with one line on stderr (`webgpu-transfer: ...`, exit 2): a command line's mistakes only. */
 export function fail(msg: string): never {
   console.error(`webgpu-transfer: ${msg.replace(/^webgpu-transfer: /, '')}`);

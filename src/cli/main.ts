@@ -19,7 +19,7 @@ import {checkWritableDir, lockFolder} from '../io/files.js';
 import {buildModel, lossesFor, MODELS} from './models.js';
 import {runExperimentCommand} from './experiment.js';
 import {
-  BACKENDS, bool, choice, fail, flag, int, parseFlags, real, text, type CommandSpec, type FlagValues,
+  BACKENDS, bool, choice, fail, flag, int, parseFlags, real, SIGNALS, text, type CommandSpec, type FlagValues,
 } from './flags.js';
 import {SERVE, servePage} from './server.js';
 
@@ -119,7 +119,6 @@ function version(): string {
   }
 }
 
-const SIGNALS = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
 type Signal = keyof typeof SIGNALS;
 /** Set while training and saving: takes a signal (returns true) or lets it quit the process (returns false). */
 let interrupt: ((sig: Signal) => boolean) | null = null;

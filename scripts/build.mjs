@@ -12,14 +12,17 @@ const list = (dir) => existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWit
 // suite (test/browser/suite.ts) alike, through the module 'virtual:test-files'. Markers in a file's comments:
 //   // @test node-only: <why>   kept out of the browser suite (files, processes, Node-only modules)
 //   // @test order <N>: <why>   run after the files of lower order (default 0; ties by name)
+//   // @test once: <why>        adapter-independent (files, processes, flags): npm test runs it in its first
+//                               adapter pass only (WGT_SKIP_ONCE=1 leaves it out)
 // A file without the node-only marker that imports node:* fails the build (it would fail in the browser).
 function testFiles() {
   return readdirSync('test').filter((f) => f.endsWith('.test.ts')).map((f) => {
     const text = readFileSync(join('test', f), 'utf8');
     const nodeOnly = /^\/\/ @test node-only:/m.test(text);
     const order = Number(/^\/\/ @test order (-?\d+):/m.exec(text)?.[1] ?? 0);
+    const once = /^\/\/ @test once:/m.test(text);
     if (!nodeOnly && /from 'node:/.test(text)) throw new Error(`test/${f} imports node:* but is not marked '// @test node-only: <why>'`);
-    return {name: f.replace(/\.test\.ts$/, ''), file: f, nodeOnly, order};
+    return {name: f.replace(/\.test\.ts$/, ''), file: f, nodeOnly, order, once};
   }).sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 // In the browser bundle the module lists only the files not marked node-only (esbuild bundles every listed one).
@@ -31,7 +34,7 @@ const testFilesPlugin = (browser) => ({
       resolveDir: join(process.cwd(), 'test'), loader: 'js',
       // Dynamic imports: esbuild bundles them, and the runner can load a subset (WGT_TEST_FILES).
       contents: `export const testFiles = [\n${testFiles().filter((t) => !browser || !t.nodeOnly).map((t) =>
-        `  {name: ${JSON.stringify(t.name)}, nodeOnly: ${t.nodeOnly}, order: ${t.order}, load: () => import(${JSON.stringify('./' + t.file)})},`).join('\n')}\n];\n`,
+        `  {name: ${JSON.stringify(t.name)}, nodeOnly: ${t.nodeOnly}, order: ${t.order}, once: ${t.once}, load: () => import(${JSON.stringify('./' + t.file)})},`).join('\n')}\n];\n`,
     }));
   },
 });

@@ -1,13 +1,14 @@
-// npm test: the Node suite once per CPU adapter (SwiftShader, then Mesa llvmpipe in GLES compatibility mode;
-// the headless-Chromium part runs once), then one combined line `N passed, N failed`.
+// npm test: the Node suite once per CPU adapter (Mesa llvmpipe in GLES compatibility mode, then SwiftShader), then
+// one combined line `N passed, N failed`. The first pass also runs what does not depend on the adapter: the
+// headless-Chromium part and the files marked `// @test once`; it takes the faster adapter, llvmpipe.
 // WGT_TEST_ADAPTERS=swiftshader limits the adapters (comma separated).
 import {spawnSync} from 'node:child_process';
 
-const adapters = (process.env.WGT_TEST_ADAPTERS ?? 'swiftshader,llvmpipe').split(',').filter(Boolean);
+const adapters = (process.env.WGT_TEST_ADAPTERS ?? 'llvmpipe,swiftshader').split(',').filter(Boolean);
 let passed = 0, failed = 0;
 adapters.forEach((backend, i) => {
   console.log(`\n=== kernel suite on ${backend} ===`);
-  const env = {...process.env, WGT_BACKEND: backend, ...(i > 0 ? {WGT_SKIP_BROWSER: '1'} : {})};
+  const env = {...process.env, WGT_BACKEND: backend, ...(i > 0 ? {WGT_SKIP_BROWSER: '1', WGT_SKIP_ONCE: '1'} : {})};
   const r = spawnSync(process.execPath, ['dist/test/run.js'], {env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28});
   process.stdout.write(r.stdout ?? '');
   const m = /(\d+) passed, (\d+) failed/.exec((r.stdout ?? '').trim().split('\n').pop() ?? '');

@@ -1,4 +1,5 @@
 // @test node-only: runs the CLI as a child process
+// @test once: the CLI as child processes (which pick their own adapter)
 // The command line and run folders: every bad input in one table (each must fail with exit 2 and a message
 // naming the flag or file, before a device starts), then tiny real runs for what needs one (the recorded split,
 // resume checks, locks, overwrite, non-finite weights) and in-process crash simulation for checkpoint pairs.

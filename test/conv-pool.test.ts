@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
 import {checkOp} from './lib/check.js';
 import * as R from './lib/reference.js';
+import {hoistedPixels, SWIFTSHADER_WEIGHT_SEGMENT} from '../src/graph/kernels.js';
 
 const t = suite('conv2d and pooling');
 interface ConvCase { x: number[]; w: number[]; stride: [number, number]; pad: [number, number]; bias: boolean }
@@ -96,7 +97,7 @@ async function withPrefs<T>(p: Partial<typeof wt.kernelPrefs>, f: () => Promise<
 for (const [vname, prefs] of convVariants) for (const c of convs) {
   const K = c.w[1] * c.w[2] * c.w[3];
   t(`conv2d[${vname}] x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} stride ${c.stride} pad ${c.pad}`, () => withPrefs(prefs, () => checkOp({
-    name: 'conv2d',
+    name: 'conv2d', refKey: `stride ${c.stride} pad ${c.pad}`,
     inputs: [R.randomNd(c.x, 41), R.randomNd(c.w, 42), ...(c.bias ? [R.randomNd([c.w[0]], 43)] : [])],
     gpu: ([x, w, b]) => wt.conv2d(x, w, b, {stride: c.stride, padding: c.pad}),
     ref: ([x, w, b]) => R.conv2d(x, w, b ?? null, c.stride, c.pad),
@@ -144,6 +145,18 @@ for (const target of [1, 18, 100]) {
 // Weights past the uniform cap (UNIFORM_WEIGHTS_MAX_BYTES, 64 KiB, or a device's smaller limit: 32 * 3 * 3 taps x
 // 64 channels x 4 bytes = 72 KiB as re-laid out) stay in storage on the generated tiles: same answer, and no
 // uniform binding over the limit.
+// SwiftShader's compiler takes minutes on weight tiles holding long row segments: there they take fewer pixels,
+// forced tiles too (KW 6, stride 3: 8 pixels hold 27 floats, 5 hold 18). Other passes and adapters keep theirs.
+t('weight tiles hold at most SWIFTSHADER_WEIGHT_SEGMENT floats of a row on SwiftShader, forced ones too', () => {
+  const swift = wt.adapter().architecture === 'swiftshader';
+  const k8p8 = {groups: 2, pixels: 8, hoist: true};
+  assert.is(hoistedPixels(k8p8, 13, 6, 3, 'weight').pixels, swift ? 5 : 8);
+  assert.is(hoistedPixels(k8p8, 13, 6, 3, 'forward').pixels, 8);
+  assert.is(hoistedPixels(k8p8, 13, 6, 1, 'weight').pixels, 8, '13 floats fit');
+  const chosen = hoistedPixels({...k8p8, pixels: 0}, 32, 6, 3, 'weight').pixels;
+  if (swift) assert.ok((chosen - 1) * 3 + 6 <= SWIFTSHADER_WEIGHT_SEGMENT, `auto took ${chosen} pixels`);
+});
+
 t('conv2d whose weights do not fit a uniform binding reads them from storage', () =>
   withPrefs({convLowering: 'direct'}, () => checkOp({
     name: 'conv2d big weights', inputs: [R.randomNd([1, 32, 6, 7], 52), R.randomNd([64, 32, 3, 3], 53)],
@@ -251,13 +264,13 @@ const poolPaths = {pairs: {pool2x2: true, poolScatter: true}, scatter: {pool2x2:
 for (const [path, prefs] of Object.entries(poolPaths)) for (const c of pools) {
   const tag = `x${JSON.stringify(c.x)} k${c.k} s${c.s} p${c.p}`;
   t(`maxPool2d[${path}] ${tag}`, () => withPrefs(prefs, () => checkOp({
-    name: 'maxPool2d', inputs: [R.distinct(c.x, 51)], sample: 64,
+    name: 'maxPool2d', refKey: tag, inputs: [R.distinct(c.x, 51)], sample: 64,
     gpu: ([x]) => wt.maxPool2d(x, c.k, {stride: c.s, padding: c.p}), ref: ([x]) => R.pool2d(x, c.k, c.s, c.p, 'max'),
     refGrad: ([x], up) => [R.pool2dGrad(x, up, c.k, c.s, c.p, 'max')],
   })));
   // maxPool2d(relu(x)) in one pass: half the inputs are negative, so some windows pool only negatives.
   t(`reluMaxPool2d[${path}] ${tag}`, () => withPrefs(prefs, () => checkOp({
-    name: 'reluMaxPool2d', inputs: [R.distinct(c.x, 53)], sample: 64,
+    name: 'reluMaxPool2d', refKey: tag, inputs: [R.distinct(c.x, 53)], sample: 64,
     gpu: ([x]) => wt.reluMaxPool2d(x, c.k, {stride: c.s, padding: c.p}),
     ref: ([x]) => R.pool2d(R.map(x, (v) => Math.max(v, 0)), c.k, c.s, c.p, 'max'),
     refGrad: ([x], up) => {
@@ -267,7 +280,7 @@ for (const [path, prefs] of Object.entries(poolPaths)) for (const c of pools) {
   })));
   if (path === 'search') continue;
   t(`avgPool2d[${path}] ${tag}`, () => withPrefs(prefs, () => checkOp({
-    name: 'avgPool2d', inputs: [R.randomNd(c.x, 52)], sample: 64,
+    name: 'avgPool2d', refKey: tag, inputs: [R.randomNd(c.x, 52)], sample: 64,
     gpu: ([x]) => wt.avgPool2d(x, c.k, {stride: c.s, padding: c.p}), ref: ([x]) => R.pool2d(x, c.k, c.s, c.p, 'avg'),
     refGrad: ([x], up) => [R.pool2dGrad(x, up, c.k, c.s, c.p, 'avg')],
   })));

@@ -1,4 +1,5 @@
 // @test node-only: dataset files and PNG decoding (pngjs, node:fs)
+// @test once: dataset files and decoding, no kernels of note
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import {PNG} from 'pngjs';

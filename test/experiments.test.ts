@@ -1,4 +1,5 @@
 // @test node-only: experiments write run folders, and the CLI runs as child processes
+// @test once: run folders and child processes (which pick their own adapter)
 // Experiments: every stored artefact is named by its run's full settings, so a report rebuilt after runs of other
 // settings into the same folder is byte-identical; runs.jsonl is rewritten atomically and --fresh replaces only the
 // runs it redoes (a chaos test kills runs at random points); nothing is written beside --out; and each experiment
@@ -19,8 +20,6 @@ import {mulberry32} from '../src/rng.js';
 
 const t = suite('experiments');
 const CLI = 'dist/src/cli/main.js';
-// The child-process tests do not depend on the suite's adapter (the children pick llvmpipe): first pass only.
-const once = process.env.WGT_SKIP_BROWSER === '1' ? t.skip : t;
 
 interface Ran { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 /** Runs the CLI; `kill` (signal, ms) interrupts it after that delay. */
@@ -167,7 +166,7 @@ const BAD: [string[], RegExp][] = [
   [['multitask', '--runs', 'shared-equal,shared-equal'], /flag --runs names shared-equal twice/],
 ];
 
-once(`experiment: ${BAD.length} bad command lines each fail with exit 2, naming the flag, before any device work`, async () => {
+t(`experiment: ${BAD.length} bad command lines each fail with exit 2, naming the flag, before any device work`, async () => {
   // A folder another live experiment holds (this test process): refused too, before the device starts.
   const busy = mkdtempSync(join(tmpdir(), 'wgt-exp-busy-'));
   writeFileSync(join(busy, 'run.lock'), JSON.stringify({pid: process.pid, started: 'now'}));
@@ -187,7 +186,7 @@ once(`experiment: ${BAD.length} bad command lines each fail with exit 2, naming 
   assert.ok(existsSync(join(busy, 'run.lock')), 'a live lock is left alone');
 });
 
-once('experiment --help lists every experiment; experiment <name> --help only that one\'s flags', async () => {
+t('experiment --help lists every experiment; experiment <name> --help only that one\'s flags', async () => {
   const all = await cli(['experiment', '--help']);
   assert.is(all.status, 0);
   for (const name of ['transfer-methods', 'transferability', 'dann', 'multitask', 'capsnet']) {
@@ -205,7 +204,7 @@ const chaosArgs = (steps: number, out: string) => ['experiment', 'transfer-metho
   '--labels', '2', '--seeds', '0,1', '--methods', 'scratch,l2sp', '--steps', String(steps), '--source-steps', '5',
   '--out', out, '--backend', 'llvmpipe'];
 
-once('chaos: runs killed at random points (SIGINT, SIGKILL) never lose a stored run; runs.jsonl always parses', async () => {
+t('chaos: runs killed at random points (SIGINT, SIGKILL) never lose a stored run; runs.jsonl always parses', async () => {
   const parent = mkdtempSync(join(tmpdir(), 'wgt-chaos-'));
   const out = join(parent, 'out');
   const path = join(out, 'runs.jsonl');

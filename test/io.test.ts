@@ -1,4 +1,5 @@
 // @test node-only: reads and writes checkpoint files (node:fs)
+// @test once: checkpoint files
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import {existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';

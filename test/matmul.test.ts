@@ -14,7 +14,7 @@ const cases: [number[], number[]][] = [
 for (const variant of ['auto', 'tiled', 'vec4', 'reg'] as const) for (const [sa, sb] of cases) {
   const K = sa[sa.length - 1];
   t(`matmul[${variant}] ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => withMatmul(variant, () => checkOp({
-    name: 'matmul', inputs: [R.randomNd(sa, 21), R.randomNd(sb, 22)],
+    name: 'matmul', refKey: '', inputs: [R.randomNd(sa, 21), R.randomNd(sb, 22)],
     gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b),
     refGrad: sa.length === 2 && sb.length === 2 ? ([a, b], up) => R.matmulGrad(a, b, up) : undefined,
     atol: 2e-6 * K + 1e-5, sample: 40, gatol: 2e-5 * K + 1e-4,
@@ -37,7 +37,7 @@ for (const variant of ['tiled', 'vec4'] as const) {
 for (const variant of ['auto', 'tiled', 'reg'] as const) {
   for (const [rows, inp, out] of [[5, 12, 7], [33, 64, 10], [1, 4, 1], [9, 20, 13]]) {
     t(`matmul[${variant}] A @ B^T via linear [${rows},${inp}] x [${out},${inp}]^T (K % 4 == 0: the nt_vec4 kernel)`, () => withMatmul(variant, () => checkOp({
-      name: 'linear nt', inputs: [R.randomNd([rows, inp], 27), R.randomNd([out, inp], 28)],
+      name: 'linear nt', refKey: '', inputs: [R.randomNd([rows, inp], 27), R.randomNd([out, inp], 28)],
       gpu: ([x, w]) => wt.linear(x, w), ref: ([x, w]) => R.matmul(x, R.transpose2(w)), atol: 2e-6 * inp + 1e-5, gatol: 2e-5 * inp + 1e-4,
     })));
   }
@@ -84,7 +84,7 @@ t('matmul shape errors name both shapes', () => {
     const K = sa[sa.length - 1];
     const name = typeof tile === 'string' ? tile : wt.tileName(tile);
     t(`matmul[tile ${name}] ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => withTile(tile, () => checkOp({
-      name: 'matmul', inputs: [R.randomNd(sa, 41), R.randomNd(sb, 42)],
+      name: 'matmul', refKey: '', inputs: [R.randomNd(sa, 41), R.randomNd(sb, 42)],
       gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b),
       refGrad: sa.length === 2 && sb.length === 2 ? ([a, b], up) => R.matmulGrad(a, b, up) : undefined,
       atol: 2e-6 * K + 1e-5, sample: 40, gatol: 2e-5 * K + 1e-4,
@@ -96,7 +96,7 @@ t('matmul shape errors name both shapes', () => {
     for (const relu of [false, true]) {
       const op = relu ? 'linearRelu' : 'linear';
       t(`${op}[tile ${wt.tileName(tile)}] x[${rows},${inp}] w[${out},${inp}] + b`, () => withTile(tile, () => checkOp({
-        name: op, inputs: [R.randomNd([rows, inp], 34), R.randomNd([out, inp], 35), R.randomNd([out], 36)],
+        name: op, refKey: '', inputs: [R.randomNd([rows, inp], 34), R.randomNd([out, inp], 35), R.randomNd([out], 36)],
         gpu: ([x, w, b]) => (relu ? wt.linearRelu : wt.linear)(x, w, b),
         ref: ([x, w, b]) => R.zip([R.matmul(x, R.transpose2(w)), b], (u, v) => (relu ? Math.max(u + v, 0) : u + v)),
         atol: 2e-6 * inp + 1e-5, sample: 40, gatol: 2e-5 * Math.max(inp, rows) + 1e-4,

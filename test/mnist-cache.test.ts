@@ -1,4 +1,5 @@
 // @test node-only: the on-disk dataset cache (node:fs)
+// @test once: the on-disk dataset cache
 // The dataset cache: where it lives, and that the chunked number scanner reads the package JSON exactly as
 // JSON.parse does (pixels stored as round(v * 255), as the cache always held them).
 import {suite} from 'uvu';

@@ -1,4 +1,5 @@
 // @test node-only: runs the page server as a child process and sends it raw HTTP over node:net
+// @test once: the page server in a child process
 // `serve` (npm run serve, webgpu-transfer serve): its flags fail as every command's do (one line, exit 2), and no
 // request stops the page server: a malformed target gets 400, a failed dataset load 500, a fuzz of request paths
 // only ever gets an answer from a fixed set of statuses, and the page is still served afterwards. The server runs

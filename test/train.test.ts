@@ -1,4 +1,5 @@
 // @test node-only: Trainer, checkpoints and datasets on disk (node:fs)
+// @test once: the training loop, checkpoints and sinks: adapter-independent logic
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import {mkdtempSync, readFileSync} from 'node:fs';

@@ -1,4 +1,5 @@
 // @test node-only: transfer runs with file sinks and child processes
+// @test once: checkpoint resume and the experiment command, mostly child processes
 // Transfer in Node: exact resume through safetensors checkpoints, and the experiment command end to end (a run
 // writes its tables, raw runs and charts under --out, and a rerun reuses finished runs; flags: experiments.test).
 import {existsSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs';

@@ -1,5 +1,6 @@
 // Every test/*.test.ts, found at build time (scripts/build.mjs), ordered by their `// @test order` markers;
-// nodeOnly: marked `// @test node-only`, kept out of the browser suite.
+// nodeOnly: marked `// @test node-only`, kept out of the browser suite; once: marked `// @test once`,
+// adapter-independent, run in npm test's first adapter pass only.
 declare module 'virtual:test-files' {
-  export const testFiles: {name: string; nodeOnly: boolean; order: number; load: () => Promise<unknown>}[];
+  export const testFiles: {name: string; nodeOnly: boolean; order: number; once: boolean; load: () => Promise<unknown>}[];
 }

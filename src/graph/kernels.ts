@@ -592,10 +592,13 @@ export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
   return Math.min(g.KH, rows > 0 ? rows : Math.max(1, Math.floor(64 / (g.KW * t.groups))));
 }
 
+/** The longest row segment (floats) a weight tile holds on SwiftShader (hoistedPixels). */
+export const SWIFTSHADER_WEIGHT_SEGMENT = 20;
+
 /**
  * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8 (and 12 for an input
  * gradient over rows of 12s; 12, 24 or the whole row up to 24 for a forward on CPU adapters), the one with the
- * fewest loads per row (a tile that names its pixels keeps them). Each step of P pixels loads a (P - 1) * stride + KW
+ * fewest loads per row (a tile that names its pixels keeps them, within SwiftShader's weight-tile limit). Each step of P pixels loads a (P - 1) * stride + KW
  * segment and, besides it, KW * groups weight vec4s (forward, input gradient) or P * groups dy vec4s (weight
  * gradient). Where the launcher says the segments start 4-aligned (`aligned`) and
  * kernelPrefs.convSegments4 allows, a P that is a multiple of 4 loads its segment as vec4s (ConvTile.segments4),
@@ -622,7 +625,12 @@ export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: nu
   // CapsNet 9x9 first layers level).
   const candidates = pass === 'weight' && onCompatCpu() ? [4]
     : pass === 'input' && width % 12 === 0 ? [8, 6, 4, 12] : [8, 6, 4, ...wide];
-  const pixels = t.pixels > 0 ? t.pixels : candidates.reduce((best, p) => (loads(p) < loads(best) ? p : best));
+  const chosen = t.pixels > 0 ? t.pixels : candidates.reduce((best, p) => (loads(p) < loads(best) ? p : best));
+  // SwiftShader compiles a weight tile holding a row segment over 20 floats in seconds to minutes (steeply more per
+  // float), so there it takes fewer pixels, forced tiles too: the adapter's limit, like a binding size.
+  const held = (p: number) => (p - 1) * stride + kw;
+  const pixels = pass === 'weight' && rt().ctx.report.architecture === 'swiftshader' && held(chosen) > SWIFTSHADER_WEIGHT_SEGMENT
+    ? Math.max(1, ...[6, 5, 4, 3, 2].filter((p) => p < chosen && held(p) <= SWIFTSHADER_WEIGHT_SEGMENT)) : chosen;
   return {...t, pixels, segments4: vec && pixels % 4 === 0};
 }
 

@@ -24,6 +24,50 @@ export interface OpCase {
    * gradients are checked against it on every element, and it is checked against the finite differences.
    */
   refGrad?: (xs: Nd[], R: Nd) => (Nd | null)[];
+  /**
+   * Cases that check the same op on the same inputs under several kernel variants share a key: their float64
+   * references and finite differences (most of a case's CPU time) are computed once. The key must name everything
+   * the references depend on besides the inputs (strides, padding, ...); the inputs are hashed into it.
+   */
+  refKey?: string;
+}
+
+interface References { expected: Nd; grads: Map<number, {fd: Float64Array; idx?: number[]; exact?: Nd | null}> }
+const referenceCache = new Map<string, References>();
+const fingerprint = (xs: Nd[]) => xs.map((x) => {
+  let h = 2166136261;
+  for (let i = 0; i < x.data.length; i++) h = Math.imul(h ^ Math.round(x.data[i] * 1e6), 16777619);
+  return `${x.shape.join('x')}:${(h >>> 0).toString(16)}`;
+}).join(',');
+
+/** The float64 references of a case: computed, checked against each other, and kept under c.refKey. */
+function references(c: OpCase, gradOf: number[]): References {
+  const key = c.refKey === undefined ? undefined : `${c.name}|${c.refKey}|${fingerprint(c.inputs)}|${gradOf}|${c.sample}`;
+  const hit = key === undefined ? undefined : referenceCache.get(key);
+  if (hit) return hit;
+  const expected = c.ref(c.inputs);
+  const grads: References['grads'] = new Map();
+  const r: References = {expected, grads};
+  if (gradOf.length) {
+    const Rv = randomNd(expected.shape, 99);
+    const refLoss = (xs: Nd[]) => { const y = c.ref(xs); let s = 0; for (let i = 0; i < y.data.length; i++) s += y.data[i] * Rv.data[i]; return s; };
+    const analytic = c.refGrad?.(c.inputs, Rv);
+    for (const i of gradOf) {
+      const n = size(c.inputs[i].shape);
+      const idx = c.sample && n > c.sample ? Array.from({length: c.sample}, (_, k) => Math.floor((k * 7919 + 13) % n)) : undefined;
+      const fd = finiteDiff(refLoss, c.inputs.map((x) => nd(x.shape, x.data)), i, idx);
+      const exact = analytic?.[i];
+      if (exact) {
+        // The two references must agree closely (float64 both): guards the references themselves.
+        const ex = idx ? idx.map((k) => exact.data[k]) : Array.from(exact.data);
+        const rr = closeness(fd, ex, 1e-6, 1e-5);
+        assert.ok(rr.ok, `${c.name} input ${i}: analytic reference disagrees with finite differences: ${rr.msg}`);
+      }
+      grads.set(i, {fd, idx, exact});
+    }
+  }
+  if (key !== undefined) referenceCache.set(key, r);
+  return r;
 }
 
 export const toTensor = (x: Nd, dtype: 'f32' | 'i32' = 'f32', requiresGrad = false) =>
@@ -34,41 +78,29 @@ export async function checkOp(c: OpCase): Promise<void> {
   const gradOf = c.gradOf ?? c.inputs.map((_, i) => i).filter((i) => !ints.has(i));
   const ts = c.inputs.map((x, i) => toTensor(x, ints.has(i) ? 'i32' : 'f32', gradOf.includes(i)));
   const out = c.gpu(ts);
-  const expected = c.ref(c.inputs);
+  const refs = references(c, gradOf);
+  const expected = refs.expected;
   assert.equal(out.shape, expected.shape, `${c.name}: output shape`);
   const got = await out.data();
   const fwd = closeness(got, expected.data, c.atol ?? 1e-5, c.rtol ?? 1e-4);
   assert.ok(fwd.ok, `${c.name} forward: ${fwd.msg}`);
   if (!gradOf.length) { ts.forEach((t) => t.dispose()); out.dispose(); return; }
 
-  const R = randomNd(expected.shape, 99);
-  const rT = toTensor(R);
+  const rT = toTensor(randomNd(expected.shape, 99));
   const loss = wt.sum(wt.mul(out, rT));
   loss.backward();
-  const refLoss = (xs: Nd[]) => { const y = c.ref(xs); let s = 0; for (let i = 0; i < y.data.length; i++) s += y.data[i] * R.data[i]; return s; };
-  const analytic = c.refGrad?.(c.inputs, R);
   for (const i of gradOf) {
     const g = ts[i].grad;
     assert.ok(g, `${c.name}: input ${i} got no gradient`);
     const all = await g!.data();
-    const exact = analytic?.[i];
+    const {fd, idx, exact} = refs.grads.get(i)!;
     if (exact) {
       const ra = closeness(all, exact.data, c.gatol ?? 1e-4, c.grtol ?? 1e-3);
       assert.ok(ra.ok, `${c.name} gradient of input ${i} vs the analytic reference: ${ra.msg}`);
     }
-    const n = size(c.inputs[i].shape);
-    let idx: number[] | undefined;
-    if (c.sample && n > c.sample) { idx = Array.from({length: c.sample}, (_, k) => Math.floor((k * 7919 + 13) % n)); }
-    const fd = finiteDiff(refLoss, c.inputs.map((x) => nd(x.shape, x.data)), i, idx);
     const mine = idx ? idx.map((k) => all[k]) : Array.from(all);
     const r = closeness(mine, fd, c.gatol ?? 1e-4, c.grtol ?? 1e-3);
     assert.ok(r.ok, `${c.name} gradient of input ${i} vs finite differences: ${r.msg}`);
-    if (exact) {
-      // The two references must agree closely (float64 both): guards the references themselves.
-      const ex = idx ? idx.map((k) => exact.data[k]) : Array.from(exact.data);
-      const rr = closeness(fd, ex, 1e-6, 1e-5);
-      assert.ok(rr.ok, `${c.name} input ${i}: analytic reference disagrees with finite differences: ${rr.msg}`);
-    }
   }
   for (const t of ts) { t.grad?.dispose(); t.dispose(); }
 }

@@ -39,7 +39,7 @@ const testFilesPlugin = (browser) => ({
   },
 });
 // test/lib/device-probe.ts runs in a child process of the suite.
-const nodeEntries = ['test/lib/device-probe.ts', ...list('test'), ...list('demos'), ...list('bench'), ...list('src/cli')];
+const nodeEntries = ['test/lib/device-probe.ts', ...list('test'), ...list('demos'), ...list('bench'), ...list('apps/cli')];
 const external = ['webgpu', 'playwright-core', '@tensorflow/*', 'mnist', 'fashion-mnist', 'esbuild', 'vega', 'vega-lite',
   '@resvg/resvg-js'];
 const common = {bundle: true, format: 'esm', sourcemap: 'linked', loader: {'.wgsl': 'text'}, logLevel: 'warning'};
@@ -75,7 +75,7 @@ const lib = {...common, splitting: true, chunkNames: 'chunks/[name]-[hash]', min
 await build({
   ...lib, outdir: 'dist/lib/node', platform: 'node', target: 'node20', packages: 'external',
   entryPoints: {index: 'src/node.ts', nn: 'src/nn/index.ts', transfer: 'src/transfer/index.ts', train: 'src/train/node.ts',
-    capsnet: 'src/capsnet/index.ts', cli: 'src/cli/main.ts'},
+    capsnet: 'src/capsnet/index.ts', cli: 'apps/cli/main.ts'},
 });
 // The browser build may import nothing: a Node module reaching it is a build error here, not a user's.
 await build({

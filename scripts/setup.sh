@@ -23,4 +23,4 @@ fi
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
 npm run --silent build
-node dist/src/cli/main.js adapters || true
+node dist/apps/cli/main.js adapters || true

@@ -1,4 +1,4 @@
-// How the photo MNIST-M's crop magnification (src/experiments/dann.ts, PHOTO_SCALE) was chosen: for each candidate
+// How the photo MNIST-M's crop magnification (apps/experiments/dann.ts, PHOTO_SCALE) was chosen: for each candidate
 // `photoScale`, the DANN experiment's source-only arm (its network, width, steps, batch, normalisation, data and
 // seed 0) is trained on binarised MNIST and scored on the target's *validation* split (50 labelled target training
 // images per class, held out of both domains' training sets). The test split is never read. It ran on the `mnist`

@@ -10,7 +10,7 @@ import {CapsNet, CAPSNET_PAPER, capsNetClassifierParameters, capsuleLengths, cap
 import {checkOp, expectClose, toTensor} from './lib/check.js';
 import * as C from './lib/capsule-reference.js';
 import * as R from './lib/reference.js';
-import {buildModel, lossesFor} from '../src/cli/models.js';
+import {buildModel, lossesFor} from '../apps/cli/models.js';
 import {mirrored, shifted} from '../src/data/domains.js';
 
 const t = suite('capsnet');

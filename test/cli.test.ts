@@ -18,7 +18,7 @@ import {
 
 const t = suite('cli');
 const dir = mkdtempSync(join(tmpdir(), 'wgt-cli-'));
-const CLI = 'dist/src/cli/main.js';
+const CLI = 'dist/apps/cli/main.js';
 const TINY = ['--steps', '3', '--batch', '16', '--per-class', '5', '--progress', 'lines'];
 
 interface Ran { status: number | null; stdout: string; stderr: string }

@@ -13,13 +13,13 @@ import * as assert from 'uvu/assert';
 import {loadMnist, type ImageSet} from '../src/data/mnist.js';
 import {subset, toRgb} from '../src/data/split.js';
 import {inverted} from '../src/data/domains.js';
-import {RunLog} from '../src/experiments/output.js';
-import {dannExperiment, type DannExperimentData, type DannExperimentOptions} from '../src/experiments/dann.js';
-import {capsnetExperiment, type CapsNetExperimentOptions} from '../src/experiments/capsnet.js';
+import {RunLog} from '../apps/experiments/output.js';
+import {dannExperiment, type DannExperimentData, type DannExperimentOptions} from '../apps/experiments/dann.js';
+import {capsnetExperiment, type CapsNetExperimentOptions} from '../apps/experiments/capsnet.js';
 import {mulberry32} from '../src/rng.js';
 
 const t = suite('experiments');
-const CLI = 'dist/src/cli/main.js';
+const CLI = 'dist/apps/cli/main.js';
 
 interface Ran { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 /** Runs the CLI; `kill` (signal, ms) interrupts it after that delay. */

@@ -12,10 +12,10 @@ import {connect} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {spawn, type ChildProcess} from 'node:child_process';
-import {requestPath} from '../src/cli/server.js';
+import {requestPath} from '../apps/cli/server.js';
 
 const t = suite('serve: flags, and a page server no request can stop');
-const SERVE = ['dist/src/cli/serve.js'], MAIN_SERVE = ['dist/src/cli/main.js', 'serve'];
+const SERVE = ['dist/apps/cli/serve.js'], MAIN_SERVE = ['dist/apps/cli/main.js', 'serve'];
 
 interface Ran { status: number | null; stdout: string; stderr: string }
 const run = (args: string[]) => new Promise<Ran>((done) => {

@@ -12,8 +12,8 @@ import {DataLoader} from '../src/data/loader.js';
 import {TrainingLoop} from '../src/train/loop.js';
 import {FileCheckpointStore} from '../src/train/sinks/node.js';
 import {Conservative} from '../src/transfer/index.js';
-import {dannExperimentData} from '../src/experiments/dann.js';
-import {capsData} from '../src/experiments/capsnet.js';
+import {dannExperimentData} from '../apps/experiments/dann.js';
+import {capsData} from '../apps/experiments/capsnet.js';
 import {expectClose} from './lib/check.js';
 import {mlp, tinySet} from './transfer.test.js';
 
@@ -41,7 +41,7 @@ t('resume: a conservative run with a ramp continues exactly (optimizer, data ord
   expectClose(rest.w, full.w, 1e-6, 1e-5, 'weights after 8 steps');
 });
 
-const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], {encoding: 'utf8'});
+const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/apps/cli/main.js', ...args], {encoding: 'utf8'});
 
 t('dann experiment data: the validation digits are held out of the source set, and targets pair with their sources', () => {
   const d = dannExperimentData('inverted');

@@ -4,7 +4,7 @@ import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
 import {DataLoader} from '../src/data/loader.js';
-import type {ImageSet} from '../src/data/mnist.js';
+import type {ImageSet} from '../src/data/image-set.js';
 import {TrainingLoop} from '../src/train/loop.js';
 import {Conservative, FineTune, LayerTransfer, parameterLayers} from '../src/transfer/index.js';
 import {expectClose} from './lib/check.js';

@@ -5,7 +5,7 @@
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
-import type {ImageSet} from '../src/data/mnist.js';
+import type {ImageSet} from '../src/data/image-set.js';
 import {TrainingLoop} from '../src/train/loop.js';
 import {Dann, dannLambda, dannLr, MultiTask, sharedTrunk} from '../src/transfer/index.js';
 import {covariance, domainGap, jacobiEigen, pca, topEigen} from '../src/analysis/pca.js';

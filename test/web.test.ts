@@ -11,7 +11,7 @@ import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {spawnSync} from 'node:child_process';
 import {findChromium} from './lib/chromium.js';
-import {startPageServer} from '../src/cli/server.js';
+import {startPageServer} from '../apps/cli/server.js';
 import {decodeSafetensors} from '../src/io/safetensors.js';
 
 const t = suite('web page (headless Chromium)');
@@ -140,7 +140,7 @@ maybe('train, stop, resume, transfer, save and load in the page', async () => {
 
     // A checkpoint trained in Node loads in the page and scores the same on the same test split.
     const out = join(dir, 'node-run');
-    const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], {encoding: 'utf8', env: {...process.env, WGT_BACKEND: 'llvmpipe'}});
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/apps/cli/main.js', ...args], {encoding: 'utf8', env: {...process.env, WGT_BACKEND: 'llvmpipe'}});
     const trained = cli('train', '--dataset', 'mnist', '--steps', '40', '--out', out, '--progress', 'none');
     assert.is(trained.status, 0, trained.stderr);
     const evalNode = cli('eval', '--checkpoint', join(out, 'model.safetensors'));

@@ -5,11 +5,10 @@
 import * as vega from 'vega';
 import {compile, type TopLevelSpec} from 'vega-lite';
 import * as wt from '../../src/index.js';
-import {decodeImageSet} from '../../src/data/binary.js';
-import {inverted, mnistM, noisy, rotated} from '../../src/data/domains.js';
+import {fetchDataset} from '../../src/data/fetch.js';
 import {DataLoader, perClass} from '../../src/data/loader.js';
-import type {ImageSet} from '../../src/data/mnist.js';
-import {selectClasses, subset, toRgb, trainTestSplit} from '../../src/data/split.js';
+import type {ImageSet} from '../../src/data/image-set.js';
+import {selectClasses, subset, toRgb} from '../../src/data/split.js';
 import {evaluate} from '../../src/train/evaluate.js';
 import {TrainingLoop} from '../../src/train/loop.js';
 import type {Sink, Strategy} from '../../src/train/strategy.js';
@@ -55,33 +54,9 @@ const lossChart = new LiveChart($('lossChart'), lineSpec('Training loss', 'loss'
 const accChart = new LiveChart($('accChart'), lineSpec('Accuracy', 'accuracy', '.0%'));
 const pcaChart = new LiveChart($('pcaChart'), pcaSpec);
 
-// ---------------- data: the same npm-package images as Node, fetched from the server as WGT1 binaries ----------------
-const fetched = new Map<string, Promise<ImageSet>>();
-function fetchSet(name: 'mnist' | 'fashion-mnist'): Promise<ImageSet> {
-  if (!fetched.has(name)) {
-    fetched.set(name, fetch(`./data/${name}.bin`).then(async (r) => {
-      if (!r.ok) throw new Error(`could not load ${name} from the server (${r.status})`);
-      return decodeImageSet(new Uint8Array(await r.arrayBuffer()), `${name}.bin`);
-    }));
-  }
-  return fetched.get(name)!;
-}
-
+// ---------------- data: the same recipes and npm-package images as Node, the raw sets fetched from the server ----------------
 /** The named dataset with the Node side's split (MNIST 8,000 / 2,000, Fashion-MNIST 60,000 / 10,000, seed 0). */
-async function dataset(name: string): Promise<{train: ImageSet; test: ImageSet}> {
-  if (name === 'fashion-mnist') return trainTestSplit(await fetchSet('fashion-mnist'), 60000, 0);
-  const base = trainTestSplit(await fetchSet('mnist'), 8000, 0);
-  const both = (f: (s: ImageSet, split: 'train' | 'test') => ImageSet) => ({train: f(base.train, 'train'), test: f(base.test, 'test')});
-  switch (name) {
-    case 'mnist': return base;
-    case 'mnist-m': return both((s, split) => mnistM(s, {seed: 0, split}));
-    case 'mnist-m2': return both((s, split) => mnistM(s, {seed: 0, split, style: 'v2'}));
-    case 'mnist-inverted': return both((s) => inverted(s));
-    case 'mnist-rotated': return both((s) => rotated(s, 45));
-    case 'mnist-noisy': return {train: noisy(base.train, 0.3, 0), test: noisy(base.test, 0.3, 1)};
-    default: throw new Error(`unknown dataset '${name}'`);
-  }
-}
+const dataset = (name: string): Promise<{train: ImageSet; test: ImageSet}> => fetchDataset(name, {seed: 0});
 
 // ---------------- settings ----------------
 interface Settings { demo: string; dataset: string; labels: number; sourceSteps: number; k: number; steps: number; lr: number; batch: number }

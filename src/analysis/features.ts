@@ -5,7 +5,7 @@ import {noGrad, tidy} from '../graph/engine.js';
 import * as O from '../graph/ops.js';
 import type {Tensor} from '../graph/tensor.js';
 import type {Module} from '../nn/module.js';
-import type {ImageSet} from '../data/mnist.js';
+import type {ImageSet} from '../data/image-set.js';
 import type {Row} from './charts.js';
 
 /**

@@ -1,7 +1,7 @@
 // The compact binary form of an image set (the dataset cache, and what the web page fetches): a 16-byte header
 // ('WGT1', n, pixels per image, classes as little-endian uint32), n uint8 labels, n * pixels uint8 pixels.
 // Platform-free: Node reads it from the cache folder, a page from fetch(). Images are 28x28, one channel.
-import type {ImageSet} from './mnist.js';
+import type {ImageSet} from './image-set.js';
 
 export const BINARY_MAGIC = 'WGT1';
 

@@ -4,7 +4,7 @@
 //             train and test splits draw from separate texture pools), or crops of real photos are passed in
 //             (`photos`: the CIFAR-10 test photos of ./photos.ts for 'mnist-m-photo').
 //   inverted, rotated (by an angle), affineJitter (random rotation/scale/shear/shift), noisy (Gaussian).
-import type {ImageSet} from './mnist.js';
+import type {ImageSet} from './image-set.js';
 import {gaussian, mulberry32} from '../rng.js';
 
 const T1 = 64; // v1 texture size

@@ -1,6 +1,6 @@
 // Batches of an ImageSet: seeded shuffling per epoch, optional seeded random shifts (up to `shift` pixels,
 // as CapsNet training uses), fixed-size host buffers reused every batch, and a state for exact resume.
-import type {ImageSet} from './mnist.js';
+import type {ImageSet} from './image-set.js';
 import {shuffled} from './split.js';
 import {mulberry32} from '../rng.js';
 

@@ -9,12 +9,9 @@ import {createRequire} from 'node:module';
 import {homedir} from 'node:os';
 import {dirname, join} from 'node:path';
 
-export interface ImageSet {
-  /** [n, channels * height * width], values 0..1. */
-  images: Float32Array;
-  labels: Int32Array;
-  n: number; channels: number; height: number; width: number; classes: number;
-}
+import type {ImageSet} from './image-set.js';
+
+export type {ImageSet} from './image-set.js';
 
 interface Source { pkg: string; version: string; sub: string; scale: number; download: string }
 const SOURCES: Record<'mnist' | 'fashion-mnist', Source> = {

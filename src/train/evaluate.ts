@@ -4,7 +4,7 @@ import {noGrad, tidy} from '../graph/engine.js';
 import {compile} from '../graph/capture.js';
 import type {Module} from '../nn/module.js';
 import type {Tensor} from '../graph/tensor.js';
-import type {ImageSet} from '../data/mnist.js';
+import type {ImageSet} from '../data/image-set.js';
 
 export interface EvalResult { loss: number; accuracy: number; n: number; perClass: number[] }
 

@@ -7,4 +7,6 @@ export {evaluate, type EvalResult, type RowLoss} from './evaluate.js';
 export {DataLoader, perClass, type LoaderOptions, type LoaderState} from '../data/loader.js';
 export {shuffled, subset, trainTestSplit, selectClasses, toRgb, splitPerClass} from '../data/split.js';
 export {mnistM, mnistMPhoto, MNIST_M_PHOTO_SCALE, binarised, inverted, rotated, affineJitter, noisy, shifted, mirrored, type MnistMOptions, type JitterOptions, type ShiftOptions} from '../data/domains.js';
-export type {ImageSet} from '../data/mnist.js';
+export type {ImageSet} from '../data/image-set.js';
+export {DATASETS, makeDataset, rawSetsOf, type DatasetName, type DatasetOptions, type RawSet, type Split} from '../data/recipes.js';
+export {fetchDataset, fetchRawSet} from '../data/fetch.js';

@@ -6,7 +6,7 @@ export {
   type TrainPosition,
 } from './checkpoint.js';
 export {ConsoleSink, JsonlSink, FileCheckpointStore, type ProgressMode} from './sinks/node.js';
-export {loadDataset, DATASETS, type DatasetName, type DatasetOptions, type Split} from '../data/datasets.js';
+export {loadDataset, loadRawSet} from '../data/datasets.js';
 export {loadMnist, loadMnistFull, loadFashionMnist, datasetCacheDir} from '../data/mnist.js';
 export {loadCifar10Photos, photosFromSprite} from '../data/photos.js';
 export {gridPng, writeGridPng} from '../data/png.js';

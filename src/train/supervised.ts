@@ -7,7 +7,7 @@ import type {Module} from '../nn/module.js';
 import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
 import type {LRSchedule} from '../optim/schedules.js';
 import type {DataLoader, LoaderState} from '../data/loader.js';
-import type {ImageSet} from '../data/mnist.js';
+import type {ImageSet} from '../data/image-set.js';
 import {evaluate, type EvalResult, type RowLoss} from './evaluate.js';
 import type {Metrics, StepOutputs, Strategy} from './strategy.js';
 

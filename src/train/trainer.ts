@@ -4,7 +4,7 @@ import type {Module} from '../nn/module.js';
 import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
 import type {LRSchedule} from '../optim/schedules.js';
 import type {DataLoader} from '../data/loader.js';
-import type {ImageSet} from '../data/mnist.js';
+import type {ImageSet} from '../data/image-set.js';
 import type {EvalResult, RowLoss} from './evaluate.js';
 import {TrainingLoop} from './loop.js';
 import {Supervised, type SupervisedLoss} from './supervised.js';

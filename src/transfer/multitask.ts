@@ -25,7 +25,7 @@ import {Adam} from '../optim/adam.js';
 import {SGD} from '../optim/sgd.js';
 import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
 import {DataLoader, type LoaderState} from '../data/loader.js';
-import type {ImageSet} from '../data/mnist.js';
+import type {ImageSet} from '../data/image-set.js';
 import {evaluate} from '../train/evaluate.js';
 import type {Metrics, StepOutputs, Strategy} from '../train/strategy.js';
 import {checkNumber} from './finetune.js';

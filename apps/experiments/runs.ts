@@ -3,16 +3,16 @@
 // split (choosing hyper-parameters) or the test split (reported figures); plus the cached source models.
 import {existsSync} from 'node:fs';
 import {join} from 'node:path';
-import type {Module} from '../nn/module.js';
-import {Adam} from '../optim/adam.js';
-import {CosineLR} from '../optim/schedules.js';
-import {DataLoader} from '../data/loader.js';
-import {evaluate} from '../train/evaluate.js';
-import {TrainingLoop} from '../train/loop.js';
-import {Supervised} from '../train/supervised.js';
-import type {Strategy} from '../train/strategy.js';
-import {loadModel, saveModel} from '../train/checkpoint.js';
-import {Conservative, FineTune, LayerTransfer, type LayerSelection} from '../transfer/index.js';
+import type {Module} from '../../src/nn/module.js';
+import {Adam} from '../../src/optim/adam.js';
+import {CosineLR} from '../../src/optim/schedules.js';
+import {DataLoader} from '../../src/data/loader.js';
+import {evaluate} from '../../src/train/evaluate.js';
+import {TrainingLoop} from '../../src/train/loop.js';
+import {Supervised} from '../../src/train/supervised.js';
+import type {Strategy} from '../../src/train/strategy.js';
+import {loadModel, saveModel} from '../../src/train/checkpoint.js';
+import {Conservative, FineTune, LayerTransfer, type LayerSelection} from '../../src/transfer/index.js';
 import {buildModel, drawLabels, type Situation} from './situations.js';
 import {keyedName} from './output.js';
 

@@ -6,8 +6,8 @@ import {createHash} from 'node:crypto';
 import {existsSync, readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import type {TopLevelSpec} from 'vega-lite';
-import {toSvg} from '../analysis/charts.js';
-import {cleanStaleTemps, ensureDir, writeFileAtomic} from '../io/files.js';
+import {toSvg} from '../../src/analysis/charts.js';
+import {cleanStaleTemps, ensureDir, writeFileAtomic} from '../../src/io/files.js';
 
 /** A run's key: its settings as JSON, as stored in runs.jsonl. */
 export const runKey = (spec: unknown): string => JSON.stringify(spec);

@@ -1,12 +1,12 @@
 // `webgpu-transfer experiment <name> [flags]`: the transfer experiments. Each writes results/<name>/: README.md
 // (Markdown tables, mean +- std over seeds), results.json (every run), runs.jsonl (finished runs, reused when the
 // experiment is run again, so an interrupted experiment continues), and charts as SVG, PNG and Vega-Lite JSON.
-// Each experiment declares its own flag table (src/cli/flags.ts): a flag it does not use, a list where one value
+// Each experiment declares its own flag table (apps/cli/flags.ts): a flag it does not use, a list where one value
 // belongs, a repeated flag or list item, and a bad value are refused before the device starts or data loads.
 import {existsSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
-import * as wt from '../index.js';
-import {lockFolder} from '../io/files.js';
+import * as wt from '../../src/index.js';
+import {lockFolder} from '../../src/io/files.js';
 import {METHODS, transferMethods} from '../experiments/transfer-methods.js';
 import {transferability} from '../experiments/transferability.js';
 import {SITUATIONS} from '../experiments/situations.js';

@@ -7,13 +7,12 @@ import type {Duplex} from 'node:stream';
 import {existsSync, readFileSync, realpathSync, statSync} from 'node:fs';
 import {dirname, extname, join, resolve, sep} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {loadFashionMnist, loadMnist, type ImageSet} from '../data/mnist.js';
-import {encodeImageSet} from '../data/binary.js';
+import {isRawSet, loadRawSet} from '../../src/data/datasets.js';
+import {encodeImageSet} from '../../src/data/binary.js';
 import {flag, int, type CommandSpec} from './flags.js';
 
 const TYPES: Record<string, string> = {'.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.map': 'application/json',
   '.json': 'application/json', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml', '.bin': 'application/octet-stream'};
-const DATASETS: Record<string, () => ImageSet> = {mnist: loadMnist, 'fashion-mnist': loadFashionMnist};
 /** Longer request paths are refused (414): no file of the page has a name near this long. */
 const MAX_PATH = 2048;
 
@@ -63,13 +62,13 @@ export async function startPageServer(root: string, port = 0): Promise<PageServe
     const target = requestPath(req.url ?? '/');
     if (!('path' in target)) return answer(res, target.status, target.reason);
     const {path} = target;
-    const ds = /^\/data\/([a-z-]+)\.bin$/.exec(path);
+    const ds = /^\/data\/([a-z0-9-]+)\.bin$/.exec(path);
     if (ds) {
-      const name = ds[1], load = Object.hasOwn(DATASETS, name) ? DATASETS[name] : undefined;
-      if (!load) return answer(res, 404, 'no such dataset');
+      const name = ds[1];
+      if (!isRawSet(name)) return answer(res, 404, 'no such dataset');
       let bytes = data.get(name);
       if (!bytes) {
-        try { bytes = encodeImageSet(load()); } catch (e) {
+        try { bytes = encodeImageSet(loadRawSet(name)!); } catch (e) {
           console.error(`webgpu-transfer: serve: ${path}: ${oneLine(e)}`);
           return answer(res, 500, `could not load the dataset ${name}: ${oneLine(e)}`);
         }
@@ -121,7 +120,7 @@ export const SERVE: CommandSpec = {
 
 /** Starts the page server on `port` and prints its address; the server then keeps the process alive. */
 export async function servePage(port = 8080): Promise<void> {
-  // dist/src/cli/{main,serve}.js and dist/lib/node/cli.js -> dist/web
+  // dist/apps/cli/{main,serve}.js and dist/lib/node/cli.js -> dist/web
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
   let s: PageServer;
   try { s = await startPageServer(root, port); } catch (e) {

@@ -5,17 +5,17 @@
 import {existsSync, readFileSync, unlinkSync} from 'node:fs';
 import {dirname, extname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import * as wt from '../index.js';
-import {DATASETS, loadDataset} from '../data/datasets.js';
-import type {ImageSet} from '../data/mnist.js';
-import {DataLoader} from '../data/loader.js';
-import {writeGridPng} from '../data/png.js';
-import {Trainer} from '../train/trainer.js';
-import {evaluate} from '../train/evaluate.js';
+import * as wt from '../../src/index.js';
+import {DATASETS, loadDataset} from '../../src/data/datasets.js';
+import type {ImageSet} from '../../src/data/image-set.js';
+import {DataLoader} from '../../src/data/loader.js';
+import {writeGridPng} from '../../src/data/png.js';
+import {Trainer} from '../../src/train/trainer.js';
+import {evaluate} from '../../src/train/evaluate.js';
 import {
   loadModel, pendingTrainStatePath, readCheckpointInfo, trainStatePath, type CheckpointInfo,
-} from '../train/checkpoint.js';
-import {checkWritableDir, lockFolder} from '../io/files.js';
+} from '../../src/train/checkpoint.js';
+import {checkWritableDir, lockFolder} from '../../src/io/files.js';
 import {buildModel, lossesFor, MODELS} from './models.js';
 import {runExperimentCommand} from './experiment.js';
 import {
@@ -108,7 +108,7 @@ ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(11)}${c.about}`).join('
 environment: WGT_BACKEND=auto|swiftshader|llvmpipe|vulkan, WGT_FAST=1 (Dawn speed toggles)`;
 
 function version(): string {
-  // dist/src/cli/main.js or src/cli/main.ts: the package.json of this package is the first one above.
+  // dist/apps/cli/main.js or apps/cli/main.ts: the package.json of this package is the first one above.
   for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
     const p = join(d, 'package.json');
     if (existsSync(p)) {
@@ -349,7 +349,7 @@ const [cmd, ...rest] = process.argv.slice(2);
 if (!cmd || cmd === '--help' || cmd === '-h') { console.log(MAIN_HELP); process.exit(0); }
 if (cmd === '--version' || cmd === '-v') { console.log(version()); process.exit(0); }
 if (cmd === 'experiment') {
-  // The experiments parse their own flags (src/cli/experiment.ts).
+  // The experiments parse their own flags (apps/cli/experiment.ts).
   try { await runExperimentCommand(rest); } catch (e) { fail((e as Error).message.replace(/^webgpu-transfer: /, '')); }
   wt.shutdown();
   process.exit(0);

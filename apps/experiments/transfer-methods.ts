@@ -5,7 +5,7 @@
 // selection draw (seed 100) at a few-label and a many-label count; the test split is read only by the final runs.
 import {mkdirSync} from 'node:fs';
 import {join} from 'node:path';
-import {lineChart, meanStd, type Row} from '../analysis/charts.js';
+import {lineChart, meanStd, type Row} from '../../src/analysis/charts.js';
 import {markdownTable, pct, pm, RunLog, writeChart, writeTextAtomic} from './output.js';
 import {describeHyper, METHOD_TITLES, METHODS, runOne, sourceModel, type Hyper, type Method, type RunResult} from './runs.js';
 import {situation, VAL_PER_CLASS, type Situation} from './situations.js';

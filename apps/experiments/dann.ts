@@ -8,19 +8,19 @@
 // after DANN with the numbers behind it (a fresh linear domain probe, distance between domain means).
 import {mkdirSync, existsSync} from 'node:fs';
 import {join} from 'node:path';
-import {manualSeed} from '../nn/layers.js';
-import type {ImageSet} from '../data/mnist.js';
-import {loadMnist, loadMnistFull} from '../data/mnist.js';
-import {loadCifar10Photos} from '../data/photos.js';
-import {splitPerClass, subset, toRgb, trainTestSplit} from '../data/split.js';
-import {binarised, inverted, mnistM, mnistMPhoto, MNIST_M_PHOTO_SCALE, rotated} from '../data/domains.js';
-import {evaluate} from '../train/evaluate.js';
-import {TrainingLoop} from '../train/loop.js';
-import {loadModel, saveModel} from '../train/checkpoint.js';
-import {Dann, DannNet, dannMnistModel} from '../transfer/dann.js';
-import {lineChart, meanStd, type Row} from '../analysis/charts.js';
-import {domainGap, pca, type DomainGap} from '../analysis/pca.js';
-import {featuresAt, gpuCovariance, projectionChart} from '../analysis/features.js';
+import {manualSeed} from '../../src/nn/layers.js';
+import type {ImageSet} from '../../src/data/image-set.js';
+import {loadMnist, loadMnistFull} from '../../src/data/mnist.js';
+import {loadCifar10Photos} from '../../src/data/photos.js';
+import {splitPerClass, subset, toRgb, trainTestSplit} from '../../src/data/split.js';
+import {binarised, inverted, mnistM, mnistMPhoto, MNIST_M_PHOTO_SCALE, rotated} from '../../src/data/domains.js';
+import {evaluate} from '../../src/train/evaluate.js';
+import {TrainingLoop} from '../../src/train/loop.js';
+import {loadModel, saveModel} from '../../src/train/checkpoint.js';
+import {Dann, DannNet, dannMnistModel} from '../../src/transfer/dann.js';
+import {lineChart, meanStd, type Row} from '../../src/analysis/charts.js';
+import {domainGap, pca, type DomainGap} from '../../src/analysis/pca.js';
+import {featuresAt, gpuCovariance, projectionChart} from '../../src/analysis/features.js';
 import {derived, fileHash, keyedName, markdownTable, pct, pm, RunLog, writeChart, writeTextAtomic} from './output.js';
 
 export const SHIFTS = ['mnist-m2', 'mnist-m2-ref', 'mnist-m-photo', 'rotated', 'inverted'] as const;

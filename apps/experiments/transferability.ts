@@ -3,8 +3,8 @@
 // above; k = 1 .. L-1 (the head is task-specific), against training from scratch, over seeds.
 import {mkdirSync} from 'node:fs';
 import {join} from 'node:path';
-import {lineChart, meanStd, type Row} from '../analysis/charts.js';
-import {parameterLayers} from '../transfer/layers.js';
+import {lineChart, meanStd, type Row} from '../../src/analysis/charts.js';
+import {parameterLayers} from '../../src/transfer/layers.js';
 import {markdownTable, pct, pm, RunLog, writeChart, writeTextAtomic} from './output.js';
 import {runOne, sourceModel, type RunResult} from './runs.js';
 import {situation} from './situations.js';

@@ -6,13 +6,13 @@
 // at Adam 0.025), not tuned: nothing looks at the test splits except the reported figures.
 import {mkdirSync} from 'node:fs';
 import {join} from 'node:path';
-import {leNet5, Linear, manualSeed} from '../nn/layers.js';
-import {loadFashionMnist, loadMnist} from '../data/mnist.js';
-import type {ImageSet} from '../data/mnist.js';
-import {trainTestSplit} from '../data/split.js';
-import {TrainingLoop} from '../train/loop.js';
-import {MultiTask, sharedTrunk, type TaskSpec, type Weighting} from '../transfer/multitask.js';
-import {meanStd} from '../analysis/charts.js';
+import {leNet5, Linear, manualSeed} from '../../src/nn/layers.js';
+import {loadFashionMnist, loadMnist} from '../../src/data/mnist.js';
+import type {ImageSet} from '../../src/data/image-set.js';
+import {trainTestSplit} from '../../src/data/split.js';
+import {TrainingLoop} from '../../src/train/loop.js';
+import {MultiTask, sharedTrunk, type TaskSpec, type Weighting} from '../../src/transfer/multitask.js';
+import {meanStd} from '../../src/analysis/charts.js';
 import {markdownTable, pct, pm, RunLog, writeTextAtomic} from './output.js';
 
 export const MT_RUNS = ['single-digits', 'single-fashion', 'shared-equal', 'x100-equal', 'x100-uncertainty', 'x100-gradnorm'] as const;

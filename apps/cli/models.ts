@@ -1,6 +1,6 @@
 // Models the CLI can build by name, sized to a dataset's images.
-import * as wt from '../index.js';
-import type {ImageSet} from '../data/mnist.js';
+import * as wt from '../../src/index.js';
+import type {ImageSet} from '../../src/data/image-set.js';
 
 export const MODELS = ['lenet5', 'mlp', 'capsnet-small', 'capsnet', 'cnn-matched'] as const;
 

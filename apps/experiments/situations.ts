@@ -3,13 +3,13 @@
 // hyper-parameters, a test split used only for the reported figures).
 //   different task, similar domain: MNIST digits 0-4 -> digits 5-9; Fashion-MNIST -> MNIST digits
 //   different domain, same task:    MNIST (grey, repeated to RGB) -> the MNIST-M-style colour domain
-import type {ImageSet} from '../data/mnist.js';
-import {loadFashionMnist, loadMnist} from '../data/mnist.js';
-import {selectClasses, splitPerClass, subset, toRgb, trainTestSplit} from '../data/split.js';
-import {perClass} from '../data/loader.js';
-import {mnistM} from '../data/domains.js';
-import {leNet5, manualSeed, type Sequential} from '../nn/layers.js';
-import type {LayerSelection} from '../transfer/layers.js';
+import type {ImageSet} from '../../src/data/image-set.js';
+import {loadFashionMnist, loadMnist} from '../../src/data/mnist.js';
+import {selectClasses, splitPerClass, subset, toRgb, trainTestSplit} from '../../src/data/split.js';
+import {perClass} from '../../src/data/loader.js';
+import {mnistM} from '../../src/data/domains.js';
+import {leNet5, manualSeed, type Sequential} from '../../src/nn/layers.js';
+import type {LayerSelection} from '../../src/transfer/layers.js';
 
 export interface Situation {
   name: string;

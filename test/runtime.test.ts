@@ -151,13 +151,15 @@ t('no adapter at all: one error listing what was tried and the fix', async () =>
   assert.match(r.stdout, /Fix: bash scripts\/setup\.sh/);
 });
 
-t('memory() reports live and pooled bytes', () => {
+t('memory() reports live and pooled bytes and live tensors', () => {
   const m0 = wt.memory();
   const x = wt.zeros([1 << 16]);
   const m1 = wt.memory();
   assert.is(m1.liveBytes - m0.liveBytes, x.buffer.size);
+  assert.is(m1.liveTensors - m0.liveTensors, 1);
   x.dispose();
   assert.is(wt.memory().liveBytes, m0.liveBytes);
+  assert.is(wt.memory().liveTensors, m0.liveTensors);
   assert.ok(wt.memory().pooledBytes >= x.size * 4);
 });
 

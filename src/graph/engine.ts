@@ -70,8 +70,14 @@ export function shutdown(): void {
   runtime = null;
   initPromise = null;
   generation++; // every tensor of this device is now stale
+  liveTensors = 0;
   delete (globalThis as Record<string, unknown>).__wgtGpu;
 }
+
+// ---- live tensors: counted per device, so leak checks see tensor objects as well as the bytes they pin ----
+let liveTensors = 0;
+export function tensorMade(): void { liveTensors++; }
+export function tensorFreed(): void { liveTensors--; }
 
 // ---- scopes: tensors created inside tidy() are disposed at its end unless returned or kept ----
 const scopes: Set<Tensor>[] = [];
@@ -129,8 +135,14 @@ export function noGrad<T>(fn: () => T): T {
   try { return fn(); } finally { gradEnabled = prev; }
 }
 
-/** GPU memory held by the engine: bytes in live tensors, bytes pooled for reuse, buffers created so far. */
-export function memory(): {liveBytes: number; pooledBytes: number; allocatedBytes: number; buffersCreated: number} {
+/**
+ * GPU memory held by the engine: bytes in live tensors, bytes pooled for reuse, buffers created so far, and the
+ * tensors (views included) of this device not yet disposed.
+ */
+export function memory(): {liveBytes: number; pooledBytes: number; allocatedBytes: number; buffersCreated: number; liveTensors: number} {
   const p = rt().pool;
-  return {liveBytes: p.inUseBytes, pooledBytes: p.allocatedBytes - p.inUseBytes, allocatedBytes: p.allocatedBytes, buffersCreated: p.created};
+  return {
+    liveBytes: p.inUseBytes, pooledBytes: p.allocatedBytes - p.inUseBytes, allocatedBytes: p.allocatedBytes,
+    buffersCreated: p.created, liveTensors,
+  };
 }

@@ -1,6 +1,6 @@
 // Tensors: a shape, a dtype and a reference-counted GPU buffer; views (reshape) share the buffer.
 // The node records how the tensor was made, for reverse-mode autograd.
-import {deviceGeneration, rt, track, untrack} from './engine.js';
+import {deviceGeneration, rt, tensorFreed, tensorMade, track, untrack} from './engine.js';
 import {currentOp} from './validate.js';
 
 export type DType = 'f32' | 'i32';
@@ -93,6 +93,7 @@ export class Tensor {
     this.node = node;
     this.requiresGrad = requiresGrad;
     track(this);
+    tensorMade();
   }
 
   get rank(): number { return this.shape.length; }
@@ -147,6 +148,8 @@ export class Tensor {
     }
     this.node = null;
     untrack(this);
+    // A tensor of a device that is gone was already dropped from the count when its device shut down.
+    if (!this.stale) tensorFreed();
     if (--s.refs !== 0) return;
     if (s.claims) { s.freedBy = this.describe(); claimedFrees++; }
     // A buffer of a device that is gone is not returned to the new device's pool.

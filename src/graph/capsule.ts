@@ -100,7 +100,12 @@ export function capsuleRouting(uhat: Tensor, o: RoutingSettings): {v: Tensor; co
   const v = record(state.v[r - 1], 'capsuleRouting', [uhat], {state});
   // Free what no backward will read: everything but the outputs without a node; all but c, s of the last
   // iteration when gradients stop at the couplings.
-  const needed = new Set([state.v[r - 1], state.c[r - 1], ...(!v.node ? [] : o.stopGradient ? [state.s[r - 1]] : [...state.c, ...state.s, ...state.v])]);
+  const couplings = state.c[r - 1];
+  const needed = new Set([v, couplings, ...(!v.node ? [] : o.stopGradient ? [state.s[r - 1]] : [...state.c, ...state.s, ...state.v])]);
   for (const t of [...state.c, ...state.s, ...state.v]) if (!needed.has(t)) t.dispose();
-  return {v, couplings: state.c[r - 1]};
+  // What only the rule reads is owned by v's node (freed with v, as a lowered conv's matrix): a graph dropped
+  // without tidy() keeps none of it. The couplings are an output: the caller frees them.
+  const ruleOnly = [...needed].filter((t) => t !== v && t !== couplings);
+  if (v.node && ruleOnly.length) (v.node.owned ??= []).push(...ruleOnly);
+  return {v, couplings};
 }

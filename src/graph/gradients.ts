@@ -6,6 +6,9 @@
 // saves for it (`rule<{alpha: number}>(...)`). Ops end with record(out, 'leakyRelu', inputs, {alpha}) (record.ts),
 // typed against this table: a misspelled op, an op without a rule, or a saved value the rule does not expect (or
 // one missing) is a compile error, not a failure at backward().
+//
+// Memory: every tensor a rule makes is either a gradient it returns or goes into its Temporaries (the 4th
+// argument), freed once the rule returns, so an eager backward() outside tidy() leaves nothing but gradients.
 import * as K from './kernels.js';
 import * as CK from './capsule-kernels.js';
 import * as O from './ops.js';
@@ -14,8 +17,31 @@ import {empty, type Tensor} from './tensor.js';
 /** A recorded op as its rule sees it: inputs (in call order) and what the forward saved. */
 export interface OpNode<S> { op: string; inputs: Tensor[]; saved: S }
 export type Rule<S> = (g: Tensor, node: OpNode<S>, out: Tensor) => (Tensor | null)[];
-/** Declares a rule and the type of the values its forward saves. */
-const rule = <S extends object = Record<never, never>>(f: Rule<S>): Rule<S> => f;
+type Grads = (Tensor | null)[];
+
+/** Tensors a rule makes on the way, freed once its gradients exist (a gradient may be one of them: sumTo's no-op). */
+class Temporaries {
+  private made: Tensor[] = [];
+  add(t: Tensor): Tensor { this.made.push(t); return t; }
+  disposeExcept(keep: Grads): void { for (const t of this.made) if (!keep.includes(t)) t.dispose(); }
+}
+
+/**
+ * Declares a rule and the type of the values its forward saves. The body gets a Temporaries for everything it
+ * makes besides its gradients; they are freed when it returns (or throws), whatever path it took.
+ */
+const rule = <S extends object = Record<never, never>>(
+  body: (g: Tensor, node: OpNode<S>, out: Tensor, tmp: Temporaries) => Grads,
+): Rule<S> => (g, node, out) => {
+  const tmp = new Temporaries();
+  let grads: Grads = [];
+  try {
+    grads = body(g, node, out, tmp);
+    return grads;
+  } finally {
+    tmp.disposeExcept(grads);
+  }
+};
 const needs = (n: OpNode<unknown>, i: number) => n.inputs[i]?.requiresGrad ?? false;
 
 /** Unary kernels save their two scalar parameters (slope, clamp bounds, affine scale, exponent). */
@@ -25,30 +51,19 @@ type Reduced = {axes: number[]; keepDim: boolean; count: number};
 /** The [outer, r, inner] view softmax works on. */
 type Rows = {rows: [number, number, number]};
 
-/** t * k, freeing t. */
-function scaled(t: Tensor, k: number): Tensor {
-  const r = K.unaryK('affine', t, k, 0);
-  t.dispose();
-  return r;
-}
+/** t * k (t is the caller's). */
+const scaled = (t: Tensor, k: number): Tensor => K.unaryK('affine', t, k, 0);
 
 /** linear's gradients (x @ w^T + b), for g of its output. */
-function linearGrads(g: Tensor, n: OpNode<{rows: number}>): (Tensor | null)[] {
+function linearGrads(g: Tensor, n: OpNode<{rows: number}>, tmp: Temporaries): Grads {
   const [x, w] = n.inputs;
   const rows = n.saved.rows;
   const [out, inp] = w.shape;
   return [
     needs(n, 0) ? O.mm(g, [1, rows, out], false, w, [1, out, inp], false).viewAsDispose(x.shape) : null,
     needs(n, 1) ? O.mm(g, [1, rows, out], true, x, [1, rows, inp], false).viewAsDispose(w.shape) : null,
-    needs(n, 2) ? O.reduceAxes('sum', g.viewAs([rows, out]), [0]) : null,
+    needs(n, 2) ? O.reduceAxes('sum', tmp.add(g.viewAs([rows, out])), [0]) : null,
   ];
-}
-
-/** Tensors a rule makes on the way, freed once its gradients exist (a gradient may be one of them: sumTo's no-op). */
-class Temporaries {
-  private made: Tensor[] = [];
-  add(t: Tensor): Tensor { this.made.push(t); return t; }
-  disposeExcept(...keep: (Tensor | null)[]): void { for (const t of this.made) if (!keep.includes(t)) t.dispose(); }
 }
 
 /**
@@ -56,14 +71,12 @@ class Temporaries {
  * (as the max / min reductions share ties). `loses` is the comparison under which a side loses to the other; it
  * is false for NaN, so where either side is NaN both get g.
  */
-function pairExtremumGrads(g: Tensor, n: OpNode<unknown>, loses: 'lt' | 'gt'): (Tensor | null)[] {
+function pairExtremumGrads(g: Tensor, n: OpNode<unknown>, loses: 'lt' | 'gt', tmp: Temporaries): Grads {
   const [a, b] = n.inputs;
-  const t = new Temporaries();
-  const zero = t.add(K.fillK(empty([1]), 0));
-  const shared = t.add(K.whereK(t.add(K.binaryK('eq', a, b)), t.add(K.unaryK('affine', g, 0.5, 0)), g));
-  const da = needs(n, 0) ? O.sumTo(t.add(K.whereK(t.add(K.binaryK(loses, a, b)), zero, shared)), a.shape) : null;
-  const db = needs(n, 1) ? O.sumTo(t.add(K.whereK(t.add(K.binaryK(loses, b, a)), zero, shared)), b.shape) : null;
-  t.disposeExcept(da, db);
+  const zero = tmp.add(K.fillK(empty([1]), 0));
+  const shared = tmp.add(K.whereK(tmp.add(K.binaryK('eq', a, b)), tmp.add(K.unaryK('affine', g, 0.5, 0)), g));
+  const da = needs(n, 0) ? O.sumTo(tmp.add(K.whereK(tmp.add(K.binaryK(loses, a, b)), zero, shared)), a.shape) : null;
+  const db = needs(n, 1) ? O.sumTo(tmp.add(K.whereK(tmp.add(K.binaryK(loses, b, a)), zero, shared)), b.shape) : null;
   return [da, db];
 }
 
@@ -72,7 +85,7 @@ const unaryRules = {
   neg: rule<Scalars>((g) => [K.unaryK('neg', g)]),
   exp: rule<Scalars>((g, _n, out) => [K.binaryK('mul', g, out)]),
   log: rule<Scalars>((g, n) => [K.binaryK('div', g, n.inputs[0])]),
-  sqrt: rule<Scalars>((g, _n, out) => [scaled(K.binaryK('div', g, out), 0.5)]),
+  sqrt: rule<Scalars>((g, _n, out, tmp) => [scaled(tmp.add(K.binaryK('div', g, out)), 0.5)]),
   relu: rule<Scalars>((g, n) => [K.binaryK('reluGrad', n.inputs[0], g)]),
   leakyRelu: rule<Scalars>((g, n) => [K.binaryK('leakyReluGrad', n.inputs[0], g, n.saved.alpha)]),
   sigmoid: rule<Scalars>((g, _n, out) => [K.binaryK('sigmoidGrad', out, g)]),
@@ -80,90 +93,92 @@ const unaryRules = {
   abs: rule<Scalars>((g, n) => [K.binaryK('absGrad', n.inputs[0], g)]),
   clamp: rule<Scalars>((g, n) => [K.binaryK('clampGrad', n.inputs[0], g, n.saved.alpha, n.saved.beta)]),
   affine: rule<Scalars>((g, n) => [K.unaryK('affine', g, n.saved.alpha, 0)]),
-  square: rule<Scalars>((g, n) => [scaled(K.binaryK('mul', g, n.inputs[0]), 2)]),
-  powScalar: rule<Scalars>((g, n) => {
+  square: rule<Scalars>((g, n, _out, tmp) => [scaled(tmp.add(K.binaryK('mul', g, n.inputs[0])), 2)]),
+  powScalar: rule<Scalars>((g, n, _out, tmp) => {
     const e = n.saved.alpha;
     // x^0 is constant: 0 everywhere, as torch (e * x^(e-1) would be 0 * inf = NaN at x = 0).
     if (e === 0) return [K.fillK(empty(n.inputs[0].shape), 0)];
-    const power = K.unaryK('powScalar', n.inputs[0], e - 1);
-    const r = scaled(K.binaryK('mul', g, power), e);
-    power.dispose();
-    return [r];
+    const power = tmp.add(K.unaryK('powScalar', n.inputs[0], e - 1));
+    return [scaled(tmp.add(K.binaryK('mul', g, power)), e)];
   }),
 };
 
+// sumTo reduces a broadcast gradient to its input's shape and leaves its argument to the caller: a rule passes it
+// a tensor from its temporaries, freed after the rule unless sumTo handed that very tensor back (no broadcast).
 const binaryRules = {
   add: rule((g, n) => [needs(n, 0) ? O.sumTo(g, n.inputs[0].shape) : null, needs(n, 1) ? O.sumTo(g, n.inputs[1].shape) : null]),
-  sub: rule((g, n) => [needs(n, 0) ? O.sumTo(g, n.inputs[0].shape) : null, needs(n, 1) ? O.sumTo(K.unaryK('neg', g), n.inputs[1].shape) : null]),
-  mul: rule((g, n) => [
-    needs(n, 0) ? O.sumTo(K.binaryK('mul', g, n.inputs[1]), n.inputs[0].shape) : null,
-    needs(n, 1) ? O.sumTo(K.binaryK('mul', g, n.inputs[0]), n.inputs[1].shape) : null,
+  sub: rule((g, n, _out, tmp) => [
+    needs(n, 0) ? O.sumTo(g, n.inputs[0].shape) : null,
+    needs(n, 1) ? O.sumTo(tmp.add(K.unaryK('neg', g)), n.inputs[1].shape) : null,
   ]),
-  div: rule((g, n, out) => [
-    needs(n, 0) ? O.sumTo(K.binaryK('div', g, n.inputs[1]), n.inputs[0].shape) : null,
-    // d(a/b)/db = -out / b
-    needs(n, 1) ? O.sumTo(K.unaryK('neg', K.binaryK('mul', g, K.binaryK('div', out, n.inputs[1]))), n.inputs[1].shape) : null,
+  mul: rule((g, n, _out, tmp) => [
+    needs(n, 0) ? O.sumTo(tmp.add(K.binaryK('mul', g, n.inputs[1])), n.inputs[0].shape) : null,
+    needs(n, 1) ? O.sumTo(tmp.add(K.binaryK('mul', g, n.inputs[0])), n.inputs[1].shape) : null,
   ]),
-  pow: rule((g, n, out) => {
+  div: rule((g, n, out, tmp) => {
     const [a, b] = n.inputs;
-    const t = new Temporaries();
-    const zero = t.add(K.fillK(empty([1]), 0));
+    const da = needs(n, 0) ? O.sumTo(tmp.add(K.binaryK('div', g, b)), a.shape) : null;
+    let db: Tensor | null = null;
+    if (needs(n, 1)) {
+      // d(a/b)/db = -g * out / b
+      const gOutOverB = tmp.add(K.binaryK('mul', g, tmp.add(K.binaryK('div', out, b))));
+      db = O.sumTo(tmp.add(K.unaryK('neg', gOutOverB)), b.shape);
+    }
+    return [da, db];
+  }),
+  pow: rule((g, n, out, tmp) => {
+    const [a, b] = n.inputs;
+    const zero = tmp.add(K.fillK(empty([1]), 0));
     let da: Tensor | null = null, db: Tensor | null = null;
     if (needs(n, 0)) {
       // d(a^b)/da = g * b * a^(b-1), set to 0 where b = 0 as torch (else 0 * a^-1 = NaN at a = 0, even for g = inf).
-      const power = t.add(K.binaryK('pow', a, t.add(K.unaryK('affine', b, 1, -1))));
-      const full = t.add(K.binaryK('mul', g, t.add(K.binaryK('mul', b, power))));
-      da = O.sumTo(t.add(K.whereK(t.add(K.binaryK('eq', b, zero)), zero, full)), a.shape);
+      const power = tmp.add(K.binaryK('pow', a, tmp.add(K.unaryK('affine', b, 1, -1))));
+      const full = tmp.add(K.binaryK('mul', g, tmp.add(K.binaryK('mul', b, power))));
+      da = O.sumTo(tmp.add(K.whereK(tmp.add(K.binaryK('eq', b, zero)), zero, full)), a.shape);
     }
     if (needs(n, 1)) {
       // d(a^b)/db = g * a^b * log(a), with a^b log(a) set to 0 where a = 0 and b >= 0 as torch (computed, it
       // would be 0 * -inf = NaN, or -inf for b = 0); b < 0 keeps inf * -inf = -inf, a < 0 gives NaN (log).
-      const atZero = t.add(K.binaryK('mul', t.add(K.binaryK('ge', b, zero)), t.add(K.binaryK('eq', a, zero))));
-      const factor = t.add(K.whereK(atZero, zero, t.add(K.binaryK('mul', out, t.add(K.unaryK('log', a))))));
-      db = O.sumTo(t.add(K.binaryK('mul', g, factor)), b.shape);
+      const atZero = tmp.add(K.binaryK('mul', tmp.add(K.binaryK('ge', b, zero)), tmp.add(K.binaryK('eq', a, zero))));
+      const factor = tmp.add(K.whereK(atZero, zero, tmp.add(K.binaryK('mul', out, tmp.add(K.unaryK('log', a))))));
+      db = O.sumTo(tmp.add(K.binaryK('mul', g, factor)), b.shape);
     }
-    t.disposeExcept(da, db);
     return [da, db];
   }),
   // A side loses where it is below the other (maximum) or above it (minimum).
-  maximum: rule((g, n) => pairExtremumGrads(g, n, 'lt')),
-  minimum: rule((g, n) => pairExtremumGrads(g, n, 'gt')),
-  where: rule((g, n) => {
+  maximum: rule((g, n, _out, tmp) => pairExtremumGrads(g, n, 'lt', tmp)),
+  minimum: rule((g, n, _out, tmp) => pairExtremumGrads(g, n, 'gt', tmp)),
+  where: rule((g, n, _out, tmp) => {
     const [c, a, b] = n.inputs;
-    const z = K.fillK(empty([1]), 0);
-    return [null, needs(n, 1) ? O.sumTo(K.whereK(c, g, z), a.shape) : null, needs(n, 2) ? O.sumTo(K.whereK(c, z, g), b.shape) : null];
+    const zero = tmp.add(K.fillK(empty([1]), 0));
+    return [
+      null,
+      needs(n, 1) ? O.sumTo(tmp.add(K.whereK(c, g, zero)), a.shape) : null,
+      needs(n, 2) ? O.sumTo(tmp.add(K.whereK(c, zero, g)), b.shape) : null,
+    ];
   }),
 };
 
-/** Gradient of a reduction: broadcast g (with the reduced axes kept) back to the input shape. */
-const expandBack = (g: Tensor, n: OpNode<Reduced>): Tensor => {
-  const x = n.inputs[0];
-  const kept = x.shape.map((d, i) => (n.saved.axes.includes(i) ? 1 : d));
-  const gk = g.viewAs(kept);
-  const e = K.expandK(gk, x.shape);
-  gk.dispose();
-  return e;
-};
+/** A reduction's input shape with its reduced axes kept as 1s (the shape its output broadcasts from). */
+const keptShape = (n: OpNode<Reduced>): number[] => n.inputs[0].shape.map((d, i) => (n.saved.axes.includes(i) ? 1 : d));
 
-const extremum = rule<Reduced>((g, n, out) => {
+/** Gradient of a reduction: broadcast g (with the reduced axes kept) back to the input shape. */
+const expandBack = (g: Tensor, n: OpNode<Reduced>, tmp: Temporaries): Tensor =>
+  K.expandK(tmp.add(g.viewAs(keptShape(n))), n.inputs[0].shape);
+
+const extremum = rule<Reduced>((g, n, out, tmp) => {
   // Ties share the gradient equally.
   const x = n.inputs[0];
-  const kept = x.shape.map((d, i) => (n.saved.axes.includes(i) ? 1 : d));
-  const ov = out.viewAs(kept);
-  const mask = K.binaryK('eq', x, ov);
-  const count = O.reduceAxes('sum', mask, n.saved.axes).viewAsDispose(kept);
-  const share = K.binaryK('div', g.viewAs(kept), count);
+  const kept = keptShape(n);
+  const mask = tmp.add(K.binaryK('eq', x, tmp.add(out.viewAs(kept))));
+  const count = tmp.add(O.reduceAxes('sum', mask, n.saved.axes).viewAsDispose(kept));
+  const share = tmp.add(K.binaryK('div', tmp.add(g.viewAs(kept)), count));
   return [K.binaryK('mul', mask, share)];
 });
 
 const shapeRules = {
-  sum: rule<Reduced>((g, n) => [expandBack(g, n)]),
-  mean: rule<Reduced>((g, n) => {
-    const e = expandBack(g, n);
-    const r = K.unaryK('affine', e, 1 / n.saved.count, 0);
-    e.dispose();
-    return [r];
-  }),
+  sum: rule<Reduced>((g, n, _out, tmp) => [expandBack(g, n, tmp)]),
+  mean: rule<Reduced>((g, n, _out, tmp) => [scaled(tmp.add(expandBack(g, n, tmp)), 1 / n.saved.count)]),
   max: extremum,
   min: extremum,
   reshape: rule<{shape: number[]}>((g, n) => [g.viewAs(n.inputs[0].shape)]),
@@ -194,7 +209,7 @@ const nnRules = {
   logSoftmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [K.softmaxBwdK(out, g, o, r, i, true)]; }),
   crossEntropyRows: rule<{labels: Tensor}>((g, n) => [K.xentBwdK(n.inputs[0], n.saved.labels, g)]),
   crossEntropyReduced: rule<{labels: Tensor; alpha: number}>((g, n) => [K.xentBwdK(n.inputs[0], n.saved.labels, g, n.saved.alpha, true)]),
-  matmul: rule<{a3: number[]; b3: number[]}>((g, n) => {
+  matmul: rule<{a3: number[]; b3: number[]}>((g, n, _out, tmp) => {
     const [a, b] = n.inputs;
     const {a3, b3} = n.saved;
     const batch = Math.max(a3[0], b3[0]);
@@ -203,7 +218,7 @@ const nnRules = {
     if (needs(n, 0)) {
       // dA = G @ B^T, summed over the batch when A was shared.
       let t = O.mm(g, g3, false, b, b3, true);
-      if (a3[0] === 1 && batch > 1) t = O.reduceAxes('sum', t, [0]);
+      if (a3[0] === 1 && batch > 1) t = O.reduceAxes('sum', tmp.add(t), [0]);
       da = t.viewAsDispose(a.shape);
     }
     if (needs(n, 1)) {
@@ -213,15 +228,15 @@ const nnRules = {
         t = O.mm(a, [1, batch * a3[1], a3[2]], true, g, [1, batch * a3[1], b3[2]], false);
       } else {
         t = O.mm(a, a3, true, g, g3, false);
-        if (b3[0] === 1 && batch > 1) t = O.reduceAxes('sum', t, [0]);
+        if (b3[0] === 1 && batch > 1) t = O.reduceAxes('sum', tmp.add(t), [0]);
       }
       db = t.viewAsDispose(b.shape);
     }
     return [da, db];
   }),
-  linear: rule<{rows: number}>((g, n) => linearGrads(g, n)),
+  linear: rule<{rows: number}>((g, n, _out, tmp) => linearGrads(g, n, tmp)),
   // relu' from the output (out > 0 exactly where the pre-activation is, NaN passing either way), then linear's.
-  linearRelu: rule<{rows: number}>((g, n, out) => linearGrads(K.binaryK('reluGrad', out, g), n)),
+  linearRelu: rule<{rows: number}>((g, n, out, tmp) => linearGrads(tmp.add(K.binaryK('reluGrad', out, g)), n, tmp)),
   conv2d: rule<{geom: K.Conv2dGeom; cols: Tensor | null}>((g, n) => {
     const {geom, cols} = n.saved;
     const [x, w] = n.inputs;

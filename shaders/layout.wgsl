@@ -10,9 +10,9 @@ override RANK: u32 = 1u;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
 // Each thread copies a run of COPY_RUN consecutive elements (in `shape`'s order): the index of the first comes from
-// divisions, the next ones by stepping it like an odometer. Integer division is a per-lane loop on CPU drivers;
-// per element it made a 784 x 1024 transpose take ~23 ms on llvmpipe. copyK sets it (8 on CPU adapters, 1 on GPUs,
-// where neighbouring threads should store neighbouring elements).
+// divisions, the next ones by stepping it like an odometer: integer division is a per-lane loop on CPU drivers
+// (docs/kernel-measurements.md#copy-run). copyK sets it (8 on CPU adapters, 1 on GPUs, where neighbouring threads
+// should store neighbouring elements).
 override COPY_RUN: u32 = 1u;
 
 @compute @workgroup_size(WG)
@@ -48,9 +48,9 @@ fn copy_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 }
 
 // A batched 2-D transpose in 4 x 4 blocks, for the strided copies that are one (copyK finds them, where every row
-// stride, batch stride and offset is a multiple of 4): dst[b][i][j] = src[b][j][i] for i < 4 * transpose2d.bi and j < 4 *
-// transpose2d.bj, row strides and offsets in vec4s. Each thread loads 4 source vec4s and stores 4: copy_main loads and stores
-// 16 floats one by one, and CPU drivers run every load and store lane by lane.
+// stride, batch stride and offset is a multiple of 4): dst[b][i][j] = src[b][j][i] for i < 4 * transpose2d.bi and
+// j < 4 * transpose2d.bj, row strides and offsets in vec4s. Each thread loads 4 source vec4s and stores 4: copy_main
+// loads and stores 16 floats one by one, and CPU drivers run every load and store lane by lane.
 @group(0) @binding(1) var<storage, read> tsrc: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> tdst: array<vec4<f32>>;
 
@@ -74,10 +74,10 @@ fn transpose4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   tdst[d + 3u * transpose2d.dst_rs] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);
 }
 
-// The same transposes with any sizes, strides and offsets (in floats; transpose2d.bi, transpose2d.bj count rows and columns of dst,
-// and only short rows come here): thread (b, i) writes dst's row i, transpose2d.bj neighbouring floats, from a column of
-// src. One division per thread where copy_main needs one per dimension and element run, and no private index
-// array (SwiftShader ran copy_main's rank-3 odometer at ~1 us per element: 2.2-3.4 ms for a conv's 2,400 weights).
+// The same transposes with any sizes, strides and offsets (in floats; transpose2d.bi, transpose2d.bj count rows and
+// columns of dst, and only short rows come here): thread (b, i) writes dst's row i, transpose2d.bj neighbouring
+// floats, from a column of src. One division per thread where copy_main needs one per dimension and element run,
+// and no private index array (SwiftShader runs copy_main slowly: docs/kernel-measurements.md#transpose-rows).
 @group(0) @binding(1) var<storage, read> t1src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> t1dst: array<f32>;
 

@@ -32,11 +32,9 @@ export const squashBwdK = (s: Tensor, g: Tensor, d: number) => run('squash_bwd',
 const generated = (s: CapsDims) => kernels.kernelPrefs.capsulePredict !== 'scalar' && s.d >= 1 && s.d <= MAX_UNROLLED_D;
 
 /**
- * u [B, N, D], W [N, J, O, D] -> u_hat [B, N, J, O], and its two gradients. Measured on llvmpipe (small CapsNet
- * training step, batch 64, `npm run bench:profile:capsnet`, cores shared with a training), ms per step,
- * hand-written -> generated: forward 94-124 -> 20-24, input gradient 69-88 -> 10-13, weight gradient 71-90 ->
- * 10-14; with the routing products below (weighted sum 51 -> 20, agreement 42 -> 20, outer_sum 74 -> 9) the
- * capsule kernels went from ~420 to ~90 ms of a 1.1 s step.
+ * u [B, N, D], W [N, J, O, D] -> u_hat [B, N, J, O], and its two gradients. The generated kernels (and those of the
+ * routing products below) cut the small CapsNet step's capsule kernel time several-fold on llvmpipe
+ * (docs/kernel-measurements.md#capsule-generated).
  */
 export function predictK(u: Tensor, w: Tensor, s: CapsDims): Tensor {
   const {rows, outs} = PREDICT_BLOCK;

@@ -1,6 +1,6 @@
-// Diagnosis runs for DANN on mnist-m2 (issue 7): source-only and DANN at one seed with a chosen length, width and
-// lambda, scored on the target validation split (the one to choose by) and, to describe the runs, on the test
-// split, each also split by crop polarity. A crop is "light" when the target image's mean over the digit's
+// Diagnosis runs for DANN on mnist-m2 (its +10-point target): source-only and DANN at one seed with a chosen length,
+// width and lambda, scored on the target validation split (the one to choose by) and, to describe the runs, on the
+// test split, each also split by crop polarity. A crop is "light" when the target image's mean over the digit's
 // background pixels exceeds 0.5: its digit then comes out dark, the reverse of MNIST. Same data, network,
 // normalisation, batch and schedules as `webgpu-transfer experiment dann --shifts mnist-m2`. Usage, after a build
 // (arms: source-only, dann, target-only):
@@ -33,7 +33,7 @@ const ref = process.env.REF === '1' || photoScale !== null, batch = Number(proce
 const optimizer = process.env.OPT ?? 'sgd', lrSchedule = process.env.LRS ?? 'dann';
 const lr = process.env.LR ? Number(process.env.LR) : undefined;
 // FULL=1: all 60,000 MNIST training digits and the 10,000 t10k digits (wt.loadMnistFull(), binarised), as the
-// experiment's mnist-m-photo uses since stop 24, instead of the `mnist` package's 10,000 split 8,000 / 2,000.
+// experiment's mnist-m-photo uses, instead of the `mnist` package's 10,000 split 8,000 / 2,000.
 const full = process.env.FULL === '1' ? wt.loadMnistFull() : null;
 const base = full ? {train: wt.binarised(full.train), test: wt.binarised(full.test)}
   : wt.trainTestSplit(ref ? wt.binarised(wt.loadMnist()) : wt.loadMnist(), 8000, 0);
@@ -44,7 +44,7 @@ const render = (set, split) => (photos ? wt.mnistMPhoto(set, photos, {seed: 0, s
   : wt.mnistM(set, {seed: 0, split, style: 'v2', v2, ...recipe}));
 const all = render(base.train, 'train');
 const {first: val, rest: train} = wt.splitPerClass(all, 50, 0);
-// The validation digits are held out of the source set as well (as the experiment does since stop 17).
+// The validation digits are held out of the source set as well (as the experiment does since the second mnist-m2 run).
 const {first: valDigits, rest: sourceDigits} = wt.splitPerClass(base.train, 50, 0);
 const test = render(base.test, 'test');
 const px = base.train.height * base.train.width;

@@ -1,7 +1,7 @@
 // Capsule kernels (Sabour, Frosst & Hinton 2017): squash, the prediction transform u_hat_{j|i} = W_ij u_i, and the
-// (src/graph/capsule-gen.ts generates blocked versions of the prediction transform and the routing products, which
-// run where they apply; these are the fallback and what the tests force with kernelPrefs 'scalar')
-// three products routing by agreement is made of. With u_hat laid out [B, N, J, O] (batch, input capsule i, output
+// three products routing by agreement is made of. src/graph/capsule-gen.ts generates blocked versions of the
+// prediction transform and the routing products, which run where they apply; these are the fallback, and what the
+// tests force with kernelPrefs 'scalar'. With u_hat laid out [B, N, J, O] (batch, input capsule i, output
 // capsule j, output dim o), a coupling / logit tensor [B, N, J] and output capsules [B, J, O]:
 //   weighted_sum  s[b,j,o]      = sum_i c[b,i,j] * u_hat[b,i,j,o]   (the coupling-weighted sum)
 //   agreement     a[b,i,j]      = sum_o u_hat[b,i,j,o] * v[b,j,o]  (the routing-logit update)

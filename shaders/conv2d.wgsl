@@ -488,8 +488,8 @@ fn rows_to_nchw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 @group(0) @binding(2) var<storage, read_write> tcols: array<f32>;  // [C*KH*KW][N*OH*OW]
 
 // Thread (c, kh, n, oh): the KW x OW values that input row feeds, into KW rows of cols^T (OW neighbours each).
-// Per-lane integer divisions are dear on CPU drivers: this grain needs five per thread (a vec4 per thread of four
-// scattered pixels needed twenty, and ran 28 ms against 12 on the PrimaryCaps conv).
+// Per-lane integer divisions are dear on CPU drivers: this grain needs five per thread, a vec4 of four scattered
+// pixels per thread twenty (docs/kernel-measurements.md#im2col-cols).
 @compute @workgroup_size(WG)
 fn im2col_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);

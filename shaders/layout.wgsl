@@ -1,7 +1,7 @@
 // Data movement: one strided copy serves permute/transpose, slice, concat (copy into a region of the output),
 // broadcast materialisation (stride 0) and pad; plus fill, gather along an axis, its scatter-add, and one-hot.
-// Uniforms (declared in src/graph/shaders.ts): cp strided copy, fp fill, gp gather and scatter-add, op one-hot,
-// kp the anomaly scan.
+// Uniforms (declared in src/graph/shaders.ts): copy, transpose2d, fill, gather (also scatter-add), one_hot, and
+// nonfinite (the anomaly scan).
 
 // Rank of the strided copy, fixed per pipeline so the index loop unrolls and its uniform reads are static.
 override RANK: u32 = 1u;
@@ -10,88 +10,88 @@ override RANK: u32 = 1u;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
 // Each thread copies a run of COPY_RUN consecutive elements (in `shape`'s order): the index of the first comes from
-// divisions, the next ones by stepping it like an odometer. Integer division is a per-lane loop on CPU drivers;
-// per element it made a 784 x 1024 transpose take ~23 ms on llvmpipe. copyK sets it (8 on CPU adapters, 1 on GPUs,
-// where neighbouring threads should store neighbouring elements).
+// divisions, the next ones by stepping it like an odometer: integer division is a per-lane loop on CPU drivers
+// (docs/kernel-measurements.md#copy-run). copyK sets it (8 on CPU adapters, 1 on GPUs, where neighbouring threads
+// should store neighbouring elements).
 override COPY_RUN: u32 = 1u;
 
 @compute @workgroup_size(WG)
 fn copy_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let first = thread_id(gid, nwg) * COPY_RUN;
-  if (first >= cp.n) { return; }
+  if (first >= copy.n) { return; }
   var idx: array<u32, 8>;
   var rem = first;
-  var si = cp.in_offset;
-  var di = cp.out_offset;
+  var si = copy.in_offset;
+  var di = copy.out_offset;
   for (var d = i32(RANK) - 1; d >= 0; d--) {
-    let dim = at(cp.shape, u32(d));
+    let dim = at(copy.shape, u32(d));
     idx[d] = rem % dim;
     rem = rem / dim;
-    si += idx[d] * at(cp.in_strides, u32(d));
-    di += idx[d] * at(cp.out_strides, u32(d));
+    si += idx[d] * at(copy.in_strides, u32(d));
+    di += idx[d] * at(copy.out_strides, u32(d));
   }
-  let end = min(first + COPY_RUN, cp.n);
+  let end = min(first + COPY_RUN, copy.n);
   for (var e = first; e < end; e++) {
     dst[di] = src[si];
     // Step the index, carrying outward (u32 arithmetic wraps, so taking a full dimension back is exact).
     for (var d = i32(RANK) - 1; d >= 0; d--) {
       let ud = u32(d);
       idx[ud] += 1u;
-      si += at(cp.in_strides, ud);
-      di += at(cp.out_strides, ud);
-      if (idx[ud] < at(cp.shape, ud)) { break; }
-      si -= idx[ud] * at(cp.in_strides, ud);
-      di -= idx[ud] * at(cp.out_strides, ud);
+      si += at(copy.in_strides, ud);
+      di += at(copy.out_strides, ud);
+      if (idx[ud] < at(copy.shape, ud)) { break; }
+      si -= idx[ud] * at(copy.in_strides, ud);
+      di -= idx[ud] * at(copy.out_strides, ud);
       idx[ud] = 0u;
     }
   }
 }
 
 // A batched 2-D transpose in 4 x 4 blocks, for the strided copies that are one (copyK finds them, where every row
-// stride, batch stride and offset is a multiple of 4): dst[b][i][j] = src[b][j][i] for i < 4 * tp.bi and j < 4 *
-// tp.bj, row strides and offsets in vec4s. Each thread loads 4 source vec4s and stores 4: copy_main loads and stores
-// 16 floats one by one, and CPU drivers run every load and store lane by lane.
+// stride, batch stride and offset is a multiple of 4): dst[b][i][j] = src[b][j][i] for i < 4 * transpose2d.bi and
+// j < 4 * transpose2d.bj, row strides and offsets in vec4s. Each thread loads 4 source vec4s and stores 4: copy_main
+// loads and stores 16 floats one by one, and CPU drivers run every load and store lane by lane.
 @group(0) @binding(1) var<storage, read> tsrc: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> tdst: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
 fn transpose4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = thread_id(gid, nwg);
-  if (t >= tp.batch * tp.bi * tp.bj) { return; }
+  if (t >= transpose2d.batch * transpose2d.bi * transpose2d.bj) { return; }
   // Neighbouring threads take neighbouring vec4s of a source row.
-  let i4 = t % tp.bi;
-  let j4 = (t / tp.bi) % tp.bj;
-  let b = t / (tp.bi * tp.bj);
-  let s = tp.src_off + b * tp.src_bs + 4u * j4 * tp.src_rs + i4;
+  let i4 = t % transpose2d.bi;
+  let j4 = (t / transpose2d.bi) % transpose2d.bj;
+  let b = t / (transpose2d.bi * transpose2d.bj);
+  let s = transpose2d.src_off + b * transpose2d.src_bs + 4u * j4 * transpose2d.src_rs + i4;
   let r0 = tsrc[s];
-  let r1 = tsrc[s + tp.src_rs];
-  let r2 = tsrc[s + 2u * tp.src_rs];
-  let r3 = tsrc[s + 3u * tp.src_rs];
-  let d = tp.dst_off + b * tp.dst_bs + 4u * i4 * tp.dst_rs + j4;
+  let r1 = tsrc[s + transpose2d.src_rs];
+  let r2 = tsrc[s + 2u * transpose2d.src_rs];
+  let r3 = tsrc[s + 3u * transpose2d.src_rs];
+  let d = transpose2d.dst_off + b * transpose2d.dst_bs + 4u * i4 * transpose2d.dst_rs + j4;
   tdst[d] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
-  tdst[d + tp.dst_rs] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);
-  tdst[d + 2u * tp.dst_rs] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);
-  tdst[d + 3u * tp.dst_rs] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);
+  tdst[d + transpose2d.dst_rs] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);
+  tdst[d + 2u * transpose2d.dst_rs] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);
+  tdst[d + 3u * transpose2d.dst_rs] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);
 }
 
-// The same transposes with any sizes, strides and offsets (in floats; tp.bi, tp.bj count rows and columns of dst,
-// and only short rows come here): thread (b, i) writes dst's row i, tp.bj neighbouring floats, from a column of
-// src. One division per thread where copy_main needs one per dimension and element run, and no private index
-// array (SwiftShader ran copy_main's rank-3 odometer at ~1 us per element: 2.2-3.4 ms for a conv's 2,400 weights).
+// The same transposes with any sizes, strides and offsets (in floats; transpose2d.bi, transpose2d.bj count rows and
+// columns of dst, and only short rows come here): thread (b, i) writes dst's row i, transpose2d.bj neighbouring
+// floats, from a column of src. One division per thread where copy_main needs one per dimension and element run,
+// and no private index array (SwiftShader runs copy_main slowly: docs/kernel-measurements.md#transpose-rows).
 @group(0) @binding(1) var<storage, read> t1src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> t1dst: array<f32>;
 
 @compute @workgroup_size(WG)
 fn transpose_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = thread_id(gid, nwg);
-  if (t >= tp.batch * tp.bi) { return; }
-  let i = t % tp.bi;
-  let b = t / tp.bi;
-  var s = tp.src_off + b * tp.src_bs + i;
-  let d = tp.dst_off + b * tp.dst_bs + i * tp.dst_rs;
-  for (var j = 0u; j < tp.bj; j++) {
+  if (t >= transpose2d.batch * transpose2d.bi) { return; }
+  let i = t % transpose2d.bi;
+  let b = t / transpose2d.bi;
+  var s = transpose2d.src_off + b * transpose2d.src_bs + i;
+  let d = transpose2d.dst_off + b * transpose2d.dst_bs + i * transpose2d.dst_rs;
+  for (var j = 0u; j < transpose2d.bj; j++) {
     t1dst[d + j] = t1src[s];
-    s += tp.src_rs;
+    s += transpose2d.src_rs;
   }
 }
 
@@ -100,18 +100,18 @@ fn transpose_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 @compute @workgroup_size(WG)
 fn fill_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
-  if (i >= fp.n) { return; }
-  fout[i] = fp.value;
+  if (i >= fill.n) { return; }
+  fout[i] = fill.value;
 }
 
-// A multiple of 4 elements as vec4 stores (fp.n counts vec4s): a store costs a CPU driver far more than the value.
+// A multiple of 4 elements as vec4 stores (fill.n counts vec4s): a store costs a CPU driver far more than the value.
 @group(0) @binding(1) var<storage, read_write> fout4: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
 fn fill_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
-  if (i >= fp.n) { return; }
-  fout4[i] = vec4<f32>(fp.value);
+  if (i >= fill.n) { return; }
+  fout4[i] = vec4<f32>(fill.value);
 }
 
 // gather: out[o, j, k] = x[o, idx[j], k] for x viewed as [outer, n, inner], idx of length m.
@@ -122,14 +122,14 @@ fn fill_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 @compute @workgroup_size(WG)
 fn gather_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
-  if (i >= gp.outer * gp.m * gp.inner) { return; }
-  let k = i % gp.inner;
-  let j = (i / gp.inner) % gp.m;
-  let o = i / (gp.inner * gp.m);
+  if (i >= gather.outer * gather.m * gather.inner) { return; }
+  let k = i % gather.inner;
+  let j = (i / gather.inner) % gather.m;
+  let o = i / (gather.inner * gather.m);
   // An out-of-range index gives NaN, never a silent clamp.
-  let bad = gidx[j] < 0 || gidx[j] >= i32(gp.n);
-  let src_row = u32(clamp(gidx[j], 0, i32(gp.n) - 1));
-  gout[i] = select(gx[(o * gp.n + src_row) * gp.inner + k], nan_f32(), bad);
+  let bad = gidx[j] < 0 || gidx[j] >= i32(gather.n);
+  let src_row = u32(clamp(gidx[j], 0, i32(gather.n) - 1));
+  gout[i] = select(gx[(o * gather.n + src_row) * gather.inner + k], nan_f32(), bad);
 }
 
 // scatter-add, the gradient of gather: dx[o, r, k] = sum over j with idx[j] == r of g[o, j, k].
@@ -141,13 +141,13 @@ fn gather_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 @compute @workgroup_size(WG)
 fn scatter_add_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
-  if (i >= gp.outer * gp.n * gp.inner) { return; }
-  let k = i % gp.inner;
-  let r = (i / gp.inner) % gp.n;
-  let o = i / (gp.inner * gp.n);
+  if (i >= gather.outer * gather.n * gather.inner) { return; }
+  let k = i % gather.inner;
+  let r = (i / gather.inner) % gather.n;
+  let o = i / (gather.inner * gather.n);
   var acc = 0.0;
-  for (var j = 0u; j < gp.m; j++) {
-    if (sidx[j] == i32(r)) { acc += sg[(o * gp.m + j) * gp.inner + k]; }
+  for (var j = 0u; j < gather.m; j++) {
+    if (sidx[j] == i32(r)) { acc += sg[(o * gather.m + j) * gather.inner + k]; }
   }
   sdx[i] = acc;
 }
@@ -159,11 +159,11 @@ fn scatter_add_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
 @compute @workgroup_size(WG)
 fn one_hot_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
-  if (i >= op.n * op.classes) { return; }
-  let label = olabels[i / op.classes];
+  if (i >= one_hot.n * one_hot.classes) { return; }
+  let label = olabels[i / one_hot.classes];
   // An out-of-range label gives a NaN row (as gather and crossEntropy), never a silent row of zeros.
-  let bad = label < 0 || label >= i32(op.classes);
-  oout[i] = select(select(0.0, 1.0, label == i32(i % op.classes)), nan_f32(), bad);
+  let bad = label < 0 || label >= i32(one_hot.classes);
+  oout[i] = select(select(0.0, 1.0, label == i32(i % one_hot.classes)), nan_f32(), bad);
 }
 
 // Anomaly mode (src/graph/anomaly.ts): flags[slot] |= 1 for a NaN, 2 for +Inf, 4 for -Inf anywhere in x.
@@ -173,8 +173,8 @@ fn one_hot_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 @compute @workgroup_size(WG)
 fn nonfinite_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
-  if (i >= kp.n) { return; }
+  if (i >= nonfinite.n) { return; }
   let v = kx[i];
   if (is_finite(v)) { return; }
-  atomicOr(&kflags[kp.slot], select(select(2u, 4u, sign_bit(v)), 1u, is_nan(v)));
+  atomicOr(&kflags[nonfinite.slot], select(select(2u, 4u, sign_bit(v)), 1u, is_nan(v)));
 }

@@ -1,5 +1,5 @@
 // @test order 90: last before the browser part: it shuts the device down and starts it again
-// Bad inputs (issue 10): each row is one distinct misuse, the call that makes it, and the error it must raise.
+// Bad inputs: each row is one distinct misuse, the call that makes it, and the error it must raise.
 // Every error names the op (or layer / optimizer) and what was wrong; none may return a wrong answer.
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';

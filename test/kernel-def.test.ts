@@ -58,7 +58,7 @@ t('the generated struct pads exactly as the packer does', () => {
   assert.equal([dv.getFloat32(48, true), dv.getInt32(52, true)], [0.5, -1]);
   // The elementwise uniforms: 4 scalars then 4 rank-8 arrays (144 bytes, as the hand-written struct had).
   assert.is(ELEMENTWISE.pack('p', {n: 1, rank: 0, alpha: 0, beta: 0, shape: [], sa: [], sb: [], sc: []}).byteLength, 144);
-  assert.is(LAYOUT.pack('fp', {n: 3, value: 1.5}).byteLength, 16);
+  assert.is(LAYOUT.pack('fill', {n: 3, value: 1.5}).byteLength, 16);
   // Op codes: generated WGSL constants from the TypeScript tables (the shader names them, never the numbers).
   assert.match(ELEMENTWISE.generated, /const UNARY_neg: u32 = 1u;/);
   assert.match(ELEMENTWISE.generated, /const BINARY_axpby: u32 = 26u;/);

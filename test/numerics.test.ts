@@ -1,4 +1,4 @@
-// NaN and Inf (issue 10): the answers PyTorch gives, on every adapter (WGSL lets implementations assume there
+// NaN and Inf: the answers PyTorch gives, on every adapter (WGSL lets implementations assume there
 // are none, so the kernels make them explicit; see shaders/numerics.wgsl). Then anomaly mode and the
 // non-finite weight check.
 import {suite} from 'uvu';

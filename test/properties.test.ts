@@ -1,4 +1,4 @@
-// Property tests (issue 10): random shapes (empty ones included) and random values (NaN, +-Inf, +-0 included)
+// Property tests: random shapes (empty ones included) and random values (NaN, +-Inf, +-0 included)
 // for the elementwise, reduction, softmax, matmul and layout ops against the float64 references of
 // test/lib/reference.ts. fast-check runs them seeded (reproducible: a failure prints its seed and the shrunk
 // counterexample) with a bounded number of runs, so the file stays within seconds on a CPU adapter.

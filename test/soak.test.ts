@@ -1,5 +1,5 @@
 // @test node-only: measures the Node heap (node:v8)
-// Soak test (issue 10): 2,000 replays of a compiled training step of a tiny MLP (with dropout, so a dynamic
+// Soak test: 2,000 replays of a compiled training step of a tiny MLP (with dropout, so a dynamic
 // uniform and a replay hook run too). After a warm-up, live and allocated GPU bytes, the number of buffers
 // created, the capture's bookkeeping and the JS heap must stay flat: a leak of one buffer or a few hundred
 // bytes per step would show as a multiple of 2,000.

@@ -8,7 +8,7 @@
 import {existsSync, mkdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {noGrad, tidy} from '../../src/graph/engine.js';
-import * as O from '../../src/graph/ops.js';
+import * as ops from '../../src/graph/ops.js';
 import type {Tensor} from '../../src/graph/tensor.js';
 import {manualSeed} from '../../src/nn/layers.js';
 import type {Module} from '../../src/nn/module.js';
@@ -170,7 +170,7 @@ interface PoseStats {
 
 /** Host values of a function of a batch of images (one forward, no gradient). */
 async function hostForward(set: ImageSet, f: (x: Tensor) => Tensor): Promise<Float32Array> {
-  const x = O.tensor(set.images, [set.n, set.channels, set.height, set.width]);
+  const x = ops.tensor(set.images, [set.n, set.channels, set.height, set.width]);
   const y = noGrad(() => tidy(() => f(x)));
   const data = await y.data() as Float32Array;
   x.dispose();
@@ -238,7 +238,7 @@ async function capsPictures(caps: CapsNet, test: ImageSet, dir: string): Promise
   const n = 16;
   const sample = subset(test, Array.from({length: n}, (_, i) => i));
   const px = 28 * 28;
-  const x = O.tensor(sample.images, [n, 1, 28, 28]);
+  const x = ops.tensor(sample.images, [n, 1, 28, 28]);
   // One forward: its class capsules feed the reconstructions and the perturbation grids below.
   const classCaps = noGrad(() => tidy(() => caps.capsules(x).v));
   // Reconstructions from the longest capsule (test-time masking), interleaved with the inputs row by row.
@@ -270,8 +270,8 @@ async function capsPictures(caps: CapsNet, test: ImageSet, dir: string): Promise
       batch.set(vi, row);
       batch[row + k * D + d] += steps[s];
     }
-    const labels = O.tensor(new Int32Array(D * steps.length).fill(k), [D * steps.length], {dtype: 'i32'});
-    const vt = O.tensor(batch, [D * steps.length, J, D]);
+    const labels = ops.tensor(new Int32Array(D * steps.length).fill(k), [D * steps.length], {dtype: 'i32'});
+    const vt = ops.tensor(batch, [D * steps.length, J, D]);
     grids.push(await noGrad(() => tidy(() => caps.reconstruct(vt, labels))).data() as Float32Array);
     vt.dispose(); labels.dispose();
   }
@@ -280,7 +280,7 @@ async function capsPictures(caps: CapsNet, test: ImageSet, dir: string): Promise
   }
 
   // Couplings of one input: for each class, the mean coupling over the capsule channels at each grid position.
-  const one = O.tensor(sample.images.subarray(0, px), [1, 1, 28, 28]);
+  const one = ops.tensor(sample.images.subarray(0, px), [1, 1, 28, 28]);
   const couplings = noGrad(() => tidy(() => caps.capsules(one).couplings));
   const c = await couplings.data();
   one.dispose();

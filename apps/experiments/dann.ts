@@ -60,7 +60,7 @@ export interface DannExperimentData { source: {train: ImageSet; test: ImageSet};
 /**
  * Labelled target images per class held out as the validation split. Their digits are held out of the source
  * set too: a validation image that renders a digit the source arm trained on scores the network on a seen shape
- * in a new texture, which read 6-9 points above the test split (stop 16's diagnosis, results/dann-diagnosis).
+ * in a new texture, which read 6-9 points above the test split (the first mnist-m2 diagnosis, results/dann-diagnosis).
  */
 const VAL_PER_CLASS = 50;
 
@@ -242,7 +242,7 @@ export async function dannExperiment(o: DannExperimentOptions): Promise<void> {
     const so = stat('source-only', 'target_test').mean, da = stat('dann', 'target_test').mean;
     const drop = stat('source-only', 'source_test').mean - stat('dann', 'source_test').mean;
     if (shift.startsWith('mnist-m')) {
-      md.push('Bars (issue 7):', '',
+      md.push('Bars (the targets this experiment must meet):', '',
         `- source-only on the MNIST-M-style target between 45% and 65%: ${pct(so)}% -> ${so >= 0.45 && so <= 0.65 ? 'PASS' : 'FAIL'}`,
         `- DANN adds >= 10 points: ${pct(da)}% - ${pct(so)}% = ${(100 * (da - so)).toFixed(1)} points -> ${da - so >= 0.1 ? 'PASS' : 'FAIL'}`,
         `- source accuracy drops <= 2 points: ${(100 * drop).toFixed(1)} points -> ${drop <= 0.02 ? 'PASS' : 'FAIL'}`,

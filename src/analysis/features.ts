@@ -2,7 +2,7 @@
 // Vega-Lite scatter of their 2-D projection: colour = domain, shape = class, one panel per model.
 import type {TopLevelSpec} from 'vega-lite';
 import {noGrad, tidy} from '../graph/engine.js';
-import * as O from '../graph/ops.js';
+import * as ops from '../graph/ops.js';
 import type {Tensor} from '../graph/tensor.js';
 import type {Module} from '../nn/module.js';
 import type {ImageSet} from '../data/image-set.js';
@@ -30,9 +30,9 @@ export async function featuresAt(model: Module, layer: string, set: ImageSet, co
       const m = Math.min(batch, n - s);
       const out = noGrad(() => tidy(() => {
         captured = null;
-        model.forward(O.tensor(set.images.subarray(s * px, (s + m) * px), [m, set.channels, set.height, set.width]));
+        model.forward(ops.tensor(set.images.subarray(s * px, (s + m) * px), [m, set.channels, set.height, set.width]));
         if (!captured) throw new Error(`webgpu-transfer: featuresAt: layer '${layer}' did not run in the model's forward pass`);
-        return O.flatten(captured as Tensor, 1);
+        return ops.flatten(captured as Tensor, 1);
       }));
       d = out.shape[1];
       parts.push(await out.data() as Float32Array);
@@ -57,9 +57,9 @@ export async function featuresAt(model: Module, layer: string, set: ImageSet, co
 export async function gpuCovariance(x: Float32Array, n: number, d: number): Promise<Float64Array> {
   if (x.length !== n * d || n < 2) throw new Error(`webgpu-transfer: gpuCovariance: ${x.length} values is not ${n} >= 2 points x ${d} dimensions`);
   const c = noGrad(() => tidy(() => {
-    const t = O.tensor(x, [n, d]);
-    const xc = O.sub(t, O.mean(t, 0, true));
-    return O.mul(O.matmul(O.transpose(xc), xc), 1 / (n - 1));
+    const t = ops.tensor(x, [n, d]);
+    const xc = ops.sub(t, ops.mean(t, 0, true));
+    return ops.mul(ops.matmul(ops.transpose(xc), xc), 1 / (n - 1));
   }));
   const out = Float64Array.from(await c.data());
   c.dispose();

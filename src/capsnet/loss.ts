@@ -1,6 +1,6 @@
 // The capsule losses of Sabour et al. 2017: a margin loss on the lengths of the class capsules, and the sum of
 // squared errors of the reconstruction, scaled down so it does not dominate (0.0005 in the paper).
-import * as O from '../graph/ops.js';
+import * as ops from '../graph/ops.js';
 import type {Tensor} from '../graph/tensor.js';
 
 export interface MarginOptions { mPlus?: number; mMinus?: number; lambda?: number }
@@ -10,7 +10,7 @@ export interface MarginOptions { mPlus?: number; mMinus?: number; lambda?: numbe
  * lengths [B, J] (capsule lengths), labels int32 [B].
  */
 export function marginLoss(lengths: Tensor, labels: Tensor, o: MarginOptions = {}): Tensor {
-  return O.mean(marginLossRows(lengths, labels, o));
+  return ops.mean(marginLossRows(lengths, labels, o));
 }
 
 /** The margin loss of each example, [B]. */
@@ -22,11 +22,11 @@ export function marginLossRows(lengths: Tensor, labels: Tensor, o: MarginOptions
   if (lengths.rank !== 2 || labels.rank !== 1 || labels.shape[0] !== lengths.shape[0] || labels.dtype !== 'i32') {
     throw new Error(`webgpu-transfer: marginLoss: lengths must be [B, J] and labels int32 [B], got ${lengths.describe()} and ${labels.describe()}`);
   }
-  const t = O.oneHot(labels, lengths.shape[1]);
-  const present = O.square(O.relu(O.affine(lengths, -1, mPlus)));
-  const absent = O.square(O.relu(O.affine(lengths, 1, -mMinus)));
-  const perClass = O.add(O.mul(t, present), O.mul(O.affine(t, -lambda, lambda), absent));
-  return O.sum(perClass, 1);
+  const t = ops.oneHot(labels, lengths.shape[1]);
+  const present = ops.square(ops.relu(ops.affine(lengths, -1, mPlus)));
+  const absent = ops.square(ops.relu(ops.affine(lengths, 1, -mMinus)));
+  const perClass = ops.add(ops.mul(t, present), ops.mul(ops.affine(t, -lambda, lambda), absent));
+  return ops.sum(perClass, 1);
 }
 
 /** Sum over pixels of the squared error, mean over the batch: recon and target of the same shape [B, ...]. */
@@ -35,6 +35,6 @@ export function reconstructionLoss(recon: Tensor, target: Tensor): Tensor {
     throw new Error(`webgpu-transfer: reconstructionLoss: reconstruction ${recon.describe()} and images ${target.describe()} differ in size`);
   }
   const b = recon.shape[0];
-  const d = O.sub(O.reshape(recon, [b, recon.size / b]), O.reshape(target, [b, target.size / b]));
-  return O.mean(O.sum(O.square(d), 1));
+  const d = ops.sub(ops.reshape(recon, [b, recon.size / b]), ops.reshape(target, [b, target.size / b]));
+  return ops.mean(ops.sum(ops.square(d), 1));
 }

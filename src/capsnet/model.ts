@@ -5,7 +5,7 @@
 // conventions (conv1.weight, primary.conv.weight, digit.weight, decoder.0.weight), so checkpoints load anywhere.
 import {capsulePredict, squash} from '../graph/capsule.js';
 import {noGrad} from '../graph/engine.js';
-import * as O from '../graph/ops.js';
+import * as ops from '../graph/ops.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Conv2d, Linear, ReLU, Sequential, Sigmoid} from '../nn/layers.js';
 import {Module} from '../nn/module.js';
@@ -89,8 +89,8 @@ export class PrimaryCaps extends Module {
     const y = this.conv.forward(x);
     const [b, , h, w] = y.shape;
     // Channel k * dim + d of the convolution is component d of capsule channel k (the paper's code's grouping).
-    const caps = O.permute(O.reshape(y, [b, this.capsChannels, this.dim, h * w]), [0, 1, 3, 2]);
-    return squash(O.reshape(caps, [b, this.capsChannels * h * w, this.dim]));
+    const caps = ops.permute(ops.reshape(y, [b, this.capsChannels, this.dim, h * w]), [0, 1, 3, 2]);
+    return squash(ops.reshape(caps, [b, this.capsChannels * h * w, this.dim]));
   }
 }
 
@@ -99,10 +99,10 @@ export class DigitCaps extends Module {
   readonly initialLogits: Tensor | null;
   constructor(readonly inCaps: number, readonly inDim: number, readonly outCaps: number, readonly outDim: number, readonly c: CapsNetConfig) {
     super();
-    this.weight = this.param('weight', O.randn([inCaps, outCaps, outDim, inDim], {seed: c.seed * 7919 + 1, std: c.weightStd}));
+    this.weight = this.param('weight', ops.randn([inCaps, outCaps, outDim, inDim], {seed: c.seed * 7919 + 1, std: c.weightStd}));
     // Not a parameter: fixed random starting logits (as the notes draw them), saved with the model so a checkpoint
     // routes the same way whatever seed the loading model was built with.
-    this.initialLogits = c.routingInit === 'random' ? this.buffer('initial_logits', noGrad(() => O.randn([inCaps, outCaps], {seed: c.seed * 7919 + 2}))) : null;
+    this.initialLogits = c.routingInit === 'random' ? this.buffer('initial_logits', noGrad(() => ops.randn([inCaps, outCaps], {seed: c.seed * 7919 + 2}))) : null;
   }
   /** Primary capsules [B, N, D] -> class capsules and couplings. */
   route(u: Tensor, iterations = this.c.routingIterations): {v: Tensor; couplings: Tensor} {
@@ -141,7 +141,7 @@ export class CapsNet extends Module {
     if (x.rank !== 4 || x.shape[1] !== c.channels || x.shape[2] !== c.imageSize || x.shape[3] !== c.imageSize) {
       throw new Error(`webgpu-transfer: CapsNet: input ${x.describe()} must be [B, ${c.channels}, ${c.imageSize}, ${c.imageSize}]`);
     }
-    const primary = this.primary.forward(O.relu(this.conv1.forward(x)));
+    const primary = this.primary.forward(ops.relu(this.conv1.forward(x)));
     const {v, couplings} = this.digit.route(primary, this.iterations);
     return {primary, v, lengths: capsuleLengths(v), couplings};
   }
@@ -157,9 +157,10 @@ export class CapsNet extends Module {
     if (!this.decoder) throw new Error('webgpu-transfer: CapsNet: this configuration has no decoder (decoder: [])');
     const c = this.config;
     const [b, j, o] = v.shape;
-    const pick = classes ?? O.argmax(capsuleLengths(v), 1);
-    const masked = O.mul(v, O.reshape(O.oneHot(pick, j), [b, j, 1]));
-    return O.reshape(this.decoder.forward(O.reshape(masked, [b, j * o])), [b, c.channels, c.imageSize, c.imageSize]);
+    const pick = classes ?? ops.argmax(capsuleLengths(v), 1);
+    const masked = ops.mul(v, ops.reshape(ops.oneHot(pick, j), [b, j, 1]));
+    const flat = ops.reshape(masked, [b, j * o]);
+    return ops.reshape(this.decoder.forward(flat), [b, c.channels, c.imageSize, c.imageSize]);
   }
 }
 

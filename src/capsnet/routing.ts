@@ -4,7 +4,7 @@
 // stopGradient the routing runs on detached predictions, so the couplings act as constants and the gradient
 // reaches u_hat only through the final weighted sum.
 import {capsuleAgreement, capsuleRouting, capsuleWeightedSum, checkRouting, squash} from '../graph/capsule.js';
-import * as O from '../graph/ops.js';
+import * as ops from '../graph/ops.js';
 import type {Tensor} from '../graph/tensor.js';
 
 export interface RoutingOptions {
@@ -35,19 +35,19 @@ export function dynamicRouting(uhat: Tensor, o: RoutingOptions): Routed {
   if (!o.composed) return capsuleRouting(uhat, {iterations: r, initialLogits: init ?? null, stopGradient: !!o.stopGradient});
   checkRouting('dynamicRouting', uhat, r, init);
   const [b, n, j] = uhat.shape;
-  const routed = o.stopGradient ? O.detach(uhat) : uhat;
-  let logits = init ? O.expand(O.reshape(init, [1, n, j]), [b, n, j]) : O.zeros([b, n, j]);
+  const routed = o.stopGradient ? ops.detach(uhat) : uhat;
+  let logits = init ? ops.expand(ops.reshape(init, [1, n, j]), [b, n, j]) : ops.zeros([b, n, j]);
   for (let it = 0; ; it++) {
-    const c = O.softmax(logits, 2);
+    const c = ops.softmax(logits, 2);
     const last = it === r - 1;
     const v = squash(capsuleWeightedSum(c, last ? uhat : routed));
     if (last) return {v, couplings: c};
-    logits = O.add(logits, capsuleAgreement(routed, v));
+    logits = ops.add(logits, capsuleAgreement(routed, v));
   }
 }
 
 /** Capsule lengths |v| over the last axis, [..., J]: the probability each entity is present. */
 export function capsuleLengths(v: Tensor): Tensor {
   // The epsilon keeps the gradient of sqrt finite for an all-zero capsule (its length is then 1e-4, not 0).
-  return O.sqrt(O.add(O.sum(O.square(v), -1), 1e-8));
+  return ops.sqrt(ops.add(ops.sum(ops.square(v), -1), 1e-8));
 }

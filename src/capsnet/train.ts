@@ -1,6 +1,6 @@
 // Training a CapsNet: margin loss on the class capsules plus the down-weighted reconstruction loss of the
 // label-masked decoder, as a SupervisedLoss the training loop drives (terms 'margin' and 'recon' are logged).
-import * as O from '../graph/ops.js';
+import * as ops from '../graph/ops.js';
 import type {Tensor} from '../graph/tensor.js';
 import type {Module} from '../nn/module.js';
 import type {RowLoss} from '../train/evaluate.js';
@@ -25,7 +25,7 @@ export function capsuleLoss(o: CapsuleLossOptions = {}): SupervisedLoss {
     const margin = marginLoss(lengths, y, o);
     if (weight === 0 || !model.decoder) return {loss: margin, logits: lengths, terms: {margin}};
     const recon = reconstructionLoss(model.reconstruct(v, y), x);
-    return {loss: O.add(margin, O.mul(recon, weight)), logits: lengths, terms: {margin, recon}};
+    return {loss: ops.add(margin, ops.mul(recon, weight)), logits: lengths, terms: {margin, recon}};
   };
 }
 

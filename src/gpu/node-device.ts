@@ -80,8 +80,8 @@ export async function nodeDevice(opts: DeviceOptions): Promise<GpuContext> {
   return requestDevice(found.adapter, found.report);
 
   // auto: a hardware GPU when there is one; otherwise the fastest CPU adapter. llvmpipe (GLES, compatibility
-  // mode) trained LeNet-5 4-6x faster than SwiftShader on the machines measured, so it comes first; SwiftShader
-  // (core WebGPU: timestamp queries, subgroups) stays one WGT_BACKEND=swiftshader away.
+  // mode) trains several times faster than SwiftShader (docs/kernel-measurements.md#adapter-order), so it comes
+  // first; SwiftShader (core WebGPU: timestamp queries, subgroups) stays one WGT_BACKEND=swiftshader away.
   async function auto(): Promise<Found | null> {
     if ((e.VK_ICD_FILENAMES && e.VK_ICD_FILENAMES !== icdSetHere) || e.VK_DRIVER_FILES) {
       // The user named a Vulkan driver: use it, whatever it is.

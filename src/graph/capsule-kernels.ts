@@ -1,7 +1,7 @@
 // Launchers of the capsule kernels (the generated ones in capsule-gen.ts where they apply, else shaders/capsule.wgsl,
 // declared as CAPSULE in shaders.ts) and the forward and backward passes of routing by agreement built from them.
 // No autograd here: capsule.ts records the ops and gradients.ts holds their rules.
-import * as K from './kernels.js';
+import * as kernels from './kernels.js';
 import {rt} from './engine.js';
 import {CAPSULE} from './shaders.js';
 import {agreementKernel, MAX_UNROLLED_D, outerSumKernel, PREDICT_BLOCK, predictBwdInputKernel, predictBwdWeightKernel,
@@ -29,14 +29,12 @@ export const squashK = (s: Tensor, d: number) => run('squash_fwd', [s], s.shape,
 export const squashBwdK = (s: Tensor, g: Tensor, d: number) => run('squash_bwd', [s, g], s.shape, rowsOf(d), s.size / d);
 
 /** Whether the prediction transform runs on the generated kernels (src/graph/capsule-gen.ts). */
-const generated = (s: CapsDims) => K.kernelPrefs.capsulePredict !== 'scalar' && s.d >= 1 && s.d <= MAX_UNROLLED_D;
+const generated = (s: CapsDims) => kernels.kernelPrefs.capsulePredict !== 'scalar' && s.d >= 1 && s.d <= MAX_UNROLLED_D;
 
 /**
- * u [B, N, D], W [N, J, O, D] -> u_hat [B, N, J, O], and its two gradients. Measured on llvmpipe (small CapsNet
- * training step, batch 64, `npm run bench:profile:capsnet`, cores shared with a training), ms per step,
- * hand-written -> generated: forward 94-124 -> 20-24, input gradient 69-88 -> 10-13, weight gradient 71-90 ->
- * 10-14; with the routing products below (weighted sum 51 -> 20, agreement 42 -> 20, outer_sum 74 -> 9) the
- * capsule kernels went from ~420 to ~90 ms of a 1.1 s step.
+ * u [B, N, D], W [N, J, O, D] -> u_hat [B, N, J, O], and its two gradients. The generated kernels (and those of the
+ * routing products below) cut the small CapsNet step's capsule kernel time several-fold on llvmpipe
+ * (docs/kernel-measurements.md#capsule-generated).
  */
 export function predictK(u: Tensor, w: Tensor, s: CapsDims): Tensor {
   const {rows, outs} = PREDICT_BLOCK;
@@ -58,7 +56,7 @@ export function predictBwdWeightK(g: Tensor, u: Tensor, s: CapsDims): Tensor {
  * unrolls its terms, up to 2 * 8 - 1 of them).
  */
 const vecRouting = (s: CapsDims, terms = 1) =>
-  K.kernelPrefs.capsuleRouting !== 'scalar' && s.o >= 4 && s.o % 4 === 0 && s.o <= 64 && terms <= 15;
+  kernels.kernelPrefs.capsuleRouting !== 'scalar' && s.o >= 4 && s.o % 4 === 0 && s.o <= 64 && terms <= 15;
 /** Threads of the kernels that take blocks of ROUTING_ROWS input capsules. */
 const rowThreads = (s: CapsDims) => s.b * s.j * Math.ceil(s.i / ROUTING_ROWS);
 
@@ -86,14 +84,14 @@ export function routingForwardK(uhat: Tensor, init: Tensor | null, iterations: n
   const {b, i, j, o} = dims;
   const small = [b, i, j];
   const st: RoutingState = {dims, iterations, stopGradient, c: [], s: [], v: []};
-  let logits = init ? K.expandK(init, small) : K.fillK(empty(small), 0);
+  let logits = init ? kernels.expandK(init, small) : kernels.fillK(empty(small), 0);
   for (let t = 0; t < iterations; t++) {
-    st.c.push(K.softmaxK(logits, b * i, j, 1, false));
+    st.c.push(kernels.softmaxK(logits, b * i, j, 1, false));
     st.s.push(weightedSumK(st.c[t], uhat, dims));
     st.v.push(squashK(st.s[t], o));
     if (t === iterations - 1) break;
     const a = agreementK(uhat, st.v[t], dims);
-    const next = K.binaryK('add', logits, a);
+    const next = kernels.binaryK('add', logits, a);
     a.dispose();
     logits.dispose();
     logits = next;
@@ -119,7 +117,7 @@ export function routingBackwardK(uhat: Tensor, g: Tensor, st: RoutingState): Ten
   // Terms A_k [B, N, J] times X_k [B, J, O]: k < r are (c_t, ds_t), k >= r are (db_{t+1}, v_t).
   const terms = 2 * r - 1;
   const A = empty([terms, b, i, j]), X = empty([terms, b, j, o]);
-  const put = (src: Tensor, dst: Tensor, k: number) => K.copyK(src, dst, [src.size], [1], [1], 0, k * src.size);
+  const put = (src: Tensor, dst: Tensor, k: number) => kernels.copyK(src, dst, [src.size], [1], [1], 0, k * src.size);
   let gb: Tensor | null = null; // gradient of the logits b_{t+1}
   for (let t = r - 1; t >= 0; t--) {
     let gv: Tensor = g;
@@ -134,10 +132,10 @@ export function routingBackwardK(uhat: Tensor, g: Tensor, st: RoutingState): Ten
     put(gs, X, t);
     if (t > 0) {
       const gc = agreementK(uhat, gs, dims);
-      const gsoft = K.softmaxBwdK(c[t], gc, b * i, j, 1, false);
+      const gsoft = kernels.softmaxBwdK(c[t], gc, b * i, j, 1, false);
       gc.dispose();
       // b_t feeds c_t and (identically) b_{t+1}.
-      const next: Tensor = gb ? K.binaryK('add', gb, gsoft) : gsoft;
+      const next: Tensor = gb ? kernels.binaryK('add', gb, gsoft) : gsoft;
       if (gb) { gb.dispose(); gsoft.dispose(); }
       gb = next;
     }

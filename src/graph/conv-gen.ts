@@ -49,19 +49,17 @@ export interface ConvTile {
    * gradient's output channels, the input gradient's input channels: at most 4 * groups): how many are real. Each
    * group then keeps only its real lanes (vec3, vec2, f32, or nothing), so no multiply-add, load or store serves a
    * padding channel. CPU drivers run each lane of a vec4 as its own SIMD instruction, so LeNet's 6 channels in two
-   * vec4 groups had spent a quarter of their multiply-adds on padding. Measured on llvmpipe (bench, A/B interleaved
-   * in one process, medians of 9 replays, ms): LeNet conv1 forward 0.662 -> 0.553, its weight gradient 0.706 ->
-   * 0.572, conv2's input gradient (6 input channels) 1.320 -> 1.101.
+   * vec4 groups had spent a quarter of their multiply-adds on padding (docs/kernel-measurements.md#conv-lanes).
    */
   lanes?: number;
   /**
    * Input gradient only: set by the launcher where one tile spans a whole row (pixels >= W), with the convolution's
    * column padding and dy's row width. Every segment column is then known when the kernel is generated, so the
    * columns that fall in the padding are neither loaded nor multiplied (LeNet's conv2, 12-wide rows from 8-wide dy
-   * rows through 5 taps: a third of the multiply-adds had been on padding). Measured on llvmpipe (as `lanes`):
-   * that input gradient 1.084 -> 0.826 ms in the quietest of three runs (B/A 0.76-0.89). With the strides (SH, SW;
-   * default 1) the tile serves strided convolutions too: pixel q takes tap kw only where q + PW - kw is a multiple
-   * of SW (known here), and the kernel rows step by SH from the one whose dy row is whole.
+   * rows through 5 taps: a third of the multiply-adds had been on padding;
+   * docs/kernel-measurements.md#conv-whole-row). With the strides (SH, SW; default 1) the tile serves strided
+   * convolutions too: pixel q takes tap kw only where q + PW - kw is a multiple of SW (known here), and the kernel
+   * rows step by SH from the one whose dy row is whole.
    */
   wholeRow?: {PW: number; OW: number; SH?: number; SW?: number};
   /**
@@ -72,16 +70,14 @@ export interface ConvTile {
   /**
    * Weight gradient only: set by the launcher where nothing the tile reads can fall outside its tensor or past its
    * channels (no padding, OW a multiple of pixels, KH of rows, K of the thread's real channels). The bounds tests,
-   * clamps and selects around each load are then left out. Measured on llvmpipe (bench, A/B interleaved, three
-   * runs): LeNet conv2 0.93 -> 0.82 ms (B/A 0.87-0.90), DANN's conv1 at best 5.9 -> 5.0-5.4, LeNet conv1 level.
+   * clamps and selects around each load are then left out (docs/kernel-measurements.md#conv-exact).
    */
   exact?: boolean;
   /**
    * Forward only, hoisting tiles that hold every output channel and read their weights as a uniform array: set by
    * the launcher where the input channels times kernel rows are few. The (c, kernel row) loops are then unrolled
    * and the weights read in their own layout [K, C, KH, KW] at constant indices, so the re-laying copy, a dispatch
-   * of its own (~0.07 ms on llvmpipe, an eighth of LeNet's conv1 forward), goes. Measured on llvmpipe (as `lanes`):
-   * LeNet's conv1 forward, fastest replays 0.554 -> 0.445 ms (B/A of the medians 0.75 and 0.84, two runs).
+   * of its own, goes (docs/kernel-measurements.md#conv-native-weights).
    */
   nativeWeights?: {C: number; KH: number};
 }
@@ -131,9 +127,9 @@ function declare(name: string, bindings: string[], body: () => string[], entry =
 /**
  * The weights' binding (@binding(2), vec4s): storage, or with `uniformVec4s` > 0 a uniform array of that many vec4s.
  * llvmpipe loads a storage value lane by lane in a loop with a branch per lane, and a uniform value with one gather
- * (measured: a loop of vec4 weight loads ran 1.8x faster from a uniform buffer), so small weights are bound as
- * uniforms where they fit maxUniformBufferBindingSize (kernels.ts, uniformWeightVec4s). The array's length is part
- * of the WGSL type, so such a kernel is generated per weight size.
+ * (docs/kernel-measurements.md#conv-uniform-weights), so small weights are bound as uniforms where they fit
+ * maxUniformBufferBindingSize (kernels.ts, uniformWeightVec4s). The array's length is part of the WGSL type, so
+ * such a kernel is generated per weight size.
  */
 function weightBinding(name: string, uniformVec4s: number): string {
   return uniformVec4s > 0 ? `@group(0) @binding(2) var<uniform> ${name}: array<vec4<f32>, ${uniformVec4s}>;`
@@ -415,8 +411,8 @@ function segmentInputBody(t: ConvTile, kw: number): string[] {
 /**
  * The input-gradient tile over whole rows (ConvTile.wholeRow): thread (n, channel group, row ih). Each pixel's dy
  * column per tap is known here (dyCol: -1 for none, outside dy or between strided columns), so dy values are named
- * by column and a missing one is neither loaded nor multiplied. (Two rows SH apart per thread, sharing each weight
- * load, measured 1.7x slower on llvmpipe: twice the accumulators.)
+ * by column and a missing one is neither loaded nor multiplied. One row per thread: two rows sharing each weight load
+ * ran slower on llvmpipe, with twice the accumulators (docs/kernel-measurements.md#conv-whole-row).
  */
 function wholeRowInputBody(t: ConvTile, kw: number, whole: {PW: number; OW: number; SH?: number; SW?: number}): string[] {
   const G = t.groups, P = t.pixels, sh = whole.SH ?? 1, sw = whole.SW ?? 1, B = t.images ?? 1;
@@ -429,8 +425,8 @@ function wholeRowInputBody(t: ConvTile, kw: number, whole: {PW: number; OW: numb
   const acc = (b: number) => (B > 1 ? `b${b}a` : 'a');
   // Neighbouring threads take neighbouring images of one row, not neighbouring rows: the lanes of a SIMD batch then
   // run the same kernel rows (under a stride of 2 rows of either parity take different ones, and the edge rows
-  // fewer), where a CPU driver runs divergent lanes' loops for the union of their trips. Measured on llvmpipe (bench,
-  // A/B interleaved): the small CapsNet's PrimaryCaps input gradient (stride 2) 21.8 -> 19.5 ms.
+  // fewer), where a CPU driver runs divergent lanes' loops for the union of their trips
+  // (docs/kernel-measurements.md#conv-whole-row).
   // With B images per thread, thread i takes images B * (i % nb) ..; past the batch's end it reads the last image
   // again and stores nothing.
   const L = [

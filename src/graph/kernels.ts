@@ -92,7 +92,7 @@ export const kernelPrefs = {
    * Weight gradients of unpadded, column-stride-1 convolutions with dy rows a multiple of 4 wide by the
    * lane-per-output-channel kernel (conv-gen.ts, convBwdWeightLanesKernel; true: wherever the shape allows). 'auto':
    * on CPU adapters in core mode (SwiftShader), for output channels in multiples of 16, where it was measured
-   * (kernels.ts, weightLanesApply).
+   * (weightLanesApply).
    */
   convWeightLanes: 'auto' as 'auto' | boolean,
   /**
@@ -341,9 +341,7 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
 
 /**
  * The sum of `rows` rows of `inner` floats held in `x` with each row padded to whole vec4s (reduce_rows4): a
- * quarter of reduceK's loads. Measured on llvmpipe (16 launches per replay, median of 12 replays): LeNet conv2's
- * weight-gradient parts (22 x 2400) 0.164 -> 0.083 ms, its conv1's (256 x 150) level at 0.06-0.08 ms, about one
- * dispatch's fixed cost.
+ * quarter of reduceK's loads (docs/kernel-measurements.md#sum-rows4).
  */
 export function sumRows4K(x: Tensor, rows: number, inner: number): Tensor {
   const need = rows * ceil4(inner);
@@ -411,13 +409,13 @@ export const tuned: {matmul: MatmulTile | null; small: MatmulTile | null; largeF
 
 export interface MatView { t: Tensor; batch: number; rows: number; cols: number; trans: boolean; batchStride: number }
 
+/** What matmulK does to C after the product: + bias over the columns (a [N] tensor), then relu. */
+export interface MatmulAfter { bias?: Tensor | null; relu?: boolean }
+
 /**
  * C[b] = op(A[b]) @ op(B[b]) where op transposes when `trans` is set. A batchStride of 0 shares one matrix
  * across the batch. Picks the variant: workgroup tiles on hardware GPUs, vec4 registers on CPU adapters.
  */
-/** What matmulK does to C after the product: + bias over the columns (a [N] tensor), then relu. */
-export interface MatmulAfter { bias?: Tensor | null; relu?: boolean }
-
 export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = {}): Tensor {
   const M = a.trans ? a.cols : a.rows;
   const K = a.trans ? a.rows : a.cols;
@@ -431,10 +429,9 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
   const r = rt();
   const pref = kernelPrefs.matmul;
   const useTiled = pref === 'tiled' || (pref === 'auto' && !r.ctx.report.isCpu && M * N >= 4096);
-  // A^T @ B (a linear layer's weight gradient) runs on the tuned register tile once A^T is materialised (a copy of
-  // M*K floats against M*N*K multiply-adds). Measured on llvmpipe, interleaved in one process, against matmul_vec4
-  // reading A^T in place: 784x64x1024 (the CapsNet decoder) 20.9-21.6 -> 12.7 ms, 1024x64x512 13.9-22.3 ->
-  // 8.9-14.6, LeNet's 120x64x256 1.4-1.6 -> 1.0-1.5.
+  // A^T @ B (a linear layer's weight gradient) runs on the tuned tile once A^T is materialised: a copy of M*K floats
+  // against M*N*K multiply-adds, faster than matmul_vec4 reading A^T in place
+  // (docs/kernel-measurements.md#matmul-transposed-a).
   const tp = kernelPrefs.matmulTile;
   // Large products: the measured tile that computes the least padding for its speed (shapedTile); short ones: the
   // small pick, narrowed where N wastes half its columns.
@@ -443,9 +440,8 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
   const tile = useTiled || pref === 'reg' ? null : tp === 'fixed' ? null
     : tp === 'auto' ? tunedTile && (large ? shapedTile(tuned.largeMs, M, N, tunedTile) : narrowedTile(tunedTile, N)) : tp;
   const transposeForTile = !!tile && a.trans && N % 4 === 0 && M >= 8 && N >= 8 && K % 4 === 0;
-  // A @ B^T: matmul_nt_vec4 reads B^T in place; with a tuned tile B^T is copied out instead (below), which since
-  // the copy runs 8 elements per thread measured faster on llvmpipe (small-CapsNet decoder gradients 64x1024x784
-  // and 64x512x1024: 42-46 ms per step -> 18-23 plus 8-12 for the copies; LeNet's within noise).
+  // A @ B^T: matmul_nt_vec4 reads B^T in place; with a tuned tile B^T is copied out instead (below), faster on
+  // llvmpipe now that the copy runs 8 elements per thread (docs/kernel-measurements.md#matmul-transposed-b).
   const temps: Tensor[] = [];
   // A transposed operand copied out as a plain [rows, cols] matrix per batch (or one, when shared).
   const materialise = (v: MatView, rows: number, cols: number): MatView => {
@@ -548,27 +544,16 @@ const inputTileApplies = (g: Conv2dGeom): boolean =>
   (g.SH === 1 && g.SW === 1) || (kernelPrefs.convWholeRows && g.W <= WHOLE_ROW_MAX);
 
 /**
- * The generated forward tile 'auto' uses for unpadded convolutions (else conv_fwd8). Measured on llvmpipe
- * (bench/kernels.ts, loaded 2-core machine): 8 channels x 8 pixels ran LeNet conv1 at 6.4 GFLOP/s and conv2 at
- * 10.1 against conv_fwd8's 3.5 and 5.1; for many channels the results were within the machine's noise, so those
- * kept conv_fwd8 until the tile held its input row across the taps (hoist): the small CapsNet's conv1 (1 -> 32,
- * 9x9) then ran 18.7-19.8 ms against conv_fwd8's 29.1-31.7 (profiler, training step, shared cores). Pixels per
- * thread are chosen per row width by hoistedPixels() (8 for every LeNet, DANN and CapsNet row before wider tiles
- * were allowed on llvmpipe).
+ * The generated forward tile 'auto' uses for unpadded convolutions (else conv_fwd8): 8 channels holding the input row
+ * across the taps, pixels per row width from hoistedPixels(); faster than conv_fwd8
+ * (docs/kernel-measurements.md#conv-forward-tile).
  */
 export const CONV_FWD_AUTO: {tile: ConvTile | null} = {tile: {groups: 2, pixels: 0, hoist: true}};
 
 /**
  * The generated tiles 'auto' uses for the input gradient (stride 1; else conv_bwd_input8) and the weight gradient
  * (else conv_bwd_weight8), 8 channels x a row segment held across the taps, with `pixels` set per shape by
- * hoistedPixels(). Measured on llvmpipe (LeNet training step, profiler, 2 cores shared with a training), ms per
- * step, hand-written -> generated: conv2 input gradient 8.8 -> 5.1-5.7; weight gradients (conv2 + conv1)
- * 6.7-7.9 + 4.8-5.3 -> 3.2-4.1 + 1.9-2.6 plus 1.9-2.1 for dy's transpose; the forwards with hoisting
- * (CONV_FWD_AUTO) 3.1 -> 2.1 and 2.8-3.1 -> 2.3. The whole step's kernel time went from 37.6-38.4 to 29-31 ms.
- * Weights read as uniforms and 4-aligned segments loaded as vec4s (convUniformWeights, convSegments4; profiler,
- * LeNet step, back to back on an idle machine, ms): conv2 input gradient 5.6 -> 3.1, conv2 forward 2.1 -> 0.85,
- * conv1 forward 1.7 -> 1.1, conv1 weight gradient 2.0 -> 1.5, conv2 weight gradient 2.9 -> 2.8 (its dy loads
- * dominate); the step's kernel time 27.4 -> 20.2.
+ * hoistedPixels(): faster than the hand-written kernels (docs/kernel-measurements.md#conv-gradient-tiles).
  */
 export const CONV_GRAD_AUTO: {input: ConvTile | null; weight: ConvTile | null} =
   {input: {groups: 2, pixels: 0, hoist: true}, weight: {groups: 2, pixels: 0, hoist: true, rows: 0}};
@@ -577,14 +562,10 @@ export const CONV_GRAD_AUTO: {input: ConvTile | null; weight: ConvTile | null} =
 const onCompatCpu = (): boolean => rt().ctx.report.isCpu && rt().ctx.report.featureLevel === 'compatibility';
 
 /**
- * Kernel rows per weight-gradient thread (ConvTile.rows): as given, or for 0 as many as keep R * KW * groups
- * accumulators within 64 vec4s (LeNet's 5x5 kernels: all 5 rows; 9x9: 3). On llvmpipe (a CPU adapter in
- * compatibility mode), where it was measured. SwiftShader's shader compiler ran out of memory (24 GB) on the
- * CapsNet tests' 9x9 tile with 3 rows (and past 4.8 GB on a padded, strided 3x3 tile with 3 rows), and 2 rows of a
- * 9x9 kernel ran slower there (the small CapsNet's conv1, 30.6 against 27.4 ms). So other CPU adapters take every
- * row only where KH * KW * groups <= 50 vec4s and the tile is exact (ConvTile.exact: no bounds tests; the launcher
- * checks): 5x5 kernels, LeNet's conv1 5.6 -> 4.0 ms, conv2 16.4 -> 11.1, DANN's conv1 66-92 -> 43-49 (A/B
- * interleaved, compiled in 0.24 GB). Elsewhere one row; GPUs keep one row (not measured).
+ * Kernel rows per weight-gradient thread (ConvTile.rows). llvmpipe: as given, or for 0 as many as keep R * KW *
+ * groups accumulators within 64 vec4s (5x5: all 5 rows; 9x9: 3). Other CPU adapters: every row where KH * KW *
+ * groups <= 50 vec4s and the tile is exact (the launcher checks; larger tiles exhaust SwiftShader's compiler), else
+ * one. GPUs: one (not measured). See docs/kernel-measurements.md#conv-weight-rows.
  */
 export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
   if (!onCompatCpu()) return rt().ctx.report.isCpu && g.KH * g.KW * t.groups <= 50 ? g.KH : 1;
@@ -598,13 +579,11 @@ export const SWIFTSHADER_WEIGHT_SEGMENT = 20;
 /**
  * Pixels per thread for a hoisting tile over a row of `width` outputs: of 4, 6 and 8 (and 12 for an input
  * gradient over rows of 12s; 12, 24 or the whole row up to 24 for a forward on CPU adapters), the one with the
- * fewest loads per row (a tile that names its pixels keeps them, within SwiftShader's weight-tile limit). Each step of P pixels loads a (P - 1) * stride + KW
- * segment and, besides it, KW * groups weight vec4s (forward, input gradient) or P * groups dy vec4s (weight
- * gradient). Where the launcher says the segments start 4-aligned (`aligned`) and
- * kernelPrefs.convSegments4 allows, a P that is a multiple of 4 loads its segment as vec4s (ConvTile.segments4),
- * a quarter of the loads. So the LeNet conv2 input gradient's 12-wide rows take 12 (one step: 4 segment
- * and 10 weight loads, against two steps of 3 + 10 for 8). Measured on llvmpipe (LeNet step, 64 interleaved steps
- * each, A/B in one process): 12 against 8 ran the step 0.914-0.979x (three runs); 4 0.988x, 6 1.031x.
+ * fewest loads per row (a tile that names its pixels keeps them, within SwiftShader's weight-tile limit). Each step
+ * of P pixels loads a (P - 1) * stride + KW segment and, besides it, KW * groups weight vec4s (forward, input
+ * gradient) or P * groups dy vec4s (weight gradient). Where the launcher says the segments start 4-aligned
+ * (`aligned`) and kernelPrefs.convSegments4 allows, a P that is a multiple of 4 loads its segment as vec4s
+ * (ConvTile.segments4), a quarter of the loads (docs/kernel-measurements.md#conv-pixels).
  */
 export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: number, pass: 'forward' | 'input' | 'weight',
   aligned = false): ConvTile {
@@ -612,22 +591,18 @@ export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: nu
   const vec = aligned && kernelPrefs.convSegments4 && t.segments4 !== false;
   const segment = (p: number) => ((p - 1) * stride + kw) / (vec && p % 4 === 0 ? 4 : 1);
   const loads = (p: number) => Math.ceil(width / p) * (Math.ceil(segment(p)) + (perStep === 'weights' ? kw : p) * t.groups);
-  // 12 and wider only where measured: the input gradient over rows of 12 (one step), and on llvmpipe the forward
-  // over rows of 12, 24 or the whole row up to 24 (bench, interleaved after a warm-up round, ms: LeNet conv1 0.75 at
-  // 8 pixels against 0.67 at 12 or 24; DANN's conv1 6.2-9.2 against 5.4 and 5.3; the CapsNet conv1's rows of 20,
-  // 7.5 against 4.8). Weight gradients do not widen (LeNet conv1: 0.70 ms at 8 against 0.86 at 24; CapsNet conv1 5.1
-  // against 5.9 at 20). SwiftShader too (A/B interleaved, ms): LeNet conv1 3.19 -> 2.30 at 24, the small CapsNet's
-  // 1 -> 32 and 1 -> 64 convs 28.9 -> 18.2 and 51.8 -> 33.8 at 20 (12 gained less: 0.90-0.95x). GPUs keep 8.
+  // 12 and wider only where measured faster: input gradients over rows of 12, and forwards on CPU adapters
+  // (docs/kernel-measurements.md#conv-pixels).
   const wide = pass === 'forward' && rt().ctx.report.isCpu
     ? [...new Set([12, 24, width])].filter((p) => p > 8 && p <= 24 && width % p === 0) : [];
-  // Weight gradients on llvmpipe take 4 (fewer loads per step, but fewer values live at once: bench, A/B
-  // interleaved, ms: LeNet conv2 1.10 -> 0.93 in three runs, conv1 0.55 -> 0.51 at best; DANN's conv1 and the
-  // CapsNet 9x9 first layers level).
+  // llvmpipe: 4 pixels per weight tile (fewer values live at once beats fewer loads;
+  // docs/kernel-measurements.md#conv-weight-pixels).
   const candidates = pass === 'weight' && onCompatCpu() ? [4]
     : pass === 'input' && width % 12 === 0 ? [8, 6, 4, 12] : [8, 6, 4, ...wide];
   const chosen = t.pixels > 0 ? t.pixels : candidates.reduce((best, p) => (loads(p) < loads(best) ? p : best));
-  // SwiftShader compiles a weight tile holding a row segment over 20 floats in seconds to minutes (steeply more per
-  // float), so there it takes fewer pixels, forced tiles too: the adapter's limit, like a binding size.
+  // SwiftShader: weight tiles, forced ones too, hold at most SWIFTSHADER_WEIGHT_SEGMENT floats of a row (its compile
+  // time grows steeply past that: an adapter limit, like a binding size;
+  // docs/kernel-measurements.md#swiftshader-weight-segment).
   const held = (p: number) => (p - 1) * stride + kw;
   const pixels = pass === 'weight' && rt().ctx.report.architecture === 'swiftshader' && held(chosen) > SWIFTSHADER_WEIGHT_SEGMENT
     ? Math.max(1, ...[6, 5, 4, 3, 2].filter((p) => p < chosen && held(p) <= SWIFTSHADER_WEIGHT_SEGMENT)) : chosen;
@@ -636,8 +611,8 @@ export function hoistedPixels(t: ConvTile, width: number, kw: number, stride: nu
 
 /**
  * A tile storing 4-pixel vec4s (ConvTile.stores4) where `rowWidth`, the output's row length, and its pixels are
- * multiples of 4 and kernelPrefs.convStores4 allows. Measured on llvmpipe (bench, four interleaved rounds): the LeNet
- * conv2 forward 25.3 -> 26.4 GFLOP/s, the CapsNet conv1 (1 -> 256, 9x9) forward 16.3 -> 17.5.
+ * multiples of 4 and kernelPrefs.convStores4 allows: a quarter of the stores
+ * (docs/kernel-measurements.md#conv-stores4).
  */
 const withStores4 = (t: ConvTile, rowWidth: number): ConvTile =>
   ({...t, stores4: kernelPrefs.convStores4 && rowWidth % 4 === 0 && t.pixels % 4 === 0});
@@ -655,28 +630,9 @@ const matView = (t: Tensor, rows: number, cols: number): MatView =>
   ({t, batch: 1, rows, cols, trans: false, batchStride: 0});
 
 /**
- * Whether a convolution pass runs as matrix products (`pass` names it; the rule is now one for all three). 'auto':
- * where the products are big enough for the matmul kernels' register tiles to beat the direct kernels: at least 64
- * output channels and 8 input channels. Measured on llvmpipe (bench/kernels.ts, 2-core machine, median of
- * replays, two interleaved rounds): lowering ran the CapsNet PrimaryCaps conv (32 -> 64, 9x9, stride 2) at
- * 42-58 / 61-86 / 49-59 ms (forward / input / weight gradient) against the direct kernels' 77-105 / 233-343 /
- * 96-160, and DANN's conv2 (32 -> 48, 5x5) at 41-49 / 56-58 / 44-53 against 55-88 / 77-94 / 78-125; with one to
- * six input channels (LeNet, the first layers) the direct forward stayed ahead (LeNet conv2: 2.8 against 8.3 ms).
- * The weight gradient of a first layer with 32 output channels was lowered too (DANN conv1: 33-45 against 45-64
- * ms) until the generated weight tile: the small CapsNet's conv1 (1 -> 32, 9x9) then took 14 ms plus 2-3 for dy's
- * transpose against 30 plus 7 for im2col lowered (profiler, training step, shared cores). With 32 input channels
- * (PrimaryCaps, stride 2) the two were level (97 against 82 + 25 ms), so those stay lowered. DANN's conv1 (3 -> 32,
- * 5x5, `npm run bench:profile:dann`): weight gradient 22 + 4 ms direct against 48 + 11 lowered.
- * The bar was 24 output channels until the generated tiles held only real lanes and whole rows (ConvTile.lanes,
- * wholeRow; bench, A/B interleaved in one process, two runs, ms): DANN's conv2 (32 -> 48, 5x5, batch 64) then ran
- * direct at 13.6-20.5 / 13.8 / 11.8 against lowered 17.8-26.5 / 20.7-21.0 / 23.9-24.4 (forward / input / weight
- * gradient; the weight gradient's im2col included, ~3 ms, which a training step's forward would have kept).
- * The small CapsNet's PrimaryCaps conv (32 -> 64, 9x9, stride 2) was level direct and lowered in the forward and
- * weight gradient (0.96x, 0.98x); its stride-2 input gradient has no generated tile (direct 5.2x slower), and the
- * paper's (256 -> 256) runs lowered 2.5x / 1.6x faster, so 64 output channels and more stay lowered. Input
- * gradients lower from 128 output channels where a generated tile applies (stride 1, or whole rows up to
- * WHOLE_ROW_MAX wide at any stride: ConvTile.wholeRow): the small PrimaryCaps' ran 19.5 ms on it against 25.0
- * lowered, the paper's 170 against 145 (bench, A/B interleaved).
+ * Whether a convolution pass runs as matrix products. 'auto': from 8 input and 64 output channels (input gradients a
+ * generated tile serves: 128), where the tuned matmul tiles beat the direct kernels
+ * (docs/kernel-measurements.md#conv-lowering).
  */
 export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'weight'): boolean {
   const pref = kernelPrefs.convLowering;
@@ -712,27 +668,24 @@ function im2colColsK(x: Tensor, g: Conv2dGeom): Tensor {
 
 /**
  * Where a lowered forward leaves its im2col matrix for the weight gradient, which would otherwise lower x again
- * (DANN's conv2, profiler: im2col 11.8 ms of a 183 ms step). Kept up to KEEP_COLS_BYTES: past that, memory held
- * from forward to backward costs more than the second lowering.
+ * (docs/kernel-measurements.md#conv-keep-cols). Kept up to KEEP_COLS_BYTES: past that, memory held from forward to
+ * backward costs more than the second lowering.
  */
 export interface LoweredCols { cols: Tensor | null }
 const KEEP_COLS_BYTES = 64 * 2 ** 20;
 
 /**
- * Whether a lowered forward runs as Y [K, N*OH*OW] = W @ cols^T (kernelPrefs.convGemmTransposed): W is read in
- * place (no re-laid copy) and the product has K rows. 'auto' takes it where both products are large (the tuned
- * large tile's rows) and the tiles' model (shapedPick: measured time x padded rows x padded columns) favours it:
- * the CapsNet PrimaryCaps conv (256 -> 256, 9x9, stride 2, batch 8) computes 288 x 20736 x 256 the usual way, whose
- * 288 rows the 256-row tile pads to 512, and 256 x 20736 x 288 transposed. Measured on llvmpipe (bench, median of 6
- * replays): the product 139 -> 97 ms, and the weights' re-laying copy (12 ms) goes; the whole forward 185 -> 108 ms
- * (A/B interleaved, 4 rounds). The weight gradient then lowers x again (it reads cols, not cols^T): ~12 ms.
+ * Whether a lowered forward runs as Y [K, N*OH*OW] = W @ cols^T (kernelPrefs.convGemmTransposed): W is read in place
+ * (no re-laid copy) and the product has K rows. 'auto' takes it where both products are large (the tuned large tile's
+ * rows) and the tiles' model (shapedPick: measured time x padded rows x padded columns) favours it, e.g. where the
+ * usual product's rows would pad a 256-row tile to nearly twice (docs/kernel-measurements.md#conv-gemm-transposed).
+ * The weight gradient then lowers x again (it reads cols, not cols^T).
  */
 export function convGemmTransposed(g: Conv2dGeom): boolean {
   const pref = kernelPrefs.convGemmTransposed;
   const rows = g.N * g.OH * g.OW;
   if (pref !== 'auto') return pref === 'always';
-  // Only on llvmpipe, where it was measured with the weight gradient's second im2col: on SwiftShader the forward
-  // alone ran 797-876 against 910-929 ms (eager, after a warm-up), less than that im2col may cost there.
+  // llvmpipe only: on SwiftShader the forward gained less than the weight gradient's second im2col may cost.
   if (rows % 4 !== 0 || !onCompatCpu()) return false;
   if (tuned.device !== rt().device || g.K < tuned.largeFrom || rows < tuned.largeFrom) return false;
   const usual = shapedPick(tuned.largeMs, rows, ceil4(g.K)), flipped = shapedPick(tuned.largeMs, g.K, rows);
@@ -791,15 +744,9 @@ function conv2dBwdInputGemmK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
 
 /**
  * Whether a lowered weight gradient runs as dW^T [C*KH*KW, K] = cols^T @ dy (kernelPrefs.convWeightGemmTransposed);
- * `kept`: the forward left its cols. x is lowered to cols^T (im2col_cols) either way. 'auto', on CPU adapters
- * (GPUs: not measured), where K rows fall short of the tuned large tile's rows and C*KH*KW rows reach them: the
- * small CapsNet's PrimaryCaps (32 -> 64, 9x9, stride 2, batch 32: 64 against 2,592 rows). Measured alone
- * (bench:kernels, 3 rounds, medians, shares of matmul 1024^3 timed around each), lowering x both ways:
- * SwiftShader 190 -> 138 ms (44% -> 59%), llvmpipe 20.1 -> 18.7 ms (50% -> 55%); the paper's PrimaryCaps
- * (256 -> 256, whose K rows reach the tile) ran slower so on llvmpipe (95 -> 107 ms). In a training step the usual
- * product reuses the forward's cols: small-CapsNet step, batch 64, Adam (scripts/ab-step.mjs, interleaved), B/A
- * 0.972 on SwiftShader (which then keeps no cols) and 1.017 on llvmpipe, which keeps the usual product where the
- * forward kept its cols.
+ * `kept`: the forward left its cols. 'auto', on CPU adapters (GPUs: not measured), where K rows fall short of the
+ * tuned large tile's rows and C*KH*KW rows reach them; on llvmpipe only where the forward kept no cols (reusing
+ * them was faster there; docs/kernel-measurements.md#conv-weight-gemm-transposed).
  */
 export function convWeightGemmTransposed(g: Conv2dGeom, kept: boolean): boolean {
   const pref = kernelPrefs.convWeightGemmTransposed;
@@ -880,16 +827,9 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
 /**
  * Images per thread of a generated tile that shares its weight loads among them (ConvTile.images): the tile's, else
  * the preference; 'auto': 4 on SwiftShader, 2 on llvmpipe, 1 on GPUs (not measured; they want threads) and where
- * `shares` is false, and at most N / 8, so a small batch keeps its threads. The weight load had cost about as much
- * as the multiply-adds it fed. Measured (`bench:kernels`, 2-3 rounds, ms, 1 image -> the chosen count):
- * - input gradients (whole-row tiles, kernelPrefs.convInputImages): SwiftShader, LeNet conv2 8.4-9.0 -> 5.8-6.3
- *   (2 images 7.5, 8 images 6.7), DANN conv2 153 -> 62, the small CapsNet's PrimaryCaps (stride 2) 126 -> 102;
- *   llvmpipe, LeNet conv2 0.66 -> 0.57 (4 images 0.66), DANN conv2 12.0 -> 9.8, the small PrimaryCaps 19.4 -> 15.5
- *   (4 images 13.8);
- * - forwards (hoisting tiles with re-laid weights, kernelPrefs.convForwardImages): SwiftShader, LeNet conv2 9.2-9.5
- *   -> 7.3-8.3, DANN conv2 113 -> 92; llvmpipe, LeNet conv2 0.70 -> 0.59 (4 images 0.74), DANN conv2 13.4 -> 10.5.
- *   One input channel (the small CapsNet's first layers) read level or slower on SwiftShader (18.2 -> 19.2, 30.1 ->
- *   33.7), so forwards share only where there are several.
+ * `shares` is false (a forward with one input channel gained nothing), and at most N / 8, so a small batch keeps its
+ * threads. The weight load had cost about as much as the multiply-adds it fed
+ * (docs/kernel-measurements.md#conv-images-per-thread).
  */
 function imagesPerThread(t: ConvTile, pref: 'auto' | number, N: number, shares = true): number {
   if (t.images) return t.images;
@@ -956,8 +896,7 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   const base = tile ? (groups / tile.groups) * g.C * Math.ceil(g.KH / tile.rows)
     : taps8 ? groups * g.C * Math.ceil(g.KH * g.KW / 4) : groups * g.C * g.KH * Math.ceil(g.KW / 4);
   // Split the work so enough threads run: a few workgroups per core on CPU adapters (llvmpipe runs a workgroup on
-  // one core: LeNet's conv1 had one 64-thread workgroup, one part per image, until the generated tile split image
-  // rows: 1.35 -> 0.98 ms, its conv2 1.57 -> 1.24, each the best of four interleaved rounds), thousands on GPUs.
+  // one core; docs/kernel-measurements.md#conv-weight-split), thousands on GPUs.
   const pref = kernelPrefs.convSplitTarget;
   const target = pref !== 'auto' ? pref : rt().ctx.report.isCpu ? 256 : 16384;
   // The generated tile splits the N * OH (image, output row) pairs, the hand-written kernels the images.
@@ -966,9 +905,9 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   const padded = g.PH > 0 || g.PW > 0;
   if (tile) {
     // Where dy's rows are a multiple of 4 wide the tile reads it in place as vec4s of pixels (ConvTile.dyDirect4);
-    // else as [N, OH, OW, Kpad], a pixel's output channels as contiguous vec4s, so the tile loads 4 channels at once.
-    // Measured on llvmpipe (LeNet, profiler): reading dy in place as scalars instead cost 9-11 ms for both layers'
-    // weight gradients against 5-7 ms plus ~2 ms for this transpose.
+    // else as [N, OH, OW, Kpad], a pixel's output channels as contiguous vec4s, so the tile loads 4 channels at once
+    // (faster, transpose included, than reading dy in place as scalars:
+    // docs/kernel-measurements.md#conv-dy-transpose).
     const dyT = tile.dyDirect4 ? null : empty([g.N, g.OH, g.OW, groups * 4]);
     if (dyT) {
       const quads = (g.OH * g.OW) % 4 === 0;
@@ -1014,11 +953,8 @@ function sumPairPartials(partial: Tensor, g: Conv2dGeom, split: number): Tensor 
 /**
  * Whether the lane-per-output-channel weight gradient (conv-gen.ts, convBwdWeightLanesKernel) takes this shape:
  * unpadded, column stride 1, dy rows a multiple of 4 wide, and a body small enough to unroll. 'auto' takes it on
- * CPU adapters in core mode (SwiftShader) for output channels in multiples of 16, where no lane idles. Measured
- * there (`npm run bench:kernels`, bwd_weight, 3 rounds, ms, against the tile of convBwdWeightKernel): LeNet conv2
- * 11.5 -> 6.4 (37% -> 66% of matmul 1024^3), DANN conv1 56.3 -> 43.7, DANN conv2 128.2 -> 78.2; LeNet conv1 (6
- * channels: 2 of 8 lanes idle) 4.1 -> 5.2, so it keeps the tile. llvmpipe keeps the tile too: there it ran 2-2.5x
- * slower than the tile (LeNet conv2 0.89 -> 2.2, DANN conv2 9.6 -> 18.2), its loads being cheaper.
+ * CPU adapters in core mode (SwiftShader) for output channels in multiples of 16, where no lane idles; llvmpipe
+ * keeps the tile, its loads being cheaper (docs/kernel-measurements.md#conv-weight-lanes).
  */
 function weightLanesApply(g: Conv2dGeom): boolean {
   const pref = kernelPrefs.convWeightLanes;
@@ -1029,9 +965,8 @@ function weightLanesApply(g: Conv2dGeom): boolean {
 
 /**
  * dW by convBwdWeightLanesKernel: workgroups of 4 invocations (one SIMD subgroup on SwiftShader), each holding up to
- * 4 output channels 4 apart (16 per workgroup). Measured on SwiftShader, LeNet conv2, kernel ms (profiler): one
- * channel per invocation in workgroups of 16, 10.1-10.6; two in 8, 7.5; four in 4, 5.9-6.1; eight in 4 (half idle
- * at K = 16), 10.7. The split aims at 128 threads (LeNet conv2: 6 partial sums; targets 64 and 512, 3 and 22 parts, ran the same).
+ * 4 output channels 4 apart (16 per workgroup); the split aims at 128 threads
+ * (docs/kernel-measurements.md#conv-weight-lanes-shape).
  */
 function conv2dBwdWeightLanesK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const lanes = 4, perLane = Math.min(4, Math.ceil(g.K / 4));

@@ -33,10 +33,9 @@ export function tileFits(t: MatmulTile, aTrans: boolean, K: number, aRowStride: 
 const columnSpan = (t: MatmulTile): number => 4 * t.cols4 * (t.lanes === 'rows' ? 1 : t.wgx);
 
 /**
- * A row-lane tile with half its columns where N wastes far fewer of them: the tuned r32c8k4L computes 64 columns of
- * DANN's lowered conv2 forward (N = 48 output channels), r32c4k4L exactly 48. Measured on llvmpipe (4096x800x48, the
- * better of two interleaved rounds): 15.5 ms against 22.1. Only row-lane tiles (the large products' picks), where it
- * was measured.
+ * A row-lane tile with half its columns where N wastes far fewer of them (e.g. 64 columns computed for N = 48). Only
+ * row-lane tiles (the large products' picks), where it was measured
+ * (docs/kernel-measurements.md#matmul-narrowed-tile).
  */
 export function narrowedTile(t: MatmulTile, N: number): MatmulTile {
   if (t.lanes !== 'rows' || t.cols4 % 2) return t;
@@ -51,9 +50,8 @@ const rowSpan = (t: MatmulTile): number => t.rows * (t.lanes === 'rows' ? t.wgx 
 /**
  * The tile for a product of M x N (any K), from the times the autotuner measured (`ms`, by tile name, on a square
  * product every tile's workgroups divide): each tile's time scaled by the rows and columns its workgroups compute,
- * padding included, the least kept. A 256-row tile on a 288-row product computes 512 rows: the CapsNet PrimaryCaps
- * conv, lowered to 288 x 20736 x 256, ran at 16 GFLOP/s on r32c8k4L where its 256-row weight gradient ran at 31.
- * `fallback` where no candidate was measured.
+ * padding included, the least kept: a 256-row tile on a 288-row product computes 512 rows
+ * (docs/kernel-measurements.md#matmul-shaped-tile). `fallback` where no candidate was measured.
  */
 export function shapedTile(ms: Record<string, number>, M: number, N: number, fallback: MatmulTile): MatmulTile {
   return shapedPick(ms, M, N)?.tile ?? fallback;
@@ -136,8 +134,7 @@ export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}): Matmu
     // Each accumulator takes its four k steps in one expression (the same additions in the same order as four
     // `+=`), so a driver that spills the accumulators (llvmpipe: one register per float per SIMD batch, so a 16 x 8
     // vec4 tile cannot stay in registers) loads and stores each once per four multiply-adds instead of once per
-    // one. Measured on llvmpipe, matmul 1024^3, three replays each: r16c8k4L 26.7 -> 33.1 GFLOP/s, and r32c8k4L,
-    // which the autotuner then picked, 36.4. Eight k steps per expression measured slower (32 for r32c8k4L).
+    // one; eight steps per expression were slower (docs/kernel-measurements.md#matmul-k-steps).
     for (const j of cc) {
       for (const i of rr) {
         const terms = [0, 1, 2, 3].map((kk) => ` + a${i}[${kk}] * b${kk}_${j}`).join('');
@@ -173,14 +170,12 @@ export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}): Matmu
   return def;
 }
 
-/** The autotuner's candidates (the hand-written matmul_vec4, 4 rows x 2 vec4 on 8x8, is always one too). */
-// Measured on llvmpipe (2-core x86, matmul 1024^3): the hand-written kernel 9.5-9.9 GFLOP/s, r16c2k4s_8x4
-// 19-19.5, r8c2k4_8x4 16-18; one-row workgroups (rows from workgroup_id) and 1-column tiles were slower.
-// Time on llvmpipe follows the loads more than the multiply-adds (its storage loads go lane by lane), so larger
-// tiles, more multiply-adds per load, pay despite spilling accumulators: with a training sharing the cores,
-// 1024^3 ran 9.3-9.8 GFLOP/s on r16c2k4s_8x4 and 12-13 on r32c4k4L, r16c8k4L and r32c8k4L (row lanes, B loads
-// uniform across lanes); at 64 rows the row-lane tiles lose (64x784x1024: 18-20 ms vs 26-55), hence the
-// autotuner's second, 64-row shape.
+/**
+ * The autotuner's candidates (the hand-written matmul_vec4, 4 rows x 2 vec4 on 8x8, is always one too). Time on
+ * llvmpipe follows the loads more than the multiply-adds, so large tiles pay despite spilling accumulators; the
+ * row-lane tiles lose at 64 rows, hence the autotuner's second, 64-row shape
+ * (docs/kernel-measurements.md#matmul-candidates).
+ */
 export const MATMUL_CANDIDATES: MatmulTile[] = [
   {rows: 4, cols4: 2, kvec: true, spread: true, wgx: 8, wgy: 8},
   {rows: 8, cols4: 2, kvec: true, spread: false, wgx: 8, wgy: 4},

@@ -1,7 +1,7 @@
 // Op front-ends, PyTorch names in camelCase. Each validates its inputs (errors name the op and shapes),
 // launches kernels (kernels.ts) and records a node (record.ts) whose gradient rule lives in gradients.ts.
 import {noGrad, rt} from './engine.js';
-import * as K from './kernels.js';
+import * as kernels from './kernels.js';
 import {checkShape, dtypeOf, empty, fmt, fromData, sizeOf, Tensor, type DTypeName, type Shape} from './tensor.js';
 import type {UnaryOp} from './op-codes.js';
 import {checkArgs, setCurrentOp, type CheckedOp} from './validate.js';
@@ -88,7 +88,7 @@ function filled(op: string, shape: Shape, value: number, opts: TensorOptions): T
   if (typeof value !== 'number') throw err(op, `value must be a number, got ${typeof value}`);
   if (dtype === 'i32' && !(Number.isInteger(value) && Math.abs(value) < 2 ** 31)) throw err(op, `int32 value ${value} is not an integer in int32 range`);
   // The fill kernel writes float bits, which are the int32 bits only for 0: other int32 values are uploaded.
-  const t = dtype === 'i32' && value !== 0 ? fromData(new Int32Array(sizeOf(shape)).fill(value), shape, 'i32') : K.fillK(empty(shape, dtype), value);
+  const t = dtype === 'i32' && value !== 0 ? fromData(new Int32Array(sizeOf(shape)).fill(value), shape, 'i32') : kernels.fillK(empty(shape, dtype), value);
   if (dtype === 'f32') anomalyHost(op, [value], t.describe());
   t.requiresGrad = opts.requiresGrad ?? false;
   setCurrentOp(null);
@@ -120,7 +120,7 @@ export function randn(shape: Shape, opts: TensorOptions & {seed?: number; std?: 
 export function rand(shape: Shape, opts: TensorOptions & {seed?: number; lo?: number; hi?: number} = {}): Tensor {
   setCurrentOp('rand');
   checkShape('rand', shape);
-  const t = K.uniformK(shape, opts.lo ?? 0, opts.hi ?? 1, opts.seed ?? 0);
+  const t = kernels.uniformK(shape, opts.lo ?? 0, opts.hi ?? 1, opts.seed ?? 0);
   t.requiresGrad = opts.requiresGrad ?? false;
   return t;
 }
@@ -128,7 +128,7 @@ export function rand(shape: Shape, opts: TensorOptions & {seed?: number; lo?: nu
 // ---------------- elementwise ----------------
 function unary(op: UnaryOp & OpName, x: Tensor, alpha = 0, beta = 0): Tensor {
   checkArgs(op, x);
-  return record(K.unaryK(op, x, alpha, beta), op, [x], {alpha, beta});
+  return record(kernels.unaryK(op, x, alpha, beta), op, [x], {alpha, beta});
 }
 
 export const neg = (x: Tensor) => unary('neg', x);
@@ -151,7 +151,7 @@ export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', x
 
 function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
   checkArgs(op, a, b);
-  return record(K.binaryK(op, a, b), op, [a, b]);
+  return record(kernels.binaryK(op, a, b), op, [a, b]);
 }
 
 /**
@@ -182,7 +182,7 @@ export const minimum = (a: Tensor, b: Tensor) => binary('minimum', a, b);
 
 function compare(op: 'gt' | 'lt' | 'ge' | 'eq', a: Tensor, b: Tensor): Tensor {
   checkArgs(op, a, b);
-  const out = K.binaryK(op, a, b);
+  const out = kernels.binaryK(op, a, b);
   setCurrentOp(null);
   return out;
 }
@@ -195,7 +195,7 @@ export const eq = (a: Tensor, b: Tensor) => compare('eq', a, b);
 /** a where cond != 0, else b (broadcasting). */
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   checkArgs('where', cond, a, b);
-  return record(K.whereK(cond, a, b), 'where', [cond, a, b]);
+  return record(kernels.whereK(cond, a, b), 'where', [cond, a, b]);
 }
 
 // ---------------- shape ----------------
@@ -227,7 +227,7 @@ export function permute(x: Tensor, dims: number[]): Tensor {
   checkArgs('permute', x);
   intList('permute', 'dims', dims);
   if (dims.length !== x.rank || [...dims].sort((a, b) => a - b).some((d, i) => d !== i)) throw new Error(`webgpu-transfer: permute: ${fmt(dims)} is not a permutation of the ${x.rank} dims of ${x.describe()}`);
-  return record(K.permuteK(x, dims), 'permute', [x], {dims});
+  return record(kernels.permuteK(x, dims), 'permute', [x], {dims});
 }
 
 export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
@@ -247,7 +247,7 @@ export function expand(x: Tensor, shape: number[]): Tensor {
   if (lead < 0 || x.shape.some((d, i) => d !== 1 && d !== shape[lead + i])) {
     throw err('expand', `cannot expand ${x.describe()} to ${fmt(shape)}: each dim must equal the target or be 1 (and the target rank must be >= ${x.rank})`);
   }
-  return record(K.expandK(x, shape), 'expand', [x], {shape: x.shape});
+  return record(kernels.expandK(x, shape), 'expand', [x], {shape: x.shape});
 }
 
 /** x[starts[i]:ends[i]] along every axis (ends exclusive; missing axes taken whole). */
@@ -259,17 +259,18 @@ export function slice(x: Tensor, starts: number[], ends: number[]): Tensor {
   const s = x.shape.map((d, i) => Math.min(Math.max(0, (starts[i] ?? 0) < 0 ? d + starts[i] : starts[i] ?? 0), d));
   const e = x.shape.map((d, i) => Math.min(Math.max(0, (ends[i] ?? d) < 0 ? d + ends[i] : ends[i] ?? d), d));
   const shape = s.map((v, i) => Math.max(0, e[i] - v));
-  const cs = K.contiguousStrides(x.shape);
+  const cs = kernels.contiguousStrides(x.shape);
   const out = empty(shape, x.dtype);
-  K.copyK(x, out, shape, cs, K.contiguousStrides(shape), s.reduce((a, v, i) => a + v * cs[i], 0));
+  kernels.copyK(x, out, shape, cs, kernels.contiguousStrides(shape), s.reduce((a, v, i) => a + v * cs[i], 0));
   return record(out, 'slice', [x], {starts: s, shape: x.shape});
 }
 
 /** Writes g into a zero tensor of `shape` at `starts` (the gradient of slice; also padding). */
 export function padInto(g: Tensor, shape: number[], starts: number[]): Tensor {
-  const out = K.fillK(empty(shape), 0);
-  const cs = K.contiguousStrides(shape);
-  K.copyK(g, out, g.shape, K.contiguousStrides(g.shape), cs, 0, starts.reduce((a, v, i) => a + v * cs[i], 0));
+  const out = kernels.fillK(empty(shape), 0);
+  const cs = kernels.contiguousStrides(shape);
+  const offset = starts.reduce((a, v, i) => a + v * cs[i], 0);
+  kernels.copyK(g, out, g.shape, kernels.contiguousStrides(g.shape), cs, 0, offset);
   return out;
 }
 
@@ -286,12 +287,12 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
   const shape = [...xs[0].shape];
   shape[ax] = xs.reduce((a, t) => a + t.shape[ax], 0);
   const out = empty(shape, xs[0].dtype);
-  const cs = K.contiguousStrides(shape);
+  const cs = kernels.contiguousStrides(shape);
   let off = 0;
   const offsets: number[] = [];
   for (const t of xs) {
     offsets.push(off);
-    K.copyK(t, out, t.shape, K.contiguousStrides(t.shape), cs, 0, off * cs[ax]);
+    kernels.copyK(t, out, t.shape, kernels.contiguousStrides(t.shape), cs, 0, off * cs[ax]);
     off += t.shape[ax];
   }
   return record(out, 'concat', xs, {axis: ax, offsets});
@@ -303,14 +304,15 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   const ax = normAxis('gather', axis, x.rank);
   const outer = sizeOf(x.shape.slice(0, ax)), n = x.shape[ax], inner = sizeOf(x.shape.slice(ax + 1));
   const shape = [...x.shape.slice(0, ax), indices.size, ...x.shape.slice(ax + 1)];
-  return record(K.gatherK(x, indices, outer, n, inner, shape), 'gather', [x], {indices, axis: ax, outer, n, inner});
+  const out = kernels.gatherK(x, indices, outer, n, inner, shape);
+  return record(out, 'gather', [x], {indices, axis: ax, outer, n, inner});
 }
 
 /** One row per label; an out-of-range label gives a row of NaN (as gather and crossEntropy), never zeros. */
 export function oneHot(labels: Tensor, classes: number): Tensor {
   checkArgs('oneHot', labels);
   intArg('oneHot', 'classes', classes, 1);
-  const out = K.oneHotK(labels, classes);
+  const out = kernels.oneHotK(labels, classes);
   anomalyCheck('oneHot', [labels], [out]);
   setCurrentOp(null);
   return out;
@@ -320,7 +322,7 @@ export function oneHot(labels: Tensor, classes: number): Tensor {
 export function assign(dst: Tensor, src: Tensor): Tensor {
   checkArgs('assign', dst, src);
   if (dst.size !== src.size || dst.dtype !== src.dtype) throw new Error(`webgpu-transfer: assign: cannot copy ${src.describe()} into ${dst.describe()}`);
-  if (dst.storage !== src.storage) K.copyK(src, dst, [src.size], [1], [1]);
+  if (dst.storage !== src.storage) kernels.copyK(src, dst, [src.size], [1], [1]);
   return dst;
 }
 
@@ -344,11 +346,11 @@ export function reduceAxes(kind: 'sum' | 'max' | 'min', x: Tensor, axes: number[
     const last = runs[runs.length - 1];
     if (last && last[1] === a) last[1] = a + 1; else runs.push([a, a + 1]);
   }
-  if (!runs.length) return K.unaryK('affine', x, alpha, 0).viewAsDispose(shape);
+  if (!runs.length) return kernels.unaryK('affine', x, alpha, 0).viewAsDispose(shape);
   for (let i = runs.length - 1; i >= 0; i--) {
     const [s, e] = runs[i];
     const outer = sizeOf(shape.slice(0, s)), r = sizeOf(shape.slice(s, e)), inner = sizeOf(shape.slice(e));
-    const next = K.reduceK(kind, cur, outer, r, inner, i === 0 ? alpha : 1);
+    const next = kernels.reduceK(kind, cur, outer, r, inner, i === 0 ? alpha : 1);
     if (cur !== x) cur.dispose();
     cur = next;
     shape = [...shape.slice(0, s), ...shape.slice(e)];
@@ -381,7 +383,7 @@ export function argmax(x: Tensor, axis = -1): Tensor {
   checkArgs('argmax', x);
   if (!x.size) throw err('argmax', `empty input ${x.describe()}`);
   const a = normAxis('argmax', axis, x.rank);
-  const out = K.argmaxK(x, sizeOf(x.shape.slice(0, a)), x.shape[a], sizeOf(x.shape.slice(a + 1)));
+  const out = kernels.argmaxK(x, sizeOf(x.shape.slice(0, a)), x.shape[a], sizeOf(x.shape.slice(a + 1)));
   return out.viewAsDispose([...x.shape.slice(0, a), ...x.shape.slice(a + 1)]);
 }
 
@@ -402,18 +404,18 @@ function rows3(x: Tensor, axis: number): [number, number, number] {
 export function softmax(x: Tensor, axis = -1): Tensor {
   checkArgs('softmax', x);
   const [o, r, i] = rows3(x, axis);
-  return record(K.softmaxK(x, o, r, i, false), 'softmax', [x], {rows: [o, r, i]});
+  return record(kernels.softmaxK(x, o, r, i, false), 'softmax', [x], {rows: [o, r, i]});
 }
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   checkArgs('logSoftmax', x);
   const [o, r, i] = rows3(x, axis);
-  return record(K.softmaxK(x, o, r, i, true), 'logSoftmax', [x], {rows: [o, r, i]});
+  return record(kernels.softmaxK(x, o, r, i, true), 'logSoftmax', [x], {rows: [o, r, i]});
 }
 
 /** Per-row cross-entropy of logits [N, C] against int32 labels [N] (no reduction). */
 export function crossEntropyRows(logits: Tensor, labels: Tensor): Tensor {
   checkXent(logits, labels);
-  return record(K.xentK(logits, labels), 'crossEntropyRows', [logits], {labels});
+  return record(kernels.xentK(logits, labels), 'crossEntropyRows', [logits], {labels});
 }
 
 function checkXent(logits: Tensor, labels: Tensor): void {
@@ -433,7 +435,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, reduction: 'mean' |
     checkXent(logits, labels);
     // One kernel each way (the loss and its gradient), where rows + mean would take four (see softmax.wgsl).
     const alpha = reduction === 'mean' ? 1 / logits.shape[0] : 1;
-    return record(K.xentReduceK(logits, labels, alpha), 'crossEntropyReduced', [logits], {labels, alpha});
+    return record(kernels.xentReduceK(logits, labels, alpha), 'crossEntropyReduced', [logits], {labels, alpha});
   }
   const rows = crossEntropyRows(logits, labels);
   return reduction === 'none' ? rows : reduction === 'sum' ? sum(rows) : mean(rows);
@@ -466,9 +468,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 }
 
 /** op(a) @ op(b) for [batch, rows, cols] views; batch 1 broadcasts (stride 0). */
-export function mm(a: Tensor, a3: number[], ta: boolean, b: Tensor, b3: number[], tb: boolean, after: K.MatmulAfter = {}): Tensor {
-  const view = (t: Tensor, s: number[], trans: boolean): K.MatView => ({t, batch: s[0], rows: s[1], cols: s[2], trans, batchStride: s[0] > 1 ? s[1] * s[2] : 0});
-  return K.matmulK(view(a, a3, ta), view(b, b3, tb), 1, after);
+export function mm(a: Tensor, a3: number[], ta: boolean, b: Tensor, b3: number[], tb: boolean, after: kernels.MatmulAfter = {}): Tensor {
+  const view = (t: Tensor, s: number[], trans: boolean): kernels.MatView => ({t, batch: s[0], rows: s[1], cols: s[2], trans, batchStride: s[0] > 1 ? s[1] * s[2] : 0});
+  return kernels.matmulK(view(a, a3, ta), view(b, b3, tb), 1, after);
 }
 
 /** x @ w^T + b with PyTorch's weight layout [out, in]; the bias is added in the product's output write. */
@@ -522,9 +524,9 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   unsupported('conv2d', opts, ['stride', 'padding', 'bias']);
   if (x.rank !== 4 || w.rank !== 4) throw new Error(`webgpu-transfer: conv2d: input must be NCHW and weight [K, C, KH, KW], got ${x.describe()} and ${w.describe()}`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: conv2d: bias ${bias.describe()} must be [${w.shape[0]}]`);
-  const geom = K.convGeom(x.shape, w.shape, pair('conv2d', 'stride', opts.stride ?? 1, 1), pair('conv2d', 'padding', opts.padding ?? 0, 0));
-  const keep: K.LoweredCols = {cols: null};
-  const y = K.conv2dK(x, w, bias ?? null, geom, w.requiresGrad ? keep : undefined);
+  const geom = kernels.convGeom(x.shape, w.shape, pair('conv2d', 'stride', opts.stride ?? 1, 1), pair('conv2d', 'padding', opts.padding ?? 0, 0));
+  const keep: kernels.LoweredCols = {cols: null};
+  const y = kernels.conv2dK(x, w, bias ?? null, geom, w.requiresGrad ? keep : undefined);
   return owning(record(y, 'conv2d', bias ? [x, w, bias] : [x, w], {geom, cols: keep.cols}), keep.cols);
 }
 
@@ -550,8 +552,8 @@ function poolArgs(op: string, kernel: unknown, opts: PoolOptions): [[number, num
 
 export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
   checkArgs('maxPool2d', x);
-  const geom = K.poolGeom('maxPool2d', x.shape, ...poolArgs('maxPool2d', kernel, opts));
-  const {y, arg} = K.poolK(x, geom, true);
+  const geom = kernels.poolGeom('maxPool2d', x.shape, ...poolArgs('maxPool2d', kernel, opts));
+  const {y, arg} = kernels.poolK(x, geom, true);
   return owning(record(y, 'maxPool2d', [x], {geom, arg}), arg);
 }
 
@@ -561,15 +563,15 @@ export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Po
  */
 export function reluMaxPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
   checkArgs('reluMaxPool2d', x);
-  const geom = K.poolGeom('reluMaxPool2d', x.shape, ...poolArgs('reluMaxPool2d', kernel, opts));
-  const {y, arg} = K.poolK(x, geom, true, true);
+  const geom = kernels.poolGeom('reluMaxPool2d', x.shape, ...poolArgs('reluMaxPool2d', kernel, opts));
+  const {y, arg} = kernels.poolK(x, geom, true, true);
   return owning(record(y, 'reluMaxPool2d', [x], {geom, arg}), arg);
 }
 
 export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
   checkArgs('avgPool2d', x);
-  const geom = K.poolGeom('avgPool2d', x.shape, ...poolArgs('avgPool2d', kernel, opts));
-  return record(K.poolK(x, geom, false).y, 'avgPool2d', [x], {geom});
+  const geom = kernels.poolGeom('avgPool2d', x.shape, ...poolArgs('avgPool2d', kernel, opts));
+  return record(kernels.poolK(x, geom, false).y, 'avgPool2d', [x], {geom});
 }
 
 // ---------------- dropout, custom gradients ----------------
@@ -584,7 +586,7 @@ export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Ten
   if (!training || p === 0) return x;
   const s = {value: seed ?? 0x5eed + dropoutCounter++};
   rt().onReplay(() => { s.value = (s.value + 0x9e3779b9) >>> 0; });
-  const mask = K.dropoutMaskK(x.shape, p, () => s.value);
+  const mask = kernels.dropoutMaskK(x.shape, p, () => s.value);
   return mul(x, mask);
 }
 
@@ -611,5 +613,5 @@ export function gradReverse(x: Tensor, lambda: number | Tensor = 1): Tensor {
     const got = lambda?.__isTensor ? lambda.describe() : typeof lambda;
     throw err('gradReverse', `lambda must be a number or a one-element float32 tensor, got ${got}`);
   }
-  return record(K.reverseK(x), 'gradReverse', [x], {lambda});
+  return record(kernels.reverseK(x), 'gradReverse', [x], {lambda});
 }

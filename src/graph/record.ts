@@ -4,7 +4,7 @@
 //
 //   export function myOp(x: Tensor, k: number): Tensor {
 //     checkArgs('myOp', x);                                   // its signature in validate.ts
-//     return record(K.myOpK(x, k), 'myOp', [x], {k});         // 'myOp' and {k} checked against its rule
+//     return record(kernels.myOpK(x, k), 'myOp', [x], {k});   // 'myOp' and {k} checked against its rule
 //   }
 import {isGradEnabled} from './engine.js';
 import type {Node, Tensor} from './tensor.js';

@@ -29,16 +29,21 @@ export const LAYOUT = defineKernel({
   file: 'layout.wgsl', code: layout, workgroupSize: 256,
   uniforms: {
     // Strided copy: iterate `shape`, read src[in_offset + idx . in_strides], write dst[out_offset + idx . out_strides].
-    cp: {n: 'u32', rank: 'u32', in_offset: 'u32', out_offset: 'u32', shape: 'vec8u', in_strides: 'vec8u', out_strides: 'vec8u'},
-    fp: {n: 'u32', value: 'f32'},
+    copy: {n: 'u32', rank: 'u32', in_offset: 'u32', out_offset: 'u32', shape: 'vec8u', in_strides: 'vec8u',
+      out_strides: 'vec8u'},
+    fill: {n: 'u32', value: 'f32'},
     // Batched 2-D transpose in 4 x 4 blocks: blocks along dst's rows (bi) and columns (bj); strides, offsets in vec4s.
-    tp: {batch: 'u32', bi: 'u32', bj: 'u32', src_rs: 'u32', dst_rs: 'u32', src_bs: 'u32', dst_bs: 'u32', src_off: 'u32',
-      dst_off: 'u32'},
-    gp: {outer: 'u32', n: 'u32', inner: 'u32', m: 'u32'},
-    op: {n: 'u32', classes: 'u32'},
-    kp: {n: 'u32', slot: 'u32'},
+    transpose2d: {batch: 'u32', bi: 'u32', bj: 'u32', src_rs: 'u32', dst_rs: 'u32', src_bs: 'u32', dst_bs: 'u32',
+      src_off: 'u32', dst_off: 'u32'},
+    // Gather and its scatter-add: x viewed as [outer, n, inner], m indices.
+    gather: {outer: 'u32', n: 'u32', inner: 'u32', m: 'u32'},
+    one_hot: {n: 'u32', classes: 'u32'},
+    // Anomaly mode's scan: n floats, OR-ing their flags into flags[slot].
+    nonfinite: {n: 'u32', slot: 'u32'},
   },
-  entries: {copy_main: 'cp', transpose4: 'tp', transpose_rows: 'tp', fill_main: 'fp', fill_vec4: 'fp', gather_main: 'gp', scatter_add_main: 'gp', one_hot_main: 'op', nonfinite_main: 'kp'},
+  entries: {copy_main: 'copy', transpose4: 'transpose2d', transpose_rows: 'transpose2d', fill_main: 'fill',
+    fill_vec4: 'fill', gather_main: 'gather', scatter_add_main: 'gather', one_hot_main: 'one_hot',
+    nonfinite_main: 'nonfinite'},
 });
 
 export const REDUCE = defineKernel({

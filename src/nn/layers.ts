@@ -1,5 +1,5 @@
 // Layers with PyTorch's default initialisation (kaiming_uniform with a = sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
-import * as O from '../graph/ops.js';
+import * as ops from '../graph/ops.js';
 import {noGrad, rt} from '../graph/engine.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Module} from './module.js';
@@ -20,7 +20,7 @@ function uniformInit(shape: number[], bound: number): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = (r() * 2 - 1) * bound;
-  return O.tensor(data, shape);
+  return ops.tensor(data, shape);
 }
 
 export class Linear extends Module {
@@ -34,13 +34,13 @@ export class Linear extends Module {
     this.weight = this.param('weight', uniformInit([outFeatures, inFeatures], bound));
     this.bias = bias ? this.param('bias', uniformInit([outFeatures], bound)) : null;
   }
-  forward(x: Tensor): Tensor { return O.linear(x, this.weight, this.bias); }
+  forward(x: Tensor): Tensor { return ops.linear(x, this.weight, this.bias); }
 }
 
 export class Conv2d extends Module {
   weight: Tensor;
   bias: Tensor | null;
-  constructor(inChannels: number, outChannels: number, kernel: number | [number, number], readonly opts: O.Conv2dOptions & {bias?: boolean} = {}) {
+  constructor(inChannels: number, outChannels: number, kernel: number | [number, number], readonly opts: ops.Conv2dOptions & {bias?: boolean} = {}) {
     super();
     size('Conv2d', 'inChannels', inChannels);
     size('Conv2d', 'outChannels', outChannels);
@@ -51,34 +51,34 @@ export class Conv2d extends Module {
     this.weight = this.param('weight', uniformInit([outChannels, inChannels, kh, kw], bound));
     this.bias = opts.bias === false ? null : this.param('bias', uniformInit([outChannels], bound));
   }
-  forward(x: Tensor): Tensor { return O.conv2d(x, this.weight, this.bias, this.opts); }
+  forward(x: Tensor): Tensor { return ops.conv2d(x, this.weight, this.bias, this.opts); }
 }
 
-export class ReLU extends Module { forward(x: Tensor): Tensor { return O.relu(x); } }
-export class Tanh extends Module { forward(x: Tensor): Tensor { return O.tanh(x); } }
-export class Sigmoid extends Module { forward(x: Tensor): Tensor { return O.sigmoid(x); } }
+export class ReLU extends Module { forward(x: Tensor): Tensor { return ops.relu(x); } }
+export class Tanh extends Module { forward(x: Tensor): Tensor { return ops.tanh(x); } }
+export class Sigmoid extends Module { forward(x: Tensor): Tensor { return ops.sigmoid(x); } }
 export class LeakyReLU extends Module {
   constructor(readonly slope = 0.01) {
     super();
     if (typeof slope !== 'number' || !Number.isFinite(slope)) throw new Error(`webgpu-transfer: LeakyReLU: slope must be a finite number, got ${slope}`);
   }
-  forward(x: Tensor): Tensor { return O.leakyRelu(x, this.slope); }
+  forward(x: Tensor): Tensor { return ops.leakyRelu(x, this.slope); }
 }
-export class Flatten extends Module { forward(x: Tensor): Tensor { return O.flatten(x, 1); } }
+export class Flatten extends Module { forward(x: Tensor): Tensor { return ops.flatten(x, 1); } }
 export class MaxPool2d extends Module {
-  constructor(readonly kernel: number | [number, number], readonly opts: O.PoolOptions = {}) { super(); }
-  forward(x: Tensor): Tensor { return O.maxPool2d(x, this.kernel, this.opts); }
+  constructor(readonly kernel: number | [number, number], readonly opts: ops.PoolOptions = {}) { super(); }
+  forward(x: Tensor): Tensor { return ops.maxPool2d(x, this.kernel, this.opts); }
 }
 export class AvgPool2d extends Module {
-  constructor(readonly kernel: number | [number, number], readonly opts: O.PoolOptions = {}) { super(); }
-  forward(x: Tensor): Tensor { return O.avgPool2d(x, this.kernel, this.opts); }
+  constructor(readonly kernel: number | [number, number], readonly opts: ops.PoolOptions = {}) { super(); }
+  forward(x: Tensor): Tensor { return ops.avgPool2d(x, this.kernel, this.opts); }
 }
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
     if (!(typeof p === 'number' && p >= 0 && p < 1)) throw new Error(`webgpu-transfer: Dropout: p must be in [0, 1), got ${p}`);
   }
-  forward(x: Tensor): Tensor { return O.dropout(x, this.p, this.training); }
+  forward(x: Tensor): Tensor { return ops.dropout(x, this.p, this.training); }
 }
 
 export class Sequential extends Module {
@@ -119,8 +119,8 @@ const stock = (l: Module | undefined, cls: typeof ReLU | typeof MaxPool2d | type
 /** One op for two neighbouring stock layers (ReLU and MaxPool2d in either order; Linear then ReLU), else null. */
 function fusedPair(a: Module, b: Module | undefined): ((x: Tensor) => Tensor) | null {
   const pool = stock(a, ReLU) && stock(b, MaxPool2d) ? b as MaxPool2d : stock(a, MaxPool2d) && stock(b, ReLU) ? a as MaxPool2d : null;
-  if (pool) return (x) => O.reluMaxPool2d(x, pool.kernel, pool.opts);
-  if (stock(a, Linear) && stock(b, ReLU)) return (x) => O.linearRelu(x, (a as Linear).weight, (a as Linear).bias);
+  if (pool) return (x) => ops.reluMaxPool2d(x, pool.kernel, pool.opts);
+  if (stock(a, Linear) && stock(b, ReLU)) return (x) => ops.linearRelu(x, (a as Linear).weight, (a as Linear).bias);
   return null;
 }
 
@@ -153,11 +153,11 @@ export class BatchNorm extends Module {
     if (!(eps > 0 && Number.isFinite(eps))) throw new Error(`webgpu-transfer: ${this.constructor.name}: eps must be > 0, got ${eps}`);
     if (!(momentum >= 0 && momentum <= 1)) throw new Error(`webgpu-transfer: ${this.constructor.name}: momentum must be in [0, 1], got ${momentum}`);
     const affine = opts.affine ?? true;
-    this.weight = affine ? this.param('weight', O.ones([numFeatures])) : null;
-    this.bias = affine ? this.param('bias', O.zeros([numFeatures])) : null;
-    this.runningMean = this.buffer('running_mean', O.zeros([numFeatures]));
-    this.runningVar = this.buffer('running_var', O.ones([numFeatures]));
-    this.numBatchesTracked = this.buffer('num_batches_tracked', O.zeros([1], {dtype: 'i32'}));
+    this.weight = affine ? this.param('weight', ops.ones([numFeatures])) : null;
+    this.bias = affine ? this.param('bias', ops.zeros([numFeatures])) : null;
+    this.runningMean = this.buffer('running_mean', ops.zeros([numFeatures]));
+    this.runningVar = this.buffer('running_var', ops.ones([numFeatures]));
+    this.numBatchesTracked = this.buffer('num_batches_tracked', ops.zeros([1], {dtype: 'i32'}));
   }
 
   forward(x: Tensor): Tensor {
@@ -172,22 +172,25 @@ export class BatchNorm extends Module {
     if (this.training) {
       const count = axes.reduce((a, i) => a * x.shape[i], 1);
       if (count < 2) throw new Error(`webgpu-transfer: ${name}: training needs more than one value per channel, got input ${x.describe()}`);
-      const mean = O.mean(x, axes, true);
-      const xc = O.sub(x, mean);
-      const variance = O.mean(O.square(xc), axes, true);
-      y = O.div(xc, O.sqrt(O.add(variance, eps)));
+      const mean = ops.mean(x, axes, true);
+      const xc = ops.sub(x, mean);
+      const variance = ops.mean(ops.square(xc), axes, true);
+      y = ops.div(xc, ops.sqrt(ops.add(variance, eps)));
       noGrad(() => {
         // running = (1 - momentum) * running + momentum * batch (unbiased variance), in place.
-        O.assign(this.runningMean, O.add(O.mul(this.runningMean, 1 - momentum), O.mul(O.reshape(mean, [this.numFeatures]), momentum)));
-        O.assign(this.runningVar, O.add(O.mul(this.runningVar, 1 - momentum), O.mul(O.reshape(variance, [this.numFeatures]), momentum * count / (count - 1))));
+        ops.assign(this.runningMean, ops.add(ops.mul(this.runningMean, 1 - momentum), ops.mul(ops.reshape(mean, [this.numFeatures]), momentum)));
+        ops.assign(this.runningVar, ops.add(ops.mul(this.runningVar, 1 - momentum), ops.mul(ops.reshape(variance, [this.numFeatures]), momentum * count / (count - 1))));
       });
       this.batches++;
       rt().onReplay(() => { this.batches++; });
     } else {
       // Running statistics do not require grad, so gradients reach x (and the affine parameters) only.
-      y = O.div(O.sub(x, O.reshape(this.runningMean, bshape)), O.sqrt(O.add(O.reshape(this.runningVar, bshape), eps)));
+      const centred = ops.sub(x, ops.reshape(this.runningMean, bshape));
+      y = ops.div(centred, ops.sqrt(ops.add(ops.reshape(this.runningVar, bshape), eps)));
     }
-    if (this.weight && this.bias) y = O.add(O.mul(y, O.reshape(this.weight, bshape)), O.reshape(this.bias, bshape));
+    if (this.weight && this.bias) {
+      y = ops.add(ops.mul(y, ops.reshape(this.weight, bshape)), ops.reshape(this.bias, bshape));
+    }
     return y;
   }
 

@@ -4,7 +4,7 @@
 // a page's charts and downloads are sinks and checkpoint stores at the edge.
 import {compile, type CompiledStep} from '../graph/capture.js';
 import {keep, noGrad, rt, tidy} from '../graph/engine.js';
-import * as O from '../graph/ops.js';
+import * as ops from '../graph/ops.js';
 import {fromData, type Tensor} from '../graph/tensor.js';
 import type {CheckpointStore, Metrics, Position, Sink, StepOutputs, Strategy} from './strategy.js';
 
@@ -80,7 +80,7 @@ export class TrainingLoop {
 
   private build(first: ArrayLike<number>[]): CompiledStep<Record<string, Tensor>> {
     const {strategy} = this;
-    this.correct ??= keep(O.zeros([1]));
+    this.correct ??= keep(ops.zeros([1]));
     const correct = this.correct;
     const step = compile(strategy.inputs(), first, (...inputs) => tidy(() => {
       const out: StepOutputs = strategy.loss(inputs);
@@ -95,16 +95,16 @@ export class TrainingLoop {
         const {logits, labels} = out;
         noGrad(() => {
           // A row counts as correct when its label's logit equals the row maximum.
-          const hit = O.sum(O.mul(O.oneHot(labels, logits.shape[1]), O.ge(logits, O.max(logits, 1, true))));
-          O.assign(correct, O.add(correct, hit));
+          const hit = ops.sum(ops.mul(ops.oneHot(labels, logits.shape[1]), ops.ge(logits, ops.max(logits, 1, true))));
+          ops.assign(correct, ops.add(correct, hit));
         });
       }
       out.loss.backward();
       strategy.optimizer.step();
       strategy.optimizer.zeroGrad();
       // Detached views: the step returns loss and terms without keeping the graph alive.
-      const flat: Record<string, Tensor> = {[LOSS]: O.detach(out.loss)};
-      for (const [k, t] of Object.entries(out.terms ?? {})) flat[k] = O.detach(t);
+      const flat: Record<string, Tensor> = {[LOSS]: ops.detach(out.loss)};
+      for (const [k, t] of Object.entries(out.terms ?? {})) flat[k] = ops.detach(t);
       return flat;
     }));
     const {[LOSS]: loss, ...terms} = step.output;

@@ -1,6 +1,6 @@
 // Plain supervised training as a strategy: one loader of (images, labels), cross-entropy (or a given loss),
 // an optional learning-rate schedule, evaluation on a test set.
-import * as O from '../graph/ops.js';
+import * as ops from '../graph/ops.js';
 import type {InputSpec} from '../graph/capture.js';
 import type {Tensor} from '../graph/tensor.js';
 import type {Module} from '../nn/module.js';
@@ -69,7 +69,7 @@ export class Supervised implements Strategy {
   loss([x, y]: Tensor[]): StepOutputs {
     if (!this.o.loss) {
       const logits = this.model.forward(x);
-      return {loss: O.crossEntropy(logits, y), logits, labels: y};
+      return {loss: ops.crossEntropy(logits, y), logits, labels: y};
     }
     const out = this.o.loss(this.model, x, y);
     return (out as Tensor).__isTensor ? {loss: out as Tensor} : {...(out as StepOutputs), labels: y};

@@ -1,7 +1,8 @@
 // @test node-only: loads MNIST through the Node dataset module
-// Transfer II: gradient reversal kernels (eager and under replay with a changing lambda), the DANN schedules and
-// combined gradient against finite differences of the float64 objective, multitask weighting (uncertainty
-// gradients, GradNorm's tap and weights), PCA against a known spectrum, the domain-gap numbers, and refusals.
+// DANN and multitask transfer: gradient reversal kernels (eager and under replay with a changing lambda), the
+// DANN schedules and combined gradient against finite differences of the float64 objective, multitask weighting
+// (uncertainty gradients, GradNorm's tap and weights), PCA against a known spectrum, the domain-gap numbers, and
+// refusals. Fine-tuning, conservative training and layer transfer are in transfer.test.ts.
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
@@ -12,7 +13,7 @@ import {covariance, domainGap, jacobiEigen, pca, topEigen} from '../src/analysis
 import {featuresAt, gpuCovariance} from '../src/analysis/features.js';
 import {expectClose} from './lib/check.js';
 
-const t = suite('transfer II');
+const t = suite('DANN, multitask, PCA');
 
 /** n images of 1 x 1 x 3 values in [-1, 1), labels i % classes. */
 function tinySet(n: number, classes: number, seed: number, channels = 1): ImageSet {

@@ -9,9 +9,9 @@
 //
 // Memory: every tensor a rule makes is either a gradient it returns or goes into its Temporaries (the 4th
 // argument), freed once the rule returns, so an eager backward() outside tidy() leaves nothing but gradients.
-import * as K from './kernels.js';
-import * as CK from './capsule-kernels.js';
-import * as O from './ops.js';
+import * as kernels from './kernels.js';
+import * as capsuleKernels from './capsule-kernels.js';
+import * as ops from './ops.js';
 import {empty, type Tensor} from './tensor.js';
 
 /** A recorded op as its rule sees it: inputs (in call order) and what the forward saved. */
@@ -52,7 +52,7 @@ type Reduced = {axes: number[]; keepDim: boolean; count: number};
 type Rows = {rows: [number, number, number]};
 
 /** t * k (t is the caller's). */
-const scaled = (t: Tensor, k: number): Tensor => K.unaryK('affine', t, k, 0);
+const scaled = (t: Tensor, k: number): Tensor => kernels.unaryK('affine', t, k, 0);
 
 /** linear's gradients (x @ w^T + b), for g of its output. */
 function linearGrads(g: Tensor, n: OpNode<{rows: number}>, tmp: Temporaries): Grads {
@@ -60,9 +60,9 @@ function linearGrads(g: Tensor, n: OpNode<{rows: number}>, tmp: Temporaries): Gr
   const rows = n.saved.rows;
   const [out, inp] = w.shape;
   return [
-    needs(n, 0) ? O.mm(g, [1, rows, out], false, w, [1, out, inp], false).viewAsDispose(x.shape) : null,
-    needs(n, 1) ? O.mm(g, [1, rows, out], true, x, [1, rows, inp], false).viewAsDispose(w.shape) : null,
-    needs(n, 2) ? O.reduceAxes('sum', tmp.add(g.viewAs([rows, out])), [0]) : null,
+    needs(n, 0) ? ops.mm(g, [1, rows, out], false, w, [1, out, inp], false).viewAsDispose(x.shape) : null,
+    needs(n, 1) ? ops.mm(g, [1, rows, out], true, x, [1, rows, inp], false).viewAsDispose(w.shape) : null,
+    needs(n, 2) ? ops.reduceAxes('sum', tmp.add(g.viewAs([rows, out])), [0]) : null,
   ];
 }
 
@@ -73,75 +73,75 @@ function linearGrads(g: Tensor, n: OpNode<{rows: number}>, tmp: Temporaries): Gr
  */
 function pairExtremumGrads(g: Tensor, n: OpNode<unknown>, loses: 'lt' | 'gt', tmp: Temporaries): Grads {
   const [a, b] = n.inputs;
-  const zero = tmp.add(K.fillK(empty([1]), 0));
-  const shared = tmp.add(K.whereK(tmp.add(K.binaryK('eq', a, b)), tmp.add(K.unaryK('affine', g, 0.5, 0)), g));
-  const da = needs(n, 0) ? O.sumTo(tmp.add(K.whereK(tmp.add(K.binaryK(loses, a, b)), zero, shared)), a.shape) : null;
-  const db = needs(n, 1) ? O.sumTo(tmp.add(K.whereK(tmp.add(K.binaryK(loses, b, a)), zero, shared)), b.shape) : null;
+  const zero = tmp.add(kernels.fillK(empty([1]), 0));
+  const shared = tmp.add(kernels.whereK(tmp.add(kernels.binaryK('eq', a, b)), tmp.add(kernels.unaryK('affine', g, 0.5, 0)), g));
+  const da = needs(n, 0) ? ops.sumTo(tmp.add(kernels.whereK(tmp.add(kernels.binaryK(loses, a, b)), zero, shared)), a.shape) : null;
+  const db = needs(n, 1) ? ops.sumTo(tmp.add(kernels.whereK(tmp.add(kernels.binaryK(loses, b, a)), zero, shared)), b.shape) : null;
   return [da, db];
 }
 
 /** d/dx of the unary op x -> out, times g, via fused gradient kernels where one exists. */
 const unaryRules = {
-  neg: rule<Scalars>((g) => [K.unaryK('neg', g)]),
-  exp: rule<Scalars>((g, _n, out) => [K.binaryK('mul', g, out)]),
-  log: rule<Scalars>((g, n) => [K.binaryK('div', g, n.inputs[0])]),
-  sqrt: rule<Scalars>((g, _n, out, tmp) => [scaled(tmp.add(K.binaryK('div', g, out)), 0.5)]),
-  relu: rule<Scalars>((g, n) => [K.binaryK('reluGrad', n.inputs[0], g)]),
-  leakyRelu: rule<Scalars>((g, n) => [K.binaryK('leakyReluGrad', n.inputs[0], g, n.saved.alpha)]),
-  sigmoid: rule<Scalars>((g, _n, out) => [K.binaryK('sigmoidGrad', out, g)]),
-  tanh: rule<Scalars>((g, _n, out) => [K.binaryK('tanhGrad', out, g)]),
-  abs: rule<Scalars>((g, n) => [K.binaryK('absGrad', n.inputs[0], g)]),
-  clamp: rule<Scalars>((g, n) => [K.binaryK('clampGrad', n.inputs[0], g, n.saved.alpha, n.saved.beta)]),
-  affine: rule<Scalars>((g, n) => [K.unaryK('affine', g, n.saved.alpha, 0)]),
-  square: rule<Scalars>((g, n, _out, tmp) => [scaled(tmp.add(K.binaryK('mul', g, n.inputs[0])), 2)]),
+  neg: rule<Scalars>((g) => [kernels.unaryK('neg', g)]),
+  exp: rule<Scalars>((g, _n, out) => [kernels.binaryK('mul', g, out)]),
+  log: rule<Scalars>((g, n) => [kernels.binaryK('div', g, n.inputs[0])]),
+  sqrt: rule<Scalars>((g, _n, out, tmp) => [scaled(tmp.add(kernels.binaryK('div', g, out)), 0.5)]),
+  relu: rule<Scalars>((g, n) => [kernels.binaryK('reluGrad', n.inputs[0], g)]),
+  leakyRelu: rule<Scalars>((g, n) => [kernels.binaryK('leakyReluGrad', n.inputs[0], g, n.saved.alpha)]),
+  sigmoid: rule<Scalars>((g, _n, out) => [kernels.binaryK('sigmoidGrad', out, g)]),
+  tanh: rule<Scalars>((g, _n, out) => [kernels.binaryK('tanhGrad', out, g)]),
+  abs: rule<Scalars>((g, n) => [kernels.binaryK('absGrad', n.inputs[0], g)]),
+  clamp: rule<Scalars>((g, n) => [kernels.binaryK('clampGrad', n.inputs[0], g, n.saved.alpha, n.saved.beta)]),
+  affine: rule<Scalars>((g, n) => [kernels.unaryK('affine', g, n.saved.alpha, 0)]),
+  square: rule<Scalars>((g, n, _out, tmp) => [scaled(tmp.add(kernels.binaryK('mul', g, n.inputs[0])), 2)]),
   powScalar: rule<Scalars>((g, n, _out, tmp) => {
     const e = n.saved.alpha;
     // x^0 is constant: 0 everywhere, as torch (e * x^(e-1) would be 0 * inf = NaN at x = 0).
-    if (e === 0) return [K.fillK(empty(n.inputs[0].shape), 0)];
-    const power = tmp.add(K.unaryK('powScalar', n.inputs[0], e - 1));
-    return [scaled(tmp.add(K.binaryK('mul', g, power)), e)];
+    if (e === 0) return [kernels.fillK(empty(n.inputs[0].shape), 0)];
+    const power = tmp.add(kernels.unaryK('powScalar', n.inputs[0], e - 1));
+    return [scaled(tmp.add(kernels.binaryK('mul', g, power)), e)];
   }),
 };
 
 // sumTo reduces a broadcast gradient to its input's shape and leaves its argument to the caller: a rule passes it
 // a tensor from its temporaries, freed after the rule unless sumTo handed that very tensor back (no broadcast).
 const binaryRules = {
-  add: rule((g, n) => [needs(n, 0) ? O.sumTo(g, n.inputs[0].shape) : null, needs(n, 1) ? O.sumTo(g, n.inputs[1].shape) : null]),
+  add: rule((g, n) => [needs(n, 0) ? ops.sumTo(g, n.inputs[0].shape) : null, needs(n, 1) ? ops.sumTo(g, n.inputs[1].shape) : null]),
   sub: rule((g, n, _out, tmp) => [
-    needs(n, 0) ? O.sumTo(g, n.inputs[0].shape) : null,
-    needs(n, 1) ? O.sumTo(tmp.add(K.unaryK('neg', g)), n.inputs[1].shape) : null,
+    needs(n, 0) ? ops.sumTo(g, n.inputs[0].shape) : null,
+    needs(n, 1) ? ops.sumTo(tmp.add(kernels.unaryK('neg', g)), n.inputs[1].shape) : null,
   ]),
   mul: rule((g, n, _out, tmp) => [
-    needs(n, 0) ? O.sumTo(tmp.add(K.binaryK('mul', g, n.inputs[1])), n.inputs[0].shape) : null,
-    needs(n, 1) ? O.sumTo(tmp.add(K.binaryK('mul', g, n.inputs[0])), n.inputs[1].shape) : null,
+    needs(n, 0) ? ops.sumTo(tmp.add(kernels.binaryK('mul', g, n.inputs[1])), n.inputs[0].shape) : null,
+    needs(n, 1) ? ops.sumTo(tmp.add(kernels.binaryK('mul', g, n.inputs[0])), n.inputs[1].shape) : null,
   ]),
   div: rule((g, n, out, tmp) => {
     const [a, b] = n.inputs;
-    const da = needs(n, 0) ? O.sumTo(tmp.add(K.binaryK('div', g, b)), a.shape) : null;
+    const da = needs(n, 0) ? ops.sumTo(tmp.add(kernels.binaryK('div', g, b)), a.shape) : null;
     let db: Tensor | null = null;
     if (needs(n, 1)) {
       // d(a/b)/db = -g * out / b
-      const gOutOverB = tmp.add(K.binaryK('mul', g, tmp.add(K.binaryK('div', out, b))));
-      db = O.sumTo(tmp.add(K.unaryK('neg', gOutOverB)), b.shape);
+      const gOutOverB = tmp.add(kernels.binaryK('mul', g, tmp.add(kernels.binaryK('div', out, b))));
+      db = ops.sumTo(tmp.add(kernels.unaryK('neg', gOutOverB)), b.shape);
     }
     return [da, db];
   }),
   pow: rule((g, n, out, tmp) => {
     const [a, b] = n.inputs;
-    const zero = tmp.add(K.fillK(empty([1]), 0));
+    const zero = tmp.add(kernels.fillK(empty([1]), 0));
     let da: Tensor | null = null, db: Tensor | null = null;
     if (needs(n, 0)) {
       // d(a^b)/da = g * b * a^(b-1), set to 0 where b = 0 as torch (else 0 * a^-1 = NaN at a = 0, even for g = inf).
-      const power = tmp.add(K.binaryK('pow', a, tmp.add(K.unaryK('affine', b, 1, -1))));
-      const full = tmp.add(K.binaryK('mul', g, tmp.add(K.binaryK('mul', b, power))));
-      da = O.sumTo(tmp.add(K.whereK(tmp.add(K.binaryK('eq', b, zero)), zero, full)), a.shape);
+      const power = tmp.add(kernels.binaryK('pow', a, tmp.add(kernels.unaryK('affine', b, 1, -1))));
+      const full = tmp.add(kernels.binaryK('mul', g, tmp.add(kernels.binaryK('mul', b, power))));
+      da = ops.sumTo(tmp.add(kernels.whereK(tmp.add(kernels.binaryK('eq', b, zero)), zero, full)), a.shape);
     }
     if (needs(n, 1)) {
       // d(a^b)/db = g * a^b * log(a), with a^b log(a) set to 0 where a = 0 and b >= 0 as torch (computed, it
       // would be 0 * -inf = NaN, or -inf for b = 0); b < 0 keeps inf * -inf = -inf, a < 0 gives NaN (log).
-      const atZero = tmp.add(K.binaryK('mul', tmp.add(K.binaryK('ge', b, zero)), tmp.add(K.binaryK('eq', a, zero))));
-      const factor = tmp.add(K.whereK(atZero, zero, tmp.add(K.binaryK('mul', out, tmp.add(K.unaryK('log', a))))));
-      db = O.sumTo(tmp.add(K.binaryK('mul', g, factor)), b.shape);
+      const atZero = tmp.add(kernels.binaryK('mul', tmp.add(kernels.binaryK('ge', b, zero)), tmp.add(kernels.binaryK('eq', a, zero))));
+      const factor = tmp.add(kernels.whereK(atZero, zero, tmp.add(kernels.binaryK('mul', out, tmp.add(kernels.unaryK('log', a))))));
+      db = ops.sumTo(tmp.add(kernels.binaryK('mul', g, factor)), b.shape);
     }
     return [da, db];
   }),
@@ -150,11 +150,11 @@ const binaryRules = {
   minimum: rule((g, n, _out, tmp) => pairExtremumGrads(g, n, 'gt', tmp)),
   where: rule((g, n, _out, tmp) => {
     const [c, a, b] = n.inputs;
-    const zero = tmp.add(K.fillK(empty([1]), 0));
+    const zero = tmp.add(kernels.fillK(empty([1]), 0));
     return [
       null,
-      needs(n, 1) ? O.sumTo(tmp.add(K.whereK(c, g, zero)), a.shape) : null,
-      needs(n, 2) ? O.sumTo(tmp.add(K.whereK(c, zero, g)), b.shape) : null,
+      needs(n, 1) ? ops.sumTo(tmp.add(kernels.whereK(c, g, zero)), a.shape) : null,
+      needs(n, 2) ? ops.sumTo(tmp.add(kernels.whereK(c, zero, g)), b.shape) : null,
     ];
   }),
 };
@@ -164,16 +164,16 @@ const keptShape = (n: OpNode<Reduced>): number[] => n.inputs[0].shape.map((d, i)
 
 /** Gradient of a reduction: broadcast g (with the reduced axes kept) back to the input shape. */
 const expandBack = (g: Tensor, n: OpNode<Reduced>, tmp: Temporaries): Tensor =>
-  K.expandK(tmp.add(g.viewAs(keptShape(n))), n.inputs[0].shape);
+  kernels.expandK(tmp.add(g.viewAs(keptShape(n))), n.inputs[0].shape);
 
 const extremum = rule<Reduced>((g, n, out, tmp) => {
   // Ties share the gradient equally.
   const x = n.inputs[0];
   const kept = keptShape(n);
-  const mask = tmp.add(K.binaryK('eq', x, tmp.add(out.viewAs(kept))));
-  const count = tmp.add(O.reduceAxes('sum', mask, n.saved.axes).viewAsDispose(kept));
-  const share = tmp.add(K.binaryK('div', tmp.add(g.viewAs(kept)), count));
-  return [K.binaryK('mul', mask, share)];
+  const mask = tmp.add(kernels.binaryK('eq', x, tmp.add(out.viewAs(kept))));
+  const count = tmp.add(ops.reduceAxes('sum', mask, n.saved.axes).viewAsDispose(kept));
+  const share = tmp.add(kernels.binaryK('div', tmp.add(g.viewAs(kept)), count));
+  return [kernels.binaryK('mul', mask, share)];
 });
 
 const shapeRules = {
@@ -185,30 +185,30 @@ const shapeRules = {
   permute: rule<{dims: number[]}>((g, n) => {
     const dims = n.saved.dims;
     const inv = dims.map((_, i) => dims.indexOf(i));
-    return [K.permuteK(g, inv)];
+    return [kernels.permuteK(g, inv)];
   }),
-  expand: rule<{shape: number[]}>((g, n) => [O.sumTo(g, n.saved.shape)]),
-  slice: rule<{starts: number[]; shape: number[]}>((g, n) => [O.padInto(g, n.saved.shape, n.saved.starts)]),
+  expand: rule<{shape: number[]}>((g, n) => [ops.sumTo(g, n.saved.shape)]),
+  slice: rule<{starts: number[]; shape: number[]}>((g, n) => [ops.padInto(g, n.saved.shape, n.saved.starts)]),
   concat: rule<{axis: number; offsets: number[]}>((g, n) => {
     const {axis, offsets} = n.saved;
     return n.inputs.map((t, i) => {
       if (!t.requiresGrad) return null;
       const starts = t.shape.map((_, d) => (d === axis ? offsets[i] : 0));
       const ends = t.shape.map((dd, d) => (d === axis ? offsets[i] + t.shape[axis] : dd));
-      return O.slice(g, starts, ends);
+      return ops.slice(g, starts, ends);
     });
   }),
   gather: rule<{indices: Tensor; axis: number; outer: number; n: number; inner: number}>((g, n) => {
     const {indices, outer, inner} = n.saved;
-    return [K.scatterAddK(g, indices, outer, n.saved.n, inner, n.inputs[0].shape)];
+    return [kernels.scatterAddK(g, indices, outer, n.saved.n, inner, n.inputs[0].shape)];
   }),
 };
 
 const nnRules = {
-  softmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [K.softmaxBwdK(out, g, o, r, i, false)]; }),
-  logSoftmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [K.softmaxBwdK(out, g, o, r, i, true)]; }),
-  crossEntropyRows: rule<{labels: Tensor}>((g, n) => [K.xentBwdK(n.inputs[0], n.saved.labels, g)]),
-  crossEntropyReduced: rule<{labels: Tensor; alpha: number}>((g, n) => [K.xentBwdK(n.inputs[0], n.saved.labels, g, n.saved.alpha, true)]),
+  softmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [kernels.softmaxBwdK(out, g, o, r, i, false)]; }),
+  logSoftmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [kernels.softmaxBwdK(out, g, o, r, i, true)]; }),
+  crossEntropyRows: rule<{labels: Tensor}>((g, n) => [kernels.xentBwdK(n.inputs[0], n.saved.labels, g)]),
+  crossEntropyReduced: rule<{labels: Tensor; alpha: number}>((g, n) => [kernels.xentBwdK(n.inputs[0], n.saved.labels, g, n.saved.alpha, true)]),
   matmul: rule<{a3: number[]; b3: number[]}>((g, n, _out, tmp) => {
     const [a, b] = n.inputs;
     const {a3, b3} = n.saved;
@@ -217,18 +217,18 @@ const nnRules = {
     let da: Tensor | null = null, db: Tensor | null = null;
     if (needs(n, 0)) {
       // dA = G @ B^T, summed over the batch when A was shared.
-      let t = O.mm(g, g3, false, b, b3, true);
-      if (a3[0] === 1 && batch > 1) t = O.reduceAxes('sum', tmp.add(t), [0]);
+      let t = ops.mm(g, g3, false, b, b3, true);
+      if (a3[0] === 1 && batch > 1) t = ops.reduceAxes('sum', tmp.add(t), [0]);
       da = t.viewAsDispose(a.shape);
     }
     if (needs(n, 1)) {
       let t: Tensor;
       if (b3[0] === 1 && batch > 1 && a3[0] === batch) {
         // B shared across the batch: fold the batch into the rows, dB = A'^T @ G'.
-        t = O.mm(a, [1, batch * a3[1], a3[2]], true, g, [1, batch * a3[1], b3[2]], false);
+        t = ops.mm(a, [1, batch * a3[1], a3[2]], true, g, [1, batch * a3[1], b3[2]], false);
       } else {
-        t = O.mm(a, a3, true, g, g3, false);
-        if (b3[0] === 1 && batch > 1) t = O.reduceAxes('sum', tmp.add(t), [0]);
+        t = ops.mm(a, a3, true, g, g3, false);
+        if (b3[0] === 1 && batch > 1) t = ops.reduceAxes('sum', tmp.add(t), [0]);
       }
       db = t.viewAsDispose(b.shape);
     }
@@ -236,39 +236,39 @@ const nnRules = {
   }),
   linear: rule<{rows: number}>((g, n, _out, tmp) => linearGrads(g, n, tmp)),
   // relu' from the output (out > 0 exactly where the pre-activation is, NaN passing either way), then linear's.
-  linearRelu: rule<{rows: number}>((g, n, out, tmp) => linearGrads(tmp.add(K.binaryK('reluGrad', out, g)), n, tmp)),
-  conv2d: rule<{geom: K.Conv2dGeom; cols: Tensor | null}>((g, n) => {
+  linearRelu: rule<{rows: number}>((g, n, out, tmp) => linearGrads(tmp.add(kernels.binaryK('reluGrad', out, g)), n, tmp)),
+  conv2d: rule<{geom: kernels.Conv2dGeom; cols: Tensor | null}>((g, n) => {
     const {geom, cols} = n.saved;
     const [x, w] = n.inputs;
     // The forward's im2col matrix (a lowered conv), used once and freed here; a second backward lowers x again,
     // as does one after tidy() freed it.
-    const dw = needs(n, 1) ? K.conv2dBwdWeightK(x, g, geom, cols && !cols.disposed ? cols : null) : null;
+    const dw = needs(n, 1) ? kernels.conv2dBwdWeightK(x, g, geom, cols && !cols.disposed ? cols : null) : null;
     if (cols) { cols.dispose(); n.saved.cols = null; }
-    return [needs(n, 0) ? K.conv2dBwdInputK(g, w, geom) : null, dw, needs(n, 2) ? O.reduceAxes('sum', g, [0, 2, 3]) : null];
+    return [needs(n, 0) ? kernels.conv2dBwdInputK(g, w, geom) : null, dw, needs(n, 2) ? ops.reduceAxes('sum', g, [0, 2, 3]) : null];
   }),
-  maxPool2d: rule<{geom: K.PoolGeom; arg: Tensor | null}>((g, n) => [K.poolBwdK(g, n.saved.arg, n.saved.geom)]),
-  reluMaxPool2d: rule<{geom: K.PoolGeom; arg: Tensor | null}>((g, n, out) => [K.poolBwdK(g, n.saved.arg, n.saved.geom, out)]),
-  avgPool2d: rule<{geom: K.PoolGeom}>((g, n) => [K.poolBwdK(g, null, n.saved.geom)]),
+  maxPool2d: rule<{geom: kernels.PoolGeom; arg: Tensor | null}>((g, n) => [kernels.poolBwdK(g, n.saved.arg, n.saved.geom)]),
+  reluMaxPool2d: rule<{geom: kernels.PoolGeom; arg: Tensor | null}>((g, n, out) => [kernels.poolBwdK(g, n.saved.arg, n.saved.geom, out)]),
+  avgPool2d: rule<{geom: kernels.PoolGeom}>((g, n) => [kernels.poolBwdK(g, null, n.saved.geom)]),
   // -lambda * g; a tensor lambda is read from its buffer when the kernel runs (each replay).
-  gradReverse: rule<{lambda: number | Tensor}>((g, n) => [K.reverseBwdK(g, n.saved.lambda)]),
+  gradReverse: rule<{lambda: number | Tensor}>((g, n) => [kernels.reverseBwdK(g, n.saved.lambda)]),
 };
 
 /** Capsule ops (capsule.ts): each routing product's gradient is made of the other two. */
 const capsuleRules = {
-  squash: rule<{d: number}>((g, n) => [CK.squashBwdK(n.inputs[0], g, n.saved.d)]),
-  capsulePredict: rule<{dims: CK.CapsDims}>((g, n) => {
+  squash: rule<{d: number}>((g, n) => [capsuleKernels.squashBwdK(n.inputs[0], g, n.saved.d)]),
+  capsulePredict: rule<{dims: capsuleKernels.CapsDims}>((g, n) => {
     const [u, w] = n.inputs;
-    return [needs(n, 0) ? CK.predictBwdInputK(g, w, n.saved.dims) : null, needs(n, 1) ? CK.predictBwdWeightK(g, u, n.saved.dims) : null];
+    return [needs(n, 0) ? capsuleKernels.predictBwdInputK(g, w, n.saved.dims) : null, needs(n, 1) ? capsuleKernels.predictBwdWeightK(g, u, n.saved.dims) : null];
   }),
-  capsuleWeightedSum: rule<{dims: CK.CapsDims}>((g, n) => {
+  capsuleWeightedSum: rule<{dims: capsuleKernels.CapsDims}>((g, n) => {
     const [c, uhat] = n.inputs;
-    return [needs(n, 0) ? CK.agreementK(uhat, g, n.saved.dims) : null, needs(n, 1) ? CK.outerK(c, g, n.saved.dims) : null];
+    return [needs(n, 0) ? capsuleKernels.agreementK(uhat, g, n.saved.dims) : null, needs(n, 1) ? capsuleKernels.outerK(c, g, n.saved.dims) : null];
   }),
-  capsuleAgreement: rule<{dims: CK.CapsDims}>((g, n) => {
+  capsuleAgreement: rule<{dims: capsuleKernels.CapsDims}>((g, n) => {
     const [uhat, v] = n.inputs;
-    return [needs(n, 0) ? CK.outerK(g, v, n.saved.dims) : null, needs(n, 1) ? CK.weightedSumK(g, uhat, n.saved.dims) : null];
+    return [needs(n, 0) ? capsuleKernels.outerK(g, v, n.saved.dims) : null, needs(n, 1) ? capsuleKernels.weightedSumK(g, uhat, n.saved.dims) : null];
   }),
-  capsuleRouting: rule<{state: CK.RoutingState}>((g, n) => [CK.routingBackwardK(n.inputs[0], g, n.saved.state)]),
+  capsuleRouting: rule<{state: capsuleKernels.RoutingState}>((g, n) => [capsuleKernels.routingBackwardK(n.inputs[0], g, n.saved.state)]),
 };
 
 export const GRADIENTS = {...unaryRules, ...binaryRules, ...shapeRules, ...nnRules, ...capsuleRules};

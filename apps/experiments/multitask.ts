@@ -101,7 +101,7 @@ export async function multitaskExperiment(o: MultitaskExperimentOptions): Promis
   const md2 = stat('shared-equal', 'digits'), mf = stat('shared-equal', 'fashion');
   const eq = stat('x100-equal', 'fashion'), un = stat('x100-uncertainty', 'fashion'), gn = stat('x100-gradnorm', 'fashion');
   const pts = (a: number, b: number) => (100 * (a - b)).toFixed(1);
-  md.push('Bars (issue 7):', '');
+  md.push('Bars (the targets set for this experiment):', '');
   if (sd && sf && md2 && mf) {
     md.push(`- each task within 1 point of its single-task model: digits ${pct(md2.mean)} vs ${pct(sd.mean)} (${pts(md2.mean, sd.mean)}),` +
       ` fashion ${pct(mf.mean)} vs ${pct(sf.mean)} (${pts(mf.mean, sf.mean)}) -> ${md2.mean >= sd.mean - 0.01 && mf.mean >= sf.mean - 0.01 ? 'PASS' : 'FAIL'} (above the single-task model counts as within)`);

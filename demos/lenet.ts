@@ -1,7 +1,7 @@
 // Demo: LeNet-5 trained on MNIST (8,000 / 2,000) and Fashion-MNIST (60,000 / 10,000) with the Trainer,
 // live progress, and the final test accuracy of each. Seeds are fixed. The defaults are the recipes of the
-// figures in the README: Adam lr 0.002 with cosine decay; MNIST 15 epochs with random shifts of up to 2 px,
-// Fashion-MNIST 4 epochs. (About 7 + 14 minutes on SwiftShader; WGT_BACKEND=llvmpipe is faster.)
+// `train` commands in docs/training.md: Adam lr 0.002 with cosine decay; MNIST 15 epochs with random shifts of
+// up to 2 px, Fashion-MNIST 4 epochs. (About 7 + 14 minutes on SwiftShader; WGT_BACKEND=llvmpipe is faster.)
 // Usage: npm run demo:lenet -- [--mnist-epochs 15] [--fashion-epochs 4] [--backend auto|swiftshader|llvmpipe]
 import {parseArgs} from 'node:util';
 import * as wt from '../src/index.js';

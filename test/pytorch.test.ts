@@ -1,5 +1,5 @@
 // @test node-only: reads the PyTorch fixtures from disk (node:fs)
-// PyTorch both ways, against fixtures PyTorch made once (scripts/torch-fixtures.py; README "PyTorch"): a
+// PyTorch both ways, against fixtures PyTorch made once (scripts/torch-fixtures.py; docs/pytorch.md): a
 // LeNet-5 state dict saved by PyTorch loads here as a source model and gives PyTorch's outputs, and a checkpoint
 // written here was loaded by PyTorch (load_state_dict, strict) and gave the outputs recorded beside it.
 import {suite} from 'uvu';

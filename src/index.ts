@@ -17,7 +17,11 @@ export {RuntimeValue, runtimeValue} from './graph/value.js';
 export {
   getDevice, formatReport, FAST_TOGGLES, type DeviceOptions, type AdapterReport, type BackendChoice,
 } from './gpu/device.js';
-export {Optimizer, type GroupOptions, type ParamGroup} from './optim/optimizer.js';
+export {Optimizer, type GroupOptions, type ParamGroup, type StepHooks} from './optim/optimizer.js';
+export {
+  createOptimizer, OPTIMIZER_KINDS, SGD_MOMENTUM, type OptimizerKind, type OptimizerSpec, type OptimizerFactory,
+  type OptimizerChoice, type ParamGroupSpec,
+} from './optim/factory.js';
 export {SGD, type SGDOptions} from './optim/sgd.js';
 export {Adam, AdamW, type AdamOptions} from './optim/adam.js';
 export {Module} from './nn/module.js';

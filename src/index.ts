@@ -27,7 +27,7 @@ export {Adam, AdamW, type AdamOptions} from './optim/adam.js';
 export {Module} from './nn/module.js';
 export * from './nn/layers.js';
 export {nonFiniteParameters, nonFiniteTensors, formatNonFinite, type NonFiniteReport} from './nn/check.js';
-export {LRSchedule, StepLR, ExponentialLR, CosineLR, DannLR} from './optim/schedules.js';
+export {LRSchedule, StepLR, ExponentialLR, CosineLR, DannLR, dannProgress, type ScheduleOptions} from './optim/schedules.js';
 export {encodeSafetensors, decodeSafetensors, SafetensorsError, type StFile, type StTensor} from './io/safetensors.js';
 export {downloadSafetensors, readSafetensorsFile} from './io/browser.js';
 export * from './train/index.js';

@@ -17,13 +17,17 @@ export {RuntimeValue, runtimeValue} from './graph/value.js';
 export {
   getDevice, formatReport, FAST_TOGGLES, type DeviceOptions, type AdapterReport, type BackendChoice,
 } from './gpu/device.js';
-export {Optimizer, type GroupOptions, type ParamGroup} from './optim/optimizer.js';
+export {Optimizer, type GroupOptions, type ParamGroup, type StepHooks} from './optim/optimizer.js';
+export {
+  createOptimizer, OPTIMIZER_KINDS, SGD_MOMENTUM, type OptimizerKind, type OptimizerSpec, type OptimizerFactory,
+  type OptimizerChoice, type ParamGroupSpec,
+} from './optim/factory.js';
 export {SGD, type SGDOptions} from './optim/sgd.js';
 export {Adam, AdamW, type AdamOptions} from './optim/adam.js';
 export {Module} from './nn/module.js';
 export * from './nn/layers.js';
 export {nonFiniteParameters, nonFiniteTensors, formatNonFinite, type NonFiniteReport} from './nn/check.js';
-export {LRSchedule, StepLR, ExponentialLR, CosineLR, DannLR} from './optim/schedules.js';
+export {LRSchedule, StepLR, ExponentialLR, CosineLR, DannLR, dannProgress, type ScheduleOptions} from './optim/schedules.js';
 export {encodeSafetensors, decodeSafetensors, SafetensorsError, type StFile, type StTensor} from './io/safetensors.js';
 export {downloadSafetensors, readSafetensorsFile} from './io/browser.js';
 export * from './train/index.js';

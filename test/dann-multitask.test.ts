@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
 import type {ImageSet} from '../src/data/image-set.js';
 import {TrainingLoop} from '../src/train/loop.js';
-import {Dann, dannLambda, dannLr, MultiTask, sharedTrunk} from '../src/transfer/index.js';
+import {Dann, dannLambda, dannLr, MultiTask, sharedTrunk, type MultiTaskOptions} from '../src/transfer/index.js';
 import {covariance, domainGap, jacobiEigen, pca, topEigen} from '../src/analysis/pca.js';
 import {featuresAt, gpuCovariance} from '../src/analysis/features.js';
 import {expectClose} from './lib/check.js';
@@ -98,6 +98,55 @@ t('DANN schedules: lambda_p = 2 / (1 + exp(-10 p)) - 1 and lr_p = lr0 / (1 + 10 
   s.dispose(); s.model.dispose();
 });
 
+t('one DANN schedule: DannLR and the Dann strategy follow the paper at p = step / (steps - 1), p = 0 and 1 included', () => {
+  // Ganin and Lempitsky 2015, in float64 here: lr_p = lr0 / (1 + 10 p)^0.75, lambda_p = 2 / (1 + exp(-10 p)) - 1.
+  const paperLr = (lr0: number, p: number) => lr0 / Math.pow(1 + 10 * p, 0.75);
+  const paperLambda = (p: number) => 2 / (1 + Math.exp(-10 * p)) - 1;
+  const lr0 = 0.01, steps = 9;
+  const progress = Array.from({length: steps}, (_, k) => k / (steps - 1)); // 0, 0.125, ..., 1
+  assert.equal([progress[0], progress[4], progress[steps - 1]], [0, 0.5, 1]);
+  // DannLR in the loop's use (applySchedule at each 0-based step) and in torch's (step() after each update).
+  const opt = new wt.SGD([wt.ones([1], {requiresGrad: true})], {lr: lr0});
+  const applied = new wt.DannLR(opt, steps);
+  const stepped = new wt.DannLR(new wt.SGD([wt.ones([1], {requiresGrad: true})], {lr: lr0}), steps);
+  const src = tinySet(8, 3, 1), tgt = tinySet(8, 3, 2);
+  const model = {features: new wt.Sequential(new wt.Flatten(), new wt.Linear(3, 4), new wt.Tanh()), classifier: new wt.Linear(4, 3), domain: new wt.Linear(4, 1)};
+  const s = new Dann({source: src, target: tgt, model, batch: 4, lr: lr0});
+  progress.forEach((p, k) => {
+    assert.is(wt.dannProgress(k, steps), p, `progress of step ${k}`);
+    wt.applySchedule(applied, k);
+    if (k > 0) stepped.step();
+    s.beforeStep(k, steps);
+    for (const [what, lr] of [['DannLR (applied)', opt.lr], ['DannLR (stepped)', stepped.optimizer.lr], ['Dann', s.optimizer.lr]] as const) {
+      expectClose([lr], [paperLr(lr0, p)], 0, 1e-15, `${what} lr at p = ${p}`);
+    }
+    expectClose([s.lambda.value], [paperLambda(p)], 0, 1e-15, `Dann lambda at p = ${p}`);
+    expectClose([dannLambda(p)], [paperLambda(p)], 0, 1e-15, `dannLambda at p = ${p}`);
+  });
+  // The optimizer by name (SGD, momentum 0.9 by default) or from a factory given one group; lr0 is its lr.
+  assert.ok(s.optimizer instanceof wt.SGD);
+  assert.is((s.optimizer.groups[0].options as Required<wt.SGDOptions>).momentum, 0.9);
+  const adam = new Dann({source: src, target: tgt, model, batch: 4, optimizer: 'adam'});
+  assert.ok(adam.optimizer instanceof wt.Adam);
+  assert.is(adam.lr0, 1e-3);
+  adam.dispose();
+  let seen: wt.ParamGroupSpec[] = [];
+  const made = new Dann({source: src, target: tgt, model, batch: 4, optimizer: (groups) => {
+    seen = groups;
+    return new wt.Adam(groups, {lr: 0.004});
+  }});
+  assert.equal(seen.map((g) => [g.params.length, g.lr]), [[model.features.parameters().length + 4, undefined]]);
+  assert.is(made.lr0, 0.004);
+  made.beforeStep(4, 9);
+  assert.is(made.optimizer.lr, paperLr(0.004, 0.5));
+  made.dispose();
+  // The ends: lr0 and no reversal at the first step; lr0 / 11^0.75 and lambda ~1 at the last.
+  assert.is(wt.dannProgress(0, steps), 0);
+  assert.is(wt.dannProgress(steps - 1, steps), 1);
+  expectClose([paperLr(lr0, 1), paperLambda(1)], [lr0 / 11 ** 0.75, 0.9999092042625951], 0, 1e-15, 'the paper at p = 1');
+  s.dispose(); s.model.dispose();
+});
+
 type Lin = {w: Float64Array; b: Float64Array; out: number; inp: number};
 const f64 = async (x: wt.Tensor) => Float64Array.from(await x.data());
 const linOf = async (l: wt.Linear): Promise<Lin> => ({w: await f64(l.weight), b: await f64(l.bias!), out: l.outFeatures, inp: l.inFeatures});
@@ -182,12 +231,13 @@ t('DANN under the loop: lambda follows the schedule on every replay; refusals na
 });
 
 // ---- multitask ----
-function twoTasks(weighting: 'fixed' | 'uncertainty' | 'gradnorm', extra: {scale?: number; weights?: [number, number]; shared?: boolean} = {}) {
+function twoTasks(weighting: 'fixed' | 'uncertainty' | 'gradnorm',
+  extra: {scale?: number; weights?: [number, number]; shared?: boolean; options?: Partial<MultiTaskOptions>} = {}) {
   wt.manualSeed(21);
   const trunk = new wt.Sequential(new wt.Flatten(), new wt.Linear(3, 4), new wt.Tanh());
   const a = tinySet(8, 3, 11), b = extra.shared ? {...a, labels: a.labels.map((l) => l % 2), classes: 2} : tinySet(8, 2, 12);
   const heads = [new wt.Linear(4, 3), new wt.Linear(4, 2)];
-  const s = new MultiTask({trunk, weighting, batch: 8, lr: 0.05, tasks: [
+  const s = new MultiTask({trunk, weighting, batch: 8, lr: 0.05, ...extra.options, tasks: [
     {name: 'a', head: heads[0], train: a, weight: extra.weights?.[0], lossScale: extra.scale, inputs: extra.shared ? 'x' : undefined},
     {name: 'b', head: heads[1], train: b, weight: extra.weights?.[1], inputs: extra.shared ? 'x' : undefined},
   ]});
@@ -260,6 +310,42 @@ t('multitask: fixed weights, shared inputs with own labels, GradNorm moves weigh
   const u = await un.s.taskWeights();
   assert.ok(u.a < u.b, `uncertainty weights: ${JSON.stringify(u)}`);
   loop2.dispose(); un.s.dispose();
+});
+
+t('multitask: the optimizer by name or from a factory (GradNorm weights keep Adam); cosine decay of the network only', async () => {
+  const lrs = (o: wt.Optimizer<wt.GroupOptions>) => o.groups.map((g) => g.options.lr);
+  // 'uncertainty' with SGD: one SGD, momentum 0.9, trains the network and the log-variances.
+  const un = twoTasks('uncertainty', {options: {optimizer: 'sgd', schedule: 'cosine'}});
+  assert.ok(un.s.optimizer instanceof wt.SGD);
+  assert.equal(un.s.optimizer.groups.map((g) => (g.options as Required<wt.SGDOptions>).momentum), [0.9, 0.9]);
+  assert.equal(lrs(un.s.optimizer), [0.05, 0.025]);
+  for (const [step, total] of [[0, 12], [3, 12], [12, 12]]) {
+    un.s.beforeStep(step, total);
+    expectClose(lrs(un.s.optimizer), [0.05 * (1 + Math.cos(Math.PI * step / total)) / 2, 0.025], 1e-17, 1e-15, `lrs at step ${step} of ${total}`);
+  }
+  un.s.dispose();
+  // GradNorm with Adam: one Adam, the weights as its second group.
+  const ga = twoTasks('gradnorm');
+  assert.ok(ga.s.optimizer instanceof wt.Adam);
+  assert.equal(lrs(ga.s.optimizer), [0.05, 0.025]);
+  ga.s.dispose();
+  // GradNorm with a factory: it gets the network's group; the weights still take Adam steps of their own.
+  let seen: wt.ParamGroupSpec[] = [];
+  const gn = twoTasks('gradnorm', {scale: 100, options: {optimizer: (groups) => {
+    seen = groups;
+    return new wt.SGD(groups, {momentum: 0.5});
+  }}});
+  assert.equal(seen.map((g) => [g.params.length, g.lr]), [[6, 0.05]], 'trunk and two heads (weight, bias each), lr 0.05');
+  assert.equal([lrs(gn.s.optimizer), (gn.s.optimizer.groups[0].options as Required<wt.SGDOptions>).momentum], [[0.05], 0.5]);
+  const loop = new TrainingLoop(gn.s, {steps: 30, logEvery: 30});
+  await loop.fit();
+  const w = await gn.s.taskWeights();
+  assert.ok(w.a < w.b, `weights after 30 steps: ${JSON.stringify(w)}`);
+  expectClose([w.a + w.b], [2], 1e-5, 1e-5, 'sum of weights = number of tasks');
+  loop.dispose(); gn.s.dispose();
+  assert.throws(() => twoTasks('fixed', {options: {optimizer: (() => ({})) as never}}),
+    /MultiTask: the optimizer factory must return an Optimizer, got \[object Object\]/);
+  assert.throws(() => twoTasks('fixed', {options: {schedule: 'linear' as never}}), /MultiTask: schedule must be 'none' or 'cosine', got 'linear'/);
 });
 
 t('multitask refusals: a head that does not fit the trunk names the task; NaN or negative weights', () => {

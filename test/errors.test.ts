@@ -75,10 +75,10 @@ const BAD: [string, () => unknown, RegExp][] = [
   ['BatchNorm2d with eps 0', () => new wt.BatchNorm2d(3, {eps: 0}), /BatchNorm2d: eps must be > 0/],
   ['SGD momentum -1', () => new wt.SGD([wt.ones([1])], {momentum: -1}), /SGD: momentum must be a finite number >= 0, got -1/],
   ['SGD dampening 2', () => new wt.SGD([wt.ones([1])], {momentum: 0.9, dampening: 2}), /SGD: dampening must be in \[0, 1\], got 2/],
-  ['SGD lr NaN', () => new wt.SGD([wt.ones([1])], {lr: NaN}), /SGD: lr must be >= 0 and finite, got NaN/],
+  ['SGD lr NaN', () => new wt.SGD([wt.ones([1])], {lr: NaN}), /SGD: lr must be a finite number >= 0, got NaN/],
   ['Adam beta2 = 1', () => new wt.Adam([wt.ones([1])], {beta2: 1}), /Adam: betas must be in \[0, 1\), got 0.9, 1/],
   ['Adam eps -1', () => new wt.Adam([wt.ones([1])], {eps: -1}), /Adam: eps must be a finite number >= 0, got -1/],
-  ['AdamW negative weight decay', () => new wt.AdamW([wt.ones([1])], {weightDecay: -0.1}), /AdamW: weightDecay must be >= 0 and finite/],
+  ['AdamW negative weight decay', () => new wt.AdamW([wt.ones([1])], {weightDecay: -0.1}), /AdamW: weightDecay must be a finite number >= 0, got -0.1/],
   ['an optimizer over an int32 parameter', () => new wt.SGD([i32([1])]), /SGD: parameter i32\[1\] is not float32/],
   ['StepLR gamma 0', () => new wt.StepLR(new wt.SGD([wt.ones([1])]), 10, 0), /StepLR: gamma must be a finite number > 0/],
   // disposed tensors

@@ -24,7 +24,10 @@ async function gpuSteps(make: (p: wt.Tensor[]) => wt.Optimizer<wt.GroupOptions>)
   return out;
 }
 
-function sgdRef(lr: number, momentum: number, dampening: number, wd: number, nesterov: boolean): Float64Array {
+/** Runs after each reference step (the step hooks' test halves the weights there). */
+type AfterStep = (p: Float64Array) => void;
+
+function sgdRef(lr: number, momentum: number, dampening: number, wd: number, nesterov: boolean, after?: AfterStep): Float64Array {
   const p = Float64Array.from(p0), buf = new Float64Array(N);
   grads.forEach((g0, step) => {
     for (let i = 0; i < N; i++) {
@@ -35,11 +38,12 @@ function sgdRef(lr: number, momentum: number, dampening: number, wd: number, nes
       }
       p[i] -= lr * g;
     }
+    after?.(p);
   });
   return p;
 }
 
-function adamRef(lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: boolean): Float64Array {
+function adamRef(lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: boolean, after?: AfterStep): Float64Array {
   const p = Float64Array.from(p0), m = new Float64Array(N), v = new Float64Array(N);
   grads.forEach((g0, step) => {
     const t1 = step + 1;
@@ -51,6 +55,7 @@ function adamRef(lr: number, b1: number, b2: number, eps: number, wd: number, de
       const mh = m[i] / (1 - b1 ** t1), vh = v[i] / (1 - b2 ** t1);
       p[i] -= lr * mh / (Math.sqrt(vh) + eps);
     }
+    after?.(p);
   });
   return p;
 }
@@ -97,9 +102,80 @@ t('parameter groups keep their own lr; frozen parameters are untouched', async (
   expectClose(await b.data(), [0.99, 0.99], 1e-7, 0, 'group 2');
   assert.equal(Array.from(await frozen.data()), [1, 1]);
 });
+// ---- step hooks of the base Optimizer (what GradNorm uses: its weights' gradient before, renormalising after) ----
+const halve: AfterStep = (p) => { for (let i = 0; i < N; i++) p[i] *= 0.5; };
+const HOOKED: [string, (ps: wt.Tensor[]) => wt.Optimizer<wt.GroupOptions>, () => Float64Array][] = [
+  ['SGD momentum 0.9', (ps) => new wt.SGD(ps, {lr: 0.1, momentum: 0.9}), () => sgdRef(0.1, 0.9, 0, 0, false, halve)],
+  ['Adam', (ps) => new wt.Adam(ps, {lr: 0.01}), () => adamRef(0.01, 0.9, 0.999, 1e-8, 0, false, halve)],
+];
+for (const [name, make, ref] of HOOKED) {
+  for (const compiled of [false, true]) {
+    t(`${name}: onStep hooks run around the update${compiled ? ', recorded by compile() and replayed' : ''} (float64)`, async () => {
+      const p = wt.tensor(Float32Array.from(p0), [N], {requiresGrad: true});
+      const opt = make([p]);
+      let g: wt.Tensor | null = null; // this step's gradient, which only the before hook hands to the optimizer
+      const calls: string[] = [];
+      const remove = opt.onStep({
+        before: () => { calls.push(`before, step count ${opt.stepCount}`); p.grad = wt.mul(g!, 1); },
+        after: () => { calls.push(`after, step count ${opt.stepCount}`); wt.noGrad(() => wt.assign(p, wt.mul(p, 0.5))); },
+      });
+      if (compiled) {
+        const step = wt.compile([{shape: [N]}], [Float32Array.from(grads[0])], (gi) => { g = gi; opt.step(); opt.zeroGrad(); return null; });
+        for (const gs of grads.slice(1)) step.run([Float32Array.from(gs)]);
+        step.dispose();
+        // Host code runs once, while recording; the replays rerun what the hooks recorded.
+        assert.equal(calls, ['before, step count 0', 'after, step count 1']);
+      } else {
+        for (const gs of grads) {
+          g = wt.tensor(Float32Array.from(gs), [N]);
+          opt.step();
+          opt.zeroGrad();
+          g.dispose();
+        }
+        assert.equal(calls, [0, 1, 2].flatMap((k) => [`before, step count ${k}`, `after, step count ${k + 1}`]));
+      }
+      assert.is(opt.stepCount, 3);
+      expectClose(await p.data(), ref(), 1e-6, 1e-4, `${name} with hooks, 3 steps`);
+      // Removed: a step without gradients then leaves the weights alone (no halving) and calls nothing.
+      remove();
+      const kept = Array.from(await p.data());
+      opt.step();
+      assert.equal(Array.from(await p.data()), kept);
+      assert.is(calls.length, compiled ? 2 : 6);
+      opt.dispose();
+      p.dispose();
+    });
+  }
+}
+
+// ---- the optimizer choice by name (src/optim/factory.ts) ----
+t('createOptimizer: kinds, defaults (SGD momentum 0.9), own group lrs, refusals', () => {
+  const ps = () => [wt.ones([2], {requiresGrad: true})];
+  const sgd = wt.createOptimizer(ps(), {kind: 'sgd'});
+  assert.ok(sgd instanceof wt.SGD);
+  assert.equal(sgd.groups[0].options, {lr: 0.01, weightDecay: 0, momentum: wt.SGD_MOMENTUM, dampening: 0, nesterov: false});
+  assert.is(wt.SGD_MOMENTUM, 0.9);
+  assert.is((wt.createOptimizer(ps(), {kind: 'sgd', momentum: 0}) as wt.SGD).groups[0].options.momentum, 0);
+  const adam = wt.createOptimizer(ps(), {kind: 'adam', lr: 0.002, momentum: 0.5});
+  assert.ok(adam instanceof wt.Adam && !(adam instanceof wt.AdamW));
+  assert.equal([adam.lr, adam.groups[0].options.weightDecay], [0.002, 0]);
+  // AdamW keeps its own weight decay default when none is given.
+  const adamw = wt.createOptimizer(ps(), {kind: 'adamw'});
+  assert.ok(adamw instanceof wt.AdamW);
+  assert.equal([adamw.lr, adamw.groups[0].options.weightDecay], [1e-3, 0.01]);
+  // A group's own lr wins; a group without one takes the spec's.
+  const two = wt.createOptimizer([{params: ps(), lr: 0.5}, {params: ps()}], {kind: 'sgd', lr: 0.05, weightDecay: 1e-4});
+  assert.equal(two.groups.map((gr) => [gr.options.lr, gr.options.weightDecay]), [[0.5, 1e-4], [0.05, 1e-4]]);
+  assert.equal([...wt.OPTIMIZER_KINDS], ['adam', 'adamw', 'sgd']);
+  assert.throws(() => wt.createOptimizer(ps(), {kind: 'rmsprop' as wt.OptimizerKind}, 'Here'),
+    /Here: optimizer must be 'adam', 'adamw' or 'sgd', got 'rmsprop'/);
+  assert.throws(() => wt.createOptimizer(ps(), {kind: 'adam', lr: 0}, 'Here'), /Here: lr must be a finite number > 0, got 0/);
+  assert.throws(() => wt.createOptimizer(ps(), {kind: 'sgd', momentum: -1}, 'Here'), /Here: momentum must be a finite number >= 0, got -1/);
+  assert.throws(() => wt.createOptimizer(ps(), {kind: 'adam', weightDecay: NaN}), /optimizer: weightDecay must be a finite number >= 0, got NaN/);
+});
 
 t('bad hyper-parameters are rejected', () => {
-  assert.throws(() => new wt.SGD([wt.ones([1])], {lr: -1}), /SGD: lr must be >= 0/);
+  assert.throws(() => new wt.SGD([wt.ones([1])], {lr: -1}), /SGD: lr must be a finite number >= 0, got -1/);
   assert.throws(() => new wt.SGD([wt.ones([1])], {nesterov: true}), /Nesterov momentum requires momentum > 0/);
   assert.throws(() => new wt.Adam([wt.ones([1])], {beta1: 1}), /betas must be in \[0, 1\)/);
 });

@@ -6,7 +6,7 @@ import * as wt from '../src/index.js';
 import {DataLoader} from '../src/data/loader.js';
 import type {ImageSet} from '../src/data/image-set.js';
 import {TrainingLoop} from '../src/train/loop.js';
-import {Conservative, FineTune, LayerTransfer, parameterLayers} from '../src/transfer/index.js';
+import {Conservative, FineTune, LayerTransfer, parameterLayers, type FineTuneOptions} from '../src/transfer/index.js';
 import {expectClose} from './lib/check.js';
 
 const t = suite('transfer');
@@ -222,6 +222,36 @@ t('forgetting view: copied layers as trained, the source\'s own layers elsewhere
   const drifted = await ft.sourceView().forward(x).data(), orig = await source.forward(x).data();
   assert.ok(drifted.some((v, i) => Math.abs(v - orig[i]) > 1e-3), 'fine-tuned shared layers change the source network');
   s.dispose(); ft.dispose();
+});
+
+t('FineTune: the optimizer by name or from a factory given its groups; cosine decay over the run (CosineLR)', () => {
+  const set = tinySet(8, 3, 2);
+  // task 'new': layer 1 is copied (the transferred group), the head starts fresh (the first group).
+  const make = (o: Partial<FineTuneOptions>) => new FineTune({source: mlp(3, 31), model: mlp(3, 32), task: 'new',
+    loader: new DataLoader(set, {batch: 4}), ...o});
+  const lrs = (s: FineTune) => s.optimizer.groups.map((g) => g.options.lr);
+  const adam = make({});
+  assert.ok(adam.optimizer instanceof wt.Adam);
+  assert.equal(lrs(adam), [1e-3, 1e-3]);
+  const sgd = make({optimizer: 'sgd', transferredLr: 1e-3, weightDecay: 1e-4});
+  assert.ok(sgd.optimizer instanceof wt.SGD);
+  assert.equal(sgd.optimizer.groups.map((g) => [g.options.lr, g.options.weightDecay, (g.options as Required<wt.SGDOptions>).momentum]),
+    [[0.01, 1e-4, 0.9], [1e-3, 1e-4, 0.9]]);
+  let seen: wt.ParamGroupSpec[] = [];
+  const mine = new wt.SGD([wt.ones([1], {requiresGrad: true})]);
+  const built = make({lr: 0.03, transferredLr: 0.003, optimizer: (groups) => { seen = groups; return mine; }});
+  assert.is(built.optimizer, mine);
+  assert.equal(seen.map((g) => [g.params.length, g.lr]), [[2, 0.03], [2, 0.003]], 'head (weight, bias), then layer 1');
+  // Cosine: every group from its own base lr, as CosineLR over the loop's total.
+  const cos = make({lr: 0.02, transferredLr: 0.002, schedule: 'cosine'});
+  for (const [step, total] of [[0, 10], [3, 10], [10, 10], [5, 20]]) {
+    cos.beforeStep(step, total);
+    const f = (1 + Math.cos(Math.PI * step / total)) / 2;
+    expectClose(lrs(cos), [0.02 * f, 0.002 * f], 1e-18, 1e-15, `lrs at step ${step} of ${total}`);
+  }
+  assert.throws(() => make({schedule: 'linear' as never}), /FineTune: schedule must be 'none' or 'cosine', got 'linear'/);
+  assert.throws(() => make({optimizer: 'lion' as never}), /FineTune: optimizer must be 'adam', 'adamw' or 'sgd', got 'lion'/);
+  for (const s of [adam, sgd, built, cos]) s.dispose();
 });
 
 t('strategies refuse models and settings that do not fit, naming the layer or setting', () => {

@@ -25,7 +25,7 @@ import {SERVE, servePage} from './server.js';
 
 const note = (msg: string) => console.error(`webgpu-transfer: ${msg}`);
 
-const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
+const OPTIMIZERS = wt.OPTIMIZER_KINDS;
 const SCHEDULES = ['none', 'cosine', 'step', 'dann'] as const;
 const PROGRESS = ['auto', 'bar', 'lines', 'none'] as const;
 
@@ -45,7 +45,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       batch: flag('N', int(1), 'batch size (default 64)'),
       optimizer: flag('NAME', choice(OPTIMIZERS), `${OPTIMIZERS.join(' | ')} (default adam)`),
       lr: flag('X', real({above: 0}), 'learning rate (default 0.001 for adam and adamw, 0.05 for sgd)'),
-      momentum: flag('X', real({min: 0, below: 1}), 'SGD momentum (default 0.9; sgd only)'),
+      momentum: flag('X', real({min: 0, below: 1}), `SGD momentum (default ${wt.SGD_MOMENTUM}; sgd only)`),
       'weight-decay': flag('X', real({min: 0}), '(default 0)'),
       schedule: flag('NAME', choice(SCHEDULES), `${SCHEDULES.join(' | ')} (default none)`),
       shift: flag('N', int(0, 14), 'random shift augmentation in pixels (default 0)'),
@@ -246,7 +246,7 @@ async function cmdTrain(v: FlagValues): Promise<void> {
   const optName = setting<string>('optimizer', 'optimizer', 'adam');
   if (v.momentum !== undefined && optName !== 'sgd') fail(`flag --momentum applies to --optimizer sgd, not ${optName}`);
   const lr = setting<number>('lr', 'lr', optName === 'sgd' ? 0.05 : 1e-3);
-  const momentum = optName === 'sgd' ? setting('momentum', 'momentum', 0.9) : undefined;
+  const momentum = optName === 'sgd' ? setting('momentum', 'momentum', wt.SGD_MOMENTUM) : undefined;
   const wd = setting<number>('weight-decay', 'weight_decay', 0);
   const batch = setting<number>('batch', 'batch', 64);
   const sched = setting<string>('schedule', 'schedule', 'none');
@@ -300,8 +300,7 @@ async function cmdTrain(v: FlagValues): Promise<void> {
   wt.manualSeed(seed);
   const model = buildModel(modelName, train);
   const params = model.parameters();
-  const opt = optName === 'sgd' ? new wt.SGD(params, {lr, momentum, weightDecay: wd})
-    : optName === 'adamw' ? new wt.AdamW(params, {lr, weightDecay: wd}) : new wt.Adam(params, {lr, weightDecay: wd});
+  const opt = wt.createOptimizer(params, {kind: optName as wt.OptimizerKind, lr, momentum, weightDecay: wd}, 'train');
   const schedule = sched === 'cosine' ? new wt.CosineLR(opt, steps)
     : sched === 'step' ? new wt.StepLR(opt, Math.max(1, Math.floor(steps / 3)), 0.1)
     : sched === 'dann' ? new wt.DannLR(opt, steps) : undefined;

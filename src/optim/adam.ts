@@ -2,6 +2,7 @@
 import {OPTIMIZER} from '../graph/shaders.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Optimizer, type GroupOptions, type MultiLayout} from './optimizer.js';
+import {checkNumber} from './validate.js';
 import {grid1d} from '../gpu/runtime.js';
 
 export interface AdamOptions extends GroupOptions { beta1?: number; beta2?: number; eps?: number }
@@ -15,7 +16,7 @@ export class Adam extends Optimizer<AdamOptions> {
   protected override validate(o: Required<AdamOptions>): void {
     super.validate(o);
     if (!(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1)) throw new Error(`webgpu-transfer: ${this.constructor.name}: betas must be in [0, 1), got ${o.beta1}, ${o.beta2}`);
-    if (typeof o.eps !== 'number' || !(o.eps >= 0 && o.eps < Infinity)) throw new Error(`webgpu-transfer: ${this.constructor.name}: eps must be a finite number >= 0, got ${o.eps}`);
+    checkNumber(this.constructor.name, 'eps', o.eps);
   }
 
   protected stateNames(): string[] { return ['m', 'v']; }

@@ -15,6 +15,7 @@
 import {keep, rt} from '../graph/engine.js';
 import {zeros} from '../graph/ops.js';
 import {empty, hostArray, type Tensor} from '../graph/tensor.js';
+import {checkNumber} from './validate.js';
 
 /**
  * Arena slots start at multiples of this many elements (256 bytes: copy and binding alignment on any adapter) and
@@ -36,6 +37,13 @@ export interface MultiLayout {
 
 export interface GroupOptions { lr?: number; weightDecay?: number }
 export interface ParamGroup<O> { params: Tensor[]; options: Required<O> }
+
+/**
+ * Work run inside every step(): `before` ahead of the update (e.g. writing a gradient the backward pass does not
+ * give), `after` once every parameter is updated (e.g. a projection). Inside step(), so a captured training step
+ * records them and every replay runs them again.
+ */
+export interface StepHooks { before?: () => void; after?: () => void }
 
 export abstract class Optimizer<O extends GroupOptions> {
   readonly groups: ParamGroup<O>[];
@@ -62,12 +70,9 @@ export abstract class Optimizer<O extends GroupOptions> {
   }
 
   protected validate(o: Required<O>): void {
-    // `!(x >= 0)` also refuses NaN and non-numbers; Infinity is refused as it turns every weight into NaN.
-    const num = (k: string, v: unknown, ok: (x: number) => boolean, range: string) => {
-      if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new Error(`webgpu-transfer: ${this.constructor.name}: ${k} must be ${range}, got ${v}`);
-    };
-    num('lr', o.lr, (x) => x >= 0, '>= 0 and finite');
-    num('weightDecay', o.weightDecay, (x) => x >= 0, '>= 0 and finite');
+    // Infinity is refused too: it turns every weight into NaN.
+    checkNumber(this.constructor.name, 'lr', o.lr);
+    checkNumber(this.constructor.name, 'weightDecay', o.weightDecay);
   }
 
   /** Sets the learning rate of every group (schedulers scale each group's base lr instead). */
@@ -136,8 +141,27 @@ export abstract class Optimizer<O extends GroupOptions> {
     return a;
   }
 
-  /** Applies one update to every trainable parameter that has a gradient. */
+  private readonly hooks: StepHooks[] = [];
+
+  /** Runs `hooks` around every step() from now on, in the order added; returns a function that removes them. */
+  onStep(hooks: StepHooks): () => void {
+    const entry = {...hooks};
+    this.hooks.push(entry);
+    return () => {
+      const i = this.hooks.indexOf(entry);
+      if (i >= 0) this.hooks.splice(i, 1);
+    };
+  }
+
+  /** Applies one update to every trainable parameter that has a gradient, between the step hooks. */
   step(): void {
+    const hooks = [...this.hooks]; // a hook may remove itself
+    for (const h of hooks) h.before?.();
+    this.updateAll();
+    for (const h of hooks) h.after?.();
+  }
+
+  private updateAll(): void {
     this.stepCount++;
     const r = rt();
     r.onReplay(() => { this.stepCount++; });

@@ -4,6 +4,7 @@ import {keep, rt} from '../graph/engine.js';
 import {grid1d} from '../gpu/runtime.js';
 import {OPTIMIZER} from '../graph/shaders.js';
 import {Optimizer, type GroupOptions, type MultiLayout} from './optimizer.js';
+import {checkNumber} from './validate.js';
 
 export interface SGDOptions extends GroupOptions { momentum?: number; dampening?: number; nesterov?: boolean }
 
@@ -14,7 +15,7 @@ export class SGD extends Optimizer<SGDOptions> {
 
   protected override validate(o: Required<SGDOptions>): void {
     super.validate(o);
-    if (typeof o.momentum !== 'number' || !(o.momentum >= 0 && o.momentum < Infinity)) throw new Error(`webgpu-transfer: SGD: momentum must be a finite number >= 0, got ${o.momentum}`);
+    checkNumber('SGD', 'momentum', o.momentum);
     if (typeof o.dampening !== 'number' || !(o.dampening >= 0 && o.dampening <= 1)) throw new Error(`webgpu-transfer: SGD: dampening must be in [0, 1], got ${o.dampening}`);
     if (typeof o.nesterov !== 'boolean') throw new Error(`webgpu-transfer: SGD: nesterov must be a boolean, got ${JSON.stringify(o.nesterov)}`);
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) throw new Error('webgpu-transfer: SGD: Nesterov momentum requires momentum > 0 and dampening 0');

@@ -13,7 +13,8 @@ import {keep, noGrad} from '../graph/engine.js';
 import type {Tensor} from '../graph/tensor.js';
 import {RuntimeValue} from '../graph/value.js';
 import {runLayers} from './layers.js';
-import {checkNumber, FineTune, type FineTuneOptions} from './finetune.js';
+import {checkInteger, checkNumber} from '../optim/validate.js';
+import {FineTune, type FineTuneOptions} from './finetune.js';
 
 export interface ConservativeOptions extends FineTuneOptions {
   /** L2-SP strengths: alpha on transferred weights (towards the source), beta on new weights (towards 0). */
@@ -43,7 +44,7 @@ export class Conservative extends FineTune {
     checkNumber(w, 'l2sp.beta', c.l2sp?.beta);
     checkNumber(w, 'distill.weight', c.distill?.weight);
     checkNumber(w, 'distill.temperature', c.distill?.temperature, 0, true);
-    if (c.rampSteps !== undefined && (!Number.isInteger(c.rampSteps) || c.rampSteps < 1)) throw new Error(`webgpu-transfer: ${w}: rampSteps must be an integer >= 1, got ${c.rampSteps}`);
+    checkInteger(w, 'rampSteps', c.rampSteps);
     if (c.l2sp && !Number.isFinite(c.l2sp.alpha)) throw new Error(`webgpu-transfer: ${w}: l2sp.alpha is required with l2sp`);
     if (c.distill && !Number.isFinite(c.distill.weight)) throw new Error(`webgpu-transfer: ${w}: distill.weight is required with distill`);
     this.temperature = c.distill?.temperature ?? 2;

@@ -14,25 +14,18 @@ import type {Tensor} from '../graph/tensor.js';
 import {RuntimeValue} from '../graph/value.js';
 import {Module} from '../nn/module.js';
 import {Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential} from '../nn/layers.js';
-import {SGD} from '../optim/sgd.js';
-import {Adam} from '../optim/adam.js';
 import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
+import {resolveOptimizer, type OptimizerChoice} from '../optim/factory.js';
+import {DannLR, dannLambda, dannProgress} from '../optim/schedules.js';
+import {checkChoice, checkInteger, checkNumber} from '../optim/validate.js';
 import {DataLoader, type LoaderState} from '../data/loader.js';
 import type {ImageSet} from '../data/image-set.js';
 import {evaluate} from '../train/evaluate.js';
+import {applySchedule} from '../train/supervised.js';
 import type {Metrics, StepOutputs, Strategy} from '../train/strategy.js';
-import {checkNumber} from './finetune.js';
 
-/** lambda_p of the paper: 0 at p = 0, rising to ~1 (times `max`); p is clamped to 0..1. */
-export function dannLambda(p: number, gamma = 10, max = 1): number {
-  const q = Math.min(1, Math.max(0, p));
-  return max * (2 / (1 + Math.exp(-gamma * q)) - 1);
-}
-
-/** lr_p of the paper: lr0 / (1 + alpha p)^beta. */
-export function dannLr(lr0: number, p: number, alpha = 10, beta = 0.75): number {
-  return lr0 / (1 + alpha * Math.min(1, Math.max(0, p))) ** beta;
-}
+// The schedules are the optimizer layer's (src/optim/schedules.ts), kept importable from here.
+export {dannLambda, dannLr, dannProgress} from '../optim/schedules.js';
 
 /** The three parts of a DANN model. */
 export interface DannParts { features: Module; classifier: Module; domain: Module }
@@ -44,7 +37,7 @@ export interface DannParts { features: Module; classifier: Module; domain: Modul
  * channels (0.5: 16 and 24, a quarter of the convolution work, for CPU adapters).
  */
 export function dannMnistModel(channels = 3, classes = 10, width = 1): DannParts {
-  if (!(width > 0 && Number.isFinite(width))) throw new Error(`webgpu-transfer: dannMnistModel: width must be a finite number > 0, got ${width}`);
+  checkNumber('dannMnistModel', 'width', width, 0, true);
   const c1 = Math.max(1, Math.round(32 * width)), c2 = Math.max(1, Math.round(48 * width)), f = c2 * 16;
   return {
     features: new Sequential(new Conv2d(channels, c1, 5), new ReLU(), new MaxPool2d(2), new Conv2d(c1, c2, 5), new ReLU(),
@@ -123,12 +116,13 @@ export interface DannOptions {
   mode?: 'dann' | 'source-only';
   /** Images per domain per step (default 64: each DANN step sees 64 source and 64 target images). */
   batch?: number;
-  /** Initial learning rate lr0 (default 0.01 with SGD, 1e-3 with Adam). */
+  /** Initial learning rate lr0 (default: the optimizer's, 0.01 with SGD, 1e-3 with Adam). */
   lr?: number;
-  optimizer?: 'sgd' | 'adam';
+  /** A kind (default 'sgd'), built with lr and momentum, or a factory given one group of every trained parameter. */
+  optimizer?: OptimizerChoice;
   /** SGD momentum (default 0.9, the paper's). */
   momentum?: number;
-  /** 'dann' (default): lr_p = lr0 / (1 + 10 p)^0.75; 'constant': lr0 throughout. */
+  /** 'dann' (default): lr_p = lr0 / (1 + 10 p)^0.75 (DannLR); 'constant': lr0 throughout. */
   lrSchedule?: 'dann' | 'constant';
   /** lambda_p = max * (2 / (1 + exp(-gamma p)) - 1); schedule 'constant' holds max from the first step. */
   lambda?: {max?: number; gamma?: number; schedule?: 'dann' | 'constant'};
@@ -159,6 +153,8 @@ export class Dann implements Strategy {
   readonly means: number[];
   /** Initial learning rate lr0: the option, or the optimizer's default (0.01 with SGD, 1e-3 with Adam). */
   readonly lr0: number;
+  /** lr_p, made at the first step, when the loop gives the run's length; null with lrSchedule 'constant'. */
+  private lrSchedule: DannLR | null = null;
   private readonly sourceLoader: DataLoader;
   private readonly targetLoader: DataLoader | null;
   private readonly batch: number;
@@ -184,18 +180,17 @@ export class Dann implements Strategy {
       if (s && shape(s) !== shape(source)) throw new Error(`webgpu-transfer: ${w}: ${what} images are ${shape(s)}, the training images ${shape(source)}`);
     }
     this.mode = o.mode ?? 'dann';
-    if (this.mode !== 'dann' && this.mode !== 'source-only') throw new Error(`webgpu-transfer: ${w}: mode must be 'dann' or 'source-only', got '${this.mode}'`);
+    checkChoice(w, 'mode', this.mode, ['dann', 'source-only']);
     checkNumber(w, 'lr', o.lr, 0, true);
     checkNumber(w, 'momentum', o.momentum);
     checkNumber(w, 'lambda.max', o.lambda?.max);
     checkNumber(w, 'lambda.gamma', o.lambda?.gamma);
     const sched = o.lambda?.schedule ?? 'dann';
-    if (sched !== 'dann' && sched !== 'constant') throw new Error(`webgpu-transfer: ${w}: lambda.schedule must be 'dann' or 'constant', got '${sched}'`);
+    checkChoice(w, 'lambda.schedule', sched, ['dann', 'constant']);
     this.lam = {max: o.lambda?.max ?? 1, gamma: o.lambda?.gamma ?? 10, schedule: sched};
-    const lrs = o.lrSchedule ?? 'dann';
-    if (lrs !== 'dann' && lrs !== 'constant') throw new Error(`webgpu-transfer: ${w}: lrSchedule must be 'dann' or 'constant', got '${lrs}'`);
+    checkChoice(w, 'lrSchedule', o.lrSchedule, ['dann', 'constant']);
+    checkInteger(w, 'batch', o.batch);
     this.batch = o.batch ?? 64;
-    if (!Number.isInteger(this.batch) || this.batch < 1) throw new Error(`webgpu-transfer: ${w}: batch must be an integer >= 1, got ${o.batch}`);
     this.name = o.name ?? (this.mode === 'dann' ? 'dann' : 'source-only');
 
     const parts = o.model ?? dannMnistModel(source.channels, source.classes);
@@ -209,10 +204,8 @@ export class Dann implements Strategy {
     // Only what this mode trains: source-only leaves the domain classifier out of the optimizer.
     const params = this.mode === 'dann' ? this.model.parameters()
       : [...this.model.features.parameters(), ...this.model.classifier.parameters()];
-    const kind = o.optimizer ?? 'sgd';
-    if (kind !== 'sgd' && kind !== 'adam') throw new Error(`webgpu-transfer: ${w}: optimizer must be 'sgd' or 'adam', got '${kind}'`);
-    this.lr0 = o.lr ?? (kind === 'sgd' ? 0.01 : 1e-3);
-    this.optimizer = kind === 'sgd' ? new SGD(params, {lr: this.lr0, momentum: o.momentum ?? 0.9}) : new Adam(params, {lr: this.lr0});
+    this.optimizer = resolveOptimizer(o.optimizer ?? 'sgd', [{params, lr: o.lr}], {lr: o.lr, momentum: o.momentum}, w);
+    this.lr0 = this.optimizer.lr;
     this.lambda = new RuntimeValue(this.lam.schedule === 'constant' ? this.lam.max : 0, 'dann.lambda');
     this.domainLabels = this.mode === 'dann'
       ? keep(O.tensor(Float32Array.from({length: 2 * this.batch}, (_, i) => (i < this.batch ? 0 : 1)), [2 * this.batch, 1]))
@@ -237,12 +230,14 @@ export class Dann implements Strategy {
     return [xs, ys, xt];
   }
 
-  /** Progress p of step `step` of `total`, then lambda_p and lr_p for it. */
+  /** lambda_p and lr_p of step `step` of `total` (progress p: dannProgress, as DannLR's). */
   beforeStep(step: number, total: number): void {
-    const p = total > 1 ? step / (total - 1) : 1;
+    const p = dannProgress(step, total);
     if (this.lam.schedule === 'dann') this.lambda.set(dannLambda(p, this.lam.gamma, this.lam.max));
-    const lr = (this.o.lrSchedule ?? 'dann') === 'dann' ? dannLr(this.lr0, p) : this.lr0;
-    for (const g of this.optimizer.groups) g.options.lr = lr;
+    if ((this.o.lrSchedule ?? 'dann') !== 'dann') return;
+    this.lrSchedule ??= new DannLR(this.optimizer, total);
+    this.lrSchedule.totalSteps = total; // a later run of the same strategy may be longer
+    applySchedule(this.lrSchedule, step);
   }
 
   loss([xs, ys, xt]: Tensor[]): StepOutputs {

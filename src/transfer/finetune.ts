@@ -9,13 +9,14 @@ import type {InputSpec} from '../graph/capture.js';
 import {fmt, type Tensor} from '../graph/tensor.js';
 import {Module} from '../nn/module.js';
 import {Linear, Sequential} from '../nn/layers.js';
-import {Adam} from '../optim/adam.js';
-import {SGD} from '../optim/sgd.js';
 import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
+import {resolveOptimizer, type OptimizerChoice} from '../optim/factory.js';
+import {CosineLR} from '../optim/schedules.js';
+import {checkChoice, checkNumber} from '../optim/validate.js';
 import type {DataLoader, LoaderState} from '../data/loader.js';
 import type {ImageSet} from '../data/image-set.js';
 import {evaluate} from '../train/evaluate.js';
-import {loaderInputs} from '../train/supervised.js';
+import {applySchedule, loaderInputs} from '../train/supervised.js';
 import type {Metrics, StepOutputs, Strategy} from '../train/strategy.js';
 import {copyLayers, matchingLayers, parameterLayers, runLayers, splitHead, type Layer, type LayerSelection} from './layers.js';
 
@@ -39,23 +40,20 @@ export interface FineTuneOptions {
   copy?: LayerSelection;
   /** Freeze the copied layers (no gradients, no updates): layer transfer. */
   freeze?: boolean;
-  /** Learning rate of the new layers (default 1e-3 for Adam, 0.01 for SGD). */
+  /** Learning rate of the new layers (default: the optimizer's, 1e-3 for Adam, 0.01 for SGD). */
   lr?: number;
   /** Learning rate of copied, trainable layers (default: lr). */
   transferredLr?: number;
-  optimizer?: 'adam' | 'sgd';
+  /**
+   * A kind (default 'adam'; 'sgd' has momentum 0.9), built with lr and weightDecay, or a factory given the
+   * parameter groups: the new layers' (with lr), then the copied trainable ones' (with transferredLr).
+   */
+  optimizer?: OptimizerChoice;
+  /** Weight decay of a kind given by name (default: the optimizer's). */
   weightDecay?: number;
   /** Cosine decay of every group's lr over the run (default none). */
   schedule?: 'none' | 'cosine';
   name?: string;
-}
-
-/** Checks a hyper-parameter: a finite number >= min (or > min when strict). */
-export function checkNumber(where: string, what: string, v: number | undefined, min = 0, strict = false): void {
-  if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isFinite(v) || (strict ? v <= min : v < min)) {
-    throw new Error(`webgpu-transfer: ${where}: ${what} must be a finite number ${strict ? '>' : '>='} ${min}, got ${v}`);
-  }
 }
 
 /** A frozen copy of a Linear head (the source task's classifier, kept to measure forgetting). */
@@ -116,22 +114,21 @@ export class FineTune implements Strategy {
 
     const copiedParams = new Set(this.copied.flatMap((l) => l.params));
     if (o.freeze) for (const p of copiedParams) p.requiresGrad = false;
-    const kind = o.optimizer ?? 'adam';
-    if (kind !== 'adam' && kind !== 'sgd') throw new Error(`webgpu-transfer: ${this.where}: optimizer must be 'adam' or 'sgd', got '${kind}'`);
-    const lr = o.lr ?? (kind === 'adam' ? 1e-3 : 0.01);
+    checkChoice(this.where, 'schedule', o.schedule, ['none', 'cosine']);
     const fresh = model.parameters().filter((p) => !copiedParams.has(p));
     const transferred = [...model.parameters().filter((p) => copiedParams.has(p) && p.requiresGrad),
       ...(trainSourceHead ? this.sourceHead.flatMap((m) => m.parameters()) : [])];
-    const groups = [{params: fresh, lr}, {params: transferred, lr: o.transferredLr ?? lr}].filter((g) => g.params.length);
+    // A group without its own lr takes the optimizer's (the kind's default when lr is not given).
+    const groups = [{params: fresh, lr: o.lr}, {params: transferred, lr: o.transferredLr ?? o.lr}]
+      .filter((g) => g.params.length);
     if (!groups.length) throw new Error(`webgpu-transfer: ${this.where}: nothing to train (every layer is frozen)`);
-    const wd = o.weightDecay ?? 0;
-    this.optimizer = kind === 'adam' ? new Adam(groups, {lr, weightDecay: wd}) : new SGD(groups, {lr, momentum: 0.9, weightDecay: wd});
-    this.baseLrs = this.optimizer.groups.map((g) => g.options.lr);
+    this.optimizer = resolveOptimizer(o.optimizer ?? 'adam', groups, {lr: o.lr, weightDecay: o.weightDecay}, this.where);
     source.eval();
     if (s.channels !== (o.test?.channels ?? s.channels)) throw new Error(`webgpu-transfer: ${this.where}: the test set's images differ in channels from the training set's`);
   }
 
-  private readonly baseLrs: number[];
+  /** The cosine decay, made at the first step, when the loop gives the run's length. */
+  private cosine: CosineLR | null = null;
 
   /** Every layer whose shapes agree, with the head copied only for the same task. */
   private defaultCopy(): string[] {
@@ -174,8 +171,10 @@ export class FineTune implements Strategy {
   nextBatch(): ArrayLike<number>[] { return this.o.loader.next(); }
 
   beforeStep(step: number, total: number): void {
-    const f = this.o.schedule === 'cosine' ? (1 + Math.cos(Math.PI * Math.min(step / total, 1))) / 2 : 1;
-    this.optimizer.groups.forEach((g, i) => { g.options.lr = this.baseLrs[i] * f; });
+    if (this.o.schedule !== 'cosine') return;
+    this.cosine ??= new CosineLR(this.optimizer, total);
+    this.cosine.tMax = total; // a later run of the same strategy may be longer
+    applySchedule(this.cosine, step);
   }
 
   /** Extra loss terms (already weighted) on top of the target cross-entropy: conservative training's. */

@@ -22,13 +22,15 @@ import {RuntimeValue} from '../graph/value.js';
 import {Module} from '../nn/module.js';
 import {Linear, Sequential} from '../nn/layers.js';
 import {Adam} from '../optim/adam.js';
-import {SGD} from '../optim/sgd.js';
 import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
+import {resolveOptimizer, type OptimizerChoice, type ParamGroupSpec} from '../optim/factory.js';
+import {CosineLR} from '../optim/schedules.js';
+import {checkChoice, checkInteger, checkNumber} from '../optim/validate.js';
 import {DataLoader, type LoaderState} from '../data/loader.js';
 import type {ImageSet} from '../data/image-set.js';
 import {evaluate} from '../train/evaluate.js';
+import {applySchedule} from '../train/supervised.js';
 import type {Metrics, StepOutputs, Strategy} from '../train/strategy.js';
-import {checkNumber} from './finetune.js';
 import {parameterLayers, selectLayers, type LayerSelection} from './layers.js';
 
 export interface TaskSpec {
@@ -60,9 +62,14 @@ export interface MultiTaskOptions {
   weighting?: Weighting;
   /** Images per input group per step (default 64). */
   batch?: number;
-  /** Learning rate of trunk and heads (default 1e-3 with Adam, 0.01 with SGD). */
+  /** Learning rate of trunk and heads (default: the optimizer's, 1e-3 with Adam, 0.01 with SGD). */
   lr?: number;
-  optimizer?: 'adam' | 'sgd';
+  /**
+   * A kind (default 'adam'; 'sgd' has momentum 0.9), built with lr, or a factory given the groups: trunk and heads
+   * (with lr) first, then the learned task weights (with weightLr), except under GradNorm with anything but
+   * 'adam', where the weights take steps of an Adam of their own. The cosine schedule sets the first group only.
+   */
+  optimizer?: OptimizerChoice;
   /** Learning rate (Adam) of the learned weights s_i / w_i (default 0.025, GradNorm's). */
   weightLr?: number;
   /** GradNorm's asymmetry alpha (default 1.5). */
@@ -125,20 +132,6 @@ class TaskView extends Module {
 
 interface Group { key: string; loader: DataLoader; tasks: number[] }
 
-/** The optimizer of a GradNorm run: the task-weight update runs inside step(), after the backward pass. */
-class HookedAdam extends Adam {
-  constructor(params: ConstructorParameters<typeof Adam>[0], opts: ConstructorParameters<typeof Adam>[1], private readonly before: () => void, private readonly after: () => void) {
-    super(params, opts);
-  }
-  override step(): void { this.before(); super.step(); this.after(); }
-}
-class HookedSGD extends SGD {
-  constructor(params: ConstructorParameters<typeof SGD>[0], opts: ConstructorParameters<typeof SGD>[1], private readonly before: () => void, private readonly after: () => void) {
-    super(params, opts);
-  }
-  override step(): void { this.before(); super.step(); this.after(); }
-}
-
 export class MultiTask implements Strategy {
   readonly name: string;
   readonly model: MultiTaskNet;
@@ -147,7 +140,8 @@ export class MultiTask implements Strategy {
   readonly tasks: TaskSpec[];
   private readonly groups: Group[];
   private readonly batch: number;
-  private readonly baseLrs: number[];
+  /** The cosine decay of the network's group, made at the first step, when the loop gives the run's length. */
+  private cosine: CosineLR | null = null;
   /** uncertainty: s_i (log variances); gradnorm: w_i. One [T] tensor. */
   readonly taskParam: Tensor | null;
   private readonly alpha: number;
@@ -179,15 +173,16 @@ export class MultiTask implements Strategy {
       checkNumber(`${w}: task '${t.name}'`, 'lossScale', t.lossScale, 0, true);
     }
     this.weighting = o.weighting ?? 'fixed';
-    if (!['fixed', 'uncertainty', 'gradnorm'].includes(this.weighting)) throw new Error(`webgpu-transfer: ${w}: weighting must be 'fixed', 'uncertainty' or 'gradnorm', got '${this.weighting}'`);
+    checkChoice(w, 'weighting', this.weighting, ['fixed', 'uncertainty', 'gradnorm']);
     if (this.weighting === 'fixed' && o.tasks.every((t) => (t.weight ?? 1) === 0)) throw new Error(`webgpu-transfer: ${w}: every task weight is 0: nothing would train`);
     if (this.weighting !== 'fixed' && o.tasks.some((t) => t.weight !== undefined)) throw new Error(`webgpu-transfer: ${w}: task weights are learned under '${this.weighting}': give no weight`);
     checkNumber(w, 'lr', o.lr, 0, true);
     checkNumber(w, 'weightLr', o.weightLr, 0, true);
     checkNumber(w, 'alpha', o.alpha);
+    checkChoice(w, 'schedule', o.schedule, ['none', 'cosine']);
     this.alpha = o.alpha ?? 1.5;
+    checkInteger(w, 'batch', o.batch);
     this.batch = o.batch ?? 64;
-    if (!Number.isInteger(this.batch) || this.batch < 1) throw new Error(`webgpu-transfer: ${w}: batch must be an integer >= 1, got ${o.batch}`);
 
     const trunk = o.trunk instanceof Module ? o.trunk : sharedTrunk(o.trunk.model, o.trunk.layers).trunk;
     for (const t of o.tasks) checkHead(w, trunk, t);
@@ -217,29 +212,27 @@ export class MultiTask implements Strategy {
     this.model = new MultiTaskNet(trunk, o.tasks.map((t) => [t.name, t.head]), this.taskParam, this.weighting === 'uncertainty' ? 'log_vars' : 'task_weights',
       this.initialLosses ? [['initial_losses', this.initialLosses]] : []);
 
-    const kind = o.optimizer ?? 'adam';
-    if (kind !== 'adam' && kind !== 'sgd') throw new Error(`webgpu-transfer: ${w}: optimizer must be 'adam' or 'sgd', got '${kind}'`);
-    const lr = o.lr ?? (kind === 'adam' ? 1e-3 : 0.01);
+    const choice = o.optimizer ?? 'adam';
     const netParams = [...trunk.parameters(), ...o.tasks.flatMap((t) => t.head.parameters())];
-    const groupsOpt: {params: Tensor[]; lr: number}[] = [{params: netParams, lr}];
-    if (this.taskParam) groupsOpt.push({params: [this.taskParam], lr: o.weightLr ?? 0.025});
+    const netGroup: ParamGroupSpec = {params: netParams, lr: o.lr};
+    const weightGroup = this.taskParam ? {params: [this.taskParam], lr: o.weightLr ?? 0.025} : null;
+    // GradNorm's weights always take Adam steps (as Chen et al.): in the network's optimizer when that is Adam,
+    // else in an Adam of their own. Under 'uncertainty' the network's optimizer trains them too.
+    const ownWeightOptimizer = this.weighting === 'gradnorm' && choice !== 'adam';
+    const paramGroups = weightGroup && !ownWeightOptimizer ? [netGroup, weightGroup] : [netGroup];
+    this.optimizer = resolveOptimizer(choice, paramGroups, {lr: o.lr}, w);
+    if (ownWeightOptimizer) this.weightOptimizer = new Adam([weightGroup!], {lr: weightGroup!.lr});
     if (this.weighting === 'gradnorm') {
       this.gradNorms = o.tasks.map(() => keep(O.zeros([1])));
       this.first = new RuntimeValue(1, 'gradnorm.first');
-      const before = () => this.gradNormGradient(), after = () => this.renormalise();
-      // The learned weights get their own Adam group whatever the network's optimizer (as Chen et al.).
-      this.optimizer = kind === 'adam' ? new HookedAdam(groupsOpt, {lr}, before, after)
-        : new HookedSGD([groupsOpt[0]], {lr, momentum: 0.9}, before, after);
-      if (kind === 'sgd') this.weightOptimizer = new Adam([groupsOpt[1]], {lr: groupsOpt[1].lr});
-    } else {
-      this.optimizer = kind === 'adam' ? new Adam(groupsOpt, {lr}) : new SGD(groupsOpt, {lr, momentum: 0.9});
+      // The weights' update runs inside the network's step(), after the backward pass gave the gradient norms.
+      this.optimizer.onStep({before: () => this.gradNormGradient(), after: () => this.renormalise()});
     }
-    this.baseLrs = this.optimizer.groups.map((g) => g.options.lr);
     this.fixedWeights = this.weighting === 'fixed' ? keep(O.tensor(o.tasks.map((t) => t.weight ?? 1), [T])) : null;
     this.labelBufs = o.tasks.map(() => new Int32Array(this.batch));
   }
 
-  /** Under SGD, GradNorm's weights still take Adam steps (their gradient scale differs from the network's). */
+  /** Under another optimizer, GradNorm's weights still take Adam steps (their gradient scale differs). */
   private weightOptimizer: Adam | null = null;
 
   get examplesPerStep(): number { return this.batch * this.groups.length; }
@@ -270,9 +263,12 @@ export class MultiTask implements Strategy {
   }
 
   beforeStep(step: number, total: number): void {
-    const f = this.o.schedule === 'cosine' ? (1 + Math.cos(Math.PI * Math.min(step / total, 1))) / 2 : 1;
-    // Only the network's group follows the schedule; the learned weights keep their rate.
-    this.optimizer.groups[0].options.lr = this.baseLrs[0] * f;
+    if (this.o.schedule === 'cosine') {
+      // Only the network's group (the first) follows the schedule; the learned weights keep their rate.
+      this.cosine ??= new CosineLR(this.optimizer, total, 0, {groups: [0]});
+      this.cosine.tMax = total; // a later run of the same strategy may be longer
+      applySchedule(this.cosine, step);
+    }
     this.first?.set(step === 0 ? 1 : 0);
   }
 

@@ -8,7 +8,7 @@
 //     the label space the model's own head is the source head.
 // Every term is computed on the GPU inside the compiled step; the strengths are runtime values, so a ramp over
 // the first steps really changes them on every replay.
-import * as O from '../graph/ops.js';
+import * as ops from '../graph/ops.js';
 import {keep, noGrad} from '../graph/engine.js';
 import type {Tensor} from '../graph/tensor.js';
 import {RuntimeValue} from '../graph/value.js';
@@ -26,7 +26,7 @@ export interface ConservativeOptions extends FineTuneOptions {
 }
 
 /** Sum of a list of one-element tensors (the first if there is one). */
-const total = (ts: Tensor[]): Tensor => ts.reduce((a, b) => O.add(a, b));
+const total = (ts: Tensor[]): Tensor => ts.reduce((a, b) => ops.add(a, b));
 
 export class Conservative extends FineTune {
   private readonly anchors = new Map<Tensor, Tensor>();
@@ -51,7 +51,7 @@ export class Conservative extends FineTune {
     // Anchors: the transferred weights as they were copied (= the source's), trainable ones only.
     const trainable = this.model.parameters().filter((p) => p.requiresGrad);
     const copied = new Set([...this.copied.flatMap((l) => l.params), ...(this.sharedHead ? [] : this.sourceHead.flatMap((m) => m.parameters()))]);
-    noGrad(() => { for (const p of trainable) if (copied.has(p)) this.anchors.set(p, keep(O.mul(p, 1))); });
+    noGrad(() => { for (const p of trainable) if (copied.has(p)) this.anchors.set(p, keep(ops.mul(p, 1))); });
     this.newParams = trainable.filter((p) => !copied.has(p));
     const ramp0 = c.rampSteps ? 0 : 1;
     this.alphaHalf = c.l2sp ? new RuntimeValue(ramp0 * c.l2sp.alpha / 2, 'l2sp.alpha/2') : null;
@@ -71,8 +71,8 @@ export class Conservative extends FineTune {
     const terms: Record<string, Tensor> = {};
     if (this.alphaHalf) {
       const parts: Tensor[] = [];
-      if (this.anchors.size) parts.push(O.mul(total([...this.anchors].map(([p, a]) => O.sum(O.square(O.sub(p, a))))), this.alphaHalf.tensor));
-      if (this.betaHalf && this.newParams.length) parts.push(O.mul(total(this.newParams.map((p) => O.sum(O.square(p)))), this.betaHalf.tensor));
+      if (this.anchors.size) parts.push(ops.mul(total([...this.anchors].map(([p, a]) => ops.sum(ops.square(ops.sub(p, a))))), this.alphaHalf.tensor));
+      if (this.betaHalf && this.newParams.length) parts.push(ops.mul(total(this.newParams.map((p) => ops.sum(ops.square(p)))), this.betaHalf.tensor));
       if (parts.length) terms.l2sp = total(parts);
     }
     if (this.klWeight) {
@@ -80,13 +80,13 @@ export class Conservative extends FineTune {
       const student = this.sharedHead ? logits : runLayers(this.sourceHead, features);
       const target = noGrad(() => {
         const z = this.o.source.forward(x);
-        const logP = O.logSoftmax(O.mul(z, 1 / T), 1);
-        return {logP, p: O.exp(logP)};
+        const logP = ops.logSoftmax(ops.mul(z, 1 / T), 1);
+        return {logP, p: ops.exp(logP)};
       });
-      const logQ = O.logSoftmax(O.mul(student, 1 / T), 1);
+      const logQ = ops.logSoftmax(ops.mul(student, 1 / T), 1);
       // T^2 * mean over the batch of sum_c p (log p - log q): the KL divergence, scaled as Hinton et al.
-      const kl = O.mul(O.sum(O.mul(target.p, O.sub(target.logP, logQ))), T * T / x.shape[0]);
-      terms.kl = O.mul(kl, this.klWeight.tensor);
+      const kl = ops.mul(ops.sum(ops.mul(target.p, ops.sub(target.logP, logQ))), T * T / x.shape[0]);
+      terms.kl = ops.mul(kl, this.klWeight.tensor);
     }
     return terms;
   }

@@ -7,7 +7,7 @@
 // Each step: half source (labelled), half target (unlabelled) through one feature extractor.
 //   lambda_p = 2 / (1 + exp(-gamma p)) - 1 (gamma = 10): reversal off at first, while features are noise;
 //   lr_p = lr0 / (1 + alpha p)^beta (alpha = 10, beta = 0.75), SGD with momentum 0.9, p = progress 0..1.
-import * as O from '../graph/ops.js';
+import * as ops from '../graph/ops.js';
 import {keep, noGrad} from '../graph/engine.js';
 import type {InputSpec} from '../graph/capture.js';
 import type {Tensor} from '../graph/tensor.js';
@@ -67,7 +67,7 @@ export class DannNet extends Module {
  * max(z, 0) - z y + log(1 + exp(-|z|)) (no overflow for large |z|).
  */
 export function bceWithLogits(z: Tensor, y: Tensor): Tensor {
-  return O.mean(O.add(O.sub(O.relu(z), O.mul(z, y)), O.log(O.add(O.exp(O.neg(O.abs(z))), 1))));
+  return ops.mean(ops.add(ops.sub(ops.relu(z), ops.mul(z, y)), ops.log(ops.add(ops.exp(ops.neg(ops.abs(z))), 1))));
 }
 
 /** Per-channel mean of the pixels of some image sets (all images of all sets together). */
@@ -208,9 +208,9 @@ export class Dann implements Strategy {
     this.lr0 = this.optimizer.lr;
     this.lambda = new RuntimeValue(this.lam.schedule === 'constant' ? this.lam.max : 0, 'dann.lambda');
     this.domainLabels = this.mode === 'dann'
-      ? keep(O.tensor(Float32Array.from({length: 2 * this.batch}, (_, i) => (i < this.batch ? 0 : 1)), [2 * this.batch, 1]))
+      ? keep(ops.tensor(Float32Array.from({length: 2 * this.batch}, (_, i) => (i < this.batch ? 0 : 1)), [2 * this.batch, 1]))
       : null;
-    this.domainAcc = keep(O.tensor([0.5], [1]));
+    this.domainAcc = keep(ops.tensor([0.5], [1]));
   }
 
   get examplesPerStep(): number { return this.mode === 'dann' ? 2 * this.batch : this.batch; }
@@ -244,23 +244,23 @@ export class Dann implements Strategy {
     const {features, classifier, domain} = this.model;
     if (this.mode === 'source-only') {
       const logits = classifier.forward(features.forward(xs));
-      return {loss: O.crossEntropy(logits, ys), logits, labels: ys};
+      return {loss: ops.crossEntropy(logits, ys), logits, labels: ys};
     }
     const B = this.batch;
-    const f = features.forward(O.concat([xs, xt], 0));
-    const fs = O.slice(f, [0, 0], [B, f.shape[1]]);
+    const f = features.forward(ops.concat([xs, xt], 0));
+    const fs = ops.slice(f, [0, 0], [B, f.shape[1]]);
     const logits = classifier.forward(fs);
-    const ce = O.crossEntropy(logits, ys);
-    const d = domain.forward(O.gradReverse(f, this.lambda.tensor));
+    const ce = ops.crossEntropy(logits, ys);
+    const d = domain.forward(ops.gradReverse(f, this.lambda.tensor));
     if (d.rank !== 2 || d.shape[1] !== 1) throw new Error(`webgpu-transfer: ${this.where}: the domain classifier must output one logit per image ([N, 1]), got ${d.describe()}`);
     const dl = this.domainLabels!;
     const bce = bceWithLogits(d, dl);
     noGrad(() => {
       // A logit > 0 says "target"; accuracy of this batch folded into a running average.
-      const acc = O.mean(O.eq(O.gt(d, O.zeros([1])), dl));
-      O.assign(this.domainAcc, O.add(O.mul(this.domainAcc, ACC_DECAY), O.mul(acc, 1 - ACC_DECAY)));
+      const acc = ops.mean(ops.eq(ops.gt(d, ops.zeros([1])), dl));
+      ops.assign(this.domainAcc, ops.add(ops.mul(this.domainAcc, ACC_DECAY), ops.mul(acc, 1 - ACC_DECAY)));
     });
-    return {loss: O.add(ce, bce), terms: {ce, domain: bce, domain_acc: this.domainAcc, lambda: this.lambda.tensor}, logits, labels: ys};
+    return {loss: ops.add(ce, bce), terms: {ce, domain: bce, domain_acc: this.domainAcc, lambda: this.lambda.tensor}, logits, labels: ys};
   }
 
   /** An evaluation set with this run's normalisation applied (cached per set). */

@@ -4,7 +4,7 @@
 // (layer transfer, layer-transfer.ts). The source model's head is kept beside the new one so that
 // forgetting can be measured: source-task accuracy of the fine-tuned features read by the source head.
 // Conservative training (conservative.ts) adds its terms through `regularisers`.
-import * as O from '../graph/ops.js';
+import * as ops from '../graph/ops.js';
 import type {InputSpec} from '../graph/capture.js';
 import {fmt, type Tensor} from '../graph/tensor.js';
 import {Module} from '../nn/module.js';
@@ -183,10 +183,10 @@ export class FineTune implements Strategy {
   loss([x, y]: Tensor[]): StepOutputs {
     const features = runLayers(this.trunk, x);
     const logits = runLayers(this.head, features);
-    const ce = O.crossEntropy(logits, y);
+    const ce = ops.crossEntropy(logits, y);
     const extra = this.regularisers(x, features, logits);
     let loss = ce;
-    for (const t of Object.values(extra)) loss = O.add(loss, t);
+    for (const t of Object.values(extra)) loss = ops.add(loss, t);
     return {loss, terms: Object.keys(extra).length ? {ce, ...extra} : {}, logits, labels: y};
   }
 

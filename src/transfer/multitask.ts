@@ -14,7 +14,7 @@
 //                  the last shared layer's weights. That is the bound Sener and Koltun 2018 (MGDA-UB) use, and
 //                  it comes out of the ordinary backward pass (a tap on h per task), where the weight gradient
 //                  would need one extra backward pass per task.
-import * as O from '../graph/ops.js';
+import * as ops from '../graph/ops.js';
 import {keep, noGrad} from '../graph/engine.js';
 import type {InputSpec} from '../graph/capture.js';
 import type {Tensor} from '../graph/tensor.js';
@@ -207,8 +207,8 @@ export class MultiTask implements Strategy {
     });
 
     const T = o.tasks.length;
-    this.taskParam = this.weighting === 'uncertainty' ? O.zeros([T]) : this.weighting === 'gradnorm' ? O.ones([T]) : null;
-    if (this.weighting === 'gradnorm') this.initialLosses = O.ones([T]);
+    this.taskParam = this.weighting === 'uncertainty' ? ops.zeros([T]) : this.weighting === 'gradnorm' ? ops.ones([T]) : null;
+    if (this.weighting === 'gradnorm') this.initialLosses = ops.ones([T]);
     this.model = new MultiTaskNet(trunk, o.tasks.map((t) => [t.name, t.head]), this.taskParam, this.weighting === 'uncertainty' ? 'log_vars' : 'task_weights',
       this.initialLosses ? [['initial_losses', this.initialLosses]] : []);
 
@@ -223,12 +223,12 @@ export class MultiTask implements Strategy {
     this.optimizer = resolveOptimizer(choice, paramGroups, {lr: o.lr}, w);
     if (ownWeightOptimizer) this.weightOptimizer = new Adam([weightGroup!], {lr: weightGroup!.lr});
     if (this.weighting === 'gradnorm') {
-      this.gradNorms = o.tasks.map(() => keep(O.zeros([1])));
+      this.gradNorms = o.tasks.map(() => keep(ops.zeros([1])));
       this.first = new RuntimeValue(1, 'gradnorm.first');
       // The weights' update runs inside the network's step(), after the backward pass gave the gradient norms.
       this.optimizer.onStep({before: () => this.gradNormGradient(), after: () => this.renormalise()});
     }
-    this.fixedWeights = this.weighting === 'fixed' ? keep(O.tensor(o.tasks.map((t) => t.weight ?? 1), [T])) : null;
+    this.fixedWeights = this.weighting === 'fixed' ? keep(ops.tensor(o.tasks.map((t) => t.weight ?? 1), [T])) : null;
     this.labelBufs = o.tasks.map(() => new Int32Array(this.batch));
   }
 
@@ -284,8 +284,8 @@ export class MultiTask implements Strategy {
         const hi = this.weighting === 'gradnorm' ? this.tap(h, ti) : h;
         const z = t.head.forward(hi);
         logits[ti] = z;
-        const ce = O.crossEntropy(z, inputs[G + ti]);
-        losses[ti] = O.reshape(t.lossScale !== undefined && t.lossScale !== 1 ? O.mul(ce, t.lossScale) : ce, [1]);
+        const ce = ops.crossEntropy(z, inputs[G + ti]);
+        losses[ti] = ops.reshape(t.lossScale !== undefined && t.lossScale !== 1 ? ops.mul(ce, t.lossScale) : ce, [1]);
       }
     });
     return {losses, logits};
@@ -293,31 +293,31 @@ export class MultiTask implements Strategy {
 
   /** Identity whose backward writes ||g|| (the task's gradient at the shared features) into gradNorms[i]. */
   private tap(h: Tensor, i: number): Tensor {
-    return O.customGrad([h], () => h.viewAs(h.shape), (g) => {
-      O.assign(this.gradNorms[i], O.reshape(O.sqrt(O.sum(O.square(g))), [1]));
+    return ops.customGrad([h], () => h.viewAs(h.shape), (g) => {
+      ops.assign(this.gradNorms[i], ops.reshape(ops.sqrt(ops.sum(ops.square(g))), [1]));
       return [g];
     }, `gradnorm tap '${this.tasks[i].name}'`);
   }
 
   loss(inputs: Tensor[]): StepOutputs {
     const {losses, logits} = this.taskLosses(inputs);
-    const L = O.concat(losses, 0); // [T]
+    const L = ops.concat(losses, 0); // [T]
     let loss: Tensor;
     const terms: Record<string, Tensor> = {};
     this.tasks.forEach((t, i) => { terms[t.name] = losses[i]; });
     if (this.weighting === 'fixed') {
-      loss = O.sum(O.mul(L, this.fixedWeights!));
+      loss = ops.sum(ops.mul(L, this.fixedWeights!));
     } else if (this.weighting === 'uncertainty') {
       const s = this.taskParam!;
       // sum_i L_i / (2 e^{s_i}) + s_i / 2
-      loss = O.sum(O.add(O.mul(O.mul(L, O.exp(O.neg(s))), 0.5), O.mul(s, 0.5)));
-      this.tasks.forEach((t, i) => { terms[`w_${t.name}`] = O.mul(O.exp(O.neg(O.slice(s, [i], [i + 1]))), 0.5); });
+      loss = ops.sum(ops.add(ops.mul(ops.mul(L, ops.exp(ops.neg(s))), 0.5), ops.mul(s, 0.5)));
+      this.tasks.forEach((t, i) => { terms[`w_${t.name}`] = ops.mul(ops.exp(ops.neg(ops.slice(s, [i], [i + 1]))), 0.5); });
     } else {
       // The weights enter the network's loss as constants: their own gradient is GradNorm's (gradNormGradient).
-      const w = O.detach(this.taskParam!);
-      loss = O.sum(O.mul(L, w));
-      this.stepLosses = O.detach(L);
-      this.tasks.forEach((t, i) => { terms[`w_${t.name}`] = O.slice(w, [i], [i + 1]); });
+      const w = ops.detach(this.taskParam!);
+      loss = ops.sum(ops.mul(L, w));
+      this.stepLosses = ops.detach(L);
+      this.tasks.forEach((t, i) => { terms[`w_${t.name}`] = ops.slice(w, [i], [i + 1]); });
     }
     // The loop's train accuracy divides by examplesPerStep: meaningful for the first task only when every task
     // reads the same images (one input group). Per-task accuracy is in evaluate().
@@ -329,17 +329,17 @@ export class MultiTask implements Strategy {
   private gradNormGradient(): void {
     const w = this.taskParam!;
     noGrad(() => {
-      const G = O.concat(this.gradNorms, 0);
+      const G = ops.concat(this.gradNorms, 0);
       const L = this.stepLosses!;
       const first = this.first!.tensor;
       // L_i(0): this step's losses on the first step, kept after.
-      O.assign(this.initialLosses!, O.add(O.mul(L, first), O.mul(this.initialLosses!, O.affine(first, -1, 1))));
-      const ratio = O.div(L, this.initialLosses!);
-      const r = O.div(ratio, O.mean(ratio));
-      const target = O.mul(O.mean(G), O.pow(r, this.alpha));
+      ops.assign(this.initialLosses!, ops.add(ops.mul(L, first), ops.mul(this.initialLosses!, ops.affine(first, -1, 1))));
+      const ratio = ops.div(L, this.initialLosses!);
+      const r = ops.div(ratio, ops.mean(ratio));
+      const target = ops.mul(ops.mean(G), ops.pow(r, this.alpha));
       // G_i = w_i ||dL_i/dh||, so dG_i/dw_i = G_i / w_i.
-      const sign = O.affine(O.gt(O.sub(G, target), O.zeros([1])), 2, -1); // +1 / -1
-      const grad = O.mul(sign, O.div(G, w));
+      const sign = ops.affine(ops.gt(ops.sub(G, target), ops.zeros([1])), 2, -1); // +1 / -1
+      const grad = ops.mul(sign, ops.div(G, w));
       w.grad?.dispose();
       w.grad = grad;
     });
@@ -350,8 +350,8 @@ export class MultiTask implements Strategy {
   private renormalise(): void {
     const w = this.taskParam!;
     noGrad(() => {
-      const pos = O.clamp(w, 1e-4);
-      O.assign(w, O.mul(O.div(pos, O.sum(pos)), this.tasks.length));
+      const pos = ops.clamp(w, 1e-4);
+      ops.assign(w, ops.mul(ops.div(pos, ops.sum(pos)), this.tasks.length));
     });
   }
 
@@ -405,7 +405,7 @@ function sameImages(a: Float32Array, b: Float32Array): boolean {
 function checkHead(where: string, trunk: Module, t: TaskSpec): void {
   const s = t.train;
   const feat = noGrad(() => {
-    const x = O.zeros([1, s.channels, s.height, s.width]);
+    const x = ops.zeros([1, s.channels, s.height, s.width]);
     let h: Tensor;
     try { h = trunk.forward(x); } catch (e) {
       throw new Error(`webgpu-transfer: ${where}: the trunk cannot read task '${t.name}''s images [${s.channels}, ${s.height}, ${s.width}]: ${(e as Error).message.replace(/^webgpu-transfer: /, '')}`);
@@ -421,7 +421,7 @@ function checkHead(where: string, trunk: Module, t: TaskSpec): void {
       (feat.length === 2 ? '' : ' (end the trunk with a Flatten)'));
   }
   noGrad(() => {
-    const h = O.zeros(feat);
+    const h = ops.zeros(feat);
     try { t.head.forward(h).dispose(); } catch (e) {
       throw new Error(`webgpu-transfer: ${where}: task '${t.name}': its head cannot read the trunk's output [${feat.join(', ')}]: ${(e as Error).message.replace(/^webgpu-transfer: /, '')}`);
     } finally { h.dispose(); }

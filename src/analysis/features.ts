@@ -48,11 +48,10 @@ export async function featuresAt(model: Module, layer: string, set: ImageSet, co
   return {data, n, d};
 }
 
-// Ten distinct marks for ten classes: Vega's named shapes plus a star and a hexagon as SVG paths.
 /**
  * Covariance (divisor n - 1) of n points of dimension d on the GPU: centred X^T X with our matmul kernel, read
- * back as float64. For 2,000 x 384 features it about halved the whole PCA on llvmpipe (~490 -> ~250 ms; the
- * experiment prints both times); the eigen-solve of the small d x d result stays on the CPU.
+ * back as float64. The n x d x d product runs on the GPU (the experiment logs both timings); the eigen-solve of
+ * the small d x d result stays on the CPU.
  */
 export async function gpuCovariance(x: Float32Array, n: number, d: number): Promise<Float64Array> {
   if (x.length !== n * d || n < 2) throw new Error(`webgpu-transfer: gpuCovariance: ${x.length} values is not ${n} >= 2 points x ${d} dimensions`);
@@ -66,6 +65,7 @@ export async function gpuCovariance(x: Float32Array, n: number, d: number): Prom
   return out;
 }
 
+// Ten distinct marks for ten classes: Vega's named shapes plus a star and a hexagon as SVG paths.
 const SHAPES = ['circle', 'square', 'cross', 'diamond', 'triangle-up', 'triangle-down', 'triangle-right', 'triangle-left',
   'M0,-1L0.29,-0.4L0.95,-0.31L0.48,0.15L0.59,0.81L0,0.5L-0.59,0.81L-0.48,0.15L-0.95,-0.31L-0.29,-0.4Z',
   'M0,-1L0.87,-0.5L0.87,0.5L0,1L-0.87,0.5L-0.87,-0.5Z'];

@@ -158,7 +158,7 @@ t('schedules: step, exponential, cosine, DANN annealing', () => {
   expectClose(lrAfter((o) => new wt.StepLR(o, 3, 0.5), 7), [0.025, 0.0025], 1e-12, 1e-9, 'StepLR');
   expectClose(lrAfter((o) => new wt.ExponentialLR(o, 0.9), 2), [0.081, 0.0081], 1e-12, 1e-9, 'ExponentialLR');
   expectClose(lrAfter((o) => new wt.CosineLR(o, 10), 5), [0.05, 0.005], 1e-12, 1e-9, 'CosineLR half way');
-  expectClose(lrAfter((o) => new wt.DannLR(o, 100), 50), [0.1 / 6 ** 0.75, 0.01 / 6 ** 0.75], 1e-12, 1e-9, 'DANN lr0/(1+10p)^0.75');
+  expectClose(lrAfter((o) => new wt.transfer.DannLR(o, 100), 50), [0.1 / 6 ** 0.75, 0.01 / 6 ** 0.75], 1e-12, 1e-9, 'DANN lr0/(1+10p)^0.75');
 });
 
 t.run();

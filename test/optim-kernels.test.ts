@@ -121,13 +121,13 @@ async function multiRun(make: (ps: wt.Tensor[]) => wt.Optimizer<wt.GroupOptions>
   let dispatches = 0;
   for (let s = 0; s < steps; s++) {
     // Counted from step 2, once every parameter has started (state creation dispatches fills).
-    if (s === 2) dispatches = wt.rt().stats.dispatches;
+    if (s === 2) dispatches = wt.internals.rt().stats.dispatches;
     ps.forEach((p, i) => { if (!(i === 1 && s === 0) && !(i === 3 && s === 2)) p.grad = wt.keep(wt.tensor(gs[s][i], [SIZES[i]])); });
     opt.step();
     opt.zeroGrad();
   }
   const out = await Promise.all(ps.map(async (p) => Array.from(await p.data())));
-  const count = wt.rt().stats.dispatches - dispatches;
+  const count = wt.internals.rt().stats.dispatches - dispatches;
   opt.dispose();
   for (const p of ps) p.dispose();
   return {out, count};
@@ -162,7 +162,7 @@ t('multi-tensor Adam: a replayed step submits once, allocates nothing and dispat
     return loss;
   });
   const step = wt.compile([{shape: [4, 5]}, {shape: [4], dtype: 'i32'}], [x, y], body);
-  const r = wt.rt();
+  const r = wt.internals.rt();
   const kernels = step.dispatchCount;
   assert.is(step.copyCount, 3 * 4, 'copies: gradient and parameter in, parameter out, for 4 parameters');
   step.run([x, y]);
@@ -209,7 +209,7 @@ for (const multiTensor of [true, false]) {
     run(a, 2, 4);
     // A fresh optimizer over parameters holding step 2's values loads the state and continues.
     const fresh = make();
-    fresh.ps.forEach((p, i) => wt.rt().write(p.buffer, at2[i]));
+    fresh.ps.forEach((p, i) => wt.internals.rt().write(p.buffer, at2[i]));
     fresh.opt.loadStateDict(new Map(fresh.ps.map((p, i) => [p, `p${i}`])), host, meta);
     assert.is(fresh.opt.stepCount, 2);
     run(fresh, 2, 4);

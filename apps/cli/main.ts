@@ -140,7 +140,7 @@ function onExit(release: () => void): void {
 
 async function startDevice(name: string | undefined): Promise<void> {
   await wt.init({backend: (name ?? process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
-  console.log(wt.formatReport(wt.adapter()));
+  console.log(wt.debug.formatReport(wt.adapter()));
 }
 
 // Datasets that split the same MNIST images by seed: a model trained on one never saw another's test images.
@@ -304,7 +304,7 @@ async function cmdTrain(v: FlagValues): Promise<void> {
     : optName === 'adamw' ? new wt.AdamW(params, {lr, weightDecay: wd}) : new wt.Adam(params, {lr, weightDecay: wd});
   const schedule = sched === 'cosine' ? new wt.CosineLR(opt, steps)
     : sched === 'step' ? new wt.StepLR(opt, Math.max(1, Math.floor(steps / 3)), 0.1)
-    : sched === 'dann' ? new wt.DannLR(opt, steps) : undefined;
+    : sched === 'dann' ? new wt.transfer.DannLR(opt, steps) : undefined;
   console.log(`${ds}: ${train.n} train / ${test.n} test; ${modelName}, ${optName}, batch ${batch}, ${steps} steps` +
     `${ck ? `, resuming from step ${ck.step}` : ''}; run folder ${out}`);
   const trainer = new Trainer({
@@ -361,8 +361,8 @@ try {
     // Also the health check scripts/setup.sh prints after installing.
     for (const b of ['auto', 'swiftshader', 'llvmpipe'] as wt.BackendChoice[]) {
       try {
-        const ctx = await wt.getDevice({backend: b});
-        console.log(`${b.padEnd(12)} ok: ${wt.formatReport(ctx.report)}`);
+        const ctx = await wt.internals.getDevice({backend: b});
+        console.log(`${b.padEnd(12)} ok: ${wt.debug.formatReport(ctx.report)}`);
         ctx.device.destroy();
       } catch (e) { console.log(`${b.padEnd(12)} unavailable: ${(e as Error).message.split('\n')[0]}`); }
     }

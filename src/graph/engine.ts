@@ -88,7 +88,7 @@ export function untrack(t: Tensor): void { for (const s of scopes) s.delete(t); 
 export const isPromise = (v: unknown): boolean =>
   !!v && (typeof v === 'object' || typeof v === 'function') && typeof (v as {then?: unknown}).then === 'function';
 
-type Returned = Tensor | Tensor[] | Record<string, Tensor> | void | number | undefined;
+export type Returned = Tensor | Tensor[] | Record<string, Tensor> | void | number | undefined;
 function collect(v: unknown, into: Set<Tensor>): void {
   if (!v || typeof v !== 'object') return;
   if ((v as Tensor).__isTensor) { into.add(v as Tensor); return; }

@@ -32,7 +32,7 @@ const normAxis = (op: string, axis: number, rank: number): number => {
 // ---------------- creation ----------------
 export interface TensorOptions { dtype?: DTypeName; requiresGrad?: boolean; name?: string }
 
-type Nested = number | readonly Nested[];
+export type Nested = number | readonly Nested[];
 /** Shape and flat values of nested arrays ([[1, 2], [3, 4]] -> [2, 2]); ragged or non-numeric input throws. */
 function flattenNested(data: readonly Nested[]): {shape: number[]; flat: number[]} {
   const shape: number[] = [];

@@ -2,6 +2,10 @@
 // the step count, so a fine-tuning setup with a smaller backbone lr keeps its ratio.
 import type {GroupOptions, Optimizer} from './optimizer.js';
 
+/**
+ * Base of the learning-rate schedules: each scales every group's base lr (read at construction) by factor(step), so
+ * groups keep their ratios. Call step() once per optimizer step.
+ */
 export abstract class LRSchedule {
   readonly baseLrs: number[];
   /** Number of step() calls so far. */
@@ -9,12 +13,14 @@ export abstract class LRSchedule {
   constructor(readonly optimizer: Optimizer<GroupOptions>) {
     this.baseLrs = optimizer.groups.map((g) => g.options.lr ?? 0);
   }
+  /** The multiplier of the base learning rates after `step` steps. */
   abstract factor(step: number): number;
   /** Advances one step and writes each group's lr. */
   step(): void {
     this.steps++;
     this.apply();
   }
+  /** Writes each group's lr for the current step count (step() calls it). */
   apply(): void {
     const f = this.factor(this.steps);
     this.optimizer.groups.forEach((g, i) => { g.options.lr = this.baseLrs[i] * f; });

@@ -15,6 +15,7 @@ import {RuntimeValue} from '../graph/value.js';
 import {runLayers} from './layers.js';
 import {checkNumber, FineTune, type FineTuneOptions} from './finetune.js';
 
+/** Options of Conservative: FineTune's, plus the L2-SP and distillation strengths and their ramp. */
 export interface ConservativeOptions extends FineTuneOptions {
   /** L2-SP strengths: alpha on transferred weights (towards the source), beta on new weights (towards 0). */
   l2sp?: {alpha: number; beta?: number};
@@ -27,6 +28,11 @@ export interface ConservativeOptions extends FineTuneOptions {
 /** Sum of a list of one-element tensors (the first if there is one). */
 const total = (ts: Tensor[]): Tensor => ts.reduce((a, b) => O.add(a, b));
 
+/**
+ * Fine-tuning that stays close to the source: L2-SP (Li et al. 2018) pulls transferred weights towards their source
+ * values, and output distillation (Learning without Forgetting, Li and Hoiem 2016) keeps the source head's answers;
+ * both computed on the GPU inside the compiled step.
+ */
 export class Conservative extends FineTune {
   private readonly anchors = new Map<Tensor, Tensor>();
   private readonly newParams: Tensor[];

@@ -5,7 +5,7 @@ import * as wt from '../src/index.js';
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const n = Number(process.argv[3] ?? 512);
 await wt.init({backend});
-const r = await wt.autotune({force: true, size: n});
+const r = await wt.internals.autotune({force: true, size: n});
 console.log(r.adapter);
 for (const pick of [r.large, r.small]) {
   const [M, K, N] = pick.shape;

@@ -14,7 +14,7 @@ export async function oursCapsStep(config: Partial<wt.capsnet.CapsNetConfig>, ba
   const side = net.config.imageSize;
   const loss = wt.capsnet.capsuleLoss();
   const opt = new wt.Adam(net.parameters(), {lr: 1e-3});
-  const r = wt.rng(4);
+  const r = wt.internals.rng(4);
   const x = Float32Array.from({length: batch * side * side}, () => r());
   const y = Int32Array.from({length: batch}, (_, i) => i % net.config.classes);
   const step = wt.compile([{shape: [batch, 1, side, side]}, {shape: [batch], dtype: 'i32'}], [x, y], (xb, yb) => wt.tidy(() => {
@@ -45,7 +45,7 @@ export async function tfCapsStep(tf: typeof TF, config: Partial<wt.capsnet.CapsN
     const n2 = tf.sum(tf.square(s), -1, true);
     return tf.mul(s, tf.div(tf.sqrt(tf.add(n2, 1e-9)), tf.add(n2, 1)));
   };
-  const r = wt.rng(4);
+  const r = wt.internals.rng(4);
   const x = tf.tensor4d(Float32Array.from({length: batch * side * side}, () => r()), [batch, side, side, 1]);
   const labels = tf.oneHot(tf.tensor1d(Array.from({length: batch}, (_, i) => i % J), 'int32'), J);
   const opt = tf.train.adam(1e-3);

@@ -11,7 +11,7 @@ type Timer = (n: number, warm: number, f: () => Promise<unknown>) => Promise<num
 const LAMBDA = 0.5, LR = 0.01, MOMENTUM = 0.9, SIDE = 28, C = 3, CLASSES = 10;
 
 function data(batch: number) {
-  const r = wt.rng(5);
+  const r = wt.internals.rng(5);
   const img = () => Float32Array.from({length: batch * C * SIDE * SIDE}, () => r() - 0.5);
   return {xs: img(), xt: img(), ys: Int32Array.from({length: batch}, (_, i) => i % CLASSES)};
 }
@@ -21,7 +21,7 @@ export function oursDannStepBuild(batch: number): {run: () => Promise<number>; d
   wt.manualSeed(0);
   const net = new wt.transfer.DannNet(wt.transfer.dannMnistModel(C, CLASSES));
   const opt = new wt.SGD(net.parameters(), {lr: LR, momentum: MOMENTUM});
-  const lambda = new wt.RuntimeValue(LAMBDA, 'bench.lambda');
+  const lambda = new wt.internals.RuntimeValue(LAMBDA, 'bench.lambda');
   const dl = wt.keep(wt.tensor(Float32Array.from({length: 2 * batch}, (_, i) => (i < batch ? 0 : 1)), [2 * batch, 1]));
   const {xs, xt, ys} = data(batch);
   const img = {shape: [batch, C, SIDE, SIDE]};

@@ -8,7 +8,7 @@ import * as kernels from '../src/graph/kernels.js';
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const filter = process.argv[3] ?? '';
 await wt.init({backend});
-if (process.env.WGT_PREFS) Object.assign(wt.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
+if (process.env.WGT_PREFS) Object.assign(wt.internals.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rand = (shape: number[], seed: number) => wt.randn(shape, {seed});
 
@@ -97,7 +97,7 @@ for (const c of cases) {
 }
 const mm = [...mmRates].sort((a, b) => a - b)[mmRates.length >> 1];
 out[`matmul${mmN}`] = mm;
-console.log(`\n${wt.formatReport(wt.adapter())}`);
+console.log(`\n${wt.debug.formatReport(wt.adapter())}`);
 console.log(`matmul ${mmN}^3: ${mm.toFixed(2)} GFLOP/s (median of ${mmRates.length} measurements between the kernels, ${Math.min(...mmRates).toFixed(1)}-${Math.max(...mmRates).toFixed(1)})`);
 console.log(`medians of ${rounds} rounds over the list; shares: each round's kernel rate against the matmul timed around it`);
 console.log('| kernel | shape | ms | GFLOP/s | vs matmul (timed next to it) | rounds |\n|---|---|---|---|---|---|');

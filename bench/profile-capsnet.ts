@@ -4,14 +4,14 @@ import * as wt from '../src/index.js';
 
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const steps = Number(process.argv[3] ?? 3);
-const method = process.argv[4] as wt.ProfileMethod | undefined;
+const method = process.argv[4] as wt.debug.ProfileMethod | undefined;
 await wt.init({backend});
-if (process.env.WGT_PREFS) Object.assign(wt.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
+if (process.env.WGT_PREFS) Object.assign(wt.internals.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
 wt.manualSeed(0);
 const net = new wt.capsnet.CapsNet(wt.capsnet.CAPSNET_SMALL);
 const loss = wt.capsnet.capsuleLoss();
 const opt = new wt.Adam(net.parameters(), {lr: 1e-3});
-const r = wt.rng(4), batch = 64;
+const r = wt.internals.rng(4), batch = 64;
 const x = Float32Array.from({length: batch * 784}, () => r());
 const y = Int32Array.from({length: batch}, (_, i) => i % 10);
 const shapes: wt.InputSpec[] = [{shape: [batch, 1, 28, 28]}, {shape: [batch], dtype: 'i32'}];
@@ -20,6 +20,6 @@ const step = wt.compile(shapes, [x, y], (xb, yb) => wt.tidy(() => {
   l.backward(); opt.step(); opt.zeroGrad();
   return l;
 }));
-const p = await wt.profile(() => step.run([x, y]).item(), {steps, warmup: 1, method});
-console.log(wt.formatProfile(p, 40));
+const p = await wt.debug.profile(() => step.run([x, y]).item(), {steps, warmup: 1, method});
+console.log(wt.debug.formatProfile(p, 40));
 wt.shutdown();

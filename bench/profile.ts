@@ -4,10 +4,10 @@ import * as wt from '../src/index.js';
 
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const steps = Number(process.argv[3] ?? 5);
-const method = process.argv[4] as wt.ProfileMethod | undefined;
+const method = process.argv[4] as wt.debug.ProfileMethod | undefined;
 await wt.init({backend});
-if (process.env.WGT_PREFS) Object.assign(wt.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
-const randArr = (n: number, seed: number) => { const r = wt.rng(seed); return Float32Array.from({length: n}, () => r()); };
+if (process.env.WGT_PREFS) Object.assign(wt.internals.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
+const randArr = (n: number, seed: number) => { const r = wt.internals.rng(seed); return Float32Array.from({length: n}, () => r()); };
 wt.manualSeed(0);
 const model = wt.leNet5();
 const opt = new wt.SGD(model.parameters(), {lr: 0.01});
@@ -17,7 +17,7 @@ const step = wt.compile([{shape: [64, 1, 28, 28]}, {shape: [64], dtype: 'i32'}],
   loss.backward(); opt.step(); opt.zeroGrad();
   return loss;
 }));
-const p = await wt.profile(() => step.run([bx, by]).item(), {steps, warmup: 2, method});
-console.log(wt.formatProfile(p, 40));
+const p = await wt.debug.profile(() => step.run([bx, by]).item(), {steps, warmup: 2, method});
+console.log(wt.debug.formatProfile(p, 40));
 console.log('PROFILE ' + JSON.stringify(p));
 wt.shutdown();

@@ -57,11 +57,11 @@ async function pairedWithTorch(rounds: number, perRound: number, ourStep: () => 
 
 const backend = (process.argv[2] ?? 'swiftshader') as wt.BackendChoice;
 const iters = Number(process.env.WGT_BENCH_ITERS ?? 5);
-const randArr = (n: number, seed: number) => { const r = wt.rng(seed); return Float32Array.from({length: n}, () => r() * 2 - 1); };
+const randArr = (n: number, seed: number) => { const r = wt.internals.rng(seed); return Float32Array.from({length: n}, () => r() * 2 - 1); };
 
 const result: Record<string, unknown> = {backend};
 await wt.init({backend});
-result.adapter = wt.formatReport(wt.adapter());
+result.adapter = wt.debug.formatReport(wt.adapter());
 
 // ---- ours ----
 const ours: Record<string, number> = {};

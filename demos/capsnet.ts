@@ -13,7 +13,7 @@ import {Supervised} from '../src/train/supervised.js';
 import {ConsoleSink} from '../src/train/sinks/node.js';
 
 await wt.init({backend: (process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
-console.log(wt.formatReport(wt.adapter()));
+console.log(wt.debug.formatReport(wt.adapter()));
 const {train, test} = loadDataset('mnist', {seed: 0});
 const steps = Number(process.env.CAPS_STEPS ?? 300);
 

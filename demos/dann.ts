@@ -14,7 +14,7 @@ import {domainGap} from '../src/analysis/pca.js';
 import {featuresAt} from '../src/analysis/features.js';
 
 await wt.init({backend: (process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
-console.log(wt.formatReport(wt.adapter()));
+console.log(wt.debug.formatReport(wt.adapter()));
 const mnist = loadDataset('mnist'), colour = loadDataset('mnist-m2');
 const source = {train: toRgb(mnist.train), test: toRgb(mnist.test)}; // grey repeated to 3 channels
 

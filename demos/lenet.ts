@@ -21,7 +21,7 @@ const runs: [string, number, number][] = [
 ];
 
 await wt.init({backend: (values.backend ?? process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
-console.log(wt.formatReport(wt.adapter()));
+console.log(wt.debug.formatReport(wt.adapter()));
 const summary: string[] = [];
 for (const [name, ep, shift] of runs) {
   if (!ep) continue;

@@ -22,7 +22,7 @@ const num = (name: string, def: number) => {
 const steps = num('steps', 300), batch = num('batch', 64), lr = num('lr', 0.002);
 
 await wt.init({backend: arg('backend', process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
-console.log(wt.formatReport(wt.adapter()));
+console.log(wt.debug.formatReport(wt.adapter()));
 const {train, test} = trainTestSplit(loadMnist(), 8000, 0);
 console.log(`MNIST: ${train.n} train / ${test.n} test images`);
 

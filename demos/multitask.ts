@@ -8,7 +8,7 @@ import {ConsoleSink} from '../src/train/sinks/node.js';
 import {MultiTask, sharedTrunk} from '../src/transfer/index.js';
 
 await wt.init({backend: (process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
-console.log(wt.formatReport(wt.adapter()));
+console.log(wt.debug.formatReport(wt.adapter()));
 const digits = loadDataset('mnist'), clothes = loadDataset('fashion-mnist');
 
 wt.manualSeed(0);

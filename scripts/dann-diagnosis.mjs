@@ -32,20 +32,20 @@ const photoScale = process.env.PHOTO ? Number(process.env.PHOTO) : null;
 const ref = process.env.REF === '1' || photoScale !== null, batch = Number(process.env.BATCH ?? 32);
 const optimizer = process.env.OPT ?? 'sgd', lrSchedule = process.env.LRS ?? 'dann';
 const lr = process.env.LR ? Number(process.env.LR) : undefined;
-// FULL=1: all 60,000 MNIST training digits and the 10,000 t10k digits (wt.loadMnistFull(), binarised), as the
+// FULL=1: all 60,000 MNIST training digits and the 10,000 t10k digits (wt.data.loadMnistFull(), binarised), as the
 // experiment's mnist-m-photo uses, instead of the `mnist` package's 10,000 split 8,000 / 2,000.
-const full = process.env.FULL === '1' ? wt.loadMnistFull() : null;
-const base = full ? {train: wt.binarised(full.train), test: wt.binarised(full.test)}
-  : wt.trainTestSplit(ref ? wt.binarised(wt.loadMnist()) : wt.loadMnist(), 8000, 0);
+const full = process.env.FULL === '1' ? wt.data.loadMnistFull() : null;
+const base = full ? {train: wt.data.binarised(full.train), test: wt.data.binarised(full.test)}
+  : wt.data.trainTestSplit(ref ? wt.data.binarised(wt.data.loadMnist()) : wt.data.loadMnist(), 8000, 0);
 const v2 = JSON.parse(process.env.V2 ?? '{}');
 const recipe = ref ? {threshold: 0, sharedPool: true} : {};
-const photos = photoScale === null ? null : wt.loadCifar10Photos();
-const render = (set, split) => (photos ? wt.mnistMPhoto(set, photos, {seed: 0, split, photoScale})
-  : wt.mnistM(set, {seed: 0, split, style: 'v2', v2, ...recipe}));
+const photos = photoScale === null ? null : wt.data.loadCifar10Photos();
+const render = (set, split) => (photos ? wt.data.mnistMPhoto(set, photos, {seed: 0, split, photoScale})
+  : wt.data.mnistM(set, {seed: 0, split, style: 'v2', v2, ...recipe}));
 const all = render(base.train, 'train');
-const {first: val, rest: train} = wt.splitPerClass(all, 50, 0);
+const {first: val, rest: train} = wt.data.splitPerClass(all, 50, 0);
 // The validation digits are held out of the source set as well (as the experiment does since the second mnist-m2 run).
-const {first: valDigits, rest: sourceDigits} = wt.splitPerClass(base.train, 50, 0);
+const {first: valDigits, rest: sourceDigits} = wt.data.splitPerClass(base.train, 50, 0);
 const test = render(base.test, 'test');
 const px = base.train.height * base.train.width;
 
@@ -66,13 +66,13 @@ const groups = {val: polarity(val, valDigits), test: polarity(test, base.test)};
 /** Accuracy on val and test (all, dark crops, light crops) and on MNIST's test split. */
 async function score(model, normalized, out) {
   const acc = async (set, idx) => (idx && !idx.length ? NaN
-    : (await wt.evaluate(model, normalized(idx ? wt.subset(set, idx) : set))).accuracy);
+    : (await wt.evaluate(model, normalized(idx ? wt.data.subset(set, idx) : set))).accuracy);
   for (const [name, set] of [['val', val], ['test', test]]) {
     out[name] = await acc(set);
     out[`${name}_dark`] = await acc(set, groups[name].dark);
     out[`${name}_light`] = await acc(set, groups[name].light);
   }
-  out.mnist_test = await acc(wt.toRgb(base.test));
+  out.mnist_test = await acc(wt.data.toRgb(base.test));
   return out;
 }
 
@@ -81,7 +81,7 @@ async function run(arm) {
   wt.manualSeed(1000 + seed);
   const model = wt.transfer.dannMnistModel(3, 10, width);
   // Train on target trains on the target's labelled images as if they were the source (as the experiment does).
-  const source = arm === 'target-only' ? train : wt.toRgb(sourceDigits);
+  const source = arm === 'target-only' ? train : wt.data.toRgb(sourceDigits);
   const mode = arm === 'dann' ? 'dann' : 'source-only';
   const s = new wt.transfer.Dann({source, target: train, model, mode, batch, seed, lambda: {max: lambdaMax}, optimizer, lr, lrSchedule});
   let domainAcc = NaN;

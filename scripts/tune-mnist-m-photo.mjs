@@ -12,15 +12,15 @@ const steps = Number(process.argv[2] ?? 2400), width = Number(process.argv[3] ??
 const scales = (process.argv[4] ?? '1,1.5,2,3').split(',').map(Number);
 
 await wt.init();
-const base = wt.trainTestSplit(wt.binarised(wt.loadMnist()), 8000, 0);
-const source = wt.toRgb(wt.splitPerClass(base.train, 50, 0).rest);
-const photos = wt.loadCifar10Photos();
+const base = wt.data.trainTestSplit(wt.data.binarised(wt.data.loadMnist()), 8000, 0);
+const source = wt.data.toRgb(wt.data.splitPerClass(base.train, 50, 0).rest);
+const photos = wt.data.loadCifar10Photos();
 
 for (const photoScale of scales) {
   const t0 = performance.now();
   // The experiment's training crops: the first half of the photos (the test split's half is never touched here).
-  const all = wt.mnistMPhoto(base.train, photos, {seed: 0, split: 'train', photoScale});
-  const {first: val, rest: target} = wt.splitPerClass(all, 50, 0);
+  const all = wt.data.mnistMPhoto(base.train, photos, {seed: 0, split: 'train', photoScale});
+  const {first: val, rest: target} = wt.data.splitPerClass(all, 50, 0);
   wt.manualSeed(1000);
   const model = wt.transfer.dannMnistModel(3, 10, width);
   const s = new wt.transfer.Dann({source, target, model, mode: 'source-only', batch: 32, seed: 0});

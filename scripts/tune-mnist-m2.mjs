@@ -16,9 +16,9 @@ const candidates = (process.env.TUNE ?? '0.1,0.6/0 0.05,0.85/0.15 0.05,0.95/0.15
 const ceiling = (process.env.CEILING ?? '').split(/\s+/).filter(Boolean).map(Number);
 
 await wt.init();
-const base = wt.trainTestSplit(wt.loadMnist(), 8000, 0);
+const base = wt.data.trainTestSplit(wt.data.loadMnist(), 8000, 0);
 // Held out of the source set: the digits of the validation split below (splitPerClass picks by labels and seed).
-const source = wt.toRgb(wt.splitPerClass(base.train, 50, 0).rest);
+const source = wt.data.toRgb(wt.data.splitPerClass(base.train, 50, 0).rest);
 
 async function arm(trainSet, target, val) {
   wt.manualSeed(1000);
@@ -36,8 +36,8 @@ async function arm(trainSet, target, val) {
 const rows = [];
 for (const [i, v2] of candidates.entries()) {
   const t0 = performance.now();
-  const all = wt.mnistM(base.train, {seed: 0, split: 'train', style: 'v2', v2});
-  const {first: val, rest: train} = wt.splitPerClass(all, 50, 0);
+  const all = wt.data.mnistM(base.train, {seed: 0, split: 'train', style: 'v2', v2});
+  const {first: val, rest: train} = wt.data.splitPerClass(all, 50, 0);
   const sourceOnly = await arm(source, train, val);
   const onTarget = ceiling.includes(i) ? await arm(train, train, val) : null;
   const row = `meanRange [${v2.meanRange}] meanGap ${v2.meanGap}: source-only ${(100 * sourceOnly).toFixed(1)}% on target val` +

@@ -59,7 +59,7 @@ t('custom gradient: gradient reversal multiplies by -lambda, identity forward', 
 t('customGrad with a user rule', async () => {
   const x = wt.tensor([2, 3], [2], {requiresGrad: true});
   // straight-through estimator: forward rounds, backward passes g unchanged
-  const y = wt.customGrad([x], () => wt.tensor([2, 3], [2]), (g) => [g], 'straightThrough');
+  const y = wt.internals.customGrad([x], () => wt.tensor([2, 3], [2]), (g) => [g], 'straightThrough');
   wt.sum(wt.mul(y, y)).backward();
   assert.equal(await data(x.grad!), [4, 6]);
 });
@@ -106,14 +106,14 @@ t('backward frees each intermediate gradient once used: only the leaf gradient s
 t('a custom rule may hand back a tensor it does not own: backward never frees it', async () => {
   const keepMe = wt.tensor([7, 7], [2]);
   const x = wt.tensor([1, 2], [2], {requiresGrad: true});
-  const y = wt.customGrad([x], () => wt.mul(x, 1), () => [keepMe], 'constGrad');
+  const y = wt.internals.customGrad([x], () => wt.mul(x, 1), () => [keepMe], 'constGrad');
   wt.sum(y).backward();
   assert.equal(Array.from(await keepMe.data()), [7, 7]);
   assert.equal(Array.from(await x.grad!.data()), [7, 7]);
 });
 
 t('tidy frees intermediates and keeps the result', () => {
-  const pool = wt.rt().pool;
+  const pool = wt.internals.rt().pool;
   const x = wt.ones([1000]);
   const before = pool.inUseBytes;
   const y = wt.tidy(() => wt.mul(wt.add(wt.exp(x), 1), 2));

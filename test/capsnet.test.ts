@@ -19,13 +19,13 @@ const t = suite('capsnet');
 for (const shape of [[1, 1], [4, 3], [2, 5, 16], [1, 7, 1]]) {
   t(`squash ${JSON.stringify(shape)} vs float64 and finite differences`, () => checkOp({
     name: 'squash', inputs: [R.randomNd(shape, shape.length * 31 + shape[1], -1.5, 1.5)],
-    gpu: ([s]) => wt.squash(s), ref: ([s]) => C.squash(s), sample: 64,
+    gpu: ([s]) => wt.capsnet.squash(s), ref: ([s]) => C.squash(s), sample: 64,
   }));
 }
 
 t('squash is safe at |s| = 0: output 0, gradient finite (0), not NaN', async () => {
   const s = wt.tensor([0, 0, 0, 0.3, -0.4, 0], [2, 3], {requiresGrad: true});
-  const v = wt.squash(s);
+  const v = wt.capsnet.squash(s);
   wt.sum(wt.mul(v, wt.tensor([1, 2, 3, 4, 5, 6], [2, 3]))).backward();
   const [out, g] = [await v.data(), await s.grad!.data()];
   assert.equal(Array.from(out.slice(0, 3)), [0, 0, 0]);
@@ -43,14 +43,14 @@ for (const capsulePredict of ['auto', 'scalar'] as const) {
   for (const [b, n, d, j, o] of [[1, 1, 1, 1, 1], [2, 3, 3, 1, 5], [3, 5, 8, 4, 3], [1, 7, 1, 3, 2], [9, 4, 8, 10, 16],
     [11, 2, 5, 3, 3], [2, 3, 16, 2, 3], [2, 2, 17, 2, 3]]) {
     t(`capsulePredict[${capsulePredict}] u [${b}, ${n}, ${d}], W [${n}, ${j}, ${o}, ${d}]`, async () => {
-      const prev = wt.kernelPrefs.capsulePredict;
-      wt.kernelPrefs.capsulePredict = capsulePredict;
+      const prev = wt.internals.kernelPrefs.capsulePredict;
+      wt.internals.kernelPrefs.capsulePredict = capsulePredict;
       try {
         await checkOp({
           name: 'capsulePredict', inputs: [R.randomNd([b, n, d], 3 + b * n), R.randomNd([n, j, o, d], 5 + j * o)],
-          gpu: ([u, w]) => wt.capsulePredict(u, w), ref: ([u, w]) => C.predict(u, w), sample: 96,
+          gpu: ([u, w]) => wt.capsnet.capsulePredict(u, w), ref: ([u, w]) => C.predict(u, w), sample: 96,
         });
-      } finally { wt.kernelPrefs.capsulePredict = prev; }
+      } finally { wt.internals.kernelPrefs.capsulePredict = prev; }
     });
   }
 }
@@ -60,9 +60,9 @@ for (const capsulePredict of ['auto', 'scalar'] as const) {
 // generated vec4 kernels under 'auto' (n = 11 and 9 leave partial blocks of 8 input capsules); 'scalar' forces
 // shaders/capsule.wgsl.
 async function withRouting(pref: 'auto' | 'scalar', f: () => Promise<void>): Promise<void> {
-  const prev = wt.kernelPrefs.capsuleRouting;
-  wt.kernelPrefs.capsuleRouting = pref;
-  try { await f(); } finally { wt.kernelPrefs.capsuleRouting = prev; }
+  const prev = wt.internals.kernelPrefs.capsuleRouting;
+  wt.internals.kernelPrefs.capsuleRouting = pref;
+  try { await f(); } finally { wt.internals.kernelPrefs.capsuleRouting = prev; }
 }
 for (const capsuleRouting of ['auto', 'scalar'] as const) {
   // O = 64 is the widest vec4 case; 68 falls back.
@@ -70,11 +70,11 @@ for (const capsuleRouting of ['auto', 'scalar'] as const) {
     [1, 2, 2, 68]]) {
     t(`capsuleWeightedSum[${capsuleRouting}] c [${b}, ${n}, ${j}], u_hat [.., ${o}]`, () => withRouting(capsuleRouting, () => checkOp({
       name: 'capsuleWeightedSum', inputs: [R.randomNd([b, n, j], 7 + n), R.randomNd([b, n, j, o], 11 + o)],
-      gpu: ([c, u]) => wt.capsuleWeightedSum(c, u), ref: ([c, u]) => C.weightedSum(c, u), sample: 96,
+      gpu: ([c, u]) => wt.capsnet.capsuleWeightedSum(c, u), ref: ([c, u]) => C.weightedSum(c, u), sample: 96,
     })));
     t(`capsuleAgreement[${capsuleRouting}] u_hat [${b}, ${n}, ${j}, ${o}], v [${b}, ${j}, ${o}]`, () => withRouting(capsuleRouting, () => checkOp({
       name: 'capsuleAgreement', inputs: [R.randomNd([b, n, j, o], 13 + j), R.randomNd([b, j, o], 17 + b)],
-      gpu: ([u, v]) => wt.capsuleAgreement(u, v), ref: ([u, v]) => C.agreement(u, v), sample: 96,
+      gpu: ([u, v]) => wt.capsnet.capsuleAgreement(u, v), ref: ([u, v]) => C.agreement(u, v), sample: 96,
     })));
   }
 }
@@ -96,19 +96,19 @@ async function sameAsComposition(name: string, inputs: R.Nd[], fused: (xs: wt.Te
 }
 
 t('fused kernels agree with their compositions of matmul, mul, sum, sqrt', async () => {
-  await sameAsComposition('squash', [R.awayFromZero([3, 4, 5], 21, 0.05)], ([s]) => wt.squash(s), ([s]) => {
+  await sameAsComposition('squash', [R.awayFromZero([3, 4, 5], 21, 0.05)], ([s]) => wt.capsnet.squash(s), ([s]) => {
     const n2 = wt.sum(wt.square(s), -1, true);
     return wt.mul(s, wt.div(wt.sqrt(n2), wt.add(n2, 1)));
   });
   const [b, n, d, j, o] = [2, 5, 3, 4, 6];
-  await sameAsComposition('capsulePredict', [R.randomNd([b, n, d], 1), R.randomNd([n, j, o, d], 2)], ([u, w]) => wt.capsulePredict(u, w), ([u, w]) => {
+  await sameAsComposition('capsulePredict', [R.randomNd([b, n, d], 1), R.randomNd([n, j, o, d], 2)], ([u, w]) => wt.capsnet.capsulePredict(u, w), ([u, w]) => {
     // [N, B, D] @ [N, D, J*O] -> [N, B, J*O] -> [B, N, J, O]
     const wt2 = wt.permute(wt.reshape(w, [n, j * o, d]), [0, 2, 1]);
     return wt.reshape(wt.permute(wt.matmul(wt.permute(u, [1, 0, 2]), wt2), [1, 0, 2]), [b, n, j, o]);
   });
-  await sameAsComposition('capsuleWeightedSum', [R.randomNd([b, n, j], 3), R.randomNd([b, n, j, o], 4)], ([c, u]) => wt.capsuleWeightedSum(c, u),
+  await sameAsComposition('capsuleWeightedSum', [R.randomNd([b, n, j], 3), R.randomNd([b, n, j, o], 4)], ([c, u]) => wt.capsnet.capsuleWeightedSum(c, u),
     ([c, u]) => wt.sum(wt.mul(wt.reshape(c, [b, n, j, 1]), u), 1));
-  await sameAsComposition('capsuleAgreement', [R.randomNd([b, n, j, o], 5), R.randomNd([b, j, o], 6)], ([u, v]) => wt.capsuleAgreement(u, v),
+  await sameAsComposition('capsuleAgreement', [R.randomNd([b, n, j, o], 5), R.randomNd([b, j, o], 6)], ([u, v]) => wt.capsnet.capsuleAgreement(u, v),
     ([u, v]) => wt.sum(wt.mul(u, wt.reshape(v, [b, 1, j, o])), 3));
 });
 
@@ -312,10 +312,10 @@ t('capsNetClassifierParameters counts what the model holds', () => {
 });
 
 t('capsule ops and CapsNet refuse bad input, naming the op and shapes', () => {
-  assert.throws(() => wt.capsulePredict(wt.zeros([2, 3, 4]), wt.zeros([3, 2, 5, 3])), /capsulePredict: .*\[2, 3, 4\].*\[3, 2, 5, 3\]/);
-  assert.throws(() => wt.capsuleWeightedSum(wt.zeros([2, 3, 4]), wt.zeros([2, 3, 5, 6])), /capsuleWeightedSum: couplings f32\[2, 3, 4\]/);
-  assert.throws(() => wt.capsuleAgreement(wt.zeros([2, 3, 4, 5]), wt.zeros([2, 4, 6])), /capsuleAgreement: .*\[2, 4, 6\]/);
-  assert.throws(() => wt.squash(wt.tensor([1, 2], [2], {dtype: 'i32'})), /squash: s must be float32, got i32\[2\]/);
+  assert.throws(() => wt.capsnet.capsulePredict(wt.zeros([2, 3, 4]), wt.zeros([3, 2, 5, 3])), /capsulePredict: .*\[2, 3, 4\].*\[3, 2, 5, 3\]/);
+  assert.throws(() => wt.capsnet.capsuleWeightedSum(wt.zeros([2, 3, 4]), wt.zeros([2, 3, 5, 6])), /capsuleWeightedSum: couplings f32\[2, 3, 4\]/);
+  assert.throws(() => wt.capsnet.capsuleAgreement(wt.zeros([2, 3, 4, 5]), wt.zeros([2, 4, 6])), /capsuleAgreement: .*\[2, 4, 6\]/);
+  assert.throws(() => wt.capsnet.squash(wt.tensor([1, 2], [2], {dtype: 'i32'})), /squash: s must be float32, got i32\[2\]/);
   assert.throws(() => dynamicRouting(wt.zeros([1, 2, 3, 4]), {iterations: 0}), /iterations must be an integer >= 1/);
   assert.throws(() => dynamicRouting(wt.zeros([1, 2, 3, 4]), {iterations: 2, initialLogits: wt.zeros([3, 2])}), /initial logits f32\[3, 2\] must be \[2, 3\]/);
   assert.throws(() => new CapsNet({imageSize: 10}), /too small for conv1 9x9/);

@@ -38,18 +38,18 @@ const convs: ConvCase[] = [
 // Every conv kernel variant on every case (kernelPrefs force them; 'auto' is what the adapter picks). The direct
 // kernels are forced with convLowering 'direct' (else 'auto' may lower a case to matrix products instead).
 const direct = {convLowering: 'direct'} as const;
-const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
+const convVariants: [string, Partial<typeof wt.internals.kernelPrefs>][] = [
   ['auto', {}],
   ['fwd k4, input c4, weight cols4', {...direct, convForward: 'k4', convInput: 'c4', convWeight: 'cols4'}],
   ['fwd k8, input c8, weight taps8', {...direct, convForward: 'k8', convInput: 'c8', convWeight: 'taps8'}],
   ...[{groups: 1, pixels: 8}, {groups: 2, pixels: 8}, {groups: 4, pixels: 4}, {groups: 2, pixels: 4}, {groups: 1, pixels: 16}]
     .map((tile) => [`fwd generated k${4 * tile.groups}p${tile.pixels}`, {...direct, convForward: tile}] as
-      [string, Partial<typeof wt.kernelPrefs>]),
+      [string, Partial<typeof wt.internals.kernelPrefs>]),
   // The generated tiles that hold a row segment across a kernel row's taps, all three passes.
   ...[{groups: 2, pixels: 8, hoist: true}, {groups: 1, pixels: 5, hoist: true}, {groups: 4, pixels: 4, hoist: true}]
     .map((tile) => [`fwd, input and weight generated k${4 * tile.groups}p${tile.pixels}, hoisted`,
       {...direct, convForward: tile, convInput: tile, convWeight: tile}] as
-      [string, Partial<typeof wt.kernelPrefs>]),
+      [string, Partial<typeof wt.internals.kernelPrefs>]),
   // 12 pixels per thread, which 'auto' picks for 12-wide input-gradient rows (not for weight gradients: SwiftShader's
   // shader compiler runs out of memory on a 12-pixel weight tile of a 9x9 stride-2 kernel).
   ['fwd and input generated k8p12, hoisted', {...direct, convForward: {groups: 2, pixels: 12, hoist: true},
@@ -87,12 +87,12 @@ const convVariants: [string, Partial<typeof wt.kernelPrefs>][] = [
   ['lowered to matmul, the forward transposed', {convLowering: 'gemm', convGemmTransposed: 'always'}],
   // The weight gradient as dW^T = cols^T @ dy (C*KH*KW rows) wherever it lowers.
   ['lowered to matmul, the weight gradient transposed', {convLowering: 'gemm', convWeightGemmTransposed: 'always'}],
-  ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.MATMUL_CANDIDATES[0]}],
+  ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.internals.MATMUL_CANDIDATES[0]}],
 ];
-async function withPrefs<T>(p: Partial<typeof wt.kernelPrefs>, f: () => Promise<T>): Promise<T> {
-  const prev = {...wt.kernelPrefs};
-  Object.assign(wt.kernelPrefs, p);
-  try { return await f(); } finally { Object.assign(wt.kernelPrefs, prev); }
+async function withPrefs<T>(p: Partial<typeof wt.internals.kernelPrefs>, f: () => Promise<T>): Promise<T> {
+  const prev = {...wt.internals.kernelPrefs};
+  Object.assign(wt.internals.kernelPrefs, p);
+  try { return await f(); } finally { Object.assign(wt.internals.kernelPrefs, prev); }
 }
 for (const [vname, prefs] of convVariants) for (const c of convs) {
   const K = c.w[1] * c.w[2] * c.w[3];
@@ -107,15 +107,15 @@ for (const [vname, prefs] of convVariants) for (const c of convs) {
 }
 
 t('conv2d weight gradient with the GPU batch split (many partial sums reduced)', async () => {
-  const prev = wt.kernelPrefs.convSplitTarget, prevLowering = wt.kernelPrefs.convLowering;
-  wt.kernelPrefs.convSplitTarget = 16384;
-  wt.kernelPrefs.convLowering = 'direct';
+  const prev = wt.internals.kernelPrefs.convSplitTarget, prevLowering = wt.internals.kernelPrefs.convLowering;
+  wt.internals.kernelPrefs.convSplitTarget = 16384;
+  wt.internals.kernelPrefs.convLowering = 'direct';
   try {
     await checkOp({
       name: 'conv2d split', inputs: [R.randomNd([6, 3, 8, 8], 48), R.randomNd([4, 3, 3, 3], 49)], gradOf: [1],
       gpu: ([x, w]) => wt.conv2d(x, w, null, {padding: 1}), ref: ([x, w]) => R.conv2d(x, w, null, [1, 1], [1, 1]), gatol: 1e-3,
     });
-  } finally { wt.kernelPrefs.convSplitTarget = prev; wt.kernelPrefs.convLowering = prevLowering; }
+  } finally { wt.internals.kernelPrefs.convSplitTarget = prev; wt.internals.kernelPrefs.convLowering = prevLowering; }
 });
 
 // Splits that do not divide the work, with padding and with stride 2. The generated weight tile splits the N * OH
@@ -174,11 +174,11 @@ t('conv2d with a frozen weight runs no weight-gradient kernel', async () => {
     const x = wt.tensor(Float32Array.from(R.randomNd([1, 2, 5, 5], 46).data), [1, 2, 5, 5], {requiresGrad: true});
     const w = wt.tensor(Float32Array.from(R.randomNd([3, 2, 3, 3], 47).data), [3, 2, 3, 3], {requiresGrad: !freeze});
     const loss = wt.sum(wt.conv2d(x, w));
-    const before = wt.rt().stats.dispatches;
+    const before = wt.internals.rt().stats.dispatches;
     loss.backward();
     assert.ok(x.grad, 'input gradient');
     assert.is(w.grad === null, freeze, 'weight gradient only when trainable');
-    return wt.rt().stats.dispatches - before;
+    return wt.internals.rt().stats.dispatches - before;
   };
   const frozen = backwardDispatches(true), trainable = backwardDispatches(false);
   assert.ok(frozen < trainable, `frozen ${frozen} dispatches vs trainable ${trainable}`);
@@ -187,13 +187,13 @@ t('conv2d with a frozen weight runs no weight-gradient kernel', async () => {
 t('conv2d lowering too large for one storage binding falls back to the direct kernels', async () => {
   // Batch sized so the lowered input (one row of C*KH*KW taps per output pixel) passes the binding limit.
   const perImage = 4 * 64 * 64 * 16 * 9;
-  const n = Math.floor(wt.rt().maxTensorBytes.bytes / perImage) + 1;
+  const n = Math.floor(wt.internals.rt().maxTensorBytes.bytes / perImage) + 1;
   if (n > 64) return; // a hardware GPU's limit: too large a test
   const x = wt.randn([n, 16, 66, 66], {seed: 1}), w = wt.randn([8, 16, 3, 3], {seed: 2});
   const run = async (lowering: 'gemm' | 'direct') => {
-    const prev = wt.kernelPrefs.convLowering;
-    wt.kernelPrefs.convLowering = lowering;
-    try { return await wt.sum(wt.conv2d(x, w), [1, 2, 3]).data(); } finally { wt.kernelPrefs.convLowering = prev; }
+    const prev = wt.internals.kernelPrefs.convLowering;
+    wt.internals.kernelPrefs.convLowering = lowering;
+    try { return await wt.sum(wt.conv2d(x, w), [1, 2, 3]).data(); } finally { wt.internals.kernelPrefs.convLowering = prev; }
   };
   const preferred = await run('gemm'), direct = await run('direct');
   assert.equal(Array.from(preferred), Array.from(direct));
@@ -208,7 +208,7 @@ t('conv2d lowered: the weight gradient reuses the forward im2col and frees it wi
     const run = async (reuse: boolean) => {
       const w = wt.randn([5, 3, 3, 2], {seed: 12, requiresGrad: true});
       const before = wt.memory().liveBytes;
-      const prof = await wt.profile(() => wt.tidy(() => {
+      const prof = await wt.debug.profile(() => wt.tidy(() => {
         const y = wt.conv2d(x, w, null, {padding: 1});
         const saved = y.node!.saved as {cols: wt.Tensor | null};
         assert.ok(saved.cols, 'the forward kept its im2col matrix');
@@ -271,7 +271,7 @@ for (const [path, prefs] of Object.entries(poolPaths)) for (const c of pools) {
   // maxPool2d(relu(x)) in one pass: half the inputs are negative, so some windows pool only negatives.
   t(`reluMaxPool2d[${path}] ${tag}`, () => withPrefs(prefs, () => checkOp({
     name: 'reluMaxPool2d', refKey: tag, inputs: [R.distinct(c.x, 53)], sample: 64,
-    gpu: ([x]) => wt.reluMaxPool2d(x, c.k, {stride: c.s, padding: c.p}),
+    gpu: ([x]) => wt.internals.reluMaxPool2d(x, c.k, {stride: c.s, padding: c.p}),
     ref: ([x]) => R.pool2d(R.map(x, (v) => Math.max(v, 0)), c.k, c.s, c.p, 'max'),
     refGrad: ([x], up) => {
       const g = R.pool2dGrad(R.map(x, (v) => Math.max(v, 0)), up, c.k, c.s, c.p, 'max');
@@ -301,7 +301,7 @@ t('reluMaxPool2d equals maxPool2d of relu on ties, NaN and infinities, values an
       x.dispose(); y.dispose();
       return out;
     };
-    const fused = await grads((x) => wt.reluMaxPool2d(x, 2));
+    const fused = await grads((x) => wt.internals.reluMaxPool2d(x, 2));
     assert.equal(fused, await grads((x) => wt.maxPool2d(wt.relu(x), 2)), `pool2x2 ${pool2x2}`);
     assert.equal(fused, await grads((x) => wt.relu(wt.maxPool2d(x, 2))), `pool2x2 ${pool2x2}`);
   });

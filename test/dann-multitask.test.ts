@@ -17,7 +17,7 @@ const t = suite('DANN, multitask, PCA');
 
 /** n images of 1 x 1 x 3 values in [-1, 1), labels i % classes. */
 function tinySet(n: number, classes: number, seed: number, channels = 1): ImageSet {
-  const r = wt.rng(seed);
+  const r = wt.internals.rng(seed);
   const images = Float32Array.from({length: n * 3 * channels}, () => r() * 2 - 1);
   const labels = Int32Array.from({length: n}, (_, i) => i % classes);
   return {images, labels, n, channels, height: 1, width: 3, classes};
@@ -27,7 +27,7 @@ function tinySet(n: number, classes: number, seed: number, channels = 1): ImageS
 t('gradient reversal kernels: identity forward, -lambda * g backward (float64 reference), any size', async () => {
   for (const [shape, lambda] of [[[1], 0.3], [[3, 5, 7], 1], [[1000], 0.77], [[2, 300, 3], 0]] as [number[], number][]) {
     const n = shape.reduce((a, b) => a * b, 1);
-    const r = wt.rng(n);
+    const r = wt.internals.rng(n);
     const xv = Float32Array.from({length: n}, () => r() * 4 - 2), cv = Float32Array.from({length: n}, () => r() * 2 - 1);
     for (const asTensor of [false, true]) {
       const x = wt.tensor(xv, shape, {requiresGrad: true}), c = wt.tensor(cv, shape);
@@ -44,7 +44,7 @@ t('gradient reversal kernels: identity forward, -lambda * g backward (float64 re
 });
 
 t('gradient reversal under compile(): lambda from a runtime value changes on every replay, as eager', async () => {
-  const lam = wt.runtimeValue(0, 'lambda');
+  const lam = wt.internals.runtimeValue(0, 'lambda');
   const xv = [0.5, -1, 2, 3], n = xv.length;
   const w = wt.tensor([0.1, 0.2, 0.3, 0.4], [4], {requiresGrad: true});
   // Loss sum(rev(w * x) * x): d/dw = -lambda * x^2 (through the reversal), replayed with new lambdas.
@@ -74,7 +74,7 @@ t('gradient reversal refuses a NaN, infinite or negative lambda and a non-scalar
   const x = wt.tensor([1, 2], [2], {requiresGrad: true});
   for (const l of [NaN, -0.5, Infinity]) assert.throws(() => wt.gradReverse(x, l), new RegExp(`gradReverse: lambda must be a finite number >= 0, got ${l}`));
   assert.throws(() => wt.gradReverse(x, wt.tensor([1, 2], [2])), /gradReverse: lambda must be a number or a one-element float32 tensor, got .*\[2\]/);
-  assert.throws(() => wt.runtimeValue(NaN, 'dann.lambda'), /runtime value 'dann.lambda': expected a finite number, got NaN/);
+  assert.throws(() => wt.internals.runtimeValue(NaN, 'dann.lambda'), /runtime value 'dann.lambda': expected a finite number, got NaN/);
   x.dispose();
 });
 
@@ -107,14 +107,14 @@ t('one DANN schedule: DannLR and the Dann strategy follow the paper at p = step 
   assert.equal([progress[0], progress[4], progress[steps - 1]], [0, 0.5, 1]);
   // DannLR in the loop's use (applySchedule at each 0-based step) and in torch's (step() after each update).
   const opt = new wt.SGD([wt.ones([1], {requiresGrad: true})], {lr: lr0});
-  const applied = new wt.DannLR(opt, steps);
-  const stepped = new wt.DannLR(new wt.SGD([wt.ones([1], {requiresGrad: true})], {lr: lr0}), steps);
+  const applied = new wt.transfer.DannLR(opt, steps);
+  const stepped = new wt.transfer.DannLR(new wt.SGD([wt.ones([1], {requiresGrad: true})], {lr: lr0}), steps);
   const src = tinySet(8, 3, 1), tgt = tinySet(8, 3, 2);
   const model = {features: new wt.Sequential(new wt.Flatten(), new wt.Linear(3, 4), new wt.Tanh()), classifier: new wt.Linear(4, 3), domain: new wt.Linear(4, 1)};
   const s = new Dann({source: src, target: tgt, model, batch: 4, lr: lr0});
   progress.forEach((p, k) => {
-    assert.is(wt.dannProgress(k, steps), p, `progress of step ${k}`);
-    wt.applySchedule(applied, k);
+    assert.is(wt.transfer.dannProgress(k, steps), p, `progress of step ${k}`);
+    wt.internals.applySchedule(applied, k);
     if (k > 0) stepped.step();
     s.beforeStep(k, steps);
     for (const [what, lr] of [['DannLR (applied)', opt.lr], ['DannLR (stepped)', stepped.optimizer.lr], ['Dann', s.optimizer.lr]] as const) {
@@ -141,8 +141,8 @@ t('one DANN schedule: DannLR and the Dann strategy follow the paper at p = step 
   assert.is(made.optimizer.lr, paperLr(0.004, 0.5));
   made.dispose();
   // The ends: lr0 and no reversal at the first step; lr0 / 11^0.75 and lambda ~1 at the last.
-  assert.is(wt.dannProgress(0, steps), 0);
-  assert.is(wt.dannProgress(steps - 1, steps), 1);
+  assert.is(wt.transfer.dannProgress(0, steps), 0);
+  assert.is(wt.transfer.dannProgress(steps - 1, steps), 1);
   expectClose([paperLr(lr0, 1), paperLambda(1)], [lr0 / 11 ** 0.75, 0.9999092042625951], 0, 1e-15, 'the paper at p = 1');
   s.dispose(); s.model.dispose();
 });
@@ -247,7 +247,7 @@ function twoTasks(weighting: 'fixed' | 'uncertainty' | 'gradnorm',
 t('multitask uncertainty weighting: loss = sum L_i / (2 e^s_i) + s_i / 2, gradients match finite differences', async () => {
   const {s, trunk, heads, a, b} = twoTasks('uncertainty', {scale: 3});
   const sv = [0.4, -0.7];
-  wt.noGrad(() => wt.assign(s.taskParam!, wt.tensor(sv, [2])));
+  wt.noGrad(() => wt.internals.assign(s.taskParam!, wt.tensor(sv, [2])));
   const batch = s.nextBatch();
   const ins = s.inputs().map((spec, i) => wt.tensor(batch[i], spec.shape, {dtype: spec.dtype}));
   const out = s.loss(ins);
@@ -376,7 +376,7 @@ t('multitask refusals: a head that does not fit the trunk names the task; NaN or
 t('PCA recovers a known spectrum and its directions; covariance and Jacobi match a float64 reference', () => {
   const n = 500, d = 12;
   const spectrum = [9, 4, 2.25, 1, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005];
-  const r = wt.rng(3);
+  const r = wt.internals.rng(3);
   // A random orthogonal Q (Gram-Schmidt of a random matrix) and centred orthonormal scores U (n x d):
   // X = sqrt(n - 1) U diag(sqrt(spectrum)) Q^T has sample covariance exactly Q diag(spectrum) Q^T.
   const gs = (cols: Float64Array[]) => {
@@ -417,7 +417,7 @@ t('PCA recovers a known spectrum and its directions; covariance and Jacobi match
 });
 
 t('domain gap: separated clouds -> probe ~100%, mean distance large; one distribution -> ~50%, small', () => {
-  const r = wt.rng(8);
+  const r = wt.internals.rng(8);
   const g = () => { const u = Math.max(r(), 1e-12), v = r(); return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v); };
   const d = 6, n = 400;
   const cloud = (shift: number) => Float64Array.from({length: n * d}, (_, i) => g() + (i % d === 0 ? shift : 0));
@@ -442,7 +442,7 @@ t('features at a named layer equal the forward pass up to that layer', async () 
 });
 
 t('GPU covariance (centred X^T X with our matmul) matches the float64 covariance; PCA accepts it', async () => {
-  const n = 300, d = 40, r = wt.rng(17);
+  const n = 300, d = 40, r = wt.internals.rng(17);
   // Correlated columns with offsets: x_j = z_j + 0.5 z_{j-1} + j / 10.
   const z = Float64Array.from({length: n * d}, () => r() * 2 - 1);
   const x = Float32Array.from({length: n * d}, (_, i) => z[i] + (i % d ? 0.5 * z[i - 1] : 0) + (i % d) / 10);

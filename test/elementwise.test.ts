@@ -23,14 +23,14 @@ const unary: [string, (x: wt.Tensor) => wt.Tensor, (v: number) => number, (v: nu
   ['clamp', (x) => wt.clamp(x, -0.5, 0.6), (v) => Math.min(0.6, Math.max(-0.5, v)), (v) => (v >= -0.5 && v <= 0.6 ? 1 : 0), 'kink'],
   ['pow 3', (x) => wt.pow(x, 3), (v) => v ** 3, (v) => 3 * v * v, 'any'],
   ['pow 0.5', (x) => wt.pow(x, 0.5), (v) => v ** 0.5, (v) => 0.5 * v ** -0.5, 'pos'],
-  ['affine', (x) => wt.affine(x, 2.5, -1), (v) => 2.5 * v - 1, () => 2.5, 'any'],
+  ['affine', (x) => wt.internals.affine(x, 2.5, -1), (v) => 2.5 * v - 1, () => 2.5, 'any'],
 ];
 // Sizes that are multiples of 4 ([4, 6], [2, 4, 1025]) run four elements per thread (unary_vec4, binary_vec4 for
 // the gradients' same-shape products) unless kernelPrefs.elementwiseVec4 is off, as in the 'one per thread' cases.
 async function withVec4(on: boolean, f: () => Promise<void>): Promise<void> {
-  const prev = wt.kernelPrefs.elementwiseVec4;
-  wt.kernelPrefs.elementwiseVec4 = on;
-  try { await f(); } finally { wt.kernelPrefs.elementwiseVec4 = prev; }
+  const prev = wt.internals.kernelPrefs.elementwiseVec4;
+  wt.internals.kernelPrefs.elementwiseVec4 = on;
+  try { await f(); } finally { wt.internals.kernelPrefs.elementwiseVec4 = prev; }
 }
 for (const [name, f, ref, deriv, domain] of unary) {
   for (const [shape, vec4] of [[[3, 7, 13], true], [[1], true], [[70001], true], [[4, 6], true], [[4, 6], false], [[2, 4, 1025], true]] as [number[], boolean][]) {
@@ -120,7 +120,7 @@ t('maximum and minimum split the gradient at ties: 0.5 to each side (a NaN side 
 t('more than 65,535 workgroups: the grid folds into 2-D and every element is still visited once', async () => {
   const n = 65535 * 256 + 4097; // past one grid dimension of 256-thread workgroups
   const x = wt.rand([n], {seed: 4});
-  const y = wt.affine(x, 2, 1);
+  const y = wt.internals.affine(x, 2, 1);
   const [xv, yv] = [await x.data(), await y.data()];
   let bad = -1;
   for (let i = 0; i < n; i++) if (Math.abs(yv[i] - (2 * xv[i] + 1)) > 1e-6) { bad = i; break; }

@@ -99,7 +99,7 @@ const BAD: [string, () => unknown, RegExp][] = [
     loss.backward();
   }, /backward: tensor f32\[3\] \(output of 'relu', input of 'sum' \(f32\[\]\)\) was disposed before backward\(\)/],
   ['backward() of a disposed loss', () => { const l = wt.sum(wt.ones([2], {requiresGrad: true})); l.dispose(); l.backward(); }, /backward: tensor f32\[\] \(output of 'sum'\) was disposed/],
-  ['customGrad whose forward returns no tensor', () => wt.customGrad([f32([2])], () => 3 as never, (g) => [g]), /custom: customGrad: forward\(\) must return a Tensor/],
+  ['customGrad whose forward returns no tensor', () => wt.internals.customGrad([f32([2])], () => 3 as never, (g) => [g]), /custom: customGrad: forward\(\) must return a Tensor/],
   // compile and tidy
   ['a nested compile()', () => wt.compile([{shape: [2]}], [[1, 2]], (x) => wt.compile([{shape: [2]}], [[1, 2]], (y) => wt.add(x, y))),
     /compile: called inside another compiled step's body; compiled steps cannot nest/],
@@ -125,7 +125,7 @@ t(`${BAD.length} bad inputs each raise their error`, async () => {
     else if (!re.test(msg)) failures.push(`${what}: wrong error:\n      ${msg}\n      expected ${re}`);
   }
   assert.equal(failures, [], `\n  ${failures.join('\n  ')}`);
-  await wt.rt().sync();
+  await wt.internals.rt().sync();
 });
 
 t('dtype aliases: float32 and int32 are f32 and i32', async () => {
@@ -158,7 +158,7 @@ t('oneHot: an out-of-range label gives a NaN row, as gather and crossEntropy', a
 
 t('an error inside a gradient rule names the op', () => {
   const x = wt.ones([2], {requiresGrad: true});
-  const y = wt.customGrad([x], () => wt.mul(x, 2), () => { throw new Error('boom'); }, 'myOp');
+  const y = wt.internals.customGrad([x], () => wt.mul(x, 2), () => { throw new Error('boom'); }, 'myOp');
   assert.throws(() => wt.sum(y).backward(), /backward of 'myOp' \(output f32\[2\], inputs f32\[2\]\): boom/);
 });
 

@@ -31,10 +31,10 @@ const binary = (f: (a: wt.Tensor, b: wt.Tensor) => wt.Tensor, lo = -1, hi = 1): 
   return {inputs: [a, b, c, d], forward: () => ({outs: [f(a, b), f(c, d)]})};
 };
 
-const withPrefs = <T>(prefs: Partial<typeof wt.kernelPrefs>, f: () => T): T => {
-  const saved = {...wt.kernelPrefs};
-  Object.assign(wt.kernelPrefs, prefs);
-  try { return f(); } finally { Object.assign(wt.kernelPrefs, saved); }
+const withPrefs = <T>(prefs: Partial<typeof wt.internals.kernelPrefs>, f: () => T): T => {
+  const saved = {...wt.internals.kernelPrefs};
+  Object.assign(wt.internals.kernelPrefs, prefs);
+  try { return f(); } finally { Object.assign(wt.internals.kernelPrefs, saved); }
 };
 
 const CASES: Record<OpName, () => Case> = {
@@ -48,7 +48,7 @@ const CASES: Record<OpName, () => Case> = {
   tanh: () => unary(wt.tanh),
   abs: () => unary(wt.abs),
   clamp: () => unary((x) => wt.clamp(x, -0.5, 0.5)),
-  affine: () => unary((x) => wt.affine(x, 2, 1)),
+  affine: () => unary((x) => wt.internals.affine(x, 2, 1)),
   square: () => unary(wt.square),
   powScalar: () => {
     const x = leaf([2, 3], 0.5, 2);
@@ -101,7 +101,7 @@ const CASES: Record<OpName, () => Case> = {
   logSoftmax: () => unary((x) => wt.logSoftmax(x, -1)),
   crossEntropyRows: () => {
     const logits = leaf([3, 4]), y = labels([0, 3, 1]);
-    return {inputs: [logits, y], forward: () => ({outs: [wt.crossEntropyRows(logits, y)]})};
+    return {inputs: [logits, y], forward: () => ({outs: [wt.internals.crossEntropyRows(logits, y)]})};
   },
   crossEntropyReduced: () => {
     const logits = leaf([3, 4]), y = labels([0, 3, 1]);
@@ -120,7 +120,7 @@ const CASES: Record<OpName, () => Case> = {
   },
   linearRelu: () => {
     const x = leaf([2, 3, 4]), w = leaf([5, 4]), b = leaf([5]);
-    return {inputs: [x, w, b], forward: () => ({outs: [wt.linearRelu(x, w, b), wt.linearRelu(x, w)]})};
+    return {inputs: [x, w, b], forward: () => ({outs: [wt.internals.linearRelu(x, w, b), wt.internals.linearRelu(x, w)]})};
   },
   conv2d: () => {
     const x = leaf([2, 3, 6, 5]), w = leaf([4, 3, 3, 2]), bias = leaf([4]);
@@ -128,32 +128,32 @@ const CASES: Record<OpName, () => Case> = {
     return {inputs: [x, w, bias], forward: () => ({outs: [conv('gemm'), conv('direct')]})};
   },
   maxPool2d: () => unary((x) => wt.maxPool2d(wt.reshape(x, [1, 2, 3, 5]), 2, {padding: 1})),
-  reluMaxPool2d: () => unary((x) => wt.reluMaxPool2d(wt.reshape(x, [1, 2, 3, 5]), 2, {padding: 1})),
+  reluMaxPool2d: () => unary((x) => wt.internals.reluMaxPool2d(wt.reshape(x, [1, 2, 3, 5]), 2, {padding: 1})),
   avgPool2d: () => unary((x) => wt.avgPool2d(wt.reshape(x, [1, 2, 3, 5]), [2, 3], {stride: 1})),
   gradReverse: () => {
     const x = leaf([2, 3]), lambda = wt.tensor([0.5], [1]);
     return {inputs: [x, lambda], forward: () => ({outs: [wt.gradReverse(x, 0.5), wt.gradReverse(x, lambda)]})};
   },
-  squash: () => unary(wt.squash),
+  squash: () => unary(wt.capsnet.squash),
   capsulePredict: () => {
     const u = leaf([2, 3, 4]), w = leaf([3, 2, 5, 4]);
-    return {inputs: [u, w], forward: () => ({outs: [wt.capsulePredict(u, w)]})};
+    return {inputs: [u, w], forward: () => ({outs: [wt.capsnet.capsulePredict(u, w)]})};
   },
   capsuleWeightedSum: () => {
     const c = leaf([2, 3, 2]), uhat = leaf([2, 3, 2, 4]);
-    return {inputs: [c, uhat], forward: () => ({outs: [wt.capsuleWeightedSum(c, uhat)]})};
+    return {inputs: [c, uhat], forward: () => ({outs: [wt.capsnet.capsuleWeightedSum(c, uhat)]})};
   },
   capsuleAgreement: () => {
     const uhat = leaf([2, 3, 2, 4]), v = leaf([2, 2, 4]);
-    return {inputs: [uhat, v], forward: () => ({outs: [wt.capsuleAgreement(uhat, v)]})};
+    return {inputs: [uhat, v], forward: () => ({outs: [wt.capsnet.capsuleAgreement(uhat, v)]})};
   },
   capsuleRouting: () => {
     const uhat = leaf([2, 3, 2, 4]), init = constant([3, 2]);
     return {
       inputs: [uhat, init],
       forward: () => {
-        const full = wt.capsuleRouting(uhat, {iterations: 3, initialLogits: init, stopGradient: false});
-        const stopped = wt.capsuleRouting(uhat, {iterations: 2, initialLogits: null, stopGradient: true});
+        const full = wt.capsnet.capsuleRouting(uhat, {iterations: 3, initialLogits: init, stopGradient: false});
+        const stopped = wt.capsnet.capsuleRouting(uhat, {iterations: 2, initialLogits: null, stopGradient: true});
         return {outs: [full.v, stopped.v], others: [full.couplings, stopped.couplings]};
       },
     };

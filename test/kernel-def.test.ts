@@ -33,7 +33,7 @@ fn scale_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 });
 
 t('a kernel declared with defineKernel runs (odd size, prelude helpers, every field type)', async () => {
-  await wt.rt().pipelines.check(SCALE.source);
+  await wt.internals.rt().pipelines.check(SCALE.source);
   const n = 1001;
   const xs = Array.from({length: n}, (_, i) => (i % 7) - 3);
   xs[5] = NaN;
@@ -97,7 +97,7 @@ t('generated matmul and conv tiles declare the uniforms of the hand-written file
     assert.equal(new Uint8Array(def.pack('p', mm)), new Uint8Array(MATMUL.pack('p', mm)), def.file);
     // The tile's own workgroup shape, as WG_X / WG_Y for its @workgroup_size.
     assert.match(def.generated, new RegExp(`override WG_X: u32 = ${tile.wgx}u;\noverride WG_Y: u32 = ${tile.wgy}u;`));
-    await wt.rt().pipelines.check(def.source);
+    await wt.internals.rt().pipelines.check(def.source);
   }
   const cv = {N: 2, C: 3, H: 9, W: 8, K: 6, OH: 7, OW: 6, KH: 3, KW: 3, SH: 1, SW: 1, PH: 0, PW: 0, groups4: 2, split: 1};
   for (const bias of [false, true]) {
@@ -105,7 +105,7 @@ t('generated matmul and conv tiles declare the uniforms of the hand-written file
     assert.is(structOf(def.generated), structOf(CONV2D.generated), def.file);
     assert.equal(new Uint8Array(def.pack('p', cv)), new Uint8Array(CONV2D.pack('p', cv)), def.file);
     assert.is(def.workgroupSize, CONV2D.workgroupSize);
-    await wt.rt().pipelines.check(def.source);
+    await wt.internals.rt().pipelines.check(def.source);
   }
   // 15 conv fields pad to 64 bytes, 11 matmul fields (alpha last, f32) to 48, as the hand-written structs did.
   assert.is(CONV2D.pack('p', cv).byteLength, 64);
@@ -131,7 +131,7 @@ t('compile errors in the appended prelude are reported at their line in prelude.
   // Redeclaring a prelude helper: the duplicate is in the appended prelude, the error names that file.
   const bad = defineKernel({file: 'dup.wgsl', workgroupSize: 64, uniforms: {p: {n: 'u32'}}, entries: {d_main: 'p'},
     code: 'fn at(v: u32) -> u32 { return v; }\n@compute @workgroup_size(WG) fn d_main() { let v = p.n; }'});
-  const cache = new PipelineCache(wt.rt().device);
+  const cache = new PipelineCache(wt.internals.rt().device);
   try {
     await cache.check(bad.source);
     assert.unreachable('should not compile');
@@ -142,7 +142,7 @@ t('compile errors in the appended prelude are reported at their line in prelude.
     assert.not.match(msg, /shaders\/dup\.wgsl:(1[0-9]|[3-9]):/, 'no line past the end of dup.wgsl');
   } finally {
     // The shared device also reported the module as an uncaptured error: take it here, not at a later read.
-    await wt.rt().sync().catch(() => undefined);
+    await wt.internals.rt().sync().catch(() => undefined);
   }
 });
 

@@ -11,10 +11,10 @@ t('transpose [1, 7] and [33, 65]', async () => {
   await checkOp({name: 'transpose', inputs: [R.randomNd([33, 65], 63)], gpu: ([x]) => wt.transpose(x), ref: ([x]) => R.transpose2(x), sample: 50});
 });
 t('fill: every element, sizes with and without a multiple of 4, vec4 stores on and off', async () => {
-  const prev = wt.kernelPrefs.elementwiseVec4;
+  const prev = wt.internals.kernelPrefs.elementwiseVec4;
   try {
     for (const vec4 of [true, false]) {
-      wt.kernelPrefs.elementwiseVec4 = vec4;
+      wt.internals.kernelPrefs.elementwiseVec4 = vec4;
       for (const shape of [[4], [3, 4, 5], [7], [2, 3, 5], [1025, 4]]) {
         // Over a buffer that held other values, so a skipped element shows.
         const junk = wt.add(wt.zeros(shape), 7);
@@ -25,7 +25,7 @@ t('fill: every element, sizes with and without a multiple of 4, vec4 stores on a
         x.dispose();
       }
     }
-  } finally { wt.kernelPrefs.elementwiseVec4 = prev; }
+  } finally { wt.internals.kernelPrefs.elementwiseVec4 = prev; }
 });
 t('reshape is a view and passes gradients', () => checkOp({name: 'reshape', inputs: [R.randomNd([2, 6], 64)], gpu: ([x]) => wt.mul(wt.reshape(x, [3, -1]), wt.tensor([1, 2, 3, 4], [4])), ref: ([x]) => R.zip([{shape: [3, 4], data: x.data}, R.nd([4], [1, 2, 3, 4])], (a, b) => a * b)}));
 t('slice [5, 7, 3] [1:4, 2:7, 0:2]', () => checkOp({name: 'slice', inputs: [R.randomNd([5, 7, 3], 65)], gpu: ([x]) => wt.slice(x, [1, 2, 0], [4, 7, 2]), ref: ([x]) => R.slice(x, [1, 2, 0], [4, 7, 2])}));
@@ -74,8 +74,8 @@ t('rand is seeded and uniform', async () => {
 // on and off. [3, 70] -> [70, 3] writes rows of 3; [70, 3] -> [3, 70] rows of 70 (past the bound: copy_main).
 for (const transpose4 of [true, false]) for (const transposeRows of [true, false]) {
   t(`permutes that are transposes (transpose4 ${transpose4 ? 'on' : 'off'}, transpose_rows ${transposeRows ? 'on' : 'off'})`, async () => {
-    const prev = {...wt.kernelPrefs};
-    Object.assign(wt.kernelPrefs, {transpose4, transposeRows});
+    const prev = {...wt.internals.kernelPrefs};
+    Object.assign(wt.internals.kernelPrefs, {transpose4, transposeRows});
     try {
       for (const [shape, dims] of [[[8, 12], [1, 0]], [[3, 8, 12], [0, 2, 1]], [[4, 8, 3, 4], [0, 2, 3, 1]],
         [[12, 1, 8], [2, 1, 0]], [[2, 6, 10], [0, 2, 1]], [[5, 4, 8], [0, 2, 1]], [[3, 70], [1, 0]], [[70, 3], [1, 0]],
@@ -83,7 +83,7 @@ for (const transpose4 of [true, false]) for (const transposeRows of [true, false
         await checkOp({name: `permute ${shape} -> ${dims}`, inputs: [R.randomNd(shape, 76)], gpu: ([x]) => wt.permute(x, dims),
           ref: ([x]) => R.permute(x, dims)});
       }
-    } finally { Object.assign(wt.kernelPrefs, prev); }
+    } finally { Object.assign(wt.internals.kernelPrefs, prev); }
   });
 }
 t('large cases: permute [32,6,24,24] -> [0,2,3,1], concat, gather of 3000 rows', async () => {

@@ -21,10 +21,10 @@ for (const variant of ['auto', 'tiled', 'vec4', 'reg'] as const) for (const [sa,
   })));
 }
 
-async function withMatmul(v: typeof wt.kernelPrefs.matmul, f: () => Promise<void>): Promise<void> {
-  const prev = wt.kernelPrefs.matmul;
-  wt.kernelPrefs.matmul = v;
-  try { await f(); } finally { wt.kernelPrefs.matmul = prev; }
+async function withMatmul(v: typeof wt.internals.kernelPrefs.matmul, f: () => Promise<void>): Promise<void> {
+  const prev = wt.internals.kernelPrefs.matmul;
+  wt.internals.kernelPrefs.matmul = v;
+  try { await f(); } finally { wt.internals.kernelPrefs.matmul = prev; }
 }
 
 for (const variant of ['tiled', 'vec4'] as const) {
@@ -72,17 +72,17 @@ t('matmul shape errors name both shapes', () => {
     [[9, 7], [7, 16]], [[67, 132], [132, 68]],
     [[12, 16], [16, 8]], // its weight-like gradient A^T @ up (16 x 12 @ 12 x 8) copies A^T to run on the tile
   ];
-  const withTile = async (tile: typeof wt.kernelPrefs.matmulTile, f: () => Promise<void>) => {
-    const prev = wt.kernelPrefs.matmulTile;
-    wt.kernelPrefs.matmulTile = tile;
-    try { await withMatmul('vec4', f); } finally { wt.kernelPrefs.matmulTile = prev; }
+  const withTile = async (tile: typeof wt.internals.kernelPrefs.matmulTile, f: () => Promise<void>) => {
+    const prev = wt.internals.kernelPrefs.matmulTile;
+    wt.internals.kernelPrefs.matmulTile = tile;
+    try { await withMatmul('vec4', f); } finally { wt.internals.kernelPrefs.matmulTile = prev; }
   };
-  // The candidates, and the narrowed tiles 'auto' may run (wt.narrowedTile: a row-lane tile with half its columns).
-  const narrowed = wt.MATMUL_CANDIDATES.map((c) => wt.narrowedTile(c, 4))
-    .filter((c) => !wt.MATMUL_CANDIDATES.some((d) => wt.tileName(d) === wt.tileName(c)));
-  for (const tile of [...wt.MATMUL_CANDIDATES, ...narrowed, 'fixed' as const]) for (const [sa, sb] of tileCases) {
+  // The candidates, and the narrowed tiles 'auto' may run (wt.internals.narrowedTile: a row-lane tile with half its columns).
+  const narrowed = wt.internals.MATMUL_CANDIDATES.map((c) => wt.internals.narrowedTile(c, 4))
+    .filter((c) => !wt.internals.MATMUL_CANDIDATES.some((d) => wt.internals.tileName(d) === wt.internals.tileName(c)));
+  for (const tile of [...wt.internals.MATMUL_CANDIDATES, ...narrowed, 'fixed' as const]) for (const [sa, sb] of tileCases) {
     const K = sa[sa.length - 1];
-    const name = typeof tile === 'string' ? tile : wt.tileName(tile);
+    const name = typeof tile === 'string' ? tile : wt.internals.tileName(tile);
     t(`matmul[tile ${name}] ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => withTile(tile, () => checkOp({
       name: 'matmul', refKey: '', inputs: [R.randomNd(sa, 41), R.randomNd(sb, 42)],
       gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b),
@@ -92,12 +92,12 @@ t('matmul shape errors name both shapes', () => {
   }
   // linear and linearRelu put bias (and relu) in the tile's output write: every tile, on a product the tile takes
   // (N % 4 == 0, B^T copied out) and one it does not (5 rows: matmul_nt_vec4, bias and relu as their own dispatches).
-  for (const tile of [...wt.MATMUL_CANDIDATES, ...narrowed]) for (const [rows, inp, out] of [[13, 16, 20], [5, 8, 12]]) {
+  for (const tile of [...wt.internals.MATMUL_CANDIDATES, ...narrowed]) for (const [rows, inp, out] of [[13, 16, 20], [5, 8, 12]]) {
     for (const relu of [false, true]) {
       const op = relu ? 'linearRelu' : 'linear';
-      t(`${op}[tile ${wt.tileName(tile)}] x[${rows},${inp}] w[${out},${inp}] + b`, () => withTile(tile, () => checkOp({
+      t(`${op}[tile ${wt.internals.tileName(tile)}] x[${rows},${inp}] w[${out},${inp}] + b`, () => withTile(tile, () => checkOp({
         name: op, refKey: '', inputs: [R.randomNd([rows, inp], 34), R.randomNd([out, inp], 35), R.randomNd([out], 36)],
-        gpu: ([x, w, b]) => (relu ? wt.linearRelu : wt.linear)(x, w, b),
+        gpu: ([x, w, b]) => (relu ? wt.internals.linearRelu : wt.linear)(x, w, b),
         ref: ([x, w, b]) => R.zip([R.matmul(x, R.transpose2(w)), b], (u, v) => (relu ? Math.max(u + v, 0) : u + v)),
         atol: 2e-6 * inp + 1e-5, sample: 40, gatol: 2e-5 * Math.max(inp, rows) + 1e-4,
       })));
@@ -107,13 +107,13 @@ t('matmul shape errors name both shapes', () => {
     const x = wt.tensor(Float32Array.from([1, 2, NaN, 4, -1, -2, -3, -4, 0, 0, 0, 0, 5, 6, 7, 8, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4]), [8, 4]);
     const w = wt.randn([8, 4], {seed: 37, requiresGrad: true}), b = wt.randn([8], {seed: 38, requiresGrad: true});
     const run = async (fused: boolean) => {
-      const y = fused ? wt.linearRelu(x, w, b) : wt.relu(wt.linear(x, w, b));
+      const y = fused ? wt.internals.linearRelu(x, w, b) : wt.relu(wt.linear(x, w, b));
       wt.sum(wt.mul(y, y)).backward();
       const out = {y: Array.from(await y.data()), dw: Array.from(await w.grad!.data()), db: Array.from(await b.grad!.data())};
       w.grad!.dispose(); b.grad!.dispose(); w.grad = null; b.grad = null; y.dispose();
       return out;
     };
-    for (const tile of [wt.MATMUL_CANDIDATES[0], 'fixed' as const]) await withTile(tile, async () => {
+    for (const tile of [wt.internals.MATMUL_CANDIDATES[0], 'fixed' as const]) await withTile(tile, async () => {
       const fused = await run(true), apart = await run(false);
       assert.equal(fused, apart);
       assert.ok(fused.y.slice(0, 8).every(Number.isNaN), 'the row with a NaN input is NaN');
@@ -123,31 +123,31 @@ t('matmul shape errors name both shapes', () => {
   t('narrowedTile: half the columns of a row-lane tile where N wastes far fewer, else the tile', () => {
     const [r32c8, r16c2s] = [{rows: 32, cols4: 8, kvec: true, spread: false, wgx: 8, wgy: 1, lanes: 'rows' as const},
       {rows: 16, cols4: 2, kvec: true, spread: true, wgx: 8, wgy: 4}];
-    assert.is(wt.tileName(wt.narrowedTile(r32c8, 48)), 'r32c4k4L_8x1');   // 64 columns computed -> 48
-    assert.is(wt.tileName(wt.narrowedTile(r32c8, 64)), 'r32c8k4L_8x1');   // no waste
-    assert.is(wt.tileName(wt.narrowedTile(r32c8, 800)), 'r32c8k4L_8x1');  // 800 = 25 x 32
-    assert.is(wt.tileName(wt.narrowedTile(r16c2s, 84)), 'r16c2k4s_8x4');  // not a row-lane tile: kept
+    assert.is(wt.internals.tileName(wt.internals.narrowedTile(r32c8, 48)), 'r32c4k4L_8x1');   // 64 columns computed -> 48
+    assert.is(wt.internals.tileName(wt.internals.narrowedTile(r32c8, 64)), 'r32c8k4L_8x1');   // no waste
+    assert.is(wt.internals.tileName(wt.internals.narrowedTile(r32c8, 800)), 'r32c8k4L_8x1');  // 800 = 25 x 32
+    assert.is(wt.internals.tileName(wt.internals.narrowedTile(r16c2s, 84)), 'r16c2k4s_8x4');  // not a row-lane tile: kept
     assert.ok(narrowed.length > 0 && narrowed.every((c) => c.lanes === 'rows'));
   });
   t('shapedTile: the measured tile with the least modeled time, padding counted; unmeasured tiles never', () => {
     // r32c8k4L covers 256 rows x 32 columns per workgroup, r16c4k4s 32 x 128, r8c8k4s 16 x 256.
     const ms = {fixed: 30, r32c8k4L_8x1: 7, r16c4k4s_8x2: 9, r8c8k4s_8x2: 10, unknown_tile: 1};
-    const fallback = wt.MATMUL_CANDIDATES[0];
-    const pick = (M: number, N: number) => wt.tileName(wt.shapedTile(ms, M, N, fallback));
+    const fallback = wt.internals.MATMUL_CANDIDATES[0];
+    const pick = (M: number, N: number) => wt.internals.tileName(wt.internals.shapedTile(ms, M, N, fallback));
     assert.is(pick(1024, 1024), 'r32c8k4L_8x1');  // no padding anywhere: the fastest
     assert.is(pick(256, 20736), 'r32c8k4L_8x1');
     // 288 rows: r32c8k4L computes 512 (cost 7 x 512 = 3584 per column), r16c4k4s 288 (9 x 288 = 2592).
     assert.is(pick(288, 256), 'r16c4k4s_8x2');
     // 48 rows: 256 against 64 against 48, columns 800 -> 800, 896, 1024: 7 x 256 x 800 > 9 x 64 x 896 > 10 x 48 x 1024.
     assert.is(pick(48, 800), 'r8c8k4s_8x2');
-    assert.is(wt.tileName(wt.shapedTile({}, 288, 256, fallback)), wt.tileName(fallback));  // nothing measured
+    assert.is(wt.internals.tileName(wt.internals.shapedTile({}, 288, 256, fallback)), wt.internals.tileName(fallback));  // nothing measured
   });
   t('matmul autotune: picks a candidate or the fixed kernel per shape, and matmul agrees with both picks', async () => {
-    const r = await wt.autotune({size: 128, force: true, persist: false});
+    const r = await wt.internals.autotune({size: 128, force: true, persist: false});
     for (const pick of [r.large, r.small]) {
-      assert.ok(pick.choice === 'fixed' || wt.MATMUL_CANDIDATES.some((c) => wt.tileName(c) === pick.choice), pick.choice);
+      assert.ok(pick.choice === 'fixed' || wt.internals.MATMUL_CANDIDATES.some((c) => wt.internals.tileName(c) === pick.choice), pick.choice);
       assert.ok(Number.isFinite(pick.ms.fixed));
-      assert.is(Object.keys(pick.ms).length, wt.MATMUL_CANDIDATES.length + 1);
+      assert.is(Object.keys(pick.ms).length, wt.internals.MATMUL_CANDIDATES.length + 1);
     }
     assert.equal([r.large.shape, r.small.shape], [[128, 128, 128], [64, 128, 128]]);
     assert.is(r.largeFrom, 65);
@@ -156,7 +156,7 @@ t('matmul shape errors name both shapes', () => {
       await checkOp({name: `matmul tuned, ${M} rows`, inputs: [R.randomNd([M, 32], 43), R.randomNd([32, 24], 44)], gradOf: [],
         gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b), atol: 1e-4});
     }
-    await wt.autotune(); // back to this adapter's measured pick (the cache, or a fresh tune)
+    await wt.internals.autotune(); // back to this adapter's measured pick (the cache, or a fresh tune)
   });
 }
 t.run();

@@ -159,7 +159,7 @@ t('schedules: step, exponential, cosine, DANN annealing', () => {
   expectClose(lrAfter((o) => new wt.ExponentialLR(o, 0.9), 2), [0.081, 0.0081], 1e-12, 1e-9, 'ExponentialLR');
   expectClose(lrAfter((o) => new wt.CosineLR(o, 10), 5), [0.05, 0.005], 1e-12, 1e-9, 'CosineLR half way');
   // 50 steps of a 101-step run: progress p = 50 / 100 (dannProgress), so the factor is 1 / 6^0.75.
-  expectClose(lrAfter((o) => new wt.DannLR(o, 101), 50), [0.1 / 6 ** 0.75, 0.01 / 6 ** 0.75], 1e-12, 1e-9, 'DANN lr0/(1+10p)^0.75');
+  expectClose(lrAfter((o) => new wt.transfer.DannLR(o, 101), 50), [0.1 / 6 ** 0.75, 0.01 / 6 ** 0.75], 1e-12, 1e-9, 'DANN lr0/(1+10p)^0.75');
   // A schedule over some groups leaves the others at their lr.
   expectClose(lrAfter((o) => new wt.CosineLR(o, 10, 0, {groups: [1]}), 5), [0.1, 0.005], 1e-12, 1e-9, 'CosineLR of group 1 only');
   assert.throws(() => new wt.CosineLR(new wt.SGD(p), 10, 0, {groups: [1]}), /CosineLR: no parameter group 1 \(the optimizer has 1\)/);

@@ -26,8 +26,8 @@ t('argmax: the first NaN is the maximum (as torch)', async () => {
 
 // ---- anomaly mode ----
 async function anomaly(fn: () => Promise<unknown>): Promise<string> {
-  wt.setAnomalyMode(true);
-  try { await fn(); return ''; } catch (e) { return (e as Error).message; } finally { wt.setAnomalyMode(false); }
+  wt.debug.setAnomalyMode(true);
+  try { await fn(); return ''; } catch (e) { return (e as Error).message; } finally { wt.debug.setAnomalyMode(false); }
 }
 
 t('anomaly mode names the first op with a non-finite output, at the next read', async () => {
@@ -70,18 +70,18 @@ t('anomaly mode checks each replay of a compiled step', async () => {
 });
 
 t('off by default: non-finite values read back without an error', async () => {
-  assert.is(wt.isAnomalyMode(), process.env.WGT_ANOMALY === '1');
-  if (!wt.isAnomalyMode()) assert.ok(Number.isNaN(await wt.log(wt.tensor([-1])).item()));
+  assert.is(wt.debug.isAnomalyMode(), process.env.WGT_ANOMALY === '1');
+  if (!wt.debug.isAnomalyMode()) assert.ok(Number.isNaN(await wt.log(wt.tensor([-1])).item()));
 });
 
 t('nonFiniteParameters lists NaN/Inf weights by state-dict name', async () => {
   const m = new wt.Sequential(new wt.Linear(3, 2), new wt.ReLU(), new wt.Linear(2, 1));
-  assert.equal(await wt.nonFiniteParameters(m), []);
+  assert.equal(await wt.debug.nonFiniteParameters(m), []);
   const w = m.get('2').stateDict().get('weight')!;
-  wt.assign(w, wt.tensor([N, I], [1, 2]));
-  const r = await wt.nonFiniteParameters(m);
+  wt.internals.assign(w, wt.tensor([N, I], [1, 2]));
+  const r = await wt.debug.nonFiniteParameters(m);
   assert.equal(r, [{name: '2.weight', shape: [1, 2], nan: 1, posInf: 1, negInf: 0, first: 0}]);
-  assert.match(wt.formatNonFinite(r), /^2\.weight \[1, 2\]: 1 NaN, 1 \+Inf \(first at flat index 0\)$/);
+  assert.match(wt.debug.formatNonFinite(r), /^2\.weight \[1, 2\]: 1 NaN, 1 \+Inf \(first at flat index 0\)$/);
   m.dispose();
 });
 

@@ -117,7 +117,7 @@ for (const [name, make, ref] of HOOKED) {
       const calls: string[] = [];
       const remove = opt.onStep({
         before: () => { calls.push(`before, step count ${opt.stepCount}`); p.grad = wt.mul(g!, 1); },
-        after: () => { calls.push(`after, step count ${opt.stepCount}`); wt.noGrad(() => wt.assign(p, wt.mul(p, 0.5))); },
+        after: () => { calls.push(`after, step count ${opt.stepCount}`); wt.noGrad(() => wt.internals.assign(p, wt.mul(p, 0.5))); },
       });
       if (compiled) {
         const step = wt.compile([{shape: [N]}], [Float32Array.from(grads[0])], (gi) => { g = gi; opt.step(); opt.zeroGrad(); return null; });
@@ -153,8 +153,8 @@ t('createOptimizer: kinds, defaults (SGD momentum 0.9), own group lrs, refusals'
   const ps = () => [wt.ones([2], {requiresGrad: true})];
   const sgd = wt.createOptimizer(ps(), {kind: 'sgd'});
   assert.ok(sgd instanceof wt.SGD);
-  assert.equal(sgd.groups[0].options, {lr: 0.01, weightDecay: 0, momentum: wt.SGD_MOMENTUM, dampening: 0, nesterov: false});
-  assert.is(wt.SGD_MOMENTUM, 0.9);
+  assert.equal(sgd.groups[0].options, {lr: 0.01, weightDecay: 0, momentum: wt.internals.SGD_MOMENTUM, dampening: 0, nesterov: false});
+  assert.is(wt.internals.SGD_MOMENTUM, 0.9);
   assert.is((wt.createOptimizer(ps(), {kind: 'sgd', momentum: 0}) as wt.SGD).groups[0].options.momentum, 0);
   const adam = wt.createOptimizer(ps(), {kind: 'adam', lr: 0.002, momentum: 0.5});
   assert.ok(adam instanceof wt.Adam && !(adam instanceof wt.AdamW));
@@ -166,7 +166,7 @@ t('createOptimizer: kinds, defaults (SGD momentum 0.9), own group lrs, refusals'
   // A group's own lr wins; a group without one takes the spec's.
   const two = wt.createOptimizer([{params: ps(), lr: 0.5}, {params: ps()}], {kind: 'sgd', lr: 0.05, weightDecay: 1e-4});
   assert.equal(two.groups.map((gr) => [gr.options.lr, gr.options.weightDecay]), [[0.5, 1e-4], [0.05, 1e-4]]);
-  assert.equal([...wt.OPTIMIZER_KINDS], ['adam', 'adamw', 'sgd']);
+  assert.equal([...wt.internals.OPTIMIZER_KINDS], ['adam', 'adamw', 'sgd']);
   assert.throws(() => wt.createOptimizer(ps(), {kind: 'rmsprop' as wt.OptimizerKind}, 'Here'),
     /Here: optimizer must be 'adam', 'adamw' or 'sgd', got 'rmsprop'/);
   assert.throws(() => wt.createOptimizer(ps(), {kind: 'adam', lr: 0}, 'Here'), /Here: lr must be a finite number > 0, got 0/);
@@ -197,13 +197,13 @@ async function multiRun(make: (ps: wt.Tensor[]) => wt.Optimizer<wt.GroupOptions>
   let dispatches = 0;
   for (let s = 0; s < steps; s++) {
     // Counted from step 2, once every parameter has started (state creation dispatches fills).
-    if (s === 2) dispatches = wt.rt().stats.dispatches;
+    if (s === 2) dispatches = wt.internals.rt().stats.dispatches;
     ps.forEach((p, i) => { if (!(i === 1 && s === 0) && !(i === 3 && s === 2)) p.grad = wt.keep(wt.tensor(gs[s][i], [SIZES[i]])); });
     opt.step();
     opt.zeroGrad();
   }
   const out = await Promise.all(ps.map(async (p) => Array.from(await p.data())));
-  const count = wt.rt().stats.dispatches - dispatches;
+  const count = wt.internals.rt().stats.dispatches - dispatches;
   opt.dispose();
   for (const p of ps) p.dispose();
   return {out, count};
@@ -238,7 +238,7 @@ t('multi-tensor Adam: a replayed step submits once, allocates nothing and dispat
     return loss;
   });
   const step = wt.compile([{shape: [4, 5]}, {shape: [4], dtype: 'i32'}], [x, y], body);
-  const r = wt.rt();
+  const r = wt.internals.rt();
   const kernels = step.dispatchCount;
   assert.is(step.copyCount, 3 * 4, 'copies: gradient and parameter in, parameter out, for 4 parameters');
   step.run([x, y]);
@@ -285,7 +285,7 @@ for (const multiTensor of [true, false]) {
     run(a, 2, 4);
     // A fresh optimizer over parameters holding step 2's values loads the state and continues.
     const fresh = make();
-    fresh.ps.forEach((p, i) => wt.rt().write(p.buffer, at2[i]));
+    fresh.ps.forEach((p, i) => wt.internals.rt().write(p.buffer, at2[i]));
     fresh.opt.loadStateDict(new Map(fresh.ps.map((p, i) => [p, `p${i}`])), host, meta);
     assert.is(fresh.opt.stepCount, 2);
     run(fresh, 2, 4);

@@ -8,6 +8,6 @@ import './conv-pool.test.js';
 import './profiler.test.js';
 
 await wt.init();
-console.log(`# ${wt.formatReport(wt.adapter())}`);
+console.log(`# ${wt.debug.formatReport(wt.adapter())}`);
 await exec();
 wt.shutdown();

@@ -20,12 +20,12 @@ function smallStep() {
   return {step, x, y, params, opt};
 }
 
-const methods: wt.ProfileMethod[] = ['serial'];
+const methods: wt.debug.ProfileMethod[] = ['serial'];
 t('profile: every dispatch of a step is counted, rows sorted, FLOPs only where launchers state them', async () => {
-  const hasTs = wt.rt().device.features.has('timestamp-query');
+  const hasTs = wt.internals.rt().device.features.has('timestamp-query');
   for (const method of hasTs ? [...methods, 'timestamp' as const] : methods) {
     const {step, x, y} = smallStep();
-    const p = await wt.profile(() => step.run([x, y]).item(), {steps: 2, warmup: 1, method});
+    const p = await wt.debug.profile(() => step.run([x, y]).item(), {steps: 2, warmup: 1, method});
     assert.is(p.method, method);
     assert.is(p.dispatches, step.dispatchCount, `${method}: dispatches per step`);
     assert.is(p.rows.reduce((s, r) => s + r.count, 0), step.dispatchCount);
@@ -38,17 +38,17 @@ t('profile: every dispatch of a step is counted, rows sorted, FLOPs only where l
     assert.ok(conv && /2x1x8x8\*4x3x3/.test(conv.kernel) && (conv.gflops > 0 || conv.ms === 0),
       `conv row names its shapes and has a rate: ${conv?.kernel}, ${conv?.ms} ms, ${conv?.gflops} GFLOP/s`);
     assert.ok(p.rows.filter((r) => r.kernel.startsWith('elementwise:')).every((r) => Number.isNaN(r.gflops)));
-    assert.match(wt.formatProfile(p), new RegExp(`method ${method}`));
+    assert.match(wt.debug.formatProfile(p), new RegExp(`method ${method}`));
     step.dispose();
   }
-  assert.is(wt.rt().profiler, null, 'profiling ends with profile()');
+  assert.is(wt.internals.rt().profiler, null, 'profiling ends with profile()');
 });
 
 t('profile: a profiled step computes what an unprofiled one does (each kernel runs once, in order)', async () => {
   const run = async (profiled: boolean) => {
     const {step, x, y, params} = smallStep();
     const losses: number[] = [];
-    if (profiled) await wt.profile(async () => { losses.push(await step.run([x, y]).item()); }, {steps: 3, warmup: 1, method: 'serial'});
+    if (profiled) await wt.debug.profile(async () => { losses.push(await step.run([x, y]).item()); }, {steps: 3, warmup: 1, method: 'serial'});
     else for (let i = 0; i < 4; i++) losses.push(await step.run([x, y]).item());
     const w = await params[0].data();
     step.dispose();
@@ -61,9 +61,9 @@ t('profile: a profiled step computes what an unprofiled one does (each kernel ru
 
 t('profile: errors name the problem', async () => {
   const message = async (f: () => Promise<unknown>) => { try { await f(); return ''; } catch (e) { return (e as Error).message; } };
-  assert.match(await message(() => wt.profile(() => 0, {steps: 0})), /steps must be >= 1/);
-  if (!wt.rt().device.features.has('timestamp-query')) {
-    assert.match(await message(() => wt.profile(() => 0, {method: 'timestamp'})), /timestamp-query feature/);
+  assert.match(await message(() => wt.debug.profile(() => 0, {steps: 0})), /steps must be >= 1/);
+  if (!wt.internals.rt().device.features.has('timestamp-query')) {
+    assert.match(await message(() => wt.debug.profile(() => 0, {method: 'timestamp'})), /timestamp-query feature/);
   }
 });
 

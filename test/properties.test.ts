@@ -58,7 +58,7 @@ const UNARY: [string, (x: wt.Tensor) => wt.Tensor, (v: number) => number][] = [
   ['exp', wt.exp, Math.exp], ['log', wt.log, Math.log], ['sqrt', wt.sqrt, Math.sqrt],
   ['tanh', wt.tanh, Math.tanh], ['sigmoid', wt.sigmoid, (v) => 1 / (1 + Math.exp(-v))],
   ['clamp', (x) => wt.clamp(x, -1, 2), (v) => (Number.isNaN(v) ? v : Math.min(2, Math.max(-1, v)))],
-  ['affine', (x) => wt.affine(x, 2.5, -1), (v) => 2.5 * v - 1],
+  ['affine', (x) => wt.internals.affine(x, 2.5, -1), (v) => 2.5 * v - 1],
 ];
 
 t('elementwise unary ops', async () => {

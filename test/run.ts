@@ -45,7 +45,7 @@ for (const group of queue) {
 }
 
 await wt.init();
-console.log(`# ${wt.formatReport(wt.adapter())}`);
+console.log(`# ${wt.debug.formatReport(wt.adapter())}`);
 await exec();
 const slowest = timings.sort((a, b) => b.ms - a.ms).slice(0, Number(process.env.WGT_SLOWEST ?? 8));
 console.log(`\n# slowest suites: ${slowest.map((t) => `${t.name} ${(t.ms / 1000).toFixed(1)} s`).join('; ')}`);

@@ -45,14 +45,14 @@ t('captured step replays exactly like eager steps, with no new GPU buffers', asy
   const b0 = batch(0);
   const step = wt.compile([{shape: [8, 10]}, {shape: [8], dtype: 'i32'}], [b0.x, b0.y], (x, y) => stepBody(capP, capOpt, x, y));
   const capLosses = [await step.output.item()];
-  const pool = wt.rt().pool;
-  const created = pool.created, submits = wt.rt().stats.submits;
+  const pool = wt.internals.rt().pool;
+  const created = pool.created, submits = wt.internals.rt().stats.submits;
   for (let k = 1; k < 5; k++) {
     const {x, y} = batch(k);
     capLosses.push(await step.run([x, y]).item());
   }
   assert.is(pool.created, created, 'replays allocate no GPU buffers');
-  assert.is(wt.rt().stats.submits - submits, 4 * 2, 'one submit per replay plus one per read-back');
+  assert.is(wt.internals.rt().stats.submits - submits, 4 * 2, 'one submit per replay plus one per read-back');
   for (let k = 0; k < 5; k++) assert.ok(Math.abs(capLosses[k] - eagerLosses[k]) < 1e-6, `step ${k}: captured ${capLosses[k]} vs eager ${eagerLosses[k]}`);
   const pe = await eagerP[0].data(), pc = await capP[0].data();
   assert.ok(pe.every((v, i) => Math.abs(v - pc[i]) < 1e-6), 'parameters identical after 5 steps');
@@ -60,7 +60,7 @@ t('captured step replays exactly like eager steps, with no new GPU buffers', asy
 });
 
 t('many dispatches go out in one submit', async () => {
-  const r = wt.rt();
+  const r = wt.internals.rt();
   await r.sync();
   const s0 = r.stats.submits;
   let x = wt.ones([100]);
@@ -71,7 +71,7 @@ t('many dispatches go out in one submit', async () => {
 });
 
 t('a kernel variant compiles once: new shapes reuse the pipeline (shapes travel in uniforms)', () => {
-  const cache = wt.rt().pipelines;
+  const cache = wt.internals.rt().pipelines;
   // One of each variant class first: matmul with K % 4 == 0 (A read as vec4) and not, conv padded and not.
   wt.matmul(wt.ones([8, 12]), wt.ones([12, 16]));
   wt.matmul(wt.ones([8, 7]), wt.ones([7, 16]));
@@ -84,7 +84,7 @@ t('a kernel variant compiles once: new shapes reuse the pipeline (shapes travel 
 });
 
 t('the buffer pool reuses freed buffers by size class', () => {
-  const pool = wt.rt().pool;
+  const pool = wt.internals.rt().pool;
   const a = wt.zeros([1000]);
   const buf = a.buffer;
   a.dispose();
@@ -102,13 +102,13 @@ t('live GPU bytes return to the baseline after a tidy training step', () => {
   const {x, y} = batch(0);
   const xt = wt.keep(wt.tensor(x, [8, 10])), yt = wt.keep(wt.tensor(y, [8], {dtype: 'i32'}));
   stepBody(p, opt, xt, yt).dispose(); // first step creates momentum buffers
-  const before = wt.rt().pool.inUseBytes;
+  const before = wt.internals.rt().pool.inUseBytes;
   for (let i = 0; i < 3; i++) stepBody(p, opt, xt, yt).dispose();
-  assert.is(wt.rt().pool.inUseBytes, before);
+  assert.is(wt.internals.rt().pool.inUseBytes, before);
 });
 
 t('a WGSL compile error names the kernel file and line', async () => {
-  const cache = new PipelineCache(wt.rt().device);
+  const cache = new PipelineCache(wt.internals.rt().device);
   try {
     await cache.check({file: 'broken.wgsl', code: 'fn f( {'});
     assert.unreachable('should have thrown');
@@ -119,12 +119,12 @@ t('a WGSL compile error names the kernel file and line', async () => {
 });
 
 t('every kernel file compiles', async () => {
-  const cache = new PipelineCache(wt.rt().device);
+  const cache = new PipelineCache(wt.internals.rt().device);
   for (const src of Object.values(SHADERS)) await cache.check(src);
 });
 
 t('a GPU validation error surfaces at the next read, not as a wrong answer', async () => {
-  const r = wt.rt();
+  const r = wt.internals.rt();
   const x = wt.ones([4]);
   // An override constant that the kernel does not declare is rejected by pipeline validation.
   r.dispatch({kernel: SHADERS.layout, entry: 'fill_main', constants: {NOT_A_CONSTANT: 1}, buffers: [x.buffer], uniforms: new ArrayBuffer(16), workgroups: [1, 1, 1]});

@@ -26,7 +26,7 @@ t(`${STEPS} replays of a compiled step: GPU memory, buffers and JS heap flat aft
   wt.manualSeed(7);
   const model = new wt.Sequential(new wt.Linear(6, 16), new wt.ReLU(), new wt.Dropout(0.1), new wt.Linear(16, 3));
   const opt = new wt.Adam(model.parameters(), {lr: 1e-3});
-  const rnd = wt.rng(11);
+  const rnd = wt.internals.rng(11);
   const batch = () => ({x: Array.from({length: 8 * 6}, () => rnd() * 2 - 1), y: Array.from({length: 8}, () => Math.floor(rnd() * 3))});
   const b0 = batch();
   const step = wt.compile([{shape: [8, 6]}, {shape: [8], dtype: 'i32'}], [b0.x, b0.y], (x, y) => {
@@ -37,7 +37,7 @@ t(`${STEPS} replays of a compiled step: GPU memory, buffers and JS heap flat aft
     return loss;
   });
   const gc = gcFunction();
-  const r = wt.rt();
+  const r = wt.internals.rt();
   const snapshot = () => {
     gc?.();
     const m = wt.memory();

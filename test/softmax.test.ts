@@ -60,7 +60,7 @@ t('crossEntropy sum [300, 11] against reference; mean and sum are one kernel eac
   const x = wt.tensor(Float32Array.from(logits.data), [n, c], {requiresGrad: true});
   const l = wt.tensor(labels, [n], {dtype: 'i32'});
   const count = (loss: () => wt.Tensor) => {
-    const r = wt.rt(), d0 = r.stats.dispatches;
+    const r = wt.internals.rt(), d0 = r.stats.dispatches;
     const v = loss();
     v.backward();
     const d = r.stats.dispatches - d0;

@@ -13,7 +13,7 @@ const t = suite('transfer');
 
 /** A tiny image set: n images of 1x1x3 values, labels 0..classes-1. */
 export function tinySet(n: number, classes: number, seed: number): ImageSet {
-  const r = wt.rng(seed);
+  const r = wt.internals.rng(seed);
   const images = Float32Array.from({length: n * 3}, () => r() * 2 - 1);
   const labels = Int32Array.from({length: n}, (_, i) => i % classes);
   return {images, labels, n, channels: 1, height: 1, width: 3, classes};
@@ -72,10 +72,10 @@ t('conservative terms (L2-SP, KL) match float64, and their gradients match finit
   const hp = {alpha: 0.7, beta: 0.3, weight: 0.9, T: 2.5};
   const s = new Conservative({source, model, loader: new DataLoader(set, {batch: 6, shuffle: false}), l2sp: {alpha: hp.alpha, beta: hp.beta}, distill: {weight: hp.weight, temperature: hp.T}});
   const w1 = (parameterLayers(model)[0].module as wt.Linear).weight;
-  wt.noGrad(() => wt.assign(w1, wt.add(w1, wt.mul(wt.ones(w1.shape), 0.05))));
+  wt.noGrad(() => wt.internals.assign(w1, wt.add(w1, wt.mul(wt.ones(w1.shape), 0.05))));
   const headLayer = parameterLayers(s.model).find((l) => l.name.startsWith('source_head'))!.module as wt.Linear;
   // Shift the two logits apart (an equal shift would leave the softmax, and so the KL term, unchanged).
-  wt.noGrad(() => wt.assign(headLayer.bias!, wt.add(headLayer.bias!, wt.tensor([0.8, -0.4]))));
+  wt.noGrad(() => wt.internals.assign(headLayer.bias!, wt.add(headLayer.bias!, wt.tensor([0.8, -0.4]))));
 
   const x = wt.tensor(set.images, [6, 1, 1, 3]), y = wt.tensor(set.labels, [6], {dtype: 'i32'});
   s.beforeStep(0, 10);
@@ -137,7 +137,7 @@ t('a ramped loss weight under compile() gives the same losses as eager', async (
 });
 
 t('runtime values: gradReverse lambda changes on every replay', async () => {
-  const lam = wt.runtimeValue(0.5, 'lambda');
+  const lam = wt.internals.runtimeValue(0.5, 'lambda');
   const x = wt.tensor([1, 2, 3], [3], {requiresGrad: true});
   const step = wt.compile([], [], () => wt.tidy(() => {
     const y = wt.sum(wt.mul(wt.gradReverse(x, lam.tensor), x));

@@ -185,6 +185,6 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
     });
   }
   await wt.init({backend: ((v.backend as string | undefined) ?? process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
-  console.log(wt.formatReport(wt.adapter()));
+  console.log(wt.debug.formatReport(wt.adapter()));
   await run();
 }

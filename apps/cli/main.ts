@@ -25,7 +25,7 @@ import {SERVE, servePage} from './server.js';
 
 const note = (msg: string) => console.error(`webgpu-transfer: ${msg}`);
 
-const OPTIMIZERS = wt.OPTIMIZER_KINDS;
+const OPTIMIZERS = wt.internals.OPTIMIZER_KINDS;
 const SCHEDULES = ['none', 'cosine', 'step', 'dann'] as const;
 const PROGRESS = ['auto', 'bar', 'lines', 'none'] as const;
 
@@ -45,7 +45,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       batch: flag('N', int(1), 'batch size (default 64)'),
       optimizer: flag('NAME', choice(OPTIMIZERS), `${OPTIMIZERS.join(' | ')} (default adam)`),
       lr: flag('X', real({above: 0}), 'learning rate (default 0.001 for adam and adamw, 0.05 for sgd)'),
-      momentum: flag('X', real({min: 0, below: 1}), `SGD momentum (default ${wt.SGD_MOMENTUM}; sgd only)`),
+      momentum: flag('X', real({min: 0, below: 1}), `SGD momentum (default ${wt.internals.SGD_MOMENTUM}; sgd only)`),
       'weight-decay': flag('X', real({min: 0}), '(default 0)'),
       schedule: flag('NAME', choice(SCHEDULES), `${SCHEDULES.join(' | ')} (default none)`),
       shift: flag('N', int(0, 14), 'random shift augmentation in pixels (default 0)'),
@@ -140,7 +140,7 @@ function onExit(release: () => void): void {
 
 async function startDevice(name: string | undefined): Promise<void> {
   await wt.init({backend: (name ?? process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
-  console.log(wt.formatReport(wt.adapter()));
+  console.log(wt.debug.formatReport(wt.adapter()));
 }
 
 // Datasets that split the same MNIST images by seed: a model trained on one never saw another's test images.
@@ -246,7 +246,7 @@ async function cmdTrain(v: FlagValues): Promise<void> {
   const optName = setting<string>('optimizer', 'optimizer', 'adam');
   if (v.momentum !== undefined && optName !== 'sgd') fail(`flag --momentum applies to --optimizer sgd, not ${optName}`);
   const lr = setting<number>('lr', 'lr', optName === 'sgd' ? 0.05 : 1e-3);
-  const momentum = optName === 'sgd' ? setting('momentum', 'momentum', wt.SGD_MOMENTUM) : undefined;
+  const momentum = optName === 'sgd' ? setting('momentum', 'momentum', wt.internals.SGD_MOMENTUM) : undefined;
   const wd = setting<number>('weight-decay', 'weight_decay', 0);
   const batch = setting<number>('batch', 'batch', 64);
   const sched = setting<string>('schedule', 'schedule', 'none');
@@ -303,7 +303,7 @@ async function cmdTrain(v: FlagValues): Promise<void> {
   const opt = wt.createOptimizer(params, {kind: optName as wt.OptimizerKind, lr, momentum, weightDecay: wd}, 'train');
   const schedule = sched === 'cosine' ? new wt.CosineLR(opt, steps)
     : sched === 'step' ? new wt.StepLR(opt, Math.max(1, Math.floor(steps / 3)), 0.1)
-    : sched === 'dann' ? new wt.DannLR(opt, steps) : undefined;
+    : sched === 'dann' ? new wt.transfer.DannLR(opt, steps) : undefined;
   console.log(`${ds}: ${train.n} train / ${test.n} test; ${modelName}, ${optName}, batch ${batch}, ${steps} steps` +
     `${ck ? `, resuming from step ${ck.step}` : ''}; run folder ${out}`);
   const trainer = new Trainer({
@@ -360,8 +360,8 @@ try {
     // Also the health check scripts/setup.sh prints after installing.
     for (const b of ['auto', 'swiftshader', 'llvmpipe'] as wt.BackendChoice[]) {
       try {
-        const ctx = await wt.getDevice({backend: b});
-        console.log(`${b.padEnd(12)} ok: ${wt.formatReport(ctx.report)}`);
+        const ctx = await wt.internals.getDevice({backend: b});
+        console.log(`${b.padEnd(12)} ok: ${wt.debug.formatReport(ctx.report)}`);
         ctx.device.destroy();
       } catch (e) { console.log(`${b.padEnd(12)} unavailable: ${(e as Error).message.split('\n')[0]}`); }
     }

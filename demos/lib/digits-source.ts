@@ -10,7 +10,7 @@ import {loadModel, saveModel} from '../../src/train/checkpoint.js';
 
 export async function start(): Promise<void> {
   await wt.init({backend: (process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
-  console.log(wt.formatReport(wt.adapter()));
+  console.log(wt.debug.formatReport(wt.adapter()));
 }
 
 const mnist = loadDataset('mnist', {seed: 0});

@@ -283,7 +283,7 @@ async function saveWeights(): Promise<void> {
   if (!model) return;
   const entries = new Map<string, {dtype: 'F32' | 'I32'; shape: number[]; data: Float32Array | Int32Array}>();
   for (const [k, t] of model.stateDict()) { const data = await t.data(); entries.set(k, {dtype: t.dtype === 'i32' ? 'I32' : 'F32', shape: t.shape, data}); }
-  wt.downloadSafetensors('webgpu-transfer-lenet5.safetensors', entries, {format: 'pt', ...(run ? {demo: run.settings.demo, dataset: run.settings.dataset} : {})});
+  wt.io.downloadSafetensors('webgpu-transfer-lenet5.safetensors', entries, {format: 'pt', ...(run ? {demo: run.settings.demo, dataset: run.settings.dataset} : {})});
 }
 
 /** Loads a LeNet-5 checkpoint (trained here or in Node) for the chosen plain dataset and evaluates it. */
@@ -293,7 +293,7 @@ async function loadWeights(file: File): Promise<void> {
   status(`loading ${file.name}...`);
   try {
     const s = readSettings();
-    const st = await wt.readSafetensorsFile(file);
+    const st = await wt.io.readSafetensorsFile(file);
     const {test} = await dataset(s.demo === 'plain' ? s.dataset : 'mnist');
     const classes = st.tensors.get('11.bias')?.shape[0] ?? test.classes;
     const m = wt.leNet5(test.channels, classes);
@@ -329,7 +329,7 @@ async function main(): Promise<void> {
     for (const id of ['train', 'stop', 'resume', 'save', 'evaluate']) $<HTMLButtonElement>(id).disabled = true;
     return;
   }
-  page.adapter = wt.formatReport(wt.adapter());
+  page.adapter = wt.debug.formatReport(wt.adapter());
   $('adapter').textContent = `adapter: ${page.adapter}`;
   $('train').addEventListener('click', () => void startTraining());
   $('stop').addEventListener('click', () => { stopRequested = true; status('stopping after this step...'); });

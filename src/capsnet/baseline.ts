@@ -2,6 +2,7 @@
 // its hidden width chosen so the parameter count matches a CapsNet classifier's (decoder excluded).
 import {Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential} from '../nn/layers.js';
 
+/** cnnMatched's network and the hidden width that matched the parameter count. */
 export interface MatchedCnn { model: Sequential; hidden: number }
 
 /** A 5x5 conv (c1) - pool - 5x5 conv (c2) - pool - FC(hidden) - FC(classes) network of about `params` parameters. */

@@ -3,6 +3,7 @@
 import * as ops from '../graph/ops.js';
 import type {Tensor} from '../graph/tensor.js';
 
+/** Constants of the margin loss (defaults as the paper): m+ 0.9, m- 0.1, lambda 0.5. */
 export interface MarginOptions { mPlus?: number; mMinus?: number; lambda?: number }
 
 /**

@@ -11,6 +11,7 @@ import {Conv2d, Linear, ReLU, Sequential, Sigmoid} from '../nn/layers.js';
 import {Module} from '../nn/module.js';
 import {capsuleLengths, dynamicRouting} from './routing.js';
 
+/** A CapsNet's structure: input, Conv1, PrimaryCaps and class-capsule sizes, routing, decoder, initialisation. */
 export interface CapsNetConfig {
   channels: number;
   /** Square input images of this side. */
@@ -47,6 +48,7 @@ export const CAPSNET_PAPER: CapsNetConfig = {
 /** A small configuration that trains in minutes on a CPU adapter (the same structure, fewer channels). */
 export const CAPSNET_SMALL: CapsNetConfig = {...CAPSNET_PAPER, conv1Channels: 32, primaryChannels: 8};
 
+/** What CapsNet.capsules() returns: primary capsules, class capsules, their lengths and the last couplings. */
 export interface CapsuleOutputs {
   /** Primary capsules [B, N, D]. */
   primary: Tensor;
@@ -78,6 +80,10 @@ export function checkConfig(c: CapsNetConfig): number {
   return grid;
 }
 
+/**
+ * The primary capsule layer: a convolution whose output channels are grouped into capsule vectors of `dim`
+ * components, squashed.
+ */
 export class PrimaryCaps extends Module {
   readonly conv: Conv2d;
   constructor(inChannels: number, readonly capsChannels: number, readonly dim: number, kernel: number, stride: number) {
@@ -94,6 +100,10 @@ export class PrimaryCaps extends Module {
   }
 }
 
+/**
+ * The class-capsule layer: a prediction W_ij u_i for every pair of input capsule i and class j, combined by routing
+ * by agreement.
+ */
 export class DigitCaps extends Module {
   readonly weight: Tensor;
   readonly initialLogits: Tensor | null;
@@ -112,6 +122,21 @@ export class DigitCaps extends Module {
   forward(u: Tensor): Tensor { return this.route(u).v; }
 }
 
+/**
+ * CapsNet (Sabour, Frosst & Hinton 2017): Conv1, PrimaryCaps, DigitCaps with routing by agreement, and a decoder
+ * that reconstructs the image from the class capsules. forward() returns the class-capsule lengths [B, classes],
+ * usable as scores. Defaults to CAPSNET_SMALL; CAPSNET_PAPER is the paper's network.
+ *
+ * @example
+ * ```ts
+ * const net = new wt.capsnet.CapsNet({routingIterations: 3});
+ * const strategy = new wt.Supervised({model: net, optimizer: new wt.Adam(net.parameters()),
+ *   loader: new wt.DataLoader(train, {batch: 64, shift: 2}), loss: wt.capsnet.capsuleLoss(),
+ *   evalLoss: wt.capsnet.marginEvalLoss(), test});
+ * await new wt.TrainingLoop(strategy, {steps: 300}).fit();
+ * const {lengths} = net.capsules(images);   // [B, 10]: the probability of each digit
+ * ```
+ */
 export class CapsNet extends Module {
   readonly config: CapsNetConfig;
   readonly conv1: Conv2d;
@@ -136,6 +161,10 @@ export class CapsNet extends Module {
     this.decoder = layers.length ? this.child('decoder', new Sequential(...layers)) : null;
   }
 
+  /**
+   * Runs the network on images [B, C, H, W] and returns primary capsules, class capsules, their lengths and
+   * couplings.
+   */
   capsules(x: Tensor): CapsuleOutputs {
     const c = this.config;
     if (x.rank !== 4 || x.shape[1] !== c.channels || x.shape[2] !== c.imageSize || x.shape[3] !== c.imageSize) {

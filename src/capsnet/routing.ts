@@ -7,6 +7,7 @@ import {capsuleAgreement, capsuleRouting, capsuleWeightedSum, checkRouting, squa
 import * as ops from '../graph/ops.js';
 import type {Tensor} from '../graph/tensor.js';
 
+/** Options of dynamicRouting: iterations, starting logits, stopped gradients, and the composed reference path. */
 export interface RoutingOptions {
   /** Routing iterations r >= 1 (the paper: 3). A plain number, so it can change between calls. */
   iterations: number;
@@ -21,6 +22,7 @@ export interface RoutingOptions {
   composed?: boolean;
 }
 
+/** What dynamicRouting returns: the output capsules and the last iteration's couplings. */
 export interface Routed {
   /** Output capsules [B, J, O]. */
   v: Tensor;

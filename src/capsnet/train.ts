@@ -8,6 +8,7 @@ import type {SupervisedLoss} from '../train/supervised.js';
 import {marginLoss, marginLossRows, reconstructionLoss, type MarginOptions} from './loss.js';
 import {CapsNet} from './model.js';
 
+/** Options of capsuleLoss: the margin constants and the weight of the reconstruction loss. */
 export interface CapsuleLossOptions extends MarginOptions {
   /** Weight of the reconstruction loss (the paper: 0.0005 on the summed squared error); 0 skips the decoder. */
   reconstructionWeight?: number;

@@ -58,6 +58,10 @@ export interface MnistMV2Options {
   splitCrops?: number;
 }
 
+/**
+ * Options of mnistM: seed, split, texture pool, style (v1 colour fields, v2 textured crops), mask threshold,
+ * photos.
+ */
 export interface MnistMOptions {
   seed?: number; split?: 'train' | 'test'; poolSize?: number;
   /** 'v1' (default, dataset 'mnist-m'): smooth procedural colour fields; 'v2' (dataset 'mnist-m2'): see MnistMV2Options. */
@@ -187,6 +191,10 @@ export function mnistMPhoto(set: ImageSet, photos: ImageSet,
     photoScale: opts.photoScale ?? MNIST_M_PHOTO_SCALE});
 }
 
+/**
+ * MNIST-M style digits (Ganin & Lempitsky 2015): |texture patch - binarised digit| per colour channel, 3 channels
+ * out; procedural textures (train and test from separate pools) or crops of `photos`.
+ */
 export function mnistM(set: ImageSet, opts: MnistMOptions = {}): ImageSet {
   if (set.channels !== 1) throw new Error(`webgpu-transfer: mnistM: needs a 1-channel digit set, got ${set.channels} channels`);
   const style = opts.style ?? 'v1';
@@ -268,6 +276,7 @@ export function binarised(set: ImageSet, threshold = 0): ImageSet {
   return {...set, images: set.images.map((v) => (v > threshold ? 1 : 0))};
 }
 
+/** Every pixel v becomes 1 - v. */
 export function inverted(set: ImageSet): ImageSet { return {...set, images: set.images.map((v) => 1 - v)}; }
 
 /** Samples each channel through an inverse affine map (bilinear, zero outside). m maps output to input coords around the centre. */
@@ -299,6 +308,7 @@ export function rotated(set: ImageSet, degrees: number): ImageSet {
   return warp(set, () => [cos, -sin, sin, cos, 0, 0]);
 }
 
+/** Options of affineJitter: seed, and the largest rotation (degrees), scale range, shear and shift (pixels). */
 export interface JitterOptions { seed?: number; maxRotate?: number; scale?: [number, number]; maxShear?: number; maxShift?: number }
 
 /** A random affine map per image: rotation, scale, shear and shift drawn from a seeded stream. */
@@ -318,6 +328,7 @@ export function noisy(set: ImageSet, sigma = 0.3, seed = 0): ImageSet {
   return {...set, images: set.images.map((v) => Math.min(1, Math.max(0, v + sigma * gaussian(r))))};
 }
 
+/** Options of shifted: seed and the range of shifts in pixels. */
 export interface ShiftOptions { seed?: number; /** Smallest and largest shift in pixels along the larger axis. */ min?: number; max?: number }
 
 /**

@@ -4,9 +4,24 @@ import type {ImageSet} from './image-set.js';
 import {shuffled} from './split.js';
 import {mulberry32} from '../rng.js';
 
+/**
+ * Options of DataLoader: batch size, shuffling (default on, seeded by `seed`), and random shifts of up to `shift`
+ * pixels.
+ */
 export interface LoaderOptions { batch: number; shuffle?: boolean; seed?: number; shift?: number }
+/** Where a loader stands (epoch and batch within it), for exact resume. */
 export interface LoaderState { epoch: number; cursor: number }
 
+/**
+ * Batches of an ImageSet for training: a seeded shuffle per epoch, optional seeded random shifts (as CapsNet
+ * training uses), full batches only, and fixed host buffers reused for every batch.
+ *
+ * @example
+ * ```ts
+ * const loader = new wt.DataLoader(train, {batch: 64, seed: 1});
+ * const [x, y] = loader.next();   // Float32Array [64 * C * H * W], Int32Array [64]
+ * ```
+ */
 export class DataLoader {
   readonly x: Float32Array;
   readonly y: Int32Array;
@@ -27,7 +42,9 @@ export class DataLoader {
     return this.opts.shuffle === false ? Int32Array.from({length: this.set.n}, (_, i) => i) : shuffled(this.set.n, (this.opts.seed ?? 0) * 1000003 + epoch);
   }
 
+  /** The position for a checkpoint (epoch and batch). */
   state(): LoaderState { return {epoch: this.epoch, cursor: this.cursor}; }
+  /** Continues from a position state() returned: the same order and the same batches follow. */
   setState(s: LoaderState): void { this.epoch = s.epoch; this.cursor = s.cursor; this.order = this.orderFor(s.epoch); }
 
   /** Fills x / y with the next batch (full batches only; a new epoch reshuffles). */

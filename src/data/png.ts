@@ -3,6 +3,10 @@ import {PNG} from 'pngjs';
 import {writeFileSync} from 'node:fs';
 import type {ImageSet} from './image-set.js';
 
+/**
+ * `count` images of a set (default 64 from `start`) laid out `cols` wide (default 8), each magnified `scale` times
+ * (default 2), as PNG bytes.
+ */
 export function gridPng(set: ImageSet, opts: {count?: number; cols?: number; start?: number; scale?: number} = {}): Buffer {
   const count = Math.min(opts.count ?? 64, set.n), cols = opts.cols ?? 8, scale = opts.scale ?? 2;
   const rows = Math.ceil(count / cols), {height: H, width: W, channels: C} = set;
@@ -26,6 +30,7 @@ export function gridPng(set: ImageSet, opts: {count?: number; cols?: number; sta
   return PNG.sync.write(png);
 }
 
+/** Writes gridPng's PNG to `path`. */
 export function writeGridPng(path: string, set: ImageSet, opts: Parameters<typeof gridPng>[1] = {}): void {
   writeFileSync(path, gridPng(set, opts));
 }

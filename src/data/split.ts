@@ -2,6 +2,7 @@
 import type {ImageSet} from './image-set.js';
 import {mulberry32} from '../rng.js';
 
+/** A seeded permutation of 0..n-1 (Fisher-Yates). */
 export function shuffled(n: number, seed: number): Int32Array {
   const idx = Int32Array.from({length: n}, (_, i) => i);
   const r = mulberry32(seed);
@@ -9,6 +10,7 @@ export function shuffled(n: number, seed: number): Int32Array {
   return idx;
 }
 
+/** The images at `indices`, in that order, as a new set. */
 export function subset(set: ImageSet, indices: ArrayLike<number>): ImageSet {
   const px = set.channels * set.height * set.width;
   const images = new Float32Array(indices.length * px);

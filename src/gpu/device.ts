@@ -4,8 +4,13 @@
 import {nodeDevice} from './node-device.js';
 export {readTuneCache, writeTuneCache} from './node-device.js';
 
+/**
+ * Which WebGPU adapter to use: 'auto' picks a hardware GPU, else llvmpipe, else SwiftShader; 'browser' is
+ * navigator.gpu.
+ */
 export type BackendChoice = 'auto' | 'vulkan' | 'swiftshader' | 'llvmpipe' | 'opengles' | 'browser';
 
+/** Options of init(): the adapter (backend) and Dawn toggles. */
 export interface DeviceOptions {
   /** Which adapter to use; default from env WGT_BACKEND, else 'auto': a hardware GPU, else the fastest CPU
    *  adapter (llvmpipe, then SwiftShader). */
@@ -15,6 +20,7 @@ export interface DeviceOptions {
   toggles?: string[];
 }
 
+/** The adapter the engine runs on, as adapter() reports it. */
 export interface AdapterReport {
   backend: BackendChoice;
   vendor: string;
@@ -29,6 +35,7 @@ export interface AdapterReport {
   reason: string;
 }
 
+/** An acquired WebGPU device with its adapter, the report, and its lost / error state. */
 export interface GpuContext {
   device: GPUDevice;
   adapter: GPUAdapter;
@@ -39,6 +46,7 @@ export interface GpuContext {
   error: string | null;
 }
 
+/** The Dawn toggles WGT_FAST=1 enables: faster, but without bounds checks and validation. */
 export const FAST_TOGGLES = ['disable_robustness', 'skip_validation', 'disable_workgroup_init'];
 
 export function describe(
@@ -109,6 +117,7 @@ export async function getDevice(opts: DeviceOptions = {}): Promise<GpuContext> {
   return isNode ? nodeDevice(opts) : browserDevice();
 }
 
+/** One line describing the adapter (backend, vendor, software or hardware, toggles, why chosen). */
 export function formatReport(r: AdapterReport): string {
   return `${r.backend} adapter: vendor=${r.vendor || '?'} architecture=${r.architecture || '?'} ` +
     `(${r.description || 'no description'})${r.isCpu ? ', software/CPU' : ', hardware'}${r.isFallback ? ', fallback' : ''}` +

@@ -6,6 +6,10 @@
 //    and waited for, in order (writes to buffers are queued in order with them), and the time of an empty
 //    submit + wait, measured at start, is subtracted. Kernels run exactly once, so state (optimizer moments)
 //    is not perturbed; per-dispatch times carry the noise of one submit + wait each (tens of microseconds).
+/**
+ * How kernels are timed: 'timestamp' (GPU timestamp queries inside one submit) or 'serial' (each dispatch submitted
+ * alone and waited for).
+ */
 export type ProfileMethod = 'timestamp' | 'serial';
 
 export interface ProfiledCommand {
@@ -17,6 +21,7 @@ export interface ProfiledCommand {
   flops: number;
 }
 
+/** One kernel in a profile: dispatches and milliseconds per step, share of kernel time, GFLOP/s. */
 export interface ProfileRow {
   kernel: string;
   /** Dispatches per step. */
@@ -29,6 +34,7 @@ export interface ProfileRow {
   gflops: number;
 }
 
+/** A per-kernel profile of a step (profile(), profileReport()): rows sorted by time, and the totals. */
 export interface ProfileResult {
   method: ProfileMethod;
   adapter: string;

@@ -18,6 +18,7 @@ export function setAnomalyMode(on: boolean): void {
   enabled = on;
   if (!on) state = null;
 }
+/** Whether anomaly mode is on (setAnomalyMode, or WGT_ANOMALY=1). */
 export function isAnomalyMode(): boolean { return enabled; }
 
 const SLOTS = 4096; // u32 flags per GPU buffer

@@ -44,6 +44,10 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;
 }
 
+/**
+ * Reverse-mode autograd from `root` (what `root.backward(grad)` runs): accumulates into the .grad of every tensor
+ * that requires a gradient; `grad` defaults to ones for a one-element root.
+ */
 export function backward(root: Tensor, grad?: Tensor): void {
   checkLive(root, null);
   checkArgs('backward', root, grad);

@@ -61,6 +61,10 @@ export function capsuleAgreement(uhat: Tensor, v: Tensor): Tensor {
   return record(capsuleKernels.agreementK(uhat, v, dims), 'capsuleAgreement', [uhat, v], {dims});
 }
 
+/**
+ * Settings of capsuleRouting: iterations, starting logits, and whether the couplings are constants for the
+ * gradient.
+ */
 export interface RoutingSettings {
   iterations: number;
   /** Starting logits [N, J] (broadcast over the batch), or null for zeros. */

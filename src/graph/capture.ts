@@ -6,6 +6,7 @@ import {checkShape, claimedFreeCount, dtypeOf, empty, fmt, hostArray, setCapture
   type DTypeName, type Shape, type Storage, type Tensor} from './tensor.js';
 import {setCurrentOp} from './validate.js';
 
+/** Shape and dtype (default float32) of one input of a compiled step. */
 export interface InputSpec { shape: Shape; dtype?: DTypeName }
 /** One input's values for compile() or run(): host numbers, or a tensor of the input's shape and dtype. */
 export type StepInput = ArrayLike<number> | Tensor;
@@ -49,11 +50,16 @@ function upload(t: Tensor, d: StepInput, i: number, where: string): void {
   rt().write(t.buffer, hostArray(d, t.dtype, `${where} input ${i}`));
 }
 
+/**
+ * A training step recorded by compile(): run(inputs) replays its dispatches on new inputs in one submit, with no
+ * new allocations, and returns the same output tensors, rewritten. dispose() frees its inputs and recording.
+ */
 export class CompiledStep<Out> {
   /** claimedFreeCount() when the external buffers were last found alive. */
   private checkedAt = claimedFreeCount();
   private released = false;
 
+  /** @internal Made by compile(). */
   constructor(private cap: Capture, readonly inputs: Tensor[], readonly output: Out, private externals: External[] = []) {
     for (const e of externals) e.storage.claims = (e.storage.claims ?? 0) + 1;
   }
@@ -110,6 +116,22 @@ export class CompiledStep<Out> {
  * The body must be synchronous, create no tensors from host data, and read nothing back. JS numbers the body
  * uses (a learning-rate factor, a loss weight) are constants of the recording: every replay uses the value
  * they had at capture. A value that must change per step belongs in a RuntimeValue (runtimeValue()).
+ *
+ * @example
+ * ```ts
+ * const model = wt.leNet5(), opt = new wt.Adam(model.parameters());
+ * const loader = new wt.DataLoader(train, {batch: 64});
+ * const specs = [{shape: [64, 1, 28, 28]}, {shape: [64], dtype: 'i32' as const}];
+ * const step = wt.compile(specs, loader.next(), (x, y) => wt.tidy(() => {
+ *   const loss = wt.crossEntropy(model.forward(x), y);
+ *   loss.backward();
+ *   opt.step();
+ *   opt.zeroGrad();
+ *   return loss;
+ * }));
+ * for (let i = 0; i < 100; i++) step.run(loader.next());   // replays: no new allocations, one submit each
+ * console.log(await step.output.item());                   // the loss of the last replay
+ * ```
  */
 export function compile<Out>(specs: InputSpec[], first: StepInput[], body: (...inputs: Tensor[]) => Out): CompiledStep<Out> {
   if (rt().isCapturing) throw new Error('webgpu-transfer: compile: called inside another compiled step\'s body; compiled steps cannot nest (compile each step separately)');

@@ -8,6 +8,7 @@
 import {defineKernel, type KernelDef} from './kernel-def.js';
 import {CONV2D} from './shaders.js';
 
+/** A generated conv kernel's tile: channel groups and pixels per thread, and what it holds in registers. */
 export interface ConvTile {
   /** Vec4 groups of channels per thread (4 * groups channels) and neighbouring pixels per thread (0: per shape). */
   groups: number; pixels: number;

@@ -16,6 +16,14 @@ export const deviceGeneration = (): number => generation;
 /**
  * Acquires the device and checks every WGSL file compiles. Safe to call more than once with the same (or no)
  * backend; asking for another backend while a device is up is an error: call shutdown() first.
+ *
+ * @example
+ * ```ts
+ * await wt.init();                          // WGT_BACKEND, else a hardware GPU, else the faster CPU adapter
+ * console.log(wt.debug.formatReport(wt.adapter()));
+ * // ... tensors, models, training ...
+ * wt.shutdown();                            // frees the device; in Node the process can exit
+ * ```
  */
 export function init(opts: DeviceOptions = {}): Promise<Runtime> {
   if (!initPromise) {
@@ -52,11 +60,13 @@ export function init(opts: DeviceOptions = {}): Promise<Runtime> {
   });
 }
 
+/** The runtime of the device init() acquired (pipelines, buffer pool, submits); throws before init(). */
 export function rt(): Runtime {
   if (!runtime) throw new Error('webgpu-transfer: no device yet: call `await init()` before creating tensors');
   return runtime;
 }
 
+/** What the engine runs on: backend, vendor, CPU or GPU, and why it was chosen (debug.formatReport prints it). */
 export function adapter(): AdapterReport { return rt().ctx.report; }
 
 /** Releases the device (tests and CLIs call this so Node can exit). */
@@ -88,7 +98,8 @@ export function untrack(t: Tensor): void { for (const s of scopes) s.delete(t); 
 export const isPromise = (v: unknown): boolean =>
   !!v && (typeof v === 'object' || typeof v === 'function') && typeof (v as {then?: unknown}).then === 'function';
 
-type Returned = Tensor | Tensor[] | Record<string, Tensor> | void | number | undefined;
+/** What a tidy() body may return: tensors (kept, in an array or record), nothing, or a number. */
+export type Returned = Tensor | Tensor[] | Record<string, Tensor> | void | number | undefined;
 function collect(v: unknown, into: Set<Tensor>): void {
   if (!v || typeof v !== 'object') return;
   if ((v as Tensor).__isTensor) { into.add(v as Tensor); return; }
@@ -127,6 +138,7 @@ export function keep<T extends Tensor>(t: T): T { untrack(t); return t; }
 
 // ---- grad mode ----
 let gradEnabled = true;
+/** False inside noGrad(): ops then record no graph. */
 export function isGradEnabled(): boolean { return gradEnabled; }
 /** Runs fn without recording gradients (evaluation, optimizer updates). */
 export function noGrad<T>(fn: () => T): T {

@@ -11,6 +11,10 @@
 import {defineKernel, type KernelDef} from './kernel-def.js';
 import {MATMUL} from './shaders.js';
 
+/**
+ * A generated matmul kernel's register tile: rows and vec4 columns per thread, vectorised k, spread rows, workgroup
+ * size.
+ */
 export interface MatmulTile {
   rows: number; cols4: number; kvec: boolean; spread: boolean; wgx: number; wgy: number;
   /**
@@ -21,6 +25,7 @@ export interface MatmulTile {
   lanes?: 'rows';
 }
 
+/** A tile's short name as tables and kernelPrefs.matmul print it, e.g. `r4c2k4_8x8`. */
 export const tileName = (t: MatmulTile): string =>
   `r${t.rows}c${t.cols4}${t.kvec ? 'k4' : ''}${t.spread ? 's' : ''}${t.lanes === 'rows' ? 'L' : ''}_${t.wgx}x${t.wgy}`;
 

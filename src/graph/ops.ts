@@ -10,6 +10,7 @@ import {mulberry32} from '../rng.js';
 import {record, recordNode} from './record.js';
 import type {OpName} from './gradients.js';
 
+/** A tensor, or a JS number that ops like add and mul take as a constant operand. */
 export type TensorLike = Tensor | number;
 
 // Non-tensor arguments (tensor arguments are checked by checkArgs, validate.ts).
@@ -30,9 +31,14 @@ const normAxis = (op: string, axis: number, rank: number): number => {
 };
 
 // ---------------- creation ----------------
+/**
+ * Options of the creation ops: dtype (default float32), whether the tensor requires a gradient, a name for
+ * messages.
+ */
 export interface TensorOptions { dtype?: DTypeName; requiresGrad?: boolean; name?: string }
 
-type Nested = number | readonly Nested[];
+/** Nested arrays of numbers, as tensor() reads them: `[[1, 2], [3, 4]]` is a [2, 2] tensor. */
+export type Nested = number | readonly Nested[];
 /** Shape and flat values of nested arrays ([[1, 2], [3, 4]] -> [2, 2]); ragged or non-numeric input throws. */
 function flattenNested(data: readonly Nested[]): {shape: number[]; flat: number[]} {
   const shape: number[] = [];
@@ -56,6 +62,13 @@ function flattenNested(data: readonly Nested[]): {shape: number[]; flat: number[
 /**
  * A tensor from host values: a flat array or typed array with `shape` (default 1-D), or nested arrays whose
  * shape is inferred (`tensor([[1, 2], [3, 4]])`, as torch.tensor).
+ *
+ * @example
+ * ```ts
+ * const x = wt.tensor([1, 2, 3, 4, 5, 6], [2, 3], {requiresGrad: true});   // f32[2, 3]
+ * const labels = wt.tensor([0, 2], [2], {dtype: 'i32'});
+ * const m = wt.tensor([[1, 0], [0, 1]]);                                   // shape inferred: [2, 2]
+ * ```
  */
 export function tensor(data: ArrayLike<number> | readonly Nested[], shape?: Shape, opts: TensorOptions = {}): Tensor {
   setCurrentOp('tensor');
@@ -94,13 +107,20 @@ function filled(op: string, shape: Shape, value: number, opts: TensorOptions): T
   setCurrentOp(null);
   return t;
 }
+/** A tensor of `shape` filled with `value` (an integer in int32 range for dtype i32). */
 export const full = (shape: Shape, value: number, opts: TensorOptions = {}) => filled('full', shape, value, opts);
+/** A tensor of `shape` filled with 0. */
 export const zeros = (shape: Shape, opts: TensorOptions = {}) => filled('zeros', shape, 0, opts);
+/** A tensor of `shape` filled with 1. */
 export const ones = (shape: Shape, opts: TensorOptions = {}) => filled('ones', shape, 1, opts);
 
 /** Deterministic host RNG (mulberry32) for initialisers and data order. */
 export const rng = mulberry32;
 
+/**
+ * Normal random values (Box-Muller on the host, seeded: the same seed gives the same tensor), with `mean` and `std`
+ * (default 0 and 1).
+ */
 export function randn(shape: Shape, opts: TensorOptions & {seed?: number; std?: number; mean?: number} = {}): Tensor {
   setCurrentOp('randn');
   checkShape('randn', shape);
@@ -131,16 +151,27 @@ function unary(op: UnaryOp & OpName, x: Tensor, alpha = 0, beta = 0): Tensor {
   return record(kernels.unaryK(op, x, alpha, beta), op, [x], {alpha, beta});
 }
 
+/** Elementwise -x. */
 export const neg = (x: Tensor) => unary('neg', x);
+/** Elementwise e^x. */
 export const exp = (x: Tensor) => unary('exp', x);
+/** Elementwise natural logarithm (log(0) = -Inf, log of a negative number = NaN). */
 export const log = (x: Tensor) => unary('log', x);
+/** Elementwise square root. */
 export const sqrt = (x: Tensor) => unary('sqrt', x);
+/** Elementwise max(x, 0) (NaN stays NaN). */
 export const relu = (x: Tensor) => unary('relu', x);
+/** Elementwise x for x > 0, else slope * x (slope default 0.01). */
 export const leakyRelu = (x: Tensor, slope = 0.01) => unary('leakyRelu', x, slope);
+/** Elementwise logistic function 1 / (1 + e^-x). */
 export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+/** Elementwise hyperbolic tangent. */
 export const tanh = (x: Tensor) => unary('tanh', x);
+/** Elementwise absolute value. */
 export const abs = (x: Tensor) => unary('abs', x);
+/** Elementwise x * x. */
 export const square = (x: Tensor) => unary('square', x);
+/** Elementwise x limited to [min, max] (either bound may be left open); the gradient is 0 outside. */
 export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
   if (typeof min !== 'number' || typeof max !== 'number' || Number.isNaN(min) || Number.isNaN(max)) throw err('clamp', `min and max must be numbers, got ${min}, ${max}`);
   if (min > max) throw new Error(`webgpu-transfer: clamp: min ${min} > max ${max}`);
@@ -163,9 +194,13 @@ function scalarB(op: CheckedOp, a: Tensor, b: TensorLike): b is number {
   return typeof b === 'number';
 }
 
+/** a + b elementwise, with NumPy broadcasting; b may be a number. */
 export function add(a: Tensor, b: TensorLike): Tensor { return scalarB('add', a, b) ? affine(a, 1, b) : binary('add', a, b); }
+/** a - b elementwise, with NumPy broadcasting; b may be a number. */
 export function sub(a: Tensor, b: TensorLike): Tensor { return scalarB('sub', a, b) ? affine(a, 1, -b) : binary('sub', a, b); }
+/** a * b elementwise, with NumPy broadcasting; b may be a number. */
 export function mul(a: Tensor, b: TensorLike): Tensor { return scalarB('mul', a, b) ? affine(a, b, 0) : binary('mul', a, b); }
+/** a / b elementwise, with NumPy broadcasting; b may be a nonzero number. */
 export function div(a: Tensor, b: TensorLike): Tensor {
   if (scalarB('div', a, b)) {
     if (b === 0) throw new Error('webgpu-transfer: div: division by the scalar 0');
@@ -173,11 +208,14 @@ export function div(a: Tensor, b: TensorLike): Tensor {
   }
   return binary('div', a, b);
 }
+/** a ** b elementwise, with NumPy broadcasting; b may be a number (2 runs as square). */
 export function pow(a: Tensor, b: TensorLike): Tensor {
   if (scalarB('pow', a, b)) return b === 2 ? square(a) : unary('powScalar', a, b);
   return binary('pow', a, b);
 }
+/** The larger of a and b elementwise (broadcasting; NaN wins, as in PyTorch); ties share the gradient. */
 export const maximum = (a: Tensor, b: Tensor) => binary('maximum', a, b);
+/** The smaller of a and b elementwise (broadcasting; NaN wins, as in PyTorch); ties share the gradient. */
 export const minimum = (a: Tensor, b: Tensor) => binary('minimum', a, b);
 
 function compare(op: 'gt' | 'lt' | 'ge' | 'eq', a: Tensor, b: Tensor): Tensor {
@@ -186,10 +224,13 @@ function compare(op: 'gt' | 'lt' | 'ge' | 'eq', a: Tensor, b: Tensor): Tensor {
   setCurrentOp(null);
   return out;
 }
-/** Comparisons give 0/1 float masks (0 where either side is NaN) and carry no gradient. */
+/** a > b (broadcasting): a float32 mask of 0 and 1, 0 where either side is NaN; it carries no gradient. */
 export const gt = (a: Tensor, b: Tensor) => compare('gt', a, b);
+/** a < b (broadcasting): a float32 mask of 0 and 1, 0 where either side is NaN; it carries no gradient. */
 export const lt = (a: Tensor, b: Tensor) => compare('lt', a, b);
+/** a >= b (broadcasting): a float32 mask of 0 and 1, 0 where either side is NaN; it carries no gradient. */
 export const ge = (a: Tensor, b: Tensor) => compare('ge', a, b);
+/** a == b (broadcasting): a float32 mask of 0 and 1, 0 where either side is NaN; it carries no gradient. */
 export const eq = (a: Tensor, b: Tensor) => compare('eq', a, b);
 
 /** a where cond != 0, else b (broadcasting). */
@@ -199,6 +240,7 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
 }
 
 // ---------------- shape ----------------
+/** The same values in a new shape of the same size (a view: no copy); one dimension may be -1 (inferred). */
 export function reshape(x: Tensor, shape: number[]): Tensor {
   checkArgs('reshape', x);
   intList('reshape', 'shape', shape);
@@ -216,6 +258,7 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
   return record(out, 'reshape', [x], {shape: x.shape});
 }
 
+/** Merges the dimensions from `startDim` (default 1) on into one: [N, C, H, W] -> [N, C*H*W]. */
 export function flatten(x: Tensor, startDim = 1): Tensor {
   checkArgs('flatten', x);
   const d = intArg('flatten', 'startDim', startDim < 0 ? startDim + x.rank : startDim, 0);
@@ -223,6 +266,7 @@ export function flatten(x: Tensor, startDim = 1): Tensor {
   return reshape(x, [...x.shape.slice(0, d), -1]);
 }
 
+/** Reorders the dimensions: output dimension i is input dimension dims[i]. */
 export function permute(x: Tensor, dims: number[]): Tensor {
   checkArgs('permute', x);
   intList('permute', 'dims', dims);
@@ -230,6 +274,7 @@ export function permute(x: Tensor, dims: number[]): Tensor {
   return record(kernels.permuteK(x, dims), 'permute', [x], {dims});
 }
 
+/** Swaps two dimensions (default the last two). */
 export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
   checkArgs('transpose', x);
   const a = normAxis('transpose', d0, x.rank), b = normAxis('transpose', d1, x.rank);
@@ -274,6 +319,7 @@ export function padInto(g: Tensor, shape: number[], starts: number[]): Tensor {
   return out;
 }
 
+/** Joins tensors along `axis` (default 0); their other dimensions and dtypes must agree. */
 export function concat(xs: Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs)) throw err('concat', `expects an array of tensors, got ${typeof xs}`);
   if (!xs.length) throw new Error('webgpu-transfer: concat: no tensors');
@@ -370,12 +416,26 @@ function reduceOp(kind: 'sum' | 'mean' | 'max' | 'min', x: Tensor, axes?: number
   return record(out, kind, [x], {axes: ax, keepDim, count});
 }
 /**
- * Reductions over `axes` (negative ones count from the end). No axes, or an empty list, reduce every axis, as
- * torch 1.13 does for dim=[] and dim=(): the result has shape [] (with keepDim, a 1 for every axis).
+ * Sum over `axes` (negative ones count from the end; a number or a list). No axes, or an empty list, reduce every
+ * axis, as torch 1.13 does for dim=[]: the result has shape [] (with keepDim, a 1 for every reduced axis).
  */
 export const sum = (x: Tensor, axes?: number | number[], keepDim = false) => reduceOp('sum', x, axes, keepDim);
+/**
+ * Mean over `axes` (negative ones count from the end; a number or a list). No axes, or an empty list, reduce every
+ * axis, as torch 1.13 does for dim=[]: the result has shape [] (with keepDim, a 1 for every reduced axis).
+ */
 export const mean = (x: Tensor, axes?: number | number[], keepDim = false) => reduceOp('mean', x, axes, keepDim);
+/**
+ * Maximum over `axes` (negative ones count from the end; a number or a list). No axes, or an empty list, reduce
+ * every axis, as torch 1.13 does for dim=[]: the result has shape [] (with keepDim, a 1 for every reduced axis).
+ * Tied maxima share the gradient.
+ */
 export const max = (x: Tensor, axes?: number | number[], keepDim = false) => reduceOp('max', x, axes, keepDim);
+/**
+ * Minimum over `axes` (negative ones count from the end; a number or a list). No axes, or an empty list, reduce
+ * every axis, as torch 1.13 does for dim=[]: the result has shape [] (with keepDim, a 1 for every reduced axis).
+ * Tied minima share the gradient.
+ */
 export const min = (x: Tensor, axes?: number | number[], keepDim = false) => reduceOp('min', x, axes, keepDim);
 
 /** Index of the first maximum along one axis (int32, no gradient). */
@@ -401,11 +461,13 @@ function rows3(x: Tensor, axis: number): [number, number, number] {
   const a = normAxis('softmax', axis, x.rank);
   return [sizeOf(x.shape.slice(0, a)), x.shape[a], sizeOf(x.shape.slice(a + 1))];
 }
+/** Softmax along `axis` (default the last): exp(x) / sum(exp(x)), computed stably. */
 export function softmax(x: Tensor, axis = -1): Tensor {
   checkArgs('softmax', x);
   const [o, r, i] = rows3(x, axis);
   return record(kernels.softmaxK(x, o, r, i, false), 'softmax', [x], {rows: [o, r, i]});
 }
+/** Log of the softmax along `axis` (default the last), computed stably: x - logsumexp(x). */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   checkArgs('logSoftmax', x);
   const [o, r, i] = rows3(x, axis);
@@ -517,8 +579,13 @@ function unsupported(op: string, opts: object, known: string[]): void {
   }
 }
 
+/** Stride and zero padding of conv2d: one number for both spatial dimensions, or [h, w] (defaults 1 and 0). */
 export interface Conv2dOptions { stride?: number | [number, number]; padding?: number | [number, number] }
 
+/**
+ * 2-D convolution (cross-correlation, as PyTorch): input NCHW [N, C, H, W], weight [K, C, KH, KW], optional bias
+ * [K]; output [N, K, OH, OW].
+ */
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   checkArgs('conv2d', x, w, bias);
   unsupported('conv2d', opts, ['stride', 'padding', 'bias']);
@@ -541,6 +608,10 @@ function owning(out: Tensor, saved: Tensor | null): Tensor {
   return out;
 }
 
+/**
+ * Stride and zero padding of the pooling ops: a number or [h, w] (stride defaults to the kernel size, padding to
+ * 0).
+ */
 export interface PoolOptions { stride?: number | [number, number]; padding?: number | [number, number] }
 
 /** Kernel, stride and padding of a pooling op, checked. */
@@ -550,6 +621,7 @@ function poolArgs(op: string, kernel: unknown, opts: PoolOptions): [[number, num
   return [k, pair(op, 'stride', opts.stride ?? k, 1), pair(op, 'padding', opts.padding ?? 0, 0)];
 }
 
+/** Max pooling over NCHW input with a `kernel` (a number or [h, w]) window; the gradient goes to each window's max. */
 export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
   checkArgs('maxPool2d', x);
   const geom = kernels.poolGeom('maxPool2d', x.shape, ...poolArgs('maxPool2d', kernel, opts));
@@ -568,6 +640,10 @@ export function reluMaxPool2d(x: Tensor, kernel: number | [number, number], opts
   return owning(record(y, 'reluMaxPool2d', [x], {geom, arg}), arg);
 }
 
+/**
+ * Average pooling over NCHW input with a `kernel` (a number or [h, w]) window; padding counts as zeros in the
+ * average.
+ */
 export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
   checkArgs('avgPool2d', x);
   const geom = kernels.poolGeom('avgPool2d', x.shape, ...poolArgs('avgPool2d', kernel, opts));

@@ -7,6 +7,7 @@ import {rt} from './engine.js';
 
 export {formatProfile, type ProfileResult, type ProfileRow, type ProfileMethod} from '../gpu/profiler.js';
 
+/** Options of profile(): steps timed, warm-up runs, and the timing method. */
 export interface ProfileOptions {
   /** Steps profiled (the table is per step); default 5. */
   steps?: number;

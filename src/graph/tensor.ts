@@ -3,9 +3,11 @@
 import {deviceGeneration, rt, tensorFreed, tensorMade, track, untrack} from './engine.js';
 import {currentOp} from './validate.js';
 
+/** A tensor's element type: 32-bit float or 32-bit signed integer (labels and indices). */
 export type DType = 'f32' | 'i32';
 /** What callers may write: the short names, or TF.js / NumPy spellings normalised by dtypeOf(). */
 export type DTypeName = DType | 'float32' | 'int32';
+/** Dimensions of a tensor, outermost first: [] is a scalar, [N, C, H, W] an image batch. */
 export type Shape = readonly number[];
 
 const DTYPES: Record<string, DType> = {f32: 'f32', float32: 'f32', i32: 'i32', int32: 'i32'};
@@ -26,6 +28,7 @@ export function checkShape(op: string, shape: unknown, what = 'shape'): number[]
   return shape as number[];
 }
 
+/** The GPU buffer behind a tensor, shared by its views and freed when the last reference goes. */
 export interface Storage {
   buffer: GPUBuffer;
   refs: number;
@@ -71,6 +74,19 @@ let nextId = 0;
 /** The id the next tensor will get: tensors with ids at or above a mark were created after it. */
 export const idMark = (): number => nextId;
 
+/**
+ * An n-dimensional array in a GPU buffer, with a dtype (f32 or i32), a shape and, when it requires a gradient, its
+ * place in the autograd graph. Make tensors with tensor(), zeros(), randn() and the ops; read them back with data()
+ * or item(); free them with dispose() or tidy().
+ *
+ * @example
+ * ```ts
+ * const x = wt.tensor([[1, 2], [3, 4]], undefined, {requiresGrad: true});   // f32[2, 2]
+ * const loss = wt.sum(wt.mul(x, x));
+ * loss.backward();
+ * console.log(await loss.item(), await x.grad!.data());                     // 30, [2, 4, 6, 8]
+ * ```
+ */
 export class Tensor {
   readonly __isTensor = true;
   readonly id = nextId++;
@@ -109,6 +125,7 @@ export class Tensor {
     return this.storage.buffer;
   }
 
+  /** The tensor's name (if any), dtype and shape, as messages print it: `weight f32[6, 1, 5, 5]`. */
   describe(): string { return `${this.name ? this.name + ' ' : ''}${this.dtype}${fmt(this.shape)}`; }
 
   /** Reads the values back (submits pending GPU work). */

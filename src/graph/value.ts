@@ -5,6 +5,10 @@
 import {keep, rt} from './engine.js';
 import {fromData, type Tensor} from './tensor.js';
 
+/**
+ * A number that a compiled step reads from a one-element GPU tensor, so setting it between replays changes what the
+ * next replay computes (a JS number would be a constant of the recording).
+ */
 export class RuntimeValue {
   /** The one-element f32 tensor ops read (broadcasts against any shape). */
   readonly tensor: Tensor;
@@ -31,6 +35,7 @@ export class RuntimeValue {
     rt().write(this.tensor.buffer, new Float32Array([v]));
   }
 
+  /** Frees the tensor (a compiled step that reads it must be disposed first, or not run again). */
   dispose(): void { this.tensor.dispose(); }
 }
 

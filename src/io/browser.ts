@@ -1,6 +1,7 @@
 // Browser checkpoint I/O: save as a download, load from a file input. Depends on none of ours.
 import {decodeSafetensors, encodeSafetensors, type StFile} from './safetensors.js';
 
+/** In a page: encodes tensors (and header metadata) as safetensors and offers the file as a download. */
 export function downloadSafetensors(filename: string, tensors: Parameters<typeof encodeSafetensors>[0], metadata: Record<string, string> = {}): void {
   const blob = new Blob([encodeSafetensors(tensors, metadata) as BlobPart], {type: 'application/octet-stream'});
   const a = document.createElement('a');

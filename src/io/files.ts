@@ -96,10 +96,15 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   } catch { /* folders cannot be synced on every file system */ }
 }
 
+/**
+ * Writes tensors (and header metadata) as a safetensors file, atomically: a crash leaves the old file or the new
+ * one.
+ */
 export function saveSafetensors(path: string, tensors: Parameters<typeof encodeSafetensors>[0], metadata: Record<string, string> = {}): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
+/** Reads and validates a safetensors file. */
 export function loadSafetensors(path: string): StFile {
   let bytes: Uint8Array;
   try { bytes = readFileSync(path); } catch (e) { throw new Error(`webgpu-transfer: cannot read checkpoint ${path}: ${(e as Error).message}`); }

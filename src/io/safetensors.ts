@@ -2,9 +2,11 @@
 // a JSON header {name: {dtype, shape, data_offsets}, __metadata__?: {string: string}}, then raw
 // little-endian data. Decoding validates everything and names the problem. Depends on none of ours.
 
+/** The element types a safetensors file may declare. */
 export type StDType = 'F32' | 'I32' | 'I64' | 'F64' | 'F16' | 'U8' | 'I8' | 'BOOL' | 'BF16' | 'I16' | 'U16' | 'U32' | 'U64';
 export const DTYPE_BYTES: Record<StDType, number> = {F64: 8, I64: 8, U64: 8, F32: 4, I32: 4, U32: 4, F16: 2, BF16: 2, I16: 2, U16: 2, U8: 1, I8: 1, BOOL: 1};
 
+/** One tensor of a safetensors file: dtype, shape and the values on the host. */
 export interface StTensor {
   dtype: StDType;
   shape: number[];
@@ -12,6 +14,7 @@ export interface StTensor {
   data: Float32Array | Int32Array | Float64Array | Uint8Array;
 }
 
+/** A decoded safetensors file: tensors by name and the header metadata. */
 export interface StFile { tensors: Map<string, StTensor>; metadata: Record<string, string> }
 
 const MAX_HEADER = 100 * 1024 * 1024;

@@ -4,6 +4,7 @@
 import type {Tensor} from '../graph/tensor.js';
 import type {Module} from './module.js';
 
+/** A tensor holding NaN or Inf: its name and shape, the counts of each, and where the first one is. */
 export interface NonFiniteReport {
   /** State-dict name ('features.0.weight'). */
   name: string;

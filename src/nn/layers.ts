@@ -23,6 +23,9 @@ function uniformInit(shape: number[], bound: number): Tensor {
   return ops.tensor(data, shape);
 }
 
+/**
+ * Fully connected layer y = x W^T + b, with weight [out, in] and bias [out] (PyTorch layout and initialisation).
+ */
 export class Linear extends Module {
   weight: Tensor;
   bias: Tensor | null;
@@ -37,6 +40,10 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor { return ops.linear(x, this.weight, this.bias); }
 }
 
+/**
+ * 2-D convolution layer over NCHW input: weight [out, in, kh, kw], bias [out]; options stride, padding and bias
+ * (default true).
+ */
 export class Conv2d extends Module {
   weight: Tensor;
   bias: Tensor | null;
@@ -54,9 +61,13 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor { return ops.conv2d(x, this.weight, this.bias, this.opts); }
 }
 
+/** The relu activation as a layer. */
 export class ReLU extends Module { forward(x: Tensor): Tensor { return ops.relu(x); } }
+/** The tanh activation as a layer. */
 export class Tanh extends Module { forward(x: Tensor): Tensor { return ops.tanh(x); } }
+/** The sigmoid activation as a layer. */
 export class Sigmoid extends Module { forward(x: Tensor): Tensor { return ops.sigmoid(x); } }
+/** The leaky relu activation as a layer (negative slope default 0.01). */
 export class LeakyReLU extends Module {
   constructor(readonly slope = 0.01) {
     super();
@@ -64,15 +75,19 @@ export class LeakyReLU extends Module {
   }
   forward(x: Tensor): Tensor { return ops.leakyRelu(x, this.slope); }
 }
+/** Flattens every dimension after the batch one: [N, ...] -> [N, rest]. */
 export class Flatten extends Module { forward(x: Tensor): Tensor { return ops.flatten(x, 1); } }
+/** Max pooling as a layer (kernel, and stride and padding options). */
 export class MaxPool2d extends Module {
   constructor(readonly kernel: number | [number, number], readonly opts: ops.PoolOptions = {}) { super(); }
   forward(x: Tensor): Tensor { return ops.maxPool2d(x, this.kernel, this.opts); }
 }
+/** Average pooling as a layer (kernel, and stride and padding options). */
 export class AvgPool2d extends Module {
   constructor(readonly kernel: number | [number, number], readonly opts: ops.PoolOptions = {}) { super(); }
   forward(x: Tensor): Tensor { return ops.avgPool2d(x, this.kernel, this.opts); }
 }
+/** Inverted dropout with probability p (default 0.5) in training mode; identity in eval mode. */
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
@@ -81,6 +96,16 @@ export class Dropout extends Module {
   forward(x: Tensor): Tensor { return ops.dropout(x, this.p, this.training); }
 }
 
+/**
+ * Layers run in order; sub-modules are named by position ('0', '1', ...), as torch.nn.Sequential. Neighbouring
+ * stock ReLU and MaxPool2d, and Linear then ReLU, run as one fused op each (see `fuse`).
+ *
+ * @example
+ * ```ts
+ * const mlp = new wt.Sequential(new wt.Flatten(), new wt.Linear(784, 64), new wt.ReLU(), new wt.Linear(64, 10));
+ * const logits = mlp.forward(wt.zeros([32, 1, 28, 28]));   // f32[32, 10]
+ * ```
+ */
 export class Sequential extends Module {
   readonly layers: Module[];
   constructor(...layers: Module[]) {
@@ -199,9 +224,13 @@ export class BatchNorm extends Module {
   /** Reads num_batches_tracked back into the host counter (done after loading). */
   async loadCounters(): Promise<void> { this.batches = (await this.numBatchesTracked.data())[0]; }
 }
+/**
+ * Batch normalisation of [N, C] or [N, C, L] input over channel axis 1 (eps 1e-5, momentum 0.1, affine by default).
+ */
 export class BatchNorm1d extends BatchNorm {
   constructor(numFeatures: number, opts: {eps?: number; momentum?: number; affine?: boolean} = {}) { super(numFeatures, [2, 3], opts); }
 }
+/** Batch normalisation of [N, C, H, W] input over channel axis 1 (eps 1e-5, momentum 0.1, affine by default). */
 export class BatchNorm2d extends BatchNorm {
   constructor(numFeatures: number, opts: {eps?: number; momentum?: number; affine?: boolean} = {}) { super(numFeatures, [4], opts); }
 }

@@ -7,12 +7,30 @@ import {fmt, hostArray, type Tensor} from '../graph/tensor.js';
 /** Host-side values of one state entry (what a checkpoint file holds). */
 export interface HostTensor { shape: number[]; dtype: 'f32' | 'i32'; data: Float32Array | Int32Array }
 
+/**
+ * Base of every layer and model, as torch.nn.Module: a tree of named parameters, buffers and sub-modules with
+ * PyTorch's dotted names (`features.0.weight`), train/eval mode, freezing, state dicts and weight copying. A
+ * subclass registers its tensors with this.param() / this.buffer() and its sub-modules with this.child(), and
+ * implements forward().
+ *
+ * @example
+ * ```ts
+ * class TwoLayer extends wt.Module {
+ *   fc1 = this.child('fc1', new wt.Linear(784, 128));
+ *   fc2 = this.child('fc2', new wt.Linear(128, 10));
+ *   forward(x: wt.Tensor): wt.Tensor { return this.fc2.forward(wt.relu(this.fc1.forward(x))); }
+ * }
+ * const model = new TwoLayer();
+ * console.log([...model.namedParameters()].map(([name]) => name));   // fc1.weight, fc1.bias, fc2.weight, fc2.bias
+ * ```
+ */
 export abstract class Module {
   training = true;
   protected params = new Map<string, Tensor>();
   protected buffers = new Map<string, Tensor>();
   protected children = new Map<string, Module>();
 
+  /** The module applied to a batch x. */
   abstract forward(x: Tensor): Tensor;
 
   /** Registers a parameter (kept out of tidy scopes; it lives as long as the module). */
@@ -35,19 +53,24 @@ export abstract class Module {
     return m;
   }
 
+  /** Every parameter below this module with its dotted name, in registration order. */
   *namedParameters(prefix = ''): Generator<[string, Tensor]> {
     for (const [n, p] of this.params) yield [prefix + n, p];
     for (const [n, c] of this.children) yield* c.namedParameters(`${prefix}${n}.`);
   }
 
+  /** Every buffer (non-trainable state such as running statistics) below this module with its dotted name. */
   *namedBuffers(prefix = ''): Generator<[string, Tensor]> {
     for (const [n, b] of this.buffers) yield [prefix + n, b];
     for (const [n, c] of this.children) yield* c.namedBuffers(`${prefix}${n}.`);
   }
 
+  /** Every parameter below this module (what an optimizer takes). */
   parameters(): Tensor[] { return [...this.namedParameters()].map(([, p]) => p); }
+  /** The parameters that require a gradient (not frozen). */
   trainableParameters(): Tensor[] { return this.parameters().filter((p) => p.requiresGrad); }
 
+  /** This module (name '') and every sub-module below it with its dotted name. */
   *namedModules(prefix = ''): Generator<[string, Module]> {
     yield [prefix.replace(/\.$/, ''), this];
     for (const [n, c] of this.children) yield* c.namedModules(`${prefix}${n}.`);
@@ -64,11 +87,14 @@ export abstract class Module {
     return m;
   }
 
+  /** Sets training mode (dropout active, batch norm on batch statistics) on this module and all below it. */
   train(on = true): this { for (const [, m] of this.namedModules()) m.training = on; return this; }
+  /** Sets evaluation mode on this module and all below it: train(false). */
   eval(): this { return this.train(false); }
 
   /** Stops gradients for every parameter below this module (frozen parameters cost no gradient kernels). */
   freeze(): this { for (const p of this.parameters()) p.requiresGrad = false; return this; }
+  /** Lets gradients reach every parameter below this module again. */
   unfreeze(): this { for (const p of this.parameters()) p.requiresGrad = true; return this; }
 
   /** Parameters and buffers by dotted name, in registration order (as PyTorch's state_dict()). */
@@ -116,5 +142,6 @@ export abstract class Module {
     return this;
   }
 
+  /** Frees every parameter and buffer below this module. */
   dispose(): void { for (const t of this.stateDict().values()) t.dispose(); }
 }

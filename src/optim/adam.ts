@@ -5,8 +5,23 @@ import {Optimizer, type GroupOptions, type MultiLayout} from './optimizer.js';
 import {checkNumber} from './validate.js';
 import {grid1d} from '../gpu/runtime.js';
 
+/** Options of Adam and AdamW (defaults): lr (1e-3), weightDecay (0), beta1 (0.9), beta2 (0.999), eps (1e-8). */
 export interface AdamOptions extends GroupOptions { beta1?: number; beta2?: number; eps?: number }
 
+/**
+ * Adam (Kingma & Ba 2015) with L2 weight decay added to the gradient, as torch.optim.Adam; each group's update is
+ * one fused kernel.
+ *
+ * @example
+ * ```ts
+ * const model = wt.leNet5();
+ * const opt = new wt.Adam(model.parameters(), {lr: 1e-3});
+ * // Parameter groups, each with its own options: the head at 1e-3, the rest at 1e-4.
+ * const head = model.get('11').parameters();
+ * const body = model.parameters().filter((p) => !head.includes(p));
+ * const tuned = new wt.Adam([{params: body, lr: 1e-4}, {params: head}], {lr: 1e-3});
+ * ```
+ */
 export class Adam extends Optimizer<AdamOptions> {
   protected decoupled = false;
   constructor(params: ConstructorParameters<typeof Optimizer<AdamOptions>>[0], opts: AdamOptions = {}) {
@@ -50,6 +65,7 @@ export class Adam extends Optimizer<AdamOptions> {
   }
 }
 
+/** Adam with decoupled weight decay (Loshchilov & Hutter 2019), as torch.optim.AdamW. */
 export class AdamW extends Adam {
   constructor(params: ConstructorParameters<typeof Optimizer<AdamOptions>>[0], opts: AdamOptions = {}) {
     super(params, {weightDecay: 0.01, ...opts});

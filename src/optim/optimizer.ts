@@ -35,7 +35,9 @@ export interface MultiLayout {
   meta: Tensor;
 }
 
+/** Options every optimizer has per parameter group: learning rate and weight decay. */
 export interface GroupOptions { lr?: number; weightDecay?: number }
+/** One parameter group: its tensors and its options (the optimizer's defaults overridden by the group's own). */
 export interface ParamGroup<O> { params: Tensor[]; options: Required<O> }
 
 /**
@@ -45,6 +47,11 @@ export interface ParamGroup<O> { params: Tensor[]; options: Required<O> }
  */
 export interface StepHooks { before?: () => void; after?: () => void }
 
+/**
+ * Base of the optimizers: parameter groups with their own options, one update kernel per group and step
+ * (multi-tensor), frozen and gradient-less parameters skipped, and state for checkpoints. Hyper-parameters reach
+ * the kernels as per-step uniforms, so a compiled step replays a schedule's learning rate too.
+ */
 export abstract class Optimizer<O extends GroupOptions> {
   readonly groups: ParamGroup<O>[];
   /** Steps taken (replays of a captured step count too). */
@@ -308,6 +315,7 @@ export abstract class Optimizer<O extends GroupOptions> {
     for (const g of this.groups) for (const p of g.params) { p.grad?.dispose(); p.grad = null; }
   }
 
+  /** Frees the optimizer's state (momentum, Adam's moments) and work buffers. */
   dispose(): void {
     for (const s of this.state.values()) for (const t of Object.values(s)) t.dispose();
     this.state.clear();

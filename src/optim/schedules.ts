@@ -9,6 +9,10 @@ export interface ScheduleOptions {
   groups?: number[];
 }
 
+/**
+ * Base of the learning-rate schedules: each scales every group's base lr (read at construction) by factor(step), so
+ * groups keep their ratios. Call step() once per optimizer step.
+ */
 export abstract class LRSchedule {
   readonly baseLrs: number[];
   /** Number of step() calls so far. */
@@ -25,6 +29,7 @@ export abstract class LRSchedule {
         `${all.length})`);
     }
   }
+  /** The multiplier of the base learning rates after `step` steps. */
   abstract factor(step: number): number;
   /** The lr of a group whose base lr is `base` at step `step`: base times the factor. */
   lrAt(base: number, step: number): number { return base * this.factor(step); }
@@ -33,6 +38,7 @@ export abstract class LRSchedule {
     this.steps++;
     this.apply();
   }
+  /** Writes each group's lr for the current step count (step() calls it). */
   apply(): void {
     for (const i of this.groups) this.optimizer.groups[i].options.lr = this.lrAt(this.baseLrs[i], this.steps);
   }

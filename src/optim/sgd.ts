@@ -6,8 +6,13 @@ import {OPTIMIZER} from '../graph/shaders.js';
 import {Optimizer, type GroupOptions, type MultiLayout} from './optimizer.js';
 import {checkNumber} from './validate.js';
 
+/** Options of SGD (defaults): lr (0.01), weightDecay (0, L2), momentum (0), dampening (0), nesterov (false). */
 export interface SGDOptions extends GroupOptions { momentum?: number; dampening?: number; nesterov?: boolean }
 
+/**
+ * Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay, as torch.optim.SGD;
+ * each group's update is one fused kernel.
+ */
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: ConstructorParameters<typeof Optimizer<SGDOptions>>[0], opts: SGDOptions = {}) {
     super(params, {lr: opts.lr ?? 0.01, weightDecay: opts.weightDecay ?? 0, momentum: opts.momentum ?? 0, dampening: opts.dampening ?? 0, nesterov: opts.nesterov ?? false});

@@ -19,6 +19,10 @@ import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
 import type {Tensor} from '../graph/tensor.js';
 
 const base = (path: string) => path.replace(/\.safetensors$/, '');
+/**
+ * The optimizer-state file that goes with a checkpoint's model file: `run/model.safetensors` ->
+ * `run/model.train.safetensors`.
+ */
 export const trainStatePath = (path: string) => `${base(path)}.train.safetensors`;
 export const pendingTrainStatePath = (path: string) => `${base(path)}.train.pending.safetensors`;
 
@@ -28,6 +32,9 @@ export const checkpointHooks: {afterWrite?: (file: 'pending' | 'model') => void}
 /** Metadata keys the checkpoint writes itself; everything else in the model header is the run's settings. */
 const OWN_KEYS = new Set(['format', 'checkpoint_id', 'step']);
 
+/**
+ * What a checkpoint's model-file header says: its id, the step it was saved at, and the run's recorded settings.
+ */
 export interface CheckpointInfo {
   path: string;
   id?: string;
@@ -96,10 +103,26 @@ async function modelEntries(model: Module): ReturnType<typeof hostEntries> {
   return hostEntries(model.stateDict());
 }
 
+/**
+ * Writes the model's state dict (parameters and buffers with PyTorch's dotted names) to a safetensors file;
+ * `metadata` goes into its header. PyTorch reads it with safetensors.torch.load_file and load_state_dict.
+ *
+ * @example
+ * ```ts
+ * const model = wt.leNet5();
+ * await wt.saveModel('lenet5.safetensors', model, {dataset: 'mnist'});
+ * const copy = wt.leNet5();
+ * const meta = await wt.loadModel('lenet5.safetensors', copy);   // {format: 'pt', dataset: 'mnist'}
+ * ```
+ */
 export async function saveModel(path: string, model: Module, metadata: Record<string, string> = {}): Promise<void> {
   saveSafetensors(path, await modelEntries(model), {format: 'pt', ...metadata});
 }
 
+/**
+ * Loads a safetensors state dict (saveModel's, or PyTorch's) into `model` and returns the file's header metadata.
+ * strict (default): the keys must match exactly; shapes and dtypes must always agree. Warns about NaN/Inf weights.
+ */
 export async function loadModel(path: string, model: Module, strict = true): Promise<Record<string, string>> {
   const file = loadSafetensors(path);
   warnNonFinite(path, file.tensors);
@@ -113,6 +136,7 @@ export async function loadModel(path: string, model: Module, strict = true): Pro
   return file.metadata;
 }
 
+/** Where a checkpointed run stood: its step, plus what the loop and strategy saved to resume exactly. */
 export interface TrainPosition { step: number; [k: string]: unknown }
 
 /** Each parameter's state-dict name: the optimizer keys its state by these. */
@@ -133,7 +157,11 @@ function recoverSave(path: string): void {
   else unlinkSync(pending);
 }
 
-/** `metadata` goes into the model file's header (what the run was trained on, for eval and resume to check). */
+/**
+ * Saves a resumable checkpoint: the model file at `path` (as saveModel, plus the step) and the optimizer state and
+ * position beside it, written so that a crash at any point leaves a complete earlier or later pair. `metadata` goes
+ * into the model file's header (what the run was trained on, for eval and resume to check).
+ */
 export async function saveCheckpoint(path: string, model: Module, opt: Optimizer<GroupOptions>, position: TrainPosition, metadata: Record<string, string> = {}): Promise<void> {
   const id = `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`;
   const names = parameterNames(model);
@@ -177,6 +205,10 @@ function matchingTrainState(path: string, id: string | undefined): string {
   throw new Error(`webgpu-transfer: checkpoint ${path} cannot be resumed: ${problems.join('; ')}`);
 }
 
+/**
+ * Restores a checkpoint saved by saveCheckpoint into `model` and `opt` (which must have the same structure) and
+ * returns the saved position.
+ */
 export async function loadCheckpoint(path: string, model: Module, opt: Optimizer<GroupOptions>): Promise<TrainPosition> {
   const tpath = matchingTrainState(path, readSafetensorsMetadata(path).checkpoint_id);
   const meta = await loadModel(path, model);

@@ -6,6 +6,7 @@ import type {Module} from '../nn/module.js';
 import type {Tensor} from '../graph/tensor.js';
 import type {ImageSet} from '../data/image-set.js';
 
+/** What evaluate() returns: mean loss, accuracy (0..1), the number of examples, and accuracy per class. */
 export interface EvalResult { loss: number; accuracy: number; n: number; perClass: number[] }
 
 /** Per-example loss [B] of a model's outputs [B, classes] against int32 labels [B]. */

@@ -8,6 +8,7 @@ import * as ops from '../graph/ops.js';
 import {fromData, type Tensor} from '../graph/tensor.js';
 import type {CheckpointStore, Metrics, Position, Sink, StepOutputs, Strategy} from './strategy.js';
 
+/** Options of TrainingLoop: total steps, sinks, how often to log, evaluate and checkpoint, resume, early stop. */
 export interface LoopOptions {
   /** Total steps (a resumed run continues up to this count). */
   steps: number;
@@ -30,6 +31,10 @@ export interface LoopOptions {
   shouldStop?: () => boolean;
 }
 
+/**
+ * What TrainingLoop.fit() returns: steps done, time and throughput, the last loss and terms, every evaluation,
+ * whether it stopped early.
+ */
 export interface LoopResult {
   step: number;
   seconds: number;
@@ -52,6 +57,22 @@ const nextTurn: () => Promise<void> = typeof setImmediate === 'function'
 /** Steps the host may queue behind the one the GPU runs: a stop then waits for at most this one more step. */
 const MAX_QUEUED_STEPS = 1;
 
+/**
+ * The training loop every strategy, demo and page shares: compiles the strategy's step once and replays it per
+ * batch, runs the strategy's schedules before each step, reads the loss back every logEvery steps, evaluates,
+ * checkpoints and reports to sinks. It knows no platform: progress bars, files, charts and downloads are sinks and
+ * checkpoint stores.
+ *
+ * @example
+ * ```ts
+ * const {train, test} = await wt.fetchDataset('mnist');   // in Node: wt.loadDataset('mnist')
+ * const model = wt.leNet5();
+ * const strategy = new wt.Supervised({model, optimizer: new wt.Adam(model.parameters()),
+ *   loader: new wt.DataLoader(train, {batch: 64}), test});
+ * const result = await new wt.TrainingLoop(strategy, {steps: 500, logEvery: 50}).fit();
+ * console.log(result.lastLoss, result.evals.at(-1)?.metrics.test_accuracy);
+ * ```
+ */
 export class TrainingLoop {
   step = 0;
   private compiled: CompiledStep<Record<string, Tensor>> | null = null;
@@ -139,6 +160,10 @@ export class TrainingLoop {
     this.emit('event', 'resume', {step: this.step});
   }
 
+  /**
+   * Trains up to the total step count (resuming first if asked) and returns the summary; after a stop, fit()
+   * continues.
+   */
   async fit(): Promise<LoopResult> {
     const {strategy, o} = this;
     await this.restore();
@@ -210,6 +235,7 @@ export class TrainingLoop {
     await nextTurn();
   }
 
+  /** Frees the compiled step and its outputs (the strategy, model and optimizer stay). */
   dispose(): void {
     this.queued = [];
     if (this.compiled) {

@@ -16,8 +16,14 @@ export interface StepOutputs {
   labels?: Tensor;
 }
 
+/** Named numbers a strategy or evaluation reports (test_loss, test_accuracy, ...). */
 export type Metrics = Record<string, number>;
 
+/**
+ * What a TrainingLoop trains: the strategy owns the model, optimizer and data and builds each step's loss from ops;
+ * the loop owns the compiled step, the step counter, logging, evaluation and checkpoints. Supervised is the plain
+ * one; transfer.FineTune, transfer.Dann and the others are strategies too.
+ */
 export interface Strategy {
   readonly name: string;
   /** Everything trained and checkpointed (a container module when the strategy has several parts). */
@@ -41,17 +47,21 @@ export interface Strategy {
   epoch?(): number;
   /** Host state for exact resume (data order, schedules), JSON-serialisable. */
   state(): Record<string, unknown>;
+  /** Restores the host state that state() returned (on resume). */
   setState(s: Record<string, unknown>): void;
+  /** Frees what the strategy allocated (not the model or optimizer it was given). */
   dispose?(): void;
 }
 
 /** Where checkpoints go: files in Node, memory or downloads in a browser. */
 export interface CheckpointStore {
+  /** Saves model, optimizer and the loop position. */
   save(model: Module, optimizer: Optimizer<GroupOptions>, position: Position): Promise<void>;
   /** Restores model and optimizer; null when there is nothing to resume from. */
   load(model: Module, optimizer: Optimizer<GroupOptions>): Promise<Position | null>;
 }
 
+/** Where a run stands, as checkpoints store it: the step, the strategy's host state, and train-accuracy sums. */
 export interface Position {
   step: number;
   strategy?: Record<string, unknown>;
@@ -60,6 +70,7 @@ export interface Position {
   [k: string]: unknown;
 }
 
+/** One logged step: loss and loss terms, train accuracy, learning rate and throughput. */
 export interface StepRecord {
   step: number;
   epoch: number;
@@ -73,12 +84,16 @@ export interface StepRecord {
 
 /** Receives what the loop reports. Every method is optional. */
 export interface Sink {
+  /** Before the first step: the run name, its total steps, where it starts and the epoch. */
   start?(info: {name: string; steps: number; startStep: number; epoch: number}): void;
   /** Every step (cheap: progress bars). */
   tick?(step: number): void;
   /** Every logEvery steps and the last step, after the loss was read back. */
   record?(r: StepRecord): void;
+  /** After each evaluation, with the strategy's metrics. */
   evaluation?(r: {step: number; epoch: number; metrics: Metrics}): void;
+  /** Anything else worth a line in a log (resume, checkpoint saved, ...), with its data. */
   event?(name: string, data: Record<string, unknown>): void;
+  /** After the last step (or a stop): steps done, seconds, throughput, and whether it stopped early. */
   end?(summary: {step: number; seconds: number; examplesPerSecond: number; stopped: boolean}): void;
 }

@@ -11,8 +11,15 @@ import type {ImageSet} from '../data/image-set.js';
 import {evaluate, type EvalResult, type RowLoss} from './evaluate.js';
 import type {Metrics, StepOutputs, Strategy} from './strategy.js';
 
+/**
+ * A custom loss for Supervised and Trainer: from the model and a batch (x, int32 labels y), the loss, or the loss
+ * with logits (for train accuracy) and named terms to log.
+ */
 export type SupervisedLoss = (model: Module, x: Tensor, y: Tensor) => Tensor | {loss: Tensor; logits?: Tensor; terms?: Record<string, Tensor>};
 
+/**
+ * Options of Supervised: model, optimizer, loader, and optionally a schedule, a custom loss, a test set and a name.
+ */
 export interface SupervisedOptions {
   model: Module;
   optimizer: Optimizer<GroupOptions>;
@@ -39,6 +46,11 @@ export function applySchedule(schedule: LRSchedule | undefined, step: number): v
   schedule.apply();
 }
 
+/**
+ * Plain supervised training as a strategy for TrainingLoop: batches of (images, labels) from one loader,
+ * cross-entropy (or a given loss), an optional learning-rate schedule, and test loss and accuracy when a test set
+ * is given.
+ */
 export class Supervised implements Strategy {
   readonly name: string;
   readonly model: Module;

@@ -11,6 +11,10 @@ import {Supervised, type SupervisedLoss} from './supervised.js';
 import {ConsoleSink, FileCheckpointStore, JsonlSink, type ProgressMode} from './sinks/node.js';
 import type {Sink} from './strategy.js';
 
+/**
+ * Options of Trainer: model, optimizer, loader and steps, and optionally a schedule, a loss, a test set, metrics
+ * and checkpoint files, resume, progress output.
+ */
 export interface TrainerOptions {
   model: Module;
   optimizer: Optimizer<GroupOptions>;
@@ -43,12 +47,31 @@ export interface TrainerOptions {
   shouldStop?: () => boolean;
 }
 
+/**
+ * What Trainer.fit() returns: steps done, time, images/s, the last loss, every evaluation, whether it stopped
+ * early.
+ */
 export interface TrainResult {
   step: number; seconds: number; imagesPerSecond: number; lastLoss: number; evals: (EvalResult & {step: number})[];
   /** True when shouldStop ended the run before its last step. */
   stopped: boolean;
 }
 
+/**
+ * Node's one-call trainer: the Supervised strategy in a TrainingLoop with a progress bar or plain lines on the
+ * terminal, JSON-lines metrics and safetensors checkpoints (with resume).
+ *
+ * @example
+ * ```ts
+ * await wt.init();
+ * const {train, test} = wt.loadDataset('mnist');
+ * const model = wt.leNet5();
+ * const trainer = new wt.Trainer({model, optimizer: new wt.Adam(model.parameters(), {lr: 0.002}),
+ *   loader: new wt.DataLoader(train, {batch: 64, seed: 1}), steps: 600, test,
+ *   checkpointPath: 'run/model.safetensors', checkpointEvery: 200, metricsPath: 'run/metrics.jsonl'});
+ * const result = await trainer.fit();   // {step, seconds, imagesPerSecond, lastLoss, evals, stopped}
+ * ```
+ */
 export class Trainer {
   readonly strategy: Supervised;
   readonly loop: TrainingLoop;
@@ -67,8 +90,10 @@ export class Trainer {
 
   get step(): number { return this.loop.step; }
 
+  /** Saves a checkpoint now (checkpointPath must be set). */
   checkpoint(): Promise<void> { return this.loop.checkpoint(); }
 
+  /** Trains for the configured steps (after resuming, if asked) and returns the summary. */
   async fit(): Promise<TrainResult> {
     const evals: TrainResult['evals'] = [];
     // Keep each full evaluation (per-class accuracy included) for callers that read r.evals.
@@ -82,5 +107,6 @@ export class Trainer {
     }
   }
 
+  /** Frees the compiled step (the model and optimizer stay). */
   dispose(): void { this.loop.dispose(); }
 }

@@ -16,6 +16,7 @@ import {runLayers} from './layers.js';
 import {checkInteger, checkNumber} from '../optim/validate.js';
 import {FineTune, type FineTuneOptions} from './finetune.js';
 
+/** Options of Conservative: FineTune's, plus the L2-SP and distillation strengths and their ramp. */
 export interface ConservativeOptions extends FineTuneOptions {
   /** L2-SP strengths: alpha on transferred weights (towards the source), beta on new weights (towards 0). */
   l2sp?: {alpha: number; beta?: number};
@@ -28,6 +29,11 @@ export interface ConservativeOptions extends FineTuneOptions {
 /** Sum of a list of one-element tensors (the first if there is one). */
 const total = (ts: Tensor[]): Tensor => ts.reduce((a, b) => ops.add(a, b));
 
+/**
+ * Fine-tuning that stays close to the source: L2-SP (Li et al. 2018) pulls transferred weights towards their source
+ * values, and output distillation (Learning without Forgetting, Li and Hoiem 2016) keeps the source head's answers;
+ * both computed on the GPU inside the compiled step.
+ */
 export class Conservative extends FineTune {
   private readonly anchors = new Map<Tensor, Tensor>();
   private readonly newParams: Tensor[];

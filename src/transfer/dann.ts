@@ -101,6 +101,10 @@ export function subtractMeans(set: ImageSet, means: number[]): ImageSet {
   return {...set, images};
 }
 
+/**
+ * Options of Dann: labelled source and unlabelled target images, the model, mode, batch, optimizer and schedules,
+ * normalisation, evaluation sets.
+ */
 export interface DannOptions {
   /** Labelled source training images. */
   source: ImageSet;
@@ -142,6 +146,19 @@ export interface DannOptions {
 /** Decay of the domain-accuracy average logged as the term `domain_acc` (about the last 20 steps). */
 const ACC_DECAY = 0.95;
 
+/**
+ * Domain-adversarial training (Ganin et al. 2016) as a TrainingLoop strategy: labelled source images train the
+ * label predictor, and a domain classifier behind gradient reversal makes the features of source and unlabelled
+ * target images indistinguishable. lambda and the learning rate follow the paper's schedules.
+ *
+ * @example
+ * ```ts
+ * const mnist = wt.loadDataset('mnist'), mnistM = wt.loadDataset('mnist-m');
+ * const dann = new wt.transfer.Dann({source: wt.data.toRgb(mnist.train), target: mnistM.train, test: mnistM.test});
+ * const result = await new wt.TrainingLoop(dann, {steps: 2000, logEvery: 100}).fit();
+ * console.log(result.evals.at(-1)?.metrics);   // target accuracy, among others
+ * ```
+ */
 export class Dann implements Strategy {
   readonly name: string;
   readonly model: DannNet;

@@ -20,6 +20,10 @@ import {applySchedule, loaderInputs} from '../train/supervised.js';
 import type {Metrics, StepOutputs, Strategy} from '../train/strategy.js';
 import {copyLayers, matchingLayers, parameterLayers, runLayers, splitHead, type Layer, type LayerSelection} from './layers.js';
 
+/**
+ * Options of FineTune: source and target models, target data, which layers to copy or freeze, learning rates,
+ * optimizer and schedule.
+ */
 export interface FineTuneOptions {
   /** The trained source model (read, never changed). */
   source: Module;
@@ -77,6 +81,21 @@ class TransferNet extends Module {
   forward(x: Tensor): Tensor { return this.net.forward(x); }
 }
 
+/**
+ * Fine-tuning as a TrainingLoop strategy: copies the source layers whose shapes agree into the target model (the
+ * head too when `task` is 'same'), trains on the target data with a separate learning rate for the copied layers,
+ * and keeps the source head beside the new one, so sourceView() measures forgetting.
+ *
+ * @example
+ * ```ts
+ * const source = wt.leNet5(1, 5);   // trained on digits 0-4 (wt.Trainer), or read with wt.loadModel
+ * const model = wt.leNet5(1, 5);    // the same layers, and a fresh head for digits 5-9
+ * const strategy = new wt.transfer.FineTune({source, model, task: 'new', lr: 1e-3, transferredLr: 1e-4,
+ *   loader: new wt.DataLoader(fewTargetImages, {batch: 25}), test: targetTest});
+ * await new wt.TrainingLoop(strategy, {steps: 200}).fit();
+ * console.log((await wt.evaluate(strategy.sourceView(), sourceTest)).accuracy);   // what the source task kept
+ * ```
+ */
 export class FineTune implements Strategy {
   readonly name: string;
   readonly model: Module;

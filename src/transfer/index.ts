@@ -6,3 +6,5 @@ export {LayerTransfer, type LayerTransferOptions} from './layer-transfer.js';
 export {MultiTask, MultiTaskNet, sharedTrunk, type MultiTaskOptions, type TaskSpec, type Weighting} from './multitask.js';
 export {Dann, DannNet, dannMnistModel, dannLambda, dannLr, dannProgress, bceWithLogits, channelMeans, subtractMeans,
   type DannOptions, type DannParts} from './dann.js';
+// DANN's learning-rate schedule (Ganin et al. 2016), with the rest of DANN; defined with the other schedules.
+export {DannLR} from '../optim/schedules.js';

@@ -6,6 +6,7 @@
 import {FineTune, type FineTuneOptions} from './finetune.js';
 import type {LayerSelection} from './layers.js';
 
+/** Options of LayerTransfer: FineTune's, with the layers to copy and whether they train too. */
 export interface LayerTransferOptions extends Omit<FineTuneOptions, 'copy' | 'freeze'> {
   /** The layers to copy: {first: k}, {last: k} or {names: [...]}. */
   layers: LayerSelection;
@@ -13,6 +14,10 @@ export interface LayerTransferOptions extends Omit<FineTuneOptions, 'copy' | 'fr
   fineTune?: boolean;
 }
 
+/**
+ * Layer transfer: copies the chosen source layers ({first: k}, {last: k} or by name) and freezes them (no gradient
+ * kernels, no updates), or fine-tunes them with `fineTune`.
+ */
 export class LayerTransfer extends FineTune {
   constructor(o: LayerTransferOptions) {
     if (!o.layers) throw new Error('webgpu-transfer: LayerTransfer: give layers ({first: k}, {last: k} or {names})');

@@ -6,6 +6,7 @@ import type {Module} from '../nn/module.js';
 import {Sequential} from '../nn/layers.js';
 import {fmt} from '../graph/tensor.js';
 
+/** A module that owns parameters, with its dotted name and its parameters: the unit transfer copies and freezes. */
 export interface Layer { name: string; module: Module; params: Tensor[] }
 
 /** Modules that own parameters directly, in registration (forward) order. */
@@ -18,6 +19,7 @@ export function parameterLayers(model: Module): Layer[] {
   return out;
 }
 
+/** Which layers: 'all', the first k or last k parameter layers in forward order, or by name. */
 export type LayerSelection = 'all' | {first: number} | {last: number} | {names: string[]};
 
 const describe = (sel: LayerSelection) => (typeof sel === 'string' ? sel : JSON.stringify(sel));
@@ -86,4 +88,5 @@ export function splitHead(model: Module): {trunk: Module[]; head: Module[]} {
   return {trunk: model.layers.slice(0, at), head: model.layers.slice(at)};
 }
 
+/** Runs modules one after another on x (a trunk or a head given as a list). */
 export const runLayers = (layers: Module[], x: Tensor): Tensor => layers.reduce((h, l) => l.forward(h), x);

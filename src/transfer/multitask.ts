@@ -33,6 +33,7 @@ import {applySchedule} from '../train/supervised.js';
 import type {Metrics, StepOutputs, Strategy} from '../train/strategy.js';
 import {parameterLayers, selectLayers, type LayerSelection} from './layers.js';
 
+/** One task of a MultiTask run: its name, head, data, and how its loss is weighted. */
 export interface TaskSpec {
   /** A short name: used in logs (loss term `<name>`), checkpoints (`heads.<name>`) and errors. */
   name: string;
@@ -53,8 +54,13 @@ export interface TaskSpec {
   lossScale?: number;
 }
 
+/**
+ * How task losses combine: fixed weights, learned uncertainty weights (Kendall et al. 2018), or GradNorm (Chen et
+ * al. 2018).
+ */
 export type Weighting = 'fixed' | 'uncertainty' | 'gradnorm';
 
+/** Options of MultiTask: the shared trunk, the tasks, the loss weighting, batch, learning rates and optimizer. */
 export interface MultiTaskOptions {
   /** The shared layers: a module, or {model, layers} for a prefix of a Sequential (see sharedTrunk). */
   trunk: Module | {model: Sequential; layers: LayerSelection};
@@ -132,6 +138,10 @@ class TaskView extends Module {
 
 interface Group { key: string; loader: DataLoader; tasks: number[] }
 
+/**
+ * Multitask learning with hard parameter sharing as a TrainingLoop strategy: one trunk feeds a head per task, and
+ * every task's loss updates the trunk and its own head in one compiled step.
+ */
 export class MultiTask implements Strategy {
   readonly name: string;
   readonly model: MultiTaskNet;

@@ -34,7 +34,7 @@ async function runKernelTests(): Promise<{adapter: string; results: {name: strin
   }
   const arg = Array.from(await wt.argmax(wt.tensor([1, NaN, 3, NaN])).data());
   results.push({name: 'NaN/Inf: argmax gives the first NaN', ok: arg[0] === 1, error: `got ${arg}`});
-  return {adapter: wt.formatReport(wt.adapter()), results};
+  return {adapter: wt.debug.formatReport(wt.adapter()), results};
 }
 (globalThis as Record<string, unknown>).runKernelTests = runKernelTests;
 
@@ -51,7 +51,7 @@ async function saveCheckpointDownload(): Promise<number> {
   const m = wt.leNet5();
   const entries = new Map<string, {dtype: 'F32'; shape: number[]; data: Float32Array}>();
   for (const [k, t] of m.stateDict()) entries.set(k, {dtype: 'F32', shape: t.shape, data: (await t.data()) as Float32Array});
-  wt.downloadSafetensors('lenet.safetensors', entries, {format: 'pt'});
+  wt.io.downloadSafetensors('lenet.safetensors', entries, {format: 'pt'});
   return checksum(m);
 }
 
@@ -59,7 +59,7 @@ async function loadCheckpointFromInput(): Promise<{checksum: number; keys: strin
   await wt.init();
   const input = document.querySelector<HTMLInputElement>('#checkpoint');
   if (!input?.files?.[0]) throw new Error('no file chosen in #checkpoint');
-  const file = await wt.readSafetensorsFile(input.files[0]);
+  const file = await wt.io.readSafetensorsFile(input.files[0]);
   wt.manualSeed(99); // different initial weights, so the checksum only matches if loading worked
   const m = wt.leNet5();
   m.loadStateDict(new Map([...file.tensors].map(([k, t]) => [k, {shape: t.shape, dtype: 'f32' as const, data: t.data as Float32Array}])));

@@ -16,6 +16,6 @@ async function runSuite(only: string[] = []): Promise<{adapter: string; total: n
   // eslint-disable-next-line no-control-regex
   const out = captured().replace(/\x1b\[[0-9;]*m/g, '');
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
-  return {adapter: wt.formatReport(wt.adapter()), total: num(/Total:\s+(\d+)/), passed: num(/Passed:\s+(\d+)/), skipped: num(/Skipped:\s+(\d+)/), output: out};
+  return {adapter: wt.debug.formatReport(wt.adapter()), total: num(/Total:\s+(\d+)/), passed: num(/Passed:\s+(\d+)/), skipped: num(/Skipped:\s+(\d+)/), output: out};
 }
 (globalThis as Record<string, unknown>).runSuite = runSuite;

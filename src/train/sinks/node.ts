@@ -9,6 +9,7 @@ import {checkWritableDir} from '../../io/files.js';
 import {loadCheckpoint, saveCheckpoint} from '../checkpoint.js';
 import type {CheckpointStore, Metrics, Position, Sink, StepRecord} from '../strategy.js';
 
+/** ConsoleSink's output: 'auto' (a bar on a TTY, lines otherwise), 'bar', 'lines' or 'none'. */
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;

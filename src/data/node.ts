@@ -1,0 +1,12 @@
+/**
+ * Datasets beyond loadDataset: the recipes that build them, the domain transforms that make the transfer targets
+ * (MNIST-M, rotated, inverted, ...), split and subset helpers, and the raw sets: in Node read from the dataset
+ * packages and the cache (MNIST, Fashion-MNIST, the CIFAR-10 photos behind MNIST-M), in a page fetched over HTTP.
+ * In Node, also image grids as PNG. Everything works on host arrays (ImageSet).
+ * @module
+ */
+export * from './index.js';
+export {loadRawSet} from './datasets.js';
+export {loadMnist, loadMnistFull, loadFashionMnist, datasetCacheDir} from './mnist.js';
+export {loadCifar10Photos, photosFromSprite} from './photos.js';
+export {gridPng, writeGridPng} from './png.js';

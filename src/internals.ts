@@ -1,0 +1,24 @@
+/**
+ * What the library is built from, exported for the tests, benchmarks and tools: kernel preferences and matmul
+ * tiles, autotuning, the runtime and device, runtime values for compiled steps, the low-level and fused ops the
+ * public ones are made of, and the plumbing the training strategies share. Most models need none of it; the parts
+ * an advanced one may use are runtimeValue (a number a compiled step re-reads on every replay) and customGrad (an
+ * op with a hand-written gradient).
+ * @module
+ */
+export {kernelPrefs, type MatmulAfter} from './graph/kernels.js';
+export {MATMUL_CANDIDATES, narrowedTile, shapedTile, tileName, type MatmulTile} from './graph/matmul-gen.js';
+export type {ConvTile} from './graph/conv-gen.js';
+export {autotune, type TuneResult, type TunePick} from './graph/autotune.js';
+export {rt, isGradEnabled} from './graph/engine.js';
+export {backward} from './graph/autograd.js';
+export {RuntimeValue, runtimeValue} from './graph/value.js';
+export {getDevice, FAST_TOGGLES, type GpuContext} from './gpu/device.js';
+export type {Storage, Node} from './graph/tensor.js';
+export {mm, normAxes, reduceAxes, sumTo, padInto, crossEntropyRows, affine, assign, linearRelu, reluMaxPool2d, rng,
+  customGrad} from './graph/ops.js';
+export {BatchNorm} from './nn/layers.js';
+export {CompiledStep} from './graph/capture.js';
+export {loaderInputs, applySchedule} from './train/supervised.js';
+export {OPTIMIZER_KINDS, SGD_MOMENTUM, resolveOptimizer} from './optim/factory.js';
+export {checkNumber, checkInteger, checkChoice} from './optim/validate.js';

@@ -36,4 +36,4 @@ export {saveModel, loadModel, saveCheckpoint, loadCheckpoint, type TrainPosition
 export {loadDataset} from './data/datasets.js';
 // These two replace the browser entry's namespaces of the same name (an explicit export wins over `export *`).
 export * as data from './data/node.js';
-export * as io from './io/node.js';
+export * as io from './train/node-io.js';

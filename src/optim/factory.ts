@@ -6,12 +6,15 @@ import {Optimizer, type GroupOptions} from './optimizer.js';
 import {SGD} from './sgd.js';
 import {checkChoice, checkNumber} from './validate.js';
 
+/** The optimizers createOptimizer builds by name. */
 export const OPTIMIZER_KINDS = ['adam', 'adamw', 'sgd'] as const;
+/** One of OPTIMIZER_KINDS. */
 export type OptimizerKind = typeof OPTIMIZER_KINDS[number];
 
 /** SGD's momentum when none is given: 0.9, the value the transfer recipes (and DANN's paper) use. */
 export const SGD_MOMENTUM = 0.9;
 
+/** What createOptimizer builds: the kind and the settings given (the rest keep the optimizer's defaults). */
 export interface OptimizerSpec {
   kind: OptimizerKind;
   /** Learning rate of the groups that set none (default: the optimizer's, 1e-3 for Adam and AdamW, 0.01 for SGD). */

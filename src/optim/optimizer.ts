@@ -45,7 +45,12 @@ export interface ParamGroup<O> { params: Tensor[]; options: Required<O> }
  * give), `after` once every parameter is updated (e.g. a projection). Inside step(), so a captured training step
  * records them and every replay runs them again.
  */
-export interface StepHooks { before?: () => void; after?: () => void }
+export interface StepHooks {
+  /** Runs ahead of the update. */
+  before?: () => void;
+  /** Runs once every parameter is updated. */
+  after?: () => void;
+}
 
 /**
  * Base of the optimizers: parameter groups with their own options, one update kernel per group and step

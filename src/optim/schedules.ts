@@ -4,6 +4,7 @@
 import type {GroupOptions, Optimizer} from './optimizer.js';
 import {checkNumber} from './validate.js';
 
+/** Options every schedule takes besides its own settings. */
 export interface ScheduleOptions {
   /** Indices of the groups the schedule sets (default every group); the others keep their lr. */
   groups?: number[];

@@ -5,7 +5,7 @@
  * FileCheckpointStore (checkpoints in a run folder).
  * @module
  */
-export * from './index.js';
-export {saveSafetensors, loadSafetensors, readSafetensorsMetadata} from './files.js';
-export {readCheckpointInfo, trainStatePath, type CheckpointInfo} from '../train/checkpoint.js';
-export {ConsoleSink, JsonlSink, FileCheckpointStore, type ProgressMode} from '../train/sinks/node.js';
+export * from '../io/index.js';
+export {saveSafetensors, loadSafetensors, readSafetensorsMetadata} from '../io/files.js';
+export {readCheckpointInfo, trainStatePath, type CheckpointInfo} from './checkpoint.js';
+export {ConsoleSink, JsonlSink, FileCheckpointStore, type ProgressMode} from './sinks/node.js';

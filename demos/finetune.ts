@@ -74,13 +74,15 @@ for (const seed of seeds) {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const fixed = (x: number) => x.toFixed(1);
+/** Differences of percentages as printed (to 0.1), so that the verdict agrees with the table. */
+const pointsBetween = (a: number, b: number) => Number(fixed(a)) - Number(fixed(b));
 /** Prints prose wrapped at 110 columns, continuation lines indented. */
 const say = (text: string) => console.log(text.replace(/(.{1,110})(?: |$)/g, '$1\n  ').trimEnd());
 const train = (setup: SetupName) => mean(outcomes.get(setup)!.trainAccuracy);
 const test = (setup: SetupName) => mean(outcomes.get(setup)!.testAccuracy);
 
 console.log(`\ndigits 5-9 with ${labelsPerClass} labelled images per class (${5 * labelsPerClass} in all), ${steps} ` +
-  `steps, seeds ${seeds.join(', ')}; test accuracy on ${target.test.n} test digits`);
+  `steps, seeds ${seeds.join(', ')}; test accuracy on ${target.test.n.toLocaleString('en')} test digits`);
 console.log(`${'setup'.padEnd(27)}  trained weights  train acc  test acc  per seed`);
 for (const [setup, o] of outcomes) {
   const columns = [o.trainedWeights.toLocaleString('en').padStart(15), `${fixed(train(setup))}%`.padStart(9),
@@ -91,7 +93,7 @@ for (const [setup, o] of outcomes) {
 // The verdict, from the numbers above.
 const ranked = (Object.keys(titles) as SetupName[]).sort((a, b) => test(b) - test(a));
 const [winner, runnerUp] = ranked;
-const margin = test(winner) - test(runnerUp);
+const margin = pointsBetween(test(winner), test(runnerUp));
 // The setups share each seed's label draw, so compare them seed by seed.
 const perSeed = (setup: SetupName) => outcomes.get(setup)!.testAccuracy;
 const winsBySeed = seeds.filter((i) => perSeed(winner)[i] > perSeed(runnerUp)[i]).length;
@@ -112,7 +114,7 @@ if (winsBySeed < seeds.length) {
   say('caution: it was not ahead on every seed, so the margin is within the luck of the label draw: ' +
     'rerun with more seeds (--seeds 5) before trusting it.');
 }
-const fineTuneGain = test('fine-tune') - test('scratch');
+const fineTuneGain = pointsBetween(test('fine-tune'), test('scratch'));
 say(fineTuneGain < 0
   ? `fine-tuning every layer fell ${fixed(-fineTuneGain)} points below scratch: free to move, the copied layers ` +
     `were pulled to fit the ${5 * labelsPerClass} images (train ${fixed(train('fine-tune'))}%) instead of keeping ` +

@@ -10,7 +10,7 @@
 // the colour digits, whether that is beyond the noise of the test split, and why.
 // Lambda's scale 0.3 is the one results/dann/ chose on a validation split; results/dann/ has the full experiment
 // (2400 steps, 3 seeds) and results/dann-diagnosis/ why the gain stays small on this target.
-//   npm run demo:dann [-- --steps 1200]     (about 3 minutes on llvmpipe)
+//   npm run demo:dann [-- --steps 1200]     (3-4 minutes on llvmpipe)
 import {parseArgs} from 'node:util';
 import * as wt from '../src/node.js';
 import {domainGap} from '../src/analysis/pca.js';
@@ -65,9 +65,8 @@ const fixed = (x: number) => x.toFixed(1);
 const pointsBetween = (a: number, b: number) => Number(fixed(a)) - Number(fixed(b));
 /** Prints prose wrapped at 110 columns, continuation lines indented. */
 const say = (text: string) => console.log(text.replace(/(.{1,110})(?: |$)/g, '$1\n  ').trimEnd());
-console.log(`\n${steps} steps, seed 0; test accuracy on ${source.test.n.toLocaleString('en')} MNIST and ` +
-  `${colour.test.n.toLocaleString('en')} colour digits; domain probe on the features of ${probeImages} + ` +
-  `${probeImages} test digits`);
+console.log(`\n${steps} steps, seed 0; test digits: ${source.test.n.toLocaleString('en')} MNIST, ` +
+  `${colour.test.n.toLocaleString('en')} colour; the domain probe reads the features of ${probeImages} of each`);
 console.log(`${'run'.padEnd(12)}  MNIST acc  colour digits acc  domain probe (50% = alike)  seconds`);
 for (const [name, o] of [['source only', sourceOnly], ['DANN', dann]] as const) {
   console.log(`${name.padEnd(12)}  ${`${fixed(o.mnist)}%`.padStart(9)}  ${`${fixed(o.colour)}%`.padStart(17)}  ` +

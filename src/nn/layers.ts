@@ -169,6 +169,11 @@ export class BatchNorm extends Module {
   runningMean: Tensor;
   runningVar: Tensor;
   numBatchesTracked: Tensor;
+  /**
+   * Frozen statistics: normalise with the running statistics and leave them unchanged even in training mode (the
+   * usual choice when fine-tuning with small batches); train()/eval() do not change it.
+   */
+  frozenStats = false;
   private batches = 0;
 
   constructor(readonly numFeatures: number, readonly ranks: number[], readonly opts: {eps?: number; momentum?: number; affine?: boolean} = {}) {
@@ -182,7 +187,7 @@ export class BatchNorm extends Module {
     this.bias = affine ? this.param('bias', ops.zeros([numFeatures])) : null;
     this.runningMean = this.buffer('running_mean', ops.zeros([numFeatures]));
     this.runningVar = this.buffer('running_var', ops.ones([numFeatures]));
-    this.numBatchesTracked = this.buffer('num_batches_tracked', ops.zeros([1], {dtype: 'i32'}));
+    this.numBatchesTracked = this.buffer('num_batches_tracked', ops.zeros([], {dtype: 'i32'}));
   }
 
   forward(x: Tensor): Tensor {
@@ -194,7 +199,7 @@ export class BatchNorm extends Module {
     const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
     const eps = this.opts.eps ?? 1e-5, momentum = this.opts.momentum ?? 0.1;
     let y: Tensor;
-    if (this.training) {
+    if (this.training && !this.frozenStats) {
       const count = axes.reduce((a, i) => a * x.shape[i], 1);
       if (count < 2) throw new Error(`webgpu-transfer: ${name}: training needs more than one value per channel, got input ${x.describe()}`);
       const mean = ops.mean(x, axes, true);

@@ -1,7 +1,7 @@
 // Module tree with named parameters and buffers (PyTorch-style dotted names: `features.0.weight`),
 // train/eval mode, freezing of any sub-module, state dicts, and copying weights between models.
 import {keep, rt} from '../graph/engine.js';
-import {assign} from '../graph/ops.js';
+import {assign, reshape} from '../graph/ops.js';
 import {fmt, hostArray, type Tensor} from '../graph/tensor.js';
 
 /** Host-side values of one state entry (what a checkpoint file holds). */
@@ -118,13 +118,15 @@ export abstract class Module {
     for (const [k, dst] of own) {
       const src = state.get(k);
       if (!src) continue;
-      if (src.shape.length !== dst.shape.length || src.shape.some((d, i) => d !== dst.shape[i])) {
+      // A one-element [1] entry fills a scalar (older files stored num_batches_tracked as [1]; PyTorch allows it too).
+      const scalarFromOne = dst.shape.length === 0 && src.shape.length === 1 && src.shape[0] === 1;
+      if (!scalarFromOne && (src.shape.length !== dst.shape.length || src.shape.some((d, i) => d !== dst.shape[i]))) {
         throw new Error(`webgpu-transfer: loadStateDict: '${k}' has shape ${fmt(src.shape)} in the source but ${fmt(dst.shape)} in the model`);
       }
       if (src.dtype !== dst.dtype) {
         throw new Error(`webgpu-transfer: loadStateDict: '${k}' has dtype ${src.dtype} in the source but ${dst.dtype} in the model`);
       }
-      if ((src as Tensor).__isTensor) writes.push(() => assign(dst, src as Tensor));
+      if ((src as Tensor).__isTensor) writes.push(() => assign(dst, scalarFromOne ? reshape(src as Tensor, []) : src as Tensor));
       else {
         const data = hostArray((src as HostTensor).data, dst.dtype, `loadStateDict '${k}'`);
         writes.push(() => rt().write(dst.buffer, data));

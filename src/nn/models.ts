@@ -1,0 +1,207 @@
+// ImageNet-style networks with torchvision's module tree, so their state dicts have exactly torchvision's names
+// and shapes (`layer1.0.conv1.weight`, `features.3.conv.1.0.weight`, `...num_batches_tracked`): weights saved by
+// torchvision load strictly here, and ours load strictly there. Reduced widths and a CIFAR stem (3x3 conv, no
+// max-pool) keep the same names, for small inputs and for the pretrained sources trained on CIFAR-10.
+import * as ops from '../graph/ops.js';
+import {rt} from '../graph/engine.js';
+import type {Tensor} from '../graph/tensor.js';
+import {Module} from './module.js';
+import {BatchNorm, BatchNorm2d, Conv2d, Linear, Sequential} from './layers.js';
+import {gaussian, mulberry32} from '../rng.js';
+
+/** A classifier whose last layer can be told apart: what feature extraction and head replacement need. */
+export interface HeadedModel extends Module {
+  /** The dotted name of the classification head, a Linear (`fc` for ResNets, `classifier.1` for MobileNetV2). */
+  readonly headName: string;
+  /** The head itself. */
+  readonly head: Linear;
+  /** Side of the square images the model was built for (224 for ImageNet, 32 for the CIFAR stem). */
+  readonly inputSize: number;
+  /** The pooled features the head reads: [N, C, H, W] -> [N, featureSize]. */
+  features(x: Tensor): Tensor;
+  /** Length of a feature vector (the head's input size). */
+  readonly featureSize: number;
+  /** Replaces the head with a fresh Linear of `classes` outputs (PyTorch's default initialisation). */
+  replaceHead(classes: number): Linear;
+}
+
+/** Whether a module is a HeadedModel (has a head, features() and replaceHead()). */
+export function isHeadedModel(m: unknown): m is HeadedModel {
+  const h = m as Partial<HeadedModel>;
+  return m instanceof Module && typeof h.headName === 'string' && typeof h.features === 'function' &&
+    typeof h.replaceHead === 'function';
+}
+
+function positive(model: string, what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new Error(`webgpu-transfer: ${model}: ${what} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/**
+ * torchvision's initialisation: convolutions kaiming-normal with fan_out and the relu gain, batch-norm scale 1 and
+ * shift 0 (the layers' own). Drawn from `seed`, so two models built with one seed start equal.
+ */
+function kaimingConvs(model: Module, seed: number): void {
+  const r = mulberry32(seed * 2654435761 + 1);
+  for (const [, m] of model.namedModules()) {
+    if (!(m instanceof Conv2d)) continue;
+    const [out, , kh, kw] = m.weight.shape;
+    const std = Math.sqrt(2 / (out * kh * kw));
+    const data = new Float32Array(m.weight.size);
+    for (let i = 0; i < data.length; i++) data[i] = gaussian(r) * std;
+    rt().write(m.weight.buffer, data);
+  }
+}
+
+const conv3x3 = (inp: number, out: number, stride = 1) => new Conv2d(inp, out, 3, {stride, padding: 1, bias: false});
+const conv1x1 = (inp: number, out: number, stride = 1) => new Conv2d(inp, out, 1, {stride, bias: false});
+
+/** ResNet's two-conv residual block (ResNet-18/34): conv3x3-bn-relu-conv3x3-bn, plus the shortcut, then relu. */
+export class BasicBlock extends Module {
+  static readonly expansion = 1;
+  readonly conv1: Conv2d; readonly bn1: BatchNorm2d; readonly conv2: Conv2d; readonly bn2: BatchNorm2d;
+  readonly downsample: Sequential | null;
+  constructor(inplanes: number, planes: number, stride = 1, downsample: Sequential | null = null) {
+    super();
+    this.conv1 = this.child('conv1', conv3x3(inplanes, planes, stride));
+    this.bn1 = this.child('bn1', new BatchNorm2d(planes));
+    this.conv2 = this.child('conv2', conv3x3(planes, planes));
+    this.bn2 = this.child('bn2', new BatchNorm2d(planes));
+    this.downsample = downsample && this.child('downsample', downsample);
+  }
+  forward(x: Tensor): Tensor {
+    const h = ops.relu(this.bn1.forward(this.conv1.forward(x)));
+    const y = this.bn2.forward(this.conv2.forward(h));
+    return ops.relu(ops.add(y, this.downsample ? this.downsample.forward(x) : x));
+  }
+}
+
+/** ResNet's bottleneck block (ResNet-50, torchvision's v1.5: the stride on the 3x3 conv), expansion 4. */
+export class Bottleneck extends Module {
+  static readonly expansion = 4;
+  readonly conv1: Conv2d; readonly bn1: BatchNorm2d; readonly conv2: Conv2d; readonly bn2: BatchNorm2d;
+  readonly conv3: Conv2d; readonly bn3: BatchNorm2d; readonly downsample: Sequential | null;
+  constructor(inplanes: number, planes: number, stride = 1, downsample: Sequential | null = null) {
+    super();
+    this.conv1 = this.child('conv1', conv1x1(inplanes, planes));
+    this.bn1 = this.child('bn1', new BatchNorm2d(planes));
+    this.conv2 = this.child('conv2', conv3x3(planes, planes, stride));
+    this.bn2 = this.child('bn2', new BatchNorm2d(planes));
+    this.conv3 = this.child('conv3', conv1x1(planes, planes * 4));
+    this.bn3 = this.child('bn3', new BatchNorm2d(planes * 4));
+    this.downsample = downsample && this.child('downsample', downsample);
+  }
+  forward(x: Tensor): Tensor {
+    let h = ops.relu(this.bn1.forward(this.conv1.forward(x)));
+    h = ops.relu(this.bn2.forward(this.conv2.forward(h)));
+    const y = this.bn3.forward(this.conv3.forward(h));
+    return ops.relu(ops.add(y, this.downsample ? this.downsample.forward(x) : x));
+  }
+}
+
+/** Options of the ResNets. */
+export interface ResNetOptions {
+  /** Outputs of the head (default 1000, ImageNet's). */
+  classes?: number;
+  /** Channels of the first stage (default 64, torchvision's); the stages have width, 2, 4 and 8 times it. */
+  width?: number;
+  /**
+   * 'imagenet' (default): 7x7 stride-2 conv and a 3x3 stride-2 max-pool, for 224 px. 'cifar': a 3x3 stride-1 conv
+   * and no max-pool, for 32 px (in torchvision: conv1 = Conv2d(3, width, 3, 1, 1, bias=False), maxpool = Identity).
+   */
+  stem?: 'imagenet' | 'cifar';
+  /** Side of the input images the model is meant for (default 224, or 32 with the CIFAR stem). */
+  inputSize?: number;
+  /** Input channels (default 3). */
+  channels?: number;
+  /** Seed of the initialisation (default 0). */
+  seed?: number;
+}
+
+/**
+ * ResNet (He et al. 2016) as torchvision builds it: conv1, bn1, relu, maxpool, layer1..layer4 of residual blocks,
+ * global average pooling and the head `fc`. Use resnet18(), resnet34(), resnet50() or cifarResNet().
+ */
+export class ResNet extends Module implements HeadedModel {
+  readonly headName = 'fc';
+  readonly inputSize: number;
+  readonly featureSize: number;
+  readonly stem: 'imagenet' | 'cifar';
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly stages: Sequential[];
+  head: Linear;
+
+  constructor(block: typeof BasicBlock | typeof Bottleneck, layers: number[], o: ResNetOptions = {}) {
+    super();
+    const name = 'ResNet';
+    const classes = positive(name, 'classes', o.classes ?? 1000);
+    const width = positive(name, 'width', o.width ?? 64);
+    const channels = positive(name, 'channels', o.channels ?? 3);
+    this.stem = o.stem ?? 'imagenet';
+    if (this.stem !== 'imagenet' && this.stem !== 'cifar') {
+      throw new Error(`webgpu-transfer: ResNet: stem must be 'imagenet' or 'cifar', got ${JSON.stringify(o.stem)}`);
+    }
+    if (!Array.isArray(layers) || layers.length !== 4) {
+      throw new Error(`webgpu-transfer: ResNet: layers must list 4 stage depths, got ${JSON.stringify(layers)}`);
+    }
+    layers.forEach((n) => positive(name, 'a stage depth', n));
+    this.inputSize = positive(name, 'inputSize', o.inputSize ?? (this.stem === 'cifar' ? 32 : 224));
+    this.conv1 = this.child('conv1', this.stem === 'cifar'
+      ? new Conv2d(channels, width, 3, {stride: 1, padding: 1, bias: false})
+      : new Conv2d(channels, width, 7, {stride: 2, padding: 3, bias: false}));
+    this.bn1 = this.child('bn1', new BatchNorm2d(width));
+    let inplanes = width;
+    this.stages = layers.map((blocks, i) => {
+      const planes = width * 2 ** i, stride = i === 0 ? 1 : 2;
+      const out = planes * block.expansion;
+      const down = stride !== 1 || inplanes !== out
+        ? new Sequential(conv1x1(inplanes, out, stride), new BatchNorm2d(out)) : null;
+      const list = [new block(inplanes, planes, stride, down)];
+      for (let b = 1; b < blocks; b++) list.push(new block(out, planes));
+      inplanes = out;
+      return this.child(`layer${i + 1}`, new Sequential(...list));
+    });
+    this.featureSize = inplanes;
+    this.head = this.child('fc', new Linear(inplanes, classes));
+    kaimingConvs(this, o.seed ?? 0);
+  }
+
+  features(x: Tensor): Tensor {
+    let h = this.bn1.forward(this.conv1.forward(x));
+    // Max pooling commutes with relu: one fused pass (padding acts as -inf, as in PyTorch's MaxPool2d).
+    h = this.stem === 'cifar' ? ops.relu(h) : ops.reluMaxPool2d(h, 3, {stride: 2, padding: 1});
+    for (const s of this.stages) h = s.forward(h);
+    return ops.mean(h, [2, 3]);
+  }
+
+  forward(x: Tensor): Tensor { return this.head.forward(this.features(x)); }
+
+  replaceHead(classes: number): Linear {
+    positive('ResNet.replaceHead', 'classes', classes);
+    const old = this.head;
+    this.head = this.child('fc', new Linear(this.featureSize, classes));
+    old.dispose();
+    return this.head;
+  }
+}
+
+/** ResNet-18 (BasicBlock, [2, 2, 2, 2]) with torchvision's names; 11.7 M parameters at width 64 and 1000 classes. */
+export const resnet18 = (o: ResNetOptions = {}): ResNet => new ResNet(BasicBlock, [2, 2, 2, 2], o);
+/** ResNet-34 (BasicBlock, [3, 4, 6, 3]) with torchvision's names. */
+export const resnet34 = (o: ResNetOptions = {}): ResNet => new ResNet(BasicBlock, [3, 4, 6, 3], o);
+/** ResNet-50 (Bottleneck, [3, 4, 6, 3], torchvision's v1.5) with torchvision's names. */
+export const resnet50 = (o: ResNetOptions = {}): ResNet => new ResNet(Bottleneck, [3, 4, 6, 3], o);
+/**
+ * A ResNet for 32 px images: the CIFAR stem (3x3 conv, no max-pool), BasicBlocks, `layers` per stage (default
+ * [1, 1, 1, 1]) and `width` (default 16). Its state dict is torchvision's resnet18 layout when layers is [2, 2, 2, 2].
+ */
+export const cifarResNet = (o: ResNetOptions & {layers?: number[]} = {}): ResNet =>
+  new ResNet(BasicBlock, o.layers ?? [1, 1, 1, 1], {width: 16, classes: 10, ...o, stem: 'cifar'});
+
+/** Sets batch-norm layers to frozen statistics (running mean and variance, never updated), or back. */
+export function freezeBatchNorm(model: Module, frozen = true): void {
+  for (const [, m] of model.namedModules()) if (m instanceof BatchNorm) m.frozenStats = frozen;
+}

@@ -18,7 +18,7 @@ const t = suite('vision models: torchvision names, logits and gradients');
 const dir = 'test/fixtures/torch-vision';
 const {models} = wt;
 
-type Built = wt.Module & models.HeadedModel;
+type Built = wt.models.HeadedModel;
 /** The fixtures' small models, built here as their torchvision counterparts were built. */
 const SMALL: Record<string, () => Built> = {
   'resnet18-w8': () => models.resnet18({width: 8, classes: 10, inputSize: 32}),

@@ -51,23 +51,33 @@ export class DataLoader {
   next(): [Float32Array, Int32Array] {
     if (this.cursor >= this.batchesPerEpoch) { this.epoch++; this.cursor = 0; this.order = this.orderFor(this.epoch); }
     const {set, x, y} = this;
-    const b = this.opts.batch, C = set.channels, H = set.height, W = set.width, px = C * H * W;
-    const shift = this.opts.shift ?? 0;
+    const b = this.opts.batch, px = set.channels * set.height * set.width;
     // Augmentation draws depend only on (seed, epoch, batch), so a resumed run sees the same images.
     const r = mulberry32(((this.opts.seed ?? 0) * 7919 + this.epoch) * 65537 + this.cursor);
     for (let i = 0; i < b; i++) {
       const k = this.order[this.cursor * b + i];
       y[i] = set.labels[k];
-      const src = set.images.subarray(k * px, (k + 1) * px);
-      if (!shift) { x.set(src, i * px); continue; }
-      const dx = Math.floor(r() * (2 * shift + 1)) - shift, dy = Math.floor(r() * (2 * shift + 1)) - shift;
-      for (let c = 0; c < C; c++) for (let yy = 0; yy < H; yy++) for (let xx = 0; xx < W; xx++) {
-        const sx = xx - dx, sy = yy - dy;
-        x[i * px + (c * H + yy) * W + xx] = sx < 0 || sy < 0 || sx >= W || sy >= H ? 0 : src[(c * H + sy) * W + sx];
-      }
+      this.fill(k, x, i * px, r);
     }
     this.cursor++;
     return [x, y];
+  }
+
+  /**
+   * Writes example k into x at `at`, shifted by draws from r when `shift` is set; r is the batch's seeded stream.
+   * Subclasses that read examples from elsewhere (transformed photos, features on disk) override it.
+   */
+  protected fill(k: number, x: Float32Array, at: number, r: () => number): void {
+    const {set} = this;
+    const C = set.channels, H = set.height, W = set.width, px = C * H * W;
+    const src = set.images.subarray(k * px, (k + 1) * px);
+    const shift = this.opts.shift ?? 0;
+    if (!shift) { x.set(src, at); return; }
+    const dx = Math.floor(r() * (2 * shift + 1)) - shift, dy = Math.floor(r() * (2 * shift + 1)) - shift;
+    for (let c = 0; c < C; c++) for (let yy = 0; yy < H; yy++) for (let xx = 0; xx < W; xx++) {
+      const sx = xx - dx, sy = yy - dy;
+      x[at + (c * H + yy) * W + xx] = sx < 0 || sy < 0 || sx >= W || sy >= H ? 0 : src[(c * H + sy) * W + sx];
+    }
   }
 }
 

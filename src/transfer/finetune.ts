@@ -215,6 +215,15 @@ export class FineTune implements Strategy {
    * Frozen layer transfer therefore forgets nothing; fine-tuning forgets as far as the shared layers drift.
    */
   sourceView(): Module {
+    if (!(this.net instanceof Sequential)) {
+      // A headed model's body runs as one piece: the view holds when every body layer was copied.
+      const headMods = new Set(this.head.flatMap((m) => parameterLayers(m).map((l) => l.module)));
+      const copied = new Set(this.copied.map((l) => l.module));
+      const body = parameterLayers(this.net).filter((l) => !headMods.has(l.module));
+      const missing = body.filter((l) => !copied.has(l.module)).map((l) => l.name);
+      if (missing.length) throw new Error(`webgpu-transfer: ${this.where}: the source view of a ${this.net.constructor.name} needs every body layer copied; not copied: ${missing.slice(0, 5).join(', ')}`);
+      return new Sequential(...this.trunk, ...this.sourceHead);
+    }
     const src = this.o.source as Sequential, tgt = this.net as Sequential;
     if (src.layers.length !== tgt.layers.length) throw new Error(`webgpu-transfer: ${this.where}: source and target models differ in their number of layers (${src.layers.length} vs ${tgt.layers.length})`);
     const copied = new Set(this.copied.map((l) => l.module));

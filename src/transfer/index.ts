@@ -1,6 +1,8 @@
 // The transfer setups as strategies for the shared TrainingLoop (src/train/loop.ts).
 export * from './layers.js';
 export {FineTune, type FineTuneOptions} from './finetune.js';
+export {FeatureExtractor, FeatureLoader, MemoryFeatureStore, extractFeatures, imageSetSource, type FeatureExtractorOptions,
+  type FeatureSet, type FeatureStore, type ExtractOptions, type ImageSource} from './feature-extractor.js';
 export {Conservative, type ConservativeOptions} from './conservative.js';
 export {LayerTransfer, type LayerTransferOptions} from './layer-transfer.js';
 export {MultiTask, MultiTaskNet, sharedTrunk, type MultiTaskOptions, type TaskSpec, type Weighting} from './multitask.js';

@@ -2,7 +2,8 @@
 // fc1, fc2, fc3), selected by position (the first k, the last k) or by name, copied from a source model and
 // frozen. Errors name the layer, so a model that does not fit is refused before any training.
 import type {Tensor} from '../graph/tensor.js';
-import type {Module} from '../nn/module.js';
+import {Module} from '../nn/module.js';
+import {isHeadedModel, type HeadedModel} from '../nn/models.js';
 import {Sequential} from '../nn/layers.js';
 import {fmt} from '../graph/tensor.js';
 
@@ -79,9 +80,19 @@ export function matchingLayers(source: Module, target: Module): string[] {
   return parameterLayers(target).filter((l) => src.has(l.name) && sameShapes(src.get(l.name)!.module, l.module)).map((l) => l.name);
 }
 
-/** A Sequential split before its last layer with parameters: the trunk (features) and the head (classifier). */
+/** Runs a headed model's body: its features, without the head (the trunk transfer sees). */
+class FeaturesOf extends Module {
+  constructor(readonly model: HeadedModel) { super(); }
+  forward(x: Tensor): Tensor { return this.model.features(x); }
+}
+
+/**
+ * A model split before its head: a Sequential before its last layer with parameters, or a HeadedModel (ResNet,
+ * MobileNetV2) into its features and its head. The trunk gives features, the head reads them.
+ */
 export function splitHead(model: Module): {trunk: Module[]; head: Module[]} {
-  if (!(model instanceof Sequential)) throw new Error(`webgpu-transfer: transfer: the model must be a Sequential (layers in order) to find its head, got ${model.constructor.name}`);
+  if (isHeadedModel(model)) return {trunk: [new FeaturesOf(model)], head: [model.head]};
+  if (!(model instanceof Sequential)) throw new Error(`webgpu-transfer: transfer: the model must be a Sequential (layers in order) or a model with a head (models.ResNet, models.MobileNetV2) to find its head, got ${model.constructor.name}`);
   const last = parameterLayers(model).pop();
   const at = last ? model.layers.indexOf(last.module) : -1;
   if (at < 0) throw new Error('webgpu-transfer: transfer: the model has no top-level layer with parameters to use as its head');

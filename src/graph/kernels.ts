@@ -644,7 +644,8 @@ export function convLowersToGemm(g: Conv2dGeom, pass: 'forward' | 'input' | 'wei
   const widest = Math.max(ceil4(g.C * g.KH * g.KW), ceil4(g.K));
   if (4 * rows * widest > rt().maxTensorBytes.bytes || rows > 65535 * 8) return false;
   if (pref === 'gemm') return true;
-  if (g.C < 8) return false;
+  // Few channels make a thin product, unless the window is wide (an ImageNet stem: 3 channels x 7x7 = 147 columns).
+  if (g.C < 8 && g.C * g.KH * g.KW < 128) return false;
   return g.K >= (pass === 'input' && inputTileApplies(g) ? 128 : 64);
 }
 

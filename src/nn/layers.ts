@@ -138,7 +138,7 @@ export class Sequential extends Module {
 }
 
 // The class itself, and its forward not replaced on the instance (a spy or instrumentation runs as written).
-const stock = (l: Module | undefined, cls: typeof ReLU | typeof MaxPool2d | typeof Linear) =>
+const stock = (l: Module | undefined, cls: typeof ReLU | typeof MaxPool2d | typeof Linear | typeof Conv2d | typeof BatchNorm2d) =>
   l instanceof cls && Object.getPrototypeOf(l) === cls.prototype && l.forward === cls.prototype.forward;
 
 /** One op for two neighbouring stock layers (ReLU and MaxPool2d in either order; Linear then ReLU), else null. */
@@ -146,7 +146,21 @@ function fusedPair(a: Module, b: Module | undefined): ((x: Tensor) => Tensor) | 
   const pool = stock(a, ReLU) && stock(b, MaxPool2d) ? b as MaxPool2d : stock(a, MaxPool2d) && stock(b, ReLU) ? a as MaxPool2d : null;
   if (pool) return (x) => ops.reluMaxPool2d(x, pool.kernel, pool.opts);
   if (stock(a, Linear) && stock(b, ReLU)) return (x) => ops.linearRelu(x, (a as Linear).weight, (a as Linear).bias);
+  if (stock(a, Conv2d) && stock(b, BatchNorm2d) && (b as BatchNorm2d).usesRunningStats) {
+    return (x) => convWithRunningNorm(a as Conv2d, b as BatchNorm2d, x);
+  }
   return null;
+}
+
+/**
+ * conv then batch norm on running statistics, as one convolution: the weights scaled per output channel and the
+ * shift as its bias. The same function of x, weights and norm parameters (gradients reach all of them), one pass.
+ */
+export function convWithRunningNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
+  const {scale, shift} = bn.runningAffine();
+  const w = ops.mul(conv.weight, ops.reshape(scale, [scale.shape[0], 1, 1, 1]));
+  const bias = conv.bias ? ops.add(ops.mul(conv.bias, scale), shift) : shift;
+  return ops.conv2d(x, w, bias, conv.opts);
 }
 
 /** LeNet-5 for 28x28 inputs: conv 5x5x6, pool, conv 5x5x16, pool, FC 120, 84, classes. */
@@ -222,6 +236,22 @@ export class BatchNorm extends Module {
       y = ops.add(ops.mul(y, ops.reshape(this.weight, bshape)), ops.reshape(this.bias, bshape));
     }
     return y;
+  }
+
+  /** Whether forward normalises with the running statistics (eval mode, or frozen statistics). */
+  get usesRunningStats(): boolean { return !this.training || this.frozenStats; }
+
+  /**
+   * The running-statistics normalisation as a per-channel affine map y = x * scale + shift ([C] each), with
+   * gradients to weight and bias: what a preceding convolution can absorb.
+   */
+  runningAffine(): {scale: Tensor; shift: Tensor} {
+    const eps = this.opts.eps ?? 1e-5;
+    let scale = ops.div(ops.ones([this.numFeatures]), ops.sqrt(ops.add(this.runningVar, eps)));
+    if (this.weight) scale = ops.mul(scale, this.weight);
+    let shift = ops.neg(ops.mul(this.runningMean, scale));
+    if (this.bias) shift = ops.add(shift, this.bias);
+    return {scale, shift};
   }
 
   /** Writes the host-side batch counter into num_batches_tracked (done before saving). */

@@ -6,7 +6,7 @@ import * as ops from '../graph/ops.js';
 import {rt} from '../graph/engine.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Module} from './module.js';
-import {BatchNorm, BatchNorm2d, Conv2d, Linear, Sequential} from './layers.js';
+import {BatchNorm, BatchNorm2d, Conv2d, convWithRunningNorm, Linear, Sequential} from './layers.js';
 import {gaussian, mulberry32} from '../rng.js';
 
 /** A classifier whose last layer can be told apart: what feature extraction and head replacement need. */
@@ -55,6 +55,10 @@ function kaimingConvs(model: Module, seed: number): void {
   }
 }
 
+/** conv then batch norm; on running statistics one convolution with the norm folded in (Sequential.fuse). */
+const convBn = (conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor =>
+  Sequential.fuse && bn.usesRunningStats ? convWithRunningNorm(conv, bn, x) : bn.forward(conv.forward(x));
+
 const conv3x3 = (inp: number, out: number, stride = 1) => new Conv2d(inp, out, 3, {stride, padding: 1, bias: false});
 const conv1x1 = (inp: number, out: number, stride = 1) => new Conv2d(inp, out, 1, {stride, bias: false});
 
@@ -72,8 +76,8 @@ export class BasicBlock extends Module {
     this.downsample = downsample && this.child('downsample', downsample);
   }
   forward(x: Tensor): Tensor {
-    const h = ops.relu(this.bn1.forward(this.conv1.forward(x)));
-    const y = this.bn2.forward(this.conv2.forward(h));
+    const h = ops.relu(convBn(this.conv1, this.bn1, x));
+    const y = convBn(this.conv2, this.bn2, h);
     return ops.relu(ops.add(y, this.downsample ? this.downsample.forward(x) : x));
   }
 }
@@ -94,9 +98,9 @@ export class Bottleneck extends Module {
     this.downsample = downsample && this.child('downsample', downsample);
   }
   forward(x: Tensor): Tensor {
-    let h = ops.relu(this.bn1.forward(this.conv1.forward(x)));
-    h = ops.relu(this.bn2.forward(this.conv2.forward(h)));
-    const y = this.bn3.forward(this.conv3.forward(h));
+    let h = ops.relu(convBn(this.conv1, this.bn1, x));
+    h = ops.relu(convBn(this.conv2, this.bn2, h));
+    const y = convBn(this.conv3, this.bn3, h);
     return ops.relu(ops.add(y, this.downsample ? this.downsample.forward(x) : x));
   }
 }
@@ -170,7 +174,7 @@ export class ResNet extends Module implements HeadedModel {
   }
 
   features(x: Tensor): Tensor {
-    let h = this.bn1.forward(this.conv1.forward(x));
+    let h = convBn(this.conv1, this.bn1, x);
     // Max pooling commutes with relu: one fused pass (padding acts as -inf, as in PyTorch's MaxPool2d).
     h = this.stem === 'cifar' ? ops.relu(h) : ops.reluMaxPool2d(h, 3, {stride: 2, padding: 1});
     for (const s of this.stages) h = s.forward(h);

@@ -9,6 +9,8 @@ import type {ImageSet} from '../data/image-set.js';
 /** What evaluate() returns: mean loss, accuracy (0..1), the number of examples, and accuracy per class. */
 export interface EvalResult { loss: number; accuracy: number; n: number; perClass: number[] }
 
+const EVAL_INPUT_BYTES = 8 * 2 ** 20;
+
 /** Per-example loss [B] of a model's outputs [B, classes] against int32 labels [B]. */
 export type RowLoss = (scores: Tensor, labels: Tensor) => Tensor;
 const crossEntropyRows: RowLoss = (logits, labels) => wt.crossEntropy(logits, labels, 'none');
@@ -17,8 +19,9 @@ const crossEntropyRows: RowLoss = (logits, labels) => wt.crossEntropy(logits, la
 export async function evaluate(model: Module, set: ImageSet, batch = 256, rowLoss: RowLoss = crossEntropyRows): Promise<EvalResult> {
   const wasTraining = model.training;
   model.eval();
-  const b = Math.min(batch, set.n);
   const px = set.channels * set.height * set.width;
+  // At most 8 MiB of input per batch: 256 MNIST digits, 13 photos of 224 px (whose activations are ~100x larger).
+  const b = Math.max(1, Math.min(batch, set.n, Math.floor(EVAL_INPUT_BYTES / (4 * px))));
   const x = new Float32Array(b * px), y = new Int32Array(b);
   const step = compile([{shape: [b, set.channels, set.height, set.width]}, {shape: [b], dtype: 'i32'}], [x, y], (xb, yb) => noGrad(() => tidy(() => {
     const logits = model.forward(xb);

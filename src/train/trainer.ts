@@ -9,16 +9,18 @@ import type {EvalResult, RowLoss} from './evaluate.js';
 import {TrainingLoop} from './loop.js';
 import {Supervised, type SupervisedLoss} from './supervised.js';
 import {ConsoleSink, FileCheckpointStore, JsonlSink, type ProgressMode} from './sinks/node.js';
-import type {Sink} from './strategy.js';
+import type {Sink, Strategy} from './strategy.js';
 
 /**
  * Options of Trainer: model, optimizer, loader and steps, and optionally a schedule, a loss, a test set, metrics
  * and checkpoint files, resume, progress output.
  */
 export interface TrainerOptions {
-  model: Module;
-  optimizer: Optimizer<GroupOptions>;
-  loader: DataLoader;
+  /** What to train: a strategy (a transfer setup, say), or else model, optimizer and loader (plain supervised). */
+  strategy?: Strategy;
+  model?: Module;
+  optimizer?: Optimizer<GroupOptions>;
+  loader?: DataLoader;
   /** Total training steps (batches). */
   steps: number;
   schedule?: LRSchedule;
@@ -73,12 +75,16 @@ export interface TrainResult {
  * ```
  */
 export class Trainer {
-  readonly strategy: Supervised;
+  readonly strategy: Strategy & {lastEval?: EvalResult | null};
   readonly loop: TrainingLoop;
 
   constructor(readonly o: TrainerOptions) {
     if (!(o.steps >= 1)) throw new Error(`webgpu-transfer: Trainer: steps must be >= 1, got ${o.steps}`);
-    this.strategy = new Supervised({model: o.model, optimizer: o.optimizer, loader: o.loader, schedule: o.schedule, loss: o.loss, evalLoss: o.evalLoss, test: o.test, name: o.name});
+    if (o.strategy) this.strategy = o.strategy;
+    else if (o.model && o.optimizer && o.loader) {
+      this.strategy = new Supervised({model: o.model, optimizer: o.optimizer, loader: o.loader, schedule: o.schedule,
+        loss: o.loss, evalLoss: o.evalLoss, test: o.test, name: o.name});
+    } else throw new Error('webgpu-transfer: Trainer: give a strategy, or a model, an optimizer and a loader');
     const sinks: Sink[] = [new ConsoleSink(o.progress ?? 'auto'), ...(o.sinks ?? [])];
     if (o.metricsPath) sinks.push(new JsonlSink(o.metricsPath, o.name, o.runInfo));
     const store = o.checkpointPath || o.resume ? new FileCheckpointStore({path: o.checkpointPath, resumeFrom: o.resume, metadata: o.runInfo}) : undefined;
@@ -97,7 +103,13 @@ export class Trainer {
   async fit(): Promise<TrainResult> {
     const evals: TrainResult['evals'] = [];
     // Keep each full evaluation (per-class accuracy included) for callers that read r.evals.
-    const collect: Sink = {evaluation: ({step}) => { if (this.strategy.lastEval) evals.push({...this.strategy.lastEval, step}); }};
+    const collect: Sink = {evaluation: ({step, metrics}) => {
+      const e = this.strategy.lastEval;
+      if (e) evals.push({...e, step});
+      else if (metrics.test_accuracy !== undefined) {
+        evals.push({step, accuracy: metrics.test_accuracy, loss: metrics.test_loss ?? NaN, n: 0, perClass: []});
+      }
+    }};
     (this.loop.o.sinks ??= []).push(collect);
     try {
       const r = await this.loop.fit();

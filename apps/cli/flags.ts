@@ -54,7 +54,11 @@ export const BACKENDS = ['auto', 'swiftshader', 'llvmpipe', 'vulkan', 'opengles'
 export interface FlagSpec { arg?: string; parse?: Parse; help: string; def?: string }
 export const flag = (arg: string, parse: Parse, help: string, def?: string): FlagSpec => ({arg, parse, help, def});
 export const bool = (help: string): FlagSpec => ({help});
-export interface CommandSpec { about: string; usage: string; flags: Record<string, FlagSpec>; more?: string }
+export interface CommandSpec {
+  about: string; usage: string; flags: Record<string, FlagSpec>; more?: string;
+  /** Names the operands a command takes after its flags (predict's IMAGE...); none when absent. */
+  operands?: string;
+}
 export type FlagValues = Record<string, unknown>;
 
 const HELP_COLUMN = 22;
@@ -94,7 +98,7 @@ export function parseCommandFlags(commands: Record<string, CommandSpec>, cmd: st
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({args: joined, options, strict: true, allowPositionals: false, tokens: true});
+    parsed = parseArgs({args: joined, options, strict: true, allowPositionals: !!commands[cmd].operands, tokens: true});
   } catch (e) {
     refuse(`${who}: ${(e as Error).message} (see ${who} --help)`);
   }
@@ -106,7 +110,7 @@ export function parseCommandFlags(commands: Record<string, CommandSpec>, cmd: st
   }
   const values = parsed!.values as Record<string, string | boolean | undefined>;
   if (values.help) return {help: true};
-  const out: FlagValues = {};
+  const out: FlagValues = commands[cmd].operands ? {_: parsed!.positionals} : {};
   try {
     for (const [k, v] of Object.entries(values)) out[k] = typeof v === 'string' ? spec[k].parse!(v, k) : v;
     for (const [k, f] of Object.entries(spec)) if (out[k] === undefined && f.def !== undefined) out[k] = f.parse!(f.def, k);

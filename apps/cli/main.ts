@@ -22,6 +22,8 @@ import {
   BACKENDS, bool, choice, fail, flag, int, parseFlags, real, SIGNALS, text, type CommandSpec, type FlagValues,
 } from './flags.js';
 import {SERVE, servePage} from './server.js';
+import {fitInterruptibly, onExit, stopRequested} from './run-control.js';
+import {cmdFinetune, cmdPredict, FINETUNE, PREDICT} from './photos.js';
 
 const note = (msg: string) => console.error(`webgpu-transfer: ${msg}`);
 
@@ -94,6 +96,8 @@ dataset gets a note. Image shape and class count must match the model. Non-finit
     },
   },
   adapters: {about: 'list the WebGPU adapters of this machine', usage: 'adapters', flags: {}},
+  predict: PREDICT,
+  finetune: FINETUNE,
   serve: SERVE,
 };
 
@@ -116,25 +120,6 @@ function version(): string {
       if (pkg.name === 'webgpu-transfer') return pkg.version ?? 'unknown';
     }
     if (dirname(d) === d) return 'unknown';
-  }
-}
-
-type Signal = keyof typeof SIGNALS;
-/** Set while training and saving: takes a signal (returns true) or lets it quit the process (returns false). */
-let interrupt: ((sig: Signal) => boolean) | null = null;
-
-/**
- * Runs `release` at any exit: normal, an error (fail), or a signal, which would otherwise end the process
- * without 'exit' handlers and leave the run folder locked.
- */
-function onExit(release: () => void): void {
-  process.on('exit', release);
-  for (const sig of Object.keys(SIGNALS) as Signal[]) {
-    process.on(sig, () => {
-      if (interrupt?.(sig)) return;
-      console.error(`webgpu-transfer: stopped by ${sig}`);
-      process.exit(SIGNALS[sig]);
-    });
   }
 }
 
@@ -310,35 +295,9 @@ async function cmdTrain(v: FlagValues): Promise<void> {
     model, optimizer: opt, loader, steps, schedule, test, name: `${ds}/${modelName}`, runInfo, ...lossesFor(model),
     metricsPath: join(out, 'metrics.jsonl'), checkpointPath: ckptPath,
     checkpointEvery: v['checkpoint-every'] as number | undefined, resume: ck?.path,
-    progress: (v.progress as 'auto' | 'bar' | 'lines' | 'none') ?? 'auto', shouldStop: () => stoppedBy !== undefined,
+    progress: (v.progress as 'auto' | 'bar' | 'lines' | 'none') ?? 'auto', shouldStop: stopRequested,
   });
-  // The first signal stops after this step and saves; a second waits for that save; a third quits without it.
-  // A save's files land in one synchronous run, so quitting at any await keeps a whole pair (the previous one).
-  let stoppedBy: Signal | undefined, signals = 0;
-  interrupt = (sig) => {
-    signals++;
-    if (signals === 1) {
-      stoppedBy = sig;
-      note(`${sig}: stopping after step ${trainer.step} to save a checkpoint`);
-    } else if (signals === 2) {
-      note(`${sig} again: waiting for the checkpoint to be saved (a third ${sig} quits without saving it)`);
-    } else {
-      note(`${sig} a third time: quitting without saving; ${out} keeps its last complete checkpoint, if it has one`);
-      return false;
-    }
-    return true;
-  };
-  const res = await trainer.fit();
-  if (res.stopped && stoppedBy) {
-    // Work since the last checkpoint is kept: the run resumes from here exactly.
-    const from = ck?.step ?? 0;
-    if (res.step > from) await trainer.checkpoint();
-    interrupt = null;
-    console.error(`webgpu-transfer: stopped by ${stoppedBy} at step ${res.step}; ${res.step > from
-      ? `checkpoint saved: continue with --resume ${ckptPath}` : 'no step was trained, nothing saved'}`);
-    process.exit(SIGNALS[stoppedBy]);
-  }
-  interrupt = null;
+  const res = await fitInterruptibly(trainer, {out, checkpointPath: ckptPath, fromStep: ck?.step ?? 0});
   const last = res.evals[res.evals.length - 1];
   console.log(`done: ${res.step} steps in ${res.seconds.toFixed(1)} s (${res.imagesPerSecond.toFixed(0)} images/s); ` +
     `final test accuracy ${last ? (100 * last.accuracy).toFixed(2) + '%' : '-'}; checkpoint ${ckptPath}`);
@@ -368,6 +327,8 @@ try {
   } else if (cmd === 'serve') await servePage(values.port as number | undefined);
   else if (cmd === 'show') cmdShow(values);
   else if (cmd === 'eval') await cmdEval(values);
+  else if (cmd === 'predict') await cmdPredict(values, values._ as string[]);
+  else if (cmd === 'finetune') await cmdFinetune(values);
   else await cmdTrain(values);
 } catch (e) {
   fail((e as Error).message);

@@ -209,3 +209,79 @@ export const cifarResNet = (o: ResNetOptions & {layers?: number[]} = {}): ResNet
 export function freezeBatchNorm(model: Module, frozen = true): void {
   for (const [, m] of model.namedModules()) if (m instanceof BatchNorm) m.frozenStats = frozen;
 }
+
+/** The architectures models.build() makes by name (torchvision's names, and the CIFAR-stem ResNet). */
+export const ARCHITECTURES = ['resnet18', 'resnet34', 'resnet50', 'mobilenet_v2', 'cifar_resnet'] as const;
+/** One of ARCHITECTURES. */
+export type Architecture = typeof ARCHITECTURES[number];
+
+/** What builds one model: an architecture and its options (recorded in the files we write, found from others). */
+export interface ArchitectureSpec {
+  arch: Architecture;
+  classes: number;
+  /** ResNets: first-stage width, stem, and (cifar_resnet) blocks per stage. */
+  width?: number;
+  stem?: 'imagenet' | 'cifar';
+  layers?: number[];
+  /** MobileNetV2: width multiplier. */
+  widthMult?: number;
+  inputSize?: number;
+}
+
+/** Builds the model an ArchitectureSpec describes (fresh weights, seeded). */
+export function build(spec: ArchitectureSpec, seed = 0): HeadedModel {
+  const {arch, classes, width, stem, inputSize} = spec;
+  const r = {classes, width, stem, inputSize, seed};
+  if (arch === 'resnet18') return resnet18(r);
+  if (arch === 'resnet34') return resnet34(r);
+  if (arch === 'resnet50') return resnet50(r);
+  if (arch === 'cifar_resnet') return cifarResNet({...r, stem: undefined, layers: spec.layers});
+  if (arch === 'mobilenet_v2') return mobilenetV2({classes, widthMult: spec.widthMult, inputSize, seed});
+  throw new Error(`webgpu-transfer: models.build: unknown architecture '${arch}' (${ARCHITECTURES.join(', ')})`);
+}
+
+const WIDTH_MULTS = [1, 0.35, 0.5, 0.75, 1.3, 1.4, 0.25, 0.1];
+
+/**
+ * The ArchitectureSpec of a state dict (names -> shapes) for an architecture: classes from the head, ResNet width
+ * and stem from conv1, cifar_resnet's blocks per stage from the names, MobileNetV2's width multiplier from the
+ * first and last convolutions. Throws naming the key that does not fit.
+ */
+export function inferArchitecture(arch: string, shapes: Map<string, number[]>): ArchitectureSpec {
+  if (!(ARCHITECTURES as readonly string[]).includes(arch)) {
+    throw new Error(`webgpu-transfer: unknown model '${arch}': use one of ${ARCHITECTURES.join(', ')}`);
+  }
+  const a = arch as Architecture;
+  const need = (k: string, rank: number): number[] => {
+    const s = shapes.get(k);
+    if (!s || s.length !== rank) {
+      const near = [...shapes.keys()].slice(0, 3).join(', ');
+      throw new Error(`webgpu-transfer: the weights are not a ${arch}: ${s ? `'${k}' has shape [${s}]` : `no '${k}'`} ` +
+        `(the file's first keys: ${near || 'none'})`);
+    }
+    return s;
+  };
+  if (a === 'mobilenet_v2') {
+    const classes = need('classifier.1.weight', 2)[0];
+    const stemOut = need('features.0.0.weight', 4)[0], lastOut = need('features.18.0.weight', 4)[0];
+    const widthMult = WIDTH_MULTS.find((m) => makeDivisible(32 * m) === stemOut &&
+      makeDivisible(1280 * Math.max(1, m)) === lastOut &&
+      shapes.get('features.17.conv.2.weight')?.[0] === makeDivisible(320 * m));
+    if (widthMult === undefined) {
+      throw new Error(`webgpu-transfer: the weights are not a mobilenet_v2 of a known width (${WIDTH_MULTS.join(', ')}): ` +
+        `'features.0.0.weight' has ${stemOut} channels, 'features.18.0.weight' ${lastOut}`);
+    }
+    return {arch: a, classes, widthMult};
+  }
+  const [width, , kh] = need('conv1.weight', 4);
+  const classes = need('fc.weight', 2)[0];
+  const stem = kh === 3 ? 'cifar' : 'imagenet';
+  if (a !== 'cifar_resnet') return {arch: a, classes, width, stem};
+  const layers = [1, 2, 3, 4].map((s) => {
+    let n = 0;
+    while (shapes.has(`layer${s}.${n}.conv1.weight`)) n++;
+    return n;
+  });
+  if (layers.some((n) => n === 0)) throw new Error(`webgpu-transfer: the weights are not a cifar_resnet: stages hold ${layers.join(', ')} blocks`);
+  return {arch: a, classes, width, layers};
+}

@@ -112,7 +112,9 @@ export abstract class Module {
     const missing = [...own.keys()].filter((k) => !state.has(k));
     const unexpected = [...state.keys()].filter((k) => !own.has(k));
     if (strict && (missing.length || unexpected.length)) {
-      throw new Error(`webgpu-transfer: loadStateDict: ${missing.length ? `missing keys: ${missing.join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected keys: ${unexpected.join(', ')}` : ''}`);
+      // The first few of each: a file of another architecture misses hundreds.
+      const few = (ks: string[]) => `${ks.slice(0, 6).join(', ')}${ks.length > 6 ? ` and ${ks.length - 6} more` : ''}`;
+      throw new Error(`webgpu-transfer: loadStateDict: ${missing.length ? `missing keys: ${few(missing)}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected keys: ${few(unexpected)}` : ''}`);
     }
     const writes: (() => void)[] = [];
     for (const [k, dst] of own) {

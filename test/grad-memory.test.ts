@@ -54,6 +54,7 @@ const CASES: Record<OpName, () => Case> = {
   tanh: () => unary(wt.tanh),
   abs: () => unary(wt.abs),
   clamp: () => unary((x) => wt.clamp(x, -0.5, 0.5)),
+  relu6: () => unary(wt.relu6, -2, 8),
   affine: () => unary((x) => wt.internals.affine(x, 2, 1)),
   square: () => unary(wt.square),
   powScalar: () => {

@@ -92,6 +92,8 @@ const unaryRules = {
   tanh: rule<Scalars>((g, _n, out) => [kernels.binaryK('tanhGrad', out, g)]),
   abs: rule<Scalars>((g, n) => [kernels.binaryK('absGrad', n.inputs[0], g)]),
   clamp: rule<Scalars>((g, n) => [kernels.binaryK('clampGrad', n.inputs[0], g, n.saved.alpha, n.saved.beta)]),
+  // hardtanh's backward, as PyTorch's relu6: 0 at the bounds themselves (clamp passes g there).
+  relu6: rule((g, n) => [kernels.binaryK('hardtanhGrad', n.inputs[0], g, 0, 6)]),
   affine: rule<Scalars>((g, n) => [kernels.unaryK('affine', g, n.saved.alpha, 0)]),
   square: rule<Scalars>((g, n, _out, tmp) => [scaled(tmp.add(kernels.binaryK('mul', g, n.inputs[0])), 2)]),
   powScalar: rule<Scalars>((g, n, _out, tmp) => {

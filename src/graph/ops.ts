@@ -177,6 +177,14 @@ export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
   if (min > max) throw new Error(`webgpu-transfer: clamp: min ${min} > max ${max}`);
   return unary('clamp', x, Math.max(min, -3.4e38), Math.min(max, 3.4e38));
 }
+/**
+ * Elementwise min(max(x, 0), 6) (MobileNetV2's activation; NaN stays NaN). As PyTorch's hardtanh, the gradient passes
+ * strictly inside (0, 6) and is 0 at 0 and 6 themselves.
+ */
+export function relu6(x: Tensor): Tensor {
+  checkArgs('relu6', x);
+  return record(kernels.unaryK('clamp', x, 0, 6), 'relu6', [x]);
+}
 /** x * scale + shift in one kernel. */
 export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', x, scale, shift);
 

@@ -63,6 +63,8 @@ export class Conv2d extends Module {
 
 /** The relu activation as a layer. */
 export class ReLU extends Module { forward(x: Tensor): Tensor { return ops.relu(x); } }
+/** The relu6 activation, min(max(x, 0), 6), as a layer (MobileNetV2's). */
+export class ReLU6 extends Module { forward(x: Tensor): Tensor { return ops.relu6(x); } }
 /** The tanh activation as a layer. */
 export class Tanh extends Module { forward(x: Tensor): Tensor { return ops.tanh(x); } }
 /** The sigmoid activation as a layer. */

@@ -125,6 +125,10 @@ const CASES: Record<OpName, () => Case> = {
   maxPool2d: () => unary((x) => wt.maxPool2d(wt.reshape(x, [1, 2, 3, 5]), 2, {padding: 1})),
   reluMaxPool2d: () => unary((x) => wt.internals.reluMaxPool2d(wt.reshape(x, [1, 2, 3, 5]), 2, {padding: 1})),
   avgPool2d: () => unary((x) => wt.avgPool2d(wt.reshape(x, [1, 2, 3, 5]), [2, 3], {stride: 1})),
+  adaptiveAvgPool2d: () => {
+    const x = leaf([2, 3, 5, 7]);
+    return {inputs: [x], forward: () => ({outs: [wt.adaptiveAvgPool2d(x, [2, 3]), wt.adaptiveAvgPool2d(x, 1)]})};
+  },
   gradReverse: () => {
     const x = leaf([2, 3]), lambda = wt.tensor([0.5], [1]);
     return {inputs: [x, lambda], forward: () => ({outs: [wt.gradReverse(x, 0.5), wt.gradReverse(x, lambda)]})};

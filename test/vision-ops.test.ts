@@ -1,4 +1,4 @@
-// The ops torchvision's MobileNetV2 adds: relu6. Each forward against a float64 reference, each backward against
+// The ops torchvision's ResNets and MobileNetV2 add: adaptive average pooling and relu6. Each forward against a float64 reference, each backward against
 // the float64 analytic gradient and finite differences (test/lib/check.ts).
 // Tolerances: forward atol 1e-5 (rtol 1e-4); gradients atol 1e-4 (rtol 1e-3): float32 against float64.
 import {suite} from 'uvu';
@@ -7,7 +7,56 @@ import * as wt from '../src/index.js';
 import {checkOp} from './lib/check.js';
 import * as R from './lib/reference.js';
 
-const t = suite('vision ops: relu6');
+const t = suite('vision ops: adaptiveAvgPool2d, relu6');
+
+/** Throws an error whose message contains `text`. */
+function throwsWith(f: () => unknown, text: string): void {
+  try { f(); } catch (e) {
+    const msg = (e as Error).message;
+    assert.ok(msg.includes(text), `message "${msg}" lacks "${text}"`);
+    return;
+  }
+  assert.unreachable(`no error; expected one containing "${text}"`);
+}
+
+// ---- adaptive average pooling ----
+const adaptive: {x: number[]; out: number | [number, number]; what: string}[] = [
+  {x: [2, 3, 7, 9], out: [3, 4], what: 'overlapping bins both ways'},
+  {x: [2, 3, 5, 5], out: 1, what: 'global'},
+  {x: [1, 2, 6, 6], out: 2, what: 'divisible bins'},
+  {x: [1, 2, 6, 6], out: 4, what: 'overlapping bins'},
+  {x: [1, 2, 3, 4], out: [5, 6], what: 'more bins than inputs'},
+  {x: [1, 2, 24, 23], out: 1, what: 'global over a long plane (split over threads)'},
+];
+for (const c of adaptive) {
+  const [oh, ow] = typeof c.out === 'number' ? [c.out, c.out] : c.out;
+  t(`adaptiveAvgPool2d ${c.what}: x${JSON.stringify(c.x)} -> ${JSON.stringify(c.out)}`, () => checkOp({
+    name: 'adaptiveAvgPool2d', inputs: [R.randomNd(c.x, 71)],
+    gpu: ([x]) => wt.adaptiveAvgPool2d(x, c.out), ref: ([x]) => R.adaptiveAvgPool2d(x, oh, ow),
+    refGrad: ([x], up) => [R.adaptiveAvgPool2dGrad(x, up)], sample: 64,
+  }));
+}
+
+t('adaptiveAvgPool2d: errors name the op, the output size and the input', () => {
+  const x = wt.zeros([1, 2, 4, 4]);
+  for (const bad of [0, 1.5, [2], [2, -1], [2, 2, 2], '2']) {
+    throwsWith(() => wt.adaptiveAvgPool2d(x, bad as number),
+      `adaptiveAvgPool2d: outputSize must be a positive integer or a pair of them, got ${JSON.stringify(bad)} for ` +
+      'input f32[1, 2, 4, 4]');
+  }
+  throwsWith(() => wt.adaptiveAvgPool2d(wt.zeros([2, 4, 4]), 1),
+    'adaptiveAvgPool2d: input must be NCHW (rank 4), got f32[2, 4, 4]');
+  throwsWith(() => new wt.AdaptiveAvgPool2d(0), 'AdaptiveAvgPool2d: outputSize must be a positive integer, got 0');
+  throwsWith(() => new wt.AdaptiveAvgPool2d([3] as unknown as number),
+    'AdaptiveAvgPool2d: outputSize must be a positive integer or a pair of them, got [3]');
+});
+
+t('AdaptiveAvgPool2d layer: global pooling to [N, C, 1, 1]', async () => {
+  const y = new wt.AdaptiveAvgPool2d(1).forward(wt.tensor(Array.from({length: 12}, (_, i) => i), [1, 3, 2, 2]));
+  assert.equal(y.shape, [1, 3, 1, 1]);
+  assert.equal(Array.from(await y.data()), [1.5, 5.5, 9.5]);
+  assert.equal(new wt.AdaptiveAvgPool2d([2, 3]).forward(wt.zeros([1, 1, 5, 5])).shape, [1, 1, 2, 3]);
+});
 
 // ---- relu6 ----
 const relu6Ref = (v: number) => Math.min(Math.max(v, 0), 6);

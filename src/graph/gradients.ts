@@ -11,6 +11,7 @@
 // argument), freed once the rule returns, so an eager backward() outside tidy() leaves nothing but gradients.
 import * as kernels from './kernels.js';
 import * as capsuleKernels from './capsule-kernels.js';
+import * as visionKernels from './vision-kernels.js';
 import * as ops from './ops.js';
 import {empty, type Tensor} from './tensor.js';
 
@@ -251,6 +252,8 @@ const nnRules = {
   maxPool2d: rule<{geom: kernels.PoolGeom; arg: Tensor | null}>((g, n) => [kernels.poolBwdK(g, n.saved.arg, n.saved.geom)]),
   reluMaxPool2d: rule<{geom: kernels.PoolGeom; arg: Tensor | null}>((g, n, out) => [kernels.poolBwdK(g, n.saved.arg, n.saved.geom, out)]),
   avgPool2d: rule<{geom: kernels.PoolGeom}>((g, n) => [kernels.poolBwdK(g, null, n.saved.geom)]),
+  adaptiveAvgPool2d: rule<{geom: visionKernels.AdaptiveGeom}>((g, n) =>
+    [visionKernels.adaptiveAvgPoolBwdK(g, n.saved.geom)]),
   // -lambda * g; a tensor lambda is read from its buffer when the kernel runs (each replay).
   gradReverse: rule<{lambda: number | Tensor}>((g, n) => [kernels.reverseBwdK(g, n.saved.lambda)]),
 };

@@ -2,6 +2,7 @@
 // launches kernels (kernels.ts) and records a node (record.ts) whose gradient rule lives in gradients.ts.
 import {noGrad, rt} from './engine.js';
 import * as kernels from './kernels.js';
+import * as visionKernels from './vision-kernels.js';
 import {checkShape, dtypeOf, empty, fmt, fromData, sizeOf, Tensor, type DTypeName, type Shape} from './tensor.js';
 import type {UnaryOp} from './op-codes.js';
 import {checkArgs, setCurrentOp, type CheckedOp} from './validate.js';
@@ -656,6 +657,28 @@ export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: Po
   checkArgs('avgPool2d', x);
   const geom = kernels.poolGeom('avgPool2d', x.shape, ...poolArgs('avgPool2d', kernel, opts));
   return record(kernels.poolK(x, geom, false).y, 'avgPool2d', [x], {geom});
+}
+
+/** An output size of adaptiveAvgPool2d: a positive integer for both dimensions, or [oh, ow]. */
+export type AdaptiveSize = number | [number, number];
+
+/**
+ * Adaptive average pooling over NCHW input to an `outputSize` (a number or [oh, ow]) grid of bins, as PyTorch: output
+ * row i averages input rows floor(i * H / OH) to ceil((i + 1) * H / OH) - 1 (columns likewise), so bins overlap
+ * when OH does not divide H. outputSize 1 is global average pooling (ResNet's head).
+ */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: AdaptiveSize): Tensor {
+  checkArgs('adaptiveAvgPool2d', x);
+  if (x.rank !== 4) throw err('adaptiveAvgPool2d', `input must be NCHW (rank 4), got ${x.describe()}`);
+  const o = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
+  if (!Array.isArray(o) || o.length !== 2 || o.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 1)) {
+    const got = `${JSON.stringify(outputSize)} for input ${x.describe()}`;
+    throw err('adaptiveAvgPool2d', `outputSize must be a positive integer or a pair of them, got ${got}`);
+  }
+  const [N, C, H, W] = x.shape;
+  if (!H || !W) throw err('adaptiveAvgPool2d', `input ${x.describe()} has an empty plane: there is nothing to average`);
+  const geom = {N, C, H, W, OH: o[0], OW: o[1]};
+  return record(visionKernels.adaptiveAvgPoolK(x, geom), 'adaptiveAvgPool2d', [x], {geom});
 }
 
 // ---------------- dropout, custom gradients ----------------

@@ -16,6 +16,7 @@ import optimizer from '../../shaders/optimizer.wgsl';
 import random from '../../shaders/random.wgsl';
 import reversal from '../../shaders/reversal.wgsl';
 import capsule from '../../shaders/capsule.wgsl';
+import adaptivePool from '../../shaders/adaptive-pool.wgsl';
 
 export const ELEMENTWISE = defineKernel({
   file: 'elementwise.wgsl', code: elementwise, workgroupSize: 256,
@@ -99,6 +100,13 @@ export const CONV2D = defineKernel({
     nchw_to_pixels4: 'p', nchw4_to_pixels4: 'p', im2col_cols: 'p'},
 });
 
+// Adaptive average pooling: NC planes of H x W to OH x OW bins.
+export const ADAPTIVE_POOL = defineKernel({
+  file: 'adaptive-pool.wgsl', code: adaptivePool, workgroupSize: 64,
+  uniforms: {p: {NC: 'u32', H: 'u32', W: 'u32', OH: 'u32', OW: 'u32'}},
+  entries: {adaptive_fwd: 'p', adaptive_bwd: 'p'},
+});
+
 // matmul: the hand-written kernels and the generated register tiles (matmul-gen.ts, declared with these uniforms).
 // Strides in floats: a_bs, a_rs, a_cs = A's batch, row and column strides (b_*, c_bs likewise); the batch index
 // is the grid's z. 8 x 8 workgroups for the register kernels (matmul_tiled declares its own 16 x 16).
@@ -137,4 +145,5 @@ export const SHADERS = {
   random: RANDOM.source,
   reversal: REVERSAL.source,
   capsule: CAPSULE.source,
+  adaptivePool: ADAPTIVE_POOL.source,
 } as const;

@@ -89,6 +89,22 @@ export class AvgPool2d extends Module {
   constructor(readonly kernel: number | [number, number], readonly opts: ops.PoolOptions = {}) { super(); }
   forward(x: Tensor): Tensor { return ops.avgPool2d(x, this.kernel, this.opts); }
 }
+/**
+ * Adaptive average pooling as a layer: any H x W input to `outputSize` (a number or [oh, ow]) bins; 1 is global
+ * average pooling, as torchvision's ResNets end.
+ */
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: ops.AdaptiveSize) {
+    super();
+    const o = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
+    if (!Array.isArray(o) || o.length !== 2) {
+      const got = JSON.stringify(outputSize);
+      throw new Error(`webgpu-transfer: AdaptiveAvgPool2d: outputSize must be a positive integer or a pair of them, got ${got}`);
+    }
+    o.forEach((d) => size('AdaptiveAvgPool2d', 'outputSize', d));
+  }
+  forward(x: Tensor): Tensor { return ops.adaptiveAvgPool2d(x, this.outputSize); }
+}
 /** Inverted dropout with probability p (default 0.5) in training mode; identity in eval mode. */
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {

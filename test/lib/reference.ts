@@ -123,6 +123,22 @@ export function conv2d(x: Nd, w: Nd, bias: Nd | null, stride: [number, number], 
   return out;
 }
 
+/** PyTorch's adaptive bins of one axis: output i covers floor(i * size / out) .. ceil((i + 1) * size / out) - 1. */
+export const adaptiveBin = (i: number, size: number, out: number): [number, number] =>
+  [Math.floor(i * size / out), Math.ceil((i + 1) * size / out)];
+
+export function adaptiveAvgPool2d(x: Nd, oh: number, ow: number): Nd {
+  const [N, C, H, W] = x.shape;
+  const out = nd([N, C, oh, ow]);
+  for (let p = 0; p < N * C; p++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
+    const [h0, h1] = adaptiveBin(i, H, oh), [w0, w1] = adaptiveBin(j, W, ow);
+    let s = 0;
+    for (let h = h0; h < h1; h++) for (let v = w0; v < w1; v++) s += x.data[(p * H + h) * W + v];
+    out.data[(p * oh + i) * ow + j] = s / ((h1 - h0) * (w1 - w0));
+  }
+  return out;
+}
+
 export function pool2d(x: Nd, kernel: [number, number], stride: [number, number], pad: [number, number], kind: 'max' | 'avg'): Nd {
   const [N, C, H, W] = x.shape;
   const OH = Math.floor((H + 2 * pad[0] - kernel[0]) / stride[0]) + 1, OW = Math.floor((W + 2 * pad[1] - kernel[1]) / stride[1]) + 1;
@@ -292,6 +308,18 @@ export function conv2dGrad(x: Nd, w: Nd, R: Nd, stride: [number, number], pad: [
     }
   }
   return [dx, dw, db];
+}
+
+/** Adaptive average pooling gradient: each bin spreads R / count over its inputs (overlapping bins add up). */
+export function adaptiveAvgPool2dGrad(x: Nd, R: Nd): Nd {
+  const [N, C, H, W] = x.shape, [, , oh, ow] = R.shape;
+  const dx = nd(x.shape);
+  for (let p = 0; p < N * C; p++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
+    const [h0, h1] = adaptiveBin(i, H, oh), [w0, w1] = adaptiveBin(j, W, ow);
+    const r = R.data[(p * oh + i) * ow + j] / ((h1 - h0) * (w1 - w0));
+    for (let h = h0; h < h1; h++) for (let v = w0; v < w1; v++) dx.data[(p * H + h) * W + v] += r;
+  }
+  return dx;
 }
 
 /** Pooling gradient: max routes R to the (unique) maximum of each window, avg spreads it evenly. */

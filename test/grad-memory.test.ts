@@ -118,9 +118,11 @@ const CASES: Record<OpName, () => Case> = {
     return {inputs: [x, w, b], forward: () => ({outs: [wt.internals.linearRelu(x, w, b), wt.internals.linearRelu(x, w)]})};
   },
   conv2d: () => {
-    const x = leaf([2, 3, 6, 5]), w = leaf([4, 3, 3, 2]), bias = leaf([4]);
+    const x = leaf([2, 3, 6, 5]), w = leaf([4, 3, 3, 2]), bias = leaf([4]), dw = leaf([6, 1, 3, 3]), db = leaf([6]);
     const conv = (convLowering: 'gemm' | 'direct') => withPrefs({convLowering}, () => wt.conv2d(x, w, bias, {padding: 1}));
-    return {inputs: [x, w, bias], forward: () => ({outs: [conv('gemm'), conv('direct')]})};
+    // Grouped (depthwise, two filters per channel): its own kernels and the same rule.
+    const grouped = () => wt.conv2d(x, dw, db, {padding: 1, groups: 3});
+    return {inputs: [x, w, bias, dw, db], forward: () => ({outs: [conv('gemm'), conv('direct'), grouped()]})};
   },
   maxPool2d: () => unary((x) => wt.maxPool2d(wt.reshape(x, [1, 2, 3, 5]), 2, {padding: 1})),
   reluMaxPool2d: () => unary((x) => wt.internals.reluMaxPool2d(wt.reshape(x, [1, 2, 3, 5]), 2, {padding: 1})),

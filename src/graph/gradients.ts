@@ -243,11 +243,16 @@ const nnRules = {
   conv2d: rule<{geom: kernels.Conv2dGeom; cols: Tensor | null}>((g, n) => {
     const {geom, cols} = n.saved;
     const [x, w] = n.inputs;
+    const db = () => (needs(n, 2) ? ops.reduceAxes('sum', g, [0, 2, 3]) : null);
+    if (geom.groups > 1) {
+      return [needs(n, 0) ? visionKernels.groupedConv2dBwdInputK(g, w, geom) : null,
+        needs(n, 1) ? visionKernels.groupedConv2dBwdWeightK(x, g, geom) : null, db()];
+    }
     // The forward's im2col matrix (a lowered conv), used once and freed here; a second backward lowers x again,
     // as does one after tidy() freed it.
     const dw = needs(n, 1) ? kernels.conv2dBwdWeightK(x, g, geom, cols && !cols.disposed ? cols : null) : null;
     if (cols) { cols.dispose(); n.saved.cols = null; }
-    return [needs(n, 0) ? kernels.conv2dBwdInputK(g, w, geom) : null, dw, needs(n, 2) ? ops.reduceAxes('sum', g, [0, 2, 3]) : null];
+    return [needs(n, 0) ? kernels.conv2dBwdInputK(g, w, geom) : null, dw, db()];
   }),
   maxPool2d: rule<{geom: kernels.PoolGeom; arg: Tensor | null}>((g, n) => [kernels.poolBwdK(g, n.saved.arg, n.saved.geom)]),
   reluMaxPool2d: rule<{geom: kernels.PoolGeom; arg: Tensor | null}>((g, n, out) => [kernels.poolBwdK(g, n.saved.arg, n.saved.geom, out)]),

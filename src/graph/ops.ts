@@ -588,22 +588,47 @@ function unsupported(op: string, opts: object, known: string[]): void {
   }
 }
 
-/** Stride and zero padding of conv2d: one number for both spatial dimensions, or [h, w] (defaults 1 and 0). */
-export interface Conv2dOptions { stride?: number | [number, number]; padding?: number | [number, number] }
+/**
+ * Options of conv2d: stride and zero padding, one number for both spatial dimensions or [h, w] (defaults 1 and 0),
+ * and groups (default 1): the channels split into `groups` groups, each convolved with its own K / groups filters
+ * of C / groups channels (groups = C: depthwise).
+ */
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  groups?: number;
+}
 
 /**
- * 2-D convolution (cross-correlation, as PyTorch): input NCHW [N, C, H, W], weight [K, C, KH, KW], optional bias
- * [K]; output [N, K, OH, OW].
+ * 2-D convolution (cross-correlation, as PyTorch): input NCHW [N, C, H, W], weight [K, C / groups, KH, KW],
+ * optional bias [K]; output [N, K, OH, OW]. C and K must be multiples of groups.
+ *
+ * @example
+ * ```ts
+ * const x = wt.randn([8, 32, 56, 56]);
+ * const y = wt.conv2d(x, wt.randn([64, 32, 3, 3]), null, {padding: 1});            // f32[8, 64, 56, 56]
+ * const dw = wt.conv2d(x, wt.randn([32, 1, 3, 3]), null, {stride: 2, padding: 1, groups: 32});  // depthwise
+ * ```
  */
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   checkArgs('conv2d', x, w, bias);
-  unsupported('conv2d', opts, ['stride', 'padding', 'bias']);
-  if (x.rank !== 4 || w.rank !== 4) throw new Error(`webgpu-transfer: conv2d: input must be NCHW and weight [K, C, KH, KW], got ${x.describe()} and ${w.describe()}`);
+  unsupported('conv2d', opts, ['stride', 'padding', 'groups', 'bias']);
+  if (x.rank !== 4 || w.rank !== 4) {
+    const got = `${x.describe()} and ${w.describe()}`;
+    throw err('conv2d', `input must be NCHW and weight [K, C / groups, KH, KW], got ${got}`);
+  }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: conv2d: bias ${bias.describe()} must be [${w.shape[0]}]`);
-  const geom = kernels.convGeom(x.shape, w.shape, pair('conv2d', 'stride', opts.stride ?? 1, 1), pair('conv2d', 'padding', opts.padding ?? 0, 0));
+  const groups = intArg('conv2d', 'groups', opts.groups ?? 1, 1);
+  const geom = kernels.convGeom(x.shape, w.shape, pair('conv2d', 'stride', opts.stride ?? 1, 1),
+    pair('conv2d', 'padding', opts.padding ?? 0, 0), groups);
+  const inputs = bias ? [x, w, bias] : [x, w];
+  // groups > 1 runs shaders/conv-grouped.wgsl; groups 1 keeps the tuned kernels of conv2dK.
+  if (groups > 1) {
+    return record(visionKernels.groupedConv2dK(x, w, bias ?? null, geom), 'conv2d', inputs, {geom, cols: null});
+  }
   const keep: kernels.LoweredCols = {cols: null};
   const y = kernels.conv2dK(x, w, bias ?? null, geom, w.requiresGrad ? keep : undefined);
-  return owning(record(y, 'conv2d', bias ? [x, w, bias] : [x, w], {geom, cols: keep.cols}), keep.cols);
+  return owning(record(y, 'conv2d', inputs, {geom, cols: keep.cols}), keep.cols);
 }
 
 /**

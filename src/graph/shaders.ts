@@ -16,6 +16,7 @@ import optimizer from '../../shaders/optimizer.wgsl';
 import random from '../../shaders/random.wgsl';
 import reversal from '../../shaders/reversal.wgsl';
 import capsule from '../../shaders/capsule.wgsl';
+import convGrouped from '../../shaders/conv-grouped.wgsl';
 import adaptivePool from '../../shaders/adaptive-pool.wgsl';
 
 export const ELEMENTWISE = defineKernel({
@@ -100,6 +101,16 @@ export const CONV2D = defineKernel({
     nchw_to_pixels4: 'p', nchw4_to_pixels4: 'p', im2col_cols: 'p'},
 });
 
+// Grouped and depthwise conv2d (groups > 1): CG, KG = input and output channels per group; the weight gradient
+// cuts the N * OH output rows into `segs` segments of `seg` columns (its threads' work items).
+export const CONV_GROUPED = defineKernel({
+  file: 'conv-grouped.wgsl', code: convGrouped, workgroupSize: 64,
+  uniforms: {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32',
+    SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32', CG: 'u32', KG: 'u32', segs: 'u32', seg: 'u32'}},
+  entries: {grouped_fwd: 'p', grouped_fwd8: 'p', grouped_bwd_input: 'p', grouped_bwd_input8: 'p',
+    grouped_bwd_weight: 'p'},
+});
+
 // Adaptive average pooling: NC planes of H x W to OH x OW bins.
 export const ADAPTIVE_POOL = defineKernel({
   file: 'adaptive-pool.wgsl', code: adaptivePool, workgroupSize: 64,
@@ -145,5 +156,6 @@ export const SHADERS = {
   random: RANDOM.source,
   reversal: REVERSAL.source,
   capsule: CAPSULE.source,
+  convGrouped: CONV_GROUPED.source,
   adaptivePool: ADAPTIVE_POOL.source,
 } as const;

@@ -41,8 +41,9 @@ export class Linear extends Module {
 }
 
 /**
- * 2-D convolution layer over NCHW input: weight [out, in, kh, kw], bias [out]; options stride, padding and bias
- * (default true).
+ * 2-D convolution layer over NCHW input: weight [out, in / groups, kh, kw], bias [out]; options stride, padding,
+ * groups (default 1; in and out must be multiples of it, groups = in is depthwise) and bias (default true).
+ * Initialised as PyTorch: U(-b, b) with b = 1 / sqrt((in / groups) * kh * kw).
  */
 export class Conv2d extends Module {
   weight: Tensor;
@@ -54,8 +55,12 @@ export class Conv2d extends Module {
     const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : Array.isArray(kernel) ? kernel : [NaN, NaN];
     size('Conv2d', 'kernel', kh);
     size('Conv2d', 'kernel', kw);
-    const bound = 1 / Math.sqrt(inChannels * kh * kw);
-    this.weight = this.param('weight', uniformInit([outChannels, inChannels, kh, kw], bound));
+    const groups = size('Conv2d', 'groups', opts.groups ?? 1);
+    for (const [what, n] of [['inChannels', inChannels], ['outChannels', outChannels]] as const) {
+      if (n % groups) throw new Error(`webgpu-transfer: Conv2d: ${what} ${n} is not divisible by groups ${groups}`);
+    }
+    const bound = 1 / Math.sqrt((inChannels / groups) * kh * kw);
+    this.weight = this.param('weight', uniformInit([outChannels, inChannels / groups, kh, kw], bound));
     this.bias = opts.bias === false ? null : this.param('bias', uniformInit([outChannels], bound));
   }
   forward(x: Tensor): Tensor { return ops.conv2d(x, this.weight, this.bias, this.opts); }

@@ -71,6 +71,8 @@ fn binary(a: f32, b: f32) -> f32 {
     case BINARY_sigmoidGrad: { return b * a * (1.0 - a); }  // sigmoid' from output
     case BINARY_tanhGrad: { return b * (1.0 - a * a); }  // tanh' from output
     case BINARY_clampGrad: { return select(0.0, b, (a >= p.alpha) && (a <= p.beta)); }  // clamp'
+    // hardtanh' (relu6): g strictly inside (alpha, beta), 0 at and beyond the bounds; NaN passes, as torch.
+    case BINARY_hardtanhGrad: { return select(b, 0.0, (a <= p.alpha || a >= p.beta) && !is_nan(a)); }
     case BINARY_absGrad: { return b * sign(a); }  // abs'
     case BINARY_axpby: { return a * p.alpha + b * p.beta; }
     default: { return a; }

@@ -7,7 +7,7 @@
  * The top level holds what a model author calls, and nothing else:
  * - the engine's lifecycle: init, shutdown, adapter, memory, tidy, keep, noGrad, manualSeed, compile;
  * - Tensor, its creation (tensor, zeros, ones, full, rand, randn) and the math and NN ops a model is written with
- *   (add ... matmul, conv2d, relu, softmax, crossEntropy, dropout, gradReverse);
+ *   (add ... matmul, conv2d, relu, relu6, adaptiveAvgPool2d, softmax, crossEntropy, dropout, gradReverse);
  * - the layers (Module, Sequential, Linear, Conv2d, ..., leNet5), the optimizers (also by name: createOptimizer) and
  *   learning-rate schedules;
  * - the training loop's pieces (TrainingLoop, Supervised, evaluate, DataLoader, fetchDataset; in Node also
@@ -31,28 +31,28 @@
  * otherwise in the namespace of its job. So the fused ops (linearRelu, reluMaxPool2d) are internals, since
  * Sequential applies them by itself; so are isGradEnabled, backward() and the BatchNorm base class, since models
  * use noGrad, t.backward() and BatchNorm1d/2d. CompiledStep is a type here (compile() makes it) and a class in
- * `internals`. test/docs.test.ts caps the top level (106 names in Node, 100 here), so it cannot grow unnoticed.
+ * `internals`. test/docs.test.ts caps the top level (110 names in Node, 104 here), so it cannot grow unnoticed.
  *
  * @packageDocumentation
  */
 export {init, shutdown, tidy, keep, noGrad, adapter, memory, type Returned} from './graph/engine.js';
 export {Tensor, type DType, type DTypeName, type Shape} from './graph/tensor.js';
 export {
-  type TensorLike, type TensorOptions, type Nested, type Conv2dOptions, type PoolOptions,
+  type TensorLike, type TensorOptions, type Nested, type Conv2dOptions, type PoolOptions, type AdaptiveSize,
   tensor, full, zeros, ones, randn, rand,
-  neg, exp, log, sqrt, relu, leakyRelu, sigmoid, tanh, abs, square, clamp,
+  neg, exp, log, sqrt, relu, relu6, leakyRelu, sigmoid, tanh, abs, square, clamp,
   add, sub, mul, div, pow, maximum, minimum, gt, lt, ge, eq, where,
   reshape, flatten, permute, transpose, expand, slice, concat, gather, oneHot, detach,
   sum, mean, max, min, argmax, softmax, logSoftmax, crossEntropy, mseLoss,
-  matmul, linear, conv2d, maxPool2d, avgPool2d, dropout, gradReverse,
+  matmul, linear, conv2d, maxPool2d, avgPool2d, adaptiveAvgPool2d, dropout, gradReverse,
 } from './graph/ops.js';
 // CompiledStep is what compile() returns, never built by hand: a type here, the class in `internals`.
 export {compile, type CompiledStep, type InputSpec, type StepInput} from './graph/capture.js';
 export type {DeviceOptions, AdapterReport, BackendChoice} from './gpu/device.js';
 export {Module, type HostTensor} from './nn/module.js';
 export {
-  manualSeed, Sequential, Linear, Conv2d, ReLU, Tanh, Sigmoid, LeakyReLU, Flatten, MaxPool2d, AvgPool2d, Dropout,
-  BatchNorm1d, BatchNorm2d, leNet5,
+  manualSeed, Sequential, Linear, Conv2d, ReLU, ReLU6, Tanh, Sigmoid, LeakyReLU, Flatten, MaxPool2d, AvgPool2d,
+  AdaptiveAvgPool2d, Dropout, BatchNorm1d, BatchNorm2d, leNet5,
 } from './nn/layers.js';
 export {Optimizer, type GroupOptions, type ParamGroup, type StepHooks} from './optim/optimizer.js';
 export {

@@ -54,6 +54,7 @@ const CASES: Record<OpName, () => Case> = {
   tanh: () => unary(wt.tanh),
   abs: () => unary(wt.abs),
   clamp: () => unary((x) => wt.clamp(x, -0.5, 0.5)),
+  relu6: () => unary(wt.relu6, -2, 8),
   affine: () => unary((x) => wt.internals.affine(x, 2, 1)),
   square: () => unary(wt.square),
   powScalar: () => {
@@ -117,13 +118,19 @@ const CASES: Record<OpName, () => Case> = {
     return {inputs: [x, w, b], forward: () => ({outs: [wt.internals.linearRelu(x, w, b), wt.internals.linearRelu(x, w)]})};
   },
   conv2d: () => {
-    const x = leaf([2, 3, 6, 5]), w = leaf([4, 3, 3, 2]), bias = leaf([4]);
+    const x = leaf([2, 3, 6, 5]), w = leaf([4, 3, 3, 2]), bias = leaf([4]), dw = leaf([6, 1, 3, 3]), db = leaf([6]);
     const conv = (convLowering: 'gemm' | 'direct') => withPrefs({convLowering}, () => wt.conv2d(x, w, bias, {padding: 1}));
-    return {inputs: [x, w, bias], forward: () => ({outs: [conv('gemm'), conv('direct')]})};
+    // Grouped (depthwise, two filters per channel): its own kernels and the same rule.
+    const grouped = () => wt.conv2d(x, dw, db, {padding: 1, groups: 3});
+    return {inputs: [x, w, bias, dw, db], forward: () => ({outs: [conv('gemm'), conv('direct'), grouped()]})};
   },
   maxPool2d: () => unary((x) => wt.maxPool2d(wt.reshape(x, [1, 2, 3, 5]), 2, {padding: 1})),
   reluMaxPool2d: () => unary((x) => wt.internals.reluMaxPool2d(wt.reshape(x, [1, 2, 3, 5]), 2, {padding: 1})),
   avgPool2d: () => unary((x) => wt.avgPool2d(wt.reshape(x, [1, 2, 3, 5]), [2, 3], {stride: 1})),
+  adaptiveAvgPool2d: () => {
+    const x = leaf([2, 3, 5, 7]);
+    return {inputs: [x], forward: () => ({outs: [wt.adaptiveAvgPool2d(x, [2, 3]), wt.adaptiveAvgPool2d(x, 1)]})};
+  },
   gradReverse: () => {
     const x = leaf([2, 3]), lambda = wt.tensor([0.5], [1]);
     return {inputs: [x, lambda], forward: () => ({outs: [wt.gradReverse(x, 0.5), wt.gradReverse(x, lambda)]})};

@@ -11,6 +11,7 @@
 // argument), freed once the rule returns, so an eager backward() outside tidy() leaves nothing but gradients.
 import * as kernels from './kernels.js';
 import * as capsuleKernels from './capsule-kernels.js';
+import * as visionKernels from './vision-kernels.js';
 import * as ops from './ops.js';
 import {empty, type Tensor} from './tensor.js';
 
@@ -92,6 +93,8 @@ const unaryRules = {
   tanh: rule<Scalars>((g, _n, out) => [kernels.binaryK('tanhGrad', out, g)]),
   abs: rule<Scalars>((g, n) => [kernels.binaryK('absGrad', n.inputs[0], g)]),
   clamp: rule<Scalars>((g, n) => [kernels.binaryK('clampGrad', n.inputs[0], g, n.saved.alpha, n.saved.beta)]),
+  // hardtanh's backward, as PyTorch's relu6: 0 at the bounds themselves (clamp passes g there).
+  relu6: rule((g, n) => [kernels.binaryK('hardtanhGrad', n.inputs[0], g, 0, 6)]),
   affine: rule<Scalars>((g, n) => [kernels.unaryK('affine', g, n.saved.alpha, 0)]),
   square: rule<Scalars>((g, n, _out, tmp) => [scaled(tmp.add(kernels.binaryK('mul', g, n.inputs[0])), 2)]),
   powScalar: rule<Scalars>((g, n, _out, tmp) => {
@@ -240,15 +243,22 @@ const nnRules = {
   conv2d: rule<{geom: kernels.Conv2dGeom; cols: Tensor | null}>((g, n) => {
     const {geom, cols} = n.saved;
     const [x, w] = n.inputs;
+    const db = () => (needs(n, 2) ? ops.reduceAxes('sum', g, [0, 2, 3]) : null);
+    if (geom.groups > 1) {
+      return [needs(n, 0) ? visionKernels.groupedConv2dBwdInputK(g, w, geom) : null,
+        needs(n, 1) ? visionKernels.groupedConv2dBwdWeightK(x, g, geom) : null, db()];
+    }
     // The forward's im2col matrix (a lowered conv), used once and freed here; a second backward lowers x again,
     // as does one after tidy() freed it.
     const dw = needs(n, 1) ? kernels.conv2dBwdWeightK(x, g, geom, cols && !cols.disposed ? cols : null) : null;
     if (cols) { cols.dispose(); n.saved.cols = null; }
-    return [needs(n, 0) ? kernels.conv2dBwdInputK(g, w, geom) : null, dw, needs(n, 2) ? ops.reduceAxes('sum', g, [0, 2, 3]) : null];
+    return [needs(n, 0) ? kernels.conv2dBwdInputK(g, w, geom) : null, dw, db()];
   }),
   maxPool2d: rule<{geom: kernels.PoolGeom; arg: Tensor | null}>((g, n) => [kernels.poolBwdK(g, n.saved.arg, n.saved.geom)]),
   reluMaxPool2d: rule<{geom: kernels.PoolGeom; arg: Tensor | null}>((g, n, out) => [kernels.poolBwdK(g, n.saved.arg, n.saved.geom, out)]),
   avgPool2d: rule<{geom: kernels.PoolGeom}>((g, n) => [kernels.poolBwdK(g, null, n.saved.geom)]),
+  adaptiveAvgPool2d: rule<{geom: visionKernels.AdaptiveGeom}>((g, n) =>
+    [visionKernels.adaptiveAvgPoolBwdK(g, n.saved.geom)]),
   // -lambda * g; a tensor lambda is read from its buffer when the kernel runs (each replay).
   gradReverse: rule<{lambda: number | Tensor}>((g, n) => [kernels.reverseBwdK(g, n.saved.lambda)]),
 };

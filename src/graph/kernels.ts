@@ -503,18 +503,29 @@ function applyAfter(c: Tensor, after: MatmulAfter): Tensor {
 export interface Conv2dGeom {
   N: number; C: number; H: number; W: number; K: number; OH: number; OW: number;
   KH: number; KW: number; SH: number; SW: number; PH: number; PW: number;
+  /** Channel groups: input channel c meets only the K / groups outputs of its group (1: an ordinary conv). */
+  groups: number;
 }
 
-export function convGeom(x: Shape, w: Shape, stride: [number, number], padding: [number, number]): Conv2dGeom {
+export function convGeom(x: Shape, w: Shape, stride: [number, number], padding: [number, number],
+  groups = 1): Conv2dGeom {
   const [N, C, H, W] = x;
   const [K, C2, KH, KW] = w;
   const [SH, SW] = stride;
   const [PH, PW] = padding;
   const OH = Math.floor((H + 2 * PH - KH) / SH) + 1;
   const OW = Math.floor((W + 2 * PW - KW) / SW) + 1;
-  if (C !== C2) throw new Error(`webgpu-transfer: conv2d: input ${fmt(x)} has ${C} channels but weight ${fmt(w)} expects ${C2}`);
+  if (groups !== 1) {
+    const what = `input ${fmt(x)} and weight ${fmt(w)} with groups ${groups}`;
+    const bad = (msg: string) => new Error(`webgpu-transfer: conv2d: ${what}: ${msg}`);
+    if (C % groups) throw bad(`the ${C} input channels do not divide into ${groups} groups`);
+    if (K % groups) throw bad(`the ${K} output channels do not divide into ${groups} groups`);
+    if (C2 * groups !== C) throw bad(`the weight must have C / groups = ${C / groups} input channels, got ${C2}`);
+  } else if (C !== C2) {
+    throw new Error(`webgpu-transfer: conv2d: input ${fmt(x)} has ${C} channels but weight ${fmt(w)} expects ${C2}`);
+  }
   if (OH < 1 || OW < 1) throw new Error(`webgpu-transfer: conv2d: kernel ${KH}x${KW} (padding ${PH},${PW}) does not fit input ${fmt(x)}`);
-  return {N, C, H, W, K, OH, OW, KH, KW, SH, SW, PH, PW};
+  return {N, C, H, W, K, OH, OW, KH, KW, SH, SW, PH, PW, groups};
 }
 
 const convFlops = (g: Conv2dGeom) => 2 * g.N * g.K * g.OH * g.OW * g.C * g.KH * g.KW;
@@ -526,7 +537,7 @@ const convParams = (g: Conv2dGeom, groups4: number, split = 1) => ({N: g.N, C: g
 
 // Bound where a variant's shader declares a buffer it does not read (WGSL's layout still counts it).
 let dummy: {rtRef: unknown; t: Tensor} | null = null;
-function dummyBuffer(): GPUBuffer {
+export function dummyBuffer(): GPUBuffer {
   if (!dummy || dummy.rtRef !== rt()) dummy = {rtRef: rt(), t: rt().once(() => keep(empty([4])))};
   return dummy.t.buffer;
 }

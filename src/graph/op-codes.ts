@@ -7,6 +7,7 @@ export const UNARY = {
 export const BINARY = {
   add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, gt: 7, lt: 8, ge: 9, eq: 10,
   reluGrad: 20, leakyReluGrad: 21, sigmoidGrad: 22, tanhGrad: 23, clampGrad: 24, absGrad: 25, axpby: 26,
+  hardtanhGrad: 27,
 } as const;
 export type UnaryOp = keyof typeof UNARY;
 export type BinaryOp = keyof typeof BINARY;

@@ -2,6 +2,7 @@
 // launches kernels (kernels.ts) and records a node (record.ts) whose gradient rule lives in gradients.ts.
 import {noGrad, rt} from './engine.js';
 import * as kernels from './kernels.js';
+import * as visionKernels from './vision-kernels.js';
 import {checkShape, dtypeOf, empty, fmt, fromData, sizeOf, Tensor, type DTypeName, type Shape} from './tensor.js';
 import type {UnaryOp} from './op-codes.js';
 import {checkArgs, setCurrentOp, type CheckedOp} from './validate.js';
@@ -176,6 +177,14 @@ export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
   if (typeof min !== 'number' || typeof max !== 'number' || Number.isNaN(min) || Number.isNaN(max)) throw err('clamp', `min and max must be numbers, got ${min}, ${max}`);
   if (min > max) throw new Error(`webgpu-transfer: clamp: min ${min} > max ${max}`);
   return unary('clamp', x, Math.max(min, -3.4e38), Math.min(max, 3.4e38));
+}
+/**
+ * Elementwise min(max(x, 0), 6) (MobileNetV2's activation; NaN stays NaN). As PyTorch's hardtanh, the gradient passes
+ * strictly inside (0, 6) and is 0 at 0 and 6 themselves.
+ */
+export function relu6(x: Tensor): Tensor {
+  checkArgs('relu6', x);
+  return record(kernels.unaryK('clamp', x, 0, 6), 'relu6', [x]);
 }
 /** x * scale + shift in one kernel. */
 export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', x, scale, shift);
@@ -579,22 +588,47 @@ function unsupported(op: string, opts: object, known: string[]): void {
   }
 }
 
-/** Stride and zero padding of conv2d: one number for both spatial dimensions, or [h, w] (defaults 1 and 0). */
-export interface Conv2dOptions { stride?: number | [number, number]; padding?: number | [number, number] }
+/**
+ * Options of conv2d: stride and zero padding, one number for both spatial dimensions or [h, w] (defaults 1 and 0),
+ * and groups (default 1): the channels split into `groups` groups, each convolved with its own K / groups filters
+ * of C / groups channels (groups = C: depthwise).
+ */
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  groups?: number;
+}
 
 /**
- * 2-D convolution (cross-correlation, as PyTorch): input NCHW [N, C, H, W], weight [K, C, KH, KW], optional bias
- * [K]; output [N, K, OH, OW].
+ * 2-D convolution (cross-correlation, as PyTorch): input NCHW [N, C, H, W], weight [K, C / groups, KH, KW],
+ * optional bias [K]; output [N, K, OH, OW]. C and K must be multiples of groups.
+ *
+ * @example
+ * ```ts
+ * const x = wt.randn([8, 32, 56, 56]);
+ * const y = wt.conv2d(x, wt.randn([64, 32, 3, 3]), null, {padding: 1});            // f32[8, 64, 56, 56]
+ * const dw = wt.conv2d(x, wt.randn([32, 1, 3, 3]), null, {stride: 2, padding: 1, groups: 32});  // depthwise
+ * ```
  */
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   checkArgs('conv2d', x, w, bias);
-  unsupported('conv2d', opts, ['stride', 'padding', 'bias']);
-  if (x.rank !== 4 || w.rank !== 4) throw new Error(`webgpu-transfer: conv2d: input must be NCHW and weight [K, C, KH, KW], got ${x.describe()} and ${w.describe()}`);
+  unsupported('conv2d', opts, ['stride', 'padding', 'groups', 'bias']);
+  if (x.rank !== 4 || w.rank !== 4) {
+    const got = `${x.describe()} and ${w.describe()}`;
+    throw err('conv2d', `input must be NCHW and weight [K, C / groups, KH, KW], got ${got}`);
+  }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: conv2d: bias ${bias.describe()} must be [${w.shape[0]}]`);
-  const geom = kernels.convGeom(x.shape, w.shape, pair('conv2d', 'stride', opts.stride ?? 1, 1), pair('conv2d', 'padding', opts.padding ?? 0, 0));
+  const groups = intArg('conv2d', 'groups', opts.groups ?? 1, 1);
+  const geom = kernels.convGeom(x.shape, w.shape, pair('conv2d', 'stride', opts.stride ?? 1, 1),
+    pair('conv2d', 'padding', opts.padding ?? 0, 0), groups);
+  const inputs = bias ? [x, w, bias] : [x, w];
+  // groups > 1 runs shaders/conv-grouped.wgsl; groups 1 keeps the tuned kernels of conv2dK.
+  if (groups > 1) {
+    return record(visionKernels.groupedConv2dK(x, w, bias ?? null, geom), 'conv2d', inputs, {geom, cols: null});
+  }
   const keep: kernels.LoweredCols = {cols: null};
   const y = kernels.conv2dK(x, w, bias ?? null, geom, w.requiresGrad ? keep : undefined);
-  return owning(record(y, 'conv2d', bias ? [x, w, bias] : [x, w], {geom, cols: keep.cols}), keep.cols);
+  return owning(record(y, 'conv2d', inputs, {geom, cols: keep.cols}), keep.cols);
 }
 
 /**
@@ -648,6 +682,28 @@ export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: Po
   checkArgs('avgPool2d', x);
   const geom = kernels.poolGeom('avgPool2d', x.shape, ...poolArgs('avgPool2d', kernel, opts));
   return record(kernels.poolK(x, geom, false).y, 'avgPool2d', [x], {geom});
+}
+
+/** An output size of adaptiveAvgPool2d: a positive integer for both dimensions, or [oh, ow]. */
+export type AdaptiveSize = number | [number, number];
+
+/**
+ * Adaptive average pooling over NCHW input to an `outputSize` (a number or [oh, ow]) grid of bins, as PyTorch: output
+ * row i averages input rows floor(i * H / OH) to ceil((i + 1) * H / OH) - 1 (columns likewise), so bins overlap
+ * when OH does not divide H. outputSize 1 is global average pooling (ResNet's head).
+ */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: AdaptiveSize): Tensor {
+  checkArgs('adaptiveAvgPool2d', x);
+  if (x.rank !== 4) throw err('adaptiveAvgPool2d', `input must be NCHW (rank 4), got ${x.describe()}`);
+  const o = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
+  if (!Array.isArray(o) || o.length !== 2 || o.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 1)) {
+    const got = `${JSON.stringify(outputSize)} for input ${x.describe()}`;
+    throw err('adaptiveAvgPool2d', `outputSize must be a positive integer or a pair of them, got ${got}`);
+  }
+  const [N, C, H, W] = x.shape;
+  if (!H || !W) throw err('adaptiveAvgPool2d', `input ${x.describe()} has an empty plane: there is nothing to average`);
+  const geom = {N, C, H, W, OH: o[0], OW: o[1]};
+  return record(visionKernels.adaptiveAvgPoolK(x, geom), 'adaptiveAvgPool2d', [x], {geom});
 }
 
 // ---------------- dropout, custom gradients ----------------

@@ -16,6 +16,8 @@ import optimizer from '../../shaders/optimizer.wgsl';
 import random from '../../shaders/random.wgsl';
 import reversal from '../../shaders/reversal.wgsl';
 import capsule from '../../shaders/capsule.wgsl';
+import convGrouped from '../../shaders/conv-grouped.wgsl';
+import adaptivePool from '../../shaders/adaptive-pool.wgsl';
 
 export const ELEMENTWISE = defineKernel({
   file: 'elementwise.wgsl', code: elementwise, workgroupSize: 256,
@@ -99,6 +101,23 @@ export const CONV2D = defineKernel({
     nchw_to_pixels4: 'p', nchw4_to_pixels4: 'p', im2col_cols: 'p'},
 });
 
+// Grouped and depthwise conv2d (groups > 1): CG, KG = input and output channels per group; the weight gradient
+// cuts the N * OH output rows into `segs` segments of `seg` columns (its threads' work items).
+export const CONV_GROUPED = defineKernel({
+  file: 'conv-grouped.wgsl', code: convGrouped, workgroupSize: 64,
+  uniforms: {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32',
+    SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32', CG: 'u32', KG: 'u32', segs: 'u32', seg: 'u32'}},
+  entries: {grouped_fwd: 'p', grouped_fwd8: 'p', grouped_bwd_input: 'p', grouped_bwd_input8: 'p',
+    grouped_bwd_weight: 'p'},
+});
+
+// Adaptive average pooling: NC planes of H x W to OH x OW bins.
+export const ADAPTIVE_POOL = defineKernel({
+  file: 'adaptive-pool.wgsl', code: adaptivePool, workgroupSize: 64,
+  uniforms: {p: {NC: 'u32', H: 'u32', W: 'u32', OH: 'u32', OW: 'u32'}},
+  entries: {adaptive_fwd: 'p', adaptive_bwd: 'p'},
+});
+
 // matmul: the hand-written kernels and the generated register tiles (matmul-gen.ts, declared with these uniforms).
 // Strides in floats: a_bs, a_rs, a_cs = A's batch, row and column strides (b_*, c_bs likewise); the batch index
 // is the grid's z. 8 x 8 workgroups for the register kernels (matmul_tiled declares its own 16 x 16).
@@ -137,4 +156,6 @@ export const SHADERS = {
   random: RANDOM.source,
   reversal: REVERSAL.source,
   capsule: CAPSULE.source,
+  convGrouped: CONV_GROUPED.source,
+  adaptivePool: ADAPTIVE_POOL.source,
 } as const;

@@ -14,7 +14,7 @@ const each = <K extends string>(ops: readonly K[], sig: string) => Object.fromEn
 const SIGNATURES = {
   ...each(['neg', 'exp', 'log', 'sqrt', 'relu', 'leakyRelu', 'sigmoid', 'tanh', 'abs', 'square', 'clamp',
     'affine', 'powScalar', 'sum', 'mean', 'max', 'min', 'argmax', 'softmax', 'logSoftmax', 'dropout', 'maxPool2d', 'reluMaxPool2d',
-    'avgPool2d', 'gradReverse'], 'x:f32'),
+    'avgPool2d', 'adaptiveAvgPool2d', 'relu6', 'gradReverse'], 'x:f32'),
   ...each(['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gt', 'lt', 'ge', 'eq', 'matmul'], 'a:f32 b:f32'),
   ...each(['reshape', 'flatten', 'permute', 'transpose', 'expand', 'slice', 'detach'], 'x:any'),
   where: 'cond:f32 a:f32 b:f32',

@@ -41,8 +41,9 @@ export class Linear extends Module {
 }
 
 /**
- * 2-D convolution layer over NCHW input: weight [out, in, kh, kw], bias [out]; options stride, padding and bias
- * (default true).
+ * 2-D convolution layer over NCHW input: weight [out, in / groups, kh, kw], bias [out]; options stride, padding,
+ * groups (default 1; in and out must be multiples of it, groups = in is depthwise) and bias (default true).
+ * Initialised as PyTorch: U(-b, b) with b = 1 / sqrt((in / groups) * kh * kw).
  */
 export class Conv2d extends Module {
   weight: Tensor;
@@ -54,8 +55,12 @@ export class Conv2d extends Module {
     const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : Array.isArray(kernel) ? kernel : [NaN, NaN];
     size('Conv2d', 'kernel', kh);
     size('Conv2d', 'kernel', kw);
-    const bound = 1 / Math.sqrt(inChannels * kh * kw);
-    this.weight = this.param('weight', uniformInit([outChannels, inChannels, kh, kw], bound));
+    const groups = size('Conv2d', 'groups', opts.groups ?? 1);
+    for (const [what, n] of [['inChannels', inChannels], ['outChannels', outChannels]] as const) {
+      if (n % groups) throw new Error(`webgpu-transfer: Conv2d: ${what} ${n} is not divisible by groups ${groups}`);
+    }
+    const bound = 1 / Math.sqrt((inChannels / groups) * kh * kw);
+    this.weight = this.param('weight', uniformInit([outChannels, inChannels / groups, kh, kw], bound));
     this.bias = opts.bias === false ? null : this.param('bias', uniformInit([outChannels], bound));
   }
   forward(x: Tensor): Tensor { return ops.conv2d(x, this.weight, this.bias, this.opts); }
@@ -63,6 +68,8 @@ export class Conv2d extends Module {
 
 /** The relu activation as a layer. */
 export class ReLU extends Module { forward(x: Tensor): Tensor { return ops.relu(x); } }
+/** The relu6 activation, min(max(x, 0), 6), as a layer (MobileNetV2's). */
+export class ReLU6 extends Module { forward(x: Tensor): Tensor { return ops.relu6(x); } }
 /** The tanh activation as a layer. */
 export class Tanh extends Module { forward(x: Tensor): Tensor { return ops.tanh(x); } }
 /** The sigmoid activation as a layer. */
@@ -86,6 +93,22 @@ export class MaxPool2d extends Module {
 export class AvgPool2d extends Module {
   constructor(readonly kernel: number | [number, number], readonly opts: ops.PoolOptions = {}) { super(); }
   forward(x: Tensor): Tensor { return ops.avgPool2d(x, this.kernel, this.opts); }
+}
+/**
+ * Adaptive average pooling as a layer: any H x W input to `outputSize` (a number or [oh, ow]) bins; 1 is global
+ * average pooling, as torchvision's ResNets end.
+ */
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: ops.AdaptiveSize) {
+    super();
+    const o = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
+    if (!Array.isArray(o) || o.length !== 2) {
+      const got = JSON.stringify(outputSize);
+      throw new Error(`webgpu-transfer: AdaptiveAvgPool2d: outputSize must be a positive integer or a pair of them, got ${got}`);
+    }
+    o.forEach((d) => size('AdaptiveAvgPool2d', 'outputSize', d));
+  }
+  forward(x: Tensor): Tensor { return ops.adaptiveAvgPool2d(x, this.outputSize); }
 }
 /** Inverted dropout with probability p (default 0.5) in training mode; identity in eval mode. */
 export class Dropout extends Module {

@@ -123,6 +123,51 @@ export function conv2d(x: Nd, w: Nd, bias: Nd | null, stride: [number, number], 
   return out;
 }
 
+/** Grouped conv2d: weight [K, C / groups, KH, KW]; output k reads the input channels of group k / (K / groups). */
+export function conv2dGrouped(x: Nd, w: Nd, bias: Nd | null, stride: [number, number], pad: [number, number],
+  groups: number): Nd {
+  const [N, , H, W] = x.shape, [K, , KH, KW] = w.shape;
+  const OH = Math.floor((H + 2 * pad[0] - KH) / stride[0]) + 1, OW = Math.floor((W + 2 * pad[1] - KW) / stride[1]) + 1;
+  const out = nd([N, K, OH, OW]);
+  groupedTaps(x.shape, w.shape, [N, K, OH, OW], stride, pad, groups, (o, xi, wi) => {
+    out.data[o] += x.data[xi] * w.data[wi];
+  });
+  if (bias) for (let o = 0; o < out.data.length; o++) out.data[o] += bias.data[Math.floor(o / (OH * OW)) % K];
+  return out;
+}
+
+/** Calls f(output, input, weight) flat indices for every multiply-add of a grouped conv (padding taps skipped). */
+function groupedTaps(xs: number[], ws: number[], ys: number[], stride: [number, number], pad: [number, number],
+  groups: number, f: (o: number, xi: number, wi: number) => void): void {
+  const [, C, H, W] = xs, [K, CG, KH, KW] = ws, [N, , OH, OW] = ys, KG = K / groups;
+  for (let o = 0; o < N * K * OH * OW; o++) {
+    const ow = o % OW, oh = Math.floor(o / OW) % OH;
+    const k = Math.floor(o / (OW * OH)) % K, n = Math.floor(o / (OW * OH * K));
+    for (let ci = 0; ci < CG; ci++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
+      const ih = oh * stride[0] + kh - pad[0], iw = ow * stride[1] + kw - pad[1];
+      if (ih < 0 || iw < 0 || ih >= H || iw >= W) continue;
+      const c = Math.floor(k / KG) * CG + ci;
+      f(o, ((n * C + c) * H + ih) * W + iw, ((k * CG + ci) * KH + kh) * KW + kw);
+    }
+  }
+}
+
+/** PyTorch's adaptive bins of one axis: output i covers floor(i * size / out) .. ceil((i + 1) * size / out) - 1. */
+export const adaptiveBin = (i: number, size: number, out: number): [number, number] =>
+  [Math.floor(i * size / out), Math.ceil((i + 1) * size / out)];
+
+export function adaptiveAvgPool2d(x: Nd, oh: number, ow: number): Nd {
+  const [N, C, H, W] = x.shape;
+  const out = nd([N, C, oh, ow]);
+  for (let p = 0; p < N * C; p++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
+    const [h0, h1] = adaptiveBin(i, H, oh), [w0, w1] = adaptiveBin(j, W, ow);
+    let s = 0;
+    for (let h = h0; h < h1; h++) for (let v = w0; v < w1; v++) s += x.data[(p * H + h) * W + v];
+    out.data[(p * oh + i) * ow + j] = s / ((h1 - h0) * (w1 - w0));
+  }
+  return out;
+}
+
 export function pool2d(x: Nd, kernel: [number, number], stride: [number, number], pad: [number, number], kind: 'max' | 'avg'): Nd {
   const [N, C, H, W] = x.shape;
   const OH = Math.floor((H + 2 * pad[0] - kernel[0]) / stride[0]) + 1, OW = Math.floor((W + 2 * pad[1] - kernel[1]) / stride[1]) + 1;
@@ -292,6 +337,31 @@ export function conv2dGrad(x: Nd, w: Nd, R: Nd, stride: [number, number], pad: [
     }
   }
   return [dx, dw, db];
+}
+
+/** Grouped conv2d gradients (input, weight, bias) by the chain rule on the loops of the forward reference. */
+export function conv2dGroupedGrad(x: Nd, w: Nd, R: Nd, stride: [number, number], pad: [number, number],
+  groups: number): [Nd, Nd, Nd] {
+  const [K] = w.shape, [, , OH, OW] = R.shape;
+  const dx = nd(x.shape), dw = nd(w.shape), db = nd([K]);
+  groupedTaps(x.shape, w.shape, R.shape, stride, pad, groups, (o, xi, wi) => {
+    dx.data[xi] += R.data[o] * w.data[wi];
+    dw.data[wi] += R.data[o] * x.data[xi];
+  });
+  for (let o = 0; o < R.data.length; o++) db.data[Math.floor(o / (OH * OW)) % K] += R.data[o];
+  return [dx, dw, db];
+}
+
+/** Adaptive average pooling gradient: each bin spreads R / count over its inputs (overlapping bins add up). */
+export function adaptiveAvgPool2dGrad(x: Nd, R: Nd): Nd {
+  const [N, C, H, W] = x.shape, [, , oh, ow] = R.shape;
+  const dx = nd(x.shape);
+  for (let p = 0; p < N * C; p++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
+    const [h0, h1] = adaptiveBin(i, H, oh), [w0, w1] = adaptiveBin(j, W, ow);
+    const r = R.data[(p * oh + i) * ow + j] / ((h1 - h0) * (w1 - w0));
+    for (let h = h0; h < h1; h++) for (let v = w0; v < w1; v++) dx.data[(p * H + h) * W + v] += r;
+  }
+  return dx;
 }
 
 /** Pooling gradient: max routes R to the (unique) maximum of each window, avg spreads it evenly. */

@@ -1,0 +1,283 @@
+// Grouped conv2d (groups > 1; depthwise when every group has one input channel) on NCHW tensors, weights
+// [K, CG, KH, KW] with CG = C / groups input and KG = K / groups output channels per group: forward, input
+// gradient and weight gradient. Plain loops without unrolling, so SwiftShader's compiler stays quick. CPU drivers pay
+// per load, so at column stride 1 (most depthwise layers) the row inputs a thread needs slide through vec4 windows,
+// one new load per tap (grouped_fwd8, grouped_bwd_input8, the weight gradient's SW == 1 branch).
+// Uniforms (p), WG and thread_id come from its declaration, CONV_GROUPED in src/graph/shaders.ts.
+
+override HAS_BIAS: bool = false;
+
+@group(0) @binding(1) var<storage, read> fx: array<f32>;
+@group(0) @binding(2) var<storage, read> fw: array<f32>;
+@group(0) @binding(3) var<storage, read> fbias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> fy: array<f32>;
+
+// Any column stride: thread (n, k, oh, 4 neighbouring ow), each weight load serving four outputs of a row.
+@compute @workgroup_size(WG)
+fn grouped_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let owq = (p.OW + 3u) / 4u;
+  if (i >= p.N * p.K * p.OH * owq) { return; }
+  let ow0 = (i % owq) * 4u;
+  let oh = (i / owq) % p.OH;
+  let k = (i / (owq * p.OH)) % p.K;
+  let n = i / (owq * p.OH * p.K);
+  let c0 = (k / p.KG) * p.CG;
+  let sw = i32(p.SW);
+  let iw_base = vec4<i32>(0, sw, 2 * sw, 3 * sw) + i32(ow0 * p.SW) - i32(p.PW);
+  var acc = vec4<f32>(0.0);
+  for (var ci = 0u; ci < p.CG; ci++) {
+    let xplane = (n * p.C + c0 + ci) * p.H * p.W;
+    let wbase = (k * p.CG + ci) * p.KH * p.KW;
+    for (var kh = 0u; kh < p.KH; kh++) {
+      let ih = i32(oh * p.SH + kh) - i32(p.PH);
+      if (ih < 0 || ih >= i32(p.H)) { continue; }
+      let xrow = xplane + u32(ih) * p.W;
+      for (var kw = 0u; kw < p.KW; kw++) {
+        let w = fw[wbase + kh * p.KW + kw];
+        let iw = iw_base + i32(kw);
+        let ok = (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
+        let idx = vec4<u32>(clamp(iw, vec4<i32>(0), vec4<i32>(i32(p.W) - 1))) + xrow;
+        let xv = vec4<f32>(fx[idx.x], fx[idx.y], fx[idx.z], fx[idx.w]);
+        acc += select(vec4<f32>(0.0), xv, ok) * w;
+      }
+    }
+  }
+  var b = 0.0;
+  if (HAS_BIAS) { b = fbias[k]; }
+  let o = ((n * p.K + k) * p.OH + oh) * p.OW + ow0;
+  fy[o] = acc.x + b;
+  if (ow0 + 1u < p.OW) { fy[o + 1u] = acc.y + b; }
+  if (ow0 + 2u < p.OW) { fy[o + 2u] = acc.z + b; }
+  if (ow0 + 3u < p.OW) { fy[o + 3u] = acc.w + b; }
+}
+
+// x[row + col], 0 outside the row (padding).
+fn x_at(xrow: u32, col: i32) -> f32 {
+  return select(0.0, fx[xrow + u32(clamp(col, 0, i32(p.W) - 1))], col >= 0 && col < i32(p.W));
+}
+
+// Column stride 1: thread (n, k, oh, 8 neighbouring ow). The 8 inputs under tap kw are a window that slides one column
+// per tap, so each tap loads one new input (7 + KW loads per kernel row instead of 8 KW): CPU drivers pay per load.
+@compute @workgroup_size(WG)
+fn grouped_fwd8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let owq = (p.OW + 7u) / 8u;
+  if (i >= p.N * p.K * p.OH * owq) { return; }
+  let ow0 = (i % owq) * 8u;
+  let oh = (i / owq) % p.OH;
+  let k = (i / (owq * p.OH)) % p.K;
+  let n = i / (owq * p.OH * p.K);
+  let c0 = (k / p.KG) * p.CG;
+  let col0 = i32(ow0) - i32(p.PW);
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  for (var ci = 0u; ci < p.CG; ci++) {
+    let xplane = (n * p.C + c0 + ci) * p.H * p.W;
+    let wbase = (k * p.CG + ci) * p.KH * p.KW;
+    for (var kh = 0u; kh < p.KH; kh++) {
+      let ih = i32(oh * p.SH + kh) - i32(p.PH);
+      if (ih < 0 || ih >= i32(p.H)) { continue; }
+      let xrow = xplane + u32(ih) * p.W;
+      // Window of tap kw: columns col0 + kw + 0..7 in lo, hi; primed one column short, each tap shifts one in.
+      var lo = vec4<f32>(0.0, x_at(xrow, col0), x_at(xrow, col0 + 1), x_at(xrow, col0 + 2));
+      var hi = vec4<f32>(x_at(xrow, col0 + 3), x_at(xrow, col0 + 4), x_at(xrow, col0 + 5), x_at(xrow, col0 + 6));
+      for (var kw = 0u; kw < p.KW; kw++) {
+        lo = vec4<f32>(lo.yzw, hi.x);
+        hi = vec4<f32>(hi.yzw, x_at(xrow, col0 + 7 + i32(kw)));
+        let w = fw[wbase + kh * p.KW + kw];
+        a0 += lo * w;
+        a1 += hi * w;
+      }
+    }
+  }
+  var b = 0.0;
+  if (HAS_BIAS) { b = fbias[k]; }
+  let o = ((n * p.K + k) * p.OH + oh) * p.OW + ow0;
+  fy[o] = a0.x + b;
+  if (ow0 + 1u < p.OW) { fy[o + 1u] = a0.y + b; }
+  if (ow0 + 2u < p.OW) { fy[o + 2u] = a0.z + b; }
+  if (ow0 + 3u < p.OW) { fy[o + 3u] = a0.w + b; }
+  if (ow0 + 4u < p.OW) { fy[o + 4u] = a1.x + b; }
+  if (ow0 + 5u < p.OW) { fy[o + 5u] = a1.y + b; }
+  if (ow0 + 6u < p.OW) { fy[o + 6u] = a1.z + b; }
+  if (ow0 + 7u < p.OW) { fy[o + 7u] = a1.w + b; }
+}
+
+@group(0) @binding(1) var<storage, read> bdy: array<f32>;
+@group(0) @binding(2) var<storage, read> bw: array<f32>;
+@group(0) @binding(3) var<storage, read_write> bdx: array<f32>;
+
+// Any column stride: thread (n, c, ih, iw) gathers over the outputs whose windows hold it (no atomics): only the
+// taps kh = (ih + PH) mod SH, + SH, ... land on an output row (likewise the columns), so no tap is tried in vain.
+@compute @workgroup_size(WG)
+fn grouped_bwd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= p.N * p.C * p.H * p.W) { return; }
+  let iw = i % p.W;
+  let ih = (i / p.W) % p.H;
+  let c = (i / (p.W * p.H)) % p.C;
+  let n = i / (p.W * p.H * p.C);
+  let ci = c % p.CG;
+  let k0 = (c / p.CG) * p.KG;
+  let hp = ih + p.PH;   // padded row: tap kh reaches output row (hp - kh) / SH when SH divides hp - kh
+  let wp = iw + p.PW;
+  let kh0 = hp % p.SH;
+  let kw0 = wp % p.SW;
+  let oh0 = i32(hp / p.SH);
+  let ow0 = i32(wp / p.SW);
+  var acc = 0.0;
+  for (var kk = 0u; kk < p.KG; kk++) {
+    let k = k0 + kk;
+    let dyplane = (n * p.K + k) * p.OH * p.OW;
+    let wbase = (k * p.CG + ci) * p.KH * p.KW;
+    // Each step of SH taps moves one output row up; the output row and column advance with the taps (no division).
+    var oh = oh0;
+    for (var kh = kh0; kh < p.KH && oh >= 0; kh += p.SH) {
+      if (oh < i32(p.OH)) {
+        let dyrow = dyplane + u32(oh) * p.OW;
+        let wrow = wbase + kh * p.KW;
+        var ow = ow0;
+        for (var kw = kw0; kw < p.KW && ow >= 0; kw += p.SW) {
+          if (ow < i32(p.OW)) { acc += bdy[dyrow + u32(ow)] * bw[wrow + kw]; }
+          ow--;
+        }
+      }
+      oh--;
+    }
+  }
+  bdx[i] = acc;
+}
+
+// dy[row + col], 0 outside the output row.
+fn dy_at(dyrow: u32, col: i32) -> f32 {
+  return select(0.0, bdy[dyrow + u32(clamp(col, 0, i32(p.OW) - 1))], col >= 0 && col < i32(p.OW));
+}
+
+// Column stride 1: thread (n, c, ih, 8 neighbouring iw), each weight load serving eight inputs. Tap kw reaches output
+// columns iw + PW - kw: a window that slides one column per tap, so each tap loads one new dy (taps run backwards).
+@compute @workgroup_size(WG)
+fn grouped_bwd_input8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let iwq = (p.W + 7u) / 8u;
+  if (i >= p.N * p.C * p.H * iwq) { return; }
+  let iw0 = (i % iwq) * 8u;
+  let ih = (i / iwq) % p.H;
+  let c = (i / (iwq * p.H)) % p.C;
+  let n = i / (iwq * p.H * p.C);
+  let ci = c % p.CG;
+  let k0 = (c / p.CG) * p.KG;
+  let hp = ih + p.PH;
+  let kh0 = hp % p.SH;
+  let oh0 = i32(hp / p.SH);
+  let last = i32(iw0 + p.PW) - i32(p.KW);   // output column of lane 0 one tap past the last
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  for (var kk = 0u; kk < p.KG; kk++) {
+    let k = k0 + kk;
+    let dyplane = (n * p.K + k) * p.OH * p.OW;
+    let wbase = (k * p.CG + ci) * p.KH * p.KW;
+    var oh = oh0;
+    for (var kh = kh0; kh < p.KH && oh >= 0; kh += p.SH) {
+      if (oh < i32(p.OH)) {
+        let dyrow = dyplane + u32(oh) * p.OW;
+        let wrow = wbase + kh * p.KW;
+        var lo = vec4<f32>(0.0, dy_at(dyrow, last + 1), dy_at(dyrow, last + 2), dy_at(dyrow, last + 3));
+        var hi = vec4<f32>(dy_at(dyrow, last + 4), dy_at(dyrow, last + 5), dy_at(dyrow, last + 6),
+                           dy_at(dyrow, last + 7));
+        for (var t = 1u; t <= p.KW; t++) {
+          lo = vec4<f32>(lo.yzw, hi.x);
+          hi = vec4<f32>(hi.yzw, dy_at(dyrow, last + 7 + i32(t)));
+          let w = bw[wrow + p.KW - t];
+          a0 += lo * w;
+          a1 += hi * w;
+        }
+      }
+      oh--;
+    }
+  }
+  let o = ((n * p.C + c) * p.H + ih) * p.W + iw0;
+  bdx[o] = a0.x;
+  if (iw0 + 1u < p.W) { bdx[o + 1u] = a0.y; }
+  if (iw0 + 2u < p.W) { bdx[o + 2u] = a0.z; }
+  if (iw0 + 3u < p.W) { bdx[o + 3u] = a0.w; }
+  if (iw0 + 4u < p.W) { bdx[o + 4u] = a1.x; }
+  if (iw0 + 5u < p.W) { bdx[o + 5u] = a1.y; }
+  if (iw0 + 6u < p.W) { bdx[o + 6u] = a1.z; }
+  if (iw0 + 7u < p.W) { bdx[o + 7u] = a1.w; }
+}
+
+@group(0) @binding(1) var<storage, read> gx: array<f32>;
+@group(0) @binding(2) var<storage, read> gdy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> gdw: array<f32>;
+
+var<workgroup> partial: array<vec4<f32>, WG>;
+
+// x[row + col], 0 outside the row (padding).
+fn gx_at(xrow: u32, col: i32) -> f32 {
+  return select(0.0, gx[xrow + u32(clamp(col, 0, i32(p.W) - 1))], col >= 0 && col < i32(p.W));
+}
+
+// One workgroup per block of 4 neighbouring taps (k, ci, kh, kw0 .. kw0 + 3) of the weight, so each dy load serves
+// up to 4 taps. Its threads stride over segments of output rows: the N * OH rows are cut into p.segs segments of
+// p.seg columns each (the host sizes them so every thread has work when rows are few), each thread sums dy * x over
+// its segments, and the workgroup adds its threads' sums as a tree.
+@compute @workgroup_size(WG)
+fn grouped_bwd_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32) {
+  let e = wid.x + wid.y * nwg.x;
+  let kwq = (p.KW + 3u) / 4u;
+  let live = e < p.K * p.CG * p.KH * kwq;
+  let kw0 = (e % kwq) * 4u;
+  let kh = (e / kwq) % p.KH;
+  let ci = (e / (kwq * p.KH)) % p.CG;
+  let k = e / (kwq * p.KH * p.CG);
+  let c = (k / p.KG) * p.CG + ci;
+  let taps = vec4<u32>(0u, 1u, 2u, 3u) + kw0;
+  var acc = vec4<f32>(0.0);
+  let items = select(0u, p.N * p.OH * p.segs, live);
+  for (var it = lid; it < items; it += WG) {
+    let row = it / p.segs;
+    let s = it - row * p.segs;
+    let n = row / p.OH;
+    let oh = row - n * p.OH;
+    let ih = i32(oh * p.SH + kh) - i32(p.PH);
+    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    let dyrow = ((n * p.K + k) * p.OH + oh) * p.OW;
+    let xrow = ((n * p.C + c) * p.H + u32(ih)) * p.W;
+    let end = min(p.OW, (s + 1u) * p.seg);
+    let start = s * p.seg;
+    if (p.SW == 1u) {
+      // Consecutive outputs read the block's 4 columns shifted by one: one new x load per output.
+      let col = i32(start + kw0) - i32(p.PW);
+      var win = vec4<f32>(0.0, gx_at(xrow, col), gx_at(xrow, col + 1), gx_at(xrow, col + 2));
+      for (var ow = start; ow < end; ow++) {
+        win = vec4<f32>(win.yzw, gx_at(xrow, i32(ow + kw0 + 3u) - i32(p.PW)));
+        acc += win * gdy[dyrow + ow];
+      }
+    } else {
+      for (var ow = start; ow < end; ow++) {
+        // Input columns ow * SW + kw - PW of the block's taps (lanes past KW are computed but never stored).
+        let col = vec4<i32>(taps) + i32(ow * p.SW) - i32(p.PW);
+        let ok = (col >= vec4<i32>(0)) & (col < vec4<i32>(i32(p.W)));
+        let idx = vec4<u32>(clamp(col, vec4<i32>(0), vec4<i32>(i32(p.W) - 1))) + xrow;
+        let xv = vec4<f32>(gx[idx.x], gx[idx.y], gx[idx.z], gx[idx.w]);
+        acc += select(vec4<f32>(0.0), xv, ok) * gdy[dyrow + ow];
+      }
+    }
+  }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h = h / 2u) {
+    if (lid < h) { partial[lid] += partial[lid + h]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u && live) {
+    let o = ((k * p.CG + ci) * p.KH + kh) * p.KW + kw0;
+    let r = partial[0];
+    gdw[o] = r.x;
+    if (kw0 + 1u < p.KW) { gdw[o + 1u] = r.y; }
+    if (kw0 + 2u < p.KW) { gdw[o + 2u] = r.z; }
+    if (kw0 + 3u < p.KW) { gdw[o + 3u] = r.w; }
+  }
+}

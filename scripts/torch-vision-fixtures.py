@@ -113,8 +113,9 @@ def main():
         json.dump({"made_by": MADE_BY["made_by"], "models": names}, f, separators=(",", ":"))
     made = cases()
     for name, model in made.items():
-        # ResNet-50 reaches 1x1 at 32 px, where train-mode batch norm over 3 values is ill-conditioned: 64 px.
-        case(out, name, model, side=64 if name.startswith("resnet50") else 32)
+        # ResNet-50 and MobileNetV2 reach 1x1 at 32 px, where train-mode batch norm over 3 values is ill-conditioned.
+        side = 64 if name.startswith("resnet50") else 96 if name.startswith("mobilenet") else 32
+        case(out, name, model, side=side)
     if len(sys.argv) > 2:
         ours_dir = sys.argv[2]
         for name, model in cases().items():

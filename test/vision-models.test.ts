@@ -127,6 +127,19 @@ t('saved weights round-trip with torchvision\'s names; num_batches_tracked is an
   } finally { rmSync(tmp, {recursive: true, force: true}); }
 });
 
+for (const name of ['cifar-resnet-w8', 'mobilenet_v2-0.35']) {
+  t(`${name}: weights we saved loaded strictly in torchvision and gave the logits recorded beside them`, async () => {
+    const model = SMALL[name]();
+    await loadModel(join(dir, `${name}.ours.safetensors`), model);
+    model.eval();
+    const x = fixture(name).get('x')!;
+    const got = await wt.tidy(() => model.forward(wt.tensor(x.data as Float32Array, x.shape))).data();
+    const want = loadSafetensors(join(dir, `${name}.ours-logits.safetensors`)).tensors.get('logits')!;
+    assertClose(got, want.data, `${name}: our weights in torchvision`, 1e-4, 1e-4);
+    model.dispose();
+  });
+}
+
 t('a weights file of another architecture is refused naming the first mismatched key and both shapes', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'wgt-vision-'));
   try {

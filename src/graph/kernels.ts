@@ -54,6 +54,11 @@ export const kernelPrefs = {
    */
   convForward: 'auto' as 'auto' | 'k8' | 'k4' | ConvTile,
   /**
+   * A padded conv forward under 'auto' copies the input into a zero-bordered tensor and runs the unpadded tile, which
+   * was 4x faster than 'k8' on llvmpipe for ResNet's 3x3 layers (docs/kernel-measurements.md#conv-pad-first).
+   */
+  convPadFirst: true,
+  /**
    * Conv input gradient: 'c8' (8 channels x 4 same-residue columns per thread), 'c4' (4 x 4 neighbours), or a
    * generated tile (src/graph/conv-gen.ts, stride 1 only; other strides take 'c8'). 'auto': CONV_GRAD_AUTO.input at
    * stride 1, else 'c8'.
@@ -800,9 +805,17 @@ function conv2dBwdWeightGemmK(x: Tensor, dy: Tensor, g: Conv2dGeom, saved: Tenso
 /** keep: where a lowered forward may leave its im2col matrix for conv2dBwdWeightK (the caller then owns it). */
 export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, keep?: LoweredCols): Tensor {
   if (convLowersToGemm(g, 'forward')) return conv2dGemmK(x, w, bias, g, keep);
-  const out = empty([g.N, g.K, g.OH, g.OW]);
   const pref = kernelPrefs.convForward;
   const padded = g.PH > 0 || g.PW > 0;
+  if (padded && pref === 'auto' && kernelPrefs.convPadFirst && CONV_FWD_AUTO.tile) {
+    const H = g.H + 2 * g.PH, W = g.W + 2 * g.PW;
+    const xp = fillK(empty([g.N, g.C, H, W]), 0);
+    copyK(x, xp, x.shape, contiguousStrides(x.shape), contiguousStrides(xp.shape), 0, g.PH * W + g.PW);
+    const y = conv2dK(xp, w, bias, {...g, H, W, PH: 0, PW: 0});
+    xp.dispose();
+    return y;
+  }
+  const out = empty([g.N, g.K, g.OH, g.OW]);
   const chosen = typeof pref === 'object' ? (padded ? null : pref)
     : pref === 'auto' && !padded ? CONV_FWD_AUTO.tile : null;
   // Unpadded here: the input segment starts 4-aligned when rows are a multiple of 4 wide.

@@ -10,6 +10,8 @@ import {lockFolder} from '../../src/io/files.js';
 import {METHODS, transferMethods} from '../experiments/transfer-methods.js';
 import {transferability} from '../experiments/transferability.js';
 import {SITUATIONS} from '../experiments/situations.js';
+import {pretrain} from '../experiments/pretrain.js';
+import {PHOTO_METHODS, PHOTO_SITUATIONS, photosExperiment, type PhotoMethod} from '../experiments/photos.js';
 import type {Method} from '../experiments/runs.js';
 import {dannExperiment, SHIFTS, type Shift} from '../experiments/dann.js';
 import {multitaskExperiment, MT_RUNS, type MtRun} from '../experiments/multitask.js';
@@ -99,6 +101,38 @@ export const EXPERIMENTS: Record<string, CommandSpec> = {
     },
     more: FILES(''),
   },
+  photos: {
+    about: 'transfer on real photos: a CIFAR ResNet pretrained on classes 0-4, to classes 5-9 (different task) and to\n' +
+      'colour negatives of 0-4 (different domain); scratch, feature extractor, fine-tune, L2-SP, KL, layer transfer',
+    usage: 'experiment photos [flags]',
+    flags: {
+      source: flag('FILE', text, 'the pretrained source', 'pretrained/cifar_resnet-w16-l1111-c0-4.safetensors'),
+      situations: flag('A,...', names(PHOTO_SITUATIONS), PHOTO_SITUATIONS.join(' | '), 'cifar-task,cifar-negative'),
+      methods: flag('M,...', names(PHOTO_METHODS), `${PHOTO_METHODS.join(' | ')}\n${INDENT}(default all)`),
+      labels: flag('N,...', list(int(1)), 'labelled photos per class', '2,5,10,50,200'),
+      seeds: seeds('0,1,2'), steps: steps('60'),
+      ...common('photos'),
+    },
+    more: FILES(''),
+  },
+  pretrain: {
+    about: 'train the shipped pretrained sources: a CIFAR-stem ResNet on CIFAR-10 (classes 0-4, or all ten)',
+    usage: 'experiment pretrain [flags]',
+    flags: {
+      classes: flag('C,...', list(int(0, 9)), 'CIFAR-10 classes to train on', '0,1,2,3,4'),
+      'per-class': flag('N', int(1, 5000), 'training images per class', '2000'),
+      epochs: flag('N', int(1), 'epochs', '3'),
+      width: flag('N', int(1), 'first-stage channels', '16'),
+      layers: flag('N,N,N,N', list(int(1)), 'residual blocks per stage (4 stages; list items are distinct)', '1'),
+      batch: flag('N', int(1), 'batch size', '64'),
+      lr: flag('X', real({above: 0}), 'Adam learning rate', '0.002'),
+      seed: flag('N', int(0), 'seed of the subset, initialisation and batches', '0'),
+      out: flag('DIR', text, 'where the weights go', 'pretrained'),
+      backend: flag('NAME', choice(BACKENDS), 'adapter (default from WGT_BACKEND, else auto)'),
+    },
+    more: 'Writes DIR/cifar_resnet-w<width>-l<layers>-<classes>.safetensors with its recipe, command and test accuracy in\n' +
+      'the header. The package ships the ones in pretrained/ (see docs/photos.md).',
+  },
   capsnet: {
     about: 'small CapsNet vs a CNN of matched parameter count on 8k/2k MNIST and Fashion-MNIST, on clean, shifted,\n' +
       'affine-jittered and rotated test splits; invariant length / equivariant pose against the CNN\'s logits;\n' +
@@ -143,7 +177,18 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
   const log = (line: string) => console.log(line);
   const base = {seeds: v.seeds as number[], steps: v.steps as number, out, fresh: !!v.fresh, log};
   let run: () => Promise<void>;
-  if (name === 'transfer-methods') {
+  if (name === 'photos') {
+    const o = {...base, source: v.source as string, situations: v.situations as string[],
+      methods: (v.methods ?? PHOTO_METHODS) as PhotoMethod[], labels: v.labels as number[]};
+    run = () => photosExperiment(o);
+  } else if (name === 'pretrain') {
+    const layers = v.layers as number[];
+    const o = {classes: v.classes as number[], perClass: v['per-class'] as number, epochs: v.epochs as number,
+      width: v.width as number, layers: layers.length === 1 ? [layers[0], layers[0], layers[0], layers[0]] : layers,
+      batch: v.batch as number, lr: v.lr as number, seed: v.seed as number, out, log};
+    if (o.layers.length !== 4) throw new FlagError(`experiment pretrain: flag --layers gives ${o.layers.length} stages; want 1 (all) or 4`);
+    run = async () => { await pretrain(o); };
+  } else if (name === 'transfer-methods') {
     const o = {...base, situations: v.situations as string[], labels: v.labels as number[],
       methods: (v.methods ?? METHODS) as Method[], sourceSteps: v['source-steps'] as number | undefined};
     run = () => transferMethods(o);

@@ -244,6 +244,14 @@ async function decodeAll(folder: ImageFolder, idx: number[], size: number, upsca
   });
 }
 
+/** Photos through a deterministic transform, as one labelled ImageSet. */
+function toSet(photos: RawImage[], labels: Int32Array, classes: number, transform: Transform<RawImage | Image>): ImageSet {
+  const first = transform(photos[0]), px = first.data.length;
+  const images = new Float32Array(photos.length * px);
+  photos.forEach((p, i) => images.set(i ? transform(p).data : first.data, i * px));
+  return {images, labels, n: photos.length, channels: first.channels, height: first.height, width: first.width, classes};
+}
+
 const runFiles = (out: string) => ['model.safetensors', 'classes.json', 'metrics.jsonl', 'checkpoint.safetensors',
   'checkpoint.train.safetensors', 'checkpoint.train.pending.safetensors', 'summary.json'].map((f) => join(out, f));
 
@@ -307,11 +315,8 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
     `${arch} from ${weights}; ${strategyName}, ${size} px`);
   const evalT = evalTransform(size);
   const t0 = performance.now();
-  const valSet = await folder.toImageSet(compose(Object.assign((im: RawImage) => {
-    checkSize('a validation image', im, size, upscale);
-    return toTensor()(im);
-  }, {isDeterministic: true, description: 'ToTensor()'}), resize(Math.round(size * 256 / 224)), centerCrop(size), normalize()),
-  split.val);
+  const valSet = toSet(await decodeAll(folder, split.val, size, upscale, Infinity), Int32Array.from(split.val, (i) => labels[i]),
+    classes, evalT);
   let strategy: wt.Strategy, target: models.HeadedModel;
   const trainLabels = Int32Array.from(split.train, (i) => labels[i]);
   if (strategyName === 'feature-extractor') {

@@ -114,7 +114,10 @@ export abstract class Module {
     if (strict && (missing.length || unexpected.length)) {
       // The first few of each: a file of another architecture misses hundreds.
       const few = (ks: string[]) => `${ks.slice(0, 6).join(', ')}${ks.length > 6 ? ` and ${ks.length - 6} more` : ''}`;
-      throw new Error(`webgpu-transfer: loadStateDict: ${missing.length ? `missing keys: ${few(missing)}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected keys: ${few(unexpected)}` : ''}`);
+      // The first shared key whose shapes differ says most about another architecture's file.
+      const clash = [...own].find(([k, t]) => state.has(k) && fmt(state.get(k)!.shape) !== fmt(t.shape));
+      const shape = clash ? `; '${clash[0]}' has shape ${fmt(state.get(clash[0])!.shape)} in the source but ${fmt(clash[1].shape)} in the model` : '';
+      throw new Error(`webgpu-transfer: loadStateDict: ${missing.length ? `missing keys: ${few(missing)}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected keys: ${few(unexpected)}` : ''}${shape}`);
     }
     const writes: (() => void)[] = [];
     for (const [k, dst] of own) {

@@ -20,6 +20,7 @@ import {loadModel, readCheckpointInfo, saveModel} from '../../src/train/checkpoi
 import {loadSafetensors} from '../../src/io/files.js';
 import {checkWritableDir, lockFolder} from '../../src/io/files.js';
 import {featureStoreFor} from '../../src/io/feature-file.js';
+import {pretrainedWeights} from '../../src/io/pretrained.js';
 import {buildModel, MODELS} from './models.js';
 import {BACKENDS, bool, choice, fail, flag, int, real, text, type CommandSpec, type FlagValues} from './flags.js';
 import {fitInterruptibly, onExit, stopRequested} from './run-control.js';
@@ -56,7 +57,8 @@ export const FINETUNE: CommandSpec = {
   usage: 'finetune --model NAME --weights FILE --data DIR --strategy NAME --out RUN [flags]',
   flags: {
     model: flag('NAME', choice(ARCHS), ARCHS.join(' | ')),
-    weights: flag('FILE', text, 'the pretrained state dict (safetensors; torchvision\'s names)'),
+    weights: flag('FILE', text, 'the pretrained state dict (safetensors; torchvision\'s names), or the name of\n' +
+      '                      weights the package ships (pretrained/: cifar_resnet-w16-l1111-c0-4, ...)'),
     data: flag('DIR', text, 'the image folder: one sub-folder of images per class (torchvision\'s ImageFolder)'),
     strategy: flag('NAME', choice(STRATEGIES), `${STRATEGIES.join(' | ')} (default feature-extractor)`),
     freeze: flag('K', int(0), 'layer-transfer: copy and freeze the first K layers with parameters (default: all\n' +
@@ -151,7 +153,7 @@ function projectTransform(channels: number, h: number, w: number): Transform<Raw
 export async function cmdPredict(v: FlagValues, images: string[]): Promise<void> {
   if (!images.length) fail('predict needs at least one IMAGE (see predict --help)');
   if ((v.weights === undefined) === (v.checkpoint === undefined)) fail('predict needs one of --weights FILE or --checkpoint FILE');
-  const path = (v.weights ?? v.checkpoint) as string;
+  const path = v.weights !== undefined ? pretrainedWeights(v.weights as string) : v.checkpoint as string;
   for (const f of [path, ...images]) if (!existsSync(f)) fail(`no such file: ${f}`);
   const {meta} = shapesOf(path);
   const arch = (v.model as string | undefined) ?? meta.arch ?? meta.model;
@@ -279,7 +281,7 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
     return def;
   };
   const arch = setting<string>('model', undefined) ?? fail('finetune needs --model (see finetune --help)');
-  const weights = setting<string>('weights', undefined) ?? fail('finetune needs --weights FILE (the pretrained model)');
+  const weights = pretrainedWeights(setting<string>('weights', undefined) ?? fail('finetune needs --weights FILE (the pretrained model)'));
   const data = setting<string>('data', undefined) ?? fail('finetune needs --data DIR (one sub-folder per class)');
   const out = (v.out as string | undefined) ?? (v.resume ? dirname(v.resume as string) : fail('finetune needs --out RUN'));
   const strategyName = setting<string>('strategy', 'feature-extractor') as StrategyName;
@@ -293,7 +295,6 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
   if (v.freeze !== undefined && strategyName !== 'layer-transfer') fail(`flag --freeze applies to --strategy layer-transfer, not ${strategyName}`);
   if (v.alpha !== undefined && strategyName !== 'l2sp') fail(`flag --alpha applies to --strategy l2sp, not ${strategyName}`);
   if (v['kl-weight'] !== undefined && strategyName !== 'kl') fail(`flag --kl-weight applies to --strategy kl, not ${strategyName}`);
-  if (!existsSync(weights)) fail(`no such weights file: ${weights}`);
   const ckptPath = join(out, 'checkpoint.safetensors');
   const continuing = v.resume !== undefined && resolve(v.resume as string) === resolve(ckptPath);
   const earlier = continuing ? [] : runFiles(out).filter((f) => existsSync(f));

@@ -10,3 +10,4 @@ export {saveSafetensors, loadSafetensors, readSafetensorsMetadata} from '../io/f
 export {readCheckpointInfo, trainStatePath, type CheckpointInfo} from './checkpoint.js';
 export {ConsoleSink, JsonlSink, FileCheckpointStore, type ProgressMode} from './sinks/node.js';
 export {FileFeatureStore, featureStoreFor} from '../io/feature-file.js';
+export {pretrainedDir, pretrainedNames, pretrainedWeights} from '../io/pretrained.js';

@@ -12,7 +12,8 @@
  *   learning-rate schedules;
  * - the training loop's pieces (TrainingLoop, Supervised, evaluate, DataLoader, fetchDataset; in Node also
  *   Trainer, loadDataset, saveModel/loadModel, saveCheckpoint/loadCheckpoint);
- * - the namespaces `transfer` (the transfer-learning strategies) and `capsnet` (capsule networks).
+ * - the namespaces `transfer` (the transfer-learning strategies), `capsnet` (capsule networks) and `models`
+ *   (torchvision's ResNets and MobileNetV2, with its state-dict names).
  *
  * Everything else is reachable, under a namespace that says what it is for:
  * - `data`: dataset recipes, domain transforms (mnistM, rotated, ...), split and subset helpers, the raw sets

@@ -8,7 +8,7 @@
  * manualSeed, compile, ...), Tensor and its ops, the layers, optimizers and schedules, and the training loop. The
  * rest is in namespaces:
  * - `transfer`: the transfer-learning strategies (FineTune, Conservative, LayerTransfer, MultiTask, Dann);
- * - `capsnet`: capsule networks;
+ * - `capsnet`: capsule networks; `models`: torchvision's ResNets and MobileNetV2 with its state-dict names;
  * - `data`: dataset recipes, domain transforms, splits; in Node also the raw loaders and PNG grids;
  * - `io`: safetensors; in Node also files on disk, checkpoint details and the training sinks;
  * - `debug`: the profiler, anomaly mode, non-finite checks;

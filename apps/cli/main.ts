@@ -7,6 +7,7 @@ import {dirname, extname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import * as wt from '../../src/index.js';
 import {DATASETS, loadDataset} from '../../src/data/datasets.js';
+import {exportCifar10Folder} from '../../src/data/cifar10.js';
 import type {ImageSet} from '../../src/data/image-set.js';
 import {DataLoader} from '../../src/data/loader.js';
 import {writeGridPng} from '../../src/data/png.js';
@@ -19,7 +20,7 @@ import {checkWritableDir, lockFolder} from '../../src/io/files.js';
 import {buildModel, lossesFor, MODELS} from './models.js';
 import {runExperimentCommand} from './experiment.js';
 import {
-  BACKENDS, bool, choice, fail, flag, int, parseFlags, real, SIGNALS, text, type CommandSpec, type FlagValues,
+  BACKENDS, bool, choice, fail, flag, int, list, parseFlags, real, SIGNALS, text, type CommandSpec, type FlagValues,
 } from './flags.js';
 import {SERVE, servePage} from './server.js';
 import {fitInterruptibly, onExit, stopRequested} from './run-control.js';
@@ -93,6 +94,16 @@ dataset gets a note. Image shape and class count must match the model. Non-finit
       count: flag('N', int(1, 1024), 'images in the grid, 8 per row (default 64)'),
       seed: seedFlag('split seed (default 0)'),
       out: flag('FILE', text, 'the PNG to write (default <dataset>-<split>.png)'),
+    },
+  },
+  'export-cifar10': {
+    about: 'write CIFAR-10 photos as an image folder (one sub-folder per class), to try predict and finetune',
+    usage: 'export-cifar10 --out DIR [flags]',
+    flags: {
+      out: flag('DIR', text, 'the folder to create (must not exist, or be empty)'),
+      split: flag('NAME', choice(['train', 'test']), 'train | test (default test)'),
+      classes: flag('C,...', list(int(0, 9)), 'CIFAR-10 class indices (default all ten)'),
+      'per-class': flag('N', int(1, 5000), 'photos per class (default all)'),
     },
   },
   adapters: {about: 'list the WebGPU adapters of this machine', usage: 'adapters', flags: {}},
@@ -327,7 +338,12 @@ try {
   } else if (cmd === 'serve') await servePage(values.port as number | undefined);
   else if (cmd === 'show') cmdShow(values);
   else if (cmd === 'eval') await cmdEval(values);
-  else if (cmd === 'predict') await cmdPredict(values, values._ as string[]);
+  else if (cmd === 'export-cifar10') {
+    const out = (values.out as string | undefined) ?? fail('export-cifar10 needs --out DIR');
+    const n = await exportCifar10Folder(out, {split: (values.split as 'train' | 'test' | undefined) ?? 'test',
+      classes: values.classes as number[] | undefined, perClass: values['per-class'] as number | undefined});
+    console.log(`wrote ${n} photos to ${out}`);
+  } else if (cmd === 'predict') await cmdPredict(values, values._ as string[]);
   else if (cmd === 'finetune') await cmdFinetune(values);
   else await cmdTrain(values);
 } catch (e) {

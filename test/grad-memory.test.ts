@@ -131,6 +131,17 @@ const CASES: Record<OpName, () => Case> = {
     const x = leaf([2, 3, 5, 7]);
     return {inputs: [x], forward: () => ({outs: [wt.adaptiveAvgPool2d(x, [2, 3]), wt.adaptiveAvgPool2d(x, 1)]})};
   },
+  batchNormTrain: () => {
+    const x = leaf([2, 3, 5]), w = leaf([3]), b = leaf([3]), x4 = leaf([2, 3, 2, 4]), frozen = constant([3]);
+    const rows = leaf([5, 3]);
+    // Affine; vec4 planes with a frozen weight and no bias; rank 2 without affine. Mean and variance carry no graph.
+    const runs = () => [wt.internals.batchNormTrain(x, w, b), wt.internals.batchNormTrain(x4, frozen, null),
+      wt.internals.batchNormTrain(rows, null, null)];
+    return {inputs: [x, w, b, x4, frozen, rows], forward: () => {
+      const rs = runs();
+      return {outs: rs.map((r) => r.y), others: rs.flatMap((r) => [r.mean, r.variance])};
+    }};
+  },
   gradReverse: () => {
     const x = leaf([2, 3]), lambda = wt.tensor([0.5], [1]);
     return {inputs: [x, lambda], forward: () => ({outs: [wt.gradReverse(x, 0.5), wt.gradReverse(x, lambda)]})};

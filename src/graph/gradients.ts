@@ -259,6 +259,18 @@ const nnRules = {
   avgPool2d: rule<{geom: kernels.PoolGeom}>((g, n) => [kernels.poolBwdK(g, null, n.saved.geom)]),
   adaptiveAvgPool2d: rule<{geom: visionKernels.AdaptiveGeom}>((g, n) =>
     [visionKernels.adaptiveAvgPoolBwdK(g, n.saved.geom)]),
+  // The closed form through the batch statistics; the inputs are x, then weight and bias where given.
+  batchNormTrain: rule<{geom: visionKernels.BatchNormGeom; stats: Tensor; weight: boolean; bias: boolean}>(
+    (g, n, _out, tmp) => {
+      const {geom, stats, weight, bias} = n.saved;
+      const {dx, dweight, dbias} = visionKernels.batchNormTrainBwdK(n.inputs[0], g, stats, weight ? n.inputs[1] : null,
+        geom, needs(n, 0));
+      const grads: Grads = [dx];
+      if (weight) grads.push(needs(n, 1) ? dweight : null);
+      if (bias) grads.push(needs(n, grads.length) ? dbias : null);
+      for (const t of [dweight, dbias]) if (!grads.includes(t)) tmp.add(t);
+      return grads;
+    }),
   // -lambda * g; a tensor lambda is read from its buffer when the kernel runs (each replay).
   gradReverse: rule<{lambda: number | Tensor}>((g, n) => [kernels.reverseBwdK(g, n.saved.lambda)]),
 };

@@ -153,6 +153,11 @@ export const kernelPrefs = {
   convWeightGemmTransposed: 'auto' as 'auto' | 'always' | 'never',
   /** The generated weight-gradient tile leaves out its bounds tests where nothing can fall outside (ConvTile.exact). */
   convExact: true,
+  /**
+   * BatchNorm's training mode by batchNormTrain (shaders/batch-norm.wgsl; false: composed of generic ops): a third
+   * less per CIFAR ResNet step on llvmpipe (docs/kernel-measurements.md#batch-norm-fused).
+   */
+  fusedBatchNorm: true,
 };
 
 /**

@@ -631,6 +631,38 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   return owning(record(y, 'conv2d', inputs, {geom, cols: keep.cols}), keep.cols);
 }
 
+/** What batchNormTrain returns: y, and the batch mean and biased variance of each channel ([C] each, no gradient). */
+export interface BatchNormTrainResult { y: Tensor; mean: Tensor; variance: Tensor }
+
+/**
+ * Batch normalisation with batch statistics (BatchNorm's training mode) in fused kernels: x [N, C, ...] normalised per
+ * channel (axis 1) by its mean and biased variance over the other axes, y = (x - mean) / sqrt(var + eps) * weight +
+ * bias (weight and bias [C], either may be null). Gradients reach x, weight and bias; mean and variance carry none.
+ */
+export function batchNormTrain(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5):
+  BatchNormTrainResult {
+  const op = 'batchNormTrain';
+  checkArgs(op, x, weight, bias);
+  if (x.rank < 2) throw err(op, `input must be [N, C, ...] (rank >= 2), got ${x.describe()}`);
+  const [N, C] = x.shape;
+  for (const [what, t] of [['weight', weight], ['bias', bias]] as const) {
+    if (t && (t.rank !== 1 || t.shape[0] !== C)) {
+      throw err(op, `${what} ${t.describe()} must be [${C}] for input ${x.describe()}`);
+    }
+  }
+  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) {
+    throw err(op, `eps must be a finite number > 0, got ${eps}`);
+  }
+  const HW = sizeOf(x.shape.slice(2));
+  // As PyTorch: one value per channel has no spread to normalise by.
+  if (N * HW < 2) throw err(op, `training needs more than one value per channel, got input ${x.describe()}`);
+  const geom = {N, C, HW};
+  const {y, mean, variance, stats} = visionKernels.batchNormTrainK(x, weight, bias, geom, eps);
+  const inputs = [x, weight, bias].filter((t): t is Tensor => !!t);
+  const out = owning(record(y, 'batchNormTrain', inputs, {geom, stats, weight: !!weight, bias: !!bias}), stats);
+  return {y: out, mean, variance};
+}
+
 /**
  * A tensor the op made for its gradient rule alone: owned by out's node (freed with out), or freed now when no
  * node was recorded (no input needs a gradient).

@@ -18,6 +18,7 @@ import reversal from '../../shaders/reversal.wgsl';
 import capsule from '../../shaders/capsule.wgsl';
 import convGrouped from '../../shaders/conv-grouped.wgsl';
 import adaptivePool from '../../shaders/adaptive-pool.wgsl';
+import batchNorm from '../../shaders/batch-norm.wgsl';
 
 export const ELEMENTWISE = defineKernel({
   file: 'elementwise.wgsl', code: elementwise, workgroupSize: 256,
@@ -118,6 +119,14 @@ export const ADAPTIVE_POOL = defineKernel({
   entries: {adaptive_fwd: 'p', adaptive_bwd: 'p'},
 });
 
+// Batch normalisation in training mode over x viewed as [N, C, HW] (channel axis 1); eps for the statistics.
+export const BATCH_NORM = defineKernel({
+  file: 'batch-norm.wgsl', code: batchNorm, workgroupSize: 256,
+  uniforms: {p: {N: 'u32', C: 'u32', HW: 'u32', eps: 'f32'}},
+  entries: {bn_stats: 'p', bn_stats4: 'p', bn_norm: 'p', bn_norm4: 'p', bn_grad_sums: 'p', bn_grad_sums4: 'p',
+    bn_dx: 'p', bn_dx4: 'p'},
+});
+
 // matmul: the hand-written kernels and the generated register tiles (matmul-gen.ts, declared with these uniforms).
 // Strides in floats: a_bs, a_rs, a_cs = A's batch, row and column strides (b_*, c_bs likewise); the batch index
 // is the grid's z. 8 x 8 workgroups for the register kernels (matmul_tiled declares its own 16 x 16).
@@ -158,4 +167,5 @@ export const SHADERS = {
   capsule: CAPSULE.source,
   convGrouped: CONV_GROUPED.source,
   adaptivePool: ADAPTIVE_POOL.source,
+  batchNorm: BATCH_NORM.source,
 } as const;

@@ -27,6 +27,7 @@ const SIGNATURES = {
   linear: 'x:f32 weight:f32 bias:f32?',
   linearRelu: 'x:f32 weight:f32 bias:f32?',
   conv2d: 'x:f32 weight:f32 bias:f32?',
+  batchNormTrain: 'x:f32 weight:f32? bias:f32?',
   squash: 's:f32',
   capsulePredict: 'u:f32 weight:f32',
   capsuleWeightedSum: 'couplings:f32 predictions:f32',

@@ -1,6 +1,7 @@
 // Layers with PyTorch's default initialisation (kaiming_uniform with a = sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
 import * as ops from '../graph/ops.js';
 import {noGrad, rt} from '../graph/engine.js';
+import {kernelPrefs} from '../graph/kernels.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Module} from './module.js';
 import {mulberry32} from '../rng.js';
@@ -235,14 +236,11 @@ export class BatchNorm extends Module {
     const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
     const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
     const eps = this.opts.eps ?? 1e-5, momentum = this.opts.momentum ?? 0.1;
-    let y: Tensor;
     if (this.training && !this.frozenStats) {
       const count = axes.reduce((a, i) => a * x.shape[i], 1);
       if (count < 2) throw new Error(`webgpu-transfer: ${name}: training needs more than one value per channel, got input ${x.describe()}`);
-      const mean = ops.mean(x, axes, true);
-      const xc = ops.sub(x, mean);
-      const variance = ops.mean(ops.square(xc), axes, true);
-      y = ops.div(xc, ops.sqrt(ops.add(variance, eps)));
+      const {y, mean, variance} = kernelPrefs.fusedBatchNorm ? ops.batchNormTrain(x, this.weight, this.bias, eps)
+        : this.composedBatchNorm(x, axes, bshape, eps);
       noGrad(() => {
         // running = (1 - momentum) * running + momentum * batch (unbiased variance), in place.
         ops.assign(this.runningMean, ops.add(ops.mul(this.runningMean, 1 - momentum), ops.mul(ops.reshape(mean, [this.numFeatures]), momentum)));
@@ -250,15 +248,25 @@ export class BatchNorm extends Module {
       });
       this.batches++;
       rt().onReplay(() => { this.batches++; });
-    } else {
-      // Running statistics do not require grad, so gradients reach x (and the affine parameters) only.
-      const centred = ops.sub(x, ops.reshape(this.runningMean, bshape));
-      y = ops.div(centred, ops.sqrt(ops.add(ops.reshape(this.runningVar, bshape), eps)));
+      return y;
     }
-    if (this.weight && this.bias) {
-      y = ops.add(ops.mul(y, ops.reshape(this.weight, bshape)), ops.reshape(this.bias, bshape));
-    }
-    return y;
+    // Running statistics do not require grad, so gradients reach x (and the affine parameters) only.
+    const centred = ops.sub(x, ops.reshape(this.runningMean, bshape));
+    return this.scaleShift(ops.div(centred, ops.sqrt(ops.add(ops.reshape(this.runningVar, bshape), eps))), bshape);
+  }
+
+  /** Training mode composed of generic ops (kernelPrefs.fusedBatchNorm false): batch mean and biased variance. */
+  private composedBatchNorm(x: Tensor, axes: number[], bshape: number[], eps: number): ops.BatchNormTrainResult {
+    const mean = ops.mean(x, axes, true);
+    const xc = ops.sub(x, mean);
+    const variance = ops.mean(ops.square(xc), axes, true);
+    return {y: this.scaleShift(ops.div(xc, ops.sqrt(ops.add(variance, eps))), bshape), mean, variance};
+  }
+
+  /** y * weight + bias per channel, where the layer has them. */
+  private scaleShift(y: Tensor, bshape: number[]): Tensor {
+    if (!this.weight || !this.bias) return y;
+    return ops.add(ops.mul(y, ops.reshape(this.weight, bshape)), ops.reshape(this.bias, bshape));
   }
 
   /** Whether forward normalises with the running statistics (eval mode, or frozen statistics). */

@@ -382,3 +382,47 @@ export function pool2dGrad(x: Nd, R: Nd, kernel: [number, number], stride: [numb
   }
   return dx;
 }
+
+// ---- batch normalisation with batch statistics (training mode) over the channel axis 1 of [N, C, ...] ----
+/** The channel of each element of x. */
+function channels(x: Nd): Int32Array {
+  const hw = size(x.shape.slice(2)), C = x.shape[1];
+  return Int32Array.from({length: x.data.length}, (_, i) => Math.floor(i / hw) % C);
+}
+
+/** Mean and biased variance of each channel (two passes, float64). */
+export function batchNormStats(x: Nd): {mean: Float64Array; variance: Float64Array} {
+  const C = x.shape[1], count = x.data.length / C;
+  const mean = new Float64Array(C), variance = new Float64Array(C), ch = channels(x);
+  x.data.forEach((v, i) => { mean[ch[i]] += v / count; });
+  x.data.forEach((v, i) => { variance[ch[i]] += (v - mean[ch[i]]) ** 2 / count; });
+  return {mean, variance};
+}
+
+/** (x - mean) / sqrt(var + eps) * w + b per channel; w or b null: 1 or 0. */
+export function batchNormTrain(x: Nd, w: Nd | null, b: Nd | null, eps = 1e-5): Nd {
+  const {mean, variance} = batchNormStats(x);
+  return perChannel(x, (v, c) => (v - mean[c]) / Math.sqrt(variance[c] + eps) * (w ? w.data[c] : 1) + (b ? b.data[c] : 0));
+}
+function perChannel(x: Nd, f: (v: number, c: number) => number): Nd {
+  const ch = channels(x);
+  return nd(x.shape, x.data.map((v, i) => f(v, ch[i])));
+}
+
+/**
+ * Gradients of sum(batchNormTrain(x, w, b) * R) for x, w and b, in closed form (xhat = (x - mean) * invstd, M values
+ * per channel): dx = w * invstd * (R - sum(R) / M - xhat * sum(R * xhat) / M), dw = sum(R * xhat), db = sum(R).
+ */
+export function batchNormTrainGrad(x: Nd, w: Nd | null, R: Nd, eps = 1e-5): [Nd, Nd, Nd] {
+  const C = x.shape[1], M = x.data.length / C;
+  const {mean, variance} = batchNormStats(x);
+  const invstd = variance.map((v) => 1 / Math.sqrt(v + eps));
+  const xhat = perChannel(x, (v, c) => (v - mean[c]) * invstd[c]);
+  const db = nd([C]), dw = nd([C]), ch = channels(x);
+  R.data.forEach((r, i) => { db.data[ch[i]] += r; dw.data[ch[i]] += r * xhat.data[i]; });
+  const dx = nd(x.shape, R.data.map((r, i) => {
+    const c = ch[i];
+    return (w ? w.data[c] : 1) * invstd[c] * (r - db.data[c] / M - xhat.data[i] * dw.data[c] / M);
+  }));
+  return [dx, dw, db];
+}

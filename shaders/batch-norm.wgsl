@@ -1,0 +1,225 @@
+// Batch normalisation in training mode over x viewed as [N, C, HW] (channel axis 1): the per-channel batch
+// statistics, the normalise + affine pass, and the backward's per-channel sums and input gradient.
+// The *4 entry points read vec4s of a plane (HW % 4 == 0). stats = [mean; sqrt(var + eps)], [2, C]; M = N * HW.
+// Uniforms (p), WG and thread_id come from its declaration, BATCH_NORM in src/graph/shaders.ts.
+
+override HAS_WEIGHT: bool = false;
+override HAS_BIAS: bool = false;
+
+var<workgroup> red: array<vec2<f32>, WG>;
+
+// A workgroup's sum as a tree in `red`, each entry point running: red[lid] = v; barrier; the loop below with a barrier
+// after each step; total = red[0] (and a barrier before red is written again). The barriers stay in the entry points:
+// on llvmpipe, with them inside a called function, threads other than 0 read a wrong red[0]
+// (docs/kernel-measurements.md#batch-norm-barriers).
+fn tree_step(lid: u32, k: u32) { if (lid < k) { red[lid] += red[lid + k]; } }
+
+// The sum of a vec4's lanes in a fixed order (dot() leaves the order to the adapter).
+fn sum4(v: vec4<f32>) -> f32 { return ((v.x + v.y) + v.z) + v.w; }
+
+// One workgroup per channel (grid1d folds more than 65535 into y).
+fn channel_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }
+
+// Flat index of the j-th of a channel's M values (j = n * HW + s), for planes of `hw` elements.
+fn at_channel(j: u32, c: u32, hw: u32) -> u32 {
+  let n = j / hw;
+  return (n * p.C + c) * hw + (j - n * hw);
+}
+
+@group(0) @binding(1) var<storage, read> sx: array<f32>;
+@group(0) @binding(2) var<storage, read_write> smean: array<f32>;
+@group(0) @binding(3) var<storage, read_write> svar: array<f32>;
+@group(0) @binding(4) var<storage, read_write> sstats: array<f32>;
+
+fn store_stats(c: u32, mean: f32, variance: f32) {
+  smean[c] = mean;
+  svar[c] = variance;
+  sstats[c] = mean;
+  sstats[p.C + c] = sqrt(variance + p.eps);
+}
+
+// Pass 1 sums the values less the channel's first one (x0), so the partial sums stay small where the values share a
+// large offset; pass 2 sums squared deviations from the mean (no E[x^2] - E[x]^2 cancellation).
+@compute @workgroup_size(WG)
+fn bn_stats(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+            @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = channel_of(wid, nwg);
+  if (c >= p.C) { return; }
+  let m = p.N * p.HW;
+  let x0 = sx[c * p.HW];
+  var s = 0.0;
+  for (var j = lid; j < m; j += WG) { s += sx[at_channel(j, c, p.HW)] - x0; }
+  red[lid] = vec2<f32>(s, 0.0);
+  workgroupBarrier();
+  for (var k = WG / 2u; k > 0u; k /= 2u) { tree_step(lid, k); workgroupBarrier(); }
+  let mean = x0 + red[0].x / f32(m);
+  var q = 0.0;
+  for (var j = lid; j < m; j += WG) { let d = sx[at_channel(j, c, p.HW)] - mean; q += d * d; }
+  workgroupBarrier();
+  red[lid] = vec2<f32>(q, 0.0);
+  workgroupBarrier();
+  for (var k = WG / 2u; k > 0u; k /= 2u) { tree_step(lid, k); workgroupBarrier(); }
+  let variance = red[0].x / f32(m);
+  if (lid == 0u) { store_stats(c, mean, variance); }
+}
+
+@group(0) @binding(1) var<storage, read> sx4: array<vec4<f32>>;
+
+// bn_stats over vec4s.
+@compute @workgroup_size(WG)
+fn bn_stats4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+             @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = channel_of(wid, nwg);
+  if (c >= p.C) { return; }
+  let hw4 = p.HW / 4u;
+  let m4 = p.N * hw4;
+  let x0 = vec4<f32>(sx4[c * hw4].x);
+  var s = vec4<f32>(0.0);
+  for (var j = lid; j < m4; j += WG) { s += sx4[at_channel(j, c, hw4)] - x0; }
+  red[lid] = vec2<f32>(sum4(s), 0.0);
+  workgroupBarrier();
+  for (var k = WG / 2u; k > 0u; k /= 2u) { tree_step(lid, k); workgroupBarrier(); }
+  let mean = x0.x + red[0].x / f32(p.N * p.HW);
+  var q = vec4<f32>(0.0);
+  for (var j = lid; j < m4; j += WG) { let d = sx4[at_channel(j, c, hw4)] - vec4<f32>(mean); q += d * d; }
+  workgroupBarrier();
+  red[lid] = vec2<f32>(sum4(q), 0.0);
+  workgroupBarrier();
+  for (var k = WG / 2u; k > 0u; k /= 2u) { tree_step(lid, k); workgroupBarrier(); }
+  let variance = red[0].x / f32(p.N * p.HW);
+  if (lid == 0u) { store_stats(c, mean, variance); }
+}
+
+@group(0) @binding(1) var<storage, read> nx: array<f32>;
+@group(0) @binding(2) var<storage, read> nstats: array<f32>;
+@group(0) @binding(3) var<storage, read> nw: array<f32>;
+@group(0) @binding(4) var<storage, read> nb: array<f32>;
+@group(0) @binding(5) var<storage, read_write> ny: array<f32>;
+
+// y = (x - mean) / sqrt(var + eps) * w + b, the composed path's operations in its order: rounded otherwise, a ReLU6
+// input of the MobileNetV2 fixture near 0 changed sides (docs/kernel-measurements.md#batch-norm-rounding).
+fn norm_w(c: u32) -> f32 { if (HAS_WEIGHT) { return nw[c]; } return 1.0; }
+fn norm_shift(c: u32) -> f32 { if (HAS_BIAS) { return nb[c]; } return 0.0; }
+
+// One thread per element.
+@compute @workgroup_size(WG)
+fn bn_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= p.N * p.C * p.HW) { return; }
+  let c = (i / p.HW) % p.C;
+  ny[i] = (nx[i] - nstats[c]) / nstats[p.C + c] * norm_w(c) + norm_shift(c);
+}
+
+@group(0) @binding(1) var<storage, read> nx4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> ny4: array<vec4<f32>>;
+
+// One thread per vec4 of a plane.
+@compute @workgroup_size(WG)
+fn bn_norm4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let hw4 = p.HW / 4u;
+  if (i >= p.N * p.C * hw4) { return; }
+  let c = (i / hw4) % p.C;
+  ny4[i] = (nx4[i] - vec4<f32>(nstats[c])) / nstats[p.C + c] * norm_w(c) + vec4<f32>(norm_shift(c));
+}
+
+@group(0) @binding(1) var<storage, read> gx: array<f32>;
+@group(0) @binding(2) var<storage, read> gg: array<f32>;
+@group(0) @binding(3) var<storage, read> gstats: array<f32>;
+@group(0) @binding(4) var<storage, read_write> gsum: array<f32>;
+@group(0) @binding(5) var<storage, read_write> gsumx: array<f32>;
+
+// The backward's per-channel sums, one workgroup per channel: sum(g) and sum(g * xhat) (the bias and weight gradients).
+@compute @workgroup_size(WG)
+fn bn_grad_sums(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+                @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = channel_of(wid, nwg);
+  if (c >= p.C) { return; }
+  let mean = gstats[c];
+  var s = vec2<f32>(0.0);
+  for (var j = lid; j < p.N * p.HW; j += WG) {
+    let k = at_channel(j, c, p.HW);
+    s += gg[k] * vec2<f32>(1.0, gx[k] - mean);
+  }
+  red[lid] = s;
+  workgroupBarrier();
+  for (var k = WG / 2u; k > 0u; k /= 2u) { tree_step(lid, k); workgroupBarrier(); }
+  let total = red[0];
+  if (lid == 0u) {
+    gsum[c] = total.x;
+    gsumx[c] = total.y / gstats[p.C + c];
+  }
+}
+
+@group(0) @binding(1) var<storage, read> gx4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> gg4: array<vec4<f32>>;
+
+// bn_grad_sums over vec4s.
+@compute @workgroup_size(WG)
+fn bn_grad_sums4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+                 @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = channel_of(wid, nwg);
+  if (c >= p.C) { return; }
+  let hw4 = p.HW / 4u;
+  let mean = vec4<f32>(gstats[c]);
+  var sg = vec4<f32>(0.0);
+  var sgx = vec4<f32>(0.0);
+  for (var j = lid; j < p.N * hw4; j += WG) {
+    let k = at_channel(j, c, hw4);
+    let g = gg4[k];
+    sg += g;
+    sgx += g * (gx4[k] - mean);
+  }
+  red[lid] = vec2<f32>(sum4(sg), sum4(sgx));
+  workgroupBarrier();
+  for (var k = WG / 2u; k > 0u; k /= 2u) { tree_step(lid, k); workgroupBarrier(); }
+  let total = red[0];
+  if (lid == 0u) {
+    gsum[c] = total.x;
+    gsumx[c] = total.y / gstats[p.C + c];
+  }
+}
+
+@group(0) @binding(1) var<storage, read> dxx: array<f32>;
+@group(0) @binding(2) var<storage, read> dxg: array<f32>;
+@group(0) @binding(3) var<storage, read> dxstats: array<f32>;
+@group(0) @binding(4) var<storage, read> dxw: array<f32>;
+@group(0) @binding(5) var<storage, read> dxsum: array<f32>;
+@group(0) @binding(6) var<storage, read> dxsumx: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+
+// The gradient through the batch mean and variance in closed form, xhat = (x - mean) * invstd:
+// dx = w * invstd * (g - sum(g) / M - xhat * sum(g * xhat) / M). dx_coef gathers one channel's factors.
+struct DxCoef { k: f32, mg: f32, mgx: f32, mean: f32, invstd: f32 }
+fn dx_coef(c: u32) -> DxCoef {
+  let m = f32(p.N * p.HW);
+  let invstd = 1.0 / dxstats[p.C + c];
+  var k = invstd;
+  if (HAS_WEIGHT) { k *= dxw[c]; }
+  return DxCoef(k, dxsum[c] / m, dxsumx[c] / m, dxstats[c], invstd);
+}
+
+// One thread per element.
+@compute @workgroup_size(WG)
+fn bn_dx(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= p.N * p.C * p.HW) { return; }
+  let f = dx_coef((i / p.HW) % p.C);
+  let xhat = (dxx[i] - f.mean) * f.invstd;
+  dx[i] = f.k * (dxg[i] - f.mg - xhat * f.mgx);
+}
+
+@group(0) @binding(1) var<storage, read> dxx4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> dxg4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> dx4: array<vec4<f32>>;
+
+// One thread per vec4 of a plane.
+@compute @workgroup_size(WG)
+fn bn_dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let hw4 = p.HW / 4u;
+  if (i >= p.N * p.C * hw4) { return; }
+  let f = dx_coef((i / hw4) % p.C);
+  let xhat = (dxx4[i] - vec4<f32>(f.mean)) * f.invstd;
+  dx4[i] = f.k * (dxg4[i] - vec4<f32>(f.mg) - xhat * f.mgx);
+}

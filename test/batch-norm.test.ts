@@ -1,0 +1,186 @@
+// batchNormTrain, BatchNorm's training mode in fused kernels (shaders/batch-norm.wgsl): forward, batch mean and biased
+// variance against float64 references, backward against the float64 closed form and finite differences (test/lib/
+// check.ts), on ranks 2 to 4, planes of whole vec4s or not, and several workgroup strides per channel; then the fused
+// and composed BatchNorm paths (kernelPrefs.fusedBatchNorm) against each other.
+// Tolerances (float32 against float64): forward atol 2e-5 (rtol 1e-4), mean and variance rtol 1e-5 (atol 1e-6),
+// gradients checkOp's 1e-4 (rtol 1e-3); x = 100 + U(-0.5, 0.5) takes forward atol 5e-5 (the f32 mean near 100 is
+// within 4e-6, 1.4e-5 of xhat) and gradients 3e-4. Fused against composed: 1e-5 on outputs and running statistics,
+// 1e-4 on gradients (rtol 1e-4 and 1e-3).
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import * as wt from '../src/index.js';
+import {checkOp, expectClose, toTensor} from './lib/check.js';
+import * as R from './lib/reference.js';
+
+const t = suite('batch norm: batchNormTrain');
+
+/** y of batchNormTrain, its mean and variance freed (checkOp reads one output). */
+const normed = (x: wt.Tensor, w: wt.Tensor | null, b: wt.Tensor | null): wt.Tensor => {
+  const r = wt.internals.batchNormTrain(x, w, b);
+  r.mean.dispose();
+  r.variance.dispose();
+  return r.y;
+};
+
+/** 100 + U(-0.5, 0.5) in float32: a large offset over a small spread. */
+const offset = (shape: number[], seed: number): R.Nd => R.nd(shape, Float32Array.from(R.randomNd(shape, seed, -0.5, 0.5).data,
+  (v) => 100 + v));
+
+interface Case { what: string; shape: number[]; affine: boolean; x?: (shape: number[]) => R.Nd }
+const cases: Case[] = [
+  {what: 'rank 2', shape: [3, 5], affine: true},
+  {what: 'rank 2 without affine', shape: [6, 4], affine: false},
+  {what: 'rank 3', shape: [2, 3, 7], affine: true},
+  {what: 'rank 3 without affine', shape: [2, 3, 7], affine: false},
+  {what: 'rank 4, odd planes', shape: [2, 5, 7, 9], affine: true},
+  {what: 'rank 4, planes of vec4s', shape: [3, 2, 4, 6], affine: true},
+  {what: 'rank 4, planes of vec4s, without affine', shape: [2, 3, 2, 2], affine: false},
+  {what: 'batch 1, 2 values per channel', shape: [1, 3, 1, 2], affine: true},
+  // 4620 values per channel: 18 strides of a 256-thread workgroup; the vec4 case 4.5 strides of vec4s.
+  {what: 'large, odd planes', shape: [4, 3, 33, 35], affine: true},
+  {what: 'large, planes of vec4s', shape: [4, 3, 32, 36], affine: false},
+  {what: 'mean 100, small spread', shape: [4, 3, 5, 7], affine: true, x: (s) => offset(s, 95)},
+  {what: 'mean 100, small spread, planes of vec4s', shape: [8, 2, 8, 8], affine: false, x: (s) => offset(s, 96)},
+];
+
+for (const c of cases) {
+  const C = c.shape[1];
+  const offsetX = !!c.x;
+  const inputs = [c.x ? c.x(c.shape) : R.randomNd(c.shape, 91, -2, 2),
+    ...(c.affine ? [R.randomNd([C], 92, 0.5, 1.5), R.randomNd([C], 93)] : [])];
+  t(`${c.what} ${JSON.stringify(c.shape)}: forward and gradients against float64 and finite differences`, () => checkOp({
+    name: `batchNormTrain ${JSON.stringify(c.shape)}`, inputs,
+    gpu: ([x, w, b]) => normed(x, w ?? null, b ?? null),
+    ref: ([x, w, b]) => R.batchNormTrain(x, w ?? null, b ?? null),
+    refGrad: ([x, w], up) => R.batchNormTrainGrad(x, w ?? null, up).slice(0, c.affine ? 3 : 1),
+    atol: offsetX ? 5e-5 : 2e-5, gatol: offsetX ? 3e-4 : 1e-4, sample: 48,
+  }));
+  t(`${c.what} ${JSON.stringify(c.shape)}: batch mean and biased variance`, async () => {
+    const x = toTensor(inputs[0]);
+    const {y, mean, variance} = wt.internals.batchNormTrain(x, null, null);
+    const want = R.batchNormStats(inputs[0]);
+    assert.equal(mean.shape, [C]);
+    assert.equal(variance.shape, [C]);
+    expectClose(await mean.data(), want.mean, 1e-6, 1e-5, 'mean');
+    expectClose(await variance.data(), want.variance, 1e-6, 1e-5, 'variance');
+    for (const u of [x, y, mean, variance]) u.dispose();
+  });
+}
+
+// Frozen inputs: no x gradient (the dx kernel does not run), or only x's.
+for (const [what, gradOf] of [['x frozen', [1, 2]], ['weight and bias frozen', [0]]] as const) {
+  t(`${what}: the other gradients alone`, () => checkOp({
+    name: `batchNormTrain, ${what}`, inputs: [R.randomNd([2, 3, 4, 5], 97), R.randomNd([3], 98), R.randomNd([3], 99)],
+    gpu: ([x, w, b]) => normed(x, w, b), ref: ([x, w, b]) => R.batchNormTrain(x, w, b), gradOf: [...gradOf],
+    refGrad: ([x, w], up) => R.batchNormTrainGrad(x, w, up), atol: 2e-5,
+  }));
+}
+
+/** Throws an error whose message contains `text`. */
+function throwsWith(f: () => unknown, text: string): void {
+  try { f(); } catch (e) {
+    const msg = (e as Error).message;
+    assert.ok(msg.includes(text), `message "${msg}" lacks "${text}"`);
+    return;
+  }
+  assert.unreachable(`no error; expected one containing "${text}"`);
+}
+
+t('one value per channel is refused in training (as PyTorch), by the op and by the layer on either path', () => {
+  throwsWith(() => wt.internals.batchNormTrain(wt.zeros([1, 4, 1, 1]), null, null),
+    'batchNormTrain: training needs more than one value per channel, got input f32[1, 4, 1, 1]');
+  throwsWith(() => wt.internals.batchNormTrain(wt.zeros([1, 4]), null, null), 'more than one value per channel');
+  for (const fused of [true, false]) {
+    const saved = wt.internals.kernelPrefs.fusedBatchNorm;
+    wt.internals.kernelPrefs.fusedBatchNorm = fused;
+    try {
+      throwsWith(() => new wt.BatchNorm2d(4).forward(wt.zeros([1, 4, 1, 1])),
+        'BatchNorm2d: training needs more than one value per channel, got input f32[1, 4, 1, 1]');
+    } finally { wt.internals.kernelPrefs.fusedBatchNorm = saved; }
+  }
+  const bn = new wt.BatchNorm2d(4);
+  bn.eval();
+  assert.equal(bn.forward(wt.zeros([1, 4, 1, 1])).shape, [1, 4, 1, 1]);
+});
+
+t('batchNormTrain: errors name the op and the shapes', () => {
+  const x = wt.zeros([2, 3, 4]);
+  throwsWith(() => wt.internals.batchNormTrain(wt.zeros([5]), null, null),
+    'batchNormTrain: input must be [N, C, ...] (rank >= 2), got f32[5]');
+  throwsWith(() => wt.internals.batchNormTrain(x, wt.ones([4]), null),
+    'batchNormTrain: weight f32[4] must be [3] for input f32[2, 3, 4]');
+  throwsWith(() => wt.internals.batchNormTrain(x, null, wt.ones([3, 1])),
+    'batchNormTrain: bias f32[3, 1] must be [3] for input f32[2, 3, 4]');
+  throwsWith(() => wt.internals.batchNormTrain(x, null, null, 0), 'batchNormTrain: eps must be a finite number > 0, got 0');
+  throwsWith(() => wt.internals.batchNormTrain(wt.zeros([2, 3], {dtype: 'i32'}), null, null), 'batchNormTrain');
+});
+
+/** A BatchNorm's outputs, gradients (x, weight, bias) and buffers after two training steps, on the chosen path. */
+async function twoSteps(fused: boolean, make: () => wt.internals.BatchNorm, shape: number[]) {
+  const saved = wt.internals.kernelPrefs.fusedBatchNorm;
+  wt.internals.kernelPrefs.fusedBatchNorm = fused;
+  try {
+    wt.manualSeed(3);
+    const bn = make();
+    const out: number[][] = [];
+    for (const seed of [1, 2]) {
+      const x = wt.randn(shape, {seed, mean: seed, std: 2, requiresGrad: true});
+      const y = bn.forward(x);
+      wt.sum(wt.mul(y, wt.randn(shape, {seed: 10 + seed}))).backward();
+      out.push(Array.from(await y.data()), Array.from(await x.grad!.data()));
+      for (const p of bn.parameters()) { out.push(Array.from(await p.grad!.data())); p.grad = null; }
+    }
+    out.push(Array.from(await bn.runningMean.data()), Array.from(await bn.runningVar.data()));
+    bn.syncCounters();
+    out.push(Array.from(await bn.numBatchesTracked.data()));
+    return {out, ops: (() => { const y = bn.forward(wt.randn(shape, {requiresGrad: true})); return y.node?.op; })()};
+  } finally { wt.internals.kernelPrefs.fusedBatchNorm = saved; }
+}
+
+for (const [what, make, shape] of [
+  ['BatchNorm2d(5)', () => new wt.BatchNorm2d(5), [4, 5, 6, 8]],
+  ['BatchNorm2d(3), odd planes, momentum 0.3, eps 1e-3', () => new wt.BatchNorm2d(3, {momentum: 0.3, eps: 1e-3}), [2, 3, 5, 7]],
+  ['BatchNorm1d(4) on [N, C]', () => new wt.BatchNorm1d(4), [9, 4]],
+] as const) {
+  t(`${what}: the fused and composed paths agree on outputs, gradients and running statistics`, async () => {
+    const fused = await twoSteps(true, make, [...shape]), composed = await twoSteps(false, make, [...shape]);
+    assert.is(fused.ops, 'batchNormTrain');
+    assert.is(composed.ops, 'add');
+    const names = ['y', 'dx', 'dweight', 'dbias', 'y', 'dx', 'dweight', 'dbias', 'running_mean', 'running_var', 'batches'];
+    fused.out.forEach((v, i) => {
+      const grad = names[i].startsWith('d');
+      expectClose(v, composed.out[i], grad ? 1e-4 : 1e-5, grad ? 1e-3 : 1e-4, `${what} ${names[i]} (#${i})`);
+    });
+  });
+}
+
+t('a compiled step replays the fused batch norm: outputs and running statistics as eager steps', async () => {
+  const xs = [1, 2, 3].map((seed) => Float32Array.from(R.randomNd([2, 3, 4, 4], seed, -1, 2).data));
+  const run = async (compiled: boolean) => {
+    wt.manualSeed(4);
+    const bn = new wt.BatchNorm2d(3);
+    const body = (x: wt.Tensor) => wt.tidy(() => {
+      const y = bn.forward(x);
+      wt.sum(wt.mul(y, y)).backward();
+      for (const p of bn.parameters()) { p.grad!.dispose(); p.grad = null; }
+      return y;
+    });
+    const ys: number[][] = [];
+    if (compiled) {
+      const step = wt.compile([{shape: [2, 3, 4, 4]}], [xs[0]], body);
+      ys.push(Array.from(await step.output.data()));
+      for (const x of xs.slice(1)) ys.push(Array.from(await step.run([x]).data()));
+      step.output.dispose();
+      step.dispose();
+    } else {
+      for (const x of xs) ys.push(Array.from(await body(wt.tensor(x, [2, 3, 4, 4])).data()));
+    }
+    return {ys, mean: Array.from(await bn.runningMean.data()), variance: Array.from(await bn.runningVar.data())};
+  };
+  const eager = await run(false), compiled = await run(true);
+  eager.ys.forEach((y, i) => expectClose(compiled.ys[i], y, 1e-6, 1e-5, `step ${i} output`));
+  expectClose(compiled.mean, eager.mean, 1e-6, 1e-5, 'running_mean');
+  expectClose(compiled.variance, eager.variance, 1e-6, 1e-5, 'running_var');
+});
+
+t.run();

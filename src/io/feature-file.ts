@@ -4,8 +4,22 @@ import {closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync} from 'nod
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
+/** What extractFeatures stores vectors in (transfer.FeatureStore, restated here: io depends on none of ours). */
+export interface VectorStore {
+  readonly n: number;
+  readonly dim: number;
+  /** The vectors as one array when they are in memory, else null. */
+  readonly array: Float32Array | null;
+  /** Writes `count` vectors starting at vector i. */
+  write(i: number, data: Float32Array, count: number): void;
+  /** Copies vector i into out at `at`. */
+  read(i: number, out: Float32Array, at: number): void;
+  /** Frees the store (removes a scratch file). */
+  dispose(): void;
+}
+
 /** n vectors of dim float32 values in a scratch file (a FeatureStore that spills to disk). */
-export class FileFeatureStore {
+export class FileFeatureStore implements VectorStore {
   readonly array = null;
   private readonly dir: string;
   private fd: number;
@@ -19,17 +33,20 @@ export class FileFeatureStore {
     process.once('exit', this.cleanup);
   }
 
+  /** Writes `count` vectors starting at vector i. */
   write(i: number, data: Float32Array, count: number): void {
     const view = new Uint8Array(data.buffer, data.byteOffset, count * this.dim * 4);
     writeSync(this.fd, view, 0, view.length, i * this.dim * 4);
   }
 
+  /** Copies vector i into out at `at`. */
   read(i: number, out: Float32Array, at: number): void {
     const got = readSync(this.fd, this.bytes, 0, this.bytes.length, i * this.dim * 4);
     if (got !== this.bytes.length) throw new Error(`webgpu-transfer: feature file ${this.dir}: vector ${i} is missing`);
     out.set(new Float32Array(this.bytes.buffer), at);
   }
 
+  /** Closes and removes the scratch file. */
   dispose(): void {
     if (this.fd < 0) return;
     closeSync(this.fd);
@@ -42,11 +59,7 @@ export class FileFeatureStore {
 /**
  * Makes the store for extractFeatures: in memory up to `memoryBytes` (default 1 GiB) of vectors, else a scratch file.
  */
-export function featureStoreFor(memoryBytes = 2 ** 30): (n: number, dim: number) => {
-  readonly n: number; readonly dim: number; readonly array: Float32Array | null;
-  write(i: number, data: Float32Array, count: number): void; read(i: number, out: Float32Array, at: number): void;
-  dispose(): void;
-} {
+export function featureStoreFor(memoryBytes = 2 ** 30): (n: number, dim: number) => VectorStore {
   return (n, dim) => {
     if (n * dim * 4 > memoryBytes) return new FileFeatureStore(n, dim);
     const array = new Float32Array(n * dim);

@@ -9,5 +9,5 @@ export * from '../io/index.js';
 export {saveSafetensors, loadSafetensors, readSafetensorsMetadata} from '../io/files.js';
 export {readCheckpointInfo, trainStatePath, type CheckpointInfo} from './checkpoint.js';
 export {ConsoleSink, JsonlSink, FileCheckpointStore, type ProgressMode} from './sinks/node.js';
-export {FileFeatureStore, featureStoreFor} from '../io/feature-file.js';
+export {FileFeatureStore, featureStoreFor, type VectorStore} from '../io/feature-file.js';
 export {pretrainedDir, pretrainedNames, pretrainedWeights} from '../io/pretrained.js';

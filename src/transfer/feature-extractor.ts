@@ -48,6 +48,7 @@ export interface FeatureStore {
   read(i: number, out: Float32Array, at: number): void;
   /** The vectors as one array, when they are held in memory (null when they live elsewhere). */
   readonly array: Float32Array | null;
+  /** Frees the store (removes a scratch file). */
   dispose(): void;
 }
 
@@ -59,6 +60,7 @@ export class MemoryFeatureStore implements FeatureStore {
   read(i: number, out: Float32Array, at: number): void {
     out.set(this.array.subarray(i * this.dim, (i + 1) * this.dim), at);
   }
+  /** Nothing to free: the array is garbage-collected. */
   dispose(): void { /* garbage-collected */ }
 }
 

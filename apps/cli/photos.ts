@@ -332,12 +332,12 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
       },
     };
     let last = 0;
-    const train = await wt.transfer.extractFeatures(target, source_, {batch: Math.min(batchSize, 32), store: featureStoreFor(),
+    const train = await wt.transfer.extractFeatures(target, source_, {store: featureStoreFor(),
       onProgress: (done, n) => {
         if (done - last >= 200 || done === n) { last = done; console.log(`features: ${done}/${n} images (${((performance.now() - t0) / 1000).toFixed(1)} s)`); }
       }});
     const valSource = wt.transfer.imageSetSource(valSet);
-    const test = await wt.transfer.extractFeatures(target, valSource, {batch: Math.min(batchSize, 32)});
+    const test = await wt.transfer.extractFeatures(target, valSource);
     strategy = new wt.transfer.FeatureExtractor({model: target, train, test, batch: Math.min(batchSize, train.set.n), lr, seed});
   } else {
     target = models.build({...info.spec, classes}, seed);

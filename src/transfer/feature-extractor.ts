@@ -69,7 +69,7 @@ export interface FeatureSet { set: ImageSet; store: FeatureStore }
 
 /** Options of extractFeatures. */
 export interface ExtractOptions {
-  /** Images per forward pass (default 32). */
+  /** Images per forward pass (default: up to 32, at most 8 MiB of input: 13 photos of 224 px). */
   batch?: number;
   /** Makes the store for n vectors of dim floats (default: memory). Node's io.fileFeatureStore spills to disk. */
   store?: (n: number, dim: number) => FeatureStore;
@@ -82,11 +82,12 @@ export interface ExtractOptions {
  * feature vectors: what a frozen-body head trains on, epoch after epoch, without another body forward.
  */
 export async function extractFeatures(model: HeadedModel, source: ImageSource, o: ExtractOptions = {}): Promise<FeatureSet> {
-  const batch = o.batch ?? 32;
+  // At most 8 MiB of input per pass (13 photos of 224 px), so conv layers keep their matrix-product lowering.
+  const px = source.channels * source.height * source.width;
+  const batch = o.batch ?? Math.max(1, Math.min(32, Math.floor(8 * 2 ** 20 / (4 * px))));
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`webgpu-transfer: extractFeatures: batch must be a positive integer, got ${batch}`);
   const dim = model.featureSize;
   const store = (o.store ?? ((n, d) => new MemoryFeatureStore(n, d)))(source.n, dim);
-  const px = source.channels * source.height * source.width;
   const wasTraining = model.training;
   model.eval();
   try {

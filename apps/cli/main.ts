@@ -20,7 +20,7 @@ import {checkWritableDir, lockFolder} from '../../src/io/files.js';
 import {buildModel, lossesFor, MODELS} from './models.js';
 import {runExperimentCommand} from './experiment.js';
 import {
-  BACKENDS, bool, choice, fail, flag, int, list, parseFlags, real, SIGNALS, text, type CommandSpec, type FlagValues,
+  BACKENDS, bool, choice, fail, flag, int, list, parseFlags, real, text, type CommandSpec, type FlagValues,
 } from './flags.js';
 import {SERVE, servePage} from './server.js';
 import {fitInterruptibly, onExit, stopRequested} from './run-control.js';

@@ -8,8 +8,7 @@ import * as wt from '../../src/index.js';
 import * as models from '../../src/nn/models.js';
 import {imageFolder, readImage, type ImageFolder} from '../../src/data/image-folder.js';
 import {
-  centerCrop, compose, evalTransform, normalize, resize, toTensor, trainTransform, type Image, type RawImage,
-  type Transform,
+  compose, evalTransform, resize, toTensor, trainTransform, type Image, type RawImage, type Transform,
 } from '../../src/data/transforms.js';
 import {shuffled} from '../../src/data/split.js';
 import type {ImageSet} from '../../src/data/image-set.js';
@@ -25,7 +24,6 @@ import {buildModel, MODELS} from './models.js';
 import {BACKENDS, bool, choice, fail, flag, int, real, text, type CommandSpec, type FlagValues} from './flags.js';
 import {fitInterruptibly, onExit, stopRequested} from './run-control.js';
 
-const note = (msg: string) => console.error(`webgpu-transfer: ${msg}`);
 const ARCHS = models.ARCHITECTURES;
 const PREDICT_MODELS = [...ARCHS, ...MODELS] as const;
 export const STRATEGIES = ['feature-extractor', 'fine-tune', 'l2sp', 'kl', 'layer-transfer'] as const;

@@ -6,7 +6,7 @@
 import {existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync} from 'node:fs';
 import {dirname, join, resolve} from 'node:path';
 import type {ImageSet} from './image-set.js';
-import type {Image, RawImage, Transform} from './transforms.js';
+import type {RawImage, Transform} from './transforms.js';
 
 /** The file extensions read as images (case-insensitive); torchvision reads these among others. */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp'];

@@ -20,7 +20,7 @@ import sys
 import torch
 from torch import nn
 
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32"}
+DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8"}
 TORCH = {v: k for k, v in DTYPES.items()}
 
 

@@ -14,11 +14,11 @@ Needs torch and torchvision (Debian: python3-torch, python3-torchvision, for the
   test/fixtures/image-folder.json               torchvision.datasets.ImageFolder on it: classes, samples (path
                         relative to the root, label) and each sample's pixels as its loader gives them (RGB HWC)
 """
+import importlib.util
 import json
 import math
 import os
 import shutil
-import struct
 import sys
 
 import torch
@@ -29,24 +29,12 @@ from torchvision.transforms import functional as F
 
 OUT = "test/fixtures/torch-transforms"
 FOLDER = "test/fixtures/image-folder"
-DTYPES = {torch.float32: "F32", torch.uint8: "U8"}
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
-
-
-def save(path, tensors, metadata=None):
-    # safetensors by hand (Debian packages no `safetensors`): 8-byte length, JSON header, raw little-endian bytes.
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        data = t.detach().contiguous().numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    if metadata:
-        header["__metadata__"] = metadata
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+# safetensors by hand (Debian packages no `safetensors`): the writer of scripts/torch-fixtures.py.
+_spec = importlib.util.spec_from_file_location("tf", os.path.join(os.path.dirname(__file__), "torch-fixtures.py"))
+_tf = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_tf)
+save = _tf.save
 
 
 def image(width, height, seed):

@@ -9,7 +9,7 @@
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
-import {checkOp, expectClose, toTensor} from './lib/check.js';
+import {checkOp, throwsWith, expectClose, toTensor} from './lib/check.js';
 import * as R from './lib/reference.js';
 
 const t = suite('batch norm: batchNormTrain');
@@ -74,16 +74,6 @@ for (const [what, gradOf] of [['x frozen', [1, 2]], ['weight and bias frozen', [
     gpu: ([x, w, b]) => normed(x, w, b), ref: ([x, w, b]) => R.batchNormTrain(x, w, b), gradOf: [...gradOf],
     refGrad: ([x, w], up) => R.batchNormTrainGrad(x, w, up), atol: 2e-5,
   }));
-}
-
-/** Throws an error whose message contains `text`. */
-function throwsWith(f: () => unknown, text: string): void {
-  try { f(); } catch (e) {
-    const msg = (e as Error).message;
-    assert.ok(msg.includes(text), `message "${msg}" lacks "${text}"`);
-    return;
-  }
-  assert.unreachable(`no error; expected one containing "${text}"`);
 }
 
 t('one value per channel is refused in training (as PyTorch), by the op and by the layer on either path', () => {

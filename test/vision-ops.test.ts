@@ -8,7 +8,7 @@
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
-import {checkOp} from './lib/check.js';
+import {checkOp, throwsWith} from './lib/check.js';
 import * as R from './lib/reference.js';
 
 const t = suite('vision ops: grouped conv2d, adaptiveAvgPool2d, relu6');
@@ -50,16 +50,6 @@ t('conv2d groups 1 given explicitly is the ordinary conv', async () => {
   assert.equal(Array.from(await wt.conv2d(x, w, null, {padding: 1, groups: 1}).data()),
     Array.from(await wt.conv2d(x, w, null, {padding: 1}).data()));
 });
-
-/** Throws an error whose message contains `text`. */
-function throwsWith(f: () => unknown, text: string): void {
-  try { f(); } catch (e) {
-    const msg = (e as Error).message;
-    assert.ok(msg.includes(text), `message "${msg}" lacks "${text}"`);
-    return;
-  }
-  assert.unreachable(`no error; expected one containing "${text}"`);
-}
 
 t('conv2d with groups: errors name the op, the shapes and groups', () => {
   const conv = (x: number[], w: number[], opts: object) => () =>

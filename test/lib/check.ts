@@ -110,3 +110,13 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, ato
   const r = closeness(got, want, atol, rtol);
   assert.ok(r.ok, `${what}: ${r.msg}`);
 }
+
+/** Throws an error whose message contains `text`. */
+export function throwsWith(f: () => unknown, text: string): void {
+  try { f(); } catch (e) {
+    const msg = (e as Error).message;
+    assert.ok(msg.includes(text), `message "${msg}" lacks "${text}"`);
+    return;
+  }
+  assert.unreachable(`no error; expected one containing "${text}"`);
+}

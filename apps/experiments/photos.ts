@@ -229,11 +229,16 @@ async function report(o: PhotosOptions, rows: PhotoRow[], titles: Record<string,
       const g = rows.filter((r) => r.situation === name && r.method === m);
       const at = (l: number) => g.filter((r) => r.labels === l);
       const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-      return [TITLES[m], g[0]?.hp ?? '-', ...o.labels.map((l) => (at(l).length ? mean(at(l).map((r) => r.seconds_per_epoch)).toFixed(2) : '-')),
+      const runS = (l: number) => (at(l).length ? mean(at(l).map((r) => r.seconds)).toFixed(0) : '-');
+      const epochS = (l: number) => (at(l).length ? mean(at(l).map((r) => r.seconds_per_epoch)).toFixed(2) : '-');
+      return [TITLES[m], g[0]?.hp ?? '-', ...o.labels.map((l) => `${epochS(l)} / ${runS(l)}`),
         g.length ? Math.max(...g.map((r) => r.peak_mb)).toFixed(0) : '-'];
     });
-    md.push('### Chosen hyper-parameters, seconds per epoch over the labelled photos, peak GPU memory', '',
-      markdownTable(['method', 'chosen', ...o.labels.map((l) => `s/epoch at ${l}/class`), 'peak MB'], timing), '');
+    md.push('### Chosen hyper-parameters; seconds per training epoch / per whole run; device memory', '',
+      'A run\'s seconds include drawing the photos, (for the feature extractor) computing their features once, training and',
+      'evaluating; an epoch is one pass over the labelled photos (the feature extractor\'s passes read cached features).',
+      'Device memory: the engine\'s buffers (live and pooled) after the run, which started from an empty pool.', '',
+      markdownTable(['method', 'chosen', ...o.labels.map((l) => `${l}/class: s per epoch / run`), 'MB'], timing), '');
   }
   md.push('Chart: `accuracy.png` (test accuracy vs labels per class); raw runs in `results.json`.');
   writeTextAtomic(join(o.out, 'README.md'), md.join('\n') + '\n');

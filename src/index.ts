@@ -32,7 +32,7 @@
  * otherwise in the namespace of its job. So the fused ops (linearRelu, reluMaxPool2d) are internals, since
  * Sequential applies them by itself; so are isGradEnabled, backward() and the BatchNorm base class, since models
  * use noGrad, t.backward() and BatchNorm1d/2d. CompiledStep is a type here (compile() makes it) and a class in
- * `internals`. test/docs.test.ts caps the top level (110 names in Node, 104 here), so it cannot grow unnoticed.
+ * `internals`. test/docs.test.ts caps the top level (111 names in Node, 105 here), so it cannot grow unnoticed.
  *
  * @packageDocumentation
  */

@@ -18,7 +18,7 @@ const t = suite('docs: the API reference builds cleanly; the top level stays sma
  * The most top-level names each entry may have. Raising them is a decision about the public API: a new name that
  * a model author does not call belongs in a namespace (data, io, debug, internals).
  */
-const MAX_TOP_LEVEL = {node: 110, browser: 104};
+const MAX_TOP_LEVEL = {node: 111, browser: 105};
 
 t('TypeDoc: exit 0, no warnings and no errors with the project config', () => {
   const out = mkdtempSync(join(tmpdir(), 'wgt-docs-'));

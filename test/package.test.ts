@@ -48,7 +48,7 @@ let tarball = '';
 
 maybe('npm pack: only what users need, and small', () => {
   const r = run('npm', ['pack', '--json', '--pack-destination', work, '--loglevel=error'], repo, 180_000);
-  const info = JSON.parse(r.stdout.slice(r.stdout.indexOf('[\n'))) as {filename: string; size: number; files: {path: string}[]}[];
+  const info = JSON.parse(r.stdout.slice(r.stdout.indexOf('[\n'))) as {filename: string; size: number; files: {path: string; size: number}[]}[];
   tarball = join(work, info[0].filename);
   const paths = info[0].files.map((f) => f.path);
   console.log(`\n    # package: ${(info[0].size / 1024).toFixed(0)} KB packed, ${paths.length} files`);
@@ -56,10 +56,14 @@ maybe('npm pack: only what users need, and small', () => {
     'dist/lib/node/require.cjs', 'dist/lib/browser/index.js', 'dist/types/node.d.ts', 'dist/types/index.d.ts']) {
     assert.ok(paths.includes(p), `the package holds ${p}`);
   }
-  const stray = paths.filter((p) => !/^(package\.json|README\.md|LICENSE|dist\/(lib|types)\/.*)$/.test(p) ||
+  // pretrained/: the shipped source weights (a few MB), which predict and finetune name.
+  assert.ok(paths.some((p) => /^pretrained\/.*\.safetensors$/.test(p)), 'the package holds the pretrained weights');
+  const stray = paths.filter((p) => !/^(package\.json|README\.md|LICENSE|dist\/(lib|types)\/.*|pretrained\/[\w.-]+\.safetensors)$/.test(p) ||
     /^dist\/(test|demos|bench|src|browser)\//.test(p));
   assert.equal(stray, [], 'nothing else (tests, sources, CI, test bundles)');
-  assert.ok(info[0].size < 1.5e6, `packed size ${info[0].size} bytes`);
+  // The code under 1.5 MB packed, plus the shipped weights (float32, which gzip barely shrinks).
+  const weights = info[0].files.filter((f) => f.path.startsWith('pretrained/')).reduce((a, f) => a + f.size, 0);
+  assert.ok(info[0].size < 1.5e6 + weights, `packed size ${info[0].size} bytes (${weights} of pretrained weights)`);
 });
 
 maybe('installs into an empty app without dev dependencies; Node imports it (ESM, subpaths, require)', () => {

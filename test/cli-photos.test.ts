@@ -87,6 +87,14 @@ t('finetune fine-tune then predict: top classes by name, and --json lines', () =
   const out = join(dir, 'run-ft');
   ok(cli('finetune', '--model', 'cifar_resnet', '--weights', weights, '--data', data, '--strategy', 'fine-tune',
     '--epochs', '1', '--batch', '4', '--out', out, '--progress', 'none'), 'finetune fine-tune');
+  // Resume: --epochs sets the new total; another setting contradicting the checkpoint is refused.
+  const ck = join(out, 'checkpoint.safetensors');
+  const steps1 = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).steps;
+  ok(cli('finetune', '--resume', ck, '--epochs', '2', '--progress', 'none'), 'finetune --resume');
+  assert.is(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).steps, 2 * steps1);
+  const contra = cli('finetune', '--resume', ck, '--epochs', '3', '--lr', '0.5');
+  assert.is(contra.status, 2);
+  assert.match(contra.stderr, /flag --lr 0\.5 contradicts the checkpoint's lr 0\.001/);
   const img = join(data, 'red', '0.png');
   const text = cli('predict', '--checkpoint', join(out, 'model.safetensors'), '--top', '2', img);
   ok(text, 'predict');

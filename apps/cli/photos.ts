@@ -262,11 +262,12 @@ function atomicWrite(path: string, content: string): void {
 }
 
 export async function cmdFinetune(v: FlagValues): Promise<void> {
-  let rec: Record<string, string> = {};
+  let rec: Record<string, string> = {}, fromStep = 0;
   if (v.resume !== undefined) {
     const ck = readCheckpointInfo(v.resume as string);
     if (ck.step === undefined) fail(`--resume ${v.resume} is not a finetune checkpoint (RUN/checkpoint.safetensors)`);
     rec = ck.run;
+    fromStep = ck.step;
   }
   // On resume each setting comes from the checkpoint; a flag that contradicts it is an error (as train).
   const setting = <T extends string | number>(name: string, def: T | undefined): T | undefined => {
@@ -283,7 +284,8 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
   const data = setting<string>('data', undefined) ?? fail('finetune needs --data DIR (one sub-folder per class)');
   const out = (v.out as string | undefined) ?? (v.resume ? dirname(v.resume as string) : fail('finetune needs --out RUN'));
   const strategyName = setting<string>('strategy', 'feature-extractor') as StrategyName;
-  const epochs = setting<number>('epochs', 5)!;
+  // --epochs sets the total on resume too (as train's): a finished run continues to more epochs.
+  const epochs = (v.epochs as number | undefined) ?? (rec.epochs !== undefined ? Number(rec.epochs) : 5);
   const batchSize = setting<number>('batch', 16)!;
   const lr = setting<number>('lr', 1e-3)!;
   const share = setting<number>('val', 0.2)!;
@@ -380,7 +382,8 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
     resume: v.resume as string | undefined, evalEvery: stepsPerEpoch,
     progress: (v.progress as 'auto' | 'bar' | 'lines' | 'none') ?? 'auto', shouldStop: stopRequested,
   });
-  const res = await fitInterruptibly(trainer, {out, checkpointPath: ckptPath, fromStep: Number(rec.step ?? 0)});
+  if (fromStep >= steps) fail(`${v.resume} is already at step ${fromStep} of ${steps}: ask for more --epochs`);
+  const res = await fitInterruptibly(trainer, {out, checkpointPath: ckptPath, fromStep});
   const final = await evaluate(target, valSet);
   const meta = {arch, arch_spec: JSON.stringify({...info.spec, classes}), class_names: JSON.stringify(folder.classes),
     image_size: String(size), strategy: strategyName};

@@ -156,5 +156,4 @@ t('finetune refuses bad inputs with exit 2, naming the file or key, and leaves n
   assert.match(fine.stderr, /does not fit the model/);
 });
 
-t.after(() => wt.shutdown());
 t.run();

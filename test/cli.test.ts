@@ -45,7 +45,7 @@ const busy = join(dir, 'busy');
 const BAD: [string, string[], RegExp][] = [
   ['unknown command', ['trian'], /unknown command 'trian'/],
   ['a train flag given to eval', ['eval', '--epochs', '99'],
-    /eval: unknown flag --epochs \(a flag of train, not of eval\)/],
+    /eval: unknown flag --epochs \(a flag of train, finetune, not of eval\)/],
   ['--lr given to eval', ['eval', '--checkpoint', 'x', '--lr', 'zzz'], /eval: unknown flag --lr/],
   ['--lr given to show', ['show', '--lr', '1'], /show: unknown flag --lr/],
   ['a flag given to adapters', ['adapters', '--dataset', 'mnist'],

@@ -125,7 +125,7 @@ t('capsnet: models and pictures are named by the run\'s settings; rerunning A af
 
 // [experiment and flags, what the message must say]: each refused with exit 2 before a device starts.
 const BAD: [string[], RegExp][] = [
-  [['nope'], /experiment: unknown experiment 'nope' \(use transfer-methods, transferability, dann, multitask, capsnet/],
+  [['nope'], /experiment: unknown experiment 'nope' \(use transfer-methods, transferability, dann, multitask, photos, pretrain, capsnet/],
   [['dann', '--steps', '3,500'], /experiment dann: flag --steps expects one integer >= 1, got '3,500'/],
   [['multitask', '--batch', '8,16'], /experiment multitask: flag --batch expects one integer >= 1, got '8,16'/],
   [['transferability', '--labels', '5,10'], /flag --labels expects one integer >= 1, got '5,10'/],
@@ -144,8 +144,8 @@ const BAD: [string[], RegExp][] = [
   [['multitask', '--source-steps', '5'], /experiment multitask: unknown flag --source-steps .*not of multitask/],
   [['capsnet', '--source-steps', '5'], /experiment capsnet: unknown flag --source-steps .*not of capsnet/],
   [['dann', '--labels', '5'],
-    /experiment dann: unknown flag --labels \(a flag of transfer-methods, transferability, not of dann\)/],
-  [['multitask', '--width', '1'], /experiment multitask: unknown flag --width \(a flag of dann, not of multitask\)/],
+    /experiment dann: unknown flag --labels \(a flag of transfer-methods, transferability, photos, not of dann\)/],
+  [['multitask', '--width', '1'], /experiment multitask: unknown flag --width \(a flag of dann, pretrain, not of multitask\)/],
   [['dann', '--stpes', '3'], /experiment dann: unknown flag --stpes; dann takes --shifts --seeds --steps/],
   [['capsnet', '--datasets', 'mnist,cifar'],
     /flag --datasets expects one of mnist, fashion-mnist, got 'cifar' \(in the list 'mnist,cifar'\)/],

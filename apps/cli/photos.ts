@@ -6,7 +6,7 @@ import {existsSync, readFileSync, unlinkSync, writeFileSync, renameSync} from 'n
 import {dirname, join, resolve} from 'node:path';
 import * as wt from '../../src/index.js';
 import * as models from '../../src/nn/models.js';
-import {imageFolder, readImage, type ImageFolder} from '../../src/data/image-folder.js';
+import {imageFolder, pool, readImage, type ImageFolder} from '../../src/data/image-folder.js';
 import {
   compose, evalTransform, resize, toTensor, trainTransform, type Image, type RawImage, type Transform,
 } from '../../src/data/transforms.js';
@@ -227,17 +227,9 @@ function shrink(im: RawImage, side: number): RawImage {
   return {data, height: out.height, width: out.width, channels: 3};
 }
 
-/** Runs a pool of async jobs, a few at a time, in order. */
-async function inOrder<T>(n: number, f: (i: number) => Promise<T>, parallel = 4): Promise<T[]> {
-  const out = new Array<T>(n);
-  let next = 0;
-  await Promise.all(Array.from({length: Math.min(parallel, n)}, async () => { while (next < n) { const i = next++; out[i] = await f(i); } }));
-  return out;
-}
-
 /** A folder's samples at `idx`, decoded, each checked against the crop size. */
 async function decodeAll(folder: ImageFolder, idx: number[], size: number, upscale: boolean, keepSide: number): Promise<RawImage[]> {
-  return inOrder(idx.length, async (i) => {
+  return pool(idx.length, async (i) => {
     const im = await folder.load(idx[i]);
     checkSize(folder.samples[idx[i]].path, im, size, upscale);
     return shrink(im, keepSide);

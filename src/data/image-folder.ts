@@ -129,7 +129,7 @@ function walk(dir: string, seen: Set<string>): string[] {
 }
 
 /** Runs `f` over 0..n-1, a few at a time, results in order. */
-async function pool<T>(n: number, f: (i: number) => Promise<T>): Promise<T[]> {
+export async function pool<T>(n: number, f: (i: number) => Promise<T>): Promise<T[]> {
   const out = new Array<T>(n);
   let next = 0;
   const worker = async () => { while (next < n) { const i = next++; out[i] = await f(i); } };

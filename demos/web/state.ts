@@ -1,0 +1,25 @@
+// What the page publishes as globalThis.wgtPage, for scripts and tests to read: the built-in demos' run state at
+// the top level, and one object per view (images, multitask, capsnet) that the view fills in.
+
+export type RunState = 'idle' | 'loading' | 'training' | 'stopped' | 'done' | 'error';
+
+export const page = {
+  state: 'idle' as RunState,
+  records: 0, evaluations: [] as {phase: string; step: number; accuracy: number}[], final: null as null | Record<string, number>,
+  adapter: '', error: '', pcaUpdates: 0,
+  /** The view on show: 'builtin', 'images', 'multitask' or 'capsnet'. */
+  view: 'builtin',
+  views: {} as Record<string, Record<string, unknown>>,
+};
+(globalThis as Record<string, unknown>).wgtPage = page;
+
+/** One training at a time on the page's one device: a view takes the lock before it trains. */
+export const device = {
+  owner: null as string | null,
+  take(who: string): boolean {
+    if (this.owner && this.owner !== who) return false;
+    this.owner = who;
+    return true;
+  },
+  release(who: string): void { if (this.owner === who) this.owner = null; },
+};

@@ -138,7 +138,7 @@ t('finetune refuses bad inputs with exit 2, naming the file or key, and leaves n
     ['a file that is not an image', ['--data', corrupt], /broken\.png/],
     ['an image smaller than the crop', ['--data', data, '--image-size', '64'], /40x36 pixels, smaller than the 64x64 crop/],
     ['weights of another architecture', ['--data', data, '--weights', r50],
-      /does not fit the model.*unexpected keys.*'layer1\.0\.conv1\.weight' has shape \[4, ?4, ?1, ?1\] in the source but \[4, ?4, ?3, ?3\]/],
+      /does not fit a cifar_resnet: unexpected keys.*'layer1\.0\.conv1\.weight' has shape \[4, ?4, ?1, ?1\] in the source but \[4, ?4, ?3, ?3\]/],
     ['no such weights file', ['--data', data, '--weights', join(dir, 'nope.safetensors')], /no such weights file/],
   ];
   for (const [what, args, msg] of rows) {
@@ -153,7 +153,7 @@ t('finetune refuses bad inputs with exit 2, naming the file or key, and leaves n
   }
   const fine = cli('predict', '--model', 'resnet18', '--weights', weights, join(data, 'red', '0.png'));
   assert.is(fine.status, 2);
-  assert.match(fine.stderr, /does not fit the model/);
+  assert.match(fine.stderr, /does not fit a resnet18/);
 });
 
 t.run();

@@ -119,14 +119,12 @@ function classNamesFor(path: string, meta: Record<string, string>, classes: numb
 }
 
 /** The model a weights file holds, for an architecture: built, loaded strictly, with its class names. */
-async function loadArchitecture(arch: string, path: string): Promise<{model: models.HeadedModel; info: ModelInfo}> {
-  const {shapes, meta} = shapesOf(path);
-  if (meta.arch && meta.arch !== arch) fail(`${path} holds a ${meta.arch}, not a ${arch}: use --model ${meta.arch}`);
-  const spec = meta.arch_spec ? JSON.parse(meta.arch_spec) as models.ArchitectureSpec : models.inferArchitecture(arch, shapes);
-  const model = models.build(spec);
-  await loadModel(path, model);
-  const imageSize = Number(meta.image_size) || spec.inputSize || model.inputSize;
-  return {model, info: {spec, classNames: classNamesFor(path, meta, spec.classes), imageSize}};
+async function loadArchitecture(arch: string, path: string): Promise<{model: models.HeadedModel; info: wt.transfer.WeightsInfo}> {
+  const file = loadSafetensors(path);
+  try {
+    const {model, info} = await wt.transfer.modelFromWeights(file, path, arch);
+    return {model, info: {...info, classNames: classNamesFor(path, file.metadata, info.spec.classes)}};
+  } catch (e) { return fail((e as Error).message.replace(/^webgpu-transfer: /, '')); }
 }
 
 /** Resize(size * 256 / 224) + CenterCrop(size), refusing (unless upscale) an image whose shorter side is below size. */
@@ -203,19 +201,6 @@ export async function cmdPredict(v: FlagValues, images: string[]): Promise<void>
   }
 }
 
-/** A seeded split of each class: `share` of its images (at least one when it has two) for validation. */
-function stratifiedSplit(labels: Int32Array, classes: string[], share: number, seed: number): {train: number[]; val: number[]} {
-  const train: number[] = [], val: number[] = [];
-  classes.forEach((name, c) => {
-    const idx = labels.reduce<number[]>((a, l, i) => (l === c ? (a.push(i), a) : a), []);
-    const order = shuffled(idx.length, seed * 7919 + c);
-    const nVal = idx.length >= 2 ? Math.max(1, Math.round(share * idx.length)) : 0;
-    if (idx.length - nVal < 1) fail(`class folder '${name}' has ${idx.length} image(s): training needs at least one besides validation`);
-    order.forEach((o, j) => (j < nVal ? val : train).push(idx[o]));
-  });
-  return {train: train.sort((a, b) => a - b), val: val.sort((a, b) => a - b)};
-}
-
 /** Decoded photos, shrunk so the shorter side is at most `side` (memory), kept as uint8 RGB. */
 function shrink(im: RawImage, side: number): RawImage {
   if (Math.min(im.height, im.width) <= side) return im;
@@ -234,14 +219,6 @@ async function decodeAll(folder: ImageFolder, idx: number[], size: number, upsca
     checkSize(folder.samples[idx[i]].path, im, size, upscale);
     return shrink(im, keepSide);
   });
-}
-
-/** Photos through a deterministic transform, as one labelled ImageSet. */
-function toSet(photos: RawImage[], labels: Int32Array, classes: number, transform: Transform<RawImage | Image>): ImageSet {
-  const first = transform(photos[0]), px = first.data.length;
-  const images = new Float32Array(photos.length * px);
-  photos.forEach((p, i) => images.set(i ? transform(p).data : first.data, i * px));
-  return {images, labels, n: photos.length, channels: first.channels, height: first.height, width: first.width, classes};
 }
 
 const runFiles = (out: string) => ['model.safetensors', 'classes.json', 'metrics.jsonl', 'checkpoint.safetensors',
@@ -298,7 +275,10 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
   // Everything that can be refused is checked before the run folder is touched: folder, weights, every image.
   const folder = await imageFolder(data, {minClasses: 2});
   const labels = Int32Array.from(folder.samples, (s) => s.label);
-  const split = stratifiedSplit(labels, folder.classes, share, seed);
+  let split: {train: number[]; val: number[]};
+  try { split = wt.transfer.stratifiedSplit(labels, folder.classes, share, seed); } catch (e) {
+    return fail((e as Error).message.replace(/^webgpu-transfer: class /, 'class folder '));
+  }
   await startDevice(v.backend as string | undefined);
   const {model: source, info} = await loadArchitecture(arch, weights);
   const size = setting<number>('image-size', info.imageSize)!;
@@ -308,50 +288,32 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
     `${arch} from ${weights}; ${strategyName}, ${size} px`);
   const evalT = evalTransform(size);
   const t0 = performance.now();
-  const valSet = toSet(await decodeAll(folder, split.val, size, upscale, Infinity), Int32Array.from(split.val, (i) => labels[i]),
+  const valSet = wt.transfer.photoSet(await decodeAll(folder, split.val, size, upscale, Infinity), Int32Array.from(split.val, (i) => labels[i]),
     classes, evalT);
-  let strategy: wt.Strategy, target: models.HeadedModel;
   const trainLabels = Int32Array.from(split.train, (i) => labels[i]);
-  if (strategyName === 'feature-extractor') {
-    target = source;
-    target.replaceHead(classes);
-    const source_ = {
-      n: split.train.length, labels: trainLabels, classes, channels: 3, height: size, width: size,
-      load: async (i: number) => {
-        const im = await folder.load(split.train[i]);
-        checkSize(folder.samples[split.train[i]].path, im, size, upscale);
-        return evalT(im).data;
-      },
-    };
-    let last = 0;
-    const train = await wt.transfer.extractFeatures(target, source_, {store: featureStoreFor(),
-      onProgress: (done, n) => {
-        if (done - last >= 200 || done === n) { last = done; console.log(`features: ${done}/${n} images (${((performance.now() - t0) / 1000).toFixed(1)} s)`); }
-      }});
-    const valSource = wt.transfer.imageSetSource(valSet);
-    const test = await wt.transfer.extractFeatures(target, valSource);
-    strategy = new wt.transfer.FeatureExtractor({model: target, train, test, batch: Math.min(batchSize, train.set.n), lr, seed});
-  } else {
-    target = models.build({...info.spec, classes}, seed);
-    if (bn === 'frozen') models.freezeBatchNorm(target);
-    const keepSide = Math.round(size * 256 / 224);
-    const photos = await decodeAll(folder, split.train, size, upscale, keepSide);
-    console.log(`decoded ${photos.length} training images in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const loader = new PhotoLoader(photos, trainLabels, classes, {batch: Math.min(batchSize, photos.length), seed, size,
-      transform: (s) => trainTransform(size, s)});
-    const common = {source, model: target, loader, test: valSet, task: 'new' as const, lr, transferredLr: lr / 10};
-    const bodyLayers = wt.transfer.parameterLayers(target).filter((l) => l.module !== target.head);
-    if (strategyName === 'fine-tune') strategy = new wt.transfer.FineTune(common);
-    else if (strategyName === 'l2sp') {
-      strategy = new wt.transfer.Conservative({...common, l2sp: {alpha: (v.alpha as number | undefined) ?? Number(rec.alpha ?? 0.01)}});
-    } else if (strategyName === 'kl') {
-      strategy = new wt.transfer.Conservative({...common, distill: {weight: (v['kl-weight'] as number | undefined) ?? Number(rec['kl-weight'] ?? 1)}});
-    } else {
-      const k = setting<number>('freeze', defaultFreeze(target, bodyLayers.length))!;
-      if (k > bodyLayers.length) fail(`flag --freeze ${k}: ${arch} has ${bodyLayers.length} layers with parameters below its head`);
-      strategy = new wt.transfer.LayerTransfer({...common, layers: {first: k}});
-      console.log(`layer transfer: frozen ${k} of ${bodyLayers.length} body layers (through ${bodyLayers[k - 1]?.name ?? 'none'})`);
-    }
+  // Photos are kept with their shorter side at most size * 256 / 224: what the transforms read.
+  // The feature extractor reads each photo once, as it goes; the others keep them all decoded.
+  const photos = strategyName === 'feature-extractor' ? {length: split.train.length, load: async (i: number) => {
+    const im = await folder.load(split.train[i]);
+    checkSize(folder.samples[split.train[i]].path, im, size, upscale);
+    return im;
+  }} : await decodeAll(folder, split.train, size, upscale, Math.round(size * 256 / 224));
+  if (Array.isArray(photos)) console.log(`decoded ${photos.length} training images in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  let last = 0;
+  const recipe = {strategy: strategyName, source, spec: info.spec, photos, labels: trainLabels, classes, val: valSet, size,
+    batch: batchSize, lr, seed, bn: bn as 'frozen' | 'train', store: featureStoreFor(),
+    freeze: strategyName === 'layer-transfer' ? setting<number>('freeze', undefined) : undefined,
+    alpha: (v.alpha as number | undefined) ?? (rec.alpha !== undefined ? Number(rec.alpha) : undefined),
+    klWeight: (v['kl-weight'] as number | undefined) ?? (rec['kl-weight'] !== undefined ? Number(rec['kl-weight']) : undefined),
+    onFeatures: (done: number, n: number) => {
+      if (done - last >= 200 || done === n) { last = done; console.log(`features: ${done}/${n} images (${((performance.now() - t0) / 1000).toFixed(1)} s)`); }
+    }};
+  let made: Awaited<ReturnType<typeof wt.transfer.photoStrategy>>;
+  try { made = await wt.transfer.photoStrategy(recipe); } catch (e) { return fail((e as Error).message.replace(/^webgpu-transfer: /, '')); }
+  const {strategy, model: target} = made;
+  if (made.frozen !== undefined) {
+    const body = wt.transfer.parameterLayers(target).filter((l) => l.module !== target.head);
+    console.log(`layer transfer: frozen ${made.frozen} of ${body.length} body layers (through ${body[made.frozen - 1]?.name ?? 'none'})`);
   }
   if (bn === 'frozen') models.freezeBatchNorm(target);
   const stepsPerEpoch = strategy.stepsPerEpoch;
@@ -387,12 +349,4 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
     per_epoch: perEpoch}, null, 1)}\n`);
   console.log(`done: ${res.step} steps in ${res.seconds.toFixed(1)} s; validation accuracy ${(100 * final.accuracy).toFixed(2)}% ` +
     `on ${final.n} images; wrote ${join(out, 'model.safetensors')} (torchvision's names) and classes.json`);
-}
-
-/** Layer transfer's default: every body layer but those of the last stage (which adapts to the new task). */
-function defaultFreeze(model: models.HeadedModel, body: number): number {
-  const names = wt.transfer.parameterLayers(model).map((l) => l.name);
-  const lastStage = model instanceof models.ResNet ? `layer${model.stages.length}.` : 'features.17';
-  const at = names.findIndex((n) => n.startsWith(lastStage));
-  return at > 0 ? at : Math.max(0, body - 1);
 }

@@ -9,6 +9,8 @@ import {dirname, extname, join, resolve, sep} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {isRawSet, loadRawSet} from '../../src/data/datasets.js';
 import {encodeImageSet} from '../../src/data/binary.js';
+import {readSafetensorsMetadata} from '../../src/io/files.js';
+import {pretrainedDir, pretrainedNames} from '../../src/io/pretrained.js';
 import {flag, int, type CommandSpec} from './flags.js';
 
 const TYPES: Record<string, string> = {'.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.map': 'application/json',
@@ -76,6 +78,22 @@ export async function startPageServer(root: string, port = 0): Promise<PageServe
       }
       res.writeHead(200, {'content-type': TYPES['.bin'], 'cache-control': 'max-age=3600'});
       return void (req.method === 'HEAD' ? res.end() : res.end(bytes));
+    }
+    // The shipped pretrained weights: their list with each header's description, and the files themselves.
+    if (path === '/pretrained/index.json') {
+      const list = pretrainedNames().map((name) => {
+        const m = readSafetensorsMetadata(join(pretrainedDir(), `${name}.safetensors`));
+        return {name, file: `pretrained/${name}.safetensors`, arch: m.arch, class_names: m.class_names ? JSON.parse(m.class_names) : null,
+          image_size: Number(m.image_size) || null, test_accuracy: Number(m.test_accuracy) || null, recipe: m.recipe ?? ''};
+      });
+      res.writeHead(200, {'content-type': TYPES['.json']});
+      return void res.end(req.method === 'HEAD' ? undefined : JSON.stringify(list));
+    }
+    const shipped = /^\/pretrained\/([A-Za-z0-9_.-]+)\.safetensors$/.exec(path);
+    if (shipped) {
+      if (!pretrainedNames().includes(shipped[1])) return answer(res, 404, 'no such pretrained weights');
+      res.writeHead(200, {'content-type': TYPES['.bin'], 'cache-control': 'max-age=3600'});
+      return void res.end(req.method === 'HEAD' ? undefined : readFileSync(join(pretrainedDir(), `${shipped[1]}.safetensors`)));
     }
     let file = join(base, path.endsWith('/') ? `${path}index.html` : path);
     try {

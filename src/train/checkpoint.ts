@@ -17,6 +17,7 @@ import type {HostTensor, Module} from '../nn/module.js';
 import {BatchNorm} from '../nn/layers.js';
 import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
 import type {Tensor} from '../graph/tensor.js';
+import {hostEntries, modelEntries} from './weights.js';
 
 const base = (path: string) => path.replace(/\.safetensors$/, '');
 /**
@@ -80,14 +81,6 @@ function warnNonFinite(source: string, tensors: Iterable<[string, {data: ArrayLi
   if (r) console.warn(`webgpu-transfer: warning: ${source} holds non-finite values: ${r}`);
 }
 
-async function hostEntries(state: Map<string, Tensor>): Promise<Map<string, {dtype: 'F32' | 'I32' | 'I64'; shape: number[]; data: Float32Array | Int32Array}>> {
-  const out = new Map<string, {dtype: 'F32' | 'I32' | 'I64'; shape: number[]; data: Float32Array | Int32Array}>();
-  for (const [k, t] of state) {
-    const data = await t.data();
-    out.set(k, {dtype: t.dtype === 'i32' ? (k.endsWith('num_batches_tracked') ? 'I64' : 'I32') : 'F32', shape: t.shape, data});
-  }
-  return out;
-}
 
 function toHost(st: Map<string, StTensor>, source: string): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
@@ -98,10 +91,6 @@ function toHost(st: Map<string, StTensor>, source: string): Map<string, HostTens
   return out;
 }
 
-async function modelEntries(model: Module): ReturnType<typeof hostEntries> {
-  for (const [, m] of model.namedModules()) if (m instanceof BatchNorm) m.syncCounters();
-  return hostEntries(model.stateDict());
-}
 
 /**
  * Writes the model's state dict (parameters and buffers with PyTorch's dotted names) to a safetensors file;

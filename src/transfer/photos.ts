@@ -1,0 +1,195 @@
+// Transfer to your own photos, platform-free: what `finetune` in Node and the page's "your images" view share.
+//  - modelFromWeights: a safetensors file's model (architecture from its header, else from its keys and shapes),
+//    loaded strictly, with its class names and input size;
+//  - stratifiedSplit: a seeded validation share of each class;
+//  - photoStrategy: one of the five ways to train on decoded photos (feature extractor on cached features,
+//    fine-tune, L2-SP, KL, layer transfer), with the new head sized for the photos' classes.
+import * as models from '../nn/models.js';
+import type {HostTensor} from '../nn/module.js';
+import {BatchNorm} from '../nn/layers.js';
+import {evalTransform, trainTransform, type Image, type RawImage, type Transform} from '../data/transforms.js';
+import type {ImageSet} from '../data/image-set.js';
+import {PhotoLoader} from '../data/photo-loader.js';
+import {shuffled} from '../data/split.js';
+import type {Strategy} from '../train/strategy.js';
+import {extractFeatures, FeatureExtractor, imageSetSource, type FeatureStore} from './feature-extractor.js';
+import {FineTune} from './finetune.js';
+import {Conservative} from './conservative.js';
+import {LayerTransfer} from './layer-transfer.js';
+import {parameterLayers} from './layers.js';
+
+/** The ways to train on photos, as `finetune --strategy` and the page name them. */
+export const PHOTO_STRATEGIES = ['feature-extractor', 'fine-tune', 'l2sp', 'kl', 'layer-transfer'] as const;
+export type PhotoStrategyName = typeof PHOTO_STRATEGIES[number];
+
+/** A decoded weights file, as io.decodeSafetensors gives it: tensors by name and the header's metadata. */
+export interface WeightsFile {
+  tensors: Map<string, {dtype: string; shape: number[]; data: Float32Array | Int32Array | Float64Array | Uint8Array}>;
+  metadata: Record<string, string>;
+}
+
+/** What a weights file says about its model: how to build it, its class names and its input size. */
+export interface WeightsInfo { spec: models.ArchitectureSpec; classNames: string[] | null; imageSize: number }
+
+/**
+ * The architecture a state dict is: its header's `arch` when it has one, else told by its keys (MobileNetV2's
+ * `features.18.0.weight`, ResNet-50's `layer1.0.conv3.weight`, a 3x3 `conv1` for the CIFAR stem, ResNet-34's
+ * `layer3.5`). Throws naming the first keys when none fits.
+ */
+export function detectArchitecture(shapes: Map<string, number[]>, meta: Record<string, string> = {}): models.Architecture {
+  if (meta.arch && (models.ARCHITECTURES as readonly string[]).includes(meta.arch)) return meta.arch as models.Architecture;
+  if (shapes.has('features.18.0.weight') && shapes.has('classifier.1.weight')) return 'mobilenet_v2';
+  const conv1 = shapes.get('conv1.weight');
+  if (conv1 && shapes.has('fc.weight')) {
+    if (shapes.has('layer1.0.conv3.weight')) return 'resnet50';
+    if (conv1[2] === 3) return 'cifar_resnet';
+    return shapes.has('layer3.5.conv1.weight') ? 'resnet34' : 'resnet18';
+  }
+  const first = [...shapes.keys()].slice(0, 3).join(', ');
+  throw new Error(`webgpu-transfer: the weights are none of ${models.ARCHITECTURES.join(', ')}: no 'conv1.weight' + ` +
+    `'fc.weight' (ResNet) or 'features.18.0.weight' + 'classifier.1.weight' (MobileNetV2); the first keys: ${first || 'none'}`);
+}
+
+/**
+ * The model a decoded weights file holds, built and loaded strictly. `arch` (optional) must agree with the file;
+ * `source` names the file in errors. Refusals name the first key that does not fit, with both shapes.
+ */
+export async function modelFromWeights(file: WeightsFile, source: string, arch?: string):
+  Promise<{model: models.HeadedModel; info: WeightsInfo}> {
+  const shapes = new Map([...file.tensors].map(([k, t]) => [k, t.shape]));
+  const meta = file.metadata;
+  if (arch && meta.arch && meta.arch !== arch) {
+    throw new Error(`webgpu-transfer: ${source} holds a ${meta.arch}, not a ${arch}`);
+  }
+  const spec = meta.arch_spec ? JSON.parse(meta.arch_spec) as models.ArchitectureSpec
+    : models.inferArchitecture(arch ?? detectArchitecture(shapes, meta), shapes);
+  const model = models.build(spec);
+  const host = new Map<string, HostTensor>();
+  for (const [k, t] of file.tensors) {
+    if (!(t.data instanceof Float32Array || t.data instanceof Int32Array)) {
+      throw new Error(`webgpu-transfer: ${source}: tensor '${k}' has dtype ${t.dtype}; weights hold F32, I32 or I64`);
+    }
+    host.set(k, {shape: t.shape, dtype: t.data instanceof Int32Array ? 'i32' : 'f32', data: t.data});
+  }
+  try {
+    model.loadStateDict(host, true);
+  } catch (e) {
+    model.dispose();
+    const why = (e as Error).message.replace(/^webgpu-transfer: (loadStateDict: )?/, '');
+    throw new Error(`webgpu-transfer: ${source} does not fit a ${spec.arch}: ${why}`);
+  }
+  for (const [, m] of model.namedModules()) if (m instanceof BatchNorm) await m.loadCounters();
+  const imageSize = Number(meta.image_size) || spec.inputSize || model.inputSize;
+  let classNames: string[] | null = null;
+  if (meta.class_names) {
+    const v = JSON.parse(meta.class_names) as unknown;
+    if (Array.isArray(v) && v.length === spec.classes && v.every((c) => typeof c === 'string')) classNames = v as string[];
+  }
+  return {model, info: {spec, classNames, imageSize}};
+}
+
+/**
+ * A seeded split of each class: `share` of its samples (at least one where it has two) for validation. Throws,
+ * naming the class, when one would keep no training sample.
+ */
+export function stratifiedSplit(labels: Int32Array, classes: readonly string[], share: number, seed: number):
+  {train: number[]; val: number[]} {
+  const train: number[] = [], val: number[] = [];
+  classes.forEach((name, c) => {
+    const idx = labels.reduce<number[]>((a, l, i) => (l === c ? (a.push(i), a) : a), []);
+    const order = shuffled(idx.length, seed * 7919 + c);
+    const nVal = idx.length >= 2 ? Math.max(1, Math.round(share * idx.length)) : 0;
+    if (idx.length - nVal < 1) {
+      throw new Error(`webgpu-transfer: class '${name}' has ${idx.length} image(s): training needs at least one ` +
+        'besides validation');
+    }
+    order.forEach((o, j) => (j < nVal ? val : train).push(idx[o]));
+  });
+  return {train: train.sort((a, b) => a - b), val: val.sort((a, b) => a - b)};
+}
+
+/** Photos through a deterministic transform, as one labelled ImageSet. */
+export function photoSet(photos: readonly RawImage[], labels: Int32Array, classes: number,
+  transform: Transform<RawImage | Image>): ImageSet {
+  if (!photos.length) throw new Error('webgpu-transfer: photoSet: no photos');
+  const first = transform(photos[0]), px = first.data.length;
+  const images = new Float32Array(photos.length * px);
+  photos.forEach((p, i) => images.set(i ? transform(p).data : first.data, i * px));
+  return {images, labels, n: photos.length, channels: first.channels, height: first.height, width: first.width, classes};
+}
+
+/** Layer transfer's default: every body layer but those of the last stage (which adapts to the new task). */
+export function defaultFreeze(model: models.HeadedModel): number {
+  const names = parameterLayers(model).filter((l) => l.module !== model.head).map((l) => l.name);
+  const lastStage = model instanceof models.ResNet ? `layer${model.stages.length}.` : 'features.17';
+  const at = names.findIndex((n) => n.startsWith(lastStage));
+  return at > 0 ? at : Math.max(0, names.length - 1);
+}
+
+/** Photos decoded on demand: the feature extractor reads each once. */
+export interface LazyPhotos { readonly length: number; load(i: number): RawImage | Promise<RawImage> }
+
+/** What photoStrategy trains, and on what. */
+export interface PhotoRecipe {
+  strategy: PhotoStrategyName;
+  /** The pretrained model; the feature extractor trains a new head on it in place, the others train a copy. */
+  source: models.HeadedModel;
+  spec: models.ArchitectureSpec;
+  /**
+   * Decoded training photos and their labels (0..classes-1). The feature extractor also takes them one at a time
+   * ({length, load}), so a large folder is never held decoded at once.
+   */
+  photos: readonly RawImage[] | LazyPhotos;
+  labels: Int32Array;
+  classes: number;
+  /** Validation photos through the evaluation transform (photoSet(..., evalTransform(size))). */
+  val: ImageSet;
+  size: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  /** 'frozen' (default): batch norm keeps the source's running statistics, as is usual with few photos. */
+  bn?: 'frozen' | 'train';
+  /** layer-transfer: body layers frozen (default: all but the last stage's). */
+  freeze?: number;
+  /** l2sp: the pull towards the source weights (default 0.01). */
+  alpha?: number;
+  /** kl: the weight of the distillation term (default 1). */
+  klWeight?: number;
+  /** Feature extractor: where features go (default: memory; Node's io.featureStoreFor spills to disk). */
+  store?: (n: number, dim: number) => FeatureStore;
+  onFeatures?: (done: number, total: number) => void;
+}
+
+/** The strategy a recipe describes and the model it trains (torchvision's names; head sized for the classes). */
+export async function photoStrategy(r: PhotoRecipe): Promise<{strategy: Strategy; model: models.HeadedModel; frozen?: number}> {
+  const batch = Math.min(r.batch, r.photos.length);
+  if (r.strategy === 'feature-extractor') {
+    const model = r.source;
+    model.replaceHead(r.classes);
+    if (r.bn !== 'train') models.freezeBatchNorm(model);
+    const evalT = evalTransform(r.size);
+    const train = await extractFeatures(model, {
+      n: r.photos.length, labels: r.labels, classes: r.classes, channels: 3, height: r.size, width: r.size,
+      load: async (i) => evalT(Array.isArray(r.photos) ? r.photos[i] : await (r.photos as LazyPhotos).load(i)).data,
+    }, {store: r.store, onProgress: r.onFeatures});
+    const test = await extractFeatures(model, imageSetSource(r.val));
+    return {strategy: new FeatureExtractor({model, train, test, batch, lr: r.lr, seed: r.seed}), model};
+  }
+  if (!Array.isArray(r.photos)) throw new Error(`webgpu-transfer: photoStrategy: ${r.strategy} needs the photos decoded (an array)`);
+  const model = models.build({...r.spec, classes: r.classes}, r.seed);
+  if (r.bn !== 'train') models.freezeBatchNorm(model);
+  const loader = new PhotoLoader(r.photos, r.labels, r.classes, {batch, seed: r.seed, size: r.size,
+    transform: (s) => trainTransform(r.size, s)});
+  const common = {source: r.source, model, loader, test: r.val, task: 'new' as const, lr: r.lr, transferredLr: r.lr / 10};
+  if (r.strategy === 'fine-tune') return {strategy: new FineTune(common), model};
+  if (r.strategy === 'l2sp') return {strategy: new Conservative({...common, l2sp: {alpha: r.alpha ?? 0.01}}), model};
+  if (r.strategy === 'kl') return {strategy: new Conservative({...common, distill: {weight: r.klWeight ?? 1}}), model};
+  const body = parameterLayers(model).filter((l) => l.module !== model.head).length;
+  const k = r.freeze ?? defaultFreeze(model);
+  if (!Number.isInteger(k) || k < 0 || k > body) {
+    throw new Error(`webgpu-transfer: layer transfer: freeze ${k}: a ${r.spec.arch} has ${body} layers with parameters ` +
+      'below its head');
+  }
+  return {strategy: new LayerTransfer({...common, layers: {first: k}}), model, frozen: k};
+}

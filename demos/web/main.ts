@@ -1,14 +1,18 @@
 // The live training page: a tab per view over one WebGPU device.
 //  - built-in demos (builtin.ts): the transfer setups on the bundled datasets;
+//  - your images (images.ts): a pretrained network taught your own classes, kept in IndexedDB;
 // Each view is its own module with a mount function; this file starts the device and switches views.
 // Everything below the page (loop, strategies, datasets, kernels) is the same code the Node side runs.
 import * as wt from '../../src/index.js';
 import {disableBuiltin, startBuiltin} from './builtin.js';
+import {mountImages} from './images.js';
 import {$} from './dom.js';
 import {page} from './state.js';
 
 /** The views besides the built-in demos: mounted into #view-<name> the first time their tab is opened. */
-const views: Record<string, {mount: (root: HTMLElement) => void; mounted?: boolean}> = {};
+const views: Record<string, {mount: (root: HTMLElement) => void; mounted?: boolean}> = {
+  images: {mount: mountImages},
+};
 
 function show(name: string): void {
   page.view = name;

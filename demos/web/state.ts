@@ -10,7 +10,13 @@ export const page = {
   /** The view on show: 'builtin', 'images', 'multitask' or 'capsnet'. */
   view: 'builtin',
   views: {} as Record<string, Record<string, unknown>>,
+  /** Milliseconds from each pointer press or key press to its handling: how the page answers while it trains. */
+  inputLatencies: [] as number[],
 };
+// Measured at the window, before any view's handler: event time to now (the main thread's backlog).
+for (const ev of ['pointerdown', 'keydown'] as const) {
+  addEventListener(ev, (e) => { page.inputLatencies.push(performance.now() - e.timeStamp); }, {capture: true});
+}
 (globalThis as Record<string, unknown>).wgtPage = page;
 
 /** One training at a time on the page's one device: a view takes the lock before it trains. */

@@ -10,5 +10,5 @@ export {Dann, DannNet, dannMnistModel, dannLambda, dannLr, dannProgress, bceWith
   type DannOptions, type DannParts} from './dann.js';
 // DANN's learning-rate schedule (Ganin et al. 2016), with the rest of DANN; defined with the other schedules.
 export {DannLR} from '../optim/schedules.js';
-export {PHOTO_STRATEGIES, detectArchitecture, modelFromWeights, stratifiedSplit, photoSet, defaultFreeze, photoStrategy,
+export {PHOTO_STRATEGIES, photoDann, type PhotoDannRecipe, detectArchitecture, modelFromWeights, stratifiedSplit, photoSet, defaultFreeze, photoStrategy,
   type PhotoStrategyName, type WeightsInfo, type PhotoRecipe, type LazyPhotos, type WeightsFile} from './photos.js';

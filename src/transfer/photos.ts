@@ -17,6 +17,10 @@ import {FineTune} from './finetune.js';
 import {Conservative} from './conservative.js';
 import {LayerTransfer} from './layer-transfer.js';
 import {parameterLayers} from './layers.js';
+import {Dann} from './dann.js';
+import {Module} from '../nn/module.js';
+import {Linear, ReLU, Sequential} from '../nn/layers.js';
+import type {Tensor} from '../graph/tensor.js';
 
 /** The ways to train on photos, as `finetune --strategy` and the page name them. */
 export const PHOTO_STRATEGIES = ['feature-extractor', 'fine-tune', 'l2sp', 'kl', 'layer-transfer'] as const;
@@ -192,4 +196,49 @@ export async function photoStrategy(r: PhotoRecipe): Promise<{strategy: Strategy
       'below its head');
   }
   return {strategy: new LayerTransfer({...common, layers: {first: k}}), model, frozen: k};
+}
+
+/**
+ * A headed model's body as a module of its own: every top-level child but the head's, under the same names (so its
+ * parameters are the body's and train with it), run through features().
+ */
+class BodyOf extends Module {
+  constructor(readonly model: models.HeadedModel) {
+    super();
+    const headTop = model.headName.split('.')[0];
+    for (const [name, m] of model.namedModules()) if (name && !name.includes('.') && name !== headTop) this.child(name, m);
+  }
+  forward(x: Tensor): Tensor { return this.model.features(x); }
+}
+
+/** What photoDann trains on: labelled photos, unlabelled ones of the target domain, and validation photos. */
+export interface PhotoDannRecipe {
+  source: models.HeadedModel;
+  /** Labelled photos (evaluation transform: photoSet(..., evalTransform(size))). */
+  labelled: ImageSet;
+  /** Unlabelled photos of the domain to adapt to, the same size (their labels are never read). */
+  unlabelled: ImageSet;
+  val: ImageSet;
+  batch: number;
+  lr: number;
+  seed: number;
+}
+
+/**
+ * Domain-adversarial training of a pretrained network on photos: its body is the feature extractor, a new head of
+ * the photos' classes the label predictor, and a small MLP behind gradient reversal the domain classifier
+ * (labelled photos: domain 0, unlabelled: 1). Batch norm keeps the source's statistics; Adam at a constant lr,
+ * lambda on the paper's schedule. The returned model is the source with its new head (torchvision's names).
+ */
+export function photoDann(r: PhotoDannRecipe): {strategy: Strategy; model: models.HeadedModel} {
+  const model = r.source;
+  model.replaceHead(r.labelled.classes);
+  models.freezeBatchNorm(model);
+  const f = model.featureSize;
+  const domain = new Sequential(new Linear(f, 100), new ReLU(), new Linear(100, 1));
+  const batch = Math.max(1, Math.min(r.batch, r.labelled.n, r.unlabelled.n));
+  const strategy = new Dann({source: r.labelled, target: r.unlabelled, test: r.val, normalize: false, batch, lr: r.lr,
+    optimizer: 'adam', lrSchedule: 'constant', seed: r.seed,
+    model: {features: new BodyOf(model), classifier: model.head, domain}});
+  return {strategy, model};
 }

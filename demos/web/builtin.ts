@@ -15,7 +15,7 @@ import {featuresAt} from '../../src/analysis/features.js';
 import {pca} from '../../src/analysis/pca.js';
 import {LiveChart, lineSpec, pcaSpec} from './charts.js';
 import {$} from './dom.js';
-import {page} from './state.js';
+import {device, page} from './state.js';
 import {doneMessage} from './summary.js';
 
 const status = (msg: string) => { $('status').textContent = msg; };
@@ -121,6 +121,8 @@ function buildPhases(s: Settings, sets: {source?: {train: ImageSet; test: ImageS
 
 async function runPhases(): Promise<void> {
   const r = run!;
+  // One training at a time on the page's device: another view's run must end (or be stopped) first.
+  if (!device.take('builtin')) { status(`the ${device.owner} view is training: stop it there first`); return; }
   setButtons(true);
   page.state = 'training';
   try {
@@ -158,6 +160,7 @@ async function runPhases(): Promise<void> {
     status(`error: ${page.error}`);
     console.error(e);
   } finally {
+    device.release('builtin');
     setButtons(false);
   }
 }
@@ -165,6 +168,7 @@ async function runPhases(): Promise<void> {
 async function startTraining(): Promise<void> {
   let s: Settings;
   try { s = readSettings(); } catch (e) { status(`error: ${(e as Error).message}`); return; }
+  if (device.owner && device.owner !== 'builtin') { status(`the ${device.owner} view is training: stop it there first`); return; }
   stopRequested = false;
   page.state = 'loading'; page.records = 0; page.evaluations = []; page.final = null;
   lossChart.clear(); accChart.clear();

@@ -15,12 +15,14 @@ export class LiveChart {
 }
 
 /** A line chart of {step, value, series} rows. A fixed layout: sizing from the marks' bounds ('pad', 'fit') breaks
- *  on the empty data set before the first record (unbounded marks); axes, title and legend live in the padding. */
-export const lineSpec = (title: string, y: string, yFormat?: string) => ({
+ *  on the empty data set before the first record (unbounded marks); axes, title and legend live in the padding.
+ *  `series`, when known in advance, fixes the legend's entries: an empty legend has no bounds, and the title is
+ *  placed from them, so an empty chart would otherwise write infinite coordinates the browser reports as errors. */
+export const lineSpec = (title: string, y: string, yFormat?: string, series?: string[]) => ({
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width: 360, height: 220, autosize: {type: 'none'},
   padding: {left: 60, top: 34, right: 190, bottom: 48}, data: {name: 'rows'}, mark: {type: 'line', point: {size: 12}},
   encoding: {x: {field: 'step', type: 'quantitative', title: 'step'}, y: {field: 'value', type: 'quantitative', title: y, ...(yFormat ? {axis: {format: yFormat}} : {})},
-    color: {field: 'series', type: 'nominal', title: null}},
+    color: {field: 'series', type: 'nominal', title: null, ...(series ? {scale: {domain: series}} : {})}},
 });
 /** The DANN picture: features of source and target test images projected on their first two principal components. */
 export const pcaSpec = {

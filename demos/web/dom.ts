@@ -21,3 +21,15 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs =
 
 /** A labelled control, as the built-in demos' fieldsets lay them out. */
 export const labelled = (text: string, control: HTMLElement): HTMLLabelElement => el('label', {}, text, ' ', control);
+
+/**
+ * The number in a form control, refused with a message naming the control when it is empty, not a number, out of
+ * min..max, or (int) not a whole number: a view reads its settings through this before it takes the device.
+ */
+export function readNumber(input: HTMLInputElement, name: string, min: number, max: number, int = true): number {
+  const v = Number(input.value);
+  if (input.value.trim() === '' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
+    throw new Error(`${name} must be ${int ? 'a whole number' : 'a number'} in ${min}..${max}, got '${input.value}'`);
+  }
+  return v;
+}

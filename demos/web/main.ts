@@ -1,18 +1,23 @@
 // The live training page: a tab per view over one WebGPU device.
 //  - built-in demos (builtin.ts): the transfer setups on the bundled datasets;
 //  - your images (images.ts): a pretrained network taught your own classes, kept in IndexedDB;
+//  - multitask (multitask.ts): digits and clothes through one shared trunk, with the learned task weights;
+//  - capsnet (capsnet.ts): a CapsNet trained live, then its poses, couplings and lengths explored beside a CNN;
 // Each view is its own module with a mount function; this file starts the device and switches views.
 // Everything below the page (loop, strategies, datasets, kernels) is the same code the Node side runs.
 import * as wt from '../../src/index.js';
 import {disableBuiltin, startBuiltin} from './builtin.js';
 import {mountImages} from './images.js';
+import {mountCapsnet} from './capsnet.js';
 import {$} from './dom.js';
+import {mountMultitask} from './multitask.js';
 import {page} from './state.js';
 
 /** The views besides the built-in demos: mounted into #view-<name> the first time their tab is opened. */
-const views: Record<string, {mount: (root: HTMLElement) => void; mounted?: boolean}> = {
-  images: {mount: mountImages},
-};
+const views: Record<string, {mount: (root: HTMLElement) => void; mounted?: boolean}> = {};
+views.images = {mount: mountImages};
+views.multitask = {mount: mountMultitask};
+views.capsnet = {mount: mountCapsnet};
 
 function show(name: string): void {
   page.view = name;

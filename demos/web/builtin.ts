@@ -15,7 +15,7 @@ import {featuresAt} from '../../src/analysis/features.js';
 import {pca} from '../../src/analysis/pca.js';
 import {LiveChart, lineSpec, pcaSpec} from './charts.js';
 import {$} from './dom.js';
-import {device, page} from './state.js';
+import {device, failed, page} from './state.js';
 import {doneMessage} from './summary.js';
 
 const status = (msg: string) => { $('status').textContent = msg; };
@@ -155,10 +155,7 @@ async function runPhases(): Promise<void> {
     status(doneMessage(r.settings.demo, r.settings.dataset, {test_accuracy: final.test_accuracy, source_accuracy: final.source_accuracy}));
     await drawSamples();
   } catch (e) {
-    page.state = 'error';
-    page.error = (e as Error).message;
-    status(`error: ${page.error}`);
-    console.error(e);
+    failed(page, status, e);
   } finally {
     device.release('builtin');
     setButtons(false);

@@ -22,7 +22,7 @@ import type {RowLoss} from '../../src/train/evaluate.js';
 import {Supervised, type SupervisedLoss} from '../../src/train/supervised.js';
 import {LiveChart, lineSpec} from './charts.js';
 import {el, labelled, readNumber} from './dom.js';
-import {device, page, type RunState} from './state.js';
+import {device, failed, page, type RunState} from './state.js';
 
 const SIDE = 28, PX = SIDE * SIDE, J = CAPSNET_SMALL.classes, D = CAPSNET_SMALL.digitDim;
 /** The two models, as the charts name them. */
@@ -299,10 +299,7 @@ async function train(): Promise<void> {
     view.label = test.labels[view.index];
     requestAnalysis();
   } catch (e) {
-    view.state = 'error';
-    view.error = (e as Error).message;
-    status(`error: ${view.error}`);
-    console.error(e);
+    failed(view, status, e);
   } finally {
     device.release('capsnet');
     setTraining(false);

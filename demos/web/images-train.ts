@@ -32,9 +32,9 @@ export async function shippedSources(): Promise<ShippedSource[]> {
 export interface Source { model: HeadedModel; info: WeightsInfo; name: string }
 
 /** Builds and loads the model a safetensors file holds; errors name the file and its first bad key. */
-export async function loadSource(bytes: Uint8Array, name: string): Promise<Source> {
+export async function loadSource(bytes: Uint8Array, name: string, arch?: string): Promise<Source> {
   const file = decodeSafetensors(bytes, name);
-  const {model, info} = await modelFromWeights(file, name);
+  const {model, info} = await modelFromWeights(file, name, arch);
   return {model, info, name};
 }
 

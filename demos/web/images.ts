@@ -9,6 +9,7 @@ import {fetchShipped, loadSource, predict, shippedSources, trainedBytes, trained
   type ShippedSource, type Trained} from './images-train.js';
 import {device, page} from './state.js';
 import {PHOTO_STRATEGIES} from '../../src/transfer/photos.js';
+import {ARCHITECTURES} from '../../src/nn/models.js';
 import type {RawImage} from '../../src/data/transforms.js';
 
 /** The class id of unlabelled photos (the target domain DANN adapts to); real classes count from 1. */
@@ -47,6 +48,9 @@ export function mountImages(root: HTMLElement): void {
   const sourceSel = el('select', {testid: 'images-source'});
   const sourceFile = el('input', {type: 'file', accept: '.safetensors', testid: 'images-source-file'});
   const sourceInfo = el('div', {class: 'small', testid: 'images-source-info'});
+  // A file's architecture: found from its header or keys ('auto'), or chosen where that fails.
+  const archSel = el('select', {testid: 'images-source-arch'}, el('option', {value: '', text: 'auto'}),
+    ...ARCHITECTURES.map((a) => el('option', {value: a, text: a})));
   const strategySel = el('select', {testid: 'images-strategy'},
     ...PHOTO_STRATEGIES.map((s) => el('option', {value: s, text: s})),
     el('option', {value: 'dann', text: 'dann (needs unlabelled photos)'}));
@@ -71,7 +75,7 @@ export function mountImages(root: HTMLElement): void {
         '(IndexedDB) and trained on here, and no request carries them off the page.'),
       warning,
       el('fieldset', {}, el('legend', {}, 'Source network'), labelled('pretrained', sourceSel),
-        labelled('or a file', sourceFile), sourceInfo),
+        labelled('or a file', sourceFile), labelled('its architecture', archSel), sourceInfo),
       el('fieldset', {}, el('legend', {}, 'Training'), labelled('strategy', strategySel),
         labelled('frozen layers k', freeze), labelled('epochs', epochs), labelled('learning rate', lr), labelled('batch', batch),
         labelled('validation share', valShare)),
@@ -100,7 +104,7 @@ export function mountImages(root: HTMLElement): void {
     trainBtn.disabled = busy; stopBtn.disabled = !busy; clearBtn.disabled = busy; exportBtn.disabled = busy || !trained;
   };
   const saveSettings = () => {
-    session.settings = {source: sourceSel.value, strategy: strategySel.value, freeze: freeze.value, epochs: epochs.value,
+    session.settings = {source: sourceSel.value, arch: archSel.value, strategy: strategySel.value, freeze: freeze.value, epochs: epochs.value,
       lr: lr.value, batch: batch.value, val: valShare.value};
     void store.put('settings', session.settings).then(showWarning);
   };
@@ -201,10 +205,10 @@ export function mountImages(root: HTMLElement): void {
   }
 
   // ---------------- source, training, export ----------------
-  async function sourceBytes(): Promise<{bytes: Uint8Array; name: string}> {
+  async function sourceBytes(): Promise<{bytes: Uint8Array; name: string; arch?: string}> {
     if (sourceSel.value === 'file') {
       if (!session.sourceFile) throw new Error('pick a safetensors file for the source network');
-      return session.sourceFile;
+      return {...session.sourceFile, arch: archSel.value || undefined};
     }
     const s = shipped.find((x) => x.name === sourceSel.value);
     if (!s) throw new Error('no pretrained network is chosen');
@@ -239,8 +243,8 @@ export function mountImages(root: HTMLElement): void {
       lossChart.clear(); accChart.clear();
       try {
         say('loading the source network...');
-        const {bytes, name} = await sourceBytes();
-        const source = await loadSource(bytes, name);
+        const {bytes, name, arch} = await sourceBytes();
+        const source = await loadSource(bytes, name, arch);
         say('decoding the images...');
         const photos: RawImage[] = [], labels: number[] = [];
         for (const [k, x] of used.entries()) for (const s of x.samples) { photos.push(await pixelsOf(s.blob, `sample ${s.id}`)); labels.push(k); }
@@ -335,13 +339,14 @@ export function mountImages(root: HTMLElement): void {
     } catch (e) { complain((e as Error).message); say(`camera: ${(e as Error).message}`); }
   });
   sourceSel.addEventListener('change', saveSettings);
+  archSel.addEventListener('change', saveSettings);
   for (const input of [strategySel, freeze, epochs, lr, batch, valShare]) input.addEventListener('change', saveSettings);
   sourceFile.addEventListener('change', async () => {
     const f = sourceFile.files?.[0];
     if (!f) return;
     try {
       const bytes = new Uint8Array(await f.arrayBuffer());
-      const s = await loadSource(bytes, f.name);
+      const s = await loadSource(bytes, f.name, archSel.value || undefined);
       sourceInfo.textContent = `${f.name}: a ${s.info.spec.arch} with ${s.info.spec.classes} classes, ${s.info.imageSize} px`;
       s.model.dispose();
       session.sourceFile = {name: f.name, bytes};
@@ -366,6 +371,7 @@ export function mountImages(root: HTMLElement): void {
     const st = session.settings;
     if (st.source && Array.from(sourceSel.options).some((o) => o.value === st.source)) sourceSel.value = st.source;
     if (st.strategy) strategySel.value = st.strategy;
+    if (st.arch) archSel.value = st.arch;
     if (st.freeze !== undefined) freeze.value = st.freeze;
     for (const [input, k] of [[epochs, 'epochs'], [lr, 'lr'], [batch, 'batch'], [valShare, 'val']] as const) if (st[k]) input.value = st[k];
     if (session.sourceFile) sourceInfo.textContent = `${session.sourceFile.name} (kept from before)`;

@@ -13,7 +13,7 @@ import type {Sink} from '../../src/train/strategy.js';
 import {MultiTask, sharedTrunk, type TaskSpec, type Weighting} from '../../src/transfer/multitask.js';
 import {LiveChart, lineSpec} from './charts.js';
 import {el, labelled, readNumber} from './dom.js';
-import {device, page, type RunState} from './state.js';
+import {device, failed, page, type RunState} from './state.js';
 
 const TASKS = ['digits', 'fashion'] as const;
 type Task = typeof TASKS[number];
@@ -164,10 +164,7 @@ async function train(): Promise<void> {
     view.state = r.stopped ? 'stopped' : 'done';
     status(`${r.stopped ? `stopped at step ${r.step}` : `done: ${r.step} steps`}; test accuracy ${acc}`);
   } catch (e) {
-    view.state = 'error';
-    view.error = (e as Error).message;
-    status(`error: ${view.error}`);
-    console.error(e);
+    failed(view, status, e);
   } finally {
     loop?.dispose();
     strategy?.dispose();

@@ -29,3 +29,11 @@ export const device = {
   },
   release(who: string): void { if (this.owner === who) this.owner = null; },
 };
+
+/** A run that failed: its view's state and error set, the message on its status line, the stack in the console. */
+export function failed(view: {state: string; error: string}, status: (line: string) => void, e: unknown): void {
+  view.state = 'error';
+  view.error = (e as Error).message;
+  status(`error: ${view.error}`);
+  console.error(e);
+}

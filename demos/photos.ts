@@ -38,9 +38,7 @@ console.log(`${trainDir}: ${train.n} photos of ${trainFolder.classes.join(', ')}
 
 // 2. The pretrained source: weights with torchvision's names, its architecture recorded in the file.
 const weights = wt.io.pretrainedWeights('cifar_resnet-w16-l1111-c0-4');
-const spec = JSON.parse(wt.io.readSafetensorsMetadata(weights).arch_spec) as wt.models.ArchitectureSpec;
-const source = wt.models.build(spec);
-await wt.loadModel(weights, source);
+const {model: source, info: {spec}} = await wt.transfer.modelFromWeights(wt.io.loadSafetensors(weights), weights);
 const fresh = () => wt.models.build({...spec, classes: trainFolder.classes.length}, 1);
 
 async function run(name: string, make: () => Promise<{strategy: wt.Strategy; accuracy: () => Promise<number>}>) {

@@ -20,7 +20,8 @@ import {evaluate} from '../../src/train/evaluate.js';
 import {TrainingLoop} from '../../src/train/loop.js';
 import {Supervised} from '../../src/train/supervised.js';
 import type {Strategy} from '../../src/train/strategy.js';
-import {loadModel} from '../../src/train/checkpoint.js';
+import {loadSafetensors} from '../../src/io/files.js';
+import {modelFromWeights} from '../../src/transfer/photos.js';
 import {
   Conservative, extractFeatures, FeatureExtractor, FineTune, imageSetSource, LayerTransfer, parameterLayers,
 } from '../../src/transfer/index.js';
@@ -159,10 +160,9 @@ export async function photosExperiment(o: PhotosOptions): Promise<void> {
   const runs = new RunLog<PhotoResult>(join(o.out, 'runs.jsonl'), o.fresh);
   if (runs.summary) o.log(runs.summary);
   const t0 = performance.now();
-  const {shapes, spec, meta} = await sourceSpec(o.source);
-  void shapes;
-  const source = models.build(spec);
-  await loadModel(o.source, source);
+  const file = loadSafetensors(o.source);
+  const {model: source, info: {spec}} = await modelFromWeights(file, o.source);
+  const meta = file.metadata;
   source.eval();
   o.log(`source ${o.source}: ${meta.recipe ?? 'no recipe recorded'}; test accuracy ${meta.test_accuracy ?? '?'}`);
   const rows: PhotoRow[] = [], selection: Record<string, unknown>[] = [], titles: Record<string, PhotoSituation> = {};
@@ -196,15 +196,6 @@ export async function photosExperiment(o: PhotosOptions): Promise<void> {
   writeTextAtomic(join(o.out, 'results.json'), JSON.stringify({settings: {...o, log: undefined}, selection, runs: rows}, null, 1));
   await report(o, rows, titles, meta);
   o.log(`done in ${((performance.now() - t0) / 60000).toFixed(1)} min: ${join(o.out, 'README.md')}`);
-}
-
-async function sourceSpec(path: string) {
-  const {loadSafetensors} = await import('../../src/io/files.js');
-  const f = loadSafetensors(path);
-  const shapes = new Map([...f.tensors].map(([k, t]) => [k, t.shape]));
-  const spec = f.metadata.arch_spec ? JSON.parse(f.metadata.arch_spec) as models.ArchitectureSpec
-    : models.inferArchitecture('cifar_resnet', shapes);
-  return {shapes, spec, meta: f.metadata};
 }
 
 async function report(o: PhotosOptions, rows: PhotoRow[], titles: Record<string, PhotoSituation>,

@@ -24,6 +24,7 @@ import type {Tensor} from '../graph/tensor.js';
 
 /** The ways to train on photos, as `finetune --strategy` and the page name them. */
 export const PHOTO_STRATEGIES = ['feature-extractor', 'fine-tune', 'l2sp', 'kl', 'layer-transfer'] as const;
+/** One of PHOTO_STRATEGIES. */
 export type PhotoStrategyName = typeof PHOTO_STRATEGIES[number];
 
 /** A decoded weights file, as io.decodeSafetensors gives it: tensors by name and the header's metadata. */
@@ -131,7 +132,11 @@ export function defaultFreeze(model: models.HeadedModel): number {
 }
 
 /** Photos decoded on demand: the feature extractor reads each once. */
-export interface LazyPhotos { readonly length: number; load(i: number): RawImage | Promise<RawImage> }
+export interface LazyPhotos {
+  readonly length: number;
+  /** Photo i, decoded. */
+  load(i: number): RawImage | Promise<RawImage>;
+}
 
 /** What photoStrategy trains, and on what. */
 export interface PhotoRecipe {
@@ -162,6 +167,7 @@ export interface PhotoRecipe {
   klWeight?: number;
   /** Feature extractor: where features go (default: memory; Node's io.featureStoreFor spills to disk). */
   store?: (n: number, dim: number) => FeatureStore;
+  /** Feature extractor: called after each forward pass with the photos done so far. */
   onFeatures?: (done: number, total: number) => void;
 }
 

@@ -66,7 +66,6 @@ export {TrainingLoop, type LoopOptions, type LoopResult} from './train/loop.js';
 export type {Strategy, StepOutputs, Metrics, CheckpointStore, Position, StepRecord, Sink} from './train/strategy.js';
 export {Supervised, type SupervisedLoss, type SupervisedOptions} from './train/supervised.js';
 export {evaluate, type EvalResult, type RowLoss} from './train/evaluate.js';
-export {modelSafetensors, type WeightEntry} from './train/weights.js';
 export {DataLoader, type LoaderOptions, type LoaderState} from './data/loader.js';
 export type {ImageSet} from './data/image-set.js';
 export type {DatasetName, DatasetOptions, Split} from './data/recipes.js';

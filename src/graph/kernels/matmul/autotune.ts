@@ -1,14 +1,15 @@
 // Per-adapter kernel choices from measurement: times the generated matmul tiles against the hand-written
 // matmul_vec4 on this device and keeps the fastest (never slower than the fixed choice, which is a candidate).
 // The pick is cached in memory and (Node) in $XDG_CACHE_HOME/webgpu-transfer/autotune.json, keyed by adapter.
-import {rt} from './engine.js';
-import {kernelPrefs, matmulK, tuned, type MatView} from './kernels.js';
-import {MATMUL_CANDIDATES, tileName, type MatmulTile} from './matmul-gen.js';
-import {empty, type Tensor} from './tensor.js';
-import {formatReport, readTuneCache, writeTuneCache} from '../gpu/device.js';
+import {rt} from '../../engine.js';
+import {kernelPrefs, tuned} from '../prefs.js';
+import {matmulK, type MatView} from './index.js';
+import {MATMUL_CANDIDATES, tileName, type MatmulTile} from './register-tile.js';
+import {empty, type Tensor} from '../../tensor.js';
+import {formatReport, readTuneCache, writeTuneCache} from '../../../gpu/device.js';
 
 // Version 2: two picks, one measured on a square product and one on a 64-row one (a batch-64 linear layer).
-// Version 3: the tiles' k steps are chained per accumulator (matmul-gen.ts), which changed their ranking.
+// Version 3: the tiles' k steps are chained per accumulator (register-tile.ts), which changed their ranking.
 const VERSION = 3;
 
 /**

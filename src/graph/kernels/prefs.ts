@@ -1,8 +1,6 @@
 // The kernel preferences every family's selection table reads, and the autotuner's picks for this device.
 // Tests and tools set kernelPrefs fields to force a variant, so every variant is checked on any machine.
-import type {ConvTile} from './conv/tile-gen.js';
-import type {MatmulTile} from './matmul/register-tile.js';
-
+import type {ConvTile, MatmulTile} from './tile-types.js';
 
 /**
  * Kernel variant choices. 'auto' picks by adapter (workgroup tiles on hardware GPUs, barrier-free register

@@ -10,20 +10,9 @@
 // object for the hand-written and the generated kernels alike, and the WGSL struct is generated, not written here.
 import {defineKernel, type KernelDef} from '../../kernel-def.js';
 import {MATMUL} from '../../shaders.js';
+import type {MatmulTile} from '../tile-types.js';
 
-/**
- * A generated matmul kernel's register tile: rows and vec4 columns per thread, vectorised k, spread rows, workgroup
- * size.
- */
-export interface MatmulTile {
-  rows: number; cols4: number; kvec: boolean; spread: boolean; wgx: number; wgy: number;
-  /**
-   * 'rows': the workgroup's wgx invocations (SIMD lanes on CPU drivers) take rows wgx apart and all share the
-   * workgroup's columns, which come from workgroup_id: every B load is then uniform across the lanes (one load
-   * and a broadcast on llvmpipe, not a gather) and only A is gathered. wgy must be 1.
-   */
-  lanes?: 'rows';
-}
+export type {MatmulTile} from '../tile-types.js';
 
 /** A tile's short name as tables and kernelPrefs.matmul print it, e.g. `r4c2k4_8x8`. */
 export const tileName = (t: MatmulTile): string =>

@@ -35,7 +35,8 @@ function declare(name: string, body: string[], vec: {in2?: boolean; out?: boolea
     '  let t = thread_id(gid, nwg);',
     '  if (t >= p.n) { return; }',
     ...body, '}'].join('\n');
-  def = defineKernel({file: `capsule-gen/${name}.wgsl`, code, workgroupSize: CAPSULE.workgroupDims[0], uniforms: CAPSULE.uniforms,
+  def = defineKernel({file: `capsule-gen/${name}.wgsl`, code, workgroupSize: CAPSULE.workgroupDims[0],
+    uniforms: CAPSULE.uniforms,
     entries: {main: 'p'}});
   cache.set(name, def);
   return def;

@@ -1,9 +1,10 @@
 // Kernel micro-benchmark: each conv kernel of the LeNet-5 and CapsNet shapes, and matmul, timed as a captured
 // replay of REPS launches in one submit (so per-submit overhead is amortised), median of several replays.
 // Usage: node dist/bench/kernels.js <adapter> [filter]. Prints one JSON line `KERNELS {...}` and a table.
+import {matmulK, type MatView} from '../src/graph/kernels/matmul/index.js';
+import {conv2dBwdInputK, conv2dBwdWeightK, conv2dK, convGeom} from '../src/graph/kernels/conv/index.js';
 import * as wt from '../src/index.js';
 import {rt} from '../src/graph/engine.js';
-import * as kernels from '../src/graph/kernels.js';
 
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const filter = process.argv[3] ?? '';
@@ -55,9 +56,9 @@ const rounds = Math.max(1, Number(process.env.WGT_BENCH_ROUNDS ?? 3));
 // the matmul rates just before and just after it (these shared 2-core machines drift by 2x within a minute, so one
 // matmul measurement at the start made shares swing from 26% to 171% between runs).
 const ma = rand([mmN, mmN], 1), mb = rand([mmN, mmN], 2);
-const mav: kernels.MatView = {t: ma, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
-const mbv: kernels.MatView = {t: mb, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
-const matmulRate = async () => 2 * mmN ** 3 / await timeKernel(() => { kernels.matmulK(mav, mbv); }, 2) / 1e9;
+const mav: MatView = {t: ma, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
+const mbv: MatView = {t: mb, batch: 1, rows: mmN, cols: mmN, trans: false, batchStride: 0};
+const matmulRate = async () => 2 * mmN ** 3 / await timeKernel(() => { matmulK(mav, mbv); }, 2) / 1e9;
 const mmRates: number[] = [await matmulRate()];
 interface Case { kernel: string; shape: string; flops: number; reps: number; run: () => void; ms: number[]; shares: number[] }
 const cases: Case[] = [];
@@ -65,14 +66,14 @@ for (const sh of shapes) {
   if (filter && !sh.name.includes(filter)) continue;
   if (process.env.WGT_BENCH_SKIP && sh.name.includes(process.env.WGT_BENCH_SKIP)) continue;
   const x = rand(sh.x, 3), w = rand(sh.w, 4), bias = rand([sh.w[0]], 5);
-  const geom = kernels.convGeom(x.shape, w.shape, [sh.stride, sh.stride], [sh.pad, sh.pad]);
+  const geom = convGeom(x.shape, w.shape, [sh.stride, sh.stride], [sh.pad, sh.pad]);
   const dy = rand([geom.N, geom.K, geom.OH, geom.OW], 6);
   const flops = 2 * geom.N * geom.K * geom.OH * geom.OW * geom.C * geom.KH * geom.KW;
   const reps = Math.max(1, Math.min(8, Math.round(2e8 / flops)));
   const variants: [string, () => void][] = [
-    ['fwd', () => { kernels.conv2dK(x, w, bias, geom); }],
-    ['bwd_input', () => { kernels.conv2dBwdInputK(dy, w, geom); }],
-    ['bwd_weight', () => { kernels.conv2dBwdWeightK(x, dy, geom); }],
+    ['fwd', () => { conv2dK(x, w, bias, geom); }],
+    ['bwd_input', () => { conv2dBwdInputK(dy, w, geom); }],
+    ['bwd_weight', () => { conv2dBwdWeightK(x, dy, geom); }],
   ];
   for (const [kname, run] of variants) {
     if (!only.includes(kname)) continue;

@@ -6,10 +6,12 @@
  * op with a hand-written gradient).
  * @module
  */
-export {kernelPrefs, type MatmulAfter} from './graph/kernels.js';
-export {MATMUL_CANDIDATES, narrowedTile, shapedTile, tileName, type MatmulTile} from './graph/matmul-gen.js';
-export type {ConvTile} from './graph/conv-gen.js';
-export {autotune, type TuneResult, type TunePick} from './graph/autotune.js';
+export {kernelPrefs} from './graph/kernels/prefs.js';
+export type {MatmulAfter} from './graph/kernels/matmul/index.js';
+export {MATMUL_CANDIDATES, narrowedTile, shapedTile, tileName, type MatmulTile}
+  from './graph/kernels/matmul/register-tile.js';
+export type {ConvTile} from './graph/kernels/conv/tile-gen.js';
+export {autotune, type TuneResult, type TunePick} from './graph/kernels/matmul/autotune.js';
 export {rt, isGradEnabled} from './graph/engine.js';
 export {backward} from './graph/autograd.js';
 export {RuntimeValue, runtimeValue} from './graph/value.js';

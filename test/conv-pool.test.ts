@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
 import {checkOp} from './lib/check.js';
 import * as R from './lib/reference.js';
-import {hoistedPixels, SWIFTSHADER_WEIGHT_SEGMENT} from '../src/graph/kernels.js';
+import {hoistedPixels, SWIFTSHADER_WEIGHT_SEGMENT} from '../src/graph/kernels/conv/index.js';
 
 const t = suite('conv2d and pooling');
 interface ConvCase { x: number[]; w: number[]; stride: [number, number]; pad: [number, number]; bias: boolean }

@@ -6,8 +6,8 @@ import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
 import {defineKernel, remapCompileError} from '../src/graph/kernel-def.js';
 import {CONV2D, ELEMENTWISE, LAYOUT, MATMUL} from '../src/graph/shaders.js';
-import {MATMUL_CANDIDATES, matmulTileKernel} from '../src/graph/matmul-gen.js';
-import {convFwdKernel} from '../src/graph/conv-gen.js';
+import {MATMUL_CANDIDATES, matmulTileKernel} from '../src/graph/kernels/matmul/register-tile.js';
+import {convFwdKernel} from '../src/graph/kernels/conv/tile-forward.js';
 import {PipelineCache} from '../src/gpu/pipelines.js';
 import {empty} from '../src/graph/tensor.js';
 

@@ -64,7 +64,7 @@ t('matmul shape errors name both shapes', () => {
 });
 
 
-// Every generated register tile the autotuner may pick (src/graph/matmul-gen.ts), forced, on shapes off each
+// Every generated register tile the autotuner may pick (src/graph/kernels/matmul/register-tile.ts), forced, on shapes off each
 // tile's edges, batched, K % 4 == 0 (A read as vec4 along K) and not (those fall back to matmul_vec4).
 {
   const tileCases: [number[], number[]][] = [

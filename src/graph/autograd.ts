@@ -1,7 +1,8 @@
 // Reverse-mode autograd: topological order from the output, one gradient rule per node (gradients.ts),
 // accumulation where a tensor feeds several ops, leaf gradients stored in `.grad` (accumulating across calls).
+import {binaryK} from './kernels/elementwise/index.js';
+import {fillK} from './kernels/layout/index.js';
 import {keep, noGrad} from './engine.js';
-import * as kernels from './kernels.js';
 import {empty, fmt, idMark, setBackward, type Tensor} from './tensor.js';
 import {checkArgs, setCurrentOp} from './validate.js';
 import {anomalyCheck} from './anomaly.js';
@@ -74,7 +75,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
       if (g.id >= mark) g.dispose(); // never the caller's gradient, nor a tensor a custom rule handed back
     };
     const dropIfUnheld = (z: Tensor) => { if (z.id >= mark && !holders.has(z)) z.dispose(); };
-    hold(root, grad ?? kernels.fillK(empty(root.shape), 1));
+    hold(root, grad ?? fillK(empty(root.shape), 1));
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);
@@ -84,7 +85,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
         // A leaf: its own view object, so disposing one leaf's grad never frees another's.
         const view = keep(g.viewAs(t.shape));
         if (t.grad) {
-          const acc = keep(kernels.binaryK('add', t.grad, view));
+          const acc = keep(binaryK('add', t.grad, view));
           t.grad.dispose();
           view.dispose();
           t.grad = acc;
@@ -108,7 +109,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
         const same = gi.rank === inp.rank && gi.shape.every((d, j) => d === inp.shape[j]);
         const g2 = same ? gi : gi.viewAs(inp.shape);
         if (grads.has(inp)) {
-          const sum = kernels.binaryK('add', grads.get(inp)!, g2);
+          const sum = binaryK('add', grads.get(inp)!, g2);
           release(inp);
           hold(inp, sum);
           dropIfUnheld(g2);

@@ -1,7 +1,7 @@
 // Capsule ops (shaders/capsule.wgsl): squash, the prediction transform, the two routing products, and routing by
 // agreement as one op. Their gradient rules are in gradients.ts (capsuleRules); tests check each against a float64
 // reference, finite differences and the composition of generic ops (matmul, mul, sum) it replaces.
-import * as capsuleKernels from './capsule-kernels.js';
+import {agreementK, predictK, routingForwardK, squashK, weightedSumK, type CapsDims} from './kernels/capsule/index.js';
 import {isGradEnabled} from './engine.js';
 import {record} from './record.js';
 import {fmt, type Tensor} from './tensor.js';
@@ -17,7 +17,7 @@ export function squash(s: Tensor): Tensor {
   checkArgs('squash', s);
   if (s.rank < 1 || s.shape[s.rank - 1] < 1) throw err('squash', `input ${s.describe()} needs a last axis of length >= 1 (the capsule's dimension)`);
   const d = s.shape[s.rank - 1];
-  return record(capsuleKernels.squashK(s, d), 'squash', [s], {d});
+  return record(squashK(s, d), 'squash', [s], {d});
 }
 
 /**
@@ -32,10 +32,10 @@ export function capsulePredict(u: Tensor, w: Tensor): Tensor {
   const [b, i, d] = u.shape;
   const [, j, o] = w.shape;
   const dims = {b, i, j, o, d};
-  return record(capsuleKernels.predictK(u, w, dims), 'capsulePredict', [u, w], {dims});
+  return record(predictK(u, w, dims), 'capsulePredict', [u, w], {dims});
 }
 
-function routingDims(op: string, c: Tensor, x: Tensor, xName: string): capsuleKernels.CapsDims {
+function routingDims(op: string, c: Tensor, x: Tensor, xName: string): CapsDims {
   if (c.rank !== 3 || x.rank !== 4 || c.shape.some((v, k) => v !== x.shape[k])) {
     throw err(op, `couplings ${c.describe()} must be [B, N, J] and ${xName} ${x.describe()} [B, N, J, O] with the same B, N, J`);
   }
@@ -47,7 +47,7 @@ function routingDims(op: string, c: Tensor, x: Tensor, xName: string): capsuleKe
 export function capsuleWeightedSum(c: Tensor, uhat: Tensor): Tensor {
   checkArgs('capsuleWeightedSum', c, uhat);
   const dims = routingDims('capsuleWeightedSum', c, uhat, 'predictions');
-  return record(capsuleKernels.weightedSumK(c, uhat, dims), 'capsuleWeightedSum', [c, uhat], {dims});
+  return record(weightedSumK(c, uhat, dims), 'capsuleWeightedSum', [c, uhat], {dims});
 }
 
 /** a[b, i, j] = u_hat[b, i, j, :] . v[b, j, :]: how much each prediction agrees with its output capsule. */
@@ -58,7 +58,7 @@ export function capsuleAgreement(uhat: Tensor, v: Tensor): Tensor {
   }
   const [b, i, j, o] = uhat.shape;
   const dims = {b, i, j, o, d: 0};
-  return record(capsuleKernels.agreementK(uhat, v, dims), 'capsuleAgreement', [uhat, v], {dims});
+  return record(agreementK(uhat, v, dims), 'capsuleAgreement', [uhat, v], {dims});
 }
 
 /**
@@ -100,7 +100,7 @@ export function capsuleRouting(uhat: Tensor, o: RoutingSettings): {v: Tensor; co
     throw err('capsuleRouting', `initial logits ${init.describe()} require a gradient, which this op does not give them: ` +
       'route with dynamicRouting(u_hat, {composed: true}) to learn them');
   }
-  const state = capsuleKernels.routingForwardK(uhat, init, r, o.stopGradient, {b, i, j, o: oo, d: 0});
+  const state = routingForwardK(uhat, init, r, o.stopGradient, {b, i, j, o: oo, d: 0});
   const v = record(state.v[r - 1], 'capsuleRouting', [uhat], {state});
   // Free what no backward will read: everything but the outputs without a node; all but c, s of the last
   // iteration when gradients stop at the couplings.

@@ -41,8 +41,8 @@ export function init(opts: DeviceOptions = {}): Promise<Runtime> {
       runtime = rt;
       generation++;
       // The matmul register tile for this adapter: measured once per machine and adapter, then read from the
-      // cache file (src/graph/autotune.ts); WGT_AUTOTUNE=0 keeps the hand-written kernel.
-      if (typeof process === 'undefined' || process.env?.WGT_AUTOTUNE !== '0') await (await import('./autotune.js')).autotune();
+      // cache file (src/graph/kernels/matmul/autotune.ts); WGT_AUTOTUNE=0 keeps the hand-written kernel.
+      if (typeof process === 'undefined' || process.env?.WGT_AUTOTUNE !== '0') await (await import('./kernels/matmul/autotune.js')).autotune();
       return rt;
     })();
     initPromise.catch(() => { initPromise = null; });

@@ -9,9 +9,14 @@
 //
 // Memory: every tensor a rule makes is either a gradient it returns or goes into its Temporaries (the 4th
 // argument), freed once the rule returns, so an eager backward() outside tidy() leaves nothing but gradients.
-import * as kernels from './kernels.js';
-import * as capsuleKernels from './capsule-kernels.js';
-import * as visionKernels from './vision-kernels.js';
+import {binaryK, reverseBwdK, unaryK, whereK} from './kernels/elementwise/index.js';
+import {expandK, fillK, permuteK, scatterAddK} from './kernels/layout/index.js';
+import {softmaxBwdK, xentBwdK} from './kernels/reduce/index.js';
+import {conv2dBwdInputK, conv2dBwdWeightK, groupedConv2dBwdInputK, groupedConv2dBwdWeightK, type Conv2dGeom} from './kernels/conv/index.js';
+import {adaptiveAvgPoolBwdK, poolBwdK, type AdaptiveGeom, type PoolGeom} from './kernels/pool/index.js';
+import {batchNormTrainBwdK, type BatchNormGeom} from './kernels/norm/index.js';
+import {agreementK, outerK, predictBwdInputK, predictBwdWeightK, routingBackwardK, squashBwdK, weightedSumK,
+  type CapsDims, type RoutingState} from './kernels/capsule/index.js';
 import * as ops from './ops.js';
 import {empty, type Tensor} from './tensor.js';
 
@@ -53,7 +58,7 @@ type Reduced = {axes: number[]; keepDim: boolean; count: number};
 type Rows = {rows: [number, number, number]};
 
 /** t * k (t is the caller's). */
-const scaled = (t: Tensor, k: number): Tensor => kernels.unaryK('affine', t, k, 0);
+const scaled = (t: Tensor, k: number): Tensor => unaryK('affine', t, k, 0);
 
 /** linear's gradients (x @ w^T + b), for g of its output. */
 function linearGrads(g: Tensor, n: OpNode<{rows: number}>, tmp: Temporaries): Grads {
@@ -74,35 +79,35 @@ function linearGrads(g: Tensor, n: OpNode<{rows: number}>, tmp: Temporaries): Gr
  */
 function pairExtremumGrads(g: Tensor, n: OpNode<unknown>, loses: 'lt' | 'gt', tmp: Temporaries): Grads {
   const [a, b] = n.inputs;
-  const zero = tmp.add(kernels.fillK(empty([1]), 0));
-  const shared = tmp.add(kernels.whereK(tmp.add(kernels.binaryK('eq', a, b)), tmp.add(kernels.unaryK('affine', g, 0.5, 0)), g));
-  const da = needs(n, 0) ? ops.sumTo(tmp.add(kernels.whereK(tmp.add(kernels.binaryK(loses, a, b)), zero, shared)), a.shape) : null;
-  const db = needs(n, 1) ? ops.sumTo(tmp.add(kernels.whereK(tmp.add(kernels.binaryK(loses, b, a)), zero, shared)), b.shape) : null;
+  const zero = tmp.add(fillK(empty([1]), 0));
+  const shared = tmp.add(whereK(tmp.add(binaryK('eq', a, b)), tmp.add(unaryK('affine', g, 0.5, 0)), g));
+  const da = needs(n, 0) ? ops.sumTo(tmp.add(whereK(tmp.add(binaryK(loses, a, b)), zero, shared)), a.shape) : null;
+  const db = needs(n, 1) ? ops.sumTo(tmp.add(whereK(tmp.add(binaryK(loses, b, a)), zero, shared)), b.shape) : null;
   return [da, db];
 }
 
 /** d/dx of the unary op x -> out, times g, via fused gradient kernels where one exists. */
 const unaryRules = {
-  neg: rule<Scalars>((g) => [kernels.unaryK('neg', g)]),
-  exp: rule<Scalars>((g, _n, out) => [kernels.binaryK('mul', g, out)]),
-  log: rule<Scalars>((g, n) => [kernels.binaryK('div', g, n.inputs[0])]),
-  sqrt: rule<Scalars>((g, _n, out, tmp) => [scaled(tmp.add(kernels.binaryK('div', g, out)), 0.5)]),
-  relu: rule<Scalars>((g, n) => [kernels.binaryK('reluGrad', n.inputs[0], g)]),
-  leakyRelu: rule<Scalars>((g, n) => [kernels.binaryK('leakyReluGrad', n.inputs[0], g, n.saved.alpha)]),
-  sigmoid: rule<Scalars>((g, _n, out) => [kernels.binaryK('sigmoidGrad', out, g)]),
-  tanh: rule<Scalars>((g, _n, out) => [kernels.binaryK('tanhGrad', out, g)]),
-  abs: rule<Scalars>((g, n) => [kernels.binaryK('absGrad', n.inputs[0], g)]),
-  clamp: rule<Scalars>((g, n) => [kernels.binaryK('clampGrad', n.inputs[0], g, n.saved.alpha, n.saved.beta)]),
+  neg: rule<Scalars>((g) => [unaryK('neg', g)]),
+  exp: rule<Scalars>((g, _n, out) => [binaryK('mul', g, out)]),
+  log: rule<Scalars>((g, n) => [binaryK('div', g, n.inputs[0])]),
+  sqrt: rule<Scalars>((g, _n, out, tmp) => [scaled(tmp.add(binaryK('div', g, out)), 0.5)]),
+  relu: rule<Scalars>((g, n) => [binaryK('reluGrad', n.inputs[0], g)]),
+  leakyRelu: rule<Scalars>((g, n) => [binaryK('leakyReluGrad', n.inputs[0], g, n.saved.alpha)]),
+  sigmoid: rule<Scalars>((g, _n, out) => [binaryK('sigmoidGrad', out, g)]),
+  tanh: rule<Scalars>((g, _n, out) => [binaryK('tanhGrad', out, g)]),
+  abs: rule<Scalars>((g, n) => [binaryK('absGrad', n.inputs[0], g)]),
+  clamp: rule<Scalars>((g, n) => [binaryK('clampGrad', n.inputs[0], g, n.saved.alpha, n.saved.beta)]),
   // hardtanh's backward, as PyTorch's relu6: 0 at the bounds themselves (clamp passes g there).
-  relu6: rule((g, n) => [kernels.binaryK('hardtanhGrad', n.inputs[0], g, 0, 6)]),
-  affine: rule<Scalars>((g, n) => [kernels.unaryK('affine', g, n.saved.alpha, 0)]),
-  square: rule<Scalars>((g, n, _out, tmp) => [scaled(tmp.add(kernels.binaryK('mul', g, n.inputs[0])), 2)]),
+  relu6: rule((g, n) => [binaryK('hardtanhGrad', n.inputs[0], g, 0, 6)]),
+  affine: rule<Scalars>((g, n) => [unaryK('affine', g, n.saved.alpha, 0)]),
+  square: rule<Scalars>((g, n, _out, tmp) => [scaled(tmp.add(binaryK('mul', g, n.inputs[0])), 2)]),
   powScalar: rule<Scalars>((g, n, _out, tmp) => {
     const e = n.saved.alpha;
     // x^0 is constant: 0 everywhere, as torch (e * x^(e-1) would be 0 * inf = NaN at x = 0).
-    if (e === 0) return [kernels.fillK(empty(n.inputs[0].shape), 0)];
-    const power = tmp.add(kernels.unaryK('powScalar', n.inputs[0], e - 1));
-    return [scaled(tmp.add(kernels.binaryK('mul', g, power)), e)];
+    if (e === 0) return [fillK(empty(n.inputs[0].shape), 0)];
+    const power = tmp.add(unaryK('powScalar', n.inputs[0], e - 1));
+    return [scaled(tmp.add(binaryK('mul', g, power)), e)];
   }),
 };
 
@@ -112,39 +117,39 @@ const binaryRules = {
   add: rule((g, n) => [needs(n, 0) ? ops.sumTo(g, n.inputs[0].shape) : null, needs(n, 1) ? ops.sumTo(g, n.inputs[1].shape) : null]),
   sub: rule((g, n, _out, tmp) => [
     needs(n, 0) ? ops.sumTo(g, n.inputs[0].shape) : null,
-    needs(n, 1) ? ops.sumTo(tmp.add(kernels.unaryK('neg', g)), n.inputs[1].shape) : null,
+    needs(n, 1) ? ops.sumTo(tmp.add(unaryK('neg', g)), n.inputs[1].shape) : null,
   ]),
   mul: rule((g, n, _out, tmp) => [
-    needs(n, 0) ? ops.sumTo(tmp.add(kernels.binaryK('mul', g, n.inputs[1])), n.inputs[0].shape) : null,
-    needs(n, 1) ? ops.sumTo(tmp.add(kernels.binaryK('mul', g, n.inputs[0])), n.inputs[1].shape) : null,
+    needs(n, 0) ? ops.sumTo(tmp.add(binaryK('mul', g, n.inputs[1])), n.inputs[0].shape) : null,
+    needs(n, 1) ? ops.sumTo(tmp.add(binaryK('mul', g, n.inputs[0])), n.inputs[1].shape) : null,
   ]),
   div: rule((g, n, out, tmp) => {
     const [a, b] = n.inputs;
-    const da = needs(n, 0) ? ops.sumTo(tmp.add(kernels.binaryK('div', g, b)), a.shape) : null;
+    const da = needs(n, 0) ? ops.sumTo(tmp.add(binaryK('div', g, b)), a.shape) : null;
     let db: Tensor | null = null;
     if (needs(n, 1)) {
       // d(a/b)/db = -g * out / b
-      const gOutOverB = tmp.add(kernels.binaryK('mul', g, tmp.add(kernels.binaryK('div', out, b))));
-      db = ops.sumTo(tmp.add(kernels.unaryK('neg', gOutOverB)), b.shape);
+      const gOutOverB = tmp.add(binaryK('mul', g, tmp.add(binaryK('div', out, b))));
+      db = ops.sumTo(tmp.add(unaryK('neg', gOutOverB)), b.shape);
     }
     return [da, db];
   }),
   pow: rule((g, n, out, tmp) => {
     const [a, b] = n.inputs;
-    const zero = tmp.add(kernels.fillK(empty([1]), 0));
+    const zero = tmp.add(fillK(empty([1]), 0));
     let da: Tensor | null = null, db: Tensor | null = null;
     if (needs(n, 0)) {
       // d(a^b)/da = g * b * a^(b-1), set to 0 where b = 0 as torch (else 0 * a^-1 = NaN at a = 0, even for g = inf).
-      const power = tmp.add(kernels.binaryK('pow', a, tmp.add(kernels.unaryK('affine', b, 1, -1))));
-      const full = tmp.add(kernels.binaryK('mul', g, tmp.add(kernels.binaryK('mul', b, power))));
-      da = ops.sumTo(tmp.add(kernels.whereK(tmp.add(kernels.binaryK('eq', b, zero)), zero, full)), a.shape);
+      const power = tmp.add(binaryK('pow', a, tmp.add(unaryK('affine', b, 1, -1))));
+      const full = tmp.add(binaryK('mul', g, tmp.add(binaryK('mul', b, power))));
+      da = ops.sumTo(tmp.add(whereK(tmp.add(binaryK('eq', b, zero)), zero, full)), a.shape);
     }
     if (needs(n, 1)) {
       // d(a^b)/db = g * a^b * log(a), with a^b log(a) set to 0 where a = 0 and b >= 0 as torch (computed, it
       // would be 0 * -inf = NaN, or -inf for b = 0); b < 0 keeps inf * -inf = -inf, a < 0 gives NaN (log).
-      const atZero = tmp.add(kernels.binaryK('mul', tmp.add(kernels.binaryK('ge', b, zero)), tmp.add(kernels.binaryK('eq', a, zero))));
-      const factor = tmp.add(kernels.whereK(atZero, zero, tmp.add(kernels.binaryK('mul', out, tmp.add(kernels.unaryK('log', a))))));
-      db = ops.sumTo(tmp.add(kernels.binaryK('mul', g, factor)), b.shape);
+      const atZero = tmp.add(binaryK('mul', tmp.add(binaryK('ge', b, zero)), tmp.add(binaryK('eq', a, zero))));
+      const factor = tmp.add(whereK(atZero, zero, tmp.add(binaryK('mul', out, tmp.add(unaryK('log', a))))));
+      db = ops.sumTo(tmp.add(binaryK('mul', g, factor)), b.shape);
     }
     return [da, db];
   }),
@@ -153,11 +158,11 @@ const binaryRules = {
   minimum: rule((g, n, _out, tmp) => pairExtremumGrads(g, n, 'gt', tmp)),
   where: rule((g, n, _out, tmp) => {
     const [c, a, b] = n.inputs;
-    const zero = tmp.add(kernels.fillK(empty([1]), 0));
+    const zero = tmp.add(fillK(empty([1]), 0));
     return [
       null,
-      needs(n, 1) ? ops.sumTo(tmp.add(kernels.whereK(c, g, zero)), a.shape) : null,
-      needs(n, 2) ? ops.sumTo(tmp.add(kernels.whereK(c, zero, g)), b.shape) : null,
+      needs(n, 1) ? ops.sumTo(tmp.add(whereK(c, g, zero)), a.shape) : null,
+      needs(n, 2) ? ops.sumTo(tmp.add(whereK(c, zero, g)), b.shape) : null,
     ];
   }),
 };
@@ -167,16 +172,16 @@ const keptShape = (n: OpNode<Reduced>): number[] => n.inputs[0].shape.map((d, i)
 
 /** Gradient of a reduction: broadcast g (with the reduced axes kept) back to the input shape. */
 const expandBack = (g: Tensor, n: OpNode<Reduced>, tmp: Temporaries): Tensor =>
-  kernels.expandK(tmp.add(g.viewAs(keptShape(n))), n.inputs[0].shape);
+  expandK(tmp.add(g.viewAs(keptShape(n))), n.inputs[0].shape);
 
 const extremum = rule<Reduced>((g, n, out, tmp) => {
   // Ties share the gradient equally.
   const x = n.inputs[0];
   const kept = keptShape(n);
-  const mask = tmp.add(kernels.binaryK('eq', x, tmp.add(out.viewAs(kept))));
+  const mask = tmp.add(binaryK('eq', x, tmp.add(out.viewAs(kept))));
   const count = tmp.add(ops.reduceAxes('sum', mask, n.saved.axes).viewAsDispose(kept));
-  const share = tmp.add(kernels.binaryK('div', tmp.add(g.viewAs(kept)), count));
-  return [kernels.binaryK('mul', mask, share)];
+  const share = tmp.add(binaryK('div', tmp.add(g.viewAs(kept)), count));
+  return [binaryK('mul', mask, share)];
 });
 
 const shapeRules = {
@@ -188,7 +193,7 @@ const shapeRules = {
   permute: rule<{dims: number[]}>((g, n) => {
     const dims = n.saved.dims;
     const inv = dims.map((_, i) => dims.indexOf(i));
-    return [kernels.permuteK(g, inv)];
+    return [permuteK(g, inv)];
   }),
   expand: rule<{shape: number[]}>((g, n) => [ops.sumTo(g, n.saved.shape)]),
   slice: rule<{starts: number[]; shape: number[]}>((g, n) => [ops.padInto(g, n.saved.shape, n.saved.starts)]),
@@ -203,15 +208,15 @@ const shapeRules = {
   }),
   gather: rule<{indices: Tensor; axis: number; outer: number; n: number; inner: number}>((g, n) => {
     const {indices, outer, inner} = n.saved;
-    return [kernels.scatterAddK(g, indices, outer, n.saved.n, inner, n.inputs[0].shape)];
+    return [scatterAddK(g, indices, outer, n.saved.n, inner, n.inputs[0].shape)];
   }),
 };
 
 const nnRules = {
-  softmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [kernels.softmaxBwdK(out, g, o, r, i, false)]; }),
-  logSoftmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [kernels.softmaxBwdK(out, g, o, r, i, true)]; }),
-  crossEntropyRows: rule<{labels: Tensor}>((g, n) => [kernels.xentBwdK(n.inputs[0], n.saved.labels, g)]),
-  crossEntropyReduced: rule<{labels: Tensor; alpha: number}>((g, n) => [kernels.xentBwdK(n.inputs[0], n.saved.labels, g, n.saved.alpha, true)]),
+  softmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [softmaxBwdK(out, g, o, r, i, false)]; }),
+  logSoftmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [softmaxBwdK(out, g, o, r, i, true)]; }),
+  crossEntropyRows: rule<{labels: Tensor}>((g, n) => [xentBwdK(n.inputs[0], n.saved.labels, g)]),
+  crossEntropyReduced: rule<{labels: Tensor; alpha: number}>((g, n) => [xentBwdK(n.inputs[0], n.saved.labels, g, n.saved.alpha, true)]),
   matmul: rule<{a3: number[]; b3: number[]}>((g, n, _out, tmp) => {
     const [a, b] = n.inputs;
     const {a3, b3} = n.saved;
@@ -239,31 +244,31 @@ const nnRules = {
   }),
   linear: rule<{rows: number}>((g, n, _out, tmp) => linearGrads(g, n, tmp)),
   // relu' from the output (out > 0 exactly where the pre-activation is, NaN passing either way), then linear's.
-  linearRelu: rule<{rows: number}>((g, n, out, tmp) => linearGrads(tmp.add(kernels.binaryK('reluGrad', out, g)), n, tmp)),
-  conv2d: rule<{geom: kernels.Conv2dGeom; cols: Tensor | null}>((g, n) => {
+  linearRelu: rule<{rows: number}>((g, n, out, tmp) => linearGrads(tmp.add(binaryK('reluGrad', out, g)), n, tmp)),
+  conv2d: rule<{geom: Conv2dGeom; cols: Tensor | null}>((g, n) => {
     const {geom, cols} = n.saved;
     const [x, w] = n.inputs;
     const db = () => (needs(n, 2) ? ops.reduceAxes('sum', g, [0, 2, 3]) : null);
     if (geom.groups > 1) {
-      return [needs(n, 0) ? visionKernels.groupedConv2dBwdInputK(g, w, geom) : null,
-        needs(n, 1) ? visionKernels.groupedConv2dBwdWeightK(x, g, geom) : null, db()];
+      return [needs(n, 0) ? groupedConv2dBwdInputK(g, w, geom) : null,
+        needs(n, 1) ? groupedConv2dBwdWeightK(x, g, geom) : null, db()];
     }
     // The forward's im2col matrix (a lowered conv), used once and freed here; a second backward lowers x again,
     // as does one after tidy() freed it.
-    const dw = needs(n, 1) ? kernels.conv2dBwdWeightK(x, g, geom, cols && !cols.disposed ? cols : null) : null;
+    const dw = needs(n, 1) ? conv2dBwdWeightK(x, g, geom, cols && !cols.disposed ? cols : null) : null;
     if (cols) { cols.dispose(); n.saved.cols = null; }
-    return [needs(n, 0) ? kernels.conv2dBwdInputK(g, w, geom) : null, dw, db()];
+    return [needs(n, 0) ? conv2dBwdInputK(g, w, geom) : null, dw, db()];
   }),
-  maxPool2d: rule<{geom: kernels.PoolGeom; arg: Tensor | null}>((g, n) => [kernels.poolBwdK(g, n.saved.arg, n.saved.geom)]),
-  reluMaxPool2d: rule<{geom: kernels.PoolGeom; arg: Tensor | null}>((g, n, out) => [kernels.poolBwdK(g, n.saved.arg, n.saved.geom, out)]),
-  avgPool2d: rule<{geom: kernels.PoolGeom}>((g, n) => [kernels.poolBwdK(g, null, n.saved.geom)]),
-  adaptiveAvgPool2d: rule<{geom: visionKernels.AdaptiveGeom}>((g, n) =>
-    [visionKernels.adaptiveAvgPoolBwdK(g, n.saved.geom)]),
+  maxPool2d: rule<{geom: PoolGeom; arg: Tensor | null}>((g, n) => [poolBwdK(g, n.saved.arg, n.saved.geom)]),
+  reluMaxPool2d: rule<{geom: PoolGeom; arg: Tensor | null}>((g, n, out) => [poolBwdK(g, n.saved.arg, n.saved.geom, out)]),
+  avgPool2d: rule<{geom: PoolGeom}>((g, n) => [poolBwdK(g, null, n.saved.geom)]),
+  adaptiveAvgPool2d: rule<{geom: AdaptiveGeom}>((g, n) =>
+    [adaptiveAvgPoolBwdK(g, n.saved.geom)]),
   // The closed form through the batch statistics; the inputs are x, then weight and bias where given.
-  batchNormTrain: rule<{geom: visionKernels.BatchNormGeom; stats: Tensor; weight: boolean; bias: boolean}>(
+  batchNormTrain: rule<{geom: BatchNormGeom; stats: Tensor; weight: boolean; bias: boolean}>(
     (g, n, _out, tmp) => {
       const {geom, stats, weight, bias} = n.saved;
-      const {dx, dweight, dbias} = visionKernels.batchNormTrainBwdK(n.inputs[0], g, stats, weight ? n.inputs[1] : null,
+      const {dx, dweight, dbias} = batchNormTrainBwdK(n.inputs[0], g, stats, weight ? n.inputs[1] : null,
         geom, needs(n, 0));
       const grads: Grads = [dx];
       if (weight) grads.push(needs(n, 1) ? dweight : null);
@@ -272,25 +277,25 @@ const nnRules = {
       return grads;
     }),
   // -lambda * g; a tensor lambda is read from its buffer when the kernel runs (each replay).
-  gradReverse: rule<{lambda: number | Tensor}>((g, n) => [kernels.reverseBwdK(g, n.saved.lambda)]),
+  gradReverse: rule<{lambda: number | Tensor}>((g, n) => [reverseBwdK(g, n.saved.lambda)]),
 };
 
 /** Capsule ops (capsule.ts): each routing product's gradient is made of the other two. */
 const capsuleRules = {
-  squash: rule<{d: number}>((g, n) => [capsuleKernels.squashBwdK(n.inputs[0], g, n.saved.d)]),
-  capsulePredict: rule<{dims: capsuleKernels.CapsDims}>((g, n) => {
+  squash: rule<{d: number}>((g, n) => [squashBwdK(n.inputs[0], g, n.saved.d)]),
+  capsulePredict: rule<{dims: CapsDims}>((g, n) => {
     const [u, w] = n.inputs;
-    return [needs(n, 0) ? capsuleKernels.predictBwdInputK(g, w, n.saved.dims) : null, needs(n, 1) ? capsuleKernels.predictBwdWeightK(g, u, n.saved.dims) : null];
+    return [needs(n, 0) ? predictBwdInputK(g, w, n.saved.dims) : null, needs(n, 1) ? predictBwdWeightK(g, u, n.saved.dims) : null];
   }),
-  capsuleWeightedSum: rule<{dims: capsuleKernels.CapsDims}>((g, n) => {
+  capsuleWeightedSum: rule<{dims: CapsDims}>((g, n) => {
     const [c, uhat] = n.inputs;
-    return [needs(n, 0) ? capsuleKernels.agreementK(uhat, g, n.saved.dims) : null, needs(n, 1) ? capsuleKernels.outerK(c, g, n.saved.dims) : null];
+    return [needs(n, 0) ? agreementK(uhat, g, n.saved.dims) : null, needs(n, 1) ? outerK(c, g, n.saved.dims) : null];
   }),
-  capsuleAgreement: rule<{dims: capsuleKernels.CapsDims}>((g, n) => {
+  capsuleAgreement: rule<{dims: CapsDims}>((g, n) => {
     const [uhat, v] = n.inputs;
-    return [needs(n, 0) ? capsuleKernels.outerK(g, v, n.saved.dims) : null, needs(n, 1) ? capsuleKernels.weightedSumK(g, uhat, n.saved.dims) : null];
+    return [needs(n, 0) ? outerK(g, v, n.saved.dims) : null, needs(n, 1) ? weightedSumK(g, uhat, n.saved.dims) : null];
   }),
-  capsuleRouting: rule<{state: capsuleKernels.RoutingState}>((g, n) => [capsuleKernels.routingBackwardK(n.inputs[0], g, n.saved.state)]),
+  capsuleRouting: rule<{state: RoutingState}>((g, n) => [routingBackwardK(n.inputs[0], g, n.saved.state)]),
 };
 
 export const GRADIENTS = {...unaryRules, ...binaryRules, ...shapeRules, ...nnRules, ...capsuleRules};

@@ -17,9 +17,9 @@
 //   SCALE.launch('scale_main', {buffers: [x.buffer, out.buffer], params: {n: out.size, k: 2}, threads: out.size});
 //
 // Add the kernel to SHADERS (src/graph/shaders.ts) so init() compiles it and reports WGSL errors up front.
-// Kernels generated in TypeScript (matmul-gen.ts, conv-gen.ts) are declared the same way when generated, with
-// the uniforms of the hand-written file they stand in for (its KernelDef's `uniforms`): one launch's params then
-// pack identically for either.
+// Kernels generated in TypeScript (kernels/matmul/register-tile.ts, kernels/conv/tile-*.ts) are declared the same
+// way when generated, with the uniforms of the hand-written file they stand in for (its KernelDef's `uniforms`): one
+// launch's params then pack identically for either.
 import {grid1d, type BufferBinding} from '../gpu/runtime.js';
 import type {KernelSource} from '../gpu/pipelines.js';
 import {rt} from './engine.js';
@@ -82,7 +82,7 @@ export interface KernelDef<U extends Record<string, Fields>, E extends Record<st
   readonly workgroupSize: number | readonly [number, number];
   /** The workgroup's x and y sizes (y = 1 for a 1-D kernel), for launchers that size their own grid. */
   readonly workgroupDims: readonly [number, number];
-  /** The declared uniform structs, for kernels generated in TypeScript that share them (matmul-gen.ts, say). */
+  /** The declared uniform structs, for kernels generated in TypeScript that share them (matmul/register-tile.ts). */
   readonly uniforms: U;
   /** Prelude + file + generated declarations: what the pipeline cache compiles. */
   readonly source: KernelSource;
@@ -154,8 +154,8 @@ export function defineKernel<const U extends Record<string, Fields>, const E ext
   const {file, code, workgroupSize, uniforms, entries, codes = {}} = decl;
   // Checked at load, naming the kernel: a hand-written struct or WG would duplicate (and could contradict) the
   // generated one; a declared entry point missing from the file would only fail at its first launch.
-  // A tensor may be bound as a uniform array at binding 1 or later (small conv weights: conv-gen.ts); the params
-  // struct at binding 0 is the declaration's alone.
+  // A tensor may be bound as a uniform array at binding 1 or later (small conv weights: kernels/conv/tile-gen.ts);
+  // the params struct at binding 0 is the declaration's alone.
   for (const m of code.matchAll(/(?:@binding\s*\(\s*(\d+)\s*\)\s*)?var\s*<\s*uniform\s*>\s*\w+\s*:\s*(\w+)/g)) {
     if (!(Number(m[1]) >= 1 && m[2] === 'array')) {
       fail(file, 'declares its own var<uniform>; its uniforms come from its defineKernel() declaration');

@@ -1,8 +1,14 @@
 // Op front-ends, PyTorch names in camelCase. Each validates its inputs (errors name the op and shapes),
-// launches kernels (kernels.ts) and records a node (record.ts) whose gradient rule lives in gradients.ts.
+// launches kernels (kernels/) and records a node (record.ts) whose gradient rule lives in gradients.ts.
+import {binaryK, dropoutMaskK, reverseK, unaryK, uniformK, whereK} from './kernels/elementwise/index.js';
+import {copyK, expandK, fillK, gatherK, oneHotK, permuteK} from './kernels/layout/index.js';
+import {argmaxK, reduceK, softmaxK, xentK, xentReduceK} from './kernels/reduce/index.js';
+import {matmulK, type MatmulAfter, type MatView} from './kernels/matmul/index.js';
+import {conv2dK, convGeom, groupedConv2dK, type LoweredCols} from './kernels/conv/index.js';
+import {adaptiveAvgPoolK, poolGeom, poolK} from './kernels/pool/index.js';
+import {batchNormTrainK} from './kernels/norm/index.js';
+import {contiguousStrides} from './kernels/shapes.js';
 import {noGrad, rt} from './engine.js';
-import * as kernels from './kernels.js';
-import * as visionKernels from './vision-kernels.js';
 import {checkShape, dtypeOf, empty, fmt, fromData, sizeOf, Tensor, type DTypeName, type Shape} from './tensor.js';
 import type {UnaryOp} from './op-codes.js';
 import {checkArgs, setCurrentOp, type CheckedOp} from './validate.js';
@@ -102,7 +108,7 @@ function filled(op: string, shape: Shape, value: number, opts: TensorOptions): T
   if (typeof value !== 'number') throw err(op, `value must be a number, got ${typeof value}`);
   if (dtype === 'i32' && !(Number.isInteger(value) && Math.abs(value) < 2 ** 31)) throw err(op, `int32 value ${value} is not an integer in int32 range`);
   // The fill kernel writes float bits, which are the int32 bits only for 0: other int32 values are uploaded.
-  const t = dtype === 'i32' && value !== 0 ? fromData(new Int32Array(sizeOf(shape)).fill(value), shape, 'i32') : kernels.fillK(empty(shape, dtype), value);
+  const t = dtype === 'i32' && value !== 0 ? fromData(new Int32Array(sizeOf(shape)).fill(value), shape, 'i32') : fillK(empty(shape, dtype), value);
   if (dtype === 'f32') anomalyHost(op, [value], t.describe());
   t.requiresGrad = opts.requiresGrad ?? false;
   setCurrentOp(null);
@@ -141,7 +147,7 @@ export function randn(shape: Shape, opts: TensorOptions & {seed?: number; std?: 
 export function rand(shape: Shape, opts: TensorOptions & {seed?: number; lo?: number; hi?: number} = {}): Tensor {
   setCurrentOp('rand');
   checkShape('rand', shape);
-  const t = kernels.uniformK(shape, opts.lo ?? 0, opts.hi ?? 1, opts.seed ?? 0);
+  const t = uniformK(shape, opts.lo ?? 0, opts.hi ?? 1, opts.seed ?? 0);
   t.requiresGrad = opts.requiresGrad ?? false;
   return t;
 }
@@ -149,7 +155,7 @@ export function rand(shape: Shape, opts: TensorOptions & {seed?: number; lo?: nu
 // ---------------- elementwise ----------------
 function unary(op: UnaryOp & OpName, x: Tensor, alpha = 0, beta = 0): Tensor {
   checkArgs(op, x);
-  return record(kernels.unaryK(op, x, alpha, beta), op, [x], {alpha, beta});
+  return record(unaryK(op, x, alpha, beta), op, [x], {alpha, beta});
 }
 
 /** Elementwise -x. */
@@ -184,14 +190,14 @@ export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
  */
 export function relu6(x: Tensor): Tensor {
   checkArgs('relu6', x);
-  return record(kernels.unaryK('clamp', x, 0, 6), 'relu6', [x]);
+  return record(unaryK('clamp', x, 0, 6), 'relu6', [x]);
 }
 /** x * scale + shift in one kernel. */
 export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', x, scale, shift);
 
 function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
   checkArgs(op, a, b);
-  return record(kernels.binaryK(op, a, b), op, [a, b]);
+  return record(binaryK(op, a, b), op, [a, b]);
 }
 
 /**
@@ -229,7 +235,7 @@ export const minimum = (a: Tensor, b: Tensor) => binary('minimum', a, b);
 
 function compare(op: 'gt' | 'lt' | 'ge' | 'eq', a: Tensor, b: Tensor): Tensor {
   checkArgs(op, a, b);
-  const out = kernels.binaryK(op, a, b);
+  const out = binaryK(op, a, b);
   setCurrentOp(null);
   return out;
 }
@@ -245,7 +251,7 @@ export const eq = (a: Tensor, b: Tensor) => compare('eq', a, b);
 /** a where cond != 0, else b (broadcasting). */
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   checkArgs('where', cond, a, b);
-  return record(kernels.whereK(cond, a, b), 'where', [cond, a, b]);
+  return record(whereK(cond, a, b), 'where', [cond, a, b]);
 }
 
 // ---------------- shape ----------------
@@ -280,7 +286,7 @@ export function permute(x: Tensor, dims: number[]): Tensor {
   checkArgs('permute', x);
   intList('permute', 'dims', dims);
   if (dims.length !== x.rank || [...dims].sort((a, b) => a - b).some((d, i) => d !== i)) throw new Error(`webgpu-transfer: permute: ${fmt(dims)} is not a permutation of the ${x.rank} dims of ${x.describe()}`);
-  return record(kernels.permuteK(x, dims), 'permute', [x], {dims});
+  return record(permuteK(x, dims), 'permute', [x], {dims});
 }
 
 /** Swaps two dimensions (default the last two). */
@@ -301,7 +307,7 @@ export function expand(x: Tensor, shape: number[]): Tensor {
   if (lead < 0 || x.shape.some((d, i) => d !== 1 && d !== shape[lead + i])) {
     throw err('expand', `cannot expand ${x.describe()} to ${fmt(shape)}: each dim must equal the target or be 1 (and the target rank must be >= ${x.rank})`);
   }
-  return record(kernels.expandK(x, shape), 'expand', [x], {shape: x.shape});
+  return record(expandK(x, shape), 'expand', [x], {shape: x.shape});
 }
 
 /** x[starts[i]:ends[i]] along every axis (ends exclusive; missing axes taken whole). */
@@ -313,18 +319,18 @@ export function slice(x: Tensor, starts: number[], ends: number[]): Tensor {
   const s = x.shape.map((d, i) => Math.min(Math.max(0, (starts[i] ?? 0) < 0 ? d + starts[i] : starts[i] ?? 0), d));
   const e = x.shape.map((d, i) => Math.min(Math.max(0, (ends[i] ?? d) < 0 ? d + ends[i] : ends[i] ?? d), d));
   const shape = s.map((v, i) => Math.max(0, e[i] - v));
-  const cs = kernels.contiguousStrides(x.shape);
+  const cs = contiguousStrides(x.shape);
   const out = empty(shape, x.dtype);
-  kernels.copyK(x, out, shape, cs, kernels.contiguousStrides(shape), s.reduce((a, v, i) => a + v * cs[i], 0));
+  copyK(x, out, shape, cs, contiguousStrides(shape), s.reduce((a, v, i) => a + v * cs[i], 0));
   return record(out, 'slice', [x], {starts: s, shape: x.shape});
 }
 
 /** Writes g into a zero tensor of `shape` at `starts` (the gradient of slice; also padding). */
 export function padInto(g: Tensor, shape: number[], starts: number[]): Tensor {
-  const out = kernels.fillK(empty(shape), 0);
-  const cs = kernels.contiguousStrides(shape);
+  const out = fillK(empty(shape), 0);
+  const cs = contiguousStrides(shape);
   const offset = starts.reduce((a, v, i) => a + v * cs[i], 0);
-  kernels.copyK(g, out, g.shape, kernels.contiguousStrides(g.shape), cs, 0, offset);
+  copyK(g, out, g.shape, contiguousStrides(g.shape), cs, 0, offset);
   return out;
 }
 
@@ -342,12 +348,12 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
   const shape = [...xs[0].shape];
   shape[ax] = xs.reduce((a, t) => a + t.shape[ax], 0);
   const out = empty(shape, xs[0].dtype);
-  const cs = kernels.contiguousStrides(shape);
+  const cs = contiguousStrides(shape);
   let off = 0;
   const offsets: number[] = [];
   for (const t of xs) {
     offsets.push(off);
-    kernels.copyK(t, out, t.shape, kernels.contiguousStrides(t.shape), cs, 0, off * cs[ax]);
+    copyK(t, out, t.shape, contiguousStrides(t.shape), cs, 0, off * cs[ax]);
     off += t.shape[ax];
   }
   return record(out, 'concat', xs, {axis: ax, offsets});
@@ -359,7 +365,7 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   const ax = normAxis('gather', axis, x.rank);
   const outer = sizeOf(x.shape.slice(0, ax)), n = x.shape[ax], inner = sizeOf(x.shape.slice(ax + 1));
   const shape = [...x.shape.slice(0, ax), indices.size, ...x.shape.slice(ax + 1)];
-  const out = kernels.gatherK(x, indices, outer, n, inner, shape);
+  const out = gatherK(x, indices, outer, n, inner, shape);
   return record(out, 'gather', [x], {indices, axis: ax, outer, n, inner});
 }
 
@@ -367,7 +373,7 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
 export function oneHot(labels: Tensor, classes: number): Tensor {
   checkArgs('oneHot', labels);
   intArg('oneHot', 'classes', classes, 1);
-  const out = kernels.oneHotK(labels, classes);
+  const out = oneHotK(labels, classes);
   anomalyCheck('oneHot', [labels], [out]);
   setCurrentOp(null);
   return out;
@@ -377,7 +383,7 @@ export function oneHot(labels: Tensor, classes: number): Tensor {
 export function assign(dst: Tensor, src: Tensor): Tensor {
   checkArgs('assign', dst, src);
   if (dst.size !== src.size || dst.dtype !== src.dtype) throw new Error(`webgpu-transfer: assign: cannot copy ${src.describe()} into ${dst.describe()}`);
-  if (dst.storage !== src.storage) kernels.copyK(src, dst, [src.size], [1], [1]);
+  if (dst.storage !== src.storage) copyK(src, dst, [src.size], [1], [1]);
   return dst;
 }
 
@@ -401,11 +407,11 @@ export function reduceAxes(kind: 'sum' | 'max' | 'min', x: Tensor, axes: number[
     const last = runs[runs.length - 1];
     if (last && last[1] === a) last[1] = a + 1; else runs.push([a, a + 1]);
   }
-  if (!runs.length) return kernels.unaryK('affine', x, alpha, 0).viewAsDispose(shape);
+  if (!runs.length) return unaryK('affine', x, alpha, 0).viewAsDispose(shape);
   for (let i = runs.length - 1; i >= 0; i--) {
     const [s, e] = runs[i];
     const outer = sizeOf(shape.slice(0, s)), r = sizeOf(shape.slice(s, e)), inner = sizeOf(shape.slice(e));
-    const next = kernels.reduceK(kind, cur, outer, r, inner, i === 0 ? alpha : 1);
+    const next = reduceK(kind, cur, outer, r, inner, i === 0 ? alpha : 1);
     if (cur !== x) cur.dispose();
     cur = next;
     shape = [...shape.slice(0, s), ...shape.slice(e)];
@@ -452,7 +458,7 @@ export function argmax(x: Tensor, axis = -1): Tensor {
   checkArgs('argmax', x);
   if (!x.size) throw err('argmax', `empty input ${x.describe()}`);
   const a = normAxis('argmax', axis, x.rank);
-  const out = kernels.argmaxK(x, sizeOf(x.shape.slice(0, a)), x.shape[a], sizeOf(x.shape.slice(a + 1)));
+  const out = argmaxK(x, sizeOf(x.shape.slice(0, a)), x.shape[a], sizeOf(x.shape.slice(a + 1)));
   return out.viewAsDispose([...x.shape.slice(0, a), ...x.shape.slice(a + 1)]);
 }
 
@@ -474,19 +480,19 @@ function rows3(x: Tensor, axis: number): [number, number, number] {
 export function softmax(x: Tensor, axis = -1): Tensor {
   checkArgs('softmax', x);
   const [o, r, i] = rows3(x, axis);
-  return record(kernels.softmaxK(x, o, r, i, false), 'softmax', [x], {rows: [o, r, i]});
+  return record(softmaxK(x, o, r, i, false), 'softmax', [x], {rows: [o, r, i]});
 }
 /** Log of the softmax along `axis` (default the last), computed stably: x - logsumexp(x). */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   checkArgs('logSoftmax', x);
   const [o, r, i] = rows3(x, axis);
-  return record(kernels.softmaxK(x, o, r, i, true), 'logSoftmax', [x], {rows: [o, r, i]});
+  return record(softmaxK(x, o, r, i, true), 'logSoftmax', [x], {rows: [o, r, i]});
 }
 
 /** Per-row cross-entropy of logits [N, C] against int32 labels [N] (no reduction). */
 export function crossEntropyRows(logits: Tensor, labels: Tensor): Tensor {
   checkXent(logits, labels);
-  return record(kernels.xentK(logits, labels), 'crossEntropyRows', [logits], {labels});
+  return record(xentK(logits, labels), 'crossEntropyRows', [logits], {labels});
 }
 
 function checkXent(logits: Tensor, labels: Tensor): void {
@@ -506,7 +512,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, reduction: 'mean' |
     checkXent(logits, labels);
     // One kernel each way (the loss and its gradient), where rows + mean would take four (see softmax.wgsl).
     const alpha = reduction === 'mean' ? 1 / logits.shape[0] : 1;
-    return record(kernels.xentReduceK(logits, labels, alpha), 'crossEntropyReduced', [logits], {labels, alpha});
+    return record(xentReduceK(logits, labels, alpha), 'crossEntropyReduced', [logits], {labels, alpha});
   }
   const rows = crossEntropyRows(logits, labels);
   return reduction === 'none' ? rows : reduction === 'sum' ? sum(rows) : mean(rows);
@@ -539,9 +545,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 }
 
 /** op(a) @ op(b) for [batch, rows, cols] views; batch 1 broadcasts (stride 0). */
-export function mm(a: Tensor, a3: number[], ta: boolean, b: Tensor, b3: number[], tb: boolean, after: kernels.MatmulAfter = {}): Tensor {
-  const view = (t: Tensor, s: number[], trans: boolean): kernels.MatView => ({t, batch: s[0], rows: s[1], cols: s[2], trans, batchStride: s[0] > 1 ? s[1] * s[2] : 0});
-  return kernels.matmulK(view(a, a3, ta), view(b, b3, tb), 1, after);
+export function mm(a: Tensor, a3: number[], ta: boolean, b: Tensor, b3: number[], tb: boolean, after: MatmulAfter = {}): Tensor {
+  const view = (t: Tensor, s: number[], trans: boolean): MatView => ({t, batch: s[0], rows: s[1], cols: s[2], trans, batchStride: s[0] > 1 ? s[1] * s[2] : 0});
+  return matmulK(view(a, a3, ta), view(b, b3, tb), 1, after);
 }
 
 /** x @ w^T + b with PyTorch's weight layout [out, in]; the bias is added in the product's output write. */
@@ -619,15 +625,15 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: conv2d: bias ${bias.describe()} must be [${w.shape[0]}]`);
   const groups = intArg('conv2d', 'groups', opts.groups ?? 1, 1);
-  const geom = kernels.convGeom(x.shape, w.shape, pair('conv2d', 'stride', opts.stride ?? 1, 1),
+  const geom = convGeom(x.shape, w.shape, pair('conv2d', 'stride', opts.stride ?? 1, 1),
     pair('conv2d', 'padding', opts.padding ?? 0, 0), groups);
   const inputs = bias ? [x, w, bias] : [x, w];
   // groups > 1 runs shaders/conv-grouped.wgsl; groups 1 keeps the tuned kernels of conv2dK.
   if (groups > 1) {
-    return record(visionKernels.groupedConv2dK(x, w, bias ?? null, geom), 'conv2d', inputs, {geom, cols: null});
+    return record(groupedConv2dK(x, w, bias ?? null, geom), 'conv2d', inputs, {geom, cols: null});
   }
-  const keep: kernels.LoweredCols = {cols: null};
-  const y = kernels.conv2dK(x, w, bias ?? null, geom, w.requiresGrad ? keep : undefined);
+  const keep: LoweredCols = {cols: null};
+  const y = conv2dK(x, w, bias ?? null, geom, w.requiresGrad ? keep : undefined);
   return owning(record(y, 'conv2d', inputs, {geom, cols: keep.cols}), keep.cols);
 }
 
@@ -657,7 +663,7 @@ export function batchNormTrain(x: Tensor, weight: Tensor | null, bias: Tensor | 
   // As PyTorch: one value per channel has no spread to normalise by.
   if (N * HW < 2) throw err(op, `training needs more than one value per channel, got input ${x.describe()}`);
   const geom = {N, C, HW};
-  const {y, mean, variance, stats} = visionKernels.batchNormTrainK(x, weight, bias, geom, eps);
+  const {y, mean, variance, stats} = batchNormTrainK(x, weight, bias, geom, eps);
   const inputs = [x, weight, bias].filter((t): t is Tensor => !!t);
   const out = owning(record(y, 'batchNormTrain', inputs, {geom, stats, weight: !!weight, bias: !!bias}), stats);
   return {y: out, mean, variance};
@@ -690,8 +696,8 @@ function poolArgs(op: string, kernel: unknown, opts: PoolOptions): [[number, num
 /** Max pooling over NCHW input with a `kernel` (a number or [h, w]) window; the gradient goes to each window's max. */
 export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
   checkArgs('maxPool2d', x);
-  const geom = kernels.poolGeom('maxPool2d', x.shape, ...poolArgs('maxPool2d', kernel, opts));
-  const {y, arg} = kernels.poolK(x, geom, true);
+  const geom = poolGeom('maxPool2d', x.shape, ...poolArgs('maxPool2d', kernel, opts));
+  const {y, arg} = poolK(x, geom, true);
   return owning(record(y, 'maxPool2d', [x], {geom, arg}), arg);
 }
 
@@ -701,8 +707,8 @@ export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Po
  */
 export function reluMaxPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
   checkArgs('reluMaxPool2d', x);
-  const geom = kernels.poolGeom('reluMaxPool2d', x.shape, ...poolArgs('reluMaxPool2d', kernel, opts));
-  const {y, arg} = kernels.poolK(x, geom, true, true);
+  const geom = poolGeom('reluMaxPool2d', x.shape, ...poolArgs('reluMaxPool2d', kernel, opts));
+  const {y, arg} = poolK(x, geom, true, true);
   return owning(record(y, 'reluMaxPool2d', [x], {geom, arg}), arg);
 }
 
@@ -712,8 +718,8 @@ export function reluMaxPool2d(x: Tensor, kernel: number | [number, number], opts
  */
 export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
   checkArgs('avgPool2d', x);
-  const geom = kernels.poolGeom('avgPool2d', x.shape, ...poolArgs('avgPool2d', kernel, opts));
-  return record(kernels.poolK(x, geom, false).y, 'avgPool2d', [x], {geom});
+  const geom = poolGeom('avgPool2d', x.shape, ...poolArgs('avgPool2d', kernel, opts));
+  return record(poolK(x, geom, false).y, 'avgPool2d', [x], {geom});
 }
 
 /** An output size of adaptiveAvgPool2d: a positive integer for both dimensions, or [oh, ow]. */
@@ -735,7 +741,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: AdaptiveSize): Tensor {
   const [N, C, H, W] = x.shape;
   if (!H || !W) throw err('adaptiveAvgPool2d', `input ${x.describe()} has an empty plane: there is nothing to average`);
   const geom = {N, C, H, W, OH: o[0], OW: o[1]};
-  return record(visionKernels.adaptiveAvgPoolK(x, geom), 'adaptiveAvgPool2d', [x], {geom});
+  return record(adaptiveAvgPoolK(x, geom), 'adaptiveAvgPool2d', [x], {geom});
 }
 
 // ---------------- dropout, custom gradients ----------------
@@ -750,7 +756,7 @@ export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Ten
   if (!training || p === 0) return x;
   const s = {value: seed ?? 0x5eed + dropoutCounter++};
   rt().onReplay(() => { s.value = (s.value + 0x9e3779b9) >>> 0; });
-  const mask = kernels.dropoutMaskK(x.shape, p, () => s.value);
+  const mask = dropoutMaskK(x.shape, p, () => s.value);
   return mul(x, mask);
 }
 
@@ -777,5 +783,5 @@ export function gradReverse(x: Tensor, lambda: number | Tensor = 1): Tensor {
     const got = lambda?.__isTensor ? lambda.describe() : typeof lambda;
     throw err('gradReverse', `lambda must be a number or a one-element float32 tensor, got ${got}`);
   }
-  return record(kernels.reverseK(x), 'gradReverse', [x], {lambda});
+  return record(reverseK(x), 'gradReverse', [x], {lambda});
 }

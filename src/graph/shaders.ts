@@ -89,8 +89,8 @@ export const CAPSULE = defineKernel({
     weighted_sum: 'p', outer: 'p', agreement: 'p', outer_sum: 'p'},
 });
 
-// conv2d: the hand-written kernels and the generated tiles (conv-gen.ts, declared with these uniforms). groups4:
-// vec4 groups of channels in the host-prepared weight layout (the lowering kernels: vec4 groups per row of the
+// conv2d: the hand-written kernels and the generated tiles (kernels/conv/tile-*.ts, declared with these uniforms).
+// groups4: vec4 groups of channels in the host-prepared weight layout (the lowering kernels: vec4 groups per row of the
 // lowered matrix); split: partial sums of the weight gradient (conv_bwd_weight*: partial s sums images s,
 // s + split, ...; the generated tiles: a contiguous chunk of ceil(N / split) images).
 export const CONV2D = defineKernel({
@@ -127,7 +127,8 @@ export const BATCH_NORM = defineKernel({
     bn_dx: 'p', bn_dx4: 'p'},
 });
 
-// matmul: the hand-written kernels and the generated register tiles (matmul-gen.ts, declared with these uniforms).
+// matmul: the hand-written kernels and the generated register tiles (kernels/matmul/register-tile.ts, declared with
+// these uniforms).
 // Strides in floats: a_bs, a_rs, a_cs = A's batch, row and column strides (b_*, c_bs likewise); the batch index
 // is the grid's z. 8 x 8 workgroups for the register kernels (matmul_tiled declares its own 16 x 16).
 export const MATMUL = defineKernel({

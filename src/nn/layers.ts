@@ -1,7 +1,7 @@
 // Layers with PyTorch's default initialisation (kaiming_uniform with a = sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
 import * as ops from '../graph/ops.js';
 import {noGrad, rt} from '../graph/engine.js';
-import {kernelPrefs} from '../graph/kernels.js';
+import {kernelPrefs} from '../graph/kernels/prefs.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Module} from './module.js';
 import {mulberry32} from '../rng.js';

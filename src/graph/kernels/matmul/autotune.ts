@@ -1,14 +1,15 @@
 // Per-adapter kernel choices from measurement: times the generated matmul tiles against the hand-written
 // matmul_vec4 on this device and keeps the fastest (never slower than the fixed choice, which is a candidate).
 // The pick is cached in memory and (Node) in $XDG_CACHE_HOME/webgpu-transfer/autotune.json, keyed by adapter.
-import {rt} from './engine.js';
-import {kernelPrefs, matmulK, tuned, type MatView} from './kernels.js';
-import {MATMUL_CANDIDATES, tileName, type MatmulTile} from './matmul-gen.js';
-import {empty, type Tensor} from './tensor.js';
-import {formatReport, readTuneCache, writeTuneCache} from '../gpu/device.js';
+import {rt} from '../../engine.js';
+import {kernelPrefs, tuned} from '../prefs.js';
+import {matmulK, type MatView} from './index.js';
+import {MATMUL_CANDIDATES, tileName, type MatmulTile} from './register-tile.js';
+import {empty, type Tensor} from '../../tensor.js';
+import {formatReport, readTuneCache, writeTuneCache} from '../../../gpu/device.js';
 
 // Version 2: two picks, one measured on a square product and one on a 64-row one (a batch-64 linear layer).
-// Version 3: the tiles' k steps are chained per accumulator (matmul-gen.ts), which changed their ranking.
+// Version 3: the tiles' k steps are chained per accumulator (register-tile.ts), which changed their ranking.
 const VERSION = 3;
 
 /**
@@ -41,7 +42,8 @@ async function readCache(): Promise<Record<string, CacheEntry>> {
 export async function autotune(opts: {force?: boolean; size?: number; persist?: boolean} = {}): Promise<TuneResult> {
   const r = rt();
   const report = r.ctx.report;
-  const key = `${report.backend}|${report.vendor}|${report.architecture}|${report.description}|${report.featureLevel}|${report.toggles.join(',')}`;
+  const key = `${report.backend}|${report.vendor}|${report.architecture}|${report.description}|${report.featureLevel}|` +
+    report.toggles.join(',');
   const byName = new Map(MATMUL_CANDIDATES.map((t) => [tileName(t), t]));
   const all = await readCache();
   const hit = all[key];
@@ -57,7 +59,8 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
     return tuned.largeFrom;
   };
   if (hit && !opts.force && known(hit.large?.choice) && known(hit.small?.choice)) {
-    return {adapter: formatReport(report), ...hit, largeFrom: adopt(hit), cached: true, choice: hit.large.choice, ms: hit.large.ms};
+    return {adapter: formatReport(report), ...hit, largeFrom: adopt(hit), cached: true, choice: hit.large.choice,
+      ms: hit.large.ms};
   }
   const n = opts.size ?? (report.isCpu ? 512 : 2048);
   const saved = kernelPrefs.matmulTile;
@@ -85,7 +88,8 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
     // slows one measurement of a candidate, not its only one.
     try {
       for (let round = 0; round < 2; round++) {
-        for (const [name, t] of [['fixed', 'fixed'] as const, ...MATMUL_CANDIDATES.map((c) => [tileName(c), c] as const)]) {
+        const contenders = [['fixed', 'fixed'] as const, ...MATMUL_CANDIDATES.map((c) => [tileName(c), c] as const)];
+        for (const [name, t] of contenders) {
           ms[name] = Math.min(ms[name] ?? Infinity, await time(t));
         }
       }
@@ -95,11 +99,14 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
     }
     // The fixed kernel keeps the job unless a tile beats it by 3% (noise on a busy machine).
     let choice = 'fixed';
-    for (const [name, v] of Object.entries(ms)) if (name !== 'fixed' && v < ms[choice] * (choice === 'fixed' ? 0.97 : 1)) choice = name;
+    for (const [name, v] of Object.entries(ms)) {
+      if (name !== 'fixed' && v < ms[choice] * (choice === 'fixed' ? 0.97 : 1)) choice = name;
+    }
     return {shape: [M, n, n], choice, ms};
   };
   const entry: CacheEntry = {large: await measure(n), small: await measure(Math.min(64, n))};
   all[key] = entry;
   if (opts.persist !== false) await writeTuneCache({version: VERSION, adapters: all});
-  return {adapter: formatReport(report), ...entry, largeFrom: adopt(entry), cached: false, choice: entry.large.choice, ms: entry.large.ms};
+  return {adapter: formatReport(report), ...entry, largeFrom: adopt(entry), cached: false, choice: entry.large.choice,
+    ms: entry.large.ms};
 }

@@ -1,19 +1,22 @@
-// Launchers of the capsule kernels (the generated ones in capsule-gen.ts where they apply, else shaders/capsule.wgsl,
-// declared as CAPSULE in shaders.ts) and the forward and backward passes of routing by agreement built from them.
-// No autograd here: capsule.ts records the ops and gradients.ts holds their rules.
-import * as kernels from './kernels.js';
-import {rt} from './engine.js';
-import {CAPSULE} from './shaders.js';
-import {agreementKernel, MAX_UNROLLED_D, outerSumKernel, PREDICT_BLOCK, predictBwdInputKernel, predictBwdWeightKernel,
-  predictFwdKernel, ROUTING_ROWS, weightedSumKernel, type CapsuleGenKernel} from './capsule-gen.js';
-import {empty, type Shape, type Tensor} from './tensor.js';
+// Launchers of the capsule kernels (the generated ones in generated.ts where select.ts says they apply, else
+// shaders/capsule.wgsl, declared as CAPSULE in shaders.ts) and the forward and backward passes of routing by
+// agreement built from them. No autograd here: capsule.ts records the ops and gradients.ts holds their rules.
+import {CAPSULE} from '../../shaders.js';
+import {empty, type Shape, type Tensor} from '../../tensor.js';
+import {binaryK} from '../elementwise/index.js';
+import {copyK, expandK, fillK} from '../layout/index.js';
+import {softmaxBwdK, softmaxK} from '../reduce/index.js';
+import {select} from '../select.js';
+import {agreementKernel, outerSumKernel, PREDICT_BLOCK, predictBwdInputKernel, predictBwdWeightKernel,
+  predictFwdKernel, ROUTING_ROWS, weightedSumKernel, type CapsuleGenKernel} from './generated.js';
+import {PREDICT_VARIANTS, ROUTING_VARIANTS, WEIGHTED_SUM_VARIANTS, type CapsDims} from './select.js';
 
-/** Sizes of the capsule index space: batch, input capsules, output capsules, output dim, input dim. */
-export interface CapsDims { b: number; i: number; j: number; o: number; d: number }
+export type {CapsDims} from './select.js';
 type Entry = Parameters<typeof CAPSULE.launch>[0];
 
-/** Runs a hand-written entry of shaders/capsule.wgsl or a generated kernel (capsule-gen.ts) into a new tensor. */
-function run(kernel: Entry | CapsuleGenKernel, inputs: Tensor[], outShape: Shape, s: CapsDims, threads?: number): Tensor {
+/** Runs a hand-written entry of shaders/capsule.wgsl or a generated kernel (generated.ts) into a new tensor. */
+function run(kernel: Entry | CapsuleGenKernel, inputs: Tensor[], outShape: Shape, s: CapsDims,
+  threads?: number): Tensor {
   const out = empty(outShape);
   const n = threads ?? out.size;
   if (!out.size) return out;
@@ -26,10 +29,11 @@ function run(kernel: Entry | CapsuleGenKernel, inputs: Tensor[], outShape: Shape
 const rowsOf = (d: number): CapsDims => ({b: 0, i: 0, j: 0, o: 0, d});
 /** squash over the last axis (length d). */
 export const squashK = (s: Tensor, d: number) => run('squash_fwd', [s], s.shape, rowsOf(d), s.size / d);
-export const squashBwdK = (s: Tensor, g: Tensor, d: number) => run('squash_bwd', [s, g], s.shape, rowsOf(d), s.size / d);
+export const squashBwdK = (s: Tensor, g: Tensor, d: number) =>
+  run('squash_bwd', [s, g], s.shape, rowsOf(d), s.size / d);
 
-/** Whether the prediction transform runs on the generated kernels (src/graph/capsule-gen.ts). */
-const generated = (s: CapsDims) => kernels.kernelPrefs.capsulePredict !== 'scalar' && s.d >= 1 && s.d <= MAX_UNROLLED_D;
+/** Whether the prediction transform runs on the generated kernels (PREDICT_VARIANTS). */
+const generated = (s: CapsDims) => select(PREDICT_VARIANTS, s) === 'generated';
 
 /**
  * u [B, N, D], W [N, J, O, D] -> u_hat [B, N, J, O], and its two gradients. The generated kernels (and those of the
@@ -48,23 +52,18 @@ export function predictBwdInputK(g: Tensor, w: Tensor, s: CapsDims): Tensor {
 }
 export function predictBwdWeightK(g: Tensor, u: Tensor, s: CapsDims): Tensor {
   if (!generated(s)) return run('predict_bwd_weight', [g, u], [s.i, s.j, s.o, s.d], s);
-  return run(predictBwdWeightKernel(s.d), [g, u], [s.i, s.j, s.o, s.d], s, s.i * Math.ceil(s.j * s.o / PREDICT_BLOCK.outs));
+  return run(predictBwdWeightKernel(s.d), [g, u], [s.i, s.j, s.o, s.d], s,
+    s.i * Math.ceil(s.j * s.o / PREDICT_BLOCK.outs));
 }
 
-/**
- * Whether the routing products run on the generated kernels (u_hat read as vec4s over o, so O % 4 == 0; outer_sum
- * unrolls its terms, up to 2 * 8 - 1 of them).
- */
-const vecRouting = (s: CapsDims, terms = 1) =>
-  kernels.kernelPrefs.capsuleRouting !== 'scalar' && s.o >= 4 && s.o % 4 === 0 && s.o <= 64 && terms <= 15;
+/** Whether the routing products run on the generated kernels (ROUTING_VARIANTS). */
+const vecRouting = (s: CapsDims, terms = 1) => select(ROUTING_VARIANTS, {s, terms}) === 'generated';
 /** Threads of the kernels that take blocks of ROUTING_ROWS input capsules. */
 const rowThreads = (s: CapsDims) => s.b * s.j * Math.ceil(s.i / ROUTING_ROWS);
 
-/**
- * s [B, J, O] = sum_i c [B, N, J] * u_hat [B, N, J, O]. The generated kernel runs B * J threads, each over all of
- * i: right for CPU adapters, too few for a GPU, which keeps the hand-written one (a thread per output).
- */
-export const weightedSumK = (c: Tensor, uhat: Tensor, s: CapsDims) => vecRouting(s) && rt().ctx.report.isCpu
+/** s [B, J, O] = sum_i c [B, N, J] * u_hat [B, N, J, O]; its variants: WEIGHTED_SUM_VARIANTS. */
+export const weightedSumK = (c: Tensor, uhat: Tensor, s: CapsDims) =>
+  select(WEIGHTED_SUM_VARIANTS, {s, terms: 1}) === 'generated'
   ? run(weightedSumKernel(s.o), [c, uhat], [s.b, s.j, s.o], s, s.b * s.j)
   : run('weighted_sum', [c, uhat], [s.b, s.j, s.o], s);
 /** [B, N, J, O] = c [B, N, J] * v [B, J, O]. */
@@ -77,21 +76,24 @@ export const agreementK = (uhat: Tensor, v: Tensor, s: CapsDims) => vecRouting(s
   : run('agreement', [uhat, v], [s.b, s.i, s.j], s);
 
 /** What the routing forward keeps for its backward: every iteration's couplings, sums and outputs. */
-export interface RoutingState { dims: CapsDims; iterations: number; stopGradient: boolean; c: Tensor[]; s: Tensor[]; v: Tensor[] }
+export interface RoutingState {
+  dims: CapsDims; iterations: number; stopGradient: boolean; c: Tensor[]; s: Tensor[]; v: Tensor[];
+}
 
 /** r iterations of routing by agreement on u_hat; returns the state (the output is state.v[r - 1]). */
-export function routingForwardK(uhat: Tensor, init: Tensor | null, iterations: number, stopGradient: boolean, dims: CapsDims): RoutingState {
+export function routingForwardK(uhat: Tensor, init: Tensor | null, iterations: number, stopGradient: boolean,
+  dims: CapsDims): RoutingState {
   const {b, i, j, o} = dims;
   const small = [b, i, j];
   const st: RoutingState = {dims, iterations, stopGradient, c: [], s: [], v: []};
-  let logits = init ? kernels.expandK(init, small) : kernels.fillK(empty(small), 0);
+  let logits = init ? expandK(init, small) : fillK(empty(small), 0);
   for (let t = 0; t < iterations; t++) {
-    st.c.push(kernels.softmaxK(logits, b * i, j, 1, false));
+    st.c.push(softmaxK(logits, b * i, j, 1, false));
     st.s.push(weightedSumK(st.c[t], uhat, dims));
     st.v.push(squashK(st.s[t], o));
     if (t === iterations - 1) break;
     const a = agreementK(uhat, st.v[t], dims);
-    const next = kernels.binaryK('add', logits, a);
+    const next = binaryK('add', logits, a);
     a.dispose();
     logits.dispose();
     logits = next;
@@ -117,7 +119,7 @@ export function routingBackwardK(uhat: Tensor, g: Tensor, st: RoutingState): Ten
   // Terms A_k [B, N, J] times X_k [B, J, O]: k < r are (c_t, ds_t), k >= r are (db_{t+1}, v_t).
   const terms = 2 * r - 1;
   const A = empty([terms, b, i, j]), X = empty([terms, b, j, o]);
-  const put = (src: Tensor, dst: Tensor, k: number) => kernels.copyK(src, dst, [src.size], [1], [1], 0, k * src.size);
+  const put = (src: Tensor, dst: Tensor, k: number) => copyK(src, dst, [src.size], [1], [1], 0, k * src.size);
   let gb: Tensor | null = null; // gradient of the logits b_{t+1}
   for (let t = r - 1; t >= 0; t--) {
     let gv: Tensor = g;
@@ -132,10 +134,10 @@ export function routingBackwardK(uhat: Tensor, g: Tensor, st: RoutingState): Ten
     put(gs, X, t);
     if (t > 0) {
       const gc = agreementK(uhat, gs, dims);
-      const gsoft = kernels.softmaxBwdK(c[t], gc, b * i, j, 1, false);
+      const gsoft = softmaxBwdK(c[t], gc, b * i, j, 1, false);
       gc.dispose();
       // b_t feeds c_t and (identically) b_{t+1}.
-      const next: Tensor = gb ? kernels.binaryK('add', gb, gsoft) : gsoft;
+      const next: Tensor = gb ? binaryK('add', gb, gsoft) : gsoft;
       if (gb) { gb.dispose(); gsoft.dispose(); }
       gb = next;
     }

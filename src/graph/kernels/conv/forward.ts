@@ -1,0 +1,60 @@
+// The direct conv forward: the generated tile (tile-forward.ts) or the hand-written conv_fwd8 / conv_fwd, and the
+// pad-first form that copies a padded input into a zero-bordered tensor for the unpadded tile.
+import {CONV2D} from '../../shaders.js';
+import {empty, type Tensor} from '../../tensor.js';
+import {dummyBuffer} from '../device.js';
+import {copyK, fillK} from '../layout/index.js';
+import {kernelPrefs} from '../prefs.js';
+import {contiguousStrides} from '../shapes.js';
+import {convFlops, convNote, convParams, uniformWeightVec4s, weightBinding, type Conv2dGeom} from './geom.js';
+import {forwardTile} from './select.js';
+import {convFwdKernel} from './tile-forward.js';
+import {hoistedPixels, imagesPerThread, NATIVE_WEIGHT_ROWS, withLanes, withStores4} from './tiles.js';
+
+/** The unpadded convolution of x copied into a zero border (`conv`: the forward that then runs). */
+export function conv2dPadFirstK(x: Tensor, g: Conv2dGeom,
+  conv: (xp: Tensor, g: Conv2dGeom) => Tensor): Tensor {
+  const H = g.H + 2 * g.PH, W = g.W + 2 * g.PW;
+  const xp = fillK(empty([g.N, g.C, H, W]), 0);
+  copyK(x, xp, x.shape, contiguousStrides(x.shape), contiguousStrides(xp.shape), 0, g.PH * W + g.PW);
+  const y = conv(xp, {...g, H, W, PH: 0, PW: 0});
+  xp.dispose();
+  return y;
+}
+
+/** The forward by the generated tile (`tile`) or, without one, conv_fwd8 (`k8`) or conv_fwd. */
+export function conv2dDirectK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, tiled: boolean,
+  k8: boolean): Tensor {
+  const padded = g.PH > 0 || g.PW > 0;
+  const out = empty([g.N, g.K, g.OH, g.OW]);
+  const chosen = tiled ? forwardTile(g) : null;
+  // Unpadded here: the input segment starts 4-aligned when rows are a multiple of 4 wide.
+  const tile = chosen && withLanes(withStores4(hoistedPixels(chosen, g.OW, g.KW, g.SW, 'forward',
+    !!chosen.hoist && g.W % 4 === 0), g.OW), g.K);
+  const groups4 = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : k8 ? 2 * Math.ceil(g.K / 8)
+    : Math.ceil(g.K / 4);
+  const ckk = g.C * g.KH * g.KW;
+  // Weights read in place (ConvTile.nativeWeights), or re-laid out [K, C*KH*KW] -> [C*KH*KW, Kpad]: rows of output
+  // channels read as vec4.
+  const nativeU = tile && tile.hoist && groups4 === tile.groups && kernelPrefs.convNativeWeights &&
+    g.C * g.KH <= NATIVE_WEIGHT_ROWS ? uniformWeightVec4s(w) : 0;
+  const wt = nativeU ? w : empty([ckk, groups4 * 4]);
+  if (!nativeU) copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
+  // Only the generated tiles can read the weights as uniforms.
+  const u = nativeU || (tile ? uniformWeightVec4s(wt) : 0);
+  const launch = {buffers: [x.buffer, weightBinding(wt, u), bias ? bias.buffer : dummyBuffer(), out.buffer],
+    params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
+  if (tile) {
+    const images = nativeU || !tile.hoist ? 1 : imagesPerThread(tile, kernelPrefs.convForwardImages, g.N, g.C > 1);
+    const threads = Math.ceil(g.N / images) * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
+    const fitted = nativeU ? {...tile, nativeWeights: {C: g.C, KH: g.KH}} : {...tile, images};
+    convFwdKernel(fitted, !!bias, g.KW, g.SW, u).launch('main', {...launch, threads});
+  } else {
+    const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);
+    const constants: Record<string, number> = {HAS_BIAS: bias ? 1 : 0};
+    if (k8) constants.PADDED = padded ? 1 : 0;
+    CONV2D.launch(k8 ? 'conv_fwd8' : 'conv_fwd', {...launch, threads, constants});
+  }
+  if (!nativeU) wt.dispose();
+  return out;
+}

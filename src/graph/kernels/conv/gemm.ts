@@ -1,0 +1,119 @@
+// Convolutions lowered to matrix products on the tuned matmul kernels: im2col, a product, and a scatter back
+// (the lowered layouts are described in shaders/conv2d.wgsl). Where each runs: the tables in select.ts.
+import {CONV2D} from '../../shaders.js';
+import {empty, type Tensor} from '../../tensor.js';
+import {dummyBuffer} from '../device.js';
+import {copyK, fillK, permuteK} from '../layout/index.js';
+import {matmulK, type MatView} from '../matmul/index.js';
+import {ceil4} from '../shapes.js';
+import {convNote, convParams, type Conv2dGeom} from './geom.js';
+import {convLowersToGemm, convWeightGemmTransposed} from './select.js';
+
+const matView = (t: Tensor, rows: number, cols: number): MatView =>
+  ({t, batch: 1, rows, cols, trans: false, batchStride: 0});
+
+/** The lowered input: [N*OH*OW, C*KH*KW rounded up to 4], padding columns zero. */
+function im2colK(x: Tensor, g: Conv2dGeom): Tensor {
+  const width = ceil4(g.C * g.KH * g.KW);
+  const cols = empty([g.N * g.OH * g.OW, width]);
+  CONV2D.launch('im2col_rows', {buffers: [x.buffer, cols.buffer], params: convParams(g, width / 4),
+    threads: g.N * g.OH * g.OW * g.C,
+    note: convNote(g)});
+  return cols;
+}
+
+/** The lowered input transposed: cols^T [C*KH*KW, N*OH*OW]. */
+function im2colColsK(x: Tensor, g: Conv2dGeom): Tensor {
+  const colsT = empty([g.C * g.KH * g.KW, g.N * g.OH * g.OW]);
+  CONV2D.launch('im2col_cols', {buffers: [x.buffer, colsT.buffer], params: convParams(g, 1),
+    threads: g.C * g.KH * g.N * g.OH, note: convNote(g)});
+  return colsT;
+}
+
+/**
+ * Where a lowered forward leaves its im2col matrix for the weight gradient, which would otherwise lower x again
+ * (docs/kernel-measurements.md#conv-keep-cols). Kept up to KEEP_COLS_BYTES: past that, memory held from forward to
+ * backward costs more than the second lowering.
+ */
+export interface LoweredCols { cols: Tensor | null }
+const KEEP_COLS_BYTES = 64 * 2 ** 20;
+
+/** The forward as W @ cols^T (convGemmTransposed). */
+export function conv2dGemmTransposedK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
+  const ckk = g.C * g.KH * g.KW, rows = g.N * g.OH * g.OW;
+  const colsT = im2colColsK(x, g);
+  const y = matmulK(matView(w, g.K, ckk), matView(colsT, ckk, rows));
+  colsT.dispose();
+  const out = empty([g.N, g.K, g.OH, g.OW]);
+  CONV2D.launch('rows_to_nchw', {buffers: [y.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
+    params: convParams(g, 1), threads: out.size, constants: {HAS_BIAS: bias ? 1 : 0, KMAJOR: 1}});
+  y.dispose();
+  return out;
+}
+
+/** The forward as cols @ W^T; `keep`: where the weight gradient may reuse cols (LoweredCols). */
+export function conv2dGemmK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, keep?: LoweredCols): Tensor {
+  const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), kPad = ceil4(g.K), rows = g.N * g.OH * g.OW;
+  const cols = im2colK(x, g);
+  // W^T [C*KH*KW, K] zero-padded to [width, kPad]: padding must be zeros, not whatever the pooled buffer held.
+  const wt = empty([width, kPad]);
+  if (width !== ckk || kPad !== g.K) fillK(wt, 0);
+  copyK(w, wt, [g.K, ckk], [ckk, 1], [1, kPad]);
+  const yt = matmulK(matView(cols, rows, width), matView(wt, width, kPad));
+  wt.dispose();
+  const keepCols = keep && convLowersToGemm(g, 'weight') && !convWeightGemmTransposed(g, true) &&
+    4 * cols.size <= KEEP_COLS_BYTES;
+  if (keepCols) keep.cols = cols;
+  else cols.dispose();
+  const out = empty([g.N, g.K, g.OH, g.OW]);
+  CONV2D.launch('rows_to_nchw', {buffers: [yt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
+    params: convParams(g, kPad / 4), threads: out.size, constants: {HAS_BIAS: bias ? 1 : 0}});
+  yt.dispose();
+  return out;
+}
+
+/** The input gradient as dy rows @ W, then col2im. */
+export function conv2dBwdInputGemmK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
+  const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), rows = g.N * g.OH * g.OW;
+  const dyRows = permuteK(dy, [0, 2, 3, 1]); // [N, OH, OW, K]: one row per output pixel
+  // W [K, C*KH*KW] with rows padded to `width` (the padding columns of dcols are never read: no fill needed).
+  let wp = w;
+  if (width !== ckk) { wp = empty([g.K, width]); copyK(w, wp, [g.K, ckk], [ckk, 1], [width, 1]); }
+  const dcols = matmulK(matView(dyRows, rows, g.K), matView(wp, g.K, width));
+  dyRows.dispose();
+  if (wp !== w) wp.dispose();
+  const dx = empty([g.N, g.C, g.H, g.W]);
+  CONV2D.launch('col2im_rows', {buffers: [dcols.buffer, dx.buffer], params: convParams(g, width / 4), threads: dx.size,
+    note: convNote(g)});
+  dcols.dispose();
+  return dx;
+}
+
+/** The weight gradient as cols^T @ dy (convWeightGemmTransposed), transposed into dW [K, C, KH, KW]. */
+export function conv2dBwdWeightGemmTransposedK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
+  const ckk = g.C * g.KH * g.KW, rows = g.N * g.OH * g.OW;
+  const colsT = im2colColsK(x, g);
+  const dyRows = permuteK(dy, [0, 2, 3, 1]); // [N*OH*OW, K]
+  const dwT = matmulK(matView(colsT, ckk, rows), matView(dyRows, rows, g.K));
+  colsT.dispose();
+  dyRows.dispose();
+  const dw = empty([g.K, g.C, g.KH, g.KW]);
+  copyK(dwT, dw, [g.K, ckk], [1, g.K], [ckk, 1]);
+  dwT.dispose();
+  return dw;
+}
+
+/** The weight gradient as dy^T @ cols, on the forward's cols where it kept them (`saved`). */
+export function conv2dBwdWeightGemmK(x: Tensor, dy: Tensor, g: Conv2dGeom, saved: Tensor | null): Tensor {
+  const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), rows = g.N * g.OH * g.OW;
+  const cols = saved ?? im2colK(x, g);
+  const dyT = permuteK(dy, [1, 0, 2, 3]); // [K, N, OH, OW]: dy^T as [K, N*OH*OW]
+  const dwPad = matmulK(matView(dyT, g.K, rows), matView(cols, rows, width));
+  if (!saved) cols.dispose();
+  dyT.dispose();
+  if (width === ckk) return dwPad.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+  const dw = empty([g.K, g.C, g.KH, g.KW]);
+  copyK(dwPad, dw, [g.K, ckk], [width, 1], [ckk, 1]);
+  dwPad.dispose();
+  return dw;
+}

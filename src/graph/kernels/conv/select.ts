@@ -1,0 +1,143 @@
+// Which kernel each pass of a convolution runs: lowered to matrix products (gemm.ts), a generated tile (forward.ts,
+// input-grad.ts, weight-grad.ts) or a hand-written kernel of shaders/conv2d.wgsl. One table per pass.
+import {rt} from '../../engine.js';
+import {onCompatCpu, onCpu} from '../device.js';
+import {kernelPrefs, tuned} from '../prefs.js';
+import type {Choice} from '../select.js';
+import {ceil4} from '../shapes.js';
+import {shapedPick} from '../matmul/register-tile.js';
+import type {Conv2dGeom} from './geom.js';
+import type {ConvTile} from './tile-gen.js';
+import {CONV_FWD_AUTO, CONV_GRAD_AUTO, inputTileApplies} from './tiles.js';
+
+export type ConvPass = 'forward' | 'input' | 'weight';
+
+/**
+ * Whether a convolution pass runs as matrix products. 'auto': from 8 input and 64 output channels (input gradients a
+ * generated tile serves: 128), where the tuned matmul tiles beat the direct kernels
+ * (docs/kernel-measurements.md#conv-lowering).
+ */
+export function convLowersToGemm(g: Conv2dGeom, pass: ConvPass): boolean {
+  const pref = kernelPrefs.convLowering;
+  if (pref === 'direct') return false;
+  // The lowered matrices must fit one storage binding (128 MiB on llvmpipe: the paper's CapsNet at batch 64 would
+  // need 191 MiB), and their rows the matmul grid (65,535 workgroups of at least 8 rows); past either the direct
+  // kernels run, which need neither, even when 'gemm' is preferred.
+  const rows = g.N * g.OH * g.OW;
+  const widest = Math.max(ceil4(g.C * g.KH * g.KW), ceil4(g.K));
+  if (4 * rows * widest > rt().maxTensorBytes.bytes || rows > 65535 * 8) return false;
+  if (pref === 'gemm') return true;
+  // Few channels make a thin product, unless the window is wide (an ImageNet stem: 3 channels x 7x7 = 147 columns).
+  if (g.C < 8 && g.C * g.KH * g.KW < 128) return false;
+  return g.K >= (pass === 'input' && inputTileApplies(g) ? 128 : 64);
+}
+
+/**
+ * Whether a lowered forward runs as Y [K, N*OH*OW] = W @ cols^T (kernelPrefs.convGemmTransposed): W is read in place
+ * (no re-laid copy) and the product has K rows. 'auto' takes it where both products are large (the tuned large tile's
+ * rows) and the tiles' model (shapedPick: measured time x padded rows x padded columns) favours it, e.g. where the
+ * usual product's rows would pad a 256-row tile to nearly twice (docs/kernel-measurements.md#conv-gemm-transposed).
+ * The weight gradient then lowers x again (it reads cols, not cols^T).
+ */
+export function convGemmTransposed(g: Conv2dGeom): boolean {
+  const pref = kernelPrefs.convGemmTransposed;
+  const rows = g.N * g.OH * g.OW;
+  if (pref !== 'auto') return pref === 'always';
+  // llvmpipe only: on SwiftShader the forward gained less than the weight gradient's second im2col may cost.
+  if (rows % 4 !== 0 || !onCompatCpu()) return false;
+  if (tuned.device !== rt().device || g.K < tuned.largeFrom || rows < tuned.largeFrom) return false;
+  const usual = shapedPick(tuned.largeMs, rows, ceil4(g.K)), flipped = shapedPick(tuned.largeMs, g.K, rows);
+  return !!usual && !!flipped && flipped.cost < usual.cost;
+}
+
+/**
+ * Whether a lowered weight gradient runs as dW^T [C*KH*KW, K] = cols^T @ dy (kernelPrefs.convWeightGemmTransposed);
+ * `kept`: the forward left its cols. 'auto', on CPU adapters (GPUs: not measured), where K rows fall short of the
+ * tuned large tile's rows and C*KH*KW rows reach them; on llvmpipe only where the forward kept no cols (reusing
+ * them was faster there; docs/kernel-measurements.md#conv-weight-gemm-transposed).
+ */
+export function convWeightGemmTransposed(g: Conv2dGeom, kept: boolean): boolean {
+  const pref = kernelPrefs.convWeightGemmTransposed;
+  if (pref !== 'auto') return pref === 'always';
+  if (tuned.device !== rt().device || !onCpu()) return false;
+  if (g.K >= tuned.largeFrom || g.C * g.KH * g.KW < tuned.largeFrom) return false;
+  return !kept || !onCompatCpu();
+}
+
+const padded = (g: Conv2dGeom) => g.PH > 0 || g.PW > 0;
+
+/** The generated forward tile to fit (forced, or CONV_FWD_AUTO under 'auto'); unpadded convolutions only. */
+export function forwardTile(g: Conv2dGeom): ConvTile | null {
+  const pref = kernelPrefs.convForward;
+  if (padded(g)) return null;
+  return typeof pref === 'object' ? pref : pref === 'auto' ? CONV_FWD_AUTO.tile : null;
+}
+
+/** The generated input-gradient tile to fit: at stride 1, or strided over whole rows (inputTileApplies). */
+export function inputTile(g: Conv2dGeom): ConvTile | null {
+  const pref = kernelPrefs.convInput;
+  if (!inputTileApplies(g)) return null;
+  return typeof pref === 'object' ? pref : pref === 'auto' ? CONV_GRAD_AUTO.input : null;
+}
+
+/** The generated weight-gradient tile to fit (any stride and padding). */
+export function weightTile(): ConvTile | null {
+  const pref = kernelPrefs.convWeight;
+  return typeof pref === 'object' ? pref : pref === 'auto' ? CONV_GRAD_AUTO.weight : null;
+}
+
+/**
+ * Whether the lane-per-output-channel weight gradient (tile-weight.ts, convBwdWeightLanesKernel) takes this shape:
+ * unpadded, column stride 1, dy rows a multiple of 4 wide, and a body small enough to unroll. 'auto' takes it on
+ * CPU adapters in core mode (SwiftShader) for output channels in multiples of 16, where no lane idles; llvmpipe
+ * keeps the tile, its loads being cheaper (docs/kernel-measurements.md#conv-weight-lanes).
+ */
+export function weightLanesApply(g: Conv2dGeom): boolean {
+  const pref = kernelPrefs.convWeightLanes;
+  if (pref === false || (pref === 'auto' && !(onCpu() && !onCompatCpu() && g.K % 16 === 0))) return false;
+  return g.PH === 0 && g.PW === 0 && g.SW === 1 && g.OW % 4 === 0 && g.KH * g.KW <= 64 &&
+    g.KH * g.KW * (g.OW / 4) <= 256;
+}
+
+export type ForwardVariant = 'gemm-transposed' | 'gemm' | 'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
+export type InputVariant = 'gemm' | 'tile' | 'conv_bwd_input' | 'conv_bwd_input8';
+export type WeightVariant = 'gemm-transposed' | 'gemm' | 'lanes' | 'tile' | 'conv_bwd_weight' | 'conv_bwd_weight8';
+
+/** A weight gradient: its geometry and whether the forward kept its im2col matrix. */
+export interface WeightCase { g: Conv2dGeom; kept: boolean }
+
+export const FORWARD_VARIANTS: readonly Choice<ForwardVariant, Conv2dGeom>[] = [
+  {variant: 'gemm-transposed', when: (g) => convLowersToGemm(g, 'forward') && convGemmTransposed(g),
+    why: 'W @ cols^T where the tiles\' model favours K rows (docs/kernel-measurements.md#conv-gemm-transposed)'},
+  {variant: 'gemm', when: (g) => convLowersToGemm(g, 'forward'),
+    why: 'im2col and the tuned matmul tiles from 8 x 64 channels (docs/kernel-measurements.md#conv-lowering)'},
+  {variant: 'pad-first', when: (g) => padded(g) && kernelPrefs.convForward === 'auto' && kernelPrefs.convPadFirst &&
+    !!CONV_FWD_AUTO.tile,
+  why: 'zero-bordered copy, then the unpadded tile (docs/kernel-measurements.md#conv-pad-first)'},
+  {variant: 'tile', when: (g) => !!forwardTile(g),
+    why: 'the generated tile holding a row across the taps (docs/kernel-measurements.md#conv-forward-tile)'},
+  {variant: 'conv_fwd', when: () => kernelPrefs.convForward === 'k4', why: '4 channels x 4 pixels, forced'},
+  {variant: 'conv_fwd8', when: () => true, why: '8 channels x 4 pixels: any padding and stride'},
+];
+
+export const INPUT_VARIANTS: readonly Choice<InputVariant, Conv2dGeom>[] = [
+  {variant: 'gemm', when: (g) => convLowersToGemm(g, 'input'),
+    why: 'dy rows @ W and col2im from 128 output channels (docs/kernel-measurements.md#conv-lowering)'},
+  {variant: 'tile', when: (g) => !!inputTile(g),
+    why: 'the generated tile holding a dy segment across the taps (docs/kernel-measurements.md#conv-gradient-tiles)'},
+  {variant: 'conv_bwd_input', when: () => kernelPrefs.convInput === 'c4', why: '4 channels x 4 neighbours, forced'},
+  {variant: 'conv_bwd_input8', when: () => true, why: '8 channels x 4 same-residue columns: any stride'},
+];
+
+export const WEIGHT_VARIANTS: readonly Choice<WeightVariant, WeightCase>[] = [
+  {variant: 'gemm-transposed', when: (c) => convLowersToGemm(c.g, 'weight') && convWeightGemmTransposed(c.g, c.kept),
+    why: 'cols^T @ dy where K rows miss the large tile (docs/kernel-measurements.md#conv-weight-gemm-transposed)'},
+  {variant: 'gemm', when: (c) => convLowersToGemm(c.g, 'weight'),
+    why: 'dy^T @ cols, reusing the forward\'s cols (docs/kernel-measurements.md#conv-keep-cols)'},
+  {variant: 'lanes', when: (c) => weightLanesApply(c.g),
+    why: 'a lane per output channel on SwiftShader (docs/kernel-measurements.md#conv-weight-lanes)'},
+  {variant: 'tile', when: () => !!weightTile(),
+    why: 'the generated tile holding a kernel row\'s taps (docs/kernel-measurements.md#conv-gradient-tiles)'},
+  {variant: 'conv_bwd_weight', when: () => kernelPrefs.convWeight === 'cols4', why: '4 x 4 kernel columns, forced'},
+  {variant: 'conv_bwd_weight8', when: () => true, why: '8 channels x 4 flattened taps: any shape'},
+];

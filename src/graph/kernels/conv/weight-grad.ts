@@ -1,0 +1,109 @@
+// The direct conv weight gradient: the generated tile over a kernel row's taps (tile-weight.ts), the lane-per-
+// output-channel kernel (SwiftShader), or the hand-written conv_bwd_weight8 / conv_bwd_weight; partial sums over
+// parts of the batch are added after.
+import {CONV2D} from '../../shaders.js';
+import {empty, type Tensor} from '../../tensor.js';
+import {grid1d} from '../../../gpu/runtime.js';
+import {onCompatCpu, splitThreads} from '../device.js';
+import {kernelPrefs} from '../prefs.js';
+import {reduceK, sumRows4K} from '../reduce/index.js';
+import {ceil4} from '../shapes.js';
+import {convFlops, convNote, convParams, type Conv2dGeom} from './geom.js';
+import {weightTile} from './select.js';
+import {convBwdWeightKernel, convBwdWeightLanesKernel} from './tile-weight.js';
+import {hoistedPixels, weightGradRows, withLanes} from './tiles.js';
+
+/**
+ * The weight gradient by the generated tile (`tiled`) or, without one, conv_bwd_weight8 (`taps8`) or
+ * conv_bwd_weight, its work split over the images (the tile: the image rows) so that enough threads run.
+ */
+export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, tiled: boolean, taps8: boolean): Tensor {
+  const ckk = g.C * g.KH * g.KW;
+  const chosen = tiled ? weightTile() : null;
+  const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weight', g.W % 4 === 0 && g.PW % 4 === 0);
+  const laned = hoisted && withLanes({...hoisted, rows: weightGradRows(hoisted, g),
+    dyDirect4: kernelPrefs.convDyDirect4 && g.OW % 4 === 0 && hoisted.pixels % 4 === 0}, g.K);
+  // Nothing the tile reads falls outside (ConvTile.exact) where, besides these, its rows divide KH. Several rows per
+  // thread off llvmpipe only in exact tiles (weightGradRows).
+  const inside = !!laned && kernelPrefs.convExact && g.PH === 0 && g.PW === 0 && g.OW % laned.pixels === 0 &&
+    g.K % (laned.lanes ?? 4 * laned.groups) === 0;
+  const tile = laned && {...laned, rows: onCompatCpu() || inside ? laned.rows : 1};
+  if (tile) tile.exact = inside && g.KH % tile.rows === 0;
+  const groups = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : taps8 ? Math.ceil(g.K / 8)
+    : Math.ceil(g.K / 4);
+  const base = tile ? (groups / tile.groups) * g.C * Math.ceil(g.KH / tile.rows)
+    : taps8 ? groups * g.C * Math.ceil(g.KH * g.KW / 4) : groups * g.C * g.KH * Math.ceil(g.KW / 4);
+  // Split the work so enough threads run: a few workgroups per core on CPU adapters (llvmpipe runs a workgroup on
+  // one core; docs/kernel-measurements.md#conv-weight-split), thousands on GPUs.
+  const pref = kernelPrefs.convSplitTarget;
+  const target = pref !== 'auto' ? pref : splitThreads();
+  // The generated tile splits the N * OH (image, output row) pairs, the hand-written kernels the images.
+  const split = tile ? pairParts(g, base, target) : Math.max(1, Math.min(g.N, Math.ceil(target / base)));
+  const partial = tile ? pairPartials(g, split) : empty([split, g.K, g.C, g.KH, g.KW]);
+  const padded = g.PH > 0 || g.PW > 0;
+  if (tile) {
+    // Where dy's rows are a multiple of 4 wide the tile reads it in place as vec4s of pixels (ConvTile.dyDirect4);
+    // else as [N, OH, OW, Kpad], a pixel's output channels as contiguous vec4s, so the tile loads 4 channels at once
+    // (faster, transpose included, than reading dy in place as scalars:
+    // docs/kernel-measurements.md#conv-dy-transpose).
+    const dyT = tile.dyDirect4 ? null : empty([g.N, g.OH, g.OW, groups * 4]);
+    if (dyT) {
+      const quads = (g.OH * g.OW) % 4 === 0;
+      CONV2D.launch(quads ? 'nchw4_to_pixels4' : 'nchw_to_pixels4', {buffers: [dy.buffer, dyT.buffer],
+        params: convParams(g, groups), threads: g.N * g.OH * g.OW / (quads ? 4 : 1), note: convNote(g)});
+    }
+    convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, (dyT ?? dy).buffer, partial.buffer],
+      params: convParams(g, groups, split), threads: split * base, flops: convFlops(g), note: convNote(g)});
+    dyT?.dispose();
+    return sumPairPartials(partial, g, split);
+  }
+  CONV2D.launch(taps8 ? 'conv_bwd_weight8' : 'conv_bwd_weight', {buffers: [x.buffer, dy.buffer, partial.buffer],
+    params: convParams(g, groups, split), threads: split * base,
+    constants: taps8 ? {PADDED: padded ? 1 : 0} : undefined,
+    flops: convFlops(g), note: convNote(g)});
+  if (split === 1) return partial.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+  const dw = reduceK('sum', partial, 1, split, g.K * ckk);
+  partial.dispose();
+  return dw.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+}
+
+/**
+ * Parts of a weight gradient that splits the N * OH (image, output row) pairs into contiguous runs (the generated
+ * tile, the lanes kernel): about target / base, and no more than the runs of ceil(pairs / parts), so none is empty.
+ */
+function pairParts(g: Conv2dGeom, base: number, target: number): number {
+  const units = g.N * g.OH;
+  const split = Math.max(1, Math.min(units, Math.ceil(target / base)));
+  return Math.ceil(units / Math.ceil(units / split));
+}
+
+/** Partial sums of `split` pair parts, each padded to whole vec4s for reduce_rows4; one part is dW itself. */
+const pairPartials = (g: Conv2dGeom, split: number): Tensor =>
+  (split > 1 ? empty([split, ceil4(g.K * g.C * g.KH * g.KW)]) : empty([g.K, g.C, g.KH, g.KW]));
+
+/** dW from pairPartials, summed a vec4 at a time. */
+function sumPairPartials(partial: Tensor, g: Conv2dGeom, split: number): Tensor {
+  if (split === 1) return partial;
+  const dw = sumRows4K(partial, split, g.K * g.C * g.KH * g.KW);
+  partial.dispose();
+  return dw.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+}
+
+/**
+ * dW by convBwdWeightLanesKernel: workgroups of 4 invocations (one SIMD subgroup on SwiftShader), each holding up to
+ * 4 output channels 4 apart (16 per workgroup); the split aims at 128 threads
+ * (docs/kernel-measurements.md#conv-weight-lanes-shape).
+ */
+export function conv2dBwdWeightLanesK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
+  const lanes = 4, perLane = Math.min(4, Math.ceil(g.K / 4));
+  const blocks = Math.ceil(g.K / (lanes * perLane));
+  const base = lanes * g.C * blocks;
+  const pref = kernelPrefs.convSplitTarget;
+  const split = pairParts(g, base, pref !== 'auto' ? pref : 128);
+  const partial = pairPartials(g, split);
+  const kernel = convBwdWeightLanesKernel({KH: g.KH, KW: g.KW, OW4: g.OW / 4, W: g.W, lanes, perLane});
+  kernel.launch('main', {buffers: [x.buffer, dy.buffer, partial.buffer],
+    params: convParams(g, Math.ceil(g.K / 4), split),
+    workgroups: grid1d(split * g.C * blocks, 1), flops: convFlops(g), note: convNote(g)});
+  return sumPairPartials(partial, g, split);
+}

@@ -1,0 +1,22 @@
+// What the selection tables ask of the adapter, and the placeholder buffer launchers bind for unread bindings.
+import {keep, rt} from '../engine.js';
+import {empty, type Tensor} from '../tensor.js';
+
+/** A CPU adapter (llvmpipe, SwiftShader): few cores, loads dearer than multiply-adds. */
+export const onCpu = (): boolean => rt().ctx.report.isCpu;
+
+/** A CPU adapter in compatibility mode (llvmpipe here): where the larger conv tiles were measured and pay. */
+export const onCompatCpu = (): boolean => onCpu() && rt().ctx.report.featureLevel === 'compatibility';
+
+/** SwiftShader, whose shader compile time grows steeply with a tile's live values. */
+export const onSwiftShader = (): boolean => rt().ctx.report.architecture === 'swiftshader';
+
+/** Threads a split reduction aims for: a few workgroups per core on CPU adapters, thousands on GPUs. */
+export const splitThreads = (): number => (onCpu() ? 256 : 16384);
+
+// Bound where a variant's shader declares a buffer it does not read (WGSL's layout still counts it).
+let dummy: {rtRef: unknown; t: Tensor} | null = null;
+export function dummyBuffer(): GPUBuffer {
+  if (!dummy || dummy.rtRef !== rt()) dummy = {rtRef: rt(), t: rt().once(() => keep(empty([4])))};
+  return dummy.t.buffer;
+}

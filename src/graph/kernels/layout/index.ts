@@ -1,0 +1,60 @@
+// Layout launchers: strided copies and transposes, fills, permutes, broadcasts made real, gathers and scatters.
+import {LAYOUT} from '../../shaders.js';
+import {empty, type Shape, type Tensor} from '../../tensor.js';
+import {broadcastStrides, contiguousStrides} from '../shapes.js';
+import {select} from '../select.js';
+import {copyK} from './copy.js';
+import {FILL_VARIANTS} from './select.js';
+
+export {copyK} from './copy.js';
+export {TRANSPOSE_ROWS_MAX} from './select.js';
+
+export function fillK(t: Tensor, value: number): Tensor {
+  if (!t.size) return t;
+  if (select(FILL_VARIANTS, {n: t.size}) === 'fill_vec4') {
+    LAYOUT.launch('fill_vec4', {buffers: [t.buffer], params: {n: t.size / 4, value}, threads: t.size / 4});
+  } else {
+    LAYOUT.launch('fill_main', {buffers: [t.buffer], params: {n: t.size, value}, threads: t.size});
+  }
+  return t;
+}
+
+export function permuteK(x: Tensor, dims: number[]): Tensor {
+  const outShape = dims.map((d) => x.shape[d]);
+  const out = empty(outShape, x.dtype);
+  const cs = contiguousStrides(x.shape);
+  copyK(x, out, outShape, dims.map((d) => cs[d]), contiguousStrides(outShape));
+  return out;
+}
+
+/** Materialises a broadcast of x to `shape`. */
+export function expandK(x: Tensor, shape: Shape): Tensor {
+  const out = empty(shape, x.dtype);
+  copyK(x, out, shape, broadcastStrides(x.shape, shape), contiguousStrides(shape));
+  return out;
+}
+
+export function gatherK(x: Tensor, idx: Tensor, outer: number, n: number, inner: number, outShape: Shape): Tensor {
+  const out = empty(outShape, x.dtype);
+  const m = idx.size;
+  if (!out.size) return out;
+  LAYOUT.launch('gather_main', {buffers: [x.buffer, idx.buffer, out.buffer], params: {outer, n, inner, m},
+    threads: out.size});
+  return out;
+}
+
+export function scatterAddK(g: Tensor, idx: Tensor, outer: number, n: number, inner: number, outShape: Shape): Tensor {
+  const out = empty(outShape);
+  if (!out.size) return out;
+  LAYOUT.launch('scatter_add_main', {buffers: [g.buffer, idx.buffer, out.buffer],
+    params: {outer, n, inner, m: idx.size}, threads: out.size});
+  return out;
+}
+
+export function oneHotK(labels: Tensor, classes: number): Tensor {
+  const out = empty([...labels.shape, classes]);
+  if (!out.size) return out;
+  LAYOUT.launch('one_hot_main', {buffers: [labels.buffer, out.buffer], params: {n: labels.size, classes},
+    threads: out.size});
+  return out;
+}

@@ -1,0 +1,21 @@
+// The hand-written matmul kernels of shaders/matmul.wgsl and their grids: matmul_tiled (64 x 64 workgroup tiles),
+// matmul_nt_vec4 (A @ B^T), matmul_vec4 (4 rows x 2 vec4 columns per thread) and matmul_reg (scalar loads).
+import {MATMUL} from '../../shaders.js';
+
+export type HandWrittenMatmul = 'matmul_tiled' | 'matmul_nt_vec4' | 'matmul_vec4' | 'matmul_reg';
+type Launch = Omit<Parameters<typeof MATMUL.launch>[1], 'workgroups' | 'threads'>;
+
+/** Columns of C one thread covers, by kernel (the register kernels' threads cover 4 rows each). */
+const COLUMNS: Record<Exclude<HandWrittenMatmul, 'matmul_tiled'>, number> =
+  {matmul_nt_vec4: 4, matmul_vec4: 8, matmul_reg: 4};
+
+/** Runs one hand-written kernel on an M x N product of `batch` matrices. */
+export function launchHandWritten(kernel: HandWrittenMatmul, launch: Launch, M: number, N: number,
+  batch: number): void {
+  if (kernel === 'matmul_tiled') {
+    MATMUL.launch(kernel, {...launch, workgroups: [Math.ceil(N / 64), Math.ceil(M / 64), batch]});
+    return;
+  }
+  const [wx, wy] = MATMUL.workgroupDims;
+  MATMUL.launch(kernel, {...launch, workgroups: [Math.ceil(N / COLUMNS[kernel] / wx), Math.ceil(M / 4 / wy), batch]});
+}

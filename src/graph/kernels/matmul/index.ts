@@ -1,0 +1,75 @@
+// The matmul launcher: copies out a transposed operand where that unlocks a faster kernel, picks the kernel from
+// MATMUL_VARIANTS (select.ts) and runs it; bias and relu go into the tile's write or run after.
+import {empty, type Tensor} from '../../tensor.js';
+import {binaryK, unaryK} from '../elementwise/index.js';
+import {copyK, fillK} from '../layout/index.js';
+import {select} from '../select.js';
+import {launchHandWritten} from './hand-written.js';
+import {matmulTileKernel, tileGrid} from './register-tile.js';
+import {MATMUL_VARIANTS, matmulTile, strides, transposedAForTile, transposedBForTile, transposedBForVec4,
+  type MatView} from './select.js';
+
+export type {MatView} from './select.js';
+export {matmulTile, MATMUL_VARIANTS} from './select.js';
+
+/** What matmulK does to C after the product: + bias over the columns (a [N] tensor), then relu. */
+export interface MatmulAfter { bias?: Tensor | null; relu?: boolean }
+
+/**
+ * C[b] = op(A[b]) @ op(B[b]) where op transposes when `trans` is set. A batchStride of 0 shares one matrix
+ * across the batch. Picks the variant: workgroup tiles on hardware GPUs, vec4 registers on CPU adapters.
+ */
+export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = {}): Tensor {
+  const M = a.trans ? a.cols : a.rows;
+  const K = a.trans ? a.rows : a.cols;
+  const K2 = b.trans ? b.cols : b.rows;
+  const N = b.trans ? b.rows : b.cols;
+  if (K !== K2) throw new Error(`webgpu-transfer: matmul: inner dimensions differ (${M}x${K} @ ${K2}x${N})`);
+  const batch = Math.max(a.batch, b.batch);
+  const out = empty([batch, M, N]);
+  if (!out.size) return out;
+  if (K === 0) return applyAfter(fillK(out, 0), after);
+  const tile = matmulTile(M, N);
+  const temps: Tensor[] = [];
+  // A transposed operand copied out as a plain [rows, cols] matrix per batch (or one, when shared).
+  const materialise = (v: MatView, rows: number, cols: number): MatView => {
+    const nb = v.batchStride ? v.batch : 1;
+    const t = empty([nb, rows, cols]);
+    copyK(v.t, t, [nb, rows, cols], [v.batchStride, 1, v.cols], [rows * cols, cols, 1]);
+    temps.push(t);
+    return {t, batch: nb, rows, cols, trans: false, batchStride: nb > 1 ? rows * cols : 0};
+  };
+  const av = transposedAForTile({M, N, K, a, tile}) ? materialise(a, M, K) : a;
+  const bForTile = transposedBForTile({M, N, K, av, b, tile});
+  const bv = transposedBForVec4({M, N, K, a, b, bForTile}) ? materialise(b, K, N) : b;
+  const variant = select(MATMUL_VARIANTS, {M, N, K, a, b, av, bv, tile, bForTile});
+  const [ars, acs] = strides(av);
+  const [brs, bcs] = strides(bv);
+  if (batch > 65535) throw new Error(`webgpu-transfer: matmul: batch ${batch} exceeds 65535`);
+  // One params object for every variant, hand-written or generated: all are declared with MATMUL's uniforms.
+  const launch = {
+    buffers: [av.t.buffer, bv.t.buffer, out.buffer],
+    params: {M, N, K, a_bs: av.batchStride, a_rs: ars, a_cs: acs, b_bs: bv.batchStride, b_rs: brs, b_cs: bcs,
+      c_bs: M * N, alpha},
+    flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}`,
+  };
+  let epilogueDone = false;
+  if (variant === 'tile') {
+    // The tile applies bias and relu in its output write (one dispatch instead of three).
+    const bias = after.bias ?? null;
+    matmulTileKernel(tile!, {bias: !!bias, relu: after.relu}).launch('main', {...launch,
+      buffers: bias ? [...launch.buffers, bias.buffer] : launch.buffers, workgroups: tileGrid(tile!, M, N, batch)});
+    epilogueDone = true;
+  } else {
+    launchHandWritten(variant, launch, M, N, batch);
+  }
+  for (const t of temps) t.dispose();
+  return epilogueDone ? out : applyAfter(out, after);
+}
+
+/** bias and relu as their own dispatches, for the kernels without an epilogue (c is consumed). */
+function applyAfter(c: Tensor, after: MatmulAfter): Tensor {
+  if (after.bias) { const cb = binaryK('add', c, after.bias); c.dispose(); c = cb; }
+  if (after.relu) { const cr = unaryK('relu', c); c.dispose(); c = cr; }
+  return c;
+}

@@ -1,0 +1,80 @@
+// Which matmul kernel runs, and which generated register tile it may use. The operands as given (`a`, `b`) and as
+// bound after any transposed one is copied out (`av`, `bv`) are both in the case: the rules read each as today.
+import {rt} from '../../engine.js';
+import type {Tensor} from '../../tensor.js';
+import {onCpu} from '../device.js';
+import {kernelPrefs, tuned} from '../prefs.js';
+import type {Choice} from '../select.js';
+import {narrowedTile, shapedTile, tileFits, type MatmulTile} from './register-tile.js';
+
+export interface MatView { t: Tensor; batch: number; rows: number; cols: number; trans: boolean; batchStride: number }
+
+/** A product C = op(A) @ op(B) of M x K by K x N, and the tile the preferences and autotuner offer it. */
+export interface MatmulCase {
+  M: number; N: number; K: number; a: MatView; b: MatView;
+  /** The operands as bound: a transposed one may have been copied out (matmulK). */
+  av: MatView; bv: MatView;
+  /** The generated register tile on offer (matmulTile); null: none. */
+  tile: MatmulTile | null;
+  /** B^T is copied out for the tile (transposedBForTile). */
+  bForTile: boolean;
+}
+export type MatmulVariant = 'matmul_tiled' | 'matmul_nt_vec4' | 'tile' | 'matmul_vec4' | 'matmul_reg';
+
+/** Row and column strides of a bound operand, in floats. */
+export const strides = (v: MatView): [number, number] => (v.trans ? [1, v.cols] : [v.cols, 1]);
+
+/** Workgroup tiles with shared memory: forced, or on hardware GPUs from 4096 outputs. */
+export const tiledApplies = (c: {M: number; N: number}): boolean => kernelPrefs.matmul === 'tiled' ||
+  (kernelPrefs.matmul === 'auto' && !onCpu() && c.M * c.N >= 4096);
+
+/**
+ * The register tile on offer: none where the workgroup tiles run or scalar loads are forced; 'auto': the tuned pick,
+ * for large products the measured tile with the least padding for its speed (shapedTile), for short ones the small
+ * pick, narrowed where N wastes half its columns (docs/kernel-measurements.md#matmul-shaped-tile).
+ */
+export function matmulTile(M: number, N: number): MatmulTile | null {
+  const pref = kernelPrefs.matmul, tp = kernelPrefs.matmulTile;
+  if (tiledApplies({M, N}) || pref === 'reg' || tp === 'fixed') return null;
+  if (tp !== 'auto') return tp;
+  const large = M >= tuned.largeFrom;
+  const tunedTile = tuned.device !== rt().device ? null : large ? tuned.matmul : tuned.small;
+  return tunedTile && (large ? shapedTile(tuned.largeMs, M, N, tunedTile) : narrowedTile(tunedTile, N));
+}
+
+/**
+ * A^T @ B (a linear layer's weight gradient) runs on the tile once A^T is copied out where the tile cannot read it
+ * in place: a copy of M*K floats against M*N*K multiply-adds (docs/kernel-measurements.md#matmul-transposed-a).
+ */
+export const transposedAForTile = (c: Pick<MatmulCase, 'M' | 'N' | 'K' | 'a' | 'tile'>): boolean => !!c.tile &&
+  c.a.trans && c.N % 4 === 0 && c.M >= 8 && c.N >= 8 && c.K % 4 === 0 &&
+  !tileFits(c.tile, true, c.K, 1, c.a.batchStride);
+
+/**
+ * A @ B^T with a tile: B^T copied out where the tile then takes the product, faster on llvmpipe than matmul_nt_vec4
+ * reading it in place (docs/kernel-measurements.md#matmul-transposed-b).
+ */
+export const transposedBForTile = (c: Pick<MatmulCase, 'M' | 'N' | 'K' | 'av' | 'b' | 'tile'>): boolean => !!c.tile &&
+  c.b.trans && c.N % 4 === 0 && c.M >= 8 && tileFits(c.tile, c.av.trans, c.K, strides(c.av)[0], c.av.batchStride);
+
+/** matmul_nt_vec4 reads B^T in place: A plain, K a multiple of 4, no tile taking the product. */
+export const ntApplies = (c: Pick<MatmulCase, 'M' | 'N' | 'K' | 'a' | 'b' | 'bForTile'>): boolean => !c.bForTile &&
+  !tiledApplies(c) && (kernelPrefs.matmul === 'auto' || kernelPrefs.matmul === 'vec4') && c.b.trans && !c.a.trans &&
+  c.K % 4 === 0;
+
+/** B^T copied out (small next to the product) where that unlocks the vec4 kernels. */
+export const transposedBForVec4 = (c: Pick<MatmulCase, 'M' | 'N' | 'K' | 'a' | 'b' | 'bForTile'>): boolean =>
+  !tiledApplies(c) && !ntApplies(c) && kernelPrefs.matmul !== 'reg' && c.b.trans && c.N % 4 === 0 && c.M >= 8;
+
+/** B read as vec4 rows: plain B (as bound), N a multiple of 4, vector loads allowed. */
+const vec4Applies = (c: MatmulCase): boolean => kernelPrefs.matmul !== 'reg' && !c.bv.trans && c.N % 4 === 0;
+
+export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
+  {variant: 'matmul_tiled', when: tiledApplies, why: '64 x 64 workgroup tiles in shared memory: hardware GPUs'},
+  {variant: 'matmul_nt_vec4', when: ntApplies, why: 'A @ B^T with B^T read in place, where no tile takes it'},
+  {variant: 'tile', when: (c) => vec4Applies(c) && !!c.tile &&
+    tileFits(c.tile, c.av.trans, c.K, strides(c.av)[0], c.av.batchStride),
+  why: 'the autotuned register tile; bias and relu in its write (docs/kernel-measurements.md#matmul-candidates)'},
+  {variant: 'matmul_vec4', when: vec4Applies, why: 'the hand-written 4 x 8 register kernel: B as vec4 rows'},
+  {variant: 'matmul_reg', when: () => true, why: 'scalar loads: any strides and N'},
+];

@@ -1,0 +1,49 @@
+// Batch normalisation in training mode (shaders/batch-norm.wgsl): statistics, normalisation and their gradients,
+// on the vec4 entry points where a plane is whole vec4s. nn/layers.ts chooses it over generic ops
+// (kernelPrefs.fusedBatchNorm).
+import {BATCH_NORM} from '../../shaders.js';
+import {empty, type Tensor} from '../../tensor.js';
+import {grid1d} from '../../../gpu/runtime.js';
+import {dummyBuffer} from '../device.js';
+
+/** x viewed as [N, C, HW]: batch, channels (axis 1) and the product of the dimensions after them. */
+export interface BatchNormGeom { N: number; C: number; HW: number }
+const bnNote = (g: BatchNormGeom) => `${g.N}x${g.C}x${g.HW}`;
+/** The vec4 entry points where a plane is whole vec4s. */
+const bnEntry = <E extends string>(g: BatchNormGeom, entry: E): E | `${E}4` => (g.HW % 4 === 0 ? `${entry}4` : entry);
+const bnThreads = (g: BatchNormGeom) => g.N * g.C * (g.HW % 4 === 0 ? g.HW / 4 : g.HW);
+
+/**
+ * Forward: the batch mean and biased variance per channel ([C] each), `stats` = [mean; sqrt(var + eps)] ([2, C], what
+ * the backward reads), then y = (x - mean) / sqrt(var + eps) * weight + bias (weight, bias: [C] or null).
+ */
+export function batchNormTrainK(x: Tensor, weight: Tensor | null, bias: Tensor | null, g: BatchNormGeom, eps: number):
+  {y: Tensor; mean: Tensor; variance: Tensor; stats: Tensor} {
+  const mean = empty([g.C]), variance = empty([g.C]), stats = empty([2, g.C]);
+  const params = {N: g.N, C: g.C, HW: g.HW, eps};
+  BATCH_NORM.launch(bnEntry(g, 'bn_stats'), {buffers: [x.buffer, mean.buffer, variance.buffer, stats.buffer], params,
+    workgroups: grid1d(g.C, 1), note: bnNote(g)});
+  const y = empty(x.shape);
+  BATCH_NORM.launch(bnEntry(g, 'bn_norm'), {buffers: [x.buffer, stats.buffer, weight ? weight.buffer : dummyBuffer(),
+    bias ? bias.buffer : dummyBuffer(), y.buffer], params, threads: bnThreads(g),
+    constants: {HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0}, note: bnNote(g)});
+  return {y, mean, variance, stats};
+}
+
+/**
+ * Backward: the per-channel sums dbias = sum(gy) and dweight = sum(gy * xhat) ([C] each), then dx (when `needX`)
+ * from the closed form over the batch statistics.
+ */
+export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight: Tensor | null, g: BatchNormGeom,
+  needX: boolean): {dx: Tensor | null; dweight: Tensor; dbias: Tensor} {
+  const dbias = empty([g.C]), dweight = empty([g.C]);
+  const params = {N: g.N, C: g.C, HW: g.HW, eps: 0};
+  BATCH_NORM.launch(bnEntry(g, 'bn_grad_sums'), {buffers: [x.buffer, gy.buffer, stats.buffer, dbias.buffer,
+    dweight.buffer], params, workgroups: grid1d(g.C, 1), note: bnNote(g)});
+  if (!needX) return {dx: null, dweight, dbias};
+  const dx = empty(x.shape);
+  BATCH_NORM.launch(bnEntry(g, 'bn_dx'), {buffers: [x.buffer, gy.buffer, stats.buffer,
+    weight ? weight.buffer : dummyBuffer(), dbias.buffer, dweight.buffer, dx.buffer], params, threads: bnThreads(g),
+    constants: {HAS_WEIGHT: weight ? 1 : 0}, note: bnNote(g)});
+  return {dx, dweight, dbias};
+}

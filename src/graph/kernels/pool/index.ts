@@ -1,0 +1,58 @@
+// Pooling launchers: max (with a fused relu where asked) and average pooling and their input gradients, and
+// adaptive average pooling (adaptive.ts). The variants and where each runs: select.ts.
+import {POOL} from '../../shaders.js';
+import {empty, type Tensor} from '../../tensor.js';
+import {dummyBuffer} from '../device.js';
+import {binaryK} from '../elementwise/index.js';
+import {fillK} from '../layout/index.js';
+import {select} from '../select.js';
+import type {PoolGeom} from './geom.js';
+import {POOL_BACKWARD_VARIANTS, POOL_FORWARD_VARIANTS} from './select.js';
+
+export {poolGeom, type AdaptiveGeom, type PoolGeom} from './geom.js';
+export {adaptiveAvgPoolK, adaptiveAvgPoolBwdK} from './adaptive.js';
+export {pool2x2Fits} from './select.js';
+
+const poolParams = (g: PoolGeom) => ({NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW, KH: g.KH, KW: g.KW, SH: g.SH,
+  SW: g.SW, PH: g.PH, PW: g.PW});
+
+/** Max pooling (with relu: of relu(x), reluMaxPool2d) or average pooling. */
+export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: Tensor; arg: Tensor | null} {
+  const y = empty([g.N, g.C, g.OH, g.OW]);
+  const arg = max ? empty([g.N, g.C, g.OH, g.OW], 'i32') : null;
+  const constants = {MAX: max ? 1 : 0, RELU: relu ? 1 : 0};
+  const buffers = [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()];
+  const pair = select(POOL_FORWARD_VARIANTS, g) === 'pool2_fwd';
+  POOL.launch(pair ? 'pool2_fwd' : 'pool_fwd', {buffers, params: poolParams(g), threads: pair ? y.size / 2 : y.size,
+    constants});
+  return {y, arg};
+}
+
+/**
+ * Pooling's input gradient. reluOut: reluMaxPool2d's output, whose non-positive entries pass no gradient (the pair
+ * kernel masks as it reads; the general ones take gy masked by an elementwise reluGrad on the pooled size first).
+ */
+export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom, reluOut: Tensor | null = null): Tensor {
+  if (reluOut && !arg) throw new Error('webgpu-transfer: poolBwdK: a relu is fused into max pooling only');
+  const dx = empty([g.N, g.C, g.H, g.W]);
+  const variant = select(POOL_BACKWARD_VARIANTS, {g, max: !!arg});
+  if (variant === 'pool2_bwd') {
+    POOL.launch('pool2_bwd', {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer,
+      reluOut ? reluOut.buffer : dummyBuffer()], params: poolParams(g), threads: gy.size / 2,
+    constants: {MAX: arg ? 1 : 0, RELU: reluOut ? 1 : 0}});
+    return dx;
+  }
+  // The general kernels take gy already masked by relu' (an elementwise pass on the pooled size).
+  const gm = reluOut ? binaryK('reluGrad', reluOut, gy) : gy;
+  if (variant === 'pool_bwd_scatter') {
+    // Windows that do not overlap: each output sends its gradient to its argmax (a fill, then one write each).
+    fillK(dx, 0);
+    POOL.launch('pool_bwd_scatter', {buffers: [gm.buffer, arg!.buffer, dx.buffer], params: poolParams(g),
+      threads: gm.size});
+  } else {
+    POOL.launch('pool_bwd', {buffers: [gm.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], params: poolParams(g),
+      threads: dx.size, constants: {MAX: arg ? 1 : 0}});
+  }
+  if (gm !== gy) gm.dispose();
+  return dx;
+}

@@ -1,0 +1,53 @@
+// Reductions over the middle axis of [outer, r, inner] (sum, max, min, argmax), padded-row sums, and the softmax
+// and cross-entropy launchers (softmax.ts).
+import {REDUCE} from '../../shaders.js';
+import {empty, fmt, type Tensor} from '../../tensor.js';
+import {splitThreads} from '../device.js';
+import {fillK} from '../layout/index.js';
+import {ceil4} from '../shapes.js';
+
+export {softmaxK, softmaxBwdK, xentK, xentReduceK, xentBwdK} from './softmax-xent.js';
+
+export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r: number, inner: number,
+  alpha = 1): Tensor {
+  const outputs = outer * inner;
+  if (!outputs) return empty([0]);
+  // An empty sum is 0; scaled by alpha = 1/0 (the mean of nothing) it is NaN, as torch.mean.
+  if (r === 0) return fillK(empty([outputs]), kind === 'sum' ? 0 * alpha : NaN);
+  // Few outputs over a long axis: split it so enough threads run (a few per core on CPU adapters).
+  const chunks = Math.max(1, Math.min(Math.ceil(splitThreads() / outputs), Math.floor(r / 256)));
+  const chunk = Math.ceil(r / chunks);
+  const n = Math.ceil(r / chunk);
+  const out = empty([outer * n * inner]);
+  REDUCE.launch('reduce_main', {buffers: [x.buffer, out.buffer],
+    params: {outer, r, inner, alpha: n === 1 ? alpha : 1, chunk, chunks: n}, threads: out.size,
+    constants: {OP: {sum: 0, max: 1, min: 2}[kind]}});
+  if (n === 1) return out;
+  const total = reduceK(kind, out, outer, n, inner, alpha);
+  out.dispose();
+  return total;
+}
+
+/**
+ * The sum of `rows` rows of `inner` floats held in `x` with each row padded to whole vec4s (reduce_rows4): a
+ * quarter of reduceK's loads (docs/kernel-measurements.md#sum-rows4).
+ */
+export function sumRows4K(x: Tensor, rows: number, inner: number): Tensor {
+  const need = rows * ceil4(inner);
+  if (x.size < need) {
+    throw new Error(`webgpu-transfer: sumRows4K: ${rows} padded rows of ${inner} need ${need} floats, ` +
+      `got ${fmt(x.shape)}`);
+  }
+  const out = empty([inner]);
+  REDUCE.launch('reduce_rows4', {buffers: [x.buffer, out.buffer],
+    params: {outer: 1, r: rows, inner, alpha: 1, chunk: rows, chunks: 1}, threads: Math.ceil(inner / 4)});
+  return out;
+}
+
+export function argmaxK(x: Tensor, outer: number, r: number, inner: number): Tensor {
+  const out = empty([outer * inner], 'i32');
+  if (!out.size) return out;
+  REDUCE.launch('argmax_main', {buffers: [x.buffer, out.buffer],
+    params: {outer, r, inner, alpha: 1, chunk: r, chunks: 1}, threads: out.size});
+  return out;
+}

@@ -8,11 +8,9 @@ import * as wt from '../../src/index.js';
 import * as models from '../../src/nn/models.js';
 import {imageFolder, pool, readImage, type ImageFolder} from '../../src/data/image-folder.js';
 import {
-  compose, evalTransform, resize, toTensor, trainTransform, type Image, type RawImage, type Transform,
+  compose, evalTransform, resize, toTensor, type Image, type RawImage, type Transform,
 } from '../../src/data/transforms.js';
-import {shuffled} from '../../src/data/split.js';
 import type {ImageSet} from '../../src/data/image-set.js';
-import {PhotoLoader} from '../../src/data/photo-loader.js';
 import {evaluate} from '../../src/train/evaluate.js';
 import {Trainer} from '../../src/train/trainer.js';
 import {loadModel, readCheckpointInfo, saveModel} from '../../src/train/checkpoint.js';
@@ -94,9 +92,6 @@ async function startDevice(name: string | undefined): Promise<void> {
   await wt.init({backend: (name ?? process.env.WGT_BACKEND ?? 'auto') as wt.BackendChoice});
   console.log(wt.debug.formatReport(wt.adapter()));
 }
-
-/** Metadata keys our weights files carry: how to rebuild the model, its class names and its input size. */
-interface ModelInfo { spec: models.ArchitectureSpec; classNames: string[] | null; imageSize: number }
 
 function shapesOf(path: string): {shapes: Map<string, number[]>; meta: Record<string, string>} {
   const f = loadSafetensors(path);
@@ -315,7 +310,6 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
     const body = wt.transfer.parameterLayers(target).filter((l) => l.module !== target.head);
     console.log(`layer transfer: frozen ${made.frozen} of ${body.length} body layers (through ${body[made.frozen - 1]?.name ?? 'none'})`);
   }
-  if (bn === 'frozen') models.freezeBatchNorm(target);
   const stepsPerEpoch = strategy.stepsPerEpoch;
   const steps = epochs * stepsPerEpoch;
 

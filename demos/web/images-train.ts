@@ -102,10 +102,10 @@ export async function trainOnSamples(source: Source, photos: RawImage[], labels:
   const size = source.info.imageSize;
   const pick = (idx: number[]) => idx.map((i) => photos[i]);
   const valLabels = Int32Array.from(split.val, (i) => labels[i]), trainLabels = Int32Array.from(split.train, (i) => labels[i]);
-  const val = photoSet(pick(split.val), valLabels, classes, evalTransform(size));
+  const ev = evalTransform(size);
+  const val = photoSet(pick(split.val), valLabels, classes, ev);
   hooks.status(s.strategy === 'feature-extractor' ? `computing features of ${split.train.length} photos...` : 'building the model...');
   const t0 = performance.now();
-  const ev = evalTransform(size);
   // DANN: labelled photos are the source domain, the unlabelled ones the target (both through the eval transform).
   const target = s.strategy === 'dann' ? photoSet(unlabelled, new Int32Array(unlabelled.length), classes, ev) : null;
   const made = target ? photoDann({source: source.model, labelled: photoSet(pick(split.train), trainLabels, classes, ev),
@@ -119,7 +119,7 @@ export async function trainOnSamples(source: Source, photos: RawImage[], labels:
   const {strategy, model} = made;
   const steps = s.epochs * strategy.stepsPerEpoch;
   // PCA of the body's features: a sample of training photos and every validation photo, by class.
-  const trainShown = photoSet(pick(split.train).slice(0, 200), trainLabels.slice(0, 200), classes, evalTransform(size));
+  const trainShown = photoSet(pick(split.train).slice(0, 200), trainLabels.slice(0, 200), classes, ev);
   const shown = [{set: trainShown, split: 'train'}, {set: val, split: 'validation'},
     ...(target ? [{set: target, split: 'unlabelled (target domain)', name: 'unlabelled'}] : [])];
   const drawPca = async () => hooks.pca(await projected(model, shown, classNames));
@@ -157,8 +157,8 @@ export function trainedBytes(t: Trained): Promise<Uint8Array> {
 
 /** A trained model back from its safetensors bytes (a reload restores it). */
 export async function trainedFrom(bytes: Uint8Array, name: string): Promise<Trained> {
-  const {model, info} = await loadSource(bytes, name);
   const file = decodeSafetensors(bytes, name);
+  const {model, info} = await modelFromWeights(file, name);
   return {model, classNames: info.classNames ?? Array.from({length: info.spec.classes}, (_, i) => `class ${i}`), size: info.imageSize,
     spec: info.spec, valAccuracy: NaN, strategy: (file.metadata.strategy ?? 'fine-tune') as PageStrategy, stopped: false};
 }

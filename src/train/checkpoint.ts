@@ -12,12 +12,10 @@
 import {existsSync, renameSync, unlinkSync} from 'node:fs';
 import {dirname} from 'node:path';
 import {cleanStaleTemps, loadSafetensors, readSafetensorsMetadata, saveSafetensors} from '../io/files.js';
-import type {StTensor} from '../io/safetensors.js';
-import type {HostTensor, Module} from '../nn/module.js';
-import {BatchNorm} from '../nn/layers.js';
+import type {Module} from '../nn/module.js';
 import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
 import type {Tensor} from '../graph/tensor.js';
-import {hostEntries, modelEntries} from './weights.js';
+import {hostEntries, loadEntries, modelEntries} from './weights.js';
 
 const base = (path: string) => path.replace(/\.safetensors$/, '');
 /**
@@ -82,16 +80,6 @@ function warnNonFinite(source: string, tensors: Iterable<[string, {data: ArrayLi
 }
 
 
-function toHost(st: Map<string, StTensor>, source: string): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
-  for (const [k, t] of st) {
-    if (!(t.data instanceof Float32Array || t.data instanceof Int32Array)) throw new Error(`webgpu-transfer: ${source}: tensor '${k}' has dtype ${t.dtype}; checkpoints hold F32, I32 or I64`);
-    out.set(k, {shape: t.shape, dtype: t.data instanceof Int32Array ? 'i32' : 'f32', data: t.data});
-  }
-  return out;
-}
-
-
 /**
  * Writes the model's state dict (parameters and buffers with PyTorch's dotted names) to a safetensors file;
  * `metadata` goes into its header. PyTorch reads it with safetensors.torch.load_file and load_state_dict.
@@ -116,12 +104,11 @@ export async function loadModel(path: string, model: Module, strict = true): Pro
   const file = loadSafetensors(path);
   warnNonFinite(path, file.tensors);
   try {
-    model.loadStateDict(toHost(file.tensors, path), strict);
+    await loadEntries(model, file.tensors, path, strict);
   } catch (e) {
     const why = (e as Error).message.replace(/^webgpu-transfer: (loadStateDict: )?/, '');
     throw new Error(`webgpu-transfer: ${path} does not fit the model, which is left unchanged: ${why}`);
   }
-  for (const [, m] of model.namedModules()) if (m instanceof BatchNorm) await m.loadCounters();
   return file.metadata;
 }
 

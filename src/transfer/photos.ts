@@ -5,13 +5,12 @@
 //  - photoStrategy: one of the five ways to train on decoded photos (feature extractor on cached features,
 //    fine-tune, L2-SP, KL, layer transfer), with the new head sized for the photos' classes.
 import * as models from '../nn/models.js';
-import type {HostTensor} from '../nn/module.js';
-import {BatchNorm} from '../nn/layers.js';
 import {evalTransform, trainTransform, type Image, type RawImage, type Transform} from '../data/transforms.js';
 import type {ImageSet} from '../data/image-set.js';
 import {PhotoLoader} from '../data/photo-loader.js';
 import {shuffled} from '../data/split.js';
 import type {Strategy} from '../train/strategy.js';
+import {loadEntries} from '../train/weights.js';
 import {extractFeatures, FeatureExtractor, imageSetSource, type FeatureStore} from './feature-extractor.js';
 import {FineTune} from './finetune.js';
 import {Conservative} from './conservative.js';
@@ -69,21 +68,13 @@ export async function modelFromWeights(file: WeightsFile, source: string, arch?:
   const spec = meta.arch_spec ? JSON.parse(meta.arch_spec) as models.ArchitectureSpec
     : models.inferArchitecture(arch ?? detectArchitecture(shapes, meta), shapes);
   const model = models.build(spec);
-  const host = new Map<string, HostTensor>();
-  for (const [k, t] of file.tensors) {
-    if (!(t.data instanceof Float32Array || t.data instanceof Int32Array)) {
-      throw new Error(`webgpu-transfer: ${source}: tensor '${k}' has dtype ${t.dtype}; weights hold F32, I32 or I64`);
-    }
-    host.set(k, {shape: t.shape, dtype: t.data instanceof Int32Array ? 'i32' : 'f32', data: t.data});
-  }
   try {
-    model.loadStateDict(host, true);
+    await loadEntries(model, file.tensors, source);
   } catch (e) {
     model.dispose();
     const why = (e as Error).message.replace(/^webgpu-transfer: (loadStateDict: )?/, '');
     throw new Error(`webgpu-transfer: ${source} does not fit a ${spec.arch}: ${why}`);
   }
-  for (const [, m] of model.namedModules()) if (m instanceof BatchNorm) await m.loadCounters();
   const imageSize = Number(meta.image_size) || spec.inputSize || model.inputSize;
   let classNames: string[] | null = null;
   if (meta.class_names) {

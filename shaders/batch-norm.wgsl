@@ -63,6 +63,33 @@ fn bn_stats(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
   if (lid == 0u) { store_stats(c, mean, variance); }
 }
 
+// bn_stats with one thread per channel and no barriers, for CPU adapters, where a workgroup's barriers cost more than
+// its sums (the table in kernels/norm/select.ts). Sums run in blocks of 32 added to a total, so rounding grows with
+// 32 + M / 32 terms rather than M, as close as the tree's.
+const SERIAL_BLOCK = 32u;
+
+@compute @workgroup_size(WG)
+fn bn_stats_serial(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= p.C) { return; }
+  let m = p.N * p.HW;
+  let x0 = sx[c * p.HW];
+  var s = 0.0;
+  for (var j0 = 0u; j0 < m; j0 += SERIAL_BLOCK) {
+    var b = 0.0;
+    for (var j = j0; j < min(j0 + SERIAL_BLOCK, m); j++) { b += sx[at_channel(j, c, p.HW)] - x0; }
+    s += b;
+  }
+  let mean = x0 + s / f32(m);
+  var q = 0.0;
+  for (var j0 = 0u; j0 < m; j0 += SERIAL_BLOCK) {
+    var b = 0.0;
+    for (var j = j0; j < min(j0 + SERIAL_BLOCK, m); j++) { let d = sx[at_channel(j, c, p.HW)] - mean; b += d * d; }
+    q += b;
+  }
+  store_stats(c, mean, q / f32(m));
+}
+
 @group(0) @binding(1) var<storage, read> sx4: array<vec4<f32>>;
 
 // bn_stats over vec4s.
@@ -149,6 +176,26 @@ fn bn_grad_sums(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
     gsum[c] = total.x;
     gsumx[c] = total.y / gstats[p.C + c];
   }
+}
+
+// bn_grad_sums with one thread per channel and no barriers, in blocks (as bn_stats_serial).
+@compute @workgroup_size(WG)
+fn bn_grad_sums_serial(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= p.C) { return; }
+  let m = p.N * p.HW;
+  let mean = gstats[c];
+  var s = vec2<f32>(0.0);
+  for (var j0 = 0u; j0 < m; j0 += SERIAL_BLOCK) {
+    var b = vec2<f32>(0.0);
+    for (var j = j0; j < min(j0 + SERIAL_BLOCK, m); j++) {
+      let k = at_channel(j, c, p.HW);
+      b += gg[k] * vec2<f32>(1.0, gx[k] - mean);
+    }
+    s += b;
+  }
+  gsum[c] = s.x;
+  gsumx[c] = s.y / gstats[p.C + c];
 }
 
 @group(0) @binding(1) var<storage, read> gx4: array<vec4<f32>>;

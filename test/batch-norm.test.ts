@@ -1,7 +1,8 @@
 // batchNormTrain, BatchNorm's training mode in fused kernels (shaders/batch-norm.wgsl): forward, batch mean and biased
 // variance against float64 references, backward against the float64 closed form and finite differences (test/lib/
 // check.ts), on ranks 2 to 4, planes of whole vec4s or not, and several workgroup strides per channel; then the fused
-// and composed BatchNorm paths (kernelPrefs.fusedBatchNorm) against each other.
+// and composed BatchNorm paths (kernelPrefs.fusedBatchNorm) against each other. Each case runs both kernels of the
+// per-channel sums (kernelPrefs.batchNormSums: a workgroup tree, and a thread per channel).
 // Tolerances (float32 against float64): forward atol 2e-5 (rtol 1e-4), mean and variance rtol 1e-5 (atol 1e-6),
 // gradients checkOp's 1e-4 (rtol 1e-3); x = 100 + U(-0.5, 0.5) takes forward atol 5e-5 (the f32 mean near 100 is
 // within 4e-6, 1.4e-5 of xhat) and gradients 3e-4. Fused against composed: 1e-5 on outputs and running statistics,
@@ -43,19 +44,27 @@ const cases: Case[] = [
   {what: 'mean 100, small spread, planes of vec4s', shape: [8, 2, 8, 8], affine: false, x: (s) => offset(s, 96)},
 ];
 
-for (const c of cases) {
+/** fn with kernelPrefs.batchNormSums forced to `sums`, restored after. */
+async function withSums<T>(sums: 'serial' | 'workgroup', fn: () => T | Promise<T>): Promise<T> {
+  const saved = wt.internals.kernelPrefs.batchNormSums;
+  wt.internals.kernelPrefs.batchNormSums = sums;
+  try { return await fn(); } finally { wt.internals.kernelPrefs.batchNormSums = saved; }
+}
+
+for (const c of cases) for (const sums of ['workgroup', 'serial'] as const) {
   const C = c.shape[1];
   const offsetX = !!c.x;
   const inputs = [c.x ? c.x(c.shape) : R.randomNd(c.shape, 91, -2, 2),
     ...(c.affine ? [R.randomNd([C], 92, 0.5, 1.5), R.randomNd([C], 93)] : [])];
-  t(`${c.what} ${JSON.stringify(c.shape)}: forward and gradients against float64 and finite differences`, () => checkOp({
+  const label = `${c.what} ${JSON.stringify(c.shape)}, ${sums} sums`;
+  t(`${label}: forward and gradients against float64 and finite differences`, () => withSums(sums, () => checkOp({
     name: `batchNormTrain ${JSON.stringify(c.shape)}`, inputs,
     gpu: ([x, w, b]) => normed(x, w ?? null, b ?? null),
     ref: ([x, w, b]) => R.batchNormTrain(x, w ?? null, b ?? null),
     refGrad: ([x, w], up) => R.batchNormTrainGrad(x, w ?? null, up).slice(0, c.affine ? 3 : 1),
     atol: offsetX ? 5e-5 : 2e-5, gatol: offsetX ? 3e-4 : 1e-4, sample: 48,
-  }));
-  t(`${c.what} ${JSON.stringify(c.shape)}: batch mean and biased variance`, async () => {
+  })));
+  t(`${label}: batch mean and biased variance`, () => withSums(sums, async () => {
     const x = toTensor(inputs[0]);
     const {y, mean, variance} = wt.internals.batchNormTrain(x, null, null);
     const want = R.batchNormStats(inputs[0]);
@@ -64,7 +73,7 @@ for (const c of cases) {
     expectClose(await mean.data(), want.mean, 1e-6, 1e-5, 'mean');
     expectClose(await variance.data(), want.variance, 1e-6, 1e-5, 'variance');
     for (const u of [x, y, mean, variance]) u.dispose();
-  });
+  }));
 }
 
 // Frozen inputs: no x gradient (the dx kernel does not run), or only x's.

@@ -116,21 +116,26 @@ export const EXPERIMENTS: Record<string, CommandSpec> = {
     more: FILES(''),
   },
   pretrain: {
-    about: 'train the shipped pretrained sources: a CIFAR-stem ResNet on CIFAR-10 (classes 0-4, or all ten)',
+    about: 'train the shipped pretrained sources on CIFAR-10 (classes 0-4, or all ten): a CIFAR-stem ResNet, or a\n' +
+      'MobileNetV2 with torchvision\'s strides on photos resized to 64 px',
     usage: 'experiment pretrain [flags]',
     flags: {
+      arch: flag('NAME', choice(['cifar_resnet', 'mobilenet_v2']), 'cifar_resnet | mobilenet_v2', 'cifar_resnet'),
       classes: flag('C,...', list(int(0, 9)), 'CIFAR-10 classes to train on', '0,1,2,3,4'),
       'per-class': flag('N', int(1, 5000), 'training images per class', '2000'),
       epochs: flag('N', int(1), 'epochs', '3'),
       width: flag('N', int(1), 'first-stage channels', '16'),
       layers: flag('N,N,N,N', list(int(1)), 'residual blocks per stage (4 stages; list items are distinct)', '1'),
+      'width-mult': flag('X', real({above: 0}), 'MobileNetV2\'s width multiplier', '0.35'),
+      'image-size': flag('N', int(8), 'side the photos are resized to (default 32 for the ResNet, 64 for MobileNetV2)'),
       batch: flag('N', int(1), 'batch size', '64'),
       lr: flag('X', real({above: 0}), 'Adam learning rate', '0.002'),
       seed: flag('N', int(0), 'seed of the subset, initialisation and batches', '0'),
       out: flag('DIR', text, 'where the weights go', 'pretrained'),
       backend: flag('NAME', choice(BACKENDS), 'adapter (default from WGT_BACKEND, else auto)'),
     },
-    more: 'Writes DIR/cifar_resnet-w<width>-l<layers>-<classes>.safetensors with its recipe, command and test accuracy in\n' +
+    more: 'Writes DIR/cifar_resnet-w<width>-l<layers>-<classes>.safetensors (or DIR/mobilenet_v2-x<mult>-s<size>-<classes>)\n' +
+      'with its recipe, command and test accuracy in\n' +
       'the header. The package ships the ones in pretrained/ (see docs/photos.md).',
   },
   capsnet: {
@@ -183,7 +188,10 @@ export async function runExperimentCommand(args: string[]): Promise<void> {
     run = () => photosExperiment(o);
   } else if (name === 'pretrain') {
     const layers = v.layers as number[];
-    const o = {classes: v.classes as number[], perClass: v['per-class'] as number, epochs: v.epochs as number,
+    const arch = v.arch as 'cifar_resnet' | 'mobilenet_v2';
+    const o = {arch, widthMult: v['width-mult'] as number,
+      imageSize: (v['image-size'] as number | undefined) ?? (arch === 'mobilenet_v2' ? 64 : 32),
+      classes: v.classes as number[], perClass: v['per-class'] as number, epochs: v.epochs as number,
       width: v.width as number, layers: layers.length === 1 ? [layers[0], layers[0], layers[0], layers[0]] : layers,
       batch: v.batch as number, lr: v.lr as number, seed: v.seed as number, out, log};
     if (o.layers.length !== 4) throw new FlagError(`experiment pretrain: flag --layers gives ${o.layers.length} stages; want 1 (all) or 4`);

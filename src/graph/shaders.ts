@@ -123,8 +123,8 @@ export const ADAPTIVE_POOL = defineKernel({
 export const BATCH_NORM = defineKernel({
   file: 'batch-norm.wgsl', code: batchNorm, workgroupSize: 256,
   uniforms: {p: {N: 'u32', C: 'u32', HW: 'u32', eps: 'f32'}},
-  entries: {bn_stats: 'p', bn_stats4: 'p', bn_norm: 'p', bn_norm4: 'p', bn_grad_sums: 'p', bn_grad_sums4: 'p',
-    bn_dx: 'p', bn_dx4: 'p'},
+  entries: {bn_stats: 'p', bn_stats4: 'p', bn_stats_serial: 'p', bn_norm: 'p', bn_norm4: 'p', bn_grad_sums: 'p',
+    bn_grad_sums4: 'p', bn_grad_sums_serial: 'p', bn_dx: 'p', bn_dx4: 'p'},
 });
 
 // matmul: the hand-written kernels and the generated register tiles (kernels/matmul/register-tile.ts, declared with

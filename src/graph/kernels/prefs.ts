@@ -128,6 +128,11 @@ export const kernelPrefs = {
    * less per CIFAR ResNet step on llvmpipe (docs/kernel-measurements.md#batch-norm-fused).
    */
   fusedBatchNorm: true,
+  /**
+   * Batch-norm's per-channel sums: 'auto' (kernels/norm/select.ts), 'workgroup' (a tree per channel) or 'serial' (a
+   * thread per channel).
+   */
+  batchNormSums: 'auto' as 'auto' | 'workgroup' | 'serial',
 };
 
 /**

@@ -5,6 +5,7 @@ import {BATCH_NORM} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {grid1d} from '../../../gpu/runtime.js';
 import {dummyBuffer} from '../device.js';
+import {batchNormSums} from './select.js';
 
 /** x viewed as [N, C, HW]: batch, channels (axis 1) and the product of the dimensions after them. */
 export interface BatchNormGeom { N: number; C: number; HW: number }
@@ -21,8 +22,9 @@ export function batchNormTrainK(x: Tensor, weight: Tensor | null, bias: Tensor |
   {y: Tensor; mean: Tensor; variance: Tensor; stats: Tensor} {
   const mean = empty([g.C]), variance = empty([g.C]), stats = empty([2, g.C]);
   const params = {N: g.N, C: g.C, HW: g.HW, eps};
-  BATCH_NORM.launch(bnEntry(g, 'bn_stats'), {buffers: [x.buffer, mean.buffer, variance.buffer, stats.buffer], params,
-    workgroups: grid1d(g.C, 1), note: bnNote(g)});
+  const buffers = [x.buffer, mean.buffer, variance.buffer, stats.buffer];
+  if (batchNormSums(g) === 'serial') BATCH_NORM.launch('bn_stats_serial', {buffers, params, threads: g.C, note: bnNote(g)});
+  else BATCH_NORM.launch(bnEntry(g, 'bn_stats'), {buffers, params, workgroups: grid1d(g.C, 1), note: bnNote(g)});
   const y = empty(x.shape);
   BATCH_NORM.launch(bnEntry(g, 'bn_norm'), {buffers: [x.buffer, stats.buffer, weight ? weight.buffer : dummyBuffer(),
     bias ? bias.buffer : dummyBuffer(), y.buffer], params, threads: bnThreads(g),
@@ -38,8 +40,9 @@ export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight:
   needX: boolean): {dx: Tensor | null; dweight: Tensor; dbias: Tensor} {
   const dbias = empty([g.C]), dweight = empty([g.C]);
   const params = {N: g.N, C: g.C, HW: g.HW, eps: 0};
-  BATCH_NORM.launch(bnEntry(g, 'bn_grad_sums'), {buffers: [x.buffer, gy.buffer, stats.buffer, dbias.buffer,
-    dweight.buffer], params, workgroups: grid1d(g.C, 1), note: bnNote(g)});
+  const buffers = [x.buffer, gy.buffer, stats.buffer, dbias.buffer, dweight.buffer];
+  if (batchNormSums(g) === 'serial') BATCH_NORM.launch('bn_grad_sums_serial', {buffers, params, threads: g.C, note: bnNote(g)});
+  else BATCH_NORM.launch(bnEntry(g, 'bn_grad_sums'), {buffers, params, workgroups: grid1d(g.C, 1), note: bnNote(g)});
   if (!needX) return {dx: null, dweight, dbias};
   const dx = empty(x.shape);
   BATCH_NORM.launch(bnEntry(g, 'bn_dx'), {buffers: [x.buffer, gy.buffer, stats.buffer,

@@ -1,0 +1,24 @@
+// The profiler's table for a MobileNetV2 training step (width 0.35, 64 px, batch 64, Adam), as pretraining runs it.
+// Usage: node dist/bench/profile-mobilenet.js <adapter> [steps] [size]
+import * as wt from '../src/index.js';
+
+const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
+const steps = Number(process.argv[3] ?? 2);
+const size = Number(process.argv[4] ?? 64);
+await wt.init({backend});
+if (process.env.WGT_PREFS) Object.assign(wt.internals.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
+wt.manualSeed(0);
+const net = wt.models.mobilenetV2({widthMult: 0.35, classes: 5, inputSize: size});
+const opt = new wt.Adam(net.parameters(), {lr: 1e-3});
+const r = wt.internals.rng(4), batch = 64;
+const x = Float32Array.from({length: batch * 3 * size * size}, () => r());
+const y = Int32Array.from({length: batch}, (_, i) => i % 5);
+const shapes: wt.InputSpec[] = [{shape: [batch, 3, size, size]}, {shape: [batch], dtype: 'i32'}];
+const step = wt.compile(shapes, [x, y], (xb, yb) => wt.tidy(() => {
+  const l = wt.crossEntropy(net.forward(xb), yb);
+  l.backward(); opt.step(); opt.zeroGrad();
+  return l;
+}));
+const p = await wt.debug.profile(() => step.run([x, y]).item(), {steps, warmup: 1});
+console.log(wt.debug.formatProfile(p, Number(process.env.ROWS ?? 30)));
+wt.shutdown();

@@ -40,6 +40,8 @@ const cases: Case[] = [
   // 4620 values per channel: 18 strides of a 256-thread workgroup; the vec4 case 4.5 strides of vec4s.
   {what: 'large, odd planes', shape: [4, 3, 33, 35], affine: true},
   {what: 'large, planes of vec4s', shape: [4, 3, 32, 36], affine: false},
+  // 32,768 values per channel, past the serial sums' bound (llvmpipe would cut their loops short): both run the tree.
+  {what: 'past the serial bound', shape: [2, 2, 128, 128], affine: false},
   {what: 'mean 100, small spread', shape: [4, 3, 5, 7], affine: true, x: (s) => offset(s, 95)},
   {what: 'mean 100, small spread, planes of vec4s', shape: [8, 2, 8, 8], affine: false, x: (s) => offset(s, 96)},
 ];

@@ -1,6 +1,7 @@
 // Transfer to photos, as `finetune` and the page's "your images" view share it (src/transfer/photos.ts): the
 // architecture told from a state dict's keys, weights refused by their first bad key, the stratified split, each
-// strategy training what it should, and domain-adversarial training of a pretrained body on unlabelled photos.
+// strategy training what it should, and domain-adversarial training of a pretrained body on unlabelled photos; AdaBN's
+// statistics against float64 (atol 1e-5 on means, rtol 1e-4 on variances).
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
@@ -8,6 +9,7 @@ import {modelEntries} from '../src/train/weights.js';
 import {decodeSafetensors, encodeSafetensors} from '../src/io/safetensors.js';
 import type {RawImage} from '../src/data/transforms.js';
 import {mulberry32} from '../src/rng.js';
+import {rejectsWith} from './lib/check.js';
 
 const t = suite('photo transfer (shared by finetune and the page)');
 const {transfer, models} = wt;
@@ -111,6 +113,43 @@ t('DANN on photos: the body adapts, the head learns the classes, the domain clas
   assert.equal([...model.stateDict().keys()].filter((k) => k.startsWith('fc.')), ['fc.weight', 'fc.bias']);
   assert.is(model.stateDict().get('fc.weight')!.shape[0], 2);
   assert.not.ok([...model.stateDict().keys()].some((k) => k.startsWith('domain')), 'torchvision names only');
+  model.dispose();
+});
+
+t('adaptBatchNorm: running statistics become the target\'s, weights and flags stay, bad input is refused', async () => {
+  // Images of mean 3, std 2 per pixel; batches of 4 over 10 images: 4, 4, 2; over 9 images: 4, 5 (a last single
+  // image joins the batch before it). The running mean is the mean over all images; the running variance the size-weighted mean of the
+  // batches' unbiased variances (PyTorch's momentum=None).
+  const n = 10, C = 3, H = 5, W = 4, px = C * H * W, r = mulberry32(5);
+  const images = Float32Array.from({length: n * px}, () => 3 + 2 * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()));
+  const set = {images, labels: new Int32Array(n), n, channels: C, height: H, width: W, classes: 1};
+  const stats = (from: number, to: number, c: number) => {
+    const v: number[] = [];
+    for (let i = from; i < to; i++) for (let p = 0; p < H * W; p++) v.push(images[i * px + c * H * W + p]);
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    return {mean, unbiased: v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1), count: to - from};
+  };
+  const bn = new wt.BatchNorm2d(C);
+  const model = new wt.Sequential(bn);
+  bn.frozenStats = true;
+  model.eval();
+  const weight = Array.from(await bn.weight!.data());
+  for (const [count, cuts] of [[10, [0, 4, 8, 10]], [9, [0, 4, 9]]] as const) {
+    assert.is(await transfer.adaptBatchNorm(model, {...set, n: count}, {batch: 4}), 1);
+    const mean = await bn.runningMean.data(), variance = await bn.runningVar.data();
+    for (let c = 0; c < C; c++) {
+      const parts = cuts.slice(1).map((to, i) => stats(cuts[i], to, c));
+      const wantVar = parts.reduce((a, p) => a + p.unbiased * p.count, 0) / count, wantMean = stats(0, count, c).mean;
+      assert.ok(Math.abs(mean[c] - wantMean) < 1e-5, `${count} images, channel ${c}: mean ${mean[c]} vs ${wantMean}`);
+      assert.ok(Math.abs(variance[c] - wantVar) < 1e-4 * wantVar, `${count} images, channel ${c}: variance ${variance[c]} vs ${wantVar}`);
+    }
+  }
+  assert.equal(Array.from(await bn.weight!.data()), weight);
+  assert.is(bn.frozenStats, true);
+  assert.is(model.training, false);
+  assert.is(bn.opts.momentum, undefined);
+  await rejectsWith(() => transfer.adaptBatchNorm(model, {...set, n: 1}), 'adaptBatchNorm: needs at least 2 images, got 1');
+  await rejectsWith(() => transfer.adaptBatchNorm(model, set, {batch: 1}), 'adaptBatchNorm: batch must be an integer >= 2, got 1');
   model.dispose();
 });
 

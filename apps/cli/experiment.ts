@@ -103,11 +103,12 @@ export const EXPERIMENTS: Record<string, CommandSpec> = {
   },
   photos: {
     about: 'transfer on real photos: a CIFAR ResNet pretrained on classes 0-4, to classes 5-9 (different task) and to\n' +
-      'colour negatives of 0-4 (different domain); scratch, feature extractor, fine-tune, L2-SP, KL, layer transfer',
+      'colour negatives of 0-4 (different domain; also with AdaBN and the source head); scratch, feature extractor,\n' +
+      'fine-tune, L2-SP, KL, layer transfer (and the untrained source where the classes are its own)',
     usage: 'experiment photos [flags]',
     flags: {
       source: flag('FILE', text, 'the pretrained source', 'pretrained/cifar_resnet-w16-l1111-c0-4.safetensors'),
-      situations: flag('A,...', names(PHOTO_SITUATIONS), PHOTO_SITUATIONS.join(' | '), 'cifar-task,cifar-negative'),
+      situations: flag('A,...', names(PHOTO_SITUATIONS), PHOTO_SITUATIONS.join(' | '), PHOTO_SITUATIONS.join(',')),
       methods: flag('M,...', names(PHOTO_METHODS), `${PHOTO_METHODS.join(' | ')}\n${INDENT}(default all)`),
       labels: flag('N,...', list(int(1)), 'labelled photos per class', '2,5,10,50,200'),
       seeds: seeds('0,1,2'), steps: steps('60'),

@@ -1,7 +1,9 @@
 // Experiment `photos`: transfer on real photos. A CIFAR-stem ResNet pretrained by the project on CIFAR-10 classes
 // 0-4 (pretrain.ts; the package ships it) is transferred with n labelled photos per class:
 //   different task:   classes 5-9 (photos of other things);
-//   different domain: classes 0-4 as colour negatives, drawn from training photos the source never saw.
+//   different domain: classes 0-4 as colour negatives, drawn from training photos the source never saw;
+//   the same domain with AdaBN: the transferred models re-estimate batch-norm statistics on 1,000 unlabelled
+//   negatives and keep the source's head (the classes are the source's own); `source` scores them untrained.
 // Methods: scratch, the fixed feature extractor (features computed once), fine-tuning, L2-SP, KL distillation and
 // layer transfer. Hyper-parameters are chosen on a validation split held out from the target pool (selection draw
 // seed 100, at 10 labels per class); the test split is read only by the reported runs. Each run also records its
@@ -22,6 +24,7 @@ import {Supervised} from '../../src/train/supervised.js';
 import type {Strategy} from '../../src/train/strategy.js';
 import {loadSafetensors} from '../../src/io/files.js';
 import {modelFromWeights} from '../../src/transfer/photos.js';
+import {adaptBatchNorm} from '../../src/transfer/adabn.js';
 import {
   Conservative, extractFeatures, FeatureExtractor, FineTune, imageSetSource, LayerTransfer, parameterLayers,
 } from '../../src/transfer/index.js';
@@ -29,15 +32,17 @@ import {lineChart, meanStd, type Row} from '../../src/analysis/charts.js';
 import {markdownTable, pct, pm, RunLog, writeChart, writeTextAtomic} from './output.js';
 import {normalizeImagenet} from './pretrain.js';
 
-export const PHOTO_METHODS = ['scratch', 'feature-extractor', 'fine-tune', 'l2sp', 'kl', 'layer-transfer'] as const;
+export const PHOTO_METHODS = ['source', 'scratch', 'feature-extractor', 'fine-tune', 'l2sp', 'kl', 'layer-transfer'] as const;
 export type PhotoMethod = typeof PHOTO_METHODS[number];
-export const PHOTO_SITUATIONS = ['cifar-task', 'cifar-negative'] as const;
+export const PHOTO_SITUATIONS = ['cifar-task', 'cifar-negative', 'cifar-negative-adabn'] as const;
+/** Unlabelled target photos AdaBN re-estimates the statistics on (a seeded draw from the pool). */
+const ADABN_PHOTOS = 1000;
 /** Device bytes the engine holds (live and pooled): after a run that began with an empty pool, its high-water mark. */
 const deviceBytes = () => memory().allocatedBytes;
 /** Frees the pooled buffers, so the next run's high-water mark is its own. */
 const emptyPool = () => { rt().flush(); rt().pool.trim(); };
 const TITLES: Record<PhotoMethod, string> = {
-  'scratch': 'scratch', 'feature-extractor': 'feature extractor', 'fine-tune': 'fine-tune', 'l2sp': 'L2-SP',
+  'source': 'source, untrained', 'scratch': 'scratch', 'feature-extractor': 'feature extractor', 'fine-tune': 'fine-tune', 'l2sp': 'L2-SP',
   'kl': 'KL (LwF)', 'layer-transfer': 'layer transfer (frozen)',
 };
 const VAL_PER_CLASS = 50, TEST_PER_CLASS = 200, SELECT_AT = 10, SELECT_SEED = 100;
@@ -57,7 +62,15 @@ export interface PhotosOptions {
 }
 
 interface Hyper { lr: number; transferredLr?: number; alpha?: number; weight?: number; frozen?: 'body' | 'all-but-last-stage' }
-interface PhotoSituation { name: string; title: string; kind: string; pool: ImageSet; val: ImageSet; test: ImageSet }
+interface PhotoSituation {
+  name: string; title: string; kind: string; pool: ImageSet; val: ImageSet; test: ImageSet;
+  /** Whether the target classes are the source's own (the head is copied, and the source can be scored as it is). */
+  sameClasses: boolean;
+  /** Unlabelled target photos on which transferred models re-estimate batch-norm statistics (AdaBN), if any. */
+  adapt?: ImageSet;
+  /** The situation whose runs this one's scratch runs are (scratch sees no source, so AdaBN changes nothing). */
+  scratchOf?: string;
+}
 interface PhotoResult { target_accuracy: number; seconds: number; seconds_per_epoch: number; peak_mb: number }
 
 const negative = (set: ImageSet): ImageSet => ({...set, images: set.images.map((v) => 1 - v)});
@@ -71,21 +84,28 @@ function photoSituation(name: string): PhotoSituation {
       test: normalizeImagenet(subset(test, perClass(test, TEST_PER_CLASS, 0)))};
   };
   if (name === 'cifar-task') {
-    return {name, title: 'CIFAR-10 classes 0-4 -> classes 5-9', kind: 'different task',
+    return {name, title: 'CIFAR-10 classes 0-4 -> classes 5-9', kind: 'different task', sameClasses: false,
       ...split(loadCifar10('train', {classes: [5, 6, 7, 8, 9]}), loadCifar10('test', {classes: [5, 6, 7, 8, 9]}))};
   }
-  if (name === 'cifar-negative') {
+  if (name === 'cifar-negative' || name === 'cifar-negative-adabn') {
     const all = loadCifar10('train', {classes: [0, 1, 2, 3, 4]});
     const seen = new Set(perClass(all, SOURCE_PER_CLASS, 0));
     const unseen = subset(all, Array.from({length: all.n}, (_, i) => i).filter((i) => !seen.has(i)));
-    return {name, title: 'CIFAR-10 classes 0-4 -> the same classes as colour negatives', kind: 'different domain',
-      ...split(negative(unseen), negative(loadCifar10('test', {classes: [0, 1, 2, 3, 4]})))};
+    const data = split(negative(unseen), negative(loadCifar10('test', {classes: [0, 1, 2, 3, 4]})));
+    if (name === 'cifar-negative') {
+      return {name, title: 'CIFAR-10 classes 0-4 -> the same classes as colour negatives', kind: 'different domain',
+        sameClasses: true, ...data};
+    }
+    return {name, title: 'colour negatives, with AdaBN and the source head', kind: 'different domain, adapted',
+      sameClasses: true, adapt: subset(data.pool, perClass(data.pool, ADABN_PHOTOS / 5, 7)), scratchOf: 'cifar-negative',
+      ...data};
   }
   throw new Error(`webgpu-transfer: unknown photo situation '${name}' (${PHOTO_SITUATIONS.join(', ')})`);
 }
 
 function grid(m: PhotoMethod): Hyper[] {
   switch (m) {
+    case 'source': return [{lr: 0}];
     case 'scratch': return [{lr: 1e-3}, {lr: 3e-3}];
     case 'feature-extractor': return [{lr: 1e-3}, {lr: 1e-2}];
     case 'fine-tune': return [{lr: 1e-3, transferredLr: 1e-4}, {lr: 1e-3, transferredLr: 1e-3}];
@@ -95,7 +115,7 @@ function grid(m: PhotoMethod): Hyper[] {
   }
 }
 
-const describe = (m: PhotoMethod, h: Hyper) => [`lr ${h.lr}`,
+const describe = (m: PhotoMethod, h: Hyper) => m === 'source' ? 'no training' : [`lr ${h.lr}`,
   h.transferredLr !== undefined && h.transferredLr !== h.lr ? `copied-layer lr ${h.transferredLr}` : '',
   m === 'l2sp' ? `alpha ${h.alpha}` : '', m === 'kl' ? `KL weight ${h.weight}, T 2` : '', h.frozen ? `frozen: ${h.frozen}` : '',
 ].filter(Boolean).join(', ');
@@ -109,12 +129,22 @@ async function runPhoto(s: PhotoSituation, source: models.HeadedModel, spec: mod
   const evalSet = evalOn === 'val' ? s.val : s.test;
   const batch = Math.min(32, labelled.n);
   const model = models.build({...spec, classes: labelled.classes}, 1000 + seed);
+  const adapt = async () => { if (s.adapt) await adaptBatchNorm(model, s.adapt); };
+  if (method === 'source') {
+    for (const l of parameterLayers(source)) model.get(l.name).copyFrom(l.module);
+    await adapt();
+    const accuracy = (await evaluate(model, evalSet)).accuracy;
+    model.dispose();
+    return {target_accuracy: accuracy, seconds: (performance.now() - t0) / 1000, seconds_per_epoch: 0,
+      peak_mb: deviceBytes() / 2 ** 20};
+  }
   let strategy: Strategy;
   let evalFeatures: (() => Promise<number>) | null = null;
   if (method === 'feature-extractor') {
-    const body = parameterLayers(model).filter((l) => l.module !== model.head).map((l) => l.name);
+    const copied = parameterLayers(model).filter((l) => s.sameClasses || l.module !== model.head).map((l) => l.name);
     const src = new Map(parameterLayers(source).map((l) => [l.name, l.module]));
-    for (const n of body) model.get(n).copyFrom(src.get(n)!);
+    for (const n of copied) model.get(n).copyFrom(src.get(n)!);
+    await adapt();
     const train = await extractFeatures(model, imageSetSource(labelled));
     const test = await extractFeatures(model, imageSetSource(evalSet));
     const fe = new FeatureExtractor({model, train, test, batch, lr: hp.lr, seed});
@@ -127,7 +157,7 @@ async function runPhoto(s: PhotoSituation, source: models.HeadedModel, spec: mod
   } else {
     models.freezeBatchNorm(model);
     const loader = new DataLoader(labelled, {batch, seed, shift: 2});
-    const common = {source, model, loader, task: 'new' as const, lr: hp.lr, transferredLr: hp.transferredLr,
+    const common = {source, model, loader, task: s.sameClasses && s.adapt ? 'same' as const : 'new' as const, lr: hp.lr, transferredLr: hp.transferredLr,
       schedule: 'cosine' as const};
     if (method === 'fine-tune') strategy = new FineTune(common);
     else if (method === 'l2sp') strategy = new Conservative({...common, l2sp: {alpha: hp.alpha!, beta: 1e-3}});
@@ -138,6 +168,7 @@ async function runPhoto(s: PhotoSituation, source: models.HeadedModel, spec: mod
       const k = hp.frozen === 'body' ? names.length - 1 : lastStage;
       strategy = new LayerTransfer({...common, layers: {first: k}});
     }
+    await adapt();
   }
   const loop = new TrainingLoop(strategy, {steps, logEvery: steps, evalEvery: steps + 1});
   try {
@@ -170,11 +201,13 @@ export async function photosExperiment(o: PhotosOptions): Promise<void> {
     const s = photoSituation(name);
     titles[name] = s;
     o.log(`${s.title}: pool ${s.pool.n}, validation ${s.val.n}, test ${s.test.n}`);
-    for (const method of o.methods) {
+    for (const method of o.methods.filter((m) => m !== 'source' || s.sameClasses)) {
+      // Scratch never sees the source, so a situation that only changes how the source is adapted shares its runs.
+      const runsOf = method === 'scratch' && s.scratchOf ? s.scratchOf : name;
       let best: {hp: Hyper; acc: number} | null = null;
       const candidates = grid(method);
       for (const hp of candidates.length > 1 ? candidates : []) {
-        const key = {photos: name, source: o.source, method, hp, labels: SELECT_AT, seed: SELECT_SEED, steps: o.steps, evalOn: 'val'};
+        const key = {photos: runsOf, source: o.source, method, hp, labels: SELECT_AT, seed: SELECT_SEED, steps: o.steps, evalOn: 'val'};
         const {result} = await runs.get(key, () => runPhoto(s, source, spec, method, hp, SELECT_AT, SELECT_SEED, o.steps, 'val'));
         selection.push({situation: name, method, hp: describe(method, hp), val_accuracy: result.target_accuracy});
         if (!best || result.target_accuracy > best.acc) best = {hp, acc: result.target_accuracy};
@@ -183,7 +216,7 @@ export async function photosExperiment(o: PhotosOptions): Promise<void> {
       o.log(`${name} ${method}: chose ${describe(method, hp)}${best ? ` (validation ${pct(best.acc)}% at ${SELECT_AT}/class)` : ''}`);
       for (const labels of o.labels) {
         for (const seed of o.seeds) {
-          const key = {photos: name, source: o.source, method, hp, labels, seed, steps: o.steps, evalOn: 'test'};
+          const key = {photos: runsOf, source: o.source, method, hp, labels, seed, steps: o.steps, evalOn: 'test'};
           const {result, cached} = await runs.get(key, () => runPhoto(s, source, spec, method, hp, labels, seed, o.steps, 'test'));
           rows.push({situation: name, method, labels, seed, hp: describe(method, hp), ...result});
           o.log(`${name} ${method} ${labels}/class seed ${seed}: test ${pct(result.target_accuracy)}%` +
@@ -214,7 +247,13 @@ async function report(o: PhotosOptions, rows: PhotoRow[], titles: Record<string,
     `Seeds ${o.seeds.join(', ')}. Mean ± standard deviation over seeds, in %.`, ''];
   for (const name of o.situations) {
     const s = titles[name];
-    md.push(`## ${s.title} (${s.kind})`, '', markdownTable(['labels / class', ...o.methods.map((m) => TITLES[m])],
+    md.push(`## ${s.title} (${s.kind})`, '');
+    if (s.adapt) {
+      md.push(`Transferred models copy the source's head and re-estimate batch-norm statistics (AdaBN) on ${s.adapt.n}`,
+        'unlabelled photos of the target pool, then keep them frozen; KL\'s teacher is the source as it is. Scratch runs',
+        `are ${s.scratchOf}'s.`, '');
+    }
+    md.push(markdownTable(['labels / class', ...o.methods.map((m) => TITLES[m])],
       o.labels.map((l) => [String(l), ...o.methods.map((m) => cell(name, m, l))])), '');
     const timing = o.methods.map((m) => {
       const g = rows.filter((r) => r.situation === name && r.method === m);

@@ -4,6 +4,7 @@ export {FineTune, type FineTuneOptions} from './finetune.js';
 export {FeatureExtractor, FeatureLoader, MemoryFeatureStore, extractFeatures, imageSetSource, type FeatureExtractorOptions,
   type FeatureSet, type FeatureStore, type ExtractOptions, type ImageSource} from './feature-extractor.js';
 export {Conservative, type ConservativeOptions} from './conservative.js';
+export {adaptBatchNorm, type AdaptBatchNormOptions} from './adabn.js';
 export {LayerTransfer, type LayerTransferOptions} from './layer-transfer.js';
 export {MultiTask, MultiTaskNet, sharedTrunk, type MultiTaskOptions, type TaskSpec, type Weighting} from './multitask.js';
 export {Dann, DannNet, dannMnistModel, dannLambda, dannLr, dannProgress, bceWithLogits, channelMeans, subtractMeans,

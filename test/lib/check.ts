@@ -120,3 +120,13 @@ export function throwsWith(f: () => unknown, text: string): void {
   }
   assert.unreachable(`no error; expected one containing "${text}"`);
 }
+
+/** Rejects with an error whose message contains `text`. */
+export async function rejectsWith(f: () => Promise<unknown>, text: string): Promise<void> {
+  try { await f(); } catch (e) {
+    const msg = (e as Error).message;
+    assert.ok(msg.includes(text), `message "${msg}" lacks "${text}"`);
+    return;
+  }
+  assert.unreachable(`no error; expected one containing "${text}"`);
+}

@@ -4,12 +4,19 @@ import {kernelPrefs} from '../prefs.js';
 import {select, type Choice} from '../select.js';
 import type {BatchNormGeom} from './batch-norm-train.js';
 
+/**
+ * Values per channel (M = N * HW) up to which the serial sums run. llvmpipe cuts a thread's loops short once they
+ * have run about 65,535 iterations in all, and bn_stats_serial runs 2 * (M + M / 32): at M = 32,768 its variance
+ * pass stopped 12% short, at 65,536 the mean pass did (docs/kernel-measurements.md#batch-norm-serial).
+ */
+export const SERIAL_SUMS_MAX = 16384;
+
 export type BatchNormSums = 'serial' | 'workgroup';
 export const BATCH_NORM_SUMS_VARIANTS: readonly Choice<BatchNormSums, BatchNormGeom>[] = [
-  {variant: 'serial', when: () => kernelPrefs.batchNormSums === 'serial' ||
-    (kernelPrefs.batchNormSums === 'auto' && onCpu()),
+  {variant: 'serial', when: (g) => g.N * g.HW <= SERIAL_SUMS_MAX && (kernelPrefs.batchNormSums === 'serial' ||
+    (kernelPrefs.batchNormSums === 'auto' && onCpu())),
   why: 'CPU adapters: a workgroup\'s barriers cost more than its sums, at every size measured (1.2-9x on llvmpipe, ' +
-    '8-230x on SwiftShader: docs/kernel-measurements.md#batch-norm-serial)'},
+    '8-230x on SwiftShader; up to SERIAL_SUMS_MAX values per channel: docs/kernel-measurements.md#batch-norm-serial)'},
   {variant: 'workgroup', when: () => true, why: 'a tree per channel over 256 threads'},
 ];
 

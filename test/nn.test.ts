@@ -48,9 +48,9 @@ t('BatchNorm2d running statistics follow PyTorch (momentum 0.1, unbiased varianc
   expectClose(y, want, 1e-5, 1e-4, 'eval output');
 });
 
-// Sequential runs a stock ReLU next to a stock MaxPool2d as one reluMaxPool2d: the same values and gradients as
-// the layers run one by one, for both orders, a pool that is not 2x2 and a subclassed ReLU (never fused).
-t('Sequential fuses ReLU with MaxPool2d without changing values or gradients', async () => {
+// A fused Sequential (nn.fuse) runs a stock ReLU next to a stock MaxPool2d as one reluMaxPool2d: the same values and
+// gradients as the layers run one by one, for both orders, a pool that is not 2x2 and a subclassed ReLU (never fused).
+t('fuse() runs ReLU with MaxPool2d as one op without changing values or gradients', async () => {
   class LoudReLU extends wt.ReLU { override forward(x: wt.Tensor): wt.Tensor { return wt.relu(x); } }
   let spiedCalls = 0;
   const spied = (l: wt.ReLU) => { const f = l.forward.bind(l); l.forward = (x) => { spiedCalls++; return f(x); }; return l; };
@@ -69,10 +69,10 @@ t('Sequential fuses ReLU with MaxPool2d without changing values or gradients', a
   };
   const x = wt.randn([3, 2, 10, 10], {seed: 5});
   const run = async (fuse: boolean) => {
-    wt.Sequential.fuse = fuse;
-    try {
+    {
       const out: Record<string, {y: number[]; grads: number[][]; ops: string[]}> = {};
-      for (const [name, m] of models()) {
+      for (const [name, built] of models()) {
+        const m = fuse ? wt.models.fuse(built) : built;
         const y = m.forward(x);
         const ops: string[] = [];
         for (let n = y.node; n; n = n.inputs[0]?.node) ops.push(n.op);
@@ -80,7 +80,7 @@ t('Sequential fuses ReLU with MaxPool2d without changing values or gradients', a
         out[name] = {y: Array.from(await y.data()), grads: await Promise.all(m.parameters().map(async (p) => Array.from(await p.grad!.data()))), ops};
       }
       return out;
-    } finally { wt.Sequential.fuse = true; }
+    }
   };
   const fused = await run(true), alone = await run(false);
   for (const name of Object.keys(fused)) {
@@ -93,6 +93,22 @@ t('Sequential fuses ReLU with MaxPool2d without changing values or gradients', a
   assert.ok(fused['linear, relu'].ops.includes('linearRelu') && !alone['linear, relu'].ops.includes('linearRelu'));
   assert.is(spiedCalls, 2, 'a forward replaced on the instance runs in both modes');
   x.dispose();
+});
+
+t('the model factories return fused models; fuse(model, false) runs every layer alone', () => {
+  const opsOf = (y: wt.Tensor) => { const ops: string[] = []; for (let n = y.node; n; n = n.inputs[0]?.node) ops.push(n.op); return ops; };
+  const m = wt.leNet5();
+  assert.is(m.fused, true);
+  assert.ok(opsOf(m.forward(wt.zeros([2, 1, 28, 28]))).includes('linearRelu'));
+  wt.models.fuse(m, false);
+  assert.not.ok(opsOf(m.forward(wt.zeros([2, 1, 28, 28]))).includes('linearRelu'));
+  const r = wt.models.cifarResNet({width: 4, classes: 3});
+  assert.ok([...r.namedModules()].every(([, c]) => !('fused' in c) || (c as unknown as {fused: boolean}).fused));
+  wt.models.fuse(r, false);
+  assert.ok([...r.namedModules()].every(([, c]) => !('fused' in c) || !(c as unknown as {fused: boolean}).fused));
+  assert.is(new wt.Sequential(new wt.ReLU()).fused, false);
+  m.dispose();
+  r.dispose();
 });
 
 t('state dict names are PyTorch-style dotted paths', () => {

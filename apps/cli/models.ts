@@ -24,7 +24,8 @@ export function buildModel(name: string, set: ImageSet): wt.Module {
   }
   if (name === 'mlp') {
     const inp = set.channels * set.height * set.width;
-    return new wt.Sequential(new wt.Flatten(), new wt.Linear(inp, 256), new wt.ReLU(), new wt.Linear(256, 128), new wt.ReLU(), new wt.Linear(128, set.classes));
+    return wt.models.fuse(new wt.Sequential(new wt.Flatten(), new wt.Linear(inp, 256), new wt.ReLU(), new wt.Linear(256, 128),
+      new wt.ReLU(), new wt.Linear(128, set.classes)));
   }
   throw new Error(`webgpu-transfer: unknown model '${name}': use one of ${MODELS.join(', ')}`);
 }

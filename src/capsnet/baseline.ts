@@ -1,6 +1,6 @@
 // The CNN baseline of the CapsNet experiments: two convolutions with max pooling and two fully connected layers,
 // its hidden width chosen so the parameter count matches a CapsNet classifier's (decoder excluded).
-import {Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential} from '../nn/layers.js';
+import {Conv2d, Flatten, fuse, Linear, MaxPool2d, ReLU, Sequential} from '../nn/layers.js';
 
 /** cnnMatched's network and the hidden width that matched the parameter count. */
 export interface MatchedCnn { model: Sequential; hidden: number }
@@ -15,10 +15,10 @@ export function cnnMatched(params: number, opts: {channels?: number; imageSize?:
   const fixed = (ch * 25 + 1) * c1 + (c1 * 25 + 1) * c2 + classes;
   // params = fixed + hidden * (flat + 1) + hidden * classes
   const hidden = Math.max(1, Math.round((params - fixed) / (flat + 1 + classes)));
-  const model = new Sequential(
+  const model = fuse(new Sequential(
     new Conv2d(ch, c1, 5), new ReLU(), new MaxPool2d(2),
     new Conv2d(c1, c2, 5), new ReLU(), new MaxPool2d(2),
     new Flatten(), new Linear(flat, hidden), new ReLU(), new Linear(hidden, classes),
-  );
+  ));
   return {model, hidden};
 }

@@ -138,18 +138,19 @@ export class Sequential extends Module {
     layers.forEach((l, i) => this.child(String(i), l));
   }
   /**
-   * Runs ReLU next to MaxPool2d (either order: max pooling commutes with relu) as one reluMaxPool2d, which writes
-   * neither the relu's full-size output nor runs its backward, and Linear followed by ReLU as one linearRelu (bias
-   * and relu in the product's output write); the same values and gradients. Only for the stock layers (a subclass,
-   * or an instance whose forward was replaced, runs as written). false: every layer runs alone.
+   * Set by fuse(): runs ReLU next to MaxPool2d (either order: max pooling commutes with relu) as one reluMaxPool2d,
+   * which writes neither the relu's full-size output nor runs its backward; Linear then ReLU as one linearRelu (bias
+   * and relu in the product's output write); Conv2d then BatchNorm2d on running statistics as one convolution. The
+   * same values and gradients. Only for the stock layers (a subclass, or an instance whose forward was replaced, runs
+   * as written). false (as built): every layer runs alone.
    */
-  static fuse = true;
+  fused = false;
 
   forward(x: Tensor): Tensor {
     let y = x;
     const layers = this.layers;
     for (let i = 0; i < layers.length; i++) {
-      const pair = Sequential.fuse ? fusedPair(layers[i], layers[i + 1]) : null;
+      const pair = this.fused ? fusedPair(layers[i], layers[i + 1]) : null;
       if (pair) {
         y = pair(y);
         i++;
@@ -176,6 +177,26 @@ function fusedPair(a: Module, b: Module | undefined): ((x: Tensor) => Tensor) | 
   return null;
 }
 
+/** A module whose forward can run neighbouring layers as one op (Sequential, ResNet's blocks); see fuse(). */
+export interface Fusable { fused: boolean }
+const fusable = (m: Module): m is Module & Fusable => typeof (m as Partial<Fusable>).fused === 'boolean';
+
+/**
+ * Fuses the model in place, as torch's fuse_modules: every Sequential and block in it runs its neighbouring stock
+ * layers as one op (ReLU with MaxPool2d, Linear with ReLU, Conv2d with a BatchNorm2d on running statistics). The same
+ * parameters, names, values and gradients, fewer passes. `on` false undoes it. The model factories (leNet5,
+ * models.resnet18, ...) return fused models; a Sequential built by hand runs layer by layer until fused.
+ *
+ * @example
+ * ```ts
+ * const mlp = wt.nn.fuse(new wt.Sequential(new wt.Flatten(), new wt.Linear(784, 64), new wt.ReLU(), new wt.Linear(64, 10)));
+ * ```
+ */
+export function fuse<M extends Module>(model: M, on = true): M {
+  for (const [, m] of model.namedModules()) if (fusable(m)) m.fused = on;
+  return model;
+}
+
 /**
  * conv then batch norm on running statistics, as one convolution: the weights scaled per output channel and the
  * shift as its bias. The same function of x, weights and norm parameters (gradients reach all of them), one pass.
@@ -187,13 +208,13 @@ export function convWithRunningNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor): T
   return ops.conv2d(x, w, bias, conv.opts);
 }
 
-/** LeNet-5 for 28x28 inputs: conv 5x5x6, pool, conv 5x5x16, pool, FC 120, 84, classes. */
+/** LeNet-5 for 28x28 inputs: conv 5x5x6, pool, conv 5x5x16, pool, FC 120, 84, classes; fused (fuse()). */
 export function leNet5(channels = 1, classes = 10): Sequential {
-  return new Sequential(
+  return fuse(new Sequential(
     new Conv2d(channels, 6, 5), new ReLU(), new MaxPool2d(2),
     new Conv2d(6, 16, 5), new ReLU(), new MaxPool2d(2),
     new Flatten(), new Linear(16 * 4 * 4, 120), new ReLU(), new Linear(120, 84), new ReLU(), new Linear(84, classes),
-  );
+  ));
 }
 
 /**

@@ -6,8 +6,11 @@ import * as ops from '../graph/ops.js';
 import {rt} from '../graph/engine.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Module} from './module.js';
-import {BatchNorm, BatchNorm2d, Conv2d, convWithRunningNorm, Dropout, Linear, ReLU6, Sequential} from './layers.js';
+import {BatchNorm, BatchNorm2d, Conv2d, convWithRunningNorm, Dropout, fuse, type Fusable, Linear, ReLU6, Sequential} from './layers.js';
 import {gaussian, mulberry32} from '../rng.js';
+
+// Fusing a model's neighbouring layers (the factories here return fused models).
+export {fuse, type Fusable} from './layers.js';
 
 /** A classifier whose last layer can be told apart: what feature extraction and head replacement need. */
 export interface HeadedModel extends Module {
@@ -55,16 +58,17 @@ function kaimingConvs(model: Module, seed: number): void {
   }
 }
 
-/** conv then batch norm; on running statistics one convolution with the norm folded in (Sequential.fuse). */
-const convBn = (conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor =>
-  Sequential.fuse && bn.usesRunningStats ? convWithRunningNorm(conv, bn, x) : bn.forward(conv.forward(x));
+/** conv then batch norm; fused and on running statistics, one convolution with the norm folded in (fuse()). */
+const convBn = (fused: boolean, conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor =>
+  fused && bn.usesRunningStats ? convWithRunningNorm(conv, bn, x) : bn.forward(conv.forward(x));
 
 const conv3x3 = (inp: number, out: number, stride = 1) => new Conv2d(inp, out, 3, {stride, padding: 1, bias: false});
 const conv1x1 = (inp: number, out: number, stride = 1) => new Conv2d(inp, out, 1, {stride, bias: false});
 
 /** ResNet's two-conv residual block (ResNet-18/34): conv3x3-bn-relu-conv3x3-bn, plus the shortcut, then relu. */
-export class BasicBlock extends Module {
+export class BasicBlock extends Module implements Fusable {
   static readonly expansion = 1;
+  fused = false;
   readonly conv1: Conv2d; readonly bn1: BatchNorm2d; readonly conv2: Conv2d; readonly bn2: BatchNorm2d;
   readonly downsample: Sequential | null;
   constructor(inplanes: number, planes: number, stride = 1, downsample: Sequential | null = null) {
@@ -76,15 +80,16 @@ export class BasicBlock extends Module {
     this.downsample = downsample && this.child('downsample', downsample);
   }
   forward(x: Tensor): Tensor {
-    const h = ops.relu(convBn(this.conv1, this.bn1, x));
-    const y = convBn(this.conv2, this.bn2, h);
+    const h = ops.relu(convBn(this.fused, this.conv1, this.bn1, x));
+    const y = convBn(this.fused, this.conv2, this.bn2, h);
     return ops.relu(ops.add(y, this.downsample ? this.downsample.forward(x) : x));
   }
 }
 
 /** ResNet's bottleneck block (ResNet-50, torchvision's v1.5: the stride on the 3x3 conv), expansion 4. */
-export class Bottleneck extends Module {
+export class Bottleneck extends Module implements Fusable {
   static readonly expansion = 4;
+  fused = false;
   readonly conv1: Conv2d; readonly bn1: BatchNorm2d; readonly conv2: Conv2d; readonly bn2: BatchNorm2d;
   readonly conv3: Conv2d; readonly bn3: BatchNorm2d; readonly downsample: Sequential | null;
   constructor(inplanes: number, planes: number, stride = 1, downsample: Sequential | null = null) {
@@ -98,9 +103,9 @@ export class Bottleneck extends Module {
     this.downsample = downsample && this.child('downsample', downsample);
   }
   forward(x: Tensor): Tensor {
-    let h = ops.relu(convBn(this.conv1, this.bn1, x));
-    h = ops.relu(convBn(this.conv2, this.bn2, h));
-    const y = convBn(this.conv3, this.bn3, h);
+    let h = ops.relu(convBn(this.fused, this.conv1, this.bn1, x));
+    h = ops.relu(convBn(this.fused, this.conv2, this.bn2, h));
+    const y = convBn(this.fused, this.conv3, this.bn3, h);
     return ops.relu(ops.add(y, this.downsample ? this.downsample.forward(x) : x));
   }
 }
@@ -128,7 +133,8 @@ export interface ResNetOptions {
  * ResNet (He et al. 2016) as torchvision builds it: conv1, bn1, relu, maxpool, layer1..layer4 of residual blocks,
  * global average pooling and the head `fc`. Use resnet18(), resnet34(), resnet50() or cifarResNet().
  */
-export class ResNet extends Module implements HeadedModel {
+export class ResNet extends Module implements HeadedModel, Fusable {
+  fused = false;
   readonly headName = 'fc';
   readonly inputSize: number;
   readonly featureSize: number;
@@ -174,7 +180,7 @@ export class ResNet extends Module implements HeadedModel {
   }
 
   features(x: Tensor): Tensor {
-    let h = convBn(this.conv1, this.bn1, x);
+    let h = convBn(this.fused, this.conv1, this.bn1, x);
     // Max pooling commutes with relu: one fused pass (padding acts as -inf, as in PyTorch's MaxPool2d).
     h = this.stem === 'cifar' ? ops.relu(h) : ops.reluMaxPool2d(h, 3, {stride: 2, padding: 1});
     for (const s of this.stages) h = s.forward(h);
@@ -193,17 +199,17 @@ export class ResNet extends Module implements HeadedModel {
 }
 
 /** ResNet-18 (BasicBlock, [2, 2, 2, 2]) with torchvision's names; 11.7 M parameters at width 64 and 1000 classes. */
-export const resnet18 = (o: ResNetOptions = {}): ResNet => new ResNet(BasicBlock, [2, 2, 2, 2], o);
+export const resnet18 = (o: ResNetOptions = {}): ResNet => fuse(new ResNet(BasicBlock, [2, 2, 2, 2], o));
 /** ResNet-34 (BasicBlock, [3, 4, 6, 3]) with torchvision's names. */
-export const resnet34 = (o: ResNetOptions = {}): ResNet => new ResNet(BasicBlock, [3, 4, 6, 3], o);
+export const resnet34 = (o: ResNetOptions = {}): ResNet => fuse(new ResNet(BasicBlock, [3, 4, 6, 3], o));
 /** ResNet-50 (Bottleneck, [3, 4, 6, 3], torchvision's v1.5) with torchvision's names. */
-export const resnet50 = (o: ResNetOptions = {}): ResNet => new ResNet(Bottleneck, [3, 4, 6, 3], o);
+export const resnet50 = (o: ResNetOptions = {}): ResNet => fuse(new ResNet(Bottleneck, [3, 4, 6, 3], o));
 /**
  * A ResNet for 32 px images: the CIFAR stem (3x3 conv, no max-pool), BasicBlocks, `layers` per stage (default
  * [1, 1, 1, 1]) and `width` (default 16). Its state dict is torchvision's resnet18 layout when layers is [2, 2, 2, 2].
  */
 export const cifarResNet = (o: ResNetOptions & {layers?: number[]} = {}): ResNet =>
-  new ResNet(BasicBlock, o.layers ?? [1, 1, 1, 1], {width: 16, classes: 10, ...o, stem: 'cifar'});
+  fuse(new ResNet(BasicBlock, o.layers ?? [1, 1, 1, 1], {width: 16, classes: 10, ...o, stem: 'cifar'}));
 
 /** Sets batch-norm layers to frozen statistics (running mean and variance, never updated), or back. */
 export function freezeBatchNorm(model: Module, frozen = true): void {
@@ -406,4 +412,4 @@ function normalHead(head: Linear, seed: number): void {
 }
 
 /** MobileNetV2 with torchvision's names (`features.*`, `classifier.1`); widthMult 0.35 to 1.4. */
-export const mobilenetV2 = (o: MobileNetV2Options = {}): MobileNetV2 => new MobileNetV2(o);
+export const mobilenetV2 = (o: MobileNetV2Options = {}): MobileNetV2 => fuse(new MobileNetV2(o));

@@ -13,7 +13,7 @@ import type {InputSpec} from '../graph/capture.js';
 import type {Tensor} from '../graph/tensor.js';
 import {RuntimeValue} from '../graph/value.js';
 import {Module} from '../nn/module.js';
-import {Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential} from '../nn/layers.js';
+import {Conv2d, Flatten, fuse, Linear, MaxPool2d, ReLU, Sequential} from '../nn/layers.js';
 import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
 import {resolveOptimizer, type OptimizerChoice} from '../optim/factory.js';
 import {DannLR, dannLambda, dannProgress} from '../optim/schedules.js';
@@ -40,10 +40,10 @@ export function dannMnistModel(channels = 3, classes = 10, width = 1): DannParts
   checkNumber('dannMnistModel', 'width', width, 0, true);
   const c1 = Math.max(1, Math.round(32 * width)), c2 = Math.max(1, Math.round(48 * width)), f = c2 * 16;
   return {
-    features: new Sequential(new Conv2d(channels, c1, 5), new ReLU(), new MaxPool2d(2), new Conv2d(c1, c2, 5), new ReLU(),
-      new MaxPool2d(2), new Flatten()),
-    classifier: new Sequential(new Linear(f, 100), new ReLU(), new Linear(100, 100), new ReLU(), new Linear(100, classes)),
-    domain: new Sequential(new Linear(f, 100), new ReLU(), new Linear(100, 1)),
+    features: fuse(new Sequential(new Conv2d(channels, c1, 5), new ReLU(), new MaxPool2d(2), new Conv2d(c1, c2, 5),
+      new ReLU(), new MaxPool2d(2), new Flatten())),
+    classifier: fuse(new Sequential(new Linear(f, 100), new ReLU(), new Linear(100, 100), new ReLU(), new Linear(100, classes))),
+    domain: fuse(new Sequential(new Linear(f, 100), new ReLU(), new Linear(100, 1))),
   };
 }
 

@@ -8,7 +8,7 @@ import * as ops from '../graph/ops.js';
 import type {InputSpec} from '../graph/capture.js';
 import {fmt, type Tensor} from '../graph/tensor.js';
 import {Module} from '../nn/module.js';
-import {Linear, Sequential} from '../nn/layers.js';
+import {fuse, Linear, Sequential} from '../nn/layers.js';
 import type {GroupOptions, Optimizer} from '../optim/optimizer.js';
 import {resolveOptimizer, type OptimizerChoice} from '../optim/factory.js';
 import {CosineLR} from '../optim/schedules.js';
@@ -222,17 +222,17 @@ export class FineTune implements Strategy {
       const body = parameterLayers(this.net).filter((l) => !headMods.has(l.module));
       const missing = body.filter((l) => !copied.has(l.module)).map((l) => l.name);
       if (missing.length) throw new Error(`webgpu-transfer: ${this.where}: the source view of a ${this.net.constructor.name} needs every body layer copied; not copied: ${missing.slice(0, 5).join(', ')}`);
-      return new Sequential(...this.trunk, ...this.sourceHead);
+      return fuse(new Sequential(...this.trunk, ...this.sourceHead));
     }
     const src = this.o.source as Sequential, tgt = this.net as Sequential;
     if (src.layers.length !== tgt.layers.length) throw new Error(`webgpu-transfer: ${this.where}: source and target models differ in their number of layers (${src.layers.length} vs ${tgt.layers.length})`);
     const copied = new Set(this.copied.map((l) => l.module));
     const headStart = src.layers.length - this.sourceHead.length;
-    return new Sequential(...src.layers.map((l, i) => {
+    return fuse(new Sequential(...src.layers.map((l, i) => {
       if (i >= headStart && this.ownsSourceHead) return this.sourceHead[i - headStart];
       const mine = tgt.layers[i];
       return mine && parameterLayers(mine).some((p) => copied.has(p.module)) ? mine : l;
-    }));
+    })));
   }
 
   async evaluate(): Promise<Metrics> {

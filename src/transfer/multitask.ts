@@ -101,7 +101,9 @@ export function sharedTrunk(model: Sequential, sel: LayerSelection): {trunk: Seq
   if (last < 0) throw new Error(`webgpu-transfer: sharedTrunk: layer '${chosen[chosen.length - 1].name}' is not a top-level layer of the model`);
   let end = last + 1;
   while (end < model.layers.length && !parameterLayers(model.layers[end]).length) end++;
-  return {trunk: new Sequential(...model.layers.slice(0, end)), rest: model.layers.slice(end)};
+  const trunk = new Sequential(...model.layers.slice(0, end));
+  trunk.fused = model.fused;
+  return {trunk, rest: model.layers.slice(end)};
 }
 
 /** Trunk, heads and learned task weights in one module (what is checkpointed). */

@@ -18,7 +18,7 @@ import {LayerTransfer} from './layer-transfer.js';
 import {parameterLayers} from './layers.js';
 import {Dann} from './dann.js';
 import {Module} from '../nn/module.js';
-import {Linear, ReLU, Sequential} from '../nn/layers.js';
+import {fuse, Linear, ReLU, Sequential} from '../nn/layers.js';
 import type {Tensor} from '../graph/tensor.js';
 
 /** The ways to train on photos, as `finetune --strategy` and the page name them. */
@@ -232,7 +232,7 @@ export function photoDann(r: PhotoDannRecipe): {strategy: Strategy; model: model
   model.replaceHead(r.labelled.classes);
   models.freezeBatchNorm(model);
   const f = model.featureSize;
-  const domain = new Sequential(new Linear(f, 100), new ReLU(), new Linear(100, 1));
+  const domain = fuse(new Sequential(new Linear(f, 100), new ReLU(), new Linear(100, 1)));
   const batch = Math.max(1, Math.min(r.batch, r.labelled.n, r.unlabelled.n));
   const strategy = new Dann({source: r.labelled, target: r.unlabelled, test: r.val, normalize: false, batch, lr: r.lr,
     optimizer: 'adam', lrSchedule: 'constant', seed: r.seed,

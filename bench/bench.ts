@@ -61,7 +61,7 @@ if (results.length) {
 }
 if (torchRuns.length) {
   console.log('\n| peer | threads | LeNet-5 step (s) | matmul 1024^3 (GFLOP/s) |\n|---|---|---|---|');
-  for (const t of torchRuns) console.log(`| PyTorch ${t.torch} CPU | ${t.requested} (${t.threads}) | ${f(t.lenet_step_s as number, 4)} | ${f(t.matmul1024_gflops as number)} |`);
+  for (const t of torchRuns) console.log(`| PyTorch ${t.torch} CPU, ${t.blas} | ${t.requested} (${t.threads}) | ${f(t.lenet_step_s as number, 4)} | ${f(t.matmul1024_gflops as number)} |`);
   const torchBest = Math.min(...torchRuns.map((t) => t.lenet_step_s as number));
   for (const r of results) {
     const o = r.ours as Record<string, number>;
@@ -73,7 +73,7 @@ for (const r of results) {
   const p = r.lenet_vs_torch as Record<string, number | string> | undefined;
   if (!p) continue;
   if (p.skipped) { console.log(`${r.backend}: LeNet step against PyTorch in turn: skipped (${p.skipped})`); continue; }
-  console.log(`${r.backend}: LeNet step timed in turn with PyTorch (1 thread), ${p.rounds} rounds of ${p.per_round} steps: ours ${f(p.ours_s as number, 4)} s, PyTorch ${f(p.torch_s as number, 4)} s; median ratio ${f(p.ratio as number)}x (rounds ${f(p.ratio_min as number)}-${f(p.ratio_max as number)}x; bar: <= 2x)`);
+  console.log(`${r.backend}: LeNet step timed in turn with PyTorch (1 thread, ${p.blas}), ${p.rounds} rounds of ${p.per_round} steps: ours ${f(p.ours_s as number, 4)} s, PyTorch ${f(p.torch_s as number, 4)} s; median ratio ${f(p.ratio as number)}x (rounds ${f(p.ratio_min as number)}-${f(p.ratio_max as number)}x; bar: <= 2x)`);
 }
 if (torchNote) console.log(torchNote);
 mkdirSync('bench-results', {recursive: true});

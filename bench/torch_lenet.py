@@ -4,9 +4,26 @@
 # Or: ... <threads> serve: after warm-up prints "ready", then for each line n on stdin runs n timed steps and prints
 # their times as a JSON list, until stdin closes (bench/worker.ts times rounds of ours and these in turn, so the
 # machine's drift, large on shared cores, hits both alike).
-import json, sys, time
+import json, re, sys, time
 import torch
 import torch.nn as nn
+
+
+def blas():
+    """The BLAS this process loaded (after a matmul), from its memory map: OpenBLAS or Debian's reference libblas3."""
+    torch.mm(torch.rand(8, 8), torch.rand(8, 8))
+    with open('/proc/self/maps') as f:
+        libs = sorted({line.split()[-1] for line in f if 'blas' in line.lower() and '/' in line})
+    for p in libs:
+        m = re.search(r'libopenblas(\w*)-r([\d.]+)\.so', p)
+        if m:
+            return f'OpenBLAS {m.group(2)}' + (' (pthreads)' if m.group(1) == 'p' else ' (OpenMP)' if m.group(1) == 'o' else '')
+    if any('openblas' in p for p in libs):
+        return 'OpenBLAS'
+    if any('/blas/' in p for p in libs):
+        return 'reference BLAS, libblas3 (slow: apt-get install libopenblas0-pthread)'
+    return ', '.join(libs) or 'none found'
+
 
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 0
 serve = len(sys.argv) > 2 and sys.argv[2] == 'serve'
@@ -33,7 +50,7 @@ def step():
 for _ in range(3):
     step()
 if serve:
-    print('ready', flush=True)
+    print('ready ' + json.dumps({'blas': blas()}), flush=True)
     for line in sys.stdin:
         times = []
         for _ in range(int(line)):
@@ -56,5 +73,5 @@ for _ in range(5):
     torch.mm(a, b)
     mm.append(time.perf_counter() - t)
 mm.sort()
-print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'lenet_step_s': ts[len(ts) // 2],
+print(json.dumps({'torch': torch.__version__, 'blas': blas(), 'threads': torch.get_num_threads(), 'lenet_step_s': ts[len(ts) // 2],
                   'matmul1024_gflops': 2 * n ** 3 / mm[len(mm) // 2] / 1e9}))

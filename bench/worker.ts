@@ -36,7 +36,9 @@ async function pairedWithTorch(rounds: number, perRound: number, ourStep: () => 
     return r.value;
   };
   try {
-    if ((await nextLine()) !== 'ready') throw new Error('bench/torch_lenet.py serve: no "ready" line');
+    const ready = /^ready (\{.*\})$/.exec(await nextLine());
+    if (!ready) throw new Error('bench/torch_lenet.py serve: no "ready {...}" line');
+    const blas = (JSON.parse(ready[1]) as {blas: string}).blas;
     const ours: number[] = [], torch: number[] = [], ratios: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const ts: number[] = [];
@@ -45,7 +47,7 @@ async function pairedWithTorch(rounds: number, perRound: number, ourStep: () => 
       const theirs = JSON.parse(await nextLine()) as number[];
       ours.push(median(ts)); torch.push(median(theirs)); ratios.push(median(ts) / median(theirs));
     }
-    return {rounds, per_round: perRound, ours_s: median(ours), torch_s: median(torch), ratio: median(ratios),
+    return {rounds, per_round: perRound, blas, ours_s: median(ours), torch_s: median(torch), ratio: median(ratios),
       ratio_min: Math.min(...ratios), ratio_max: Math.max(...ratios)};
   } catch (e) {
     return {skipped: (e as Error).message};

@@ -38,17 +38,34 @@ else {
 }
 
 const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
-console.log('\n| adapter | metric | webgpu-transfer | TF.js 4.22 WebGPU | ratio (ours vs TF.js) |');
+type Timing = {warmup: number; steps: number; cut: boolean};
+/** What a figure is a median of: timed steps after warm-up calls (and whether the time budget cut the steps). */
+const ran = (r: Record<string, unknown>, key: string) => {
+  const t = (r.timing as Record<string, Timing> | undefined)?.[key];
+  return t ? ` [${t.steps}${t.cut ? ', budget' : ''}/${t.warmup}]` : '';
+};
+console.log('\nSteady state: each figure is the median of 3 rounds\' medians, [timed steps/warm-up calls] (harness.ts time());');
+console.log('ours also with the profiler\'s kernel time per step (the rest of the wall time is overhead).');
+console.log('\n| adapter | metric | webgpu-transfer (kernel time) | TF.js 4.22 WebGPU | ratio (ours vs TF.js) |');
 console.log('|---|---|---|---|---|');
 for (const r of results) {
   const o = r.ours as Record<string, number>, t = r.tfjs as Record<string, number>;
+  const k = (r.kernel_ms ?? {}) as Record<string, number>;
+  const kt = (key: string) => (k[key] !== undefined ? ` (${f(k[key] / 1000, 4)} in kernels)` : '');
   for (const n of [512, 1024]) {
     const k = `matmul${n}_gflops`;
-    console.log(`| ${r.backend} | matmul ${n}^3 (GFLOP/s) | ${f(o[k])} | ${f(t[k])} | ${f(o[k] / t[k])}x |`);
+    console.log(`| ${r.backend} | matmul ${n}^3 (GFLOP/s) | ${f(o[k])}${ran(r, `ours.matmul${n}`)} | ${f(t[k])}${ran(r, `tfjs.matmul${n}`)} | ${f(o[k] / t[k])}x |`);
   }
-  console.log(`| ${r.backend} | LeNet-5 train step, batch 64 (s) | ${f(o.lenet_step_s, 3)} | ${f(t.lenet_step_s, 3)} (im2col flag: ${f(t.lenet_step_im2col_s, 3)}) | ${f(Math.min(t.lenet_step_s, t.lenet_step_im2col_s) / o.lenet_step_s)}x faster |`);
-  for (const [k, what] of [['dann_step_s', 'DANN (MNIST paper model) train step, 32 + 32 images (s)'], ['caps_small_step_s', 'CapsNet small train step, batch 32 (s)'], ['caps_full_step_s', 'CapsNet (paper size) train step, batch 32 (s)']]) {
-    if (o[k] !== undefined) console.log(`| ${r.backend} | ${what} | ${f(o[k], 3)} | ${f(t[k], 3)} | ${f(t[k] / o[k])}x faster |`);
+  console.log(`| ${r.backend} | LeNet-5 train step, batch 64 (s) | ${f(o.lenet_step_s, 4)}${kt('lenet')}${ran(r, 'ours.lenet')} | ` +
+    `${f(t.lenet_step_s, 3)}${ran(r, 'tfjs.lenet')} (im2col flag: ${f(t.lenet_step_im2col_s, 3)}) | ` +
+    `${f(Math.min(t.lenet_step_s, t.lenet_step_im2col_s) / o.lenet_step_s)}x faster |`);
+  for (const [key, what] of [['dann', 'DANN (MNIST paper model) train step, 32 + 32 images (s)'],
+    ['caps_small', 'CapsNet small train step, batch 32 (s)'], ['caps_full', 'CapsNet (paper size) train step, batch 32 (s)']]) {
+    const s = `${key}_step_s`;
+    if (o[s] !== undefined) {
+      console.log(`| ${r.backend} | ${what} | ${f(o[s], 4)}${kt(key)}${ran(r, `ours.${key}`)} | ${f(t[s], 3)}${ran(r, `tfjs.${key}`)} | ` +
+        `${f(t[s] / o[s])}x faster |`);
+    }
   }
 }
 if (results.length) {

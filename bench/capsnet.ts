@@ -6,9 +6,12 @@ import * as wt from '../src/index.js';
 import type * as TF from '@tensorflow/tfjs';
 
 type Timer = (n: number, warm: number, f: () => Promise<unknown>) => Promise<number>;
+/** Measures something more of a step after its timing (the worker's profiler kernel time). */
+type After = (f: () => Promise<unknown>) => Promise<void>;
 
 /** Seconds per compiled training step (forward + backward + Adam) of our CapsNet at `batch`. */
-export async function oursCapsStep(config: Partial<wt.capsnet.CapsNetConfig>, batch: number, n: number, warm: number, time: Timer): Promise<number> {
+export async function oursCapsStep(config: Partial<wt.capsnet.CapsNetConfig>, batch: number, n: number, warm: number, time: Timer,
+  after?: After): Promise<number> {
   wt.manualSeed(0);
   const net = new wt.capsnet.CapsNet(config);
   const side = net.config.imageSize;
@@ -22,7 +25,9 @@ export async function oursCapsStep(config: Partial<wt.capsnet.CapsNetConfig>, ba
     l.backward(); opt.step(); opt.zeroGrad();
     return l;
   }));
-  const s = await time(n, warm, async () => { await step.run([x, y]).item(); });
+  const run = async () => { await step.run([x, y]).item(); };
+  const s = await time(n, warm, run);
+  await after?.(run);
   step.dispose();
   opt.dispose?.();
   net.dispose();

@@ -8,6 +8,8 @@ import * as wt from '../src/index.js';
 import type * as TF from '@tensorflow/tfjs';
 
 type Timer = (n: number, warm: number, f: () => Promise<unknown>) => Promise<number>;
+/** Measures something more of a step after its timing (the worker's profiler kernel time). */
+type After = (f: () => Promise<unknown>) => Promise<void>;
 const LAMBDA = 0.5, LR = 0.01, MOMENTUM = 0.9, SIDE = 28, C = 3, CLASSES = 10;
 
 function data(batch: number) {
@@ -40,10 +42,13 @@ export function oursDannStepBuild(batch: number): {run: () => Promise<number>; d
 }
 
 /** Seconds per compiled DANN training step (forward + backward + SGD momentum) of our model. */
-export async function oursDannStep(batch: number, n: number, warm: number, time: Timer): Promise<number> {
+export async function oursDannStep(batch: number, n: number, warm: number, time: Timer, after?: After): Promise<number> {
   const s = oursDannStepBuild(batch);
   try {
-    return await time(n, warm, async () => { await s.run(); });
+    const run = async () => { await s.run(); };
+    const sec = await time(n, warm, run);
+    await after?.(run);
+    return sec;
   } finally { s.dispose(); }
 }
 

@@ -15,12 +15,39 @@ export const torchFailure = (stderr: string, what: string): string => (/No modul
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Median seconds of n runs of f after `warm` untimed ones. */
+/** How the last time() call measured: calls warmed up, timed, in how many rounds, and whether the budget cut it. */
+export const lastTiming = {warmup: 0, steps: 0, rounds: 0, cut: false};
+/** Seconds one time() call may spend timing (after warm-up); a slow peer gets fewer steps, and says so. */
+const BUDGET_S = Number(process.env.WGT_BENCH_BUDGET_S ?? 120);
+
+/**
+ * Steady-state seconds per call of f: warm-up (at least `warm` calls, then until three calls in a row agree within
+ * 10%, at most 20 or 60 s, so pipelines, autotuning and clocks have settled), then 3 rounds of max(n, 7) timed
+ * calls (at least 21): the median of the rounds' medians. A call so slow that the rounds would pass the budget
+ * (WGT_BENCH_BUDGET_S, 120 s) takes fewer steps; lastTiming records what ran.
+ */
 export async function time(n: number, warm: number, f: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < warm; i++) await f();
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) { const t = performance.now(); await f(); ts.push(performance.now() - t); }
-  return median(ts) / 1000;
+  const once = async () => { const t = performance.now(); await f(); return (performance.now() - t) / 1000; };
+  const recent: number[] = [];
+  const warmStart = performance.now();
+  let warmup = 0;
+  const settled = () => recent.length >= 3 && Math.max(...recent.slice(-3)) <= 1.1 * Math.min(...recent.slice(-3));
+  while (warmup < Math.max(1, warm) || (!settled() && warmup < 20 && performance.now() - warmStart < 60_000)) {
+    recent.push(await once());
+    warmup++;
+  }
+  const perCall = median(recent.slice(-3));
+  const rounds = 3, perRound = Math.max(n, 7);
+  const fits = Math.max(1, Math.floor(BUDGET_S / Math.max(perCall, 1e-6) / rounds));
+  const steps = Math.min(perRound, fits);
+  const medians: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const ts: number[] = [];
+    for (let i = 0; i < steps; i++) ts.push(await once());
+    medians.push(median(ts));
+  }
+  Object.assign(lastTiming, {warmup, steps: steps * rounds, rounds, cut: steps < perRound});
+  return median(medians);
 }
 
 /** TF.js on `backend` (llvmpipe and opengles through Dawn's GLES backend in compatibility mode, else Vulkan). */

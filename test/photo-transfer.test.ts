@@ -94,6 +94,33 @@ t('each strategy trains what it should on photos', async () => {
   source.dispose();
 });
 
+t('bn adapt: statistics re-estimated on the training photos before training, then frozen; the others keep the source\'s', async () => {
+  const {photos: ph, labels} = photos(12, 3, 6);
+  const val = transfer.photoSet(ph.slice(0, 3), Int32Array.from([0, 1, 2]), 3, wt.data.evalTransform(16));
+  const source = models.cifarResNet({width: 4, classes: 5, seed: 7});
+  source.eval();
+  const spec = {arch: 'cifar_resnet' as const, classes: 5, width: 4, layers: [1, 1, 1, 1]};
+  const recipe = {source, spec, photos: ph, labels, classes: 3, val, size: 16, batch: 4, lr: 0.01, seed: 0};
+  const stats = async (m: wt.Module) => Array.from(await (m.get('bn1') as wt.BatchNorm2d).runningMean.data());
+  const sourceMean = await stats(source);
+  // What AdaBN gives on the training photos through the evaluation transform (the whole set: 12 < 1,000).
+  const expected = models.cifarResNet({width: 4, classes: 5, seed: 7});
+  await transfer.adaptBatchNorm(expected, transfer.photoSet(ph, labels, 3, wt.data.evalTransform(16)));
+  const want = await stats(expected);
+  for (const bn of ['frozen', 'adapt'] as const) {
+    const {strategy, model} = await transfer.photoStrategy({...recipe, strategy: 'fine-tune', bn});
+    const before = await stats(model);
+    const loop = new wt.TrainingLoop(strategy, {steps: 2});
+    await loop.fit(); loop.dispose();
+    assert.equal(await stats(model), before, `${bn}: statistics stay frozen while training`);
+    if (bn === 'frozen') assert.equal(before, sourceMean, 'frozen: the source\'s statistics');
+    else before.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5, `adapt: channel ${i}: ${v} vs ${want[i]}`));
+    model.dispose();
+  }
+  expected.dispose();
+  source.dispose();
+});
+
 t('DANN on photos: the body adapts, the head learns the classes, the domain classifier stays out of the model', async () => {
   const {photos: ph, labels} = photos(16, 2, 9);
   const ev = wt.data.evalTransform(16);

@@ -66,8 +66,9 @@ export const FINETUNE: CommandSpec = {
     batch: flag('N', int(1, 1024), 'batch size (default 16)'),
     val: flag('X', real({above: 0, below: 1}), 'share of each class held out for validation (default 0.2)'),
     seed: flag('N', int(0), 'seed of the split, the head, batches and augmentation (default 0)'),
-    bn: flag('MODE', choice(['frozen', 'train']), 'batch norm: frozen running statistics or batch statistics (default\n' +
-      '                      frozen, as usual with small batches)'),
+    bn: flag('MODE', choice(['frozen', 'adapt', 'train']), 'batch norm: frozen (the source\'s running statistics, as usual\n' +
+      '                      with small batches; the default), adapt (re-estimated on up to 1,000 training images\n' +
+      '                      first, then frozen: AdaBN, for photos unlike the source\'s), or train (batch statistics)'),
     alpha: flag('X', real({min: 0}), 'l2sp: strength of the pull towards the pretrained weights (default 0.01)'),
     'kl-weight': flag('X', real({min: 0}), 'kl: weight of the distillation term (default 1)'),
     upscale: bool('accept images smaller than the crop (they are enlarged; by default refused)'),
@@ -296,7 +297,7 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
   if (Array.isArray(photos)) console.log(`decoded ${photos.length} training images in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   let last = 0;
   const recipe = {strategy: strategyName, source, spec: info.spec, photos, labels: trainLabels, classes, val: valSet, size,
-    batch: batchSize, lr, seed, bn: bn as 'frozen' | 'train', store: featureStoreFor(),
+    batch: batchSize, lr, seed, bn: bn as 'frozen' | 'train' | 'adapt', store: featureStoreFor(),
     freeze: strategyName === 'layer-transfer' ? setting<number>('freeze', undefined) : undefined,
     alpha: (v.alpha as number | undefined) ?? (rec.alpha !== undefined ? Number(rec.alpha) : undefined),
     klWeight: (v['kl-weight'] as number | undefined) ?? (rec['kl-weight'] !== undefined ? Number(rec['kl-weight']) : undefined),

@@ -17,6 +17,7 @@ import {Conservative} from './conservative.js';
 import {LayerTransfer} from './layer-transfer.js';
 import {parameterLayers} from './layers.js';
 import {Dann} from './dann.js';
+import {adaptBatchNorm} from './adabn.js';
 import {Module} from '../nn/module.js';
 import {fuse, Linear, ReLU, Sequential} from '../nn/layers.js';
 import type {Tensor} from '../graph/tensor.js';
@@ -148,8 +149,12 @@ export interface PhotoRecipe {
   batch: number;
   lr: number;
   seed: number;
-  /** 'frozen' (default): batch norm keeps the source's running statistics, as is usual with few photos. */
-  bn?: 'frozen' | 'train';
+  /**
+   * 'frozen' (default): batch norm keeps the source's running statistics, as is usual with few photos; 'adapt': it
+   * re-estimates them on the training photos first (AdaBN: up to ADAPT_PHOTOS of them, evaluation transform), then
+   * keeps them frozen, for photos whose colours or contrast differ from the source's; 'train': batch statistics.
+   */
+  bn?: 'frozen' | 'train' | 'adapt';
   /** layer-transfer: body layers frozen (default: all but the last stage's). */
   freeze?: number;
   /** l2sp: the pull towards the source weights (default 0.01). */
@@ -162,6 +167,18 @@ export interface PhotoRecipe {
   onFeatures?: (done: number, total: number) => void;
 }
 
+/** Training photos batch norm re-estimates its statistics on under bn 'adapt' (evenly spaced over the set). */
+export const ADAPT_PHOTOS = 1000;
+
+/** Under bn 'adapt', the model's batch-norm statistics from the recipe's training photos (AdaBN). */
+async function adaptToPhotos(r: PhotoRecipe, model: models.HeadedModel): Promise<void> {
+  if (r.bn !== 'adapt') return;
+  const n = Math.min(r.photos.length, ADAPT_PHOTOS);
+  const picks = Array.from({length: n}, (_, i) => Math.floor(i * r.photos.length / n));
+  const photos = await Promise.all(picks.map((i) => (Array.isArray(r.photos) ? r.photos[i] : (r.photos as LazyPhotos).load(i))));
+  await adaptBatchNorm(model, photoSet(photos, new Int32Array(n), r.classes, evalTransform(r.size)));
+}
+
 /** The strategy a recipe describes and the model it trains (torchvision's names; head sized for the classes). */
 export async function photoStrategy(r: PhotoRecipe): Promise<{strategy: Strategy; model: models.HeadedModel; frozen?: number}> {
   const batch = Math.min(r.batch, r.photos.length);
@@ -169,6 +186,7 @@ export async function photoStrategy(r: PhotoRecipe): Promise<{strategy: Strategy
     const model = r.source;
     model.replaceHead(r.classes);
     if (r.bn !== 'train') models.freezeBatchNorm(model);
+    await adaptToPhotos(r, model);
     const evalT = evalTransform(r.size);
     const train = await extractFeatures(model, {
       n: r.photos.length, labels: r.labels, classes: r.classes, channels: 3, height: r.size, width: r.size,
@@ -183,16 +201,18 @@ export async function photoStrategy(r: PhotoRecipe): Promise<{strategy: Strategy
   const loader = new PhotoLoader(r.photos, r.labels, r.classes, {batch, seed: r.seed, size: r.size,
     transform: (s) => trainTransform(r.size, s)});
   const common = {source: r.source, model, loader, test: r.val, task: 'new' as const, lr: r.lr, transferredLr: r.lr / 10};
-  if (r.strategy === 'fine-tune') return {strategy: new FineTune(common), model};
-  if (r.strategy === 'l2sp') return {strategy: new Conservative({...common, l2sp: {alpha: r.alpha ?? 0.01}}), model};
-  if (r.strategy === 'kl') return {strategy: new Conservative({...common, distill: {weight: r.klWeight ?? 1}}), model};
+  // The strategies copy the source into the model as they are built: statistics adapt after that.
+  const adapted = async <S extends Strategy>(strategy: S) => { await adaptToPhotos(r, model); return strategy; };
+  if (r.strategy === 'fine-tune') return {strategy: await adapted(new FineTune(common)), model};
+  if (r.strategy === 'l2sp') return {strategy: await adapted(new Conservative({...common, l2sp: {alpha: r.alpha ?? 0.01}})), model};
+  if (r.strategy === 'kl') return {strategy: await adapted(new Conservative({...common, distill: {weight: r.klWeight ?? 1}})), model};
   const body = parameterLayers(model).filter((l) => l.module !== model.head).length;
   const k = r.freeze ?? defaultFreeze(model);
   if (!Number.isInteger(k) || k < 0 || k > body) {
     throw new Error(`webgpu-transfer: layer transfer: freeze ${k}: a ${r.spec.arch} has ${body} layers with parameters ` +
       'below its head');
   }
-  return {strategy: new LayerTransfer({...common, layers: {first: k}}), model, frozen: k};
+  return {strategy: await adapted(new LayerTransfer({...common, layers: {first: k}})), model, frozen: k};
 }
 
 /**

@@ -8,8 +8,8 @@ import {rt} from '../src/graph/engine.js';
 
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const filter = process.argv[3] ?? '';
-await wt.init({backend});
-if (process.env.WGT_PREFS) Object.assign(wt.internals.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
+// WGT_PREFS: JSON kernel preferences for the runtime, e.g. '{"convLowering":"direct"}'.
+await wt.init({backend, kernelPrefs: process.env.WGT_PREFS ? JSON.parse(process.env.WGT_PREFS) : undefined});
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rand = (shape: number[], seed: number) => wt.randn(shape, {seed});
 

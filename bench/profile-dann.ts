@@ -6,8 +6,8 @@ import {oursDannStepBuild} from './dann.js';
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const steps = Number(process.argv[3] ?? 5);
 const method = process.argv[4] as wt.debug.ProfileMethod | undefined;
-await wt.init({backend});
-if (process.env.WGT_PREFS) Object.assign(wt.internals.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
+// WGT_PREFS: JSON kernel preferences for the runtime, e.g. '{"convLowering":"direct"}'.
+await wt.init({backend, kernelPrefs: process.env.WGT_PREFS ? JSON.parse(process.env.WGT_PREFS) : undefined});
 const step = oursDannStepBuild(32);
 const p = await wt.debug.profile(() => step.run(), {steps, warmup: 1, method});
 console.log(wt.debug.formatProfile(p, 40));

@@ -5,8 +5,8 @@ import * as wt from '../src/index.js';
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const steps = Number(process.argv[3] ?? 2);
 const size = Number(process.argv[4] ?? 64);
-await wt.init({backend});
-if (process.env.WGT_PREFS) Object.assign(wt.internals.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
+// WGT_PREFS: JSON kernel preferences for the runtime, e.g. '{"convLowering":"direct"}'.
+await wt.init({backend, kernelPrefs: process.env.WGT_PREFS ? JSON.parse(process.env.WGT_PREFS) : undefined});
 wt.manualSeed(0);
 const net = wt.models.mobilenetV2({widthMult: 0.35, classes: 5, inputSize: size});
 const opt = new wt.Adam(net.parameters(), {lr: 1e-3});

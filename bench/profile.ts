@@ -5,8 +5,8 @@ import * as wt from '../src/index.js';
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const steps = Number(process.argv[3] ?? 5);
 const method = process.argv[4] as wt.debug.ProfileMethod | undefined;
-await wt.init({backend});
-if (process.env.WGT_PREFS) Object.assign(wt.internals.kernelPrefs, JSON.parse(process.env.WGT_PREFS));
+// WGT_PREFS: JSON kernel preferences for the runtime, e.g. '{"convLowering":"direct"}'.
+await wt.init({backend, kernelPrefs: process.env.WGT_PREFS ? JSON.parse(process.env.WGT_PREFS) : undefined});
 const randArr = (n: number, seed: number) => { const r = wt.internals.rng(seed); return Float32Array.from({length: n}, () => r()); };
 wt.manualSeed(0);
 const model = wt.leNet5();

@@ -7,13 +7,15 @@ const wt = await import('../dist/lib/node/index.js');
 await wt.init({backend: process.argv[2] ?? 'llvmpipe'});
 const randArr = (n, seed) => { const r = wt.internals.rng(seed); return Float32Array.from({length: n}, () => r()); };
 const bx = randArr(64 * 784, 3), by = Int32Array.from({length: 64}, (_, i) => i % 10);
-const base = {...wt.internals.kernelPrefs};
 const model = process.env.MODEL ?? 'lenet';
 if (!['lenet', 'capsnet'].includes(model)) throw new Error(`ab-step: MODEL must be lenet or capsnet, not '${model}'`);
+// Kernels are chosen while compile() records the step, so each arm is built under its own prefs.
 function build(prefs) {
   const {fuse = true, ...kp} = prefs;
+  return wt.internals.withKernelPrefs(kp, () => buildArm(fuse));
+}
+function buildArm(fuse) {
   wt.Sequential.fuse = fuse;
-  Object.assign(wt.internals.kernelPrefs, base, kp);
   wt.manualSeed(0);
   let lossOf, params;
   if (model === 'capsnet') {

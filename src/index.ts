@@ -36,7 +36,7 @@
  *
  * @packageDocumentation
  */
-export {init, shutdown, tidy, keep, noGrad, adapter, memory, type Returned} from './graph/engine.js';
+export {init, shutdown, tidy, keep, noGrad, adapter, memory, type InitOptions, type Returned} from './graph/engine.js';
 export {Tensor, type DType, type DTypeName, type Shape} from './graph/tensor.js';
 export {
   type TensorLike, type TensorOptions, type Nested, type Conv2dOptions, type PoolOptions, type AdaptiveSize,

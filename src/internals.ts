@@ -6,7 +6,8 @@
  * op with a hand-written gradient).
  * @module
  */
-export {kernelPrefs} from './graph/kernels/prefs.js';
+export {kernelPrefsView as kernelPrefs, withKernelPrefs, DEFAULT_KERNEL_PREFS, type KernelPrefs}
+  from './graph/kernels/prefs.js';
 export type {MatmulAfter} from './graph/kernels/matmul/index.js';
 export {MATMUL_CANDIDATES, narrowedTile, shapedTile, tileName, type MatmulTile}
   from './graph/kernels/matmul/register-tile.js';

@@ -48,9 +48,7 @@ const cases: Case[] = [
 
 /** fn with kernelPrefs.batchNormSums forced to `sums`, restored after. */
 async function withSums<T>(sums: 'serial' | 'workgroup', fn: () => T | Promise<T>): Promise<T> {
-  const saved = wt.internals.kernelPrefs.batchNormSums;
-  wt.internals.kernelPrefs.batchNormSums = sums;
-  try { return await fn(); } finally { wt.internals.kernelPrefs.batchNormSums = saved; }
+  return wt.internals.withKernelPrefs({batchNormSums: sums}, async () => await fn());
 }
 
 for (const c of cases) for (const sums of ['workgroup', 'serial'] as const) {
@@ -92,12 +90,9 @@ t('one value per channel is refused in training (as PyTorch), by the op and by t
     'batchNormTrain: training needs more than one value per channel, got input f32[1, 4, 1, 1]');
   throwsWith(() => wt.internals.batchNormTrain(wt.zeros([1, 4]), null, null), 'more than one value per channel');
   for (const fused of [true, false]) {
-    const saved = wt.internals.kernelPrefs.fusedBatchNorm;
-    wt.internals.kernelPrefs.fusedBatchNorm = fused;
-    try {
+    wt.internals.withKernelPrefs({fusedBatchNorm: fused}, () =>
       throwsWith(() => new wt.BatchNorm2d(4).forward(wt.zeros([1, 4, 1, 1])),
-        'BatchNorm2d: training needs more than one value per channel, got input f32[1, 4, 1, 1]');
-    } finally { wt.internals.kernelPrefs.fusedBatchNorm = saved; }
+        'BatchNorm2d: training needs more than one value per channel, got input f32[1, 4, 1, 1]'));
   }
   const bn = new wt.BatchNorm2d(4);
   bn.eval();
@@ -118,9 +113,7 @@ t('batchNormTrain: errors name the op and the shapes', () => {
 
 /** A BatchNorm's outputs, gradients (x, weight, bias) and buffers after two training steps, on the chosen path. */
 async function twoSteps(fused: boolean, make: () => wt.internals.BatchNorm, shape: number[]) {
-  const saved = wt.internals.kernelPrefs.fusedBatchNorm;
-  wt.internals.kernelPrefs.fusedBatchNorm = fused;
-  try {
+  return wt.internals.withKernelPrefs({fusedBatchNorm: fused}, async () => {
     wt.manualSeed(3);
     const bn = make();
     const out: number[][] = [];
@@ -135,7 +128,7 @@ async function twoSteps(fused: boolean, make: () => wt.internals.BatchNorm, shap
     bn.syncCounters();
     out.push(Array.from(await bn.numBatchesTracked.data()));
     return {out, ops: (() => { const y = bn.forward(wt.randn(shape, {requiresGrad: true})); return y.node?.op; })()};
-  } finally { wt.internals.kernelPrefs.fusedBatchNorm = saved; }
+  });
 }
 
 for (const [what, make, shape] of [

@@ -43,14 +43,10 @@ for (const capsulePredict of ['auto', 'scalar'] as const) {
   for (const [b, n, d, j, o] of [[1, 1, 1, 1, 1], [2, 3, 3, 1, 5], [3, 5, 8, 4, 3], [1, 7, 1, 3, 2], [9, 4, 8, 10, 16],
     [11, 2, 5, 3, 3], [2, 3, 16, 2, 3], [2, 2, 17, 2, 3]]) {
     t(`capsulePredict[${capsulePredict}] u [${b}, ${n}, ${d}], W [${n}, ${j}, ${o}, ${d}]`, async () => {
-      const prev = wt.internals.kernelPrefs.capsulePredict;
-      wt.internals.kernelPrefs.capsulePredict = capsulePredict;
-      try {
-        await checkOp({
-          name: 'capsulePredict', inputs: [R.randomNd([b, n, d], 3 + b * n), R.randomNd([n, j, o, d], 5 + j * o)],
-          gpu: ([u, w]) => wt.capsnet.capsulePredict(u, w), ref: ([u, w]) => C.predict(u, w), sample: 96,
-        });
-      } finally { wt.internals.kernelPrefs.capsulePredict = prev; }
+      await wt.internals.withKernelPrefs({capsulePredict}, () => checkOp({
+        name: 'capsulePredict', inputs: [R.randomNd([b, n, d], 3 + b * n), R.randomNd([n, j, o, d], 5 + j * o)],
+        gpu: ([u, w]) => wt.capsnet.capsulePredict(u, w), ref: ([u, w]) => C.predict(u, w), sample: 96,
+      }));
     });
   }
 }
@@ -59,11 +55,8 @@ for (const capsulePredict of ['auto', 'scalar'] as const) {
 // Their gradients run the other products (outer for both), so each case checks all three. O % 4 == 0 runs the
 // generated vec4 kernels under 'auto' (n = 11 and 9 leave partial blocks of 8 input capsules); 'scalar' forces
 // shaders/capsule.wgsl.
-async function withRouting(pref: 'auto' | 'scalar', f: () => Promise<void>): Promise<void> {
-  const prev = wt.internals.kernelPrefs.capsuleRouting;
-  wt.internals.kernelPrefs.capsuleRouting = pref;
-  try { await f(); } finally { wt.internals.kernelPrefs.capsuleRouting = prev; }
-}
+const withRouting = (pref: 'auto' | 'scalar', f: () => Promise<void>): Promise<void> =>
+  wt.internals.withKernelPrefs({capsuleRouting: pref}, f);
 for (const capsuleRouting of ['auto', 'scalar'] as const) {
   // O = 64 is the widest vec4 case; 68 falls back.
   for (const [b, n, j, o] of [[1, 1, 1, 1], [2, 3, 1, 3], [3, 5, 4, 2], [1, 6, 10, 16], [3, 11, 2, 8], [2, 9, 3, 4], [1, 3, 2, 64],

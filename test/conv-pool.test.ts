@@ -38,18 +38,18 @@ const convs: ConvCase[] = [
 // Every conv kernel variant on every case (kernelPrefs force them; 'auto' is what the adapter picks). The direct
 // kernels are forced with convLowering 'direct' (else 'auto' may lower a case to matrix products instead).
 const direct = {convLowering: 'direct'} as const;
-const convVariants: [string, Partial<typeof wt.internals.kernelPrefs>][] = [
+const convVariants: [string, Partial<wt.internals.KernelPrefs>][] = [
   ['auto', {}],
   ['fwd k4, input c4, weight cols4', {...direct, convForward: 'k4', convInput: 'c4', convWeight: 'cols4'}],
   ['fwd k8, input c8, weight taps8', {...direct, convForward: 'k8', convInput: 'c8', convWeight: 'taps8'}],
   ...[{groups: 1, pixels: 8}, {groups: 2, pixels: 8}, {groups: 4, pixels: 4}, {groups: 2, pixels: 4}, {groups: 1, pixels: 16}]
     .map((tile) => [`fwd generated k${4 * tile.groups}p${tile.pixels}`, {...direct, convForward: tile}] as
-      [string, Partial<typeof wt.internals.kernelPrefs>]),
+      [string, Partial<wt.internals.KernelPrefs>]),
   // The generated tiles that hold a row segment across a kernel row's taps, all three passes.
   ...[{groups: 2, pixels: 8, hoist: true}, {groups: 1, pixels: 5, hoist: true}, {groups: 4, pixels: 4, hoist: true}]
     .map((tile) => [`fwd, input and weight generated k${4 * tile.groups}p${tile.pixels}, hoisted`,
       {...direct, convForward: tile, convInput: tile, convWeight: tile}] as
-      [string, Partial<typeof wt.internals.kernelPrefs>]),
+      [string, Partial<wt.internals.KernelPrefs>]),
   // 12 pixels per thread, which 'auto' picks for 12-wide input-gradient rows (not for weight gradients: SwiftShader's
   // shader compiler runs out of memory on a 12-pixel weight tile of a 9x9 stride-2 kernel).
   ['fwd and input generated k8p12, hoisted', {...direct, convForward: {groups: 2, pixels: 12, hoist: true},
@@ -89,11 +89,7 @@ const convVariants: [string, Partial<typeof wt.internals.kernelPrefs>][] = [
   ['lowered to matmul, the weight gradient transposed', {convLowering: 'gemm', convWeightGemmTransposed: 'always'}],
   ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.internals.MATMUL_CANDIDATES[0]}],
 ];
-async function withPrefs<T>(p: Partial<typeof wt.internals.kernelPrefs>, f: () => Promise<T>): Promise<T> {
-  const prev = {...wt.internals.kernelPrefs};
-  Object.assign(wt.internals.kernelPrefs, p);
-  try { return await f(); } finally { Object.assign(wt.internals.kernelPrefs, prev); }
-}
+const withPrefs = wt.internals.withKernelPrefs;
 for (const [vname, prefs] of convVariants) for (const c of convs) {
   const K = c.w[1] * c.w[2] * c.w[3];
   t(`conv2d[${vname}] x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} stride ${c.stride} pad ${c.pad}`, () => withPrefs(prefs, () => checkOp({
@@ -107,15 +103,10 @@ for (const [vname, prefs] of convVariants) for (const c of convs) {
 }
 
 t('conv2d weight gradient with the GPU batch split (many partial sums reduced)', async () => {
-  const prev = wt.internals.kernelPrefs.convSplitTarget, prevLowering = wt.internals.kernelPrefs.convLowering;
-  wt.internals.kernelPrefs.convSplitTarget = 16384;
-  wt.internals.kernelPrefs.convLowering = 'direct';
-  try {
-    await checkOp({
-      name: 'conv2d split', inputs: [R.randomNd([6, 3, 8, 8], 48), R.randomNd([4, 3, 3, 3], 49)], gradOf: [1],
-      gpu: ([x, w]) => wt.conv2d(x, w, null, {padding: 1}), ref: ([x, w]) => R.conv2d(x, w, null, [1, 1], [1, 1]), gatol: 1e-3,
-    });
-  } finally { wt.internals.kernelPrefs.convSplitTarget = prev; wt.internals.kernelPrefs.convLowering = prevLowering; }
+  await withPrefs({convSplitTarget: 16384, convLowering: 'direct'}, () => checkOp({
+    name: 'conv2d split', inputs: [R.randomNd([6, 3, 8, 8], 48), R.randomNd([4, 3, 3, 3], 49)], gradOf: [1],
+    gpu: ([x, w]) => wt.conv2d(x, w, null, {padding: 1}), ref: ([x, w]) => R.conv2d(x, w, null, [1, 1], [1, 1]), gatol: 1e-3,
+  }));
 });
 
 // Splits that do not divide the work, with padding and with stride 2. The generated weight tile splits the N * OH
@@ -190,11 +181,8 @@ t('conv2d lowering too large for one storage binding falls back to the direct ke
   const n = Math.floor(wt.internals.rt().maxTensorBytes.bytes / perImage) + 1;
   if (n > 64) return; // a hardware GPU's limit: too large a test
   const x = wt.randn([n, 16, 66, 66], {seed: 1}), w = wt.randn([8, 16, 3, 3], {seed: 2});
-  const run = async (lowering: 'gemm' | 'direct') => {
-    const prev = wt.internals.kernelPrefs.convLowering;
-    wt.internals.kernelPrefs.convLowering = lowering;
-    try { return await wt.sum(wt.conv2d(x, w), [1, 2, 3]).data(); } finally { wt.internals.kernelPrefs.convLowering = prev; }
-  };
+  const run = (lowering: 'gemm' | 'direct') =>
+    withPrefs({convLowering: lowering}, () => wt.sum(wt.conv2d(x, w), [1, 2, 3]).data());
   const preferred = await run('gemm'), direct = await run('direct');
   assert.equal(Array.from(preferred), Array.from(direct));
   x.dispose(); w.dispose();

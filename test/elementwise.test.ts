@@ -27,11 +27,8 @@ const unary: [string, (x: wt.Tensor) => wt.Tensor, (v: number) => number, (v: nu
 ];
 // Sizes that are multiples of 4 ([4, 6], [2, 4, 1025]) run four elements per thread (unary_vec4, binary_vec4 for
 // the gradients' same-shape products) unless kernelPrefs.elementwiseVec4 is off, as in the 'one per thread' cases.
-async function withVec4(on: boolean, f: () => Promise<void>): Promise<void> {
-  const prev = wt.internals.kernelPrefs.elementwiseVec4;
-  wt.internals.kernelPrefs.elementwiseVec4 = on;
-  try { await f(); } finally { wt.internals.kernelPrefs.elementwiseVec4 = prev; }
-}
+const withVec4 = (on: boolean, f: () => Promise<void>): Promise<void> =>
+  wt.internals.withKernelPrefs({elementwiseVec4: on}, f);
 for (const [name, f, ref, deriv, domain] of unary) {
   for (const [shape, vec4] of [[[3, 7, 13], true], [[1], true], [[70001], true], [[4, 6], true], [[4, 6], false], [[2, 4, 1025], true]] as [number[], boolean][]) {
     t(`${name} ${JSON.stringify(shape)}${vec4 ? '' : ', one per thread'}`, () => withVec4(vec4, async () => {

@@ -37,11 +37,7 @@ const reduction = (f: (x: wt.Tensor, axes?: number | number[], keepDim?: boolean
   return {inputs: [x], forward: () => ({outs: [f(x, 1), f(x, [0, 2], true), f(x)]})};
 };
 
-const withPrefs = <T>(prefs: Partial<typeof wt.internals.kernelPrefs>, f: () => T): T => {
-  const saved = {...wt.internals.kernelPrefs};
-  Object.assign(wt.internals.kernelPrefs, prefs);
-  try { return f(); } finally { Object.assign(wt.internals.kernelPrefs, saved); }
-};
+const withPrefs = wt.internals.withKernelPrefs;
 
 const CASES: Record<OpName, () => Case> = {
   neg: () => unary(wt.neg),

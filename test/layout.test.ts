@@ -11,10 +11,8 @@ t('transpose [1, 7] and [33, 65]', async () => {
   await checkOp({name: 'transpose', inputs: [R.randomNd([33, 65], 63)], gpu: ([x]) => wt.transpose(x), ref: ([x]) => R.transpose2(x), sample: 50});
 });
 t('fill: every element, sizes with and without a multiple of 4, vec4 stores on and off', async () => {
-  const prev = wt.internals.kernelPrefs.elementwiseVec4;
-  try {
-    for (const vec4 of [true, false]) {
-      wt.internals.kernelPrefs.elementwiseVec4 = vec4;
+  for (const vec4 of [true, false]) {
+    await wt.internals.withKernelPrefs({elementwiseVec4: vec4}, async () => {
       for (const shape of [[4], [3, 4, 5], [7], [2, 3, 5], [1025, 4]]) {
         // Over a buffer that held other values, so a skipped element shows.
         const junk = wt.add(wt.zeros(shape), 7);
@@ -24,8 +22,8 @@ t('fill: every element, sizes with and without a multiple of 4, vec4 stores on a
         assert.ok(v.every((e) => e === -2.5), `full ${JSON.stringify(shape)} vec4 ${vec4}`);
         x.dispose();
       }
-    }
-  } finally { wt.internals.kernelPrefs.elementwiseVec4 = prev; }
+    });
+  }
 });
 t('reshape is a view and passes gradients', () => checkOp({name: 'reshape', inputs: [R.randomNd([2, 6], 64)], gpu: ([x]) => wt.mul(wt.reshape(x, [3, -1]), wt.tensor([1, 2, 3, 4], [4])), ref: ([x]) => R.zip([{shape: [3, 4], data: x.data}, R.nd([4], [1, 2, 3, 4])], (a, b) => a * b)}));
 t('slice [5, 7, 3] [1:4, 2:7, 0:2]', () => checkOp({name: 'slice', inputs: [R.randomNd([5, 7, 3], 65)], gpu: ([x]) => wt.slice(x, [1, 2, 0], [4, 7, 2]), ref: ([x]) => R.slice(x, [1, 2, 0], [4, 7, 2])}));
@@ -74,16 +72,14 @@ t('rand is seeded and uniform', async () => {
 // on and off. [3, 70] -> [70, 3] writes rows of 3; [70, 3] -> [3, 70] rows of 70 (past the bound: copy_main).
 for (const transpose4 of [true, false]) for (const transposeRows of [true, false]) {
   t(`permutes that are transposes (transpose4 ${transpose4 ? 'on' : 'off'}, transpose_rows ${transposeRows ? 'on' : 'off'})`, async () => {
-    const prev = {...wt.internals.kernelPrefs};
-    Object.assign(wt.internals.kernelPrefs, {transpose4, transposeRows});
-    try {
+    await wt.internals.withKernelPrefs({transpose4, transposeRows}, async () => {
       for (const [shape, dims] of [[[8, 12], [1, 0]], [[3, 8, 12], [0, 2, 1]], [[4, 8, 3, 4], [0, 2, 3, 1]],
         [[12, 1, 8], [2, 1, 0]], [[2, 6, 10], [0, 2, 1]], [[5, 4, 8], [0, 2, 1]], [[3, 70], [1, 0]], [[70, 3], [1, 0]],
         [[4, 6, 1, 25], [0, 3, 2, 1]]] as [number[], number[]][]) {
         await checkOp({name: `permute ${shape} -> ${dims}`, inputs: [R.randomNd(shape, 76)], gpu: ([x]) => wt.permute(x, dims),
           ref: ([x]) => R.permute(x, dims)});
       }
-    } finally { Object.assign(wt.internals.kernelPrefs, prev); }
+    });
   });
 }
 t('large cases: permute [32,6,24,24] -> [0,2,3,1], concat, gather of 3000 rows', async () => {

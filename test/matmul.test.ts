@@ -21,11 +21,8 @@ for (const variant of ['auto', 'tiled', 'vec4', 'reg'] as const) for (const [sa,
   })));
 }
 
-async function withMatmul(v: typeof wt.internals.kernelPrefs.matmul, f: () => Promise<void>): Promise<void> {
-  const prev = wt.internals.kernelPrefs.matmul;
-  wt.internals.kernelPrefs.matmul = v;
-  try { await f(); } finally { wt.internals.kernelPrefs.matmul = prev; }
-}
+const withMatmul = (v: wt.internals.KernelPrefs['matmul'], f: () => Promise<void>): Promise<void> =>
+  wt.internals.withKernelPrefs({matmul: v}, f);
 
 for (const variant of ['tiled', 'vec4'] as const) {
   t(`matmul[${variant}] large 130x200 @ 200x132, forward only`, () => withMatmul(variant, () => checkOp({
@@ -72,11 +69,8 @@ t('matmul shape errors name both shapes', () => {
     [[9, 7], [7, 16]], [[67, 132], [132, 68]],
     [[12, 16], [16, 8]], // its weight-like gradient A^T @ up (16 x 12 @ 12 x 8) copies A^T to run on the tile
   ];
-  const withTile = async (tile: typeof wt.internals.kernelPrefs.matmulTile, f: () => Promise<void>) => {
-    const prev = wt.internals.kernelPrefs.matmulTile;
-    wt.internals.kernelPrefs.matmulTile = tile;
-    try { await withMatmul('vec4', f); } finally { wt.internals.kernelPrefs.matmulTile = prev; }
-  };
+  const withTile = (tile: wt.internals.KernelPrefs['matmulTile'], f: () => Promise<void>) =>
+    wt.internals.withKernelPrefs({matmul: 'vec4', matmulTile: tile}, f);
   // The candidates, and the narrowed tiles 'auto' may run (wt.internals.narrowedTile: a row-lane tile with half its columns).
   const narrowed = wt.internals.MATMUL_CANDIDATES.map((c) => wt.internals.narrowedTile(c, 4))
     .filter((c) => !wt.internals.MATMUL_CANDIDATES.some((d) => wt.internals.tileName(d) === wt.internals.tileName(c)));

@@ -73,18 +73,18 @@ t('many dispatches go out in one submit', async () => {
 t('a kernel variant compiles once: new shapes reuse the pipeline (shapes travel in uniforms)', () => {
   const cache = wt.internals.rt().pipelines;
   // The hand-written padded kernel (a padded conv otherwise runs the generated tiles, specialised per kernel width).
-  const prefs = wt.internals.kernelPrefs, padFirst = prefs.convPadFirst;
-  prefs.convPadFirst = false;
-  // One of each variant class first: matmul with K % 4 == 0 (A read as vec4) and not, conv padded and not.
-  wt.matmul(wt.ones([8, 12]), wt.ones([12, 16]));
-  wt.matmul(wt.ones([8, 7]), wt.ones([7, 16]));
-  wt.conv2d(wt.ones([1, 2, 9, 9]), wt.ones([4, 2, 3, 3]));
-  wt.conv2d(wt.ones([1, 2, 9, 9]), wt.ones([4, 2, 3, 3]), null, {padding: 1});
-  const compiled = cache.compiled;
-  for (const [m, k, n] of [[16, 8, 4], [33, 20, 64], [5, 7, 12]]) wt.matmul(wt.ones([m, k]), wt.ones([k, n]));
-  wt.conv2d(wt.ones([3, 2, 17, 11]), wt.ones([4, 2, 5, 3]), null, {padding: 1});
-  prefs.convPadFirst = padFirst;
-  assert.is(cache.compiled, compiled, 'no new pipelines for new shapes');
+  const compiled = wt.internals.withKernelPrefs({convPadFirst: false}, () => {
+    // One of each variant class first: matmul with K % 4 == 0 (A read as vec4) and not, conv padded and not.
+    wt.matmul(wt.ones([8, 12]), wt.ones([12, 16]));
+    wt.matmul(wt.ones([8, 7]), wt.ones([7, 16]));
+    wt.conv2d(wt.ones([1, 2, 9, 9]), wt.ones([4, 2, 3, 3]));
+    wt.conv2d(wt.ones([1, 2, 9, 9]), wt.ones([4, 2, 3, 3]), null, {padding: 1});
+    const before = cache.compiled;
+    for (const [m, k, n] of [[16, 8, 4], [33, 20, 64], [5, 7, 12]]) wt.matmul(wt.ones([m, k]), wt.ones([k, n]));
+    wt.conv2d(wt.ones([3, 2, 17, 11]), wt.ones([4, 2, 5, 3]), null, {padding: 1});
+    return {before, after: cache.compiled};
+  });
+  assert.is(compiled.after, compiled.before, 'no new pipelines for new shapes');
 });
 
 t('the buffer pool reuses freed buffers by size class', () => {
@@ -174,6 +174,102 @@ t('replaying uploads of the wrong size is a clear error', () => {
   const labels = wt.compile([{shape: [2], dtype: 'i32'}], [[0, 1]], (y) => wt.oneHot(y, 3));
   assert.throws(() => labels.run([[0, 1.5]]), /compiled step input 0: int32 value 1.5 at index 1 is not an integer/);
   labels.dispose();
+});
+
+// ---- kernel preferences: owned by the runtime, changed for a scope by withKernelPrefs ----
+const prefs = wt.internals.kernelPrefs, withKernelPrefs = wt.internals.withKernelPrefs;
+const rejection = async (p: Promise<unknown>): Promise<string> => {
+  try { await p; } catch (e) { return (e as Error).message; }
+  return 'no error';
+};
+
+t('withKernelPrefs applies its fields for the scope and restores them on return, on throw, nested', () => {
+  const {matmul, convLowering, pool2x2} = prefs;
+  const got = withKernelPrefs({matmul: 'reg', convLowering: 'direct'}, () => {
+    assert.equal([prefs.matmul, prefs.convLowering, prefs.pool2x2], ['reg', 'direct', pool2x2]);
+    withKernelPrefs({matmul: 'tiled', pool2x2: !pool2x2}, () => {
+      assert.equal([prefs.matmul, prefs.convLowering, prefs.pool2x2], ['tiled', 'direct', !pool2x2]);
+    });
+    assert.equal([prefs.matmul, prefs.pool2x2], ['reg', pool2x2], 'the inner scope restored its fields only');
+    assert.throws(() => withKernelPrefs({convLowering: 'gemm'}, () => { throw new Error('inside'); }), /inside/);
+    assert.is(prefs.convLowering, 'direct', 'restored after a throw');
+    return 7;
+  });
+  assert.is(got, 7, 'the scope returns what fn returns');
+  assert.equal([prefs.matmul, prefs.convLowering, prefs.pool2x2], [matmul, convLowering, pool2x2]);
+  assert.equal({...prefs}, {...wt.internals.DEFAULT_KERNEL_PREFS}, 'this runtime was seeded with the defaults');
+});
+
+t('withKernelPrefs holds its fields across awaits until an async fn settles, also when it rejects', async () => {
+  const before = prefs.elementwiseVec4;
+  const v = await withKernelPrefs({elementwiseVec4: !before}, async () => {
+    await new Promise((r) => setTimeout(r, 5));
+    assert.is(prefs.elementwiseVec4, !before, 'still applied after an await');
+    return await withKernelPrefs({batchNormSums: 'serial'}, async () => {
+      await Promise.resolve();
+      return prefs.batchNormSums;
+    });
+  });
+  assert.is(v, 'serial');
+  assert.is(prefs.elementwiseVec4, before);
+  assert.is(prefs.batchNormSums, wt.internals.DEFAULT_KERNEL_PREFS.batchNormSums);
+  const msg = await rejection(withKernelPrefs({elementwiseVec4: !before}, async () => {
+    await Promise.resolve();
+    throw new Error('async inside');
+  }));
+  assert.is(msg, 'async inside');
+  assert.is(prefs.elementwiseVec4, before, 'restored after a rejection');
+});
+
+t('kernelPrefs is a read-only view: assigning a field throws and points at init / withKernelPrefs', () => {
+  const writable = prefs as {matmul: string};
+  assert.throws(() => { writable.matmul = 'reg'; },
+    /internals\.kernelPrefs is read-only.*init\(\{kernelPrefs\}\).*withKernelPrefs/);
+  assert.throws(() => Object.assign(prefs, {pool2x2: false}), /read-only/);
+  assert.throws(() => { delete (prefs as Partial<{matmul: string}>).matmul; }, /read-only/);
+  assert.is(prefs.matmul, wt.internals.DEFAULT_KERNEL_PREFS.matmul, 'nothing changed');
+  assert.ok(Object.isFrozen(wt.internals.DEFAULT_KERNEL_PREFS), 'the defaults are frozen');
+});
+
+t('init and withKernelPrefs refuse unknown fields and values a field does not take, naming them', async () => {
+  const unknown = await rejection(wt.init({kernelPrefs: {matmull: 'reg'} as never}));
+  assert.match(unknown, /init: unknown kernelPrefs field 'matmull'; the fields are matmul, matmulTile, convForward, /);
+  assert.match(await rejection(wt.init({kernelPrefs: {matmul: 'fast'} as never})),
+    /init: kernelPrefs\.matmul cannot be 'fast'; it takes 'auto', 'tiled', 'vec4', 'reg'/);
+  assert.match(await rejection(wt.init({kernelPrefs: {convSplitTarget: -4} as never})),
+    /kernelPrefs\.convSplitTarget cannot be -4; it takes 'auto', a positive integer/);
+  assert.match(await rejection(wt.init({kernelPrefs: {pool2x2: 'yes'} as never})),
+    /kernelPrefs\.pool2x2 cannot be 'yes'; it takes a boolean/);
+  const tileAndBad = {convForward: {groups: 2, pixels: 8}, convWeightLanes: 1};
+  assert.match(await rejection(wt.init({kernelPrefs: tileAndBad as never})),
+    /kernelPrefs\.convWeightLanes cannot be 1; it takes 'auto', true, false/, 'a tile object is accepted');
+  assert.throws(() => withKernelPrefs({capsuleRouting: 'vec4'} as never, () => 0),
+    /withKernelPrefs: kernelPrefs\.capsuleRouting cannot be 'vec4'; it takes 'auto', 'scalar'/);
+  assert.throws(() => withKernelPrefs({bogus: 1} as never, () => 0),
+    /withKernelPrefs: unknown kernelPrefs field 'bogus'/);
+  // While the device is up, init() with the runtime's own values is fine and with others is refused.
+  await wt.init({kernelPrefs: {matmul: prefs.matmul}});
+  await withKernelPrefs({matmul: 'reg'}, () => wt.init({kernelPrefs: {matmul: 'auto'}})); // compared with the seed
+  assert.match(await rejection(wt.init({kernelPrefs: {matmul: prefs.matmul === 'reg' ? 'vec4' : 'reg'}})),
+    /was started with matmul 'auto'; call shutdown\(\) before init\(\) with other kernelPrefs, or use internals\.withKernel/);
+});
+
+t('init({kernelPrefs}) seeds the runtime\'s prefs; after shutdown() the next init starts from the defaults', async () => {
+  const backend = wt.adapter().backend;
+  wt.shutdown();
+  await wt.init({backend, kernelPrefs: {convLowering: 'direct', pool2x2: false}});
+  try {
+    assert.equal([prefs.convLowering, prefs.pool2x2, prefs.matmul], ['direct', false, 'auto']);
+    // A scope opened under this runtime does not restore its values into the next one.
+    await withKernelPrefs({matmul: 'reg'}, async () => {
+      wt.shutdown();
+      await wt.init({backend});
+    });
+  } finally {
+    if (prefs.convLowering !== 'auto') { wt.shutdown(); await wt.init({backend}); }
+  }
+  assert.equal({...prefs}, {...wt.internals.DEFAULT_KERNEL_PREFS});
+  assert.equal(Array.from(await wt.relu(wt.tensor([-1, 2])).data()), [0, 2]);
 });
 
 t.run();

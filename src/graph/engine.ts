@@ -6,16 +6,31 @@ import {formatReport} from '../gpu/device.js';
 import {SHADERS} from './shaders.js';
 import {remapCompileError} from './kernel-def.js';
 import type {Tensor} from './tensor.js';
+import {checkKernelPrefs, DEFAULT_KERNEL_PREFS, installKernelPrefs, type KernelPrefs} from './kernels/prefs.js';
 
 let runtime: Runtime | null = null;
 let initPromise: Promise<Runtime> | null = null;
+/** The kernel preferences init() seeded the runtime with (withKernelPrefs scopes change the current ones only). */
+let seeded: Readonly<KernelPrefs> = DEFAULT_KERNEL_PREFS;
 /** Counts devices: a tensor remembers the generation it was made in and refuses to run on another. */
 let generation = 0;
 export const deviceGeneration = (): number => generation;
 
+/** Options of init(): the device's (adapter, toggles) and the runtime's kernel preferences. */
+export interface InitOptions extends DeviceOptions {
+  /**
+   * Kernel variant choices for this runtime, over internals.DEFAULT_KERNEL_PREFS (internals.withKernelPrefs
+   * changes them for a scope). Unknown fields and values a field does not take are errors.
+   */
+  kernelPrefs?: Partial<KernelPrefs>;
+}
+
+const showPref = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
+
 /**
- * Acquires the device and checks every WGSL file compiles. Safe to call more than once with the same (or no)
- * backend; asking for another backend while a device is up is an error: call shutdown() first.
+ * Acquires the device, checks every WGSL file compiles and seeds the runtime's kernel preferences. Safe to call
+ * more than once with the same (or no) backend and kernelPrefs; asking for another backend, or other kernelPrefs,
+ * while a device is up is an error: call shutdown() first.
  *
  * @example
  * ```ts
@@ -25,10 +40,13 @@ export const deviceGeneration = (): number => generation;
  * wt.shutdown();                            // frees the device; in Node the process can exit
  * ```
  */
-export function init(opts: DeviceOptions = {}): Promise<Runtime> {
+export function init(opts: InitOptions = {}): Promise<Runtime> {
+  const seed = opts.kernelPrefs ?? {};
+  try { checkKernelPrefs(seed, 'init'); } catch (e) { return Promise.reject(e); }
   if (!initPromise) {
     initPromise = (async () => {
-      const ctx = await getDevice(opts);
+      const {kernelPrefs: _, ...deviceOpts} = opts;
+      const ctx = await getDevice(deviceOpts);
       const rt = new Runtime(ctx);
       for (const src of Object.values(SHADERS)) await rt.pipelines.check(src).catch((e: Error) => { throw remapCompileError(e, src); });
       const env = typeof process !== 'undefined' ? process.env?.WGT_PROFILE : undefined;
@@ -40,6 +58,8 @@ export function init(opts: DeviceOptions = {}): Promise<Runtime> {
       }
       runtime = rt;
       generation++;
+      seeded = {...DEFAULT_KERNEL_PREFS, ...seed};
+      installKernelPrefs(seeded);
       // The matmul register tile for this adapter: measured once per machine and adapter, then read from the
       // cache file (src/graph/kernels/matmul/autotune.ts); WGT_AUTOTUNE=0 keeps the hand-written kernel.
       if (typeof process === 'undefined' || process.env?.WGT_AUTOTUNE !== '0') await (await import('./kernels/matmul/autotune.js')).autotune();
@@ -49,12 +69,21 @@ export function init(opts: DeviceOptions = {}): Promise<Runtime> {
     return initPromise;
   }
   const want = opts.backend;
-  if (!want || want === 'auto') return initPromise;
+  if ((!want || want === 'auto') && !opts.kernelPrefs) return initPromise;
   return initPromise.then((r) => {
     const have = r.ctx.report.backend;
-    const same = have === want || (['llvmpipe', 'opengles'].includes(have) && ['llvmpipe', 'opengles'].includes(want));
-    if (!same) {
+    const gl = ['llvmpipe', 'opengles'];
+    const same = have === want || (gl.includes(have) && gl.includes(want ?? ''));
+    if (want && want !== 'auto' && !same) {
       throw new Error(`webgpu-transfer: init({backend: '${want}'}): the engine already runs on the ${have} adapter; call shutdown() before init() with another backend`);
+    }
+    for (const [k, v] of Object.entries(seed) as [keyof KernelPrefs, unknown][]) {
+      const now = seeded[k];
+      if (showPref(v) !== showPref(now)) {
+        throw new Error(`webgpu-transfer: init({kernelPrefs: {${k}: ${showPref(v)}}}): the runtime was started with `
+          + `${k} ${showPref(now)}; call shutdown() before init() with other kernelPrefs, or use `
+          + 'internals.withKernelPrefs for a scope');
+      }
     }
     return r;
   });
@@ -79,6 +108,7 @@ export function shutdown(): void {
   runtime.device.destroy();
   runtime = null;
   initPromise = null;
+  installKernelPrefs(DEFAULT_KERNEL_PREFS); // the next init() seeds its own
   generation++; // every tensor of this device is now stale
   liveTensors = 0;
   delete (globalThis as Record<string, unknown>).__wgtGpu;

@@ -1,67 +1,68 @@
 // The kernel preferences every family's selection table reads, and the autotuner's picks for this device.
-// Tests and tools set kernelPrefs fields to force a variant, so every variant is checked on any machine.
+// Each runtime owns its prefs: init({kernelPrefs}) seeds them over the defaults, and withKernelPrefs() changes them
+// for a scope (tests force each variant that way, so every variant is checked on any machine).
 import type {ConvTile, MatmulTile} from './tile-types.js';
 
 /**
  * Kernel variant choices. 'auto' picks by adapter (workgroup tiles on hardware GPUs, barrier-free register
- * tiles on CPU adapters); tests force each variant so all are checked on any machine.
+ * tiles on CPU adapters); each field's comment says what the other values force.
  */
-export const kernelPrefs = {
+export interface KernelPrefs {
   /** 'vec4' allows both vec4 kernels (A @ B and A @ B^T); 'reg' forces scalar loads. */
-  matmul: 'auto' as 'auto' | 'tiled' | 'vec4' | 'reg',
+  matmul: 'auto' | 'tiled' | 'vec4' | 'reg';
   /**
    * Register tile of the vec4 matmul: 'auto' takes the autotuner's choice for this adapter (matmul/autotune.ts; the
    * hand-written matmul_vec4 until it has run), 'fixed' the hand-written kernel, or a generated tile.
    */
-  matmulTile: 'auto' as 'auto' | 'fixed' | MatmulTile,
+  matmulTile: 'auto' | 'fixed' | MatmulTile;
   /**
    * Conv forward: 'k8' (8 channels x 4 pixels per thread), 'k4' (4 x 4), or a generated tile (conv/tile-gen.ts,
    * unpadded convolutions only; padded ones take 'k8'). 'auto': CONV_FWD_AUTO where it applies, else 'k8'.
    */
-  convForward: 'auto' as 'auto' | 'k8' | 'k4' | ConvTile,
+  convForward: 'auto' | 'k8' | 'k4' | ConvTile;
   /**
    * A padded conv forward under 'auto' copies the input into a zero-bordered tensor and runs the unpadded tile, which
    * was 4x faster than 'k8' on llvmpipe for ResNet's 3x3 layers (docs/kernel-measurements.md#conv-pad-first).
    */
-  convPadFirst: true,
+  convPadFirst: boolean;
   /**
    * Conv input gradient: 'c8' (8 channels x 4 same-residue columns per thread), 'c4' (4 x 4 neighbours), or a
    * generated tile (conv/tile-gen.ts, stride 1 only; other strides take 'c8'). 'auto': CONV_GRAD_AUTO.input at
    * stride 1, else 'c8'.
    */
-  convInput: 'auto' as 'auto' | 'c8' | 'c4' | ConvTile,
+  convInput: 'auto' | 'c8' | 'c4' | ConvTile;
   /**
    * Conv weight gradient: 'taps8' (8 channels x 4 flattened taps per thread), 'cols4' (4 x 4 kernel columns), or a
    * generated tile (conv/tile-gen.ts: a kernel row's taps per thread, dy transposed). 'auto':
    * CONV_GRAD_AUTO.weight.
    */
-  convWeight: 'auto' as 'auto' | 'taps8' | 'cols4' | ConvTile,
+  convWeight: 'auto' | 'taps8' | 'cols4' | ConvTile;
   /** Max-pool backward as a scatter from the outputs when windows do not overlap (false: per-input search). */
-  poolScatter: true,
+  poolScatter: boolean;
   /** 2x2 stride-2 pooling (even H, W a multiple of 4) by pool2_fwd / pool2_bwd (false: the general kernels). */
-  pool2x2: true,
+  pool2x2: boolean;
   /**
    * Threads to aim for when splitting a conv weight gradient's work ('auto': 256 on CPU, 16384 on GPU): the generated
    * tile splits the (image, output row) pairs, the hand-written kernels the images.
    */
-  convSplitTarget: 'auto' as 'auto' | number,
+  convSplitTarget: 'auto' | number;
   /**
    * Convolutions (all three passes): 'direct' (the conv kernels above), 'gemm' (lowered to matrix products on the
    * tuned matmul kernels, im2col), or 'auto' (gemm where convLowersToGemm() says it pays).
    */
-  convLowering: 'auto' as 'auto' | 'direct' | 'gemm',
+  convLowering: 'auto' | 'direct' | 'gemm';
   /**
    * Capsule prediction transform: 'auto' (generated, blocked kernels up to D = 16) or 'scalar'
    * (shaders/capsule.wgsl).
    */
-  capsulePredict: 'auto' as 'auto' | 'scalar',
+  capsulePredict: 'auto' | 'scalar';
   /** Capsule routing products: 'auto' (generated, u_hat read as vec4s, where O % 4 == 0) or 'scalar'. */
-  capsuleRouting: 'auto' as 'auto' | 'scalar',
+  capsuleRouting: 'auto' | 'scalar';
   /**
    * The generated weight-gradient tile reads dy in place as vec4s of pixels where its rows are a multiple of 4 wide
    * (ConvTile.dyDirect4; false: always through a copy transposed to vec4s of channels).
    */
-  convDyDirect4: true,
+  convDyDirect4: boolean;
   /**
    * Weight gradients of unpadded, column-stride-1 convolutions with dy rows a multiple of 4 wide by the
    * lane-per-output-channel kernel (conv/tile-weight.ts, convBwdWeightLanesKernel; true: wherever the shape allows).
@@ -69,71 +70,200 @@ export const kernelPrefs = {
    * on CPU adapters in core mode (SwiftShader), for output channels in multiples of 16, where it was measured
    * (weightLanesApply).
    */
-  convWeightLanes: 'auto' as 'auto' | boolean,
+  convWeightLanes: 'auto' | boolean;
   /**
    * Images per thread of the whole-row input-gradient tiles (ConvTile.images), sharing each weight load. 'auto':
    * per adapter (conv/tiles.ts, imagesPerThread).
    */
-  convInputImages: 'auto' as 'auto' | number,
+  convInputImages: 'auto' | number;
   /**
    * Images per thread of the hoisting forward tiles whose weights are re-laid out (ConvTile.images), sharing each
    * weight load. 'auto': per adapter and shape (conv/tiles.ts, imagesPerThread).
    */
-  convForwardImages: 'auto' as 'auto' | number,
+  convForwardImages: 'auto' | number;
   /** Strided copies that are 2-D transposes with sizes and strides multiples of 4 by transpose4 (false: copy_main). */
-  transpose4: true,
+  transpose4: boolean;
   /** Other 2-D transposes whose dst rows are short by transpose_rows (false: copy_main). */
-  transposeRows: true,
+  transposeRows: boolean;
   /** Unbroadcast unary and binary ops and fills over n % 4 == 0 elements as vec4s (false: one element per thread). */
-  elementwiseVec4: true,
+  elementwiseVec4: boolean;
   /**
    * The generated conv forward and input-gradient tiles read their (re-laid-out) weights as a uniform array where
    * they fit maxUniformBufferBindingSize ('auto'), or always from storage ('storage'). See conv/geom.ts,
    * weightBinding().
    */
-  convUniformWeights: 'auto' as 'auto' | 'storage',
+  convUniformWeights: 'auto' | 'storage';
   /** The generated conv tiles load row segments as vec4s where they start 4-aligned (see hoistedPixels). */
-  convSegments4: true,
+  convSegments4: boolean;
   /**
    * The generated forward and input-gradient tiles store 4 neighbouring pixels as one vec4 where the output rows
    * are a multiple of 4 wide (ConvTile.stores4, withStores4).
    */
-  convStores4: true,
+  convStores4: boolean;
   /**
    * The generated conv tiles keep only the real lanes of their channel vec4s where one thread holds all the
    * channels (ConvTile.lanes, withLanes; false: padding channels are computed and masked).
    */
-  convLanes: true,
+  convLanes: boolean;
   /** The generated input-gradient tile drops dy's padding columns where it spans whole rows (ConvTile.wholeRow). */
-  convWholeRows: true,
+  convWholeRows: boolean;
   /**
    * The generated forward tile reads small weights in their own layout, without re-laying them out, where one
    * thread holds every output channel and C * KH <= NATIVE_WEIGHT_ROWS (ConvTile.nativeWeights).
    */
-  convNativeWeights: true,
+  convNativeWeights: boolean;
   /**
    * A lowered forward as W @ cols^T (K rows) instead of cols @ W^T (N*OH*OW rows): 'auto' where the tuned tiles'
    * model says the product runs faster that way round (convGemmTransposed()), 'always', or 'never'.
    */
-  convGemmTransposed: 'auto' as 'auto' | 'always' | 'never',
+  convGemmTransposed: 'auto' | 'always' | 'never';
   /**
    * A lowered weight gradient as dW^T = cols^T @ dy (C*KH*KW rows) instead of dW = dy^T @ cols (K rows): 'auto'
    * where only the first reaches the tuned large tile (convWeightGemmTransposed()), 'always', or 'never'.
    */
-  convWeightGemmTransposed: 'auto' as 'auto' | 'always' | 'never',
+  convWeightGemmTransposed: 'auto' | 'always' | 'never';
   /** The generated weight-gradient tile leaves out its bounds tests where nothing can fall outside (ConvTile.exact). */
-  convExact: true,
+  convExact: boolean;
   /**
    * BatchNorm's training mode by batchNormTrain (shaders/batch-norm.wgsl; false: composed of generic ops): a third
    * less per CIFAR ResNet step on llvmpipe (docs/kernel-measurements.md#batch-norm-fused).
    */
-  fusedBatchNorm: true,
+  fusedBatchNorm: boolean;
   /**
    * Batch-norm's per-channel sums: 'auto' (kernels/norm/select.ts), 'workgroup' (a tree per channel) or 'serial' (a
    * thread per channel).
    */
-  batchNormSums: 'auto' as 'auto' | 'workgroup' | 'serial',
+  batchNormSums: 'auto' | 'workgroup' | 'serial';
+}
+
+/** The kernel preferences a runtime starts from; init({kernelPrefs}) overrides fields of a copy. */
+export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelPrefs>({
+  matmul: 'auto', matmulTile: 'auto', convForward: 'auto', convPadFirst: true, convInput: 'auto', convWeight: 'auto',
+  poolScatter: true, pool2x2: true, convSplitTarget: 'auto', convLowering: 'auto', capsulePredict: 'auto',
+  capsuleRouting: 'auto', convDyDirect4: true, convWeightLanes: 'auto', convInputImages: 'auto',
+  convForwardImages: 'auto', transpose4: true, transposeRows: true, elementwiseVec4: true, convUniformWeights: 'auto',
+  convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true, convNativeWeights: true,
+  convGemmTransposed: 'auto', convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
+  batchNormSums: 'auto',
+});
+
+// Accepted values of the fields whose default does not say their type: literals, or Number (a positive integer),
+// Boolean, or Object (a generated tile). Other fields take a value of their default's type.
+const CHOICES = {
+  matmul: ['auto', 'tiled', 'vec4', 'reg'],
+  matmulTile: ['auto', 'fixed', Object],
+  convForward: ['auto', 'k8', 'k4', Object],
+  convInput: ['auto', 'c8', 'c4', Object],
+  convWeight: ['auto', 'taps8', 'cols4', Object],
+  convSplitTarget: ['auto', Number],
+  convLowering: ['auto', 'direct', 'gemm'],
+  capsulePredict: ['auto', 'scalar'],
+  capsuleRouting: ['auto', 'scalar'],
+  convWeightLanes: ['auto', Boolean],
+  convInputImages: ['auto', Number],
+  convForwardImages: ['auto', Number],
+  convUniformWeights: ['auto', 'storage'],
+  convGemmTransposed: ['auto', 'always', 'never'],
+  convWeightGemmTransposed: ['auto', 'always', 'never'],
+  batchNormSums: ['auto', 'workgroup', 'serial'],
+} as const;
+// A compile error here means a field's type has a string the table does not list, or a field outside it is not boolean.
+type Unlisted = {[K in keyof KernelPrefs]: K extends keyof typeof CHOICES
+  ? Exclude<Extract<KernelPrefs[K], string>, (typeof CHOICES)[K][number]> : Exclude<KernelPrefs[K], boolean>};
+const listsAreComplete: Unlisted[keyof Unlisted] extends never ? true : never = true;
+void listsAreComplete;
+
+const accepts = (c: unknown, v: unknown): boolean => c === v ||
+  (c === Number && typeof v === 'number' && Number.isInteger(v) && v > 0) ||
+  (c === Boolean && typeof v === 'boolean') || (c === Object && typeof v === 'object' && v !== null);
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : typeof v === 'object' && v ? JSON.stringify(v)
+  : String(v));
+
+/** Throws unless each field of `partial` is a kernel preference with a value it takes; `where` names the caller. */
+export function checkKernelPrefs(partial: unknown, where: string): asserts partial is Partial<KernelPrefs> {
+  if (typeof partial !== 'object' || partial === null || Array.isArray(partial)) {
+    throw new Error(`webgpu-transfer: ${where}: kernelPrefs must be an object of fields, got ${show(partial)}`);
+  }
+  for (const [k, v] of Object.entries(partial)) {
+    if (!Object.hasOwn(DEFAULT_KERNEL_PREFS, k)) {
+      throw new Error(`webgpu-transfer: ${where}: unknown kernelPrefs field '${k}'; the fields are `
+        + Object.keys(DEFAULT_KERNEL_PREFS).join(', '));
+    }
+    const choices = (CHOICES as Record<string, readonly unknown[]>)[k];
+    const ok = choices ? choices.some((c) => accepts(c, v)) : typeof v === typeof DEFAULT_KERNEL_PREFS[k as keyof KernelPrefs];
+    if (!ok) {
+      const allowed = choices ? choices.map((c) => c === Number ? 'a positive integer' : c === Boolean ? 'true, false'
+        : c === Object ? 'a generated tile' : show(c)).join(', ') : `a ${typeof DEFAULT_KERNEL_PREFS[k as keyof KernelPrefs]}`;
+      throw new Error(`webgpu-transfer: ${where}: kernelPrefs.${k} cannot be ${show(v)}; it takes ${allowed}`);
+    }
+  }
+}
+
+/**
+ * The current runtime's prefs (the defaults before init()), read by the selection tables on every launch. Frozen:
+ * changing a field swaps in a new object (installKernelPrefs, withKernelPrefs), so a read is a plain property load.
+ */
+export let kernelPrefs: Readonly<KernelPrefs> = DEFAULT_KERNEL_PREFS;
+/** Counts installs: a scope opened under one runtime's prefs does not restore its values into the next runtime's. */
+let epoch = 0;
+// What internals.kernelPrefs reads through: kept equal to kernelPrefs (inspection shows the current values).
+const mirror: KernelPrefs = {...DEFAULT_KERNEL_PREFS};
+
+function swap(next: Readonly<KernelPrefs>): void {
+  kernelPrefs = Object.freeze(next);
+  Object.assign(mirror, next);
+}
+
+/** Makes `prefs` (already checked) the current runtime's: init() installs its seeded prefs, shutdown() the defaults. */
+export function installKernelPrefs(prefs: Readonly<KernelPrefs>): void {
+  epoch++;
+  swap({...prefs});
+}
+
+/**
+ * Runs `fn` with the fields of `partial` over the current runtime's kernel preferences, and puts their previous
+ * values back when it returns, throws, or (for an async fn) settles. Scopes nest; `partial` is checked as init()'s
+ * kernelPrefs is. The prefs are process-wide, so async scopes that run at the same time see each other's fields.
+ *
+ * @example
+ * ```ts
+ * // every matmul in the scope takes the scalar register kernel
+ * await wt.internals.withKernelPrefs({matmul: 'reg'}, async () => { await wt.matmul(a, b).data(); });
+ * ```
+ */
+export function withKernelPrefs<T>(partial: Partial<KernelPrefs>, fn: () => T): T {
+  checkKernelPrefs(partial, 'withKernelPrefs');
+  const keys = Object.keys(partial) as (keyof KernelPrefs)[];
+  const saved = Object.fromEntries(keys.map((k) => [k, kernelPrefs[k]]));
+  const opened = epoch;
+  swap({...kernelPrefs, ...partial});
+  const restore = () => { if (epoch === opened) swap({...kernelPrefs, ...saved}); };
+  let out: T;
+  try {
+    out = fn();
+  } catch (e) {
+    restore();
+    throw e;
+  }
+  if (out instanceof Promise) {
+    return out.then((v: unknown) => { restore(); return v; }, (e: unknown) => { restore(); throw e; }) as T;
+  }
+  restore();
+  return out;
+}
+
+const readOnly = (): never => {
+  throw new Error('webgpu-transfer: internals.kernelPrefs is read-only: pass init({kernelPrefs}) for the runtime, '
+    + 'or run code under internals.withKernelPrefs(partial, fn) to force a variant');
 };
+
+/**
+ * The current runtime's kernel preferences (the defaults before init()), read-only: assigning a field throws.
+ * Set them with init({kernelPrefs}) or, for a scope, withKernelPrefs().
+ */
+export const kernelPrefsView: Readonly<KernelPrefs> = new Proxy(mirror, {
+  set: readOnly, defineProperty: readOnly, deleteProperty: readOnly, setPrototypeOf: readOnly,
+});
 
 /**
  * The autotuner's picks for the current device (null: the hand-written matmul_vec4 measured fastest): `matmul` for

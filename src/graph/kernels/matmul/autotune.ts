@@ -2,7 +2,7 @@
 // matmul_vec4 on this device and keeps the fastest (never slower than the fixed choice, which is a candidate).
 // The pick is cached in memory and (Node) in $XDG_CACHE_HOME/webgpu-transfer/autotune.json, keyed by adapter.
 import {rt} from '../../engine.js';
-import {kernelPrefs, tuned} from '../prefs.js';
+import {tuned, withKernelPrefs} from '../prefs.js';
 import {matmulK, type MatView} from './index.js';
 import {MATMUL_CANDIDATES, tileName, type MatmulTile} from './register-tile.js';
 import {empty, type Tensor} from '../../tensor.js';
@@ -63,14 +63,12 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
       ms: hit.large.ms};
   }
   const n = opts.size ?? (report.isCpu ? 512 : 2048);
-  const saved = kernelPrefs.matmulTile;
   const measure = async (M: number): Promise<TunePick> => {
     const a = empty([M, n]), b = empty([n, n]);
     const av: MatView = {t: a, batch: 1, rows: M, cols: n, trans: false, batchStride: 0};
     const bv: MatView = {t: b, batch: 1, rows: n, cols: n, trans: false, batchStride: 0};
     const ms: Record<string, number> = {};
-    const time = async (tile: 'fixed' | MatmulTile): Promise<number> => {
-      kernelPrefs.matmulTile = tile;
+    const time = (tile: 'fixed' | MatmulTile): Promise<number> => withKernelPrefs({matmulTile: tile}, async () => {
       let out: Tensor = matmulK(av, bv);
       await r.sync(); // compiles the pipeline and warms the caches
       out.dispose();
@@ -83,7 +81,7 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
         out.dispose();
       }
       return ts.sort((x, y) => x - y)[1];
-    };
+    });
     // Two interleaved rounds, each candidate's best median kept: a burst of load elsewhere on the machine then
     // slows one measurement of a candidate, not its only one.
     try {
@@ -94,7 +92,6 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
         }
       }
     } finally {
-      kernelPrefs.matmulTile = saved;
       a.dispose(); b.dispose();
     }
     // The fixed kernel keeps the job unless a tile beats it by 3% (noise on a busy machine).

@@ -1,6 +1,6 @@
 // A/B of a training step (batch 64) under two settings, compiled side by side in one process and timed interleaved
 // (12 rounds of 5 steps each), so the machine's drift hits both alike. A and B are JSON kernelPrefs; "fuse": false
-// also turns off nn.Sequential's fusions. MODEL=lenet (default: LeNet-5, SGD) or capsnet (the small CapsNet, Adam,
+// also undoes the model's fusions (nn.fuse(model, false)). MODEL=lenet (default: LeNet-5, SGD) or capsnet (the small CapsNet, Adam,
 // as bench:profile:capsnet). Prints both medians and B/A (below 1: B is faster).
 // Usage, after a build: A='{"pool2x2":false}' B='{}' [MODEL=capsnet] node scripts/ab-step.mjs [llvmpipe|swiftshader]
 const wt = await import('../dist/lib/node/index.js');
@@ -15,7 +15,6 @@ function build(prefs) {
   return wt.internals.withKernelPrefs(kp, () => buildArm(fuse));
 }
 function buildArm(fuse) {
-  wt.Sequential.fuse = fuse;
   wt.manualSeed(0);
   let lossOf, params;
   if (model === 'capsnet') {
@@ -23,7 +22,7 @@ function buildArm(fuse) {
     lossOf = (x, y) => loss(net, x, y).loss;
     params = net.parameters();
   } else {
-    const net = wt.leNet5();
+    const net = wt.models.fuse(wt.leNet5(), fuse);
     lossOf = (x, y) => wt.crossEntropy(net.forward(x), y);
     params = net.parameters();
   }

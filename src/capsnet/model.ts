@@ -7,7 +7,7 @@ import {capsulePredict, squash} from '../graph/capsule.js';
 import {noGrad} from '../graph/engine.js';
 import * as ops from '../graph/ops.js';
 import type {Tensor} from '../graph/tensor.js';
-import {Conv2d, Linear, ReLU, Sequential, Sigmoid} from '../nn/layers.js';
+import {Conv2d, fuse, Linear, ReLU, Sequential, Sigmoid} from '../nn/layers.js';
 import {Module} from '../nn/module.js';
 import {capsuleLengths, dynamicRouting} from './routing.js';
 
@@ -158,7 +158,7 @@ export class CapsNet extends Module {
     const layers: Module[] = [];
     for (let i = 1; i < sizes.length; i++) layers.push(new Linear(sizes[i - 1], sizes[i]), new ReLU());
     if (sizes.length > 1) layers.push(new Linear(sizes[sizes.length - 1], c.channels * c.imageSize * c.imageSize), new Sigmoid());
-    this.decoder = layers.length ? this.child('decoder', new Sequential(...layers)) : null;
+    this.decoder = layers.length ? this.child('decoder', fuse(new Sequential(...layers))) : null;
   }
 
   /**

@@ -59,6 +59,52 @@ fn argmax_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   ay[i] = i32(arg);
 }
 
+// argmax_main over a long axis split into runs of p.chunk, one thread each (one thread's loops over a whole long axis
+// are slow, and llvmpipe stops them near 65,535 iterations): each run's first maximum and its index along the axis,
+// [outer, chunks, inner] of each; argmax_merge then takes the first run holding the maximum.
+@group(0) @binding(1) var<storage, read> px: array<f32>;
+@group(0) @binding(2) var<storage, read_write> pbest: array<f32>;
+@group(0) @binding(3) var<storage, read_write> parg: array<i32>;
+
+@compute @workgroup_size(WG)
+fn argmax_part(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= p.outer * p.chunks * p.inner) { return; }
+  let k = i % p.inner;
+  let ch = (i / p.inner) % p.chunks;
+  let o = i / (p.inner * p.chunks);
+  let j0 = ch * p.chunk;
+  let j1 = min(p.r, j0 + p.chunk);
+  let base = o * p.r * p.inner + k;
+  var best = px[base + j0 * p.inner];
+  var arg = j0;
+  for (var j = j0 + 1u; j < j1 && !is_nan(best); j++) {
+    let v = px[base + j * p.inner];
+    if (v > best || is_nan(v)) { best = v; arg = j; }
+  }
+  pbest[i] = best;
+  parg[i] = i32(arg);
+}
+
+@group(0) @binding(1) var<storage, read> mbest: array<f32>;
+@group(0) @binding(2) var<storage, read> marg: array<i32>;
+@group(0) @binding(3) var<storage, read_write> my: array<i32>;
+
+// A later run wins only with a larger value or the first NaN, so ties keep the earliest index.
+@compute @workgroup_size(WG)
+fn argmax_merge(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= p.outer * p.inner) { return; }
+  let base = (i / p.inner) * p.chunks * p.inner + i % p.inner;
+  var best = mbest[base];
+  var arg = marg[base];
+  for (var c = 1u; c < p.chunks && !is_nan(best); c++) {
+    let v = mbest[base + c * p.inner];
+    if (v > best || is_nan(v)) { best = v; arg = marg[base + c * p.inner]; }
+  }
+  my[i] = arg;
+}
+
 @group(0) @binding(1) var<storage, read> sx4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> sy: array<f32>;
 

@@ -314,4 +314,22 @@ t('maxPool2d: pair kernels match the general kernel on ties, NaN and infinities'
   assert.equal(pairs.dx, [1, 0, 0, 0, 3, 0, 0, 4, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 6, 0, 7, 0, 8, 0]);
 });
 
+// A weight gradient over 33,000 (image, output row) pairs with 256 threads' worth of channels: one part per thread
+// would loop 33,000 x 2 times, past the ~65,535 iterations llvmpipe runs in a thread (it stops them short, silently),
+// so the pairs are split further there (about 3 s on llvmpipe: fewer multiply-adds cannot pass the limit).
+t('conv2d weight gradient over 33,000 rows of 4 pixels (direct)', () => withPrefs(direct, async () => {
+  const [C, K, H, W] = [32, 64, 33000, 4];
+  const x = wt.randn([1, C, H, W], {seed: 5}), w = wt.randn([K, C, 1, 1], {seed: 6, requiresGrad: true});
+  const r = wt.randn([1, K, H, W], {seed: 7});
+  wt.sum(wt.mul(wt.conv2d(x, w), r)).backward();
+  const [g, xd, rd] = [await w.grad!.data(), await x.data(), await r.data()];
+  for (const [k, c] of [[0, 0], [5, 17], [K - 1, C - 1], [40, 3]]) {
+    let want = 0;
+    for (let q = 0; q < H * W; q++) want += rd[k * H * W + q] * xd[c * H * W + q];
+    assert.ok(Math.abs(g[k * C + c] - want) <= 1e-3 * (1 + Math.abs(want)), `dW[${k}, ${c}]: got ${g[k * C + c]}, want ${want}`);
+  }
+  for (const v of [x, w, r]) v.dispose();
+  w.grad!.dispose();
+}));
+
 t.run();

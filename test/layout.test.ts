@@ -92,4 +92,19 @@ t('large cases: permute [32,6,24,24] -> [0,2,3,1], concat, gather of 3000 rows',
 t('reshape errors name the shapes', () => {
   assert.throws(() => wt.reshape(wt.zeros([2, 3]), [4, 2]), /reshape: cannot view f32\[2, 3\] as \[4, 2\]/);
 });
+
+// 70,000 indices: the gradient's kernel loops over every index in each thread, past the ~65,535 iterations llvmpipe
+// runs in one (it stops them short, silently); the indices go in runs there. Along axis 1 of [2, 4, 3].
+t('gather of 70,000 indices: the gradient counts every one', async () => {
+  const m = 70000, x = wt.randn([2, 4, 3], {seed: 8, requiresGrad: true});
+  const idx = wt.tensor(Array.from({length: m}, (_, i) => (i * 3) % 4), [m], {dtype: 'i32'});
+  const w = wt.randn([2, m, 3], {seed: 9});
+  wt.sum(wt.mul(wt.gather(x, idx, 1), w)).backward();
+  const [g, wd] = [await x.grad!.data(), await w.data()];
+  const want = new Float64Array(24);
+  for (let o = 0; o < 2; o++) for (let j = 0; j < m; j++) for (let k = 0; k < 3; k++) want[(o * 4 + (j * 3) % 4) * 3 + k] += wd[(o * m + j) * 3 + k];
+  for (let e = 0; e < 24; e++) assert.ok(Math.abs(g[e] - want[e]) <= 1e-2, `element ${e}: got ${g[e]}, want ${want[e]}`);
+  for (const v of [x, idx, w]) v.dispose();
+  x.grad!.dispose();
+});
 t.run();

@@ -62,4 +62,18 @@ t('axis errors are clear', () => {
   assert.throws(() => wt.sum(wt.zeros([2, 3]), 2), /sum: axis 2 out of range for rank 2/);
 });
 
+// An axis of 70,000: past the ~65,535 loop iterations llvmpipe runs in one thread (it stops them short, silently), so
+// the axis is split into runs. The first maximum across runs (a tie later keeps the earlier index), NaN first, and a
+// middle axis (inner 3).
+t('argmax over an axis of 70,000: first maximum across runs, first NaN, middle axis', async () => {
+  const r = 70000, a = new Float32Array(2 * r);
+  for (let j = 0; j < r; j++) { a[j] = Math.sin(j); a[r + j] = Math.cos(j); }
+  a[50000] = 5; a[69995] = 5; a[r + 69990] = 7; a[r + 60000] = NaN; a[r + 65000] = NaN;
+  assert.equal(Array.from(await wt.argmax(wt.tensor(a, [2, r]), 1).data()), [50000, 60000]);
+  const m = new Float32Array(r * 3);
+  for (let j = 0; j < r; j++) for (let k = 0; k < 3; k++) m[j * 3 + k] = Math.sin(j * 3 + k);
+  m[66001 * 3 + 0] = 2; m[4097 * 3 + 1] = 2; m[69999 * 3 + 2] = 2;
+  assert.equal(Array.from(await wt.argmax(wt.tensor(m, [1, r, 3]), 1).data()), [66001, 4097, 69999]);
+});
+
 t.run();

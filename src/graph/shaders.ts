@@ -52,7 +52,7 @@ export const LAYOUT = defineKernel({
 export const REDUCE = defineKernel({
   file: 'reduce.wgsl', code: reduce, workgroupSize: 64,
   uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32', chunk: 'u32', chunks: 'u32'}},
-  entries: {reduce_main: 'p', argmax_main: 'p', reduce_rows4: 'p'},
+  entries: {reduce_main: 'p', argmax_main: 'p', argmax_part: 'p', argmax_merge: 'p', reduce_rows4: 'p'},
 });
 
 export const SOFTMAX = defineKernel({

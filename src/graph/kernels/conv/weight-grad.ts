@@ -4,7 +4,7 @@
 import {CONV2D} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {grid1d} from '../../../gpu/runtime.js';
-import {onCompatCpu, splitThreads} from '../device.js';
+import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, splitThreads} from '../device.js';
 import {kernelPrefs} from '../prefs.js';
 import {reduceK, sumRows4K} from '../reduce/index.js';
 import {ceil4} from '../shapes.js';
@@ -38,7 +38,10 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
   const pref = kernelPrefs.convSplitTarget;
   const target = pref !== 'auto' ? pref : splitThreads();
   // The generated tile splits the N * OH (image, output row) pairs, the hand-written kernels the images.
-  const split = tile ? pairParts(g, base, target) : Math.max(1, Math.min(g.N, Math.ceil(target / base)));
+  // The tile's thread loops over its pairs and, in each, over the row in steps of its pixels: kept within
+  // LOOP_STEPS_MAX iterations where loopsLimited() by more parts.
+  const split = tile ? pairParts(g, base, target, Math.ceil(g.OW / tile.pixels) + 1)
+    : Math.max(1, Math.min(g.N, Math.ceil(target / base)));
   const partial = tile ? pairPartials(g, split) : empty([split, g.K, g.C, g.KH, g.KW]);
   const padded = g.PH > 0 || g.PW > 0;
   if (tile) {
@@ -71,9 +74,12 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
  * Parts of a weight gradient that splits the N * OH (image, output row) pairs into contiguous runs (the generated
  * tile, the lanes kernel): about target / base, and no more than the runs of ceil(pairs / parts), so none is empty.
  */
-function pairParts(g: Conv2dGeom, base: number, target: number): number {
+function pairParts(g: Conv2dGeom, base: number, target: number, stepsPerPair = 1): number {
   const units = g.N * g.OH;
-  const split = Math.max(1, Math.min(units, Math.ceil(target / base)));
+  // At least enough parts that a thread's loops stay within LOOP_STEPS_MAX iterations where loopsLimited() (llvmpipe
+  // stops them short past about 65,535: a 56 x 56 layer at batch 128 has 7,168 pairs of up to 15 steps).
+  const fewest = loopsLimited() ? Math.ceil(units * stepsPerPair / LOOP_STEPS_MAX) : 1;
+  const split = Math.max(1, fewest, Math.min(units, Math.ceil(target / base)));
   return Math.ceil(units / Math.ceil(units / split));
 }
 

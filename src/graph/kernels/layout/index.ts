@@ -3,6 +3,8 @@ import {LAYOUT} from '../../shaders.js';
 import {empty, type Shape, type Tensor} from '../../tensor.js';
 import {broadcastStrides, contiguousStrides} from '../shapes.js';
 import {select} from '../select.js';
+import {LOOP_STEPS_MAX, loopsLimited} from '../device.js';
+import {binaryK} from '../elementwise/index.js';
 import {copyK} from './copy.js';
 import {FILL_VARIANTS} from './select.js';
 
@@ -44,6 +46,27 @@ export function gatherK(x: Tensor, idx: Tensor, outer: number, n: number, inner:
 }
 
 export function scatterAddK(g: Tensor, idx: Tensor, outer: number, n: number, inner: number, outShape: Shape): Tensor {
+  // scatter_add_main loops over every index in each thread: past LOOP_STEPS_MAX indices (where llvmpipe would stop
+  // the loop short) the indices go in runs, their sums added.
+  const m = idx.size;
+  if (m > LOOP_STEPS_MAX && loopsLimited()) {
+    let total: Tensor | null = null;
+    for (let j0 = 0; j0 < m; j0 += LOOP_STEPS_MAX) {
+      const len = Math.min(LOOP_STEPS_MAX, m - j0);
+      const gi = empty([outer, len, inner]), ii = empty([len], 'i32');
+      copyK(g, gi, [outer, len, inner], [m * inner, inner, 1], [len * inner, inner, 1], j0 * inner);
+      copyK(idx, ii, [len], [1], [1], j0);
+      const part = scatterAddK(gi, ii, outer, n, inner, outShape);
+      gi.dispose();
+      ii.dispose();
+      if (!total) { total = part; continue; }
+      const sum = binaryK('add', total, part);
+      total.dispose();
+      part.dispose();
+      total = sum;
+    }
+    return total!;
+  }
   const out = empty(outShape);
   if (!out.size) return out;
   LAYOUT.launch('scatter_add_main', {buffers: [g.buffer, idx.buffer, out.buffer],

@@ -1,6 +1,7 @@
 // The matmul launcher: copies out a transposed operand where that unlocks a faster kernel, picks the kernel from
 // MATMUL_VARIANTS (select.ts) and runs it; bias and relu go into the tile's write or run after.
 import {empty, type Tensor} from '../../tensor.js';
+import {LOOP_STEPS_MAX, loopsLimited} from '../device.js';
 import {binaryK, unaryK} from '../elementwise/index.js';
 import {copyK, fillK} from '../layout/index.js';
 import {select} from '../select.js';
@@ -43,6 +44,11 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
   const bForTile = transposedBForTile({M, N, K, av, b, tile});
   const bv = transposedBForVec4({M, N, K, a, b, bForTile}) ? materialise(b, K, N) : b;
   const variant = select(MATMUL_VARIANTS, {M, N, K, a, b, av, bv, tile, bForTile});
+  if (loopsLimited() && kSteps(variant, tile?.kvec ?? false, K) > LOOP_STEPS_MAX) {
+    for (const t of temps) t.dispose();
+    out.dispose();
+    return applyAfter(splitK(a, b, M, N, K, alpha, kSteps(variant, tile?.kvec ?? false, K)), after);
+  }
   const [ars, acs] = strides(av);
   const [brs, bcs] = strides(bv);
   if (batch > 65535) throw new Error(`webgpu-transfer: matmul: batch ${batch} exceeds 65535`);
@@ -65,6 +71,42 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
   }
   for (const t of temps) t.dispose();
   return epilogueDone ? out : applyAfter(out, after);
+}
+
+/** Iterations of a variant's loop over K in each thread (matmul_tiled: GPUs only, never split). */
+function kSteps(variant: string, kvec: boolean, K: number): number {
+  if (variant === 'matmul_tiled') return 0;
+  return (variant === 'tile' && kvec) || variant === 'matmul_nt_vec4' ? Math.ceil(K / 4) : K;
+}
+
+/**
+ * op(A) @ op(B) as the sum of products over runs of K, each copied out plain: where one product's K loop would pass
+ * LOOP_STEPS_MAX iterations per thread (llvmpipe stops it short: a conv weight gradient lowered to a product over
+ * N * OH * OW rows). The copies are M x run and run x N floats against M x N x run multiply-adds.
+ */
+function splitK(a: MatView, b: MatView, M: number, N: number, K: number, alpha: number, steps: number): Tensor {
+  const parts = Math.ceil(steps / LOOP_STEPS_MAX);
+  const run = Math.ceil(Math.ceil(K / parts) / 4) * 4;
+  const [ars, acs] = strides(a);
+  const [brs, bcs] = strides(b);
+  const na = a.batchStride ? a.batch : 1, nb = b.batchStride ? b.batch : 1;
+  let total: Tensor | null = null;
+  for (let k0 = 0; k0 < K; k0 += run) {
+    const kc = Math.min(run, K - k0);
+    const as = empty([na, M, kc]), bs = empty([nb, kc, N]);
+    copyK(a.t, as, [na, M, kc], [a.batchStride, ars, acs], [M * kc, kc, 1], k0 * acs);
+    copyK(b.t, bs, [nb, kc, N], [b.batchStride, brs, bcs], [kc * N, N, 1], k0 * brs);
+    const part = matmulK({t: as, batch: na, rows: M, cols: kc, trans: false, batchStride: na > 1 ? M * kc : 0},
+      {t: bs, batch: nb, rows: kc, cols: N, trans: false, batchStride: nb > 1 ? kc * N : 0}, alpha);
+    as.dispose();
+    bs.dispose();
+    if (!total) { total = part; continue; }
+    const sum = binaryK('add', total, part);
+    total.dispose();
+    part.dispose();
+    total = sum;
+  }
+  return total!;
 }
 
 /** bias and relu as their own dispatches, for the kernels without an epilogue (c is consumed). */

@@ -2,7 +2,7 @@
 // and cross-entropy launchers (softmax.ts).
 import {REDUCE} from '../../shaders.js';
 import {empty, fmt, type Tensor} from '../../tensor.js';
-import {splitThreads} from '../device.js';
+import {LOOP_STEPS_MAX, splitThreads} from '../device.js';
 import {fillK} from '../layout/index.js';
 import {ceil4} from '../shapes.js';
 
@@ -44,10 +44,24 @@ export function sumRows4K(x: Tensor, rows: number, inner: number): Tensor {
   return out;
 }
 
+/** Axis values per argmax_part thread, where the axis is longer than LOOP_STEPS_MAX. */
+export const ARGMAX_RUN = 4096;
+
 export function argmaxK(x: Tensor, outer: number, r: number, inner: number): Tensor {
   const out = empty([outer * inner], 'i32');
   if (!out.size) return out;
-  REDUCE.launch('argmax_main', {buffers: [x.buffer, out.buffer],
-    params: {outer, r, inner, alpha: 1, chunk: r, chunks: 1}, threads: out.size});
+  if (r <= LOOP_STEPS_MAX) {
+    REDUCE.launch('argmax_main', {buffers: [x.buffer, out.buffer],
+      params: {outer, r, inner, alpha: 1, chunk: r, chunks: 1}, threads: out.size});
+    return out;
+  }
+  // A long axis: one thread per run of ARGMAX_RUN values, then one per output over the runs' maxima.
+  const chunks = Math.ceil(r / ARGMAX_RUN);
+  const params = {outer, r, inner, alpha: 1, chunk: ARGMAX_RUN, chunks};
+  const best = empty([outer * chunks * inner]), arg = empty([outer * chunks * inner], 'i32');
+  REDUCE.launch('argmax_part', {buffers: [x.buffer, best.buffer, arg.buffer], params, threads: best.size});
+  REDUCE.launch('argmax_merge', {buffers: [best.buffer, arg.buffer, out.buffer], params, threads: out.size});
+  best.dispose();
+  arg.dispose();
   return out;
 }

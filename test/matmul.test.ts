@@ -34,17 +34,12 @@ for (const variant of ['tiled', 'vec4'] as const) {
 // K past 65,535: llvmpipe stops a thread's loop over K short there (matmulK splits K); the scalar-K kernels, plain and
 // with A transposed.
 for (const [variant, tile] of [['reg', 'auto'], ['vec4', 'fixed']] as const) for (const trans of [false, true]) {
-  t(`matmul[${variant}] K = 70,000${trans ? ', A transposed' : ''}, forward only`, async () => {
-    const prev = wt.internals.kernelPrefs.matmulTile;
-    wt.internals.kernelPrefs.matmulTile = tile;
-    try {
-      await withMatmul(variant, () => checkOp({
-        name: 'matmul long K', inputs: [R.randomNd(trans ? [70000, 4] : [4, 70000], 29), R.randomNd([70000, 8], 30)],
-        gradOf: [], gpu: ([x, y]) => wt.matmul(trans ? wt.transpose(x, 0, 1) : x, y),
-        ref: ([x, y]) => R.matmul(trans ? R.transpose2(x) : x, y), atol: 2e-3,
-      }));
-    } finally { wt.internals.kernelPrefs.matmulTile = prev; }
-  });
+  t(`matmul[${variant}] K = 70,000${trans ? ', A transposed' : ''}, forward only`, () => wt.internals.withKernelPrefs(
+    {matmul: variant, matmulTile: tile}, () => checkOp({
+      name: 'matmul long K', inputs: [R.randomNd(trans ? [70000, 4] : [4, 70000], 29), R.randomNd([70000, 8], 30)],
+      gradOf: [], gpu: ([x, y]) => wt.matmul(trans ? wt.transpose(x, 0, 1) : x, y),
+      ref: ([x, y]) => R.matmul(trans ? R.transpose2(x) : x, y), atol: 2e-3,
+    })));
 }
 
 for (const variant of ['auto', 'tiled', 'reg'] as const) {

@@ -6,6 +6,10 @@
 
 override OP: u32 = 0u;
 
+// Thread i's place in the [outer, chunks, inner] grid of partial results: (outer index, chunk, inner index).
+struct Cell { o: u32, ch: u32, k: u32 }
+fn cell_of(i: u32) -> Cell { return Cell(i / (p.inner * p.chunks), (i / p.inner) % p.chunks, i % p.inner); }
+
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
@@ -13,10 +17,10 @@ override OP: u32 = 0u;
 fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
   if (i >= p.outer * p.chunks * p.inner) { return; }
-  let k = i % p.inner;
-  let ch = (i / p.inner) % p.chunks;
-  let o = i / (p.inner * p.chunks);
-  let j0 = ch * p.chunk;
+  let c = cell_of(i);
+  let k = c.k;
+  let o = c.o;
+  let j0 = c.ch * p.chunk;
   let len = min(p.chunk, p.r - j0);
   var base = (o * p.r + j0) * p.inner + k;
   var acc: f32;
@@ -70,12 +74,10 @@ fn argmax_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 fn argmax_part(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
   if (i >= p.outer * p.chunks * p.inner) { return; }
-  let k = i % p.inner;
-  let ch = (i / p.inner) % p.chunks;
-  let o = i / (p.inner * p.chunks);
-  let j0 = ch * p.chunk;
+  let c = cell_of(i);
+  let j0 = c.ch * p.chunk;
   let j1 = min(p.r, j0 + p.chunk);
-  let base = o * p.r * p.inner + k;
+  let base = c.o * p.r * p.inner + c.k;
   var best = px[base + j0 * p.inner];
   var arg = j0;
   for (var j = j0 + 1u; j < j1 && !is_nan(best); j++) {

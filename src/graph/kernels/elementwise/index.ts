@@ -47,6 +47,15 @@ export function binaryK(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0)
   return out;
 }
 
+/** total + part, both consumed (no total yet: part itself): how split kernels add up their partial results. */
+export function addParts(total: Tensor | null, part: Tensor): Tensor {
+  if (!total) return part;
+  const sum = binaryK('add', total, part);
+  total.dispose();
+  part.dispose();
+  return sum;
+}
+
 export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
   const out = empty(shape);

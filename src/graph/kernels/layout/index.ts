@@ -4,7 +4,7 @@ import {empty, type Shape, type Tensor} from '../../tensor.js';
 import {broadcastStrides, contiguousStrides} from '../shapes.js';
 import {select} from '../select.js';
 import {LOOP_STEPS_MAX, loopsLimited} from '../device.js';
-import {binaryK} from '../elementwise/index.js';
+import {addParts} from '../elementwise/index.js';
 import {copyK} from './copy.js';
 import {FILL_VARIANTS} from './select.js';
 
@@ -59,11 +59,7 @@ export function scatterAddK(g: Tensor, idx: Tensor, outer: number, n: number, in
       const part = scatterAddK(gi, ii, outer, n, inner, outShape);
       gi.dispose();
       ii.dispose();
-      if (!total) { total = part; continue; }
-      const sum = binaryK('add', total, part);
-      total.dispose();
-      part.dispose();
-      total = sum;
+      total = addParts(total, part);
     }
     return total!;
   }

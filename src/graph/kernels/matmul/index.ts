@@ -2,7 +2,7 @@
 // MATMUL_VARIANTS (select.ts) and runs it; bias and relu go into the tile's write or run after.
 import {empty, type Tensor} from '../../tensor.js';
 import {LOOP_STEPS_MAX, loopsLimited} from '../device.js';
-import {binaryK, unaryK} from '../elementwise/index.js';
+import {addParts, binaryK, unaryK} from '../elementwise/index.js';
 import {copyK, fillK} from '../layout/index.js';
 import {select} from '../select.js';
 import {launchHandWritten} from './hand-written.js';
@@ -100,11 +100,7 @@ function splitK(a: MatView, b: MatView, M: number, N: number, K: number, alpha: 
       {t: bs, batch: nb, rows: kc, cols: N, trans: false, batchStride: nb > 1 ? kc * N : 0}, alpha);
     as.dispose();
     bs.dispose();
-    if (!total) { total = part; continue; }
-    const sum = binaryK('add', total, part);
-    total.dispose();
-    part.dispose();
-    total = sum;
+    total = addParts(total, part);
   }
   return total!;
 }

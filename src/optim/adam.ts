@@ -1,9 +1,8 @@
 // Adam and AdamW (decoupled weight decay), as torch.optim.Adam / AdamW; one fused kernel.
-import {OPTIMIZER} from '../graph/shaders.js';
+import {adamGroupK, adamStepK} from '../graph/kernels/optimizer/index.js';
 import type {Tensor} from '../graph/tensor.js';
 import {Optimizer, type GroupOptions, type MultiLayout} from './optimizer.js';
 import {checkNumber} from './validate.js';
-import {grid1d} from '../gpu/runtime.js';
 
 /** Options of Adam and AdamW (defaults): lr (1e-3), weightDecay (0), beta1 (0.9), beta2 (0.999), eps (1e-8). */
 export interface AdamOptions extends GroupOptions { beta1?: number; beta2?: number; eps?: number }
@@ -40,11 +39,11 @@ export class Adam extends Optimizer<AdamOptions> {
     const s = this.stateOf(p, ['m', 'v']);
     // The parameter's own step count t (it may have started later than the optimizer).
     const offset = this.firstStepOf(p) - 1;
-    OPTIMIZER.launch('adam_main', {buffers: [p.buffer, grad.buffer, s.m.buffer, s.v.buffer], threads: p.size, params: () => {
+    adamStepK(p.buffer, grad.buffer, s.m.buffer, s.v.buffer, p.size, () => {
       const t = this.stepCount - offset;
       return {n: p.size, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weight_decay: o.weightDecay,
         decoupled: this.decoupled ? 1 : 0, bc1: 1 - o.beta1 ** t, bc2: 1 - o.beta2 ** t};
-    }});
+    });
   }
 
   // Parameters that started at different steps have different bias corrections: one dispatch per start step.
@@ -53,14 +52,10 @@ export class Adam extends Optimizer<AdamOptions> {
   protected updateMany(l: MultiLayout, params: Tensor, grads: Tensor, o: Required<AdamOptions>): void {
     // Every segment of the layout started at the same step (splitByFirstStep): one t, computed in float64.
     const offset = l.segments[0].first - 1;
-    OPTIMIZER.launch('adam_multi', {
-      buffers: [params.buffer, grads.buffer, this.arena('m').buffer, l.meta.buffer, this.arena('v').buffer],
-      workgroups: grid1d(l.blocks, 1), // one workgroup per block
-      params: () => {
-        const t = this.stepCount - offset;
-        return {blocks: l.blocks, segs: l.segments.length, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps,
-          weight_decay: o.weightDecay, decoupled: this.decoupled ? 1 : 0, bc1: 1 - o.beta1 ** t, bc2: 1 - o.beta2 ** t};
-      },
+    adamGroupK(params.buffer, grads.buffer, this.arena('m').buffer, l.meta.buffer, this.arena('v').buffer, l.blocks, () => {
+      const t = this.stepCount - offset;
+      return {blocks: l.blocks, segs: l.segments.length, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps,
+        weight_decay: o.weightDecay, decoupled: this.decoupled ? 1 : 0, bc1: 1 - o.beta1 ** t, bc2: 1 - o.beta2 ** t};
     });
   }
 }

@@ -12,6 +12,8 @@
 // splitByFirstStep). Where the arenas would exceed the adapter's storage binding size, or it binds fewer than 5
 // storage buffers, the optimizer updates one tensor per dispatch as before (`multiTensor = false` asks for that
 // too); both compute the same f32 expressions in the same order.
+import {OPTIMIZER_VARIANTS} from '../graph/kernels/optimizer/index.js';
+import {select} from '../graph/kernels/select.js';
 import {keep, rt} from '../graph/engine.js';
 import {zeros} from '../graph/ops.js';
 import {empty, hostArray, type Tensor} from '../graph/tensor.js';
@@ -128,9 +130,8 @@ export abstract class Optimizer<O extends GroupOptions> {
     }
     this.arenaSize = offset;
     const r = rt();
-    const fits = Math.max(1, offset) * 4 <= r.maxTensorBytes.bytes;
-    const bindable = r.device.limits.maxStorageBuffersPerShaderStage >= this.multiBindings();
-    this.mode = this.multiTensor && fits && bindable && offset > 0 ? 'multi' : 'single';
+    this.mode = select(OPTIMIZER_VARIANTS, {allowed: this.multiTensor, bytes: offset * 4, maxBinding: r.maxTensorBytes.bytes,
+      bindings: this.multiBindings(), maxBindings: r.device.limits.maxStorageBuffersPerShaderStage});
     return this.mode === 'multi';
   }
 

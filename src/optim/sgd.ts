@@ -1,8 +1,7 @@
 // SGD with momentum, dampening, Nesterov and (L2) weight decay, as torch.optim.SGD; one fused kernel.
 import {empty, type Tensor} from '../graph/tensor.js';
 import {keep, rt} from '../graph/engine.js';
-import {grid1d} from '../gpu/runtime.js';
-import {OPTIMIZER} from '../graph/shaders.js';
+import {sgdGroupK, sgdStepK} from '../graph/kernels/optimizer/index.js';
 import {Optimizer, type GroupOptions, type MultiLayout} from './optimizer.js';
 import {checkNumber} from './validate.js';
 
@@ -43,20 +42,17 @@ export class SGD extends Optimizer<SGDOptions> {
     // as both read-only and read-write, so a one-element scratch buffer stands in.
     const buf = o.momentum ? this.stateOf(p, ['momentum']).momentum : this.scratch();
     const first = this.firstStepOf(p);
-    OPTIMIZER.launch('sgd_main', {buffers: [p.buffer, grad.buffer, buf.buffer], threads: p.size, params: () => ({
+    sgdStepK(p.buffer, grad.buffer, buf.buffer, p.size, () => ({
       n: p.size, lr: o.lr, momentum: o.momentum, dampening: o.dampening, weight_decay: o.weightDecay,
       nesterov: o.nesterov ? 1 : 0, first: this.stepCount === first ? 1 : 0,
-    })});
+    }));
   }
 
   protected updateMany(l: MultiLayout, params: Tensor, grads: Tensor, o: Required<SGDOptions>): void {
     const buf = o.momentum ? this.arena('momentum') : this.scratch();
-    OPTIMIZER.launch('sgd_multi', {
-      buffers: [params.buffer, grads.buffer, buf.buffer, l.meta.buffer], workgroups: grid1d(l.blocks, 1),
-      params: () => ({
-        blocks: l.blocks, segs: l.segments.length, step: this.stepCount, lr: o.lr, momentum: o.momentum,
-        dampening: o.dampening, weight_decay: o.weightDecay, nesterov: o.nesterov ? 1 : 0,
-      }),
-    });
+    sgdGroupK(params.buffer, grads.buffer, buf.buffer, l.meta.buffer, l.blocks, () => ({
+      blocks: l.blocks, segs: l.segments.length, step: this.stepCount, lr: o.lr, momentum: o.momentum,
+      dampening: o.dampening, weight_decay: o.weightDecay, nesterov: o.nesterov ? 1 : 0,
+    }));
   }
 }

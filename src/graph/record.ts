@@ -1,6 +1,6 @@
 // The end of every op: records the autograd node of its output, with the op's rule from the table in
 // gradients.ts and what its forward saved for that rule (typed by the rule), then runs anomaly mode's scan.
-// Op modules other than ops.ts (new op families) import record() from here, like ops.ts does:
+// Op modules other than ops/ (new op families) import record() from here, like the files of ops/ do:
 //
 //   export function myOp(x: Tensor, k: number): Tensor {
 //     checkArgs('myOp', x);                                   // its signature in validate.ts

@@ -1,7 +1,10 @@
 // What every bench process shares: the median timer, and TF.js 4.22's WebGPU backend started on a fresh Dawn
 // instance of the same adapter our engine ran on (after our shutdown), so both sides of a row see one adapter.
 import type * as wt from '../src/index.js';
+import {spawn} from 'node:child_process';
+import {existsSync} from 'node:fs';
 import {dirname, join} from 'node:path';
+import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
 
 /** The native PyTorch peer: Debian's python3-torch for /usr/bin/python3 (WGT_BENCH_PYTHON names another; the pyenv
@@ -67,4 +70,53 @@ export async function startTfWebgpu(backend: wt.BackendChoice): Promise<typeof i
   if (!await tf.setBackend('webgpu')) throw new Error(`TF.js could not start its WebGPU backend on ${backend}`);
   await tf.ready();
   return tf;
+}
+
+/**
+ * Our LeNet step and native PyTorch's (bench/torch_lenet.py serve, one thread), `rounds` rounds of `perRound` steps
+ * each, in turn. On these shared 2-core machines the speed drifts by 2x within a minute, so timing the two minutes
+ * apart (as the separate PyTorch runs in bench.ts do) can show either side ahead; in turn, drift hits both alike.
+ * Returns the medians of the per-round medians and of the per-round ratios (ours / PyTorch's), or why it skipped.
+ */
+export async function pairedWithTorch(rounds: number, perRound: number, ourStep: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  if (!existsSync(TORCH_PYTHON)) return {skipped: `${TORCH_PYTHON} not found`};
+  const child = spawn(TORCH_PYTHON, [TORCH_LENET, '1', 'serve'], {stdio: ['pipe', 'pipe', 'pipe']});
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.on('error', (e) => { stderr += String(e); });
+  child.stdin.on('error', () => {});   // a child that died: the next line read says why
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const lines = createInterface({input: child.stdout})[Symbol.asyncIterator]();
+  // Each line within 2 minutes (torch's import and warm-up take seconds), else the peer is given up, not waited on.
+  const nextLine = async (): Promise<string> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 120_000); });
+    const r = await Promise.race([lines.next(), late]).finally(() => clearTimeout(timer));
+    if (r === 'late') throw new Error('PyTorch gave no answer within 2 minutes');
+    if (r.done) {
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);   // stderr complete
+      throw new Error(torchFailure(stderr, 'PyTorch exited'));
+    }
+    return r.value;
+  };
+  try {
+    const ready = /^ready (\{.*\})$/.exec(await nextLine());
+    if (!ready) throw new Error('bench/torch_lenet.py serve: no "ready {...}" line');
+    const blas = (JSON.parse(ready[1]) as {blas: string}).blas;
+    const ours: number[] = [], torch: number[] = [], ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const ts: number[] = [];
+      for (let i = 0; i < perRound; i++) { const t = performance.now(); await ourStep(); ts.push((performance.now() - t) / 1000); }
+      child.stdin.write(`${perRound}\n`);
+      const theirs = JSON.parse(await nextLine()) as number[];
+      ours.push(median(ts)); torch.push(median(theirs)); ratios.push(median(ts) / median(theirs));
+    }
+    return {rounds, per_round: perRound, blas, ours_s: median(ours), torch_s: median(torch), ratio: median(ratios),
+      ratio_min: Math.min(...ratios), ratio_max: Math.max(...ratios)};
+  } catch (e) {
+    return {skipped: (e as Error).message};
+  } finally {
+    child.stdin.end();
+    child.kill();
+  }
 }

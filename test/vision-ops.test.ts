@@ -120,6 +120,26 @@ t('adaptiveAvgPool2d: errors name the op, the output size and the input', () => 
     'AdaptiveAvgPool2d: outputSize must be a positive integer or a pair of them, got [3]');
 });
 
+// llvmpipe cuts a thread's loops short past ~65,535 iterations (docs/kernel-measurements.md#llvmpipe-loop-limit):
+// windows and bins past LOOP_STEPS_MAX are refused there, never computed wrong; other adapters compute them (the
+// 260 x 260 average of ones is 1, which llvmpipe's cut loop gave as 0.962).
+t('pooling windows and adaptive bins past llvmpipe\'s loop limit: refused there, right elsewhere', async () => {
+  const limited = wt.adapter().isCpu && wt.adapter().architecture !== 'swiftshader';
+  const x = wt.ones([1, 1, 260, 260]);
+  const cases: [() => wt.Tensor, string][] = [
+    [() => wt.avgPool2d(x, 260), 'average pooling: a 260x260 window (67600 values) is more than one llvmpipe thread'],
+    [() => wt.maxPool2d(x, 260), 'max pooling: a 260x260 window (67600 values)'],
+    [() => wt.adaptiveAvgPool2d(wt.ones([1, 1, 520, 520]), 2),
+      'adaptiveAvgPool2d: 520x520 -> 2x2 makes bins of up to 68121 values'],
+  ];
+  for (const [run, message] of cases) {
+    if (limited) throwsWith(run, message);
+    else for (const v of await run().data()) assert.ok(Math.abs(v - 1) < 1e-5, `${message.split(':')[0]}: ${v}`);
+  }
+  assert.equal(Array.from(await wt.adaptiveAvgPool2d(x, 1).data()), [1], 'global pooling reduces in parts: no limit');
+  x.dispose();
+});
+
 t('AdaptiveAvgPool2d layer: global pooling to [N, C, 1, 1]', async () => {
   const y = new wt.AdaptiveAvgPool2d(1).forward(wt.tensor(Array.from({length: 12}, (_, i) => i), [1, 3, 2, 2]));
   assert.equal(y.shape, [1, 3, 1, 1]);

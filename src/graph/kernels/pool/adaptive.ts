@@ -1,6 +1,7 @@
 // Adaptive average pooling (shaders/adaptive-pool.wgsl), or a mean by reduceK for a 1 x 1 output (pool/select.ts).
 import {ADAPTIVE_POOL} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
+import {LOOP_STEPS_MAX, loopsLimited} from '../device.js';
 import {reduceK} from '../reduce/index.js';
 import {select} from '../select.js';
 import type {AdaptiveGeom} from './geom.js';
@@ -17,6 +18,12 @@ const adaptiveParams = (g: AdaptiveGeom) => ({NC: g.N * g.C, H: g.H, W: g.W, OH:
 export function adaptiveAvgPoolK(x: Tensor, g: AdaptiveGeom): Tensor {
   if (select(ADAPTIVE_VARIANTS, g) === 'mean') {
     return reduceK('sum', x, g.N * g.C, g.H * g.W, 1, 1 / (g.H * g.W)).viewAsDispose([g.N, g.C, 1, 1]);
+  }
+  // A thread loops over its whole bin, which llvmpipe would cut short past its loop limit: refused, not wrong.
+  const bin = (Math.ceil(g.H / g.OH) + 1) * (Math.ceil(g.W / g.OW) + 1);
+  if (loopsLimited() && bin > LOOP_STEPS_MAX) {
+    throw new Error(`webgpu-transfer: adaptiveAvgPool2d: ${g.H}x${g.W} -> ${g.OH}x${g.OW} makes bins of up to ${bin} ` +
+      `values, more than one llvmpipe thread can loop over (${LOOP_STEPS_MAX}); pool to a larger output, or to 1x1`);
   }
   const y = empty([g.N, g.C, g.OH, g.OW]);
   ADAPTIVE_POOL.launch('adaptive_fwd', {buffers: [x.buffer, y.buffer], params: adaptiveParams(g), threads: y.size,

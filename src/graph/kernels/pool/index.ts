@@ -2,7 +2,7 @@
 // adaptive average pooling (adaptive.ts). The variants and where each runs: select.ts.
 import {POOL} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
-import {dummyBuffer} from '../device.js';
+import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited} from '../device.js';
 import {binaryK} from '../elementwise/index.js';
 import {fillK} from '../layout/index.js';
 import {select} from '../select.js';
@@ -18,6 +18,12 @@ const poolParams = (g: PoolGeom) => ({NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, O
 
 /** Max pooling (with relu: of relu(x), reluMaxPool2d) or average pooling. */
 export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: Tensor; arg: Tensor | null} {
+  // A thread loops over its whole window, which llvmpipe would cut short past its loop limit: refused, not wrong.
+  if (loopsLimited() && g.KH * g.KW > LOOP_STEPS_MAX) {
+    throw new Error(`webgpu-transfer: ${max ? 'max' : 'average'} pooling: a ${g.KH}x${g.KW} window (${g.KH * g.KW} ` +
+      `values) is more than one llvmpipe thread can loop over (${LOOP_STEPS_MAX}); use a smaller window, ` +
+      'adaptiveAvgPool2d to 1x1, or another adapter');
+  }
   const y = empty([g.N, g.C, g.OH, g.OW]);
   const arg = max ? empty([g.N, g.C, g.OH, g.OW], 'i32') : null;
   const constants = {MAX: max ? 1 : 0, RELU: relu ? 1 : 0};

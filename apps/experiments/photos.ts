@@ -64,8 +64,10 @@ export interface PhotosOptions {
 interface Hyper { lr: number; transferredLr?: number; alpha?: number; weight?: number; frozen?: 'body' | 'all-but-last-stage' }
 interface PhotoSituation {
   name: string; title: string; kind: string; pool: ImageSet; val: ImageSet; test: ImageSet;
-  /** Whether the target classes are the source's own (the head is copied, and the source can be scored as it is). */
+  /** Whether the target classes are the source's own (the untrained source can be scored on them). */
   sameClasses: boolean;
+  /** Whether transferred models start from the source's head instead of a fresh one. */
+  sourceHead: boolean;
   /** Unlabelled target photos on which transferred models re-estimate batch-norm statistics (AdaBN), if any. */
   adapt?: ImageSet;
   /** The situation whose runs this one's scratch runs are (scratch sees no source, so AdaBN changes nothing). */
@@ -85,6 +87,7 @@ function photoSituation(name: string): PhotoSituation {
   };
   if (name === 'cifar-task') {
     return {name, title: 'CIFAR-10 classes 0-4 -> classes 5-9', kind: 'different task', sameClasses: false,
+      sourceHead: false,
       ...split(loadCifar10('train', {classes: [5, 6, 7, 8, 9]}), loadCifar10('test', {classes: [5, 6, 7, 8, 9]}))};
   }
   if (name === 'cifar-negative' || name === 'cifar-negative-adabn') {
@@ -94,10 +97,10 @@ function photoSituation(name: string): PhotoSituation {
     const data = split(negative(unseen), negative(loadCifar10('test', {classes: [0, 1, 2, 3, 4]})));
     if (name === 'cifar-negative') {
       return {name, title: 'CIFAR-10 classes 0-4 -> the same classes as colour negatives', kind: 'different domain',
-        sameClasses: true, ...data};
+        sameClasses: true, sourceHead: false, ...data};
     }
     return {name, title: 'colour negatives, with AdaBN and the source head', kind: 'different domain, adapted',
-      sameClasses: true, adapt: subset(data.pool, perClass(data.pool, ADABN_PHOTOS / 5, 7)), scratchOf: 'cifar-negative',
+      sameClasses: true, sourceHead: true, adapt: subset(data.pool, perClass(data.pool, ADABN_PHOTOS / 5, 7)), scratchOf: 'cifar-negative',
       ...data};
   }
   throw new Error(`webgpu-transfer: unknown photo situation '${name}' (${PHOTO_SITUATIONS.join(', ')})`);
@@ -141,7 +144,7 @@ async function runPhoto(s: PhotoSituation, source: models.HeadedModel, spec: mod
   let strategy: Strategy;
   let evalFeatures: (() => Promise<number>) | null = null;
   if (method === 'feature-extractor') {
-    const copied = parameterLayers(model).filter((l) => s.sameClasses || l.module !== model.head).map((l) => l.name);
+    const copied = parameterLayers(model).filter((l) => s.sourceHead || l.module !== model.head).map((l) => l.name);
     const src = new Map(parameterLayers(source).map((l) => [l.name, l.module]));
     for (const n of copied) model.get(n).copyFrom(src.get(n)!);
     await adapt();
@@ -157,7 +160,7 @@ async function runPhoto(s: PhotoSituation, source: models.HeadedModel, spec: mod
   } else {
     models.freezeBatchNorm(model);
     const loader = new DataLoader(labelled, {batch, seed, shift: 2});
-    const common = {source, model, loader, task: s.sameClasses && s.adapt ? 'same' as const : 'new' as const, lr: hp.lr, transferredLr: hp.transferredLr,
+    const common = {source, model, loader, task: s.sourceHead ? 'same' as const : 'new' as const, lr: hp.lr, transferredLr: hp.transferredLr,
       schedule: 'cosine' as const};
     if (method === 'fine-tune') strategy = new FineTune(common);
     else if (method === 'l2sp') strategy = new Conservative({...common, l2sp: {alpha: hp.alpha!, beta: 1e-3}});

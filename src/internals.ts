@@ -13,6 +13,11 @@ export {MATMUL_CANDIDATES, narrowedTile, shapedTile, tileName, type MatmulTile}
   from './graph/kernels/matmul/register-tile.js';
 export type {ConvTile} from './graph/kernels/conv/tile-gen.js';
 export {autotune, type TuneResult, type TunePick} from './graph/kernels/matmul/autotune.js';
+export {tuneKernels, tuneCases, loadMeasuredChoices, clearMeasuredChoices, measuredCachePath, wallTimer,
+  type KernelTiming, type KernelTimer, type TuneOptions} from './graph/kernels/tune.js';
+export {choose as chooseVariant, fittingVariants, withForcedVariant, recordCases, type Choice, type Family}
+  from './graph/kernels/select.js';
+export {KERNEL_FAMILIES, measurableFamilies} from './graph/kernels/benches.js';
 export {rt, isGradEnabled} from './graph/engine.js';
 export {backward} from './graph/autograd.js';
 export {RuntimeValue, runtimeValue} from './graph/value.js';

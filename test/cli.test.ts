@@ -191,6 +191,27 @@ t('--version, and help for each command', () => {
   assert.equal(Array.from(readFileSync(png).subarray(1, 4)), [80, 78, 71]);
 });
 
+t('tune measures the kernel variants of a model\'s step: JSON lines, nothing cached with --dry-run', () => {
+  const xdg = join(dir, 'xdg');
+  const r = spawnSync(process.execPath, [CLI, 'tune', '--model', 'lenet5', '--batch', '4', '--dry-run', '--json'],
+    {encoding: 'utf8', timeout: 120_000, env: {...process.env, XDG_CACHE_HOME: xdg}});
+  ok(r, 'tune');
+  const lines = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as
+    {family: string; key: string; table: string; choice: string; ms: Record<string, number>; cached: boolean});
+  const families = new Set(lines.map((l) => l.family));
+  for (const f of ['conv.forward', 'conv.input', 'conv.weight', 'pool.forward', 'matmul']) {
+    assert.ok(families.has(f), `${f} measured: ${[...families]}`);
+  }
+  for (const l of lines) {
+    assert.ok(Object.keys(l.ms).length >= 2 && l.choice in l.ms && l.table in l.ms, JSON.stringify(l));
+    assert.ok(l.ms[l.choice] <= Math.min(...Object.values(l.ms)) / 0.97 + 1e-9, `the choice is the fastest: ${JSON.stringify(l)}`);
+  }
+  assert.not.ok(existsSync(join(xdg, 'webgpu-transfer', 'kernels.json')), '--dry-run writes no cache');
+  const bad = cli('tune', '--model', 'resnet99');
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /--model.*resnet18/);
+});
+
 t('eval uses the recorded split: the same test accuracy as at the end of training', () => {
   const metrics = readFileSync(join(run1, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const last = metrics.filter((m) => m.test_accuracy !== undefined).pop();

@@ -6,12 +6,15 @@
 //   package.test (99): packs and installs the package into a temporary app (first pass only, like the browser).
 // WGT_TEST_FILES=elementwise,autograd runs only those files (names without .test.ts).
 // WGT_SKIP_ONCE=1 leaves out the files marked `// @test once` (adapter-independent; npm test's later passes).
+// WGT_MEASURED=1 lets the kernel choices `webgpu-transfer tune` cached take their launches.
 // WGT_SLOWEST=20 lists the 20 slowest suites at the end (default 8).
 import './lib/defer.js';
 import {exec} from 'uvu';
 import * as wt from '../src/index.js';
 import {testFiles} from 'virtual:test-files';
 
+// The tables decide, not choices measured on this machine by `webgpu-transfer tune` (test/tune.test.ts tests those).
+process.env.WGT_MEASURED ??= '0';
 const only = process.env.WGT_TEST_FILES?.split(',').map((s) => s.trim()).filter(Boolean);
 const unknown = only?.filter((n) => !testFiles.some((f) => f.name === n)) ?? [];
 if (unknown.length) throw new Error(`WGT_TEST_FILES: no test file ${unknown.join(', ')} (have: ${testFiles.map((f) => f.name).join(', ')})`);

@@ -25,6 +25,7 @@ import {
 import {SERVE, servePage} from './server.js';
 import {fitInterruptibly, onExit, stopRequested} from './run-control.js';
 import {cmdFinetune, cmdPredict, FINETUNE, PREDICT} from './photos.js';
+import {cmdTune, TUNE} from './tune.js';
 
 const note = (msg: string) => console.error(`webgpu-transfer: ${msg}`);
 
@@ -109,6 +110,7 @@ dataset gets a note. Image shape and class count must match the model. Non-finit
   adapters: {about: 'list the WebGPU adapters of this machine', usage: 'adapters', flags: {}},
   predict: PREDICT,
   finetune: FINETUNE,
+  tune: TUNE,
   serve: SERVE,
 };
 
@@ -345,6 +347,7 @@ try {
     console.log(`wrote ${n} photos to ${out}`);
   } else if (cmd === 'predict') await cmdPredict(values, values._ as string[]);
   else if (cmd === 'finetune') await cmdFinetune(values);
+  else if (cmd === 'tune') await cmdTune(values, startDevice);
   else await cmdTrain(values);
 } catch (e) {
   fail((e as Error).message);

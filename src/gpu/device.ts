@@ -2,7 +2,7 @@
 // Knows nothing of tensors. The Node half (Dawn, adapter choice) is in node-device.ts; the browser bundle
 // replaces that module with node-device.browser.ts, so it never imports the `webgpu` package.
 import {nodeDevice} from './node-device.js';
-export {readTuneCache, writeTuneCache} from './node-device.js';
+export {readTuneCache, tuneCachePath, writeTuneCache, type TuneCacheName} from './node-device.js';
 
 /**
  * Which WebGPU adapter to use: 'auto' picks a hardware GPU, else llvmpipe, else SwiftShader; 'browser' is
@@ -116,6 +116,10 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node &&
 export async function getDevice(opts: DeviceOptions = {}): Promise<GpuContext> {
   return isNode ? nodeDevice(opts) : browserDevice();
 }
+
+/** The identity of an adapter for the tune caches: backend, vendor, architecture, description, level, toggles. */
+export const adapterKey = (r: AdapterReport): string =>
+  `${r.backend}|${r.vendor}|${r.architecture}|${r.description}|${r.featureLevel}|${r.toggles.join(',')}`;
 
 /** One line describing the adapter (backend, vendor, software or hardware, toggles, why chosen). */
 export function formatReport(r: AdapterReport): string {

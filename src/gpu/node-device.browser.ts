@@ -6,7 +6,7 @@ export async function nodeDevice(_opts: DeviceOptions): Promise<GpuContext> {
     "under Node's 'node' export condition (plain `import 'webgpu-transfer'` in Node does)");
 }
 
-// The browser keeps the autotuner's choices in IndexedDB (one record), so a reload skips the measuring; where
+// The browser keeps the tuners' choices in IndexedDB (a record per cache), so a reload skips the measuring; where
 // IndexedDB is missing or fails, in memory only (the next page load measures again).
 function tuneStore(mode: IDBTransactionMode): Promise<IDBObjectStore | null> {
   if (typeof indexedDB === 'undefined' || !indexedDB) return Promise.resolve(null);
@@ -20,22 +20,30 @@ function tuneStore(mode: IDBTransactionMode): Promise<IDBObjectStore | null> {
   });
 }
 
-export async function readTuneCache(): Promise<unknown> {
+/** What a tune cache holds: the matmul tiles (autotune) or the measured kernel choices (kernels). */
+export type TuneCacheName = 'autotune' | 'kernels';
+
+export async function readTuneCache(name: TuneCacheName = 'autotune'): Promise<unknown> {
   const store = await tuneStore('readonly');
   if (!store) return null;
   return new Promise((ok) => {
-    const r = store.get('autotune');
+    const r = store.get(name);
     r.onsuccess = () => ok(r.result ?? null);
     r.onerror = () => ok(null);
   });
 }
 
-export async function writeTuneCache(data: unknown): Promise<void> {
+export async function writeTuneCache(data: unknown, name: TuneCacheName = 'autotune'): Promise<void> {
   const store = await tuneStore('readwrite');
   if (!store) return;
   await new Promise<void>((ok) => {
-    const r = store.put(data, 'autotune');
+    const r = store.put(data, name);
     r.onsuccess = () => ok();
     r.onerror = () => ok();
   });
+}
+
+/** The browser's caches live in IndexedDB, under this name. */
+export async function tuneCachePath(name: TuneCacheName = 'autotune'): Promise<string> {
+  return `IndexedDB webgpu-transfer-autotune/${name}`;
 }

@@ -127,24 +127,30 @@ function hasVulkanLoader(): boolean {
     '/usr/lib64/libvulkan.so.1', '/usr/lib/chromium/libvulkan.so.1'].some(existsSync);
 }
 
-/** The autotuner's file cache ($XDG_CACHE_HOME/webgpu-transfer/autotune.json); null where unreadable. */
-export async function readTuneCache(): Promise<unknown> {
+/** What a tune cache holds: the matmul tiles (autotune) or the measured kernel choices (kernels). */
+export type TuneCacheName = 'autotune' | 'kernels';
+
+/** A tune cache file ($XDG_CACHE_HOME/webgpu-transfer/<name>.json); null where unreadable. */
+export async function readTuneCache(name: TuneCacheName = 'autotune'): Promise<unknown> {
   const {readFileSync} = await import('node:fs');
-  try { return JSON.parse(readFileSync(await tuneCachePath(), 'utf8')); } catch { return null; }
+  try { return JSON.parse(readFileSync(await tuneCachePath(name), 'utf8')); } catch { return null; }
 }
 
-export async function writeTuneCache(data: unknown): Promise<void> {
-  const {mkdirSync, writeFileSync} = await import('node:fs');
+/** Writes a tune cache whole: a new file renamed over the old, so a process that stops midway leaves the old one. */
+export async function writeTuneCache(data: unknown, name: TuneCacheName = 'autotune'): Promise<void> {
+  const {mkdirSync, renameSync, writeFileSync} = await import('node:fs');
   const {dirname} = await import('node:path');
-  const f = await tuneCachePath();
+  const f = await tuneCachePath(name);
   try {
     mkdirSync(dirname(f), {recursive: true});
-    writeFileSync(f, JSON.stringify(data, null, 1));
+    writeFileSync(`${f}.${process.pid}.tmp`, JSON.stringify(data, null, 1));
+    renameSync(`${f}.${process.pid}.tmp`, f);
   } catch { /* a read-only home only costs the next process a re-tune */ }
 }
 
-async function tuneCachePath(): Promise<string> {
+/** Where a tune cache lives. */
+export async function tuneCachePath(name: TuneCacheName = 'autotune'): Promise<string> {
   const {homedir} = await import('node:os');
   const {join} = await import('node:path');
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'webgpu-transfer', 'autotune.json');
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'webgpu-transfer', `${name}.json`);
 }

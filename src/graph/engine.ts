@@ -63,6 +63,11 @@ export function init(opts: InitOptions = {}): Promise<Runtime> {
       // The matmul register tile for this adapter: measured once per machine and adapter, then read from the
       // cache file (src/graph/kernels/matmul/autotune.ts); WGT_AUTOTUNE=0 keeps the hand-written kernel.
       if (typeof process === 'undefined' || process.env?.WGT_AUTOTUNE !== '0') await (await import('./kernels/matmul/autotune.js')).autotune();
+      // The kernel choices `webgpu-transfer tune` measured on this adapter (kernels/tune.ts); WGT_MEASURED=0: the
+      // tables alone, as the tests run.
+      const {loadMeasuredChoices} = await import('./kernels/tune.js');
+      if (typeof process === 'undefined' || process.env?.WGT_MEASURED !== '0') await loadMeasuredChoices();
+      else (await import('./kernels/select.js')).measuredChoices.clear();
       return rt;
     })();
     initPromise.catch(() => { initPromise = null; });

@@ -134,6 +134,11 @@ export interface KernelPrefs {
    * thread per channel).
    */
   batchNormSums: 'auto' | 'workgroup' | 'serial';
+  /**
+   * Measured choices (kernels/tune.ts: `webgpu-transfer tune`, internals.tuneKernels) take the launches of a family
+   * whose preferences are all at their defaults; false: the selection tables alone.
+   */
+  measured: boolean;
 }
 
 /** The kernel preferences a runtime starts from; init({kernelPrefs}) overrides fields of a copy. */
@@ -144,7 +149,7 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convForwardImages: 'auto', transpose4: true, transposeRows: true, elementwiseVec4: true, convUniformWeights: 'auto',
   convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true, convNativeWeights: true,
   convGemmTransposed: 'auto', convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
-  batchNormSums: 'auto',
+  batchNormSums: 'auto', measured: true,
 });
 
 // Accepted values of the fields whose default does not say their type: literals, or Number (a positive integer),

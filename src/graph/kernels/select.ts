@@ -1,11 +1,18 @@
 // The form of every family's selection table: an ordered list of variants, each with the case it applies to and
-// the reason it is chosen there; the first that applies runs. Later steps may reorder a table per measured shape.
+// the reason it is chosen there; the first that applies runs. Where a family's variants were measured on this
+// adapter for a case's shape (tune.ts), the fastest one that fits runs instead, unless a preference forces a variant.
+import {kernelPrefs} from './prefs.js';
 
 /** One row of a selection table. */
 export interface Choice<V extends string, C> {
   variant: V;
-  /** Whether the variant runs for this case (shapes, adapter, preferences). */
+  /** Whether the table picks the variant for this case (shapes, adapter, preferences). */
   when: (c: C) => boolean;
+  /**
+   * Whether the variant can run this case correctly at all (shapes, binding limits, llvmpipe's loop limit), whatever
+   * the preferences: what a measured choice must meet. Absent: `when`.
+   */
+  fits?: (c: C) => boolean;
   /** Why it is chosen here, with the measurement behind it where there is one. */
   why: string;
 }
@@ -14,4 +21,77 @@ export interface Choice<V extends string, C> {
 export function select<V extends string, C>(table: readonly Choice<V, C>[], c: C): V {
   for (const row of table) if (row.when(c)) return row.variant;
   throw new Error(`webgpu-transfer: no kernel variant applies (${table.map((r) => r.variant).join(', ')})`);
+}
+
+/** A kernel family's choice: its table, how a case's shape is named for measured choices, and its preferences. */
+export interface Family<V extends string = string, C = never> {
+  /** e.g. 'conv.forward': measured choices and the tune report are keyed by it. */
+  name: string;
+  table: readonly Choice<V, C>[];
+  /** The case's shape class: every case of one class must fit the same variants. */
+  key: (c: C) => string;
+  /** Whether the preferences leave the choice open (all at their defaults): a forced preference wins. */
+  open: () => boolean;
+}
+
+/** Whether `variant` of family `f` can run case `c` (its row's fits, else its when). */
+export function fitsCase<V extends string, C>(f: Family<V, C>, variant: string, c: C): boolean {
+  const row = f.table.find((r) => r.variant === variant);
+  return !!row && (row.fits ?? row.when)(c);
+}
+
+/** The variants of `f` that can run `c`, in table order. */
+export const fittingVariants = <V extends string, C>(f: Family<V, C>, c: C): V[] =>
+  f.table.filter((r) => (r.fits ?? r.when)(c)).map((r) => r.variant);
+
+const caseId = (family: string, key: string) => `${family}|${key}`;
+
+/** Measured choices for the current device, by caseId; installed by tune.ts. */
+export const measuredChoices = new Map<string, string>();
+/** While measuring: the one case whose launches take a given variant, and how many did. */
+let forced: {id: string; variant: string; hits: number} | null = null;
+/** While recording a model's step: every case launched, by caseId (tune.ts measures them). */
+let recorder: Map<string, {family: Family<string, unknown>; c: unknown}> | null = null;
+
+/** The variant family `f` runs for case `c`: forced, else measured, else the table's. */
+export function choose<V extends string, C>(f: Family<V, C>, c: C): V {
+  if (forced || recorder || measuredChoices.size) {
+    const id = caseId(f.name, f.key(c));
+    if (forced?.id === id) { forced.hits++; return forced.variant as V; }
+    if (recorder && !recorder.has(id)) recorder.set(id, {family: f as Family<string, unknown>, c});
+    const m = kernelPrefs.measured ? measuredChoices.get(id) : undefined;
+    if (m && f.open() && fitsCase(f, m, c)) return m as V;
+  }
+  return select(f.table, c);
+}
+
+/**
+ * Runs `fn` with the launches of one case (family name and shape key) forced to `variant`; fn is synchronous. Throws
+ * where fn launched no such case: a measurement or test of it would time or check something else.
+ */
+export function withForcedVariant<T>(family: string, key: string, variant: string, fn: () => T): T {
+  const saved = forced;
+  const mine = {id: caseId(family, key), variant, hits: 0};
+  forced = mine;
+  let out: T;
+  try {
+    out = fn();
+  } finally {
+    forced = saved;
+  }
+  if (!mine.hits) throw new Error(`webgpu-transfer: nothing launched ${family} ${key} to run as ${variant}`);
+  return out;
+}
+
+/** Runs `fn` and returns every case it launched (fn is synchronous: the launches of a graph are). */
+export function recordCases(fn: () => void): {family: Family<string, unknown>; c: unknown}[] {
+  const saved = recorder;
+  recorder = new Map();
+  const mine = recorder;
+  try {
+    fn();
+  } finally {
+    recorder = saved;
+  }
+  return [...mine.values()];
 }

@@ -6,10 +6,10 @@ import {empty, type Shape, type Tensor} from '../../tensor.js';
 import {binaryK} from '../elementwise/index.js';
 import {copyK, expandK, fillK} from '../layout/index.js';
 import {softmaxBwdK, softmaxK} from '../reduce/index.js';
-import {select} from '../select.js';
+import {choose} from '../select.js';
 import {agreementKernel, outerSumKernel, PREDICT_BLOCK, predictBwdInputKernel, predictBwdWeightKernel,
   predictFwdKernel, ROUTING_ROWS, weightedSumKernel, type CapsuleGenKernel} from './generated.js';
-import {PREDICT_VARIANTS, ROUTING_VARIANTS, WEIGHTED_SUM_VARIANTS, type CapsDims} from './select.js';
+import {CAPSULE_PREDICT, CAPSULE_ROUTING, CAPSULE_WEIGHTED_SUM, type CapsDims} from './select.js';
 
 export type {CapsDims} from './select.js';
 type Entry = Parameters<typeof CAPSULE.launch>[0];
@@ -33,7 +33,7 @@ export const squashBwdK = (s: Tensor, g: Tensor, d: number) =>
   run('squash_bwd', [s, g], s.shape, rowsOf(d), s.size / d);
 
 /** Whether the prediction transform runs on the generated kernels (PREDICT_VARIANTS). */
-const generated = (s: CapsDims) => select(PREDICT_VARIANTS, s) === 'generated';
+const generated = (s: CapsDims) => choose(CAPSULE_PREDICT, s) === 'generated';
 
 /**
  * u [B, N, D], W [N, J, O, D] -> u_hat [B, N, J, O], and its two gradients. The generated kernels (and those of the
@@ -57,13 +57,13 @@ export function predictBwdWeightK(g: Tensor, u: Tensor, s: CapsDims): Tensor {
 }
 
 /** Whether the routing products run on the generated kernels (ROUTING_VARIANTS). */
-const vecRouting = (s: CapsDims, terms = 1) => select(ROUTING_VARIANTS, {s, terms}) === 'generated';
+const vecRouting = (s: CapsDims, terms = 1) => choose(CAPSULE_ROUTING, {s, terms}) === 'generated';
 /** Threads of the kernels that take blocks of ROUTING_ROWS input capsules. */
 const rowThreads = (s: CapsDims) => s.b * s.j * Math.ceil(s.i / ROUTING_ROWS);
 
 /** s [B, J, O] = sum_i c [B, N, J] * u_hat [B, N, J, O]; its variants: WEIGHTED_SUM_VARIANTS. */
 export const weightedSumK = (c: Tensor, uhat: Tensor, s: CapsDims) =>
-  select(WEIGHTED_SUM_VARIANTS, {s, terms: 1}) === 'generated'
+  choose(CAPSULE_WEIGHTED_SUM, {s, terms: 1}) === 'generated'
   ? run(weightedSumKernel(s.o), [c, uhat], [s.b, s.j, s.o], s, s.b * s.j)
   : run('weighted_sum', [c, uhat], [s.b, s.j, s.o], s);
 /** [B, N, J, O] = c [B, N, J] * v [B, J, O]. */

@@ -2,7 +2,7 @@
 // ones of shaders/capsule.wgsl.
 import {onCpu} from '../device.js';
 import {kernelPrefs} from '../prefs.js';
-import type {Choice} from '../select.js';
+import type {Choice, Family} from '../select.js';
 import {MAX_UNROLLED_D} from './generated.js';
 
 /** Sizes of the capsule index space: batch, input capsules, output capsules, output dim, input dim. */
@@ -13,8 +13,10 @@ export type CapsuleVariant = 'generated' | 'scalar';
  * The prediction transform and its gradients: generated kernels unrolled over D cut the small CapsNet step's capsule
  * kernel time several-fold on llvmpipe (docs/kernel-measurements.md#capsule-generated).
  */
+const unrolls = (s: CapsDims) => s.d >= 1 && s.d <= MAX_UNROLLED_D;
+
 export const PREDICT_VARIANTS: readonly Choice<CapsuleVariant, CapsDims>[] = [
-  {variant: 'generated', when: (s) => kernelPrefs.capsulePredict !== 'scalar' && s.d >= 1 && s.d <= MAX_UNROLLED_D,
+  {variant: 'generated', when: (s) => kernelPrefs.capsulePredict !== 'scalar' && unrolls(s), fits: unrolls,
     why: 'unrolled over D up to MAX_UNROLLED_D (docs/kernel-measurements.md#capsule-generated)'},
   {variant: 'scalar', when: () => true, why: 'any D'},
 ];
@@ -23,12 +25,12 @@ export const PREDICT_VARIANTS: readonly Choice<CapsuleVariant, CapsDims>[] = [
 export interface RoutingCase { s: CapsDims; terms: number }
 
 /** u_hat read as vec4s over o (O % 4 == 0); outer_sum unrolls its terms, up to 2 * 8 - 1 of them. */
-const vecRouting = (c: RoutingCase) => kernelPrefs.capsuleRouting !== 'scalar' && c.s.o >= 4 && c.s.o % 4 === 0 &&
-  c.s.o <= 64 && c.terms <= 15;
+const vecShape = (c: RoutingCase) => c.s.o >= 4 && c.s.o % 4 === 0 && c.s.o <= 64 && c.terms <= 15;
+const vecRouting = (c: RoutingCase) => kernelPrefs.capsuleRouting !== 'scalar' && vecShape(c);
 
 /** outer, agreement and outer_sum. */
 export const ROUTING_VARIANTS: readonly Choice<CapsuleVariant, RoutingCase>[] = [
-  {variant: 'generated', when: vecRouting,
+  {variant: 'generated', when: vecRouting, fits: vecShape,
     why: 'u_hat as vec4s over O (docs/kernel-measurements.md#capsule-generated)'},
   {variant: 'scalar', when: () => true, why: 'any O'},
 ];
@@ -38,6 +40,14 @@ export const ROUTING_VARIANTS: readonly Choice<CapsuleVariant, RoutingCase>[] = 
  * for a GPU, which keeps the hand-written one (a thread per output).
  */
 export const WEIGHTED_SUM_VARIANTS: readonly Choice<CapsuleVariant, RoutingCase>[] = [
-  {variant: 'generated', when: (c) => vecRouting(c) && onCpu(), why: 'a thread per (b, j) over all of i: CPU adapters'},
+  {variant: 'generated', when: (c) => vecRouting(c) && onCpu(), fits: vecShape, why: 'a thread per (b, j) over all of i: CPU adapters'},
   {variant: 'scalar', when: () => true, why: 'a thread per output: GPUs, and any O'},
 ];
+
+const dimsKey = (s: CapsDims) => `${s.b}x${s.i}x${s.j}x${s.o}x${s.d}`;
+export const CAPSULE_PREDICT: Family<CapsuleVariant, CapsDims> = {name: 'capsule.predict', table: PREDICT_VARIANTS,
+  key: dimsKey, open: () => kernelPrefs.capsulePredict === 'auto'};
+export const CAPSULE_ROUTING: Family<CapsuleVariant, RoutingCase> = {name: 'capsule.routing',
+  table: ROUTING_VARIANTS, key: (c) => `${dimsKey(c.s)}/${c.terms}`, open: () => kernelPrefs.capsuleRouting === 'auto'};
+export const CAPSULE_WEIGHTED_SUM: Family<CapsuleVariant, RoutingCase> = {name: 'capsule.weighted-sum',
+  table: WEIGHTED_SUM_VARIANTS, key: (c) => dimsKey(c.s), open: () => kernelPrefs.capsuleRouting === 'auto'};

@@ -1,27 +1,27 @@
 // The conv2d launchers: each pass picks its variant from its table in select.ts and runs it. They take and return
 // tensors but record no autograd; ops.ts wraps them with gradients.
 import type {Tensor} from '../../tensor.js';
-import {select} from '../select.js';
+import {choose} from '../select.js';
 import {conv2dPadFirstK, conv2dDirectK} from './forward.js';
 import {conv2dBwdInputGemmK, conv2dBwdWeightGemmK, conv2dBwdWeightGemmTransposedK, conv2dGemmK, conv2dGemmTransposedK,
   type LoweredCols} from './gemm.js';
 import type {Conv2dGeom} from './geom.js';
 import {conv2dBwdInputDirectK} from './input-grad.js';
-import {FORWARD_VARIANTS, INPUT_VARIANTS, WEIGHT_VARIANTS} from './select.js';
+import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT} from './select.js';
 import {conv2dBwdWeightDirectK, conv2dBwdWeightLanesK} from './weight-grad.js';
 
 export {convGeom, UNIFORM_WEIGHTS_MAX_BYTES, type Conv2dGeom} from './geom.js';
 export type {LoweredCols} from './gemm.js';
 export type {ConvTile} from './tile-gen.js';
 export {convGemmTransposed, convLowersToGemm, convWeightGemmTransposed, FORWARD_VARIANTS, INPUT_VARIANTS,
-  WEIGHT_VARIANTS} from './select.js';
+  WEIGHT_VARIANTS, CONV_FORWARD, CONV_INPUT, CONV_WEIGHT} from './select.js';
 export {CONV_FWD_AUTO, CONV_GRAD_AUTO, hoistedPixels, NATIVE_WEIGHT_ROWS, SWIFTSHADER_WEIGHT_SEGMENT, weightGradRows,
   WHOLE_ROW_MAX} from './tiles.js';
 export {groupedConv2dK, groupedConv2dBwdInputK, groupedConv2dBwdWeightK} from './grouped.js';
 
 /** keep: where a lowered forward may leave its im2col matrix for conv2dBwdWeightK (the caller then owns it). */
 export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, keep?: LoweredCols): Tensor {
-  const variant = select(FORWARD_VARIANTS, g);
+  const variant = choose(CONV_FORWARD, g);
   switch (variant) {
     case 'gemm-transposed': return conv2dGemmTransposedK(x, w, bias, g);
     case 'gemm': return conv2dGemmK(x, w, bias, g, keep);
@@ -31,14 +31,14 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
 }
 
 export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
-  const variant = select(INPUT_VARIANTS, g);
+  const variant = choose(CONV_INPUT, g);
   if (variant === 'gemm') return conv2dBwdInputGemmK(dy, w, g);
   return conv2dBwdInputDirectK(dy, w, g, variant === 'tile', variant !== 'conv_bwd_input');
 }
 
 /** cols: the forward's im2col matrix of x where it kept one (conv2dK's keep), else it is lowered again. */
 export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Tensor | null = null): Tensor {
-  const variant = select(WEIGHT_VARIANTS, {g, kept: !!cols});
+  const variant = choose(CONV_WEIGHT, {g, kept: !!cols});
   switch (variant) {
     case 'gemm-transposed': return conv2dBwdWeightGemmTransposedK(x, dy, g);
     case 'gemm': return conv2dBwdWeightGemmK(x, dy, g, cols);

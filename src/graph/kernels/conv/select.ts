@@ -1,9 +1,9 @@
 // Which kernel each pass of a convolution runs: lowered to matrix products (gemm.ts), a generated tile (forward.ts,
 // input-grad.ts, weight-grad.ts) or a hand-written kernel of shaders/conv2d.wgsl. One table per pass.
 import {rt} from '../../engine.js';
-import {onCompatCpu, onCpu} from '../device.js';
+import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, onCpu} from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';
-import type {Choice} from '../select.js';
+import type {Choice, Family} from '../select.js';
 import {ceil4} from '../shapes.js';
 import {shapedPick} from '../matmul/register-tile.js';
 import type {Conv2dGeom} from './geom.js';
@@ -13,19 +13,24 @@ import {CONV_FWD_AUTO, CONV_GRAD_AUTO, inputTileApplies} from './tiles.js';
 export type ConvPass = 'forward' | 'input' | 'weight';
 
 /**
+ * Whether a convolution can be lowered at all: the lowered matrices must fit one storage binding (128 MiB on
+ * llvmpipe: the paper's CapsNet at batch 64 would need 191 MiB), and their rows the matmul grid (65,535 workgroups
+ * of at least 8 rows); past either the direct kernels run, which need neither, even when 'gemm' is preferred.
+ */
+export function loweredFits(g: Conv2dGeom): boolean {
+  const rows = g.N * g.OH * g.OW;
+  const widest = Math.max(ceil4(g.C * g.KH * g.KW), ceil4(g.K));
+  return 4 * rows * widest <= rt().maxTensorBytes.bytes && rows <= 65535 * 8;
+}
+
+/**
  * Whether a convolution pass runs as matrix products. 'auto': from 8 input and 64 output channels (input gradients a
  * generated tile serves: 128), where the tuned matmul tiles beat the direct kernels
  * (docs/kernel-measurements.md#conv-lowering).
  */
 export function convLowersToGemm(g: Conv2dGeom, pass: ConvPass): boolean {
   const pref = kernelPrefs.convLowering;
-  if (pref === 'direct') return false;
-  // The lowered matrices must fit one storage binding (128 MiB on llvmpipe: the paper's CapsNet at batch 64 would
-  // need 191 MiB), and their rows the matmul grid (65,535 workgroups of at least 8 rows); past either the direct
-  // kernels run, which need neither, even when 'gemm' is preferred.
-  const rows = g.N * g.OH * g.OW;
-  const widest = Math.max(ceil4(g.C * g.KH * g.KW), ceil4(g.K));
-  if (4 * rows * widest > rt().maxTensorBytes.bytes || rows > 65535 * 8) return false;
+  if (pref === 'direct' || !loweredFits(g)) return false;
   if (pref === 'gemm') return true;
   // Few channels make a thin product, unless the window is wide (an ImageNet stem: 3 channels x 7x7 = 147 columns).
   if (g.C < 8 && g.C * g.KH * g.KW < 128) return false;
@@ -95,9 +100,12 @@ export function weightTile(): ConvTile | null {
 export function weightLanesApply(g: Conv2dGeom): boolean {
   const pref = kernelPrefs.convWeightLanes;
   if (pref === false || (pref === 'auto' && !(onCpu() && !onCompatCpu() && g.K % 16 === 0))) return false;
-  return g.PH === 0 && g.PW === 0 && g.SW === 1 && g.OW % 4 === 0 && g.KH * g.KW <= 64 &&
-    g.KH * g.KW * (g.OW / 4) <= 256;
+  return lanesShape(g);
 }
+
+/** The shapes the lane kernel takes at all. */
+const lanesShape = (g: Conv2dGeom): boolean => g.PH === 0 && g.PW === 0 && g.SW === 1 && g.OW % 4 === 0 &&
+  g.KH * g.KW <= 64 && g.KH * g.KW * (g.OW / 4) <= 256;
 
 export type ForwardVariant = 'gemm-transposed' | 'gemm' | 'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
 export type InputVariant = 'gemm' | 'tile' | 'conv_bwd_input' | 'conv_bwd_input8';
@@ -106,38 +114,67 @@ export type WeightVariant = 'gemm-transposed' | 'gemm' | 'lanes' | 'tile' | 'con
 /** A weight gradient: its geometry and whether the forward kept its im2col matrix. */
 export interface WeightCase { g: Conv2dGeom; kept: boolean }
 
+// The hand-written kernels loop over a whole window (forward: C x KH x KW taps, input gradient: K x KH x KW) or, for
+// the weight gradient, over every output pixel of their images: within llvmpipe's loop limit where it has one.
+const withinLoops = (steps: number) => !loopsLimited() || steps <= LOOP_STEPS_MAX;
+const directForwardFits = (g: Conv2dGeom) => withinLoops(g.C * g.KH * g.KW);
+const directInputFits = (g: Conv2dGeom) => withinLoops(g.K * g.KH * g.KW);
+const directWeightFits = (g: Conv2dGeom) => withinLoops(g.N * g.OH * g.OW);
+
 export const FORWARD_VARIANTS: readonly Choice<ForwardVariant, Conv2dGeom>[] = [
   {variant: 'gemm-transposed', when: (g) => convLowersToGemm(g, 'forward') && convGemmTransposed(g),
+    fits: (g) => loweredFits(g) && (g.N * g.OH * g.OW) % 4 === 0,
     why: 'W @ cols^T where the tiles\' model favours K rows (docs/kernel-measurements.md#conv-gemm-transposed)'},
-  {variant: 'gemm', when: (g) => convLowersToGemm(g, 'forward'),
+  {variant: 'gemm', when: (g) => convLowersToGemm(g, 'forward'), fits: loweredFits,
     why: 'im2col and the tuned matmul tiles from 8 x 64 channels (docs/kernel-measurements.md#conv-lowering)'},
   {variant: 'pad-first', when: (g) => padded(g) && kernelPrefs.convForward === 'auto' && kernelPrefs.convPadFirst &&
-    !!CONV_FWD_AUTO.tile,
+    !!CONV_FWD_AUTO.tile, fits: (g) => padded(g) && !!CONV_FWD_AUTO.tile,
   why: 'zero-bordered copy, then the unpadded tile (docs/kernel-measurements.md#conv-pad-first)'},
-  {variant: 'tile', when: (g) => !!forwardTile(g),
+  {variant: 'tile', when: (g) => !!forwardTile(g), fits: (g) => !padded(g) && !!CONV_FWD_AUTO.tile,
     why: 'the generated tile holding a row across the taps (docs/kernel-measurements.md#conv-forward-tile)'},
-  {variant: 'conv_fwd', when: () => kernelPrefs.convForward === 'k4', why: '4 channels x 4 pixels, forced'},
-  {variant: 'conv_fwd8', when: () => true, why: '8 channels x 4 pixels: any padding and stride'},
+  {variant: 'conv_fwd', when: () => kernelPrefs.convForward === 'k4', fits: directForwardFits,
+    why: '4 channels x 4 pixels, forced'},
+  {variant: 'conv_fwd8', when: () => true, fits: directForwardFits, why: '8 channels x 4 pixels: any padding and stride'},
 ];
 
 export const INPUT_VARIANTS: readonly Choice<InputVariant, Conv2dGeom>[] = [
-  {variant: 'gemm', when: (g) => convLowersToGemm(g, 'input'),
+  {variant: 'gemm', when: (g) => convLowersToGemm(g, 'input'), fits: loweredFits,
     why: 'dy rows @ W and col2im from 128 output channels (docs/kernel-measurements.md#conv-lowering)'},
-  {variant: 'tile', when: (g) => !!inputTile(g),
+  {variant: 'tile', when: (g) => !!inputTile(g), fits: (g) => inputTileApplies(g) && !!CONV_GRAD_AUTO.input,
     why: 'the generated tile holding a dy segment across the taps (docs/kernel-measurements.md#conv-gradient-tiles)'},
-  {variant: 'conv_bwd_input', when: () => kernelPrefs.convInput === 'c4', why: '4 channels x 4 neighbours, forced'},
-  {variant: 'conv_bwd_input8', when: () => true, why: '8 channels x 4 same-residue columns: any stride'},
+  {variant: 'conv_bwd_input', when: () => kernelPrefs.convInput === 'c4', fits: directInputFits,
+    why: '4 channels x 4 neighbours, forced'},
+  {variant: 'conv_bwd_input8', when: () => true, fits: directInputFits,
+    why: '8 channels x 4 same-residue columns: any stride'},
 ];
 
 export const WEIGHT_VARIANTS: readonly Choice<WeightVariant, WeightCase>[] = [
   {variant: 'gemm-transposed', when: (c) => convLowersToGemm(c.g, 'weight') && convWeightGemmTransposed(c.g, c.kept),
+    fits: (c) => loweredFits(c.g),
     why: 'cols^T @ dy where K rows miss the large tile (docs/kernel-measurements.md#conv-weight-gemm-transposed)'},
-  {variant: 'gemm', when: (c) => convLowersToGemm(c.g, 'weight'),
+  {variant: 'gemm', when: (c) => convLowersToGemm(c.g, 'weight'), fits: (c) => loweredFits(c.g),
     why: 'dy^T @ cols, reusing the forward\'s cols (docs/kernel-measurements.md#conv-keep-cols)'},
   {variant: 'lanes', when: (c) => weightLanesApply(c.g),
+    fits: (c) => lanesShape(c.g) && withinLoops(c.g.N * c.g.OH * c.g.OW / 4),
     why: 'a lane per output channel on SwiftShader (docs/kernel-measurements.md#conv-weight-lanes)'},
-  {variant: 'tile', when: () => !!weightTile(),
+  {variant: 'tile', when: () => !!weightTile(), fits: () => !!CONV_GRAD_AUTO.weight,
     why: 'the generated tile holding a kernel row\'s taps (docs/kernel-measurements.md#conv-gradient-tiles)'},
-  {variant: 'conv_bwd_weight', when: () => kernelPrefs.convWeight === 'cols4', why: '4 x 4 kernel columns, forced'},
-  {variant: 'conv_bwd_weight8', when: () => true, why: '8 channels x 4 flattened taps: any shape'},
+  {variant: 'conv_bwd_weight', when: () => kernelPrefs.convWeight === 'cols4', fits: (c) => directWeightFits(c.g),
+    why: '4 x 4 kernel columns, forced'},
+  {variant: 'conv_bwd_weight8', when: () => true, fits: (c) => directWeightFits(c.g),
+    why: '8 channels x 4 flattened taps: any shape'},
 ];
+
+/** A convolution's shape class for measured choices: every number of its geometry. */
+export const geomKey = (g: Conv2dGeom): string => `${g.N}x${g.C}x${g.H}x${g.W}>${g.K}x${g.KH}x${g.KW}` +
+  `/s${g.SH},${g.SW}/p${g.PH},${g.PW}`;
+
+const lowering = () => kernelPrefs.convLowering === 'auto';
+export const CONV_FORWARD: Family<ForwardVariant, Conv2dGeom> = {name: 'conv.forward', table: FORWARD_VARIANTS,
+  key: geomKey, open: () => lowering() && kernelPrefs.convForward === 'auto' && kernelPrefs.convPadFirst &&
+    kernelPrefs.convGemmTransposed === 'auto'};
+export const CONV_INPUT: Family<InputVariant, Conv2dGeom> = {name: 'conv.input', table: INPUT_VARIANTS,
+  key: geomKey, open: () => lowering() && kernelPrefs.convInput === 'auto'};
+export const CONV_WEIGHT: Family<WeightVariant, WeightCase> = {name: 'conv.weight', table: WEIGHT_VARIANTS,
+  key: (c) => `${geomKey(c.g)}${c.kept ? '/kept' : ''}`, open: () => lowering() && kernelPrefs.convWeight === 'auto' &&
+    kernelPrefs.convWeightLanes === 'auto' && kernelPrefs.convWeightGemmTransposed === 'auto'};

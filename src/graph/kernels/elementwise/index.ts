@@ -4,8 +4,8 @@ import {ELEMENTWISE} from '../../shaders.js';
 import {empty, type Shape, type Tensor} from '../../tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from '../../op-codes.js';
 import {broadcastShapes, broadcastStrides, sameShape} from '../shapes.js';
-import {select} from '../select.js';
-import {ELEMENTWISE_VARIANTS} from './select.js';
+import {choose} from '../select.js';
+import {ELEMENTWISE_FAMILY} from './select.js';
 
 export {dropoutMaskK, uniformK} from './random-fill.js';
 export {reverseK, reverseBwdK} from './grad-reversal.js';
@@ -19,7 +19,7 @@ export function unaryK(op: UnaryOp, a: Tensor, alpha = 0, beta = 0): Tensor {
   const out = empty(a.shape);
   if (!out.size) return out;
   const constants = {OP: UNARY[op]};
-  if (select(ELEMENTWISE_VARIANTS, {n: out.size, broadcast: false}) === 'vec4') {
+  if (choose(ELEMENTWISE_FAMILY, {n: out.size, broadcast: false}) === 'vec4') {
     const n4 = out.size / 4;
     ELEMENTWISE.launch('unary_vec4', {buffers: [a.buffer, out.buffer], params: ewParams(n4, [], alpha, beta, []),
       threads: n4, constants});
@@ -35,7 +35,7 @@ export function binaryK(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0)
   const out = empty(shape);
   if (!out.size) return out;
   const broadcast = !(sameShape(a.shape, shape) && sameShape(b.shape, shape));
-  if (select(ELEMENTWISE_VARIANTS, {n: out.size, broadcast}) === 'vec4') {
+  if (choose(ELEMENTWISE_FAMILY, {n: out.size, broadcast}) === 'vec4') {
     const n4 = out.size / 4;
     ELEMENTWISE.launch('binary_vec4', {buffers: [a.buffer, b.buffer, out.buffer],
       params: ewParams(n4, [], alpha, beta, []), threads: n4, constants: {OP: BINARY[op]}});

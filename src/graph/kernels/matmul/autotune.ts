@@ -6,7 +6,7 @@ import {tuned, withKernelPrefs} from '../prefs.js';
 import {matmulK, type MatView} from './index.js';
 import {MATMUL_CANDIDATES, tileName, type MatmulTile} from './register-tile.js';
 import {empty, type Tensor} from '../../tensor.js';
-import {formatReport, readTuneCache, writeTuneCache} from '../../../gpu/device.js';
+import {adapterKey, formatReport, readTuneCache, writeTuneCache} from '../../../gpu/device.js';
 
 // Version 2: two picks, one measured on a square product and one on a 64-row one (a batch-64 linear layer).
 // Version 3: the tiles' k steps are chained per accumulator (register-tile.ts), which changed their ranking.
@@ -42,8 +42,7 @@ async function readCache(): Promise<Record<string, CacheEntry>> {
 export async function autotune(opts: {force?: boolean; size?: number; persist?: boolean} = {}): Promise<TuneResult> {
   const r = rt();
   const report = r.ctx.report;
-  const key = `${report.backend}|${report.vendor}|${report.architecture}|${report.description}|${report.featureLevel}|` +
-    report.toggles.join(',');
+  const key = adapterKey(report);
   const byName = new Map(MATMUL_CANDIDATES.map((t) => [tileName(t), t]));
   const all = await readCache();
   const hit = all[key];

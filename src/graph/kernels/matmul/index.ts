@@ -4,10 +4,10 @@ import {empty, type Tensor} from '../../tensor.js';
 import {LOOP_STEPS_MAX, loopsLimited} from '../device.js';
 import {addParts, binaryK, unaryK} from '../elementwise/index.js';
 import {copyK, fillK} from '../layout/index.js';
-import {select} from '../select.js';
+import {choose} from '../select.js';
 import {launchHandWritten} from './hand-written.js';
 import {matmulTileKernel, tileGrid} from './register-tile.js';
-import {MATMUL_VARIANTS, matmulTile, strides, transposedAForTile, transposedBForTile, transposedBForVec4,
+import {MATMUL, matmulTile, strides, transposedAForTile, transposedBForTile, transposedBForVec4,
   type MatView} from './select.js';
 
 export type {MatView} from './select.js';
@@ -43,7 +43,7 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
   const av = transposedAForTile({M, N, K, a, tile}) ? materialise(a, M, K) : a;
   const bForTile = transposedBForTile({M, N, K, av, b, tile});
   const bv = transposedBForVec4({M, N, K, a, b, bForTile}) ? materialise(b, K, N) : b;
-  const variant = select(MATMUL_VARIANTS, {M, N, K, a, b, av, bv, tile, bForTile});
+  const variant = choose(MATMUL, {M, N, K, a, b, av, bv, tile, bForTile});
   if (loopsLimited() && kSteps(variant, tile?.kvec ?? false, K) > LOOP_STEPS_MAX) {
     for (const t of temps) t.dispose();
     out.dispose();

@@ -2,9 +2,9 @@
 // bound after any transposed one is copied out (`av`, `bv`) are both in the case: the rules read each as today.
 import {rt} from '../../engine.js';
 import type {Tensor} from '../../tensor.js';
-import {onCpu} from '../device.js';
+import {loopsLimited, onCpu} from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';
-import type {Choice} from '../select.js';
+import type {Choice, Family} from '../select.js';
 import {narrowedTile, shapedTile, tileFits, type MatmulTile} from './register-tile.js';
 
 export interface MatView { t: Tensor; batch: number; rows: number; cols: number; trans: boolean; batchStride: number }
@@ -67,14 +67,22 @@ export const transposedBForVec4 = (c: Pick<MatmulCase, 'M' | 'N' | 'K' | 'a' | '
   !tiledApplies(c) && !ntApplies(c) && kernelPrefs.matmul !== 'reg' && c.b.trans && c.N % 4 === 0 && c.M >= 8;
 
 /** B read as vec4 rows: plain B (as bound), N a multiple of 4, vector loads allowed. */
-const vec4Applies = (c: MatmulCase): boolean => kernelPrefs.matmul !== 'reg' && !c.bv.trans && c.N % 4 === 0;
+const vec4Applies = (c: MatmulCase): boolean => kernelPrefs.matmul !== 'reg' && vec4Shape(c);
+const vec4Shape = (c: MatmulCase): boolean => !c.bv.trans && c.N % 4 === 0;
+const tileShape = (c: MatmulCase): boolean => vec4Shape(c) && !!c.tile &&
+  tileFits(c.tile, c.av.trans, c.K, strides(c.av)[0], c.av.batchStride);
 
 export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
-  {variant: 'matmul_tiled', when: tiledApplies, why: '64 x 64 workgroup tiles in shared memory: hardware GPUs'},
-  {variant: 'matmul_nt_vec4', when: ntApplies, why: 'A @ B^T with B^T read in place, where no tile takes it'},
-  {variant: 'tile', when: (c) => vec4Applies(c) && !!c.tile &&
-    tileFits(c.tile, c.av.trans, c.K, strides(c.av)[0], c.av.batchStride),
+  {variant: 'matmul_tiled', when: tiledApplies, fits: () => !loopsLimited(), why: '64 x 64 workgroup tiles in shared memory: hardware GPUs'},
+  {variant: 'matmul_nt_vec4', when: ntApplies, fits: (c) => c.bv.trans && !c.av.trans && c.K % 4 === 0, why: 'A @ B^T with B^T read in place, where no tile takes it'},
+  {variant: 'tile', when: (c) => kernelPrefs.matmul !== 'reg' && tileShape(c), fits: tileShape,
   why: 'the autotuned register tile; bias and relu in its write (docs/kernel-measurements.md#matmul-candidates)'},
-  {variant: 'matmul_vec4', when: vec4Applies, why: 'the hand-written 4 x 8 register kernel: B as vec4 rows'},
+  {variant: 'matmul_vec4', when: vec4Applies, fits: vec4Shape, why: 'the hand-written 4 x 8 register kernel: B as vec4 rows'},
   {variant: 'matmul_reg', when: () => true, why: 'scalar loads: any strides and N'},
 ];
+
+const viewKey = (v: MatView) => `${v.trans ? 't' : 'n'}${v.batchStride ? v.batch : ''}`;
+/** A product's shape class: its sizes, which operands are transposed and which batched, and the tile on offer. */
+export const MATMUL: Family<MatmulVariant, MatmulCase> = {name: 'matmul', table: MATMUL_VARIANTS,
+  key: (c) => `${c.M}x${c.K}x${c.N}/${viewKey(c.a)},${viewKey(c.b)}`,
+  open: () => kernelPrefs.matmul === 'auto' && kernelPrefs.matmulTile === 'auto'};

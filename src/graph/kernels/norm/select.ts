@@ -1,7 +1,7 @@
 // Which kernel takes batch-norm's per-channel sums (the statistics, and the backward's sums of g and g * xhat).
 import {onCpu} from '../device.js';
 import {kernelPrefs} from '../prefs.js';
-import {select, type Choice} from '../select.js';
+import {choose, type Choice, type Family} from '../select.js';
 import type {BatchNormGeom} from './batch-norm-train.js';
 
 /**
@@ -14,10 +14,12 @@ export const SERIAL_SUMS_MAX = 16384;
 export type BatchNormSums = 'serial' | 'workgroup';
 export const BATCH_NORM_SUMS_VARIANTS: readonly Choice<BatchNormSums, BatchNormGeom>[] = [
   {variant: 'serial', when: (g) => g.N * g.HW <= SERIAL_SUMS_MAX && (kernelPrefs.batchNormSums === 'serial' ||
-    (kernelPrefs.batchNormSums === 'auto' && onCpu())),
+    (kernelPrefs.batchNormSums === 'auto' && onCpu())), fits: (g) => g.N * g.HW <= SERIAL_SUMS_MAX,
   why: 'CPU adapters: a workgroup\'s barriers cost more than its sums, at every size measured (1.2-9x on llvmpipe, ' +
     '8-230x on SwiftShader; up to SERIAL_SUMS_MAX values per channel: docs/kernel-measurements.md#batch-norm-serial)'},
   {variant: 'workgroup', when: () => true, why: 'a tree per channel over 256 threads'},
 ];
 
-export const batchNormSums = (g: BatchNormGeom): BatchNormSums => select(BATCH_NORM_SUMS_VARIANTS, g);
+export const BATCH_NORM_SUMS: Family<BatchNormSums, BatchNormGeom> = {name: 'norm.sums',
+  table: BATCH_NORM_SUMS_VARIANTS, key: (g) => `${g.N}x${g.C}x${g.HW}`, open: () => kernelPrefs.batchNormSums === 'auto'};
+export const batchNormSums = (g: BatchNormGeom): BatchNormSums => choose(BATCH_NORM_SUMS, g);

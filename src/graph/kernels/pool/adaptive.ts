@@ -3,9 +3,9 @@ import {ADAPTIVE_POOL} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {LOOP_STEPS_MAX, loopsLimited} from '../device.js';
 import {reduceK} from '../reduce/index.js';
-import {select} from '../select.js';
+import {choose} from '../select.js';
 import type {AdaptiveGeom} from './geom.js';
-import {ADAPTIVE_VARIANTS} from './select.js';
+import {POOL_ADAPTIVE} from './select.js';
 
 
 const adaptiveParams = (g: AdaptiveGeom) => ({NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW});
@@ -16,7 +16,7 @@ const adaptiveParams = (g: AdaptiveGeom) => ({NC: g.N * g.C, H: g.H, W: g.W, OH:
  * ([32, 512, 7, 7], [8, 64, 56, 56], [2, 2048, 7, 7]). Other sizes take one thread per output.
  */
 export function adaptiveAvgPoolK(x: Tensor, g: AdaptiveGeom): Tensor {
-  if (select(ADAPTIVE_VARIANTS, g) === 'mean') {
+  if (choose(POOL_ADAPTIVE, g) === 'mean') {
     return reduceK('sum', x, g.N * g.C, g.H * g.W, 1, 1 / (g.H * g.W)).viewAsDispose([g.N, g.C, 1, 1]);
   }
   // A thread loops over its whole bin, which llvmpipe would cut short past its loop limit: refused, not wrong.

@@ -5,9 +5,9 @@ import {empty, type Tensor} from '../../tensor.js';
 import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited} from '../device.js';
 import {binaryK} from '../elementwise/index.js';
 import {fillK} from '../layout/index.js';
-import {select} from '../select.js';
+import {choose} from '../select.js';
 import type {PoolGeom} from './geom.js';
-import {POOL_BACKWARD_VARIANTS, POOL_FORWARD_VARIANTS} from './select.js';
+import {POOL_BACKWARD, POOL_FORWARD} from './select.js';
 
 export {poolGeom, type AdaptiveGeom, type PoolGeom} from './geom.js';
 export {adaptiveAvgPoolK, adaptiveAvgPoolBwdK} from './adaptive.js';
@@ -28,7 +28,7 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
   const arg = max ? empty([g.N, g.C, g.OH, g.OW], 'i32') : null;
   const constants = {MAX: max ? 1 : 0, RELU: relu ? 1 : 0};
   const buffers = [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()];
-  const pair = select(POOL_FORWARD_VARIANTS, g) === 'pool2_fwd';
+  const pair = choose(POOL_FORWARD, g) === 'pool2_fwd';
   POOL.launch(pair ? 'pool2_fwd' : 'pool_fwd', {buffers, params: poolParams(g), threads: pair ? y.size / 2 : y.size,
     constants});
   return {y, arg};
@@ -41,7 +41,7 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
 export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom, reluOut: Tensor | null = null): Tensor {
   if (reluOut && !arg) throw new Error('webgpu-transfer: poolBwdK: a relu is fused into max pooling only');
   const dx = empty([g.N, g.C, g.H, g.W]);
-  const variant = select(POOL_BACKWARD_VARIANTS, {g, max: !!arg});
+  const variant = choose(POOL_BACKWARD, {g, max: !!arg});
   if (variant === 'pool2_bwd') {
     POOL.launch('pool2_bwd', {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer,
       reluOut ? reluOut.buffer : dummyBuffer()], params: poolParams(g), threads: gy.size / 2,

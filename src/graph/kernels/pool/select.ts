@@ -1,18 +1,20 @@
 // Which pooling kernels run: the 2x2 pair kernels, the scatter backward for windows that do not overlap, or the
 // general ones; and adaptive pooling's plane mean.
 import {kernelPrefs} from '../prefs.js';
-import type {Choice} from '../select.js';
+import type {Choice, Family} from '../select.js';
 import type {AdaptiveGeom, PoolGeom} from './geom.js';
 
 /**
  * 2x2 windows at stride 2 without padding over an even H and a W that is a multiple of 4: pool2_fwd / pool2_bwd take
  * two outputs per thread with vec4 loads, and the backward needs no fill.
  */
-export const pool2x2Fits = (g: PoolGeom): boolean => kernelPrefs.pool2x2 && g.KH === 2 && g.KW === 2 && g.SH === 2 &&
-  g.SW === 2 && g.PH === 0 && g.PW === 0 && g.H % 2 === 0 && g.W % 4 === 0;
+export const pool2x2Fits = (g: PoolGeom): boolean => kernelPrefs.pool2x2 && pairShape(g);
+const pairShape = (g: PoolGeom): boolean => g.KH === 2 && g.KW === 2 && g.SH === 2 && g.SW === 2 && g.PH === 0 &&
+  g.PW === 0 && g.H % 2 === 0 && g.W % 4 === 0;
+const disjoint = (c: PoolBackwardCase) => c.max && c.g.SH >= c.g.KH && c.g.SW >= c.g.KW;
 
 export const POOL_FORWARD_VARIANTS: readonly Choice<'pool2_fwd' | 'pool_fwd', PoolGeom>[] = [
-  {variant: 'pool2_fwd', when: pool2x2Fits, why: '2x2 stride-2 windows: two outputs per thread, vec4 loads'},
+  {variant: 'pool2_fwd', when: pool2x2Fits, fits: pairShape, why: '2x2 stride-2 windows: two outputs per thread, vec4 loads'},
   {variant: 'pool_fwd', when: () => true, why: 'any window: a thread per output'},
 ];
 
@@ -21,8 +23,8 @@ export interface PoolBackwardCase { g: PoolGeom; max: boolean }
 
 export type PoolBackwardVariant = 'pool2_bwd' | 'pool_bwd_scatter' | 'pool_bwd';
 export const POOL_BACKWARD_VARIANTS: readonly Choice<PoolBackwardVariant, PoolBackwardCase>[] = [
-  {variant: 'pool2_bwd', when: (c) => pool2x2Fits(c.g), why: '2x2 stride-2 windows: two outputs per thread, no fill'},
-  {variant: 'pool_bwd_scatter', when: (c) => c.max && c.g.SH >= c.g.KH && c.g.SW >= c.g.KW && kernelPrefs.poolScatter,
+  {variant: 'pool2_bwd', when: (c) => pool2x2Fits(c.g), fits: (c) => pairShape(c.g), why: '2x2 stride-2 windows: two outputs per thread, no fill'},
+  {variant: 'pool_bwd_scatter', when: (c) => disjoint(c) && kernelPrefs.poolScatter, fits: disjoint,
     why: 'max windows that do not overlap: a fill, then each output writes its argmax once'},
   {variant: 'pool_bwd', when: () => true, why: 'any window: a thread per input, searching the windows that hold it'},
 ];
@@ -32,3 +34,12 @@ export const ADAPTIVE_VARIANTS: readonly Choice<'mean' | 'adaptive_fwd', Adaptiv
     why: 'a plane mean by reduceK: 1.6-2.6x faster than adaptive_fwd on SwiftShader, as fast on llvmpipe'},
   {variant: 'adaptive_fwd', when: () => true, why: 'any output size: a thread per output'},
 ];
+
+const poolKey = (g: PoolGeom) => `${g.N}x${g.C}x${g.H}x${g.W}/k${g.KH},${g.KW}/s${g.SH},${g.SW}/p${g.PH},${g.PW}`;
+export const POOL_FORWARD: Family<'pool2_fwd' | 'pool_fwd', PoolGeom> = {name: 'pool.forward',
+  table: POOL_FORWARD_VARIANTS, key: poolKey, open: () => kernelPrefs.pool2x2};
+export const POOL_BACKWARD: Family<PoolBackwardVariant, PoolBackwardCase> = {name: 'pool.backward',
+  table: POOL_BACKWARD_VARIANTS, key: (c) => `${poolKey(c.g)}${c.max ? '/max' : '/avg'}`,
+  open: () => kernelPrefs.pool2x2 && kernelPrefs.poolScatter};
+export const POOL_ADAPTIVE: Family<'mean' | 'adaptive_fwd', AdaptiveGeom> = {name: 'pool.adaptive',
+  table: ADAPTIVE_VARIANTS, key: (g) => `${g.N}x${g.C}x${g.H}x${g.W}>${g.OH}x${g.OW}`, open: () => true};

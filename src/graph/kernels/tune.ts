@@ -1,0 +1,142 @@
+// Measured kernel selection: every case a model launches is recorded (select.ts: recordCases), each variant that
+// fits it is timed on this adapter, and the fastest runs from then on. The choices are cached per adapter (Node: a
+// file beside the matmul tiles'; the page: IndexedDB) and read back at init, so each shape is measured once.
+import {rt} from '../engine.js';
+import {adapterKey, readTuneCache, tuneCachePath, writeTuneCache} from '../../gpu/device.js';
+import {benchOf} from './benches.js';
+import {fittingVariants, fitsCase, measuredChoices, recordCases, select, withForcedVariant, type Family}
+  from './select.js';
+
+/** Times one variant on one case, in ms: `run` launches it once (the default timer runs it and waits for the GPU). */
+export type KernelTimer = (t: {family: string; key: string; variant: string; run: () => void}) => Promise<number>;
+
+/** One case's outcome: the times of every variant that fits, the table's pick and the measured one. */
+export interface KernelTiming {
+  family: string; key: string; table: string; choice: string; ms: Record<string, number>; cached: boolean;
+}
+
+
+// Version 1: choices keyed by family and shape class (select.ts: Family.key).
+const VERSION = 1;
+type Entry = {choice: string; ms: Record<string, number>};
+type CacheFile = {version: number; adapters: Record<string, Record<string, Entry>>};
+
+async function readAll(): Promise<CacheFile> {
+  const j = await readTuneCache('kernels') as Partial<CacheFile> | null;
+  return j?.version === VERSION && j.adapters && typeof j.adapters === 'object'
+    ? {version: VERSION, adapters: j.adapters} : {version: VERSION, adapters: {}};
+}
+
+/**
+ * Installs this adapter's cached choices (init() calls it): the launches of a measured shape take its fastest
+ * variant from then on. Returns how many were read.
+ */
+export async function loadMeasuredChoices(): Promise<number> {
+  measuredChoices.clear();
+  const mine = (await readAll()).adapters[adapterKey(rt().ctx.report)] ?? {};
+  for (const [id, e] of Object.entries(mine)) if (typeof e?.choice === 'string') measuredChoices.set(id, e.choice);
+  return measuredChoices.size;
+}
+
+/**
+ * Median of `runs` timed batches, after one launch that compiles the pipelines and warms the caches. A batch queues
+ * enough launches to last about `batchMs` (at most 64), so a small kernel is not timed by the submit and the wait.
+ */
+export const wallTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run}) => {
+  const r = rt();
+  const timed = async (n: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) run();
+    await r.sync();
+    return performance.now() - t0;
+  };
+  const once = await timed(1);
+  const n = Math.max(1, Math.min(64, Math.ceil(batchMs / Math.max(once, 1e-3))));
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) ts.push((await timed(n)) / n);
+  return ts.sort((x, y) => x - y)[Math.floor(runs / 2)];
+};
+
+/** How tuneKernels measures and keeps its choices. */
+export interface TuneOptions {
+  /** Measure again what the cache already holds. */
+  force?: boolean;
+  /** false: keep the choices in memory only. */
+  persist?: boolean;
+  /** How each variant is timed (default: wallTimer(3), the better of two interleaved rounds). */
+  timer?: KernelTimer;
+  /** Called with each case as it is settled. */
+  log?: (t: KernelTiming) => void;
+}
+
+/**
+ * Records the kernel cases `step` launches (one synchronous call of it, e.g. a forward and backward) and measures
+ * every variant that fits each case whose family can be measured and whose preferences are open; the fastest is
+ * installed for this adapter and (unless persist: false) cached. The table's pick keeps a case unless another
+ * variant beats it by 3%, so noise does not move a choice.
+ */
+export async function tuneKernels(step: () => void, opts: TuneOptions = {}): Promise<KernelTiming[]> {
+  const cases = recordCases(step);
+  await rt().sync();
+  return tuneCases(cases, opts);
+}
+
+/** Measures recorded cases (tuneKernels): the part that needs no model. */
+export async function tuneCases(cases: {family: Family<string, unknown>; c: unknown}[], opts: TuneOptions = {})
+  : Promise<KernelTiming[]> {
+  const timer = opts.timer ?? wallTimer(3);
+  const adapter = adapterKey(rt().ctx.report);
+  const all = await readAll();
+  const mine = all.adapters[adapter] ?? {};
+  const out: KernelTiming[] = [];
+  for (const {family: f, c} of cases) {
+    const bench = benchOf(f.name);
+    const variants = fittingVariants(f, c);
+    if (!bench || !f.open() || variants.length < 2) continue;
+    const key = f.key(c), id = `${f.name}|${key}`, table = select(f.table, c);
+    const hit = mine[id];
+    if (hit && !opts.force && fitsCase(f, hit.choice, c)) {
+      measuredChoices.set(id, hit.choice);
+      const t = {family: f.name, key, table, choice: hit.choice, ms: hit.ms ?? {}, cached: true};
+      out.push(t);
+      opts.log?.(t);
+      continue;
+    }
+    const made = bench(c);
+    if (!made) continue;
+    const ms: Record<string, number> = {};
+    try {
+      // Two interleaved rounds, each variant's better time kept: a burst of load elsewhere slows one of its times.
+      for (let round = 0; round < 2; round++) {
+        for (const variant of variants) {
+          const run = () => withForcedVariant(f.name, key, variant, () => made.run());
+          ms[variant] = Math.min(ms[variant] ?? Infinity, await timer({family: f.name, key, variant, run}));
+        }
+      }
+    } finally {
+      made.dispose();
+    }
+    let choice = table;
+    for (const v of variants) if (v !== choice && ms[v] < ms[choice] * (choice === table ? 0.97 : 1)) choice = v;
+    measuredChoices.set(id, choice);
+    mine[id] = {choice, ms};
+    const t = {family: f.name, key, table, choice, ms, cached: false};
+    out.push(t);
+    opts.log?.(t);
+  }
+  all.adapters[adapter] = mine;
+  if (opts.persist !== false && out.some((t) => !t.cached)) await writeTuneCache(all, 'kernels');
+  return out;
+}
+
+/** Forgets this adapter's measured choices, in memory and (unless persist: false) in the cache. */
+export async function clearMeasuredChoices(opts: {persist?: boolean} = {}): Promise<void> {
+  measuredChoices.clear();
+  if (opts.persist === false) return;
+  const all = await readAll();
+  delete all.adapters[adapterKey(rt().ctx.report)];
+  await writeTuneCache(all, 'kernels');
+}
+
+/** Where the measured choices are kept on this platform. */
+export const measuredCachePath = (): Promise<string> => tuneCachePath('kernels');

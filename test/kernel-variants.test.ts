@@ -1,0 +1,140 @@
+// Every kernel variant that fits a case gives the table's answer: each op below is run once to record the cases it
+// launches, then again with each case forced, in turn, to every variant that fits it (as a measured choice may),
+// and its outputs and gradients compared with the table's run. The table's kernels are checked against float64
+// references and finite differences in their own suites; this covers what measurement may pick instead.
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import * as wt from '../src/index.js';
+
+const t = suite('kernel variants: every variant that fits agrees with the table');
+const I = wt.internals;
+
+/** An op under test: a synchronous closure from fresh inputs to the tensors it compares (outputs and grads). */
+interface OpCase { name: string; run: () => wt.Tensor[]; families: string[] }
+
+const grads = (...xs: wt.Tensor[]) => xs.map((x) => x.grad!);
+const fresh = (shape: number[], seed: number) => wt.randn(shape, {seed, requiresGrad: true});
+
+function convCase(x: number[], w: number[], stride: number, padding: number): OpCase {
+  return {name: `conv2d x ${x} w ${w} stride ${stride} padding ${padding}`, families: ['conv.', 'matmul'],
+    run: () => {
+      const xi = fresh(x, 1), wi = fresh(w, 2);
+      const y = wt.conv2d(xi, wi, null, {stride, padding});
+      wt.sum(wt.mul(y, y)).backward();
+      return [y, ...grads(xi, wi)];
+    }};
+}
+
+const CASES: OpCase[] = [
+  convCase([2, 3, 9, 7], [5, 3, 3, 3], 2, 1),
+  convCase([2, 8, 6, 6], [64, 8, 1, 1], 1, 0),
+  convCase([1, 4, 11, 10], [16, 4, 5, 5], 1, 2),
+  convCase([3, 16, 8, 8], [68, 16, 3, 3], 1, 0),
+  convCase([2, 6, 10, 10], [16, 6, 3, 3], 1, 0),
+  ...([[2, 2, 0], [3, 2, 1], [3, 3, 0]] as const).flatMap(([k, s, p]) => ['max', 'avg'].map((kind): OpCase => ({
+    name: `${kind} pool ${k}x${k} stride ${s} padding ${p} over [2, 3, 10, 8]`, families: ['pool.'],
+    run: () => {
+      const x = fresh([2, 3, 10, 8], 3);
+      const y = (kind === 'max' ? wt.maxPool2d : wt.avgPool2d)(x, k, {stride: s, padding: p});
+      wt.sum(wt.mul(y, y)).backward();
+      return [y, x.grad!];
+    }}))),
+  ...([[1, 1], [3, 2]] as const).map(([oh, ow]): OpCase => ({
+    name: `adaptive average pool to ${oh}x${ow}`, families: ['pool.'],
+    run: () => {
+      const x = fresh([2, 5, 7, 6], 4);
+      const y = wt.adaptiveAvgPool2d(x, [oh, ow]);
+      wt.sum(wt.mul(y, y)).backward();
+      return [y, x.grad!];
+    }})),
+  ...[[4, 6, 5], [2, 3, 64]].map(([n, c, hw]): OpCase => ({
+    name: `batch norm [${n}, ${c}, ${hw}]`, families: ['norm.'],
+    run: () => {
+      const x = fresh([n, c, hw, 1], 5), w = fresh([c], 6), b = fresh([c], 7);
+      const {y} = I.batchNormTrain(x, w, b);
+      wt.sum(wt.mul(y, wt.randn(y.shape, {seed: 8}))).backward();
+      return [y, ...grads(x, w, b)];
+    }})),
+  ...([[7, 12, 8, false, false], [9, 16, 4, true, false], [8, 5, 12, false, true], [64, 36, 20, true, true]] as const)
+    .map(([m, k, n, ta, tb]): OpCase => ({
+      name: `matmul ${m}x${k} @ ${k}x${n}${ta ? ', A transposed' : ''}${tb ? ', B transposed' : ''}`,
+      families: ['matmul'],
+      run: () => {
+        const a = fresh(ta ? [k, m] : [m, k], 9), b = fresh(tb ? [n, k] : [k, n], 10);
+        const y = wt.matmul(ta ? wt.transpose(a, 0, 1) : a, tb ? wt.transpose(b, 0, 1) : b);
+        wt.sum(wt.mul(y, y)).backward();
+        return [y, ...grads(a, b)];
+      }})),
+  ...[12, 13].map((n): OpCase => ({name: `elementwise over ${n}`, families: ['elementwise'],
+    run: () => {
+      const a = fresh([n], 11), b = fresh([n], 12);
+      const y = wt.mul(wt.add(a, b), a);
+      wt.sum(y).backward();
+      return [y, ...grads(a, b)];
+    }})),
+  {name: 'capsule predict and routing, u [3, 10, 8], W [10, 4, 8, 8]', families: ['capsule.'], run: () => {
+    const u = fresh([3, 10, 8], 13), w = wt.randn([10, 4, 8, 8], {seed: 14, requiresGrad: true});
+    const uhat = wt.capsnet.capsulePredict(u, wt.mul(w, wt.full([1], 0.2)));
+    const {v} = wt.capsnet.capsuleRouting(uhat, {iterations: 3, initialLogits: null, stopGradient: false});
+    wt.sum(wt.mul(v, v)).backward();
+    return [uhat, v, ...grads(u, w)];
+  }},
+];
+
+/** The op's tensors as arrays (read after the scope that made them). */
+async function values(op: OpCase, force?: {family: string; key: string; variant: string}): Promise<Float32Array[]> {
+  const made = wt.tidy(() => {
+    const out = force ? I.withForcedVariant(force.family, force.key, force.variant, op.run) : op.run();
+    return out.map((o) => wt.keep(wt.detach(o)));
+  });
+  const data = await Promise.all(made.map(async (m) => Float32Array.from(await m.data())));
+  for (const m of made) m.dispose();
+  return data;
+}
+
+const familyOf = (name: string) => I.KERNEL_FAMILIES.find((f) => f.name === name)!;
+/** family:variant pairs checked on some case. */
+const covered = new Set<string>();
+
+for (const op of CASES) {
+  t(op.name, async () => {
+    const want = await values(op);
+    const cases = I.recordCases(() => wt.tidy(() => { op.run(); }));
+    let checked = 0;
+    for (const {family, c} of cases) {
+      if (!op.families.some((p) => family.name.startsWith(p))) continue;
+      const f = familyOf(family.name);
+      assert.ok(f, `${family.name} is listed in KERNEL_FAMILIES`);
+      for (const variant of I.fittingVariants(f, c as never)) {
+        const got = await values(op, {family: f.name, key: f.key(c as never), variant});
+        for (let i = 0; i < want.length; i++) {
+          let worst = 0, scale = 1;
+          for (let j = 0; j < want[i].length; j++) {
+            worst = Math.max(worst, Math.abs(got[i][j] - want[i][j]));
+            scale = Math.max(scale, Math.abs(want[i][j]));
+          }
+          // Sums in another order: float32 rounding, relative to the largest value.
+          assert.ok(worst <= 2e-4 * scale, `${f.name} ${f.key(c as never)} as ${variant}: output ${i} differs by ` +
+            `${worst} (largest value ${scale})`);
+        }
+        checked++;
+        covered.add(`${f.name}:${variant}`);
+      }
+    }
+    assert.ok(checked >= 1, 'a variant checked');
+  });
+}
+
+t('every family chosen through choose() can be measured', () => {
+  assert.equal(I.measurableFamilies(), I.KERNEL_FAMILIES.map((f) => f.name).sort());
+});
+
+t('every variant of every family was checked above', () => {
+  // matmul_tiled keeps a thread's loop over all of K, which llvmpipe would cut short: it fits only elsewhere.
+  const elsewhere = wt.adapter().backend === 'llvmpipe' || wt.adapter().backend === 'opengles' ? ['matmul:matmul_tiled'] : [];
+  const all = I.KERNEL_FAMILIES.flatMap((f) => f.table.map((r) => `${f.name}:${r.variant}`));
+  const missing = all.filter((v) => !covered.has(v) && !elsewhere.includes(v));
+  assert.equal(missing, [], `variants no case here exercised: ${missing.join(', ')}`);
+});
+
+t.run();

@@ -1,0 +1,120 @@
+// @test node-only: the measured choices' cache file (XDG_CACHE_HOME)
+// Measured kernel selection (kernels/tune.ts) with a fake timer: the fastest variant that fits is chosen, installed
+// and cached per adapter; a cached choice is reused without measuring; the table keeps a case unless beaten by 3%;
+// a forced preference wins over a measured choice; and the launches really take the measured variant.
+import {suite} from 'uvu';
+import * as assert from 'uvu/assert';
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import * as wt from '../src/index.js';
+
+const t = suite('kernels: measured selection');
+const I = wt.internals;
+
+// A padded 3x3 convolution the table runs as pad-first on the CPU adapters, with few channels (not lowered).
+const X = [2, 3, 9, 8], W = [6, 3, 3, 3];
+const step = () => wt.tidy(() => { wt.conv2d(wt.ones(X), wt.ones(W), null, {padding: 1}); });
+const convKey = '2x3x9x8>6x3x3/s1,1/p1,1';
+
+let saved: string | undefined, dir = '';
+t.before(() => {
+  saved = process.env.XDG_CACHE_HOME;
+  dir = mkdtempSync(join(tmpdir(), 'wgt-tune-'));
+  process.env.XDG_CACHE_HOME = dir;
+});
+t.after(async () => {
+  await I.clearMeasuredChoices({persist: false});
+  if (saved === undefined) delete process.env.XDG_CACHE_HOME; else process.env.XDG_CACHE_HOME = saved;
+  rmSync(dir, {recursive: true, force: true});
+});
+
+/** A fake timer: `ms` by variant for conv.forward (others 1 ms), counting its calls; it never launches. */
+const fakeTimer = (ms: Record<string, number>, calls: string[]): wt.internals.KernelTimer => async (c) => {
+  calls.push(`${c.family}|${c.key}:${c.variant}`);
+  return c.family === 'conv.forward' ? ms[c.variant] ?? 10 : 1;
+};
+
+/** The conv kernels a run of the step launched, by the profiler's names. */
+async function convKernels(): Promise<string[]> {
+  const prof = await wt.debug.profile(step, {steps: 1, warmup: 0});
+  return prof.rows.map((r) => r.kernel).filter((k) => k.startsWith('conv2d:') || k.startsWith('conv_'));
+}
+
+t('the fastest fitting variant is chosen, installed, cached, and the launches take it', async () => {
+  await I.clearMeasuredChoices({persist: false});
+  const calls: string[] = [];
+  const timings = await I.tuneKernels(step, {timer: fakeTimer({conv_fwd: 2, conv_fwd8: 3}, calls)});
+  const conv = timings.find((x) => x.family === 'conv.forward' && x.key === convKey)!;
+  assert.ok(conv, 'the convolution was recorded');
+  assert.is(conv.key, convKey);
+  assert.is(conv.choice, 'conv_fwd');
+  assert.is(conv.cached, false);
+  assert.not.equal(conv.table, 'conv_fwd', 'the table would have chosen another variant');
+  // Two rounds over every variant that fits.
+  const fits = Object.keys(conv.ms);
+  assert.ok(fits.includes('conv_fwd8') && fits.length >= 3, `variants measured: ${fits}`);
+  assert.is(calls.filter((c) => c.startsWith(`conv.forward|${convKey}:`)).length, 2 * fits.length);
+  // The launches take it now, and give the table's answer.
+  const kernels = await convKernels();
+  assert.ok(kernels.some((k) => k.includes('conv_fwd') && !k.includes('conv_fwd8')), `launched: ${kernels}`);
+  const file = JSON.parse(readFileSync(join(dir, 'webgpu-transfer', 'kernels.json'), 'utf8'));
+  const mine = Object.values(file.adapters as Record<string, Record<string, {choice: string}>>)[0];
+  assert.is(mine[`conv.forward|${convKey}`].choice, 'conv_fwd');
+});
+
+t('a cached choice is reused without measuring, and read back at start-up', async () => {
+  const calls: string[] = [];
+  const timings = await I.tuneKernels(step, {timer: fakeTimer({}, calls)});
+  assert.is(calls.length, 0, `measured again: ${calls.join(', ')}`);
+  assert.ok(timings.every((x) => x.cached));
+  assert.is(timings.find((x) => x.key === convKey)!.choice, 'conv_fwd');
+  await I.clearMeasuredChoices({persist: false});
+  assert.not.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)), 'forgotten in memory');
+  assert.ok(await I.loadMeasuredChoices() >= 1);
+  assert.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)), 'read back from the cache file');
+});
+
+t('force measures again; the table keeps a case unless beaten by 3%', async () => {
+  const calls: string[] = [];
+  const timings = await I.tuneKernels(step, {force: true, timer: async (c) => {
+    calls.push(c.variant);
+    // The table's pick takes 1 ms; every other variant 0.98 ms: within the 3% that noise may make.
+    const table = I.KERNEL_FAMILIES.find((f) => f.name === c.family)!;
+    return c.family === 'conv.forward' && c.variant !== timingsTable(table) ? 0.98 : 1;
+  }});
+  assert.ok(calls.length > 0);
+  const conv = timings.find((x) => x.key === convKey)!;
+  assert.is(conv.choice, conv.table);
+});
+/** The table's pick for the convolution above (the first row that applies). */
+const timingsTable = (f: wt.internals.Family<string, never>) => {
+  const cases = I.recordCases(step).filter((x) => x.family.name === f.name);
+  return cases.length ? I.fittingVariants(f, cases[0].c as never).find((v) =>
+    f.table.find((r) => r.variant === v)!.when(cases[0].c as never)) : undefined;
+};
+
+t('a forced preference wins over a measured choice; measured: false leaves the tables alone', async () => {
+  await I.tuneKernels(step, {force: true, timer: fakeTimer({conv_fwd: 1}, [])});
+  assert.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)));
+  const forced = await I.withKernelPrefs({convForward: 'k8', convPadFirst: false}, convKernels);
+  assert.ok(forced.some((k) => k.includes('conv_fwd8')), `launched: ${forced}`);
+  const tables = await I.withKernelPrefs({measured: false}, convKernels);
+  assert.not.ok(tables.some((k) => /conv_fwd(?!8)/.test(k)), `launched: ${tables}`);
+});
+
+t('persist: false keeps the choices in memory only; clearing removes this adapter\'s entry', async () => {
+  await I.clearMeasuredChoices();
+  await I.tuneKernels(step, {persist: false, timer: fakeTimer({conv_fwd: 1}, [])});
+  const file = join(dir, 'webgpu-transfer', 'kernels.json');
+  const entries = existsSync(file) ? Object.keys(JSON.parse(readFileSync(file, 'utf8')).adapters) : [];
+  assert.equal(entries, []);
+  assert.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)), 'installed in memory');
+});
+
+t('forcing a variant for a case nothing launches is an error', () => {
+  assert.throws(() => I.withForcedVariant('conv.forward', '1x1x1x1>1x1x1/s1,1/p0,0', 'conv_fwd8', () => 0),
+    /nothing launched conv.forward 1x1x1x1>1x1x1\/s1,1\/p0,0 to run as conv_fwd8/);
+});
+
+t.run();

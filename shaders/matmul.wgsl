@@ -129,6 +129,8 @@ fn matmul_reg(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // ---- workgroup-memory tiled variant (16x16 threads, 64x64 tile, BK = 16) ----
+// Split-K where p.split > 1: workgroup layer z = b * split + part sums part's run of K (whole BK steps) into its own
+// [M, N] slice of C (slice part * batches + b), which the host adds up after (matmul/index.ts).
 const TILE: u32 = 64u;
 const BK: u32 = 16u;
 var<workgroup> tA: array<array<f32, 64>, 16>;   // [k][m]
@@ -139,8 +141,13 @@ var<workgroup> tB: array<array<f32, 64>, 16>;   // [k][n]
 @group(0) @binding(3) var<storage, read_write> tc: array<f32>;
 
 @compute @workgroup_size(16, 16, 1)
-fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let b = wid.z;
+fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>) {
+  let b = wid.z / p.split;
+  let part = wid.z % p.split;
+  let krun = ((p.K + p.split - 1u) / p.split + BK - 1u) / BK * BK;
+  let kbegin = part * krun;
+  let kend = min(p.K, kbegin + krun);
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
   let t = lid.y * 16u + lid.x;
@@ -148,7 +155,7 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
   for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
   let abase = b * p.a_bs;
   let bbase = b * p.b_bs;
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+  for (var k0 = kbegin; k0 < kend; k0 += BK) {
     // 256 threads load 16x64 of A and 16x64 of B: 4 elements each.
     for (var e = 0u; e < 4u; e++) {
       let idx = t + e * 256u;
@@ -156,10 +163,10 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
       let mm = idx % TILE;
       let gk = k0 + kk;
       var av = 0.0;
-      if (gk < p.K && row0 + mm < p.M) { av = ta[abase + (row0 + mm) * p.a_rs + gk * p.a_cs]; }
+      if (gk < kend && row0 + mm < p.M) { av = ta[abase + (row0 + mm) * p.a_rs + gk * p.a_cs]; }
       tA[kk][mm] = av;
       var bv = 0.0;
-      if (gk < p.K && col0 + mm < p.N) { bv = tb[bbase + gk * p.b_rs + (col0 + mm) * p.b_cs]; }
+      if (gk < kend && col0 + mm < p.N) { bv = tb[bbase + gk * p.b_rs + (col0 + mm) * p.b_cs]; }
       tB[kk][mm] = bv;
     }
     workgroupBarrier();
@@ -169,7 +176,7 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     }
     workgroupBarrier();
   }
-  let cb = b * p.c_bs;
+  let cb = (part * (nwg.z / p.split) + b) * p.c_bs;
   for (var i = 0u; i < 4u; i++) {
     let r = row0 + lid.y * 4u + i;
     if (r < p.M) {

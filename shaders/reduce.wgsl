@@ -133,3 +133,33 @@ fn reduce_rows4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   if (o + 2u < p.inner) { sy[o + 2u] = s.z; }
   if (o + 3u < p.inner) { sy[o + 3u] = s.w; }
 }
+
+// ---- one workgroup per output: its threads stride over the axis, then a tree in workgroup memory (GPUs) ----
+var<workgroup> tree: array<f32, WG>;
+
+fn combine(a: f32, b: f32) -> f32 {
+  if (OP == 0u) { return a + b; }
+  if (OP == 1u) { return nan_max(a, b); }
+  return nan_min(a, b);
+}
+
+@compute @workgroup_size(WG)
+fn reduce_tree(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) li: u32) {
+  let out = wid.x + wid.y * nwg.x;
+  let valid = out < p.outer * p.inner;
+  let base = (out / p.inner) * p.r * p.inner + out % p.inner;
+  // Max and min start from the axis' first value (taking it twice changes nothing); a sum from 0.
+  var acc = 0.0;
+  if (valid) {
+    if (OP != 0u) { acc = x[base]; }
+    for (var j = li; j < p.r; j += WG) { acc = combine(acc, x[base + j * p.inner]); }
+  }
+  tree[li] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (li < s) { tree[li] = combine(tree[li], tree[li + s]); }
+    workgroupBarrier();
+  }
+  if (li == 0u && valid) { y[out] = tree[0] * p.alpha; }
+}

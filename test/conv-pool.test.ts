@@ -88,6 +88,8 @@ const convVariants: [string, Partial<wt.internals.KernelPrefs>][] = [
   // The weight gradient as dW^T = cols^T @ dy (C*KH*KW rows) wherever it lowers.
   ['lowered to matmul, the weight gradient transposed', {convLowering: 'gemm', convWeightGemmTransposed: 'always'}],
   ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.internals.MATMUL_CANDIDATES[0]}],
+  // Implicit products on workgroup tiles ('auto' on hardware GPUs), the weight gradient's sum in parts.
+  ['implicit products on workgroup tiles', {convLowering: 'implicit'}],
 ];
 const withPrefs = wt.internals.withKernelPrefs;
 for (const [vname, prefs] of convVariants) for (const c of convs) {

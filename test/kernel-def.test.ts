@@ -90,7 +90,7 @@ t('a declaration that contradicts its file is an error at load naming the file a
 
 t('generated matmul and conv tiles declare the uniforms of the hand-written file: same struct, same bytes', async () => {
   const structOf = (g: string) => /struct Params_p \{[^}]*\}/.exec(g)?.[0];
-  const mm = {M: 5, N: 8, K: 12, a_bs: 60, a_rs: 12, a_cs: 1, b_bs: 96, b_rs: 8, b_cs: 1, c_bs: 40, alpha: 0.5};
+  const mm = {M: 5, N: 8, K: 12, a_bs: 60, a_rs: 12, a_cs: 1, b_bs: 96, b_rs: 8, b_cs: 1, c_bs: 40, alpha: 0.5, split: 1};
   for (const tile of MATMUL_CANDIDATES) {
     const def = matmulTileKernel(tile);
     assert.is(structOf(def.generated), structOf(MATMUL.generated), def.file);
@@ -107,7 +107,7 @@ t('generated matmul and conv tiles declare the uniforms of the hand-written file
     assert.is(def.workgroupSize, CONV2D.workgroupSize);
     await wt.internals.rt().pipelines.check(def.source);
   }
-  // 15 conv fields pad to 64 bytes, 11 matmul fields (alpha last, f32) to 48, as the hand-written structs did.
+  // 15 conv fields pad to 64 bytes, 12 matmul fields (alpha, f32, then split) to 48, as the hand-written structs did.
   assert.is(CONV2D.pack('p', cv).byteLength, 64);
   assert.is(new DataView(MATMUL.pack('p', mm)).getFloat32(40, true), 0.5);
 });

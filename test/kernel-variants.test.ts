@@ -55,7 +55,7 @@ const CASES: OpCase[] = [
       wt.sum(wt.mul(y, wt.randn(y.shape, {seed: 8}))).backward();
       return [y, ...grads(x, w, b)];
     }})),
-  ...([[7, 12, 8, false, false], [9, 16, 4, true, false], [8, 5, 12, false, true], [64, 36, 20, true, true]] as const)
+  ...([[7, 12, 8, false, false], [9, 16, 4, true, false], [8, 5, 12, false, true], [64, 36, 20, true, true], [8, 2048, 12, false, false]] as const)
     .map(([m, k, n, ta, tb]): OpCase => ({
       name: `matmul ${m}x${k} @ ${k}x${n}${ta ? ', A transposed' : ''}${tb ? ', B transposed' : ''}`,
       families: ['matmul'],
@@ -64,6 +64,14 @@ const CASES: OpCase[] = [
         const y = wt.matmul(ta ? wt.transpose(a, 0, 1) : a, tb ? wt.transpose(b, 0, 1) : b);
         wt.sum(wt.mul(y, y)).backward();
         return [y, ...grads(a, b)];
+      }})),
+  ...([['sum', [3, 300, 5], 1], ['max', [257, 7], 0], ['min', [4, 70], 1], ['mean', [1000], 0], ['sum', [2, 9], 1]] as const)
+    .map(([op, shape, axis]): OpCase => ({name: `${op} over axis ${axis} of [${shape}]`, families: ['reduce'],
+      run: () => {
+        const x = fresh([...shape], 15);
+        const y = wt[op](x, axis);
+        wt.sum(wt.mul(y, y)).backward();
+        return [y, x.grad!];
       }})),
   ...[12, 13].map((n): OpCase => ({name: `elementwise over ${n}`, families: ['elementwise'],
     run: () => {
@@ -132,6 +140,8 @@ t('every family chosen through choose() can be measured', () => {
 t('every variant of every family was checked above', () => {
   // matmul_tiled keeps a thread's loop over all of K, which llvmpipe would cut short: it fits only elsewhere.
   const elsewhere = wt.adapter().backend === 'llvmpipe' || wt.adapter().backend === 'opengles' ? ['matmul:matmul_tiled'] : [];
+  // Subgroup sums need the adapter's subgroups feature (SwiftShader has it, llvmpipe not).
+  if (!I.rt().device.features.has('subgroups')) elsewhere.push('reduce:subgroup');
   const all = I.KERNEL_FAMILIES.flatMap((f) => f.table.map((r) => `${f.name}:${r.variant}`));
   const missing = all.filter((v) => !covered.has(v) && !elsewhere.includes(v));
   assert.equal(missing, [], `variants no case here exercised: ${missing.join(', ')}`);

@@ -78,7 +78,8 @@ export async function requestDevice(adapter: GPUAdapter, report: AdapterReport):
     if (typeof v === 'number') requiredLimits[k as string] = v;
   }
   // Timestamp queries let the profiler (wt.profile, WGT_PROFILE=1) time each kernel inside one submit.
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  // Subgroups let a reduction add within a subgroup in registers (kernels/reduce/select.ts).
+  const requiredFeatures = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({requiredLimits, requiredFeatures});
   const ctx: GpuContext = {device, adapter, report, lostReason: null, error: null};
   device.lost.then((info) => {

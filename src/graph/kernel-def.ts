@@ -58,6 +58,8 @@ export interface KernelDecl<U extends Record<string, Fields>, E extends Record<s
    * becomes `const UNARY_neg: u32 = 1u;`, so the shader names each code instead of repeating its number.
    */
   codes?: Record<string, Record<string, number>>;
+  /** WGSL extensions the file needs (`enable subgroups;`): only devices with those features can compile it. */
+  enables?: string[];
 }
 
 export interface Launch<F extends Fields> {
@@ -151,7 +153,7 @@ function packLayout(file: string, uniform: string, l: {fields: Layout[]; size: n
 /** Declares a WGSL kernel file: checks it against the declaration and generates its uniform structs (see above). */
 export function defineKernel<const U extends Record<string, Fields>, const E extends Record<string, keyof U & string>>(
   decl: KernelDecl<U, E>): KernelDef<U, E> {
-  const {file, code, workgroupSize, uniforms, entries, codes = {}} = decl;
+  const {file, code, workgroupSize, uniforms, entries, codes = {}, enables = []} = decl;
   // Checked at load, naming the kernel: a hand-written struct or WG would duplicate (and could contradict) the
   // generated one; a declared entry point missing from the file would only fail at its first launch.
   // A tensor may be bound as a uniform array at binding 1 or later (small conv weights: kernels/conv/tile-gen.ts);
@@ -193,7 +195,9 @@ export function defineKernel<const U extends Record<string, Fields>, const E ext
   // Prelude first (its line numbers map back to numerics.wgsl), then the file (its own line numbers), then the
   // index helpers and the generated declarations: WGSL module-scope declarations may come in any order.
   const source: KernelSource = {
-    file, code: `${numerics}\n${code}\n${prelude}\n${generated}\n`, prelude: {file: 'numerics.wgsl', lines: preludeLines},
+    // Directives must come first: on the prelude's first line (a comment), so its line numbers still map.
+    file, code: `${enables.map((e) => `enable ${e}; `).join('')}${numerics}\n${code}\n${prelude}\n${generated}\n`,
+    prelude: {file: 'numerics.wgsl', lines: preludeLines},
   };
   const pack = (uniform: string, values: Record<string, unknown>) => packLayout(file, uniform, layouts[uniform], values);
   return {

@@ -7,6 +7,7 @@ import {defineKernel} from './kernel-def.js';
 import {BINARY, UNARY} from './op-codes.js';
 import elementwise from '../../shaders/elementwise.wgsl';
 import reduce from '../../shaders/reduce.wgsl';
+import reduceSubgroup from '../../shaders/reduce-subgroup.wgsl';
 import softmax from '../../shaders/softmax.wgsl';
 import layout from '../../shaders/layout.wgsl';
 import matmul from '../../shaders/matmul.wgsl';
@@ -17,6 +18,7 @@ import random from '../../shaders/random.wgsl';
 import reversal from '../../shaders/reversal.wgsl';
 import capsule from '../../shaders/capsule.wgsl';
 import convGrouped from '../../shaders/conv-grouped.wgsl';
+import convImplicit from '../../shaders/conv-implicit.wgsl';
 import adaptivePool from '../../shaders/adaptive-pool.wgsl';
 import batchNorm from '../../shaders/batch-norm.wgsl';
 
@@ -52,7 +54,15 @@ export const LAYOUT = defineKernel({
 export const REDUCE = defineKernel({
   file: 'reduce.wgsl', code: reduce, workgroupSize: 64,
   uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32', chunk: 'u32', chunks: 'u32'}},
-  entries: {reduce_main: 'p', argmax_main: 'p', argmax_part: 'p', argmax_merge: 'p', reduce_rows4: 'p'},
+  entries: {reduce_main: 'p', argmax_main: 'p', argmax_part: 'p', argmax_merge: 'p', reduce_rows4: 'p', reduce_tree: 'p'},
+});
+
+// Sums by subgroup operations: compiled only where the device has the `subgroups` feature (not in SHADERS, which
+// every adapter compiles at start-up).
+export const REDUCE_SUBGROUP = defineKernel({
+  file: 'reduce-subgroup.wgsl', code: reduceSubgroup, workgroupSize: 64, enables: ['subgroups'],
+  uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32', chunk: 'u32', chunks: 'u32'}},
+  entries: {reduce_subgroup: 'p'},
 });
 
 export const SOFTMAX = defineKernel({
@@ -102,6 +112,15 @@ export const CONV2D = defineKernel({
     nchw_to_pixels4: 'p', nchw4_to_pixels4: 'p', im2col_cols: 'p'},
 });
 
+// conv2d as implicit matrix products on workgroup tiles (kernels/conv/implicit.ts); the weight gradient's sum is cut
+// into `split` parts.
+export const CONV_IMPLICIT = defineKernel({
+  file: 'conv-implicit.wgsl', code: convImplicit, workgroupSize: [16, 16],
+  uniforms: {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32',
+    SW: 'u32', PH: 'u32', PW: 'u32', split: 'u32'}},
+  entries: {implicit_fwd: 'p', implicit_bwd_input: 'p', implicit_bwd_weight: 'p'},
+});
+
 // Grouped and depthwise conv2d (groups > 1): CG, KG = input and output channels per group; the weight gradient
 // cuts the N * OH output rows into `segs` segments of `seg` columns (its threads' work items).
 export const CONV_GROUPED = defineKernel({
@@ -134,7 +153,7 @@ export const BATCH_NORM = defineKernel({
 export const MATMUL = defineKernel({
   file: 'matmul.wgsl', code: matmul, workgroupSize: [8, 8],
   uniforms: {p: {M: 'u32', N: 'u32', K: 'u32', a_bs: 'u32', a_rs: 'u32', a_cs: 'u32', b_bs: 'u32', b_rs: 'u32',
-    b_cs: 'u32', c_bs: 'u32', alpha: 'f32'}},
+    b_cs: 'u32', c_bs: 'u32', alpha: 'f32', split: 'u32'}},
   entries: {matmul_vec4: 'p', matmul_nt_vec4: 'p', matmul_reg: 'p', matmul_tiled: 'p'},
 });
 
@@ -167,6 +186,7 @@ export const SHADERS = {
   reversal: REVERSAL.source,
   capsule: CAPSULE.source,
   convGrouped: CONV_GROUPED.source,
+  convImplicit: CONV_IMPLICIT.source,
   adaptivePool: ADAPTIVE_POOL.source,
   batchNorm: BATCH_NORM.source,
 } as const;

@@ -48,9 +48,10 @@ export interface KernelPrefs {
   convSplitTarget: 'auto' | number;
   /**
    * Convolutions (all three passes): 'direct' (the conv kernels above), 'gemm' (lowered to matrix products on the
-   * tuned matmul kernels, im2col), or 'auto' (gemm where convLowersToGemm() says it pays).
+   * tuned matmul kernels, im2col), 'implicit' (implicit products on workgroup tiles, conv/implicit.ts), or 'auto'
+   * (implicit on hardware GPUs; elsewhere gemm where convLowersToGemm() says it pays).
    */
-  convLowering: 'auto' | 'direct' | 'gemm';
+  convLowering: 'auto' | 'direct' | 'gemm' | 'implicit';
   /**
    * Capsule prediction transform: 'auto' (generated, blocked kernels up to D = 16) or 'scalar'
    * (shaders/capsule.wgsl).
@@ -139,6 +140,11 @@ export interface KernelPrefs {
    * whose preferences are all at their defaults; false: the selection tables alone.
    */
   measured: boolean;
+  /**
+   * Reductions over an axis: 'auto' (kernels/reduce/select.ts), 'chunked' (a thread per output and chunk), 'tree' (a
+   * workgroup per output, a tree in workgroup memory) or 'subgroup' (sums within subgroups, where the device can).
+   */
+  reduce: 'auto' | 'chunked' | 'tree' | 'subgroup';
 }
 
 /** The kernel preferences a runtime starts from; init({kernelPrefs}) overrides fields of a copy. */
@@ -149,7 +155,7 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convForwardImages: 'auto', transpose4: true, transposeRows: true, elementwiseVec4: true, convUniformWeights: 'auto',
   convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true, convNativeWeights: true,
   convGemmTransposed: 'auto', convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
-  batchNormSums: 'auto', measured: true,
+  batchNormSums: 'auto', measured: true, reduce: 'auto',
 });
 
 // Accepted values of the fields whose default does not say their type: literals, or Number (a positive integer),
@@ -161,7 +167,7 @@ const CHOICES = {
   convInput: ['auto', 'c8', 'c4', Object],
   convWeight: ['auto', 'taps8', 'cols4', Object],
   convSplitTarget: ['auto', Number],
-  convLowering: ['auto', 'direct', 'gemm'],
+  convLowering: ['auto', 'direct', 'gemm', 'implicit'],
   capsulePredict: ['auto', 'scalar'],
   capsuleRouting: ['auto', 'scalar'],
   convWeightLanes: ['auto', Boolean],
@@ -171,6 +177,7 @@ const CHOICES = {
   convGemmTransposed: ['auto', 'always', 'never'],
   convWeightGemmTransposed: ['auto', 'always', 'never'],
   batchNormSums: ['auto', 'workgroup', 'serial'],
+  reduce: ['auto', 'chunked', 'tree', 'subgroup'],
 } as const;
 // A compile error here means a field's type has a string the table does not list, or a field outside it is not boolean.
 type Unlisted = {[K in keyof KernelPrefs]: K extends keyof typeof CHOICES

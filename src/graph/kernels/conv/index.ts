@@ -6,6 +6,7 @@ import {conv2dPadFirstK, conv2dDirectK} from './forward.js';
 import {conv2dBwdInputGemmK, conv2dBwdWeightGemmK, conv2dBwdWeightGemmTransposedK, conv2dGemmK, conv2dGemmTransposedK,
   type LoweredCols} from './gemm.js';
 import type {Conv2dGeom} from './geom.js';
+import {conv2dBwdInputImplicitK, conv2dBwdWeightImplicitK, conv2dImplicitK} from './implicit.js';
 import {conv2dBwdInputDirectK} from './input-grad.js';
 import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT} from './select.js';
 import {conv2dBwdWeightDirectK, conv2dBwdWeightLanesK} from './weight-grad.js';
@@ -23,6 +24,7 @@ export {groupedConv2dK, groupedConv2dBwdInputK, groupedConv2dBwdWeightK} from '.
 export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, keep?: LoweredCols): Tensor {
   const variant = choose(CONV_FORWARD, g);
   switch (variant) {
+    case 'implicit': return conv2dImplicitK(x, w, bias, g);
     case 'gemm-transposed': return conv2dGemmTransposedK(x, w, bias, g);
     case 'gemm': return conv2dGemmK(x, w, bias, g, keep);
     case 'pad-first': return conv2dPadFirstK(x, g, (xp, gp) => conv2dK(xp, w, bias, gp));
@@ -32,6 +34,7 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
 
 export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const variant = choose(CONV_INPUT, g);
+  if (variant === 'implicit') return conv2dBwdInputImplicitK(dy, w, g);
   if (variant === 'gemm') return conv2dBwdInputGemmK(dy, w, g);
   return conv2dBwdInputDirectK(dy, w, g, variant === 'tile', variant !== 'conv_bwd_input');
 }
@@ -40,6 +43,7 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
 export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Tensor | null = null): Tensor {
   const variant = choose(CONV_WEIGHT, {g, kept: !!cols});
   switch (variant) {
+    case 'implicit': return conv2dBwdWeightImplicitK(x, dy, g);
     case 'gemm-transposed': return conv2dBwdWeightGemmTransposedK(x, dy, g);
     case 'gemm': return conv2dBwdWeightGemmK(x, dy, g, cols);
     case 'lanes': return conv2dBwdWeightLanesK(x, dy, g);

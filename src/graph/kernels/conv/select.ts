@@ -8,6 +8,7 @@ import {ceil4} from '../shapes.js';
 import {shapedPick} from '../matmul/register-tile.js';
 import type {Conv2dGeom} from './geom.js';
 import type {ConvTile} from './tile-gen.js';
+import {implicitGridFits, implicitReductionFits} from './implicit.js';
 import {CONV_FWD_AUTO, CONV_GRAD_AUTO, inputTileApplies} from './tiles.js';
 
 export type ConvPass = 'forward' | 'input' | 'weight';
@@ -107,21 +108,33 @@ export function weightLanesApply(g: Conv2dGeom): boolean {
 const lanesShape = (g: Conv2dGeom): boolean => g.PH === 0 && g.PW === 0 && g.SW === 1 && g.OW % 4 === 0 &&
   g.KH * g.KW <= 64 && g.KH * g.KW * (g.OW / 4) <= 256;
 
-export type ForwardVariant = 'gemm-transposed' | 'gemm' | 'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
-export type InputVariant = 'gemm' | 'tile' | 'conv_bwd_input' | 'conv_bwd_input8';
-export type WeightVariant = 'gemm-transposed' | 'gemm' | 'lanes' | 'tile' | 'conv_bwd_weight' | 'conv_bwd_weight8';
+export type ForwardVariant = 'implicit' | 'gemm-transposed' | 'gemm' | 'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
+export type InputVariant = 'implicit' | 'gemm' | 'tile' | 'conv_bwd_input' | 'conv_bwd_input8';
+export type WeightVariant = 'implicit' | 'gemm-transposed' | 'gemm' | 'lanes' | 'tile' | 'conv_bwd_weight' |
+  'conv_bwd_weight8';
 
 /** A weight gradient: its geometry and whether the forward kept its im2col matrix. */
 export interface WeightCase { g: Conv2dGeom; kept: boolean }
 
 // The hand-written kernels loop over a whole window (forward: C x KH x KW taps, input gradient: K x KH x KW) or, for
 // the weight gradient, over every output pixel of their images: within llvmpipe's loop limit where it has one.
+const implicitForwardFits = (g: Conv2dGeom) => implicitGridFits(g.N * g.OH * g.OW, g.K) &&
+  implicitReductionFits(g.C * g.KH * g.KW);
+const implicitInputFits = (g: Conv2dGeom) => implicitGridFits(g.N * g.H * g.W, g.C) &&
+  implicitReductionFits(g.K * g.KH * g.KW);
 const withinLoops = (steps: number) => !loopsLimited() || steps <= LOOP_STEPS_MAX;
 const directForwardFits = (g: Conv2dGeom) => withinLoops(g.C * g.KH * g.KW);
 const directInputFits = (g: Conv2dGeom) => withinLoops(g.K * g.KH * g.KW);
 const directWeightFits = (g: Conv2dGeom) => withinLoops(g.N * g.OH * g.OW);
 
+// Implicit products: on hardware GPUs under 'auto', as tfjs-backend-webgpu's conv2d_mm runs every convolution there;
+// not yet timed on a GPU here (`webgpu-transfer tune` measures it against the others on the adapter at hand).
+const implicitWhen = () => kernelPrefs.convLowering === 'implicit' || (kernelPrefs.convLowering === 'auto' && !onCpu());
+const IMPLICIT_WHY = 'implicit products on 64 x 64 workgroup tiles, no im2col matrix: hardware GPUs';
+
 export const FORWARD_VARIANTS: readonly Choice<ForwardVariant, Conv2dGeom>[] = [
+  {variant: 'implicit', when: (g) => implicitWhen() && implicitForwardFits(g), fits: (g) => implicitForwardFits(g),
+    why: IMPLICIT_WHY},
   {variant: 'gemm-transposed', when: (g) => convLowersToGemm(g, 'forward') && convGemmTransposed(g),
     fits: (g) => loweredFits(g) && (g.N * g.OH * g.OW) % 4 === 0,
     why: 'W @ cols^T where the tiles\' model favours K rows (docs/kernel-measurements.md#conv-gemm-transposed)'},
@@ -138,6 +151,8 @@ export const FORWARD_VARIANTS: readonly Choice<ForwardVariant, Conv2dGeom>[] = [
 ];
 
 export const INPUT_VARIANTS: readonly Choice<InputVariant, Conv2dGeom>[] = [
+  {variant: 'implicit', when: (g) => implicitWhen() && implicitInputFits(g), fits: (g) => implicitInputFits(g),
+    why: IMPLICIT_WHY},
   {variant: 'gemm', when: (g) => convLowersToGemm(g, 'input'), fits: loweredFits,
     why: 'dy rows @ W and col2im from 128 output channels (docs/kernel-measurements.md#conv-lowering)'},
   {variant: 'tile', when: (g) => !!inputTile(g), fits: (g) => inputTileApplies(g) && !!CONV_GRAD_AUTO.input,
@@ -149,6 +164,9 @@ export const INPUT_VARIANTS: readonly Choice<InputVariant, Conv2dGeom>[] = [
 ];
 
 export const WEIGHT_VARIANTS: readonly Choice<WeightVariant, WeightCase>[] = [
+  {variant: 'implicit', when: (c) => implicitWhen() && implicitGridFits(c.g.K, c.g.C * c.g.KH * c.g.KW),
+    fits: (c) => implicitGridFits(c.g.K, c.g.C * c.g.KH * c.g.KW),
+    why: `${IMPLICIT_WHY}; the sum over pixels in parts (split-K)`},
   {variant: 'gemm-transposed', when: (c) => convLowersToGemm(c.g, 'weight') && convWeightGemmTransposed(c.g, c.kept),
     fits: (c) => loweredFits(c.g),
     why: 'cols^T @ dy where K rows miss the large tile (docs/kernel-measurements.md#conv-weight-gemm-transposed)'},

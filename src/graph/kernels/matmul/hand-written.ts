@@ -9,7 +9,7 @@ type Launch = Omit<Parameters<typeof MATMUL.launch>[1], 'workgroups' | 'threads'
 const COLUMNS: Record<Exclude<HandWrittenMatmul, 'matmul_tiled'>, number> =
   {matmul_nt_vec4: 4, matmul_vec4: 8, matmul_reg: 4};
 
-/** Runs one hand-written kernel on an M x N product of `batch` matrices. */
+/** Runs one hand-written kernel on an M x N product of `batch` matrices (matmul_tiled: batches x parts of K). */
 export function launchHandWritten(kernel: HandWrittenMatmul, launch: Launch, M: number, N: number,
   batch: number): void {
   if (kernel === 'matmul_tiled') {

@@ -4,6 +4,7 @@ import {empty, type Tensor} from '../../tensor.js';
 import {LOOP_STEPS_MAX, loopsLimited} from '../device.js';
 import {addParts, binaryK, unaryK} from '../elementwise/index.js';
 import {copyK, fillK} from '../layout/index.js';
+import {reduceK} from '../reduce/index.js';
 import {choose} from '../select.js';
 import {launchHandWritten} from './hand-written.js';
 import {matmulTileKernel, tileGrid} from './register-tile.js';
@@ -53,11 +54,14 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
   const [brs, bcs] = strides(bv);
   if (batch > 65535) throw new Error(`webgpu-transfer: matmul: batch ${batch} exceeds 65535`);
   // One params object for every variant, hand-written or generated: all are declared with MATMUL's uniforms.
+  // matmul_tiled may cut K into parts, each summed into its own slice of `target`, added up after (split-K).
+  const split = variant === 'matmul_tiled' ? tiledSplit(M, N, K, batch) : 1;
+  const target = split > 1 ? empty([split * batch * M * N]) : out;
   const launch = {
-    buffers: [av.t.buffer, bv.t.buffer, out.buffer],
+    buffers: [av.t.buffer, bv.t.buffer, target.buffer],
     params: {M, N, K, a_bs: av.batchStride, a_rs: ars, a_cs: acs, b_bs: bv.batchStride, b_rs: brs, b_cs: bcs,
-      c_bs: M * N, alpha},
-    flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}`,
+      c_bs: M * N, alpha, split},
+    flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}${split > 1 ? ` in ${split} parts` : ''}`,
   };
   let epilogueDone = false;
   if (variant === 'tile') {
@@ -67,13 +71,30 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
       buffers: bias ? [...launch.buffers, bias.buffer] : launch.buffers, workgroups: tileGrid(tile!, M, N, batch)});
     epilogueDone = true;
   } else {
-    launchHandWritten(variant, launch, M, N, batch);
+    launchHandWritten(variant, launch, M, N, batch * split);
   }
   for (const t of temps) t.dispose();
+  if (split > 1) {
+    out.dispose();
+    const total = reduceK('sum', target, 1, split, batch * M * N);
+    target.dispose();
+    return applyAfter(total.viewAsDispose([batch, M, N]), after);
+  }
   return epilogueDone ? out : applyAfter(out, after);
 }
 
-/** Iterations of a variant's loop over K in each thread (matmul_tiled: GPUs only, never split). */
+/**
+ * Parts of K for matmul_tiled: where its 64 x 64 tiles are too few to fill a GPU (under 256 workgroups) and K is
+ * long (from 1,024), enough parts of at least 256 to make 256 workgroups: the 1152 x 20736 x 256 product of the
+ * paper CapsNet ran at a third of the tile's rate on 72 workgroups.
+ */
+export function tiledSplit(M: number, N: number, K: number, batch: number): number {
+  const tiles = Math.ceil(M / 64) * Math.ceil(N / 64) * batch;
+  if (K < 1024 || tiles >= 256) return 1;
+  return Math.max(1, Math.min(Math.ceil(256 / tiles), Math.floor(K / 256), Math.floor(65535 / batch)));
+}
+
+/** Iterations of a variant's loop over K in each thread (matmul_tiled: GPUs only, never split for the limit). */
 function kSteps(variant: string, kvec: boolean, K: number): number {
   if (variant === 'matmul_tiled') return 0;
   return (variant === 'tile' && kvec) || variant === 'matmul_nt_vec4' ? Math.ceil(K / 4) : K;

@@ -1,10 +1,12 @@
 // Reductions over the middle axis of [outer, r, inner] (sum, max, min, argmax), padded-row sums, and the softmax
 // and cross-entropy launchers (softmax.ts).
-import {REDUCE} from '../../shaders.js';
+import {REDUCE, REDUCE_SUBGROUP} from '../../shaders.js';
 import {empty, fmt, type Tensor} from '../../tensor.js';
 import {LOOP_STEPS_MAX, splitThreads} from '../device.js';
 import {fillK} from '../layout/index.js';
 import {ceil4} from '../shapes.js';
+import {choose} from '../select.js';
+import {REDUCE as REDUCE_FAMILY} from './select.js';
 
 export {softmaxK, softmaxBwdK, xentK, xentReduceK, xentBwdK} from './softmax-xent.js';
 
@@ -14,6 +16,16 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
   if (!outputs) return empty([0]);
   // An empty sum is 0; scaled by alpha = 1/0 (the mean of nothing) it is NaN, as torch.mean.
   if (r === 0) return fillK(empty([outputs]), kind === 'sum' ? 0 * alpha : NaN);
+  const variant = choose(REDUCE_FAMILY, {kind, outer, r, inner});
+  if (variant !== 'chunked') {
+    // A workgroup per output, over a 2-D grid where there are more than 65,535.
+    const y = empty([outputs]);
+    const launch = {buffers: [x.buffer, y.buffer], params: {outer, r, inner, alpha, chunk: r, chunks: 1},
+      workgroups: [Math.min(outputs, 65535), Math.ceil(outputs / 65535), 1] as [number, number, number]};
+    if (variant === 'subgroup') REDUCE_SUBGROUP.launch('reduce_subgroup', launch);
+    else REDUCE.launch('reduce_tree', {...launch, constants: {OP: {sum: 0, max: 1, min: 2}[kind]}});
+    return y;
+  }
   // Few outputs over a long axis: split it so enough threads run (a few per core on CPU adapters).
   const chunks = Math.max(1, Math.min(Math.ceil(splitThreads() / outputs), Math.floor(r / 256)));
   const chunk = Math.ceil(r / chunks);

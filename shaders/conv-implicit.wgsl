@@ -1,0 +1,199 @@
+// conv2d as implicit matrix products on 64 x 64 workgroup tiles: 16 x 16 threads of 4 x 4 outputs, the reduction
+// taken 16 steps at a time through workgroup memory. The im2col matrix is never written: each tile load works out
+// the input pixel its element stands for. Meant for GPUs, where im2col's memory traffic costs more than the products.
+//   forward:         Y[(n, oh, ow), k]  = sum over (c, kh, kw) of x[n, c, ih, iw] * w[k, c, kh, kw]
+//   input gradient:  dX[(n, ih, iw), c] = sum over (k, kh, kw) of dy[n, k, oh, ow] * w[k, c, kh, kw],
+//                    where oh * SH = ih + PH - kh and ow * SW = iw + PW - kw
+//   weight gradient: dW[k, (c, kh, kw)] = sum over (n, oh, ow) of dy[n, k, oh, ow] * x[n, c, ih, iw], the sum cut
+//                    into p.split parts (one per workgroup layer z), each written to its own slice of iout
+// Bindings: forward (x, w, bias, y); input gradient (dy, w, -, dx); weight gradient (x, dy, -, partial dW).
+// Uniforms (p) come from its declaration, CONV_IMPLICIT in src/graph/shaders.ts.
+
+override HAS_BIAS: bool = false;
+
+const TILE: u32 = 64u;
+const BK: u32 = 16u;
+var<workgroup> sa: array<array<f32, 64>, 16>;   // [reduction step][row]
+var<workgroup> sb: array<array<f32, 64>, 16>;   // [reduction step][column]
+
+@group(0) @binding(1) var<storage, read> ia: array<f32>;
+@group(0) @binding(2) var<storage, read> ib: array<f32>;
+@group(0) @binding(3) var<storage, read> ibias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> iout: array<f32>;
+
+// acc[i][j] += sum over the 16 staged steps of sa[q][r4 + i] * sb[q][c4 + j]
+fn mac16(r4: u32, c4: u32, acc: ptr<function, array<vec4<f32>, 4>>) {
+  for (var q = 0u; q < BK; q++) {
+    let bv = vec4<f32>(sb[q][c4], sb[q][c4 + 1u], sb[q][c4 + 2u], sb[q][c4 + 3u]);
+    (*acc)[0] += sa[q][r4] * bv;
+    (*acc)[1] += sa[q][r4 + 1u] * bv;
+    (*acc)[2] += sa[q][r4 + 2u] * bv;
+    (*acc)[3] += sa[q][r4 + 3u] * bv;
+  }
+}
+
+// x[n, c, ih, iw] (binding ia) for output pixel r = (n, oh, ow) and tap q = (c, kh, kw); 0 in the padding
+fn x_at(r: u32, q: u32) -> f32 {
+  let ohw = p.OH * p.OW;
+  let n = r / ohw;
+  let pix = r % ohw;
+  let khw = p.KH * p.KW;
+  let c = q / khw;
+  let tap = q % khw;
+  let ih = i32((pix / p.OW) * p.SH + tap / p.KW) - i32(p.PH);
+  let iw = i32((pix % p.OW) * p.SW + tap % p.KW) - i32(p.PW);
+  if (ih < 0 || iw < 0 || ih >= i32(p.H) || iw >= i32(p.W)) { return 0.0; }
+  return ia[((n * p.C + c) * p.H + u32(ih)) * p.W + u32(iw)];
+}
+
+// dy[n, k, oh, ow] (binding ia) reaching input pixel r = (n, ih, iw) through tap q = (k, kh, kw); 0 where none does
+fn dy_through(r: u32, q: u32) -> f32 {
+  let hw = p.H * p.W;
+  let n = r / hw;
+  let pix = r % hw;
+  let khw = p.KH * p.KW;
+  let k = q / khw;
+  let tap = q % khw;
+  let th = i32(pix / p.W + p.PH) - i32(tap / p.KW);
+  let tw = i32(pix % p.W + p.PW) - i32(tap % p.KW);
+  if (th < 0 || tw < 0 || u32(th) % p.SH != 0u || u32(tw) % p.SW != 0u) { return 0.0; }
+  let oh = u32(th) / p.SH;
+  let ow = u32(tw) / p.SW;
+  if (oh >= p.OH || ow >= p.OW) { return 0.0; }
+  return ia[((n * p.K + k) * p.OH + oh) * p.OW + ow];
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn implicit_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let rows = p.N * p.OH * p.OW;
+  let ckk = p.C * p.KH * p.KW;
+  let row0 = wid.y * TILE;
+  let col0 = wid.x * TILE;
+  let t = lid.y * 16u + lid.x;
+  var acc: array<vec4<f32>, 4>;
+  for (var q0 = 0u; q0 < ckk; q0 += BK) {
+    for (var e = 0u; e < 4u; e++) {
+      let idx = t + e * 256u;
+      // Consecutive threads load consecutive output pixels of one tap, and consecutive taps of one weight row.
+      let qa = idx / TILE;
+      let ra = idx % TILE;
+      var av = 0.0;
+      if (q0 + qa < ckk && row0 + ra < rows) { av = x_at(row0 + ra, q0 + qa); }
+      sa[qa][ra] = av;
+      let qb = idx % BK;
+      let cb = idx / BK;
+      var bv = 0.0;
+      if (q0 + qb < ckk && col0 + cb < p.K) { bv = ib[(col0 + cb) * ckk + q0 + qb]; }
+      sb[qb][cb] = bv;
+    }
+    workgroupBarrier();
+    mac16(lid.x * 4u, lid.y * 4u, &acc);
+    workgroupBarrier();
+  }
+  // Rows along lid.x: neighbouring threads write neighbouring pixels of a channel plane.
+  let ohw = p.OH * p.OW;
+  for (var i = 0u; i < 4u; i++) {
+    let r = row0 + lid.x * 4u + i;
+    if (r < rows) {
+      let base = (r / ohw) * p.K * ohw + r % ohw;
+      for (var j = 0u; j < 4u; j++) {
+        let k = col0 + lid.y * 4u + j;
+        if (k < p.K) {
+          var v = acc[i][j];
+          if (HAS_BIAS) { v += ibias[k]; }
+          iout[base + k * ohw] = v;
+        }
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn implicit_bwd_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  _ = ibias[0];   // every entry binds the same four buffers (the gradients leave the third unused)
+  let rows = p.N * p.H * p.W;
+  let kkk = p.K * p.KH * p.KW;
+  let khw = p.KH * p.KW;
+  let row0 = wid.y * TILE;
+  let col0 = wid.x * TILE;
+  let t = lid.y * 16u + lid.x;
+  var acc: array<vec4<f32>, 4>;
+  for (var q0 = 0u; q0 < kkk; q0 += BK) {
+    for (var e = 0u; e < 4u; e++) {
+      let idx = t + e * 256u;
+      let qa = idx / TILE;
+      let ra = idx % TILE;
+      var av = 0.0;
+      if (q0 + qa < kkk && row0 + ra < rows) { av = dy_through(row0 + ra, q0 + qa); }
+      sa[qa][ra] = av;
+      // w[k, c, kh, kw] for tap q = (k, kh, kw) and input channel c: consecutive threads take consecutive taps.
+      let qb = idx % BK;
+      let cb = idx / BK;
+      var bv = 0.0;
+      let q = q0 + qb;
+      if (q < kkk && col0 + cb < p.C) { bv = ib[((q / khw) * p.C + col0 + cb) * khw + q % khw]; }
+      sb[qb][cb] = bv;
+    }
+    workgroupBarrier();
+    mac16(lid.x * 4u, lid.y * 4u, &acc);
+    workgroupBarrier();
+  }
+  let hw = p.H * p.W;
+  for (var i = 0u; i < 4u; i++) {
+    let r = row0 + lid.x * 4u + i;
+    if (r < rows) {
+      let base = (r / hw) * p.C * hw + r % hw;
+      for (var j = 0u; j < 4u; j++) {
+        let c = col0 + lid.y * 4u + j;
+        if (c < p.C) { iout[base + c * hw] = acc[i][j]; }
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn implicit_bwd_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  _ = ibias[0];
+  let ohw = p.OH * p.OW;
+  let red = p.N * ohw;
+  let ckk = p.C * p.KH * p.KW;
+  // Part wid.z of the sum: a run of whole BK steps.
+  let chunk = ((red + p.split - 1u) / p.split + BK - 1u) / BK * BK;
+  let r_begin = wid.z * chunk;
+  let r_end = min(red, r_begin + chunk);
+  let row0 = wid.y * TILE;
+  let col0 = wid.x * TILE;
+  let t = lid.y * 16u + lid.x;
+  var acc: array<vec4<f32>, 4>;
+  for (var r0 = r_begin; r0 < r_end; r0 += BK) {
+    for (var e = 0u; e < 4u; e++) {
+      let idx = t + e * 256u;
+      // dy[n, k, oh, ow] (binding ib): consecutive threads take consecutive pixels of one output channel.
+      let qa = idx % BK;
+      let ka = idx / BK;
+      var av = 0.0;
+      let r = r0 + qa;
+      if (r < r_end && row0 + ka < p.K) { av = ib[((r / ohw) * p.K + row0 + ka) * ohw + r % ohw]; }
+      sa[qa][ka] = av;
+      // x at pixel r through tap q: consecutive threads take consecutive taps.
+      let qb = idx / TILE;
+      let cb = idx % TILE;
+      var bv = 0.0;
+      if (r0 + qb < r_end && col0 + cb < ckk) { bv = x_at(r0 + qb, col0 + cb); }
+      sb[qb][cb] = bv;
+    }
+    workgroupBarrier();
+    mac16(lid.y * 4u, lid.x * 4u, &acc);
+    workgroupBarrier();
+  }
+  let slice = wid.z * p.K * ckk;
+  for (var i = 0u; i < 4u; i++) {
+    let k = row0 + lid.y * 4u + i;
+    if (k < p.K) {
+      for (var j = 0u; j < 4u; j++) {
+        let q = col0 + lid.x * 4u + j;
+        if (q < ckk) { iout[slice + k * ckk + q] = acc[i][j]; }
+      }
+    }
+  }
+}

@@ -1,0 +1,35 @@
+// Which kernel reduces the middle axis of [outer, r, inner]: one thread per output over chunks of the axis
+// (reduce_main, barrier-free: CPU adapters), or one workgroup per output, adding in a tree of workgroup memory
+// (reduce_tree) or within subgroups (reduce_subgroup, sums where the device has the feature).
+import {rt} from '../../engine.js';
+import {LOOP_STEPS_MAX, loopsLimited, onCpu} from '../device.js';
+import {kernelPrefs} from '../prefs.js';
+import type {Choice, Family} from '../select.js';
+
+/** A reduction: its operation and the [outer, r, inner] view it reduces over r. */
+export interface ReduceCase { kind: 'sum' | 'max' | 'min'; outer: number; r: number; inner: number }
+export type ReduceVariant = 'subgroup' | 'tree' | 'chunked';
+
+/** Threads of a reduce_tree / reduce_subgroup workgroup (REDUCE's workgroup size). */
+export const TREE_THREADS = 64;
+
+/** A workgroup per output: its threads' loops within llvmpipe's limit, the outputs within a 2-D grid. */
+const workgroupFits = (c: ReduceCase) => c.outer * c.inner <= 65535 * 65535 &&
+  (!loopsLimited() || Math.ceil(c.r / TREE_THREADS) + 8 <= LOOP_STEPS_MAX);
+export const hasSubgroups = (): boolean => rt().device.features.has('subgroups');
+const subgroupFits = (c: ReduceCase) => c.kind === 'sum' && hasSubgroups() && workgroupFits(c);
+/** 'auto' on hardware GPUs, for an axis long enough to keep a workgroup's threads busy (not yet timed on a GPU). */
+const gpuLong = (c: ReduceCase) => kernelPrefs.reduce === 'auto' && !onCpu() && c.r >= 4 * TREE_THREADS;
+
+export const REDUCE_VARIANTS: readonly Choice<ReduceVariant, ReduceCase>[] = [
+  {variant: 'subgroup', when: (c) => subgroupFits(c) && (kernelPrefs.reduce === 'subgroup' || gpuLong(c)),
+    fits: subgroupFits, why: 'sums within subgroups, one barrier: GPUs with the subgroups feature, long axes'},
+  {variant: 'tree', when: (c) => workgroupFits(c) && (kernelPrefs.reduce === 'tree' || gpuLong(c)),
+    fits: workgroupFits, why: 'a workgroup per output and a tree in workgroup memory: GPUs, long axes'},
+  {variant: 'chunked', when: () => true,
+    why: 'a thread per output and chunk, no barriers: CPU adapters (barriers cost more there than they save, as ' +
+      'docs/kernel-measurements.md#batch-norm-serial measured for batch norm), short axes'},
+];
+
+export const REDUCE: Family<ReduceVariant, ReduceCase> = {name: 'reduce', table: REDUCE_VARIANTS,
+  key: (c) => `${c.kind}/${c.outer}x${c.r}x${c.inner}`, open: () => kernelPrefs.reduce === 'auto'};

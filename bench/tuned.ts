@@ -1,6 +1,7 @@
 // Training steps on the selection tables' kernels against the same steps after `tune` measured their shapes:
 // steady-state ms per compiled step, side by side in one process, and how many shapes moved off the table.
-// Usage: npm run bench:tuned [-- <adapter> [models]]   models: comma-separated of lenet5, cifar_resnet, mobilenet_v2
+// Usage: npm run bench:tuned [-- <adapter> [models]]   models: comma-separated of lenet5, cifar_resnet, mobilenet_v2,
+// resnet18 (224 px: for GPUs; bench/torch_steps.py times the same steps in PyTorch)
 import * as wt from '../src/index.js';
 import {time} from './harness.js';
 
@@ -14,6 +15,8 @@ const setups: Record<string, () => Setup> = {
   lenet5: () => ({name: 'LeNet-5, batch 64', model: wt.leNet5(), shape: [64, 1, 28, 28], classes: 10}),
   cifar_resnet: () => ({name: 'CIFAR ResNet (width 16, 1-1-1-1), 32 px, batch 32',
     model: wt.models.cifarResNet({classes: 5, width: 16, layers: [1, 1, 1, 1]}), shape: [32, 3, 32, 32], classes: 5}),
+  resnet18: () => ({name: 'ResNet-18, 224 px, batch 32', model: wt.models.resnet18({classes: 10}),
+    shape: [32, 3, 224, 224], classes: 10}),
   mobilenet_v2: () => ({name: 'MobileNetV2 x0.35, 32 px, batch 32',
     model: wt.models.mobilenetV2({classes: 5, widthMult: 0.35, inputSize: 32}), shape: [32, 3, 32, 32], classes: 5}),
 };

@@ -5,7 +5,9 @@
 #   bash scripts/bench-gpu.sh run       there (e.g. through the `device` tool with carry [".gpu-carry"]):
 #                                       unpacks, finds the NVIDIA Vulkan driver, and writes results to $OUT (or
 #                                       bench-results/gpu): matmul 4096^3 / 1024^3 and each conv kernel's GFLOP/s,
-#                                       the LeNet step vs TF.js WebGPU, and the kernel test files on 'vulkan'.
+#                                       the LeNet step vs TF.js WebGPU, training steps on the tables' kernels and
+#                                       after measuring them (tune) beside PyTorch CUDA's, and the kernel test
+#                                       files on 'vulkan'.
 #   WGT_GPU_DRY=1 bash scripts/bench-gpu.sh run   rehearses `run` here on llvmpipe with small sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +65,13 @@ echo "== profile of a LeNet step ($adapter)" | tee "$out/profile.txt"
 timeout 120 node dist/bench/profile.js $adapter 5 2>&1 | grep -v '^PROFILE\|artificially' | tee -a "$out/profile.txt"
 echo "== bench ($adapter: ours vs TF.js WebGPU)" | tee "$out/bench.txt"
 [ -z "${WGT_GPU_DRY:-}" ] && WGT_BENCH_ADAPTERS=$adapter timeout 300 node dist/bench/bench.js 2>&1 | tee -a "$out/bench.txt"
+# Training steps on the tables' kernels and after measuring every variant on this adapter, then PyTorch on the same
+# steps (CUDA, fp32, TF32 off; bench/torch_steps.py), in the same run.
+echo "== training steps: tables vs measured choices ($adapter), and PyTorch" | tee "$out/steps.txt"
+models=lenet5,mobilenet_v2,resnet18; torchdev=cuda
+[ -n "${WGT_GPU_DRY:-}" ] && { models=lenet5; torchdev=cpu; }
+WGT_BENCH_BUDGET_S=60 timeout 600 node dist/bench/tuned.js $adapter $models 2>&1 | grep -v artificially | tee -a "$out/steps.txt"
+timeout 300 "${WGT_BENCH_PYTHON:-python3}" bench/torch_steps.py $torchdev $models,matmul 2>&1 | tee -a "$out/steps.txt"
 echo "== kernel tests ($adapter)" | tee "$out/tests.txt"
 WGT_BACKEND=$adapter timeout 300 node dist/test/perf-run.js 2>&1 | grep -v artificially | tail -8 | tee -a "$out/tests.txt"
 echo "results in $out"

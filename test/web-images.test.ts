@@ -206,8 +206,10 @@ maybe('your images: upload, webcam, bad inputs, train, predict, export to Node, 
     assert.ok(st.pcaPoints >= 26 + 8, `PCA with the unlabelled photos: ${st.pcaPoints} points`);
     await page.screenshot({path: 'dist/test-output/web-images-dann.png'});
 
-    // Fine-tune the whole network (2 epochs): the page answers input within 100 ms while it trains.
+    // Fine-tune the whole network (2 epochs), batch norm re-estimated on the photos first (AdaBN): the page answers
+    // input within 100 ms while it trains.
     await page.selectOption('[data-testid=images-strategy]', 'fine-tune');
+    await page.selectOption('[data-testid=images-bn]', 'adapt');
     await page.fill('[data-testid=images-epochs]', '2');
     await page.fill('[data-testid=images-lr]', '0.001');
     await page.click('[data-testid=images-train]');
@@ -233,6 +235,7 @@ maybe('your images: upload, webcam, bad inputs, train, predict, export to Node, 
     assert.ok(st.classes[2].count >= 4);
     assert.is(st.unlabelled, 8, 'the unlabelled photos came back');
     assert.is(st.trained, true, 'the trained weights came back');
+    assert.is(await page.inputValue('[data-testid=images-bn]'), 'adapt', 'the batch-norm setting came back');
     const after = await previewOf(page, horse.heldOut[0]);
     after.logits.forEach((v, i) => assert.ok(Math.abs(v - tuned.logits[i]) <= 1e-6 * scale, `logit ${i} after reload: ${v} vs ${tuned.logits[i]}`));
     await page.screenshot({path: 'dist/test-output/web-images-restored.png'});

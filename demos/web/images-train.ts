@@ -48,6 +48,8 @@ export async function fetchShipped(s: ShippedSource): Promise<Uint8Array> {
 /** What a training run needs besides the samples. */
 export interface TrainSettings {
   strategy: PageStrategy; epochs: number; lr: number; batch: number; valShare: number; freeze?: number; seed: number;
+  /** Batch norm under the transfer strategies (photoStrategy's bn): frozen, adapted to the photos first, or trained. */
+  bn?: 'frozen' | 'adapt' | 'train';
 }
 
 /** A finished or stopped run: the trained model and its last validation accuracy. */
@@ -111,7 +113,7 @@ export async function trainOnSamples(source: Source, photos: RawImage[], labels:
   const made = target ? photoDann({source: source.model, labelled: photoSet(pick(split.train), trainLabels, classes, ev),
     unlabelled: target, val, batch: s.batch, lr: s.lr, seed: s.seed})
     : await photoStrategy({strategy: s.strategy as PhotoStrategyName, source: source.model, spec: source.info.spec,
-      photos: pick(split.train), labels: trainLabels, classes, val, size, batch: s.batch, lr: s.lr, seed: s.seed, freeze: s.freeze,
+      photos: pick(split.train), labels: trainLabels, classes, val, size, batch: s.batch, lr: s.lr, seed: s.seed, freeze: s.freeze, bn: s.bn,
       onFeatures: (done, n) => {
         hooks.status(`features: ${done}/${n} photos`);
         if (done === n) hooks.featureRate?.(n / ((performance.now() - t0) / 1000));

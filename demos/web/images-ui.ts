@@ -33,6 +33,9 @@ export function imagesMarkup(root: HTMLElement) {
     strategySel: el('select', {testid: 'images-strategy'}, ...PHOTO_STRATEGIES.map((s) => el('option', {value: s, text: s})),
       el('option', {value: 'dann', text: 'dann (needs unlabelled photos)'})),
     freeze: num('freeze', '', {min: '0', placeholder: 'auto'}),
+    // Batch norm: the source's statistics (frozen), re-estimated on your photos first (AdaBN), or batch statistics.
+    bnSel: el('select', {testid: 'images-bn'}, el('option', {value: 'frozen', text: 'frozen (the source\'s statistics)'}),
+      el('option', {value: 'adapt', text: 'adapt to my photos (AdaBN)'}), el('option', {value: 'train', text: 'train'})),
     epochs: num('epochs', '10', {min: '1'}),
     lr: num('lr', '0.001', {step: '0.0005', min: '0'}),
     batch: num('batch', '16', {min: '1'}),
@@ -58,7 +61,7 @@ export function imagesMarkup(root: HTMLElement) {
       el('fieldset', {}, el('legend', {}, 'Source network'), labelled('pretrained', ui.sourceSel),
         labelled('or a file', ui.sourceFile), labelled('its architecture', ui.archSel), ui.sourceInfo),
       el('fieldset', {}, el('legend', {}, 'Training'), labelled('strategy', ui.strategySel),
-        labelled('frozen layers k', ui.freeze), labelled('epochs', ui.epochs), labelled('learning rate', ui.lr),
+        labelled('frozen layers k', ui.freeze), labelled('batch norm', ui.bnSel), labelled('epochs', ui.epochs), labelled('learning rate', ui.lr),
         labelled('batch', ui.batch), labelled('validation share', ui.valShare)),
       ui.trainBtn, ui.stopBtn, ui.exportBtn, ui.clearBtn, ui.status, ui.messages),
     el('section', {},

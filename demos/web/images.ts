@@ -67,7 +67,7 @@ class ImagesView {
   private saveSettings(): void {
     const u = this.ui;
     this.session.settings = {source: u.sourceSel.value, arch: u.archSel.value, strategy: u.strategySel.value, freeze: u.freeze.value,
-      epochs: u.epochs.value, lr: u.lr.value, batch: u.batch.value, val: u.valShare.value};
+      bn: u.bnSel.value, epochs: u.epochs.value, lr: u.lr.value, batch: u.batch.value, val: u.valShare.value};
     void this.store.put('settings', this.session.settings).then(() => this.showWarning());
   }
 
@@ -188,7 +188,8 @@ class ImagesView {
     return {strategy: u.strategySel.value as PageStrategy, epochs: int(u.epochs, 'epochs', 1, 1000),
       lr: real(u.lr, 'learning rate', 1e-6, 1), batch: int(u.batch, 'batch', 1, 256),
       valShare: real(u.valShare, 'validation share', 0.05, 0.5),
-      freeze: u.freeze.value.trim() === '' ? undefined : int(u.freeze, 'frozen layers k', 0, 1000), seed: 0};
+      freeze: u.freeze.value.trim() === '' ? undefined : int(u.freeze, 'frozen layers k', 0, 1000), seed: 0,
+      bn: u.bnSel.value as TrainSettings['bn']};
   }
   /** The classes that have samples, checked for training. */
   private trainingClasses(strategy: PageStrategy) {
@@ -321,6 +322,7 @@ class ImagesView {
     if (st.strategy) u.strategySel.value = st.strategy;
     if (st.arch) u.archSel.value = st.arch;
     if (st.freeze !== undefined) u.freeze.value = st.freeze;
+    if (st.bn && Array.from(u.bnSel.options).some((o) => o.value === st.bn)) u.bnSel.value = st.bn;
     const numbers = [[u.epochs, 'epochs'], [u.lr, 'lr'], [u.batch, 'batch'], [u.valShare, 'val']] as const;
     for (const [input, k] of numbers) if (st[k]) input.value = st[k];
   }
@@ -361,7 +363,7 @@ class ImagesView {
     u.clearBtn.addEventListener('click', () => void this.clear());
     u.cameraBtn.addEventListener('click', () => void this.startCamera());
     for (const ev of ['pointerup', 'pointercancel', 'blur']) window.addEventListener(ev, () => this.stopRecording());
-    for (const input of [u.sourceSel, u.archSel, u.strategySel, u.freeze, u.epochs, u.lr, u.batch, u.valShare]) {
+    for (const input of [u.sourceSel, u.archSel, u.strategySel, u.freeze, u.bnSel, u.epochs, u.lr, u.batch, u.valShare]) {
       input.addEventListener('change', () => this.saveSettings());
     }
     u.sourceFile.addEventListener('change', () => {

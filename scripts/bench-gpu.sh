@@ -68,10 +68,11 @@ echo "== bench ($adapter: ours vs TF.js WebGPU)" | tee "$out/bench.txt"
 # Training steps on the tables' kernels and after measuring every variant on this adapter, then PyTorch on the same
 # steps (CUDA, fp32, TF32 off; bench/torch_steps.py), in the same run.
 echo "== training steps: tables vs measured choices ($adapter), and PyTorch" | tee "$out/steps.txt"
-models=lenet5,mobilenet_v2,resnet18; torchdev=cuda
-[ -n "${WGT_GPU_DRY:-}" ] && { models=lenet5; torchdev=cpu; }
+# PyTorch: the GPU machine's python3 has CUDA; here Debian's (python3-torch) is the CPU stand-in.
+models=lenet5,mobilenet_v2,resnet18; torchdev=cuda; py=${WGT_BENCH_PYTHON:-python3}
+[ -n "${WGT_GPU_DRY:-}" ] && { models=lenet5; torchdev=cpu; py=${WGT_BENCH_PYTHON:-/usr/bin/python3}; }
 WGT_BENCH_BUDGET_S=60 timeout 600 node dist/bench/tuned.js $adapter $models 2>&1 | grep -v artificially | tee -a "$out/steps.txt"
-timeout 300 "${WGT_BENCH_PYTHON:-python3}" bench/torch_steps.py $torchdev $models,matmul 2>&1 | tee -a "$out/steps.txt"
+timeout 300 "$py" bench/torch_steps.py $torchdev $models,matmul 2>&1 | tee -a "$out/steps.txt"
 echo "== kernel tests ($adapter)" | tee "$out/tests.txt"
 WGT_BACKEND=$adapter timeout 300 node dist/test/perf-run.js 2>&1 | grep -v artificially | tail -8 | tee -a "$out/tests.txt"
 echo "results in $out"

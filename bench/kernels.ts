@@ -1,5 +1,6 @@
-// Kernel micro-benchmark: each conv kernel of the LeNet-5 and CapsNet shapes, and matmul, timed as a captured
-// replay of REPS launches in one submit (so per-submit overhead is amortised), median of several replays.
+// Kernel micro-benchmark: each conv kernel of the LeNet-5, CapsNet, DANN and (GPUs) ResNet-18 shapes, and matmul,
+// timed as a captured replay of REPS launches in one submit (so per-submit overhead is amortised), median of several
+// replays.
 // Usage: node dist/bench/kernels.js <adapter> [filter]. Prints one JSON line `KERNELS {...}` and a table.
 import {matmulK, type MatView} from '../src/graph/kernels/matmul/index.js';
 import {conv2dBwdInputK, conv2dBwdWeightK, conv2dK, convGeom} from '../src/graph/kernels/conv/index.js';
@@ -44,6 +45,16 @@ const shapes: Shape[] = [
   {name: 'small 32->64 9x9 s2 20x20 b32', x: [32, 32, 20, 20], w: [64, 32, 9, 9], stride: 2, pad: 0},
   {name: 'dann conv1 3->32 5x5 28x28 b64', x: [64, 3, 28, 28], w: [32, 3, 5, 5], stride: 1, pad: 0},
   {name: 'dann conv2 32->48 5x5 12x12 b64', x: [64, 32, 12, 12], w: [48, 32, 5, 5], stride: 1, pad: 0},
+  // ResNet-18's convolutions at 224 px, batch 32 (GPUs only: hours on a CPU adapter; WGT_BENCH_RESNET=1 forces them).
+  ...(rt().ctx.report.isCpu && process.env.WGT_BENCH_RESNET !== '1' ? [] : [
+    {name: 'resnet18 stem 3->64 7x7 s2 224 b32', x: [32, 3, 224, 224], w: [64, 3, 7, 7], stride: 2, pad: 3},
+    {name: 'resnet18 layer1 64->64 3x3 56 b32', x: [32, 64, 56, 56], w: [64, 64, 3, 3], stride: 1, pad: 1},
+    {name: 'resnet18 layer2 64->128 3x3 s2 56 b32', x: [32, 64, 56, 56], w: [128, 64, 3, 3], stride: 2, pad: 1},
+    {name: 'resnet18 layer2 128->128 3x3 28 b32', x: [32, 128, 28, 28], w: [128, 128, 3, 3], stride: 1, pad: 1},
+    {name: 'resnet18 layer2 down 64->128 1x1 s2 b32', x: [32, 64, 56, 56], w: [128, 64, 1, 1], stride: 2, pad: 0},
+    {name: 'resnet18 layer3 256->256 3x3 14 b32', x: [32, 256, 14, 14], w: [256, 256, 3, 3], stride: 1, pad: 1},
+    {name: 'resnet18 layer4 512->512 3x3 7 b32', x: [32, 512, 7, 7], w: [512, 512, 3, 3], stride: 1, pad: 1},
+  ]),
 ];
 const rows: {kernel: string; shape: string; ms: number; gflops: number; share: number; shares: number[]}[] = [];
 const out: Record<string, number> = {};

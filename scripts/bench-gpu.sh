@@ -61,6 +61,9 @@ fi
 set +e
 echo "== kernels ($adapter, matmul ${mm}^3)" | tee "$out/kernels.txt"
 WGT_BENCH_MATMUL=$mm timeout 300 node dist/bench/kernels.js $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially | tee -a "$out/kernels.txt"
+# The same kernels lowered to matrix products (im2col), against the implicit products the GPU table takes.
+echo "== kernels lowered to matmul ($adapter)" | tee "$out/kernels-lowered.txt"
+WGT_PREFS='{"convLowering":"gemm"}' WGT_BENCH_MATMUL=$mm timeout 300 node dist/bench/kernels.js $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially | tee -a "$out/kernels-lowered.txt"
 echo "== profile of a LeNet step ($adapter)" | tee "$out/profile.txt"
 timeout 120 node dist/bench/profile.js $adapter 5 2>&1 | grep -v '^PROFILE\|artificially' | tee -a "$out/profile.txt"
 echo "== bench ($adapter: ours vs TF.js WebGPU)" | tee "$out/bench.txt"

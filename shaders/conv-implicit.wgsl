@@ -7,6 +7,7 @@
 //   weight gradient: dW[k, (c, kh, kw)] = sum over (n, oh, ow) of dy[n, k, oh, ow] * x[n, c, ih, iw], the sum cut
 //                    into p.split parts (one per workgroup layer z), each written to its own slice of iout
 // Bindings: forward (x, w, bias, y); input gradient (dy, w, -, dx); weight gradient (x, dy, -, partial dW).
+// Entries: implicit_rows (forward, PASS 0; input gradient, PASS 1), implicit_bwd_weight.
 // Uniforms (p) come from its declaration, CONV_IMPLICIT in src/graph/shaders.ts.
 
 override HAS_BIAS: bool = false;
@@ -63,45 +64,65 @@ fn dy_through(r: u32, q: u32) -> f32 {
   return ia[((n * p.K + k) * p.OH + oh) * p.OW + ow];
 }
 
+// The forward (PASS 0) and the input gradient (PASS 1) are the same product over different index spaces: rows are
+// output pixels (n, oh, ow) or input pixels (n, ih, iw), columns output channels k or input channels c, and the
+// reduction taps (c, kh, kw) or (k, kh, kw).
+override PASS: u32 = 0u;
+
+// The reduction's element q for row r (A) and column col (B) of this pass.
+fn a_at(r: u32, q: u32) -> f32 {
+  if (PASS == 0u) { return x_at(r, q); }
+  return dy_through(r, q);
+}
+fn b_at(q: u32, col: u32) -> f32 {
+  let khw = p.KH * p.KW;
+  // forward: w[col, q] as [K, C*KH*KW]; input gradient: w[k, col, kh, kw] for q = (k, kh, kw)
+  if (PASS == 0u) { return ib[col * p.C * khw + q]; }
+  return ib[((q / khw) * p.C + col) * khw + q % khw];
+}
+
 @compute @workgroup_size(16, 16, 1)
-fn implicit_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let rows = p.N * p.OH * p.OW;
-  let ckk = p.C * p.KH * p.KW;
+fn implicit_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let khw = p.KH * p.KW;
+  var plane = p.OH * p.OW;
+  var cols = p.K;
+  var red = p.C * khw;
+  if (PASS == 1u) { plane = p.H * p.W; cols = p.C; red = p.K * khw; }
+  let rows = p.N * plane;
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
   let t = lid.y * 16u + lid.x;
   var acc: array<vec4<f32>, 4>;
-  for (var q0 = 0u; q0 < ckk; q0 += BK) {
+  for (var q0 = 0u; q0 < red; q0 += BK) {
     for (var e = 0u; e < 4u; e++) {
       let idx = t + e * 256u;
-      // Consecutive threads load consecutive output pixels of one tap, and consecutive taps of one weight row.
+      // Consecutive threads load consecutive pixels of one tap, and consecutive taps of one channel.
       let qa = idx / TILE;
       let ra = idx % TILE;
       var av = 0.0;
-      if (q0 + qa < ckk && row0 + ra < rows) { av = x_at(row0 + ra, q0 + qa); }
+      if (q0 + qa < red && row0 + ra < rows) { av = a_at(row0 + ra, q0 + qa); }
       sa[qa][ra] = av;
       let qb = idx % BK;
       let cb = idx / BK;
       var bv = 0.0;
-      if (q0 + qb < ckk && col0 + cb < p.K) { bv = ib[(col0 + cb) * ckk + q0 + qb]; }
+      if (q0 + qb < red && col0 + cb < cols) { bv = b_at(q0 + qb, col0 + cb); }
       sb[qb][cb] = bv;
     }
     workgroupBarrier();
     mac16(lid.x * 4u, lid.y * 4u, &acc);
     workgroupBarrier();
   }
-  // Rows along lid.x: neighbouring threads write neighbouring pixels of a channel plane.
-  let ohw = p.OH * p.OW;
+  // Rows along lid.x: neighbouring threads write neighbouring pixels of a channel plane (NCHW).
   for (var i = 0u; i < 4u; i++) {
     let r = row0 + lid.x * 4u + i;
     if (r < rows) {
-      let base = (r / ohw) * p.K * ohw + r % ohw;
+      let base = (r / plane) * cols * plane + r % plane;
       for (var j = 0u; j < 4u; j++) {
-        let k = col0 + lid.y * 4u + j;
-        if (k < p.K) {
+        let col = col0 + lid.y * 4u + j;
+        if (col < cols) {
           var v = acc[i][j];
-          if (HAS_BIAS) { v += ibias[k]; }
-          iout[base + k * ohw] = v;
+          if (HAS_BIAS) { v += ibias[col]; }
+          iout[base + col * plane] = v;
         }
       }
     }
@@ -109,51 +130,8 @@ fn implicit_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
 }
 
 @compute @workgroup_size(16, 16, 1)
-fn implicit_bwd_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  _ = ibias[0];   // every entry binds the same four buffers (the gradients leave the third unused)
-  let rows = p.N * p.H * p.W;
-  let kkk = p.K * p.KH * p.KW;
-  let khw = p.KH * p.KW;
-  let row0 = wid.y * TILE;
-  let col0 = wid.x * TILE;
-  let t = lid.y * 16u + lid.x;
-  var acc: array<vec4<f32>, 4>;
-  for (var q0 = 0u; q0 < kkk; q0 += BK) {
-    for (var e = 0u; e < 4u; e++) {
-      let idx = t + e * 256u;
-      let qa = idx / TILE;
-      let ra = idx % TILE;
-      var av = 0.0;
-      if (q0 + qa < kkk && row0 + ra < rows) { av = dy_through(row0 + ra, q0 + qa); }
-      sa[qa][ra] = av;
-      // w[k, c, kh, kw] for tap q = (k, kh, kw) and input channel c: consecutive threads take consecutive taps.
-      let qb = idx % BK;
-      let cb = idx / BK;
-      var bv = 0.0;
-      let q = q0 + qb;
-      if (q < kkk && col0 + cb < p.C) { bv = ib[((q / khw) * p.C + col0 + cb) * khw + q % khw]; }
-      sb[qb][cb] = bv;
-    }
-    workgroupBarrier();
-    mac16(lid.x * 4u, lid.y * 4u, &acc);
-    workgroupBarrier();
-  }
-  let hw = p.H * p.W;
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + lid.x * 4u + i;
-    if (r < rows) {
-      let base = (r / hw) * p.C * hw + r % hw;
-      for (var j = 0u; j < 4u; j++) {
-        let c = col0 + lid.y * 4u + j;
-        if (c < p.C) { iout[base + c * hw] = acc[i][j]; }
-      }
-    }
-  }
-}
-
-@compute @workgroup_size(16, 16, 1)
 fn implicit_bwd_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  _ = ibias[0];
+  _ = ibias[0];   // every entry binds the same four buffers: this one leaves the third unused
   let ohw = p.OH * p.OW;
   let red = p.N * ohw;
   let ckk = p.C * p.KH * p.KW;

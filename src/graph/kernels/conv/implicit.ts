@@ -24,16 +24,17 @@ export const implicitGridFits = (rows: number, cols: number): boolean => tiles(r
 
 export function conv2dImplicitK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
   const y = empty([g.N, g.K, g.OH, g.OW]);
-  CONV_IMPLICIT.launch('implicit_fwd', {buffers: [x.buffer, w.buffer, bias ? bias.buffer : dummyBuffer(), y.buffer],
-    params: params(g), workgroups: [tiles(g.K), tiles(g.N * g.OH * g.OW), 1], constants: {HAS_BIAS: bias ? 1 : 0},
+  CONV_IMPLICIT.launch('implicit_rows', {buffers: [x.buffer, w.buffer, bias ? bias.buffer : dummyBuffer(), y.buffer],
+    params: params(g), workgroups: [tiles(g.K), tiles(g.N * g.OH * g.OW), 1], constants: {PASS: 0, HAS_BIAS: bias ? 1 : 0},
     flops: convFlops(g), note: convNote(g)});
   return y;
 }
 
 export function conv2dBwdInputImplicitK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const dx = empty([g.N, g.C, g.H, g.W]);
-  CONV_IMPLICIT.launch('implicit_bwd_input', {buffers: [dy.buffer, w.buffer, dummyBuffer(), dx.buffer],
-    params: params(g), workgroups: [tiles(g.C), tiles(g.N * g.H * g.W), 1], flops: convFlops(g), note: convNote(g)});
+  CONV_IMPLICIT.launch('implicit_rows', {buffers: [dy.buffer, w.buffer, dummyBuffer(), dx.buffer],
+    params: params(g), workgroups: [tiles(g.C), tiles(g.N * g.H * g.W), 1], constants: {PASS: 1}, flops: convFlops(g),
+    note: convNote(g)});
   return dx;
 }
 

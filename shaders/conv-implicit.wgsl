@@ -33,35 +33,32 @@ fn mac16(r4: u32, c4: u32, acc: ptr<function, array<vec4<f32>, 4>>) {
   }
 }
 
+// (i / (rows * cols), (i / cols) % rows, i % cols): a pixel index as (image, row, column), a tap as (channel, kh, kw)
+fn split3(i: u32, rows: u32, cols: u32) -> vec3<u32> {
+  return vec3<u32>(i / (rows * cols), (i / cols) % rows, i % cols);
+}
+
 // x[n, c, ih, iw] (binding ia) for output pixel r = (n, oh, ow) and tap q = (c, kh, kw); 0 in the padding
 fn x_at(r: u32, q: u32) -> f32 {
-  let ohw = p.OH * p.OW;
-  let n = r / ohw;
-  let pix = r % ohw;
-  let khw = p.KH * p.KW;
-  let c = q / khw;
-  let tap = q % khw;
-  let ih = i32((pix / p.OW) * p.SH + tap / p.KW) - i32(p.PH);
-  let iw = i32((pix % p.OW) * p.SW + tap % p.KW) - i32(p.PW);
+  let o = split3(r, p.OH, p.OW);
+  let t = split3(q, p.KH, p.KW);
+  let ih = i32(o.y * p.SH + t.y) - i32(p.PH);
+  let iw = i32(o.z * p.SW + t.z) - i32(p.PW);
   if (ih < 0 || iw < 0 || ih >= i32(p.H) || iw >= i32(p.W)) { return 0.0; }
-  return ia[((n * p.C + c) * p.H + u32(ih)) * p.W + u32(iw)];
+  return ia[((o.x * p.C + t.x) * p.H + u32(ih)) * p.W + u32(iw)];
 }
 
 // dy[n, k, oh, ow] (binding ia) reaching input pixel r = (n, ih, iw) through tap q = (k, kh, kw); 0 where none does
 fn dy_through(r: u32, q: u32) -> f32 {
-  let hw = p.H * p.W;
-  let n = r / hw;
-  let pix = r % hw;
-  let khw = p.KH * p.KW;
-  let k = q / khw;
-  let tap = q % khw;
-  let th = i32(pix / p.W + p.PH) - i32(tap / p.KW);
-  let tw = i32(pix % p.W + p.PW) - i32(tap % p.KW);
+  let i = split3(r, p.H, p.W);
+  let t = split3(q, p.KH, p.KW);
+  let th = i32(i.y + p.PH) - i32(t.y);
+  let tw = i32(i.z + p.PW) - i32(t.z);
   if (th < 0 || tw < 0 || u32(th) % p.SH != 0u || u32(tw) % p.SW != 0u) { return 0.0; }
   let oh = u32(th) / p.SH;
   let ow = u32(tw) / p.SW;
   if (oh >= p.OH || ow >= p.OW) { return 0.0; }
-  return ia[((n * p.K + k) * p.OH + oh) * p.OW + ow];
+  return ia[((i.x * p.K + t.x) * p.OH + oh) * p.OW + ow];
 }
 
 // The forward (PASS 0) and the input gradient (PASS 1) are the same product over different index spaces: rows are

@@ -112,6 +112,42 @@ t('persist: false keeps the choices in memory only; clearing removes this adapte
   assert.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)), 'installed in memory');
 });
 
+t('a training loop measures its step once (tune: true), compiles it again, and the next loop reads the cache', async () => {
+  const savedEnv = process.env.WGT_MEASURED;
+  process.env.WGT_MEASURED = '1';
+  try {
+    await I.clearMeasuredChoices();
+    const n = 32, r = I.rng(5);
+    const set: wt.ImageSet = {images: Float32Array.from({length: n * 28 * 28}, () => r()),
+      labels: Int32Array.from({length: n}, (_, i) => i % 10), n, channels: 1, height: 28, width: 28, classes: 10};
+    const run = async () => {
+      wt.manualSeed(0);
+      const model = wt.leNet5();
+      const strategy = new wt.Supervised({model, optimizer: new wt.Adam(model.parameters(), {lr: 1e-3}),
+        loader: new wt.DataLoader(set, {batch: 8, seed: 1})});
+      const events: Record<string, unknown>[] = [];
+      const loop = new wt.TrainingLoop(strategy, {steps: 4, logEvery: 1, tune: true,
+        sinks: [{event: (name, data) => { if (name === 'tune') events.push(data); }}]});
+      const res = await loop.fit();
+      loop.dispose();
+      return {events, res};
+    };
+    const first = await run();
+    assert.is(first.events.length, 1, 'measured once, after the first step');
+    const e = first.events[0] as {shapes: number; measured: number; moved: number};
+    assert.ok(e.shapes >= 5 && e.measured === e.shapes, JSON.stringify(e));
+    assert.is(first.res.step, 4);
+    assert.ok(Number.isFinite(first.res.lastLoss));
+    const second = await run();
+    assert.equal((second.events[0] as {measured: number}).measured, 0, 'the second loop finds every shape cached');
+    // The same training either way: the measured kernels agree with the table's within rounding.
+    assert.ok(Math.abs(second.res.lastLoss - first.res.lastLoss) < 1e-3, `${first.res.lastLoss} vs ${second.res.lastLoss}`);
+  } finally {
+    if (savedEnv === undefined) delete process.env.WGT_MEASURED; else process.env.WGT_MEASURED = savedEnv;
+    await I.clearMeasuredChoices();
+  }
+});
+
 t('forcing a variant for a case nothing launches is an error', () => {
   assert.throws(() => I.withForcedVariant('conv.forward', '1x1x1x1>1x1x1/s1,1/p0,0', 'conv_fwd8', () => 0),
     /nothing launched conv.forward 1x1x1x1>1x1x1\/s1,1\/p0,0 to run as conv_fwd8/);

@@ -6,6 +6,8 @@ import {compile, type CompiledStep} from '../graph/capture.js';
 import {keep, noGrad, rt, tidy} from '../graph/engine.js';
 import * as ops from '../graph/ops.js';
 import {fromData, type Tensor} from '../graph/tensor.js';
+import {recordCases} from '../graph/kernels/select.js';
+import {measuring, tuneCases, type KernelTiming} from '../graph/kernels/tune.js';
 import type {CheckpointStore, Metrics, Position, Sink, StepOutputs, Strategy} from './strategy.js';
 
 /** Options of TrainingLoop: total steps, sinks, how often to log, evaluate and checkpoint, resume, early stop. */
@@ -29,6 +31,14 @@ export interface LoopOptions {
    * run by then): return true to stop early. fit() can be called again.
    */
   shouldStop?: () => boolean;
+  /**
+   * Measure the kernel variants of the step's shapes once (`webgpu-transfer tune` ahead of time does the same):
+   * the first step records its kernels, they are timed after it, and the step is compiled again where a measured
+   * variant differs from the table's. 'auto' (default): on hardware GPUs, where it takes seconds (minutes on the CPU
+   * adapters); true: on any adapter; false: never. The choices are cached per adapter, so each shape pays once.
+   * Off wherever measured choices are (kernelPrefs.measured false, WGT_MEASURED=0).
+   */
+  tune?: boolean | 'auto';
 }
 
 /**
@@ -86,6 +96,8 @@ export class TrainingLoop {
   private resumed = false;
   /** Completion of the steps submitted and maybe not yet run by the GPU, oldest first. */
   private queued: Promise<void>[] = [];
+  /** The kernel cases the first step launched, to measure after it (LoopOptions.tune). */
+  private toTune: ReturnType<typeof recordCases> | null = null;
 
   constructor(readonly strategy: Strategy, readonly o: LoopOptions) {
     if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`webgpu-transfer: TrainingLoop: steps must be an integer >= 1, got ${o.steps}`);
@@ -183,7 +195,9 @@ export class TrainingLoop {
       if (o.shouldStop?.()) { stopped = true; break; }
       strategy.beforeStep?.(this.step, o.steps);
       const batch = strategy.nextBatch();
-      if (!this.compiled) this.compiled = this.build(batch); else this.compiled.run(batch);
+      if (this.compiled) this.compiled.run(batch);
+      else if (!this.wantsTune()) this.compiled = this.build(batch);
+      else this.toTune = recordCases(() => { this.compiled = this.build(batch); });
       const out = this.outputs!;
       this.step++;
       const last = this.step === o.steps;
@@ -216,6 +230,8 @@ export class TrainingLoop {
         this.emit('evaluation', {step: this.step, epoch: epoch(), metrics});
       }
       if (o.yieldEvery && this.step % o.yieldEvery === 0) await macrotask();
+      // After the first step is recorded and read: its outputs are not used again once it is compiled anew.
+      if (this.toTune) await this.tuneKernels();
     }
     if (o.store && !stopped) await this.checkpoint();
     const seconds = (performance.now() - t0) / 1000;
@@ -233,6 +249,32 @@ export class TrainingLoop {
     this.queued.push(rt().workDone());
     while (this.queued.length > MAX_QUEUED_STEPS) await this.queued.shift();
     await nextTurn();
+  }
+
+  private tuned = false;
+  private wantsTune(): boolean {
+    const t = this.o.tune ?? 'auto';
+    return !this.tuned && measuring() && (t === true || (t === 'auto' && !rt().ctx.report.isCpu));
+  }
+
+  /**
+   * Times the recorded cases' variants; where a new measurement moved a case off the table's choice, the next step
+   * compiles again and takes it.
+   */
+  private async tuneKernels(): Promise<void> {
+    const cases = this.toTune!;
+    this.toTune = null;
+    this.tuned = true;
+    const t0 = performance.now();
+    const timings: KernelTiming[] = await tuneCases(cases);
+    const moved = timings.filter((t) => !t.cached && t.choice !== t.table);
+    this.emit('event', 'tune', {shapes: timings.length, measured: timings.filter((t) => !t.cached).length,
+      moved: moved.length, seconds: (performance.now() - t0) / 1000});
+    if (!moved.length || !this.compiled) return;
+    await rt().sync();
+    for (const t of Object.values(this.compiled.output)) t.dispose();
+    this.compiled.dispose();
+    this.compiled = null;
   }
 
   /** Frees the compiled step and its outputs (the strategy, model and optimizer stay). */

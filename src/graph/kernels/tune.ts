@@ -4,6 +4,7 @@
 import {rt} from '../engine.js';
 import {adapterKey, readTuneCache, tuneCachePath, writeTuneCache} from '../../gpu/device.js';
 import {benchOf} from './benches.js';
+import {kernelPrefs} from './prefs.js';
 import {fittingVariants, fitsCase, measuredChoices, recordCases, select, withForcedVariant, type Family}
   from './select.js';
 
@@ -56,6 +57,10 @@ export const wallTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run}) =
   for (let i = 0; i < runs; i++) ts.push((await timed(n)) / n);
   return ts.sort((x, y) => x - y)[Math.floor(runs / 2)];
 };
+
+/** Whether measured choices are in use: kernelPrefs.measured, and not WGT_MEASURED=0. */
+export const measuring = (): boolean => kernelPrefs.measured &&
+  !(typeof process !== 'undefined' && process.env?.WGT_MEASURED === '0');
 
 /** How tuneKernels measures and keeps its choices. */
 export interface TuneOptions {

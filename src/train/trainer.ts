@@ -47,6 +47,8 @@ export interface TrainerOptions {
   sinks?: Sink[];
   /** Polled between steps: true stops after the current step (fit() then reports stopped; no checkpoint is saved). */
   shouldStop?: () => boolean;
+  /** Measure the step's kernel variants after its first step (LoopOptions.tune; default 'auto': hardware GPUs). */
+  tune?: boolean | 'auto';
 }
 
 /**
@@ -90,7 +92,7 @@ export class Trainer {
     const store = o.checkpointPath || o.resume ? new FileCheckpointStore({path: o.checkpointPath, resumeFrom: o.resume, metadata: o.runInfo}) : undefined;
     this.loop = new TrainingLoop(this.strategy, {
       steps: o.steps, sinks, logEvery: o.logEvery, evalEvery: o.evalEvery, checkpointEvery: o.checkpointPath ? o.checkpointEvery : undefined, store,
-      resume: !!o.resume, name: o.name, shouldStop: o.shouldStop,
+      resume: !!o.resume, name: o.name, shouldStop: o.shouldStop, tune: o.tune,
     });
   }
 

@@ -43,6 +43,11 @@ export class ConsoleSink implements Sink {
   evaluation(r: {step: number; metrics: Metrics}): void {
     if (this.mode === 'lines' && Object.keys(r.metrics).length) console.log(`${this.name} step ${r.step}: ${fmtMetrics(r.metrics)}`);
   }
+  event(name: string, d: Record<string, unknown>): void {
+    if (name !== 'tune' || this.mode !== 'lines' || !d.measured) return;
+    console.log(`${this.name}: measured the kernel variants of ${d.measured} shapes in ${Number(d.seconds).toFixed(1)} s ` +
+      `(${d.moved} off the tables' choice; cached for this adapter)`);
+  }
   end(): void { this.bar?.stop(); }
 }
 

@@ -64,6 +64,7 @@ const COMMANDS: Record<string, CommandSpec> = {
         '                        contradicting flag is an error; --steps/--epochs set the new total'),
       backend,
       progress: flag('MODE', choice(PROGRESS), `${PROGRESS.join(' | ')} (default auto: a bar on a terminal)`),
+      tune: bool('measure the kernels of the step\'s shapes after its first step, on any adapter (default: GPUs only)'),
     },
     more: `The run folder holds model.safetensors (the model, PyTorch names, with the run's settings in its header),
 model.train.safetensors (optimizer state and position) and metrics.jsonl (one start event per run). It is locked
@@ -309,6 +310,7 @@ async function cmdTrain(v: FlagValues): Promise<void> {
     metricsPath: join(out, 'metrics.jsonl'), checkpointPath: ckptPath,
     checkpointEvery: v['checkpoint-every'] as number | undefined, resume: ck?.path,
     progress: (v.progress as 'auto' | 'bar' | 'lines' | 'none') ?? 'auto', shouldStop: stopRequested,
+    tune: v.tune ? true : 'auto',
   });
   const res = await fitInterruptibly(trainer, {out, checkpointPath: ckptPath, fromStep: ck?.step ?? 0});
   const last = res.evals[res.evals.length - 1];

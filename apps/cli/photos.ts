@@ -77,6 +77,7 @@ export const FINETUNE: CommandSpec = {
     resume: flag('PATH', text, 'continue the run of this checkpoint (RUN/checkpoint.safetensors)'),
     'checkpoint-every': flag('N', int(1), 'steps between checkpoints (default: end only)'),
     progress: flag('MODE', choice(['auto', 'bar', 'lines', 'none']), 'auto | bar | lines | none (default auto)'),
+    tune: bool('measure the kernels of the step\'s shapes after its first step, on any adapter (default: GPUs only)'),
     backend,
   },
   more: `Strategies: feature-extractor trains only a new head on features computed once per image (the body frozen,
@@ -330,6 +331,7 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
     checkpointPath: ckptPath, checkpointEvery: v['checkpoint-every'] as number | undefined,
     resume: v.resume as string | undefined, evalEvery: stepsPerEpoch,
     progress: (v.progress as 'auto' | 'bar' | 'lines' | 'none') ?? 'auto', shouldStop: stopRequested,
+    tune: v.tune ? true : 'auto',
   });
   if (fromStep >= steps) fail(`${v.resume} is already at step ${fromStep} of ${steps}: ask for more --epochs`);
   const res = await fitInterruptibly(trainer, {out, checkpointPath: ckptPath, fromStep});

@@ -207,6 +207,7 @@ t('tune measures the kernel variants of a model\'s step: JSON lines, nothing cac
     assert.ok(l.ms[l.choice] <= Math.min(...Object.values(l.ms)) / 0.97 + 1e-9, `the choice is the fastest: ${JSON.stringify(l)}`);
   }
   assert.not.ok(existsSync(join(xdg, 'webgpu-transfer', 'kernels.json')), '--dry-run writes no cache');
+  assert.match(cli('train', '--help').stdout, /--tune +measure the kernels/);
   const bad = cli('tune', '--model', 'resnet99');
   assert.is(bad.status, 2);
   assert.match(bad.stderr, /--model.*resnet18/);

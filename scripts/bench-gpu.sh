@@ -9,6 +9,8 @@
 #                                       after measuring them (tune) beside PyTorch CUDA's, and the kernel test
 #                                       files on 'vulkan'.
 #   WGT_GPU_DRY=1 bash scripts/bench-gpu.sh run   rehearses `run` here on llvmpipe with small sizes.
+#   WGT_GPU_PARTS=steps,tests bash scripts/bench-gpu.sh run   runs only those parts (kernels, lowered, profile, bench,
+#                                       steps, tests), so that each fits one call of a device with a time limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -59,23 +61,37 @@ else
   adapter=llvmpipe; mm=256
 fi
 set +e
-echo "== kernels ($adapter, matmul ${mm}^3)" | tee "$out/kernels.txt"
-WGT_BENCH_MATMUL=$mm timeout 300 node dist/bench/kernels.js $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially | tee -a "$out/kernels.txt"
-# The same kernels lowered to matrix products (im2col), against the implicit products the GPU table takes.
-echo "== kernels lowered to matmul ($adapter)" | tee "$out/kernels-lowered.txt"
-WGT_PREFS='{"convLowering":"gemm"}' WGT_BENCH_MATMUL=$mm timeout 300 node dist/bench/kernels.js $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially | tee -a "$out/kernels-lowered.txt"
-echo "== profile of a LeNet step ($adapter)" | tee "$out/profile.txt"
-timeout 120 node dist/bench/profile.js $adapter 5 2>&1 | grep -v '^PROFILE\|artificially' | tee -a "$out/profile.txt"
-echo "== bench ($adapter: ours vs TF.js WebGPU)" | tee "$out/bench.txt"
-[ -z "${WGT_GPU_DRY:-}" ] && WGT_BENCH_ADAPTERS=$adapter timeout 300 node dist/bench/bench.js 2>&1 | tee -a "$out/bench.txt"
-# Training steps on the tables' kernels and after measuring every variant on this adapter, then PyTorch on the same
-# steps (CUDA, fp32, TF32 off; bench/torch_steps.py), in the same run.
-echo "== training steps: tables vs measured choices ($adapter), and PyTorch" | tee "$out/steps.txt"
-# PyTorch: the GPU machine's python3 has CUDA; here Debian's (python3-torch) is the CPU stand-in.
-models=lenet5,mobilenet_v2,resnet18; torchdev=cuda; py=${WGT_BENCH_PYTHON:-python3}
-[ -n "${WGT_GPU_DRY:-}" ] && { models=lenet5; torchdev=cpu; py=${WGT_BENCH_PYTHON:-/usr/bin/python3}; }
-WGT_BENCH_BUDGET_S=60 timeout 600 node dist/bench/tuned.js $adapter $models 2>&1 | grep -v artificially | tee -a "$out/steps.txt"
-timeout 300 "$py" bench/torch_steps.py $torchdev $models,matmul 2>&1 | tee -a "$out/steps.txt"
-echo "== kernel tests ($adapter)" | tee "$out/tests.txt"
-WGT_BACKEND=$adapter timeout 300 node dist/test/perf-run.js 2>&1 | grep -v artificially | tail -8 | tee -a "$out/tests.txt"
+parts=${WGT_GPU_PARTS:-kernels,lowered,profile,bench,steps,tests}
+want() { [[ ",$parts," == *",$1,"* ]]; }
+if want kernels; then
+  echo "== kernels ($adapter, matmul ${mm}^3)" | tee "$out/kernels.txt"
+  WGT_BENCH_MATMUL=$mm timeout 300 node dist/bench/kernels.js $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially | tee -a "$out/kernels.txt"
+fi
+if want lowered; then
+  # The same kernels lowered to matrix products (im2col), against the implicit products the GPU table takes.
+  echo "== kernels lowered to matmul ($adapter)" | tee "$out/kernels-lowered.txt"
+  WGT_PREFS='{"convLowering":"gemm"}' WGT_BENCH_MATMUL=$mm timeout 300 node dist/bench/kernels.js $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially | tee -a "$out/kernels-lowered.txt"
+fi
+if want profile; then
+  echo "== profile of a LeNet step ($adapter)" | tee "$out/profile.txt"
+  timeout 120 node dist/bench/profile.js $adapter 5 2>&1 | grep -v '^PROFILE\|artificially' | tee -a "$out/profile.txt"
+fi
+if want bench && [ -z "${WGT_GPU_DRY:-}" ]; then
+  echo "== bench ($adapter: ours vs TF.js WebGPU)" | tee "$out/bench.txt"
+  WGT_BENCH_ADAPTERS=$adapter timeout 300 node dist/bench/bench.js 2>&1 | tee -a "$out/bench.txt"
+fi
+if want steps; then
+  # Training steps on the tables' kernels and after measuring every variant on this adapter, then PyTorch on the
+  # same steps (CUDA, fp32, TF32 off; bench/torch_steps.py), in the same run.
+  echo "== training steps: tables vs measured choices ($adapter), and PyTorch" | tee "$out/steps.txt"
+  # PyTorch: the GPU machine's python3 has CUDA; here Debian's (python3-torch) is the CPU stand-in.
+  models=lenet5,mobilenet_v2,resnet18; torchdev=cuda; py=${WGT_BENCH_PYTHON:-python3}
+  [ -n "${WGT_GPU_DRY:-}" ] && { models=lenet5; torchdev=cpu; py=${WGT_BENCH_PYTHON:-/usr/bin/python3}; }
+  WGT_BENCH_BUDGET_S=60 timeout 400 node dist/bench/tuned.js $adapter $models 2>&1 | grep -v artificially | tee -a "$out/steps.txt"
+  timeout 180 "$py" bench/torch_steps.py $torchdev $models,matmul 2>&1 | tee -a "$out/steps.txt"
+fi
+if want tests; then
+  echo "== kernel tests ($adapter)" | tee "$out/tests.txt"
+  WGT_BACKEND=$adapter timeout 300 node dist/test/perf-run.js 2>&1 | grep -v artificially | tail -8 | tee -a "$out/tests.txt"
+fi
 echo "results in $out"

@@ -22,6 +22,25 @@ for (const [shape, axes] of cases) {
   t(`max ${tag}`, () => checkOp({name: 'max', inputs: [R.distinct(shape, 3)], gpu: ([x]) => wt.max(x, axes), ref: ([x]) => R.max(x, all), sample: 64}));
 }
 
+// Every reduction kernel on the cases above, forced ('auto' is the chunked one on CPU adapters): a workgroup tree
+// per output, and subgroup sums where the adapter has the feature (SwiftShader: yes; llvmpipe: no).
+const forced: wt.internals.KernelPrefs['reduce'][] = ['tree', 'subgroup'];
+for (const reduce of forced) {
+  for (const [shape, axes] of cases) {
+    const all = axes ?? shape.map((_, i) => i);
+    const tag = `reduce '${reduce}': ${JSON.stringify(shape)} axes ${JSON.stringify(axes ?? 'all')}`;
+    t(`sum, mean, max, min ${tag}`, () => wt.internals.withKernelPrefs({reduce}, async () => {
+      const x = R.distinct(shape, 5);
+      const neg = (v: R.Nd): R.Nd => ({shape: v.shape, data: v.data.map((e) => -e)});
+      const min = (v: R.Nd, a: number[]) => neg(R.max(neg(v), a));
+      for (const [op, ref] of [['sum', R.sum], ['mean', R.mean], ['max', R.max], ['min', min]] as const) {
+        await checkOp({name: `${op} (${reduce})`, inputs: [x], gpu: ([v]) => wt[op](v, axes), ref: ([v]) => ref(v, all),
+          atol: 1e-4, sample: 64, gradOf: []});
+      }
+    }));
+  }
+}
+
 t('keepDim and negative axes', async () => {
   const x = R.randomNd([2, 3, 4], 7);
   await checkOp({name: 'sum keepDim', inputs: [x], gpu: ([a]) => wt.sum(a, -1, true), ref: ([a]) => ({shape: [2, 3, 1], data: R.sum(a, [2]).data})});

@@ -1,11 +1,12 @@
 // Batched matmul C[b] = A[b] (M x K) @ B[b] (K x N), transposes expressed by strides.
-// Four variants, chosen per adapter and shape by src/graph/kernels.ts:
+// Five variants, chosen per adapter and shape by src/graph/kernels/matmul/select.ts:
 //  - matmul_vec4:  B and C rows read/written as vec4 (N % 4 == 0, B row-major); each thread 4 rows x 8 cols,
 //                  no workgroup memory or barriers. Fastest on CPU adapters (SwiftShader, llvmpipe).
 //  - matmul_nt_vec4: A @ B^T with both operands read as vec4 along K (K % 4 == 0): linear layers' x @ W^T
 //                  without materialising W^T, where no tuned register tile takes the product instead.
 //  - matmul_reg:   any strides and N; each thread 4x4 outputs with scalar loads.
 //  - matmul_tiled: workgroup-memory tiles with barriers (64x64 per workgroup, 4x4 per thread); for hardware GPUs.
+//  - matmul_small: one thread per output, any strides: small products on hardware GPUs, where threads are many.
 
 // Uniforms (p) and the WG_X x WG_Y workgroup come from its declaration, MATMUL in src/graph/shaders.ts (the
 // launcher sizes its grids from the same numbers); matmul_tiled keeps its own 16 x 16, which its tiles assume.
@@ -186,4 +187,27 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
       }
     }
   }
+}
+
+// ---- one thread per output (small products on hardware GPUs: every output its own thread) ----
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn matmul_small(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let col = gid.x;
+  let row = gid.y;
+  let b = gid.z;
+  if (row >= p.M || col >= p.N) { return; }
+  var ai = b * p.a_bs + row * p.a_rs;
+  var bi = b * p.b_bs + col * p.b_cs;
+  // Two accumulators shorten the dependency chain.
+  var s0 = 0.0;
+  var s1 = 0.0;
+  var k = 0u;
+  for (; k + 2u <= p.K; k += 2u) {
+    s0 += ta[ai] * tb[bi];
+    s1 += ta[ai + p.a_cs] * tb[bi + p.b_rs];
+    ai += 2u * p.a_cs;
+    bi += 2u * p.b_rs;
+  }
+  if (k < p.K) { s0 += ta[ai] * tb[bi]; }
+  tc[b * p.c_bs + row * p.N + col] = (s0 + s1) * p.alpha;
 }

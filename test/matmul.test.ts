@@ -11,7 +11,7 @@ const cases: [number[], number[]][] = [
   [[2, 5, 6], [2, 6, 7]], [[3, 4, 9], [9, 8]], [[1, 9, 5], [1, 5, 4]], [[67, 130], [130, 65]],
 ];
 // Every variant runs on every case, whatever the adapter would pick (the tiled one is the hardware-GPU path).
-for (const variant of ['auto', 'tiled', 'vec4', 'reg'] as const) for (const [sa, sb] of cases) {
+for (const variant of ['auto', 'tiled', 'vec4', 'reg', 'small'] as const) for (const [sa, sb] of cases) {
   const K = sa[sa.length - 1];
   t(`matmul[${variant}] ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => withMatmul(variant, () => checkOp({
     name: 'matmul', refKey: '', inputs: [R.randomNd(sa, 21), R.randomNd(sb, 22)],
@@ -33,7 +33,7 @@ for (const variant of ['tiled', 'vec4'] as const) {
 
 // K past 65,535: llvmpipe stops a thread's loop over K short there (matmulK splits K); the scalar-K kernels, plain and
 // with A transposed.
-for (const [variant, tile] of [['reg', 'auto'], ['vec4', 'fixed']] as const) for (const trans of [false, true]) {
+for (const [variant, tile] of [['reg', 'auto'], ['vec4', 'fixed'], ['small', 'auto']] as const) for (const trans of [false, true]) {
   t(`matmul[${variant}] K = 70,000${trans ? ', A transposed' : ''}, forward only`, () => wt.internals.withKernelPrefs(
     {matmul: variant, matmulTile: tile}, () => checkOp({
       name: 'matmul long K', inputs: [R.randomNd(trans ? [70000, 4] : [4, 70000], 29), R.randomNd([70000, 8], 30)],
@@ -42,7 +42,7 @@ for (const [variant, tile] of [['reg', 'auto'], ['vec4', 'fixed']] as const) for
     })));
 }
 
-for (const variant of ['auto', 'tiled', 'reg'] as const) {
+for (const variant of ['auto', 'tiled', 'reg', 'small'] as const) {
   for (const [rows, inp, out] of [[5, 12, 7], [33, 64, 10], [1, 4, 1], [9, 20, 13]]) {
     t(`matmul[${variant}] A @ B^T via linear [${rows},${inp}] x [${out},${inp}]^T (K % 4 == 0: the nt_vec4 kernel)`, () => withMatmul(variant, () => checkOp({
       name: 'linear nt', refKey: '', inputs: [R.randomNd([rows, inp], 27), R.randomNd([out, inp], 28)],

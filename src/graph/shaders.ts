@@ -154,7 +154,7 @@ export const MATMUL = defineKernel({
   file: 'matmul.wgsl', code: matmul, workgroupSize: [8, 8],
   uniforms: {p: {M: 'u32', N: 'u32', K: 'u32', a_bs: 'u32', a_rs: 'u32', a_cs: 'u32', b_bs: 'u32', b_rs: 'u32',
     b_cs: 'u32', c_bs: 'u32', alpha: 'f32', split: 'u32'}},
-  entries: {matmul_vec4: 'p', matmul_nt_vec4: 'p', matmul_reg: 'p', matmul_tiled: 'p'},
+  entries: {matmul_vec4: 'p', matmul_nt_vec4: 'p', matmul_reg: 'p', matmul_tiled: 'p', matmul_small: 'p'},
 });
 
 export const OPTIMIZER = defineKernel({

@@ -1,12 +1,13 @@
 // The hand-written matmul kernels of shaders/matmul.wgsl and their grids: matmul_tiled (64 x 64 workgroup tiles),
-// matmul_nt_vec4 (A @ B^T), matmul_vec4 (4 rows x 2 vec4 columns per thread) and matmul_reg (scalar loads).
+// matmul_small (a thread per output), matmul_nt_vec4 (A @ B^T), matmul_vec4 (4 rows x 2 vec4 columns per thread)
+// and matmul_reg (scalar loads).
 import {MATMUL} from '../../shaders.js';
 
-export type HandWrittenMatmul = 'matmul_tiled' | 'matmul_nt_vec4' | 'matmul_vec4' | 'matmul_reg';
+export type HandWrittenMatmul = 'matmul_tiled' | 'matmul_small' | 'matmul_nt_vec4' | 'matmul_vec4' | 'matmul_reg';
 type Launch = Omit<Parameters<typeof MATMUL.launch>[1], 'workgroups' | 'threads'>;
 
 /** Columns of C one thread covers, by kernel (the register kernels' threads cover 4 rows each). */
-const COLUMNS: Record<Exclude<HandWrittenMatmul, 'matmul_tiled'>, number> =
+const COLUMNS: Record<Exclude<HandWrittenMatmul, 'matmul_tiled' | 'matmul_small'>, number> =
   {matmul_nt_vec4: 4, matmul_vec4: 8, matmul_reg: 4};
 
 /** Runs one hand-written kernel on an M x N product of `batch` matrices (matmul_tiled: batches x parts of K). */
@@ -17,5 +18,9 @@ export function launchHandWritten(kernel: HandWrittenMatmul, launch: Launch, M: 
     return;
   }
   const [wx, wy] = MATMUL.workgroupDims;
+  if (kernel === 'matmul_small') {
+    MATMUL.launch(kernel, {...launch, workgroups: [Math.ceil(N / wx), Math.ceil(M / wy), batch]});
+    return;
+  }
   MATMUL.launch(kernel, {...launch, workgroups: [Math.ceil(N / COLUMNS[kernel] / wx), Math.ceil(M / 4 / wy), batch]});
 }

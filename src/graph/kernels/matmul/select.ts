@@ -19,7 +19,7 @@ export interface MatmulCase {
   /** B^T is copied out for the tile (transposedBForTile). */
   bForTile: boolean;
 }
-export type MatmulVariant = 'matmul_tiled' | 'matmul_nt_vec4' | 'tile' | 'matmul_vec4' | 'matmul_reg';
+export type MatmulVariant = 'matmul_tiled' | 'matmul_small' | 'matmul_nt_vec4' | 'tile' | 'matmul_vec4' | 'matmul_reg';
 
 /** Row and column strides of a bound operand, in floats. */
 export const strides = (v: MatView): [number, number] => (v.trans ? [1, v.cols] : [v.cols, 1]);
@@ -74,6 +74,10 @@ const tileShape = (c: MatmulCase): boolean => vec4Shape(c) && !!c.tile &&
 
 export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
   {variant: 'matmul_tiled', when: tiledApplies, fits: () => !loopsLimited(), why: '64 x 64 workgroup tiles in shared memory: hardware GPUs'},
+  {variant: 'matmul_small', when: (c) => kernelPrefs.matmul === 'small' ||
+    (kernelPrefs.matmul === 'auto' && !onCpu() && c.M * c.N < 4096), fits: () => true,
+  why: 'a thread per output: small products on hardware GPUs, whose register kernels would leave most threads idle ' +
+    '(not yet timed on a GPU; tune measures it)'},
   {variant: 'matmul_nt_vec4', when: ntApplies, fits: (c) => c.bv.trans && !c.av.trans && c.K % 4 === 0, why: 'A @ B^T with B^T read in place, where no tile takes it'},
   {variant: 'tile', when: (c) => kernelPrefs.matmul !== 'reg' && tileShape(c), fits: tileShape,
   why: 'the autotuned register tile; bias and relu in its write (docs/kernel-measurements.md#matmul-candidates)'},

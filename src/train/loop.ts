@@ -7,7 +7,7 @@ import {keep, noGrad, rt, tidy} from '../graph/engine.js';
 import * as ops from '../graph/ops.js';
 import {fromData, type Tensor} from '../graph/tensor.js';
 import {recordCases} from '../graph/kernels/select.js';
-import {measuring, tuneCases, type KernelTiming} from '../graph/kernels/tune.js';
+import {measuring, tuneCases, type KernelTiming, type TuneOptions} from '../graph/kernels/tune.js';
 import type {CheckpointStore, Metrics, Position, Sink, StepOutputs, Strategy} from './strategy.js';
 
 /** Options of TrainingLoop: total steps, sinks, how often to log, evaluate and checkpoint, resume, early stop. */
@@ -35,10 +35,11 @@ export interface LoopOptions {
    * Measure the kernel variants of the step's shapes once (`webgpu-transfer tune` ahead of time does the same):
    * the first step records its kernels, they are timed after it, and the step is compiled again where a measured
    * variant differs from the table's. 'auto' (default): on hardware GPUs, where it takes seconds (minutes on the CPU
-   * adapters); true: on any adapter; false: never. The choices are cached per adapter, so each shape pays once.
-   * Off wherever measured choices are (kernelPrefs.measured false, WGT_MEASURED=0).
+   * adapters); true: on any adapter; false: never; TuneOptions: on any adapter, measured as those say (a timer,
+   * persist). The choices are cached per adapter, so each shape pays once. Off wherever measured choices are
+   * (kernelPrefs.measured false, WGT_MEASURED=0).
    */
-  tune?: boolean | 'auto';
+  tune?: boolean | 'auto' | TuneOptions;
 }
 
 /**
@@ -254,7 +255,7 @@ export class TrainingLoop {
   private tuned = false;
   private wantsTune(): boolean {
     const t = this.o.tune ?? 'auto';
-    return !this.tuned && measuring() && (t === true || (t === 'auto' && !rt().ctx.report.isCpu));
+    return !this.tuned && measuring() && t !== false && (t !== 'auto' || !rt().ctx.report.isCpu);
   }
 
   /**
@@ -266,7 +267,7 @@ export class TrainingLoop {
     this.toTune = null;
     this.tuned = true;
     const t0 = performance.now();
-    const timings: KernelTiming[] = await tuneCases(cases);
+    const timings: KernelTiming[] = await tuneCases(cases, typeof this.o.tune === 'object' ? this.o.tune : {});
     const moved = timings.filter((t) => !t.cached && t.choice !== t.table);
     this.emit('event', 'tune', {shapes: timings.length, measured: timings.filter((t) => !t.cached).length,
       moved: moved.length, seconds: (performance.now() - t0) / 1000});

@@ -6,7 +6,7 @@ import type {LRSchedule} from '../optim/schedules.js';
 import type {DataLoader} from '../data/loader.js';
 import type {ImageSet} from '../data/image-set.js';
 import type {EvalResult, RowLoss} from './evaluate.js';
-import {TrainingLoop} from './loop.js';
+import {TrainingLoop, type LoopOptions} from './loop.js';
 import {Supervised, type SupervisedLoss} from './supervised.js';
 import {ConsoleSink, FileCheckpointStore, JsonlSink, type ProgressMode} from './sinks/node.js';
 import type {Sink, Strategy} from './strategy.js';
@@ -48,7 +48,7 @@ export interface TrainerOptions {
   /** Polled between steps: true stops after the current step (fit() then reports stopped; no checkpoint is saved). */
   shouldStop?: () => boolean;
   /** Measure the step's kernel variants after its first step (LoopOptions.tune; default 'auto': hardware GPUs). */
-  tune?: boolean | 'auto';
+  tune?: LoopOptions['tune'];
 }
 
 /**

@@ -37,7 +37,7 @@ fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   }
   for (; j < len; j++) {
     let v = x[base];
-    if (OP == 0u) { acc += v; } else if (OP == 1u) { acc = nan_max(acc, v); } else { acc = nan_min(acc, v); }  // NaN propagates
+    acc = combine(acc, v);  // NaN propagates
     base += p.inner;
   }
   y[i] = acc * p.alpha;

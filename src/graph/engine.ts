@@ -65,9 +65,9 @@ export function init(opts: InitOptions = {}): Promise<Runtime> {
       if (typeof process === 'undefined' || process.env?.WGT_AUTOTUNE !== '0') await (await import('./kernels/matmul/autotune.js')).autotune();
       // The kernel choices `webgpu-transfer tune` measured on this adapter (kernels/tune.ts); WGT_MEASURED=0: the
       // tables alone, as the tests run.
-      const {loadMeasuredChoices} = await import('./kernels/tune.js');
-      if (typeof process === 'undefined' || process.env?.WGT_MEASURED !== '0') await loadMeasuredChoices();
-      else (await import('./kernels/select.js')).measuredChoices.clear();
+      const tune = await import('./kernels/tune.js');
+      if (tune.measuredOffByEnv()) await tune.clearMeasuredChoices({persist: false});
+      else await tune.loadMeasuredChoices();
       return rt;
     })();
     initPromise.catch(() => { initPromise = null; });

@@ -99,6 +99,7 @@ export class TrainingLoop {
   private queued: Promise<void>[] = [];
   /** The kernel cases the first step launched, to measure after it (LoopOptions.tune). */
   private toTune: ReturnType<typeof recordCases> | null = null;
+  private tuned = false;
 
   constructor(readonly strategy: Strategy, readonly o: LoopOptions) {
     if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`webgpu-transfer: TrainingLoop: steps must be an integer >= 1, got ${o.steps}`);
@@ -252,7 +253,6 @@ export class TrainingLoop {
     await nextTurn();
   }
 
-  private tuned = false;
   private wantsTune(): boolean {
     const t = this.o.tune ?? 'auto';
     return !this.tuned && measuring() && t !== false && (t !== 'auto' || !rt().ctx.report.isCpu);
@@ -271,22 +271,25 @@ export class TrainingLoop {
     const moved = timings.filter((t) => !t.cached && t.choice !== t.table);
     this.emit('event', 'tune', {shapes: timings.length, measured: timings.filter((t) => !t.cached).length,
       moved: moved.length, seconds: (performance.now() - t0) / 1000});
-    if (!moved.length || !this.compiled) return;
+    if (!moved.length) return;
     await rt().sync();
-    for (const t of Object.values(this.compiled.output)) t.dispose();
-    this.compiled.dispose();
-    this.compiled = null;
+    this.dropCompiled();
   }
 
-  /** Frees the compiled step and its outputs (the strategy, model and optimizer stay). */
-  dispose(): void {
-    this.queued = [];
+  /** Frees the compiled step and its outputs; the next step compiles it again. */
+  private dropCompiled(): void {
     if (this.compiled) {
       for (const t of Object.values(this.compiled.output)) t.dispose();
       this.compiled.dispose();
     }
     this.compiled = null;
     this.outputs = null;
+  }
+
+  /** Frees the compiled step and its outputs (the strategy, model and optimizer stay). */
+  dispose(): void {
+    this.queued = [];
+    this.dropCompiled();
     this.correct?.dispose();
     this.correct = null;
   }

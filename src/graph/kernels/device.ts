@@ -20,6 +20,9 @@ export const loopsLimited = (): boolean => onCpu() && !onSwiftShader();
 /** The most loop iterations, over all its loops, a launcher gives one thread where loopsLimited() (with a margin). */
 export const LOOP_STEPS_MAX = 65000;
 
+/** Whether the device has the `subgroups` feature (requested wherever the adapter offers it: gpu/device.ts). */
+export const hasSubgroups = (): boolean => rt().device.features.has('subgroups');
+
 /** Threads a split reduction aims for: a few workgroups per core on CPU adapters, thousands on GPUs. */
 export const splitThreads = (): number => (onCpu() ? 256 : 16384);
 

@@ -34,17 +34,21 @@ export interface Family<V extends string = string, C = never> {
   open: () => boolean;
 }
 
-/** Whether `variant` of family `f` can run case `c` (its row's fits, else its when). */
+/** Whether a row's variant can run `c`: its fits, else its when. */
+const rowFits = <V extends string, C>(row: Choice<V, C>, c: C): boolean => (row.fits ?? row.when)(c);
+
+/** Whether `variant` of family `f` can run case `c`. */
 export function fitsCase<V extends string, C>(f: Family<V, C>, variant: string, c: C): boolean {
   const row = f.table.find((r) => r.variant === variant);
-  return !!row && (row.fits ?? row.when)(c);
+  return !!row && rowFits(row, c);
 }
 
 /** The variants of `f` that can run `c`, in table order. */
 export const fittingVariants = <V extends string, C>(f: Family<V, C>, c: C): V[] =>
-  f.table.filter((r) => (r.fits ?? r.when)(c)).map((r) => r.variant);
+  f.table.filter((r) => rowFits(r, c)).map((r) => r.variant);
 
-const caseId = (family: string, key: string) => `${family}|${key}`;
+/** How measured choices, forced variants and recorded cases name a case: its family and its shape key. */
+export const caseId = (family: string, key: string): string => `${family}|${key}`;
 
 /** Measured choices for the current device, by caseId; installed by tune.ts. */
 export const measuredChoices = new Map<string, string>();

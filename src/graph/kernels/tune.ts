@@ -5,7 +5,7 @@ import {rt} from '../engine.js';
 import {adapterKey, readTuneCache, tuneCachePath, writeTuneCache} from '../../gpu/device.js';
 import {benchOf} from './benches.js';
 import {kernelPrefs} from './prefs.js';
-import {fittingVariants, fitsCase, measuredChoices, recordCases, select, withForcedVariant, type Family}
+import {caseId, fittingVariants, fitsCase, measuredChoices, recordCases, select, withForcedVariant, type Family}
   from './select.js';
 
 /** Times one variant on one case, in ms: `run` launches it once (the default timer runs it and waits for the GPU). */
@@ -15,7 +15,6 @@ export type KernelTimer = (t: {family: string; key: string; variant: string; run
 export interface KernelTiming {
   family: string; key: string; table: string; choice: string; ms: Record<string, number>; cached: boolean;
 }
-
 
 // Version 1: choices keyed by family and shape class (select.ts: Family.key).
 const VERSION = 1;
@@ -27,6 +26,9 @@ async function readAll(): Promise<CacheFile> {
   return j?.version === VERSION && j.adapters && typeof j.adapters === 'object'
     ? {version: VERSION, adapters: j.adapters} : {version: VERSION, adapters: {}};
 }
+
+/** WGT_MEASURED=0 (as the tests run): the tables alone, whatever the cache holds. */
+export const measuredOffByEnv = (): boolean => typeof process !== 'undefined' && process.env?.WGT_MEASURED === '0';
 
 /**
  * Installs this adapter's cached choices (init() calls it): the launches of a measured shape take its fastest
@@ -59,8 +61,7 @@ export const wallTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run}) =
 };
 
 /** Whether measured choices are in use: kernelPrefs.measured, and not WGT_MEASURED=0. */
-export const measuring = (): boolean => kernelPrefs.measured &&
-  !(typeof process !== 'undefined' && process.env?.WGT_MEASURED === '0');
+export const measuring = (): boolean => kernelPrefs.measured && !measuredOffByEnv();
 
 /** How tuneKernels measures and keeps its choices. */
 export interface TuneOptions {
@@ -98,7 +99,7 @@ export async function tuneCases(cases: {family: Family<string, unknown>; c: unkn
     const bench = benchOf(f.name);
     const variants = fittingVariants(f, c);
     if (!bench || !f.open() || variants.length < 2) continue;
-    const key = f.key(c), id = `${f.name}|${key}`, table = select(f.table, c);
+    const key = f.key(c), id = caseId(f.name, key), table = select(f.table, c);
     const hit = mine[id];
     if (hit && !opts.force && fitsCase(f, hit.choice, c)) {
       measuredChoices.set(id, hit.choice);

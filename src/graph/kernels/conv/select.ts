@@ -116,12 +116,14 @@ export type WeightVariant = 'implicit' | 'gemm-transposed' | 'gemm' | 'lanes' | 
 /** A weight gradient: its geometry and whether the forward kept its im2col matrix. */
 export interface WeightCase { g: Conv2dGeom; kept: boolean }
 
-// The hand-written kernels loop over a whole window (forward: C x KH x KW taps, input gradient: K x KH x KW) or, for
-// the weight gradient, over every output pixel of their images: within llvmpipe's loop limit where it has one.
+// The implicit products: rows of output pixels (forward) or input pixels (input gradient) on the grid, and the
+// reduction over the taps within llvmpipe's loop limit.
 const implicitForwardFits = (g: Conv2dGeom) => implicitGridFits(g.N * g.OH * g.OW, g.K) &&
   implicitReductionFits(g.C * g.KH * g.KW);
 const implicitInputFits = (g: Conv2dGeom) => implicitGridFits(g.N * g.H * g.W, g.C) &&
   implicitReductionFits(g.K * g.KH * g.KW);
+// The hand-written kernels loop over a whole window (forward: C x KH x KW taps, input gradient: K x KH x KW) or, for
+// the weight gradient, over every output pixel of their images: within llvmpipe's loop limit where it has one.
 const withinLoops = (steps: number) => !loopsLimited() || steps <= LOOP_STEPS_MAX;
 const directForwardFits = (g: Conv2dGeom) => withinLoops(g.C * g.KH * g.KW);
 const directInputFits = (g: Conv2dGeom) => withinLoops(g.K * g.KH * g.KW);

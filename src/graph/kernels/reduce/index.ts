@@ -10,6 +10,9 @@ import {REDUCE as REDUCE_FAMILY} from './select.js';
 
 export {softmaxK, softmaxBwdK, xentK, xentReduceK, xentBwdK} from './softmax-xent.js';
 
+/** reduce.wgsl's OP override by operation. */
+const OP_CODE = {sum: 0, max: 1, min: 2} as const;
+
 export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r: number, inner: number,
   alpha = 1): Tensor {
   const outputs = outer * inner;
@@ -23,7 +26,7 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
     const launch = {buffers: [x.buffer, y.buffer], params: {outer, r, inner, alpha, chunk: r, chunks: 1},
       workgroups: [Math.min(outputs, 65535), Math.ceil(outputs / 65535), 1] as [number, number, number]};
     if (variant === 'subgroup') REDUCE_SUBGROUP.launch('reduce_subgroup', launch);
-    else REDUCE.launch('reduce_tree', {...launch, constants: {OP: {sum: 0, max: 1, min: 2}[kind]}});
+    else REDUCE.launch('reduce_tree', {...launch, constants: {OP: OP_CODE[kind]}});
     return y;
   }
   // Few outputs over a long axis: split it so enough threads run (a few per core on CPU adapters).
@@ -33,7 +36,7 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
   const out = empty([outer * n * inner]);
   REDUCE.launch('reduce_main', {buffers: [x.buffer, out.buffer],
     params: {outer, r, inner, alpha: n === 1 ? alpha : 1, chunk, chunks: n}, threads: out.size,
-    constants: {OP: {sum: 0, max: 1, min: 2}[kind]}});
+    constants: {OP: OP_CODE[kind]}});
   if (n === 1) return out;
   const total = reduceK(kind, out, outer, n, inner, alpha);
   out.dispose();

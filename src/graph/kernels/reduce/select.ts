@@ -1,8 +1,7 @@
 // Which kernel reduces the middle axis of [outer, r, inner]: one thread per output over chunks of the axis
 // (reduce_main, barrier-free: CPU adapters), or one workgroup per output, adding in a tree of workgroup memory
 // (reduce_tree) or within subgroups (reduce_subgroup, sums where the device has the feature).
-import {rt} from '../../engine.js';
-import {LOOP_STEPS_MAX, loopsLimited, onCpu} from '../device.js';
+import {hasSubgroups, LOOP_STEPS_MAX, loopsLimited, onCpu} from '../device.js';
 import {kernelPrefs} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
 
@@ -16,7 +15,6 @@ export const TREE_THREADS = 64;
 /** A workgroup per output: its threads' loops within llvmpipe's limit, the outputs within a 2-D grid. */
 const workgroupFits = (c: ReduceCase) => c.outer * c.inner <= 65535 * 65535 &&
   (!loopsLimited() || Math.ceil(c.r / TREE_THREADS) + 8 <= LOOP_STEPS_MAX);
-export const hasSubgroups = (): boolean => rt().device.features.has('subgroups');
 const subgroupFits = (c: ReduceCase) => c.kind === 'sum' && hasSubgroups() && workgroupFits(c);
 /** 'auto' on hardware GPUs, for an axis long enough to keep a workgroup's threads busy (not yet timed on a GPU). */
 const gpuLong = (c: ReduceCase) => kernelPrefs.reduce === 'auto' && !onCpu() && c.r >= 4 * TREE_THREADS;

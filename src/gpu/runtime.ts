@@ -8,11 +8,11 @@ import type {Profiler} from './profiler.js';
 export type Uniforms = ArrayBuffer | (() => ArrayBuffer);
 
 /**
- * A buffer bound whole, or its first `size` bytes: a kernel that reads a small tensor as `var<uniform>` (on
- * llvmpipe uniform loads cost about half a storage load) binds just the bytes it declares, since a pooled buffer
- * may be larger than maxUniformBufferBindingSize.
+ * A buffer bound whole, or `size` bytes of it from `offset` (default 0): a kernel that reads a tensor as
+ * `var<uniform>` (on llvmpipe far cheaper than storage loads) binds just the bytes it declares, since a pooled
+ * buffer may be larger than maxUniformBufferBindingSize, or one window of it at a time.
  */
-export type BufferBinding = GPUBuffer | {buffer: GPUBuffer; size: number};
+export type BufferBinding = GPUBuffer | {buffer: GPUBuffer; size: number; offset?: number};
 
 export interface Dispatch {
   kernel: KernelSource;
@@ -170,7 +170,8 @@ export class Runtime {
     const slot = target.put(data);
     if (this.capturing && typeof d.uniforms === 'function') this.capturing.dynamic.push({chunk: slot.chunk, offset: slot.offset, fn: d.uniforms});
     const entries: GPUBindGroupEntry[] = [{binding: 0, resource: {buffer: slot.buffer, offset: slot.offset, size: Math.ceil(Math.max(data.byteLength, 16) / 16) * 16}}];
-    d.buffers.forEach((b, i) => entries.push({binding: i + 1, resource: 'buffer' in b ? {buffer: b.buffer, size: b.size} : {buffer: b}}));
+    d.buffers.forEach((b, i) => entries.push({binding: i + 1,
+      resource: 'buffer' in b ? {buffer: b.buffer, offset: b.offset ?? 0, size: b.size} : {buffer: b}}));
     if (this.capturing) for (const b of d.buffers) this.capturing.used.add('buffer' in b ? b.buffer : b);
     const bindGroup = this.device.createBindGroup({layout: pipeline.getBindGroupLayout(0), entries});
     const cmd: Command = {kind: 'dispatch', pipeline, bindGroup, wg: d.workgroups, label: labelOf(d), flops: d.flops ?? 0};

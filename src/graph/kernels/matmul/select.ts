@@ -2,10 +2,11 @@
 // bound after any transposed one is copied out (`av`, `bv`) are both in the case: the rules read each as today.
 import {rt} from '../../engine.js';
 import type {Tensor} from '../../tensor.js';
-import {loopsLimited, onCpu} from '../device.js';
+import {loopsLimited, onCompatCpu, onCpu} from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
 import {narrowedTile, shapedTile, tileFits, type MatmulTile} from './register-tile.js';
+import {PANEL_COLUMNS, panelShapeFits, panelWindowFits} from './uniform-panel.js';
 
 export interface MatView { t: Tensor; batch: number; rows: number; cols: number; trans: boolean; batchStride: number }
 
@@ -19,7 +20,8 @@ export interface MatmulCase {
   /** B^T is copied out for the tile (transposedBForTile). */
   bForTile: boolean;
 }
-export type MatmulVariant = 'matmul_tiled' | 'matmul_small' | 'matmul_nt_vec4' | 'tile' | 'matmul_vec4' | 'matmul_reg';
+export type MatmulVariant = 'matmul_tiled' | 'matmul_small' | 'panels' | 'matmul_nt_vec4' | 'tile' | 'matmul_vec4' |
+  'matmul_reg';
 
 /** Row and column strides of a bound operand, in floats. */
 export const strides = (v: MatView): [number, number] => (v.trans ? [1, v.cols] : [v.cols, 1]);
@@ -66,6 +68,21 @@ export const ntApplies = (c: Pick<MatmulCase, 'M' | 'N' | 'K' | 'a' | 'b' | 'bFo
 export const transposedBForVec4 = (c: Pick<MatmulCase, 'M' | 'N' | 'K' | 'a' | 'b' | 'bForTile'>): boolean =>
   !tiledApplies(c) && !ntApplies(c) && kernelPrefs.matmul !== 'reg' && c.b.trans && c.N % 4 === 0 && c.M >= 8;
 
+/** The uniform-panel kernel can run the product as bound (uniform-panel.ts). */
+export const panelFits = (c: MatmulCase): boolean => panelWindowFits() && panelShapeFits({N: c.N, K: c.K,
+  aTrans: c.av.trans, aRowStride: strides(c.av)[0], aBatchStride: c.av.batchStride, bBatched: !!c.bv.batchStride});
+
+/**
+ * llvmpipe, from PANEL_MIN multiply-adds and where at least half the panels' columns are real (N = 16 wastes 48 of
+ * 64 and lost to the row-lane tile): below that the packing copy and the dispatch per window cost more than the
+ * uniform loads save (docs/kernel-measurements.md#matmul-uniform-panels).
+ */
+export const PANEL_MIN = 1 << 20;
+const panelsPreferred = (M: number, N: number, K: number): boolean => kernelPrefs.matmul === 'auto' &&
+  onCompatCpu() && panelWindowFits() && M * N * K >= PANEL_MIN && Math.ceil(N / PANEL_COLUMNS) * PANEL_COLUMNS <= 2 * N;
+const panelsApply = (c: MatmulCase): boolean => kernelPrefs.matmul === 'panels' ||
+  panelsPreferred(c.M, c.N, c.K * Math.max(c.a.batch, c.b.batch));
+
 /** B read as vec4 rows: plain B (as bound), N a multiple of 4, vector loads allowed. */
 const vec4Applies = (c: MatmulCase): boolean => kernelPrefs.matmul !== 'reg' && vec4Shape(c);
 const vec4Shape = (c: MatmulCase): boolean => !c.bv.trans && c.N % 4 === 0;
@@ -78,6 +95,8 @@ export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
     (kernelPrefs.matmul === 'auto' && !onCpu() && c.M * c.N < 4096), fits: () => true,
   why: 'a thread per output: small products on hardware GPUs, whose register kernels would leave most threads idle ' +
     '(not yet timed on a GPU; tune measures it)'},
+  {variant: 'panels', when: (c) => panelsApply(c) && panelFits(c), fits: panelFits,
+    why: 'B as uniform panels, one dispatch per window: llvmpipe loads uniforms far faster than storage'},
   {variant: 'matmul_nt_vec4', when: ntApplies, fits: (c) => c.bv.trans && !c.av.trans && c.K % 4 === 0, why: 'A @ B^T with B^T read in place, where no tile takes it'},
   {variant: 'tile', when: (c) => kernelPrefs.matmul !== 'reg' && tileShape(c), fits: tileShape,
   why: 'the autotuned register tile; bias and relu in its write (docs/kernel-measurements.md#matmul-candidates)'},

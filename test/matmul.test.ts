@@ -67,22 +67,22 @@ for (const [rows, inp, out] of [[1, 3, 2], [7, 9, 12], [64, 256, 120], [5, 84, 1
   }));
 }
 
-// The uniform-panel kernel, forced: several windows of K (256 rows each) and a last partial one, a last panel of
+// The uniform-panel kernels (A from storage, and from the staging texture), forced: several windows of K (256 rows each) and a last partial one, a last panel of
 // 4 or 36 of its 64 columns, A batched against a shared B, B transposed (linear), and linearRelu's bias + relu
 // written with the last window. Shapes it cannot read (K % 4 != 0) fall back to the table.
-for (const [sa, sb] of [[[37, 600], [600, 68]], [[2, 70, 260], [260, 100]], [[9, 512], [512, 4]], [[5, 6], [6, 8]],
-  [[8, 7], [7, 12]]] as [number[], number[]][]) {
+for (const pref of ['panels', 'panels-texture'] as const) for (const [sa, sb] of [[[37, 600], [600, 68]],
+  [[2, 70, 260], [260, 100]], [[9, 512], [512, 4]], [[5, 6], [6, 8]], [[8, 7], [7, 12]]] as [number[], number[]][]) {
   const K = sa[sa.length - 1];
-  t(`matmul[panels] ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => withMatmul('panels', () => checkOp({
+  t(`matmul[${pref}] ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => withMatmul(pref, () => checkOp({
     name: 'matmul', refKey: '', inputs: [R.randomNd(sa, 43), R.randomNd(sb, 44)],
     gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b),
     refGrad: sa.length === 2 ? ([a, b], up) => R.matmulGrad(a, b, up) : undefined,
     atol: 2e-6 * K + 1e-5, sample: 40, gatol: 2e-5 * K + 1e-4,
   })));
 }
-for (const relu of [false, true]) {
+for (const pref of ['panels', 'panels-texture'] as const) for (const relu of [false, true]) {
   const op = relu ? 'linearRelu' : 'linear';
-  t(`${op}[panels] x[70,300] w[72,300] + b: bias and relu with the last window`, () => withMatmul('panels', () => checkOp({
+  t(`${op}[${pref}] x[70,300] w[72,300] + b: bias and relu with the last window`, () => withMatmul(pref, () => checkOp({
     name: op, refKey: '', inputs: [R.randomNd([70, 300], 45), R.randomNd([72, 300], 46), R.randomNd([72], 47)],
     gpu: ([x, w, b]) => (relu ? wt.internals.linearRelu : wt.linear)(x, w, b),
     ref: ([x, w, b]) => R.zip([R.matmul(x, R.transpose2(w)), b], (u, v) => (relu ? Math.max(u + v, 0) : u + v)),

@@ -12,7 +12,13 @@ export type Uniforms = ArrayBuffer | (() => ArrayBuffer);
  * `var<uniform>` (on llvmpipe far cheaper than storage loads) binds just the bytes it declares, since a pooled
  * buffer may be larger than maxUniformBufferBindingSize, or one window of it at a time.
  */
-export type BufferBinding = GPUBuffer | {buffer: GPUBuffer; size: number; offset?: number};
+export type BufferBinding = GPUBuffer | {buffer: GPUBuffer; size: number; offset?: number} | {view: GPUTextureView};
+
+/**
+ * Texels per row of the staging textures (copyToTexture): a buffer's floats land 4 to a texel, row after row, so a
+ * kernel finds float i at texel (i / 4 % TEXTURE_ROW, i / 4 / TEXTURE_ROW).
+ */
+export const TEXTURE_ROW = 4096;
 
 export interface Dispatch {
   kernel: KernelSource;
@@ -37,7 +43,16 @@ function labelOf(d: Dispatch): string {
 
 type Command =
   | {kind: 'dispatch'; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; wg: [number, number, number]; label: string; flops: number}
-  | {kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number};
+  | {kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number}
+  | {kind: 'texture'; src: GPUBuffer; dst: GPUTexture; texels: number};
+
+/** Records a copy command into an encoder (outside any pass). */
+function encodeCopy(enc: GPUCommandEncoder, c: Exclude<Command, {kind: 'dispatch'}>): void {
+  if (c.kind === 'copy') { enc.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size); return; }
+  const rows = Math.floor(c.texels / TEXTURE_ROW), rest = c.texels - rows * TEXTURE_ROW, bytesPerRow = TEXTURE_ROW * 16;
+  if (rows) enc.copyBufferToTexture({buffer: c.src, bytesPerRow}, {texture: c.dst}, [TEXTURE_ROW, rows]);
+  if (rest) enc.copyBufferToTexture({buffer: c.src, offset: rows * bytesPerRow, bytesPerRow}, {texture: c.dst, origin: [0, rows]}, [rest, 1]);
+}
 
 const SLOT = 256; // minUniformBufferOffsetAlignment
 const ARENA_BYTES = 1 << 18;
@@ -170,9 +185,9 @@ export class Runtime {
     const slot = target.put(data);
     if (this.capturing && typeof d.uniforms === 'function') this.capturing.dynamic.push({chunk: slot.chunk, offset: slot.offset, fn: d.uniforms});
     const entries: GPUBindGroupEntry[] = [{binding: 0, resource: {buffer: slot.buffer, offset: slot.offset, size: Math.ceil(Math.max(data.byteLength, 16) / 16) * 16}}];
-    d.buffers.forEach((b, i) => entries.push({binding: i + 1,
-      resource: 'buffer' in b ? {buffer: b.buffer, offset: b.offset ?? 0, size: b.size} : {buffer: b}}));
-    if (this.capturing) for (const b of d.buffers) this.capturing.used.add('buffer' in b ? b.buffer : b);
+    d.buffers.forEach((b, i) => entries.push({binding: i + 1, resource: 'view' in b ? b.view
+      : 'buffer' in b ? {buffer: b.buffer, offset: b.offset ?? 0, size: b.size} : {buffer: b}}));
+    if (this.capturing) for (const b of d.buffers) if (!('view' in b)) this.capturing.used.add('buffer' in b ? b.buffer : b);
     const bindGroup = this.device.createBindGroup({layout: pipeline.getBindGroupLayout(0), entries});
     const cmd: Command = {kind: 'dispatch', pipeline, bindGroup, wg: d.workgroups, label: labelOf(d), flops: d.flops ?? 0};
     this.stats.dispatches++;
@@ -184,6 +199,7 @@ export class Runtime {
     if (this.capturing) {
       this.capturing.commands.push(cmd);
       if (cmd.kind === 'copy') this.capturing.used.add(cmd.src).add(cmd.dst);
+      if (cmd.kind === 'texture') this.capturing.used.add(cmd.src);
       return;
     }
     this.pending.push(cmd);
@@ -201,6 +217,29 @@ export class Runtime {
     if (!bytes) return;
     this.enqueue({kind: 'copy', src, srcOffset, dst, dstOffset, size: bytes});
   }
+
+  /**
+   * The first `floats` floats of `src` copied into a staging texture (rgba32float, TEXTURE_ROW texels a row), ordered
+   * with the dispatches around it; returns the view to bind. One texture serves every copy: a copy is queued after
+   * the dispatches that read the previous contents. A taller one replaces it when needed; the old one is kept, as a
+   * captured step may still bind it.
+   */
+  copyToTexture(src: GPUBuffer, floats: number): GPUTextureView {
+    const texels = Math.ceil(floats / 4), rows = Math.ceil(texels / TEXTURE_ROW);
+    if (src.size < texels * 16) throw new Error(`webgpu-transfer: copyToTexture: ${floats} floats need ${texels * 16} bytes, buffer has ${src.size}`);
+    let t = this.textures[this.textures.length - 1];
+    if (!t || t.height < rows) {
+      const height = 2 ** Math.ceil(Math.log2(Math.max(rows, 16)));
+      t = this.device.createTexture({size: [TEXTURE_ROW, height], format: 'rgba32float',
+        usage: 0x04 /* TEXTURE_BINDING */ | 0x02 /* COPY_DST */});
+      this.textures.push(t);
+      this.textureViews.set(t, t.createView());
+    }
+    this.enqueue({kind: 'texture', src, dst: t, texels});
+    return this.textureViews.get(t)!;
+  }
+  private textures: GPUTexture[] = [];
+  private textureViews = new Map<GPUTexture, GPUTextureView>();
 
   /** Writes host data into a buffer, ordered after every dispatch recorded so far. */
   write(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {
@@ -238,9 +277,8 @@ export class Runtime {
   submitCommands(cmds: Command[]): void {
     this.throwPending();
     if (this.profiler) {
-      this.profiler.submit(cmds, (c): c is Extract<Command, {kind: 'dispatch'}> => c.kind === 'dispatch', (enc, c) => {
-        if (c.kind === 'copy') enc.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
-      });
+      this.profiler.submit(cmds, (c): c is Extract<Command, {kind: 'dispatch'}> => c.kind === 'dispatch',
+        (enc, c) => { if (c.kind !== 'dispatch') encodeCopy(enc, c); });
       this.stats.submits++;
       return;
     }
@@ -254,7 +292,7 @@ export class Runtime {
         pass.dispatchWorkgroups(c.wg[0], c.wg[1], c.wg[2]);
       } else {
         if (pass) { pass.end(); pass = null; }
-        enc.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
+        encodeCopy(enc, c);
       }
     }
     if (pass) pass.end();

@@ -71,9 +71,9 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
     matmulTileKernel(tile!, {bias: !!bias, relu: after.relu}).launch('main', {...launch,
       buffers: bias ? [...launch.buffers, bias.buffer] : launch.buffers, workgroups: tileGrid(tile!, M, N, batch)});
     epilogueDone = true;
-  } else if (variant === 'panels') {
+  } else if (variant === 'panels' || variant === 'panels_texture') {
     panelMatmul({t: av.t, rowStride: ars, batchStride: av.batchStride}, {t: bv.t, brs, bcs}, out,
-      {M, N, K, batch, alpha}, after.bias ?? null, !!after.relu);
+      {M, N, K, batch, alpha}, after.bias ?? null, !!after.relu, variant === 'panels_texture');
     epilogueDone = true;
   } else {
     launchHandWritten(variant, launch, M, N, batch * split);
@@ -101,7 +101,7 @@ export function tiledSplit(M: number, N: number, K: number, batch: number): numb
 
 /** Iterations of a variant's loop over K in each thread (matmul_tiled: GPUs only, never split for the limit). */
 function kSteps(variant: string, kvec: boolean, K: number): number {
-  if (variant === 'matmul_tiled' || variant === 'panels') return 0;
+  if (variant === 'matmul_tiled' || variant.startsWith('panels')) return 0;
   return (variant === 'tile' && kvec) || variant === 'matmul_nt_vec4' ? Math.ceil(K / 4) : K;
 }
 

@@ -6,7 +6,7 @@ import {loopsLimited, onCompatCpu, onCpu} from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
 import {narrowedTile, shapedTile, tileFits, type MatmulTile} from './register-tile.js';
-import {PANEL_COLUMNS, panelShapeFits, panelWindowFits} from './uniform-panel.js';
+import {PANEL_COLUMNS, panelShapeFits, panelTextureFits, panelWindowFits} from './uniform-panel.js';
 
 export interface MatView { t: Tensor; batch: number; rows: number; cols: number; trans: boolean; batchStride: number }
 
@@ -20,8 +20,8 @@ export interface MatmulCase {
   /** B^T is copied out for the tile (transposedBForTile). */
   bForTile: boolean;
 }
-export type MatmulVariant = 'matmul_tiled' | 'matmul_small' | 'panels' | 'matmul_nt_vec4' | 'tile' | 'matmul_vec4' |
-  'matmul_reg';
+export type MatmulVariant = 'matmul_tiled' | 'matmul_small' | 'panels_texture' | 'panels' | 'matmul_nt_vec4' | 'tile' |
+  'matmul_vec4' | 'matmul_reg';
 
 /** Row and column strides of a bound operand, in floats. */
 export const strides = (v: MatView): [number, number] => (v.trans ? [1, v.cols] : [v.cols, 1]);
@@ -80,8 +80,9 @@ export const panelFits = (c: MatmulCase): boolean => panelWindowFits() && panelS
 export const PANEL_MIN = 1 << 20;
 const panelsPreferred = (M: number, N: number, K: number): boolean => kernelPrefs.matmul === 'auto' &&
   onCompatCpu() && panelWindowFits() && M * N * K >= PANEL_MIN && Math.ceil(N / PANEL_COLUMNS) * PANEL_COLUMNS <= 2 * N;
-const panelsApply = (c: MatmulCase): boolean => kernelPrefs.matmul === 'panels' ||
-  panelsPreferred(c.M, c.N, c.K * Math.max(c.a.batch, c.b.batch));
+const panelsApply = (c: MatmulCase): boolean => panelsPreferred(c.M, c.N, c.K * Math.max(c.a.batch, c.b.batch));
+/** A read from the staging texture as well: A's floats fit it. */
+const panelTextureCase = (c: MatmulCase): boolean => panelFits(c) && panelTextureFits(c.av.t.size);
 
 /** B read as vec4 rows: plain B (as bound), N a multiple of 4, vector loads allowed. */
 const vec4Applies = (c: MatmulCase): boolean => kernelPrefs.matmul !== 'reg' && vec4Shape(c);
@@ -95,8 +96,11 @@ export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
     (kernelPrefs.matmul === 'auto' && !onCpu() && c.M * c.N < 4096), fits: () => true,
   why: 'a thread per output: small products on hardware GPUs, whose register kernels would leave most threads idle ' +
     '(not yet timed on a GPU; tune measures it)'},
-  {variant: 'panels', when: (c) => panelsApply(c) && panelFits(c), fits: panelFits,
-    why: 'B as uniform panels, one dispatch per window: llvmpipe loads uniforms far faster than storage'},
+  {variant: 'panels_texture', when: (c) => (kernelPrefs.matmul === 'panels-texture' || panelsApply(c)) &&
+    panelTextureCase(c), fits: panelTextureCase,
+  why: 'B as uniform panels and A from a texture: llvmpipe loads both far faster than storage'},
+  {variant: 'panels', when: (c) => (kernelPrefs.matmul === 'panels' || panelsApply(c)) && panelFits(c), fits: panelFits,
+    why: 'B as uniform panels, one dispatch per window, A from storage'},
   {variant: 'matmul_nt_vec4', when: ntApplies, fits: (c) => c.bv.trans && !c.av.trans && c.K % 4 === 0, why: 'A @ B^T with B^T read in place, where no tile takes it'},
   {variant: 'tile', when: (c) => kernelPrefs.matmul !== 'reg' && tileShape(c), fits: tileShape,
   why: 'the autotuned register tile; bias and relu in its write (docs/kernel-measurements.md#matmul-candidates)'},

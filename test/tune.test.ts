@@ -112,6 +112,19 @@ t('persist: false keeps the choices in memory only; clearing removes this adapte
   assert.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)), 'installed in memory');
 });
 
+t('a shape no one measured takes the nearest measured choice of its class, within 2x on every size', async () => {
+  await I.tuneKernels(step, {force: true, persist: false, timer: fakeTimer({conv_fwd: 1}, [])});
+  const launched = async (batch: number, width: number) => {
+    const other = () => wt.tidy(() => { wt.conv2d(wt.ones([batch, 3, 9, width]), wt.ones(W), null, {padding: 1}); });
+    const prof = await wt.debug.profile(other, {steps: 1, warmup: 0});
+    return prof.rows.map((r) => r.kernel).filter((k) => k.startsWith('conv2d:') || k.startsWith('conv_'));
+  };
+  const near = await launched(3, 12);
+  assert.ok(near.some((k) => /conv_fwd(?!8)/.test(k)), `batch 3, width 12 (measured: 2, 8): ${near}`);
+  const far = await launched(8, 8);
+  assert.not.ok(far.some((k) => /conv_fwd(?!8)/.test(k)), `batch 8 is 4x the measured 2, the table's: ${far}`);
+});
+
 t('a training loop measures its step once (tune), compiles it again, and the next loop reads the cache', async () => {
   const savedEnv = process.env.WGT_MEASURED;
   process.env.WGT_MEASURED = '1';

@@ -1,6 +1,7 @@
 // The form of every family's selection table: an ordered list of variants, each with the case it applies to and
 // the reason it is chosen there; the first that applies runs. Where a family's variants were measured on this
-// adapter for a case's shape (tune.ts), the fastest one that fits runs instead, unless a preference forces a variant.
+// adapter for a case's shape (tune.ts), or for a shape of its class within 2x, the fastest one that fits runs
+// instead, unless a preference forces a variant.
 import {kernelPrefs} from './prefs.js';
 
 /** One row of a selection table. */
@@ -28,7 +29,10 @@ export interface Family<V extends string = string, C = never> {
   /** e.g. 'conv.forward': measured choices and the tune report are keyed by it. */
   name: string;
   table: readonly Choice<V, C>[];
-  /** The case's shape class: every case of one class must fit the same variants. */
+  /**
+   * The case's shape: its sizes as numbers, and what else decides which variants fit and run best (transposes,
+   * strides, flags) as the rest of the text; keys equal but for their sizes are one class (MeasuredChoices.near).
+   */
   key: (c: C) => string;
   /** Whether the preferences leave the choice open (all at their defaults): a forced preference wins. */
   open: () => boolean;
@@ -50,8 +54,51 @@ export const fittingVariants = <V extends string, C>(f: Family<V, C>, c: C): V[]
 /** How measured choices, forced variants and recorded cases name a case: its family and its shape key. */
 export const caseId = (family: string, key: string): string => `${family}|${key}`;
 
-/** Measured choices for the current device, by caseId; installed by tune.ts. */
-export const measuredChoices = new Map<string, string>();
+/** A key's sizes (its runs of digits) and the rest of it, which names its class: `2x3x9x8>6x3x3` -> `#x#x#x#>#x#x#`. */
+const sizesOf = (key: string): number[] => (key.match(/\d+/g) ?? []).map(Number);
+const classOf = (id: string): string => id.replace(/\d+/g, '#');
+/** How far apart two keys of one class are: summed |log2| of their sizes' ratios; Infinity past 2x on any size. */
+function distance(a: number[], b: number[]): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === b[i]) continue;
+    const r = Math.abs(Math.log2(a[i] / b[i]));
+    if (!(r <= 1)) return Infinity;
+    d += r;
+  }
+  return d;
+}
+
+/**
+ * Measured choices for the current device, by caseId; installed by tune.ts. A case no one measured takes the choice
+ * of the nearest measured case of its class (`near`): same family and key but for the sizes, every size within 2x
+ * (a batch of 48 where 32 was measured). The caller still checks that the variant fits.
+ */
+class MeasuredChoices extends Map<string, string> {
+  private nearest = new Map<string, string | null>();
+  override set(id: string, variant: string): this { this.nearest?.clear(); return super.set(id, variant); }
+  override delete(id: string): boolean { this.nearest.clear(); return super.delete(id); }
+  override clear(): void { this.nearest.clear(); super.clear(); }
+  /** The choice for `id`: measured for it, else the nearest of its class, else undefined. */
+  near(id: string): string | undefined {
+    const exact = this.get(id);
+    if (exact !== undefined) return exact;
+    let hit = this.nearest.get(id);
+    if (hit === undefined) {
+      const cls = classOf(id), sizes = sizesOf(id);
+      let best = Infinity;
+      hit = null;
+      for (const [other, variant] of this) {
+        if (classOf(other) !== cls) continue;
+        const d = distance(sizes, sizesOf(other));
+        if (d < best) { best = d; hit = variant; }
+      }
+      this.nearest.set(id, hit);
+    }
+    return hit ?? undefined;
+  }
+}
+export const measuredChoices = new MeasuredChoices();
 /** While measuring: the one case whose launches take a given variant, and how many did. */
 let forced: {id: string; variant: string; hits: number} | null = null;
 /** While recording a model's step: every case launched, by caseId (tune.ts measures them). */
@@ -63,7 +110,7 @@ export function choose<V extends string, C>(f: Family<V, C>, c: C): V {
     const id = caseId(f.name, f.key(c));
     if (forced?.id === id) { forced.hits++; return forced.variant as V; }
     if (recorder && !recorder.has(id)) recorder.set(id, {family: f as Family<string, unknown>, c});
-    const m = kernelPrefs.measured ? measuredChoices.get(id) : undefined;
+    const m = kernelPrefs.measured ? measuredChoices.near(id) : undefined;
     if (m && f.open() && fitsCase(f, m, c)) return m as V;
   }
   return select(f.table, c);

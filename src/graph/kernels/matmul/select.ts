@@ -73,8 +73,8 @@ export const panelFits = (c: MatmulCase): boolean => panelWindowFits() && panelS
   aTrans: c.av.trans, aRowStride: strides(c.av)[0], aBatchStride: c.av.batchStride, bBatched: !!c.bv.batchStride});
 
 /**
- * llvmpipe, from PANEL_MIN multiply-adds and where at least half the panels' columns are real (N = 16 wastes 48 of
- * 64 and lost to the row-lane tile): below that the packing copy and the dispatch per window cost more than the
+ * llvmpipe, from PANEL_MIN multiply-adds and where at least half the panels' columns are real (a 64-column panel
+ * lost to the row-lane tile at N = 16): below that the packing copy and the dispatch per window cost more than the
  * uniform loads save (docs/kernel-measurements.md#matmul-uniform-panels).
  */
 export const PANEL_MIN = 1 << 20;

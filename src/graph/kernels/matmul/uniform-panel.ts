@@ -1,4 +1,4 @@
-// The uniform-panel matmul: B copied into panels of 64 columns and read as a uniform buffer, one dispatch per
+// The uniform-panel matmul: B copied into panels of 32 columns and read as a uniform buffer, one dispatch per
 // (panel, run of K) window of at most maxUniformBufferBindingSize. llvmpipe loads a storage value lane by lane in a
 // loop with a branch per lane, about 100 ns a vec4 for 8 lanes, and a uniform one in a few ns (a scalar load and a
 // broadcast, or one gather), so with B uniform only A's loads stay slow; each dispatch adds its product into C
@@ -12,12 +12,12 @@ import {copyK} from '../layout/index.js';
 import type {MatmulEpilogue} from './register-tile.js';
 
 /** Rows per thread (its invocations take rows 8 apart, as the row-lane tiles do) and vec4 columns per panel. */
-const ROWS = 8, COLS4 = 16, LANES = 8;
+const ROWS = 8, COLS4 = 8, LANES = 8;
 const PANEL = 4 * COLS4;
 export const PANEL_COLUMNS = PANEL;
 /** Floats a uniform window holds: 64 KiB, WebGPU's default ceiling for maxUniformBufferBindingSize. */
 const WINDOW_FLOATS = 16384;
-/** Rows of B (K) one window holds: 256. */
+/** Rows of B (K) one window holds: 512. */
 export const PANEL_K = WINDOW_FLOATS / PANEL;
 
 const UNIFORMS = {p: {M: 'u32', N: 'u32', K: 'u32', a_bs: 'u32', a_rs: 'u32', c_bs: 'u32', alpha: 'f32', k0: 'u32',

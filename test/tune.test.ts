@@ -4,7 +4,7 @@
 // a forced preference wins over a measured choice; and the launches really take the measured variant.
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import * as wt from '../src/index.js';
@@ -93,6 +93,24 @@ const timingsTable = (f: wt.internals.Family<string, never>) => {
   return cases.length ? I.fittingVariants(f, cases[0].c as never).find((v) =>
     f.table.find((r) => r.variant === v)!.when(cases[0].c as never)) : undefined;
 };
+
+t('a choice measured when its family had other variants is not used, and is measured again', async () => {
+  await I.tuneKernels(step, {force: true, timer: fakeTimer({conv_fwd: 1}, [])});
+  const file = join(dir, 'webgpu-transfer', 'kernels.json');
+  const cache = JSON.parse(readFileSync(file, 'utf8'));
+  const mine = Object.values(cache.adapters as Record<string, Record<string, {table: string[]}>>)[0];
+  assert.ok(mine[`conv.forward|${convKey}`].table.includes('conv_fwd'), 'each entry keeps its family\'s variants');
+  // As if the implicit variant had been added since every convolution here was measured (pad-first's inner one too).
+  for (const [id, e] of Object.entries(mine)) if (id.startsWith('conv.forward|')) e.table = e.table.filter((v) => v !== 'implicit');
+  writeFileSync(file, JSON.stringify(cache));
+  await I.clearMeasuredChoices({persist: false});
+  await I.loadMeasuredChoices();
+  assert.not.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)), 'the stale choices are not loaded');
+  const calls: string[] = [];
+  await I.tuneKernels(step, {timer: fakeTimer({conv_fwd: 1}, calls)});
+  assert.ok(calls.some((c) => c.startsWith(`conv.forward|${convKey}:`)), 'measured again');
+  assert.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)), 'and installed');
+});
 
 t('a forced preference wins over a measured choice; measured: false leaves the tables alone', async () => {
   await I.tuneKernels(step, {force: true, timer: fakeTimer({conv_fwd: 1}, [])});

@@ -3,7 +3,7 @@
 // file beside the matmul tiles'; the page: IndexedDB) and read back at init, so each shape is measured once.
 import {rt} from '../engine.js';
 import {adapterKey, readTuneCache, tuneCachePath, writeTuneCache} from '../../gpu/device.js';
-import {benchOf} from './benches.js';
+import {benchOf, KERNEL_FAMILIES} from './benches.js';
 import {kernelPrefs} from './prefs.js';
 import {caseId, fittingVariants, fitsCase, measuredChoices, recordCases, select, withForcedVariant, type Family}
   from './select.js';
@@ -16,9 +16,16 @@ export interface KernelTiming {
   family: string; key: string; table: string; choice: string; ms: Record<string, number>; cached: boolean;
 }
 
-// Version 1: choices keyed by family and shape class (select.ts: Family.key).
-const VERSION = 1;
-type Entry = {choice: string; ms: Record<string, number>};
+// Version 2: each choice keeps the variants its family had when it was measured (`table`): a family that has gained
+// or lost a variant since measures again instead of keeping a choice made without it.
+const VERSION = 2;
+type Entry = {choice: string; ms: Record<string, number>; table: string[]};
+
+/** The variants of a family's table, in order: what an entry's `table` must still equal to be used. */
+const variantsOf = (family: string): string[] | null =>
+  KERNEL_FAMILIES.find((f) => f.name === family)?.table.map((r) => r.variant) ?? null;
+const current = (id: string, e: Partial<Entry> | undefined): e is Entry => typeof e?.choice === 'string' &&
+  Array.isArray(e.table) && e.table.join() === variantsOf(id.slice(0, id.indexOf('|')))?.join();
 type CacheFile = {version: number; adapters: Record<string, Record<string, Entry>>};
 
 async function readAll(): Promise<CacheFile> {
@@ -37,7 +44,7 @@ export const measuredOffByEnv = (): boolean => typeof process !== 'undefined' &&
 export async function loadMeasuredChoices(): Promise<number> {
   measuredChoices.clear();
   const mine = (await readAll()).adapters[adapterKey(rt().ctx.report)] ?? {};
-  for (const [id, e] of Object.entries(mine)) if (typeof e?.choice === 'string') measuredChoices.set(id, e.choice);
+  for (const [id, e] of Object.entries(mine)) if (current(id, e)) measuredChoices.set(id, e.choice);
   return measuredChoices.size;
 }
 
@@ -101,7 +108,7 @@ export async function tuneCases(cases: {family: Family<string, unknown>; c: unkn
     if (!bench || !f.open() || variants.length < 2) continue;
     const key = f.key(c), id = caseId(f.name, key), table = select(f.table, c);
     const hit = mine[id];
-    if (hit && !opts.force && fitsCase(f, hit.choice, c)) {
+    if (current(id, hit) && !opts.force && fitsCase(f, hit.choice, c)) {
       measuredChoices.set(id, hit.choice);
       const t = {family: f.name, key, table, choice: hit.choice, ms: hit.ms ?? {}, cached: true};
       out.push(t);
@@ -125,7 +132,7 @@ export async function tuneCases(cases: {family: Family<string, unknown>; c: unkn
     let choice = table;
     for (const v of variants) if (v !== choice && ms[v] < ms[choice] * (choice === table ? 0.97 : 1)) choice = v;
     measuredChoices.set(id, choice);
-    mine[id] = {choice, ms};
+    mine[id] = {choice, ms, table: f.table.map((r) => r.variant)};
     const t = {family: f.name, key, table, choice, ms, cached: false};
     out.push(t);
     opts.log?.(t);

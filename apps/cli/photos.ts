@@ -335,7 +335,10 @@ export async function cmdFinetune(v: FlagValues): Promise<void> {
   });
   if (fromStep >= steps) fail(`${v.resume} is already at step ${fromStep} of ${steps}: ask for more --epochs`);
   const res = await fitInterruptibly(trainer, {out, checkpointPath: ckptPath, fromStep});
-  const final = await evaluate(target, valSet);
+  // The evaluation at the final step scored this model on these photos already (the feature extractor: on their
+  // cached features); running the whole model over them again takes as long as extracting their features did.
+  const atEnd = res.evals.at(-1);
+  const final = atEnd && atEnd.step === res.step && atEnd.n === valSet.n ? atEnd : await evaluate(target, valSet);
   const meta = {arch, arch_spec: JSON.stringify({...info.spec, classes}), class_names: JSON.stringify(folder.classes),
     image_size: String(size), strategy: strategyName};
   await saveModel(join(out, 'model.safetensors'), target, meta);

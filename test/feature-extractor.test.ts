@@ -61,6 +61,12 @@ t('FeatureExtractor trains the head alone: the body stays bit-identical, the hea
   await loop.fit();
   const {test_accuracy} = await strategy.evaluate();
   assert.ok(test_accuracy >= 0.9, `head accuracy on separable features: ${test_accuracy}`);
+  // The full result stays for callers (finetune's final score): the same as the whole model on the test photos.
+  assert.is(strategy.lastEval!.n, 30);
+  assert.is(strategy.lastEval!.accuracy, test_accuracy);
+  const whole = await wt.evaluate(model, images(30, 3, 5));
+  assert.ok(Math.abs(whole.accuracy - test_accuracy) < 1e-9 && Math.abs(whole.loss - strategy.lastEval!.loss) < 1e-4,
+    `whole model ${whole.accuracy} / ${whole.loss}, head on features ${test_accuracy} / ${strategy.lastEval!.loss}`);
   for (const [k, p] of model.namedParameters()) {
     if (k.startsWith('fc.')) continue;
     assert.equal(Array.from(await p.data()), Array.from(body.get(k)!), `${k} unchanged`);

@@ -13,7 +13,7 @@ import {resolveOptimizer, type OptimizerChoice} from '../optim/factory.js';
 import {checkNumber} from '../optim/validate.js';
 import {DataLoader, type LoaderState} from '../data/loader.js';
 import type {ImageSet} from '../data/image-set.js';
-import {evaluate} from '../train/evaluate.js';
+import {evaluate, type EvalResult} from '../train/evaluate.js';
 import {loaderInputs} from '../train/supervised.js';
 import type {Metrics, StepOutputs, Strategy} from '../train/strategy.js';
 
@@ -201,9 +201,12 @@ export class FeatureExtractor implements Strategy {
     return {loss: ops.crossEntropy(logits, y), logits, labels: y};
   }
 
+  /** The full result of the latest evaluation on the test features (per-class accuracy included). */
+  lastEval: EvalResult | null = null;
+
   async evaluate(): Promise<Metrics> {
     if (!this.o.test) return {};
-    const r = await evaluate(this.headNet, this.o.test.set);
+    const r = this.lastEval = await evaluate(this.headNet, this.o.test.set);
     return {test_loss: r.loss, test_accuracy: r.accuracy};
   }
 

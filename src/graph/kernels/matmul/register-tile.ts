@@ -81,6 +81,17 @@ export interface MatmulEpilogue { bias?: boolean; relu?: boolean }
 
 const cache = new Map<string, MatmulTileKernel>();
 
+/** An epilogue's WGSL declarations: the bias at binding 4 (vec4s), relu4 (NaN passes, as elementwise relu). */
+export function epilogueDeclarations(epi: MatmulEpilogue): string[] {
+  const L: string[] = [];
+  if (epi.bias) L.push('@group(0) @binding(4) var<storage, read> vbias: array<vec4<f32>>;');
+  if (epi.relu) {
+    L.push('fn relu1(x: f32) -> f32 { return select(max(x, 0.0), x, is_nan(x)); }');
+    L.push('fn relu4(v: vec4<f32>) -> vec4<f32> { return vec4<f32>(relu1(v.x), relu1(v.y), relu1(v.z), relu1(v.w)); }');
+  }
+  return L;
+}
+
 /** A tile's kernel (entry point `main`) with an optional epilogue, generated and declared at its first use. */
 export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}): MatmulTileKernel {
   const name = `${tileName(t)}${epi.bias ? '+bias' : ''}${epi.relu ? '+relu' : ''}`;
@@ -93,11 +104,7 @@ export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}): Matmu
   L.push(`@group(0) @binding(1) var<storage, read> va: array<${t.kvec ? 'vec4<f32>' : 'f32'}>;`);
   L.push('@group(0) @binding(2) var<storage, read> vb: array<vec4<f32>>;');
   L.push('@group(0) @binding(3) var<storage, read_write> vc: array<vec4<f32>>;');
-  if (epi.bias) L.push('@group(0) @binding(4) var<storage, read> vbias: array<vec4<f32>>;');
-  if (epi.relu) {
-    L.push('fn relu1(x: f32) -> f32 { return select(max(x, 0.0), x, is_nan(x)); }');
-    L.push('fn relu4(v: vec4<f32>) -> vec4<f32> { return vec4<f32>(relu1(v.x), relu1(v.y), relu1(v.z), relu1(v.w)); }');
-  }
+  L.push(...epilogueDeclarations(epi));
   L.push('@compute @workgroup_size(WG_X, WG_Y, 1)');
   L.push('fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {');
   L.push('  let n4 = p.N / 4u;');

@@ -9,7 +9,7 @@ import {rt} from '../../engine.js';
 import {defineKernel, type KernelDef} from '../../kernel-def.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {copyK} from '../layout/index.js';
-import type {MatmulEpilogue} from './register-tile.js';
+import {epilogueDeclarations, type MatmulEpilogue} from './register-tile.js';
 
 /** Rows per thread (its invocations take rows 8 apart, as the row-lane tiles do) and vec4 columns per panel. */
 const ROWS = 8, COLS4 = 8, LANES = 8;
@@ -51,11 +51,7 @@ function panelKernel(epi: MatmulEpilogue, texture: boolean): PanelKernel {
     texture ? '@group(0) @binding(1) var ta: texture_2d<f32>;' : '@group(0) @binding(1) var<storage, read> va: array<vec4<f32>>;',
     `@group(0) @binding(2) var<uniform> panel: array<vec4<f32>, ${WINDOW_FLOATS / 4}>;`,
     '@group(0) @binding(3) var<storage, read_write> vc: array<vec4<f32>>;'];
-  if (epi.bias) L.push('@group(0) @binding(4) var<storage, read> vbias: array<vec4<f32>>;');
-  if (epi.relu) {
-    L.push('fn relu1(x: f32) -> f32 { return select(max(x, 0.0), x, is_nan(x)); }');
-    L.push('fn relu4(v: vec4<f32>) -> vec4<f32> { return vec4<f32>(relu1(v.x), relu1(v.y), relu1(v.z), relu1(v.w)); }');
-  }
+  L.push(...epilogueDeclarations(epi));
   L.push('@compute @workgroup_size(WG_X, WG_Y, 1)');
   L.push('fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {');
   L.push(`  let row = wid.x * ${ROWS * LANES}u + lid.x;`, '  let b = wid.z;', '  let n4 = p.N / 4u;');

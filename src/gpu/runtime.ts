@@ -20,6 +20,10 @@ export type BufferBinding = GPUBuffer | {buffer: GPUBuffer; size: number; offset
  */
 export const TEXTURE_ROW = 4096;
 
+/** Rows of the staging texture that holds `floats` floats: a power of two from 16, so it is replaced seldom. */
+export const stagingTextureRows = (floats: number): number =>
+  2 ** Math.ceil(Math.log2(Math.max(16, Math.ceil(Math.ceil(floats / 4) / TEXTURE_ROW))));
+
 export interface Dispatch {
   kernel: KernelSource;
   entry: string;
@@ -51,7 +55,10 @@ function encodeCopy(enc: GPUCommandEncoder, c: Exclude<Command, {kind: 'dispatch
   if (c.kind === 'copy') { enc.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size); return; }
   const rows = Math.floor(c.texels / TEXTURE_ROW), rest = c.texels - rows * TEXTURE_ROW, bytesPerRow = TEXTURE_ROW * 16;
   if (rows) enc.copyBufferToTexture({buffer: c.src, bytesPerRow}, {texture: c.dst}, [TEXTURE_ROW, rows]);
-  if (rest) enc.copyBufferToTexture({buffer: c.src, offset: rows * bytesPerRow, bytesPerRow}, {texture: c.dst, origin: [0, rows]}, [rest, 1]);
+  if (rest) {
+    enc.copyBufferToTexture({buffer: c.src, offset: rows * bytesPerRow, bytesPerRow}, {texture: c.dst, origin: [0, rows]},
+      [rest, 1]);
+  }
 }
 
 const SLOT = 256; // minUniformBufferOffsetAlignment
@@ -225,21 +232,21 @@ export class Runtime {
    * captured step may still bind it.
    */
   copyToTexture(src: GPUBuffer, floats: number): GPUTextureView {
-    const texels = Math.ceil(floats / 4), rows = Math.ceil(texels / TEXTURE_ROW);
-    if (src.size < texels * 16) throw new Error(`webgpu-transfer: copyToTexture: ${floats} floats need ${texels * 16} bytes, buffer has ${src.size}`);
-    let t = this.textures[this.textures.length - 1];
-    if (!t || t.height < rows) {
-      const height = 2 ** Math.ceil(Math.log2(Math.max(rows, 16)));
-      t = this.device.createTexture({size: [TEXTURE_ROW, height], format: 'rgba32float',
-        usage: 0x04 /* TEXTURE_BINDING */ | 0x02 /* COPY_DST */});
-      this.textures.push(t);
-      this.textureViews.set(t, t.createView());
+    const texels = Math.ceil(floats / 4), rows = stagingTextureRows(floats);
+    if (src.size < texels * 16) {
+      throw new Error(`webgpu-transfer: copyToTexture: ${floats} floats need ${texels * 16} bytes, buffer has ${src.size}`);
     }
-    this.enqueue({kind: 'texture', src, dst: t, texels});
-    return this.textureViews.get(t)!;
+    let t = this.stagingTextures[this.stagingTextures.length - 1];
+    if (!t || t.texture.height < rows) {
+      const texture = this.device.createTexture({size: [TEXTURE_ROW, rows], format: 'rgba32float',
+        usage: 0x04 /* TEXTURE_BINDING */ | 0x02 /* COPY_DST */});
+      t = {texture, view: texture.createView()};
+      this.stagingTextures.push(t);
+    }
+    this.enqueue({kind: 'texture', src, dst: t.texture, texels});
+    return t.view;
   }
-  private textures: GPUTexture[] = [];
-  private textureViews = new Map<GPUTexture, GPUTextureView>();
+  private stagingTextures: {texture: GPUTexture; view: GPUTextureView}[] = [];
 
   /** Writes host data into a buffer, ordered after every dispatch recorded so far. */
   write(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {

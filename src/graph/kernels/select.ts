@@ -76,7 +76,7 @@ function distance(a: number[], b: number[]): number {
  */
 class MeasuredChoices extends Map<string, string> {
   private nearest = new Map<string, string | null>();
-  override set(id: string, variant: string): this { this.nearest?.clear(); return super.set(id, variant); }
+  override set(id: string, variant: string): this { this.nearest.clear(); return super.set(id, variant); }
   override delete(id: string): boolean { this.nearest.clear(); return super.delete(id); }
   override clear(): void { this.nearest.clear(); super.clear(); }
   /** The choice for `id`: measured for it, else the nearest of its class, else undefined. */

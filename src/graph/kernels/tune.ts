@@ -22,8 +22,11 @@ const VERSION = 2;
 type Entry = {choice: string; ms: Record<string, number>; table: string[]};
 
 /** The variants of a family's table, in order: what an entry's `table` must still equal to be used. */
-const variantsOf = (family: string): string[] | null =>
-  KERNEL_FAMILIES.find((f) => f.name === family)?.table.map((r) => r.variant) ?? null;
+const tableOf = (f: Family<string, never> | Family<string, unknown>): string[] => f.table.map((r) => r.variant);
+const variantsOf = (family: string): string[] | null => {
+  const f = KERNEL_FAMILIES.find((g) => g.name === family);
+  return f ? tableOf(f) : null;
+};
 const current = (id: string, e: Partial<Entry> | undefined): e is Entry => typeof e?.choice === 'string' &&
   Array.isArray(e.table) && e.table.join() === variantsOf(id.slice(0, id.indexOf('|')))?.join();
 type CacheFile = {version: number; adapters: Record<string, Record<string, Entry>>};
@@ -132,7 +135,7 @@ export async function tuneCases(cases: {family: Family<string, unknown>; c: unkn
     let choice = table;
     for (const v of variants) if (v !== choice && ms[v] < ms[choice] * (choice === table ? 0.97 : 1)) choice = v;
     measuredChoices.set(id, choice);
-    mine[id] = {choice, ms, table: f.table.map((r) => r.variant)};
+    mine[id] = {choice, ms, table: tableOf(f)};
     const t = {family: f.name, key, table, choice, ms, cached: false};
     out.push(t);
     opts.log?.(t);

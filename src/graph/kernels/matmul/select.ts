@@ -79,7 +79,7 @@ export const panelFits = (c: MatmulCase): boolean => panelWindowFits() && panelS
  */
 export const PANEL_MIN = 1 << 20;
 const panelsPreferred = (M: number, N: number, K: number): boolean => kernelPrefs.matmul === 'auto' &&
-  onCompatCpu() && panelWindowFits() && M * N * K >= PANEL_MIN && Math.ceil(N / PANEL_COLUMNS) * PANEL_COLUMNS <= 2 * N;
+  onCompatCpu() && M * N * K >= PANEL_MIN && Math.ceil(N / PANEL_COLUMNS) * PANEL_COLUMNS <= 2 * N;
 const panelsApply = (c: MatmulCase): boolean => panelsPreferred(c.M, c.N, c.K * Math.max(c.a.batch, c.b.batch));
 /** A read from the staging texture as well: A's floats fit it. */
 const panelTextureCase = (c: MatmulCase): boolean => panelFits(c) && panelTextureFits(c.av.t.size);

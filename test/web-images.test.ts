@@ -127,7 +127,8 @@ maybe('your images: upload, webcam, bad inputs, train, predict, export to Node, 
     await page.dispatchEvent('[data-testid=images-class-record-2]', 'pointerdown');
     await page.waitForTimeout(900);
     await page.dispatchEvent('[data-testid=images-class-record-2]', 'pointerup');
-    await until(page, 'v.classes[2].count >= 4', 10_000);
+    // A frame snapped before the release may still be on its way in; the count is read once it has landed.
+    await until(page, 'v.classes[2].count >= 4 && !v.recording', 10_000);
     const recorded = (await pub(page)).classes[2].count;
     await page.waitForTimeout(600);
     st = await pub(page);

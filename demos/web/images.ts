@@ -16,7 +16,8 @@ const UNLABELLED = 0;
 /** What the view publishes (wgtPage.views.images) for scripts and tests. */
 const pub = {
   ready: false, state: 'idle' as 'idle' | 'training' | 'done' | 'stopped' | 'error', status: '', messages: [] as string[],
-  classes: [] as {name: string; count: number}[], unlabelled: 0, persistent: false, warning: '', trained: false,
+  // recording: the record button is held or its last frame is still being added.
+  recording: false, classes: [] as {name: string; count: number}[], unlabelled: 0, persistent: false, warning: '', trained: false,
   valAccuracy: NaN, records: 0, evaluations: [] as number[], pcaPoints: 0, featuresPerSecond: NaN, domainAccuracy: NaN,
   trainImagesPerSecond: NaN, prediction: null as null | {file: string; top: string; logits: number[]; probs: number[]},
 };
@@ -162,15 +163,20 @@ class ImagesView {
   private startRecording(classId: number): void {
     if (!this.camera) { this.complain('start the camera first'); return; }
     this.stopRecording();
+    pub.recording = true;
     void this.addFrame(classId);
     this.recording = setInterval(() => void this.addFrame(classId), 100);
   }
-  stopRecording(): void { if (this.recording) clearInterval(this.recording); this.recording = null; }
+  stopRecording(): void {
+    if (this.recording) clearInterval(this.recording);
+    this.recording = null;
+    pub.recording = this.framing;
+  }
   private async addFrame(classId: number): Promise<void> {
     if (this.framing) return; // a slow encode skips a tick rather than queueing frames
     this.framing = true;
     try { await this.addDecoded(classId, [await snapshot(this.ui.video)]); } catch (e) { this.complain((e as Error).message); }
-    finally { this.framing = false; }
+    finally { this.framing = false; pub.recording = this.recording !== null; }
   }
 
   // ---------------- source and training ----------------

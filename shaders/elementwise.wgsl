@@ -51,7 +51,7 @@ fn unary(x: f32) -> f32 {
 
 fn unordered(a: f32, b: f32) -> bool { return is_nan(a) || is_nan(b); }
 
-fn binary(a: f32, b: f32) -> f32 {
+fn binary(a: f32, b: f32, alpha: f32, beta: f32) -> f32 {
   switch OP {
     case BINARY_add: { return a + b; }
     case BINARY_sub: { return a - b; }
@@ -67,14 +67,14 @@ fn binary(a: f32, b: f32) -> f32 {
     case BINARY_eq: { return select(0.0, 1.0, a == b && !unordered(a, b)); }
     // Fused gradient ops: a = forward input or output, b = incoming gradient.
     case BINARY_reluGrad: { return select(0.0, b, a > 0.0 || is_nan(a)); }  // relu' (NaN input passes g on, as torch)
-    case BINARY_leakyReluGrad: { return select(p.alpha * b, b, a > 0.0); }  // leaky relu'
+    case BINARY_leakyReluGrad: { return select(alpha * b, b, a > 0.0); }  // leaky relu'
     case BINARY_sigmoidGrad: { return b * a * (1.0 - a); }  // sigmoid' from output
     case BINARY_tanhGrad: { return b * (1.0 - a * a); }  // tanh' from output
-    case BINARY_clampGrad: { return select(0.0, b, (a >= p.alpha) && (a <= p.beta)); }  // clamp'
+    case BINARY_clampGrad: { return select(0.0, b, (a >= alpha) && (a <= beta)); }  // clamp'
     // hardtanh' (relu6): g strictly inside (alpha, beta), 0 at and beyond the bounds; NaN passes, as torch.
-    case BINARY_hardtanhGrad: { return select(b, 0.0, (a <= p.alpha || a >= p.beta) && !is_nan(a)); }
+    case BINARY_hardtanhGrad: { return select(b, 0.0, (a <= alpha || a >= beta) && !is_nan(a)); }
     case BINARY_absGrad: { return b * sign(a); }  // abs'
-    case BINARY_axpby: { return a * p.alpha + b * p.beta; }
+    case BINARY_axpby: { return a * alpha + b * beta; }
     default: { return a; }
   }
 }
@@ -101,19 +101,21 @@ fn binary_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   if (i >= p.n) { return; }
   var o = vec3<u32>(i);
   if (BROADCAST) { o = offsets(i); }
-  bout[i] = binary(ba[o.x], bb[o.y]);
+  bout[i] = binary(ba[o.x], bb[o.y], p.alpha, p.beta);
 }
 
 // Four elements per thread as one vec4 load and store per operand (same-shape operands, n % 4 == 0; p.n counts
 // vec4s here): CPU drivers pay per load and store far more than per arithmetic operation.
 @group(0) @binding(1) var<storage, read> va: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> vuout: array<vec4<f32>>;
+// va is read through load_va only, so ELEMENTWISE_TEXTURE can read it from the staging texture (src/graph/shaders.ts).
+fn load_va(i: u32) -> vec4<f32> { return va[i]; }
 
 @compute @workgroup_size(WG)
 fn unary_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
   if (i >= p.n) { return; }
-  let a = va[i];
+  let a = load_va(i);
   vuout[i] = vec4<f32>(unary(a.x), unary(a.y), unary(a.z), unary(a.w));
 }
 
@@ -124,9 +126,23 @@ fn unary_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 fn binary_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
   if (i >= p.n) { return; }
-  let a = va[i];
+  let a = load_va(i);
   let b = vb[i];
-  vbout[i] = vec4<f32>(binary(a.x, b.x), binary(a.y, b.y), binary(a.z, b.z), binary(a.w, b.w));
+  vbout[i] = vec4<f32>(binary(a.x, b.x, p.alpha, p.beta), binary(a.y, b.y, p.alpha, p.beta),
+    binary(a.z, b.z, p.alpha, p.beta), binary(a.w, b.w, p.alpha, p.beta));
+}
+
+// a op b where b broadcasts as one value per run of q.inner elements (inner % 4 == 0), cycling every q.mid runs: a
+// conv weight times a per-output-channel scale ([K, C, KH, KW] * [K, 1, 1, 1]), a bias over [N, C, H, W]. The strided
+// index of binary_main costs a division per dimension per element; this one, one per vec4.
+@compute @workgroup_size(WG)
+fn binary_channel4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  if (i >= q.n) { return; }
+  let a = load_va(i);
+  let b = bb[(i * 4u / q.inner) % q.mid];
+  vbout[i] = vec4<f32>(binary(a.x, b, q.alpha, q.beta), binary(a.y, b, q.alpha, q.beta),
+    binary(a.z, b, q.alpha, q.beta), binary(a.w, b, q.alpha, q.beta));
 }
 
 @group(0) @binding(1) var<storage, read> tc: array<f32>;

@@ -16,6 +16,8 @@ fn relu_passes(v: f32) -> bool { return !RELU || v > 0.0 || is_nan(v); }
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+// x is read through load_x only, so POOL_TEXTURE can read it from the staging texture instead (src/graph/shaders.ts).
+fn load_x(i: u32) -> f32 { return x[i]; }
 @group(0) @binding(3) var<storage, read_write> arg: array<i32>;  // max: flat index ih*W+iw of the maximum
 
 @compute @workgroup_size(WG)
@@ -34,7 +36,7 @@ fn pool_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     for (var kw = 0u; kw < p.KW; kw++) {
       let iw = i32(ow * p.SW + kw) - i32(p.PW);
       if (iw < 0 || iw >= i32(p.W)) { continue; }
-      let v = x[plane + u32(ih) * p.W + u32(iw)];
+      let v = load_x(plane + u32(ih) * p.W + u32(iw));
       if (MAX) {
         // A NaN wins (and a later NaN replaces it), as PyTorch's max pooling: NaN propagates.
         if (v > best || besti < 0 || is_nan(v)) { best = v; besti = ih * i32(p.W) + iw; }

@@ -88,6 +88,8 @@ const convVariants: [string, Partial<wt.internals.KernelPrefs>][] = [
   // The weight gradient as dW^T = cols^T @ dy (C*KH*KW rows) wherever it lowers.
   ['lowered to matmul, the weight gradient transposed', {convLowering: 'gemm', convWeightGemmTransposed: 'always'}],
   ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.internals.MATMUL_CANDIDATES[0]}],
+  // On the uniform panels, which write the output images themselves (bias included) instead of rows laid out after.
+  ['lowered to matmul on the uniform panels, A from a texture', {convLowering: 'gemm', matmul: 'panels-texture'}],
   // Implicit products on workgroup tiles ('auto' on hardware GPUs), the weight gradient's sum in parts.
   ['implicit products on workgroup tiles', {convLowering: 'implicit'}],
 ];
@@ -102,6 +104,40 @@ for (const [vname, prefs] of convVariants) for (const c of convs) {
     refGrad: ([x, w], up) => R.conv2dGrad(x, w, up, c.stride, c.pad).slice(0, c.bias ? 3 : 2),
     atol: 2e-6 * K + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(c.x[0] * c.x[2] * c.x[3]) + 1e-4,
   })));
+}
+
+// Winograd's F(2x2, 3x3) and F(4x4, 3x3) on 3x3 stride-1 forwards: tiles cut by the output's edge (odd sizes),
+// uneven and asymmetric padding, channels off multiples of 4, a bias; C = 520 runs the product over two windows of
+// K and K = 36 ends in a 4-column panel. 'vec4' runs the products through matmulK instead of the panels.
+const winogradConvs: ConvCase[] = [
+  {x: [1, 1, 5, 5], w: [1, 1, 3, 3], stride: [1, 1], pad: [0, 0], bias: false},
+  {x: [2, 6, 7, 9], w: [10, 6, 3, 3], stride: [1, 1], pad: [1, 1], bias: true},
+  {x: [1, 17, 5, 11], w: [6, 17, 3, 3], stride: [1, 1], pad: [2, 1], bias: true},
+  {x: [3, 20, 4, 4], w: [20, 20, 3, 3], stride: [1, 1], pad: [1, 1], bias: false},
+  {x: [1, 520, 3, 4], w: [36, 520, 3, 3], stride: [1, 1], pad: [1, 1], bias: true},
+];
+const winogradVariants: [string, Partial<wt.internals.KernelPrefs>][] = [
+  ['winograd F(2x2)', {convWinograd: 'f2'}], ['winograd F(4x4)', {convWinograd: 'f4'}],
+  ['winograd F(4x4), products by matmulK', {convWinograd: 'f4', matmul: 'vec4'}],
+  ['winograd F(2x2), panels reading A from storage', {convWinograd: 'f2', matmul: 'panels'}],
+];
+for (const [vname, prefs] of winogradVariants) for (const c of winogradConvs) {
+  const K = c.w[1] * c.w[2] * c.w[3];
+  t(`conv2d[${vname}] x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} pad ${c.pad}`, () => withPrefs(prefs, () => {
+    const ran = wt.internals.recordCases(() => wt.tidy(() => {
+      wt.conv2d(wt.zeros(c.x), wt.zeros(c.w), null, {padding: c.pad});
+    }));
+    const forward = ran.find((r) => r.family.name === 'conv.forward')!;
+    assert.match(wt.internals.chooseVariant(forward.family, forward.c), /^winograd/, 'the forward runs Winograd');
+    return checkOp({
+      name: 'conv2d', refKey: `stride 1 pad ${c.pad}`,
+      inputs: [R.randomNd(c.x, 41), R.randomNd(c.w, 42), ...(c.bias ? [R.randomNd([c.w[0]], 43)] : [])],
+      gpu: ([x, w, b]) => wt.conv2d(x, w, b, {padding: c.pad}),
+      ref: ([x, w, b]) => R.conv2d(x, w, b ?? null, [1, 1], c.pad),
+      refGrad: ([x, w], up) => R.conv2dGrad(x, w, up, [1, 1], c.pad).slice(0, c.bias ? 3 : 2),
+      atol: 2e-6 * K + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(c.x[0] * c.x[2] * c.x[3]) + 1e-4,
+    });
+  }));
 }
 
 t('conv2d weight gradient with the GPU batch split (many partial sums reduced)', async () => {
@@ -206,7 +242,7 @@ t('conv2d lowered: the weight gradient reuses the forward im2col and frees it wi
         wt.sum(wt.mul(y, y)).backward();
       }), {steps: 1, warmup: 0});
       const leaked = wt.memory().liveBytes - before - w.grad!.buffer.size;
-      const im2col = prof.rows.filter((r) => r.kernel.startsWith('conv2d:im2col_rows')).reduce((a, r) => a + r.count, 0);
+      const im2col = prof.rows.filter((r) => r.kernel.startsWith('conv-gen/im2col_rows')).reduce((a, r) => a + r.count, 0);
       const dw = Array.from(await w.grad!.data());
       w.grad!.dispose(); w.dispose();
       return {dw, leaked, im2col};

@@ -53,7 +53,11 @@ const binary: [string, (a: wt.Tensor, b: wt.Tensor) => wt.Tensor, (a: number, b:
   ['maximum', wt.maximum, Math.max, [(a, b) => share(a > b, a === b), (a, b) => share(b > a, a === b)]],
   ['minimum', wt.minimum, Math.min, [(a, b) => share(a < b, a === b), (a, b) => share(b < a, a === b)]],
 ];
-const shapes: [number[], number[]][] = [[[5, 9], [5, 9]], [[6, 8], [6, 8]], [[5, 9], [1, 9]], [[5, 9], [5, 1]], [[5, 9], [1]], [[2, 3, 5], [5]], [[1, 1], [4, 1, 3]], [[257, 33], [33]]];
+// The last five broadcast b as one value per run of elements (channel4 where a run is a multiple of 4 long): a
+// per-output-channel scale of conv weights (runs of 72; of 45, not a multiple of 4), a per-channel bias cycling over
+// images, a single value, and a middle block of dimensions.
+const shapes: [number[], number[]][] = [[[5, 9], [5, 9]], [[6, 8], [6, 8]], [[5, 9], [1, 9]], [[5, 9], [5, 1]], [[5, 9], [1]], [[2, 3, 5], [5]], [[1, 1], [4, 1, 3]], [[257, 33], [33]],
+  [[4, 8, 3, 3], [4, 1, 1, 1]], [[6, 5, 3, 3], [6, 1, 1, 1]], [[2, 3, 4, 5], [3, 1, 1]], [[2, 4], [1]], [[2, 3, 4, 8], [3, 4, 1]]];
 for (const [name, f, ref, partials] of binary) {
   for (const [sa, sb] of shapes) {
     t(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, async () => {
@@ -63,6 +67,29 @@ for (const [name, f, ref, partials] of binary) {
     });
   }
 }
+
+t('a per-channel operand runs as channel4 where its runs are whole vec4s, by strides where not', () => {
+  const variantOf = (sa: number[], sb: number[]) => {
+    const ran = wt.internals.recordCases(() => wt.tidy(() => { wt.mul(wt.zeros(sa), wt.zeros(sb)); }));
+    const c = ran.find((r) => r.family.name === 'elementwise')!;
+    return wt.internals.chooseVariant(c.family, c.c);
+  };
+  assert.is(variantOf([4, 8, 3, 3], [4, 1, 1, 1]), 'channel4');
+  assert.is(variantOf([2, 3, 4, 8], [3, 4, 1]), 'channel4');
+  assert.is(variantOf([6, 5, 3, 3], [6, 1, 1, 1]), 'main');
+  assert.is(variantOf([5, 9], [1, 9]), 'main');
+});
+
+// Past TEXTURE_MIN_FLOATS the vec4 entries read their first operand through the staging texture on llvmpipe.
+t('large vec4 operands (relu, add, a per-channel product) against the reference', async () => {
+  const a = R.randomNd([300, 256], 21, -2, 2), b = R.randomNd([300, 256], 22, -2, 2), c = R.randomNd([300, 1], 23, -2, 2);
+  const [ta, tb, tc] = [a, b, c].map((x) => wt.tensor(Float32Array.from(x.data), x.shape));
+  const [relu, sum, scaled] = [wt.relu(ta), wt.add(ta, tb), wt.mul(ta, tc)];
+  expectClose(await relu.data(), a.data.map((v) => Math.max(v, 0)), 0, 0, 'relu');
+  expectClose(await sum.data(), a.data.map((v, i) => v + b.data[i]), 1e-6, 1e-6, 'add');
+  expectClose(await scaled.data(), a.data.map((v, i) => v * c.data[Math.floor(i / 256)]), 1e-6, 1e-6, 'channel product');
+  for (const x of [ta, tb, tc, relu, sum, scaled]) x.dispose();
+});
 
 t('where broadcasts condition and operands', async () => {
   const c = R.nd([4, 1], [1, 0, 1, 0]);

@@ -112,6 +112,16 @@ t('generated matmul and conv tiles declare the uniforms of the hand-written file
   assert.is(new DataView(MATMUL.pack('p', mm)).getFloat32(40, true), 0.5);
 });
 
+t('readThroughTexture swaps a storage array read through its load function for a texture, and refuses other code', () => {
+  const code = '@group(0) @binding(3) var<storage, read> src: array<f32>;\nfn load_src(i: u32) -> f32 { return src[i]; }';
+  const twin = wt.internals.readThroughTexture(code, 'src', 4096);
+  assert.match(twin, /@group\(0\) @binding\(3\) var src_texture: texture_2d<f32>;/);
+  assert.match(twin, /textureLoad\(src_texture, .*\)\[i % 4u\]/);
+  assert.not.match(twin, /var<storage, read> src/);
+  assert.throws(() => wt.internals.readThroughTexture('@group(0) @binding(1) var<storage, read> src: array<f32>;', 'src', 4096),
+    /read it through load_src alone/);
+});
+
 t('a 2-D workgroup: WG_X and WG_Y from the declaration, explicit grids only', () => {
   assert.equal(MATMUL.workgroupDims, [8, 8]);
   assert.match(MATMUL.generated, /override WG: u32 = 64u;\noverride WG_X: u32 = 8u;\noverride WG_Y: u32 = 8u;/);

@@ -79,6 +79,12 @@ const CASES: OpCase[] = [
       wt.sum(y).backward();
       return [y, ...grads(a, b)];
     }})),
+  {name: 'elementwise with a per-channel operand, [2, 3, 4] * [3, 1]', families: ['elementwise'], run: () => {
+    const a = fresh([2, 3, 4], 16), b = fresh([3, 1], 17);
+    const y = wt.mul(a, b);
+    wt.sum(wt.mul(y, y)).backward();
+    return [y, ...grads(a, b)];
+  }},
   {name: 'capsule predict and routing, u [3, 10, 8], W [10, 4, 8, 8]', families: ['capsule.'], run: () => {
     const u = fresh([3, 10, 8], 13), w = wt.randn([10, 4, 8, 8], {seed: 14, requiresGrad: true});
     const uhat = wt.capsnet.capsulePredict(u, wt.mul(w, wt.full([1], 0.2)));

@@ -238,3 +238,24 @@ export function remapCompileError(e: Error, src: KernelSource): Error {
   });
   return msg === e.message ? e : new Error(msg);
 }
+
+/**
+ * The WGSL of `code` with its storage array `name` (array<f32> or array<vec4<f32>>) read from a staging texture
+ * instead (Runtime.copyToTexture: float i in texel i / 4, textureRow texels a row). The code must read the array only
+ * through `fn load_<name>(i: u32) -> f32 { return <name>[i]; }` (vec4<f32> for a vec4 array); the texture takes the
+ * array's binding.
+ */
+export function readThroughTexture(code: string, name: string, textureRow: number): string {
+  const decl = new RegExp(`(@group\\(0\\) @binding\\(\\d+\\)) var<storage, read> ${name}: array<(f32|vec4<f32>)>;`);
+  const found = decl.exec(code);
+  const type = found?.[2] ?? 'f32';
+  const load = `fn load_${name}(i: u32) -> ${type} { return ${name}[i]; }`;
+  if (!found || !code.includes(load)) {
+    throw new Error(`webgpu-transfer: readThroughTexture: the code must declare '${name}' as a storage array of f32 ` +
+      `or vec4<f32> and read it through load_${name} alone`);
+  }
+  const texel = (t: string) => `textureLoad(${name}_texture, vec2<i32>(i32(${t} % ${textureRow}u), i32(${t} / ${textureRow}u)), 0)`;
+  return code.replace(decl, `$1 var ${name}_texture: texture_2d<f32>;`).replace(load, `fn load_${name}(i: u32) -> ${type} {
+  return ${type === 'f32' ? `${texel('(i / 4u)')}[i % 4u]` : texel('i')};
+}`);
+}

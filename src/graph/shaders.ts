@@ -3,7 +3,8 @@
 // the launch-time packing are generated. Each file gets shaders/numerics.wgsl (the NaN/Inf helpers) and
 // shaders/prelude.wgsl (thread_id, at) added at load (WGSL has no include).
 // Every file is declared; none packs its uniforms by hand.
-import {defineKernel} from './kernel-def.js';
+import {TEXTURE_ROW} from '../gpu/runtime.js';
+import {defineKernel, readThroughTexture} from './kernel-def.js';
 import {BINARY, UNARY} from './op-codes.js';
 import elementwise from '../../shaders/elementwise.wgsl';
 import reduce from '../../shaders/reduce.wgsl';
@@ -25,8 +26,17 @@ import batchNorm from '../../shaders/batch-norm.wgsl';
 export const ELEMENTWISE = defineKernel({
   file: 'elementwise.wgsl', code: elementwise, workgroupSize: 256,
   // sa, sb, sc: element strides of the operands in the output's index space (0 where broadcast).
-  uniforms: {p: {n: 'u32', rank: 'u32', alpha: 'f32', beta: 'f32', shape: 'vec8u', sa: 'vec8u', sb: 'vec8u', sc: 'vec8u'}},
-  entries: {unary_main: 'p', binary_main: 'p', where_main: 'p', unary_vec4: 'p', binary_vec4: 'p'},
+  uniforms: {p: {n: 'u32', rank: 'u32', alpha: 'f32', beta: 'f32', shape: 'vec8u', sa: 'vec8u', sb: 'vec8u', sc: 'vec8u'},
+    // binary_channel4: b holds one value per run of `inner` elements, repeating every `mid` runs.
+    q: {n: 'u32', inner: 'u32', mid: 'u32', alpha: 'f32', beta: 'f32'}},
+  entries: {unary_main: 'p', binary_main: 'p', where_main: 'p', unary_vec4: 'p', binary_vec4: 'p', binary_channel4: 'q'},
+  codes: {UNARY, BINARY},
+});
+
+// The vec4 entries reading their first operand from the staging texture (llvmpipe: a tenth of a storage load).
+export const ELEMENTWISE_TEXTURE = defineKernel({
+  file: 'elementwise.wgsl (a from a texture)', code: readThroughTexture(elementwise, 'va', TEXTURE_ROW),
+  workgroupSize: 256, uniforms: ELEMENTWISE.uniforms, entries: {unary_vec4: 'p', binary_vec4: 'p', binary_channel4: 'q'},
   codes: {UNARY, BINARY},
 });
 
@@ -77,6 +87,12 @@ export const POOL = defineKernel({
   entries: {pool_fwd: 'p', pool_bwd: 'p', pool_bwd_scatter: 'p', pool2_fwd: 'p', pool2_bwd: 'p'},
 });
 
+// pool_fwd reading x from the staging texture: on llvmpipe a texture load costs about a tenth of a storage one.
+export const POOL_TEXTURE = defineKernel({
+  file: 'pool.wgsl (x from a texture)', code: readThroughTexture(pool, 'x', TEXTURE_ROW), workgroupSize: 64,
+  uniforms: POOL.uniforms, entries: {pool_fwd: 'p'},
+});
+
 export const RANDOM = defineKernel({
   file: 'random.wgsl', code: random, workgroupSize: 256,
   // dropout: p = drop probability, scale = 1 / (1 - p); uniform: p = lo, scale = hi - lo.
@@ -108,7 +124,7 @@ export const CONV2D = defineKernel({
   uniforms: {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32',
     SW: 'u32', PH: 'u32', PW: 'u32', groups4: 'u32', split: 'u32'}},
   entries: {conv_fwd: 'p', conv_fwd8: 'p', conv_bwd_input: 'p', conv_bwd_input8: 'p', conv_bwd_weight: 'p',
-    conv_bwd_weight8: 'p', im2col_rows: 'p', col2im_rows: 'p', rows_to_nchw: 'p',
+    conv_bwd_weight8: 'p', col2im_rows: 'p', rows_to_nchw: 'p',
     nchw_to_pixels4: 'p', nchw4_to_pixels4: 'p', im2col_cols: 'p'},
 });
 

@@ -1,4 +1,5 @@
 // What the selection tables ask of the adapter, and the placeholder buffer launchers bind for unread bindings.
+import {stagingTextureRows} from '../../gpu/runtime.js';
 import {keep, rt} from '../engine.js';
 import {empty, type Tensor} from '../tensor.js';
 
@@ -19,6 +20,14 @@ export const loopsLimited = (): boolean => onCpu() && !onSwiftShader();
 
 /** The most loop iterations, over all its loops, a launcher gives one thread where loopsLimited() (with a margin). */
 export const LOOP_STEPS_MAX = 65000;
+
+/**
+ * Whether a kernel reads a source of `floats` through the staging texture (Runtime.copyToTexture) rather than from
+ * storage: on llvmpipe, whose storage loads go lane by lane (about 10x a texture load, docs/kernel-measurements.md#
+ * load-paths), where the texture can hold it.
+ */
+export const readsThroughTexture = (floats: number): boolean => onCompatCpu() &&
+  stagingTextureRows(floats) <= rt().device.limits.maxTextureDimension2D;
 
 /** Whether the device has the `subgroups` feature (requested wherever the adapter offers it: gpu/device.ts). */
 export const hasSubgroups = (): boolean => rt().device.features.has('subgroups');

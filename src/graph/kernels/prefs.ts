@@ -123,6 +123,11 @@ export interface KernelPrefs {
    */
   convGemmTransposed: 'auto' | 'always' | 'never';
   /**
+   * 3x3 stride-1 forwards by Winograd's F(m x m, 3x3) (conv/winograd.ts): 'auto' where conv/select.ts says it pays,
+   * 'f2' or 'f4' wherever it applies, 'off' never.
+   */
+  convWinograd: 'auto' | 'off' | 'f2' | 'f4';
+  /**
    * A lowered weight gradient as dW^T = cols^T @ dy (C*KH*KW rows) instead of dW = dy^T @ cols (K rows): 'auto'
    * where only the first reaches the tuned large tile (convWeightGemmTransposed()), 'always', or 'never'.
    */
@@ -158,7 +163,7 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   capsuleRouting: 'auto', convDyDirect4: true, convWeightLanes: 'auto', convInputImages: 'auto',
   convForwardImages: 'auto', transpose4: true, transposeRows: true, elementwiseVec4: true, convUniformWeights: 'auto',
   convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true, convNativeWeights: true,
-  convGemmTransposed: 'auto', convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
+  convGemmTransposed: 'auto', convWinograd: 'auto', convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
   batchNormSums: 'auto', measured: true, reduce: 'auto',
 });
 
@@ -179,6 +184,7 @@ const CHOICES = {
   convForwardImages: ['auto', Number],
   convUniformWeights: ['auto', 'storage'],
   convGemmTransposed: ['auto', 'always', 'never'],
+  convWinograd: ['auto', 'off', 'f2', 'f4'],
   convWeightGemmTransposed: ['auto', 'always', 'never'],
   batchNormSums: ['auto', 'workgroup', 'serial'],
   reduce: ['auto', 'chunked', 'tree', 'subgroup'],

@@ -7,20 +7,11 @@ import {copyK, fillK, permuteK} from '../layout/index.js';
 import {matmulK, type MatView} from '../matmul/index.js';
 import {ceil4} from '../shapes.js';
 import {convNote, convParams, type Conv2dGeom} from './geom.js';
+import {im2colK} from './im2col.js';
 import {convLowersToGemm, convWeightGemmTransposed} from './select.js';
 
 const matView = (t: Tensor, rows: number, cols: number): MatView =>
   ({t, batch: 1, rows, cols, trans: false, batchStride: 0});
-
-/** The lowered input: [N*OH*OW, C*KH*KW rounded up to 4], padding columns zero. */
-function im2colK(x: Tensor, g: Conv2dGeom): Tensor {
-  const width = ceil4(g.C * g.KH * g.KW);
-  const cols = empty([g.N * g.OH * g.OW, width]);
-  CONV2D.launch('im2col_rows', {buffers: [x.buffer, cols.buffer], params: convParams(g, width / 4),
-    threads: g.N * g.OH * g.OW * g.C,
-    note: convNote(g)});
-  return cols;
-}
 
 /** The lowered input transposed: cols^T [C*KH*KW, N*OH*OW]. */
 function im2colColsK(x: Tensor, g: Conv2dGeom): Tensor {
@@ -59,17 +50,15 @@ export function conv2dGemmK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2d
   const wt = empty([width, kPad]);
   if (width !== ckk || kPad !== g.K) fillK(wt, 0);
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, kPad]);
-  const yt = matmulK(matView(cols, rows, width), matView(wt, width, kPad));
+  // The product's rows are the output pixels; matmulK lays them out as images (the panels write them so).
+  const y = matmulK(matView(cols, rows, width), matView(wt, width, kPad), 1,
+    {bias, nchw: {plane: g.OH * g.OW, channels: g.K}});
   wt.dispose();
   const keepCols = keep && convLowersToGemm(g, 'weight') && !convWeightGemmTransposed(g, true) &&
     4 * cols.size <= KEEP_COLS_BYTES;
   if (keepCols) keep.cols = cols;
   else cols.dispose();
-  const out = empty([g.N, g.K, g.OH, g.OW]);
-  CONV2D.launch('rows_to_nchw', {buffers: [yt.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
-    params: convParams(g, kPad / 4), threads: out.size, constants: {HAS_BIAS: bias ? 1 : 0}});
-  yt.dispose();
-  return out;
+  return y.viewAsDispose([g.N, g.K, g.OH, g.OW]);
 }
 
 /** The input gradient as dy rows @ W, then col2im. */

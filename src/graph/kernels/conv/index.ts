@@ -8,6 +8,7 @@ import {conv2dBwdInputGemmK, conv2dBwdWeightGemmK, conv2dBwdWeightGemmTransposed
 import type {Conv2dGeom} from './geom.js';
 import {conv2dBwdInputImplicitK, conv2dBwdWeightImplicitK, conv2dImplicitK} from './implicit.js';
 import {conv2dBwdInputDirectK} from './input-grad.js';
+import {conv2dWinogradK} from './winograd.js';
 import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT} from './select.js';
 import {conv2dBwdWeightDirectK, conv2dBwdWeightLanesK} from './weight-grad.js';
 
@@ -25,6 +26,8 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   const variant = choose(CONV_FORWARD, g);
   switch (variant) {
     case 'implicit': return conv2dImplicitK(x, w, bias, g);
+    case 'winograd4': return conv2dWinogradK(x, w, bias, g, 4);
+    case 'winograd2': return conv2dWinogradK(x, w, bias, g, 2);
     case 'gemm-transposed': return conv2dGemmTransposedK(x, w, bias, g);
     case 'gemm': return conv2dGemmK(x, w, bias, g, keep);
     case 'pad-first': return conv2dPadFirstK(x, g, (xp, gp) => conv2dK(xp, w, bias, gp));

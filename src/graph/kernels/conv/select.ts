@@ -6,9 +6,11 @@ import {kernelPrefs, tuned} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
 import {ceil4} from '../shapes.js';
 import {shapedPick} from '../matmul/register-tile.js';
+import {panelsPreferred} from '../matmul/select.js';
 import type {Conv2dGeom} from './geom.js';
 import type {ConvTile} from './tile-gen.js';
 import {implicitGridFits, implicitReductionFits} from './implicit.js';
+import {winogradFits, type WinogradSize} from './winograd.js';
 import {CONV_FWD_AUTO, CONV_GRAD_AUTO, inputTileApplies} from './tiles.js';
 
 export type ConvPass = 'forward' | 'input' | 'weight';
@@ -51,6 +53,8 @@ export function convGemmTransposed(g: Conv2dGeom): boolean {
   if (pref !== 'auto') return pref === 'always';
   // llvmpipe only: on SwiftShader the forward gained less than the weight gradient's second im2col may cost.
   if (rows % 4 !== 0 || !onCompatCpu()) return false;
+  // The uniform panels take the usual product whole (a few dispatches); flipped, K rows would leave cores idle.
+  if (panelsPreferred(rows, g.K, g.C * g.KH * g.KW)) return false;
   if (tuned.device !== rt().device || g.K < tuned.largeFrom || rows < tuned.largeFrom) return false;
   const usual = shapedPick(tuned.largeMs, rows, ceil4(g.K)), flipped = shapedPick(tuned.largeMs, g.K, rows);
   return !!usual && !!flipped && flipped.cost < usual.cost;
@@ -108,7 +112,7 @@ export function weightLanesApply(g: Conv2dGeom): boolean {
 const lanesShape = (g: Conv2dGeom): boolean => g.PH === 0 && g.PW === 0 && g.SW === 1 && g.OW % 4 === 0 &&
   g.KH * g.KW <= 64 && g.KH * g.KW * (g.OW / 4) <= 256;
 
-export type ForwardVariant = 'implicit' | 'gemm-transposed' | 'gemm' | 'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
+export type ForwardVariant = 'implicit' | 'winograd4' | 'winograd2' | 'gemm-transposed' | 'gemm' | 'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
 export type InputVariant = 'implicit' | 'gemm' | 'tile' | 'conv_bwd_input' | 'conv_bwd_input8';
 export type WeightVariant = 'implicit' | 'gemm-transposed' | 'gemm' | 'lanes' | 'tile' | 'conv_bwd_weight' |
   'conv_bwd_weight8';
@@ -134,9 +138,28 @@ const directWeightFits = (g: Conv2dGeom) => withinLoops(g.N * g.OH * g.OW);
 const implicitWhen = () => kernelPrefs.convLowering === 'implicit' || (kernelPrefs.convLowering === 'auto' && !onCpu());
 const IMPLICIT_WHY = 'implicit products on 64 x 64 workgroup tiles, no im2col matrix: hardware GPUs';
 
+/**
+ * Winograd's F(m x m, 3x3) for 3x3 stride-1 forwards: forced by its preference, or under 'auto' on llvmpipe from 16
+ * input and output channels; F(4x4) where its tiles make at least WINOGRAD4_TILES rows of each product (three of
+ * the panel kernel's 64-row workgroups: fewer leave cores idle), else F(2x2) (docs/kernel-measurements.md#conv-winograd).
+ */
+export function winogradSize(g: Conv2dGeom): WinogradSize | null {
+  const pref = kernelPrefs.convWinograd;
+  if (pref === 'off') return null;
+  if (pref !== 'auto') return pref === 'f4' ? 4 : 2;
+  if (kernelPrefs.convLowering !== 'auto' || !onCompatCpu() || g.C < 16 || g.K < 16) return null;
+  return g.N * Math.ceil(g.OH / 4) * Math.ceil(g.OW / 4) >= WINOGRAD4_TILES ? 4 : 2;
+}
+export const WINOGRAD4_TILES = 192;
+const winogradRow = (m: WinogradSize): Choice<ForwardVariant, Conv2dGeom> => ({variant: `winograd${m}`,
+  when: (g) => winogradSize(g) === m && winogradFits(g, m), fits: (g) => winogradFits(g, m),
+  why: `F(${m}x${m}, 3x3): ${m === 2 ? '2.25' : '4'}x fewer multiply-adds than im2col, in batched channel products`});
+
 export const FORWARD_VARIANTS: readonly Choice<ForwardVariant, Conv2dGeom>[] = [
   {variant: 'implicit', when: (g) => implicitWhen() && implicitForwardFits(g), fits: (g) => implicitForwardFits(g),
     why: IMPLICIT_WHY},
+  winogradRow(4),
+  winogradRow(2),
   {variant: 'gemm-transposed', when: (g) => convLowersToGemm(g, 'forward') && convGemmTransposed(g),
     fits: (g) => loweredFits(g) && (g.N * g.OH * g.OW) % 4 === 0,
     why: 'W @ cols^T where the tiles\' model favours K rows (docs/kernel-measurements.md#conv-gemm-transposed)'},
@@ -192,7 +215,7 @@ export const geomKey = (g: Conv2dGeom): string => `${g.N}x${g.C}x${g.H}x${g.W}>$
 const lowering = () => kernelPrefs.convLowering === 'auto';
 export const CONV_FORWARD: Family<ForwardVariant, Conv2dGeom> = {name: 'conv.forward', table: FORWARD_VARIANTS,
   key: geomKey, open: () => lowering() && kernelPrefs.convForward === 'auto' && kernelPrefs.convPadFirst &&
-    kernelPrefs.convGemmTransposed === 'auto'};
+    kernelPrefs.convGemmTransposed === 'auto' && kernelPrefs.convWinograd === 'auto'};
 export const CONV_INPUT: Family<InputVariant, Conv2dGeom> = {name: 'conv.input', table: INPUT_VARIANTS,
   key: geomKey, open: () => lowering() && kernelPrefs.convInput === 'auto'};
 export const CONV_WEIGHT: Family<WeightVariant, WeightCase> = {name: 'conv.weight', table: WEIGHT_VARIANTS,

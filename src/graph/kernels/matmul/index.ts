@@ -13,16 +13,53 @@ import {MATMUL, matmulTile, strides, transposedAForTile, transposedBForTile, tra
   type MatView} from './select.js';
 
 export type {MatView} from './select.js';
-export {matmulTile, MATMUL_VARIANTS} from './select.js';
+export {matmulTile, MATMUL_VARIANTS, panelsPreferred} from './select.js';
 
-/** What matmulK does to C after the product: + bias over the columns (a [N] tensor), then relu. */
-export interface MatmulAfter { bias?: Tensor | null; relu?: boolean }
+/**
+ * What matmulK does to C after the product: + bias over the columns (a [N] tensor), then relu; `nchw`: C's rows are
+ * the pixels of images of `plane` pixels, one image after another, and the result is laid out as images of
+ * `channels` planes ([M / plane, channels, plane]) from C's first `channels` columns, bias and relu included.
+ */
+export interface MatmulAfter { bias?: Tensor | null; relu?: boolean; nchw?: {plane: number; channels: number} }
 
 /**
  * C[b] = op(A[b]) @ op(B[b]) where op transposes when `trans` is set. A batchStride of 0 shares one matrix
  * across the batch. Picks the variant: workgroup tiles on hardware GPUs, vec4 registers on CPU adapters.
  */
 export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = {}): Tensor {
+  const {nchw, ...rest} = after;
+  if (!nchw) return matmulRows(a, b, alpha, rest, null);
+  const M = a.trans ? a.cols : a.rows, N = b.trans ? b.rows : b.cols, {plane, channels} = nchw;
+  if (Math.max(a.batch, b.batch) !== 1 || M % plane !== 0 || channels > N) {
+    throw new Error(`webgpu-transfer: matmul: ${M}x${N} does not lay out as images of ${plane} pixels and ` +
+      `${channels} channels`);
+  }
+  // The uniform panels write the images themselves; any other variant's rows are laid out after.
+  const images: {y: Tensor | null} = {y: null};
+  const rows = matmulRows(a, b, alpha, rest, {plane, channels, images});
+  if (images.y) { rows.dispose(); return images.y; }
+  let y = empty([M / plane, channels, plane]);
+  copyK(rows, y, [M / plane, channels, plane], [plane * N, 1, N], [channels * plane, plane, 1]);
+  rows.dispose();
+  if (after.bias) {
+    const column = after.bias.viewAs([channels, 1]), yb = binaryK('add', y, column);
+    column.dispose();
+    y.dispose();
+    y = yb;
+  }
+  if (after.relu) { const yr = unaryK('relu', y); y.dispose(); y = yr; }
+  return y;
+}
+
+/**
+ * The product as rows [batch, M, N]. With `nchw`, the uniform panels write the images into nchw.images.y (bias and
+ * relu included); other variants leave bias and relu to the caller.
+ */
+function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
+  nchw: {plane: number; channels: number; images: {y: Tensor | null}} | null): Tensor {
+  // Bias and relu wait for the layout unless the panels take the product.
+  const epilogue = after;
+  if (nchw) after = {};
   const M = a.trans ? a.cols : a.rows;
   const K = a.trans ? a.rows : a.cols;
   const K2 = b.trans ? b.cols : b.rows;
@@ -72,8 +109,10 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
       buffers: bias ? [...launch.buffers, bias.buffer] : launch.buffers, workgroups: tileGrid(tile!, M, N, batch)});
     epilogueDone = true;
   } else if (variant === 'panels' || variant === 'panels_texture') {
-    panelMatmul({t: av.t, rowStride: ars, batchStride: av.batchStride}, {t: bv.t, brs, bcs}, out,
-      {M, N, K, batch, alpha}, after.bias ?? null, !!after.relu, variant === 'panels_texture');
+    const target = nchw ? (nchw.images.y = empty([M / nchw.plane, nchw.channels, nchw.plane])) : out;
+    panelMatmul({t: av.t, rowStride: ars, batchStride: av.batchStride}, {t: bv.t, brs, bcs, bbs: bv.batchStride},
+      target, {M, N, K, batch, alpha}, epilogue.bias ?? null, !!epilogue.relu, variant === 'panels_texture',
+      {nchw: nchw && {plane: nchw.plane, channels: nchw.channels}});
     epilogueDone = true;
   } else {
     launchHandWritten(variant, launch, M, N, batch * split);

@@ -70,7 +70,7 @@ export const transposedBForVec4 = (c: Pick<MatmulCase, 'M' | 'N' | 'K' | 'a' | '
 
 /** The uniform-panel kernel can run the product as bound (uniform-panel.ts). */
 export const panelFits = (c: MatmulCase): boolean => panelWindowFits() && panelShapeFits({N: c.N, K: c.K,
-  aTrans: c.av.trans, aRowStride: strides(c.av)[0], aBatchStride: c.av.batchStride, bBatched: !!c.bv.batchStride});
+  aTrans: c.av.trans, aRowStride: strides(c.av)[0], aBatchStride: c.av.batchStride});
 
 /**
  * llvmpipe, from PANEL_MIN multiply-adds and where at least half the panels' columns are real (a 64-column panel
@@ -78,7 +78,7 @@ export const panelFits = (c: MatmulCase): boolean => panelWindowFits() && panelS
  * uniform loads save (docs/kernel-measurements.md#matmul-uniform-panels).
  */
 export const PANEL_MIN = 1 << 20;
-const panelsPreferred = (M: number, N: number, K: number): boolean => kernelPrefs.matmul === 'auto' &&
+export const panelsPreferred = (M: number, N: number, K: number): boolean => kernelPrefs.matmul === 'auto' &&
   onCompatCpu() && M * N * K >= PANEL_MIN && Math.ceil(N / PANEL_COLUMNS) * PANEL_COLUMNS <= 2 * N;
 const panelsApply = (c: MatmulCase): boolean => panelsPreferred(c.M, c.N, c.K * Math.max(c.a.batch, c.b.batch));
 /** A read from the staging texture as well: A's floats fit it. */

@@ -1,8 +1,9 @@
 // Pooling launchers: max (with a fused relu where asked) and average pooling and their input gradients, and
 // adaptive average pooling (adaptive.ts). The variants and where each runs: select.ts.
-import {POOL} from '../../shaders.js';
+import {rt} from '../../engine.js';
+import {POOL, POOL_TEXTURE} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
-import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited} from '../device.js';
+import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, readsThroughTexture} from '../device.js';
 import {binaryK} from '../elementwise/index.js';
 import {fillK} from '../layout/index.js';
 import {choose} from '../select.js';
@@ -28,9 +29,15 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
   const arg = max ? empty([g.N, g.C, g.OH, g.OW], 'i32') : null;
   const constants = {MAX: max ? 1 : 0, RELU: relu ? 1 : 0};
   const buffers = [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()];
-  const pair = choose(POOL_FORWARD, g) === 'pool2_fwd';
-  POOL.launch(pair ? 'pool2_fwd' : 'pool_fwd', {buffers, params: poolParams(g), threads: pair ? y.size / 2 : y.size,
-    constants});
+  if (choose(POOL_FORWARD, g) === 'pool2_fwd') {
+    POOL.launch('pool2_fwd', {buffers, params: poolParams(g), threads: y.size / 2, constants});
+  } else if (readsThroughTexture(x.size)) {
+    // llvmpipe: x from the staging texture, whose loads cost about a tenth of storage ones.
+    POOL_TEXTURE.launch('pool_fwd', {buffers: [{view: rt().copyToTexture(x.buffer, x.size)}, ...buffers.slice(1)],
+      params: poolParams(g), threads: y.size, constants});
+  } else {
+    POOL.launch('pool_fwd', {buffers, params: poolParams(g), threads: y.size, constants});
+  }
   return {y, arg};
 }
 

@@ -1,0 +1,235 @@
+// The 3x3 stride-1 convolution forward by Winograd's minimal filtering F(m x m, 3 x 3) (Lavin and Gray, 2015): each
+// m x m block of output pixels comes from an (m+2) x (m+2) tile of input as (m+2)^2 independent channel products
+// instead of 9 m^2, so F(2x2) does 2.25x fewer multiply-adds than im2col and F(4x4) 4x. Three generated kernels and
+// one batched product: the weights into U [a^2, C, K] (G g G^T), the input tiles into V [a^2, tiles, C] (B^T d B),
+// then M = V @ U for each of the a^2 tile points on the matmul kernels, and the tiles of M back into pixels
+// (A^T M A, plus the bias). Only the forward: the gradients run as for any other convolution.
+import {TEXTURE_ROW, type BufferBinding} from '../../../gpu/runtime.js';
+import {defineKernel, type KernelDef} from '../../kernel-def.js';
+import {rt} from '../../engine.js';
+import {empty, type Tensor} from '../../tensor.js';
+import {dummyBuffer, onCompatCpu, readsThroughTexture} from '../device.js';
+import {matmulK} from '../matmul/index.js';
+import {emptyPanels, panelLayout, panelStrides4, panelTextureFits, panelWindowFits, runPanels}
+  from '../matmul/uniform-panel.js';
+import {kernelPrefs} from '../prefs.js';
+import {ceil4} from '../shapes.js';
+import {convFlops, convNote, type Conv2dGeom} from './geom.js';
+
+/** Output pixels per tile side: F(2x2, 3x3) or F(4x4, 3x3). */
+export type WinogradSize = 2 | 4;
+
+interface Transforms { BT: number[][]; G: number[][]; AT: number[][] }
+// Interpolation points 0, 1, -1 (and 2, -2 for F(4x4)) and infinity, as in Lavin and Gray's paper.
+const TRANSFORMS: Record<WinogradSize, Transforms> = {
+  2: {
+    BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+    G: [[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]],
+    AT: [[1, 1, 1, 0], [0, 1, -1, -1]],
+  },
+  4: {
+    BT: [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0],
+      [0, 4, 0, -5, 0, 1]],
+    G: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6],
+      [0, 0, 1]],
+    AT: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+  },
+};
+
+/** A WGSL literal for a coefficient: integers as they are, fractions as a quotient WGSL folds at compile time. */
+function literal(c: number): string {
+  if (Number.isInteger(c)) return `${c}.0`;
+  for (let den = 2; den <= 48; den++) {
+    const num = Math.round(c * den);
+    if (Math.abs(num / den - c) < 1e-12) return `(${num}.0 / ${den}.0)`;
+  }
+  throw new Error(`webgpu-transfer: winograd: no exact literal for ${c}`);
+}
+
+/** sum_i coef[i] * terms[i], zero terms left out, +-1 without a multiplication; `zero` when all are zero. */
+function combination(coef: number[], terms: string[], zero: string): string {
+  const parts: string[] = [];
+  coef.forEach((c, i) => {
+    if (c === 0) return;
+    const sign = c < 0 ? '-' : '+', mag = Math.abs(c);
+    parts.push(`${sign} ${mag === 1 ? terms[i] : `${literal(mag)} * ${terms[i]}`}`);
+  });
+  if (!parts.length) return zero;
+  const text = parts.join(' ');
+  return text.startsWith('+ ') ? text.slice(2) : `-${text.slice(2)}`;
+}
+
+/**
+ * out = L X L'^T for a matrix of named values X (rows x cols): first along the rows (X L'^T), then the columns.
+ * Emits `let` lines naming each entry `${name}${i}_${j}`.
+ */
+function sandwich(L: number[][], R: number[][], x: (i: number, j: number) => string, rows: number, cols: number,
+  name: string, zero: string): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < R.length; j++) {
+      lines.push(`  let ${name}h${i}_${j} = ${combination(R[j], [...Array(cols).keys()].map((k) => x(i, k)), zero)};`);
+    }
+  }
+  for (let i = 0; i < L.length; i++) {
+    for (let j = 0; j < R.length; j++) {
+      lines.push(`  let ${name}${i}_${j} = ${combination(L[i], [...Array(rows).keys()].map((k) => `${name}h${k}_${j}`),
+        zero)};`);
+    }
+  }
+  return lines;
+}
+
+const UNIFORMS = {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', PH: 'u32', PW: 'u32',
+  TH: 'u32', TW: 'u32', P: 'u32', C4: 'u32', K4: 'u32', u_point: 'u32', u_panel: 'u32', u_row: 'u32'}} as const;
+type Stage = 'weights' | 'tiles' | 'pixels';
+type StageKernel = KernelDef<typeof UNIFORMS, {main: 'p'}>;
+const kernels = new Map<string, StageKernel>();
+const range = (n: number) => [...Array(n).keys()];
+const ZERO4 = 'vec4<f32>(0.0)';
+
+/**
+ * One stage of F(m x m, 3x3) as straight-line WGSL (no loop: llvmpipe's loop limit never applies), a thread each:
+ * - weights: (input channel c, 4 output channels k4): U[xi, c, k4] = G g G^T, zero past C and K;
+ * - tiles: (tile, 4 input channels c4): V[xi, tile, c4] = B^T d B, d the tile's input, zero outside the image;
+ * - pixels: (tile, 4 output channels k4): A^T M A (+ bias) into the tile's m x m output pixels inside OH x OW.
+ */
+function stageKernel(m: WinogradSize, stage: Stage, texture: boolean): StageKernel {
+  const name = `winograd${m}_${stage}${texture ? '_t' : ''}`;
+  let def = kernels.get(name);
+  if (def) return def;
+  const {BT, G, AT} = TRANSFORMS[m], a = m + 2;
+  const L: string[] = [`// generated by src/graph/kernels/conv/winograd.ts: F(${m}x${m}, 3x3), ${stage}`];
+  // The source from storage, or from the staging texture (Runtime.copyToTexture): float i in texel i / 4, whose
+  // loads llvmpipe gathers about 10x cheaper (docs/kernel-measurements.md#load-paths).
+  const texel = (i: string) => `textureLoad(src, vec2<i32>(i32((${i}) % ${TEXTURE_ROW}u), i32((${i}) / ${TEXTURE_ROW}u)), 0)`;
+  if (texture) L.push('@group(0) @binding(1) var src: texture_2d<f32>;');
+  L.push(texture ? 'fn load1(i: u32) -> f32 { return ' + texel('i / 4u') + '[i % 4u]; }'
+    : `@group(0) @binding(1) var<storage, read> src: array<${stage === 'pixels' ? 'vec4<f32>' : 'f32'}>;`);
+  if (!texture) L.push(stage === 'pixels' ? 'fn load4(i: u32) -> vec4<f32> { return src[i]; }' : 'fn load1(i: u32) -> f32 { return src[i]; }');
+  else if (stage === 'pixels') L.push(`fn load4(i: u32) -> vec4<f32> { return ${texel('i')}; }`);
+  if (stage === 'pixels') {
+    L.push('@group(0) @binding(2) var<storage, read_write> dst: array<f32>;',
+      '@group(0) @binding(3) var<storage, read> bias: array<f32>;', 'override HAS_BIAS: u32 = 0u;');
+  } else {
+    L.push('@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;');
+  }
+  L.push('@compute @workgroup_size(WG)',
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+    '  let t = thread_id(gid, nwg);');
+  if (stage === 'weights') {
+    L.push('  if (t >= p.C4 * 4u * p.K4) { return; }', '  let k4 = t % p.K4;', '  let c = t / p.K4;',
+      '  let last = p.K * p.C * 9u - 1u;');
+    for (const q of range(4)) L.push(`  let w${q} = ((k4 * 4u + ${q}u) * p.C + c) * 9u;`,
+      `  let ok${q} = k4 * 4u + ${q}u < p.K && c < p.C;`);
+    for (const r of range(3)) for (const s of range(3)) {
+      L.push(`  let g${r}_${s} = vec4<f32>(${range(4).map((q) =>
+        `select(0.0, load1(min(w${q} + ${r * 3 + s}u, last)), ok${q})`).join(', ')});`);
+    }
+    L.push(...sandwich(G, G, (i, j) => `g${i}_${j}`, 3, 3, 'u', ZERO4));
+    // U's layout by strides (in vec4s): plain [a^2, C, K], or the matmul's panels of 8 vec4 columns (runPanels).
+    L.push('  let at = (k4 / 8u) * p.u_panel + c * p.u_row + k4 % 8u;');
+    for (const i of range(a)) for (const j of range(a)) L.push(`  dst[${i * a + j}u * p.u_point + at] = u${i}_${j};`);
+  } else if (stage === 'tiles') {
+    L.push('  if (t >= p.P * p.C4) { return; }', '  let c4 = t % p.C4;', '  let tile = t / p.C4;',
+      '  let n = tile / (p.TH * p.TW);', '  let th = (tile / p.TW) % p.TH;', '  let tw = tile % p.TW;',
+      '  let plane = p.H * p.W;');
+    for (const q of range(4)) {
+      L.push(`  let base${q} = (n * p.C + min(c4 * 4u + ${q}u, p.C - 1u)) * plane;`,
+        `  let cin${q} = c4 * 4u + ${q}u < p.C;`);
+    }
+    for (const i of range(a)) {
+      L.push(`  let iy${i} = i32(th * ${m}u + ${i}u) - i32(p.PH);`,
+        `  let row${i} = u32(clamp(iy${i}, 0, i32(p.H) - 1)) * p.W;`, `  let rin${i} = iy${i} >= 0 && iy${i} < i32(p.H);`);
+    }
+    for (const j of range(a)) {
+      L.push(`  let ix${j} = i32(tw * ${m}u + ${j}u) - i32(p.PW);`,
+        `  let col${j} = u32(clamp(ix${j}, 0, i32(p.W) - 1));`, `  let cok${j} = ix${j} >= 0 && ix${j} < i32(p.W);`);
+    }
+    for (const i of range(a)) for (const j of range(a)) {
+      L.push(`  let in${i}_${j} = rin${i} && cok${j};`);
+      L.push(`  let d${i}_${j} = vec4<f32>(${range(4).map((q) =>
+        `select(0.0, load1(base${q} + row${i} + col${j}), in${i}_${j} && cin${q})`).join(', ')});`);
+    }
+    L.push(...sandwich(BT, BT, (i, j) => `d${i}_${j}`, a, a, 'v', ZERO4));
+    L.push('  let plane4 = p.P * p.C4;');
+    for (const i of range(a)) for (const j of range(a)) L.push(`  dst[${i * a + j}u * plane4 + t] = v${i}_${j};`);
+  } else {
+    L.push('  if (t >= p.P * p.K4) { return; }', '  let k4 = t % p.K4;', '  let tile = t / p.K4;',
+      '  let n = tile / (p.TH * p.TW);', '  let th = (tile / p.TW) % p.TH;', '  let tw = tile % p.TW;',
+      '  let plane4 = p.P * p.K4;');
+    for (const i of range(a)) for (const j of range(a)) L.push(`  let x${i}_${j} = load4(${i * a + j}u * plane4 + t);`);
+    L.push(...sandwich(AT, AT, (i, j) => `x${i}_${j}`, a, a, 'y', ZERO4));
+    L.push('  var b = vec4<f32>(0.0);', '  let last = p.K - 1u;');
+    L.push(`  if (HAS_BIAS == 1u) { b = vec4<f32>(${range(4).map((q) => `bias[min(k4 * 4u + ${q}u, last)]`).join(', ')}); }`);
+    L.push('  let opl = p.OH * p.OW;');
+    for (const i of range(m)) for (const j of range(m)) {
+      L.push(`  let oy${i}_${j} = th * ${m}u + ${i}u;`, `  let ox${i}_${j} = tw * ${m}u + ${j}u;`,
+        `  if (oy${i}_${j} < p.OH && ox${i}_${j} < p.OW) {`, `    let v = y${i}_${j} + b;`);
+      for (const q of range(4)) {
+        L.push(`    if (k4 * 4u + ${q}u < p.K) { dst[(n * p.K + k4 * 4u + ${q}u) * opl + oy${i}_${j} * p.OW + ox${i}_${j}] = v[${q}]; }`);
+      }
+      L.push('  }');
+    }
+  }
+  L.push('}');
+  def = defineKernel({file: `conv-gen/${name}.wgsl`, code: L.join('\n'), workgroupSize: 64, uniforms: UNIFORMS,
+    entries: {main: 'p'}});
+  kernels.set(name, def);
+  return def;
+}
+
+/** The tiles of a convolution's output and the padded sizes of the lowered matrices. */
+export function winogradShape(g: Conv2dGeom, m: WinogradSize) {
+  const TH = Math.ceil(g.OH / m), TW = Math.ceil(g.OW / m);
+  return {TH, TW, P: g.N * TH * TW, Cp: ceil4(g.C), Kp: ceil4(g.K), points: (m + 2) ** 2};
+}
+
+/**
+ * Whether F(m x m, 3x3) computes this convolution: a plain 3x3 kernel at stride 1 (any padding), and V [a^2, tiles,
+ * C] and M [a^2, tiles, K] within one storage binding.
+ */
+export function winogradFits(g: Conv2dGeom, m: WinogradSize): boolean {
+  if (g.KH !== 3 || g.KW !== 3 || g.SH !== 1 || g.SW !== 1 || g.groups !== 1) return false;
+  const s = winogradShape(g, m);
+  return 4 * s.points * s.P * Math.max(s.Cp, s.Kp) <= rt().maxTensorBytes.bytes;
+}
+
+/** y = conv2d(x, w) + bias by F(m x m, 3x3): the transforms above and a^2 products [tiles, C] @ [C, K]. */
+export function conv2dWinogradK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, m: WinogradSize): Tensor {
+  const s = winogradShape(g, m);
+  const C4 = s.Cp / 4, K4 = s.Kp / 4;
+  // Each stage reads its source through the staging texture where the texture is the cheaper load and it fits.
+  const textured = (t: Tensor) => readsThroughTexture(t.size);
+  const source = (t: Tensor): BufferBinding => (textured(t) ? {view: rt().copyToTexture(t.buffer, t.size)} : t.buffer);
+  // On llvmpipe the products run on the uniform panels, and U is written in their layout (no packing copy).
+  const pref = kernelPrefs.matmul;
+  const panels = panelWindowFits() && (pref === 'panels' || pref === 'panels-texture' || (pref === 'auto' &&
+    onCompatCpu()));
+  const layout = panels ? panelLayout(s.Cp, s.Kp, s.points) : null;
+  const strides = layout ? panelStrides4(layout) : {matrix: s.Cp * K4, panel: 8, row: K4};
+  const params = {N: g.N, C: g.C, H: g.H, W: g.W, K: g.K, OH: g.OH, OW: g.OW, PH: g.PH, PW: g.PW, TH: s.TH, TW: s.TW,
+    P: s.P, C4, K4, u_point: strides.matrix, u_panel: strides.panel, u_row: strides.row};
+  const note = `${convNote(g)} F${m}`;
+  const u = layout ? emptyPanels(layout) : empty([s.points, s.Cp, s.Kp]);
+  stageKernel(m, 'weights', textured(w)).launch('main', {buffers: [source(w), u.buffer], params, threads: s.Cp * K4, note});
+  const v = empty([s.points, s.P, s.Cp]);
+  stageKernel(m, 'tiles', textured(x)).launch('main', {buffers: [source(x), v.buffer], params, threads: s.P * C4, note});
+  let prod: Tensor;
+  if (layout) {
+    prod = empty([s.points, s.P, s.Kp]);
+    runPanels({t: v, rowStride: s.Cp, batchStride: s.P * s.Cp}, u, layout, prod,
+      {M: s.P, N: s.Kp, K: s.Cp, batch: s.points, alpha: 1}, null, false, pref !== 'panels' && panelTextureFits(v.size));
+  } else {
+    prod = matmulK({t: v, batch: s.points, rows: s.P, cols: s.Cp, trans: false, batchStride: s.P * s.Cp},
+      {t: u, batch: s.points, rows: s.Cp, cols: s.Kp, trans: false, batchStride: s.Cp * s.Kp});
+  }
+  u.dispose();
+  v.dispose();
+  const y = empty([g.N, g.K, g.OH, g.OW]);
+  stageKernel(m, 'pixels', textured(prod)).launch('main', {buffers: [source(prod), y.buffer,
+    bias ? bias.buffer : dummyBuffer()], params,
+    threads: s.P * s.Kp / 4, constants: {HAS_BIAS: bias ? 1 : 0}, flops: convFlops(g), note});
+  prod.dispose();
+  return y;
+}

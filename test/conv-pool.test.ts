@@ -90,6 +90,11 @@ const convVariants: [string, Partial<wt.internals.KernelPrefs>][] = [
   ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.internals.MATMUL_CANDIDATES[0]}],
   // On the uniform panels, which write the output images themselves (bias included) instead of rows laid out after.
   ['lowered to matmul on the uniform panels, A from a texture', {convLowering: 'gemm', matmul: 'panels-texture'}],
+  // Forwards lowered 2 images at a time, each chunk's product written into the output's images (as a batch of photos
+  // too large for one binding runs); on the uniform panels, and on the register tile with the rows copied in after.
+  ['lowered forward in chunks of 2 images, on the panels', {convLowering: 'gemm', convLoweringImages: 2,
+    matmul: 'panels-texture'}],
+  ['lowered forward in chunks of 2 images, on the register tile', {convLowering: 'gemm', convLoweringImages: 2}],
   // Implicit products on workgroup tiles ('auto' on hardware GPUs), the weight gradient's sum in parts.
   ['implicit products on workgroup tiles', {convLowering: 'implicit'}],
 ];

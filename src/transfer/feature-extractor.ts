@@ -69,7 +69,7 @@ export interface FeatureSet { set: ImageSet; store: FeatureStore }
 
 /** Options of extractFeatures. */
 export interface ExtractOptions {
-  /** Images per forward pass (default: up to 32, at most 8 MiB of input: 13 photos of 224 px). */
+  /** Images per forward pass (default: up to 32, at most 16 MiB of input: 26 photos of 224 px). */
   batch?: number;
   /** Makes the store for n vectors of dim floats (default: memory). Node's io.fileFeatureStore spills to disk. */
   store?: (n: number, dim: number) => FeatureStore;
@@ -82,9 +82,10 @@ export interface ExtractOptions {
  * feature vectors: what a frozen-body head trains on, epoch after epoch, without another body forward.
  */
 export async function extractFeatures(model: HeadedModel, source: ImageSource, o: ExtractOptions = {}): Promise<FeatureSet> {
-  // At most 8 MiB of input per pass (13 photos of 224 px), so conv layers keep their matrix-product lowering.
+  // At most 16 MiB of input per pass (26 photos of 224 px): a ResNet-18's pass took 8% less per photo than at 13 on
+  // llvmpipe, where the stem's lowering runs in chunks of images (docs/photos.md#the-feature-extractor-at-imagenet-size).
   const px = source.channels * source.height * source.width;
-  const batch = o.batch ?? Math.max(1, Math.min(32, Math.floor(8 * 2 ** 20 / (4 * px))));
+  const batch = o.batch ?? Math.max(1, Math.min(32, Math.floor(16 * 2 ** 20 / (4 * px))));
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`webgpu-transfer: extractFeatures: batch must be a positive integer, got ${batch}`);
   const dim = model.featureSize;
   const store = (o.store ?? ((n, d) => new MemoryFeatureStore(n, d)))(source.n, dim);

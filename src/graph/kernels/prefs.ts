@@ -128,6 +128,11 @@ export interface KernelPrefs {
    */
   convWinograd: 'auto' | 'off' | 'f2' | 'f4';
   /**
+   * Images a lowered convolution lowers at once: 'auto' as many as fit one storage binding (a forward past that runs
+   * in chunks where chunkedLoweringFits() says so), or at most this many (every lowered forward then runs in chunks).
+   */
+  convLoweringImages: 'auto' | number;
+  /**
    * A lowered weight gradient as dW^T = cols^T @ dy (C*KH*KW rows) instead of dW = dy^T @ cols (K rows): 'auto'
    * where only the first reaches the tuned large tile (convWeightGemmTransposed()), 'always', or 'never'.
    */
@@ -163,7 +168,8 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   capsuleRouting: 'auto', convDyDirect4: true, convWeightLanes: 'auto', convInputImages: 'auto',
   convForwardImages: 'auto', transpose4: true, transposeRows: true, elementwiseVec4: true, convUniformWeights: 'auto',
   convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true, convNativeWeights: true,
-  convGemmTransposed: 'auto', convWinograd: 'auto', convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
+  convGemmTransposed: 'auto', convWinograd: 'auto', convLoweringImages: 'auto',
+  convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
   batchNormSums: 'auto', measured: true, reduce: 'auto',
 });
 
@@ -185,6 +191,7 @@ const CHOICES = {
   convUniformWeights: ['auto', 'storage'],
   convGemmTransposed: ['auto', 'always', 'never'],
   convWinograd: ['auto', 'off', 'f2', 'f4'],
+  convLoweringImages: ['auto', Number],
   convWeightGemmTransposed: ['auto', 'always', 'never'],
   batchNormSums: ['auto', 'workgroup', 'serial'],
   reduce: ['auto', 'chunked', 'tree', 'subgroup'],

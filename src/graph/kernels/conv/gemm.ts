@@ -8,7 +8,7 @@ import {matmulK, type MatView} from '../matmul/index.js';
 import {ceil4} from '../shapes.js';
 import {convNote, convParams, type Conv2dGeom} from './geom.js';
 import {im2colK} from './im2col.js';
-import {convLowersToGemm, convWeightGemmTransposed} from './select.js';
+import {convLowersToGemm, convWeightGemmTransposed, loweredImages} from './select.js';
 
 const matView = (t: Tensor, rows: number, cols: number): MatView =>
   ({t, batch: 1, rows, cols, trans: false, batchStride: 0});
@@ -42,14 +42,29 @@ export function conv2dGemmTransposedK(x: Tensor, w: Tensor, bias: Tensor | null,
   return out;
 }
 
-/** The forward as cols @ W^T; `keep`: where the weight gradient may reuse cols (LoweredCols). */
+/**
+ * The forward as cols @ W^T; `keep`: where the weight gradient may reuse cols (LoweredCols). Where all the images'
+ * cols would not fit one binding, chunks of images (chunkedLoweringFits), each product written into y's images.
+ */
 export function conv2dGemmK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, keep?: LoweredCols): Tensor {
   const ckk = g.C * g.KH * g.KW, width = ceil4(ckk), kPad = ceil4(g.K), rows = g.N * g.OH * g.OW;
-  const cols = im2colK(x, g);
   // W^T [C*KH*KW, K] zero-padded to [width, kPad]: padding must be zeros, not whatever the pooled buffer held.
   const wt = empty([width, kPad]);
   if (width !== ckk || kPad !== g.K) fillK(wt, 0);
   copyK(w, wt, [g.K, ckk], [ckk, 1], [1, kPad]);
+  const chunk = loweredImages(g);
+  if (chunk < g.N) {
+    const y = empty([g.N, g.K, g.OH, g.OW]), plane = g.OH * g.OW;
+    for (let n0 = 0; n0 < g.N; n0 += chunk) {
+      const count = Math.min(chunk, g.N - n0), cols = im2colK(x, g, n0, count);
+      matmulK(matView(cols, count * plane, width), matView(wt, width, kPad), 1,
+        {bias, nchw: {plane, channels: g.K, into: y, image0: n0}});
+      cols.dispose();
+    }
+    wt.dispose();
+    return y;
+  }
+  const cols = im2colK(x, g);
   // The product's rows are the output pixels; matmulK lays them out as images (the panels write them so).
   const y = matmulK(matView(cols, rows, width), matView(wt, width, kPad), 1,
     {bias, nchw: {plane: g.OH * g.OW, channels: g.K}});

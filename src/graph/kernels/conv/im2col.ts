@@ -11,7 +11,9 @@ import {readsThroughTexture} from '../device.js';
 import {ceil4} from '../shapes.js';
 import {convNote, convParams, type Conv2dGeom} from './geom.js';
 
-type Im2colKernel = KernelDef<typeof CONV2D.uniforms, {main: 'p'}>;
+// CONV2D's uniforms and n0, the first image: a chunk of N images from image n0 of x.
+const UNIFORMS = {p: {...CONV2D.uniforms.p, n0: 'u32'}} as const;
+type Im2colKernel = KernelDef<typeof UNIFORMS, {main: 'p'}>;
 const kernels = new Map<boolean, Im2colKernel>();
 
 function im2colKernel(texture: boolean): Im2colKernel {
@@ -39,7 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var o = row * width + c * kk;
   let ih0 = i32(oh * p.SH) - i32(p.PH);
   let iw0 = i32(ow * p.SW) - i32(p.PW);
-  let xplane = (n * p.C + c) * p.H * p.W;
+  let xplane = ((p.n0 + n) * p.C + c) * p.H * p.W;
   for (var kh = 0u; kh < p.KH; kh++) {
     let ih = ih0 + i32(kh);
     let rowok = ih >= 0 && ih < i32(p.H);
@@ -57,17 +59,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 }`;
   def = defineKernel({file: `conv-gen/im2col_rows${texture ? '_t' : ''}.wgsl`, code, workgroupSize: 64,
-    uniforms: CONV2D.uniforms, entries: {main: 'p'}});
+    uniforms: UNIFORMS, entries: {main: 'p'}});
   kernels.set(texture, def);
   return def;
 }
 
-/** The lowered input: [N*OH*OW, C*KH*KW rounded up to 4], padding columns zero. */
-export function im2colK(x: Tensor, g: Conv2dGeom): Tensor {
-  const width = ceil4(g.C * g.KH * g.KW);
-  const cols = empty([g.N * g.OH * g.OW, width]);
+/**
+ * The lowered input: [N*OH*OW, C*KH*KW rounded up to 4], padding columns zero; of `count` images from image n0 (by
+ * default all of them).
+ */
+export function im2colK(x: Tensor, g: Conv2dGeom, n0 = 0, count = g.N): Tensor {
+  const width = ceil4(g.C * g.KH * g.KW), part = {...g, N: count};
+  const cols = empty([count * g.OH * g.OW, width]);
   const texture = readsThroughTexture(x.size);
   im2colKernel(texture).launch('main', {buffers: [texture ? {view: rt().copyToTexture(x.buffer, x.size)} : x.buffer,
-    cols.buffer], params: convParams(g, width / 4), threads: g.N * g.OH * g.OW * g.C, note: convNote(g)});
+    cols.buffer], params: {...convParams(part, width / 4), n0}, threads: count * g.OH * g.OW * g.C,
+  note: convNote(part)});
   return cols;
 }

@@ -21,10 +21,27 @@ export type ConvPass = 'forward' | 'input' | 'weight';
  * of at least 8 rows); past either the direct kernels run, which need neither, even when 'gemm' is preferred.
  */
 export function loweredFits(g: Conv2dGeom): boolean {
-  const rows = g.N * g.OH * g.OW;
-  const widest = Math.max(ceil4(g.C * g.KH * g.KW), ceil4(g.K));
-  return 4 * rows * widest <= rt().maxTensorBytes.bytes && rows <= 65535 * 8;
+  return loweredImages(g) >= g.N;
 }
+
+/**
+ * How many images a lowering takes at once: as many as fit one storage binding and the matmul grid, at most
+ * kernelPrefs.convLoweringImages (loweredFits: all of them).
+ */
+export function loweredImages(g: Conv2dGeom): number {
+  const rows = g.OH * g.OW, widest = Math.max(ceil4(g.C * g.KH * g.KW), ceil4(g.K)), pref = kernelPrefs.convLoweringImages;
+  return Math.min(g.N, Math.floor(rt().maxTensorBytes.bytes / (4 * rows * widest)), Math.floor(65535 * 8 / rows),
+    pref === 'auto' ? Infinity : pref);
+}
+
+/**
+ * A lowered forward too large for one binding runs in chunks of images, each product written into the output's
+ * images by the uniform panels: on llvmpipe under 'auto', for a batch of ImageNet photos whose stem would otherwise
+ * take a direct kernel at a third of the rate (docs/kernel-measurements.md#conv-gemm-chunks).
+ */
+export const chunkedLoweringFits = (g: Conv2dGeom): boolean => !loweredFits(g) && loweredImages(g) >= 1 &&
+  (kernelPrefs.convLoweringImages !== 'auto' || panelsPreferred(g.OH * g.OW * loweredImages(g), ceil4(g.K),
+    g.C * g.KH * g.KW));
 
 /**
  * Whether a convolution pass runs as matrix products. 'auto': from 8 input and 64 output channels (input gradients a
@@ -33,7 +50,7 @@ export function loweredFits(g: Conv2dGeom): boolean {
  */
 export function convLowersToGemm(g: Conv2dGeom, pass: ConvPass): boolean {
   const pref = kernelPrefs.convLowering;
-  if (pref === 'direct' || !loweredFits(g)) return false;
+  if (pref === 'direct' || !(loweredFits(g) || (pass === 'forward' && chunkedLoweringFits(g)))) return false;
   if (pref === 'gemm') return true;
   // Few channels make a thin product, unless the window is wide (an ImageNet stem: 3 channels x 7x7 = 147 columns).
   if (g.C < 8 && g.C * g.KH * g.KW < 128) return false;
@@ -163,7 +180,7 @@ export const FORWARD_VARIANTS: readonly Choice<ForwardVariant, Conv2dGeom>[] = [
   {variant: 'gemm-transposed', when: (g) => convLowersToGemm(g, 'forward') && convGemmTransposed(g),
     fits: (g) => loweredFits(g) && (g.N * g.OH * g.OW) % 4 === 0,
     why: 'W @ cols^T where the tiles\' model favours K rows (docs/kernel-measurements.md#conv-gemm-transposed)'},
-  {variant: 'gemm', when: (g) => convLowersToGemm(g, 'forward'), fits: loweredFits,
+  {variant: 'gemm', when: (g) => convLowersToGemm(g, 'forward'), fits: (g) => loweredFits(g) || chunkedLoweringFits(g),
     why: 'im2col and the tuned matmul tiles from 8 x 64 channels (docs/kernel-measurements.md#conv-lowering)'},
   {variant: 'pad-first', when: (g) => padded(g) && kernelPrefs.convForward === 'auto' && kernelPrefs.convPadFirst &&
     !!CONV_FWD_AUTO.tile, fits: (g) => padded(g) && !!CONV_FWD_AUTO.tile,
@@ -215,7 +232,8 @@ export const geomKey = (g: Conv2dGeom): string => `${g.N}x${g.C}x${g.H}x${g.W}>$
 const lowering = () => kernelPrefs.convLowering === 'auto';
 export const CONV_FORWARD: Family<ForwardVariant, Conv2dGeom> = {name: 'conv.forward', table: FORWARD_VARIANTS,
   key: geomKey, open: () => lowering() && kernelPrefs.convForward === 'auto' && kernelPrefs.convPadFirst &&
-    kernelPrefs.convGemmTransposed === 'auto' && kernelPrefs.convWinograd === 'auto'};
+    kernelPrefs.convGemmTransposed === 'auto' && kernelPrefs.convWinograd === 'auto' &&
+    kernelPrefs.convLoweringImages === 'auto'};
 export const CONV_INPUT: Family<InputVariant, Conv2dGeom> = {name: 'conv.input', table: INPUT_VARIANTS,
   key: geomKey, open: () => lowering() && kernelPrefs.convInput === 'auto'};
 export const CONV_WEIGHT: Family<WeightVariant, WeightCase> = {name: 'conv.weight', table: WEIGHT_VARIANTS,

@@ -20,7 +20,9 @@ export {matmulTile, MATMUL_VARIANTS, panelsPreferred} from './select.js';
  * the pixels of images of `plane` pixels, one image after another, and the result is laid out as images of
  * `channels` planes ([M / plane, channels, plane]) from C's first `channels` columns, bias and relu included.
  */
-export interface MatmulAfter { bias?: Tensor | null; relu?: boolean; nchw?: {plane: number; channels: number} }
+export interface MatmulAfter { bias?: Tensor | null; relu?: boolean; nchw?: NchwOutput }
+/** C's rows laid out as images; `into`: written into that tensor's images from `image0` on (returned as is). */
+export interface NchwOutput { plane: number; channels: number; into?: Tensor; image0?: number }
 
 /**
  * C[b] = op(A[b]) @ op(B[b]) where op transposes when `trans` is set. A batchStride of 0 shares one matrix
@@ -34,10 +36,15 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
     throw new Error(`webgpu-transfer: matmul: ${M}x${N} does not lay out as images of ${plane} pixels and ` +
       `${channels} channels`);
   }
+  const image0 = nchw.into ? nchw.image0 ?? 0 : 0;
+  if (nchw.into && nchw.into.size < (image0 + M / plane) * channels * plane) {
+    throw new Error(`webgpu-transfer: matmul: ${nchw.into.describe()} has no room for images ${image0}..` +
+      `${image0 + M / plane - 1} of ${channels} x ${plane}`);
+  }
   // The uniform panels write the images themselves; any other variant's rows are laid out after.
-  const images: {y: Tensor | null} = {y: null};
+  const images = {y: nchw.into ?? null, image0, written: false};
   const rows = matmulRows(a, b, alpha, rest, {plane, channels, images});
-  if (images.y) { rows.dispose(); return images.y; }
+  if (images.written) { rows.dispose(); return images.y!; }
   let y = empty([M / plane, channels, plane]);
   copyK(rows, y, [M / plane, channels, plane], [plane * N, 1, N], [channels * plane, plane, 1]);
   rows.dispose();
@@ -48,7 +55,10 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
     y = yb;
   }
   if (after.relu) { const yr = unaryK('relu', y); y.dispose(); y = yr; }
-  return y;
+  if (!nchw.into) return y;
+  copyK(y, nchw.into, [y.size], [1], [1], 0, image0 * channels * plane);
+  y.dispose();
+  return nchw.into;
 }
 
 /**
@@ -56,7 +66,7 @@ export function matmulK(a: MatView, b: MatView, alpha = 1, after: MatmulAfter = 
  * relu included); other variants leave bias and relu to the caller.
  */
 function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
-  nchw: {plane: number; channels: number; images: {y: Tensor | null}} | null): Tensor {
+  nchw: {plane: number; channels: number; images: {y: Tensor | null; image0: number; written: boolean}} | null): Tensor {
   // Bias and relu wait for the layout unless the panels take the product.
   const epilogue = after;
   if (nchw) after = {};
@@ -109,10 +119,11 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
       buffers: bias ? [...launch.buffers, bias.buffer] : launch.buffers, workgroups: tileGrid(tile!, M, N, batch)});
     epilogueDone = true;
   } else if (variant === 'panels' || variant === 'panels_texture') {
-    const target = nchw ? (nchw.images.y = empty([M / nchw.plane, nchw.channels, nchw.plane])) : out;
+    const target = nchw ? (nchw.images.y ??= empty([M / nchw.plane, nchw.channels, nchw.plane])) : out;
+    if (nchw) nchw.images.written = true;
     panelMatmul({t: av.t, rowStride: ars, batchStride: av.batchStride}, {t: bv.t, brs, bcs, bbs: bv.batchStride},
       target, {M, N, K, batch, alpha}, epilogue.bias ?? null, !!epilogue.relu, variant === 'panels_texture',
-      {nchw: nchw && {plane: nchw.plane, channels: nchw.channels}});
+      {nchw: nchw && {plane: nchw.plane, channels: nchw.channels, image0: nchw.images.image0}});
     epilogueDone = true;
   } else {
     launchHandWritten(variant, launch, M, N, batch * split);

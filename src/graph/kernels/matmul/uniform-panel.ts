@@ -20,7 +20,8 @@ const WINDOW_FLOATS = 16384;
 const PANEL_K = WINDOW_FLOATS / PANEL_COLUMNS;
 
 const UNIFORMS = {p: {M: 'u32', N: 'u32', K: 'u32', a_bs: 'u32', a_rs: 'u32', c_bs: 'u32', alpha: 'f32', k0: 'u32',
-  kc: 'u32', col4: 'u32', first: 'u32', last: 'u32', b0: 'u32', plane: 'u32', channels: 'u32'}} as const;
+  kc: 'u32', col4: 'u32', first: 'u32', last: 'u32', b0: 'u32', plane: 'u32', channels: 'u32', out0: 'u32',
+  kstride4: 'u32'}} as const;
 type PanelKernel = KernelDef<typeof UNIFORMS, {main: 'p'}>;
 const cache = new Map<string, PanelKernel>();
 
@@ -44,7 +45,7 @@ export const panelTextureFits = (floats: number): boolean =>
  * Where C goes: rows of N columns, or (`nchw`) as images of `channels` planes, C's rows being the images' pixels
  * one image after another (a lowered convolution's output, without a pass to lay it out).
  */
-export interface PanelOutput { nchw: {plane: number; channels: number} | null }
+export interface PanelOutput { nchw: {plane: number; channels: number; image0: number} | null }
 
 function panelKernel(epi: MatmulEpilogue, texture: boolean, nchw: boolean): PanelKernel {
   const name = `panel_r${ROWS}c${COLS4}${texture ? 't' : ''}${nchw ? 'nchw' : ''}${epi.bias ? '+bias' : ''}` +
@@ -59,11 +60,13 @@ function panelKernel(epi: MatmulEpilogue, texture: boolean, nchw: boolean): Pane
   L.push(...epilogueDeclarations(epi));
   L.push('@compute @workgroup_size(WG_X, WG_Y, 1)');
   L.push('fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {');
-  L.push(`  let row = wid.x * ${ROWS * LANES}u + lid.x;`, '  let b = wid.z + p.b0;', '  let n4 = p.N / 4u;');
+  // Grid y: the panels one window holds side by side (PanelLayout.slots), each kstride4 vec4s of rows.
+  L.push(`  let row = wid.x * ${ROWS * LANES}u + lid.x;`, '  let b = wid.z + p.b0;', '  let n4 = p.N / 4u;',
+    `  let col4 = p.col4 + wid.y * ${COLS4}u;`, '  if (col4 >= n4) { return; }');
   // Clamped rows keep every load in bounds; rows past the edge are computed and never stored.
   for (const i of rr) L.push(`  var ai${i} = (b * p.a_bs + min(row + ${i * LANES}u, p.M - 1u) * p.a_rs + p.k0) / 4u;`);
   for (const i of rr) for (const j of cc) L.push(`  var acc${i}_${j} = vec4<f32>(0.0);`);
-  L.push('  var bi = 0u;', '  for (var k = 0u; k < p.kc; k += 4u) {');
+  L.push('  var bi = wid.y * p.kstride4;', '  for (var k = 0u; k < p.kc; k += 4u) {');
   const loadA = (i: number) => (texture
     ? `textureLoad(ta, vec2<i32>(i32(ai${i} % ${TEXTURE_ROW}u), i32(ai${i} / ${TEXTURE_ROW}u)), 0)` : `va[ai${i}]`);
   for (const i of rr) L.push(`    let a${i} = ${loadA(i)}; ai${i} += 1u;`);
@@ -75,15 +78,15 @@ function panelKernel(epi: MatmulEpilogue, texture: boolean, nchw: boolean): Pane
   }
   L.push('  }', '  let cb = b * (p.c_bs / 4u);');
   if (nchw) {
-    // Pixel r of image r / plane, channel c: at (image * channels + c) * plane + r % plane; one float at a time.
+    // Pixel r of image r / plane, channel c: at out0 + (image * channels + c) * plane + r % plane; a float at a time.
     for (const i of rr) {
       L.push(`  if (row + ${i * LANES}u < p.M) {`, `    let r = row + ${i * LANES}u;`,
-        '    let o = (r / p.plane) * p.channels * p.plane + r % p.plane;');
+        '    let o = p.out0 + (r / p.plane) * p.channels * p.plane + r % p.plane;');
       for (const j of cc) {
         let last = 'v';
-        if (epi.bias) last = `${last} + vbias[p.col4 + ${j}u][q]`;
+        if (epi.bias) last = `${last} + vbias[col4 + ${j}u][q]`;
         if (epi.relu) last = `relu1(${last})`;
-        L.push(`    for (var q = 0u; q < 4u; q++) {`, `      let ch = (p.col4 + ${j}u) * 4u + q;`,
+        L.push(`    for (var q = 0u; q < 4u; q++) {`, `      let ch = (col4 + ${j}u) * 4u + q;`,
           '      if (ch < p.channels) {', `        var v = acc${i}_${j}[q] * p.alpha;`,
           '        if (p.first == 0u) { v = vc[o + ch * p.plane] + v; }',
           ...(epi.bias || epi.relu ? [`        if (p.last == 1u) { v = ${last}; }`] : []),
@@ -95,12 +98,12 @@ function panelKernel(epi: MatmulEpilogue, texture: boolean, nchw: boolean): Pane
     return declare(name, L);
   }
   for (const i of rr) {
-    L.push(`  if (row + ${i * LANES}u < p.M) {`, `    let o = cb + (row + ${i * LANES}u) * n4 + p.col4;`);
+    L.push(`  if (row + ${i * LANES}u < p.M) {`, `    let o = cb + (row + ${i * LANES}u) * n4 + col4;`);
     for (const j of cc) {
       let last = `v${j}`;
-      if (epi.bias) last = `${last} + vbias[p.col4 + ${j}u]`;
+      if (epi.bias) last = `${last} + vbias[col4 + ${j}u]`;
       if (epi.relu) last = `relu4(${last})`;
-      L.push(`    if (p.col4 + ${j}u < n4) {`,
+      L.push(`    if (col4 + ${j}u < n4) {`,
         `      var v${j} = acc${i}_${j} * p.alpha;`,
         `      if (p.first == 0u) { v${j} = vc[o + ${j}u] + v${j}; }`,
         ...(epi.bias || epi.relu ? [`      if (p.last == 1u) { v${j} = ${last}; }`] : []),
@@ -120,19 +123,27 @@ function declare(name: string, L: string[]): PanelKernel {
 }
 
 /**
- * How B lies in panels: [matrices, panels, kPadded, 32] floats, each panel 32 columns of B over K rounded up to whole
- * windows. A producer may write this layout itself (panelIndex) and skip the packing copy (runPanels).
+ * How B lies in panels: [matrices, panels, kPadded, 32] floats, each panel 32 columns of B over its K rows: rounded
+ * up to whole windows where K passes half a window, else to 4, and then one window holds `slots` panels side by side
+ * (a dispatch runs them all, as grid y: fewer dispatches for short K). A producer may write this layout itself
+ * (panelStrides4) and skip the packing copy (runPanels).
  */
-export interface PanelLayout { matrices: number; panels: number; kPadded: number; windows: number }
+export interface PanelLayout { matrices: number; panels: number; kPadded: number; windows: number; slots: number }
 export function panelLayout(K: number, N: number, matrices: number): PanelLayout {
-  const windows = Math.ceil(K / PANEL_K);
-  return {matrices, panels: Math.ceil(N / PANEL_COLUMNS), kPadded: windows * PANEL_K, windows};
+  const panels = Math.ceil(N / PANEL_COLUMNS);
+  if (2 * K > PANEL_K) {
+    const windows = Math.ceil(K / PANEL_K);
+    return {matrices, panels, kPadded: windows * PANEL_K, windows, slots: 1};
+  }
+  const kPadded = Math.ceil(K / 4) * 4;
+  return {matrices, panels, kPadded, windows: 1, slots: Math.min(panels, Math.floor(PANEL_K / kPadded))};
 }
 /** Strides in vec4s of a packed B: per matrix, per panel, per row of K; a row's 8 vec4s are contiguous. */
 export const panelStrides4 = (l: PanelLayout) => ({matrix: l.panels * l.kPadded * COLS4, panel: l.kPadded * COLS4,
   row: COLS4});
 /** A packed B's tensor for `layout` (its padding rows and columns are never read, so it needs no fill). */
-export const emptyPanels = (l: PanelLayout): Tensor => empty([l.matrices, l.panels, l.kPadded, PANEL_COLUMNS]);
+export const emptyPanels = (l: PanelLayout): Tensor =>
+  empty([l.matrices * l.panels * l.kPadded * PANEL_COLUMNS + WINDOW_FLOATS]);
 
 /**
  * out[b] = alpha * A[b] @ B[b] (+ bias, relu): A as bound (plain, see panelShapeFits), B any strides (brs, bcs: its
@@ -163,7 +174,7 @@ export function runPanels(a: {t: Tensor; rowStride: number; batchStride: number}
   out: Tensor, s: {M: number; N: number; K: number; batch: number; alpha: number}, bias: Tensor | null, relu: boolean,
   texture: boolean, output: PanelOutput = {nchw: null}): void {
   const {M, N, K, batch, alpha} = s, P = PANEL_COLUMNS;
-  const {matrices, panels, kPadded, windows} = layout;
+  const {matrices, panels, kPadded, windows, slots} = layout;
   const {nchw} = output;
   const kernel = panelKernel({bias: !!bias, relu}, texture, !!nchw);
   const aBinding = texture ? {view: rt().copyToTexture(a.t.buffer, a.t.size)} : a.t.buffer;
@@ -172,7 +183,8 @@ export function runPanels(a: {t: Tensor; rowStride: number; batchStride: number}
   const perDispatch = matrices > 1 ? 1 : batch;
   const matrixFloats = 4 * panelStrides4(layout).matrix;
   for (let m = 0; m < matrices; m++) {
-    for (let panel = 0; panel < panels; panel++) {
+    for (let panel = 0; panel < panels; panel += slots) {
+      const side = Math.min(slots, panels - panel);
       for (let w = 0; w < windows; w++) {
         const k0 = w * PANEL_K, kc = Math.min(PANEL_K, K - k0);
         const window = {buffer: packed.buffer, offset: (m * matrixFloats + (panel * kPadded + k0) * P) * 4,
@@ -181,8 +193,9 @@ export function runPanels(a: {t: Tensor; rowStride: number; batchStride: number}
           buffers: [aBinding, window, out.buffer, ...(bias ? [bias.buffer] : [])],
           params: {M, N, K, a_bs: a.batchStride, a_rs: a.rowStride, c_bs: M * N, alpha, k0, kc, col4: panel * COLS4,
             first: w === 0 ? 1 : 0, last: w === windows - 1 ? 1 : 0, b0: m, plane: nchw?.plane ?? 1,
-            channels: nchw?.channels ?? N},
-          workgroups: [groups, 1, perDispatch], flops: 2 * perDispatch * M * Math.min(P, N - panel * P) * kc,
+            channels: nchw?.channels ?? N, out0: nchw ? nchw.image0 * nchw.channels * nchw.plane : 0,
+            kstride4: kPadded * COLS4},
+          workgroups: [groups, side, perDispatch], flops: 2 * perDispatch * M * Math.min(side * P, N - panel * P) * kc,
           note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N} in ${matrices > 1 ? `${matrices}x` : ''}${panels}x${windows} windows`,
         });
       }

@@ -8,7 +8,7 @@
  */
 export {kernelPrefsView as kernelPrefs, withKernelPrefs, DEFAULT_KERNEL_PREFS, type KernelPrefs}
   from './graph/kernels/prefs.js';
-export type {MatmulAfter} from './graph/kernels/matmul/index.js';
+export type {MatmulAfter, NchwOutput} from './graph/kernels/matmul/index.js';
 export {MATMUL_CANDIDATES, narrowedTile, shapedTile, tileName, type MatmulTile}
   from './graph/kernels/matmul/register-tile.js';
 export type {ConvTile} from './graph/kernels/conv/tile-gen.js';

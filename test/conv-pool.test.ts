@@ -130,10 +130,13 @@ for (const [vname, prefs] of winogradVariants) for (const c of winogradConvs) {
   const K = c.w[1] * c.w[2] * c.w[3];
   t(`conv2d[${vname}] x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} pad ${c.pad}`, () => withPrefs(prefs, () => {
     const ran = wt.internals.recordCases(() => wt.tidy(() => {
-      wt.conv2d(wt.zeros(c.x), wt.zeros(c.w), null, {padding: c.pad});
+      const x = wt.zeros(c.x, {requiresGrad: true});
+      wt.sum(wt.conv2d(x, wt.zeros(c.w), null, {padding: c.pad})).backward();
     }));
-    const forward = ran.find((r) => r.family.name === 'conv.forward')!;
-    assert.match(wt.internals.chooseVariant(forward.family, forward.c), /^winograd/, 'the forward runs Winograd');
+    for (const pass of ['conv.forward', 'conv.input']) {
+      const r = ran.find((f) => f.family.name === pass)!;
+      assert.match(wt.internals.chooseVariant(r.family, r.c), /^winograd/, `${pass} runs Winograd`);
+    }
     return checkOp({
       name: 'conv2d', refKey: `stride 1 pad ${c.pad}`,
       inputs: [R.randomNd(c.x, 41), R.randomNd(c.w, 42), ...(c.bias ? [R.randomNd([c.w[0]], 43)] : [])],

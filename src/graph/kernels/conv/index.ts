@@ -8,7 +8,7 @@ import {conv2dBwdInputGemmK, conv2dBwdWeightGemmK, conv2dBwdWeightGemmTransposed
 import type {Conv2dGeom} from './geom.js';
 import {conv2dBwdInputImplicitK, conv2dBwdWeightImplicitK, conv2dImplicitK} from './implicit.js';
 import {conv2dBwdInputDirectK} from './input-grad.js';
-import {conv2dWinogradK} from './winograd.js';
+import {conv2dWinogradK, winogradInputK} from './winograd.js';
 import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT} from './select.js';
 import {conv2dBwdWeightDirectK, conv2dBwdWeightLanesK} from './weight-grad.js';
 
@@ -38,6 +38,7 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
 export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const variant = choose(CONV_INPUT, g);
   if (variant === 'implicit') return conv2dBwdInputImplicitK(dy, w, g);
+  if (variant === 'winograd4' || variant === 'winograd2') return winogradInputK(dy, w, g, variant === 'winograd4' ? 4 : 2);
   if (variant === 'gemm') return conv2dBwdInputGemmK(dy, w, g);
   return conv2dBwdInputDirectK(dy, w, g, variant === 'tile', variant !== 'conv_bwd_input');
 }

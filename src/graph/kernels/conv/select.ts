@@ -10,7 +10,7 @@ import {panelsPreferred} from '../matmul/select.js';
 import type {Conv2dGeom} from './geom.js';
 import type {ConvTile} from './tile-gen.js';
 import {implicitGridFits, implicitReductionFits} from './implicit.js';
-import {winogradFits, type WinogradSize} from './winograd.js';
+import {winogradFits, winogradInputFits, type WinogradSize} from './winograd.js';
 import {CONV_FWD_AUTO, CONV_GRAD_AUTO, inputTileApplies} from './tiles.js';
 
 export type ConvPass = 'forward' | 'input' | 'weight';
@@ -130,7 +130,7 @@ const lanesShape = (g: Conv2dGeom): boolean => g.PH === 0 && g.PW === 0 && g.SW 
   g.KH * g.KW <= 64 && g.KH * g.KW * (g.OW / 4) <= 256;
 
 export type ForwardVariant = 'implicit' | 'winograd4' | 'winograd2' | 'gemm-transposed' | 'gemm' | 'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
-export type InputVariant = 'implicit' | 'gemm' | 'tile' | 'conv_bwd_input' | 'conv_bwd_input8';
+export type InputVariant = 'implicit' | 'winograd4' | 'winograd2' | 'gemm' | 'tile' | 'conv_bwd_input' | 'conv_bwd_input8';
 export type WeightVariant = 'implicit' | 'gemm-transposed' | 'gemm' | 'lanes' | 'tile' | 'conv_bwd_weight' |
   'conv_bwd_weight8';
 
@@ -192,9 +192,16 @@ export const FORWARD_VARIANTS: readonly Choice<ForwardVariant, Conv2dGeom>[] = [
   {variant: 'conv_fwd8', when: () => true, fits: directForwardFits, why: '8 channels x 4 pixels: any padding and stride'},
 ];
 
+// The input gradient of a 3x3 stride-1 convolution is itself one (dy against the rotated weights): the same sizes.
+const winogradInputRow = (m: WinogradSize): Choice<InputVariant, Conv2dGeom> => ({variant: `winograd${m}`,
+  when: (g) => winogradSize(g) === m && winogradInputFits(g, m), fits: (g) => winogradInputFits(g, m),
+  why: `F(${m}x${m}, 3x3) over dy with the rotated weights, as the forward`});
+
 export const INPUT_VARIANTS: readonly Choice<InputVariant, Conv2dGeom>[] = [
   {variant: 'implicit', when: (g) => implicitWhen() && implicitInputFits(g), fits: (g) => implicitInputFits(g),
     why: IMPLICIT_WHY},
+  winogradInputRow(4),
+  winogradInputRow(2),
   {variant: 'gemm', when: (g) => convLowersToGemm(g, 'input'), fits: loweredFits,
     why: 'dy rows @ W and col2im from 128 output channels (docs/kernel-measurements.md#conv-lowering)'},
   {variant: 'tile', when: (g) => !!inputTile(g), fits: (g) => inputTileApplies(g) && !!CONV_GRAD_AUTO.input,
@@ -235,7 +242,7 @@ export const CONV_FORWARD: Family<ForwardVariant, Conv2dGeom> = {name: 'conv.for
     kernelPrefs.convGemmTransposed === 'auto' && kernelPrefs.convWinograd === 'auto' &&
     kernelPrefs.convLoweringImages === 'auto'};
 export const CONV_INPUT: Family<InputVariant, Conv2dGeom> = {name: 'conv.input', table: INPUT_VARIANTS,
-  key: geomKey, open: () => lowering() && kernelPrefs.convInput === 'auto'};
+  key: geomKey, open: () => lowering() && kernelPrefs.convInput === 'auto' && kernelPrefs.convWinograd === 'auto'};
 export const CONV_WEIGHT: Family<WeightVariant, WeightCase> = {name: 'conv.weight', table: WEIGHT_VARIANTS,
   key: (c) => `${geomKey(c.g)}${c.kept ? '/kept' : ''}`, open: () => lowering() && kernelPrefs.convWeight === 'auto' &&
     kernelPrefs.convWeightLanes === 'auto' && kernelPrefs.convWeightGemmTransposed === 'auto'};

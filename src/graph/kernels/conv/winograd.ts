@@ -81,7 +81,8 @@ function sandwich(L: number[][], R: number[][], x: (i: number, j: number) => str
 }
 
 const UNIFORMS = {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', PH: 'u32', PW: 'u32',
-  TH: 'u32', TW: 'u32', P: 'u32', C4: 'u32', K4: 'u32', u_point: 'u32', u_panel: 'u32', u_row: 'u32'}} as const;
+  TH: 'u32', TW: 'u32', P: 'u32', C4: 'u32', K4: 'u32', u_point: 'u32', u_panel: 'u32', u_row: 'u32',
+  flip: 'u32'}} as const;
 type Stage = 'weights' | 'tiles' | 'pixels';
 type StageKernel = KernelDef<typeof UNIFORMS, {main: 'p'}>;
 const kernels = new Map<string, StageKernel>();
@@ -120,11 +121,15 @@ function stageKernel(m: WinogradSize, stage: Stage, texture: boolean): StageKern
   if (stage === 'weights') {
     L.push('  if (t >= p.C4 * 4u * p.K4) { return; }', '  let k4 = t % p.K4;', '  let c = t / p.K4;',
       '  let last = p.K * p.C * 9u - 1u;');
-    for (const q of range(4)) L.push(`  let w${q} = ((k4 * 4u + ${q}u) * p.C + c) * 9u;`,
-      `  let ok${q} = k4 * 4u + ${q}u < p.K && c < p.C;`);
+    // flip: the input gradient's weights, w'[k, c, r, s] = w[c, k, 2 - r, 2 - s] of the forward's w [C', K', 3, 3].
+    L.push('  let flip = p.flip == 1u;');
+    for (const q of range(4)) {
+      L.push(`  let w${q} = select((k4 * 4u + ${q}u) * p.C + c, c * p.K + k4 * 4u + ${q}u, flip) * 9u;`,
+        `  let ok${q} = k4 * 4u + ${q}u < p.K && c < p.C;`);
+    }
     for (const r of range(3)) for (const s of range(3)) {
       L.push(`  let g${r}_${s} = vec4<f32>(${range(4).map((q) =>
-        `select(0.0, load1(min(w${q} + ${r * 3 + s}u, last)), ok${q})`).join(', ')});`);
+        `select(0.0, load1(min(w${q} + select(${r * 3 + s}u, ${8 - r * 3 - s}u, flip), last)), ok${q})`).join(', ')});`);
     }
     L.push(...sandwich(G, G, (i, j) => `g${i}_${j}`, 3, 3, 'u', ZERO4));
     // U's layout by strides (in vec4s): plain [a^2, C, K], or the matmul's panels of 8 vec4 columns (runPanels).
@@ -195,8 +200,12 @@ export function winogradFits(g: Conv2dGeom, m: WinogradSize): boolean {
   return 4 * s.points * s.P * Math.max(s.Cp, s.Kp) <= rt().maxTensorBytes.bytes;
 }
 
-/** y = conv2d(x, w) + bias by F(m x m, 3x3): the transforms above and a^2 products [tiles, C] @ [C, K]. */
-export function conv2dWinogradK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, m: WinogradSize): Tensor {
+/**
+ * y = conv2d(x, w) + bias by F(m x m, 3x3): the transforms above and a^2 products [tiles, C] @ [C, K]. `flip`: w is
+ * [C, K, 3, 3] and is read transposed and rotated (the input gradient's convolution; see winogradInputK).
+ */
+export function conv2dWinogradK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, m: WinogradSize,
+  flip = false): Tensor {
   const s = winogradShape(g, m);
   const C4 = s.Cp / 4, K4 = s.Kp / 4;
   // Each stage reads its source through the staging texture where the texture is the cheaper load and it fits.
@@ -209,7 +218,7 @@ export function conv2dWinogradK(x: Tensor, w: Tensor, bias: Tensor | null, g: Co
   const layout = panels ? panelLayout(s.Cp, s.Kp, s.points) : null;
   const strides = layout ? panelStrides4(layout) : {matrix: s.Cp * K4, panel: 8, row: K4};
   const params = {N: g.N, C: g.C, H: g.H, W: g.W, K: g.K, OH: g.OH, OW: g.OW, PH: g.PH, PW: g.PW, TH: s.TH, TW: s.TW,
-    P: s.P, C4, K4, u_point: strides.matrix, u_panel: strides.panel, u_row: strides.row};
+    P: s.P, C4, K4, u_point: strides.matrix, u_panel: strides.panel, u_row: strides.row, flip: flip ? 1 : 0};
   const note = `${convNote(g)} F${m}`;
   const u = layout ? emptyPanels(layout) : empty([s.points, s.Cp, s.Kp]);
   stageKernel(m, 'weights', textured(w)).launch('main', {buffers: [source(w), u.buffer], params, threads: s.Cp * K4, note});
@@ -233,3 +242,19 @@ export function conv2dWinogradK(x: Tensor, w: Tensor, bias: Tensor | null, g: Co
   prod.dispose();
   return y;
 }
+
+/**
+ * The input gradient of a 3x3 stride-1 convolution as a Winograd forward over dy: dx = conv2d(dy, w rotated 180
+ * degrees with its channel axes swapped, padding 2 - P). Padding up to 2 (winogradInputFits).
+ */
+export function winogradInputK(dy: Tensor, w: Tensor, g: Conv2dGeom, m: WinogradSize): Tensor {
+  return conv2dWinogradK(dy, w, null, inputGradientGeom(g), m, true);
+}
+
+/** The forward geometry of the input gradient's convolution: dy [N, K, OH, OW] to dx [N, C, H, W]. */
+const inputGradientGeom = (g: Conv2dGeom): Conv2dGeom => ({N: g.N, C: g.K, H: g.OH, W: g.OW, K: g.C, OH: g.H,
+  OW: g.W, KH: 3, KW: 3, SH: 1, SW: 1, PH: 2 - g.PH, PW: 2 - g.PW, groups: 1});
+
+/** Whether the input gradient runs as a Winograd forward: a 3x3 stride-1 convolution padded by at most 2. */
+export const winogradInputFits = (g: Conv2dGeom, m: WinogradSize): boolean => g.PH <= 2 && g.PW <= 2 &&
+  winogradFits(g, m) && winogradFits(inputGradientGeom(g), m);

@@ -88,18 +88,26 @@ const convVariants: [string, Partial<wt.internals.KernelPrefs>][] = [
   // The weight gradient as dW^T = cols^T @ dy (C*KH*KW rows) wherever it lowers.
   ['lowered to matmul, the weight gradient transposed', {convLowering: 'gemm', convWeightGemmTransposed: 'always'}],
   ['lowered to matmul, a vec4-K register tile', {convLowering: 'gemm', matmulTile: wt.internals.MATMUL_CANDIDATES[0]}],
-  // On the uniform panels, which write the output images themselves (bias included) instead of rows laid out after.
-  ['lowered to matmul on the uniform panels, A from a texture', {convLowering: 'gemm', matmul: 'panels-texture'}],
-  // Forwards lowered 2 images at a time, each chunk's product written into the output's images (as a batch of photos
-  // too large for one binding runs); on the uniform panels, and on the register tile with the rows copied in after.
-  ['lowered forward in chunks of 2 images, on the panels', {convLowering: 'gemm', convLoweringImages: 2,
-    matmul: 'panels-texture'}],
-  ['lowered forward in chunks of 2 images, on the register tile', {convLowering: 'gemm', convLoweringImages: 2}],
+
   // Implicit products on workgroup tiles ('auto' on hardware GPUs), the weight gradient's sum in parts.
   ['implicit products on workgroup tiles', {convLowering: 'implicit'}],
 ];
 const withPrefs = wt.internals.withKernelPrefs;
-for (const [vname, prefs] of convVariants) for (const c of convs) {
+// Variants that only some cases reach, run on those: the uniform panels writing the output images themselves (bias
+// included), on the cases whose stride or padding differ by axis; forwards lowered 2 images at a time, each
+// chunk's product written into the output's images (as a batch of photos too large for one binding runs), on the
+// panels and on the register tile with the rows copied in after, for the batches of 3 and 4.
+const uneven = (c: ConvCase) => c.stride[0] !== c.stride[1] || c.pad[0] !== c.pad[1];
+const someVariants: [string, Partial<wt.internals.KernelPrefs>, (c: ConvCase) => boolean][] = [
+  ['lowered to matmul on the uniform panels, A from a texture', {convLowering: 'gemm', matmul: 'panels-texture'}, uneven],
+  ['lowered forward in chunks of 2 images, on the panels', {convLowering: 'gemm', convLoweringImages: 2,
+    matmul: 'panels-texture'}, (c) => c.x[0] > 2],
+  ['lowered forward in chunks of 2 images, on the register tile', {convLowering: 'gemm', convLoweringImages: 2},
+    (c) => c.x[0] > 2],
+];
+const variantCases = [...convVariants.flatMap(([vname, prefs]) => convs.map((c) => [vname, prefs, c] as const)),
+  ...someVariants.flatMap(([vname, prefs, on]) => convs.filter(on).map((c) => [vname, prefs, c] as const))];
+for (const [vname, prefs, c] of variantCases) {
   const K = c.w[1] * c.w[2] * c.w[3];
   t(`conv2d[${vname}] x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} stride ${c.stride} pad ${c.pad}`, () => withPrefs(prefs, () => checkOp({
     name: 'conv2d', refKey: `stride ${c.stride} pad ${c.pad}`,

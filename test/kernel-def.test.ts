@@ -5,7 +5,9 @@ import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
 import {defineKernel, remapCompileError} from '../src/graph/kernel-def.js';
-import {CONV2D, ELEMENTWISE, LAYOUT, MATMUL} from '../src/graph/shaders.js';
+import {CONV_KERNELS, ELEMENTWISE, LAYOUT, MATMUL_KERNELS} from '../src/graph/shaders.js';
+
+const MATMUL = MATMUL_KERNELS.matmul_vec4, CONV2D = CONV_KERNELS.conv_fwd8;
 import {MATMUL_CANDIDATES, matmulTileKernel} from '../src/graph/kernels/matmul/register-tile.js';
 import {convFwdKernel} from '../src/graph/kernels/conv/tile-forward.js';
 import {PipelineCache} from '../src/gpu/pipelines.js';
@@ -88,7 +90,7 @@ t('a declaration that contradicts its file is an error at load naming the file a
   throwsWith(() => SCALE.pack('p', {n: 1, dims: [], k: undefined as unknown as number, shift: 0}), /test-scale\.wgsl: uniform p\.k: expected a number, got nothing/);
 });
 
-t('generated matmul and conv tiles declare the uniforms of the hand-written file: same struct, same bytes', async () => {
+t('generated matmul and conv tiles declare the uniforms of the hand-written files: same struct, same bytes', async () => {
   const structOf = (g: string) => /struct Params_p \{[^}]*\}/.exec(g)?.[0];
   const mm = {M: 5, N: 8, K: 12, a_bs: 60, a_rs: 12, a_cs: 1, b_bs: 96, b_rs: 8, b_cs: 1, c_bs: 40, alpha: 0.5, split: 1};
   for (const tile of MATMUL_CANDIDATES) {
@@ -110,6 +112,10 @@ t('generated matmul and conv tiles declare the uniforms of the hand-written file
   // 15 conv fields pad to 64 bytes, 12 matmul fields (alpha, f32, then split) to 48, as the hand-written structs did.
   assert.is(CONV2D.pack('p', cv).byteLength, 64);
   assert.is(new DataView(MATMUL.pack('p', mm)).getFloat32(40, true), 0.5);
+  // The hand-written matmul files, one per variant, declare one struct; matmul_tiled its own 16 x 16 workgroup.
+  for (const def of Object.values(MATMUL_KERNELS)) assert.is(structOf(def.generated), structOf(MATMUL.generated), def.file);
+  for (const def of Object.values(CONV_KERNELS)) assert.is(structOf(def.generated), structOf(CONV2D.generated), def.file);
+  assert.equal(MATMUL_KERNELS.matmul_tiled.workgroupDims, [16, 16]);
 });
 
 t('readThroughTexture swaps a storage array read through its load function for a texture, and refuses other code', () => {

@@ -38,7 +38,7 @@ const fakeTimer = (ms: Record<string, number>, calls: string[]): wt.internals.Ke
 /** The conv kernels a run of the step launched, by the profiler's names. */
 async function convKernels(): Promise<string[]> {
   const prof = await wt.debug.profile(step, {steps: 1, warmup: 0});
-  return prof.rows.map((r) => r.kernel).filter((k) => k.startsWith('conv2d:') || k.startsWith('conv_'));
+  return prof.rows.map((r) => r.kernel).filter((k) => k.startsWith('conv2d/') || k.startsWith('conv_'));
 }
 
 t('the fastest fitting variant is chosen, installed, cached, and the launches take it', async () => {
@@ -57,7 +57,7 @@ t('the fastest fitting variant is chosen, installed, cached, and the launches ta
   assert.is(calls.filter((c) => c.startsWith(`conv.forward|${convKey}:`)).length, 2 * fits.length);
   // The launches take it now, and give the table's answer.
   const kernels = await convKernels();
-  assert.ok(kernels.some((k) => k.includes('conv_fwd') && !k.includes('conv_fwd8')), `launched: ${kernels}`);
+  assert.ok(kernels.some((k) => /conv2d\/fwd4/.test(k)), `launched: ${kernels}`);
   const file = JSON.parse(readFileSync(join(dir, 'webgpu-transfer', 'kernels.json'), 'utf8'));
   const mine = Object.values(file.adapters as Record<string, Record<string, {choice: string}>>)[0];
   assert.is(mine[`conv.forward|${convKey}`].choice, 'conv_fwd');
@@ -70,9 +70,9 @@ t('a cached choice is reused without measuring, and read back at start-up', asyn
   assert.ok(timings.every((x) => x.cached));
   assert.is(timings.find((x) => x.key === convKey)!.choice, 'conv_fwd');
   await I.clearMeasuredChoices({persist: false});
-  assert.not.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)), 'forgotten in memory');
+  assert.not.ok((await convKernels()).some((k) => /conv2d\/fwd4/.test(k)), 'forgotten in memory');
   assert.ok(await I.loadMeasuredChoices() >= 1);
-  assert.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)), 'read back from the cache file');
+  assert.ok((await convKernels()).some((k) => /conv2d\/fwd4/.test(k)), 'read back from the cache file');
 });
 
 t('force measures again; the table keeps a case unless beaten by 3%', async () => {
@@ -105,20 +105,20 @@ t('a choice measured when its family had other variants is not used, and is meas
   writeFileSync(file, JSON.stringify(cache));
   await I.clearMeasuredChoices({persist: false});
   await I.loadMeasuredChoices();
-  assert.not.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)), 'the stale choices are not loaded');
+  assert.not.ok((await convKernels()).some((k) => /conv2d\/fwd4/.test(k)), 'the stale choices are not loaded');
   const calls: string[] = [];
   await I.tuneKernels(step, {timer: fakeTimer({conv_fwd: 1}, calls)});
   assert.ok(calls.some((c) => c.startsWith(`conv.forward|${convKey}:`)), 'measured again');
-  assert.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)), 'and installed');
+  assert.ok((await convKernels()).some((k) => /conv2d\/fwd4/.test(k)), 'and installed');
 });
 
 t('a forced preference wins over a measured choice; measured: false leaves the tables alone', async () => {
   await I.tuneKernels(step, {force: true, timer: fakeTimer({conv_fwd: 1}, [])});
-  assert.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)));
+  assert.ok((await convKernels()).some((k) => /conv2d\/fwd4/.test(k)));
   const forced = await I.withKernelPrefs({convForward: 'k8', convPadFirst: false}, convKernels);
-  assert.ok(forced.some((k) => k.includes('conv_fwd8')), `launched: ${forced}`);
+  assert.ok(forced.some((k) => /conv2d\/fwd8/.test(k)), `launched: ${forced}`);
   const tables = await I.withKernelPrefs({measured: false}, convKernels);
-  assert.not.ok(tables.some((k) => /conv_fwd(?!8)/.test(k)), `launched: ${tables}`);
+  assert.not.ok(tables.some((k) => /conv2d\/fwd4/.test(k)), `launched: ${tables}`);
 });
 
 t('persist: false keeps the choices in memory only; clearing removes this adapter\'s entry', async () => {
@@ -127,7 +127,7 @@ t('persist: false keeps the choices in memory only; clearing removes this adapte
   const file = join(dir, 'webgpu-transfer', 'kernels.json');
   const entries = existsSync(file) ? Object.keys(JSON.parse(readFileSync(file, 'utf8')).adapters) : [];
   assert.equal(entries, []);
-  assert.ok((await convKernels()).some((k) => /conv_fwd(?!8)/.test(k)), 'installed in memory');
+  assert.ok((await convKernels()).some((k) => /conv2d\/fwd4/.test(k)), 'installed in memory');
 });
 
 t('a shape no one measured takes the nearest measured choice of its class, within 2x on every size', async () => {
@@ -135,12 +135,12 @@ t('a shape no one measured takes the nearest measured choice of its class, withi
   const launched = async (batch: number, width: number) => {
     const other = () => wt.tidy(() => { wt.conv2d(wt.ones([batch, 3, 9, width]), wt.ones(W), null, {padding: 1}); });
     const prof = await wt.debug.profile(other, {steps: 1, warmup: 0});
-    return prof.rows.map((r) => r.kernel).filter((k) => k.startsWith('conv2d:') || k.startsWith('conv_'));
+    return prof.rows.map((r) => r.kernel).filter((k) => k.startsWith('conv2d/') || k.startsWith('conv_'));
   };
   const near = await launched(3, 12);
-  assert.ok(near.some((k) => /conv_fwd(?!8)/.test(k)), `batch 3, width 12 (measured: 2, 8): ${near}`);
+  assert.ok(near.some((k) => /conv2d\/fwd4/.test(k)), `batch 3, width 12 (measured: 2, 8): ${near}`);
   const far = await launched(8, 8);
-  assert.not.ok(far.some((k) => /conv_fwd(?!8)/.test(k)), `batch 8 is 4x the measured 2, the table's: ${far}`);
+  assert.not.ok(far.some((k) => /conv2d\/fwd4/.test(k)), `batch 8 is 4x the measured 2, the table's: ${far}`);
 });
 
 t('a training loop measures its step once (tune), compiles it again, and the next loop reads the cache', async () => {

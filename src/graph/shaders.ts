@@ -11,8 +11,22 @@ import reduce from '../../shaders/reduce.wgsl';
 import reduceSubgroup from '../../shaders/reduce-subgroup.wgsl';
 import softmax from '../../shaders/softmax.wgsl';
 import layout from '../../shaders/layout.wgsl';
-import matmul from '../../shaders/matmul.wgsl';
-import conv2d from '../../shaders/conv2d.wgsl';
+import matmulVec4 from '../../shaders/matmul/vec4.wgsl';
+import matmulNtVec4 from '../../shaders/matmul/nt-vec4.wgsl';
+import matmulReg from '../../shaders/matmul/reg.wgsl';
+import matmulTiled from '../../shaders/matmul/tiled.wgsl';
+import matmulSmall from '../../shaders/matmul/small.wgsl';
+import convFwd4 from '../../shaders/conv2d/fwd4.wgsl';
+import convFwd8 from '../../shaders/conv2d/fwd8.wgsl';
+import convInput4 from '../../shaders/conv2d/input4.wgsl';
+import convInput8 from '../../shaders/conv2d/input8.wgsl';
+import convWeight4 from '../../shaders/conv2d/weight4.wgsl';
+import convWeight8 from '../../shaders/conv2d/weight8.wgsl';
+import convCol2imRows from '../../shaders/conv2d/col2im-rows.wgsl';
+import convRowsToNchw from '../../shaders/conv2d/rows-to-nchw.wgsl';
+import convIm2colCols from '../../shaders/conv2d/im2col-cols.wgsl';
+import convNchwToPixels4 from '../../shaders/conv2d/nchw-to-pixels4.wgsl';
+import convNchw4ToPixels4 from '../../shaders/conv2d/nchw4-to-pixels4.wgsl';
 import pool from '../../shaders/pool.wgsl';
 import optimizer from '../../shaders/optimizer.wgsl';
 import random from '../../shaders/random.wgsl';
@@ -115,18 +129,29 @@ export const CAPSULE = defineKernel({
     weighted_sum: 'p', outer: 'p', agreement: 'p', outer_sum: 'p'},
 });
 
-// conv2d: the hand-written kernels and the generated tiles (kernels/conv/tile-*.ts, declared with these uniforms).
-// groups4: vec4 groups of channels in the host-prepared weight layout (the lowering kernels: vec4 groups per row of the
-// lowered matrix); split: partial sums of the weight gradient (conv_bwd_weight*: partial s sums images s,
-// s + split, ...; the generated tiles: a contiguous chunk of ceil(N / split) images).
-export const CONV2D = defineKernel({
-  file: 'conv2d.wgsl', code: conv2d, workgroupSize: 64,
-  uniforms: {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32',
-    SW: 'u32', PH: 'u32', PW: 'u32', groups4: 'u32', split: 'u32'}},
-  entries: {conv_fwd: 'p', conv_fwd8: 'p', conv_bwd_input: 'p', conv_bwd_input8: 'p', conv_bwd_weight: 'p',
-    conv_bwd_weight8: 'p', col2im_rows: 'p', rows_to_nchw: 'p',
-    nchw_to_pixels4: 'p', nchw4_to_pixels4: 'p', im2col_cols: 'p'},
-});
+// conv2d: the hand-written kernels, a file each (shaders/conv2d/), share these uniforms with the generated tiles
+// (kernels/conv/tile-*.ts) and im2col (kernels/conv/im2col.ts). groups4: vec4 groups of channels in the
+// host-prepared weight layout (the lowering kernels: vec4 groups per row of the lowered matrix); split: partial sums
+// of the weight gradient (conv_bwd_weight*: partial s sums images s, s + split, ...; the generated tiles: a contiguous
+// chunk of ceil(N / split) images). 64 threads a workgroup.
+export const CONV2D_UNIFORMS = {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32',
+  KW: 'u32', SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32', groups4: 'u32', split: 'u32'}} as const;
+export const CONV_WORKGROUP = 64;
+const convKernel = (file: string, code: string) => defineKernel({file: `conv2d/${file}`, code,
+  workgroupSize: CONV_WORKGROUP, uniforms: CONV2D_UNIFORMS, entries: {main: 'p'}});
+export const CONV_KERNELS = {
+  conv_fwd: convKernel('fwd4.wgsl', convFwd4),
+  conv_fwd8: convKernel('fwd8.wgsl', convFwd8),
+  conv_bwd_input: convKernel('input4.wgsl', convInput4),
+  conv_bwd_input8: convKernel('input8.wgsl', convInput8),
+  conv_bwd_weight: convKernel('weight4.wgsl', convWeight4),
+  conv_bwd_weight8: convKernel('weight8.wgsl', convWeight8),
+  col2im_rows: convKernel('col2im-rows.wgsl', convCol2imRows),
+  rows_to_nchw: convKernel('rows-to-nchw.wgsl', convRowsToNchw),
+  im2col_cols: convKernel('im2col-cols.wgsl', convIm2colCols),
+  nchw_to_pixels4: convKernel('nchw-to-pixels4.wgsl', convNchwToPixels4),
+  nchw4_to_pixels4: convKernel('nchw4-to-pixels4.wgsl', convNchw4ToPixels4),
+} as const;
 
 // conv2d as implicit matrix products on workgroup tiles (kernels/conv/implicit.ts); the weight gradient's sum is cut
 // into `split` parts.
@@ -162,16 +187,21 @@ export const BATCH_NORM = defineKernel({
     bn_grad_sums4: 'p', bn_grad_sums_serial: 'p', bn_dx: 'p', bn_dx4: 'p'},
 });
 
-// matmul: the hand-written kernels and the generated register tiles (kernels/matmul/register-tile.ts, declared with
-// these uniforms).
+// matmul: the hand-written kernels, a file each (shaders/matmul/, launched by kernels/matmul/hand-written.ts), share
+// these uniforms with the generated register tiles (kernels/matmul/register-tile.ts).
 // Strides in floats: a_bs, a_rs, a_cs = A's batch, row and column strides (b_*, c_bs likewise); the batch index
-// is the grid's z. 8 x 8 workgroups for the register kernels (matmul_tiled declares its own 16 x 16).
-export const MATMUL = defineKernel({
-  file: 'matmul.wgsl', code: matmul, workgroupSize: [8, 8],
-  uniforms: {p: {M: 'u32', N: 'u32', K: 'u32', a_bs: 'u32', a_rs: 'u32', a_cs: 'u32', b_bs: 'u32', b_rs: 'u32',
-    b_cs: 'u32', c_bs: 'u32', alpha: 'f32', split: 'u32'}},
-  entries: {matmul_vec4: 'p', matmul_nt_vec4: 'p', matmul_reg: 'p', matmul_tiled: 'p', matmul_small: 'p'},
-});
+// is the grid's z. 8 x 8 workgroups for the register kernels, 16 x 16 for matmul_tiled's tiles.
+export const MATMUL_UNIFORMS = {p: {M: 'u32', N: 'u32', K: 'u32', a_bs: 'u32', a_rs: 'u32', a_cs: 'u32', b_bs: 'u32',
+  b_rs: 'u32', b_cs: 'u32', c_bs: 'u32', alpha: 'f32', split: 'u32'}} as const;
+const matmulKernel = (file: string, code: string, workgroupSize: [number, number] = [8, 8]) =>
+  defineKernel({file: `matmul/${file}`, code, workgroupSize, uniforms: MATMUL_UNIFORMS, entries: {main: 'p'}});
+export const MATMUL_KERNELS = {
+  matmul_vec4: matmulKernel('vec4.wgsl', matmulVec4),
+  matmul_nt_vec4: matmulKernel('nt-vec4.wgsl', matmulNtVec4),
+  matmul_reg: matmulKernel('reg.wgsl', matmulReg),
+  matmul_tiled: matmulKernel('tiled.wgsl', matmulTiled, [16, 16]),
+  matmul_small: matmulKernel('small.wgsl', matmulSmall),
+} as const;
 
 export const OPTIMIZER = defineKernel({
   file: 'optimizer.wgsl', code: optimizer, workgroupSize: 256,
@@ -194,9 +224,11 @@ export const SHADERS = {
   reduce: REDUCE.source,
   softmax: SOFTMAX.source,
   layout: LAYOUT.source,
-  matmul: MATMUL.source,
-  conv2d: CONV2D.source,
+  ...Object.fromEntries(Object.entries(MATMUL_KERNELS).map(([name, k]) => [name, k.source])),
+  ...Object.fromEntries(Object.entries(CONV_KERNELS).map(([name, k]) => [name, k.source])),
   pool: POOL.source,
+  poolTexture: POOL_TEXTURE.source,
+  elementwiseTexture: ELEMENTWISE_TEXTURE.source,
   optimizer: OPTIMIZER.source,
   random: RANDOM.source,
   reversal: REVERSAL.source,

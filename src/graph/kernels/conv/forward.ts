@@ -1,6 +1,6 @@
 // The direct conv forward: the generated tile (tile-forward.ts) or the hand-written conv_fwd8 / conv_fwd, and the
 // pad-first form that copies a padded input into a zero-bordered tensor for the unpadded tile.
-import {CONV2D} from '../../shaders.js';
+import {CONV_KERNELS} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {dummyBuffer} from '../device.js';
 import {copyK, fillK} from '../layout/index.js';
@@ -53,7 +53,7 @@ export function conv2dDirectK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
     const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);
     const constants: Record<string, number> = {HAS_BIAS: bias ? 1 : 0};
     if (k8) constants.PADDED = padded ? 1 : 0;
-    CONV2D.launch(k8 ? 'conv_fwd8' : 'conv_fwd', {...launch, threads, constants});
+    CONV_KERNELS[k8 ? 'conv_fwd8' : 'conv_fwd'].launch('main', {...launch, threads, constants});
   }
   if (!nativeU) wt.dispose();
   return out;

@@ -1,6 +1,6 @@
 // Convolutions lowered to matrix products on the tuned matmul kernels: im2col, a product, and a scatter back
-// (the lowered layouts are described in shaders/conv2d.wgsl). Where each runs: the tables in select.ts.
-import {CONV2D} from '../../shaders.js';
+// (the lowered layouts are described in shaders/conv2d/col2im-rows.wgsl). Where each runs: the tables in select.ts.
+import {CONV_KERNELS} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {dummyBuffer} from '../device.js';
 import {copyK, fillK, permuteK} from '../layout/index.js';
@@ -16,7 +16,7 @@ const matView = (t: Tensor, rows: number, cols: number): MatView =>
 /** The lowered input transposed: cols^T [C*KH*KW, N*OH*OW]. */
 function im2colColsK(x: Tensor, g: Conv2dGeom): Tensor {
   const colsT = empty([g.C * g.KH * g.KW, g.N * g.OH * g.OW]);
-  CONV2D.launch('im2col_cols', {buffers: [x.buffer, colsT.buffer], params: convParams(g, 1),
+  CONV_KERNELS.im2col_cols.launch('main', {buffers: [x.buffer, colsT.buffer], params: convParams(g, 1),
     threads: g.C * g.KH * g.N * g.OH, note: convNote(g)});
   return colsT;
 }
@@ -36,7 +36,7 @@ export function conv2dGemmTransposedK(x: Tensor, w: Tensor, bias: Tensor | null,
   const y = matmulK(matView(w, g.K, ckk), matView(colsT, ckk, rows));
   colsT.dispose();
   const out = empty([g.N, g.K, g.OH, g.OW]);
-  CONV2D.launch('rows_to_nchw', {buffers: [y.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
+  CONV_KERNELS.rows_to_nchw.launch('main', {buffers: [y.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
     params: convParams(g, 1), threads: out.size, constants: {HAS_BIAS: bias ? 1 : 0, KMAJOR: 1}});
   y.dispose();
   return out;
@@ -87,7 +87,7 @@ export function conv2dBwdInputGemmK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tenso
   dyRows.dispose();
   if (wp !== w) wp.dispose();
   const dx = empty([g.N, g.C, g.H, g.W]);
-  CONV2D.launch('col2im_rows', {buffers: [dcols.buffer, dx.buffer], params: convParams(g, width / 4), threads: dx.size,
+  CONV_KERNELS.col2im_rows.launch('main', {buffers: [dcols.buffer, dx.buffer], params: convParams(g, width / 4), threads: dx.size,
     note: convNote(g)});
   dcols.dispose();
   return dx;

@@ -40,7 +40,7 @@ export const convNote = (g: Conv2dGeom): string =>
   `${g.N}x${g.C}x${g.H}x${g.W}*${g.K}x${g.KH}x${g.KW}${g.SH > 1 || g.SW > 1 ? ` s${g.SH}` : ''}` +
   `${g.PH || g.PW ? ` p${g.PH}` : ''}`;
 
-/** CONV2D's uniforms, for the hand-written kernels and the generated forward tiles alike. */
+/** CONV2D_UNIFORMS' values, for the hand-written kernels and the generated forward tiles alike. */
 export const convParams = (g: Conv2dGeom, groups4: number, split = 1) => ({N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
   OH: g.OH, OW: g.OW, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, PH: g.PH, PW: g.PW, groups4, split});
 

@@ -4,15 +4,15 @@
 // a storage load there costs about 10x a texture load (docs/kernel-measurements.md#load-paths).
 import {TEXTURE_ROW} from '../../../gpu/runtime.js';
 import {rt} from '../../engine.js';
-import {CONV2D} from '../../shaders.js';
+import {CONV2D_UNIFORMS} from '../../shaders.js';
 import {defineKernel, type KernelDef} from '../../kernel-def.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {readsThroughTexture} from '../device.js';
 import {ceil4} from '../shapes.js';
 import {convNote, convParams, type Conv2dGeom} from './geom.js';
 
-// CONV2D's uniforms and n0, the first image: a chunk of N images from image n0 of x.
-const UNIFORMS = {p: {...CONV2D.uniforms.p, n0: 'u32'}} as const;
+// CONV2D_UNIFORMS and n0, the first image: a chunk of N images from image n0 of x.
+const UNIFORMS = {p: {...CONV2D_UNIFORMS.p, n0: 'u32'}} as const;
 type Im2colKernel = KernelDef<typeof UNIFORMS, {main: 'p'}>;
 const kernels = new Map<boolean, Im2colKernel>();
 

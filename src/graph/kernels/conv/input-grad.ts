@@ -1,6 +1,6 @@
 // The direct conv input gradient: the generated tile (tile-input.ts; over row segments, or whole rows where
 // strided) or the hand-written conv_bwd_input8 / conv_bwd_input.
-import {CONV2D} from '../../shaders.js';
+import {CONV_KERNELS} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {copyK} from '../layout/index.js';
 import {kernelPrefs} from '../prefs.js';
@@ -41,7 +41,7 @@ export function conv2dBwdInputDirectK(dy: Tensor, w: Tensor, g: Conv2dGeom, tile
   } else {
     const threads = c8 ? g.N * (groups4 / 2) * g.H * g.SW * Math.ceil(Math.ceil(g.W / g.SW) / 4)
       : g.N * groups4 * g.H * Math.ceil(g.W / 4);
-    CONV2D.launch(c8 ? 'conv_bwd_input8' : 'conv_bwd_input', {...launch, threads});
+    CONV_KERNELS[c8 ? 'conv_bwd_input8' : 'conv_bwd_input'].launch('main', {...launch, threads});
   }
   wt.dispose();
   return dx;

@@ -1,5 +1,5 @@
 // Which kernel each pass of a convolution runs: lowered to matrix products (gemm.ts), a generated tile (forward.ts,
-// input-grad.ts, weight-grad.ts) or a hand-written kernel of shaders/conv2d.wgsl. One table per pass.
+// input-grad.ts, weight-grad.ts) or a hand-written kernel of shaders/conv2d/. One table per pass.
 import {rt} from '../../engine.js';
 import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, onCpu} from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';

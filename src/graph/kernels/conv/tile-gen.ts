@@ -2,11 +2,11 @@
 // gradient (any padding for both). Each thread holds GROUPS vec4s of channels x PIXELS neighbouring pixels (the
 // weight gradient: x a kernel row's taps), fully unrolled (as matmul/register-tile.ts, and for the same reason: more
 // multiply-adds per gathered value, accumulators kept in registers). Same bindings and layouts as conv_fwd8,
-// conv_bwd_input8 and conv_bwd_weight8 in shaders/conv2d.wgsl (the weight gradient reads dy transposed), and
-// their uniforms: each tile is declared with defineKernel() and CONV2D's uniforms (shaders.ts), so the launchers
+// conv_bwd_input8 and conv_bwd_weight8 in shaders/conv2d/ (the weight gradient reads dy transposed), and
+// their uniforms: each tile is declared with defineKernel() and CONV2D_UNIFORMS (shaders.ts), so the launchers
 // pack one params object for either kernel.
 import {defineKernel, type KernelDef} from '../../kernel-def.js';
-import {CONV2D} from '../../shaders.js';
+import {CONV2D_UNIFORMS, CONV_WORKGROUP} from '../../shaders.js';
 import type {ConvTile} from '../tile-types.js';
 
 export type {ConvTile} from '../tile-types.js';
@@ -29,17 +29,17 @@ export const laneOf = (value: string, n: number, j: number): string => (n === 1 
 export const convTileName = (t: ConvTile): string => `k${4 * t.groups}p${t.pixels}${t.hoist ? 'h' : ''}` +
   `${t.segments4 ? 'v' : ''}${t.stores4 ? 'w' : ''}${t.lanes ? `l${t.lanes}` : ''}`;
 
-export type ConvTileKernel = KernelDef<typeof CONV2D.uniforms, {main: 'p'}>;
+export type ConvTileKernel = KernelDef<typeof CONV2D_UNIFORMS, {main: 'p'}>;
 
 const cache = new Map<string, ConvTileKernel>();
 
 /** A generated kernel's entry: its builtin arguments, the lines that open its body, its workgroup size. */
 export interface Entry { args: string; prologue: string[]; workgroupSize: number }
 
-/** The tiles' entry: a 1-D launch, thread index i (CONV2D's workgroup size). */
+/** The tiles' entry: a 1-D launch, thread index i (CONV_WORKGROUP threads a workgroup). */
 const THREAD_ENTRY: Entry = {
   args: '@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>',
-  prologue: ['  let i = thread_id(gid, nwg);'], workgroupSize: CONV2D.workgroupDims[0]};
+  prologue: ['  let i = thread_id(gid, nwg);'], workgroupSize: CONV_WORKGROUP};
 
 /** Declares a generated kernel once (cached by name): `bindings`, the entry's opening lines, then the body. */
 export function declare(name: string, bindings: string[], body: () => string[], entry = THREAD_ENTRY): ConvTileKernel {
@@ -49,7 +49,7 @@ export function declare(name: string, bindings: string[], body: () => string[], 
     '@compute @workgroup_size(WG)',
     `fn main(${entry.args}) {`, ...entry.prologue, ...body(), '}'].join('\n');
   def = defineKernel({file: `conv-gen/${name}.wgsl`, code, workgroupSize: entry.workgroupSize,
-    uniforms: CONV2D.uniforms, entries: {main: 'p'}});
+    uniforms: CONV2D_UNIFORMS, entries: {main: 'p'}});
   cache.set(name, def);
   return def;
 }

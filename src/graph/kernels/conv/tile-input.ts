@@ -9,7 +9,7 @@ import {checkSegments4, declare, groupLanes, laneType, narrow, outType, realGrou
  * kh, kw of
  * dy[n, k, ih + PH - kh, iw0 + q + PW - kw] * w[k, c, kh, kw], taps outside dy contributing zero. For each (kh, k)
  * the dy row segment of columns iw0 + PW - (KW - 1) .. iw0 + PW + pixels - 1 is loaded once and serves all KW taps.
- * Same bindings and weight layout ([K * KH * KW, Cpad] read as vec4) as conv_bwd_input8 in shaders/conv2d.wgsl.
+ * Same bindings and weight layout ([K * KH * KW, Cpad] read as vec4) as conv_bwd_input8 in shaders/conv2d/input8.wgsl.
  */
 export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0): ConvTileKernel {
   const whole = t.wholeRow;

@@ -1,7 +1,7 @@
 // The direct conv weight gradient: the generated tile over a kernel row's taps (tile-weight.ts), the lane-per-
 // output-channel kernel (SwiftShader), or the hand-written conv_bwd_weight8 / conv_bwd_weight; partial sums over
 // parts of the batch are added after.
-import {CONV2D} from '../../shaders.js';
+import {CONV_KERNELS} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {grid1d} from '../../../gpu/runtime.js';
 import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, splitThreads} from '../device.js';
@@ -52,7 +52,7 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
     const dyT = tile.dyDirect4 ? null : empty([g.N, g.OH, g.OW, groups * 4]);
     if (dyT) {
       const quads = (g.OH * g.OW) % 4 === 0;
-      CONV2D.launch(quads ? 'nchw4_to_pixels4' : 'nchw_to_pixels4', {buffers: [dy.buffer, dyT.buffer],
+      CONV_KERNELS[quads ? 'nchw4_to_pixels4' : 'nchw_to_pixels4'].launch('main', {buffers: [dy.buffer, dyT.buffer],
         params: convParams(g, groups), threads: g.N * g.OH * g.OW / (quads ? 4 : 1), note: convNote(g)});
     }
     convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, (dyT ?? dy).buffer, partial.buffer],
@@ -60,7 +60,7 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
     dyT?.dispose();
     return sumPairPartials(partial, g, split);
   }
-  CONV2D.launch(taps8 ? 'conv_bwd_weight8' : 'conv_bwd_weight', {buffers: [x.buffer, dy.buffer, partial.buffer],
+  CONV_KERNELS[taps8 ? 'conv_bwd_weight8' : 'conv_bwd_weight'].launch('main', {buffers: [x.buffer, dy.buffer, partial.buffer],
     params: convParams(g, groups, split), threads: split * base,
     constants: taps8 ? {PADDED: padded ? 1 : 0} : undefined,
     flops: convFlops(g), note: convNote(g)});

@@ -101,7 +101,7 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
   const [ars, acs] = strides(av);
   const [brs, bcs] = strides(bv);
   if (batch > 65535) throw new Error(`webgpu-transfer: matmul: batch ${batch} exceeds 65535`);
-  // One params object for every variant, hand-written or generated: all are declared with MATMUL's uniforms.
+  // One params object for every variant, hand-written or generated: all are declared with MATMUL_UNIFORMS.
   // matmul_tiled may cut K into parts, each summed into its own slice of `target`, added up after (split-K).
   const split = variant === 'matmul_tiled' ? tiledSplit(M, N, K, batch) : 1;
   const target = split > 1 ? empty([split * batch * M * N]) : out;

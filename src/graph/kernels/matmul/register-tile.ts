@@ -6,10 +6,10 @@
 //  - spread: a thread's COLS4 vec4 columns are WG_X apart, so neighbouring invocations (SIMD lanes on CPU
 //    drivers) read neighbouring vec4s of B instead of vectors COLS4 apart.
 //  - row lanes (lanes: 'rows'): the invocations of a workgroup take rows and share its columns (below).
-// Each tile is declared with defineKernel() and MATMUL's uniforms (shaders.ts), so matmulK packs one params
+// Each tile is declared with defineKernel() and MATMUL_UNIFORMS (shaders.ts), so matmulK packs one params
 // object for the hand-written and the generated kernels alike, and the WGSL struct is generated, not written here.
 import {defineKernel, type KernelDef} from '../../kernel-def.js';
-import {MATMUL} from '../../shaders.js';
+import {MATMUL_UNIFORMS} from '../../shaders.js';
 import type {MatmulTile} from '../tile-types.js';
 
 export type {MatmulTile} from '../tile-types.js';
@@ -70,7 +70,7 @@ export function tileGrid(t: MatmulTile, M: number, N: number, batch: number): [n
   return [Math.ceil(N / 4 / t.cols4 / t.wgx), Math.ceil(M / t.rows / t.wgy), batch];
 }
 
-export type MatmulTileKernel = KernelDef<typeof MATMUL.uniforms, {main: 'p'}>;
+export type MatmulTileKernel = KernelDef<typeof MATMUL_UNIFORMS, {main: 'p'}>;
 
 /**
  * What the tile does to C in its output write: add a bias vector over the columns (bound at binding 4, read as
@@ -166,7 +166,7 @@ export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}): Matmu
   }
   L.push('}');
   def = defineKernel({file: `matmul-gen/${name}.wgsl`, code: L.join('\n'), workgroupSize: [t.wgx, t.wgy],
-    uniforms: MATMUL.uniforms, entries: {main: 'p'}});
+    uniforms: MATMUL_UNIFORMS, entries: {main: 'p'}});
   cache.set(name, def);
   return def;
 }

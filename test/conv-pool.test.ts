@@ -258,7 +258,7 @@ t('conv2d lowered: the weight gradient reuses the forward im2col and frees it wi
         wt.sum(wt.mul(y, y)).backward();
       }), {steps: 1, warmup: 0});
       const leaked = wt.memory().liveBytes - before - w.grad!.buffer.size;
-      const im2col = prof.rows.filter((r) => r.kernel.startsWith('conv-gen/im2col_rows')).reduce((a, r) => a + r.count, 0);
+      const im2col = prof.rows.filter((r) => r.kernel.startsWith('conv2d/im2col-rows')).reduce((a, r) => a + r.count, 0);
       const dw = Array.from(await w.grad!.data());
       w.grad!.dispose(); w.dispose();
       return {dw, leaked, im2col};

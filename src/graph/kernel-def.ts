@@ -20,7 +20,7 @@
 // Kernels generated in TypeScript (kernels/matmul/register-tile.ts, kernels/conv/tile-*.ts) are declared the same
 // way when generated, with the uniforms of the hand-written file they stand in for (its KernelDef's `uniforms`): one
 // launch's params then pack identically for either.
-import {grid1d, type BufferBinding} from '../gpu/runtime.js';
+import {grid1d, TEXTURE_ROW, type BufferBinding} from '../gpu/runtime.js';
 import type {KernelSource} from '../gpu/pipelines.js';
 import {rt} from './engine.js';
 import numerics from '../../shaders/numerics.wgsl';
@@ -241,11 +241,11 @@ export function remapCompileError(e: Error, src: KernelSource): Error {
 
 /**
  * The WGSL of `code` with its storage array `name` (array<f32> or array<vec4<f32>>) read from a staging texture
- * instead (Runtime.copyToTexture: float i in texel i / 4, textureRow texels a row). The code must read the array only
+ * instead (Runtime.copyToTexture: float i in texel i / 4, textureRow texels a row, TEXTURE_ROW by default). The code must read the array only
  * through `fn load_<name>(i: u32) -> f32 { return <name>[i]; }` (vec4<f32> for a vec4 array); the texture takes the
  * array's binding.
  */
-export function readThroughTexture(code: string, name: string, textureRow: number): string {
+export function readThroughTexture(code: string, name: string, textureRow = TEXTURE_ROW): string {
   const decl = new RegExp(`(@group\\(0\\) @binding\\(\\d+\\)) var<storage, read> ${name}: array<(f32|vec4<f32>)>;`);
   const found = decl.exec(code);
   const type = found?.[2] ?? 'f32';

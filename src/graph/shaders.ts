@@ -3,7 +3,6 @@
 // the launch-time packing are generated. Each file gets shaders/numerics.wgsl (the NaN/Inf helpers) and
 // shaders/prelude.wgsl (thread_id, at) added at load (WGSL has no include).
 // Every file is declared; none packs its uniforms by hand.
-import {TEXTURE_ROW} from '../gpu/runtime.js';
 import {defineKernel, readThroughTexture} from './kernel-def.js';
 import {BINARY, UNARY} from './op-codes.js';
 import elementwise from '../../shaders/elementwise.wgsl';
@@ -25,6 +24,7 @@ import convWeight8 from '../../shaders/conv2d/weight8.wgsl';
 import convCol2imRows from '../../shaders/conv2d/col2im-rows.wgsl';
 import convRowsToNchw from '../../shaders/conv2d/rows-to-nchw.wgsl';
 import convIm2colCols from '../../shaders/conv2d/im2col-cols.wgsl';
+import convIm2colRows from '../../shaders/conv2d/im2col-rows.wgsl';
 import convNchwToPixels4 from '../../shaders/conv2d/nchw-to-pixels4.wgsl';
 import convNchw4ToPixels4 from '../../shaders/conv2d/nchw4-to-pixels4.wgsl';
 import pool from '../../shaders/pool.wgsl';
@@ -49,7 +49,7 @@ export const ELEMENTWISE = defineKernel({
 
 // The vec4 entries reading their first operand from the staging texture (llvmpipe: a tenth of a storage load).
 export const ELEMENTWISE_TEXTURE = defineKernel({
-  file: 'elementwise.wgsl (a from a texture)', code: readThroughTexture(elementwise, 'va', TEXTURE_ROW),
+  file: 'elementwise.wgsl (a from a texture)', code: readThroughTexture(elementwise, 'va'),
   workgroupSize: 256, uniforms: ELEMENTWISE.uniforms, entries: {unary_vec4: 'p', binary_vec4: 'p', binary_channel4: 'q'},
   codes: {UNARY, BINARY},
 });
@@ -103,7 +103,7 @@ export const POOL = defineKernel({
 
 // pool_fwd reading x from the staging texture: on llvmpipe a texture load costs about a tenth of a storage one.
 export const POOL_TEXTURE = defineKernel({
-  file: 'pool.wgsl (x from a texture)', code: readThroughTexture(pool, 'x', TEXTURE_ROW), workgroupSize: 64,
+  file: 'pool.wgsl (x from a texture)', code: readThroughTexture(pool, 'x'), workgroupSize: 64,
   uniforms: POOL.uniforms, entries: {pool_fwd: 'p'},
 });
 
@@ -130,7 +130,7 @@ export const CAPSULE = defineKernel({
 });
 
 // conv2d: the hand-written kernels, a file each (shaders/conv2d/), share these uniforms with the generated tiles
-// (kernels/conv/tile-*.ts) and im2col (kernels/conv/im2col.ts). groups4: vec4 groups of channels in the
+// (kernels/conv/tile-*.ts) and im2col (below). groups4: vec4 groups of channels in the
 // host-prepared weight layout (the lowering kernels: vec4 groups per row of the lowered matrix); split: partial sums
 // of the weight gradient (conv_bwd_weight*: partial s sums images s, s + split, ...; the generated tiles: a contiguous
 // chunk of ceil(N / split) images). 64 threads a workgroup.
@@ -152,6 +152,14 @@ export const CONV_KERNELS = {
   nchw_to_pixels4: convKernel('nchw-to-pixels4.wgsl', convNchwToPixels4),
   nchw4_to_pixels4: convKernel('nchw4-to-pixels4.wgsl', convNchw4ToPixels4),
 } as const;
+// im2col (kernels/conv/gemm.ts), of a chunk of images from image n0 (the lowering of a batch too large for one
+// binding); its twin reads x from the staging texture, a tenth of a storage load's cost on llvmpipe.
+const IM2COL_UNIFORMS = {p: {...CONV2D_UNIFORMS.p, n0: 'u32'}} as const;
+export const IM2COL_ROWS = defineKernel({file: 'conv2d/im2col-rows.wgsl', code: convIm2colRows,
+  workgroupSize: CONV_WORKGROUP, uniforms: IM2COL_UNIFORMS, entries: {main: 'p'}});
+export const IM2COL_ROWS_TEXTURE = defineKernel({file: 'conv2d/im2col-rows.wgsl (x from a texture)',
+  code: readThroughTexture(convIm2colRows, 'x'), workgroupSize: CONV_WORKGROUP, uniforms: IM2COL_UNIFORMS,
+  entries: {main: 'p'}});
 
 // conv2d as implicit matrix products on workgroup tiles (kernels/conv/implicit.ts); the weight gradient's sum is cut
 // into `split` parts.
@@ -227,6 +235,8 @@ export const SHADERS = {
   ...Object.fromEntries(Object.entries(MATMUL_KERNELS).map(([name, k]) => [name, k.source])),
   ...Object.fromEntries(Object.entries(CONV_KERNELS).map(([name, k]) => [name, k.source])),
   pool: POOL.source,
+  im2colRows: IM2COL_ROWS.source,
+  im2colRowsTexture: IM2COL_ROWS_TEXTURE.source,
   poolTexture: POOL_TEXTURE.source,
   elementwiseTexture: ELEMENTWISE_TEXTURE.source,
   optimizer: OPTIMIZER.source,

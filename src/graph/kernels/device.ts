@@ -1,5 +1,5 @@
 // What the selection tables ask of the adapter, and the placeholder buffer launchers bind for unread bindings.
-import {stagingTextureRows} from '../../gpu/runtime.js';
+import {stagingTextureRows, type BufferBinding} from '../../gpu/runtime.js';
 import {keep, rt} from '../engine.js';
 import {empty, type Tensor} from '../tensor.js';
 
@@ -26,8 +26,18 @@ export const LOOP_STEPS_MAX = 65000;
  * storage: on llvmpipe, whose storage loads go lane by lane (about 10x a texture load, docs/kernel-measurements.md#
  * load-paths), where the texture can hold it.
  */
-export const readsThroughTexture = (floats: number): boolean => onCompatCpu() &&
+export const readsThroughTexture = (floats: number): boolean => onCompatCpu() && stagingTextureFits(floats);
+
+/** Whether `floats` fit the staging texture (its rows at most maxTextureDimension2D). */
+export const stagingTextureFits = (floats: number): boolean =>
   stagingTextureRows(floats) <= rt().device.limits.maxTextureDimension2D;
+
+/**
+ * A kernel's source as bound: its buffer, or (`texture`) a copy of it in the staging texture, which the kernel's
+ * texture twin (readThroughTexture) reads. Each copy replaces the texture's contents for the dispatches after it.
+ */
+export const sourceBinding = (t: Tensor, texture: boolean): BufferBinding =>
+  (texture ? {view: rt().copyToTexture(t.buffer, t.size)} : t.buffer);
 
 /** Whether the device has the `subgroups` feature (requested wherever the adapter offers it: gpu/device.ts). */
 export const hasSubgroups = (): boolean => rt().device.features.has('subgroups');

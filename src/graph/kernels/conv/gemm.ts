@@ -1,17 +1,36 @@
-// Convolutions lowered to matrix products on the tuned matmul kernels: im2col, a product, and a scatter back
-// (the lowered layouts are described in shaders/conv2d/col2im-rows.wgsl). Where each runs: the tables in select.ts.
-import {CONV_KERNELS} from '../../shaders.js';
+// Convolutions lowered to matrix products on the tuned matmul kernels: im2col, a product, and a scatter back. Where
+// each runs: the tables in select.ts. The lowered matrix has one row per output pixel (n, oh, ow) and one column per
+// tap (c, kh, kw); its rows are C*KH*KW rounded up to 4 long, so the matmul kernels read them as vec4 (im2col writes
+// the padding as zeros). Then
+//   forward         Y^T   [N*OH*OW, K]       = cols @ W^T (matmulK lays the rows out as NCHW, with the bias)
+//   weight gradient dW    [K, C*KH*KW]       = dY^T @ cols (dY^T: dy as [K, N*OH*OW])
+//   input gradient  dcols [N*OH*OW, C*KH*KW] = dY @ W (dY: dy as [N*OH*OW, K]; the padding columns are not read),
+//                   folded back onto the input by col2im_rows (a gather, so each input value is written once and the
+//                   sum has a fixed order).
+import {CONV_KERNELS, IM2COL_ROWS, IM2COL_ROWS_TEXTURE} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
-import {dummyBuffer} from '../device.js';
+import {dummyBuffer, readsThroughTexture, sourceBinding} from '../device.js';
 import {copyK, fillK, permuteK} from '../layout/index.js';
 import {matmulK, type MatView} from '../matmul/index.js';
 import {ceil4} from '../shapes.js';
 import {convNote, convParams, type Conv2dGeom} from './geom.js';
-import {im2colK} from './im2col.js';
 import {convLowersToGemm, convWeightGemmTransposed, loweredImages} from './select.js';
 
 const matView = (t: Tensor, rows: number, cols: number): MatView =>
   ({t, batch: 1, rows, cols, trans: false, batchStride: 0});
+
+/**
+ * The lowered input: [N*OH*OW, C*KH*KW rounded up to 4], padding columns zero; of `count` images from image n0 (by
+ * default all of them). On llvmpipe it reads x through the staging texture.
+ */
+export function im2colK(x: Tensor, g: Conv2dGeom, n0 = 0, count = g.N): Tensor {
+  const width = ceil4(g.C * g.KH * g.KW), part = {...g, N: count};
+  const cols = empty([count * g.OH * g.OW, width]);
+  const texture = readsThroughTexture(x.size);
+  (texture ? IM2COL_ROWS_TEXTURE : IM2COL_ROWS).launch('main', {buffers: [sourceBinding(x, texture), cols.buffer],
+    params: {...convParams(part, width / 4), n0}, threads: count * g.OH * g.OW * g.C, note: convNote(part)});
+  return cols;
+}
 
 /** The lowered input transposed: cols^T [C*KH*KW, N*OH*OW]. */
 function im2colColsK(x: Tensor, g: Conv2dGeom): Tensor {
@@ -37,7 +56,7 @@ export function conv2dGemmTransposedK(x: Tensor, w: Tensor, bias: Tensor | null,
   colsT.dispose();
   const out = empty([g.N, g.K, g.OH, g.OW]);
   CONV_KERNELS.rows_to_nchw.launch('main', {buffers: [y.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer],
-    params: convParams(g, 1), threads: out.size, constants: {HAS_BIAS: bias ? 1 : 0, KMAJOR: 1}});
+    params: convParams(g, 1), threads: out.size, constants: {HAS_BIAS: bias ? 1 : 0}});
   y.dispose();
   return out;
 }

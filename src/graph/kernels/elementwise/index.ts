@@ -1,9 +1,8 @@
 // Elementwise launchers: unary and binary ops (broadcasting by strides) and where, plus random fills and gradient
 // reversal. They take and return tensors but record no autograd; ops.ts wraps them with gradients.
 import type {BufferBinding} from '../../../gpu/runtime.js';
-import {rt} from '../../engine.js';
 import {ELEMENTWISE, ELEMENTWISE_TEXTURE} from '../../shaders.js';
-import {readsThroughTexture} from '../device.js';
+import {readsThroughTexture, sourceBinding} from '../device.js';
 import {empty, type Shape, type Tensor} from '../../tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from '../../op-codes.js';
 import {broadcastShapes, broadcastStrides, sameShape} from '../shapes.js';
@@ -20,7 +19,7 @@ export {reverseK, reverseBwdK} from './grad-reversal.js';
 const TEXTURE_MIN_FLOATS = 1 << 16;
 const textured = (a: Tensor): boolean => a.size >= TEXTURE_MIN_FLOATS && readsThroughTexture(a.size);
 const vec4Kernel = (a: Tensor) => (textured(a) ? ELEMENTWISE_TEXTURE : ELEMENTWISE);
-const vec4Source = (a: Tensor): BufferBinding => (textured(a) ? {view: rt().copyToTexture(a.buffer, a.size)} : a.buffer);
+const vec4Source = (a: Tensor): BufferBinding => sourceBinding(a, textured(a));
 
 function ewParams(n: number, out: Shape, alpha: number, beta: number, operands: Shape[]) {
   const s = (i: number) => (operands[i] ? broadcastStrides(operands[i], out) : []);

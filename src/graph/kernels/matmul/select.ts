@@ -2,11 +2,11 @@
 // bound after any transposed one is copied out (`av`, `bv`) are both in the case: the rules read each as today.
 import {rt} from '../../engine.js';
 import type {Tensor} from '../../tensor.js';
-import {loopsLimited, onCompatCpu, onCpu} from '../device.js';
+import {loopsLimited, onCompatCpu, onCpu, stagingTextureFits} from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
 import {narrowedTile, shapedTile, tileFits, type MatmulTile} from './register-tile.js';
-import {PANEL_COLUMNS, panelShapeFits, panelTextureFits, panelWindowFits} from './uniform-panel.js';
+import {PANEL_COLUMNS, panelShapeFits, panelWindowFits} from './uniform-panel.js';
 
 export interface MatView { t: Tensor; batch: number; rows: number; cols: number; trans: boolean; batchStride: number }
 
@@ -82,7 +82,7 @@ export const panelsPreferred = (M: number, N: number, K: number): boolean => ker
   onCompatCpu() && M * N * K >= PANEL_MIN && Math.ceil(N / PANEL_COLUMNS) * PANEL_COLUMNS <= 2 * N;
 const panelsApply = (c: MatmulCase): boolean => panelsPreferred(c.M, c.N, c.K * Math.max(c.a.batch, c.b.batch));
 /** A read from the staging texture as well: A's floats fit it. */
-const panelTextureCase = (c: MatmulCase): boolean => panelFits(c) && panelTextureFits(c.av.t.size);
+const panelTextureCase = (c: MatmulCase): boolean => panelFits(c) && stagingTextureFits(c.av.t.size);
 
 /** B read as vec4 rows: plain B (as bound), N a multiple of 4, vector loads allowed. */
 const vec4Applies = (c: MatmulCase): boolean => kernelPrefs.matmul !== 'reg' && vec4Shape(c);

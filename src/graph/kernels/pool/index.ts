@@ -1,9 +1,8 @@
 // Pooling launchers: max (with a fused relu where asked) and average pooling and their input gradients, and
 // adaptive average pooling (adaptive.ts). The variants and where each runs: select.ts.
-import {rt} from '../../engine.js';
 import {POOL, POOL_TEXTURE} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
-import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, readsThroughTexture} from '../device.js';
+import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, readsThroughTexture, sourceBinding} from '../device.js';
 import {binaryK} from '../elementwise/index.js';
 import {fillK} from '../layout/index.js';
 import {choose} from '../select.js';
@@ -33,7 +32,7 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
     POOL.launch('pool2_fwd', {buffers, params: poolParams(g), threads: y.size / 2, constants});
   } else if (readsThroughTexture(x.size)) {
     // llvmpipe: x from the staging texture, whose loads cost about a tenth of storage ones.
-    POOL_TEXTURE.launch('pool_fwd', {buffers: [{view: rt().copyToTexture(x.buffer, x.size)}, ...buffers.slice(1)],
+    POOL_TEXTURE.launch('pool_fwd', {buffers: [sourceBinding(x, true), ...buffers.slice(1)],
       params: poolParams(g), threads: y.size, constants});
   } else {
     POOL.launch('pool_fwd', {buffers, params: poolParams(g), threads: y.size, constants});

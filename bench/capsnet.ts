@@ -3,6 +3,7 @@
 // the same sizes, loss (margin + 0.0005 x reconstruction, label-masked decoder) and Adam. bench/worker.ts calls
 // these on each adapter.
 import * as wt from '../src/index.js';
+import {buildMeasured, type TuneNote} from './harness.js';
 import type * as TF from '@tensorflow/tfjs';
 
 type Timer = (n: number, warm: number, f: () => Promise<unknown>) => Promise<number>;
@@ -11,7 +12,7 @@ type After = (f: () => Promise<unknown>) => Promise<void>;
 
 /** Seconds per compiled training step (forward + backward + Adam) of our CapsNet at `batch`. */
 export async function oursCapsStep(config: Partial<wt.capsnet.CapsNetConfig>, batch: number, n: number, warm: number, time: Timer,
-  after?: After): Promise<number> {
+  after?: After, note?: (n: TuneNote) => void): Promise<number> {
   wt.manualSeed(0);
   const net = new wt.capsnet.CapsNet(config);
   const side = net.config.imageSize;
@@ -20,11 +21,12 @@ export async function oursCapsStep(config: Partial<wt.capsnet.CapsNetConfig>, ba
   const r = wt.internals.rng(4);
   const x = Float32Array.from({length: batch * side * side}, () => r());
   const y = Int32Array.from({length: batch}, (_, i) => i % net.config.classes);
-  const step = wt.compile([{shape: [batch, 1, side, side]}, {shape: [batch], dtype: 'i32'}], [x, y], (xb, yb) => wt.tidy(() => {
-    const l = (loss(net, xb, yb) as {loss: wt.Tensor}).loss;
-    l.backward(); opt.step(); opt.zeroGrad();
-    return l;
-  }));
+  const step = await buildMeasured(() => wt.compile([{shape: [batch, 1, side, side]}, {shape: [batch], dtype: 'i32'}],
+    [x, y], (xb, yb) => wt.tidy(() => {
+      const l = (loss(net, xb, yb) as {loss: wt.Tensor}).loss;
+      l.backward(); opt.step(); opt.zeroGrad();
+      return l;
+    })), (s) => { s.output.dispose(); s.dispose(); }, note);
   const run = async () => { await step.run([x, y]).item(); };
   const s = await time(n, warm, run);
   await after?.(run);

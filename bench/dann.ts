@@ -5,6 +5,7 @@
 // does not depend on it). 28x28 RGB inputs, 32 source + 32 target images per step, cross-entropy on the source
 // half plus binary cross-entropy of the domain logits, SGD with momentum 0.9. bench/worker.ts calls these.
 import * as wt from '../src/index.js';
+import {buildMeasured, type TuneNote} from './harness.js';
 import type * as TF from '@tensorflow/tfjs';
 
 type Timer = (n: number, warm: number, f: () => Promise<unknown>) => Promise<number>;
@@ -42,8 +43,9 @@ export function oursDannStepBuild(batch: number): {run: () => Promise<number>; d
 }
 
 /** Seconds per compiled DANN training step (forward + backward + SGD momentum) of our model. */
-export async function oursDannStep(batch: number, n: number, warm: number, time: Timer, after?: After): Promise<number> {
-  const s = oursDannStepBuild(batch);
+export async function oursDannStep(batch: number, n: number, warm: number, time: Timer, after?: After,
+  note?: (n: TuneNote) => void): Promise<number> {
+  const s = await buildMeasured(() => oursDannStepBuild(batch), (b) => b.dispose(), note);
   try {
     const run = async () => { await s.run(); };
     const sec = await time(n, warm, run);

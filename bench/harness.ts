@@ -1,6 +1,6 @@
 // What every bench process shares: the median timer, and TF.js 4.22's WebGPU backend started on a fresh Dawn
 // instance of the same adapter our engine ran on (after our shutdown), so both sides of a row see one adapter.
-import type * as wt from '../src/index.js';
+import * as wt from '../src/index.js';
 import {spawn} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {dirname, join} from 'node:path';
@@ -51,6 +51,35 @@ export async function time(n: number, warm: number, f: () => Promise<unknown>): 
   }
   Object.assign(lastTiming, {warmup, steps: steps * rounds, rounds, cut: steps < perRound});
   return median(medians);
+}
+
+/**
+ * Whether our steps run on this adapter's measured kernel choices, as `webgpu-transfer tune` leaves them (the default;
+ * a choice already cached is reused, not measured again), or on the selection tables alone (WGT_BENCH_TUNE=0 or
+ * WGT_MEASURED=0).
+ */
+export const BENCH_TUNE = process.env.WGT_BENCH_TUNE !== '0' && process.env.WGT_MEASURED !== '0';
+/** What measuring a step's kernels found: shapes with a choice to make, how many were timed now, how many moved. */
+export interface TuneNote { shapes: number; measured: number; moved: number }
+
+/**
+ * Builds a step on measured kernel choices (BENCH_TUNE): the cases its build launches are timed, or read from the
+ * cache, and the step is built again where a new measurement moved one off the tables. Part of the warm-up: a user
+ * runs `webgpu-transfer tune` once per adapter, and every later process reads the choices back.
+ */
+export async function buildMeasured<T>(build: () => T, dispose: (t: T) => void, note?: (n: TuneNote) => void)
+  : Promise<T> {
+  if (!BENCH_TUNE) return build();
+  let built: T | undefined;
+  const cases = wt.internals.recordCases(() => { built = build(); });
+  await wt.internals.rt().sync();
+  const timings = await wt.internals.tuneCases(cases);
+  const moved = timings.filter((t) => !t.cached && t.choice !== t.table).length;
+  note?.({shapes: timings.length, measured: timings.filter((t) => !t.cached).length,
+    moved: timings.filter((t) => t.choice !== t.table).length});
+  if (!moved) return built as T;
+  dispose(built as T);
+  return build();
 }
 
 /** TF.js on `backend` (llvmpipe and opengles through Dawn's GLES backend in compatibility mode, else Vulkan). */

@@ -3,7 +3,7 @@
 import * as wt from '../src/index.js';
 import {oursCapsStep, tfCapsStep} from './capsnet.js';
 import {oursDannStep, tfDannStep} from './dann.js';
-import {lastTiming, pairedWithTorch, startTfWebgpu, time} from './harness.js';
+import {BENCH_TUNE, buildMeasured, lastTiming, pairedWithTorch, startTfWebgpu, time, type TuneNote} from './harness.js';
 
 const backend = (process.argv[2] ?? 'swiftshader') as wt.BackendChoice;
 const iters = Number(process.env.WGT_BENCH_ITERS ?? 5);
@@ -24,8 +24,14 @@ const kernelTime = async (key: string, f: () => Promise<unknown>) => {
 
 // ---- ours ----
 const ours: Record<string, number> = {};
+// Each step's kernel choices: measured on this adapter (or read from the cache) before its timing, unless BENCH_TUNE
+// is off; what that found goes into the result.
+const tuning: Record<string, TuneNote> = {};
+const noteTune = (key: string) => (n: TuneNote) => { tuning[key] = n; };
+result.kernel_choices = BENCH_TUNE ? 'measured' : 'tables';
 for (const n of [512, 1024]) {
   const a = wt.tensor(randArr(n * n, 1), [n, n]), b = wt.tensor(randArr(n * n, 2), [n, n]);
+  await buildMeasured(() => wt.tidy(() => { wt.matmul(a, b); }), () => {}, noteTune(`matmul${n}`));
   const s = await time(n === 512 ? iters : Math.max(3, iters - 2), 1, async () => { const c = wt.matmul(a, b); await c.data(); c.dispose(); });
   ours[`matmul${n}_gflops`] = 2 * n ** 3 / s / 1e9;
   noteTiming(`ours.matmul${n}`);
@@ -34,31 +40,34 @@ wt.manualSeed(0);
 const model = wt.leNet5();
 const opt = new wt.SGD(model.parameters(), {lr: 0.01});
 const bx = randArr(64 * 784, 3).map((v) => (v + 1) / 2), by = Int32Array.from({length: 64}, (_, i) => i % 10);
-const step = wt.compile([{shape: [64, 1, 28, 28]}, {shape: [64], dtype: 'i32'}], [bx, by], (x, y) => wt.tidy(() => {
-  const loss = wt.crossEntropy(model.forward(x), y);
-  loss.backward(); opt.step(); opt.zeroGrad();
-  return loss;
-}));
+const step = await buildMeasured(() => wt.compile([{shape: [64, 1, 28, 28]}, {shape: [64], dtype: 'i32'}], [bx, by],
+  (x, y) => wt.tidy(() => {
+    const loss = wt.crossEntropy(model.forward(x), y);
+    loss.backward(); opt.step(); opt.zeroGrad();
+    return loss;
+  })), (s) => { s.output.dispose(); s.dispose(); }, noteTune('lenet'));
 ours.lenet_step_s = await time(Math.max(iters, 10), 2, async () => { await step.run([bx, by]).item(); });
 noteTiming('ours.lenet');
 await kernelTime('lenet', async () => { await step.run([bx, by]).item(); });
 // The same step and native PyTorch's (one thread) timed in turn, round by round: the ratio the PyTorch bar reads.
 result.lenet_vs_torch = await pairedWithTorch(12, 10, async () => { await step.run([bx, by]).item(); });
 // The paper's MNIST DANN step: 32 source + 32 target images, SGD momentum (bench/dann.ts).
-ours.dann_step_s = await oursDannStep(32, Math.max(iters, 5), 2, time, (f) => kernelTime('dann', f));
+ours.dann_step_s = await oursDannStep(32, Math.max(iters, 5), 2, time, (f) => kernelTime('dann', f), noteTune('dann'));
 noteTiming('ours.dann');
 // CapsNet training steps at batch 32: the small configuration, and the paper's (one timed step after the capture:
 // ~38 GFLOP; WGT_BENCH_CAPS_FULL=0 skips it).
 const fullCaps = process.env.WGT_BENCH_CAPS_FULL !== '0';
 ours.caps_small_step_s = await oursCapsStep(wt.capsnet.CAPSNET_SMALL, 32, Math.max(3, iters - 2), 1, time,
-  (f) => kernelTime('caps_small', f));
+  (f) => kernelTime('caps_small', f), noteTune('caps_small'));
 noteTiming('ours.caps_small');
 if (fullCaps) {
-  ours.caps_full_step_s = await oursCapsStep(wt.capsnet.CAPSNET_PAPER, 32, 1, 0, time, (f) => kernelTime('caps_full', f));
+  ours.caps_full_step_s = await oursCapsStep(wt.capsnet.CAPSNET_PAPER, 32, 1, 0, time, (f) => kernelTime('caps_full', f),
+    noteTune('caps_full'));
   noteTiming('ours.caps_full');
 }
 result.ours = ours;
 result.kernel_ms = kernelMs;
+result.tuning = tuning;
 wt.shutdown();
 
 // ---- TF.js 4.22 WebGPU backend, on a fresh Dawn instance of the same adapter ----

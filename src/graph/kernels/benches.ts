@@ -71,7 +71,9 @@ define(MATMUL, (c) => {
     return {...v, t: filled([nb, v.rows, v.cols], 0.01)};
   };
   const a = operand(c.a), b = operand(c.b);
-  return bench([a.t, b.t], () => [matmulK(a, b)]);
+  // The bias and relu that follow the product: the tile writes them, other variants add their dispatches.
+  const bias = c.epilogue.includes('+bias') ? filled([c.N], 0.01) : null, relu = c.epilogue.includes('+relu');
+  return bench(bias ? [a.t, b.t, bias] : [a.t, b.t], () => [matmulK(a, b, 1, {bias, relu})]);
 });
 
 define(POOL_FORWARD, (g) => {

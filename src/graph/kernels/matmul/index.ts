@@ -89,10 +89,18 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
     temps.push(t);
     return {t, batch: nb, rows, cols, trans: false, batchStride: nb > 1 ? rows * cols : 0};
   };
-  const av = transposedAForTile({M, N, K, a, tile}) ? materialise(a, M, K) : a;
-  const bForTile = transposedBForTile({M, N, K, av, b, tile});
-  const bv = transposedBForVec4({M, N, K, a, b, bForTile}) ? materialise(b, K, N) : b;
-  const variant = choose(MATMUL, {M, N, K, a, b, av, bv, tile, bForTile});
+  // A transposed operand to be copied out as a plain matrix: the case sees the copy, which is made only for a variant
+  // that needs it (A: the vec4 tiles, panels and matmul_nt_vec4; B: the variants reading B as vec4 rows); the others
+  // read the operand in place through its strides.
+  const aCopy = transposedAForTile({M, N, K, a, tile});
+  const aPlain = aCopy ? plainView(a, M, K) : a;
+  const bForTile = transposedBForTile({M, N, K, av: aPlain, b, tile});
+  const bCopy = transposedBForVec4({M, N, K, a, b, bForTile});
+  const post = `${epilogue.bias ? '+bias' : ''}${epilogue.relu ? '+relu' : ''}`;
+  const variant = choose(MATMUL, {M, N, K, a, b, av: aPlain, bv: bCopy ? plainView(b, K, N) : b, tile, bForTile,
+    epilogue: post});
+  const av = aCopy && A_PLAIN.has(variant) ? materialise(a, M, K) : a;
+  const bv = bCopy && (variant === 'tile' || variant === 'matmul_vec4') ? materialise(b, K, N) : b;
   if (loopsLimited() && kSteps(variant, tile?.kvec ?? false, K) > LOOP_STEPS_MAX) {
     for (const t of temps) t.dispose();
     out.dispose();
@@ -112,10 +120,10 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
     flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}${split > 1 ? ` in ${split} parts` : ''}`,
   };
   let epilogueDone = false;
-  if (variant === 'tile') {
+  if (variant === 'tile' || variant === 'tile_nt') {
     // The tile applies bias and relu in its output write (one dispatch instead of three).
     const bias = after.bias ?? null;
-    matmulTileKernel(tile!, {bias: !!bias, relu: after.relu}).launch('main', {...launch,
+    matmulTileKernel(tile!, {bias: !!bias, relu: after.relu}, variant === 'tile_nt').launch('main', {...launch,
       buffers: bias ? [...launch.buffers, bias.buffer] : launch.buffers, workgroups: tileGrid(tile!, M, N, batch)});
     epilogueDone = true;
   } else if (variant === 'panels' || variant === 'panels_texture') {
@@ -138,6 +146,14 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
   return epilogueDone ? out : applyAfter(out, after);
 }
 
+/** The variants that read A only as plain rows (vec4 along K), so a transposed A is copied out for them. */
+const A_PLAIN: ReadonlySet<string> = new Set(['tile', 'tile_nt', 'panels', 'panels_texture', 'matmul_nt_vec4']);
+/** The view a transposed operand will have once copied out (its tensor still the original: the rules read shapes). */
+const plainView = (v: MatView, rows: number, cols: number): MatView => {
+  const nb = v.batchStride ? v.batch : 1;
+  return {t: v.t, batch: nb, rows, cols, trans: false, batchStride: nb > 1 ? rows * cols : 0};
+};
+
 /**
  * Parts of K for matmul_tiled: where its 64 x 64 tiles are too few to fill a GPU (under 256 workgroups) and K is
  * long (from 1,024), enough parts of at least 256 to make 256 workgroups: the 1152 x 20736 x 256 product of the
@@ -152,7 +168,7 @@ export function tiledSplit(M: number, N: number, K: number, batch: number): numb
 /** Iterations of a variant's loop over K in each thread (matmul_tiled: GPUs only, never split for the limit). */
 function kSteps(variant: string, kvec: boolean, K: number): number {
   if (variant === 'matmul_tiled' || variant.startsWith('panels')) return 0;
-  return (variant === 'tile' && kvec) || variant === 'matmul_nt_vec4' ? Math.ceil(K / 4) : K;
+  return (variant.startsWith('tile') && kvec) || variant === 'matmul_nt_vec4' ? Math.ceil(K / 4) : K;
 }
 
 /**

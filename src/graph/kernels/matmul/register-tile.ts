@@ -92,11 +92,15 @@ export function epilogueDeclarations(epi: MatmulEpilogue): string[] {
   return L;
 }
 
-/** A tile's kernel (entry point `main`) with an optional epilogue, generated and declared at its first use. */
-export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}): MatmulTileKernel {
-  const name = `${tileName(t)}${epi.bias ? '+bias' : ''}${epi.relu ? '+relu' : ''}`;
+/**
+ * A tile's kernel (entry point `main`) with an optional epilogue, generated and declared at its first use. `bTrans`
+ * (kvec tiles): B given as B^T, read in place, each of the thread's columns a row of B^T read as vec4s along K.
+ */
+export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}, bTrans = false): MatmulTileKernel {
+  const name = `${tileName(t)}${bTrans ? 'nt' : ''}${epi.bias ? '+bias' : ''}${epi.relu ? '+relu' : ''}`;
   let def = cache.get(name);
   if (def) return def;
+  if (bTrans && !t.kvec) throw new Error(`webgpu-transfer: matmul tile ${name}: B^T in place needs a kvec tile`);
   const R = t.rows, C = t.cols4;
   const rr = [...Array(R).keys()], cc = [...Array(C).keys()];
   const L: string[] = [];
@@ -122,10 +126,27 @@ export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}): Matmu
   for (const j of cc) L.push(`  let c${j} = min(col4 + ${j * cstep}u, n4 - 1u);`);
   if (t.kvec) for (const i of rr) L.push(`  var ai${i} = (b * p.a_bs + r${i} * p.a_rs) / 4u;`);
   else for (const i of rr) L.push(`  var ai${i} = b * p.a_bs + r${i} * p.a_rs;`);
-  L.push('  var bi = b * (p.b_bs / 4u);');
-  L.push('  let brs = p.b_rs / 4u;');
+  if (!bTrans) L.push('  var bi = b * (p.b_bs / 4u);', '  let brs = p.b_rs / 4u;');
   for (const i of rr) for (const j of cc) L.push(`  var acc${i}_${j} = vec4<f32>(0.0);`);
-  if (t.kvec) {
+  if (bTrans) {
+    // Column 4 * c + q of C is row 4 * c + q of B^T (clamped like the rows): its vec4s along K pair with A's.
+    for (const j of cc) {
+      for (let q = 0; q < 4; q++) {
+        L.push(`  let bt${j}_${q} = (b * p.b_bs + min((col4 + ${j * cstep}u) * 4u + ${q}u, p.N - 1u) * p.b_cs) / 4u;`);
+      }
+    }
+    L.push('  var k4 = 0u;', '  for (var k = 0u; k < p.K; k += 4u) {');
+    for (const i of rr) L.push(`    let a${i} = va[ai${i}]; ai${i} += 1u;`);
+    for (const j of cc) for (let q = 0; q < 4; q++) L.push(`    let b${j}_${q} = vb[bt${j}_${q} + k4];`);
+    L.push('    k4 += 1u;');
+    for (const j of cc) {
+      for (const i of rr) {
+        const dots = [0, 1, 2, 3].map((q) => `dot(a${i}, b${j}_${q})`).join(', ');
+        L.push(`    acc${i}_${j} = acc${i}_${j} + vec4<f32>(${dots});`);
+      }
+    }
+    L.push('  }');
+  } else if (t.kvec) {
     L.push('  for (var k = 0u; k < p.K; k += 4u) {');
     for (const i of rr) L.push(`    let a${i} = va[ai${i}]; ai${i} += 1u;`);
     for (let kk = 0; kk < 4; kk++) {

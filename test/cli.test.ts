@@ -249,8 +249,9 @@ t('--overwrite replaces a run; Ctrl-C stops after the current step, a second wai
   mkdirSync(out);
   writeFileSync(join(out, 'metrics.jsonl'), JSON.stringify({run: 'old', event: 'start'}) + '\n');
   writeFileSync(join(out, 'model.train.safetensors'), 'old');
-  // 1000 images in batches of 16: no evaluation (each epoch, 62 steps) comes before the progress line of step 50.
-  const p = spawn(process.execPath, [CLI, 'train', '--steps', '100000', '--batch', '16', '--per-class', '100', '--seed', '2',
+  // 10,000 images in batches of 128: no evaluation (each epoch, 78 steps) comes before the progress line of step 50.
+  // Steps this long leave the second signal time to arrive while the first one's step and save are still running.
+  const p = spawn(process.execPath, [CLI, 'train', '--steps', '100000', '--batch', '128', '--per-class', '1000', '--seed', '2',
     '--progress', 'lines', '--out', out, '--overwrite']);
   let stdout = '', stderr = '', signalledAt = 0, stepMs = 0, second = false;
   p.stderr.on('data', (d) => {
@@ -265,7 +266,7 @@ t('--overwrite replaces a run; Ctrl-C stops after the current step, a second wai
       if (m && !signalledAt) {
         signalledAt = performance.now();
         // An over-estimate of one step's time: the rate counts the first step's compilation too.
-        stepMs = (1000 * 16) / Number(m[1]);
+        stepMs = (1000 * 128) / Number(m[1]);
         p.kill('SIGINT');
       }
     });

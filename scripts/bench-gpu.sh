@@ -78,7 +78,7 @@ if want profile; then
 fi
 if want bench && [ -z "${WGT_GPU_DRY:-}" ]; then
   echo "== bench ($adapter: ours vs TF.js WebGPU)" | tee "$out/bench.txt"
-  # Its steps' kernel choices are measured first (a few seconds a step on a GPU): a longer limit than the others.
+  # Its steps' kernel choices are measured before they are timed, hence a longer limit than the other parts.
   WGT_BENCH_ADAPTERS=$adapter timeout 420 node dist/bench/bench.js 2>&1 | tee -a "$out/bench.txt"
 fi
 if want steps; then

@@ -64,6 +64,21 @@ const CASES: OpCase[] = [
         wt.sum(wt.mul(y, y)).backward();
         return [y, ...grads(a, b)];
       }})),
+  // A linear layer with its bias and relu (the tile's epilogue, on W^T read in place), and batched B^T.
+  {name: 'linear + relu [24, 40] x [28, 40]^T + [28]', families: ['matmul'],
+    run: () => {
+      const x = fresh([24, 40], 11), w = fresh([28, 40], 12), b = fresh([28], 13);
+      const y = I.linearRelu(x, w, b);
+      wt.sum(wt.mul(y, y)).backward();
+      return [y, ...grads(x, w, b)];
+    }},
+  {name: 'matmul [3, 9, 12] @ [3, 16, 12]^T', families: ['matmul'],
+    run: () => {
+      const a = fresh([3, 9, 12], 14), b = fresh([3, 16, 12], 16);
+      const y = wt.matmul(a, wt.transpose(b, 1, 2));
+      wt.sum(wt.mul(y, y)).backward();
+      return [y, ...grads(a, b)];
+    }},
   ...([['sum', [3, 300, 5], 1], ['max', [257, 7], 0], ['min', [4, 70], 1], ['mean', [1000], 0], ['sum', [2, 9], 1]] as const)
     .map(([op, shape, axis]): OpCase => ({name: `${op} over axis ${axis} of [${shape}]`, families: ['reduce'],
       run: () => {

@@ -3,7 +3,7 @@
 // the same sizes, loss (margin + 0.0005 x reconstruction, label-masked decoder) and Adam. bench/worker.ts calls
 // these on each adapter.
 import * as wt from '../src/index.js';
-import {buildMeasured, type TuneNote} from './harness.js';
+import {buildMeasured, disposeStep, type TuneNote} from './harness.js';
 import type * as TF from '@tensorflow/tfjs';
 
 type Timer = (n: number, warm: number, f: () => Promise<unknown>) => Promise<number>;
@@ -26,7 +26,7 @@ export async function oursCapsStep(config: Partial<wt.capsnet.CapsNetConfig>, ba
       const l = (loss(net, xb, yb) as {loss: wt.Tensor}).loss;
       l.backward(); opt.step(); opt.zeroGrad();
       return l;
-    })), (s) => { s.output.dispose(); s.dispose(); }, note);
+    })), disposeStep, note);
   const run = async () => { await step.run([x, y]).item(); };
   const s = await time(n, warm, run);
   await after?.(run);

@@ -74,13 +74,19 @@ export async function buildMeasured<T>(build: () => T, dispose: (t: T) => void, 
   const cases = wt.internals.recordCases(() => { built = build(); });
   await wt.internals.rt().sync();
   const timings = await wt.internals.tuneCases(cases);
-  const moved = timings.filter((t) => !t.cached && t.choice !== t.table).length;
-  note?.({shapes: timings.length, measured: timings.filter((t) => !t.cached).length,
-    moved: timings.filter((t) => t.choice !== t.table).length});
-  if (!moved) return built as T;
+  const measured = timings.filter((t) => !t.cached);
+  note?.({shapes: timings.length, measured: measured.length, moved: timings.filter((t) => t.choice !== t.table).length});
+  // Cached choices were already in force when it was built: only a case measured now can have moved since.
+  if (!measured.some((t) => t.choice !== t.table)) return built as T;
   dispose(built as T);
   return build();
 }
+
+/** Frees a compiled step and its output (buildMeasured's `dispose` for wt.compile's steps). */
+export const disposeStep = (s: {output: {dispose(): void}; dispose(): void}): void => {
+  s.output.dispose();
+  s.dispose();
+};
 
 /** TF.js on `backend` (llvmpipe and opengles through Dawn's GLES backend in compatibility mode, else Vulkan). */
 export async function startTfWebgpu(backend: wt.BackendChoice): Promise<typeof import('@tensorflow/tfjs')> {

@@ -2,7 +2,7 @@
 // loaded named), timed in turn, 12 rounds of 10 steps, as `npm run bench` reads it. Faster than the whole bench.
 // Usage: node dist/bench/lenet-torch.js <adapter>
 import * as wt from '../src/index.js';
-import {BENCH_TUNE, buildMeasured, pairedWithTorch, type TuneNote} from './harness.js';
+import {BENCH_TUNE, buildMeasured, disposeStep, pairedWithTorch, type TuneNote} from './harness.js';
 
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 await wt.init({backend});
@@ -17,7 +17,7 @@ const step = await buildMeasured(() => wt.compile([{shape: [64, 1, 28, 28]}, {sh
     const loss = wt.crossEntropy(model.forward(x), y);
     loss.backward(); opt.step(); opt.zeroGrad();
     return loss;
-  })), (s) => { s.output.dispose(); s.dispose(); }, (n) => { tune = n; });
+  })), disposeStep, (n) => { tune = n; });
 for (let i = 0; i < 10; i++) await step.run([bx, by]).item();
 const p = await pairedWithTorch(12, 10, async () => { await step.run([bx, by]).item(); });
 const kernel = (await wt.debug.profile(async () => { await step.run([bx, by]).item(); }, {steps: 3, warmup: 0})).kernelMs;

@@ -3,7 +3,8 @@
 import * as wt from '../src/index.js';
 import {oursCapsStep, tfCapsStep} from './capsnet.js';
 import {oursDannStep, tfDannStep} from './dann.js';
-import {BENCH_TUNE, buildMeasured, lastTiming, pairedWithTorch, startTfWebgpu, time, type TuneNote} from './harness.js';
+import {BENCH_TUNE, buildMeasured, disposeStep, lastTiming, pairedWithTorch, startTfWebgpu, time, type TuneNote}
+  from './harness.js';
 
 const backend = (process.argv[2] ?? 'swiftshader') as wt.BackendChoice;
 const iters = Number(process.env.WGT_BENCH_ITERS ?? 5);
@@ -45,7 +46,7 @@ const step = await buildMeasured(() => wt.compile([{shape: [64, 1, 28, 28]}, {sh
     const loss = wt.crossEntropy(model.forward(x), y);
     loss.backward(); opt.step(); opt.zeroGrad();
     return loss;
-  })), (s) => { s.output.dispose(); s.dispose(); }, noteTune('lenet'));
+  })), disposeStep, noteTune('lenet'));
 ours.lenet_step_s = await time(Math.max(iters, 10), 2, async () => { await step.run([bx, by]).item(); });
 noteTiming('ours.lenet');
 await kernelTime('lenet', async () => { await step.run([bx, by]).item(); });

@@ -72,8 +72,8 @@ define(MATMUL, (c) => {
   };
   const a = operand(c.a), b = operand(c.b);
   // The bias and relu that follow the product: the tile writes them, other variants add their dispatches.
-  const bias = c.epilogue.includes('+bias') ? filled([c.N], 0.01) : null, relu = c.epilogue.includes('+relu');
-  return bench(bias ? [a.t, b.t, bias] : [a.t, b.t], () => [matmulK(a, b, 1, {bias, relu})]);
+  const bias = c.epilogue.bias ? filled([c.N], 0.01) : null;
+  return bench(bias ? [a.t, b.t, bias] : [a.t, b.t], () => [matmulK(a, b, 1, {bias, relu: c.epilogue.relu})]);
 });
 
 define(POOL_FORWARD, (g) => {

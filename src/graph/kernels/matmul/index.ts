@@ -83,11 +83,11 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
   const temps: Tensor[] = [];
   // A transposed operand copied out as a plain [rows, cols] matrix per batch (or one, when shared).
   const materialise = (v: MatView, rows: number, cols: number): MatView => {
-    const nb = v.batchStride ? v.batch : 1;
-    const t = empty([nb, rows, cols]);
-    copyK(v.t, t, [nb, rows, cols], [v.batchStride, 1, v.cols], [rows * cols, cols, 1]);
+    const plain = plainView(v, rows, cols);
+    const t = empty([plain.batch, rows, cols]);
+    copyK(v.t, t, [plain.batch, rows, cols], [v.batchStride, 1, v.cols], [rows * cols, cols, 1]);
     temps.push(t);
-    return {t, batch: nb, rows, cols, trans: false, batchStride: nb > 1 ? rows * cols : 0};
+    return {...plain, t};
   };
   // A transposed operand to be copied out as a plain matrix: the case sees the copy, which is made only for a variant
   // that needs it (A: the vec4 tiles, panels and matmul_nt_vec4; B: the variants reading B as vec4 rows); the others
@@ -96,11 +96,10 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
   const aPlain = aCopy ? plainView(a, M, K) : a;
   const bForTile = transposedBForTile({M, N, K, av: aPlain, b, tile});
   const bCopy = transposedBForVec4({M, N, K, a, b, bForTile});
-  const post = `${epilogue.bias ? '+bias' : ''}${epilogue.relu ? '+relu' : ''}`;
   const variant = choose(MATMUL, {M, N, K, a, b, av: aPlain, bv: bCopy ? plainView(b, K, N) : b, tile, bForTile,
-    epilogue: post});
+    epilogue: {bias: !!epilogue.bias, relu: !!epilogue.relu}});
   const av = aCopy && A_PLAIN.has(variant) ? materialise(a, M, K) : a;
-  const bv = bCopy && (variant === 'tile' || variant === 'matmul_vec4') ? materialise(b, K, N) : b;
+  const bv = bCopy && B_PLAIN.has(variant) ? materialise(b, K, N) : b;
   if (loopsLimited() && kSteps(variant, tile?.kvec ?? false, K) > LOOP_STEPS_MAX) {
     for (const t of temps) t.dispose();
     out.dispose();
@@ -148,6 +147,8 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
 
 /** The variants that read A only as plain rows (vec4 along K), so a transposed A is copied out for them. */
 const A_PLAIN: ReadonlySet<string> = new Set(['tile', 'tile_nt', 'panels', 'panels_texture', 'matmul_nt_vec4']);
+/** The variants that read B only as plain vec4 rows, so a transposed B is copied out for them. */
+const B_PLAIN: ReadonlySet<string> = new Set(['tile', 'matmul_vec4']);
 /** The view a transposed operand will have once copied out (its tensor still the original: the rules read shapes). */
 const plainView = (v: MatView, rows: number, cols: number): MatView => {
   const nb = v.batchStride ? v.batch : 1;

@@ -20,10 +20,10 @@ export interface MatmulCase {
   /** B^T is copied out for the tile (transposedBForTile). */
   bForTile: boolean;
   /**
-   * What follows the product: '+bias', '+relu', '+bias+relu' or ''. A variant without the tile's epilogue runs them as
-   * dispatches of their own, so a measured choice must time them too.
+   * What follows the product. A variant without the tile's epilogue runs them as dispatches of their own, so a
+   * measured choice must time them too.
    */
-  epilogue: string;
+  epilogue: {bias: boolean; relu: boolean};
 }
 export type MatmulVariant = 'matmul_tiled' | 'matmul_small' | 'panels_texture' | 'panels' | 'matmul_nt_vec4' |
   'tile_nt' | 'tile' | 'matmul_vec4' | 'matmul_reg';
@@ -94,6 +94,10 @@ const vec4Applies = (c: MatmulCase): boolean => kernelPrefs.matmul !== 'reg' && 
 const vec4Shape = (c: MatmulCase): boolean => !c.bv.trans && c.N % 4 === 0;
 const tileShape = (c: MatmulCase): boolean => vec4Shape(c) && !!c.tile &&
   tileFits(c.tile, c.av.trans, c.K, strides(c.av)[0], c.av.batchStride);
+/** The tile reading B^T in place (tile_nt): a kvec tile over A as bound, B^T's rows and batches whole vec4s, N % 4. */
+const tileNtShape = (c: MatmulCase): boolean => !!c.tile?.kvec && c.b.trans && c.N % 4 === 0 &&
+  strides(c.b)[1] % 4 === 0 && c.b.batchStride % 4 === 0 &&
+  tileFits(c.tile, c.av.trans, c.K, strides(c.av)[0], c.av.batchStride);
 /**
  * Where the tile would take a copy of B^T, the tile reading it in place instead, up to TILE_NT_MAX multiply-adds: it
  * measured faster on both CPU adapters there, and on llvmpipe on every product tried
@@ -102,10 +106,6 @@ const tileShape = (c: MatmulCase): boolean => vec4Shape(c) && !!c.tile &&
 export const TILE_NT_MAX = 1 << 25;
 const tileNtApplies = (c: MatmulCase): boolean => kernelPrefs.matmul === 'auto' && c.bForTile &&
   c.M * c.N * c.K * Math.max(c.a.batch, c.b.batch) <= TILE_NT_MAX && tileNtShape(c);
-/** The tile reading B^T in place (tile_nt): a kvec tile over A as bound, B^T's rows and batches whole vec4s, N % 4. */
-const tileNtShape = (c: MatmulCase): boolean => !!c.tile?.kvec && c.b.trans && c.N % 4 === 0 &&
-  strides(c.b)[1] % 4 === 0 && c.b.batchStride % 4 === 0 &&
-  tileFits(c.tile, c.av.trans, c.K, strides(c.av)[0], c.av.batchStride);
 
 export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
   {variant: 'matmul_tiled', when: tiledApplies, fits: () => !loopsLimited(), why: '64 x 64 workgroup tiles in shared memory: hardware GPUs'},
@@ -121,7 +121,6 @@ export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
   {variant: 'panels', when: (c) => (kernelPrefs.matmul === 'panels' || panelsApply(c)) && panelFits(c), fits: panelFits,
     why: 'B as uniform panels, one dispatch per window, A from storage'},
   {variant: 'matmul_nt_vec4', when: ntApplies, fits: (c) => c.b.trans && !c.av.trans && c.K % 4 === 0, why: 'A @ B^T with B^T read in place, where no tile takes it'},
-
   {variant: 'tile', when: (c) => kernelPrefs.matmul !== 'reg' && tileShape(c), fits: tileShape,
   why: 'the autotuned register tile; bias and relu in its write (docs/kernel-measurements.md#matmul-candidates)'},
   {variant: 'matmul_vec4', when: vec4Applies, fits: vec4Shape, why: 'the hand-written 4 x 8 register kernel: B as vec4 rows'},
@@ -131,5 +130,6 @@ export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
 const viewKey = (v: MatView) => `${v.trans ? 't' : 'n'}${v.batchStride ? v.batch : ''}`;
 /** A product's shape class: its sizes, which operands are transposed and which batched, and the tile on offer. */
 export const MATMUL: Family<MatmulVariant, MatmulCase> = {name: 'matmul', table: MATMUL_VARIANTS,
-  key: (c) => `${c.M}x${c.K}x${c.N}/${viewKey(c.a)},${viewKey(c.b)}${c.epilogue}`,
+  key: (c) => `${c.M}x${c.K}x${c.N}/${viewKey(c.a)},${viewKey(c.b)}${c.epilogue.bias ? '+bias' : ''}` +
+    `${c.epilogue.relu ? '+relu' : ''}`,
   open: () => kernelPrefs.matmul === 'auto' && kernelPrefs.matmulTile === 'auto'};

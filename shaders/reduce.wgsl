@@ -134,6 +134,44 @@ fn reduce_rows4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   if (o + 3u < p.inner) { sy[o + 3u] = s.w; }
 }
 
+// Sums over the outer and inner axes of [outer, r, inner] (a conv's bias gradient, over images and pixels): one
+// thread per middle index, in one dispatch where the two-pass route takes two or three (CPU adapters, where a
+// dispatch's hand-off costs tens of microseconds: docs/kernel-measurements.md#channel-sums). sum_channels4 reads
+// rows of whole vec4s (inner a multiple of 4), four of them an iteration.
+@compute @workgroup_size(WG)
+fn sum_channels4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = thread_id(gid, nwg);
+  if (c >= p.r) { return; }
+  let row4 = p.inner / 4u;
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
+  for (var o = 0u; o < p.outer; o++) {
+    let base = (o * p.r + c) * row4;
+    var j = 0u;
+    for (; j + 4u <= row4; j += 4u) {
+      a0 += sx4[base + j]; a1 += sx4[base + j + 1u]; a2 += sx4[base + j + 2u]; a3 += sx4[base + j + 3u];
+    }
+    for (; j < row4; j++) { a0 += sx4[base + j]; }
+  }
+  let s = (a0 + a1) + (a2 + a3);
+  sy[c] = ((s.x + s.y) + (s.z + s.w)) * p.alpha;
+}
+
+@compute @workgroup_size(WG)
+fn sum_channels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = thread_id(gid, nwg);
+  if (c >= p.r) { return; }
+  var a0 = 0.0; var a1 = 0.0; var a2 = 0.0; var a3 = 0.0;
+  for (var o = 0u; o < p.outer; o++) {
+    let base = (o * p.r + c) * p.inner;
+    var j = 0u;
+    for (; j + 4u <= p.inner; j += 4u) {
+      a0 += x[base + j]; a1 += x[base + j + 1u]; a2 += x[base + j + 2u]; a3 += x[base + j + 3u];
+    }
+    for (; j < p.inner; j++) { a0 += x[base + j]; }
+  }
+  y[c] = ((a0 + a1) + (a2 + a3)) * p.alpha;
+}
+
 // ---- one workgroup per output: its threads stride over the axis, then a tree in workgroup memory (GPUs) ----
 var<workgroup> tree: array<f32, WG>;
 

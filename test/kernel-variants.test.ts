@@ -87,6 +87,15 @@ const CASES: OpCase[] = [
         wt.sum(wt.mul(y, y)).backward();
         return [y, x.grad!];
       }})),
+  // Sums around kept axes (a conv's bias gradient): rows of whole vec4s and not, and a mean.
+  ...([['sum', [3, 5, 8], [0, 2]], ['sum', [2, 3, 5, 5], [0, 2, 3]], ['mean', [4, 2, 3, 12], [0, 1, 3]]] as const)
+    .map(([op, shape, axes]): OpCase => ({name: `${op} over axes ${axes} of [${shape}]`, families: ['reduce'],
+      run: () => {
+        const x = fresh([...shape], 18);
+        const y = wt[op](x, [...axes]);
+        wt.sum(wt.mul(y, y)).backward();
+        return [y, x.grad!];
+      }})),
   ...[12, 13].map((n): OpCase => ({name: `elementwise over ${n}`, families: ['elementwise'],
     run: () => {
       const a = fresh([n], 11), b = fresh([n], 12);

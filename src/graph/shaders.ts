@@ -78,7 +78,8 @@ export const LAYOUT = defineKernel({
 export const REDUCE = defineKernel({
   file: 'reduce.wgsl', code: reduce, workgroupSize: 64,
   uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32', chunk: 'u32', chunks: 'u32'}},
-  entries: {reduce_main: 'p', argmax_main: 'p', argmax_part: 'p', argmax_merge: 'p', reduce_rows4: 'p', reduce_tree: 'p'},
+  entries: {reduce_main: 'p', argmax_main: 'p', argmax_part: 'p', argmax_merge: 'p', reduce_rows4: 'p', reduce_tree: 'p',
+    sum_channels: 'p', sum_channels4: 'p'},
 });
 
 // Sums by subgroup operations: compiled only where the device has the `subgroups` feature (not in SHADERS, which

@@ -11,8 +11,8 @@ import {fillK} from './layout/index.js';
 import {matmulK, type MatView} from './matmul/index.js';
 import {MATMUL} from './matmul/select.js';
 import {batchNormTrainBwdK, batchNormTrainK} from './norm/index.js';
-import {reduceK} from './reduce/index.js';
-import {REDUCE} from './reduce/select.js';
+import {reduceK, sumChannelsK} from './reduce/index.js';
+import {CHANNEL_SUM, REDUCE} from './reduce/select.js';
 import {BATCH_NORM_SUMS} from './norm/select.js';
 import {adaptiveAvgPoolK, poolBwdK, poolK} from './pool/index.js';
 import {POOL_ADAPTIVE, POOL_BACKWARD, POOL_FORWARD} from './pool/select.js';
@@ -104,6 +104,11 @@ define(REDUCE, (c) => {
   return bench([x], () => [reduceK(c.kind, x, c.outer, c.r, c.inner)]);
 });
 
+define(CHANNEL_SUM, (c) => {
+  const x = filled([c.outer * c.channels * c.inner], 0.01);
+  return bench([x], () => [sumChannelsK(x, c.outer, c.channels, c.inner)]);
+});
+
 define(ELEMENTWISE_FAMILY, (c) => {
   if (c.broadcast) return null;
   const a = filled([c.n]), b = filled([c.n]);
@@ -129,5 +134,5 @@ define(CAPSULE_WEIGHTED_SUM, ({s}) => {
 
 /** Every family chosen through a Family (select.ts: choose), measurable or not. */
 export const KERNEL_FAMILIES: readonly Family<string, never>[] = [CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, MATMUL,
-  POOL_FORWARD, POOL_BACKWARD, POOL_ADAPTIVE, BATCH_NORM_SUMS, REDUCE, ELEMENTWISE_FAMILY, CAPSULE_PREDICT, CAPSULE_ROUTING,
-  CAPSULE_WEIGHTED_SUM] as unknown as Family<string, never>[];
+  POOL_FORWARD, POOL_BACKWARD, POOL_ADAPTIVE, BATCH_NORM_SUMS, REDUCE, CHANNEL_SUM, ELEMENTWISE_FAMILY, CAPSULE_PREDICT,
+  CAPSULE_ROUTING, CAPSULE_WEIGHTED_SUM] as unknown as Family<string, never>[];

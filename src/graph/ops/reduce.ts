@@ -1,6 +1,6 @@
 // Reductions over axes (sum, mean, max, min), argmax, and the helpers the gradient rules reduce with.
 import {unaryK} from '../kernels/elementwise/index.js';
-import {argmaxK, reduceK} from '../kernels/reduce/index.js';
+import {argmaxK, reduceK, sumChannelsK} from '../kernels/reduce/index.js';
 import {sizeOf, Tensor, type Shape} from '../tensor.js';
 import {checkArgs} from '../validate.js';
 import {record} from '../record.js';
@@ -23,6 +23,12 @@ export function reduceAxes(kind: 'sum' | 'max' | 'min', x: Tensor, axes: number[
     if (last && last[1] === a) last[1] = a + 1; else runs.push([a, a + 1]);
   }
   if (!runs.length) return unaryK('affine', x, alpha, 0).viewAsDispose(shape);
+  // A sum over leading and trailing axes around kept ones (a conv's bias gradient over [0, 2, 3]): one op.
+  if (kind === 'sum' && runs.length === 2 && runs[0][0] === 0 && runs[1][1] === x.rank) {
+    const [[, s], [e]] = runs;
+    const outer = sizeOf(shape.slice(0, s)), channels = sizeOf(shape.slice(s, e)), inner = sizeOf(shape.slice(e));
+    return sumChannelsK(x, outer, channels, inner, alpha).viewAsDispose(shape.slice(s, e));
+  }
   for (let i = runs.length - 1; i >= 0; i--) {
     const [s, e] = runs[i];
     const outer = sizeOf(shape.slice(0, s)), r = sizeOf(shape.slice(s, e)), inner = sizeOf(shape.slice(e));

@@ -6,7 +6,7 @@ import {LOOP_STEPS_MAX, splitThreads} from '../device.js';
 import {fillK} from '../layout/index.js';
 import {ceil4} from '../shapes.js';
 import {choose} from '../select.js';
-import {REDUCE as REDUCE_FAMILY} from './select.js';
+import {CHANNEL_SUM, REDUCE as REDUCE_FAMILY} from './select.js';
 
 export {softmaxK, softmaxBwdK, xentK, xentReduceK, xentBwdK} from './softmax-xent.js';
 
@@ -41,6 +41,24 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
   const total = reduceK(kind, out, outer, n, inner, alpha);
   out.dispose();
   return total;
+}
+
+/**
+ * The sum over the outer and inner axes of [outer, channels, inner] (times alpha), by CHANNEL_SUM's choice: one
+ * thread per channel in one dispatch, or the inner axis reduced and then the outer one.
+ */
+export function sumChannelsK(x: Tensor, outer: number, channels: number, inner: number, alpha = 1): Tensor {
+  if (!channels) return empty([0]);
+  if (!outer || !inner || choose(CHANNEL_SUM, {outer, channels, inner}) === 'two-pass') {
+    const perImage = reduceK('sum', x, outer * channels, inner, 1);
+    const y = reduceK('sum', perImage, 1, outer, channels, alpha);
+    perImage.dispose();
+    return y;
+  }
+  const y = empty([channels]);
+  REDUCE.launch(inner % 4 === 0 ? 'sum_channels4' : 'sum_channels', {buffers: [x.buffer, y.buffer],
+    params: {outer, r: channels, inner, alpha, chunk: 0, chunks: 1}, threads: channels});
+  return y;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Which kernel reduces the middle axis of [outer, r, inner]: one thread per output over chunks of the axis
 // (reduce_main, barrier-free: CPU adapters), or one workgroup per output, adding in a tree of workgroup memory
-// (reduce_tree) or within subgroups (reduce_subgroup, sums where the device has the feature).
+// (reduce_tree) or within subgroups (reduce_subgroup, sums where the device has the feature). And how a sum over the
+// outer and inner axes around kept ones runs: a thread per kept index, or two of those reductions.
 import {hasSubgroups, LOOP_STEPS_MAX, loopsLimited, onCpu} from '../device.js';
 import {kernelPrefs} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
@@ -31,3 +32,34 @@ export const REDUCE_VARIANTS: readonly Choice<ReduceVariant, ReduceCase>[] = [
 
 export const REDUCE: Family<ReduceVariant, ReduceCase> = {name: 'reduce', table: REDUCE_VARIANTS,
   key: (c) => `${c.kind}/${c.outer}x${c.r}x${c.inner}`, open: () => kernelPrefs.reduce === 'auto'};
+
+/** A sum over the outer and inner axes of [outer, channels, inner], keeping the middle (a conv's bias gradient). */
+export interface ChannelSumCase { outer: number; channels: number; inner: number }
+export type ChannelSumVariant = 'one-pass' | 'two-pass';
+
+/**
+ * Loop iterations of one sum_channels(4) thread as llvmpipe counts them, each loop's exit test included: per outer
+ * index, the outer loop's, its row's fours and the rest (past 65,535 it stops short: 40,000 x 3 x 1 summed 16,384).
+ */
+export const channelSumSteps = (c: ChannelSumCase): number => {
+  const n = c.inner % 4 === 0 ? c.inner / 4 : c.inner;
+  return c.outer * (3 + Math.floor(n / 4) + (n % 4));
+};
+const onePassFits = (c: ChannelSumCase) => !loopsLimited() || channelSumSteps(c) <= LOOP_STEPS_MAX;
+/**
+ * Values a channel's thread sums alone where the table takes one pass: LeNet's conv1 at batch 64 holds 36,864
+ * (docs/kernel-measurements.md#channel-sums).
+ */
+export const ONE_PASS_MAX = 1 << 16;
+
+export const CHANNEL_SUM_VARIANTS: readonly Choice<ChannelSumVariant, ChannelSumCase>[] = [
+  {variant: 'one-pass', when: (c) => kernelPrefs.reduce === 'auto' && onCpu() && c.outer * c.inner <= ONE_PASS_MAX && onePassFits(c), fits: onePassFits,
+    why: 'a thread per channel, one dispatch: CPU adapters, where a dispatch hands off for tens of microseconds, and ' +
+      'channels of a few tens of thousands of values'},
+  {variant: 'two-pass', when: () => true,
+    why: 'the inner axis reduced, then the outer one (reduceK twice): every output\'s sum split over many threads'},
+];
+
+export const CHANNEL_SUM: Family<ChannelSumVariant, ChannelSumCase> = {name: 'reduce.channels',
+  table: CHANNEL_SUM_VARIANTS, key: (c) => `${c.outer}x${c.channels}x${c.inner}${c.inner % 4 ? '' : '/vec'}`,
+  open: () => kernelPrefs.reduce === 'auto'};

@@ -21,7 +21,10 @@ function smallStep() {
 }
 
 const methods: wt.debug.ProfileMethod[] = ['serial'];
-t('profile: every dispatch of a step is counted, rows sorted, FLOPs only where launchers state them', async () => {
+// On the tables' kernels, and with the convolutions as the implicit products hardware GPUs take.
+for (const convLowering of ['auto', 'implicit'] as const) {
+t(`profile: every dispatch of a step is counted, rows sorted, FLOPs only where launchers state them (${convLowering})`,
+  () => wt.internals.withKernelPrefs({convLowering}, async () => {
   const hasTs = wt.internals.rt().device.features.has('timestamp-query');
   for (const method of hasTs ? [...methods, 'timestamp' as const] : methods) {
     const {step, x, y} = smallStep();
@@ -30,9 +33,10 @@ t('profile: every dispatch of a step is counted, rows sorted, FLOPs only where l
     assert.is(p.dispatches, step.dispatchCount, `${method}: dispatches per step`);
     assert.is(p.rows.reduce((s, r) => s + r.count, 0), step.dispatchCount);
     for (let i = 1; i < p.rows.length; i++) assert.ok(p.rows[i - 1].ms >= p.rows[i].ms, 'sorted by time');
-    // The forward conv's row (hand-written conv_fwd* or a generated forward tile, conv-gen/k...): not a layout
-    // kernel of the same shapes (dy's transpose for the weight gradient states no FLOPs).
-    const conv = p.rows.find((r) => /^conv(2d:conv_fwd|-gen\/k\d)/.test(r.kernel) && r.count === 1);
+    // The forward conv's row (hand-written conv_fwd*, a generated forward tile, conv-gen/k..., or the implicit
+    // product's forward pass): not a layout kernel of the same shapes (dy's transpose states no FLOPs).
+    const conv = p.rows.find((r) => r.count === 1 &&
+      /^conv(2d:conv_fwd|-gen\/k\d|-implicit:implicit_rows\{[^}]*PASS=0)/.test(r.kernel));
     // A rate where the launcher states FLOPs, unless the kernel measured 0 ms: browsers quantize timestamp queries
     // (to 100 us in Chrome), which a conv this small can fall under.
     assert.ok(conv && /2x1x8x8\*4x3x3/.test(conv.kernel) && (conv.gflops > 0 || conv.ms === 0),
@@ -42,6 +46,19 @@ t('profile: every dispatch of a step is counted, rows sorted, FLOPs only where l
     step.dispose();
   }
   assert.is(wt.internals.rt().profiler, null, 'profiling ends with profile()');
+}));
+}
+
+t('profile: timestamps in Node are not rounded to 65.536 us (Dawn\'s timestamp_quantization is off)', async () => {
+  const hasTs = wt.internals.rt().device.features.has('timestamp-query');
+  if (!hasTs || typeof process === 'undefined' || !process.versions?.node) return;
+  const {step, x, y} = smallStep();
+  const p = await wt.debug.profile(() => step.run([x, y]).item(), {steps: 1, warmup: 1, method: 'timestamp'});
+  step.dispose();
+  // One step, one dispatch a row: quantized, every row's time would be a whole number of 65,536 ns.
+  const ns = p.rows.filter((r) => r.count === 1).map((r) => r.ms * 1e6);
+  const off = ns.filter((v) => Math.abs(v / 65536 - Math.round(v / 65536)) > 1e-3);
+  assert.ok(ns.length >= 3 && off.length > 0, `dispatch times in ns: ${ns.map((v) => v.toFixed(0)).join(', ')}`);
 });
 
 t('profile: a profiled step computes what an unprofiled one does (each kernel runs once, in order)', async () => {

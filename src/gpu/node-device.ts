@@ -34,7 +34,10 @@ export async function nodeDevice(opts: DeviceOptions): Promise<GpuContext> {
   }
   const toggles = opts.toggles ??
     (e.WGT_DAWN_TOGGLES ? e.WGT_DAWN_TOGGLES.split(',').filter(Boolean) : e.WGT_FAST === '1' ? FAST_TOGGLES : []);
-  const dawnFlags = toggles.length ? [`enable-dawn-features=${toggles.join(',')}`] : [];
+  // Dawn rounds timestamps down to 65.536 us by default (timestamp_quantization, a browser's privacy measure): a
+  // profiler reading kernels of a few microseconds on a GPU would see 0 or 65.5, and SwiftShader's ms ones +-65 us.
+  const dawnFlags = ['disable-dawn-features=timestamp_quantization',
+    ...(toggles.length ? [`enable-dawn-features=${toggles.join(',')}`] : [])];
   const tried: string[] = [];
 
   // Each probe returns the adapter unopened, so `auto` can compare before it asks for a device.

@@ -80,6 +80,7 @@ for (const sh of shapes) {
   const geom = convGeom(x.shape, w.shape, [sh.stride, sh.stride], [sh.pad, sh.pad]);
   const dy = rand([geom.N, geom.K, geom.OH, geom.OW], 6);
   const flops = 2 * geom.N * geom.K * geom.OH * geom.OW * geom.C * geom.KH * geom.KW;
+  // CPU adapters: enough launches for about 2e8 FLOPs; GPUs: sized from a first replay (sizedReps, below).
   const reps = Math.max(1, Math.min(8, Math.round(2e8 / flops)));
   const variants: [string, () => void][] = [
     ['fwd', () => { conv2dK(x, w, bias, geom); }],
@@ -92,6 +93,15 @@ for (const sh of shapes) {
     cases.push({kernel: kname, shape: sh.name, flops, reps, run, ms: [], shares: []});
   }
 }
+/**
+ * Launches per replay on a GPU: enough for a replay of about 5 ms (at most 256), so that a small kernel's figure is
+ * its own time and not the submit and wait around it, which on a GPU take longer than the kernel.
+ */
+async function sizedReps(c: Case): Promise<number> {
+  const one = await timeKernel(c.run, 1, 3);
+  return Math.max(1, Math.min(256, Math.ceil(5e-3 / Math.max(one, 1e-6))));
+}
+if (!rt().ctx.report.isCpu) for (const c of cases) c.reps = await sizedReps(c);
 for (let round = 0; round < rounds; round++) {
   for (const c of cases) {
     const s = await timeKernel(c.run, c.reps);
@@ -99,6 +109,10 @@ for (let round = 0; round < rounds; round++) {
     mmRates.push(await matmulRate());
     c.ms.push(s * 1e3);
     c.shares.push((c.flops / s / 1e9) / ((before + mmRates[mmRates.length - 1]) / 2));
+    // As it goes, so that a run stopped at its time limit still leaves what it measured.
+    console.log(`round ${round + 1}: conv ${c.kernel} ${c.shape}: ${(s * 1e3).toFixed(3)} ms, ` +
+      `${(c.flops / s / 1e9).toFixed(2)} GFLOP/s, ${(100 * c.shares[c.shares.length - 1]).toFixed(0)}% of matmul ` +
+      `(${c.reps} a replay)`);
   }
 }
 for (const c of cases) {

@@ -1,16 +1,25 @@
 #!/bin/bash
-# npm run bench:gpu: the benchmark and the kernel correctness suite on a hardware Vulkan adapter, in one go.
+# npm run bench:gpu: the benchmark and the kernel correctness suite on a hardware Vulkan adapter.
 #   bash scripts/bench-gpu.sh prepare   here (no GPU needed): builds, and packs what the GPU machine lacks into
-#                                       .gpu-carry/ (Node, Dawn for linux-x64, the TF.js packages; git-ignored)
-#   bash scripts/bench-gpu.sh run       there (e.g. through the `device` tool with carry [".gpu-carry"]):
-#                                       unpacks, finds the NVIDIA Vulkan driver, and writes results to $OUT (or
-#                                       bench-results/gpu): matmul 4096^3 / 1024^3 and each conv kernel's GFLOP/s,
-#                                       the LeNet step vs TF.js WebGPU, training steps on the tables' kernels and
-#                                       after measuring them (tune) beside PyTorch CUDA's, and the kernel test
-#                                       files on 'vulkan'.
+#                                       .gpu-carry/ (Node, Dawn for linux-x64, the TF.js packages) and .gl/ (the
+#                                       Vulkan and GL loaders as Debian packages); both git-ignored
+#   bash scripts/bench-gpu.sh slim      here: checks out HEAD without results/, pretrained/ and test/fixtures/ (a
+#                                       detached commit), since the device tool sends at most 64 MiB and those hold
+#                                       63; `restore` returns to the branch. Refuses with uncommitted changes.
+#   bash scripts/bench-gpu.sh run       there (e.g. through the `device` tool with carry [".gpu-carry", ".gl"]):
+#                                       unpacks, finds the NVIDIA Vulkan driver, checks that Dawn sees it, and writes
+#                                       results to $OUT (or bench-results/gpu), part by part:
+#     tests     the engine's kernel test files on 'vulkan' (the whole log in tests-full.txt)
+#     kernels   matmul 4096^3 and each conv kernel's GFLOP/s and share of matmul (ResNet-18's at 224 px too)
+#     steps     training steps on the tables' kernels and after measuring them (tune), then PyTorch CUDA's
+#     lowered   the conv kernels lowered to matmul (im2col), against the implicit products
+#     profile   the profiler's table of a LeNet step
+#     bench     the bench against TF.js WebGPU
+#   WGT_GPU_PARTS=tests,kernels,steps   runs those parts in that order (the default: all, in the order above). Each
+#                                       part has a time limit, WGT_GPU_T_<PART> seconds (e.g. WGT_GPU_T_STEPS=200).
+#                                       One device call of at most 600 s fits tests, kernels and steps:
+#     WGT_GPU_PARTS=tests,kernels,steps WGT_GPU_T_TESTS=200 WGT_GPU_T_KERNELS=150 WGT_GPU_T_STEPS=170 bash ... run
 #   WGT_GPU_DRY=1 bash scripts/bench-gpu.sh run   rehearses `run` here on llvmpipe with small sizes.
-#   WGT_GPU_PARTS=steps,tests bash scripts/bench-gpu.sh run   runs only those parts (kernels, lowered, profile, bench,
-#                                       steps, tests), so that each fits one call of a device with a time limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -38,61 +47,104 @@ if [ "$mode" = prepare ]; then
   # Only the entries the run uses (the whole dist/ is ~45 MB with browser bundles and source maps).
   mkdir -p "$carry/dist/bench" "$carry/dist/test"
   cp dist/bench/*.js "$carry/dist/bench/" && cp dist/test/perf-run.js "$carry/dist/test/"
-  du -sh "$carry"
-  echo "carry [\".gpu-carry\"] (the device tool carries at most 64 MiB; tracked files travel by themselves)"
+  # The loaders Dawn needs to reach the NVIDIA driver, which that machine's image may lack (unpacked there by `run`).
+  grep -qx '/.gl/' .git/info/exclude 2>/dev/null || echo '/.gl/' >> "$(git rev-parse --git-path info/exclude)"
+  rm -rf .gl && mkdir -p .gl /tmp/amd64/partial
+  o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+  apt-get $o update -qq && (cd .gl && apt-get $o download -qq libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 \
+    libgles2) || echo "warning: no loaders downloaded into .gl (apt unreachable?): run needs the machine's own"
+  du -sh "$carry" .gl
+  echo "next: bash scripts/bench-gpu.sh slim; then the device call with carry [\".gpu-carry\", \".gl\"]; then restore"
+  exit 0
+fi
+if [ "$mode" = slim ]; then
+  # The device tool sends tracked files: a commit without the experiments' results, the pretrained weights and the
+  # test fixtures (none of which the GPU run reads), checked out detached so nothing can be committed onto a branch.
+  git diff --quiet HEAD || { echo "bench-gpu.sh slim: commit or stash your changes first" >&2; exit 1; }
+  from=$(git symbolic-ref -q --short HEAD || git rev-parse HEAD)
+  index=$(mktemp)
+  GIT_INDEX_FILE=$index git read-tree HEAD
+  GIT_INDEX_FILE=$index git rm -r -q --cached results pretrained test/fixtures
+  commit=$(git commit-tree "$(GIT_INDEX_FILE=$index git write-tree)" -p HEAD -m "slim tree for the GPU machine")
+  rm -f "$index"
+  git checkout -q --detach "$commit"
+  echo "$from" > "$(git rev-parse --git-path gpu-slim-from)"
+  echo "slim: $(git ls-files -z | xargs -0 du -bc | tail -1 | cut -f1) bytes tracked; back with: bash scripts/bench-gpu.sh restore"
+  exit 0
+fi
+if [ "$mode" = restore ]; then
+  f=$(git rev-parse --git-path gpu-slim-from)
+  [ -f "$f" ] || { echo "bench-gpu.sh restore: no slim checkout to leave" >&2; exit 1; }
+  git checkout -q "$(cat "$f")" && rm -f "$f" && echo "restored: $(git symbolic-ref -q --short HEAD || git rev-parse HEAD)"
   exit 0
 fi
 
 out=${OUT:-bench-results/gpu}
 mkdir -p "$out"
+unxz() {   # xz -dc, or Python's lzma where the machine has no xz
+  if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
+}
 if [ -z "${WGT_GPU_DRY:-}" ]; then
   for f in .gl/*.deb; do [ -e "$f" ] && dpkg -x "$f" /; done; ldconfig || true
   icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-  [ -f "$icd" ] && export VK_ICD_FILENAMES=$icd
-  if ! command -v node >/dev/null; then
-    mkdir -p /tmp/node/bin && xz -dc "$carry/node.xz" > /tmp/node/bin/node && chmod +x /tmp/node/bin/node
+  [ -f "$icd" ] && export VK_ICD_FILENAMES=$icd VK_DRIVER_FILES=$icd
+  # The carried Node always (one already there may be older than 20).
+  if [ -f "$carry/node.xz" ]; then
+    mkdir -p /tmp/node/bin && unxz "$carry/node.xz" > /tmp/node/bin/node && chmod +x /tmp/node/bin/node
     export PATH=/tmp/node/bin:$PATH
   fi
-  [ -d node_modules ] || tar xJf "$carry/node_modules.tar.xz"
+  [ -d node_modules ] || unxz "$carry/node_modules.tar.xz" | tar x
   [ -f dist/bench/kernels.js ] || { mkdir -p dist && cp -r "$carry/dist/." dist/; }
-  adapter=vulkan; mm=4096
-  nvidia-smi --query-gpu=name,clocks.max.sm --format=csv > "$out/gpu.txt" 2>&1 || true
+  adapter=vulkan; mm=4096; py=${WGT_BENCH_PYTHON:-python3}
+  { nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv; node --version
+    ldconfig -p | grep -E 'libvulkan|libGLdispatch|libGLX_nvidia'; } > "$out/gpu.txt" 2>&1 || true
 else
-  adapter=llvmpipe; mm=256
+  adapter=llvmpipe; mm=256; py=${WGT_BENCH_PYTHON:-/usr/bin/python3}
 fi
 set +e
-parts=${WGT_GPU_PARTS:-kernels,lowered,profile,bench,steps,tests}
-want() { [[ ",$parts," == *",$1,"* ]]; }
-if want kernels; then
-  echo "== kernels ($adapter, matmul ${mm}^3)" | tee "$out/kernels.txt"
-  WGT_BENCH_MATMUL=$mm timeout 300 node dist/bench/kernels.js $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially | tee -a "$out/kernels.txt"
-fi
-if want lowered; then
-  # The same kernels lowered to matrix products (im2col), against the implicit products the GPU table takes.
-  echo "== kernels lowered to matmul ($adapter)" | tee "$out/kernels-lowered.txt"
-  WGT_PREFS='{"convLowering":"gemm"}' WGT_BENCH_MATMUL=$mm timeout 300 node dist/bench/kernels.js $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially | tee -a "$out/kernels-lowered.txt"
-fi
-if want profile; then
-  echo "== profile of a LeNet step ($adapter)" | tee "$out/profile.txt"
-  timeout 120 node dist/bench/profile.js $adapter 5 2>&1 | grep -v '^PROFILE\|artificially' | tee -a "$out/profile.txt"
-fi
-if want bench && [ -z "${WGT_GPU_DRY:-}" ]; then
-  echo "== bench ($adapter: ours vs TF.js WebGPU)" | tee "$out/bench.txt"
-  # Its steps' kernel choices are measured before they are timed, hence a longer limit than the other parts.
-  WGT_BENCH_ADAPTERS=$adapter timeout 420 node dist/bench/bench.js 2>&1 | tee -a "$out/bench.txt"
-fi
-if want steps; then
-  # Training steps on the tables' kernels and after measuring every variant on this adapter, then PyTorch on the
-  # same steps (CUDA, fp32, TF32 off; bench/torch_steps.py), in the same run.
-  echo "== training steps: tables vs measured choices ($adapter), and PyTorch" | tee "$out/steps.txt"
-  # PyTorch: the GPU machine's python3 has CUDA; here Debian's (python3-torch) is the CPU stand-in.
-  models=lenet5,mobilenet_v2,resnet18; torchdev=cuda; py=${WGT_BENCH_PYTHON:-python3}
-  [ -n "${WGT_GPU_DRY:-}" ] && { models=lenet5; torchdev=cpu; py=${WGT_BENCH_PYTHON:-/usr/bin/python3}; }
-  WGT_BENCH_BUDGET_S=60 timeout 400 node dist/bench/tuned.js $adapter $models 2>&1 | grep -v artificially | tee -a "$out/steps.txt"
-  timeout 180 "$py" bench/torch_steps.py $torchdev $models,matmul 2>&1 | tee -a "$out/steps.txt"
-fi
-if want tests; then
-  echo "== kernel tests ($adapter)" | tee "$out/tests.txt"
-  WGT_BACKEND=$adapter timeout 300 node dist/test/perf-run.js 2>&1 | grep -v artificially | tail -8 | tee -a "$out/tests.txt"
-fi
+# Dawn must see the adapter asked for before any part spends time: a GPU run on a CPU adapter measures nothing.
+timeout 60 node scripts/gpu-preflight.mjs $adapter 2>&1 | grep -v artificially | tee -a "$out/gpu.txt"
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "no $adapter adapter for this run (see above): stopping" | tee -a "$out/gpu.txt"; exit 1; }
+limit() { local v="WGT_GPU_T_${1^^}"; echo "${!v:-$2}"; }
+part() {
+  case $1 in
+  tests)
+    echo "== kernel tests ($adapter)" | tee "$out/tests.txt"
+    WGT_BACKEND=$adapter timeout "$(limit tests 300)" node dist/test/perf-run.js 2>&1 | grep -v artificially |
+      tee "$out/tests-full.txt" | tail -8 | tee -a "$out/tests.txt";;
+  kernels)
+    echo "== kernels ($adapter, matmul ${mm}^3)" | tee "$out/kernels.txt"
+    WGT_BENCH_MATMUL=$mm timeout "$(limit kernels 300)" node dist/bench/kernels.js $adapter ${WGT_GPU_DRY:+lenet} 2>&1 |
+      grep -v artificially | tee -a "$out/kernels.txt";;
+  lowered)
+    # The same kernels lowered to matrix products (im2col), against the implicit products the GPU table takes.
+    echo "== kernels lowered to matmul ($adapter)" | tee "$out/kernels-lowered.txt"
+    WGT_PREFS='{"convLowering":"gemm"}' WGT_BENCH_MATMUL=$mm timeout "$(limit lowered 300)" node dist/bench/kernels.js \
+      $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially | tee -a "$out/kernels-lowered.txt";;
+  profile)
+    echo "== profile of a LeNet step ($adapter)" | tee "$out/profile.txt"
+    timeout "$(limit profile 120)" node dist/bench/profile.js $adapter 5 2>&1 | grep -v '^PROFILE\|artificially' |
+      tee -a "$out/profile.txt";;
+  bench)
+    [ -n "${WGT_GPU_DRY:-}" ] && return
+    echo "== bench ($adapter: ours vs TF.js WebGPU)" | tee "$out/bench.txt"
+    # Its steps' kernel choices are measured before they are timed, hence a longer limit than the other parts.
+    WGT_BENCH_PYTHON=$py WGT_BENCH_ADAPTERS=$adapter timeout "$(limit bench 420)" node dist/bench/bench.js 2>&1 |
+      tee -a "$out/bench.txt";;
+  steps)
+    # Training steps on the tables' kernels and after measuring every variant on this adapter, then PyTorch on the
+    # same steps (CUDA, fp32, TF32 off; bench/torch_steps.py), in the same run. Here Debian's torch stands in on CPU.
+    echo "== training steps: tables vs measured choices ($adapter), and PyTorch" | tee "$out/steps.txt"
+    local models=${WGT_GPU_MODELS:-lenet5,resnet18,mobilenet_v2} torchdev=cuda
+    [ -n "${WGT_GPU_DRY:-}" ] && { models=lenet5; torchdev=cpu; }
+    # PyTorch's share of the part's limit comes first, so a slow tune cannot take it.
+    local t=$(limit steps 580); local tt=$(( t / 4 ))
+    PYTHONUNBUFFERED=1 timeout "$tt" "$py" bench/torch_steps.py $torchdev $models,matmul 2>&1 | tee -a "$out/steps.txt"
+    WGT_BENCH_BUDGET_S=60 timeout $(( t - tt )) node dist/bench/tuned.js $adapter $models 2>&1 | grep -v artificially |
+      tee -a "$out/steps.txt";;
+  *) echo "unknown part '$1' (tests, kernels, steps, lowered, profile, bench)" | tee -a "$out/gpu.txt";;
+  esac
+}
+IFS=, read -ra order <<< "${WGT_GPU_PARTS:-tests,kernels,steps,lowered,profile,bench}"
+for p in "${order[@]}"; do part "$p"; done
 echo "results in $out"

@@ -53,7 +53,7 @@ for (const name of which) {
   rows.push(`| ${label} | ${(tablesS * 1e3).toFixed(1)} | ${(measuredS * 1e3).toFixed(1)} | ` +
     `${(tablesS / measuredS).toFixed(2)}x | ${moved.length} of ${timings.length} | ${tuneS.toFixed(1)} |`);
   // Each row as it is measured too: a run stopped at its time limit keeps the models it finished.
-  console.log(`${header.split('\n')[0]}\n${rows[rows.length - 1]}`);
+  console.log(`${header}\n${rows[rows.length - 1]}`);
   tables.dispose?.(); measured.dispose?.();
 }
 console.log(`\n${header}`);

@@ -170,6 +170,18 @@ t('matmul shape errors name both shapes', () => {
     assert.is(pick(48, 800), 'r8c8k4s_8x2');
     assert.is(wt.internals.tileName(wt.internals.shapedTile({}, 288, 256, fallback)), wt.internals.tileName(fallback));  // nothing measured
   });
+  t('matmul autotune: each candidate is timed on its own kernel, not on one the table puts first', async () => {
+    // 128^3 is past the panels' minimum on llvmpipe and the workgroup tiles' on GPUs, which 'auto' would run.
+    const a = wt.randn([128, 128], {seed: 45}), b = wt.randn([128, 128], {seed: 46});
+    const I = wt.internals, tiles = I.MATMUL_CANDIDATES;
+    for (const tile of ['fixed', tiles[0], tiles[tiles.length - 1]] as const) {
+      const p = await I.withKernelPrefs(I.candidatePrefs(tile), () =>
+        wt.debug.profile(() => wt.matmul(a, b).dispose(), {steps: 1, warmup: 0}));
+      const want = tile === 'fixed' ? 'matmul/vec4:' : `matmul-gen/${I.tileName(tile)}:`;
+      assert.ok(p.rows.some((r) => r.kernel.startsWith(want)), `${want} in ${p.rows.map((r) => r.kernel).join(', ')}`);
+    }
+    a.dispose(); b.dispose();
+  });
   t('matmul autotune: picks a candidate or the fixed kernel per shape, and matmul agrees with both picks', async () => {
     const r = await wt.internals.autotune({size: 128, force: true, persist: false});
     for (const pick of [r.large, r.small]) {

@@ -10,7 +10,8 @@ import {adapterKey, formatReport, readTuneCache, writeTuneCache} from '../../../
 
 // Version 2: two picks, one measured on a square product and one on a 64-row one (a batch-64 linear layer).
 // Version 3: the tiles' k steps are chained per accumulator (register-tile.ts), which changed their ranking.
-const VERSION = 3;
+// Version 4: each candidate is timed as itself (version 3 timed the panels or workgroup tiles for all of them).
+const VERSION = 4;
 
 /**
  * Milliseconds per candidate ('fixed' is the hand-written matmul_vec4; each the better of two rounds' medians) and
@@ -32,6 +33,13 @@ async function readCache(): Promise<Record<string, CacheEntry>> {
   const j = await readTuneCache() as {version?: number; adapters?: Record<string, CacheEntry>} | null;
   return j?.version === VERSION ? j.adapters ?? {} : {};
 }
+
+/**
+ * The preferences a candidate is timed under: matmul 'vec4', so that the candidate itself runs and not a variant the
+ * table puts before the tiles (the panels on llvmpipe, the workgroup tiles on GPUs), which every candidate would
+ * otherwise time alike.
+ */
+export const candidatePrefs = (tile: 'fixed' | MatmulTile) => ({matmul: 'vec4' as const, matmulTile: tile});
 
 /**
  * Picks the matmul register tiles for the current device. Uses the cached picks unless `force`; measures
@@ -67,7 +75,7 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
     const av: MatView = {t: a, batch: 1, rows: M, cols: n, trans: false, batchStride: 0};
     const bv: MatView = {t: b, batch: 1, rows: n, cols: n, trans: false, batchStride: 0};
     const ms: Record<string, number> = {};
-    const time = (tile: 'fixed' | MatmulTile): Promise<number> => withKernelPrefs({matmulTile: tile}, async () => {
+    const time = (tile: 'fixed' | MatmulTile): Promise<number> => withKernelPrefs(candidatePrefs(tile), async () => {
       let out: Tensor = matmulK(av, bv);
       await r.sync(); // compiles the pipeline and warms the caches
       out.dispose();

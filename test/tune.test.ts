@@ -51,16 +51,31 @@ t('the fastest fitting variant is chosen, installed, cached, and the launches ta
   assert.is(conv.choice, 'conv_fwd');
   assert.is(conv.cached, false);
   assert.not.equal(conv.table, 'conv_fwd', 'the table would have chosen another variant');
-  // Two rounds over every variant that fits.
+  // Two rounds over every variant that fits, the second without those over 4x the first's best (10 ms against 2).
   const fits = Object.keys(conv.ms);
   assert.ok(fits.includes('conv_fwd8') && fits.length >= 3, `variants measured: ${fits}`);
-  assert.is(calls.filter((c) => c.startsWith(`conv.forward|${convKey}:`)).length, 2 * fits.length);
+  const timed = calls.filter((c) => c.startsWith(`conv.forward|${convKey}:`)).map((c) => c.slice(c.indexOf(':') + 1));
+  assert.equal(timed.slice(fits.length).sort(), ['conv_fwd', 'conv_fwd8'], `second round: ${timed.slice(fits.length)}`);
+  assert.is(timed.length, fits.length + 2);
   // The launches take it now, and give the table's answer.
   const kernels = await convKernels();
   assert.ok(kernels.some((k) => /conv2d\/fwd4/.test(k)), `launched: ${kernels}`);
   const file = JSON.parse(readFileSync(join(dir, 'webgpu-transfer', 'kernels.json'), 'utf8'));
   const mine = Object.values(file.adapters as Record<string, Record<string, {choice: string}>>)[0];
   assert.is(mine[`conv.forward|${convKey}`].choice, 'conv_fwd');
+});
+
+t('replayTimer times a variant as a replay of its launches', async () => {
+  const timed: number[] = [];
+  const timings = await I.tuneKernels(step, {force: true, persist: false, timer: async (c) => {
+    const ms = await I.replayTimer(3, 1)(c);
+    timed.push(ms);
+    return ms;
+  }});
+  assert.ok(timings.length > 0 && timed.length > 0);
+  assert.ok(timed.every((ms) => Number.isFinite(ms) && ms > 0), `times: ${timed.join(', ')}`);
+  await I.clearMeasuredChoices({persist: false});
+  await I.loadMeasuredChoices();
 });
 
 t('a cached choice is reused without measuring, and read back at start-up', async () => {

@@ -4,6 +4,7 @@
 import {rt} from '../engine.js';
 import {adapterKey, readTuneCache, tuneCachePath, writeTuneCache} from '../../gpu/device.js';
 import {benchOf, KERNEL_FAMILIES} from './benches.js';
+import {onCpu} from './device.js';
 import {kernelPrefs} from './prefs.js';
 import {caseId, fittingVariants, fitsCase, measuredChoices, recordCases, select, withForcedVariant, type Family}
   from './select.js';
@@ -70,6 +71,37 @@ export const wallTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run}) =
   return ts.sort((x, y) => x - y)[Math.floor(runs / 2)];
 };
 
+/**
+ * As wallTimer, but each batch is recorded once and replayed (as a compiled step runs), so only the kernels are timed
+ * and not the JS that launches them: on a GPU that can take longer than a kernel, and would favour the variant with
+ * the fewest dispatches over the fastest one.
+ */
+export const replayTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run}) => {
+  const r = rt();
+  const t0 = performance.now();
+  run();
+  await r.sync();   // compiles the pipelines
+  const once = performance.now() - t0;
+  const n = Math.max(1, Math.min(64, Math.ceil(batchMs / Math.max(once, 1e-3))));
+  const cap = r.capture(() => { for (let i = 0; i < n; i++) run(); });
+  try {
+    await r.sync();
+    const ts: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      cap.replay();
+      await r.sync();
+      ts.push((performance.now() - t) / n);
+    }
+    return ts.sort((x, y) => x - y)[Math.floor(runs / 2)];
+  } finally {
+    cap.dispose();
+  }
+};
+
+/** The default timer: replays on GPUs; on CPU adapters, where launching is a small part, wall time as measured so. */
+const defaultTimer = (): KernelTimer => (onCpu() ? wallTimer(3) : replayTimer(3));
+
 /** Whether measured choices are in use: kernelPrefs.measured, and not WGT_MEASURED=0. */
 export const measuring = (): boolean => kernelPrefs.measured && !measuredOffByEnv();
 
@@ -79,7 +111,10 @@ export interface TuneOptions {
   force?: boolean;
   /** false: keep the choices in memory only. */
   persist?: boolean;
-  /** How each variant is timed (default: wallTimer(3), the better of two interleaved rounds). */
+  /**
+   * How each variant is timed (default: replayTimer(3) on GPUs, wallTimer(3) on CPU adapters; the better of two
+   * interleaved rounds).
+   */
   timer?: KernelTimer;
   /** Called with each case as it is settled. */
   log?: (t: KernelTiming) => void;
@@ -100,7 +135,7 @@ export async function tuneKernels(step: () => void, opts: TuneOptions = {}): Pro
 /** Measures recorded cases (tuneKernels): the part that needs no model. */
 export async function tuneCases(cases: {family: Family<string, unknown>; c: unknown}[], opts: TuneOptions = {})
   : Promise<KernelTiming[]> {
-  const timer = opts.timer ?? wallTimer(3);
+  const timer = opts.timer ?? defaultTimer();
   const adapter = adapterKey(rt().ctx.report);
   const all = await readAll();
   const mine = all.adapters[adapter] ?? {};
@@ -123,8 +158,12 @@ export async function tuneCases(cases: {family: Family<string, unknown>; c: unkn
     const ms: Record<string, number> = {};
     try {
       // Two interleaved rounds, each variant's better time kept: a burst of load elsewhere slows one of its times.
+      // The second skips a variant over 4x the first round's best: no burst makes up that much, and the slow ones
+      // take most of the time (a direct conv on a GPU, say).
       for (let round = 0; round < 2; round++) {
+        const best = Math.min(...Object.values(ms));
         for (const variant of variants) {
+          if (round > 0 && ms[variant] > 4 * best) continue;
           const run = () => withForcedVariant(f.name, key, variant, () => made.run());
           ms[variant] = Math.min(ms[variant] ?? Infinity, await timer({family: f.name, key, variant, run}));
         }

@@ -17,8 +17,14 @@ export const TREE_THREADS = 64;
 const workgroupFits = (c: ReduceCase) => c.outer * c.inner <= 65535 * 65535 &&
   (!loopsLimited() || Math.ceil(c.r / TREE_THREADS) + 8 <= LOOP_STEPS_MAX);
 const subgroupFits = (c: ReduceCase) => c.kind === 'sum' && hasSubgroups() && workgroupFits(c);
-/** 'auto' on hardware GPUs, for an axis long enough to keep a workgroup's threads busy (not yet timed on a GPU). */
-const gpuLong = (c: ReduceCase) => kernelPrefs.reduce === 'auto' && !onCpu() && c.r >= 4 * TREE_THREADS;
+/** Workgroups that keep a large GPU's multiprocessors busy (an H200 has 132). */
+export const GPU_WORKGROUPS_MIN = 128;
+/**
+ * 'auto' on hardware GPUs, for an axis long enough to keep a workgroup's threads busy and enough outputs to give every
+ * multiprocessor a workgroup; fewer (a full sum) split the axis over many threads instead (not yet timed on a GPU).
+ */
+const gpuLong = (c: ReduceCase) => kernelPrefs.reduce === 'auto' && !onCpu() && c.r >= 4 * TREE_THREADS &&
+  c.outer * c.inner >= GPU_WORKGROUPS_MIN;
 
 export const REDUCE_VARIANTS: readonly Choice<ReduceVariant, ReduceCase>[] = [
   {variant: 'subgroup', when: (c) => subgroupFits(c) && (kernelPrefs.reduce === 'subgroup' || gpuLong(c)),

@@ -10,8 +10,8 @@ const cases: [number[], number[]][] = [
   [[1, 1], [1, 1]], [[1, 7], [7, 1]], [[5, 3], [3, 8]], [[13, 17], [17, 19]], [[33, 64], [64, 12]],
   [[2, 5, 6], [2, 6, 7]], [[3, 4, 9], [9, 8]], [[1, 9, 5], [1, 5, 4]], [[67, 130], [130, 65]],
 ];
-// Every variant runs on every case, whatever the adapter would pick (the tiled one is the hardware-GPU path).
-for (const variant of ['auto', 'tiled', 'vec4', 'reg', 'small'] as const) for (const [sa, sb] of cases) {
+// Every variant runs on every case, whatever the adapter would pick (the tiled ones are the hardware-GPU path).
+for (const variant of ['auto', 'tiled', 'tiled128', 'vec4', 'reg', 'small'] as const) for (const [sa, sb] of cases) {
   const K = sa[sa.length - 1];
   t(`matmul[${variant}] ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`, () => withMatmul(variant, () => checkOp({
     name: 'matmul', refKey: '', inputs: [R.randomNd(sa, 21), R.randomNd(sb, 22)],
@@ -24,7 +24,7 @@ for (const variant of ['auto', 'tiled', 'vec4', 'reg', 'small'] as const) for (c
 const withMatmul = (v: wt.internals.KernelPrefs['matmul'], f: () => Promise<void>): Promise<void> =>
   wt.internals.withKernelPrefs({matmul: v}, f);
 
-for (const variant of ['tiled', 'vec4'] as const) {
+for (const variant of ['tiled', 'tiled128', 'vec4'] as const) {
   t(`matmul[${variant}] large 130x200 @ 200x132, forward only`, () => withMatmul(variant, () => checkOp({
     name: 'matmul large', inputs: [R.randomNd([130, 200], 25), R.randomNd([200, 132], 26)], gradOf: [],
     gpu: ([x, y]) => wt.matmul(x, y), ref: ([x, y]) => R.matmul(x, y), atol: 1e-3,
@@ -42,7 +42,7 @@ for (const [variant, tile] of [['reg', 'auto'], ['vec4', 'fixed'], ['small', 'au
     })));
 }
 
-for (const variant of ['auto', 'tiled', 'reg', 'small'] as const) {
+for (const variant of ['auto', 'tiled', 'tiled128', 'reg', 'small'] as const) {
   for (const [rows, inp, out] of [[5, 12, 7], [33, 64, 10], [1, 4, 1], [9, 20, 13]]) {
     t(`matmul[${variant}] A @ B^T via linear [${rows},${inp}] x [${out},${inp}]^T (K % 4 == 0: the nt_vec4 kernel)`, () => withMatmul(variant, () => checkOp({
       name: 'linear nt', refKey: '', inputs: [R.randomNd([rows, inp], 27), R.randomNd([out, inp], 28)],

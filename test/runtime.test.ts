@@ -235,7 +235,7 @@ t('init and withKernelPrefs refuse unknown fields and values a field does not ta
   const unknown = await rejection(wt.init({kernelPrefs: {matmull: 'reg'} as never}));
   assert.match(unknown, /init: unknown kernelPrefs field 'matmull'; the fields are matmul, matmulTile, convForward, /);
   assert.match(await rejection(wt.init({kernelPrefs: {matmul: 'fast'} as never})),
-    /init: kernelPrefs\.matmul cannot be 'fast'; it takes 'auto', 'tiled', 'vec4', 'reg'/);
+    /init: kernelPrefs\.matmul cannot be 'fast'; it takes 'auto', 'tiled', 'tiled128', 'vec4', 'reg'/);
   assert.match(await rejection(wt.init({kernelPrefs: {convSplitTarget: -4} as never})),
     /kernelPrefs\.convSplitTarget cannot be -4; it takes 'auto', a positive integer/);
   assert.match(await rejection(wt.init({kernelPrefs: {pool2x2: 'yes'} as never})),

@@ -14,6 +14,7 @@ import matmulVec4 from '../../shaders/matmul/vec4.wgsl';
 import matmulNtVec4 from '../../shaders/matmul/nt-vec4.wgsl';
 import matmulReg from '../../shaders/matmul/reg.wgsl';
 import matmulTiled from '../../shaders/matmul/tiled.wgsl';
+import matmulTiled128 from '../../shaders/matmul/tiled128.wgsl';
 import matmulSmall from '../../shaders/matmul/small.wgsl';
 import convFwd4 from '../../shaders/conv2d/fwd4.wgsl';
 import convFwd8 from '../../shaders/conv2d/fwd8.wgsl';
@@ -209,6 +210,7 @@ export const MATMUL_KERNELS = {
   matmul_nt_vec4: matmulKernel('nt-vec4.wgsl', matmulNtVec4),
   matmul_reg: matmulKernel('reg.wgsl', matmulReg),
   matmul_tiled: matmulKernel('tiled.wgsl', matmulTiled, [16, 16]),
+  matmul_tiled128: matmulKernel('tiled128.wgsl', matmulTiled128, [16, 16]),
   matmul_small: matmulKernel('small.wgsl', matmulSmall),
 } as const;
 

@@ -9,11 +9,11 @@ import type {ConvTile, MatmulTile} from './tile-types.js';
  */
 export interface KernelPrefs {
   /**
-   * 'vec4' allows both vec4 kernels (A @ B and A @ B^T); 'reg' forces scalar loads; 'tiled' the workgroup tiles;
-   * 'small' a thread per output; 'panels' B as uniform windows (matmul/uniform-panel.ts),
+   * 'vec4' allows both vec4 kernels (A @ B and A @ B^T); 'reg' forces scalar loads; 'tiled' the 64 x 64 workgroup
+   * tiles, 'tiled128' the 128 x 128 ones; 'small' a thread per output; 'panels' B as uniform windows (matmul/uniform-panel.ts),
    * 'panels-texture' those with A from a texture.
    */
-  matmul: 'auto' | 'tiled' | 'vec4' | 'reg' | 'small' | 'panels' | 'panels-texture';
+  matmul: 'auto' | 'tiled' | 'tiled128' | 'vec4' | 'reg' | 'small' | 'panels' | 'panels-texture';
   /**
    * Register tile of the vec4 matmul: 'auto' takes the autotuner's choice for this adapter (matmul/autotune.ts; the
    * hand-written matmul_vec4 until it has run), 'fixed' the hand-written kernel, or a generated tile.
@@ -176,7 +176,7 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
 // Accepted values of the fields whose default does not say their type: literals, or Number (a positive integer),
 // Boolean, or Object (a generated tile). Other fields take a value of their default's type.
 const CHOICES = {
-  matmul: ['auto', 'tiled', 'vec4', 'reg', 'small', 'panels', 'panels-texture'],
+  matmul: ['auto', 'tiled', 'tiled128', 'vec4', 'reg', 'small', 'panels', 'panels-texture'],
   matmulTile: ['auto', 'fixed', Object],
   convForward: ['auto', 'k8', 'k4', Object],
   convInput: ['auto', 'c8', 'c4', Object],

@@ -1,21 +1,25 @@
 // The hand-written matmul kernels (shaders/matmul/, a file each) and their grids: matmul_tiled (64 x 64 workgroup tiles),
-// matmul_small (a thread per output), matmul_nt_vec4 (A @ B^T), matmul_vec4 (4 rows x 2 vec4 columns per thread)
+// matmul_tiled128 (128 x 128), matmul_small (a thread per output), matmul_nt_vec4 (A @ B^T), matmul_vec4 (4 rows x 2 vec4 columns per thread)
 // and matmul_reg (scalar loads).
 import {MATMUL_KERNELS} from '../../shaders.js';
 
-export type HandWrittenMatmul = 'matmul_tiled' | 'matmul_small' | 'matmul_nt_vec4' | 'matmul_vec4' | 'matmul_reg';
+export type HandWrittenMatmul = 'matmul_tiled' | 'matmul_tiled128' | 'matmul_small' | 'matmul_nt_vec4' | 'matmul_vec4' | 'matmul_reg';
 type Launch = Omit<Parameters<typeof MATMUL_KERNELS.matmul_reg.launch>[1], 'workgroups' | 'threads'>;
 
 /** Columns of C one thread covers, by kernel (the register kernels' threads cover 4 rows each). */
-const COLUMNS: Record<Exclude<HandWrittenMatmul, 'matmul_tiled' | 'matmul_small'>, number> =
+const COLUMNS: Record<Exclude<HandWrittenMatmul, 'matmul_tiled' | 'matmul_tiled128' | 'matmul_small'>, number> =
   {matmul_nt_vec4: 4, matmul_vec4: 8, matmul_reg: 4};
+
+/** The square output tile of a workgroup of the workgroup-tiled kernels. */
+export const TILED_SIZE = {matmul_tiled: 64, matmul_tiled128: 128} as const;
 
 /** Runs one hand-written kernel on an M x N product of `batch` matrices (matmul_tiled: batches x parts of K). */
 export function launchHandWritten(kernel: HandWrittenMatmul, launch: Launch, M: number, N: number,
   batch: number): void {
   const def = MATMUL_KERNELS[kernel];
-  if (kernel === 'matmul_tiled') {
-    def.launch('main', {...launch, workgroups: [Math.ceil(N / 64), Math.ceil(M / 64), batch]});
+  if (kernel === 'matmul_tiled' || kernel === 'matmul_tiled128') {
+    const tile = TILED_SIZE[kernel];
+    def.launch('main', {...launch, workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch]});
     return;
   }
   const [wx, wy] = def.workgroupDims;

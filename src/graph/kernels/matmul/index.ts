@@ -6,7 +6,7 @@ import {addParts, binaryK, unaryK} from '../elementwise/index.js';
 import {copyK, fillK} from '../layout/index.js';
 import {reduceK} from '../reduce/index.js';
 import {choose} from '../select.js';
-import {launchHandWritten} from './hand-written.js';
+import {launchHandWritten, TILED_SIZE} from './hand-written.js';
 import {matmulTileKernel, tileGrid} from './register-tile.js';
 import {panelMatmul} from './uniform-panel.js';
 import {MATMUL, matmulTile, strides, transposedAForTile, transposedBForTile, transposedBForVec4,
@@ -110,7 +110,8 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
   if (batch > 65535) throw new Error(`webgpu-transfer: matmul: batch ${batch} exceeds 65535`);
   // One params object for every variant, hand-written or generated: all are declared with MATMUL_UNIFORMS.
   // matmul_tiled may cut K into parts, each summed into its own slice of `target`, added up after (split-K).
-  const split = variant === 'matmul_tiled' ? tiledSplit(M, N, K, batch) : 1;
+  const split = variant === 'matmul_tiled' || variant === 'matmul_tiled128'
+    ? tiledSplit(M, N, K, batch, TILED_SIZE[variant]) : 1;
   const target = split > 1 ? empty([split * batch * M * N]) : out;
   const launch = {
     buffers: [av.t.buffer, bv.t.buffer, target.buffer],
@@ -156,19 +157,19 @@ const plainView = (v: MatView, rows: number, cols: number): MatView => {
 };
 
 /**
- * Parts of K for matmul_tiled: where its 64 x 64 tiles are too few to fill a GPU (under 256 workgroups) and K is
- * long (from 1,024), enough parts of at least 256 to make 256 workgroups: the 1152 x 20736 x 256 product of the
- * paper CapsNet ran at a third of the tile's rate on 72 workgroups.
+ * Parts of K for the workgroup-tiled kernels: where their tiles (64 x 64, or 128 x 128) are too few to fill a GPU
+ * (under 256 workgroups) and K is long (from 1,024), enough parts of at least 256 to make 256 workgroups: the
+ * 1152 x 20736 x 256 product of the paper CapsNet ran at a third of matmul_tiled's rate on 72 workgroups.
  */
-export function tiledSplit(M: number, N: number, K: number, batch: number): number {
-  const tiles = Math.ceil(M / 64) * Math.ceil(N / 64) * batch;
+export function tiledSplit(M: number, N: number, K: number, batch: number, size = 64): number {
+  const tiles = Math.ceil(M / size) * Math.ceil(N / size) * batch;
   if (K < 1024 || tiles >= 256) return 1;
   return Math.max(1, Math.min(Math.ceil(256 / tiles), Math.floor(K / 256), Math.floor(65535 / batch)));
 }
 
-/** Iterations of a variant's loop over K in each thread (matmul_tiled: GPUs only, never split for the limit). */
+/** Iterations of a variant's loop over K in each thread (the workgroup tiles: GPUs only, never split for the limit). */
 function kSteps(variant: string, kvec: boolean, K: number): number {
-  if (variant === 'matmul_tiled' || variant.startsWith('panels')) return 0;
+  if (variant.startsWith('matmul_tiled') || variant.startsWith('panels')) return 0;
   return (variant.startsWith('tile') && kvec) || variant === 'matmul_nt_vec4' ? Math.ceil(K / 4) : K;
 }
 

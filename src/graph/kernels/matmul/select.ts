@@ -25,7 +25,7 @@ export interface MatmulCase {
    */
   epilogue: {bias: boolean; relu: boolean};
 }
-export type MatmulVariant = 'matmul_tiled' | 'matmul_small' | 'panels_texture' | 'panels' | 'matmul_nt_vec4' |
+export type MatmulVariant = 'matmul_tiled' | 'matmul_tiled128' | 'matmul_small' | 'panels_texture' | 'panels' | 'matmul_nt_vec4' |
   'tile_nt' | 'tile' | 'matmul_vec4' | 'matmul_reg';
 
 /** Row and column strides of a bound operand, in floats. */
@@ -33,6 +33,7 @@ export const strides = (v: MatView): [number, number] => (v.trans ? [1, v.cols] 
 
 /** Workgroup tiles with shared memory: forced, or on hardware GPUs from 4096 outputs. */
 export const tiledApplies = (c: {M: number; N: number}): boolean => kernelPrefs.matmul === 'tiled' ||
+  kernelPrefs.matmul === 'tiled128' ||
   (kernelPrefs.matmul === 'auto' && !onCpu() && c.M * c.N >= 4096);
 
 /**
@@ -108,6 +109,9 @@ const tileNtApplies = (c: MatmulCase): boolean => kernelPrefs.matmul === 'auto' 
   c.M * c.N * c.K * Math.max(c.a.batch, c.b.batch) <= TILE_NT_MAX && tileNtShape(c);
 
 export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
+  {variant: 'matmul_tiled128', when: () => kernelPrefs.matmul === 'tiled128', fits: () => !loopsLimited(),
+    why: '128 x 128 workgroup tiles, 8 x 8 outputs a thread: forced, or where tune measured it faster (GPUs; not yet ' +
+      'timed on one)'},
   {variant: 'matmul_tiled', when: tiledApplies, fits: () => !loopsLimited(), why: '64 x 64 workgroup tiles in shared memory: hardware GPUs'},
   {variant: 'matmul_small', when: (c) => kernelPrefs.matmul === 'small' ||
     (kernelPrefs.matmul === 'auto' && !onCpu() && c.M * c.N < 4096), fits: () => true,

@@ -108,13 +108,16 @@ export const TILE_NT_MAX = 1 << 25;
 const tileNtApplies = (c: MatmulCase): boolean => kernelPrefs.matmul === 'auto' && c.bForTile &&
   c.M * c.N * c.K * Math.max(c.a.batch, c.b.batch) <= TILE_NT_MAX && tileNtShape(c);
 
+/** matmul_small's grid, 8 x 8 outputs a workgroup, within 65,535 workgroups a dimension. */
+const smallGridFits = (c: MatmulCase): boolean => Math.ceil(c.M / 8) <= 65535 && Math.ceil(c.N / 8) <= 65535;
+
 export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
   {variant: 'matmul_tiled128', when: () => kernelPrefs.matmul === 'tiled128', fits: () => !loopsLimited(),
     why: '128 x 128 workgroup tiles, 8 x 8 outputs a thread: forced, or where tune measured it faster (GPUs; not yet ' +
       'timed on one)'},
   {variant: 'matmul_tiled', when: tiledApplies, fits: () => !loopsLimited(), why: '64 x 64 workgroup tiles in shared memory: hardware GPUs'},
   {variant: 'matmul_small', when: (c) => kernelPrefs.matmul === 'small' ||
-    (kernelPrefs.matmul === 'auto' && !onCpu() && c.M * c.N < 4096), fits: () => true,
+    (kernelPrefs.matmul === 'auto' && !onCpu() && c.M * c.N < 4096), fits: smallGridFits,
   why: 'a thread per output: small products on hardware GPUs, whose register kernels would leave most threads idle ' +
     '(not yet timed on a GPU; tune measures it)'},
   {variant: 'tile_nt', when: tileNtApplies, fits: tileNtShape,

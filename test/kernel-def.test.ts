@@ -112,7 +112,8 @@ t('generated matmul and conv tiles declare the uniforms of the hand-written file
   // 15 conv fields pad to 64 bytes, 12 matmul fields (alpha, f32, then split) to 48, as the hand-written structs did.
   assert.is(CONV2D.pack('p', cv).byteLength, 64);
   assert.is(new DataView(MATMUL.pack('p', mm)).getFloat32(40, true), 0.5);
-  // The hand-written matmul files, one per variant, declare one struct; matmul_tiled its own 16 x 16 workgroup.
+  // The hand-written matmul files declare one struct; the workgroup tiles (matmul_tiled, main and main128) their own
+  // 16 x 16 workgroup.
   for (const def of Object.values(MATMUL_KERNELS)) assert.is(structOf(def.generated), structOf(MATMUL.generated), def.file);
   for (const def of Object.values(CONV_KERNELS)) assert.is(structOf(def.generated), structOf(CONV2D.generated), def.file);
   assert.equal(MATMUL_KERNELS.matmul_tiled.workgroupDims, [16, 16]);

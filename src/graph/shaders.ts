@@ -14,7 +14,6 @@ import matmulVec4 from '../../shaders/matmul/vec4.wgsl';
 import matmulNtVec4 from '../../shaders/matmul/nt-vec4.wgsl';
 import matmulReg from '../../shaders/matmul/reg.wgsl';
 import matmulTiled from '../../shaders/matmul/tiled.wgsl';
-import matmulTiled128 from '../../shaders/matmul/tiled128.wgsl';
 import matmulSmall from '../../shaders/matmul/small.wgsl';
 import convFwd4 from '../../shaders/conv2d/fwd4.wgsl';
 import convFwd8 from '../../shaders/conv2d/fwd8.wgsl';
@@ -205,12 +204,14 @@ export const MATMUL_UNIFORMS = {p: {M: 'u32', N: 'u32', K: 'u32', a_bs: 'u32', a
   b_rs: 'u32', b_cs: 'u32', c_bs: 'u32', alpha: 'f32', split: 'u32'}} as const;
 const matmulKernel = (file: string, code: string, workgroupSize: [number, number] = [8, 8]) =>
   defineKernel({file: `matmul/${file}`, code, workgroupSize, uniforms: MATMUL_UNIFORMS, entries: {main: 'p'}});
+/** The workgroup-tile kernels, one file: main (64 x 64 tiles, matmul_tiled) and main128 (matmul_tiled128). */
+export const MATMUL_TILED = defineKernel({file: 'matmul/tiled.wgsl', code: matmulTiled, workgroupSize: [16, 16],
+  uniforms: MATMUL_UNIFORMS, entries: {main: 'p', main128: 'p'}});
 export const MATMUL_KERNELS = {
   matmul_vec4: matmulKernel('vec4.wgsl', matmulVec4),
   matmul_nt_vec4: matmulKernel('nt-vec4.wgsl', matmulNtVec4),
   matmul_reg: matmulKernel('reg.wgsl', matmulReg),
-  matmul_tiled: matmulKernel('tiled.wgsl', matmulTiled, [16, 16]),
-  matmul_tiled128: matmulKernel('tiled128.wgsl', matmulTiled128, [16, 16]),
+  matmul_tiled: MATMUL_TILED,
   matmul_small: matmulKernel('small.wgsl', matmulSmall),
 } as const;
 

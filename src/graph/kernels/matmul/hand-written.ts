@@ -1,7 +1,7 @@
-// The hand-written matmul kernels (shaders/matmul/, a file each) and their grids: matmul_tiled (64 x 64 workgroup tiles),
-// matmul_tiled128 (128 x 128), matmul_small (a thread per output), matmul_nt_vec4 (A @ B^T), matmul_vec4 (4 rows x 2 vec4 columns per thread)
+// The hand-written matmul kernels (shaders/matmul/, a file each but the workgroup tiles' two in one) and their grids:
+// matmul_tiled (64 x 64 workgroup tiles), matmul_tiled128 (128 x 128), matmul_small (a thread per output), matmul_nt_vec4 (A @ B^T), matmul_vec4 (4 rows x 2 vec4 columns per thread)
 // and matmul_reg (scalar loads).
-import {MATMUL_KERNELS} from '../../shaders.js';
+import {MATMUL_KERNELS, MATMUL_TILED} from '../../shaders.js';
 
 export type HandWrittenMatmul = 'matmul_tiled' | 'matmul_tiled128' | 'matmul_small' | 'matmul_nt_vec4' | 'matmul_vec4' | 'matmul_reg';
 type Launch = Omit<Parameters<typeof MATMUL_KERNELS.matmul_reg.launch>[1], 'workgroups' | 'threads'>;
@@ -16,12 +16,13 @@ export const TILED_SIZE = {matmul_tiled: 64, matmul_tiled128: 128} as const;
 /** Runs one hand-written kernel on an M x N product of `batch` matrices (matmul_tiled: batches x parts of K). */
 export function launchHandWritten(kernel: HandWrittenMatmul, launch: Launch, M: number, N: number,
   batch: number): void {
-  const def = MATMUL_KERNELS[kernel];
   if (kernel === 'matmul_tiled' || kernel === 'matmul_tiled128') {
     const tile = TILED_SIZE[kernel];
-    def.launch('main', {...launch, workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch]});
+    MATMUL_TILED.launch(kernel === 'matmul_tiled' ? 'main' : 'main128',
+      {...launch, workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch]});
     return;
   }
+  const def = MATMUL_KERNELS[kernel];
   const [wx, wy] = def.workgroupDims;
   if (kernel === 'matmul_small') {
     def.launch('main', {...launch, workgroups: [Math.ceil(N / wx), Math.ceil(M / wy), batch]});

@@ -1,12 +1,14 @@
 // Training steps on the selection tables' kernels against the same steps after `tune` measured their shapes:
 // steady-state ms per compiled step, side by side in one process, and how many shapes moved off the table.
 // Usage: npm run bench:tuned [-- <adapter> [models]]   models: comma-separated of lenet5, cifar_resnet, mobilenet_v2,
-// resnet18 (224 px: for GPUs; bench/torch_steps.py times the same steps in PyTorch)
+// resnet18 (224 px: for GPUs; bench/torch_steps.py times the same steps in PyTorch). WGT_TUNE_BUDGET_S: seconds of
+// measuring per model, after which the shapes left keep the tables' picks (scripts/bench-gpu.sh sets it).
 import * as wt from '../src/index.js';
 import {time} from './harness.js';
 
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 const which = (process.argv[3] ?? 'lenet5,cifar_resnet,mobilenet_v2').split(',');
+const budgetS = process.env.WGT_TUNE_BUDGET_S ? Number(process.env.WGT_TUNE_BUDGET_S) : undefined;
 await wt.init({backend});
 console.log(wt.debug.formatReport(wt.adapter()));
 
@@ -43,9 +45,13 @@ for (const name of which) {
   const tablesS = await time(10, 3, () => tables.run([x, y]).item());
   const t0 = performance.now();
   const xt = wt.tensor(x, shape), yt = wt.tensor(y, [shape[0]], {dtype: 'i32'});
-  const timings = await wt.internals.tuneKernels(() => { body(xt, yt).dispose(); }, {persist: false, force: true});
+  const timings = await wt.internals.tuneKernels(() => { body(xt, yt).dispose(); }, {persist: false, force: true,
+    budgetMs: budgetS === undefined ? undefined : budgetS * 1000});
   xt.dispose(); yt.dispose();
   const tuneS = (performance.now() - t0) / 1000;
+  if (budgetS !== undefined && tuneS > budgetS) {
+    console.log(`  tune reached its budget of ${budgetS} s: ${timings.length} shapes measured, the rest on the tables`);
+  }
   const measured = stepOn(true);
   const measuredS = await time(10, 3, () => measured.run([x, y]).item());
   const moved = timings.filter((t) => t.choice !== t.table);

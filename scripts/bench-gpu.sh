@@ -140,8 +140,10 @@ part() {
     # PyTorch's share of the part's limit comes first, so a slow tune cannot take it.
     local t=$(limit steps 580); local tt=$(( t / 4 ))
     PYTHONUNBUFFERED=1 timeout "$tt" "$py" bench/torch_steps.py $torchdev $models,matmul 2>&1 | tee -a "$out/steps.txt"
-    WGT_BENCH_BUDGET_S=60 timeout $(( t - tt )) node dist/bench/tuned.js $adapter $models 2>&1 | grep -v artificially |
-      tee -a "$out/steps.txt";;
+    # Each model's tune gets a share of what is left, so that every model's row is printed within the limit.
+    local n=$(( $(tr -cd , <<< "$models" | wc -c) + 1 ))
+    WGT_TUNE_BUDGET_S=$(( (t - tt) / (2 * n) )) WGT_BENCH_BUDGET_S=60 timeout $(( t - tt )) node dist/bench/tuned.js \
+      $adapter $models 2>&1 | grep -v artificially | tee -a "$out/steps.txt";;
   *) echo "unknown part '$1' (tests, kernels, steps, lowered, profile, bench)" | tee -a "$out/gpu.txt";;
   esac
 }

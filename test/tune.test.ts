@@ -78,6 +78,27 @@ t('replayTimer times a variant as a replay of its launches', async () => {
   await I.loadMeasuredChoices();
 });
 
+t('a budget: the cases left when it runs out are not measured, and keep the tables\' picks', async () => {
+  const calls: string[] = [];
+  const slow: wt.internals.KernelTimer = async (c) => {
+    calls.push(`${c.family}|${c.key}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    return 1;
+  };
+  // Two convolutions: two cases to measure.
+  const two = () => wt.tidy(() => {
+    wt.conv2d(wt.ones(X), wt.ones(W), null, {padding: 1});
+    wt.conv2d(wt.ones([2, 3, 7, 6]), wt.ones(W), null, {padding: 1});
+  });
+  const all = await I.tuneKernels(two, {force: true, persist: false, timer: fakeTimer({}, [])});
+  assert.ok(all.length >= 2, `cases measured without a budget: ${all.length}`);
+  const some = await I.tuneKernels(two, {force: true, persist: false, timer: slow, budgetMs: 1});
+  assert.is(some.length, 1, 'the first case is measured, then the budget is spent');
+  assert.ok(calls.every((c) => c === `${some[0].family}|${some[0].key}`), `timed: ${calls.join(', ')}`);
+  await I.clearMeasuredChoices({persist: false});
+  await I.loadMeasuredChoices();
+});
+
 t('a cached choice is reused without measuring, and read back at start-up', async () => {
   const calls: string[] = [];
   const timings = await I.tuneKernels(step, {timer: fakeTimer({}, calls)});

@@ -118,6 +118,11 @@ export interface TuneOptions {
   timer?: KernelTimer;
   /** Called with each case as it is settled. */
   log?: (t: KernelTiming) => void;
+  /**
+   * Milliseconds of measuring after which the cases not yet measured keep their tables' picks (those cached are still
+   * installed): a bound on a large model's first tune where time is short, as on a lent GPU.
+   */
+  budgetMs?: number;
 }
 
 /**
@@ -140,6 +145,7 @@ export async function tuneCases(cases: {family: Family<string, unknown>; c: unkn
   const all = await readAll();
   const mine = all.adapters[adapter] ?? {};
   const out: KernelTiming[] = [];
+  const started = performance.now();
   for (const {family: f, c} of cases) {
     const bench = benchOf(f.name);
     const variants = fittingVariants(f, c);
@@ -153,6 +159,7 @@ export async function tuneCases(cases: {family: Family<string, unknown>; c: unkn
       opts.log?.(t);
       continue;
     }
+    if (opts.budgetMs !== undefined && performance.now() - started > opts.budgetMs) continue;
     const made = bench(c);
     if (!made) continue;
     const ms: Record<string, number> = {};

@@ -135,8 +135,9 @@ if (!rt().ctx.report.isCpu) {
   }
 }
 console.log(`\n${wt.debug.formatReport(wt.adapter())}`);
-console.log(`matmul ${mmN}^3: ${mm.toFixed(2)} GFLOP/s (median of ${mmRates.length} measurements between the kernels, ${Math.min(...mmRates).toFixed(1)}-${Math.max(...mmRates).toFixed(1)})` +
-  (forced.length ? `; forced, median of 3: ${forced.join(', ')} GFLOP/s` : ''));
+const spread = `${Math.min(...mmRates).toFixed(1)}-${Math.max(...mmRates).toFixed(1)}`;
+console.log(`matmul ${mmN}^3: ${mm.toFixed(2)} GFLOP/s (median of ${mmRates.length} measurements between the kernels, ` +
+  `${spread})${forced.length ? `; forced, median of 3: ${forced.join(', ')} GFLOP/s` : ''}`);
 console.log(`medians of ${rounds} rounds over the list; shares: each round's kernel rate against the matmul timed around it`);
 console.log('| kernel | shape | ms | GFLOP/s | vs matmul (timed next to it) | rounds |\n|---|---|---|---|---|---|');
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;

@@ -10,8 +10,8 @@ import type {ConvTile, MatmulTile} from './tile-types.js';
 export interface KernelPrefs {
   /**
    * 'vec4' allows both vec4 kernels (A @ B and A @ B^T); 'reg' forces scalar loads; 'tiled' the 64 x 64 workgroup
-   * tiles, 'tiled128' the 128 x 128 ones; 'small' a thread per output; 'panels' B as uniform windows (matmul/uniform-panel.ts),
-   * 'panels-texture' those with A from a texture.
+   * tiles, 'tiled128' the 128 x 128 ones; 'small' a thread per output; 'panels' B as uniform windows
+   * (matmul/uniform-panel.ts), 'panels-texture' those with A from a texture.
    */
   matmul: 'auto' | 'tiled' | 'tiled128' | 'vec4' | 'reg' | 'small' | 'panels' | 'panels-texture';
   /**

@@ -1,9 +1,10 @@
 // The hand-written matmul kernels (shaders/matmul/, a file each but the workgroup tiles' two in one) and their grids:
-// matmul_tiled (64 x 64 workgroup tiles), matmul_tiled128 (128 x 128), matmul_small (a thread per output), matmul_nt_vec4 (A @ B^T), matmul_vec4 (4 rows x 2 vec4 columns per thread)
-// and matmul_reg (scalar loads).
+// matmul_tiled (64 x 64 workgroup tiles), matmul_tiled128 (128 x 128), matmul_small (a thread per output),
+// matmul_nt_vec4 (A @ B^T), matmul_vec4 (4 rows x 2 vec4 columns per thread) and matmul_reg (scalar loads).
 import {MATMUL_KERNELS, MATMUL_TILED} from '../../shaders.js';
 
-export type HandWrittenMatmul = 'matmul_tiled' | 'matmul_tiled128' | 'matmul_small' | 'matmul_nt_vec4' | 'matmul_vec4' | 'matmul_reg';
+export type HandWrittenMatmul = 'matmul_tiled' | 'matmul_tiled128' | 'matmul_small' | 'matmul_nt_vec4' | 'matmul_vec4' |
+  'matmul_reg';
 type Launch = Omit<Parameters<typeof MATMUL_KERNELS.matmul_reg.launch>[1], 'workgroups' | 'threads'>;
 
 /** Columns of C one thread covers, by kernel (the register kernels' threads cover 4 rows each). */

@@ -25,8 +25,8 @@ export interface MatmulCase {
    */
   epilogue: {bias: boolean; relu: boolean};
 }
-export type MatmulVariant = 'matmul_tiled' | 'matmul_tiled128' | 'matmul_small' | 'panels_texture' | 'panels' | 'matmul_nt_vec4' |
-  'tile_nt' | 'tile' | 'matmul_vec4' | 'matmul_reg';
+export type MatmulVariant = 'matmul_tiled' | 'matmul_tiled128' | 'matmul_small' | 'panels_texture' | 'panels' |
+  'matmul_nt_vec4' | 'tile_nt' | 'tile' | 'matmul_vec4' | 'matmul_reg';
 
 /** Row and column strides of a bound operand, in floats. */
 export const strides = (v: MatView): [number, number] => (v.trans ? [1, v.cols] : [v.cols, 1]);

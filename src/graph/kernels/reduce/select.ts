@@ -59,7 +59,8 @@ const onePassFits = (c: ChannelSumCase) => !loopsLimited() || channelSumSteps(c)
 export const ONE_PASS_MAX = 1 << 16;
 
 export const CHANNEL_SUM_VARIANTS: readonly Choice<ChannelSumVariant, ChannelSumCase>[] = [
-  {variant: 'one-pass', when: (c) => kernelPrefs.reduce === 'auto' && onCpu() && c.outer * c.inner <= ONE_PASS_MAX && onePassFits(c), fits: onePassFits,
+  {variant: 'one-pass', fits: onePassFits,
+    when: (c) => kernelPrefs.reduce === 'auto' && onCpu() && c.outer * c.inner <= ONE_PASS_MAX && onePassFits(c),
     why: 'a thread per channel, one dispatch: CPU adapters, where a dispatch hands off for tens of microseconds, and ' +
       'channels of a few tens of thousands of values'},
   {variant: 'two-pass', when: () => true,

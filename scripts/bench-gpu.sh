@@ -13,6 +13,7 @@
 #     kernels   matmul 4096^3 and each conv kernel's GFLOP/s and share of matmul (ResNet-18's at 224 px too)
 #     steps     training steps on the tables' kernels and after measuring them (tune), then PyTorch CUDA's
 #     lowered   the conv kernels lowered to matmul (im2col), against the implicit products
+#     implicit128  the conv kernels as implicit products on 128 x 128 tiles (the weight gradient as the table's)
 #     profile   the profiler's table of a LeNet step
 #     bench     the bench against TF.js WebGPU
 #   WGT_GPU_PARTS=tests,kernels,steps   runs those parts in that order (the default: all, in the order above). Each
@@ -121,6 +122,11 @@ part() {
     echo "== kernels lowered to matmul ($adapter)" | tee "$out/kernels-lowered.txt"
     WGT_PREFS='{"convLowering":"gemm"}' WGT_BENCH_MATMUL=$mm timeout "$(limit lowered 300)" node dist/bench/kernels.js \
       $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially | tee -a "$out/kernels-lowered.txt";;
+  implicit128)
+    echo "== kernels as implicit products on 128 x 128 tiles ($adapter)" | tee "$out/kernels-implicit128.txt"
+    WGT_PREFS='{"convLowering":"implicit128"}' WGT_BENCH_MATMUL=$mm timeout "$(limit implicit128 300)" \
+      node dist/bench/kernels.js $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially |
+      tee -a "$out/kernels-implicit128.txt";;
   profile)
     echo "== profile of a LeNet step ($adapter)" | tee "$out/profile.txt"
     timeout "$(limit profile 120)" node dist/bench/profile.js $adapter 5 2>&1 | grep -v '^PROFILE\|artificially' |
@@ -144,9 +150,9 @@ part() {
     local n=$(( $(tr -cd , <<< "$models" | wc -c) + 1 ))
     WGT_TUNE_BUDGET_S=$(( (t - tt) / (2 * n) )) WGT_BENCH_BUDGET_S=60 timeout $(( t - tt )) node dist/bench/tuned.js \
       $adapter $models 2>&1 | grep -v artificially | tee -a "$out/steps.txt";;
-  *) echo "unknown part '$1' (tests, kernels, steps, lowered, profile, bench)" | tee -a "$out/gpu.txt";;
+  *) echo "unknown part '$1' (tests, kernels, steps, lowered, implicit128, profile, bench)" | tee -a "$out/gpu.txt";;
   esac
 }
-IFS=, read -ra order <<< "${WGT_GPU_PARTS:-tests,kernels,steps,lowered,profile,bench}"
+IFS=, read -ra order <<< "${WGT_GPU_PARTS:-tests,kernels,steps,lowered,implicit128,profile,bench}"
 for p in "${order[@]}"; do part "$p"; done
 echo "results in $out"

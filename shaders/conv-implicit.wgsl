@@ -7,7 +7,8 @@
 //   weight gradient: dW[k, (c, kh, kw)] = sum over (n, oh, ow) of dy[n, k, oh, ow] * x[n, c, ih, iw], the sum cut
 //                    into p.split parts (one per workgroup layer z), each written to its own slice of iout
 // Bindings: forward (x, w, bias, y); input gradient (dy, w, -, dx); weight gradient (x, dy, -, partial dW).
-// Entries: implicit_rows (forward, PASS 0; input gradient, PASS 1), implicit_bwd_weight.
+// Entries: implicit_rows (forward, PASS 0; input gradient, PASS 1), implicit_rows128 (the same on 128 x 128 tiles of
+// 8 x 8 outputs a thread, BK = 8, the tiles kept as vec4s), implicit_bwd_weight.
 // Uniforms (p) come from its declaration, CONV_IMPLICIT in src/graph/shaders.ts.
 
 override HAS_BIAS: bool = false;
@@ -66,6 +67,14 @@ fn dy_through(r: u32, q: u32) -> f32 {
 // reduction taps (c, kh, kw) or (k, kh, kw).
 override PASS: u32 = 0u;
 
+// This pass's product: rows (pixels), each image's plane of them, columns (channels) and the reduction's length.
+struct RowsJob { rows: u32, plane: u32, cols: u32, red: u32 }
+fn rows_job() -> RowsJob {
+  let khw = p.KH * p.KW;
+  if (PASS == 1u) { return RowsJob(p.N * p.H * p.W, p.H * p.W, p.C, p.K * khw); }
+  return RowsJob(p.N * p.OH * p.OW, p.OH * p.OW, p.K, p.C * khw);
+}
+
 // The reduction's element q for row r (A) and column col (B) of this pass.
 fn a_at(r: u32, q: u32) -> f32 {
   if (PASS == 0u) { return x_at(r, q); }
@@ -80,29 +89,24 @@ fn b_at(q: u32, col: u32) -> f32 {
 
 @compute @workgroup_size(16, 16, 1)
 fn implicit_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let khw = p.KH * p.KW;
-  var plane = p.OH * p.OW;
-  var cols = p.K;
-  var red = p.C * khw;
-  if (PASS == 1u) { plane = p.H * p.W; cols = p.C; red = p.K * khw; }
-  let rows = p.N * plane;
+  let job = rows_job();
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
   let t = lid.y * 16u + lid.x;
   var acc: array<vec4<f32>, 4>;
-  for (var q0 = 0u; q0 < red; q0 += BK) {
+  for (var q0 = 0u; q0 < job.red; q0 += BK) {
     for (var e = 0u; e < 4u; e++) {
       let idx = t + e * 256u;
       // Consecutive threads load consecutive pixels of one tap, and consecutive taps of one channel.
       let qa = idx / TILE;
       let ra = idx % TILE;
       var av = 0.0;
-      if (q0 + qa < red && row0 + ra < rows) { av = a_at(row0 + ra, q0 + qa); }
+      if (q0 + qa < job.red && row0 + ra < job.rows) { av = a_at(row0 + ra, q0 + qa); }
       sa[qa][ra] = av;
       let qb = idx % BK;
       let cb = idx / BK;
       var bv = 0.0;
-      if (q0 + qb < red && col0 + cb < cols) { bv = b_at(q0 + qb, col0 + cb); }
+      if (q0 + qb < job.red && col0 + cb < job.cols) { bv = b_at(q0 + qb, col0 + cb); }
       sb[qb][cb] = bv;
     }
     workgroupBarrier();
@@ -112,14 +116,67 @@ fn implicit_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
   // Rows along lid.x: neighbouring threads write neighbouring pixels of a channel plane (NCHW).
   for (var i = 0u; i < 4u; i++) {
     let r = row0 + lid.x * 4u + i;
-    if (r < rows) {
-      let base = (r / plane) * cols * plane + r % plane;
+    if (r < job.rows) {
+      let base = (r / job.plane) * job.cols * job.plane + r % job.plane;
       for (var j = 0u; j < 4u; j++) {
         let col = col0 + lid.y * 4u + j;
-        if (col < cols) {
+        if (col < job.cols) {
           var v = acc[i][j];
           if (HAS_BIAS) { v += ibias[col]; }
-          iout[base + col * plane] = v;
+          iout[base + col * job.plane] = v;
+        }
+      }
+    }
+  }
+}
+
+// ---- implicit_rows128: 128 x 128 tiles, 8 x 8 outputs a thread (rows lid.x * 4 + {0..3} and 64 + those, columns
+// lid.y * 4 + ... likewise), BK = 8; each staged value is used 16 times, against 4 on the 64 x 64 tiles ----
+const BIG: u32 = 128u;
+const BK8: u32 = 8u;
+var<workgroup> sa8: array<array<vec4<f32>, 32>, 8>;   // [reduction step][row / 4]
+var<workgroup> sb8: array<array<vec4<f32>, 32>, 8>;   // [reduction step][column / 4]
+
+@compute @workgroup_size(16, 16, 1)
+fn implicit_rows128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let job = rows_job();
+  let row0 = wid.y * BIG;
+  let col0 = wid.x * BIG;
+  let t = lid.y * 16u + lid.x;
+  var acc: array<vec4<f32>, 16>;   // acc[2 * i + h]: row i of the thread's 8, columns h * 64 + lid.y * 4 ..
+  for (var q0 = 0u; q0 < job.red; q0 += BK8) {
+    // A: consecutive threads take 4 neighbouring pixels each, of one tap; B: half a column's 8 taps each.
+    let qa = q0 + t / 32u;
+    let ra = row0 + (t % 32u) * 4u;
+    var av = vec4<f32>(0.0);
+    for (var e = 0u; e < 4u; e++) { if (qa < job.red && ra + e < job.rows) { av[e] = a_at(ra + e, qa); } }
+    sa8[t / 32u][t % 32u] = av;
+    let cb = t / 2u;
+    let qb = (t % 2u) * 4u;
+    for (var e = 0u; e < 4u; e++) {
+      var bv = 0.0;
+      if (q0 + qb + e < job.red && col0 + cb < job.cols) { bv = b_at(q0 + qb + e, col0 + cb); }
+      sb8[qb + e][cb / 4u][cb % 4u] = bv;
+    }
+    workgroupBarrier();
+    for (var q = 0u; q < BK8; q++) {
+      outer8(&acc, sa8[q][lid.x], sa8[q][lid.x + 16u], sb8[q][lid.y], sb8[q][lid.y + 16u]);
+    }
+    workgroupBarrier();
+  }
+  // Rows along lid.x, as implicit_rows: neighbouring threads write neighbouring pixels of a channel plane (NCHW).
+  for (var i = 0u; i < 8u; i++) {
+    let r = row0 + (i / 4u) * 64u + lid.x * 4u + i % 4u;
+    if (r < job.rows) {
+      let base = (r / job.plane) * job.cols * job.plane + r % job.plane;
+      for (var h = 0u; h < 2u; h++) {
+        for (var j = 0u; j < 4u; j++) {
+          let col = col0 + h * 64u + lid.y * 4u + j;
+          if (col < job.cols) {
+            var v = acc[2u * i + h][j];
+            if (HAS_BIAS) { v += ibias[col]; }
+            iout[base + col * job.plane] = v;
+          }
         }
       }
     }

@@ -91,6 +91,7 @@ const convVariants: [string, Partial<wt.internals.KernelPrefs>][] = [
 
   // Implicit products on workgroup tiles ('auto' on hardware GPUs), the weight gradient's sum in parts.
   ['implicit products on workgroup tiles', {convLowering: 'implicit'}],
+  ['implicit products on 128 x 128 tiles', {convLowering: 'implicit128'}],
 ];
 const withPrefs = wt.internals.withKernelPrefs;
 // Variants that only some cases reach, run on those: the uniform panels writing the output images themselves (bias

@@ -119,16 +119,7 @@ fn main128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK128; kk++) {
-      let a0 = tA128[kk][lid.y];
-      let a1 = tA128[kk][lid.y + 16u];
-      let b0 = tB128[kk][lid.x];
-      let b1 = tB128[kk][lid.x + 16u];
-      for (var i = 0u; i < 4u; i++) {
-        acc[2u * i] += a0[i] * b0;
-        acc[2u * i + 1u] += a0[i] * b1;
-        acc[8u + 2u * i] += a1[i] * b0;
-        acc[8u + 2u * i + 1u] += a1[i] * b1;
-      }
+      outer8(&acc, tA128[kk][lid.y], tA128[kk][lid.y + 16u], tB128[kk][lid.x], tB128[kk][lid.x + 16u]);
     }
     workgroupBarrier();
   }

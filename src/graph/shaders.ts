@@ -168,7 +168,7 @@ export const CONV_IMPLICIT = defineKernel({
   file: 'conv-implicit.wgsl', code: convImplicit, workgroupSize: [16, 16],
   uniforms: {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32',
     SW: 'u32', PH: 'u32', PW: 'u32', split: 'u32'}},
-  entries: {implicit_rows: 'p', implicit_bwd_weight: 'p'},
+  entries: {implicit_rows: 'p', implicit_rows128: 'p', implicit_bwd_weight: 'p'},
 });
 
 // Grouped and depthwise conv2d (groups > 1): CG, KG = input and output channels per group; the weight gradient

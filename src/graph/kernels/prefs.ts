@@ -52,10 +52,11 @@ export interface KernelPrefs {
   convSplitTarget: 'auto' | number;
   /**
    * Convolutions (all three passes): 'direct' (the conv kernels above), 'gemm' (lowered to matrix products on the
-   * tuned matmul kernels, im2col), 'implicit' (implicit products on workgroup tiles, conv/implicit.ts), or 'auto'
+   * tuned matmul kernels, im2col), 'implicit' (implicit products on workgroup tiles, conv/implicit.ts),
+   * 'implicit128' (the forward and input gradient on 128 x 128 tiles, the weight gradient as 'implicit'), or 'auto'
    * (implicit on hardware GPUs; elsewhere gemm where convLowersToGemm() says it pays).
    */
-  convLowering: 'auto' | 'direct' | 'gemm' | 'implicit';
+  convLowering: 'auto' | 'direct' | 'gemm' | 'implicit' | 'implicit128';
   /**
    * Capsule prediction transform: 'auto' (generated, blocked kernels up to D = 16) or 'scalar'
    * (shaders/capsule.wgsl).
@@ -182,7 +183,7 @@ const CHOICES = {
   convInput: ['auto', 'c8', 'c4', Object],
   convWeight: ['auto', 'taps8', 'cols4', Object],
   convSplitTarget: ['auto', Number],
-  convLowering: ['auto', 'direct', 'gemm', 'implicit'],
+  convLowering: ['auto', 'direct', 'gemm', 'implicit', 'implicit128'],
   capsulePredict: ['auto', 'scalar'],
   capsuleRouting: ['auto', 'scalar'],
   convWeightLanes: ['auto', Boolean],

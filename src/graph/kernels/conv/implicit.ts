@@ -1,6 +1,7 @@
-// Convolutions as implicit matrix products on 64 x 64 workgroup tiles (shaders/conv-implicit.wgsl): no im2col
-// matrix is written, each tile load works out the pixel it stands for. The weight gradient's long sum over every
-// output pixel is cut into parts (split-K), each a layer of workgroups, summed after.
+// Convolutions as implicit matrix products on 64 x 64 workgroup tiles, or (forward and input gradient) 128 x 128 ones
+// (shaders/conv-implicit.wgsl): no im2col matrix is written, each tile load works out the pixel it stands for. The
+// weight gradient's long sum over every output pixel is cut into parts (split-K), each a layer of workgroups, summed
+// after.
 import {CONV_IMPLICIT} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, onCpu} from '../device.js';
@@ -10,31 +11,38 @@ import {convFlops, convNote, type Conv2dGeom} from './geom.js';
 const TILE = 64, BK = 16;
 /** Loop iterations a thread runs per BK reduction steps (4 staged loads, 16 multiply-add steps, the barriers). */
 const STEP_ITERATIONS = 24;
+/**
+ * The 128 x 128 tiles' reduction steps a stage, and the loop iterations (exit tests included) a thread runs for them:
+ * 8 staged loads, 8 steps of 4.
+ */
+const BK8 = 8, STEP_ITERATIONS_128 = 64;
 
 const params = (g: Conv2dGeom, split = 1) => ({N: g.N, C: g.C, H: g.H, W: g.W, K: g.K, OH: g.OH, OW: g.OW, KH: g.KH,
   KW: g.KW, SH: g.SH, SW: g.SW, PH: g.PH, PW: g.PW, split});
-const tiles = (n: number) => Math.ceil(n / TILE);
+const tiles = (n: number, size = TILE) => Math.ceil(n / size);
 
 /** Whether a reduction of `length` fits one thread's loops (llvmpipe's loop limit; elsewhere any). */
-export const implicitReductionFits = (length: number): boolean =>
-  !loopsLimited() || Math.ceil(length / BK) * STEP_ITERATIONS <= LOOP_STEPS_MAX;
+export const implicitReductionFits = (length: number, big = false): boolean => !loopsLimited() ||
+  (big ? Math.ceil(length / BK8) * STEP_ITERATIONS_128 : Math.ceil(length / BK) * STEP_ITERATIONS) <= LOOP_STEPS_MAX;
 
 /** The grid's rows and columns must fit 65,535 workgroups each. */
 export const implicitGridFits = (rows: number, cols: number): boolean => tiles(rows) <= 65535 && tiles(cols) <= 65535;
 
-export function conv2dImplicitK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom): Tensor {
-  const y = empty([g.N, g.K, g.OH, g.OW]);
-  CONV_IMPLICIT.launch('implicit_rows', {buffers: [x.buffer, w.buffer, bias ? bias.buffer : dummyBuffer(), y.buffer],
-    params: params(g), workgroups: [tiles(g.K), tiles(g.N * g.OH * g.OW), 1], constants: {PASS: 0, HAS_BIAS: bias ? 1 : 0},
-    flops: convFlops(g), note: convNote(g)});
+/** big: the 128 x 128 tiles (implicit_rows128). */
+export function conv2dImplicitK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, big = false): Tensor {
+  const y = empty([g.N, g.K, g.OH, g.OW]), size = big ? 128 : TILE;
+  CONV_IMPLICIT.launch(big ? 'implicit_rows128' : 'implicit_rows', {buffers: [x.buffer, w.buffer,
+    bias ? bias.buffer : dummyBuffer(), y.buffer], params: params(g),
+  workgroups: [tiles(g.K, size), tiles(g.N * g.OH * g.OW, size), 1], constants: {PASS: 0, HAS_BIAS: bias ? 1 : 0},
+  flops: convFlops(g), note: convNote(g)});
   return y;
 }
 
-export function conv2dBwdInputImplicitK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
-  const dx = empty([g.N, g.C, g.H, g.W]);
-  CONV_IMPLICIT.launch('implicit_rows', {buffers: [dy.buffer, w.buffer, dummyBuffer(), dx.buffer],
-    params: params(g), workgroups: [tiles(g.C), tiles(g.N * g.H * g.W), 1], constants: {PASS: 1}, flops: convFlops(g),
-    note: convNote(g)});
+export function conv2dBwdInputImplicitK(dy: Tensor, w: Tensor, g: Conv2dGeom, big = false): Tensor {
+  const dx = empty([g.N, g.C, g.H, g.W]), size = big ? 128 : TILE;
+  CONV_IMPLICIT.launch(big ? 'implicit_rows128' : 'implicit_rows', {buffers: [dy.buffer, w.buffer, dummyBuffer(),
+    dx.buffer], params: params(g), workgroups: [tiles(g.C, size), tiles(g.N * g.H * g.W, size), 1],
+  constants: {PASS: 1}, flops: convFlops(g), note: convNote(g)});
   return dx;
 }
 

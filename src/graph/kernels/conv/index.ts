@@ -26,6 +26,7 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
   const variant = choose(CONV_FORWARD, g);
   switch (variant) {
     case 'implicit': return conv2dImplicitK(x, w, bias, g);
+    case 'implicit128': return conv2dImplicitK(x, w, bias, g, true);
     case 'winograd4': return conv2dWinogradK(x, w, bias, g, 4);
     case 'winograd2': return conv2dWinogradK(x, w, bias, g, 2);
     case 'gemm-transposed': return conv2dGemmTransposedK(x, w, bias, g);
@@ -37,7 +38,9 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
 
 export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const variant = choose(CONV_INPUT, g);
-  if (variant === 'implicit') return conv2dBwdInputImplicitK(dy, w, g);
+  if (variant === 'implicit' || variant === 'implicit128') {
+    return conv2dBwdInputImplicitK(dy, w, g, variant === 'implicit128');
+  }
   if (variant === 'winograd4' || variant === 'winograd2') return winogradInputK(dy, w, g, variant === 'winograd4' ? 4 : 2);
   if (variant === 'gemm') return conv2dBwdInputGemmK(dy, w, g);
   return conv2dBwdInputDirectK(dy, w, g, variant === 'tile', variant !== 'conv_bwd_input');

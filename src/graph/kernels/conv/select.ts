@@ -129,8 +129,10 @@ export function weightLanesApply(g: Conv2dGeom): boolean {
 const lanesShape = (g: Conv2dGeom): boolean => g.PH === 0 && g.PW === 0 && g.SW === 1 && g.OW % 4 === 0 &&
   g.KH * g.KW <= 64 && g.KH * g.KW * (g.OW / 4) <= 256;
 
-export type ForwardVariant = 'implicit' | 'winograd4' | 'winograd2' | 'gemm-transposed' | 'gemm' | 'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
-export type InputVariant = 'implicit' | 'winograd4' | 'winograd2' | 'gemm' | 'tile' | 'conv_bwd_input' | 'conv_bwd_input8';
+export type ForwardVariant = 'implicit128' | 'implicit' | 'winograd4' | 'winograd2' | 'gemm-transposed' | 'gemm' |
+  'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
+export type InputVariant = 'implicit128' | 'implicit' | 'winograd4' | 'winograd2' | 'gemm' | 'tile' | 'conv_bwd_input' |
+  'conv_bwd_input8';
 export type WeightVariant = 'implicit' | 'gemm-transposed' | 'gemm' | 'lanes' | 'tile' | 'conv_bwd_weight' |
   'conv_bwd_weight8';
 
@@ -143,6 +145,13 @@ const implicitForwardFits = (g: Conv2dGeom) => implicitGridFits(g.N * g.OH * g.O
   implicitReductionFits(g.C * g.KH * g.KW);
 const implicitInputFits = (g: Conv2dGeom) => implicitGridFits(g.N * g.H * g.W, g.C) &&
   implicitReductionFits(g.K * g.KH * g.KW);
+// The 128 x 128 tiles: half the grid of the 64 x 64 ones, their own count of loop iterations.
+const implicit128ForwardFits = (g: Conv2dGeom) => implicitGridFits(g.N * g.OH * g.OW, g.K) &&
+  implicitReductionFits(g.C * g.KH * g.KW, true);
+const implicit128InputFits = (g: Conv2dGeom) => implicitGridFits(g.N * g.H * g.W, g.C) &&
+  implicitReductionFits(g.K * g.KH * g.KW, true);
+const IMPLICIT128_WHY = 'implicit products on 128 x 128 workgroup tiles, 8 x 8 outputs a thread: forced, or where ' +
+  'tune measured them faster (GPUs; not yet timed on one)';
 // The hand-written kernels loop over a whole window (forward: C x KH x KW taps, input gradient: K x KH x KW) or, for
 // the weight gradient, over every output pixel of their images: within llvmpipe's loop limit where it has one.
 const withinLoops = (steps: number) => !loopsLimited() || steps <= LOOP_STEPS_MAX;
@@ -152,7 +161,8 @@ const directWeightFits = (g: Conv2dGeom) => withinLoops(g.N * g.OH * g.OW);
 
 // Implicit products: on hardware GPUs under 'auto', as tfjs-backend-webgpu's conv2d_mm runs every convolution there;
 // not yet timed on a GPU here (`webgpu-transfer tune` measures it against the others on the adapter at hand).
-const implicitWhen = () => kernelPrefs.convLowering === 'implicit' || (kernelPrefs.convLowering === 'auto' && !onCpu());
+const implicitWhen = () => kernelPrefs.convLowering === 'implicit' || kernelPrefs.convLowering === 'implicit128' ||
+  (kernelPrefs.convLowering === 'auto' && !onCpu());
 const IMPLICIT_WHY = 'implicit products on 64 x 64 workgroup tiles, no im2col matrix: hardware GPUs';
 
 /**
@@ -173,6 +183,8 @@ const winogradRow = (m: WinogradSize): Choice<ForwardVariant, Conv2dGeom> => ({v
   why: `F(${m}x${m}, 3x3): ${m === 2 ? '2.25' : '4'}x fewer multiply-adds than im2col, in batched channel products`});
 
 export const FORWARD_VARIANTS: readonly Choice<ForwardVariant, Conv2dGeom>[] = [
+  {variant: 'implicit128', when: (g) => kernelPrefs.convLowering === 'implicit128' && implicit128ForwardFits(g),
+    fits: implicit128ForwardFits, why: IMPLICIT128_WHY},
   {variant: 'implicit', when: (g) => implicitWhen() && implicitForwardFits(g), fits: (g) => implicitForwardFits(g),
     why: IMPLICIT_WHY},
   winogradRow(4),
@@ -198,6 +210,8 @@ const winogradInputRow = (m: WinogradSize): Choice<InputVariant, Conv2dGeom> => 
   why: `F(${m}x${m}, 3x3) over dy with the rotated weights, as the forward`});
 
 export const INPUT_VARIANTS: readonly Choice<InputVariant, Conv2dGeom>[] = [
+  {variant: 'implicit128', when: (g) => kernelPrefs.convLowering === 'implicit128' && implicit128InputFits(g),
+    fits: implicit128InputFits, why: IMPLICIT128_WHY},
   {variant: 'implicit', when: (g) => implicitWhen() && implicitInputFits(g), fits: (g) => implicitInputFits(g),
     why: IMPLICIT_WHY},
   winogradInputRow(4),

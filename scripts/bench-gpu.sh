@@ -25,10 +25,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
 carry=.gpu-carry
+# Keeps a folder of this script's out of git's view (.git/info/exclude), once.
+exclude() {
+  local f; f=$(git rev-parse --git-path info/exclude)
+  grep -qx "$1" "$f" 2>/dev/null || echo "$1" >> "$f"
+}
 if [ "$mode" = prepare ]; then
   node scripts/build.mjs
   rm -rf "$carry" && mkdir -p "$carry/node_modules/webgpu/dist" "$carry/node_modules/@tensorflow"
-  grep -qx '/.gpu-carry/' .git/info/exclude 2>/dev/null || echo '/.gpu-carry/' >> "$(git rev-parse --git-path info/exclude)"
+  exclude /.gpu-carry/
   # Node itself is ~95 MB: carried xz-compressed (the device tool carries 64 MiB per call).
   nice xz -T1 -6 -c "$(readlink -f "$(command -v node)")" > "$carry/node.xz"
   nm=$(readlink -f node_modules)
@@ -49,7 +54,7 @@ if [ "$mode" = prepare ]; then
   mkdir -p "$carry/dist/bench" "$carry/dist/test"
   cp dist/bench/*.js "$carry/dist/bench/" && cp dist/test/perf-run.js "$carry/dist/test/"
   # The loaders Dawn needs to reach the NVIDIA driver, which that machine's image may lack (unpacked there by `run`).
-  grep -qx '/.gl/' .git/info/exclude 2>/dev/null || echo '/.gl/' >> "$(git rev-parse --git-path info/exclude)"
+  exclude /.gl/
   rm -rf .gl && mkdir -p .gl /tmp/amd64/partial
   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
   apt-get $o update -qq && (cd .gl && apt-get $o download -qq libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 \
@@ -70,20 +75,23 @@ if [ "$mode" = slim ]; then
   rm -f "$index"
   git checkout -q --detach "$commit"
   echo "$from" > "$(git rev-parse --git-path gpu-slim-from)"
-  echo "slim: $(git ls-files -z | xargs -0 du -bc | tail -1 | cut -f1) bytes tracked; back with: bash scripts/bench-gpu.sh restore"
+  echo "slim: $(git ls-files -z | xargs -0 du -bc | tail -1 | cut -f1) bytes tracked;" \
+    "back with: bash scripts/bench-gpu.sh restore"
   exit 0
 fi
 if [ "$mode" = restore ]; then
   f=$(git rev-parse --git-path gpu-slim-from)
   [ -f "$f" ] || { echo "bench-gpu.sh restore: no slim checkout to leave" >&2; exit 1; }
-  git checkout -q "$(cat "$f")" && rm -f "$f" && echo "restored: $(git symbolic-ref -q --short HEAD || git rev-parse HEAD)"
+  git checkout -q "$(cat "$f")" && rm -f "$f" &&
+    echo "restored: $(git symbolic-ref -q --short HEAD || git rev-parse HEAD)"
   exit 0
 fi
 
 out=${OUT:-bench-results/gpu}
 mkdir -p "$out"
 unxz() {   # xz -dc, or Python's lzma where the machine has no xz
-  if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
+  if command -v xz >/dev/null; then xz -dc "$1"; else
+    python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
 }
 if [ -z "${WGT_GPU_DRY:-}" ]; then
   for f in .gl/*.deb; do [ -e "$f" ] && dpkg -x "$f" /; done; ldconfig || true
@@ -105,28 +113,27 @@ fi
 set +e
 # Dawn must see the adapter asked for before any part spends time: a GPU run on a CPU adapter measures nothing.
 timeout 60 node scripts/gpu-preflight.mjs $adapter 2>&1 | grep -v artificially | tee -a "$out/gpu.txt"
-[ "${PIPESTATUS[0]}" = 0 ] || { echo "no $adapter adapter for this run (see above): stopping" | tee -a "$out/gpu.txt"; exit 1; }
+[ "${PIPESTATUS[0]}" = 0 ] ||
+  { echo "no $adapter adapter for this run (see above): stopping" | tee -a "$out/gpu.txt"; exit 1; }
 limit() { local v="WGT_GPU_T_${1^^}"; echo "${!v:-$2}"; }
+# The kernels bench into $out/$1.txt under part $2's limit, titled $3, with kernel preferences $4 (JSON; none: the
+# tables').
+kernels_part() {
+  echo "== $3" | tee "$out/$1.txt"
+  WGT_PREFS=${4:-} WGT_BENCH_MATMUL=$mm timeout "$(limit "$2" 300)" node dist/bench/kernels.js $adapter \
+    ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially | tee -a "$out/$1.txt"
+}
 part() {
   case $1 in
   tests)
     echo "== kernel tests ($adapter)" | tee "$out/tests.txt"
     WGT_BACKEND=$adapter timeout "$(limit tests 300)" node dist/test/perf-run.js 2>&1 | grep -v artificially |
       tee "$out/tests-full.txt" | tail -8 | tee -a "$out/tests.txt";;
-  kernels)
-    echo "== kernels ($adapter, matmul ${mm}^3)" | tee "$out/kernels.txt"
-    WGT_BENCH_MATMUL=$mm timeout "$(limit kernels 300)" node dist/bench/kernels.js $adapter ${WGT_GPU_DRY:+lenet} 2>&1 |
-      grep -v artificially | tee -a "$out/kernels.txt";;
-  lowered)
-    # The same kernels lowered to matrix products (im2col), against the implicit products the GPU table takes.
-    echo "== kernels lowered to matmul ($adapter)" | tee "$out/kernels-lowered.txt"
-    WGT_PREFS='{"convLowering":"gemm"}' WGT_BENCH_MATMUL=$mm timeout "$(limit lowered 300)" node dist/bench/kernels.js \
-      $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially | tee -a "$out/kernels-lowered.txt";;
-  implicit128)
-    echo "== kernels as implicit products on 128 x 128 tiles ($adapter)" | tee "$out/kernels-implicit128.txt"
-    WGT_PREFS='{"convLowering":"implicit128"}' WGT_BENCH_MATMUL=$mm timeout "$(limit implicit128 300)" \
-      node dist/bench/kernels.js $adapter ${WGT_GPU_DRY:+lenet} 2>&1 | grep -v artificially |
-      tee -a "$out/kernels-implicit128.txt";;
+  kernels) kernels_part kernels kernels "kernels ($adapter, matmul ${mm}^3)";;
+  # The same kernels lowered to matrix products (im2col), against the implicit products the GPU table takes.
+  lowered) kernels_part kernels-lowered lowered "kernels lowered to matmul ($adapter)" '{"convLowering":"gemm"}';;
+  implicit128) kernels_part kernels-implicit128 implicit128 \
+    "kernels as implicit products on 128 x 128 tiles ($adapter)" '{"convLowering":"implicit128"}';;
   profile)
     echo "== profile of a LeNet step ($adapter)" | tee "$out/profile.txt"
     timeout "$(limit profile 120)" node dist/bench/profile.js $adapter 5 2>&1 | grep -v '^PROFILE\|artificially' |

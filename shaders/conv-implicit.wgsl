@@ -67,12 +67,21 @@ fn dy_through(r: u32, q: u32) -> f32 {
 // reduction taps (c, kh, kw) or (k, kh, kw).
 override PASS: u32 = 0u;
 
-// This pass's product: rows (pixels), each image's plane of them, columns (channels) and the reduction's length.
-struct RowsJob { rows: u32, plane: u32, cols: u32, red: u32 }
-fn rows_job() -> RowsJob {
+// This pass's product: rows (pixels), each image's plane of them, columns (channels), the reduction's length, and
+// the first row and column of a workgroup's tile of `size`.
+struct RowsJob { rows: u32, plane: u32, cols: u32, red: u32, row0: u32, col0: u32 }
+fn rows_job(wid: vec3<u32>, size: u32) -> RowsJob {
   let khw = p.KH * p.KW;
-  if (PASS == 1u) { return RowsJob(p.N * p.H * p.W, p.H * p.W, p.C, p.K * khw); }
-  return RowsJob(p.N * p.OH * p.OW, p.OH * p.OW, p.K, p.C * khw);
+  if (PASS == 1u) { return RowsJob(p.N * p.H * p.W, p.H * p.W, p.C, p.K * khw, wid.y * size, wid.x * size); }
+  return RowsJob(p.N * p.OH * p.OW, p.OH * p.OW, p.K, p.C * khw, wid.y * size, wid.x * size);
+}
+
+// Writes output row r (a pixel), column col (a channel), plus the bias where there is one: NCHW, so neighbouring
+// rows are neighbouring addresses.
+fn store_row(job: RowsJob, r: u32, col: u32, v: f32) {
+  var out = v;
+  if (HAS_BIAS) { out += ibias[col]; }
+  iout[(r / job.plane) * job.cols * job.plane + r % job.plane + col * job.plane] = out;
 }
 
 // The reduction's element q for row r (A) and column col (B) of this pass.
@@ -89,9 +98,7 @@ fn b_at(q: u32, col: u32) -> f32 {
 
 @compute @workgroup_size(16, 16, 1)
 fn implicit_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let job = rows_job();
-  let row0 = wid.y * TILE;
-  let col0 = wid.x * TILE;
+  let job = rows_job(wid, TILE);
   let t = lid.y * 16u + lid.x;
   var acc: array<vec4<f32>, 4>;
   for (var q0 = 0u; q0 < job.red; q0 += BK) {
@@ -101,12 +108,12 @@ fn implicit_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
       let qa = idx / TILE;
       let ra = idx % TILE;
       var av = 0.0;
-      if (q0 + qa < job.red && row0 + ra < job.rows) { av = a_at(row0 + ra, q0 + qa); }
+      if (q0 + qa < job.red && job.row0 + ra < job.rows) { av = a_at(job.row0 + ra, q0 + qa); }
       sa[qa][ra] = av;
       let qb = idx % BK;
       let cb = idx / BK;
       var bv = 0.0;
-      if (q0 + qb < job.red && col0 + cb < job.cols) { bv = b_at(q0 + qb, col0 + cb); }
+      if (q0 + qb < job.red && job.col0 + cb < job.cols) { bv = b_at(q0 + qb, job.col0 + cb); }
       sb[qb][cb] = bv;
     }
     workgroupBarrier();
@@ -115,16 +122,11 @@ fn implicit_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
   }
   // Rows along lid.x: neighbouring threads write neighbouring pixels of a channel plane (NCHW).
   for (var i = 0u; i < 4u; i++) {
-    let r = row0 + lid.x * 4u + i;
+    let r = job.row0 + lid.x * 4u + i;
     if (r < job.rows) {
-      let base = (r / job.plane) * job.cols * job.plane + r % job.plane;
       for (var j = 0u; j < 4u; j++) {
-        let col = col0 + lid.y * 4u + j;
-        if (col < job.cols) {
-          var v = acc[i][j];
-          if (HAS_BIAS) { v += ibias[col]; }
-          iout[base + col * job.plane] = v;
-        }
+        let col = job.col0 + lid.y * 4u + j;
+        if (col < job.cols) { store_row(job, r, col, acc[i][j]); }
       }
     }
   }
@@ -139,15 +141,13 @@ var<workgroup> sb8: array<array<vec4<f32>, 32>, 8>;   // [reduction step][column
 
 @compute @workgroup_size(16, 16, 1)
 fn implicit_rows128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let job = rows_job();
-  let row0 = wid.y * BIG;
-  let col0 = wid.x * BIG;
+  let job = rows_job(wid, BIG);
   let t = lid.y * 16u + lid.x;
   var acc: array<vec4<f32>, 16>;   // acc[2 * i + h]: row i of the thread's 8, columns h * 64 + lid.y * 4 ..
   for (var q0 = 0u; q0 < job.red; q0 += BK8) {
     // A: consecutive threads take 4 neighbouring pixels each, of one tap; B: half a column's 8 taps each.
     let qa = q0 + t / 32u;
-    let ra = row0 + (t % 32u) * 4u;
+    let ra = job.row0 + (t % 32u) * 4u;
     var av = vec4<f32>(0.0);
     for (var e = 0u; e < 4u; e++) { if (qa < job.red && ra + e < job.rows) { av[e] = a_at(ra + e, qa); } }
     sa8[t / 32u][t % 32u] = av;
@@ -155,7 +155,7 @@ fn implicit_rows128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     let qb = (t % 2u) * 4u;
     for (var e = 0u; e < 4u; e++) {
       var bv = 0.0;
-      if (q0 + qb + e < job.red && col0 + cb < job.cols) { bv = b_at(q0 + qb + e, col0 + cb); }
+      if (q0 + qb + e < job.red && job.col0 + cb < job.cols) { bv = b_at(q0 + qb + e, job.col0 + cb); }
       sb8[qb + e][cb / 4u][cb % 4u] = bv;
     }
     workgroupBarrier();
@@ -166,17 +166,12 @@ fn implicit_rows128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
   }
   // Rows along lid.x, as implicit_rows: neighbouring threads write neighbouring pixels of a channel plane (NCHW).
   for (var i = 0u; i < 8u; i++) {
-    let r = row0 + (i / 4u) * 64u + lid.x * 4u + i % 4u;
+    let r = job.row0 + (i / 4u) * 64u + lid.x * 4u + i % 4u;
     if (r < job.rows) {
-      let base = (r / job.plane) * job.cols * job.plane + r % job.plane;
       for (var h = 0u; h < 2u; h++) {
         for (var j = 0u; j < 4u; j++) {
-          let col = col0 + h * 64u + lid.y * 4u + j;
-          if (col < job.cols) {
-            var v = acc[2u * i + h][j];
-            if (HAS_BIAS) { v += ibias[col]; }
-            iout[base + col * job.plane] = v;
-          }
+          let col = job.col0 + h * 64u + lid.y * 4u + j;
+          if (col < job.cols) { store_row(job, r, col, acc[2u * i + h][j]); }
         }
       }
     }

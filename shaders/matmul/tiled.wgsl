@@ -65,13 +65,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
   }
-  let cb = job.cbase;
   for (var i = 0u; i < 4u; i++) {
     let r = job.row0 + lid.y * 4u + i;
     if (r < p.M) {
       for (var j = 0u; j < 4u; j++) {
         let c = job.col0 + lid.x * 4u + j;
-        if (c < p.N) { tc[cb + r * p.N + c] = acc[i][j] * p.alpha; }
+        if (c < p.N) { tc[job.cbase + r * p.N + c] = acc[i][j] * p.alpha; }
       }
     }
   }
@@ -123,7 +122,6 @@ fn main128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     }
     workgroupBarrier();
   }
-  let cb = job.cbase;
   for (var i = 0u; i < 8u; i++) {
     let r = job.row0 + (i / 4u) * 64u + lid.y * 4u + i % 4u;
     if (r < p.M) {
@@ -131,7 +129,7 @@ fn main128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
         let v = acc[2u * i + h];
         for (var j = 0u; j < 4u; j++) {
           let c = job.col0 + h * 64u + lid.x * 4u + j;
-          if (c < p.N) { tc[cb + r * p.N + c] = v[j] * p.alpha; }
+          if (c < p.N) { tc[job.cbase + r * p.N + c] = v[j] * p.alpha; }
         }
       }
     }

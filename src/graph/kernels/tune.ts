@@ -52,23 +52,27 @@ export async function loadMeasuredChoices(): Promise<number> {
   return measuredChoices.size;
 }
 
+/** Milliseconds `fn` takes with the GPU work it queues. */
+async function timedMs(fn: () => void): Promise<number> {
+  const t0 = performance.now();
+  fn();
+  await rt().sync();
+  return performance.now() - t0;
+}
+/** Launches a timed batch queues: enough to last about `batchMs` after one took `onceMs`, at most 64. */
+const batchOf = (onceMs: number, batchMs: number): number =>
+  Math.max(1, Math.min(64, Math.ceil(batchMs / Math.max(onceMs, 1e-3))));
+const medianOf = (ts: number[]): number => ts.sort((x, y) => x - y)[Math.floor(ts.length / 2)];
+
 /**
  * Median of `runs` timed batches, after one launch that compiles the pipelines and warms the caches. A batch queues
  * enough launches to last about `batchMs` (at most 64), so a small kernel is not timed by the submit and the wait.
  */
 export const wallTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run}) => {
-  const r = rt();
-  const timed = async (n: number) => {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) run();
-    await r.sync();
-    return performance.now() - t0;
-  };
-  const once = await timed(1);
-  const n = Math.max(1, Math.min(64, Math.ceil(batchMs / Math.max(once, 1e-3))));
+  const n = batchOf(await timedMs(run), batchMs);
   const ts: number[] = [];
-  for (let i = 0; i < runs; i++) ts.push((await timed(n)) / n);
-  return ts.sort((x, y) => x - y)[Math.floor(runs / 2)];
+  for (let i = 0; i < runs; i++) ts.push(await timedMs(() => { for (let j = 0; j < n; j++) run(); }) / n);
+  return medianOf(ts);
 };
 
 /**
@@ -77,23 +81,13 @@ export const wallTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run}) =
  * the fewest dispatches over the fastest one.
  */
 export const replayTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run}) => {
-  const r = rt();
-  const t0 = performance.now();
-  run();
-  await r.sync();   // compiles the pipelines
-  const once = performance.now() - t0;
-  const n = Math.max(1, Math.min(64, Math.ceil(batchMs / Math.max(once, 1e-3))));
-  const cap = r.capture(() => { for (let i = 0; i < n; i++) run(); });
+  const n = batchOf(await timedMs(run), batchMs);   // the first launch compiles the pipelines
+  const cap = rt().capture(() => { for (let i = 0; i < n; i++) run(); });
   try {
-    await r.sync();
+    await rt().sync();
     const ts: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const t = performance.now();
-      cap.replay();
-      await r.sync();
-      ts.push((performance.now() - t) / n);
-    }
-    return ts.sort((x, y) => x - y)[Math.floor(runs / 2)];
+    for (let i = 0; i < runs; i++) ts.push(await timedMs(() => cap.replay()) / n);
+    return medianOf(ts);
   } finally {
     cap.dispose();
   }

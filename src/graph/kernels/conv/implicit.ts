@@ -28,23 +28,27 @@ export const implicitReductionFits = (length: number, big = false): boolean => !
 /** The grid's rows and columns must fit 65,535 workgroups each. */
 export const implicitGridFits = (rows: number, cols: number): boolean => tiles(rows) <= 65535 && tiles(cols) <= 65535;
 
-/** big: the 128 x 128 tiles (implicit_rows128). */
-export function conv2dImplicitK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, big = false): Tensor {
-  const y = empty([g.N, g.K, g.OH, g.OW]), size = big ? 128 : TILE;
-  CONV_IMPLICIT.launch(big ? 'implicit_rows128' : 'implicit_rows', {buffers: [x.buffer, w.buffer,
-    bias ? bias.buffer : dummyBuffer(), y.buffer], params: params(g),
-  workgroups: [tiles(g.K, size), tiles(g.N * g.OH * g.OW, size), 1], constants: {PASS: 0, HAS_BIAS: bias ? 1 : 0},
+/**
+ * One pass of implicit_rows (forward, PASS 0: rows the output pixels, columns K; input gradient, PASS 1: rows the input
+ * pixels, columns C) into `out`, on 64 x 64 tiles or (big) implicit_rows128's 128 x 128 ones.
+ */
+function implicitRows(pass: 0 | 1, a: Tensor, w: Tensor, bias: Tensor | null, out: Tensor, rows: number, cols: number,
+  g: Conv2dGeom, big: boolean): Tensor {
+  const size = big ? 128 : TILE;
+  CONV_IMPLICIT.launch(big ? 'implicit_rows128' : 'implicit_rows', {buffers: [a.buffer, w.buffer,
+    bias ? bias.buffer : dummyBuffer(), out.buffer], params: params(g),
+  workgroups: [tiles(cols, size), tiles(rows, size), 1],
+  constants: pass === 0 ? {PASS: 0, HAS_BIAS: bias ? 1 : 0} : {PASS: 1},
   flops: convFlops(g), note: convNote(g)});
-  return y;
+  return out;
 }
 
-export function conv2dBwdInputImplicitK(dy: Tensor, w: Tensor, g: Conv2dGeom, big = false): Tensor {
-  const dx = empty([g.N, g.C, g.H, g.W]), size = big ? 128 : TILE;
-  CONV_IMPLICIT.launch(big ? 'implicit_rows128' : 'implicit_rows', {buffers: [dy.buffer, w.buffer, dummyBuffer(),
-    dx.buffer], params: params(g), workgroups: [tiles(g.C, size), tiles(g.N * g.H * g.W, size), 1],
-  constants: {PASS: 1}, flops: convFlops(g), note: convNote(g)});
-  return dx;
-}
+/** big: the 128 x 128 tiles (implicit_rows128). */
+export const conv2dImplicitK = (x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, big = false): Tensor =>
+  implicitRows(0, x, w, bias, empty([g.N, g.K, g.OH, g.OW]), g.N * g.OH * g.OW, g.K, g, big);
+
+export const conv2dBwdInputImplicitK = (dy: Tensor, w: Tensor, g: Conv2dGeom, big = false): Tensor =>
+  implicitRows(1, dy, w, null, empty([g.N, g.C, g.H, g.W]), g.N * g.H * g.W, g.C, g, big);
 
 /**
  * Parts of the weight gradient's sum over N * OH * OW pixels: enough workgroups to fill the device (a few per core

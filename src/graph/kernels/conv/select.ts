@@ -141,15 +141,11 @@ export interface WeightCase { g: Conv2dGeom; kept: boolean }
 
 // The implicit products: rows of output pixels (forward) or input pixels (input gradient) on the grid, and the
 // reduction over the taps within llvmpipe's loop limit.
-const implicitForwardFits = (g: Conv2dGeom) => implicitGridFits(g.N * g.OH * g.OW, g.K) &&
-  implicitReductionFits(g.C * g.KH * g.KW);
-const implicitInputFits = (g: Conv2dGeom) => implicitGridFits(g.N * g.H * g.W, g.C) &&
-  implicitReductionFits(g.K * g.KH * g.KW);
-// The 128 x 128 tiles: half the grid of the 64 x 64 ones, their own count of loop iterations.
-const implicit128ForwardFits = (g: Conv2dGeom) => implicitGridFits(g.N * g.OH * g.OW, g.K) &&
-  implicitReductionFits(g.C * g.KH * g.KW, true);
-const implicit128InputFits = (g: Conv2dGeom) => implicitGridFits(g.N * g.H * g.W, g.C) &&
-  implicitReductionFits(g.K * g.KH * g.KW, true);
+// big: the 128 x 128 tiles, half the grid of the 64 x 64 ones and their own count of loop iterations.
+const implicitForwardFits = (g: Conv2dGeom, big = false) => implicitGridFits(g.N * g.OH * g.OW, g.K) &&
+  implicitReductionFits(g.C * g.KH * g.KW, big);
+const implicitInputFits = (g: Conv2dGeom, big = false) => implicitGridFits(g.N * g.H * g.W, g.C) &&
+  implicitReductionFits(g.K * g.KH * g.KW, big);
 const IMPLICIT128_WHY = 'implicit products on 128 x 128 workgroup tiles, 8 x 8 outputs a thread: forced, or where ' +
   'tune measured them faster (GPUs; not yet timed on one)';
 // The hand-written kernels loop over a whole window (forward: C x KH x KW taps, input gradient: K x KH x KW) or, for
@@ -183,8 +179,8 @@ const winogradRow = (m: WinogradSize): Choice<ForwardVariant, Conv2dGeom> => ({v
   why: `F(${m}x${m}, 3x3): ${m === 2 ? '2.25' : '4'}x fewer multiply-adds than im2col, in batched channel products`});
 
 export const FORWARD_VARIANTS: readonly Choice<ForwardVariant, Conv2dGeom>[] = [
-  {variant: 'implicit128', when: (g) => kernelPrefs.convLowering === 'implicit128' && implicit128ForwardFits(g),
-    fits: implicit128ForwardFits, why: IMPLICIT128_WHY},
+  {variant: 'implicit128', when: (g) => kernelPrefs.convLowering === 'implicit128' && implicitForwardFits(g, true),
+    fits: (g) => implicitForwardFits(g, true), why: IMPLICIT128_WHY},
   {variant: 'implicit', when: (g) => implicitWhen() && implicitForwardFits(g), fits: (g) => implicitForwardFits(g),
     why: IMPLICIT_WHY},
   winogradRow(4),
@@ -210,8 +206,8 @@ const winogradInputRow = (m: WinogradSize): Choice<InputVariant, Conv2dGeom> => 
   why: `F(${m}x${m}, 3x3) over dy with the rotated weights, as the forward`});
 
 export const INPUT_VARIANTS: readonly Choice<InputVariant, Conv2dGeom>[] = [
-  {variant: 'implicit128', when: (g) => kernelPrefs.convLowering === 'implicit128' && implicit128InputFits(g),
-    fits: implicit128InputFits, why: IMPLICIT128_WHY},
+  {variant: 'implicit128', when: (g) => kernelPrefs.convLowering === 'implicit128' && implicitInputFits(g, true),
+    fits: (g) => implicitInputFits(g, true), why: IMPLICIT128_WHY},
   {variant: 'implicit', when: (g) => implicitWhen() && implicitInputFits(g), fits: (g) => implicitInputFits(g),
     why: IMPLICIT_WHY},
   winogradInputRow(4),

@@ -11,16 +11,15 @@ type Launch = Omit<Parameters<typeof MATMUL_KERNELS.matmul_reg.launch>[1], 'work
 const COLUMNS: Record<Exclude<HandWrittenMatmul, 'matmul_tiled' | 'matmul_tiled128' | 'matmul_small'>, number> =
   {matmul_nt_vec4: 4, matmul_vec4: 8, matmul_reg: 4};
 
-/** The square output tile of a workgroup of the workgroup-tiled kernels. */
-export const TILED_SIZE = {matmul_tiled: 64, matmul_tiled128: 128} as const;
+/** The workgroup-tile kernels: each one's entry in shaders/matmul/tiled.wgsl and its square output tile. */
+export const TILED = {matmul_tiled: {entry: 'main', size: 64}, matmul_tiled128: {entry: 'main128', size: 128}} as const;
 
 /** Runs one hand-written kernel on an M x N product of `batch` matrices (matmul_tiled: batches x parts of K). */
 export function launchHandWritten(kernel: HandWrittenMatmul, launch: Launch, M: number, N: number,
   batch: number): void {
   if (kernel === 'matmul_tiled' || kernel === 'matmul_tiled128') {
-    const tile = TILED_SIZE[kernel];
-    MATMUL_TILED.launch(kernel === 'matmul_tiled' ? 'main' : 'main128',
-      {...launch, workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch]});
+    const {entry, size} = TILED[kernel];
+    MATMUL_TILED.launch(entry, {...launch, workgroups: [Math.ceil(N / size), Math.ceil(M / size), batch]});
     return;
   }
   const def = MATMUL_KERNELS[kernel];

@@ -6,7 +6,7 @@ import {addParts, binaryK, unaryK} from '../elementwise/index.js';
 import {copyK, fillK} from '../layout/index.js';
 import {reduceK} from '../reduce/index.js';
 import {choose} from '../select.js';
-import {launchHandWritten, TILED_SIZE} from './hand-written.js';
+import {launchHandWritten, TILED} from './hand-written.js';
 import {matmulTileKernel, tileGrid} from './register-tile.js';
 import {panelMatmul} from './uniform-panel.js';
 import {MATMUL, matmulTile, strides, transposedAForTile, transposedBForTile, transposedBForVec4,
@@ -111,7 +111,7 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
   // One params object for every variant, hand-written or generated: all are declared with MATMUL_UNIFORMS.
   // matmul_tiled may cut K into parts, each summed into its own slice of `target`, added up after (split-K).
   const split = variant === 'matmul_tiled' || variant === 'matmul_tiled128'
-    ? tiledSplit(M, N, K, batch, TILED_SIZE[variant]) : 1;
+    ? tiledSplit(M, N, K, batch, TILED[variant].size) : 1;
   const target = split > 1 ? empty([split * batch * M * N]) : out;
   const launch = {
     buffers: [av.t.buffer, bv.t.buffer, target.buffer],

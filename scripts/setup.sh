@@ -3,6 +3,7 @@
 #   - libvulkan1:            the Vulkan loader Dawn opens (libvulkan.so.1)
 #   - chromium:              ships SwiftShader (libvk_swiftshader.so + ICD json) and the headless browser tests use
 #   - libegl1 libegl-mesa0 libgles2: Mesa llvmpipe through GLES (the compatibility adapter)
+#   - libegl-dev:            Dawn opens EGL as libEGL.so, a name only this package links (libegl1 has libEGL.so.1)
 #   - fonts-dejavu-core:     the font the experiment charts (SVG -> PNG with resvg) are drawn in
 #   - libopenblas0-pthread:  an optimised BLAS for the PyTorch CPU peer of `npm run bench` (Debian's python3-torch
 #                            otherwise runs on the reference libblas3, 15x slower at a 1024^3 matmul)
@@ -13,7 +14,9 @@ cd "$(dirname "$0")/.."
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 if [ "${WGT_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null; then
-  for p in libvulkan1 chromium libegl1 libegl-mesa0 libgles2 fonts-dejavu-core libopenblas0-pthread; do have_pkg "$p" || need+=("$p"); done
+  for p in libvulkan1 chromium libegl1 libegl-mesa0 libgles2 libegl-dev fonts-dejavu-core libopenblas0-pthread; do
+    have_pkg "$p" || need+=("$p")
+  done
   if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]} (Debian $(cat /etc/debian_version 2>/dev/null || echo '?'))"
     sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"

@@ -10,7 +10,8 @@ const SWIFTSHADER_ICDS = [
   '/usr/lib64/chromium/vk_swiftshader_icd.json',
   '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
 ];
-const FIX_COMMAND = 'bash scripts/setup.sh   (installs libvulkan1, chromium (SwiftShader), libegl1 libegl-mesa0 libgles2)';
+const FIX_COMMAND = 'bash scripts/setup.sh   (installs libvulkan1, chromium (SwiftShader), ' +
+  'libegl1 libegl-mesa0 libgles2 libegl-dev)';
 // Dawn's OpenGL ES backend prints these two lines to stderr (from native code, so they cannot be caught here)
 // each time it opens an adapter. They are harmless: no kernel here uses dynamic buffer offsets.
 const GLES_WARNINGS = "the two 'maxDynamic...artificially reduced' warnings from Dawn's GLES backend are harmless " +
@@ -63,7 +64,10 @@ export async function nodeDevice(opts: DeviceOptions): Promise<GpuContext> {
     const gpu = webgpu.create(['backend=opengles', ...dawnFlags]);
     const adapter = await gpu.requestAdapter({featureLevel: 'compatibility'} as GPURequestAdapterOptions);
     if (!adapter) {
-      tried.push(`${label}: no OpenGL ES adapter (needs libegl1 libegl-mesa0 libgles2, EGL_PLATFORM=surfaceless)`);
+      // Dawn opens EGL as libEGL.so, which Debian's libegl-dev links; libegl1 alone has only libEGL.so.1.
+      const egl = hasLib('libEGL.so') ? '' : '; libEGL.so not found (Debian package libegl-dev)';
+      tried.push(`${label}: no OpenGL ES adapter (needs libegl1 libegl-mesa0 libgles2 libegl-dev, ` +
+        `EGL_PLATFORM=surfaceless)${egl}`);
       return null;
     }
     return {adapter, gpu, report: describe(adapter, label, 'compatibility', toggles, `${reason}; ${GLES_WARNINGS}`)};
@@ -125,9 +129,11 @@ function lavapipeIcd(): string | null { return icdFiles().find(isLavapipe) ?? nu
 function listDir(d: string): string[] {
   try { return readdirSync(d); } catch { return []; }
 }
+const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib', '/usr/lib64'];
+/** Whether a shared library of this file name is in the system library folders. */
+function hasLib(name: string): boolean { return LIB_DIRS.some((d) => existsSync(`${d}/${name}`)); }
 function hasVulkanLoader(): boolean {
-  return ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib/libvulkan.so.1',
-    '/usr/lib64/libvulkan.so.1', '/usr/lib/chromium/libvulkan.so.1'].some(existsSync);
+  return hasLib('libvulkan.so.1') || existsSync('/usr/lib/chromium/libvulkan.so.1');
 }
 
 /** What a tune cache holds: the matmul tiles (autotune) or the measured kernel choices (kernels). */

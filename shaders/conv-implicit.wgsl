@@ -166,13 +166,11 @@ fn implicit_rows128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
   }
   // Rows along lid.x, as implicit_rows: neighbouring threads write neighbouring pixels of a channel plane (NCHW).
   for (var i = 0u; i < 8u; i++) {
-    let r = job.row0 + (i / 4u) * 64u + lid.x * 4u + i % 4u;
+    let r = job.row0 + tile8_at(i, lid.x);
     if (r < job.rows) {
-      for (var h = 0u; h < 2u; h++) {
-        for (var j = 0u; j < 4u; j++) {
-          let col = job.col0 + h * 64u + lid.y * 4u + j;
-          if (col < job.cols) { store_row(job, r, col, acc[2u * i + h][j]); }
-        }
+      for (var j = 0u; j < 8u; j++) {
+        let col = job.col0 + tile8_at(j, lid.y);
+        if (col < job.cols) { store_row(job, r, col, acc[2u * i + j / 4u][j % 4u]); }
       }
     }
   }

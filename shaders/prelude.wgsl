@@ -17,3 +17,7 @@ fn outer8(acc: ptr<function, array<vec4<f32>, 16>>, a0: vec4<f32>, a1: vec4<f32>
     (*acc)[8u + 2u * i + 1u] += a1[i] * b1;
   }
 }
+
+// Where a thread's i-th of its 8 rows (or columns) lies in a 128 x 128 tile, as outer8 lays them out: two runs of 4,
+// 64 apart, the thread's lane picking the run. Its value there is acc[2 * row + column / 4][column % 4].
+fn tile8_at(i: u32, lane: u32) -> u32 { return (i / 4u) * 64u + lane * 4u + i % 4u; }

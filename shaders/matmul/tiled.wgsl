@@ -123,14 +123,11 @@ fn main128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     workgroupBarrier();
   }
   for (var i = 0u; i < 8u; i++) {
-    let r = job.row0 + (i / 4u) * 64u + lid.y * 4u + i % 4u;
+    let r = job.row0 + tile8_at(i, lid.y);
     if (r < p.M) {
-      for (var h = 0u; h < 2u; h++) {
-        let v = acc[2u * i + h];
-        for (var j = 0u; j < 4u; j++) {
-          let c = job.col0 + h * 64u + lid.x * 4u + j;
-          if (c < p.N) { tc[job.cbase + r * p.N + c] = v[j] * p.alpha; }
-        }
+      for (var j = 0u; j < 8u; j++) {
+        let c = job.col0 + tile8_at(j, lid.x);
+        if (c < p.N) { tc[job.cbase + r * p.N + c] = acc[2u * i + j / 4u][j % 4u] * p.alpha; }
       }
     }
   }

@@ -35,11 +35,11 @@ export const implicitGridFits = (rows: number, cols: number): boolean => tiles(r
 function implicitRows(pass: 0 | 1, a: Tensor, w: Tensor, bias: Tensor | null, out: Tensor, rows: number, cols: number,
   g: Conv2dGeom, big: boolean): Tensor {
   const size = big ? 128 : TILE;
-  CONV_IMPLICIT.launch(big ? 'implicit_rows128' : 'implicit_rows', {buffers: [a.buffer, w.buffer,
-    bias ? bias.buffer : dummyBuffer(), out.buffer], params: params(g),
-  workgroups: [tiles(cols, size), tiles(rows, size), 1],
-  constants: pass === 0 ? {PASS: 0, HAS_BIAS: bias ? 1 : 0} : {PASS: 1},
-  flops: convFlops(g), note: convNote(g)});
+  CONV_IMPLICIT.launch(big ? 'implicit_rows128' : 'implicit_rows', {
+    buffers: [a.buffer, w.buffer, bias ? bias.buffer : dummyBuffer(), out.buffer], params: params(g),
+    workgroups: [tiles(cols, size), tiles(rows, size), 1],
+    constants: pass === 0 ? {PASS: 0, HAS_BIAS: bias ? 1 : 0} : {PASS: 1},
+    flops: convFlops(g), note: convNote(g)});
   return out;
 }
 

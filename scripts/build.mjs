@@ -2,7 +2,7 @@
 // package's library (dist/lib); `--types` also writes the package's declarations (dist/types, tsc; npm pack).
 // WGSL files are imported as text, so kernels live in shaders/*.wgsl and still ship inside the JS.
 import {build} from 'esbuild';
-import {copyFileSync, readdirSync, readFileSync, existsSync, rmSync} from 'node:fs';
+import {copyFileSync, readdirSync, readFileSync, existsSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {execFileSync} from 'node:child_process';
 
@@ -12,8 +12,8 @@ const list = (dir) => existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWit
 // suite (test/browser/suite.ts) alike, through the module 'virtual:test-files'. Markers in a file's comments:
 //   // @test node-only: <why>   kept out of the browser suite (files, processes, Node-only modules)
 //   // @test order <N>: <why>   run after the files of lower order (default 0; ties by name)
-//   // @test once: <why>        adapter-independent (files, processes, flags): npm test runs it in its first
-//                               adapter pass only (WGT_SKIP_ONCE=1 leaves it out)
+//   // @test once: <why>        adapter-independent (Chromium, files, processes, flags): npm test runs it on its
+//                               first adapter only (WGT_SKIP_ONCE=1 leaves it out)
 // A file without the node-only marker that imports node:* fails the build (it would fail in the browser).
 function testFiles() {
   return readdirSync('test').filter((f) => f.endsWith('.test.ts')).map((f) => {
@@ -22,9 +22,13 @@ function testFiles() {
     const order = Number(/^\/\/ @test order (-?\d+):/m.exec(text)?.[1] ?? 0);
     const once = /^\/\/ @test once:/m.test(text);
     if (!nodeOnly && /from 'node:/.test(text)) throw new Error(`test/${f} imports node:* but is not marked '// @test node-only: <why>'`);
+    // Importing another test file would queue its suites a second time: shared helpers live in test/lib/.
+    if (/from '\.\/[\w-]+\.test\.js'/.test(text)) throw new Error(`test/${f} imports another test file; move what it shares to test/lib/`);
     return {name: f.replace(/\.test\.ts$/, ''), file: f, nodeOnly, order, once};
   }).sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
+// npm test (scripts/test.mjs) splits the files into parts that run side by side, from this list.
+const writeTestList = () => writeFileSync('dist/test/files.json', JSON.stringify(testFiles().map(({name, once}) => ({name, once})), null, 1));
 // In the browser bundle the module lists only the files not marked node-only (esbuild bundles every listed one).
 const testFilesPlugin = (browser) => ({
   name: 'test-files',
@@ -55,6 +59,7 @@ await build({
   ...common, entryPoints: nodeEntries, outdir: 'dist', outbase: '.', platform: 'node', target: 'node20', external, plugins: [testFilesPlugin(false)],
   banner: {js: "import {createRequire as __wgtRequire} from 'node:module'; const require = __wgtRequire(import.meta.url);"},
 });
+writeTestList();
 // The browser bundle the tests serve: the same engine; only device acquisition differs.
 await build({
   ...common, entryPoints: {'webgpu-transfer': 'src/index.ts'}, outdir: 'dist/browser', platform: 'browser',

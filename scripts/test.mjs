@@ -1,23 +1,62 @@
-// npm test: the Node suite once per CPU adapter (Mesa llvmpipe in GLES compatibility mode, then SwiftShader), then
-// one combined line `N passed, N failed`. The first pass also runs what does not depend on the adapter: the
-// headless-Chromium part and the files marked `// @test once`; it takes the faster adapter, llvmpipe.
-// WGT_TEST_ADAPTERS=swiftshader limits the adapters (comma separated).
-// --quick (npm run test:quick, for the edit-test loop): llvmpipe only, without the browser part and the files
-// marked `// @test once` (the CLI, data files, experiments, packaging): the engine, kernels and setups.
-import {spawnSync} from 'node:child_process';
+// npm test: the engine suite once per CPU adapter (Mesa llvmpipe in GLES compatibility mode, then SwiftShader), and
+// once, on llvmpipe, the files marked `// @test once` that do not depend on the adapter (headless Chromium, the CLI,
+// data files, packaging); then one combined line `N passed, N failed`.
+// The parts are child processes, WGT_TEST_JOBS at a time (default 2, at most the core count). Most parts keep about
+// one core busy: Chromium's renderer, or Mesa compiling shaders on a first run. Each part prints whole when it ends.
+// WGT_TEST_ADAPTERS=swiftshader limits the adapters (comma separated); the adapter-independent parts take the first.
+// --quick (npm run test:quick, for the edit-test loop): the engine suite on llvmpipe only.
+import {spawn} from 'node:child_process';
+import {readFileSync} from 'node:fs';
+import {availableParallelism} from 'node:os';
 
 const quick = process.argv.includes('--quick');
 const adapters = quick ? ['llvmpipe'] : (process.env.WGT_TEST_ADAPTERS ?? 'llvmpipe,swiftshader').split(',').filter(Boolean);
-let passed = 0, failed = 0;
-adapters.forEach((backend, i) => {
-  console.log(`\n=== kernel suite on ${backend} ===`);
-  const env = {...process.env, WGT_BACKEND: backend, ...(i > 0 || quick ? {WGT_SKIP_BROWSER: '1', WGT_SKIP_ONCE: '1'} : {})};
-  const r = spawnSync(process.execPath, ['dist/test/run.js'], {env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28});
-  process.stdout.write(r.stdout ?? '');
-  const m = /(\d+) passed, (\d+) failed/.exec((r.stdout ?? '').trim().split('\n').pop() ?? '');
-  if (!m) { console.log(`${backend}: the suite ended without a summary (exit ${r.status})`); failed++; return; }
-  passed += Number(m[1]);
-  failed += Number(m[2]) + (r.status !== 0 && Number(m[2]) === 0 ? 1 : 0);
-});
+if (!adapters.length) throw new Error('WGT_TEST_ADAPTERS: no adapter named');
+const jobs = Number(process.env.WGT_TEST_JOBS ?? Math.min(2, availableParallelism()));
+if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`WGT_TEST_JOBS=${process.env.WGT_TEST_JOBS}: want a whole number >= 1`);
+
+// The adapter-independent files in three parts of 3.5-4 minutes each (warm shader cache, docs/testing.md); a file not
+// named here joins the last part.
+const onceFiles = JSON.parse(readFileSync('dist/test/files.json', 'utf8')).filter((f) => f.once).map((f) => f.name);
+const onceParts = [
+  {title: 'the kernel suite in headless Chromium', files: ['browser-suite']},
+  {title: 'the page in headless Chromium', files: ['browser', 'web', 'web-images', 'web-views']},
+];
+const named = onceParts.flatMap((p) => p.files);
+for (const n of named) if (!onceFiles.includes(n)) throw new Error(`scripts/test.mjs: '${n}' is not a test file marked '// @test once'`);
+onceParts.push({title: 'the CLI, files and packaging', files: onceFiles.filter((n) => !named.includes(n))});
+
+// Started in this order, each on the next free slot: the long ones first, the SwiftShader engine pass last.
+const parts = [
+  ...(quick ? [] : onceParts.map((p) => ({title: `${p.title} (on ${adapters[0]})`,
+    env: {WGT_BACKEND: adapters[0], WGT_TEST_FILES: p.files.join(',')}}))),
+  ...adapters.map((backend) => ({title: `kernel suite on ${backend}`, env: {WGT_BACKEND: backend, WGT_SKIP_ONCE: '1'}})),
+];
+if (!quick) parts.splice(1, 0, parts.splice(onceParts.length, 1)[0]); // the first adapter's engine pass second
+
+const t0 = Date.now();
+const elapsed = () => `${((Date.now() - t0) / 60000).toFixed(1)} min`;
+function runPart(part) {
+  console.log(`[${elapsed()}] started: ${part.title}`);
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['dist/test/run.js'], {env: {...process.env, ...part.env}, stdio: ['ignore', 'pipe', 'pipe']});
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    child.on('close', (code, signal) => {
+      console.log(`\n=== ${part.title}: ended at ${elapsed()} ===`);
+      process.stdout.write(out);
+      const m = /(\d+) passed, (\d+) failed/.exec(out.trim().split('\n').pop() ?? '');
+      if (!m) console.log(`${part.title}: ended without a summary (exit ${code ?? signal})`);
+      done(m ? {passed: Number(m[1]), failed: Number(m[2]) + (code !== 0 && Number(m[2]) === 0 ? 1 : 0)} : {passed: 0, failed: 1});
+    });
+  });
+}
+
+const results = [];
+let next = 0;
+const slot = async () => { while (next < parts.length) results.push(await runPart(parts[next++])); };
+await Promise.all(Array.from({length: Math.min(jobs, parts.length)}, slot));
+const passed = results.reduce((s, r) => s + r.passed, 0), failed = results.reduce((s, r) => s + r.failed, 0);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -1,5 +1,5 @@
 // @test node-only: drives headless Chromium
-// @test order 95: after every in-process suite (the browser part runs on the first adapter pass only)
+// @test once: drives headless Chromium, whose adapter is its own
 // The whole kernel correctness suite in headless Chromium: the same test files as Node (see
 // test/browser/suite.ts), on Chromium's WebGPU adapter. Its counts print next to Node's.
 import {suite} from 'uvu';
@@ -8,9 +8,8 @@ import {resolve} from 'node:path';
 import {withPage} from './lib/chromium.js';
 
 const t = suite('kernel suite in Chromium');
-const maybe = process.env.WGT_SKIP_BROWSER === '1' ? t.skip : t;
 
-maybe('every shared test file passes in the browser', () => withPage(resolve('dist/browser'), 'kernel-suite.html', async (page, errors) => {
+t('every shared test file passes in the browser', () => withPage(resolve('dist/browser'), 'kernel-suite.html', async (page, errors) => {
   await page.waitForFunction(() => typeof (globalThis as Record<string, unknown>).runSuite === 'function', null, {timeout: 30_000});
   // WGT_BROWSER_FILES=profiler,conv-pool runs just those shared files (to chase one failure).
   const only = (process.env.WGT_BROWSER_FILES ?? '').split(',').filter(Boolean);

@@ -1,5 +1,5 @@
 // @test node-only: drives headless Chromium
-// @test order 95: after every in-process suite (the browser part runs on the first adapter pass only)
+// @test once: drives headless Chromium, whose adapter is its own
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import {resolve} from 'node:path';
@@ -7,10 +7,7 @@ import {withPage} from './lib/chromium.js';
 
 const t = suite('browser (headless Chromium)');
 
-// npm test runs the Node suite once per adapter; the browser part runs in the first pass only.
-const maybe = process.env.WGT_SKIP_BROWSER === '1' ? t.skip : t;
-
-maybe('the engine bundle runs kernels in Chromium against the same float64 references', () => withPage(resolve('dist/browser'), 'kernel-tests.html', async (page, errors) => {
+t('the engine bundle runs kernels in Chromium against the same float64 references', () => withPage(resolve('dist/browser'), 'kernel-tests.html', async (page, errors) => {
   await page.waitForFunction(() => typeof (globalThis as Record<string, unknown>).runKernelTests === 'function', null, {timeout: 30_000});
   const out = await page.evaluate(() => ((globalThis as Record<string, unknown>).runKernelTests as () => Promise<unknown>)()) as {adapter: string; results: {name: string; ok: boolean; error?: string}[]};
   console.log(`\n    # browser: ${out.adapter}`);
@@ -20,7 +17,7 @@ maybe('the engine bundle runs kernels in Chromium against the same float64 refer
   assert.equal(failed, [], failed.map((f) => `${f.name}: ${f.error}`).join('\n'));
 }));
 
-maybe('checkpoints in the browser: a download that Node can decode, loaded back through a file input', () => withPage(resolve('dist/browser'), 'kernel-tests.html', async (page) => {
+t('checkpoints in the browser: a download that Node can decode, loaded back through a file input', () => withPage(resolve('dist/browser'), 'kernel-tests.html', async (page) => {
   const {decodeSafetensors} = await import('../src/io/safetensors.js');
   const {readFileSync} = await import('node:fs');
   await page.waitForFunction(() => typeof (globalThis as Record<string, unknown>).saveCheckpointDownload === 'function', null, {timeout: 30_000});

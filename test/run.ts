@@ -1,11 +1,9 @@
-// The test entry (npm test): every suite in one process on one device; prints `N passed, N failed` last.
-// The files are found by scripts/build.mjs (every test/*.test.ts, module 'virtual:test-files'), in the order of
-// their `// @test order <N>` markers, then by name. The orders that matter:
-//   errors.test (90): last before the browser part: it shuts the device down and starts it again.
-//   browser.test, browser-suite.test (95): headless Chromium (first adapter pass only, WGT_SKIP_BROWSER).
-//   package.test (99): packs and installs the package into a temporary app (first pass only, like the browser).
+// The test entry: the suites of the files chosen, in one process on one device; prints `N passed, N failed` last.
+// npm test (scripts/test.mjs) runs it in parts side by side. The files are found by scripts/build.mjs (every
+// test/*.test.ts, module 'virtual:test-files'), in the order of their `// @test order <N>` markers, then by name;
+// errors.test (90) runs last: it shuts the device down and starts it again.
 // WGT_TEST_FILES=elementwise,autograd runs only those files (names without .test.ts).
-// WGT_SKIP_ONCE=1 leaves out the files marked `// @test once` (adapter-independent; npm test's later passes).
+// WGT_SKIP_ONCE=1 leaves out the files marked `// @test once` (adapter-independent: npm test runs them on one adapter).
 // WGT_MEASURED=1 lets the kernel choices `webgpu-transfer tune` cached take their launches.
 // WGT_SLOWEST=20 lists the 20 slowest suites at the end (default 8).
 import './lib/defer.js';

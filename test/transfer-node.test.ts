@@ -15,7 +15,7 @@ import {Conservative} from '../src/transfer/index.js';
 import {dannExperimentData} from '../apps/experiments/dann.js';
 import {capsData} from '../apps/experiments/capsnet.js';
 import {expectClose} from './lib/check.js';
-import {mlp, tinySet} from './transfer.test.js';
+import {mlp, tinySet} from './lib/tiny-models.js';
 
 const t = suite('transfer (Node)');
 

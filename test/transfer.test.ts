@@ -8,20 +8,9 @@ import type {ImageSet} from '../src/data/image-set.js';
 import {TrainingLoop} from '../src/train/loop.js';
 import {Conservative, FineTune, LayerTransfer, parameterLayers, type FineTuneOptions} from '../src/transfer/index.js';
 import {expectClose} from './lib/check.js';
+import {mlp, tinySet} from './lib/tiny-models.js';
 
 const t = suite('transfer');
-
-/** A tiny image set: n images of 1x1x3 values, labels 0..classes-1. */
-export function tinySet(n: number, classes: number, seed: number): ImageSet {
-  const r = wt.internals.rng(seed);
-  const images = Float32Array.from({length: n * 3}, () => r() * 2 - 1);
-  const labels = Int32Array.from({length: n}, (_, i) => i % classes);
-  return {images, labels, n, channels: 1, height: 1, width: 3, classes};
-}
-export const mlp = (classes: number, seed: number) => {
-  wt.manualSeed(seed);
-  return new wt.Sequential(new wt.Flatten(), new wt.Linear(3, 4), new wt.Tanh(), new wt.Linear(4, classes));
-};
 
 // ---- float64 reference of the tiny MLP and the conservative objective ----
 type P = {w1: Float64Array; b1: Float64Array; w2: Float64Array; b2: Float64Array};

@@ -1,4 +1,5 @@
 // @test node-only: starts the HTTP server, writes photo files and drives Chromium
+// @test once: drives headless Chromium, whose adapter is its own
 // The page's "your images" view in headless Chromium, end to end: two classes of CIFAR-10 photos uploaded through
 // the file inputs and a third from Chromium's fake camera, the bad inputs each with its message, training with
 // the shipped source, predictions on held-out photos, the exported weights giving the same logits in Node's
@@ -18,7 +19,6 @@ import {decodeSafetensors, encodeSafetensors} from '../src/io/safetensors.js';
 import {pretrainedDir, pretrainedNames} from '../src/io/pretrained.js';
 
 const t = suite('web page: your images (headless Chromium)');
-const maybe = process.env.WGT_SKIP_BROWSER === '1' ? t.skip : t;
 
 type Pub = {ready: boolean; state: string; status: string; messages: string[]; classes: {name: string; count: number}[];
   persistent: boolean; warning: string; trained: boolean; valAccuracy: number; records: number; evaluations: number[];
@@ -58,7 +58,7 @@ async function previewOf(page: Page, file: string): Promise<NonNullable<Pub['pre
   return (await pub(page)).prediction!;
 }
 
-maybe('your images: upload, webcam, bad inputs, train, predict, export to Node, reload from IndexedDB', async () => {
+t('your images: upload, webcam, bad inputs, train, predict, export to Node, reload from IndexedDB', async () => {
   const {chromium} = await import('playwright-core');
   const dir = mkdtempSync(join(tmpdir(), 'wgt-images-'));
   const horse = await photos(dir, 7, 10, 10), ship = await photos(dir, 8, 10, 10);

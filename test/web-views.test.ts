@@ -1,4 +1,5 @@
 // @test node-only: starts the HTTP server and drives Chromium
+// @test once: drives headless Chromium, whose adapter is its own
 // The live page's multitask and CapsNet views in headless Chromium: the multitask view trains digits and clothes
 // through one trunk under uncertainty weighting and charts both tasks' losses, test accuracies and learned weights;
 // the CapsNet view trains the CapsNet and its matched CNN, draws the capsule lengths and couplings, redraws the
@@ -12,7 +13,6 @@ import {findChromium} from './lib/chromium.js';
 import {startPageServer} from '../apps/cli/server.js';
 
 const t = suite('web page views: multitask and CapsNet (headless Chromium)');
-const maybe = process.env.WGT_SKIP_BROWSER === '1' ? t.skip : t;
 
 type PerTask = {step: number; digits: number; fashion: number};
 type Multitask = {state: string; error: string; records: number; losses: PerTask[]; weights: PerTask[];
@@ -24,7 +24,7 @@ type Capsnet = {state: string; error: string; records: number; stepsTrained: {ca
   pending: number};
 type Views = {multitask: Multitask; capsnet: Capsnet};
 
-maybe('the multitask and CapsNet views train, chart and explore', async () => {
+t('the multitask and CapsNet views train, chart and explore', async () => {
   const {chromium} = await import('playwright-core');
   const s = await startPageServer(resolve('dist/web'));
   const args = ['--enable-unsafe-webgpu'];

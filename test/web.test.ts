@@ -1,4 +1,5 @@
 // @test node-only: starts the HTTP server and drives Chromium
+// @test once: drives headless Chromium, whose adapter is its own
 // The live training page in headless Chromium, end to end: train, watch the curves and accuracy update, Stop
 // leaves the page responsive and Resume continues, a transfer demo reports forgetting, weights saved as a
 // download load in Node, a checkpoint trained in Node loads in the page with the same test accuracy; and the
@@ -15,7 +16,6 @@ import {startPageServer} from '../apps/cli/server.js';
 import {decodeSafetensors} from '../src/io/safetensors.js';
 
 const t = suite('web page (headless Chromium)');
-const maybe = process.env.WGT_SKIP_BROWSER === '1' ? t.skip : t;
 
 /** A raw GET (no URL normalisation by a client library): status and body. */
 function get(url: string, path: string, method = 'GET'): Promise<{status: number; body: string}> {
@@ -57,7 +57,7 @@ type PageState = {state: string; pcaUpdates: number; records: number; evaluation
 const waitForState = (page: import('playwright-core').Page, states: string[], timeout: number) =>
   page.waitForFunction((want) => want.includes((globalThis as unknown as {wgtPage: PageState}).wgtPage.state), states, {timeout});
 
-maybe('train, stop, resume, transfer, save and load in the page', async () => {
+t('train, stop, resume, transfer, save and load in the page', async () => {
   const {chromium} = await import('playwright-core');
   const s = await startPageServer(resolve('dist/web'));
   const browser = await chromium.launch({executablePath: findChromium(), headless: true, args: ['--enable-unsafe-webgpu']});
@@ -168,7 +168,7 @@ maybe('train, stop, resume, transfer, save and load in the page', async () => {
   }
 });
 
-maybe('a browser without a WebGPU adapter gets a clear message, not a blank page', async () => {
+t('a browser without a WebGPU adapter gets a clear message, not a blank page', async () => {
   const {chromium} = await import('playwright-core');
   const s = await startPageServer(resolve('dist/web'));
   const browser = await chromium.launch({executablePath: findChromium(), headless: true, args: []});

@@ -72,6 +72,15 @@ const CASES: OpCase[] = [
       wt.sum(wt.mul(y, y)).backward();
       return [y, ...grads(x, w, b)];
     }},
+  // The tiles on offer come from the autotuner's measured picks, which vary by machine and run: one forced kvec tile
+  // (as a pick) gives the tile and tile_nt a case everywhere a tile can run.
+  {name: 'matmul [20, 36] @ [24, 36]^T and [20, 36] @ [36, 24] with a kvec register tile as the pick', families: ['matmul'],
+    run: () => I.withKernelPrefs({matmulTile: {rows: 8, cols4: 2, kvec: true, spread: true, wgx: 8, wgy: 4}}, () => {
+      const a = fresh([20, 36], 19), bt = fresh([24, 36], 20), b = fresh([36, 24], 21);
+      const y = wt.matmul(a, wt.transpose(bt, 0, 1)), z = wt.matmul(a, b);
+      wt.sum(wt.add(wt.mul(y, y), wt.mul(z, z))).backward();
+      return [y, z, ...grads(a, bt, b)];
+    })},
   {name: 'matmul [3, 9, 12] @ [3, 16, 12]^T', families: ['matmul'],
     run: () => {
       const a = fresh([3, 9, 12], 14), b = fresh([3, 16, 12], 16);
@@ -132,7 +141,7 @@ async function values(op: OpCase, force?: {family: string; key: string; variant:
 const familyOf = (name: string) => I.KERNEL_FAMILIES.find((f) => f.name === name)!;
 /** family:variant pairs checked on some case. */
 const covered = new Set<string>();
-/** Whether a recorded product had a register tile on offer (the autotuner's pick), and one with chained k steps. */
+/** Whether a recorded product had a register tile on offer, and one with chained k steps on B^T. */
 const offered = {tile: false, kvec: false};
 
 for (const op of CASES) {
@@ -143,7 +152,7 @@ for (const op of CASES) {
     for (const {family, c} of cases) {
       if (!op.families.some((p) => family.name.startsWith(p))) continue;
       const tile = family.name === 'matmul' ? (c as {tile: {kvec?: boolean} | null}).tile : null;
-      if (tile) { offered.tile = true; offered.kvec ||= !!tile.kvec; }
+      if (tile) { offered.tile = true; offered.kvec ||= !!tile.kvec && (c as {b: {trans: boolean}}).b.trans; }
       const f = familyOf(family.name);
       assert.ok(f, `${family.name} is listed in KERNEL_FAMILIES`);
       for (const variant of I.fittingVariants(f, c as never)) {
@@ -176,8 +185,8 @@ t('every variant of every family was checked above', () => {
     ? ['matmul:matmul_tiled', 'matmul:matmul_tiled128'] : [];
   // Subgroup sums need the adapter's subgroups feature (SwiftShader has it, llvmpipe not).
   if (!I.rt().device.features.has('subgroups')) elsewhere.push('reduce:subgroup');
-  // The tiles run where the autotuner picked one over the hand-written kernel (on a GPU it may not), tile_nt where
-  // the pick chains its k steps.
+  // The tiles run where a tile is on offer (not where the workgroup tiles take every product), tile_nt where a tile
+  // that chains its k steps meets B^T.
   if (!offered.tile) elsewhere.push('matmul:tile');
   if (!offered.kvec) elsewhere.push('matmul:tile_nt');
   const all = I.KERNEL_FAMILIES.flatMap((f) => f.table.map((r) => `${f.name}:${r.variant}`));

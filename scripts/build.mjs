@@ -15,7 +15,7 @@ const list = (dir) => existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWit
 //   // @test once: <why>        adapter-independent (Chromium, files, processes, flags): npm test runs it on its
 //                               first adapter only (WGT_SKIP_ONCE=1 leaves it out)
 // A file without the node-only marker that imports node:* fails the build (it would fail in the browser).
-function testFiles() {
+function findTestFiles() {
   return readdirSync('test').filter((f) => f.endsWith('.test.ts')).map((f) => {
     const text = readFileSync(join('test', f), 'utf8');
     const nodeOnly = /^\/\/ @test node-only:/m.test(text);
@@ -27,8 +27,7 @@ function testFiles() {
     return {name: f.replace(/\.test\.ts$/, ''), file: f, nodeOnly, order, once};
   }).sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
-// npm test (scripts/test.mjs) splits the files into parts that run side by side, from this list.
-const writeTestList = () => writeFileSync('dist/test/files.json', JSON.stringify(testFiles().map(({name, once}) => ({name, once})), null, 1));
+const testFiles = findTestFiles();
 // In the browser bundle the module lists only the files not marked node-only (esbuild bundles every listed one).
 const testFilesPlugin = (browser) => ({
   name: 'test-files',
@@ -37,7 +36,7 @@ const testFilesPlugin = (browser) => ({
     b.onLoad({filter: /.*/, namespace: 'virtual'}, () => ({
       resolveDir: join(process.cwd(), 'test'), loader: 'js',
       // Dynamic imports: esbuild bundles them, and the runner can load a subset (WGT_TEST_FILES).
-      contents: `export const testFiles = [\n${testFiles().filter((t) => !browser || !t.nodeOnly).map((t) =>
+      contents: `export const testFiles = [\n${testFiles.filter((t) => !browser || !t.nodeOnly).map((t) =>
         `  {name: ${JSON.stringify(t.name)}, nodeOnly: ${t.nodeOnly}, order: ${t.order}, once: ${t.once}, load: () => import(${JSON.stringify('./' + t.file)})},`).join('\n')}\n];\n`,
     }));
   },
@@ -59,7 +58,8 @@ await build({
   ...common, entryPoints: nodeEntries, outdir: 'dist', outbase: '.', platform: 'node', target: 'node20', external, plugins: [testFilesPlugin(false)],
   banner: {js: "import {createRequire as __wgtRequire} from 'node:module'; const require = __wgtRequire(import.meta.url);"},
 });
-writeTestList();
+// npm test (scripts/test.mjs) splits the files into parts that run side by side, from this list.
+writeFileSync('dist/test/files.json', JSON.stringify(testFiles.map(({name, once}) => ({name, once})), null, 1));
 // The browser bundle the tests serve: the same engine; only device acquisition differs.
 await build({
   ...common, entryPoints: {'webgpu-transfer': 'src/index.ts'}, outdir: 'dist/browser', platform: 'browser',

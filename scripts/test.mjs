@@ -26,13 +26,12 @@ const named = onceParts.flatMap((p) => p.files);
 for (const n of named) if (!onceFiles.includes(n)) throw new Error(`scripts/test.mjs: '${n}' is not a test file marked '// @test once'`);
 onceParts.push({title: 'the CLI, files and packaging', files: onceFiles.filter((n) => !named.includes(n))});
 
-// Started in this order, each on the next free slot: the long ones first, the SwiftShader engine pass last.
-const parts = [
-  ...(quick ? [] : onceParts.map((p) => ({title: `${p.title} (on ${adapters[0]})`,
-    env: {WGT_BACKEND: adapters[0], WGT_TEST_FILES: p.files.join(',')}}))),
-  ...adapters.map((backend) => ({title: `kernel suite on ${backend}`, env: {WGT_BACKEND: backend, WGT_SKIP_ONCE: '1'}})),
-];
-if (!quick) parts.splice(1, 0, parts.splice(onceParts.length, 1)[0]); // the first adapter's engine pass second
+// Started in this order, each on the next free slot: the Chromium kernel suite and the first adapter's engine suite
+// (long on a first run), the other adapter-independent parts, the other adapters' engine suites last.
+const onAdapter = (p) => ({title: `${p.title} (on ${adapters[0]})`, env: {WGT_BACKEND: adapters[0], WGT_TEST_FILES: p.files.join(',')}});
+const engine = (backend) => ({title: `kernel suite on ${backend}`, env: {WGT_BACKEND: backend, WGT_SKIP_ONCE: '1'}});
+const parts = quick ? [engine('llvmpipe')]
+  : [onAdapter(onceParts[0]), engine(adapters[0]), ...onceParts.slice(1).map(onAdapter), ...adapters.slice(1).map(engine)];
 
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 60000).toFixed(1)} min`;
@@ -41,6 +40,8 @@ function runPart(part) {
   return new Promise((done) => {
     const child = spawn(process.execPath, ['dist/test/run.js'], {env: {...process.env, ...part.env}, stdio: ['ignore', 'pipe', 'pipe']});
     let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });
     child.on('close', (code, signal) => {

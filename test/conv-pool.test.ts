@@ -389,4 +389,40 @@ t('conv2d weight gradient over 33,000 rows of 4 pixels (direct; llvmpipe)', () =
   w.grad!.dispose();
 }));
 
+// The hand-written kernels forced past llvmpipe's loop limit (their step counts: directForwardSteps and the others in
+// conv/select.ts). Before they counted loop tests, forcing them gave 10,923 for a 20,000-channel forward and 21,845
+// for a 30,000-row weight gradient there. Now the weight gradient splits its images where they all fit one thread,
+// and a forced kernel that cannot run a case is refused with its name and shape; other adapters compute them all.
+const forcedDirect = [['k4, c4, cols4', {convForward: 'k4', convInput: 'c4', convWeight: 'cols4'}, 'conv_fwd, conv_fwd8'],
+  ['k8, c8, taps8', {convForward: 'k8', convInput: 'c8', convWeight: 'taps8'}, 'conv_fwd8']] as const;
+for (const [name, prefs, forward] of forcedDirect) {
+  t(`conv2d forced to the hand-written kernels past llvmpipe's loop limit: whole sums or refused (${name})`, () =>
+    withPrefs({...direct, ...prefs, convSplitTarget: 1}, async () => {
+      const limited = wt.adapter().isCpu && wt.adapter().architecture !== 'swiftshader';
+      const cases: [string, number[], number[], 'y' | 'dx' | 'dw', number, string | null][] = [
+        ['forward over 20,000 channels', [1, 20000, 1, 1], [1, 20000, 1, 1], 'y', 20000,
+          `conv.forward 1x20000x1x1>1x1x1/s1,1/p0,0: ${forward} appl`],
+        ['input gradient over 3 x 3 taps of 10,000 channels', [1, 1, 5, 5], [10000, 1, 3, 3], 'dx', 90000,
+          'conv.input 1x1x5x5>10000x3x3/s1,1/p0,0: conv_bwd_input'],
+        ['weight gradient over one image of 30,000 rows', [1, 1, 30000, 1], [1, 1, 1, 1], 'dw', 30000,
+          'conv.weight 1x1x30000x1>1x1x1/s1,1/p0,0: conv_bwd_weight'],
+        ['weight gradient over 30,000 images of 2 pixels', [30000, 1, 1, 2], [1, 1, 1, 1], 'dw', 60000, null],
+      ];
+      for (const [what, xs, ws, out, want, refusal] of cases) {
+        const x = wt.ones(xs, {requiresGrad: true}), w = wt.ones(ws, {requiresGrad: true});
+        let y: wt.Tensor | undefined;
+        try {
+          y = wt.conv2d(x, w);
+          wt.sum(y).backward();
+          assert.ok(!limited || !refusal, `${what}: ran on llvmpipe`);
+          const got = Math.max(...await (out === 'y' ? y : out === 'dx' ? x.grad! : w.grad!).data());
+          assert.is(got, want, `${what}: got ${got}`);
+        } catch (e) {
+          if (!limited || !refusal || !(e instanceof Error) || !e.message.includes(refusal)) throw e;
+        }
+        for (const v of [x, w, y, x.grad, w.grad]) v?.dispose();
+      }
+    }));
+}
+
 t.run();

@@ -179,6 +179,21 @@ t('every family chosen through choose() can be measured', () => {
   assert.equal(I.measurableFamilies(), I.KERNEL_FAMILIES.map((f) => f.name).sort());
 });
 
+// A row that applies but cannot run a case gives way to the next that applies; where none is left, the error names
+// the case instead of a kernel computing it wrong.
+t('selection never runs a variant that cannot run the case', () => {
+  const f: wt.internals.Family<'forced' | 'unused' | 'last', number> = {
+    name: 'test.family', key: (n) => String(n), open: () => true, table: [
+      {variant: 'forced', when: () => true, fits: (n) => n < 5, why: 'forced, runs cases under 5'},
+      {variant: 'unused', when: () => false, fits: () => true, why: 'not applying'},
+      {variant: 'last', when: () => true, fits: (n) => n < 10, why: 'the last row, runs cases under 10'},
+    ]};
+  assert.is(I.chooseVariant(f, 3), 'forced');
+  assert.is(I.chooseVariant(f, 7), 'last', 'the next row that applies and can run it');
+  assert.throws(() => I.chooseVariant(f, 50),
+    (e: Error) => /test\.family 50: forced, last apply but cannot run this case/.test(e.message));
+});
+
 t('every variant of every family was checked above', () => {
   // The workgroup tiles keep a thread's loop over all of K, which llvmpipe would cut short: they fit only elsewhere.
   const elsewhere = wt.adapter().backend === 'llvmpipe' || wt.adapter().backend === 'opengles'

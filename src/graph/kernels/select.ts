@@ -1,7 +1,7 @@
 // The form of every family's selection table: an ordered list of variants, each with the case it applies to and
-// the reason it is chosen there; the first that applies runs. Where a family's variants were measured on this
-// adapter for a case's shape (tune.ts), or for a shape of its class within 2x, the fastest one that fits runs
-// instead, unless a preference forces a variant.
+// the reason it is chosen there; the first that applies and can run the case runs. Where a family's variants were
+// measured on this adapter for a case's shape (tune.ts), or for a shape of its class within 2x, the fastest one that
+// fits runs instead, unless a preference forces a variant.
 import {kernelPrefs} from './prefs.js';
 
 /** One row of a selection table. */
@@ -18,10 +18,20 @@ export interface Choice<V extends string, C> {
   why: string;
 }
 
-/** The first variant of `table` that applies to `c`; the last row of a table applies to every case. */
-export function select<V extends string, C>(table: readonly Choice<V, C>[], c: C): V {
-  for (const row of table) if (row.when(c)) return row.variant;
-  throw new Error(`webgpu-transfer: no kernel variant applies (${table.map((r) => r.variant).join(', ')})`);
+/** Whether a row's variant can run `c`: its fits, else its when. */
+const rowFits = <V extends string, C>(row: Choice<V, C>, c: C): boolean => (row.fits ?? row.when)(c);
+
+/**
+ * The first variant of `table` that applies to `c` and can run it: a row that applies but cannot (a preference
+ * forcing a kernel past llvmpipe's loop limit, say) gives way to the next. Where none is left, an error naming the
+ * case (`name`: the family and its shape), never a wrong result.
+ */
+export function select<V extends string, C>(table: readonly Choice<V, C>[], c: C, name = 'kernel'): V {
+  for (const row of table) if (row.when(c) && rowFits(row, c)) return row.variant;
+  const applying = table.filter((row) => row.when(c)).map((row) => row.variant);
+  throw new Error(`webgpu-transfer: ${name}: ${applying.length ? `${applying.join(', ')} ` +
+    `${applying.length > 1 ? 'apply' : 'applies'} but cannot run this case on this adapter (a loop or binding limit), ` +
+    'and no other variant applies under the kernel preferences in force' : 'no kernel variant applies'}`);
 }
 
 /** A kernel family's choice: its table, how a case's shape is named for measured choices, and its preferences. */
@@ -37,9 +47,6 @@ export interface Family<V extends string = string, C = never> {
   /** Whether the preferences leave the choice open (all at their defaults): a forced preference wins. */
   open: () => boolean;
 }
-
-/** Whether a row's variant can run `c`: its fits, else its when. */
-const rowFits = <V extends string, C>(row: Choice<V, C>, c: C): boolean => (row.fits ?? row.when)(c);
 
 /** Whether `variant` of family `f` can run case `c`. */
 export function fitsCase<V extends string, C>(f: Family<V, C>, variant: string, c: C): boolean {
@@ -113,7 +120,7 @@ export function choose<V extends string, C>(f: Family<V, C>, c: C): V {
     const m = kernelPrefs.measured ? measuredChoices.near(id) : undefined;
     if (m && f.open() && fitsCase(f, m, c)) return m as V;
   }
-  return select(f.table, c);
+  return select(f.table, c, `${f.name} ${f.key(c)}`);
 }
 
 /**

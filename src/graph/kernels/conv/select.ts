@@ -148,12 +148,19 @@ const implicitInputFits = (g: Conv2dGeom, big = false) => implicitGridFits(g.N *
   implicitReductionFits(g.K * g.KH * g.KW, big);
 const IMPLICIT128_WHY = 'implicit products on 128 x 128 workgroup tiles, 8 x 8 outputs a thread: forced, or where ' +
   'tune measured them faster (GPUs; not yet timed on one)';
-// The hand-written kernels loop over a whole window (forward: C x KH x KW taps, input gradient: K x KH x KW) or, for
+// The hand-written kernels loop over a whole window (forward: C x KH x KW taps, input gradient: KH x KW x K) or, for
 // the weight gradient, over every output pixel of their images: within llvmpipe's loop limit where it has one.
+// The step counts are llvmpipe's, loop tests included, measured (docs/kernel-measurements.md#llvmpipe-loop-limit).
 const withinLoops = (steps: number) => !loopsLimited() || steps <= LOOP_STEPS_MAX;
-const directForwardFits = (g: Conv2dGeom) => withinLoops(g.C * g.KH * g.KW);
-const directInputFits = (g: Conv2dGeom) => withinLoops(g.K * g.KH * g.KW);
-const directWeightFits = (g: Conv2dGeom) => withinLoops(g.N * g.OH * g.OW);
+export const directForwardSteps = (g: Conv2dGeom): number => g.C * (3 + g.KH * (g.KW + 2)) + 16;
+export const directInputSteps = (g: Conv2dGeom): number => g.KH * (3 + g.KW * (g.K + 2)) + 16;
+/** One image's steps in the weight-gradient kernels; the launcher splits the images so a thread's stay within. */
+export const directWeightImageSteps = (g: Conv2dGeom): number => 3 + g.OH * (g.OW + 2);
+/** The steps outside the images' loops: the stores' loops (conv_bwd_weight8: 4 x 4). */
+export const DIRECT_WEIGHT_STORE_STEPS = 32;
+const directForwardFits = (g: Conv2dGeom) => withinLoops(directForwardSteps(g));
+const directInputFits = (g: Conv2dGeom) => withinLoops(directInputSteps(g));
+const directWeightFits = (g: Conv2dGeom) => withinLoops(directWeightImageSteps(g) + DIRECT_WEIGHT_STORE_STEPS);
 
 // Implicit products: on hardware GPUs under 'auto', as tfjs-backend-webgpu's conv2d_mm runs every convolution there;
 // not yet timed on a GPU here (`webgpu-transfer tune` measures it against the others on the adapter at hand).

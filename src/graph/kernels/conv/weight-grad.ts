@@ -9,7 +9,7 @@ import {kernelPrefs} from '../prefs.js';
 import {reduceK, sumRows4K} from '../reduce/index.js';
 import {ceil4} from '../shapes.js';
 import {convFlops, convNote, convParams, type Conv2dGeom} from './geom.js';
-import {weightTile} from './select.js';
+import {DIRECT_WEIGHT_STORE_STEPS, directWeightImageSteps, weightTile} from './select.js';
 import {convBwdWeightKernel, convBwdWeightLanesKernel} from './tile-weight.js';
 import {hoistedPixels, weightGradRows, withLanes} from './tiles.js';
 
@@ -40,8 +40,7 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
   // The generated tile splits the N * OH (image, output row) pairs, the hand-written kernels the images.
   // The tile's thread loops over its pairs and, in each, over the row in steps of its pixels: kept within
   // LOOP_STEPS_MAX iterations where loopsLimited() by more parts.
-  const split = tile ? pairParts(g, base, target, Math.ceil(g.OW / tile.pixels) + 1)
-    : Math.max(1, Math.min(g.N, Math.ceil(target / base)));
+  const split = tile ? pairParts(g, base, target, Math.ceil(g.OW / tile.pixels) + 1) : imageParts(g, base, target);
   const partial = tile ? pairPartials(g, split) : empty([split, g.K, g.C, g.KH, g.KW]);
   const padded = g.PH > 0 || g.PW > 0;
   if (tile) {
@@ -81,6 +80,16 @@ function pairParts(g: Conv2dGeom, base: number, target: number, stepsPerPair = 1
   const fewest = loopsLimited() ? Math.ceil(units * stepsPerPair / LOOP_STEPS_MAX) : 1;
   const split = Math.max(1, fewest, Math.min(units, Math.ceil(target / base)));
   return Math.ceil(units / Math.ceil(units / split));
+}
+
+/**
+ * Parts of the images for the hand-written kernels (thread s takes images s, s + parts, ...): about target / base,
+ * and at least enough that a thread's loops stay within LOOP_STEPS_MAX iterations where loopsLimited().
+ */
+function imageParts(g: Conv2dGeom, base: number, target: number): number {
+  const perThread = Math.floor((LOOP_STEPS_MAX - DIRECT_WEIGHT_STORE_STEPS) / directWeightImageSteps(g));
+  const fewest = loopsLimited() ? Math.ceil(g.N / Math.max(1, perThread)) : 1;
+  return Math.max(1, fewest, Math.min(g.N, Math.ceil(target / base)));
 }
 
 /** Partial sums of `split` pair parts, each padded to whole vec4s for reduce_rows4; one part is dW itself. */

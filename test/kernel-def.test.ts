@@ -4,7 +4,8 @@
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import * as wt from '../src/index.js';
-import {defineKernel, remapCompileError} from '../src/graph/kernel-def.js';
+import {defineKernel, loopSteps, remapCompileError} from '../src/graph/kernel-def.js';
+import {throwsWith} from './lib/check.js';
 import {CONV_KERNELS, ELEMENTWISE, LAYOUT, MATMUL_KERNELS} from '../src/graph/shaders.js';
 
 const MATMUL = MATMUL_KERNELS.matmul_vec4, CONV2D = CONV_KERNELS.conv_fwd8;
@@ -48,6 +49,38 @@ t('a kernel declared with defineKernel runs (odd size, prelude helpers, every fi
     else assert.is(got[i], 2.5 * xs[i] + 6 - 4, `element ${i}`);
   }
   x.dispose(); y.dispose();
+});
+
+// A kernel whose loop runs over a size the caller chooses declares its steps: where llvmpipe would cut the loop short,
+// the launch is refused with the count; elsewhere it runs. 70,000 ones summed by one thread.
+const LOOPED = defineKernel({
+  file: 'test-looped.wgsl', workgroupSize: 64, uniforms: {p: {n: 'u32'}}, entries: {sum_main: 'p'},
+  loopSteps: {sum_main: (p) => loopSteps(p.n)},
+  code: `
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(WG)
+fn sum_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (thread_id(gid, nwg) != 0u) { return; }
+  var s = 0.0;
+  for (var j = 0u; j < p.n; j++) { s += x[j]; }
+  y[0] = s;
+}`,
+});
+t('a launch past llvmpipe\'s loop limit is refused there with its count, and runs elsewhere', async () => {
+  const limited = wt.adapter().isCpu && wt.adapter().architecture !== 'swiftshader';
+  for (const n of [64000, 70000]) {
+    const x = wt.ones([n]), y = empty([1]);
+    const run = () => LOOPED.launch('sum_main',
+      {buffers: [x.buffer, y.buffer], params: {n}, threads: 1, note: `${n} ones`});
+    if (limited && n > 64998) {
+      throwsWith(run, `test-looped.wgsl sum_main (${n} ones): one thread would run ${n + 1} loop steps, past the 65000`);
+    } else {
+      run();
+      assert.equal(Array.from(await y.data()), [n]);
+    }
+    x.dispose(); y.dispose();
+  }
 });
 
 t('the generated struct pads exactly as the packer does', () => {

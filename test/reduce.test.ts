@@ -97,4 +97,19 @@ t('argmax over an axis of 70,000: first maximum across runs, first NaN, middle a
   assert.equal(Array.from(await wt.argmax(wt.tensor(m, [1, r, 3]), 1).data()), [66001, 4097, 69999]);
 });
 
+// Max and min over an axis of 66,000 with 256 outputs (enough threads without splitting the axis): one thread's loop
+// would pass llvmpipe's limit, so the axis goes in chunks there. Each row's extreme sits at its end.
+t('max and min over an axis of 66,000 with 256 outputs: chunked where loops are limited', async () => {
+  const rows = 256, r = 66000, a = new Float32Array(rows * r);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < r; j++) a[i * r + j] = (j * 7 + i) % 1000;
+  for (let i = 0; i < rows; i++) { a[i * r + r - 1] = 2000 + i; a[i * r + r - 2] = -1 - i; }
+  const x = wt.tensor(a, [rows, r]);
+  const [mx, mn] = [await wt.max(x, 1).data(), await wt.min(x, 1).data()];
+  for (let i = 0; i < rows; i++) {
+    assert.is(mx[i], 2000 + i, `max of row ${i}`);
+    assert.is(mn[i], -1 - i, `min of row ${i}`);
+  }
+  x.dispose();
+});
+
 t.run();

@@ -127,10 +127,13 @@ t('pooling windows and adaptive bins past llvmpipe\'s loop limit: refused there,
   const limited = wt.adapter().isCpu && wt.adapter().architecture !== 'swiftshader';
   const x = wt.ones([1, 1, 260, 260]);
   const cases: [() => wt.Tensor, string][] = [
-    [() => wt.avgPool2d(x, 260), 'average pooling: a 260x260 window (67600 values) is more than one llvmpipe thread'],
-    [() => wt.maxPool2d(x, 260), 'max pooling: a 260x260 window (67600 values)'],
+    [() => wt.avgPool2d(x, 260),
+      'average pooling: a 260x260 window (67600 values, 68382 loop steps) is more than one llvmpipe thread'],
+    [() => wt.maxPool2d(x, 260), 'max pooling: a 260x260 window (67600 values, 68382 loop steps)'],
     [() => wt.adaptiveAvgPool2d(wt.ones([1, 1, 520, 520]), 2),
       'adaptiveAvgPool2d: 520x520 -> 2x2 makes bins of up to 68121 values'],
+    // 64,000 values, but with the loops' tests 70,002 steps (the count once read 64,000 and passed).
+    [() => wt.avgPool2d(wt.ones([1, 1, 2000, 32]), [2000, 32]), 'average pooling: a 2000x32 window (64000 values'],
   ];
   for (const [run, message] of cases) {
     if (limited) throwsWith(run, message);
@@ -138,6 +141,16 @@ t('pooling windows and adaptive bins past llvmpipe\'s loop limit: refused there,
   }
   assert.equal(Array.from(await wt.adaptiveAvgPool2d(x, 1).data()), [1], 'global pooling reduces in parts: no limit');
   x.dispose();
+  // One input in 70,000 bins: its gradient's thread visits them all (adaptive_bwd's declared loop steps).
+  const one = wt.ones([1, 1, 1, 1], {requiresGrad: true});
+  const y = wt.adaptiveAvgPool2d(one, [70000, 1]);
+  const backward = () => wt.sum(y).backward();
+  if (limited) throwsWith(backward, 'adaptive-pool.wgsl adaptive_bwd (1x1x1x1<-70000x1): one thread would run');
+  else {
+    backward();
+    assert.equal(Array.from(await one.grad!.data()), [70000]);
+  }
+  for (const v of [one, y, one.grad]) v?.dispose();
 });
 
 t('AdaptiveAvgPool2d layer: global pooling to [N, C, 1, 1]', async () => {

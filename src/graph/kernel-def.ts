@@ -16,6 +16,8 @@
 //   // and in the shader: @group(0) @binding(1) var<storage, read> x: array<f32>; ... (storage at 1, 2, ...)
 //   SCALE.launch('scale_main', {buffers: [x.buffer, out.buffer], params: {n: out.size, k: 2}, threads: out.size});
 //
+// An entry point whose loops run over sizes the caller chooses also declares its loop steps (`loopSteps`), so a launch
+// that llvmpipe would cut short is refused instead.
 // Add the kernel to SHADERS (src/graph/shaders.ts) so init() compiles it and reports WGSL errors up front.
 // Kernels generated in TypeScript (kernels/matmul/register-tile.ts, kernels/conv/tile-*.ts) are declared the same
 // way when generated, with the uniforms of the hand-written file they stand in for (its KernelDef's `uniforms`): one
@@ -60,7 +62,30 @@ export interface KernelDecl<U extends Record<string, Fields>, E extends Record<s
   codes?: Record<string, Record<string, number>>;
   /** WGSL extensions the file needs (`enable subgroups;`): only devices with those features can compile it. */
   enables?: string[];
+  /**
+   * Per entry point whose loops run over sizes the caller chooses: the most loop steps one invocation runs, from the
+   * launch's uniforms and constants, counted as llvmpipe counts them (loopSteps below). Where loops are limited, a
+   * launch past LOOP_STEPS_MAX is refused with the count, never cut short. Launchers that split such work keep
+   * within it; this is what catches the rest.
+   */
+  loopSteps?: {[N in keyof E]?: (p: ParamValues<U[E[N]]>, constants: Readonly<Record<string, number>>) => number};
 }
+
+/**
+ * llvmpipe: one thread's loops run about 65,535 iterations in all (gallivm's loop limiter), then stop short with no
+ * error, a silently wrong result (docs/kernel-measurements.md#llvmpipe-loop-limit).
+ */
+export const loopsLimited = (): boolean => rt().ctx.report.isCpu && rt().ctx.report.architecture !== 'swiftshader';
+
+/** The most loop iterations, over all its loops, a launcher gives one thread where loopsLimited() (with a margin). */
+export const LOOP_STEPS_MAX = 65000;
+
+/**
+ * llvmpipe's count of one run of a loop of `iterations`, each costing `body` steps besides its own: the iterations,
+ * the exit test, and one more where the body has a `continue` (measured on the hand-written conv kernels).
+ */
+export const loopSteps = (iterations: number, body = 0, hasContinue = false): number =>
+  Math.max(0, iterations) * (1 + body) + 1 + (hasContinue ? 1 : 0);
 
 export interface Launch<F extends Fields> {
   /** Buffers bound at @binding(1), @binding(2), ... in order (whole, or their first `size` bytes). */
@@ -154,6 +179,7 @@ function packLayout(file: string, uniform: string, l: {fields: Layout[]; size: n
 export function defineKernel<const U extends Record<string, Fields>, const E extends Record<string, keyof U & string>>(
   decl: KernelDecl<U, E>): KernelDef<U, E> {
   const {file, code, workgroupSize, uniforms, entries, codes = {}, enables = []} = decl;
+  const bounds: NonNullable<KernelDecl<U, E>['loopSteps']> = decl.loopSteps ?? {};
   // Checked at load, naming the kernel: a hand-written struct or WG would duplicate (and could contradict) the
   // generated one; a declared entry point missing from the file would only fail at its first launch.
   // A tensor may be bound as a uniform array at binding 1 or later (small conv weights: kernels/conv/tile-gen.ts);
@@ -213,6 +239,16 @@ export function defineKernel<const U extends Record<string, Fields>, const E ext
       }
       const workgroups = l.workgroups
         ?? grid1d(l.threads ?? fail(file, `launch of '${entry}' gives neither threads nor workgroups`), threads);
+      const bound = bounds[entry];
+      if (bound && loopsLimited()) {
+        const steps = Math.ceil(bound(typeof params === 'function' ? params() : params, l.constants ?? {}));
+        if (steps > LOOP_STEPS_MAX) {
+          throw new Error(`webgpu-transfer: ${file} ${entry}${l.note ? ` (${l.note})` : ''}: one thread would run ` +
+            `${steps} loop steps, past the ${LOOP_STEPS_MAX} that llvmpipe runs before it stops a thread's loops ` +
+            'short (a wrong result); refused. Smaller sizes run here; other adapters (SwiftShader: ' +
+            'WGT_BACKEND=swiftshader) have no such limit');
+        }
+      }
       rt().dispatch({kernel: source, entry, constants: l.constants, buffers: l.buffers, uniforms: data, workgroups,
         flops: l.flops, note: l.note});
     },

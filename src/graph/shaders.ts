@@ -3,7 +3,7 @@
 // the launch-time packing are generated. Each file gets shaders/numerics.wgsl (the NaN/Inf helpers) and
 // shaders/prelude.wgsl (thread_id, at) added at load (WGSL has no include).
 // Every file is declared; none packs its uniforms by hand.
-import {defineKernel, readThroughTexture} from './kernel-def.js';
+import {defineKernel, loopSteps, readThroughTexture} from './kernel-def.js';
 import {BINARY, UNARY} from './op-codes.js';
 import elementwise from '../../shaders/elementwise.wgsl';
 import reduce from '../../shaders/reduce.wgsl';
@@ -80,7 +80,12 @@ export const REDUCE = defineKernel({
   uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32', chunk: 'u32', chunks: 'u32'}},
   entries: {reduce_main: 'p', argmax_main: 'p', argmax_part: 'p', argmax_merge: 'p', reduce_rows4: 'p', reduce_tree: 'p',
     sum_channels: 'p', sum_channels4: 'p'},
+  loopSteps: {reduce_main: (p, k) => reduceChunkSteps(p.chunk, k.OP === 0)},
 });
+
+/** reduce_main over a chunk: a sum takes 4 values a step, then up to 3 more; max and min one a step. */
+export const reduceChunkSteps = (chunk: number, sum: boolean): number =>
+  (sum ? loopSteps(Math.floor(chunk / 4)) + loopSteps(3) : loopSteps(chunk));
 
 // Sums by subgroup operations: compiled only where the device has the `subgroups` feature (not in SHADERS, which
 // every adapter compiles at start-up).
@@ -94,18 +99,25 @@ export const SOFTMAX = defineKernel({
   file: 'softmax.wgsl', code: softmax, workgroupSize: 64,
   uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32'}},
   entries: {softmax_fwd: 'p', softmax_bwd: 'p', xent_fwd: 'p', xent_reduce_fwd: 'p', xent_bwd: 'p'},
+  // A row's maximum, its sum, its outputs; the gradient's two passes. (Long rows are composed from reductions.)
+  loopSteps: {softmax_fwd: (p) => loopSteps(p.r - 1) + 2 * loopSteps(p.r), softmax_bwd: (p) => 2 * loopSteps(p.r)},
 });
 
 export const POOL = defineKernel({
   file: 'pool.wgsl', code: pool, workgroupSize: 64,
   uniforms: {p: {NC: 'u32', H: 'u32', W: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32'}},
   entries: {pool_fwd: 'p', pool_bwd: 'p', pool_bwd_scatter: 'p', pool2_fwd: 'p', pool2_bwd: 'p'},
+  loopSteps: {pool_fwd: (p) => poolWindowSteps(p),
+    pool_bwd: (p) => loopSteps(Math.ceil(p.KH / p.SH) + 1, loopSteps(Math.ceil(p.KW / p.SW) + 1))},
 });
+
+/** pool_fwd over a window: its rows, and in each its columns (both loops skip padding with a `continue`). */
+export const poolWindowSteps = (p: {KH: number; KW: number}): number => loopSteps(p.KH, loopSteps(p.KW, 0, true), true);
 
 // pool_fwd reading x from the staging texture: on llvmpipe a texture load costs about a tenth of a storage one.
 export const POOL_TEXTURE = defineKernel({
   file: 'pool.wgsl (x from a texture)', code: readThroughTexture(pool, 'x'), workgroupSize: 64,
-  uniforms: POOL.uniforms, entries: {pool_fwd: 'p'},
+  uniforms: POOL.uniforms, entries: {pool_fwd: 'p'}, loopSteps: {pool_fwd: (p) => poolWindowSteps(p)},
 });
 
 export const RANDOM = defineKernel({
@@ -128,6 +140,10 @@ export const CAPSULE = defineKernel({
   uniforms: {p: {n: 'u32', b: 'u32', i: 'u32', j: 'u32', o: 'u32', d: 'u32'}},
   entries: {squash_fwd: 'p', squash_bwd: 'p', predict_fwd: 'p', predict_bwd_input: 'p', predict_bwd_weight: 'p',
     weighted_sum: 'p', outer: 'p', agreement: 'p', outer_sum: 'p'},
+  loopSteps: {squash_fwd: (p) => 2 * loopSteps(p.d), squash_bwd: (p) => 2 * loopSteps(p.d),
+    predict_fwd: (p) => loopSteps(p.d), predict_bwd_input: (p) => loopSteps(p.j * p.o),
+    predict_bwd_weight: (p) => loopSteps(p.b), weighted_sum: (p) => loopSteps(p.i), agreement: (p) => loopSteps(p.o),
+    outer_sum: (p) => loopSteps(p.d)},
 });
 
 // conv2d: the hand-written kernels, a file each (shaders/conv2d/), share these uniforms with the generated tiles
@@ -138,29 +154,47 @@ export const CAPSULE = defineKernel({
 export const CONV2D_UNIFORMS = {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32',
   KW: 'u32', SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32', groups4: 'u32', split: 'u32'}} as const;
 export const CONV_WORKGROUP = 64;
-const convKernel = (file: string, code: string) => defineKernel({file: `conv2d/${file}`, code,
-  workgroupSize: CONV_WORKGROUP, uniforms: CONV2D_UNIFORMS, entries: {main: 'p'}});
+type ConvParams = {[F in keyof typeof CONV2D_UNIFORMS.p]: number};
+const convKernel = (file: string, code: string, steps?: (p: ConvParams) => number) => defineKernel({
+  file: `conv2d/${file}`, code, workgroupSize: CONV_WORKGROUP, uniforms: CONV2D_UNIFORMS, entries: {main: 'p'},
+  loopSteps: steps ? {main: steps} : {}});
+// The hand-written kernels' loops (their stores' loops besides): the forward over channels, kernel rows (skipping
+// padding) and taps; the input gradient over kernel rows and taps (skipping those outside) and output channels; the
+// weight gradient over its images, their rows (skipping padding) and pixels.
+export const directForwardSteps = (g: {C: number; KH: number; KW: number}): number =>
+  loopSteps(g.C, loopSteps(g.KH, loopSteps(g.KW), true)) + 16;
+export const directInputSteps = (g: {K: number; KH: number; KW: number}): number =>
+  loopSteps(g.KH, loopSteps(g.KW, loopSteps(g.K), true), true) + 16;
+export const directWeightImageSteps = (g: {OH: number; OW: number}): number =>
+  1 + loopSteps(g.OH, loopSteps(g.OW), true);
+/** The steps outside the weight gradient's images: its loop's exit, its stores' loops (4 x 4) and a margin. */
+export const DIRECT_WEIGHT_STORE_STEPS = 32;
+const directWeightSteps = (p: ConvParams) =>
+  Math.ceil(p.N / p.split) * directWeightImageSteps(p) + DIRECT_WEIGHT_STORE_STEPS;
 export const CONV_KERNELS = {
-  conv_fwd: convKernel('fwd4.wgsl', convFwd4),
-  conv_fwd8: convKernel('fwd8.wgsl', convFwd8),
-  conv_bwd_input: convKernel('input4.wgsl', convInput4),
-  conv_bwd_input8: convKernel('input8.wgsl', convInput8),
-  conv_bwd_weight: convKernel('weight4.wgsl', convWeight4),
-  conv_bwd_weight8: convKernel('weight8.wgsl', convWeight8),
-  col2im_rows: convKernel('col2im-rows.wgsl', convCol2imRows),
+  conv_fwd: convKernel('fwd4.wgsl', convFwd4, directForwardSteps),
+  conv_fwd8: convKernel('fwd8.wgsl', convFwd8, directForwardSteps),
+  conv_bwd_input: convKernel('input4.wgsl', convInput4, directInputSteps),
+  conv_bwd_input8: convKernel('input8.wgsl', convInput8, directInputSteps),
+  conv_bwd_weight: convKernel('weight4.wgsl', convWeight4, directWeightSteps),
+  conv_bwd_weight8: convKernel('weight8.wgsl', convWeight8, directWeightSteps),
+  col2im_rows: convKernel('col2im-rows.wgsl', convCol2imRows,
+    (p) => loopSteps(Math.ceil(p.KH / p.SH), loopSteps(Math.ceil(p.KW / p.SW)))),
   rows_to_nchw: convKernel('rows-to-nchw.wgsl', convRowsToNchw),
-  im2col_cols: convKernel('im2col-cols.wgsl', convIm2colCols),
-  nchw_to_pixels4: convKernel('nchw-to-pixels4.wgsl', convNchwToPixels4),
-  nchw4_to_pixels4: convKernel('nchw4-to-pixels4.wgsl', convNchw4ToPixels4),
+  im2col_cols: convKernel('im2col-cols.wgsl', convIm2colCols, (p) => loopSteps(p.KW, loopSteps(p.OW))),
+  nchw_to_pixels4: convKernel('nchw-to-pixels4.wgsl', convNchwToPixels4, (p) => loopSteps(p.groups4, loopSteps(4))),
+  nchw4_to_pixels4: convKernel('nchw4-to-pixels4.wgsl', convNchw4ToPixels4, (p) => loopSteps(p.groups4)),
 } as const;
 // im2col (kernels/conv/gemm.ts), of a chunk of images from image n0 (the lowering of a batch too large for one
 // binding); its twin reads x from the staging texture, a tenth of a storage load's cost on llvmpipe.
 const IM2COL_UNIFORMS = {p: {...CONV2D_UNIFORMS.p, n0: 'u32'}} as const;
+// A row's taps, then up to 3 zeros of padding to whole vec4s.
+const im2colRowSteps = (p: {KH: number; KW: number}) => loopSteps(p.KH, loopSteps(p.KW)) + loopSteps(3);
 export const IM2COL_ROWS = defineKernel({file: 'conv2d/im2col-rows.wgsl', code: convIm2colRows,
-  workgroupSize: CONV_WORKGROUP, uniforms: IM2COL_UNIFORMS, entries: {main: 'p'}});
+  workgroupSize: CONV_WORKGROUP, uniforms: IM2COL_UNIFORMS, entries: {main: 'p'}, loopSteps: {main: im2colRowSteps}});
 export const IM2COL_ROWS_TEXTURE = defineKernel({file: 'conv2d/im2col-rows.wgsl (x from a texture)',
   code: readThroughTexture(convIm2colRows, 'x'), workgroupSize: CONV_WORKGROUP, uniforms: IM2COL_UNIFORMS,
-  entries: {main: 'p'}});
+  entries: {main: 'p'}, loopSteps: {main: im2colRowSteps}});
 
 // conv2d as implicit matrix products on workgroup tiles (kernels/conv/implicit.ts); the weight gradient's sum is cut
 // into `split` parts.
@@ -179,14 +213,30 @@ export const CONV_GROUPED = defineKernel({
     SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32', CG: 'u32', KG: 'u32', segs: 'u32', seg: 'u32'}},
   entries: {grouped_fwd: 'p', grouped_fwd8: 'p', grouped_bwd_input: 'p', grouped_bwd_input8: 'p',
     grouped_bwd_weight: 'p'},
+  loopSteps: {
+    grouped_fwd: (p) => groupedForwardSteps(p), grouped_fwd8: (p) => groupedForwardSteps(p),
+    grouped_bwd_input: (p) => loopSteps(p.KG, loopSteps(Math.ceil(p.KH / p.SH), loopSteps(Math.ceil(p.KW / p.SW)))),
+    grouped_bwd_input8: (p) => loopSteps(p.KG, loopSteps(Math.ceil(p.KH / p.SH), loopSteps(p.KW))),
+    // A thread's share of the row segments (64 threads a workgroup), each over its columns; then the tree.
+    grouped_bwd_weight: (p) => loopSteps(Math.ceil(p.N * p.OH * p.segs / 64), loopSteps(p.seg), true) + loopSteps(6),
+  },
 });
+const groupedForwardSteps = (p: {CG: number; KH: number; KW: number}) =>
+  loopSteps(p.CG, loopSteps(p.KH, loopSteps(p.KW), true));
 
 // Adaptive average pooling: NC planes of H x W to OH x OW bins.
 export const ADAPTIVE_POOL = defineKernel({
   file: 'adaptive-pool.wgsl', code: adaptivePool, workgroupSize: 64,
   uniforms: {p: {NC: 'u32', H: 'u32', W: 'u32', OH: 'u32', OW: 'u32'}},
   entries: {adaptive_fwd: 'p', adaptive_bwd: 'p'},
+  loopSteps: {adaptive_fwd: (p) => adaptiveBinSteps(p),
+    // The bins holding an input: up to ceil(OH / H) + 1 rows of them, each skipped with a `continue` where it misses.
+    adaptive_bwd: (p) => loopSteps(Math.ceil(p.OH / p.H) + 1, loopSteps(Math.ceil(p.OW / p.W) + 1, 0, true), true)},
 });
+
+/** adaptive_fwd over a bin: up to ceil(H / OH) + 1 rows of ceil(W / OW) + 1 values. */
+export const adaptiveBinSteps = (p: {H: number; W: number; OH: number; OW: number}): number =>
+  loopSteps(Math.ceil(p.H / p.OH) + 1, loopSteps(Math.ceil(p.W / p.OW) + 1));
 
 // Batch normalisation in training mode over x viewed as [N, C, HW] (channel axis 1); eps for the statistics.
 export const BATCH_NORM = defineKernel({
@@ -194,7 +244,13 @@ export const BATCH_NORM = defineKernel({
   uniforms: {p: {N: 'u32', C: 'u32', HW: 'u32', eps: 'f32'}},
   entries: {bn_stats: 'p', bn_stats4: 'p', bn_stats_serial: 'p', bn_norm: 'p', bn_norm4: 'p', bn_grad_sums: 'p',
     bn_grad_sums4: 'p', bn_grad_sums_serial: 'p', bn_dx: 'p', bn_dx4: 'p'},
+  // A thread's share of a channel's values (256 threads, 4 values a step in the vec4 entries), then the tree.
+  loopSteps: {
+    bn_stats: (p) => 2 * batchNormShareSteps(p.N * p.HW), bn_stats4: (p) => 2 * batchNormShareSteps(p.N * p.HW / 4),
+    bn_grad_sums: (p) => batchNormShareSteps(p.N * p.HW), bn_grad_sums4: (p) => batchNormShareSteps(p.N * p.HW / 4),
+  },
 });
+const batchNormShareSteps = (values: number) => loopSteps(Math.ceil(values / 256)) + loopSteps(8);
 
 // matmul: the hand-written kernels, a file each (shaders/matmul/, launched by kernels/matmul/hand-written.ts), share
 // these uniforms with the generated register tiles (kernels/matmul/register-tile.ts).

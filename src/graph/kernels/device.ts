@@ -12,14 +12,8 @@ export const onCompatCpu = (): boolean => onCpu() && rt().ctx.report.featureLeve
 /** SwiftShader, whose shader compile time grows steeply with a tile's live values. */
 export const onSwiftShader = (): boolean => rt().ctx.report.architecture === 'swiftshader';
 
-/**
- * llvmpipe: one thread's loops run about 65,535 iterations in all (gallivm's loop limiter), then stop short with no
- * error, a silently wrong result. Launchers keep a thread's loop iterations within LOOP_STEPS_MAX there.
- */
-export const loopsLimited = (): boolean => onCpu() && !onSwiftShader();
-
-/** The most loop iterations, over all its loops, a launcher gives one thread where loopsLimited() (with a margin). */
-export const LOOP_STEPS_MAX = 65000;
+// Launchers keep a thread's loop iterations within LOOP_STEPS_MAX where loopsLimited() (kernel-def.ts).
+export {LOOP_STEPS_MAX, loopsLimited, loopSteps} from '../kernel-def.js';
 
 /**
  * Whether a kernel reads a source of `floats` through the staging texture (Runtime.copyToTexture) rather than from

@@ -4,7 +4,7 @@
 // fallback past MAX_UNROLLED_D and for the tests) load two values per multiply-add, and CPU drivers pay per load
 // far more than per multiply-add. Same bindings and uniforms (CAPSULE in shaders.ts) as those kernels; jo runs
 // over the J * O output rows of one input capsule. Threads never share outputs, so sums keep a fixed order.
-import {defineKernel, type KernelDef} from '../../kernel-def.js';
+import {defineKernel, loopSteps, type KernelDef, type ParamValues} from '../../kernel-def.js';
 import {CAPSULE} from '../../shaders.js';
 
 export type CapsuleGenKernel = KernelDef<typeof CAPSULE.uniforms, {main: 'p'}>;
@@ -19,9 +19,11 @@ const range = (n: number) => [...Array(n).keys()];
 
 /**
  * Declares a generated kernel once (cached by name): bindings in1 (f32), in2 and out (f32, or vec4s where asked),
- * the thread index t with its bound p.n, then `body`.
+ * the thread index t with its bound p.n, then `body`; `steps` counts its loop over a caller's size
+ * (KernelDecl.loopSteps).
  */
-function declare(name: string, body: string[], vec: {in2?: boolean; out?: boolean} = {}): CapsuleGenKernel {
+function declare(name: string, body: string[], vec: {in2?: boolean; out?: boolean} = {},
+  steps?: (p: ParamValues<typeof CAPSULE.uniforms.p>) => number): CapsuleGenKernel {
   let def = cache.get(name);
   if (def) return def;
   const elem = (v?: boolean) => (v ? 'vec4<f32>' : 'f32');
@@ -37,7 +39,7 @@ function declare(name: string, body: string[], vec: {in2?: boolean; out?: boolea
     ...body, '}'].join('\n');
   def = defineKernel({file: `capsule-gen/${name}.wgsl`, code, workgroupSize: CAPSULE.workgroupDims[0],
     uniforms: CAPSULE.uniforms,
-    entries: {main: 'p'}});
+    entries: {main: 'p'}, loopSteps: steps ? {main: steps} : {}});
   cache.set(name, def);
   return def;
 }
@@ -102,7 +104,7 @@ export function predictBwdInputKernel(d: number): CapsuleGenKernel {
     for (const e of range(d)) L.push(`    out[o + ${e}u] = a${r}_${e};`);
     L.push('  }');
   }
-  return declare(`predict-bwd-input-d${d}`, L);
+  return declare(`predict-bwd-input-d${d}`, L, {}, (p) => loopSteps(p.j * p.o));
 }
 
 /**
@@ -133,7 +135,7 @@ export function predictBwdWeightKernel(d: number): CapsuleGenKernel {
     for (const e of range(d)) L.push(`    out[o + ${e}u] = a${c}_${e};`);
     L.push('  }');
   }
-  return declare(`predict-bwd-weight-d${d}`, L);
+  return declare(`predict-bwd-weight-d${d}`, L, {}, (p) => loopSteps(p.b));
 }
 
 // ---- routing products, reading u_hat [B, N, J, O] as vec4s over o (O % 4 == 0) ----
@@ -156,7 +158,7 @@ export function weightedSumKernel(o: number): CapsuleGenKernel {
   L.push('    bij += p.j;');
   L.push('  }');
   for (const q of vv) L.push(`  out[t * ${V}u + ${q}u] = a${q};`);
-  return declare(`weighted-sum-o${o}`, L, {in2: true, out: true});
+  return declare(`weighted-sum-o${o}`, L, {in2: true, out: true}, (p) => loopSteps(p.i));
 }
 
 /** Common head of the (b, j, block of input capsules) kernels: i0, b, j and the rows' guards. */

@@ -1,6 +1,7 @@
 // Which kernel each pass of a convolution runs: lowered to matrix products (gemm.ts), a generated tile (forward.ts,
 // input-grad.ts, weight-grad.ts) or a hand-written kernel of shaders/conv2d/. One table per pass.
 import {rt} from '../../engine.js';
+import {DIRECT_WEIGHT_STORE_STEPS, directForwardSteps, directInputSteps, directWeightImageSteps} from '../../shaders.js';
 import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, onCpu} from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
@@ -150,14 +151,9 @@ const IMPLICIT128_WHY = 'implicit products on 128 x 128 workgroup tiles, 8 x 8 o
   'tune measured them faster (GPUs; not yet timed on one)';
 // The hand-written kernels loop over a whole window (forward: C x KH x KW taps, input gradient: KH x KW x K) or, for
 // the weight gradient, over every output pixel of their images: within llvmpipe's loop limit where it has one.
-// The step counts are llvmpipe's, loop tests included, measured (docs/kernel-measurements.md#llvmpipe-loop-limit).
+// The step counts are llvmpipe's, loop tests included, measured (docs/kernel-measurements.md#llvmpipe-loop-limit);
+// the weight gradient's launcher splits the images so a thread's stay within.
 const withinLoops = (steps: number) => !loopsLimited() || steps <= LOOP_STEPS_MAX;
-export const directForwardSteps = (g: Conv2dGeom): number => g.C * (3 + g.KH * (g.KW + 2)) + 16;
-export const directInputSteps = (g: Conv2dGeom): number => g.KH * (3 + g.KW * (g.K + 2)) + 16;
-/** One image's steps in the weight-gradient kernels; the launcher splits the images so a thread's stay within. */
-export const directWeightImageSteps = (g: Conv2dGeom): number => 3 + g.OH * (g.OW + 2);
-/** The steps outside the images' loops: the stores' loops (conv_bwd_weight8: 4 x 4). */
-export const DIRECT_WEIGHT_STORE_STEPS = 32;
 const directForwardFits = (g: Conv2dGeom) => withinLoops(directForwardSteps(g));
 const directInputFits = (g: Conv2dGeom) => withinLoops(directInputSteps(g));
 const directWeightFits = (g: Conv2dGeom) => withinLoops(directWeightImageSteps(g) + DIRECT_WEIGHT_STORE_STEPS);

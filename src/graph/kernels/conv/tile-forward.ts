@@ -1,4 +1,5 @@
 // The generated forward tile of a conv2d (see tile-gen.ts for the tile and its declaration).
+import {loopSteps} from '../../kernel-def.js';
 import {checkSegments4, declare, groupLanes, laneType, narrow, outType, realGroups, rowTiles, segment4, storeRows,
   uniformSuffix, weightBinding, convTileName, type ConvTile, type ConvTileKernel} from './tile-gen.js';
 
@@ -115,5 +116,6 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
       if (B > 1) L.push('  }');
     }
     return L;
-  });
+  }, undefined, native ? undefined : (p) => (t.hoist ? loopSteps(p.C, loopSteps(p.KH))
+    : loopSteps(p.C, loopSteps(p.KH, loopSteps(p.KW)))) + 8);
 }

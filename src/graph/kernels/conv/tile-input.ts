@@ -1,4 +1,5 @@
 // The generated input-gradient tile of a conv2d (see tile-gen.ts for the tile and its declaration).
+import {loopSteps} from '../../kernel-def.js';
 import {checkSegments4, declare, groupLanes, laneType, narrow, outType, realGroups, rowTiles, segment4, storeRows,
   uniformSuffix, weightBinding, convTileName, type ConvTile, type ConvTileKernel} from './tile-gen.js';
 
@@ -23,7 +24,9 @@ export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0):
   const bindings = [`@group(0) @binding(1) var<storage, read> bdy: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     weightBinding('bw', uniformWeights),
     `@group(0) @binding(3) var<storage, read_write> bdx: array<${outType(t)}>;`];
-  return declare(name, bindings, () => (whole ? wholeRowInputBody(t, kw, whole) : segmentInputBody(t, kw)));
+  // Its loops: the kernel rows (those outside dy skipped; whole rows: every sh-th), and in each the output channels.
+  return declare(name, bindings, () => (whole ? wholeRowInputBody(t, kw, whole) : segmentInputBody(t, kw)), undefined,
+    (p) => loopSteps(Math.ceil(p.KH / sh), loopSteps(p.K), true) + 8);
 }
 
 /** Both input-gradient bodies' end: the (kh, k) loops close, then row ih's pixels are stored. */

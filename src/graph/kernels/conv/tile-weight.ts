@@ -1,4 +1,5 @@
 // The generated weight-gradient tiles of a conv2d: per kernel row, and per output-channel lane (SwiftShader).
+import {loopSteps} from '../../kernel-def.js';
 import {checkSegments4, declare, groupLanes, laneOf, laneType, narrow, realGroups, segment4, convTileName, type Entry,
   type ConvTile, type ConvTileKernel} from './tile-gen.js';
 
@@ -147,8 +148,15 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
       }
     }
     return L;
-  });
+  }, undefined, (p) => weightTileSteps(p, t.pixels));
 }
+
+/**
+ * The weight tile's loops: its part of the (image, output row) pairs (rows outside the input skipped), and in each
+ * the row in steps of `pixels`.
+ */
+export const weightTileSteps = (p: {N: number; OH: number; OW: number; split: number}, pixels: number): number =>
+  loopSteps(Math.ceil(p.N * p.OH / p.split), loopSteps(Math.ceil(p.OW / pixels)), true) + 8;
 
 /** The shape a lane-per-channel weight-gradient kernel is generated for (convBwdWeightLanesKernel). */
 export interface WeightLanesShape {

@@ -1,7 +1,7 @@
 // The direct conv weight gradient: the generated tile over a kernel row's taps (tile-weight.ts), the lane-per-
 // output-channel kernel (SwiftShader), or the hand-written conv_bwd_weight8 / conv_bwd_weight; partial sums over
 // parts of the batch are added after.
-import {CONV_KERNELS} from '../../shaders.js';
+import {CONV_KERNELS, DIRECT_WEIGHT_STORE_STEPS, directWeightImageSteps} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {grid1d} from '../../../gpu/runtime.js';
 import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, splitThreads} from '../device.js';
@@ -9,7 +9,7 @@ import {kernelPrefs} from '../prefs.js';
 import {reduceK, sumRows4K} from '../reduce/index.js';
 import {ceil4} from '../shapes.js';
 import {convFlops, convNote, convParams, type Conv2dGeom} from './geom.js';
-import {DIRECT_WEIGHT_STORE_STEPS, directWeightImageSteps, weightTile} from './select.js';
+import {weightTile} from './select.js';
 import {convBwdWeightKernel, convBwdWeightLanesKernel} from './tile-weight.js';
 import {hoistedPixels, weightGradRows, withLanes} from './tiles.js';
 
@@ -40,7 +40,7 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
   // The generated tile splits the N * OH (image, output row) pairs, the hand-written kernels the images.
   // The tile's thread loops over its pairs and, in each, over the row in steps of its pixels: kept within
   // LOOP_STEPS_MAX iterations where loopsLimited() by more parts.
-  const split = tile ? pairParts(g, base, target, Math.ceil(g.OW / tile.pixels) + 1) : imageParts(g, base, target);
+  const split = tile ? pairParts(g, base, target, Math.ceil(g.OW / tile.pixels) + 2) : imageParts(g, base, target);
   const partial = tile ? pairPartials(g, split) : empty([split, g.K, g.C, g.KH, g.KW]);
   const padded = g.PH > 0 || g.PW > 0;
   if (tile) {
@@ -76,8 +76,9 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
 function pairParts(g: Conv2dGeom, base: number, target: number, stepsPerPair = 1): number {
   const units = g.N * g.OH;
   // At least enough parts that a thread's loops stay within LOOP_STEPS_MAX iterations where loopsLimited() (llvmpipe
-  // stops them short past about 65,535: a 56 x 56 layer at batch 128 has 7,168 pairs of up to 15 steps).
-  const fewest = loopsLimited() ? Math.ceil(units * stepsPerPair / LOOP_STEPS_MAX) : 1;
+  // stops them short past about 65,535: a 56 x 56 layer at batch 128 has 7,168 pairs of up to 16 steps), with a
+  // margin for the loops' exits (weightTileSteps).
+  const fewest = loopsLimited() ? Math.ceil(units * stepsPerPair / (LOOP_STEPS_MAX - 16)) : 1;
   const split = Math.max(1, fewest, Math.min(units, Math.ceil(target / base)));
   return Math.ceil(units / Math.ceil(units / split));
 }

@@ -1,5 +1,5 @@
 // Adaptive average pooling (shaders/adaptive-pool.wgsl), or a mean by reduceK for a 1 x 1 output (pool/select.ts).
-import {ADAPTIVE_POOL} from '../../shaders.js';
+import {ADAPTIVE_POOL, adaptiveBinSteps} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {LOOP_STEPS_MAX, loopsLimited} from '../device.js';
 import {reduceK} from '../reduce/index.js';
@@ -21,7 +21,7 @@ export function adaptiveAvgPoolK(x: Tensor, g: AdaptiveGeom): Tensor {
   }
   // A thread loops over its whole bin, which llvmpipe would cut short past its loop limit: refused, not wrong.
   const bin = (Math.ceil(g.H / g.OH) + 1) * (Math.ceil(g.W / g.OW) + 1);
-  if (loopsLimited() && bin > LOOP_STEPS_MAX) {
+  if (loopsLimited() && adaptiveBinSteps(g) > LOOP_STEPS_MAX) {
     throw new Error(`webgpu-transfer: adaptiveAvgPool2d: ${g.H}x${g.W} -> ${g.OH}x${g.OW} makes bins of up to ${bin} ` +
       `values, more than one llvmpipe thread can loop over (${LOOP_STEPS_MAX}); pool to a larger output, or to 1x1`);
   }

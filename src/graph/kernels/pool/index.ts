@@ -1,6 +1,6 @@
 // Pooling launchers: max (with a fused relu where asked) and average pooling and their input gradients, and
 // adaptive average pooling (adaptive.ts). The variants and where each runs: select.ts.
-import {POOL, POOL_TEXTURE} from '../../shaders.js';
+import {POOL, POOL_TEXTURE, poolWindowSteps} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, readsThroughTexture, sourceBinding} from '../device.js';
 import {binaryK} from '../elementwise/index.js';
@@ -19,9 +19,10 @@ const poolParams = (g: PoolGeom) => ({NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, O
 /** Max pooling (with relu: of relu(x), reluMaxPool2d) or average pooling. */
 export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: Tensor; arg: Tensor | null} {
   // A thread loops over its whole window, which llvmpipe would cut short past its loop limit: refused, not wrong.
-  if (loopsLimited() && g.KH * g.KW > LOOP_STEPS_MAX) {
+  if (loopsLimited() && poolWindowSteps(g) > LOOP_STEPS_MAX) {
     throw new Error(`webgpu-transfer: ${max ? 'max' : 'average'} pooling: a ${g.KH}x${g.KW} window (${g.KH * g.KW} ` +
-      `values) is more than one llvmpipe thread can loop over (${LOOP_STEPS_MAX}); use a smaller window, ` +
+      `values, ${poolWindowSteps(g)} loop steps) is more than one llvmpipe thread can loop over (${LOOP_STEPS_MAX}); ` +
+      'use a smaller window, ' +
       'adaptiveAvgPool2d to 1x1, or another adapter');
   }
   const y = empty([g.N, g.C, g.OH, g.OW]);

@@ -1,8 +1,8 @@
 // Reductions over the middle axis of [outer, r, inner] (sum, max, min, argmax), padded-row sums, and the softmax
 // and cross-entropy launchers (softmax.ts).
-import {REDUCE, REDUCE_SUBGROUP} from '../../shaders.js';
+import {REDUCE, REDUCE_SUBGROUP, reduceChunkSteps} from '../../shaders.js';
 import {empty, fmt, type Tensor} from '../../tensor.js';
-import {LOOP_STEPS_MAX, splitThreads} from '../device.js';
+import {LOOP_STEPS_MAX, loopsLimited, splitThreads} from '../device.js';
 import {fillK} from '../layout/index.js';
 import {ceil4} from '../shapes.js';
 import {choose} from '../select.js';
@@ -29,8 +29,10 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
     else REDUCE.launch('reduce_tree', {...launch, constants: {OP: OP_CODE[kind]}});
     return y;
   }
-  // Few outputs over a long axis: split it so enough threads run (a few per core on CPU adapters).
-  const chunks = Math.max(1, Math.min(Math.ceil(splitThreads() / outputs), Math.floor(r / 256)));
+  // Few outputs over a long axis: split it so enough threads run (a few per core on CPU adapters), and where loops
+  // are limited into chunks a thread can loop over.
+  const fewest = loopsLimited() ? Math.ceil(r / reduceChunkMax(kind === 'sum')) : 1;
+  const chunks = Math.max(1, fewest, Math.min(Math.ceil(splitThreads() / outputs), Math.floor(r / 256)));
   const chunk = Math.ceil(r / chunks);
   const n = Math.ceil(r / chunk);
   const out = empty([outer * n * inner]);
@@ -42,6 +44,13 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
   out.dispose();
   return total;
 }
+
+/** The longest chunk reduce_main takes within LOOP_STEPS_MAX steps a thread. */
+const reduceChunkMax = (sum: boolean): number => {
+  let chunk = sum ? 4 * LOOP_STEPS_MAX : LOOP_STEPS_MAX;
+  while (reduceChunkSteps(chunk, sum) > LOOP_STEPS_MAX) chunk -= sum ? 4 : 1;
+  return chunk;
+};
 
 /**
  * The sum over the outer and inner axes of [outer, channels, inner] (times alpha), by CHANNEL_SUM's choice: one

@@ -81,11 +81,12 @@ export const loopsLimited = (): boolean => rt().ctx.report.isCpu && rt().ctx.rep
 export const LOOP_STEPS_MAX = 65000;
 
 /**
- * llvmpipe's count of one run of a loop of `iterations`, each costing `body` steps besides its own: the iterations,
- * the exit test, and one more where the body has a `continue` (measured on the hand-written conv kernels).
+ * llvmpipe's count of one run of a loop of `iterations`, each costing `body` steps besides its own (the loops nested
+ * in it): the iterations, the exit test, and one more where it holds a loop (measured on the hand-written conv
+ * kernels and pooling: docs/kernel-measurements.md#llvmpipe-loop-limit).
  */
-export const loopSteps = (iterations: number, body = 0, hasContinue = false): number =>
-  Math.max(0, iterations) * (1 + body) + 1 + (hasContinue ? 1 : 0);
+export const loopSteps = (iterations: number, body = 0): number =>
+  Math.max(0, iterations) * (1 + body) + 1 + (body > 0 ? 1 : 0);
 
 export interface Launch<F extends Fields> {
   /** Buffers bound at @binding(1), @binding(2), ... in order (whole, or their first `size` bytes). */

@@ -112,7 +112,7 @@ export const POOL = defineKernel({
 });
 
 /** pool_fwd over a window: its rows, and in each its columns (both loops skip padding with a `continue`). */
-export const poolWindowSteps = (p: {KH: number; KW: number}): number => loopSteps(p.KH, loopSteps(p.KW, 0, true), true);
+export const poolWindowSteps = (p: {KH: number; KW: number}): number => loopSteps(p.KH, loopSteps(p.KW));
 
 // pool_fwd reading x from the staging texture: on llvmpipe a texture load costs about a tenth of a storage one.
 export const POOL_TEXTURE = defineKernel({
@@ -162,11 +162,11 @@ const convKernel = (file: string, code: string, steps?: (p: ConvParams) => numbe
 // padding) and taps; the input gradient over kernel rows and taps (skipping those outside) and output channels; the
 // weight gradient over its images, their rows (skipping padding) and pixels.
 export const directForwardSteps = (g: {C: number; KH: number; KW: number}): number =>
-  loopSteps(g.C, loopSteps(g.KH, loopSteps(g.KW), true)) + 16;
+  loopSteps(g.C, loopSteps(g.KH, loopSteps(g.KW))) + 16;
 export const directInputSteps = (g: {K: number; KH: number; KW: number}): number =>
-  loopSteps(g.KH, loopSteps(g.KW, loopSteps(g.K), true), true) + 16;
+  loopSteps(g.KH, loopSteps(g.KW, loopSteps(g.K))) + 16;
 export const directWeightImageSteps = (g: {OH: number; OW: number}): number =>
-  1 + loopSteps(g.OH, loopSteps(g.OW), true);
+  1 + loopSteps(g.OH, loopSteps(g.OW));
 /** The steps outside the weight gradient's images: its loop's exit, its stores' loops (4 x 4) and a margin. */
 export const DIRECT_WEIGHT_STORE_STEPS = 32;
 const directWeightSteps = (p: ConvParams) =>
@@ -218,11 +218,11 @@ export const CONV_GROUPED = defineKernel({
     grouped_bwd_input: (p) => loopSteps(p.KG, loopSteps(Math.ceil(p.KH / p.SH), loopSteps(Math.ceil(p.KW / p.SW)))),
     grouped_bwd_input8: (p) => loopSteps(p.KG, loopSteps(Math.ceil(p.KH / p.SH), loopSteps(p.KW))),
     // A thread's share of the row segments (64 threads a workgroup), each over its columns; then the tree.
-    grouped_bwd_weight: (p) => loopSteps(Math.ceil(p.N * p.OH * p.segs / 64), loopSteps(p.seg), true) + loopSteps(6),
+    grouped_bwd_weight: (p) => loopSteps(Math.ceil(p.N * p.OH * p.segs / 64), loopSteps(p.seg)) + loopSteps(6),
   },
 });
 const groupedForwardSteps = (p: {CG: number; KH: number; KW: number}) =>
-  loopSteps(p.CG, loopSteps(p.KH, loopSteps(p.KW), true));
+  loopSteps(p.CG, loopSteps(p.KH, loopSteps(p.KW)));
 
 // Adaptive average pooling: NC planes of H x W to OH x OW bins.
 export const ADAPTIVE_POOL = defineKernel({
@@ -231,7 +231,7 @@ export const ADAPTIVE_POOL = defineKernel({
   entries: {adaptive_fwd: 'p', adaptive_bwd: 'p'},
   loopSteps: {adaptive_fwd: (p) => adaptiveBinSteps(p),
     // The bins holding an input: up to ceil(OH / H) + 1 rows of them, each skipped with a `continue` where it misses.
-    adaptive_bwd: (p) => loopSteps(Math.ceil(p.OH / p.H) + 1, loopSteps(Math.ceil(p.OW / p.W) + 1, 0, true), true)},
+    adaptive_bwd: (p) => loopSteps(Math.ceil(p.OH / p.H) + 1, loopSteps(Math.ceil(p.OW / p.W) + 1))},
 });
 
 /** adaptive_fwd over a bin: up to ceil(H / OH) + 1 rows of ceil(W / OW) + 1 values. */

@@ -156,7 +156,7 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
  * the row in steps of `pixels`.
  */
 export const weightTileSteps = (p: {N: number; OH: number; OW: number; split: number}, pixels: number): number =>
-  loopSteps(Math.ceil(p.N * p.OH / p.split), loopSteps(Math.ceil(p.OW / pixels)), true) + 8;
+  loopSteps(Math.ceil(p.N * p.OH / p.split), loopSteps(Math.ceil(p.OW / pixels))) + 8;
 
 /** The shape a lane-per-channel weight-gradient kernel is generated for (convBwdWeightLanesKernel). */
 export interface WeightLanesShape {

@@ -398,7 +398,7 @@ const forcedDirect = [['k4, c4, cols4', {convForward: 'k4', convInput: 'c4', con
 for (const [name, prefs, forward] of forcedDirect) {
   t(`conv2d forced to the hand-written kernels past llvmpipe's loop limit: whole sums or refused (${name})`, () =>
     withPrefs({...direct, ...prefs, convSplitTarget: 1}, async () => {
-      const limited = wt.adapter().isCpu && wt.adapter().architecture !== 'swiftshader';
+      const limited = wt.internals.loopsLimited();
       const cases: [string, number[], number[], 'y' | 'dx' | 'dw', number, string | null][] = [
         ['forward over 20,000 channels', [1, 20000, 1, 1], [1, 20000, 1, 1], 'y', 20000,
           `conv.forward 1x20000x1x1>1x1x1/s1,1/p0,0: ${forward} appl`],

@@ -68,7 +68,7 @@ fn sum_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 }`,
 });
 t('a launch past llvmpipe\'s loop limit is refused there with its count, and runs elsewhere', async () => {
-  const limited = wt.adapter().isCpu && wt.adapter().architecture !== 'swiftshader';
+  const limited = wt.internals.loopsLimited();
   for (const n of [64000, 70000]) {
     const x = wt.ones([n]), y = empty([1]);
     const run = () => LOOPED.launch('sum_main',

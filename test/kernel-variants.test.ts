@@ -196,8 +196,7 @@ t('selection never runs a variant that cannot run the case', () => {
 
 t('every variant of every family was checked above', () => {
   // The workgroup tiles keep a thread's loop over all of K, which llvmpipe would cut short: they fit only elsewhere.
-  const elsewhere = wt.adapter().backend === 'llvmpipe' || wt.adapter().backend === 'opengles'
-    ? ['matmul:matmul_tiled', 'matmul:matmul_tiled128'] : [];
+  const elsewhere = I.loopsLimited() ? ['matmul:matmul_tiled', 'matmul:matmul_tiled128'] : [];
   // Subgroup sums need the adapter's subgroups feature (SwiftShader has it, llvmpipe not).
   if (!I.rt().device.features.has('subgroups')) elsewhere.push('reduce:subgroup');
   // The tiles run where a tile is on offer (not where the workgroup tiles take every product), tile_nt where a tile

@@ -72,10 +72,17 @@ export interface KernelDecl<U extends Record<string, Fields>, E extends Record<s
 }
 
 /**
- * llvmpipe: one thread's loops run about 65,535 iterations in all (gallivm's loop limiter), then stop short with no
- * error, a silently wrong result (docs/kernel-measurements.md#llvmpipe-loop-limit).
+ * llvmpipe before Mesa 25: one thread's loops run about 65,535 iterations in all (gallivm's loop limiter), then stop
+ * short with no error, a silently wrong result. Measured: Mesa 22.3.6 stopped a loop of 100,000 at 65,535; 25.0.7 and
+ * 26.1.6 ran it whole. A release not measured, or none named, counts as limited
+ * (docs/kernel-measurements.md#llvmpipe-loop-limit).
  */
-export const loopsLimited = (): boolean => rt().ctx.report.isCpu && rt().ctx.report.architecture !== 'swiftshader';
+export const loopsLimited = (): boolean => {
+  const r = rt().ctx.report;
+  if (!r.isCpu || r.architecture === 'swiftshader') return false;
+  const mesa = /\bMesa (\d+)\./.exec(r.description);
+  return !mesa || Number(mesa[1]) < 25;
+};
 
 /** The most loop iterations, over all its loops, a launcher gives one thread where loopsLimited() (with a margin). */
 export const LOOP_STEPS_MAX = 65000;

@@ -253,8 +253,8 @@ export function defineKernel<const U extends Record<string, Fields>, const E ext
         if (steps > LOOP_STEPS_MAX) {
           throw new Error(`webgpu-transfer: ${file} ${entry}${l.note ? ` (${l.note})` : ''}: one thread would run ` +
             `${steps} loop steps, past the ${LOOP_STEPS_MAX} that llvmpipe runs before it stops a thread's loops ` +
-            'short (a wrong result); refused. Smaller sizes run here; other adapters (SwiftShader: ' +
-            'WGT_BACKEND=swiftshader) have no such limit');
+            'short (a wrong result); refused. Smaller sizes run here; SwiftShader (WGT_BACKEND=swiftshader) and ' +
+            'llvmpipe from Mesa 25 have no such limit');
         }
       }
       rt().dispatch({kernel: source, entry, constants: l.constants, buffers: l.buffers, uniforms: data, workgroups,

@@ -22,8 +22,7 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
   if (loopsLimited() && poolWindowSteps(g) > LOOP_STEPS_MAX) {
     throw new Error(`webgpu-transfer: ${max ? 'max' : 'average'} pooling: a ${g.KH}x${g.KW} window (${g.KH * g.KW} ` +
       `values, ${poolWindowSteps(g)} loop steps) is more than one llvmpipe thread can loop over (${LOOP_STEPS_MAX}); ` +
-      'use a smaller window, ' +
-      'adaptiveAvgPool2d to 1x1, or another adapter');
+      'use a smaller window, adaptiveAvgPool2d to 1x1, or another adapter');
   }
   const y = empty([g.N, g.C, g.OH, g.OW]);
   const arg = max ? empty([g.N, g.C, g.OH, g.OW], 'i32') : null;

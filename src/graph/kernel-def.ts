@@ -71,6 +71,9 @@ export interface KernelDecl<U extends Record<string, Fields>, E extends Record<s
   loopSteps?: {[N in keyof E]?: (p: ParamValues<U[E[N]]>, constants: Readonly<Record<string, number>>) => number};
 }
 
+// The answer for the current runtime's adapter report: launches ask it on every dispatch they check.
+let limitedFor: {report: unknown; limited: boolean} | null = null;
+
 /**
  * llvmpipe before Mesa 25: one thread's loops run about 65,535 iterations in all (gallivm's loop limiter), then stop
  * short with no error, a silently wrong result. Measured: Mesa 22.3.6 stopped a loop of 100,000 at 65,535; 25.0.7 and
@@ -79,9 +82,11 @@ export interface KernelDecl<U extends Record<string, Fields>, E extends Record<s
  */
 export const loopsLimited = (): boolean => {
   const r = rt().ctx.report;
-  if (!r.isCpu || r.architecture === 'swiftshader') return false;
-  const mesa = /\bMesa (\d+)\./.exec(r.description);
-  return !mesa || Number(mesa[1]) < 25;
+  if (limitedFor?.report !== r) {
+    const mesa = /\bMesa (\d+)\./.exec(r.description);
+    limitedFor = {report: r, limited: r.isCpu && r.architecture !== 'swiftshader' && (!mesa || Number(mesa[1]) < 25)};
+  }
+  return limitedFor.limited;
 };
 
 /** The most loop iterations, over all its loops, a launcher gives one thread where loopsLimited() (with a margin). */
@@ -187,7 +192,6 @@ function packLayout(file: string, uniform: string, l: {fields: Layout[]; size: n
 export function defineKernel<const U extends Record<string, Fields>, const E extends Record<string, keyof U & string>>(
   decl: KernelDecl<U, E>): KernelDef<U, E> {
   const {file, code, workgroupSize, uniforms, entries, codes = {}, enables = []} = decl;
-  const bounds: NonNullable<KernelDecl<U, E>['loopSteps']> = decl.loopSteps ?? {};
   // Checked at load, naming the kernel: a hand-written struct or WG would duplicate (and could contradict) the
   // generated one; a declared entry point missing from the file would only fail at its first launch.
   // A tensor may be bound as a uniform array at binding 1 or later (small conv weights: kernels/conv/tile-gen.ts);
@@ -247,7 +251,7 @@ export function defineKernel<const U extends Record<string, Fields>, const E ext
       }
       const workgroups = l.workgroups
         ?? grid1d(l.threads ?? fail(file, `launch of '${entry}' gives neither threads nor workgroups`), threads);
-      const bound = bounds[entry];
+      const bound = decl.loopSteps?.[entry];
       if (bound && loopsLimited()) {
         const steps = Math.ceil(bound(typeof params === 'function' ? params() : params, l.constants ?? {}));
         if (steps > LOOP_STEPS_MAX) {

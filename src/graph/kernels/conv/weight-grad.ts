@@ -4,7 +4,7 @@
 import {CONV_KERNELS, DIRECT_WEIGHT_STORE_STEPS, directWeightImageSteps} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {grid1d} from '../../../gpu/runtime.js';
-import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, splitThreads} from '../device.js';
+import {LOOP_STEPS_MAX, loopsLimited, loopSteps, onCompatCpu, splitThreads} from '../device.js';
 import {kernelPrefs} from '../prefs.js';
 import {reduceK, sumRows4K} from '../reduce/index.js';
 import {ceil4} from '../shapes.js';
@@ -40,7 +40,9 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
   // The generated tile splits the N * OH (image, output row) pairs, the hand-written kernels the images.
   // The tile's thread loops over its pairs and, in each, over the row in steps of its pixels: kept within
   // LOOP_STEPS_MAX iterations where loopsLimited() by more parts.
-  const split = tile ? pairParts(g, base, target, Math.ceil(g.OW / tile.pixels) + 2) : imageParts(g, base, target);
+  // A pair costs its iteration and its row's loop (weightTileSteps).
+  const split = tile ? pairParts(g, base, target, 1 + loopSteps(Math.ceil(g.OW / tile.pixels)))
+    : imageParts(g, base, target);
   const partial = tile ? pairPartials(g, split) : empty([split, g.K, g.C, g.KH, g.KW]);
   const padded = g.PH > 0 || g.PW > 0;
   if (tile) {

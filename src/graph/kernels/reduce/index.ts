@@ -31,7 +31,7 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
   }
   // Few outputs over a long axis: split it so enough threads run (a few per core on CPU adapters), and where loops
   // are limited into chunks a thread can loop over.
-  const fewest = loopsLimited() ? Math.ceil(r / reduceChunkMax(kind === 'sum')) : 1;
+  const fewest = loopsLimited() ? Math.ceil(r / (kind === 'sum' ? SUM_CHUNK_MAX : EXTREME_CHUNK_MAX)) : 1;
   const chunks = Math.max(1, fewest, Math.min(Math.ceil(splitThreads() / outputs), Math.floor(r / 256)));
   const chunk = Math.ceil(r / chunks);
   const n = Math.ceil(r / chunk);
@@ -45,12 +45,13 @@ export function reduceK(kind: 'sum' | 'max' | 'min', x: Tensor, outer: number, r
   return total;
 }
 
-/** The longest chunk reduce_main takes within LOOP_STEPS_MAX steps a thread. */
-const reduceChunkMax = (sum: boolean): number => {
+/** The longest chunk reduce_main takes within LOOP_STEPS_MAX steps a thread: for sums, and for max and min. */
+function longestChunk(sum: boolean): number {
   let chunk = sum ? 4 * LOOP_STEPS_MAX : LOOP_STEPS_MAX;
   while (reduceChunkSteps(chunk, sum) > LOOP_STEPS_MAX) chunk -= sum ? 4 : 1;
   return chunk;
-};
+}
+const SUM_CHUNK_MAX = longestChunk(true), EXTREME_CHUNK_MAX = longestChunk(false);
 
 /**
  * The sum over the outer and inner axes of [outer, channels, inner] (times alpha), by CHANNEL_SUM's choice: one

@@ -69,6 +69,8 @@ const convVariants: [string, Partial<wt.internals.KernelPrefs>][] = [
   // tiles without any of the four.
   ['auto without lane narrowing, whole-row input gradients, weights read in place or exact weight tiles',
     {convLanes: false, convWholeRows: false, convNativeWeights: false, convExact: false}],
+  // Weights read in place by a tile that computes its padding channels (K = 6 of 8 lanes: zero weights there).
+  ['auto without lane narrowing, weights read in place', {convLanes: false}],
   // The weight gradient with one block of output channels per SIMD lane wherever the shape allows ('auto': on
   // SwiftShader, for K % 16 == 0): LeNet's conv1 and conv2, rows of 12 and 20 outputs, K = 5 and 20.
   ['weight lanes kernel', {...direct, convWeightLanes: true}],

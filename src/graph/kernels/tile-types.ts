@@ -87,5 +87,5 @@ export interface ConvTile {
    * and the weights read in their own layout [K, C, KH, KW] at constant indices, so the re-laying copy, a dispatch
    * of its own, goes (docs/kernel-measurements.md#conv-native-weights).
    */
-  nativeWeights?: {C: number; KH: number};
+  nativeWeights?: {C: number; KH: number; K: number};
 }

@@ -47,7 +47,7 @@ export function conv2dDirectK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
   if (tile) {
     const images = nativeU || !tile.hoist ? 1 : imagesPerThread(tile, kernelPrefs.convForwardImages, g.N, g.C > 1);
     const threads = Math.ceil(g.N / images) * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
-    const fitted = nativeU ? {...tile, nativeWeights: {C: g.C, KH: g.KH}} : {...tile, images};
+    const fitted = nativeU ? {...tile, nativeWeights: {C: g.C, KH: g.KH, K: g.K}} : {...tile, images};
     convFwdKernel(fitted, !!bias, g.KW, g.SW, u).launch('main', {...launch, threads});
   } else {
     const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);

@@ -19,7 +19,7 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
   if (B > 1 && !(t.hoist && !native)) {
     throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: several images per thread need a hoisting tile with re-laid weights`);
   }
-  const name = `${convTileName(t)}${t.hoist ? `-kw${kw}s${sw}` : ''}${native ? `-n${native.C}x${native.KH}` : ''}` +
+  const name = `${convTileName(t)}${t.hoist ? `-kw${kw}s${sw}` : ''}${native ? `-n${native.C}x${native.KH}x${native.K}` : ''}` +
     `${B > 1 ? `i${B}` : ''}${hasBias ? 'b' : ''}${uniformSuffix(uniformWeights)}`;
   checkSegments4(t, true);
   const bindings = [`@group(0) @binding(1) var<storage, read> fx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
@@ -74,7 +74,9 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
           L.push(`    let xrow = ((n * p.C + ${c}u) * p.H + oh * p.SH + ${kh}u) * p.W;`);
           L.push(...hoistedRow((k, g) => {
             const n = groupLanes(t, g);
+            // Padding channels past K (lanes not narrowed to the real ones) have no weights: zero.
             const lanes = [...Array(n).keys()].map((j) => {
+              if (4 * g + j >= native.K) return '0.0';
               const f = (((4 * g + j) * native.C + c) * native.KH + kh) * kw + k;
               return `fw[${f >> 2}][${f & 3}]`;
             });

@@ -4,7 +4,7 @@ import {spawnSync} from 'node:child_process';
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {TORCH_LENET, TORCH_PYTHON, torchFailure} from './harness.js';
+import {TORCH_LENET, TORCH_PYTHON, torchEnv, torchFailure, torchThreads} from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const adapters = (process.env.WGT_BENCH_ADAPTERS ?? 'swiftshader,llvmpipe').split(',');
@@ -27,7 +27,8 @@ if (!existsSync(TORCH_PYTHON)) torchNote = `PyTorch peer skipped: ${TORCH_PYTHON
 else {
   for (const threads of [1, 0]) {
     process.stderr.write(`bench: PyTorch CPU (${threads || 'default'} threads) ...\n`);
-    const r = spawnSync(TORCH_PYTHON, [TORCH_LENET, String(threads), '20'], {encoding: 'utf8', timeout: 10 * 60_000});
+    const r = spawnSync(TORCH_PYTHON, [TORCH_LENET, String(threads), '20'],
+      {encoding: 'utf8', timeout: 10 * 60_000, env: torchEnv()});
     const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
     if (r.status !== 0 || !line.startsWith('{')) {
       torchNote = `PyTorch peer skipped: ${torchFailure(r.stderr ?? '', `exit ${r.status}`)}`;
@@ -93,12 +94,12 @@ if (torchRuns.length) {
     console.log(`${r.backend}: LeNet step ${f(o.lenet_step_s, 4)} s = ${f(o.lenet_step_s / torchBest)}x PyTorch's fastest (${f(torchBest, 4)} s), timed minutes apart`);
   }
 }
-// The bar's ratio: our step and PyTorch's (one thread) timed in turn, round by round, in each adapter's worker.
+// The bar's ratio: our step and PyTorch's (on its fastest thread count) timed in turn, round by round, in each adapter's worker.
 for (const r of results) {
   const p = r.lenet_vs_torch as Record<string, number | string> | undefined;
   if (!p) continue;
   if (p.skipped) { console.log(`${r.backend}: LeNet step against PyTorch in turn: skipped (${p.skipped})`); continue; }
-  console.log(`${r.backend}: LeNet step timed in turn with PyTorch (1 thread, ${p.blas}), ${p.rounds} rounds of ${p.per_round} steps: ours ${f(p.ours_s as number, 4)} s, PyTorch ${f(p.torch_s as number, 4)} s; median ratio ${f(p.ratio as number)}x (rounds ${f(p.ratio_min as number)}-${f(p.ratio_max as number)}x; bar: <= 1x)`);
+  console.log(`${r.backend}: LeNet step timed in turn with PyTorch (${torchThreads(p)}; ${p.blas}), ${p.rounds} rounds of ${p.per_round} steps: ours ${f(p.ours_s as number, 4)} s, PyTorch ${f(p.torch_s as number, 4)} s; median ratio ${f(p.ratio as number)}x (rounds ${f(p.ratio_min as number)}-${f(p.ratio_max as number)}x; bar: <= 1x)`);
 }
 if (torchNote) console.log(torchNote);
 mkdirSync('bench-results', {recursive: true});

@@ -108,14 +108,31 @@ export async function startTfWebgpu(backend: wt.BackendChoice): Promise<typeof i
 }
 
 /**
- * Our LeNet step and native PyTorch's (bench/torch_lenet.py serve, one thread), `rounds` rounds of `perRound` steps
- * each, in turn. On these shared 2-core machines the speed drifts by 2x within a minute, so timing the two minutes
+ * The PyTorch peer's environment: OpenBLAS on one thread unless OPENBLAS_NUM_THREADS says otherwise, as PyTorch runs
+ * best here (its own threads and OpenBLAS's together oversubscribe the cores; bench/torch_lenet.py).
+ */
+export const torchEnv = (): NodeJS.ProcessEnv => ({OPENBLAS_NUM_THREADS: '1', ...process.env});
+
+/** How the in-turn peer ran: its thread count and what each count measured in its warm-up (pairedWithTorch). */
+export const torchThreads = (p: Record<string, unknown>): string => {
+  const tried = Object.entries((p.tried ?? {}) as Record<string, number>)
+    .map(([n, s]) => `${n}: ${(s * 1000).toFixed(2)} ms`).join(', ');
+  const blas = p.blas_threads ? `, OpenBLAS on ${p.blas_threads}` : '';
+  return `${p.threads} thread${p.threads === 1 ? '' : 's'}${blas}${tried ? `; the fastest of ${tried}` : ''}`;
+};
+
+/**
+ * Our LeNet step and native PyTorch's (bench/torch_lenet.py serve, on its fastest thread count), `rounds` rounds
+ * of `perRound` steps each, in turn. On these shared 2-core machines the speed drifts by 2x within a minute, so timing the two minutes
  * apart (as the separate PyTorch runs in bench.ts do) can show either side ahead; in turn, drift hits both alike.
  * Returns the medians of the per-round medians and of the per-round ratios (ours / PyTorch's), or why it skipped.
  */
 export async function pairedWithTorch(rounds: number, perRound: number, ourStep: () => Promise<unknown>): Promise<Record<string, unknown>> {
   if (!existsSync(TORCH_PYTHON)) return {skipped: `${TORCH_PYTHON} not found`};
-  const child = spawn(TORCH_PYTHON, [TORCH_LENET, '1', 'serve'], {stdio: ['pipe', 'pipe', 'pipe']});
+  // PyTorch at its best: the thread count its own warm-up measured fastest (torch_lenet.py best), unless
+  // WGT_BENCH_TORCH_THREADS names one.
+  const threadsArg = process.env.WGT_BENCH_TORCH_THREADS ?? 'best';
+  const child = spawn(TORCH_PYTHON, [TORCH_LENET, threadsArg, 'serve'], {stdio: ['pipe', 'pipe', 'pipe'], env: torchEnv()});
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   child.on('error', (e) => { stderr += String(e); });
@@ -137,7 +154,8 @@ export async function pairedWithTorch(rounds: number, perRound: number, ourStep:
   try {
     const ready = /^ready (\{.*\})$/.exec(await nextLine());
     if (!ready) throw new Error('bench/torch_lenet.py serve: no "ready {...}" line');
-    const blas = (JSON.parse(ready[1]) as {blas: string}).blas;
+    const {blas, threads, blas_threads, tried} = JSON.parse(ready[1]) as
+      {blas: string; threads: number; blas_threads: string | null; tried: Record<string, number>};
     const ours: number[] = [], torch: number[] = [], ratios: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const ts: number[] = [];
@@ -146,7 +164,7 @@ export async function pairedWithTorch(rounds: number, perRound: number, ourStep:
       const theirs = JSON.parse(await nextLine()) as number[];
       ours.push(median(ts)); torch.push(median(theirs)); ratios.push(median(ts) / median(theirs));
     }
-    return {rounds, per_round: perRound, blas, ours_s: median(ours), torch_s: median(torch), ratio: median(ratios),
+    return {rounds, per_round: perRound, blas, threads, blas_threads, tried, ours_s: median(ours), torch_s: median(torch), ratio: median(ratios),
       ratio_min: Math.min(...ratios), ratio_max: Math.max(...ratios)};
   } catch (e) {
     return {skipped: (e as Error).message};

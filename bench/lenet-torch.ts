@@ -1,8 +1,8 @@
-// The LeNet-5 bar alone: our compiled training step (batch 64, SGD) and native PyTorch's (one thread, the BLAS it
-// loaded named), timed in turn, 12 rounds of 10 steps, as `npm run bench` reads it. Faster than the whole bench.
+// The LeNet-5 bar alone: our compiled training step (batch 64, SGD) and native PyTorch's (on its fastest thread count, the
+// BLAS it loaded named), timed in turn, 12 rounds of 10 steps, as `npm run bench` reads it. Faster than the whole bench.
 // Usage: node dist/bench/lenet-torch.js <adapter>
 import * as wt from '../src/index.js';
-import {BENCH_TUNE, buildMeasured, disposeStep, pairedWithTorch, type TuneNote} from './harness.js';
+import {BENCH_TUNE, buildMeasured, disposeStep, pairedWithTorch, torchThreads, type TuneNote} from './harness.js';
 
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
 await wt.init({backend});
@@ -25,7 +25,7 @@ if (p.skipped) console.log(`PyTorch peer skipped: ${p.skipped}`);
 else {
   const f = (v: unknown, d = 4) => (v as number).toFixed(d);
   console.log(`${backend}: LeNet-5 step (batch 64) ours ${f(p.ours_s)} s (kernels ${(kernel / 1000).toFixed(4)} s), ` +
-    `PyTorch ${f(p.torch_s)} s (1 thread, ${p.blas}); median ratio ${f(p.ratio, 2)}x (rounds ${f(p.ratio_min, 2)}-` +
+    `PyTorch ${f(p.torch_s)} s (${torchThreads(p)}; ${p.blas}); median ratio ${f(p.ratio, 2)}x (rounds ${f(p.ratio_min, 2)}-` +
     `${f(p.ratio_max, 2)}x; bar <= 1x)`);
   const t = tune as TuneNote | null;
   console.log(BENCH_TUNE && t ? `kernel choices measured on this adapter: ${t.shapes} shapes (${t.measured} timed now, the ` +

@@ -172,6 +172,28 @@ fn sum_channels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   y[c] = ((a0 + a1) + (a2 + a3)) * p.alpha;
 }
 
+@group(0) @binding(1) var<storage, read> rout: array<f32>;       // a relu's output [outer, inner]
+@group(0) @binding(2) var<storage, read> rg: array<f32>;         // the gradient of that output
+@group(0) @binding(3) var<storage, read_write> rgm: array<f32>;  // the gradient through the relu
+@group(0) @binding(4) var<storage, read_write> rdb: array<f32>;  // its column sums [inner]
+
+// A linear layer's gradient through its relu and its bias gradient in one pass: rgm = relu'(out) * g (NaN passes g
+// on, as torch) and rdb[j] = the sum of rgm's column j. One thread a column, over the rows in order.
+@compute @workgroup_size(WG)
+fn relu_grad_col_sums(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = thread_id(gid, nwg);
+  if (j >= p.inner) { return; }
+  var acc = 0.0;
+  for (var r = 0u; r < p.outer; r++) {
+    let k = r * p.inner + j;
+    let o = rout[k];
+    let v = select(0.0, rg[k], o > 0.0 || is_nan(o));
+    rgm[k] = v;
+    acc += v;
+  }
+  rdb[j] = acc;
+}
+
 // ---- one workgroup per output: its threads stride over the axis, then a tree in workgroup memory (GPUs) ----
 var<workgroup> tree: array<f32, WG>;
 

@@ -51,17 +51,24 @@ fn softmax_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 @group(0) @binding(2) var<storage, read> labels: array<i32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 
-// Row i's loss, or NaN for an out-of-range label (visible in the loss, never a silent clamp).
-fn xent_row(i: u32) -> f32 {
+// Row i's maximum and sum of exp(logit - maximum).
+fn xent_max_sum(i: u32) -> vec2<f32> {
   let base = i * p.r;
   var m = logits[base];
   for (var j = 1u; j < p.r; j++) { m = nan_max(m, logits[base + j]); }
   var s = 0.0;
   for (var j = 0u; j < p.r; j++) { s += ieee_exp(logits[base + j] - m); }
-  let bad = labels[i] < 0 || labels[i] >= i32(p.r);
-  let label = u32(clamp(labels[i], 0, i32(p.r) - 1));
-  return select(m + ieee_log(s) - logits[base + label], nan_f32(), bad);
+  return vec2<f32>(m, s);
 }
+
+fn xent_bad(i: u32) -> bool { return labels[i] < 0 || labels[i] >= i32(p.r); }
+fn xent_label(i: u32) -> u32 { return u32(clamp(labels[i], 0, i32(p.r) - 1)); }
+
+// Row i's loss, or NaN for an out-of-range label (visible in the loss, never a silent clamp).
+fn xent_row_of(i: u32, ms: vec2<f32>) -> f32 {
+  return select(ms.x + ieee_log(ms.y) - logits[i * p.r + xent_label(i)], nan_f32(), xent_bad(i));
+}
+fn xent_row(i: u32) -> f32 { return xent_row_of(i, xent_max_sum(i)); }
 
 @compute @workgroup_size(WG)
 fn xent_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -79,6 +86,35 @@ var<workgroup> xent_partial: array<f32, WG>;
 fn xent_reduce_fwd(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   for (var i = lid; i < p.outer; i += WG) { acc += xent_row(i); }
+  xent_partial[lid] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { xent_partial[lid] += xent_partial[lid + s]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { loss[0] = xent_partial[0] * p.alpha; }
+}
+
+@group(0) @binding(4) var<storage, read_write> dlogits: array<f32>;
+
+// xent_reduce_fwd that also writes the loss's gradient for a unit seed, (softmax(row) - onehot(label)) * alpha, as
+// xent_bwd would with g = 1: a training step's backward then runs no kernel for it (gradients.ts).
+@compute @workgroup_size(WG)
+fn xent_reduce_grad_fwd(@builtin(local_invocation_index) lid: u32) {
+  var acc = 0.0;
+  for (var i = lid; i < p.outer; i += WG) {
+    let ms = xent_max_sum(i);
+    acc += xent_row_of(i, ms);
+    let base = i * p.r;
+    let scale = p.alpha / ms.y;
+    let label = xent_label(i);
+    let bad = xent_bad(i);
+    for (var j = 0u; j < p.r; j++) {
+      var v = ieee_exp(logits[base + j] - ms.x) * scale;
+      if (j == label) { v -= p.alpha; }
+      dlogits[base + j] = select(v, nan_f32(), bad);
+    }
+  }
   xent_partial[lid] = acc;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s = s / 2u) {

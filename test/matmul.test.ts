@@ -148,6 +148,30 @@ t('matmul shape errors name both shapes', () => {
     });
     x.dispose(); w.dispose(); b.dispose();
   });
+  // linearRelu's backward sums the bias gradient in the dispatch that takes the gradient through the relu, up to
+  // RELU_COL_SUMS_MAX_ROWS rows (one thread a column loops over them), and as a reduction of its own past that.
+  const maxRows = wt.internals.RELU_COL_SUMS_MAX_ROWS;
+  for (const rows of [3, maxRows, maxRows + 1]) {
+    t(`linearRelu x[${rows},8] w[12,8] + b: gradients, the bias sum ${rows > maxRows ? 'apart' : 'with the relu\'s'}`,
+      async () => {
+        await checkOp({
+          name: 'linearRelu', refKey: '', inputs: [R.randomNd([rows, 8], 48), R.randomNd([12, 8], 49), R.randomNd([12], 50)],
+          gpu: ([x, w, b]) => wt.internals.linearRelu(x, w, b),
+          ref: ([x, w, b]) => R.zip([R.matmul(x, R.transpose2(w)), b], (u, v) => Math.max(u + v, 0)),
+          atol: 1e-4, sample: 40, gatol: 2e-5 * rows + 1e-4,
+        });
+        // Only the bias needs a gradient: one dispatch with the relu's; apart, the relu's and a reduction (split in
+        // passes over long axes).
+        const x = wt.randn([rows, 8], {seed: 51}), w = wt.randn([12, 8], {seed: 52});
+        const b = wt.randn([12], {seed: 53, requiresGrad: true}), g = wt.randn([rows, 12], {seed: 54});
+        const y = wt.internals.linearRelu(x, w, b);
+        const r = wt.internals.rt(), d0 = r.stats.dispatches;
+        y.backward(g);
+        const d = r.stats.dispatches - d0;
+        if (rows > maxRows) assert.ok(d >= 2, `${d} dispatches`); else assert.is(d, 1);
+        for (const v of [x, w, b, g, y, b.grad!]) v.dispose();
+      });
+  }
   t('narrowedTile: half the columns of a row-lane tile where N wastes far fewer, else the tile', () => {
     const [r32c8, r16c2s] = [{rows: 32, cols4: 8, kvec: true, spread: false, wgx: 8, wgy: 1, lanes: 'rows' as const},
       {rows: 16, cols4: 2, kvec: true, spread: true, wgx: 8, wgy: 4}];

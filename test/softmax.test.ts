@@ -33,6 +33,35 @@ for (const [n, c] of [[1, 10], [7, 3], [64, 10], [300, 101]]) {
   });
 }
 
+// backward() with no gradient seeds the loss with the runtime's unit 1, and the forward has written the gradient
+// for it: the same bits as backward(ones) through xent_bwd, for mean and sum, an out-of-range label's NaN row
+// included; a second backward through the same loss computes it again (the leaf's grad accumulates).
+for (const [n, c, reduction] of [[1, 10, 'mean'], [64, 10, 'mean'], [300, 101, 'sum'], [5, 4, 'mean']] as const) {
+  t(`crossEntropy ${reduction} [${n}, ${c}]: backward() from the loss gives backward(ones)'s gradient`, async () => {
+    const logits = R.randomNd([n, c], 3 * n + c, -4, 4);
+    const labels = Array.from({length: n}, (_, i) => (n === 5 && i === 2 ? c : (i * 7 + 3) % c));
+    const l = wt.tensor(labels, [n], {dtype: 'i32'});
+    const gradOf = async (seed: boolean, twice = false) => {
+      const x = wt.tensor(Float32Array.from(logits.data), [n, c], {requiresGrad: true});
+      const loss = wt.crossEntropy(x, l, reduction);
+      const ones = wt.ones([]);
+      loss.backward(seed ? undefined : ones);
+      if (twice) loss.backward();
+      const g = Float32Array.from(await x.grad!.data());
+      loss.dispose(); ones.dispose(); x.grad!.dispose(); x.dispose();
+      return g;
+    };
+    const fromUnit = await gradOf(true), fromOnes = await gradOf(false), twice = await gradOf(true, true);
+    assert.equal(Array.from(fromUnit), Array.from(fromOnes));
+    assert.equal(Array.from(twice), Array.from(fromUnit).map((v) => v + v));
+    const ref = R.crossEntropyGrad(logits, labels, R.nd([], [reduction === 'sum' ? n : 1]));
+    const bad = (i: number) => labels[Math.floor(i / c)] >= c;
+    assert.ok(fromUnit.every((v, i) => bad(i) === Number.isNaN(v)), 'NaN exactly on the out-of-range label\'s row');
+    expectClose(fromUnit.filter((_, i) => !bad(i)), ref.data.filter((_, i) => !bad(i)), 1e-6, 1e-5, 'gradient');
+    l.dispose();
+  });
+}
+
 t('crossEntropy rejects wrong label shapes and dtypes', () => {
   const x = wt.zeros([4, 3]);
   assert.throws(() => wt.crossEntropy(x, wt.tensor([0, 1, 2], [3], {dtype: 'i32'})), /labels must be int32 \[4\]/);
@@ -44,7 +73,7 @@ t('an out-of-range label gives NaN, not a clamped loss', async () => {
   assert.ok(Number.isNaN(loss));
 });
 
-t('crossEntropy sum [300, 11] against reference; mean and sum are one kernel each way, rows + mean four', async () => {
+t('crossEntropy sum [300, 11] against reference; mean and sum one kernel forward and backward, rows + mean five', async () => {
   const n = 300, c = 11;
   const logits = R.randomNd([n, c], 9, -4, 4);
   const labels = Array.from({length: n}, (_, i) => (i * 5 + 1) % c);
@@ -56,7 +85,7 @@ t('crossEntropy sum [300, 11] against reference; mean and sum are one kernel eac
     refGrad: ([x], up) => { const g = R.crossEntropyGrad(x, labels, up); return [{shape: g.shape, data: g.data.map((v) => v * n)}, null]; },
     sample: 64,
   });
-  // Dispatches of forward + backward (the seed gradient's fill included): fused against the composition.
+  // Dispatches of forward + backward from the unit seed: fused, one (the forward writes the gradient); composed, five.
   const x = wt.tensor(Float32Array.from(logits.data), [n, c], {requiresGrad: true});
   const l = wt.tensor(labels, [n], {dtype: 'i32'});
   const count = (loss: () => wt.Tensor) => {
@@ -69,7 +98,8 @@ t('crossEntropy sum [300, 11] against reference; mean and sum are one kernel eac
   };
   const fused = count(() => wt.crossEntropy(x, l));
   const composed = count(() => wt.mean(wt.crossEntropy(x, l, 'none')));
-  assert.is(composed - fused, 3, `dispatches: fused ${fused}, rows + mean ${composed}`);
+  assert.is(fused, 1, `dispatches: fused ${fused}`);
+  assert.is(composed, 5, `dispatches: rows + mean ${composed}`);
   x.dispose(); l.dispose();
 });
 

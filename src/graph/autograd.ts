@@ -6,6 +6,7 @@ import {keep, noGrad} from './engine.js';
 import {empty, fmt, idMark, setBackward, type Tensor} from './tensor.js';
 import {checkArgs, setCurrentOp} from './validate.js';
 import {anomalyCheck} from './anomaly.js';
+import {isUnitSeed, unitSeed} from './unit-seed.js';
 
 /**
  * A disposed tensor inside the graph would cut it silently (dispose() drops the node, so the tensor would look
@@ -75,15 +76,16 @@ export function backward(root: Tensor, grad?: Tensor): void {
       if (g.id >= mark) g.dispose(); // never the caller's gradient, nor a tensor a custom rule handed back
     };
     const dropIfUnheld = (z: Tensor) => { if (z.id >= mark && !holders.has(z)) z.dispose(); };
-    hold(root, grad ?? fillK(empty(root.shape), 1));
+    hold(root, grad ?? unitSeed(root.shape));
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);
       if (!g) continue;
       const node = t.node;
       if (!node) {
-        // A leaf: its own view object, so disposing one leaf's grad never frees another's.
-        const view = keep(g.viewAs(t.shape));
+        // A leaf: its own view object, so disposing one leaf's grad never frees another's; the shared unit seed
+        // never becomes a .grad that later code could write to.
+        const view = keep(isUnitSeed(g) ? fillK(empty(t.shape), 1) : g.viewAs(t.shape));
         if (t.grad) {
           const acc = keep(binaryK('add', t.grad, view));
           t.grad.dispose();

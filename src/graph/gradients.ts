@@ -11,13 +11,14 @@
 // argument), freed once the rule returns, so an eager backward() outside tidy() leaves nothing but gradients.
 import {binaryK, reverseBwdK, unaryK, whereK} from './kernels/elementwise/index.js';
 import {expandK, fillK, permuteK, scatterAddK} from './kernels/layout/index.js';
-import {softmaxBwdK, xentBwdK} from './kernels/reduce/index.js';
+import {RELU_COL_SUMS_MAX_ROWS, reluGradColSumsK, softmaxBwdK, xentBwdK} from './kernels/reduce/index.js';
 import {conv2dBwdInputK, conv2dBwdWeightK, groupedConv2dBwdInputK, groupedConv2dBwdWeightK, type Conv2dGeom} from './kernels/conv/index.js';
 import {adaptiveAvgPoolBwdK, poolBwdK, type AdaptiveGeom, type PoolGeom} from './kernels/pool/index.js';
 import {batchNormTrainBwdK, type BatchNormGeom} from './kernels/norm/index.js';
 import {agreementK, outerK, predictBwdInputK, predictBwdWeightK, routingBackwardK, squashBwdK, weightedSumK,
   type CapsDims, type RoutingState} from './kernels/capsule/index.js';
 import * as ops from './ops.js';
+import {isUnitSeed} from './unit-seed.js';
 import {empty, type Tensor} from './tensor.js';
 
 /** A recorded op as its rule sees it: inputs (in call order) and what the forward saved. */
@@ -61,15 +62,24 @@ type Rows = {rows: [number, number, number]};
 const scaled = (t: Tensor, k: number): Tensor => unaryK('affine', t, k, 0);
 
 /** linear's gradients (x @ w^T + b), for g of its output. */
-function linearGrads(g: Tensor, n: OpNode<{rows: number}>, tmp: Temporaries): Grads {
+/** A linear layer's gradients for output gradient g; `db`: the bias gradient where it was summed already. */
+function linearGrads(g: Tensor, n: OpNode<{rows: number}>, tmp: Temporaries, db: Tensor | null = null): Grads {
   const [x, w] = n.inputs;
   const rows = n.saved.rows;
   const [out, inp] = w.shape;
   return [
     needs(n, 0) ? ops.mm(g, [1, rows, out], false, w, [1, out, inp], false).viewAsDispose(x.shape) : null,
     needs(n, 1) ? ops.mm(g, [1, rows, out], true, x, [1, rows, inp], false).viewAsDispose(w.shape) : null,
-    needs(n, 2) ? ops.reduceAxes('sum', tmp.add(g.viewAs([rows, out])), [0]) : null,
+    needs(n, 2) ? db ?? ops.reduceAxes('sum', tmp.add(g.viewAs([rows, out])), [0]) : null,
   ];
+}
+
+/** linearRelu's gradients: through the relu, with the bias sum in the same dispatch where a batch's rows allow. */
+function linearReluGrads(g: Tensor, n: OpNode<{rows: number}>, out: Tensor, tmp: Temporaries): Grads {
+  const rows = n.saved.rows, cols = n.inputs[1].shape[0];
+  if (!needs(n, 2) || rows > RELU_COL_SUMS_MAX_ROWS) return linearGrads(tmp.add(binaryK('reluGrad', out, g)), n, tmp);
+  const {gm, db} = reluGradColSumsK(out, g, rows, cols);
+  return linearGrads(tmp.add(gm), n, tmp, db);
 }
 
 /**
@@ -216,7 +226,12 @@ const nnRules = {
   softmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [softmaxBwdK(out, g, o, r, i, false)]; }),
   logSoftmax: rule<Rows>((g, n, out) => { const [o, r, i] = n.saved.rows; return [softmaxBwdK(out, g, o, r, i, true)]; }),
   crossEntropyRows: rule<{labels: Tensor}>((g, n) => [xentBwdK(n.inputs[0], n.saved.labels, g)]),
-  crossEntropyReduced: rule<{labels: Tensor; alpha: number}>((g, n) => [xentBwdK(n.inputs[0], n.saved.labels, g, n.saved.alpha, true)]),
+  // The forward's gradient for a unit seed, once (a second backward through the node computes it again).
+  crossEntropyReduced: rule<{labels: Tensor; alpha: number; dlogits: Tensor | null}>((g, n) => {
+    const d = n.saved.dlogits;
+    if (d && !d.disposed && isUnitSeed(g)) { n.saved.dlogits = null; return [d.viewAs(d.shape)]; }
+    return [xentBwdK(n.inputs[0], n.saved.labels, g, n.saved.alpha, true)];
+  }),
   matmul: rule<{a3: number[]; b3: number[]}>((g, n, _out, tmp) => {
     const [a, b] = n.inputs;
     const {a3, b3} = n.saved;
@@ -244,7 +259,7 @@ const nnRules = {
   }),
   linear: rule<{rows: number}>((g, n, _out, tmp) => linearGrads(g, n, tmp)),
   // relu' from the output (out > 0 exactly where the pre-activation is, NaN passing either way), then linear's.
-  linearRelu: rule<{rows: number}>((g, n, out, tmp) => linearGrads(tmp.add(binaryK('reluGrad', out, g)), n, tmp)),
+  linearRelu: rule<{rows: number}>((g, n, out, tmp) => linearReluGrads(g, n, out, tmp)),
   conv2d: rule<{geom: Conv2dGeom; cols: Tensor | null}>((g, n) => {
     const {geom, cols} = n.saved;
     const [x, w] = n.inputs;

@@ -79,8 +79,9 @@ export const REDUCE = defineKernel({
   file: 'reduce.wgsl', code: reduce, workgroupSize: 64,
   uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32', chunk: 'u32', chunks: 'u32'}},
   entries: {reduce_main: 'p', argmax_main: 'p', argmax_part: 'p', argmax_merge: 'p', reduce_rows4: 'p', reduce_tree: 'p',
-    sum_channels: 'p', sum_channels4: 'p'},
-  loopSteps: {reduce_main: (p, k) => reduceChunkSteps(p.chunk, k.OP === 0)},
+    sum_channels: 'p', sum_channels4: 'p', relu_grad_col_sums: 'p'},
+  loopSteps: {reduce_main: (p, k) => reduceChunkSteps(p.chunk, k.OP === 0),
+    relu_grad_col_sums: (p) => loopSteps(p.outer)},
 });
 
 /** reduce_main over a chunk: a sum takes 4 values a step, then up to 3 more; max and min one a step. */
@@ -98,7 +99,8 @@ export const REDUCE_SUBGROUP = defineKernel({
 export const SOFTMAX = defineKernel({
   file: 'softmax.wgsl', code: softmax, workgroupSize: 64,
   uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32'}},
-  entries: {softmax_fwd: 'p', softmax_bwd: 'p', xent_fwd: 'p', xent_reduce_fwd: 'p', xent_bwd: 'p'},
+  entries: {softmax_fwd: 'p', softmax_bwd: 'p', xent_fwd: 'p', xent_reduce_fwd: 'p', xent_reduce_grad_fwd: 'p',
+    xent_bwd: 'p'},
   // A row's maximum, its sum, its outputs; the gradient's two passes. (Long rows are composed from reductions.)
   loopSteps: {softmax_fwd: (p) => loopSteps(p.r - 1) + 2 * loopSteps(p.r), softmax_bwd: (p) => 2 * loopSteps(p.r)},
 });

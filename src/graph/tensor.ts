@@ -125,6 +125,9 @@ export class Tensor {
     return this.storage.buffer;
   }
 
+  /** Whether this tensor and `other` are views of one live buffer. */
+  sharesBuffer(other: Tensor): boolean { return this.storage !== null && this.storage === other.storage; }
+
   /** The tensor's name (if any), dtype and shape, as messages print it: `weight f32[6, 1, 5, 5]`. */
   describe(): string { return `${this.name ? this.name + ' ' : ''}${this.dtype}${fmt(this.shape)}`; }
 

@@ -1,5 +1,6 @@
 // The softmax family and the losses: softmax, logSoftmax, cross-entropy, mean squared error.
-import {softmaxK, xentK, xentReduceK} from '../kernels/reduce/index.js';
+import {softmaxK, xentK, xentReduceGradK, xentReduceK} from '../kernels/reduce/index.js';
+import {isGradEnabled} from '../engine.js';
 import {LOOP_STEPS_MAX, loopsLimited} from '../kernels/device.js';
 import {sizeOf, Tensor} from '../tensor.js';
 import {checkArgs} from '../validate.js';
@@ -66,20 +67,27 @@ export function crossEntropy(logits: Tensor, labels: Tensor, reduction: 'mean' |
   if (reduction !== 'none' && logits?.rank === 2 && logits.shape[0] > 0 && logits.shape[0] <= 65536 &&
     !fusedXentTooLong(logits.shape[0], logits.shape[1])) {
     checkXent(logits, labels);
-    // One kernel each way (the loss and its gradient), where rows + mean would take four (see softmax.wgsl).
+    // One kernel each way (the loss and its gradient), where rows + mean would take four (see softmax.wgsl). Where a
+    // gradient will be asked for, the forward writes it for a unit seed too, and backward() from the loss runs none.
     const alpha = reduction === 'mean' ? 1 / logits.shape[0] : 1;
-    return record(xentReduceK(logits, labels, alpha), 'crossEntropyReduced', [logits], {labels, alpha});
+    if (!(isGradEnabled() && logits.requiresGrad)) {
+      return record(xentReduceK(logits, labels, alpha), 'crossEntropyReduced', [logits], {labels, alpha, dlogits: null});
+    }
+    const {loss, dlogits} = xentReduceGradK(logits, labels, alpha);
+    const out = record(loss, 'crossEntropyReduced', [logits], {labels, alpha, dlogits});
+    (out.node!.owned ??= []).push(dlogits);
+    return out;
   }
   const rows = crossEntropyRows(logits, labels);
   return reduction === 'none' ? rows : reduction === 'sum' ? sum(rows) : mean(rows);
 }
 
 /**
- * Where the fused loss (xent_reduce_fwd: 64 threads, each over 2 passes of its rows; its gradient xent_bwd: 3 passes
+ * Where the fused loss (xent_reduce_fwd: 64 threads, each over 2 passes of its rows, 3 where it writes its gradient; its gradient xent_bwd: 3 passes
  * of a row) would loop past LOOP_STEPS_MAX in a thread where loopsLimited(): e.g. 10,000 rows of 1,000 classes.
  */
 const fusedXentTooLong = (rows: number, classes: number): boolean => longRows(classes) ||
-  (loopsLimited() && Math.ceil(rows / 64) * 2 * classes + 6 > LOOP_STEPS_MAX);
+  (loopsLimited() && Math.ceil(rows / 64) * 3 * classes + 6 > LOOP_STEPS_MAX);
 
 /**
  * Mean squared error. The shapes must be equal: PyTorch broadcasts [3, 1] against [3] to [3, 3] with only a

@@ -8,7 +8,21 @@ import {ceil4} from '../shapes.js';
 import {choose} from '../select.js';
 import {CHANNEL_SUM, REDUCE as REDUCE_FAMILY} from './select.js';
 
-export {softmaxK, softmaxBwdK, xentK, xentReduceK, xentBwdK} from './softmax-xent.js';
+export {softmaxK, softmaxBwdK, xentK, xentReduceK, xentReduceGradK, xentBwdK} from './softmax-xent.js';
+
+/**
+ * The most rows reluGradColSumsK takes: one thread a column loops over them (a batch; past it the gradient and the
+ * bias sum run as two dispatches that spread the rows over threads).
+ */
+export const RELU_COL_SUMS_MAX_ROWS = 1024;
+
+/** relu'(out) * g over [rows, cols] and its column sums (a linear layer's bias gradient), in one dispatch. */
+export function reluGradColSumsK(out: Tensor, g: Tensor, rows: number, cols: number): {gm: Tensor; db: Tensor} {
+  const gm = empty(g.shape), db = empty([cols]);
+  REDUCE.launch('relu_grad_col_sums', {buffers: [out.buffer, g.buffer, gm.buffer, db.buffer],
+    params: {outer: rows, r: 1, inner: cols, alpha: 1, chunk: 1, chunks: 1}, threads: cols});
+  return {gm, db};
+}
 
 /** reduce.wgsl's OP override by operation. */
 const OP_CODE = {sum: 0, max: 1, min: 2} as const;

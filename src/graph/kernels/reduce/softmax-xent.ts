@@ -36,6 +36,18 @@ export function xentReduceK(logits: Tensor, labels: Tensor, alpha: number): Tens
   return out;
 }
 
+/**
+ * xentReduceK's loss and, in the same dispatch, its gradient for a unit seed: d loss / d logits as xentBwdK(logits,
+ * labels, 1, alpha, true) computes it.
+ */
+export function xentReduceGradK(logits: Tensor, labels: Tensor, alpha: number): {loss: Tensor; dlogits: Tensor} {
+  const [rows, classes] = logits.shape;
+  const loss = empty([]), dlogits = empty(logits.shape);
+  SOFTMAX.launch('xent_reduce_grad_fwd', {buffers: [logits.buffer, labels.buffer, loss.buffer, dlogits.buffer],
+    params: {outer: rows, r: classes, inner: 1, alpha}, workgroups: [1, 1, 1]});
+  return {loss, dlogits};
+}
+
 /** d loss / d logits for a gradient g per row, or (scalarG) one gradient g[0] of a reduced loss scaled by alpha. */
 export function xentBwdK(logits: Tensor, labels: Tensor, g: Tensor, alpha = 1, scalarG = false): Tensor {
   const [rows, classes] = logits.shape;

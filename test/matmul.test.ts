@@ -90,6 +90,36 @@ for (const pref of ['panels', 'panels-texture'] as const) for (const relu of [fa
   })));
 }
 
+// The hand-written kernels write bias and relu with the product: forced, on N off and on multiples of 4 (10 and 20
+// columns), B^T read in place or copied out, and K long enough for matmul_tiled to sum 4 parts of it (there bias
+// and relu run after the parts are added). Where K is summed whole, bias and relu add no dispatch.
+for (const pref of ['reg', 'vec4', 'small', 'tiled', 'tiled128'] as const) {
+  for (const [rows, inp, out] of [[13, 16, 20], [5, 8, 10], [70, 1100, 12]]) for (const relu of [false, true]) {
+    const op = relu ? 'linearRelu' : 'linear';
+    t(`${op}[${pref}] x[${rows},${inp}] w[${out},${inp}] + b: bias and relu in the output write`, () => withMatmul(pref,
+      async () => {
+        const f = (x: wt.Tensor, w: wt.Tensor, b?: wt.Tensor) => (relu ? wt.internals.linearRelu : wt.linear)(x, w, b);
+        await checkOp({
+          name: op, refKey: '', inputs: [R.randomNd([rows, inp], 55), R.randomNd([out, inp], 56), R.randomNd([out], 57)],
+          gpu: ([x, w, b]) => f(x, w, b),
+          ref: ([x, w, b]) => R.zip([R.matmul(x, R.transpose2(w)), b], (u, v) => (relu ? Math.max(u + v, 0) : u + v)),
+          atol: 2e-6 * inp + 1e-5, sample: 40, gatol: 2e-5 * Math.max(inp, rows) + 1e-4,
+        });
+        if (inp > 1024) return;
+        const x = wt.randn([rows, inp], {seed: 58}), w = wt.randn([out, inp], {seed: 59}), b = wt.randn([out], {seed: 60});
+        const r = wt.internals.rt();
+        const count = (withBias: boolean) => {
+          const d0 = r.stats.dispatches;
+          const y = withBias ? f(x, w, b) : relu ? wt.internals.linearRelu(x, w) : wt.linear(x, w);
+          y.dispose();
+          return r.stats.dispatches - d0;
+        };
+        assert.is(count(true), count(false), 'dispatches with the bias and without');
+        for (const v of [x, w, b]) v.dispose();
+      }));
+  }
+}
+
 t('matmul shape errors name both shapes', () => {
   assert.throws(() => wt.matmul(wt.zeros([2, 3]), wt.zeros([4, 5])), /matmul: f32\[2, 3\] @ f32\[4, 5\]: inner dimensions 3 and 4 differ/);
 });
@@ -119,7 +149,7 @@ t('matmul shape errors name both shapes', () => {
     })));
   }
   // linear and linearRelu put bias (and relu) in the tile's output write: every tile, on a product the tile takes
-  // (N % 4 == 0, B^T copied out) and one it does not (5 rows: matmul_nt_vec4, bias and relu as their own dispatches).
+  // (N % 4 == 0, B^T copied out) and one it does not (5 rows: matmul_nt_vec4, which writes them itself).
   for (const tile of [...wt.internals.MATMUL_CANDIDATES, ...narrowed]) for (const [rows, inp, out] of [[13, 16, 20], [5, 8, 12]]) {
     for (const relu of [false, true]) {
       const op = relu ? 'linearRelu' : 'linear';

@@ -28,10 +28,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let cb = b * p.c_bs;
   for (var j = 0u; j < 4u; j++) {
     if (col + j < p.N) {
-      rc[cb + row * p.N + col + j] = acc0[j] * p.alpha;
-      if (row + 1u < p.M) { rc[cb + (row + 1u) * p.N + col + j] = acc1[j] * p.alpha; }
-      if (row + 2u < p.M) { rc[cb + (row + 2u) * p.N + col + j] = acc2[j] * p.alpha; }
-      if (row + 3u < p.M) { rc[cb + (row + 3u) * p.N + col + j] = acc3[j] * p.alpha; }
+      rc[cb + row * p.N + col + j] = epilogue(acc0[j], col + j);
+      if (row + 1u < p.M) { rc[cb + (row + 1u) * p.N + col + j] = epilogue(acc1[j], col + j); }
+      if (row + 2u < p.M) { rc[cb + (row + 2u) * p.N + col + j] = epilogue(acc2[j], col + j); }
+      if (row + 3u < p.M) { rc[cb + (row + 3u) * p.N + col + j] = epilogue(acc3[j], col + j); }
     }
   }
 }

@@ -25,5 +25,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     bi += 2u * p.b_rs;
   }
   if (k < p.K) { s0 += ta[ai] * tb[bi]; }
-  tc[b * p.c_bs + row * p.N + col] = (s0 + s1) * p.alpha;
+  tc[b * p.c_bs + row * p.N + col] = epilogue(s0 + s1, col);
 }

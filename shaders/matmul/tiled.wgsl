@@ -70,7 +70,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (r < p.M) {
       for (var j = 0u; j < 4u; j++) {
         let c = job.col0 + lid.x * 4u + j;
-        if (c < p.N) { tc[job.cbase + r * p.N + c] = acc[i][j] * p.alpha; }
+        if (c < p.N) { tc[job.cbase + r * p.N + c] = epilogue(acc[i][j], c); }
       }
     }
   }
@@ -127,7 +127,7 @@ fn main128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     if (r < p.M) {
       for (var j = 0u; j < 8u; j++) {
         let c = job.col0 + tile8_at(j, lid.x);
-        if (c < p.N) { tc[job.cbase + r * p.N + c] = acc[2u * i + j / 4u][j % 4u] * p.alpha; }
+        if (c < p.N) { tc[job.cbase + r * p.N + c] = epilogue(acc[2u * i + j / 4u][j % 4u], c); }
       }
     }
   }

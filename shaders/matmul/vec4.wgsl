@@ -43,9 +43,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let cb = b * (p.c_bs / 4u);
   let has2 = col4 + 1u < n4;
-  vc[cb + row * n4 + col4] = c00 * p.alpha;
-  if (has2) { vc[cb + row * n4 + col4 + 1u] = c01 * p.alpha; }
-  if (row + 1u < p.M) { vc[cb + (row + 1u) * n4 + col4] = c10 * p.alpha; if (has2) { vc[cb + (row + 1u) * n4 + col4 + 1u] = c11 * p.alpha; } }
-  if (row + 2u < p.M) { vc[cb + (row + 2u) * n4 + col4] = c20 * p.alpha; if (has2) { vc[cb + (row + 2u) * n4 + col4 + 1u] = c21 * p.alpha; } }
-  if (row + 3u < p.M) { vc[cb + (row + 3u) * n4 + col4] = c30 * p.alpha; if (has2) { vc[cb + (row + 3u) * n4 + col4 + 1u] = c31 * p.alpha; } }
+  vc[cb + row * n4 + col4] = epilogue4(c00, col4);
+  if (has2) { vc[cb + row * n4 + col4 + 1u] = epilogue4(c01, col4 + 1u); }
+  if (row + 1u < p.M) { vc[cb + (row + 1u) * n4 + col4] = epilogue4(c10, col4); if (has2) { vc[cb + (row + 1u) * n4 + col4 + 1u] = epilogue4(c11, col4 + 1u); } }
+  if (row + 2u < p.M) { vc[cb + (row + 2u) * n4 + col4] = epilogue4(c20, col4); if (has2) { vc[cb + (row + 2u) * n4 + col4 + 1u] = epilogue4(c21, col4 + 1u); } }
+  if (row + 3u < p.M) { vc[cb + (row + 3u) * n4 + col4] = epilogue4(c30, col4); if (has2) { vc[cb + (row + 3u) * n4 + col4 + 1u] = epilogue4(c31, col4 + 1u); } }
 }

@@ -15,6 +15,7 @@ import matmulNtVec4 from '../../shaders/matmul/nt-vec4.wgsl';
 import matmulReg from '../../shaders/matmul/reg.wgsl';
 import matmulTiled from '../../shaders/matmul/tiled.wgsl';
 import matmulSmall from '../../shaders/matmul/small.wgsl';
+import matmulEpilogue from '../../shaders/matmul/epilogue.wgsl';
 import convFwd4 from '../../shaders/conv2d/fwd4.wgsl';
 import convFwd8 from '../../shaders/conv2d/fwd8.wgsl';
 import convInput4 from '../../shaders/conv2d/input4.wgsl';
@@ -260,11 +261,13 @@ const batchNormShareSteps = (values: number) => loopSteps(Math.ceil(values / 256
 // is the grid's z. 8 x 8 workgroups for the register kernels, 16 x 16 for matmul_tiled's tiles.
 export const MATMUL_UNIFORMS = {p: {M: 'u32', N: 'u32', K: 'u32', a_bs: 'u32', a_rs: 'u32', a_cs: 'u32', b_bs: 'u32',
   b_rs: 'u32', b_cs: 'u32', c_bs: 'u32', alpha: 'f32', split: 'u32'}} as const;
+// Each with the output write's epilogue (shaders/matmul/epilogue.wgsl: bias and relu at the launcher's request).
 const matmulKernel = (file: string, code: string, workgroupSize: [number, number] = [8, 8]) =>
-  defineKernel({file: `matmul/${file}`, code, workgroupSize, uniforms: MATMUL_UNIFORMS, entries: {main: 'p'}});
+  defineKernel({file: `matmul/${file}`, code: `${code}\n${matmulEpilogue}`, workgroupSize, uniforms: MATMUL_UNIFORMS,
+    entries: {main: 'p'}});
 /** The workgroup-tile kernels, one file: main (64 x 64 tiles, matmul_tiled) and main128 (matmul_tiled128). */
-export const MATMUL_TILED = defineKernel({file: 'matmul/tiled.wgsl', code: matmulTiled, workgroupSize: [16, 16],
-  uniforms: MATMUL_UNIFORMS, entries: {main: 'p', main128: 'p'}});
+export const MATMUL_TILED = defineKernel({file: 'matmul/tiled.wgsl', code: `${matmulTiled}\n${matmulEpilogue}`,
+  workgroupSize: [16, 16], uniforms: MATMUL_UNIFORMS, entries: {main: 'p', main128: 'p'}});
 export const MATMUL_KERNELS = {
   matmul_vec4: matmulKernel('vec4.wgsl', matmulVec4),
   matmul_nt_vec4: matmulKernel('nt-vec4.wgsl', matmulNtVec4),

@@ -1,7 +1,7 @@
 // The matmul launcher: copies out a transposed operand where that unlocks a faster kernel, picks the kernel from
-// MATMUL_VARIANTS (select.ts) and runs it; bias and relu go into the tile's write or run after.
+// MATMUL_VARIANTS (select.ts) and runs it; bias and relu go into the kernel's output write or run after.
 import {empty, type Tensor} from '../../tensor.js';
-import {LOOP_STEPS_MAX, loopsLimited} from '../device.js';
+import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited} from '../device.js';
 import {addParts, binaryK, unaryK} from '../elementwise/index.js';
 import {copyK, fillK} from '../layout/index.js';
 import {reduceK} from '../reduce/index.js';
@@ -134,7 +134,11 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
       {nchw: nchw && {plane: nchw.plane, channels: nchw.channels, image0: nchw.images.image0}});
     epilogueDone = true;
   } else {
-    launchHandWritten(variant, launch, M, N, batch * split);
+    // Bias and relu in the output write, except where parts of K are summed after.
+    const bias = split === 1 ? after.bias ?? null : null, relu = split === 1 && !!after.relu;
+    launchHandWritten(variant, {...launch, buffers: [...launch.buffers, bias ? bias.buffer : dummyBuffer()],
+      constants: {HAS_BIAS: bias ? 1 : 0, RELU: relu ? 1 : 0}}, M, N, batch * split);
+    epilogueDone = split === 1;
   }
   for (const t of temps) t.dispose();
   if (split > 1) {
@@ -199,7 +203,7 @@ function splitK(a: MatView, b: MatView, M: number, N: number, K: number, alpha: 
   return total!;
 }
 
-/** bias and relu as their own dispatches, for the kernels without an epilogue (c is consumed). */
+/** bias and relu as their own dispatches: after parts of K are summed, or for an empty K (c is consumed). */
 function applyAfter(c: Tensor, after: MatmulAfter): Tensor {
   if (after.bias) { const cb = binaryK('add', c, after.bias); c.dispose(); c = cb; }
   if (after.relu) { const cr = unaryK('relu', c); c.dispose(); c = cr; }

@@ -20,8 +20,8 @@ export interface MatmulCase {
   /** B^T is copied out for the tile (transposedBForTile). */
   bForTile: boolean;
   /**
-   * What follows the product. A variant without the tile's epilogue runs them as dispatches of their own, so a
-   * measured choice must time them too.
+   * What follows the product: every variant writes it with the product, except the workgroup tiles where they sum
+   * parts of K after (there they run as dispatches of their own, which a measured choice times too).
    */
   epilogue: {bias: boolean; relu: boolean};
 }

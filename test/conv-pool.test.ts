@@ -180,6 +180,38 @@ for (const [convWeight, target] of [['auto', 18], ['auto', 36], ['taps8', 18]] a
     })));
 }
 
+// The generated weight tile sums the bias gradient with dW where it visits every pixel of dy: in one part (the bias
+// its own tensor), in uneven parts (after dW's values in each part, both summed in one pass), one kernel row per
+// thread or several (llvmpipe). A one-row tile skips padded rows, so there a reduction of its own sums the bias. Where
+// the tile sums it, the bias costs no dispatch.
+for (const target of [1, 18, 'auto'] as const) for (const [stride, pad] of [[1, 0], [1, 1], [2, 0]]) {
+  const prefs = {convSplitTarget: target, convLowering: 'direct', convWeightLanes: false} as const;
+  t(`conv2d weight gradient and bias gradient together, target ${target}, stride ${stride} pad ${pad}`, () =>
+    withPrefs(prefs, async () => {
+      await checkOp({
+        name: 'conv2d bias with dW', inputs: [R.randomNd([5, 3, 8, 9], 56), R.randomNd([6, 3, 3, 2], 57),
+          R.randomNd([6], 58)], gradOf: [1, 2],
+        gpu: ([x, w, b]) => wt.conv2d(x, w, b, {stride, padding: pad}),
+        ref: ([x, w, b]) => R.conv2d(x, w, b, [stride, stride], [pad, pad]), gatol: 1e-3,
+      });
+      if (pad > 0) return;
+      const x = wt.randn([5, 3, 8, 9], {seed: 59}), w = wt.randn([6, 3, 3, 2], {seed: 60, requiresGrad: true});
+      const b = wt.randn([6], {seed: 61, requiresGrad: true});
+      const r = wt.internals.rt();
+      const count = (bias: wt.Tensor | null) => {
+        const y = wt.conv2d(x, w, bias, {stride}), g = wt.ones(y.shape);
+        const d0 = r.stats.dispatches;
+        y.backward(g);
+        const d = r.stats.dispatches - d0;
+        for (const v of [y, g, w.grad!, ...(bias ? [bias.grad!] : [])]) v.dispose();
+        w.grad = null; b.grad = null;
+        return d;
+      };
+      assert.is(count(b), count(null), 'backward dispatches with the bias and without');
+      for (const v of [x, w, b]) v.dispose();
+    }));
+}
+
 // The lanes kernel's split: 30 (image, output row) pairs, 12 threads per part; target 1: one part (no sum), 18: 2
 // parts of 15, 100: 8 runs of 4 (the last 2). Rows 9 wide (x loaded as floats), 8 outputs.
 for (const target of [1, 18, 100]) {

@@ -12,7 +12,8 @@
 import {binaryK, reverseBwdK, unaryK, whereK} from './kernels/elementwise/index.js';
 import {expandK, fillK, permuteK, scatterAddK} from './kernels/layout/index.js';
 import {RELU_COL_SUMS_MAX_ROWS, reluGradColSumsK, softmaxBwdK, xentBwdK} from './kernels/reduce/index.js';
-import {conv2dBwdInputK, conv2dBwdWeightK, groupedConv2dBwdInputK, groupedConv2dBwdWeightK, type Conv2dGeom} from './kernels/conv/index.js';
+import {conv2dBwdInputK, conv2dBwdWeightK, groupedConv2dBwdInputK, groupedConv2dBwdWeightK, type BiasGradOut,
+  type Conv2dGeom} from './kernels/conv/index.js';
 import {adaptiveAvgPoolBwdK, poolBwdK, type AdaptiveGeom, type PoolGeom} from './kernels/pool/index.js';
 import {batchNormTrainBwdK, type BatchNormGeom} from './kernels/norm/index.js';
 import {agreementK, outerK, predictBwdInputK, predictBwdWeightK, routingBackwardK, squashBwdK, weightedSumK,
@@ -270,9 +271,12 @@ const nnRules = {
     }
     // The forward's im2col matrix (a lowered conv), used once and freed here; a second backward lowers x again,
     // as does one after tidy() freed it.
-    const dw = needs(n, 1) ? conv2dBwdWeightK(x, g, geom, cols && !cols.disposed ? cols : null) : null;
+    // The weight gradient's kernel may sum the bias gradient too (the generated direct tile), else a reduction does.
+    const bias: BiasGradOut = {db: null};
+    const dw = needs(n, 1) ? conv2dBwdWeightK(x, g, geom, cols && !cols.disposed ? cols : null,
+      needs(n, 2) ? bias : undefined) : null;
     if (cols) { cols.dispose(); n.saved.cols = null; }
-    return [needs(n, 0) ? conv2dBwdInputK(g, w, geom) : null, dw, db()];
+    return [needs(n, 0) ? conv2dBwdInputK(g, w, geom) : null, dw, bias.db ?? db()];
   }),
   maxPool2d: rule<{geom: PoolGeom; arg: Tensor | null}>((g, n) => [poolBwdK(g, n.saved.arg, n.saved.geom)]),
   reluMaxPool2d: rule<{geom: PoolGeom; arg: Tensor | null}>((g, n, out) => [poolBwdK(g, n.saved.arg, n.saved.geom, out)]),

@@ -82,6 +82,12 @@ export interface ConvTile {
    */
   exact?: boolean;
   /**
+   * Weight gradient only: set by the launcher where the conv has a bias and every (image, output row) pair of a
+   * thread's part is visited (no padded rows skipped). The threads of input channel 0 and the first kernel rows also
+   * sum the dy values they load: the bias gradient, with no dispatch of its own.
+   */
+  bias?: boolean;
+  /**
    * Forward only, hoisting tiles that hold every output channel and read their weights as a uniform array: set by
    * the launcher where the input channels times kernel rows are few. The (c, kernel row) loops are then unrolled
    * and the weights read in their own layout [K, C, KH, KW] at constant indices, so the re-laying copy, a dispatch

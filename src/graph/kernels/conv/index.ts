@@ -10,10 +10,11 @@ import {conv2dBwdInputImplicitK, conv2dBwdWeightImplicitK, conv2dImplicitK} from
 import {conv2dBwdInputDirectK} from './input-grad.js';
 import {conv2dWinogradK, winogradInputK} from './winograd.js';
 import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT} from './select.js';
-import {conv2dBwdWeightDirectK, conv2dBwdWeightLanesK} from './weight-grad.js';
+import {conv2dBwdWeightDirectK, conv2dBwdWeightLanesK, type BiasGradOut} from './weight-grad.js';
 
 export {convGeom, UNIFORM_WEIGHTS_MAX_BYTES, type Conv2dGeom} from './geom.js';
 export type {LoweredCols} from './gemm.js';
+export type {BiasGradOut} from './weight-grad.js';
 export type {ConvTile} from './tile-gen.js';
 export {convGemmTransposed, convLowersToGemm, convWeightGemmTransposed, FORWARD_VARIANTS, INPUT_VARIANTS,
   WEIGHT_VARIANTS, CONV_FORWARD, CONV_INPUT, CONV_WEIGHT} from './select.js';
@@ -46,14 +47,18 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   return conv2dBwdInputDirectK(dy, w, g, variant === 'tile', variant !== 'conv_bwd_input');
 }
 
-/** cols: the forward's im2col matrix of x where it kept one (conv2dK's keep), else it is lowered again. */
-export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Tensor | null = null): Tensor {
+/**
+ * cols: the forward's im2col matrix of x where it kept one (conv2dK's keep), else it is lowered again. `bias`: set to
+ * the bias gradient where the chosen kernel sums it as well (the generated direct tile), else left null.
+ */
+export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Tensor | null = null,
+  bias?: BiasGradOut): Tensor {
   const variant = choose(CONV_WEIGHT, {g, kept: !!cols});
   switch (variant) {
     case 'implicit': return conv2dBwdWeightImplicitK(x, dy, g);
     case 'gemm-transposed': return conv2dBwdWeightGemmTransposedK(x, dy, g);
     case 'gemm': return conv2dBwdWeightGemmK(x, dy, g, cols);
     case 'lanes': return conv2dBwdWeightLanesK(x, dy, g);
-    default: return conv2dBwdWeightDirectK(x, dy, g, variant === 'tile', variant !== 'conv_bwd_weight');
+    default: return conv2dBwdWeightDirectK(x, dy, g, variant === 'tile', variant !== 'conv_bwd_weight', bias);
   }
 }

@@ -16,12 +16,14 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
   if (!(Number.isInteger(rows) && rows >= 1)) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: rows must be a positive integer, got ${rows}`);
   const direct = !!t.dyDirect4;
   const name = `w-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}${rows > 1 ? `r${rows}` : ''}${direct ? 'd' : ''}` +
-    `${t.lanes ? `l${t.lanes}` : ''}${t.exact ? 'x' : ''}-kw${kw}s${sw}`;
+    `${t.lanes ? `l${t.lanes}` : ''}${t.exact ? 'x' : ''}${t.bias ? 'b' : ''}-kw${kw}s${sw}`;
   checkSegments4(t, false);
   if (direct && t.pixels % 4 !== 0) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: reading dy in place needs 4k pixels`);
   const bindings = [`@group(0) @binding(1) var<storage, read> wx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
     `@group(0) @binding(2) var<storage, read> wdy: array<vec4<f32>>;   // ${direct ? '[N][K][OH][OW/4]' : '[N][OH][OW][Kpad/4]'}`,
-    '@group(0) @binding(3) var<storage, read_write> wdw: array<f32>;   // [split][K][C][KH][KW], parts padded to vec4s'];
+    `@group(0) @binding(3) var<storage, read_write> wdw: array<f32>;   // [split][K][C][KH][KW]${t.bias ? '[K]' : ''}, ` +
+      'parts padded to vec4s'];
+  if (t.bias) bindings.push('@group(0) @binding(4) var<storage, read_write> wdb: array<f32>;   // [K] where split == 1');
   return declare(name, bindings, () => {
     const G = t.groups, P = t.pixels, S = (P - 1) * sw + kw, R = rows;
     const gg = realGroups(t), pp = [...Array(P).keys()], ss = [...Array(S).keys()], kk = [...Array(kw).keys()];
@@ -48,6 +50,7 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     for (const r of rr) {
       for (const k of kk) for (const g of gg) L.push(`  var ${acc(r, k, g)} = ${laneType(groupLanes(t, g))}(0.0);`);
     }
+    if (t.bias) for (const g of gg) L.push(`  var bsum${g} = ${laneType(groupLanes(t, g))}(0.0);`);
     L.push('  for (var f = f0; f < f1; f++) {');
     L.push('      let n = f / p.OH;');
     L.push('      let oh = f % p.OH;');
@@ -108,6 +111,8 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
         }
       }
     }
+    // The bias gradient: the pixels' dy (zero past the row's end and K), summed by every thread, stored by some.
+    if (t.bias) for (const g of gg) L.push(`        bsum${g} += ${pp.map((q) => `d${q}_${g}`).join(' + ')};`);
     if (!exact) for (const j of ss) L.push(`        let x${j}c = i32(ow0 * ${sw}u + ${j}u) - i32(p.PW);`);
     for (const r of rr) {
       const row = R > 1 ? `xrow${r}` : 'xrow', sx = R > 1 ? `s${r}_` : 's', seg = R > 1 ? `x${r}_` : 'x';
@@ -133,7 +138,21 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
     L.push('  }');
     // Split parts are rows padded to whole vec4s, for reduce_rows4; one part is the gradient itself, unpadded.
     L.push('  let dwsize = p.K * p.C * p.KH * p.KW;');
-    L.push('  let pstride = select(dwsize, (dwsize + 3u) / 4u * 4u, p.split > 1u);');
+    L.push(`  let pstride = select(dwsize, (dwsize + ${t.bias ? 'p.K + ' : ''}3u) / 4u * 4u, p.split > 1u);`);
+    if (t.bias) {
+      // Input channel 0's threads of the first kernel rows: one a part and channel group. Split parts hold the bias
+      // after dW's values; one part writes it to its own tensor.
+      L.push('  if (c == 0u && kh0 == 0u) {');
+      for (const g of gg) {
+        const n = groupLanes(t, g);
+        for (let j = 0; j < n; j++) {
+          L.push(`    { let k = ${4 * G}u * kg + ${4 * g + j}u;`);
+          L.push(`      if (k < p.K) { if (p.split > 1u) { wdw[s * pstride + dwsize + k] = ${laneOf(`bsum${g}`, n, j)}; } ` +
+            `else { wdb[k] = ${laneOf(`bsum${g}`, n, j)}; } } }`);
+        }
+      }
+      L.push('  }');
+    }
     for (const r of rr) {
       for (const g of gg) {
         const n = groupLanes(t, g);

@@ -4,20 +4,25 @@
 import {CONV_KERNELS, DIRECT_WEIGHT_STORE_STEPS, directWeightImageSteps} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {grid1d} from '../../../gpu/runtime.js';
-import {LOOP_STEPS_MAX, loopsLimited, loopSteps, onCompatCpu, splitThreads} from '../device.js';
+import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, loopSteps, onCompatCpu, splitThreads} from '../device.js';
 import {kernelPrefs} from '../prefs.js';
-import {reduceK, sumRows4K} from '../reduce/index.js';
+import {reduceK, sumRows4K, sumRows4SplitK} from '../reduce/index.js';
 import {ceil4} from '../shapes.js';
 import {convFlops, convNote, convParams, type Conv2dGeom} from './geom.js';
 import {weightTile} from './select.js';
 import {convBwdWeightKernel, convBwdWeightLanesKernel} from './tile-weight.js';
 import {hoistedPixels, weightGradRows, withLanes} from './tiles.js';
 
+/** Where a weight-gradient launcher can sum the bias gradient too, it sets `db` (else leaves it null). */
+export interface BiasGradOut { db: Tensor | null }
+
 /**
  * The weight gradient by the generated tile (`tiled`) or, without one, conv_bwd_weight8 (`taps8`) or
- * conv_bwd_weight, its work split over the images (the tile: the image rows) so that enough threads run.
+ * conv_bwd_weight, its work split over the images (the tile: the image rows) so that enough threads run. With
+ * `bias`, the tile sums the bias gradient as well where it visits every pixel of dy (no padded row skipped).
  */
-export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, tiled: boolean, taps8: boolean): Tensor {
+export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, tiled: boolean, taps8: boolean,
+  bias?: BiasGradOut): Tensor {
   const ckk = g.C * g.KH * g.KW;
   const chosen = tiled ? weightTile() : null;
   const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weight', g.W % 4 === 0 && g.PW % 4 === 0);
@@ -29,6 +34,8 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
     g.K % (laned.lanes ?? 4 * laned.groups) === 0;
   const tile = laned && {...laned, rows: onCompatCpu() || inside ? laned.rows : 1};
   if (tile) tile.exact = inside && g.KH % tile.rows === 0;
+  // A tile of one kernel row skips an output row whose input row is padding: there its dy would go unsummed.
+  if (tile && bias) tile.bias = g.PH === 0 || tile.rows > 1 || tile.exact;
   const groups = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : taps8 ? Math.ceil(g.K / 8)
     : Math.ceil(g.K / 4);
   const base = tile ? (groups / tile.groups) * g.C * Math.ceil(g.KH / tile.rows)
@@ -43,7 +50,9 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
   // A pair costs its iteration and its row's loop (weightTileSteps).
   const split = tile ? pairParts(g, base, target, 1 + loopSteps(Math.ceil(g.OW / tile.pixels)))
     : imageParts(g, base, target);
-  const partial = tile ? pairPartials(g, split) : empty([split, g.K, g.C, g.KH, g.KW]);
+  const withBias = !!tile?.bias;
+  const partial = tile ? pairPartials(g, split, withBias) : empty([split, g.K, g.C, g.KH, g.KW]);
+  const db = withBias && split === 1 ? empty([g.K]) : null;
   const padded = g.PH > 0 || g.PW > 0;
   if (tile) {
     // Where dy's rows are a multiple of 4 wide the tile reads it in place as vec4s of pixels (ConvTile.dyDirect4);
@@ -56,10 +65,17 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
       CONV_KERNELS[quads ? 'nchw4_to_pixels4' : 'nchw_to_pixels4'].launch('main', {buffers: [dy.buffer, dyT.buffer],
         params: convParams(g, groups), threads: g.N * g.OH * g.OW / (quads ? 4 : 1), note: convNote(g)});
     }
-    convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, (dyT ?? dy).buffer, partial.buffer],
-      params: convParams(g, groups, split), threads: split * base, flops: convFlops(g), note: convNote(g)});
+    const buffers = [x.buffer, (dyT ?? dy).buffer, partial.buffer];
+    if (withBias) buffers.push(db ? db.buffer : dummyBuffer());
+    convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers, params: convParams(g, groups, split),
+      threads: split * base, flops: convFlops(g), note: convNote(g)});
     dyT?.dispose();
-    return sumPairPartials(partial, g, split);
+    if (!withBias) return sumPairPartials(partial, g, split);
+    if (db) { bias!.db = db; return partial; }
+    const sums = sumRows4SplitK(partial, split, g.K * ckk, g.K);
+    partial.dispose();
+    bias!.db = sums.tail;
+    return sums.head.viewAsDispose([g.K, g.C, g.KH, g.KW]);
   }
   CONV_KERNELS[taps8 ? 'conv_bwd_weight8' : 'conv_bwd_weight'].launch('main', {buffers: [x.buffer, dy.buffer, partial.buffer],
     params: convParams(g, groups, split), threads: split * base,
@@ -95,9 +111,12 @@ function imageParts(g: Conv2dGeom, base: number, target: number): number {
   return Math.max(1, fewest, Math.min(g.N, Math.ceil(target / base)));
 }
 
-/** Partial sums of `split` pair parts, each padded to whole vec4s for reduce_rows4; one part is dW itself. */
-const pairPartials = (g: Conv2dGeom, split: number): Tensor =>
-  (split > 1 ? empty([split, ceil4(g.K * g.C * g.KH * g.KW)]) : empty([g.K, g.C, g.KH, g.KW]));
+/**
+ * Partial sums of `split` pair parts, each padded to whole vec4s for reduce_rows4 (with the bias's K after dW's
+ * values where `bias`); one part is dW itself.
+ */
+const pairPartials = (g: Conv2dGeom, split: number, bias = false): Tensor =>
+  (split > 1 ? empty([split, ceil4(g.K * g.C * g.KH * g.KW + (bias ? g.K : 0))]) : empty([g.K, g.C, g.KH, g.KW]));
 
 /** dW from pairPartials, summed a vec4 at a time. */
 function sumPairPartials(partial: Tensor, g: Conv2dGeom, split: number): Tensor {

@@ -101,6 +101,22 @@ export function sumRows4K(x: Tensor, rows: number, inner: number): Tensor {
   return out;
 }
 
+/**
+ * sumRows4K over rows of `head` + `tail` floats, returned as two tensors: the sums of the first `head` floats of
+ * the rows and of the last `tail` (a conv's weight and bias gradients from the weight tile's parts), one dispatch.
+ */
+export function sumRows4SplitK(x: Tensor, rows: number, head: number, tail: number): {head: Tensor; tail: Tensor} {
+  const inner = head + tail, need = rows * ceil4(inner);
+  if (x.size < need) {
+    throw new Error(`webgpu-transfer: sumRows4SplitK: ${rows} padded rows of ${inner} need ${need} floats, ` +
+      `got ${fmt(x.shape)}`);
+  }
+  const first = empty([head]), last = empty([tail]);
+  REDUCE.launch('reduce_rows4_split', {buffers: [x.buffer, first.buffer, last.buffer],
+    params: {outer: 1, r: rows, inner, alpha: 1, chunk: head, chunks: 1}, threads: Math.ceil(inner / 4)});
+  return {head: first, tail: last};
+}
+
 /** Axis values per argmax_part thread, where the axis is longer than LOOP_STEPS_MAX. */
 export const ARGMAX_RUN = 4096;
 

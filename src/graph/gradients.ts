@@ -18,6 +18,7 @@ import {adaptiveAvgPoolBwdK, poolBwdK, type AdaptiveGeom, type PoolGeom} from '.
 import {batchNormTrainBwdK, type BatchNormGeom} from './kernels/norm/index.js';
 import {agreementK, outerK, predictBwdInputK, predictBwdWeightK, routingBackwardK, squashBwdK, weightedSumK,
   type CapsDims, type RoutingState} from './kernels/capsule/index.js';
+import {kernelPrefs} from './kernels/prefs.js';
 import * as ops from './ops.js';
 import {isUnitSeed} from './unit-seed.js';
 import {empty, type Tensor} from './tensor.js';
@@ -78,7 +79,9 @@ function linearGrads(g: Tensor, n: OpNode<{rows: number}>, tmp: Temporaries, db:
 /** linearRelu's gradients: through the relu, with the bias sum in the same dispatch where a batch's rows allow. */
 function linearReluGrads(g: Tensor, n: OpNode<{rows: number}>, out: Tensor, tmp: Temporaries): Grads {
   const rows = n.saved.rows, cols = n.inputs[1].shape[0];
-  if (!needs(n, 2) || rows > RELU_COL_SUMS_MAX_ROWS) return linearGrads(tmp.add(binaryK('reluGrad', out, g)), n, tmp);
+  if (!needs(n, 2) || rows > RELU_COL_SUMS_MAX_ROWS || !kernelPrefs.fuseEpilogues) {
+    return linearGrads(tmp.add(binaryK('reluGrad', out, g)), n, tmp);
+  }
   const {gm, db} = reluGradColSumsK(out, g, rows, cols);
   return linearGrads(tmp.add(gm), n, tmp, db);
 }
@@ -274,7 +277,7 @@ const nnRules = {
     // The weight gradient's kernel may sum the bias gradient too (the generated direct tile), else a reduction does.
     const bias: BiasGradOut = {db: null};
     const dw = needs(n, 1) ? conv2dBwdWeightK(x, g, geom, cols && !cols.disposed ? cols : null,
-      needs(n, 2) ? bias : undefined) : null;
+      needs(n, 2) && kernelPrefs.fuseEpilogues ? bias : undefined) : null;
     if (cols) { cols.dispose(); n.saved.cols = null; }
     return [needs(n, 0) ? conv2dBwdInputK(g, w, geom) : null, dw, bias.db ?? db()];
   }),

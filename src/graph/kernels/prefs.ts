@@ -160,6 +160,13 @@ export interface KernelPrefs {
    * workgroup per output, a tree in workgroup memory) or 'subgroup' (sums within subgroups, where the device can).
    */
   reduce: 'auto' | 'chunked' | 'tree' | 'subgroup';
+  /**
+   * Work written by the kernel that produces its input, where it would be a dispatch of its own: the hand-written
+   * matmuls' bias and relu, the cross-entropy gradient from its forward, linearRelu's bias gradient with its relu's,
+   * a conv's bias gradient with its weight tile (false: each as a dispatch of its own, for A/B timings and tests;
+   * docs/kernel-measurements.md#fused-epilogues).
+   */
+  fuseEpilogues: boolean;
 }
 
 /** The kernel preferences a runtime starts from; init({kernelPrefs}) overrides fields of a copy. */
@@ -171,7 +178,7 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true, convNativeWeights: true,
   convGemmTransposed: 'auto', convWinograd: 'auto', convLoweringImages: 'auto',
   convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
-  batchNormSums: 'auto', measured: true, reduce: 'auto',
+  batchNormSums: 'auto', measured: true, reduce: 'auto', fuseEpilogues: true,
 });
 
 // Accepted values of the fields whose default does not say their type: literals, or Number (a positive integer),

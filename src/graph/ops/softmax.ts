@@ -1,6 +1,7 @@
 // The softmax family and the losses: softmax, logSoftmax, cross-entropy, mean squared error.
 import {softmaxK, xentK, xentReduceGradK, xentReduceK} from '../kernels/reduce/index.js';
 import {isGradEnabled} from '../engine.js';
+import {kernelPrefs} from '../kernels/prefs.js';
 import {LOOP_STEPS_MAX, loopsLimited} from '../kernels/device.js';
 import {sizeOf, Tensor} from '../tensor.js';
 import {checkArgs} from '../validate.js';
@@ -70,7 +71,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, reduction: 'mean' |
     // One kernel each way (the loss and its gradient), where rows + mean would take four (see softmax.wgsl). Where a
     // gradient will be asked for, the forward writes it for a unit seed too, and backward() from the loss runs none.
     const alpha = reduction === 'mean' ? 1 / logits.shape[0] : 1;
-    if (!(isGradEnabled() && logits.requiresGrad)) {
+    if (!(isGradEnabled() && logits.requiresGrad && kernelPrefs.fuseEpilogues)) {
       return record(xentReduceK(logits, labels, alpha), 'crossEntropyReduced', [logits], {labels, alpha, dlogits: null});
     }
     const {loss, dlogits} = xentReduceGradK(logits, labels, alpha);

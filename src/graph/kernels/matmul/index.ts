@@ -5,6 +5,7 @@ import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited} from '../device.js';
 import {addParts, binaryK, unaryK} from '../elementwise/index.js';
 import {copyK, fillK} from '../layout/index.js';
 import {reduceK} from '../reduce/index.js';
+import {kernelPrefs} from '../prefs.js';
 import {choose} from '../select.js';
 import {launchHandWritten, TILED} from './hand-written.js';
 import {matmulTileKernel, tileGrid} from './register-tile.js';
@@ -135,10 +136,11 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
     epilogueDone = true;
   } else {
     // Bias and relu in the output write, except where parts of K are summed after.
-    const bias = split === 1 ? after.bias ?? null : null, relu = split === 1 && !!after.relu;
+    const fuse = split === 1 && kernelPrefs.fuseEpilogues;
+    const bias = fuse ? after.bias ?? null : null, relu = fuse && !!after.relu;
     launchHandWritten(variant, {...launch, buffers: [...launch.buffers, bias ? bias.buffer : dummyBuffer()],
       constants: {HAS_BIAS: bias ? 1 : 0, RELU: relu ? 1 : 0}}, M, N, batch * split);
-    epilogueDone = split === 1;
+    epilogueDone = fuse;
   }
   for (const t of temps) t.dispose();
   if (split > 1) {

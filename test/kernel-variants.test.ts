@@ -199,6 +199,12 @@ t('every variant of every family was checked above', () => {
   const elsewhere = I.loopsLimited() ? ['matmul:matmul_tiled', 'matmul:matmul_tiled128'] : [];
   // Subgroup sums need the adapter's subgroups feature (SwiftShader has it, llvmpipe not).
   if (!I.rt().device.features.has('subgroups')) elsewhere.push('reduce:subgroup');
+  // Reads through the staging texture: llvmpipe's compatibility mode only.
+  const report = I.rt().ctx.report;
+  if (!(report.isCpu && report.featureLevel === 'compatibility')) {
+    elsewhere.push('conv.im2col:texture', 'pool.forward:pool_fwd_texture', 'elementwise:vec4_texture',
+      'elementwise:channel4_texture');
+  }
   // The tiles run where a tile is on offer (not where the workgroup tiles take every product), tile_nt where a tile
   // that chains its k steps meets B^T.
   if (!offered.tile) elsewhere.push('matmul:tile');

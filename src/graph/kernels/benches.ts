@@ -4,7 +4,8 @@ import {empty, type Shape, type Tensor} from '../tensor.js';
 import {agreementK, outerK, predictBwdInputK, predictBwdWeightK, predictK, weightedSumK} from './capsule/index.js';
 import {CAPSULE_PREDICT, CAPSULE_ROUTING, CAPSULE_WEIGHTED_SUM, type CapsDims} from './capsule/select.js';
 import {conv2dBwdInputK, conv2dBwdWeightK, conv2dK, type LoweredCols} from './conv/index.js';
-import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, geomKey} from './conv/select.js';
+import {im2colK} from './conv/gemm.js';
+import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, geomKey, IM2COL} from './conv/select.js';
 import {binaryK} from './elementwise/index.js';
 import {ELEMENTWISE_FAMILY} from './elementwise/select.js';
 import {fillK} from './layout/index.js';
@@ -45,6 +46,12 @@ const bench = (inputs: Tensor[], launch: () => (Tensor | null)[]): Bench => ({
 define(CONV_FORWARD, (g) => {
   const x = filled([g.N, g.C, g.H, g.W]), w = filled([g.K, g.C, g.KH, g.KW], 0.01);
   return bench([x, w], () => [conv2dK(x, w, null, g)]);
+});
+define(IM2COL, ({g, xFloats}) => {
+  // The launch reads `count` images of a larger input where a lowering runs in chunks: x as large as that input.
+  if (xFloats % (g.C * g.H * g.W) !== 0) return null;
+  const x = filled([xFloats / (g.C * g.H * g.W), g.C, g.H, g.W]);
+  return bench([x], () => [im2colK(x, g, 0, g.N)]);
 });
 define(CONV_INPUT, (g) => {
   const dy = filled([g.N, g.K, g.OH, g.OW]), w = filled([g.K, g.C, g.KH, g.KW], 0.01);
@@ -110,8 +117,11 @@ define(CHANNEL_SUM, (c) => {
 });
 
 define(ELEMENTWISE_FAMILY, (c) => {
-  if (c.broadcast) return null;
-  const a = filled([c.n]), b = filled([c.n]);
+  // b one value per run of `inner` elements, cycling every `mid` runs: a [mid, 1] operand of [n / (mid inner), mid,
+  // inner]. Other broadcasts are not rebuilt from the key.
+  if (c.broadcast && !c.channel) return null;
+  const {inner, mid} = c.channel ?? {inner: 1, mid: 1};
+  const a = filled(c.channel ? [c.n / (mid * inner), mid, inner] : [c.n]), b = filled(c.channel ? [mid, 1] : [c.n]);
   return bench([a, b], () => [binaryK('add', a, b)]);
 });
 
@@ -134,5 +144,5 @@ define(CAPSULE_WEIGHTED_SUM, ({s}) => {
 
 /** Every family chosen through a Family (select.ts: choose), measurable or not. */
 export const KERNEL_FAMILIES: readonly Family<string, never>[] = [CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, MATMUL,
-  POOL_FORWARD, POOL_BACKWARD, POOL_ADAPTIVE, BATCH_NORM_SUMS, REDUCE, CHANNEL_SUM, ELEMENTWISE_FAMILY, CAPSULE_PREDICT,
+  IM2COL, POOL_FORWARD, POOL_BACKWARD, POOL_ADAPTIVE, BATCH_NORM_SUMS, REDUCE, CHANNEL_SUM, ELEMENTWISE_FAMILY, CAPSULE_PREDICT,
   CAPSULE_ROUTING, CAPSULE_WEIGHTED_SUM] as unknown as Family<string, never>[];

@@ -9,24 +9,25 @@
 //                   sum has a fixed order).
 import {CONV_KERNELS, IM2COL_ROWS, IM2COL_ROWS_TEXTURE} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
-import {dummyBuffer, readsThroughTexture, sourceBinding} from '../device.js';
+import {dummyBuffer, sourceBinding} from '../device.js';
 import {copyK, fillK, permuteK} from '../layout/index.js';
 import {matmulK, type MatView} from '../matmul/index.js';
+import {choose} from '../select.js';
 import {ceil4} from '../shapes.js';
 import {convNote, convParams, type Conv2dGeom} from './geom.js';
-import {convLowersToGemm, convWeightGemmTransposed, loweredImages} from './select.js';
+import {convLowersToGemm, convWeightGemmTransposed, IM2COL, loweredImages} from './select.js';
 
 const matView = (t: Tensor, rows: number, cols: number): MatView =>
   ({t, batch: 1, rows, cols, trans: false, batchStride: 0});
 
 /**
  * The lowered input: [N*OH*OW, C*KH*KW rounded up to 4], padding columns zero; of `count` images from image n0 (by
- * default all of them). On llvmpipe it reads x through the staging texture.
+ * default all of them). On llvmpipe it may read x through the staging texture (IM2COL in select.ts).
  */
 export function im2colK(x: Tensor, g: Conv2dGeom, n0 = 0, count = g.N): Tensor {
   const width = ceil4(g.C * g.KH * g.KW), part = {...g, N: count};
   const cols = empty([count * g.OH * g.OW, width]);
-  const texture = readsThroughTexture(x.size);
+  const texture = choose(IM2COL, {g: part, xFloats: x.size}) === 'texture';
   (texture ? IM2COL_ROWS_TEXTURE : IM2COL_ROWS).launch('main', {buffers: [sourceBinding(x, texture), cols.buffer],
     params: {...convParams(part, width / 4), n0}, threads: count * g.OH * g.OW * g.C, note: convNote(part)});
   return cols;

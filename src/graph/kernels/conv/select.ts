@@ -2,7 +2,7 @@
 // input-grad.ts, weight-grad.ts) or a hand-written kernel of shaders/conv2d/. One table per pass.
 import {rt} from '../../engine.js';
 import {DIRECT_WEIGHT_STORE_STEPS, directForwardSteps, directInputSteps, directWeightImageSteps} from '../../shaders.js';
-import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, onCpu} from '../device.js';
+import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, onCpu, readsThroughTexture, stagingTextureFits} from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
 import {ceil4} from '../shapes.js';
@@ -259,3 +259,18 @@ export const CONV_INPUT: Family<InputVariant, Conv2dGeom> = {name: 'conv.input',
 export const CONV_WEIGHT: Family<WeightVariant, WeightCase> = {name: 'conv.weight', table: WEIGHT_VARIANTS,
   key: (c) => `${geomKey(c.g)}${c.kept ? '/kept' : ''}`, open: () => lowering() && kernelPrefs.convWeight === 'auto' &&
     kernelPrefs.convWeightLanes === 'auto' && kernelPrefs.convWeightGemmTransposed === 'auto'};
+
+/** An im2col launch: the geometry of the images it lowers, and the floats of the whole input it reads from. */
+export interface Im2colCase { g: Conv2dGeom; xFloats: number }
+/**
+ * im2col reads x through the staging texture on llvmpipe, where texture loads measured far cheaper than storage
+ * (docs/kernel-measurements.md#im2col-texture); on other CPUs and Mesa releases, storage (measured choices decide:
+ * docs/kernel-measurements.md#texture-reads).
+ */
+export const IM2COL_VARIANTS: readonly Choice<'texture' | 'storage', Im2colCase>[] = [
+  {variant: 'texture', when: (c) => readsThroughTexture(c.xFloats),
+    fits: (c) => onCompatCpu() && stagingTextureFits(c.xFloats), why: 'x through the staging texture: llvmpipe'},
+  {variant: 'storage', when: () => true, why: 'x from storage'},
+];
+export const IM2COL: Family<'texture' | 'storage', Im2colCase> = {name: 'conv.im2col', table: IM2COL_VARIANTS,
+  key: (c) => `${geomKey(c.g)}/x${c.xFloats}`, open: () => true};

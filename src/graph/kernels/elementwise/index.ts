@@ -2,24 +2,20 @@
 // reversal. They take and return tensors but record no autograd; ops.ts wraps them with gradients.
 import type {BufferBinding} from '../../../gpu/runtime.js';
 import {ELEMENTWISE, ELEMENTWISE_TEXTURE} from '../../shaders.js';
-import {readsThroughTexture, sourceBinding} from '../device.js';
+import {sourceBinding} from '../device.js';
 import {empty, type Shape, type Tensor} from '../../tensor.js';
 import {BINARY, UNARY, type BinaryOp, type UnaryOp} from '../../op-codes.js';
 import {broadcastShapes, broadcastStrides, sameShape} from '../shapes.js';
 import {choose} from '../select.js';
-import {ELEMENTWISE_FAMILY} from './select.js';
+import {ELEMENTWISE_FAMILY, type ElementwiseVariant} from './select.js';
 
 export {dropoutMaskK, uniformK} from './random-fill.js';
 export {reverseK, reverseBwdK} from './grad-reversal.js';
 
-/**
- * The vec4 entries read their first operand through the staging texture where readsThroughTexture says so (llvmpipe)
- * and it is large enough (TEXTURE_MIN_FLOATS) for the copy to cost less than the storage loads it saves.
- */
-const TEXTURE_MIN_FLOATS = 1 << 16;
-const textured = (a: Tensor): boolean => a.size >= TEXTURE_MIN_FLOATS && readsThroughTexture(a.size);
-const vec4Kernel = (a: Tensor) => (textured(a) ? ELEMENTWISE_TEXTURE : ELEMENTWISE);
-const vec4Source = (a: Tensor): BufferBinding => sourceBinding(a, textured(a));
+/** The vec4 entries' kernel and first operand: through the staging texture for the *_texture variants. */
+const vec4Kernel = (variant: ElementwiseVariant) => (variant.endsWith('_texture') ? ELEMENTWISE_TEXTURE : ELEMENTWISE);
+const vec4Source = (a: Tensor, variant: ElementwiseVariant): BufferBinding =>
+  sourceBinding(a, variant.endsWith('_texture'));
 
 function ewParams(n: number, out: Shape, alpha: number, beta: number, operands: Shape[]) {
   const s = (i: number) => (operands[i] ? broadcastStrides(operands[i], out) : []);
@@ -30,10 +26,11 @@ export function unaryK(op: UnaryOp, a: Tensor, alpha = 0, beta = 0): Tensor {
   const out = empty(a.shape);
   if (!out.size) return out;
   const constants = {OP: UNARY[op]};
-  if (choose(ELEMENTWISE_FAMILY, {n: out.size, broadcast: false}) === 'vec4') {
+  const variant = choose(ELEMENTWISE_FAMILY, {n: out.size, broadcast: false});
+  if (variant === 'vec4' || variant === 'vec4_texture') {
     const n4 = out.size / 4;
-    vec4Kernel(a).launch('unary_vec4', {buffers: [vec4Source(a), out.buffer], params: ewParams(n4, [], alpha, beta, []),
-      threads: n4, constants});
+    vec4Kernel(variant).launch('unary_vec4', {buffers: [vec4Source(a, variant), out.buffer],
+      params: ewParams(n4, [], alpha, beta, []), threads: n4, constants});
   } else {
     ELEMENTWISE.launch('unary_main', {buffers: [a.buffer, out.buffer], params: ewParams(out.size, [], alpha, beta, []),
       threads: out.size, constants});
@@ -48,15 +45,15 @@ export function binaryK(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0)
   const broadcast = !(sameShape(a.shape, shape) && sameShape(b.shape, shape));
   const channel = broadcast && sameShape(a.shape, shape) ? channelRuns(b.shape, shape) : null;
   const variant = choose(ELEMENTWISE_FAMILY, {n: out.size, broadcast, channel});
-  if (variant === 'vec4') {
+  if (variant === 'vec4' || variant === 'vec4_texture') {
     const n4 = out.size / 4;
-    vec4Kernel(a).launch('binary_vec4', {buffers: [vec4Source(a), b.buffer, out.buffer],
+    vec4Kernel(variant).launch('binary_vec4', {buffers: [vec4Source(a, variant), b.buffer, out.buffer],
       params: ewParams(n4, [], alpha, beta, []), threads: n4, constants: {OP: BINARY[op]}});
     return out;
   }
-  if (variant === 'channel4') {
+  if (variant === 'channel4' || variant === 'channel4_texture') {
     const n4 = out.size / 4;
-    vec4Kernel(a).launch('binary_channel4', {buffers: [vec4Source(a), b.buffer, out.buffer],
+    vec4Kernel(variant).launch('binary_channel4', {buffers: [vec4Source(a, variant), b.buffer, out.buffer],
       params: {n: n4, inner: channel!.inner, mid: channel!.mid, alpha, beta}, threads: n4, constants: {OP: BINARY[op]}});
     return out;
   }

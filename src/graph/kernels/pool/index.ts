@@ -2,7 +2,7 @@
 // adaptive average pooling (adaptive.ts). The variants and where each runs: select.ts.
 import {POOL, POOL_TEXTURE, poolWindowSteps} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
-import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, readsThroughTexture, sourceBinding} from '../device.js';
+import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, sourceBinding} from '../device.js';
 import {binaryK} from '../elementwise/index.js';
 import {fillK} from '../layout/index.js';
 import {choose} from '../select.js';
@@ -28,10 +28,10 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
   const arg = max ? empty([g.N, g.C, g.OH, g.OW], 'i32') : null;
   const constants = {MAX: max ? 1 : 0, RELU: relu ? 1 : 0};
   const buffers = [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()];
-  if (choose(POOL_FORWARD, g) === 'pool2_fwd') {
+  const variant = choose(POOL_FORWARD, g);
+  if (variant === 'pool2_fwd') {
     POOL.launch('pool2_fwd', {buffers, params: poolParams(g), threads: y.size / 2, constants});
-  } else if (readsThroughTexture(x.size)) {
-    // llvmpipe: x from the staging texture, whose loads cost about a tenth of storage ones.
+  } else if (variant === 'pool_fwd_texture') {
     POOL_TEXTURE.launch('pool_fwd', {buffers: [sourceBinding(x, true), ...buffers.slice(1)],
       params: poolParams(g), threads: y.size, constants});
   } else {

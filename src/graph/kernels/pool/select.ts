@@ -1,5 +1,6 @@
 // Which pooling kernels run: the 2x2 pair kernels, the scatter backward for windows that do not overlap, or the
 // general ones; and adaptive pooling's plane mean.
+import {onCompatCpu, readsThroughTexture, stagingTextureFits} from '../device.js';
 import {kernelPrefs} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
 import type {AdaptiveGeom, PoolGeom} from './geom.js';
@@ -13,8 +14,13 @@ const pairShape = (g: PoolGeom): boolean => g.KH === 2 && g.KW === 2 && g.SH ===
   g.PW === 0 && g.H % 2 === 0 && g.W % 4 === 0;
 const disjoint = (c: PoolBackwardCase) => c.max && c.g.SH >= c.g.KH && c.g.SW >= c.g.KW;
 
-export const POOL_FORWARD_VARIANTS: readonly Choice<'pool2_fwd' | 'pool_fwd', PoolGeom>[] = [
+const inputFloats = (g: PoolGeom): number => g.N * g.C * g.H * g.W;
+export type PoolForwardVariant = 'pool2_fwd' | 'pool_fwd_texture' | 'pool_fwd';
+export const POOL_FORWARD_VARIANTS: readonly Choice<PoolForwardVariant, PoolGeom>[] = [
   {variant: 'pool2_fwd', when: pool2x2Fits, fits: pairShape, why: '2x2 stride-2 windows: two outputs per thread, vec4 loads'},
+  {variant: 'pool_fwd_texture', when: (g) => readsThroughTexture(inputFloats(g)),
+    fits: (g) => onCompatCpu() && stagingTextureFits(inputFloats(g)),
+    why: 'any window, x through the staging texture: llvmpipe (docs/kernel-measurements.md#texture-reads)'},
   {variant: 'pool_fwd', when: () => true, why: 'any window: a thread per output'},
 ];
 
@@ -36,7 +42,7 @@ export const ADAPTIVE_VARIANTS: readonly Choice<'mean' | 'adaptive_fwd', Adaptiv
 ];
 
 const poolKey = (g: PoolGeom) => `${g.N}x${g.C}x${g.H}x${g.W}/k${g.KH},${g.KW}/s${g.SH},${g.SW}/p${g.PH},${g.PW}`;
-export const POOL_FORWARD: Family<'pool2_fwd' | 'pool_fwd', PoolGeom> = {name: 'pool.forward',
+export const POOL_FORWARD: Family<PoolForwardVariant, PoolGeom> = {name: 'pool.forward',
   table: POOL_FORWARD_VARIANTS, key: poolKey, open: () => kernelPrefs.pool2x2};
 export const POOL_BACKWARD: Family<PoolBackwardVariant, PoolBackwardCase> = {name: 'pool.backward',
   table: POOL_BACKWARD_VARIANTS, key: (c) => `${poolKey(c.g)}${c.max ? '/max' : '/avg'}`,

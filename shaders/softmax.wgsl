@@ -82,37 +82,28 @@ fn xent_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 // reduction pass and its backward would cost two more dispatches each step).
 var<workgroup> xent_partial: array<f32, WG>;
 
+@group(0) @binding(4) var<storage, read_write> dlogits: array<f32>;   // GRAD (else a placeholder)
+
+// GRAD: also write the loss's gradient for a unit seed, (softmax(row) - onehot(label)) * alpha, as xent_bwd would
+// with g = 1: a training step's backward then runs no kernel for it (gradients.ts).
+override GRAD: bool = false;
+
 @compute @workgroup_size(WG)
 fn xent_reduce_fwd(@builtin(local_invocation_index) lid: u32) {
-  var acc = 0.0;
-  for (var i = lid; i < p.outer; i += WG) { acc += xent_row(i); }
-  xent_partial[lid] = acc;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { xent_partial[lid] += xent_partial[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { loss[0] = xent_partial[0] * p.alpha; }
-}
-
-@group(0) @binding(4) var<storage, read_write> dlogits: array<f32>;
-
-// xent_reduce_fwd that also writes the loss's gradient for a unit seed, (softmax(row) - onehot(label)) * alpha, as
-// xent_bwd would with g = 1: a training step's backward then runs no kernel for it (gradients.ts).
-@compute @workgroup_size(WG)
-fn xent_reduce_grad_fwd(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   for (var i = lid; i < p.outer; i += WG) {
     let ms = xent_max_sum(i);
     acc += xent_row_of(i, ms);
-    let base = i * p.r;
-    let scale = p.alpha / ms.y;
-    let label = xent_label(i);
-    let bad = xent_bad(i);
-    for (var j = 0u; j < p.r; j++) {
-      var v = ieee_exp(logits[base + j] - ms.x) * scale;
-      if (j == label) { v -= p.alpha; }
-      dlogits[base + j] = select(v, nan_f32(), bad);
+    if (GRAD) {
+      let base = i * p.r;
+      let scale = p.alpha / ms.y;
+      let label = xent_label(i);
+      let bad = xent_bad(i);
+      for (var j = 0u; j < p.r; j++) {
+        var v = ieee_exp(logits[base + j] - ms.x) * scale;
+        if (j == label) { v -= p.alpha; }
+        dlogits[base + j] = select(v, nan_f32(), bad);
+      }
     }
   }
   xent_partial[lid] = acc;

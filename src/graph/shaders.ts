@@ -100,8 +100,7 @@ export const REDUCE_SUBGROUP = defineKernel({
 export const SOFTMAX = defineKernel({
   file: 'softmax.wgsl', code: softmax, workgroupSize: 64,
   uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32'}},
-  entries: {softmax_fwd: 'p', softmax_bwd: 'p', xent_fwd: 'p', xent_reduce_fwd: 'p', xent_reduce_grad_fwd: 'p',
-    xent_bwd: 'p'},
+  entries: {softmax_fwd: 'p', softmax_bwd: 'p', xent_fwd: 'p', xent_reduce_fwd: 'p', xent_bwd: 'p'},
   // A row's maximum, its sum, its outputs; the gradient's two passes. (Long rows are composed from reductions.)
   loopSteps: {softmax_fwd: (p) => loopSteps(p.r - 1) + 2 * loopSteps(p.r), softmax_bwd: (p) => 2 * loopSteps(p.r)},
 });

@@ -1,5 +1,6 @@
 // Softmax over the middle axis of [outer, r, inner] and cross-entropy over rows of logits (shaders/softmax.wgsl).
 import {SOFTMAX} from '../../shaders.js';
+import {dummyBuffer} from '../device.js';
 import {empty, type Tensor} from '../../tensor.js';
 
 export function softmaxK(x: Tensor, outer: number, r: number, inner: number, log: boolean): Tensor {
@@ -31,8 +32,8 @@ export function xentK(logits: Tensor, labels: Tensor): Tensor {
 export function xentReduceK(logits: Tensor, labels: Tensor, alpha: number): Tensor {
   const [rows, classes] = logits.shape;
   const out = empty([]);
-  SOFTMAX.launch('xent_reduce_fwd', {buffers: [logits.buffer, labels.buffer, out.buffer],
-    params: {outer: rows, r: classes, inner: 1, alpha}, workgroups: [1, 1, 1]});
+  SOFTMAX.launch('xent_reduce_fwd', {buffers: [logits.buffer, labels.buffer, out.buffer, dummyBuffer()],
+    params: {outer: rows, r: classes, inner: 1, alpha}, workgroups: [1, 1, 1], constants: {GRAD: 0}});
   return out;
 }
 
@@ -43,8 +44,8 @@ export function xentReduceK(logits: Tensor, labels: Tensor, alpha: number): Tens
 export function xentReduceGradK(logits: Tensor, labels: Tensor, alpha: number): {loss: Tensor; dlogits: Tensor} {
   const [rows, classes] = logits.shape;
   const loss = empty([]), dlogits = empty(logits.shape);
-  SOFTMAX.launch('xent_reduce_grad_fwd', {buffers: [logits.buffer, labels.buffer, loss.buffer, dlogits.buffer],
-    params: {outer: rows, r: classes, inner: 1, alpha}, workgroups: [1, 1, 1]});
+  SOFTMAX.launch('xent_reduce_fwd', {buffers: [logits.buffer, labels.buffer, loss.buffer, dlogits.buffer],
+    params: {outer: rows, r: classes, inner: 1, alpha}, workgroups: [1, 1, 1], constants: {GRAD: 1}});
   return {loss, dlogits};
 }
 

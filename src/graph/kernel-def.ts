@@ -71,8 +71,18 @@ export interface KernelDecl<U extends Record<string, Fields>, E extends Record<s
   loopSteps?: {[N in keyof E]?: (p: ParamValues<U[E[N]]>, constants: Readonly<Record<string, number>>) => number};
 }
 
-// The answer for the current runtime's adapter report: launches ask it on every dispatch they check.
-let limitedFor: {report: unknown; limited: boolean} | null = null;
+// The answers for the current runtime's adapter report: launches ask on every dispatch they check.
+let mesaFor: {report: unknown; major: number | null} | null = null;
+
+/** The Mesa release of a CPU adapter other than SwiftShader (llvmpipe), or null where its description names none. */
+export const llvmpipeMesa = (): number | null => {
+  const r = rt().ctx.report;
+  if (mesaFor?.report !== r) {
+    const mesa = r.isCpu && r.architecture !== 'swiftshader' ? /\bMesa (\d+)\./.exec(r.description) : null;
+    mesaFor = {report: r, major: mesa ? Number(mesa[1]) : null};
+  }
+  return mesaFor.major;
+};
 
 /**
  * llvmpipe before Mesa 25: one thread's loops run about 65,535 iterations in all (gallivm's loop limiter), then stop
@@ -82,11 +92,9 @@ let limitedFor: {report: unknown; limited: boolean} | null = null;
  */
 export const loopsLimited = (): boolean => {
   const r = rt().ctx.report;
-  if (limitedFor?.report !== r) {
-    const mesa = /\bMesa (\d+)\./.exec(r.description);
-    limitedFor = {report: r, limited: r.isCpu && r.architecture !== 'swiftshader' && (!mesa || Number(mesa[1]) < 25)};
-  }
-  return limitedFor.limited;
+  if (!r.isCpu || r.architecture === 'swiftshader') return false;
+  const mesa = llvmpipeMesa();
+  return mesa === null || mesa < 25;
 };
 
 /** The most loop iterations, over all its loops, a launcher gives one thread where loopsLimited() (with a margin). */

@@ -1,6 +1,7 @@
 // What the selection tables ask of the adapter, and the placeholder buffer launchers bind for unread bindings.
 import {stagingTextureRows, type BufferBinding} from '../../gpu/runtime.js';
 import {keep, rt} from '../engine.js';
+import {llvmpipeMesa} from '../kernel-def.js';
 import {empty, type Tensor} from '../tensor.js';
 
 /** A CPU adapter (llvmpipe, SwiftShader): few cores, loads dearer than multiply-adds. */
@@ -16,11 +17,15 @@ export const onSwiftShader = (): boolean => rt().ctx.report.architecture === 'sw
 export {LOOP_STEPS_MAX, loopsLimited, loopSteps} from '../kernel-def.js';
 
 /**
- * Whether a kernel reads a source of `floats` through the staging texture (Runtime.copyToTexture) rather than from
- * storage: on llvmpipe, whose storage loads go lane by lane (about 10x a texture load, docs/kernel-measurements.md#
- * load-paths), where the texture can hold it.
+ * Whether the tables read a source of `floats` through the staging texture (Runtime.copyToTexture) rather than from
+ * storage: on llvmpipe before Mesa 26, whose storage loads could go lane by lane (about 10x a texture load,
+ * docs/kernel-measurements.md#load-paths), where the texture can hold it. Mesa 26.1 loads storage at a third of a
+ * texture's cost (docs/kernel-measurements.md#texture-reads). Measured choices weigh both either way.
  */
-export const readsThroughTexture = (floats: number): boolean => onCompatCpu() && stagingTextureFits(floats);
+export const readsThroughTexture = (floats: number): boolean => onCompatCpu() && texturesPreferred() &&
+  stagingTextureFits(floats);
+/** The tables' texture rule on llvmpipe: before Mesa 26 (or where no release is named). */
+export const texturesPreferred = (): boolean => { const mesa = llvmpipeMesa(); return mesa === null || mesa < 26; };
 
 /** Whether `floats` fit the staging texture (its rows at most maxTextureDimension2D). */
 export const stagingTextureFits = (floats: number): boolean =>

@@ -7,7 +7,8 @@
 import {defineKernel, readThroughTexture, type KernelDef} from '../../kernel-def.js';
 import {rt} from '../../engine.js';
 import {empty, type Tensor} from '../../tensor.js';
-import {dummyBuffer, onCompatCpu, readsThroughTexture, sourceBinding, stagingTextureFits} from '../device.js';
+import {dummyBuffer, onCompatCpu, readsThroughTexture, sourceBinding, stagingTextureFits, texturesPreferred} from
+  '../device.js';
 import {matmulK} from '../matmul/index.js';
 import {emptyPanels, panelLayout, panelStrides4, panelWindowFits, runPanels}
   from '../matmul/uniform-panel.js';
@@ -228,7 +229,8 @@ export function conv2dWinogradK(x: Tensor, w: Tensor, bias: Tensor | null, g: Co
   if (layout) {
     prod = empty([s.points, s.P, s.Kp]);
     runPanels({t: v, rowStride: s.Cp, batchStride: s.P * s.Cp}, u, layout, prod,
-      {M: s.P, N: s.Kp, K: s.Cp, batch: s.points, alpha: 1}, null, false, pref !== 'panels' && stagingTextureFits(v.size));
+      {M: s.P, N: s.Kp, K: s.Cp, batch: s.points, alpha: 1}, null, false,
+      (pref === 'panels-texture' || (pref !== 'panels' && texturesPreferred())) && stagingTextureFits(v.size));
   } else {
     prod = matmulK({t: v, batch: s.points, rows: s.P, cols: s.Cp, trans: false, batchStride: s.P * s.Cp},
       {t: u, batch: s.points, rows: s.Cp, cols: s.Kp, trans: false, batchStride: s.Cp * s.Kp});

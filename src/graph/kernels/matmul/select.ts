@@ -2,7 +2,7 @@
 // bound after any transposed one is copied out (`av`, `bv`) are both in the case: the rules read each as today.
 import {rt} from '../../engine.js';
 import type {Tensor} from '../../tensor.js';
-import {loopsLimited, onCompatCpu, onCpu, stagingTextureFits} from '../device.js';
+import {loopsLimited, onCompatCpu, onCpu, stagingTextureFits, texturesPreferred} from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
 import {narrowedTile, shapedTile, tileFits, type MatmulTile} from './register-tile.js';
@@ -122,8 +122,8 @@ export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
     '(not yet timed on a GPU; tune measures it)'},
   {variant: 'tile_nt', when: tileNtApplies, fits: tileNtShape,
     why: 'the register tile reading B^T in place: no copy, one dispatch (docs/kernel-measurements.md#matmul-tile-nt)'},
-  {variant: 'panels_texture', when: (c) => (kernelPrefs.matmul === 'panels-texture' || panelsApply(c)) &&
-    panelTextureCase(c), fits: panelTextureCase,
+  {variant: 'panels_texture', when: (c) => (kernelPrefs.matmul === 'panels-texture' ||
+    (panelsApply(c) && texturesPreferred())) && panelTextureCase(c), fits: panelTextureCase,
   why: 'B as uniform panels and A from a texture: llvmpipe loads both far faster than storage'},
   {variant: 'panels', when: (c) => (kernelPrefs.matmul === 'panels' || panelsApply(c)) && panelFits(c), fits: panelFits,
     why: 'B as uniform panels, one dispatch per window, A from storage'},

@@ -213,13 +213,35 @@ for (const target of [1, 18, 'auto'] as const) for (const [stride, pad] of [[1, 
 }
 
 // The lanes kernel's split: 30 (image, output row) pairs, 12 threads per part; target 1: one part (no sum), 18: 2
-// parts of 15, 100: 8 runs of 4 (the last 2). Rows 9 wide (x loaded as floats), 8 outputs.
+// parts of 15, 100: 8 runs of 4 (the last 2). Rows 9 wide (x loaded as floats), 8 outputs. It sums the bias gradient
+// too: after dW's values in each part, or into its own tensor in one part, with no dispatch of its own.
 for (const target of [1, 18, 100]) {
   t(`conv2d weight gradient, lanes kernel, target ${target}`, () =>
-    withPrefs({convSplitTarget: target, convLowering: 'direct', convWeightLanes: true}, () => checkOp({
-      name: 'conv2d lanes split', inputs: [R.randomNd([5, 3, 8, 9], 54), R.randomNd([4, 3, 3, 2], 55)], gradOf: [1],
-      gpu: ([x, w]) => wt.conv2d(x, w, null), ref: ([x, w]) => R.conv2d(x, w, null, [1, 1], [0, 0]), gatol: 1e-3,
-    })));
+    withPrefs({convSplitTarget: target, convLowering: 'direct', convWeightLanes: true}, async () => {
+      await checkOp({
+        name: 'conv2d lanes split', inputs: [R.randomNd([5, 3, 8, 9], 54), R.randomNd([4, 3, 3, 2], 55)], gradOf: [1],
+        gpu: ([x, w]) => wt.conv2d(x, w, null), ref: ([x, w]) => R.conv2d(x, w, null, [1, 1], [0, 0]), gatol: 1e-3,
+      });
+      await checkOp({
+        name: 'conv2d lanes split with bias', inputs: [R.randomNd([5, 3, 8, 9], 62), R.randomNd([6, 3, 3, 2], 63),
+          R.randomNd([6], 64)], gradOf: [1, 2],
+        gpu: ([x, w, b]) => wt.conv2d(x, w, b), ref: ([x, w, b]) => R.conv2d(x, w, b, [1, 1], [0, 0]), gatol: 1e-3,
+      });
+      const x = wt.randn([5, 3, 8, 9], {seed: 65}), w = wt.randn([6, 3, 3, 2], {seed: 66, requiresGrad: true});
+      const b = wt.randn([6], {seed: 67, requiresGrad: true});
+      const r = wt.internals.rt();
+      const count = (bias: wt.Tensor | null) => {
+        const y = wt.conv2d(x, w, bias), g = wt.ones(y.shape);
+        const d0 = r.stats.dispatches;
+        y.backward(g);
+        const d = r.stats.dispatches - d0;
+        for (const v of [y, g, w.grad!, ...(bias ? [bias.grad!] : [])]) v.dispose();
+        w.grad = null; b.grad = null;
+        return d;
+      };
+      assert.is(count(b), count(null), 'backward dispatches with the bias and without');
+      for (const v of [x, w, b]) v.dispose();
+    }));
 }
 
 // Weights past the uniform cap (UNIFORM_WEIGHTS_MAX_BYTES, 64 KiB, or a device's smaller limit: 32 * 3 * 3 taps x

@@ -49,7 +49,8 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
 
 /**
  * cols: the forward's im2col matrix of x where it kept one (conv2dK's keep), else it is lowered again. `bias`: set to
- * the bias gradient where the chosen kernel sums it as well (the generated direct tile), else left null.
+ * the bias gradient where the chosen kernel sums it as well (the generated direct tile, the lanes kernel), else left
+ * null.
  */
 export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Tensor | null = null,
   bias?: BiasGradOut): Tensor {
@@ -58,7 +59,7 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
     case 'implicit': return conv2dBwdWeightImplicitK(x, dy, g);
     case 'gemm-transposed': return conv2dBwdWeightGemmTransposedK(x, dy, g);
     case 'gemm': return conv2dBwdWeightGemmK(x, dy, g, cols);
-    case 'lanes': return conv2dBwdWeightLanesK(x, dy, g);
+    case 'lanes': return conv2dBwdWeightLanesK(x, dy, g, bias);
     default: return conv2dBwdWeightDirectK(x, dy, g, variant === 'tile', variant !== 'conv_bwd_weight', bias);
   }
 }

@@ -183,6 +183,8 @@ export interface WeightLanesShape {
   KH: number; KW: number; OW4: number; W: number;
   /** Invocations per workgroup (SIMD lanes on CPU drivers), and output channels per invocation, `lanes` apart. */
   lanes: number; perLane: number;
+  /** Also sum the bias gradient from the dy rows loaded (the workgroups of input channel 0 store it). */
+  bias?: boolean;
 }
 
 /**
@@ -197,15 +199,17 @@ export interface WeightLanesShape {
  * when split > 1.
  */
 export function convBwdWeightLanesKernel(s: WeightLanesShape): ConvTileKernel {
-  const {KH, KW, OW4, W, lanes, perLane: P} = s;
+  const {KH, KW, OW4, W, lanes, perLane: P, bias = false} = s;
   const segment = 4 * OW4 + KW - 1;
   if (segment > W) throw new Error(`webgpu-transfer: weight-gradient lanes kernel: rows of ${4 * OW4} outputs and ${KW} taps need ${segment} inputs, W is ${W}`);
   const vecX = W % 4 === 0;
-  const name = `wl-${KH}x${KW}-ow${4 * OW4}-w${W}-l${lanes}x${P}`;
+  const name = `wl-${KH}x${KW}-ow${4 * OW4}-w${W}-l${lanes}x${P}${bias ? 'b' : ''}`;
   const loads = Math.ceil(segment / (vecX ? 4 : 1));
   const bindings = [`@group(0) @binding(1) var<storage, read> wx: array<${vecX ? 'vec4<f32>' : 'f32'}>;   // [N][C][H][W]`,
     '@group(0) @binding(2) var<storage, read> wdy: array<vec4<f32>>;   // [N][K][OH][OW/4]',
-    '@group(0) @binding(3) var<storage, read_write> wdw: array<f32>;   // [split][K][C][KH][KW], parts padded to vec4s'];
+    `@group(0) @binding(3) var<storage, read_write> wdw: array<f32>;   // [split][K][C][KH][KW]${bias ? '[K]' : ''}, ` +
+      'parts padded to vec4s'];
+  if (bias) bindings.push('@group(0) @binding(4) var<storage, read_write> wdb: array<f32>;   // [K] where split == 1');
   const entry: Entry = {args: '@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, ' +
     '@builtin(num_workgroups) nwg: vec3<u32>', prologue: [], workgroupSize: lanes};
   return declare(name, bindings, () => {
@@ -229,12 +233,14 @@ export function convBwdWeightLanesKernel(s: WeightLanesShape): ConvTileKernel {
     for (let j = 0; j < P; j++) {
       for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) L.push(`  var ${acc(j, kh, kw)} = vec4<f32>(0.0);`);
     }
+    if (bias) for (let j = 0; j < P; j++) L.push(`  var bsum${j} = vec4<f32>(0.0);`);
     L.push('  for (var f = f0; f < f1; f++) {');
     L.push('    let n = f / p.OH;');
     L.push('    let oh = f % p.OH;');
     for (let j = 0; j < P; j++) {
       L.push(`    let dyrow${j} = ((n * p.K + k${j}r) * p.OH + oh) * ${OW4}u;`);
       for (let m = 0; m < OW4; m++) L.push(`    let d${j}_${m} = wdy[dyrow${j} + ${m}u];`);
+      if (bias) L.push(`    bsum${j} += ${[...Array(OW4).keys()].map((m) => `d${j}_${m}`).join(' + ')};`);
     }
     // Input column i of the row's loaded segment, as a WGSL expression.
     const xi = (kh: number, i: number) => (vecX ? `x${kh}_${i >> 2}[${i & 3}]` : `x${kh}_${i}`);
@@ -250,8 +256,15 @@ export function convBwdWeightLanesKernel(s: WeightLanesShape): ConvTileKernel {
     }
     L.push('  }');
     L.push('  let dwsize = p.K * p.C * p.KH * p.KW;');
-    L.push('  let pstride = select(dwsize, (dwsize + 3u) / 4u * 4u, p.split > 1u);');
+    L.push(`  let pstride = select(dwsize, (dwsize + ${bias ? 'p.K + ' : ''}3u) / 4u * 4u, p.split > 1u);`);
     for (let j = 0; j < P; j++) {
+      if (bias) {
+        // Input channel 0's workgroups store the bias: after dW's values in a part, or in its own tensor.
+        L.push(`  if (c == 0u && k${j} < p.K) {`);
+        L.push(`    let b = dot(bsum${j}, vec4<f32>(1.0));`);
+        L.push(`    if (p.split > 1u) { wdw[s * pstride + dwsize + k${j}] = b; } else { wdb[k${j}] = b; }`);
+        L.push('  }');
+      }
       L.push(`  if (k${j} < p.K) {`);
       L.push(`    let o = s * pstride + (k${j} * p.C + c) * ${KH * KW}u;`);
       for (let kh = 0; kh < KH; kh++) {

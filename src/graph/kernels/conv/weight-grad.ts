@@ -70,12 +70,7 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
     convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers, params: convParams(g, groups, split),
       threads: split * base, flops: convFlops(g), note: convNote(g)});
     dyT?.dispose();
-    if (!withBias) return sumPairPartials(partial, g, split);
-    if (db) { bias!.db = db; return partial; }
-    const sums = sumRows4SplitK(partial, split, g.K * ckk, g.K);
-    partial.dispose();
-    bias!.db = sums.tail;
-    return sums.head.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+    return withBias ? splitBias(partial, g, split, db, bias!) : sumPairPartials(partial, g, split);
   }
   CONV_KERNELS[taps8 ? 'conv_bwd_weight8' : 'conv_bwd_weight'].launch('main', {buffers: [x.buffer, dy.buffer, partial.buffer],
     params: convParams(g, groups, split), threads: split * base,
@@ -131,16 +126,29 @@ function sumPairPartials(partial: Tensor, g: Conv2dGeom, split: number): Tensor 
  * 4 output channels 4 apart (16 per workgroup); the split aims at 128 threads
  * (docs/kernel-measurements.md#conv-weight-lanes-shape).
  */
-export function conv2dBwdWeightLanesK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
+export function conv2dBwdWeightLanesK(x: Tensor, dy: Tensor, g: Conv2dGeom, bias?: BiasGradOut): Tensor {
   const lanes = 4, perLane = Math.min(4, Math.ceil(g.K / 4));
   const blocks = Math.ceil(g.K / (lanes * perLane));
   const base = lanes * g.C * blocks;
   const pref = kernelPrefs.convSplitTarget;
   const split = pairParts(g, base, pref !== 'auto' ? pref : 128);
-  const partial = pairPartials(g, split);
-  const kernel = convBwdWeightLanesKernel({KH: g.KH, KW: g.KW, OW4: g.OW / 4, W: g.W, lanes, perLane});
-  kernel.launch('main', {buffers: [x.buffer, dy.buffer, partial.buffer],
-    params: convParams(g, Math.ceil(g.K / 4), split),
+  // Unpadded: every pixel of dy is loaded, so the bias gradient can be summed on the way.
+  const withBias = !!bias;
+  const partial = pairPartials(g, split, withBias);
+  const db = withBias && split === 1 ? empty([g.K]) : null;
+  const kernel = convBwdWeightLanesKernel({KH: g.KH, KW: g.KW, OW4: g.OW / 4, W: g.W, lanes, perLane, bias: withBias});
+  const buffers = [x.buffer, dy.buffer, partial.buffer];
+  if (withBias) buffers.push(db ? db.buffer : dummyBuffer());
+  kernel.launch('main', {buffers, params: convParams(g, Math.ceil(g.K / 4), split),
     workgroups: grid1d(split * g.C * blocks, 1), flops: convFlops(g), note: convNote(g)});
-  return sumPairPartials(partial, g, split);
+  return withBias ? splitBias(partial, g, split, db, bias!) : sumPairPartials(partial, g, split);
+}
+
+/** dW from partials that hold the bias too (or, in one part, dW itself with the bias in `db`); sets bias.db. */
+function splitBias(partial: Tensor, g: Conv2dGeom, split: number, db: Tensor | null, bias: BiasGradOut): Tensor {
+  if (db) { bias.db = db; return partial; }
+  const sums = sumRows4SplitK(partial, split, g.K * g.C * g.KH * g.KW, g.K);
+  partial.dispose();
+  bias.db = sums.tail;
+  return sums.head.viewAsDispose([g.K, g.C, g.KH, g.KW]);
 }

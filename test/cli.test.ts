@@ -284,8 +284,9 @@ t('--overwrite replaces a run; Ctrl-C stops after the current step, a second sig
     .exec(stderr);
   assert.ok(m, stderr);
   const stopped = Number(m![1]);
-  // Sent after step 50, handled within the next step or two (it used to wait for the read-back at step 100).
-  assert.ok(at >= 51 && at <= 53, `the signal was handled at step ${at}`);
+  // Sent after step 50, handled long before the next read-back at step 100, which it used to wait for. The parent
+  // sees the step-50 line and signals with a delay of its own: on a loaded machine 7 steps of ~10 ms went by.
+  assert.ok(at >= 51 && at <= 60, `the signal was handled at step ${at}`);
   assert.is(stopped, at, 'stopped after the step the signal came in');
   // The bound: three steps' time and 2 s for the save and the exit (a loaded machine).
   assert.ok(exitMs < 3 * stepMs + 2000, `exited ${exitMs.toFixed(0)} ms after the signal (one step ~${stepMs.toFixed(0)} ms)`);

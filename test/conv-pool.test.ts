@@ -180,6 +180,24 @@ for (const [convWeight, target] of [['auto', 18], ['auto', 36], ['taps8', 18]] a
     })));
 }
 
+/** A conv's backward (x [5, 3, 8, 9], w [6, 3, 3, 2]) runs as many dispatches with a bias as without. */
+function biasCostsNoDispatch(stride: number): void {
+  const x = wt.randn([5, 3, 8, 9], {seed: 59}), w = wt.randn([6, 3, 3, 2], {seed: 60, requiresGrad: true});
+  const b = wt.randn([6], {seed: 61, requiresGrad: true});
+  const r = wt.internals.rt();
+  const count = (bias: wt.Tensor | null) => {
+    const y = wt.conv2d(x, w, bias, {stride}), g = wt.ones(y.shape);
+    const d0 = r.stats.dispatches;
+    y.backward(g);
+    const d = r.stats.dispatches - d0;
+    for (const v of [y, g, w.grad!, ...(bias ? [bias.grad!] : [])]) v.dispose();
+    w.grad = null; b.grad = null;
+    return d;
+  };
+  assert.is(count(b), count(null), 'backward dispatches with the bias and without');
+  for (const v of [x, w, b]) v.dispose();
+}
+
 // The generated weight tile sums the bias gradient with dW where it visits every pixel of dy: in one part (the bias
 // its own tensor), in uneven parts (after dW's values in each part, both summed in one pass), one kernel row per
 // thread or several (llvmpipe). A one-row tile skips padded rows, so there a reduction of its own sums the bias. Where
@@ -195,20 +213,7 @@ for (const target of [1, 18, 'auto'] as const) for (const [stride, pad] of [[1, 
         ref: ([x, w, b]) => R.conv2d(x, w, b, [stride, stride], [pad, pad]), gatol: 1e-3,
       });
       if (pad > 0) return;
-      const x = wt.randn([5, 3, 8, 9], {seed: 59}), w = wt.randn([6, 3, 3, 2], {seed: 60, requiresGrad: true});
-      const b = wt.randn([6], {seed: 61, requiresGrad: true});
-      const r = wt.internals.rt();
-      const count = (bias: wt.Tensor | null) => {
-        const y = wt.conv2d(x, w, bias, {stride}), g = wt.ones(y.shape);
-        const d0 = r.stats.dispatches;
-        y.backward(g);
-        const d = r.stats.dispatches - d0;
-        for (const v of [y, g, w.grad!, ...(bias ? [bias.grad!] : [])]) v.dispose();
-        w.grad = null; b.grad = null;
-        return d;
-      };
-      assert.is(count(b), count(null), 'backward dispatches with the bias and without');
-      for (const v of [x, w, b]) v.dispose();
+      biasCostsNoDispatch(stride);
     }));
 }
 
@@ -227,20 +232,7 @@ for (const target of [1, 18, 100]) {
           R.randomNd([6], 64)], gradOf: [1, 2],
         gpu: ([x, w, b]) => wt.conv2d(x, w, b), ref: ([x, w, b]) => R.conv2d(x, w, b, [1, 1], [0, 0]), gatol: 1e-3,
       });
-      const x = wt.randn([5, 3, 8, 9], {seed: 65}), w = wt.randn([6, 3, 3, 2], {seed: 66, requiresGrad: true});
-      const b = wt.randn([6], {seed: 67, requiresGrad: true});
-      const r = wt.internals.rt();
-      const count = (bias: wt.Tensor | null) => {
-        const y = wt.conv2d(x, w, bias), g = wt.ones(y.shape);
-        const d0 = r.stats.dispatches;
-        y.backward(g);
-        const d = r.stats.dispatches - d0;
-        for (const v of [y, g, w.grad!, ...(bias ? [bias.grad!] : [])]) v.dispose();
-        w.grad = null; b.grad = null;
-        return d;
-      };
-      assert.is(count(b), count(null), 'backward dispatches with the bias and without');
-      for (const v of [x, w, b]) v.dispose();
+      biasCostsNoDispatch(1);
     }));
 }
 

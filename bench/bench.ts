@@ -94,7 +94,8 @@ if (torchRuns.length) {
     console.log(`${r.backend}: LeNet step ${f(o.lenet_step_s, 4)} s = ${f(o.lenet_step_s / torchBest)}x PyTorch's fastest (${f(torchBest, 4)} s), timed minutes apart`);
   }
 }
-// The bar's ratio: our step and PyTorch's (on its fastest thread count) timed in turn, round by round, in each adapter's worker.
+// The bar's ratio: our step and PyTorch's (on its fastest thread count) timed in turn, round by round, in each
+// adapter's worker.
 for (const r of results) {
   const p = r.lenet_vs_torch as Record<string, number | string> | undefined;
   if (!p) continue;

@@ -123,8 +123,9 @@ export const torchThreads = (p: Record<string, unknown>): string => {
 
 /**
  * Our LeNet step and native PyTorch's (bench/torch_lenet.py serve, on its fastest thread count), `rounds` rounds
- * of `perRound` steps each, in turn. On these shared 2-core machines the speed drifts by 2x within a minute, so timing the two minutes
- * apart (as the separate PyTorch runs in bench.ts do) can show either side ahead; in turn, drift hits both alike.
+ * of `perRound` steps each, in turn. On these shared 2-core machines the speed drifts by 2x within a minute, so
+ * timing the two minutes apart (as the separate PyTorch runs in bench.ts do) can show either side ahead; in turn,
+ * drift hits both alike.
  * Returns the medians of the per-round medians and of the per-round ratios (ours / PyTorch's), or why it skipped.
  */
 export async function pairedWithTorch(rounds: number, perRound: number, ourStep: () => Promise<unknown>): Promise<Record<string, unknown>> {
@@ -132,7 +133,8 @@ export async function pairedWithTorch(rounds: number, perRound: number, ourStep:
   // PyTorch at its best: the thread count its own warm-up measured fastest (torch_lenet.py best), unless
   // WGT_BENCH_TORCH_THREADS names one.
   const threadsArg = process.env.WGT_BENCH_TORCH_THREADS ?? 'best';
-  const child = spawn(TORCH_PYTHON, [TORCH_LENET, threadsArg, 'serve'], {stdio: ['pipe', 'pipe', 'pipe'], env: torchEnv()});
+  const child = spawn(TORCH_PYTHON, [TORCH_LENET, threadsArg, 'serve'],
+    {stdio: ['pipe', 'pipe', 'pipe'], env: torchEnv()});
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   child.on('error', (e) => { stderr += String(e); });
@@ -164,8 +166,8 @@ export async function pairedWithTorch(rounds: number, perRound: number, ourStep:
       const theirs = JSON.parse(await nextLine()) as number[];
       ours.push(median(ts)); torch.push(median(theirs)); ratios.push(median(ts) / median(theirs));
     }
-    return {rounds, per_round: perRound, blas, threads, blas_threads, tried, ours_s: median(ours), torch_s: median(torch), ratio: median(ratios),
-      ratio_min: Math.min(...ratios), ratio_max: Math.max(...ratios)};
+    return {rounds, per_round: perRound, blas, threads, blas_threads, tried, ours_s: median(ours),
+      torch_s: median(torch), ratio: median(ratios), ratio_min: Math.min(...ratios), ratio_max: Math.max(...ratios)};
   } catch (e) {
     return {skipped: (e as Error).message};
   } finally {

@@ -1,5 +1,6 @@
-// The LeNet-5 bar alone: our compiled training step (batch 64, SGD) and native PyTorch's (on its fastest thread count, the
-// BLAS it loaded named), timed in turn, 12 rounds of 10 steps, as `npm run bench` reads it. Faster than the whole bench.
+// The LeNet-5 bar alone: our compiled training step (batch 64, SGD) and native PyTorch's (on its fastest thread
+// count, the BLAS it loaded named), timed in turn, 12 rounds of 10 steps, as `npm run bench` reads it. Faster than the
+// whole bench.
 // Usage: node dist/bench/lenet-torch.js <adapter>
 import * as wt from '../src/index.js';
 import {BENCH_TUNE, buildMeasured, disposeStep, pairedWithTorch, torchThreads, type TuneNote} from './harness.js';

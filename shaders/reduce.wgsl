@@ -109,11 +109,17 @@ fn argmax_merge(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 
 @group(0) @binding(1) var<storage, read> sx4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> sy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> sy_tail: array<f32>;
 
 // Sum of r rows of `inner` floats, each row padded to a whole number of vec4s (a conv weight gradient's partial
 // sums are written so): one thread per vec4 of the row, a quarter of reduce_main's loads (which CPU drivers run
-// lane by lane). The padding lanes are summed too but never stored.
-fn rows4_sum(i: u32, row4: u32) -> vec4<f32> {
+// lane by lane). The padding lanes are summed too but never stored. The first p.chunk floats of the sum go to sy,
+// the rest to sy_tail (a conv's bias gradient after its weight gradient; chunk = inner where there is none).
+@compute @workgroup_size(WG)
+fn reduce_rows4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let row4 = (p.inner + 3u) / 4u;
+  if (i >= row4) { return; }
   var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0);
   var j = 0u;
   // Two partial accumulators shorten the dependency chain of long sums.
@@ -122,32 +128,7 @@ fn rows4_sum(i: u32, row4: u32) -> vec4<f32> {
     a1 += sx4[(j + 1u) * row4 + i];
   }
   if (j < p.r) { a0 += sx4[j * row4 + i]; }
-  return (a0 + a1) * p.alpha;
-}
-
-@compute @workgroup_size(WG)
-fn reduce_rows4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = thread_id(gid, nwg);
-  let row4 = (p.inner + 3u) / 4u;
-  if (i >= row4) { return; }
-  let s = rows4_sum(i, row4);
-  let o = 4u * i;
-  sy[o] = s.x;
-  if (o + 1u < p.inner) { sy[o + 1u] = s.y; }
-  if (o + 2u < p.inner) { sy[o + 2u] = s.z; }
-  if (o + 3u < p.inner) { sy[o + 3u] = s.w; }
-}
-
-@group(0) @binding(3) var<storage, read_write> sy_tail: array<f32>;
-
-// reduce_rows4 over rows that hold two results one after the other: the first p.chunk floats of the sum go to sy,
-// the rest to sy_tail (a conv's weight gradient and its bias gradient, summed over parts in one dispatch).
-@compute @workgroup_size(WG)
-fn reduce_rows4_split(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = thread_id(gid, nwg);
-  let row4 = (p.inner + 3u) / 4u;
-  if (i >= row4) { return; }
-  let s = rows4_sum(i, row4);
+  let s = (a0 + a1) * p.alpha;
   for (var q = 0u; q < 4u; q++) {
     let o = 4u * i + q;
     if (o < p.chunk) { sy[o] = s[q]; } else if (o < p.inner) { sy_tail[o - p.chunk] = s[q]; }

@@ -63,8 +63,7 @@ type Rows = {rows: [number, number, number]};
 /** t * k (t is the caller's). */
 const scaled = (t: Tensor, k: number): Tensor => unaryK('affine', t, k, 0);
 
-/** linear's gradients (x @ w^T + b), for g of its output. */
-/** A linear layer's gradients for output gradient g; `db`: the bias gradient where it was summed already. */
+/** linear's gradients (x @ w^T + b), for g of its output; `db`: the bias gradient where it was summed already. */
 function linearGrads(g: Tensor, n: OpNode<{rows: number}>, tmp: Temporaries, db: Tensor | null = null): Grads {
   const [x, w] = n.inputs;
   const rows = n.saved.rows;

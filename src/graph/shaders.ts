@@ -80,7 +80,7 @@ export const REDUCE = defineKernel({
   file: 'reduce.wgsl', code: reduce, workgroupSize: 64,
   uniforms: {p: {outer: 'u32', r: 'u32', inner: 'u32', alpha: 'f32', chunk: 'u32', chunks: 'u32'}},
   entries: {reduce_main: 'p', argmax_main: 'p', argmax_part: 'p', argmax_merge: 'p', reduce_rows4: 'p', reduce_tree: 'p',
-    reduce_rows4_split: 'p', sum_channels: 'p', sum_channels4: 'p', relu_grad_col_sums: 'p'},
+    sum_channels: 'p', sum_channels4: 'p', relu_grad_col_sums: 'p'},
   loopSteps: {reduce_main: (p, k) => reduceChunkSteps(p.chunk, k.OP === 0),
     relu_grad_col_sums: (p) => loopSteps(p.outer)},
 });

@@ -84,8 +84,9 @@ export function crossEntropy(logits: Tensor, labels: Tensor, reduction: 'mean' |
 }
 
 /**
- * Where the fused loss (xent_reduce_fwd: 64 threads, each over 2 passes of its rows, 3 where it writes its gradient; its gradient xent_bwd: 3 passes
- * of a row) would loop past LOOP_STEPS_MAX in a thread where loopsLimited(): e.g. 10,000 rows of 1,000 classes.
+ * Where the fused loss (xent_reduce_fwd: 64 threads, each over 2 passes of its rows, 3 where it writes its gradient;
+ * its gradient xent_bwd: 3 passes of a row) would loop past LOOP_STEPS_MAX in a thread where loopsLimited(): e.g.
+ * 10,000 rows of 1,000 classes.
  */
 const fusedXentTooLong = (rows: number, classes: number): boolean => longRows(classes) ||
   (loopsLimited() && Math.ceil(rows / 64) * 3 * classes + 6 > LOOP_STEPS_MAX);

@@ -50,10 +50,6 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
   // A pair costs its iteration and its row's loop (weightTileSteps).
   const split = tile ? pairParts(g, base, target, 1 + loopSteps(Math.ceil(g.OW / tile.pixels)))
     : imageParts(g, base, target);
-  const withBias = !!tile?.bias;
-  const partial = tile ? pairPartials(g, split, withBias) : empty([split, g.K, g.C, g.KH, g.KW]);
-  const db = withBias && split === 1 ? empty([g.K]) : null;
-  const padded = g.PH > 0 || g.PW > 0;
   if (tile) {
     // Where dy's rows are a multiple of 4 wide the tile reads it in place as vec4s of pixels (ConvTile.dyDirect4);
     // else as [N, OH, OW, Kpad], a pixel's output channels as contiguous vec4s, so the tile loads 4 channels at once
@@ -65,13 +61,14 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
       CONV_KERNELS[quads ? 'nchw4_to_pixels4' : 'nchw_to_pixels4'].launch('main', {buffers: [dy.buffer, dyT.buffer],
         params: convParams(g, groups), threads: g.N * g.OH * g.OW / (quads ? 4 : 1), note: convNote(g)});
     }
-    const buffers = [x.buffer, (dyT ?? dy).buffer, partial.buffer];
-    if (withBias) buffers.push(db ? db.buffer : dummyBuffer());
-    convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers, params: convParams(g, groups, split),
-      threads: split * base, flops: convFlops(g), note: convNote(g)});
+    const out = pairOutputs(g, split, tile.bias ? bias : undefined);
+    convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, (dyT ?? dy).buffer, ...out.bindings],
+      params: convParams(g, groups, split), threads: split * base, flops: convFlops(g), note: convNote(g)});
     dyT?.dispose();
-    return withBias ? splitBias(partial, g, split, db, bias!) : sumPairPartials(partial, g, split);
+    return out.finish();
   }
+  const partial = empty([split, g.K, g.C, g.KH, g.KW]);
+  const padded = g.PH > 0 || g.PW > 0;
   CONV_KERNELS[taps8 ? 'conv_bwd_weight8' : 'conv_bwd_weight'].launch('main', {buffers: [x.buffer, dy.buffer, partial.buffer],
     params: convParams(g, groups, split), threads: split * base,
     constants: taps8 ? {PADDED: padded ? 1 : 0} : undefined,
@@ -113,12 +110,27 @@ function imageParts(g: Conv2dGeom, base: number, target: number): number {
 const pairPartials = (g: Conv2dGeom, split: number, bias = false): Tensor =>
   (split > 1 ? empty([split, ceil4(g.K * g.C * g.KH * g.KW + (bias ? g.K : 0))]) : empty([g.K, g.C, g.KH, g.KW]));
 
-/** dW from pairPartials, summed a vec4 at a time. */
-function sumPairPartials(partial: Tensor, g: Conv2dGeom, split: number): Tensor {
-  if (split === 1) return partial;
-  const dw = sumRows4K(partial, split, g.K * g.C * g.KH * g.KW);
-  partial.dispose();
-  return dw.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+/**
+ * Where a pair-split weight kernel (the tile, the lanes kernel) writes: pairPartials and, with `bias`, the bias
+ * gradient (after dW's values in each part, or a tensor of its own in one part). `bindings` follow x and dy;
+ * `finish` sums the parts a vec4 at a time into dW, and sets bias.db.
+ */
+function pairOutputs(g: Conv2dGeom, split: number, bias?: BiasGradOut): {bindings: GPUBuffer[]; finish: () => Tensor} {
+  const partial = pairPartials(g, split, !!bias);
+  const db = bias && split === 1 ? empty([g.K]) : null;
+  const dwSize = g.K * g.C * g.KH * g.KW;
+  const finish = (): Tensor => {
+    if (split === 1) {
+      if (db) bias!.db = db;
+      return partial;
+    }
+    let dw: Tensor;
+    if (bias) ({head: dw, tail: bias.db} = sumRows4SplitK(partial, split, dwSize, g.K));
+    else dw = sumRows4K(partial, split, dwSize);
+    partial.dispose();
+    return dw.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+  };
+  return {bindings: bias ? [partial.buffer, db ? db.buffer : dummyBuffer()] : [partial.buffer], finish};
 }
 
 /**
@@ -133,22 +145,10 @@ export function conv2dBwdWeightLanesK(x: Tensor, dy: Tensor, g: Conv2dGeom, bias
   const pref = kernelPrefs.convSplitTarget;
   const split = pairParts(g, base, pref !== 'auto' ? pref : 128);
   // Unpadded: every pixel of dy is loaded, so the bias gradient can be summed on the way.
-  const withBias = !!bias;
-  const partial = pairPartials(g, split, withBias);
-  const db = withBias && split === 1 ? empty([g.K]) : null;
-  const kernel = convBwdWeightLanesKernel({KH: g.KH, KW: g.KW, OW4: g.OW / 4, W: g.W, lanes, perLane, bias: withBias});
-  const buffers = [x.buffer, dy.buffer, partial.buffer];
-  if (withBias) buffers.push(db ? db.buffer : dummyBuffer());
-  kernel.launch('main', {buffers, params: convParams(g, Math.ceil(g.K / 4), split),
-    workgroups: grid1d(split * g.C * blocks, 1), flops: convFlops(g), note: convNote(g)});
-  return withBias ? splitBias(partial, g, split, db, bias!) : sumPairPartials(partial, g, split);
-}
-
-/** dW from partials that hold the bias too (or, in one part, dW itself with the bias in `db`); sets bias.db. */
-function splitBias(partial: Tensor, g: Conv2dGeom, split: number, db: Tensor | null, bias: BiasGradOut): Tensor {
-  if (db) { bias.db = db; return partial; }
-  const sums = sumRows4SplitK(partial, split, g.K * g.C * g.KH * g.KW, g.K);
-  partial.dispose();
-  bias.db = sums.tail;
-  return sums.head.viewAsDispose([g.K, g.C, g.KH, g.KW]);
+  const out = pairOutputs(g, split, bias);
+  const kernel = convBwdWeightLanesKernel({KH: g.KH, KW: g.KW, OW4: g.OW / 4, W: g.W, lanes, perLane, bias: !!bias});
+  kernel.launch('main', {buffers: [x.buffer, dy.buffer, ...out.bindings],
+    params: convParams(g, Math.ceil(g.K / 4), split), workgroups: grid1d(split * g.C * blocks, 1), flops: convFlops(g),
+    note: convNote(g)});
+  return out.finish();
 }

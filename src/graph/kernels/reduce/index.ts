@@ -2,7 +2,7 @@
 // and cross-entropy launchers (softmax.ts).
 import {REDUCE, REDUCE_SUBGROUP, reduceChunkSteps} from '../../shaders.js';
 import {empty, fmt, type Tensor} from '../../tensor.js';
-import {LOOP_STEPS_MAX, loopsLimited, splitThreads} from '../device.js';
+import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, splitThreads} from '../device.js';
 import {fillK} from '../layout/index.js';
 import {ceil4} from '../shapes.js';
 import {choose} from '../select.js';
@@ -89,30 +89,27 @@ export function sumChannelsK(x: Tensor, outer: number, channels: number, inner: 
  * The sum of `rows` rows of `inner` floats held in `x` with each row padded to whole vec4s (reduce_rows4): a
  * quarter of reduceK's loads (docs/kernel-measurements.md#sum-rows4).
  */
-export function sumRows4K(x: Tensor, rows: number, inner: number): Tensor {
-  const need = rows * ceil4(inner);
-  if (x.size < need) {
-    throw new Error(`webgpu-transfer: sumRows4K: ${rows} padded rows of ${inner} need ${need} floats, ` +
-      `got ${fmt(x.shape)}`);
-  }
-  const out = empty([inner]);
-  REDUCE.launch('reduce_rows4', {buffers: [x.buffer, out.buffer],
-    params: {outer: 1, r: rows, inner, alpha: 1, chunk: rows, chunks: 1}, threads: Math.ceil(inner / 4)});
-  return out;
-}
+export const sumRows4K = (x: Tensor, rows: number, inner: number): Tensor =>
+  sumRows4('sumRows4K', x, rows, inner, 0).head;
 
 /**
  * sumRows4K over rows of `head` + `tail` floats, returned as two tensors: the sums of the first `head` floats of
  * the rows and of the last `tail` (a conv's weight and bias gradients from the weight tile's parts), one dispatch.
  */
 export function sumRows4SplitK(x: Tensor, rows: number, head: number, tail: number): {head: Tensor; tail: Tensor} {
+  const sums = sumRows4('sumRows4SplitK', x, rows, head, tail);
+  return {head: sums.head, tail: sums.tail!};
+}
+
+/** reduce_rows4 into `head` floats and, where `tail`, a tensor of the rest (`op` names the caller in errors). */
+function sumRows4(op: string, x: Tensor, rows: number, head: number, tail: number)
+  : {head: Tensor; tail: Tensor | null} {
   const inner = head + tail, need = rows * ceil4(inner);
   if (x.size < need) {
-    throw new Error(`webgpu-transfer: sumRows4SplitK: ${rows} padded rows of ${inner} need ${need} floats, ` +
-      `got ${fmt(x.shape)}`);
+    throw new Error(`webgpu-transfer: ${op}: ${rows} padded rows of ${inner} need ${need} floats, got ${fmt(x.shape)}`);
   }
-  const first = empty([head]), last = empty([tail]);
-  REDUCE.launch('reduce_rows4_split', {buffers: [x.buffer, first.buffer, last.buffer],
+  const first = empty([head]), last = tail ? empty([tail]) : null;
+  REDUCE.launch('reduce_rows4', {buffers: [x.buffer, first.buffer, last ? last.buffer : dummyBuffer()],
     params: {outer: 1, r: rows, inner, alpha: 1, chunk: head, chunks: 1}, threads: Math.ceil(inner / 4)});
   return {head: first, tail: last};
 }

@@ -95,6 +95,82 @@ fn transpose_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   }
 }
 
+// A matrix copied into zero-padded vec4 rows (a register tile's operand where K or N is not a multiple of 4):
+// dst[b][r][4q + j] = src[b * src_bs + r * src_rs + (4q + j) * src_cs] inside rows x cols, else 0. A thread per dst
+// row, storing vec4s where copy_main stores float by float, with no fill of the padding first and one division.
+@group(0) @binding(1) var<storage, read> psrc: array<f32>;
+@group(0) @binding(2) var<storage, read_write> pdst: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn pad4_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = thread_id(gid, nwg);
+  if (t >= pad4.batch * pad4.drows) { return; }
+  let b = t / pad4.drows;
+  let r = t - b * pad4.drows;
+  let d = t * pad4.dcols4;
+  if (r >= pad4.rows) {
+    for (var q = 0u; q < pad4.dcols4; q++) { pdst[d + q] = vec4<f32>(0.0); }
+    return;
+  }
+  let row = b * pad4.src_bs + r * pad4.src_rs;
+  let cs = pad4.src_cs;
+  // Whole vec4s inside the row, then the one that runs past it: its columns from `cols` on are zeros (clamped reads
+  // keep every load in bounds).
+  let whole = pad4.cols / 4u;
+  var s = row;
+  for (var q = 0u; q < whole; q++) {
+    pdst[d + q] = vec4<f32>(psrc[s], psrc[s + cs], psrc[s + 2u * cs], psrc[s + 3u * cs]);
+    s += 4u * cs;
+  }
+  for (var q = whole; q < pad4.dcols4; q++) {
+    let c = 4u * q;
+    let last = row + (pad4.cols - 1u) * cs;
+    pdst[d + q] = vec4<f32>(select(0.0, psrc[min(s, last)], c < pad4.cols),
+      select(0.0, psrc[min(s + cs, last)], c + 1u < pad4.cols), select(0.0, psrc[min(s + 2u * cs, last)], c + 2u < pad4.cols),
+      select(0.0, psrc[min(s + 3u * cs, last)], c + 3u < pad4.cols));
+    s += 4u * cs;
+  }
+}
+
+// pad4_rows for rows read in place (src_cs == 1): each dst vec4 from the two aligned source vec4s it straddles, the
+// first kept from the step before, so a vec4 load a store where pad4_rows loads four floats (loads dominate on CPU
+// drivers). Source vec4 indices are clamped to the buffer; lanes past a row's end are zeros.
+@group(0) @binding(1) var<storage, read> psrc4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> pdst4: array<vec4<f32>>;
+
+fn shifted(lo: vec4<f32>, hi: vec4<f32>, sh: u32) -> vec4<f32> {
+  if (sh == 0u) { return lo; }
+  if (sh == 1u) { return vec4<f32>(lo.yzw, hi.x); }
+  if (sh == 2u) { return vec4<f32>(lo.zw, hi.xy); }
+  return vec4<f32>(lo.w, hi.xyz);
+}
+
+@compute @workgroup_size(WG)
+fn pad4_rows_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = thread_id(gid, nwg);
+  if (t >= pad4.batch * pad4.drows) { return; }
+  let b = t / pad4.drows;
+  let r = t - b * pad4.drows;
+  let d = t * pad4.dcols4;
+  if (r >= pad4.rows) {
+    for (var q = 0u; q < pad4.dcols4; q++) { pdst4[d + q] = vec4<f32>(0.0); }
+    return;
+  }
+  let start = b * pad4.src_bs + r * pad4.src_rs;
+  let sh = start % 4u;
+  let top = arrayLength(&psrc4) - 1u;
+  var a = start / 4u;
+  var lo = psrc4[min(a, top)];
+  for (var q = 0u; q < pad4.dcols4; q++) {
+    a += 1u;
+    let hi = psrc4[min(a, top)];
+    let c = 4u * q;
+    let v = shifted(lo, hi, sh);
+    pdst4[d + q] = select(vec4<f32>(0.0), v, vec4<u32>(c, c + 1u, c + 2u, c + 3u) < vec4<u32>(pad4.cols));
+    lo = hi;
+  }
+}
+
 @group(0) @binding(1) var<storage, read_write> fout: array<f32>;
 
 @compute @workgroup_size(WG)

@@ -21,6 +21,7 @@ export {KERNEL_FAMILIES, measurableFamilies} from './graph/kernels/benches.js';
 export {rt, isGradEnabled} from './graph/engine.js';
 export {loopsLimited, LOOP_STEPS_MAX, readThroughTexture} from './graph/kernel-def.js';
 export {RELU_COL_SUMS_MAX_ROWS} from './graph/kernels/reduce/index.js';
+export {padRows4K} from './graph/kernels/layout/index.js';
 export {backward} from './graph/autograd.js';
 export {RuntimeValue, runtimeValue} from './graph/value.js';
 export {getDevice, FAST_TOGGLES, type GpuContext} from './gpu/device.js';

@@ -25,6 +25,32 @@ t('fill: every element, sizes with and without a multiple of 4, vec4 stores on a
     });
   }
 });
+// The tile's zero-padded operands: every float exact, zeros past the rows and columns, rows read in place starting at
+// every alignment (odd row and batch strides: the shifted vec4 loads) and through strides (a transposed source),
+// batches, and a source that ends where its buffer does.
+t('padRows4K: values and zeros, every alignment, strides, batches', async () => {
+  const src = Float32Array.from({length: 3 * 7 * 11}, (_, i) => i + 1);
+  const x = wt.tensor(src, [src.length]);
+  const cases = [
+    {batch: 1, rows: 5, cols: 7, bs: 0, rs: 7, cs: 1, drows: 5, dcols: 8},
+    {batch: 4, rows: 2, cols: 5, bs: 5, rs: 21, cs: 1, drows: 3, dcols: 8}, // batches start at offsets 0, 5, 10, 15
+    {batch: 2, rows: 6, cols: 9, bs: 61, rs: 10, cs: 1, drows: 8, dcols: 12},
+    {batch: 1, rows: 11, cols: 3, bs: 0, rs: 1, cs: 11, drows: 12, dcols: 4}, // a transposed [3, 11]
+    {batch: 3, rows: 7, cols: 11, bs: 77, rs: 11, cs: 1, drows: 7, dcols: 12}, // the last row ends the buffer
+    {batch: 1, rows: 4, cols: 8, bs: 0, rs: 9, cs: 1, drows: 4, dcols: 8},
+  ];
+  for (const c of cases) {
+    const y = wt.internals.padRows4K(x, c, c.drows, c.dcols);
+    const got = await y.data();
+    for (let b = 0; b < c.batch; b++) for (let r = 0; r < c.drows; r++) for (let q = 0; q < c.dcols; q++) {
+      const want = r < c.rows && q < c.cols ? src[b * c.bs + r * c.rs + q * c.cs] : 0;
+      assert.is(got[(b * c.drows + r) * c.dcols + q], want, `${JSON.stringify(c)}: [${b}, ${r}, ${q}]`);
+    }
+    y.dispose();
+  }
+  assert.throws(() => wt.internals.padRows4K(x, cases[0], 5, 6), /pad: 5x7 cannot be padded to 5x6/);
+  x.dispose();
+});
 t('reshape is a view and passes gradients', () => checkOp({name: 'reshape', inputs: [R.randomNd([2, 6], 64)], gpu: ([x]) => wt.mul(wt.reshape(x, [3, -1]), wt.tensor([1, 2, 3, 4], [4])), ref: ([x]) => R.zip([{shape: [3, 4], data: x.data}, R.nd([4], [1, 2, 3, 4])], (a, b) => a * b)}));
 t('slice [5, 7, 3] [1:4, 2:7, 0:2]', () => checkOp({name: 'slice', inputs: [R.randomNd([5, 7, 3], 65)], gpu: ([x]) => wt.slice(x, [1, 2, 0], [4, 7, 2]), ref: ([x]) => R.slice(x, [1, 2, 0], [4, 7, 2])}));
 t('slice with negative bounds', () => checkOp({name: 'slice', inputs: [R.randomNd([6, 4], 66)], gpu: ([x]) => wt.slice(x, [-3], [-1]), ref: ([x]) => R.slice(x, [3, 0], [5, 4])}));

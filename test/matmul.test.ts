@@ -161,6 +161,50 @@ t('matmul shape errors name both shapes', () => {
       })));
     }
   }
+  // tile_padded: the tile on zero-padded copies where K (a kvec tile) or N is not a multiple of 4, forced on the
+  // product (forward) for every tile: odd K and N, operands transposed, batched with one operand shared, and a linear
+  // layer's bias and relu (after the copy back where N is padded, in the tile's write where not).
+  const padded: {name: string; inputs: R.Nd[]; gpu: (t: wt.Tensor[]) => wt.Tensor; ref: (t: R.Nd[]) => R.Nd;
+    K: number}[] = [
+    {name: '[9, 7] @ [7, 12]', inputs: [R.randomNd([9, 7], 55), R.randomNd([7, 12], 56)], K: 7,
+      gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b)},
+    {name: '[13, 16] @ [16, 10]', inputs: [R.randomNd([13, 16], 57), R.randomNd([16, 10], 58)], K: 16,
+      gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b)},
+    {name: '[21, 33]^T @ [29, 21]^T (both transposed)', inputs: [R.randomNd([21, 33], 59), R.randomNd([29, 21], 60)],
+      K: 21, gpu: ([a, b]) => wt.matmul(wt.transpose(a, 0, 1), wt.transpose(b, 0, 1)),
+      ref: ([a, b]) => R.matmul(R.transpose2(a), R.transpose2(b))},
+    {name: '[3, 10, 6] @ [6, 5] (B shared)', inputs: [R.randomNd([3, 10, 6], 61), R.randomNd([6, 5], 62)], K: 6,
+      gpu: ([a, b]) => wt.matmul(a, b), ref: ([a, b]) => R.matmul(a, b)},
+    {name: 'linear x[17, 11] w[7, 11] + b', inputs: [R.randomNd([17, 11], 63), R.randomNd([7, 11], 64),
+      R.randomNd([7], 65)], K: 11, gpu: ([x, w, b]) => wt.linear(x, w, b),
+    ref: ([x, w, b]) => R.zip([R.matmul(x, R.transpose2(w)), b], (u, v) => u + v)},
+    {name: 'linearRelu x[17, 11] w[8, 11] + b', inputs: [R.randomNd([17, 11], 66), R.randomNd([8, 11], 67),
+      R.randomNd([8], 68)], K: 11, gpu: ([x, w, b]) => wt.internals.linearRelu(x, w, b),
+    ref: ([x, w, b]) => R.zip([R.matmul(x, R.transpose2(w)), b], (u, v) => Math.max(u + v, 0))},
+    {name: 'linearRelu x[17, 11] w[6, 11] + b', inputs: [R.randomNd([17, 11], 69), R.randomNd([6, 11], 70),
+      R.randomNd([6], 71)], K: 11, gpu: ([x, w, b]) => wt.internals.linearRelu(x, w, b),
+    ref: ([x, w, b]) => R.zip([R.matmul(x, R.transpose2(w)), b], (u, v) => Math.max(u + v, 0))},
+  ];
+  for (const tile of wt.internals.MATMUL_CANDIDATES) {
+    t(`matmul[tile_padded, tile ${wt.internals.tileName(tile)}]: odd K and N, transposes, batches, bias and relu`,
+      () => withTile(tile, async () => {
+        for (const c of padded) {
+          const xs = c.inputs.map((a) => wt.tensor(Float32Array.from(a.data), a.shape));
+          const run = () => c.gpu(xs);
+          const cases = wt.internals.recordCases(() => wt.tidy(() => { run(); }));
+          const mm = cases.find((r) => r.family.name === 'matmul')!;
+          const key = mm.family.key(mm.c as never);
+          const y = wt.internals.withForcedVariant('matmul', key, 'tile_padded', run);
+          const got = await y.data(), want = c.ref(c.inputs);
+          assert.equal(y.shape, want.shape, c.name);
+          let worst = 0;
+          for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want.data[i]));
+          assert.ok(worst <= 2e-6 * c.K + 1e-5, `${c.name} (${key}) as tile_padded: off by ${worst}`);
+          y.dispose();
+          for (const x of xs) x.dispose();
+        }
+      }));
+  }
   t('linearRelu: NaN passes, as relu(linear(...)), values and gradients', async () => {
     const x = wt.tensor(Float32Array.from([1, 2, NaN, 4, -1, -2, -3, -4, 0, 0, 0, 0, 5, 6, 7, 8, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4]), [8, 4]);
     const w = wt.randn([8, 4], {seed: 37, requiresGrad: true}), b = wt.randn([8], {seed: 38, requiresGrad: true});

@@ -65,13 +65,16 @@ export const LAYOUT = defineKernel({
     // Batched 2-D transpose in 4 x 4 blocks: blocks along dst's rows (bi) and columns (bj); strides, offsets in vec4s.
     transpose2d: {batch: 'u32', bi: 'u32', bj: 'u32', src_rs: 'u32', dst_rs: 'u32', src_bs: 'u32', dst_bs: 'u32',
       src_off: 'u32', dst_off: 'u32'},
+    // Zero-padded vec4 rows: a source of batch x rows x cols (strides in floats) into batch x drows x 4 dcols4.
+    pad4: {batch: 'u32', rows: 'u32', cols: 'u32', drows: 'u32', dcols4: 'u32', src_bs: 'u32', src_rs: 'u32',
+      src_cs: 'u32'},
     // Gather and its scatter-add: x viewed as [outer, n, inner], m indices.
     gather: {outer: 'u32', n: 'u32', inner: 'u32', m: 'u32'},
     one_hot: {n: 'u32', classes: 'u32'},
     // Anomaly mode's scan: n floats, OR-ing their flags into flags[slot].
     nonfinite: {n: 'u32', slot: 'u32'},
   },
-  entries: {copy_main: 'copy', transpose4: 'transpose2d', transpose_rows: 'transpose2d', fill_main: 'fill',
+  entries: {copy_main: 'copy', transpose4: 'transpose2d', transpose_rows: 'transpose2d', pad4_rows: 'pad4', pad4_rows_vec4: 'pad4', fill_main: 'fill',
     fill_vec4: 'fill', gather_main: 'gather', scatter_add_main: 'gather', one_hot_main: 'one_hot',
     nonfinite_main: 'nonfinite'},
 });

@@ -21,6 +21,22 @@ export function fillK(t: Tensor, value: number): Tensor {
   return t;
 }
 
+/**
+ * `batch` matrices of rows x cols read from `src` through strides (in floats: bs, rs, cs) into a new
+ * [batch, drows, dcols] tensor, zeros past rows and cols (dcols a multiple of 4): one dispatch, a thread per row.
+ */
+export function padRows4K(src: Tensor, m: {batch: number; rows: number; cols: number; bs: number; rs: number;
+  cs: number}, drows: number, dcols: number): Tensor {
+  if (dcols % 4 || drows < m.rows || dcols < m.cols || !m.rows || !m.cols) {
+    throw new Error(`webgpu-transfer: pad: ${m.rows}x${m.cols} cannot be padded to ${drows}x${dcols} vec4 rows`);
+  }
+  const out = empty([m.batch, drows, dcols]);
+  // Rows read in place load as aligned vec4s, shifted (pad4_rows_vec4).
+  LAYOUT.launch(m.cs === 1 ? 'pad4_rows_vec4' : 'pad4_rows', {buffers: [src.buffer, out.buffer], threads: m.batch * drows, params: {batch: m.batch, rows: m.rows,
+    cols: m.cols, drows, dcols4: dcols / 4, src_bs: m.bs, src_rs: m.rs, src_cs: m.cs}});
+  return out;
+}
+
 export function permuteK(x: Tensor, dims: number[]): Tensor {
   const outShape = dims.map((d) => x.shape[d]);
   const out = empty(outShape, x.dtype);

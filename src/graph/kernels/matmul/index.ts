@@ -3,15 +3,16 @@
 import {empty, type Tensor} from '../../tensor.js';
 import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited} from '../device.js';
 import {addParts, binaryK, unaryK} from '../elementwise/index.js';
-import {copyK, fillK} from '../layout/index.js';
+import {copyK, fillK, padRows4K} from '../layout/index.js';
 import {reduceK} from '../reduce/index.js';
 import {kernelPrefs} from '../prefs.js';
 import {choose} from '../select.js';
 import {launchHandWritten, TILED} from './hand-written.js';
 import {matmulTileKernel, tileGrid} from './register-tile.js';
 import {panelMatmul} from './uniform-panel.js';
-import {MATMUL, matmulTile, strides, transposedAForTile, transposedBForTile, transposedBForVec4,
+import {MATMUL, matmulTile, strides, tilePads, transposedAForTile, transposedBForTile, transposedBForVec4,
   type MatView} from './select.js';
+import type {MatmulTile} from './register-tile.js';
 
 export type {MatView} from './select.js';
 export {matmulTile, MATMUL_VARIANTS, panelsPreferred} from './select.js';
@@ -121,7 +122,11 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
     flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}${split > 1 ? ` in ${split} parts` : ''}`,
   };
   let epilogueDone = false;
-  if (variant === 'tile' || variant === 'tile_nt') {
+  if (variant === 'tile_padded') {
+    out.dispose();
+    for (const t of temps) t.dispose();
+    return paddedTile(a, b, {M, N, K, batch, alpha}, tile!, after);
+  } else if (variant === 'tile' || variant === 'tile_nt') {
     // The tile applies bias and relu in its output write (one dispatch instead of three).
     const bias = after.bias ?? null;
     matmulTileKernel(tile!, {bias: !!bias, relu: after.relu}, variant === 'tile_nt').launch('main', {...launch,
@@ -150,6 +155,45 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
     return applyAfter(total.viewAsDispose([batch, M, N]), after);
   }
   return epilogueDone ? out : applyAfter(out, after);
+}
+
+/**
+ * tile_padded: the tile on A copied out as [M, K4] rows and B as [K4, N4] (zeros past K and N, transposes undone in
+ * the same copies), C computed as [M, N4] and its first N columns copied out. An operand the tile can read as it is
+ * is not copied. Bias and relu go into the tile's write unless N is padded and there is a bias (then after the copy).
+ */
+function paddedTile(a: MatView, b: MatView, s: {M: number; N: number; K: number; batch: number; alpha: number},
+  tile: MatmulTile, after: MatmulAfter): Tensor {
+  const {M, N, K, batch, alpha} = s;
+  const pads = tilePads({N, K, tile});
+  const K4 = pads.K ? Math.ceil(K / 4) * 4 : K, N4 = Math.ceil(N / 4) * 4;
+  const temps: Tensor[] = [];
+  const padded = (v: MatView, rows: number, cols: number, rows4: number, cols4: number): MatView => {
+    const nb = v.batchStride ? v.batch : 1;
+    const [rs, cs] = strides(v);
+    const t = padRows4K(v.t, {batch: nb, rows, cols, bs: v.batchStride, rs, cs}, rows4, cols4);
+    temps.push(t);
+    return {t, batch: nb, rows: rows4, cols: cols4, trans: false, batchStride: nb > 1 ? rows4 * cols4 : 0};
+  };
+  const aFits = !a.trans && !pads.K && (!tile.kvec || (a.cols % 4 === 0 && a.batchStride % 4 === 0));
+  const av = aFits ? a : padded(a, M, K, M, K4);
+  const bv = !b.trans && !pads.K && !pads.N ? b : padded(b, K, N, K4, N4);
+  const fuseBias = !pads.N || !after.bias;
+  const bias = fuseBias ? after.bias ?? null : null, relu = fuseBias && !!after.relu;
+  const target = empty([batch, M, N4]);
+  const [ars, acs] = strides(av);
+  matmulTileKernel(tile, {bias: !!bias, relu}, false).launch('main', {
+    buffers: [av.t.buffer, bv.t.buffer, target.buffer, ...(bias ? [bias.buffer] : [])],
+    params: {M, N: N4, K: K4, a_bs: av.batchStride, a_rs: ars, a_cs: acs, b_bs: bv.batchStride, b_rs: N4, b_cs: 1,
+      c_bs: M * N4, alpha, split: 1},
+    workgroups: tileGrid(tile, M, N4, batch), flops: 2 * batch * M * N * K,
+    note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N} padded to ${K4}x${N4}`});
+  for (const t of temps) t.dispose();
+  if (N4 === N) return target.viewAsDispose([batch, M, N]);
+  const out = empty([batch, M, N]);
+  copyK(target, out, [batch, M, N], [M * N4, N4, 1], [M * N, N, 1]);
+  target.dispose();
+  return fuseBias ? out : applyAfter(out, after);
 }
 
 /** The variants that read A only as plain rows (vec4 along K), so a transposed A is copied out for them. */

@@ -26,7 +26,7 @@ export interface MatmulCase {
   epilogue: {bias: boolean; relu: boolean};
 }
 export type MatmulVariant = 'matmul_tiled' | 'matmul_tiled128' | 'matmul_small' | 'panels_texture' | 'panels' |
-  'matmul_nt_vec4' | 'tile_nt' | 'tile' | 'matmul_vec4' | 'matmul_reg';
+  'matmul_nt_vec4' | 'tile_nt' | 'tile_padded' | 'tile' | 'matmul_vec4' | 'matmul_reg';
 
 /** Row and column strides of a bound operand, in floats. */
 export const strides = (v: MatView): [number, number] => (v.trans ? [1, v.cols] : [v.cols, 1]);
@@ -108,6 +108,24 @@ export const TILE_NT_MAX = 1 << 25;
 const tileNtApplies = (c: MatmulCase): boolean => kernelPrefs.matmul === 'auto' && c.bForTile &&
   c.M * c.N * c.K * Math.max(c.a.batch, c.b.batch) <= TILE_NT_MAX && tileNtShape(c);
 
+/** Whether the tile runs the product only on copies padded to a multiple of 4: K for a kvec tile, and N. */
+export const tilePads = (c: Pick<MatmulCase, 'N' | 'K' | 'tile'>): {K: boolean; N: boolean} =>
+  ({K: !!c.tile?.kvec && c.K % 4 !== 0, N: c.N % 4 !== 0});
+/** tile_padded: a tile on offer that cannot take the product as it is, for its K or its N. */
+const paddedShape = (c: MatmulCase): boolean => {
+  const pads = tilePads(c);
+  return !!c.tile && c.M >= 8 && (pads.K || pads.N);
+};
+/**
+ * From PADDED_MIN multiply-adds the copies (one per padded operand, and C's copy back where N is padded) cost less than
+ * the kernels that take such shapes lose: 4096 x 150 x 16 ran at 4.3 GFLOP/s on matmul_vec4 and 26 on the tile at
+ * K = 152 on llvmpipe. A padded N only there: SwiftShader's copy back cost more than the tile saved
+ * (docs/kernel-measurements.md#matmul-padded-tile).
+ */
+export const PADDED_MIN = 1 << 19;
+const paddedPreferred = (c: MatmulCase): boolean => kernelPrefs.matmul === 'auto' && paddedShape(c) &&
+  c.M * c.N * c.K * Math.max(c.a.batch, c.b.batch) >= PADDED_MIN && (c.N % 4 === 0 || onCompatCpu());
+
 /** matmul_small's grid, 8 x 8 outputs a workgroup, within 65,535 workgroups a dimension. */
 const smallGridFits = (c: MatmulCase): boolean => Math.ceil(c.M / 8) <= 65535 && Math.ceil(c.N / 8) <= 65535;
 
@@ -128,6 +146,9 @@ export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
   {variant: 'panels', when: (c) => (kernelPrefs.matmul === 'panels' || panelsApply(c)) && panelFits(c), fits: panelFits,
     why: 'B as uniform panels, one dispatch per window, A from storage'},
   {variant: 'matmul_nt_vec4', when: ntApplies, fits: (c) => c.b.trans && !c.av.trans && c.K % 4 === 0, why: 'A @ B^T with B^T read in place, where no tile takes it'},
+  {variant: 'tile_padded', when: paddedPreferred, fits: paddedShape,
+  why: 'the register tile on copies of A and B padded with zeros where K (a kvec tile) or N is not a multiple of 4 ' +
+    '(docs/kernel-measurements.md#matmul-padded-tile)'},
   {variant: 'tile', when: (c) => kernelPrefs.matmul !== 'reg' && tileShape(c), fits: tileShape,
   why: 'the autotuned register tile; bias and relu in its write (docs/kernel-measurements.md#matmul-candidates)'},
   {variant: 'matmul_vec4', when: vec4Applies, fits: vec4Shape, why: 'the hand-written 4 x 8 register kernel: B as vec4 rows'},

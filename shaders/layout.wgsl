@@ -101,31 +101,40 @@ fn transpose_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 @group(0) @binding(1) var<storage, read> psrc: array<f32>;
 @group(0) @binding(2) var<storage, read_write> pdst: array<vec4<f32>>;
 
-@compute @workgroup_size(WG)
-fn pad4_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+// The thread's dst row: its first vec4 and its source row's first float; ok false past the last dst row, and for a
+// row past `rows`, which is zeroed here.
+struct PadRow { d: u32, start: u32, ok: bool }
+
+fn pad4_row(gid: vec3<u32>, nwg: vec3<u32>) -> PadRow {
   let t = thread_id(gid, nwg);
-  if (t >= pad4.batch * pad4.drows) { return; }
+  if (t >= pad4.batch * pad4.drows) { return PadRow(0u, 0u, false); }
   let b = t / pad4.drows;
   let r = t - b * pad4.drows;
   let d = t * pad4.dcols4;
   if (r >= pad4.rows) {
     for (var q = 0u; q < pad4.dcols4; q++) { pdst[d + q] = vec4<f32>(0.0); }
-    return;
+    return PadRow(d, 0u, false);
   }
-  let row = b * pad4.src_bs + r * pad4.src_rs;
+  return PadRow(d, b * pad4.src_bs + r * pad4.src_rs, true);
+}
+
+@compute @workgroup_size(WG)
+fn pad4_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = pad4_row(gid, nwg);
+  if (!row.ok) { return; }
   let cs = pad4.src_cs;
-  // Whole vec4s inside the row, then the one that runs past it: its columns from `cols` on are zeros (clamped reads
-  // keep every load in bounds).
+  // Whole vec4s inside the row, then those that run past it: columns from `cols` on are zeros (clamped reads keep
+  // every load in bounds).
   let whole = pad4.cols / 4u;
-  var s = row;
+  let last = row.start + (pad4.cols - 1u) * cs;
+  var s = row.start;
   for (var q = 0u; q < whole; q++) {
-    pdst[d + q] = vec4<f32>(psrc[s], psrc[s + cs], psrc[s + 2u * cs], psrc[s + 3u * cs]);
+    pdst[row.d + q] = vec4<f32>(psrc[s], psrc[s + cs], psrc[s + 2u * cs], psrc[s + 3u * cs]);
     s += 4u * cs;
   }
   for (var q = whole; q < pad4.dcols4; q++) {
     let c = 4u * q;
-    let last = row + (pad4.cols - 1u) * cs;
-    pdst[d + q] = vec4<f32>(select(0.0, psrc[min(s, last)], c < pad4.cols),
+    pdst[row.d + q] = vec4<f32>(select(0.0, psrc[min(s, last)], c < pad4.cols),
       select(0.0, psrc[min(s + cs, last)], c + 1u < pad4.cols), select(0.0, psrc[min(s + 2u * cs, last)], c + 2u < pad4.cols),
       select(0.0, psrc[min(s + 3u * cs, last)], c + 3u < pad4.cols));
     s += 4u * cs;
@@ -136,7 +145,6 @@ fn pad4_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 // first kept from the step before, so a vec4 load a store where pad4_rows loads four floats (loads dominate on CPU
 // drivers). Source vec4 indices are clamped to the buffer; lanes past a row's end are zeros.
 @group(0) @binding(1) var<storage, read> psrc4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> pdst4: array<vec4<f32>>;
 
 fn shifted(lo: vec4<f32>, hi: vec4<f32>, sh: u32) -> vec4<f32> {
   if (sh == 0u) { return lo; }
@@ -147,26 +155,17 @@ fn shifted(lo: vec4<f32>, hi: vec4<f32>, sh: u32) -> vec4<f32> {
 
 @compute @workgroup_size(WG)
 fn pad4_rows_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = thread_id(gid, nwg);
-  if (t >= pad4.batch * pad4.drows) { return; }
-  let b = t / pad4.drows;
-  let r = t - b * pad4.drows;
-  let d = t * pad4.dcols4;
-  if (r >= pad4.rows) {
-    for (var q = 0u; q < pad4.dcols4; q++) { pdst4[d + q] = vec4<f32>(0.0); }
-    return;
-  }
-  let start = b * pad4.src_bs + r * pad4.src_rs;
-  let sh = start % 4u;
+  let row = pad4_row(gid, nwg);
+  if (!row.ok) { return; }
+  let sh = row.start % 4u;
   let top = arrayLength(&psrc4) - 1u;
-  var a = start / 4u;
+  var a = row.start / 4u;
   var lo = psrc4[min(a, top)];
   for (var q = 0u; q < pad4.dcols4; q++) {
     a += 1u;
     let hi = psrc4[min(a, top)];
     let c = 4u * q;
-    let v = shifted(lo, hi, sh);
-    pdst4[d + q] = select(vec4<f32>(0.0), v, vec4<u32>(c, c + 1u, c + 2u, c + 3u) < vec4<u32>(pad4.cols));
+    pdst[row.d + q] = select(vec4<f32>(0.0), shifted(lo, hi, sh), vec4<u32>(c, c + 1u, c + 2u, c + 3u) < vec4<u32>(pad4.cols));
     lo = hi;
   }
 }

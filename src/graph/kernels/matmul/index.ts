@@ -159,8 +159,8 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
 
 /**
  * tile_padded: the tile on A copied out as [M, K4] rows and B as [K4, N4] (zeros past K and N, transposes undone in
- * the same copies), C computed as [M, N4] and its first N columns copied out. An operand the tile can read as it is
- * is not copied. Bias and relu go into the tile's write unless N is padded and there is a bias (then after the copy).
+ * the same copies). An operand the tile can read as it is is not copied. Where N is padded the tile writes C's rows
+ * of N float by float (narrowC); bias and relu go into its write either way.
  */
 function paddedTile(a: MatView, b: MatView, s: {M: number; N: number; K: number; batch: number; alpha: number},
   tile: MatmulTile, after: MatmulAfter): Tensor {
@@ -178,22 +178,17 @@ function paddedTile(a: MatView, b: MatView, s: {M: number; N: number; K: number;
   const aFits = !a.trans && !pads.K && (!tile.kvec || (a.cols % 4 === 0 && a.batchStride % 4 === 0));
   const av = aFits ? a : padded(a, M, K, M, K4);
   const bv = !b.trans && !pads.K && !pads.N ? b : padded(b, K, N, K4, N4);
-  const fuseBias = !pads.N || !after.bias;
-  const bias = fuseBias ? after.bias ?? null : null, relu = fuseBias && !!after.relu;
-  const target = empty([batch, M, N4]);
+  const bias = after.bias ?? null;
+  const out = empty([batch, M, N]);
   const [ars, acs] = strides(av);
-  matmulTileKernel(tile, {bias: !!bias, relu}, false).launch('main', {
-    buffers: [av.t.buffer, bv.t.buffer, target.buffer, ...(bias ? [bias.buffer] : [])],
-    params: {M, N: N4, K: K4, a_bs: av.batchStride, a_rs: ars, a_cs: acs, b_bs: bv.batchStride, b_rs: N4, b_cs: 1,
-      c_bs: M * N4, alpha, split: 1},
+  matmulTileKernel(tile, {bias: !!bias, relu: !!after.relu}, false, pads.N).launch('main', {
+    buffers: [av.t.buffer, bv.t.buffer, out.buffer, ...(bias ? [bias.buffer] : [])],
+    params: {M, N, K: K4, a_bs: av.batchStride, a_rs: ars, a_cs: acs, b_bs: bv.batchStride, b_rs: N4, b_cs: 1,
+      c_bs: M * N, alpha, split: 1},
     workgroups: tileGrid(tile, M, N4, batch), flops: 2 * batch * M * N * K,
     note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N} padded to ${K4}x${N4}`});
   for (const t of temps) t.dispose();
-  if (N4 === N) return target.viewAsDispose([batch, M, N]);
-  const out = empty([batch, M, N]);
-  copyK(target, out, [batch, M, N], [M * N4, N4, 1], [M * N, N, 1]);
-  target.dispose();
-  return fuseBias ? out : applyAfter(out, after);
+  return out;
 }
 
 /** The variants that read A only as plain rows (vec4 along K), so a transposed A is copied out for them. */

@@ -117,14 +117,13 @@ const paddedShape = (c: MatmulCase): boolean => {
   return !!c.tile && c.M >= 8 && (pads.K || pads.N);
 };
 /**
- * From PADDED_MIN multiply-adds the copies (one per padded operand, and C's copy back where N is padded) cost less than
- * the kernels that take such shapes lose: 4096 x 150 x 16 ran at 4.3 GFLOP/s on matmul_vec4 and 26 on the tile at
- * K = 152 on llvmpipe. A padded N only there: SwiftShader's copy back cost more than the tile saved
+ * From PADDED_MIN multiply-adds the copies (one per padded operand) cost less than the kernels that take such shapes
+ * lose: 4096 x 150 x 16 ran at 4.3 GFLOP/s on matmul_vec4 and 26 on the tile at K = 152 on llvmpipe
  * (docs/kernel-measurements.md#matmul-padded-tile).
  */
 export const PADDED_MIN = 1 << 19;
 const paddedPreferred = (c: MatmulCase): boolean => kernelPrefs.matmul === 'auto' && paddedShape(c) &&
-  c.M * c.N * c.K * Math.max(c.a.batch, c.b.batch) >= PADDED_MIN && (c.N % 4 === 0 || onCompatCpu());
+  c.M * c.N * c.K * Math.max(c.a.batch, c.b.batch) >= PADDED_MIN;
 
 /** matmul_small's grid, 8 x 8 outputs a workgroup, within 65,535 workgroups a dimension. */
 const smallGridFits = (c: MatmulCase): boolean => Math.ceil(c.M / 8) <= 65535 && Math.ceil(c.N / 8) <= 65535;

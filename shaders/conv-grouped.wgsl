@@ -207,6 +207,59 @@ fn grouped_bwd_input8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
   if (iw0 + 7u < p.W) { bdx[o + 7u] = a1.w; }
 }
 
+// Column stride 2: thread (n, c, ih, 8 neighbouring iw from a multiple of 8). Tap kw reaches input column iw where
+// iw + PW - kw is even, at output column (iw + PW - kw) / 2: the even lanes for one parity of kw + PW and the odd lanes
+// for the other, each lane set reading four neighbouring dy of the row. A tap is four loads for four inputs, with no
+// division and no branch that differs between threads (grouped_bwd_input divides per input and diverges per lane).
+@compute @workgroup_size(WG)
+fn grouped_bwd_input_s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let iwq = (p.W + 7u) / 8u;
+  if (i >= p.N * p.C * p.H * iwq) { return; }
+  let iw0 = (i % iwq) * 8u;
+  let ih = (i / iwq) % p.H;
+  let c = (i / (iwq * p.H)) % p.C;
+  let n = i / (iwq * p.H * p.C);
+  let ci = c % p.CG;
+  let k0 = (c / p.CG) * p.KG;
+  let hp = ih + p.PH;
+  let kh0 = hp % p.SH;
+  let oh0 = i32(hp / p.SH);
+  let half = i32(iw0 / 2u);
+  var ev = vec4<f32>(0.0);   // inputs iw0, iw0 + 2, iw0 + 4, iw0 + 6
+  var od = vec4<f32>(0.0);   // inputs iw0 + 1, iw0 + 3, iw0 + 5, iw0 + 7
+  for (var kk = 0u; kk < p.KG; kk++) {
+    let k = k0 + kk;
+    let dyplane = (n * p.K + k) * p.OH * p.OW;
+    let wbase = (k * p.CG + ci) * p.KH * p.KW;
+    var oh = oh0;
+    for (var kh = kh0; kh < p.KH && oh >= 0; kh += p.SH) {
+      if (oh < i32(p.OH)) {
+        let dyrow = dyplane + u32(oh) * p.OW;
+        let wrow = wbase + kh * p.KW;
+        for (var kw = 0u; kw < p.KW; kw++) {
+          // Lanes j = j0, j0 + 2, .. with j0 + PW - kw even read output columns iw0 / 2 + (j0 + PW - kw) / 2 + m.
+          let j0 = (kw + p.PW) & 1u;
+          let b = half + (i32(j0 + p.PW) - i32(kw)) / 2;
+          let v = vec4<f32>(dy_at(dyrow, b), dy_at(dyrow, b + 1), dy_at(dyrow, b + 2), dy_at(dyrow, b + 3)) *
+            bw[wrow + kw];
+          if (j0 == 0u) { ev += v; } else { od += v; }
+        }
+      }
+      oh--;
+    }
+  }
+  let o = ((n * p.C + c) * p.H + ih) * p.W + iw0;
+  bdx[o] = ev.x;
+  if (iw0 + 1u < p.W) { bdx[o + 1u] = od.x; }
+  if (iw0 + 2u < p.W) { bdx[o + 2u] = ev.y; }
+  if (iw0 + 3u < p.W) { bdx[o + 3u] = od.y; }
+  if (iw0 + 4u < p.W) { bdx[o + 4u] = ev.z; }
+  if (iw0 + 5u < p.W) { bdx[o + 5u] = od.z; }
+  if (iw0 + 6u < p.W) { bdx[o + 6u] = ev.w; }
+  if (iw0 + 7u < p.W) { bdx[o + 7u] = od.w; }
+}
+
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
 @group(0) @binding(2) var<storage, read> gdy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> gdw: array<f32>;

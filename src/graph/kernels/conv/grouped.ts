@@ -36,15 +36,16 @@ export function groupedConv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Con
 }
 
 /**
- * Input gradient, gathering over the outputs that read each input: four neighbouring inputs of a row per thread at
- * column stride 1 (each weight load serves four), one per thread otherwise.
+ * Input gradient, gathering over the outputs that read each input: eight neighbouring inputs of a row per thread at
+ * column stride 1 (each weight load serving eight) and 2 (the depthwise downsampling layers: each tap's four loads
+ * serving four inputs), one per thread otherwise.
  */
 export function groupedConv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   const dx = empty([g.N, g.C, g.H, g.W]);
-  const eight = g.SW === 1;
-  CONV_GROUPED.launch(eight ? 'grouped_bwd_input8' : 'grouped_bwd_input', {buffers: [dy.buffer, w.buffer, dx.buffer],
-    params: groupedParams(g), threads: eight ? g.N * g.C * g.H * Math.ceil(g.W / 8) : dx.size, flops: groupedFlops(g),
-    note: groupedNote(g)});
+  const entry = g.SW === 1 ? 'grouped_bwd_input8' : g.SW === 2 ? 'grouped_bwd_input_s2' : 'grouped_bwd_input';
+  const threads = entry === 'grouped_bwd_input' ? dx.size : g.N * g.C * g.H * Math.ceil(g.W / 8);
+  CONV_GROUPED.launch(entry, {buffers: [dy.buffer, w.buffer, dx.buffer], params: groupedParams(g), threads,
+    flops: groupedFlops(g), note: groupedNote(g)});
   return dx;
 }
 

@@ -44,15 +44,21 @@ export const chunkedLoweringFits = (g: Conv2dGeom): boolean => !loweredFits(g) &
   (kernelPrefs.convLoweringImages !== 'auto' || panelsPreferred(g.OH * g.OW * loweredImages(g), ceil4(g.K),
     g.C * g.KH * g.KW));
 
+/** A 1x1 convolution at stride 1 without padding: every pass is one matrix product over the pixels. */
+export const pointwise = (g: Conv2dGeom): boolean => g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 &&
+  g.PH === 0 && g.PW === 0;
+
 /**
  * Whether a convolution pass runs as matrix products. 'auto': from 8 input and 64 output channels (input gradients a
  * generated tile serves: 128), where the tuned matmul tiles beat the direct kernels
- * (docs/kernel-measurements.md#conv-lowering).
+ * (docs/kernel-measurements.md#conv-lowering); and a pointwise weight gradient from 96 input channels, whatever its
+ * output channels: a MobileNetV2's projections, on both CPU adapters (docs/kernel-measurements.md#conv-pointwise-weight).
  */
 export function convLowersToGemm(g: Conv2dGeom, pass: ConvPass): boolean {
   const pref = kernelPrefs.convLowering;
   if (pref === 'direct' || !(loweredFits(g) || (pass === 'forward' && chunkedLoweringFits(g)))) return false;
   if (pref === 'gemm') return true;
+  if (pass === 'weight' && pointwise(g) && g.C >= 96) return true;
   // Few channels make a thin product, unless the window is wide (an ImageNet stem: 3 channels x 7x7 = 147 columns).
   if (g.C < 8 && g.C * g.KH * g.KW < 128) return false;
   return g.K >= (pass === 'input' && inputTileApplies(g) ? 128 : 64);
@@ -87,6 +93,9 @@ export function convGemmTransposed(g: Conv2dGeom): boolean {
 export function convWeightGemmTransposed(g: Conv2dGeom, kept: boolean): boolean {
   const pref = kernelPrefs.convWeightGemmTransposed;
   if (pref !== 'auto') return pref === 'always';
+  // Pointwise: on SwiftShader every weight gradient of a MobileNetV2 measured 1.3-14x faster so, cols kept or not; on
+  // llvmpipe those with no cols kept (docs/kernel-measurements.md#conv-pointwise-weight).
+  if (onCpu() && pointwise(g) && (!kept || !onCompatCpu())) return true;
   if (tuned.device !== rt().device || !onCpu()) return false;
   if (g.K >= tuned.largeFrom || g.C * g.KH * g.KW < tuned.largeFrom) return false;
   return !kept || !onCompatCpu();

@@ -1,5 +1,5 @@
 // Which kernel takes batch-norm's per-channel sums (the statistics, and the backward's sums of g and g * xhat).
-import {onCpu} from '../device.js';
+import {onCompatCpu, onCpu} from '../device.js';
 import {kernelPrefs} from '../prefs.js';
 import {choose, type Choice, type Family} from '../select.js';
 import type {BatchNormGeom} from './batch-norm-train.js';
@@ -11,12 +11,19 @@ import type {BatchNormGeom} from './batch-norm-train.js';
  */
 export const SERIAL_SUMS_MAX = 16384;
 
+/**
+ * On llvmpipe the serial sums up to this many values per channel: from 4,096 the workgroup trees measured 1.1-1.7x
+ * faster on a quiet machine, below 1,024 the serial sums 1.4-15x (docs/kernel-measurements.md#batch-norm-serial).
+ */
+export const SERIAL_SUMS_LLVMPIPE_MAX = 2048;
+
 export type BatchNormSums = 'serial' | 'workgroup';
 export const BATCH_NORM_SUMS_VARIANTS: readonly Choice<BatchNormSums, BatchNormGeom>[] = [
   {variant: 'serial', when: (g) => g.N * g.HW <= SERIAL_SUMS_MAX && (kernelPrefs.batchNormSums === 'serial' ||
-    (kernelPrefs.batchNormSums === 'auto' && onCpu())), fits: (g) => g.N * g.HW <= SERIAL_SUMS_MAX,
-  why: 'CPU adapters: a workgroup\'s barriers cost more than its sums, at every size measured (1.2-9x on llvmpipe, ' +
-    '8-230x on SwiftShader; up to SERIAL_SUMS_MAX values per channel: docs/kernel-measurements.md#batch-norm-serial)'},
+    (kernelPrefs.batchNormSums === 'auto' && onCpu() && (!onCompatCpu() || g.N * g.HW <= SERIAL_SUMS_LLVMPIPE_MAX))),
+  fits: (g) => g.N * g.HW <= SERIAL_SUMS_MAX,
+  why: 'CPU adapters: a workgroup\'s barriers cost more than its sums (8-230x on SwiftShader; on llvmpipe 1.4-15x up ' +
+    'to 1,024 values per channel, and the trees faster from 4,096: docs/kernel-measurements.md#batch-norm-serial)'},
   {variant: 'workgroup', when: () => true, why: 'a tree per channel over 256 threads'},
 ];
 

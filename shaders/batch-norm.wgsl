@@ -270,3 +270,18 @@ fn bn_dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   let xhat = (dxx4[i] - vec4<f32>(f.mean)) * f.invstd;
   dx4[i] = f.k * (dxg4[i] - vec4<f32>(f.mg) - xhat * f.mgx);
 }
+
+// The running statistics after a training batch, in place, a thread per channel: running = running * keep + batch *
+// take (keep = 1 - momentum; take = momentum, for the variance times M / (M - 1), unbiased). Uniforms: r.
+@group(0) @binding(1) var<storage, read> rbatch_mean: array<f32>;
+@group(0) @binding(2) var<storage, read> rbatch_var: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rmean: array<f32>;
+@group(0) @binding(4) var<storage, read_write> rvar: array<f32>;
+
+@compute @workgroup_size(WG)
+fn bn_running(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = thread_id(gid, nwg);
+  if (c >= r.C) { return; }
+  rmean[c] = rmean[c] * r.keep + rbatch_mean[c] * r.take_mean;
+  rvar[c] = rvar[c] * r.keep + rbatch_var[c] * r.take_var;
+}

@@ -148,6 +148,26 @@ for (const [what, make, shape] of [
   });
 }
 
+// The running statistics' update in place, as BatchNorm makes it after each training batch: one dispatch, the float64
+// formula within f32 rounding, the batch's statistics given with kept dimensions, and its errors.
+t('batchNormRunningUpdate: one dispatch, values, errors', async () => {
+  const C = 7, momentum = 0.1, count = 50;
+  const rm0 = R.randomNd([C], 81), rv0 = R.randomNd([C], 82, 0.5, 2), m = R.randomNd([C], 83), v = R.randomNd([C], 84, 0, 3);
+  const rm = toTensor(rm0), rv = toTensor(rv0), mean = toTensor(m).viewAs([1, C, 1, 1]), variance = toTensor(v);
+  const r = wt.internals.rt(), d0 = r.stats.dispatches;
+  wt.internals.batchNormRunningUpdate(rm, rv, mean, variance, momentum, count);
+  assert.is(r.stats.dispatches - d0, 1, 'one dispatch');
+  expectClose(await rm.data(), Array.from(rm0.data, (x, i) => (1 - momentum) * x + momentum * m.data[i]), 1e-6, 1e-5,
+    'running mean');
+  expectClose(await rv.data(), Array.from(rv0.data, (x, i) => (1 - momentum) * x + momentum * v.data[i] * count /
+    (count - 1)), 1e-6, 1e-5, 'running variance');
+  const up = (a: wt.Tensor, mo: number, n: number) => () => wt.internals.batchNormRunningUpdate(rm, rv, a, variance, mo, n);
+  throwsWith(up(wt.zeros([6]), momentum, count), 'batchNormRunningUpdate: mean f32[6] must hold 7 values, as runningMean f32[7]');
+  throwsWith(up(mean, 1.5, count), 'batchNormRunningUpdate: momentum must be in [0, 1], got 1.5');
+  throwsWith(up(mean, momentum, 1), 'batchNormRunningUpdate: count must be an integer >= 2, got 1');
+  for (const x of [rm, rv, mean, variance]) x.dispose();
+});
+
 t('a compiled step replays the fused batch norm: outputs and running statistics as eager steps', async () => {
   const xs = [1, 2, 3].map((seed) => Float32Array.from(R.randomNd([2, 3, 4, 4], seed, -1, 2).data));
   const run = async (compiled: boolean) => {

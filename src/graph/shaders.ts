@@ -247,9 +247,11 @@ export const adaptiveBinSteps = (p: {H: number; W: number; OH: number; OW: numbe
 // Batch normalisation in training mode over x viewed as [N, C, HW] (channel axis 1); eps for the statistics.
 export const BATCH_NORM = defineKernel({
   file: 'batch-norm.wgsl', code: batchNorm, workgroupSize: 256,
-  uniforms: {p: {N: 'u32', C: 'u32', HW: 'u32', eps: 'f32'}},
+  uniforms: {p: {N: 'u32', C: 'u32', HW: 'u32', eps: 'f32'},
+    // The running statistics' update: channels, and the weights of the old value and of the batch's mean and variance.
+    r: {C: 'u32', keep: 'f32', take_mean: 'f32', take_var: 'f32'}},
   entries: {bn_stats: 'p', bn_stats4: 'p', bn_stats_serial: 'p', bn_norm: 'p', bn_norm4: 'p', bn_grad_sums: 'p',
-    bn_grad_sums4: 'p', bn_grad_sums_serial: 'p', bn_dx: 'p', bn_dx4: 'p'},
+    bn_grad_sums4: 'p', bn_grad_sums_serial: 'p', bn_dx: 'p', bn_dx4: 'p', bn_running: 'r'},
   // A thread's share of a channel's values (256 threads, 4 values a step in the vec4 entries), then the tree.
   loopSteps: {
     bn_stats: (p) => 2 * batchNormShareSteps(p.N * p.HW), bn_stats4: (p) => 2 * batchNormShareSteps(p.N * p.HW / 4),

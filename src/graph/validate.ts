@@ -28,6 +28,7 @@ const SIGNATURES = {
   linearRelu: 'x:f32 weight:f32 bias:f32?',
   conv2d: 'x:f32 weight:f32 bias:f32?',
   batchNormTrain: 'x:f32 weight:f32? bias:f32?',
+  batchNormRunningUpdate: 'runningMean:f32 runningVar:f32 mean:f32 variance:f32',
   squash: 's:f32',
   capsulePredict: 'u:f32 weight:f32',
   capsuleWeightedSum: 'couplings:f32 predictions:f32',

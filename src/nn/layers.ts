@@ -262,11 +262,8 @@ export class BatchNorm extends Module {
       if (count < 2) throw new Error(`webgpu-transfer: ${name}: training needs more than one value per channel, got input ${x.describe()}`);
       const {y, mean, variance} = kernelPrefs.fusedBatchNorm ? ops.batchNormTrain(x, this.weight, this.bias, eps)
         : this.composedBatchNorm(x, axes, bshape, eps);
-      noGrad(() => {
-        // running = (1 - momentum) * running + momentum * batch (unbiased variance), in place.
-        ops.assign(this.runningMean, ops.add(ops.mul(this.runningMean, 1 - momentum), ops.mul(ops.reshape(mean, [this.numFeatures]), momentum)));
-        ops.assign(this.runningVar, ops.add(ops.mul(this.runningVar, 1 - momentum), ops.mul(ops.reshape(variance, [this.numFeatures]), momentum * count / (count - 1))));
-      });
+      // running = (1 - momentum) * running + momentum * batch (unbiased variance), in place: one dispatch.
+      noGrad(() => ops.batchNormRunningUpdate(this.runningMean, this.runningVar, mean, variance, momentum, count));
       this.batches++;
       rt().onReplay(() => { this.batches++; });
       return y;

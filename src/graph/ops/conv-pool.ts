@@ -1,7 +1,7 @@
 // Convolution, batch normalisation in training mode, and pooling over NCHW input.
 import {conv2dK, convGeom, groupedConv2dK, type LoweredCols} from '../kernels/conv/index.js';
 import {adaptiveAvgPoolK, poolGeom, poolK} from '../kernels/pool/index.js';
-import {batchNormTrainK} from '../kernels/norm/index.js';
+import {batchNormRunningK, batchNormTrainK} from '../kernels/norm/index.js';
 import {sizeOf, Tensor} from '../tensor.js';
 import {checkArgs} from '../validate.js';
 import {record} from '../record.js';
@@ -99,6 +99,24 @@ export function batchNormTrain(x: Tensor, weight: Tensor | null, bias: Tensor | 
   const inputs = [x, weight, bias].filter((t): t is Tensor => !!t);
   const out = owning(record(y, 'batchNormTrain', inputs, {geom, stats, weight: !!weight, bias: !!bias}), stats);
   return {y: out, mean, variance};
+}
+
+/**
+ * Batch norm's running statistics after a training batch of `count` values per channel, in place and outside the
+ * graph: running = (1 - momentum) * running + momentum * batch, the batch variance (biased, as batchNormTrain gives
+ * it) made unbiased. Every tensor holds [C] floats (the batch's may keep their dimensions, [1, C, 1, 1]).
+ */
+export function batchNormRunningUpdate(runningMean: Tensor, runningVar: Tensor, mean: Tensor, variance: Tensor,
+  momentum: number, count: number): void {
+  const op = 'batchNormRunningUpdate';
+  checkArgs(op, runningMean, runningVar, mean, variance);
+  const C = runningMean.size;
+  for (const [what, t] of [['runningVar', runningVar], ['mean', mean], ['variance', variance]] as const) {
+    if (t.size !== C) throw err(op, `${what} ${t.describe()} must hold ${C} values, as runningMean ${runningMean.describe()}`);
+  }
+  if (!(momentum >= 0 && momentum <= 1)) throw err(op, `momentum must be in [0, 1], got ${momentum}`);
+  if (!Number.isInteger(count) || count < 2) throw err(op, `count must be an integer >= 2, got ${count}`);
+  batchNormRunningK(runningMean, runningVar, mean, variance, momentum, count);
 }
 
 /**

@@ -50,3 +50,14 @@ export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight:
     constants: {HAS_WEIGHT: weight ? 1 : 0}, note: bnNote(g)});
   return {dx, dweight, dbias};
 }
+
+/**
+ * The running statistics ([C] each) after a batch of `count` values per channel, in place: running * (1 - momentum) +
+ * batch * momentum, the batch variance made unbiased (count / (count - 1)). One dispatch for what took eight.
+ */
+export function batchNormRunningK(runningMean: Tensor, runningVar: Tensor, mean: Tensor, variance: Tensor,
+  momentum: number, count: number): void {
+  const C = runningMean.size;
+  BATCH_NORM.launch('bn_running', {buffers: [mean.buffer, variance.buffer, runningMean.buffer, runningVar.buffer],
+    params: {C, keep: 1 - momentum, take_mean: momentum, take_var: momentum * count / (count - 1)}, threads: C});
+}

@@ -1,2 +1,2 @@
 // Normalisation launchers: batch normalisation in training mode.
-export {batchNormTrainK, batchNormTrainBwdK, type BatchNormGeom} from './batch-norm-train.js';
+export {batchNormRunningK, batchNormTrainK, batchNormTrainBwdK, type BatchNormGeom} from './batch-norm-train.js';

@@ -175,17 +175,21 @@ const IMPLICIT_WHY = 'implicit products on 64 x 64 workgroup tiles, no im2col ma
 
 /**
  * Winograd's F(m x m, 3x3) for 3x3 stride-1 forwards: forced by its preference, or under 'auto' on llvmpipe from 16
- * input and output channels; F(4x4) where its tiles make at least WINOGRAD4_TILES rows of each product (three of
- * the panel kernel's 64-row workgroups: fewer leave cores idle), else F(2x2) (docs/kernel-measurements.md#conv-winograd).
+ * input and output channels and WINOGRAD2_TILES tiles (a product's rows: fewer than a panel workgroup's 64 made
+ * ResNet-18's small maps 1.7-8x slower than the direct kernels, docs/kernel-measurements.md#small-maps); F(4x4) where
+ * its tiles make at least WINOGRAD4_TILES rows of each product (three of the panel kernel's 64-row workgroups: fewer
+ * leave cores idle), else F(2x2) (docs/kernel-measurements.md#conv-winograd).
  */
 export function winogradSize(g: Conv2dGeom): WinogradSize | null {
   const pref = kernelPrefs.convWinograd;
   if (pref === 'off') return null;
   if (pref !== 'auto') return pref === 'f4' ? 4 : 2;
   if (kernelPrefs.convLowering !== 'auto' || !onCompatCpu() || g.C < 16 || g.K < 16) return null;
+  if (g.N * Math.ceil(g.OH / 2) * Math.ceil(g.OW / 2) < WINOGRAD2_TILES) return null;
   return g.N * Math.ceil(g.OH / 4) * Math.ceil(g.OW / 4) >= WINOGRAD4_TILES ? 4 : 2;
 }
 export const WINOGRAD4_TILES = 192;
+export const WINOGRAD2_TILES = 64;
 const winogradRow = (m: WinogradSize): Choice<ForwardVariant, Conv2dGeom> => ({variant: `winograd${m}`,
   when: (g) => winogradSize(g) === m && winogradFits(g, m), fits: (g) => winogradFits(g, m),
   why: `F(${m}x${m}, 3x3): ${m === 2 ? '2.25' : '4'}x fewer multiply-adds than im2col, in batched channel products`});

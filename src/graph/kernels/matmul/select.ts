@@ -79,13 +79,16 @@ export const panelFits = (c: MatmulCase): boolean => panelWindowFits() && panelS
   aTrans: c.av.trans, aRowStride: strides(c.av)[0], aBatchStride: c.av.batchStride});
 
 /**
- * llvmpipe, from PANEL_MIN multiply-adds and where at least half the panels' columns are real (a 64-column panel
- * lost to the row-lane tile at N = 16): below that the packing copy and the dispatch per window cost more than the
- * uniform loads save (docs/kernel-measurements.md#matmul-uniform-panels).
+ * llvmpipe, from PANEL_MIN multiply-adds and PANEL_ROWS rows, and where at least half the panels' columns are real (a
+ * 64-column panel lost to the row-lane tile at N = 16): below that the packing copy and the dispatch per window cost
+ * more than the uniform loads save (docs/kernel-measurements.md#matmul-uniform-panels). A panel's workgroup covers
+ * PANEL_ROWS rows: ResNet-18's products of 2 to 32 rows (2 images of 32 px) ran 5-23x slower on the panels than on the
+ * tile (docs/kernel-measurements.md#small-maps).
  */
 export const PANEL_MIN = 1 << 20;
+export const PANEL_ROWS = 64;
 export const panelsPreferred = (M: number, N: number, K: number): boolean => kernelPrefs.matmul === 'auto' &&
-  onCompatCpu() && M * N * K >= PANEL_MIN && Math.ceil(N / PANEL_COLUMNS) * PANEL_COLUMNS <= 2 * N;
+  onCompatCpu() && M >= PANEL_ROWS && M * N * K >= PANEL_MIN && Math.ceil(N / PANEL_COLUMNS) * PANEL_COLUMNS <= 2 * N;
 const panelsApply = (c: MatmulCase): boolean => panelsPreferred(c.M, c.N, c.K * Math.max(c.a.batch, c.b.batch));
 /** A read from the staging texture as well: A's floats fit it. */
 const panelTextureCase = (c: MatmulCase): boolean => panelFits(c) && stagingTextureFits(c.av.t.size);

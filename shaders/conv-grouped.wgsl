@@ -154,41 +154,63 @@ fn dy_at(dyrow: u32, col: i32) -> f32 {
   return select(0.0, bdy[dyrow + u32(clamp(col, 0, i32(p.OW) - 1))], col >= 0 && col < i32(p.OW));
 }
 
+// The thread of an eight-inputs kernel: (n, c, ih) and eight neighbouring iw from iw0, a multiple of 8; the input
+// channel within its group, the group's first output channel, and the first kernel row and output row it reaches.
+struct Inputs8 { ok: bool, n: u32, c: u32, ih: u32, iw0: u32, ci: u32, k0: u32, kh0: u32, oh0: i32 }
+
+fn inputs8(gid: vec3<u32>, nwg: vec3<u32>) -> Inputs8 {
+  let i = thread_id(gid, nwg);
+  let iwq = (p.W + 7u) / 8u;
+  let ih = (i / iwq) % p.H;
+  let c = (i / (iwq * p.H)) % p.C;
+  let hp = ih + p.PH;
+  return Inputs8(i < p.N * p.C * p.H * iwq, i / (iwq * p.H * p.C), c, ih, (i % iwq) * 8u, c % p.CG, (c / p.CG) * p.KG,
+    hp % p.SH, i32(hp / p.SH));
+}
+
+// Where output row oh of output channel k0 + kk starts in dy (x), and where kernel row kh of its weights for the
+// thread's input channel starts (y).
+fn rows_at(t: Inputs8, kk: u32, kh: u32, oh: i32) -> vec2<u32> {
+  let k = t.k0 + kk;
+  return vec2<u32>(((t.n * p.K + k) * p.OH + u32(oh)) * p.OW, ((k * p.CG + t.ci) * p.KH + kh) * p.KW);
+}
+
+// The eight inputs' gradients (a0: iw0 to iw0 + 3, a1: the next four), those within the row.
+fn store_inputs8(t: Inputs8, a0: vec4<f32>, a1: vec4<f32>) {
+  let o = ((t.n * p.C + t.c) * p.H + t.ih) * p.W + t.iw0;
+  bdx[o] = a0.x;
+  if (t.iw0 + 1u < p.W) { bdx[o + 1u] = a0.y; }
+  if (t.iw0 + 2u < p.W) { bdx[o + 2u] = a0.z; }
+  if (t.iw0 + 3u < p.W) { bdx[o + 3u] = a0.w; }
+  if (t.iw0 + 4u < p.W) { bdx[o + 4u] = a1.x; }
+  if (t.iw0 + 5u < p.W) { bdx[o + 5u] = a1.y; }
+  if (t.iw0 + 6u < p.W) { bdx[o + 6u] = a1.z; }
+  if (t.iw0 + 7u < p.W) { bdx[o + 7u] = a1.w; }
+}
+
 // Column stride 1: thread (n, c, ih, 8 neighbouring iw), each weight load serving eight inputs. Tap kw reaches output
 // columns iw + PW - kw: a window that slides one column per tap, so each tap loads one new dy (taps run backwards).
 @compute @workgroup_size(WG)
 fn grouped_bwd_input8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = thread_id(gid, nwg);
-  let iwq = (p.W + 7u) / 8u;
-  if (i >= p.N * p.C * p.H * iwq) { return; }
-  let iw0 = (i % iwq) * 8u;
-  let ih = (i / iwq) % p.H;
-  let c = (i / (iwq * p.H)) % p.C;
-  let n = i / (iwq * p.H * p.C);
-  let ci = c % p.CG;
-  let k0 = (c / p.CG) * p.KG;
-  let hp = ih + p.PH;
-  let kh0 = hp % p.SH;
-  let oh0 = i32(hp / p.SH);
-  let last = i32(iw0 + p.PW) - i32(p.KW);   // output column of lane 0 one tap past the last
+  let t = inputs8(gid, nwg);
+  if (!t.ok) { return; }
+  let iw0 = t.iw0;
   var a0 = vec4<f32>(0.0);
   var a1 = vec4<f32>(0.0);
+  let last = i32(iw0 + p.PW) - i32(p.KW);   // output column of lane 0 one tap past the last
   for (var kk = 0u; kk < p.KG; kk++) {
-    let k = k0 + kk;
-    let dyplane = (n * p.K + k) * p.OH * p.OW;
-    let wbase = (k * p.CG + ci) * p.KH * p.KW;
-    var oh = oh0;
-    for (var kh = kh0; kh < p.KH && oh >= 0; kh += p.SH) {
+    var oh = t.oh0;
+    for (var kh = t.kh0; kh < p.KH && oh >= 0; kh += p.SH) {
       if (oh < i32(p.OH)) {
-        let dyrow = dyplane + u32(oh) * p.OW;
-        let wrow = wbase + kh * p.KW;
+        let rows = rows_at(t, kk, kh, oh);
+        let dyrow = rows.x;
         var lo = vec4<f32>(0.0, dy_at(dyrow, last + 1), dy_at(dyrow, last + 2), dy_at(dyrow, last + 3));
         var hi = vec4<f32>(dy_at(dyrow, last + 4), dy_at(dyrow, last + 5), dy_at(dyrow, last + 6),
                            dy_at(dyrow, last + 7));
-        for (var t = 1u; t <= p.KW; t++) {
+        for (var tap = 1u; tap <= p.KW; tap++) {
           lo = vec4<f32>(lo.yzw, hi.x);
-          hi = vec4<f32>(hi.yzw, dy_at(dyrow, last + 7 + i32(t)));
-          let w = bw[wrow + p.KW - t];
+          hi = vec4<f32>(hi.yzw, dy_at(dyrow, last + 7 + i32(tap)));
+          let w = bw[rows.y + p.KW - tap];
           a0 += lo * w;
           a1 += hi * w;
         }
@@ -196,15 +218,7 @@ fn grouped_bwd_input8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
       oh--;
     }
   }
-  let o = ((n * p.C + c) * p.H + ih) * p.W + iw0;
-  bdx[o] = a0.x;
-  if (iw0 + 1u < p.W) { bdx[o + 1u] = a0.y; }
-  if (iw0 + 2u < p.W) { bdx[o + 2u] = a0.z; }
-  if (iw0 + 3u < p.W) { bdx[o + 3u] = a0.w; }
-  if (iw0 + 4u < p.W) { bdx[o + 4u] = a1.x; }
-  if (iw0 + 5u < p.W) { bdx[o + 5u] = a1.y; }
-  if (iw0 + 6u < p.W) { bdx[o + 6u] = a1.z; }
-  if (iw0 + 7u < p.W) { bdx[o + 7u] = a1.w; }
+  store_inputs8(t, a0, a1);
 }
 
 // Column stride 2: thread (n, c, ih, 8 neighbouring iw from a multiple of 8). Tap kw reaches input column iw where
@@ -213,51 +227,30 @@ fn grouped_bwd_input8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 // division and no branch that differs between threads (grouped_bwd_input divides per input and diverges per lane).
 @compute @workgroup_size(WG)
 fn grouped_bwd_input_s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = thread_id(gid, nwg);
-  let iwq = (p.W + 7u) / 8u;
-  if (i >= p.N * p.C * p.H * iwq) { return; }
-  let iw0 = (i % iwq) * 8u;
-  let ih = (i / iwq) % p.H;
-  let c = (i / (iwq * p.H)) % p.C;
-  let n = i / (iwq * p.H * p.C);
-  let ci = c % p.CG;
-  let k0 = (c / p.CG) * p.KG;
-  let hp = ih + p.PH;
-  let kh0 = hp % p.SH;
-  let oh0 = i32(hp / p.SH);
-  let half = i32(iw0 / 2u);
+  let t = inputs8(gid, nwg);
+  if (!t.ok) { return; }
+  let iw0 = t.iw0;
   var ev = vec4<f32>(0.0);   // inputs iw0, iw0 + 2, iw0 + 4, iw0 + 6
   var od = vec4<f32>(0.0);   // inputs iw0 + 1, iw0 + 3, iw0 + 5, iw0 + 7
+  let half = i32(iw0 / 2u);
   for (var kk = 0u; kk < p.KG; kk++) {
-    let k = k0 + kk;
-    let dyplane = (n * p.K + k) * p.OH * p.OW;
-    let wbase = (k * p.CG + ci) * p.KH * p.KW;
-    var oh = oh0;
-    for (var kh = kh0; kh < p.KH && oh >= 0; kh += p.SH) {
+    var oh = t.oh0;
+    for (var kh = t.kh0; kh < p.KH && oh >= 0; kh += p.SH) {
       if (oh < i32(p.OH)) {
-        let dyrow = dyplane + u32(oh) * p.OW;
-        let wrow = wbase + kh * p.KW;
+        let rows = rows_at(t, kk, kh, oh);
         for (var kw = 0u; kw < p.KW; kw++) {
           // Lanes j = j0, j0 + 2, .. with j0 + PW - kw even read output columns iw0 / 2 + (j0 + PW - kw) / 2 + m.
           let j0 = (kw + p.PW) & 1u;
           let b = half + (i32(j0 + p.PW) - i32(kw)) / 2;
-          let v = vec4<f32>(dy_at(dyrow, b), dy_at(dyrow, b + 1), dy_at(dyrow, b + 2), dy_at(dyrow, b + 3)) *
-            bw[wrow + kw];
+          let v = vec4<f32>(dy_at(rows.x, b), dy_at(rows.x, b + 1), dy_at(rows.x, b + 2), dy_at(rows.x, b + 3)) *
+            bw[rows.y + kw];
           if (j0 == 0u) { ev += v; } else { od += v; }
         }
       }
       oh--;
     }
   }
-  let o = ((n * p.C + c) * p.H + ih) * p.W + iw0;
-  bdx[o] = ev.x;
-  if (iw0 + 1u < p.W) { bdx[o + 1u] = od.x; }
-  if (iw0 + 2u < p.W) { bdx[o + 2u] = ev.y; }
-  if (iw0 + 3u < p.W) { bdx[o + 3u] = od.y; }
-  if (iw0 + 4u < p.W) { bdx[o + 4u] = ev.z; }
-  if (iw0 + 5u < p.W) { bdx[o + 5u] = od.z; }
-  if (iw0 + 6u < p.W) { bdx[o + 6u] = ev.w; }
-  if (iw0 + 7u < p.W) { bdx[o + 7u] = od.w; }
+  store_inputs8(t, vec4<f32>(ev.x, od.x, ev.y, od.y), vec4<f32>(ev.z, od.z, ev.w, od.w));
 }
 
 @group(0) @binding(1) var<storage, read> gx: array<f32>;

@@ -125,8 +125,13 @@ const paddedShape = (c: MatmulCase): boolean => {
  * (docs/kernel-measurements.md#matmul-padded-tile).
  */
 export const PADDED_MIN = 1 << 19;
+/**
+ * A padded K from PADDED_K_MIN: padding adds up to 3 steps of K, and a ResNet-18 weight gradient over 2 images of 1x1
+ * maps (512 x 2 x 4608) ran 1.8x slower padded to K = 4 than on matmul_vec4.
+ */
+export const PADDED_K_MIN = 16;
 const paddedPreferred = (c: MatmulCase): boolean => kernelPrefs.matmul === 'auto' && paddedShape(c) &&
-  c.M * c.N * c.K * Math.max(c.a.batch, c.b.batch) >= PADDED_MIN;
+  c.M * c.N * c.K * Math.max(c.a.batch, c.b.batch) >= PADDED_MIN && (!tilePads(c).K || c.K >= PADDED_K_MIN);
 
 /** matmul_small's grid, 8 x 8 outputs a workgroup, within 65,535 workgroups a dimension. */
 const smallGridFits = (c: MatmulCase): boolean => Math.ceil(c.M / 8) <= 65535 && Math.ceil(c.N / 8) <= 65535;

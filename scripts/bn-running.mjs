@@ -1,6 +1,7 @@
 // 52 running-statistics updates (as many as MobileNetV2 has batch norms, C = 8..1280) made as eight generic ops each
 // (mul, mul, add and a copy per statistic) and as one bn_running dispatch each, both compiled, timed interleaved.
-// Usage, after a build: node scripts/bn-running.mjs [llvmpipe|swiftshader]  (docs/kernel-measurements.md#batch-norm-running)
+// Usage, after a build: node scripts/bn-running.mjs [llvmpipe|swiftshader]
+// (docs/kernel-measurements.md#batch-norm-running)
 const wt = await import('../dist/lib/node/index.js');
 await wt.init({backend: process.argv[2] ?? 'llvmpipe'});
 const Cs = Array.from({length: 52}, (_, i) => [16, 96, 144, 192, 336, 56, 24, 32, 1280][i % 9]);
@@ -11,7 +12,10 @@ const old = (l) => {
 };
 const fused = (l) => wt.internals.batchNormRunningUpdate(l.rm, l.rv, l.m, l.v, 0.1, 64);
 const x0 = new Float32Array(4);
-const arm = (f) => wt.compile([{shape: [4]}], [x0], (x) => wt.tidy(() => { wt.noGrad(() => { for (const l of layers) f(l); }); return wt.sum(x); }));
+const arm = (f) => wt.compile([{shape: [4]}], [x0], (x) => wt.tidy(() => {
+  wt.noGrad(() => { for (const l of layers) f(l); });
+  return wt.sum(x);
+}));
 const A = arm(old), B = arm(fused);
 const ts = {A: [], B: []};
 for (let i = 0; i < 5; i++) { await A.run([x0]).item(); await B.run([x0]).item(); }

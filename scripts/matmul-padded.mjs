@@ -12,8 +12,8 @@ for (const [M, K, N] of shapes) {
   await wt.internals.rt().sync();
   const [t] = await wt.internals.tuneCases(cases, {force: true, persist: false});
   const ms = Object.entries(t.ms).sort((p, q) => p[1] - q[1]).map(([v, m]) => `${v} ${m.toFixed(3)}`).join(', ');
-  console.log(`${M}x${K}x${N}: table ${t.table}, fastest ${t.choice} (${(2 * M * N * K / t.ms[t.choice] / 1e6).toFixed(1)} ` +
-    `GFLOP/s); ms: ${ms}`);
+  const gflops = 2 * M * N * K / t.ms[t.choice] / 1e6;
+  console.log(`${M}x${K}x${N}: table ${t.table}, fastest ${t.choice} (${gflops.toFixed(1)} GFLOP/s); ms: ${ms}`);
   a.dispose();
   b.dispose();
 }

@@ -19,7 +19,11 @@ const step = wt.compile(shapes, [x, y], (xb, yb) => wt.tidy(() => {
 }));
 for (let i = 0; i < 2; i++) await step.run([x, y]).item();
 const ts = [];
-for (let i = 0; i < n; i++) { const t = performance.now(); await step.run([x, y]).item(); ts.push(performance.now() - t); }
+for (let i = 0; i < n; i++) {
+  const t = performance.now();
+  await step.run([x, y]).item();
+  ts.push(performance.now() - t);
+}
 ts.sort((a, b) => a - b);
 console.log(`step ${ts[n >> 1].toFixed(0)} ms (of ${ts.map((t) => t.toFixed(0)).join(' ')})`);
 wt.shutdown();

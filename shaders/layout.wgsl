@@ -135,7 +135,8 @@ fn pad4_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   for (var q = whole; q < pad4.dcols4; q++) {
     let c = 4u * q;
     pdst[row.d + q] = vec4<f32>(select(0.0, psrc[min(s, last)], c < pad4.cols),
-      select(0.0, psrc[min(s + cs, last)], c + 1u < pad4.cols), select(0.0, psrc[min(s + 2u * cs, last)], c + 2u < pad4.cols),
+      select(0.0, psrc[min(s + cs, last)], c + 1u < pad4.cols),
+      select(0.0, psrc[min(s + 2u * cs, last)], c + 2u < pad4.cols),
       select(0.0, psrc[min(s + 3u * cs, last)], c + 3u < pad4.cols));
     s += 4u * cs;
   }
@@ -165,7 +166,8 @@ fn pad4_rows_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     a += 1u;
     let hi = psrc4[min(a, top)];
     let c = 4u * q;
-    pdst[row.d + q] = select(vec4<f32>(0.0), shifted(lo, hi, sh), vec4<u32>(c, c + 1u, c + 2u, c + 3u) < vec4<u32>(pad4.cols));
+    let inside = vec4<u32>(c, c + 1u, c + 2u, c + 3u) < vec4<u32>(pad4.cols);
+    pdst[row.d + q] = select(vec4<f32>(0.0), shifted(lo, hi, sh), inside);
     lo = hi;
   }
 }

@@ -152,7 +152,8 @@ for (const [what, make, shape] of [
 // formula within f32 rounding, the batch's statistics given with kept dimensions, and its errors.
 t('batchNormRunningUpdate: one dispatch, values, errors', async () => {
   const C = 7, momentum = 0.1, count = 50;
-  const rm0 = R.randomNd([C], 81), rv0 = R.randomNd([C], 82, 0.5, 2), m = R.randomNd([C], 83), v = R.randomNd([C], 84, 0, 3);
+  const rm0 = R.randomNd([C], 81), rv0 = R.randomNd([C], 82, 0.5, 2);
+  const m = R.randomNd([C], 83), v = R.randomNd([C], 84, 0, 3);
   const rm = toTensor(rm0), rv = toTensor(rv0), mean = toTensor(m).viewAs([1, C, 1, 1]), variance = toTensor(v);
   const r = wt.internals.rt(), d0 = r.stats.dispatches;
   wt.internals.batchNormRunningUpdate(rm, rv, mean, variance, momentum, count);
@@ -161,8 +162,10 @@ t('batchNormRunningUpdate: one dispatch, values, errors', async () => {
     'running mean');
   expectClose(await rv.data(), Array.from(rv0.data, (x, i) => (1 - momentum) * x + momentum * v.data[i] * count /
     (count - 1)), 1e-6, 1e-5, 'running variance');
-  const up = (a: wt.Tensor, mo: number, n: number) => () => wt.internals.batchNormRunningUpdate(rm, rv, a, variance, mo, n);
-  throwsWith(up(wt.zeros([6]), momentum, count), 'batchNormRunningUpdate: mean f32[6] must hold 7 values, as runningMean f32[7]');
+  const up = (a: wt.Tensor, mo: number, n: number) => () =>
+    wt.internals.batchNormRunningUpdate(rm, rv, a, variance, mo, n);
+  throwsWith(up(wt.zeros([6]), momentum, count),
+    'batchNormRunningUpdate: mean f32[6] must hold 7 values, as runningMean f32[7]');
   throwsWith(up(mean, 1.5, count), 'batchNormRunningUpdate: momentum must be in [0, 1], got 1.5');
   throwsWith(up(mean, momentum, 1), 'batchNormRunningUpdate: count must be an integer >= 2, got 1');
   for (const x of [rm, rv, mean, variance]) x.dispose();

@@ -32,7 +32,8 @@ const grouped: GroupedCase[] = [
   // Column stride 2 over rows of several 8-column blocks, unpadded and padded, a multiplier of 2, rows stride 1.
   gc('depthwise 3x3 stride 2, 19 columns, no column padding', [2, 3, 6, 19], [3, 1, 3, 3], 3, [2, 2], [1, 0], true),
   gc('depthwise 4x4 stride [1, 2], multiplier 2, 17 columns', [1, 2, 5, 17], [4, 1, 4, 4], 2, [1, 2], [2, 3], false),
-  gc('depthwise 3x3 stride 3 (the one-input-a-thread input gradient)', [1, 2, 7, 10], [2, 1, 3, 3], 2, [3, 3], [1, 1], true),
+  gc('depthwise 3x3 stride 3 (the one-input-a-thread input gradient)', [1, 2, 7, 10], [2, 1, 3, 3], 2, [3, 3], [1, 1],
+    true),
   // 80 output rows: the weight gradient's threads take whole rows (the cases above cut rows into segments).
   gc('depthwise, more output rows than a workgroup has threads', [4, 2, 20, 5], [2, 1, 3, 3], 2, [1, 1], [1, 1], false),
 ];

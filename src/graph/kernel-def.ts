@@ -71,18 +71,21 @@ export interface KernelDecl<U extends Record<string, Fields>, E extends Record<s
   loopSteps?: {[N in keyof E]?: (p: ParamValues<U[E[N]]>, constants: Readonly<Record<string, number>>) => number};
 }
 
-// The answers for the current runtime's adapter report: launches ask on every dispatch they check.
-let mesaFor: {report: unknown; major: number | null} | null = null;
+// What the current runtime's adapter report says of llvmpipe, read once per report: launches ask on every dispatch
+// they check.
+let llvmpipeFor: {report: unknown; llvmpipe: boolean; mesa: number | null} | null = null;
+const llvmpipeOf = (): {llvmpipe: boolean; mesa: number | null} => {
+  const r = rt().ctx.report;
+  if (llvmpipeFor?.report !== r) {
+    const llvmpipe = r.isCpu && r.architecture !== 'swiftshader';
+    const mesa = llvmpipe ? /\bMesa (\d+)\./.exec(r.description) : null;
+    llvmpipeFor = {report: r, llvmpipe, mesa: mesa ? Number(mesa[1]) : null};
+  }
+  return llvmpipeFor;
+};
 
 /** The Mesa release of a CPU adapter other than SwiftShader (llvmpipe), or null where its description names none. */
-export const llvmpipeMesa = (): number | null => {
-  const r = rt().ctx.report;
-  if (mesaFor?.report !== r) {
-    const mesa = r.isCpu && r.architecture !== 'swiftshader' ? /\bMesa (\d+)\./.exec(r.description) : null;
-    mesaFor = {report: r, major: mesa ? Number(mesa[1]) : null};
-  }
-  return mesaFor.major;
-};
+export const llvmpipeMesa = (): number | null => llvmpipeOf().mesa;
 
 /**
  * llvmpipe before Mesa 25: one thread's loops run about 65,535 iterations in all (gallivm's loop limiter), then stop
@@ -91,10 +94,8 @@ export const llvmpipeMesa = (): number | null => {
  * (docs/kernel-measurements.md#llvmpipe-loop-limit).
  */
 export const loopsLimited = (): boolean => {
-  const r = rt().ctx.report;
-  if (!r.isCpu || r.architecture === 'swiftshader') return false;
-  const mesa = llvmpipeMesa();
-  return mesa === null || mesa < 25;
+  const {llvmpipe, mesa} = llvmpipeOf();
+  return llvmpipe && (mesa === null || mesa < 25);
 };
 
 /** The most loop iterations, over all its loops, a launcher gives one thread where loopsLimited() (with a margin). */

@@ -112,7 +112,9 @@ export function batchNormRunningUpdate(runningMean: Tensor, runningVar: Tensor, 
   checkArgs(op, runningMean, runningVar, mean, variance);
   const C = runningMean.size;
   for (const [what, t] of [['runningVar', runningVar], ['mean', mean], ['variance', variance]] as const) {
-    if (t.size !== C) throw err(op, `${what} ${t.describe()} must hold ${C} values, as runningMean ${runningMean.describe()}`);
+    if (t.size !== C) {
+      throw err(op, `${what} ${t.describe()} must hold ${C} values, as runningMean ${runningMean.describe()}`);
+    }
   }
   if (!(momentum >= 0 && momentum <= 1)) throw err(op, `momentum must be in [0, 1], got ${momentum}`);
   if (!Number.isInteger(count) || count < 2) throw err(op, `count must be an integer >= 2, got ${count}`);

@@ -52,7 +52,8 @@ export const pointwise = (g: Conv2dGeom): boolean => g.KH === 1 && g.KW === 1 &&
  * Whether a convolution pass runs as matrix products. 'auto': from 8 input and 64 output channels (input gradients a
  * generated tile serves: 128), where the tuned matmul tiles beat the direct kernels
  * (docs/kernel-measurements.md#conv-lowering); and a pointwise weight gradient from 96 input channels, whatever its
- * output channels: a MobileNetV2's projections, on both CPU adapters (docs/kernel-measurements.md#conv-pointwise-weight).
+ * output channels: a MobileNetV2's projections, on both CPU adapters
+ * (docs/kernel-measurements.md#conv-pointwise-weight).
  */
 export function convLowersToGemm(g: Conv2dGeom, pass: ConvPass): boolean {
   const pref = kernelPrefs.convLowering;

@@ -32,8 +32,9 @@ export function padRows4K(src: Tensor, m: {batch: number; rows: number; cols: nu
   }
   const out = empty([m.batch, drows, dcols]);
   // Rows read in place load as aligned vec4s, shifted (pad4_rows_vec4).
-  LAYOUT.launch(m.cs === 1 ? 'pad4_rows_vec4' : 'pad4_rows', {buffers: [src.buffer, out.buffer], threads: m.batch * drows, params: {batch: m.batch, rows: m.rows,
-    cols: m.cols, drows, dcols4: dcols / 4, src_bs: m.bs, src_rs: m.rs, src_cs: m.cs}});
+  LAYOUT.launch(m.cs === 1 ? 'pad4_rows_vec4' : 'pad4_rows', {buffers: [src.buffer, out.buffer],
+    threads: m.batch * drows, params: {batch: m.batch, rows: m.rows, cols: m.cols, drows, dcols4: dcols / 4,
+      src_bs: m.bs, src_rs: m.rs, src_cs: m.cs}});
   return out;
 }
 

@@ -8,11 +8,10 @@ import {reduceK} from '../reduce/index.js';
 import {kernelPrefs} from '../prefs.js';
 import {choose} from '../select.js';
 import {launchHandWritten, TILED} from './hand-written.js';
-import {matmulTileKernel, tileGrid} from './register-tile.js';
+import {matmulTileKernel, tileFits, tileGrid, type MatmulTile} from './register-tile.js';
 import {panelMatmul} from './uniform-panel.js';
 import {MATMUL, matmulTile, strides, tilePads, transposedAForTile, transposedBForTile, transposedBForVec4,
   type MatView} from './select.js';
-import type {MatmulTile} from './register-tile.js';
 
 export type {MatView} from './select.js';
 export {matmulTile, MATMUL_VARIANTS, panelsPreferred} from './select.js';
@@ -110,6 +109,11 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
   const [ars, acs] = strides(av);
   const [brs, bcs] = strides(bv);
   if (batch > 65535) throw new Error(`webgpu-transfer: matmul: batch ${batch} exceeds 65535`);
+  // tile_padded makes its own copies of the operands (it is in neither A_PLAIN nor B_PLAIN: `temps` is empty).
+  if (variant === 'tile_padded') {
+    out.dispose();
+    return paddedTile(a, b, {M, N, K, batch, alpha}, tile!, after);
+  }
   // One params object for every variant, hand-written or generated: all are declared with MATMUL_UNIFORMS.
   // matmul_tiled may cut K into parts, each summed into its own slice of `target`, added up after (split-K).
   const split = variant === 'matmul_tiled' || variant === 'matmul_tiled128'
@@ -122,11 +126,7 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
     flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}${split > 1 ? ` in ${split} parts` : ''}`,
   };
   let epilogueDone = false;
-  if (variant === 'tile_padded') {
-    out.dispose();
-    for (const t of temps) t.dispose();
-    return paddedTile(a, b, {M, N, K, batch, alpha}, tile!, after);
-  } else if (variant === 'tile' || variant === 'tile_nt') {
+  if (variant === 'tile' || variant === 'tile_nt') {
     // The tile applies bias and relu in its output write (one dispatch instead of three).
     const bias = after.bias ?? null;
     matmulTileKernel(tile!, {bias: !!bias, relu: after.relu}, variant === 'tile_nt').launch('main', {...launch,
@@ -169,14 +169,13 @@ function paddedTile(a: MatView, b: MatView, s: {M: number; N: number; K: number;
   const K4 = pads.K ? Math.ceil(K / 4) * 4 : K, N4 = Math.ceil(N / 4) * 4;
   const temps: Tensor[] = [];
   const padded = (v: MatView, rows: number, cols: number, rows4: number, cols4: number): MatView => {
-    const nb = v.batchStride ? v.batch : 1;
+    const plain = plainView(v, rows4, cols4);
     const [rs, cs] = strides(v);
-    const t = padRows4K(v.t, {batch: nb, rows, cols, bs: v.batchStride, rs, cs}, rows4, cols4);
+    const t = padRows4K(v.t, {batch: plain.batch, rows, cols, bs: v.batchStride, rs, cs}, rows4, cols4);
     temps.push(t);
-    return {t, batch: nb, rows: rows4, cols: cols4, trans: false, batchStride: nb > 1 ? rows4 * cols4 : 0};
+    return {...plain, t};
   };
-  const aFits = !a.trans && !pads.K && (!tile.kvec || (a.cols % 4 === 0 && a.batchStride % 4 === 0));
-  const av = aFits ? a : padded(a, M, K, M, K4);
+  const av = !a.trans && tileFits(tile, false, K, a.cols, a.batchStride) ? a : padded(a, M, K, M, K4);
   const bv = !b.trans && !pads.K && !pads.N ? b : padded(b, K, N, K4, N4);
   const bias = after.bias ?? null;
   const out = empty([batch, M, N]);

@@ -1,14 +1,19 @@
 // A/B of a training step (batch 64) under two settings, compiled side by side in one process and timed interleaved
-// (12 rounds of 5 steps each), so the machine's drift hits both alike. A and B are JSON kernelPrefs; "fuse": false
-// also undoes the model's fusions (nn.fuse(model, false)). MODEL=lenet (default: LeNet-5, SGD) or capsnet (the small CapsNet, Adam,
-// as bench:profile:capsnet). Prints both medians and B/A (below 1: B is faster).
-// Usage, after a build: A='{"pool2x2":false}' B='{}' [MODEL=capsnet] node scripts/ab-step.mjs [llvmpipe|swiftshader]
+// (ROUNDS rounds, default 12, of STEPS steps, default 5), so the machine's drift hits both alike. A and B are JSON
+// kernelPrefs; "fuse": false also undoes the model's fusions (nn.fuse(model, false)). MODEL=lenet (default: LeNet-5,
+// SGD), capsnet (the small CapsNet, Adam, as bench:profile:capsnet) or mobilenet (MobileNetV2 width 0.35, 64 px, 5
+// classes, Adam, as bench/profile-mobilenet.ts). Prints both medians and B/A (below 1: B is faster).
+// Usage, after a build: A='{"pool2x2":false}' B='{}' [MODEL=capsnet] [ROUNDS=12] [STEPS=5] node scripts/ab-step.mjs
+//   [llvmpipe|swiftshader]
 const wt = await import('../dist/lib/node/index.js');
 await wt.init({backend: process.argv[2] ?? 'llvmpipe'});
 const randArr = (n, seed) => { const r = wt.internals.rng(seed); return Float32Array.from({length: n}, () => r()); };
-const bx = randArr(64 * 784, 3), by = Int32Array.from({length: 64}, (_, i) => i % 10);
 const model = process.env.MODEL ?? 'lenet';
-if (!['lenet', 'capsnet'].includes(model)) throw new Error(`ab-step: MODEL must be lenet or capsnet, not '${model}'`);
+if (!['lenet', 'capsnet', 'mobilenet'].includes(model)) {
+  throw new Error(`ab-step: MODEL must be lenet, capsnet or mobilenet, not '${model}'`);
+}
+const image = model === 'mobilenet' ? [3, 64, 64] : [1, 28, 28];
+const bx = randArr(64 * image[0] * image[1] * image[2], 3), by = Int32Array.from({length: 64}, (_, i) => i % (model === 'mobilenet' ? 5 : 10));
 // Kernels are chosen while compile() records the step, so each arm is built under its own prefs.
 function build(prefs) {
   const {fuse = true, ...kp} = prefs;
@@ -21,13 +26,17 @@ function buildArm(fuse) {
     const net = new wt.capsnet.CapsNet(wt.capsnet.CAPSNET_SMALL), loss = wt.capsnet.capsuleLoss();
     lossOf = (x, y) => loss(net, x, y).loss;
     params = net.parameters();
+  } else if (model === 'mobilenet') {
+    const net = wt.models.mobilenetV2({widthMult: 0.35, classes: 5, inputSize: 64});
+    lossOf = (x, y) => wt.crossEntropy(net.forward(x), y);
+    params = net.parameters();
   } else {
     const net = wt.models.fuse(wt.leNet5(), fuse);
     lossOf = (x, y) => wt.crossEntropy(net.forward(x), y);
     params = net.parameters();
   }
-  const opt = model === 'capsnet' ? new wt.Adam(params, {lr: 1e-3}) : new wt.SGD(params, {lr: 0.01});
-  const step = wt.compile([{shape: [64, 1, 28, 28]}, {shape: [64], dtype: 'i32'}], [bx, by], (x, y) => wt.tidy(() => {
+  const opt = model !== 'lenet' ? new wt.Adam(params, {lr: 1e-3}) : new wt.SGD(params, {lr: 0.01});
+  const step = wt.compile([{shape: [64, ...image]}, {shape: [64], dtype: 'i32'}], [bx, by], (x, y) => wt.tidy(() => {
     const loss = lossOf(x, y);
     loss.backward(); opt.step(); opt.zeroGrad();
     return loss;
@@ -37,7 +46,8 @@ function buildArm(fuse) {
 const arms = {A: build(JSON.parse(process.env.A ?? '{}')), B: build(JSON.parse(process.env.B ?? '{}'))};
 const ts = {A: [], B: []};
 for (const k of ['A', 'B']) for (let i = 0; i < 3; i++) await arms[k].run([bx, by]).item();
-for (let round = 0; round < 12; round++) for (const k of ['A', 'B']) for (let i = 0; i < 5; i++) {
+const rounds = Number(process.env.ROUNDS ?? 12), steps = Number(process.env.STEPS ?? 5);
+for (let round = 0; round < rounds; round++) for (const k of ['A', 'B']) for (let i = 0; i < steps; i++) {
   const t = performance.now(); await arms[k].run([bx, by]).item(); ts[k].push(performance.now() - t);
 }
 const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];

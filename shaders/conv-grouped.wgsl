@@ -264,53 +264,72 @@ fn gx_at(xrow: u32, col: i32) -> f32 {
   return select(0.0, gx[xrow + u32(clamp(col, 0, i32(p.W) - 1))], col >= 0 && col < i32(p.W));
 }
 
-// One workgroup per block of 4 neighbouring taps (k, ci, kh, kw0 .. kw0 + 3) of the weight, so each dy load serves
-// up to 4 taps. Its threads stride over segments of output rows: the N * OH rows are cut into p.segs segments of
-// p.seg columns each (the host sizes them so every thread has work when rows are few), each thread sums dy * x over
-// its segments, and the workgroup adds its threads' sums as a tree.
+// A block of 4 neighbouring taps (k, ci, kh, kw0 .. kw0 + 3) of the weight: the weight gradient's unit of work, so
+// each dy load serves up to 4 taps. e numbers the blocks, kw0 fastest.
+struct TapBlock { k: u32, ci: u32, c: u32, kh: u32, kw0: u32 }
+fn tap_block(e: u32) -> TapBlock {
+  let kwq = (p.KW + 3u) / 4u;
+  let kh = (e / kwq) % p.KH;
+  let ci = (e / (kwq * p.KH)) % p.CG;
+  let k = e / (kwq * p.KH * p.CG);
+  return TapBlock(k, ci, (k / p.KG) * p.CG + ci, kh, (e % kwq) * 4u);
+}
+fn tap_blocks() -> u32 { return p.K * p.CG * p.KH * ((p.KW + 3u) / 4u); }
+
+// The block's sums of dy * x over output columns start .. end - 1 of output row oh of image n.
+fn row_sums(t: TapBlock, n: u32, oh: u32, start: u32, end: u32) -> vec4<f32> {
+  var acc = vec4<f32>(0.0);
+  let ih = i32(oh * p.SH + t.kh) - i32(p.PH);
+  if (ih < 0 || ih >= i32(p.H)) { return acc; }
+  let dyrow = ((n * p.K + t.k) * p.OH + oh) * p.OW;
+  let xrow = ((n * p.C + t.c) * p.H + u32(ih)) * p.W;
+  if (p.SW == 1u) {
+    // Consecutive outputs read the block's 4 columns shifted by one: one new x load per output.
+    let col = i32(start + t.kw0) - i32(p.PW);
+    var win = vec4<f32>(0.0, gx_at(xrow, col), gx_at(xrow, col + 1), gx_at(xrow, col + 2));
+    for (var ow = start; ow < end; ow++) {
+      win = vec4<f32>(win.yzw, gx_at(xrow, i32(ow + t.kw0 + 3u) - i32(p.PW)));
+      acc += win * gdy[dyrow + ow];
+    }
+  } else {
+    let taps = vec4<i32>(vec4<u32>(0u, 1u, 2u, 3u) + t.kw0);
+    for (var ow = start; ow < end; ow++) {
+      // Input columns ow * SW + kw - PW of the block's taps (lanes past KW are computed but never stored).
+      let col = taps + i32(ow * p.SW) - i32(p.PW);
+      let ok = (col >= vec4<i32>(0)) & (col < vec4<i32>(i32(p.W)));
+      let idx = vec4<u32>(clamp(col, vec4<i32>(0), vec4<i32>(i32(p.W) - 1))) + xrow;
+      let xv = vec4<f32>(gx[idx.x], gx[idx.y], gx[idx.z], gx[idx.w]);
+      acc += select(vec4<f32>(0.0), xv, ok) * gdy[dyrow + ow];
+    }
+  }
+  return acc;
+}
+
+// The block's taps that lie within the kernel row.
+fn store_taps(t: TapBlock, r: vec4<f32>) {
+  let o = ((t.k * p.CG + t.ci) * p.KH + t.kh) * p.KW + t.kw0;
+  gdw[o] = r.x;
+  if (t.kw0 + 1u < p.KW) { gdw[o + 1u] = r.y; }
+  if (t.kw0 + 2u < p.KW) { gdw[o + 2u] = r.z; }
+  if (t.kw0 + 3u < p.KW) { gdw[o + 3u] = r.w; }
+}
+
+// One workgroup per tap block. Its threads stride over segments of output rows: the N * OH rows are cut into p.segs
+// segments of p.seg columns each (the host sizes them so every thread has work when rows are few), each thread sums
+// over its segments, and the workgroup adds its threads' sums as a tree.
 @compute @workgroup_size(WG)
 fn grouped_bwd_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_index) lid: u32) {
   let e = wid.x + wid.y * nwg.x;
-  let kwq = (p.KW + 3u) / 4u;
-  let live = e < p.K * p.CG * p.KH * kwq;
-  let kw0 = (e % kwq) * 4u;
-  let kh = (e / kwq) % p.KH;
-  let ci = (e / (kwq * p.KH)) % p.CG;
-  let k = e / (kwq * p.KH * p.CG);
-  let c = (k / p.KG) * p.CG + ci;
-  let taps = vec4<u32>(0u, 1u, 2u, 3u) + kw0;
+  let live = e < tap_blocks();
+  let t = tap_block(e);
   var acc = vec4<f32>(0.0);
   let items = select(0u, p.N * p.OH * p.segs, live);
   for (var it = lid; it < items; it += WG) {
     let row = it / p.segs;
     let s = it - row * p.segs;
     let n = row / p.OH;
-    let oh = row - n * p.OH;
-    let ih = i32(oh * p.SH + kh) - i32(p.PH);
-    if (ih < 0 || ih >= i32(p.H)) { continue; }
-    let dyrow = ((n * p.K + k) * p.OH + oh) * p.OW;
-    let xrow = ((n * p.C + c) * p.H + u32(ih)) * p.W;
-    let end = min(p.OW, (s + 1u) * p.seg);
-    let start = s * p.seg;
-    if (p.SW == 1u) {
-      // Consecutive outputs read the block's 4 columns shifted by one: one new x load per output.
-      let col = i32(start + kw0) - i32(p.PW);
-      var win = vec4<f32>(0.0, gx_at(xrow, col), gx_at(xrow, col + 1), gx_at(xrow, col + 2));
-      for (var ow = start; ow < end; ow++) {
-        win = vec4<f32>(win.yzw, gx_at(xrow, i32(ow + kw0 + 3u) - i32(p.PW)));
-        acc += win * gdy[dyrow + ow];
-      }
-    } else {
-      for (var ow = start; ow < end; ow++) {
-        // Input columns ow * SW + kw - PW of the block's taps (lanes past KW are computed but never stored).
-        let col = vec4<i32>(taps) + i32(ow * p.SW) - i32(p.PW);
-        let ok = (col >= vec4<i32>(0)) & (col < vec4<i32>(i32(p.W)));
-        let idx = vec4<u32>(clamp(col, vec4<i32>(0), vec4<i32>(i32(p.W) - 1))) + xrow;
-        let xv = vec4<f32>(gx[idx.x], gx[idx.y], gx[idx.z], gx[idx.w]);
-        acc += select(vec4<f32>(0.0), xv, ok) * gdy[dyrow + ow];
-      }
-    }
+    acc += row_sums(t, n, row - n * p.OH, s * p.seg, min(p.OW, (s + 1u) * p.seg));
   }
   partial[lid] = acc;
   workgroupBarrier();
@@ -318,12 +337,19 @@ fn grouped_bwd_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
     if (lid < h) { partial[lid] += partial[lid + h]; }
     workgroupBarrier();
   }
-  if (lid == 0u && live) {
-    let o = ((k * p.CG + ci) * p.KH + kh) * p.KW + kw0;
-    let r = partial[0];
-    gdw[o] = r.x;
-    if (kw0 + 1u < p.KW) { gdw[o + 1u] = r.y; }
-    if (kw0 + 2u < p.KW) { gdw[o + 2u] = r.z; }
-    if (kw0 + 3u < p.KW) { gdw[o + 3u] = r.w; }
+  if (lid == 0u && live) { store_taps(t, partial[0]); }
+}
+
+// A thread per tap block over every output row, without workgroup memory or barriers: on small maps a CPU adapter's
+// workgroup trees cost more than their sums (docs/kernel-measurements.md#grouped-weight-serial).
+@compute @workgroup_size(WG)
+fn grouped_bwd_weight_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = thread_id(gid, nwg);
+  if (e >= tap_blocks()) { return; }
+  let t = tap_block(e);
+  var acc = vec4<f32>(0.0);
+  for (var n = 0u; n < p.N; n++) {
+    for (var oh = 0u; oh < p.OH; oh++) { acc += row_sums(t, n, oh, 0u, p.OW); }
   }
+  store_taps(t, acc);
 }

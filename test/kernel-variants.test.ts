@@ -15,11 +15,11 @@ interface OpCase { name: string; run: () => wt.Tensor[]; families: string[] }
 const grads = (...xs: wt.Tensor[]) => xs.map((x) => x.grad!);
 const fresh = (shape: number[], seed: number) => wt.randn(shape, {seed, requiresGrad: true});
 
-function convCase(x: number[], w: number[], stride: number, padding: number): OpCase {
-  return {name: `conv2d x ${x} w ${w} stride ${stride} padding ${padding}`, families: ['conv.', 'matmul'],
-    run: () => {
+function convCase(x: number[], w: number[], stride: number, padding: number, groups = 1): OpCase {
+  return {name: `conv2d x ${x} w ${w} stride ${stride} padding ${padding}${groups > 1 ? ` groups ${groups}` : ''}`,
+    families: ['conv.', 'matmul'], run: () => {
       const xi = fresh(x, 1), wi = fresh(w, 2);
-      const y = wt.conv2d(xi, wi, null, {stride, padding});
+      const y = wt.conv2d(xi, wi, null, {stride, padding, groups});
       wt.sum(wt.mul(y, y)).backward();
       return [y, ...grads(xi, wi)];
     }};
@@ -30,6 +30,8 @@ const CASES: OpCase[] = [
   convCase([2, 8, 6, 6], [64, 8, 1, 1], 1, 0),
   convCase([3, 16, 8, 8], [68, 16, 3, 3], 1, 0),
   convCase([2, 6, 10, 10], [16, 6, 3, 3], 1, 0),
+  convCase([3, 6, 7, 9], [6, 1, 3, 3], 1, 1, 6),
+  convCase([2, 4, 9, 11], [8, 2, 5, 5], 2, 2, 2),
   ...([[2, 2, 0], [3, 2, 1], [3, 3, 0]] as const).flatMap(([k, s, p]) => ['max', 'avg'].map((kind): OpCase => ({
     name: `${kind} pool ${k}x${k} stride ${s} padding ${p} over [2, 3, 10, 8]`, families: ['pool.'],
     run: () => {

@@ -37,17 +37,19 @@ const grouped: GroupedCase[] = [
   // 80 output rows: the weight gradient's threads take whole rows (the cases above cut rows into segments).
   gc('depthwise, more output rows than a workgroup has threads', [4, 2, 20, 5], [2, 1, 3, 3], 2, [1, 1], [1, 1], false),
 ];
-for (const c of grouped) {
+// Each case with either weight gradient: a workgroup tree per block of taps, and a thread per block.
+for (const c of grouped) for (const weight of ['tree', 'serial'] as const) {
   const taps = c.w[1] * c.w[2] * c.w[3];
   const shapes = `x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} groups ${c.groups} stride ${c.stride} pad ${c.pad}`;
-  t(`conv2d ${c.what}: ${shapes}`, () => checkOp({
+  t(`conv2d ${c.what}: ${shapes}, weight gradient ${weight}`, () => wt.internals.withKernelPrefs({groupedWeight: weight},
+    () => checkOp({
     name: `conv2d groups ${c.groups}`,
     inputs: [R.randomNd(c.x, 61), R.randomNd(c.w, 62), ...(c.bias ? [R.randomNd([c.w[0]], 63)] : [])],
     gpu: ([x, w, b]) => wt.conv2d(x, w, b, {stride: c.stride, padding: c.pad, groups: c.groups}),
     ref: ([x, w, b]) => R.conv2dGrouped(x, w, b ?? null, c.stride, c.pad, c.groups),
     refGrad: ([x, w], up) => R.conv2dGroupedGrad(x, w, up, c.stride, c.pad, c.groups).slice(0, c.bias ? 3 : 2),
     atol: 2e-6 * taps + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(c.x[0] * c.x[2] * c.x[3]) + 1e-4,
-  }));
+  })));
 }
 
 t('conv2d groups 1 given explicitly is the ordinary conv', async () => {

@@ -217,7 +217,7 @@ export const CONV_GROUPED = defineKernel({
   uniforms: {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32',
     SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32', CG: 'u32', KG: 'u32', segs: 'u32', seg: 'u32'}},
   entries: {grouped_fwd: 'p', grouped_fwd8: 'p', grouped_bwd_input: 'p', grouped_bwd_input8: 'p',
-    grouped_bwd_input_s2: 'p', grouped_bwd_weight: 'p'},
+    grouped_bwd_input_s2: 'p', grouped_bwd_weight: 'p', grouped_bwd_weight_serial: 'p'},
   loopSteps: {
     grouped_fwd: (p) => groupedForwardSteps(p), grouped_fwd8: (p) => groupedForwardSteps(p),
     grouped_bwd_input: (p) => loopSteps(p.KG, loopSteps(Math.ceil(p.KH / p.SH), loopSteps(Math.ceil(p.KW / p.SW)))),
@@ -225,6 +225,7 @@ export const CONV_GROUPED = defineKernel({
     grouped_bwd_input_s2: (p) => loopSteps(p.KG, loopSteps(Math.ceil(p.KH / p.SH), loopSteps(p.KW))),
     // A thread's share of the row segments (64 threads a workgroup), each over its columns; then the tree.
     grouped_bwd_weight: (p) => loopSteps(Math.ceil(p.N * p.OH * p.segs / 64), loopSteps(p.seg)) + loopSteps(6),
+    grouped_bwd_weight_serial: (p) => loopSteps(p.N, loopSteps(p.OH, loopSteps(p.OW))),
   },
 });
 const groupedForwardSteps = (p: {CG: number; KH: number; KW: number}) =>

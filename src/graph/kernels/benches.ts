@@ -3,9 +3,9 @@
 import {empty, type Shape, type Tensor} from '../tensor.js';
 import {agreementK, outerK, predictBwdInputK, predictBwdWeightK, predictK, weightedSumK} from './capsule/index.js';
 import {CAPSULE_PREDICT, CAPSULE_ROUTING, CAPSULE_WEIGHTED_SUM, type CapsDims} from './capsule/select.js';
-import {conv2dBwdInputK, conv2dBwdWeightK, conv2dK, type LoweredCols} from './conv/index.js';
+import {conv2dBwdInputK, conv2dBwdWeightK, conv2dK, groupedConv2dBwdWeightK, type LoweredCols} from './conv/index.js';
 import {im2colK} from './conv/gemm.js';
-import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, geomKey, IM2COL} from './conv/select.js';
+import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, geomKey, GROUPED_WEIGHT, IM2COL} from './conv/select.js';
 import {binaryK} from './elementwise/index.js';
 import {ELEMENTWISE_FAMILY} from './elementwise/select.js';
 import {fillK} from './layout/index.js';
@@ -70,6 +70,10 @@ define(CONV_WEIGHT, ({g, kept}) => {
     if (!cols) { x.dispose(); dy.dispose(); return null; }
   }
   return bench(cols ? [x, dy, cols] : [x, dy], () => [conv2dBwdWeightK(x, dy, g, cols)]);
+});
+define(GROUPED_WEIGHT, (g) => {
+  const x = filled([g.N, g.C, g.H, g.W]), dy = filled([g.N, g.K, g.OH, g.OW]);
+  return bench([x, dy], () => [groupedConv2dBwdWeightK(x, dy, g)]);
 });
 
 define(MATMUL, (c) => {
@@ -144,5 +148,5 @@ define(CAPSULE_WEIGHTED_SUM, ({s}) => {
 
 /** Every family chosen through a Family (select.ts: choose), measurable or not. */
 export const KERNEL_FAMILIES: readonly Family<string, never>[] = [CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, MATMUL,
-  IM2COL, POOL_FORWARD, POOL_BACKWARD, POOL_ADAPTIVE, BATCH_NORM_SUMS, REDUCE, CHANNEL_SUM, ELEMENTWISE_FAMILY, CAPSULE_PREDICT,
+  IM2COL, GROUPED_WEIGHT, POOL_FORWARD, POOL_BACKWARD, POOL_ADAPTIVE, BATCH_NORM_SUMS, REDUCE, CHANNEL_SUM, ELEMENTWISE_FAMILY, CAPSULE_PREDICT,
   CAPSULE_ROUTING, CAPSULE_WEIGHTED_SUM] as unknown as Family<string, never>[];

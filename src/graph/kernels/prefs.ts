@@ -151,6 +151,11 @@ export interface KernelPrefs {
    */
   batchNormSums: 'auto' | 'workgroup' | 'serial';
   /**
+   * Grouped and depthwise convolutions' weight gradient: 'auto' (kernels/conv/select.ts), 'tree' (a workgroup per
+   * block of 4 taps) or 'serial' (a thread per block).
+   */
+  groupedWeight: 'auto' | 'tree' | 'serial';
+  /**
    * Measured choices (kernels/tune.ts: `webgpu-transfer tune`, internals.tuneKernels) take the launches of a family
    * whose preferences are all at their defaults; false: the selection tables alone.
    */
@@ -178,7 +183,7 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true, convNativeWeights: true,
   convGemmTransposed: 'auto', convWinograd: 'auto', convLoweringImages: 'auto',
   convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
-  batchNormSums: 'auto', measured: true, reduce: 'auto', fuseEpilogues: true,
+  batchNormSums: 'auto', groupedWeight: 'auto', measured: true, reduce: 'auto', fuseEpilogues: true,
 });
 
 // Accepted values of the fields whose default does not say their type: literals, or Number (a positive integer),
@@ -202,6 +207,7 @@ const CHOICES = {
   convLoweringImages: ['auto', Number],
   convWeightGemmTransposed: ['auto', 'always', 'never'],
   batchNormSums: ['auto', 'workgroup', 'serial'],
+  groupedWeight: ['auto', 'tree', 'serial'],
   reduce: ['auto', 'chunked', 'tree', 'subgroup'],
 } as const;
 // A compile error here means a field's type has a string the table does not list, or a field outside it is not boolean.

@@ -4,6 +4,8 @@ import {empty, type Tensor} from '../../tensor.js';
 import {grid1d} from '../../../gpu/runtime.js';
 import {dummyBuffer} from '../device.js';
 import type {Conv2dGeom} from './geom.js';
+import {choose} from '../select.js';
+import {GROUPED_WEIGHT} from './select.js';
 
 /** Multiply-adds of a grouped conv, two flops each: every output reads C / groups channels. */
 const groupedFlops = (g: Conv2dGeom) => 2 * g.N * g.K * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW;
@@ -49,10 +51,16 @@ export function groupedConv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Te
   return dx;
 }
 
-/** Weight gradient: one workgroup per 4 neighbouring taps of a kernel row, its threads' sums added as a tree. */
+/**
+ * Weight gradient, by blocks of 4 neighbouring taps of a kernel row (GROUPED_WEIGHT): a workgroup per block, its
+ * threads' sums added as a tree, or a thread per block summing alone.
+ */
 export function groupedConv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom): Tensor {
   const dw = empty([g.K, g.C / g.groups, g.KH, g.KW]);
-  CONV_GROUPED.launch('grouped_bwd_weight', {buffers: [x.buffer, dy.buffer, dw.buffer], params: groupedParams(g),
-    workgroups: grid1d(dw.size / g.KW * Math.ceil(g.KW / 4), 1), flops: groupedFlops(g), note: groupedNote(g)});
+  const blocks = dw.size / g.KW * Math.ceil(g.KW / 4);
+  const serial = choose(GROUPED_WEIGHT, g) === 'serial';
+  CONV_GROUPED.launch(serial ? 'grouped_bwd_weight_serial' : 'grouped_bwd_weight', {
+    buffers: [x.buffer, dy.buffer, dw.buffer], params: groupedParams(g),
+    ...(serial ? {threads: blocks} : {workgroups: grid1d(blocks, 1)}), flops: groupedFlops(g), note: groupedNote(g)});
   return dw;
 }

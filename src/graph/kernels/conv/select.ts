@@ -2,6 +2,7 @@
 // input-grad.ts, weight-grad.ts) or a hand-written kernel of shaders/conv2d/. One table per pass.
 import {rt} from '../../engine.js';
 import {DIRECT_WEIGHT_STORE_STEPS, directForwardSteps, directInputSteps, directWeightImageSteps} from '../../shaders.js';
+import {loopSteps} from '../../kernel-def.js';
 import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, onCpu, readsThroughTexture, stagingTextureFits} from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
@@ -273,6 +274,24 @@ export const CONV_INPUT: Family<InputVariant, Conv2dGeom> = {name: 'conv.input',
 export const CONV_WEIGHT: Family<WeightVariant, WeightCase> = {name: 'conv.weight', table: WEIGHT_VARIANTS,
   key: (c) => `${geomKey(c.g)}${c.kept ? '/kept' : ''}`, open: () => lowering() && kernelPrefs.convWeight === 'auto' &&
     kernelPrefs.convWeightLanes === 'auto' && kernelPrefs.convWeightGemmTransposed === 'auto'};
+
+/**
+ * Values per channel (N * OH * OW) up to which a grouped weight gradient sums serially on llvmpipe; SwiftShader takes
+ * the serial sums wherever they fit. Their workgroup trees cost more than their sums
+ * (docs/kernel-measurements.md#grouped-weight-serial).
+ */
+export const GROUPED_WEIGHT_SERIAL_LLVMPIPE_MAX = 16384;
+const groupedSerialFits = (g: Conv2dGeom) => withinLoops(loopSteps(g.N, loopSteps(g.OH, loopSteps(g.OW))));
+export type GroupedWeightVariant = 'serial' | 'tree';
+export const GROUPED_WEIGHT_VARIANTS: readonly Choice<GroupedWeightVariant, Conv2dGeom>[] = [
+  {variant: 'serial', when: (g) => kernelPrefs.groupedWeight === 'serial' || (kernelPrefs.groupedWeight === 'auto' &&
+    onCpu() && (!onCompatCpu() || g.N * g.OH * g.OW <= GROUPED_WEIGHT_SERIAL_LLVMPIPE_MAX)), fits: groupedSerialFits,
+  why: 'CPU adapters (llvmpipe: up to 16,384 outputs a channel): a thread per block of 4 taps over every output, no ' +
+    'barriers, 1.2-3.6x faster on llvmpipe and 1.1-6x on SwiftShader over MobileNetV2\'s depthwise layers'},
+  {variant: 'tree', when: () => true, why: 'a workgroup per block of 4 taps, its threads\' sums added as a tree'},
+];
+export const GROUPED_WEIGHT: Family<GroupedWeightVariant, Conv2dGeom> = {name: 'conv.groupedWeight',
+  table: GROUPED_WEIGHT_VARIANTS, key: (g) => `${geomKey(g)}/g${g.groups}`, open: () => kernelPrefs.groupedWeight === 'auto'};
 
 /** An im2col launch: the geometry of the images it lowers, and the floats of the whole input it reads from. */
 export interface Im2colCase { g: Conv2dGeom; xFloats: number }

@@ -5,6 +5,8 @@
 
 override HAS_WEIGHT: bool = false;
 override HAS_BIAS: bool = false;
+// Vec4s of one plane per thread in bn_norm4 and bn_dx4 (a run): the channel's factors are loaded once for them all.
+override RUN: u32 = 1u;
 
 var<workgroup> red: array<vec2<f32>, WG>;
 
@@ -140,14 +142,24 @@ fn bn_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 @group(0) @binding(1) var<storage, read> nx4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> ny4: array<vec4<f32>>;
 
-// One thread per vec4 of a plane.
+// One thread per run of RUN vec4s of a plane.
 @compute @workgroup_size(WG)
 fn bn_norm4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = thread_id(gid, nwg);
+  let t = thread_id(gid, nwg);
   let hw4 = p.HW / 4u;
-  if (i >= p.N * p.C * hw4) { return; }
-  let c = (i / hw4) % p.C;
-  ny4[i] = (nx4[i] - vec4<f32>(nstats[c])) / nstats[p.C + c] * norm_w(c) + vec4<f32>(norm_shift(c));
+  let runs = (hw4 + RUN - 1u) / RUN;
+  if (t >= p.N * p.C * runs) { return; }
+  let plane = t / runs;
+  let c = plane % p.C;
+  let j0 = (t - plane * runs) * RUN;
+  let mean = vec4<f32>(nstats[c]);
+  let sd = nstats[p.C + c];
+  let w = norm_w(c);
+  let b = vec4<f32>(norm_shift(c));
+  for (var j = j0; j < min(j0 + RUN, hw4); j++) {
+    let i = plane * hw4 + j;
+    ny4[i] = (nx4[i] - mean) / sd * w + b;
+  }
 }
 
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
@@ -260,15 +272,21 @@ fn bn_dx(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 @group(0) @binding(2) var<storage, read> dxg4: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> dx4: array<vec4<f32>>;
 
-// One thread per vec4 of a plane.
+// One thread per run of RUN vec4s of a plane.
 @compute @workgroup_size(WG)
 fn bn_dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = thread_id(gid, nwg);
+  let t = thread_id(gid, nwg);
   let hw4 = p.HW / 4u;
-  if (i >= p.N * p.C * hw4) { return; }
-  let f = dx_coef((i / hw4) % p.C);
-  let xhat = (dxx4[i] - vec4<f32>(f.mean)) * f.invstd;
-  dx4[i] = f.k * (dxg4[i] - vec4<f32>(f.mg) - xhat * f.mgx);
+  let runs = (hw4 + RUN - 1u) / RUN;
+  if (t >= p.N * p.C * runs) { return; }
+  let plane = t / runs;
+  let f = dx_coef(plane % p.C);
+  let j0 = (t - plane * runs) * RUN;
+  for (var j = j0; j < min(j0 + RUN, hw4); j++) {
+    let i = plane * hw4 + j;
+    let xhat = (dxx4[i] - vec4<f32>(f.mean)) * f.invstd;
+    dx4[i] = f.k * (dxg4[i] - vec4<f32>(f.mg) - xhat * f.mgx);
+  }
 }
 
 // The running statistics after a training batch, in place, a thread per channel: running = running * keep + batch *

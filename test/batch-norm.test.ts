@@ -2,7 +2,8 @@
 // variance against float64 references, backward against the float64 closed form and finite differences (test/lib/
 // check.ts), on ranks 2 to 4, planes of whole vec4s or not, and several workgroup strides per channel; then the fused
 // and composed BatchNorm paths (kernelPrefs.fusedBatchNorm) against each other. Each case runs both kernels of the
-// per-channel sums (kernelPrefs.batchNormSums: a workgroup tree, and a thread per channel).
+// per-channel sums (kernelPrefs.batchNormSums: a workgroup tree, and a thread per channel), and where planes are whole
+// vec4s both runs of the normalisation and dx passes (kernelPrefs.batchNormVec4s: 1 and 8 vec4s a thread).
 // Tolerances (float32 against float64): forward atol 2e-5 (rtol 1e-4), mean and variance rtol 1e-5 (atol 1e-6),
 // gradients checkOp's 1e-4 (rtol 1e-3); x = 100 + U(-0.5, 0.5) takes forward atol 5e-5 (the f32 mean near 100 is
 // within 4e-6, 1.4e-5 of xhat) and gradients 3e-4. Fused against composed: 1e-5 on outputs and running statistics,
@@ -36,6 +37,8 @@ const cases: Case[] = [
   {what: 'rank 4, odd planes', shape: [2, 5, 7, 9], affine: true},
   {what: 'rank 4, planes of vec4s', shape: [3, 2, 4, 6], affine: true},
   {what: 'rank 4, planes of vec4s, without affine', shape: [2, 3, 2, 2], affine: false},
+  // 15 vec4s a plane: a run of 8 and one of 7.
+  {what: 'rank 4, planes of 15 vec4s', shape: [2, 3, 5, 12], affine: true},
   {what: 'batch 1, 2 values per channel', shape: [1, 3, 1, 2], affine: true},
   // 4620 values per channel: 18 strides of a 256-thread workgroup; the vec4 case 4.5 strides of vec4s.
   {what: 'large, odd planes', shape: [4, 3, 33, 35], affine: true},
@@ -46,25 +49,26 @@ const cases: Case[] = [
   {what: 'mean 100, small spread, planes of vec4s', shape: [8, 2, 8, 8], affine: false, x: (s) => offset(s, 96)},
 ];
 
-/** fn with kernelPrefs.batchNormSums forced to `sums`, restored after. */
-async function withSums<T>(sums: 'serial' | 'workgroup', fn: () => T | Promise<T>): Promise<T> {
-  return wt.internals.withKernelPrefs({batchNormSums: sums}, async () => await fn());
+/** fn with kernelPrefs.batchNormSums and batchNormVec4s forced, restored after. */
+async function withSums<T>(sums: 'serial' | 'workgroup', run: number, fn: () => T | Promise<T>): Promise<T> {
+  return wt.internals.withKernelPrefs({batchNormSums: sums, batchNormVec4s: run}, async () => await fn());
 }
 
-for (const c of cases) for (const sums of ['workgroup', 'serial'] as const) {
+const runsOf = (c: Case) => (c.shape.slice(2).reduce((a, b) => a * b, 1) % 4 === 0 ? [1, 8] : [1]);
+for (const c of cases) for (const sums of ['workgroup', 'serial'] as const) for (const run of runsOf(c)) {
   const C = c.shape[1];
   const offsetX = !!c.x;
   const inputs = [c.x ? c.x(c.shape) : R.randomNd(c.shape, 91, -2, 2),
     ...(c.affine ? [R.randomNd([C], 92, 0.5, 1.5), R.randomNd([C], 93)] : [])];
-  const label = `${c.what} ${JSON.stringify(c.shape)}, ${sums} sums`;
-  t(`${label}: forward and gradients against float64 and finite differences`, () => withSums(sums, () => checkOp({
+  const label = `${c.what} ${JSON.stringify(c.shape)}, ${sums} sums${runsOf(c).length > 1 ? `, runs of ${run}` : ''}`;
+  t(`${label}: forward and gradients against float64 and finite differences`, () => withSums(sums, run, () => checkOp({
     name: `batchNormTrain ${JSON.stringify(c.shape)}`, inputs,
     gpu: ([x, w, b]) => normed(x, w ?? null, b ?? null),
     ref: ([x, w, b]) => R.batchNormTrain(x, w ?? null, b ?? null),
     refGrad: ([x, w], up) => R.batchNormTrainGrad(x, w ?? null, up).slice(0, c.affine ? 3 : 1),
     atol: offsetX ? 5e-5 : 2e-5, gatol: offsetX ? 3e-4 : 1e-4, sample: 48,
   })));
-  t(`${label}: batch mean and biased variance`, () => withSums(sums, async () => {
+  t(`${label}: batch mean and biased variance`, () => withSums(sums, run, async () => {
     const x = toTensor(inputs[0]);
     const {y, mean, variance} = wt.internals.batchNormTrain(x, null, null);
     const want = R.batchNormStats(inputs[0]);

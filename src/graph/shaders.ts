@@ -257,6 +257,7 @@ export const BATCH_NORM = defineKernel({
   loopSteps: {
     bn_stats: (p) => 2 * batchNormShareSteps(p.N * p.HW), bn_stats4: (p) => 2 * batchNormShareSteps(p.N * p.HW / 4),
     bn_grad_sums: (p) => batchNormShareSteps(p.N * p.HW), bn_grad_sums4: (p) => batchNormShareSteps(p.N * p.HW / 4),
+    bn_norm4: (_p, c) => loopSteps(c.RUN ?? 1), bn_dx4: (_p, c) => loopSteps(c.RUN ?? 1),
   },
 });
 const batchNormShareSteps = (values: number) => loopSteps(Math.ceil(values / 256)) + loopSteps(8);

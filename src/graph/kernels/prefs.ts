@@ -151,6 +151,11 @@ export interface KernelPrefs {
    */
   batchNormSums: 'auto' | 'workgroup' | 'serial';
   /**
+   * Vec4s of one plane per thread in batch-norm's normalisation and input-gradient passes: 'auto'
+   * (kernels/norm/select.ts) or a number.
+   */
+  batchNormVec4s: 'auto' | number;
+  /**
    * Grouped and depthwise convolutions' weight gradient: 'auto' (kernels/conv/select.ts), 'tree' (a workgroup per
    * block of 4 taps) or 'serial' (a thread per block).
    */
@@ -183,7 +188,7 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true, convNativeWeights: true,
   convGemmTransposed: 'auto', convWinograd: 'auto', convLoweringImages: 'auto',
   convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
-  batchNormSums: 'auto', groupedWeight: 'auto', measured: true, reduce: 'auto', fuseEpilogues: true,
+  batchNormSums: 'auto', batchNormVec4s: 'auto', groupedWeight: 'auto', measured: true, reduce: 'auto', fuseEpilogues: true,
 });
 
 // Accepted values of the fields whose default does not say their type: literals, or Number (a positive integer),
@@ -207,6 +212,7 @@ const CHOICES = {
   convLoweringImages: ['auto', Number],
   convWeightGemmTransposed: ['auto', 'always', 'never'],
   batchNormSums: ['auto', 'workgroup', 'serial'],
+  batchNormVec4s: ['auto', Number],
   groupedWeight: ['auto', 'tree', 'serial'],
   reduce: ['auto', 'chunked', 'tree', 'subgroup'],
 } as const;

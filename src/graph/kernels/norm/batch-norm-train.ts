@@ -5,14 +5,16 @@ import {BATCH_NORM} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {grid1d} from '../../../gpu/runtime.js';
 import {dummyBuffer} from '../device.js';
-import {batchNormSums} from './select.js';
+import {batchNormRun, batchNormSums} from './select.js';
 
 /** x viewed as [N, C, HW]: batch, channels (axis 1) and the product of the dimensions after them. */
 export interface BatchNormGeom { N: number; C: number; HW: number }
 const bnNote = (g: BatchNormGeom) => `${g.N}x${g.C}x${g.HW}`;
 /** The vec4 entry points where a plane is whole vec4s. */
 const bnEntry = <E extends string>(g: BatchNormGeom, entry: E): E | `${E}4` => (g.HW % 4 === 0 ? `${entry}4` : entry);
-const bnThreads = (g: BatchNormGeom) => g.N * g.C * (g.HW % 4 === 0 ? g.HW / 4 : g.HW);
+/** Vec4s (or values, where planes are not whole vec4s: 1) per thread in the normalisation and dx passes. */
+const bnRun = (g: BatchNormGeom) => (g.HW % 4 === 0 ? batchNormRun() : 1);
+const bnThreads = (g: BatchNormGeom) => g.N * g.C * (g.HW % 4 === 0 ? Math.ceil(g.HW / 4 / bnRun(g)) : g.HW);
 
 /**
  * Forward: the batch mean and biased variance per channel ([C] each), `stats` = [mean; sqrt(var + eps)] ([2, C], what
@@ -28,7 +30,7 @@ export function batchNormTrainK(x: Tensor, weight: Tensor | null, bias: Tensor |
   const y = empty(x.shape);
   BATCH_NORM.launch(bnEntry(g, 'bn_norm'), {buffers: [x.buffer, stats.buffer, weight ? weight.buffer : dummyBuffer(),
     bias ? bias.buffer : dummyBuffer(), y.buffer], params, threads: bnThreads(g),
-    constants: {HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0}, note: bnNote(g)});
+    constants: {HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0, RUN: bnRun(g)}, note: bnNote(g)});
   return {y, mean, variance, stats};
 }
 
@@ -47,7 +49,7 @@ export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight:
   const dx = empty(x.shape);
   BATCH_NORM.launch(bnEntry(g, 'bn_dx'), {buffers: [x.buffer, gy.buffer, stats.buffer,
     weight ? weight.buffer : dummyBuffer(), dbias.buffer, dweight.buffer, dx.buffer], params, threads: bnThreads(g),
-    constants: {HAS_WEIGHT: weight ? 1 : 0}, note: bnNote(g)});
+    constants: {HAS_WEIGHT: weight ? 1 : 0, RUN: bnRun(g)}, note: bnNote(g)});
   return {dx, dweight, dbias};
 }
 

@@ -30,3 +30,13 @@ export const BATCH_NORM_SUMS_VARIANTS: readonly Choice<BatchNormSums, BatchNormG
 export const BATCH_NORM_SUMS: Family<BatchNormSums, BatchNormGeom> = {name: 'norm.sums',
   table: BATCH_NORM_SUMS_VARIANTS, key: (g) => `${g.N}x${g.C}x${g.HW}`, open: () => kernelPrefs.batchNormSums === 'auto'};
 export const batchNormSums = (g: BatchNormGeom): BatchNormSums => choose(BATCH_NORM_SUMS, g);
+
+/**
+ * Vec4s of one plane per thread in the normalisation and input-gradient passes (bn_norm4, bn_dx4): 8 on CPU adapters,
+ * where each lane pays per load for its channel's factors (1.5-3x faster on both: docs/kernel-measurements.md#
+ * batch-norm-runs); 1 elsewhere, so a GPU's neighbouring lanes read neighbouring vec4s.
+ */
+export function batchNormRun(): number {
+  const pref = kernelPrefs.batchNormVec4s;
+  return pref !== 'auto' ? pref : onCpu() ? 8 : 1;
+}

@@ -27,7 +27,7 @@ function buildArm(fuse) {
     lossOf = (x, y) => loss(net, x, y).loss;
     params = net.parameters();
   } else if (model === 'mobilenet') {
-    const net = wt.models.mobilenetV2({widthMult: 0.35, classes: 5, inputSize: 64});
+    const net = wt.models.fuse(wt.models.mobilenetV2({widthMult: 0.35, classes: 5, inputSize: 64}), fuse);
     lossOf = (x, y) => wt.crossEntropy(net.forward(x), y);
     params = net.parameters();
   } else {

@@ -7,6 +7,26 @@ override HAS_WEIGHT: bool = false;
 override HAS_BIAS: bool = false;
 // Vec4s of one plane per thread in bn_norm4 and bn_dx4 (a run): the channel's factors are loaded once for them all.
 override RUN: u32 = 1u;
+// The activation that follows the affine map (0: none, 1: relu, 2: relu6), as the relu and relu6 ops compute it. The
+// backward's passes take g through it from the output y (bound at ya / ya4): relu passes g where y > 0, relu6 where
+// 0 < y < 6 (0 at the bounds, as PyTorch's hardtanh), and both where y is NaN.
+override ACT: u32 = 0u;
+fn is_nan4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn activate4(v: vec4<f32>) -> vec4<f32> {
+  if (ACT == 1u) { return select(max(v, vec4<f32>(0.0)), v, is_nan4(v)); }
+  if (ACT == 2u) { return select(clamp(v, vec4<f32>(0.0), vec4<f32>(6.0)), v, is_nan4(v)); }
+  return v;
+}
+fn activate(v: f32) -> f32 { return activate4(vec4<f32>(v)).x; }
+fn through4(y: vec4<f32>, g: vec4<f32>) -> vec4<f32> {
+  if (ACT == 1u) { return select(vec4<f32>(0.0), g, (y > vec4<f32>(0.0)) | is_nan4(y)); }
+  if (ACT == 2u) {
+    let outside = (y <= vec4<f32>(0.0)) | (y >= vec4<f32>(6.0));
+    return select(g, vec4<f32>(0.0), outside & !is_nan4(y));
+  }
+  return g;
+}
+fn through(y: f32, g: f32) -> f32 { return through4(vec4<f32>(y), vec4<f32>(g)).x; }
 
 var<workgroup> red: array<vec2<f32>, WG>;
 
@@ -136,7 +156,7 @@ fn bn_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   let i = thread_id(gid, nwg);
   if (i >= p.N * p.C * p.HW) { return; }
   let c = (i / p.HW) % p.C;
-  ny[i] = (nx[i] - nstats[c]) / nstats[p.C + c] * norm_w(c) + norm_shift(c);
+  ny[i] = activate((nx[i] - nstats[c]) / nstats[p.C + c] * norm_w(c) + norm_shift(c));
 }
 
 @group(0) @binding(1) var<storage, read> nx4: array<vec4<f32>>;
@@ -158,7 +178,7 @@ fn bn_norm4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   let b = vec4<f32>(norm_shift(c));
   for (var j = j0; j < min(j0 + RUN, hw4); j++) {
     let i = plane * hw4 + j;
-    ny4[i] = (nx4[i] - mean) / sd * w + b;
+    ny4[i] = activate4((nx4[i] - mean) / sd * w + b);
   }
 }
 
@@ -167,6 +187,13 @@ fn bn_norm4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 @group(0) @binding(3) var<storage, read> gstats: array<f32>;
 @group(0) @binding(4) var<storage, read_write> gsum: array<f32>;
 @group(0) @binding(5) var<storage, read_write> gsumx: array<f32>;
+@group(0) @binding(6) var<storage, read> ya: array<f32>;
+
+// g at flat index k, through the activation.
+fn grad_at(k: u32) -> f32 {
+  if (ACT == 0u) { return gg[k]; }
+  return through(ya[k], gg[k]);
+}
 
 // The backward's per-channel sums, one workgroup per channel: sum(g) and sum(g * xhat) (the bias and weight gradients).
 @compute @workgroup_size(WG)
@@ -178,7 +205,7 @@ fn bn_grad_sums(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   var s = vec2<f32>(0.0);
   for (var j = lid; j < p.N * p.HW; j += WG) {
     let k = at_channel(j, c, p.HW);
-    s += gg[k] * vec2<f32>(1.0, gx[k] - mean);
+    s += grad_at(k) * vec2<f32>(1.0, gx[k] - mean);
   }
   red[lid] = s;
   workgroupBarrier();
@@ -202,7 +229,7 @@ fn bn_grad_sums_serial(@builtin(global_invocation_id) gid: vec3<u32>) {
     var b = vec2<f32>(0.0);
     for (var j = j0; j < min(j0 + SERIAL_BLOCK, m); j++) {
       let k = at_channel(j, c, p.HW);
-      b += gg[k] * vec2<f32>(1.0, gx[k] - mean);
+      b += grad_at(k) * vec2<f32>(1.0, gx[k] - mean);
     }
     s += b;
   }
@@ -212,6 +239,11 @@ fn bn_grad_sums_serial(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 @group(0) @binding(1) var<storage, read> gx4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> gg4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> ya4: array<vec4<f32>>;
+fn grad4_at(k: u32) -> vec4<f32> {
+  if (ACT == 0u) { return gg4[k]; }
+  return through4(ya4[k], gg4[k]);
+}
 
 // bn_grad_sums over vec4s.
 @compute @workgroup_size(WG)
@@ -225,7 +257,7 @@ fn bn_grad_sums4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_i
   var sgx = vec4<f32>(0.0);
   for (var j = lid; j < p.N * hw4; j += WG) {
     let k = at_channel(j, c, hw4);
-    let g = gg4[k];
+    let g = grad4_at(k);
     sg += g;
     sgx += g * (gx4[k] - mean);
   }
@@ -246,6 +278,7 @@ fn bn_grad_sums4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_i
 @group(0) @binding(5) var<storage, read> dxsum: array<f32>;
 @group(0) @binding(6) var<storage, read> dxsumx: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(8) var<storage, read> dxy: array<f32>;
 
 // The gradient through the batch mean and variance in closed form, xhat = (x - mean) * invstd:
 // dx = w * invstd * (g - sum(g) / M - xhat * sum(g * xhat) / M). dx_coef gathers one channel's factors.
@@ -265,12 +298,15 @@ fn bn_dx(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
   if (i >= p.N * p.C * p.HW) { return; }
   let f = dx_coef((i / p.HW) % p.C);
   let xhat = (dxx[i] - f.mean) * f.invstd;
-  dx[i] = f.k * (dxg[i] - f.mg - xhat * f.mgx);
+  var g = dxg[i];
+  if (ACT != 0u) { g = through(dxy[i], g); }
+  dx[i] = f.k * (g - f.mg - xhat * f.mgx);
 }
 
 @group(0) @binding(1) var<storage, read> dxx4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> dxg4: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> dx4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> dxy4: array<vec4<f32>>;
 
 // One thread per run of RUN vec4s of a plane.
 @compute @workgroup_size(WG)
@@ -285,7 +321,9 @@ fn bn_dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   for (var j = j0; j < min(j0 + RUN, hw4); j++) {
     let i = plane * hw4 + j;
     let xhat = (dxx4[i] - vec4<f32>(f.mean)) * f.invstd;
-    dx4[i] = f.k * (dxg4[i] - vec4<f32>(f.mg) - xhat * f.mgx);
+    var g = dxg4[i];
+    if (ACT != 0u) { g = through4(dxy4[i], g); }
+    dx4[i] = f.k * (g - vec4<f32>(f.mg) - xhat * f.mgx);
   }
 }
 

@@ -80,6 +80,42 @@ for (const c of cases) for (const sums of ['workgroup', 'serial'] as const) for 
   }));
 }
 
+// With the activation in the same passes: relu(y) or relu6(y) and their gradients (g where 0 < y, and y < 6 for
+// relu6), against the float64 forward and the closed form with the masked gradient. Weights and shifts of 2 to 4 put
+// values past both of relu6's bounds. Both sums, and runs of 1 and 8 vec4s where planes are whole vec4s.
+const activated = (y: R.Nd, act: 'relu' | 'relu6'): R.Nd =>
+  R.nd(y.shape, y.data.map((v) => (act === 'relu' ? Math.max(v, 0) : Math.min(Math.max(v, 0), 6))));
+const passes = (z: number, act: 'relu' | 'relu6') => z > 0 && (act === 'relu' || z < 6);
+const actCases: {shape: number[]; act: 'relu' | 'relu6'}[] = [
+  {shape: [2, 5, 7, 9], act: 'relu6'}, {shape: [2, 3, 5, 12], act: 'relu6'}, {shape: [3, 2, 4, 6], act: 'relu'},
+  {shape: [4, 3, 32, 36], act: 'relu'}, {shape: [6, 4], act: 'relu6'},
+];
+for (const {shape, act} of actCases) for (const sums of ['workgroup', 'serial'] as const) for (const run of runsOf({what: '', shape, affine: true})) {
+  const C = shape[1];
+  const inputs = [R.randomNd(shape, 81, -2, 2), R.randomNd([C], 82, 2, 4), R.randomNd([C], 83, 2, 4)];
+  t(`with ${act} ${JSON.stringify(shape)}, ${sums} sums, runs of ${run}: forward and gradients against float64`, () =>
+    withSums(sums, run, async () => {
+      const z = R.batchNormTrain(inputs[0], inputs[1], inputs[2]);
+      assert.ok(z.data.some((v) => !passes(v, act) && v > 0) || act === 'relu', 'values past 6');
+      await checkOp({
+        name: `batchNormTrain ${JSON.stringify(shape)} with ${act}`, inputs,
+        gpu: ([x, w, b]) => { const r = wt.internals.batchNormTrain(x, w, b, 1e-5, act); r.mean.dispose();
+          r.variance.dispose(); return r.y; },
+        ref: ([x, w, b]) => activated(R.batchNormTrain(x, w, b), act),
+        refGrad: ([x, w, b], up) => {
+          const zr = R.batchNormTrain(x, w, b);
+          return R.batchNormTrainGrad(x, w, R.nd(up.shape, up.data.map((u, i) => (passes(zr.data[i], act) ? u : 0))));
+        },
+        atol: 2e-5, sample: 48,
+      });
+    }));
+}
+
+t('batchNormTrain: an unknown activation is refused, naming it', () => {
+  throwsWith(() => wt.internals.batchNormTrain(wt.zeros([2, 3, 4]), null, null, 1e-5, 'gelu' as 'relu'),
+    `batchNormTrain: activation must be 'none', 'relu' or 'relu6', got "gelu"`);
+});
+
 // Frozen inputs: no x gradient (the dx kernel does not run), or only x's.
 for (const [what, gradOf] of [['x frozen', [1, 2]], ['weight and bias frozen', [0]]] as const) {
   t(`${what}: the other gradients alone`, () => checkOp({

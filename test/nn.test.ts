@@ -95,6 +95,48 @@ t('fuse() runs ReLU with MaxPool2d as one op without changing values or gradient
   x.dispose();
 });
 
+// BatchNorm2d then ReLU or ReLU6 in training: one batchNormTrain with the activation in its passes. Each f32 value is
+// computed as by the layers one by one (the activation's mask from the output equals the relu's from its input), so
+// outputs, gradients and running statistics are equal bit for bit; in eval mode the conv and norm fold as before
+// (tolerances 1e-5 on outputs, 1e-4 on gradients, rtol the same).
+t('fuse() runs BatchNorm2d with ReLU or ReLU6 as one op without changing values, gradients or statistics', async () => {
+  const build = () => {
+    wt.manualSeed(11);
+    return new wt.Sequential(new wt.Conv2d(2, 4, 3), new wt.BatchNorm2d(4), new wt.ReLU(),
+      new wt.Conv2d(4, 3, 3, {padding: 1}), new wt.BatchNorm2d(3), new wt.ReLU6(), new wt.Flatten());
+  };
+  const x = wt.randn([3, 2, 9, 8], {seed: 6});
+  const run = async (fuse: boolean, training: boolean) => {
+    const built = build();
+    const m = fuse ? wt.models.fuse(built) : built;
+    if (!training) m.eval();
+    // Weights of 4: a pre-activation passes 6 where x is 1.5 deviations above its channel's mean.
+    for (const l of m.layers) {
+      if (l instanceof wt.BatchNorm2d) wt.internals.rt().write(l.weight!.buffer, new Float32Array(l.numFeatures).fill(4));
+    }
+    const y = m.forward(x);
+    const ops: string[] = [];
+    for (let n = y.node; n; n = n.inputs[0]?.node) ops.push(n.op);
+    wt.sum(wt.mul(y, wt.randn(y.shape, {seed: 8}))).backward();
+    const stats = m.layers.filter((l): l is wt.BatchNorm2d => l instanceof wt.BatchNorm2d)
+      .flatMap((l) => [l.runningMean, l.runningVar]);
+    return {y: Array.from(await y.data()), ops, grads: await Promise.all(m.parameters().map(async (p) =>
+      Array.from(await p.grad!.data()))), stats: await Promise.all(stats.map(async (t) => Array.from(await t.data())))};
+  };
+  const fused = await run(true, true), alone = await run(false, true);
+  assert.equal(fused.y, alone.y, 'outputs');
+  assert.equal(fused.grads, alone.grads, 'gradients');
+  assert.equal(fused.stats, alone.stats, 'running statistics');
+  assert.ok(fused.y.some((v) => v === 6) && fused.y.some((v) => v === 0), 'values at both bounds');
+  assert.ok(!fused.ops.includes('relu') && !fused.ops.includes('relu6'), `fused: ${fused.ops.join(', ')}`);
+  assert.ok(alone.ops.includes('relu') && alone.ops.includes('relu6'), `alone: ${alone.ops.join(', ')}`);
+  // Eval mode: the conv and the norm fold into one convolution (its own rounding), the activation after it.
+  const folded = await run(true, false), apart = await run(false, false);
+  expectClose(folded.y, apart.y, 1e-5, 1e-5, 'eval outputs');
+  folded.grads.forEach((g, i) => expectClose(g, apart.grads[i], 1e-4, 1e-4, `eval gradient ${i}`));
+  x.dispose();
+});
+
 // kernelPrefs.fuseEpilogues: the cross-entropy gradient from its forward, linearRelu's and the convs' bias gradients
 // with the kernels before them, the last layer's bias in its product. The same LeNet-5 step either way, six dispatches
 // fewer fused.

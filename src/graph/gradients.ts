@@ -15,7 +15,7 @@ import {RELU_COL_SUMS_MAX_ROWS, reluGradColSumsK, softmaxBwdK, xentBwdK} from '.
 import {conv2dBwdInputK, conv2dBwdWeightK, groupedConv2dBwdInputK, groupedConv2dBwdWeightK, type BiasGradOut,
   type Conv2dGeom} from './kernels/conv/index.js';
 import {adaptiveAvgPoolBwdK, poolBwdK, type AdaptiveGeom, type PoolGeom} from './kernels/pool/index.js';
-import {batchNormTrainBwdK, type BatchNormGeom} from './kernels/norm/index.js';
+import {batchNormTrainBwdK, type BatchNormActivation, type BatchNormGeom} from './kernels/norm/index.js';
 import {agreementK, outerK, predictBwdInputK, predictBwdWeightK, routingBackwardK, squashBwdK, weightedSumK,
   type CapsDims, type RoutingState} from './kernels/capsule/index.js';
 import {kernelPrefs} from './kernels/prefs.js';
@@ -286,11 +286,12 @@ const nnRules = {
   adaptiveAvgPool2d: rule<{geom: AdaptiveGeom}>((g, n) =>
     [adaptiveAvgPoolBwdK(g, n.saved.geom)]),
   // The closed form through the batch statistics; the inputs are x, then weight and bias where given.
-  batchNormTrain: rule<{geom: BatchNormGeom; stats: Tensor; weight: boolean; bias: boolean}>(
-    (g, n, _out, tmp) => {
-      const {geom, stats, weight, bias} = n.saved;
+  // The activation's gradient from the output (out), in the same passes.
+  batchNormTrain: rule<{geom: BatchNormGeom; stats: Tensor; weight: boolean; bias: boolean;
+    activation: BatchNormActivation}>((g, n, out, tmp) => {
+      const {geom, stats, weight, bias, activation} = n.saved;
       const {dx, dweight, dbias} = batchNormTrainBwdK(n.inputs[0], g, stats, weight ? n.inputs[1] : null,
-        geom, needs(n, 0));
+        geom, needs(n, 0), activation, out);
       const grads: Grads = [dx];
       if (weight) grads.push(needs(n, 1) ? dweight : null);
       if (bias) grads.push(needs(n, grads.length) ? dbias : null);

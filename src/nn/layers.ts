@@ -122,7 +122,8 @@ export class Dropout extends Module {
 
 /**
  * Layers run in order; sub-modules are named by position ('0', '1', ...), as torch.nn.Sequential. Neighbouring
- * stock ReLU and MaxPool2d, and Linear then ReLU, run as one fused op each (see `fuse`).
+ * stock ReLU and MaxPool2d, Linear then ReLU, and BatchNorm2d then ReLU or ReLU6, run as one fused op each (see
+ * `fuse`).
  *
  * @example
  * ```ts
@@ -140,8 +141,9 @@ export class Sequential extends Module {
   /**
    * Set by fuse(): runs ReLU next to MaxPool2d (either order: max pooling commutes with relu) as one reluMaxPool2d,
    * which writes neither the relu's full-size output nor runs its backward; Linear then ReLU as one linearRelu (bias
-   * and relu in the product's output write); Conv2d then BatchNorm2d on running statistics as one convolution. The
-   * same values and gradients. Only for the stock layers (a subclass, or an instance whose forward was replaced, runs
+   * and relu in the product's output write); Conv2d then BatchNorm2d on running statistics as one convolution;
+   * BatchNorm2d then ReLU or ReLU6 as one batchNormTrain with the activation (forwardActivated). The same values and
+   * gradients. Only for the stock layers (a subclass, or an instance whose forward was replaced, runs
    * as written). false (as built): every layer runs alone.
    */
   fused = false;
@@ -162,8 +164,12 @@ export class Sequential extends Module {
   }
 }
 
+const activated = (y: Tensor, activation: 'none' | 'relu' | 'relu6'): Tensor =>
+  activation === 'relu' ? ops.relu(y) : activation === 'relu6' ? ops.relu6(y) : y;
+
 // The class itself, and its forward not replaced on the instance (a spy or instrumentation runs as written).
-const stock = (l: Module | undefined, cls: typeof ReLU | typeof MaxPool2d | typeof Linear | typeof Conv2d | typeof BatchNorm2d) =>
+const stock = (l: Module | undefined,
+  cls: typeof ReLU | typeof ReLU6 | typeof MaxPool2d | typeof Linear | typeof Conv2d | typeof BatchNorm2d) =>
   l instanceof cls && Object.getPrototypeOf(l) === cls.prototype && l.forward === cls.prototype.forward;
 
 /** One op for two neighbouring stock layers (ReLU and MaxPool2d in either order; Linear then ReLU), else null. */
@@ -174,6 +180,9 @@ function fusedPair(a: Module, b: Module | undefined): ((x: Tensor) => Tensor) | 
   if (stock(a, Conv2d) && stock(b, BatchNorm2d) && (b as BatchNorm2d).usesRunningStats) {
     return (x) => convWithRunningNorm(a as Conv2d, b as BatchNorm2d, x);
   }
+  if (stock(a, BatchNorm2d) && (stock(b, ReLU) || stock(b, ReLU6))) {
+    return (x) => (a as BatchNorm2d).forwardActivated(x, b instanceof ReLU6 ? 'relu6' : 'relu');
+  }
   return null;
 }
 
@@ -183,7 +192,8 @@ const fusable = (m: Module): m is Module & Fusable => typeof (m as Partial<Fusab
 
 /**
  * Fuses the model in place, as torch's fuse_modules: every Sequential and block in it runs its neighbouring stock
- * layers as one op (ReLU with MaxPool2d, Linear with ReLU, Conv2d with a BatchNorm2d on running statistics). The same
+ * layers as one op (ReLU with MaxPool2d, Linear with ReLU, Conv2d with a BatchNorm2d on running statistics,
+ * BatchNorm2d with ReLU or ReLU6). The same
  * parameters, names, values and gradients, fewer passes. `on` false undoes it. The model factories (leNet5,
  * models.resnet18, ...) return fused models; a Sequential built by hand runs layer by layer until fused.
  *
@@ -249,7 +259,14 @@ export class BatchNorm extends Module {
     this.numBatchesTracked = this.buffer('num_batches_tracked', ops.zeros([], {dtype: 'i32'}));
   }
 
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor { return this.forwardActivated(x, 'none'); }
+
+  /**
+   * forward(x) then relu or relu6, as one op where the batch statistics run in fused kernels (training mode,
+   * kernelPrefs.fusedBatchNorm): the activation in the normalising pass and its gradient in the backward's. fuse()
+   * runs a stock BatchNorm followed by a stock ReLU or ReLU6 so.
+   */
+  forwardActivated(x: Tensor, activation: 'none' | 'relu' | 'relu6'): Tensor {
     const name = this.constructor.name;
     if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
       throw new Error(`webgpu-transfer: ${name}(${this.numFeatures}): expected input of rank ${this.ranks.join(' or ')} with ${this.numFeatures} channels at axis 1, got ${x.describe()}`);
@@ -260,17 +277,19 @@ export class BatchNorm extends Module {
     if (this.training && !this.frozenStats) {
       const count = axes.reduce((a, i) => a * x.shape[i], 1);
       if (count < 2) throw new Error(`webgpu-transfer: ${name}: training needs more than one value per channel, got input ${x.describe()}`);
-      const {y, mean, variance} = kernelPrefs.fusedBatchNorm ? ops.batchNormTrain(x, this.weight, this.bias, eps)
+      const fused = kernelPrefs.fusedBatchNorm;
+      const {y, mean, variance} = fused ? ops.batchNormTrain(x, this.weight, this.bias, eps, activation)
         : this.composedBatchNorm(x, axes, bshape, eps);
       // running = (1 - momentum) * running + momentum * batch (unbiased variance), in place: one dispatch.
       noGrad(() => ops.batchNormRunningUpdate(this.runningMean, this.runningVar, mean, variance, momentum, count));
       this.batches++;
       rt().onReplay(() => { this.batches++; });
-      return y;
+      return fused ? y : activated(y, activation);
     }
     // Running statistics do not require grad, so gradients reach x (and the affine parameters) only.
     const centred = ops.sub(x, ops.reshape(this.runningMean, bshape));
-    return this.scaleShift(ops.div(centred, ops.sqrt(ops.add(ops.reshape(this.runningVar, bshape), eps))), bshape);
+    const y = this.scaleShift(ops.div(centred, ops.sqrt(ops.add(ops.reshape(this.runningVar, bshape), eps))), bshape);
+    return activated(y, activation);
   }
 
   /** Training mode composed of generic ops (kernelPrefs.fusedBatchNorm false): batch mean and biased variance. */

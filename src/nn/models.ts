@@ -61,6 +61,10 @@ function kaimingConvs(model: Module, seed: number): void {
 /** conv then batch norm; fused and on running statistics, one convolution with the norm folded in (fuse()). */
 const convBn = (fused: boolean, conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor =>
   fused && bn.usesRunningStats ? convWithRunningNorm(conv, bn, x) : bn.forward(conv.forward(x));
+/** convBn then relu; fused and on batch statistics, the relu in batch norm's passes (forwardActivated). */
+const convBnRelu = (fused: boolean, conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor =>
+  fused && !bn.usesRunningStats && bn.forward === BatchNorm2d.prototype.forward
+    ? bn.forwardActivated(conv.forward(x), 'relu') : ops.relu(convBn(fused, conv, bn, x));
 
 const conv3x3 = (inp: number, out: number, stride = 1) => new Conv2d(inp, out, 3, {stride, padding: 1, bias: false});
 const conv1x1 = (inp: number, out: number, stride = 1) => new Conv2d(inp, out, 1, {stride, bias: false});
@@ -80,7 +84,7 @@ export class BasicBlock extends Module implements Fusable {
     this.downsample = downsample && this.child('downsample', downsample);
   }
   forward(x: Tensor): Tensor {
-    const h = ops.relu(convBn(this.fused, this.conv1, this.bn1, x));
+    const h = convBnRelu(this.fused, this.conv1, this.bn1, x);
     const y = convBn(this.fused, this.conv2, this.bn2, h);
     return ops.relu(ops.add(y, this.downsample ? this.downsample.forward(x) : x));
   }
@@ -103,8 +107,8 @@ export class Bottleneck extends Module implements Fusable {
     this.downsample = downsample && this.child('downsample', downsample);
   }
   forward(x: Tensor): Tensor {
-    let h = ops.relu(convBn(this.fused, this.conv1, this.bn1, x));
-    h = ops.relu(convBn(this.fused, this.conv2, this.bn2, h));
+    let h = convBnRelu(this.fused, this.conv1, this.bn1, x);
+    h = convBnRelu(this.fused, this.conv2, this.bn2, h);
     const y = convBn(this.fused, this.conv3, this.bn3, h);
     return ops.relu(ops.add(y, this.downsample ? this.downsample.forward(x) : x));
   }

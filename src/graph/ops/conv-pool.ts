@@ -1,7 +1,7 @@
 // Convolution, batch normalisation in training mode, and pooling over NCHW input.
 import {conv2dK, convGeom, groupedConv2dK, type LoweredCols} from '../kernels/conv/index.js';
 import {adaptiveAvgPoolK, poolGeom, poolK} from '../kernels/pool/index.js';
-import {batchNormRunningK, batchNormTrainK} from '../kernels/norm/index.js';
+import {batchNormRunningK, batchNormTrainK, type BatchNormActivation} from '../kernels/norm/index.js';
 import {sizeOf, Tensor} from '../tensor.js';
 import {checkArgs} from '../validate.js';
 import {record} from '../record.js';
@@ -76,11 +76,16 @@ export interface BatchNormTrainResult { y: Tensor; mean: Tensor; variance: Tenso
  * Batch normalisation with batch statistics (BatchNorm's training mode) in fused kernels: x [N, C, ...] normalised per
  * channel (axis 1) by its mean and biased variance over the other axes, y = (x - mean) / sqrt(var + eps) * weight +
  * bias (weight and bias [C], either may be null). Gradients reach x, weight and bias; mean and variance carry none.
+ * `activation` 'relu' or 'relu6' applies it to y in the same pass, and its gradient in the backward's passes: the
+ * values and gradients of relu(y) or relu6(y), two passes fewer.
  */
-export function batchNormTrain(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5):
-  BatchNormTrainResult {
+export function batchNormTrain(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5,
+  activation: BatchNormActivation = 'none'): BatchNormTrainResult {
   const op = 'batchNormTrain';
   checkArgs(op, x, weight, bias);
+  if (!['none', 'relu', 'relu6'].includes(activation)) {
+    throw err(op, `activation must be 'none', 'relu' or 'relu6', got ${JSON.stringify(activation)}`);
+  }
   if (x.rank < 2) throw err(op, `input must be [N, C, ...] (rank >= 2), got ${x.describe()}`);
   const [N, C] = x.shape;
   for (const [what, t] of [['weight', weight], ['bias', bias]] as const) {
@@ -95,9 +100,10 @@ export function batchNormTrain(x: Tensor, weight: Tensor | null, bias: Tensor | 
   // As PyTorch: one value per channel has no spread to normalise by.
   if (N * HW < 2) throw err(op, `training needs more than one value per channel, got input ${x.describe()}`);
   const geom = {N, C, HW};
-  const {y, mean, variance, stats} = batchNormTrainK(x, weight, bias, geom, eps);
+  const {y, mean, variance, stats} = batchNormTrainK(x, weight, bias, geom, eps, activation);
   const inputs = [x, weight, bias].filter((t): t is Tensor => !!t);
-  const out = owning(record(y, 'batchNormTrain', inputs, {geom, stats, weight: !!weight, bias: !!bias}), stats);
+  const saved = {geom, stats, weight: !!weight, bias: !!bias, activation};
+  const out = owning(record(y, 'batchNormTrain', inputs, saved), stats);
   return {y: out, mean, variance};
 }
 

@@ -7,6 +7,10 @@ import {grid1d} from '../../../gpu/runtime.js';
 import {dummyBuffer} from '../device.js';
 import {batchNormRun, batchNormSums} from './select.js';
 
+/** The activation batch norm's passes apply after the affine map and take the gradient through (ACT in the shader). */
+export type BatchNormActivation = 'none' | 'relu' | 'relu6';
+const ACT_CODE: Record<BatchNormActivation, number> = {none: 0, relu: 1, relu6: 2};
+
 /** x viewed as [N, C, HW]: batch, channels (axis 1) and the product of the dimensions after them. */
 export interface BatchNormGeom { N: number; C: number; HW: number }
 const bnNote = (g: BatchNormGeom) => `${g.N}x${g.C}x${g.HW}`;
@@ -18,10 +22,10 @@ const bnThreads = (g: BatchNormGeom) => g.N * g.C * (g.HW % 4 === 0 ? Math.ceil(
 
 /**
  * Forward: the batch mean and biased variance per channel ([C] each), `stats` = [mean; sqrt(var + eps)] ([2, C], what
- * the backward reads), then y = (x - mean) / sqrt(var + eps) * weight + bias (weight, bias: [C] or null).
+ * the backward reads), then y = act((x - mean) / sqrt(var + eps) * weight + bias) (weight, bias: [C] or null).
  */
-export function batchNormTrainK(x: Tensor, weight: Tensor | null, bias: Tensor | null, g: BatchNormGeom, eps: number):
-  {y: Tensor; mean: Tensor; variance: Tensor; stats: Tensor} {
+export function batchNormTrainK(x: Tensor, weight: Tensor | null, bias: Tensor | null, g: BatchNormGeom, eps: number,
+  act: BatchNormActivation = 'none'): {y: Tensor; mean: Tensor; variance: Tensor; stats: Tensor} {
   const mean = empty([g.C]), variance = empty([g.C]), stats = empty([2, g.C]);
   const params = {N: g.N, C: g.C, HW: g.HW, eps};
   const buffers = [x.buffer, mean.buffer, variance.buffer, stats.buffer];
@@ -30,26 +34,35 @@ export function batchNormTrainK(x: Tensor, weight: Tensor | null, bias: Tensor |
   const y = empty(x.shape);
   BATCH_NORM.launch(bnEntry(g, 'bn_norm'), {buffers: [x.buffer, stats.buffer, weight ? weight.buffer : dummyBuffer(),
     bias ? bias.buffer : dummyBuffer(), y.buffer], params, threads: bnThreads(g),
-    constants: {HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0, RUN: bnRun(g)}, note: bnNote(g)});
+    constants: {HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0, RUN: bnRun(g), ACT: ACT_CODE[act]},
+    note: bnNote(g)});
   return {y, mean, variance, stats};
 }
 
 /**
- * Backward: the per-channel sums dbias = sum(gy) and dweight = sum(gy * xhat) ([C] each), then dx (when `needX`)
- * from the closed form over the batch statistics.
+ * Backward: the per-channel sums dbias = sum(g) and dweight = sum(g * xhat) ([C] each), then dx (when `needX`) from
+ * the closed form over the batch statistics; g is gy taken back through the activation, read from the forward's
+ * output `y` (needed where act is not 'none').
  */
 export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight: Tensor | null, g: BatchNormGeom,
-  needX: boolean): {dx: Tensor | null; dweight: Tensor; dbias: Tensor} {
+  needX: boolean, act: BatchNormActivation = 'none', y: Tensor | null = null):
+  {dx: Tensor | null; dweight: Tensor; dbias: Tensor} {
+  if (act !== 'none' && !y) throw new Error(`webgpu-transfer: batchNormTrainBwdK: the ${act} gradient needs the output`);
   const dbias = empty([g.C]), dweight = empty([g.C]);
   const params = {N: g.N, C: g.C, HW: g.HW, eps: 0};
-  const buffers = [x.buffer, gy.buffer, stats.buffer, dbias.buffer, dweight.buffer];
-  if (batchNormSums(g) === 'serial') BATCH_NORM.launch('bn_grad_sums_serial', {buffers, params, threads: g.C, note: bnNote(g)});
-  else BATCH_NORM.launch(bnEntry(g, 'bn_grad_sums'), {buffers, params, workgroups: grid1d(g.C, 1), note: bnNote(g)});
+  const yBuffer = act !== 'none' ? y!.buffer : dummyBuffer(), constants = {ACT: ACT_CODE[act]};
+  const buffers = [x.buffer, gy.buffer, stats.buffer, dbias.buffer, dweight.buffer, yBuffer];
+  if (batchNormSums(g) === 'serial') {
+    BATCH_NORM.launch('bn_grad_sums_serial', {buffers, params, threads: g.C, constants, note: bnNote(g)});
+  } else {
+    BATCH_NORM.launch(bnEntry(g, 'bn_grad_sums'), {buffers, params, workgroups: grid1d(g.C, 1), constants,
+      note: bnNote(g)});
+  }
   if (!needX) return {dx: null, dweight, dbias};
   const dx = empty(x.shape);
   BATCH_NORM.launch(bnEntry(g, 'bn_dx'), {buffers: [x.buffer, gy.buffer, stats.buffer,
-    weight ? weight.buffer : dummyBuffer(), dbias.buffer, dweight.buffer, dx.buffer], params, threads: bnThreads(g),
-    constants: {HAS_WEIGHT: weight ? 1 : 0, RUN: bnRun(g)}, note: bnNote(g)});
+    weight ? weight.buffer : dummyBuffer(), dbias.buffer, dweight.buffer, dx.buffer, yBuffer], params,
+    threads: bnThreads(g), constants: {HAS_WEIGHT: weight ? 1 : 0, RUN: bnRun(g), ...constants}, note: bnNote(g)});
   return {dx, dweight, dbias};
 }
 

@@ -1,2 +1,3 @@
 // Normalisation launchers: batch normalisation in training mode.
-export {batchNormRunningK, batchNormTrainK, batchNormTrainBwdK, type BatchNormGeom} from './batch-norm-train.js';
+export {batchNormRunningK, batchNormTrainK, batchNormTrainBwdK, type BatchNormActivation,
+  type BatchNormGeom} from './batch-norm-train.js';

@@ -7,7 +7,8 @@ Needs Debian's python3-torch and python3-torchvision. Writes:
   names.json                 torchvision's state-dict entries [name, shape, dtype] of resnet18, resnet34, resnet50 and
                              mobilenet_v2 at full size (1000 classes), and of the CIFAR-stem resnet18
   <case>.safetensors         for small models (reduced widths, 32 px): weights (torchvision's names, batch-norm
-                             statistics and scales randomised so eval mode is not the identity), the input x, labels y,
+                             statistics and scales randomised so eval mode is not the identity), the input x (of 64
+                             drawn, the one whose relu inputs lie farthest from a kink), labels y,
                              eval-mode logits, train-mode logits, the gradients of the mean cross-entropy in train
                              mode (grad.<name>), and the running statistics after that train-mode pass (after.<name>)
 With OURS_DIR (files <case>.ours.safetensors written by webgpu-transfer), each is loaded into torchvision with
@@ -63,11 +64,37 @@ def randomise(model, g):
                 mod.num_batches_tracked.fill_(7)
 
 
-def case(out, name, model, n=3, side=32, classes=10):
+def kink_margin(model, x):
+    """How close any relu or relu6 input of a train-mode forward comes to a kink (0, and 6 for relu6)."""
+    margins = []
+
+    def before(mod, inputs):
+        z = inputs[0].detach()
+        d = z.abs() if isinstance(mod, nn.ReLU) else torch.minimum(z.abs(), (z - 6).abs())
+        margins.append(d.min().item())
+
+    hooks = [m.register_forward_pre_hook(before) for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
+    model.train()
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    return min(margins)
+
+
+def case(out, name, model, n=3, side=32, classes=10, tries=64):
     g = torch.Generator().manual_seed(5)
     randomise(model, g)
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    x = torch.randn(n, 3, side, side, generator=g)
+    # Of `tries` inputs, the one whose relu inputs stay farthest from a kink: one within float32 rounding of it takes
+    # another implementation's gradient the other way there, and every gradient upstream with it.
+    margin, x = -1.0, None
+    for _ in range(tries):
+        candidate = torch.randn(n, 3, side, side, generator=g)
+        m = kink_margin(model, candidate)
+        model.load_state_dict(state)
+        if m > margin:
+            margin, x = m, candidate
     y = torch.randint(0, classes, (n,), generator=g)
     model.eval()
     with torch.no_grad():
@@ -82,7 +109,8 @@ def case(out, name, model, n=3, side=32, classes=10):
     tensors.update({f"grad.{k}": p.grad for k, p in model.named_parameters()})
     tensors.update({f"after.{k}": v for k, v in model.state_dict().items() if "running" in k or "num_batches" in k})
     tf.save(f"{out}/{name}.safetensors", tensors, MADE_BY)
-    print(f"{name}: {sum(p.numel() for p in model.parameters())} parameters, loss {loss.item():.4f}")
+    print(f"{name}: {sum(p.numel() for p in model.parameters())} parameters, loss {loss.item():.4f}, "
+          f"relu inputs at least {margin:.2e} from a kink")
 
 
 def cases():
@@ -115,7 +143,10 @@ def main():
     for name, model in made.items():
         # ResNet-50 and MobileNetV2 reach 1x1 at 32 px, where train-mode batch norm over 3 values is ill-conditioned.
         side = 64 if name.startswith("resnet50") else 96 if name.startswith("mobilenet") else 32
-        case(out, name, model, side=side)
+        # MobileNetV2 at 96 px has so many relu6 inputs that 64 draws left the nearest within 3e-6 of a kink (float32
+        # runs differ from torch by ~1e-5 there): it keeps its first draw. Its committed file was made on another CPU;
+        # remade on an AMD EPYC, torch's own gradients moved at such an element (features.9.conv.3.bias).
+        case(out, name, model, side=side, tries=1 if name.startswith("mobilenet") else 64)
     if len(sys.argv) > 2:
         ours_dir = sys.argv[2]
         for name, model in cases().items():

@@ -139,6 +139,50 @@ fn bn_stats4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
   if (lid == 0u) { store_stats(c, mean, variance); }
 }
 
+// The 'planes' sums, for CPU adapters: a thread per plane (n, c) of whole vec4s reads it alone and in order, its
+// partial results go to [c * N + n], and a thread per channel combines the N partials. The statistics combine each
+// plane's mean and squared deviations about it (as Chan, Golub and LeVeque), every plane holding HW values.
+@group(0) @binding(2) var<storage, read_write> plane_mean: array<f32>;
+@group(0) @binding(3) var<storage, read_write> plane_m2: array<f32>;
+
+@compute @workgroup_size(WG)
+fn bn_plane_stats4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = thread_id(gid, nwg);
+  if (t >= p.N * p.C) { return; }
+  let hw4 = p.HW / 4u;
+  let base = t * hw4;
+  // Less the plane's first value, so the sum stays small where values share a large offset.
+  let x0 = vec4<f32>(sx4[base].x);
+  var s = vec4<f32>(0.0);
+  for (var j = 0u; j < hw4; j++) { s += sx4[base + j] - x0; }
+  let mean = x0.x + sum4(s) / f32(p.HW);
+  var q = vec4<f32>(0.0);
+  for (var j = 0u; j < hw4; j++) { let d = sx4[base + j] - vec4<f32>(mean); q += d * d; }
+  let n = t / p.C;
+  let o = (t - n * p.C) * p.N + n;
+  plane_mean[o] = mean;
+  plane_m2[o] = sum4(q);
+}
+
+@group(0) @binding(1) var<storage, read> comb_mean: array<f32>;
+@group(0) @binding(5) var<storage, read> comb_m2: array<f32>;
+
+@compute @workgroup_size(WG)
+fn bn_plane_stats_combine(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = thread_id(gid, nwg);
+  if (c >= p.C) { return; }
+  let first = comb_mean[c * p.N];
+  var s = 0.0;
+  for (var n = 0u; n < p.N; n++) { s += comb_mean[c * p.N + n] - first; }
+  let mean = first + s / f32(p.N);
+  var m2 = 0.0;
+  for (var n = 0u; n < p.N; n++) {
+    let d = comb_mean[c * p.N + n] - mean;
+    m2 += comb_m2[c * p.N + n] + f32(p.HW) * d * d;
+  }
+  store_stats(c, mean, m2 / f32(p.N * p.HW));
+}
+
 @group(0) @binding(1) var<storage, read> nx: array<f32>;
 @group(0) @binding(2) var<storage, read> nstats: array<f32>;
 @group(0) @binding(3) var<storage, read> nw: array<f32>;
@@ -269,6 +313,43 @@ fn bn_grad_sums4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_i
     gsum[c] = total.x;
     gsumx[c] = total.y / gstats[p.C + c];
   }
+}
+
+// The gradient's 'planes' sums: sum(g) and sum(g * (x - mean)) of each plane, then a thread per channel adds them.
+@group(0) @binding(4) var<storage, read_write> plane_sg: array<f32>;
+@group(0) @binding(5) var<storage, read_write> plane_sgx: array<f32>;
+
+@compute @workgroup_size(WG)
+fn bn_plane_grad_sums4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = thread_id(gid, nwg);
+  if (t >= p.N * p.C) { return; }
+  let n = t / p.C;
+  let c = t - n * p.C;
+  let hw4 = p.HW / 4u;
+  let base = t * hw4;
+  let mean = vec4<f32>(gstats[c]);
+  var sg = vec4<f32>(0.0);
+  var sgx = vec4<f32>(0.0);
+  for (var j = 0u; j < hw4; j++) {
+    let g = grad4_at(base + j);
+    sg += g;
+    sgx += g * (gx4[base + j] - mean);
+  }
+  plane_sg[c * p.N + n] = sum4(sg);
+  plane_sgx[c * p.N + n] = sum4(sgx);
+}
+
+@group(0) @binding(1) var<storage, read> comb_sg: array<f32>;
+@group(0) @binding(2) var<storage, read> comb_sgx: array<f32>;
+
+@compute @workgroup_size(WG)
+fn bn_plane_grad_combine(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = thread_id(gid, nwg);
+  if (c >= p.C) { return; }
+  var s = vec2<f32>(0.0);
+  for (var n = 0u; n < p.N; n++) { s += vec2<f32>(comb_sg[c * p.N + n], comb_sgx[c * p.N + n]); }
+  gsum[c] = s.x;
+  gsumx[c] = s.y / gstats[p.C + c];
 }
 
 @group(0) @binding(1) var<storage, read> dxx: array<f32>;

@@ -2,8 +2,8 @@
 // variance against float64 references, backward against the float64 closed form and finite differences (test/lib/
 // check.ts), on ranks 2 to 4, planes of whole vec4s or not, and several workgroup strides per channel; then the fused
 // and composed BatchNorm paths (kernelPrefs.fusedBatchNorm) against each other. Each case runs both kernels of the
-// per-channel sums (kernelPrefs.batchNormSums: a workgroup tree, and a thread per channel), and where planes are whole
-// vec4s both runs of the normalisation and dx passes (kernelPrefs.batchNormVec4s: 1 and 8 vec4s a thread).
+// per-channel sums (kernelPrefs.batchNormSums: a workgroup tree, a thread per channel, and where planes are whole vec4s
+// a thread per plane), and there both runs of the normalisation and dx passes (kernelPrefs.batchNormVec4s: 1 and 8).
 // Tolerances (float32 against float64): forward atol 2e-5 (rtol 1e-4), mean and variance rtol 1e-5 (atol 1e-6),
 // gradients checkOp's 1e-4 (rtol 1e-3); x = 100 + U(-0.5, 0.5) takes forward atol 5e-5 (the f32 mean near 100 is
 // within 4e-6, 1.4e-5 of xhat) and gradients 3e-4. Fused against composed: 1e-5 on outputs and running statistics,
@@ -50,12 +50,16 @@ const cases: Case[] = [
 ];
 
 /** fn with kernelPrefs.batchNormSums and batchNormVec4s forced, restored after. */
-async function withSums<T>(sums: 'serial' | 'workgroup', run: number, fn: () => T | Promise<T>): Promise<T> {
+async function withSums<T>(sums: Sums, run: number, fn: () => T | Promise<T>): Promise<T> {
   return wt.internals.withKernelPrefs({batchNormSums: sums, batchNormVec4s: run}, async () => await fn());
 }
 
-const runsOf = (c: Case) => (c.shape.slice(2).reduce((a, b) => a * b, 1) % 4 === 0 ? [1, 8] : [1]);
-for (const c of cases) for (const sums of ['workgroup', 'serial'] as const) for (const run of runsOf(c)) {
+type Sums = 'serial' | 'workgroup' | 'planes';
+const vec4Planes = (c: Pick<Case, 'shape'>) => c.shape.slice(2).reduce((a, b) => a * b, 1) % 4 === 0;
+const runsOf = (c: Pick<Case, 'shape'>) => (vec4Planes(c) ? [1, 8] : [1]);
+// The planes sums take planes of whole vec4s only.
+const sumsOf = (c: Pick<Case, 'shape'>): Sums[] => (vec4Planes(c) ? ['workgroup', 'serial', 'planes'] : ['workgroup', 'serial']);
+for (const c of cases) for (const sums of sumsOf(c)) for (const run of runsOf(c)) {
   const C = c.shape[1];
   const offsetX = !!c.x;
   const inputs = [c.x ? c.x(c.shape) : R.randomNd(c.shape, 91, -2, 2),
@@ -90,7 +94,7 @@ const actCases: {shape: number[]; act: 'relu' | 'relu6'}[] = [
   {shape: [2, 5, 7, 9], act: 'relu6'}, {shape: [2, 3, 5, 12], act: 'relu6'}, {shape: [3, 2, 4, 6], act: 'relu'},
   {shape: [4, 3, 32, 36], act: 'relu'}, {shape: [6, 4], act: 'relu6'},
 ];
-for (const {shape, act} of actCases) for (const sums of ['workgroup', 'serial'] as const) for (const run of runsOf({what: '', shape, affine: true})) {
+for (const {shape, act} of actCases) for (const sums of sumsOf({shape})) for (const run of runsOf({shape})) {
   const C = shape[1];
   const inputs = [R.randomNd(shape, 81, -2, 2), R.randomNd([C], 82, 2, 4), R.randomNd([C], 83, 2, 4)];
   t(`with ${act} ${JSON.stringify(shape)}, ${sums} sums, runs of ${run}: forward and gradients against float64`, () =>

@@ -252,12 +252,16 @@ export const BATCH_NORM = defineKernel({
     // The running statistics' update: channels, and the weights of the old value and of the batch's mean and variance.
     r: {C: 'u32', keep: 'f32', take_mean: 'f32', take_var: 'f32'}},
   entries: {bn_stats: 'p', bn_stats4: 'p', bn_stats_serial: 'p', bn_norm: 'p', bn_norm4: 'p', bn_grad_sums: 'p',
-    bn_grad_sums4: 'p', bn_grad_sums_serial: 'p', bn_dx: 'p', bn_dx4: 'p', bn_running: 'r'},
+    bn_grad_sums4: 'p', bn_grad_sums_serial: 'p', bn_dx: 'p', bn_dx4: 'p', bn_running: 'r', bn_plane_stats4: 'p',
+    bn_plane_stats_combine: 'p', bn_plane_grad_sums4: 'p', bn_plane_grad_combine: 'p'},
   // A thread's share of a channel's values (256 threads, 4 values a step in the vec4 entries), then the tree.
   loopSteps: {
     bn_stats: (p) => 2 * batchNormShareSteps(p.N * p.HW), bn_stats4: (p) => 2 * batchNormShareSteps(p.N * p.HW / 4),
     bn_grad_sums: (p) => batchNormShareSteps(p.N * p.HW), bn_grad_sums4: (p) => batchNormShareSteps(p.N * p.HW / 4),
     bn_norm4: (_p, c) => loopSteps(c.RUN ?? 1), bn_dx4: (_p, c) => loopSteps(c.RUN ?? 1),
+    // A plane's vec4s (twice for the statistics), or a channel's N partials (twice).
+    bn_plane_stats4: (p) => 2 * loopSteps(p.HW / 4), bn_plane_grad_sums4: (p) => loopSteps(p.HW / 4),
+    bn_plane_stats_combine: (p) => 2 * loopSteps(p.N), bn_plane_grad_combine: (p) => loopSteps(p.N),
   },
 });
 const batchNormShareSteps = (values: number) => loopSteps(Math.ceil(values / 256)) + loopSteps(8);

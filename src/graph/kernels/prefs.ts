@@ -146,10 +146,10 @@ export interface KernelPrefs {
    */
   fusedBatchNorm: boolean;
   /**
-   * Batch-norm's per-channel sums: 'auto' (kernels/norm/select.ts), 'workgroup' (a tree per channel) or 'serial' (a
-   * thread per channel).
+   * Batch-norm's per-channel sums: 'auto' (kernels/norm/select.ts), 'workgroup' (a tree per channel), 'serial' (a
+   * thread per channel) or 'planes' (a thread per plane, then one per channel).
    */
-  batchNormSums: 'auto' | 'workgroup' | 'serial';
+  batchNormSums: 'auto' | 'workgroup' | 'serial' | 'planes';
   /**
    * Vec4s of one plane per thread in batch-norm's normalisation and input-gradient passes: 'auto'
    * (kernels/norm/select.ts) or a number.
@@ -211,7 +211,7 @@ const CHOICES = {
   convWinograd: ['auto', 'off', 'f2', 'f4'],
   convLoweringImages: ['auto', Number],
   convWeightGemmTransposed: ['auto', 'always', 'never'],
-  batchNormSums: ['auto', 'workgroup', 'serial'],
+  batchNormSums: ['auto', 'workgroup', 'serial', 'planes'],
   batchNormVec4s: ['auto', Number],
   groupedWeight: ['auto', 'tree', 'serial'],
   reduce: ['auto', 'chunked', 'tree', 'subgroup'],

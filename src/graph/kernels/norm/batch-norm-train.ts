@@ -29,8 +29,21 @@ export function batchNormTrainK(x: Tensor, weight: Tensor | null, bias: Tensor |
   const mean = empty([g.C]), variance = empty([g.C]), stats = empty([2, g.C]);
   const params = {N: g.N, C: g.C, HW: g.HW, eps};
   const buffers = [x.buffer, mean.buffer, variance.buffer, stats.buffer];
-  if (batchNormSums(g) === 'serial') BATCH_NORM.launch('bn_stats_serial', {buffers, params, threads: g.C, note: bnNote(g)});
-  else BATCH_NORM.launch(bnEntry(g, 'bn_stats'), {buffers, params, workgroups: grid1d(g.C, 1), note: bnNote(g)});
+  const sums = batchNormSums(g);
+  if (sums === 'planes') {
+    // Each plane's mean and squared deviations, then a thread per channel combines them.
+    const pmean = empty([g.C, g.N]), pm2 = empty([g.C, g.N]);
+    BATCH_NORM.launch('bn_plane_stats4', {buffers: [x.buffer, pmean.buffer, pm2.buffer], params, threads: g.N * g.C,
+      note: bnNote(g)});
+    BATCH_NORM.launch('bn_plane_stats_combine', {buffers: [pmean.buffer, mean.buffer, variance.buffer, stats.buffer,
+      pm2.buffer], params, threads: g.C, note: bnNote(g)});
+    pmean.dispose();
+    pm2.dispose();
+  } else if (sums === 'serial') {
+    BATCH_NORM.launch('bn_stats_serial', {buffers, params, threads: g.C, note: bnNote(g)});
+  } else {
+    BATCH_NORM.launch(bnEntry(g, 'bn_stats'), {buffers, params, workgroups: grid1d(g.C, 1), note: bnNote(g)});
+  }
   const y = empty(x.shape);
   BATCH_NORM.launch(bnEntry(g, 'bn_norm'), {buffers: [x.buffer, stats.buffer, weight ? weight.buffer : dummyBuffer(),
     bias ? bias.buffer : dummyBuffer(), y.buffer], params, threads: bnThreads(g),
@@ -52,7 +65,17 @@ export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight:
   const params = {N: g.N, C: g.C, HW: g.HW, eps: 0};
   const yBuffer = act !== 'none' ? y!.buffer : dummyBuffer(), constants = {ACT: ACT_CODE[act]};
   const buffers = [x.buffer, gy.buffer, stats.buffer, dbias.buffer, dweight.buffer, yBuffer];
-  if (batchNormSums(g) === 'serial') {
+  const sums = batchNormSums(g);
+  if (sums === 'planes') {
+    // Each plane's sums, then a thread per channel adds them.
+    const psg = empty([g.C, g.N]), psgx = empty([g.C, g.N]);
+    BATCH_NORM.launch('bn_plane_grad_sums4', {buffers: [x.buffer, gy.buffer, stats.buffer, psg.buffer, psgx.buffer,
+      yBuffer], params, threads: g.N * g.C, constants, note: bnNote(g)});
+    BATCH_NORM.launch('bn_plane_grad_combine', {buffers: [psg.buffer, psgx.buffer, stats.buffer, dbias.buffer,
+      dweight.buffer], params, threads: g.C, note: bnNote(g)});
+    psg.dispose();
+    psgx.dispose();
+  } else if (sums === 'serial') {
     BATCH_NORM.launch('bn_grad_sums_serial', {buffers, params, threads: g.C, constants, note: bnNote(g)});
   } else {
     BATCH_NORM.launch(bnEntry(g, 'bn_grad_sums'), {buffers, params, workgroups: grid1d(g.C, 1), constants,

@@ -1,5 +1,6 @@
 // Which kernel takes batch-norm's per-channel sums (the statistics, and the backward's sums of g and g * xhat).
-import {onCompatCpu, onCpu} from '../device.js';
+import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, onCpu} from '../device.js';
+import {loopSteps} from '../../kernel-def.js';
 import {kernelPrefs} from '../prefs.js';
 import {choose, type Choice, type Family} from '../select.js';
 import type {BatchNormGeom} from './batch-norm-train.js';
@@ -17,8 +18,14 @@ export const SERIAL_SUMS_MAX = 16384;
  */
 export const SERIAL_SUMS_LLVMPIPE_MAX = 2048;
 
-export type BatchNormSums = 'serial' | 'workgroup';
+export type BatchNormSums = 'planes' | 'serial' | 'workgroup';
+/** A thread per plane of whole vec4s: llvmpipe counts its loops over the plane (twice for the statistics). */
+const planesFit = (g: BatchNormGeom) => g.HW % 4 === 0 && (!loopsLimited() || 2 * loopSteps(g.HW / 4) <= LOOP_STEPS_MAX);
 export const BATCH_NORM_SUMS_VARIANTS: readonly Choice<BatchNormSums, BatchNormGeom>[] = [
+  {variant: 'planes', when: (g) => planesFit(g) && (kernelPrefs.batchNormSums === 'planes' ||
+    (kernelPrefs.batchNormSums === 'auto' && onCpu())), fits: planesFit,
+  why: 'CPU adapters, planes of whole vec4s: each thread reads a plane in order, a thread per channel combines them ' +
+    '(docs/kernel-measurements.md#batch-norm-planes)'},
   {variant: 'serial', when: (g) => g.N * g.HW <= SERIAL_SUMS_MAX && (kernelPrefs.batchNormSums === 'serial' ||
     (kernelPrefs.batchNormSums === 'auto' && onCpu() && (!onCompatCpu() || g.N * g.HW <= SERIAL_SUMS_LLVMPIPE_MAX))),
   fits: (g) => g.N * g.HW <= SERIAL_SUMS_MAX,

@@ -13,7 +13,8 @@ if (!['lenet', 'capsnet', 'mobilenet'].includes(model)) {
   throw new Error(`ab-step: MODEL must be lenet, capsnet or mobilenet, not '${model}'`);
 }
 const image = model === 'mobilenet' ? [3, 64, 64] : [1, 28, 28];
-const bx = randArr(64 * image[0] * image[1] * image[2], 3), by = Int32Array.from({length: 64}, (_, i) => i % (model === 'mobilenet' ? 5 : 10));
+const classes = model === 'mobilenet' ? 5 : 10;
+const bx = randArr(64 * image[0] * image[1] * image[2], 3), by = Int32Array.from({length: 64}, (_, i) => i % classes);
 // Kernels are chosen while compile() records the step, so each arm is built under its own prefs.
 function build(prefs) {
   const {fuse = true, ...kp} = prefs;

@@ -11,7 +11,9 @@ override RUN: u32 = 1u;
 // backward's passes take g through it from the output y (bound at ya / ya4): relu passes g where y > 0, relu6 where
 // 0 < y < 6 (0 at the bounds, as PyTorch's hardtanh), and both where y is NaN.
 override ACT: u32 = 0u;
-fn is_nan4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn is_nan4(v: vec4<f32>) -> vec4<bool> {
+  return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
+}
 fn activate4(v: vec4<f32>) -> vec4<f32> {
   if (ACT == 1u) { return select(max(v, vec4<f32>(0.0)), v, is_nan4(v)); }
   if (ACT == 2u) { return select(clamp(v, vec4<f32>(0.0), vec4<f32>(6.0)), v, is_nan4(v)); }

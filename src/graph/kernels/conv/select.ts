@@ -291,7 +291,8 @@ export const GROUPED_WEIGHT_VARIANTS: readonly Choice<GroupedWeightVariant, Conv
   {variant: 'tree', when: () => true, why: 'a workgroup per block of 4 taps, its threads\' sums added as a tree'},
 ];
 export const GROUPED_WEIGHT: Family<GroupedWeightVariant, Conv2dGeom> = {name: 'conv.groupedWeight',
-  table: GROUPED_WEIGHT_VARIANTS, key: (g) => `${geomKey(g)}/g${g.groups}`, open: () => kernelPrefs.groupedWeight === 'auto'};
+  table: GROUPED_WEIGHT_VARIANTS, key: (g) => `${geomKey(g)}/g${g.groups}`,
+  open: () => kernelPrefs.groupedWeight === 'auto'};
 
 /** An im2col launch: the geometry of the images it lowers, and the floats of the whole input it reads from. */
 export interface Im2colCase { g: Conv2dGeom; xFloats: number }

@@ -60,7 +60,9 @@ export function batchNormTrainK(x: Tensor, weight: Tensor | null, bias: Tensor |
 export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight: Tensor | null, g: BatchNormGeom,
   needX: boolean, act: BatchNormActivation = 'none', y: Tensor | null = null):
   {dx: Tensor | null; dweight: Tensor; dbias: Tensor} {
-  if (act !== 'none' && !y) throw new Error(`webgpu-transfer: batchNormTrainBwdK: the ${act} gradient needs the output`);
+  if (act !== 'none' && !y) {
+    throw new Error(`webgpu-transfer: batchNormTrainBwdK: the ${act} gradient needs the output`);
+  }
   const dbias = empty([g.C]), dweight = empty([g.C]);
   const params = {N: g.N, C: g.C, HW: g.HW, eps: 0};
   const yBuffer = act !== 'none' ? y!.buffer : dummyBuffer(), constants = {ACT: ACT_CODE[act]};

@@ -69,6 +69,8 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   return owning(record(y, 'conv2d', inputs, {geom, cols: keep.cols}), keep.cols);
 }
 
+export type {BatchNormActivation};
+
 /** What batchNormTrain returns: y, and the batch mean and biased variance of each channel ([C] each, no gradient). */
 export interface BatchNormTrainResult { y: Tensor; mean: Tensor; variance: Tensor }
 

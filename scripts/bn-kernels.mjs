@@ -5,7 +5,9 @@
 // Usage, after a build: [PREFS='{"batchNormSums":"workgroup"}'] node scripts/bn-kernels.mjs sums|runs
 //   [llvmpipe|swiftshader]
 const mode = process.argv[2];
-if (mode !== 'sums' && mode !== 'runs') throw new Error(`bn-kernels: the first argument is sums or runs, not '${mode}'`);
+if (mode !== 'sums' && mode !== 'runs') {
+  throw new Error(`bn-kernels: the first argument is sums or runs, not '${mode}'`);
+}
 const wt = await import('../dist/lib/node/index.js');
 await wt.init({backend: process.argv[3] ?? 'llvmpipe',
   kernelPrefs: process.env.PREFS ? JSON.parse(process.env.PREFS) : undefined});

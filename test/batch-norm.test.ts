@@ -58,7 +58,8 @@ type Sums = 'serial' | 'workgroup' | 'planes';
 const vec4Planes = (c: Pick<Case, 'shape'>) => c.shape.slice(2).reduce((a, b) => a * b, 1) % 4 === 0;
 const runsOf = (c: Pick<Case, 'shape'>) => (vec4Planes(c) ? [1, 8] : [1]);
 // The planes sums take planes of whole vec4s only.
-const sumsOf = (c: Pick<Case, 'shape'>): Sums[] => (vec4Planes(c) ? ['workgroup', 'serial', 'planes'] : ['workgroup', 'serial']);
+const sumsOf = (c: Pick<Case, 'shape'>): Sums[] =>
+  (vec4Planes(c) ? ['workgroup', 'serial', 'planes'] : ['workgroup', 'serial']);
 for (const c of cases) for (const sums of sumsOf(c)) for (const run of runsOf(c)) {
   const C = c.shape[1];
   const offsetX = !!c.x;

@@ -112,7 +112,8 @@ t('fuse() runs BatchNorm2d with ReLU or ReLU6 as one op without changing values,
     if (!training) m.eval();
     // Weights of 4: a pre-activation passes 6 where x is 1.5 deviations above its channel's mean.
     for (const l of m.layers) {
-      if (l instanceof wt.BatchNorm2d) wt.internals.rt().write(l.weight!.buffer, new Float32Array(l.numFeatures).fill(4));
+      if (!(l instanceof wt.BatchNorm2d)) continue;
+      wt.internals.rt().write(l.weight!.buffer, new Float32Array(l.numFeatures).fill(4));
     }
     const y = m.forward(x);
     const ops: string[] = [];

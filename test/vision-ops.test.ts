@@ -41,8 +41,8 @@ const grouped: GroupedCase[] = [
 for (const c of grouped) for (const weight of ['tree', 'serial'] as const) {
   const taps = c.w[1] * c.w[2] * c.w[3];
   const shapes = `x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} groups ${c.groups} stride ${c.stride} pad ${c.pad}`;
-  t(`conv2d ${c.what}: ${shapes}, weight gradient ${weight}`, () => wt.internals.withKernelPrefs({groupedWeight: weight},
-    () => checkOp({
+  const title = `conv2d ${c.what}: ${shapes}, weight gradient ${weight}`;
+  t(title, () => wt.internals.withKernelPrefs({groupedWeight: weight}, () => checkOp({
     name: `conv2d groups ${c.groups}`,
     inputs: [R.randomNd(c.x, 61), R.randomNd(c.w, 62), ...(c.bias ? [R.randomNd([c.w[0]], 63)] : [])],
     gpu: ([x, w, b]) => wt.conv2d(x, w, b, {stride: c.stride, padding: c.pad, groups: c.groups}),

@@ -188,7 +188,8 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true, convNativeWeights: true,
   convGemmTransposed: 'auto', convWinograd: 'auto', convLoweringImages: 'auto',
   convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
-  batchNormSums: 'auto', batchNormVec4s: 'auto', groupedWeight: 'auto', measured: true, reduce: 'auto', fuseEpilogues: true,
+  batchNormSums: 'auto', batchNormVec4s: 'auto', groupedWeight: 'auto',
+  measured: true, reduce: 'auto', fuseEpilogues: true,
 });
 
 // Accepted values of the fields whose default does not say their type: literals, or Number (a positive integer),

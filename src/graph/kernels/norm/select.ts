@@ -20,7 +20,8 @@ export const SERIAL_SUMS_LLVMPIPE_MAX = 2048;
 
 export type BatchNormSums = 'planes' | 'serial' | 'workgroup';
 /** A thread per plane of whole vec4s: llvmpipe counts its loops over the plane (twice for the statistics). */
-const planesFit = (g: BatchNormGeom) => g.HW % 4 === 0 && (!loopsLimited() || 2 * loopSteps(g.HW / 4) <= LOOP_STEPS_MAX);
+const planesFit = (g: BatchNormGeom) => g.HW % 4 === 0 &&
+  (!loopsLimited() || 2 * loopSteps(g.HW / 4) <= LOOP_STEPS_MAX);
 export const BATCH_NORM_SUMS_VARIANTS: readonly Choice<BatchNormSums, BatchNormGeom>[] = [
   {variant: 'planes', when: (g) => planesFit(g) && (kernelPrefs.batchNormSums === 'planes' ||
     (kernelPrefs.batchNormSums === 'auto' && onCpu())), fits: planesFit,
@@ -40,8 +41,8 @@ export const batchNormSums = (g: BatchNormGeom): BatchNormSums => choose(BATCH_N
 
 /**
  * Vec4s of one plane per thread in the normalisation and input-gradient passes (bn_norm4, bn_dx4): 8 on CPU adapters,
- * where each lane pays per load for its channel's factors (1.5-3x faster on both: docs/kernel-measurements.md#
- * batch-norm-runs); 1 elsewhere, so a GPU's neighbouring lanes read neighbouring vec4s.
+ * where each lane pays per load for its channel's factors (1.3-3x faster under the profiler:
+ * docs/kernel-measurements.md#batch-norm-runs); 1 elsewhere, so a GPU's neighbouring lanes read neighbouring vec4s.
  */
 export function batchNormRun(): number {
   const pref = kernelPrefs.batchNormVec4s;

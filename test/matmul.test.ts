@@ -204,6 +204,20 @@ t('matmul shape errors name both shapes', () => {
         }
       }));
   }
+  // B's gradient A^T @ dY [130, 67] x [67, 65] on every tile: past PADDED_MIN, so tile_padded copies A^T out, in rows
+  // of whole vec4s even where the tile reads A along K by scalars (K = 67). Tolerance atol 2e-6 * 67 + 1e-5.
+  t('matmul backward: A^T @ dY with K = 67 and N = 65 on every tile (tile_padded where the tables take it)', async () => {
+    const a = R.randomNd([67, 130], 74), b = R.randomNd([130, 65], 75), r = R.randomNd([67, 65], 76);
+    const want = R.matmul(R.transpose2(a), r);
+    for (const tile of wt.internals.MATMUL_CANDIDATES) {
+      await wt.internals.withKernelPrefs({matmulTile: tile}, async () => {
+        const at = toTensor(a, 'f32', true), bt = toTensor(b, 'f32', true), rt = toTensor(r);
+        wt.sum(wt.mul(wt.matmul(at, bt), rt)).backward();
+        expectClose(await bt.grad!.data(), want.data, 2e-6 * 67 + 1e-5, 0, `dB on ${wt.internals.tileName(tile)}`);
+        for (const x of [at, bt, rt]) x.dispose();
+      });
+    }
+  });
   t('linearRelu: NaN passes, as relu(linear(...)), values and gradients', async () => {
     const x = wt.tensor(Float32Array.from([1, 2, NaN, 4, -1, -2, -3, -4, 0, 0, 0, 0, 5, 6, 7, 8, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4]), [8, 4]);
     const w = wt.randn([8, 4], {seed: 37, requiresGrad: true}), b = wt.randn([8], {seed: 38, requiresGrad: true});

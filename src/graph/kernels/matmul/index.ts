@@ -175,7 +175,10 @@ function paddedTile(a: MatView, b: MatView, s: {M: number; N: number; K: number;
     temps.push(t);
     return {...plain, t};
   };
-  const av = !a.trans && tileFits(tile, false, K, a.cols, a.batchStride) ? a : padded(a, M, K, M, K4);
+  // A copied out has rows of whole vec4s (K4, or K rounded up where the tile reads scalars along K: the zeros past K
+  // are never read).
+  const av = !a.trans && tileFits(tile, false, K, a.cols, a.batchStride) ? a
+    : padded(a, M, K, M, Math.ceil(K / 4) * 4);
   const bv = !b.trans && !pads.K && !pads.N ? b : padded(b, K, N, K4, N4);
   const bias = after.bias ?? null;
   const out = empty([batch, M, N]);

@@ -206,7 +206,7 @@ t('matmul shape errors name both shapes', () => {
   }
   // B's gradient A^T @ dY [130, 67] x [67, 65] on every tile: past PADDED_MIN, so tile_padded copies A^T out, in rows
   // of whole vec4s even where the tile reads A along K by scalars (K = 67). Tolerance atol 2e-6 * 67 + 1e-5.
-  t('matmul backward: A^T @ dY with K = 67 and N = 65 on every tile (tile_padded where the tables take it)', async () => {
+  t('matmul backward: A^T @ dY with K = 67 and N = 65 on every tile (tile_padded where taken)', async () => {
     const a = R.randomNd([67, 130], 74), b = R.randomNd([130, 65], 75), r = R.randomNd([67, 65], 76);
     const want = R.matmul(R.transpose2(a), r);
     for (const tile of wt.internals.MATMUL_CANDIDATES) {

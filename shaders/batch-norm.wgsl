@@ -7,6 +7,14 @@ override HAS_WEIGHT: bool = false;
 override HAS_BIAS: bool = false;
 // Vec4s of one plane per thread in bn_norm4 and bn_dx4 (a run): the channel's factors are loaded once for them all.
 override RUN: u32 = 1u;
+// Thread t's run in bn_norm4 and bn_dx4: its plane and its vec4s j0 .. end - 1 of the plane's hw4 (ok: t has one).
+struct Run { ok: bool, plane: u32, j0: u32, end: u32 }
+fn run_of(t: u32, hw4: u32) -> Run {
+  let runs = (hw4 + RUN - 1u) / RUN;
+  let plane = t / runs;
+  let j0 = (t - plane * runs) * RUN;
+  return Run(t < p.N * p.C * runs, plane, j0, min(j0 + RUN, hw4));
+}
 // The activation that follows the affine map (0: none, 1: relu, 2: relu6), as the relu and relu6 ops compute it. The
 // backward's passes take g through it from the output y (bound at ya / ya4): relu passes g where y > 0, relu6 where
 // 0 < y < 6 (0 at the bounds, as PyTorch's hardtanh), and both where y is NaN.
@@ -211,19 +219,16 @@ fn bn_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 // One thread per run of RUN vec4s of a plane.
 @compute @workgroup_size(WG)
 fn bn_norm4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = thread_id(gid, nwg);
   let hw4 = p.HW / 4u;
-  let runs = (hw4 + RUN - 1u) / RUN;
-  if (t >= p.N * p.C * runs) { return; }
-  let plane = t / runs;
-  let c = plane % p.C;
-  let j0 = (t - plane * runs) * RUN;
+  let r = run_of(thread_id(gid, nwg), hw4);
+  if (!r.ok) { return; }
+  let c = r.plane % p.C;
   let mean = vec4<f32>(nstats[c]);
   let sd = nstats[p.C + c];
   let w = norm_w(c);
   let b = vec4<f32>(norm_shift(c));
-  for (var j = j0; j < min(j0 + RUN, hw4); j++) {
-    let i = plane * hw4 + j;
+  for (var j = r.j0; j < r.end; j++) {
+    let i = r.plane * hw4 + j;
     ny4[i] = activate4((nx4[i] - mean) / sd * w + b);
   }
 }
@@ -394,15 +399,12 @@ fn bn_dx(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 // One thread per run of RUN vec4s of a plane.
 @compute @workgroup_size(WG)
 fn bn_dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = thread_id(gid, nwg);
   let hw4 = p.HW / 4u;
-  let runs = (hw4 + RUN - 1u) / RUN;
-  if (t >= p.N * p.C * runs) { return; }
-  let plane = t / runs;
-  let f = dx_coef(plane % p.C);
-  let j0 = (t - plane * runs) * RUN;
-  for (var j = j0; j < min(j0 + RUN, hw4); j++) {
-    let i = plane * hw4 + j;
+  let r = run_of(thread_id(gid, nwg), hw4);
+  if (!r.ok) { return; }
+  let f = dx_coef(r.plane % p.C);
+  for (var j = r.j0; j < r.end; j++) {
+    let i = r.plane * hw4 + j;
     let xhat = (dxx4[i] - vec4<f32>(f.mean)) * f.invstd;
     var g = dxg4[i];
     if (ACT != 0u) { g = through4(dxy4[i], g); }

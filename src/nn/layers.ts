@@ -3,7 +3,7 @@ import * as ops from '../graph/ops.js';
 import {noGrad, rt} from '../graph/engine.js';
 import {kernelPrefs} from '../graph/kernels/prefs.js';
 import type {Tensor} from '../graph/tensor.js';
-import {Module} from './module.js';
+import {isStock, Module} from './module.js';
 import {mulberry32} from '../rng.js';
 
 /** Layer sizes are positive integers; checked before any allocation so the error names the layer. */
@@ -164,23 +164,22 @@ export class Sequential extends Module {
   }
 }
 
-const activated = (y: Tensor, activation: 'none' | 'relu' | 'relu6'): Tensor =>
+const activated = (y: Tensor, activation: ops.BatchNormActivation): Tensor =>
   activation === 'relu' ? ops.relu(y) : activation === 'relu6' ? ops.relu6(y) : y;
 
-// The class itself, and its forward not replaced on the instance (a spy or instrumentation runs as written).
-const stock = (l: Module | undefined,
-  cls: typeof ReLU | typeof ReLU6 | typeof MaxPool2d | typeof Linear | typeof Conv2d | typeof BatchNorm2d) =>
-  l instanceof cls && Object.getPrototypeOf(l) === cls.prototype && l.forward === cls.prototype.forward;
-
-/** One op for two neighbouring stock layers (ReLU and MaxPool2d in either order; Linear then ReLU), else null. */
+/**
+ * One op for two neighbouring stock layers (ReLU and MaxPool2d in either order; Linear then ReLU; Conv2d then a
+ * BatchNorm2d on running statistics; BatchNorm2d then ReLU or ReLU6), else null.
+ */
 function fusedPair(a: Module, b: Module | undefined): ((x: Tensor) => Tensor) | null {
-  const pool = stock(a, ReLU) && stock(b, MaxPool2d) ? b as MaxPool2d : stock(a, MaxPool2d) && stock(b, ReLU) ? a as MaxPool2d : null;
+  const pool = isStock(a, ReLU) && isStock(b, MaxPool2d) ? b as MaxPool2d
+    : isStock(a, MaxPool2d) && isStock(b, ReLU) ? a as MaxPool2d : null;
   if (pool) return (x) => ops.reluMaxPool2d(x, pool.kernel, pool.opts);
-  if (stock(a, Linear) && stock(b, ReLU)) return (x) => ops.linearRelu(x, (a as Linear).weight, (a as Linear).bias);
-  if (stock(a, Conv2d) && stock(b, BatchNorm2d) && (b as BatchNorm2d).usesRunningStats) {
+  if (isStock(a, Linear) && isStock(b, ReLU)) return (x) => ops.linearRelu(x, (a as Linear).weight, (a as Linear).bias);
+  if (isStock(a, Conv2d) && isStock(b, BatchNorm2d) && (b as BatchNorm2d).usesRunningStats) {
     return (x) => convWithRunningNorm(a as Conv2d, b as BatchNorm2d, x);
   }
-  if (stock(a, BatchNorm2d) && (stock(b, ReLU) || stock(b, ReLU6))) {
+  if (isStock(a, BatchNorm2d) && (isStock(b, ReLU) || isStock(b, ReLU6))) {
     return (x) => (a as BatchNorm2d).forwardActivated(x, b instanceof ReLU6 ? 'relu6' : 'relu');
   }
   return null;
@@ -266,7 +265,7 @@ export class BatchNorm extends Module {
    * kernelPrefs.fusedBatchNorm): the activation in the normalising pass and its gradient in the backward's. fuse()
    * runs a stock BatchNorm followed by a stock ReLU or ReLU6 so.
    */
-  forwardActivated(x: Tensor, activation: 'none' | 'relu' | 'relu6'): Tensor {
+  forwardActivated(x: Tensor, activation: ops.BatchNormActivation): Tensor {
     const name = this.constructor.name;
     if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
       throw new Error(`webgpu-transfer: ${name}(${this.numFeatures}): expected input of rank ${this.ranks.join(' or ')} with ${this.numFeatures} channels at axis 1, got ${x.describe()}`);

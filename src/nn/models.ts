@@ -5,7 +5,7 @@
 import * as ops from '../graph/ops.js';
 import {rt} from '../graph/engine.js';
 import type {Tensor} from '../graph/tensor.js';
-import {Module} from './module.js';
+import {isStock, Module} from './module.js';
 import {BatchNorm, BatchNorm2d, Conv2d, convWithRunningNorm, Dropout, fuse, type Fusable, Linear, ReLU6, Sequential} from './layers.js';
 import {gaussian, mulberry32} from '../rng.js';
 
@@ -63,7 +63,7 @@ const convBn = (fused: boolean, conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tenso
   fused && bn.usesRunningStats ? convWithRunningNorm(conv, bn, x) : bn.forward(conv.forward(x));
 /** convBn then relu; fused and on batch statistics, the relu in batch norm's passes (forwardActivated). */
 const convBnRelu = (fused: boolean, conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor =>
-  fused && !bn.usesRunningStats && bn.forward === BatchNorm2d.prototype.forward
+  fused && !bn.usesRunningStats && isStock(bn, BatchNorm2d)
     ? bn.forwardActivated(conv.forward(x), 'relu') : ops.relu(convBn(fused, conv, bn, x));
 
 const conv3x3 = (inp: number, out: number, stride = 1) => new Conv2d(inp, out, 3, {stride, padding: 1, bias: false});

@@ -152,3 +152,10 @@ export abstract class Module {
   /** Frees every parameter and buffer below this module. */
   dispose(): void { for (const t of this.stateDict().values()) t.dispose(); }
 }
+
+/**
+ * Whether `l` is an instance of `cls` itself (no subclass) whose forward is the class's own (not replaced on the
+ * instance): a layer that fusion may run as part of one op, where a spy or instrumentation must run as written.
+ */
+export const isStock = (l: Module | undefined, cls: abstract new (...args: never[]) => Module): boolean =>
+  l instanceof cls && Object.getPrototypeOf(l) === cls.prototype && l.forward === cls.prototype.forward;

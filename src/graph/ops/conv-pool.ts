@@ -1,7 +1,8 @@
 // Convolution, batch normalisation in training mode, and pooling over NCHW input.
 import {conv2dK, convGeom, groupedConv2dK, type LoweredCols} from '../kernels/conv/index.js';
 import {adaptiveAvgPoolK, poolGeom, poolK} from '../kernels/pool/index.js';
-import {batchNormRunningK, batchNormTrainK, type BatchNormActivation} from '../kernels/norm/index.js';
+import {BATCH_NORM_ACT_CODES, batchNormRunningK, batchNormTrainK, type BatchNormActivation}
+  from '../kernels/norm/index.js';
 import {sizeOf, Tensor} from '../tensor.js';
 import {checkArgs} from '../validate.js';
 import {record} from '../record.js';
@@ -85,7 +86,7 @@ export function batchNormTrain(x: Tensor, weight: Tensor | null, bias: Tensor | 
   activation: BatchNormActivation = 'none'): BatchNormTrainResult {
   const op = 'batchNormTrain';
   checkArgs(op, x, weight, bias);
-  if (!['none', 'relu', 'relu6'].includes(activation)) {
+  if (!Object.hasOwn(BATCH_NORM_ACT_CODES, activation)) {
     throw err(op, `activation must be 'none', 'relu' or 'relu6', got ${JSON.stringify(activation)}`);
   }
   if (x.rank < 2) throw err(op, `input must be [N, C, ...] (rank >= 2), got ${x.describe()}`);

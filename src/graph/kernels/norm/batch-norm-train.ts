@@ -9,7 +9,8 @@ import {batchNormRun, batchNormSums} from './select.js';
 
 /** The activation batch norm's passes apply after the affine map and take the gradient through (ACT in the shader). */
 export type BatchNormActivation = 'none' | 'relu' | 'relu6';
-const ACT_CODE: Record<BatchNormActivation, number> = {none: 0, relu: 1, relu6: 2};
+/** Each activation's ACT code: the one list of them (batchNormTrain checks its argument against it). */
+export const BATCH_NORM_ACT_CODES: Readonly<Record<BatchNormActivation, number>> = {none: 0, relu: 1, relu6: 2};
 
 /** x viewed as [N, C, HW]: batch, channels (axis 1) and the product of the dimensions after them. */
 export interface BatchNormGeom { N: number; C: number; HW: number }
@@ -47,7 +48,7 @@ export function batchNormTrainK(x: Tensor, weight: Tensor | null, bias: Tensor |
   const y = empty(x.shape);
   BATCH_NORM.launch(bnEntry(g, 'bn_norm'), {buffers: [x.buffer, stats.buffer, weight ? weight.buffer : dummyBuffer(),
     bias ? bias.buffer : dummyBuffer(), y.buffer], params, threads: bnThreads(g),
-    constants: {HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0, RUN: bnRun(g), ACT: ACT_CODE[act]},
+    constants: {HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0, RUN: bnRun(g), ACT: BATCH_NORM_ACT_CODES[act]},
     note: bnNote(g)});
   return {y, mean, variance, stats};
 }
@@ -65,7 +66,7 @@ export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight:
   }
   const dbias = empty([g.C]), dweight = empty([g.C]);
   const params = {N: g.N, C: g.C, HW: g.HW, eps: 0};
-  const yBuffer = act !== 'none' ? y!.buffer : dummyBuffer(), constants = {ACT: ACT_CODE[act]};
+  const yBuffer = act !== 'none' ? y!.buffer : dummyBuffer(), constants = {ACT: BATCH_NORM_ACT_CODES[act]};
   const buffers = [x.buffer, gy.buffer, stats.buffer, dbias.buffer, dweight.buffer, yBuffer];
   const sums = batchNormSums(g);
   if (sums === 'planes') {

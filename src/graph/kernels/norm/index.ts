@@ -1,3 +1,3 @@
 // Normalisation launchers: batch normalisation in training mode.
-export {batchNormRunningK, batchNormTrainK, batchNormTrainBwdK, type BatchNormActivation,
+export {BATCH_NORM_ACT_CODES, batchNormRunningK, batchNormTrainK, batchNormTrainBwdK, type BatchNormActivation,
   type BatchNormGeom} from './batch-norm-train.js';

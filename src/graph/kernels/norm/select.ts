@@ -19,9 +19,12 @@ export const SERIAL_SUMS_MAX = 16384;
 export const SERIAL_SUMS_LLVMPIPE_MAX = 2048;
 
 export type BatchNormSums = 'planes' | 'serial' | 'workgroup';
-/** A thread per plane of whole vec4s: llvmpipe counts its loops over the plane (twice for the statistics). */
+/**
+ * A thread per plane of whole vec4s: llvmpipe counts its loops over the plane, and the combining thread's over the N
+ * planes (each twice for the statistics).
+ */
 const planesFit = (g: BatchNormGeom) => g.HW % 4 === 0 &&
-  (!loopsLimited() || 2 * loopSteps(g.HW / 4) <= LOOP_STEPS_MAX);
+  (!loopsLimited() || 2 * Math.max(loopSteps(g.HW / 4), loopSteps(g.N)) <= LOOP_STEPS_MAX);
 export const BATCH_NORM_SUMS_VARIANTS: readonly Choice<BatchNormSums, BatchNormGeom>[] = [
   {variant: 'planes', when: (g) => planesFit(g) && (kernelPrefs.batchNormSums === 'planes' ||
     (kernelPrefs.batchNormSums === 'auto' && onCpu())), fits: planesFit,

@@ -36,20 +36,51 @@ const grouped: GroupedCase[] = [
     true),
   // 80 output rows: the weight gradient's threads take whole rows (the cases above cut rows into segments).
   gc('depthwise, more output rows than a workgroup has threads', [4, 2, 20, 5], [2, 1, 3, 3], 2, [1, 1], [1, 1], false),
+  // MobileNetV2's small maps; the generated kernels read and write whole planes as vec4s.
+  gc('depthwise 4x4 maps', [3, 6, 4, 4], [6, 1, 3, 3], 6, [1, 1], [1, 1], false),
+  gc('depthwise 2x2 maps', [2, 5, 2, 2], [5, 1, 3, 3], 5, [1, 1], [1, 1], true),
+  gc('depthwise 8x8 stride 2 (rows of whole vec4s)', [2, 4, 8, 8], [4, 1, 3, 3], 4, [2, 2], [1, 1], false),
+  // Planes past a thread's budget of multiply-adds: the generated kernels take blocks of rows, padded at run time.
+  gc('depthwise 12x12, planes in blocks of rows', [2, 3, 12, 12], [3, 1, 3, 3], 3, [1, 1], [1, 1], true),
+  gc('depthwise 20x16 stride 2, planes in blocks of rows', [1, 4, 20, 16], [4, 1, 3, 3], 4, [2, 2], [1, 1], false),
+  gc('depthwise 18x10 stride 2 5x5, blocks of rows of odd width', [2, 2, 18, 10], [2, 1, 5, 5], 2, [2, 2], [2, 2],
+    true),
 ];
-// Each case with either weight gradient: a workgroup tree per block of taps, and a thread per block.
-for (const c of grouped) for (const weight of ['tree', 'serial'] as const) {
+const GROUPED_FAMILIES = ['conv.groupedForward', 'conv.groupedInput', 'conv.groupedWeight'];
+// Each case with each set of kernels: the hand-written rows with either weight gradient, and (depthwise cases) the
+// generated planes, checked to be the variants that ran.
+const kernelSets = [
+  {what: 'rows, weight gradient tree', prefs: {groupedForward: 'rows', groupedInput: 'rows', groupedWeight: 'tree'}},
+  {what: 'rows, weight gradient serial',
+    prefs: {groupedForward: 'rows', groupedInput: 'rows', groupedWeight: 'serial'}},
+  {what: 'generated planes', prefs: {groupedForward: 'planes', groupedInput: 'planes', groupedWeight: 'planes'}},
+] as const;
+for (const c of grouped) for (const set of kernelSets) {
+  const depthwise = c.groups === c.x[1] && c.w[0] === c.x[1];
+  if (set.what === 'generated planes' && !depthwise) continue;
   const taps = c.w[1] * c.w[2] * c.w[3];
   const shapes = `x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} groups ${c.groups} stride ${c.stride} pad ${c.pad}`;
-  const title = `conv2d ${c.what}: ${shapes}, weight gradient ${weight}`;
-  t(title, () => wt.internals.withKernelPrefs({groupedWeight: weight}, () => checkOp({
-    name: `conv2d groups ${c.groups}`,
-    inputs: [R.randomNd(c.x, 61), R.randomNd(c.w, 62), ...(c.bias ? [R.randomNd([c.w[0]], 63)] : [])],
-    gpu: ([x, w, b]) => wt.conv2d(x, w, b, {stride: c.stride, padding: c.pad, groups: c.groups}),
-    ref: ([x, w, b]) => R.conv2dGrouped(x, w, b ?? null, c.stride, c.pad, c.groups),
-    refGrad: ([x, w], up) => R.conv2dGroupedGrad(x, w, up, c.stride, c.pad, c.groups).slice(0, c.bias ? 3 : 2),
-    atol: 2e-6 * taps + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(c.x[0] * c.x[2] * c.x[3]) + 1e-4,
-  })));
+  const title = `conv2d ${c.what}: ${shapes}, ${set.what}`;
+  const conv = (x: wt.Tensor, w: wt.Tensor, b?: wt.Tensor) =>
+    wt.conv2d(x, w, b ?? null, {stride: c.stride, padding: c.pad, groups: c.groups});
+  t(title, () => wt.internals.withKernelPrefs(set.prefs, () => {
+    if (set.what === 'generated planes') {
+      const ran = wt.internals.recordCases(() => wt.tidy(() => {
+        const w = wt.zeros(c.w, {requiresGrad: true});
+        wt.sum(conv(wt.zeros(c.x, {requiresGrad: true}), w)).backward();
+      })).filter((r) => GROUPED_FAMILIES.includes(r.family.name));
+      assert.equal(ran.map((r) => `${r.family.name} ${wt.internals.chooseVariant(r.family, r.c)}`).sort(),
+        GROUPED_FAMILIES.map((f) => `${f} planes`));
+    }
+    return checkOp({
+      name: `conv2d groups ${c.groups}`,
+      inputs: [R.randomNd(c.x, 61), R.randomNd(c.w, 62), ...(c.bias ? [R.randomNd([c.w[0]], 63)] : [])],
+      gpu: ([x, w, b]) => conv(x, w, b),
+      ref: ([x, w, b]) => R.conv2dGrouped(x, w, b ?? null, c.stride, c.pad, c.groups),
+      refGrad: ([x, w], up) => R.conv2dGroupedGrad(x, w, up, c.stride, c.pad, c.groups).slice(0, c.bias ? 3 : 2),
+      atol: 2e-6 * taps + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(c.x[0] * c.x[2] * c.x[3]) + 1e-4,
+    });
+  }));
 }
 
 t('conv2d groups 1 given explicitly is the ordinary conv', async () => {

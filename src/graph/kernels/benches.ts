@@ -3,9 +3,11 @@
 import {empty, type Shape, type Tensor} from '../tensor.js';
 import {agreementK, outerK, predictBwdInputK, predictBwdWeightK, predictK, weightedSumK} from './capsule/index.js';
 import {CAPSULE_PREDICT, CAPSULE_ROUTING, CAPSULE_WEIGHTED_SUM, type CapsDims} from './capsule/select.js';
-import {conv2dBwdInputK, conv2dBwdWeightK, conv2dK, groupedConv2dBwdWeightK, type LoweredCols} from './conv/index.js';
+import {conv2dBwdInputK, conv2dBwdWeightK, conv2dK, groupedConv2dBwdInputK, groupedConv2dBwdWeightK, groupedConv2dK,
+  type LoweredCols} from './conv/index.js';
 import {im2colK} from './conv/gemm.js';
-import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, geomKey, GROUPED_WEIGHT, IM2COL} from './conv/select.js';
+import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, geomKey, GROUPED_FORWARD, GROUPED_INPUT, GROUPED_WEIGHT, IM2COL}
+  from './conv/select.js';
 import {binaryK} from './elementwise/index.js';
 import {ELEMENTWISE_FAMILY} from './elementwise/select.js';
 import {fillK} from './layout/index.js';
@@ -74,6 +76,14 @@ define(CONV_WEIGHT, ({g, kept}) => {
 define(GROUPED_WEIGHT, (g) => {
   const x = filled([g.N, g.C, g.H, g.W]), dy = filled([g.N, g.K, g.OH, g.OW]);
   return bench([x, dy], () => [groupedConv2dBwdWeightK(x, dy, g)]);
+});
+define(GROUPED_FORWARD, (g) => {
+  const x = filled([g.N, g.C, g.H, g.W]), w = filled([g.K, g.C / g.groups, g.KH, g.KW], 0.01);
+  return bench([x, w], () => [groupedConv2dK(x, w, null, g)]);
+});
+define(GROUPED_INPUT, (g) => {
+  const dy = filled([g.N, g.K, g.OH, g.OW]), w = filled([g.K, g.C / g.groups, g.KH, g.KW], 0.01);
+  return bench([dy, w], () => [groupedConv2dBwdInputK(dy, w, g)]);
 });
 
 define(MATMUL, (c) => {
@@ -148,5 +158,6 @@ define(CAPSULE_WEIGHTED_SUM, ({s}) => {
 
 /** Every family chosen through a Family (select.ts: choose), measurable or not. */
 export const KERNEL_FAMILIES: readonly Family<string, never>[] = [CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, MATMUL,
-  IM2COL, GROUPED_WEIGHT, POOL_FORWARD, POOL_BACKWARD, POOL_ADAPTIVE, BATCH_NORM_SUMS, REDUCE, CHANNEL_SUM,
+  IM2COL, GROUPED_WEIGHT, GROUPED_FORWARD, GROUPED_INPUT, POOL_FORWARD, POOL_BACKWARD, POOL_ADAPTIVE, BATCH_NORM_SUMS,
+  REDUCE, CHANNEL_SUM,
   ELEMENTWISE_FAMILY, CAPSULE_PREDICT, CAPSULE_ROUTING, CAPSULE_WEIGHTED_SUM] as unknown as Family<string, never>[];

@@ -157,9 +157,16 @@ export interface KernelPrefs {
   batchNormVec4s: 'auto' | number;
   /**
    * Grouped and depthwise convolutions' weight gradient: 'auto' (kernels/conv/select.ts), 'tree' (a workgroup per
-   * block of 4 taps) or 'serial' (a thread per block).
+   * block of 4 taps), 'serial' (a thread per block) or 'planes' (depthwise: generated, a thread per channel).
    */
-  groupedWeight: 'auto' | 'tree' | 'serial';
+  groupedWeight: 'auto' | 'tree' | 'serial' | 'planes';
+  /**
+   * Grouped and depthwise convolutions' forward and input gradient: 'auto' (kernels/conv/select.ts), 'rows' (the
+   * hand-written kernels, a run of a row per thread) or 'planes' (depthwise: generated, whole rows of a plane a
+   * thread).
+   */
+  groupedForward: 'auto' | 'rows' | 'planes';
+  groupedInput: 'auto' | 'rows' | 'planes';
   /**
    * Measured choices (kernels/tune.ts: `webgpu-transfer tune`, internals.tuneKernels) take the launches of a family
    * whose preferences are all at their defaults; false: the selection tables alone.
@@ -188,7 +195,7 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true, convNativeWeights: true,
   convGemmTransposed: 'auto', convWinograd: 'auto', convLoweringImages: 'auto',
   convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
-  batchNormSums: 'auto', batchNormVec4s: 'auto', groupedWeight: 'auto',
+  batchNormSums: 'auto', batchNormVec4s: 'auto', groupedWeight: 'auto', groupedForward: 'auto', groupedInput: 'auto',
   measured: true, reduce: 'auto', fuseEpilogues: true,
 });
 
@@ -214,7 +221,9 @@ const CHOICES = {
   convWeightGemmTransposed: ['auto', 'always', 'never'],
   batchNormSums: ['auto', 'workgroup', 'serial', 'planes'],
   batchNormVec4s: ['auto', Number],
-  groupedWeight: ['auto', 'tree', 'serial'],
+  groupedWeight: ['auto', 'tree', 'serial', 'planes'],
+  groupedForward: ['auto', 'rows', 'planes'],
+  groupedInput: ['auto', 'rows', 'planes'],
   reduce: ['auto', 'chunked', 'tree', 'subgroup'],
 } as const;
 // A compile error here means a field's type has a string the table does not list, or a field outside it is not boolean.

@@ -10,6 +10,7 @@ import {ceil4} from '../shapes.js';
 import {shapedPick} from '../matmul/register-tile.js';
 import {panelsPreferred} from '../matmul/select.js';
 import type {Conv2dGeom} from './geom.js';
+import {planeFits, planeRows, type PlanePass} from './grouped-planes.js';
 import type {ConvTile} from './tile-gen.js';
 import {implicitGridFits, implicitReductionFits} from './implicit.js';
 import {winogradFits, winogradInputFits, type WinogradSize} from './winograd.js';
@@ -282,8 +283,18 @@ export const CONV_WEIGHT: Family<WeightVariant, WeightCase> = {name: 'conv.weigh
  */
 export const GROUPED_WEIGHT_SERIAL_LLVMPIPE_MAX = 16384;
 const groupedSerialFits = (g: Conv2dGeom) => withinLoops(loopSteps(g.N, loopSteps(g.OH, loopSteps(g.OW))));
-export type GroupedWeightVariant = 'serial' | 'tree';
+const planesFit = (pass: PlanePass) => (g: Conv2dGeom) => planeFits(g, pass) &&
+  (pass !== 'weight' || withinLoops(loopSteps(g.N * g.OH / planeRows(g, pass)!)));
+/** The generated depthwise kernels on CPU adapters (docs/kernel-measurements.md#depthwise-planes). */
+const planesWhen = (pref: string, pass: PlanePass) => (g: Conv2dGeom) =>
+  pref === 'planes' || (pref === 'auto' && onCpu() && planesFit(pass)(g));
+const PLANES_WHY = 'CPU adapters, depthwise: generated for the shape, whole rows of a plane a thread, every ' +
+  'multiply-add written out and each input loaded once';
+
+export type GroupedWeightVariant = 'planes' | 'serial' | 'tree';
 export const GROUPED_WEIGHT_VARIANTS: readonly Choice<GroupedWeightVariant, Conv2dGeom>[] = [
+  {variant: 'planes', when: (g) => planesWhen(kernelPrefs.groupedWeight, 'weight')(g), fits: planesFit('weight'),
+    why: `${PLANES_WHY}: a thread per channel over every image`},
   {variant: 'serial', when: (g) => kernelPrefs.groupedWeight === 'serial' || (kernelPrefs.groupedWeight === 'auto' &&
     onCpu() && (!onCompatCpu() || g.N * g.OH * g.OW <= GROUPED_WEIGHT_SERIAL_LLVMPIPE_MAX)), fits: groupedSerialFits,
   why: 'CPU adapters (llvmpipe: up to 16,384 outputs a channel): a thread per block of 4 taps over every output, no ' +
@@ -293,6 +304,25 @@ export const GROUPED_WEIGHT_VARIANTS: readonly Choice<GroupedWeightVariant, Conv
 export const GROUPED_WEIGHT: Family<GroupedWeightVariant, Conv2dGeom> = {name: 'conv.groupedWeight',
   table: GROUPED_WEIGHT_VARIANTS, key: (g) => `${geomKey(g)}/g${g.groups}`,
   open: () => kernelPrefs.groupedWeight === 'auto'};
+
+/** Grouped forward and input gradient: the generated depthwise kernels, or the hand-written rows kernels. */
+export type GroupedVariant = 'planes' | 'rows';
+export const GROUPED_FORWARD_VARIANTS: readonly Choice<GroupedVariant, Conv2dGeom>[] = [
+  {variant: 'planes', when: (g) => planesWhen(kernelPrefs.groupedForward, 'forward')(g), fits: planesFit('forward'),
+    why: PLANES_WHY},
+  {variant: 'rows', when: () => true, why: 'any grouping: 8 outputs of a row a thread at column stride 1, else 4'},
+];
+export const GROUPED_FORWARD: Family<GroupedVariant, Conv2dGeom> = {name: 'conv.groupedForward',
+  table: GROUPED_FORWARD_VARIANTS, key: (g) => `${geomKey(g)}/g${g.groups}`,
+  open: () => kernelPrefs.groupedForward === 'auto'};
+export const GROUPED_INPUT_VARIANTS: readonly Choice<GroupedVariant, Conv2dGeom>[] = [
+  {variant: 'planes', when: (g) => planesWhen(kernelPrefs.groupedInput, 'input')(g), fits: planesFit('input'),
+    why: PLANES_WHY},
+  {variant: 'rows', when: () => true, why: 'any grouping: 8 inputs of a row a thread at column strides 1 and 2'},
+];
+export const GROUPED_INPUT: Family<GroupedVariant, Conv2dGeom> = {name: 'conv.groupedInput',
+  table: GROUPED_INPUT_VARIANTS, key: (g) => `${geomKey(g)}/g${g.groups}`,
+  open: () => kernelPrefs.groupedInput === 'auto'};
 
 /** An im2col launch: the geometry of the images it lowers, and the floats of the whole input it reads from. */
 export interface Im2colCase { g: Conv2dGeom; xFloats: number }

@@ -42,8 +42,8 @@ const grouped: GroupedCase[] = [
   gc('depthwise 8x8 stride 2 (rows of whole vec4s)', [2, 4, 8, 8], [4, 1, 3, 3], 4, [2, 2], [1, 1], false),
   // Planes past a thread's budget of multiply-adds: the generated kernels take blocks of rows, padded at run time.
   gc('depthwise 12x12, planes in blocks of rows', [2, 3, 12, 12], [3, 1, 3, 3], 3, [1, 1], [1, 1], true),
-  gc('depthwise 20x16 stride 2, planes in blocks of rows', [1, 4, 20, 16], [4, 1, 3, 3], 4, [2, 2], [1, 1], false),
-  gc('depthwise 18x10 stride 2 5x5, blocks of rows of odd width', [2, 2, 18, 10], [2, 1, 5, 5], 2, [2, 2], [2, 2],
+  gc('depthwise 40x16 stride 2, planes in blocks of rows', [1, 4, 40, 16], [4, 1, 3, 3], 4, [2, 2], [1, 1], false),
+  gc('depthwise 34x10 stride 2 5x5, blocks of rows of odd width', [2, 2, 34, 10], [2, 1, 5, 5], 2, [2, 2], [2, 2],
     true),
 ];
 const GROUPED_FAMILIES = ['conv.groupedForward', 'conv.groupedInput', 'conv.groupedWeight'];

@@ -11,8 +11,11 @@ import type {Conv2dGeom} from './geom.js';
 export type PlaneKernel = KernelDef<typeof CONV_GROUPED.uniforms, {main: 'p'}>;
 export type PlanePass = 'forward' | 'input' | 'weight';
 
-/** Multiply-adds one thread writes out at most: longer shaders compile slowly (SwiftShader most of all). */
-export const PLANE_MAX_TERMS = 640;
+/**
+ * Multiply-adds one thread writes out at most: longer shaders compile slowly (SwiftShader most of all). 1,024 lets a
+ * thread take a row of a 112-wide map (photos of 224 px).
+ */
+export const PLANE_MAX_TERMS = 1024;
 /** Threads a workgroup of the weight gradient, a thread per channel: one SIMD row of a CPU adapter. */
 const WEIGHT_WORKGROUP = 8;
 

@@ -1,5 +1,5 @@
 // The profiler's table for a MobileNetV2 training step (width 0.35, 64 px, batch 64, Adam), as pretraining runs it.
-// Usage: node dist/bench/profile-mobilenet.js <adapter> [steps] [size]
+// Usage: node dist/bench/profile-mobilenet.js <adapter> [steps] [size]; WIDTH (0.35) and BATCH (64) in the environment.
 import * as wt from '../src/index.js';
 
 const backend = (process.argv[2] ?? 'llvmpipe') as wt.BackendChoice;
@@ -8,9 +8,9 @@ const size = Number(process.argv[4] ?? 64);
 // WGT_PREFS: JSON kernel preferences for the runtime, e.g. '{"convLowering":"direct"}'.
 await wt.init({backend, kernelPrefs: process.env.WGT_PREFS ? JSON.parse(process.env.WGT_PREFS) : undefined});
 wt.manualSeed(0);
-const net = wt.models.mobilenetV2({widthMult: 0.35, classes: 5, inputSize: size});
+const net = wt.models.mobilenetV2({widthMult: Number(process.env.WIDTH ?? 0.35), classes: 5, inputSize: size});
 const opt = new wt.Adam(net.parameters(), {lr: 1e-3});
-const r = wt.internals.rng(4), batch = 64;
+const r = wt.internals.rng(4), batch = Number(process.env.BATCH ?? 64);
 const x = Float32Array.from({length: batch * 3 * size * size}, () => r());
 const y = Int32Array.from({length: batch}, (_, i) => i % 5);
 const shapes: wt.InputSpec[] = [{shape: [batch, 3, size, size]}, {shape: [batch], dtype: 'i32'}];

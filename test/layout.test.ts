@@ -108,6 +108,30 @@ for (const transpose4 of [true, false]) for (const transposeRows of [true, false
     });
   });
 }
+// Copies whose innermost dimension runs along both sides in whole vec4s (every other stride and both offsets multiples
+// of 4) run on copy_vec4, the rest on copy_main: a slice, a concat into a region, a permute keeping the last axes, a
+// broadcast (stride 0), and ones just off (an offset of 2, an inner run of 6, an inner axis of stride 0); with it off
+// too.
+for (const copyVec4 of [true, false]) {
+  t(`strided copies in whole vec4s (copy_vec4 ${copyVec4 ? 'on' : 'off'})`, async () => {
+    await wt.internals.withKernelPrefs({copyVec4}, async () => {
+      await checkOp({name: 'slice in vec4s', inputs: [R.randomNd([5, 12, 8], 81)],
+        gpu: ([x]) => wt.slice(x, [1, 4, 0], [4, 12, 8]), ref: ([x]) => R.slice(x, [1, 4, 0], [4, 12, 8])});
+      await checkOp({name: 'slice off vec4s', inputs: [R.randomNd([5, 12, 8], 82)],
+        gpu: ([x]) => wt.slice(x, [1, 4, 2], [4, 12, 8]), ref: ([x]) => R.slice(x, [1, 4, 2], [4, 12, 8])});
+      await checkOp({name: 'concat in vec4s', inputs: [R.randomNd([2, 3, 8], 83), R.randomNd([2, 5, 8], 84)],
+        gpu: (xs) => wt.concat(xs, 1), ref: (xs) => R.concat(xs, 1)});
+      await checkOp({name: 'concat of rows of 6', inputs: [R.randomNd([2, 3, 6], 85), R.randomNd([2, 5, 6], 86)],
+        gpu: (xs) => wt.concat(xs, 1), ref: (xs) => R.concat(xs, 1)});
+      await checkOp({name: 'permute keeping the last two axes', inputs: [R.randomNd([2, 3, 4, 8], 87)],
+        gpu: ([x]) => wt.permute(x, [1, 0, 2, 3]), ref: ([x]) => R.permute(x, [1, 0, 2, 3])});
+      await checkOp({name: 'expand along the innermost axis', inputs: [R.randomNd([3, 1], 88)],
+        gpu: ([x]) => wt.expand(x, [3, 8]), ref: ([x]) => R.zip([x, R.nd([3, 8])], (a) => a)});
+      await checkOp({name: 'expand along the outer axes', inputs: [R.randomNd([3, 1, 8], 89)],
+        gpu: ([x]) => wt.expand(x, [2, 3, 5, 8]), ref: ([x]) => R.zip([x, R.nd([2, 3, 5, 8])], (a) => a)});
+    });
+  });
+}
 t('large cases: permute [32,6,24,24] -> [0,2,3,1], concat, gather of 3000 rows', async () => {
   await checkOp({name: 'permute large', inputs: [R.randomNd([32, 6, 24, 24], 75)], gpu: ([x]) => wt.permute(x, [0, 2, 3, 1]), ref: ([x]) => R.permute(x, [0, 2, 3, 1]), sample: 64});
   await checkOp({name: 'concat large', inputs: [R.randomNd([300, 257], 76), R.randomNd([300, 131], 77)], gpu: (xs) => wt.concat(xs, 1), ref: (xs) => R.concat(xs, 1), sample: 64});

@@ -89,6 +89,8 @@ export interface KernelPrefs {
   convForwardImages: 'auto' | number;
   /** Strided copies that are 2-D transposes with sizes and strides multiples of 4 by transpose4 (false: copy_main). */
   transpose4: boolean;
+  /** Strided copies whose innermost dimension runs in whole vec4s by copy_vec4 (false: copy_main). */
+  copyVec4: boolean;
   /** Other 2-D transposes whose dst rows are short by transpose_rows (false: copy_main). */
   transposeRows: boolean;
   /** Unbroadcast unary and binary ops and fills over n % 4 == 0 elements as vec4s (false: one element per thread). */
@@ -191,9 +193,9 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   matmul: 'auto', matmulTile: 'auto', convForward: 'auto', convPadFirst: true, convInput: 'auto', convWeight: 'auto',
   poolScatter: true, pool2x2: true, convSplitTarget: 'auto', convLowering: 'auto', capsulePredict: 'auto',
   capsuleRouting: 'auto', convDyDirect4: true, convWeightLanes: 'auto', convInputImages: 'auto',
-  convForwardImages: 'auto', transpose4: true, transposeRows: true, elementwiseVec4: true, convUniformWeights: 'auto',
-  convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true, convNativeWeights: true,
-  convGemmTransposed: 'auto', convWinograd: 'auto', convLoweringImages: 'auto',
+  convForwardImages: 'auto', transpose4: true, copyVec4: true, transposeRows: true, elementwiseVec4: true,
+  convUniformWeights: 'auto', convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true,
+  convNativeWeights: true, convGemmTransposed: 'auto', convWinograd: 'auto', convLoweringImages: 'auto',
   convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
   batchNormSums: 'auto', batchNormVec4s: 'auto', groupedWeight: 'auto', groupedForward: 'auto', groupedInput: 'auto',
   measured: true, reduce: 'auto', fuseEpilogues: true,

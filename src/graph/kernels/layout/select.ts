@@ -5,8 +5,12 @@ import type {Choice} from '../select.js';
 import type {Transpose} from './copy.js';
 
 /** A strided copy: its element type and, where it is a batched 2-D transpose, that transpose. */
-export interface CopyCase { f32: boolean; transpose: Transpose | null }
-export type CopyVariant = 'transpose4' | 'transpose_rows' | 'copy_main';
+export interface CopyCase {
+  f32: boolean; transpose: Transpose | null;
+  /** Whether it runs in whole vec4s (copy.ts: vec4sOf). */
+  vec4s: boolean;
+}
+export type CopyVariant = 'transpose4' | 'transpose_rows' | 'copy_vec4' | 'copy_main';
 
 /** The longest dst rows transpose_rows takes (a thread writes one: long ones would leave too few threads). */
 export const TRANSPOSE_ROWS_MAX = 64;
@@ -19,6 +23,9 @@ export const COPY_VARIANTS: readonly Choice<CopyVariant, CopyCase>[] = [
     why: 'a transpose with every size, stride and offset a multiple of 4: a thread per 4 x 4 block'},
   {variant: 'transpose_rows', when: (c) => c.f32 && !!c.transpose && kernelPrefs.transposeRows &&
     c.transpose.J <= TRANSPOSE_ROWS_MAX, why: 'a transpose with short dst rows: a thread per row'},
+  {variant: 'copy_vec4', when: (c) => c.f32 && c.vec4s && kernelPrefs.copyVec4,
+    why: 'whole vec4s along both sides\' innermost dimension: a quarter of the loads, stores and index steps ' +
+      '(docs/kernel-measurements.md#copy-vec4)'},
   {variant: 'copy_main', when: () => true, why: 'any strides: a thread per run of COPY_RUN elements'},
 ];
 

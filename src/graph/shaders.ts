@@ -74,9 +74,9 @@ export const LAYOUT = defineKernel({
     // Anomaly mode's scan: n floats, OR-ing their flags into flags[slot].
     nonfinite: {n: 'u32', slot: 'u32'},
   },
-  entries: {copy_main: 'copy', copy_vec4: 'copy', transpose4: 'transpose2d', transpose_rows: 'transpose2d', pad4_rows: 'pad4',
-    pad4_rows_vec4: 'pad4', fill_main: 'fill', fill_vec4: 'fill', gather_main: 'gather', scatter_add_main: 'gather',
-    one_hot_main: 'one_hot', nonfinite_main: 'nonfinite'},
+  entries: {copy_main: 'copy', copy_vec4: 'copy', transpose4: 'transpose2d', transpose_rows: 'transpose2d',
+    pad4_rows: 'pad4', pad4_rows_vec4: 'pad4', fill_main: 'fill', fill_vec4: 'fill', gather_main: 'gather',
+    scatter_add_main: 'gather', one_hot_main: 'one_hot', nonfinite_main: 'nonfinite'},
 });
 
 export const REDUCE = defineKernel({

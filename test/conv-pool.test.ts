@@ -159,6 +159,22 @@ for (const [vname, prefs] of winogradVariants) for (const c of winogradConvs) {
   }));
 }
 
+// The 1x1 weight gradient's 4 x 4 channel blocks over spans of the (image, pixel quad) pairs: one span (target 1),
+// spans that cut images apart (target 18 over 54 or 2 x 9 pairs: spans of 3 and 5), a span per pair.
+for (const target of [1, 18, 4096]) for (const [x, w] of [[[3, 8, 4, 6], [12, 8, 1, 1]], [[2, 4, 2, 2], [4, 4, 1, 1]],
+  [[2, 16, 6, 6], [8, 16, 1, 1]]]) {
+  t(`conv2d 1x1 weight gradient, pointwise kernel, split target ${target}: x${JSON.stringify(x)} w${JSON.stringify(w)}`,
+    () => withPrefs({convWeight: 'pointwise', convSplitTarget: target}, () => {
+      const ran = wt.internals.recordCases(() => wt.tidy(() => {
+        wt.sum(wt.conv2d(wt.zeros(x), wt.zeros(w, {requiresGrad: true}), null)).backward();
+      })).find((r) => r.family.name === 'conv.weight')!;
+      assert.is(wt.internals.chooseVariant(ran.family, ran.c), 'pointwise');
+      return checkOp({name: 'conv2d 1x1', inputs: [R.randomNd(x, 44), R.randomNd(w, 45)], gradOf: [1],
+        gpu: ([a, b]) => wt.conv2d(a, b, null), ref: ([a, b]) => R.conv2d(a, b, null, [1, 1], [0, 0]),
+        gatol: 1e-4 * Math.sqrt(x[0] * x[2] * x[3]) + 1e-4});
+    }));
+}
+
 t('conv2d weight gradient with the GPU batch split (many partial sums reduced)', async () => {
   await withPrefs({convSplitTarget: 16384, convLowering: 'direct'}, () => checkOp({
     name: 'conv2d split', inputs: [R.randomNd([6, 3, 8, 8], 48), R.randomNd([4, 3, 3, 3], 49)], gradOf: [1],

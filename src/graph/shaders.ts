@@ -34,6 +34,7 @@ import random from '../../shaders/random.wgsl';
 import reversal from '../../shaders/reversal.wgsl';
 import capsule from '../../shaders/capsule.wgsl';
 import convGrouped from '../../shaders/conv-grouped.wgsl';
+import convPointwiseWeight from '../../shaders/conv2d/pointwise-weight.wgsl';
 import convImplicit from '../../shaders/conv-implicit.wgsl';
 import adaptivePool from '../../shaders/adaptive-pool.wgsl';
 import batchNorm from '../../shaders/batch-norm.wgsl';
@@ -212,6 +213,14 @@ export const CONV_IMPLICIT = defineKernel({
 
 // Grouped and depthwise conv2d (groups > 1): CG, KG = input and output channels per group; the weight gradient
 // cuts the N * OH output rows into `segs` segments of `seg` columns (its threads' work items).
+// The weight gradient of a 1x1 convolution: N images of C (K) channels of P4 pixel quads; spans of `span` pairs.
+export const CONV_POINTWISE_WEIGHT = defineKernel({
+  file: 'conv2d/pointwise-weight.wgsl', code: convPointwiseWeight, workgroupSize: 64,
+  uniforms: {pw: {N: 'u32', C: 'u32', K: 'u32', P4: 'u32', span: 'u32', spans: 'u32'}},
+  entries: {pointwise_weight: 'pw'},
+  loopSteps: {pointwise_weight: (p) => loopSteps(p.span)},
+});
+
 export const CONV_GROUPED = defineKernel({
   file: 'conv-grouped.wgsl', code: convGrouped, workgroupSize: 64,
   uniforms: {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32',
@@ -320,6 +329,7 @@ export const SHADERS = {
   reversal: REVERSAL.source,
   capsule: CAPSULE.source,
   convGrouped: CONV_GROUPED.source,
+  convPointwiseWeight: CONV_POINTWISE_WEIGHT.source,
   convImplicit: CONV_IMPLICIT.source,
   adaptivePool: ADAPTIVE_POOL.source,
   batchNorm: BATCH_NORM.source,

@@ -36,11 +36,11 @@ export interface KernelPrefs {
    */
   convInput: 'auto' | 'c8' | 'c4' | ConvTile;
   /**
-   * Conv weight gradient: 'taps8' (8 channels x 4 flattened taps per thread), 'cols4' (4 x 4 kernel columns), or a
-   * generated tile (conv/tile-gen.ts: a kernel row's taps per thread, dy transposed). 'auto':
-   * CONV_GRAD_AUTO.weight.
+   * Conv weight gradient: 'taps8' (8 channels x 4 flattened taps per thread), 'cols4' (4 x 4 kernel columns),
+   * 'pointwise' (1x1 convolutions: 4 x 4 channel blocks over spans of the pixels), or a generated tile
+   * (conv/tile-gen.ts: a kernel row's taps per thread, dy transposed). 'auto': CONV_GRAD_AUTO.weight.
    */
-  convWeight: 'auto' | 'taps8' | 'cols4' | ConvTile;
+  convWeight: 'auto' | 'taps8' | 'cols4' | 'pointwise' | ConvTile;
   /** Max-pool backward as a scatter from the outputs when windows do not overlap (false: per-input search). */
   poolScatter: boolean;
   /** 2x2 stride-2 pooling (even H, W a multiple of 4) by pool2_fwd / pool2_bwd (false: the general kernels). */
@@ -208,7 +208,7 @@ const CHOICES = {
   matmulTile: ['auto', 'fixed', Object],
   convForward: ['auto', 'k8', 'k4', Object],
   convInput: ['auto', 'c8', 'c4', Object],
-  convWeight: ['auto', 'taps8', 'cols4', Object],
+  convWeight: ['auto', 'taps8', 'cols4', 'pointwise', Object],
   convSplitTarget: ['auto', Number],
   convLowering: ['auto', 'direct', 'gemm', 'implicit', 'implicit128'],
   capsulePredict: ['auto', 'scalar'],

@@ -15,7 +15,7 @@ import {matmulK, type MatView} from '../matmul/index.js';
 import {choose} from '../select.js';
 import {ceil4} from '../shapes.js';
 import {convNote, convParams, type Conv2dGeom} from './geom.js';
-import {convLowersToGemm, convWeightGemmTransposed, IM2COL, loweredImages} from './select.js';
+import {convLowersToGemm, convWeightGemmTransposed, IM2COL, loweredImages, pointwiseWeightWhen} from './select.js';
 
 const matView = (t: Tensor, rows: number, cols: number): MatView =>
   ({t, batch: 1, rows, cols, trans: false, batchStride: 0});
@@ -90,7 +90,7 @@ export function conv2dGemmK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2d
     {bias, nchw: {plane: g.OH * g.OW, channels: g.K}});
   wt.dispose();
   const keepCols = keep && convLowersToGemm(g, 'weight') && !convWeightGemmTransposed(g, true) &&
-    4 * cols.size <= KEEP_COLS_BYTES;
+    !pointwiseWeightWhen(g) && 4 * cols.size <= KEEP_COLS_BYTES;
   if (keepCols) keep.cols = cols;
   else cols.dispose();
   return y.viewAsDispose([g.N, g.K, g.OH, g.OW]);

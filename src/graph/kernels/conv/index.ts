@@ -8,6 +8,7 @@ import {conv2dBwdInputGemmK, conv2dBwdWeightGemmK, conv2dBwdWeightGemmTransposed
 import type {Conv2dGeom} from './geom.js';
 import {conv2dBwdInputImplicitK, conv2dBwdWeightImplicitK, conv2dImplicitK} from './implicit.js';
 import {conv2dBwdInputDirectK} from './input-grad.js';
+import {conv2dBwdWeightPointwiseK} from './pointwise-weight.js';
 import {conv2dWinogradK, winogradInputK} from './winograd.js';
 import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT} from './select.js';
 import {conv2dBwdWeightDirectK, conv2dBwdWeightLanesK, type BiasGradOut} from './weight-grad.js';
@@ -60,6 +61,7 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
     case 'gemm-transposed': return conv2dBwdWeightGemmTransposedK(x, dy, g);
     case 'gemm': return conv2dBwdWeightGemmK(x, dy, g, cols);
     case 'lanes': return conv2dBwdWeightLanesK(x, dy, g, bias);
+    case 'pointwise': return conv2dBwdWeightPointwiseK(x, dy, g);
     default: return conv2dBwdWeightDirectK(x, dy, g, variant === 'tile', variant !== 'conv_bwd_weight', bias);
   }
 }

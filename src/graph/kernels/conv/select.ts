@@ -11,6 +11,7 @@ import {shapedPick} from '../matmul/register-tile.js';
 import {panelsPreferred} from '../matmul/select.js';
 import type {Conv2dGeom} from './geom.js';
 import {planeFits, planeRows, type PlanePass} from './grouped-planes.js';
+import {pointwiseWeightFits} from './pointwise-weight.js';
 import type {ConvTile} from './tile-gen.js';
 import {implicitGridFits, implicitReductionFits} from './implicit.js';
 import {winogradFits, winogradInputFits, type WinogradSize} from './winograd.js';
@@ -146,8 +147,8 @@ export type ForwardVariant = 'implicit128' | 'implicit' | 'winograd4' | 'winogra
   'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
 export type InputVariant = 'implicit128' | 'implicit' | 'winograd4' | 'winograd2' | 'gemm' | 'tile' | 'conv_bwd_input' |
   'conv_bwd_input8';
-export type WeightVariant = 'implicit' | 'gemm-transposed' | 'gemm' | 'lanes' | 'tile' | 'conv_bwd_weight' |
-  'conv_bwd_weight8';
+export type WeightVariant = 'implicit' | 'gemm-transposed' | 'gemm' | 'pointwise' | 'lanes' | 'tile' |
+  'conv_bwd_weight' | 'conv_bwd_weight8';
 
 /** A weight gradient: its geometry and whether the forward kept its im2col matrix. */
 export interface WeightCase { g: Conv2dGeom; kept: boolean }
@@ -242,6 +243,9 @@ export const INPUT_VARIANTS: readonly Choice<InputVariant, Conv2dGeom>[] = [
 ];
 
 export const WEIGHT_VARIANTS: readonly Choice<WeightVariant, WeightCase>[] = [
+  {variant: 'pointwise', when: (c) => pointwiseWeightWhen(c.g), fits: (c) => pointwiseWeightFits(c.g),
+  why: 'CPU adapters, 1x1 with K <= 144 and K x C <= 20,000: 4 x 4 channel blocks over spans of the pixels, 8 vec4 ' +
+    'loads a 16 dot products (docs/kernel-measurements.md#conv-pointwise-blocks)'},
   {variant: 'implicit', when: (c) => implicitWhen() && implicitGridFits(c.g.K, c.g.C * c.g.KH * c.g.KW),
     fits: (c) => implicitGridFits(c.g.K, c.g.C * c.g.KH * c.g.KW),
     why: `${IMPLICIT_WHY}; the sum over pixels in parts (split-K)`},
@@ -283,6 +287,12 @@ export const CONV_WEIGHT: Family<WeightVariant, WeightCase> = {name: 'conv.weigh
  */
 export const GROUPED_WEIGHT_SERIAL_LLVMPIPE_MAX = 16384;
 const groupedSerialFits = (g: Conv2dGeom) => withinLoops(loopSteps(g.N, loopSteps(g.OH, loopSteps(g.OW))));
+/** Where the products of the lowering (large K, or many outputs) stay faster on both CPU adapters. */
+const pointwiseSmall = (g: Conv2dGeom) => g.K <= 144 && g.K * g.C <= 20000;
+/** Whether the table takes the 1x1 weight gradient's channel blocks (a lowered forward then keeps no cols for it). */
+export const pointwiseWeightWhen = (g: Conv2dGeom): boolean => pointwiseWeightFits(g) &&
+  (kernelPrefs.convWeight === 'pointwise' || (onCpu() && kernelPrefs.convWeight === 'auto' && lowering() &&
+    pointwiseSmall(g)));
 const planesFit = (pass: PlanePass) => (g: Conv2dGeom) => planeFits(g, pass) &&
   (pass !== 'weight' || withinLoops(loopSteps(g.N * g.OH / planeRows(g, pass)!)));
 /** The generated depthwise kernels on CPU adapters (docs/kernel-measurements.md#depthwise-planes). */

@@ -142,6 +142,19 @@ function declare(name: string, bindings: string[], body: string[], workgroupSize
 
 const geomName = (g: Conv2dGeom, rows: number) =>
   `${g.H}x${g.W}-k${g.KH}x${g.KW}-s${g.SH}x${g.SW}-p${g.PH}x${g.PW}-r${rows}`;
+
+/** A pass's rows per thread; an error naming the shape where the kernels cannot run it (planeFits says so first). */
+function rowsOf(g: Conv2dGeom, pass: PlanePass): number {
+  const R = planeRows(g, pass);
+  if (R === null || !isDepthwise(g)) {
+    throw new Error(`webgpu-transfer: conv2d depthwise planes: the ${pass} pass cannot run groups ${g.groups}, ` +
+      `x [${g.N}, ${g.C}, ${g.H}, ${g.W}], weight [${g.K}, ${g.C / g.groups}, ${g.KH}, ${g.KW}]`);
+  }
+  return R;
+}
+/** The opening of a thread per (image, channel, block of rows): its bound, block rb, plane and channel k. */
+const blockThread = (blocks: number) => [`  if (i >= p.N * p.K * ${blocks}u) { return; }`, `  let rb = i % ${blocks}u;`,
+  `  let plane = i / ${blocks}u;`, '  let k = plane % p.K;'];
 const arr = (vec: boolean) => (vec ? 'array<vec4<f32>>' : 'array<f32>');
 /** Weight taps of channel k, loaded at first use. */
 function tapReader(buf: string, g: Conv2dGeom) {
@@ -159,12 +172,10 @@ function tapReader(buf: string, g: Conv2dGeom) {
  * Threads: N * K * OH / R.
  */
 export function planeForwardKernel(g: Conv2dGeom): {kernel: PlaneKernel; threads: number} {
-  const R = planeRows(g, 'forward');
-  if (R === null || !isDepthwise(g)) throw new Error('webgpu-transfer: conv2d depthwise planes: shape does not fit');
+  const R = rowsOf(g, 'forward');
   const blocks = g.OH / R, whole = R === g.OH;
   const xVec = vecRows(g.H, g.W, whole ? g.H : 0), yVec = (g.OH * g.OW) % 4 === 0 && (R * g.OW) % 4 === 0;
-  const L = [`  if (i >= p.N * p.K * ${blocks}u) { return; }`, `  let rb = i % ${blocks}u;`,
-    `  let plane = i / ${blocks}u;`, '  let k = plane % p.K;'];
+  const L = blockThread(blocks);
   // The bias binding stays in the layout either way (bindings are positional); HAS_BIAS says whether to read it.
   L.push('  var b = 0.0;', '  if (HAS_BIAS) { b = fbias[k]; }');
   const x = planeReader({name: 'x', buf: 'fx', vec: xVec, H: g.H, W: g.W, plane: 'plane',
@@ -198,14 +209,12 @@ export function planeForwardKernel(g: Conv2dGeom): {kernel: PlaneKernel; threads
  * offset (r + PH - kh) / SH. Threads: N * C * H / R.
  */
 export function planeInputKernel(g: Conv2dGeom): {kernel: PlaneKernel; threads: number} {
-  const R = planeRows(g, 'input');
-  if (R === null || !isDepthwise(g)) throw new Error('webgpu-transfer: conv2d depthwise planes: shape does not fit');
+  const R = rowsOf(g, 'input');
   const blocks = g.H / R, whole = R === g.H;
   // Output rows of a block, relative to its first (R / SH) * rb: from floor((PH - KH + 1) / SH) on.
   const dMin = Math.floor((g.PH - g.KH + 1) / g.SH);
   const dyVec = vecRows(g.OH, g.OW, whole ? g.OH : 0), dxVec = (g.H * g.W) % 4 === 0 && (R * g.W) % 4 === 0;
-  const L = [`  if (i >= p.N * p.K * ${blocks}u) { return; }`, `  let rb = i % ${blocks}u;`,
-    `  let plane = i / ${blocks}u;`, '  let k = plane % p.K;'];
+  const L = blockThread(blocks);
   const dy = planeReader({name: 'd', buf: 'bdy', vec: dyVec, H: g.OH, W: g.OW, plane: 'plane',
     ...(whole ? {} : {row0: `i32(rb * ${R / g.SH}u) + ${dMin}`, masked: true})});
   const w = tapReader('bw', g);
@@ -236,8 +245,7 @@ export function planeInputKernel(g: Conv2dGeom): {kernel: PlaneKernel; threads: 
  * in workgroups of WEIGHT_WORKGROUP.
  */
 export function planeWeightKernel(g: Conv2dGeom): {kernel: PlaneKernel; threads: number} {
-  const R = planeRows(g, 'weight');
-  if (R === null || !isDepthwise(g)) throw new Error('webgpu-transfer: conv2d depthwise planes: shape does not fit');
+  const R = rowsOf(g, 'weight');
   const blocks = g.OH / R, whole = R === g.OH;
   const xVec = vecRows(g.H, g.W, whole ? g.H : 0), dyVec = vecRows(g.OH, g.OW, whole ? g.OH : 0);
   const taps = range(g.KH).flatMap((kh) => range(g.KW).map((kw) => ({kh, kw})));

@@ -299,7 +299,9 @@ const planesFit = (pass: PlanePass) => (g: Conv2dGeom) => planeFits(g, pass) &&
 const planesWhen = (pref: string, pass: PlanePass) => (g: Conv2dGeom) =>
   pref === 'planes' || (pref === 'auto' && onCpu() && planesFit(pass)(g));
 const PLANES_WHY = 'CPU adapters, depthwise: generated for the shape, whole rows of a plane a thread, every ' +
-  'multiply-add written out and each input loaded once';
+  'multiply-add written out and each input loaded once (docs/kernel-measurements.md#depthwise-planes)';
+/** A grouped convolution's shape class: its geometry and groups. */
+const groupedKey = (g: Conv2dGeom): string => `${geomKey(g)}/g${g.groups}`;
 
 export type GroupedWeightVariant = 'planes' | 'serial' | 'tree';
 export const GROUPED_WEIGHT_VARIANTS: readonly Choice<GroupedWeightVariant, Conv2dGeom>[] = [
@@ -312,7 +314,7 @@ export const GROUPED_WEIGHT_VARIANTS: readonly Choice<GroupedWeightVariant, Conv
   {variant: 'tree', when: () => true, why: 'a workgroup per block of 4 taps, its threads\' sums added as a tree'},
 ];
 export const GROUPED_WEIGHT: Family<GroupedWeightVariant, Conv2dGeom> = {name: 'conv.groupedWeight',
-  table: GROUPED_WEIGHT_VARIANTS, key: (g) => `${geomKey(g)}/g${g.groups}`,
+  table: GROUPED_WEIGHT_VARIANTS, key: groupedKey,
   open: () => kernelPrefs.groupedWeight === 'auto'};
 
 /** Grouped forward and input gradient: the generated depthwise kernels, or the hand-written rows kernels. */
@@ -323,7 +325,7 @@ export const GROUPED_FORWARD_VARIANTS: readonly Choice<GroupedVariant, Conv2dGeo
   {variant: 'rows', when: () => true, why: 'any grouping: 8 outputs of a row a thread at column stride 1, else 4'},
 ];
 export const GROUPED_FORWARD: Family<GroupedVariant, Conv2dGeom> = {name: 'conv.groupedForward',
-  table: GROUPED_FORWARD_VARIANTS, key: (g) => `${geomKey(g)}/g${g.groups}`,
+  table: GROUPED_FORWARD_VARIANTS, key: groupedKey,
   open: () => kernelPrefs.groupedForward === 'auto'};
 export const GROUPED_INPUT_VARIANTS: readonly Choice<GroupedVariant, Conv2dGeom>[] = [
   {variant: 'planes', when: (g) => planesWhen(kernelPrefs.groupedInput, 'input')(g), fits: planesFit('input'),
@@ -331,7 +333,7 @@ export const GROUPED_INPUT_VARIANTS: readonly Choice<GroupedVariant, Conv2dGeom>
   {variant: 'rows', when: () => true, why: 'any grouping: 8 inputs of a row a thread at column strides 1 and 2'},
 ];
 export const GROUPED_INPUT: Family<GroupedVariant, Conv2dGeom> = {name: 'conv.groupedInput',
-  table: GROUPED_INPUT_VARIANTS, key: (g) => `${geomKey(g)}/g${g.groups}`,
+  table: GROUPED_INPUT_VARIANTS, key: groupedKey,
   open: () => kernelPrefs.groupedInput === 'auto'};
 
 /** An im2col launch: the geometry of the images it lowers, and the floats of the whole input it reads from. */

@@ -61,7 +61,8 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
     case 'gemm-transposed': return conv2dBwdWeightGemmTransposedK(x, dy, g);
     case 'gemm': return conv2dBwdWeightGemmK(x, dy, g, cols);
     case 'lanes': return conv2dBwdWeightLanesK(x, dy, g, bias);
-    case 'pointwise': return conv2dBwdWeightPointwiseK(x, dy, g);
+    case 'pointwise8': return conv2dBwdWeightPointwiseK(x, dy, g, 8);
+    case 'pointwise4': return conv2dBwdWeightPointwiseK(x, dy, g, 4);
     default: return conv2dBwdWeightDirectK(x, dy, g, variant === 'tile', variant !== 'conv_bwd_weight', bias);
   }
 }

@@ -147,8 +147,8 @@ export type ForwardVariant = 'implicit128' | 'implicit' | 'winograd4' | 'winogra
   'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
 export type InputVariant = 'implicit128' | 'implicit' | 'winograd4' | 'winograd2' | 'gemm' | 'tile' | 'conv_bwd_input' |
   'conv_bwd_input8';
-export type WeightVariant = 'implicit' | 'gemm-transposed' | 'gemm' | 'pointwise' | 'lanes' | 'tile' |
-  'conv_bwd_weight' | 'conv_bwd_weight8';
+export type WeightVariant = 'implicit' | 'pointwise8' | 'pointwise4' | 'gemm-transposed' | 'gemm' | 'lanes' |
+  'tile' | 'conv_bwd_weight' | 'conv_bwd_weight8';
 
 /** A weight gradient: its geometry and whether the forward kept its im2col matrix. */
 export interface WeightCase { g: Conv2dGeom; kept: boolean }
@@ -242,10 +242,19 @@ export const INPUT_VARIANTS: readonly Choice<InputVariant, Conv2dGeom>[] = [
     why: '8 channels x 4 same-residue columns: any stride'},
 ];
 
+/** Past this many outputs (MobileNetV2's 1280 x 112) the lowering's products stayed faster on both CPU adapters. */
+const pointwiseSmall = (g: Conv2dGeom) => g.K * g.C <= 40000;
+const POINTWISE_WHY = 'CPU adapters, 1x1 with K x C <= 40,000: channel blocks over spans of the pixels ' +
+  '(docs/kernel-measurements.md#conv-pointwise-blocks)';
+/** Whether the table takes the 1x1 weight gradient's channel blocks (a lowered forward then keeps no cols for it). */
+export const pointwiseWeightWhen = (g: Conv2dGeom): boolean => pointwiseWeightFits(g, 4) &&
+  (kernelPrefs.convWeight === 'pointwise' || (onCpu() && kernelPrefs.convWeight === 'auto' && lowering() &&
+    pointwiseSmall(g)));
 export const WEIGHT_VARIANTS: readonly Choice<WeightVariant, WeightCase>[] = [
-  {variant: 'pointwise', when: (c) => pointwiseWeightWhen(c.g), fits: (c) => pointwiseWeightFits(c.g),
-  why: 'CPU adapters, 1x1 with K <= 144 and K x C <= 20,000: 4 x 4 channel blocks over spans of the pixels, 8 vec4 ' +
-    'loads a 16 dot products (docs/kernel-measurements.md#conv-pointwise-blocks)'},
+  {variant: 'pointwise8', when: (c) => pointwiseWeightWhen(c.g), fits: (c) => pointwiseWeightFits(c.g, 8),
+    why: `${POINTWISE_WHY}: 8 x 4 channel blocks, 12 vec4 loads a 32 dot products`},
+  {variant: 'pointwise4', when: (c) => pointwiseWeightWhen(c.g), fits: (c) => pointwiseWeightFits(c.g, 4),
+    why: `${POINTWISE_WHY}, output channels not in 8s: 4 x 4 channel blocks, 8 vec4 loads a 16 dot products`},
   {variant: 'implicit', when: (c) => implicitWhen() && implicitGridFits(c.g.K, c.g.C * c.g.KH * c.g.KW),
     fits: (c) => implicitGridFits(c.g.K, c.g.C * c.g.KH * c.g.KW),
     why: `${IMPLICIT_WHY}; the sum over pixels in parts (split-K)`},
@@ -287,12 +296,6 @@ export const CONV_WEIGHT: Family<WeightVariant, WeightCase> = {name: 'conv.weigh
  */
 export const GROUPED_WEIGHT_SERIAL_LLVMPIPE_MAX = 16384;
 const groupedSerialFits = (g: Conv2dGeom) => withinLoops(loopSteps(g.N, loopSteps(g.OH, loopSteps(g.OW))));
-/** Where the products of the lowering (large K, or many outputs) stay faster on both CPU adapters. */
-const pointwiseSmall = (g: Conv2dGeom) => g.K <= 144 && g.K * g.C <= 20000;
-/** Whether the table takes the 1x1 weight gradient's channel blocks (a lowered forward then keeps no cols for it). */
-export const pointwiseWeightWhen = (g: Conv2dGeom): boolean => pointwiseWeightFits(g) &&
-  (kernelPrefs.convWeight === 'pointwise' || (onCpu() && kernelPrefs.convWeight === 'auto' && lowering() &&
-    pointwiseSmall(g)));
 const planesFit = (pass: PlanePass) => (g: Conv2dGeom) => planeFits(g, pass) &&
   (pass !== 'weight' || withinLoops(loopSteps(g.N * g.OH / planeRows(g, pass)!)));
 /** The generated depthwise kernels on CPU adapters (docs/kernel-measurements.md#depthwise-planes). */

@@ -11,7 +11,7 @@ override ROWS8: bool = false;
 @group(0) @binding(2) var<storage, read> pdy: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> pdw: array<vec4<f32>>;
 
-// Row r of the block: output channel 4 k4 + r against its 4 input channels.
+// Row r of the block: output channel rows * k4 + r against its 4 input channels.
 fn row_dots(d: vec4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>) -> vec4<f32> {
   return vec4<f32>(dot(d, x0), dot(d, x1), dot(d, x2), dot(d, x3));
 }

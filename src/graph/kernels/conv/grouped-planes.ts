@@ -33,7 +33,10 @@ function inputColumns(g: Conv2dGeom): {kw: number; ow: number}[][] {
     .map((kw) => ({kw, ow: (iw + g.PW - kw) / g.SW})).filter((t) => t.ow >= 0 && t.ow < g.OW));
 }
 
-/** Kernel rows kh that meet block row r: every kh, or where the block is the whole plane, those inside it. */
+/**
+ * Kernel rows kh that meet block row r (the input gradient's: those on its row stride): every one, or where the block
+ * is the whole plane, those inside it. The budget and the generated kernels both count by it.
+ */
 function rowTaps(g: Conv2dGeom, pass: PlanePass, r: number, whole: boolean): number[] {
   if (pass === 'input') {
     return range(g.KH).filter((kh) => (r + g.PH - kh) % g.SH === 0)
@@ -186,9 +189,8 @@ export function planeForwardKernel(g: Conv2dGeom): {kernel: PlaneKernel; threads
   for (const r of range(R)) {
     for (const ow of range(g.OW)) {
       const terms: string[] = [];
-      for (const kh of range(g.KH)) {
+      for (const kh of rowTaps(g, 'forward', r, whole)) {
         const ih = r * g.SH - g.PH + kh;
-        if (whole && (ih < 0 || ih >= g.H)) continue;
         for (const {kw, iw} of cols[ow]) terms.push(`${x(whole ? ih : r * g.SH + kh, iw, L)} * ${w(kh, kw, L)}`);
       }
       L.push(`  let y${r}_${ow} = ${sum(terms)} + b;`);
@@ -223,10 +225,8 @@ export function planeInputKernel(g: Conv2dGeom): {kernel: PlaneKernel; threads: 
   for (const r of range(R)) {
     for (const iw of range(g.W)) {
       const terms: string[] = [];
-      for (const kh of range(g.KH)) {
-        if ((r + g.PH - kh) % g.SH !== 0) continue;
+      for (const kh of rowTaps(g, 'input', r, whole)) {
         const d = (r + g.PH - kh) / g.SH;
-        if (whole && (d < 0 || d >= g.OH)) continue;
         for (const {kw, ow} of cols[iw]) terms.push(`${dy(whole ? d : d - dMin, ow, L)} * ${w(kh, kw, L)}`);
       }
       L.push(`  let g${r}_${iw} = ${sum(terms)};`);
@@ -261,9 +261,8 @@ export function planeWeightKernel(g: Conv2dGeom): {kernel: PlaneKernel; threads:
   const terms = new Map<number, string[]>(taps.map(({kh, kw}) => [kh * g.KW + kw, []]));
   for (const r of range(R)) {
     for (const ow of range(g.OW)) {
-      for (const kh of range(g.KH)) {
+      for (const kh of rowTaps(g, 'weight', r, whole)) {
         const ih = r * g.SH - g.PH + kh;
-        if (whole && (ih < 0 || ih >= g.H)) continue;
         for (const {kw, iw} of cols[ow]) {
           terms.get(kh * g.KW + kw)!.push(`${dy(r, ow, L)} * ${x(whole ? ih : r * g.SH + kh, iw, L)}`);
         }

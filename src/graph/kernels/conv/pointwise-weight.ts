@@ -7,15 +7,8 @@ import {kernelPrefs} from '../prefs.js';
 import {reduceK} from '../reduce/index.js';
 import {convFlops, convNote, type Conv2dGeom} from './geom.js';
 
-/** Output channels a thread's block takes: 4, or 8 (ROWS8). */
+/** Output channels a thread's block takes: 4, or 8 (ROWS8); conv/select.ts says where each fits. */
 export type PointwiseRows = 4 | 8;
-/**
- * Whether the kernel can run `g` in blocks of `rows` output channels: 1x1, stride 1, unpadded, ungrouped, input
- * channels and pixels in whole vec4s, output channels in whole blocks.
- */
-export const pointwiseWeightFits = (g: Conv2dGeom, rows: PointwiseRows): boolean => g.KH === 1 && g.KW === 1 &&
-  g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0 && g.groups === 1 && g.K % rows === 0 && g.C % 4 === 0 &&
-  (g.H * g.W) % 4 === 0;
 
 /**
  * dW [K, C, 1, 1]: the N * H * W / 4 (image, pixel quad) pairs cut into spans so that about splitThreads() threads

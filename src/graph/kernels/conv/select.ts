@@ -11,7 +11,7 @@ import {shapedPick} from '../matmul/register-tile.js';
 import {panelsPreferred} from '../matmul/select.js';
 import type {Conv2dGeom} from './geom.js';
 import {planeFits, planeRows, type PlanePass} from './grouped-planes.js';
-import {pointwiseWeightFits} from './pointwise-weight.js';
+import type {PointwiseRows} from './pointwise-weight.js';
 import type {ConvTile} from './tile-gen.js';
 import {implicitGridFits, implicitReductionFits} from './implicit.js';
 import {winogradFits, winogradInputFits, type WinogradSize} from './winograd.js';
@@ -242,6 +242,12 @@ export const INPUT_VARIANTS: readonly Choice<InputVariant, Conv2dGeom>[] = [
     why: '8 channels x 4 same-residue columns: any stride'},
 ];
 
+/**
+ * Whether conv2dBwdWeightPointwiseK can run `g` in blocks of `rows` output channels: pointwise and ungrouped, input
+ * channels and pixels in whole vec4s, output channels in whole blocks.
+ */
+const pointwiseWeightFits = (g: Conv2dGeom, rows: PointwiseRows): boolean => pointwise(g) && g.groups === 1 &&
+  g.K % rows === 0 && g.C % 4 === 0 && (g.H * g.W) % 4 === 0;
 /** Past this many outputs (MobileNetV2's 1280 x 112) the lowering's products stayed faster on both CPU adapters. */
 const pointwiseSmall = (g: Conv2dGeom) => g.K * g.C <= 40000;
 const POINTWISE_WHY = 'CPU adapters, 1x1 with K x C <= 40,000: channel blocks over spans of the pixels ' +

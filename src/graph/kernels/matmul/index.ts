@@ -7,6 +7,7 @@ import {copyK, fillK, padRows4K} from '../layout/index.js';
 import {reduceK} from '../reduce/index.js';
 import {kernelPrefs} from '../prefs.js';
 import {choose} from '../select.js';
+import {ceil4} from '../shapes.js';
 import {launchHandWritten, TILED} from './hand-written.js';
 import {matmulTileKernel, tileFits, tileGrid, type MatmulTile} from './register-tile.js';
 import {panelMatmul} from './uniform-panel.js';
@@ -166,7 +167,7 @@ function paddedTile(a: MatView, b: MatView, s: {M: number; N: number; K: number;
   tile: MatmulTile, after: MatmulAfter): Tensor {
   const {M, N, K, batch, alpha} = s;
   const pads = tilePads({N, K, tile});
-  const K4 = pads.K ? Math.ceil(K / 4) * 4 : K, N4 = Math.ceil(N / 4) * 4;
+  const K4 = pads.K ? ceil4(K) : K, N4 = ceil4(N);
   const temps: Tensor[] = [];
   const padded = (v: MatView, rows: number, cols: number, rows4: number, cols4: number): MatView => {
     const plain = plainView(v, rows4, cols4);
@@ -178,7 +179,7 @@ function paddedTile(a: MatView, b: MatView, s: {M: number; N: number; K: number;
   // A copied out has rows of whole vec4s (K4, or K rounded up where the tile reads scalars along K: the zeros past K
   // are never read).
   const av = !a.trans && tileFits(tile, false, K, a.cols, a.batchStride) ? a
-    : padded(a, M, K, M, Math.ceil(K / 4) * 4);
+    : padded(a, M, K, M, ceil4(K));
   const bv = !b.trans && !pads.K && !pads.N ? b : padded(b, K, N, K4, N4);
   const bias = after.bias ?? null;
   const out = empty([batch, M, N]);

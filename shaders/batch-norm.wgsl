@@ -37,6 +37,14 @@ fn through4(y: vec4<f32>, g: vec4<f32>) -> vec4<f32> {
   return g;
 }
 fn through(y: f32, g: f32) -> f32 { return through4(vec4<f32>(y), vec4<f32>(g)).x; }
+// Where the vec4 backward passes take the activation's gradient from: false, the forward's output (ya4, dxy4); true,
+// the activation's input recomputed from x by affine4, the operations bn_norm4 ran, so the same value and one stream
+// less. through4 decides alike on either: y <= 0 exactly where its input is, y >= 6 likewise, and NaN stays NaN.
+override ACT_FROM_INPUT: bool = false;
+// The normalising pass's affine map of one vec4, before the activation: (x - mean) / sd * w + b.
+fn affine4(x: vec4<f32>, mean: vec4<f32>, sd: f32, w: f32, b: vec4<f32>) -> vec4<f32> {
+  return (x - mean) / sd * w + b;
+}
 
 var<workgroup> red: array<vec2<f32>, WG>;
 
@@ -229,7 +237,7 @@ fn bn_norm4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   let b = vec4<f32>(norm_shift(c));
   for (var j = r.j0; j < r.end; j++) {
     let i = r.plane * hw4 + j;
-    ny4[i] = activate4((nx4[i] - mean) / sd * w + b);
+    ny4[i] = activate4(affine4(nx4[i], mean, sd, w, b));
   }
 }
 
@@ -325,6 +333,8 @@ fn bn_grad_sums4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_i
 // The gradient's 'planes' sums: sum(g) and sum(g * (x - mean)) of each plane, then a thread per channel adds them.
 @group(0) @binding(4) var<storage, read_write> plane_sg: array<f32>;
 @group(0) @binding(5) var<storage, read_write> plane_sgx: array<f32>;
+@group(0) @binding(7) var<storage, read> gw: array<f32>;
+@group(0) @binding(8) var<storage, read> gb: array<f32>;
 
 @compute @workgroup_size(WG)
 fn bn_plane_grad_sums4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -335,12 +345,20 @@ fn bn_plane_grad_sums4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
   let hw4 = p.HW / 4u;
   let base = t * hw4;
   let mean = vec4<f32>(gstats[c]);
+  let sd = gstats[p.C + c];
+  var w = 1.0;
+  if (HAS_WEIGHT) { w = gw[c]; }
+  var b = vec4<f32>(0.0);
+  if (HAS_BIAS) { b = vec4<f32>(gb[c]); }
   var sg = vec4<f32>(0.0);
   var sgx = vec4<f32>(0.0);
   for (var j = 0u; j < hw4; j++) {
-    let g = grad4_at(base + j);
+    let x = gx4[base + j];
+    var g: vec4<f32>;
+    if (ACT != 0u && ACT_FROM_INPUT) { g = through4(affine4(x, mean, sd, w, b), gg4[base + j]); }
+    else { g = grad4_at(base + j); }
     sg += g;
-    sgx += g * (gx4[base + j] - mean);
+    sgx += g * (x - mean);
   }
   plane_sg[c * p.N + n] = sum4(sg);
   plane_sgx[c * p.N + n] = sum4(sgx);
@@ -395,6 +413,7 @@ fn bn_dx(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 @group(0) @binding(2) var<storage, read> dxg4: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> dx4: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read> dxy4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> dxb: array<f32>;
 
 // One thread per run of RUN vec4s of a plane.
 @compute @workgroup_size(WG)
@@ -402,12 +421,23 @@ fn bn_dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   let hw4 = p.HW / 4u;
   let r = run_of(thread_id(gid, nwg), hw4);
   if (!r.ok) { return; }
-  let f = dx_coef(r.plane % p.C);
+  let c = r.plane % p.C;
+  let f = dx_coef(c);
+  // The normalising pass's factors, where the activation's gradient is taken from x.
+  let sd = dxstats[p.C + c];
+  var w = 1.0;
+  if (HAS_WEIGHT) { w = dxw[c]; }
+  var b = vec4<f32>(0.0);
+  if (HAS_BIAS) { b = vec4<f32>(dxb[c]); }
   for (var j = r.j0; j < r.end; j++) {
     let i = r.plane * hw4 + j;
-    let xhat = (dxx4[i] - vec4<f32>(f.mean)) * f.invstd;
+    let x = dxx4[i];
+    let xhat = (x - vec4<f32>(f.mean)) * f.invstd;
     var g = dxg4[i];
-    if (ACT != 0u) { g = through4(dxy4[i], g); }
+    if (ACT != 0u) {
+      if (ACT_FROM_INPUT) { g = through4(affine4(x, vec4<f32>(f.mean), sd, w, b), g); }
+      else { g = through4(dxy4[i], g); }
+    }
     dx4[i] = f.k * (g - vec4<f32>(f.mg) - xhat * f.mgx);
   }
 }

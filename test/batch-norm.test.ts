@@ -95,11 +95,16 @@ const actCases: {shape: number[]; act: 'relu' | 'relu6'}[] = [
   {shape: [2, 5, 7, 9], act: 'relu6'}, {shape: [2, 3, 5, 12], act: 'relu6'}, {shape: [3, 2, 4, 6], act: 'relu'},
   {shape: [4, 3, 32, 36], act: 'relu'}, {shape: [6, 4], act: 'relu6'},
 ];
-for (const {shape, act} of actCases) for (const sums of sumsOf({shape})) for (const run of runsOf({shape})) {
+// With the planes sums, the backward passes take the activation's gradient from the output or from x (batchNormActFrom).
+type ActFrom = 'output' | 'input';
+const actFromOf = (sums: Sums): ActFrom[] => (sums === 'planes' ? ['output', 'input'] : ['output']);
+for (const {shape, act} of actCases) for (const sums of sumsOf({shape})) for (const run of runsOf({shape}))
+for (const actFrom of actFromOf(sums)) {
   const C = shape[1];
   const inputs = [R.randomNd(shape, 81, -2, 2), R.randomNd([C], 82, 2, 4), R.randomNd([C], 83, 2, 4)];
-  t(`with ${act} ${JSON.stringify(shape)}, ${sums} sums, runs of ${run}: forward and gradients against float64`, () =>
-    withSums(sums, run, async () => {
+  const from = sums === 'planes' ? `, gradient from the ${actFrom}` : '';
+  t(`with ${act} ${JSON.stringify(shape)}, ${sums} sums, runs of ${run}${from}: forward and gradients against float64`,
+    () => wt.internals.withKernelPrefs({batchNormActFrom: actFrom}, () => withSums(sums, run, async () => {
       const z = R.batchNormTrain(inputs[0], inputs[1], inputs[2]);
       assert.ok(z.data.some((v) => !passes(v, act) && v > 0) || act === 'relu', 'values past 6');
       await checkOp({
@@ -113,7 +118,87 @@ for (const {shape, act} of actCases) for (const sums of sumsOf({shape})) for (co
         },
         atol: 2e-5, sample: 48,
       });
-    }));
+    })));
+}
+
+// The activation's gradient recomputed from x against the output read back, bit for bit, where it matters: 64 values
+// of each channel are consecutive float32s around the x whose normalised value meets a kink (relu's 0; relu6's 0 and
+// 6, 32 each), so some land either side of it by an ulp. 48 channels with their own weight and shift meet the kinks
+// under 48 roundings. The rest of a channel is spread out, fixing its mean and deviation. Each pass's label shows
+// which source ran.
+for (const act of ['relu', 'relu6'] as const) {
+  t(`with ${act}: the gradient taken from x equals the one from the output, bit for bit, an ulp from the kinks`,
+    async () => {
+      const [N, C, H, W] = [2, 48, 16, 16], HW = H * W, kinks = act === 'relu' ? [0] : [0, 6];
+      // relu6's kinks lie 6 / w apart: weights from 3.5 keep both within the bulk's spread.
+      const weights = R.randomNd([C], 73, act === 'relu' ? 0.5 : 3.5, act === 'relu' ? 2 : 5).data;
+      const shifts = R.randomNd([C], 74, -1.5, 1.5).data;
+      const x = new Float32Array(N * C * HW), bulk = R.randomNd([N * C * HW], 71, -2, 2).data;
+      const perKink = 64 / kinks.length;
+      // Every 8th value of a channel is a probe: the kth probe of the channel meets kink floor(k / perKink).
+      const probeOf = (k: number) => (k % 8 === 1 ? (k - 1) / 8 : -1);
+      // Channel c's shift puts 0's kink at the normalised value -b / w = s (relu) or s / 4 - 0.7 (relu6, 6's kink
+      // 1.2-1.7 above it).
+      const b = Float32Array.from(shifts, (s, c) => -(act === 'relu' ? s : s / 4 - 0.7) * weights[c]);
+      for (let c = 0; c < C; c++) {
+        const at = (k: number) => { const n = Math.floor(k / HW); return (n * C + c) * HW + k % HW; };
+        for (let k = 0; k < N * HW; k++) x[at(k)] = bulk[at(k)] * (c % 5 + 1);
+        // The probes' centres, where (x - mean) / sd * w + b = kink, refined as the probes move mean and sd.
+        for (let iter = 0; iter < 30; iter++) {
+          const vals = Array.from({length: N * HW}, (_, k) => x[at(k)]);
+          const mean = vals.reduce((s, v) => s + v, 0) / vals.length;
+          const sd = Math.sqrt(vals.reduce((s, v) => s + (v - mean) ** 2, 0) / vals.length + 1e-5);
+          for (let k = 0; k < N * HW; k++) {
+            const j = probeOf(k);
+            if (j < 0) continue;
+            const kink = kinks[Math.floor(j / perKink)];
+            x[at(k)] = nextFloat(Math.fround(mean + (kink - b[c]) / weights[c] * sd), j % perKink - perKink / 2);
+          }
+        }
+      }
+      const up = R.randomNd([N, C, H, W], 72, -1, 1).data;
+      const run = (actFrom: ActFrom) => wt.internals.withKernelPrefs({batchNormSums: 'planes', batchNormActFrom: actFrom},
+        async () => {
+          const xt = wt.tensor(x, [N, C, H, W], {requiresGrad: true});
+          const wt_ = wt.tensor(weights, [C], {requiresGrad: true}), bt = wt.tensor(b, [C], {requiresGrad: true});
+          let y: wt.Tensor | null = null;
+          const p = await wt.debug.profile(() => {
+            const r = wt.internals.batchNormTrain(xt, wt_, bt, 1e-5, act);
+            r.mean.dispose();
+            r.variance.dispose();
+            y = r.y;
+            wt.sum(wt.mul(r.y, wt.tensor(up, [N, C, H, W]))).backward();
+          }, {steps: 1, warmup: 0});
+          const labels = p.rows.map((r) => r.kernel).filter((k) => /bn_(dx4|plane_grad_sums4)/.test(k));
+          return {y: await y!.data(), dx: await xt.grad!.data(), dw: await wt_.grad!.data(),
+            db: await bt.grad!.data(), labels};
+        });
+      const fromY = await run('output'), fromX = await run('input');
+      // Each channel's probes of each kink: some at the kink (masked), some just past it.
+      let crossed = 0;
+      for (let c = 0; c < C; c++) for (const [i, kink] of kinks.entries()) {
+        const ys: number[] = [];
+        for (let k = 0; k < N * HW; k++) {
+          const j = probeOf(k);
+          if (j >= 0 && Math.floor(j / perKink) === i) ys.push(fromY.y[(Math.floor(k / HW) * C + c) * HW + k % HW]);
+        }
+        if (ys.some((v) => v === kink) && ys.some((v) => v !== kink && Math.abs(v - kink) < 1e-5)) crossed++;
+      }
+      assert.ok(crossed >= 0.9 * C * kinks.length, `probes either side of the kink: ${crossed} of ${C * kinks.length}`);
+      assert.equal(Array.from(fromX.y), Array.from(fromY.y), 'outputs');
+      assert.equal(Array.from(fromX.dx), Array.from(fromY.dx), 'dx bit for bit');
+      assert.equal(Array.from(fromX.dw), Array.from(fromY.dw), 'dweight bit for bit');
+      assert.equal(Array.from(fromX.db), Array.from(fromY.db), 'dbias bit for bit');
+      assert.ok(fromY.labels.length === 2 && fromY.labels.every((k) => /ACT_FROM_INPUT=0/.test(k)), fromY.labels.join());
+      assert.ok(fromX.labels.length === 2 && fromX.labels.every((k) => /ACT_FROM_INPUT=1/.test(k)), fromX.labels.join());
+    });
+}
+
+/** The float32 `steps` ulps from v (a nonzero float32) away from 0, or toward it where steps < 0. */
+function nextFloat(v: number, steps: number): number {
+  const f = new Float32Array([v]), i = new Int32Array(f.buffer);
+  i[0] += v > 0 ? steps : -steps;
+  return f[0];
 }
 
 t('batchNormTrain: an unknown activation is refused, naming it', () => {

@@ -286,12 +286,12 @@ const nnRules = {
   adaptiveAvgPool2d: rule<{geom: AdaptiveGeom}>((g, n) =>
     [adaptiveAvgPoolBwdK(g, n.saved.geom)]),
   // The closed form through the batch statistics; the inputs are x, then weight and bias where given.
-  // The activation's gradient from the output (out), in the same passes.
+  // The activation's gradient in the same passes, from the output (out) or recomputed from x and the bias.
   batchNormTrain: rule<{geom: BatchNormGeom; stats: Tensor; weight: boolean; bias: boolean;
     activation: BatchNormActivation}>((g, n, out, tmp) => {
       const {geom, stats, weight, bias, activation} = n.saved;
       const {dx, dweight, dbias} = batchNormTrainBwdK(n.inputs[0], g, stats, weight ? n.inputs[1] : null,
-        geom, needs(n, 0), activation, out);
+        geom, needs(n, 0), activation, out, bias ? n.inputs[weight ? 2 : 1] : null);
       const grads: Grads = [dx];
       if (weight) grads.push(needs(n, 1) ? dweight : null);
       if (bias) grads.push(needs(n, grads.length) ? dbias : null);

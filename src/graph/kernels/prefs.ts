@@ -158,6 +158,11 @@ export interface KernelPrefs {
    */
   batchNormVec4s: 'auto' | number;
   /**
+   * Where the backward of a batch norm with its activation takes the activation's gradient from, with the planes
+   * sums: 'auto' (kernels/norm/select.ts), 'output' (the forward's y) or 'input' (y recomputed from x).
+   */
+  batchNormActFrom: 'auto' | 'output' | 'input';
+  /**
    * Grouped and depthwise convolutions' weight gradient: 'auto' (kernels/conv/select.ts), 'tree' (a workgroup per
    * block of 4 taps), 'serial' (a thread per block) or 'planes' (depthwise: generated, a thread per channel).
    */
@@ -197,7 +202,7 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convUniformWeights: 'auto', convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true,
   convNativeWeights: true, convGemmTransposed: 'auto', convWinograd: 'auto', convLoweringImages: 'auto',
   convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
-  batchNormSums: 'auto', batchNormVec4s: 'auto', groupedWeight: 'auto', groupedForward: 'auto', groupedInput: 'auto',
+  batchNormSums: 'auto', batchNormVec4s: 'auto', batchNormActFrom: 'auto', groupedWeight: 'auto', groupedForward: 'auto', groupedInput: 'auto',
   measured: true, reduce: 'auto', fuseEpilogues: true,
 });
 
@@ -223,6 +228,7 @@ const CHOICES = {
   convWeightGemmTransposed: ['auto', 'always', 'never'],
   batchNormSums: ['auto', 'workgroup', 'serial', 'planes'],
   batchNormVec4s: ['auto', Number],
+  batchNormActFrom: ['auto', 'output', 'input'],
   groupedWeight: ['auto', 'tree', 'serial', 'planes'],
   groupedForward: ['auto', 'rows', 'planes'],
   groupedInput: ['auto', 'rows', 'planes'],

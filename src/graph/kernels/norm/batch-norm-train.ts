@@ -5,7 +5,7 @@ import {BATCH_NORM} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {grid1d} from '../../../gpu/runtime.js';
 import {dummyBuffer} from '../device.js';
-import {batchNormRun, batchNormSums} from './select.js';
+import {batchNormActFrom, batchNormRun, batchNormSums} from './select.js';
 
 /** The activation batch norm's passes apply after the affine map and take the gradient through (ACT in the shader). */
 export type BatchNormActivation = 'none' | 'relu' | 'relu6';
@@ -56,24 +56,30 @@ export function batchNormTrainK(x: Tensor, weight: Tensor | null, bias: Tensor |
 /**
  * Backward: the per-channel sums dbias = sum(g) and dweight = sum(g * xhat) ([C] each), then dx (when `needX`) from
  * the closed form over the batch statistics; g is gy taken back through the activation, read from the forward's
- * output `y` (needed where act is not 'none').
+ * output `y` (needed where act is not 'none'), or where the passes recompute it from x (batchNormActFrom) from x and
+ * the forward's `bias`.
  */
 export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight: Tensor | null, g: BatchNormGeom,
-  needX: boolean, act: BatchNormActivation = 'none', y: Tensor | null = null):
+  needX: boolean, act: BatchNormActivation = 'none', y: Tensor | null = null, bias: Tensor | null = null):
   {dx: Tensor | null; dweight: Tensor; dbias: Tensor} {
   if (act !== 'none' && !y) {
     throw new Error(`webgpu-transfer: batchNormTrainBwdK: the ${act} gradient needs the output`);
   }
   const dbias = empty([g.C]), dweight = empty([g.C]);
   const params = {N: g.N, C: g.C, HW: g.HW, eps: 0};
-  const yBuffer = act !== 'none' ? y!.buffer : dummyBuffer(), constants = {ACT: BATCH_NORM_ACT_CODES[act]};
-  const buffers = [x.buffer, gy.buffer, stats.buffer, dbias.buffer, dweight.buffer, yBuffer];
   const sums = batchNormSums(g);
+  const fromInput = act !== 'none' && sums === 'planes' && batchNormActFrom() === 'input';
+  const yBuffer = act !== 'none' && !fromInput ? y!.buffer : dummyBuffer();
+  const constants = {ACT: BATCH_NORM_ACT_CODES[act], ACT_FROM_INPUT: fromInput ? 1 : 0};
+  const affine = {HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0};
+  const weightBuffer = weight ? weight.buffer : dummyBuffer(), biasBuffer = bias ? bias.buffer : dummyBuffer();
+  const buffers = [x.buffer, gy.buffer, stats.buffer, dbias.buffer, dweight.buffer, yBuffer];
   if (sums === 'planes') {
     // Each plane's sums, then a thread per channel adds them.
     const psg = empty([g.C, g.N]), psgx = empty([g.C, g.N]);
     BATCH_NORM.launch('bn_plane_grad_sums4', {buffers: [x.buffer, gy.buffer, stats.buffer, psg.buffer, psgx.buffer,
-      yBuffer], params, threads: g.N * g.C, constants, note: bnNote(g)});
+      yBuffer, weightBuffer, biasBuffer], params, threads: g.N * g.C, constants: {...constants, ...affine},
+      note: bnNote(g)});
     BATCH_NORM.launch('bn_plane_grad_combine', {buffers: [psg.buffer, psgx.buffer, stats.buffer, dbias.buffer,
       dweight.buffer], params, threads: g.C, note: bnNote(g)});
     psg.dispose();
@@ -85,10 +91,10 @@ export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight:
       note: bnNote(g)});
   }
   if (!needX) return {dx: null, dweight, dbias};
-  const dx = empty(x.shape);
-  BATCH_NORM.launch(bnEntry(g, 'bn_dx'), {buffers: [x.buffer, gy.buffer, stats.buffer,
-    weight ? weight.buffer : dummyBuffer(), dbias.buffer, dweight.buffer, dx.buffer, yBuffer], params,
-    threads: bnThreads(g), constants: {HAS_WEIGHT: weight ? 1 : 0, RUN: bnRun(g), ...constants}, note: bnNote(g)});
+  const dx = empty(x.shape), entry = bnEntry(g, 'bn_dx');
+  BATCH_NORM.launch(entry, {buffers: [x.buffer, gy.buffer, stats.buffer, weightBuffer, dbias.buffer, dweight.buffer,
+    dx.buffer, yBuffer, ...(entry === 'bn_dx4' ? [biasBuffer] : [])], params, threads: bnThreads(g),
+  constants: {...affine, RUN: bnRun(g), ...constants}, note: bnNote(g)});
   return {dx, dweight, dbias};
 }
 

@@ -51,3 +51,14 @@ export function batchNormRun(): number {
   const pref = kernelPrefs.batchNormVec4s;
   return pref !== 'auto' ? pref : onCpu() ? 8 : 1;
 }
+
+/**
+ * Where the planes' backward passes (bn_plane_grad_sums4, bn_dx4) take an activation's gradient from: 'input' on CPU
+ * adapters, the output recomputed from x by the forward's operations (one stream of three less to read: CPU drivers
+ * pay per load, docs/kernel-measurements.md#batch-norm-act-input); 'output' elsewhere, where a GPU may contract the
+ * recomputed sum into a fused multiply-add that the forward did not and so move a value off a kink.
+ */
+export function batchNormActFrom(): 'output' | 'input' {
+  const pref = kernelPrefs.batchNormActFrom;
+  return pref !== 'auto' ? pref : onCpu() ? 'input' : 'output';
+}

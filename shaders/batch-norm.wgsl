@@ -169,17 +169,24 @@ fn bn_plane_stats4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   if (t >= p.N * p.C) { return; }
   let hw4 = p.HW / 4u;
   let base = t * hw4;
-  // Less the plane's first value, so the sum stays small where values share a large offset.
+  // Welford's running mean and squared deviations of each lane of the vec4s, less the plane's first value (so they
+  // stay small where values share a large offset), the plane read once; then the four lanes' (hw4 values each)
+  // combined as the planes are. Two passes (sum, then squared deviations) read it twice: 1.3-2x slower on CPU adapters.
   let x0 = vec4<f32>(sx4[base].x);
-  var s = vec4<f32>(0.0);
-  for (var j = 0u; j < hw4; j++) { s += sx4[base + j] - x0; }
-  let mean = x0.x + sum4(s) / f32(p.HW);
+  var m = vec4<f32>(0.0);
   var q = vec4<f32>(0.0);
-  for (var j = 0u; j < hw4; j++) { let d = sx4[base + j] - vec4<f32>(mean); q += d * d; }
+  for (var j = 0u; j < hw4; j++) {
+    let v = sx4[base + j] - x0;
+    let d = v - m;
+    m += d * (1.0 / f32(j + 1u));
+    q += d * (v - m);
+  }
+  let lanes_mean = sum4(m) / 4.0;
+  let e = m - vec4<f32>(lanes_mean);
   let n = t / p.C;
   let o = (t - n * p.C) * p.N + n;
-  plane_mean[o] = mean;
-  plane_m2[o] = sum4(q);
+  plane_mean[o] = x0.x + lanes_mean;
+  plane_m2[o] = sum4(q) + f32(hw4) * sum4(e * e);
 }
 
 @group(0) @binding(1) var<storage, read> comb_mean: array<f32>;

@@ -268,8 +268,8 @@ export const BATCH_NORM = defineKernel({
     bn_stats: (p) => 2 * batchNormShareSteps(p.N * p.HW), bn_stats4: (p) => 2 * batchNormShareSteps(p.N * p.HW / 4),
     bn_grad_sums: (p) => batchNormShareSteps(p.N * p.HW), bn_grad_sums4: (p) => batchNormShareSteps(p.N * p.HW / 4),
     bn_norm4: (_p, c) => loopSteps(c.RUN ?? 1), bn_dx4: (_p, c) => loopSteps(c.RUN ?? 1),
-    // A plane's vec4s (twice for the statistics), or a channel's N partials (twice).
-    bn_plane_stats4: (p) => 2 * loopSteps(p.HW / 4), bn_plane_grad_sums4: (p) => loopSteps(p.HW / 4),
+    // A plane's vec4s, or a channel's N partials (twice for the statistics).
+    bn_plane_stats4: (p) => loopSteps(p.HW / 4), bn_plane_grad_sums4: (p) => loopSteps(p.HW / 4),
     bn_plane_stats_combine: (p) => 2 * loopSteps(p.N), bn_plane_grad_combine: (p) => loopSteps(p.N),
   },
 });

@@ -20,8 +20,8 @@ export const SERIAL_SUMS_LLVMPIPE_MAX = 2048;
 
 export type BatchNormSums = 'planes' | 'serial' | 'workgroup';
 /**
- * A thread per plane of whole vec4s: llvmpipe counts its loops over the plane, and the combining thread's over the N
- * planes (each twice for the statistics).
+ * A thread per plane of whole vec4s: llvmpipe counts its loop over the plane, and the combining thread's over the N
+ * planes (twice for the statistics); the bound takes twice the longer.
  */
 const planesFit = (g: BatchNormGeom) => g.HW % 4 === 0 &&
   (!loopsLimited() || 2 * Math.max(loopSteps(g.HW / 4), loopSteps(g.N)) <= LOOP_STEPS_MAX);

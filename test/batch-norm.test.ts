@@ -1,4 +1,4 @@
-// batchNormTrain, BatchNorm's training mode in fused kernels (shaders/batch-norm.wgsl): forward, batch mean and biased
+// batchNormTrain, BatchNorm's training mode in fused kernels (shaders/batch-norm/): forward, batch mean and biased
 // variance against float64 references, backward against the float64 closed form and finite differences (test/lib/
 // check.ts), on ranks 2 to 4, planes of whole vec4s or not, and several workgroup strides per channel; then the fused
 // and composed BatchNorm paths (kernelPrefs.fusedBatchNorm) against each other. Each case runs both kernels of the

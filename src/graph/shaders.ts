@@ -37,7 +37,9 @@ import convGrouped from '../../shaders/conv-grouped.wgsl';
 import convPointwiseWeight from '../../shaders/conv2d/pointwise-weight.wgsl';
 import convImplicit from '../../shaders/conv-implicit.wgsl';
 import adaptivePool from '../../shaders/adaptive-pool.wgsl';
-import batchNorm from '../../shaders/batch-norm.wgsl';
+import batchNormForward from '../../shaders/batch-norm/forward.wgsl';
+import batchNormBackward from '../../shaders/batch-norm/backward.wgsl';
+import batchNormCommon from '../../shaders/batch-norm/common.wgsl';
 
 export const ELEMENTWISE = defineKernel({
   file: 'elementwise.wgsl', code: elementwise, workgroupSize: 256,
@@ -255,22 +257,32 @@ export const adaptiveBinSteps = (p: {H: number; W: number; OH: number; OW: numbe
   loopSteps(Math.ceil(p.H / p.OH) + 1, loopSteps(Math.ceil(p.W / p.OW) + 1));
 
 // Batch normalisation in training mode over x viewed as [N, C, HW] (channel axis 1); eps for the statistics.
-export const BATCH_NORM = defineKernel({
-  file: 'batch-norm.wgsl', code: batchNorm, workgroupSize: 256,
-  uniforms: {p: {N: 'u32', C: 'u32', HW: 'u32', eps: 'f32'},
+// Batch norm in training mode: the forward's and the backward's passes, each file with the shared overrides and
+// helpers (common.wgsl) appended. A thread's share of a channel's values in the trees (256 threads, 4 values a step
+// in the vec4 entries), then the tree; a plane's vec4s, or a channel's N partials.
+const BATCH_NORM_P = {N: 'u32', C: 'u32', HW: 'u32', eps: 'f32'} as const;
+export const BATCH_NORM_FORWARD = defineKernel({
+  file: 'batch-norm/forward.wgsl', code: `${batchNormForward}\n${batchNormCommon}`, workgroupSize: 256,
+  uniforms: {p: BATCH_NORM_P,
     // The running statistics' update: channels, and the weights of the old value and of the batch's mean and variance.
     r: {C: 'u32', keep: 'f32', take_mean: 'f32', take_var: 'f32'}},
-  entries: {bn_stats: 'p', bn_stats4: 'p', bn_stats_serial: 'p', bn_norm: 'p', bn_norm4: 'p', bn_grad_sums: 'p',
-    bn_grad_sums4: 'p', bn_grad_sums_serial: 'p', bn_dx: 'p', bn_dx4: 'p', bn_running: 'r', bn_plane_stats4: 'p',
-    bn_plane_stats_combine: 'p', bn_plane_grad_sums4: 'p', bn_plane_grad_combine: 'p'},
-  // A thread's share of a channel's values (256 threads, 4 values a step in the vec4 entries), then the tree.
+  entries: {bn_stats: 'p', bn_stats4: 'p', bn_stats_serial: 'p', bn_plane_stats4: 'p', bn_plane_stats_combine: 'p',
+    bn_norm: 'p', bn_norm4: 'p', bn_running: 'r'},
   loopSteps: {
     bn_stats: (p) => 2 * batchNormShareSteps(p.N * p.HW), bn_stats4: (p) => 2 * batchNormShareSteps(p.N * p.HW / 4),
+    bn_norm4: (_p, c) => loopSteps(c.RUN ?? 1),
+    bn_plane_stats4: (p) => loopSteps(p.HW / 4), bn_plane_stats_combine: (p) => 2 * loopSteps(p.N),
+  },
+});
+export const BATCH_NORM_BACKWARD = defineKernel({
+  file: 'batch-norm/backward.wgsl', code: `${batchNormBackward}\n${batchNormCommon}`, workgroupSize: 256,
+  uniforms: {p: BATCH_NORM_P},
+  entries: {bn_grad_sums: 'p', bn_grad_sums4: 'p', bn_grad_sums_serial: 'p', bn_plane_grad_sums4: 'p',
+    bn_plane_grad_combine: 'p', bn_dx: 'p', bn_dx4: 'p'},
+  loopSteps: {
     bn_grad_sums: (p) => batchNormShareSteps(p.N * p.HW), bn_grad_sums4: (p) => batchNormShareSteps(p.N * p.HW / 4),
-    bn_norm4: (_p, c) => loopSteps(c.RUN ?? 1), bn_dx4: (_p, c) => loopSteps(c.RUN ?? 1),
-    // A plane's vec4s, or a channel's N partials (twice for the statistics).
-    bn_plane_stats4: (p) => loopSteps(p.HW / 4), bn_plane_grad_sums4: (p) => loopSteps(p.HW / 4),
-    bn_plane_stats_combine: (p) => 2 * loopSteps(p.N), bn_plane_grad_combine: (p) => loopSteps(p.N),
+    bn_dx4: (_p, c) => loopSteps(c.RUN ?? 1),
+    bn_plane_grad_sums4: (p) => loopSteps(p.HW / 4), bn_plane_grad_combine: (p) => loopSteps(p.N),
   },
 });
 const batchNormShareSteps = (values: number) => loopSteps(Math.ceil(values / 256)) + loopSteps(8);
@@ -332,5 +344,6 @@ export const SHADERS = {
   convPointwiseWeight: CONV_POINTWISE_WEIGHT.source,
   convImplicit: CONV_IMPLICIT.source,
   adaptivePool: ADAPTIVE_POOL.source,
-  batchNorm: BATCH_NORM.source,
+  batchNormForward: BATCH_NORM_FORWARD.source,
+  batchNormBackward: BATCH_NORM_BACKWARD.source,
 } as const;

@@ -143,7 +143,7 @@ export interface KernelPrefs {
   /** The generated weight-gradient tile leaves out its bounds tests where nothing can fall outside (ConvTile.exact). */
   convExact: boolean;
   /**
-   * BatchNorm's training mode by batchNormTrain (shaders/batch-norm.wgsl; false: composed of generic ops): a third
+   * BatchNorm's training mode by batchNormTrain (shaders/batch-norm/; false: composed of generic ops): a third
    * less per CIFAR ResNet step on llvmpipe (docs/kernel-measurements.md#batch-norm-fused).
    */
   fusedBatchNorm: boolean;

@@ -15,7 +15,8 @@ await wt.init({backend: process.argv[3] ?? 'llvmpipe',
 const I = wt.internals;
 const shapes = [[64, 48, 32, 32], [64, 16, 32, 32], [64, 48, 16, 16], [64, 96, 8, 8], [64, 144, 4, 4]];
 const settings = {runs: [1, 2, 4, 8], act: ['output', 'input'], sums: [null]}[mode];
-const kernel = {runs: /bn_norm4|bn_dx4/, act: /bn_plane_grad_sums4|bn_dx4/, sums: /bn_stats\w*|bn_grad_sums\w*|bn_plane\w*/}[mode];
+const kernel = {runs: /bn_norm4|bn_dx4/, act: /bn_plane_grad_sums4|bn_dx4/,
+  sums: /bn_stats\w*|bn_grad_sums\w*|bn_plane\w*/}[mode];
 const prefsOf = (setting) => (mode === 'runs' ? {batchNormVec4s: setting} : {batchNormActFrom: setting});
 const labelOf = (setting) => (mode === 'runs' ? `, ${setting} vec4s a thread` : `, from the ${setting}`);
 const res = new Map();

@@ -1,7 +1,8 @@
 // Batch norm's statistics against float64 on MobileNetV2's shapes at batch 64, under the kernel preferences in PREFS
 // (default: the planes sums): the largest error of a channel's mean (in units of its deviation) and the largest
 // relative error of its variance, for N(0, 1)-like values, 100 + U(-0.5, 0.5) and relu6-like values in [0, 6].
-// Usage, after a build: [PREFS='{"batchNormSums":"workgroup"}'] node scripts/bn-stats-accuracy.mjs [llvmpipe|swiftshader]
+// Usage, after a build: [PREFS='{"batchNormSums":"workgroup"}'] node scripts/bn-stats-accuracy.mjs
+//   [llvmpipe|swiftshader]
 const wt = await import('../dist/lib/node/index.js');
 await wt.init({backend: process.argv[2] ?? 'llvmpipe'});
 const prefs = process.env.PREFS ? JSON.parse(process.env.PREFS) : {batchNormSums: 'planes'};

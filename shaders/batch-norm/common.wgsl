@@ -15,8 +15,9 @@ fn run_of(t: u32, hw4: u32) -> Run {
   return Run(t < p.N * p.C * runs, plane, j0, min(j0 + RUN, hw4));
 }
 // The activation that follows the affine map (0: none, 1: relu, 2: relu6), as the relu and relu6 ops compute it. The
-// backward's passes take g through it from the output y (bound at ya / ya4): relu passes g where y > 0, relu6 where
-// 0 < y < 6 (0 at the bounds, as PyTorch's hardtanh), and both where y is NaN.
+// backward's passes take g through it from the output y (bound at ya, dxy and their vec4 views) or its input
+// (ACT_FROM_INPUT): relu passes g where y > 0, relu6 where 0 < y < 6 (0 at the bounds, as PyTorch's hardtanh), and
+// both where y is NaN.
 override ACT: u32 = 0u;
 fn is_nan4(v: vec4<f32>) -> vec4<bool> {
   return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);

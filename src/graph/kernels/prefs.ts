@@ -159,7 +159,7 @@ export interface KernelPrefs {
   batchNormVec4s: 'auto' | number;
   /**
    * Where the backward of a batch norm with its activation takes the activation's gradient from, with the planes
-   * sums: 'auto' (kernels/norm/select.ts), 'output' (the forward's y) or 'input' (y recomputed from x).
+   * sums: 'auto' (kernels/norm/select.ts), 'output' (the forward's y) or 'input' (its input recomputed from x).
    */
   batchNormActFrom: 'auto' | 'output' | 'input';
   /**
@@ -202,8 +202,8 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convUniformWeights: 'auto', convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true,
   convNativeWeights: true, convGemmTransposed: 'auto', convWinograd: 'auto', convLoweringImages: 'auto',
   convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
-  batchNormSums: 'auto', batchNormVec4s: 'auto', batchNormActFrom: 'auto', groupedWeight: 'auto', groupedForward: 'auto', groupedInput: 'auto',
-  measured: true, reduce: 'auto', fuseEpilogues: true,
+  batchNormSums: 'auto', batchNormVec4s: 'auto', batchNormActFrom: 'auto', groupedWeight: 'auto',
+  groupedForward: 'auto', groupedInput: 'auto', measured: true, reduce: 'auto', fuseEpilogues: true,
 });
 
 // Accepted values of the fields whose default does not say their type: literals, or Number (a positive integer),

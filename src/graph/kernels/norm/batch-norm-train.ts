@@ -1,7 +1,7 @@
 // Batch normalisation in training mode (shaders/batch-norm/): statistics, normalisation and their gradients,
 // on the vec4 entry points where a plane is whole vec4s. nn/layers.ts chooses it over generic ops
 // (kernelPrefs.fusedBatchNorm).
-import {BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD} from '../../shaders.js';
+import {BATCH_NORM_BACKWARD as BACKWARD, BATCH_NORM_FORWARD as FORWARD} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {grid1d} from '../../../gpu/runtime.js';
 import {dummyBuffer} from '../device.js';
@@ -34,19 +34,19 @@ export function batchNormTrainK(x: Tensor, weight: Tensor | null, bias: Tensor |
   if (sums === 'planes') {
     // Each plane's mean and squared deviations, then a thread per channel combines them.
     const pmean = empty([g.C, g.N]), pm2 = empty([g.C, g.N]);
-    BATCH_NORM_FORWARD.launch('bn_plane_stats4', {buffers: [x.buffer, pmean.buffer, pm2.buffer], params, threads: g.N * g.C,
+    FORWARD.launch('bn_plane_stats4', {buffers: [x.buffer, pmean.buffer, pm2.buffer], params, threads: g.N * g.C,
       note: bnNote(g)});
-    BATCH_NORM_FORWARD.launch('bn_plane_stats_combine', {buffers: [pmean.buffer, mean.buffer, variance.buffer, stats.buffer,
+    FORWARD.launch('bn_plane_stats_combine', {buffers: [pmean.buffer, mean.buffer, variance.buffer, stats.buffer,
       pm2.buffer], params, threads: g.C, note: bnNote(g)});
     pmean.dispose();
     pm2.dispose();
   } else if (sums === 'serial') {
-    BATCH_NORM_FORWARD.launch('bn_stats_serial', {buffers, params, threads: g.C, note: bnNote(g)});
+    FORWARD.launch('bn_stats_serial', {buffers, params, threads: g.C, note: bnNote(g)});
   } else {
-    BATCH_NORM_FORWARD.launch(bnEntry(g, 'bn_stats'), {buffers, params, workgroups: grid1d(g.C, 1), note: bnNote(g)});
+    FORWARD.launch(bnEntry(g, 'bn_stats'), {buffers, params, workgroups: grid1d(g.C, 1), note: bnNote(g)});
   }
   const y = empty(x.shape);
-  BATCH_NORM_FORWARD.launch(bnEntry(g, 'bn_norm'), {buffers: [x.buffer, stats.buffer, weight ? weight.buffer : dummyBuffer(),
+  FORWARD.launch(bnEntry(g, 'bn_norm'), {buffers: [x.buffer, stats.buffer, weight ? weight.buffer : dummyBuffer(),
     bias ? bias.buffer : dummyBuffer(), y.buffer], params, threads: bnThreads(g),
     constants: {HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0, RUN: bnRun(g), ACT: BATCH_NORM_ACT_CODES[act]},
     note: bnNote(g)});
@@ -56,8 +56,8 @@ export function batchNormTrainK(x: Tensor, weight: Tensor | null, bias: Tensor |
 /**
  * Backward: the per-channel sums dbias = sum(g) and dweight = sum(g * xhat) ([C] each), then dx (when `needX`) from
  * the closed form over the batch statistics; g is gy taken back through the activation, read from the forward's
- * output `y` (needed where act is not 'none'), or where the passes recompute it from x (batchNormActFrom) from x and
- * the forward's `bias`.
+ * output `y` (needed where act is not 'none'), or, where batchNormActFrom says 'input', from the activation's input
+ * recomputed from x, the statistics, `weight` and the forward's `bias`.
  */
 export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight: Tensor | null, g: BatchNormGeom,
   needX: boolean, act: BatchNormActivation = 'none', y: Tensor | null = null, bias: Tensor | null = null):
@@ -77,24 +77,24 @@ export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight:
   if (sums === 'planes') {
     // Each plane's sums, then a thread per channel adds them.
     const psg = empty([g.C, g.N]), psgx = empty([g.C, g.N]);
-    BATCH_NORM_BACKWARD.launch('bn_plane_grad_sums4', {buffers: [x.buffer, gy.buffer, stats.buffer, psg.buffer, psgx.buffer,
+    BACKWARD.launch('bn_plane_grad_sums4', {buffers: [x.buffer, gy.buffer, stats.buffer, psg.buffer, psgx.buffer,
       yBuffer, weightBuffer, biasBuffer], params, threads: g.N * g.C, constants: {...constants, ...affine},
       note: bnNote(g)});
-    BATCH_NORM_BACKWARD.launch('bn_plane_grad_combine', {buffers: [psg.buffer, psgx.buffer, stats.buffer, dbias.buffer,
+    BACKWARD.launch('bn_plane_grad_combine', {buffers: [psg.buffer, psgx.buffer, stats.buffer, dbias.buffer,
       dweight.buffer], params, threads: g.C, note: bnNote(g)});
     psg.dispose();
     psgx.dispose();
   } else if (sums === 'serial') {
-    BATCH_NORM_BACKWARD.launch('bn_grad_sums_serial', {buffers, params, threads: g.C, constants, note: bnNote(g)});
+    BACKWARD.launch('bn_grad_sums_serial', {buffers, params, threads: g.C, constants, note: bnNote(g)});
   } else {
-    BATCH_NORM_BACKWARD.launch(bnEntry(g, 'bn_grad_sums'), {buffers, params, workgroups: grid1d(g.C, 1), constants,
+    BACKWARD.launch(bnEntry(g, 'bn_grad_sums'), {buffers, params, workgroups: grid1d(g.C, 1), constants,
       note: bnNote(g)});
   }
   if (!needX) return {dx: null, dweight, dbias};
   const dx = empty(x.shape), entry = bnEntry(g, 'bn_dx');
-  BATCH_NORM_BACKWARD.launch(entry, {buffers: [x.buffer, gy.buffer, stats.buffer, weightBuffer, dbias.buffer, dweight.buffer,
+  BACKWARD.launch(entry, {buffers: [x.buffer, gy.buffer, stats.buffer, weightBuffer, dbias.buffer, dweight.buffer,
     dx.buffer, yBuffer, ...(entry === 'bn_dx4' ? [biasBuffer] : [])], params, threads: bnThreads(g),
-  constants: {...affine, RUN: bnRun(g), ...constants}, note: bnNote(g)});
+    constants: {...affine, RUN: bnRun(g), ...constants}, note: bnNote(g)});
   return {dx, dweight, dbias};
 }
 
@@ -105,6 +105,6 @@ export function batchNormTrainBwdK(x: Tensor, gy: Tensor, stats: Tensor, weight:
 export function batchNormRunningK(runningMean: Tensor, runningVar: Tensor, mean: Tensor, variance: Tensor,
   momentum: number, count: number): void {
   const C = runningMean.size;
-  BATCH_NORM_FORWARD.launch('bn_running', {buffers: [mean.buffer, variance.buffer, runningMean.buffer, runningVar.buffer],
+  FORWARD.launch('bn_running', {buffers: [mean.buffer, variance.buffer, runningMean.buffer, runningVar.buffer],
     params: {C, keep: 1 - momentum, take_mean: momentum, take_var: momentum * count / (count - 1)}, threads: C});
 }

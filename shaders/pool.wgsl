@@ -173,3 +173,61 @@ fn pool2_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   dx4[o.x] = top;
   dx4[o.x + p.W / 4u] = bottom;
 }
+
+// ---- 3x3 windows, stride 2, padding 1, W a multiple of 8 (ResNet's stem pool) ----
+// One thread per 4 neighbouring outputs of a row: their windows span input columns 8q - 1 .. 8q + 7, three vec4s a
+// window row (the first only for its last value, col 8q - 1), 9 vec4 loads where pool_fwd makes 36 scalar ones. The
+// same comparisons in the same order as pool_fwd (window rows, then columns, padding skipped), so the same maxima,
+// argmaxima and NaN propagation; average: the sum over the window's inputs / 9 (padding counted, as pool_fwd).
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> arg4: array<vec4<i32>>;
+
+// pool_fwd's test: the first value of a window is taken, then a greater one or a NaN.
+fn consider(b: Best, v: f32, i: i32) -> Best {
+  if (b.i < 0 || v > b.v || is_nan(v)) { return Best(v, i); }
+  return b;
+}
+
+@compute @workgroup_size(WG)
+fn pool3_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let quads = p.OW / 4u;
+  if (i >= p.NC * p.OH * quads) { return; }
+  let q = i % quads;
+  let row = i / quads;                    // nc * OH + oh
+  let oh = row % p.OH;
+  let nc = row / p.OH;
+  var b0 = Best(0.0, -1);
+  var b1 = Best(0.0, -1);
+  var b2 = Best(0.0, -1);
+  var b3 = Best(0.0, -1);
+  var s = vec4<f32>(0.0);
+  for (var kh = 0u; kh < 3u; kh++) {
+    let ih = i32(2u * oh + kh) - 1;
+    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    let base = ((nc * p.H + u32(ih)) * p.W) / 4u + 2u * q;
+    // Column 8q - 1 (the previous vec4's last value), or padding where q = 0.
+    let left = x4[max(base, 1u) - 1u].w;
+    let a = x4[base];
+    let c = x4[base + 1u];
+    let f = ih * i32(p.W) + 8 * i32(q);   // flat index of column 8q in the plane
+    if (MAX) {
+      if (q > 0u) { b0 = consider(b0, left, f - 1); }
+      b0 = consider(consider(b0, a.x, f), a.y, f + 1);
+      b1 = consider(consider(consider(b1, a.y, f + 1), a.z, f + 2), a.w, f + 3);
+      b2 = consider(consider(consider(b2, a.w, f + 3), c.x, f + 4), c.y, f + 5);
+      b3 = consider(consider(consider(b3, c.y, f + 5), c.z, f + 6), c.w, f + 7);
+    } else {
+      var l = 0.0;
+      if (q > 0u) { l = left; }
+      // Added one column at a time, as pool_fwd's running sum (a padded column adds 0).
+      s = ((s + vec4<f32>(l, a.y, a.w, c.y)) + vec4<f32>(a.x, a.z, c.x, c.z)) + vec4<f32>(a.y, a.w, c.y, c.w);
+    }
+  }
+  if (MAX) {
+    y4[i] = vec4<f32>(relu_if(b0.v), relu_if(b1.v), relu_if(b2.v), relu_if(b3.v));
+    arg4[i] = vec4<i32>(b0.i, b1.i, b2.i, b3.i);
+  } else {
+    y4[i] = s / 9.0;
+  }
+}

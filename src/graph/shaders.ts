@@ -114,7 +114,7 @@ export const SOFTMAX = defineKernel({
 export const POOL = defineKernel({
   file: 'pool.wgsl', code: pool, workgroupSize: 64,
   uniforms: {p: {NC: 'u32', H: 'u32', W: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32'}},
-  entries: {pool_fwd: 'p', pool_bwd: 'p', pool_bwd_scatter: 'p', pool2_fwd: 'p', pool2_bwd: 'p'},
+  entries: {pool_fwd: 'p', pool_bwd: 'p', pool_bwd_scatter: 'p', pool2_fwd: 'p', pool2_bwd: 'p', pool3_fwd: 'p'},
   loopSteps: {pool_fwd: (p) => poolWindowSteps(p),
     pool_bwd: (p) => loopSteps(Math.ceil(p.KH / p.SH) + 1, loopSteps(Math.ceil(p.KW / p.SW) + 1))},
 });
@@ -256,7 +256,6 @@ export const ADAPTIVE_POOL = defineKernel({
 export const adaptiveBinSteps = (p: {H: number; W: number; OH: number; OW: number}): number =>
   loopSteps(Math.ceil(p.H / p.OH) + 1, loopSteps(Math.ceil(p.W / p.OW) + 1));
 
-// Batch normalisation in training mode over x viewed as [N, C, HW] (channel axis 1); eps for the statistics.
 // Batch norm in training mode: the forward's and the backward's passes, each file with the shared overrides and
 // helpers (common.wgsl) appended. A thread's share of a channel's values in the trees (256 threads, 4 values a step
 // in the vec4 entries), then the tree; a plane's vec4s, or a channel's N partials.

@@ -45,6 +45,8 @@ export interface KernelPrefs {
   poolScatter: boolean;
   /** 2x2 stride-2 pooling (even H, W a multiple of 4) by pool2_fwd / pool2_bwd (false: the general kernels). */
   pool2x2: boolean;
+  /** 3x3 stride-2 pooling padded by 1 (W a multiple of 8) by pool3_fwd, four outputs a thread (false: pool_fwd). */
+  pool3x3: boolean;
   /**
    * Threads to aim for when splitting a conv weight gradient's work ('auto': 256 on CPU, 16384 on GPU): the generated
    * tile splits the (image, output row) pairs, the hand-written kernels the images.
@@ -196,8 +198,8 @@ export interface KernelPrefs {
 /** The kernel preferences a runtime starts from; init({kernelPrefs}) overrides fields of a copy. */
 export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelPrefs>({
   matmul: 'auto', matmulTile: 'auto', convForward: 'auto', convPadFirst: true, convInput: 'auto', convWeight: 'auto',
-  poolScatter: true, pool2x2: true, convSplitTarget: 'auto', convLowering: 'auto', capsulePredict: 'auto',
-  capsuleRouting: 'auto', convDyDirect4: true, convWeightLanes: 'auto', convInputImages: 'auto',
+  poolScatter: true, pool2x2: true, pool3x3: true, convSplitTarget: 'auto', convLowering: 'auto',
+  capsulePredict: 'auto', capsuleRouting: 'auto', convDyDirect4: true, convWeightLanes: 'auto', convInputImages: 'auto',
   convForwardImages: 'auto', transpose4: true, copyVec4: true, transposeRows: true, elementwiseVec4: true,
   convUniformWeights: 'auto', convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true,
   convNativeWeights: true, convGemmTransposed: 'auto', convWinograd: 'auto', convLoweringImages: 'auto',

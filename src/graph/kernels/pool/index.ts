@@ -31,6 +31,8 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
   const variant = choose(POOL_FORWARD, g);
   if (variant === 'pool2_fwd') {
     POOL.launch('pool2_fwd', {buffers, params: poolParams(g), threads: y.size / 2, constants});
+  } else if (variant === 'pool3_fwd') {
+    POOL.launch('pool3_fwd', {buffers, params: poolParams(g), threads: y.size / 4, constants});
   } else if (variant === 'pool_fwd_texture') {
     POOL_TEXTURE.launch('pool_fwd', {buffers: [sourceBinding(x, true), ...buffers.slice(1)],
       params: poolParams(g), threads: y.size, constants});

@@ -14,10 +14,17 @@ const pairShape = (g: PoolGeom): boolean => g.KH === 2 && g.KW === 2 && g.SH ===
   g.PW === 0 && g.H % 2 === 0 && g.W % 4 === 0;
 const disjoint = (c: PoolBackwardCase) => c.max && c.g.SH >= c.g.KH && c.g.SW >= c.g.KW;
 
+/** 3x3 windows at stride 2 with padding 1 over a W that is a multiple of 8 (ResNet's stem): pool3_fwd. */
+const quadShape = (g: PoolGeom): boolean => g.KH === 3 && g.KW === 3 && g.SH === 2 && g.SW === 2 && g.PH === 1 &&
+  g.PW === 1 && g.W % 8 === 0;
+
 const inputFloats = (g: PoolGeom): number => g.N * g.C * g.H * g.W;
-export type PoolForwardVariant = 'pool2_fwd' | 'pool_fwd_texture' | 'pool_fwd';
+export type PoolForwardVariant = 'pool2_fwd' | 'pool3_fwd' | 'pool_fwd_texture' | 'pool_fwd';
 export const POOL_FORWARD_VARIANTS: readonly Choice<PoolForwardVariant, PoolGeom>[] = [
   {variant: 'pool2_fwd', when: pool2x2Fits, fits: pairShape, why: '2x2 stride-2 windows: two outputs per thread, vec4 loads'},
+  {variant: 'pool3_fwd', when: (g) => kernelPrefs.pool3x3 && quadShape(g), fits: quadShape,
+    why: '3x3 stride-2 windows padded by 1: four outputs per thread, 9 vec4 loads for 36 values ' +
+      '(docs/kernel-measurements.md#pool-3x3-quads)'},
   {variant: 'pool_fwd_texture', when: (g) => readsThroughTexture(inputFloats(g)),
     fits: (g) => onCompatCpu() && stagingTextureFits(inputFloats(g)),
     why: 'any window, x through the staging texture: llvmpipe (docs/kernel-measurements.md#texture-reads)'},
@@ -43,7 +50,7 @@ export const ADAPTIVE_VARIANTS: readonly Choice<'mean' | 'adaptive_fwd', Adaptiv
 
 const poolKey = (g: PoolGeom) => `${g.N}x${g.C}x${g.H}x${g.W}/k${g.KH},${g.KW}/s${g.SH},${g.SW}/p${g.PH},${g.PW}`;
 export const POOL_FORWARD: Family<PoolForwardVariant, PoolGeom> = {name: 'pool.forward',
-  table: POOL_FORWARD_VARIANTS, key: poolKey, open: () => kernelPrefs.pool2x2};
+  table: POOL_FORWARD_VARIANTS, key: poolKey, open: () => kernelPrefs.pool2x2 && kernelPrefs.pool3x3};
 export const POOL_BACKWARD: Family<PoolBackwardVariant, PoolBackwardCase> = {name: 'pool.backward',
   table: POOL_BACKWARD_VARIANTS, key: (c) => `${poolKey(c.g)}${c.max ? '/max' : '/avg'}`,
   open: () => kernelPrefs.pool2x2 && kernelPrefs.poolScatter};

@@ -9,7 +9,11 @@ const shapes = [[26, 64, 112, 112], [32, 64, 32, 32]];
 const res = new Map();
 for (let round = 0; round < rounds; round++) for (const pool3x3 of [false, true]) for (const s of shapes) {
   const x = wt.randn(s, {seed: 1});
-  const step = () => { const y = wt.internals.reluMaxPool2d(x, 3, {stride: 2, padding: 1}); return y.data().then(() => y.dispose()); };
+  const step = async () => {
+    const y = wt.internals.reluMaxPool2d(x, 3, {stride: 2, padding: 1});
+    await y.data();
+    y.dispose();
+  };
   const p = await wt.internals.withKernelPrefs({pool3x3}, () => wt.debug.profile(step, {steps: 3, warmup: 1}));
   for (const row of p.rows) {
     if (!/pool/.test(row.kernel)) continue;

@@ -98,14 +98,15 @@ fn pool_bwd_scatter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
 
 struct Best { v: f32, i: i32 }
 
-fn better(b: Best, v: f32, i: i32) -> Best {
-  if (v > b.v || is_nan(v)) { return Best(v, i); }
+// pool_fwd's test: a window's first value is taken (none yet: i < 0), then a greater one or a NaN.
+fn consider(b: Best, v: f32, i: i32) -> Best {
+  if (b.i < 0 || v > b.v || is_nan(v)) { return Best(v, i); }
   return b;
 }
 
 // The window (a0 a1 / b0 b1) whose top-left input has flat index i.
 fn window_max(a0: f32, a1: f32, b0: f32, b1: f32, i: i32, w: i32) -> Best {
-  return better(better(better(Best(a0, i), a1, i + 1), b0, i + w), b1, i + w + 1);
+  return consider(consider(consider(Best(a0, i), a1, i + 1), b0, i + w), b1, i + w + 1);
 }
 
 // (row of the window pair's top inputs in vec4s, flat index of its top-left input), or none past the last pair.
@@ -181,12 +182,6 @@ fn pool2_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 // argmaxima and NaN propagation; average: the sum over the window's inputs / 9 (padding counted, as pool_fwd).
 @group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> arg4: array<vec4<i32>>;
-
-// pool_fwd's test: the first value of a window is taken, then a greater one or a NaN.
-fn consider(b: Best, v: f32, i: i32) -> Best {
-  if (b.i < 0 || v > b.v || is_nan(v)) { return Best(v, i); }
-  return b;
-}
 
 @compute @workgroup_size(WG)
 fn pool3_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -108,11 +108,12 @@ fn bn_plane_grad_sums4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
   let hw4 = p.HW / 4u;
   let base = t * hw4;
   let mean = vec4<f32>(gstats[c]);
+  // The normalising pass's factors, where the activation's gradient is taken from x.
   let sd = gstats[p.C + c];
   var w = 1.0;
-  if (HAS_WEIGHT) { w = gw[c]; }
+  if (HAS_WEIGHT && ACT_FROM_INPUT) { w = gw[c]; }
   var b = vec4<f32>(0.0);
-  if (HAS_BIAS) { b = vec4<f32>(gb[c]); }
+  if (HAS_BIAS && ACT_FROM_INPUT) { b = vec4<f32>(gb[c]); }
   var sg = vec4<f32>(0.0);
   var sgx = vec4<f32>(0.0);
   for (var j = 0u; j < hw4; j++) {
@@ -150,14 +151,16 @@ fn bn_plane_grad_combine(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
 @group(0) @binding(8) var<storage, read> dxy: array<f32>;
 
 // The gradient through the batch mean and variance in closed form, xhat = (x - mean) * invstd:
-// dx = w * invstd * (g - sum(g) / M - xhat * sum(g * xhat) / M). dx_coef gathers one channel's factors.
-struct DxCoef { k: f32, mg: f32, mgx: f32, mean: f32, invstd: f32 }
+// dx = w * invstd * (g - sum(g) / M - xhat * sum(g * xhat) / M). dx_coef gathers one channel's factors, with the
+// normalising pass's sd and w (1 without a weight) for the activation's gradient taken from x.
+struct DxCoef { k: f32, mg: f32, mgx: f32, mean: f32, invstd: f32, sd: f32, w: f32 }
 fn dx_coef(c: u32) -> DxCoef {
   let m = f32(p.N * p.HW);
-  let invstd = 1.0 / dxstats[p.C + c];
-  var k = invstd;
-  if (HAS_WEIGHT) { k *= dxw[c]; }
-  return DxCoef(k, dxsum[c] / m, dxsumx[c] / m, dxstats[c], invstd);
+  let sd = dxstats[p.C + c];
+  let invstd = 1.0 / sd;
+  var w = 1.0;
+  if (HAS_WEIGHT) { w = dxw[c]; }
+  return DxCoef(invstd * w, dxsum[c] / m, dxsumx[c] / m, dxstats[c], invstd, sd, w);
 }
 
 // One thread per element.
@@ -186,19 +189,16 @@ fn bn_dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   if (!r.ok) { return; }
   let c = r.plane % p.C;
   let f = dx_coef(c);
-  // The normalising pass's factors, where the activation's gradient is taken from x.
-  let sd = dxstats[p.C + c];
-  var w = 1.0;
-  if (HAS_WEIGHT) { w = dxw[c]; }
+  // The normalising pass's shift, where the activation's gradient is taken from x.
   var b = vec4<f32>(0.0);
-  if (HAS_BIAS) { b = vec4<f32>(dxb[c]); }
+  if (HAS_BIAS && ACT_FROM_INPUT) { b = vec4<f32>(dxb[c]); }
   for (var j = r.j0; j < r.end; j++) {
     let i = r.plane * hw4 + j;
     let x = dxx4[i];
     let xhat = (x - vec4<f32>(f.mean)) * f.invstd;
     var g = dxg4[i];
     if (ACT != 0u) {
-      if (ACT_FROM_INPUT) { g = through4(affine4(x, vec4<f32>(f.mean), sd, w, b), g); }
+      if (ACT_FROM_INPUT) { g = through4(affine4(x, vec4<f32>(f.mean), f.sd, f.w, b), g); }
       else { g = through4(dxy4[i], g); }
     }
     dx4[i] = f.k * (g - vec4<f32>(f.mg) - xhat * f.mgx);

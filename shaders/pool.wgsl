@@ -223,6 +223,73 @@ fn pool3_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     y4[i] = vec4<f32>(relu_if(b0.v), relu_if(b1.v), relu_if(b2.v), relu_if(b3.v));
     arg4[i] = vec4<i32>(b0.i, b1.i, b2.i, b3.i);
   } else {
-    y4[i] = s / 9.0;
+    y4[i] = s / f32(p.KH * p.KW);  // as pool_fwd (see pool3_bwd)
   }
+}
+
+// Its backward: one thread per 8 neighbouring inputs of a row (columns 8q .. 8q + 7), which lie in the windows of
+// outputs 4q .. 4q + 4 of one output row (even input rows) or two (odd ones): a vec4 and the next vec4's first value
+// of the gradient, the argmaxima and (RELU) the pooled outputs per output row, where pool_bwd searches every input's
+// windows with four divisions and loads them one by one. Sums in pool_bwd's order (output rows, then columns), each
+// window adding its gradient where it is the argmax and 0 elsewhere (x + 0 is x), so the same values bit for bit.
+@group(0) @binding(2) var<storage, read> barg4: array<vec4<i32>>;
+@group(0) @binding(4) var<storage, read> by4: array<vec4<f32>>;  // RELU: the pooled outputs (else a stand-in)
+
+// Input row ih's 8 sums (as two vec4s: columns 8q .. 8q + 3 and 8q + 4 .. 8q + 7) plus output row orow's windows.
+fn pool3_add_row(acc: array<vec4<f32>, 2>, orow: u32, q: u32, f: i32) -> array<vec4<f32>, 2> {
+  let quads = p.OW / 4u;
+  let k = orow * quads + q;
+  var g = x4[k];
+  var g4 = 0.0;  // output 4q + 4, past the row's end for the last quad
+  let has4 = q + 1u < quads;
+  if (has4) { g4 = x4[k + 1u].x; }
+  if (RELU) {
+    let yv = by4[k];
+    g = vec4<f32>(select(0.0, g.x, relu_passes(yv.x)), select(0.0, g.y, relu_passes(yv.y)),
+                  select(0.0, g.z, relu_passes(yv.z)), select(0.0, g.w, relu_passes(yv.w)));
+    if (has4 && !relu_passes(by4[k + 1u].x)) { g4 = 0.0; }
+  }
+  let z = 0.0;
+  // Column 8q + c lies in output 4q + c / 2 (left) and, for odd c, 4q + (c + 1) / 2 (right), added in that order.
+  var left_lo = vec4<f32>(g.x, g.x, g.y, g.y);
+  var left_hi = vec4<f32>(g.z, g.z, g.w, g.w);
+  var right_lo = vec4<f32>(z, g.y, z, g.z);
+  var right_hi = vec4<f32>(z, g.w, z, g4);
+  if (MAX) {
+    let a = barg4[k];
+    var a4 = -1;
+    if (has4) { a4 = barg4[k + 1u].x; }
+    left_lo = vec4<f32>(select(z, g.x, a.x == f), select(z, g.x, a.x == f + 1),
+                        select(z, g.y, a.y == f + 2), select(z, g.y, a.y == f + 3));
+    left_hi = vec4<f32>(select(z, g.z, a.z == f + 4), select(z, g.z, a.z == f + 5),
+                        select(z, g.w, a.w == f + 6), select(z, g.w, a.w == f + 7));
+    right_lo = vec4<f32>(z, select(z, g.y, a.y == f + 1), z, select(z, g.z, a.z == f + 3));
+    right_hi = vec4<f32>(z, select(z, g.w, a.w == f + 5), z, select(z, g4, a4 == f + 7));
+  }
+  return array<vec4<f32>, 2>((acc[0] + left_lo) + right_lo, (acc[1] + left_hi) + right_hi);
+}
+
+@compute @workgroup_size(WG)
+fn pool3_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let eighths = p.W / 8u;
+  if (i >= p.NC * p.H * eighths) { return; }
+  let q = i % eighths;
+  let row = i / eighths;                  // nc * H + ih
+  let ih = row % p.H;
+  let nc = row / p.H;
+  let f = i32(ih * p.W + 8u * q);         // flat index of column 8q in the plane
+  // Input row ih lies in output row ih / 2 and, where ih is odd, the next one (if any).
+  var acc = array<vec4<f32>, 2>(vec4<f32>(0.0), vec4<f32>(0.0));
+  let oh = ih / 2u;
+  acc = pool3_add_row(acc, nc * p.OH + oh, q, f);
+  if (ih % 2u == 1u && oh + 1u < p.OH) { acc = pool3_add_row(acc, nc * p.OH + oh + 1u, q, f); }
+  if (!MAX) {
+    // Divided by the uniform, as pool_bwd: a constant 9 lets a compiler multiply by its inexact reciprocal.
+    let n = f32(p.KH * p.KW);
+    acc[0] = acc[0] / n;
+    acc[1] = acc[1] / n;
+  }
+  dx4[2u * i] = acc[0];
+  dx4[2u * i + 1u] = acc[1];
 }

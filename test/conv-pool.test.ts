@@ -369,7 +369,7 @@ const pools: PoolCase[] = [
   {x: [1, 2, 7, 8], k: [3, 3], s: [2, 2], p: [1, 1]},   // 3x3 quads, H odd: the last windows' third row is padding
   {x: [2, 2, 6, 24], k: [3, 3], s: [2, 2], p: [1, 1]},  // 3x3 quads: three a row
 ];
-// 'pairs': 2x2 stride-2 pools by pool2_fwd / pool2_bwd and 3x3 stride-2 ones by pool3_fwd where they fit; 'scatter'
+// 'pairs': 2x2 stride-2 pools by pool2_fwd / pool2_bwd and 3x3 stride-2 ones by pool3_fwd / pool3_bwd where they fit; 'scatter'
 // / 'search': the general kernels.
 const poolPaths = {pairs: {pool2x2: true, pool3x3: true, poolScatter: true},
   scatter: {pool2x2: false, pool3x3: false, poolScatter: true},
@@ -439,33 +439,40 @@ t('maxPool2d: pair kernels match the general kernel on ties, NaN and infinities'
   assert.equal(pairs.dx, [1, 0, 0, 0, 3, 0, 0, 4, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 6, 0, 7, 0, 8, 0]);
 });
 
-// 3x3 stride-2 windows padded by 1 (ResNet's stem pool): pool3_fwd, four outputs a thread, against pool_fwd bit for
+// 3x3 stride-2 windows padded by 1 (ResNet's stem pool): pool3_fwd / pool3_bwd against pool_fwd / pool_bwd bit for
 // bit on ties, NaN and infinities (max, with and without the relu, and average), and the variant that ran.
-t('maxPool2d 3x3 stride 2: the quad kernel matches the general kernel on ties, NaN and infinities', async () => {
-  const v = Float32Array.from(R.distinct([1, 2, 6, 16], 57).data);
-  const special = [NaN, Infinity, -Infinity, 0, -0, 5, 5, 5];
-  for (let i = 0; i < v.length; i += 3) v[i] = special[(i / 3) % special.length];
-  const upstream = Float32Array.from(R.randomNd([1, 2, 3, 8], 58).data);
-  const run = (pool3x3: boolean, op: 'max' | 'relu' | 'avg') => withPrefs({pool3x3}, async () => {
-    const x = wt.tensor(v, [1, 2, 6, 16], {requiresGrad: true}), up = wt.tensor(upstream, [1, 2, 3, 8]);
-    let y: wt.Tensor | null = null;
-    const p = await wt.debug.profile(() => {
-      const o = {stride: 2, padding: 1};
-      const pool = {max: wt.maxPool2d, relu: wt.internals.reluMaxPool2d, avg: wt.avgPool2d}[op];
-      y = pool(x, 3, o);
-      wt.sum(wt.mul(y, up)).backward();
-    }, {steps: 1, warmup: 0});
-    const out = {y: Array.from(await y!.data()), dx: Array.from(await x.grad!.data()),
-      quads: p.rows.some((r) => /:pool3_fwd/.test(r.kernel))};
-    for (const t of [x, up, y!]) t.dispose();
-    return out;
-  });
-  for (const op of ['max', 'relu', 'avg'] as const) {
-    const quads = await run(true, op), general = await run(false, op);
-    assert.ok(quads.quads && !general.quads, `${op}: pool3_fwd ran only where asked`);
-    assert.equal(quads.y, general.y, `${op}: values`);
-    assert.equal(quads.dx, general.dx, `${op}: gradients`);
-    assert.ok(quads.y.some(Number.isNaN) && quads.y.includes(Infinity), `${op}: NaN and Infinity reach the output`);
+t('maxPool2d 3x3 stride 2: the quad kernels match the general kernels on ties, NaN and infinities', async () => {
+  // H even and odd (the last input row in one output row), two and three quads a row.
+  for (const [H, W] of [[6, 16], [7, 24]]) {
+    const OH = Math.ceil(H / 2), OW = W / 2;
+    const v = Float32Array.from(R.distinct([1, 2, H, W], 57).data);
+    const special = [NaN, Infinity, -Infinity, 0, -0, 5, 5, 5];
+    for (let i = 0; i < v.length; i += 3) v[i] = special[(i / 3) % special.length];
+    const upstream = Float32Array.from(R.randomNd([1, 2, OH, OW], 58).data);
+    const run = (pool3x3: boolean, op: 'max' | 'relu' | 'avg') => withPrefs({pool3x3}, async () => {
+      const x = wt.tensor(v, [1, 2, H, W], {requiresGrad: true}), up = wt.tensor(upstream, [1, 2, OH, OW]);
+      let y: wt.Tensor | null = null;
+      const p = await wt.debug.profile(() => {
+        const o = {stride: 2, padding: 1};
+        const pool = {max: wt.maxPool2d, relu: wt.internals.reluMaxPool2d, avg: wt.avgPool2d}[op];
+        y = pool(x, 3, o);
+        wt.sum(wt.mul(y, up)).backward();
+      }, {steps: 1, warmup: 0});
+      const ran = (entry: string) => p.rows.some((r) => r.kernel.includes(`:${entry}`));
+      const out = {y: Array.from(await y!.data()), dx: Array.from(await x.grad!.data()),
+        forward: ran('pool3_fwd'), backward: ran('pool3_bwd')};
+      for (const t of [x, up, y!]) t.dispose();
+      return out;
+    });
+    for (const op of ['max', 'relu', 'avg'] as const) {
+      const tag = `${op} ${H}x${W}`;
+      const quads = await run(true, op), general = await run(false, op);
+      assert.ok(quads.forward && !general.forward, `${tag}: pool3_fwd ran only where asked`);
+      assert.ok(quads.backward && !general.backward, `${tag}: pool3_bwd ran only where asked`);
+      assert.equal(quads.y, general.y, `${tag}: values`);
+      assert.equal(quads.dx, general.dx, `${tag}: gradients`);
+      assert.ok(quads.y.some(Number.isNaN) && quads.y.includes(Infinity), `${tag}: NaN and Infinity reach the output`);
+    }
   }
 });
 

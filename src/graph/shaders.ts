@@ -114,7 +114,8 @@ export const SOFTMAX = defineKernel({
 export const POOL = defineKernel({
   file: 'pool.wgsl', code: pool, workgroupSize: 64,
   uniforms: {p: {NC: 'u32', H: 'u32', W: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32'}},
-  entries: {pool_fwd: 'p', pool_bwd: 'p', pool_bwd_scatter: 'p', pool2_fwd: 'p', pool2_bwd: 'p', pool3_fwd: 'p'},
+  entries: {pool_fwd: 'p', pool_bwd: 'p', pool_bwd_scatter: 'p', pool2_fwd: 'p', pool2_bwd: 'p', pool3_fwd: 'p',
+    pool3_bwd: 'p'},
   loopSteps: {pool_fwd: (p) => poolWindowSteps(p),
     pool_bwd: (p) => loopSteps(Math.ceil(p.KH / p.SH) + 1, loopSteps(Math.ceil(p.KW / p.SW) + 1))},
 });

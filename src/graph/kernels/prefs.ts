@@ -45,7 +45,7 @@ export interface KernelPrefs {
   poolScatter: boolean;
   /** 2x2 stride-2 pooling (even H, W a multiple of 4) by pool2_fwd / pool2_bwd (false: the general kernels). */
   pool2x2: boolean;
-  /** 3x3 stride-2 pooling padded by 1 (W a multiple of 8) by pool3_fwd, four outputs a thread (false: pool_fwd). */
+  /** 3x3 stride-2 pooling padded by 1 (W a multiple of 8) by pool3_fwd / pool3_bwd (false: the general kernels). */
   pool3x3: boolean;
   /**
    * Threads to aim for when splitting a conv weight gradient's work ('auto': 256 on CPU, 16384 on GPU): the generated

@@ -44,7 +44,7 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
 
 /**
  * Pooling's input gradient. reluOut: reluMaxPool2d's output, whose non-positive entries pass no gradient (the pair
- * kernel masks as it reads; the general ones take gy masked by an elementwise reluGrad on the pooled size first).
+ * and quad kernels mask as they read; the general ones take gy masked by an elementwise reluGrad on the pooled size first).
  */
 export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom, reluOut: Tensor | null = null): Tensor {
   if (reluOut && !arg) throw new Error('webgpu-transfer: poolBwdK: a relu is fused into max pooling only');
@@ -53,6 +53,12 @@ export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom, reluOut: T
   if (variant === 'pool2_bwd') {
     POOL.launch('pool2_bwd', {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer,
       reluOut ? reluOut.buffer : dummyBuffer()], params: poolParams(g), threads: gy.size / 2,
+    constants: {MAX: arg ? 1 : 0, RELU: reluOut ? 1 : 0}});
+    return dx;
+  }
+  if (variant === 'pool3_bwd') {
+    POOL.launch('pool3_bwd', {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer,
+      reluOut ? reluOut.buffer : dummyBuffer()], params: poolParams(g), threads: dx.size / 8,
     constants: {MAX: arg ? 1 : 0, RELU: reluOut ? 1 : 0}});
     return dx;
   }

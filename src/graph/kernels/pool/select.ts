@@ -34,9 +34,12 @@ export const POOL_FORWARD_VARIANTS: readonly Choice<PoolForwardVariant, PoolGeom
 /** A pooling backward: its geometry and whether it is max pooling (an argmax to follow). */
 export interface PoolBackwardCase { g: PoolGeom; max: boolean }
 
-export type PoolBackwardVariant = 'pool2_bwd' | 'pool_bwd_scatter' | 'pool_bwd';
+export type PoolBackwardVariant = 'pool2_bwd' | 'pool3_bwd' | 'pool_bwd_scatter' | 'pool_bwd';
 export const POOL_BACKWARD_VARIANTS: readonly Choice<PoolBackwardVariant, PoolBackwardCase>[] = [
   {variant: 'pool2_bwd', when: (c) => pool2x2Fits(c.g), fits: (c) => pairShape(c.g), why: '2x2 stride-2 windows: two outputs per thread, no fill'},
+  {variant: 'pool3_bwd', when: (c) => kernelPrefs.pool3x3 && quadShape(c.g), fits: (c) => quadShape(c.g),
+    why: '3x3 stride-2 windows padded by 1: eight inputs per thread from vec4 loads of one or two output rows, no ' +
+      'window search, relu mask fused (docs/kernel-measurements.md#pool-3x3-quads)'},
   {variant: 'pool_bwd_scatter', when: (c) => disjoint(c) && kernelPrefs.poolScatter, fits: disjoint,
     why: 'max windows that do not overlap: a fill, then each output writes its argmax once'},
   {variant: 'pool_bwd', when: () => true, why: 'any window: a thread per input, searching the windows that hold it'},
@@ -53,6 +56,6 @@ export const POOL_FORWARD: Family<PoolForwardVariant, PoolGeom> = {name: 'pool.f
   table: POOL_FORWARD_VARIANTS, key: poolKey, open: () => kernelPrefs.pool2x2 && kernelPrefs.pool3x3};
 export const POOL_BACKWARD: Family<PoolBackwardVariant, PoolBackwardCase> = {name: 'pool.backward',
   table: POOL_BACKWARD_VARIANTS, key: (c) => `${poolKey(c.g)}${c.max ? '/max' : '/avg'}`,
-  open: () => kernelPrefs.pool2x2 && kernelPrefs.poolScatter};
+  open: () => kernelPrefs.pool2x2 && kernelPrefs.pool3x3 && kernelPrefs.poolScatter};
 export const POOL_ADAPTIVE: Family<'mean' | 'adaptive_fwd', AdaptiveGeom> = {name: 'pool.adaptive',
   table: ADAPTIVE_VARIANTS, key: (g) => `${g.N}x${g.C}x${g.H}x${g.W}>${g.OH}x${g.OW}`, open: () => true};

@@ -65,6 +65,43 @@ t('the fastest fitting variant is chosen, installed, cached, and the launches ta
   assert.is(mine[`conv.forward|${convKey}`].choice, 'conv_fwd');
 });
 
+t('a variant out of the running is not timed further: the bound each timer call gets, and the timers\' cut', async () => {
+  await I.clearMeasuredChoices({persist: false});
+  const bounds: [string, number | undefined][] = [];
+  const ms: Record<string, number> = {conv_fwd: 2, conv_fwd8: 3};
+  const timings = await I.tuneKernels(step, {force: true, persist: false, timer: async (c) => {
+    if (c.family === 'conv.forward' && c.key === convKey) bounds.push([c.variant, c.outOfRunningMs]);
+    return c.family === 'conv.forward' ? ms[c.variant] ?? 10 : 1;
+  }});
+  const conv = timings.find((x) => x.family === 'conv.forward' && x.key === convKey)!;
+  // Each call's bound is 4x the best time so far (none for the first).
+  const seen: number[] = [];
+  for (const [variant, bound] of bounds) {
+    assert.is(bound, seen.length ? 4 * Math.min(...seen) : undefined, `${variant}: ${bound} after ${seen}`);
+    seen.push(conv.ms[variant]);
+  }
+  // The wall timer: a launch that takes 20 ms, against a bound of 5 ms, is launched twice (the first compiles) and
+  // not timed further; under a bound it passes, and with none, it is timed in its batches (3 of one launch here).
+  const busy = (calls: number[], ms: (i: number) => number) => () => {
+    const t0 = performance.now(), wait = ms(calls.length);
+    calls.push(wait);
+    while (performance.now() - t0 < wait) { /* the launch's time */ }
+  };
+  const out: number[] = [];
+  const cut = await I.wallTimer(3, 4)({family: 'f', key: 'k', variant: 'v', run: busy(out, () => 20), outOfRunningMs: 5});
+  assert.is(out.length, 2);
+  assert.ok(cut >= 20, `the second launch's time: ${cut}`);
+  const timed: number[] = [];
+  await I.wallTimer(3, 4)({family: 'f', key: 'k', variant: 'v', run: busy(timed, () => 20), outOfRunningMs: 100});
+  assert.is(timed.length, 4);
+  // A slow first launch (a compile) and fast ones after: the second launch is within the bound, so it is timed.
+  const compiled: number[] = [];
+  const fast = await I.wallTimer(3, 4)({family: 'f', key: 'k', variant: 'v', run: busy(compiled, (i) => (i ? 2 : 30)),
+    outOfRunningMs: 10});
+  assert.ok(compiled.length > 4 && fast < 10, `${compiled.length} launches, ${fast} ms`);
+  await I.loadMeasuredChoices();
+});
+
 t('replayTimer times a variant as a replay of its launches', async () => {
   const timed: number[] = [];
   const timings = await I.tuneKernels(step, {force: true, persist: false, timer: async (c) => {

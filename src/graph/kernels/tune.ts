@@ -9,8 +9,13 @@ import {kernelPrefs} from './prefs.js';
 import {caseId, fittingVariants, fitsCase, measuredChoices, recordCases, select, withForcedVariant, type Family}
   from './select.js';
 
-/** Times one variant on one case, in ms: `run` launches it once (the default timer runs it and waits for the GPU). */
-export type KernelTimer = (t: {family: string; key: string; variant: string; run: () => void}) => Promise<number>;
+/**
+ * Times one variant on one case, in ms: `run` launches it once (the default timer runs it and waits for the GPU).
+ * `outOfRunningMs`, where set: a variant slower than this cannot be chosen, so a timer may stop at a launch that
+ * took longer and return that launch's time.
+ */
+export type KernelTimer = (t: {family: string; key: string; variant: string; run: () => void;
+  outOfRunningMs?: number}) => Promise<number>;
 
 /** One case's outcome: the times of every variant that fits, the table's pick and the measured one. */
 export interface KernelTiming {
@@ -65,11 +70,25 @@ const batchOf = (onceMs: number, batchMs: number): number =>
 const medianOf = (ts: number[]): number => ts.sort((x, y) => x - y)[Math.floor(ts.length / 2)];
 
 /**
+ * The first launch, which compiles the pipelines and warms the caches: its time, or (where it passed the bound) a
+ * second launch's, and whether that one too was out of the running (a slow compile is not a slow kernel).
+ */
+async function firstLaunches(run: () => void, outOfRunningMs?: number): Promise<{ms: number; out: boolean}> {
+  const ms = await timedMs(run);
+  if (outOfRunningMs === undefined || ms <= outOfRunningMs) return {ms, out: false};
+  const again = await timedMs(run);
+  return {ms: again, out: again > outOfRunningMs};
+}
+
+/**
  * Median of `runs` timed batches, after one launch that compiles the pipelines and warms the caches. A batch queues
  * enough launches to last about `batchMs` (at most 64), so a small kernel is not timed by the submit and the wait.
+ * A variant whose launch after the compiling one is out of the running is not timed further.
  */
-export const wallTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run}) => {
-  const n = batchOf(await timedMs(run), batchMs);
+export const wallTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run, outOfRunningMs}) => {
+  const first = await firstLaunches(run, outOfRunningMs);
+  if (first.out) return first.ms;
+  const n = batchOf(first.ms, batchMs);
   const ts: number[] = [];
   for (let i = 0; i < runs; i++) ts.push(await timedMs(() => { for (let j = 0; j < n; j++) run(); }) / n);
   return medianOf(ts);
@@ -80,8 +99,10 @@ export const wallTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run}) =
  * and not the JS that launches them: on a GPU that can take longer than a kernel, and would favour the variant with
  * the fewest dispatches over the fastest one.
  */
-export const replayTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run}) => {
-  const n = batchOf(await timedMs(run), batchMs);   // the first launch compiles the pipelines
+export const replayTimer = (runs = 3, batchMs = 4): KernelTimer => async ({run, outOfRunningMs}) => {
+  const first = await firstLaunches(run, outOfRunningMs);   // the first launch compiles the pipelines
+  if (first.out) return first.ms;
+  const n = batchOf(first.ms, batchMs);
   const cap = rt().capture(() => { for (let i = 0; i < n; i++) run(); });
   try {
     await rt().sync();
@@ -131,6 +152,9 @@ export async function tuneKernels(step: () => void, opts: TuneOptions = {}): Pro
   return tuneCases(cases, opts);
 }
 
+/** How many times the best time so far puts a variant out of the running. */
+const OUT_OF_RUNNING = 4;
+
 /** Measures recorded cases (tuneKernels): the part that needs no model. */
 export async function tuneCases(cases: {family: Family<string, unknown>; c: unknown}[], opts: TuneOptions = {})
   : Promise<KernelTiming[]> {
@@ -159,14 +183,19 @@ export async function tuneCases(cases: {family: Family<string, unknown>; c: unkn
     const ms: Record<string, number> = {};
     try {
       // Two interleaved rounds, each variant's better time kept: a burst of load elsewhere slows one of its times.
-      // The second skips a variant over 4x the first round's best: no burst makes up that much, and the slow ones
-      // take most of the time (a direct conv on a GPU, say).
+      // A variant over 4x the best so far is out of the running: no burst makes up that much, and the slow ones take
+      // most of the time (a direct conv on a GPU, say). The first round's timer may stop at a launch past that bound;
+      // the second skips it.
+      // The table's pick first: it is often fast, so the bound is tight from the start.
+      const order = variants.includes(table) ? [table, ...variants.filter((v) => v !== table)] : variants;
       for (let round = 0; round < 2; round++) {
-        const best = Math.min(...Object.values(ms));
-        for (const variant of variants) {
-          if (round > 0 && ms[variant] > 4 * best) continue;
+        for (const variant of order) {
+          const best = Math.min(...Object.values(ms));
+          if (round > 0 && ms[variant] > OUT_OF_RUNNING * best) continue;
           const run = () => withForcedVariant(f.name, key, variant, () => made.run());
-          ms[variant] = Math.min(ms[variant] ?? Infinity, await timer({family: f.name, key, variant, run}));
+          const outOfRunningMs = Number.isFinite(best) ? OUT_OF_RUNNING * best : undefined;
+          ms[variant] = Math.min(ms[variant] ?? Infinity, await timer({family: f.name, key, variant, run,
+            outOfRunningMs}));
         }
       }
     } finally {

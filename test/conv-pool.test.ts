@@ -122,6 +122,18 @@ for (const [vname, prefs, c] of variantCases) {
   })));
 }
 
+// An ImageNet stem (3 channels, 7x7, stride 2, padding 3, 64 outputs) as the tables run it: the forward lowered to a
+// product, the weight gradient on the generated tile on llvmpipe and lowered elsewhere (the cases above have fewer
+// than 64 outputs, which never lower).
+t('conv2d[auto] an ImageNet stem: x[2,3,16,20] w[64,3,7,7] stride 2 pad 3', () => checkOp({
+  name: 'conv2d', refKey: 'stride 2,2 pad 3,3',
+  inputs: [R.randomNd([2, 3, 16, 20], 44), R.randomNd([64, 3, 7, 7], 45)],
+  gpu: ([x, w]) => wt.conv2d(x, w, null, {stride: 2, padding: 3}),
+  ref: ([x, w]) => R.conv2d(x, w, null, [2, 2], [3, 3]),
+  refGrad: ([x, w], up) => R.conv2dGrad(x, w, up, [2, 2], [3, 3]).slice(0, 2),
+  atol: 2e-6 * 147 + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(2 * 16 * 20) + 1e-4,
+}));
+
 // Winograd's F(2x2, 3x3) and F(4x4, 3x3) on 3x3 stride-1 forwards: tiles cut by the output's edge (odd sizes),
 // uneven and asymmetric padding, channels off multiples of 4, a bias; C = 520 runs the product over two windows of
 // K and K = 36 ends in a 4-column panel. 'vec4' runs the products through matmulK instead of the panels.

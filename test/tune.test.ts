@@ -94,6 +94,10 @@ t('a variant out of the running is not timed further: the bound each timer call 
   const timed: number[] = [];
   await I.wallTimer(3, 4)({family: 'f', key: 'k', variant: 'v', run: busy(timed, () => 20), outOfRunningMs: 100});
   assert.is(timed.length, 4);
+  // A first launch past the bound by more than a compile could add (10 ms here) is out at once.
+  const once: number[] = [];
+  await I.wallTimer(3, 4, 10)({family: 'f', key: 'k', variant: 'v', run: busy(once, () => 20), outOfRunningMs: 5});
+  assert.is(once.length, 1);
   // A slow first launch (a compile) and fast ones after: the second launch is within the bound, so it is timed.
   const compiled: number[] = [];
   const fast = await I.wallTimer(3, 4)({family: 'f', key: 'k', variant: 'v', run: busy(compiled, (i) => (i ? 2 : 30)),

@@ -183,15 +183,21 @@ fn pool2_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 @group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> arg4: array<vec4<i32>>;
 
+// A thread index as (its place in a row of `inner`, its row in a plane of `rows`, its plane).
+fn split3(i: u32, inner: u32, rows: u32) -> vec3<u32> {
+  let row = i / inner;
+  return vec3<u32>(i % inner, row % rows, row / rows);
+}
+
 @compute @workgroup_size(WG)
 fn pool3_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = thread_id(gid, nwg);
   let quads = p.OW / 4u;
   if (i >= p.NC * p.OH * quads) { return; }
-  let q = i % quads;
-  let row = i / quads;                    // nc * OH + oh
-  let oh = row % p.OH;
-  let nc = row / p.OH;
+  let at = split3(i, quads, p.OH);         // (q, oh, nc)
+  let q = at.x;
+  let oh = at.y;
+  let nc = at.z;
   var b0 = Best(0.0, -1);
   var b1 = Best(0.0, -1);
   var b2 = Best(0.0, -1);
@@ -274,10 +280,10 @@ fn pool3_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   let i = thread_id(gid, nwg);
   let eighths = p.W / 8u;
   if (i >= p.NC * p.H * eighths) { return; }
-  let q = i % eighths;
-  let row = i / eighths;                  // nc * H + ih
-  let ih = row % p.H;
-  let nc = row / p.H;
+  let at = split3(i, eighths, p.H);       // (q, ih, nc)
+  let q = at.x;
+  let ih = at.y;
+  let nc = at.z;
   let f = i32(ih * p.W + 8u * q);         // flat index of column 8q in the plane
   // Input row ih lies in output row ih / 2 and, where ih is odd, the next one (if any).
   var acc = array<vec4<f32>, 2>(vec4<f32>(0.0), vec4<f32>(0.0));

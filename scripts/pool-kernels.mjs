@@ -17,7 +17,8 @@ for (let round = 0; round < rounds; round++) for (const pool3x3 of [false, true]
     wt.sum(wt.mul(y, up)).backward();
     await x.grad.data();
     y.dispose();
-    x.zeroGrad?.();
+    x.grad.dispose();
+    x.grad = null;   // each step's gradient alone, not added to the last
   };
   const p = await wt.internals.withKernelPrefs({pool3x3}, () => wt.debug.profile(step, {steps: 3, warmup: 1}));
   for (const row of p.rows) {

@@ -65,7 +65,7 @@ t('the fastest fitting variant is chosen, installed, cached, and the launches ta
   assert.is(mine[`conv.forward|${convKey}`].choice, 'conv_fwd');
 });
 
-t('a variant out of the running is not timed further: the bound each timer call gets, and the timers\' cut', async () => {
+t('a variant out of the running is not timed further: each timer call\'s bound, and the timers\' cut', async () => {
   await I.clearMeasuredChoices({persist: false});
   const bounds: [string, number | undefined][] = [];
   const ms: Record<string, number> = {conv_fwd: 2, conv_fwd8: 3};
@@ -88,7 +88,8 @@ t('a variant out of the running is not timed further: the bound each timer call 
     while (performance.now() - t0 < wait) { /* the launch's time */ }
   };
   const out: number[] = [];
-  const cut = await I.wallTimer(3, 4)({family: 'f', key: 'k', variant: 'v', run: busy(out, () => 20), outOfRunningMs: 5});
+  const cut = await I.wallTimer(3, 4)({family: 'f', key: 'k', variant: 'v', run: busy(out, () => 20),
+    outOfRunningMs: 5});
   assert.is(out.length, 2);
   assert.ok(cut >= 20, `the second launch's time: ${cut}`);
   const timed: number[] = [];

@@ -44,7 +44,8 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
 
 /**
  * Pooling's input gradient. reluOut: reluMaxPool2d's output, whose non-positive entries pass no gradient (the pair
- * and quad kernels mask as they read; the general ones take gy masked by an elementwise reluGrad on the pooled size first).
+ * and quad kernels mask as they read; the general ones take gy masked by an elementwise reluGrad on the pooled size
+ * first).
  */
 export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom, reluOut: Tensor | null = null): Tensor {
   if (reluOut && !arg) throw new Error('webgpu-transfer: poolBwdK: a relu is fused into max pooling only');

@@ -16,6 +16,9 @@ export {pool2x2Fits} from './select.js';
 const poolParams = (g: PoolGeom) => ({NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW, KH: g.KH, KW: g.KW, SH: g.SH,
   SW: g.SW, PH: g.PH, PW: g.PW});
 
+/** The outputs a thread of each forward pooling kernel on storage writes. */
+const OUTPUTS_PER_THREAD = {pool2_fwd: 2, pool3_fwd: 4, pool_fwd: 1} as const;
+
 /** Max pooling (with relu: of relu(x), reluMaxPool2d) or average pooling. */
 export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: Tensor; arg: Tensor | null} {
   // A thread loops over its whole window, which llvmpipe would cut short past its loop limit: refused, not wrong.
@@ -29,15 +32,11 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
   const constants = {MAX: max ? 1 : 0, RELU: relu ? 1 : 0};
   const buffers = [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()];
   const variant = choose(POOL_FORWARD, g);
-  if (variant === 'pool2_fwd') {
-    POOL.launch('pool2_fwd', {buffers, params: poolParams(g), threads: y.size / 2, constants});
-  } else if (variant === 'pool3_fwd') {
-    POOL.launch('pool3_fwd', {buffers, params: poolParams(g), threads: y.size / 4, constants});
-  } else if (variant === 'pool_fwd_texture') {
+  if (variant === 'pool_fwd_texture') {
     POOL_TEXTURE.launch('pool_fwd', {buffers: [sourceBinding(x, true), ...buffers.slice(1)],
       params: poolParams(g), threads: y.size, constants});
   } else {
-    POOL.launch('pool_fwd', {buffers, params: poolParams(g), threads: y.size, constants});
+    POOL.launch(variant, {buffers, params: poolParams(g), threads: y.size / OUTPUTS_PER_THREAD[variant], constants});
   }
   return {y, arg};
 }
@@ -51,15 +50,11 @@ export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom, reluOut: T
   if (reluOut && !arg) throw new Error('webgpu-transfer: poolBwdK: a relu is fused into max pooling only');
   const dx = empty([g.N, g.C, g.H, g.W]);
   const variant = choose(POOL_BACKWARD, {g, max: !!arg});
-  if (variant === 'pool2_bwd') {
-    POOL.launch('pool2_bwd', {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer,
-      reluOut ? reluOut.buffer : dummyBuffer()], params: poolParams(g), threads: gy.size / 2,
-    constants: {MAX: arg ? 1 : 0, RELU: reluOut ? 1 : 0}});
-    return dx;
-  }
-  if (variant === 'pool3_bwd') {
-    POOL.launch('pool3_bwd', {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer,
-      reluOut ? reluOut.buffer : dummyBuffer()], params: poolParams(g), threads: dx.size / 8,
+  if (variant === 'pool2_bwd' || variant === 'pool3_bwd') {
+    // A thread per 2 outputs (pairs) or 8 inputs (quads): every input written, so no fill runs first.
+    POOL.launch(variant, {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer,
+      reluOut ? reluOut.buffer : dummyBuffer()], params: poolParams(g),
+    threads: variant === 'pool2_bwd' ? gy.size / 2 : dx.size / 8,
     constants: {MAX: arg ? 1 : 0, RELU: reluOut ? 1 : 0}});
     return dx;
   }

@@ -14,7 +14,7 @@ const pairShape = (g: PoolGeom): boolean => g.KH === 2 && g.KW === 2 && g.SH ===
   g.PW === 0 && g.H % 2 === 0 && g.W % 4 === 0;
 const disjoint = (c: PoolBackwardCase) => c.max && c.g.SH >= c.g.KH && c.g.SW >= c.g.KW;
 
-/** 3x3 windows at stride 2 with padding 1 over a W that is a multiple of 8 (ResNet's stem): pool3_fwd. */
+/** 3x3 windows at stride 2 with padding 1, W a multiple of 8 (ResNet's stem): pool3_fwd / pool3_bwd. */
 const quadShape = (g: PoolGeom): boolean => g.KH === 3 && g.KW === 3 && g.SH === 2 && g.SW === 2 && g.PH === 1 &&
   g.PW === 1 && g.W % 8 === 0;
 

@@ -1,4 +1,5 @@
-// The profiler's table for a MobileNetV2 training step (width 0.35, 64 px, batch 64, Adam), as pretraining runs it.
+// The profiler's table for a MobileNetV2 training step (width 0.35, 64 px, batch 64, Adam), as pretraining runs it,
+// or with MODEL=resnet18 a ResNet-18 step (ImageNet stem, 5 classes).
 // Usage: node dist/bench/profile-mobilenet.js <adapter> [steps] [size]; WIDTH (0.35) and BATCH (64) in the environment.
 import * as wt from '../src/index.js';
 
@@ -8,7 +9,8 @@ const size = Number(process.argv[4] ?? 64);
 // WGT_PREFS: JSON kernel preferences for the runtime, e.g. '{"convLowering":"direct"}'.
 await wt.init({backend, kernelPrefs: process.env.WGT_PREFS ? JSON.parse(process.env.WGT_PREFS) : undefined});
 wt.manualSeed(0);
-const net = wt.models.mobilenetV2({widthMult: Number(process.env.WIDTH ?? 0.35), classes: 5, inputSize: size});
+const net = process.env.MODEL === 'resnet18' ? wt.models.resnet18({classes: 5})
+  : wt.models.mobilenetV2({widthMult: Number(process.env.WIDTH ?? 0.35), classes: 5, inputSize: size});
 const opt = new wt.Adam(net.parameters(), {lr: 1e-3});
 const r = wt.internals.rng(4), batch = Number(process.env.BATCH ?? 64);
 const x = Float32Array.from({length: batch * 3 * size * size}, () => r());

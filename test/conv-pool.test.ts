@@ -134,15 +134,18 @@ t('conv2d[auto] an ImageNet stem: x[2,3,16,20] w[64,3,7,7] stride 2 pad 3', () =
   atol: 2e-6 * 147 + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(2 * 16 * 20) + 1e-4,
 }));
 
-// Winograd's F(2x2, 3x3) and F(4x4, 3x3) on 3x3 stride-1 forwards: tiles cut by the output's edge (odd sizes),
-// uneven and asymmetric padding, channels off multiples of 4, a bias; C = 520 runs the product over two windows of
-// K and K = 36 ends in a 4-column panel. 'vec4' runs the products through matmulK instead of the panels.
+// Winograd's F(2x2, 3x3) and F(4x4, 3x3) on 3x3 stride-1 convolutions, all three passes: tiles cut by the output's
+// edge (odd sizes), uneven and asymmetric padding, channels off multiples of 4, a bias; C = 520 runs the forward's
+// product over two windows of K and K = 36 ends in a 4-column panel; 4 images of 9x9 sum the weight gradient's
+// products over 36 (F(2x2)) or 36 padded (F(4x4)) tiles. 'vec4' runs the products through matmulK instead of the
+// panels.
 const winogradConvs: ConvCase[] = [
   {x: [1, 1, 5, 5], w: [1, 1, 3, 3], stride: [1, 1], pad: [0, 0], bias: false},
   {x: [2, 6, 7, 9], w: [10, 6, 3, 3], stride: [1, 1], pad: [1, 1], bias: true},
   {x: [1, 17, 5, 11], w: [6, 17, 3, 3], stride: [1, 1], pad: [2, 1], bias: true},
   {x: [3, 20, 4, 4], w: [20, 20, 3, 3], stride: [1, 1], pad: [1, 1], bias: false},
   {x: [1, 520, 3, 4], w: [36, 520, 3, 3], stride: [1, 1], pad: [1, 1], bias: true},
+  {x: [4, 16, 9, 9], w: [24, 16, 3, 3], stride: [1, 1], pad: [1, 1], bias: false},
 ];
 const winogradVariants: [string, Partial<wt.internals.KernelPrefs>][] = [
   ['winograd F(2x2)', {convWinograd: 'f2'}], ['winograd F(4x4)', {convWinograd: 'f4'}],
@@ -154,9 +157,9 @@ for (const [vname, prefs] of winogradVariants) for (const c of winogradConvs) {
   t(`conv2d[${vname}] x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} pad ${c.pad}`, () => withPrefs(prefs, () => {
     const ran = wt.internals.recordCases(() => wt.tidy(() => {
       const x = wt.zeros(c.x, {requiresGrad: true});
-      wt.sum(wt.conv2d(x, wt.zeros(c.w), null, {padding: c.pad})).backward();
+      wt.sum(wt.conv2d(x, wt.zeros(c.w, {requiresGrad: true}), null, {padding: c.pad})).backward();
     }));
-    for (const pass of ['conv.forward', 'conv.input']) {
+    for (const pass of ['conv.forward', 'conv.input', 'conv.weight']) {
       const r = ran.find((f) => f.family.name === pass)!;
       assert.match(wt.internals.chooseVariant(r.family, r.c), /^winograd/, `${pass} runs Winograd`);
     }

@@ -128,8 +128,8 @@ export interface KernelPrefs {
    */
   convGemmTransposed: 'auto' | 'always' | 'never';
   /**
-   * 3x3 stride-1 forwards by Winograd's F(m x m, 3x3) (conv/winograd.ts): 'auto' where conv/select.ts says it pays,
-   * 'f2' or 'f4' wherever it applies, 'off' never.
+   * 3x3 stride-1 convolutions by Winograd's F(m x m, 3x3), all three passes (conv/winograd.ts, winograd-weight.ts):
+   * 'auto' where conv/select.ts says it pays, 'f2' or 'f4' wherever it applies, 'off' never.
    */
   convWinograd: 'auto' | 'off' | 'f2' | 'f4';
   /**

@@ -10,6 +10,7 @@ import {conv2dBwdInputImplicitK, conv2dBwdWeightImplicitK, conv2dImplicitK} from
 import {conv2dBwdInputDirectK} from './input-grad.js';
 import {conv2dBwdWeightPointwiseK} from './pointwise-weight.js';
 import {conv2dWinogradK, winogradInputK} from './winograd.js';
+import {winogradWeightK} from './winograd-weight.js';
 import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT} from './select.js';
 import {conv2dBwdWeightDirectK, conv2dBwdWeightLanesK, type BiasGradOut} from './weight-grad.js';
 
@@ -58,6 +59,8 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
   const variant = choose(CONV_WEIGHT, {g, kept: !!cols});
   switch (variant) {
     case 'implicit': return conv2dBwdWeightImplicitK(x, dy, g);
+    case 'winograd4': return winogradWeightK(x, dy, g, 4);
+    case 'winograd2': return winogradWeightK(x, dy, g, 2);
     case 'gemm-transposed': return conv2dBwdWeightGemmTransposedK(x, dy, g);
     case 'gemm': return conv2dBwdWeightGemmK(x, dy, g, cols);
     case 'lanes': return conv2dBwdWeightLanesK(x, dy, g, bias);

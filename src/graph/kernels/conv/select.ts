@@ -15,6 +15,7 @@ import type {PointwiseRows} from './pointwise-weight.js';
 import type {ConvTile} from './tile-gen.js';
 import {implicitGridFits, implicitReductionFits} from './implicit.js';
 import {winogradFits, winogradInputFits, type WinogradSize} from './winograd.js';
+import {winogradWeightFits} from './winograd-weight.js';
 import {CONV_FWD_AUTO, CONV_GRAD_AUTO, inputTileApplies} from './tiles.js';
 
 export type ConvPass = 'forward' | 'input' | 'weight';
@@ -149,8 +150,8 @@ export type ForwardVariant = 'implicit128' | 'implicit' | 'winograd4' | 'winogra
   'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
 export type InputVariant = 'implicit128' | 'implicit' | 'winograd4' | 'winograd2' | 'gemm' | 'tile' | 'conv_bwd_input' |
   'conv_bwd_input8';
-export type WeightVariant = 'implicit' | 'pointwise8' | 'pointwise4' | 'gemm-transposed' | 'gemm' | 'lanes' |
-  'tile' | 'conv_bwd_weight' | 'conv_bwd_weight8';
+export type WeightVariant = 'implicit' | 'pointwise8' | 'pointwise4' | 'winograd4' | 'winograd2' | 'gemm-transposed' |
+  'gemm' | 'lanes' | 'tile' | 'conv_bwd_weight' | 'conv_bwd_weight8';
 
 /** A weight gradient: its geometry and whether the forward kept its im2col matrix. */
 export interface WeightCase { g: Conv2dGeom; kept: boolean }
@@ -180,22 +181,51 @@ const implicitWhen = () => kernelPrefs.convLowering === 'implicit' || kernelPref
 const IMPLICIT_WHY = 'implicit products on 64 x 64 workgroup tiles, no im2col matrix: hardware GPUs';
 
 /**
- * Winograd's F(m x m, 3x3) for 3x3 stride-1 forwards: forced by its preference, or under 'auto' on llvmpipe from 16
- * input and output channels and WINOGRAD2_TILES tiles (a product's rows: fewer than a panel workgroup's 64 made
- * ResNet-18's small maps 1.7-8x slower than the direct kernels, docs/kernel-measurements.md#small-maps); F(4x4) where
- * its tiles make at least WINOGRAD4_TILES rows of each product (three of the panel kernel's 64-row workgroups: fewer
- * leave cores idle), else F(2x2) (docs/kernel-measurements.md#conv-winograd).
+ * Winograd's F(m x m, 3x3) for 3x3 stride-1 forwards (and input gradients, which are such forwards): forced by its
+ * preference, or under 'auto' on CPU adapters from 16 input and output channels and WINOGRAD2_TILES tiles (a
+ * product's rows: fewer than a panel workgroup's 64 made ResNet-18's small maps 1.7-8x slower than the direct kernels,
+ * docs/kernel-measurements.md#small-maps). On llvmpipe F(4x4) where its tiles make at least WINOGRAD4_TILES rows of
+ * each product (three of the panel kernel's 64-row workgroups: fewer leave cores idle), else F(2x2)
+ * (docs/kernel-measurements.md#conv-winograd); on other CPU adapters, whose products run on the register tiles, the
+ * size of lesser cost (cheaperWinograd; docs/kernel-measurements.md#conv-winograd-swiftshader).
  */
 export function winogradSize(g: Conv2dGeom): WinogradSize | null {
   const pref = kernelPrefs.convWinograd;
   if (pref === 'off') return null;
   if (pref !== 'auto') return pref === 'f4' ? 4 : 2;
-  if (kernelPrefs.convLowering !== 'auto' || !onCompatCpu() || g.C < 16 || g.K < 16) return null;
+  if (kernelPrefs.convLowering !== 'auto' || !onCpu() || g.C < 16 || g.K < 16) return null;
   if (g.N * Math.ceil(g.OH / 2) * Math.ceil(g.OW / 2) < WINOGRAD2_TILES) return null;
+  if (!onCompatCpu()) return cheaperWinograd(g);
   return g.N * Math.ceil(g.OH / 4) * Math.ceil(g.OW / 4) >= WINOGRAD4_TILES ? 4 : 2;
 }
 export const WINOGRAD4_TILES = 192;
 export const WINOGRAD2_TILES = 64;
+
+/**
+ * Of F(2x2) and F(4x4), the one of lesser cost, counted as (m+2)^2 products, each of its tiles plus
+ * WINOGRAD_PRODUCT_TILES: what a product costs besides its tiles (its launch, and in a weight gradient its C x K
+ * outputs, written and then transformed), fitted to measured cases (docs/kernel-measurements.md#conv-winograd-weight).
+ */
+function cheaperWinograd(g: Conv2dGeom): WinogradSize {
+  const tiles = (m: WinogradSize) => g.N * Math.ceil(g.OH / m) * Math.ceil(g.OW / m);
+  const cost = (m: WinogradSize) => (m + 2) ** 2 * (tiles(m) + WINOGRAD_PRODUCT_TILES);
+  return cost(4) < cost(2) ? 4 : 2;
+}
+export const WINOGRAD_PRODUCT_TILES = 64;
+
+/**
+ * The weight gradient's F(m x m, 3x3): forced, or under 'auto' where the forward's rule takes Winograd, on llvmpipe
+ * only where both channel counts reach WINOGRAD_WEIGHT_CHANNELS (fewer lost to the generated tile there); the size of
+ * lesser cost. Its products have C rows and sum over the tiles, so llvmpipe's forward rule on rows does not apply
+ * (docs/kernel-measurements.md#conv-winograd-weight).
+ */
+export function winogradWeightSize(g: Conv2dGeom): WinogradSize | null {
+  const m = winogradSize(g);
+  if (m === null || kernelPrefs.convWinograd !== 'auto') return m;
+  if (onCompatCpu() && Math.min(g.C, g.K) < WINOGRAD_WEIGHT_CHANNELS) return null;
+  return cheaperWinograd(g);
+}
+export const WINOGRAD_WEIGHT_CHANNELS = 64;
 const winogradRow = (m: WinogradSize): Choice<ForwardVariant, Conv2dGeom> => ({variant: `winograd${m}`,
   when: (g) => winogradSize(g) === m && winogradFits(g, m), fits: (g) => winogradFits(g, m),
   why: `F(${m}x${m}, 3x3): ${m === 2 ? '2.25' : '4'}x fewer multiply-adds than im2col, in batched channel products`});
@@ -258,6 +288,11 @@ const POINTWISE_WHY = 'CPU adapters, 1x1 with K x C <= 40,000: channel blocks ov
 export const pointwiseWeightWhen = (g: Conv2dGeom): boolean => pointwiseWeightFits(g, 4) &&
   (kernelPrefs.convWeight === 'pointwise' || (onCpu() && kernelPrefs.convWeight === 'auto' && lowering() &&
     pointwiseSmall(g)));
+// The weight gradient by the forward's transforms run backwards (conv/winograd-weight.ts).
+const winogradWeightRow = (m: WinogradSize): Choice<WeightVariant, WeightCase> => ({variant: `winograd${m}`,
+  when: (c) => winogradWeightSize(c.g) === m && winogradWeightFits(c.g, m), fits: (c) => winogradWeightFits(c.g, m),
+  why: `F(${m}x${m}, 3x3): (V^T @ A dy A^T) per tile point, then G^T dU G`});
+
 export const WEIGHT_VARIANTS: readonly Choice<WeightVariant, WeightCase>[] = [
   {variant: 'pointwise8', when: (c) => pointwiseWeightWhen(c.g), fits: (c) => pointwiseWeightFits(c.g, 8),
     why: `${POINTWISE_WHY}: 8 x 4 channel blocks, 12 vec4 loads a 32 dot products`},
@@ -266,6 +301,8 @@ export const WEIGHT_VARIANTS: readonly Choice<WeightVariant, WeightCase>[] = [
   {variant: 'implicit', when: (c) => implicitWhen() && implicitGridFits(c.g.K, c.g.C * c.g.KH * c.g.KW),
     fits: (c) => implicitGridFits(c.g.K, c.g.C * c.g.KH * c.g.KW),
     why: `${IMPLICIT_WHY}; the sum over pixels in parts (split-K)`},
+  winogradWeightRow(4),
+  winogradWeightRow(2),
   {variant: 'gemm-transposed', when: (c) => convLowersToGemm(c.g, 'weight') && convWeightGemmTransposed(c.g, c.kept),
     fits: (c) => loweredFits(c.g),
     why: 'cols^T @ dy where K rows miss the large tile (docs/kernel-measurements.md#conv-weight-gemm-transposed)'},

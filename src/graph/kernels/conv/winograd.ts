@@ -3,7 +3,8 @@
 // instead of 9 m^2, so F(2x2) does 2.25x fewer multiply-adds than im2col and F(4x4) 4x. Three generated kernels and
 // one batched product: the weights into U [a^2, C, K] (G g G^T), the input tiles into V [a^2, tiles, C] (B^T d B),
 // then M = V @ U for each of the a^2 tile points on the matmul kernels, and the tiles of M back into pixels
-// (A^T M A, plus the bias). Only the forward: the gradients run as for any other convolution.
+// (A^T M A, plus the bias). The input gradient runs as such a forward (winogradInputK); the weight gradient's stages
+// are in winograd-weight.ts.
 import {defineKernel, readThroughTexture, type KernelDef} from '../../kernel-def.js';
 import {rt} from '../../engine.js';
 import {empty, type Tensor} from '../../tensor.js';
@@ -19,9 +20,9 @@ import {convFlops, convNote, type Conv2dGeom} from './geom.js';
 /** Output pixels per tile side: F(2x2, 3x3) or F(4x4, 3x3). */
 export type WinogradSize = 2 | 4;
 
-interface Transforms { BT: number[][]; G: number[][]; AT: number[][] }
+export interface Transforms { BT: number[][]; G: number[][]; AT: number[][] }
 // Interpolation points 0, 1, -1 (and 2, -2 for F(4x4)) and infinity, as in Lavin and Gray's paper.
-const TRANSFORMS: Record<WinogradSize, Transforms> = {
+export const TRANSFORMS: Record<WinogradSize, Transforms> = {
   2: {
     BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
     G: [[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]],
@@ -63,7 +64,7 @@ function combination(coef: number[], terms: string[], zero: string): string {
  * out = L X L'^T for a matrix of named values X (rows x cols): first along the rows (X L'^T), then the columns.
  * Emits `let` lines naming each entry `${name}${i}_${j}`.
  */
-function sandwich(L: number[][], R: number[][], x: (i: number, j: number) => string, rows: number, cols: number,
+export function sandwich(L: number[][], R: number[][], x: (i: number, j: number) => string, rows: number, cols: number,
   name: string, zero: string): string[] {
   const lines: string[] = [];
   for (let i = 0; i < rows; i++) {
@@ -80,14 +81,14 @@ function sandwich(L: number[][], R: number[][], x: (i: number, j: number) => str
   return lines;
 }
 
-const UNIFORMS = {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', PH: 'u32', PW: 'u32',
+export const UNIFORMS = {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', PH: 'u32', PW: 'u32',
   TH: 'u32', TW: 'u32', P: 'u32', C4: 'u32', K4: 'u32', u_point: 'u32', u_panel: 'u32', u_row: 'u32',
   flip: 'u32'}} as const;
 type Stage = 'weights' | 'tiles' | 'pixels';
-type StageKernel = KernelDef<typeof UNIFORMS, {main: 'p'}>;
+export type StageKernel = KernelDef<typeof UNIFORMS, {main: 'p'}>;
 const kernels = new Map<string, StageKernel>();
-const range = (n: number) => [...Array(n).keys()];
-const ZERO4 = 'vec4<f32>(0.0)';
+export const range = (n: number): number[] => [...Array(n).keys()];
+export const ZERO4 = 'vec4<f32>(0.0)';
 
 /**
  * One stage of F(m x m, 3x3) as straight-line WGSL (no loop: llvmpipe's loop limit never applies), a thread each:
@@ -95,7 +96,7 @@ const ZERO4 = 'vec4<f32>(0.0)';
  * - tiles: (tile, 4 input channels c4): V[xi, tile, c4] = B^T d B, d the tile's input, zero outside the image;
  * - pixels: (tile, 4 output channels k4): A^T M A (+ bias) into the tile's m x m output pixels inside OH x OW.
  */
-function stageKernel(m: WinogradSize, stage: Stage, texture: boolean): StageKernel {
+export function stageKernel(m: WinogradSize, stage: Stage, texture: boolean): StageKernel {
   const name = `winograd${m}_${stage}${texture ? '_t' : ''}`;
   let def = kernels.get(name);
   if (def) return def;

@@ -117,10 +117,11 @@ export function stageKernel(m: WinogradSize, stage: Stage, texture: boolean): St
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
     '  let t = thread_id(gid, nwg);');
   if (stage === 'weights') {
-    L.push('  if (t >= p.C4 * 4u * p.K4) { return; }', '  let k4 = t % p.K4;', '  let c = t / p.K4;',
-      '  let last = p.K * p.C * 9u - 1u;');
     // flip: the input gradient's weights, w'[k, c, r, s] = w[c, k, 2 - r, 2 - s] of the forward's w [C', K', 3, 3].
-    L.push('  let flip = p.flip == 1u;');
+    // Neighbouring threads take the channel that lies next in w (c; k4 when flipped), so their loads fall close.
+    L.push('  if (t >= p.C4 * 4u * p.K4) { return; }', '  let flip = p.flip == 1u;',
+      '  let c = select(t % (p.C4 * 4u), t / p.K4, flip);', '  let k4 = select(t / (p.C4 * 4u), t % p.K4, flip);',
+      '  let last = p.K * p.C * 9u - 1u;');
     for (const q of range(4)) {
       L.push(`  let w${q} = select((k4 * 4u + ${q}u) * p.C + c, c * p.K + k4 * 4u + ${q}u, flip) * 9u;`,
         `  let ok${q} = k4 * 4u + ${q}u < p.K && c < p.C;`);

@@ -179,6 +179,16 @@ t('the model factories return fused models; fuse(model, false) runs every layer 
   r.dispose();
 });
 
+t('models.build gives a CIFAR ResNet the factory\'s defaults: width 16, blocks 1-1-1-1', () => {
+  const built = wt.models.build({arch: 'cifar_resnet', classes: 5});
+  const made = wt.models.cifarResNet({classes: 5});
+  const shapes = (m: wt.Module) => [...m.stateDict()].map(([k, v]) => `${k} ${v.shape.join('x')}`);
+  assert.equal(shapes(built), shapes(made));
+  assert.equal(built.stateDict().get('conv1.weight')!.shape, [16, 3, 3, 3]);
+  built.dispose();
+  made.dispose();
+});
+
 t('state dict names are PyTorch-style dotted paths', () => {
   const m = wt.leNet5();
   const keys = [...m.stateDict().keys()];

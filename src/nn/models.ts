@@ -213,7 +213,9 @@ export const resnet50 = (o: ResNetOptions = {}): ResNet => fuse(new ResNet(Bottl
  * [1, 1, 1, 1]) and `width` (default 16). Its state dict is torchvision's resnet18 layout when layers is [2, 2, 2, 2].
  */
 export const cifarResNet = (o: ResNetOptions & {layers?: number[]} = {}): ResNet =>
-  fuse(new ResNet(BasicBlock, o.layers ?? [1, 1, 1, 1], {width: 16, classes: 10, ...o, stem: 'cifar'}));
+  // Defaults by ??, not by spreading o over them: models.build passes the options it was not given as undefined.
+  fuse(new ResNet(BasicBlock, o.layers ?? [1, 1, 1, 1], {...o, width: o.width ?? 16, classes: o.classes ?? 10,
+    stem: 'cifar'}));
 
 /** Sets batch-norm layers to frozen statistics (running mean and variance, never updated), or back. */
 export function freezeBatchNorm(model: Module, frozen = true): void {

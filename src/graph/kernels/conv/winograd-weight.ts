@@ -11,7 +11,7 @@ import {empty, type Tensor} from '../../tensor.js';
 import {readsThroughTexture, sourceBinding} from '../device.js';
 import {matmulK} from '../matmul/index.js';
 import {convFlops, convNote, type Conv2dGeom} from './geom.js';
-import {range, sandwich, stageKernel, TRANSFORMS, UNIFORMS, winogradFits, winogradShape, ZERO4, type StageKernel,
+import {blockLoads, range, sandwich, stageKernel, TRANSFORMS, UNIFORMS, winogradFits, winogradShape, ZERO4, type StageKernel,
   type WinogradSize} from './winograd.js';
 
 type WeightStage = 'dy' | 'filter';
@@ -38,22 +38,7 @@ function weightStageKernel(m: WinogradSize, stage: WeightStage, texture: boolean
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
     '  let t = thread_id(gid, nwg);'];
   if (stage === 'dy') {
-    L.push('  if (t >= p.P * p.K4) { return; }', '  let k4 = t % p.K4;', '  let tile = t / p.K4;',
-      '  let n = tile / (p.TH * p.TW);', '  let th = (tile / p.TW) % p.TH;', '  let tw = tile % p.TW;',
-      '  let opl = p.OH * p.OW;');
-    for (const q of range(4)) {
-      L.push(`  let base${q} = (n * p.K + min(k4 * 4u + ${q}u, p.K - 1u)) * opl;`,
-        `  let kin${q} = k4 * 4u + ${q}u < p.K;`);
-    }
-    for (const i of range(m)) {
-      L.push(`  let oy${i} = th * ${m}u + ${i}u;`, `  let row${i} = min(oy${i}, p.OH - 1u) * p.OW;`);
-    }
-    for (const j of range(m)) L.push(`  let ox${j} = tw * ${m}u + ${j}u;`, `  let col${j} = min(ox${j}, p.OW - 1u);`);
-    for (const i of range(m)) for (const j of range(m)) {
-      L.push(`  let in${i}_${j} = oy${i} < p.OH && ox${j} < p.OW;`);
-      L.push(`  let d${i}_${j} = vec4<f32>(${range(4).map((q) =>
-        `select(0.0, load_src(base${q} + row${i} + col${j}), in${i}_${j} && kin${q})`).join(', ')});`);
-    }
+    L.push(...blockLoads(m, m, 'p.K4', 'p.K', 'p.OH', 'p.OW', ['0u', '0u']));
     const A = transpose(AT);
     L.push(...sandwich(A, A, (i, j) => `d${i}_${j}`, m, m, 'y', ZERO4));
     L.push('  let plane4 = p.P * p.K4;');

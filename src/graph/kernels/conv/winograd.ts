@@ -91,6 +91,37 @@ export const range = (n: number): number[] => [...Array(n).keys()];
 export const ZERO4 = 'vec4<f32>(0.0)';
 
 /**
+ * The opening of a thread per (tile, 4 channels) over a stage's `groups4` groups of 4 channels: g4, tile, and the
+ * tile's n x n block (first pixel `pad` before the tile's corner, tiles a step `m` apart) of those channels of an
+ * NCHW source of `chans` channels and rows x cols planes, as vec4s d{i}_{j}, zero outside the planes and past chans.
+ */
+export function blockLoads(n: number, m: number, groups4: string, chans: string, rows: string, cols: string,
+  pad: [string, string]): string[] {
+  const L = [`  if (t >= p.P * ${groups4}) { return; }`, `  let g4 = t % ${groups4};`, `  let tile = t / ${groups4};`,
+    '  let n = tile / (p.TH * p.TW);', '  let th = (tile / p.TW) % p.TH;', '  let tw = tile % p.TW;',
+    `  let plane = ${rows} * ${cols};`];
+  for (const q of range(4)) {
+    L.push(`  let base${q} = (n * ${chans} + min(g4 * 4u + ${q}u, ${chans} - 1u)) * plane;`,
+      `  let real${q} = g4 * 4u + ${q}u < ${chans};`);
+  }
+  for (const i of range(n)) {
+    L.push(`  let iy${i} = i32(th * ${m}u + ${i}u) - i32(${pad[0]});`,
+      `  let row${i} = u32(clamp(iy${i}, 0, i32(${rows}) - 1)) * ${cols};`,
+      `  let rin${i} = iy${i} >= 0 && iy${i} < i32(${rows});`);
+  }
+  for (const j of range(n)) {
+    L.push(`  let ix${j} = i32(tw * ${m}u + ${j}u) - i32(${pad[1]});`,
+      `  let col${j} = u32(clamp(ix${j}, 0, i32(${cols}) - 1));`,
+      `  let cin${j} = ix${j} >= 0 && ix${j} < i32(${cols});`);
+  }
+  for (const i of range(n)) for (const j of range(n)) {
+    L.push(`  let d${i}_${j} = vec4<f32>(${range(4).map((q) =>
+      `select(0.0, load_src(base${q} + row${i} + col${j}), rin${i} && cin${j} && real${q})`).join(', ')});`);
+  }
+  return L;
+}
+
+/**
  * One stage of F(m x m, 3x3) as straight-line WGSL (no loop: llvmpipe's loop limit never applies), a thread each:
  * - weights: (input channel c, 4 output channels k4): U[xi, c, k4] = G g G^T, zero past C and K;
  * - tiles: (tile, 4 input channels c4): V[xi, tile, c4] = B^T d B, d the tile's input, zero outside the image;
@@ -135,26 +166,7 @@ export function stageKernel(m: WinogradSize, stage: Stage, texture: boolean): St
     L.push('  let at = (k4 / 8u) * p.u_panel + c * p.u_row + k4 % 8u;');
     for (const i of range(a)) for (const j of range(a)) L.push(`  dst[${i * a + j}u * p.u_point + at] = u${i}_${j};`);
   } else if (stage === 'tiles') {
-    L.push('  if (t >= p.P * p.C4) { return; }', '  let c4 = t % p.C4;', '  let tile = t / p.C4;',
-      '  let n = tile / (p.TH * p.TW);', '  let th = (tile / p.TW) % p.TH;', '  let tw = tile % p.TW;',
-      '  let plane = p.H * p.W;');
-    for (const q of range(4)) {
-      L.push(`  let base${q} = (n * p.C + min(c4 * 4u + ${q}u, p.C - 1u)) * plane;`,
-        `  let cin${q} = c4 * 4u + ${q}u < p.C;`);
-    }
-    for (const i of range(a)) {
-      L.push(`  let iy${i} = i32(th * ${m}u + ${i}u) - i32(p.PH);`,
-        `  let row${i} = u32(clamp(iy${i}, 0, i32(p.H) - 1)) * p.W;`, `  let rin${i} = iy${i} >= 0 && iy${i} < i32(p.H);`);
-    }
-    for (const j of range(a)) {
-      L.push(`  let ix${j} = i32(tw * ${m}u + ${j}u) - i32(p.PW);`,
-        `  let col${j} = u32(clamp(ix${j}, 0, i32(p.W) - 1));`, `  let cok${j} = ix${j} >= 0 && ix${j} < i32(p.W);`);
-    }
-    for (const i of range(a)) for (const j of range(a)) {
-      L.push(`  let in${i}_${j} = rin${i} && cok${j};`);
-      L.push(`  let d${i}_${j} = vec4<f32>(${range(4).map((q) =>
-        `select(0.0, load_src(base${q} + row${i} + col${j}), in${i}_${j} && cin${q})`).join(', ')});`);
-    }
+    L.push(...blockLoads(a, m, 'p.C4', 'p.C', 'p.H', 'p.W', ['p.PH', 'p.PW']));
     L.push(...sandwich(BT, BT, (i, j) => `d${i}_${j}`, a, a, 'v', ZERO4));
     L.push('  let plane4 = p.P * p.C4;');
     for (const i of range(a)) for (const j of range(a)) L.push(`  dst[${i * a + j}u * plane4 + t] = v${i}_${j};`);

@@ -11,8 +11,8 @@ import {empty, type Tensor} from '../../tensor.js';
 import {readsThroughTexture, sourceBinding} from '../device.js';
 import {matmulK} from '../matmul/index.js';
 import {convFlops, convNote, type Conv2dGeom} from './geom.js';
-import {blockLoads, range, sandwich, stageKernel, TRANSFORMS, UNIFORMS, winogradFits, winogradShape, ZERO4, type StageKernel,
-  type WinogradSize} from './winograd.js';
+import {blockLoads, range, sandwich, stageKernel, TRANSFORMS, UNIFORMS, winogradFits, winogradShape, ZERO4,
+  type StageKernel, type WinogradSize} from './winograd.js';
 
 type WeightStage = 'dy' | 'filter';
 const kernels = new Map<string, StageKernel>();
@@ -66,8 +66,11 @@ function weightStageKernel(m: WinogradSize, stage: WeightStage, texture: boolean
 }
 
 /** Whether F(m x m, 3x3) computes this weight gradient: as the forward, and dU [a^2, C, K] within one binding. */
-export const winogradWeightFits = (g: Conv2dGeom, m: WinogradSize): boolean => winogradFits(g, m) &&
-  (() => { const s = winogradShape(g, m); return 4 * s.points * s.Cp * s.Kp <= rt().maxTensorBytes.bytes; })();
+export function winogradWeightFits(g: Conv2dGeom, m: WinogradSize): boolean {
+  if (!winogradFits(g, m)) return false;
+  const s = winogradShape(g, m);
+  return 4 * s.points * s.Cp * s.Kp <= rt().maxTensorBytes.bytes;
+}
 
 /** dw [K, C, 3, 3] of a 3x3 stride-1 convolution of x by F(m x m, 3x3): the stages above and a^2 products. */
 export function winogradWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, m: WinogradSize): Tensor {
@@ -84,12 +87,12 @@ export function winogradWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, m: Winogra
   };
   const v = empty([s.points, s.P, s.Cp]);
   run((t) => stageKernel(m, 'tiles', t), x, v, s.P * C4);
-  const dyT = empty([s.points, s.P, s.Kp]);
-  run((t) => weightStageKernel(m, 'dy', t), dy, dyT, s.P * K4);
+  const dyTiles = empty([s.points, s.P, s.Kp]);
+  run((t) => weightStageKernel(m, 'dy', t), dy, dyTiles, s.P * K4);
   const du = matmulK({t: v, batch: s.points, rows: s.P, cols: s.Cp, trans: true, batchStride: s.P * s.Cp},
-    {t: dyT, batch: s.points, rows: s.P, cols: s.Kp, trans: false, batchStride: s.P * s.Kp});
+    {t: dyTiles, batch: s.points, rows: s.P, cols: s.Kp, trans: false, batchStride: s.P * s.Kp});
   v.dispose();
-  dyT.dispose();
+  dyTiles.dispose();
   const dw = empty([g.K, g.C, 3, 3]);
   run((t) => weightStageKernel(m, 'filter', t), du, dw, g.C * K4, convFlops(g));
   du.dispose();

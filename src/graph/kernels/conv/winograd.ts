@@ -81,8 +81,8 @@ export function sandwich(L: number[][], R: number[][], x: (i: number, j: number)
   return lines;
 }
 
-export const UNIFORMS = {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', PH: 'u32', PW: 'u32',
-  TH: 'u32', TW: 'u32', P: 'u32', C4: 'u32', K4: 'u32', u_point: 'u32', u_panel: 'u32', u_row: 'u32',
+export const UNIFORMS = {p: {N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', OH: 'u32', OW: 'u32', PH: 'u32',
+  PW: 'u32', TH: 'u32', TW: 'u32', P: 'u32', C4: 'u32', K4: 'u32', u_point: 'u32', u_panel: 'u32', u_row: 'u32',
   flip: 'u32'}} as const;
 type Stage = 'weights' | 'tiles' | 'pixels';
 export type StageKernel = KernelDef<typeof UNIFORMS, {main: 'p'}>;

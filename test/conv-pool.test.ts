@@ -137,8 +137,8 @@ t('conv2d[auto] an ImageNet stem: x[2,3,16,20] w[64,3,7,7] stride 2 pad 3', () =
 // Winograd's F(2x2, 3x3) and F(4x4, 3x3) on 3x3 stride-1 convolutions, all three passes: tiles cut by the output's
 // edge (odd sizes), uneven and asymmetric padding, channels off multiples of 4, a bias; C = 520 runs the forward's
 // product over two windows of K and K = 36 ends in a 4-column panel; 4 images of 9x9 sum the weight gradient's
-// products over 36 (F(2x2)) or 36 padded (F(4x4)) tiles. 'vec4' runs the products through matmulK instead of the
-// panels.
+// products over 100 tiles (F(2x2)) or 36 cut by the edge (F(4x4)). 'vec4' runs the products through matmulK instead
+// of the panels.
 const winogradConvs: ConvCase[] = [
   {x: [1, 1, 5, 5], w: [1, 1, 3, 3], stride: [1, 1], pad: [0, 0], bias: false},
   {x: [2, 6, 7, 9], w: [10, 6, 3, 3], stride: [1, 1], pad: [1, 1], bias: true},

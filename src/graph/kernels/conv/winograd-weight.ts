@@ -11,8 +11,8 @@ import {empty, type Tensor} from '../../tensor.js';
 import {readsThroughTexture, sourceBinding} from '../device.js';
 import {matmulK} from '../matmul/index.js';
 import {convFlops, convNote, type Conv2dGeom} from './geom.js';
-import {blockLoads, range, sandwich, stageKernel, TRANSFORMS, UNIFORMS, winogradFits, winogradShape, ZERO4,
-  type StageKernel, type WinogradSize} from './winograd.js';
+import {blockLoads, range, sandwich, stageKernel, stageParams, TRANSFORMS, UNIFORMS, winogradFits, winogradShape,
+  ZERO4, type StageKernel, type WinogradSize} from './winograd.js';
 
 type WeightStage = 'dy' | 'filter';
 const kernels = new Map<string, StageKernel>();
@@ -76,8 +76,7 @@ export function winogradWeightFits(g: Conv2dGeom, m: WinogradSize): boolean {
 export function winogradWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, m: WinogradSize): Tensor {
   const s = winogradShape(g, m);
   const C4 = s.Cp / 4, K4 = s.Kp / 4;
-  const params = {N: g.N, C: g.C, H: g.H, W: g.W, K: g.K, OH: g.OH, OW: g.OW, PH: g.PH, PW: g.PW, TH: s.TH, TW: s.TW,
-    P: s.P, C4, K4, u_point: 0, u_panel: 0, u_row: 0, flip: 0};
+  const params = stageParams(g, s);
   const note = `${convNote(g)} F${m} weight`;
   // Each stage reads its source through the staging texture where that is the cheaper load and it fits.
   const run = (kernel: (texture: boolean) => StageKernel, src: Tensor, dst: Tensor, threads: number, flops = 0) => {

@@ -20,7 +20,7 @@ import {convFlops, convNote, type Conv2dGeom} from './geom.js';
 /** Output pixels per tile side: F(2x2, 3x3) or F(4x4, 3x3). */
 export type WinogradSize = 2 | 4;
 
-export interface Transforms { BT: number[][]; G: number[][]; AT: number[][] }
+interface Transforms { BT: number[][]; G: number[][]; AT: number[][] }
 // Interpolation points 0, 1, -1 (and 2, -2 for F(4x4)) and infinity, as in Lavin and Gray's paper.
 export const TRANSFORMS: Record<WinogradSize, Transforms> = {
   2: {
@@ -202,6 +202,16 @@ export function winogradShape(g: Conv2dGeom, m: WinogradSize) {
 }
 
 /**
+ * The stages' uniforms: the geometry, its tiles and, for the weights stage, U's strides in vec4s (`u`: point, panel,
+ * row) and whether it reads w flipped.
+ */
+export function stageParams(g: Conv2dGeom, s: ReturnType<typeof winogradShape>,
+  u = {matrix: 0, panel: 0, row: 0}, flip = false) {
+  return {N: g.N, C: g.C, H: g.H, W: g.W, K: g.K, OH: g.OH, OW: g.OW, PH: g.PH, PW: g.PW, TH: s.TH, TW: s.TW, P: s.P,
+    C4: s.Cp / 4, K4: s.Kp / 4, u_point: u.matrix, u_panel: u.panel, u_row: u.row, flip: flip ? 1 : 0};
+}
+
+/**
  * Whether F(m x m, 3x3) computes this convolution: a plain 3x3 kernel at stride 1 (any padding), and V [a^2, tiles,
  * C] and M [a^2, tiles, K] within one storage binding.
  */
@@ -230,8 +240,7 @@ export function conv2dWinogradK(x: Tensor, w: Tensor, bias: Tensor | null, g: Co
     onCompatCpu()));
   const layout = panels ? panelLayout(s.Cp, s.Kp, s.points) : null;
   const strides = layout ? panelStrides4(layout) : {matrix: s.Cp * K4, panel: 8, row: K4};
-  const params = {N: g.N, C: g.C, H: g.H, W: g.W, K: g.K, OH: g.OH, OW: g.OW, PH: g.PH, PW: g.PW, TH: s.TH, TW: s.TW,
-    P: s.P, C4, K4, u_point: strides.matrix, u_panel: strides.panel, u_row: strides.row, flip: flip ? 1 : 0};
+  const params = stageParams(g, s, strides, flip);
   const note = `${convNote(g)} F${m}`;
   const u = layout ? emptyPanels(layout) : empty([s.points, s.Cp, s.Kp]);
   const weights = stage('weights', w);

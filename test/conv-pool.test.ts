@@ -151,6 +151,10 @@ const winogradVariants: [string, Partial<wt.internals.KernelPrefs>][] = [
   ['winograd F(2x2)', {convWinograd: 'f2'}], ['winograd F(4x4)', {convWinograd: 'f4'}],
   ['winograd F(4x4), products by matmulK', {convWinograd: 'f4', matmul: 'vec4'}],
   ['winograd F(2x2), panels reading A from storage', {convWinograd: 'f2', matmul: 'panels'}],
+  ['winograd F(2x2), channel rows, A from a texture',
+    {convWinograd: 'f2', convWinogradRows: 'channels', matmul: 'panels-texture'}],
+  ['winograd F(4x4), channel rows, panels reading A from storage',
+    {convWinograd: 'f4', convWinogradRows: 'channels', matmul: 'panels'}],
 ];
 for (const [vname, prefs] of winogradVariants) for (const c of winogradConvs) {
   const K = c.w[1] * c.w[2] * c.w[3];
@@ -172,6 +176,25 @@ for (const [vname, prefs] of winogradVariants) for (const c of winogradConvs) {
       atol: 2e-6 * K + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(c.x[0] * c.x[2] * c.x[3]) + 1e-4,
     });
   }));
+}
+
+// On the panels, a Winograd forward takes output channels as its products' rows where its tiles are at most its
+// output channels ('auto'), and as forced; tiles otherwise. The input gradient's forward follows the same rule.
+for (const [rows, x, w, expected] of [['auto', [2, 8, 4, 4], [16, 8, 3, 3], true], ['auto', [8, 8, 8, 8], [8, 8, 3, 3],
+  false], ['channels', [8, 8, 8, 8], [8, 8, 3, 3], true], ['tiles', [2, 8, 4, 4], [16, 8, 3, 3], false]] as const) {
+  t(`conv2d Winograd products' rows (${rows}): x${JSON.stringify(x)} w${JSON.stringify(w)}`, async () => {
+    await withPrefs({convWinograd: 'f2', convWinogradRows: rows, matmul: 'panels'}, async () => {
+      const xt = wt.randn([...x], {seed: 13}), wt0 = wt.randn([...w], {seed: 14, requiresGrad: true});
+      const prof = await wt.debug.profile(() => wt.tidy(() => {
+        wt.sum(wt.conv2d(xt, wt0, null, {padding: 1})).backward();
+      }), {steps: 1, warmup: 0});
+      const names = prof.rows.map((r) => r.kernel);
+      const pixels = names.filter((k) => k.includes('winograd2_pixels'));
+      assert.is(pixels.length > 0, true, 'a Winograd forward ran');
+      for (const k of pixels) assert.is(k.includes('_rows'), expected, `${k} with channel rows: ${expected}`);
+      xt.dispose(); wt0.grad?.dispose(); wt0.dispose();
+    });
+  });
 }
 
 // The 1x1 weight gradient's channel blocks over spans of the (image, pixel quad) pairs, 8 output channels a block

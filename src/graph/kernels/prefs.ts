@@ -133,6 +133,11 @@ export interface KernelPrefs {
    */
   convWinograd: 'auto' | 'off' | 'f2' | 'f4';
   /**
+   * The rows of a Winograd forward's products on the uniform panels: 'tiles' (V @ U, conv/winograd.ts), 'channels'
+   * (U^T @ V^T, conv/winograd-channel-rows.ts) or 'auto' (channels where the tiles are at most the output channels).
+   */
+  convWinogradRows: 'auto' | 'tiles' | 'channels';
+  /**
    * Images a lowered convolution lowers at once: 'auto' as many as fit one storage binding (a forward past that runs
    * in chunks where chunkedLoweringFits() says so), or at most this many (every lowered forward then runs in chunks).
    */
@@ -202,8 +207,8 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   capsulePredict: 'auto', capsuleRouting: 'auto', convDyDirect4: true, convWeightLanes: 'auto', convInputImages: 'auto',
   convForwardImages: 'auto', transpose4: true, copyVec4: true, transposeRows: true, elementwiseVec4: true,
   convUniformWeights: 'auto', convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true,
-  convNativeWeights: true, convGemmTransposed: 'auto', convWinograd: 'auto', convLoweringImages: 'auto',
-  convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
+  convNativeWeights: true, convGemmTransposed: 'auto', convWinograd: 'auto', convWinogradRows: 'auto',
+  convLoweringImages: 'auto', convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
   batchNormSums: 'auto', batchNormVec4s: 'auto', batchNormActFrom: 'auto', groupedWeight: 'auto',
   groupedForward: 'auto', groupedInput: 'auto', measured: true, reduce: 'auto', fuseEpilogues: true,
 });
@@ -226,6 +231,7 @@ const CHOICES = {
   convUniformWeights: ['auto', 'storage'],
   convGemmTransposed: ['auto', 'always', 'never'],
   convWinograd: ['auto', 'off', 'f2', 'f4'],
+  convWinogradRows: ['auto', 'tiles', 'channels'],
   convLoweringImages: ['auto', Number],
   convWeightGemmTransposed: ['auto', 'always', 'never'],
   batchNormSums: ['auto', 'workgroup', 'serial', 'planes'],

@@ -9,7 +9,8 @@ import type {Conv2dGeom} from './geom.js';
 import {conv2dBwdInputImplicitK, conv2dBwdWeightImplicitK, conv2dImplicitK} from './implicit.js';
 import {conv2dBwdInputDirectK} from './input-grad.js';
 import {conv2dBwdWeightPointwiseK} from './pointwise-weight.js';
-import {conv2dWinogradK, winogradInputK} from './winograd.js';
+import {conv2dWinogradK, inputGradientGeom, winogradPanels, type WinogradSize} from './winograd.js';
+import {conv2dWinogradRowsK, winogradChannelRows} from './winograd-channel-rows.js';
 import {winogradWeightK} from './winograd-weight.js';
 import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT} from './select.js';
 import {conv2dBwdWeightDirectK, conv2dBwdWeightLanesK, type BiasGradOut} from './weight-grad.js';
@@ -24,14 +25,22 @@ export {CONV_FWD_AUTO, CONV_GRAD_AUTO, hoistedPixels, NATIVE_WEIGHT_ROWS, SWIFTS
   WHOLE_ROW_MAX} from './tiles.js';
 export {groupedConv2dK, groupedConv2dBwdInputK, groupedConv2dBwdWeightK} from './grouped.js';
 
+/** Winograd's forward: on the panels with output channels as the products' rows where that pays, else tiles. */
+function winogradForwardK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, m: WinogradSize, flip = false)
+  : Tensor {
+  const panels = winogradPanels();
+  if (panels && winogradChannelRows(g, m)) return conv2dWinogradRowsK(x, w, bias, g, m, flip, panels.textureA);
+  return conv2dWinogradK(x, w, bias, g, m, flip);
+}
+
 /** keep: where a lowered forward may leave its im2col matrix for conv2dBwdWeightK (the caller then owns it). */
 export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, keep?: LoweredCols): Tensor {
   const variant = choose(CONV_FORWARD, g);
   switch (variant) {
     case 'implicit': return conv2dImplicitK(x, w, bias, g);
     case 'implicit128': return conv2dImplicitK(x, w, bias, g, true);
-    case 'winograd4': return conv2dWinogradK(x, w, bias, g, 4);
-    case 'winograd2': return conv2dWinogradK(x, w, bias, g, 2);
+    case 'winograd4': return winogradForwardK(x, w, bias, g, 4);
+    case 'winograd2': return winogradForwardK(x, w, bias, g, 2);
     case 'gemm-transposed': return conv2dGemmTransposedK(x, w, bias, g);
     case 'gemm': return conv2dGemmK(x, w, bias, g, keep);
     case 'pad-first': return conv2dPadFirstK(x, g, (xp, gp) => conv2dK(xp, w, bias, gp));
@@ -44,7 +53,10 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
   if (variant === 'implicit' || variant === 'implicit128') {
     return conv2dBwdInputImplicitK(dy, w, g, variant === 'implicit128');
   }
-  if (variant === 'winograd4' || variant === 'winograd2') return winogradInputK(dy, w, g, variant === 'winograd4' ? 4 : 2);
+  // The input gradient of a 3x3 stride-1 convolution is a Winograd forward of dy with w rotated (inputGradientGeom).
+  if (variant === 'winograd4' || variant === 'winograd2') {
+    return winogradForwardK(dy, w, null, inputGradientGeom(g), variant === 'winograd4' ? 4 : 2, true);
+  }
   if (variant === 'gemm') return conv2dBwdInputGemmK(dy, w, g);
   return conv2dBwdInputDirectK(dy, w, g, variant === 'tile', variant !== 'conv_bwd_input');
 }

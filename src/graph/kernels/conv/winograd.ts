@@ -3,8 +3,8 @@
 // instead of 9 m^2, so F(2x2) does 2.25x fewer multiply-adds than im2col and F(4x4) 4x. Three generated kernels and
 // one batched product: the weights into U [a^2, C, K] (G g G^T), the input tiles into V [a^2, tiles, C] (B^T d B),
 // then M = V @ U for each of the a^2 tile points on the matmul kernels, and the tiles of M back into pixels
-// (A^T M A, plus the bias). The input gradient runs as such a forward (winogradInputK); the weight gradient's stages
-// are in winograd-weight.ts.
+// (A^T M A, plus the bias). The input gradient runs as such a forward (inputGradientGeom); the weight gradient's
+// stages are in winograd-weight.ts, the products with output channels as rows in winograd-channel-rows.ts.
 import {defineKernel, readThroughTexture, type KernelDef} from '../../kernel-def.js';
 import {rt} from '../../engine.js';
 import {empty, type Tensor} from '../../tensor.js';
@@ -222,8 +222,20 @@ export function winogradFits(g: Conv2dGeom, m: WinogradSize): boolean {
 }
 
 /**
+ * Whether Winograd's products run on the uniform panels (the matmul preference, else on llvmpipe where a window
+ * fits) and, if so, whether they read A through the staging texture (null: as the tables read textures).
+ */
+export function winogradPanels(): {textureA: boolean | null} | null {
+  const pref = kernelPrefs.matmul;
+  if (!panelWindowFits() || !(pref === 'panels' || pref === 'panels-texture' || (pref === 'auto' && onCompatCpu()))) {
+    return null;
+  }
+  return {textureA: pref === 'panels-texture' ? true : pref === 'panels' ? false : null};
+}
+
+/**
  * y = conv2d(x, w) + bias by F(m x m, 3x3): the transforms above and a^2 products [tiles, C] @ [C, K]. `flip`: w is
- * [C, K, 3, 3] and is read transposed and rotated (the input gradient's convolution; see winogradInputK).
+ * [C, K, 3, 3] and is read transposed and rotated (the input gradient's convolution; see inputGradientGeom).
  */
 export function conv2dWinogradK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, m: WinogradSize,
   flip = false): Tensor {
@@ -235,9 +247,7 @@ export function conv2dWinogradK(x: Tensor, w: Tensor, bias: Tensor | null, g: Co
     return {kernel: stageKernel(m, name, texture), source: sourceBinding(src, texture)};
   };
   // On llvmpipe the products run on the uniform panels, and U is written in their layout (no packing copy).
-  const pref = kernelPrefs.matmul;
-  const panels = panelWindowFits() && (pref === 'panels' || pref === 'panels-texture' || (pref === 'auto' &&
-    onCompatCpu()));
+  const panels = winogradPanels();
   const layout = panels ? panelLayout(s.Cp, s.Kp, s.points) : null;
   const strides = layout ? panelStrides4(layout) : {matrix: s.Cp * K4, panel: 8, row: K4};
   const params = stageParams(g, s, strides, flip);
@@ -253,7 +263,7 @@ export function conv2dWinogradK(x: Tensor, w: Tensor, bias: Tensor | null, g: Co
     prod = empty([s.points, s.P, s.Kp]);
     runPanels({t: v, rowStride: s.Cp, batchStride: s.P * s.Cp}, u, layout, prod,
       {M: s.P, N: s.Kp, K: s.Cp, batch: s.points, alpha: 1}, null, false,
-      (pref === 'panels-texture' || (pref !== 'panels' && texturesPreferred())) && stagingTextureFits(v.size));
+      (panels!.textureA ?? texturesPreferred()) && stagingTextureFits(v.size));
   } else {
     prod = matmulK({t: v, batch: s.points, rows: s.P, cols: s.Cp, trans: false, batchStride: s.P * s.Cp},
       {t: u, batch: s.points, rows: s.Cp, cols: s.Kp, trans: false, batchStride: s.Cp * s.Kp});
@@ -269,15 +279,10 @@ export function conv2dWinogradK(x: Tensor, w: Tensor, bias: Tensor | null, g: Co
 }
 
 /**
- * The input gradient of a 3x3 stride-1 convolution as a Winograd forward over dy: dx = conv2d(dy, w rotated 180
- * degrees with its channel axes swapped, padding 2 - P). Padding up to 2 (winogradInputFits).
+ * The input gradient of a 3x3 stride-1 convolution runs as a Winograd forward over dy: dx = conv2d(dy, w rotated 180
+ * degrees with its channel axes swapped, padding 2 - P). Its geometry: dy [N, K, OH, OW] to dx [N, C, H, W].
  */
-export function winogradInputK(dy: Tensor, w: Tensor, g: Conv2dGeom, m: WinogradSize): Tensor {
-  return conv2dWinogradK(dy, w, null, inputGradientGeom(g), m, true);
-}
-
-/** The forward geometry of the input gradient's convolution: dy [N, K, OH, OW] to dx [N, C, H, W]. */
-const inputGradientGeom = (g: Conv2dGeom): Conv2dGeom => ({N: g.N, C: g.K, H: g.OH, W: g.OW, K: g.C, OH: g.H,
+export const inputGradientGeom = (g: Conv2dGeom): Conv2dGeom => ({N: g.N, C: g.K, H: g.OH, W: g.OW, K: g.C, OH: g.H,
   OW: g.W, KH: 3, KW: 3, SH: 1, SW: 1, PH: 2 - g.PH, PW: 2 - g.PW, groups: 1});
 
 /** Whether the input gradient runs as a Winograd forward: a 3x3 stride-1 convolution padded by at most 2. */

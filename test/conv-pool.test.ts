@@ -155,6 +155,8 @@ const winogradVariants: [string, Partial<wt.internals.KernelPrefs>][] = [
     {convWinograd: 'f2', convWinogradRows: 'channels', matmul: 'panels-texture'}],
   ['winograd F(4x4), channel rows, panels reading A from storage',
     {convWinograd: 'f4', convWinogradRows: 'channels', matmul: 'panels'}],
+  ['winograd F(4x4), weight products as outer products', {convWinograd: 'f4', convWinogradWeightProducts: 'outer'}],
+  ['winograd F(2x2), weight products by matmulK', {convWinograd: 'f2', convWinogradWeightProducts: 'matmul'}],
 ];
 for (const [vname, prefs] of winogradVariants) for (const c of winogradConvs) {
   const K = c.w[1] * c.w[2] * c.w[3];
@@ -196,6 +198,17 @@ for (const [rows, x, w, expected] of [['auto', [2, 8, 4, 4], [16, 8, 3, 3], true
     });
   });
 }
+
+// The weight gradient's outer products over 70,000 tiles, past llvmpipe's loop limit: they run in parts there. Ones
+// in x and dy make every sum an exact integer; the centre tap sees every one of the 2 x 140,000 output pixels.
+t('conv2d Winograd weight gradient as outer products over 70,000 tiles: the whole sum', () =>
+  withPrefs({convWinograd: 'f2', convWinogradWeightProducts: 'outer'}, async () => {
+    const x = wt.ones([1, 1, 2, 140000]), w = wt.ones([1, 1, 3, 3], {requiresGrad: true});
+    wt.tidy(() => wt.sum(wt.conv2d(x, w, null, {padding: 1})).backward());
+    const dw = Array.from(await w.grad!.data());
+    assert.equal(dw, [139999, 140000, 139999, 279998, 280000, 279998, 139999, 140000, 139999]);
+    for (const v of [x, w, w.grad]) v?.dispose();
+  }));
 
 // The 1x1 weight gradient's channel blocks over spans of the (image, pixel quad) pairs, 8 output channels a block
 // where they come in 8s (else 4): one span (target 1), spans that cut images apart (target 18 over 54 or 2 x 9 pairs:

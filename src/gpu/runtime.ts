@@ -12,7 +12,7 @@ export type Uniforms = ArrayBuffer | (() => ArrayBuffer);
  * `var<uniform>` (on llvmpipe far cheaper than storage loads) binds just the bytes it declares, since a pooled
  * buffer may be larger than maxUniformBufferBindingSize, or one window of it at a time.
  */
-export type BufferBinding = GPUBuffer | {buffer: GPUBuffer; size: number; offset?: number} | {view: GPUTextureView};
+export type BufferBinding = GPUBuffer | {buffer: GPUBuffer; bytes: number; offset?: number} | {view: GPUTextureView};
 
 /**
  * Texels per row of the staging textures (copyToTexture): a buffer's floats land 4 to a texel, row after row, so a
@@ -193,7 +193,7 @@ export class Runtime {
     if (this.capturing && typeof d.uniforms === 'function') this.capturing.dynamic.push({chunk: slot.chunk, offset: slot.offset, fn: d.uniforms});
     const entries: GPUBindGroupEntry[] = [{binding: 0, resource: {buffer: slot.buffer, offset: slot.offset, size: Math.ceil(Math.max(data.byteLength, 16) / 16) * 16}}];
     d.buffers.forEach((b, i) => entries.push({binding: i + 1, resource: 'view' in b ? b.view
-      : 'buffer' in b ? {buffer: b.buffer, offset: b.offset ?? 0, size: b.size} : {buffer: b}}));
+      : 'buffer' in b ? {buffer: b.buffer, offset: b.offset ?? 0, size: b.bytes} : {buffer: b}}));
     if (this.capturing) for (const b of d.buffers) if (!('view' in b)) this.capturing.used.add('buffer' in b ? b.buffer : b);
     const bindGroup = this.device.createBindGroup({layout: pipeline.getBindGroupLayout(0), entries});
     const cmd: Command = {kind: 'dispatch', pipeline, bindGroup, wg: d.workgroups, label: labelOf(d), flops: d.flops ?? 0};

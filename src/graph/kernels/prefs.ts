@@ -138,6 +138,11 @@ export interface KernelPrefs {
    */
   convWinogradRows: 'auto' | 'tiles' | 'channels';
   /**
+   * A Winograd weight gradient's products: 'matmul' (matmulK), 'outer' (sums of outer products over the tiles, both
+   * operands in one source: conv/winograd-outer.ts) or 'auto' (outer where they are read through the staging texture).
+   */
+  convWinogradWeightProducts: 'auto' | 'matmul' | 'outer';
+  /**
    * Images a lowered convolution lowers at once: 'auto' as many as fit one storage binding (a forward past that runs
    * in chunks where chunkedLoweringFits() says so), or at most this many (every lowered forward then runs in chunks).
    */
@@ -208,8 +213,8 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convForwardImages: 'auto', transpose4: true, copyVec4: true, transposeRows: true, elementwiseVec4: true,
   convUniformWeights: 'auto', convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true,
   convNativeWeights: true, convGemmTransposed: 'auto', convWinograd: 'auto', convWinogradRows: 'auto',
-  convLoweringImages: 'auto', convWeightGemmTransposed: 'auto', convExact: true, fusedBatchNorm: true,
-  batchNormSums: 'auto', batchNormVec4s: 'auto', batchNormActFrom: 'auto', groupedWeight: 'auto',
+  convWinogradWeightProducts: 'auto', convLoweringImages: 'auto', convWeightGemmTransposed: 'auto', convExact: true,
+  fusedBatchNorm: true, batchNormSums: 'auto', batchNormVec4s: 'auto', batchNormActFrom: 'auto', groupedWeight: 'auto',
   groupedForward: 'auto', groupedInput: 'auto', measured: true, reduce: 'auto', fuseEpilogues: true,
 });
 
@@ -232,6 +237,7 @@ const CHOICES = {
   convGemmTransposed: ['auto', 'always', 'never'],
   convWinograd: ['auto', 'off', 'f2', 'f4'],
   convWinogradRows: ['auto', 'tiles', 'channels'],
+  convWinogradWeightProducts: ['auto', 'matmul', 'outer'],
   convLoweringImages: ['auto', Number],
   convWeightGemmTransposed: ['auto', 'always', 'never'],
   batchNormSums: ['auto', 'workgroup', 'serial', 'planes'],

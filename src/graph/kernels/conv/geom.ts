@@ -62,4 +62,4 @@ export function uniformWeightVec4s(t: Tensor): number {
 export const UNIFORM_WEIGHTS_MAX_BYTES = 65536;
 /** A tensor's binding as a generated tile reads it: its first `vec4s` vec4s as a uniform array, else storage. */
 export const weightBinding = (t: Tensor, vec4s: number): BufferBinding =>
-  (vec4s > 0 ? {buffer: t.buffer, size: vec4s * 16} : t.buffer);
+  (vec4s > 0 ? {buffer: t.buffer, bytes: vec4s * 16} : t.buffer);

@@ -8,11 +8,14 @@
 import {defineKernel, readThroughTexture} from '../../kernel-def.js';
 import {rt} from '../../engine.js';
 import {empty, type Tensor} from '../../tensor.js';
+import type {BufferBinding} from '../../../gpu/runtime.js';
 import {readsThroughTexture, sourceBinding} from '../device.js';
 import {matmulK} from '../matmul/index.js';
+import {kernelPrefs} from '../prefs.js';
 import {convFlops, convNote, type Conv2dGeom} from './geom.js';
 import {blockLoads, range, sandwich, stageKernel, stageParams, TRANSFORMS, UNIFORMS, winogradFits, winogradShape,
   ZERO4, type StageKernel, type WinogradSize} from './winograd.js';
+import {outerDyOffset, outerProducts} from './winograd-outer.js';
 
 type WeightStage = 'dy' | 'filter';
 const kernels = new Map<string, StageKernel>();
@@ -72,6 +75,18 @@ export function winogradWeightFits(g: Conv2dGeom, m: WinogradSize): boolean {
   return 4 * s.points * s.Cp * s.Kp <= rt().maxTensorBytes.bytes;
 }
 
+/**
+ * Whether the products run as outer products (winograd-outer.ts): forced by convWinogradWeightProducts, or under
+ * 'auto' where V and Dy are read through the staging texture, as measured on llvmpipe; SwiftShader's register tiles
+ * were as fast or faster (docs/kernel-measurements.md#winograd-outer). V and Dy must fit one storage binding together.
+ */
+function outerApplies(s: ReturnType<typeof winogradShape>): boolean {
+  const pref = kernelPrefs.convWinogradWeightProducts;
+  const floats = outerDyOffset(s.points, s.P, s.Cp) + s.points * s.P * s.Kp;
+  if (pref === 'matmul' || (pref === 'auto' && !readsThroughTexture(floats))) return false;
+  return 4 * floats <= rt().maxTensorBytes.bytes;
+}
+
 /** dw [K, C, 3, 3] of a 3x3 stride-1 convolution of x by F(m x m, 3x3): the stages above and a^2 products. */
 export function winogradWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, m: WinogradSize): Tensor {
   const s = winogradShape(g, m);
@@ -79,21 +94,36 @@ export function winogradWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, m: Winogra
   const params = stageParams(g, s);
   const note = `${convNote(g)} F${m} weight`;
   // Each stage reads its source through the staging texture where that is the cheaper load and it fits.
-  const run = (kernel: (texture: boolean) => StageKernel, src: Tensor, dst: Tensor, threads: number, flops = 0) => {
+  const run = (kernel: (texture: boolean) => StageKernel, src: Tensor, dst: BufferBinding, threads: number,
+    flops = 0) => {
     const texture = readsThroughTexture(src.size);
-    kernel(texture).launch('main', {buffers: [sourceBinding(src, texture), dst.buffer], params, threads, note,
+    kernel(texture).launch('main', {buffers: [sourceBinding(src, texture), dst], params, threads, note,
       ...(flops ? {flops} : {})});
   };
-  const v = empty([s.points, s.P, s.Cp]);
-  run((t) => stageKernel(m, 'tiles', t), x, v, s.P * C4);
-  const dyTiles = empty([s.points, s.P, s.Kp]);
-  run((t) => weightStageKernel(m, 'dy', t), dy, dyTiles, s.P * K4);
-  const du = matmulK({t: v, batch: s.points, rows: s.P, cols: s.Cp, trans: true, batchStride: s.P * s.Cp},
-    {t: dyTiles, batch: s.points, rows: s.P, cols: s.Kp, trans: false, batchStride: s.P * s.Kp});
-  v.dispose();
-  dyTiles.dispose();
+  const vFloats = s.points * s.P * s.Cp, dyFloats = s.points * s.P * s.Kp;
+  let du: Tensor;
+  if (outerApplies(s)) {
+    // V and Dy in one buffer, so that one copy puts both in the staging texture for the outer products.
+    const dyAt = outerDyOffset(s.points, s.P, s.Cp), pair = empty([dyAt + dyFloats]);
+    run((t) => stageKernel(m, 'tiles', t), x, {buffer: pair.buffer, bytes: vFloats * 4}, s.P * C4);
+    run((t) => weightStageKernel(m, 'dy', t), dy, {buffer: pair.buffer, offset: dyAt * 4, bytes: dyFloats * 4},
+      s.P * K4);
+    du = empty([s.points, s.Cp, s.Kp]);
+    const texture = readsThroughTexture(pair.size);
+    outerProducts(sourceBinding(pair, texture), texture, du, s, note);
+    pair.dispose();
+  } else {
+    const v = empty([s.points, s.P, s.Cp]);
+    run((t) => stageKernel(m, 'tiles', t), x, v.buffer, s.P * C4);
+    const dyTiles = empty([s.points, s.P, s.Kp]);
+    run((t) => weightStageKernel(m, 'dy', t), dy, dyTiles.buffer, s.P * K4);
+    du = matmulK({t: v, batch: s.points, rows: s.P, cols: s.Cp, trans: true, batchStride: s.P * s.Cp},
+      {t: dyTiles, batch: s.points, rows: s.P, cols: s.Kp, trans: false, batchStride: s.P * s.Kp});
+    v.dispose();
+    dyTiles.dispose();
+  }
   const dw = empty([g.K, g.C, 3, 3]);
-  run((t) => weightStageKernel(m, 'filter', t), du, dw, g.C * K4, convFlops(g));
+  run((t) => weightStageKernel(m, 'filter', t), du, dw.buffer, g.C * K4, convFlops(g));
   du.dispose();
   return dw;
 }

@@ -186,7 +186,7 @@ export function runPanels(a: {t: Tensor; rowStride: number; batchStride: number}
       for (let w = 0; w < windows; w++) {
         const k0 = w * PANEL_K, kc = Math.min(PANEL_K, K - k0);
         const window = {buffer: packed.buffer, offset: (m * matrixFloats + (panel * kPadded + k0) * P) * 4,
-          size: WINDOW_FLOATS * 4};
+          bytes: WINDOW_FLOATS * 4};
         kernel.launch('main', {
           buffers: [aBinding, window, out.buffer, ...(bias ? [bias.buffer] : [])],
           params: {M, N, K, a_bs: a.batchStride, a_rs: a.rowStride, c_bs: M * N, alpha, k0, kc, col4: panel * COLS4,

@@ -15,7 +15,7 @@ import {kernelPrefs} from '../prefs.js';
 import {convFlops, convNote, type Conv2dGeom} from './geom.js';
 import {blockLoads, range, sandwich, stageKernel, stageParams, TRANSFORMS, UNIFORMS, winogradFits, winogradShape,
   ZERO4, type StageKernel, type WinogradSize} from './winograd.js';
-import {outerDyOffset, outerProducts} from './winograd-outer.js';
+import {outerProducts, outerSecondOffset} from './winograd-outer.js';
 
 type WeightStage = 'dy' | 'filter';
 const kernels = new Map<string, StageKernel>();
@@ -82,7 +82,7 @@ export function winogradWeightFits(g: Conv2dGeom, m: WinogradSize): boolean {
  */
 function outerApplies(s: ReturnType<typeof winogradShape>): boolean {
   const pref = kernelPrefs.convWinogradWeightProducts;
-  const floats = outerDyOffset(s.points, s.P, s.Cp) + s.points * s.P * s.Kp;
+  const floats = outerSecondOffset(s.points * s.P * s.Cp) + s.points * s.P * s.Kp;
   if (pref === 'matmul' || (pref === 'auto' && !readsThroughTexture(floats))) return false;
   return 4 * floats <= rt().maxTensorBytes.bytes;
 }
@@ -104,13 +104,13 @@ export function winogradWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, m: Winogra
   let du: Tensor;
   if (outerApplies(s)) {
     // V and Dy in one buffer, so that one copy puts both in the staging texture for the outer products.
-    const dyAt = outerDyOffset(s.points, s.P, s.Cp), pair = empty([dyAt + dyFloats]);
+    const dyAt = outerSecondOffset(vFloats), pair = empty([dyAt + dyFloats]);
     run((t) => stageKernel(m, 'tiles', t), x, {buffer: pair.buffer, bytes: vFloats * 4}, s.P * C4);
     run((t) => weightStageKernel(m, 'dy', t), dy, {buffer: pair.buffer, offset: dyAt * 4, bytes: dyFloats * 4},
       s.P * K4);
     du = empty([s.points, s.Cp, s.Kp]);
     const texture = readsThroughTexture(pair.size);
-    outerProducts(sourceBinding(pair, texture), texture, du, s, note);
+    outerProducts(sourceBinding(pair, texture), texture, du, {points: s.points, S: s.P, R: s.Cp, Kp: s.Kp}, note);
     pair.dispose();
   } else {
     const v = empty([s.points, s.P, s.Cp]);

@@ -2,7 +2,9 @@
 # 32) and ResNet-18 (224 px, batch 32), one SGD training step each, and matmul 4096^3; fp32 with TF32 off, cuDNN
 # autotuned (benchmark=True): the peer at its best. Steady state: warm-up, then the median of 3 rounds of 20 steps.
 # Usage: python3 bench/torch_steps.py [cuda|cpu] [lenet5,mobilenet_v2,resnet18,matmul]. Prints one JSON line each.
-import json, sys, time
+# To match scripts/step-time.mjs on the CPU: TORCH_STEPS_SIZE, TORCH_STEPS_BATCH and TORCH_STEPS_CLASSES set the photo
+# models' input and head, TORCH_STEPS_OPT=adam trains with Adam (lr 1e-3) instead of SGD.
+import json, os, sys, time
 import torch
 import torch.nn as nn
 import torchvision
@@ -41,13 +43,19 @@ def lenet():
         nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
 
 
+def photo_setup(label, build, size, batch, classes):
+    size, batch = int(os.environ.get('TORCH_STEPS_SIZE', size)), int(os.environ.get('TORCH_STEPS_BATCH', batch))
+    classes = int(os.environ.get('TORCH_STEPS_CLASSES', classes))
+    return (f'{label}, {size} px, batch {batch}', lambda: build(classes), (batch, 3, size, size), classes)
+
+
 SETUPS = {
     'lenet5': ('LeNet-5, batch 64', lenet, (64, 1, 28, 28), 10),
-    'mobilenet_v2': ('MobileNetV2 x0.35, 32 px, batch 32',
-                     lambda: torchvision.models.mobilenet_v2(width_mult=0.35, num_classes=5), (32, 3, 32, 32), 5),
-    'resnet18': ('ResNet-18, 224 px, batch 32', lambda: torchvision.models.resnet18(num_classes=10),
-                 (32, 3, 224, 224), 10),
+    'mobilenet_v2': photo_setup('MobileNetV2 x0.35', lambda k: torchvision.models.mobilenet_v2(width_mult=0.35,
+                                num_classes=k), 32, 32, 5),
+    'resnet18': photo_setup('ResNet-18', lambda k: torchvision.models.resnet18(num_classes=k), 224, 32, 10),
 }
+adam = os.environ.get('TORCH_STEPS_OPT', 'sgd') == 'adam'
 
 torch.manual_seed(0)
 for name in which:
@@ -59,7 +67,7 @@ for name in which:
         continue
     label, build, shape, classes = SETUPS[name]
     model = build().to(dev)
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    opt = (torch.optim.Adam if adam else torch.optim.SGD)(model.parameters(), lr=1e-3)
     x = torch.rand(*shape, device=dev)
     y = (torch.arange(shape[0], device=dev) % classes)
     lossf = nn.CrossEntropyLoss()
@@ -69,4 +77,5 @@ for name in which:
         lossf(model(x), y).backward()
         opt.step()
 
-    print(json.dumps({'step': label, 'device': dev, 'ms': steady_ms(step)}), flush=True)
+    print(json.dumps({'step': label + (', Adam' if adam else ''), 'device': dev, 'threads': torch.get_num_threads(),
+                      'ms': steady_ms(step, per_round=int(os.environ.get('TORCH_STEPS_PER_ROUND', 20)))}), flush=True)

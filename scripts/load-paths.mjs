@@ -1,6 +1,7 @@
 // Micro-benchmark behind the uniform weights of the conv tiles and the matmul's uniform panels: the cost of a vec4
 // load in a loop from each place a kernel can read (storage, uniform buffer, texture, workgroup memory), with a
-// lane-uniform index and a per-lane one, against multiply-adds alone, on Dawn's GLES backend (llvmpipe).
+// lane-uniform index and a per-lane one, against multiply-adds alone, on Dawn's GLES backend (llvmpipe); then the
+// cost of stores to storage.
 // Usage: node scripts/load-paths.mjs   (docs/kernel-measurements.md#load-paths)
 import {create, globals} from 'webgpu';
 Object.assign(globalThis, globals);
@@ -63,5 +64,19 @@ for (const [name, p] of Object.entries(place)) for (const lanes of [false, true]
   const at = (j) => (lanes ? `k * 32u + ${8 * j}u + lid.x` : `k * 4u + ${j}u`);
   const body = `    acc0 += ${p.load(at(0))}; acc1 += ${p.load(at(1))}; acc2 += ${p.load(at(2))}; acc3 += ${p.load(at(3))};`;
   await time(`4 ${name} loads, ${lanes ? 'per lane' : 'lane-uniform'}`, p.decl, body, p.entry && p);
+}
+// Stores to storage, 4 a step, into a second buffer: vec4s with neighbouring lanes' next to each other or 36 vec4s
+// apart, and single floats (docs/kernel-measurements.md#store-paths).
+const sink = device.createBuffer({size: 1 << 26, usage});
+const stores = {binding: 1, visibility: 4, buffer: {type: 'storage'}};
+const storesTo = (at, value) => [0, 1, 2, 3].map((j) => `    sink[${at(j)}]${value};`).join('\n');
+for (const [name, at, value] of [
+  ['4 vec4 stores, lanes adjacent', (j) => `((k * 4u + ${j}u) * 2048u + wid.x * 8u + lid.x) % 4000000u`, ' = acc0'],
+  ['4 vec4 stores, lanes 36 vec4s apart', (j) => `((k * 4u + ${j}u) * 2048u + (wid.x * 8u + lid.x) * 36u) % 4000000u`,
+    ' = acc0'],
+  ['4 f32 stores, lanes adjacent', (j) => `((k * 4u + ${j}u) * 2048u + wid.x * 8u + lid.x) % 4000000u`, '.x = acc0.x'],
+]) {
+  await time(name, '@group(0) @binding(1) var<storage, read_write> sink: array<vec4<f32>>;',
+    `    acc0 = acc0 * 0.999 + vec4<f32>(f32(k));\n${storesTo(at, value)}`, {entry: stores, resource: {buffer: sink}});
 }
 process.exit(0);

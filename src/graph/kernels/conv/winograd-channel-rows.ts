@@ -11,7 +11,7 @@ import {emptyPanels, panelLayout, panelStrides4, runPanels, type PanelLayout} fr
 import {kernelPrefs} from '../prefs.js';
 import {ceil4} from '../shapes.js';
 import {convFlops, convNote, type Conv2dGeom} from './geom.js';
-import {declareStage, range, sandwich, stageOpening, stageParams, TRANSFORMS, winogradShape, ZERO4,
+import {declareStage, range, sandwich, stageOpening, stageParams, TRANSFORMS, weightTransform, winogradShape, ZERO4,
   type StageKernel, type WinogradSize} from './winograd.js';
 
 type Stage = 'weights' | 'tiles' | 'pixels';
@@ -47,16 +47,7 @@ function rowsStageKernel(m: WinogradSize, stage: Stage, texture: boolean): Stage
     // w [K, C, 3, 3], or flipped (the input gradient's) [C, K, 3, 3] read rotated: channels c next in w unflipped.
     L.push('  let KP = p.K4 * 4u;', '  if (t >= KP * p.C4) { return; }', '  let flip = p.flip == 1u;',
       '  let c4 = select(t % p.C4, t / KP, flip);', '  let k = select(t / p.C4, t % KP, flip);',
-      '  let last = p.K * p.C * 9u - 1u;');
-    for (const q of range(4)) {
-      L.push(`  let w${q} = select(k * p.C + c4 * 4u + ${q}u, (c4 * 4u + ${q}u) * p.K + k, flip) * 9u;`,
-        `  let ok${q} = k < p.K && c4 * 4u + ${q}u < p.C;`);
-    }
-    for (const r of range(3)) for (const s of range(3)) {
-      L.push(`  let g${r}_${s} = vec4<f32>(${range(4).map((q) =>
-        `select(0.0, load_src(min(w${q} + select(${r * 3 + s}u, ${8 - r * 3 - s}u, flip), last)), ok${q})`).join(', ')});`);
-    }
-    L.push(...sandwich(G, G, (i, j) => `g${i}_${j}`, 3, 3, 'u', ZERO4));
+      ...weightTransform(G, (q) => ['k', `c4 * 4u + ${q}u`]));
     for (const i of range(a)) for (const j of range(a)) {
       L.push(`  dst[${i * a + j}u * p.u_point + k * p.C4 + c4] = u${i}_${j};`);
     }

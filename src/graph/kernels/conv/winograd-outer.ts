@@ -10,7 +10,7 @@ import type {Tensor} from '../../tensor.js';
 
 /** Channels of V (rows of dU) a thread, vec4 columns of Dy a thread, threads a workgroup (along V's channels). */
 const ROWS = 8, COLS4 = 8, LANES = 8;
-const UNIFORMS = {p: {S: 'u32', R: 'u32', R4: 'u32', K4: 'u32', b0: 'u32', t0: 'u32', tc: 'u32', first: 'u32'}} as const;
+const UNIFORMS = {p: {S: 'u32', R4: 'u32', K4: 'u32', b0: 'u32', t0: 'u32', tc: 'u32', first: 'u32'}} as const;
 type OuterKernel = KernelDef<typeof UNIFORMS, {main: 'p'}>;
 const cache = new Map<boolean, OuterKernel>();
 
@@ -38,7 +38,7 @@ function outerKernel(texture: boolean): OuterKernel {
   for (const r of rr) for (const j of cc) L.push(`    acc${r}_${j} += va${r >> 2}[${r & 3}] * vb${j};`);
   L.push('    av += p.R4;', '    bv += p.K4;', '  }');
   for (const r of rr) {
-    L.push(`  if (c4 * 4u + ${r}u < p.R) {`, `    let o = (xi * p.R + c4 * 4u + ${r}u) * p.K4 + k4;`);
+    L.push(`  if (c4 * 4u + ${r}u < p.R4 * 4u) {`, `    let o = (xi * p.R4 * 4u + c4 * 4u + ${r}u) * p.K4 + k4;`);
     for (const j of cc) {
       L.push(`    if (k4 + ${j}u < p.K4) {`, `      var v = acc${r}_${j};`,
         `      if (p.first == 0u) { v = out[o + ${j}u] + v; }`, `      out[o + ${j}u] = v;`, '    }');
@@ -57,20 +57,19 @@ function outerKernel(texture: boolean): OuterKernel {
 export const outerSecondOffset = (firstFloats: number): number => Math.ceil(firstFloats / 64) * 64;
 
 /**
- * out[xi] = A[xi]^T @ B[xi] for each of `points` matrices, summed over S steps: A [points, S, R rounded up to 4] and B
- * [points, S, Kp] from `source` (A at 0, B at outerSecondOffset of A's floats; the buffer or its copy in the staging
- * texture), out [points, R, Kp]. Where loops are limited, the steps run in parts, each adding into out.
+ * out[xi] = A[xi]^T @ B[xi] for each of `points` matrices, summed over S steps: A [points, S, Rp] at the start of
+ * `source` and B [points, S, Kp] at float `bAt` (the buffer or its copy in the staging texture; Rp and Kp multiples of
+ * 4), out [points, Rp, Kp]. Where loops are limited, the steps run in parts, each adding into out.
  */
 export function outerProducts(source: BufferBinding, texture: boolean, out: Tensor,
-  s: {points: number; S: number; R: number; Kp: number}, note: string): void {
+  s: {points: number; S: number; Rp: number; Kp: number; bAt: number}, note: string): void {
   const kernel = outerKernel(texture);
-  const R4 = Math.ceil(s.R / 4), run = loopsLimited() ? LOOP_STEPS_MAX - 1 : s.S;
+  const run = loopsLimited() ? LOOP_STEPS_MAX - 1 : s.S;
   for (let t0 = 0; t0 < s.S; t0 += run) {
     const tc = Math.min(run, s.S - t0);
     kernel.launch('main', {buffers: [source, out.buffer],
-      params: {S: s.S, R: s.R, R4, K4: s.Kp / 4, b0: outerSecondOffset(s.points * s.S * R4 * 4) / 4, t0, tc,
-        first: t0 === 0 ? 1 : 0},
-      workgroups: [Math.ceil(s.R / (ROWS * LANES)), Math.ceil(s.Kp / (4 * COLS4)), s.points],
-      flops: 2 * s.points * s.R * s.Kp * tc, note});
+      params: {S: s.S, R4: s.Rp / 4, K4: s.Kp / 4, b0: s.bAt / 4, t0, tc, first: t0 === 0 ? 1 : 0},
+      workgroups: [Math.ceil(s.Rp / (ROWS * LANES)), Math.ceil(s.Kp / (4 * COLS4)), s.points],
+      flops: 2 * s.points * s.Rp * s.Kp * tc, note});
   }
 }

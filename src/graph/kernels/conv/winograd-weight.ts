@@ -98,7 +98,8 @@ export function winogradWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, m: Winogra
       s.P * K4);
     du = empty([s.points, s.Cp, s.Kp]);
     const texture = readsThroughTexture(pair.size);
-    outerProducts(sourceBinding(pair, texture), texture, du, {points: s.points, S: s.P, R: s.Cp, Kp: s.Kp}, note);
+    outerProducts(sourceBinding(pair, texture), texture, du, {points: s.points, S: s.P, Rp: s.Cp, Kp: s.Kp, bAt: dyAt},
+      note);
     pair.dispose();
   } else {
     const v = empty([s.points, s.P, s.Cp]);

@@ -147,6 +147,25 @@ export function declareStage(cache: Map<string, StageKernel>, name: string, L: s
 }
 
 /**
+ * The weights stage's transform, after `flip` is set: lane q's filter (output channel k, input channel c of
+ * `lane(q)`) of w [K, C, 3, 3], or of the input gradient's flipped w [C, K, 3, 3] read rotated, as g{r}_{s} (zero past
+ * K and C), then u{i}_{j} = G g G^T.
+ */
+export function weightTransform(G: number[][], lane: (q: number) => [string, string]): string[] {
+  const L = ['  let last = p.K * p.C * 9u - 1u;'];
+  for (const q of range(4)) {
+    const [k, c] = lane(q);
+    L.push(`  let w${q} = select((${k}) * p.C + ${c}, (${c}) * p.K + ${k}, flip) * 9u;`,
+      `  let ok${q} = ${k} < p.K && ${c} < p.C;`);
+  }
+  for (const r of range(3)) for (const s of range(3)) {
+    L.push(`  let g${r}_${s} = vec4<f32>(${range(4).map((q) =>
+      `select(0.0, load_src(min(w${q} + select(${r * 3 + s}u, ${8 - r * 3 - s}u, flip), last)), ok${q})`).join(', ')});`);
+  }
+  return [...L, ...sandwich(G, G, (i, j) => `g${i}_${j}`, 3, 3, 'u', ZERO4)];
+}
+
+/**
  * One stage of F(m x m, 3x3) as straight-line WGSL (no loop: llvmpipe's loop limit never applies), a thread each:
  * - weights: (input channel c, 4 output channels k4): U[xi, c, k4] = G g G^T, zero past C and K;
  * - tiles: (tile, 4 input channels c4): V[xi, tile, c4] = B^T d B, d the tile's input, zero outside the image;
@@ -167,16 +186,7 @@ export function stageKernel(m: WinogradSize, stage: Stage, texture: boolean): St
     // Neighbouring threads take the channel that lies next in w (c; k4 when flipped), so their loads fall close.
     L.push('  if (t >= p.C4 * 4u * p.K4) { return; }', '  let flip = p.flip == 1u;',
       '  let c = select(t % (p.C4 * 4u), t / p.K4, flip);', '  let k4 = select(t / (p.C4 * 4u), t % p.K4, flip);',
-      '  let last = p.K * p.C * 9u - 1u;');
-    for (const q of range(4)) {
-      L.push(`  let w${q} = select((k4 * 4u + ${q}u) * p.C + c, c * p.K + k4 * 4u + ${q}u, flip) * 9u;`,
-        `  let ok${q} = k4 * 4u + ${q}u < p.K && c < p.C;`);
-    }
-    for (const r of range(3)) for (const s of range(3)) {
-      L.push(`  let g${r}_${s} = vec4<f32>(${range(4).map((q) =>
-        `select(0.0, load_src(min(w${q} + select(${r * 3 + s}u, ${8 - r * 3 - s}u, flip), last)), ok${q})`).join(', ')});`);
-    }
-    L.push(...sandwich(G, G, (i, j) => `g${i}_${j}`, 3, 3, 'u', ZERO4));
+      ...weightTransform(G, (q) => [`k4 * 4u + ${q}u`, 'c']));
     // U's layout by strides (in vec4s): plain [a^2, C, K], or the matmul's panels of 8 vec4 columns (runPanels).
     L.push('  let at = (k4 / 8u) * p.u_panel + c * p.u_row + k4 % 8u;');
     for (const i of range(a)) for (const j of range(a)) L.push(`  dst[${i * a + j}u * p.u_point + at] = u${i}_${j};`);
@@ -204,14 +214,16 @@ export function stageKernel(m: WinogradSize, stage: Stage, texture: boolean): St
         }
         L.push('  }');
       }
-    }
-    for (const i of range(stage === 'pixels' ? m : 0)) for (const j of range(m)) {
-      L.push(`  let oy${i}_${j} = th * ${m}u + ${i}u;`, `  let ox${i}_${j} = tw * ${m}u + ${j}u;`,
-        `  if (oy${i}_${j} < p.OH && ox${i}_${j} < p.OW) {`, `    let v = y${i}_${j} + b;`);
-      for (const q of range(4)) {
-        L.push(`    if (k4 * 4u + ${q}u < p.K) { dst[(n * p.K + k4 * 4u + ${q}u) * opl + oy${i}_${j} * p.OW + ox${i}_${j}] = v[${q}]; }`);
+    } else {
+      for (const i of range(m)) for (const j of range(m)) {
+        L.push(`  let oy${i}_${j} = th * ${m}u + ${i}u;`, `  let ox${i}_${j} = tw * ${m}u + ${j}u;`,
+          `  if (oy${i}_${j} < p.OH && ox${i}_${j} < p.OW) {`, `    let v = y${i}_${j} + b;`);
+        for (const q of range(4)) {
+          L.push(`    if (k4 * 4u + ${q}u < p.K) { dst[(n * p.K + k4 * 4u + ${q}u) * opl + oy${i}_${j} * p.OW + ` +
+            `ox${i}_${j}] = v[${q}]; }`);
+        }
+        L.push('  }');
       }
-      L.push('  }');
     }
   }
   return declareStage(kernels, name, L, texture);

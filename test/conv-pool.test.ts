@@ -199,6 +199,20 @@ for (const [rows, x, w, expected] of [['auto', [2, 8, 4, 4], [16, 8, 3, 3], true
   });
 }
 
+// 'auto' sums a Winograd weight gradient's products as outer products on llvmpipe (compatibility mode: through the
+// staging texture before Mesa 26, from storage on 26), where they were measured faster; by matmulK elsewhere.
+t('conv2d Winograd weight products (auto): outer products on llvmpipe only', () =>
+  withPrefs({convWinograd: 'f2'}, async () => {
+    const x = wt.randn([2, 8, 4, 4], {seed: 15}), w = wt.randn([8, 8, 3, 3], {seed: 16, requiresGrad: true});
+    const prof = await wt.debug.profile(() => wt.tidy(() => {
+      wt.sum(wt.conv2d(x, w, null, {padding: 1})).backward();
+    }), {steps: 1, warmup: 0});
+    const a = wt.adapter(), expected = a.isCpu && a.featureLevel === 'compatibility';
+    assert.is(prof.rows.some((r) => r.kernel.includes('winograd_outer')), expected,
+      `outer products on ${a.description}: ${expected}`);
+    for (const v of [x, w, w.grad]) v?.dispose();
+  }));
+
 // The weight gradient's outer products over 70,000 tiles, past llvmpipe's loop limit: they run in parts there. Ones
 // in x and dy make every sum an exact integer; the centre tap sees every one of the 2 x 140,000 output pixels.
 t('conv2d Winograd weight gradient as outer products over 70,000 tiles: the whole sum', () =>

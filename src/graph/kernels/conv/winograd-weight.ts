@@ -8,7 +8,7 @@
 import {rt} from '../../engine.js';
 import {empty, type Tensor} from '../../tensor.js';
 import type {BufferBinding} from '../../../gpu/runtime.js';
-import {readsThroughTexture, sourceBinding} from '../device.js';
+import {onCompatCpu, readsThroughTexture, sourceBinding, texturesPreferred} from '../device.js';
 import {matmulK} from '../matmul/index.js';
 import {kernelPrefs} from '../prefs.js';
 import {convFlops, convNote, type Conv2dGeom} from './geom.js';
@@ -65,13 +65,15 @@ export function winogradWeightFits(g: Conv2dGeom, m: WinogradSize): boolean {
 
 /**
  * Whether the products run as outer products (winograd-outer.ts): forced by convWinogradWeightProducts, or under
- * 'auto' where V and Dy are read through the staging texture, as measured on llvmpipe; SwiftShader's register tiles
- * were as fast or faster (docs/kernel-measurements.md#winograd-outer). V and Dy must fit one storage binding together.
+ * 'auto' on llvmpipe, where they were measured: through the staging texture before Mesa 26, from storage on Mesa 26.
+ * SwiftShader's register tiles were as fast or faster (docs/kernel-measurements.md#winograd-outer). V and Dy must fit
+ * one storage binding together.
  */
 function outerApplies(s: ReturnType<typeof winogradShape>): boolean {
   const pref = kernelPrefs.convWinogradWeightProducts;
   const floats = outerSecondOffset(s.points * s.P * s.Cp) + s.points * s.P * s.Kp;
-  if (pref === 'matmul' || (pref === 'auto' && !readsThroughTexture(floats))) return false;
+  const measured = onCompatCpu() && (texturesPreferred() ? readsThroughTexture(floats) : true);
+  if (pref === 'matmul' || (pref === 'auto' && !measured)) return false;
   return 4 * floats <= rt().maxTensorBytes.bytes;
 }
 

@@ -27,11 +27,13 @@ for (const n of named) if (!onceFiles.includes(n)) throw new Error(`scripts/test
 onceParts.push({title: 'the CLI, files and packaging', files: onceFiles.filter((n) => !named.includes(n))});
 
 // Started in this order, each on the next free slot: the Chromium kernel suite and the first adapter's engine suite
-// (long on a first run), the other adapter-independent parts, the other adapters' engine suites last.
+// (long on a first run: it fills Mesa's shader cache for the later parts on that adapter), the other adapters' engine
+// suites (SwiftShader's is the longest part after the Chromium suite, so it starts early rather than alone at the end),
+// then the other adapter-independent parts.
 const onAdapter = (p) => ({title: `${p.title} (on ${adapters[0]})`, env: {WGT_BACKEND: adapters[0], WGT_TEST_FILES: p.files.join(',')}});
 const engine = (backend) => ({title: `kernel suite on ${backend}`, env: {WGT_BACKEND: backend, WGT_SKIP_ONCE: '1'}});
 const parts = quick ? [engine('llvmpipe')]
-  : [onAdapter(onceParts[0]), engine(adapters[0]), ...onceParts.slice(1).map(onAdapter), ...adapters.slice(1).map(engine)];
+  : [onAdapter(onceParts[0]), engine(adapters[0]), ...adapters.slice(1).map(engine), ...onceParts.slice(1).map(onAdapter)];
 
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 60000).toFixed(1)} min`;

@@ -134,6 +134,27 @@ t('conv2d[auto] an ImageNet stem: x[2,3,16,20] w[64,3,7,7] stride 2 pad 3', () =
   atol: 2e-6 * 147 + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(2 * 16 * 20) + 1e-4,
 }));
 
+// On llvmpipe 'auto' fits the stem's weight tile with 16 output channels and all 7 kernel rows a thread
+// (stridedWeightTile), 8 and 4 without convWeightStridedWide; the case above checks its sums.
+for (const wide of [true, false]) {
+  t(`conv2d[auto] an ImageNet stem's weight tile, convWeightStridedWide ${wide}`, () =>
+    withPrefs({convWeightStridedWide: wide}, async () => {
+      const x = wt.randn([2, 3, 16, 20], {seed: 46}), w = wt.randn([64, 3, 7, 7], {seed: 47, requiresGrad: true});
+      const prof = await wt.debug.profile(() => wt.tidy(() => {
+        wt.sum(wt.conv2d(x, w, null, {stride: 2, padding: 3})).backward();
+      }), {steps: 1, warmup: 0});
+      const tiles = prof.rows.map((r) => r.kernel).filter((k) => k.startsWith('conv-gen/w-'));
+      const a = wt.adapter();
+      if (a.isCpu && a.featureLevel === 'compatibility') {
+        assert.is(tiles.length, 1, `one weight tile ran: ${tiles.join(', ')}`);
+        assert.match(tiles[0], wide ? /^conv-gen\/w-k16p\d+r7/ : /^conv-gen\/w-k8p\d+r4/);
+      } else {
+        for (const k of tiles) assert.not.match(k, /^conv-gen\/w-k16/, `${k}: llvmpipe's rule only`);
+      }
+      for (const v of [x, w, w.grad]) v?.dispose();
+    }));
+}
+
 // Winograd's F(2x2, 3x3) and F(4x4, 3x3) on 3x3 stride-1 convolutions, all three passes: tiles cut by the output's
 // edge (odd sizes), uneven and asymmetric padding, channels off multiples of 4, a bias; C = 520 runs the forward's
 // product over two windows of K and K = 36 ends in a 4-column panel; 4 images of 9x9 sum the weight gradient's

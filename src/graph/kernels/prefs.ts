@@ -72,6 +72,11 @@ export interface KernelPrefs {
    */
   convDyDirect4: boolean;
   /**
+   * On llvmpipe, 'auto''s weight tile for a strided convolution holds 16 output channels and up to every kernel row
+   * (conv/tiles.ts, stridedWeightTile; false: 8 channels and rows as for any other).
+   */
+  convWeightStridedWide: boolean;
+  /**
    * Weight gradients of unpadded, column-stride-1 convolutions with dy rows a multiple of 4 wide by the
    * lane-per-output-channel kernel (conv/tile-weight.ts, convBwdWeightLanesKernel; true: wherever the shape allows).
    * 'auto':
@@ -209,7 +214,8 @@ export interface KernelPrefs {
 export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelPrefs>({
   matmul: 'auto', matmulTile: 'auto', convForward: 'auto', convPadFirst: true, convInput: 'auto', convWeight: 'auto',
   poolScatter: true, pool2x2: true, pool3x3: true, convSplitTarget: 'auto', convLowering: 'auto',
-  capsulePredict: 'auto', capsuleRouting: 'auto', convDyDirect4: true, convWeightLanes: 'auto', convInputImages: 'auto',
+  capsulePredict: 'auto', capsuleRouting: 'auto', convDyDirect4: true, convWeightStridedWide: true,
+  convWeightLanes: 'auto', convInputImages: 'auto',
   convForwardImages: 'auto', transpose4: true, copyVec4: true, transposeRows: true, elementwiseVec4: true,
   convUniformWeights: 'auto', convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true,
   convNativeWeights: true, convGemmTransposed: 'auto', convWinograd: 'auto', convWinogradRows: 'auto',

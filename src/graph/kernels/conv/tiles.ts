@@ -44,6 +44,24 @@ export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
   return Math.min(g.KH, rows > 0 ? rows : Math.max(1, Math.floor(64 / (g.KW * t.groups))));
 }
 
+/** The most vec4 accumulators stridedWeightTile gives a thread: the ResNet stem's 7 rows x 7 taps x 16 channels. */
+export const STRIDED_WEIGHT_ACCUMULATORS = 196;
+
+/**
+ * The weight tile 'auto' fits on llvmpipe to a strided convolution: 16 output channels (where it has more than 8)
+ * and as many kernel rows as keep STRIDED_WEIGHT_ACCUMULATORS. A step's input segment, (pixels - 1) * stride + KW
+ * floats, then costs more loads than its dy vec4s, and more channels share it: the ResNet stem's weight gradient (7x7,
+ * stride 2) ran about 1.8x faster. 32 channels ran no faster and compiled for 37 s against 12
+ * (docs/kernel-measurements.md#conv-weight-strided).
+ */
+export function stridedWeightTile(t: ConvTile, g: Conv2dGeom): ConvTile {
+  if (!kernelPrefs.convWeightStridedWide || !onCompatCpu() || (g.SH === 1 && g.SW === 1) || g.K <= 4 * t.groups) {
+    return t;
+  }
+  const groups = Math.max(t.groups, 4);
+  return {...t, groups, rows: Math.max(1, Math.min(g.KH, Math.floor(STRIDED_WEIGHT_ACCUMULATORS / (groups * g.KW))))};
+}
+
 /** The longest row segment (floats) a weight tile holds on SwiftShader (hoistedPixels). */
 export const SWIFTSHADER_WEIGHT_SEGMENT = 20;
 

@@ -144,7 +144,8 @@ export interface KernelPrefs {
   convWinogradRows: 'auto' | 'tiles' | 'channels';
   /**
    * A Winograd weight gradient's products: 'matmul' (matmulK), 'outer' (sums of outer products over the tiles, both
-   * operands in one source: conv/winograd-outer.ts) or 'auto' (outer where they are read through the staging texture).
+   * operands in one source: conv/winograd-outer.ts) or 'auto' (outer on llvmpipe, through the staging texture before
+   * Mesa 26 where it fits, from storage on Mesa 26).
    */
   convWinogradWeightProducts: 'auto' | 'matmul' | 'outer';
   /**

@@ -16,7 +16,7 @@ import type {ConvTile} from './tile-gen.js';
 import {implicitGridFits, implicitReductionFits} from './implicit.js';
 import {winogradFits, winogradInputFits, type WinogradSize} from './winograd.js';
 import {winogradWeightFits} from './winograd-weight.js';
-import {CONV_FWD_AUTO, CONV_GRAD_AUTO, inputTileApplies} from './tiles.js';
+import {CONV_FWD_AUTO, CONV_GRAD_AUTO, inputTileApplies, stridedWeightTile} from './tiles.js';
 
 export type ConvPass = 'forward' | 'input' | 'weight';
 
@@ -124,10 +124,11 @@ export function inputTile(g: Conv2dGeom): ConvTile | null {
   return typeof pref === 'object' ? pref : pref === 'auto' ? CONV_GRAD_AUTO.input : null;
 }
 
-/** The generated weight-gradient tile to fit (any stride and padding). */
-export function weightTile(): ConvTile | null {
+/** The generated weight-gradient tile to fit (any stride and padding; 'auto' widens a strided one). */
+export function weightTile(g: Conv2dGeom): ConvTile | null {
   const pref = kernelPrefs.convWeight;
-  return typeof pref === 'object' ? pref : pref === 'auto' ? CONV_GRAD_AUTO.weight : null;
+  if (typeof pref === 'object') return pref;
+  return pref === 'auto' && CONV_GRAD_AUTO.weight ? stridedWeightTile(CONV_GRAD_AUTO.weight, g) : null;
 }
 
 /**
@@ -311,7 +312,7 @@ export const WEIGHT_VARIANTS: readonly Choice<WeightVariant, WeightCase>[] = [
   {variant: 'lanes', when: (c) => weightLanesApply(c.g),
     fits: (c) => lanesShape(c.g) && withinLoops(c.g.N * c.g.OH * c.g.OW / 4),
     why: 'a lane per output channel on SwiftShader (docs/kernel-measurements.md#conv-weight-lanes)'},
-  {variant: 'tile', when: () => !!weightTile(), fits: () => !!CONV_GRAD_AUTO.weight,
+  {variant: 'tile', when: (c) => !!weightTile(c.g), fits: () => !!CONV_GRAD_AUTO.weight,
     why: 'the generated tile holding a kernel row\'s taps (docs/kernel-measurements.md#conv-gradient-tiles)'},
   {variant: 'conv_bwd_weight', when: () => kernelPrefs.convWeight === 'cols4', fits: (c) => directWeightFits(c.g),
     why: '4 x 4 kernel columns, forced'},

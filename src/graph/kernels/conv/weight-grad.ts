@@ -11,7 +11,7 @@ import {ceil4} from '../shapes.js';
 import {convFlops, convNote, convParams, type Conv2dGeom} from './geom.js';
 import {weightTile} from './select.js';
 import {convBwdWeightKernel, convBwdWeightLanesKernel} from './tile-weight.js';
-import {hoistedPixels, stridedWeightTile, weightGradRows, withLanes} from './tiles.js';
+import {hoistedPixels, weightGradRows, withLanes} from './tiles.js';
 
 /** Where a weight-gradient launcher can sum the bias gradient too, it sets `db` (else leaves it null). */
 export interface BiasGradOut { db: Tensor | null }
@@ -24,8 +24,7 @@ export interface BiasGradOut { db: Tensor | null }
 export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, tiled: boolean, taps8: boolean,
   bias?: BiasGradOut): Tensor {
   const ckk = g.C * g.KH * g.KW;
-  const picked = tiled ? weightTile() : null;
-  const chosen = picked && kernelPrefs.convWeight === 'auto' ? stridedWeightTile(picked, g) : picked;
+  const chosen = tiled ? weightTile(g) : null;
   const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weight', g.W % 4 === 0 && g.PW % 4 === 0);
   const laned = hoisted && withLanes({...hoisted, rows: weightGradRows(hoisted, g),
     dyDirect4: kernelPrefs.convDyDirect4 && g.OW % 4 === 0 && hoisted.pixels % 4 === 0}, g.K);

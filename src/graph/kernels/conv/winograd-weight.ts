@@ -8,7 +8,7 @@
 import {rt} from '../../engine.js';
 import {empty, type Tensor} from '../../tensor.js';
 import type {BufferBinding} from '../../../gpu/runtime.js';
-import {onCompatCpu, readsThroughTexture, sourceBinding, texturesPreferred} from '../device.js';
+import {onCompatCpu, readsThroughTexture, sourceBinding, stagingTextureFits, texturesPreferred} from '../device.js';
 import {matmulK} from '../matmul/index.js';
 import {kernelPrefs} from '../prefs.js';
 import {convFlops, convNote, type Conv2dGeom} from './geom.js';
@@ -66,15 +66,20 @@ export function winogradWeightFits(g: Conv2dGeom, m: WinogradSize): boolean {
 /**
  * Whether the products run as outer products (winograd-outer.ts): forced by convWinogradWeightProducts, or under
  * 'auto' on llvmpipe, where they were measured: through the staging texture before Mesa 26, from storage on Mesa 26.
- * SwiftShader's register tiles were as fast or faster (docs/kernel-measurements.md#winograd-outer). V and Dy must fit
- * one storage binding together.
+ * SwiftShader's register tiles were as fast or faster (docs/kernel-measurements.md#winograd-outer). V and Dy
+ * (outerPair's `floats`) must fit one storage binding together.
  */
-function outerApplies(s: ReturnType<typeof winogradShape>): boolean {
+function outerApplies(floats: number): boolean {
   const pref = kernelPrefs.convWinogradWeightProducts;
-  const floats = outerSecondOffset(s.points * s.P * s.Cp) + s.points * s.P * s.Kp;
-  const measured = onCompatCpu() && (texturesPreferred() ? readsThroughTexture(floats) : true);
+  const measured = onCompatCpu() && (!texturesPreferred() || stagingTextureFits(floats));
   if (pref === 'matmul' || (pref === 'auto' && !measured)) return false;
   return 4 * floats <= rt().maxTensorBytes.bytes;
+}
+
+/** The outer products' one buffer: V [points, P, Cp], then Dy [points, P, Kp] from float dyAt; floats in all. */
+function outerPair(s: ReturnType<typeof winogradShape>): {dyAt: number; floats: number} {
+  const dyAt = outerSecondOffset(s.points * s.P * s.Cp);
+  return {dyAt, floats: dyAt + s.points * s.P * s.Kp};
 }
 
 /** dw [K, C, 3, 3] of a 3x3 stride-1 convolution of x by F(m x m, 3x3): the stages above and a^2 products. */
@@ -90,13 +95,13 @@ export function winogradWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, m: Winogra
     kernel(texture).launch('main', {buffers: [sourceBinding(src, texture), dst], params, threads, note,
       ...(flops ? {flops} : {})});
   };
-  const vFloats = s.points * s.P * s.Cp, dyFloats = s.points * s.P * s.Kp;
+  const {dyAt, floats} = outerPair(s);
   let du: Tensor;
-  if (outerApplies(s)) {
+  if (outerApplies(floats)) {
     // V and Dy in one buffer, so that one copy puts both in the staging texture for the outer products.
-    const dyAt = outerSecondOffset(vFloats), pair = empty([dyAt + dyFloats]);
-    run((t) => stageKernel(m, 'tiles', t), x, {buffer: pair.buffer, bytes: vFloats * 4}, s.P * C4);
-    run((t) => weightStageKernel(m, 'dy', t), dy, {buffer: pair.buffer, offset: dyAt * 4, bytes: dyFloats * 4},
+    const pair = empty([floats]);
+    run((t) => stageKernel(m, 'tiles', t), x, {buffer: pair.buffer, bytes: s.points * s.P * s.Cp * 4}, s.P * C4);
+    run((t) => weightStageKernel(m, 'dy', t), dy, {buffer: pair.buffer, offset: dyAt * 4, bytes: (floats - dyAt) * 4},
       s.P * K4);
     du = empty([s.points, s.Cp, s.Kp]);
     const texture = readsThroughTexture(pair.size);

@@ -1,7 +1,7 @@
 // Micro-benchmark behind the uniform weights of the conv tiles and the matmul's uniform panels: the cost of a vec4
 // load in a loop from each place a kernel can read (storage, uniform buffer, texture, workgroup memory), with a
 // lane-uniform index and a per-lane one, against multiply-adds alone, on Dawn's GLES backend (llvmpipe); then the
-// cost of stores to storage.
+// cost of stores to storage and to a storage texture.
 // Usage: node scripts/load-paths.mjs   (docs/kernel-measurements.md#load-paths)
 import {create, globals} from 'webgpu';
 Object.assign(globalThis, globals);
@@ -78,5 +78,14 @@ for (const [name, at, value] of [
 ]) {
   await time(name, '@group(0) @binding(1) var<storage, read_write> sink: array<vec4<f32>>;',
     `    acc0 = acc0 * 0.999 + vec4<f32>(f32(k));\n${storesTo(at, value)}`, {entry: stores, resource: {buffer: sink}});
+}
+// The same stores as texels of a write-only rgba32float storage texture (docs/kernel-measurements.md#texture-stores).
+const sinkTexture = device.createTexture({size: [2048, 2048], format: 'rgba32float', usage: GPUTextureUsage.STORAGE_BINDING});
+for (const [name, apart] of [['4 texel stores, lanes adjacent', 1], ['4 texel stores, lanes 36 texels apart', 36]]) {
+  const at = (j) => `vec2<i32>(i32((wid.x * 8u + lid.x) * ${apart}u % 2048u), i32((k * 4u + ${j}u) % 2048u))`;
+  await time(name, '@group(0) @binding(1) var sink: texture_storage_2d<rgba32float, write>;',
+    `    acc0 = acc0 * 0.999 + vec4<f32>(f32(k));\n${[0, 1, 2, 3].map((j) => `    textureStore(sink, ${at(j)}, acc0);`).join('\n')}`,
+    {entry: {binding: 1, visibility: 4, storageTexture: {access: 'write-only', format: 'rgba32float'}},
+      resource: sinkTexture.createView()});
 }
 process.exit(0);

@@ -8,7 +8,7 @@
 //    a kernel binds only a few storage buffers: 4 in compatibility mode's minimum). `meta` describes the segments:
 //    4 u32 per segment (start in the arena, size, first block, the optimizer step of its first update), then one
 //    u32 per workgroup block naming its segment. Every block lies in one segment, so a workgroup reads its
-//    segment once and no thread searches.
+//    segment once and no thread searches. A block is WG threads x VEC4S vec4s.
 
 // ---- one tensor per dispatch ----
 @group(0) @binding(1) var<storage, read_write> sparam: array<f32>;
@@ -91,41 +91,55 @@ fn segment(s: u32) -> Segment {
 @group(0) @binding(4) var<storage, read> mmeta: array<u32>;
 @group(0) @binding(5) var<storage, read_write> mv: array<vec4<f32>>;     // Adam: v
 
-// This thread's vec4 in the arenas and whether it holds any of its segment, and the segment's first step.
-fn block_vec4(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, blocks: u32, segs: u32) -> vec3<u32> {
+// A thread updates VEC4S vec4s, WG vec4s apart (neighbouring lanes on neighbouring vec4s): CPU drivers load the
+// workgroup's segment lane by lane, so reading it once for four updates cuts that cost by 4
+// (docs/kernel-measurements.md#optimizer-vec4s).
+const VEC4S = 4u;
+
+// The workgroup's block: (the segment's start in the arena, its size, the block's first element within the segment,
+// the segment's first step); size 0 for a block past the last.
+fn block_of(wid: vec3<u32>, nwg: vec3<u32>, blocks: u32, segs: u32) -> vec4<u32> {
   let blk = wid.x + wid.y * nwg.x;
-  if (blk >= blocks) { return vec3<u32>(0u, 0u, 0u); }
+  if (blk >= blocks) { return vec4<u32>(0u); }
   let s = segment(mmeta[4u * segs + blk]);
-  // A block is WG vec4s (4 WG elements), one per thread; j: the vec4's first element, within the segment.
-  let j = (blk - s.first_block) * 4u * WG + 4u * lid;
-  return vec3<u32>((s.start + j) / 4u, s.first_step, select(0u, 1u, j < s.size));
+  return vec4<u32>(s.start, s.size, (blk - s.first_block) * 4u * WG * VEC4S, s.first_step);
 }
+
+// The element within the segment of this thread's q-th vec4.
+fn vec4_at(b: vec4<u32>, lid: u32, q: u32) -> u32 { return b.z + 4u * (lid + q * WG); }
 
 @compute @workgroup_size(WG)
 fn sgd_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) lid: u32) {
-  let v = block_vec4(wid, nwg, lid, ms.blocks, ms.segs);
-  if (v.z == 0u) { return; }
-  let i = v.x;
-  var b0 = vec4<f32>(0.0);   // without momentum the state is a stand-in, never read or written
-  if (ms.momentum != 0.0) { b0 = mbuf[i]; }
-  let r = sgd_update4(mparam[i], mgrad[i], b0, v.y == ms.step, ms.lr, ms.momentum, ms.dampening, ms.weight_decay,
-                      ms.nesterov != 0u);
-  if (ms.momentum != 0.0) { mbuf[i] = r.b; }
-  mparam[i] = r.w;
+  let b = block_of(wid, nwg, ms.blocks, ms.segs);
+  for (var q = 0u; q < VEC4S; q++) {
+    let j = vec4_at(b, lid, q);
+    if (j >= b.y) { return; }
+    let i = (b.x + j) / 4u;
+    var b0 = vec4<f32>(0.0);   // without momentum the state is a stand-in, never read or written
+    if (ms.momentum != 0.0) { b0 = mbuf[i]; }
+    let r = sgd_update4(mparam[i], mgrad[i], b0, b.w == ms.step, ms.lr, ms.momentum, ms.dampening, ms.weight_decay,
+                        ms.nesterov != 0u);
+    if (ms.momentum != 0.0) { mbuf[i] = r.b; }
+    mparam[i] = r.w;
+  }
 }
 
 @compute @workgroup_size(WG)
 fn adam_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
-  let v = block_vec4(wid, nwg, lid, ma.blocks, ma.segs);
-  if (v.z == 0u) { return; }
   // One bias correction for every segment: the optimizer dispatches the parameters of a group that started at
   // different steps separately (1 - beta^t in f32 loses digits to cancellation; the host computes it in float64).
-  let i = v.x;
-  let r = adam_update4(mparam[i], mgrad[i], mbuf[i], mv[i], ma.lr, ma.beta1, ma.beta2, ma.eps, ma.weight_decay,
-                       ma.decoupled != 0u, ma.bc1, ma.bc2);
-  mbuf[i] = r.m;
-  mv[i] = r.v;
-  mparam[i] = r.w;
+  let b = block_of(wid, nwg, ma.blocks, ma.segs);
+  for (var q = 0u; q < VEC4S; q++) {
+    let j = vec4_at(b, lid, q);
+    if (j >= b.y) { return; }
+    let i = (b.x + j) / 4u;
+    let r = adam_update4(mparam[i], mgrad[i], mbuf[i], mv[i], ma.lr, ma.beta1, ma.beta2, ma.eps, ma.weight_decay,
+                         ma.decoupled != 0u, ma.bc1, ma.bc2);
+    mbuf[i] = r.m;
+    mv[i] = r.v;
+    mparam[i] = r.w;
+  }
 }
+

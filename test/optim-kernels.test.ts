@@ -181,8 +181,8 @@ t('bad hyper-parameters are rejected', () => {
 });
 
 // ---- multi-tensor updates (one dispatch per group) against the one-tensor-per-dispatch kernels ----
-// Sizes: a bias, sizes around the 1024-element block of the multi-tensor kernels, an empty tensor, several blocks.
-const SIZES = [6, 255, 1024, 1025, 0, 2049, 3000];
+// Sizes: a bias, sizes around the 4096-element block of the multi-tensor kernels, an empty tensor, several blocks.
+const SIZES = [6, 255, 1025, 4096, 0, 4097, 9000];
 
 /**
  * Runs `steps` steps of an optimizer over SIZES parameters with fixed gradients; parameter 1 has no gradient at

@@ -24,8 +24,8 @@ import {checkNumber} from './validate.js';
  * span a multiple of it, so the multi-tensor kernels can update whole vec4s.
  */
 const SLOT_ALIGN = 64;
-/** Elements per workgroup block of the multi-tensor kernels: workgroup size (shaders.ts) x one vec4 per thread. */
-export const MULTI_BLOCK = 256 * 4;
+/** Elements per workgroup block of the multi-tensor kernels: workgroup size (shaders.ts) x VEC4S (4) vec4s a thread. */
+export const MULTI_BLOCK = 256 * 4 * 4;
 
 /** One group's parameters with gradients this step, as the multi-tensor kernel sees them. */
 export interface MultiLayout {

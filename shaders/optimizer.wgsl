@@ -91,10 +91,8 @@ fn segment(s: u32) -> Segment {
 @group(0) @binding(4) var<storage, read> mmeta: array<u32>;
 @group(0) @binding(5) var<storage, read_write> mv: array<vec4<f32>>;     // Adam: v
 
-// A thread updates VEC4S vec4s, WG vec4s apart (neighbouring lanes on neighbouring vec4s): CPU drivers load the
-// workgroup's segment lane by lane, so reading it once for four updates cuts that cost by 4
-// (docs/kernel-measurements.md#optimizer-vec4s).
-const VEC4S = 4u;
+// A thread updates VEC4S vec4s (a constant src/graph/shaders.ts appends), WG vec4s apart (neighbouring lanes on
+// neighbouring vec4s).
 
 // The workgroup's block: (the segment's start in the arena, its size, the block's first element within the segment,
 // the segment's first step); size 0 for a block past the last.

@@ -308,8 +308,16 @@ export const MATMUL_KERNELS = {
   matmul_small: matmulKernel('small.wgsl', matmulSmall),
 } as const;
 
+/**
+ * The group updates' threads each update this many vec4s and read their workgroup's segment once for them: CPU drivers
+ * load it lane by lane (docs/kernel-measurements.md#optimizer-vec4s).
+ */
+const OPTIMIZER_VEC4S = 4;
+const OPTIMIZER_WG = 256;
+/** Elements of a group update's workgroup block: OPTIMIZER_WG threads x OPTIMIZER_VEC4S vec4s (optim/optimizer.ts). */
+export const OPTIMIZER_BLOCK = OPTIMIZER_WG * 4 * OPTIMIZER_VEC4S;
 export const OPTIMIZER = defineKernel({
-  file: 'optimizer.wgsl', code: optimizer, workgroupSize: 256,
+  file: 'optimizer.wgsl', code: `${optimizer}\nconst VEC4S = ${OPTIMIZER_VEC4S}u;`, workgroupSize: OPTIMIZER_WG,
   uniforms: {
     // One tensor per dispatch (first: 1 on the parameter's first update; bc1, bc2: Adam's bias corrections).
     sp: {n: 'u32', lr: 'f32', momentum: 'f32', dampening: 'f32', weight_decay: 'f32', nesterov: 'u32', first: 'u32'},

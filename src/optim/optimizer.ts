@@ -12,7 +12,7 @@
 // splitByFirstStep). Where the arenas would exceed the adapter's storage binding size, or it binds fewer than 5
 // storage buffers, the optimizer updates one tensor per dispatch as before (`multiTensor = false` asks for that
 // too); both compute the same f32 expressions in the same order.
-import {OPTIMIZER_VARIANTS} from '../graph/kernels/optimizer/index.js';
+import {OPTIMIZER_BLOCK, OPTIMIZER_VARIANTS} from '../graph/kernels/optimizer/index.js';
 import {select} from '../graph/kernels/select.js';
 import {keep, rt} from '../graph/engine.js';
 import {zeros} from '../graph/ops.js';
@@ -24,14 +24,12 @@ import {checkNumber} from './validate.js';
  * span a multiple of it, so the multi-tensor kernels can update whole vec4s.
  */
 const SLOT_ALIGN = 64;
-/** Elements per workgroup block of the multi-tensor kernels: workgroup size (shaders.ts) x VEC4S (4) vec4s a thread. */
-export const MULTI_BLOCK = 256 * 4 * 4;
 
 /** One group's parameters with gradients this step, as the multi-tensor kernel sees them. */
 export interface MultiLayout {
   /** Parameters in dispatch order with their arena offsets (elements) and sizes. */
   segments: {p: Tensor; start: number; size: number; first: number}[];
-  /** Workgroup blocks (one per MULTI_BLOCK elements of each segment). */
+  /** Workgroup blocks (one per OPTIMIZER_BLOCK elements of each segment). */
   blocks: number;
   /** The segment table and block map (u32), see shaders/optimizer.wgsl. */
   meta: Tensor;
@@ -222,13 +220,13 @@ export abstract class Optimizer<O extends GroupOptions> {
     let blocks = 0;
     const segments = params.map((p) => {
       const seg = {p, start: this.slots.get(p)!, size: p.size, first: this.firstSteps.get(p)!, firstBlock: blocks};
-      blocks += Math.ceil(p.size / MULTI_BLOCK);
+      blocks += Math.ceil(p.size / OPTIMIZER_BLOCK);
       return seg;
     });
     const table = new Uint32Array(4 * segments.length + blocks);
     segments.forEach((seg, i) => {
       table.set([seg.start, seg.size, seg.firstBlock, seg.first], 4 * i);
-      table.fill(i, 4 * segments.length + seg.firstBlock, 4 * segments.length + seg.firstBlock + Math.ceil(seg.size / MULTI_BLOCK));
+      table.fill(i, 4 * segments.length + seg.firstBlock, 4 * segments.length + seg.firstBlock + Math.ceil(seg.size / OPTIMIZER_BLOCK));
     });
     // Written now, outside any capture (a replay reuses it: the same parameters have gradients at every replay).
     const meta = rt().once(() => {

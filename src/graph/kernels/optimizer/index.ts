@@ -4,6 +4,8 @@
 import {OPTIMIZER} from '../../shaders.js';
 import {grid1d} from '../../../gpu/runtime.js';
 
+export {OPTIMIZER_BLOCK} from '../../shaders.js';
+
 export {OPTIMIZER_VARIANTS, type OptimizerCase, type OptimizerVariant} from './select.js';
 
 /** SGD's uniforms for one parameter of n floats (first: 1 on its first update). */

@@ -92,10 +92,8 @@ fn segment(s: u32) -> Segment {
 @group(0) @binding(5) var<storage, read_write> mv: array<vec4<f32>>;     // Adam: v
 
 // A thread updates VEC4S vec4s (a constant src/graph/shaders.ts appends), WG vec4s apart (neighbouring lanes on
-// neighbouring vec4s).
-
-// The workgroup's block: (the segment's start in the arena, its size, the block's first element within the segment,
-// the segment's first step); size 0 for a block past the last.
+// neighbouring vec4s). The workgroup's block: (the segment's start in the arena, its size, the block's first element
+// within the segment, the segment's first step); size 0 for a block past the last.
 fn block_of(wid: vec3<u32>, nwg: vec3<u32>, blocks: u32, segs: u32) -> vec4<u32> {
   let blk = wid.x + wid.y * nwg.x;
   if (blk >= blocks) { return vec4<u32>(0u); }
@@ -140,4 +138,3 @@ fn adam_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     mparam[i] = r.w;
   }
 }
-

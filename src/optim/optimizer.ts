@@ -219,14 +219,16 @@ export abstract class Optimizer<O extends GroupOptions> {
     if (l) return l;
     let blocks = 0;
     const segments = params.map((p) => {
-      const seg = {p, start: this.slots.get(p)!, size: p.size, first: this.firstSteps.get(p)!, firstBlock: blocks};
-      blocks += Math.ceil(p.size / OPTIMIZER_BLOCK);
+      const seg = {p, start: this.slots.get(p)!, size: p.size, first: this.firstSteps.get(p)!, firstBlock: blocks,
+        blocks: Math.ceil(p.size / OPTIMIZER_BLOCK)};
+      blocks += seg.blocks;
       return seg;
     });
     const table = new Uint32Array(4 * segments.length + blocks);
     segments.forEach((seg, i) => {
       table.set([seg.start, seg.size, seg.firstBlock, seg.first], 4 * i);
-      table.fill(i, 4 * segments.length + seg.firstBlock, 4 * segments.length + seg.firstBlock + Math.ceil(seg.size / OPTIMIZER_BLOCK));
+      const at = 4 * segments.length + seg.firstBlock;
+      table.fill(i, at, at + seg.blocks);
     });
     // Written now, outside any capture (a replay reuses it: the same parameters have gradients at every replay).
     const meta = rt().once(() => {

@@ -48,8 +48,8 @@ export function weightGradRows(t: ConvTile, g: Conv2dGeom): number {
 export const STRIDED_WEIGHT_ACCUMULATORS = 196;
 
 /**
- * The weight tile 'auto' fits on llvmpipe to a strided convolution (weightTile in select.ts): 16 output channels (where it has more than 8)
- * and as many kernel rows as keep STRIDED_WEIGHT_ACCUMULATORS. A step's input segment, (pixels - 1) * stride + KW
+ * The weight tile 'auto' fits on llvmpipe to a strided convolution (weightTile in select.ts): 16 output channels
+ * (where it has more than 8) and as many kernel rows as keep STRIDED_WEIGHT_ACCUMULATORS. A step's input segment, (pixels - 1) * stride + KW
  * floats, then costs more loads than its dy vec4s, and more channels share it: the ResNet stem's weight gradient (7x7,
  * stride 2) ran about 1.8x faster. 32 channels ran no faster and compiled for 37 s against 12
  * (docs/kernel-measurements.md#conv-weight-strided).

@@ -9,6 +9,7 @@ import {fetchShipped, loadSource, predict, shippedSources, trainedBytes, trained
   type ShippedSource, type Trained, type TrainSettings} from './images-train.js';
 import {device, page} from './state.js';
 import type {RawImage} from '../../src/data/transforms.js';
+import {downloadBytes} from '../../src/io/browser.js';
 
 /** The class id of unlabelled photos (the target domain DANN adapts to); real classes count from 1. */
 const UNLABELLED = 0;
@@ -271,10 +272,7 @@ class ImagesView {
   async exportWeights(): Promise<void> {
     const t = this.trained;
     if (!t) return;
-    const a = el('a', {href: URL.createObjectURL(new Blob([await trainedBytes(t) as BlobPart])),
-      download: `${t.spec.arch}-${t.classNames.length}-classes.safetensors`});
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 0);
+    downloadBytes(`${t.spec.arch}-${t.classNames.length}-classes.safetensors`, await trainedBytes(t));
   }
 
   // ---------------- preview, camera, source file ----------------

@@ -6,4 +6,4 @@
 export {
   encodeSafetensors, decodeSafetensors, SafetensorsError, type StFile, type StTensor, type StDType,
 } from './safetensors.js';
-export {downloadSafetensors, readSafetensorsFile} from './browser.js';
+export {downloadBytes, downloadSafetensors, readSafetensorsFile} from './browser.js';

@@ -10,6 +10,12 @@ export const onCpu = (): boolean => rt().ctx.report.isCpu;
 /** A CPU adapter in compatibility mode (llvmpipe here): where the larger conv tiles were measured and pay. */
 export const onCompatCpu = (): boolean => onCpu() && rt().ctx.report.featureLevel === 'compatibility';
 
+/**
+ * Whether a private array indexed at run time compiles to loads: not through Dawn's GL backend (compatibility mode),
+ * where Mesa turns each such access into a branch per element (a 256-vec4 array: 30 s to compile became 416 s).
+ */
+export const indexedArraysCheap = (): boolean => rt().ctx.report.featureLevel !== 'compatibility';
+
 /** SwiftShader, whose shader compile time grows steeply with a tile's live values. */
 export const onSwiftShader = (): boolean => rt().ctx.report.architecture === 'swiftshader';
 

@@ -10,6 +10,7 @@
 // object for the hand-written and the generated kernels alike, and the WGSL struct is generated, not written here.
 import {defineKernel, type KernelDef} from '../../kernel-def.js';
 import {MATMUL_UNIFORMS} from '../../shaders.js';
+import {indexedArraysCheap} from '../device.js';
 import type {MatmulTile} from '../tile-types.js';
 
 export type {MatmulTile} from '../tile-types.js';
@@ -103,8 +104,9 @@ export function epilogueDeclarations(epi: MatmulEpilogue, scalarBias = false): s
  */
 export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}, bTrans = false, narrowC = false)
   : MatmulTileKernel {
+  const looped = t.rows * t.cols4 >= LOOPED_WRITE_MIN && indexedArraysCheap();
   const name = `${tileName(t)}${bTrans ? 'nt' : ''}${narrowC ? 'nc' : ''}${epi.bias ? '+bias' : ''}` +
-    `${epi.relu ? '+relu' : ''}`;
+    `${epi.relu ? '+relu' : ''}${looped ? '+looped' : ''}`;
   let def = cache.get(name);
   if (def) return def;
   if (bTrans && !t.kvec) throw new Error(`webgpu-transfer: matmul tile ${name}: B^T in place needs a kvec tile`);
@@ -181,35 +183,67 @@ export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}, bTrans
     L.push('  }');
   }
   L.push(narrowC ? '  let cb = b * p.c_bs;' : '  let cb = b * (p.c_bs / 4u);');
-  for (const i of rr) {
-    L.push(`  if (row + ${i * rstep}u < p.M) {`);
-    for (const j of cc) {
-      const guard = j === 0 ? '' : `if (col4 + ${j * cstep}u < n4) `;
-      const col = `col4 + ${j * cstep}u`;
-      if (narrowC) {
-        // Float by float, each of the vec4's columns within N.
-        const R: string[] = [`let c0 = 4u * (${col});`, `let o = cb + (row + ${i * rstep}u) * p.N + c0;`];
-        for (let q = 0; q < 4; q++) {
-          let v = `acc${i}_${j}[${q}] * p.alpha`;
-          if (epi.bias) v = `${v} + vbias[c0 + ${q}u]`;
-          if (epi.relu) v = `relu1(${v})`;
-          R.push(`${q ? `if (c0 + ${q}u < p.N) ` : ''}{ vc[o + ${q}u] = ${v}; }`);
-        }
-        L.push(`    ${guard}{ ${R.join(' ')} }`);
-        continue;
-      }
-      let v = `acc${i}_${j} * p.alpha`;
-      if (epi.bias) v = `${v} + vbias[${col}]`;
-      if (epi.relu) v = `relu4(${v})`;
-      L.push(`    ${guard}{ vc[cb + (row + ${i * rstep}u) * n4 + ${col}] = ${v}; }`);
-    }
-    L.push('  }');
-  }
+  L.push(...(looped ? loopedWrite : unrolledWrite)(t, epi, narrowC));
   L.push('}');
   def = defineKernel({file: `matmul-gen/${name}.wgsl`, code: L.join('\n'), workgroupSize: [t.wgx, t.wgy],
     uniforms: MATMUL_UNIFORMS, entries: {main: 'p'}});
   cache.set(name, def);
   return def;
+}
+
+/**
+ * Accumulators from which the output write is a loop where indexedArraysCheap(): unrolled, its branches took
+ * SwiftShader seconds to compile (docs/kernel-measurements.md#matmul-looped-write).
+ */
+const LOOPED_WRITE_MIN = 64;
+
+/** One vec4 of C, column index `col` (vec4s), through the epilogue; narrowC: float by float within N. */
+function storeC(epi: MatmulEpilogue, narrowC: boolean, acc: string, row: string, col: string, indent: string)
+  : string[] {
+  if (!narrowC) {
+    let v = `${acc} * p.alpha`;
+    if (epi.bias) v = `${v} + vbias[${col}]`;
+    if (epi.relu) v = `relu4(${v})`;
+    return [`${indent}vc[cb + (${row}) * n4 + ${col}] = ${v};`];
+  }
+  const S = [`${indent}let c0 = 4u * (${col});`, `${indent}let o = cb + (${row}) * p.N + c0;`];
+  for (let q = 0; q < 4; q++) {
+    let v = `${acc}[${q}] * p.alpha`;
+    if (epi.bias) v = `${v} + vbias[c0 + ${q}u]`;
+    if (epi.relu) v = `relu1(${v})`;
+    S.push(`${indent}${q ? `if (c0 + ${q}u < p.N) ` : ''}{ vc[o + ${q}u] = ${v}; }`);
+  }
+  return S;
+}
+
+/** The write of C written out: per row, then per column, a guard and the store (small tiles: all in registers). */
+function unrolledWrite(t: MatmulTile, epi: MatmulEpilogue, narrowC: boolean): string[] {
+  const L: string[] = [];
+  const cstep = t.spread ? t.wgx : 1, rstep = t.lanes === 'rows' ? t.wgx : 1;
+  for (let i = 0; i < t.rows; i++) {
+    L.push(`  if (row + ${i * rstep}u < p.M) {`);
+    for (let j = 0; j < t.cols4; j++) {
+      const col = `col4 + ${j * cstep}u`;
+      const store = storeC(epi, narrowC, `acc${i}_${j}`, `row + ${i * rstep}u`, col, '');
+      L.push(`    ${j === 0 ? '' : `if (${col} < n4) `}{ ${store.join(' ')} }`);
+    }
+    L.push('  }');
+  }
+  return L;
+}
+
+/**
+ * The write of C as loops over an array of the accumulators, which rows and columns reach in increasing order, so
+ * the first one past M or N ends its loop. The same values and expressions as unrolledWrite.
+ */
+function loopedWrite(t: MatmulTile, epi: MatmulEpilogue, narrowC: boolean): string[] {
+  const R = t.rows, C = t.cols4, cstep = t.spread ? t.wgx : 1, rstep = t.lanes === 'rows' ? t.wgx : 1;
+  const L = [`  var accs: array<vec4<f32>, ${R * C}>;`];
+  for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) L.push(`  accs[${i * C + j}] = acc${i}_${j};`);
+  L.push(`  for (var i = 0u; i < ${R}u; i++) {`, `    let r = row + i * ${rstep}u;`, '    if (r >= p.M) { break; }',
+    `    for (var j = 0u; j < ${C}u; j++) {`, `      let c = col4 + j * ${cstep}u;`, '      if (c >= n4) { break; }',
+    ...storeC(epi, narrowC, `accs[i * ${C}u + j]`, 'r', 'c', '      '), '    }', '  }');
+  return L;
 }
 
 /**

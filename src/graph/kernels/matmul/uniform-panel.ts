@@ -7,7 +7,7 @@
 import {rt} from '../../engine.js';
 import {defineKernel, readThroughTexture, type KernelDef} from '../../kernel-def.js';
 import {empty, type Tensor} from '../../tensor.js';
-import {sourceBinding} from '../device.js';
+import {indexedArraysCheap, sourceBinding} from '../device.js';
 import {copyK} from '../layout/index.js';
 import {epilogueDeclarations, type MatmulEpilogue} from './register-tile.js';
 
@@ -45,8 +45,9 @@ export function panelShapeFits(c: {N: number; K: number; aTrans: boolean; aRowSt
 export interface PanelOutput { nchw: {plane: number; channels: number; image0: number} | null }
 
 function panelKernel(epi: MatmulEpilogue, texture: boolean, nchw: boolean): PanelKernel {
+  const looped = indexedArraysCheap();
   const name = `panel_r${ROWS}c${COLS4}${texture ? 't' : ''}${nchw ? 'nchw' : ''}${epi.bias ? '+bias' : ''}` +
-    `${epi.relu ? '+relu' : ''}`;
+    `${epi.relu ? '+relu' : ''}${looped ? '+looped' : ''}`;
   let def = cache.get(name);
   if (def) return def;
   const rr = [...Array(ROWS).keys()], cc = [...Array(COLS4).keys()];
@@ -74,6 +75,14 @@ function panelKernel(epi: MatmulEpilogue, texture: boolean, nchw: boolean): Pane
     L.push(`    acc${i}_${j} = acc${i}_${j}${[0, 1, 2, 3].map((kk) => ` + a${i}[${kk}] * b${kk}_${j}`).join('')};`);
   }
   L.push('  }', '  let cb = b * (p.c_bs / 4u);');
+  L.push(...(looped ? loopedWrite : unrolledWrite)(epi, nchw), '}');
+  return declare(name, L, texture);
+}
+
+/** The write of C written out, row by row and column by column. */
+function unrolledWrite(epi: MatmulEpilogue, nchw: boolean): string[] {
+  const rr = [...Array(ROWS).keys()], cc = [...Array(COLS4).keys()];
+  const L: string[] = [];
   if (nchw) {
     // Pixel r of image r / plane, channel c: at out0 + (image * channels + c) * plane + r % plane; a float at a time.
     for (const i of rr) {
@@ -91,8 +100,7 @@ function panelKernel(epi: MatmulEpilogue, texture: boolean, nchw: boolean): Pane
       }
       L.push('  }');
     }
-    L.push('}');
-    return declare(name, L, texture);
+    return L;
   }
   for (const i of rr) {
     L.push(`  if (row + ${i * LANES}u < p.M) {`, `    let o = cb + (row + ${i * LANES}u) * n4 + col4;`);
@@ -108,8 +116,39 @@ function panelKernel(epi: MatmulEpilogue, texture: boolean, nchw: boolean): Pane
     }
     L.push('  }');
   }
-  L.push('}');
-  return declare(name, L, texture);
+  return L;
+}
+
+/**
+ * The write of C as loops over an array of the accumulators (where indexedArraysCheap(): unrolled, its branches took
+ * SwiftShader seconds to compile). Rows and columns rise with i and j, so the first one past M or N ends its loop.
+ */
+function loopedWrite(epi: MatmulEpilogue, nchw: boolean): string[] {
+  const rr = [...Array(ROWS).keys()], cc = [...Array(COLS4).keys()];
+  const L = [`  var accs: array<vec4<f32>, ${ROWS * COLS4}>;`];
+  for (const i of rr) for (const j of cc) L.push(`  accs[${i * COLS4 + j}] = acc${i}_${j};`);
+  L.push(`  for (var i = 0u; i < ${ROWS}u; i++) {`, `    let r = row + i * ${LANES}u;`, '    if (r >= p.M) { break; }');
+  // On the last window: v = relu(v + bias), as much of it as the epilogue asks.
+  const last = (bias: string, relu: string) => {
+    const biased = epi.bias ? `v + ${bias}` : 'v';
+    return epi.bias || epi.relu ? [`if (p.last == 1u) { v = ${epi.relu ? `${relu}(${biased})` : biased}; }`] : [];
+  };
+  L.push(`    for (var j = 0u; j < ${COLS4}u; j++) {`);
+  if (nchw) {
+    // Pixel r of image r / plane, channel c: at out0 + (image * channels + c) * plane + r % plane; a float at a time.
+    L.push('      let o = p.out0 + (r / p.plane) * p.channels * p.plane + r % p.plane;',
+      '      for (var q = 0u; q < 4u; q++) {', '        let ch = (col4 + j) * 4u + q;',
+      '        if (ch >= p.channels) { break; }', `        var v = accs[i * ${COLS4}u + j][q] * p.alpha;`,
+      '        if (p.first == 0u) { v = vc[o + ch * p.plane] + v; }',
+      ...last('vbias[col4 + j][q]', 'relu1').map((x) => `        ${x}`), '        vc[o + ch * p.plane] = v;',
+      '      }');
+  } else {
+    L.push('      if (col4 + j >= n4) { break; }', '      let o = cb + r * n4 + col4;',
+      `      var v = accs[i * ${COLS4}u + j] * p.alpha;`, '      if (p.first == 0u) { v = vc[o + j] + v; }',
+      ...last('vbias[col4 + j]', 'relu4').map((x) => `      ${x}`), '      vc[o + j] = v;');
+  }
+  L.push('    }', '  }');
+  return L;
 }
 
 function declare(name: string, L: string[], texture: boolean): PanelKernel {

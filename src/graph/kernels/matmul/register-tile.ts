@@ -104,7 +104,7 @@ export function epilogueDeclarations(epi: MatmulEpilogue, scalarBias = false): s
  */
 export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}, bTrans = false, narrowC = false)
   : MatmulTileKernel {
-  const looped = t.rows * t.cols4 >= LOOPED_WRITE_MIN && indexedArraysCheap();
+  const looped = writesInLoops(t.rows * t.cols4);
   const name = `${tileName(t)}${bTrans ? 'nt' : ''}${narrowC ? 'nc' : ''}${epi.bias ? '+bias' : ''}` +
     `${epi.relu ? '+relu' : ''}${looped ? '+looped' : ''}`;
   let def = cache.get(name);
@@ -197,6 +197,17 @@ export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}, bTrans
  */
 const LOOPED_WRITE_MIN = 64;
 
+/** Whether a kernel holding this many vec4 accumulators writes C in loops over an array of them. */
+export const writesInLoops = (accumulators: number): boolean =>
+  accumulators >= LOOPED_WRITE_MIN && indexedArraysCheap();
+
+/** The declaration of `accs`, the array the looped writes index, filled from the accumulators acc{i}_{j}. */
+export function accumulatorArray(rows: number, cols4: number): string[] {
+  const L = [`  var accs: array<vec4<f32>, ${rows * cols4}>;`];
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols4; j++) L.push(`  accs[${i * cols4 + j}] = acc${i}_${j};`);
+  return L;
+}
+
 /** One vec4 of C, column index `col` (vec4s), through the epilogue; narrowC: float by float within N. */
 function storeC(epi: MatmulEpilogue, narrowC: boolean, acc: string, row: string, col: string, indent: string)
   : string[] {
@@ -238,8 +249,7 @@ function unrolledWrite(t: MatmulTile, epi: MatmulEpilogue, narrowC: boolean): st
  */
 function loopedWrite(t: MatmulTile, epi: MatmulEpilogue, narrowC: boolean): string[] {
   const R = t.rows, C = t.cols4, cstep = t.spread ? t.wgx : 1, rstep = t.lanes === 'rows' ? t.wgx : 1;
-  const L = [`  var accs: array<vec4<f32>, ${R * C}>;`];
-  for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) L.push(`  accs[${i * C + j}] = acc${i}_${j};`);
+  const L = accumulatorArray(R, C);
   L.push(`  for (var i = 0u; i < ${R}u; i++) {`, `    let r = row + i * ${rstep}u;`, '    if (r >= p.M) { break; }',
     `    for (var j = 0u; j < ${C}u; j++) {`, `      let c = col4 + j * ${cstep}u;`, '      if (c >= n4) { break; }',
     ...storeC(epi, narrowC, `accs[i * ${C}u + j]`, 'r', 'c', '      '), '    }', '  }');

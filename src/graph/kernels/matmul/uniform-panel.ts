@@ -7,9 +7,9 @@
 import {rt} from '../../engine.js';
 import {defineKernel, readThroughTexture, type KernelDef} from '../../kernel-def.js';
 import {empty, type Tensor} from '../../tensor.js';
-import {indexedArraysCheap, sourceBinding} from '../device.js';
+import {sourceBinding} from '../device.js';
 import {copyK} from '../layout/index.js';
-import {epilogueDeclarations, type MatmulEpilogue} from './register-tile.js';
+import {accumulatorArray, epilogueDeclarations, writesInLoops, type MatmulEpilogue} from './register-tile.js';
 
 /** Rows per thread (its invocations take rows 8 apart, as the row-lane tiles do) and vec4 columns per panel. */
 const ROWS = 8, COLS4 = 8, LANES = 8;
@@ -45,7 +45,7 @@ export function panelShapeFits(c: {N: number; K: number; aTrans: boolean; aRowSt
 export interface PanelOutput { nchw: {plane: number; channels: number; image0: number} | null }
 
 function panelKernel(epi: MatmulEpilogue, texture: boolean, nchw: boolean): PanelKernel {
-  const looped = indexedArraysCheap();
+  const looped = writesInLoops(ROWS * COLS4);
   const name = `panel_r${ROWS}c${COLS4}${texture ? 't' : ''}${nchw ? 'nchw' : ''}${epi.bias ? '+bias' : ''}` +
     `${epi.relu ? '+relu' : ''}${looped ? '+looped' : ''}`;
   let def = cache.get(name);
@@ -120,13 +120,11 @@ function unrolledWrite(epi: MatmulEpilogue, nchw: boolean): string[] {
 }
 
 /**
- * The write of C as loops over an array of the accumulators (where indexedArraysCheap(): unrolled, its branches took
+ * The write of C as loops over an array of the accumulators (where writesInLoops(): unrolled, its branches took
  * SwiftShader seconds to compile). Rows and columns rise with i and j, so the first one past M or N ends its loop.
  */
 function loopedWrite(epi: MatmulEpilogue, nchw: boolean): string[] {
-  const rr = [...Array(ROWS).keys()], cc = [...Array(COLS4).keys()];
-  const L = [`  var accs: array<vec4<f32>, ${ROWS * COLS4}>;`];
-  for (const i of rr) for (const j of cc) L.push(`  accs[${i * COLS4 + j}] = acc${i}_${j};`);
+  const L = accumulatorArray(ROWS, COLS4);
   L.push(`  for (var i = 0u; i < ${ROWS}u; i++) {`, `    let r = row + i * ${LANES}u;`, '    if (r >= p.M) { break; }');
   // On the last window: v = relu(v + bias), as much of it as the epilogue asks.
   const last = (bias: string, relu: string) => {

@@ -21,6 +21,9 @@ t('checkpoints in the browser: a download that Node can decode, loaded back thro
   const {decodeSafetensors} = await import('../src/io/safetensors.js');
   const {readFileSync} = await import('node:fs');
   await page.waitForFunction(() => typeof (globalThis as Record<string, unknown>).saveCheckpointDownload === 'function', null, {timeout: 30_000});
+  // The engine starts first, untimed: the download's time limit then covers only saving and the click, not the
+  // matmul autotune of a fresh profile (30 s on SwiftShader, past 60 s while another part loads both cores).
+  await page.evaluate(() => ((globalThis as Record<string, unknown>).initEngine as () => Promise<string>)());
   const [download, saved] = await Promise.all([
     page.waitForEvent('download', {timeout: 60_000}),
     page.evaluate(() => ((globalThis as Record<string, unknown>).saveCheckpointDownload as () => Promise<number>)()),

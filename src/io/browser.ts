@@ -6,7 +6,7 @@ export function downloadSafetensors(filename: string, tensors: Parameters<typeof
   downloadBytes(filename, encodeSafetensors(tensors, metadata));
 }
 
-/** Seconds the object URL behind a download stays valid: Chrome resolves it after the click returns, later when busy. */
+/** Seconds the object URL behind a download stays valid: the browser fetches it after the click returns. */
 const DOWNLOAD_URL_LIFETIME_S = 60;
 
 /** In a page: offers bytes as a file download. */
@@ -16,7 +16,7 @@ export function downloadBytes(filename: string, bytes: Uint8Array, type = 'appli
   a.href = url;
   a.download = filename;
   a.click();
-  // Revoked at once, the URL can be gone before a loaded browser starts the download, which then never happens.
+  // Revoking on the next tick would race that fetch; a minute is ample, and frees the blob after.
   setTimeout(() => URL.revokeObjectURL(url), DOWNLOAD_URL_LIFETIME_S * 1000);
 }
 

@@ -45,6 +45,12 @@ async function checksum(m: wt.Module): Promise<number> {
   return s;
 }
 
+/** Starts the engine: on a fresh browser profile that includes the matmul autotune, tens of seconds on SwiftShader. */
+async function initEngine(): Promise<string> {
+  await wt.init();
+  return wt.debug.formatReport(wt.adapter());
+}
+
 async function saveCheckpointDownload(): Promise<number> {
   await wt.init();
   wt.manualSeed(3);
@@ -65,4 +71,4 @@ async function loadCheckpointFromInput(): Promise<{checksum: number; keys: strin
   m.loadStateDict(new Map([...file.tensors].map(([k, t]) => [k, {shape: t.shape, dtype: 'f32' as const, data: t.data as Float32Array}])));
   return {checksum: await checksum(m), keys: [...file.tensors.keys()]};
 }
-Object.assign(globalThis, {saveCheckpointDownload, loadCheckpointFromInput});
+Object.assign(globalThis, {initEngine, saveCheckpointDownload, loadCheckpointFromInput});

@@ -12,10 +12,12 @@ import {adapterKey, formatReport, readTuneCache, writeTuneCache} from '../../../
 // Version 3: the tiles' k steps are chained per accumulator (register-tile.ts), which changed their ranking.
 // Version 4: each candidate is timed as itself (version 3 timed the panels or workgroup tiles for all of them).
 const VERSION = 4;
+/** Candidates that go on from the first, one-product round to the two timed rounds. */
+const FINALISTS = 4;
 
 /**
- * Milliseconds per candidate ('fixed' is the hand-written matmul_vec4; each the better of two rounds' medians) and
- * the fastest, on one shape.
+ * Milliseconds per candidate ('fixed' is the hand-written matmul_vec4 and the finalists: each the better of two
+ * rounds' medians; the rest: one product) and the fastest, on one shape.
  */
 export interface TunePick { shape: [number, number, number]; choice: string; ms: Record<string, number> }
 /**
@@ -43,8 +45,8 @@ export const candidatePrefs = (tile: 'fixed' | MatmulTile) => ({matmul: 'vec4' a
 
 /**
  * Picks the matmul register tiles for the current device. Uses the cached picks unless `force`; measures
- * otherwise (a few seconds on llvmpipe, more on SwiftShader): every candidate on an n x n x n product and on a
- * 64 x n x n one (n = `size`: 512 on CPU adapters). `persist: false` keeps the picks out of the cache file. Set
+ * otherwise (9 s on llvmpipe, 20-32 s on SwiftShader, on 2 cores): every candidate on an n x n x n product and on
+ * a 64 x n x n one (n = `size`: 512 on CPU adapters). `persist: false` keeps the picks out of the cache file. Set
  * WGT_AUTOTUNE=0 to keep the hand-written kernel.
  */
 export async function autotune(opts: {force?: boolean; size?: number; persist?: boolean} = {}): Promise<TuneResult> {
@@ -75,35 +77,41 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
     const av: MatView = {t: a, batch: 1, rows: M, cols: n, trans: false, batchStride: 0};
     const bv: MatView = {t: b, batch: 1, rows: n, cols: n, trans: false, batchStride: 0};
     const ms: Record<string, number> = {};
-    const time = (tile: 'fixed' | MatmulTile): Promise<number> => withKernelPrefs(candidatePrefs(tile), async () => {
+    // The median of `runs` timed products, after one untimed product that compiles the pipeline and warms caches.
+    const time = (tile: 'fixed' | MatmulTile, runs: number) => withKernelPrefs(candidatePrefs(tile), async () => {
       let out: Tensor = matmulK(av, bv);
-      await r.sync(); // compiles the pipeline and warms the caches
+      await r.sync();
       out.dispose();
       const ts: number[] = [];
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < runs; i++) {
         const t0 = performance.now();
         out = matmulK(av, bv);
         await r.sync();
         ts.push(performance.now() - t0);
         out.dispose();
       }
-      return ts.sort((x, y) => x - y)[1];
+      return ts.sort((x, y) => x - y)[Math.floor(runs / 2)];
     });
-    // Two interleaved rounds, each candidate's best median kept: a burst of load elsewhere on the machine then
-    // slows one measurement of a candidate, not its only one.
+    const contenders = [['fixed', 'fixed'] as const, ...MATMUL_CANDIDATES.map((c) => [tileName(c), c] as const)];
+    const finalMs: Record<string, number> = {};
     try {
+      // One product each sorts the field; the fixed kernel and the FINALISTS fastest go on (half the time of timing
+      // every candidate fully, which a first page visit on a CPU adapter waits for).
+      for (const [name, t] of contenders) ms[name] = await time(t, 1);
+      const ranked = contenders.slice(1).sort(([x], [y]) => ms[x] - ms[y]).slice(0, FINALISTS);
+      const finals = [contenders[0], ...ranked];
+      // Two interleaved rounds, each finalist's better median kept: a burst of load elsewhere on the machine then
+      // slows one measurement of a candidate, not its only one.
       for (let round = 0; round < 2; round++) {
-        const contenders = [['fixed', 'fixed'] as const, ...MATMUL_CANDIDATES.map((c) => [tileName(c), c] as const)];
-        for (const [name, t] of contenders) {
-          ms[name] = Math.min(ms[name] ?? Infinity, await time(t));
-        }
+        for (const [name, t] of finals) finalMs[name] = Math.min(finalMs[name] ?? Infinity, await time(t, 3));
       }
+      Object.assign(ms, finalMs);
     } finally {
       a.dispose(); b.dispose();
     }
-    // The fixed kernel keeps the job unless a tile beats it by 3% (noise on a busy machine).
+    // The fixed kernel keeps the job unless a finalist beats it by 3% (noise on a busy machine).
     let choice = 'fixed';
-    for (const [name, v] of Object.entries(ms)) {
+    for (const [name, v] of Object.entries(finalMs)) {
       if (name !== 'fixed' && v < ms[choice] * (choice === 'fixed' ? 0.97 : 1)) choice = name;
     }
     return {shape: [M, n, n], choice, ms};

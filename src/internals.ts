@@ -12,7 +12,7 @@ export type {MatmulAfter, NchwOutput} from './graph/kernels/matmul/index.js';
 export {MATMUL_CANDIDATES, narrowedTile, shapedTile, tileName, type MatmulTile}
   from './graph/kernels/matmul/register-tile.js';
 export type {ConvTile} from './graph/kernels/conv/tile-gen.js';
-export {autotune, candidatePrefs, type TuneResult, type TunePick} from './graph/kernels/matmul/autotune.js';
+export {autotune, candidatePrefs, type MatmulTimer, type TuneResult, type TunePick} from './graph/kernels/matmul/autotune.js';
 export {tuneKernels, tuneCases, loadMeasuredChoices, clearMeasuredChoices, measuredCachePath, wallTimer, replayTimer,
   type KernelTiming, type KernelTimer, type TuneOptions} from './graph/kernels/tune.js';
 export {choose as chooseVariant, fittingVariants, withForcedVariant, recordCases, type Choice, type Family}

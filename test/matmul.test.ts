@@ -295,6 +295,35 @@ t('matmul shape errors name both shapes', () => {
     }
     a.dispose(); b.dispose();
   });
+  t('matmul autotune, fake timer: one product ranks all; the fixed kernel and four finalists get two rounds', async () => {
+    const names = wt.internals.MATMUL_CANDIDATES.map((c) => wt.internals.tileName(c));
+    // Candidate k takes 10 + k ms; the fifth would take 5 ms in a timed round, which it does not reach.
+    const calls: {candidate: string; runs: number; shape: number[]}[] = [];
+    const fake = (fixedMs: number): wt.internals.MatmulTimer => async (c) => {
+      calls.push(c);
+      if (c.candidate === 'fixed') return fixedMs;
+      const k = names.indexOf(c.candidate);
+      return k === 4 && c.runs === 3 ? 5 : 10 + k;
+    };
+    const r = await wt.internals.autotune({size: 96, force: true, persist: false, timer: fake(50)});
+    for (const [pick, M] of [[r.large, 96], [r.small, 64]] as const) {
+      const mine = calls.filter((c) => c.shape[0] === M);
+      const once = mine.filter((c) => c.runs === 1).map((c) => c.candidate);
+      assert.equal(once, ['fixed', ...names], 'one product each, in turn');
+      const finals = ['fixed', ...names.slice(0, 4)];
+      const timed = mine.filter((c) => c.runs === 3).map((c) => c.candidate);
+      assert.equal(timed, [...finals, ...finals], 'two rounds of the finalists');
+      assert.is(pick.choice, names[0], 'the fastest finalist');
+      assert.is(pick.ms[names[0]], 10);
+      assert.is(pick.ms[names[4]], 14, 'an eliminated candidate keeps its one product');
+      assert.is(Object.keys(pick.ms).length, names.length + 1);
+    }
+    // The fixed kernel keeps the job unless a finalist is at least 3% faster.
+    calls.length = 0;
+    const close = await wt.internals.autotune({size: 96, force: true, persist: false, timer: fake(10.2)});
+    assert.is(close.large.choice, 'fixed');
+    await wt.internals.autotune(); // back to this adapter's measured pick (the cache, or a fresh tune)
+  });
   t('matmul autotune: picks a candidate or the fixed kernel per shape, and matmul agrees with both picks', async () => {
     const r = await wt.internals.autotune({size: 128, force: true, persist: false});
     for (const pick of [r.large, r.small]) {

@@ -43,13 +43,17 @@ async function readCache(): Promise<Record<string, CacheEntry>> {
  */
 export const candidatePrefs = (tile: 'fixed' | MatmulTile) => ({matmul: 'vec4' as const, matmulTile: tile});
 
+/** Times one candidate ('fixed' or a tile's name) on one shape: the median of `runs` products. Tests pass a fake. */
+export type MatmulTimer = (c: {candidate: string; shape: [number, number, number]; runs: number}) => Promise<number>;
+
 /**
  * Picks the matmul register tiles for the current device. Uses the cached picks unless `force`; measures
- * otherwise (9 s on llvmpipe, 20-32 s on SwiftShader, on 2 cores): every candidate on an n x n x n product and on
- * a 64 x n x n one (n = `size`: 512 on CPU adapters). `persist: false` keeps the picks out of the cache file. Set
- * WGT_AUTOTUNE=0 to keep the hand-written kernel.
+ * otherwise (9 s on llvmpipe, 20-32 s on SwiftShader, on 2 cores): the candidates on an n x n x n product and on
+ * a 64 x n x n one (n = `size`: 512 on CPU adapters). `persist: false` keeps the picks out of the cache file;
+ * `timer` replaces the timing of products (a fake in tests). Set WGT_AUTOTUNE=0 to keep the hand-written kernel.
  */
-export async function autotune(opts: {force?: boolean; size?: number; persist?: boolean} = {}): Promise<TuneResult> {
+export async function autotune(opts: {force?: boolean; size?: number; persist?: boolean; timer?: MatmulTimer} = {})
+  : Promise<TuneResult> {
   const r = rt();
   const report = r.ctx.report;
   const key = adapterKey(report);
@@ -78,7 +82,7 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
     const bv: MatView = {t: b, batch: 1, rows: n, cols: n, trans: false, batchStride: 0};
     const ms: Record<string, number> = {};
     // The median of `runs` timed products, after one untimed product that compiles the pipeline and warms caches.
-    const time = (tile: 'fixed' | MatmulTile, runs: number) => withKernelPrefs(candidatePrefs(tile), async () => {
+    const wall = (tile: 'fixed' | MatmulTile, runs: number) => withKernelPrefs(candidatePrefs(tile), async () => {
       let out: Tensor = matmulK(av, bv);
       await r.sync();
       out.dispose();
@@ -92,18 +96,20 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
       }
       return ts.sort((x, y) => x - y)[Math.floor(runs / 2)];
     });
+    const time = (name: string, tile: 'fixed' | MatmulTile, runs: number): Promise<number> =>
+      (opts.timer ? opts.timer({candidate: name, shape: [M, n, n], runs}) : wall(tile, runs));
     const contenders = [['fixed', 'fixed'] as const, ...MATMUL_CANDIDATES.map((c) => [tileName(c), c] as const)];
     const finalMs: Record<string, number> = {};
     try {
       // One product each sorts the field; the fixed kernel and the FINALISTS fastest go on (half the time of timing
       // every candidate fully, which a first page visit on a CPU adapter waits for).
-      for (const [name, t] of contenders) ms[name] = await time(t, 1);
+      for (const [name, t] of contenders) ms[name] = await time(name, t, 1);
       const ranked = contenders.slice(1).sort(([x], [y]) => ms[x] - ms[y]).slice(0, FINALISTS);
       const finals = [contenders[0], ...ranked];
       // Two interleaved rounds, each finalist's better median kept: a burst of load elsewhere on the machine then
       // slows one measurement of a candidate, not its only one.
       for (let round = 0; round < 2; round++) {
-        for (const [name, t] of finals) finalMs[name] = Math.min(finalMs[name] ?? Infinity, await time(t, 3));
+        for (const [name, t] of finals) finalMs[name] = Math.min(finalMs[name] ?? Infinity, await time(name, t, 3));
       }
       Object.assign(ms, finalMs);
     } finally {

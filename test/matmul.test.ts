@@ -297,13 +297,14 @@ t('matmul shape errors name both shapes', () => {
   });
   t('matmul autotune, fake timer: one product ranks all; the fixed kernel and four finalists get two rounds', async () => {
     const names = wt.internals.MATMUL_CANDIDATES.map((c) => wt.internals.tileName(c));
-    // Candidate k takes 10 + k ms; the fifth would take 5 ms in a timed round, which it does not reach.
+    // Candidate k takes 10 + k ms; in the timed rounds the fourth takes 20 and the fifth 5, which it does not reach.
     const calls: {candidate: string; runs: number; shape: number[]}[] = [];
     const fake = (fixedMs: number): wt.internals.MatmulTimer => async (c) => {
       calls.push(c);
       if (c.candidate === 'fixed') return fixedMs;
       const k = names.indexOf(c.candidate);
-      return k === 4 && c.runs === 3 ? 5 : 10 + k;
+      if (c.runs === 3 && (k === 3 || k === 4)) return k === 3 ? 20 : 5;
+      return 10 + k;
     };
     const r = await wt.internals.autotune({size: 96, force: true, persist: false, timer: fake(50)});
     for (const [pick, M] of [[r.large, 96], [r.small, 64]] as const) {
@@ -315,7 +316,9 @@ t('matmul shape errors name both shapes', () => {
       assert.equal(timed, [...finals, ...finals], 'two rounds of the finalists');
       assert.is(pick.choice, names[0], 'the fastest finalist');
       assert.is(pick.ms[names[0]], 10);
-      assert.is(pick.ms[names[4]], 14, 'an eliminated candidate keeps its one product');
+      // shapedTile reads these times: no eliminated tile may look faster than a finalist it lost to.
+      assert.is(pick.ms[names[4]], 20, 'an eliminated tile: its one product (14), raised to the slowest finalist');
+      assert.is(pick.ms[names[names.length - 1]], 10 + names.length - 1, 'slower than the slowest finalist: its own time');
       assert.is(Object.keys(pick.ms).length, names.length + 1);
     }
     // The fixed kernel keeps the job unless a finalist is at least 3% faster.

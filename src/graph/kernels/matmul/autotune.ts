@@ -16,8 +16,9 @@ const VERSION = 4;
 const FINALISTS = 4;
 
 /**
- * Milliseconds per candidate ('fixed' is the hand-written matmul_vec4 and the finalists: each the better of two
- * rounds' medians; the rest: one product) and the fastest, on one shape.
+ * Milliseconds per candidate ('fixed' is the hand-written matmul_vec4) and the fastest, on one shape. The fixed kernel
+ * and the finalists: each the better of two rounds' medians; the rest: one product, or the slowest finalist's time
+ * where that is more (they lost to it).
  */
 export interface TunePick { shape: [number, number, number]; choice: string; ms: Record<string, number> }
 /**
@@ -111,6 +112,10 @@ export async function autotune(opts: {force?: boolean; size?: number; persist?: 
       for (let round = 0; round < 2; round++) {
         for (const [name, t] of finals) finalMs[name] = Math.min(finalMs[name] ?? Infinity, await time(name, t, 3));
       }
+      // shapedTile compares the tiles' times, so none eliminated may rank above a finalist it lost to: an eliminated
+      // tile's one product counts as at least the slowest finalist tile's time.
+      const slowest = Math.max(...ranked.map(([name]) => finalMs[name]));
+      for (const [name] of contenders.slice(1)) if (!(name in finalMs)) ms[name] = Math.max(ms[name], slowest);
       Object.assign(ms, finalMs);
     } finally {
       a.dispose(); b.dispose();

@@ -29,14 +29,14 @@ export async function serve(root: string): Promise<{server: Server; url: string}
 }
 
 /**
- * Serves `root`, opens `path` in headless Chromium (with WebGPU unless `webgpu: false`), runs fn, and always
- * closes the browser and the server. Page errors are collected in `errors`.
+ * Serves `root`, opens `path` in headless Chromium (with WebGPU unless `webgpu: false`; `args`: more flags), runs fn,
+ * and always closes the browser and the server. Page errors are collected in `errors`.
  */
 export async function withPage<T>(root: string, path: string, fn: (page: import('playwright-core').Page, errors: string[]) => Promise<T>,
-  o: {webgpu?: boolean; acceptDownloads?: boolean; viewport?: {width: number; height: number}} = {}): Promise<T> {
+  o: {webgpu?: boolean; acceptDownloads?: boolean; viewport?: {width: number; height: number}; args?: string[]} = {}): Promise<T> {
   const {chromium} = await import('playwright-core');
   const {server, url} = await serve(root);
-  const browser = await chromium.launch({executablePath: findChromium(), headless: true, args: o.webgpu === false ? [] : ['--enable-unsafe-webgpu']});
+  const browser = await chromium.launch({executablePath: findChromium(), headless: true, args: [...(o.webgpu === false ? [] : ['--enable-unsafe-webgpu']), ...(o.args ?? [])]});
   try {
     const page = await browser.newPage({acceptDownloads: o.acceptDownloads, viewport: o.viewport});
     const errors: string[] = [];

@@ -12,7 +12,7 @@ import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {spawnSync} from 'node:child_process';
 import sharp from 'sharp';
-import {findChromium} from './lib/chromium.js';
+import {findChromium, gotoTuned} from './lib/chromium.js';
 import {startPageServer} from '../apps/cli/server.js';
 import {loadCifar10} from '../src/data/cifar10.js';
 import {decodeSafetensors, encodeSafetensors} from '../src/io/safetensors.js';
@@ -83,7 +83,7 @@ t('your images: upload, webcam, bad inputs, train, predict, export to Node, relo
     const errors: string[] = [], offsite: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('request', (r) => { if (!r.url().startsWith(s.url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) offsite.push(r.url()); });
-    await page.goto(`${s.url}?view=images`);
+    await gotoTuned(page, `${s.url}?view=images`);
     await until(page, 'v.ready', 180_000);
     let st = await pub(page);
     assert.is(st.persistent, true, 'IndexedDB is there');

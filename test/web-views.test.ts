@@ -9,7 +9,7 @@ import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import {mkdirSync} from 'node:fs';
 import {resolve} from 'node:path';
-import {findChromium} from './lib/chromium.js';
+import {findChromium, gotoTuned} from './lib/chromium.js';
 import {startPageServer} from '../apps/cli/server.js';
 
 const t = suite('web page views: multitask and CapsNet (headless Chromium)');
@@ -52,8 +52,8 @@ t('the multitask and CapsNet views train, chart and explore', async () => {
       return {hash: hash >>> 0, ink, colours: colours.size, width: c.width, height: c.height};
     });
 
-    await page.goto(`${s.url}?view=multitask`);
-    // wt.init() autotunes matmul first (no cache in a page): up to a minute on a loaded CPU adapter.
+    await gotoTuned(page, `${s.url}?view=multitask`);
+    // wt.init() autotunes matmul first where its IndexedDB has no record: up to a minute on a loaded CPU adapter.
     await page.waitForFunction(() => (globalThis as unknown as {wgtPage?: {adapter: string}}).wgtPage?.adapter, null,
       {timeout: 150_000});
     // Console errors count too (a view's caught failure, SVG the browser refuses), from here on: the views below

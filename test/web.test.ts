@@ -11,7 +11,7 @@ import {request} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {spawnSync} from 'node:child_process';
-import {findChromium} from './lib/chromium.js';
+import {findChromium, gotoTuned, keepTuning} from './lib/chromium.js';
 import {startPageServer} from '../apps/cli/server.js';
 import {decodeSafetensors} from '../src/io/safetensors.js';
 
@@ -66,11 +66,12 @@ t('train, stop, resume, transfer, save and load in the page', async () => {
     const page = await browser.newPage({acceptDownloads: true, viewport: {width: 1280, height: 1000}});
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(s.url);
+    await gotoTuned(page, s.url);
     const state = () => page.evaluate(() => (globalThis as unknown as {wgtPage: PageState}).wgtPage);
-    // The page publishes its adapter after wt.init(), which autotunes matmul first (no cache in a page): 25-50 s
-    // on a 2-core CPU adapter under load, so the wait allows for it.
+    // The page publishes its adapter after wt.init(), which autotunes matmul first where its IndexedDB has no record
+    // (the first page of a run: 25-50 s on a 2-core CPU adapter under load), so the wait allows for it.
     await page.waitForFunction(() => (globalThis as unknown as {wgtPage?: PageState}).wgtPage?.adapter, null, {timeout: 120_000});
+    assert.ok(await keepTuning(page), 'the page keeps its matmul autotune in IndexedDB');
     assert.match(await page.textContent('#adapter') ?? '', /adapter: .*swiftshader/i);
 
     // Plain training: the curves and the accuracy update, and the result is a real one.

@@ -28,6 +28,48 @@ export async function serve(root: string): Promise<{server: Server; url: string}
   return {server, url: `http://127.0.0.1:${port}/`};
 }
 
+// The matmul autotune's record (src/gpu/node-device.browser.ts keeps it in IndexedDB: database 'webgpu-transfer-autotune',
+// store 'kv', key 'autotune') as the first page of this process measured it on Chromium's adapter. Later pages start
+// with it, as on a returning visit: every Chromium launch has a fresh profile, which would measure again (25-50 s on
+// SwiftShader: docs/testing.md). The first page of a run still measures, as do the kernel suite and the package test.
+let tuning: unknown = null;
+type Page = import('playwright-core').Page;
+
+/** Keeps the autotune record of `page`, whose engine is up; false where it has none (the store moved?). */
+export async function keepTuning(page: Page): Promise<boolean> {
+  tuning ??= await page.evaluate(() => new Promise((ok) => {
+    const open = indexedDB.open('webgpu-transfer-autotune', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('kv');
+    open.onerror = () => ok(null);
+    open.onsuccess = () => {
+      const get = open.result.transaction('kv', 'readonly').objectStore('kv').get('autotune');
+      get.onsuccess = () => ok(get.result ?? null);
+      get.onerror = () => ok(null);
+    };
+  }));
+  return tuning !== null;
+}
+
+/** Opens `url` in `page`, its origin's IndexedDB first given the kept autotune record where there is one. */
+export async function gotoTuned(page: Page, url: string): Promise<void> {
+  if (tuning !== null) {
+    // Any page of the origin shares its IndexedDB: a 404 runs no script of ours.
+    await page.goto(new URL('/no-such-page-seeds-the-autotune-record', url).href);
+    await page.evaluate((record) => new Promise<void>((ok, fail) => {
+      const open = indexedDB.open('webgpu-transfer-autotune', 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('kv');
+      open.onerror = () => fail(new Error('IndexedDB would not open'));
+      open.onsuccess = () => {
+        const tx = open.result.transaction('kv', 'readwrite');
+        tx.objectStore('kv').put(record, 'autotune');
+        tx.oncomplete = () => { open.result.close(); ok(); };
+        tx.onerror = () => fail(new Error('IndexedDB would not store the autotune record'));
+      };
+    }), tuning);
+  }
+  await page.goto(url);
+}
+
 /**
  * Serves `root`, opens `path` in headless Chromium (with WebGPU unless `webgpu: false`; `args`: more flags), runs fn,
  * and always closes the browser and the server. Page errors are collected in `errors`.
@@ -41,8 +83,10 @@ export async function withPage<T>(root: string, path: string, fn: (page: import(
     const page = await browser.newPage({acceptDownloads: o.acceptDownloads, viewport: o.viewport});
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(url + path);
-    return await fn(page, errors);
+    await gotoTuned(page, url + path);
+    const out = await fn(page, errors);
+    if (o.webgpu !== false) await keepTuning(page);
+    return out;
   } finally {
     await browser.close();
     server.close();

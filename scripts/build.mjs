@@ -59,7 +59,8 @@ await build({
   banner: {js: "import {createRequire as __wgtRequire} from 'node:module'; const require = __wgtRequire(import.meta.url);"},
 });
 // npm test (scripts/test.mjs) splits the files into parts that run side by side, from this list.
-writeFileSync('dist/test/files.json', JSON.stringify(testFiles.map(({name, once, nodeOnly}) => ({name, once, nodeOnly})), null, 1));
+writeFileSync('dist/test/files.json',
+  JSON.stringify(testFiles.map(({name, once, nodeOnly}) => ({name, once, nodeOnly})), null, 1));
 // The browser bundle the tests serve: the same engine; only device acquisition differs.
 await build({
   ...common, entryPoints: {'webgpu-transfer': 'src/index.ts'}, outdir: 'dist/browser', platform: 'browser',

@@ -12,7 +12,9 @@ const t = suite('kernel suite in Chromium');
 // WGT_BROWSER_ADAPTER=swiftshader pins Chromium to SwiftShader (npm test: this suite stands in for SwiftShader's engine
 // suite in Node, so it must run there, whatever GPU the machine has).
 const pinned = process.env.WGT_BROWSER_ADAPTER;
-if (pinned && pinned !== 'swiftshader') throw new Error(`WGT_BROWSER_ADAPTER=${pinned}: only 'swiftshader' can be pinned`);
+if (pinned && pinned !== 'swiftshader') {
+  throw new Error(`WGT_BROWSER_ADAPTER=${pinned}: only 'swiftshader' can be pinned`);
+}
 
 t('every shared test file passes in the browser', () => withPage(resolve('dist/browser'), 'kernel-suite.html', async (page, errors) => {
   await page.waitForFunction(() => typeof (globalThis as Record<string, unknown>).runSuite === 'function', null, {timeout: 30_000});
@@ -21,7 +23,9 @@ t('every shared test file passes in the browser', () => withPage(resolve('dist/b
   const r = await page.evaluate((o) => ((globalThis as Record<string, unknown>).runSuite as (o: string[]) => Promise<unknown>)(o), only) as
     {adapter: string; total: number; passed: number; skipped: number; output: string};
   console.log(`\n    # browser suite (${r.adapter}): ${r.passed} passed, ${r.total - r.passed} failed, ${r.skipped} skipped`);
-  if (pinned) assert.ok(/architecture=swiftshader/.test(r.adapter), `WGT_BROWSER_ADAPTER=swiftshader, yet Chromium ran on: ${r.adapter}`);
+  if (pinned) {
+    assert.ok(/architecture=swiftshader/.test(r.adapter), `WGT_BROWSER_ADAPTER=swiftshader, yet Chromium ran on: ${r.adapter}`);
+  }
   assert.equal(errors, [], 'no page errors');
   if (!only.length) assert.ok(r.total >= 300, `the shared files ran in the browser: ${r.total} tests`);
   else assert.ok(r.total > 0, `WGT_BROWSER_FILES=${only.join(',')} names no shared test file`);

@@ -28,10 +28,11 @@ export async function serve(root: string): Promise<{server: Server; url: string}
   return {server, url: `http://127.0.0.1:${port}/`};
 }
 
-// The matmul autotune's record (src/gpu/node-device.browser.ts keeps it in IndexedDB: database 'webgpu-transfer-autotune',
-// store 'kv', key 'autotune') as the first page of this process measured it on Chromium's adapter. Later pages start
-// with it, as on a returning visit: every Chromium launch has a fresh profile, which would measure again (25-50 s on
-// SwiftShader: docs/testing.md). The first page of a run still measures, as do the kernel suite and the package test.
+// The matmul autotune's record (src/gpu/node-device.browser.ts keeps it in IndexedDB: database
+// 'webgpu-transfer-autotune', store 'kv', key 'autotune') as the first page of this process measured it on Chromium's
+// adapter. Later pages start with it, as on a returning visit: every Chromium launch has a fresh profile, which would
+// measure again (25-50 s on SwiftShader: docs/testing.md). The first page of a run still measures, as do the kernel
+// suite and the package test.
 let tuning: unknown = null;
 type Page = import('playwright-core').Page;
 
@@ -75,10 +76,12 @@ export async function gotoTuned(page: Page, url: string): Promise<void> {
  * and always closes the browser and the server. Page errors are collected in `errors`.
  */
 export async function withPage<T>(root: string, path: string, fn: (page: import('playwright-core').Page, errors: string[]) => Promise<T>,
-  o: {webgpu?: boolean; acceptDownloads?: boolean; viewport?: {width: number; height: number}; args?: string[]} = {}): Promise<T> {
+  o: {webgpu?: boolean; acceptDownloads?: boolean; viewport?: {width: number; height: number}; args?: string[]} = {},
+): Promise<T> {
   const {chromium} = await import('playwright-core');
   const {server, url} = await serve(root);
-  const browser = await chromium.launch({executablePath: findChromium(), headless: true, args: [...(o.webgpu === false ? [] : ['--enable-unsafe-webgpu']), ...(o.args ?? [])]});
+  const args = [...(o.webgpu === false ? [] : ['--enable-unsafe-webgpu']), ...(o.args ?? [])];
+  const browser = await chromium.launch({executablePath: findChromium(), headless: true, args});
   try {
     const page = await browser.newPage({acceptDownloads: o.acceptDownloads, viewport: o.viewport});
     const errors: string[] = [];

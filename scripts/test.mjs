@@ -18,8 +18,8 @@ if (!adapters.length) throw new Error('WGT_TEST_ADAPTERS: no adapter named');
 const jobs = Number(process.env.WGT_TEST_JOBS ?? Math.min(2, availableParallelism()));
 if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`WGT_TEST_JOBS=${process.env.WGT_TEST_JOBS}: want a whole number >= 1`);
 
-// The adapter-independent files in four parts (the page's 9-10 minutes the longest on 2 cores: docs/testing.md); a
-// file not named here joins the last part.
+// The adapter-independent files in four parts (their times on 2 cores: docs/testing.md); a file not named here joins
+// the last part.
 const files = JSON.parse(readFileSync('dist/test/files.json', 'utf8'));
 const onceFiles = files.filter((f) => f.once).map((f) => f.name);
 const onceParts = [

@@ -36,18 +36,26 @@ export async function serve(root: string): Promise<{server: Server; url: string}
 let tuning: unknown = null;
 type Page = import('playwright-core').Page;
 
+/**
+ * In `page`, reads the autotune record from its origin's IndexedDB, or (given `record`) stores it there; resolves to
+ * the record, or null where there is none.
+ */
+const tuningRecord = (page: Page, record: unknown = null) => page.evaluate((rec) => new Promise((ok, fail) => {
+  const open = indexedDB.open('webgpu-transfer-autotune', 1);
+  open.onupgradeneeded = () => open.result.createObjectStore('kv');
+  open.onerror = () => (rec === null ? ok(null) : fail(new Error('IndexedDB would not open')));
+  open.onsuccess = () => {
+    // Settled when the transaction completes: a stored record is then committed before the page navigates away.
+    const tx = open.result.transaction('kv', rec === null ? 'readonly' : 'readwrite');
+    const req = rec === null ? tx.objectStore('kv').get('autotune') : tx.objectStore('kv').put(rec, 'autotune');
+    tx.oncomplete = () => { open.result.close(); ok(rec ?? req.result ?? null); };
+    tx.onerror = () => (rec === null ? ok(null) : fail(new Error('IndexedDB would not store the autotune record')));
+  };
+}), record);
+
 /** Keeps the autotune record of `page`, whose engine is up; false where it has none (the store moved?). */
 export async function keepTuning(page: Page): Promise<boolean> {
-  tuning ??= await page.evaluate(() => new Promise((ok) => {
-    const open = indexedDB.open('webgpu-transfer-autotune', 1);
-    open.onupgradeneeded = () => open.result.createObjectStore('kv');
-    open.onerror = () => ok(null);
-    open.onsuccess = () => {
-      const get = open.result.transaction('kv', 'readonly').objectStore('kv').get('autotune');
-      get.onsuccess = () => ok(get.result ?? null);
-      get.onerror = () => ok(null);
-    };
-  }));
+  tuning ??= await tuningRecord(page);
   return tuning !== null;
 }
 
@@ -56,17 +64,7 @@ export async function gotoTuned(page: Page, url: string): Promise<void> {
   if (tuning !== null) {
     // Any page of the origin shares its IndexedDB: a 404 runs no script of ours.
     await page.goto(new URL('/no-such-page-seeds-the-autotune-record', url).href);
-    await page.evaluate((record) => new Promise<void>((ok, fail) => {
-      const open = indexedDB.open('webgpu-transfer-autotune', 1);
-      open.onupgradeneeded = () => open.result.createObjectStore('kv');
-      open.onerror = () => fail(new Error('IndexedDB would not open'));
-      open.onsuccess = () => {
-        const tx = open.result.transaction('kv', 'readwrite');
-        tx.objectStore('kv').put(record, 'autotune');
-        tx.oncomplete = () => { open.result.close(); ok(); };
-        tx.onerror = () => fail(new Error('IndexedDB would not store the autotune record'));
-      };
-    }), tuning);
+    await tuningRecord(page, tuning);
   }
   await page.goto(url);
 }

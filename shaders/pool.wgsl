@@ -93,6 +93,8 @@ fn pool_bwd_scatter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
 // a quarter of the loads of pool_fwd (CPU drivers run each storage load lane by lane, whatever its width). The
 // same comparisons in the same order as pool_fwd, so the same maxima, argmaxima and NaN propagation.
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+// x4 is read through load_x4 only, so POOL_TEXTURE can read it from the staging texture instead.
+fn load_x4(i: u32) -> vec4<f32> { return x4[i]; }
 @group(0) @binding(2) var<storage, read_write> y2: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read_write> arg2: array<vec2<i32>>;
 
@@ -125,8 +127,8 @@ fn pool2_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   let i = thread_id(gid, nwg);
   let o = pair_origin(i);
   if (o.z == 0u) { return; }
-  let a = x4[o.x];
-  let b = x4[o.x + p.W / 4u];
+  let a = load_x4(o.x);
+  let b = load_x4(o.x + p.W / 4u);
   if (MAX) {
     let w = i32(p.W);
     let l = window_max(a.x, a.y, b.x, b.y, i32(o.y), w);
@@ -208,9 +210,9 @@ fn pool3_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     if (ih < 0 || ih >= i32(p.H)) { continue; }
     let base = ((nc * p.H + u32(ih)) * p.W) / 4u + 2u * q;
     // Column 8q - 1 (the previous vec4's last value), or padding where q = 0.
-    let left = x4[max(base, 1u) - 1u].w;
-    let a = x4[base];
-    let c = x4[base + 1u];
+    let left = load_x4(max(base, 1u) - 1u).w;
+    let a = load_x4(base);
+    let c = load_x4(base + 1u);
     let f = ih * i32(p.W) + 8 * i32(q);   // flat index of column 8q in the plane
     if (MAX) {
       if (q > 0u) { b0 = consider(b0, left, f - 1); }
@@ -245,10 +247,10 @@ fn pool3_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 fn pool3_add_row(acc: array<vec4<f32>, 2>, orow: u32, q: u32, f: i32) -> array<vec4<f32>, 2> {
   let quads = p.OW / 4u;
   let k = orow * quads + q;
-  var g = x4[k];
+  var g = load_x4(k);
   var g4 = 0.0;  // output 4q + 4, past the row's end for the last quad
   let has4 = q + 1u < quads;
-  if (has4) { g4 = x4[k + 1u].x; }
+  if (has4) { g4 = load_x4(k + 1u).x; }
   if (RELU) {
     let yv = by4[k];
     g = vec4<f32>(select(0.0, g.x, relu_passes(yv.x)), select(0.0, g.y, relu_passes(yv.y)),

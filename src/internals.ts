@@ -19,7 +19,7 @@ export {choose as chooseVariant, fittingVariants, withForcedVariant, recordCases
   from './graph/kernels/select.js';
 export {KERNEL_FAMILIES, measurableFamilies} from './graph/kernels/benches.js';
 export {rt, isGradEnabled} from './graph/engine.js';
-export {loopsLimited, LOOP_STEPS_MAX, readThroughTexture} from './graph/kernel-def.js';
+export {indexThroughTexture, loopsLimited, LOOP_STEPS_MAX, readThroughTexture} from './graph/kernel-def.js';
 export {RELU_COL_SUMS_MAX_ROWS} from './graph/kernels/reduce/index.js';
 export {padRows4K} from './graph/kernels/layout/index.js';
 export {backward} from './graph/autograd.js';

@@ -162,6 +162,18 @@ t('readThroughTexture swaps a storage array read through its load function for a
     /read it through load_src alone/);
 });
 
+t('indexThroughTexture routes every index into the array through the texture, nested ones whole', () => {
+  const code = ['@group(0) @binding(1) var<storage, read> fx: array<vec4<f32>>;',
+    '@group(0) @binding(2) var<storage, read> afx: array<u32>;',
+    'fn f(i: u32) -> f32 { return fx[afx[i] + 1u].y + fx[i].x; }'].join('\n');
+  const twin = wt.internals.indexThroughTexture(code, 'fx', 4096);
+  assert.match(twin, /var fx_texture: texture_2d<f32>;/);
+  assert.ok(twin.includes('return load_fx(afx[i] + 1u).y + load_fx(i).x;'), twin);
+  assert.match(twin, /fn load_fx\(i: u32\) -> vec4<f32> \{\n  return textureLoad\(fx_texture, /);
+  assert.not.match(twin, /(?<![\w.])fx\[/);
+  assert.throws(() => wt.internals.indexThroughTexture(code, 'gx', 4096), /no read-only storage array 'gx'/);
+});
+
 t('a 2-D workgroup: WG_X and WG_Y from the declaration, explicit grids only', () => {
   assert.equal(MATMUL.workgroupDims, [8, 8]);
   assert.match(MATMUL.generated, /override WG: u32 = 64u;\noverride WG_X: u32 = 8u;\noverride WG_Y: u32 = 8u;/);

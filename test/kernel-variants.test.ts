@@ -212,8 +212,9 @@ t('every variant of every family was checked above', () => {
   // Reads through the staging texture: llvmpipe's compatibility mode only.
   const report = I.rt().ctx.report;
   if (!(report.isCpu && report.featureLevel === 'compatibility')) {
-    elsewhere.push('conv.im2col:texture', 'pool.forward:pool_fwd_texture', 'elementwise:vec4_texture',
-      'elementwise:channel4_texture');
+    elsewhere.push('conv.im2col:texture', 'pool.forward:pool_fwd_texture', 'pool.forward:pool2_fwd_texture',
+      'pool.forward:pool3_fwd_texture', 'elementwise:vec4_texture', 'elementwise:channel4_texture',
+      'conv.forward:tile-texture', 'conv.input:tile-texture', 'conv.weight:tile-texture');
   }
   // The tiles run where a tile is on offer (not where the workgroup tiles take every product), tile_nt where a tile
   // that chains its k steps meets B^T.

@@ -227,26 +227,28 @@ export class Runtime {
 
   /**
    * The first `floats` floats of `src` copied into a staging texture (rgba32float, TEXTURE_ROW texels a row), ordered
-   * with the dispatches around it; returns the view to bind. One texture serves every copy: a copy is queued after
-   * the dispatches that read the previous contents. A taller one replaces it when needed; the old one is kept, as a
-   * captured step may still bind it.
+   * with the dispatches around it; returns the view to bind. One texture per `slot` serves every copy: a copy is
+   * queued after the dispatches that read the previous contents, and a kernel reading two sources through textures
+   * takes them from two slots. A taller one replaces a slot's texture when needed; the old one is kept, as a captured
+   * step may still bind it.
    */
-  copyToTexture(src: GPUBuffer, floats: number): GPUTextureView {
+  copyToTexture(src: GPUBuffer, floats: number, slot = 0): GPUTextureView {
     const texels = Math.ceil(floats / 4), rows = stagingTextureRows(floats);
     if (src.size < texels * 16) {
       throw new Error(`webgpu-transfer: copyToTexture: ${floats} floats need ${texels * 16} bytes, buffer has ${src.size}`);
     }
-    let t = this.stagingTextures[this.stagingTextures.length - 1];
+    const kept = (this.stagingTextures[slot] ??= []);
+    let t = kept[kept.length - 1];
     if (!t || t.texture.height < rows) {
       const texture = this.device.createTexture({size: [TEXTURE_ROW, rows], format: 'rgba32float',
         usage: 0x04 /* TEXTURE_BINDING */ | 0x02 /* COPY_DST */});
       t = {texture, view: texture.createView()};
-      this.stagingTextures.push(t);
+      kept.push(t);
     }
     this.enqueue({kind: 'texture', src, dst: t.texture, texels});
     return t.view;
   }
-  private stagingTextures: {texture: GPUTexture; view: GPUTextureView}[] = [];
+  private stagingTextures: {texture: GPUTexture; view: GPUTextureView}[][] = [];
 
   /** Writes host data into a buffer, ordered after every dispatch recorded so far. */
   write(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {

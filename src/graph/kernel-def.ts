@@ -316,3 +316,27 @@ export function readThroughTexture(code: string, name: string, textureRow = TEXT
   return ${type === 'f32' ? `${texel('(i / 4u)')}[i % 4u]` : texel('i')};
 }`);
 }
+
+/**
+ * The WGSL of `code`, which indexes its storage array `name` directly (`name[i]`, i a u32), with every such read
+ * routed through `load_<name>` and so through the staging texture (readThroughTexture). For generated kernels, whose
+ * reads are written out as indexing; the array must only be read.
+ */
+export function indexThroughTexture(code: string, name: string, textureRow = TEXTURE_ROW): string {
+  const decl = new RegExp(`@group\\(0\\) @binding\\(\\d+\\) var<storage, read> ${name}: array<(f32|vec4<f32>)>;`);
+  const found = decl.exec(code);
+  if (!found) throw new Error(`webgpu-transfer: indexThroughTexture: no read-only storage array '${name}' of f32 or vec4<f32>`);
+  const open = new RegExp(`(?<![\\w.])${name}\\[`, 'g');
+  let out = '', at = 0;
+  for (let m = open.exec(code); m; m = open.exec(code)) {
+    let depth = 1, k = m.index + m[0].length;
+    for (; k < code.length && depth > 0; k++) depth += code[k] === '[' ? 1 : code[k] === ']' ? -1 : 0;
+    if (depth) throw new Error(`webgpu-transfer: indexThroughTexture: unclosed index into '${name}'`);
+    out += `${code.slice(at, m.index)}load_${name}(${code.slice(m.index + m[0].length, k - 1)})`;
+    at = k;
+    open.lastIndex = k;
+  }
+  out += code.slice(at);
+  const load = `fn load_${name}(i: u32) -> ${found[1]} { return ${name}[i]; }`;
+  return readThroughTexture(out.replace(found[0], `${found[0]}\n${load}`), name, textureRow);
+}

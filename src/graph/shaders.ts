@@ -123,10 +123,12 @@ export const POOL = defineKernel({
 /** pool_fwd over a window: its rows, and in each its columns (both loops skip padding with a `continue`). */
 export const poolWindowSteps = (p: {KH: number; KW: number}): number => loopSteps(p.KH, loopSteps(p.KW));
 
-// pool_fwd reading x from the staging texture: on llvmpipe a texture load costs about a tenth of a storage one.
+// The forwards reading x from the staging texture: on llvmpipe before Mesa 26 a texture load costs a fraction of a
+// storage one.
 export const POOL_TEXTURE = defineKernel({
-  file: 'pool.wgsl (x from a texture)', code: readThroughTexture(pool, 'x'), workgroupSize: 64,
-  uniforms: POOL.uniforms, entries: {pool_fwd: 'p'}, loopSteps: {pool_fwd: (p) => poolWindowSteps(p)},
+  file: 'pool.wgsl (x from a texture)', code: readThroughTexture(readThroughTexture(pool, 'x'), 'x4'),
+  workgroupSize: 64, uniforms: POOL.uniforms, entries: {pool_fwd: 'p', pool2_fwd: 'p', pool3_fwd: 'p'},
+  loopSteps: {pool_fwd: (p) => poolWindowSteps(p)},
 });
 
 export const RANDOM = defineKernel({

@@ -6,8 +6,8 @@ import {CAPSULE_PREDICT, CAPSULE_ROUTING, CAPSULE_WEIGHTED_SUM, type CapsDims} f
 import {conv2dBwdInputK, conv2dBwdWeightK, conv2dK, groupedConv2dBwdInputK, groupedConv2dBwdWeightK, groupedConv2dK,
   type LoweredCols} from './conv/index.js';
 import {im2colK} from './conv/gemm.js';
-import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, geomKey, GROUPED_FORWARD, GROUPED_INPUT, GROUPED_WEIGHT, IM2COL}
-  from './conv/select.js';
+import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, geomKey, IM2COL} from './conv/select.js';
+import {GROUPED_FORWARD, GROUPED_INPUT, GROUPED_WEIGHT} from './conv/select-grouped.js';
 import {binaryK} from './elementwise/index.js';
 import {ELEMENTWISE_FAMILY} from './elementwise/select.js';
 import {fillK} from './layout/index.js';

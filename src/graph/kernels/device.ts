@@ -39,10 +39,10 @@ export const stagingTextureFits = (floats: number): boolean =>
 
 /**
  * A kernel's source as bound: its buffer, or (`texture`) a copy of it in the staging texture, which the kernel's
- * texture twin (readThroughTexture) reads. Each copy replaces the texture's contents for the dispatches after it.
+ * texture twin (readThroughTexture) reads. Each copy replaces its slot's contents for the dispatches after it.
  */
-export const sourceBinding = (t: Tensor, texture: boolean): BufferBinding =>
-  (texture ? {view: rt().copyToTexture(t.buffer, t.size)} : t.buffer);
+export const sourceBinding = (t: Tensor, texture: boolean, slot = 0): BufferBinding =>
+  (texture ? {view: rt().copyToTexture(t.buffer, t.size, slot)} : t.buffer);
 
 /** Whether the device has the `subgroups` feature (requested wherever the adapter offers it: gpu/device.ts). */
 export const hasSubgroups = (): boolean => rt().device.features.has('subgroups');

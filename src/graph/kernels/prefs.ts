@@ -161,6 +161,11 @@ export interface KernelPrefs {
   /** The generated weight-gradient tile leaves out its bounds tests where nothing can fall outside (ConvTile.exact). */
   convExact: boolean;
   /**
+   * The tables' generated conv tiles read their activations through staging textures where storage loads are the
+   * dearer (ConvTile.texture: llvmpipe before Mesa 26; false: from storage, the 'tile' variant).
+   */
+  convTileTexture: boolean;
+  /**
    * BatchNorm's training mode by batchNormTrain (shaders/batch-norm/; false: composed of generic ops): a third
    * less per CIFAR ResNet step on llvmpipe (docs/kernel-measurements.md#batch-norm-fused).
    */
@@ -221,6 +226,7 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convUniformWeights: 'auto', convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true,
   convNativeWeights: true, convGemmTransposed: 'auto', convWinograd: 'auto', convWinogradRows: 'auto',
   convWinogradWeightProducts: 'auto', convLoweringImages: 'auto', convWeightGemmTransposed: 'auto', convExact: true,
+  convTileTexture: true,
   fusedBatchNorm: true, batchNormSums: 'auto', batchNormVec4s: 'auto', batchNormActFrom: 'auto', groupedWeight: 'auto',
   groupedForward: 'auto', groupedInput: 'auto', measured: true, reduce: 'auto', fuseEpilogues: true,
 });

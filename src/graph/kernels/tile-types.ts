@@ -94,4 +94,10 @@ export interface ConvTile {
    * of its own, goes (docs/kernel-measurements.md#conv-native-weights).
    */
   nativeWeights?: {C: number; KH: number; K: number};
+  /**
+   * Set by the launchers where the table's 'tile-texture' variant runs: the tile reads its activations (x in the
+   * forward, dy in the input gradient, both in the weight gradient) through staging textures, whose loads llvmpipe
+   * before Mesa 26 gathers several times cheaper than storage ones (docs/kernel-measurements.md#conv-tile-texture).
+   */
+  texture?: boolean;
 }

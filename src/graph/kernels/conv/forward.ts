@@ -2,7 +2,7 @@
 // pad-first form that copies a padded input into a zero-bordered tensor for the unpadded tile.
 import {CONV_KERNELS} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
-import {dummyBuffer} from '../device.js';
+import {dummyBuffer, sourceBinding} from '../device.js';
 import {copyK, fillK} from '../layout/index.js';
 import {kernelPrefs} from '../prefs.js';
 import {contiguousStrides} from '../shapes.js';
@@ -22,9 +22,12 @@ export function conv2dPadFirstK(x: Tensor, g: Conv2dGeom,
   return y;
 }
 
-/** The forward by the generated tile (`tile`) or, without one, conv_fwd8 (`k8`) or conv_fwd. */
+/**
+ * The forward by the generated tile (`tiled`; reading x through the staging texture with `texture`) or, without one,
+ * conv_fwd8 (`k8`) or conv_fwd.
+ */
 export function conv2dDirectK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, tiled: boolean,
-  k8: boolean): Tensor {
+  k8: boolean, texture = false): Tensor {
   const padded = g.PH > 0 || g.PW > 0;
   const out = empty([g.N, g.K, g.OH, g.OW]);
   const chosen = tiled ? forwardTile(g) : null;
@@ -42,12 +45,13 @@ export function conv2dDirectK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
   if (!nativeU) copyK(w, wt, [g.K, ckk], [ckk, 1], [1, groups4 * 4]);
   // Only the generated tiles can read the weights as uniforms.
   const u = nativeU || (tile ? uniformWeightVec4s(wt) : 0);
-  const launch = {buffers: [x.buffer, weightBinding(wt, u), bias ? bias.buffer : dummyBuffer(), out.buffer],
+  const launch = {buffers: [sourceBinding(x, !!tile && texture), weightBinding(wt, u), bias ? bias.buffer : dummyBuffer(),
+    out.buffer],
     params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
   if (tile) {
     const images = nativeU || !tile.hoist ? 1 : imagesPerThread(tile, kernelPrefs.convForwardImages, g.N, g.C > 1);
     const threads = Math.ceil(g.N / images) * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
-    const fitted = nativeU ? {...tile, nativeWeights: {C: g.C, KH: g.KH, K: g.K}} : {...tile, images};
+    const fitted = {...tile, texture, ...(nativeU ? {nativeWeights: {C: g.C, KH: g.KH, K: g.K}} : {images})};
     convFwdKernel(fitted, !!bias, g.KW, g.SW, u).launch('main', {...launch, threads});
   } else {
     const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);

@@ -5,7 +5,7 @@ import {grid1d} from '../../../gpu/runtime.js';
 import {dummyBuffer} from '../device.js';
 import type {Conv2dGeom} from './geom.js';
 import {choose} from '../select.js';
-import {GROUPED_FORWARD, GROUPED_INPUT, GROUPED_WEIGHT} from './select.js';
+import {GROUPED_FORWARD, GROUPED_INPUT, GROUPED_WEIGHT} from './select-grouped.js';
 import {planeForwardKernel, planeInputKernel, planeWeightKernel} from './grouped-planes.js';
 
 /** Multiply-adds of a grouped conv, two flops each: every output reads C / groups channels. */

@@ -44,7 +44,8 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
     case 'gemm-transposed': return conv2dGemmTransposedK(x, w, bias, g);
     case 'gemm': return conv2dGemmK(x, w, bias, g, keep);
     case 'pad-first': return conv2dPadFirstK(x, g, (xp, gp) => conv2dK(xp, w, bias, gp));
-    default: return conv2dDirectK(x, w, bias, g, variant === 'tile', variant !== 'conv_fwd');
+    default: return conv2dDirectK(x, w, bias, g, variant.startsWith('tile'), variant !== 'conv_fwd',
+      variant === 'tile-texture');
   }
 }
 
@@ -58,7 +59,8 @@ export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {
     return winogradForwardK(dy, w, null, inputGradientGeom(g), variant === 'winograd4' ? 4 : 2, true);
   }
   if (variant === 'gemm') return conv2dBwdInputGemmK(dy, w, g);
-  return conv2dBwdInputDirectK(dy, w, g, variant === 'tile', variant !== 'conv_bwd_input');
+  return conv2dBwdInputDirectK(dy, w, g, variant.startsWith('tile'), variant !== 'conv_bwd_input',
+    variant === 'tile-texture');
 }
 
 /**
@@ -78,6 +80,7 @@ export function conv2dBwdWeightK(x: Tensor, dy: Tensor, g: Conv2dGeom, cols: Ten
     case 'lanes': return conv2dBwdWeightLanesK(x, dy, g, bias);
     case 'pointwise8': return conv2dBwdWeightPointwiseK(x, dy, g, 8);
     case 'pointwise4': return conv2dBwdWeightPointwiseK(x, dy, g, 4);
-    default: return conv2dBwdWeightDirectK(x, dy, g, variant === 'tile', variant !== 'conv_bwd_weight', bias);
+    default: return conv2dBwdWeightDirectK(x, dy, g, variant.startsWith('tile'), variant !== 'conv_bwd_weight', bias,
+      variant === 'tile-texture');
   }
 }

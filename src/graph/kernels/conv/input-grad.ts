@@ -2,6 +2,7 @@
 // strided) or the hand-written conv_bwd_input8 / conv_bwd_input.
 import {CONV_KERNELS} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
+import {sourceBinding} from '../device.js';
 import {copyK} from '../layout/index.js';
 import {kernelPrefs} from '../prefs.js';
 import {convFlops, convNote, convParams, uniformWeightVec4s, weightBinding, type Conv2dGeom} from './geom.js';
@@ -9,8 +10,12 @@ import {inputTile} from './select.js';
 import {convBwdInputKernel} from './tile-input.js';
 import {hoistedPixels, imagesPerThread, withLanes, withStores4} from './tiles.js';
 
-/** The input gradient by the generated tile (`tiled`) or, without one, conv_bwd_input8 (`c8`) or conv_bwd_input. */
-export function conv2dBwdInputDirectK(dy: Tensor, w: Tensor, g: Conv2dGeom, tiled: boolean, c8: boolean): Tensor {
+/**
+ * The input gradient by the generated tile (`tiled`; reading dy through the staging texture with `texture`) or,
+ * without one, conv_bwd_input8 (`c8`) or conv_bwd_input.
+ */
+export function conv2dBwdInputDirectK(dy: Tensor, w: Tensor, g: Conv2dGeom, tiled: boolean, c8: boolean,
+  texture = false): Tensor {
   const dx = empty([g.N, g.C, g.H, g.W]);
   // Strided: only the whole-row tile, one row per thread (ConvTile.wholeRow).
   const strided = g.SH !== 1 || g.SW !== 1;
@@ -32,12 +37,13 @@ export function conv2dBwdInputDirectK(dy: Tensor, w: Tensor, g: Conv2dGeom, tile
   const wt = empty([g.K * kk, groups4 * 4]);
   copyK(w, wt, [g.K, g.C, kk], [g.C * kk, kk, 1], [kk * groups4 * 4, 1, groups4 * 4]);
   const u = tile ? uniformWeightVec4s(wt) : 0;
-  const launch = {buffers: [dy.buffer, weightBinding(wt, u), dx.buffer], params: convParams(g, groups4),
+  const launch = {buffers: [sourceBinding(dy, !!tile && texture), weightBinding(wt, u), dx.buffer],
+    params: convParams(g, groups4),
     flops: convFlops(g), note: convNote(g)};
   if (tile) {
     const imageBlocks = Math.ceil(g.N / (tile.images ?? 1));
     const threads = imageBlocks * (groups4 / tile.groups) * g.H * Math.ceil(g.W / tile.pixels);
-    convBwdInputKernel(tile, g.KW, u).launch('main', {...launch, threads});
+    convBwdInputKernel({...tile, texture}, g.KW, u).launch('main', {...launch, threads});
   } else {
     const threads = c8 ? g.N * (groups4 / 2) * g.H * g.SW * Math.ceil(Math.ceil(g.W / g.SW) / 4)
       : g.N * groups4 * g.H * Math.ceil(g.W / 4);

@@ -1,8 +1,8 @@
 // Which kernel each pass of a convolution runs: lowered to matrix products (gemm.ts), a generated tile (forward.ts,
-// input-grad.ts, weight-grad.ts) or a hand-written kernel of shaders/conv2d/. One table per pass.
+// input-grad.ts, weight-grad.ts) or a hand-written kernel of shaders/conv2d/. One table per pass; grouped
+// convolutions: select-grouped.ts.
 import {rt} from '../../engine.js';
 import {DIRECT_WEIGHT_STORE_STEPS, directForwardSteps, directInputSteps, directWeightImageSteps} from '../../shaders.js';
-import {loopSteps} from '../../kernel-def.js';
 import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, onCpu, readsThroughTexture, stagingTextureFits} from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
@@ -10,7 +10,6 @@ import {ceil4} from '../shapes.js';
 import {shapedPick} from '../matmul/register-tile.js';
 import {panelsPreferred} from '../matmul/select.js';
 import type {Conv2dGeom} from './geom.js';
-import {planeFits, planeRows, type PlanePass} from './grouped-planes.js';
 import type {PointwiseRows} from './pointwise-weight.js';
 import type {ConvTile} from './tile-gen.js';
 import {implicitGridFits, implicitReductionFits} from './implicit.js';
@@ -147,12 +146,22 @@ export function weightLanesApply(g: Conv2dGeom): boolean {
 const lanesShape = (g: Conv2dGeom): boolean => g.PH === 0 && g.PW === 0 && g.SW === 1 && g.OW % 4 === 0 &&
   g.KH * g.KW <= 64 && g.KH * g.KW * (g.OW / 4) <= 256;
 
+// The generated tiles through staging textures: x (forward), dy (input gradient), or both (the weight gradient, whose
+// dy may be a copy padded to whole channel groups of up to 16: sized for that).
+const inputFloats = (g: Conv2dGeom) => g.N * g.C * g.H * g.W;
+const outputFloats = (g: Conv2dGeom) => g.N * g.K * g.OH * g.OW;
+const weightSourceFloats = (g: Conv2dGeom) => Math.max(inputFloats(g), g.N * Math.ceil(g.K / 16) * 16 * g.OH * g.OW);
+const tileTextureWhen = (floats: number) => kernelPrefs.convTileTexture && readsThroughTexture(floats);
+const tileTextureFits = (floats: number) => onCompatCpu() && stagingTextureFits(floats);
+const TILE_TEXTURE_WHY = 'the generated tile reading its activations through staging textures: llvmpipe before Mesa ' +
+  '26, whose storage loads cost several texture loads (docs/kernel-measurements.md#conv-tile-texture)';
+
 export type ForwardVariant = 'implicit128' | 'implicit' | 'winograd4' | 'winograd2' | 'gemm-transposed' | 'gemm' |
-  'pad-first' | 'tile' | 'conv_fwd' | 'conv_fwd8';
-export type InputVariant = 'implicit128' | 'implicit' | 'winograd4' | 'winograd2' | 'gemm' | 'tile' | 'conv_bwd_input' |
-  'conv_bwd_input8';
+  'pad-first' | 'tile-texture' | 'tile' | 'conv_fwd' | 'conv_fwd8';
+export type InputVariant = 'implicit128' | 'implicit' | 'winograd4' | 'winograd2' | 'gemm' | 'tile-texture' | 'tile' |
+  'conv_bwd_input' | 'conv_bwd_input8';
 export type WeightVariant = 'implicit' | 'pointwise8' | 'pointwise4' | 'winograd4' | 'winograd2' | 'gemm-transposed' |
-  'gemm' | 'lanes' | 'tile' | 'conv_bwd_weight' | 'conv_bwd_weight8';
+  'gemm' | 'lanes' | 'tile-texture' | 'tile' | 'conv_bwd_weight' | 'conv_bwd_weight8';
 
 /** A weight gradient: its geometry and whether the forward kept its im2col matrix. */
 export interface WeightCase { g: Conv2dGeom; kept: boolean }
@@ -170,7 +179,7 @@ const IMPLICIT128_WHY = 'implicit products on 128 x 128 workgroup tiles, 8 x 8 o
 // the weight gradient, over every output pixel of their images: within llvmpipe's loop limit where it has one.
 // The step counts are llvmpipe's, loop tests included, measured (docs/kernel-measurements.md#llvmpipe-loop-limit);
 // the weight gradient's launcher splits the images so a thread's stay within.
-const withinLoops = (steps: number) => !loopsLimited() || steps <= LOOP_STEPS_MAX;
+export const withinLoops = (steps: number) => !loopsLimited() || steps <= LOOP_STEPS_MAX;
 const directForwardFits = (g: Conv2dGeom) => withinLoops(directForwardSteps(g));
 const directInputFits = (g: Conv2dGeom) => withinLoops(directInputSteps(g));
 const directWeightFits = (g: Conv2dGeom) => withinLoops(directWeightImageSteps(g) + DIRECT_WEIGHT_STORE_STEPS);
@@ -246,6 +255,8 @@ export const FORWARD_VARIANTS: readonly Choice<ForwardVariant, Conv2dGeom>[] = [
   {variant: 'pad-first', when: (g) => padded(g) && kernelPrefs.convForward === 'auto' && kernelPrefs.convPadFirst &&
     !!CONV_FWD_AUTO.tile, fits: (g) => padded(g) && !!CONV_FWD_AUTO.tile,
   why: 'zero-bordered copy, then the unpadded tile (docs/kernel-measurements.md#conv-pad-first)'},
+  {variant: 'tile-texture', when: (g) => !!forwardTile(g) && tileTextureWhen(inputFloats(g)),
+    fits: (g) => !padded(g) && !!CONV_FWD_AUTO.tile && tileTextureFits(inputFloats(g)), why: TILE_TEXTURE_WHY},
   {variant: 'tile', when: (g) => !!forwardTile(g), fits: (g) => !padded(g) && !!CONV_FWD_AUTO.tile,
     why: 'the generated tile holding a row across the taps (docs/kernel-measurements.md#conv-forward-tile)'},
   {variant: 'conv_fwd', when: () => kernelPrefs.convForward === 'k4', fits: directForwardFits,
@@ -267,6 +278,9 @@ export const INPUT_VARIANTS: readonly Choice<InputVariant, Conv2dGeom>[] = [
   winogradInputRow(2),
   {variant: 'gemm', when: (g) => convLowersToGemm(g, 'input'), fits: loweredFits,
     why: 'dy rows @ W and col2im from 128 output channels (docs/kernel-measurements.md#conv-lowering)'},
+  {variant: 'tile-texture', when: (g) => !!inputTile(g) && tileTextureWhen(outputFloats(g)),
+    fits: (g) => inputTileApplies(g) && !!CONV_GRAD_AUTO.input && tileTextureFits(outputFloats(g)),
+    why: TILE_TEXTURE_WHY},
   {variant: 'tile', when: (g) => !!inputTile(g), fits: (g) => inputTileApplies(g) && !!CONV_GRAD_AUTO.input,
     why: 'the generated tile holding a dy segment across the taps (docs/kernel-measurements.md#conv-gradient-tiles)'},
   {variant: 'conv_bwd_input', when: () => kernelPrefs.convInput === 'c4', fits: directInputFits,
@@ -312,6 +326,8 @@ export const WEIGHT_VARIANTS: readonly Choice<WeightVariant, WeightCase>[] = [
   {variant: 'lanes', when: (c) => weightLanesApply(c.g),
     fits: (c) => lanesShape(c.g) && withinLoops(c.g.N * c.g.OH * c.g.OW / 4),
     why: 'a lane per output channel on SwiftShader (docs/kernel-measurements.md#conv-weight-lanes)'},
+  {variant: 'tile-texture', when: (c) => !!weightTile(c.g) && tileTextureWhen(weightSourceFloats(c.g)),
+    fits: (c) => !!CONV_GRAD_AUTO.weight && tileTextureFits(weightSourceFloats(c.g)), why: TILE_TEXTURE_WHY},
   {variant: 'tile', when: (c) => !!weightTile(c.g), fits: () => !!CONV_GRAD_AUTO.weight,
     why: 'the generated tile holding a kernel row\'s taps (docs/kernel-measurements.md#conv-gradient-tiles)'},
   {variant: 'conv_bwd_weight', when: () => kernelPrefs.convWeight === 'cols4', fits: (c) => directWeightFits(c.g),
@@ -327,63 +343,16 @@ export const geomKey = (g: Conv2dGeom): string => `${g.N}x${g.C}x${g.H}x${g.W}>$
 const lowering = () => kernelPrefs.convLowering === 'auto';
 export const CONV_FORWARD: Family<ForwardVariant, Conv2dGeom> = {name: 'conv.forward', table: FORWARD_VARIANTS,
   key: geomKey, open: () => lowering() && kernelPrefs.convForward === 'auto' && kernelPrefs.convPadFirst &&
+    kernelPrefs.convTileTexture &&
     kernelPrefs.convGemmTransposed === 'auto' && kernelPrefs.convWinograd === 'auto' &&
     kernelPrefs.convLoweringImages === 'auto'};
 export const CONV_INPUT: Family<InputVariant, Conv2dGeom> = {name: 'conv.input', table: INPUT_VARIANTS,
-  key: geomKey, open: () => lowering() && kernelPrefs.convInput === 'auto' && kernelPrefs.convWinograd === 'auto'};
+  key: geomKey, open: () => lowering() && kernelPrefs.convInput === 'auto' && kernelPrefs.convWinograd === 'auto' &&
+    kernelPrefs.convTileTexture};
 export const CONV_WEIGHT: Family<WeightVariant, WeightCase> = {name: 'conv.weight', table: WEIGHT_VARIANTS,
   key: (c) => `${geomKey(c.g)}${c.kept ? '/kept' : ''}`, open: () => lowering() && kernelPrefs.convWeight === 'auto' &&
-    kernelPrefs.convWeightLanes === 'auto' && kernelPrefs.convWeightGemmTransposed === 'auto'};
-
-/**
- * Values per channel (N * OH * OW) up to which a grouped weight gradient sums serially on llvmpipe; SwiftShader takes
- * the serial sums wherever they fit. Their workgroup trees cost more than their sums
- * (docs/kernel-measurements.md#grouped-weight-serial).
- */
-export const GROUPED_WEIGHT_SERIAL_LLVMPIPE_MAX = 16384;
-const groupedSerialFits = (g: Conv2dGeom) => withinLoops(loopSteps(g.N, loopSteps(g.OH, loopSteps(g.OW))));
-const planesFit = (pass: PlanePass) => (g: Conv2dGeom) => planeFits(g, pass) &&
-  (pass !== 'weight' || withinLoops(loopSteps(g.N * g.OH / planeRows(g, pass)!)));
-/** The generated depthwise kernels on CPU adapters (docs/kernel-measurements.md#depthwise-planes). */
-const planesWhen = (pref: string, pass: PlanePass) => (g: Conv2dGeom) =>
-  pref === 'planes' || (pref === 'auto' && onCpu() && planesFit(pass)(g));
-const PLANES_WHY = 'CPU adapters, depthwise: generated for the shape, whole rows of a plane a thread, every ' +
-  'multiply-add written out and each input loaded once (docs/kernel-measurements.md#depthwise-planes)';
-/** A grouped convolution's shape class: its geometry and groups. */
-const groupedKey = (g: Conv2dGeom): string => `${geomKey(g)}/g${g.groups}`;
-
-export type GroupedWeightVariant = 'planes' | 'serial' | 'tree';
-export const GROUPED_WEIGHT_VARIANTS: readonly Choice<GroupedWeightVariant, Conv2dGeom>[] = [
-  {variant: 'planes', when: (g) => planesWhen(kernelPrefs.groupedWeight, 'weight')(g), fits: planesFit('weight'),
-    why: `${PLANES_WHY}: a thread per channel over every image`},
-  {variant: 'serial', when: (g) => kernelPrefs.groupedWeight === 'serial' || (kernelPrefs.groupedWeight === 'auto' &&
-    onCpu() && (!onCompatCpu() || g.N * g.OH * g.OW <= GROUPED_WEIGHT_SERIAL_LLVMPIPE_MAX)), fits: groupedSerialFits,
-  why: 'CPU adapters (llvmpipe: up to 16,384 outputs a channel): a thread per block of 4 taps over every output, no ' +
-    'barriers, 1.2-3.6x faster on llvmpipe and 1.1-6x on SwiftShader over MobileNetV2\'s depthwise layers'},
-  {variant: 'tree', when: () => true, why: 'a workgroup per block of 4 taps, its threads\' sums added as a tree'},
-];
-export const GROUPED_WEIGHT: Family<GroupedWeightVariant, Conv2dGeom> = {name: 'conv.groupedWeight',
-  table: GROUPED_WEIGHT_VARIANTS, key: groupedKey,
-  open: () => kernelPrefs.groupedWeight === 'auto'};
-
-/** Grouped forward and input gradient: the generated depthwise kernels, or the hand-written rows kernels. */
-export type GroupedVariant = 'planes' | 'rows';
-export const GROUPED_FORWARD_VARIANTS: readonly Choice<GroupedVariant, Conv2dGeom>[] = [
-  {variant: 'planes', when: (g) => planesWhen(kernelPrefs.groupedForward, 'forward')(g), fits: planesFit('forward'),
-    why: PLANES_WHY},
-  {variant: 'rows', when: () => true, why: 'any grouping: 8 outputs of a row a thread at column stride 1, else 4'},
-];
-export const GROUPED_FORWARD: Family<GroupedVariant, Conv2dGeom> = {name: 'conv.groupedForward',
-  table: GROUPED_FORWARD_VARIANTS, key: groupedKey,
-  open: () => kernelPrefs.groupedForward === 'auto'};
-export const GROUPED_INPUT_VARIANTS: readonly Choice<GroupedVariant, Conv2dGeom>[] = [
-  {variant: 'planes', when: (g) => planesWhen(kernelPrefs.groupedInput, 'input')(g), fits: planesFit('input'),
-    why: PLANES_WHY},
-  {variant: 'rows', when: () => true, why: 'any grouping: 8 inputs of a row a thread at column strides 1 and 2'},
-];
-export const GROUPED_INPUT: Family<GroupedVariant, Conv2dGeom> = {name: 'conv.groupedInput',
-  table: GROUPED_INPUT_VARIANTS, key: groupedKey,
-  open: () => kernelPrefs.groupedInput === 'auto'};
+    kernelPrefs.convWeightLanes === 'auto' && kernelPrefs.convWeightGemmTransposed === 'auto' &&
+    kernelPrefs.convTileTexture};
 
 /** An im2col launch: the geometry of the images it lowers, and the floats of the whole input it reads from. */
 export interface Im2colCase { g: Conv2dGeom; xFloats: number }

@@ -119,5 +119,5 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
     }
     return L;
   }, undefined, native ? undefined : (p) => (t.hoist ? loopSteps(p.C, loopSteps(p.KH))
-    : loopSteps(p.C, loopSteps(p.KH, loopSteps(p.KW)))) + 8);
+    : loopSteps(p.C, loopSteps(p.KH, loopSteps(p.KW)))) + 8, t.texture ? ['fx'] : []);
 }

@@ -26,7 +26,7 @@ export function convBwdInputKernel(t: ConvTile, kw: number, uniformWeights = 0):
     `@group(0) @binding(3) var<storage, read_write> bdx: array<${outType(t)}>;`];
   // Its loops: the kernel rows (those outside dy skipped; whole rows: every sh-th), and in each the output channels.
   return declare(name, bindings, () => (whole ? wholeRowInputBody(t, kw, whole) : segmentInputBody(t, kw)), undefined,
-    (p) => loopSteps(Math.ceil(p.KH / sh), loopSteps(p.K)) + 8);
+    (p) => loopSteps(Math.ceil(p.KH / sh), loopSteps(p.K)) + 8, t.texture ? ['bdy'] : []);
 }
 
 /** Both input-gradient bodies' end: the (kh, k) loops close, then row ih's pixels are stored. */

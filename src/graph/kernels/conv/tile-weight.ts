@@ -16,7 +16,7 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
   if (!(Number.isInteger(rows) && rows >= 1)) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: rows must be a positive integer, got ${rows}`);
   const direct = !!t.dyDirect4;
   const name = `w-k${4 * t.groups}p${t.pixels}${t.segments4 ? 'v' : ''}${rows > 1 ? `r${rows}` : ''}${direct ? 'd' : ''}` +
-    `${t.lanes ? `l${t.lanes}` : ''}${t.exact ? 'x' : ''}${t.bias ? 'b' : ''}-kw${kw}s${sw}`;
+    `${t.lanes ? `l${t.lanes}` : ''}${t.exact ? 'x' : ''}${t.bias ? 'b' : ''}${t.texture ? 't' : ''}-kw${kw}s${sw}`;
   checkSegments4(t, false);
   if (direct && t.pixels % 4 !== 0) throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: reading dy in place needs 4k pixels`);
   const bindings = [`@group(0) @binding(1) var<storage, read> wx: array<${t.segments4 ? 'vec4<f32>' : 'f32'}>;`,
@@ -167,7 +167,7 @@ export function convBwdWeightKernel(t: ConvTile, kw: number, sw: number): ConvTi
       }
     }
     return L;
-  }, undefined, (p) => weightTileSteps(p, t.pixels));
+  }, undefined, (p) => weightTileSteps(p, t.pixels), t.texture ? ['wx', 'wdy'] : []);
 }
 
 /**

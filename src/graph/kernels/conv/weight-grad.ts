@@ -4,7 +4,7 @@
 import {CONV_KERNELS, DIRECT_WEIGHT_STORE_STEPS, directWeightImageSteps} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {grid1d} from '../../../gpu/runtime.js';
-import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, loopSteps, onCompatCpu, splitThreads} from '../device.js';
+import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, loopSteps, onCompatCpu, sourceBinding, splitThreads} from '../device.js';
 import {kernelPrefs} from '../prefs.js';
 import {reduceK, sumRows4K, sumRows4SplitK} from '../reduce/index.js';
 import {ceil4} from '../shapes.js';
@@ -19,10 +19,11 @@ export interface BiasGradOut { db: Tensor | null }
 /**
  * The weight gradient by the generated tile (`tiled`) or, without one, conv_bwd_weight8 (`taps8`) or
  * conv_bwd_weight, its work split over the images (the tile: the image rows) so that enough threads run. With
- * `bias`, the tile sums the bias gradient as well where it visits every pixel of dy (no padded row skipped).
+ * `bias`, the tile sums the bias gradient as well where it visits every pixel of dy (no padded row skipped); with
+ * `texture`, it reads x and dy through staging textures.
  */
 export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, tiled: boolean, taps8: boolean,
-  bias?: BiasGradOut): Tensor {
+  bias?: BiasGradOut, texture = false): Tensor {
   const ckk = g.C * g.KH * g.KW;
   const chosen = tiled ? weightTile(g) : null;
   const hoisted = chosen && hoistedPixels(chosen, g.OW, g.KW, g.SW, 'weight', g.W % 4 === 0 && g.PW % 4 === 0);
@@ -62,7 +63,9 @@ export function conv2dBwdWeightDirectK(x: Tensor, dy: Tensor, g: Conv2dGeom, til
         params: convParams(g, groups), threads: g.N * g.OH * g.OW / (quads ? 4 : 1), note: convNote(g)});
     }
     const out = pairOutputs(g, split, tile.bias ? bias : undefined);
-    convBwdWeightKernel(tile, g.KW, g.SW).launch('main', {buffers: [x.buffer, (dyT ?? dy).buffer, ...out.bindings],
+    // Through staging textures (`texture`): x from slot 0, dy from slot 1.
+    convBwdWeightKernel({...tile, texture}, g.KW, g.SW).launch('main', {buffers: [sourceBinding(x, texture),
+      sourceBinding(dyT ?? dy, texture, 1), ...out.bindings],
       params: convParams(g, groups, split), threads: split * base, flops: convFlops(g), note: convNote(g)});
     dyT?.dispose();
     return out.finish();

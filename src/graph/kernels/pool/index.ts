@@ -32,11 +32,13 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
   const constants = {MAX: max ? 1 : 0, RELU: relu ? 1 : 0};
   const buffers = [x.buffer, y.buffer, arg ? arg.buffer : dummyBuffer()];
   const variant = choose(POOL_FORWARD, g);
-  if (variant === 'pool_fwd_texture') {
-    POOL_TEXTURE.launch('pool_fwd', {buffers: [sourceBinding(x, true), ...buffers.slice(1)],
-      params: poolParams(g), threads: y.size, constants});
+  if (variant.endsWith('_texture')) {
+    const entry = variant.replace('_texture', '') as keyof typeof OUTPUTS_PER_THREAD;
+    POOL_TEXTURE.launch(entry, {buffers: [sourceBinding(x, true), ...buffers.slice(1)],
+      params: poolParams(g), threads: y.size / OUTPUTS_PER_THREAD[entry], constants});
   } else {
-    POOL.launch(variant, {buffers, params: poolParams(g), threads: y.size / OUTPUTS_PER_THREAD[variant], constants});
+    const entry = variant as keyof typeof OUTPUTS_PER_THREAD;
+    POOL.launch(entry, {buffers, params: poolParams(g), threads: y.size / OUTPUTS_PER_THREAD[entry], constants});
   }
   return {y, arg};
 }

@@ -19,15 +19,21 @@ const quadShape = (g: PoolGeom): boolean => g.KH === 3 && g.KW === 3 && g.SH ===
   g.PW === 1 && g.W % 8 === 0;
 
 const inputFloats = (g: PoolGeom): number => g.N * g.C * g.H * g.W;
-export type PoolForwardVariant = 'pool2_fwd' | 'pool3_fwd' | 'pool_fwd_texture' | 'pool_fwd';
+export type PoolForwardVariant = 'pool2_fwd_texture' | 'pool2_fwd' | 'pool3_fwd_texture' | 'pool3_fwd' |
+  'pool_fwd_texture' | 'pool_fwd';
+const textureFits = (g: PoolGeom) => onCompatCpu() && stagingTextureFits(inputFloats(g));
+const TEXTURE_WHY = 'x through the staging texture: llvmpipe before Mesa 26 (docs/kernel-measurements.md#texture-reads)';
 export const POOL_FORWARD_VARIANTS: readonly Choice<PoolForwardVariant, PoolGeom>[] = [
+  {variant: 'pool2_fwd_texture', when: (g) => pool2x2Fits(g) && readsThroughTexture(inputFloats(g)),
+    fits: (g) => pairShape(g) && textureFits(g), why: `pool2_fwd with ${TEXTURE_WHY}`},
   {variant: 'pool2_fwd', when: pool2x2Fits, fits: pairShape, why: '2x2 stride-2 windows: two outputs per thread, vec4 loads'},
+  {variant: 'pool3_fwd_texture', when: (g) => kernelPrefs.pool3x3 && quadShape(g) && readsThroughTexture(inputFloats(g)),
+    fits: (g) => quadShape(g) && textureFits(g), why: `pool3_fwd with ${TEXTURE_WHY}`},
   {variant: 'pool3_fwd', when: (g) => kernelPrefs.pool3x3 && quadShape(g), fits: quadShape,
     why: '3x3 stride-2 windows padded by 1: four outputs per thread, 9 vec4 loads for 36 values ' +
       '(docs/kernel-measurements.md#pool-3x3-quads)'},
-  {variant: 'pool_fwd_texture', when: (g) => readsThroughTexture(inputFloats(g)),
-    fits: (g) => onCompatCpu() && stagingTextureFits(inputFloats(g)),
-    why: 'any window, x through the staging texture: llvmpipe (docs/kernel-measurements.md#texture-reads)'},
+  {variant: 'pool_fwd_texture', when: (g) => readsThroughTexture(inputFloats(g)), fits: textureFits,
+    why: `any window, ${TEXTURE_WHY}`},
   {variant: 'pool_fwd', when: () => true, why: 'any window: a thread per output'},
 ];
 

@@ -3,7 +3,9 @@
 
 override MAX: bool = true;   // max pooling; false: average (count includes padding, as PyTorch's default)
 // Max pooling of relu(x) in the same pass (reluMaxPool2d): max(relu(window)) = relu(max(window)), and the argmax of
-// x serves wherever the maximum is positive (elsewhere the gradient is 0 either way). NaN passes, as relu's.
+// x serves wherever the maximum is positive; elsewhere the relu passes no gradient, and the forward writes the argmax
+// as -1, which no input matches, so the backward kernels need neither the pooled outputs nor a mask. NaN passes, as
+// relu's.
 override RELU: bool = false;
 
 fn relu_if(v: f32) -> f32 {
@@ -11,8 +13,10 @@ fn relu_if(v: f32) -> f32 {
   return v;
 }
 
-// Whether the gradient passes the relu at a pooled output v (relu' as elementwise reluGrad: v > 0 or NaN).
+// Whether the gradient passes the relu at a window's maximum v (relu' as elementwise reluGrad: v > 0 or NaN).
 fn relu_passes(v: f32) -> bool { return !RELU || v > 0.0 || is_nan(v); }
+// The argmax i a max-pooling forward writes for a window whose maximum is v: -1 where the relu passes nothing.
+fn relu_arg(v: f32, i: i32) -> i32 { return select(-1, i, relu_passes(v)); }
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
@@ -43,7 +47,7 @@ fn pool_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
       } else { sum += v; }
     }
   }
-  if (MAX) { y[i] = relu_if(best); arg[i] = besti; } else { y[i] = sum / f32(p.KH * p.KW); }
+  if (MAX) { y[i] = relu_if(best); arg[i] = relu_arg(best, besti); } else { y[i] = sum / f32(p.KH * p.KW); }
 }
 
 @group(0) @binding(1) var<storage, read> g: array<f32>;
@@ -85,7 +89,8 @@ fn pool_bwd_scatter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   let i = thread_id(gid, nwg);
   if (i >= p.NC * p.OH * p.OW) { return; }
   let nc = i / (p.OH * p.OW);
-  dx[nc * p.H * p.W + u32(barg[i])] = g[i];
+  let a = barg[i];
+  if (a >= 0) { dx[nc * p.H * p.W + u32(a)] = g[i]; }
 }
 
 // ---- 2x2 windows, stride 2, no padding, H even and W a multiple of 4 (the pools of LeNet, DANN and most CNNs) ----
@@ -134,7 +139,7 @@ fn pool2_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let l = window_max(a.x, a.y, b.x, b.y, i32(o.y), w);
     let r = window_max(a.z, a.w, b.z, b.w, i32(o.y) + 2, w);
     y2[i] = vec2<f32>(relu_if(l.v), relu_if(r.v));
-    arg2[i] = vec2<i32>(l.i, r.i);
+    arg2[i] = vec2<i32>(relu_arg(l.v, l.i), relu_arg(r.v, r.i));
   } else {
     y2[i] = vec2<f32>(((a.x + a.y) + b.x) + b.y, ((a.z + a.w) + b.z) + b.w) / 4.0;
   }
@@ -143,7 +148,6 @@ fn pool2_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 @group(0) @binding(1) var<storage, read> g2: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read> barg2: array<vec2<i32>>;
 @group(0) @binding(3) var<storage, read_write> dx4: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> by2: array<vec2<f32>>;  // RELU: the pooled outputs (else a stand-in)
 
 // Its backward: the same thread writes both window rows (every input lies in exactly one window), so no fill runs
 // first. Max: the gradient goes to the argmax, zeros elsewhere; average: a quarter to each input.
@@ -152,11 +156,7 @@ fn pool2_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   let i = thread_id(gid, nwg);
   let o = pair_origin(i);
   if (o.z == 0u) { return; }
-  var gv = g2[i];
-  if (RELU) {
-    let yv = by2[i];
-    gv = vec2<f32>(select(0.0, gv.x, relu_passes(yv.x)), select(0.0, gv.y, relu_passes(yv.y)));
-  }
+  let gv = g2[i];
   var top: vec4<f32>;
   var bottom: vec4<f32>;
   if (MAX) {
@@ -229,7 +229,7 @@ fn pool3_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   }
   if (MAX) {
     y4[i] = vec4<f32>(relu_if(b0.v), relu_if(b1.v), relu_if(b2.v), relu_if(b3.v));
-    arg4[i] = vec4<i32>(b0.i, b1.i, b2.i, b3.i);
+    arg4[i] = vec4<i32>(relu_arg(b0.v, b0.i), relu_arg(b1.v, b1.i), relu_arg(b2.v, b2.i), relu_arg(b3.v, b3.i));
   } else {
     y4[i] = s / f32(p.KH * p.KW);  // as pool_fwd (see pool3_bwd)
   }
@@ -237,26 +237,19 @@ fn pool3_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 
 // Its backward: one thread per 8 neighbouring inputs of a row (columns 8q .. 8q + 7), which lie in the windows of
 // outputs 4q .. 4q + 4 of one output row (even input rows) or two (odd ones): a vec4 and the next vec4's first value
-// of the gradient, the argmaxima and (RELU) the pooled outputs per output row, where pool_bwd searches every input's
+// of the gradient and the argmaxima per output row, where pool_bwd searches every input's
 // windows with four divisions and loads them one by one. Sums in pool_bwd's order (output rows, then columns), each
 // window adding its gradient where it is the argmax and 0 elsewhere (x + 0 is x), so the same values bit for bit.
 @group(0) @binding(2) var<storage, read> barg4: array<vec4<i32>>;
-@group(0) @binding(4) var<storage, read> by4: array<vec4<f32>>;  // RELU: the pooled outputs (else a stand-in)
 
 // Input row ih's 8 sums (as two vec4s: columns 8q .. 8q + 3 and 8q + 4 .. 8q + 7) plus output row orow's windows.
 fn pool3_add_row(acc: array<vec4<f32>, 2>, orow: u32, q: u32, f: i32) -> array<vec4<f32>, 2> {
   let quads = p.OW / 4u;
   let k = orow * quads + q;
-  var g = load_x4(k);
+  let g = load_x4(k);
   var g4 = 0.0;  // output 4q + 4, past the row's end for the last quad
   let has4 = q + 1u < quads;
   if (has4) { g4 = load_x4(k + 1u).x; }
-  if (RELU) {
-    let yv = by4[k];
-    g = vec4<f32>(select(0.0, g.x, relu_passes(yv.x)), select(0.0, g.y, relu_passes(yv.y)),
-                  select(0.0, g.z, relu_passes(yv.z)), select(0.0, g.w, relu_passes(yv.w)));
-    if (has4 && !relu_passes(by4[k + 1u].x)) { g4 = 0.0; }
-  }
   let z = 0.0;
   // Column 8q + c lies in output 4q + c / 2 (left) and, for odd c, 4q + (c + 1) / 2 (right), added in that order.
   var left_lo = vec4<f32>(g.x, g.x, g.y, g.y);

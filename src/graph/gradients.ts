@@ -281,7 +281,8 @@ const nnRules = {
     return [needs(n, 0) ? conv2dBwdInputK(g, w, geom) : null, dw, bias.db ?? db()];
   }),
   maxPool2d: rule<{geom: PoolGeom; arg: Tensor | null}>((g, n) => [poolBwdK(g, n.saved.arg, n.saved.geom)]),
-  reluMaxPool2d: rule<{geom: PoolGeom; arg: Tensor | null}>((g, n, out) => [poolBwdK(g, n.saved.arg, n.saved.geom, out)]),
+  // The forward wrote -1 as the argmax where the relu passes nothing: the max-pool gradient serves.
+  reluMaxPool2d: rule<{geom: PoolGeom; arg: Tensor | null}>((g, n) => [poolBwdK(g, n.saved.arg, n.saved.geom)]),
   avgPool2d: rule<{geom: PoolGeom}>((g, n) => [poolBwdK(g, null, n.saved.geom)]),
   adaptiveAvgPool2d: rule<{geom: AdaptiveGeom}>((g, n) =>
     [adaptiveAvgPoolBwdK(g, n.saved.geom)]),

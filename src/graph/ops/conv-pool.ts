@@ -164,7 +164,8 @@ export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Po
 
 /**
  * maxPool2d(relu(x)), which equals relu(maxPool2d(x)), in one pass: the relu's full-size output is never written and
- * its backward never runs (the pooling backward masks). nn.Sequential runs it for ReLU next to MaxPool2d.
+ * its backward never runs (where the relu passes nothing, the argmax is -1: no input gets that window's gradient).
+ * nn.Sequential runs it for ReLU next to MaxPool2d.
  */
 export function reluMaxPool2d(x: Tensor, kernel: number | [number, number], opts: PoolOptions = {}): Tensor {
   checkArgs('reluMaxPool2d', x);

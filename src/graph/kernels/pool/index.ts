@@ -3,7 +3,6 @@
 import {POOL, POOL_TEXTURE, poolWindowSteps} from '../../shaders.js';
 import {empty, type Tensor} from '../../tensor.js';
 import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, sourceBinding} from '../device.js';
-import {binaryK} from '../elementwise/index.js';
 import {fillK} from '../layout/index.js';
 import {choose} from '../select.js';
 import type {PoolGeom} from './geom.js';
@@ -44,33 +43,24 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
 }
 
 /**
- * Pooling's input gradient. reluOut: reluMaxPool2d's output, whose non-positive entries pass no gradient (the pair
- * and quad kernels mask as they read; the general ones take gy masked by an elementwise reluGrad on the pooled size
- * first).
+ * Pooling's input gradient. After reluMaxPool2d the forward wrote -1 as the argmax of each window whose relu passes
+ * no gradient, which no input matches: the same kernels serve with and without the relu.
  */
-export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom, reluOut: Tensor | null = null): Tensor {
-  if (reluOut && !arg) throw new Error('webgpu-transfer: poolBwdK: a relu is fused into max pooling only');
+export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom): Tensor {
   const dx = empty([g.N, g.C, g.H, g.W]);
   const variant = choose(POOL_BACKWARD, {g, max: !!arg});
   if (variant === 'pool2_bwd' || variant === 'pool3_bwd') {
     // A thread per 2 outputs (pairs) or 8 inputs (quads): every input written, so no fill runs first.
-    POOL.launch(variant, {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer,
-      reluOut ? reluOut.buffer : dummyBuffer()], params: poolParams(g),
-    threads: variant === 'pool2_bwd' ? gy.size / 2 : dx.size / 8,
-    constants: {MAX: arg ? 1 : 0, RELU: reluOut ? 1 : 0}});
-    return dx;
-  }
-  // The general kernels take gy already masked by relu' (an elementwise pass on the pooled size).
-  const gm = reluOut ? binaryK('reluGrad', reluOut, gy) : gy;
-  if (variant === 'pool_bwd_scatter') {
+    POOL.launch(variant, {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], params: poolParams(g),
+      threads: variant === 'pool2_bwd' ? gy.size / 2 : dx.size / 8, constants: {MAX: arg ? 1 : 0}});
+  } else if (variant === 'pool_bwd_scatter') {
     // Windows that do not overlap: each output sends its gradient to its argmax (a fill, then one write each).
     fillK(dx, 0);
-    POOL.launch('pool_bwd_scatter', {buffers: [gm.buffer, arg!.buffer, dx.buffer], params: poolParams(g),
-      threads: gm.size});
+    POOL.launch('pool_bwd_scatter', {buffers: [gy.buffer, arg!.buffer, dx.buffer], params: poolParams(g),
+      threads: gy.size});
   } else {
-    POOL.launch('pool_bwd', {buffers: [gm.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], params: poolParams(g),
+    POOL.launch('pool_bwd', {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], params: poolParams(g),
       threads: dx.size, constants: {MAX: arg ? 1 : 0}});
   }
-  if (gm !== gy) gm.dispose();
   return dx;
 }

@@ -45,7 +45,7 @@ export const POOL_BACKWARD_VARIANTS: readonly Choice<PoolBackwardVariant, PoolBa
   {variant: 'pool2_bwd', when: (c) => pool2x2Fits(c.g), fits: (c) => pairShape(c.g), why: '2x2 stride-2 windows: two outputs per thread, no fill'},
   {variant: 'pool3_bwd', when: (c) => kernelPrefs.pool3x3 && quadShape(c.g), fits: (c) => quadShape(c.g),
     why: '3x3 stride-2 windows padded by 1: eight inputs per thread from vec4 loads of one or two output rows, no ' +
-      'window search, relu mask fused (docs/kernel-measurements.md#pool-3x3-quads)'},
+      'window search (docs/kernel-measurements.md#pool-3x3-quads)'},
   {variant: 'pool_bwd_scatter', when: (c) => disjoint(c) && kernelPrefs.poolScatter, fits: disjoint,
     why: 'max windows that do not overlap: a fill, then each output writes its argmax once'},
   {variant: 'pool_bwd', when: () => true, why: 'any window: a thread per input, searching the windows that hold it'},

@@ -177,6 +177,51 @@ fn pool2_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   dx4[o.x + p.W / 4u] = bottom;
 }
 
+// The same backward a thread per 4 neighbouring outputs of a row where OW is a multiple of 4 (W of 8): the gradient
+// and the argmaxima as one vec4 each, half the loads a output of pool2_bwd. The gradient is read through load_x4, so
+// POOL_TEXTURE's twin reads it from the staging texture.
+@compute @workgroup_size(WG)
+fn pool2_bwd4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_id(gid, nwg);
+  let quads = p.OW / 4u;
+  if (i >= p.NC * p.OH * quads) { return; }
+  let q = i % quads;
+  let row = i / quads;                    // nc * OH + oh
+  let oh = row % p.OH;
+  // The top input row is nc * H + 2 oh = 2 row (H = 2 OH); its columns 8q .. 8q + 7 are two vec4s.
+  let top = row * (p.W / 2u) + 2u * q;
+  let below = p.W / 4u;
+  let gv = load_x4(i);
+  var lo: vec4<f32>;
+  var hi: vec4<f32>;
+  var blo: vec4<f32>;
+  var bhi: vec4<f32>;
+  if (MAX) {
+    let m = barg4[i];
+    let t = i32(2u * oh * p.W + 8u * q);  // flat index of the top row's column 8q in the plane
+    let b = t + i32(p.W);
+    let z = 0.0;
+    lo = vec4<f32>(select(z, gv.x, m.x == t), select(z, gv.x, m.x == t + 1),
+                   select(z, gv.y, m.y == t + 2), select(z, gv.y, m.y == t + 3));
+    hi = vec4<f32>(select(z, gv.z, m.z == t + 4), select(z, gv.z, m.z == t + 5),
+                   select(z, gv.w, m.w == t + 6), select(z, gv.w, m.w == t + 7));
+    blo = vec4<f32>(select(z, gv.x, m.x == b), select(z, gv.x, m.x == b + 1),
+                    select(z, gv.y, m.y == b + 2), select(z, gv.y, m.y == b + 3));
+    bhi = vec4<f32>(select(z, gv.z, m.z == b + 4), select(z, gv.z, m.z == b + 5),
+                    select(z, gv.w, m.w == b + 6), select(z, gv.w, m.w == b + 7));
+  } else {
+    let a = gv / 4.0;
+    lo = vec4<f32>(a.x, a.x, a.y, a.y);
+    hi = vec4<f32>(a.z, a.z, a.w, a.w);
+    blo = lo;
+    bhi = hi;
+  }
+  dx4[top] = lo;
+  dx4[top + 1u] = hi;
+  dx4[top + below] = blo;
+  dx4[top + below + 1u] = bhi;
+}
+
 // ---- 3x3 windows, stride 2, padding 1, W a multiple of 8 (ResNet's stem pool) ----
 // One thread per 4 neighbouring outputs of a row: their windows span input columns 8q - 1 .. 8q + 7, three vec4s a
 // window row (the first only for its last value, col 8q - 1), 9 vec4 loads where pool_fwd makes 36 scalar ones. The

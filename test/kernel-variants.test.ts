@@ -213,7 +213,8 @@ t('every variant of every family was checked above', () => {
   const report = I.rt().ctx.report;
   if (!(report.isCpu && report.featureLevel === 'compatibility')) {
     elsewhere.push('conv.im2col:texture', 'pool.forward:pool_fwd_texture', 'pool.forward:pool2_fwd_texture',
-      'pool.forward:pool3_fwd_texture', 'elementwise:vec4_texture', 'elementwise:channel4_texture',
+      'pool.forward:pool3_fwd_texture', 'pool.backward:pool2_bwd4_texture', 'pool.backward:pool3_bwd_texture',
+      'elementwise:vec4_texture', 'elementwise:channel4_texture',
       'conv.forward:tile-texture', 'conv.input:tile-texture', 'conv.weight:tile-texture');
   }
   // The tiles run where a tile is on offer (not where the workgroup tiles take every product), tile_nt where a tile

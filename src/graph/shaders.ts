@@ -114,8 +114,8 @@ export const SOFTMAX = defineKernel({
 export const POOL = defineKernel({
   file: 'pool.wgsl', code: pool, workgroupSize: 64,
   uniforms: {p: {NC: 'u32', H: 'u32', W: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32'}},
-  entries: {pool_fwd: 'p', pool_bwd: 'p', pool_bwd_scatter: 'p', pool2_fwd: 'p', pool2_bwd: 'p', pool3_fwd: 'p',
-    pool3_bwd: 'p'},
+  entries: {pool_fwd: 'p', pool_bwd: 'p', pool_bwd_scatter: 'p', pool2_fwd: 'p', pool2_bwd: 'p', pool2_bwd4: 'p',
+    pool3_fwd: 'p', pool3_bwd: 'p'},
   loopSteps: {pool_fwd: (p) => poolWindowSteps(p),
     pool_bwd: (p) => loopSteps(Math.ceil(p.KH / p.SH) + 1, loopSteps(Math.ceil(p.KW / p.SW) + 1))},
 });
@@ -123,11 +123,12 @@ export const POOL = defineKernel({
 /** pool_fwd over a window: its rows, and in each its columns (both loops skip padding with a `continue`). */
 export const poolWindowSteps = (p: {KH: number; KW: number}): number => loopSteps(p.KH, loopSteps(p.KW));
 
-// The forwards reading x from the staging texture: on llvmpipe before Mesa 26 a texture load costs a fraction of a
-// storage one.
+// The kernels reading x (the backwards: the gradient) from the staging texture: on llvmpipe before Mesa 26 a texture
+// load costs a fraction of a storage one.
 export const POOL_TEXTURE = defineKernel({
   file: 'pool.wgsl (x from a texture)', code: readThroughTexture(readThroughTexture(pool, 'x'), 'x4'),
-  workgroupSize: 64, uniforms: POOL.uniforms, entries: {pool_fwd: 'p', pool2_fwd: 'p', pool3_fwd: 'p'},
+  workgroupSize: 64, uniforms: POOL.uniforms,
+  entries: {pool_fwd: 'p', pool2_fwd: 'p', pool3_fwd: 'p', pool2_bwd4: 'p', pool3_bwd: 'p'},
   loopSteps: {pool_fwd: (p) => poolWindowSteps(p)},
 });
 

@@ -15,6 +15,8 @@ export {pool2x2Fits} from './select.js';
 const poolParams = (g: PoolGeom) => ({NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW, KH: g.KH, KW: g.KW, SH: g.SH,
   SW: g.SW, PH: g.PH, PW: g.PW});
 
+type PairEntry = 'pool2_bwd' | 'pool2_bwd4' | 'pool3_bwd';
+
 /** The outputs a thread of each forward pooling kernel on storage writes. */
 const OUTPUTS_PER_THREAD = {pool2_fwd: 2, pool3_fwd: 4, pool_fwd: 1} as const;
 
@@ -49,10 +51,12 @@ export function poolK(x: Tensor, g: PoolGeom, max: boolean, relu = false): {y: T
 export function poolBwdK(gy: Tensor, arg: Tensor | null, g: PoolGeom): Tensor {
   const dx = empty([g.N, g.C, g.H, g.W]);
   const variant = choose(POOL_BACKWARD, {g, max: !!arg});
-  if (variant === 'pool2_bwd' || variant === 'pool3_bwd') {
-    // A thread per 2 outputs (pairs) or 8 inputs (quads): every input written, so no fill runs first.
-    POOL.launch(variant, {buffers: [gy.buffer, arg ? arg.buffer : dummyBuffer(), dx.buffer], params: poolParams(g),
-      threads: variant === 'pool2_bwd' ? gy.size / 2 : dx.size / 8, constants: {MAX: arg ? 1 : 0}});
+  if (variant.startsWith('pool2_bwd') || variant.startsWith('pool3_bwd')) {
+    // A thread per 2 or 4 outputs (pairs) or 8 inputs (quads): every input written, so no fill runs first.
+    const texture = variant.endsWith('_texture'), entry = variant.replace('_texture', '') as PairEntry;
+    (texture ? POOL_TEXTURE : POOL).launch(entry, {buffers: [sourceBinding(gy, texture),
+      arg ? arg.buffer : dummyBuffer(), dx.buffer], params: poolParams(g), constants: {MAX: arg ? 1 : 0},
+    threads: entry === 'pool2_bwd' ? gy.size / 2 : entry === 'pool2_bwd4' ? gy.size / 4 : dx.size / 8});
   } else if (variant === 'pool_bwd_scatter') {
     // Windows that do not overlap: each output sends its gradient to its argmax (a fill, then one write each).
     fillK(dx, 0);

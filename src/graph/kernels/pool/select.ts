@@ -40,9 +40,23 @@ export const POOL_FORWARD_VARIANTS: readonly Choice<PoolForwardVariant, PoolGeom
 /** A pooling backward: its geometry and whether it is max pooling (an argmax to follow). */
 export interface PoolBackwardCase { g: PoolGeom; max: boolean }
 
-export type PoolBackwardVariant = 'pool2_bwd' | 'pool3_bwd' | 'pool_bwd_scatter' | 'pool_bwd';
+const quadsOfPairs = (g: PoolGeom) => pairShape(g) && g.W % 8 === 0;
+const outputFloats = (g: PoolGeom): number => g.N * g.C * g.OH * g.OW;
+const gradientTexture = (c: PoolBackwardCase) => readsThroughTexture(outputFloats(c.g));
+const gradientTextureFits = (c: PoolBackwardCase) => onCompatCpu() && stagingTextureFits(outputFloats(c.g));
+export type PoolBackwardVariant = 'pool2_bwd4_texture' | 'pool2_bwd4' | 'pool2_bwd' | 'pool3_bwd_texture' |
+  'pool3_bwd' | 'pool_bwd_scatter' | 'pool_bwd';
 export const POOL_BACKWARD_VARIANTS: readonly Choice<PoolBackwardVariant, PoolBackwardCase>[] = [
+  {variant: 'pool2_bwd4_texture', when: (c) => pool2x2Fits(c.g) && quadsOfPairs(c.g) && gradientTexture(c),
+    fits: (c) => quadsOfPairs(c.g) && gradientTextureFits(c),
+    why: 'pool2_bwd4 with the gradient through the staging texture: llvmpipe before Mesa 26 ' +
+      '(docs/kernel-measurements.md#pool-2x2-quads)'},
+  {variant: 'pool2_bwd4', when: (c) => pool2x2Fits(c.g) && quadsOfPairs(c.g), fits: (c) => quadsOfPairs(c.g),
+    why: '2x2 stride-2 windows, W a multiple of 8: four outputs per thread, vec4 loads of the gradient and argmaxima'},
   {variant: 'pool2_bwd', when: (c) => pool2x2Fits(c.g), fits: (c) => pairShape(c.g), why: '2x2 stride-2 windows: two outputs per thread, no fill'},
+  {variant: 'pool3_bwd_texture', when: (c) => kernelPrefs.pool3x3 && quadShape(c.g) && gradientTexture(c),
+    fits: (c) => quadShape(c.g) && gradientTextureFits(c),
+    why: 'pool3_bwd with the gradient through the staging texture: llvmpipe before Mesa 26'},
   {variant: 'pool3_bwd', when: (c) => kernelPrefs.pool3x3 && quadShape(c.g), fits: (c) => quadShape(c.g),
     why: '3x3 stride-2 windows padded by 1: eight inputs per thread from vec4 loads of one or two output rows, no ' +
       'window search (docs/kernel-measurements.md#pool-3x3-quads)'},

@@ -215,12 +215,13 @@ t('every variant of every family was checked above', () => {
     elsewhere.push('conv.im2col:texture', 'pool.forward:pool_fwd_texture', 'pool.forward:pool2_fwd_texture',
       'pool.forward:pool3_fwd_texture', 'pool.backward:pool2_bwd4_texture', 'pool.backward:pool3_bwd_texture',
       'elementwise:vec4_texture', 'elementwise:channel4_texture',
-      'conv.forward:tile-texture', 'conv.input:tile-texture', 'conv.weight:tile-texture');
+      'conv.forward:tile-texture', 'conv.input:tile-texture', 'conv.weight:tile-texture', 'matmul:tile_texture',
+      'matmul:tile_nt_texture');
   }
   // The tiles run where a tile is on offer (not where the workgroup tiles take every product), tile_nt where a tile
   // that chains its k steps meets B^T.
-  if (!offered.tile) elsewhere.push('matmul:tile', 'matmul:tile_padded');
-  if (!offered.kvec) elsewhere.push('matmul:tile_nt');
+  if (!offered.tile) elsewhere.push('matmul:tile', 'matmul:tile_texture', 'matmul:tile_padded');
+  if (!offered.kvec) elsewhere.push('matmul:tile_nt', 'matmul:tile_nt_texture');
   const all = I.KERNEL_FAMILIES.flatMap((f) => f.table.map((r) => `${f.name}:${r.variant}`));
   const missing = all.filter((v) => !covered.has(v) && !elsewhere.includes(v));
   assert.equal(missing, [], `variants no case here exercised: ${missing.join(', ')}`);

@@ -165,6 +165,8 @@ export interface KernelPrefs {
    * dearer (ConvTile.texture: llvmpipe before Mesa 26; false: from storage, the 'tile' variant).
    */
   convTileTexture: boolean;
+  /** The tables' register-tile products read A and B through staging textures where they prefer them (false: storage). */
+  matmulTexture: boolean;
   /**
    * BatchNorm's training mode by batchNormTrain (shaders/batch-norm/; false: composed of generic ops): a third
    * less per CIFAR ResNet step on llvmpipe (docs/kernel-measurements.md#batch-norm-fused).
@@ -226,7 +228,7 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convUniformWeights: 'auto', convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true,
   convNativeWeights: true, convGemmTransposed: 'auto', convWinograd: 'auto', convWinogradRows: 'auto',
   convWinogradWeightProducts: 'auto', convLoweringImages: 'auto', convWeightGemmTransposed: 'auto', convExact: true,
-  convTileTexture: true,
+  convTileTexture: true, matmulTexture: true,
   fusedBatchNorm: true, batchNormSums: 'auto', batchNormVec4s: 'auto', batchNormActFrom: 'auto', groupedWeight: 'auto',
   groupedForward: 'auto', groupedInput: 'auto', measured: true, reduce: 'auto', fuseEpilogues: true,
 });

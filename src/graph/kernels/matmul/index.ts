@@ -1,7 +1,7 @@
 // The matmul launcher: copies out a transposed operand where that unlocks a faster kernel, picks the kernel from
 // MATMUL_VARIANTS (select.ts) and runs it; bias and relu go into the kernel's output write or run after.
 import {empty, type Tensor} from '../../tensor.js';
-import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited} from '../device.js';
+import {dummyBuffer, LOOP_STEPS_MAX, loopsLimited, sourceBinding} from '../device.js';
 import {addParts, binaryK, unaryK} from '../elementwise/index.js';
 import {copyK, fillK, padRows4K} from '../layout/index.js';
 import {reduceK} from '../reduce/index.js';
@@ -127,11 +127,14 @@ function matmulRows(a: MatView, b: MatView, alpha: number, after: MatmulAfter,
     flops: 2 * batch * M * N * K, note: `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}${split > 1 ? ` in ${split} parts` : ''}`,
   };
   let epilogueDone = false;
-  if (variant === 'tile' || variant === 'tile_nt') {
-    // The tile applies bias and relu in its output write (one dispatch instead of three).
-    const bias = after.bias ?? null;
-    matmulTileKernel(tile!, {bias: !!bias, relu: after.relu}, variant === 'tile_nt').launch('main', {...launch,
-      buffers: bias ? [...launch.buffers, bias.buffer] : launch.buffers, workgroups: tileGrid(tile!, M, N, batch)});
+  if (variant === 'tile' || variant === 'tile_nt' || variant === 'tile_texture' || variant === 'tile_nt_texture') {
+    // The tile applies bias and relu in its output write (one dispatch instead of three); its texture twin reads A
+    // and B through the staging textures.
+    const bias = after.bias ?? null, texture = variant.endsWith('_texture');
+    const operands = [sourceBinding(av.t, texture), sourceBinding(bv.t, texture, 1), target.buffer];
+    matmulTileKernel(tile!, {bias: !!bias, relu: after.relu}, variant.startsWith('tile_nt'), false, texture)
+      .launch('main', {...launch, buffers: bias ? [...operands, bias.buffer] : operands,
+        workgroups: tileGrid(tile!, M, N, batch)});
     epilogueDone = true;
   } else if (variant === 'panels' || variant === 'panels_texture') {
     const target = nchw ? (nchw.images.y ??= empty([M / nchw.plane, nchw.channels, nchw.plane])) : out;
@@ -195,9 +198,10 @@ function paddedTile(a: MatView, b: MatView, s: {M: number; N: number; K: number;
 }
 
 /** The variants that read A only as plain rows (vec4 along K), so a transposed A is copied out for them. */
-const A_PLAIN: ReadonlySet<string> = new Set(['tile', 'tile_nt', 'panels', 'panels_texture', 'matmul_nt_vec4']);
+const A_PLAIN: ReadonlySet<string> = new Set(['tile', 'tile_texture', 'tile_nt', 'tile_nt_texture', 'panels',
+  'panels_texture', 'matmul_nt_vec4']);
 /** The variants that read B only as plain vec4 rows, so a transposed B is copied out for them. */
-const B_PLAIN: ReadonlySet<string> = new Set(['tile', 'matmul_vec4']);
+const B_PLAIN: ReadonlySet<string> = new Set(['tile', 'tile_texture', 'matmul_vec4']);
 /** The view a transposed operand will have once copied out (its tensor still the original: the rules read shapes). */
 const plainView = (v: MatView, rows: number, cols: number): MatView => {
   const nb = v.batchStride ? v.batch : 1;

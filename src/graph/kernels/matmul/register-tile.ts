@@ -8,7 +8,7 @@
 //  - row lanes (lanes: 'rows'): the invocations of a workgroup take rows and share its columns (below).
 // Each tile is declared with defineKernel() and MATMUL_UNIFORMS (shaders.ts), so matmulK packs one params
 // object for the hand-written and the generated kernels alike, and the WGSL struct is generated, not written here.
-import {defineKernel, type KernelDef} from '../../kernel-def.js';
+import {defineKernel, indexThroughTexture, type KernelDef} from '../../kernel-def.js';
 import {MATMUL_UNIFORMS} from '../../shaders.js';
 import {indexedArraysCheap} from '../device.js';
 import type {MatmulTile} from '../tile-types.js';
@@ -102,11 +102,11 @@ export function epilogueDeclarations(epi: MatmulEpilogue, scalarBias = false): s
  * `narrowC`: N need not be a multiple of 4 (B's rows padded to one, b_rs floats apart): C's rows are N floats, stored
  * float by float up to N, and the bias is read as floats.
  */
-export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}, bTrans = false, narrowC = false)
-  : MatmulTileKernel {
+export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}, bTrans = false, narrowC = false,
+  texture = false): MatmulTileKernel {
   const looped = writesInLoops(t.rows * t.cols4);
   const name = `${tileName(t)}${bTrans ? 'nt' : ''}${narrowC ? 'nc' : ''}${epi.bias ? '+bias' : ''}` +
-    `${epi.relu ? '+relu' : ''}${looped ? '+looped' : ''}`;
+    `${epi.relu ? '+relu' : ''}${looped ? '+looped' : ''}${texture ? '+tex' : ''}`;
   let def = cache.get(name);
   if (def) return def;
   if (bTrans && !t.kvec) throw new Error(`webgpu-transfer: matmul tile ${name}: B^T in place needs a kvec tile`);
@@ -185,7 +185,9 @@ export function matmulTileKernel(t: MatmulTile, epi: MatmulEpilogue = {}, bTrans
   L.push(narrowC ? '  let cb = b * p.c_bs;' : '  let cb = b * (p.c_bs / 4u);');
   L.push(...(looped ? loopedWrite : unrolledWrite)(t, epi, narrowC));
   L.push('}');
-  def = defineKernel({file: `matmul-gen/${name}.wgsl`, code: L.join('\n'), workgroupSize: [t.wgx, t.wgy],
+  // `texture`: A and B through the staging textures of slots 0 and 1 (llvmpipe before Mesa 26).
+  const code = texture ? indexThroughTexture(indexThroughTexture(L.join('\n'), 'va'), 'vb') : L.join('\n');
+  def = defineKernel({file: `matmul-gen/${name}.wgsl`, code, workgroupSize: [t.wgx, t.wgy],
     uniforms: MATMUL_UNIFORMS, entries: {main: 'p'}});
   cache.set(name, def);
   return def;

@@ -26,7 +26,8 @@ export interface MatmulCase {
   epilogue: {bias: boolean; relu: boolean};
 }
 export type MatmulVariant = 'matmul_tiled' | 'matmul_tiled128' | 'matmul_small' | 'panels_texture' | 'panels' |
-  'matmul_nt_vec4' | 'tile_nt' | 'tile_padded' | 'tile' | 'matmul_vec4' | 'matmul_reg';
+  'matmul_nt_vec4' | 'tile_nt_texture' | 'tile_nt' | 'tile_padded' | 'tile_texture' | 'tile' | 'matmul_vec4' |
+  'matmul_reg';
 
 /** Row and column strides of a bound operand, in floats. */
 export const strides = (v: MatView): [number, number] => (v.trans ? [1, v.cols] : [v.cols, 1]);
@@ -136,6 +137,15 @@ const paddedPreferred = (c: MatmulCase): boolean => kernelPrefs.matmul === 'auto
 /** matmul_small's grid, 8 x 8 outputs a workgroup, within 65,535 workgroups a dimension. */
 const smallGridFits = (c: MatmulCase): boolean => Math.ceil(c.M / 8) <= 65535 && Math.ceil(c.N / 8) <= 65535;
 
+// The register tiles' texture twins read A and B through the staging textures (slots 0 and 1), where the tables
+// prefer textures (llvmpipe before Mesa 26) and both operands fit.
+const tileTextureFits = (c: MatmulCase): boolean => onCompatCpu() && stagingTextureFits(c.av.t.size) &&
+  stagingTextureFits(c.bv.t.size);
+const tileTextureWhen = (c: MatmulCase): boolean => kernelPrefs.matmulTexture && texturesPreferred() &&
+  tileTextureFits(c);
+const TILE_TEXTURE_WHY = 'A and B through the staging textures: llvmpipe before Mesa 26 ' +
+  '(docs/kernel-measurements.md#matmul-tile-texture)';
+
 export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
   {variant: 'matmul_tiled128', when: () => kernelPrefs.matmul === 'tiled128', fits: () => !loopsLimited(),
     why: '128 x 128 workgroup tiles, 8 x 8 outputs a thread: forced, or where tune measured it faster (GPUs; not yet ' +
@@ -145,6 +155,8 @@ export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
     (kernelPrefs.matmul === 'auto' && !onCpu() && c.M * c.N < 4096), fits: smallGridFits,
   why: 'a thread per output: small products on hardware GPUs, whose register kernels would leave most threads idle ' +
     '(not yet timed on a GPU; tune measures it)'},
+  {variant: 'tile_nt_texture', when: (c) => tileNtApplies(c) && tileTextureWhen(c),
+    fits: (c) => tileNtShape(c) && tileTextureFits(c), why: `tile_nt, ${TILE_TEXTURE_WHY}`},
   {variant: 'tile_nt', when: tileNtApplies, fits: tileNtShape,
     why: 'the register tile reading B^T in place: no copy, one dispatch (docs/kernel-measurements.md#matmul-tile-nt)'},
   {variant: 'panels_texture', when: (c) => (kernelPrefs.matmul === 'panels-texture' ||
@@ -156,6 +168,8 @@ export const MATMUL_VARIANTS: readonly Choice<MatmulVariant, MatmulCase>[] = [
   {variant: 'tile_padded', when: paddedPreferred, fits: paddedShape,
   why: 'the register tile on copies of A and B padded with zeros where K (a kvec tile) or N is not a multiple of 4 ' +
     '(docs/kernel-measurements.md#matmul-padded-tile)'},
+  {variant: 'tile_texture', when: (c) => kernelPrefs.matmul !== 'reg' && tileShape(c) && tileTextureWhen(c),
+    fits: (c) => tileShape(c) && tileTextureFits(c), why: `the register tile, ${TILE_TEXTURE_WHY}`},
   {variant: 'tile', when: (c) => kernelPrefs.matmul !== 'reg' && tileShape(c), fits: tileShape,
   why: 'the autotuned register tile; bias and relu in its write (docs/kernel-measurements.md#matmul-candidates)'},
   {variant: 'matmul_vec4', when: vec4Applies, fits: vec4Shape, why: 'the hand-written 4 x 8 register kernel: B as vec4 rows'},
@@ -167,4 +181,4 @@ const viewKey = (v: MatView) => `${v.trans ? 't' : 'n'}${v.batchStride ? v.batch
 export const MATMUL: Family<MatmulVariant, MatmulCase> = {name: 'matmul', table: MATMUL_VARIANTS,
   key: (c) => `${c.M}x${c.K}x${c.N}/${viewKey(c.a)},${viewKey(c.b)}${c.epilogue.bias ? '+bias' : ''}` +
     `${c.epilogue.relu ? '+relu' : ''}`,
-  open: () => kernelPrefs.matmul === 'auto' && kernelPrefs.matmulTile === 'auto'};
+  open: () => kernelPrefs.matmul === 'auto' && kernelPrefs.matmulTile === 'auto' && kernelPrefs.matmulTexture};

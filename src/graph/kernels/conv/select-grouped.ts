@@ -41,19 +41,14 @@ export const GROUPED_WEIGHT: Family<GroupedWeightVariant, Conv2dGeom> = {name: '
 
 /** Grouped forward and input gradient: the generated depthwise kernels, or the hand-written rows kernels. */
 export type GroupedVariant = 'planes' | 'rows';
-export const GROUPED_FORWARD_VARIANTS: readonly Choice<GroupedVariant, Conv2dGeom>[] = [
-  {variant: 'planes', when: (g) => planesWhen(kernelPrefs.groupedForward, 'forward')(g), fits: planesFit('forward'),
-    why: PLANES_WHY},
-  {variant: 'rows', when: () => true, why: 'any grouping: 8 outputs of a row a thread at column stride 1, else 4'},
-];
-export const GROUPED_FORWARD: Family<GroupedVariant, Conv2dGeom> = {name: 'conv.groupedForward',
-  table: GROUPED_FORWARD_VARIANTS, key: groupedKey,
-  open: () => kernelPrefs.groupedForward === 'auto'};
-export const GROUPED_INPUT_VARIANTS: readonly Choice<GroupedVariant, Conv2dGeom>[] = [
-  {variant: 'planes', when: (g) => planesWhen(kernelPrefs.groupedInput, 'input')(g), fits: planesFit('input'),
-    why: PLANES_WHY},
-  {variant: 'rows', when: () => true, why: 'any grouping: 8 inputs of a row a thread at column strides 1 and 2'},
-];
-export const GROUPED_INPUT: Family<GroupedVariant, Conv2dGeom> = {name: 'conv.groupedInput',
-  table: GROUPED_INPUT_VARIANTS, key: groupedKey,
-  open: () => kernelPrefs.groupedInput === 'auto'};
+function planesOrRows(name: string, pass: 'forward' | 'input', pref: () => string, rowsWhy: string)
+  : Family<GroupedVariant, Conv2dGeom> {
+  return {name, key: groupedKey, open: () => pref() === 'auto', table: [
+    {variant: 'planes', when: (g) => planesWhen(pref(), pass)(g), fits: planesFit(pass), why: PLANES_WHY},
+    {variant: 'rows', when: () => true, why: rowsWhy},
+  ]};
+}
+export const GROUPED_FORWARD = planesOrRows('conv.groupedForward', 'forward', () => kernelPrefs.groupedForward,
+  'any grouping: 8 outputs of a row a thread at column stride 1, else 4');
+export const GROUPED_INPUT = planesOrRows('conv.groupedInput', 'input', () => kernelPrefs.groupedInput,
+  'any grouping: 8 inputs of a row a thread at column strides 1 and 2');

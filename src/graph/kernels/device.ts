@@ -28,8 +28,12 @@ export {LOOP_STEPS_MAX, loopsLimited, loopSteps} from '../kernel-def.js';
  * docs/kernel-measurements.md#load-paths), where the texture can hold it. Mesa 26.1 loads storage at a third of a
  * texture's cost (docs/kernel-measurements.md#texture-reads). Measured choices weigh both either way.
  */
-export const readsThroughTexture = (floats: number): boolean => onCompatCpu() && texturesPreferred() &&
-  stagingTextureFits(floats);
+export const readsThroughTexture = (floats: number): boolean => texturesPreferred() && textureTwinFits(floats);
+/**
+ * Whether a kernel's texture twin can read a source of `floats` at all (its `fits`, whatever the tables prefer):
+ * llvmpipe's compatibility mode, where the staging texture can hold it.
+ */
+export const textureTwinFits = (floats: number): boolean => onCompatCpu() && stagingTextureFits(floats);
 /** The tables' texture rule on llvmpipe: before Mesa 26 (or where no release is named). */
 export const texturesPreferred = (): boolean => { const mesa = llvmpipeMesa(); return mesa === null || mesa < 26; };
 

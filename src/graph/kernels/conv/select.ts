@@ -3,7 +3,7 @@
 // convolutions: select-grouped.ts.
 import {rt} from '../../engine.js';
 import {DIRECT_WEIGHT_STORE_STEPS, directForwardSteps, directInputSteps, directWeightImageSteps} from '../../shaders.js';
-import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, onCpu, readsThroughTexture, stagingTextureFits} from '../device.js';
+import {LOOP_STEPS_MAX, loopsLimited, onCompatCpu, onCpu, readsThroughTexture, textureTwinFits} from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
 import {ceil4} from '../shapes.js';
@@ -152,7 +152,6 @@ const inputFloats = (g: Conv2dGeom) => g.N * g.C * g.H * g.W;
 const outputFloats = (g: Conv2dGeom) => g.N * g.K * g.OH * g.OW;
 const weightSourceFloats = (g: Conv2dGeom) => Math.max(inputFloats(g), g.N * Math.ceil(g.K / 16) * 16 * g.OH * g.OW);
 const tileTextureWhen = (floats: number) => kernelPrefs.convTileTexture && readsThroughTexture(floats);
-const tileTextureFits = (floats: number) => onCompatCpu() && stagingTextureFits(floats);
 const TILE_TEXTURE_WHY = 'the generated tile reading its activations through staging textures: llvmpipe before Mesa ' +
   '26, whose storage loads cost several texture loads (docs/kernel-measurements.md#conv-tile-texture)';
 
@@ -256,7 +255,7 @@ export const FORWARD_VARIANTS: readonly Choice<ForwardVariant, Conv2dGeom>[] = [
     !!CONV_FWD_AUTO.tile, fits: (g) => padded(g) && !!CONV_FWD_AUTO.tile,
   why: 'zero-bordered copy, then the unpadded tile (docs/kernel-measurements.md#conv-pad-first)'},
   {variant: 'tile-texture', when: (g) => !!forwardTile(g) && tileTextureWhen(inputFloats(g)),
-    fits: (g) => !padded(g) && !!CONV_FWD_AUTO.tile && tileTextureFits(inputFloats(g)), why: TILE_TEXTURE_WHY},
+    fits: (g) => !padded(g) && !!CONV_FWD_AUTO.tile && textureTwinFits(inputFloats(g)), why: TILE_TEXTURE_WHY},
   {variant: 'tile', when: (g) => !!forwardTile(g), fits: (g) => !padded(g) && !!CONV_FWD_AUTO.tile,
     why: 'the generated tile holding a row across the taps (docs/kernel-measurements.md#conv-forward-tile)'},
   {variant: 'conv_fwd', when: () => kernelPrefs.convForward === 'k4', fits: directForwardFits,
@@ -279,7 +278,7 @@ export const INPUT_VARIANTS: readonly Choice<InputVariant, Conv2dGeom>[] = [
   {variant: 'gemm', when: (g) => convLowersToGemm(g, 'input'), fits: loweredFits,
     why: 'dy rows @ W and col2im from 128 output channels (docs/kernel-measurements.md#conv-lowering)'},
   {variant: 'tile-texture', when: (g) => !!inputTile(g) && tileTextureWhen(outputFloats(g)),
-    fits: (g) => inputTileApplies(g) && !!CONV_GRAD_AUTO.input && tileTextureFits(outputFloats(g)),
+    fits: (g) => inputTileApplies(g) && !!CONV_GRAD_AUTO.input && textureTwinFits(outputFloats(g)),
     why: TILE_TEXTURE_WHY},
   {variant: 'tile', when: (g) => !!inputTile(g), fits: (g) => inputTileApplies(g) && !!CONV_GRAD_AUTO.input,
     why: 'the generated tile holding a dy segment across the taps (docs/kernel-measurements.md#conv-gradient-tiles)'},
@@ -327,7 +326,7 @@ export const WEIGHT_VARIANTS: readonly Choice<WeightVariant, WeightCase>[] = [
     fits: (c) => lanesShape(c.g) && withinLoops(c.g.N * c.g.OH * c.g.OW / 4),
     why: 'a lane per output channel on SwiftShader (docs/kernel-measurements.md#conv-weight-lanes)'},
   {variant: 'tile-texture', when: (c) => !!weightTile(c.g) && tileTextureWhen(weightSourceFloats(c.g)),
-    fits: (c) => !!CONV_GRAD_AUTO.weight && tileTextureFits(weightSourceFloats(c.g)), why: TILE_TEXTURE_WHY},
+    fits: (c) => !!CONV_GRAD_AUTO.weight && textureTwinFits(weightSourceFloats(c.g)), why: TILE_TEXTURE_WHY},
   {variant: 'tile', when: (c) => !!weightTile(c.g), fits: () => !!CONV_GRAD_AUTO.weight,
     why: 'the generated tile holding a kernel row\'s taps (docs/kernel-measurements.md#conv-gradient-tiles)'},
   {variant: 'conv_bwd_weight', when: () => kernelPrefs.convWeight === 'cols4', fits: (c) => directWeightFits(c.g),
@@ -363,7 +362,7 @@ export interface Im2colCase { g: Conv2dGeom; xFloats: number }
  */
 export const IM2COL_VARIANTS: readonly Choice<'texture' | 'storage', Im2colCase>[] = [
   {variant: 'texture', when: (c) => readsThroughTexture(c.xFloats),
-    fits: (c) => onCompatCpu() && stagingTextureFits(c.xFloats), why: 'x through the staging texture: llvmpipe'},
+    fits: (c) => textureTwinFits(c.xFloats), why: 'x through the staging texture: llvmpipe'},
   {variant: 'storage', when: () => true, why: 'x from storage'},
 ];
 export const IM2COL: Family<'texture' | 'storage', Im2colCase> = {name: 'conv.im2col', table: IM2COL_VARIANTS,

@@ -47,7 +47,7 @@ export type ConvTileParams = ParamValues<typeof CONV2D_UNIFORMS.p>;
 /**
  * Declares a generated kernel once (cached by name): `bindings`, the entry's opening lines, then the body; `steps`,
  * where its loops run over the caller's sizes, counts them (KernelDecl.loopSteps). The storage arrays named in
- * `textured` are read through staging textures instead (ConvTile.texture), in the order of their slots.
+ * `textured` are read through staging textures instead (ConvTile.texture; the launcher binds each its own slot).
  */
 export function declare(name: string, bindings: string[], body: () => string[], entry = THREAD_ENTRY,
   steps?: (p: ConvTileParams) => number, textured: string[] = []): ConvTileKernel {

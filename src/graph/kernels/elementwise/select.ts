@@ -1,6 +1,6 @@
 // Which elementwise kernel runs: four elements per thread as vec4s (the first operand from storage or through the
 // staging texture), or one.
-import {onCompatCpu, readsThroughTexture, stagingTextureFits} from '../device.js';
+import {readsThroughTexture, textureTwinFits} from '../device.js';
 import {kernelPrefs} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
 
@@ -20,7 +20,7 @@ const channel4 = (c: ElementwiseCase) => !!c.channel && c.channel.inner % 4 === 
  */
 export const TEXTURE_MIN_FLOATS = 1 << 16;
 const textured = (c: ElementwiseCase) => c.n >= TEXTURE_MIN_FLOATS && readsThroughTexture(c.n);
-const textureFits = (c: ElementwiseCase) => onCompatCpu() && stagingTextureFits(c.n);
+const textureFits = (c: ElementwiseCase) => textureTwinFits(c.n);
 
 export const ELEMENTWISE_VARIANTS: readonly Choice<ElementwiseVariant, ElementwiseCase>[] = [
   {variant: 'vec4_texture', when: (c) => whole4(c) && kernelPrefs.elementwiseVec4 && textured(c),

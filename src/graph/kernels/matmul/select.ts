@@ -2,7 +2,8 @@
 // bound after any transposed one is copied out (`av`, `bv`) are both in the case: the rules read each as today.
 import {rt} from '../../engine.js';
 import type {Tensor} from '../../tensor.js';
-import {loopsLimited, onCompatCpu, onCpu, stagingTextureFits, texturesPreferred} from '../device.js';
+import {loopsLimited, onCompatCpu, onCpu, readsThroughTexture, stagingTextureFits, texturesPreferred, textureTwinFits}
+  from '../device.js';
 import {kernelPrefs, tuned} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
 import {narrowedTile, shapedTile, tileFits, type MatmulTile} from './register-tile.js';
@@ -139,10 +140,9 @@ const smallGridFits = (c: MatmulCase): boolean => Math.ceil(c.M / 8) <= 65535 &&
 
 // The register tiles' texture twins read A and B through the staging textures (slots 0 and 1), where the tables
 // prefer textures (llvmpipe before Mesa 26) and both operands fit.
-const tileTextureFits = (c: MatmulCase): boolean => onCompatCpu() && stagingTextureFits(c.av.t.size) &&
-  stagingTextureFits(c.bv.t.size);
-const tileTextureWhen = (c: MatmulCase): boolean => kernelPrefs.matmulTexture && texturesPreferred() &&
-  tileTextureFits(c);
+const tileTextureFits = (c: MatmulCase): boolean => textureTwinFits(c.av.t.size) && textureTwinFits(c.bv.t.size);
+const tileTextureWhen = (c: MatmulCase): boolean => kernelPrefs.matmulTexture && readsThroughTexture(c.av.t.size) &&
+  readsThroughTexture(c.bv.t.size);
 const TILE_TEXTURE_WHY = 'A and B through the staging textures: llvmpipe before Mesa 26 ' +
   '(docs/kernel-measurements.md#matmul-tile-texture)';
 

@@ -1,6 +1,6 @@
 // Which pooling kernels run: the 2x2 pair kernels, the scatter backward for windows that do not overlap, or the
 // general ones; and adaptive pooling's plane mean.
-import {onCompatCpu, readsThroughTexture, stagingTextureFits} from '../device.js';
+import {readsThroughTexture, textureTwinFits} from '../device.js';
 import {kernelPrefs} from '../prefs.js';
 import type {Choice, Family} from '../select.js';
 import type {AdaptiveGeom, PoolGeom} from './geom.js';
@@ -21,7 +21,7 @@ const quadShape = (g: PoolGeom): boolean => g.KH === 3 && g.KW === 3 && g.SH ===
 const inputFloats = (g: PoolGeom): number => g.N * g.C * g.H * g.W;
 export type PoolForwardVariant = 'pool2_fwd_texture' | 'pool2_fwd' | 'pool3_fwd_texture' | 'pool3_fwd' |
   'pool_fwd_texture' | 'pool_fwd';
-const textureFits = (g: PoolGeom) => onCompatCpu() && stagingTextureFits(inputFloats(g));
+const textureFits = (g: PoolGeom) => textureTwinFits(inputFloats(g));
 const TEXTURE_WHY = 'x through the staging texture: llvmpipe before Mesa 26 (docs/kernel-measurements.md#texture-reads)';
 export const POOL_FORWARD_VARIANTS: readonly Choice<PoolForwardVariant, PoolGeom>[] = [
   {variant: 'pool2_fwd_texture', when: (g) => pool2x2Fits(g) && readsThroughTexture(inputFloats(g)),
@@ -43,7 +43,7 @@ export interface PoolBackwardCase { g: PoolGeom; max: boolean }
 const quadsOfPairs = (g: PoolGeom) => pairShape(g) && g.W % 8 === 0;
 const outputFloats = (g: PoolGeom): number => g.N * g.C * g.OH * g.OW;
 const gradientTexture = (c: PoolBackwardCase) => readsThroughTexture(outputFloats(c.g));
-const gradientTextureFits = (c: PoolBackwardCase) => onCompatCpu() && stagingTextureFits(outputFloats(c.g));
+const gradientTextureFits = (c: PoolBackwardCase) => textureTwinFits(outputFloats(c.g));
 export type PoolBackwardVariant = 'pool2_bwd4_texture' | 'pool2_bwd4' | 'pool2_bwd' | 'pool3_bwd_texture' |
   'pool3_bwd' | 'pool_bwd_scatter' | 'pool_bwd';
 export const POOL_BACKWARD_VARIANTS: readonly Choice<PoolBackwardVariant, PoolBackwardCase>[] = [

@@ -257,6 +257,7 @@ t('multi-tensor Adam: a replayed step submits once, allocates nothing and dispat
   }));
   assert.is(step2.dispatchCount, kernels + 3, 'one-tensor updates: 4 dispatches instead of 1');
   assert.is(step2.copyCount, 0);
+  assert.is(step2.textureCopyCount, step.textureCopyCount, 'updates read no staging textures in either form');
   step.output.dispose(); step.dispose(); step2.output.dispose(); step2.dispose();
   opt.dispose(); opt2.dispose(); model.dispose();
 });

@@ -99,6 +99,8 @@ export class CompiledStep<Out> {
   get dispatchCount(): number { return this.cap.commands.filter((c) => c.kind === 'dispatch').length; }
   /** Buffer-to-buffer copies per replay (the multi-tensor optimizer's arena copies). */
   get copyCount(): number { return this.cap.commands.filter((c) => c.kind === 'copy').length; }
+  /** Copies into staging textures per replay (the kernels that read their inputs through textures). */
+  get textureCopyCount(): number { return this.cap.commands.filter((c) => c.kind === 'texture').length; }
 
   /** Frees the step's buffers and inputs, and releases its claim on the tensors it used (free to dispose after). */
   dispose(): void {

@@ -27,7 +27,7 @@ export {RuntimeValue, runtimeValue} from './graph/value.js';
 export {getDevice, FAST_TOGGLES, type GpuContext} from './gpu/device.js';
 export type {Storage, Node} from './graph/tensor.js';
 export {mm, normAxes, reduceAxes, sumTo, padInto, crossEntropyRows, affine, assign, linearRelu, reluMaxPool2d, rng,
-  customGrad, batchNormTrain, batchNormRunningUpdate, type BatchNormTrainResult,
+  conv2dReluPool2x2, customGrad, batchNormTrain, batchNormRunningUpdate, type BatchNormTrainResult,
   type BatchNormActivation} from './graph/ops.js';
 export {BatchNorm} from './nn/layers.js';
 export {CompiledStep} from './graph/capture.js';

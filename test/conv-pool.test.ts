@@ -507,6 +507,66 @@ t('reluMaxPool2d equals maxPool2d of relu on ties, NaN and infinities, values an
   up.dispose();
 });
 
+// conv2dReluPool2x2: the tile pooling in its output write (convPoolWrite, CPU adapters' generated forward) and the
+// convolution and reluMaxPool2d apart, against relu, 2x2 max pooling and the convolution in float64.
+const poolWriteCases = [
+  {x: [2, 3, 9, 11], w: [5, 3, 3, 3], bias: true},   // OH 7, OW 9: the last row and column lie in no window
+  {x: [2, 1, 12, 12], w: [6, 1, 5, 5], bias: true},  // LeNet conv1 (its weights read in place)
+  {x: [2, 6, 12, 12], w: [16, 6, 5, 5], bias: true}, // LeNet conv2
+  {x: [1, 2, 7, 8], w: [7, 2, 2, 2], bias: false},   // 7 channels (a group's real lanes), no bias
+  {x: [2, 2, 5, 28], w: [3, 2, 3, 3], bias: true},   // rows of 26 outputs
+];
+for (const convPoolWrite of [true, false]) for (const c of poolWriteCases) {
+  const tag = `x${JSON.stringify(c.x)} w${JSON.stringify(c.w)}${c.bias ? '' : ' no bias'}`;
+  const K = c.w[1] * c.w[2] * c.w[3];
+  const pre = (x: R.Nd, w: R.Nd, b: R.Nd | null) => R.conv2d(x, w, b, [1, 1], [0, 0]);
+  t(`conv2dReluPool2x2[${convPoolWrite ? 'pool write' : 'apart'}] ${tag}`, () => withPrefs({convPoolWrite}, () => checkOp({
+    name: 'conv2dReluPool2x2', refKey: tag,
+    inputs: [R.randomNd(c.x, 61), R.randomNd(c.w, 62), ...(c.bias ? [R.randomNd([c.w[0]], 63)] : [])],
+    gpu: ([x, w, b]) => wt.internals.conv2dReluPool2x2(x, w, b),
+    ref: ([x, w, b]) => R.pool2d(R.map(pre(x, w, b ?? null), (v) => Math.max(v, 0)), [2, 2], [2, 2], [0, 0], 'max'),
+    refGrad: ([x, w, b], up) => {
+      const y = pre(x, w, b ?? null);
+      const g = R.pool2dGrad(R.map(y, (v) => Math.max(v, 0)), up, [2, 2], [2, 2], [0, 0], 'max');
+      const dy = {shape: g.shape, data: g.data.map((v, i) => (y.data[i] > 0 ? v : 0))};
+      return R.conv2dGrad(x, w, dy, [1, 1], [0, 0]).slice(0, c.bias ? 3 : 2);
+    },
+    atol: 2e-6 * K + 1e-5, sample: 48, gatol: 1e-4 * Math.sqrt(c.x[0] * c.x[2] * c.x[3]) + 1e-4,
+  })));
+}
+
+// The pooled write takes each window's maximum as reluMaxPool2d does (the first in row order; a NaN wins and a later
+// NaN replaces it): with a 1 x 2 kernel of weights (1, 0) the convolution's output is x without its last column, so
+// values, argmaxima and gradients must equal reluMaxPool2d's on ties, NaN and infinities. On CPU adapters the tile
+// pools in its write: one dispatch fewer than the convolution and the pooling apart.
+t('conv2dReluPool2x2 pools as reluMaxPool2d on ties, NaN and infinities', async () => {
+  const v = [1, -1, -2, -3, NaN, 2, 0, NaN, -Infinity, 9, -Infinity, Infinity, 0, 5, 5, -1, 7, 3,
+    0, -0, -5, -6, -Infinity, -Infinity, -Infinity, -Infinity, 1, 2, NaN, -1, -1, 4, 4, 4, 4, 4];
+  const x = wt.tensor(Float32Array.from(v), [1, 1, 4, 9], {requiresGrad: true});
+  const w = wt.tensor([1, 0], [1, 1, 1, 2]);
+  const up = wt.tensor(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), [1, 1, 2, 4]);
+  const run = async (f: () => wt.Tensor) => {
+    const y = f();
+    wt.sum(wt.mul(y, up)).backward();
+    const out = {y: Array.from(await y.data()), dx: Array.from(await x.grad!.data()), op: y.node?.op};
+    x.grad!.dispose(); x.grad = null; y.dispose();
+    return out;
+  };
+  const apart = await run(() => wt.internals.reluMaxPool2d(wt.conv2d(x, w), 2));
+  const fused = await withPrefs({convPoolWrite: true}, () => run(() => wt.internals.conv2dReluPool2x2(x, w)));
+  assert.equal(fused.y, apart.y);
+  assert.equal(fused.dx, apart.dx);
+  assert.is(fused.op, 'conv2dReluPool2x2');
+  const dispatches = (convPoolWrite: boolean) => withPrefs({convPoolWrite}, () => {
+    const step = wt.compile([{shape: [1, 1, 4, 9]}], [v], (xs) => wt.noGrad(() => wt.internals.conv2dReluPool2x2(xs, w)));
+    const n = step.dispatchCount;
+    step.output.dispose(); step.dispose();
+    return n;
+  });
+  if (wt.adapter().isCpu) assert.is(dispatches(true), dispatches(false) - 1, 'dispatches: the pool written by the tile');
+  x.dispose(); w.dispose(); up.dispose();
+});
+
 t('maxPool2d: pair kernels match the general kernel on ties, NaN and infinities', async () => {
   const v = [1, 1, 1, 1, NaN, 2, 3, NaN, -Infinity, -Infinity, Infinity, 0, 5, 5, -1, 7,
     0, -0, 0, 0, -Infinity, -Infinity, -Infinity, -Infinity, 2, NaN, NaN, 1, 4, 4, 4, 4];

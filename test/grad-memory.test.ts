@@ -120,6 +120,12 @@ const CASES: Record<OpName, () => Case> = {
     const grouped = () => wt.conv2d(x, dw, db, {padding: 1, groups: 3});
     return {inputs: [x, w, bias, dw, db], forward: () => ({outs: [conv('gemm'), conv('direct'), grouped()]})};
   },
+  conv2dReluPool2x2: () => {
+    const x = leaf([2, 3, 7, 9]), w = leaf([5, 3, 3, 2]), bias = leaf([5]);
+    // The tile pooling in its write (CPU adapters) and the two ops apart.
+    const run = (convPoolWrite: boolean) => withPrefs({convPoolWrite}, () => wt.internals.conv2dReluPool2x2(x, w, bias));
+    return {inputs: [x, w, bias], forward: () => ({outs: [run(true), run(false)]})};
+  },
   maxPool2d: () => unary((x) => wt.maxPool2d(wt.reshape(x, [1, 2, 3, 5]), 2, {padding: 1})),
   reluMaxPool2d: () => unary((x) => wt.internals.reluMaxPool2d(wt.reshape(x, [1, 2, 3, 5]), 2, {padding: 1})),
   avgPool2d: () => unary((x) => wt.avgPool2d(wt.reshape(x, [1, 2, 3, 5]), [2, 3], {stride: 1})),

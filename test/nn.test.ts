@@ -48,9 +48,11 @@ t('BatchNorm2d running statistics follow PyTorch (momentum 0.1, unbiased varianc
   expectClose(y, want, 1e-5, 1e-4, 'eval output');
 });
 
-// A fused Sequential (nn.fuse) runs a stock ReLU next to a stock MaxPool2d as one reluMaxPool2d: the same values and
-// gradients as the layers run one by one, for both orders, a pool that is not 2x2 and a subclassed ReLU (never fused).
-t('fuse() runs ReLU with MaxPool2d as one op without changing values or gradients', async () => {
+// A fused Sequential (nn.fuse) runs a stock ReLU next to a stock MaxPool2d as one reluMaxPool2d, and a Conv2d before
+// them with a 2x2 pool as one conv2dReluPool2x2 (whose tile pools in its write on llvmpipe, kernelPrefs.convPoolWrite):
+// the same values and gradients as the layers run one by one, for both orders, a pool that is not 2x2 and a
+// subclassed ReLU (never fused).
+for (const convPoolWrite of [false, true]) t(`fuse() runs ReLU with MaxPool2d as one op without changing values or gradients (convPoolWrite ${convPoolWrite})`, () => wt.internals.withKernelPrefs({convPoolWrite}, async () => {
   class LoudReLU extends wt.ReLU { override forward(x: wt.Tensor): wt.Tensor { return wt.relu(x); } }
   let spiedCalls = 0;
   const spied = (l: wt.ReLU) => { const f = l.forward.bind(l); l.forward = (x) => { spiedCalls++; return f(x); }; return l; };
@@ -87,13 +89,15 @@ t('fuse() runs ReLU with MaxPool2d as one op without changing values or gradient
     assert.equal(fused[name].y, alone[name].y, name);
     assert.equal(fused[name].grads, alone[name].grads, name);
   }
-  assert.ok(fused['relu, pool'].ops.includes('reluMaxPool2d') && fused['pool, relu'].ops.includes('reluMaxPool2d'));
-  assert.ok(!fused['subclassed relu'].ops.includes('reluMaxPool2d') && !alone['relu, pool'].ops.includes('reluMaxPool2d'));
+  const block = 'conv2dReluPool2x2';
+  assert.ok(fused['relu, pool'].ops.includes(block) && fused['pool, relu'].ops.includes(block), block);
+  assert.ok(fused['3x3 stride 2 pool'].ops.includes('reluMaxPool2d') && fused['3x3 stride 2 pool'].ops.includes('conv2d'));
+  assert.ok(!fused['subclassed relu'].ops.includes(block) && !alone['relu, pool'].ops.includes(block));
   assert.ok(!fused['instance forward'].ops.includes('reluMaxPool2d'));
   assert.ok(fused['linear, relu'].ops.includes('linearRelu') && !alone['linear, relu'].ops.includes('linearRelu'));
   assert.is(spiedCalls, 2, 'a forward replaced on the instance runs in both modes');
   x.dispose();
-});
+}));
 
 // BatchNorm2d then ReLU or ReLU6 in training: one batchNormTrain with the activation in its passes. Each f32 value is
 // computed as by the layers one by one (the activation's mask from the output equals the relu's from its input), so

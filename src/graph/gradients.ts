@@ -63,6 +63,26 @@ type Rows = {rows: [number, number, number]};
 /** t * k (t is the caller's). */
 const scaled = (t: Tensor, k: number): Tensor => unaryK('affine', t, k, 0);
 
+/**
+ * A convolution's gradients for g of its output: x, weight and bias (where given). `cols`: the forward's im2col matrix
+ * (a lowered conv), used once and freed here; a second backward lowers x again, as does one after tidy() freed it.
+ */
+function convGrads(g: Tensor, n: OpNode<{geom: Conv2dGeom; cols?: Tensor | null}>): Grads {
+  const {geom, cols} = n.saved;
+  const [x, w] = n.inputs;
+  const db = () => (needs(n, 2) ? ops.reduceAxes('sum', g, [0, 2, 3]) : null);
+  if (geom.groups > 1) {
+    return [needs(n, 0) ? groupedConv2dBwdInputK(g, w, geom) : null,
+      needs(n, 1) ? groupedConv2dBwdWeightK(x, g, geom) : null, db()];
+  }
+  // The weight gradient's kernel may sum the bias gradient too (the generated direct tile), else a reduction does.
+  const bias: BiasGradOut = {db: null};
+  const dw = needs(n, 1) ? conv2dBwdWeightK(x, g, geom, cols && !cols.disposed ? cols : null,
+    needs(n, 2) && kernelPrefs.fuseEpilogues ? bias : undefined) : null;
+  if (cols) { cols.dispose(); n.saved.cols = null; }
+  return [needs(n, 0) ? conv2dBwdInputK(g, w, geom) : null, dw, bias.db ?? db()];
+}
+
 /** linear's gradients (x @ w^T + b), for g of its output; `db`: the bias gradient where it was summed already. */
 function linearGrads(g: Tensor, n: OpNode<{rows: number}>, tmp: Temporaries, db: Tensor | null = null): Grads {
   const [x, w] = n.inputs;
@@ -263,23 +283,10 @@ const nnRules = {
   linear: rule<{rows: number}>((g, n, _out, tmp) => linearGrads(g, n, tmp)),
   // relu' from the output (out > 0 exactly where the pre-activation is, NaN passing either way), then linear's.
   linearRelu: rule<{rows: number}>((g, n, out, tmp) => linearReluGrads(g, n, out, tmp)),
-  conv2d: rule<{geom: Conv2dGeom; cols: Tensor | null}>((g, n) => {
-    const {geom, cols} = n.saved;
-    const [x, w] = n.inputs;
-    const db = () => (needs(n, 2) ? ops.reduceAxes('sum', g, [0, 2, 3]) : null);
-    if (geom.groups > 1) {
-      return [needs(n, 0) ? groupedConv2dBwdInputK(g, w, geom) : null,
-        needs(n, 1) ? groupedConv2dBwdWeightK(x, g, geom) : null, db()];
-    }
-    // The forward's im2col matrix (a lowered conv), used once and freed here; a second backward lowers x again,
-    // as does one after tidy() freed it.
-    // The weight gradient's kernel may sum the bias gradient too (the generated direct tile), else a reduction does.
-    const bias: BiasGradOut = {db: null};
-    const dw = needs(n, 1) ? conv2dBwdWeightK(x, g, geom, cols && !cols.disposed ? cols : null,
-      needs(n, 2) && kernelPrefs.fuseEpilogues ? bias : undefined) : null;
-    if (cols) { cols.dispose(); n.saved.cols = null; }
-    return [needs(n, 0) ? conv2dBwdInputK(g, w, geom) : null, dw, bias.db ?? db()];
-  }),
+  conv2d: rule<{geom: Conv2dGeom; cols: Tensor | null}>((g, n) => convGrads(g, n)),
+  // The pooling's gradient (the forward wrote -1 as the argmax where the relu passes nothing), then the convolution's.
+  conv2dReluPool2x2: rule<{geom: Conv2dGeom; cols: Tensor | null; pool: PoolGeom; arg: Tensor}>((g, n, _out, tmp) =>
+    convGrads(tmp.add(poolBwdK(g, n.saved.arg, n.saved.pool)), n)),
   maxPool2d: rule<{geom: PoolGeom; arg: Tensor | null}>((g, n) => [poolBwdK(g, n.saved.arg, n.saved.geom)]),
   // The forward wrote -1 as the argmax where the relu passes nothing: the max-pool gradient serves.
   reluMaxPool2d: rule<{geom: PoolGeom; arg: Tensor | null}>((g, n) => [poolBwdK(g, n.saved.arg, n.saved.geom)]),

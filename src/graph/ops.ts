@@ -8,8 +8,8 @@
 //   reduce.ts       sum, mean, max, min, argmax, and normAxes/reduceAxes/sumTo for the gradient rules
 //   softmax.ts      softmax, logSoftmax, crossEntropy(Rows), mseLoss
 //   matmul.ts       matmul, mm, linear, linearRelu
-//   conv-pool.ts    conv2d, batchNormTrain, batchNormRunningUpdate, maxPool2d, reluMaxPool2d, avgPool2d,
-//                   adaptiveAvgPool2d
+//   conv-pool.ts    conv2d, conv2dReluPool2x2, batchNormTrain, batchNormRunningUpdate, maxPool2d, reluMaxPool2d,
+//                   avgPool2d, adaptiveAvgPool2d
 //   custom.ts       dropout, customGrad, gradReverse
 // (common.ts holds the argument checks they share.)
 export * from './ops/creation.js';

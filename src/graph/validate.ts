@@ -27,6 +27,7 @@ const SIGNATURES = {
   linear: 'x:f32 weight:f32 bias:f32?',
   linearRelu: 'x:f32 weight:f32 bias:f32?',
   conv2d: 'x:f32 weight:f32 bias:f32?',
+  conv2dReluPool2x2: 'x:f32 weight:f32 bias:f32?',
   batchNormTrain: 'x:f32 weight:f32? bias:f32?',
   batchNormRunningUpdate: 'runningMean:f32 runningVar:f32 mean:f32 variance:f32',
   squash: 's:f32',

@@ -139,7 +139,8 @@ export class Sequential extends Module {
     layers.forEach((l, i) => this.child(String(i), l));
   }
   /**
-   * Set by fuse(): runs ReLU next to MaxPool2d (either order: max pooling commutes with relu) as one reluMaxPool2d,
+   * Set by fuse(): runs Conv2d, ReLU and MaxPool2d(2) as one conv2dReluPool2x2 (the tile pools in its write on CPU
+   * adapters), ReLU next to MaxPool2d (either order: max pooling commutes with relu) as one reluMaxPool2d,
    * which writes neither the relu's full-size output nor runs its backward; Linear then ReLU as one linearRelu (bias
    * and relu in the product's output write); Conv2d then BatchNorm2d on running statistics as one convolution;
    * BatchNorm2d then ReLU or ReLU6 as one batchNormTrain with the activation (forwardActivated). The same values and
@@ -152,6 +153,12 @@ export class Sequential extends Module {
     let y = x;
     const layers = this.layers;
     for (let i = 0; i < layers.length; i++) {
+      const triple = this.fused ? fusedTriple(layers[i], layers[i + 1], layers[i + 2]) : null;
+      if (triple) {
+        y = triple(y);
+        i += 2;
+        continue;
+      }
       const pair = this.fused ? fusedPair(layers[i], layers[i + 1]) : null;
       if (pair) {
         y = pair(y);
@@ -166,6 +173,23 @@ export class Sequential extends Module {
 
 const activated = (y: Tensor, activation: ops.BatchNormActivation): Tensor =>
   activation === 'relu' ? ops.relu(y) : activation === 'relu6' ? ops.relu6(y) : y;
+
+/** A 2x2 window, stride 2, no padding: the pooling conv2dReluPool2x2 runs. */
+const pools2x2 = (p: MaxPool2d): boolean => {
+  const two = (v: unknown, d: number) => (v === undefined ? d : v) === 2 || JSON.stringify(v) === '[2,2]';
+  const none = (v: unknown) => v === undefined || v === 0 || JSON.stringify(v) === '[0,0]';
+  return two(p.kernel, 2) && two(p.opts.stride, 2) && none(p.opts.padding);
+};
+
+/** One op for a stock Conv2d, then ReLU and MaxPool2d(2) in either order: conv2dReluPool2x2; else null. */
+function fusedTriple(a: Module, b: Module | undefined, c: Module | undefined): ((x: Tensor) => Tensor) | null {
+  if (!isStock(a, Conv2d)) return null;
+  const pool = isStock(b, ReLU) && isStock(c, MaxPool2d) ? c as MaxPool2d
+    : isStock(b, MaxPool2d) && isStock(c, ReLU) ? b as MaxPool2d : null;
+  if (!pool || !pools2x2(pool)) return null;
+  const conv = a as Conv2d;
+  return (x) => ops.conv2dReluPool2x2(x, conv.weight, conv.bias, conv.opts);
+}
 
 /**
  * One op for two neighbouring stock layers (ReLU and MaxPool2d in either order; Linear then ReLU; Conv2d then a
@@ -191,8 +215,8 @@ const fusable = (m: Module): m is Module & Fusable => typeof (m as Partial<Fusab
 
 /**
  * Fuses the model in place, as torch's fuse_modules: every Sequential and block in it runs its neighbouring stock
- * layers as one op (ReLU with MaxPool2d, Linear with ReLU, Conv2d with a BatchNorm2d on running statistics,
- * BatchNorm2d with ReLU or ReLU6). The same
+ * layers as one op (Conv2d with ReLU and a 2x2 MaxPool2d, ReLU with MaxPool2d, Linear with ReLU, Conv2d with a
+ * BatchNorm2d on running statistics, BatchNorm2d with ReLU or ReLU6). The same
  * parameters, names, values and gradients, fewer passes. `on` false undoes it. The model factories (leNet5,
  * models.resnet18, ...) return fused models; a Sequential built by hand runs layer by layer until fused.
  *

@@ -128,6 +128,13 @@ export interface KernelPrefs {
    */
   convNativeWeights: boolean;
   /**
+   * conv2dReluPool2x2: where the forward's table takes a generated tile, relu and 2x2 max pooling run in the tile's
+   * output write (the convolution's output is never written); false: the convolution, then reluMaxPool2d. 'auto':
+   * on llvmpipe (a CPU adapter in compatibility mode), where it was measured faster
+   * (docs/kernel-measurements.md#conv-pool-write).
+   */
+  convPoolWrite: 'auto' | boolean;
+  /**
    * A lowered forward as W @ cols^T (K rows) instead of cols @ W^T (N*OH*OW rows): 'auto' where the tuned tiles'
    * model says the product runs faster that way round (convGemmTransposed()), 'always', or 'never'.
    */
@@ -226,7 +233,7 @@ export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = Object.freeze<KernelP
   convWeightLanes: 'auto', convInputImages: 'auto',
   convForwardImages: 'auto', transpose4: true, copyVec4: true, transposeRows: true, elementwiseVec4: true,
   convUniformWeights: 'auto', convSegments4: true, convStores4: true, convLanes: true, convWholeRows: true,
-  convNativeWeights: true, convGemmTransposed: 'auto', convWinograd: 'auto', convWinogradRows: 'auto',
+  convNativeWeights: true, convPoolWrite: 'auto', convGemmTransposed: 'auto', convWinograd: 'auto', convWinogradRows: 'auto',
   convWinogradWeightProducts: 'auto', convLoweringImages: 'auto', convWeightGemmTransposed: 'auto', convExact: true,
   convTileTexture: true, matmulTexture: true,
   fusedBatchNorm: true, batchNormSums: 'auto', batchNormVec4s: 'auto', batchNormActFrom: 'auto', groupedWeight: 'auto',
@@ -246,6 +253,7 @@ const CHOICES = {
   capsulePredict: ['auto', 'scalar'],
   capsuleRouting: ['auto', 'scalar'],
   convWeightLanes: ['auto', Boolean],
+  convPoolWrite: ['auto', Boolean],
   convInputImages: ['auto', Number],
   convForwardImages: ['auto', Number],
   convUniformWeights: ['auto', 'storage'],

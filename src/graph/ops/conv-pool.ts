@@ -1,5 +1,6 @@
 // Convolution, batch normalisation in training mode, and pooling over NCHW input.
-import {conv2dK, convGeom, groupedConv2dK, type LoweredCols} from '../kernels/conv/index.js';
+import {conv2dK, conv2dReluMaxPoolK, convGeom, groupedConv2dK, type Conv2dGeom, type LoweredCols}
+  from '../kernels/conv/index.js';
 import {adaptiveAvgPoolK, poolGeom, poolK} from '../kernels/pool/index.js';
 import {BATCH_NORM_ACT_CODES, batchNormRunningK, batchNormTrainK, type BatchNormActivation}
   from '../kernels/norm/index.js';
@@ -50,24 +51,55 @@ export interface Conv2dOptions {
  * ```
  */
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
-  checkArgs('conv2d', x, w, bias);
-  unsupported('conv2d', opts, ['stride', 'padding', 'groups', 'bias']);
-  if (x.rank !== 4 || w.rank !== 4) {
-    const got = `${x.describe()} and ${w.describe()}`;
-    throw err('conv2d', `input must be NCHW and weight [K, C / groups, KH, KW], got ${got}`);
-  }
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) throw new Error(`webgpu-transfer: conv2d: bias ${bias.describe()} must be [${w.shape[0]}]`);
-  const groups = intArg('conv2d', 'groups', opts.groups ?? 1, 1);
-  const geom = convGeom(x.shape, w.shape, pair('conv2d', 'stride', opts.stride ?? 1, 1),
-    pair('conv2d', 'padding', opts.padding ?? 0, 0), groups);
+  const geom = convArgs('conv2d', x, w, bias, opts);
   const inputs = bias ? [x, w, bias] : [x, w];
   // groups > 1 runs shaders/conv-grouped.wgsl; groups 1 keeps the tuned kernels of conv2dK.
-  if (groups > 1) {
+  if (geom.groups > 1) {
     return record(groupedConv2dK(x, w, bias ?? null, geom), 'conv2d', inputs, {geom, cols: null});
   }
   const keep: LoweredCols = {cols: null};
   const y = conv2dK(x, w, bias ?? null, geom, w.requiresGrad ? keep : undefined);
   return owning(record(y, 'conv2d', inputs, {geom, cols: keep.cols}), keep.cols);
+}
+
+/** A convolution's arguments checked (op names the caller in errors), as its geometry. */
+function convArgs(op: 'conv2d' | 'conv2dReluPool2x2', x: Tensor, w: Tensor, bias: Tensor | null | undefined,
+  opts: Conv2dOptions): Conv2dGeom {
+  checkArgs(op, x, w, bias);
+  unsupported(op, opts, ['stride', 'padding', 'groups', 'bias']);
+  if (x.rank !== 4 || w.rank !== 4) {
+    const got = `${x.describe()} and ${w.describe()}`;
+    throw err(op, `input must be NCHW and weight [K, C / groups, KH, KW], got ${got}`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) throw err(op, `bias ${bias.describe()} must be [${w.shape[0]}]`);
+  const groups = intArg(op, 'groups', opts.groups ?? 1, 1);
+  return convGeom(x.shape, w.shape, pair(op, 'stride', opts.stride ?? 1, 1), pair(op, 'padding', opts.padding ?? 0, 0),
+    groups);
+}
+
+/**
+ * reluMaxPool2d(conv2d(x, w, bias, opts), 2): a convolution, relu and 2x2 max pooling (stride 2), the block of LeNet
+ * and most small CNNs, as one op. Where the convolution runs on a generated tile (llvmpipe: kernelPrefs.convPoolWrite)
+ * the tile pools in its output write, so the convolution's full-size output is never written nor read back; elsewhere
+ * the convolution's kernels and then the pooling's run. Either way the output is the only tensor kept besides the
+ * argmaxima, and the values and gradients are those of the ops apart. nn.Sequential runs it for a Conv2d, ReLU and
+ * MaxPool2d(2) in a row.
+ */
+export function conv2dReluPool2x2(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2dReluPool2x2';
+  const geom = convArgs(op, x, w, bias, opts);
+  const pool = poolGeom(op, [geom.N, geom.K, geom.OH, geom.OW], [2, 2], [2, 2], [0, 0]);
+  const keep: LoweredCols = {cols: null};
+  let out = geom.groups === 1 ? conv2dReluMaxPoolK(x, w, bias ?? null, geom, pool) : null;
+  if (!out) {
+    const conv = geom.groups > 1 ? groupedConv2dK(x, w, bias ?? null, geom)
+      : conv2dK(x, w, bias ?? null, geom, w.requiresGrad ? keep : undefined);
+    const pooled = poolK(conv, pool, true, true);
+    conv.dispose();
+    out = {y: pooled.y, arg: pooled.arg!};
+  }
+  const inputs = bias ? [x, w, bias] : [x, w];
+  return owning(owning(record(out.y, op, inputs, {geom, cols: keep.cols, pool, arg: out.arg}), out.arg), keep.cols);
 }
 
 export type {BatchNormActivation};

@@ -28,12 +28,33 @@ export function conv2dPadFirstK(x: Tensor, g: Conv2dGeom,
  */
 export function conv2dDirectK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, tiled: boolean,
   k8: boolean, texture = false): Tensor {
+  return directForward(x, w, bias, g, tiled, k8, texture, false).y;
+}
+
+/**
+ * The generated tile's forward followed by relu and 2x2 max pooling (stride 2, no padding) in its output write:
+ * reluMaxPool2d's output and argmaxima ([N, K, OH / 2, OW / 2]) without the convolution's output being written.
+ * Null where no generated tile takes the convolution (padded; a forced hand-written kernel).
+ */
+export function conv2dReluPoolK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, texture: boolean)
+  : {y: Tensor; arg: Tensor} | null {
+  if (!forwardTile(g) || g.PH > 0 || g.PW > 0 || g.OH < 2 || g.OW < 2) return null;
+  const {y, arg} = directForward(x, w, bias, g, true, true, texture, true);
+  return {y, arg: arg!};
+}
+
+function directForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, tiled: boolean, k8: boolean,
+  texture: boolean, pool: boolean): {y: Tensor; arg: Tensor | null} {
   const padded = g.PH > 0 || g.PW > 0;
-  const out = empty([g.N, g.K, g.OH, g.OW]);
+  const pooledShape = [g.N, g.K, Math.floor(g.OH / 2), Math.floor(g.OW / 2)];
+  const out = empty(pool ? pooledShape : [g.N, g.K, g.OH, g.OW]);
+  const arg = pool ? empty(pooledShape, 'i32') : null;
   const chosen = tiled ? forwardTile(g) : null;
   // Unpadded here: the input segment starts 4-aligned when rows are a multiple of 4 wide.
-  const tile = chosen && withLanes(withStores4(hoistedPixels(chosen, g.OW, g.KW, g.SW, 'forward',
+  const fitted = chosen && withLanes(withStores4(hoistedPixels(chosen, g.OW, g.KW, g.SW, 'forward',
     !!chosen.hoist && g.W % 4 === 0), g.OW), g.K);
+  // Pooling in the write: whole windows per thread (an even pixel count) and scalar stores of the pooled values.
+  const tile = fitted && pool ? {...fitted, pixels: fitted.pixels + (fitted.pixels % 2), stores4: false} : fitted;
   const groups4 = tile ? tile.groups * Math.ceil(g.K / (4 * tile.groups)) : k8 ? 2 * Math.ceil(g.K / 8)
     : Math.ceil(g.K / 4);
   const ckk = g.C * g.KH * g.KW;
@@ -46,13 +67,14 @@ export function conv2dDirectK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
   // Only the generated tiles can read the weights as uniforms.
   const u = nativeU || (tile ? uniformWeightVec4s(wt) : 0);
   const launch = {buffers: [sourceBinding(x, !!tile && texture), weightBinding(wt, u), bias ? bias.buffer : dummyBuffer(),
-    out.buffer],
+    out.buffer, ...(arg ? [arg.buffer] : [])],
     params: convParams(g, groups4), flops: convFlops(g), note: convNote(g)};
   if (tile) {
-    const images = nativeU || !tile.hoist ? 1 : imagesPerThread(tile, kernelPrefs.convForwardImages, g.N, g.C > 1);
-    const threads = Math.ceil(g.N / images) * (groups4 / tile.groups) * g.OH * Math.ceil(g.OW / tile.pixels);
-    const fitted = {...tile, texture, ...(nativeU ? {nativeWeights: {C: g.C, KH: g.KH, K: g.K}} : {images})};
-    convFwdKernel(fitted, !!bias, g.KW, g.SW, u).launch('main', {...launch, threads});
+    const images = nativeU || !tile.hoist || pool ? 1 : imagesPerThread(tile, kernelPrefs.convForwardImages, g.N, g.C > 1);
+    const rows = pool ? Math.floor(g.OH / 2) : g.OH;
+    const threads = Math.ceil(g.N / images) * (groups4 / tile.groups) * rows * Math.ceil(g.OW / tile.pixels);
+    const run = {...tile, texture, ...(nativeU ? {nativeWeights: {C: g.C, KH: g.KH, K: g.K}} : {images})};
+    convFwdKernel(run, !!bias, g.KW, g.SW, u, pool).launch('main', {...launch, threads});
   } else {
     const threads = g.N * (k8 ? groups4 / 2 : groups4) * g.OH * Math.ceil(g.OW / 4);
     const constants: Record<string, number> = {HAS_BIAS: bias ? 1 : 0};
@@ -60,5 +82,5 @@ export function conv2dDirectK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
     CONV_KERNELS[k8 ? 'conv_fwd8' : 'conv_fwd'].launch('main', {...launch, threads, constants});
   }
   if (!nativeU) wt.dispose();
-  return out;
+  return {y: out, arg};
 }

@@ -1,8 +1,12 @@
 // The conv2d launchers: each pass picks its variant from its table in select.ts and runs it. They take and return
 // tensors but record no autograd; ops.ts wraps them with gradients.
 import type {Tensor} from '../../tensor.js';
+import {onCompatCpu} from '../device.js';
+import type {PoolGeom} from '../pool/geom.js';
+import {POOL_FORWARD} from '../pool/select.js';
+import {kernelPrefs} from '../prefs.js';
 import {choose} from '../select.js';
-import {conv2dPadFirstK, conv2dDirectK} from './forward.js';
+import {conv2dPadFirstK, conv2dDirectK, conv2dReluPoolK} from './forward.js';
 import {conv2dBwdInputGemmK, conv2dBwdWeightGemmK, conv2dBwdWeightGemmTransposedK, conv2dGemmK, conv2dGemmTransposedK,
   type LoweredCols} from './gemm.js';
 import type {Conv2dGeom} from './geom.js';
@@ -47,6 +51,23 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
     default: return conv2dDirectK(x, w, bias, g, variant.startsWith('tile'), variant !== 'conv_fwd',
       variant === 'tile-texture');
   }
+}
+
+/**
+ * The convolution, relu and 2x2 max pooling (stride 2) in one kernel where the forward's table takes a generated tile
+ * (the tile pools in its output write): reluMaxPool2d's output and argmaxima. Null elsewhere: the caller runs the
+ * convolution and the pooling apart.
+ */
+export function conv2dReluMaxPoolK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, pool: PoolGeom)
+  : {y: Tensor; arg: Tensor} | null {
+  const pref = kernelPrefs.convPoolWrite;
+  if (!(pref === 'auto' ? onCompatCpu() : pref) || g.groups > 1) return null;
+  const variant = choose(CONV_FORWARD, g);
+  if (variant !== 'tile' && variant !== 'tile-texture') return null;
+  // The pooling the tile takes over stays a case of its family, recorded and measured like the others: a measured
+  // choice that moves the convolution off the tile runs the two apart, and finds that case measured too.
+  choose(POOL_FORWARD, pool);
+  return conv2dReluPoolK(x, w, bias, g, variant === 'tile-texture');
 }
 
 export function conv2dBwdInputK(dy: Tensor, w: Tensor, g: Conv2dGeom): Tensor {

@@ -1,9 +1,10 @@
 // A/B of a training step (batch 64) under two settings, compiled side by side in one process and timed interleaved
 // (ROUNDS rounds, default 12, of STEPS steps, default 5), so the machine's drift hits both alike. A and B are JSON
 // kernelPrefs; "fuse": false also undoes the model's fusions (nn.fuse(model, false)). MODEL=lenet (default: LeNet-5,
-// SGD), dann (DANN's MNIST -> MNIST-M feature extractor and label predictor at width 0.5, 3-channel 28 px, SGD), capsnet (the small CapsNet, Adam, as bench:profile:capsnet), mobilenet (MobileNetV2 width 0.35, 64 px, 5
-// classes, Adam, as bench/profile-mobilenet.ts) or resnet18 (ImageNet stem, 64 px, 5 classes, Adam). Prints both
-// medians and B/A (below 1: B is faster).
+// SGD), dann (DANN's MNIST -> MNIST-M feature extractor and label predictor at width 0.5, 3-channel 28 px, SGD),
+// capsnet (the small CapsNet, Adam, as bench:profile:capsnet), mobilenet (MobileNetV2 width 0.35, 64 px, 5 classes,
+// Adam, as bench/profile-mobilenet.ts) or resnet18 (ImageNet stem, 64 px, 5 classes, Adam). Prints both medians and
+// B/A (below 1: B is faster).
 // Usage, after a build: A='{"pool2x2":false}' B='{}' [MODEL=capsnet] [ROUNDS=12] [STEPS=5] node scripts/ab-step.mjs
 //   [llvmpipe|swiftshader]
 const wt = await import('../dist/lib/node/index.js');

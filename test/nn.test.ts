@@ -52,52 +52,55 @@ t('BatchNorm2d running statistics follow PyTorch (momentum 0.1, unbiased varianc
 // them with a 2x2 pool as one conv2dReluPool2x2 (whose tile pools in its write on llvmpipe, kernelPrefs.convPoolWrite):
 // the same values and gradients as the layers run one by one, for both orders, a pool that is not 2x2 and a
 // subclassed ReLU (never fused).
-for (const convPoolWrite of [false, true]) t(`fuse() runs ReLU with MaxPool2d as one op without changing values or gradients (convPoolWrite ${convPoolWrite})`, () => wt.internals.withKernelPrefs({convPoolWrite}, async () => {
-  class LoudReLU extends wt.ReLU { override forward(x: wt.Tensor): wt.Tensor { return wt.relu(x); } }
-  let spiedCalls = 0;
-  const spied = (l: wt.ReLU) => { const f = l.forward.bind(l); l.forward = (x) => { spiedCalls++; return f(x); }; return l; };
-  const models = (): [string, wt.Sequential][] => {
-    wt.manualSeed(7);
-    return [
-      ['relu, pool', new wt.Sequential(new wt.Conv2d(2, 4, 3), new wt.ReLU(), new wt.MaxPool2d(2), new wt.Flatten())],
-      ['pool, relu', new wt.Sequential(new wt.Conv2d(2, 4, 3), new wt.MaxPool2d(2), new wt.ReLU(), new wt.Flatten())],
-      ['3x3 stride 2 pool', new wt.Sequential(new wt.Conv2d(2, 4, 3), new wt.ReLU(), new wt.MaxPool2d(3, {stride: 2}),
-        new wt.Flatten())],
-      ['subclassed relu', new wt.Sequential(new wt.Conv2d(2, 4, 3), new LoudReLU(), new wt.MaxPool2d(2), new wt.Flatten())],
-      ['linear, relu', new wt.Sequential(new wt.Flatten(), new wt.Linear(200, 12), new wt.ReLU(), new wt.Linear(12, 8),
-        new wt.ReLU(), new wt.Linear(8, 3, false), new wt.ReLU())],
-      ['instance forward', new wt.Sequential(new wt.Conv2d(2, 4, 3), spied(new wt.ReLU()), new wt.MaxPool2d(2), new wt.Flatten())],
-    ];
-  };
-  const x = wt.randn([3, 2, 10, 10], {seed: 5});
-  const run = async (fuse: boolean) => {
-    {
-      const out: Record<string, {y: number[]; grads: number[][]; ops: string[]}> = {};
-      for (const [name, built] of models()) {
-        const m = fuse ? wt.models.fuse(built) : built;
-        const y = m.forward(x);
-        const ops: string[] = [];
-        for (let n = y.node; n; n = n.inputs[0]?.node) ops.push(n.op);
-        wt.sum(wt.mul(y, y)).backward();
-        out[name] = {y: Array.from(await y.data()), grads: await Promise.all(m.parameters().map(async (p) => Array.from(await p.grad!.data()))), ops};
+for (const convPoolWrite of [false, true]) {
+  const title = `fuse() runs ReLU with MaxPool2d as one op without changing values or gradients (convPoolWrite ${convPoolWrite})`;
+  t(title, () => wt.internals.withKernelPrefs({convPoolWrite}, async () => {
+    class LoudReLU extends wt.ReLU { override forward(x: wt.Tensor): wt.Tensor { return wt.relu(x); } }
+    let spiedCalls = 0;
+    const spied = (l: wt.ReLU) => { const f = l.forward.bind(l); l.forward = (x) => { spiedCalls++; return f(x); }; return l; };
+    const models = (): [string, wt.Sequential][] => {
+      wt.manualSeed(7);
+      return [
+        ['relu, pool', new wt.Sequential(new wt.Conv2d(2, 4, 3), new wt.ReLU(), new wt.MaxPool2d(2), new wt.Flatten())],
+        ['pool, relu', new wt.Sequential(new wt.Conv2d(2, 4, 3), new wt.MaxPool2d(2), new wt.ReLU(), new wt.Flatten())],
+        ['3x3 stride 2 pool', new wt.Sequential(new wt.Conv2d(2, 4, 3), new wt.ReLU(), new wt.MaxPool2d(3, {stride: 2}),
+          new wt.Flatten())],
+        ['subclassed relu', new wt.Sequential(new wt.Conv2d(2, 4, 3), new LoudReLU(), new wt.MaxPool2d(2), new wt.Flatten())],
+        ['linear, relu', new wt.Sequential(new wt.Flatten(), new wt.Linear(200, 12), new wt.ReLU(), new wt.Linear(12, 8),
+          new wt.ReLU(), new wt.Linear(8, 3, false), new wt.ReLU())],
+        ['instance forward', new wt.Sequential(new wt.Conv2d(2, 4, 3), spied(new wt.ReLU()), new wt.MaxPool2d(2), new wt.Flatten())],
+      ];
+    };
+    const x = wt.randn([3, 2, 10, 10], {seed: 5});
+    const run = async (fuse: boolean) => {
+      {
+        const out: Record<string, {y: number[]; grads: number[][]; ops: string[]}> = {};
+        for (const [name, built] of models()) {
+          const m = fuse ? wt.models.fuse(built) : built;
+          const y = m.forward(x);
+          const ops: string[] = [];
+          for (let n = y.node; n; n = n.inputs[0]?.node) ops.push(n.op);
+          wt.sum(wt.mul(y, y)).backward();
+          out[name] = {y: Array.from(await y.data()), grads: await Promise.all(m.parameters().map(async (p) => Array.from(await p.grad!.data()))), ops};
+        }
+        return out;
       }
-      return out;
+    };
+    const fused = await run(true), alone = await run(false);
+    for (const name of Object.keys(fused)) {
+      assert.equal(fused[name].y, alone[name].y, name);
+      assert.equal(fused[name].grads, alone[name].grads, name);
     }
-  };
-  const fused = await run(true), alone = await run(false);
-  for (const name of Object.keys(fused)) {
-    assert.equal(fused[name].y, alone[name].y, name);
-    assert.equal(fused[name].grads, alone[name].grads, name);
-  }
-  const block = 'conv2dReluPool2x2';
-  assert.ok(fused['relu, pool'].ops.includes(block) && fused['pool, relu'].ops.includes(block), block);
-  assert.ok(fused['3x3 stride 2 pool'].ops.includes('reluMaxPool2d') && fused['3x3 stride 2 pool'].ops.includes('conv2d'));
-  assert.ok(!fused['subclassed relu'].ops.includes(block) && !alone['relu, pool'].ops.includes(block));
-  assert.ok(!fused['instance forward'].ops.includes('reluMaxPool2d'));
-  assert.ok(fused['linear, relu'].ops.includes('linearRelu') && !alone['linear, relu'].ops.includes('linearRelu'));
-  assert.is(spiedCalls, 2, 'a forward replaced on the instance runs in both modes');
-  x.dispose();
-}));
+    const block = 'conv2dReluPool2x2';
+    assert.ok(fused['relu, pool'].ops.includes(block) && fused['pool, relu'].ops.includes(block), block);
+    assert.ok(fused['3x3 stride 2 pool'].ops.includes('reluMaxPool2d') && fused['3x3 stride 2 pool'].ops.includes('conv2d'));
+    assert.ok(!fused['subclassed relu'].ops.includes(block) && !alone['relu, pool'].ops.includes(block));
+    assert.ok(!fused['instance forward'].ops.includes('reluMaxPool2d'));
+    assert.ok(fused['linear, relu'].ops.includes('linearRelu') && !alone['linear, relu'].ops.includes('linearRelu'));
+    assert.is(spiedCalls, 2, 'a forward replaced on the instance runs in both modes');
+    x.dispose();
+  }));
+}
 
 // BatchNorm2d then ReLU or ReLU6 in training: one batchNormTrain with the activation in its passes. Each f32 value is
 // computed as by the layers one by one (the activation's mask from the output equals the relu's from its input), so

@@ -139,8 +139,8 @@ export class Sequential extends Module {
     layers.forEach((l, i) => this.child(String(i), l));
   }
   /**
-   * Set by fuse(): runs Conv2d, ReLU and MaxPool2d(2) as one conv2dReluPool2x2 (the tile pools in its write on CPU
-   * adapters), ReLU next to MaxPool2d (either order: max pooling commutes with relu) as one reluMaxPool2d,
+   * Set by fuse(): runs Conv2d, ReLU and MaxPool2d(2) as one conv2dReluPool2x2 (on llvmpipe the convolution's tile
+   * pools in its write), ReLU next to MaxPool2d (either order: max pooling commutes with relu) as one reluMaxPool2d,
    * which writes neither the relu's full-size output nor runs its backward; Linear then ReLU as one linearRelu (bias
    * and relu in the product's output write); Conv2d then BatchNorm2d on running statistics as one convolution;
    * BatchNorm2d then ReLU or ReLU6 as one batchNormTrain with the activation (forwardActivated). The same values and

@@ -23,7 +23,8 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
     throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: several images per thread need a hoisting tile with re-laid weights`);
   }
   if (pool && !(t.hoist && B === 1 && t.pixels % 2 === 0 && !t.stores4)) {
-    throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: pooling in the write needs a hoisting tile of one image, an even pixel count and scalar stores`);
+    throw new Error(`webgpu-transfer: conv tile ${convTileName(t)}: pooling in the write needs a hoisting tile of ` +
+      'one image, an even pixel count and scalar stores');
   }
   // Sets of accumulators: B images, or with `pool` two output rows.
   const sets = pool ? 2 : B;
@@ -50,7 +51,8 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
     if (!t.hoist) for (const q of pp) L.push(`  let x${q} = min(ow0 + ${q}u, p.OW - 1u) * p.SW;`);
     for (const b of bb) for (const g of gg) for (const q of pp) L.push(`  var ${acc(b)}${g}_${q} = ${laneType(groupLanes(t, g))}(0.0);`);
     for (const b of bb.slice(1)) {
-      L.push(pool ? `  let xoff${b} = ${b}u * p.SH * p.W;` : `  let xoff${b} = (min(n + ${b}u, p.N - 1u) - n) * p.C * p.H * p.W;`);
+      const next = pool ? `${b}u * p.SH * p.W` : `(min(n + ${b}u, p.N - 1u) - n) * p.C * p.H * p.W`;
+      L.push(`  let xoff${b} = ${next};`);
     }
     // Hoisting: segment column t of a kernel row is input column ow0 * SW + t, clamped (only pixels past the row's
     // end read past it, and they are never stored).

@@ -516,11 +516,14 @@ const poolWriteCases = [
   {x: [1, 2, 7, 8], w: [7, 2, 2, 2], bias: false},   // 7 channels (a group's real lanes), no bias
   {x: [2, 2, 5, 28], w: [3, 2, 3, 3], bias: true},   // rows of 26 outputs
 ];
-for (const convPoolWrite of [true, false]) for (const c of poolWriteCases) {
+// A forced tile that does not hold its row segments cannot pool in its write: the two run apart.
+const poolWritePaths = {'pool write': {convPoolWrite: true}, apart: {convPoolWrite: false},
+  'tile without hoisting': {convPoolWrite: true, convForward: {groups: 2, pixels: 4}}} as const;
+for (const [path, prefs] of Object.entries(poolWritePaths)) for (const c of poolWriteCases) {
   const tag = `x${JSON.stringify(c.x)} w${JSON.stringify(c.w)}${c.bias ? '' : ' no bias'}`;
   const K = c.w[1] * c.w[2] * c.w[3];
   const pre = (x: R.Nd, w: R.Nd, b: R.Nd | null) => R.conv2d(x, w, b, [1, 1], [0, 0]);
-  t(`conv2dReluPool2x2[${convPoolWrite ? 'pool write' : 'apart'}] ${tag}`, () => withPrefs({convPoolWrite}, () => checkOp({
+  t(`conv2dReluPool2x2[${path}] ${tag}`, () => withPrefs(prefs, () => checkOp({
     name: 'conv2dReluPool2x2', refKey: tag,
     inputs: [R.randomNd(c.x, 61), R.randomNd(c.w, 62), ...(c.bias ? [R.randomNd([c.w[0]], 63)] : [])],
     gpu: ([x, w, b]) => wt.internals.conv2dReluPool2x2(x, w, b),

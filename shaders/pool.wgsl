@@ -13,8 +13,8 @@ fn relu_if(v: f32) -> f32 {
   return v;
 }
 
-// Whether the gradient passes the relu at a window's maximum v (relu' as elementwise reluGrad: v > 0 or NaN).
-fn relu_passes(v: f32) -> bool { return !RELU || v > 0.0 || is_nan(v); }
+// Whether the gradient passes the relu at a window's maximum v (relu_keeps: shaders/pool-window.wgsl).
+fn relu_passes(v: f32) -> bool { return !RELU || relu_keeps(v); }
 // The argmax i a max-pooling forward writes for a window whose maximum is v: -1 where the relu passes nothing.
 fn relu_arg(v: f32, i: i32) -> i32 { return select(-1, i, relu_passes(v)); }
 
@@ -103,18 +103,7 @@ fn load_x4(i: u32) -> vec4<f32> { return x4[i]; }
 @group(0) @binding(2) var<storage, read_write> y2: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read_write> arg2: array<vec2<i32>>;
 
-struct Best { v: f32, i: i32 }
-
-// pool_fwd's test: a window's first value is taken (none yet: i < 0), then a greater one or a NaN.
-fn consider(b: Best, v: f32, i: i32) -> Best {
-  if (b.i < 0 || v > b.v || is_nan(v)) { return Best(v, i); }
-  return b;
-}
-
-// The window (a0 a1 / b0 b1) whose top-left input has flat index i.
-fn window_max(a0: f32, a1: f32, b0: f32, b1: f32, i: i32, w: i32) -> Best {
-  return consider(consider(consider(Best(a0, i), a1, i + 1), b0, i + w), b1, i + w + 1);
-}
+// Best, consider and window_max: shaders/pool-window.wgsl (src/graph/shaders.ts appends it).
 
 // (row of the window pair's top inputs in vec4s, flat index of its top-left input), or none past the last pair.
 fn pair_origin(i: u32) -> vec3<u32> {

@@ -29,6 +29,7 @@ import convIm2colRows from '../../shaders/conv2d/im2col-rows.wgsl';
 import convNchwToPixels4 from '../../shaders/conv2d/nchw-to-pixels4.wgsl';
 import convNchw4ToPixels4 from '../../shaders/conv2d/nchw4-to-pixels4.wgsl';
 import pool from '../../shaders/pool.wgsl';
+import poolWindow from '../../shaders/pool-window.wgsl';
 import optimizer from '../../shaders/optimizer.wgsl';
 import random from '../../shaders/random.wgsl';
 import reversal from '../../shaders/reversal.wgsl';
@@ -111,8 +112,11 @@ export const SOFTMAX = defineKernel({
   loopSteps: {softmax_fwd: (p) => loopSteps(p.r - 1) + 2 * loopSteps(p.r), softmax_bwd: (p) => 2 * loopSteps(p.r)},
 });
 
+/** Max pooling's window rule (consider, window_max, relu_keeps), which the conv tile pooling in its write shares. */
+export const POOL_WINDOW_WGSL = poolWindow;
+
 export const POOL = defineKernel({
-  file: 'pool.wgsl', code: pool, workgroupSize: 64,
+  file: 'pool.wgsl', code: `${pool}\n${poolWindow}`, workgroupSize: 64,
   uniforms: {p: {NC: 'u32', H: 'u32', W: 'u32', OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32', SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32'}},
   entries: {pool_fwd: 'p', pool_bwd: 'p', pool_bwd_scatter: 'p', pool2_fwd: 'p', pool2_bwd: 'p', pool2_bwd4: 'p',
     pool3_fwd: 'p', pool3_bwd: 'p'},
@@ -126,7 +130,7 @@ export const poolWindowSteps = (p: {KH: number; KW: number}): number => loopStep
 // The kernels reading x (the backwards: the gradient) from the staging texture: on llvmpipe before Mesa 26 a texture
 // load costs a fraction of a storage one.
 export const POOL_TEXTURE = defineKernel({
-  file: 'pool.wgsl (x from a texture)', code: readThroughTexture(readThroughTexture(pool, 'x'), 'x4'),
+  file: 'pool.wgsl (x from a texture)', code: `${readThroughTexture(readThroughTexture(pool, 'x'), 'x4')}\n${poolWindow}`,
   workgroupSize: 64, uniforms: POOL.uniforms,
   entries: {pool_fwd: 'p', pool2_fwd: 'p', pool3_fwd: 'p', pool2_bwd4: 'p', pool3_bwd: 'p'},
   loopSteps: {pool_fwd: (p) => poolWindowSteps(p)},

@@ -1,5 +1,6 @@
 // The generated forward tile of a conv2d (see tile-gen.ts for the tile and its declaration).
 import {loopSteps} from '../../kernel-def.js';
+import {POOL_WINDOW_WGSL} from '../../shaders.js';
 import {checkSegments4, declare, groupLanes, laneOf, laneType, narrow, outType, realGroups, rowTiles, segment4,
   storeRows, uniformSuffix, weightBinding, convTileName, type ConvTile, type ConvTileKernel} from './tile-gen.js';
 
@@ -35,7 +36,7 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
     weightBinding('fw', uniformWeights),
     '@group(0) @binding(3) var<storage, read> fbias: array<f32>;',
     `@group(0) @binding(4) var<storage, read_write> fy: array<${outType(t)}>;`,
-    ...(pool ? ['@group(0) @binding(5) var<storage, read_write> farg: array<i32>;', ...POOL_WINDOW] : [])];
+    ...(pool ? ['@group(0) @binding(5) var<storage, read_write> farg: array<i32>;', POOL_WINDOW_WGSL] : [])];
   return declare(name, bindings, () => {
     const G = t.groups, P = t.pixels;
     const gg = realGroups(t), pp = [...Array(P).keys()];
@@ -141,24 +142,10 @@ export function convFwdKernel(t: ConvTile, hasBias: boolean, kw = 0, sw = 1, uni
     : loopSteps(p.C, loopSteps(p.KH, loopSteps(p.KW)))) + 8, t.texture ? ['fx'] : []);
 }
 
-// A 2x2 window's maximum and its flat index in the convolution's output plane, by pool.wgsl's rule (consider,
-// window_max): the top-left value first, then each greater value or NaN, in row order; the relu then as relu_if and
-// relu_arg (-1 where it passes nothing).
-const POOL_WINDOW = [
-  'struct PoolBest { v: f32, i: i32 }',
-  'fn pool_take(b: PoolBest, v: f32, i: i32) -> PoolBest {',
-  '  if (v > b.v || is_nan(v)) { return PoolBest(v, i); }',
-  '  return b;',
-  '}',
-  'fn pool_window(a0: f32, a1: f32, b0: f32, b1: f32, i: i32, w: i32) -> PoolBest {',
-  '  return pool_take(pool_take(pool_take(PoolBest(a0, i), a1, i + 1), b0, i + w), b1, i + w + 1);',
-  '}',
-  'fn pool_passes(v: f32) -> bool { return v > 0.0 || is_nan(v); }',
-];
-
 /**
  * The pooled write: for each channel and each window of the thread's two rows (columns ow0 + 2q, + 1), the biased
- * outputs' maximum after the relu into fy and its argmax into farg, both [N, K, OH / 2, OW / 2].
+ * outputs' maximum after the relu into fy and its argmax into farg, both [N, K, OH / 2, OW / 2], by pool.wgsl's rule
+ * (shaders/pool-window.wgsl; -1 where the relu passes nothing).
  */
 function pooledStores(t: ConvTile, hasBias: boolean): string[] {
   const L = ['  let pw_n = p.OW / 2u;', '  let plane = (p.OH / 2u) * pw_n;',
@@ -172,9 +159,9 @@ function pooledStores(t: ConvTile, hasBias: boolean): string[] {
       for (let q = 0; q < t.pixels / 2; q++) {
         const v = (r: number, c: number) => `${laneOf(`b${r}a${g}_${2 * q + c}`, n, j)} + b`;
         L.push(`      if (ow0 / 2u + ${q}u < pw_n) {`,
-          `        let m = pool_window(${v(0, 0)}, ${v(0, 1)}, ${v(1, 0)}, ${v(1, 1)}, ibase + ${2 * q}, i32(p.OW));`,
-          `        fy[o + ${q}u] = select(0.0, m.v, pool_passes(m.v));`,
-          `        farg[o + ${q}u] = select(-1, m.i, pool_passes(m.v));`, '      }');
+          `        let m = window_max(${v(0, 0)}, ${v(0, 1)}, ${v(1, 0)}, ${v(1, 1)}, ibase + ${2 * q}, i32(p.OW));`,
+          `        fy[o + ${q}u] = select(0.0, m.v, relu_keeps(m.v));`,
+          `        farg[o + ${q}u] = select(-1, m.i, relu_keeps(m.v));`, '      }');
       }
       L.push('    }', '  }');
     }

@@ -176,9 +176,9 @@ const activated = (y: Tensor, activation: ops.BatchNormActivation): Tensor =>
 
 /** A 2x2 window, stride 2, no padding: the pooling conv2dReluPool2x2 runs. */
 const pools2x2 = (p: MaxPool2d): boolean => {
-  const two = (v: unknown, d: number) => (v === undefined ? d : v) === 2 || JSON.stringify(v) === '[2,2]';
-  const none = (v: unknown) => v === undefined || v === 0 || JSON.stringify(v) === '[0,0]';
-  return two(p.kernel, 2) && two(p.opts.stride, 2) && none(p.opts.padding);
+  const both = (v: unknown, n: number) => v === n || (Array.isArray(v) && v.length === 2 && v[0] === n && v[1] === n);
+  // As maxPool2d reads them: the stride defaults to the kernel, the padding to 0.
+  return both(p.kernel, 2) && both(p.opts.stride ?? p.kernel, 2) && both(p.opts.padding ?? 0, 0);
 };
 
 /** One op for a stock Conv2d, then ReLU and MaxPool2d(2) in either order: conv2dReluPool2x2; else null. */

@@ -52,14 +52,18 @@ export interface Conv2dOptions {
  */
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const geom = convArgs('conv2d', x, w, bias, opts);
-  const inputs = bias ? [x, w, bias] : [x, w];
-  // groups > 1 runs shaders/conv-grouped.wgsl; groups 1 keeps the tuned kernels of conv2dK.
-  if (geom.groups > 1) {
-    return record(groupedConv2dK(x, w, bias ?? null, geom), 'conv2d', inputs, {geom, cols: null});
-  }
   const keep: LoweredCols = {cols: null};
-  const y = conv2dK(x, w, bias ?? null, geom, w.requiresGrad ? keep : undefined);
-  return owning(record(y, 'conv2d', inputs, {geom, cols: keep.cols}), keep.cols);
+  const y = convOutput(x, w, bias ?? null, geom, keep);
+  return owning(record(y, 'conv2d', bias ? [x, w, bias] : [x, w], {geom, cols: keep.cols}), keep.cols);
+}
+
+/**
+ * The convolution's output: groups > 1 runs shaders/conv-grouped.wgsl; groups 1 the tuned kernels of conv2dK, whose
+ * lowered forward may leave its im2col matrix in `keep` for the weight gradient.
+ */
+function convOutput(x: Tensor, w: Tensor, bias: Tensor | null, geom: Conv2dGeom, keep: LoweredCols): Tensor {
+  return geom.groups > 1 ? groupedConv2dK(x, w, bias, geom)
+    : conv2dK(x, w, bias, geom, w.requiresGrad ? keep : undefined);
 }
 
 /** A convolution's arguments checked (op names the caller in errors), as its geometry. */
@@ -71,7 +75,9 @@ function convArgs(op: 'conv2d' | 'conv2dReluPool2x2', x: Tensor, w: Tensor, bias
     const got = `${x.describe()} and ${w.describe()}`;
     throw err(op, `input must be NCHW and weight [K, C / groups, KH, KW], got ${got}`);
   }
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) throw err(op, `bias ${bias.describe()} must be [${w.shape[0]}]`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) {
+    throw err(op, `bias ${bias.describe()} must be [${w.shape[0]}]`);
+  }
   const groups = intArg(op, 'groups', opts.groups ?? 1, 1);
   return convGeom(x.shape, w.shape, pair(op, 'stride', opts.stride ?? 1, 1), pair(op, 'padding', opts.padding ?? 0, 0),
     groups);
@@ -90,10 +96,9 @@ export function conv2dReluPool2x2(x: Tensor, w: Tensor, bias?: Tensor | null, op
   const geom = convArgs(op, x, w, bias, opts);
   const pool = poolGeom(op, [geom.N, geom.K, geom.OH, geom.OW], [2, 2], [2, 2], [0, 0]);
   const keep: LoweredCols = {cols: null};
-  let out = geom.groups === 1 ? conv2dReluMaxPoolK(x, w, bias ?? null, geom, pool) : null;
+  let out = conv2dReluMaxPoolK(x, w, bias ?? null, geom, pool);
   if (!out) {
-    const conv = geom.groups > 1 ? groupedConv2dK(x, w, bias ?? null, geom)
-      : conv2dK(x, w, bias ?? null, geom, w.requiresGrad ? keep : undefined);
+    const conv = convOutput(x, w, bias ?? null, geom, keep);
     const pooled = poolK(conv, pool, true, true);
     conv.dispose();
     out = {y: pooled.y, arg: pooled.arg!};

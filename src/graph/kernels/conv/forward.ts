@@ -32,13 +32,11 @@ export function conv2dDirectK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
 }
 
 /**
- * The generated tile's forward followed by relu and 2x2 max pooling (stride 2, no padding) in its output write:
- * reluMaxPool2d's output and argmaxima ([N, K, OH / 2, OW / 2]) without the convolution's output being written.
- * Null where no hoisting tile takes the convolution (padded; a forced hand-written kernel or tile without hoisting).
+ * The generated hoisting tile's forward (unpadded) followed by relu and 2x2 max pooling (stride 2) in its output
+ * write: reluMaxPool2d's output and argmaxima ([N, K, OH / 2, OW / 2]) without the convolution's output being written.
  */
 export function conv2dReluPoolK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, texture: boolean)
-  : {y: Tensor; arg: Tensor} | null {
-  if (!forwardTile(g)?.hoist || g.PH > 0 || g.PW > 0 || g.OH < 2 || g.OW < 2) return null;
+  : {y: Tensor; arg: Tensor} {
   const {y, arg} = directForward(x, w, bias, g, true, true, texture, true);
   return {y, arg: arg!};
 }

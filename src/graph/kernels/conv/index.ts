@@ -16,7 +16,7 @@ import {conv2dBwdWeightPointwiseK} from './pointwise-weight.js';
 import {conv2dWinogradK, inputGradientGeom, winogradPanels, type WinogradSize} from './winograd.js';
 import {conv2dWinogradRowsK, winogradChannelRows} from './winograd-channel-rows.js';
 import {winogradWeightK} from './winograd-weight.js';
-import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT} from './select.js';
+import {CONV_FORWARD, CONV_INPUT, CONV_WEIGHT, forwardTile} from './select.js';
 import {conv2dBwdWeightDirectK, conv2dBwdWeightLanesK, type BiasGradOut} from './weight-grad.js';
 
 export {convGeom, UNIFORM_WEIGHTS_MAX_BYTES, type Conv2dGeom} from './geom.js';
@@ -55,15 +55,16 @@ export function conv2dK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom
 
 /**
  * The convolution, relu and 2x2 max pooling (stride 2) in one kernel where the forward's table takes a generated tile
- * (the tile pools in its output write): reluMaxPool2d's output and argmaxima. Null elsewhere: the caller runs the
- * convolution and the pooling apart.
+ * that holds its row segments (the tile pools in its output write): reluMaxPool2d's output and argmaxima. Null
+ * elsewhere (a forced tile without hoisting too): the caller runs the convolution and the pooling apart.
  */
 export function conv2dReluMaxPoolK(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeom, pool: PoolGeom)
   : {y: Tensor; arg: Tensor} | null {
   const pref = kernelPrefs.convPoolWrite;
   if (!(pref === 'auto' ? onCompatCpu() : pref) || g.groups > 1) return null;
   const variant = choose(CONV_FORWARD, g);
-  if (variant !== 'tile' && variant !== 'tile-texture') return null;
+  // The table's tile rows take unpadded convolutions only.
+  if ((variant !== 'tile' && variant !== 'tile-texture') || !forwardTile(g)?.hoist) return null;
   // The pooling the tile takes over stays a case of its family, recorded and measured like the others: a measured
   // choice that moves the convolution off the tile runs the two apart, and finds that case measured too.
   choose(POOL_FORWARD, pool);
